@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Set-up and entry points for a fresh clone: `bash scripts/dev.sh serve` or `bash scripts/dev.sh test`.
+# Creates .venv (Python >= 3.11), installs the package with its dev extras, installs the Node side from
+# package-lock.json, then runs the command. Re-running skips what is already up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      python=$candidate
+      break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "error: Python >= 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
+command -v npm >/dev/null 2>&1 || { echo "error: npm (Node 20) is required" >&2; exit 2; }
+
+stamp() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+py_stamp=$(stamp pyproject.toml)
+if [ "$(cat .venv/.defiscope-installed 2>/dev/null)" != "$py_stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  echo "$py_stamp" > .venv/.defiscope-installed
+fi
+node_stamp=$(stamp package.json package-lock.json)
+if [ "$(cat node_modules/.defiscope-installed 2>/dev/null)" != "$node_stamp" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$node_stamp" > node_modules/.defiscope-installed
+fi
+
+command=${1:-}
+shift || true
+case "$command" in
+  serve)
+    exec .venv/bin/defiscope serve "$@"
+    ;;
+  test)
+    .venv/bin/ruff check src tests benchmarks contracts
+    .venv/bin/ruff format --check src tests benchmarks contracts
+    .venv/bin/mypy src
+    exec .venv/bin/pytest "$@"
+    ;;
+  setup)
+    echo "set up: .venv and node_modules are ready"
+    ;;
+  *)
+    echo "usage: bash scripts/dev.sh {serve|test|setup} [args...]" >&2
+    exit 2
+    ;;
+esac

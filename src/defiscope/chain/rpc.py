@@ -1,0 +1,400 @@
+"""Async JSON-RPC over HTTP: batches, timeouts, retries with backoff and jitter, failover, accounting.
+
+One `RpcClient` serves one chain through one or more endpoints. Reads are retried on transient errors
+(timeouts, refused connections, 5xx, rate limits, a node missing the state) on the healthiest endpoint
+left; writes (`idempotent=False`) are sent once. Every error is typed and names endpoint, chain and call.
+
+    async with RpcClient(1, ["http://127.0.0.1:8545"]) as rpc:
+        number = int(await rpc.request("eth_blockNumber", []), 16)
+        answers = await rpc.batch([("eth_getBalance", [addr, "latest"]) for addr in addrs])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Final
+
+import httpx
+import structlog
+
+from defiscope.chain.abi import decode_revert
+from defiscope.chain.accounting import EndpointStats
+from defiscope.chain.errors import (
+    AllEndpointsFailed,
+    CallReverted,
+    ChainError,
+    EndpointUnreachable,
+    HttpError,
+    InvalidInput,
+    MalformedResponse,
+    RangeTooLarge,
+    RateLimited,
+    RequestTimeout,
+    RpcError,
+    StateUnavailable,
+    WrongChain,
+    redact_url,
+)
+
+log = structlog.get_logger(__name__)
+
+#: Phrases nodes use when refusing an eth_getLogs range (geth, Erigon, Infura, Alchemy, QuickNode, ...).
+RANGE_REFUSALS: Final = (
+    "block range",
+    "range is too large",
+    "range too large",
+    "query returned more than",
+    "too many blocks",
+    "exceed maximum block range",
+    "response size exceeded",
+    "log response size",
+    "query timeout exceeded",
+)
+#: Phrases meaning "this node lacks that state now": another endpoint, or a retry, may have it.
+STATE_MISSING: Final = (
+    "header not found",
+    "missing trie node",
+    "unknown block",
+    "block not found",
+    "resource not found",  # anvil, for a block hash it does not have
+    "state is not available",
+)
+RATE_LIMIT_CODES: Final = (-32005, -32029, 429)
+
+
+@dataclass(frozen=True, slots=True)
+class RpcResponse:
+    """One item of a batch: a result, or the typed error the node gave for it."""
+
+    result: Any = None
+    error: RpcError | None = None
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """One URL of a chain, with its health: an EWMA of successes, and a cool-down after failures."""
+
+    url: str
+    stats: EndpointStats = field(default_factory=EndpointStats)
+    health: float = 1.0
+    failures_in_a_row: int = 0
+    cooldown_until: float = 0.0
+    verified: bool = False
+    semaphore: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+
+    @property
+    def name(self) -> str:
+        return redact_url(self.url)
+
+    def succeeded(self) -> None:
+        self.health = 0.7 * self.health + 0.3
+        self.failures_in_a_row = 0
+        self.cooldown_until = 0.0
+
+    def failed(self, now: float) -> None:
+        self.health = 0.7 * self.health
+        self.failures_in_a_row += 1
+        self.cooldown_until = now + min(30.0, 0.5 * 2**self.failures_in_a_row)
+
+
+def _validate_url(url: str) -> str:
+    parsed = httpx.URL(url) if "://" in url else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidInput(f"invalid RPC URL {redact_url(url)!r}: expected http(s)://host[:port][/path]")
+    return url
+
+
+class RpcClient:
+    """JSON-RPC client of one chain over one or more HTTP endpoints."""
+
+    def __init__(
+        self,
+        chain_id: int,
+        urls: Sequence[str],
+        *,
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.1,
+        backoff_max: float = 5.0,
+        max_batch_items: int = 1000,
+        max_concurrency: int = 8,
+        verify_chain_id: bool = True,
+    ) -> None:
+        if not urls:
+            raise InvalidInput(f"no RPC URL configured for chain {chain_id}: set DEFISCOPE_RPC_{chain_id}")
+        self.chain_id = chain_id
+        self.endpoints = [Endpoint(_validate_url(u)) for u in urls]
+        for ep in self.endpoints:
+            ep.semaphore = asyncio.Semaphore(max_concurrency)
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_batch_items = max_batch_items
+        self.verify_chain_id = verify_chain_id
+        self._ids = 0
+        self._verify_lock = asyncio.Lock()
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max_concurrency * len(self.endpoints), max_keepalive_connections=32),
+            headers={"Content-Type": "application/json", "User-Agent": "defiscope"},
+        )
+        #: Largest eth_getLogs span (blocks) the endpoints accepted; shrinks when a node refuses a range.
+        self.log_span: int | None = None
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ---------------------------------------------------------------- public API
+
+    async def request(self, method: str, params: Sequence[Any], *, idempotent: bool = True) -> Any:
+        """One JSON-RPC call; returns its result or raises a typed `ChainError`."""
+        (response,) = await self._send([(method, params)], idempotent=idempotent)
+        return response.unwrap()
+
+    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]], *, idempotent: bool = True) -> list[RpcResponse]:
+        """Many calls in as few HTTP requests as the batch limit allows; per-item errors are returned."""
+        if not calls:
+            return []
+        chunks = [calls[i : i + self.max_batch_items] for i in range(0, len(calls), self.max_batch_items)]
+        answers = await asyncio.gather(*(self._send(chunk, idempotent=idempotent) for chunk in chunks))
+        return [item for chunk in answers for item in chunk]
+
+    async def get_logs(self, filter_params: Mapping[str, Any], from_block: int, to_block: int) -> list[Any]:
+        """`eth_getLogs` over [from_block, to_block], splitting the range while a node refuses it."""
+        if from_block > to_block:
+            raise InvalidInput(f"from_block {from_block} is after to_block {to_block}", chain_id=self.chain_id)
+        logs: list[Any] = []
+        start = from_block
+        span = self.log_span or (to_block - from_block + 1)
+        while start <= to_block:
+            end = min(to_block, start + span - 1)
+            params = {**filter_params, "fromBlock": hex(start), "toBlock": hex(end)}
+            try:
+                logs.extend(await self.request("eth_getLogs", [params]))
+            except RangeTooLarge:
+                if end == start:
+                    raise
+                span = max(1, (end - start + 1) // 2)
+                self.log_span = span
+                log.debug("getlogs.split", chain_id=self.chain_id, span=span)
+                continue
+            start = end + 1
+        return logs
+
+    async def verify(self) -> None:
+        """Check the endpoints serve this chain: a mismatch raises `WrongChain` naming the URL; unreachable
+        endpoints are tolerated (failover) unless all are."""
+        outcomes = await asyncio.gather(*(self._verify(ep) for ep in self.endpoints), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, WrongChain):
+                raise outcome
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if len(failures) == len(self.endpoints):
+            errors = [f for f in failures if isinstance(f, ChainError)]
+            if len(errors) != len(failures) or len(errors) == 1:
+                raise failures[0]
+            raise AllEndpointsFailed(errors, chain_id=self.chain_id, call="eth_chainId")
+
+    def stats(self) -> dict[str, EndpointStats]:
+        return {ep.name: ep.stats for ep in self.endpoints}
+
+    def total_requests(self) -> int:
+        return sum(ep.stats.requests for ep in self.endpoints)
+
+    # ---------------------------------------------------------------- internals
+
+    def _ranked(self) -> list[Endpoint]:
+        now = time.monotonic()
+        order = {id(ep): i for i, ep in enumerate(self.endpoints)}
+        return sorted(self.endpoints, key=lambda ep: (ep.cooldown_until > now, -ep.health, order[id(ep)]))
+
+    def _backoff(self, round_no: int, error: ChainError) -> float:
+        """Full-jitter exponential backoff; a rate limit's Retry-After is honoured when longer."""
+        delay = random.uniform(0, min(self.backoff_max, self.backoff_base * 2**round_no))
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            delay = max(delay, min(error.retry_after, self.backoff_max))
+        return delay
+
+    async def _send(self, calls: Sequence[tuple[str, Sequence[Any]]], *, idempotent: bool) -> list[RpcResponse]:
+        what = calls[0][0] if len(calls) == 1 else f"batch of {len(calls)} ({calls[0][0]}, ...)"
+        attempts = self.max_attempts if idempotent else 1
+        errors: list[ChainError] = []
+        tried: set[int] = set()
+        round_no = 0
+        for _ in range(attempts):
+            candidates = [ep for ep in self._ranked() if id(ep) not in tried]
+            if not candidates:
+                # Every endpoint failed once: wait before the next round.
+                await asyncio.sleep(self._backoff(round_no, errors[-1]))
+                round_no += 1
+                tried.clear()
+                candidates = self._ranked()
+            endpoint = candidates[0]
+            tried.add(id(endpoint))
+            try:
+                if self.verify_chain_id and not endpoint.verified:
+                    await self._verify(endpoint)
+                return await self._post(endpoint, calls, what)
+            except ChainError as exc:
+                if not exc.transient:
+                    raise
+                errors.append(exc)
+                log.warning("rpc.retry", chain_id=self.chain_id, endpoint=endpoint.name, call=what, error=exc.message)
+        if len(errors) == 1:
+            raise errors[0]
+        raise AllEndpointsFailed(errors, chain_id=self.chain_id, call=what)
+
+    async def _verify(self, endpoint: Endpoint) -> None:
+        async with self._verify_lock:
+            if endpoint.verified:
+                return
+            (answer,) = await self._post(endpoint, [("eth_chainId", [])], "eth_chainId")
+            got = int(answer.unwrap(), 16)
+            if got != self.chain_id:
+                raise WrongChain(
+                    f"endpoint serves chain {got}, but it is configured for chain {self.chain_id}",
+                    endpoint=endpoint.url,
+                    chain_id=self.chain_id,
+                    call="eth_chainId",
+                )
+            endpoint.verified = True
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    async def _post(
+        self, endpoint: Endpoint, calls: Sequence[tuple[str, Sequence[Any]]], what: str
+    ) -> list[RpcResponse]:
+        ids = [self._next_id() for _ in calls]
+        items = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in zip(ids, calls, strict=True)
+        ]
+        body = json.dumps(items[0] if len(items) == 1 else items, separators=(",", ":")).encode()
+        where: dict[str, Any] = {"endpoint": endpoint.url, "chain_id": self.chain_id, "call": what}
+        started = time.perf_counter()
+        received = 0
+        try:
+            async with endpoint.semaphore:
+                response = await self._transport(endpoint, body, where)
+            received = len(response.content)
+            payload = self._parse(response, **where)
+            answers = self._match(payload, ids, calls, where)
+        except ChainError:
+            endpoint.stats.record(
+                calls=len(calls),
+                sent=len(body),
+                received=received,
+                seconds=time.perf_counter() - started,
+                failed=True,
+            )
+            endpoint.failed(time.monotonic())
+            raise
+        endpoint.stats.record(
+            calls=len(calls), sent=len(body), received=received, seconds=time.perf_counter() - started
+        )
+        endpoint.succeeded()
+        return answers
+
+    async def _transport(self, endpoint: Endpoint, body: bytes, where: dict[str, Any]) -> httpx.Response:
+        """POST the body; transport failures become typed, transient errors."""
+        try:
+            return await self._http.post(endpoint.url, content=body)
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(f"no answer within {self.timeout} s ({type(exc).__name__})", **where) from exc
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise EndpointUnreachable(f"cannot reach the endpoint: {exc or type(exc).__name__}", **where) from exc
+        except httpx.HTTPError as exc:
+            raise EndpointUnreachable(f"HTTP transport failed: {exc or type(exc).__name__}", **where) from exc
+
+    def _parse(self, response: httpx.Response, **where: Any) -> Any:
+        if response.status_code == 429:
+            retry = response.headers.get("Retry-After")
+            raise RateLimited(
+                "HTTP 429 too many requests",
+                retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None,
+                **where,
+            )
+        if response.status_code >= 400:
+            hint = " (check the URL and API key)" if response.status_code in (401, 403, 404) else ""
+            raise HttpError(f"HTTP {response.status_code}{hint}", status=response.status_code, **where)
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise MalformedResponse(f"response is not JSON: {response.content[:80]!r}", **where) from exc
+
+    def _match(
+        self, payload: Any, ids: list[int], calls: Sequence[tuple[str, Sequence[Any]]], where: dict[str, Any]
+    ) -> list[RpcResponse]:
+        items = payload if isinstance(payload, list) else [payload]
+        if len(ids) > 1 and isinstance(payload, dict) and "error" in payload:
+            # The node refused the batch as a whole (too large, or rate limited).
+            raise self._classify(payload["error"], "", where)
+        by_id: dict[Any, Any] = {}
+        for item in items:
+            if not isinstance(item, dict) or "id" not in item:
+                raise MalformedResponse(f"not a JSON-RPC response item: {str(item)[:80]}", **where)
+            by_id[item["id"]] = item
+        answers: list[RpcResponse] = []
+        for call_id, (method, _) in zip(ids, calls, strict=True):
+            item = by_id.get(call_id)
+            if item is None:
+                raise MalformedResponse(f"response lacks the answer to request id {call_id}", **where)
+            if "error" in item and item["error"] is not None:
+                error = self._classify(
+                    item["error"], method, {**where, "call": method if len(ids) > 1 else where["call"]}
+                )
+                if error.transient or not isinstance(error, RpcError):
+                    raise error  # retried as a whole, on this or another endpoint
+                answers.append(RpcResponse(error=error))
+            elif "result" in item:
+                answers.append(RpcResponse(result=item["result"]))
+            else:
+                raise MalformedResponse(f"response item {call_id} has neither result nor error", **where)
+        return answers
+
+    @staticmethod
+    def _classify(error: Any, method: str, where: dict[str, Any]) -> ChainError:
+        """Type a JSON-RPC error object; transient kinds are retried, the rest are the node's answer."""
+        if not isinstance(error, dict):
+            return RpcError(f"malformed error object {str(error)[:80]}", code=0, **where)
+        code = int(error.get("code", 0)) if isinstance(error.get("code", 0), int) else 0
+        message = str(error.get("message", ""))
+        data = error.get("data")
+        lowered = message.lower()
+        if method == "eth_getLogs" and any(p in lowered for p in RANGE_REFUSALS):
+            return RangeTooLarge(message, code=code, data=data, **where)
+        if code in RATE_LIMIT_CODES or "rate limit" in lowered or "too many requests" in lowered:
+            return RateLimited(f"rate limited: {message} (code {code})", **where)
+        if any(p in lowered for p in STATE_MISSING):
+            return StateUnavailable(message, code=code, data=data, **where)
+        if code == 3 or "revert" in lowered:
+            raw = data.get("data") if isinstance(data, dict) else data
+            revert = bytes.fromhex(raw[2:]) if isinstance(raw, str) and raw.startswith("0x") else b""
+            reason = (
+                decode_revert(revert)
+                if revert
+                else message.removeprefix("execution reverted").strip(": ") or "no reason"
+            )
+            return CallReverted(reason, code=code, data=raw, **where)
+        return RpcError(f"{message} (code {code})", code=code, data=data, **where)

@@ -1,0 +1,201 @@
+"""Bring a multi-chain devnet up (from the cached world when there is one) and down again.
+
+Example::
+
+    with start_devnet((1, 56)) as devnet:
+        eth = devnet.chain(1)
+        eth.rpc_url, eth.contracts["UniswapV2Router02"], eth.tokens["USDC"]
+
+The first start on a machine deploys every chain (about a second each) and saves the world; later starts
+load it into fresh anvils in well under a second. Nodes die with this process (see ``anvil``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+import structlog
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from defiscope.devnet.anvil import AnvilNode, spawn_anvil, wait_ready
+from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.cache import (
+    discard_world,
+    dump_state,
+    load_world,
+    prune_worlds,
+    save_world,
+    state_file,
+    world_key,
+)
+from defiscope.devnet.deploy import STEPS, deploy_world
+from defiscope.devnet.errors import DevnetError
+from defiscope.devnet.paths import devnet_dir
+from defiscope.devnet.spec import CHAIN_SPECS
+from defiscope.devnet.tokens import FEED_PREFIX, refresh_feeds
+from defiscope.devnet.tx import Sender
+from defiscope.devnet.world import DevnetChain
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_CHAIN_IDS: Final = (1, 56)
+
+
+class Devnet:
+    """Running anvils with their worlds. A context manager; :meth:`stop` is idempotent."""
+
+    __slots__ = ("chains", "from_cache", "nodes", "world_dir")
+
+    def __init__(
+        self,
+        chains: tuple[DevnetChain, ...],
+        nodes: tuple[AnvilNode, ...],
+        world_dir: Path,
+        *,
+        from_cache: bool,
+    ) -> None:
+        self.chains = chains
+        self.nodes = nodes
+        self.world_dir = world_dir
+        self.from_cache = from_cache
+
+    def chain(self, chain_id: int) -> DevnetChain:
+        for chain in self.chains:
+            if chain.chain_id == chain_id:
+                return chain
+        raise DevnetError(f"chain {chain_id} is not on this devnet (it has {[c.chain_id for c in self.chains]})")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> Devnet:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _check_chain_ids(chain_ids: Sequence[int]) -> tuple[int, ...]:
+    ids = tuple(dict.fromkeys(chain_ids))
+    unknown = [chain_id for chain_id in ids if chain_id not in CHAIN_SPECS]
+    if unknown or not ids:
+        raise DevnetError(f"unsupported chain ids {unknown or '(none)'}: choose from {sorted(CHAIN_SPECS)}")
+    return ids
+
+
+def _spawn_all(
+    chain_ids: Sequence[int], states: Callable[[int], Path | None], *, detach: bool
+) -> tuple[AnvilNode, ...]:
+    # Spawned here, on the caller's thread, never in a worker: PDEATHSIG follows the spawning thread.
+    nodes: list[AnvilNode] = []
+    try:
+        for chain_id in chain_ids:
+            nodes.append(spawn_anvil(chain_id, load_state=states(chain_id), detach=detach))
+        for node in nodes:
+            wait_ready(node)
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return tuple(nodes)
+
+
+def _load(world_dir: Path, chains: tuple[DevnetChain, ...], *, detach: bool) -> tuple[AnvilNode, ...]:
+    nodes = _spawn_all([c.chain_id for c in chains], lambda cid: state_file(world_dir, cid), detach=detach)
+    try:
+        feed = contract_artifact("PriceFeed")
+        for chain, node in zip(chains, nodes, strict=True):
+            sender = Sender.connect(node.rpc_url)
+            feeds = {
+                name: sender.contract(feed, address)
+                for name, address in chain.contracts.items()
+                if name.startswith(FEED_PREFIX)
+            }
+            refresh_feeds(sender, feeds)
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes
+
+
+def _deploy(
+    chain_ids: tuple[int, ...], *, detach: bool, show_progress: bool
+) -> tuple[tuple[AnvilNode, ...], tuple[DevnetChain, ...], dict[int, bytes]]:
+    nodes = _spawn_all(chain_ids, lambda cid: None, detach=detach)
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[step]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not show_progress,
+    )
+    try:
+        with progress, ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+
+            def deploy_one(node: AnvilNode) -> tuple[DevnetChain, bytes]:
+                spec = CHAIN_SPECS[node.chain_id]
+                task = progress.add_task(f"deploying {spec.name}", total=len(STEPS), step="")
+                chain = deploy_world(node.rpc_url, spec, lambda step: progress.update(task, advance=1, step=step))
+                return chain, dump_state(node.rpc_url)
+
+            results = list(pool.map(deploy_one, nodes))
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    chains = tuple(chain for chain, _ in results)
+    states = {chain.chain_id: state for chain, state in results}
+    return nodes, chains, states
+
+
+def start_devnet(
+    chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS,
+    *,
+    state_dir: Path | None = None,
+    detach: bool = False,
+    show_progress: bool = True,
+) -> Devnet:
+    """Start one anvil per chain with the world deployed, loading the cached world when there is one.
+
+    ``state_dir`` holds cached worlds (default: ``$DEFISCOPE_DATA_DIR/devnet``). ``detach`` starts nodes
+    that outlive this process (for ``defiscope devnet up --detach``); stopping them is the caller's job.
+    """
+    ids = _check_chain_ids(chain_ids)
+    started = time.perf_counter()
+    world_dir = (state_dir or devnet_dir()) / world_key(ids)
+    cached = load_world(world_dir)
+    if cached is not None:
+        try:
+            nodes = _load(world_dir, cached, detach=detach)
+        except DevnetError as exc:
+            # A damaged cache must not wedge every later start: drop it and deploy afresh.
+            log.warning("devnet.cache_broken", world=str(world_dir), error=str(exc))
+            discard_world(world_dir)
+        else:
+            chains = tuple(c.with_rpc_url(n.rpc_url) for c, n in zip(cached, nodes, strict=True))
+            log.info("devnet.loaded", world=str(world_dir), seconds=round(time.perf_counter() - started, 3))
+            return Devnet(chains, nodes, world_dir, from_cache=True)
+    nodes, chains, states = _deploy(ids, detach=detach, show_progress=show_progress)
+    saved = save_world(world_dir, chains, states)
+    pruned = prune_worlds(world_dir.parent, keep=world_dir.name)
+    log.info(
+        "devnet.deployed_all",
+        world=str(world_dir),
+        saved=saved,
+        pruned=len(pruned),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return Devnet(chains, nodes, world_dir, from_cache=False)

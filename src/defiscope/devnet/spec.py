@@ -1,0 +1,179 @@
+"""The world each devnet chain gets, as data: tokens, price feeds and seeded pools.
+
+Prices are exact fractions of a US dollar; pool sizes are US dollars per side. The deployers turn them
+into integer token amounts, feed answers (8 decimals) and V3 sqrt prices, so pools and feeds agree.
+
+>>> ETHEREUM.token("USDC").decimals
+6
+>>> BNB.token("USDT").decimals   # 18 on BNB Chain, as the real Binance-Peg USDT
+18
+>>> ETHEREUM.feed("ETH/USD").answer(8)
+300000000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Final
+
+FEED_DECIMALS: Final = 8
+# Accounts 1..9 get balances too, so tests can act as users other than the deployer.
+USER_ACCOUNTS: Final = range(1, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSpec:
+    """A token: ``supply`` whole tokens go to account 0, ``per_account`` to each of accounts 1..9.
+
+    ``wrapped_native`` marks WETH9 (registered as WETH or WBNB): its balances come from deposits.
+    """
+
+    symbol: str
+    name: str
+    decimals: int
+    usd: Fraction
+    supply: int
+    per_account: int
+    wrapped_native: bool = False
+
+    def units(self, whole: int | Fraction) -> int:
+        """Whole tokens to the integer amount the contract holds (rounded down)."""
+        return int(Fraction(whole) * 10**self.decimals)
+
+    def amount_for_usd(self, usd: int | Fraction) -> int:
+        return self.units(Fraction(usd) / self.usd)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A Chainlink-style USD feed: ``pair`` like "ETH/USD", ``price`` in US dollars."""
+
+    pair: str
+    price: Fraction
+
+    @property
+    def description(self) -> str:
+        base, quote = self.pair.split("/")
+        return f"{base} / {quote}"
+
+    def answer(self, decimals: int = FEED_DECIMALS) -> int:
+        return int(self.price * 10**decimals)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSpec:
+    """A pool to seed with ``usd_per_side`` dollars of each token. V2 pools ignore ``fee`` (always 0.3 %)."""
+
+    token_a: str
+    token_b: str
+    usd_per_side: int
+    fee: int = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSpec:
+    chain_id: int
+    name: str
+    native_symbol: str
+    native_usd: Fraction
+    # Native balance set on account 0 with anvil_setBalance: enough to wrap for every seeded pool.
+    owner_native: int
+    tokens: tuple[TokenSpec, ...]
+    feeds: tuple[FeedSpec, ...]
+    v2_pools: tuple[PoolSpec, ...]
+    v3_pools: tuple[PoolSpec, ...]
+
+    def token(self, symbol: str) -> TokenSpec:
+        return next(t for t in self.tokens if t.symbol == symbol)
+
+    def feed(self, pair: str) -> FeedSpec:
+        return next(f for f in self.feeds if f.pair == pair)
+
+
+def _usd(value: str) -> Fraction:
+    return Fraction(value)
+
+
+ETHEREUM: Final = ChainSpec(
+    chain_id=1,
+    name="ethereum",
+    native_symbol="ETH",
+    native_usd=_usd("3000"),
+    owner_native=1_000_000,
+    tokens=(
+        TokenSpec("WETH", "Wrapped Ether", 18, _usd("3000"), 100_000, 100, wrapped_native=True),
+        TokenSpec("USDC", "USD Coin", 6, _usd("1"), 40_000_000_000, 1_000_000),
+        TokenSpec("USDT", "Tether USD", 6, _usd("1"), 60_000_000_000, 1_000_000),
+        TokenSpec("DAI", "Dai Stablecoin", 18, _usd("1"), 5_000_000_000, 1_000_000),
+        TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 150_000, 10),
+        TokenSpec("wstETH", "Wrapped liquid staked Ether 2.0", 18, _usd("3600"), 3_500_000, 100),
+        TokenSpec("LINK", "ChainLink Token", 18, _usd("15"), 1_000_000_000, 10_000),
+        TokenSpec("UNI", "Uniswap", 18, _usd("8"), 1_000_000_000, 10_000),
+    ),
+    feeds=(
+        FeedSpec("ETH/USD", _usd("3000")),
+        FeedSpec("BTC/USD", _usd("100000")),
+        FeedSpec("USDC/USD", _usd("1")),
+        FeedSpec("USDT/USD", _usd("1")),
+        FeedSpec("DAI/USD", _usd("1")),
+        FeedSpec("LINK/USD", _usd("15")),
+        FeedSpec("UNI/USD", _usd("8")),
+        FeedSpec("STETH/USD", _usd("2995")),
+    ),
+    v2_pools=(
+        PoolSpec("WETH", "USDC", 6_000_000),
+        PoolSpec("WETH", "USDT", 3_000_000),
+        PoolSpec("WETH", "DAI", 2_000_000),
+        PoolSpec("WBTC", "WETH", 3_000_000),
+        PoolSpec("USDC", "USDT", 2_000_000),
+    ),
+    v3_pools=(
+        PoolSpec("WETH", "USDC", 10_000_000, fee=500),
+        PoolSpec("WETH", "USDC", 3_000_000, fee=3000),
+        PoolSpec("WBTC", "WETH", 5_000_000, fee=3000),
+        PoolSpec("USDC", "USDT", 5_000_000, fee=100),
+        PoolSpec("DAI", "USDC", 3_000_000, fee=100),
+    ),
+)
+
+BNB: Final = ChainSpec(
+    chain_id=56,
+    name="bnb",
+    native_symbol="BNB",
+    native_usd=_usd("600"),
+    owner_native=1_000_000,
+    tokens=(
+        TokenSpec("WBNB", "Wrapped BNB", 18, _usd("600"), 200_000, 500, wrapped_native=True),
+        TokenSpec("USDT", "Tether USD", 18, _usd("1"), 5_000_000_000, 1_000_000),
+        TokenSpec("USDC", "USD Coin", 18, _usd("1"), 1_000_000_000, 1_000_000),
+        TokenSpec("BTCB", "BTCB Token", 18, _usd("100000"), 60_000, 10),
+        TokenSpec("ETH", "Binance-Peg Ethereum", 18, _usd("3000"), 700_000, 100),
+        TokenSpec("CAKE", "PancakeSwap Token", 18, _usd("2.5"), 400_000_000, 10_000),
+    ),
+    feeds=(
+        FeedSpec("BNB/USD", _usd("600")),
+        FeedSpec("ETH/USD", _usd("3000")),
+        FeedSpec("BTC/USD", _usd("100000")),
+        FeedSpec("USDT/USD", _usd("1")),
+        FeedSpec("USDC/USD", _usd("1")),
+        FeedSpec("CAKE/USD", _usd("2.5")),
+    ),
+    v2_pools=(
+        PoolSpec("WBNB", "USDT", 6_000_000),
+        PoolSpec("ETH", "WBNB", 2_000_000),
+        PoolSpec("BTCB", "WBNB", 2_000_000),
+        PoolSpec("USDT", "USDC", 2_000_000),
+        PoolSpec("CAKE", "WBNB", 1_000_000),
+    ),
+    v3_pools=(
+        PoolSpec("WBNB", "USDT", 5_000_000, fee=500),
+        PoolSpec("ETH", "WBNB", 2_000_000, fee=3000),
+        PoolSpec("BTCB", "WBNB", 2_000_000, fee=3000),
+        PoolSpec("USDT", "USDC", 3_000_000, fee=100),
+    ),
+)
+
+CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType({spec.chain_id: spec for spec in (ETHEREUM, BNB)})

@@ -1,0 +1,32 @@
+"""Storage for snapshots, prices and blocks: SQLite (WAL) by default, PostgreSQL by URL.
+
+    >>> import tempfile
+    >>> from defiscope.store import Repository
+    >>> repo = Repository.open(f"sqlite:///{tempfile.mkdtemp()}/defiscope.db")  # doctest: +ELLIPSIS
+    2...store.migrated...from_revision=None...to_revision=0001...
+    >>> repo.protocol_slugs()
+    []
+    >>> repo.close()
+
+`Repository.open()` with no URL uses `$DEFISCOPE_DATABASE_URL`, else ``$DEFISCOPE_DATA_DIR/defiscope.db``.
+Token amounts and USD values round-trip exactly on both backends (see `defiscope.store.types`).
+"""
+
+from defiscope.store.convert import HistoryPoint
+from defiscope.store.database import connect, create_engine, database_url, mask_url, migrate
+from defiscope.store.errors import BlockConflictError, DatabaseUnavailableError, DatabaseUrlError, StoreError
+from defiscope.store.repository import Repository
+
+__all__ = [
+    "BlockConflictError",
+    "DatabaseUnavailableError",
+    "DatabaseUrlError",
+    "HistoryPoint",
+    "Repository",
+    "StoreError",
+    "connect",
+    "create_engine",
+    "database_url",
+    "mask_url",
+    "migrate",
+]

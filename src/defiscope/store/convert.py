@@ -1,0 +1,197 @@
+"""Domain dataclasses <-> row values, both ways, with nothing lost.
+
+Saving turns a `ProtocolSnapshot` into plain column dicts (so the repository can bulk-insert and
+upsert them); loading rebuilds the dataclasses from ORM rows. The pair is exact: for any snapshot
+whose call args/results are JSON data, ``to_snapshot(rows_of(s)) == s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from defiscope.chain.block import BlockRef
+from defiscope.store.models import Price, ProvenanceCall, SnapshotToken, TvlSnapshot
+from defiscope.store.types import check_decimal, check_int, from_json, to_json
+from defiscope.tvl.model import BalanceKind, CallRecord, PriceQuote, ProtocolSnapshot, TokenValue
+
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    """A snapshot's totals without its tokens: one point of a TVL chart."""
+
+    block: BlockRef
+    tvl_usd: Decimal
+    borrowed_usd: Decimal
+    staking_usd: Decimal
+    pool2_usd: Decimal
+    unpriced_count: int
+
+    def total(self, kind: BalanceKind) -> Decimal:
+        """The stored total of one kind, as `ProtocolSnapshot.total` computed it."""
+        return {
+            BalanceKind.TVL: self.tvl_usd,
+            BalanceKind.BORROWED: self.borrowed_usd,
+            BalanceKind.STAKING: self.staking_usd,
+            BalanceKind.POOL2: self.pool2_usd,
+        }[kind]
+
+
+def snapshot_values(snapshot: ProtocolSnapshot) -> Values:
+    """Columns of the `tvl_snapshots` row, totals computed by the snapshot itself."""
+    if snapshot.chain_id != snapshot.block.chain_id:
+        raise ValueError(
+            f"snapshot {snapshot.slug!r} is for chain {snapshot.chain_id} "
+            f"but its block is on chain {snapshot.block.chain_id}"
+        )
+    return {
+        "slug": snapshot.slug,
+        "chain_id": snapshot.chain_id,
+        "block_number": snapshot.block.number,
+        "block_hash": snapshot.block.hash,
+        "block_timestamp": snapshot.block.timestamp,
+        "tvl_usd": check_decimal(snapshot.total(BalanceKind.TVL)),
+        "borrowed_usd": check_decimal(snapshot.total(BalanceKind.BORROWED)),
+        "staking_usd": check_decimal(snapshot.total(BalanceKind.STAKING)),
+        "pool2_usd": check_decimal(snapshot.total(BalanceKind.POOL2)),
+        "unpriced_count": len(snapshot.unpriced),
+    }
+
+
+def token_values(ordinal: int, token: TokenValue) -> Values:
+    """Columns of one `snapshot_tokens` row, less `snapshot_id` (known only after the upsert).
+
+    Exact values are checked here, before any write, so bad data raises TypeError/ValueError
+    itself rather than wrapped in a driver error halfway through a transaction.
+    """
+    price = token.price
+    return {
+        "ordinal": ordinal,
+        "token": token.token,
+        "symbol": token.symbol,
+        "decimals": token.decimals,
+        "kind": BalanceKind(token.kind).value,
+        "amount": check_int(token.amount),
+        "price_chain_id": price.chain_id if price else None,
+        "price_token": price.token if price else None,
+        "price_usd": check_decimal(price.usd) if price else None,
+        "price_source": price.source if price else None,
+        "price_timestamp": price.timestamp if price else None,
+        "price_confidence": price.confidence if price else None,
+        "price_block_number": price.block_number if price else None,
+        "value_usd": None if token.value_usd is None else check_decimal(token.value_usd),
+        "unpriced_reason": token.unpriced_reason,
+        "receipt_of": token.receipt_of,
+    }
+
+
+def call_values(ordinal: int, call: CallRecord) -> Values:
+    """Columns of one `provenance_calls` row, less `snapshot_id`; fails early on non-JSON data."""
+    try:
+        args, result = to_json(list(call.args)), to_json(call.result)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"call {ordinal} ({call.function} on {call.target}) is not JSON data: {exc}") from exc
+    return {
+        "ordinal": ordinal,
+        "target": call.target,
+        "function": call.function,
+        "args": args,
+        "result": result,
+        "success": call.success,
+    }
+
+
+def price_values(quote: PriceQuote) -> Values:
+    """Columns of one `prices` row."""
+    return {
+        "chain_id": quote.chain_id,
+        "token": quote.token,
+        "block_number": quote.block_number,
+        "timestamp": quote.timestamp,
+        "usd": check_decimal(quote.usd),
+        "source": quote.source,
+        "confidence": quote.confidence,
+    }
+
+
+def block_of(row: TvlSnapshot) -> BlockRef:
+    return BlockRef(chain_id=row.chain_id, number=row.block_number, hash=row.block_hash, timestamp=row.block_timestamp)
+
+
+def to_snapshot(row: TvlSnapshot) -> ProtocolSnapshot:
+    """Rebuild the snapshot; `row.tokens` and `row.calls` must be loaded (they are ordered by ordinal)."""
+    return ProtocolSnapshot(
+        slug=row.slug,
+        chain_id=row.chain_id,
+        block=block_of(row),
+        tokens=tuple(to_token(t) for t in row.tokens),
+        calls=tuple(to_call(c) for c in row.calls),
+    )
+
+
+def to_token(row: SnapshotToken) -> TokenValue:
+    price = None
+    if row.price_usd is not None:
+        # All price_* columns are written together, so the NOT NULL ones are set whenever usd is.
+        assert row.price_chain_id is not None
+        assert row.price_token is not None
+        assert row.price_source is not None
+        assert row.price_timestamp is not None
+        assert row.price_confidence is not None
+        price = PriceQuote(
+            chain_id=row.price_chain_id,
+            token=row.price_token,
+            usd=row.price_usd,
+            source=row.price_source,
+            timestamp=row.price_timestamp,
+            confidence=row.price_confidence,
+            block_number=row.price_block_number,
+        )
+    return TokenValue(
+        token=row.token,
+        symbol=row.symbol,
+        decimals=row.decimals,
+        kind=BalanceKind(row.kind),
+        amount=row.amount,
+        price=price,
+        value_usd=row.value_usd,
+        unpriced_reason=row.unpriced_reason,
+        receipt_of=row.receipt_of,
+    )
+
+
+def to_call(row: ProvenanceCall) -> CallRecord:
+    args = from_json(row.args)
+    return CallRecord(
+        target=row.target,
+        function=row.function,
+        args=args if isinstance(args, tuple) else (args,),
+        result=from_json(row.result),
+        success=row.success,
+    )
+
+
+def to_price(row: Price) -> PriceQuote:
+    return PriceQuote(
+        chain_id=row.chain_id,
+        token=row.token,
+        usd=row.usd,
+        source=row.source,
+        timestamp=row.timestamp,
+        confidence=row.confidence,
+        block_number=row.block_number,
+    )
+
+
+def to_history_point(row: TvlSnapshot) -> HistoryPoint:
+    return HistoryPoint(
+        block=block_of(row),
+        tvl_usd=row.tvl_usd,
+        borrowed_usd=row.borrowed_usd,
+        staking_usd=row.staking_usd,
+        pool2_usd=row.pool2_usd,
+        unpriced_count=row.unpriced_count,
+    )

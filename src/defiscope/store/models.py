@@ -1,0 +1,177 @@
+"""SQLAlchemy tables for blocks, TVL snapshots (with their tokens and provenance calls) and prices.
+
+Rows mirror `defiscope.tvl.model` one to one, plus an `ordinal` on child rows so a snapshot comes
+back with its tokens and calls in the order it was saved (the dataclasses compare tuples in order).
+Constraint names come from a naming convention, so the migration and the metadata agree on every
+backend.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from defiscope.store.types import ExactDecimal, ExactInt, ExactJson
+from defiscope.tvl.model import BalanceKind
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+SurrogateId: Final = BigInteger().with_variant(Integer(), "sqlite")
+
+ADDRESS_LEN: Final = 42  # "0x" + 40 hex digits
+HASH_LEN: Final = 66  # "0x" + 64 hex digits
+SLUG_LEN: Final = 100
+SOURCE_LEN: Final = 200
+
+_KINDS: Final = ", ".join(f"'{k.value}'" for k in BalanceKind)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Block(Base):
+    """A block some stored figure was read at; its hash is what reorg detection compares."""
+
+    __tablename__ = "blocks"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class TvlSnapshot(Base):
+    """One protocol on one chain at one block, with its totals per balance kind.
+
+    The totals are the exact sums of the priced `SnapshotToken.value_usd` of each kind, stored so
+    history and rankings need not re-read every token.
+    """
+
+    __tablename__ = "tvl_snapshots"
+    __table_args__ = (
+        UniqueConstraint("slug", "chain_id", "block_number"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        # snapshot_before / history per chain, and history across chains.
+        Index(None, "slug", "chain_id", "block_timestamp"),
+        Index(None, "slug", "block_timestamp"),
+        # rollback_from deletes by (chain, block >= n); also backs the foreign key.
+        Index(None, "chain_id", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)
+    tvl_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
+    borrowed_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
+    staking_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
+    pool2_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
+    unpriced_count: Mapped[int] = mapped_column(Integer)
+
+    tokens: Mapped[list[SnapshotToken]] = relationship(
+        order_by="SnapshotToken.ordinal", passive_deletes=True, lazy="raise"
+    )
+    calls: Mapped[list[ProvenanceCall]] = relationship(
+        order_by="ProvenanceCall.ordinal", passive_deletes=True, lazy="raise"
+    )
+
+
+class SnapshotToken(Base):
+    """One `TokenValue` of a snapshot, with the price it was valued at inlined.
+
+    The price is copied, not referenced, so a snapshot stays explainable even after the prices
+    table is pruned or re-fetched.
+    """
+
+    __tablename__ = "snapshot_tokens"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "ordinal"),
+        CheckConstraint(f"kind IN ({_KINDS})", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("tvl_snapshots.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    token: Mapped[str] = mapped_column(String(ADDRESS_LEN))
+    symbol: Mapped[str] = mapped_column(Text)
+    decimals: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(ExactInt)
+    # The PriceQuote, all columns NULL when the token had none.
+    price_chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    price_token: Mapped[str | None] = mapped_column(String(ADDRESS_LEN))
+    price_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    price_source: Mapped[str | None] = mapped_column(String(SOURCE_LEN))
+    price_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    price_confidence: Mapped[float | None] = mapped_column(Double)
+    price_block_number: Mapped[int | None] = mapped_column(BigInteger)
+    value_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    unpriced_reason: Mapped[str | None] = mapped_column(Text)
+    receipt_of: Mapped[str | None] = mapped_column(String(SLUG_LEN))
+
+
+class ProvenanceCall(Base):
+    """One contract call the adapter made for a snapshot, in call order."""
+
+    __tablename__ = "provenance_calls"
+    __table_args__ = (UniqueConstraint("snapshot_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("tvl_snapshots.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(ADDRESS_LEN))
+    function: Mapped[str] = mapped_column(Text)
+    # A call whose decoded result is None stores JSON null, not SQL NULL.
+    args: Mapped[Any] = mapped_column(ExactJson)
+    result: Mapped[Any] = mapped_column(ExactJson)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class Price(Base):
+    """One `PriceQuote`; a source quotes a token at most once per timestamp."""
+
+    __tablename__ = "prices"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "token", "source", "timestamp"),
+        # "price of token at or before t" across sources.
+        Index(None, "chain_id", "token", "timestamp"),
+        # rollback_from drops prices read at orphaned blocks.
+        Index(None, "chain_id", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    token: Mapped[str] = mapped_column(String(ADDRESS_LEN))
+    block_number: Mapped[int | None] = mapped_column(BigInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    usd: Mapped[Decimal] = mapped_column(ExactDecimal)
+    source: Mapped[str] = mapped_column(String(SOURCE_LEN))
+    confidence: Mapped[float] = mapped_column(Double)

@@ -1,0 +1,279 @@
+"""Read and write snapshots, prices and blocks; every public method is one transaction.
+
+    >>> import tempfile
+    >>> repo = Repository.open(f"sqlite:///{tempfile.mkdtemp()}/doctest.db")  # doctest: +ELLIPSIS
+    2...store.migrated...to_revision=0001...
+    >>> block = BlockRef(chain_id=1, number=100, hash="0x" + "aa" * 32, timestamp=1_700_000_000)
+    >>> repo.save_snapshot(ProtocolSnapshot(slug="demo", chain_id=1, block=block, tokens=()))
+    >>> repo.stored_blocks("demo", 1, 0, 1_000), repo.block_hash(1, 100) == block.hash
+    ({100}, True)
+    >>> repo.close()
+
+Writes are idempotent: a snapshot is keyed by (slug, chain_id, block number) and a price by
+(chain_id, token, source, timestamp); saving the same key again replaces the old rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final, cast
+
+import structlog
+from sqlalchemy import URL, ColumnElement, CursorResult, Engine, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.sql.elements import UnaryExpression
+
+from defiscope.chain.block import BlockRef
+from defiscope.store import convert
+from defiscope.store.convert import HistoryPoint
+from defiscope.store.database import WRITE_OPTION, connect, migrate
+from defiscope.store.errors import BlockConflictError
+from defiscope.store.models import Base, Block, Price, ProvenanceCall, SnapshotToken, TvlSnapshot
+from defiscope.tvl.model import PriceQuote, ProtocolSnapshot
+
+log = structlog.get_logger(__name__)
+
+# Rows per multi-row INSERT: well under SQLite's 32766 bound parameters at 8 columns a row.
+_PRICE_BATCH: Final = 500
+_NO_SYNC: Final = {"synchronize_session": False}
+
+
+class Repository:
+    """The store's read/write API over one Engine (SQLite or PostgreSQL, already migrated)."""
+
+    __slots__ = ("_engine", "_sessions")
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | URL | None = None, *, upgrade: bool = True) -> Repository:
+        """Connect to `url` (default `database_url()`), migrate it to head unless told not to."""
+        engine = connect(url)
+        if upgrade:
+            migrate(engine)
+        return cls(engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        """Release pooled connections (the Engine stays usable and reconnects on demand)."""
+        self._engine.dispose()
+
+    # ----------------------------------------------------------------- writes
+
+    def save_snapshot(self, snapshot: ProtocolSnapshot) -> None:
+        """Store `snapshot` and its block, replacing any snapshot of the same (slug, chain, block).
+
+        Raises `BlockConflictError` if the block is stored with another hash (a reorg: roll back first).
+        """
+        # Convert everything before touching the database, so bad data fails with nothing begun.
+        head = convert.snapshot_values(snapshot)
+        tokens = [convert.token_values(i, t) for i, t in enumerate(snapshot.tokens)]
+        calls = [convert.call_values(i, c) for i, c in enumerate(snapshot.calls)]
+        with self._write() as session:
+            _ensure_block(session, snapshot.block)
+            upsert = _insert(session, TvlSnapshot).values(head)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=["slug", "chain_id", "block_number"],
+                set_={k: upsert.excluded[k] for k in head if k not in ("slug", "chain_id", "block_number")},
+            )
+            snapshot_id = session.execute(upsert.returning(TvlSnapshot.id)).scalar_one()
+            # Replace, not merge: the new token list may be shorter than the old one.
+            session.execute(
+                delete(SnapshotToken).where(SnapshotToken.snapshot_id == snapshot_id),
+                execution_options=_NO_SYNC,
+            )
+            session.execute(
+                delete(ProvenanceCall).where(ProvenanceCall.snapshot_id == snapshot_id),
+                execution_options=_NO_SYNC,
+            )
+            if tokens:
+                session.execute(insert(SnapshotToken), [{**t, "snapshot_id": snapshot_id} for t in tokens])
+            if calls:
+                session.execute(insert(ProvenanceCall), [{**c, "snapshot_id": snapshot_id} for c in calls])
+
+    def save_prices(self, quotes: Iterable[PriceQuote]) -> int:
+        """Upsert quotes by (chain_id, token, source, timestamp); returns how many distinct keys were written.
+
+        Within one call the last quote for a key wins (PostgreSQL refuses to upsert a row twice in one
+        statement, so duplicates are folded here).
+        """
+        unique = {(q.chain_id, q.token, q.source, q.timestamp): convert.price_values(q) for q in quotes}
+        if not unique:
+            return 0
+        with self._write() as session:
+            rows = list(unique.values())
+            for start in range(0, len(rows), _PRICE_BATCH):
+                stmt = _insert(session, Price).values(rows[start : start + _PRICE_BATCH])
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["chain_id", "token", "source", "timestamp"],
+                    set_={k: stmt.excluded[k] for k in ("usd", "confidence", "block_number")},
+                )
+                session.execute(stmt)
+        return len(unique)
+
+    def rollback_from(self, chain_id: int, block_number: int) -> int:
+        """Forget all read at or above `block_number` on `chain_id` (a reorg); returns snapshots removed.
+
+        Deletes snapshots (their tokens and calls go by ON DELETE CASCADE), prices quoted at those
+        blocks (they were read from the orphaned fork), and the blocks themselves.
+        """
+        with self._write() as session:
+            removed = cast(
+                CursorResult[Any],
+                session.execute(
+                    delete(TvlSnapshot).where(
+                        TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_number >= block_number
+                    ),
+                    execution_options=_NO_SYNC,
+                ),
+            ).rowcount
+            session.execute(
+                delete(Price).where(Price.chain_id == chain_id, Price.block_number >= block_number),
+                execution_options=_NO_SYNC,
+            )
+            session.execute(
+                delete(Block).where(Block.chain_id == chain_id, Block.number >= block_number),
+                execution_options=_NO_SYNC,
+            )
+        log.info("store.rolled_back", chain_id=chain_id, from_block=block_number, snapshots=removed)
+        return int(removed)
+
+    # ------------------------------------------------------------------ reads
+
+    def snapshot_at(self, slug: str, chain_id: int, block_number: int) -> ProtocolSnapshot | None:
+        """The snapshot stored for exactly this block, rebuilt equal to what was saved."""
+        return self._one_snapshot(
+            [
+                TvlSnapshot.slug == slug,
+                TvlSnapshot.chain_id == chain_id,
+                TvlSnapshot.block_number == block_number,
+            ],
+            [],
+        )
+
+    def latest_snapshot(self, slug: str, chain_id: int | None = None) -> ProtocolSnapshot | None:
+        """The highest block stored for `slug` on `chain_id`; across chains, the newest by block time."""
+        where = [TvlSnapshot.slug == slug]
+        if chain_id is not None:
+            where.append(TvlSnapshot.chain_id == chain_id)
+            return self._one_snapshot(where, [TvlSnapshot.block_number.desc()])
+        return self._one_snapshot(
+            where,
+            [TvlSnapshot.block_timestamp.desc(), TvlSnapshot.chain_id.asc(), TvlSnapshot.block_number.desc()],
+        )
+
+    def snapshot_before(self, slug: str, chain_id: int, timestamp: int) -> ProtocolSnapshot | None:
+        """The latest snapshot whose block time is at or before `timestamp` (for 1h/1d/7d change)."""
+        return self._one_snapshot(
+            [
+                TvlSnapshot.slug == slug,
+                TvlSnapshot.chain_id == chain_id,
+                TvlSnapshot.block_timestamp <= timestamp,
+            ],
+            [TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc()],
+        )
+
+    def history(
+        self,
+        slug: str,
+        chain_id: int | None = None,
+        *,
+        start_ts: int | None = None,
+        end_ts: int | None = None,
+    ) -> list[HistoryPoint]:
+        """Totals per stored block, oldest first, with block time in [start_ts, end_ts] (bounds optional)."""
+        stmt = select(TvlSnapshot).where(TvlSnapshot.slug == slug)
+        if chain_id is not None:
+            stmt = stmt.where(TvlSnapshot.chain_id == chain_id)
+        if start_ts is not None:
+            stmt = stmt.where(TvlSnapshot.block_timestamp >= start_ts)
+        if end_ts is not None:
+            stmt = stmt.where(TvlSnapshot.block_timestamp <= end_ts)
+        stmt = stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        with self._sessions() as session:
+            return [convert.to_history_point(row) for row in session.scalars(stmt)]
+
+    def stored_blocks(self, slug: str, chain_id: int, from_block: int, to_block: int) -> set[int]:
+        """Block numbers in [from_block, to_block] already stored for `slug`: what a backfill can skip."""
+        stmt = select(TvlSnapshot.block_number).where(
+            TvlSnapshot.slug == slug,
+            TvlSnapshot.chain_id == chain_id,
+            TvlSnapshot.block_number.between(from_block, to_block),
+        )
+        with self._sessions() as session:
+            return set(session.scalars(stmt))
+
+    def block_hash(self, chain_id: int, number: int) -> str | None:
+        """The stored hash of a block, to compare with the chain's and detect a reorg."""
+        with self._sessions() as session:
+            return session.scalar(select(Block.hash).where(Block.chain_id == chain_id, Block.number == number))
+
+    def protocol_slugs(self) -> list[str]:
+        """Every slug with at least one snapshot, sorted."""
+        with self._sessions() as session:
+            return list(session.scalars(select(TvlSnapshot.slug).distinct().order_by(TvlSnapshot.slug)))
+
+    def prices(
+        self, chain_id: int, token: str, *, start_ts: int | None = None, end_ts: int | None = None
+    ) -> list[PriceQuote]:
+        """Stored quotes of one token, by timestamp then source, with timestamp in [start_ts, end_ts]."""
+        stmt = select(Price).where(Price.chain_id == chain_id, Price.token == token)
+        if start_ts is not None:
+            stmt = stmt.where(Price.timestamp >= start_ts)
+        if end_ts is not None:
+            stmt = stmt.where(Price.timestamp <= end_ts)
+        with self._sessions() as session:
+            return [convert.to_price(p) for p in session.scalars(stmt.order_by(Price.timestamp, Price.source))]
+
+    # --------------------------------------------------------------- helpers
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A session in one write transaction: committed on exit, rolled back on any exception.
+
+        On SQLite the transaction begins IMMEDIATE, taking the write lock before the first read,
+        so two writers queue on the busy timeout instead of failing mid-transaction.
+        """
+        with self._sessions.begin() as session:
+            session.connection(execution_options={WRITE_OPTION: True})
+            yield session
+
+    def _one_snapshot(
+        self, where: Sequence[ColumnElement[bool]], order: Sequence[UnaryExpression[Any]]
+    ) -> ProtocolSnapshot | None:
+        stmt = (
+            select(TvlSnapshot)
+            .where(*where)
+            .order_by(*order)
+            .limit(1)
+            .options(selectinload(TvlSnapshot.tokens), selectinload(TvlSnapshot.calls))
+        )
+        # One read transaction, so the head row and its children come from the same state.
+        with self._sessions() as session:
+            row = session.scalars(stmt).one_or_none()
+            return None if row is None else convert.to_snapshot(row)
+
+
+def _insert(session: Session, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which is what offers ON CONFLICT (same API on SQLite and PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _ensure_block(session: Session, block: BlockRef) -> None:
+    """Insert the block if new; if stored with another hash, refuse (the chain reorganised)."""
+    session.execute(
+        _insert(session, Block)
+        .values(chain_id=block.chain_id, number=block.number, hash=block.hash, timestamp=block.timestamp)
+        .on_conflict_do_nothing(index_elements=["chain_id", "number"])
+    )
+    stored = session.scalar(select(Block.hash).where(Block.chain_id == block.chain_id, Block.number == block.number))
+    if stored != block.hash:
+        raise BlockConflictError(block.chain_id, block.number, str(stored), block.hash)

@@ -1,0 +1,71 @@
+"""`defiscope chains`: bad endpoints give one line naming them and exit code 2; a good one reports its head."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from defiscope.devnet.world import DevnetChain
+from tests.chain.fakes import closed_port_url
+
+
+def run_chains(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_RPC_")}
+    return subprocess.run(
+        [sys.executable, "-m", "defiscope.cli", "chains", *args],
+        env={**clean, "DEFISCOPE_DATA_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_reports_the_head_of_a_good_endpoint(tmp_path: Path, eth_chain: DevnetChain) -> None:
+    done = run_chains(tmp_path, {"DEFISCOPE_RPC_1": eth_chain.rpc_url}, "--json")
+    assert done.returncode == 0, done.stderr
+    (report,) = json.loads(done.stdout)
+    assert report["chain_id"] == 1
+    assert report["name"] == "ethereum"
+    assert report["head"]["number"] >= 1
+    assert report["endpoints"][0]["url"] == eth_chain.rpc_url
+
+
+@pytest.mark.parametrize(
+    ("rpc", "expected"),
+    [
+        ("localhost:8545", "error: invalid RPC URL 'localhost:8545': expected http(s)://host[:port][/path]"),
+        (
+            "{closed}",
+            "error: cannot reach the endpoint: All connection attempts failed "
+            "[chain 1, endpoint {closed}, call eth_chainId]",
+        ),
+    ],
+)
+def test_bad_endpoints_give_one_line(tmp_path: Path, rpc: str, expected: str) -> None:
+    closed = closed_port_url()
+    done = run_chains(tmp_path, {"DEFISCOPE_RPC_1": rpc.format(closed=closed)})
+    assert done.returncode == 2
+    assert done.stderr.strip() == expected.format(closed=closed)
+    assert "Traceback" not in done.stderr
+
+
+def test_wrong_chain_behind_url_gives_one_line(tmp_path: Path, eth_chain: DevnetChain) -> None:
+    done = run_chains(tmp_path, {"DEFISCOPE_RPC_56": eth_chain.rpc_url})
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: endpoint serves chain 1, but it is configured for chain 56 "
+        f"[chain 56, endpoint {eth_chain.rpc_url}, call eth_chainId]"
+    )
+
+
+def test_nothing_configured_says_what_to_set(tmp_path: Path) -> None:
+    done = run_chains(tmp_path, {})
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: no RPC endpoint configured: set DEFISCOPE_RPC_<CHAINID>")
+    assert done.stderr.count("\n") == 1

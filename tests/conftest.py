@@ -1,0 +1,45 @@
+"""Devnet fixtures shared by the whole suite.
+
+``devnet`` starts chains 1 and 56 once per session from the shared world cache (deploying it on the
+first run on a machine); every test that uses it runs inside ``evm_snapshot``/``evm_revert`` on each
+chain, so tests may send transactions without seeing each other's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from defiscope.devnet import Devnet, DevnetChain, start_devnet
+from defiscope.devnet.anvil import rpc
+
+
+@pytest.fixture(scope="session")
+def devnet() -> Iterator[Devnet]:
+    with start_devnet((1, 56), show_progress=False) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def chain_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Revert every chain after each test that uses the devnet (a no-op for other tests)."""
+    if "devnet" not in request.fixturenames:
+        yield
+        return
+    running: Devnet = request.getfixturevalue("devnet")
+    snapshots = {chain.rpc_url: rpc(chain.rpc_url, "evm_snapshot") for chain in running.chains}
+    yield
+    for url, snapshot in snapshots.items():
+        if rpc(url, "evm_revert", [snapshot]) is not True:
+            raise RuntimeError(f"evm_revert {snapshot} on {url} failed")
+
+
+@pytest.fixture
+def eth_chain(devnet: Devnet) -> DevnetChain:
+    return devnet.chain(1)
+
+
+@pytest.fixture
+def bnb_chain(devnet: Devnet) -> DevnetChain:
+    return devnet.chain(56)

@@ -1,0 +1,94 @@
+"""The migration builds exactly the models' schema, and exact types really are exact in the database."""
+
+from __future__ import annotations
+
+import doctest
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+import defiscope.store
+import defiscope.tvl.model
+from defiscope.store import Repository, create_engine, database, migrate, repository, types
+from defiscope.store.models import Base
+from tests.store.storekit import WETH, make_snapshot, quote
+
+TABLES = {"alembic_version", "blocks", "tvl_snapshots", "snapshot_tokens", "provenance_calls", "prices"}
+
+
+def _diff(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        return list(compare_metadata(context, Base.metadata))
+
+
+def test_upgrade_head_matches_the_models_exactly(engine: Engine) -> None:
+    assert set(inspect(engine).get_table_names()) == TABLES
+    assert _diff(engine) == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+
+
+def test_the_schema_comparison_notices_drift(engine: Engine) -> None:
+    # Negative control: without it, an empty diff could just mean the comparison sees nothing.
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_prices_chain_id_token_timestamp"))
+    assert [d[0] for d in _diff(engine) if isinstance(d, tuple)] == ["add_index"]
+
+
+def test_migrate_twice_is_a_no_op(db_url: str) -> None:
+    migrate(db_url)
+    migrate(db_url)
+    engine = create_engine(db_url)
+    try:
+        assert _diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_exact_columns_hold_text_on_sqlite_and_numeric_on_postgresql(repo: Repository, engine: Engine) -> None:
+    repo.save_snapshot(make_snapshot())
+    repo.save_prices([quote(WETH, "0.1", ts=1)])
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            amount_type, amount = conn.execute(
+                text("SELECT typeof(amount), amount FROM snapshot_tokens WHERE symbol = 'stETH'")
+            ).one()
+            assert (amount_type, amount) == ("text", str(2**256 - 1))
+            assert conn.execute(text("SELECT typeof(usd), usd FROM prices")).one() == ("text", "0.1")
+            # A bare huge number as a call result must not have been turned into a REAL.
+            assert conn.execute(text("SELECT result FROM provenance_calls WHERE ordinal = 1")).scalar_one() == str(
+                2**255 + 12345
+            )
+        else:
+            types_: dict[str, str] = dict(
+                conn.execute(
+                    text(
+                        "SELECT column_name, format_type(atttypid, atttypmod) FROM information_schema.columns "
+                        "JOIN pg_attribute ON attrelid = 'snapshot_tokens'::regclass AND attname = column_name "
+                        "WHERE table_name = 'snapshot_tokens' AND column_name IN ('amount', 'value_usd')"
+                    )
+                ).all()
+            )
+            assert types_ == {"amount": "numeric(78,0)", "value_usd": "numeric"}
+            # The database itself compares the stored value as the exact integer.
+            assert (
+                conn.execute(
+                    text("SELECT count(*) FROM snapshot_tokens WHERE amount = CAST(:v AS numeric)"),
+                    {"v": str(2**256 - 1)},
+                ).scalar_one()
+                == 1
+            )
+            assert conn.execute(text("SELECT usd FROM prices")).scalar_one() == Decimal("0.1")
+
+
+@pytest.mark.parametrize("module", [defiscope.store, database, types, repository, defiscope.tvl.model])
+def test_module_docstring_examples_run(module: object, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEFISCOPE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DEFISCOPE_DATA_DIR", str(tmp_path))
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert result.failed == 0
+    assert result.attempted > 0
