@@ -17,3 +17,6 @@ class PriceQuote:
     timestamp: int  # unix seconds the price refers to
     confidence: float  # 0..1
     block_number: int | None = None
+    #: For a DEX-derived price: USD depth of the core-asset side of the pool(s) it came from. A holding's
+    #: value is capped by it (no one could sell more into that market); None for feeds and oracles.
+    liquidity_usd: Decimal | None = None

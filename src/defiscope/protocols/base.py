@@ -1,8 +1,40 @@
-"""The adapter contract: what every protocol adapter returns, and the provenance of how it got it."""
+"""The adapter contract: what a protocol adapter reads, returns and records.
+
+An adapter knows one protocol on one or more chains. Given a block-pinned `Reader` it returns the raw
+integer balances the protocol holds, as `Position`s split by kind (`tvl`, `borrowed`, `staking`, `pool2`),
+each saying whether its token is a receipt of another protocol (for double counting). It never prices and
+never stores. When it cannot read something it raises `AdapterError`: a partial figure is never returned as
+if it were whole. The same code runs on mainnet and on the devnet; only the `Deployment` differs.
+
+    class Treasury(Adapter):
+        info = ProtocolInfo(slug="treasury", name="Treasury", category="Treasury", methodology="...")
+
+        async def positions(self, reader: Reader) -> list[Position]:
+            ...
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from defiscope.chain.block import BlockRef
+from defiscope.chain.multicall import CallResult
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.errors import DefiscopeError
+
+
+class BalanceKind(StrEnum):
+    """DefiLlama's split of what a protocol holds."""
+
+    TVL = "tvl"
+    BORROWED = "borrowed"
+    STAKING = "staking"
+    POOL2 = "pool2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,3 +46,95 @@ class CallRecord:
     args: tuple[object, ...]
     result: object  # decoded, JSON-serialisable
     success: bool = True
+
+    @staticmethod
+    def of(result: CallResult) -> CallRecord:
+        call = result.call
+        value: object = _jsonable(result.value if len(result.value) != 1 else result.value[0])
+        return CallRecord(
+            call.target,
+            call.function.signature,
+            tuple(_jsonable(a) for a in call.args),
+            value if result.success else result.error,
+            result.success,
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """bytes become 0x-hex; tuples and lists recurse; ints, strings and bools stay."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, tuple | list):
+        return tuple(_jsonable(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """An amount of one token a protocol holds, of one kind."""
+
+    token: str  # checksum address
+    amount: int  # raw integer units
+    kind: BalanceKind = BalanceKind.TVL
+    holder: str | None = None  # the contract holding it (pool, vault)
+    label: str = ""  # what it is, for people: "WETH/USDC pair"
+    receipt_of: str | None = None  # slug of the protocol that issued this token (counted once in totals)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolInfo:
+    slug: str
+    name: str
+    category: str
+    methodology: str
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterResult:
+    """What one adapter read at one block on one chain."""
+
+    protocol: ProtocolInfo
+    block: BlockRef
+    positions: tuple[Position, ...]
+    calls: tuple[CallRecord, ...]
+
+
+class AdapterError(DefiscopeError):
+    """An adapter could not read what its figure needs; the message names the protocol, call and reason."""
+
+
+class Adapter(ABC):
+    """One protocol on one chain. Subclasses set `info` and implement `positions`."""
+
+    info: ClassVar[ProtocolInfo]
+    #: Contract names this adapter needs in the deployment (e.g. "UniswapV2Factory").
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+
+    @classmethod
+    def available_on(cls, deployment: Deployment) -> bool:
+        return all(name in deployment.contracts for name in cls.requires)
+
+    @abstractmethod
+    async def positions(self, reader: Reader) -> list[Position]:
+        """Everything the protocol holds at the reader's block; raise `AdapterError` when a read fails."""
+
+    async def read(self, reader: Reader) -> AdapterResult:
+        positions = await self.positions(reader)
+        return AdapterResult(self.info, reader.block, tuple(positions), tuple(CallRecord.of(r) for r in reader.records))
+
+    def require(self, results: Sequence[CallResult]) -> list[Any]:
+        """Single outputs of results that must all have succeeded, else `AdapterError` naming the call."""
+        values = []
+        for result in results:
+            if not result.success:
+                raise AdapterError(
+                    f"{self.info.slug}: {result.call.describe()} failed on chain {self.deployment.chain_id}: "
+                    f"{result.error}"
+                )
+            (value,) = result.value if len(result.value) == 1 else (result.value,)
+            values.append(value)
+        return values

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, Inexact, localcontext
-from enum import StrEnum
 
 from defiscope.chain.block import BlockRef
 from defiscope.prices.quote import PriceQuote
-from defiscope.protocols.base import CallRecord
+from defiscope.protocols.base import BalanceKind, CallRecord
 
 __all__ = ["BalanceKind", "CallRecord", "PriceQuote", "ProtocolSnapshot", "TokenValue"]
 
@@ -40,15 +39,6 @@ def exact_sum(values: Iterable[Decimal]) -> Decimal:
         ctx.prec = max(ctx.prec, max(high, 0) - min(low, 0) + 2 + len(str(len(items))))
         ctx.traps[Inexact] = True
         return sum(items, Decimal(0))
-
-
-class BalanceKind(StrEnum):
-    """DefiLlama's split of what a protocol holds."""
-
-    TVL = "tvl"
-    BORROWED = "borrowed"
-    STAKING = "staking"
-    POOL2 = "pool2"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,150 @@
+"""The mainnet address registry: real token, feed and protocol addresses (public facts).
+
+Heartbeats are the feeds' documented maximum update intervals; a price older than its heartbeat is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from defiscope.deployments import Deployment, FeedInfo, TokenInfo, TreasurySpec, UnknownName
+
+_TOKENS: Final[Mapping[int, tuple[TokenInfo, ...]]] = {
+    1: (
+        TokenInfo("WETH", "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", 18, "weth"),
+        TokenInfo("USDC", "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", 6, "usd-coin"),
+        TokenInfo("USDT", "0xdAC17F958D2ee523a2206206994597C13D831ec7", 6, "tether"),
+        TokenInfo("DAI", "0x6B175474E89094C44Da98b954EedeAC495271d0F", 18, "dai"),
+        TokenInfo("WBTC", "0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599", 8, "wrapped-bitcoin"),
+        TokenInfo("stETH", "0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84", 18, "staked-ether"),
+        TokenInfo("wstETH", "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0", 18, "wrapped-steth"),
+        TokenInfo("LINK", "0x514910771AF9Ca656af840dff83E8264EcF986CA", 18, "chainlink"),
+        TokenInfo("UNI", "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984", 18, "uniswap"),
+    ),
+    56: (
+        TokenInfo("WBNB", "0xbb4CdB9CBd36B01bD1cBaEBF2De08d9173bc095c", 18, "wbnb"),
+        TokenInfo("USDT", "0x55d398326f99059fF775485246999027B3197955", 18, "tether"),
+        TokenInfo("USDC", "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d", 18, "usd-coin"),
+        TokenInfo("BTCB", "0x7130d2A12B9BCbFAe4f2634d864A1Ee1Ce3Ead9c", 18, "binance-bitcoin"),
+        TokenInfo("ETH", "0x2170Ed0880ac9A755fd29B2688956BD959F933F8", 18, "ethereum"),
+        TokenInfo("CAKE", "0x0E09FaBB73Bd3Ade0a17ECC321fD13a19e81cE82", 18, "pancakeswap-token"),
+    ),
+    42161: (
+        TokenInfo("WETH", "0x82aF49447D8a07e3bd95BD0d56f35241523fBab1", 18, "weth"),
+        TokenInfo("USDC", "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6, "usd-coin"),
+        TokenInfo("USDT", "0xFd086bC7CD5C481DCC9C85ebE478A1C0b69FCbb9", 6, "tether"),
+        TokenInfo("WBTC", "0x2f2a2543B76A4166549F7aaB2e75Bef0aefC5B0f", 8, "wrapped-bitcoin"),
+    ),
+}
+
+_FEEDS: Final[Mapping[int, tuple[FeedInfo, ...]]] = {
+    1: (
+        FeedInfo("ETH/USD", "0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419", 3600),
+        FeedInfo("BTC/USD", "0xF4030086522a5bEEa4988F8cA5B36dbC97BeE88c", 3600),
+        FeedInfo("WBTC/BTC", "0xfdFD9C85aD200c506Cf9e21F1FD8dd01932FBB23", 86400),
+        FeedInfo("USDC/USD", "0x8fFfFfd4AfB6115b954Bd326cbe7B4BA576818f6", 86400),
+        FeedInfo("USDT/USD", "0x3E7d1eAB13ad0104d2750B8863b489D65364e32D", 86400),
+        FeedInfo("DAI/USD", "0xAed0c38402a5d19df6E4c03F4E2DceD6e29c1ee9", 3600),
+        FeedInfo("STETH/USD", "0xCfE54B5cD566aB89272946F602D76Ea879CAb4a8", 3600),
+        FeedInfo("LINK/USD", "0x2c1d072e956AFFC0D435Cb7AC38EF18d24d9127c", 3600),
+        FeedInfo("UNI/USD", "0x553303d460EE0afB37EdFf9bE42922D8FF63220e", 3600),
+    ),
+    56: (
+        FeedInfo("BNB/USD", "0x0567F2323251f0Aab15c8dFb1967E4e8A7D42aeE", 60),
+        FeedInfo("ETH/USD", "0x9ef1B8c0E4F7dc8bF5719Ea496883DC6401d5b2e", 60),
+        FeedInfo("BTC/USD", "0x264990fbd0A4796A3E3d8E37C4d5F87a3aCa5Ebf", 60),
+        FeedInfo("USDT/USD", "0xB97Ad0E74fa7d920791E90258A6E2085088b4320", 60),
+        FeedInfo("USDC/USD", "0x51597f405303C4377E36123cBc172b13269EA163", 60),
+        FeedInfo("CAKE/USD", "0xB6064eD41d4f67e353768aA239cA86f4F73665a1", 60),
+    ),
+    42161: (
+        FeedInfo("ETH/USD", "0x639Fe6ab55C921f74e7fac1ee960C0B6293ba612", 86400),
+        FeedInfo("BTC/USD", "0x6ce185860a4963106506C7155Ae8d4A3a9D9F7F5", 86400),
+        FeedInfo("USDC/USD", "0x50834F3163758fcC1Df9973b6e91f0F0F0434aD3", 86400),
+        FeedInfo("USDT/USD", "0x3f3f5dF88dC9F13eac63DF89EC16ef6e7E25DdE7", 86400),
+    ),
+}
+
+#: Token symbol -> the feeds whose product is its USD price.
+_ROUTES: Final[Mapping[int, Mapping[str, tuple[str, ...]]]] = {
+    1: {
+        "WETH": ("ETH/USD",),
+        "WBTC": ("WBTC/BTC", "BTC/USD"),
+        "USDC": ("USDC/USD",),
+        "USDT": ("USDT/USD",),
+        "DAI": ("DAI/USD",),
+        "stETH": ("STETH/USD",),
+        "LINK": ("LINK/USD",),
+        "UNI": ("UNI/USD",),
+    },
+    56: {
+        "WBNB": ("BNB/USD",),
+        "ETH": ("ETH/USD",),
+        "BTCB": ("BTC/USD",),
+        "USDT": ("USDT/USD",),
+        "USDC": ("USDC/USD",),
+        "CAKE": ("CAKE/USD",),
+    },
+    42161: {"WETH": ("ETH/USD",), "WBTC": ("BTC/USD",), "USDC": ("USDC/USD",), "USDT": ("USDT/USD",)},
+}
+
+_CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
+    1: {
+        "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
+        "UniswapV2Factory": "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",
+        "UniswapV2Router02": "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D",
+        "UniswapV3Factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
+        "NonfungiblePositionManager": "0xC36442b4a4522E871399CD717aBDD847Ab11FE88",
+        "SwapRouter": "0xE592427A0AEce92De3Edee1F18E0157C05861564",
+        "QuoterV2": "0x61fFE014bA17989E743c5F6cB21bF9697530B21e",
+        "TickLens": "0xbfd8137f7d1516D3ea5cA83523914859ec47F573",
+    },
+    56: {
+        "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
+        "PancakeV2Factory": "0xcA143Ce32Fe78f1f7019d7d551a6402fC5350c73",
+        "PancakeV2Router": "0x10ED43C718714eb63d5aA57B78B54704E256024E",
+        "PancakeV3Factory": "0x0BFbCF9fa4f9C56B0F40a671Ad40E0805A091865",
+        "UniswapV2Factory": "0x8909Dc15e40173Ff4699343b6eB8132c65e18eC6",
+        "UniswapV3Factory": "0xdB1d10011AD0Ff90774D0C6Bb92e5C5c8b4461F7",
+    },
+    42161: {
+        "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
+        "UniswapV2Factory": "0xf1D7CC64Fb4452F05c498126312eBE29f30Fbcf9",
+        "UniswapV3Factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
+    },
+}
+
+_CORE: Final[Mapping[int, tuple[str, ...]]] = {
+    1: ("WETH", "USDC", "USDT", "DAI", "WBTC"),
+    56: ("WBNB", "USDT", "USDC", "BTCB", "ETH"),
+    42161: ("WETH", "USDC", "USDT", "WBTC"),
+}
+
+_SEQUENCER: Final[Mapping[int, str]] = {42161: "0xFdB631F5EE196F0ed6FAa767959853A9F217697D"}
+
+_TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
+    # Uniswap governance's timelock holds the DAO's UNI.
+    1: (
+        TreasurySpec(
+            "uniswap-treasury", "Uniswap DAO Treasury", ("0x1a9C8182C09F50C8318d769245beA52c32BE35BC",), ("UNI",)
+        ),
+    ),
+}
+
+
+def mainnet(chain_id: int) -> Deployment:
+    """The registry of one mainnet chain; an unknown chain raises `UnknownName` listing the known ones."""
+    if chain_id not in _TOKENS:
+        raise UnknownName(f"no mainnet registry for chain {chain_id}; known: {', '.join(map(str, sorted(_TOKENS)))}")
+    return Deployment(
+        chain_id=chain_id,
+        network="mainnet",
+        tokens={t.symbol: t for t in _TOKENS[chain_id]},
+        feeds={f.pair: f for f in _FEEDS[chain_id]},
+        price_routes=_ROUTES[chain_id],
+        contracts=_CONTRACTS[chain_id],
+        core_symbols=_CORE[chain_id],
+        sequencer_feed=_SEQUENCER.get(chain_id),
+        treasuries=_TREASURIES.get(chain_id, ()),
+    )

@@ -1,0 +1,61 @@
+"""The devnet's address registry as a `Deployment`, the same shape adapters get on mainnet.
+
+deployment = devnet_deployment(devnet.chain(1))
+deployment.contracts["UniswapV2Factory"], deployment.feeds["ETH/USD"].address
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from defiscope.deployments import Deployment, FeedInfo, TokenInfo, TreasurySpec
+from defiscope.devnet.anvil import ACCOUNTS
+from defiscope.devnet.spec import CHAIN_SPECS
+from defiscope.devnet.world import DevnetChain
+
+#: Feeds on the devnet are refreshed by the simulation and by every cache load; one hour, as ETH/USD.
+HEARTBEAT: Final = 3600
+FEED_PREFIX: Final = "feed:"
+
+#: Which feed prices which token symbol (both chains' symbols).
+ROUTES: Final = {
+    "WETH": ("ETH/USD",),
+    "ETH": ("ETH/USD",),
+    "WBNB": ("BNB/USD",),
+    "WBTC": ("BTC/USD",),
+    "BTCB": ("BTC/USD",),
+    "USDC": ("USDC/USD",),
+    "USDT": ("USDT/USD",),
+    "DAI": ("DAI/USD",),
+    "LINK": ("LINK/USD",),
+    "UNI": ("UNI/USD",),
+    "CAKE": ("CAKE/USD",),
+}
+CORE: Final = {1: ("WETH", "USDC", "USDT", "DAI", "WBTC"), 56: ("WBNB", "USDT", "USDC", "BTCB", "ETH")}
+#: Account 9 plays a DAO treasury holding a few tokens.
+TREASURY_HOLDER: Final = ACCOUNTS[9]
+
+
+def devnet_deployment(chain: DevnetChain) -> Deployment:
+    spec = CHAIN_SPECS[chain.chain_id]
+    tokens = {t.symbol: TokenInfo(t.symbol, chain.tokens[t.symbol], t.decimals) for t in spec.tokens}
+    feeds = {
+        name[len(FEED_PREFIX) :]: FeedInfo(name[len(FEED_PREFIX) :], address, HEARTBEAT)
+        for name, address in chain.contracts.items()
+        if name.startswith(FEED_PREFIX)
+    }
+    routes = {
+        symbol: pairs for symbol, pairs in ROUTES.items() if symbol in tokens and all(pair in feeds for pair in pairs)
+    }
+    contracts = {name: a for name, a in chain.contracts.items() if not name.startswith(FEED_PREFIX)}
+    held = tuple(s for s in ("WETH", "WBNB", "USDC", "USDT", "DAI", "WBTC", "BTCB", "LINK", "CAKE") if s in tokens)
+    return Deployment(
+        chain_id=chain.chain_id,
+        network="devnet",
+        tokens=tokens,
+        feeds=feeds,
+        price_routes=routes,
+        contracts=contracts,
+        core_symbols=CORE[chain.chain_id],
+        treasuries=(TreasurySpec("devnet-treasury", "Devnet Treasury", (TREASURY_HOLDER,), held),),
+    )
