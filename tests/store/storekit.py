@@ -37,6 +37,7 @@ def quote(
     ts: int = 1_700_000_000,
     source: str = "chainlink",
     block_number: int | None = None,
+    liquidity_usd: Decimal | None = None,
 ) -> PriceQuote:
     return PriceQuote(
         chain_id=chain_id,
@@ -46,7 +47,12 @@ def quote(
         timestamp=ts,
         confidence=0.95,
         block_number=block_number,
+        liquidity_usd=liquidity_usd,
     )
+
+
+#: A DEX quote's pool depth, with more digits than a float or a 28-digit Decimal context keeps.
+DEX_DEPTH = Decimal("12345678.000000000000000000000000000000000001")
 
 
 def scaled(value: str, factor: int) -> Decimal:
@@ -93,7 +99,7 @@ def make_snapshot(
             6,
             BalanceKind.TVL,
             10**15 * scale,
-            quote(USDC, "0.99987", chain_id=ref.chain_id),
+            quote(USDC, "0.99987", chain_id=ref.chain_id, liquidity_usd=DEX_DEPTH),
             scaled("999870000.000000000000000000000000000001", scale),
         ),
         TokenValue(

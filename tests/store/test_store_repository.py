@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from defiscope.store import BlockConflictError, Repository
 from defiscope.store.models import Block, Price, ProvenanceCall, SnapshotToken, TvlSnapshot
 from defiscope.tvl.model import BalanceKind, ProtocolSnapshot, exact_sum
-from tests.store.storekit import POOL, USDC, WETH, block, count_rows, make_snapshot, quote
+from tests.store.storekit import DEX_DEPTH, POOL, USDC, WETH, block, count_rows, make_snapshot, quote
 
 
 def test_snapshot_round_trips_equal(repo: Repository) -> None:
@@ -28,6 +28,9 @@ def test_snapshot_round_trips_equal(repo: Repository) -> None:
     assert loaded.tokens[0].price is not None
     assert loaded.tokens[0].price.usd == Decimal("3141.592653589793238462643383279502884197")
     assert loaded.tokens[1].value_usd == Decimal("999870000.000000000000000000000000000001")
+    assert loaded.tokens[1].price is not None
+    assert loaded.tokens[1].price.liquidity_usd == DEX_DEPTH  # revision 0002
+    assert loaded.tokens[0].price.liquidity_usd is None
     assert loaded.calls[0].result == (2**200, 2**112 - 1, 1_700_000_000)
     assert loaded.calls[2].result is None
     assert loaded.calls[2].success is False
@@ -265,3 +268,13 @@ def test_empty_snapshot_round_trips(repo: Repository) -> None:
     assert repo.snapshot_at("new", 1, 1) == empty
     [point] = repo.history("new")
     assert (point.tvl_usd, point.unpriced_count) == (Decimal(0), 0)
+
+
+def test_prices_keep_their_pool_depth_and_upserts_update_it(repo: Repository) -> None:
+    dex = quote(WETH, "2999.5", ts=5, source="uniswap-v3:0xpool:twap1800", liquidity_usd=DEX_DEPTH)
+    feed = quote(WETH, "3000", ts=5)
+    repo.save_prices([dex, feed])
+    assert repo.prices(1, WETH) == [feed, dex]
+    deeper = replace(dex, liquidity_usd=Decimal("0.000000000000000000000000000000000000000001"))
+    repo.save_prices([deeper])
+    assert repo.prices(1, WETH) == [feed, deeper]

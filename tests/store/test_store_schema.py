@@ -6,7 +6,9 @@ import doctest
 from decimal import Decimal
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
@@ -14,6 +16,7 @@ import defiscope.store
 import defiscope.tvl.model
 from defiscope.store import Repository, create_engine, database, migrate, repository, types
 from defiscope.store.models import Base
+from defiscope.tvl.model import PriceQuote
 from tests.store.storekit import WETH, make_snapshot, quote
 
 TABLES = {"alembic_version", "blocks", "tvl_snapshots", "snapshot_tokens", "provenance_calls", "prices"}
@@ -29,7 +32,7 @@ def test_upgrade_head_matches_the_models_exactly(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) == TABLES
     assert _diff(engine) == []
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
 
 
 def test_the_schema_comparison_notices_drift(engine: Engine) -> None:
@@ -45,6 +48,36 @@ def test_migrate_twice_is_a_no_op(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
         assert _diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_0002_adds_nullable_depth_columns_to_existing_rows(db_url: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", "defiscope.store:migrations")
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+            conn.execute(
+                text(
+                    "INSERT INTO prices (chain_id, token, block_number, timestamp, usd, source, confidence) "
+                    "VALUES (1, :token, 7, 70, '3000.5', 'chainlink:ETH/USD', 0.99)"
+                ),
+                {"token": WETH},
+            )
+        migrate(engine)
+        assert _diff(engine) == []
+        assert Repository(engine).prices(1, WETH) == [
+            PriceQuote(1, WETH, Decimal("3000.5"), "chainlink:ETH/USD", 70, 0.99, block_number=7, liquidity_usd=None)
+        ]
+        with engine.begin() as conn:  # and back down: the columns go, the row stays
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        columns = {c["name"] for c in inspect(engine).get_columns("prices")}
+        assert "liquidity_usd" not in columns
+        assert "price_liquidity_usd" not in {c["name"] for c in inspect(engine).get_columns("snapshot_tokens")}
     finally:
         engine.dispose()
 

@@ -50,7 +50,7 @@ class TreasurySpec:
     slug: str
     name: str
     holders: tuple[str, ...]
-    tokens: tuple[str, ...]  # symbols in the deployment's token list
+    tokens: tuple[str, ...]  # symbols in the deployment's token list, or token addresses
 
 
 K = TypeVar("K")

@@ -60,7 +60,7 @@ _FEEDS: Final[Mapping[int, tuple[FeedInfo, ...]]] = {
     ),
     42161: (
         FeedInfo("ETH/USD", "0x639Fe6ab55C921f74e7fac1ee960C0B6293ba612", 86400),
-        FeedInfo("BTC/USD", "0x6ce185860a4963106506C7155Ae8d4A3a9D9F7F5", 86400),
+        FeedInfo("BTC/USD", "0x6ce185860a4963106506C203335A2910413708e9", 86400),
         FeedInfo("USDC/USD", "0x50834F3163758fcC1Df9973b6e91f0F0F0434aD3", 86400),
         FeedInfo("USDT/USD", "0x3f3f5dF88dC9F13eac63DF89EC16ef6e7E25DdE7", 86400),
     ),

@@ -18,17 +18,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from defiscope.chain.reader import Reader
+from defiscope.chain.tokens import TokenRef
 from defiscope.prices.quote import PriceQuote
 
-
-@dataclass(frozen=True, slots=True)
-class TokenRef:
-    """A token to price: address plus what the engine already knows of it."""
-
-    chain_id: int
-    address: str  # checksum
-    symbol: str
-    decimals: int
+__all__ = ["PriceAnswer", "PriceMiss", "PriceSource", "TokenRef"]
 
 
 @dataclass(frozen=True, slots=True)

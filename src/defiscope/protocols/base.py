@@ -16,10 +16,10 @@ if it were whole. The same code runs on mainnet and on the devnet; only the `Dep
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import CallResult
@@ -105,18 +105,20 @@ class AdapterError(DefiscopeError):
 
 
 class Adapter(ABC):
-    """One protocol on one chain. Subclasses set `info` and implement `positions`."""
+    """One protocol on one chain. Subclasses set `info` (class or instance) and implement `positions`."""
 
-    info: ClassVar[ProtocolInfo]
-    #: Contract names this adapter needs in the deployment (e.g. "UniswapV2Factory").
-    requires: ClassVar[tuple[str, ...]] = ()
+    info: ProtocolInfo
 
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
 
-    @classmethod
-    def available_on(cls, deployment: Deployment) -> bool:
-        return all(name in deployment.contracts for name in cls.requires)
+    def receipt_tokens(self) -> Collection[str]:
+        """Tokens this protocol issues as receipts of deposits (LP tokens, aTokens, stETH), as known so far.
+
+        Another protocol holding one of them holds a claim on this protocol's assets: the engine marks such
+        positions `receipt_of=<this slug>` so aggregate totals count the underlying once.
+        """
+        return ()
 
     @abstractmethod
     async def positions(self, reader: Reader) -> list[Position]:

@@ -3,7 +3,7 @@
     >>> import tempfile
     >>> from defiscope.store import Repository
     >>> repo = Repository.open(f"sqlite:///{tempfile.mkdtemp()}/defiscope.db")  # doctest: +ELLIPSIS
-    2...store.migrated...from_revision=None...to_revision=0001...
+    2...store.migrated...from_revision=None...to_revision=0002...
     >>> repo.protocol_slugs()
     []
     >>> repo.close()

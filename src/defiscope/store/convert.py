@@ -82,6 +82,7 @@ def token_values(ordinal: int, token: TokenValue) -> Values:
         "price_timestamp": price.timestamp if price else None,
         "price_confidence": price.confidence if price else None,
         "price_block_number": price.block_number if price else None,
+        "price_liquidity_usd": _optional_decimal(price.liquidity_usd) if price else None,
         "value_usd": None if token.value_usd is None else check_decimal(token.value_usd),
         "unpriced_reason": token.unpriced_reason,
         "receipt_of": token.receipt_of,
@@ -114,7 +115,12 @@ def price_values(quote: PriceQuote) -> Values:
         "usd": check_decimal(quote.usd),
         "source": quote.source,
         "confidence": quote.confidence,
+        "liquidity_usd": _optional_decimal(quote.liquidity_usd),
     }
+
+
+def _optional_decimal(value: Decimal | None) -> Decimal | None:
+    return None if value is None else check_decimal(value)
 
 
 def block_of(row: TvlSnapshot) -> BlockRef:
@@ -149,6 +155,7 @@ def to_token(row: SnapshotToken) -> TokenValue:
             timestamp=row.price_timestamp,
             confidence=row.price_confidence,
             block_number=row.price_block_number,
+            liquidity_usd=row.price_liquidity_usd,
         )
     return TokenValue(
         token=row.token,
@@ -183,6 +190,7 @@ def to_price(row: Price) -> PriceQuote:
         timestamp=row.timestamp,
         confidence=row.confidence,
         block_number=row.block_number,
+        liquidity_usd=row.liquidity_usd,
     )
 
 

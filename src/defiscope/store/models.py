@@ -133,6 +133,7 @@ class SnapshotToken(Base):
     price_timestamp: Mapped[int | None] = mapped_column(BigInteger)
     price_confidence: Mapped[float | None] = mapped_column(Double)
     price_block_number: Mapped[int | None] = mapped_column(BigInteger)
+    price_liquidity_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)  # revision 0002
     value_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     unpriced_reason: Mapped[str | None] = mapped_column(Text)
     receipt_of: Mapped[str | None] = mapped_column(String(SLUG_LEN))
@@ -175,3 +176,5 @@ class Price(Base):
     usd: Mapped[Decimal] = mapped_column(ExactDecimal)
     source: Mapped[str] = mapped_column(String(SOURCE_LEN))
     confidence: Mapped[float] = mapped_column(Double)
+    #: DEX-derived quotes only: USD depth of the pool's core-asset side (revision 0002).
+    liquidity_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)

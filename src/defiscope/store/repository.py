@@ -2,7 +2,7 @@
 
     >>> import tempfile
     >>> repo = Repository.open(f"sqlite:///{tempfile.mkdtemp()}/doctest.db")  # doctest: +ELLIPSIS
-    2...store.migrated...to_revision=0001...
+    2...store.migrated...to_revision=0002...
     >>> block = BlockRef(chain_id=1, number=100, hash="0x" + "aa" * 32, timestamp=1_700_000_000)
     >>> repo.save_snapshot(ProtocolSnapshot(slug="demo", chain_id=1, block=block, tokens=()))
     >>> repo.stored_blocks("demo", 1, 0, 1_000), repo.block_hash(1, 100) == block.hash
@@ -113,7 +113,7 @@ class Repository:
                 stmt = _insert(session, Price).values(rows[start : start + _PRICE_BATCH])
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["chain_id", "token", "source", "timestamp"],
-                    set_={k: stmt.excluded[k] for k in ("usd", "confidence", "block_number")},
+                    set_={k: stmt.excluded[k] for k in ("usd", "confidence", "block_number", "liquidity_usd")},
                 )
                 session.execute(stmt)
         return len(unique)

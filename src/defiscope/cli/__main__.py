@@ -1,0 +1,3 @@
+from defiscope.cli import app
+
+app()

@@ -1,0 +1,127 @@
+"""The TVL engine: at one pinned block, every adapter of a chain, their tokens' prices, and the values.
+
+    engine = TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment))
+    result = await engine.snapshot()            # or snapshot(19_000_000)
+    for snap in result.snapshots: print(snap.slug, snap.total(BalanceKind.TVL))
+    result.failures                             # protocols that could not be read, and why (never a 0)
+
+All adapters share one `Batcher`, so their reads go out together; the feeds of the deployment's known
+tokens are read in that same batch, and only prices of tokens discovered on the way cost another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import structlog
+
+from defiscope.chain.block import BlockRef
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
+from defiscope.chain.tokens import TokenBook, TokenRef
+from defiscope.deployments import Deployment
+from defiscope.errors import DefiscopeError
+from defiscope.prices.aggregator import PriceAggregator, PriceDecision
+from defiscope.protocols.base import Adapter, AdapterResult
+from defiscope.tvl.model import ProtocolSnapshot
+from defiscope.tvl.valuation import token_values
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolFailure:
+    """A protocol that could not be read at a block: shown as failing with this reason, never as 0."""
+
+    slug: str
+    chain_id: int
+    block: BlockRef
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainTvl:
+    block: BlockRef
+    snapshots: tuple[ProtocolSnapshot, ...]
+    failures: tuple[ProtocolFailure, ...]
+    prices: Mapping[str, PriceDecision]
+
+
+class TvlEngine:
+    """Computes every protocol's holdings on one chain at one block."""
+
+    def __init__(
+        self, client: ChainClient, deployment: Deployment, adapters: Sequence[Adapter], pricer: PriceAggregator
+    ) -> None:
+        self.client = client
+        self.deployment = deployment
+        self.adapters = list(adapters)
+        self.pricer = pricer
+        self.tokens = TokenBook(
+            deployment.chain_id,
+            [TokenRef(deployment.chain_id, t.address, t.symbol, t.decimals) for t in deployment.tokens.values()],
+        )
+
+    @property
+    def slugs(self) -> list[str]:
+        return [a.info.slug for a in self.adapters]
+
+    async def snapshot(self, at: int | str = "latest", *, slugs: Collection[str] | None = None) -> ChainTvl:
+        pinned = await self.client.snapshot(at)
+        batcher = Batcher(pinned)
+        chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
+        known = [self.tokens.get(t.address) for t in self.deployment.tokens.values()]
+        # Adapters and the known tokens' prices go out in the same batch.
+        outcomes, known_prices = await asyncio.gather(
+            asyncio.gather(*(a.read(batcher.reader(a.info.slug)) for a in chosen), return_exceptions=True),
+            self.pricer.prices(batcher, [t for t in known if t is not None]),
+        )
+        results: list[AdapterResult] = []
+        failures: list[ProtocolFailure] = []
+        for adapter, outcome in zip(chosen, outcomes, strict=True):
+            if isinstance(outcome, AdapterResult):
+                results.append(outcome)
+            elif isinstance(outcome, DefiscopeError):
+                failures.append(ProtocolFailure(adapter.info.slug, self.client.chain_id, pinned.block, str(outcome)))
+            elif isinstance(outcome, Exception):
+                # A bug in one adapter must not hide every other protocol; it is logged with its traceback.
+                log.error("adapter.crashed", slug=adapter.info.slug, exc_info=outcome)
+                reason = f"adapter error {type(outcome).__name__}: {outcome}"
+                failures.append(ProtocolFailure(adapter.info.slug, self.client.chain_id, pinned.block, reason))
+            else:
+                raise outcome
+        results = _mark_receipts(results, self.adapters)
+        held = {p.token for r in results for p in r.positions}
+        refs = await self.tokens.resolve(batcher.reader("tokens"), held)
+        prices = dict(known_prices)
+        new_tokens = [r for a, r in refs.items() if isinstance(r, TokenRef) and a not in prices]
+        if new_tokens:
+            prices.update(await self.pricer.prices(batcher, new_tokens))
+        snapshots = tuple(
+            ProtocolSnapshot(
+                slug=r.protocol.slug,
+                chain_id=self.client.chain_id,
+                block=r.block,
+                tokens=token_values(r.positions, refs, prices),
+                calls=r.calls,
+            )
+            for r in results
+        )
+        return ChainTvl(pinned.block, snapshots, tuple(failures), prices)
+
+
+def _mark_receipts(results: list[AdapterResult], adapters: Sequence[Adapter]) -> list[AdapterResult]:
+    """Mark positions whose token another protocol issued (its LP token, aToken, ...) as receipts of it."""
+    issuer = {token: a.info.slug for a in adapters for token in a.receipt_tokens()}
+    marked = []
+    for r in results:
+        positions = tuple(
+            replace(p, receipt_of=issuer[p.token])
+            if p.receipt_of is None and issuer.get(p.token, r.protocol.slug) != r.protocol.slug
+            else p
+            for p in r.positions
+        )
+        marked.append(replace(r, positions=positions))
+    return marked
