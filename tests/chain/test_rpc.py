@@ -122,9 +122,13 @@ async def test_get_logs_splits_refused_ranges(eth_chain: DevnetChain, holders: l
     ]
     first = w3.eth.block_number + 1
     for i in range(24):
-        w3.eth.contract(address=usdc, abi=abi).functions.transfer(holders[1 + i % 9], 1 + i).transact(
-            {"from": holders[0]}
+        sent = (
+            w3.eth.contract(address=usdc, abi=abi)
+            .functions.transfer(holders[1 + i % 9], 1 + i)
+            .transact({"from": holders[0]})
         )
+        # anvil may answer before it mines; waiting keeps one transfer per block, so the range spans 24 blocks
+        w3.eth.wait_for_transaction_receipt(sent, poll_latency=0.002)
     last = w3.eth.block_number
     assert last - first + 1 == 24
 

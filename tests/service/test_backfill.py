@@ -99,11 +99,6 @@ async def test_backfill_refuses_a_block_before_the_deployment(eth_chain: DevnetC
     assert repo.stored_blocks("uniswap-v2", 1, 0, 10**9) == {deployed}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="V2Adapter.positions requires getReserves of every cached pair, also those created after the block "
-    "read (protocols/uniswap/v2.py: require results[1 : 1 + count] only); remove this mark once fixed",
-)
 async def test_backfill_extends_history_backwards_across_a_new_pair(
     engine: TvlEngine, eth_chain: DevnetChain, repo: Repository
 ) -> None:

@@ -7,16 +7,15 @@ exit with code 2; no traceback.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Annotated, ParamSpec, TypeVar
 
-import structlog
 import typer
 from rich.console import Console
 from rich.markup import escape
 
+from defiscope import logs
 from defiscope.errors import DefiscopeError
 
 app = typer.Typer(name="defiscope", help="DeFi analytics read straight from EVM chains.", no_args_is_help=True)
@@ -31,10 +30,7 @@ R = TypeVar("R")
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False) -> None:
     # Logs go to stderr so that stdout stays machine-readable (`info --json`).
-    structlog.configure(
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if verbose else logging.WARNING),
-    )
+    logs.configure(logging.DEBUG if verbose else logging.WARNING)
 
 
 def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:

@@ -32,6 +32,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from defiscope import logs
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.backfill import (
@@ -121,7 +122,7 @@ def backfill_command(
 def _show_block_logs() -> None:
     """A following indexer's output is its per-block log lines (INFO): show them unless -v shows more."""
     if structlog.get_logger().bind().get_effective_level() > logging.INFO:
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        logs.configure(logging.INFO)
 
 
 def _network(value: str) -> Network:

@@ -72,7 +72,8 @@ class V2Adapter(Adapter):
         reserve_calls = [Call.of(p.address, "getReserves()(uint112,uint112,uint32)") for p in known]
         results = await reader.call_many([Call.of(self.factory, "allPairsLength()(uint256)"), *reserve_calls])
         (count,) = self.require(results[:1])
-        reserves = [(r0, r1) for r0, r1, _ in self.require(results[1:])][:count]
+        # At an older block the cache may hold pairs created later: only the first `count` existed then.
+        reserves = [(r0, r1) for r0, r1, _ in self.require(results[1 : 1 + count])]
         if count > len(known):
             new_pairs = await self._discover(reader, len(known), count)
             new_reserves = self.require(
