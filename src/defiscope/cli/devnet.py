@@ -81,10 +81,3 @@ def devnet_info(
         sys.stdout.write(json.dumps(chains_to_json(info.chains), indent=2) + "\n")
     else:
         render_chains(out, info.chains)
-
-
-@app.command("serve")
-@one_line_errors
-def serve() -> None:
-    """The main job. Today: bring up the embedded devnet and keep it running until Ctrl-C."""
-    devnet_up(chain=None, detach=False)

@@ -84,7 +84,7 @@ def tvl(
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    _print_table(rows, failures, total)
+    print_table(rows, failures, total)
 
 
 def _row_json(row: ProtocolRow) -> dict[str, Any]:
@@ -115,7 +115,7 @@ def _failure_json(failure: ProtocolFailure) -> dict[str, Any]:
     return {"slug": failure.slug, "chain_id": failure.chain_id, "block": failure.block.number, "reason": failure.reason}
 
 
-def _print_table(rows: Sequence[ProtocolRow], failures: Sequence[ProtocolFailure], total: AggregateTotal) -> None:
+def print_table(rows: Sequence[ProtocolRow], failures: Sequence[ProtocolFailure], total: AggregateTotal) -> None:
     table = Table(
         "#", "Protocol", "Category", "Chains", "TVL", "1d", "7d", title="TVL by protocol", title_justify="left"
     )
