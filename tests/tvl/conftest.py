@@ -16,6 +16,7 @@ from defiscope.prices.aggregator import PriceAggregator
 from defiscope.protocols.base import Adapter
 from defiscope.protocols.registry import adapters_for
 from defiscope.tvl.engine import TvlEngine
+from tests.prices.kit import Kit
 
 #: A fresh address that holds nothing until a test sends it tokens.
 TREASURY = Web3.to_checksum_address("0x" + "7e" * 20)
@@ -63,3 +64,8 @@ async def make_engine(eth_chain: DevnetChain) -> AsyncIterator[EngineFactory]:
     yield build
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def kit(eth_chain: DevnetChain, deployment: Deployment) -> Kit:
+    return Kit.connect(eth_chain, deployment)
