@@ -10,6 +10,9 @@ default the platform's user data folder). Example::
     [chains.1]
     rpc = ["https://eth.example/v2/KEY", "https://backup.example"]
 
+    [prices]
+    coingecko = true        # also ask CoinGecko (DEFISCOPE_COINGECKO_API_KEY, DEFISCOPE_COINGECKO_PRO=1)
+
 `DEFISCOPE_RPC_1="https://a,https://b"` sets or replaces chain 1's endpoints.
 """
 
@@ -42,6 +45,8 @@ class Settings:
     rpc: RpcSettings = field(default_factory=RpcSettings)
     chain_rpcs: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     source: Path | None = None  # the TOML file read, if any
+    #: Ask CoinGecko too (needs the network): `[prices] coingecko = true`, or a CoinGecko key or URL set.
+    coingecko: bool = False
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -93,4 +98,12 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
                     f"environment variable {name}: expected {ENV_RPC_PREFIX}<CHAINID>, e.g. DEFISCOPE_RPC_1"
                 )
             chains[int(suffix)] = _split_urls(value)
-    return Settings(data_dir=base, rpc=rpc, chain_rpcs=chains, source=file if file.exists() else None)
+    prices_doc = doc.get("prices", {})
+    if not isinstance(prices_doc, dict) or not isinstance(prices_doc.get("coingecko", False), bool):
+        raise InvalidInput(f"config file {file}: [prices] coingecko must be true or false")
+    coingecko = bool(prices_doc.get("coingecko")) or any(
+        env.get(name) for name in ("DEFISCOPE_COINGECKO_API_KEY", "DEFISCOPE_COINGECKO_URL")
+    )
+    return Settings(
+        data_dir=base, rpc=rpc, chain_rpcs=chains, source=file if file.exists() else None, coingecko=coingecko
+    )

@@ -43,6 +43,9 @@ def test_tvl_json_has_the_documented_shape(cli: CliRunner, devnet_home: Path, et
     repo = Repository.open()
     try:
         assert repo.block_hash(1, head(eth_chain)) == uni["blocks"]["ethereum"]["hash"]
+        (weth_price,) = repo.prices(1, eth_chain.tokens["WETH"])  # the chosen prices are kept too
+        assert (weth_price.source, weth_price.usd) == ("chainlink:ETH/USD", Decimal(3000))
+        assert weth_price.block_number == head(eth_chain)
     finally:
         repo.close()
 

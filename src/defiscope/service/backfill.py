@@ -23,6 +23,7 @@ import structlog
 
 from defiscope.chain.block import BlockRef
 from defiscope.errors import DefiscopeError
+from defiscope.service.snapshots import save_result
 from defiscope.store import Repository
 from defiscope.tvl.engine import ProtocolFailure, TvlEngine
 
@@ -186,7 +187,7 @@ class _Run:
         snapshot = next((s for s in result.snapshots if s.slug == self.slug), None)
         failure = None
         if snapshot is not None:
-            await asyncio.to_thread(self.repo.save_snapshot, snapshot)
+            await asyncio.to_thread(save_result, self.repo, result)
             self.stored += 1
         else:
             failure = next(

@@ -25,7 +25,11 @@ from defiscope.deployments.mainnet import mainnet
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.runfile import current_run
 from defiscope.errors import DefiscopeError
-from defiscope.prices.aggregator import PriceAggregator
+from defiscope.prices.aggregator import AnySource, PriceAggregator
+from defiscope.prices.chainlink import ChainlinkSource
+from defiscope.prices.coingecko import CoinGeckoClient, CoinGeckoSource
+from defiscope.prices.derivatives import DerivativeSource, known_rules
+from defiscope.prices.dex import DexSource
 from defiscope.protocols.registry import adapters_for
 from defiscope.tvl.engine import TvlEngine
 
@@ -83,7 +87,8 @@ def _devnet_targets(*, explicit: bool) -> list[ChainTarget]:
     return [ChainTarget(c.chain_id, (c.rpc_url,), devnet_deployment(c)) for c in run.chains]
 
 
-def build_engine(target: ChainTarget, rpc: RpcSettings) -> TvlEngine:
+def build_engine(target: ChainTarget, rpc: RpcSettings, *, coingecko: CoinGeckoClient | None = None) -> TvlEngine:
+    """A chain's engine; with a CoinGecko client, CoinGecko joins the on-chain price sources."""
     client = ChainClient(
         RpcClient(
             target.chain_id,
@@ -95,7 +100,15 @@ def build_engine(target: ChainTarget, rpc: RpcSettings) -> TvlEngine:
         )
     )
     deployment = target.deployment
-    return TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment))
+    sources: list[AnySource] | None = None
+    if coingecko is not None:
+        sources = [
+            ChainlinkSource(deployment),
+            DexSource(deployment),
+            DerivativeSource(deployment, known_rules(deployment)),
+            CoinGeckoSource(coingecko, deployments=[deployment]),
+        ]
+    return TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment, sources))
 
 
 @dataclass(slots=True)
@@ -114,9 +127,12 @@ async def open_runtime(
     settings: Settings, chains: Collection[int | str] | None = None, *, network: Network = "auto"
 ) -> AsyncIterator[Runtime]:
     targets = resolve_targets(settings, chains, network=network)
-    engines = {t.chain_id: build_engine(t, settings.rpc) for t in targets}
+    coingecko = CoinGeckoClient() if settings.coingecko else None
+    engines = {t.chain_id: build_engine(t, settings.rpc, coingecko=coingecko) for t in targets}
     try:
         yield Runtime(engines)
     finally:
         for engine in engines.values():
             await engine.client.aclose()
+        if coingecko is not None:
+            await coingecko.aclose()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,9 +30,9 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS
 from defiscope.errors import DefiscopeError
 from defiscope.service.reorg import finality_depth, find_fork
+from defiscope.service.snapshots import save_result
 from defiscope.store import BlockConflictError, Repository
 from defiscope.tvl.engine import ChainTvl, ProtocolFailure, TvlEngine
-from defiscope.tvl.model import ProtocolSnapshot
 
 log = structlog.get_logger(__name__)
 
@@ -184,7 +184,7 @@ class ChainIndexer:
         if not result.snapshots and result.failures and await self._block_gone(result.block):
             return None  # every read failed because the block was reorged away: retry it
         try:
-            await asyncio.to_thread(_save_all, self.repo, result.snapshots)
+            await asyncio.to_thread(save_result, self.repo, result)
         except BlockConflictError as exc:
             await self.roll_back(exc.number, str(exc))
             return None
@@ -284,11 +284,6 @@ def default_poll_interval(engine: TvlEngine) -> float:
         return MIN_POLL_INTERVAL
     info = CHAINS.get(engine.client.chain_id)
     return max(MIN_POLL_INTERVAL, info.block_time if info is not None else 2.0)
-
-
-def _save_all(repo: Repository, snapshots: Sequence[ProtocolSnapshot]) -> None:
-    for snapshot in snapshots:
-        repo.save_snapshot(snapshot)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

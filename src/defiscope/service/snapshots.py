@@ -1,6 +1,9 @@
-"""Compute a chain's snapshot and store it, idempotently; a reorged block is rolled back first.
+"""Store what the engine computed: the protocol snapshots and the prices chosen at that block.
 
-result = await snapshot_and_store(engine, repo, "latest")
+    save_result(repo, result)                          # raises BlockConflictError on a reorged block
+    result = await snapshot_and_store(engine, repo)    # one-shot commands: a reorged block is rolled back
+
+Every write is idempotent (re-saving a block replaces it), so a retry never duplicates.
 """
 
 from __future__ import annotations
@@ -17,20 +20,26 @@ from defiscope.tvl.engine import ChainTvl, TvlEngine
 log = structlog.get_logger(__name__)
 
 
-def store_result(repo: Repository, result: ChainTvl) -> None:
-    """Save every protocol snapshot of a result; a stored block with another hash is rolled back first."""
+def save_result(repo: Repository, result: ChainTvl) -> None:
+    """Save every protocol snapshot of a result, then the chosen price of every token it valued."""
     for snapshot in result.snapshots:
-        try:
-            repo.save_snapshot(snapshot)
-        except BlockConflictError as conflict:
-            dropped = repo.rollback_from(conflict.chain_id, conflict.number)
-            log.warning("reorg.rolled_back", chain_id=conflict.chain_id, block=conflict.number, snapshots=dropped)
-            repo.save_snapshot(snapshot)
+        repo.save_snapshot(snapshot)
+    repo.save_prices(d.quote for d in result.prices.values() if d.quote is not None)
+
+
+def save_result_after_reorg(repo: Repository, result: ChainTvl) -> None:
+    """`save_result`, rolling back first when the block's stored hash belongs to an abandoned fork."""
+    try:
+        save_result(repo, result)
+    except BlockConflictError as conflict:
+        dropped = repo.rollback_from(conflict.chain_id, conflict.number)
+        log.warning("reorg.rolled_back", chain_id=conflict.chain_id, block=conflict.number, snapshots=dropped)
+        save_result(repo, result)
 
 
 async def snapshot_and_store(
     engine: TvlEngine, repo: Repository, at: int | str = "latest", *, slugs: Collection[str] | None = None
 ) -> ChainTvl:
     result = await engine.snapshot(at, slugs=slugs)
-    await asyncio.to_thread(store_result, repo, result)
+    await asyncio.to_thread(save_result_after_reorg, repo, result)
     return result
