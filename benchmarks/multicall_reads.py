@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from typing import Any
 
-import requests
 from web3 import Web3
 
+from counting import CountingSession  # benchmarks/ is the script's folder
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.devnet.manager import start_devnet
@@ -30,18 +29,6 @@ BALANCE_OF_ABI = [
         "outputs": [{"name": "", "type": "uint256"}],
     }
 ]
-
-
-class CountingSession(requests.Session):
-    """A requests session that counts the HTTP requests web3.py sends."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.count += 1
-        return super().request(*args, **kwargs)
 
 
 def holders(chain: DevnetChain, n: int) -> list[str]:

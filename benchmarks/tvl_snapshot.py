@@ -17,9 +17,9 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import requests
 from web3 import Web3
 
+from counting import CountingSession  # benchmarks/ is the script's folder
 from defiscope.chain.client import ChainClient
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
@@ -57,16 +57,6 @@ FEED_ABI = [
     fn("latestRoundData", [], ["uint80", "int256", "uint256", "uint256", "uint80"]),
     fn("decimals", [], ["uint8"]),
 ]
-
-
-class CountingSession(requests.Session):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.count += 1
-        return super().request(*args, **kwargs)
 
 
 def naive_tvl(rpc_url: str, deployment: Deployment, block: int) -> tuple[dict[str, Decimal], int]:
