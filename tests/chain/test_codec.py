@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from defiscope.chain.abi import Function
+from defiscope.chain.errors import InvalidInput
 from defiscope.chain.multicall import AGGREGATE3, Call, decode_aggregate3, encode_aggregate3
 
 addresses = st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex())
@@ -84,3 +85,30 @@ def test_dirty_words_are_refused_like_eth_abi(signature: str, word: bytes, probl
         fn.decode_output(word)
     with pytest.raises(Exception):  # noqa: B017, PT011 - eth-abi refuses it too, with its own types
         eth_abi.decode(list(fn.outputs), word)
+
+
+@given(addresses, st.integers(0, 2**256 - 1), st.integers(-(2**23), 2**23 - 1), st.booleans())
+def test_word_encoders_equal_eth_abi(address: str, u: int, i: int, flag: bool) -> None:
+    fn = Function.parse("f(address,uint256,int24,bool)")
+    expected = fn.selector + eth_abi.encode(["address", "uint256", "int24", "bool"], [address, u, i, flag])
+    assert fn.encode((address, u, i, flag)) == expected
+    assert fn.encode((to_checksum_address(address), u, i, flag)) == expected
+
+
+@pytest.mark.parametrize(
+    ("signature", "args", "problem"),
+    [
+        ("f(uint8)", (256,), "out of range for uint8"),
+        ("f(int24)", (2**23,), "out of range for int24"),
+        ("f(uint256)", (-1,), "out of range for uint256"),
+        ("f(address)", ("0x1234",), "is not an address"),
+        ("f(bool)", (1,), "is not a bool"),
+        ("f(uint256)", ("7",), "is not an integer"),
+    ],
+)
+def test_bad_arguments_are_refused_like_eth_abi(signature: str, args: tuple[object, ...], problem: str) -> None:
+    fn = Function.parse(signature)
+    with pytest.raises(InvalidInput, match=problem):
+        fn.encode(args)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - eth-abi refuses it too, with its own types
+        eth_abi.encode(list(fn.inputs), list(args))

@@ -79,10 +79,16 @@ class Function:
     #: of balance and reserve reads. Other shapes go through eth-abi.
     _word_decoders: tuple[Callable[[bytes], Any], ...] | None = field(default=None, repr=False, compare=False)
 
+    #: Likewise for inputs: balanceOf(address), allPairs(uint256), getPool(address,address,uint24)...
+    _word_encoders: tuple[Callable[[Any], bytes], ...] | None = field(default=None, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         decoders = tuple(_word_decoder(t) for t in self.outputs)
         if self.outputs and all(d is not None for d in decoders):
             object.__setattr__(self, "_word_decoders", decoders)
+        encoders = tuple(_word_encoder(t) for t in self.inputs)
+        if all(e is not None for e in encoders):
+            object.__setattr__(self, "_word_encoders", encoders)
 
     @property
     def signature(self) -> str:
@@ -126,6 +132,11 @@ class Function:
         """Calldata: selector + ABI-encoded arguments."""
         if len(args) != len(self.inputs):
             raise InvalidInput(f"{self.signature} takes {len(self.inputs)} argument(s), got {len(args)}")
+        if self._word_encoders is not None:
+            try:
+                return self.selector + b"".join(encode(a) for encode, a in zip(self._word_encoders, args, strict=True))
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(f"cannot encode arguments {list(args)!r} for {self.signature}: {exc}") from exc
         try:
             return self.selector + eth_abi.encode(self.inputs, list(args))
         except (TypeError, ValueError, OverflowError, EncodingError) as exc:
@@ -144,6 +155,46 @@ class Function:
         except Exception as exc:  # eth-abi raises several unrelated types for bad data
             raise ValueError(f"return data does not decode as ({','.join(self.outputs)}): {exc}") from exc
         return tuple(_checksum_addresses(v) for v in decoded)
+
+
+def _word_encoder(abi_type: str) -> Callable[[Any], bytes] | None:
+    """A strict encoder of one static value into its 32-byte word (same checks as eth-abi), or None."""
+    if abi_type == "address":
+        return _encode_address
+    if abi_type == "bool":
+        return _encode_bool
+    for prefix, signed in (("uint", False), ("int", True)):
+        bits_text = abi_type[len(prefix) :]
+        if abi_type.startswith(prefix) and (bits_text == "" or bits_text.isdigit()):
+            return _int_encoder(int(bits_text or 256), signed)
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _encode_address(value: str) -> bytes:
+    # Cached: the same tokens and holders come back snapshot after snapshot.
+    if not isinstance(value, str) or not is_address(value):
+        raise ValueError(f"{value!r} is not an address")
+    return bytes(12) + bytes.fromhex(value[2:])
+
+
+def _encode_bool(value: object) -> bytes:
+    if not isinstance(value, bool):
+        raise TypeError(f"{value!r} is not a bool")
+    return (1 if value else 0).to_bytes(32, "big")
+
+
+def _int_encoder(bits: int, signed: bool) -> Callable[[Any], bytes]:
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+    def encode(value: Any) -> bytes:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{value!r} is not an integer")
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range for {'int' if signed else 'uint'}{bits}")
+        return value.to_bytes(32, "big", signed=signed)
+
+    return encode
 
 
 def _word_decoder(abi_type: str) -> Callable[[bytes], Any] | None:
