@@ -18,6 +18,7 @@ import typer
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.devnet import DEFAULT_CHAIN_IDS, runfile
 from defiscope.devnet.display import render_chains
+from defiscope.devnet.simulation import SimulationConfig, run_simulations
 from defiscope.devnet.world import chains_to_json
 
 devnet_app = typer.Typer(help="Local anvil chains with the protocols deployed.", no_args_is_help=True)
@@ -81,3 +82,22 @@ def devnet_info(
         sys.stdout.write(json.dumps(chains_to_json(info.chains), indent=2) + "\n")
     else:
         render_chains(out, info.chains)
+
+
+@devnet_app.command("simulate")
+@one_line_errors
+def devnet_simulate(
+    ticks: Annotated[
+        int, typer.Option("--ticks", "-n", min=1, help="Market steps to run (each mines ~20 blocks).")
+    ] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same chain.")] = 7,
+    chain: ChainOption = None,
+) -> None:
+    """Run the seeded market simulation on the running devnet: feeds move, arbitrage, trades, LPs."""
+    info = runfile.read_run()
+    chains = [c for c in info.chains if not chain or c.chain_id in chain]
+    reports = run_simulations(chains, SimulationConfig(seed=seed), ticks)
+    for c, chain_reports in zip(chains, reports, strict=True):
+        last = chain_reports[-1]
+        moves = ", ".join(f"{pair} {float(price):,.2f}" for pair, price in sorted(last.prices.items())[:4])
+        out.print(f"{c.name}: {ticks} ticks to block {last.last_block} ({last.regime}); {moves}", highlight=False)
