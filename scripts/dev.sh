@@ -41,6 +41,14 @@ case "$command" in
     exec .venv/bin/defiscope serve "$@"
     ;;
   test)
+    # The dashboard's browser test drives Debian's chromium (Playwright never downloads a browser here).
+    if ! command -v chromium >/dev/null 2>&1; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+      else
+        echo "note: chromium is missing (apt-get install chromium); the browser test will skip outside CI" >&2
+      fi
+    fi
     .venv/bin/ruff check src tests benchmarks contracts
     .venv/bin/ruff format --check src tests benchmarks contracts
     .venv/bin/mypy src

@@ -20,7 +20,7 @@ from defiscope.chain.errors import (
     RpcError,
     WrongChain,
 )
-from defiscope.chain.rpc import RpcClient
+from defiscope.chain.rpc import RpcClient, split_batch
 from defiscope.devnet.world import DevnetChain
 from tests.chain.fakes import ProxyServer, SilentServer, closed_port_url, rpc_error
 
@@ -214,3 +214,26 @@ async def test_request_accounting(eth_chain: DevnetChain) -> None:
         assert stats.bytes_received > 0
         assert sum(stats.latency_buckets) == 2
         assert 0 < stats.latency_mean <= stats.latency_max
+
+
+def test_batches_are_split_by_count_and_size() -> None:
+    calls = [("eth_call", [{"to": "0x" + "11" * 20, "data": "0x" + "ab" * 500}, "latest"])] * 10
+    by_count = split_batch(calls, max_items=4, max_bytes=10**9)
+    assert [len(c) for c in by_count] == [4, 4, 2]
+    one = len("eth_call") + len(json.dumps(calls[0][1], separators=(",", ":"))) + 48
+    by_size = split_batch(calls, max_items=1000, max_bytes=3 * one)
+    assert [len(c) for c in by_size] == [3, 3, 3, 1]
+    assert [c for chunk in by_size for c in chunk] == calls
+    assert split_batch(calls[:1], max_items=1, max_bytes=1) == [calls[:1]]  # one oversized call still goes out
+
+
+async def test_a_large_batch_goes_out_in_requests_under_the_size_cap(
+    eth_chain: DevnetChain, holders: list[str]
+) -> None:
+    async with RpcClient(1, [eth_chain.rpc_url], max_request_bytes=20_000) as rpc:
+        answers = await rpc.batch([("eth_getBalance", [h, "latest"]) for h in holders * 50])
+        assert len(answers) == 500
+        assert answers[0].unwrap() == answers[10].unwrap()
+        stats = rpc.stats()[eth_chain.rpc_url]
+        assert stats.requests > 2  # the chain-id check, then several batches
+        assert stats.bytes_sent <= stats.requests * 20_000

@@ -16,7 +16,7 @@ from web3.logs import DISCARD
 from defiscope.devnet import DevnetChain
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deploy import MULTICALL3_ADDRESS
-from defiscope.devnet.spec import BNB, ETHEREUM, ChainSpec
+from defiscope.devnet.spec import BNB, ETHEREUM, PROTOCOL_TOKENS, ChainSpec
 from defiscope.devnet.tx import DEADLINE, MAX_UINT256, connect
 from defiscope.devnet.uniswap import MAX_TICK, V3_LAYOUT
 
@@ -99,7 +99,9 @@ def test_reverter_custom_error(eth_chain: DevnetChain) -> None:
 @pytest.mark.parametrize("spec", [ETHEREUM, BNB], ids=["ethereum", "bnb"])
 def test_tokens_are_named_and_sized(devnet: Any, spec: ChainSpec) -> None:
     chain = devnet.chain(spec.chain_id)
-    assert set(chain.tokens) == {token.symbol for token in spec.tokens}
+    # Protocol tokens (stETH, wstETH, rETH, cbETH) come from their protocols' deployers, not the spec list.
+    protocol_tokens = set(PROTOCOL_TOKENS.get(spec.chain_id, {}))
+    assert set(chain.tokens) == {token.symbol for token in spec.tokens} | protocol_tokens
     owner = connect(chain.rpc_url).eth.accounts[0]
     user = connect(chain.rpc_url).eth.accounts[5]
     for token in spec.tokens:
@@ -161,6 +163,7 @@ def test_only_the_owner_mints(eth_chain: DevnetChain) -> None:
                 "LINK/USD": 15,
                 "UNI/USD": 8,
                 "STETH/USD": 2995,
+                "WSTETH/USD": 3600,
             },
         ),
         (

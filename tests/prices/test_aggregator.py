@@ -41,12 +41,11 @@ async def test_whole_chain_in_two_requests(client: ChainClient, kit: Kit) -> Non
     assert weth.quote is not None
     assert weth.quote.usd == Decimal("3000")
     assert weth.flags == ()
-    assert [d.token.symbol for d in decisions.values() if d.quote is None] == ["wstETH"]
-    assert decisions[kit.ref("wstETH").address].reason == (
-        "chainlink: no Chainlink route for wstETH; "
-        "dex: no pool of wstETH against WETH, USDC, USDT, DAI, WBTC on uniswap-v2, uniswap-v3; "
-        "derived: wstETH is a registry token, not a wrapper or LP token"
-    )
+    assert [d.token.symbol for d in decisions.values() if d.quote is None] == []
+    # wstETH is Lido's real-shaped wrapper now (issue 6): priced through stEthPerToken and the STETH/USD feed.
+    wsteth = decisions[kit.ref("wstETH").address].quote
+    assert wsteth is not None
+    assert wsteth.source == "derived:wstETH->stETH"
     # every source's answer is kept for `explain`: the feed, the DEX cross-check, the derivative miss
     assert [type(a).__name__ for a in weth.answers] == ["PriceQuote", "PriceQuote", "PriceMiss"]
     assert [r.scope for r in aggregator.readers.values()] == [

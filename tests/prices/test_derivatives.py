@@ -9,8 +9,9 @@ from defiscope.chain.client import ChainClient
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.prices.aggregator import PriceAggregator
 from defiscope.prices.base import TokenRef
-from defiscope.prices.derivatives import OneToOneRule, RateRule, known_rules, lp_usd
+from defiscope.prices.derivatives import OneToOneRule, RateRule, lp_usd
 from defiscope.prices.dex import to_decimal
+from defiscope.prices.wrappers import known_rules
 from tests.prices.kit import Kit
 
 # A PriceFeed stands in for a wrapper whose rate is a view call on the token itself (as wstETH's
@@ -113,7 +114,7 @@ def test_lp_formula() -> None:
 def test_known_rules_price_wsteth_through_steth_on_mainnet() -> None:
     from defiscope.deployments.mainnet import mainnet
 
-    (rule,) = known_rules(mainnet(1))
+    rule = known_rules(mainnet(1))[0]  # wstETH first; Compound's cTokens follow
     assert isinstance(rule, RateRule)
     assert (rule.token, rule.underlying, rule.rate_call, rule.scale) == (
         "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0",

@@ -116,11 +116,11 @@ async def test_backfill_extends_history_backwards_across_a_new_pair(
     [
         (
             ["nope", "--from-block", "0", "--to-block", "1"],
-            "unknown protocol 'nope'; known: devnet-treasury, uniswap-v2",
+            "unknown protocol 'nope'; known: aave-v3, compound-v2, compound-v3, curve, devnet-treasury,",
         ),
         (
             ["nope", "--chain", "1", "--from-block", "0", "--to-block", "1"],
-            "unknown protocol 'nope' on chain 1; known: devnet-treasury, uniswap-v2",
+            "unknown protocol 'nope' on chain 1; known: aave-v3, compound-v2, compound-v3, curve, devnet-treasury,",
         ),
         (
             ["uniswap-v2", "--from-block", "0", "--to-block", "1"],

@@ -13,6 +13,7 @@ from web3 import Web3
 from defiscope.cli import app
 from defiscope.devnet.world import DevnetChain
 from defiscope.store import Repository
+from defiscope.tvl.model import exact_sum
 from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 
 
@@ -24,8 +25,10 @@ def test_tvl_json_has_the_documented_shape(cli: CliRunner, devnet_home: Path, et
     result = cli.invoke(app, ["tvl", "--json", "--chain", "1"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert [p["slug"] for p in doc["protocols"]] == ["uniswap-v2", "devnet-treasury"]  # ranked by TVL
-    uni = doc["protocols"][0]
+    tvls = [Decimal(p["tvl_usd"]) for p in doc["protocols"]]
+    assert tvls == sorted(tvls, reverse=True)  # ranked by TVL
+    assert {"uniswap-v2", "devnet-treasury", "aave-v3", "lido"} <= {p["slug"] for p in doc["protocols"]}
+    uni = next(p for p in doc["protocols"] if p["slug"] == "uniswap-v2")
     assert set(uni) == {
         "slug", "name", "category", "chains", "tvl_usd", "borrowed_usd", "staking_usd", "pool2_usd",
         "change_1h", "change_1d", "change_7d", "unpriced", "blocks",
@@ -37,8 +40,9 @@ def test_tvl_json_has_the_documented_shape(cli: CliRunner, devnet_home: Path, et
     assert uni["blocks"]["ethereum"]["number"] == head(eth_chain)
     assert uni["unpriced"] == []
     assert doc["failures"] == []
+    assert all(p["unpriced"] == [] for p in doc["protocols"])  # every devnet token has a price
     total = doc["total"]
-    assert Decimal(total["sum_of_protocols_usd"]) == sum(Decimal(p["tvl_usd"]) for p in doc["protocols"])
+    assert Decimal(total["sum_of_protocols_usd"]) == exact_sum(Decimal(p["tvl_usd"]) for p in doc["protocols"])
     # stored for history: the same block is now in the database
     repo = Repository.open()
     try:
@@ -65,7 +69,7 @@ def test_explain_json_adds_up(cli: CliRunner, devnet_home: Path, eth_chain: Devn
     assert doc["slug"] == "devnet-treasury"
     assert doc["block"]["number"] == head(eth_chain)
     values = [Decimal(t["value_usd"]) for t in doc["tokens"]]
-    assert sum(values, Decimal(0)) == Decimal(doc["totals"]["tvl"]["usd"])
+    assert exact_sum(values) == Decimal(doc["totals"]["tvl"]["usd"])
     assert all(t["price"]["source"].startswith("chainlink:") for t in doc["tokens"])
     assert {c["function"] for c in doc["calls"]} == {"balanceOf(address)"}
 
@@ -73,7 +77,7 @@ def test_explain_json_adds_up(cli: CliRunner, devnet_home: Path, eth_chain: Devn
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["tvl", "--protocol", "nope"], "error: unknown protocol 'nope'; known here: devnet-treasury, uniswap-v2"),
+        (["tvl", "--protocol", "nope"], "error: unknown protocol 'nope'; known here: aave-v3, compound-v2,"),
         (["tvl", "--chain", "solana"], "error: unknown chain 'solana'; known chains:"),
         (["tvl", "--chain", "42161"], "error: chain 42161 is not configured (configured: 1, 56)"),
         (["tvl", "--chain", "1", "--block", "99999"], "error: block 99999 does not exist yet (chain head is {head})"),

@@ -66,6 +66,24 @@ STATE_MISSING: Final = (
     "state is not available",
 )
 RATE_LIMIT_CODES: Final = (-32005, -32029, 429)
+#: Nodes cap request bodies (anvil and geth at a few MB); batches are split to stay under this size.
+MAX_REQUEST_BYTES: Final = 1_000_000
+
+
+def split_batch(
+    calls: Sequence[tuple[str, Sequence[Any]]], *, max_items: int, max_bytes: int
+) -> list[Sequence[tuple[str, Sequence[Any]]]]:
+    """Consecutive chunks of at most `max_items` calls whose JSON params add up to at most `max_bytes`."""
+    chunks: list[Sequence[tuple[str, Sequence[Any]]]] = []
+    start, size = 0, 0
+    for i, (method, params) in enumerate(calls):
+        item = len(method) + len(json.dumps(params, separators=(",", ":"))) + 48  # envelope: id, jsonrpc
+        if i > start and (i - start >= max_items or size + item > max_bytes):
+            chunks.append(calls[start:i])
+            start, size = i, 0
+        size += item
+    chunks.append(calls[start:])
+    return chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +146,7 @@ class RpcClient:
         backoff_base: float = 0.1,
         backoff_max: float = 5.0,
         max_batch_items: int = 1000,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
         max_concurrency: int = 8,
         verify_chain_id: bool = True,
     ) -> None:
@@ -142,6 +161,7 @@ class RpcClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.max_batch_items = max_batch_items
+        self.max_request_bytes = max_request_bytes
         self.verify_chain_id = verify_chain_id
         self._ids = 0
         self._verify_lock = asyncio.Lock()
@@ -175,7 +195,7 @@ class RpcClient:
         """Many calls in as few HTTP requests as the batch limit allows; per-item errors are returned."""
         if not calls:
             return []
-        chunks = [calls[i : i + self.max_batch_items] for i in range(0, len(calls), self.max_batch_items)]
+        chunks = split_batch(calls, max_items=self.max_batch_items, max_bytes=self.max_request_bytes)
         answers = await asyncio.gather(*(self._send(chunk, idempotent=idempotent) for chunk in chunks))
         return [item for chunk in answers for item in chunk]
 

@@ -38,6 +38,10 @@ class TokenBook:
     def get(self, address: str) -> TokenRef | None:
         return self._tokens.get(address)
 
+    def known(self) -> list[TokenRef]:
+        """Every token resolved so far (in the order first seen)."""
+        return list(self._tokens.values())
+
     async def resolve(self, reader: CallReader, addresses: Iterable[str]) -> dict[str, TokenRef | str]:
         """Metadata of each address, or the reason it could not be read (decimals() failed)."""
         wanted = list(dict.fromkeys(checksum(a) for a in addresses))

@@ -19,7 +19,14 @@ from typing import Final
 import structlog
 from web3 import Web3
 
+from defiscope.devnet.aave import deploy_aave_v3
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.compound_maker import deploy_compound_maker
+from defiscope.devnet.curve import deploy_curve
+from defiscope.devnet.eigenlayer import deploy_eigenlayer_step
+from defiscope.devnet.lido import deploy_lido_step
+from defiscope.devnet.pancake_v2 import deploy_pancake_v2
+from defiscope.devnet.pancake_v3 import deploy_pancake_v3
 from defiscope.devnet.spec import ChainSpec
 from defiscope.devnet.tokens import deploy_feeds, deploy_tokens, fund_owner
 from defiscope.devnet.tx import Sender
@@ -65,6 +72,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     feeds = deploy_feeds(sender, spec)
     contracts.update({name: feed.address for name, feed in feeds.items()})
     progress("feeds")
+    contracts.update(deploy_lido_step(sender, spec.chain_id, tokens))  # stETH, wstETH join `tokens`
 
     wrapped = next(t.symbol for t in spec.tokens if t.wrapped_native)
     v2 = deploy_uniswap_v2(sender, tokens[wrapped])
@@ -81,6 +89,19 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     progress("v2 pools")
     pools += [seed_v3_pool(sender, v3, spec, tokens, pool) for pool in spec.v3_pools]
     progress("v3 pools")
+    pancake_registry, pancake_pools = deploy_pancake_v2(sender, spec, tokens)
+    contracts.update(pancake_registry)
+    pools += pancake_pools
+    curve_registry, curve_pools = deploy_curve(sender, spec, tokens)
+    contracts.update(curve_registry)
+    pools += curve_pools
+    contracts.update(deploy_aave_v3(sender, spec, tokens, contracts))
+    pancake_v3_registry, pancake_v3_pools = deploy_pancake_v3(sender, spec, tokens)
+    contracts.update(pancake_v3_registry)
+    pools += pancake_v3_pools
+
+    contracts.update(deploy_compound_maker(sender, spec, tokens, contracts))
+    contracts.update(deploy_eigenlayer_step(sender, spec.chain_id, tokens))  # rETH, cbETH join `tokens`
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))
     return DevnetChain(

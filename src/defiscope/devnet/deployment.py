@@ -10,7 +10,7 @@ from typing import Final
 
 from defiscope.deployments import Deployment, FeedInfo, TokenInfo, TreasurySpec
 from defiscope.devnet.anvil import ACCOUNTS
-from defiscope.devnet.spec import CHAIN_SPECS
+from defiscope.devnet.spec import CHAIN_SPECS, PROTOCOL_TOKENS
 from defiscope.devnet.world import DevnetChain
 
 #: Feeds on the devnet are refreshed by the simulation and by every cache load; one hour, as ETH/USD.
@@ -29,6 +29,7 @@ ROUTES: Final = {
     "DAI": ("DAI/USD",),
     "LINK": ("LINK/USD",),
     "UNI": ("UNI/USD",),
+    "stETH": ("STETH/USD",),
     "CAKE": ("CAKE/USD",),
 }
 CORE: Final = {1: ("WETH", "USDC", "USDT", "DAI", "WBTC"), 56: ("WBNB", "USDT", "USDC", "BTCB", "ETH")}
@@ -39,6 +40,8 @@ TREASURY_HOLDER: Final = ACCOUNTS[9]
 def devnet_deployment(chain: DevnetChain) -> Deployment:
     spec = CHAIN_SPECS[chain.chain_id]
     tokens = {t.symbol: TokenInfo(t.symbol, chain.tokens[t.symbol], t.decimals) for t in spec.tokens}
+    extra = PROTOCOL_TOKENS.get(chain.chain_id, {})
+    tokens |= {s: TokenInfo(s, chain.tokens[s], d) for s, d in extra.items() if s in chain.tokens}
     feeds = {
         name[len(FEED_PREFIX) :]: FeedInfo(name[len(FEED_PREFIX) :], address, HEARTBEAT)
         for name, address in chain.contracts.items()

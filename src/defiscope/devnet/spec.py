@@ -109,7 +109,6 @@ ETHEREUM: Final = ChainSpec(
         TokenSpec("USDT", "Tether USD", 6, _usd("1"), 60_000_000_000, 1_000_000),
         TokenSpec("DAI", "Dai Stablecoin", 18, _usd("1"), 5_000_000_000, 1_000_000),
         TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 150_000, 10),
-        TokenSpec("wstETH", "Wrapped liquid staked Ether 2.0", 18, _usd("3600"), 3_500_000, 100),
         TokenSpec("LINK", "ChainLink Token", 18, _usd("15"), 1_000_000_000, 10_000),
         TokenSpec("UNI", "Uniswap", 18, _usd("8"), 1_000_000_000, 10_000),
     ),
@@ -122,6 +121,7 @@ ETHEREUM: Final = ChainSpec(
         FeedSpec("LINK/USD", _usd("15")),
         FeedSpec("UNI/USD", _usd("8")),
         FeedSpec("STETH/USD", _usd("2995")),
+        FeedSpec("WSTETH/USD", _usd("3600")),  # Aave V3 prices wstETH through it
     ),
     v2_pools=(
         PoolSpec("WETH", "USDC", 6_000_000),
@@ -177,3 +177,46 @@ BNB: Final = ChainSpec(
 )
 
 CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType({spec.chain_id: spec for spec in (ETHEREUM, BNB)})
+
+#: PancakeSwap V2 pairs seeded on BNB Chain (0.25 % fee), US dollars per side.
+PANCAKE_V2_POOLS: Final = (
+    PoolSpec("WBNB", "USDT", 4_000_000, fee=2500),
+    PoolSpec("CAKE", "WBNB", 2_000_000, fee=2500),
+    PoolSpec("BTCB", "WBNB", 2_000_000, fee=2500),
+)
+
+#: PancakeSwap V3 pools seeded on BNB Chain (fee tiers 100 / 500 / 2500), US dollars per side.
+PANCAKE_V3_POOLS: Final = (
+    PoolSpec("WBNB", "USDT", 5_000_000, fee=500),
+    PoolSpec("ETH", "WBNB", 2_000_000, fee=2500),
+    PoolSpec("USDT", "USDC", 3_000_000, fee=100),
+)
+
+#: Tokens that protocol deployers add to the registry (not minted as DevTokens): symbol -> decimals.
+PROTOCOL_TOKENS: Final[Mapping[int, Mapping[str, int]]] = MappingProxyType(
+    {1: MappingProxyType({"stETH": 18, "wstETH": 18, "rETH": 18, "cbETH": 18})}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoolSpec:
+    """A Curve StableSwap plain pool (our Vyper pool): coins by symbol, US dollars seeded per coin.
+
+    ``amplification`` is Curve's A; ``fee`` and ``admin_fee`` are in 1e10 units (1_000_000 = 0.01 %).
+    """
+
+    registry_name: str
+    lp_symbol: str
+    coins: tuple[str, ...]
+    usd_per_coin: tuple[int, ...]
+    amplification: int
+    fee: int
+    admin_fee: int = 5_000_000_000
+
+
+#: Curve pools seeded on Ethereum: a 3pool-like DAI/USDC/USDT (mixed decimals) and a USDC/USDT pool,
+#: both a little imbalanced, as live pools are.
+CURVE_POOLS: Final = (
+    CurvePoolSpec("Curve3Pool", "3Crv", ("DAI", "USDC", "USDT"), (45_000_000, 60_000_000, 70_000_000), 2000, 1_000_000),
+    CurvePoolSpec("CurveUsdcUsdtPool", "USDCUSDT-f", ("USDC", "USDT"), (22_000_000, 18_000_000), 500, 4_000_000),
+)

@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 CHAIN_NAMES: Final[Mapping[int, str]] = MappingProxyType({1: "ethereum", 56: "bnb"})
 
-Dex = Literal["uniswap-v2", "uniswap-v3"]
+Dex = Literal["uniswap-v2", "uniswap-v3", "pancakeswap-v2", "pancakeswap-v3", "curve"]
+DEXES: Final[tuple[Dex, ...]] = get_args(Dex)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class DevnetPool:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DevnetPool:
         dex = data["dex"]
-        if dex not in ("uniswap-v2", "uniswap-v3"):
+        if dex not in DEXES:
             raise ValueError(f"unknown dex {dex!r}")
         return cls(
             dex=dex,

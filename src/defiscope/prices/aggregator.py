@@ -37,9 +37,10 @@ from defiscope.deployments import Deployment, TokenInfo
 from defiscope.prices.base import PriceAnswer, PriceMiss, PriceSource, TokenRef
 from defiscope.prices.chainlink import ChainlinkSource
 from defiscope.prices.derivatives import NAME as DERIVED
-from defiscope.prices.derivatives import Claim, DerivativeRule, DerivativeSource, known_rules
+from defiscope.prices.derivatives import Claim, DerivativeRule, DerivativeSource
 from defiscope.prices.dex import DexBook, DexSource
 from defiscope.prices.quote import PriceQuote
+from defiscope.prices.wrappers import known_rules
 
 #: At most this many derivation hops from a plainly priced token (an LP of wstETH: LP -> wstETH -> stETH is 2).
 MAX_DEPTH: Final = 3

@@ -72,16 +72,6 @@ class OneToOneRule:
 DerivativeRule = RateRule | OneToOneRule
 
 
-def known_rules(deployment: Deployment) -> tuple[DerivativeRule, ...]:
-    """Rules for well-known wrappers present in a deployment (by symbol): wstETH -> stETH."""
-    tokens = deployment.tokens
-    rules: list[DerivativeRule] = []
-    if "wstETH" in tokens and "stETH" in tokens:
-        steth_per_token = "stEthPerToken()(uint256)"
-        rules.append(RateRule(tokens["wstETH"].address, tokens["stETH"].address, steth_per_token, scale=10**18))
-    return tuple(rules)
-
-
 @dataclass(frozen=True, slots=True)
 class Claim:
     """What one whole token is a claim on: `underlyings` with whole amounts per whole token, or an LP share."""

@@ -28,8 +28,9 @@ from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import AnySource, PriceAggregator
 from defiscope.prices.chainlink import ChainlinkSource
 from defiscope.prices.coingecko import CoinGeckoClient, CoinGeckoSource
-from defiscope.prices.derivatives import DerivativeSource, known_rules
+from defiscope.prices.derivatives import DerivativeSource
 from defiscope.prices.dex import DexSource
+from defiscope.prices.wrappers import known_rules
 from defiscope.protocols.registry import adapters_for
 from defiscope.tvl.engine import TvlEngine
 

@@ -22,8 +22,7 @@ log = structlog.get_logger(__name__)
 
 def save_result(repo: Repository, result: ChainTvl) -> None:
     """Save every protocol snapshot of a result, then the chosen price of every token it valued."""
-    for snapshot in result.snapshots:
-        repo.save_snapshot(snapshot)
+    repo.save_snapshots(result.snapshots)  # one transaction: a block is visible whole or not at all
     repo.save_prices(d.quote for d in result.prices.values() if d.quote is not None)
 
 

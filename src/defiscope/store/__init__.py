@@ -3,7 +3,7 @@
     >>> import tempfile
     >>> from defiscope.store import Repository
     >>> repo = Repository.open(f"sqlite:///{tempfile.mkdtemp()}/defiscope.db")  # doctest: +ELLIPSIS
-    2...store.migrated...from_revision=None...to_revision=0002...
+    2...store.migrated...from_revision=None...to_revision=...
     >>> repo.protocol_slugs()
     []
     >>> repo.close()
@@ -12,13 +12,14 @@
 Token amounts and USD values round-trip exactly on both backends (see `defiscope.store.types`).
 """
 
-from defiscope.store.convert import HistoryPoint
+from defiscope.store.convert import ChainPoint, HistoryPoint
 from defiscope.store.database import connect, create_engine, database_url, mask_url, migrate
 from defiscope.store.errors import BlockConflictError, DatabaseUnavailableError, DatabaseUrlError, StoreError
 from defiscope.store.repository import Repository
 
 __all__ = [
     "BlockConflictError",
+    "ChainPoint",
     "DatabaseUnavailableError",
     "DatabaseUrlError",
     "HistoryPoint",

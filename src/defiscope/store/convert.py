@@ -7,6 +7,7 @@ whose call args/results are JSON data, ``to_snapshot(rows_of(s)) == s``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from defiscope.chain.block import BlockRef
 from defiscope.store.models import Price, ProvenanceCall, SnapshotToken, TvlSnapshot
 from defiscope.store.types import check_decimal, check_int, from_json, to_json
-from defiscope.tvl.model import BalanceKind, CallRecord, PriceQuote, ProtocolSnapshot, TokenValue
+from defiscope.tvl.model import BalanceKind, CallRecord, PriceQuote, ProtocolSnapshot, TokenValue, exact_sum
 
 Values = dict[str, Any]
 
@@ -38,6 +39,24 @@ class HistoryPoint:
             BalanceKind.STAKING: self.staking_usd,
             BalanceKind.POOL2: self.pool2_usd,
         }[kind]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainPoint:
+    """A chain's TVL at one stored block: the exact sum of the protocols stored at that block."""
+
+    block: BlockRef
+    tvl_usd: Decimal
+    protocols: int
+
+
+def chain_points(rows: Iterable[tuple[int, int, str, int, Decimal]]) -> list[ChainPoint]:
+    """Fold (chain, number, hash, timestamp, tvl) rows, ordered by block, into one point per block."""
+    grouped: dict[tuple[int, int], tuple[BlockRef, list[Decimal]]] = {}
+    for chain_id, number, block_hash, timestamp, tvl in rows:
+        entry = grouped.setdefault((chain_id, number), (BlockRef(chain_id, number, block_hash, timestamp), []))
+        entry[1].append(tvl)
+    return [ChainPoint(block, exact_sum(values), len(values)) for block, values in grouped.values()]
 
 
 def snapshot_values(snapshot: ProtocolSnapshot) -> Values:
@@ -127,14 +146,14 @@ def block_of(row: TvlSnapshot) -> BlockRef:
     return BlockRef(chain_id=row.chain_id, number=row.block_number, hash=row.block_hash, timestamp=row.block_timestamp)
 
 
-def to_snapshot(row: TvlSnapshot) -> ProtocolSnapshot:
-    """Rebuild the snapshot; `row.tokens` and `row.calls` must be loaded (they are ordered by ordinal)."""
+def to_snapshot(row: TvlSnapshot, *, with_calls: bool = True) -> ProtocolSnapshot:
+    """Rebuild the snapshot; `row.tokens` (and `row.calls` unless `with_calls=False`) must be loaded."""
     return ProtocolSnapshot(
         slug=row.slug,
         chain_id=row.chain_id,
         block=block_of(row),
         tokens=tuple(to_token(t) for t in row.tokens),
-        calls=tuple(to_call(c) for c in row.calls),
+        calls=tuple(to_call(c) for c in row.calls) if with_calls else (),
     )
 
 

@@ -178,3 +178,40 @@ class Price(Base):
     confidence: Mapped[float] = mapped_column(Double)
     #: DEX-derived quotes only: USD depth of the pool's core-asset side (revision 0002).
     liquidity_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+
+
+class ApiKey(Base):
+    """An API key of the HTTP API (revision 0003_api_keys): only its SHA-256 is stored, never the key."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("name"),)
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the public part, shown in lists
+    name: Mapped[str] = mapped_column(String(SLUG_LEN))
+    sha256: Mapped[str] = mapped_column(String(64))  # hex digest of the whole key
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RebaseReportRow(Base):
+    """One staking oracle report (Lido's `TokenRebased`), revision 0004: APR series are computed from these."""
+
+    __tablename__ = "rebase_reports"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "slug", "report_timestamp"),
+        # rollback_from drops reports read from orphaned blocks.
+        Index(None, "chain_id", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    report_timestamp: Mapped[int] = mapped_column(BigInteger)
+    time_elapsed: Mapped[int] = mapped_column(BigInteger)
+    pre_total_shares: Mapped[int] = mapped_column(ExactInt)
+    pre_total_ether: Mapped[int] = mapped_column(ExactInt)
+    post_total_shares: Mapped[int] = mapped_column(ExactInt)
+    post_total_ether: Mapped[int] = mapped_column(ExactInt)
+    shares_minted_as_fees: Mapped[int] = mapped_column(ExactInt)

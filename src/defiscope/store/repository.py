@@ -2,7 +2,7 @@
 
     >>> import tempfile
     >>> repo = Repository.open(f"sqlite:///{tempfile.mkdtemp()}/doctest.db")  # doctest: +ELLIPSIS
-    2...store.migrated...to_revision=0002...
+    2...store.migrated...to_revision=...
     >>> block = BlockRef(chain_id=1, number=100, hash="0x" + "aa" * 32, timestamp=1_700_000_000)
     >>> repo.save_snapshot(ProtocolSnapshot(slug="demo", chain_id=1, block=block, tokens=()))
     >>> repo.stored_blocks("demo", 1, 0, 1_000), repo.block_hash(1, 100) == block.hash
@@ -20,17 +20,19 @@ from contextlib import contextmanager
 from typing import Any, Final, cast
 
 import structlog
-from sqlalchemy import URL, ColumnElement, CursorResult, Engine, delete, insert, select
+from sqlalchemy import URL, ColumnElement, CursorResult, Engine, and_, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql.elements import UnaryExpression
 
 from defiscope.chain.block import BlockRef
+from defiscope.protocols.lido.apr import RebaseReport
+from defiscope.protocols.lido.reports import ReportLog
 from defiscope.store import convert
-from defiscope.store.convert import HistoryPoint
+from defiscope.store.convert import ChainPoint, HistoryPoint
 from defiscope.store.database import WRITE_OPTION, connect, migrate
 from defiscope.store.errors import BlockConflictError
-from defiscope.store.models import Base, Block, Price, ProvenanceCall, SnapshotToken, TvlSnapshot
+from defiscope.store.models import Base, Block, Price, ProvenanceCall, RebaseReportRow, SnapshotToken, TvlSnapshot
 from defiscope.tvl.model import PriceQuote, ProtocolSnapshot
 
 log = structlog.get_logger(__name__)
@@ -38,6 +40,16 @@ log = structlog.get_logger(__name__)
 # Rows per multi-row INSERT: well under SQLite's 32766 bound parameters at 8 columns a row.
 _PRICE_BATCH: Final = 500
 _NO_SYNC: Final = {"synchronize_session": False}
+#: RebaseReport's fields, in order: the columns of a stored report besides chain, slug and block.
+_REPORT_FIELDS: Final = (
+    "report_timestamp",
+    "time_elapsed",
+    "pre_total_shares",
+    "pre_total_ether",
+    "post_total_shares",
+    "post_total_ether",
+    "shares_minted_as_fees",
+)
 
 
 class Repository:
@@ -72,31 +84,43 @@ class Repository:
 
         Raises `BlockConflictError` if the block is stored with another hash (a reorg: roll back first).
         """
+        self.save_snapshots([snapshot])
+
+    def save_snapshots(self, snapshots: Sequence[ProtocolSnapshot]) -> None:
+        """`save_snapshot` for several snapshots in ONE transaction: readers see all of a block or none of it
+        (a chain total summed while the indexer writes never shows a half-stored block)."""
         # Convert everything before touching the database, so bad data fails with nothing begun.
-        head = convert.snapshot_values(snapshot)
-        tokens = [convert.token_values(i, t) for i, t in enumerate(snapshot.tokens)]
-        calls = [convert.call_values(i, c) for i, c in enumerate(snapshot.calls)]
+        rows = [
+            (
+                snapshot,
+                convert.snapshot_values(snapshot),
+                [convert.token_values(i, t) for i, t in enumerate(snapshot.tokens)],
+                [convert.call_values(i, c) for i, c in enumerate(snapshot.calls)],
+            )
+            for snapshot in snapshots
+        ]
         with self._write() as session:
-            _ensure_block(session, snapshot.block)
-            upsert = _insert(session, TvlSnapshot).values(head)
-            upsert = upsert.on_conflict_do_update(
-                index_elements=["slug", "chain_id", "block_number"],
-                set_={k: upsert.excluded[k] for k in head if k not in ("slug", "chain_id", "block_number")},
-            )
-            snapshot_id = session.execute(upsert.returning(TvlSnapshot.id)).scalar_one()
-            # Replace, not merge: the new token list may be shorter than the old one.
-            session.execute(
-                delete(SnapshotToken).where(SnapshotToken.snapshot_id == snapshot_id),
-                execution_options=_NO_SYNC,
-            )
-            session.execute(
-                delete(ProvenanceCall).where(ProvenanceCall.snapshot_id == snapshot_id),
-                execution_options=_NO_SYNC,
-            )
-            if tokens:
-                session.execute(insert(SnapshotToken), [{**t, "snapshot_id": snapshot_id} for t in tokens])
-            if calls:
-                session.execute(insert(ProvenanceCall), [{**c, "snapshot_id": snapshot_id} for c in calls])
+            for snapshot, head, tokens, calls in rows:
+                _ensure_block(session, snapshot.block)
+                upsert = _insert(session, TvlSnapshot).values(head)
+                upsert = upsert.on_conflict_do_update(
+                    index_elements=["slug", "chain_id", "block_number"],
+                    set_={k: upsert.excluded[k] for k in head if k not in ("slug", "chain_id", "block_number")},
+                )
+                snapshot_id = session.execute(upsert.returning(TvlSnapshot.id)).scalar_one()
+                # Replace, not merge: the new token list may be shorter than the old one.
+                session.execute(
+                    delete(SnapshotToken).where(SnapshotToken.snapshot_id == snapshot_id),
+                    execution_options=_NO_SYNC,
+                )
+                session.execute(
+                    delete(ProvenanceCall).where(ProvenanceCall.snapshot_id == snapshot_id),
+                    execution_options=_NO_SYNC,
+                )
+                if tokens:
+                    session.execute(insert(SnapshotToken), [{**t, "snapshot_id": snapshot_id} for t in tokens])
+                if calls:
+                    session.execute(insert(ProvenanceCall), [{**c, "snapshot_id": snapshot_id} for c in calls])
 
     def save_prices(self, quotes: Iterable[PriceQuote]) -> int:
         """Upsert quotes by (chain_id, token, source, timestamp); returns how many distinct keys were written.
@@ -139,11 +163,42 @@ class Repository:
                 execution_options=_NO_SYNC,
             )
             session.execute(
+                delete(RebaseReportRow).where(
+                    RebaseReportRow.chain_id == chain_id, RebaseReportRow.block_number >= block_number
+                ),
+                execution_options=_NO_SYNC,
+            )
+            session.execute(
                 delete(Block).where(Block.chain_id == chain_id, Block.number >= block_number),
                 execution_options=_NO_SYNC,
             )
         log.info("store.rolled_back", chain_id=chain_id, from_block=block_number, snapshots=removed)
         return int(removed)
+
+    def save_rebase_reports(self, chain_id: int, slug: str, logs: Iterable[ReportLog]) -> int:
+        """Keep staking oracle reports (one per report time; a report already stored is left as is)."""
+        rows = [
+            {"chain_id": chain_id, "slug": slug, "block_number": log.block_number, "block_hash": log.block_hash}
+            | {name: getattr(log.report, name) for name in _REPORT_FIELDS}
+            for log in logs
+        ]
+        if not rows:
+            return 0
+        with self._write() as session:
+            stmt = _insert(session, RebaseReportRow).values(rows)
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["chain_id", "slug", "report_timestamp"]))
+        return len(rows)
+
+    def rebase_reports(self, chain_id: int, slug: str, *, since: int | None = None) -> list[RebaseReport]:
+        """Stored oracle reports of a protocol, oldest first, with report time >= `since`."""
+        stmt = select(RebaseReportRow).where(RebaseReportRow.chain_id == chain_id, RebaseReportRow.slug == slug)
+        if since is not None:
+            stmt = stmt.where(RebaseReportRow.report_timestamp >= since)
+        with self._sessions() as session:
+            return [
+                RebaseReport(*(getattr(row, name) for name in _REPORT_FIELDS))
+                for row in session.scalars(stmt.order_by(RebaseReportRow.report_timestamp))
+            ]
 
     # ------------------------------------------------------------------ reads
 
@@ -231,6 +286,84 @@ class Repository:
             stmt = stmt.where(Price.timestamp <= end_ts)
         with self._sessions() as session:
             return [convert.to_price(p) for p in session.scalars(stmt.order_by(Price.timestamp, Price.source))]
+
+    def latest_snapshots(self, chain_id: int | None = None) -> list[ProtocolSnapshot]:
+        """The newest snapshot of every (protocol, chain), by slug then chain; tokens loaded, calls left out.
+
+        What rankings and the API's protocol lists need; `snapshot_at` gives the calls (provenance).
+        """
+        newest = select(
+            TvlSnapshot.slug, TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number).label("number")
+        ).group_by(TvlSnapshot.slug, TvlSnapshot.chain_id)
+        if chain_id is not None:
+            newest = newest.where(TvlSnapshot.chain_id == chain_id)
+        top = newest.subquery()
+        stmt = (
+            select(TvlSnapshot)
+            .join(
+                top,
+                and_(
+                    TvlSnapshot.slug == top.c.slug,
+                    TvlSnapshot.chain_id == top.c.chain_id,
+                    TvlSnapshot.block_number == top.c.number,
+                ),
+            )
+            .order_by(TvlSnapshot.slug, TvlSnapshot.chain_id)
+            .options(selectinload(TvlSnapshot.tokens))
+        )
+        with self._sessions() as session:
+            return [convert.to_snapshot(row, with_calls=False) for row in session.scalars(stmt)]
+
+    def latest_blocks(self) -> dict[int, BlockRef]:
+        """The highest stored block of every chain: what "the data changed" means for caches and lag."""
+        top = select(Block.chain_id, func.max(Block.number).label("number")).group_by(Block.chain_id).subquery()
+        stmt = select(Block).join(top, and_(Block.chain_id == top.c.chain_id, Block.number == top.c.number))
+        with self._sessions() as session:
+            return {
+                b.chain_id: BlockRef(chain_id=b.chain_id, number=b.number, hash=b.hash, timestamp=b.timestamp)
+                for b in session.scalars(stmt)
+            }
+
+    def chain_history(
+        self, chain_id: int | None = None, *, start_ts: int | None = None, end_ts: int | None = None
+    ) -> list[ChainPoint]:
+        """TVL of each stored (chain, block): the exact sum of the protocols stored there, oldest first.
+
+        A plain sum of each protocol's own TVL (receipt tokens held by another protocol count twice here;
+        `defiscope.tvl.totals.aggregate` on full snapshots removes that for the latest figures).
+        """
+        stmt = select(
+            TvlSnapshot.chain_id,
+            TvlSnapshot.block_number,
+            TvlSnapshot.block_hash,
+            TvlSnapshot.block_timestamp,
+            TvlSnapshot.tvl_usd,
+        )
+        if chain_id is not None:
+            stmt = stmt.where(TvlSnapshot.chain_id == chain_id)
+        if start_ts is not None:
+            stmt = stmt.where(TvlSnapshot.block_timestamp >= start_ts)
+        if end_ts is not None:
+            stmt = stmt.where(TvlSnapshot.block_timestamp <= end_ts)
+        stmt = stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        with self._sessions() as session:
+            return convert.chain_points(session.execute(stmt).all())
+
+    def latest_price(self, chain_id: int, token: str, *, at: int | None = None) -> PriceQuote | None:
+        """The newest stored quote of a token (at or before unix time `at`); the most confident at equal times."""
+        stmt = select(Price).where(Price.chain_id == chain_id, Price.token == token)
+        if at is not None:
+            stmt = stmt.where(Price.timestamp <= at)
+        stmt = stmt.order_by(Price.timestamp.desc(), Price.confidence.desc(), Price.source).limit(1)
+        with self._sessions() as session:
+            row = session.scalars(stmt).one_or_none()
+            return None if row is None else convert.to_price(row)
+
+    def priced_tokens(self) -> list[tuple[int, str]]:
+        """Every (chain_id, token) with at least one stored quote, sorted."""
+        stmt = select(Price.chain_id, Price.token).distinct().order_by(Price.chain_id, Price.token)
+        with self._sessions() as session:
+            return [(c, t) for c, t in session.execute(stmt).tuples()]
 
     # --------------------------------------------------------------- helpers
 

@@ -72,11 +72,11 @@ class TvlEngine:
         pinned = await self.client.snapshot(at)
         batcher = Batcher(pinned)
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
-        known = [self.tokens.get(t.address) for t in self.deployment.tokens.values()]
-        # Adapters and the known tokens' prices go out in the same batch.
+        # Adapters and the prices of every token already known (the registry's, and all held before) go
+        # out in the same batch; only tokens never seen before cost another round.
         outcomes, known_prices = await asyncio.gather(
             asyncio.gather(*(a.read(batcher.reader(a.info.slug)) for a in chosen), return_exceptions=True),
-            self.pricer.prices(batcher, [t for t in known if t is not None]),
+            self.pricer.prices(batcher, self.tokens.known()),
         )
         results: list[AdapterResult] = []
         failures: list[ProtocolFailure] = []

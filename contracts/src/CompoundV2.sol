@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: BSD-3-Clause
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+
+/// ABI- and math-compatible stand-ins for Compound V2 (compound-finance/compound-protocol): the names,
+/// the mantissa arithmetic (Exponential.sol's mul_/div_/truncate) and the order of operations are
+/// Compound's; what is left out (COMP rewards, admin/pause guardians, reentrancy guards, error-code paths
+/// other than the ones read by analytics) does not change a figure.
+
+interface CompV2PriceFeed {
+    function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80);
+}
+
+/// @notice BaseJumpRateModelV2 / JumpRateModelV2 with Compound's constants and rounding.
+contract JumpRateModelV2 {
+    bool public constant isInterestRateModel = true;
+    uint256 public constant blocksPerYear = 2102400;
+
+    uint256 public multiplierPerBlock;
+    uint256 public baseRatePerBlock;
+    uint256 public jumpMultiplierPerBlock;
+    uint256 public kink;
+
+    constructor(uint256 baseRatePerYear, uint256 multiplierPerYear, uint256 jumpMultiplierPerYear, uint256 kink_) {
+        baseRatePerBlock = baseRatePerYear / blocksPerYear;
+        multiplierPerBlock = (multiplierPerYear * 1e18) / (blocksPerYear * kink_);
+        jumpMultiplierPerBlock = jumpMultiplierPerYear / blocksPerYear;
+        kink = kink_;
+    }
+
+    function utilizationRate(uint256 cash, uint256 borrows, uint256 reserves) public pure returns (uint256) {
+        if (borrows == 0) return 0;
+        return borrows * 1e18 / (cash + borrows - reserves);
+    }
+
+    function getBorrowRate(uint256 cash, uint256 borrows, uint256 reserves) public view returns (uint256) {
+        uint256 util = utilizationRate(cash, borrows, reserves);
+        if (util <= kink) {
+            return ((util * multiplierPerBlock) / 1e18) + baseRatePerBlock;
+        }
+        uint256 normalRate = ((kink * multiplierPerBlock) / 1e18) + baseRatePerBlock;
+        uint256 excessUtil = util - kink;
+        return ((excessUtil * jumpMultiplierPerBlock) / 1e18) + normalRate;
+    }
+
+    function getSupplyRate(uint256 cash, uint256 borrows, uint256 reserves, uint256 reserveFactorMantissa)
+        public
+        view
+        returns (uint256)
+    {
+        uint256 oneMinusReserveFactor = 1e18 - reserveFactorMantissa;
+        uint256 borrowRate = getBorrowRate(cash, borrows, reserves);
+        uint256 rateToPool = borrowRate * oneMinusReserveFactor / 1e18;
+        return utilizationRate(cash, borrows, reserves) * rateToPool / 1e18;
+    }
+}
+
+/// @notice The price oracle: USD per whole underlying scaled by 1e36 / 10**underlying decimals, from an
+///         8-decimal Chainlink-style feed per cToken (as Compound's UniswapAnchoredView reports it).
+contract CompoundV2Oracle {
+    bool public constant isPriceOracle = true;
+    address public immutable owner;
+    mapping(address => address) public feeds;
+    mapping(address => uint256) public underlyingDecimals;
+
+    constructor() {
+        owner = msg.sender;
+    }
+
+    function setFeed(address cToken, address feed) external {
+        require(msg.sender == owner, "only owner");
+        feeds[cToken] = feed;
+        underlyingDecimals[cToken] = IERC20Metadata(CErc20(cToken).underlying()).decimals();
+    }
+
+    function getUnderlyingPrice(address cToken) external view returns (uint256) {
+        address feed = feeds[cToken];
+        if (feed == address(0)) return 0;
+        (, int256 answer,,,) = CompV2PriceFeed(feed).latestRoundData();
+        if (answer <= 0) return 0;
+        // answer has 8 decimals: 1e36 / 10**dec scale = answer * 10**(28 - dec)
+        return uint256(answer) * 10 ** (28 - underlyingDecimals[cToken]);
+    }
+}
+
+/// @notice Comptroller (G7 shape): markets, membership, collateral factors and account liquidity.
+contract Comptroller {
+    struct Market {
+        bool isListed;
+        uint256 collateralFactorMantissa;
+        mapping(address => bool) accountMembership;
+        bool isComped;
+    }
+
+    error NotAdmin();
+
+    bool public constant isComptroller = true;
+    uint256 internal constant collateralFactorMaxMantissa = 0.9e18;
+
+    address public admin;
+    CompoundV2Oracle public oracle;
+    uint256 public closeFactorMantissa;
+    uint256 public liquidationIncentiveMantissa;
+    mapping(address => Market) public markets;
+    mapping(address => CErc20[]) public accountAssets;
+    CErc20[] public allMarkets;
+
+    event MarketListed(address cToken);
+    event MarketEntered(address cToken, address account);
+    event NewCollateralFactor(address cToken, uint256 oldCollateralFactorMantissa, uint256 newCollateralFactorMantissa);
+
+    constructor() {
+        admin = msg.sender;
+    }
+
+    modifier onlyAdmin() {
+        if (msg.sender != admin) revert NotAdmin();
+        _;
+    }
+
+    function _setPriceOracle(CompoundV2Oracle newOracle) external onlyAdmin returns (uint256) {
+        oracle = newOracle;
+        return 0;
+    }
+
+    function _setCloseFactor(uint256 newCloseFactorMantissa) external onlyAdmin returns (uint256) {
+        closeFactorMantissa = newCloseFactorMantissa;
+        return 0;
+    }
+
+    function _setLiquidationIncentive(uint256 newMantissa) external onlyAdmin returns (uint256) {
+        liquidationIncentiveMantissa = newMantissa;
+        return 0;
+    }
+
+    function _supportMarket(CErc20 cToken) external onlyAdmin returns (uint256) {
+        require(!markets[address(cToken)].isListed, "market already listed");
+        markets[address(cToken)].isListed = true;
+        allMarkets.push(cToken);
+        emit MarketListed(address(cToken));
+        return 0;
+    }
+
+    function _setCollateralFactor(CErc20 cToken, uint256 newCollateralFactorMantissa) external onlyAdmin returns (uint256) {
+        Market storage market = markets[address(cToken)];
+        require(market.isListed, "market not listed");
+        require(newCollateralFactorMantissa <= collateralFactorMaxMantissa, "collateral factor too high");
+        uint256 old = market.collateralFactorMantissa;
+        market.collateralFactorMantissa = newCollateralFactorMantissa;
+        emit NewCollateralFactor(address(cToken), old, newCollateralFactorMantissa);
+        return 0;
+    }
+
+    function getAllMarkets() external view returns (CErc20[] memory) {
+        return allMarkets;
+    }
+
+    function getAssetsIn(address account) external view returns (CErc20[] memory) {
+        return accountAssets[account];
+    }
+
+    function checkMembership(address account, CErc20 cToken) external view returns (bool) {
+        return markets[address(cToken)].accountMembership[account];
+    }
+
+    function enterMarkets(address[] memory cTokens) public returns (uint256[] memory) {
+        uint256[] memory results = new uint256[](cTokens.length);
+        for (uint256 i = 0; i < cTokens.length; i++) {
+            results[i] = addToMarketInternal(CErc20(cTokens[i]), msg.sender);
+        }
+        return results;
+    }
+
+    function addToMarketInternal(CErc20 cToken, address borrower) internal returns (uint256) {
+        Market storage marketToJoin = markets[address(cToken)];
+        if (!marketToJoin.isListed) return 9; // MARKET_NOT_LISTED
+        if (marketToJoin.accountMembership[borrower]) return 0;
+        marketToJoin.accountMembership[borrower] = true;
+        accountAssets[borrower].push(cToken);
+        emit MarketEntered(address(cToken), borrower);
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- policy hooks
+
+    function mintAllowed(address cToken, address, uint256) external view returns (uint256) {
+        return markets[cToken].isListed ? 0 : 9;
+    }
+
+    function redeemAllowed(address cToken, address redeemer, uint256 redeemTokens) external view returns (uint256) {
+        if (!markets[cToken].isListed) return 9;
+        if (!markets[cToken].accountMembership[redeemer]) return 0;
+        (uint256 err,, uint256 shortfall) =
+            getHypotheticalAccountLiquidityInternal(redeemer, CErc20(cToken), redeemTokens, 0);
+        if (err != 0) return err;
+        return shortfall > 0 ? 4 : 0; // INSUFFICIENT_LIQUIDITY
+    }
+
+    function borrowAllowed(address cToken, address borrower, uint256 borrowAmount) external returns (uint256) {
+        if (!markets[cToken].isListed) return 9;
+        if (!markets[cToken].accountMembership[borrower]) {
+            require(msg.sender == cToken, "sender must be cToken");
+            uint256 err = addToMarketInternal(CErc20(msg.sender), borrower);
+            if (err != 0) return err;
+        }
+        if (oracle.getUnderlyingPrice(cToken) == 0) return 13; // PRICE_ERROR
+        (uint256 err2,, uint256 shortfall) =
+            getHypotheticalAccountLiquidityInternal(borrower, CErc20(cToken), 0, borrowAmount);
+        if (err2 != 0) return err2;
+        return shortfall > 0 ? 4 : 0;
+    }
+
+    function repayBorrowAllowed(address cToken, address, address, uint256) external view returns (uint256) {
+        return markets[cToken].isListed ? 0 : 9;
+    }
+
+    /// @notice Compound's rule: only an account in shortfall can be liquidated, and by at most
+    ///         closeFactor of its borrow balance.
+    function liquidateBorrowAllowed(
+        address cTokenBorrowed,
+        address cTokenCollateral,
+        address,
+        address borrower,
+        uint256 repayAmount
+    ) external view returns (uint256) {
+        if (!markets[cTokenBorrowed].isListed || !markets[cTokenCollateral].isListed) return 9;
+        (uint256 err,, uint256 shortfall) = getAccountLiquidityInternal(borrower);
+        if (err != 0) return err;
+        if (shortfall == 0) return 3; // INSUFFICIENT_SHORTFALL
+        uint256 borrowBalance = CErc20(cTokenBorrowed).borrowBalanceStored(borrower);
+        uint256 maxClose = closeFactorMantissa * borrowBalance / 1e18;
+        if (repayAmount > maxClose) return 17; // TOO_MUCH_REPAY
+        return 0;
+    }
+
+    /// @notice cTokens seized for repaying `actualRepayAmount` of the borrowed underlying.
+    function liquidateCalculateSeizeTokens(address cTokenBorrowed, address cTokenCollateral, uint256 actualRepayAmount)
+        external
+        view
+        returns (uint256, uint256)
+    {
+        uint256 priceBorrowedMantissa = oracle.getUnderlyingPrice(cTokenBorrowed);
+        uint256 priceCollateralMantissa = oracle.getUnderlyingPrice(cTokenCollateral);
+        if (priceBorrowedMantissa == 0 || priceCollateralMantissa == 0) return (13, 0);
+        uint256 exchangeRateMantissa = CErc20(cTokenCollateral).exchangeRateStored();
+        uint256 numerator = liquidationIncentiveMantissa * priceBorrowedMantissa / 1e18;
+        uint256 denominator = priceCollateralMantissa * exchangeRateMantissa / 1e18;
+        uint256 ratio = numerator * 1e18 / denominator;
+        return (0, ratio * actualRepayAmount / 1e18);
+    }
+
+    // ---------------------------------------------------------------- liquidity
+
+    function getAccountLiquidity(address account) public view returns (uint256, uint256, uint256) {
+        return getHypotheticalAccountLiquidityInternal(account, CErc20(address(0)), 0, 0);
+    }
+
+    function getAccountLiquidityInternal(address account) internal view returns (uint256, uint256, uint256) {
+        return getHypotheticalAccountLiquidityInternal(account, CErc20(address(0)), 0, 0);
+    }
+
+    function getHypotheticalAccountLiquidity(
+        address account,
+        address cTokenModify,
+        uint256 redeemTokens,
+        uint256 borrowAmount
+    ) external view returns (uint256, uint256, uint256) {
+        return getHypotheticalAccountLiquidityInternal(account, CErc20(cTokenModify), redeemTokens, borrowAmount);
+    }
+
+    /// @dev Comptroller.getHypotheticalAccountLiquidityInternal: each product truncates to 18 decimals
+    ///      in this order (collateralFactor * exchangeRate, then * price, then * balance).
+    /// @dev Compound's AccountLiquidityLocalVars, kept in memory as Compound does (stack depth).
+    struct AccountLiquidityLocalVars {
+        uint256 sumCollateral;
+        uint256 sumBorrowPlusEffects;
+        uint256 cTokenBalance;
+        uint256 borrowBalance;
+        uint256 exchangeRateMantissa;
+        uint256 oraclePriceMantissa;
+        uint256 tokensToDenom;
+    }
+
+    function getHypotheticalAccountLiquidityInternal(
+        address account,
+        CErc20 cTokenModify,
+        uint256 redeemTokens,
+        uint256 borrowAmount
+    ) internal view returns (uint256, uint256, uint256) {
+        AccountLiquidityLocalVars memory vars;
+        uint256 oErr;
+        CErc20[] memory assets = accountAssets[account];
+        for (uint256 i = 0; i < assets.length; i++) {
+            CErc20 asset = assets[i];
+            (oErr, vars.cTokenBalance, vars.borrowBalance, vars.exchangeRateMantissa) =
+                asset.getAccountSnapshot(account);
+            if (oErr != 0) return (15, 0, 0); // SNAPSHOT_ERROR
+            vars.oraclePriceMantissa = oracle.getUnderlyingPrice(address(asset));
+            if (vars.oraclePriceMantissa == 0) return (13, 0, 0); // PRICE_ERROR
+            // collateralFactor * exchangeRate, then * price: each Exp product truncates to 18 decimals.
+            vars.tokensToDenom = (markets[address(asset)].collateralFactorMantissa * vars.exchangeRateMantissa / 1e18)
+                * vars.oraclePriceMantissa / 1e18;
+            vars.sumCollateral = vars.tokensToDenom * vars.cTokenBalance / 1e18 + vars.sumCollateral;
+            vars.sumBorrowPlusEffects = vars.oraclePriceMantissa * vars.borrowBalance / 1e18 + vars.sumBorrowPlusEffects;
+            if (asset == cTokenModify) {
+                vars.sumBorrowPlusEffects = vars.tokensToDenom * redeemTokens / 1e18 + vars.sumBorrowPlusEffects;
+                vars.sumBorrowPlusEffects = vars.oraclePriceMantissa * borrowAmount / 1e18 + vars.sumBorrowPlusEffects;
+            }
+        }
+        if (vars.sumCollateral > vars.sumBorrowPlusEffects) {
+            return (0, vars.sumCollateral - vars.sumBorrowPlusEffects, 0);
+        }
+        return (0, 0, vars.sumBorrowPlusEffects - vars.sumCollateral);
+    }
+}
+
+/// @notice CErc20 (CToken + CErc20 + CErc20Immutable) with Compound's accrual and exchange-rate math.
+contract CErc20 {
+    struct BorrowSnapshot {
+        uint256 principal;
+        uint256 interestIndex;
+    }
+
+    bool public constant isCToken = true;
+    uint256 internal constant borrowRateMaxMantissa = 0.0005e16;
+    uint256 internal constant reserveFactorMaxMantissa = 1e18;
+
+    string public name;
+    string public symbol;
+    uint8 public decimals;
+    address public admin;
+    address public underlying;
+    Comptroller public comptroller;
+    JumpRateModelV2 public interestRateModel;
+    uint256 internal initialExchangeRateMantissa;
+    uint256 public reserveFactorMantissa;
+    uint256 public accrualBlockNumber;
+    uint256 public borrowIndex;
+    uint256 public totalBorrows;
+    uint256 public totalReserves;
+    uint256 public totalSupply;
+    mapping(address => uint256) internal accountTokens;
+    mapping(address => mapping(address => uint256)) internal transferAllowances;
+    mapping(address => BorrowSnapshot) internal accountBorrows;
+
+    event AccrueInterest(uint256 cashPrior, uint256 interestAccumulated, uint256 borrowIndex, uint256 totalBorrows);
+    event Mint(address minter, uint256 mintAmount, uint256 mintTokens);
+    event Redeem(address redeemer, uint256 redeemAmount, uint256 redeemTokens);
+    event Borrow(address borrower, uint256 borrowAmount, uint256 accountBorrows, uint256 totalBorrows);
+    event RepayBorrow(address payer, address borrower, uint256 repayAmount, uint256 accountBorrows, uint256 totalBorrows);
+    event Transfer(address indexed from, address indexed to, uint256 amount);
+    event Approval(address indexed owner, address indexed spender, uint256 amount);
+
+    error Rejected(string action, uint256 code);
+
+    constructor(
+        address underlying_,
+        Comptroller comptroller_,
+        JumpRateModelV2 interestRateModel_,
+        uint256 initialExchangeRateMantissa_,
+        string memory name_,
+        string memory symbol_,
+        uint8 decimals_,
+        uint256 reserveFactorMantissa_
+    ) {
+        admin = msg.sender;
+        underlying = underlying_;
+        comptroller = comptroller_;
+        interestRateModel = interestRateModel_;
+        initialExchangeRateMantissa = initialExchangeRateMantissa_;
+        name = name_;
+        symbol = symbol_;
+        decimals = decimals_;
+        require(reserveFactorMantissa_ <= reserveFactorMaxMantissa, "reserve factor too high");
+        reserveFactorMantissa = reserveFactorMantissa_;
+        accrualBlockNumber = block.number;
+        borrowIndex = 1e18;
+    }
+
+    // ---------------------------------------------------------------- ERC-20
+
+    function balanceOf(address owner) external view returns (uint256) {
+        return accountTokens[owner];
+    }
+
+    function allowance(address owner, address spender) external view returns (uint256) {
+        return transferAllowances[owner][spender];
+    }
+
+    function approve(address spender, uint256 amount) external returns (bool) {
+        transferAllowances[msg.sender][spender] = amount;
+        emit Approval(msg.sender, spender, amount);
+        return true;
+    }
+
+    function transfer(address dst, uint256 amount) external returns (bool) {
+        return transferTokens(msg.sender, msg.sender, dst, amount);
+    }
+
+    function transferFrom(address src, address dst, uint256 amount) external returns (bool) {
+        return transferTokens(msg.sender, src, dst, amount);
+    }
+
+    function transferTokens(address spender, address src, address dst, uint256 tokens) internal returns (bool) {
+        uint256 allowed = comptroller.redeemAllowed(address(this), src, tokens);
+        if (allowed != 0) revert Rejected("transfer", allowed);
+        if (spender != src) {
+            uint256 startingAllowance = transferAllowances[src][spender];
+            if (startingAllowance != type(uint256).max) transferAllowances[src][spender] = startingAllowance - tokens;
+        }
+        accountTokens[src] -= tokens;
+        accountTokens[dst] += tokens;
+        emit Transfer(src, dst, tokens);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function getCash() public view returns (uint256) {
+        return IERC20(underlying).balanceOf(address(this));
+    }
+
+    function balanceOfUnderlying(address owner) external returns (uint256) {
+        return exchangeRateCurrent() * accountTokens[owner] / 1e18;
+    }
+
+    function getAccountSnapshot(address account) external view returns (uint256, uint256, uint256, uint256) {
+        return (0, accountTokens[account], borrowBalanceStored(account), exchangeRateStored());
+    }
+
+    function borrowRatePerBlock() external view returns (uint256) {
+        return interestRateModel.getBorrowRate(getCash(), totalBorrows, totalReserves);
+    }
+
+    function supplyRatePerBlock() external view returns (uint256) {
+        return interestRateModel.getSupplyRate(getCash(), totalBorrows, totalReserves, reserveFactorMantissa);
+    }
+
+    function totalBorrowsCurrent() external returns (uint256) {
+        accrueInterest();
+        return totalBorrows;
+    }
+
+    function borrowBalanceCurrent(address account) external returns (uint256) {
+        accrueInterest();
+        return borrowBalanceStored(account);
+    }
+
+    /// @dev CToken.borrowBalanceStoredInternal: principal * borrowIndex / interestIndex.
+    function borrowBalanceStored(address account) public view returns (uint256) {
+        BorrowSnapshot storage snapshot = accountBorrows[account];
+        if (snapshot.principal == 0) return 0;
+        return snapshot.principal * borrowIndex / snapshot.interestIndex;
+    }
+
+    function exchangeRateCurrent() public returns (uint256) {
+        accrueInterest();
+        return exchangeRateStored();
+    }
+
+    /// @dev CToken.exchangeRateStoredInternal: (cash + borrows - reserves) * 1e18 / totalSupply.
+    function exchangeRateStored() public view returns (uint256) {
+        uint256 _totalSupply = totalSupply;
+        if (_totalSupply == 0) return initialExchangeRateMantissa;
+        uint256 cashPlusBorrowsMinusReserves = getCash() + totalBorrows - totalReserves;
+        return cashPlusBorrowsMinusReserves * 1e18 / _totalSupply;
+    }
+
+    // ---------------------------------------------------------------- accrual
+
+    /// @dev CToken.accrueInterest: simple interest over the blocks since the last accrual.
+    function accrueInterest() public returns (uint256) {
+        uint256 currentBlockNumber = block.number;
+        uint256 accrualBlockNumberPrior = accrualBlockNumber;
+        if (accrualBlockNumberPrior == currentBlockNumber) return 0;
+
+        uint256 cashPrior = getCash();
+        uint256 borrowsPrior = totalBorrows;
+        uint256 reservesPrior = totalReserves;
+        uint256 borrowIndexPrior = borrowIndex;
+
+        uint256 borrowRateMantissa = interestRateModel.getBorrowRate(cashPrior, borrowsPrior, reservesPrior);
+        require(borrowRateMantissa <= borrowRateMaxMantissa, "borrow rate is absurdly high");
+
+        uint256 blockDelta = currentBlockNumber - accrualBlockNumberPrior;
+        uint256 simpleInterestFactor = borrowRateMantissa * blockDelta;
+        uint256 interestAccumulated = simpleInterestFactor * borrowsPrior / 1e18;
+        uint256 totalBorrowsNew = interestAccumulated + borrowsPrior;
+        uint256 totalReservesNew = reserveFactorMantissa * interestAccumulated / 1e18 + reservesPrior;
+        uint256 borrowIndexNew = simpleInterestFactor * borrowIndexPrior / 1e18 + borrowIndexPrior;
+
+        accrualBlockNumber = currentBlockNumber;
+        borrowIndex = borrowIndexNew;
+        totalBorrows = totalBorrowsNew;
+        totalReserves = totalReservesNew;
+        emit AccrueInterest(cashPrior, interestAccumulated, borrowIndexNew, totalBorrowsNew);
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- user actions
+
+    function mint(uint256 mintAmount) external returns (uint256) {
+        accrueInterest();
+        uint256 allowed = comptroller.mintAllowed(address(this), msg.sender, mintAmount);
+        if (allowed != 0) revert Rejected("mint", allowed);
+        uint256 exchangeRate = exchangeRateStored();
+        doTransferIn(msg.sender, mintAmount);
+        uint256 mintTokens = mintAmount * 1e18 / exchangeRate;
+        totalSupply += mintTokens;
+        accountTokens[msg.sender] += mintTokens;
+        emit Mint(msg.sender, mintAmount, mintTokens);
+        emit Transfer(address(this), msg.sender, mintTokens);
+        return 0;
+    }
+
+    function redeem(uint256 redeemTokens) external returns (uint256) {
+        accrueInterest();
+        return redeemFresh(payable(msg.sender), redeemTokens, exchangeRateStored() * redeemTokens / 1e18);
+    }
+
+    function redeemUnderlying(uint256 redeemAmount) external returns (uint256) {
+        accrueInterest();
+        return redeemFresh(payable(msg.sender), redeemAmount * 1e18 / exchangeRateStored(), redeemAmount);
+    }
+
+    function redeemFresh(address redeemer, uint256 redeemTokens, uint256 redeemAmount) internal returns (uint256) {
+        uint256 allowed = comptroller.redeemAllowed(address(this), redeemer, redeemTokens);
+        if (allowed != 0) revert Rejected("redeem", allowed);
+        require(getCash() >= redeemAmount, "insufficient cash");
+        totalSupply -= redeemTokens;
+        accountTokens[redeemer] -= redeemTokens;
+        doTransferOut(redeemer, redeemAmount);
+        emit Transfer(redeemer, address(this), redeemTokens);
+        emit Redeem(redeemer, redeemAmount, redeemTokens);
+        return 0;
+    }
+
+    function borrow(uint256 borrowAmount) external returns (uint256) {
+        accrueInterest();
+        uint256 allowed = comptroller.borrowAllowed(address(this), msg.sender, borrowAmount);
+        if (allowed != 0) revert Rejected("borrow", allowed);
+        require(getCash() >= borrowAmount, "insufficient cash");
+        uint256 accountBorrowsNew = borrowBalanceStored(msg.sender) + borrowAmount;
+        uint256 totalBorrowsNew = totalBorrows + borrowAmount;
+        accountBorrows[msg.sender].principal = accountBorrowsNew;
+        accountBorrows[msg.sender].interestIndex = borrowIndex;
+        totalBorrows = totalBorrowsNew;
+        doTransferOut(msg.sender, borrowAmount);
+        emit Borrow(msg.sender, borrowAmount, accountBorrowsNew, totalBorrowsNew);
+        return 0;
+    }
+
+    function repayBorrow(uint256 repayAmount) external returns (uint256) {
+        accrueInterest();
+        return repayBorrowFresh(msg.sender, msg.sender, repayAmount);
+    }
+
+    function repayBorrowBehalf(address borrower, uint256 repayAmount) external returns (uint256) {
+        accrueInterest();
+        return repayBorrowFresh(msg.sender, borrower, repayAmount);
+    }
+
+    function repayBorrowFresh(address payer, address borrower, uint256 repayAmount) internal returns (uint256) {
+        uint256 allowed = comptroller.repayBorrowAllowed(address(this), payer, borrower, repayAmount);
+        if (allowed != 0) revert Rejected("repay", allowed);
+        uint256 accountBorrowsPrev = borrowBalanceStored(borrower);
+        uint256 repayAmountFinal = repayAmount == type(uint256).max ? accountBorrowsPrev : repayAmount;
+        doTransferIn(payer, repayAmountFinal);
+        uint256 accountBorrowsNew = accountBorrowsPrev - repayAmountFinal;
+        uint256 totalBorrowsNew = totalBorrows - repayAmountFinal;
+        accountBorrows[borrower].principal = accountBorrowsNew;
+        accountBorrows[borrower].interestIndex = borrowIndex;
+        totalBorrows = totalBorrowsNew;
+        emit RepayBorrow(payer, borrower, repayAmountFinal, accountBorrowsNew, totalBorrowsNew);
+        return 0;
+    }
+
+    function doTransferIn(address from, uint256 amount) internal {
+        require(IERC20(underlying).transferFrom(from, address(this), amount), "transfer in failed");
+    }
+
+    function doTransferOut(address to, uint256 amount) internal {
+        require(IERC20(underlying).transfer(to, amount), "transfer out failed");
+    }
+}

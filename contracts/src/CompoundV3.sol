@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+/// An ABI- and math-compatible stand-in for Compound III's Comet (compound-finance/comet, Comet.sol and
+/// CometCore.sol): same names, scales (FACTOR_SCALE 1e18, BASE_INDEX_SCALE 1e15, 8-decimal prices),
+/// per-second kinked rates and principal/present-value rounding. Left out: absorb/buyCollateral,
+/// rewards tracking, pause flags and the configurator/proxy (parameters are constructor arguments).
+
+interface CometPriceFeed {
+    function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80);
+}
+
+contract Comet {
+    struct AssetConfig {
+        address asset;
+        address priceFeed;
+        uint8 decimals;
+        uint64 borrowCollateralFactor;
+        uint64 liquidateCollateralFactor;
+        uint64 liquidationFactor;
+        uint128 supplyCap;
+    }
+
+    struct AssetInfo {
+        uint8 offset;
+        address asset;
+        address priceFeed;
+        uint64 scale;
+        uint64 borrowCollateralFactor;
+        uint64 liquidateCollateralFactor;
+        uint64 liquidationFactor;
+        uint128 supplyCap;
+    }
+
+    struct RateConfig {
+        uint64 supplyKink;
+        uint64 supplyPerYearInterestRateSlopeLow;
+        uint64 supplyPerYearInterestRateSlopeHigh;
+        uint64 supplyPerYearInterestRateBase;
+        uint64 borrowKink;
+        uint64 borrowPerYearInterestRateSlopeLow;
+        uint64 borrowPerYearInterestRateSlopeHigh;
+        uint64 borrowPerYearInterestRateBase;
+    }
+
+    struct TotalsCollateral {
+        uint128 totalSupplyAsset;
+        uint128 _reserved;
+    }
+
+    struct UserBasic {
+        int104 principal;
+        uint64 baseTrackingIndex;
+        uint64 baseTrackingAccrued;
+        uint16 assetsIn;
+        uint8 _reserved;
+    }
+
+    struct UserCollateral {
+        uint128 balance;
+        uint128 _reserved;
+    }
+
+    error BorrowTooSmall();
+    error NotCollateralized();
+    error BadAsset();
+    error SupplyCapExceeded();
+    error InsufficientReserves();
+
+    event Supply(address indexed from, address indexed dst, uint256 amount);
+    event Withdraw(address indexed src, address indexed to, uint256 amount);
+    event SupplyCollateral(address indexed from, address indexed dst, address indexed asset, uint256 amount);
+    event WithdrawCollateral(address indexed src, address indexed to, address indexed asset, uint256 amount);
+
+    uint64 internal constant FACTOR_SCALE = 1e18;
+    uint64 internal constant BASE_INDEX_SCALE = 1e15;
+    uint64 internal constant PRICE_SCALE = 1e8;
+    uint256 internal constant SECONDS_PER_YEAR = 31_536_000;
+
+    address public immutable baseToken;
+    address public immutable baseTokenPriceFeed;
+    uint8 public immutable decimals;
+    uint64 public immutable baseScale;
+    uint104 public immutable baseBorrowMin;
+    uint64 public immutable supplyKink;
+    uint64 public immutable supplyPerSecondInterestRateSlopeLow;
+    uint64 public immutable supplyPerSecondInterestRateSlopeHigh;
+    uint64 public immutable supplyPerSecondInterestRateBase;
+    uint64 public immutable borrowKink;
+    uint64 public immutable borrowPerSecondInterestRateSlopeLow;
+    uint64 public immutable borrowPerSecondInterestRateSlopeHigh;
+    uint64 public immutable borrowPerSecondInterestRateBase;
+
+    uint64 public baseSupplyIndex;
+    uint64 public baseBorrowIndex;
+    uint104 public totalSupplyBase;
+    uint104 public totalBorrowBase;
+    uint40 public lastAccrualTime;
+
+    AssetInfo[] internal assets;
+    mapping(address => TotalsCollateral) public totalsCollateral;
+    mapping(address => UserBasic) public userBasic;
+    mapping(address => mapping(address => UserCollateral)) public userCollateral;
+
+    constructor(address baseToken_, address baseTokenPriceFeed_, uint8 decimals_, uint104 baseBorrowMin_, RateConfig memory rates, AssetConfig[] memory configs) {
+        baseToken = baseToken_;
+        baseTokenPriceFeed = baseTokenPriceFeed_;
+        decimals = decimals_;
+        baseScale = uint64(10 ** decimals_);
+        baseBorrowMin = baseBorrowMin_;
+        supplyKink = rates.supplyKink;
+        supplyPerSecondInterestRateSlopeLow = uint64(rates.supplyPerYearInterestRateSlopeLow / SECONDS_PER_YEAR);
+        supplyPerSecondInterestRateSlopeHigh = uint64(rates.supplyPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR);
+        supplyPerSecondInterestRateBase = uint64(rates.supplyPerYearInterestRateBase / SECONDS_PER_YEAR);
+        borrowKink = rates.borrowKink;
+        borrowPerSecondInterestRateSlopeLow = uint64(rates.borrowPerYearInterestRateSlopeLow / SECONDS_PER_YEAR);
+        borrowPerSecondInterestRateSlopeHigh = uint64(rates.borrowPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR);
+        borrowPerSecondInterestRateBase = uint64(rates.borrowPerYearInterestRateBase / SECONDS_PER_YEAR);
+        for (uint8 i = 0; i < configs.length; i++) {
+            AssetConfig memory c = configs[i];
+            assets.push(
+                AssetInfo(i, c.asset, c.priceFeed, uint64(10 ** c.decimals), c.borrowCollateralFactor,
+                    c.liquidateCollateralFactor, c.liquidationFactor, c.supplyCap)
+            );
+        }
+        baseSupplyIndex = BASE_INDEX_SCALE;
+        baseBorrowIndex = BASE_INDEX_SCALE;
+        lastAccrualTime = uint40(block.timestamp);
+    }
+
+    // ---------------------------------------------------------------- asset info
+
+    function numAssets() external view returns (uint8) {
+        return uint8(assets.length);
+    }
+
+    function getAssetInfo(uint8 i) public view returns (AssetInfo memory) {
+        if (i >= assets.length) revert BadAsset();
+        return assets[i];
+    }
+
+    function getAssetInfoByAddress(address asset) public view returns (AssetInfo memory) {
+        for (uint8 i = 0; i < assets.length; i++) {
+            if (assets[i].asset == asset) return assets[i];
+        }
+        revert BadAsset();
+    }
+
+    function getPrice(address priceFeed) public view returns (uint256) {
+        (, int256 price,,,) = CometPriceFeed(priceFeed).latestRoundData();
+        require(price > 0, "bad price");
+        return uint256(price);
+    }
+
+    // ---------------------------------------------------------------- rates (CometCore/Comet)
+
+    function getUtilization() public view returns (uint256) {
+        uint256 totalSupply_ = presentValueSupply(baseSupplyIndex, totalSupplyBase);
+        uint256 totalBorrow_ = presentValueBorrow(baseBorrowIndex, totalBorrowBase);
+        if (totalSupply_ == 0) return 0;
+        return totalBorrow_ * FACTOR_SCALE / totalSupply_;
+    }
+
+    function getSupplyRate(uint256 utilization) public view returns (uint64) {
+        if (utilization <= supplyKink) {
+            return uint64(supplyPerSecondInterestRateBase + mulFactor(supplyPerSecondInterestRateSlopeLow, utilization));
+        }
+        return uint64(
+            supplyPerSecondInterestRateBase + mulFactor(supplyPerSecondInterestRateSlopeLow, supplyKink)
+                + mulFactor(supplyPerSecondInterestRateSlopeHigh, utilization - supplyKink)
+        );
+    }
+
+    function getBorrowRate(uint256 utilization) public view returns (uint64) {
+        if (utilization <= borrowKink) {
+            return uint64(borrowPerSecondInterestRateBase + mulFactor(borrowPerSecondInterestRateSlopeLow, utilization));
+        }
+        return uint64(
+            borrowPerSecondInterestRateBase + mulFactor(borrowPerSecondInterestRateSlopeLow, borrowKink)
+                + mulFactor(borrowPerSecondInterestRateSlopeHigh, utilization - borrowKink)
+        );
+    }
+
+    function accruedInterestIndices(uint256 timeElapsed) internal view returns (uint64, uint64) {
+        uint64 baseSupplyIndex_ = baseSupplyIndex;
+        uint64 baseBorrowIndex_ = baseBorrowIndex;
+        if (timeElapsed > 0) {
+            uint256 utilization = getUtilization();
+            uint256 supplyRate = getSupplyRate(utilization);
+            uint256 borrowRate = getBorrowRate(utilization);
+            baseSupplyIndex_ += uint64(mulFactor(baseSupplyIndex_, supplyRate * timeElapsed));
+            baseBorrowIndex_ += uint64(mulFactor(baseBorrowIndex_, borrowRate * timeElapsed));
+        }
+        return (baseSupplyIndex_, baseBorrowIndex_);
+    }
+
+    function accrueAccount(address) external {
+        accrueInternal();
+    }
+
+    function accrueInternal() internal {
+        uint40 now_ = uint40(block.timestamp);
+        uint256 timeElapsed = uint256(now_ - lastAccrualTime);
+        if (timeElapsed > 0) {
+            (baseSupplyIndex, baseBorrowIndex) = accruedInterestIndices(timeElapsed);
+            lastAccrualTime = now_;
+        }
+    }
+
+    // ---------------------------------------------------------------- totals and balances
+
+    function totalSupply() external view returns (uint256) {
+        (uint64 baseSupplyIndex_,) = accruedInterestIndices(block.timestamp - lastAccrualTime);
+        return presentValueSupply(baseSupplyIndex_, totalSupplyBase);
+    }
+
+    function totalBorrow() external view returns (uint256) {
+        (, uint64 baseBorrowIndex_) = accruedInterestIndices(block.timestamp - lastAccrualTime);
+        return presentValueBorrow(baseBorrowIndex_, totalBorrowBase);
+    }
+
+    function balanceOf(address account) external view returns (uint256) {
+        (uint64 baseSupplyIndex_,) = accruedInterestIndices(block.timestamp - lastAccrualTime);
+        int104 principal = userBasic[account].principal;
+        return principal > 0 ? presentValueSupply(baseSupplyIndex_, uint104(principal)) : 0;
+    }
+
+    function borrowBalanceOf(address account) external view returns (uint256) {
+        (, uint64 baseBorrowIndex_) = accruedInterestIndices(block.timestamp - lastAccrualTime);
+        int104 principal = userBasic[account].principal;
+        return principal < 0 ? presentValueBorrow(baseBorrowIndex_, uint104(-principal)) : 0;
+    }
+
+    function collateralBalanceOf(address account, address asset) external view returns (uint128) {
+        return userCollateral[account][asset].balance;
+    }
+
+    // ---------------------------------------------------------------- collateralization
+
+    function isBorrowCollateralized(address account) public view returns (bool) {
+        return liquidity(account, false) >= 0;
+    }
+
+    function isLiquidatable(address account) public view returns (bool) {
+        return liquidity(account, true) < 0;
+    }
+
+    /// @dev Comet.isBorrowCollateralized / isLiquidatable: stored indices, prices in 8 decimals,
+    ///      each collateral's value times its factor, truncating per asset.
+    function liquidity(address account, bool liquidate) internal view returns (int256) {
+        int104 principal = userBasic[account].principal;
+        if (principal >= 0) return liquidate ? int256(0) : int256(1);
+        int256 liq = signedMulPrice(presentValue(principal), getPrice(baseTokenPriceFeed), baseScale);
+        for (uint8 i = 0; i < assets.length; i++) {
+            AssetInfo memory a = assets[i];
+            uint128 balance = userCollateral[account][a.asset].balance;
+            if (balance == 0) continue;
+            uint256 value = mulPrice(balance, getPrice(a.priceFeed), a.scale);
+            uint64 factor = liquidate ? a.liquidateCollateralFactor : a.borrowCollateralFactor;
+            liq += int256(mulFactor(value, factor));
+        }
+        return liq;
+    }
+
+    // ---------------------------------------------------------------- supply / withdraw
+
+    function supply(address asset, uint256 amount) external {
+        accrueInternal();
+        if (asset == baseToken) {
+            doTransferIn(asset, msg.sender, amount);
+            int104 dstPrincipal = userBasic[msg.sender].principal;
+            int256 dstBalance = presentValue(dstPrincipal) + int256(amount);
+            int104 dstPrincipalNew = principalValue(dstBalance);
+            (uint104 repayAmount, uint104 supplyAmount) = repayAndSupplyAmount(dstPrincipal, dstPrincipalNew);
+            totalSupplyBase += supplyAmount;
+            totalBorrowBase -= repayAmount;
+            userBasic[msg.sender].principal = dstPrincipalNew;
+            emit Supply(msg.sender, msg.sender, amount);
+        } else {
+            AssetInfo memory a = getAssetInfoByAddress(asset);
+            doTransferIn(asset, msg.sender, amount);
+            uint128 total = totalsCollateral[asset].totalSupplyAsset + uint128(amount);
+            if (total > a.supplyCap) revert SupplyCapExceeded();
+            totalsCollateral[asset].totalSupplyAsset = total;
+            userCollateral[msg.sender][asset].balance += uint128(amount);
+            emit SupplyCollateral(msg.sender, msg.sender, asset, amount);
+        }
+    }
+
+    function withdraw(address asset, uint256 amount) external {
+        accrueInternal();
+        if (asset == baseToken) {
+            int104 srcPrincipal = userBasic[msg.sender].principal;
+            int256 srcBalance = presentValue(srcPrincipal) - int256(amount);
+            int104 srcPrincipalNew = principalValue(srcBalance);
+            (uint104 withdrawAmount, uint104 borrowAmount) = withdrawAndBorrowAmount(srcPrincipal, srcPrincipalNew);
+            totalSupplyBase -= withdrawAmount;
+            totalBorrowBase += borrowAmount;
+            userBasic[msg.sender].principal = srcPrincipalNew;
+            if (srcBalance < 0) {
+                if (uint256(-srcBalance) < baseBorrowMin) revert BorrowTooSmall();
+                if (!isBorrowCollateralized(msg.sender)) revert NotCollateralized();
+            }
+            doTransferOut(asset, msg.sender, amount);
+            emit Withdraw(msg.sender, msg.sender, amount);
+        } else {
+            totalsCollateral[asset].totalSupplyAsset -= uint128(amount);
+            userCollateral[msg.sender][asset].balance -= uint128(amount);
+            if (!isBorrowCollateralized(msg.sender)) revert NotCollateralized();
+            doTransferOut(asset, msg.sender, amount);
+            emit WithdrawCollateral(msg.sender, msg.sender, asset, amount);
+        }
+    }
+
+    // ---------------------------------------------------------------- CometCore math
+
+    function presentValue(int104 principalValue_) internal view returns (int256) {
+        if (principalValue_ >= 0) return int256(presentValueSupply(baseSupplyIndex, uint104(principalValue_)));
+        return -int256(presentValueBorrow(baseBorrowIndex, uint104(-principalValue_)));
+    }
+
+    function presentValueSupply(uint64 baseSupplyIndex_, uint104 principalValue_) internal pure returns (uint256) {
+        return uint256(principalValue_) * baseSupplyIndex_ / BASE_INDEX_SCALE;
+    }
+
+    function presentValueBorrow(uint64 baseBorrowIndex_, uint104 principalValue_) internal pure returns (uint256) {
+        return uint256(principalValue_) * baseBorrowIndex_ / BASE_INDEX_SCALE;
+    }
+
+    function principalValue(int256 presentValue_) internal view returns (int104) {
+        if (presentValue_ >= 0) return int104(principalValueSupply(baseSupplyIndex, uint256(presentValue_)));
+        return -int104(principalValueBorrow(baseBorrowIndex, uint256(-presentValue_)));
+    }
+
+    function principalValueSupply(uint64 baseSupplyIndex_, uint256 presentValue_) internal pure returns (uint104) {
+        return uint104((presentValue_ * BASE_INDEX_SCALE) / baseSupplyIndex_);
+    }
+
+    function principalValueBorrow(uint64 baseBorrowIndex_, uint256 presentValue_) internal pure returns (uint104) {
+        return uint104((presentValue_ * BASE_INDEX_SCALE + baseBorrowIndex_ - 1) / baseBorrowIndex_);
+    }
+
+    function repayAndSupplyAmount(int104 oldPrincipal, int104 newPrincipal) internal pure returns (uint104, uint104) {
+        if (newPrincipal < oldPrincipal) return (0, 0);
+        if (newPrincipal <= 0) return (uint104(newPrincipal - oldPrincipal), 0);
+        if (oldPrincipal >= 0) return (0, uint104(newPrincipal - oldPrincipal));
+        return (uint104(-oldPrincipal), uint104(newPrincipal));
+    }
+
+    function withdrawAndBorrowAmount(int104 oldPrincipal, int104 newPrincipal) internal pure returns (uint104, uint104) {
+        if (newPrincipal > oldPrincipal) return (0, 0);
+        if (newPrincipal >= 0) return (uint104(oldPrincipal - newPrincipal), 0);
+        if (oldPrincipal <= 0) return (0, uint104(oldPrincipal - newPrincipal));
+        return (uint104(oldPrincipal), uint104(-newPrincipal));
+    }
+
+    function mulFactor(uint256 n, uint256 factor) internal pure returns (uint256) {
+        return n * factor / FACTOR_SCALE;
+    }
+
+    function mulPrice(uint256 n, uint256 price, uint64 fromScale) internal pure returns (uint256) {
+        return n * price / fromScale;
+    }
+
+    function signedMulPrice(int256 n, uint256 price, uint64 fromScale) internal pure returns (int256) {
+        return n * int256(price) / int256(uint256(fromScale));
+    }
+
+    function doTransferIn(address asset, address from, uint256 amount) internal {
+        require(IERC20(asset).transferFrom(from, address(this), amount), "transfer in failed");
+    }
+
+    function doTransferOut(address asset, address to, uint256 amount) internal {
+        require(IERC20(asset).transfer(to, amount), "transfer out failed");
+    }
+}

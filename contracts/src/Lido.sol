@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @notice What Lido needs from its withdrawal queue (WithdrawalQueueERC721's finalization entry points).
+interface ILidoWithdrawalQueue {
+    function prefinalize(uint256[] calldata batches, uint256 maxShareRate)
+        external
+        view
+        returns (uint256 ethToLock, uint256 sharesToBurn);
+    function finalize(uint256 lastRequestIdToBeFinalized, uint256 maxShareRate) external payable;
+}
+
+/// @title Lido (stETH) for defiscope's devnet
+/// @notice ABI-compatible with Lido V2's stETH share accounting: balances are shares times
+///         totalPooledEther / totalShares; `submit` mints shares; the accounting oracle's
+///         `handleOracleReport` rebases by the consensus-layer balance change and mints the protocol fee
+///         (10 %: 5 % node operators, 5 % treasury) as new shares, emitting Lido V2's `TokenRebased`.
+/// @dev There is no beacon chain on the devnet: deposited ETH stays in this contract and stands for the
+///      validators' balances; the oracle reports whatever balance a test wants.
+contract Lido {
+    string public constant name = "Liquid staked Ether 2.0";
+    string public constant symbol = "stETH";
+    uint8 public constant decimals = 18;
+
+    address internal constant INITIAL_TOKEN_HOLDER = 0x000000000000000000000000000000000000dEaD;
+    uint256 public constant DEPOSIT_SIZE = 32 ether;
+    // StakingRouter's fee precision: 100 * 10**18 is 100 %.
+    uint256 public constant FEE_PRECISION_POINTS = 100 * 10 ** 18;
+    uint256 public constant TOTAL_FEE = 10 * 10 ** 18;
+    uint256 public constant NODE_OPERATORS_FEE = 5 * 10 ** 18;
+
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+    event TransferShares(address indexed from, address indexed to, uint256 sharesValue);
+    event SharesBurnt(
+        address indexed account, uint256 preRebaseTokenAmount, uint256 postRebaseTokenAmount, uint256 sharesAmount
+    );
+    event Submitted(address indexed sender, uint256 amount, address referral);
+    event Unbuffered(uint256 amount);
+    event DepositedValidatorsChanged(uint256 depositedValidators);
+    event CLValidatorsUpdated(uint256 indexed reportTimestamp, uint256 preCLValidators, uint256 postCLValidators);
+    event ETHDistributed(
+        uint256 indexed reportTimestamp,
+        uint256 preCLBalance,
+        uint256 postCLBalance,
+        uint256 withdrawalsWithdrawn,
+        uint256 executionLayerRewardsWithdrawn,
+        uint256 postBufferedEther
+    );
+    event TokenRebased(
+        uint256 indexed reportTimestamp,
+        uint256 timeElapsed,
+        uint256 preTotalShares,
+        uint256 preTotalEther,
+        uint256 postTotalShares,
+        uint256 postTotalEther,
+        uint256 sharesMintedAsFees
+    );
+
+    address public owner;
+    address public accountingOracle;
+    address public withdrawalQueue;
+    address public treasury;
+    address public nodeOperatorsRegistry;
+
+    mapping(address => uint256) private _shares;
+    mapping(address => mapping(address => uint256)) private _allowances;
+    uint256 private _totalShares;
+    uint256 private _bufferedEther;
+    uint256 private _depositedValidators;
+    uint256 private _beaconValidators;
+    uint256 private _beaconBalance;
+
+    modifier onlyOwner() {
+        require(msg.sender == owner, "APP_AUTH_FAILED");
+        _;
+    }
+
+    /// @dev Lido V2's bootstrap: the first ETH mints shares to 0xdead so the share rate is always defined.
+    constructor() payable {
+        require(msg.value != 0, "ZERO_DEPOSIT");
+        owner = msg.sender;
+        _bufferedEther = msg.value;
+        _mintShares(INITIAL_TOKEN_HOLDER, msg.value);
+        emit Submitted(INITIAL_TOKEN_HOLDER, msg.value, address(0));
+        emit Transfer(address(0), INITIAL_TOKEN_HOLDER, msg.value);
+        emit TransferShares(address(0), INITIAL_TOKEN_HOLDER, msg.value);
+    }
+
+    function initialize(address oracle, address queue, address treasury_, address operators) external onlyOwner {
+        require(accountingOracle == address(0), "ALREADY_INITIALIZED");
+        accountingOracle = oracle;
+        withdrawalQueue = queue;
+        treasury = treasury_;
+        nodeOperatorsRegistry = operators;
+    }
+
+    receive() external payable {
+        _submit(address(0));
+    }
+
+    function submit(address _referral) external payable returns (uint256) {
+        return _submit(_referral);
+    }
+
+    // ------------------------------------------------------------------ ERC20 over shares
+
+    function totalSupply() external view returns (uint256) {
+        return _getTotalPooledEther();
+    }
+
+    function balanceOf(address account) external view returns (uint256) {
+        return getPooledEthByShares(_shares[account]);
+    }
+
+    function allowance(address owner_, address spender) external view returns (uint256) {
+        return _allowances[owner_][spender];
+    }
+
+    function approve(address spender, uint256 amount) external returns (bool) {
+        _approve(msg.sender, spender, amount);
+        return true;
+    }
+
+    function transfer(address recipient, uint256 amount) external returns (bool) {
+        _transfer(msg.sender, recipient, amount);
+        return true;
+    }
+
+    function transferFrom(address sender, address recipient, uint256 amount) external returns (bool) {
+        _spendAllowance(sender, msg.sender, amount);
+        _transfer(sender, recipient, amount);
+        return true;
+    }
+
+    function transferShares(address recipient, uint256 sharesAmount) external returns (uint256) {
+        _transferShares(msg.sender, recipient, sharesAmount);
+        uint256 tokensAmount = getPooledEthByShares(sharesAmount);
+        emit Transfer(msg.sender, recipient, tokensAmount);
+        emit TransferShares(msg.sender, recipient, sharesAmount);
+        return tokensAmount;
+    }
+
+    function transferSharesFrom(address sender, address recipient, uint256 sharesAmount) external returns (uint256) {
+        uint256 tokensAmount = getPooledEthByShares(sharesAmount);
+        _spendAllowance(sender, msg.sender, tokensAmount);
+        _transferShares(sender, recipient, sharesAmount);
+        emit Transfer(sender, recipient, tokensAmount);
+        emit TransferShares(sender, recipient, sharesAmount);
+        return tokensAmount;
+    }
+
+    // ------------------------------------------------------------------ share accounting views
+
+    function getTotalPooledEther() external view returns (uint256) {
+        return _getTotalPooledEther();
+    }
+
+    function getTotalShares() external view returns (uint256) {
+        return _totalShares;
+    }
+
+    function sharesOf(address account) external view returns (uint256) {
+        return _shares[account];
+    }
+
+    function getSharesByPooledEth(uint256 _ethAmount) public view returns (uint256) {
+        return (_ethAmount * _totalShares) / _getTotalPooledEther();
+    }
+
+    function getPooledEthByShares(uint256 _sharesAmount) public view returns (uint256) {
+        return (_sharesAmount * _getTotalPooledEther()) / _totalShares;
+    }
+
+    function getBufferedEther() external view returns (uint256) {
+        return _bufferedEther;
+    }
+
+    function getBeaconStat()
+        external
+        view
+        returns (uint256 depositedValidators, uint256 beaconValidators, uint256 beaconBalance)
+    {
+        return (_depositedValidators, _beaconValidators, _beaconBalance);
+    }
+
+    function getFee() external pure returns (uint16 totalFee) {
+        return uint16(TOTAL_FEE * 10000 / FEE_PRECISION_POINTS);
+    }
+
+    // ------------------------------------------------------------------ deposits and reports
+
+    /// @notice Moves whole 32 ETH deposits from the buffer to validators (the DepositSecurityModule's role).
+    function deposit(uint256 _maxDepositsCount, uint256, bytes calldata) external onlyOwner {
+        uint256 count = _bufferedEther / DEPOSIT_SIZE;
+        if (count > _maxDepositsCount) count = _maxDepositsCount;
+        if (count == 0) return;
+        _bufferedEther -= count * DEPOSIT_SIZE;
+        _depositedValidators += count;
+        emit Unbuffered(count * DEPOSIT_SIZE);
+        emit DepositedValidatorsChanged(_depositedValidators);
+    }
+
+    /// @notice Lido V2's oracle entry point (same arguments). `_sharesRequestedToBurn` must be 0 on the devnet;
+    ///         withdrawal and EL-rewards vault balances move into the buffer as in Lido.
+    function handleOracleReport(
+        uint256 _reportTimestamp,
+        uint256 _timeElapsed,
+        uint256 _clValidators,
+        uint256 _clBalance,
+        uint256 _withdrawalVaultBalance,
+        uint256 _elRewardsVaultBalance,
+        uint256 _sharesRequestedToBurn,
+        uint256[] calldata _withdrawalFinalizationBatches,
+        uint256 _simulatedShareRate
+    ) external returns (uint256[4] memory postRebaseAmounts) {
+        require(msg.sender == accountingOracle, "APP_AUTH_FAILED");
+        require(_reportTimestamp <= block.timestamp, "INVALID_REPORT_TIMESTAMP");
+        require(_sharesRequestedToBurn == 0, "BURN_NOT_SUPPORTED");
+        ReportContext memory ctx;
+        ctx.preTotalPooledEther = _getTotalPooledEther();
+        ctx.preTotalShares = _totalShares;
+        ctx.preCLBalance = _processClStateUpdate(_reportTimestamp, _clValidators, _clBalance);
+        _bufferedEther += _withdrawalVaultBalance + _elRewardsVaultBalance;
+        emit ETHDistributed(
+            _reportTimestamp, ctx.preCLBalance, _clBalance, _withdrawalVaultBalance, _elRewardsVaultBalance, _bufferedEther
+        );
+
+        // Lido's _processRewards: no fee on a non-profitable report (LIP-12).
+        if (_clBalance + _withdrawalVaultBalance > ctx.preCLBalance) {
+            uint256 rewards = _clBalance + _withdrawalVaultBalance - ctx.preCLBalance + _elRewardsVaultBalance;
+            ctx.sharesMintedAsFees = _distributeFee(ctx.preTotalPooledEther, ctx.preTotalShares, rewards);
+        }
+
+        if (_withdrawalFinalizationBatches.length != 0) {
+            _finalizeWithdrawals(_withdrawalFinalizationBatches, _simulatedShareRate);
+        }
+        _completeTokenRebase(_reportTimestamp, _timeElapsed, ctx);
+        postRebaseAmounts = [_getTotalPooledEther(), _totalShares, _withdrawalVaultBalance, _elRewardsVaultBalance];
+    }
+
+    struct ReportContext {
+        uint256 preTotalPooledEther;
+        uint256 preTotalShares;
+        uint256 preCLBalance;
+        uint256 sharesMintedAsFees;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev Lido's _processClStateUpdate: validators that appeared bring their 32 ETH deposit, which is no reward.
+    function _processClStateUpdate(uint256 reportTimestamp, uint256 postCLValidators, uint256 postCLBalance)
+        internal
+        returns (uint256 preCLBalance)
+    {
+        uint256 preCLValidators = _beaconValidators;
+        require(postCLValidators >= preCLValidators, "REPORTED_LESS_VALIDATORS");
+        require(postCLValidators <= _depositedValidators, "REPORTED_MORE_DEPOSITED");
+        preCLBalance = _beaconBalance + (postCLValidators - preCLValidators) * DEPOSIT_SIZE;
+        emit CLValidatorsUpdated(reportTimestamp, preCLValidators, postCLValidators);
+        _beaconValidators = postCLValidators;
+        _beaconBalance = postCLBalance;
+    }
+
+    function _completeTokenRebase(uint256 reportTimestamp, uint256 timeElapsed, ReportContext memory ctx) internal {
+        emit TokenRebased(
+            reportTimestamp,
+            timeElapsed,
+            ctx.preTotalShares,
+            ctx.preTotalPooledEther,
+            _totalShares,
+            _getTotalPooledEther(),
+            ctx.sharesMintedAsFees
+        );
+    }
+
+    function _submit(address _referral) internal returns (uint256) {
+        require(msg.value != 0, "ZERO_DEPOSIT");
+        uint256 sharesAmount = getSharesByPooledEth(msg.value);
+        _mintShares(msg.sender, sharesAmount);
+        _bufferedEther += msg.value;
+        emit Submitted(msg.sender, msg.value, _referral);
+        emit Transfer(address(0), msg.sender, getPooledEthByShares(sharesAmount));
+        emit TransferShares(address(0), msg.sender, sharesAmount);
+        return sharesAmount;
+    }
+
+    /// @dev Lido V2's _distributeFee: mint shares worth exactly totalFee of the rewards at the new rate,
+    ///      shares2mint = rewards * totalFee * preTotalShares / (totalPooledEtherWithRewards * PRECISION - rewards * totalFee).
+    function _distributeFee(uint256 _preTotalPooledEther, uint256 _preTotalShares, uint256 _totalRewards)
+        internal
+        returns (uint256 sharesMintedAsFees)
+    {
+        uint256 totalPooledEtherWithRewards = _preTotalPooledEther + _totalRewards;
+        sharesMintedAsFees = (_totalRewards * TOTAL_FEE * _preTotalShares)
+            / (totalPooledEtherWithRewards * FEE_PRECISION_POINTS - _totalRewards * TOTAL_FEE);
+        uint256 moduleRewards = (sharesMintedAsFees * NODE_OPERATORS_FEE) / TOTAL_FEE;
+        _mintShares(nodeOperatorsRegistry, moduleRewards);
+        emit TransferShares(address(0), nodeOperatorsRegistry, moduleRewards);
+        _mintShares(treasury, sharesMintedAsFees - moduleRewards);
+        emit TransferShares(address(0), treasury, sharesMintedAsFees - moduleRewards);
+    }
+
+    function _finalizeWithdrawals(uint256[] calldata batches, uint256 simulatedShareRate) internal {
+        uint256 shareRate =
+            simulatedShareRate != 0 ? simulatedShareRate : (_getTotalPooledEther() * 1e27) / _totalShares;
+        (uint256 ethToLock, uint256 sharesToBurn) =
+            ILidoWithdrawalQueue(withdrawalQueue).prefinalize(batches, shareRate);
+        require(ethToLock <= _bufferedEther, "NOT_ENOUGH_BUFFERED_ETHER");
+        _bufferedEther -= ethToLock;
+        uint256 preRebaseTokenAmount = getPooledEthByShares(sharesToBurn);
+        _burnShares(withdrawalQueue, sharesToBurn);
+        emit SharesBurnt(withdrawalQueue, preRebaseTokenAmount, getPooledEthByShares(sharesToBurn), sharesToBurn);
+        ILidoWithdrawalQueue(withdrawalQueue).finalize{value: ethToLock}(batches[batches.length - 1], shareRate);
+    }
+
+    function _getTotalPooledEther() internal view returns (uint256) {
+        return _bufferedEther + _beaconBalance + (_depositedValidators - _beaconValidators) * DEPOSIT_SIZE;
+    }
+
+    function _transfer(address sender, address recipient, uint256 amount) internal {
+        uint256 sharesToTransfer = getSharesByPooledEth(amount);
+        _transferShares(sender, recipient, sharesToTransfer);
+        emit Transfer(sender, recipient, amount);
+        emit TransferShares(sender, recipient, sharesToTransfer);
+    }
+
+    function _transferShares(address sender, address recipient, uint256 sharesAmount) internal {
+        require(sender != address(0), "TRANSFER_FROM_ZERO_ADDR");
+        require(recipient != address(0), "TRANSFER_TO_ZERO_ADDR");
+        require(recipient != address(this), "TRANSFER_TO_STETH_CONTRACT");
+        uint256 currentSenderShares = _shares[sender];
+        require(sharesAmount <= currentSenderShares, "BALANCE_EXCEEDED");
+        _shares[sender] = currentSenderShares - sharesAmount;
+        _shares[recipient] += sharesAmount;
+    }
+
+    function _approve(address owner_, address spender, uint256 amount) internal {
+        require(owner_ != address(0), "APPROVE_FROM_ZERO_ADDR");
+        require(spender != address(0), "APPROVE_TO_ZERO_ADDR");
+        _allowances[owner_][spender] = amount;
+        emit Approval(owner_, spender, amount);
+    }
+
+    function _spendAllowance(address owner_, address spender, uint256 amount) internal {
+        uint256 currentAllowance = _allowances[owner_][spender];
+        if (currentAllowance != type(uint256).max) {
+            require(currentAllowance >= amount, "ALLOWANCE_EXCEEDED");
+            _approve(owner_, spender, currentAllowance - amount);
+        }
+    }
+
+    function _mintShares(address recipient, uint256 sharesAmount) internal {
+        require(recipient != address(0), "MINT_TO_ZERO_ADDR");
+        _totalShares += sharesAmount;
+        _shares[recipient] += sharesAmount;
+    }
+
+    function _burnShares(address account, uint256 sharesAmount) internal {
+        uint256 accountShares = _shares[account];
+        require(sharesAmount <= accountShares, "BALANCE_EXCEEDED");
+        _totalShares -= sharesAmount;
+        _shares[account] = accountShares - sharesAmount;
+    }
+}

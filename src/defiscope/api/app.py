@@ -1,0 +1,92 @@
+"""The FastAPI application: /v1, the DefiLlama- and CoinGecko-compatible routes, /metrics, /docs.
+
+    app = create_app(ApiSettings.from_env())                 # reads the store named by the environment
+    uvicorn.run(app, host="127.0.0.1", port=8000)
+
+`create_app` takes the store (or opens the one the settings name), the deployments whose tokens it names
+(default: the mainnet registry) and, when the same process indexes, a `Live` view of the chains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from defiscope.api import errors, gecko, llama, v1
+from defiscope.api.context import ApiContext, Live
+from defiscope.api.gate import Gate
+from defiscope.api.metrics import ApiMetrics
+from defiscope.api.settings import ApiSettings
+from defiscope.deployments import Deployment
+from defiscope.protocols.base import ProtocolInfo
+from defiscope.store import Repository
+from defiscope.web import mount_dashboard
+
+DESCRIPTION = """\
+DeFi TVL and prices read straight from EVM chains, every figure with the block it was read at.
+
+* **/v1**: USD values are exact decimal strings (no float rounding); token amounts are integer strings.
+* **DefiLlama-compatible** (`/protocols`, `/protocol/{slug}`, `/prices/current/{coins}`, ...) and
+  **CoinGecko-compatible** (`/api/v3/...`) routes answer in those APIs' shapes, with JSON numbers.
+* Responses carry an `ETag` that changes with the indexed blocks: send `If-None-Match` to get 304.
+* Errors: `{"error": {"field": "<parameter>", "problem": "<what is wrong>"}}` with a 4xx status.
+* Keys: `X-API-Key: ds_live_...` (or `Authorization: Bearer`); rate limits answer 429 with `Retry-After`.
+"""
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    repo: Repository | None = None,
+    deployments: Iterable[Deployment] | None = None,
+    infos: Mapping[str, ProtocolInfo] | None = None,
+    live: Live | None = None,
+) -> FastAPI:
+    settings = settings or ApiSettings.from_env()
+    owned = repo is None
+    store = Repository.open(settings.database_url) if repo is None else repo
+    ctx = ApiContext.build(settings, store, deployments=deployments, infos=infos, live=live)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            store.close()
+
+    app = FastAPI(
+        title="defiscope",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    app.include_router(v1.router(settings))
+    app.include_router(llama.router(settings))
+    app.include_router(gecko.router(settings))
+    mount_dashboard(app)
+    metrics = ApiMetrics(ctx)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        await ctx.cache.version()  # fresh lag figures
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET"],
+            allow_headers=["X-API-Key", "Authorization", "If-None-Match"],
+            expose_headers=["ETag", "Retry-After"],
+        )
+    # Outermost: refused requests cost no routing, and metrics see every answer (CORS preflights too).
+    app.add_middleware(Gate, ctx=ctx, metrics=metrics)
+    return app

@@ -1,0 +1,129 @@
+"""Responses serialized once per indexed block, served as bytes with an ETag.
+
+The cache key is (path, sorted query) plus the *version*: the latest stored block of every chain. When the
+indexer stores a new block the version changes and every entry is rebuilt on its next request. The version
+is read from the store at most every `ttl` seconds, so between checks a request costs a dict lookup.
+`Gate` serves hits before routing (`peek`): a request answered once at this version skips parameter
+validation too, which is sound because validation depends only on the path and query, both in the key.
+
+    cache = BlockCache(read_version=repo.latest_blocks, ttl=0.5, entries=2048)
+    entry = await cache.get(("/v1/protocols", "limit=10"), build)   # build() -> bytes, run in a thread
+    entry.etag                                                      # '"3f2a..."'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.concurrency import run_in_threadpool
+
+from defiscope.chain.block import BlockRef
+
+Key = tuple[str, str]
+Version = tuple[tuple[int, int, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    body: bytes
+    etag: str
+    route: str  # the route's path template, for metrics labels when served from the cache
+
+
+def cache_key(path: str, raw_query: bytes) -> Key:
+    """(path, query with its parameters sorted): the same request however its parameters are ordered."""
+    return path, urlencode(sorted(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)))
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison of an If-None-Match header against our (strong) ETag."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
+class BlockCache:
+    """An LRU of serialized responses, invalidated when the latest stored blocks change."""
+
+    def __init__(self, read_version: Callable[[], Mapping[int, BlockRef]], *, ttl: float, entries: int) -> None:
+        self._read = read_version
+        self._ttl = ttl
+        self._entries = entries
+        self._lru: OrderedDict[tuple[Key, Version], Entry] = OrderedDict()
+        self._inflight: dict[tuple[Key, Version], asyncio.Future[Entry]] = {}
+        self._blocks: Mapping[int, BlockRef] = {}
+        self._version: Version = ()
+        self._checked = float("-inf")
+        self._refresh: asyncio.Lock | None = None
+
+    @property
+    def blocks(self) -> Mapping[int, BlockRef]:
+        """The latest stored block per chain, as of the last check."""
+        return self._blocks
+
+    async def version(self) -> Version:
+        """The current version, re-read from the store when the last check is older than `ttl`.
+
+        One request re-reads it; requests arriving meanwhile go on with the version they have (never
+        older than `ttl` plus one query), so a slow store query never queues the whole server.
+        """
+        if time.monotonic() - self._checked < self._ttl:
+            return self._version
+        if self._refresh is not None and self._refresh.locked() and self._checked > float("-inf"):
+            return self._version
+        if self._refresh is None:
+            self._refresh = asyncio.Lock()
+        async with self._refresh:
+            if time.monotonic() - self._checked >= self._ttl:
+                blocks = await run_in_threadpool(self._read)
+                self._blocks = blocks
+                self._version = tuple(sorted((b.chain_id, b.number, b.hash) for b in blocks.values()))
+                self._checked = time.monotonic()
+        return self._version
+
+    async def peek(self, key: Key) -> Entry | None:
+        """The entry for `key` at the current version if one was built, without building it."""
+        slot = (key, await self.version())
+        entry = self._lru.get(slot)
+        if entry is not None:
+            self._lru.move_to_end(slot)
+        return entry
+
+    async def get(self, key: Key, build: Callable[[], bytes], route: str = "") -> Entry:
+        """The entry for `key` at the current version; concurrent misses share one build."""
+        slot = (key, await self.version())
+        entry = self._lru.get(slot)
+        if entry is not None:
+            self._lru.move_to_end(slot)
+            return entry
+        pending = self._inflight.get(slot)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._inflight[slot] = future
+        try:
+            body = await run_in_threadpool(build)
+            entry = Entry(body, etag_of(body), route)
+            self._lru[slot] = entry
+            while len(self._lru) > self._entries:
+                self._lru.popitem(last=False)
+            future.set_result(entry)
+            return entry
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must log it
+            raise
+        finally:
+            del self._inflight[slot]

@@ -1,0 +1,130 @@
+"""What the endpoints read: the store, protocol metadata, the token directory, and (in `serve`) live chains.
+
+ctx = ApiContext.build(settings, repo, deployments=[mainnet(1)])
+ctx.tokens.by_key(1, "0xC02a...")          # TokenEntry(symbol="WETH", coingecko_id="weth", ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from defiscope.api.cache import BlockCache
+from defiscope.api.settings import ApiSettings
+from defiscope.chain.accounting import EndpointStats
+from defiscope.chain.registry import CHAINS
+from defiscope.deployments import Deployment, UnknownName
+from defiscope.deployments.mainnet import mainnet
+from defiscope.protocols.base import ProtocolInfo
+from defiscope.protocols.registry import known_protocols
+from defiscope.store import Repository
+from defiscope.store.keys import KeyStore
+
+#: Heads of the chains this process follows (chain id -> head block), when it runs an indexer.
+HeadsSource = Callable[[], Mapping[int, int | None]]
+#: RPC accounting of this process's chain clients: chain id -> endpoint name -> stats.
+RpcSource = Callable[[], Mapping[int, Mapping[str, EndpointStats]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """What a server that also indexes can tell: chain heads and RPC request accounting."""
+
+    heads: HeadsSource
+    rpc: RpcSource
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEntry:
+    chain_id: int
+    address: str
+    symbol: str
+    decimals: int
+    coingecko_id: str | None
+
+
+@dataclass(slots=True)
+class TokenDirectory:
+    """Symbols, decimals and CoinGecko ids of known tokens, from the deployments served."""
+
+    entries: dict[tuple[int, str], TokenEntry] = field(default_factory=dict)
+    by_gecko: dict[str, TokenEntry] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, deployments: Iterable[Deployment]) -> TokenDirectory:
+        directory = cls()
+        # Lower chain ids first, so a CoinGecko id held on several chains (USDC) maps to Ethereum's token.
+        for deployment in sorted(deployments, key=lambda d: d.chain_id):
+            for token in deployment.tokens.values():
+                entry = TokenEntry(
+                    deployment.chain_id,
+                    token.address,
+                    token.symbol,
+                    token.decimals,
+                    token.coingecko_id or _mainnet_gecko_id(deployment.chain_id, token.symbol),
+                )
+                directory.entries[(deployment.chain_id, token.address.lower())] = entry
+                if entry.coingecko_id and entry.coingecko_id not in directory.by_gecko:
+                    directory.by_gecko[entry.coingecko_id] = entry
+        return directory
+
+    def get(self, chain_id: int, address: str) -> TokenEntry | None:
+        return self.entries.get((chain_id, address.lower()))
+
+
+def _mainnet_gecko_id(chain_id: int, symbol: str) -> str | None:
+    """The devnet's tokens stand for mainnet's: same symbol on the same chain, same CoinGecko id."""
+    try:
+        token = mainnet(chain_id).tokens.get(symbol)
+    except UnknownName:
+        return None
+    return token.coingecko_id if token else None
+
+
+def default_deployments() -> list[Deployment]:
+    """The mainnet registry of every chain it covers."""
+    out = []
+    for chain_id in CHAINS:
+        try:
+            out.append(mainnet(chain_id))
+        except UnknownName:
+            continue
+    return out
+
+
+@dataclass(slots=True)
+class ApiContext:
+    settings: ApiSettings
+    repo: Repository
+    keys: KeyStore
+    cache: BlockCache
+    infos: Mapping[str, ProtocolInfo]
+    tokens: TokenDirectory
+    live: Live | None = None
+    network: str | None = None  # "devnet" or "mainnet" when every chain served is of that kind
+
+    @classmethod
+    def build(
+        cls,
+        settings: ApiSettings,
+        repo: Repository,
+        *,
+        deployments: Iterable[Deployment] | None = None,
+        infos: Mapping[str, ProtocolInfo] | None = None,
+        live: Live | None = None,
+    ) -> ApiContext:
+        served = None if deployments is None else list(deployments)
+        networks = {d.network for d in served or ()}
+        return cls(
+            settings=settings,
+            repo=repo,
+            keys=KeyStore(repo.engine),
+            cache=BlockCache(repo.latest_blocks, ttl=settings.version_ttl, entries=settings.cache_entries),
+            infos={**known_protocols(), **(infos or {})},
+            tokens=TokenDirectory.of(default_deployments() if served is None else served),
+            live=live,
+            network=networks.pop() if len(networks) == 1 else None,
+        )
+
+    def info(self, slug: str) -> ProtocolInfo:
+        return self.infos.get(slug) or ProtocolInfo(slug=slug, name=slug, category="", methodology="")

@@ -1,0 +1,76 @@
+"""Prometheus metrics: requests, latency, index lag and (when the server indexes) RPC calls.
+
+Each app has its own registry, so several apps (tests) never collide on metric names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from defiscope.api.context import ApiContext
+
+LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class ChainCollector(Collector):
+    """Index lag from the cache's view of the latest stored blocks; RPC accounting from live chain clients."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[Metric]:
+        lag = GaugeMetricFamily(
+            "defiscope_index_lag_seconds", "Now minus the last indexed block's time", labels=["chain"]
+        )
+        last = GaugeMetricFamily("defiscope_last_indexed_block", "Highest stored block", labels=["chain"])
+        now = time.time()
+        for chain_id, block in sorted(self.ctx.cache.blocks.items()):
+            lag.add_metric([str(chain_id)], max(0.0, now - block.timestamp))
+            last.add_metric([str(chain_id)], block.number)
+        yield lag
+        yield last
+        if self.ctx.live is None:
+            return
+        heads = GaugeMetricFamily("defiscope_chain_head_block", "Chain head seen by the indexer", labels=["chain"])
+        for chain_id, head in sorted(self.ctx.live.heads().items()):
+            if head is not None:
+                heads.add_metric([str(chain_id)], head)
+        yield heads
+        requests = CounterMetricFamily("defiscope_rpc_requests", "JSON-RPC HTTP requests", labels=["chain", "endpoint"])
+        calls = CounterMetricFamily("defiscope_rpc_calls", "JSON-RPC calls (batch items)", labels=["chain", "endpoint"])
+        errors = CounterMetricFamily("defiscope_rpc_errors", "Failed JSON-RPC requests", labels=["chain", "endpoint"])
+        for chain_id, endpoints in sorted(self.ctx.live.rpc().items()):
+            for name, stats in endpoints.items():
+                labels = [str(chain_id), name]
+                requests.add_metric(labels, stats.requests)
+                calls.add_metric(labels, stats.calls)
+                errors.add_metric(labels, stats.errors)
+        yield requests
+        yield calls
+        yield errors
+
+
+class ApiMetrics:
+    def __init__(self, ctx: ApiContext) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "defiscope_http_requests", "HTTP requests", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "defiscope_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(ChainCollector(ctx))
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route).observe(seconds)

@@ -1,0 +1,208 @@
+"""Pydantic v2 models of the /v1 responses (they are the OpenAPI schema).
+
+USD figures are **exact decimal strings** (`"12345.678901234567890123"`, never exponent notation): a JSON
+number would round them to a double. Token amounts are integer strings in raw units. Every figure names
+the block(s) it was read at. The compat endpoints (DefiLlama, CoinGecko) use JSON numbers instead, as
+those APIs do.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Usd = str  # exact decimal string
+Change = str | None  # percent, exact decimal string; null when there is no earlier figure
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Block(_Model):
+    chain: str = Field(description="chain slug, e.g. ethereum")
+    chain_id: int
+    number: int
+    hash: str
+    timestamp: int = Field(description="unix seconds")
+
+
+class Totals(_Model):
+    tvl_usd: Usd
+    borrowed_usd: Usd
+    staking_usd: Usd
+    pool2_usd: Usd
+
+
+class ProtocolSummary(_Model):
+    slug: str
+    name: str
+    category: str
+    tvl_usd: Usd
+    borrowed_usd: Usd
+    staking_usd: Usd
+    pool2_usd: Usd
+    chains: dict[str, Usd] = Field(description="TVL by chain slug")
+    change_1h: Change
+    change_1d: Change
+    change_7d: Change
+    unpriced_count: int = Field(description="tokens held that could not be valued (left out of the totals)")
+    blocks: list[Block]
+
+
+class ProtocolPage(_Model):
+    items: list[ProtocolSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class TokenPrice(_Model):
+    usd: Usd
+    source: str
+    timestamp: int
+    confidence: float
+    block_number: int | None
+    liquidity_usd: Usd | None
+
+
+class TokenHolding(_Model):
+    chain: str
+    token: str
+    symbol: str
+    decimals: int
+    kind: Literal["tvl", "borrowed", "staking", "pool2"]
+    amount: str = Field(description="raw integer units")
+    value_usd: Usd | None
+    price: TokenPrice | None
+    unpriced_reason: str | None
+    receipt_of: str | None
+
+
+class ChainBreakdown(Totals):
+    block: Block
+
+
+class ProtocolDetail(ProtocolSummary):
+    methodology: str
+    url: str
+    by_chain: dict[str, ChainBreakdown]
+    by_kind: Totals
+    by_token: list[TokenHolding]
+
+
+class TvlPoint(_Model):
+    timestamp: int = Field(description="start of the interval (or the block time, interval=block)")
+    tvl_usd: Usd
+    borrowed_usd: Usd
+    staking_usd: Usd
+    pool2_usd: Usd
+    blocks: list[Block]
+
+
+class ProtocolHistory(_Model):
+    slug: str
+    chain: str | None
+    interval: str
+    points: list[TvlPoint]
+
+
+class ChainSummary(_Model):
+    chain: str
+    chain_id: int
+    name: str
+    tvl_usd: Usd = Field(description="each underlying counted once (receipts of protocols in the total left out)")
+    sum_of_protocols_usd: Usd
+    double_counted_usd: Usd
+    protocols: int
+    blocks: list[Block]
+
+
+class ChainTvlPoint(_Model):
+    timestamp: int
+    tvl_usd: Usd = Field(description="sum of the protocols' own TVL at that block")
+    protocols: int
+    block: Block
+
+
+class ChainHistory(_Model):
+    chain: str
+    chain_id: int
+    interval: str
+    points: list[ChainTvlPoint]
+
+
+class Price(_Model):
+    token: str = Field(description="chain:address as asked")
+    chain: str
+    chain_id: int
+    address: str
+    symbol: str | None
+    usd: Usd
+    source: str
+    timestamp: int
+    confidence: float
+    block_number: int | None
+
+
+class Prices(_Model):
+    prices: list[Price]
+    missing: list[str] = Field(description="tokens asked for that have no stored price")
+
+
+class PricePoint(_Model):
+    timestamp: int
+    usd: Usd
+    source: str
+    confidence: float
+    block_number: int | None
+
+
+class PriceHistory(_Model):
+    token: str
+    chain: str
+    address: str
+    points: list[PricePoint]
+
+
+class ChainHealth(_Model):
+    chain: str
+    chain_id: int
+    last_block: int
+    block_timestamp: int
+    lag_seconds: int = Field(description="now minus the last indexed block's time")
+    head_block: int | None = Field(description="the chain head, when this server follows the chain")
+    lag_blocks: int | None
+
+
+class Health(_Model):
+    status: Literal["ok", "empty"]
+    time: int
+    network: Literal["mainnet", "devnet"] | None = Field(
+        description="devnet: the figures are a local simulation on anvil chains, not mainnet"
+    )
+    chains: list[ChainHealth]
+
+
+class Explanation(BaseModel):
+    """The provenance document of `defiscope.tvl.explain.explain`: block, calls, tokens, prices and sums."""
+
+    model_config = ConfigDict(extra="allow")
+
+    slug: str
+    chain_id: int
+    block: dict[str, Any]
+    calls: list[dict[str, Any]]
+    tokens: list[dict[str, Any]]
+    unpriced: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+
+class ErrorBody(_Model):
+    field: str | None
+    problem: str
+
+
+class Error(_Model):
+    error: ErrorBody

@@ -1,0 +1,45 @@
+"""Serve a cached, serialized-once body with its ETag; answer 304 when the client has it already."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pydantic_core
+from starlette.requests import Request
+from starlette.responses import Response
+
+from defiscope.api.cache import Entry, cache_key, matches
+from defiscope.api.context import ApiContext
+
+JSON = "application/json"
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def to_bytes(value: Any) -> bytes:
+    """Models, lists of models and plain data to JSON bytes (pydantic's Rust serializer).
+
+    Not orjson here: provenance documents carry uint256 call results, and orjson refuses integers beyond
+    64 bits. Speed is the same either way, since a body is serialized once per indexed block.
+    """
+    return pydantic_core.to_json(value)
+
+
+async def cached(request: Request, build: Callable[[], Any]) -> Response:
+    """`build()` runs in a worker thread at most once per (path, query, indexed blocks)."""
+    ctx = context(request)
+    key = cache_key(request.scope["path"], request.scope["query_string"])
+    route = getattr(request.scope.get("route"), "path", "")
+    entry = await ctx.cache.get(key, lambda: to_bytes(build()), route)
+    return entry_response(entry, request.headers.get("if-none-match"))
+
+
+def entry_response(entry: Entry, if_none_match: str | None) -> Response:
+    headers = {"ETag": entry.etag, "Cache-Control": "no-cache"}
+    if matches(if_none_match, entry.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type=JSON, headers=headers)

@@ -1,0 +1,85 @@
+"""How the HTTP API is exposed: who may call it, how often, and how big a request or page may be.
+
+    >>> s = ApiSettings.from_env({"DEFISCOPE_API_ANONYMOUS": "0", "DEFISCOPE_API_RATE_IP": "10/second"})
+    >>> s.anonymous, s.rate_per_ip, s.rate_storage
+    (False, '10/second', 'async+memory://')
+
+Every field has an environment variable (`DEFISCOPE_API_<FIELD>`); `DEFISCOPE_REDIS_URL` moves the rate
+limit counters to Redis so several server processes share them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Final
+
+from limits import parse
+
+from defiscope.chain.errors import InvalidInput
+
+REDIS_ENV: Final = "DEFISCOPE_REDIS_URL"
+_PREFIX: Final = "DEFISCOPE_API_"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Exposure settings; the defaults suit a server on loopback that anyone local may read."""
+
+    database_url: str | None = None  # None: `defiscope.store.database_url()`
+    anonymous: bool = True  # serve requests without an API key
+    rate_per_ip: str = "600/minute"  # anonymous callers, by client address (`limits` syntax)
+    rate_per_key: str = "3000/minute"  # callers with a key, by key
+    rate_storage: str = "async+memory://"  # or async+redis://host:6379 (from DEFISCOPE_REDIS_URL)
+    rate_prefix: str = "defiscope"  # key prefix of the counters in Redis
+    cors_origins: tuple[str, ...] = ()  # allowed browser origins; "*" for any
+    max_body_bytes: int = 16_384  # every endpoint is a GET: a big body is never legitimate
+    max_page_size: int = 500
+    max_tokens: int = 100  # tokens / coins / ids in one price request
+    version_ttl: float = 0.5  # seconds between checks of the latest stored blocks (the cache key)
+    cache_entries: int = 2048  # serialized responses kept (LRU)
+    key_cache_ttl: float = 5.0  # seconds a checked key is trusted before the store is asked again
+    public_paths: tuple[str, ...] = field(default=("/v1/health", "/metrics", "/openapi.json", "/docs"))
+
+    def __post_init__(self) -> None:
+        for name in ("rate_per_ip", "rate_per_key"):
+            try:
+                parse(getattr(self, name))
+            except ValueError as exc:
+                raise InvalidInput(f"API setting {name}: {exc} (e.g. '600/minute')") from exc
+        if self.max_page_size < 1 or self.max_tokens < 1 or self.max_body_bytes < 0:
+            raise InvalidInput("API settings: max_page_size and max_tokens must be positive, max_body_bytes >= 0")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ApiSettings:
+        """Defaults, then `DEFISCOPE_API_*` / `DEFISCOPE_REDIS_URL` / `DEFISCOPE_DATABASE_URL`, then `overrides`."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _convert(f.name, str(f.type), raw)
+        if env.get(REDIS_ENV):
+            values["rate_storage"] = "async+" + env[REDIS_ENV]
+        if env.get("DEFISCOPE_DATABASE_URL") and "database_url" not in values:
+            values["database_url"] = env["DEFISCOPE_DATABASE_URL"]
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _convert(name: str, kind: str, raw: str) -> object:
+    try:
+        if kind == "bool":
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(f"expected true or false, got {raw!r}")
+            return raw.lower() in ("1", "true", "yes")
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("tuple"):
+            return tuple(v.strip() for v in raw.split(",") if v.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"environment variable {_PREFIX}{name.upper()}: {exc}") from exc
+    return raw

@@ -1,0 +1,1 @@
+"""Aave V3: exact rate math (`rates`), the TVL adapter (`adapter`), account positions (`positions`)."""

@@ -1,0 +1,273 @@
+"""Compound accounts, scanned in batches: V2 account liquidity and Comet collateralization from our math.
+
+Each scan is a few multicall rounds whatever the number of accounts; the figures come from
+`v2_math.account_liquidity` and `comet_math.liquidity`, which the tests prove equal to the contracts'
+`getAccountLiquidity`, `isLiquidatable` and `isBorrowCollateralized`.
+
+    accounts = await discover_v2_accounts(client, comptroller, 0, head)
+    scanned = await scan_v2_accounts(reader, deployment, accounts)
+    scanned[0].liquidity.shortfall, scanned[0].to_risk()      # a lending.risk.Position
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Final
+
+from eth_utils import keccak, to_checksum_address
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.errors import DefiscopeError
+from defiscope.protocols.compound.comet_math import CollateralHolding, CometState, liquidity
+from defiscope.protocols.compound.rates import CometRates
+from defiscope.protocols.compound.v2 import COMPTROLLER
+from defiscope.protocols.compound.v2_math import AccountAsset, AccountLiquidity, account_liquidity, underlying_of
+from defiscope.protocols.compound.v3 import ASSET_INFO
+from defiscope.protocols.lending.rates import WAD
+from defiscope.protocols.lending.risk import Leg, Position
+
+MARKET_ENTERED: Final = "0x" + keccak(text="MarketEntered(address,address)").hex()
+COMET_WITHDRAW: Final = "0x" + keccak(text="Withdraw(address,address,uint256)").hex()
+#: Comet prices have 8 decimals; V2 oracle prices are USD * 1e36 / 10**decimals.
+PRICE_SCALE: Final = 10**8
+
+
+class PositionError(DefiscopeError):
+    """A position read that failed or makes no sense (no price, unknown market)."""
+
+
+def _word(data: Any, index: int) -> str:
+    raw = bytes(data) if isinstance(data, bytes | bytearray) else bytes.fromhex(str(data).removeprefix("0x"))
+    return str(to_checksum_address(raw[32 * index + 12 : 32 * index + 32]))
+
+
+def _topic_address(topic: Any) -> str:
+    text = topic if isinstance(topic, str) else "0x" + bytes(topic).hex()
+    return str(to_checksum_address("0x" + text.removeprefix("0x")[-40:]))
+
+
+# ------------------------------------------------------------------------------------------ Compound V2
+
+
+async def discover_v2_accounts(client: ChainClient, comptroller: str, from_block: int, to_block: int) -> list[str]:
+    """Every account of a MarketEntered event (accounts that can borrow), first seen first."""
+    logs = await client.get_logs(address=comptroller, topics=[MARKET_ENTERED], from_block=from_block, to_block=to_block)
+    return list(dict.fromkeys(_word(log["data"], 1) for log in logs))
+
+
+@dataclass(frozen=True, slots=True)
+class V2Holding:
+    ctoken: str
+    underlying: str
+    symbol: str
+    decimals: int
+    asset: AccountAsset
+
+    @property
+    def supplied(self) -> int:
+        """Underlying units the cTokens redeem for at the stored exchange rate."""
+        return underlying_of(self.asset.ctoken_balance, self.asset.exchange_rate)
+
+    def usd(self, amount: int) -> Fraction:
+        """USD of ``amount`` underlying: price (1e36 / 10**decimals scale) * amount / 1e36."""
+        return Fraction(self.asset.price * amount, 10**36)
+
+
+@dataclass(frozen=True, slots=True)
+class V2Account:
+    account: str
+    holdings: tuple[V2Holding, ...]
+    liquidity: AccountLiquidity
+
+    def to_risk(self) -> Position:
+        collateral = tuple(
+            Leg(h.symbol, h.usd(h.supplied), Fraction(h.asset.collateral_factor, WAD))
+            for h in self.holdings
+            if h.asset.ctoken_balance
+        )
+        debt = tuple(Leg(h.symbol, h.usd(h.asset.borrow_balance)) for h in self.holdings if h.asset.borrow_balance)
+        return Position(self.account, collateral, debt)
+
+
+async def scan_v2_accounts(reader: Reader, deployment: Deployment, accounts: Sequence[str]) -> list[V2Account]:
+    """Three rounds: markets entered; snapshots, factors and prices; underlyings of the markets seen."""
+    comptroller = deployment.contract(COMPTROLLER)
+    first = await reader.values(
+        [Call.of(comptroller, "oracle()(address)")]
+        + [Call.of(comptroller, "getAssetsIn(address)(address[])", a) for a in accounts]
+    )
+    oracle, entered = first[0], first[1:]
+    markets = list(dict.fromkeys(m for ms in entered for m in ms))
+    pairs = [(a, m) for a, ms in zip(accounts, entered, strict=True) for m in ms]
+    calls = [Call.of(m, "getAccountSnapshot(address)(uint256,uint256,uint256,uint256)", a) for a, m in pairs]
+    calls += [Call.of(comptroller, "markets(address)(bool,uint256,bool)", m) for m in markets]
+    calls += [Call.of(oracle, "getUnderlyingPrice(address)(uint256)", m) for m in markets]
+    calls += [Call.of(m, "underlying()(address)") for m in markets]
+    results = await reader.call_many(calls)
+    snapshots = [r.unwrap() for r in results[: len(pairs)]]
+    n = len(markets)
+    factors = {m: r.unwrap()[1] for m, r in zip(markets, results[len(pairs) : len(pairs) + n], strict=True)}
+    prices = {m: r.unwrap()[0] for m, r in zip(markets, results[len(pairs) + n : len(pairs) + 2 * n], strict=True)}
+    underlyings = {
+        m: (r.value[0] if r.success else deployment.token("WETH").address)  # cETH holds native ETH
+        for m, r in zip(markets, results[len(pairs) + 2 * n :], strict=True)
+    }
+    by_account: dict[str, list[V2Holding]] = {a: [] for a in accounts}
+    for (account, market), (error, balance, borrow, rate) in zip(pairs, snapshots, strict=True):
+        if error:
+            raise PositionError(f"compound-v2: getAccountSnapshot({account}) on {market} returned error {error}")
+        token = deployment.token_at(underlyings[market])
+        symbol, decimals = (token.symbol, token.decimals) if token else (underlyings[market], 18)
+        asset = AccountAsset(balance, borrow, rate, factors[market], prices[market])
+        by_account[account].append(V2Holding(market, underlyings[market], symbol, decimals, asset))
+    scanned = []
+    for account, holdings in by_account.items():
+        if any(h.asset.price == 0 for h in holdings):
+            raise PositionError(f"compound-v2: the oracle has no price for a market {account} entered")
+        scanned.append(V2Account(account, tuple(holdings), account_liquidity([h.asset for h in holdings])))
+    return scanned
+
+
+# ------------------------------------------------------------------------------------------ Compound III
+
+
+async def discover_comet_accounts(client: ChainClient, comet: str, from_block: int, to_block: int) -> list[str]:
+    """Every ``src`` of a Withdraw event: the accounts that withdrew base (borrowers among them)."""
+    logs = await client.get_logs(address=comet, topics=[COMET_WITHDRAW], from_block=from_block, to_block=to_block)
+    return list(dict.fromkeys(_topic_address(log["topics"][1]) for log in logs))
+
+
+@dataclass(frozen=True, slots=True)
+class CometAsset:
+    address: str
+    symbol: str
+    price_feed: str
+    scale: int
+    borrow_collateral_factor: int
+    liquidate_collateral_factor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CometMarket:
+    comet: str
+    base: str
+    base_symbol: str
+    base_scale: int
+    base_price: int
+    state: CometState  # as stored (what isLiquidatable reads)
+    current: CometState  # accrued to the block read (what borrowBalanceOf reads)
+    assets: tuple[CometAsset, ...]
+    prices: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CometAccount:
+    account: str
+    market: CometMarket
+    principal: int
+    balances: tuple[int, ...]  # per market asset
+
+    @property
+    def holdings(self) -> list[CollateralHolding]:
+        m = self.market
+        return [
+            CollateralHolding(b, a.scale, p, a.borrow_collateral_factor, a.liquidate_collateral_factor)
+            for a, p, b in zip(m.assets, m.prices, self.balances, strict=True)
+        ]
+
+    @property
+    def borrow_balance(self) -> int:
+        """Base owed with interest to the block read, as `borrowBalanceOf`."""
+        return max(-self.market.current.present_value(self.principal), 0)
+
+    def liquidity(self, *, liquidate: bool) -> int:
+        m = self.market
+        return liquidity(m.state, self.principal, m.base_price, m.base_scale, self.holdings, liquidate=liquidate)
+
+    @property
+    def liquidatable(self) -> bool:
+        return self.liquidity(liquidate=True) < 0
+
+    @property
+    def collateralized(self) -> bool:
+        return self.liquidity(liquidate=False) >= 0
+
+    def to_risk(self) -> Position:
+        m = self.market
+        collateral = tuple(
+            Leg(a.symbol, Fraction(b * p, a.scale * PRICE_SCALE), Fraction(a.liquidate_collateral_factor, WAD))
+            for a, p, b in zip(m.assets, m.prices, self.balances, strict=True)
+            if b
+        )
+        debt_usd = Fraction(self.borrow_balance * m.base_price, m.base_scale * PRICE_SCALE)
+        debt = (Leg(m.base_symbol, debt_usd),) if self.borrow_balance else ()
+        return Position(self.account, collateral, debt)
+
+
+COMET_HEAD: Final = (
+    "baseToken()(address)",
+    "baseTokenPriceFeed()(address)",
+    "baseScale()(uint64)",
+    "numAssets()(uint8)",
+    "baseSupplyIndex()(uint64)",
+    "baseBorrowIndex()(uint64)",
+    "totalSupplyBase()(uint104)",
+    "totalBorrowBase()(uint104)",
+    "lastAccrualTime()(uint40)",
+)
+#: Comet's per-second curve, in `CometRates` field order.
+COMET_RATES: Final = tuple(
+    f"{side}{name}()(uint64)"
+    for side in ("supply", "borrow")
+    for name in ("Kink", "PerSecondInterestRateSlopeLow", "PerSecondInterestRateSlopeHigh", "PerSecondInterestRateBase")
+)
+
+
+async def read_comet(reader: Reader, deployment: Deployment, comet: str) -> CometMarket:
+    """The market's stored state, asset configs and current prices (two rounds)."""
+    head = await reader.values([Call.of(comet, sig) for sig in (*COMET_HEAD, *COMET_RATES)])
+    base, base_feed, base_scale, count = head[:4]
+    state = CometState(*head[4:9])
+    rates = CometRates(*head[9:])
+    infos = await reader.values([Call.of(comet, ASSET_INFO, i) for i in range(count)])
+    feeds = [base_feed, *(info[2] for info in infos)]
+    prices = await reader.values([Call.of(comet, "getPrice(address)(uint256)", f) for f in feeds])
+    assets = tuple(
+        CometAsset(info[1], _symbol(deployment, info[1]), info[2], info[3], info[4], info[5]) for info in infos
+    )
+    # The views (borrowBalanceOf, totalBorrow) accrue to the block read: so do we.
+    current = state.accrued(rates, reader.block.timestamp - state.last_accrual)
+    return CometMarket(
+        comet, base, _symbol(deployment, base), base_scale, prices[0], state, current, assets, tuple(prices[1:])
+    )
+
+
+async def scan_comet_accounts(reader: Reader, market: CometMarket, accounts: Sequence[str]) -> list[CometAccount]:
+    """One round: each account's principal and collateral balances."""
+    calls = []
+    for a in accounts:
+        calls.append(Call.of(market.comet, "userBasic(address)(int104,uint64,uint64,uint16,uint8)", a))
+        calls += [
+            Call.of(market.comet, "collateralBalanceOf(address,address)(uint128)", a, x.address) for x in market.assets
+        ]
+    results = await reader.call_many(calls)
+    width = 1 + len(market.assets)
+    return [
+        CometAccount(
+            a,
+            market,
+            results[i * width].unwrap()[0],
+            tuple(r.one() for r in results[i * width + 1 : (i + 1) * width]),
+        )
+        for i, a in enumerate(accounts)
+    ]
+
+
+def _symbol(deployment: Deployment, address: str) -> str:
+    token = deployment.token_at(address)
+    return token.symbol if token else address

@@ -1,0 +1,68 @@
+"""Compound V2 and III positions as liquidation-risk inputs (the `defiscope risk liquidations` sources).
+
+block, positions, assets = await compound_v2_risk_positions(client, deployment, "latest")
+report = risk_report(positions, "WETH")
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from defiscope.chain.block import BlockRef
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
+from defiscope.deployments import Deployment
+from defiscope.protocols.compound.positions import (
+    PositionError,
+    discover_comet_accounts,
+    discover_v2_accounts,
+    read_comet,
+    scan_comet_accounts,
+    scan_v2_accounts,
+)
+from defiscope.protocols.compound.v2 import COMPTROLLER
+from defiscope.protocols.compound.v3 import comets
+from defiscope.protocols.lending.risk import Position
+
+#: Where account discovery starts on mainnet: the Comptroller's and cUSDCv3's deployment blocks.
+DEPLOY_BLOCK: Final = {("mainnet", 1, "compound-v2"): 7_710_671, ("mainnet", 1, "compound-v3"): 15_331_586}
+
+
+def _start(deployment: Deployment, slug: str, from_block: int | None, head: int) -> int:
+    start = DEPLOY_BLOCK.get((deployment.network, deployment.chain_id, slug), 0) if from_block is None else from_block
+    if start > head:
+        raise PositionError(f"{slug}: --from-block {start} is after the block read ({head})")
+    return start
+
+
+async def compound_v2_risk_positions(
+    client: ChainClient, deployment: Deployment, at: int | str = "latest", from_block: int | None = None
+) -> tuple[BlockRef, list[Position], tuple[str, ...]]:
+    """The pinned block, every indebted account's position, and the symbols of the markets seen."""
+    snapshot = await client.snapshot(at)
+    head = snapshot.block.number
+    comptroller = deployment.contract(COMPTROLLER)
+    accounts = await discover_v2_accounts(
+        client, comptroller, _start(deployment, "compound-v2", from_block, head), head
+    )
+    scanned = await scan_v2_accounts(Batcher(snapshot).reader("compound-v2"), deployment, accounts)
+    assets = tuple(dict.fromkeys(h.symbol for a in scanned for h in a.holdings))
+    return snapshot.block, [a.to_risk() for a in scanned if a.liquidity.borrows > 0], assets
+
+
+async def compound_v3_risk_positions(
+    client: ChainClient, deployment: Deployment, at: int | str = "latest", from_block: int | None = None
+) -> tuple[BlockRef, list[Position], tuple[str, ...]]:
+    """Every Comet market's borrowers (accounts with a negative principal)."""
+    snapshot = await client.snapshot(at)
+    head = snapshot.block.number
+    reader = Batcher(snapshot).reader("compound-v3")
+    positions: list[Position] = []
+    assets: dict[str, None] = {}
+    for comet in comets(deployment).values():
+        start = _start(deployment, "compound-v3", from_block, head)
+        accounts = await discover_comet_accounts(client, comet, start, head)
+        market = await read_comet(reader, deployment, comet)
+        assets.update(dict.fromkeys([market.base_symbol, *(a.symbol for a in market.assets)]))
+        positions += [a.to_risk() for a in await scan_comet_accounts(reader, market, accounts) if a.principal < 0]
+    return snapshot.block, positions, tuple(assets)

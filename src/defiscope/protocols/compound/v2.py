@@ -1,0 +1,78 @@
+"""Compound V2 adapter: per market, TVL = cash (`getCash`) and borrowed = `totalBorrows` (DefiLlama's split).
+
+Supplied = cash + borrows - reserves; DefiLlama counts what is still in the pool (cash) as TVL and the
+lent-out part as borrowed, so the two add up to what suppliers and reserves own. Markets are discovered
+from the Comptroller (`getAllMarkets`) and their underlyings cached; each snapshot is one batch.
+
+    adapter = CompoundV2Adapter(deployment)
+    positions = await adapter.positions(reader)     # tvl and borrowed per cToken
+    adapter.receipt_tokens()                         # the cTokens
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+
+COMPTROLLER: Final = "CompoundV2Comptroller"
+GET_ALL_MARKETS: Final = "getAllMarkets()(address[])"
+UNDERLYING: Final = "underlying()(address)"
+MARKET_READS: Final = ("getCash()(uint256)", "totalBorrows()(uint256)")
+
+INFO: Final = ProtocolInfo(
+    slug="compound-v2",
+    name="Compound V2",
+    category="Lending",
+    methodology=(
+        "Per cToken market: TVL is the underlying cash held (getCash); borrowed is totalBorrows. Markets come "
+        "from the Comptroller's getAllMarkets. cTokens are receipts of this protocol."
+    ),
+    url="https://compound.finance",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    ctoken: str
+    underlying: str
+
+
+class CompoundV2Adapter(Adapter):
+    info = INFO
+
+    def __init__(self, deployment: Deployment) -> None:
+        super().__init__(deployment)
+        self.comptroller = deployment.contract(COMPTROLLER)
+        self.markets: dict[str, Market] = {}
+
+    def receipt_tokens(self) -> list[str]:
+        return list(self.markets)
+
+    async def discover(self, reader: Reader) -> list[Market]:
+        """The Comptroller's markets at the reader's block, with underlyings (cached once known)."""
+        (ctokens,) = self.require(await reader.call_many([Call.of(self.comptroller, GET_ALL_MARKETS)]))
+        new = [c for c in ctokens if c not in self.markets]
+        results = await reader.call_many([Call.of(c, UNDERLYING) for c in new])
+        for ctoken, result in zip(new, results, strict=True):
+            self.markets[ctoken] = Market(ctoken, self._underlying(result.value[0] if result.success else None))
+        return [self.markets[c] for c in ctokens]
+
+    def _underlying(self, address: str | None) -> str:
+        # cETH has no underlying(): it holds native ETH, priced as the deployment's WETH.
+        return address if address is not None else self.deployment.token("WETH").address
+
+    async def positions(self, reader: Reader) -> list[Position]:
+        markets = await self.discover(reader)
+        values = self.require(await reader.call_many([Call.of(m.ctoken, sig) for m in markets for sig in MARKET_READS]))
+        positions: list[Position] = []
+        for i, m in enumerate(markets):
+            cash, borrows = values[2 * i], values[2 * i + 1]
+            label = f"cToken {m.ctoken}"
+            positions.append(Position(m.underlying, cash, BalanceKind.TVL, m.ctoken, label))
+            positions.append(Position(m.underlying, borrows, BalanceKind.BORROWED, m.ctoken, label))
+        return positions

@@ -1,0 +1,1 @@
+"""Curve: exact StableSwap math (`math`) and the pool adapter (`adapter`)."""

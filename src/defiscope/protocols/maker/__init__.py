@@ -1,0 +1,1 @@
+"""MakerDAO / Sky (dss: Vat, Jug, Spot, Dog, joins): exact vault math and the adapter."""

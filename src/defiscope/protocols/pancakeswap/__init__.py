@@ -1,0 +1,1 @@
+"""PancakeSwap: Uniswap V2 and V3 forks on BNB Chain, as data over the Uniswap implementations."""

@@ -1,0 +1,106 @@
+"""Uniswap V3-style DEXes (Uniswap V3, PancakeSwap V3): TVL = token0 and token1 balances of every pool.
+
+Pools are discovered from the factory's `PoolCreated` events with `eth_getLogs` and cached with the
+block each was created in: the next snapshot scans only blocks after the last one scanned. At an older
+block only the pools that existed then count. Balances are `balanceOf(pool)` of both tokens — what the
+pool holds, including uncollected fees, as DefiLlama counts V3 TVL.
+
+    adapter = V3Adapter(deployment, UNISWAP_V3)
+    positions = await adapter.positions(reader)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+from eth_utils import keccak, to_checksum_address
+
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
+from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3, V3Spec
+
+POOL_CREATED: Final = "0x" + keccak(text="PoolCreated(address,address,uint24,int24,address)").hex()
+V3_SPECS: Final = (UNISWAP_V3, PANCAKESWAP_V3)
+
+
+@dataclass(frozen=True, slots=True)
+class V3Pool:
+    address: str
+    token0: str
+    token1: str
+    fee: int
+    tick_spacing: int
+    block: int  # where the pool was created
+
+
+def _topic_address(topic: str) -> str:
+    return to_checksum_address("0x" + topic[-40:])
+
+
+def parse_pool_created(log: Mapping[str, Any]) -> V3Pool:
+    """`PoolCreated(address indexed token0, address indexed token1, uint24 indexed fee, int24 tickSpacing,
+    address pool)` from a raw log."""
+    topics, data = log["topics"], bytes.fromhex(str(log["data"])[2:])
+    spacing = int.from_bytes(data[:32], "big", signed=True)
+    return V3Pool(
+        address=to_checksum_address(data[44:64]),
+        token0=_topic_address(topics[1]),
+        token1=_topic_address(topics[2]),
+        fee=int(topics[3], 16),
+        tick_spacing=spacing,
+        block=int(log["blockNumber"], 16),
+    )
+
+
+class V3Adapter(Adapter):
+    def __init__(self, deployment: Deployment, spec: V3Spec) -> None:
+        super().__init__(deployment)
+        self.info = spec.info
+        self.spec = spec
+        self.factory = deployment.contract(spec.factory)
+        self.pools: list[V3Pool] = []  # in creation order
+        # The factory's deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
+        start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
+        self.scanned_to = start - 1  # the last block whose PoolCreated logs are in `pools`
+        self._scan_lock = asyncio.Lock()
+
+    async def discover(self, reader: Reader) -> list[V3Pool]:
+        """Pools created up to the reader's block, scanning only blocks not scanned before."""
+        block = reader.block.number
+        async with self._scan_lock:
+            if block > self.scanned_to:
+                client = reader.batcher.snapshot.client
+                logs = await client.get_logs(
+                    address=self.factory, topics=[POOL_CREATED], from_block=self.scanned_to + 1, to_block=block
+                )
+                self.pools.extend(parse_pool_created(log) for log in logs)
+                self.scanned_to = block
+        return [pool for pool in self.pools if pool.block <= block]
+
+    async def positions(self, reader: Reader) -> list[Position]:
+        # Balances of the pools known so far go out with the log scan, not after it; only pools the scan
+        # finds cost a second batch.
+        block = reader.block.number
+        known = [pool for pool in self.pools if pool.block <= block]
+        positions, pools = await asyncio.gather(self._balances(reader, known), self.discover(reader))
+        return positions + await self._balances(reader, pools[len(known) :])
+
+    async def _balances(self, reader: Reader, pools: list[V3Pool]) -> list[Position]:
+        calls = [
+            Call.of(token, "balanceOf(address)(uint256)", pool.address)
+            for pool in pools
+            for token in (pool.token0, pool.token1)
+        ]
+        balances = self.require(await reader.call_many(calls))
+        return [
+            Position(token, amount, BalanceKind.TVL, pool.address, f"{Decimal(pool.fee) / 10_000}% pool {pool.address}")
+            for i, pool in enumerate(pools)
+            for token, amount in ((pool.token0, balances[2 * i]), (pool.token1, balances[2 * i + 1]))
+        ]

@@ -1,0 +1,152 @@
+// defiscope dashboard: reads the /v1 API, draws with Chart.js, and polls so it updates as blocks are indexed.
+// USD figures arrive as exact decimal strings; they are turned into numbers only for display and charts.
+"use strict";
+
+const POLL_MS = 3000;
+const charts = {};
+
+const usd = (text) => {
+  if (text === null || text === undefined) return "—";
+  const value = Number(text);
+  const units = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
+  for (const [size, suffix] of units) {
+    if (Math.abs(value) >= size) return `$${(value / size).toFixed(2)}${suffix}`;
+  }
+  return `$${value.toFixed(2)}`;
+};
+const pct = (text) => (text === null || text === undefined ? "—" : `${Number(text) >= 0 ? "+" : ""}${Number(text).toFixed(2)}%`);
+const trend = (text) => (text === null || text === undefined ? "" : Number(text) >= 0 ? "up" : "down");
+const el = (id) => document.getElementById(id);
+const cell = (text, cls) => { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; };
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-cache" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.json();
+}
+
+function drawLine(id, labels, datasets) {
+  const data = { labels, datasets };
+  if (charts[id]) { charts[id].data = data; charts[id].update("none"); return; }
+  charts[id] = new Chart(el(id), {
+    type: "line",
+    data,
+    options: {
+      animation: false,
+      responsive: true,
+      interaction: { mode: "index", intersect: false },
+      scales: { y: { ticks: { callback: (v) => usd(v) } } },
+      plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${usd(c.parsed.y)}` } } },
+    },
+  });
+}
+
+const timeLabel = (ts) => new Date(ts * 1000).toLocaleTimeString();
+
+async function renderOverview() {
+  const [page, chains, health] = await Promise.all([api("/v1/protocols?limit=100"), api("/v1/chains"), api("/v1/health")]);
+  renderHealth(health);
+  const rows = page.items.map((p, i) => {
+    const tr = document.createElement("tr");
+    tr.dataset.slug = p.slug;
+    const link = document.createElement("a");
+    link.href = `#/protocol/${p.slug}`;
+    link.textContent = p.name;
+    const name = document.createElement("td");
+    name.appendChild(link);
+    tr.append(cell(String(i + 1)), name, cell(p.category), cell(Object.keys(p.chains).join(", ")),
+      cell(usd(p.tvl_usd), "num tvl"), cell(pct(p.change_1d), `num ${trend(p.change_1d)}`), cell(pct(p.change_7d), `num ${trend(p.change_7d)}`));
+    return tr;
+  });
+  el("ranking").querySelector("tbody").replaceChildren(...rows);
+
+  const total = chains.reduce((sum, c) => sum + Number(c.tvl_usd), 0);
+  const doubled = chains.reduce((sum, c) => sum + Number(c.double_counted_usd), 0);
+  el("total-tvl").textContent = usd(total);
+  el("total-tvl").dataset.usd = String(total);
+  el("double-counted").textContent = usd(doubled);
+  el("chains").querySelector("tbody").replaceChildren(...chains.map((c) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(c.name), cell(usd(c.tvl_usd), "num"), cell(`block ${c.blocks.map((b) => b.number).join(", ")}`));
+    return tr;
+  }));
+
+  const histories = await Promise.all(chains.map((c) => api(`/v1/chains/${c.chain}/tvl?interval=block`)));
+  const stamps = [...new Set(histories.flatMap((h) => h.points.map((p) => p.timestamp)))].sort((a, b) => a - b);
+  drawLine("total-chart", stamps.map(timeLabel), histories.map((h) => {
+    const byTime = new Map(h.points.map((p) => [p.timestamp, Number(p.tvl_usd)]));
+    let last = null;
+    return { label: h.chain, data: stamps.map((t) => (byTime.has(t) ? (last = byTime.get(t)) : last)), pointRadius: 0, borderWidth: 2 };
+  }));
+
+  await renderPrices(page.items);
+}
+
+async function renderPrices(protocols) {
+  if (!protocols.length) return;
+  const detail = await api(`/v1/protocols/${protocols[0].slug}`);
+  const tokens = [...new Map(detail.by_token.filter((t) => t.price).map((t) => [`${t.chain}:${t.token}`, t])).values()];
+  el("prices").querySelector("tbody").replaceChildren(...tokens.slice(0, 12).map((t) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(t.symbol), cell(t.chain), cell(Number(t.price.usd).toLocaleString(undefined, { maximumFractionDigits: 6 }), "num"),
+      cell(t.price.source), cell(t.price.confidence.toFixed(2), "num"));
+    return tr;
+  }));
+}
+
+async function renderProtocol(slug) {
+  const [detail, history, explanation, health] = await Promise.all([
+    api(`/v1/protocols/${slug}`), api(`/v1/protocols/${slug}/tvl?interval=block`), api(`/v1/protocols/${slug}/explain`), api("/v1/health"),
+  ]);
+  renderHealth(health);
+  el("protocol-name").textContent = detail.name;
+  el("protocol-meta").textContent = `${detail.category} · ${detail.methodology}`;
+  el("protocol-tvl").textContent = usd(detail.tvl_usd);
+  el("protocol-tvl").dataset.usd = detail.tvl_usd;
+  el("protocol-change").textContent = `1h ${pct(detail.change_1h)} · 1d ${pct(detail.change_1d)} · 7d ${pct(detail.change_7d)}`;
+  el("protocol-chains").querySelector("tbody").replaceChildren(...Object.entries(detail.by_chain).map(([chain, b]) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(chain), cell(usd(b.tvl_usd), "num"), cell(`block ${b.block.number}`));
+    return tr;
+  }));
+  el("protocol-tokens").querySelector("tbody").replaceChildren(...detail.by_token.map((t) => {
+    const tr = document.createElement("tr");
+    const amount = Number(BigInt(t.amount) / 10n ** BigInt(Math.max(t.decimals - 6, 0))) / 10 ** Math.min(t.decimals, 6);
+    tr.append(cell(t.symbol), cell(t.chain), cell(t.kind), cell(amount.toLocaleString(undefined, { maximumFractionDigits: 4 }), "num"),
+      cell(t.price ? Number(t.price.usd).toLocaleString(undefined, { maximumFractionDigits: 6 }) : "unpriced", "num"),
+      cell(t.price ? t.price.source : t.unpriced_reason || ""), cell(usd(t.value_usd), "num"));
+    return tr;
+  }));
+  drawLine("protocol-chart", history.points.map((p) => timeLabel(p.timestamp)),
+    [{ label: detail.name, data: history.points.map((p) => Number(p.tvl_usd)), pointRadius: 0, borderWidth: 2, fill: false }]);
+  const doc = Array.isArray(explanation) ? explanation[0] : explanation;
+  el("provenance-block").textContent = `chain ${doc.chain_id}, block ${doc.block.number} (${doc.block.hash}) at ${new Date(doc.block.timestamp * 1000).toISOString()}`;
+  el("provenance-sum").textContent = Object.entries(doc.totals).map(([kind, t]) => `${kind}: ${t.sum}`).join("\n");
+  el("provenance-calls").textContent = `${doc.calls.length} contract calls read at that block; ${doc.unpriced.length} token(s) unpriced`;
+}
+
+function renderHealth(health) {
+  const lags = health.chains.map((c) => `${c.chain} #${c.last_block} (${c.lag_blocks ?? "?"} behind)`);
+  el("lag").textContent = lags.length ? `indexed: ${lags.join(" · ")}` : "nothing indexed yet";
+  if (health.network) {
+    el("network").textContent = health.network;
+    el("network").hidden = false;
+    el("simulation-note").hidden = health.network !== "devnet";
+  }
+}
+
+async function refresh() {
+  try {
+    const hash = location.hash || "#/";
+    const match = hash.match(/^#\/protocol\/([\w.-]+)/);
+    el("overview").hidden = Boolean(match);
+    el("protocol").hidden = !match;
+    if (match) await renderProtocol(match[1]); else await renderOverview();
+    document.body.dataset.loaded = hash;
+  } catch (error) {
+    el("lag").textContent = `update failed: ${error.message}`;
+  }
+}
+
+window.addEventListener("hashchange", refresh);
+window.addEventListener("DOMContentLoaded", () => { refresh(); setInterval(refresh, POLL_MS); });

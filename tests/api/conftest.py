@@ -1,0 +1,85 @@
+"""API fixtures: one store filled by the real TVL engine on the session devnet, and apps over it.
+
+`api_store` indexes both devnet chains three times, about 32 minutes of chain time apart, moving the ETH
+price between rounds (so 1h changes and histories are real), then reverts the chains: other tests see the
+devnet untouched. The SQLite file is shared read-only by the tests; tests that write keys use unique names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from defiscope.api import ApiSettings, create_app
+from defiscope.deployments import Deployment
+from defiscope.devnet import Devnet
+from defiscope.devnet.anvil import rpc
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.protocols.base import ProtocolInfo
+from defiscope.service.snapshots import snapshot_and_store
+from defiscope.store import Repository
+from tests.prices.kit import Kit
+from tests.service.conftest import cli, make_engine  # noqa: F401  (cli: a CliRunner that restores structlog)
+
+ROUNDS = 3
+STEP_SECONDS = 1900  # 3 rounds span > 1 h, so the 1h change exists; feeds are refreshed each round
+
+
+@dataclass(frozen=True, slots=True)
+class FilledStore:
+    url: str
+    deployments: tuple[Deployment, ...]
+    infos: dict[str, ProtocolInfo]
+
+
+@pytest.fixture(scope="session")
+async def api_store(devnet: Devnet, tmp_path_factory: pytest.TempPathFactory) -> FilledStore:
+    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}"
+    repo = Repository.open(url)
+    deployments = tuple(devnet_deployment(c) for c in devnet.chains)
+    engines = [make_engine(d, c.rpc_url) for d, c in zip(deployments, devnet.chains, strict=True)]
+    kits = [Kit.connect(c, d) for c, d in zip(devnet.chains, deployments, strict=True)]
+    saved = {c.rpc_url: rpc(c.rpc_url, "evm_snapshot") for c in devnet.chains}
+    try:
+        for round_ in range(ROUNDS):
+            if round_:
+                for kit in kits:
+                    kit.advance(STEP_SECONDS)
+                    kit.refresh_feeds()
+                eth = kits[0]
+                eth.set_answer("ETH/USD", eth.feed("ETH/USD").functions.latestAnswer().call() * 101 // 100)
+            for engine in engines:
+                result = await snapshot_and_store(engine, repo)
+                assert result.snapshots, "the devnet world should have protocols to store"
+        infos = {a.info.slug: a.info for e in engines for a in e.adapters}
+    finally:
+        for engine in engines:
+            await engine.client.aclose()
+        for url_, snap in saved.items():
+            assert rpc(url_, "evm_revert", [snap]) is True
+        repo.close()
+    return FilledStore(url, deployments, infos)
+
+
+def make_app(store: FilledStore, **settings: object) -> FastAPI:
+    return create_app(
+        ApiSettings(database_url=store.url, **settings),  # type: ignore[arg-type]
+        deployments=store.deployments,
+        infos=store.infos,
+    )
+
+
+@pytest.fixture
+def client(api_store: FilledStore) -> Iterator[TestClient]:
+    with TestClient(make_app(api_store)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def empty_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'empty.db'}"

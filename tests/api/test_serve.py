@@ -1,0 +1,73 @@
+"""`defiscope serve` end to end: devnet, indexer and API in one process; SIGTERM stops everything."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+
+from defiscope.devnet import Devnet
+from defiscope.devnet.anvil import free_port
+from defiscope.protocols.base import BalanceKind
+from defiscope.store import Repository
+from defiscope.tvl.model import exact_sum
+from tests.devnet.helpers import all_dead, cli, seeded_data_dir, wait_until
+from tests.service.conftest import clean_env
+
+
+def _health(base: str) -> dict[str, object] | None:
+    try:
+        answer = httpx.get(f"{base}/v1/health", timeout=2)
+    except httpx.TransportError:
+        return None
+    doc: dict[str, object] = answer.json()
+    return doc if doc["chains"] else None
+
+
+def test_serve_indexes_serves_and_stops_cleanly(devnet: Devnet, tmp_path: Path) -> None:
+    home = seeded_data_dir(devnet, tmp_path / "home")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    child = subprocess.Popen(
+        cli("serve", "--port", str(port)),
+        env=clean_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pids: list[int] = []
+    try:
+        wait_until(lambda: _health(base) is not None or child.poll() is not None, 60, "the API to show indexed chains")
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        run = json.loads((home / "devnet" / "run.json").read_text())
+        pids = [n["pid"] for n in run["nodes"]]
+        health = httpx.get(f"{base}/v1/health").json()
+        assert {c["chain_id"] for c in health["chains"]} == {1, 56}
+        assert all(c["head_block"] is not None and c["head_block"] >= c["last_block"] for c in health["chains"])
+        items = httpx.get(f"{base}/v1/protocols").json()["items"]
+        repo = Repository.open(f"sqlite:///{home / 'defiscope.db'}")
+        try:
+            stored = repo.latest_snapshots()
+        finally:
+            repo.close()
+        by_slug = {i["slug"]: Decimal(i["tvl_usd"]) for i in items}
+        assert by_slug == {
+            slug: exact_sum(s.total(BalanceKind.TVL) for s in stored if s.slug == slug)
+            for slug in {s.slug for s in stored}
+        }
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'defiscope_rpc_requests_total{chain="1",endpoint=' in metrics
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(30) == 0
+        assert child.stdout is not None
+        assert "stopped" in child.stdout.read()
+        wait_until(lambda: all_dead(pids), 10, "the devnet's anvils to stop")
+        assert not (home / "devnet" / "run.json").exists()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)

@@ -1,0 +1,86 @@
+"""The Aave V3 adapter against the devnet market: exact totals, one batch, aTokens priced and counted once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from web3 import Web3
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
+from defiscope.deployments import TreasurySpec
+from defiscope.devnet.aave import AAVE_RESERVES
+from defiscope.prices.aggregator import PriceAggregator
+from defiscope.prices.wrappers import aave_rules
+from defiscope.protocols.aave.adapter import AaveV3Adapter
+from defiscope.protocols.base import BalanceKind
+from defiscope.protocols.registry import adapters_for, known_protocols
+from defiscope.tvl.engine import TvlEngine
+from tests.protocols.aave.kit import AaveKit
+
+TREASURY = Web3.to_checksum_address("0x" + "a7" * 20)
+ERC20 = [
+    {"name": n, "type": "function", "stateMutability": "view", "inputs": [], "outputs": [{"type": "uint256"}]}
+    for n in ("totalSupply",)
+]
+
+
+def _supply(kit: AaveKit, token: str) -> int:
+    return int(
+        kit.sender.w3.eth.contract(address=Web3.to_checksum_address(token), abi=ERC20).functions.totalSupply().call()
+    )
+
+
+async def test_positions_are_supplied_minus_borrowed_and_borrowed(kit: AaveKit, client: ChainClient) -> None:
+    adapter = AaveV3Adapter(kit.deployment)
+    assert any(isinstance(a, AaveV3Adapter) for a in adapters_for(kit.deployment))
+    assert known_protocols()["aave-v3"].category == "Lending"
+    positions = await adapter.positions(Batcher(await client.snapshot()).reader("aave-v3"))
+    assert len(positions) == 2 * len(AAVE_RESERVES)
+    for params in AAVE_RESERVES:
+        asset = kit.deployment.token(params.symbol).address
+        data = kit.pool.functions.getReserveData(asset).call()
+        a_token, stable, variable = data[8], data[9], data[10]
+        debt = _supply(kit, variable) + _supply(kit, stable)
+        mine = {p.kind: p for p in positions if p.token == asset}
+        assert mine[BalanceKind.TVL].amount == _supply(kit, a_token) - debt
+        assert mine[BalanceKind.BORROWED].amount == debt
+        assert mine[BalanceKind.TVL].holder == a_token
+    assert set(adapter.receipt_tokens()) == {kit.deployment.contract(f"AaveV3AToken:{r.symbol}") for r in AAVE_RESERVES}
+
+
+async def test_a_snapshot_is_one_batch_once_reserves_are_known(kit: AaveKit, client: ChainClient) -> None:
+    adapter = AaveV3Adapter(kit.deployment)
+    first = Batcher(await client.snapshot())
+    await adapter.positions(first.reader("aave-v3"))
+    assert first.flushes == 3  # the reserve list, then the new reserves' addresses, then their state
+    again = Batcher(await client.snapshot())
+    await adapter.positions(again.reader("aave-v3"))
+    assert again.flushes == 1
+
+
+async def test_atokens_are_priced_one_to_one_and_counted_once(kit: AaveKit, client: ChainClient) -> None:
+    user = kit.user("treasury feeder")
+    kit.supply(user, "WETH", 10 * 10**18)
+    a_weth = kit.deployment.contract("AaveV3AToken:WETH")
+    a_weth_token = kit.sender.w3.eth.contract(
+        address=a_weth, abi=[{"name": "transfer", "type": "function", "stateMutability": "nonpayable",
+                              "inputs": [{"type": "address"}, {"type": "uint256"}], "outputs": [{"type": "bool"}]}],
+    )  # fmt: skip
+    kit.sender.send(a_weth_token.functions.transfer(TREASURY, 4 * 10**18), sender=user)
+    deployment = replace(kit.deployment, treasuries=(TreasurySpec("test-treasury", "Test", (TREASURY,), (a_weth,)),))
+    assert {r.token for r in aave_rules(deployment)} == {
+        deployment.contract(f"AaveV3AToken:{r.symbol}") for r in AAVE_RESERVES
+    }
+    engine = TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment))
+    tvl = await engine.snapshot(slugs={"aave-v3", "test-treasury"})
+    treasury = next(s for s in tvl.snapshots if s.slug == "test-treasury")
+    (held,) = treasury.tokens
+    assert held.receipt_of == "aave-v3"
+    assert held.price is not None
+    assert held.price.source.startswith("derived:aWETH->WETH")
+    assert held.value_usd == Decimal(4 * 3000)
+    aave = next(s for s in tvl.snapshots if s.slug == "aave-v3")
+    weth = next(t for t in aave.tokens if t.symbol == "WETH" and t.kind is BalanceKind.TVL)
+    assert weth.value_usd == Decimal(weth.amount) * 3000 / 10**18

@@ -1,0 +1,52 @@
+"""Helpers for the Compound and Maker devnet tests: contract handles, batched reads, time and blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from web3.contract import Contract
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.multicall import Call
+from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.tx import Sender
+from defiscope.devnet.world import DevnetChain
+
+
+@dataclass(slots=True)
+class Lab:
+    chain: DevnetChain
+    sender: Sender
+
+    @classmethod
+    def connect(cls, chain: DevnetChain) -> Lab:
+        return cls(chain, Sender.connect(chain.rpc_url))
+
+    def at(self, artifact: str, registry_name: str) -> Contract:
+        return self.sender.contract(contract_artifact(artifact), self.chain.contracts[registry_name])
+
+    def deploy(self, artifact: str, *args: Any) -> Contract:
+        return self.sender.deploy(contract_artifact(artifact), *args)
+
+    async def values(self, calls: Sequence[Call]) -> list[Any]:
+        """Every call's single output (or tuple of outputs), in one multicall batch at the latest block."""
+        async with ChainClient.connect(self.chain.chain_id, [self.chain.rpc_url]) as client:
+            results = await client.call_many(list(calls))
+        outputs = [r.unwrap() for r in results]
+        return [v[0] if len(v) == 1 else v for v in outputs]
+
+    def block(self) -> Any:
+        return self.sender.w3.eth.get_block("latest")
+
+    def mine(self, blocks: int) -> None:
+        self.sender.rpc("anvil_mine", [hex(blocks)])
+
+    def advance(self, seconds: int) -> None:
+        self.sender.rpc("evm_increaseTime", [seconds])
+        self.sender.rpc("evm_mine", [])
+
+    def set_feed(self, pair: str, answer: int) -> None:
+        feed = self.sender.contract(contract_artifact("PriceFeed"), self.chain.contracts[f"feed:{pair}"])
+        self.sender.send(feed.functions.updateAnswer(answer))

@@ -1,0 +1,158 @@
+"""The Compound V2, Compound III and Maker adapters on the seeded devnet: exact balances, one batch each."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Batcher
+from defiscope.deployments.mainnet import mainnet
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.world import DevnetChain
+from defiscope.prices.derivatives import DerivativeSource
+from defiscope.prices.quote import PriceQuote
+from defiscope.prices.wrappers import compound_rules, known_rules, maker_rules
+from defiscope.protocols.base import AdapterError, BalanceKind
+from defiscope.protocols.compound.registry import compound_maker_adapters
+from defiscope.protocols.compound.v2 import CompoundV2Adapter
+from defiscope.protocols.compound.v3 import CompoundV3Adapter
+from defiscope.protocols.maker.adapter import MakerAdapter
+from defiscope.protocols.registry import adapters_for, known_protocols
+from tests.protocols.compound.kit import Lab
+
+E18, E6, E8 = 10**18, 10**6, 10**8
+
+
+def totals(positions: list, kind: BalanceKind) -> dict[str, int]:  # type: ignore[type-arg]
+    out: dict[str, int] = {}
+    for p in positions:
+        if p.kind == kind:
+            out[p.token] = out.get(p.token, 0) + p.amount
+    return out
+
+
+async def test_adapters_read_exact_balances(eth_chain: DevnetChain) -> None:
+    deployment = devnet_deployment(eth_chain)
+    t = {s: deployment.token(s).address for s in ("WETH", "USDC", "DAI", "WBTC", "wstETH")}
+    v2, v3, maker = CompoundV2Adapter(deployment), CompoundV3Adapter(deployment), MakerAdapter(deployment)
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        batcher = Batcher(await client.snapshot())
+        r2, r3, rm = [await a.read(batcher.reader(a.info.slug)) for a in (v2, v3, maker)]
+        borrows = await Lab.connect(eth_chain).values(
+            [
+                Call.of(eth_chain.contracts[f"CompoundV2cToken:{s}"], "totalBorrows()(uint256)")
+                for s in ("WETH", "USDC", "DAI", "WBTC")
+            ]
+            + [Call.of(eth_chain.contracts["CompoundV3Comet:USDC"], "totalBorrow()(uint256)")]
+        )
+    # Compound V2: cash = supplied - lent out; borrowed = totalBorrows (seeded amounts plus accrued interest).
+    assert totals(list(r2.positions), BalanceKind.TVL) == {
+        t["WETH"]: 6_800 * E18,
+        t["USDC"]: 3_760_000 * E6,
+        t["DAI"]: 2_000_000 * E18,
+        t["WBTC"]: 250 * E8,
+    }
+    assert list(totals(list(r2.positions), BalanceKind.BORROWED).values()) == borrows[:4]
+    assert 300 * E18 <= borrows[0] < 301 * E18
+    assert 3_000_000 * E18 <= borrows[2] < 3_000_001 * E18
+    assert set(v2.receipt_tokens()) == {
+        eth_chain.contracts[f"CompoundV2cToken:{s}"] for s in ("WETH", "USDC", "DAI", "WBTC")
+    }
+    # Comet: 20M supplied - 13.745M lent = 6.255M USDC held; collateral totals as seeded.
+    assert totals(list(r3.positions), BalanceKind.TVL) == {
+        t["USDC"]: 6_255_000 * E6,
+        t["WETH"]: 3_100 * E18,
+        t["WBTC"]: 100 * E8,
+        t["wstETH"]: 1_000 * E18,
+    }
+    assert totals(list(r3.positions), BalanceKind.BORROWED) == {t["USDC"]: borrows[4]}
+    assert 13_745_000 * E6 <= borrows[4] < 13_746_000 * E6
+    # Maker: collateral in the joins, DAI minted by the vaults.
+    dai = eth_chain.contracts["MakerDai"]
+    assert totals(list(rm.positions), BalanceKind.TVL) == {t["WETH"]: 1_100 * E18, t["WBTC"]: 20 * E8}
+    assert totals(list(rm.positions), BalanceKind.BORROWED) == {dai: 2_390_000 * E18}
+    # Each adapter's reads are recorded for provenance.
+    assert [c.function for c in r2.calls[:1]] == ["getAllMarkets()"]
+
+
+async def test_registry_and_pricing_rules(eth_chain: DevnetChain, bnb_chain: DevnetChain) -> None:
+    deployment = devnet_deployment(eth_chain)
+    slugs = [a.info.slug for a in compound_maker_adapters(deployment)]
+    assert slugs == ["compound-v2", "compound-v3", "makerdao"]
+    assert {"compound-v2", "compound-v3", "makerdao"} <= {a.info.slug for a in adapters_for(deployment)}
+    assert {"compound-v2", "compound-v3", "makerdao"} <= set(known_protocols())
+    assert compound_maker_adapters(devnet_deployment(bnb_chain)) == []  # Ethereum only
+    # cTokens are valued through exchangeRateStored; Maker's DAI 1:1 as the registry DAI.
+    rules = compound_rules(deployment)
+    assert [(r.label, r.scale) for r in rules] == [
+        ("cWETH->WETH", 10**28),
+        ("cUSDC->USDC", 10**16),
+        ("cDAI->DAI", 10**28),
+        ("cWBTC->WBTC", 10**18),
+    ]
+    assert [r.label for r in maker_rules(deployment)] == ["MakerDAI->DAI"]
+    assert set(rules) <= set(known_rules(deployment))
+    assert maker_rules(mainnet(1)) == []
+    assert len(compound_rules(mainnet(1))) == 5
+    usdc = deployment.token("USDC")
+    cusdc = next(r for r in rules if r.label == "cUSDC->USDC")
+    source = DerivativeSource(deployment, rules)
+    from defiscope.prices.base import TokenRef
+
+    refs = {
+        cusdc.token: TokenRef(1, cusdc.token, "cUSDC", 8),
+        usdc.address: TokenRef(1, usdc.address, "USDC", 6),
+    }
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        batcher = Batcher(await client.snapshot())
+        book = await source.observe(batcher.reader("prices"), [refs[cusdc.token]])
+        rate = await Lab.connect(eth_chain).values([Call.of(cusdc.token, "exchangeRateStored()(uint256)")])
+    one = PriceQuote(
+        chain_id=1, token=usdc.address, usd=Decimal(1), source="t", timestamp=0, confidence=1.0, block_number=0
+    )
+    answer = source.quote(book, refs, {usdc.address: one}, 1)[cusdc.token]
+    assert isinstance(answer, PriceQuote)
+    assert answer.usd == Decimal(rate[0]) / Decimal(10**16)  # ~0.02 USDC per cUSDC, grown by interest
+    assert Decimal("0.02") < answer.usd < Decimal("0.0201")
+
+
+async def test_adapter_fails_loudly_on_a_wrong_address(eth_chain: DevnetChain) -> None:
+    from dataclasses import replace
+
+    deployment = devnet_deployment(eth_chain)
+    broken = replace(
+        deployment, contracts={**deployment.contracts, "CompoundV2Comptroller": eth_chain.contracts["Reverter"]}
+    )
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        batcher = Batcher(await client.snapshot())
+        with pytest.raises(AdapterError, match=r"compound-v2: .*getAllMarkets"):
+            await CompoundV2Adapter(broken).positions(batcher.reader("x"))
+
+
+async def test_tvl_engine_prices_every_position(eth_chain: DevnetChain) -> None:
+    from defiscope.prices.aggregator import PriceAggregator
+    from defiscope.tvl.engine import TvlEngine
+
+    deployment = devnet_deployment(eth_chain)
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        engine = TvlEngine(client, deployment, compound_maker_adapters(deployment), PriceAggregator(deployment))
+        result = await engine.snapshot()
+    assert result.failures == ()
+    by_slug = {s.slug: s for s in result.snapshots}
+    assert all(s.unpriced == () for s in by_slug.values())
+    # USD at the devnet feeds: WETH $3,000, WBTC $100,000, stables $1.
+    assert by_slug["compound-v2"].total(BalanceKind.TVL) == Decimal(
+        6_800 * 3_000 + 3_760_000 + 2_000_000 + 250 * 100_000
+    )
+    # wstETH is priced by the aggregator's own route (through stETH), about $3,596.
+    wsteth = result.prices[deployment.token("wstETH").address].quote
+    assert wsteth is not None
+    v3_tvl = by_slug["compound-v3"].total(BalanceKind.TVL)
+    assert v3_tvl == Decimal(6_255_000 + 3_100 * 3_000 + 100 * 100_000) + 1_000 * wsteth.usd
+    assert by_slug["makerdao"].total(BalanceKind.TVL) == Decimal(1_100 * 3_000 + 20 * 100_000)
+    assert by_slug["makerdao"].total(BalanceKind.BORROWED) == Decimal(2_390_000)
+    # 300 WETH + 6.24M USDC + 3M DAI + 10 WBTC lent, plus interest accrued while seeding.
+    assert 11_140_000 < by_slug["compound-v2"].total(BalanceKind.BORROWED) < 11_141_000

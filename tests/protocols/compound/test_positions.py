@@ -1,0 +1,172 @@
+"""Account positions from our math equal the contracts' own views, before and after moving prices."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Batcher
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.maker import ilk_id
+from defiscope.devnet.seeding import seed_address
+from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.compound.positions import (
+    discover_comet_accounts,
+    discover_v2_accounts,
+    read_comet,
+    scan_comet_accounts,
+    scan_v2_accounts,
+)
+from defiscope.protocols.compound.risk import compound_v2_risk_positions, compound_v3_risk_positions
+from defiscope.protocols.lending.risk import risk_report
+from defiscope.protocols.maker.math import WAD
+from defiscope.protocols.maker.risk import maker_risk_positions
+from defiscope.protocols.maker.vaults import discover_vault_owners, read_ilks, scan_vaults
+from tests.protocols.compound.kit import Lab
+
+V2_NAMES = ("lender", "eth borrower", "btc borrower", "usdc looper", "btc usdc borrower", "eth risky")
+
+
+async def v2_scan(chain: DevnetChain) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
+    """(contract's getAccountLiquidity, ours as (error, liquidity, shortfall)) for every discovered account."""
+    deployment = devnet_deployment(chain)
+    comptroller = deployment.contract("CompoundV2Comptroller")
+    async with ChainClient.connect(1, [chain.rpc_url]) as client:
+        snapshot = await client.snapshot()
+        accounts = await discover_v2_accounts(client, comptroller, 0, snapshot.block.number)
+        assert accounts == [seed_address("compound-v2", n) for n in V2_NAMES]
+        reader = Batcher(snapshot).reader("test")
+        scanned = await scan_v2_accounts(reader, deployment, accounts)
+        results = await client.call_many(
+            [Call.of(comptroller, "getAccountLiquidity(address)(uint256,uint256,uint256)", a) for a in accounts],
+            snapshot.block.number,
+        )
+    theirs = [r.unwrap() for r in results]
+    ours = [(s.liquidity.liquidity, s.liquidity.shortfall) for s in scanned]
+    return theirs, ours
+
+
+async def test_v2_account_liquidity_equals_comptroller(eth_chain: DevnetChain) -> None:
+    lab = Lab.connect(eth_chain)
+    theirs, ours = await v2_scan(eth_chain)
+    assert [(liq, short) for _, liq, short in theirs] == ours
+    assert all(err == 0 for err, _, _ in theirs)
+    # The risky borrower: 100 WETH x $3,000 x 0.825 = $247,500 against $240,000 (plus a little interest).
+    liquidity, shortfall = ours[-1]
+    assert shortfall == 0
+    assert 7_499 * WAD < liquidity < 7_500 * WAD
+    lab.set_feed("ETH/USD", 2_900 * 10**8)  # -3.3 %: $239,250 of borrowing power
+    theirs, ours = await v2_scan(eth_chain)
+    assert [(liq, short) for _, liq, short in theirs] == ours
+    assert ours[-1][0] == 0
+    assert 750 * WAD < ours[-1][1] < 751 * WAD
+    comptroller = lab.at("Comptroller", "CompoundV2Comptroller").functions
+    usdc, weth = eth_chain.contracts["CompoundV2cToken:USDC"], eth_chain.contracts["CompoundV2cToken:WETH"]
+    risky, safe = seed_address("compound-v2", "eth risky"), seed_address("compound-v2", "eth borrower")
+    assert comptroller.liquidateBorrowAllowed(usdc, weth, lab.sender.owner, risky, 10**6).call() == 0
+    assert comptroller.liquidateBorrowAllowed(usdc, weth, lab.sender.owner, safe, 10**6).call() == 3  # no shortfall
+
+
+async def comet_accounts(chain: DevnetChain) -> tuple[list[object], list[tuple[bool, bool, int]]]:
+    deployment = devnet_deployment(chain)
+    comet = deployment.contract("CompoundV3Comet:USDC")
+    async with ChainClient.connect(1, [chain.rpc_url]) as client:
+        snapshot = await client.snapshot()
+        accounts = await discover_comet_accounts(client, comet, 0, snapshot.block.number)
+        reader = Batcher(snapshot).reader("test")
+        market = await read_comet(reader, deployment, comet)
+        scanned = await scan_comet_accounts(reader, market, accounts)
+        views = await reader.values(
+            [
+                Call.of(comet, sig, a)
+                for a in accounts
+                for sig in ("isLiquidatable(address)(bool)", "isBorrowCollateralized(address)(bool)")
+            ]
+        )
+    theirs = [(views[2 * i], views[2 * i + 1]) for i in range(len(accounts))]
+    return scanned, [(t[0], t[1], 0) for t in theirs]
+
+
+async def test_comet_collateralization_equals_contract(eth_chain: DevnetChain) -> None:
+    lab = Lab.connect(eth_chain)
+    scanned, theirs = await comet_accounts(eth_chain)
+    names = ("eth borrower", "btc borrower", "wsteth borrower", "eth risky")
+    assert [a.account for a in scanned] == [seed_address("compound-v3", n) for n in names]  # type: ignore[attr-defined]
+    assert [(a.liquidatable, a.collateralized, 0) for a in scanned] == theirs  # type: ignore[attr-defined]
+    assert [t[0] for t in theirs] == [False] * 4
+    # -10 %: 100 WETH x $2,700 x 0.9 = $243,000 < $245,000 owed: only the risky borrower.
+    lab.set_feed("ETH/USD", 2_700 * 10**8)
+    scanned, theirs = await comet_accounts(eth_chain)
+    assert [(a.liquidatable, a.collateralized, 0) for a in scanned] == theirs  # type: ignore[attr-defined]
+    assert [t[0] for t in theirs] == [False, False, False, True]
+    # Borrow balances accrued to the block read equal borrowBalanceOf there, a month later too.
+    comet = lab.at("Comet", "CompoundV3Comet:USDC")
+    lab.advance(30 * 86_400)
+    number = lab.block()["number"]
+    scanned, _ = await comet_accounts(eth_chain)
+    for a in scanned:
+        balance = comet.functions.borrowBalanceOf(a.account).call(block_identifier=number)  # type: ignore[attr-defined]
+        assert a.borrow_balance == balance  # type: ignore[attr-defined]
+    assert scanned[0].borrow_balance > 5_000_000 * 10**6 + 20_000 * 10**6  # type: ignore[attr-defined]
+
+
+async def test_maker_vaults_and_bark(eth_chain: DevnetChain) -> None:
+    lab = Lab.connect(eth_chain)
+    deployment = devnet_deployment(eth_chain)
+
+    async def vaults() -> list[object]:
+        async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+            snapshot = await client.snapshot()
+            reader = Batcher(snapshot).reader("test")
+            ilks = await read_ilks(reader, deployment)
+            owners = await discover_vault_owners(client, ilks, 0, snapshot.block.number)
+            return list(await scan_vaults(reader, deployment, ilks, owners))
+
+    found = await vaults()
+    by_urn = {v.urn: v for v in found}  # type: ignore[attr-defined]
+    risky = by_urn[seed_address("maker", "eth risky")]
+    whale = by_urn[seed_address("maker", "eth whale")]
+    btc = by_urn[seed_address("maker", "btc vault")]
+    assert (risky.state.ink, whale.state.ink, btc.state.ink) == (100 * WAD, 1_000 * WAD, 20 * WAD)  # type: ignore[attr-defined]
+    assert risky.ratio == Fraction(30, 19)
+    assert whale.ratio == Fraction(5, 2)
+    assert btc.ratio == 2
+    assert btc.liquidation_price == Fraction(72_500)
+    assert risky.liquidation_price == 2_850
+    assert risky.safe
+    assert not risky.barkable
+    # ETH to $2,800, poked into the Vat: the risky vault (and only it) can be barked.
+    lab.set_feed("ETH/USD", 2_800 * 10**8)
+    spotter, dog = lab.at("Spotter", "MakerSpotter"), lab.at("Dog", "MakerDog")
+    lab.sender.send(spotter.functions.poke(ilk_id("ETH-A")))
+    found = await vaults()
+    assert [v.barkable for v in found] == [False, True, False]  # type: ignore[attr-defined]
+    risky = next(v for v in found if v.barkable)  # type: ignore[attr-defined]
+    lab.sender.send(dog.functions.bark(ilk_id("ETH-A"), risky.urn, lab.sender.owner))
+    clipper = lab.at("MakerClipper", "MakerClipper:ETH-A")
+    _, tab, lot, usr, _, _ = clipper.functions.sales(1).call()
+    chop = dog.functions.chop(ilk_id("ETH-A")).call()
+    assert (lot, usr) == (100 * WAD, risky.urn)
+    assert tab == risky.state.art * risky.ilk.rate * chop // WAD  # due * chop / WAD, the whole vault
+    assert chop == 113 * WAD // 100
+    assert lab.at("Vat", "MakerVat").functions.urns(ilk_id("ETH-A"), risky.urn).call() == [0, 0]
+
+
+async def test_risk_sources(eth_chain: DevnetChain) -> None:
+    deployment = devnet_deployment(eth_chain)
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        _, v2, v2_assets = await compound_v2_risk_positions(client, deployment)
+        _, v3, v3_assets = await compound_v3_risk_positions(client, deployment)
+        _, maker, maker_assets = await maker_risk_positions(client, deployment)
+    assert (len(v2), len(v3), len(maker)) == (5, 4, 3)
+    assert set(v2_assets) == {"WETH", "USDC", "DAI", "WBTC"}
+    assert v3_assets == ("USDC", "WETH", "WBTC", "wstETH")
+    assert maker_assets == ("WETH", "WBTC")
+    # Accounts newly liquidatable after a 5/10/20/30/50 % ETH drop: the risky ones first (Maker's sits at
+    # exactly -5 %, which leaves it at the 150 % line, still safe), then the large ETH borrowers.
+    drops = {
+        name: [s.accounts for s in risk_report(p, "WETH").scenarios]
+        for name, p in (("v2", v2), ("v3", v3), ("maker", maker))
+    }
+    assert drops == {"v2": [1, 1, 2, 2, 2], "v3": [0, 1, 1, 1, 2], "maker": [0, 1, 1, 1, 2]}

@@ -1,0 +1,44 @@
+"""Staking fixtures: the devnet's Lido and EigenLayer contracts, a test-side oracle, a pinned reader."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from web3.contract import Contract
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher, Reader
+from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.lido import LidoDevnet
+from defiscope.devnet.tx import Sender
+from defiscope.devnet.world import DevnetChain
+from tests.tvl.conftest import deployment, kit, make_engine, sender  # noqa: F401  (fixtures)
+
+ETHER = 10**18
+
+
+@pytest.fixture
+def lido(eth_chain: DevnetChain, sender: Sender) -> LidoDevnet:  # noqa: F811
+    c = eth_chain.contracts
+    return LidoDevnet(
+        steth=sender.contract(contract_artifact("Lido"), c["LidoStETH"]),
+        wsteth=sender.contract(contract_artifact("WstETH"), c["LidoWstETH"]),
+        queue=sender.contract(contract_artifact("WithdrawalQueue"), c["LidoWithdrawalQueue"]),
+        oracle=sender.contract(contract_artifact("AccountingOracle"), c["LidoAccountingOracle"]),
+    )
+
+
+def eigen_contract(send: Sender, chain: DevnetChain, name: str, artifact: str) -> Contract:
+    return send.contract(contract_artifact(artifact), chain.contracts[name])
+
+
+@pytest.fixture
+async def client(eth_chain: DevnetChain) -> AsyncIterator[ChainClient]:
+    chain_client = ChainClient.connect(1, [eth_chain.rpc_url])
+    yield chain_client
+    await chain_client.aclose()
+
+
+async def pinned_reader(client: ChainClient, scope: str = "test") -> Reader:
+    return Batcher(await client.snapshot()).reader(scope)

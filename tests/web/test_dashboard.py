@@ -1,0 +1,125 @@
+"""The dashboard in a real browser (Debian's chromium, driven by Playwright) against `defiscope serve`.
+
+The page loads, the ranking has rows, the total chart has drawn, clicking a protocol opens its page, and
+the figures shown equal the API's. A screenshot of each page is saved under the test's tmp folder (and
+copied to `screenshots/` when DEFISCOPE_SCREENSHOTS is set).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from defiscope.devnet import Devnet
+from defiscope.devnet.anvil import free_port
+from tests.devnet.helpers import cli, seeded_data_dir, wait_until
+from tests.service.conftest import clean_env
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is missing: `bash scripts/dev.sh test` installs it (apt-get install chromium)")
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium); CI installs and runs this", allow_module_level=True
+    )
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402  (after the chromium check)
+
+
+def usd(value: float) -> str:
+    """The dashboard's compact USD format (app.js `usd`)."""
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"${value / size:.2f}{suffix}"
+    return f"${value:.2f}"
+
+
+@pytest.fixture
+def server(devnet: Devnet, tmp_path: Path) -> Iterator[str]:
+    home = seeded_data_dir(devnet, tmp_path / "home")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    child = subprocess.Popen(cli("serve", "--port", str(port)), env=clean_env(home), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    def ready() -> bool:
+        try:
+            return bool(httpx.get(f"{base}/v1/health", timeout=2).json()["chains"])
+        except (httpx.TransportError, KeyError, ValueError):
+            return child.poll() is not None
+
+    try:
+        wait_until(ready, 60, "defiscope serve to index the devnet")
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        yield base
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1000})
+        finally:
+            browser.close()
+
+
+def shoot(page: Page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if target := os.environ.get("DEFISCOPE_SCREENSHOTS"):
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+    return path
+
+
+def test_dashboard_shows_what_the_api_serves(server: str, page: Page, tmp_path: Path) -> None:
+    protocols = httpx.get(f"{server}/v1/protocols").json()["items"]
+    assert protocols
+
+    page.goto(server + "/")
+    page.wait_for_selector("#ranking tbody tr")
+    rows = page.locator("#ranking tbody tr")
+    assert rows.count() == len(protocols)
+    assert [rows.nth(i).get_attribute("data-slug") for i in range(rows.count())] == [p["slug"] for p in protocols]
+    for i, protocol in enumerate(protocols):
+        assert rows.nth(i).locator("td.tvl").inner_text() == usd(float(protocol["tvl_usd"]))
+    page.wait_for_function("() => Chart.getChart('total-chart')?.data.datasets.length > 0")
+    drawn = page.evaluate(
+        "() => { const c = document.getElementById('total-chart');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"
+    )
+    assert drawn > 1000  # the canvas has ink: axes, labels and the lines
+    assert page.locator("text=Local simulation").is_visible()
+    overview = shoot(page, tmp_path, "dashboard-overview")
+
+    top = protocols[0]
+    rows.nth(0).locator("a").click()
+    page.wait_for_selector("#protocol:not([hidden])")
+    page.wait_for_function("() => document.getElementById('protocol-name').textContent.length > 0")
+    detail = httpx.get(f"{server}/v1/protocols/{top['slug']}").json()
+    assert page.locator("#protocol-name").inner_text() == detail["name"]
+    assert page.locator("#protocol-tvl").inner_text() == usd(float(detail["tvl_usd"]))
+    assert page.locator("#protocol-tvl").get_attribute("data-usd") == detail["tvl_usd"]
+    assert page.locator("#protocol-tokens tbody tr").count() == len(detail["by_token"])
+    page.wait_for_function("() => Chart.getChart('protocol-chart')?.data.datasets[0].data.length > 0")
+    assert "block" in page.locator("#provenance-block").inner_text()
+    protocol_shot = shoot(page, tmp_path, "dashboard-protocol")
+    assert overview.stat().st_size > 10_000
+    assert protocol_shot.stat().st_size > 10_000
