@@ -56,6 +56,9 @@ class CompoundV2Adapter(Adapter):
     async def discover(self, reader: Reader) -> list[Market]:
         """The Comptroller's markets at the reader's block, with underlyings (cached once known)."""
         (ctokens,) = self.require(await reader.call_many([Call.of(self.comptroller, GET_ALL_MARKETS)]))
+        return await self._learn(reader, ctokens)
+
+    async def _learn(self, reader: Reader, ctokens: list[str]) -> list[Market]:
         new = [c for c in ctokens if c not in self.markets]
         results = await reader.call_many([Call.of(c, UNDERLYING) for c in new])
         for ctoken, result in zip(new, results, strict=True):
@@ -67,11 +70,21 @@ class CompoundV2Adapter(Adapter):
         return address if address is not None else self.deployment.token("WETH").address
 
     async def positions(self, reader: Reader) -> list[Position]:
-        markets = await self.discover(reader)
-        values = self.require(await reader.call_many([Call.of(m.ctoken, sig) for m in markets for sig in MARKET_READS]))
+        # The market list and the known markets' figures go out in one batch; only a market not seen before
+        # costs more rounds. At an older block the list is shorter: only its markets count.
+        known = list(self.markets)
+        reads = [Call.of(c, sig) for c in known for sig in MARKET_READS]
+        first = await reader.call_many([Call.of(self.comptroller, GET_ALL_MARKETS), *reads])
+        (ctokens,) = self.require(first[:1])
+        figures = {c: first[1 + 2 * i : 3 + 2 * i] for i, c in enumerate(known)}
+        markets = await self._learn(reader, ctokens)
+        missing = [m.ctoken for m in markets if m.ctoken not in figures]
+        if missing:
+            extra = await reader.call_many([Call.of(c, sig) for c in missing for sig in MARKET_READS])
+            figures.update({c: extra[2 * i : 2 * i + 2] for i, c in enumerate(missing)})
         positions: list[Position] = []
-        for i, m in enumerate(markets):
-            cash, borrows = values[2 * i], values[2 * i + 1]
+        for m in markets:
+            cash, borrows = self.require(figures[m.ctoken])
             label = f"cToken {m.ctoken}"
             positions.append(Position(m.underlying, cash, BalanceKind.TVL, m.ctoken, label))
             positions.append(Position(m.underlying, borrows, BalanceKind.BORROWED, m.ctoken, label))

@@ -23,6 +23,7 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.eigenlayer.strategy_math import shares_to_underlying
 
 EIGENLAYER: Final = ProtocolInfo(
     slug="eigenlayer",
@@ -60,6 +61,8 @@ class EigenLayerAdapter(Adapter):
         listed = [a for name, a in deployment.contracts.items() if name.startswith(STRATEGY_PREFIX)]
         self.strategies = list(dict.fromkeys([*listed, *extra_strategies]))
         self.receipt_of = {deployment.tokens[s].address: slug for s, slug in RECEIPTS.items() if s in deployment.tokens}
+        self.underlying: dict[str, str] = {}  # strategy -> its token (immutable, read once)
+        self.pod_owners: list[str] = []  # EigenPodManager.podOwners by index (append-only)
 
     async def positions(self, reader: Reader) -> list[Position]:
         # Concurrent, so both protocols' batches coalesce into the same multicalls.
@@ -82,41 +85,66 @@ class EigenLayerAdapter(Adapter):
         return positions
 
     async def strategy_states(self, reader: Reader) -> list[StrategyState]:
-        """Two batches: whitelist, underlying and total shares; then each total in underlying."""
-        first = await reader.call_many(
+        """One batch once the underlyings are known: whitelist, total shares and the strategy's token balance;
+        the total in underlying is StrategyBase's own share math over those (`shares_to_underlying`)."""
+        unknown = [s for s in self.strategies if s not in self.underlying]
+        if unknown:
+            found = await reader.call_many([Call.of(s, "underlyingToken()(address)") for s in unknown])
+            for strategy, result in zip(unknown, found, strict=True):
+                if not result.success:
+                    raise self._not_a_strategy(strategy)
+                self.underlying[strategy] = result.one()
+        results = await reader.call_many(
             [
                 call
                 for s in self.strategies
                 for call in (
                     Call.of(self.manager, "strategyIsWhitelistedForDeposit(address)(bool)", s),
-                    Call.of(s, "underlyingToken()(address)"),
                     Call.of(s, "totalShares()(uint256)"),
+                    Call.of(self.underlying[s], "balanceOf(address)(uint256)", s),
                 )
             ]
         )
-        rows = []
+        states = []
         for i, strategy in enumerate(self.strategies):
-            listed, underlying, shares = first[3 * i : 3 * i + 3]
-            if not (listed.success and listed.one()) or not (underlying.success and shares.success):
-                raise AdapterError(
-                    f"{self.info.slug}: {strategy} is not a strategy of the StrategyManager {self.manager} "
-                    f"on chain {self.deployment.chain_id}"
-                )
-            rows.append((strategy, underlying.one(), shares.one()))
-        totals = self.require(
-            await reader.call_many([Call.of(s, "sharesToUnderlyingView(uint256)(uint256)", n) for s, _, n in rows])
+            listed, shares, balance = results[3 * i : 3 * i + 3]
+            if not (listed.success and listed.one()) or not (shares.success and balance.success):
+                raise self._not_a_strategy(strategy)
+            total = shares_to_underlying(shares.one(), total_shares=shares.one(), token_balance=balance.one())
+            states.append(StrategyState(strategy, self.underlying[strategy], shares.one(), total))
+        return states
+
+    def _not_a_strategy(self, strategy: str) -> AdapterError:
+        return AdapterError(
+            f"{self.info.slug}: {strategy} is not a strategy of the StrategyManager {self.manager} "
+            f"on chain {self.deployment.chain_id}"
         )
-        return [StrategyState(s, u, n, t) for (s, u, n), t in zip(rows, totals, strict=True)]
 
     async def native_restaked(self, reader: Reader) -> int:
-        """Sum of positive pod-owner shares (a negative balance is a debt from slashing, not negative TVL)."""
+        """Sum of positive pod-owner shares (a negative balance is a debt from slashing, not negative TVL).
+
+        Pod owners are cached by index (the list only grows): one batch reads the count and the known owners'
+        shares; only new pods cost more rounds."""
         if self.pods is None:
             return 0
-        (count,) = self.require([await reader.call(Call.of(self.pods, "numPods()(uint256)"))])
-        owners = self.require(
-            await reader.call_many([Call.of(self.pods, "podOwners(uint256)(address)", i) for i in range(count)])
+        known = list(self.pod_owners)
+        first = await reader.call_many(
+            [
+                Call.of(self.pods, "numPods()(uint256)"),
+                *(Call.of(self.pods, "podOwnerShares(address)(int256)", o) for o in known),
+            ]
         )
-        shares = self.require(
-            await reader.call_many([Call.of(self.pods, "podOwnerShares(address)(int256)", o) for o in owners])
-        )
+        (count,) = self.require(first[:1])
+        shares = self.require(first[1 : 1 + min(count, len(known))])
+        if count > len(known):
+            owners = self.require(
+                await reader.call_many(
+                    [Call.of(self.pods, "podOwners(uint256)(address)", i) for i in range(len(known), count)]
+                )
+            )
+            if len(self.pod_owners) == len(known):  # a concurrent read may have learnt them already
+                self.pod_owners.extend(owners)
+            shares += self.require(
+                await reader.call_many([Call.of(self.pods, "podOwnerShares(address)(int256)", o) for o in owners])
+            )
         return sum(max(0, s) for s in shares)
