@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import structlog
-from sqlalchemy import URL, ColumnElement, CursorResult, Engine, and_, delete, func, insert, select
+from sqlalchemy import URL, ColumnElement, CursorResult, Engine, Select, and_, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql.elements import UnaryExpression
@@ -50,6 +50,10 @@ _REPORT_FIELDS: Final = (
     "post_total_ether",
     "shares_minted_as_fees",
 )
+
+
+#: A select statement (of rows or of snapshot entities) being narrowed.
+_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
 
 class Repository:
@@ -245,13 +249,7 @@ class Repository:
     ) -> list[HistoryPoint]:
         """Totals per stored block, oldest first, with block time in [start_ts, end_ts] (bounds optional)."""
         stmt = select(TvlSnapshot).where(TvlSnapshot.slug == slug)
-        if chain_id is not None:
-            stmt = stmt.where(TvlSnapshot.chain_id == chain_id)
-        if start_ts is not None:
-            stmt = stmt.where(TvlSnapshot.block_timestamp >= start_ts)
-        if end_ts is not None:
-            stmt = stmt.where(TvlSnapshot.block_timestamp <= end_ts)
-        stmt = stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        stmt = _in_time_range(stmt, chain_id, start_ts, end_ts)
         with self._sessions() as session:
             return [convert.to_history_point(row) for row in session.scalars(stmt)]
 
@@ -339,13 +337,7 @@ class Repository:
             TvlSnapshot.block_timestamp,
             TvlSnapshot.tvl_usd,
         )
-        if chain_id is not None:
-            stmt = stmt.where(TvlSnapshot.chain_id == chain_id)
-        if start_ts is not None:
-            stmt = stmt.where(TvlSnapshot.block_timestamp >= start_ts)
-        if end_ts is not None:
-            stmt = stmt.where(TvlSnapshot.block_timestamp <= end_ts)
-        stmt = stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        stmt = _in_time_range(stmt, chain_id, start_ts, end_ts)
         with self._sessions() as session:
             return convert.chain_points(session.execute(stmt).all())
 
@@ -410,3 +402,14 @@ def _ensure_block(session: Session, block: BlockRef) -> None:
     stored = session.scalar(select(Block.hash).where(Block.chain_id == block.chain_id, Block.number == block.number))
     if stored != block.hash:
         raise BlockConflictError(block.chain_id, block.number, str(stored), block.hash)
+
+
+def _in_time_range(stmt: _S, chain_id: int | None, start_ts: int | None, end_ts: int | None) -> _S:
+    """Snapshots of one chain (or all) with block time in [start_ts, end_ts], oldest first."""
+    if chain_id is not None:
+        stmt = stmt.where(TvlSnapshot.chain_id == chain_id)
+    if start_ts is not None:
+        stmt = stmt.where(TvlSnapshot.block_timestamp >= start_ts)
+    if end_ts is not None:
+        stmt = stmt.where(TvlSnapshot.block_timestamp <= end_ts)
+    return stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
