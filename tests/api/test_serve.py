@@ -33,7 +33,7 @@ def test_serve_indexes_serves_and_stops_cleanly(devnet: Devnet, tmp_path: Path) 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     child = subprocess.Popen(
-        cli("serve", "--port", str(port)),
+        cli("serve", "--port", str(port), "--no-simulate"),
         env=clean_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -211,7 +211,8 @@ def test_feed_keeps_history_and_can_go_stale(eth_chain: DevnetChain) -> None:
     assert feed.functions.latestAnswer().call() == 3100 * 10**8
 
     stale_time = 1_700_000_000
-    feed.functions.updateRoundData(first + 5, 2900 * 10**8, stale_time, stale_time).transact({"from": owner})
+    sent = feed.functions.updateRoundData(first + 5, 2900 * 10**8, stale_time, stale_time).transact({"from": owner})
+    w3.eth.wait_for_transaction_receipt(sent, poll_latency=0.01)  # anvil may answer before it has mined
     assert feed.functions.latestRoundData().call() == [first + 5, 2900 * 10**8, stale_time, stale_time, first + 5]
     assert feed.functions.latestTimestamp().call() == stale_time
     with pytest.raises(ContractLogicError):

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from defiscope.api import models as m
 from defiscope.api import params, views
+from defiscope.api import yields as yields_view
 from defiscope.api.respond import JSON, cached, context, to_bytes
 from defiscope.api.settings import ApiSettings
 from defiscope.api.views import Interval, SortKey
@@ -108,6 +109,16 @@ def router(settings: ApiSettings) -> APIRouter:
         return await cached(
             request, lambda: views.price_history(context(request), token, chain_id, address, start, end, limit)
         )
+
+    @api.get("/yields", response_model=yields_view.Yields, summary="Supply, borrow and staking rates, latest block")
+    async def yields(
+        request: Request,
+        chain: ChainParam = None,
+        protocol: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = None,
+        kind: yields_view.KindParam | None = None,
+    ) -> Response:
+        chain_id = None if chain is None else params.chain(chain, "chain").chain_id
+        return await cached(request, lambda: yields_view.yields(context(request), chain_id, protocol, kind))
 
     @api.get("/health", response_model=m.Health, summary="Per chain: last indexed block and lag")
     async def health(request: Request) -> Response:

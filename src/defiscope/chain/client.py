@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
@@ -43,6 +43,8 @@ from defiscope.chain.rpc import RpcClient, RpcResponse
 log = structlog.get_logger(__name__)
 
 BlockId = BlockRef | int | str
+#: Tries of eth_getBlockByNumber for a block at or below the head before giving up.
+BLOCK_LOOKUPS: Final = 4
 NAMED_BLOCKS = ("latest", "safe", "finalized", "earliest", "pending")
 
 
@@ -97,11 +99,19 @@ class ChainClient:
 
     async def block(self, at: int | str = "latest") -> BlockRef:
         """Number, hash and timestamp of a block; a block beyond the head raises `InvalidInput`."""
-        raw = await self.rpc.request("eth_getBlockByNumber", [block_param(at), False])
-        if raw is None:
+        for attempt in range(BLOCK_LOOKUPS):
+            raw = await self.rpc.request("eth_getBlockByNumber", [block_param(at), False])
+            if raw is not None:
+                return _block_ref(self.chain_id, raw)
             head = int(await self.rpc.request("eth_blockNumber", []), 16)
-            raise InvalidInput(f"block {at} does not exist yet (chain head is {head})", chain_id=self.chain_id)
-        return _block_ref(self.chain_id, raw)
+            if not isinstance(at, int) or at > head:
+                raise InvalidInput(f"block {at} does not exist yet (chain head is {head})", chain_id=self.chain_id)
+            # The node reports a head past the block but cannot serve it yet (a node behind a load balancer,
+            # or one still writing the block): ask again shortly.
+            await asyncio.sleep(0.05 * (attempt + 1))
+        raise StateUnavailable(
+            f"block {at} is below the head but the node did not return it", code=0, chain_id=self.chain_id
+        )
 
     async def snapshot(self, at: int | str = "latest") -> Snapshot:
         """Pin a block; everything read through the snapshot is read at exactly that block."""

@@ -139,7 +139,13 @@ class AnvilNode:
         return pid_is_anvil(self.pid)
 
     def stop(self, grace: float = STOP_GRACE) -> None:
-        """SIGTERM, then SIGKILL if still alive after ``grace`` seconds. Idempotent."""
+        """SIGTERM, then SIGKILL if still alive after ``grace`` seconds; then its state cache goes. Idempotent."""
+        try:
+            self._stop(grace)
+        finally:
+            shutil.rmtree(state_cache(self.port), ignore_errors=True)
+
+    def _stop(self, grace: float) -> None:
         if self.process is not None:
             _live_nodes.discard(self)
             if self.process.poll() is None:
@@ -214,6 +220,29 @@ def wait_ready(node: AnvilNode, timeout: float = READY_TIMEOUT) -> None:
         time.sleep(0.01)
 
 
+def state_cache(port: int) -> Path:
+    """Where the node on `port` persists old states. anvil's default (~/.foundry/anvil/tmp) is never
+    cleaned up: hundreds of MB per run, tens of GB over a test-heavy day. Ours goes when the node stops."""
+    return Path(tempfile.gettempdir()) / "defiscope-anvil" / str(port)
+
+
+def _remove_stale_caches() -> None:
+    """Caches of nodes that died without `stop` (killed parent): no one listens on their port any more."""
+    root = state_cache(0).parent
+    for stale in root.glob("*") if root.exists() else ():
+        if stale.name.isdigit() and _port_is_free(int(stale.name)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
 def spawn_anvil(chain_id: int, *, load_state: Path | None = None, detach: bool = False) -> AnvilNode:
     """Start anvil without waiting for it; call :func:`wait_ready` next (lets several start at once).
 
@@ -222,7 +251,11 @@ def spawn_anvil(chain_id: int, *, load_state: Path | None = None, detach: bool =
     """
     binary = find_anvil()
     port = free_port()
+    _remove_stale_caches()
+    states = state_cache(port)
+    states.mkdir(parents=True, exist_ok=True)
     args = [str(binary), "--host", HOST, "--port", str(port), "--chain-id", str(chain_id), "--silent"]
+    args += ["--cache-path", str(states)]
     if load_state is not None:
         args += ["--load-state", str(load_state)]
     preexec = _die_with_parent(os.getpid()) if sys.platform == "linux" and not detach else None

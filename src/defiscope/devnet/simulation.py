@@ -13,7 +13,9 @@ from one `random.Random(seed)`.
     sim.stop()
 
 More agents (lenders, vault owners, stakers, liquidators) plug in through `SimulationConfig.agents`:
-callables that get the simulation and its random generator once per tick.
+callables that get the simulation and its random generator once per tick. Left at None, the chain's
+protocols bring theirs (`devnet.agents.default_agents`: Aave, Compound, Maker, Lido, EigenLayer users and
+the liquidators), acting from fresh funded addresses.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from math import isqrt
 from typing import Final
@@ -29,6 +31,7 @@ from typing import Final
 import structlog
 from web3.contract import Contract
 
+from defiscope.devnet.agents import default_agents
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deployment import FEED_PREFIX, ROUTES
 from defiscope.devnet.errors import DevnetError
@@ -64,7 +67,8 @@ class SimulationConfig:
     trades_per_tick: float = 2.0  # mean of a Poisson draw
     trade_usd: tuple[float, float] = (2_000.0, 150_000.0)  # log-uniform range of a trade's size
     lp_every: int = 10  # ticks between LP actions
-    agents: tuple[Agent, ...] = field(default=())
+    #: None: the default agents of the chain's protocols (`devnet.agents.default_agents`); () for none.
+    agents: tuple[Agent, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,7 @@ class Simulation:
         self.v2_router = self.sender.contract(npm_artifact("UniswapV2Router02"), chain.contracts["UniswapV2Router02"])
         self.v3_router = self.sender.contract(npm_artifact("SwapRouter"), chain.contracts["SwapRouter"])
         self.pools = [p for p in chain.pools if p.dex in ("uniswap-v2", "uniswap-v3") and self._priced(p)]
+        self.agents = default_agents(chain) if self.config.agents is None else self.config.agents
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -133,7 +138,7 @@ class Simulation:
         lp_actions = 0
         if self.config.lp_every and self.ticks % self.config.lp_every == 0:
             lp_actions = self._provide_liquidity()
-        for agent in self.config.agents:
+        for agent in self.agents:
             agent(self, self.rng)
         report = TickReport(
             self.ticks,

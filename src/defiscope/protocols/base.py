@@ -15,17 +15,23 @@ if it were whole. The same code runs on mainnet and on the devnet; only the `Dep
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import structlog
+
 from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
+from defiscope.protocols.yields import Yield
+
+log = structlog.get_logger(__name__)
 
 
 class BalanceKind(StrEnum):
@@ -98,6 +104,7 @@ class AdapterResult:
     block: BlockRef
     positions: tuple[Position, ...]
     calls: tuple[CallRecord, ...]
+    yields: tuple[Yield, ...] = ()
 
 
 class AdapterError(DefiscopeError):
@@ -124,9 +131,25 @@ class Adapter(ABC):
     async def positions(self, reader: Reader) -> list[Position]:
         """Everything the protocol holds at the reader's block; raise `AdapterError` when a read fails."""
 
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """Optional: the protocol's rates at the reader's block (supply, borrow, staking); none by default."""
+        return []
+
     async def read(self, reader: Reader) -> AdapterResult:
-        positions = await self.positions(reader)
-        return AdapterResult(self.info, reader.block, tuple(positions), tuple(CallRecord.of(r) for r in reader.records))
+        # Yields read with their own reader on the same batcher: same batches (no extra request), and the
+        # positions' provenance stays what it was.
+        rates = reader.batcher.reader(f"{reader.scope}:yields")
+        positions, yields = await asyncio.gather(self.positions(reader), self.yields(rates), return_exceptions=True)
+        if isinstance(positions, BaseException):
+            raise positions
+        if isinstance(yields, DefiscopeError):
+            # Rates that cannot be read leave the holdings standing: they are reported missing, not zero.
+            log.warning("adapter.yields_failed", slug=self.info.slug, reason=str(yields))
+            yields = []
+        elif isinstance(yields, BaseException):
+            raise yields
+        calls = tuple(CallRecord.of(r) for r in reader.records)
+        return AdapterResult(self.info, reader.block, tuple(positions), calls, tuple(yields))
 
     def require(self, results: Sequence[CallResult]) -> list[Any]:
         """Single outputs of results that must all have succeeded, else `AdapterError` naming the call."""

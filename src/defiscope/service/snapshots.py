@@ -21,9 +21,10 @@ log = structlog.get_logger(__name__)
 
 
 def save_result(repo: Repository, result: ChainTvl) -> None:
-    """Save every protocol snapshot of a result, then the chosen price of every token it valued."""
+    """Save every protocol snapshot of a result, the chosen price of every token it valued, and the yields."""
     repo.save_snapshots(result.snapshots)  # one transaction: a block is visible whole or not at all
     repo.save_prices(d.quote for d in result.prices.values() if d.quote is not None)
+    repo.save_yields(result.block, result.yields, protocols=(s.slug for s in result.snapshots))
 
 
 def save_result_after_reorg(repo: Repository, result: ChainTvl) -> None:

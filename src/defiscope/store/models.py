@@ -215,3 +215,32 @@ class RebaseReportRow(Base):
     post_total_shares: Mapped[int] = mapped_column(ExactInt)
     post_total_ether: Mapped[int] = mapped_column(ExactInt)
     shares_minted_as_fees: Mapped[int] = mapped_column(ExactInt)
+
+
+class YieldRow(Base):
+    """One rate of one market at one block (revision 0005): `protocols.yields.Yield` with its block.
+
+    Keyed by (chain, block, protocol, market, asset, kind); re-saving a block's yields replaces them.
+    """
+
+    __tablename__ = "yields"
+    __table_args__ = (
+        # Also serves rollback_from (chain, block >= n) and the newest block per (chain, protocol).
+        UniqueConstraint("chain_id", "block_number", "slug", "market", "asset", "kind"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        CheckConstraint("kind IN ('supply', 'borrow', 'staking')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)
+    slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    market: Mapped[str] = mapped_column(String(ADDRESS_LEN))
+    asset: Mapped[str] = mapped_column(String(ADDRESS_LEN))
+    symbol: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    apr: Mapped[Decimal] = mapped_column(ExactDecimal)
+    apy: Mapped[Decimal] = mapped_column(ExactDecimal)
+    method: Mapped[str] = mapped_column(Text)

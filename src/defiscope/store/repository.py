@@ -28,11 +28,23 @@ from sqlalchemy.sql.elements import UnaryExpression
 from defiscope.chain.block import BlockRef
 from defiscope.protocols.lido.apr import RebaseReport
 from defiscope.protocols.lido.reports import ReportLog
+from defiscope.protocols.yields import Yield
 from defiscope.store import convert
+from defiscope.store import yields as stored_yields
 from defiscope.store.convert import ChainPoint, HistoryPoint
 from defiscope.store.database import WRITE_OPTION, connect, migrate
 from defiscope.store.errors import BlockConflictError
-from defiscope.store.models import Base, Block, Price, ProvenanceCall, RebaseReportRow, SnapshotToken, TvlSnapshot
+from defiscope.store.models import (
+    Base,
+    Block,
+    Price,
+    ProvenanceCall,
+    RebaseReportRow,
+    SnapshotToken,
+    TvlSnapshot,
+    YieldRow,
+)
+from defiscope.store.yields import StoredYield
 from defiscope.tvl.model import PriceQuote, ProtocolSnapshot
 
 log = structlog.get_logger(__name__)
@@ -173,11 +185,38 @@ class Repository:
                 execution_options=_NO_SYNC,
             )
             session.execute(
+                delete(YieldRow).where(YieldRow.chain_id == chain_id, YieldRow.block_number >= block_number),
+                execution_options=_NO_SYNC,
+            )
+            session.execute(
                 delete(Block).where(Block.chain_id == chain_id, Block.number >= block_number),
                 execution_options=_NO_SYNC,
             )
         log.info("store.rolled_back", chain_id=chain_id, from_block=block_number, snapshots=removed)
         return int(removed)
+
+    def save_yields(self, block: BlockRef, rates: Sequence[Yield], *, protocols: Iterable[str] = ()) -> int:
+        """Store the rates read at `block`, replacing that block's yields of their protocols (and of
+        `protocols`, so a protocol that now has none is cleared); returns the rows written.
+
+        Raises `BlockConflictError` if the block is stored with another hash (a reorg: roll back first).
+        """
+        rows = [stored_yields.yield_values(block, rate) for rate in rates]
+        slugs = {rate.protocol for rate in rates} | set(protocols)
+        if not slugs:
+            return 0
+        with self._write() as session:
+            _ensure_block(session, block)
+            stored_yields.replace_block(session, block, rows, slugs)
+        return len(rows)
+
+    def latest_yields(self, chain_id: int | None = None, protocol: str | None = None) -> list[StoredYield]:
+        """The yields of the newest stored block of every (chain, protocol), by protocol, chain, symbol."""
+        with self._sessions() as session:
+            return [
+                stored_yields.to_stored(row)
+                for row in session.scalars(stored_yields.latest_statement(chain_id, protocol))
+            ]
 
     def save_rebase_reports(self, chain_id: int, slug: str, logs: Iterable[ReportLog]) -> int:
         """Keep staking oracle reports (one per report time; a report already stored is left as is)."""

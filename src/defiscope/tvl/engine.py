@@ -25,6 +25,7 @@ from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import PriceAggregator, PriceDecision
 from defiscope.protocols.base import Adapter, AdapterResult
+from defiscope.protocols.yields import Yield
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.valuation import token_values
 
@@ -47,6 +48,7 @@ class ChainTvl:
     snapshots: tuple[ProtocolSnapshot, ...]
     failures: tuple[ProtocolFailure, ...]
     prices: Mapping[str, PriceDecision]
+    yields: tuple[Yield, ...] = ()  # the adapters' rates at this block (supply, borrow, staking)
 
 
 class TvlEngine:
@@ -109,7 +111,8 @@ class TvlEngine:
             )
             for r in results
         )
-        return ChainTvl(pinned.block, snapshots, tuple(failures), prices)
+        rates = tuple(y for r in results for y in r.yields)
+        return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates)
 
 
 def _mark_receipts(results: list[AdapterResult], adapters: Sequence[Adapter]) -> list[AdapterResult]:

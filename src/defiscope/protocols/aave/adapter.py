@@ -18,6 +18,8 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.aave.market import POOL, AaveError, AaveMarket
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy
+from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
 AAVE_V3: Final = ProtocolInfo(
     slug="aave-v3",
@@ -60,6 +62,37 @@ class AaveV3Adapter(Adapter):
                 Position(reserve.asset, reserve.total_debt, BalanceKind.BORROWED, reserve.tokens.a_token, label)
             )
         return positions
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """Per reserve: supply APR = currentLiquidityRate, borrow APR = currentVariableBorrowRate (ray, annual).
+
+        APY compounds each every second, as Aave's interfaces show it (`lending.rates.apr_to_apy`).
+        """
+        try:
+            reserves = await self.market.reserves(reader)
+        except AaveError as exc:
+            raise AdapterError(str(exc)) from None
+        rows: list[Yield] = []
+        for reserve in reserves:
+            for kind, apr, field in (
+                (YieldKind.SUPPLY, reserve.supply_apr, "currentLiquidityRate"),
+                (YieldKind.BORROW, reserve.variable_borrow_apr, "currentVariableBorrowRate"),
+            ):
+                method = f"getReserveData.{field} / 1e27; APY compounded per second"
+                apy = apr_to_apy(apr, SECONDS_PER_YEAR)
+                rows.append(
+                    Yield(
+                        self.info.slug,
+                        self.market.pool,
+                        reserve.asset,
+                        reserve.symbol,
+                        kind,
+                        exact_decimal(apr),
+                        apy,
+                        method,
+                    )
+                )
+        return rows
 
 
 #: Registry names of a market's aTokens: ``AaveV3AToken:<underlying symbol>``.

@@ -11,18 +11,22 @@ from the Comptroller (`getAllMarkets`) and their underlyings cached; each snapsh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.lending.rates import COMPOUND_V2_BLOCKS_PER_YEAR, apr_to_apy, per_block_to_apr
+from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
 COMPTROLLER: Final = "CompoundV2Comptroller"
 GET_ALL_MARKETS: Final = "getAllMarkets()(address[])"
 UNDERLYING: Final = "underlying()(address)"
 MARKET_READS: Final = ("getCash()(uint256)", "totalBorrows()(uint256)")
+RATE_READS: Final = ("supplyRatePerBlock()(uint256)", "borrowRatePerBlock()(uint256)")
 
 INFO: Final = ProtocolInfo(
     slug="compound-v2",
@@ -69,23 +73,45 @@ class CompoundV2Adapter(Adapter):
         # cETH has no underlying(): it holds native ETH, priced as the deployment's WETH.
         return address if address is not None else self.deployment.token("WETH").address
 
-    async def positions(self, reader: Reader) -> list[Position]:
-        # The market list and the known markets' figures go out in one batch; only a market not seen before
-        # costs more rounds. At an older block the list is shorter: only its markets count.
+    async def _per_market(self, reader: Reader, reads: Sequence[str]) -> list[tuple[Market, list[Any]]]:
+        """Each market of the Comptroller with the single outputs of `reads` on its cToken.
+
+        The market list and the known markets' reads go out in one batch; only a market not seen before
+        costs more rounds. At an older block the list is shorter: only its markets count.
+        """
         known = list(self.markets)
-        reads = [Call.of(c, sig) for c in known for sig in MARKET_READS]
-        first = await reader.call_many([Call.of(self.comptroller, GET_ALL_MARKETS), *reads])
+        n = len(reads)
+        first = await reader.call_many(
+            [Call.of(self.comptroller, GET_ALL_MARKETS), *(Call.of(c, sig) for c in known for sig in reads)]
+        )
         (ctokens,) = self.require(first[:1])
-        figures = {c: first[1 + 2 * i : 3 + 2 * i] for i, c in enumerate(known)}
+        figures = {c: first[1 + n * i : 1 + n * (i + 1)] for i, c in enumerate(known)}
         markets = await self._learn(reader, ctokens)
         missing = [m.ctoken for m in markets if m.ctoken not in figures]
         if missing:
-            extra = await reader.call_many([Call.of(c, sig) for c in missing for sig in MARKET_READS])
-            figures.update({c: extra[2 * i : 2 * i + 2] for i, c in enumerate(missing)})
+            extra = await reader.call_many([Call.of(c, sig) for c in missing for sig in reads])
+            figures.update({c: extra[n * i : n * (i + 1)] for i, c in enumerate(missing)})
+        return [(m, self.require(figures[m.ctoken])) for m in markets]
+
+    async def positions(self, reader: Reader) -> list[Position]:
         positions: list[Position] = []
-        for m in markets:
-            cash, borrows = self.require(figures[m.ctoken])
+        for m, (cash, borrows) in await self._per_market(reader, MARKET_READS):
             label = f"cToken {m.ctoken}"
             positions.append(Position(m.underlying, cash, BalanceKind.TVL, m.ctoken, label))
             positions.append(Position(m.underlying, borrows, BalanceKind.BORROWED, m.ctoken, label))
         return positions
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """Per market: supplyRatePerBlock / borrowRatePerBlock x 2,102,400 blocks a year; APY per block."""
+        rows: list[Yield] = []
+        for m, rates in await self._per_market(reader, RATE_READS):
+            token = self.deployment.token_at(m.underlying)
+            symbol = token.symbol if token is not None else m.underlying
+            for kind, per_block, sig in zip((YieldKind.SUPPLY, YieldKind.BORROW), rates, RATE_READS, strict=True):
+                apr = per_block_to_apr(per_block, COMPOUND_V2_BLOCKS_PER_YEAR)
+                apy = apr_to_apy(apr, COMPOUND_V2_BLOCKS_PER_YEAR)
+                method = f"{sig.split('(')[0]} x {COMPOUND_V2_BLOCKS_PER_YEAR} blocks / 1e18; APY compounded per block"
+                rows.append(
+                    Yield(self.info.slug, m.ctoken, m.underlying, symbol, kind, exact_decimal(apr), apy, method)
+                )
+        return rows

@@ -17,10 +17,30 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.compound.rates import CometRates
+from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy, per_second_to_apr
+from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
 COMET_PREFIX: Final = "CompoundV3Comet:"
 ASSET_INFO: Final = "getAssetInfo(uint8)((uint8,address,address,uint64,uint64,uint64,uint64,uint128))"
 TOTALS_COLLATERAL: Final = "totalsCollateral(address)(uint128,uint128)"
+#: Comet's rate immutables, in `CometRates`' field order, then the utilisation they are evaluated at.
+RATE_READS: Final = (
+    *(
+        f"{name}()(uint64)"
+        for name in (
+            "supplyKink",
+            "supplyPerSecondInterestRateSlopeLow",
+            "supplyPerSecondInterestRateSlopeHigh",
+            "supplyPerSecondInterestRateBase",
+            "borrowKink",
+            "borrowPerSecondInterestRateSlopeLow",
+            "borrowPerSecondInterestRateSlopeHigh",
+            "borrowPerSecondInterestRateBase",
+        )
+    ),
+    "getUtilization()(uint256)",
+)
 
 INFO: Final = ProtocolInfo(
     slug="compound-v3",
@@ -87,3 +107,37 @@ class CompoundV3Adapter(Adapter):
                 for asset, total in zip(a.collateral, totals, strict=True)
             ]
         return positions
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """Per Comet: getSupplyRate / getBorrowRate at getUtilization (per second) x seconds a year.
+
+        The curve's immutables and the utilisation are read in one batch and evaluated with the exact port
+        (`CometRates`), which equals ``getSupplyRate(getUtilization())`` without a second round trip.
+        """
+        markets = await self.discover(reader)
+        values = self.require(await reader.call_many([Call.of(c, sig) for c in markets for sig in RATE_READS]))
+        rows: list[Yield] = []
+        for k, (comet, a) in enumerate(markets.items()):
+            *params, utilization = values[k * len(RATE_READS) : (k + 1) * len(RATE_READS)]
+            curve = CometRates(*params)
+            token = self.deployment.token_at(a.base)
+            symbol = token.symbol if token is not None else a.base
+            for kind, rate in (
+                (YieldKind.SUPPLY, curve.supply_rate(utilization)),
+                (YieldKind.BORROW, curve.borrow_rate(utilization)),
+            ):
+                apr = per_second_to_apr(rate)
+                method = f"get{kind.value.title()}Rate(getUtilization()) x {SECONDS_PER_YEAR} s / 1e18; APY per second"
+                rows.append(
+                    Yield(
+                        self.info.slug,
+                        comet,
+                        a.base,
+                        symbol,
+                        kind,
+                        exact_decimal(apr),
+                        apr_to_apy(apr, SECONDS_PER_YEAR),
+                        method,
+                    )
+                )
+        return rows

@@ -95,10 +95,12 @@ async function renderPrices(protocols) {
 }
 
 async function renderProtocol(slug) {
-  const [detail, history, explanation, health] = await Promise.all([
+  const [detail, history, explanation, health, yields] = await Promise.all([
     api(`/v1/protocols/${slug}`), api(`/v1/protocols/${slug}/tvl?interval=block`), api(`/v1/protocols/${slug}/explain`), api("/v1/health"),
+    api(`/v1/yields?protocol=${slug}`),
   ]);
   renderHealth(health);
+  renderYields(yields.items);
   el("protocol-name").textContent = detail.name;
   el("protocol-meta").textContent = `${detail.category} · ${detail.methodology}`;
   el("protocol-tvl").textContent = usd(detail.tvl_usd);
@@ -123,6 +125,20 @@ async function renderProtocol(slug) {
   el("provenance-block").textContent = `chain ${doc.chain_id}, block ${doc.block.number} (${doc.block.hash}) at ${new Date(doc.block.timestamp * 1000).toISOString()}`;
   el("provenance-sum").textContent = Object.entries(doc.totals).map(([kind, t]) => `${kind}: ${t.sum}`).join("\n");
   el("provenance-calls").textContent = `${doc.calls.length} contract calls read at that block; ${doc.unpriced.length} token(s) unpriced`;
+}
+
+// Rates arrive as exact decimal strings (1 = 100 %); the row keeps them in data attributes, shows percents.
+function renderYields(items) {
+  el("protocol-yields-card").hidden = !items.length;
+  const rate = (text) => `${(Number(text) * 100).toFixed(2)}%`;
+  el("protocol-yields").querySelector("tbody").replaceChildren(...items.map((y) => {
+    const tr = document.createElement("tr");
+    Object.assign(tr.dataset, { market: y.market, kind: y.kind, apr: y.apr, apy: y.apy, block: y.block.number });
+    tr.append(cell(y.symbol), cell(y.block.chain), cell(y.kind), cell(rate(y.apr), "num"), cell(rate(y.apy), "num"),
+      cell(`block ${y.block.number}`));
+    tr.title = y.method;
+    return tr;
+  }));
 }
 
 function renderHealth(health) {

@@ -1,0 +1,69 @@
+"""GET /v1/yields: the stored supply, borrow and staking rates of the newest indexed block per protocol.
+
+    GET /v1/yields?chain=ethereum&protocol=aave-v3&kind=supply
+    {"items": [{"protocol": "aave-v3", "symbol": "WETH", "kind": "supply", "apr": "0.0123...",
+                "apy": "0.0124...", "block": {"chain": "ethereum", "number": 123, ...}, ...}]}
+
+APR and APY are exact decimal strings (1 = 100 %); each row names the block it was read at.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from defiscope.api import models as m
+from defiscope.api.context import ApiContext
+from defiscope.api.errors import ApiError
+from defiscope.api.views import block_model, dec
+from defiscope.protocols.yields import YieldKind
+
+
+class KindParam(StrEnum):
+    """The `kind` filter (OpenAPI enum): `protocols.yields.YieldKind`'s values."""
+
+    SUPPLY = YieldKind.SUPPLY.value
+    BORROW = YieldKind.BORROW.value
+    STAKING = YieldKind.STAKING.value
+
+
+class YieldItem(m._Model):
+    protocol: str
+    name: str
+    market: str = Field(description="pool, cToken, Comet or staking contract address")
+    asset: str = Field(description="address of the asset supplied, borrowed or staked")
+    symbol: str
+    kind: KindParam
+    apr: m.Usd = Field(description="simple annual rate, exact decimal string (1 = 100 %)")
+    apy: m.Usd = Field(description="the APR compounded as the protocol compounds it, exact decimal string")
+    method: str = Field(description="how the rate was computed from the contracts")
+    block: m.Block
+
+
+class Yields(m._Model):
+    items: list[YieldItem]
+
+
+def yields(ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None) -> Yields:
+    if protocol is not None and protocol not in ctx.infos:
+        raise ApiError(404, "protocol", f"unknown protocol {protocol!r}")
+    rows = ctx.repo.latest_yields(chain_id=chain_id, protocol=protocol)
+    return Yields(
+        items=[
+            YieldItem(
+                protocol=s.rate.protocol,
+                name=ctx.info(s.rate.protocol).name,
+                market=s.rate.market,
+                asset=s.rate.asset,
+                symbol=s.rate.symbol,
+                kind=KindParam(s.rate.kind.value),
+                apr=dec(s.rate.apr),
+                apy=dec(s.rate.apy),
+                method=s.rate.method,
+                block=block_model(s.block),
+            )
+            for s in rows
+            if kind is None or s.rate.kind.value == kind.value
+        ]
+    )

@@ -1,0 +1,59 @@
+"""The market simulation's protocol agents, and the default set for a devnet chain.
+
+Example::
+
+    agents = default_agents(devnet.chain(1))   # users of each protocol, then liquidators
+    sim = Simulation(devnet.chain(1), SimulationConfig(seed=7, agents=agents))
+
+An agent is a callable ``(simulation, rng) -> None`` run once per tick; a protocol's agents join the
+default set only when the chain's registry holds that protocol.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
+from defiscope.devnet.agents.liquidator import AaveLiquidator, MakerKeeper
+from defiscope.devnet.agents.maker import MakerVaults
+from defiscope.devnet.agents.staking import EigenRestakers, LidoStakers
+from defiscope.devnet.world import DevnetChain
+
+if TYPE_CHECKING:
+    from defiscope.devnet.simulation import Agent
+
+__all__ = [
+    "AaveLiquidator",
+    "AaveUsers",
+    "CometUsers",
+    "CompoundV2Users",
+    "EigenRestakers",
+    "LendingProfile",
+    "LidoStakers",
+    "MakerKeeper",
+    "MakerVaults",
+    "default_agents",
+]
+
+
+def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
+    """Fresh agents (they keep per-run state) for the protocols ``chain`` has, users before liquidators."""
+    has = chain.contracts.__contains__
+    agents: list[Agent] = []
+    if has("AaveV3Pool"):
+        agents.append(AaveUsers())
+    if has("CompoundV2Comptroller"):
+        agents.append(CompoundV2Users())
+    if has("CompoundV3Comet:USDC"):
+        agents.append(CometUsers())
+    if has("MakerVat"):
+        agents.append(MakerVaults())
+    if has("LidoStETH"):
+        agents.append(LidoStakers())
+    if has("EigenLayerStrategyManager"):
+        agents.append(EigenRestakers())
+    if has("AaveV3Pool"):
+        agents.append(AaveLiquidator())
+    if has("MakerDog"):
+        agents.append(MakerKeeper())
+    return tuple(agents)

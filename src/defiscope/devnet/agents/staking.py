@@ -1,0 +1,144 @@
+"""Stakers on Lido, Lido's oracle, and restakers on EigenLayer, as simulation agents.
+
+Example::
+
+    stakers, restakers = LidoStakers(), EigenRestakers()
+    sim = Simulation(devnet.chain(1), SimulationConfig(seed=7, agents=(stakers, restakers)))
+
+`LidoStakers`: a staker ``submit``s ETH, or queues part of its stETH with ``requestWithdrawals``. Every
+``report_every`` ticks the oracle reports through `devnet.lido.LidoDevnet.report` with the reference slot
+at the chain's current time (so the clock never jumps): consensus-layer rewards for the elapsed time at
+``apr`` (a rebase), finalizing the queue when the buffered ether covers it.
+
+`EigenRestakers`: a restaker delegates to one of the seeded operators once, then deposits stETH (staked
+through Lido), rETH or cbETH (minted by account 0, their owner) into the matching strategy.
+Withdrawals from EigenLayer wait 50,400 blocks, far beyond a simulation run: not simulated.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Final
+
+from defiscope.devnet.agents.lending import portion
+from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
+from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.eigenlayer import LST_ARTIFACTS, NO_SIGNATURE, OPERATORS, STRATEGY_TOKENS
+from defiscope.devnet.lido import ETHER, GWEI, SECONDS_PER_SLOT, LidoDevnet
+from defiscope.devnet.tx import MAX_UINT256
+
+if TYPE_CHECKING:
+    from defiscope.devnet.simulation import Simulation
+
+SECONDS_PER_YEAR: Final = 365 * 24 * 3600
+#: WithdrawalQueue's bounds on one request.
+MAX_REQUEST: Final = 1_000 * ETHER
+
+
+def lido_of(sim: Simulation) -> LidoDevnet:
+    return LidoDevnet(
+        sim.sender.contract(contract_artifact("Lido"), sim.chain.contracts["LidoStETH"]),
+        sim.sender.contract(contract_artifact("WstETH"), sim.chain.contracts["LidoWstETH"]),
+        sim.sender.contract(contract_artifact("WithdrawalQueue"), sim.chain.contracts["LidoWithdrawalQueue"]),
+        sim.sender.contract(contract_artifact("AccountingOracle"), sim.chain.contracts["LidoAccountingOracle"]),
+    )
+
+
+def stake(sim: Simulation, wallet: Wallet, lido: LidoDevnet, amount: int) -> bool:
+    """Submit ``amount`` wei to Lido from ``wallet`` (its native balance set to cover it and gas)."""
+    sim.sender.rpc("anvil_setBalance", [wallet.address, hex(GAS_MONEY + amount)])
+    return wallet.send(lido.steth.functions.submit(wallet.address), value=amount)
+
+
+@dataclass(slots=True)
+class LidoStakers:
+    stakers: int = 3
+    activity: float = 0.5
+    stake_eth: tuple[int, int] = (1, 300)
+    report_every: int = 20  # ticks between oracle reports
+    apr: Fraction = Fraction(3, 100)
+    wallets: list[Wallet] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    reports: int = 0
+    ticks: int = 0
+
+    def __call__(self, sim: Simulation, rng: random.Random) -> None:
+        self.ticks += 1
+        lido = lido_of(sim)
+        if rng.random() < self.activity:
+            if not self.wallets:
+                self.wallets = [Wallet.of(sim, f"lido staker {i}") for i in range(self.stakers)]
+            self._act(sim, rng, lido, rng.choice(self.wallets))
+        if self.report_every and self.ticks % self.report_every == 0:
+            self.reports += self.report(sim, lido)
+
+    def _act(self, sim: Simulation, rng: random.Random, lido: LidoDevnet, wallet: Wallet) -> None:
+        held = int(lido.steth.functions.balanceOf(wallet.address).call())
+        if held > ETHER and rng.random() < 0.35:
+            amount = min(MAX_REQUEST, portion(rng, held, 10, 90))
+            if (lido.steth.address, lido.queue.address) not in wallet.approved:
+                wallet.send(lido.steth.functions.approve(lido.queue.address, MAX_UINT256))
+                wallet.approved.add((lido.steth.address, lido.queue.address))
+            if wallet.send(lido.queue.functions.requestWithdrawals([amount], wallet.address)):
+                self.actions.append("requestWithdrawals")
+            return
+        if stake(sim, wallet, lido, rng.randint(*self.stake_eth) * ETHER):
+            self.actions.append("submit")
+
+    def report(self, sim: Simulation, lido: LidoDevnet) -> bool:
+        """One oracle report at the current slot: rewards for the elapsed time, the queue finalized if covered."""
+        genesis = lido.oracle.functions.GENESIS_TIME().call()
+        now = int(sim.sender.w3.eth.get_block("latest")["timestamp"])
+        slots = (now - genesis) // SECONDS_PER_SLOT - lido.oracle.functions.getLastProcessingRefSlot().call()
+        if slots <= 0:
+            return False
+        pooled = lido.steth.functions.getTotalPooledEther().call()
+        reward = int(Fraction(pooled) * self.apr * slots * SECONDS_PER_SLOT / SECONDS_PER_YEAR) // GWEI * GWEI
+        last = lido.queue.functions.getLastRequestId().call()
+        pending = lido.queue.functions.unfinalizedStETH().call()
+        covered = pending and lido.steth.functions.getBufferedEther().call() >= pending
+        lido.report(sim.sender, cl_balance_delta=reward, slots=slots, finalize_up_to=last if covered else 0)
+        return True
+
+
+@dataclass(slots=True)
+class EigenRestakers:
+    restakers: int = 3
+    activity: float = 0.4
+    deposit_eth: tuple[int, int] = (1, 100)
+    wallets: list[Wallet] = field(default_factory=list)
+    deposits: list[tuple[str, str, int]] = field(default_factory=list)  # (account, token symbol, amount)
+
+    def __call__(self, sim: Simulation, rng: random.Random) -> None:
+        if rng.random() >= self.activity:
+            return
+        if not self.wallets:
+            self.wallets = [Wallet.of(sim, f"eigenlayer restaker {i}") for i in range(self.restakers)]
+        wallet = rng.choice(self.wallets)
+        symbol = rng.choice(STRATEGY_TOKENS)
+        amount = rng.randint(*self.deposit_eth) * ETHER
+        manager = sim.sender.contract(
+            contract_artifact("StrategyManager"), sim.chain.contracts["EigenLayerStrategyManager"]
+        )
+        delegation = sim.sender.contract(
+            contract_artifact("DelegationManager"), sim.chain.contracts["EigenLayerDelegationManager"]
+        )
+        if int(delegation.functions.delegatedTo(wallet.address).call(), 16) == 0:
+            operator = sim.sender.accounts[rng.choice(OPERATORS)]
+            wallet.send(delegation.functions.delegateTo(operator, NO_SIGNATURE, b"\0" * 32))
+        token = sim.sender.contract(contract_artifact(LST_ARTIFACTS.get(symbol, "Lido")), sim.chain.tokens[symbol])
+        if symbol == "stETH":
+            if not stake(sim, wallet, lido_of(sim), amount):
+                return
+            # stETH rounds a share down: deposit what the wallet holds now.
+            amount = int(token.functions.balanceOf(wallet.address).call())
+        else:
+            sim.sender.send(token.functions.mint(wallet.address, amount))
+        if (token.address, manager.address) not in wallet.approved:
+            wallet.send(token.functions.approve(manager.address, MAX_UINT256))
+            wallet.approved.add((token.address, manager.address))
+        strategy = sim.chain.contracts[f"EigenLayerStrategy:{symbol}"]
+        if wallet.send(manager.functions.depositIntoStrategy(strategy, token.address, amount)):
+            self.deposits.append((wallet.address, symbol, amount))

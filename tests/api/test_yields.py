@@ -1,0 +1,74 @@
+"""GET /v1/yields over the store the real engine filled on the devnet: rows equal the stored yields exactly,
+filters work, each row names its block, bad input is a 4xx naming the field, and the body is cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+
+from defiscope.store import Repository
+from tests.api.conftest import FilledStore
+
+
+@pytest.fixture
+def repo(api_store: FilledStore) -> Iterator[Repository]:
+    store = Repository.open(api_store.url)
+    yield store
+    store.close()
+
+
+def test_yields_are_the_stored_rates_of_the_latest_block(client: TestClient, repo: Repository) -> None:
+    body = client.get("/v1/yields").json()
+    stored = repo.latest_yields()
+    assert {y.rate.protocol for y in stored} >= {"aave-v3", "compound-v2", "compound-v3"}
+    rows = [
+        (i["protocol"], i["market"], i["asset"], i["symbol"], i["kind"], Decimal(i["apr"]), Decimal(i["apy"]))
+        for i in body["items"]
+    ]
+    assert rows == [
+        (s.rate.protocol, s.rate.market, s.rate.asset, s.rate.symbol, s.rate.kind.value, s.rate.apr, s.rate.apy)
+        for s in stored
+    ]
+    assert all("E" not in i["apr"] and "E" not in i["apy"] for i in body["items"])  # plain decimal strings
+    blocks = repo.latest_blocks()
+    for item in body["items"]:
+        latest = blocks[item["block"]["chain_id"]]
+        assert (item["block"]["number"], item["block"]["hash"]) == (latest.number, latest.hash)
+    names = {i["protocol"]: i["name"] for i in body["items"]}
+    assert names["aave-v3"] == "Aave V3"
+
+
+def test_filters_by_chain_protocol_and_kind(client: TestClient, repo: Repository) -> None:
+    body = client.get("/v1/yields", params={"chain": "ethereum", "protocol": "compound-v3", "kind": "borrow"}).json()
+    expected = [s for s in repo.latest_yields(1, "compound-v3") if s.rate.kind.value == "borrow"]
+    assert [(i["market"], Decimal(i["apr"])) for i in body["items"]] == [(s.rate.market, s.rate.apr) for s in expected]
+    assert len(expected) == 1
+    assert client.get("/v1/yields", params={"chain": "bsc", "protocol": "compound-v3"}).json() == {"items": []}
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ({"kind": "lend"}, 422, "kind"),
+        ({"chain": "nowhere"}, 404, "chain"),
+        ({"protocol": "no-such-protocol"}, 404, "protocol"),
+        ({"protocol": "bad slug!"}, 422, "protocol"),
+    ],
+)
+def test_bad_input_names_the_field(client: TestClient, query: dict[str, str], status: int, field: str) -> None:
+    response = client.get("/v1/yields", params=query)
+    assert response.status_code == status
+    assert response.json()["error"]["field"] == field
+
+
+def test_cached_with_an_etag_and_in_the_openapi(client: TestClient) -> None:
+    first = client.get("/v1/yields")
+    again = client.get("/v1/yields", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    schema = client.get("/openapi.json").json()
+    kinds = schema["components"]["schemas"]["KindParam"]["enum"]
+    assert "/v1/yields" in schema["paths"]
+    assert kinds == ["supply", "borrow", "staking"]

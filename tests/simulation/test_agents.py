@@ -1,0 +1,252 @@
+"""The simulation's protocol agents act on the real devnet contracts, and runs stay reproducible.
+
+A folder of its own, after tests/devnet: once a session has mined (and reverted) many hundred blocks,
+anvil takes ~15 ms to mine a transaction, and tests/devnet/test_world.py's stale-feed test reads right
+after a `transact()` it does not wait for.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from web3 import Web3
+from web3.contract import Contract
+
+from defiscope.devnet.aave import aave_artifact
+from defiscope.devnet.agents import (
+    AaveLiquidator,
+    AaveUsers,
+    CometUsers,
+    CompoundV2Users,
+    EigenRestakers,
+    LendingProfile,
+    LidoStakers,
+    MakerKeeper,
+    MakerVaults,
+    default_agents,
+)
+from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.maker import RAY, ilk_id
+from defiscope.devnet.seeding import seed_address
+from defiscope.devnet.simulation import Simulation, SimulationConfig
+from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.lending.rates import percent_mul, ray_div
+
+QUIET = SimulationConfig(seed=5, trades_per_tick=0, lp_every=0, agents=())
+ETH_A = ilk_id("ETH-A")
+TICKS = 3
+
+
+def token(sim: Simulation, artifact: str, registry_name: str) -> Contract:
+    return sim.sender.contract(contract_artifact(artifact), sim.chain.contracts[registry_name])
+
+
+def test_default_agents_follow_the_registry(eth_chain: DevnetChain, bnb_chain: DevnetChain) -> None:
+    kinds = [type(a).__name__ for a in default_agents(eth_chain)]
+    assert kinds == [
+        "AaveUsers",
+        "CompoundV2Users",
+        "CometUsers",
+        "MakerVaults",
+        "LidoStakers",
+        "EigenRestakers",
+        "AaveLiquidator",
+        "MakerKeeper",
+    ]
+    assert default_agents(bnb_chain) == ()
+
+
+def test_aave_supply_adds_the_amount_to_the_reserve(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    a_token = sim.sender.contract(
+        aave_artifact("protocol/tokenization/AToken"), eth_chain.contracts["AaveV3AToken:USDC"]
+    )
+    usdc = sim.sender.contract(contract_artifact("DevToken"), eth_chain.tokens["USDC"])
+    pool = sim.sender.contract(aave_artifact("protocol/pool/Pool"), eth_chain.contracts["AaveV3Pool"])
+    cash, scaled = usdc.functions.balanceOf(a_token.address).call(), a_token.functions.scaledTotalSupply().call()
+    lender = AaveUsers(LendingProfile(lenders=1, borrowers=0, activity=1.0, lend_symbols=("USDC",)))
+    lender(sim, random.Random(1))
+    wallet = lender.users.lenders[0]
+    (sent,) = wallet.sent
+    name, (asset, amount, on_behalf, _) = sent.name, sent.args
+    assert (name, asset, on_behalf) == ("supply", usdc.address, wallet.address)
+    index = pool.functions.getReserveData(usdc.address).call()[1]  # liquidityIndex, updated by the supply
+    assert usdc.functions.balanceOf(a_token.address).call() - cash == amount
+    assert a_token.functions.scaledTotalSupply().call() - scaled == ray_div(amount, index)
+    assert a_token.functions.scaledBalanceOf(wallet.address).call() == ray_div(amount, index)
+
+
+def test_aave_borrower_posts_collateral_borrows_and_repays(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    agent = AaveUsers(LendingProfile(lenders=0, borrowers=1, activity=1.0, borrow_symbols=("DAI",)))
+    rng = random.Random(2)
+    debt_token = token(sim, "DevToken", "AaveV3VariableDebtToken:DAI")
+    sim.start()  # a fixed block clock: the interest accrued is the same on every run
+    try:
+        for _ in range(12):
+            agent(sim, rng)
+    finally:
+        sim.stop()
+    wallet = agent.users.borrowers[0]
+    names = [sent.name for sent in wallet.sent]
+    assert names[0] == "supply"
+    assert wallet.sent[0].args[0] == eth_chain.tokens["WETH"]
+    assert {"borrow", "repay"} <= set(names)
+    borrowed = sum(s.args[1] for s in wallet.sent if s.name == "borrow")
+    repaid = sum(s.args[1] for s in wallet.sent if s.name == "repay")
+    owed = debt_token.functions.balanceOf(wallet.address).call()
+    assert borrowed > repaid
+    operations = sum(1 for s in wallet.sent if s.name in ("borrow", "repay"))
+    # Interest of a few seconds on top; each scaled-balance update may round a wei either way (WadRayMath).
+    assert borrowed - repaid - operations <= owed < (borrowed - repaid) * 1_001 // 1_000
+
+
+def test_compound_agents(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    profile = LendingProfile(lenders=1, borrowers=1, activity=1.0, lend_symbols=("USDC",))
+    v2, v3 = CompoundV2Users(profile), CometUsers(profile)
+    rng = random.Random(4)
+    for _ in range(10):
+        v2(sim, rng)
+        v3(sim, rng)
+    v2_names = {s.name for w in (*v2.users.lenders, *v2.users.borrowers) for s in w.sent}
+    v3_names = {s.name for w in (*v3.users.lenders, *v3.users.borrowers) for s in w.sent}
+    assert {"enterMarkets", "mint", "borrow"} <= v2_names
+    assert {"supply", "withdraw"} <= v3_names
+    comet = token(sim, "Comet", "CompoundV3Comet:USDC")
+    weth = eth_chain.tokens["WETH"]
+    borrower = v3.users.borrowers[0]
+    posted = sum(s.args[1] for s in borrower.sent if s.name == "supply" and s.args[0] == weth)
+    assert comet.functions.collateralBalanceOf(borrower.address, weth).call() == posted
+    cweth = token(sim, "CErc20", "CompoundV2cToken:WETH")
+    minted = [s.args[0] for s in v2.users.borrowers[0].sent if s.name == "mint"]
+    rate = cweth.functions.exchangeRateStored().call()
+    assert len(minted) == 1
+    # CErc20.mint: mintTokens = mintAmount * 1e18 / exchangeRate (the rate did not move: no WETH borrows here).
+    assert cweth.functions.balanceOf(v2.users.borrowers[0].address).call() == minted[0] * 10**18 // rate
+
+
+def test_maker_vault_opens_and_closes(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    vaults = MakerVaults(owners=1, activity=1.0)
+    vat = token(sim, "Vat", "MakerVat")
+    dai = token(sim, "MakerDaiToken", "MakerDai")
+    rng = random.Random(3)
+    vaults(sim, rng)
+    owner = vaults.wallets[0].address
+    ink, art = vat.functions.urns(ETH_A, owner).call()
+    _, rate, spot, _, _ = vat.functions.ilks(ETH_A).call()
+    assert ink > 0
+    assert art > 0
+    assert ink * spot >= art * rate  # safe
+    assert dai.functions.balanceOf(owner).call() == art * rate // RAY
+    vaults(sim, rng)  # no drip in between: the DAI drawn covers the debt exactly
+    assert vat.functions.urns(ETH_A, owner).call() == [0, 0]
+    assert vaults.actions == 2
+
+
+def test_liquidations_follow_a_price_drop(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    aave, maker = AaveLiquidator(), MakerKeeper()
+    rng = random.Random(0)
+    aave(sim, rng)
+    maker(sim, rng)
+    assert aave.liquidations == []
+    assert maker.barks == []
+    feed = token(sim, "PriceFeed", "feed:ETH/USD")
+    sim.sender.send(feed.functions.updateAnswer(2_700 * 10**8))  # -10 %: HF of account 1 0.93, "eth risky" 142 %
+    aave(sim, rng)
+    maker(sim, rng)
+    account1 = sim.sender.accounts[1]
+    assert (account1, "WETH", "USDC") in aave.liquidations
+    risky = seed_address("maker", "eth risky")
+    assert maker.barks == [("ETH-A", risky)]
+    assert token(sim, "Vat", "MakerVat").functions.urns(ETH_A, risky).call() == [0, 0]  # room covers it all
+
+    # Under HF 0.95 the close factor is 100 %: the whole USDC debt is repaid, with the 5 % bonus in WETH.
+    assert token(sim, "DevToken", "AaveV3VariableDebtToken:USDC").functions.balanceOf(account1).call() == 0
+    pool = sim.sender.contract(aave_artifact("protocol/pool/Pool"), eth_chain.contracts["AaveV3Pool"])
+    (event,) = [
+        e["args"] for e in pool.events.LiquidationCall().get_logs(from_block=0) if e["args"]["user"] == account1
+    ]
+    oracle = sim.sender.contract(aave_artifact("misc/AaveOracle"), eth_chain.contracts["AaveV3Oracle"])
+    weth, usdc = eth_chain.tokens["WETH"], eth_chain.tokens["USDC"]
+    weth_price, usdc_price = oracle.functions.getAssetsPrices([weth, usdc]).call()
+    assert (event["collateralAsset"], event["debtAsset"]) == (weth, usdc)
+    assert aave.wallet is not None
+    assert event["liquidator"] == aave.wallet.address
+    assert 48_200 * 10**6 <= event["debtToCover"] < 48_300 * 10**6  # the seeded debt plus its interest
+    # LiquidationLogic._calculateAvailableCollateralToLiquidate (no liquidation protocol fee configured).
+    base = usdc_price * event["debtToCover"] * 10**18 // (weth_price * 10**6)
+    assert event["liquidatedCollateralAmount"] == percent_mul(base, 10_500)
+    print(f"liquidations after a 10 % ETH drop: aave {len(aave.liquidations)}, maker {len(maker.barks)}")
+
+
+def test_lido_stakers_and_oracle_rebase(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    steth, queue = token(sim, "Lido", "LidoStETH"), token(sim, "WithdrawalQueue", "LidoWithdrawalQueue")
+    pooled, (_, _, cl_balance) = steth.functions.getTotalPooledEther().call(), steth.functions.getBeaconStat().call()
+    locked = queue.functions.getLockedEtherAmount().call()
+    stakers = LidoStakers(stakers=1, activity=1.0, report_every=6)
+    sim.start()
+    try:
+        rng = random.Random(6)
+        for _ in range(6):
+            stakers(sim, rng)
+    finally:
+        sim.stop()
+    sent = stakers.wallets[0].sent
+    assert stakers.actions == [s.name for s in sent if s.name in ("submit", "requestWithdrawals")]
+    assert {"submit", "requestWithdrawals"} <= set(stakers.actions)
+    assert stakers.reports == 1
+    submitted = sum(s.value for s in sent if s.name == "submit")
+    rewards = steth.functions.getBeaconStat().call()[2] - cl_balance
+    finalized = queue.functions.getLockedEtherAmount().call() - locked
+    assert rewards > 0
+    assert finalized > 0
+    assert steth.functions.getTotalPooledEther().call() == pooled + submitted + rewards - finalized
+    assert queue.functions.getLastFinalizedRequestId().call() == queue.functions.getLastRequestId().call()
+
+
+def test_eigenlayer_restakers_deposit(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    restakers = EigenRestakers(restakers=1, activity=1.0)
+    manager = token(sim, "StrategyManager", "EigenLayerStrategyManager")
+    rng = random.Random(8)
+    for _ in range(4):
+        restakers(sim, rng)
+    assert len(restakers.deposits) == 4
+    account = restakers.wallets[0].address
+    for symbol in {s for _, s, _ in restakers.deposits}:
+        strategy = token(sim, "StrategyBase", f"EigenLayerStrategy:{symbol}")
+        shares = manager.functions.stakerStrategyShares(account, strategy.address).call()
+        underlying = strategy.functions.sharesToUnderlyingView(shares).call()
+        deposited = sum(amount for _, s, amount in restakers.deposits if s == symbol)
+        assert deposited - 1 <= underlying <= deposited  # StrategyBase rounds shares down
+
+
+def test_all_agents_reproducible_and_fast(eth_chain: DevnetChain) -> None:
+    sender = Simulation(eth_chain, QUIET).sender
+    start = sender.rpc("evm_snapshot", [])
+    first, seconds = _run(eth_chain, seed=21, ticks=TICKS)
+    assert sender.rpc("evm_revert", [start]) is True
+    start = sender.rpc("evm_snapshot", [])
+    second, _ = _run(eth_chain, seed=21, ticks=TICKS)
+    assert sender.rpc("evm_revert", [start]) is True
+    assert second == first
+    assert seconds / TICKS < 1.0
+    print(f"mean tick with all agents: {seconds / TICKS:.3f} s")
+
+
+def _run(chain: DevnetChain, seed: int, ticks: int) -> tuple[str, float]:
+    sim = Simulation(chain, SimulationConfig(seed=seed))
+    sim.start()
+    began = time.perf_counter()
+    try:
+        sim.run(ticks)
+    finally:
+        sim.stop()
+    seconds = time.perf_counter() - began
+    block = Web3(Web3.HTTPProvider(chain.rpc_url)).eth.get_block("latest")
+    return block["hash"].to_0x_hex(), seconds
