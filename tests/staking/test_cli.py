@@ -17,6 +17,7 @@ from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.lido.apr import RebaseReport, sma_apr
 from defiscope.protocols.lido.reports import rebase_reports
+from defiscope.store import Repository
 from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 from tests.staking.conftest import ETHER
 
@@ -36,6 +37,11 @@ def test_apr_json_is_lidos_moving_average(
     assert doc["sma"] == f"0.{int(sma * 10**18):018d}"  # exact to 18 places, truncated
     assert [p["window"] for p in doc["series"]] == [1, 2, 3, 4, 5, 6, 7, 7]
     assert Fraction(doc["sma"]) == Fraction(int(sma * 10**18), 10**18)
+    repo = Repository.open()  # the reports were kept as a time series, equal to the chain's
+    try:
+        assert repo.rebase_reports(1, "lido") == reports
+    finally:
+        repo.close()
 
 
 async def _reports(url: str, deployment: Deployment, head: int) -> list[RebaseReport]:

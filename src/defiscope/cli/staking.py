@@ -19,8 +19,9 @@ from defiscope.errors import DefiscopeError
 from defiscope.protocols.eigenlayer.adapter import STRATEGY_PREFIX
 from defiscope.protocols.eigenlayer.operators import OperatorStake, operator_stakes
 from defiscope.protocols.lido.apr import apr_series
-from defiscope.protocols.lido.reports import STETH, rebase_reports
+from defiscope.protocols.lido.reports import STETH, rebase_report_logs
 from defiscope.service.context import open_runtime
+from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
 staking_app = typer.Typer(help="Staking and restaking: Lido APR, EigenLayer operators.", no_args_is_help=True)
@@ -49,7 +50,16 @@ async def _apr(chain: str, from_block: int | None) -> list[dict[str, Any]]:
         engine = _engine_for(dict(runtime.engines), STETH, "Lido")
         head = (await engine.client.snapshot()).block.number
         start = max(0, head - REPORT_LOOKBACK_BLOCKS) if from_block is None else from_block
-        reports = await rebase_reports(engine.client, engine.deployment, from_block=start, to_block=head)
+        logs = await rebase_report_logs(engine.client, engine.deployment, from_block=start, to_block=head)
+        chain_id = engine.deployment.chain_id
+    # Kept as a time series (with their blocks, rolled back on a reorg); the APR is computed from the store.
+    repo = await asyncio.to_thread(Repository.open)
+    try:
+        await asyncio.to_thread(repo.save_rebase_reports, chain_id, "lido", logs)
+        since = min((log.report.report_timestamp for log in logs), default=None)
+        reports = await asyncio.to_thread(repo.rebase_reports, chain_id, "lido", since=since) if logs else []
+    finally:
+        repo.close()
     if not reports:
         raise NotDeployed(f"no Lido oracle report between blocks {start} and {head}")
     return [
