@@ -7,12 +7,15 @@ chain, so tests may send transactions without seeing each other's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from defiscope.chain.client import ChainClient
+from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet, DevnetChain, start_devnet
 from defiscope.devnet.anvil import rpc
+from defiscope.devnet.deployment import devnet_deployment
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +46,16 @@ def eth_chain(devnet: Devnet) -> DevnetChain:
 @pytest.fixture
 def bnb_chain(devnet: Devnet) -> DevnetChain:
     return devnet.chain(56)
+
+
+@pytest.fixture
+def deployment(eth_chain: DevnetChain) -> Deployment:
+    """Chain 1's devnet registry, as adapters and price sources get it."""
+    return devnet_deployment(eth_chain)
+
+
+@pytest.fixture
+async def client(eth_chain: DevnetChain) -> AsyncIterator[ChainClient]:
+    """A chain client of the devnet's chain 1."""
+    async with ChainClient.connect(eth_chain.chain_id, [eth_chain.rpc_url]) as chain_client:
+        yield chain_client

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from web3.contract import Contract
 
@@ -13,7 +11,7 @@ from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
-from tests.tvl.conftest import deployment, kit, make_engine, sender  # noqa: F401  (fixtures)
+from tests.tvl.conftest import kit, make_engine, sender  # noqa: F401  (fixtures)
 
 ETHER = 10**18
 
@@ -31,13 +29,6 @@ def lido(eth_chain: DevnetChain, sender: Sender) -> LidoDevnet:  # noqa: F811
 
 def eigen_contract(send: Sender, chain: DevnetChain, name: str, artifact: str) -> Contract:
     return send.contract(contract_artifact(artifact), chain.contracts[name])
-
-
-@pytest.fixture
-async def client(eth_chain: DevnetChain) -> AsyncIterator[ChainClient]:
-    chain_client = ChainClient.connect(1, [eth_chain.rpc_url])
-    yield chain_client
-    await chain_client.aclose()
 
 
 async def pinned_reader(client: ChainClient, scope: str = "test") -> Reader:

@@ -9,7 +9,6 @@ from web3 import Web3
 from defiscope.chain.client import ChainClient
 from defiscope.deployments import Deployment, TreasurySpec
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.aggregator import PriceAggregator
@@ -27,11 +26,6 @@ EngineFactory = Callable[..., TvlEngine]
 @pytest.fixture
 def sender(eth_chain: DevnetChain) -> Sender:
     return Sender.connect(eth_chain.rpc_url)
-
-
-@pytest.fixture
-def deployment(eth_chain: DevnetChain) -> Deployment:
-    return devnet_deployment(eth_chain)
 
 
 def with_treasury(deployment: Deployment, *tokens: str, holder: str = TREASURY) -> Deployment:

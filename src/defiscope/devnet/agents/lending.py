@@ -16,7 +16,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from web3.contract import Contract
 
@@ -89,12 +89,15 @@ class _Users:
         return rng.choice(everyone)
 
 
-class AaveUsers:
-    """Aave V3 lenders (``supply``/``withdraw``) and WETH-backed stablecoin borrowers (``borrow``/``repay``)."""
+class _LendingAgent:
+    """The shape every lending agent shares: act with probability `activity`, on one of its lenders or
+    borrowers; subclasses say which protocol (`slug`) and what a lender and a borrower do (`_act`)."""
+
+    slug: ClassVar[str]
 
     def __init__(self, profile: LendingProfile | None = None) -> None:
         self.profile = profile or LendingProfile()
-        self.users = _Users("aave-v3", self.profile)
+        self.users = _Users(self.slug, self.profile)
         self.actions = 0
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
@@ -102,9 +105,20 @@ class AaveUsers:
             return
         self.users.ensure(sim)
         wallet, borrower = self.users.pick(rng)
+        self.actions += self._act(sim, rng, wallet, borrower=borrower)
+
+    def _act(self, sim: Simulation, rng: random.Random, wallet: Wallet, *, borrower: bool) -> bool:
+        raise NotImplementedError
+
+
+class AaveUsers(_LendingAgent):
+    """Aave V3 lenders (``supply``/``withdraw``) and WETH-backed stablecoin borrowers (``borrow``/``repay``)."""
+
+    slug = "aave-v3"
+
+    def _act(self, sim: Simulation, rng: random.Random, wallet: Wallet, *, borrower: bool) -> bool:
         pool = sim.sender.contract(aave_artifact("protocol/pool/Pool"), sim.chain.contracts["AaveV3Pool"])
-        done = self._borrower(sim, rng, pool, wallet) if borrower else self._lender(sim, rng, pool, wallet)
-        self.actions += done
+        return self._borrower(sim, rng, pool, wallet) if borrower else self._lender(sim, rng, pool, wallet)
 
     def _lender(self, sim: Simulation, rng: random.Random, pool: Contract, wallet: Wallet) -> bool:
         symbol = rng.choice(self.profile.lend_symbols)
@@ -149,21 +163,13 @@ class AaveUsers:
         return amount > 0 and wallet.send(functions.borrow(asset, amount, VARIABLE, 0, wallet.address))
 
 
-class CompoundV2Users:
+class CompoundV2Users(_LendingAgent):
     """Compound V2 lenders (``mint``/``redeem``) and WETH-backed borrowers (``borrow``/``repayBorrow``)."""
 
-    def __init__(self, profile: LendingProfile | None = None) -> None:
-        self.profile = profile or LendingProfile()
-        self.users = _Users("compound-v2", self.profile)
-        self.actions = 0
+    slug = "compound-v2"
 
-    def __call__(self, sim: Simulation, rng: random.Random) -> None:
-        if rng.random() >= self.profile.activity:
-            return
-        self.users.ensure(sim)
-        wallet, borrower = self.users.pick(rng)
-        done = self._borrower(sim, rng, wallet) if borrower else self._lender(sim, rng, wallet)
-        self.actions += done
+    def _act(self, sim: Simulation, rng: random.Random, wallet: Wallet, *, borrower: bool) -> bool:
+        return self._borrower(sim, rng, wallet) if borrower else self._lender(sim, rng, wallet)
 
     def _ctoken(self, sim: Simulation, symbol: str) -> Contract:
         return sim.sender.contract(contract_artifact("CErc20"), sim.chain.contracts[f"CompoundV2cToken:{symbol}"])
@@ -208,26 +214,18 @@ class CompoundV2Users:
         return amount > 0 and wallet.send(ctoken.borrow(amount))
 
 
-class CometUsers:
+class CometUsers(_LendingAgent):
     """Compound III (USDC market) lenders and WETH-backed borrowers: ``supply`` and ``withdraw`` only."""
 
     #: Comet's borrow collateral factor of WETH on the devnet (`devnet/compound.py`).
     WETH_BORROW_CF: Final = Fraction(83, 100)
     BASE_BORROW_MIN: Final = 100 * 10**6
 
-    def __init__(self, profile: LendingProfile | None = None) -> None:
-        self.profile = profile or LendingProfile()
-        self.users = _Users("compound-v3", self.profile)
-        self.actions = 0
+    slug = "compound-v3"
 
-    def __call__(self, sim: Simulation, rng: random.Random) -> None:
-        if rng.random() >= self.profile.activity:
-            return
-        self.users.ensure(sim)
-        wallet, borrower = self.users.pick(rng)
+    def _act(self, sim: Simulation, rng: random.Random, wallet: Wallet, *, borrower: bool) -> bool:
         comet = sim.sender.contract(contract_artifact("Comet"), sim.chain.contracts["CompoundV3Comet:USDC"])
-        done = self._borrower(sim, rng, comet, wallet) if borrower else self._lender(sim, rng, comet, wallet)
-        self.actions += done
+        return self._borrower(sim, rng, comet, wallet) if borrower else self._lender(sim, rng, comet, wallet)
 
     def _lender(self, sim: Simulation, rng: random.Random, comet: Contract, wallet: Wallet) -> bool:
         functions = comet.functions
