@@ -235,7 +235,18 @@ contract Comptroller {
         return 0;
     }
 
-    /// @notice cTokens seized for repaying `actualRepayAmount` of the borrowed underlying.
+    function seizeAllowed(address cTokenCollateral, address cTokenBorrowed, address, address, uint256)
+        external
+        view
+        returns (uint256)
+    {
+        if (!markets[cTokenCollateral].isListed || !markets[cTokenBorrowed].isListed) return 9;
+        if (CErc20(cTokenCollateral).comptroller() != CErc20(cTokenBorrowed).comptroller()) return 2; // COMPTROLLER_MISMATCH
+        return 0;
+    }
+
+    /// @notice cTokens seized for repaying `actualRepayAmount` of the borrowed underlying
+    ///         (Comptroller.liquidateCalculateSeizeTokens: incentive * priceBorrowed / (priceCollateral * rate)).
     function liquidateCalculateSeizeTokens(address cTokenBorrowed, address cTokenCollateral, uint256 actualRepayAmount)
         external
         view
@@ -324,6 +335,8 @@ contract CErc20 {
     }
 
     bool public constant isCToken = true;
+    /// @notice Share of seized collateral added to reserves (CTokenInterfaces: 2.8 %).
+    uint256 public constant protocolSeizeShareMantissa = 2.8e16;
     uint256 internal constant borrowRateMaxMantissa = 0.0005e16;
     uint256 internal constant reserveFactorMaxMantissa = 1e18;
 
@@ -353,7 +366,21 @@ contract CErc20 {
     event Transfer(address indexed from, address indexed to, uint256 amount);
     event Approval(address indexed owner, address indexed spender, uint256 amount);
 
+    event LiquidateBorrow(
+        address liquidator, address borrower, uint256 repayAmount, address cTokenCollateral, uint256 seizeTokens
+    );
+    event ReservesAdded(address benefactor, uint256 addAmount, uint256 newTotalReserves);
+
     error Rejected(string action, uint256 code);
+    // Compound's ErrorReporter (TokenErrorReporter) errors for liquidation.
+    error LiquidateComptrollerRejection(uint256 errorCode);
+    error LiquidateFreshnessCheck();
+    error LiquidateCollateralFreshnessCheck();
+    error LiquidateLiquidatorIsBorrower();
+    error LiquidateCloseAmountIsZero();
+    error LiquidateCloseAmountIsUintMax();
+    error LiquidateSeizeComptrollerRejection(uint256 errorCode);
+    error LiquidateSeizeLiquidatorIsBorrower();
 
     constructor(
         address underlying_,
@@ -554,14 +581,17 @@ contract CErc20 {
 
     function repayBorrow(uint256 repayAmount) external returns (uint256) {
         accrueInterest();
-        return repayBorrowFresh(msg.sender, msg.sender, repayAmount);
+        repayBorrowFresh(msg.sender, msg.sender, repayAmount);
+        return 0;
     }
 
     function repayBorrowBehalf(address borrower, uint256 repayAmount) external returns (uint256) {
         accrueInterest();
-        return repayBorrowFresh(msg.sender, borrower, repayAmount);
+        repayBorrowFresh(msg.sender, borrower, repayAmount);
+        return 0;
     }
 
+    /// @dev Returns the amount actually repaid (uint max repays the whole borrow), as CToken.repayBorrowFresh.
     function repayBorrowFresh(address payer, address borrower, uint256 repayAmount) internal returns (uint256) {
         uint256 allowed = comptroller.repayBorrowAllowed(address(this), payer, borrower, repayAmount);
         if (allowed != 0) revert Rejected("repay", allowed);
@@ -574,7 +604,70 @@ contract CErc20 {
         accountBorrows[borrower].interestIndex = borrowIndex;
         totalBorrows = totalBorrowsNew;
         emit RepayBorrow(payer, borrower, repayAmountFinal, accountBorrowsNew, totalBorrowsNew);
+        return repayAmountFinal;
+    }
+
+    // ---------------------------------------------------------------- liquidation (CToken.sol)
+
+    /// @notice The liquidator repays `repayAmount` of the borrower's debt in this market and seizes
+    ///         `cTokenCollateral` from it: Comptroller.liquidateCalculateSeizeTokens of the amount repaid.
+    function liquidateBorrow(address borrower, uint256 repayAmount, CErc20 cTokenCollateral) external returns (uint256) {
+        accrueInterest();
+        cTokenCollateral.accrueInterest();
+        liquidateBorrowFresh(msg.sender, borrower, repayAmount, cTokenCollateral);
         return 0;
+    }
+
+    function liquidateBorrowFresh(address liquidator, address borrower, uint256 repayAmount, CErc20 cTokenCollateral)
+        internal
+    {
+        uint256 allowed = comptroller.liquidateBorrowAllowed(
+            address(this), address(cTokenCollateral), liquidator, borrower, repayAmount
+        );
+        if (allowed != 0) revert LiquidateComptrollerRejection(allowed);
+        if (accrualBlockNumber != block.number) revert LiquidateFreshnessCheck();
+        if (cTokenCollateral.accrualBlockNumber() != block.number) revert LiquidateCollateralFreshnessCheck();
+        if (borrower == liquidator) revert LiquidateLiquidatorIsBorrower();
+        if (repayAmount == 0) revert LiquidateCloseAmountIsZero();
+        if (repayAmount == type(uint256).max) revert LiquidateCloseAmountIsUintMax();
+
+        uint256 actualRepayAmount = repayBorrowFresh(liquidator, borrower, repayAmount);
+        (uint256 amountSeizeError, uint256 seizeTokens) = comptroller.liquidateCalculateSeizeTokens(
+            address(this), address(cTokenCollateral), actualRepayAmount
+        );
+        require(amountSeizeError == 0, "LIQUIDATE_COMPTROLLER_CALCULATE_AMOUNT_SEIZE_FAILED");
+        require(cTokenCollateral.balanceOf(borrower) >= seizeTokens, "LIQUIDATE_SEIZE_TOO_MUCH");
+        if (address(cTokenCollateral) == address(this)) {
+            seizeInternal(address(this), liquidator, borrower, seizeTokens);
+        } else {
+            require(cTokenCollateral.seize(liquidator, borrower, seizeTokens) == 0, "token seizure failed");
+        }
+        emit LiquidateBorrow(liquidator, borrower, actualRepayAmount, address(cTokenCollateral), seizeTokens);
+    }
+
+    /// @notice Called by the borrowed market's cToken during a liquidation.
+    function seize(address liquidator, address borrower, uint256 seizeTokens) external returns (uint256) {
+        seizeInternal(msg.sender, liquidator, borrower, seizeTokens);
+        return 0;
+    }
+
+    /// @dev CToken.seizeInternal: protocolSeizeShare of the seized cTokens is burnt into reserves
+    ///      (at the stored exchange rate), the rest goes to the liquidator.
+    function seizeInternal(address seizerToken, address liquidator, address borrower, uint256 seizeTokens) internal {
+        uint256 allowed = comptroller.seizeAllowed(address(this), seizerToken, liquidator, borrower, seizeTokens);
+        if (allowed != 0) revert LiquidateSeizeComptrollerRejection(allowed);
+        if (borrower == liquidator) revert LiquidateSeizeLiquidatorIsBorrower();
+        uint256 protocolSeizeTokens = seizeTokens * protocolSeizeShareMantissa / 1e18;
+        uint256 liquidatorSeizeTokens = seizeTokens - protocolSeizeTokens;
+        uint256 protocolSeizeAmount = exchangeRateStored() * protocolSeizeTokens / 1e18;
+        uint256 totalReservesNew = totalReserves + protocolSeizeAmount;
+        totalReserves = totalReservesNew;
+        totalSupply = totalSupply - protocolSeizeTokens;
+        accountTokens[borrower] = accountTokens[borrower] - seizeTokens;
+        accountTokens[liquidator] = accountTokens[liquidator] + liquidatorSeizeTokens;
+        emit Transfer(borrower, liquidator, liquidatorSeizeTokens);
+        emit Transfer(borrower, address(this), protocolSeizeTokens);
+        emit ReservesAdded(address(this), protocolSeizeAmount, totalReservesNew);
     }
 
     function doTransferIn(address from, uint256 amount) internal {

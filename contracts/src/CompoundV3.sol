@@ -5,8 +5,10 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// An ABI- and math-compatible stand-in for Compound III's Comet (compound-finance/comet, Comet.sol and
 /// CometCore.sol): same names, scales (FACTOR_SCALE 1e18, BASE_INDEX_SCALE 1e15, 8-decimal prices),
-/// per-second kinked rates and principal/present-value rounding. Left out: absorb/buyCollateral,
-/// rewards tracking, pause flags and the configurator/proxy (parameters are constructor arguments).
+/// per-second kinked rates, principal/present-value rounding, and liquidation (absorb, buyCollateral with
+/// the storefront price factor, quoteCollateral, getReserves). Left out: rewards tracking, liquidator
+/// points, pause flags, the assetsIn bitmap (a zero balance is skipped instead: same figures) and the
+/// configurator/proxy (parameters are constructor arguments).
 
 interface CometPriceFeed {
     function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80);
@@ -68,11 +70,21 @@ contract Comet {
     error BadAsset();
     error SupplyCapExceeded();
     error InsufficientReserves();
+    error NotLiquidatable();
+    error NotForSale();
+    error TooMuchSlippage();
 
     event Supply(address indexed from, address indexed dst, uint256 amount);
     event Withdraw(address indexed src, address indexed to, uint256 amount);
     event SupplyCollateral(address indexed from, address indexed dst, address indexed asset, uint256 amount);
     event WithdrawCollateral(address indexed src, address indexed to, address indexed asset, uint256 amount);
+    event Transfer(address indexed from, address indexed to, uint256 amount);
+    event AbsorbDebt(address indexed absorber, address indexed borrower, uint256 basePaidOut, uint256 usdValue);
+    event AbsorbCollateral(
+        address indexed absorber, address indexed borrower, address indexed asset, uint256 collateralAbsorbed,
+        uint256 usdValue
+    );
+    event BuyCollateral(address indexed buyer, address indexed asset, uint256 baseAmount, uint256 collateralAmount);
 
     uint64 internal constant FACTOR_SCALE = 1e18;
     uint64 internal constant BASE_INDEX_SCALE = 1e15;
@@ -84,6 +96,8 @@ contract Comet {
     uint8 public immutable decimals;
     uint64 public immutable baseScale;
     uint104 public immutable baseBorrowMin;
+    uint64 public immutable storeFrontPriceFactor;
+    uint256 public immutable targetReserves;
     uint64 public immutable supplyKink;
     uint64 public immutable supplyPerSecondInterestRateSlopeLow;
     uint64 public immutable supplyPerSecondInterestRateSlopeHigh;
@@ -104,12 +118,23 @@ contract Comet {
     mapping(address => UserBasic) public userBasic;
     mapping(address => mapping(address => UserCollateral)) public userCollateral;
 
-    constructor(address baseToken_, address baseTokenPriceFeed_, uint8 decimals_, uint104 baseBorrowMin_, RateConfig memory rates, AssetConfig[] memory configs) {
+    constructor(
+        address baseToken_,
+        address baseTokenPriceFeed_,
+        uint8 decimals_,
+        uint104 baseBorrowMin_,
+        uint64 storeFrontPriceFactor_,
+        uint256 targetReserves_,
+        RateConfig memory rates,
+        AssetConfig[] memory configs
+    ) {
         baseToken = baseToken_;
         baseTokenPriceFeed = baseTokenPriceFeed_;
         decimals = decimals_;
         baseScale = uint64(10 ** decimals_);
         baseBorrowMin = baseBorrowMin_;
+        storeFrontPriceFactor = storeFrontPriceFactor_;
+        targetReserves = targetReserves_;
         supplyKink = rates.supplyKink;
         supplyPerSecondInterestRateSlopeLow = uint64(rates.supplyPerYearInterestRateSlopeLow / SECONDS_PER_YEAR);
         supplyPerSecondInterestRateSlopeHigh = uint64(rates.supplyPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR);
@@ -314,6 +339,87 @@ contract Comet {
         }
     }
 
+    // ---------------------------------------------------------------- liquidation (Comet.sol)
+
+    /// @notice Absorb each liquidatable account: the protocol takes all its collateral, credits its base
+    ///         balance with the collateral's value times liquidationFactor, and the reserves pay the rest.
+    function absorb(address absorber, address[] calldata accounts) external {
+        accrueInternal();
+        for (uint256 i = 0; i < accounts.length; i++) {
+            absorbInternal(absorber, accounts[i]);
+        }
+    }
+
+    function absorbInternal(address absorber, address account) internal {
+        if (!isLiquidatable(account)) revert NotLiquidatable();
+        int104 oldPrincipal = userBasic[account].principal;
+        int256 oldBalance = presentValue(oldPrincipal);
+        uint256 basePrice = getPrice(baseTokenPriceFeed);
+        uint256 deltaValue = 0;
+        for (uint8 i = 0; i < assets.length; i++) {
+            AssetInfo memory assetInfo = assets[i];
+            address asset = assetInfo.asset;
+            uint128 seizeAmount = userCollateral[account][asset].balance;
+            if (seizeAmount == 0) continue;
+            userCollateral[account][asset].balance = 0;
+            totalsCollateral[asset].totalSupplyAsset -= seizeAmount;
+            uint256 value = mulPrice(seizeAmount, getPrice(assetInfo.priceFeed), assetInfo.scale);
+            deltaValue += mulFactor(value, assetInfo.liquidationFactor);
+            emit AbsorbCollateral(absorber, account, asset, seizeAmount, value);
+        }
+        uint256 deltaBalance = divPrice(deltaValue, basePrice, baseScale);
+        int256 newBalance = oldBalance + int256(deltaBalance);
+        // The new balance is never negative: the reserves absorb any excess debt.
+        if (newBalance < 0) newBalance = 0;
+        int104 newPrincipal = principalValue(newBalance);
+        userBasic[account].principal = newPrincipal;
+        (uint104 repayAmount, uint104 supplyAmount) = repayAndSupplyAmount(oldPrincipal, newPrincipal);
+        // Reserves fall by the supply added and the borrows removed: newBalance - oldBalance.
+        totalSupplyBase += supplyAmount;
+        totalBorrowBase -= repayAmount;
+        uint256 basePaidOut = uint256(newBalance - oldBalance);
+        emit AbsorbDebt(absorber, account, basePaidOut, mulPrice(basePaidOut, basePrice, baseScale));
+        if (newPrincipal > 0) {
+            emit Transfer(address(0), account, presentValueSupply(baseSupplyIndex, uint104(newPrincipal)));
+        }
+    }
+
+    /// @notice Buy absorbed collateral with base at the storefront discount, while reserves are under target.
+    function buyCollateral(address asset, uint256 minAmount, uint256 baseAmount, address recipient) external {
+        int256 reserves = getReserves();
+        if (reserves >= 0 && uint256(reserves) >= targetReserves) revert NotForSale();
+        doTransferIn(baseToken, msg.sender, baseAmount);
+        uint256 collateralAmount = quoteCollateral(asset, baseAmount);
+        if (collateralAmount < minAmount) revert TooMuchSlippage();
+        if (collateralAmount > getCollateralReserves(asset)) revert InsufficientReserves();
+        doTransferOut(asset, recipient, collateralAmount);
+        emit BuyCollateral(msg.sender, asset, baseAmount, collateralAmount);
+    }
+
+    /// @notice Collateral for `baseAmount` of base: the asset's price discounted by
+    ///         storeFrontPriceFactor * (1 - liquidationFactor).
+    function quoteCollateral(address asset, uint256 baseAmount) public view returns (uint256) {
+        AssetInfo memory assetInfo = getAssetInfoByAddress(asset);
+        uint256 assetPrice = getPrice(assetInfo.priceFeed);
+        uint256 discountFactor = mulFactor(storeFrontPriceFactor, FACTOR_SCALE - assetInfo.liquidationFactor);
+        uint256 assetPriceDiscounted = mulFactor(assetPrice, FACTOR_SCALE - discountFactor);
+        uint256 basePrice = getPrice(baseTokenPriceFeed);
+        return basePrice * baseAmount * assetInfo.scale / assetPriceDiscounted / baseScale;
+    }
+
+    /// @notice Base held beyond what suppliers are owed net of borrows (accrued to now); may be negative.
+    function getReserves() public view returns (int256) {
+        (uint64 baseSupplyIndex_, uint64 baseBorrowIndex_) = accruedInterestIndices(block.timestamp - lastAccrualTime);
+        uint256 balance = IERC20(baseToken).balanceOf(address(this));
+        uint256 totalSupply_ = presentValueSupply(baseSupplyIndex_, totalSupplyBase);
+        uint256 totalBorrow_ = presentValueBorrow(baseBorrowIndex_, totalBorrowBase);
+        return int256(balance) - int256(totalSupply_) + int256(totalBorrow_);
+    }
+
+    function getCollateralReserves(address asset) public view returns (uint256) {
+        return IERC20(asset).balanceOf(address(this)) - totalsCollateral[asset].totalSupplyAsset;
+    }
+
     // ---------------------------------------------------------------- CometCore math
 
     function presentValue(int104 principalValue_) internal view returns (int256) {
@@ -362,6 +468,10 @@ contract Comet {
 
     function mulPrice(uint256 n, uint256 price, uint64 fromScale) internal pure returns (uint256) {
         return n * price / fromScale;
+    }
+
+    function divPrice(uint256 n, uint256 price, uint64 toScale) internal pure returns (uint256) {
+        return n * toScale / price;
     }
 
     function signedMulPrice(int256 n, uint256 price, uint64 fromScale) internal pure returns (int256) {

@@ -7,7 +7,9 @@ devnet untouched. The SQLite file is shared read-only by the tests; tests that w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +18,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from defiscope.api import ApiSettings, create_app
+from defiscope.api.context import QuoteChain
+from defiscope.chain.client import ChainClient
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.protocols.base import ProtocolInfo
+from defiscope.routing.load import PoolRef
+from defiscope.service.indexer import Indexer
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
 from tests.prices.kit import Kit
@@ -83,3 +89,62 @@ def client(api_store: FilledStore) -> Iterator[TestClient]:
 @pytest.fixture
 def empty_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """An app over a store the indexer filled at the devnet's current head, quoting on the devnet."""
+
+    client: TestClient
+    repo: Repository
+
+
+async def index_heads(devnet: Devnet, repo: Repository) -> None:
+    engines = {c.chain_id: make_engine(devnet_deployment(c), c.rpc_url) for c in devnet.chains}
+    try:
+        await Indexer(engines, repo).run_once()
+    finally:
+        for engine in engines.values():
+            await engine.client.aclose()
+
+
+def quoting_app(devnet: Devnet, repo: Repository, url: str, **settings: object) -> tuple[FastAPI, list[ChainClient]]:
+    """An app over `repo` whose /v1/quote reads the devnet with its seeded pools; the clients it quotes on
+    (unconnected until the app's event loop first uses them: close them on that loop)."""
+    quoting = {
+        c.chain_id: QuoteChain(
+            ChainClient.connect(c.chain_id, [c.rpc_url]),
+            devnet_deployment(c),
+            tuple(PoolRef(p.dex, p.address, p.token0, p.token1) for p in c.pools),
+        )
+        for c in devnet.chains
+    }
+    app = create_app(
+        ApiSettings(database_url=url, rate_per_ip="1000000/minute", **settings),  # type: ignore[arg-type]
+        repo=repo,
+        deployments=[q.deployment for q in quoting.values()],
+        quoting=quoting,
+    )
+    return app, [q.client for q in quoting.values()]
+
+
+@contextmanager
+def indexed_app(devnet: Devnet, url: str, **settings: object) -> Iterator[Indexed]:
+    """Index both chains' heads into `url` as `serve` does (Lido reports too), then serve a quoting app
+    over it. Chain state changes after this are not indexed."""
+    repo = Repository.open(url)
+    try:
+        asyncio.run(index_heads(devnet, repo))
+        app, clients = quoting_app(devnet, repo, url, **settings)
+        with TestClient(app) as test_client:
+            yield Indexed(test_client, repo)
+            for chain_client in clients:  # they live on the app's event loop: close them there
+                test_client.portal.call(chain_client.aclose)
+    finally:
+        repo.close()
+
+
+@pytest.fixture
+def indexed(devnet: Devnet, tmp_path: Path) -> Iterator[Indexed]:
+    with indexed_app(devnet, f"sqlite:///{tmp_path / 'indexed.db'}") as app:
+        yield app

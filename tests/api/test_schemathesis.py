@@ -6,6 +6,9 @@ Bounded: `MAX_EXAMPLES` per operation (about 20 operations), so the whole run st
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
@@ -14,8 +17,11 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.python import asgi
 
-from tests.api.conftest import FilledStore, make_app
+from defiscope.devnet import Devnet
+from defiscope.store import Repository
+from tests.api.conftest import FilledStore, index_heads, make_app, quoting_app
 
 MAX_EXAMPLES = 25
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
@@ -34,3 +40,41 @@ def test_every_operation_conforms(api_store: FilledStore) -> None:
             case.call_and_validate(checks=CHECKS)
 
         run()
+
+
+#: Quotes that succeed on the devnet (the generated cases mostly probe refusals): single, split, with a tx.
+QUOTES = [
+    {"chain": "1", "sell": "USDC", "buy": "WETH", "amount": "1000"},
+    {"chain": "ethereum", "sell": "WETH", "buy": "DAI", "amount": "3.5", "routes": 3, "slippage": "1.25"},
+    {"chain": "1", "sell": "DAI", "buy": "USDT", "amount": "50000", "recipient": "0x" + "ab" * 20},
+    {"chain": "bsc", "sell": "USDT", "buy": "WBNB", "amount": "250"},
+]
+
+
+def test_quote_conforms_on_a_quoting_server(devnet: Devnet, tmp_path: Path) -> None:
+    """/v1/quote against a store indexed at the devnet's head, so quotes succeed as well as fail."""
+    url = f"sqlite:///{tmp_path / 'quotes.db'}"
+    repo = Repository.open(url)
+    asyncio.run(index_heads(devnet, repo))
+    app, clients = quoting_app(devnet, repo, url)
+    operation = schemathesis.openapi.from_asgi("/openapi.json", app)["/v1/quote"]["GET"]
+    # schemathesis runs every in-process ASGI call on one shared event loop: the chain clients live there.
+    with asgi.get_client(app) as session:
+        try:
+            for query in QUOTES:
+                response = operation.Case(query=query).call(session=session)
+                assert response.status_code == 200, response.text
+                operation.Case(query=query).validate_response(response, checks=CHECKS)
+
+            @given(case=operation.as_strategy())
+            @settings(
+                max_examples=4 * MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            )
+            def run(case: schemathesis.Case) -> None:
+                case.call_and_validate(session=session, checks=CHECKS)
+
+            run()
+        finally:
+            for client in clients:
+                asgi._get_portal().call(client.aclose)
+            repo.close()

@@ -28,6 +28,11 @@ def _health(base: str) -> dict[str, object] | None:
     return doc if doc["chains"] else None
 
 
+def _lido_items(base: str) -> list[object]:
+    items: list[object] = httpx.get(f"{base}/v1/yields", params={"protocol": "lido", "kind": "staking"}).json()["items"]
+    return items
+
+
 def test_serve_indexes_serves_and_stops_cleanly(devnet: Devnet, tmp_path: Path) -> None:
     home = seeded_data_dir(devnet, tmp_path / "home")
     port = free_port()
@@ -59,6 +64,14 @@ def test_serve_indexes_serves_and_stops_cleanly(devnet: Devnet, tmp_path: Path) 
             slug: exact_sum(s.total(BalanceKind.TVL) for s in stored if s.slug == slug)
             for slug in {s.slug for s in stored}
         }
+        # /v1/quote on serve's own chain clients, at an indexed block; Lido's APR from reports the indexer kept.
+        # A first quote reads every V3 tick word (seconds on the devnet, see routing.load): a generous timeout.
+        query = {"chain": "1", "sell": "USDC", "buy": "WETH", "amount": "1000"}
+        quote = httpx.get(f"{base}/v1/quote", params=query, timeout=60)
+        assert quote.status_code == 200, quote.text
+        assert int(quote.json()["amount_out"]["raw"]) > 0
+        assert quote.json()["block"]["chain_id"] == 1
+        wait_until(lambda: _lido_items(base) != [], 30, "the indexer to collect Lido's oracle reports")
         metrics = httpx.get(f"{base}/metrics").text
         assert 'defiscope_rpc_requests_total{chain="1",endpoint=' in metrics
         child.send_signal(signal.SIGTERM)

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from defiscope.api import ApiSettings, create_app
+from defiscope.api.context import Live
 from defiscope.protocols.base import BalanceKind
 from defiscope.store import Repository
 from defiscope.tvl.explain import explain
@@ -192,3 +193,16 @@ def test_a_new_stored_block_changes_the_answer_and_its_etag(tmp_path: Path) -> N
             assert Decimal(second.json()["tvl_usd"]) == latest.total(BalanceKind.TVL)
     finally:
         repo.close()
+
+
+def test_health_lists_the_blocks_the_follower_skipped(api_store: FilledStore, repo: Repository) -> None:
+    chain_id = min(repo.latest_blocks())
+    skipped = (10, 19, 10, "the node no longer serves these blocks' state (pruned)")
+    live = Live(heads=lambda: {chain_id: None}, rpc=dict, gaps=lambda: {chain_id: [skipped]})
+    app = create_app(
+        ApiSettings(database_url=api_store.url), deployments=api_store.deployments, infos=api_store.infos, live=live
+    )
+    with TestClient(app) as test_client:
+        chains = {c["chain_id"]: c for c in test_client.get("/v1/health").json()["chains"]}
+    assert chains[chain_id]["gaps"] == [dict(zip(("from_block", "to_block", "blocks", "reason"), skipped, strict=True))]
+    assert all(c["gaps"] == [] for cid, c in chains.items() if cid != chain_id)

@@ -46,7 +46,10 @@ def test_filters_by_chain_protocol_and_kind(client: TestClient, repo: Repository
     expected = [s for s in repo.latest_yields(1, "compound-v3") if s.rate.kind.value == "borrow"]
     assert [(i["market"], Decimal(i["apr"])) for i in body["items"]] == [(s.rate.market, s.rate.apr) for s in expected]
     assert len(expected) == 1
-    assert client.get("/v1/yields", params={"chain": "bsc", "protocol": "compound-v3"}).json() == {"items": []}
+    assert client.get("/v1/yields", params={"chain": "bsc", "protocol": "compound-v3"}).json() == {
+        "items": [],
+        "unavailable": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -71,4 +74,4 @@ def test_cached_with_an_etag_and_in_the_openapi(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     kinds = schema["components"]["schemas"]["KindParam"]["enum"]
     assert "/v1/yields" in schema["paths"]
-    assert kinds == ["supply", "borrow", "staking"]
+    assert kinds == ["supply", "borrow", "staking", "lp_fee"]

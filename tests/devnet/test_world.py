@@ -294,12 +294,14 @@ def test_v3_quoter_matches_a_real_swap_crossing_ticks(eth_chain: DevnetChain) ->
     user = w3.eth.accounts[0]
     weth, usdc = eth_chain.tokens["WETH"], eth_chain.tokens["USDC"]
     quoter = contract(eth_chain, npm_artifact("QuoterV2").abi, eth_chain.contracts["QuoterV2"])
-    amount_in = 1000 * 10**18  # $3M into the $10M-a-side 0.05 % pool: leaves the narrow positions
+    # 30 % of the 0.05 % pool's WETH side: leaves the narrow positions, crosses ticks.
+    spec = next(p for p in ETHEREUM.v3_pools if p.fee == 500 and {p.token_a, p.token_b} == {"WETH", "USDC"})
+    amount_in = ETHEREUM.token("WETH").amount_for_usd(spec.usd_per_side * 3 // 10)
     out, sqrt_after, ticks_crossed, _gas = quoter.functions.quoteExactInputSingle(
         (weth, usdc, amount_in, 500, 0)
     ).call()
     # Average price below the 3000 start (0.05 % fee plus price impact), but not absurdly so.
-    assert 2_900 * 10**9 < out < 2_999 * 10**9
+    assert 2_900 * 10**6 < out * 10**18 // amount_in < 2_999 * 10**6  # USDC per WETH
     assert ticks_crossed >= 2
 
     router = contract(eth_chain, npm_artifact("SwapRouter").abi, eth_chain.contracts["SwapRouter"])
@@ -352,7 +354,8 @@ def test_v3_pools_have_many_initialized_ticks(devnet: Any, chain_id: int) -> Non
 def test_snapshot_isolation_first_test_spends(eth_chain: DevnetChain) -> None:
     w3 = connect(eth_chain.rpc_url)
     dai = contract(eth_chain, ERC20_ABI, eth_chain.tokens["DAI"])
-    dai.functions.transfer(w3.eth.accounts[0], 10**18).transact({"from": w3.eth.accounts[9]})
+    sent = dai.functions.transfer(w3.eth.accounts[0], 10**18).transact({"from": w3.eth.accounts[9]})
+    w3.eth.wait_for_transaction_receipt(sent, poll_latency=0.01)  # anvil may answer before it mines
     assert dai.functions.balanceOf(w3.eth.accounts[9]).call() == (1_000_000 - 1) * 10**18
 
 

@@ -16,6 +16,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.spec import ETHEREUM
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain, DevnetPool
 from defiscope.errors import DefiscopeError
@@ -87,8 +88,11 @@ def test_quote_equals_execution(eth_chain: DevnetChain, case: str) -> None:
 
 def test_split_route_leg_by_leg(eth_chain: DevnetChain) -> None:
     pick: Pick = lambda p: p.dex in ("uniswap-v2", "uniswap-v3")  # noqa: E731
-    q, pools = quote(eth_chain, pick, "USDC", "WETH", 2_000_000 * 10**6, routes=3)
-    single, _ = quote(eth_chain, pick, "USDC", "WETH", 2_000_000 * 10**6, routes=1)
+    # 40 % of the deepest WETH/USDC pool's USDC side: deep into its curve, where other pools pay more.
+    deepest = max(p.usd_per_side for p in ETHEREUM.v3_pools if {p.token_a, p.token_b} == {"WETH", "USDC"})
+    amount = ETHEREUM.token("USDC").amount_for_usd(deepest * 4 // 10)
+    q, pools = quote(eth_chain, pick, "USDC", "WETH", amount, routes=3)
+    single, _ = quote(eth_chain, pick, "USDC", "WETH", amount, routes=1)
     assert len(q.legs) >= 2
     assert q.amount_out > single.amount_out
     assert sum(leg.amount_in for leg in q.legs) == q.amount_in

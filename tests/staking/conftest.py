@@ -8,6 +8,7 @@ from web3.contract import Contract
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.eigenlayer import DEPOSITS, POD_VALIDATORS
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -33,3 +34,12 @@ def eigen_contract(send: Sender, chain: DevnetChain, name: str, artifact: str) -
 
 async def pinned_reader(client: ChainClient, scope: str = "test") -> Reader:
     return Batcher(await client.snapshot()).reader(scope)
+
+
+#: Natively restaked ETH: the seeded pod's validators at 32 ETH each.
+NATIVE = POD_VALIDATORS * 32 * ETHER
+
+
+def deposited(symbol: str, operator: int | None = None) -> int:
+    """Wei of ``symbol`` the seed deposited (to one operator's delegators, or all)."""
+    return ETHER * sum(amounts.get(symbol, 0) for _, amounts, to in DEPOSITS if operator is None or to == operator)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from defiscope.chain.client import ChainClient
 from defiscope.cli import app
 from defiscope.deployments import Deployment
+from defiscope.devnet.eigenlayer import POD_VALIDATORS
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.lido.apr import RebaseReport, sma_apr
@@ -58,7 +59,7 @@ def test_operators_json_lists_both_operators(cli: CliRunner, devnet_home: Path, 
     doc = {o["operator"]: o for o in json.loads(result.stdout)["operators"]}
     assert set(doc) == {sender.accounts[7], sender.accounts[8]}
     native = "0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0"
-    assert doc[sender.accounts[7]]["underlying"][native] == str(320 * ETHER)
+    assert doc[sender.accounts[7]]["underlying"][native] == str(POD_VALIDATORS * 32 * ETHER)  # the seeded pod
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from defiscope.protocols.base import AdapterError
 from defiscope.protocols.eigenlayer.adapter import BEACON_CHAIN_ETH_STRATEGY, EigenLayerAdapter
 from defiscope.protocols.eigenlayer.operators import operator_stakes
 from defiscope.protocols.eigenlayer.strategy_math import deposit_shares, shares_to_underlying, underlying_to_shares
-from tests.staking.conftest import ETHER, eigen_contract, pinned_reader
+from tests.staking.conftest import ETHER, NATIVE, deposited, eigen_contract, pinned_reader
 from tests.tvl.conftest import EngineFactory
 
 AMOUNTS = st.lists(st.integers(min_value=0, max_value=10**30), min_size=30, max_size=30)
@@ -81,12 +81,12 @@ def test_deposit_mints_the_shares_the_math_says(sender: Sender, eth_chain: Devne
 async def test_tvl_is_each_strategys_underlying_plus_native_eth(deployment: Deployment, client: ChainClient) -> None:
     positions = await EigenLayerAdapter(deployment).positions(await pinned_reader(client))
     by_token = {deployment.token_at(p.token).symbol: p for p in positions}  # type: ignore[union-attr]
-    # The seed: 20,500 stETH (stETH transfers keep 1 wei of rounding), 5,110 rETH, 3,040 cbETH, 10 validators.
+    # The seed's deposits (stETH transfers keep 1 wei of rounding) and the pod's validators.
     assert {s: p.amount for s, p in by_token.items()} == {
-        "stETH": 20_500 * ETHER - 1,
-        "rETH": 5_110 * ETHER,
-        "cbETH": 3_040 * ETHER,
-        "WETH": 320 * ETHER,
+        "stETH": deposited("stETH") - 1,
+        "rETH": deposited("rETH"),
+        "cbETH": deposited("cbETH"),
+        "WETH": NATIVE,
     }
     assert by_token["stETH"].receipt_of == "lido"
     assert by_token["rETH"].receipt_of is None
@@ -112,7 +112,7 @@ async def test_queued_withdrawal_waits_for_the_delay(
     assert delegation.functions.operatorShares(operator, strategy).call() == operator_before - shares
     # Shares left the staker, but the tokens stay in the strategy (and in TVL) until completion.
     tvl = {p.holder: p.amount for p in await EigenLayerAdapter(deployment).positions(await pinned_reader(client))}
-    assert tvl[strategy] == 3_040 * ETHER
+    assert tvl[strategy] == deposited("cbETH")
 
     as_tuple = (
         withdrawal["staker"],
@@ -135,7 +135,7 @@ async def test_queued_withdrawal_waits_for_the_delay(
     sender.send(complete, sender=staker)
     assert cbeth.functions.balanceOf(staker).call() - before == 40 * ETHER
     tvl = {p.holder: p.amount for p in await EigenLayerAdapter(deployment).positions(await pinned_reader(client))}
-    assert tvl[strategy] == 3_000 * ETHER
+    assert tvl[strategy] == deposited("cbETH") - 40 * ETHER
 
 
 async def test_operators_and_delegated_stake(
@@ -146,17 +146,16 @@ async def test_operators_and_delegated_stake(
     seven, eight = sender.accounts[7], sender.accounts[8]
     assert set(stakes) == {seven, eight}
     steth, reth, cbeth = strategies
-    # Operator 7: account 0 (20,000 stETH, 5,000 rETH, 3,000 cbETH), account 1 (300 stETH, 50 rETH), the pod.
-    # Operator 8: account 2 (200 stETH, 40 cbETH), account 3 (60 rETH).
-    assert stakes[seven].underlying[reth] == 5_050 * ETHER
-    assert stakes[seven].underlying[cbeth] == 3_000 * ETHER
-    assert stakes[seven].underlying[BEACON_CHAIN_ETH_STRATEGY] == 320 * ETHER
-    assert stakes[eight].underlying[reth] == 60 * ETHER
-    assert stakes[eight].underlying[cbeth] == 40 * ETHER
+    # Each operator holds what its delegators deposited (the seed's DEPOSITS); operator 7 also the pod.
+    assert stakes[seven].underlying[reth] == deposited("rETH", 7)
+    assert stakes[seven].underlying[cbeth] == deposited("cbETH", 7)
+    assert stakes[seven].underlying[BEACON_CHAIN_ETH_STRATEGY] == NATIVE
+    assert stakes[eight].underlying[reth] == deposited("rETH", 8)
+    assert stakes[eight].underlying[cbeth] == deposited("cbETH", 8)
     assert stakes[eight].underlying[BEACON_CHAIN_ETH_STRATEGY] == 0
     # stETH: shares carry the first deposit's 1-wei rounding, so underlying is within 1 wei of the deposits.
-    assert 20_300 * ETHER - stakes[seven].underlying[steth] in (0, 1)
-    assert 200 * ETHER - stakes[eight].underlying[steth] in (0, 1)
+    assert deposited("stETH", 7) - stakes[seven].underlying[steth] in (0, 1)
+    assert deposited("stETH", 8) - stakes[eight].underlying[steth] in (0, 1)
 
 
 async def test_a_strategy_with_no_shares_holds_nothing(

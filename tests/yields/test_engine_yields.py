@@ -41,7 +41,8 @@ async def test_engine_reads_yields_without_extra_requests_and_stores_them(
         await engine.client.aclose()
     assert with_yields == without
     assert plain.yields == ()
-    assert {y.protocol for y in result.yields} == {"aave-v3", "compound-v2", "compound-v3"}
+    lending, dexes = {"aave-v3", "compound-v2", "compound-v3"}, {"uniswap-v2", "uniswap-v3", "curve"}
+    assert {y.protocol for y in result.yields} == lending | dexes  # DEXes: LP fee rates
     assert [s.slug for s in result.snapshots] == [s.slug for s in plain.snapshots]
 
     repo = Repository.open(f"sqlite:///{tmp_path / 'y.db'}")

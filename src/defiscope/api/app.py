@@ -4,7 +4,8 @@
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
 `create_app` takes the store (or opens the one the settings name), the deployments whose tokens it names
-(default: the mainnet registry) and, when the same process indexes, a `Live` view of the chains.
+(default: the mainnet registry) and, when the same process indexes, a `Live` view of the chains and the
+chains /v1/quote reads (`QuoteChain`: the indexer's clients, shared).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.api import errors, gecko, llama, v1
-from defiscope.api.context import ApiContext, Live
+from defiscope.api.context import ApiContext, Live, QuoteChain
 from defiscope.api.gate import Gate
 from defiscope.api.metrics import ApiMetrics
 from defiscope.api.settings import ApiSettings
@@ -47,11 +48,12 @@ def create_app(
     deployments: Iterable[Deployment] | None = None,
     infos: Mapping[str, ProtocolInfo] | None = None,
     live: Live | None = None,
+    quoting: Mapping[int, QuoteChain] | None = None,
 ) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     owned = repo is None
     store = Repository.open(settings.database_url) if repo is None else repo
-    ctx = ApiContext.build(settings, store, deployments=deployments, infos=infos, live=live)
+    ctx = ApiContext.build(settings, store, deployments=deployments, infos=infos, live=live, quoting=quoting)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

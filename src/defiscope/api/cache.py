@@ -8,6 +8,7 @@ validation too, which is sound because validation depends only on the path and q
 
     cache = BlockCache(read_version=repo.latest_blocks, ttl=0.5, entries=2048)
     entry = await cache.get(("/v1/protocols", "limit=10"), build)   # build() -> bytes, run in a thread
+    entry = await cache.get_async(("/v1/quote", "amount=1&..."), abuild)  # abuild() -> awaitable bytes
     entry.etag                                                      # '"3f2a..."'
 """
 
@@ -17,7 +18,7 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
@@ -102,7 +103,11 @@ class BlockCache:
         return entry
 
     async def get(self, key: Key, build: Callable[[], bytes], route: str = "") -> Entry:
-        """The entry for `key` at the current version; concurrent misses share one build."""
+        """The entry for `key` at the current version; concurrent misses share one build (run in a thread)."""
+        return await self.get_async(key, lambda: run_in_threadpool(build), route)
+
+    async def get_async(self, key: Key, build: Callable[[], Awaitable[bytes]], route: str = "") -> Entry:
+        """`get` with a coroutine builder, for bodies that read the chains on the event loop (quotes)."""
         slot = (key, await self.version())
         entry = self._lru.get(slot)
         if entry is not None:
@@ -114,7 +119,7 @@ class BlockCache:
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._inflight[slot] = future
         try:
-            body = await run_in_threadpool(build)
+            body = await build()
             entry = Entry(body, etag_of(body), route)
             self._lru[slot] = entry
             while len(self._lru) > self._entries:

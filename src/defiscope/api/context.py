@@ -1,22 +1,28 @@
 """What the endpoints read: the store, protocol metadata, the token directory, and (in `serve`) live chains.
 
 ctx = ApiContext.build(settings, repo, deployments=[mainnet(1)])
-ctx.tokens.by_key(1, "0xC02a...")          # TokenEntry(symbol="WETH", coingecko_id="weth", ...)
+ctx.tokens.get(1, "0xC02a...")             # TokenEntry(symbol="WETH", coingecko_id="weth", ...)
+ctx.quoting[1].client                      # in `serve`: the indexer's chain client, shared by /v1/quote
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from defiscope.api.cache import BlockCache
 from defiscope.api.settings import ApiSettings
 from defiscope.chain.accounting import EndpointStats
+from defiscope.chain.client import ChainClient
 from defiscope.chain.registry import CHAINS
 from defiscope.deployments import Deployment, UnknownName
 from defiscope.deployments.mainnet import mainnet
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.protocols.registry import known_protocols
+from defiscope.routing.discovery import discover_at
+from defiscope.routing.load import PoolRef
+from defiscope.routing.tracker import SharedTracker
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
 
@@ -24,6 +30,8 @@ from defiscope.store.keys import KeyStore
 HeadsSource = Callable[[], Mapping[int, int | None]]
 #: RPC accounting of this process's chain clients: chain id -> endpoint name -> stats.
 RpcSource = Callable[[], Mapping[int, Mapping[str, EndpointStats]]]
+#: Blocks the follower had to skip (a pruned node): chain id -> (from block, to block, blocks, reason).
+GapsSource = Callable[[], Mapping[int, Iterable[tuple[int, int, int, str]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +40,23 @@ class Live:
 
     heads: HeadsSource
     rpc: RpcSource
+    gaps: GapsSource | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteChain:
+    """A chain /v1/quote reads: the server's own client (no connection per request), its registry, and
+    its pools, kept in memory and followed from their events (`SharedTracker`): the devnet's seeded pools,
+    or on other chains those discovered between the registry's tokens at the first quote."""
+
+    client: ChainClient
+    deployment: Deployment
+    known_pools: tuple[PoolRef, ...] = ()
+    tracker: SharedTracker = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        discover = None if self.known_pools else partial(discover_at, deployment=self.deployment)
+        object.__setattr__(self, "tracker", SharedTracker(self.known_pools, discover))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +127,8 @@ class ApiContext:
     tokens: TokenDirectory
     live: Live | None = None
     network: str | None = None  # "devnet" or "mainnet" when every chain served is of that kind
+    deployments: Mapping[int, Deployment] = field(default_factory=dict)  # the registries served, by chain
+    quoting: Mapping[int, QuoteChain] = field(default_factory=dict)  # chains /v1/quote can read
 
     @classmethod
     def build(
@@ -112,18 +139,21 @@ class ApiContext:
         deployments: Iterable[Deployment] | None = None,
         infos: Mapping[str, ProtocolInfo] | None = None,
         live: Live | None = None,
+        quoting: Mapping[int, QuoteChain] | None = None,
     ) -> ApiContext:
-        served = None if deployments is None else list(deployments)
-        networks = {d.network for d in served or ()}
+        served = default_deployments() if deployments is None else list(deployments)
+        networks = {d.network for d in served} if deployments is not None else set()
         return cls(
             settings=settings,
             repo=repo,
             keys=KeyStore(repo.engine),
             cache=BlockCache(repo.latest_blocks, ttl=settings.version_ttl, entries=settings.cache_entries),
             infos={**known_protocols(), **(infos or {})},
-            tokens=TokenDirectory.of(default_deployments() if served is None else served),
+            tokens=TokenDirectory.of(served),
             live=live,
             network=networks.pop() if len(networks) == 1 else None,
+            deployments={d.chain_id: d for d in served},
+            quoting=dict(quoting or {}),
         )
 
     def info(self, slug: str) -> ProtocolInfo:

@@ -56,6 +56,9 @@ class ProtocolPage(_Model):
     total: int
     limit: int
     offset: int
+    network: Literal["mainnet", "devnet"] | None = Field(
+        default=None, description="devnet: the figures are a local simulation on anvil chains, not mainnet"
+    )
 
 
 class TokenPrice(_Model):
@@ -166,6 +169,13 @@ class PriceHistory(_Model):
     points: list[PricePoint]
 
 
+class IndexGap(_Model):
+    from_block: int
+    to_block: int
+    blocks: int = Field(description="scheduled blocks in the range that were not indexed")
+    reason: str
+
+
 class ChainHealth(_Model):
     chain: str
     chain_id: int
@@ -174,6 +184,9 @@ class ChainHealth(_Model):
     lag_seconds: int = Field(description="now minus the last indexed block's time")
     head_block: int | None = Field(description="the chain head, when this server follows the chain")
     lag_blocks: int | None
+    gaps: list[IndexGap] = Field(
+        default_factory=list, description="scheduled blocks the follower skipped since it started, and why"
+    )
 
 
 class Health(_Model):

@@ -37,6 +37,7 @@ class ApiSettings:
     max_body_bytes: int = 16_384  # every endpoint is a GET: a big body is never legitimate
     max_page_size: int = 500
     max_tokens: int = 100  # tokens / coins / ids in one price request
+    max_history_points: int = 2000  # points of one interval=block history; more is a 400 naming `interval`
     version_ttl: float = 0.5  # seconds between checks of the latest stored blocks (the cache key)
     cache_entries: int = 2048  # serialized responses kept (LRU)
     key_cache_ttl: float = 5.0  # seconds a checked key is trusted before the store is asked again
@@ -48,8 +49,10 @@ class ApiSettings:
                 parse(getattr(self, name))
             except ValueError as exc:
                 raise InvalidInput(f"API setting {name}: {exc} (e.g. '600/minute')") from exc
-        if self.max_page_size < 1 or self.max_tokens < 1 or self.max_body_bytes < 0:
-            raise InvalidInput("API settings: max_page_size and max_tokens must be positive, max_body_bytes >= 0")
+        if min(self.max_page_size, self.max_tokens, self.max_history_points) < 1 or self.max_body_bytes < 0:
+            raise InvalidInput(
+                "API settings: max_page_size, max_tokens and max_history_points must be positive, max_body_bytes >= 0"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ApiSettings:

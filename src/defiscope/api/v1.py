@@ -2,11 +2,13 @@
 
 GET /v1/protocols?chain=ethereum&sort=tvl&order=desc&limit=20
 GET /v1/prices?tokens=ethereum:0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2
+GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000
 """
 
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
 
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from starlette.concurrency import run_in_threadpool
@@ -14,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.api import models as m
-from defiscope.api import params, views
+from defiscope.api import params, quotes, views
 from defiscope.api import yields as yields_view
-from defiscope.api.respond import JSON, cached, context, to_bytes
+from defiscope.api.respond import JSON, cached, cached_async, context, to_bytes
 from defiscope.api.settings import ApiSettings
 from defiscope.api.views import Interval, SortKey
 
@@ -24,6 +26,10 @@ Slug = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._-]+$", descrip
 ChainParam = Annotated[str | None, Query(max_length=40, description="chain slug, alias or id (ethereum, bsc, 1)")]
 Start = Annotated[int | None, Query(ge=0, description="unix seconds, inclusive")]
 End = Annotated[int | None, Query(ge=0, description="unix seconds, inclusive; not in the future")]
+#: interval=block over more stored blocks than `ApiSettings.max_history_points`.
+HISTORY_TOO_LONG: dict[int | str, dict[str, Any]] = {
+    400: {"model": m.Error, "description": "interval=block over too many blocks: narrow start/end or use hour/day"}
+}
 
 
 def router(settings: ApiSettings) -> APIRouter:
@@ -47,7 +53,12 @@ def router(settings: ApiSettings) -> APIRouter:
     async def protocol(request: Request, slug: Slug) -> Response:
         return await cached(request, lambda: views.protocol_detail(context(request), slug))
 
-    @api.get("/protocols/{slug}/tvl", response_model=m.ProtocolHistory, summary="A protocol's TVL history")
+    @api.get(
+        "/protocols/{slug}/tvl",
+        response_model=m.ProtocolHistory,
+        responses=HISTORY_TOO_LONG,
+        summary="A protocol's TVL history",
+    )
     async def protocol_tvl(
         request: Request,
         slug: Slug,
@@ -74,7 +85,12 @@ def router(settings: ApiSettings) -> APIRouter:
     async def chains(request: Request) -> Response:
         return await cached(request, lambda: views.chain_list(context(request)))
 
-    @api.get("/chains/{chain}/tvl", response_model=m.ChainHistory, summary="A chain's TVL history")
+    @api.get(
+        "/chains/{chain}/tvl",
+        response_model=m.ChainHistory,
+        responses=HISTORY_TOO_LONG,
+        summary="A chain's TVL history",
+    )
     async def chain_tvl(
         request: Request,
         chain: Annotated[str, Path(max_length=40)],
@@ -119,6 +135,40 @@ def router(settings: ApiSettings) -> APIRouter:
     ) -> Response:
         chain_id = None if chain is None else params.chain(chain, "chain").chain_id
         return await cached(request, lambda: yields_view.yields(context(request), chain_id, protocol, kind))
+
+    @api.get(
+        "/quote",
+        response_model=quotes.Quote,
+        summary="Best exact-input swap route at the latest indexed block; with a recipient, the unsigned tx",
+        responses={503: {"model": m.Error, "description": "the chain has no usable indexed block yet"}},
+    )
+    async def quote(
+        request: Request,
+        chain: Annotated[str, Query(max_length=40, description="chain slug, alias or id", examples=["1"])],
+        sell: Annotated[str, Query(max_length=64, description="token to sell: symbol or address", examples=["USDC"])],
+        buy: Annotated[str, Query(max_length=64, description="token to buy: symbol or address", examples=["WETH"])],
+        amount: Annotated[
+            str, Query(max_length=80, description="token units to sell, plain decimal", examples=["1000"])
+        ],
+        routes: Annotated[int, Query(ge=1, le=5, description="split over at most this many routes")] = 1,
+        slippage: Annotated[
+            Decimal, Query(ge=0, le=50, max_digits=12, decimal_places=6, description="percent, for min_out")
+        ] = Decimal("0.5"),
+        recipient: Annotated[
+            str | None, Query(max_length=42, description="build and simulate the swap for this address")
+        ] = None,
+    ) -> Response:
+        ctx = context(request)
+        query = quotes.QuoteQuery(
+            quotes.quotable(ctx, chain),
+            sell,
+            buy,
+            amount.strip(),
+            routes,
+            slippage,
+            None if recipient is None else params.address(recipient, "recipient"),
+        )
+        return await cached_async(request, lambda: quotes.quote(ctx, query))
 
     @api.get("/health", response_model=m.Health, summary="Per chain: last indexed block and lag")
     async def health(request: Request) -> Response:

@@ -125,7 +125,14 @@ def protocol_page(ctx: ApiContext, query: ProtocolQuery) -> m.ProtocolPage:
     present.sort(key=lambda r: (_sort_value(r, query.sort)[1], r.slug), reverse=query.descending)
     ordered = present + absent
     items = ordered[query.offset : query.offset + query.limit]
-    return m.ProtocolPage(items=[summary(r) for r in items], total=len(ordered), limit=query.limit, offset=query.offset)
+    network = ctx.network if ctx.network in ("mainnet", "devnet") else None
+    return m.ProtocolPage(
+        items=[summary(r) for r in items],
+        total=len(ordered),
+        limit=query.limit,
+        offset=query.offset,
+        network=network,  # type: ignore[arg-type]
+    )
 
 
 def unknown_protocol(ctx: ApiContext, slug: str) -> ApiError:
@@ -205,10 +212,24 @@ def _bucketed(points: Iterable[HistoryPoint], interval: Interval) -> list[m.TvlP
     ]
 
 
+def capped(ctx: ApiContext, points: Sequence[object], interval: Interval) -> None:
+    """interval=block returns every stored block: refuse more than `max_history_points` (400 naming `interval`)
+    rather than thin them silently — a client asking for blocks wants the blocks, or a coarser interval."""
+    cap = ctx.settings.max_history_points
+    if interval is Interval.BLOCK and len(points) > cap:
+        raise ApiError(
+            400,
+            "interval",
+            f"{len(points)} blocks in the range; interval=block returns at most {cap}: "
+            "narrow start/end or use interval=hour or day",
+        )
+
+
 def protocol_history(
     ctx: ApiContext, slug: str, chain: ChainInfo | None, start: int | None, end: int | None, interval: Interval
 ) -> m.ProtocolHistory:
     points = ctx.repo.history(slug, None if chain is None else chain.chain_id, start_ts=start, end_ts=end)
+    capped(ctx, points, interval)
     if not points and slug not in ctx.repo.protocol_slugs():
         raise unknown_protocol(ctx, slug)
     return m.ProtocolHistory(
@@ -273,6 +294,7 @@ def chain_history(
     ctx: ApiContext, chain: ChainInfo, start: int | None, end: int | None, interval: Interval
 ) -> m.ChainHistory:
     points = ctx.repo.chain_history(chain.chain_id, start_ts=start, end_ts=end)
+    capped(ctx, points, interval)
     if interval is not Interval.BLOCK:
         width = SECONDS[interval]
         last = {p.block.timestamp - p.block.timestamp % width: p for p in points}
@@ -349,6 +371,7 @@ def price_history(
 def health(ctx: ApiContext) -> m.Health:
     now = int(time.time())
     heads = ctx.live.heads() if ctx.live else {}
+    gaps = ctx.live.gaps() if ctx.live and ctx.live.gaps else {}
     chains = []
     for chain_id, block in sorted(ctx.repo.latest_blocks().items()):
         head = heads.get(chain_id)
@@ -361,6 +384,10 @@ def health(ctx: ApiContext) -> m.Health:
                 lag_seconds=max(0, now - block.timestamp),
                 head_block=head,
                 lag_blocks=None if head is None else max(0, head - block.number),
+                gaps=[
+                    m.IndexGap(from_block=a, to_block=b, blocks=n, reason=why)
+                    for a, b, n, why in gaps.get(chain_id, ())
+                ],
             )
         )
     network = ctx.network if ctx.network in ("mainnet", "devnet") else None

@@ -1,10 +1,12 @@
-"""GET /v1/yields: the stored supply, borrow and staking rates of the newest indexed block per protocol.
+"""GET /v1/yields: the stored supply, borrow, staking and LP fee rates of the newest indexed block per protocol.
 
     GET /v1/yields?chain=ethereum&protocol=aave-v3&kind=supply
     {"items": [{"protocol": "aave-v3", "symbol": "WETH", "kind": "supply", "apr": "0.0123...",
                 "apy": "0.0124...", "block": {"chain": "ethereum", "number": 123, ...}, ...}]}
 
 APR and APY are exact decimal strings (1 = 100 %); each row names the block it was read at.
+Lido's staking APR is computed from the stored oracle reports (`api.staking`); a rate that cannot be given
+is listed under `unavailable` with the reason, never as 0.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from defiscope.api import models as m
+from defiscope.api import staking
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
 from defiscope.api.views import block_model, dec
@@ -26,29 +29,33 @@ class KindParam(StrEnum):
     SUPPLY = YieldKind.SUPPLY.value
     BORROW = YieldKind.BORROW.value
     STAKING = YieldKind.STAKING.value
+    LP_FEE = YieldKind.LP_FEE.value
 
 
 class YieldItem(m._Model):
     protocol: str
     name: str
-    market: str = Field(description="pool, cToken, Comet or staking contract address")
-    asset: str = Field(description="address of the asset supplied, borrowed or staked")
+    market: str = Field(description="pool, cToken, Comet, staking contract or DEX pool address")
+    asset: str = Field(description="address of the asset supplied, borrowed or staked; for lp_fee, the LP token")
     symbol: str
     kind: KindParam
     apr: m.Usd = Field(description="simple annual rate, exact decimal string (1 = 100 %)")
     apy: m.Usd = Field(description="the APR compounded as the protocol compounds it, exact decimal string")
     method: str = Field(description="how the rate was computed from the contracts")
     block: m.Block
+    report: staking.ReportRef | None = Field(default=None, description="staking: the newest oracle report used")
 
 
 class Yields(m._Model):
     items: list[YieldItem]
+    unavailable: list[staking.Unavailable] = Field(default=[], description="rates that cannot be given, and why")
 
 
 def yields(ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None) -> Yields:
     if protocol is not None and protocol not in ctx.infos:
         raise ApiError(404, "protocol", f"unknown protocol {protocol!r}")
     rows = ctx.repo.latest_yields(chain_id=chain_id, protocol=protocol)
+    lido, unavailable = _lido(ctx, chain_id, protocol, kind)
     return Yields(
         items=[
             YieldItem(
@@ -66,4 +73,32 @@ def yields(ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: Ki
             for s in rows
             if kind is None or s.rate.kind.value == kind.value
         ]
+        + lido,
+        unavailable=unavailable,
     )
+
+
+def _lido(
+    ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None
+) -> tuple[list[YieldItem], list[staking.Unavailable]]:
+    """Lido's staking APR, computed from the stored oracle reports (see `api.staking`)."""
+    if kind not in (None, KindParam.STAKING) or protocol not in (None, staking.LIDO):
+        return [], []
+    rates, unavailable = staking.lido_aprs(ctx, ctx.deployments if chain_id is None else [chain_id])
+    items = [
+        YieldItem(
+            protocol=staking.LIDO,
+            name=ctx.info(staking.LIDO).name,
+            market=r.steth,
+            asset=r.steth,
+            symbol="stETH",
+            kind=KindParam.STAKING,
+            apr=dec(r.apr),
+            apy=dec(r.apy),
+            method=staking.METHOD,
+            block=block_model(r.block),
+            report=r.report,
+        )
+        for r in rates
+    ]
+    return items, unavailable

@@ -265,7 +265,16 @@ def decode_revert(data: bytes) -> str:
 
 def checksum(address: str) -> str:
     """Validate and checksum an address; a malformed one raises `InvalidInput` naming it."""
-    if not isinstance(address, str) or not is_address(address):
+    if not isinstance(address, str):
+        raise InvalidInput(f"invalid address {address!r}: expected 0x followed by 40 hex digits")
+    return _checksum_text(address)
+
+
+# Hot and pure: every call built on a pool names its address (a V3 state read makes thousands), and
+# keccak-checksumming the same few addresses dominated such reads. Raising calls are not cached.
+@lru_cache(maxsize=2**16)
+def _checksum_text(address: str) -> str:
+    if not is_address(address):
         raise InvalidInput(f"invalid address {address!r}: expected 0x followed by 40 hex digits")
     checksummed = str(to_checksum_address(address))
     digits = address[2:]

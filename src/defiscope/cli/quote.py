@@ -1,10 +1,11 @@
-"""`defiscope quote`: the best route for selling an amount of one token for another on the running devnet.
+"""`defiscope quote`: the best route for selling an amount of one token for another, on any configured chain.
 
 defiscope quote --chain 1 --sell USDC --buy WETH --amount 1000 --json
 defiscope quote --chain 1 --sell USDC --buy WETH --amount 1000 --routes 3          # split over up to 3 routes
 defiscope quote --chain 1 --sell USDC --buy WETH --amount 1000 --recipient 0x...   # + unsigned tx, simulated
 
-Pools come from the devnet's registry (mainnet pool discovery is not wired yet).
+The chain is the running devnet's (its seeded pools) or, with ``DEFISCOPE_RPC_<CHAINID>`` set, the real
+chain: its pools are discovered from the deployment registry at the head (`routing.discovery`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,25 @@ import typer
 from eth_utils import is_address
 
 from defiscope.chain.client import ChainClient
-from defiscope.chain.registry import get_chain
+from defiscope.chain.reader import Batcher
 from defiscope.cli.common import app, one_line_errors, out
-from defiscope.devnet.deployment import devnet_deployment
+from defiscope.config import load_settings
 from defiscope.devnet.runfile import read_run
+from defiscope.routing.discovery import discover_pools
 from defiscope.routing.load import PoolRef
 from defiscope.routing.plan import BadQuoteInput, plan_swap
+from defiscope.service.context import ChainTarget, resolve_targets
+
+
+async def _refs(client: ChainClient, target: ChainTarget, tokens: list[str]) -> list[PoolRef]:
+    """The devnet's seeded pools, or the pools discovered between the registry's tokens and ``tokens``."""
+    if target.deployment.network == "devnet":
+        chain = next((c for c in read_run().chains if c.chain_id == target.chain_id), None)
+        if chain is None:
+            raise BadQuoteInput(f"the running devnet has no chain {target.chain_id}")
+        return [PoolRef(p.dex, p.address, p.token0, p.token1) for p in chain.pools]
+    reader = Batcher(await client.snapshot()).reader("discovery")
+    return await discover_pools(reader, target.deployment, [t for t in tokens if is_address(t)])
 
 
 async def _quote(
@@ -37,21 +51,18 @@ async def _quote(
     recipient: str | None,
     pools: list[str],
 ) -> dict[str, Any]:
-    chain_id = get_chain(chain).chain_id
-    devnet_chain = next((c for c in read_run().chains if c.chain_id == chain_id), None)
-    if devnet_chain is None:
-        raise BadQuoteInput(f"the running devnet has no chain {chain_id}")
-    refs = [PoolRef(p.dex, p.address, p.token0, p.token1) for p in devnet_chain.pools]
-    if pools:
-        wanted = {p.lower() for p in pools}
-        missing = wanted - {r.address.lower() for r in refs}
-        if missing:
-            raise BadQuoteInput(f"no known pool {min(missing)} on chain {chain_id}")
-        refs = [r for r in refs if r.address.lower() in wanted]
-    async with ChainClient.connect(chain_id, [devnet_chain.rpc_url]) as client:
+    (target,) = resolve_targets(load_settings(), [chain])
+    async with ChainClient.connect(target.chain_id, list(target.rpc_urls)) as client:
+        refs = await _refs(client, target, [sell, buy])
+        if pools:
+            wanted = {p.lower() for p in pools}
+            missing = wanted - {r.address.lower() for r in refs}
+            if missing:
+                raise BadQuoteInput(f"no known pool {min(missing)} on chain {target.chain_id}")
+            refs = [r for r in refs if r.address.lower() in wanted]
         return await plan_swap(
             client,
-            devnet_deployment(devnet_chain),
+            target.deployment,
             refs,
             sell,
             buy,

@@ -5,42 +5,66 @@ TVL table, then serves the HTTP API (`--host`/`--port`, default 127.0.0.1:8000) 
 in one event loop, until Ctrl-C or SIGTERM stops both. With `DEFISCOPE_RPC_<CHAINID>` set it indexes those
 chains instead and starts no devnet. On the devnet a seeded market simulation moves prices and trades, and
 the dashboard at / shows it live.
+
+A second `serve` on the same data dir resumes where the first stopped. On a clean stop (Ctrl-C, SIGTERM)
+the simulation stops, the indexer catches up with the head, and the devnet is saved in the data dir
+(`devnet.persist`); the next start continues that chain (same blocks and hashes) and the indexer continues
+after the last stored block (`Indexer.resume`), with a progress bar when far behind. If the store's
+history does not continue on the devnet (saved devnet removed or damaged, or the last serve was killed
+before saving), `serve` stops with exit 2 and touches nothing; `--reset` drops that history and starts anew.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Final
 
 import structlog
 import typer
 import uvicorn
+from fastapi import FastAPI
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.api.quotes import quote_chains
+from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.cli.tvl import print_table
 from defiscope.config import load_settings
 from defiscope.devnet import runfile
 from defiscope.devnet.manager import Devnet
-from defiscope.devnet.simulation import Simulation, SimulationConfig
+from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS, Simulation, SimulationConfig
+from defiscope.devnet.tx import Sender
+from defiscope.devnet.world import DevnetChain
 from defiscope.errors import DefiscopeError
-from defiscope.service.context import open_runtime
+from defiscope.protocols.base import ProtocolInfo
+from defiscope.service.context import Runtime, open_runtime
 from defiscope.service.indexer import Indexer, IndexerOptions
+from defiscope.service.resume import open_devnet, save_for_next_start
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
 from defiscope.tvl.totals import aggregate
 
 _SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+#: Blocks behind at the start worth a progress bar while the indexer catches up.
+LARGE_BACKLOG: Final = 50
+#: At most this long to index up to the head before the devnet is saved (the rest is a gap next time).
+DRAIN_SECONDS: Final = 60.0
 log = structlog.get_logger(__name__)
 
 
 class PortInUse(DefiscopeError):
     """The API's address cannot be bound."""
+
+
+class ResetNeedsDevnet(DefiscopeError):
+    """`--reset` asked while serving configured RPC endpoints (there is no devnet to reset)."""
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -75,9 +99,21 @@ async def _run_api(server: uvicorn.Server, sock: socket.socket, stop: asyncio.Ev
     await task
 
 
+def simulation_seed(seed: int, chain_id: int, start_block: int) -> int:
+    """The seed of one chain's simulation: a resumed run (a later start block) is as reproducible as the first,
+    and does not replay the first run's random draws."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{chain_id}:{start_block}".encode()).digest()[:8], "big")
+
+
+def _simulation(chain: DevnetChain, seed: int) -> Simulation:
+    start_block = Sender.connect(chain.rpc_url).w3.eth.block_number
+    log.info("simulation.seeded", chain_id=chain.chain_id, seed=seed, start_block=start_block)
+    return Simulation(chain, SimulationConfig(seed=simulation_seed(seed, chain.chain_id, start_block)))
+
+
 async def _simulate(devnet: Devnet, stop: asyncio.Event, seed: int, every: float) -> None:
     """The devnet's market, one tick per chain every `every` seconds until stopped; a failed tick is logged."""
-    sims = [Simulation(chain, SimulationConfig(seed=seed + chain.chain_id)) for chain in devnet.chains]
+    sims = [await asyncio.to_thread(_simulation, chain, seed) for chain in devnet.chains]
     for sim in sims:
         await asyncio.to_thread(sim.start)
     try:
@@ -97,52 +133,153 @@ async def _simulate(devnet: Devnet, stop: asyncio.Event, seed: int, every: float
                 log.info("simulation.stop_skipped", chain_id=sim.chain.chain_id, error=str(exc))
 
 
-async def _serve(host: str, port: int, simulation: tuple[Devnet, int, float] | None) -> None:
-    repo = await asyncio.to_thread(Repository.open)
+@contextlib.contextmanager
+def _on_signals(action: Callable[[], None]) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, action)
+    try:
+        yield
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+async def _show_catch_up(indexer: Indexer, stop: asyncio.Event) -> None:
+    """A progress bar per chain that resumed at least LARGE_BACKLOG blocks behind, until caught up or stopped."""
+    while any(chain.resuming for chain in indexer.chains.values()):  # each chain's first step sizes its backlog
+        if await _stopped(stop, 0.25):
+            return
+    behind = {
+        chain_id: catch_up
+        for chain_id, chain in indexer.chains.items()
+        if (catch_up := chain.chain_status.catch_up) is not None and catch_up.total >= LARGE_BACKLOG
+    }
+    if not behind:
+        return
+    columns = (TextColumn("catching up {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as progress:
+        bars = {chain_id: progress.add_task(f"chain {chain_id}", total=c.total) for chain_id, c in behind.items()}
+        while True:
+            for chain_id, catch_up in behind.items():
+                progress.update(bars[chain_id], completed=catch_up.done)
+            if all(c.done >= c.total for c in behind.values()) or await _stopped(stop, 0.25):
+                return
+
+
+async def _drain(indexer: Indexer) -> None:
+    """Index up to the head before the devnet is saved (a resumed node serves the head's state only);
+    a second Ctrl-C skips it, and what is left becomes a gap the next start reports."""
+    out.print("indexing up to the head before saving the devnet (Ctrl-C again skips)", highlight=False)
+    skip = asyncio.Event()
+    with _on_signals(skip.set):
+        draining = asyncio.create_task(indexer.drain(DRAIN_SECONDS))
+        skipping = asyncio.create_task(skip.wait())
+        await asyncio.wait({draining, skipping}, return_when=asyncio.FIRST_COMPLETED)
+        skipping.cancel()
+        if not draining.done():
+            draining.cancel()
+            log.warning("serve.drain_skipped")
+        with contextlib.suppress(asyncio.CancelledError):
+            await draining
+
+
+async def _save(devnet: Devnet) -> None:
+    """Save the idle devnet for the next start; signals are ignored meanwhile (a half save keeps the old one)."""
+    with _on_signals(lambda: log.warning("serve.saving_devnet_ignores_signal")):
+        try:
+            saved = await asyncio.to_thread(save_for_next_start, devnet)
+        except Exception as exc:
+            err.print(
+                f"[red]warning:[/red] the devnet could not be saved ({escape(str(exc))}): the next serve on this "
+                "data dir will refuse to continue its history (see --reset)",
+                highlight=False,
+            )
+            return
+    heads = ", ".join(f"chain {c} at block {h.number}" for c, h in sorted(saved.heads.items()))
+    out.print(f"devnet saved in {saved.directory} ({heads}): the next serve continues it", highlight=False)
+
+
+async def _serve(
+    repo: Repository, host: str, port: int, devnet: Devnet | None, simulation: tuple[int, float] | None
+) -> None:
     try:
         async with open_runtime(load_settings()) as runtime:
-            results = await asyncio.gather(*(snapshot_and_store(e, repo) for e in runtime.engines.values()))
-            infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
-            snapshots = [s for r in results for s in r.snapshots]
-            print_table(
-                rank(snapshots, infos, repo.snapshot_before),
-                [f for r in results for f in r.failures],
-                aggregate(snapshots),
-            )
-            indexer = Indexer(runtime.engines, repo, IndexerOptions())
-            engines = runtime.engines
-            live = Live(
-                heads=lambda: {cid: status.head for cid, status in indexer.status().chains.items()},
-                rpc=lambda: {cid: engine.client.rpc.stats() for cid, engine in engines.items()},
-            )
-            api = create_app(
-                ApiSettings.from_env(),
-                repo=repo,
-                deployments=[e.deployment for e in engines.values()],
-                infos=infos,
-                live=live,
-            )
-            sock = _bind(host, port)
-            server = _EmbeddedServer(uvicorn.Config(api, log_level="warning", access_log=False))
-            bound = sock.getsockname()[1]
-            out.print(
-                f"API on http://{host}:{bound} (docs: /docs); following new blocks: Ctrl-C stops", highlight=False
-            )
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in _SIGNALS:
-                loop.add_signal_handler(sig, stop.set)
-            try:
-                tasks = [indexer.run(stop), _run_api(server, sock, stop)]
-                if simulation is not None:
-                    tasks.append(_simulate(simulation[0], stop, simulation[1], simulation[2]))
-                await asyncio.gather(*tasks)
-            finally:
-                sock.close()
-                for sig in _SIGNALS:
-                    loop.remove_signal_handler(sig)
+            await _serve_runtime(runtime, repo, host, port, devnet, simulation)
     finally:
-        repo.close()
+        if devnet is not None:
+            await _save(devnet)
+
+
+async def _first_table(runtime: Runtime, repo: Repository) -> dict[str, ProtocolInfo]:
+    """Store and print every chain's TVL at the head; returns the protocols' infos."""
+    results = await asyncio.gather(*(snapshot_and_store(e, repo) for e in runtime.engines.values()))
+    infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
+    snapshots = [s for r in results for s in r.snapshots]
+    print_table(
+        rank(snapshots, infos, repo.snapshot_before),
+        [f for r in results for f in r.failures],
+        aggregate(snapshots),
+    )
+    return infos
+
+
+def _api(runtime: Runtime, repo: Repository, indexer: Indexer, infos: dict[str, ProtocolInfo]) -> FastAPI:
+    engines = runtime.engines
+    live = Live(
+        heads=lambda: {cid: status.head for cid, status in indexer.status().chains.items()},
+        rpc=lambda: {cid: engine.client.rpc.stats() for cid, engine in engines.items()},
+        gaps=lambda: {
+            cid: [(g.from_block, g.to_block, g.blocks, g.reason) for g in status.gaps]
+            for cid, status in indexer.status().chains.items()
+        },
+    )
+    return create_app(
+        ApiSettings.from_env(),
+        repo=repo,
+        deployments=[e.deployment for e in engines.values()],
+        infos=infos,
+        live=live,
+        quoting=quote_chains(engines),  # /v1/quote reads on the indexer's clients
+    )
+
+
+async def _serve_runtime(
+    runtime: Runtime,
+    repo: Repository,
+    host: str,
+    port: int,
+    devnet: Devnet | None,
+    simulation: tuple[int, float] | None,
+) -> None:
+    indexer = Indexer(runtime.engines, repo, IndexerOptions())
+    # Before the first table stores the head: the resume point is the last block stored before this start.
+    for chain_id, block in sorted((await indexer.resume()).items()):
+        out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
+    infos = await _first_table(runtime, repo)
+    sock = _bind(host, port)
+    server = _EmbeddedServer(uvicorn.Config(_api(runtime, repo, indexer, infos), log_level="warning", access_log=False))
+    out.print(
+        f"API on http://{host}:{sock.getsockname()[1]} (docs: /docs); following new blocks: Ctrl-C stops",
+        highlight=False,
+    )
+    stop = asyncio.Event()
+    try:
+        with _on_signals(stop.set):
+            tasks = [indexer.run(stop), _run_api(server, sock, stop), _show_catch_up(indexer, stop)]
+            if devnet is not None and simulation is not None:
+                tasks.append(_simulate(devnet, stop, *simulation))
+            await asyncio.gather(*tasks)
+    finally:
+        sock.close()
+    if devnet is not None:
+        await _drain(indexer)
 
 
 @app.command("serve")
@@ -154,15 +291,29 @@ def serve(
         bool, typer.Option("--simulate/--no-simulate", help="On the devnet, run the seeded market simulation.")
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the market simulation.")] = 7,
-    tick: Annotated[float, typer.Option("--tick", min=0.1, help="Seconds between market steps.")] = 2.0,
+    tick: Annotated[
+        float, typer.Option("--tick", min=0.1, help="Seconds between market steps.")
+    ] = DEFAULT_TICK_SECONDS,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Drop all the store holds for chains 1 and 56 and the saved devnet; start a fresh world.",
+        ),
+    ] = False,
 ) -> None:
     """Run the main job: index the chains (the embedded devnet by default), show the TVL ranking, serve the API."""
-    devnet: Devnet | None = None
-    if not load_settings().chain_rpcs:
-        devnet = runfile.up_attached()
+    on_devnet = not load_settings().chain_rpcs
+    if reset and not on_devnet:
+        raise ResetNeedsDevnet("--reset is for the embedded devnet; with DEFISCOPE_RPC_<CHAINID> set there is none")
+    repo = Repository.open()
     try:
-        asyncio.run(_serve(host, port, (devnet, seed, tick) if devnet is not None and simulate else None))
+        devnet = open_devnet(repo, reset=reset) if on_devnet else None
+        try:
+            asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
+        finally:
+            if devnet is not None:
+                runfile.release(devnet)
     finally:
-        if devnet is not None:
-            runfile.release(devnet)
+        repo.close()
     out.print("stopped", highlight=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 import typer
 
@@ -21,14 +21,12 @@ from defiscope.protocols.eigenlayer.operators import OperatorStake, operator_sta
 from defiscope.protocols.lido.apr import apr_series
 from defiscope.protocols.lido.reports import STETH, rebase_report_logs
 from defiscope.service.context import open_runtime
+from defiscope.service.reports import REPORT_LOOKBACK_BLOCKS
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
 staking_app = typer.Typer(help="Staking and restaking: Lido APR, EigenLayer operators.", no_args_is_help=True)
 app.add_typer(staking_app, name="staking")
-
-#: Default look-back for oracle reports: 8 days of 12-second blocks (Lido reports daily; the SMA needs 7).
-REPORT_LOOKBACK_BLOCKS: Final = 8 * 7200
 
 ChainOption = Annotated[str, typer.Option("--chain", "-c", help="Chain id or name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (APRs as exact decimal strings).")]

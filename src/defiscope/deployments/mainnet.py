@@ -99,6 +99,7 @@ _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
         "UniswapV3Factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
         "NonfungiblePositionManager": "0xC36442b4a4522E871399CD717aBDD847Ab11FE88",
         "SwapRouter": "0xE592427A0AEce92De3Edee1F18E0157C05861564",
+        "SwapRouter02": "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45",
         "QuoterV2": "0x61fFE014bA17989E743c5F6cB21bF9697530B21e",
         "TickLens": "0xbfd8137f7d1516D3ea5cA83523914859ec47F573",
         "Curve3Pool": "0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7",

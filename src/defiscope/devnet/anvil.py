@@ -266,8 +266,11 @@ def spawn_anvil(chain_id: int, *, load_state: Path | None = None, detach: bool =
         stdout=subprocess.DEVNULL,
         stderr=errors,
         preexec_fn=preexec,  # prctl must run in the child, between fork and exec
-        # A detached node leaves the terminal's process group so Ctrl-C there does not reach it.
+        # A detached node leaves the terminal's session: closing the terminal does not reach it. An attached
+        # one leaves its process group only, so Ctrl-C does not kill it before `serve` has saved it
+        # (it still dies with us: PDEATHSIG and the atexit hook).
         start_new_session=detach,
+        process_group=None if detach else 0,
         close_fds=True,
     )
     node = AnvilNode(chain_id=chain_id, port=port, pid=process.pid, process=process, errors=errors)

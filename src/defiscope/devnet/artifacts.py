@@ -44,6 +44,10 @@ NPM_ARTIFACTS: Final[Mapping[str, str]] = {
     "TickLens": "@uniswap/v3-periphery/artifacts/contracts/lens/TickLens.sol/TickLens.json",
     "PancakeV3Factory": "@pancakeswap/v3-core/artifacts/contracts/PancakeV3Factory.sol/PancakeV3Factory.json",
     "PancakeV3Pool": "@pancakeswap/v3-core/artifacts/contracts/PancakeV3Pool.sol/PancakeV3Pool.json",
+    # Uniswap's V2+V3 router (mainnet's SwapRouter02) and PancakeSwap V3's SwapRouter (1.0.2: 1.0.3 ships no
+    # artifacts).
+    "SwapRouter02": "@uniswap/swap-router-contracts/artifacts/contracts/SwapRouter02.sol/SwapRouter02.json",
+    "PancakeV3SwapRouter": "@pancakeswap/v3-periphery/artifacts/contracts/SwapRouter.sol/SwapRouter.json",
 }
 
 # Our own contracts, compiled by contracts/build.mjs.

@@ -8,11 +8,13 @@ Example::
 Compound V2: a Comptroller, a price oracle over the devnet feeds, one JumpRateModelV2 and one CErc20 per
 market (cWETH stands in for cETH), with Compound's mainnet-like parameters: collateral factors,
 reserve factors, rate curves and initial exchange rates of 0.02 * 10**(18 - 8 + underlying decimals).
-Compound III: one USDC market with WETH, WBTC and wstETH collateral and cUSDCv3-like curves.
+Compound III: one USDC market with WETH, WBTC and wstETH collateral, cUSDCv3-like curves and cUSDCv3's
+storefront price factor (0.6) and target reserves (5M USDC) for buying absorbed collateral.
 
 Seed users (fresh addresses funded from account 0; borrowed tokens go back to account 0) put V2's stablecoin
-markets at about 60 % utilisation (WETH and WBTC at a few per cent) and Comet's at 69 %, with one
-borrower a few per cent from liquidation in each protocol.
+markets at about 60 % utilisation (WETH and WBTC at a few per cent) and Comet's at 68 %, with one
+borrower a few per cent from liquidation in each protocol. Sizes follow the two protocols' mid-2025 TVLs
+scaled down (`devnet.sizes`): about $6.8M for V2 (supplied minus borrowed) and $67M for Comet.
 """
 
 from __future__ import annotations
@@ -74,11 +76,13 @@ class SeedUser:
 
 
 V2_USERS: Final = (
-    SeedUser("lender", (("WETH", 5_000), ("USDC", 8_000_000), ("DAI", 5_000_000), ("WBTC", 100))),
-    SeedUser("eth borrower", (("WETH", 2_000),), (("USDC", 3_000_000), ("WBTC", 10))),
-    SeedUser("btc borrower", (("WBTC", 100),), (("DAI", 3_000_000),)),
-    SeedUser("usdc looper", (("USDC", 2_000_000),), (("WETH", 300),)),
-    SeedUser("btc usdc borrower", (("WBTC", 60),), (("USDC", 3_000_000),)),
+    # cUSDC: 1,040,000 lent of 1,625,000 supplied, 64 % utilisation.
+    SeedUser("lender", (("WETH", 600), ("USDC", 1_325_000), ("DAI", 700_000), ("WBTC", 12))),
+    # 81 % of its borrowing power: liquidatable after a 20 % ETH drop.
+    SeedUser("eth borrower", (("WETH", 250),), (("USDC", 400_000), ("WBTC", 1))),
+    SeedUser("btc borrower", (("WBTC", 12),), (("DAI", 400_000),)),
+    SeedUser("usdc looper", (("USDC", 300_000),), (("WETH", 40),)),
+    SeedUser("btc usdc borrower", (("WBTC", 8),), (("USDC", 400_000),)),
     # 100 WETH x 0.825 = $247,500 of borrowing power: a 5 % ETH drop liquidates it.
     SeedUser("eth risky", (("WETH", 100),), (("USDC", 240_000),)),
 )
@@ -101,11 +105,14 @@ COMET_ASSETS: Final = (
 #: cUSDCv3-like curve (per year): supply kink, slope low, slope high, base; then the borrow curve.
 COMET_RATES: Final = ("0.9", "0.054", "3.3", "0", "0.9", "0.0555", "4.8", "0.015")
 COMET_BASE_BORROW_MIN: Final = 100  # whole USDC
+#: cUSDCv3's storeFrontPriceFactor and targetReserves (whole USDC), from Compound's mainnet configuration.
+COMET_STORE_FRONT_PRICE_FACTOR: Final = "0.6"
+COMET_TARGET_RESERVES: Final = 5_000_000
 COMET_USERS: Final = (
-    SeedUser("lender", (("USDC", 20_000_000),)),
-    SeedUser("eth borrower", (("WETH", 3_000),), (("USDC", 5_000_000),)),
-    SeedUser("btc borrower", (("WBTC", 100),), (("USDC", 6_000_000),)),
-    SeedUser("wsteth borrower", (("wstETH", 1_000),), (("USDC", 2_500_000),)),
+    SeedUser("lender", (("USDC", 46_000_000),)),
+    SeedUser("eth borrower", (("WETH", 7_000),), (("USDC", 11_500_000),)),
+    SeedUser("btc borrower", (("WBTC", 230),), (("USDC", 13_800_000),)),
+    SeedUser("wsteth borrower", (("wstETH", 2_300),), (("USDC", 5_750_000),)),
     # borrow CF 0.83 allows $249,000; liquidate CF 0.9 puts liquidation at an ETH price of $2,722.
     SeedUser("eth risky", (("WETH", 100),), (("USDC", 245_000),)),
 )
@@ -200,6 +207,8 @@ def deploy_comet(sender: Sender, tokens: Mapping[str, Contract], feeds: Mapping[
         feeds["USDC"],
         decimals,
         COMET_BASE_BORROW_MIN * 10**decimals,
+        wad_of(COMET_STORE_FRONT_PRICE_FACTOR),
+        COMET_TARGET_RESERVES * 10**decimals,
         rates,
         assets,
     )

@@ -32,6 +32,7 @@ from defiscope.devnet.tokens import deploy_feeds, deploy_tokens, fund_owner
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.uniswap import (
     approve_all,
+    deploy_swap_router02,
     deploy_uniswap_v2,
     deploy_uniswap_v3,
     seed_v2_pool,
@@ -79,6 +80,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     v3 = deploy_uniswap_v3(sender, tokens[wrapped])
     contracts.update({name: c.address for name, c in v2.items()})
     contracts.update(v3.registry())
+    contracts["SwapRouter02"] = deploy_swap_router02(sender, v2["UniswapV2Factory"], v3, tokens[wrapped]).address
     approve_all(sender, tokens, [v2["UniswapV2Router02"].address, v3.position_manager.address])
     progress("uniswap")
 

@@ -6,9 +6,10 @@ Example::
     eigen.registry()["EigenLayerStrategyManager"], eigen.strategies["stETH"].address
     eigen.tokens()["rETH"]                           # rETH and cbETH are deployed here, with exchange rates
 
-Seed: rETH (1.13 ETH) and cbETH (1.09 ETH) minted to account 0 and accounts 1..9; accounts 7 and 8 register
-as operators; account 0 and accounts 1..3 deposit into the three strategies and delegate; account 4 has a
-pod credited with 10 validators (320 ETH) of natively restaked ETH, delegated to account 7.
+Seed (EigenLayer's mid-2025 TVL scaled down, `devnet.sizes`: about $400M): rETH (1.13 ETH) and cbETH
+(1.09 ETH) minted to account 0 and accounts 1..9; accounts 7 and 8 register as operators; account 0 and
+accounts 1..3 deposit into the three strategies and delegate; account 4 has a pod credited with 1,000
+validators (32,000 ETH) of natively restaked ETH, delegated to account 7.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ STRATEGY_TOKENS: Final = ("stETH", "rETH", "cbETH")
 OPERATORS: Final = (7, 8)
 #: (account, {token: whole tokens}, operator account)
 DEPOSITS: Final = (
-    (0, {"stETH": 20_000, "rETH": 5_000, "cbETH": 3_000}, 7),
+    (0, {"stETH": 60_000, "rETH": 25_000, "cbETH": 11_000}, 7),
     (1, {"stETH": 300, "rETH": 50}, 7),
     (2, {"stETH": 200, "cbETH": 40}, 8),
     (3, {"rETH": 60}, 8),
 )
 POD_OWNER: Final = 4
-POD_VALIDATORS: Final = 10
+POD_VALIDATORS: Final = 1_000
 ZERO: Final = "0x0000000000000000000000000000000000000000"
 NO_SIGNATURE: Final = (b"", 0)
 

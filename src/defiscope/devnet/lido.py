@@ -6,9 +6,10 @@ Example::
     lido.registry()["LidoStETH"], lido.steth.functions.getTotalPooledEther().call()
     lido.report(sender, cl_balance_delta=10**18)     # one more daily report: +1 ETH on the consensus layer
 
-The seed is mainnet scaled down (about 1:50, ~194,000 pooled ETH): 159,000 ETH staked by account 0 and
-accounts 1..9, 4,968 validators, a first report that brings the share rate to 1.2 (Lido's history), then seven
-daily reports at about 3 % a year, so APR moving averages have a full week. Account 0 wraps 100,000 stETH
+The seed is Lido's mid-2025 TVL scaled down as every protocol's (`devnet.sizes`: $800M, ~267,000 pooled ETH):
+218,000 ETH staked by account 0 and accounts 1..9, 6,812 validators, a first report that brings the share rate
+to 1.2 (Lido's history) and pays the fee in new shares, then seven daily reports at about 3 % a year, so APR
+moving averages have a full week. Account 0 wraps 100,000 stETH
 (Aave's and Compound's seeds supply wstETH from it), accounts 1..9 wrap 200 each. Three withdrawal requests of
 10 stETH from account 1 are queued; the first is finalized by the last report.
 """
@@ -38,7 +39,7 @@ SLOTS_PER_DAY: Final = 7200
 TREASURY: Final = "0x3e40D73EB977Dc6a537aF587D48316feE66E9C8c"
 NODE_OPERATORS: Final = "0x55032650b14df07b85bF18A3a3eC8E0Af2e028d5"
 
-OWNER_STAKE: Final = 150_000 * ETHER
+OWNER_STAKE: Final = 209_000 * ETHER
 USER_STAKE: Final = 1_000 * ETHER
 OWNER_WRAP: Final = 100_000 * ETHER  # Aave's seed supplies 50,000 wstETH from account 0
 USER_WRAP: Final = 200 * ETHER

@@ -8,7 +8,8 @@ Example::
 Maker's DAI is its own token (`MakerDai`, minted by the DaiJoin); the devnet's registry token "DAI"
 keeps its role in the DEX pools. Ilks ETH-A (WETH, liquidation ratio 150 %) and WBTC-A (145 %) have
 pips reading the devnet feeds, Jug stability fees, Dog limits and a 13 % liquidation penalty. Seed vaults
-range from a safe whale to one a 5 % ETH drop makes unsafe.
+(about $166M of collateral: Maker's mid-2025 TVL scaled down, `devnet.sizes`) range from a safe whale to
+one a 5 % ETH drop makes unsafe.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ class Vault:
 
 
 VAULTS: Final = (
-    Vault("eth whale", "ETH-A", 1_000, 1_200_000),
-    Vault("btc vault", "WBTC-A", 20, 1_000_000),
+    Vault("eth whale", "ETH-A", 30_000, 36_000_000),  # CR 250 %
+    Vault("btc vault", "WBTC-A", 500, 25_000_000),  # CR 200 %
+    Vault("eth vault", "ETH-A", 8_500, 8_000_000),  # CR 319 %: safe through a 50 % ETH drop
     # CR 157.9 %: unsafe (below 150 %) once ETH falls under $2,850, a 5 % drop.
     Vault("eth risky", "ETH-A", 100, 190_000),
 )

@@ -23,7 +23,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from defiscope.devnet.anvil import AnvilNode, spawn_anvil, wait_ready
+from defiscope.devnet.anvil import AnvilNode, rpc, spawn_anvil, wait_ready
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.cache import (
     discard_world,
@@ -37,6 +37,7 @@ from defiscope.devnet.cache import (
 from defiscope.devnet.deploy import STEPS, deploy_world
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.paths import devnet_dir
+from defiscope.devnet.persist import SavedDevnet, SavedStateDamaged
 from defiscope.devnet.spec import CHAIN_SPECS
 from defiscope.devnet.tokens import FEED_PREFIX, refresh_feeds
 from defiscope.devnet.tx import Sender
@@ -109,11 +110,12 @@ def _spawn_all(
     return tuple(nodes)
 
 
-def _load(world_dir: Path, chains: tuple[DevnetChain, ...], *, detach: bool) -> tuple[AnvilNode, ...]:
-    nodes = _spawn_all([c.chain_id for c in chains], lambda cid: state_file(world_dir, cid), detach=detach)
+def _load(states: Callable[[int], Path], chains: tuple[DevnetChain, ...], *, detach: bool) -> tuple[AnvilNode, ...]:
+    nodes = _spawn_all([c.chain_id for c in chains], states, detach=detach)
     try:
         feed = contract_artifact("PriceFeed")
         for chain, node in zip(chains, nodes, strict=True):
+            _clock_not_before_head(node)
             sender = Sender.connect(node.rpc_url)
             feeds = {
                 name: sender.contract(feed, address)
@@ -126,6 +128,16 @@ def _load(world_dir: Path, chains: tuple[DevnetChain, ...], *, detach: bool) -> 
             node.stop()
         raise
     return nodes
+
+
+def _clock_not_before_head(node: AnvilNode) -> None:
+    """Never mine a block older than the loaded head. The simulation's fixed block interval can run a chain's
+    clock ahead of the wall clock, and a loaded anvil mines at wall-clock time: time would go back (measured:
+    64 s), and Aave and Compound reads then underflow. `evm_setTime` moves anvil's clock, not just one block."""
+    head = rpc(node.rpc_url, "eth_getBlockByNumber", ["latest", False])
+    head_time = int(str(head["timestamp"]), 16) if isinstance(head, dict) else 0
+    if head_time >= int(time.time()):
+        rpc(node.rpc_url, "evm_setTime", [head_time + 1])
 
 
 def _deploy(
@@ -179,7 +191,7 @@ def start_devnet(
     cached = load_world(world_dir)
     if cached is not None:
         try:
-            nodes = _load(world_dir, cached, detach=detach)
+            nodes = _load(lambda cid: state_file(world_dir, cid), cached, detach=detach)
         except DevnetError as exc:
             # A damaged cache must not wedge every later start: drop it and deploy afresh.
             log.warning("devnet.cache_broken", world=str(world_dir), error=str(exc))
@@ -199,3 +211,39 @@ def start_devnet(
         seconds=round(time.perf_counter() - started, 3),
     )
     return Devnet(chains, nodes, world_dir, from_cache=False)
+
+
+def resume_devnet(saved: SavedDevnet, *, detach: bool = False) -> Devnet:
+    """Start the nodes of a saved devnet (``persist``): the same chains, block numbers and block hashes.
+
+    Each node must have the saved head block with its saved hash, else `SavedStateDamaged` (nothing
+    stays running). Feeds get a fresh round, as for a cached world: time went on while it was saved.
+    """
+    started = time.perf_counter()
+    try:
+        nodes = _load(saved.state_file, saved.chains, detach=detach)
+    except DevnetError as exc:
+        raise SavedStateDamaged(f"the saved devnet in {saved.directory} does not start: {exc}") from None
+    try:
+        for node in nodes:
+            _check_saved_head(saved, node)
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    chains = tuple(c.with_rpc_url(n.rpc_url) for c, n in zip(saved.chains, nodes, strict=True))
+    log.info("devnet.resumed", directory=str(saved.directory), seconds=round(time.perf_counter() - started, 3))
+    return Devnet(chains, nodes, saved.directory, from_cache=True)
+
+
+def _check_saved_head(saved: SavedDevnet, node: AnvilNode) -> None:
+    head = saved.heads.get(node.chain_id)
+    if head is None:
+        raise SavedStateDamaged(f"the saved devnet in {saved.directory} has no head for chain {node.chain_id}")
+    block = rpc(node.rpc_url, "eth_getBlockByNumber", [hex(head.number), False])
+    found = str(block["hash"]) if isinstance(block, dict) else None
+    if found != head.hash:
+        raise SavedStateDamaged(
+            f"the saved devnet in {saved.directory} does not restore chain {node.chain_id}: block {head.number} "
+            f"was saved with hash {head.hash}, the node has {found or 'no such block'}"
+        )

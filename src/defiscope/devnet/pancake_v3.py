@@ -3,13 +3,15 @@
 Example::
 
     registry, pools = deploy_pancake_v3(sender, BNB, tokens)
-    registry["PancakeV3Factory"], registry["PancakeV3PoolDeployer"], registry["V3PoolCaller"]
+    registry["PancakeV3Factory"], registry["PancakeV3SwapRouter"], registry["V3PoolCaller"]
 
 The factory and pool are the package's, unchanged (the pool's init-code hash is mainnet's
 ``0x6ce8eb47...f7e2``). The package lacks PancakeV3PoolDeployer: ours (``contracts/src``) CREATE2s the
-shipped pool creation code as the real one does. Every chain gets ``V3PoolCaller``, which mints and swaps
-directly on V3 pools of either protocol (the seeding here, and tests' exact swaps). Pools are laid out as
-the Uniswap V3 ones (`devnet.uniswap.V3_LAYOUT`): a full-range position and narrow ones around the price.
+shipped pool creation code as the real one does. The swap router is `@pancakeswap/v3-periphery`'s: it
+finds pools from the deployer's address and that hash, so it reaches ours unchanged. Every chain gets
+``V3PoolCaller``, which mints and swaps directly on V3 pools of either protocol (the seeding here, and
+tests' exact swaps). Pools are laid out as the Uniswap V3 ones (`devnet.uniswap.V3_LAYOUT`): a full-range
+position and narrow ones around the price.
 """
 
 from __future__ import annotations
@@ -46,7 +48,15 @@ def deploy_pancake_v3(
     # The factory's constructor enables 100/1, 500/10, 2500/50 and 10000/200, as on mainnet.
     factory = sender.deploy(npm_artifact("PancakeV3Factory"), deployer.address)
     sender.send(deployer.functions.setFactoryAddress(factory.address))
-    registry |= {"PancakeV3Factory": factory.address, "PancakeV3PoolDeployer": deployer.address}
+    wrapped = next(t.symbol for t in spec.tokens if t.wrapped_native)
+    router = sender.deploy(
+        npm_artifact("PancakeV3SwapRouter"), deployer.address, factory.address, tokens[wrapped].address
+    )
+    registry |= {
+        "PancakeV3Factory": factory.address,
+        "PancakeV3PoolDeployer": deployer.address,
+        "PancakeV3SwapRouter": router.address,
+    }
     pools = [seed_pancake_v3_pool(sender, factory, caller, spec, tokens, pool) for pool in PANCAKE_V3_POOLS]
     return registry, pools
 

@@ -21,8 +21,9 @@ from typing import Any
 
 from defiscope.devnet.anvil import AnvilNode, pid_is_anvil
 from defiscope.devnet.errors import DevnetError
-from defiscope.devnet.manager import DEFAULT_CHAIN_IDS, Devnet, start_devnet
+from defiscope.devnet.manager import DEFAULT_CHAIN_IDS, Devnet, resume_devnet, start_devnet
 from defiscope.devnet.paths import run_file
+from defiscope.devnet.persist import SavedDevnet
 from defiscope.devnet.world import DevnetChain, chains_from_json, chains_to_json
 
 
@@ -96,7 +97,8 @@ def _claim(devnet: Devnet, *, detached: bool) -> RunInfo:
     return info
 
 
-def _refuse_if_running() -> None:
+def refuse_if_running() -> None:
+    """Raise `DevnetError` if a devnet recorded in the run file still runs (this data dir is in use)."""
     running = current_run()
     if running is not None:
         pids = ", ".join(str(node.pid) for node in running.nodes)
@@ -105,7 +107,7 @@ def _refuse_if_running() -> None:
 
 def up_detached(chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path | None = None) -> RunInfo:
     """Start nodes that outlive this process and record them in the run file."""
-    _refuse_if_running()
+    refuse_if_running()
     devnet = start_devnet(chain_ids, state_dir=state_dir, detach=True)
     try:
         return _claim(devnet, detached=True)
@@ -114,10 +116,15 @@ def up_detached(chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path
         raise
 
 
-def up_attached(chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path | None = None) -> Devnet:
-    """Start nodes tied to this process, recorded in the run file until :func:`release` is called."""
-    _refuse_if_running()
-    devnet = start_devnet(chain_ids, state_dir=state_dir)
+def up_attached(
+    chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path | None = None, resume: SavedDevnet | None = None
+) -> Devnet:
+    """Start nodes tied to this process, recorded in the run file until :func:`release` is called.
+
+    With `resume` the saved devnet's chains continue (``persist``); else the cached world starts afresh.
+    """
+    refuse_if_running()
+    devnet = start_devnet(chain_ids, state_dir=state_dir) if resume is None else resume_devnet(resume)
     try:
         _claim(devnet, detached=False)
     except BaseException:

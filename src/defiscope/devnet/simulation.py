@@ -42,6 +42,8 @@ from defiscope.devnet.world import DevnetChain, DevnetPool
 log = structlog.get_logger(__name__)
 
 SECONDS_PER_YEAR: Final = 365 * 24 * 3600
+#: `serve`'s pace: one market step per chain every this many seconds (a step must fit in it to keep up).
+DEFAULT_TICK_SECONDS: Final = 2.0
 STABLE_PAIRS: Final = frozenset({"USDC/USD", "USDT/USD", "DAI/USD"})
 #: Pools closer than this to the feed price are left alone (arbitrage would not pay its gas).
 ARBITRAGE_BAND: Final = Fraction(1, 1000)
@@ -97,7 +99,10 @@ class Simulation:
             for name, address in chain.contracts.items()
             if name.startswith(FEED_PREFIX)
         }
-        self.prices: dict[str, Fraction] = {pair: self.spec.feed(pair).price for pair in self.feeds}
+        # The feeds' current answers, not the spec's prices: a resumed devnet's market goes on from where it was.
+        self.prices: dict[str, Fraction] = {
+            pair: Fraction(feed.functions.latestAnswer().call(), 10**FEED_DECIMALS) for pair, feed in self.feeds.items()
+        }
         self.tokens: dict[str, TokenSpec] = {chain.tokens[t.symbol]: t for t in self.spec.tokens}
         self.regime = self.config.regimes[0]
         self.ticks = 0

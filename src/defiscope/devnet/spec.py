@@ -2,6 +2,7 @@
 
 Prices are exact fractions of a US dollar; pool sizes are US dollars per side. The deployers turn them
 into integer token amounts, feed answers (8 decimals) and V3 sqrt prices, so pools and feeds agree.
+Pool sizes put each DEX near its real mid-2025 TVL scaled down (see `devnet.sizes`).
 
 >>> ETHEREUM.token("USDC").decimals
 6
@@ -131,11 +132,11 @@ ETHEREUM: Final = ChainSpec(
         PoolSpec("USDC", "USDT", 2_000_000),
     ),
     v3_pools=(
-        PoolSpec("WETH", "USDC", 10_000_000, fee=500),
-        PoolSpec("WETH", "USDC", 3_000_000, fee=3000),
-        PoolSpec("WBTC", "WETH", 5_000_000, fee=3000),
-        PoolSpec("USDC", "USDT", 5_000_000, fee=100),
-        PoolSpec("DAI", "USDC", 3_000_000, fee=100),
+        PoolSpec("WETH", "USDC", 29_000_000, fee=500),
+        PoolSpec("WETH", "USDC", 7_000_000, fee=3000),
+        PoolSpec("WBTC", "WETH", 12_000_000, fee=3000),
+        PoolSpec("USDC", "USDT", 8_000_000, fee=100),
+        PoolSpec("DAI", "USDC", 5_000_000, fee=100),
     ),
 )
 
@@ -162,7 +163,7 @@ BNB: Final = ChainSpec(
         FeedSpec("CAKE/USD", _usd("2.5")),
     ),
     v2_pools=(
-        PoolSpec("WBNB", "USDT", 6_000_000),
+        PoolSpec("WBNB", "USDT", 3_000_000),
         PoolSpec("ETH", "WBNB", 2_000_000),
         PoolSpec("BTCB", "WBNB", 2_000_000),
         PoolSpec("USDT", "USDC", 2_000_000),
@@ -180,16 +181,16 @@ CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType({spec.chain_id: s
 
 #: PancakeSwap V2 pairs seeded on BNB Chain (0.25 % fee), US dollars per side.
 PANCAKE_V2_POOLS: Final = (
-    PoolSpec("WBNB", "USDT", 4_000_000, fee=2500),
-    PoolSpec("CAKE", "WBNB", 2_000_000, fee=2500),
-    PoolSpec("BTCB", "WBNB", 2_000_000, fee=2500),
+    PoolSpec("WBNB", "USDT", 7_000_000, fee=2500),
+    PoolSpec("CAKE", "WBNB", 3_000_000, fee=2500),
+    PoolSpec("BTCB", "WBNB", 3_500_000, fee=2500),
 )
 
 #: PancakeSwap V3 pools seeded on BNB Chain (fee tiers 100 / 500 / 2500), US dollars per side.
 PANCAKE_V3_POOLS: Final = (
-    PoolSpec("WBNB", "USDT", 5_000_000, fee=500),
-    PoolSpec("ETH", "WBNB", 2_000_000, fee=2500),
-    PoolSpec("USDT", "USDC", 3_000_000, fee=100),
+    PoolSpec("WBNB", "USDT", 15_000_000, fee=500),
+    PoolSpec("ETH", "WBNB", 7_000_000, fee=2500),
+    PoolSpec("USDT", "USDC", 5_000_000, fee=100),
 )
 
 #: Tokens that protocol deployers add to the registry (not minted as DevTokens): symbol -> decimals.
@@ -217,6 +218,6 @@ class CurvePoolSpec:
 #: Curve pools seeded on Ethereum: a 3pool-like DAI/USDC/USDT (mixed decimals) and a USDC/USDT pool,
 #: both a little imbalanced, as live pools are.
 CURVE_POOLS: Final = (
-    CurvePoolSpec("Curve3Pool", "3Crv", ("DAI", "USDC", "USDT"), (45_000_000, 60_000_000, 70_000_000), 2000, 1_000_000),
-    CurvePoolSpec("CurveUsdcUsdtPool", "USDCUSDT-f", ("USDC", "USDT"), (22_000_000, 18_000_000), 500, 4_000_000),
+    CurvePoolSpec("Curve3Pool", "3Crv", ("DAI", "USDC", "USDT"), (14_000_000, 19_000_000, 21_000_000), 2000, 1_000_000),
+    CurvePoolSpec("CurveUsdcUsdtPool", "USDCUSDT-f", ("USDC", "USDT"), (7_000_000, 6_000_000), 500, 4_000_000),
 )

@@ -4,6 +4,7 @@ Example::
 
     v2 = deploy_uniswap_v2(sender, weth)               # {"UniswapV2Factory": ..., "UniswapV2Router02": ...}
     v3 = deploy_uniswap_v3(sender, weth)               # factory, position manager, router, quoter, lens
+    router02 = deploy_swap_router02(sender, v2["UniswapV2Factory"], v3, weth)  # V2 + V3 in one router
     pool = seed_v3_pool(sender, v3, spec, tokens, PoolSpec("WETH", "USDC", 10_000_000, fee=500))
 
 Pools start at the spec's USD prices. A V3 pool gets a full-range position plus narrow ones around
@@ -99,6 +100,17 @@ def deploy_uniswap_v3(sender: Sender, weth: Contract) -> UniswapV3:
         swap_router=sender.deploy(npm_artifact("SwapRouter"), factory.address, weth.address),
         quoter=sender.deploy(npm_artifact("QuoterV2"), factory.address, weth.address),
         tick_lens=sender.deploy(npm_artifact("TickLens")),
+    )
+
+
+def deploy_swap_router02(sender: Sender, v2_factory: Contract, v3: UniswapV3, weth: Contract) -> Contract:
+    """Uniswap's SwapRouter02 (V2 and V3 hops in one ``multicall``), as deployed on mainnet.
+
+    Its V2 side finds pairs by CREATE2 with the init-code hash of mainnet's pair, which is our pair's
+    (the npm bytecode), so it reaches the devnet's pairs unchanged.
+    """
+    return sender.deploy(
+        npm_artifact("SwapRouter02"), v2_factory.address, v3.factory.address, v3.position_manager.address, weth.address
     )
 
 

@@ -1,4 +1,4 @@
-"""Yields an adapter reads at a block: supply and borrow rates of lending markets, staking rates.
+"""Yields an adapter reads at a block: lending supply and borrow rates, staking rates, DEX LP fee rates.
 
 A `Yield` is one rate of one market for one asset: its APR (simple annual rate, 1 = 100 %) as an exact
 `Decimal` and its APY (the APR compounded as the protocol compounds it, see `lending.rates.apr_to_apy`),
@@ -26,11 +26,12 @@ ROUND_DIGITS: Final = 50
 
 
 class YieldKind(StrEnum):
-    """What earns the rate: lending supply, borrowing (a cost), or staking."""
+    """What earns the rate: lending supply, borrowing (a cost), staking, or providing DEX liquidity."""
 
     SUPPLY = "supply"
     BORROW = "borrow"
     STAKING = "staking"
+    LP_FEE = "lp_fee"  # swap fees earned by a pool's liquidity (`protocols.lp_fees`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +39,8 @@ class Yield:
     """One rate of one market (pool, Comet, cToken, staking contract) for one asset."""
 
     protocol: str  # slug
-    market: str  # checksum address of the pool / cToken / Comet / staking contract
-    asset: str  # checksum address of the asset supplied, borrowed or staked
+    market: str  # checksum address of the pool / cToken / Comet / staking contract / DEX pool
+    asset: str  # checksum address of the asset supplied, borrowed or staked; a DEX pool's LP token
     symbol: str
     kind: YieldKind
     apr: Decimal  # simple annual rate, 1 = 100 %

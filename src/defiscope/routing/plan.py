@@ -1,5 +1,6 @@
 """A quote end to end: tokens by symbol or address, amount in token units, pools read at one block,
-the best route, and for a single-router route the unsigned transaction simulated with ``eth_call``.
+the best route (one leg or a split), and the unsigned transaction that executes all of it through one
+router (`routing.tx`), simulated with ``eth_call`` at the quoted block.
 
     async with ChainClient.connect(1, [rpc_url]) as client:
         result = await plan_swap(client, deployment, refs, "USDC", "WETH", "1000", recipient=me)
@@ -8,21 +9,31 @@ the best route, and for a single-router route the unsigned transaction simulated
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from functools import partial
+from typing import Any, Final
 
 from eth_utils import is_address, to_checksum_address
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment, TokenInfo
 from defiscope.errors import DefiscopeError
 from defiscope.routing.load import PoolRef, load_pools
+from defiscope.routing.pools import Pool
 from defiscope.routing.search import Quote, best_route
-from defiscope.routing.tx import DEADLINE_SECONDS, NoRouterTx, SwapTx, build_swap_tx, min_out
+from defiscope.routing.tx import DEADLINE_SECONDS, NoRouterTx, SwapTx, build_route_tx, check_slippage, min_out
+
+#: Route searches run here, one at a time: off the event loop (a search is CPU work), and never two at once
+#: on the same pools (a V3 pool's `SwapLadder` grows as it is asked for larger amounts).
+_SEARCH: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="route-search")
 
 
 class BadQuoteInput(DefiscopeError):
@@ -64,6 +75,18 @@ def units(raw: int, decimals: int) -> str:
     return str(Decimal(raw).scaleb(-decimals))
 
 
+@dataclass(frozen=True, slots=True)
+class SwapRequest:
+    """What a caller asks: tokens by symbol or address, the amount in token units, and the options."""
+
+    sell: str
+    buy: str
+    amount: str
+    max_routes: int = 1
+    slippage: Fraction = Fraction(1, 2)
+    recipient: str | None = None
+
+
 async def plan_swap(
     client: ChainClient,
     deployment: Deployment,
@@ -76,33 +99,50 @@ async def plan_swap(
     slippage: Fraction = Fraction(1, 2),
     recipient: str | None = None,
 ) -> dict[str, Any]:
-    """The quote as JSON-ready data (see the CLI's ``quote --json``)."""
-    token_in = await resolve_token(client, deployment, sell)
-    token_out = await resolve_token(client, deployment, buy)
-    if token_in.address == token_out.address:
-        raise BadQuoteInput(f"cannot sell {token_in.symbol} for itself")
-    amount_in = parse_amount(amount, token_in.decimals)
+    """The quote as JSON-ready data (see the CLI's ``quote --json``), reading ``refs`` at the head."""
+    request = SwapRequest(sell, buy, amount, max_routes, slippage, recipient)
+    check_slippage(slippage)
     snapshot = await client.snapshot()
     pools = await load_pools(Batcher(snapshot).reader("routing"), refs)
-    quote = best_route(pools, token_in.address, token_out.address, amount_in, max_routes=max_routes)
+    return await plan_on_pools(client, deployment, pools, snapshot.block, request)
+
+
+async def plan_on_pools(
+    client: ChainClient, deployment: Deployment, pools: Sequence[Pool], block: BlockRef, request: SwapRequest
+) -> dict[str, Any]:
+    """The quote on pools already read at ``block`` (e.g. a `PoolTracker`'s); with a recipient, its tx
+    simulated at that block. The route search runs on one worker thread, off the event loop."""
+    check_slippage(request.slippage)
+    token_in = await resolve_token(client, deployment, request.sell)
+    token_out = await resolve_token(client, deployment, request.buy)
+    if token_in.address == token_out.address:
+        raise BadQuoteInput(f"cannot sell {token_in.symbol} for itself")
+    amount_in = parse_amount(request.amount, token_in.decimals)
+    search = partial(best_route, pools, token_in.address, token_out.address, amount_in, max_routes=request.max_routes)
+    quote = await asyncio.get_running_loop().run_in_executor(_SEARCH, search)
     result = _describe(quote, deployment, token_in, token_out)
-    result["block"] = snapshot.block.number
-    if recipient is not None and len(quote.legs) == 1:
+    result["block"] = block.number
+    if request.recipient is not None:
         try:
-            tx = build_swap_tx(
-                quote.legs[0],
+            tx = build_route_tx(
+                quote.legs,
                 {p.address: p for p in pools},
                 deployment.contracts,
-                recipient,
-                min_out(quote.amount_out, slippage),
-                snapshot.block.timestamp + DEADLINE_SECONDS,
+                request.recipient,
+                min_out(quote.amount_out, request.slippage),
+                block.timestamp + DEADLINE_SECONDS,
             )
         except NoRouterTx as exc:
             result["transaction"] = None
             result["transaction_note"] = str(exc)
         else:
-            result["transaction"] = {**tx.to_json(), "min_out": str(tx.min_out), "deadline": tx.deadline}
-            result["simulation"] = await simulate(client, tx, snapshot.block.number)
+            result["transaction"] = {
+                **tx.to_json(),
+                "router": tx.router,
+                "min_out": str(tx.min_out),
+                "deadline": tx.deadline,
+            }
+            result["simulation"] = await simulate(client, tx, block.number)
     return result
 
 

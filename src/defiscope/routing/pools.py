@@ -12,7 +12,7 @@ legs that share a pool can be quoted in sequence exactly as they would execute.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Final, NamedTuple, Protocol
 
@@ -20,7 +20,8 @@ from defiscope.errors import DefiscopeError
 from defiscope.protocols.curve.math import A_PRECISION, PoolState, StableSwap, exchange, get_D
 from defiscope.protocols.uniswap.math.errors import MathRevert
 from defiscope.protocols.uniswap.math.pool_state import V3PoolState
-from defiscope.protocols.uniswap.math.swap import swap as v3_swap
+from defiscope.protocols.uniswap.math.swap import SwapResult
+from defiscope.protocols.uniswap.math.swap_ladder import SwapLadder, ladder_swap
 from defiscope.protocols.uniswap.v2_math import UNISWAP_V2_FEE, V2Fee, get_amount_out
 
 #: V3 fees are in pips (hundredths of a basis point).
@@ -51,6 +52,10 @@ class Pool(Protocol):
         """Exact input of ``amount_in`` of ``token_in`` for ``token_out``."""
         ...
 
+    def quote(self, token_in: str, token_out: str, amount_in: int) -> int:
+        """``swap(...).amount_out`` without building the pool after the swap (the router's hot path)."""
+        ...
+
     def mid_price(self, token_in: str, token_out: str) -> Fraction:
         """Raw units of ``token_out`` per raw unit of ``token_in`` for an infinitesimal trade, fee excluded."""
         ...
@@ -72,21 +77,24 @@ class V2Pool:
     def tokens(self) -> tuple[str, ...]:
         return (self.token0, self.token1)
 
-    def swap(self, token_in: str, token_out: str, amount_in: int) -> Hop:
+    def quote(self, token_in: str, token_out: str, amount_in: int) -> int:
         zero_in = token_in == self.token0
         r_in, r_out = (self.reserve0, self.reserve1) if zero_in else (self.reserve1, self.reserve0)
         out = get_amount_out(amount_in, r_in, r_out, self.fee_rule)
         if out >= r_out:
             raise NoLiquidity(f"{self.dex} pair {self.address}: would drain the reserve")
+        if r_in + amount_in > MAX_UINT112:
+            raise NoLiquidity(f"{self.dex} pair {self.address}: UniswapV2: OVERFLOW (reserve past uint112)")
+        return out
+
+    def swap(self, token_in: str, token_out: str, amount_in: int) -> Hop:
+        zero_in = token_in == self.token0
+        r_in, r_out = (self.reserve0, self.reserve1) if zero_in else (self.reserve1, self.reserve0)
+        out = self.quote(token_in, token_out, amount_in)
         fee = amount_in * (self.fee_rule.denominator - self.fee_rule.numerator) // self.fee_rule.denominator
         new_in, new_out = r_in + amount_in, r_out - out  # the pair's _update() after the transfer in
-        if new_in > MAX_UINT112:
-            raise NoLiquidity(f"{self.dex} pair {self.address}: UniswapV2: OVERFLOW (reserve past uint112)")
-        after = (
-            replace(self, reserve0=new_in, reserve1=new_out)
-            if zero_in
-            else replace(self, reserve0=new_out, reserve1=new_in)
-        )
+        reserves = (new_in, new_out) if zero_in else (new_out, new_in)
+        after = V2Pool(self.dex, self.address, self.token0, self.token1, *reserves, self.fee_rule)
         return Hop(out, fee, token_in, after)
 
     def mid_price(self, token_in: str, token_out: str) -> Fraction:
@@ -97,31 +105,46 @@ class V2Pool:
 
 @dataclass(frozen=True, slots=True)
 class V3Pool:
-    """A Uniswap V3-style pool: the exact swap loop of ``UniswapV3Pool.swap`` with the default price limit."""
+    """A Uniswap V3-style pool: the exact swap loop of ``UniswapV3Pool.swap`` with the default price limit.
+
+    Quotes on one state go through a `SwapLadder` per direction (the whole steps walked once, then a
+    bisection per quote): a router asks for many amounts on the state of one block.
+    """
 
     dex: str
     address: str
     token0: str
     token1: str
     state: V3PoolState
+    ladders: dict[bool, SwapLadder] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def tokens(self) -> tuple[str, ...]:
         return (self.token0, self.token1)
 
+    def quote(self, token_in: str, token_out: str, amount_in: int) -> int:
+        return self._swap(token_in, amount_in)[1]
+
     def swap(self, token_in: str, token_out: str, amount_in: int) -> Hop:
+        result, out = self._swap(token_in, amount_in)
+        # Nominal: each step charges ceil(amountIn * fee / (1e6 - fee)); summed per step it may differ by a unit.
+        fee = -(-amount_in * self.state.fee // PIPS)
+        state = replace(self.state, sqrt_price_x96=result.sqrt_price_x96, tick=result.tick, liquidity=result.liquidity)
+        return Hop(out, fee, token_in, V3Pool(self.dex, self.address, self.token0, self.token1, state))
+
+    def _swap(self, token_in: str, amount_in: int) -> tuple[SwapResult, int]:
         zero_for_one = token_in == self.token0
+        ladder = self.ladders.get(zero_for_one)
+        if ladder is None or ladder.state is not self.state:  # built for this state only
+            ladder = self.ladders[zero_for_one] = SwapLadder(self.state, zero_for_one)
         try:
-            result = v3_swap(self.state, zero_for_one, amount_in)
+            result = ladder_swap(ladder, amount_in)
         except MathRevert as exc:
             raise NoLiquidity(f"{self.dex} pool {self.address}: {exc}") from None
         used, out = (result.amount0, -result.amount1) if zero_for_one else (result.amount1, -result.amount0)
         if used != amount_in:  # the price limit stopped it: routers would take less than asked
             raise NoLiquidity(f"{self.dex} pool {self.address}: takes only {used} of {amount_in}")
-        # Nominal: each step charges ceil(amountIn * fee / (1e6 - fee)); summed per step it may differ by a unit.
-        fee = -(-amount_in * self.state.fee // PIPS)
-        state = replace(self.state, sqrt_price_x96=result.sqrt_price_x96, tick=result.tick, liquidity=result.liquidity)
-        return Hop(out, fee, token_in, replace(self, state=state))
+        return result, out
 
     def mid_price(self, token_in: str, token_out: str) -> Fraction:
         price = Fraction(self.state.sqrt_price_x96**2, 2**192)  # token1 per token0
@@ -141,6 +164,9 @@ class CurvePool:
     @property
     def tokens(self) -> tuple[str, ...]:
         return self.coins
+
+    def quote(self, token_in: str, token_out: str, amount_in: int) -> int:
+        return self.swap(token_in, token_out, amount_in).amount_out
 
     def swap(self, token_in: str, token_out: str, amount_in: int) -> Hop:
         i, j = self.coins.index(token_in), self.coins.index(token_out)

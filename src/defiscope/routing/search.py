@@ -2,10 +2,12 @@
 
 Candidate paths are every simple token path of 1..max_hops hops (each hop on any pool holding both
 tokens, no pool twice). A single route is the path with the most out for the whole amount. A split is
-built greedily in fixed slices (amount / slices): each slice goes to the path whose next slice pays most
-on the pools as the earlier slices left them, among at most ``max_routes`` distinct paths. The result
-(single or split, whichever pays more) is then quoted exactly: the legs are replayed in order, each leg
-whole, on the pool states the previous legs leave — just as sending them one after the other would.
+built greedily in fixed slices (amount / slices) over the best-paying paths (`SPLIT_CANDIDATES`) that
+share no pool: each slice goes to the path whose output grows most by it, among at most ``max_routes``
+paths. With no pool shared, a path's output for its cumulative amount is exact on the block's pool states
+(and a V3 pool's quotes on one state are a bisection on its `SwapLadder`), so the search costs one
+quote per candidate and slice. The result (single or split, whichever pays more) is then quoted exactly:
+the legs replayed in order, each whole, on the states the previous legs leave, as sending them would.
 
     quote = best_route(pools, usdc, weth, 1000 * 10**6, max_routes=3)
     quote.amount_out, [leg.path for leg in quote.legs], quote.price_impact
@@ -23,6 +25,8 @@ from defiscope.routing.pools import Pool
 
 MAX_HOPS: Final = 3
 DEFAULT_SLICES: Final = 20
+#: The best-paying single paths a split is built from.
+SPLIT_CANDIDATES: Final = 8
 
 
 class NoRoute(DefiscopeError):
@@ -106,6 +110,17 @@ def candidate_paths(pools: Iterable[Pool], token_in: str, token_out: str, max_ho
     return paths
 
 
+def path_out(pools: Mapping[str, Pool], path: Path, amount_in: int) -> int | None:
+    """What ``amount_in`` buys along ``path`` on these pool states; None if a hop cannot take it."""
+    amount = amount_in
+    try:
+        for step in path:
+            amount = pools[step.pool].quote(step.token_in, step.token_out, amount)
+    except DefiscopeError:  # a revert of the ported math or a pool without enough liquidity
+        return None
+    return amount
+
+
 def run_path(states: dict[str, Pool], path: Path, amount_in: int) -> Leg:
     """Swap ``amount_in`` along ``path``, updating ``states`` (address -> pool) in place."""
     amount, hops, mid = amount_in, [], Fraction(amount_in)
@@ -172,11 +187,12 @@ def best_route(
     paths = candidate_paths(by_address.values(), token_in, token_out, max_hops)
     if not paths:
         raise NoRoute(f"no pool path of at most {max_hops} hops from {token_in} to {token_out}")
-    singles = [q for q in (quote_legs(by_address, [(p, amount_in)]) for p in paths) if q is not None]
-    best = max(singles, key=lambda q: q.amount_out, default=None)
+    outs = [(out, path) for path in paths if (out := path_out(by_address, path, amount_in)) is not None]
+    ranked = [path for _, path in sorted(outs, key=lambda o: o[0], reverse=True)]
+    best = quote_legs(by_address, [(ranked[0], amount_in)]) if ranked else None
     if max_routes > 1:
-        allocation = _greedy_split(by_address, paths, amount_in, max_routes, slices)
-        split = quote_legs(by_address, allocation) if allocation else None
+        allocation = _greedy_split(by_address, _split_candidates(ranked), amount_in, max_routes, slices)
+        split = quote_legs(by_address, allocation) if len(allocation) > 1 else None
         if split is not None and (best is None or split.amount_out > best.amount_out):
             best = split
     if best is None:
@@ -184,24 +200,45 @@ def best_route(
     return best
 
 
+def _split_candidates(ranked: Sequence[Path]) -> list[Path]:
+    """The best paths, and the best of those sharing no pool with a better one (a split's natural legs:
+    the top paths for the whole amount often all run through the same deep pool)."""
+    chosen = list(ranked[:SPLIT_CANDIDATES])
+    used: set[str] = set()
+    for path in ranked:
+        pools = {s.pool for s in path}
+        if not used & pools:
+            used |= pools
+            if path not in chosen:
+                chosen.append(path)
+    return chosen
+
+
 def _greedy_split(
     pools: Mapping[str, Pool], paths: Sequence[Path], amount_in: int, max_routes: int, slices: int
 ) -> list[tuple[Path, int]]:
-    """Fixed slices, each to the path whose slice pays most on the current states; [] if a slice fits nowhere."""
-    size, states = max(amount_in // slices, 1), dict(pools)
+    """Fixed slices, each to the pool-disjoint path whose output it raises most; [] if a slice fits nowhere."""
+    size = max(amount_in // slices, 1)
     allocated: dict[Path, int] = {}
+    out: dict[Path, int] = {}
+    used_pools: set[str] = set()
     remaining = amount_in
     while remaining > 0:
         piece = remaining if remaining < 2 * size else size
-        choices = list(allocated) if len(allocated) >= max_routes else paths
-        best: tuple[int, Path, dict[str, Pool]] | None = None
+        if len(allocated) >= max_routes:
+            choices: Sequence[Path] = list(allocated)
+        else:
+            choices = [p for p in paths if p in allocated or not used_pools & {s.pool for s in p}]
+        best: tuple[int, Path, int] | None = None
         for path in choices:
-            tried = _try(states, path, piece)
-            if tried is not None and (best is None or tried[0].amount_out > best[0]):
-                best = (tried[0].amount_out, path, tried[1])
+            after = path_out(pools, path, allocated.get(path, 0) + piece)
+            if after is not None and (best is None or after - out.get(path, 0) > best[0]):
+                best = (after - out.get(path, 0), path, after)
         if best is None:
             return []
-        _, path, states = best
+        _, path, after = best
         allocated[path] = allocated.get(path, 0) + piece
+        out[path] = after
+        used_pools.update(s.pool for s in path)
         remaining -= piece
     return list(allocated.items())

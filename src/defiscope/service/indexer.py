@@ -12,7 +12,11 @@ chain's and roll back from the first mismatch (`reorg.find_fork`); then index at
 skipped while catching up. A protocol that cannot be read is logged and kept in `status()`, never stored
 as 0. RPC and database errors back off and retry; the loop itself never dies of them.
 
-The first iteration starts at the head: history is `backfill`'s job, not the follower's.
+The first iteration starts at the head: history is `backfill`'s job, not the follower's. After
+`Indexer.resume()` (what `serve` does) each chain continues after its highest stored block instead: the
+blocks due since then are indexed first (`ChainStatus.catch_up` counts them), except those the node no
+longer serves (a pruned node): they are skipped, logged and kept in `ChainStatus.gaps`, never silently.
+`Indexer.drain()` indexes up to the head once the chain stopped moving (before a devnet is saved).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import structlog
@@ -30,6 +34,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS
 from defiscope.errors import DefiscopeError
 from defiscope.service.reorg import finality_depth, find_fork
+from defiscope.service.reports import ReportCollector
 from defiscope.service.snapshots import save_result
 from defiscope.store import BlockConflictError, Repository
 from defiscope.tvl.engine import ChainTvl, ProtocolFailure, TvlEngine
@@ -38,6 +43,8 @@ log = structlog.get_logger(__name__)
 
 #: Shortest poll interval: the devnet mines on demand, so it is polled this often.
 MIN_POLL_INTERVAL: Final = 0.2
+#: Whose balance probes whether a node still serves a block's state (any address would do).
+_PROBE_ADDRESS: Final = "0x" + "00" * 20
 
 
 class InvalidSchedule(DefiscopeError):
@@ -92,6 +99,27 @@ class ProtocolStatus:
         return self.last_stored is None or self.last_failure.block.number >= self.last_stored.number
 
 
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Scheduled blocks from `from_block` to `to_block` the follower skipped: the node lacks their state."""
+
+    chain_id: int
+    from_block: int
+    to_block: int
+    blocks: int
+    reason: str
+
+
+@dataclass(slots=True)
+class CatchUp:
+    """After a resume: the scheduled blocks `first`..`last` that were due at the start, `done` of `total`."""
+
+    first: int
+    last: int
+    total: int
+    done: int = 0
+
+
 @dataclass(slots=True)
 class ChainStatus:
     chain_id: int
@@ -100,6 +128,8 @@ class ChainStatus:
     blocks_indexed: int = 0
     reorgs: int = 0
     last_error: str | None = None  # the error of the last iteration, None once one succeeds
+    catch_up: CatchUp | None = None  # set by a resume that found blocks due
+    gaps: list[Gap] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +153,13 @@ def due_blocks(after: int | None, head: int, every: int, limit: int | None) -> l
     """
     if after is None:
         return [head - head % every]
-    first = after + 1 + (-(after + 1)) % every
-    blocks = range(first, head + 1, every)
+    blocks = _due_range(after, head, every)
     return list(blocks if limit is None else blocks[:limit])
+
+
+def _due_range(after: int, head: int, every: int) -> range:
+    """Scheduled blocks in (after, head], as a range (a long backlog costs nothing to describe)."""
+    return range(after + 1 + (-(after + 1)) % every, head + 1, every)
 
 
 class ChainIndexer:
@@ -139,8 +173,10 @@ class ChainIndexer:
         self.depth = finality_depth(self.chain_id)
         self.poll_interval = options.poll_interval or default_poll_interval(engine)
         self.cursor: int | None = None  # the highest block handled; the next iteration continues after it
+        self.resuming = False  # set by `resume_after`: the next iteration checks the backlog first
         self.chain_status = ChainStatus(self.chain_id)
         self.protocols: dict[tuple[str, int], ProtocolStatus] = {}
+        self.reports = ReportCollector.of(engine, repo)  # Lido's oracle reports, for the staking APR
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Index until `stop` is set. Errors are logged and retried with exponential backoff."""
@@ -165,6 +201,9 @@ class ChainIndexer:
         fork = await find_fork(self.engine.client, self.repo, head, self.depth)
         if fork is not None:
             await self.roll_back(fork, f"stored hash of block {fork} differs from the chain's")
+        if self.resuming:
+            await self._start_catch_up(head.number)
+            self.resuming = False
         # One block past the limit tells whether more are due, without listing a long backlog.
         due = due_blocks(self.cursor, head.number, self.options.every, None if limit is None else limit + 1)
         indexed: list[IndexedBlock] = []
@@ -198,14 +237,80 @@ class ChainIndexer:
         )
         self._record(result, done)
         self.cursor = number if self.cursor is None else max(self.cursor, number)
+        self._advance_catch_up(number)
+        if self.reports is not None:
+            await self.reports.collect(number)
         return done
 
     async def roll_back(self, number: int, why: str) -> None:
         """Forget everything stored from `number` on and index those scheduled blocks again."""
         removed = await asyncio.to_thread(self.repo.rollback_from, self.chain_id, number)
         self.cursor = number - 1 if self.cursor is None else min(self.cursor, number - 1)
+        if self.reports is not None:
+            self.reports.rewind(number)
         self.chain_status.reorgs += 1
         log.warning("indexer.reorg", chain_id=self.chain_id, from_block=number, snapshots_removed=removed, why=why)
+
+    def resume_after(self, number: int) -> None:
+        """Continue after block `number` (the highest stored) instead of at the head."""
+        self.cursor = number
+        self.resuming = True
+
+    async def _start_catch_up(self, head: int) -> None:
+        """The backlog since the cursor: skip (and record) the blocks the node no longer serves, count the rest."""
+        if self.cursor is None:
+            return
+        every = self.options.every
+        due = _due_range(self.cursor, head, every)
+        if not due:
+            return
+        first = await self._first_available(due)
+        if first > due[0]:
+            self._record_gap(due[0], first - every, resumes_at=first)
+            self.cursor = first - 1
+        due = _due_range(self.cursor, head, every)
+        self.chain_status.catch_up = CatchUp(due[0], due[-1], len(due))
+        log.info("indexer.catching_up", chain_id=self.chain_id, from_block=due[0], to_block=due[-1], blocks=len(due))
+
+    async def _first_available(self, due: range) -> int:
+        """The oldest block of `due` whose state the node serves. Nodes keep a suffix of history, so a binary
+        search finds it in log2(len) probes; the newest due block is taken as served (if not, indexing it
+        fails loudly)."""
+        if await self._serves_state(due[0]):
+            return due[0]
+        missing, served = 0, len(due) - 1
+        while served - missing > 1:
+            middle = (missing + served) // 2
+            if await self._serves_state(due[middle]):
+                served = middle
+            else:
+                missing = middle
+        return due[served]
+
+    async def _serves_state(self, number: int) -> bool:
+        """Whether the node answers a state read at `number` (a node error says no; a transport error raises)."""
+        (answer,) = await self.engine.client.rpc.batch([("eth_getBalance", [_PROBE_ADDRESS, hex(number)])])
+        return answer.error is None
+
+    def _record_gap(self, first: int, last: int, *, resumes_at: int) -> None:
+        blocks = (last - first) // self.options.every + 1
+        reason = "the node no longer serves the state of these blocks (pruned, or a devnet resumed after them)"
+        self.chain_status.gaps.append(Gap(self.chain_id, first, last, blocks, reason))
+        log.warning(
+            "indexer.gap",
+            chain_id=self.chain_id,
+            from_block=first,
+            to_block=last,
+            blocks=blocks,
+            resumes_at=resumes_at,
+            reason=reason,
+            fill_with="`defiscope backfill` against an archive node",
+        )
+
+    def _advance_catch_up(self, number: int) -> None:
+        catch_up = self.chain_status.catch_up
+        if catch_up is not None and number >= catch_up.first:
+            catch_up.done = min(catch_up.total, (min(number, catch_up.last) - catch_up.first) // self.options.every + 1)
 
     async def _block_gone(self, block: BlockRef) -> bool:
         current = await self.engine.client.block(block.number)
@@ -255,6 +360,7 @@ class Indexer:
         self, engines: Mapping[int, TvlEngine], repo: Repository, options: IndexerOptions | None = None
     ) -> None:
         self.options = options or IndexerOptions()
+        self.repo = repo
         self.chains = {cid: ChainIndexer(engine, repo, self.options) for cid, engine in sorted(engines.items())}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -262,6 +368,36 @@ class Indexer:
         async with asyncio.TaskGroup() as group:
             for chain_id, chain in self.chains.items():
                 group.create_task(chain.follow(stop), name=f"indexer-chain-{chain_id}")
+
+    async def resume(self) -> dict[int, BlockRef]:
+        """Continue each chain after its highest stored block, not at the head; returns those blocks.
+
+        Call before anything else stores a block (`serve` stores the head for its first table).
+        """
+        latest = await asyncio.to_thread(self.repo.latest_blocks)
+        resumed = {cid: latest[cid] for cid in self.chains if cid in latest}
+        for chain_id, block in resumed.items():
+            self.chains[chain_id].resume_after(block.number)
+        return resumed
+
+    async def drain(self, within: float) -> bool:
+        """Index every chain up to its head once the chains stopped moving; False if `within` seconds or an error
+        cut it short (what was indexed stays stored; the rest is a gap the next resume reports)."""
+
+        async def one(chain: ChainIndexer) -> None:
+            more = True
+            while more:
+                _, more = await chain.step(self.options.max_blocks_per_iteration)
+
+        try:
+            await asyncio.wait_for(asyncio.gather(*(one(c) for c in self.chains.values())), within)
+        except TimeoutError:
+            log.warning("indexer.drain_timeout", seconds=within)
+            return False
+        except Exception as exc:
+            log.warning("indexer.drain_failed", error=str(exc))
+            return False
+        return True
 
     async def run_once(self) -> list[IndexedBlock]:
         """Index each chain's current head (the latest scheduled block), after healing any reorg.

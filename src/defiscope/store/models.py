@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from defiscope.protocols.yields import YieldKind
 from defiscope.store.types import ExactDecimal, ExactInt, ExactJson
 from defiscope.tvl.model import BalanceKind
 
@@ -218,7 +219,7 @@ class RebaseReportRow(Base):
 
 
 class YieldRow(Base):
-    """One rate of one market at one block (revision 0005): `protocols.yields.Yield` with its block.
+    """One rate of one market at one block (revisions 0005, 0006): `protocols.yields.Yield` with its block.
 
     Keyed by (chain, block, protocol, market, asset, kind); re-saving a block's yields replaces them.
     """
@@ -228,7 +229,8 @@ class YieldRow(Base):
         # Also serves rollback_from (chain, block >= n) and the newest block per (chain, protocol).
         UniqueConstraint("chain_id", "block_number", "slug", "market", "asset", "kind"),
         ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
-        CheckConstraint("kind IN ('supply', 'borrow', 'staking')", name="kind"),
+        # Every `YieldKind` (revision 0006 added lp_fee); a kind the migrations lack fails test_store_yields.
+        CheckConstraint(f"kind IN ({', '.join(repr(k.value) for k in YieldKind)})", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)

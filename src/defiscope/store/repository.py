@@ -243,6 +243,21 @@ class Repository:
                 for row in session.scalars(stmt.order_by(RebaseReportRow.report_timestamp))
             ]
 
+    def latest_rebase_reports(self, chain_id: int, slug: str, count: int) -> list[ReportLog]:
+        """The newest `count` stored oracle reports with their blocks, oldest first (an APR's moving window)."""
+        stmt = (
+            select(RebaseReportRow)
+            .where(RebaseReportRow.chain_id == chain_id, RebaseReportRow.slug == slug)
+            .order_by(RebaseReportRow.report_timestamp.desc())
+            .limit(count)
+        )
+        with self._sessions() as session:
+            rows = list(session.scalars(stmt))
+        return [
+            ReportLog(row.block_number, row.block_hash, RebaseReport(*(getattr(row, name) for name in _REPORT_FIELDS)))
+            for row in reversed(rows)
+        ]
+
     # ------------------------------------------------------------------ reads
 
     def snapshot_at(self, slug: str, chain_id: int, block_number: int) -> ProtocolSnapshot | None:

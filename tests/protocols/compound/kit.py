@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,8 @@ from web3.contract import Contract
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.compound import SeedUser
+from defiscope.devnet.maker import ILKS, VAULTS
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 
@@ -50,3 +53,36 @@ class Lab:
     def set_feed(self, pair: str, answer: int) -> None:
         feed = self.sender.contract(contract_artifact("PriceFeed"), self.chain.contracts[f"feed:{pair}"])
         self.sender.send(feed.functions.updateAnswer(answer))
+
+
+def supplied(users: Iterable[SeedUser]) -> Counter[str]:
+    """Whole tokens the seed users supplied, per symbol (devnet/compound.py's seed data)."""
+    return _sum(leg for u in users for leg in u.supply)
+
+
+def borrowed(users: Iterable[SeedUser]) -> Counter[str]:
+    return _sum(leg for u in users for leg in u.borrow)
+
+
+def held(users: Iterable[SeedUser]) -> dict[str, int]:
+    """Whole tokens left in the protocol: supplied minus borrowed, per symbol."""
+    users = list(users)
+    out, lent = supplied(users), borrowed(users)
+    return {symbol: out[symbol] - lent[symbol] for symbol in out}
+
+
+def maker_collateral() -> dict[str, int]:
+    """Whole tokens locked in Maker's joins by the seeded vaults, per token symbol."""
+    token = {i.name: i.token for i in ILKS}
+    return dict(_sum((token[v.ilk], v.collateral) for v in VAULTS))
+
+
+def maker_debt() -> int:
+    return sum(v.dai for v in VAULTS)
+
+
+def _sum(legs: Iterable[tuple[str, int]]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for symbol, whole in legs:
+        total[symbol] += whole
+    return total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,9 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.deployments.mainnet import mainnet
+from defiscope.devnet.compound import COMET_USERS, V2_USERS
 from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.spec import ETHEREUM, PROTOCOL_TOKENS
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.derivatives import DerivativeSource
 from defiscope.prices.quote import PriceQuote
@@ -21,9 +24,20 @@ from defiscope.protocols.compound.v2 import CompoundV2Adapter
 from defiscope.protocols.compound.v3 import CompoundV3Adapter
 from defiscope.protocols.maker.adapter import MakerAdapter
 from defiscope.protocols.registry import adapters_for, known_protocols
-from tests.protocols.compound.kit import Lab
+from tests.protocols.compound.kit import Lab, borrowed, held, maker_collateral, maker_debt
 
 E18, E6, E8 = 10**18, 10**6, 10**8
+
+
+def units(symbol: str, whole: int) -> int:
+    decimals = PROTOCOL_TOKENS[1].get(symbol)  # wstETH comes from the Lido deploy step, not the spec's tokens
+    return whole * 10 ** (ETHEREUM.token(symbol).decimals if decimals is None else decimals)
+
+
+def usd(amounts: Mapping[str, int]) -> Decimal:
+    """Whole tokens at the devnet's spec prices (WETH $3,000, WBTC $100,000, stables $1)."""
+    return sum((Decimal(whole) * Decimal(ETHEREUM.token(s).usd.numerator) / ETHEREUM.token(s).usd.denominator
+                for s, whole in amounts.items()), Decimal(0))  # fmt: skip
 
 
 def totals(positions: list, kind: BalanceKind) -> dict[str, int]:  # type: ignore[type-arg]
@@ -49,31 +63,23 @@ async def test_adapters_read_exact_balances(eth_chain: DevnetChain) -> None:
             + [Call.of(eth_chain.contracts["CompoundV3Comet:USDC"], "totalBorrow()(uint256)")]
         )
     # Compound V2: cash = supplied - lent out; borrowed = totalBorrows (seeded amounts plus accrued interest).
-    assert totals(list(r2.positions), BalanceKind.TVL) == {
-        t["WETH"]: 6_800 * E18,
-        t["USDC"]: 3_760_000 * E6,
-        t["DAI"]: 2_000_000 * E18,
-        t["WBTC"]: 250 * E8,
-    }
+    assert totals(list(r2.positions), BalanceKind.TVL) == {t[s]: units(s, w) for s, w in held(V2_USERS).items()}
     assert list(totals(list(r2.positions), BalanceKind.BORROWED).values()) == borrows[:4]
-    assert 300 * E18 <= borrows[0] < 301 * E18
-    assert 3_000_000 * E18 <= borrows[2] < 3_000_001 * E18
+    lent = borrowed(V2_USERS)
+    assert units("WETH", lent["WETH"]) <= borrows[0] < units("WETH", lent["WETH"]) * 1001 // 1000
+    assert units("DAI", lent["DAI"]) <= borrows[2] < units("DAI", lent["DAI"]) * 1001 // 1000
     assert set(v2.receipt_tokens()) == {
         eth_chain.contracts[f"CompoundV2cToken:{s}"] for s in ("WETH", "USDC", "DAI", "WBTC")
     }
-    # Comet: 20M supplied - 13.745M lent = 6.255M USDC held; collateral totals as seeded.
-    assert totals(list(r3.positions), BalanceKind.TVL) == {
-        t["USDC"]: 6_255_000 * E6,
-        t["WETH"]: 3_100 * E18,
-        t["WBTC"]: 100 * E8,
-        t["wstETH"]: 1_000 * E18,
-    }
+    # Comet: USDC supplied - lent out is held; collateral totals as seeded.
+    assert totals(list(r3.positions), BalanceKind.TVL) == {t[s]: units(s, w) for s, w in held(COMET_USERS).items()}
     assert totals(list(r3.positions), BalanceKind.BORROWED) == {t["USDC"]: borrows[4]}
-    assert 13_745_000 * E6 <= borrows[4] < 13_746_000 * E6
+    comet_lent = units("USDC", borrowed(COMET_USERS)["USDC"])
+    assert comet_lent <= borrows[4] < comet_lent * 1001 // 1000
     # Maker: collateral in the joins, DAI minted by the vaults.
     dai = eth_chain.contracts["MakerDai"]
-    assert totals(list(rm.positions), BalanceKind.TVL) == {t["WETH"]: 1_100 * E18, t["WBTC"]: 20 * E8}
-    assert totals(list(rm.positions), BalanceKind.BORROWED) == {dai: 2_390_000 * E18}
+    assert totals(list(rm.positions), BalanceKind.TVL) == {t[s]: units(s, w) for s, w in maker_collateral().items()}
+    assert totals(list(rm.positions), BalanceKind.BORROWED) == {dai: maker_debt() * E18}
     # Each adapter's reads are recorded for provenance.
     assert [c.function for c in r2.calls[:1]] == ["getAllMarkets()"]
 
@@ -144,15 +150,16 @@ async def test_tvl_engine_prices_every_position(eth_chain: DevnetChain) -> None:
     by_slug = {s.slug: s for s in result.snapshots}
     assert all(s.unpriced == () for s in by_slug.values())
     # USD at the devnet feeds: WETH $3,000, WBTC $100,000, stables $1.
-    assert by_slug["compound-v2"].total(BalanceKind.TVL) == Decimal(
-        6_800 * 3_000 + 3_760_000 + 2_000_000 + 250 * 100_000
-    )
+    assert by_slug["compound-v2"].total(BalanceKind.TVL) == usd(held(V2_USERS))
     # wstETH is priced by the aggregator's own route (through stETH), about $3,596.
     wsteth = result.prices[deployment.token("wstETH").address].quote
     assert wsteth is not None
     v3_tvl = by_slug["compound-v3"].total(BalanceKind.TVL)
-    assert v3_tvl == Decimal(6_255_000 + 3_100 * 3_000 + 100 * 100_000) + 1_000 * wsteth.usd
-    assert by_slug["makerdao"].total(BalanceKind.TVL) == Decimal(1_100 * 3_000 + 20 * 100_000)
-    assert by_slug["makerdao"].total(BalanceKind.BORROWED) == Decimal(2_390_000)
-    # 300 WETH + 6.24M USDC + 3M DAI + 10 WBTC lent, plus interest accrued while seeding.
-    assert 11_140_000 < by_slug["compound-v2"].total(BalanceKind.BORROWED) < 11_141_000
+    comet = held(COMET_USERS)
+    wsteth_held = comet.pop("wstETH")
+    assert v3_tvl == usd(comet) + wsteth_held * wsteth.usd
+    assert by_slug["makerdao"].total(BalanceKind.TVL) == usd(maker_collateral())
+    assert by_slug["makerdao"].total(BalanceKind.BORROWED) == Decimal(maker_debt())
+    # The seeded loans plus the interest accrued while seeding (well under 0.1 %).
+    lent = usd(borrowed(V2_USERS))
+    assert lent < by_slug["compound-v2"].total(BalanceKind.BORROWED) < lent * Decimal("1.001")

@@ -7,8 +7,9 @@ from fractions import Fraction
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
+from defiscope.devnet.compound import COMET_USERS, V2_USERS
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.maker import ilk_id
+from defiscope.devnet.maker import VAULTS, ilk_id
 from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.compound.positions import (
@@ -108,7 +109,8 @@ async def test_comet_collateralization_equals_contract(eth_chain: DevnetChain) -
     for a in scanned:
         balance = comet.functions.borrowBalanceOf(a.account).call(block_identifier=number)  # type: ignore[attr-defined]
         assert a.borrow_balance == balance  # type: ignore[attr-defined]
-    assert scanned[0].borrow_balance > 5_000_000 * 10**6 + 20_000 * 10**6  # type: ignore[attr-defined]
+    seeded = dict(COMET_USERS[1].borrow)["USDC"] * 10**6  # the first borrower's loan, plus a month of interest
+    assert scanned[0].borrow_balance > seeded * 1003 // 1000  # type: ignore[attr-defined]
 
 
 async def test_maker_vaults_and_bark(eth_chain: DevnetChain) -> None:
@@ -128,7 +130,12 @@ async def test_maker_vaults_and_bark(eth_chain: DevnetChain) -> None:
     risky = by_urn[seed_address("maker", "eth risky")]
     whale = by_urn[seed_address("maker", "eth whale")]
     btc = by_urn[seed_address("maker", "btc vault")]
-    assert (risky.state.ink, whale.state.ink, btc.state.ink) == (100 * WAD, 1_000 * WAD, 20 * WAD)  # type: ignore[attr-defined]
+    seeded = {v.name: v.collateral * WAD for v in VAULTS}
+    assert (risky.state.ink, whale.state.ink, btc.state.ink) == (  # type: ignore[attr-defined]
+        seeded["eth risky"],
+        seeded["eth whale"],
+        seeded["btc vault"],
+    )
     assert risky.ratio == Fraction(30, 19)
     assert whale.ratio == Fraction(5, 2)
     assert btc.ratio == 2
@@ -141,7 +148,8 @@ async def test_maker_vaults_and_bark(eth_chain: DevnetChain) -> None:
     spotter, dog = lab.at("Spotter", "MakerSpotter"), lab.at("Dog", "MakerDog")
     lab.sender.send(spotter.functions.poke(ilk_id("ETH-A")))
     found = await vaults()
-    assert [v.barkable for v in found] == [False, True, False]  # type: ignore[attr-defined]
+    barkable = [v.urn for v in found if v.barkable]  # type: ignore[attr-defined]
+    assert barkable == [seed_address("maker", "eth risky")]
     risky = next(v for v in found if v.barkable)  # type: ignore[attr-defined]
     lab.sender.send(dog.functions.bark(ilk_id("ETH-A"), risky.urn, lab.sender.owner))
     clipper = lab.at("MakerClipper", "MakerClipper:ETH-A")
@@ -159,7 +167,8 @@ async def test_risk_sources(eth_chain: DevnetChain) -> None:
         _, v2, v2_assets = await compound_v2_risk_positions(client, deployment)
         _, v3, v3_assets = await compound_v3_risk_positions(client, deployment)
         _, maker, maker_assets = await maker_risk_positions(client, deployment)
-    assert (len(v2), len(v3), len(maker)) == (5, 4, 3)
+    borrowers = [len([u for u in users if u.borrow]) for users in (V2_USERS, COMET_USERS)]
+    assert (len(v2), len(v3), len(maker)) == (*borrowers, len(VAULTS))
     assert set(v2_assets) == {"WETH", "USDC", "DAI", "WBTC"}
     assert v3_assets == ("USDC", "WETH", "WBTC", "wstETH")
     assert maker_assets == ("WETH", "WBTC")

@@ -9,10 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from defiscope.chain.multicall import Call
+from defiscope.devnet.compound import V2_USERS
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.compound.rates import CometRates, JumpRateModelV2, RateModelError
 from defiscope.protocols.lending.rates import WAD, per_block_to_apr
-from tests.protocols.compound.kit import Lab
+from tests.protocols.compound.kit import Lab, borrowed, supplied
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 CASES = 25
@@ -80,7 +81,7 @@ async def test_comet_rates_equal_contract(
 ) -> None:
     lab = Lab.connect(eth_chain)
     usdc = eth_chain.tokens["USDC"]
-    comet = lab.deploy("Comet", usdc, eth_chain.contracts["feed:USDC/USD"], 6, 1, config, [])
+    comet = lab.deploy("Comet", usdc, eth_chain.contracts["feed:USDC/USD"], 6, 1, 6 * 10**17, 0, config, [])
     rates = CometRates.from_per_year(*config)
     calls = [
         Call.of(comet.address, f"get{side}Rate(uint256)(uint64)", u)
@@ -117,12 +118,14 @@ async def test_deployed_markets_rates_and_apr(eth_chain: DevnetChain) -> None:
         model = JumpRateModelV2(*values[24 + 4 * i : 28 + 4 * i])
         assert model.borrow_rate(cash, borrows, reserves) == borrow_rate, symbol
         assert model.supply_rate(cash, borrows, reserves, factor) == supply_rate, symbol
-    # cUSDC: 6,240,000 USDC lent of 10,000,000 supplied (62.4 %), plus the interest accrued while seeding.
+    # cUSDC: what the seed users supplied minus what they borrowed, plus the interest accrued while seeding.
     usdc_cash, usdc_borrows = values[6], values[7]
-    assert (usdc_cash, usdc_borrows) == (3_760_000 * 10**6, 6_240_001_371_199)
-    # 62.4 % x 0.05 / 0.8 = 3.9 % a year: per block, after Compound's truncations.
-    assert values[10] == 18_550_230_033
-    assert round(per_block_to_apr(values[10]), 8) == Fraction(39, 1000)
+    lent, supplied_usdc = borrowed(V2_USERS)["USDC"] * 10**6, supplied(V2_USERS)["USDC"] * 10**6
+    assert usdc_cash == supplied_usdc - lent
+    assert lent < usdc_borrows < lent * 10_001 // 10_000
+    # 64 % utilisation x 0.05 / 0.8 = 4 % a year (the seed's interest moves it in the 7th decimal).
+    assert lent * 100 == supplied_usdc * 64
+    assert abs(per_block_to_apr(values[10]) - Fraction(4, 100)) < Fraction(1, 10**6)
 
 
 def test_bad_inputs_raise() -> None:

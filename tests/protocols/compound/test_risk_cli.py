@@ -38,6 +38,7 @@ def test_unknown_asset_is_one_line_exit_2(cli: CliRunner, devnet_home: Path) -> 
         "defiscope.protocols.compound.rates",
         "defiscope.protocols.compound.v2_math",
         "defiscope.protocols.compound.comet_math",
+        "defiscope.protocols.compound.liquidation_math",
         "defiscope.protocols.maker.math",
     ],
 )

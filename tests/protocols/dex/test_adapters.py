@@ -8,7 +8,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments.mainnet import mainnet
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.spec import BNB, CURVE_POOLS, ETHEREUM, ChainSpec
+from defiscope.devnet.spec import BNB, CURVE_POOLS, ETHEREUM, PANCAKE_V2_POOLS, ChainSpec
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.aggregator import PriceAggregator
 from defiscope.protocols.base import Adapter, BalanceKind
@@ -66,7 +66,8 @@ async def test_pancakeswap_v2_tvl_is_reserves_times_feed_prices(bnb_chain: Devne
     assert {symbols[t.token]: t.amount for t in snap.tokens} == expected_amounts
     expected = sum((usd(BNB, s, a) for s, a in expected_amounts.items()), Decimal(0))
     assert snap.total(BalanceKind.TVL) == expected
-    assert 15_999_000 < expected <= 16_000_000  # 3 pairs, $8M seeded per side in total
+    seeded = 2 * sum(pool.usd_per_side for pool in PANCAKE_V2_POOLS)  # both sides of every pair
+    assert seeded - 1_000 < expected <= seeded
     assert (snap.slug, snap.chain_id) == ("pancakeswap-v2", 56)
 
 
@@ -83,8 +84,13 @@ async def test_curve_tvl_is_pool_balances_times_feed_prices(eth_chain: DevnetCha
         for symbol in spec.coins:
             expected_amounts[symbol] = expected_amounts.get(symbol, 0) + next(answers).decode("uint256")[0]
     assert amounts == expected_amounts
-    assert expected_amounts == {"DAI": 45_000_000 * 10**18, "USDC": 82_000_000 * 10**6, "USDT": 88_000_000 * 10**6}
-    assert total == sum((usd(ETHEREUM, s, a) for s, a in expected_amounts.items()), Decimal(0)) == 215_000_000
+    seeded: dict[str, int] = {}
+    for spec in CURVE_POOLS:
+        for symbol, dollars in zip(spec.coins, spec.usd_per_coin, strict=True):
+            seeded[symbol] = seeded.get(symbol, 0) + ETHEREUM.token(symbol).amount_for_usd(dollars)
+    assert expected_amounts == seeded
+    dollars = sum(sum(spec.usd_per_coin) for spec in CURVE_POOLS)
+    assert total == sum((usd(ETHEREUM, s, a) for s, a in expected_amounts.items()), Decimal(0)) == dollars
 
 
 async def test_curve_adapter_reads_every_coin_and_its_lp_token(eth_chain: DevnetChain) -> None:

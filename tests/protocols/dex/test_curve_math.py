@@ -96,9 +96,10 @@ def amounts_for(live: Live) -> st.SearchStrategy[int]:
 
 def test_pools_are_seeded_as_specified(eth_chain: DevnetChain) -> None:
     three, two = live_pools(eth_chain)
-    assert three.state.balances == (45_000_000 * 10**18, 60_000_000 * 10**6, 70_000_000 * 10**6)
+    for live, spec in zip((three, two), CURVE_POOLS, strict=True):
+        seeded = tuple(ETHEREUM.token(c).amount_for_usd(d) for c, d in zip(spec.coins, spec.usd_per_coin, strict=True))
+        assert live.state.balances == seeded
     assert (three.state.amp, three.pool.fee, three.pool.admin_fee) == (2000 * A_PRECISION, 1_000_000, 5 * 10**9)
-    assert two.state.balances == (22_000_000 * 10**6, 18_000_000 * 10**6)
     # The first deposit mints D.
     assert three.state.supply == get_D(three.pool.xp(three.state.balances), three.state.amp)
     assert {p.dex for p in eth_chain.pools_of("curve")} == {"curve"}

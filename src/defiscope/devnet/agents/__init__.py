@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
-from defiscope.devnet.agents.liquidator import AaveLiquidator, MakerKeeper
+from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
 from defiscope.devnet.agents.maker import MakerVaults
 from defiscope.devnet.agents.staking import EigenRestakers, LidoStakers
 from defiscope.devnet.world import DevnetChain
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AaveLiquidator",
     "AaveUsers",
+    "CometLiquidator",
     "CometUsers",
+    "CompoundV2Liquidator",
     "CompoundV2Users",
     "EigenRestakers",
     "LendingProfile",
@@ -54,6 +56,10 @@ def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
         agents.append(EigenRestakers())
     if has("AaveV3Pool"):
         agents.append(AaveLiquidator())
+    if has("CompoundV2Comptroller"):
+        agents.append(CompoundV2Liquidator())
+    if has("CompoundV3Comet:USDC"):
+        agents.append(CometLiquidator())
     if has("MakerDog"):
         agents.append(MakerKeeper())
     return tuple(agents)

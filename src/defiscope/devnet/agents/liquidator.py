@@ -1,4 +1,5 @@
-"""Liquidators as simulation agents: Aave V3 ``liquidationCall`` and Maker ``Dog.bark``.
+"""Liquidators as simulation agents: Aave V3 ``liquidationCall``, Compound V2 ``liquidateBorrow``, Compound III
+``absorb`` + ``buyCollateral`` and Maker ``Dog.bark``.
 
 Example::
 
@@ -7,22 +8,25 @@ Example::
     sim.run(50)
     keeper.liquidations   # [(account, collateral symbol, debt symbol), ...]
 
-The Aave liquidator finds borrowers from the Pool's Supply and Borrow events, scans them with
-`protocols.aave.positions.scan_accounts` (two Multicall3 batches for all of them) and liquidates every
-account whose health factor is below 1: the largest debt leg against the largest collateral leg, the Pool
-capping the repayment at its close factor. The Maker keeper pokes the Spotter (the ilk's ``spot`` follows
-the feed) and barks unsafe urns of the seeded vaults and of the vault agent.
-
-Not covered, because our contracts leave them out: Compound V2 ``liquidateBorrow`` (the CErc20 has none,
-only the Comptroller's ``liquidateBorrowAllowed`` rule) and Compound III ``absorb``/``buyCollateral``.
+Each lending liquidator finds borrowers from its protocol's events (Aave's Supply/Borrow, the Comptroller's
+MarketEntered, Comet's Withdraw), scans them in a few Multicall3 batches with the protocol's position reader
+(`protocols.aave.positions`, `protocols.compound.positions`) and acts on every unhealthy account: Aave and
+Compound V2 repay the largest debt leg against the largest collateral leg, capped by the close factor (and,
+for V2, by the collateral the account holds, from `liquidation_math.seize_tokens`); Compound III absorbs
+the account, then buys the absorbed collateral back from the protocol at its storefront discount. The
+Maker keeper pokes the Spotter (the ilk's ``spot`` follows the feed) and barks unsafe urns of the seeded
+vaults and of the vault agent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, cast
+
+from web3.contract import Contract
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
@@ -30,11 +34,24 @@ from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.agents.maker import VAULT_OWNERS
 from defiscope.devnet.agents.wallet import Wallet
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.maker import ILKS, VAULTS, ilk_id
 from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.tx import MAX_UINT256
 from defiscope.protocols.aave.market import AaveMarket
 from defiscope.protocols.aave.positions import AccountPosition, discover_accounts, scan_accounts
+from defiscope.protocols.compound.liquidation_math import max_close, max_repay_for_collateral
+from defiscope.protocols.compound.positions import (
+    CometAccount,
+    CometMarket,
+    V2Account,
+    V2Holding,
+    discover_comet_accounts,
+    discover_v2_accounts,
+    read_comet,
+    scan_comet_accounts,
+    scan_v2_accounts,
+)
 
 if TYPE_CHECKING:
     from defiscope.devnet.simulation import Simulation
@@ -43,12 +60,30 @@ if TYPE_CHECKING:
 FUNDABLE: Final = frozenset({"WETH", "USDC", "USDT", "DAI", "WBTC"})
 
 
+Discover = Callable[[ChainClient, str, int, int], Awaitable[list[str]]]
+
+
+@dataclass(slots=True)
+class AccountBook:
+    """The borrowers a liquidator knows: found in ``contract``'s logs, each block range read once."""
+
+    discover: Discover
+    accounts: list[str] = field(default_factory=list)
+    scanned_to: int = -1
+
+    async def update(self, client: ChainClient, contract: str, head: int) -> list[str]:
+        if head > self.scanned_to:
+            found = await self.discover(client, contract, self.scanned_to + 1, head)
+            self.accounts += [a for a in found if a not in self.accounts]
+            self.scanned_to = head
+        return self.accounts
+
+
 @dataclass(slots=True)
 class AaveLiquidator:
     liquidations: list[tuple[str, str, str]] = field(default_factory=list)
     wallet: Wallet | None = None
-    accounts: list[str] = field(default_factory=list)
-    scanned_to: int = -1
+    book: AccountBook = field(default_factory=lambda: AccountBook(discover_accounts))
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         del rng  # the liquidator is deterministic: every unhealthy account, in discovery order
@@ -63,14 +98,11 @@ class AaveLiquidator:
         pool = sim.chain.contracts["AaveV3Pool"]
         async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
             snapshot = await client.snapshot()
-            if snapshot.block.number > self.scanned_to:
-                found = await discover_accounts(client, pool, self.scanned_to + 1, snapshot.block.number)
-                self.accounts += [a for a in found if a not in self.accounts]
-                self.scanned_to = snapshot.block.number
-            if not self.accounts:
+            accounts = await self.book.update(client, pool, snapshot.block.number)
+            if not accounts:
                 return []
             market = AaveMarket(pool, sim.chain.contracts["AaveV3Oracle"])
-            return await scan_accounts(Batcher(snapshot).reader("simulation"), market, self.accounts)
+            return await scan_accounts(Batcher(snapshot).reader("simulation"), market, accounts)
 
     def _liquidate(self, sim: Simulation, wallet: Wallet, position: AccountPosition) -> None:
         debts = [leg for leg in position.legs if leg.debt_base and leg.symbol in FUNDABLE]
@@ -91,6 +123,123 @@ class AaveLiquidator:
         call = pool.functions.liquidationCall(collateral_asset, debt_asset, position.account, MAX_UINT256, False)
         if wallet.send(call):
             self.liquidations.append((position.account, collateral.symbol, debt.symbol))
+
+
+@dataclass(slots=True)
+class CompoundV2Liquidator:
+    """Repays up to the close factor of an account in shortfall and seizes its largest collateral."""
+
+    liquidations: list[tuple[str, str, str]] = field(default_factory=list)  # (account, collateral, debt)
+    wallet: Wallet | None = None
+    book: AccountBook = field(default_factory=lambda: AccountBook(discover_v2_accounts))
+
+    def __call__(self, sim: Simulation, rng: random.Random) -> None:
+        del rng  # deterministic: every account in shortfall, in discovery order
+        if self.wallet is None:
+            self.wallet = Wallet.of(sim, "compound-v2 liquidator")
+        comptroller = sim.sender.contract(
+            contract_artifact("Comptroller"), sim.chain.contracts["CompoundV2Comptroller"]
+        )
+        close_factor = int(comptroller.functions.closeFactorMantissa().call())
+        incentive = int(comptroller.functions.liquidationIncentiveMantissa().call())
+        for account in asyncio.run(self._scan(sim)):
+            if account.liquidity.liquidatable:
+                self._liquidate(sim, self.wallet, account, close_factor, incentive)
+
+    async def _scan(self, sim: Simulation) -> list[V2Account]:
+        deployment = devnet_deployment(sim.chain)
+        async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
+            snapshot = await client.snapshot()
+            comptroller = sim.chain.contracts["CompoundV2Comptroller"]
+            accounts = await self.book.update(client, comptroller, snapshot.block.number)
+            if not accounts:
+                return []
+            return await scan_v2_accounts(Batcher(snapshot).reader("simulation"), deployment, accounts)
+
+    def _liquidate(
+        self, sim: Simulation, wallet: Wallet, account: V2Account, close_factor: int, incentive: int
+    ) -> None:
+        debts = [h for h in account.holdings if h.asset.borrow_balance and h.symbol in FUNDABLE]
+        collaterals = [h for h in account.holdings if h.asset.ctoken_balance and h.asset.collateral_factor]
+        if not debts or not collaterals:
+            return
+        debt = max(debts, key=lambda h: h.usd(h.asset.borrow_balance))
+        collateral = max(collaterals, key=lambda h: h.usd(h.supplied))
+        repay = min(max_close(close_factor, debt.asset.borrow_balance), _coverable(debt, collateral, incentive))
+        if repay == 0:
+            return
+        ctoken = sim.sender.contract(contract_artifact("CErc20"), debt.ctoken)
+        wallet.fund(debt.symbol, repay)
+        wallet.approve(debt.symbol, debt.ctoken)
+        if wallet.send(ctoken.functions.liquidateBorrow(account.account, repay, collateral.ctoken)):
+            self.liquidations.append((account.account, collateral.symbol, debt.symbol))
+
+
+def _coverable(debt: V2Holding, collateral: V2Holding, incentive: int) -> int:
+    """The largest repayment whose seizure the account's collateral cTokens cover (else LIQUIDATE_SEIZE_TOO_MUCH).
+
+    The exchange rate only grows until the liquidation's block, so fewer cTokens are seized then, never more.
+    """
+    return max_repay_for_collateral(
+        incentive,
+        debt.asset.price,
+        collateral.asset.price,
+        collateral.asset.exchange_rate,
+        collateral.asset.ctoken_balance,
+    )
+
+
+@dataclass(slots=True)
+class CometLiquidator:
+    """Absorbs every liquidatable Comet account, then buys the absorbed collateral at the storefront price."""
+
+    absorbed: list[str] = field(default_factory=list)
+    bought: list[tuple[str, int, int]] = field(default_factory=list)  # (asset symbol, base paid, collateral)
+    wallet: Wallet | None = None
+    book: AccountBook = field(default_factory=lambda: AccountBook(discover_comet_accounts))
+
+    def __call__(self, sim: Simulation, rng: random.Random) -> None:
+        del rng  # deterministic: every liquidatable account, in discovery order
+        if self.wallet is None:
+            self.wallet = Wallet.of(sim, "compound-v3 liquidator")
+        comet = sim.sender.contract(contract_artifact("Comet"), sim.chain.contracts["CompoundV3Comet:USDC"])
+        market, accounts = asyncio.run(self._scan(sim))
+        # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
+        for account in accounts:
+            if account.liquidatable and self.wallet.send(
+                comet.functions.absorb(self.wallet.address, [account.account])
+            ):
+                self.absorbed.append(account.account)
+        if market is not None:
+            self._buy(sim, self.wallet, comet, market)
+
+    async def _scan(self, sim: Simulation) -> tuple[CometMarket | None, list[CometAccount]]:
+        deployment = devnet_deployment(sim.chain)
+        address = sim.chain.contracts["CompoundV3Comet:USDC"]
+        async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
+            snapshot = await client.snapshot()
+            accounts = await self.book.update(client, address, snapshot.block.number)
+            if not accounts:
+                return None, []
+            reader = Batcher(snapshot).reader("simulation")
+            market = await read_comet(reader, deployment, address)
+            return market, await scan_comet_accounts(reader, market, accounts)
+
+    def _buy(self, sim: Simulation, wallet: Wallet, comet: Contract, market: CometMarket) -> None:
+        functions = comet.functions
+        for asset in market.assets:
+            for_sale = int(functions.getCollateralReserves(asset.address).call())
+            if for_sale == 0:
+                continue
+            per_base_unit = int(functions.quoteCollateral(asset.address, market.base_scale).call())
+            base = for_sale * market.base_scale // per_base_unit  # rounds down: never more than is for sale
+            collateral = int(functions.quoteCollateral(asset.address, base).call())
+            if base == 0 or collateral == 0:
+                continue
+            wallet.fund(market.base_symbol, base)
+            wallet.approve(market.base_symbol, comet.address)
+            if wallet.send(functions.buyCollateral(asset.address, collateral, base, wallet.address)):
+                self.bought.append((asset.symbol, base, collateral))
 
 
 @dataclass(slots=True)

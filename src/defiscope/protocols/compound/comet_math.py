@@ -67,6 +67,12 @@ class CometState:
             return present_value_supply(self.supply_index, principal)
         return -present_value_borrow(self.borrow_index, -principal)
 
+    def principal_value(self, present: int) -> int:
+        """CometCore.principalValue: the inverse, a borrow rounding up."""
+        if present >= 0:
+            return principal_value_supply(self.supply_index, present)
+        return -principal_value_borrow(self.borrow_index, -present)
+
 
 def present_value_supply(index: int, principal: int) -> int:
     return principal * index // BASE_INDEX_SCALE

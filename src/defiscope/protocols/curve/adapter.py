@@ -3,10 +3,13 @@
 Pools come from the deployment: every contract registered as ``Curve<Name>Pool`` (the devnet's pools, the
 mainnet 3pool), plus, where the chain has one, every pool of the ``CurveRegistry`` (``pool_count``,
 ``pool_list``), whose ``get_coins`` / ``get_balances`` / ``get_lp_token`` also cover old pools with int128
-getters. A pool's coins never change, so they are read once and cached.
+getters. A pool's coins never change, so they are read once and cached. Yields: each pool's LP fee APR,
+from the growth of ``get_virtual_price()`` over a trailing day (`protocols.lp_fees`); market is the pool,
+asset its LP token, symbol its coins ("DAI-USDC-USDT").
 
     adapter = CurveAdapter(deployment)
     positions = await adapter.positions(reader)   # one Position per (pool, coin)
+    rates = await adapter.yields(reader)          # adapter.lp_fee_unavailable: pool -> why it has none
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.lp_fees import CURVE_LP_FEES, LP_FEE_WINDOW
+from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
+from defiscope.protocols.yields import Yield
 
 CURVE: Final = ProtocolInfo(
     slug="curve",
@@ -47,28 +53,49 @@ def has_curve(deployment: Deployment) -> bool:
 class CurveAdapter(Adapter):
     info = CURVE
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, *, lp_fee_window: int = LP_FEE_WINDOW) -> None:
         super().__init__(deployment)
         self.named = tuple(a for name, a in sorted(deployment.contracts.items()) if POOL_NAME.match(name))
         self.registry = deployment.contracts.get(REGISTRY)
         self.pools: dict[str, CurvePool] = {}  # by address; coins are immutable
+        self.lp_fees = LpFeeTracker(CURVE.slug, CURVE_LP_FEES, lp_fee_window)
+        self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
 
     def receipt_tokens(self) -> list[str]:
         return [pool.lp_token for pool in self.pools.values()]
 
     async def positions(self, reader: Reader) -> list[Position]:
-        addresses = await self._pool_addresses(reader)
-        missing = [a for a in addresses if a not in self.pools]
-        if missing:
-            for pool in await (self._describe_by_registry if self.registry else self._describe)(reader, missing):
-                self.pools[pool.address] = pool
-        pools = [self.pools[a] for a in addresses]
+        pools = await self._current_pools(reader)
         balances = await self._balances(reader, pools)
         return [
             Position(coin, amount, BalanceKind.TVL, pool.address, f"Curve pool {pool.address}")
             for pool, amounts in zip(pools, balances, strict=True)
             for coin, amount in zip(pool.coins, amounts, strict=True)
         ]
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
+        pools = await self._current_pools(reader)
+        calls = [CURVE_LP_FEES.reads(pool.address) for pool in pools]
+        results = split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))
+        rates = await self.lp_fees.rates(
+            reader,
+            (
+                (LpPool(p.address, p.lp_token, pool_symbol(self.deployment, p.coins)), r)
+                for p, r in zip(pools, results, strict=True)
+            ),
+        )
+        self.lp_fee_unavailable = rates.unavailable
+        return rates.yields
+
+    async def _current_pools(self, reader: Reader) -> list[CurvePool]:
+        """The pools at the reader's block; coins and LP tokens of pools new to the cache are read once."""
+        addresses = await self._pool_addresses(reader)
+        missing = [a for a in addresses if a not in self.pools]
+        if missing:
+            for pool in await (self._describe_by_registry if self.registry else self._describe)(reader, missing):
+                self.pools[pool.address] = pool
+        return [self.pools[a] for a in addresses]
 
     async def _pool_addresses(self, reader: Reader) -> list[str]:
         if self.registry is None:

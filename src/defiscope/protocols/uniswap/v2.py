@@ -3,20 +3,29 @@
 Pairs are discovered from the factory (`allPairsLength`, `allPairs(i)`) and cached: the list only grows,
 so each snapshot reads the length and the reserves of known pairs in one batch, and only new pairs cost
 more. At an older block only the pairs that existed then (`index < allPairsLength` at that block) count.
+Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a trailing day
+(`protocols.lp_fees`); market and asset are the pair (its own LP token), symbol "WETH-USDC".
 
     adapter = V2Adapter(deployment, UNISWAP_V2)
     positions = await adapter.positions(reader)
+    rates = await adapter.yields(reader)       # adapter.lp_fee_unavailable: pair -> why it has none
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES
+from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
+from defiscope.protocols.yields import Yield
+
+GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,36 +67,55 @@ class Pair:
 
 
 class V2Adapter(Adapter):
-    def __init__(self, deployment: Deployment, spec: V2Spec) -> None:
+    def __init__(self, deployment: Deployment, spec: V2Spec, *, lp_fee_window: int = LP_FEE_WINDOW) -> None:
         super().__init__(deployment)
         self.info = spec.info
         self.factory = deployment.contract(spec.factory)
         self.pairs: list[Pair] = []  # by factory index; append-only, like the factory's own list
+        self.lp_fees = LpFeeTracker(spec.info.slug, V2_LP_FEES, lp_fee_window)
+        self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pair -> why it has no rate
 
     def receipt_tokens(self) -> list[str]:
         return [pair.address for pair in self.pairs]  # each pair is its own LP token
 
     async def positions(self, reader: Reader) -> list[Position]:
+        positions = []
+        for pair, results in await self._per_pair(reader, lambda p: [Call.of(p.address, GET_RESERVES)]):
+            ((r0, r1, _),) = self.require(results)
+            label = f"pair {pair.address}"
+            positions.append(Position(pair.token0, r0, BalanceKind.TVL, pair.address, label))
+            positions.append(Position(pair.token1, r1, BalanceKind.TVL, pair.address, label))
+        return positions
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`."""
+        pairs = await self._per_pair(reader, lambda p: V2_LP_FEES.reads(p.address))
+        rates = await self.lp_fees.rates(
+            reader,
+            ((LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))), r) for p, r in pairs),
+        )
+        self.lp_fee_unavailable = rates.unavailable
+        return rates.yields
+
+    async def _per_pair(
+        self, reader: Reader, reads: Callable[[Pair], list[Call]]
+    ) -> list[tuple[Pair, list[CallResult]]]:
+        """Every pair that existed at the reader's block with the results of `reads(pair)`: the factory's
+        count and the known pairs' reads go in one batch; only pairs new to the cache cost a second."""
         known = list(self.pairs)
-        reserve_calls = [Call.of(p.address, "getReserves()(uint112,uint112,uint32)") for p in known]
-        results = await reader.call_many([Call.of(self.factory, "allPairsLength()(uint256)"), *reserve_calls])
+        calls = [reads(p) for p in known]
+        results = await reader.call_many(
+            [Call.of(self.factory, "allPairsLength()(uint256)"), *(c for group in calls for c in group)]
+        )
         (count,) = self.require(results[:1])
         # At an older block the cache may hold pairs created later: only the first `count` existed then.
-        reserves = [(r0, r1) for r0, r1, _ in self.require(results[1 : 1 + count])]
+        per_pair = list(zip(known, split_results(results[1:], map(len, calls)), strict=True))[:count]
         if count > len(known):
             new_pairs = await self._discover(reader, len(known), count)
-            new_reserves = self.require(
-                await reader.call_many([Call.of(p.address, "getReserves()(uint112,uint112,uint32)") for p in new_pairs])
-            )
-            reserves += [(r0, r1) for r0, r1, _ in new_reserves]
-        return [
-            position
-            for pair, (r0, r1) in zip(self.pairs[:count], reserves, strict=True)
-            for position in (
-                Position(pair.token0, r0, BalanceKind.TVL, pair.address, f"pair {pair.address}"),
-                Position(pair.token1, r1, BalanceKind.TVL, pair.address, f"pair {pair.address}"),
-            )
-        ]
+            new_calls = [reads(p) for p in new_pairs]
+            new_results = await reader.call_many([c for group in new_calls for c in group])
+            per_pair += zip(new_pairs, split_results(new_results, map(len, new_calls)), strict=True)
+        return per_pair
 
     async def _discover(self, reader: Reader, start: int, stop: int) -> list[Pair]:
         """Read pairs [start, stop) of the factory and their tokens; append them to the cache."""

@@ -3,10 +3,13 @@
 Pools are discovered from the factory's `PoolCreated` events with `eth_getLogs` and cached with the
 block each was created in: the next snapshot scans only blocks after the last one scanned. At an older
 block only the pools that existed then count. Balances are `balanceOf(pool)` of both tokens — what the
-pool holds, including uncollected fees, as DefiLlama counts V3 TVL.
+pool holds, including uncollected fees, as DefiLlama counts V3 TVL. Yields: each pool's LP fee APR for
+a full-range position, from its feeGrowthGlobal over a trailing day (`protocols.lp_fees`); market and
+asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
 
     adapter = V3Adapter(deployment, UNISWAP_V3)
     positions = await adapter.positions(reader)
+    rates = await adapter.yields(reader)       # adapter.lp_fee_unavailable: pool -> why it has none
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from typing import Any, Final
 
 from eth_utils import keccak, to_checksum_address
 
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_LP_FEES
+from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3, V3Spec
+from defiscope.protocols.yields import Yield
 
 POOL_CREATED: Final = "0x" + keccak(text="PoolCreated(address,address,uint24,int24,address)").hex()
 V3_SPECS: Final = (UNISWAP_V3, PANCAKESWAP_V3)
@@ -59,11 +65,18 @@ def parse_pool_created(log: Mapping[str, Any]) -> V3Pool:
     )
 
 
+def fee_percent(fee: int) -> str:
+    """A fee tier in pips as people write it: 500 -> "0.05%"."""
+    return f"{Decimal(fee) / 10_000}%"
+
+
 class V3Adapter(Adapter):
-    def __init__(self, deployment: Deployment, spec: V3Spec) -> None:
+    def __init__(self, deployment: Deployment, spec: V3Spec, *, lp_fee_window: int = LP_FEE_WINDOW) -> None:
         super().__init__(deployment)
         self.info = spec.info
         self.spec = spec
+        self.lp_fees = LpFeeTracker(spec.info.slug, V3_LP_FEES, lp_fee_window)
+        self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
         self.factory = deployment.contract(spec.factory)
         self.pools: list[V3Pool] = []  # in creation order
         # The factory's deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
@@ -100,7 +113,36 @@ class V3Adapter(Adapter):
         ]
         balances = self.require(await reader.call_many(calls))
         return [
-            Position(token, amount, BalanceKind.TVL, pool.address, f"{Decimal(pool.fee) / 10_000}% pool {pool.address}")
+            Position(token, amount, BalanceKind.TVL, pool.address, f"{fee_percent(pool.fee)} pool {pool.address}")
             for i, pool in enumerate(pools)
             for token, amount in ((pool.token0, balances[2 * i]), (pool.token1, balances[2 * i + 1]))
         ]
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
+        block = reader.block.number
+        known = [pool for pool in self.pools if pool.block <= block]
+        # As in `positions`: the known pools' reads go out with the log scan; only new pools cost a batch.
+        results, pools = await asyncio.gather(self._lp_reads(reader, known), self.discover(reader))
+        results += await self._lp_reads(reader, pools[len(known) :])
+        rates = await self.lp_fees.rates(
+            reader,
+            (
+                (
+                    LpPool(
+                        p.address,
+                        p.address,
+                        pool_symbol(self.deployment, (p.token0, p.token1), fee_percent(p.fee)),
+                        p.block,
+                    ),
+                    r,
+                )
+                for p, r in zip(pools, results, strict=True)
+            ),
+        )
+        self.lp_fee_unavailable = rates.unavailable
+        return rates.yields
+
+    async def _lp_reads(self, reader: Reader, pools: list[V3Pool]) -> list[list[CallResult]]:
+        calls = [V3_LP_FEES.reads(pool.address) for pool in pools]
+        return split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))

@@ -3,7 +3,7 @@
 1. slot0, liquidity, fee, tickSpacing;
 2. every tick-bitmap word the pool can use (from MIN_TICK to MAX_TICK at its spacing: 6,932 words at
    spacing 1, 70 at 200) — Multicall3 batches of up to 2,048 words (4 requests at spacing 1, else 1);
-3. `ticks(t)` of every initialized tick the words mark, for liquidityNet.
+3. `ticks(t)` of every initialized tick the words mark, for liquidityNet (and liquidityGross).
 
 Several pools read together share the rounds. The state is exact and complete, so any swap on it
 matches the pool at the reader's block.
@@ -92,7 +92,7 @@ async def read_pool_states(reader: Reader, pools: Sequence[str]) -> list[V3PoolS
     infos = iter(await reader.call_many(tick_calls))
     states = []
     for i, (slot0, liquidity, fee, spacing) in enumerate(heads):
-        nets = {t: next(infos).unwrap()[1] for t in ticks[i]}
+        gross_net = {t: next(infos).unwrap()[:2] for t in ticks[i]}
         states.append(
             V3PoolState(
                 sqrt_price_x96=slot0[0],
@@ -101,7 +101,8 @@ async def read_pool_states(reader: Reader, pools: Sequence[str]) -> list[V3PoolS
                 fee=fee[0],
                 tick_spacing=spacing[0],
                 words=words[i],
-                liquidity_net=nets,
+                liquidity_net={t: net for t, (_, net) in gross_net.items()},
+                liquidity_gross={t: gross for t, (gross, _) in gross_net.items()},
             )
         )
     return states

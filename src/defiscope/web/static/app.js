@@ -128,13 +128,15 @@ async function renderProtocol(slug) {
 }
 
 // Rates arrive as exact decimal strings (1 = 100 %); the row keeps them in data attributes, shows percents.
+const YIELD_KINDS = { supply: "supply", borrow: "borrow", staking: "staking", lp_fee: "LP fees" };
+
 function renderYields(items) {
   el("protocol-yields-card").hidden = !items.length;
   const rate = (text) => `${(Number(text) * 100).toFixed(2)}%`;
   el("protocol-yields").querySelector("tbody").replaceChildren(...items.map((y) => {
     const tr = document.createElement("tr");
     Object.assign(tr.dataset, { market: y.market, kind: y.kind, apr: y.apr, apy: y.apy, block: y.block.number });
-    tr.append(cell(y.symbol), cell(y.block.chain), cell(y.kind), cell(rate(y.apr), "num"), cell(rate(y.apy), "num"),
+    tr.append(cell(y.symbol), cell(y.block.chain), cell(YIELD_KINDS[y.kind] ?? y.kind), cell(rate(y.apr), "num"), cell(rate(y.apy), "num"),
       cell(`block ${y.block.number}`));
     tr.title = y.method;
     return tr;

@@ -1,7 +1,9 @@
 """`V3PoolState`: everything a Uniswap V3-style pool's swap reads, as pure data (no I/O).
 
 slot0's price and tick, the in-range liquidity, the fee and tick spacing, every non-zero tick-bitmap word
-and the liquidityNet of every initialized tick. `defiscope.protocols.uniswap.v3_state` reads one from a
+and the liquidityNet of every initialized tick — plus its liquidityGross, which no swap reads but which
+decides whether a Mint or Burn flips the tick's bitmap bit (`protocols.uniswap.events`).
+`defiscope.protocols.uniswap.v3_state` reads one from a
 chain; tests and benchmarks may also build one by hand or from JSON.
 
     >>> state = V3PoolState(sqrt_price_x96=2**96, tick=0, liquidity=10**18, fee=3000, tick_spacing=60)
@@ -21,6 +23,10 @@ from defiscope.protocols.uniswap.math.tick_bitmap import compress, position
 
 
 def _frozen(mapping: Mapping[int, int]) -> Mapping[int, int]:
+    # A read-only view is kept as is: states made from other states (each swap of a router's search)
+    # share their tick maps instead of copying thousands of entries.
+    if type(mapping) is MappingProxyType:
+        return mapping
     return MappingProxyType(dict(mapping))
 
 
@@ -33,10 +39,13 @@ class V3PoolState:
     tick_spacing: int
     words: Mapping[int, int] = field(default_factory=dict)  # int16 word position -> uint256 bitmap word
     liquidity_net: Mapping[int, int] = field(default_factory=dict)  # initialized tick -> int128 liquidityNet
+    #: initialized tick -> uint128 liquidityGross; empty when not read (a state built by hand for swaps)
+    liquidity_gross: Mapping[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "words", _frozen(self.words))
         object.__setattr__(self, "liquidity_net", _frozen(self.liquidity_net))
+        object.__setattr__(self, "liquidity_gross", _frozen(self.liquidity_gross))
 
     def with_ticks(self, liquidity_net: Mapping[int, int]) -> V3PoolState:
         """The same pool with these initialized ticks; the bitmap words are derived from them."""
@@ -56,6 +65,7 @@ class V3PoolState:
             "tick_spacing": self.tick_spacing,
             "words": {str(k): str(v) for k, v in sorted(self.words.items())},
             "liquidity_net": {str(k): str(v) for k, v in sorted(self.liquidity_net.items())},
+            "liquidity_gross": {str(k): str(v) for k, v in sorted(self.liquidity_gross.items())},
         }
 
     @classmethod
@@ -68,4 +78,5 @@ class V3PoolState:
             tick_spacing=int(data["tick_spacing"]),
             words={int(k): int(v) for k, v in data["words"].items()},
             liquidity_net={int(k): int(v) for k, v in data["liquidity_net"].items()},
+            liquidity_gross={int(k): int(v) for k, v in data.get("liquidity_gross", {}).items()},
         )

@@ -66,17 +66,37 @@ def swap(
     if not valid:
         raise MathRevert(f"UniswapV3Pool.swap: SPL (price limit {limit} invalid for price {price})")
 
+    start = Checkpoint(price, state.tick, state.liquidity, 0)
+    return resume(state, zero_for_one, amount_specified, limit, start, amount_specified, 0)
+
+
+class Checkpoint(NamedTuple):
+    """The loop's variables between two steps: where a swap stands."""
+
+    price: int
+    tick: int
+    liquidity: int
+    crossed: int
+
+
+def resume(
+    state: V3PoolState,
+    zero_for_one: bool,
+    amount_specified: int,
+    limit: int,
+    at: Checkpoint,
+    remaining: int,
+    calculated: int,
+) -> SwapResult:
+    """The swap loop from ``at`` with ``remaining`` still to swap and ``calculated`` so far (`swap_ladder`
+    resumes here after skipping the steps it precomputed)."""
     exact_input = amount_specified > 0
-    remaining, calculated = amount_specified, 0
-    tick, liquidity, crossed = state.tick, state.liquidity, 0
-    words, spacing, fee = state.words, state.tick_spacing, state.fee
+    price, tick, liquidity, crossed = at
+    fee = state.fee
 
     while remaining != 0 and price != limit:
         price_start = price
-        tick_next, initialized = next_initialized_tick_within_one_word(words, tick, spacing, zero_for_one)
-        tick_next = min(max(tick_next, MIN_TICK), MAX_TICK)
-        price_next = get_sqrt_ratio_at_tick(tick_next)
-        target = limit if (price_next < limit if zero_for_one else price_next > limit) else price_next
+        tick_next, initialized, price_next, target = step_target(state, tick, zero_for_one, limit)
         price, amount_in, amount_out, fee_amount = compute_swap_step(price, target, liquidity, remaining, fee)
         if exact_input:
             remaining -= amount_in + fee_amount
@@ -84,19 +104,53 @@ def swap(
         else:
             remaining += amount_out
             calculated += amount_in + fee_amount
-
-        if price == price_next:
-            if initialized:
-                net = state.liquidity_net[tick_next]
-                liquidity = add_delta(liquidity, -net if zero_for_one else net)
-                crossed += 1
-            tick = tick_next - 1 if zero_for_one else tick_next
-        elif price != price_start:
-            # Moved inside the range without reaching its end: the tick follows the price.
-            tick = get_tick_at_sqrt_ratio(price)
+        tick, liquidity, crossed = after_step(
+            state,
+            zero_for_one,
+            price,
+            price_start,
+            price_next,
+            tick_next,
+            initialized,
+            Checkpoint(price, tick, liquidity, crossed),
+        )
 
     if zero_for_one == exact_input:
         amount0, amount1 = amount_specified - remaining, calculated
     else:
         amount0, amount1 = calculated, amount_specified - remaining
     return SwapResult(amount0, amount1, price, tick, liquidity, crossed)
+
+
+def step_target(state: V3PoolState, tick: int, zero_for_one: bool, limit: int) -> tuple[int, bool, int, int]:
+    """Where the step from ``tick`` heads: (next tick, whether it is initialized, its price, the target
+    price — the tick's, or the limit if that comes first)."""
+    tick_next, initialized = next_initialized_tick_within_one_word(state.words, tick, state.tick_spacing, zero_for_one)
+    tick_next = min(max(tick_next, MIN_TICK), MAX_TICK)
+    price_next = get_sqrt_ratio_at_tick(tick_next)
+    target = limit if (price_next < limit if zero_for_one else price_next > limit) else price_next
+    return tick_next, initialized, price_next, target
+
+
+def after_step(
+    state: V3PoolState,
+    zero_for_one: bool,
+    price: int,
+    price_start: int,
+    price_next: int,
+    tick_next: int,
+    initialized: bool,
+    at: Checkpoint,
+) -> tuple[int, int, int]:
+    """(tick, liquidity, ticks crossed) once a step from ``at`` left the price at ``price``."""
+    _, tick, liquidity, crossed = at
+    if price == price_next:
+        if initialized:
+            net = state.liquidity_net[tick_next]
+            liquidity = add_delta(liquidity, -net if zero_for_one else net)
+            crossed += 1
+        tick = tick_next - 1 if zero_for_one else tick_next
+    elif price != price_start:
+        # Moved inside the range without reaching its end: the tick follows the price.
+        tick = get_tick_at_sqrt_ratio(price)
+    return tick, liquidity, crossed

@@ -1,0 +1,233 @@
+"""GET /v1/quote: the best route for an exact-input swap, read at the latest indexed block of the chain.
+
+    GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000&routes=3&slippage=0.5&recipient=0x...
+    {"block": {"number": 123, ...}, "amount_out": {"raw": "412...", "units": "0.412..."},
+     "routes": [...], "transaction": {"to": ..., "data": ..., "min_out": ..., "deadline": ...},
+     "simulation": {"ok": true, "amount_out": "412..."}}
+
+The quote is `routing.plan.plan_on_pools`'s, run on the server's own chain clients (`QuoteChain`) and on
+its pools kept in memory from their events (`routing.tracker.SharedTracker`), at the chain's latest
+*indexed* block, so it is cached and ETagged with the other /v1 bodies: the same
+parameters at the same indexed blocks are computed once. Inputs are checked here first so every refusal
+names its parameter; an amount no route can take is a 422 naming `amount`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Final
+
+from pydantic import ConfigDict, Field
+
+from defiscope.api import models as m
+from defiscope.api import params
+from defiscope.api.context import ApiContext, QuoteChain
+from defiscope.api.errors import ApiError
+from defiscope.api.views import block_model
+from defiscope.chain.block import BlockRef
+from defiscope.chain.client import ChainClient, Snapshot
+from defiscope.deployments import TokenInfo
+from defiscope.devnet.runfile import current_run
+from defiscope.errors import DefiscopeError
+from defiscope.routing.load import PoolRef
+from defiscope.routing.plan import BadQuoteInput, SwapRequest, parse_amount, plan_on_pools, resolve_token
+from defiscope.routing.search import NoRoute
+from defiscope.tvl.engine import TvlEngine
+
+#: Plain decimals only: an exponent ("1e999999999") would make parse_amount build an enormous integer.
+_AMOUNT: Final = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+MAX_RAW_AMOUNT: Final = 2**256 - 1
+#: Seconds a client should wait when the chain has no usable indexed block yet.
+RETRY_AFTER: Final = "2"
+
+
+# ------------------------------------------------------------------ response models
+
+
+class _QuoteModel(m._Model):
+    # Fields `plan_swap` may add later are left out until described here (the schema stays the truth).
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class Amount(_QuoteModel):
+    raw: str = Field(description="integer, the token's raw units")
+    units: str = Field(description="exact decimal string in token units")
+
+
+class SoldToken(Amount):
+    token: str
+    symbol: str
+
+
+class BoughtToken(_QuoteModel):
+    token: str
+    symbol: str
+
+
+class HopFee(Amount):
+    token: str = Field(description="symbol (or address) of the token the fee is charged in")
+
+
+class Hop(_QuoteModel):
+    dex: str
+    pool: str
+    token_in: str
+    token_out: str
+    amount_in: str
+    amount_out: str
+    fee: HopFee
+
+
+class Route(_QuoteModel):
+    amount_in: str
+    amount_out: str
+    path: list[str] = Field(description="token symbols (or addresses) from sold to bought")
+    hops: list[Hop]
+
+
+class Transaction(_QuoteModel):
+    sender: str = Field(alias="from", description="the recipient: it signs and sends, after approving `to`")
+    to: str
+    data: str
+    router: str | None = Field(default=None, description="registry name of the contract called")
+    value: str = Field(description="hex wei")
+    min_out: str = Field(description="least accepted out, raw units (quote minus slippage)")
+    deadline: int = Field(description="unix seconds: the quoted block's time plus 20 minutes")
+
+
+class Simulation(_QuoteModel):
+    ok: bool
+    amount_out: str | None = Field(default=None, description="what eth_call of the transaction returned")
+    error: str | None = Field(default=None, description="why the call reverted (e.g. no balance or approval)")
+
+
+class Quote(_QuoteModel):
+    chain: str
+    chain_id: int
+    block: m.Block = Field(description="the latest indexed block: pools were read there")
+    sell: SoldToken
+    buy: BoughtToken
+    amount_out: Amount
+    price_impact_percent: str = Field(description="loss against the mid prices, fees included, percent")
+    routes: list[Route]
+    transaction: Transaction | None = Field(default=None, description="with `recipient`: the unsigned swap")
+    transaction_note: str | None = Field(default=None, description="why there is no transaction")
+    simulation: Simulation | None = None
+
+
+# ------------------------------------------------------------------ pools and chains
+
+
+def quote_chains(engines: Mapping[int, TvlEngine]) -> dict[int, QuoteChain]:
+    """The chains `serve` indexes, quotable on the indexer's own clients; devnet chains with their pools."""
+    run = current_run() if any(e.deployment.network == "devnet" for e in engines.values()) else None
+    seeded = {c.chain_id: c.pools for c in run.chains} if run is not None else {}
+    return {
+        chain_id: QuoteChain(
+            engine.client,
+            engine.deployment,
+            tuple(PoolRef(p.dex, p.address, p.token0, p.token1) for p in seeded.get(chain_id, ())),
+        )
+        for chain_id, engine in engines.items()
+    }
+
+
+class _PinnedClient(ChainClient):
+    """The server's client (same RPC connections) whose default snapshot is the indexed block."""
+
+    def __init__(self, client: ChainClient, block: BlockRef) -> None:
+        super().__init__(
+            client.rpc,
+            info=client.info,
+            multicall=client.multicall,
+            max_calls_per_multicall=client.max_calls_per_multicall,
+            max_calldata_bytes=client.max_calldata_bytes,
+        )
+        self.pinned = block
+
+    async def snapshot(self, at: int | str = "latest") -> Snapshot:
+        return Snapshot(self, self.pinned) if at == "latest" else await super().snapshot(at)
+
+
+# ------------------------------------------------------------------ the quote
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteQuery:
+    chain_id: int
+    sell: str
+    buy: str
+    amount: str
+    routes: int
+    slippage: Decimal  # percent
+    recipient: str | None
+
+
+def quotable(ctx: ApiContext, chain: str) -> int:
+    """The chain id of `chain` if this server quotes on it; 404 naming `chain` otherwise."""
+    chain_id = params.chain(chain, "chain").chain_id
+    if chain_id not in ctx.quoting:
+        served = ", ".join(str(c) for c in sorted(ctx.quoting)) or "none (this server reads no chains)"
+        raise ApiError(404, "chain", f"no quotes on chain {chain_id}; chains quoted: {served}")
+    return chain_id
+
+
+async def quote(ctx: ApiContext, query: QuoteQuery) -> bytes:
+    """The quote document as JSON bytes (aliases, e.g. the transaction's `from`, as in the schema)."""
+    chain = ctx.quoting[query.chain_id]
+    block = ctx.cache.blocks.get(query.chain_id)
+    if block is None:
+        raise ApiError(503, "chain", f"chain {query.chain_id} has no indexed block yet", {"Retry-After": RETRY_AFTER})
+    client = _PinnedClient(chain.client, block)
+    try:
+        sell = await _token(client, chain, query.sell, "sell")
+        buy = await _token(client, chain, query.buy, "buy")
+        if sell.address == buy.address:
+            raise ApiError(422, "buy", f"cannot sell {sell.symbol} for itself: choose another token to buy")
+        _amount(query.amount, sell.decimals)
+        pools, at = await chain.tracker.pools_at(client, block)
+        if not pools:
+            raise ApiError(404, "chain", f"no known pools on chain {query.chain_id} to route through")
+        request = SwapRequest(
+            sell.address, buy.address, query.amount, query.routes, Fraction(query.slippage), query.recipient
+        )
+        result = await plan_on_pools(client, chain.deployment, pools, at, request)
+    except NoRoute as exc:
+        # No path joins the tokens: the `buy` side is at fault; a path that cannot take it all: `amount`.
+        field = "buy" if str(exc).startswith("no pool path") else "amount"
+        raise ApiError(422, field, str(exc)) from None
+    except BadQuoteInput as exc:
+        raise ApiError(422, "amount", str(exc)) from None
+    except DefiscopeError as exc:  # the chain: RPC down, the indexed block reorged away
+        raise ApiError(
+            503, "chain", f"reading chain {query.chain_id} failed: {exc}", {"Retry-After": RETRY_AFTER}
+        ) from exc
+    return _document(query.chain_id, at, result).model_dump_json(by_alias=True).encode()
+
+
+async def _token(client: ChainClient, chain: QuoteChain, name: str, field: str) -> TokenInfo:
+    try:
+        return await resolve_token(client, chain.deployment, name.strip())
+    except BadQuoteInput as exc:
+        raise ApiError(404, field, str(exc)) from None
+
+
+def _amount(text: str, decimals: int) -> int:
+    if not _AMOUNT.match(text):
+        raise ApiError(422, "amount", f"{text!r} is not a plain positive decimal (e.g. 1000 or 0.25)")
+    try:
+        raw = parse_amount(text, decimals)
+    except BadQuoteInput as exc:
+        raise ApiError(422, "amount", str(exc)) from None
+    if raw > MAX_RAW_AMOUNT:
+        raise ApiError(422, "amount", f"{text} is beyond uint256 in raw units ({decimals} decimals)")
+    return raw
+
+
+def _document(chain_id: int, block: BlockRef, result: Mapping[str, Any]) -> Quote:
+    described = block_model(block)
+    return Quote.model_validate({**result, "chain": described.chain, "chain_id": chain_id, "block": described})

@@ -1,0 +1,110 @@
+"""Lido's staking APR in /v1/yields: collected by the indexer from the oracle reports as it indexes, equal to
+Lido's 7-report moving average computed here from the chain's own events; without reports, a reason."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from defiscope.api import ApiSettings, create_app
+from defiscope.chain.client import ChainClient
+from defiscope.devnet import Devnet
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.lido import LidoDevnet
+from defiscope.devnet.tx import Sender
+from defiscope.protocols.lido.apr import user_apr
+from defiscope.protocols.lido.reports import ReportLog, rebase_report_logs
+from defiscope.protocols.yields import exact_decimal
+from defiscope.service.indexer import Indexer
+from defiscope.store import Repository
+from tests.api.conftest import Indexed, make_engine
+from tests.staking.conftest import lido, sender  # noqa: F401  (fixtures)
+
+
+async def _chain_reports(devnet: Devnet) -> list[ReportLog]:
+    chain = devnet.chain(1)
+    async with ChainClient.connect(1, [chain.rpc_url]) as client:
+        head = (await client.block()).number
+        return await rebase_report_logs(client, devnet_deployment(chain), from_block=0, to_block=head)
+
+
+def _expected_apr(logs: list[ReportLog]) -> Decimal:
+    """Lido's SMA: the mean of the last 7 reports' userAPR (the formula is checked in tests/staking)."""
+    last = [log.report for log in logs[-7:]]
+    return exact_decimal(sum((user_apr(r) for r in last), Fraction(0)) / len(last))
+
+
+def _lido_items(client: TestClient) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    body = client.get("/v1/yields", params={"kind": "staking", "protocol": "lido"}).json()
+    return body["items"], body["unavailable"]
+
+
+def test_served_apr_is_lidos_sma_of_the_reports_on_chain(indexed: Indexed, devnet: Devnet) -> None:
+    logs = asyncio.run(_chain_reports(devnet))
+    assert len(logs) >= 7  # the devnet seeds a week of daily reports
+    (item,), unavailable = _lido_items(indexed.client)
+    assert unavailable == []
+    assert Decimal(item["apr"]) == _expected_apr(logs)
+    assert Decimal(item["apy"]) > Decimal(item["apr"]) > 0  # daily compounding of a positive rate
+    assert item["market"] == item["asset"] == devnet.chain(1).contracts["LidoStETH"]
+    assert item["report"] == {
+        "block_number": logs[-1].block_number,
+        "block_hash": logs[-1].block_hash,
+        "report_timestamp": logs[-1].report.report_timestamp,
+        "reports_averaged": 7,
+    }
+    assert item["block"]["number"] == indexed.repo.latest_blocks()[1].number
+    assert "moving average over the last 7 reports" in item["method"]
+
+
+async def _follow(devnet: Devnet, repo: Repository, between: Any) -> None:
+    """Index the heads, call `between()` (it sends transactions), index again: the same indexer."""
+    engines = {c.chain_id: make_engine(devnet_deployment(c), c.rpc_url) for c in devnet.chains}
+    try:
+        indexer = Indexer(engines, repo)
+        await indexer.run_once()
+        await asyncio.to_thread(between)
+        await indexer.run_once()
+    finally:
+        for engine in engines.values():
+            await engine.client.aclose()
+
+
+def test_a_new_report_reaches_the_apr_while_the_indexer_follows(
+    devnet: Devnet,
+    lido: LidoDevnet,  # noqa: F811
+    sender: Sender,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'follow.db'}"
+    repo = Repository.open(url)
+    receipts = []
+    try:
+        # A slashing day: the new report's APR is negative, so the average must move down.
+        asyncio.run(_follow(devnet, repo, lambda: receipts.append(lido.report(sender, cl_balance_delta=-(10**21)))))
+        logs = asyncio.run(_chain_reports(devnet))
+        assert logs[-1].block_number == receipts[0]["blockNumber"]
+        assert repo.rebase_reports(1, "lido") == [log.report for log in logs]  # stored once each, in order
+        app = create_app(ApiSettings(database_url=url), repo=repo, deployments=[devnet_deployment(devnet.chain(1))])
+        with TestClient(app) as client:
+            (item,), _ = _lido_items(client)
+    finally:
+        repo.close()
+    assert item["report"]["block_number"] == receipts[0]["blockNumber"]
+    assert Decimal(item["apr"]) == _expected_apr(logs)
+    assert Decimal(item["apr"]) < _expected_apr(logs[:-1])
+
+
+def test_without_stored_reports_the_answer_says_why(client: TestClient) -> None:
+    # api_store was filled by snapshot_and_store alone: TVL and yields, no oracle reports.
+    items, unavailable = _lido_items(client)
+    assert items == []
+    assert [(u["protocol"], u["chain_id"], u["kind"]) for u in unavailable] == [("lido", 1, "staking")]
+    assert "no oracle reports" in unavailable[0]["reason"]
+    other = client.get("/v1/yields", params={"kind": "supply"}).json()
+    assert other["unavailable"] == []  # only asked-for kinds are explained
