@@ -366,9 +366,7 @@ def quote_benchmark(args: argparse.Namespace) -> None:
         eth_call, quoter_out = time_eth_call(chain, pool, zero_for_one, amount, args.eth_calls)
         if quoter_out != ours_out:
             raise SystemExit(f"MISMATCH: QuoterV2 says {quoter_out}, we say {ours_out}")
-        print(
-            f"ours (defiscope)         {ours * 1e6:10.1f} µs/quote   (ladder per state {build * 1e3:.2f} ms)"
-        )
+        print(f"ours (defiscope)         {ours * 1e6:10.1f} µs/quote   (ladder per state {build * 1e3:.2f} ms)")
         print(f"ours, plain swap loop    {loop * 1e6:10.1f} µs/quote   the ladder is {loop / ours:6.1f}x faster")
         print(f"QuoterV2 eth_call        {eth_call * 1e6:10.1f} µs/quote   ours is {eth_call / ours:6.1f}x faster")
 
