@@ -206,3 +206,11 @@ def test_health_lists_the_blocks_the_follower_skipped(api_store: FilledStore, re
         chains = {c["chain_id"]: c for c in test_client.get("/v1/health").json()["chains"]}
     assert chains[chain_id]["gaps"] == [dict(zip(("from_block", "to_block", "blocks", "reason"), skipped, strict=True))]
     assert all(c["gaps"] == [] for cid, c in chains.items() if cid != chain_id)
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    for path in ("/v1/protocols", "/v1/protocols/no-such-protocol", "/protocols", "/"):
+        answer = client.get(path)
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["x-frame-options"] == "DENY", path
+        assert answer.headers["referrer-policy"] == "no-referrer", path

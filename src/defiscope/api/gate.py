@@ -1,4 +1,4 @@
-"""The ASGI layer in front of every route: body size, API keys, rate limits, metrics.
+"""The ASGI layer in front of every route: body size, API keys, rate limits, metrics, security headers.
 
 A pure ASGI middleware (no BaseHTTPMiddleware: that one costs a task and a stream per request).
 
@@ -33,6 +33,12 @@ from defiscope.api.respond import entry_response
 from defiscope.store.keys import StoredKey
 
 _KEY_HEADERS: Final = (b"x-api-key", b"x-cg-pro-api-key", b"x-cg-demo-api-key")
+#: On every answer: no content sniffing, no framing of the dashboard by other sites, no referrer leaks.
+_SECURITY_HEADERS: Final = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
 
 
 class Gate:
@@ -66,6 +72,7 @@ class Gate:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), *_SECURITY_HEADERS]}
             await send(message)
 
         label = ""

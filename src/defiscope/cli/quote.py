@@ -30,7 +30,7 @@ from defiscope.routing.plan import BadQuoteInput, plan_swap
 from defiscope.service.context import ChainTarget, resolve_targets
 
 
-async def _refs(client: ChainClient, target: ChainTarget, tokens: list[str]) -> list[PoolRef]:
+async def pool_refs(client: ChainClient, target: ChainTarget, tokens: list[str]) -> list[PoolRef]:
     """The devnet's seeded pools, or the pools discovered between the registry's tokens and ``tokens``."""
     if target.deployment.network == "devnet":
         chain = next((c for c in read_run().chains if c.chain_id == target.chain_id), None)
@@ -53,7 +53,7 @@ async def _quote(
 ) -> dict[str, Any]:
     (target,) = resolve_targets(load_settings(), [chain])
     async with ChainClient.connect(target.chain_id, list(target.rpc_urls)) as client:
-        refs = await _refs(client, target, [sell, buy])
+        refs = await pool_refs(client, target, [sell, buy])
         if pools:
             wanted = {p.lower() for p in pools}
             missing = wanted - {r.address.lower() for r in refs}

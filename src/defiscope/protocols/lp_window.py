@@ -18,6 +18,7 @@ liquidity, which then serves as its S. At the same B twice, no request is made b
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from defiscope.deployments import Deployment
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, LpFeeError, LpFeeModel, Window, annualize
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
+_DIGITS: Final = re.compile(r"\d+")
 log = structlog.get_logger(__name__)
 
 S = TypeVar("S")
@@ -293,8 +295,8 @@ class LpFeeTracker(Generic[S]):
 
     def _log(self, unavailable: dict[str, str]) -> None:
         """Log a pool's missing rate once while its reason stays the same, not at every block."""
-        # Reasons start "at block N:"; what follows is the part that stays the same from block to block.
-        reasons = {pool: why.split(":", 1)[-1] for pool, why in unavailable.items()}
+        # Reasons name blocks and seconds that move with every block: compared with the numbers left out.
+        reasons = {pool: _DIGITS.sub("#", why) for pool, why in unavailable.items()}
         for pool, why in unavailable.items():
             if self._reported.get(pool) != reasons[pool]:
                 log.warning("lp_fee.unavailable", slug=self.slug, pool=pool, reason=why)

@@ -1,4 +1,4 @@
-"""Swap volume and LP fees per pool per UTC day, from V2 ``Swap`` and Curve ``TokenExchange`` events.
+"""Swap volume and LP fees per pool per UTC day, from V2 and V3 ``Swap`` and Curve ``TokenExchange`` events.
 
 Decoding and aggregation are pure; ``read_trades`` is the one function that reads (``eth_getLogs`` and, when
 the node's logs carry no ``blockTimestamp``, the blocks' timestamps in one batch).
@@ -10,7 +10,9 @@ the node's logs carry no ``blockTimestamp``, the blocks' timestamps in one batch
 Volume is counted once per trade, in the token sold. Fees: a V2 pair keeps ``amountIn * (1 - fee)`` of the
 input, so its fee is exact (rounded down). A Curve pool takes its fee from the output before paying
 ``dy``; from the event alone the fee is ``dy * fee / (1e10 - fee)`` in the bought coin, which may be a few
-wei off the pool's own rounding.
+wei off the pool's own rounding. A V3 pool (Uniswap or PancakeSwap) charges each step of a swap
+``ceil(stepIn * fee / (1e6 - fee))`` (the last step: the rest of the input); from the event the fee is
+``amountIn * fee / 1e6``, nominal to about a wei per step.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from eth_utils import keccak
 
 from defiscope.chain.client import ChainClient
 from defiscope.protocols.curve.math import FEE_DENOMINATOR
+from defiscope.protocols.uniswap.events import V3_SWAPS
+from defiscope.protocols.uniswap.math.swap_math import FEE_DENOMINATOR as V3_FEE_DENOMINATOR
 from defiscope.protocols.uniswap.v2_math import V2Fee
 
 V2_SWAP: Final = "0x" + keccak(text="Swap(address,uint256,uint256,uint256,uint256,address)").hex()
@@ -66,7 +70,17 @@ class CurveMarket:
     fee: int
 
 
-Market = V2Market | CurveMarket
+@dataclass(frozen=True, slots=True)
+class V3Market:
+    """A V3 pool (Uniswap's or PancakeSwap's Swap layout) and its fee in pips (1e-6)."""
+
+    address: str
+    token0: str
+    token1: str
+    fee: int
+
+
+Market = V2Market | V3Market | CurveMarket
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +104,16 @@ def decode_v2_swap(market: V2Market, data: bytes, block_number: int, timestamp: 
     token_in, amount_in = (market.token0, in0) if zero_for_one else (market.token1, in1)
     token_out, amount_out = (market.token1, out1) if zero_for_one else (market.token0, out0)
     fee = amount_in * (market.fee.denominator - market.fee.numerator) // market.fee.denominator
+    return Trade(market.address, block_number, timestamp, token_in, amount_in, token_out, amount_out, token_in, fee)
+
+
+def decode_v3_swap(market: V3Market, topic: str, data: bytes, block_number: int, timestamp: int) -> Trade:
+    """``Swap(sender, recipient, amount0, amount1, ...)``: the pool's deltas, positive for the side paid in."""
+    amount0, amount1 = decode(list(V3_SWAPS[topic]), data)[:2]
+    zero_for_one = amount0 > 0
+    token_in, amount_in = (market.token0, amount0) if zero_for_one else (market.token1, amount1)
+    token_out, amount_out = (market.token1, -amount1) if zero_for_one else (market.token0, -amount0)
+    fee = amount_in * market.fee // V3_FEE_DENOMINATOR
     return Trade(market.address, block_number, timestamp, token_in, amount_in, token_out, amount_out, token_in, fee)
 
 
@@ -126,7 +150,7 @@ async def read_trades(client: ChainClient, markets: Sequence[Market], from_block
         return []
     logs = await client.get_logs(
         address=[m.address for m in markets],
-        topics=[[V2_SWAP, CURVE_EXCHANGE]],
+        topics=[[V2_SWAP, *V3_SWAPS, CURVE_EXCHANGE]],
         from_block=from_block,
         to_block=to_block,
     )
@@ -138,6 +162,8 @@ async def read_trades(client: ChainClient, markets: Sequence[Market], from_block
         topic = str(entry["topics"][0])
         if isinstance(market, V2Market) and topic == V2_SWAP:
             trades.append(decode_v2_swap(market, _words(entry["data"]), number, times[number]))
+        elif isinstance(market, V3Market) and topic in V3_SWAPS:
+            trades.append(decode_v3_swap(market, topic, _words(entry["data"]), number, times[number]))
         elif isinstance(market, CurveMarket) and topic == CURVE_EXCHANGE:
             trades.append(decode_curve_exchange(market, _words(entry["data"]), number, times[number]))
     return trades

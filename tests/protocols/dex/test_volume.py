@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from defiscope.chain.client import ChainClient
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.spec import CURVE_POOLS
-from defiscope.devnet.tx import DEADLINE, Sender
+from defiscope.devnet.tx import DEADLINE, MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.curve.math import StableSwap, exchange, get_dy
 from defiscope.protocols.uniswap.v2_math import UNISWAP_V2_FEE
@@ -15,6 +15,7 @@ from defiscope.protocols.volume import (
     CurveMarket,
     Trade,
     V2Market,
+    V3Market,
     daily_volume,
     read_trades,
 )
@@ -98,3 +99,38 @@ async def test_volume_and_fees_from_real_swaps(eth_chain: DevnetChain) -> None:
     assert abs(curve_first.fees[usdt] - curve_fees[0]) <= 2
     assert abs(curve_second.fees[usdc] - curve_fees[1]) <= 2
     assert 190 * 10**6 < curve_fees[0] < 210 * 10**6  # about 0.01 % of $2M
+
+
+async def test_v3_volume_and_fees_from_real_swaps(eth_chain: DevnetChain) -> None:
+    """Both directions through the real SwapRouter; the fee from the event is the pool's own, within a wei
+    per step: the growth of feeGrowthGlobal times the in-range liquidity (no ticks crossed here)."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    router = sender.contract(npm_artifact("SwapRouter"), eth_chain.contracts["SwapRouter"])
+    usdc, weth = eth_chain.tokens["USDC"], eth_chain.tokens["WETH"]
+    pool = next(p for p in eth_chain.pools_of("uniswap-v3") if {p.token0, p.token1} == {usdc, weth})
+    contract = sender.contract(npm_artifact("UniswapV3Pool"), pool.address)
+    for token in (usdc, weth):
+        sender.send(
+            sender.contract(contract_artifact("DevToken"), token).functions.approve(router.address, MAX_UINT256)
+        )
+    start = sender.w3.eth.block_number + 1
+    sells = [(usdc, weth, 20_000 * 10**6), (weth, usdc, 3 * 10**18)]
+    growth: list[int] = []
+    for token_in, token_out, amount in sells:
+        zero_in = token_in == pool.token0
+        read = contract.functions.feeGrowthGlobal0X128 if zero_in else contract.functions.feeGrowthGlobal1X128
+        before, liquidity = read().call(), contract.functions.liquidity().call()
+        params = (token_in, token_out, pool.fee, sender.owner, DEADLINE, amount, 0, 0)
+        sender.send(router.functions.exactInputSingle(params))
+        growth.append((read().call() - before) * liquidity // 2**128)
+    end = sender.w3.eth.block_number
+
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        trades = await read_trades(client, [V3Market(pool.address, pool.token0, pool.token1, pool.fee)], start, end)
+    assert [(t.token_in, t.token_out, t.amount_in) for t in trades] == sells
+    for trade, pool_fee in zip(trades, growth, strict=True):
+        assert trade.fee == trade.amount_in * pool.fee // 1_000_000
+        assert abs(trade.fee - pool_fee) <= 2  # the pool rounds each step's fee up; fee growth rounds down
+        assert trade.amount_out > 0
+    (day,) = daily_volume(trades)
+    assert day.volume == {usdc: 20_000 * 10**6, weth: 3 * 10**18}
