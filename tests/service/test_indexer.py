@@ -195,3 +195,29 @@ async def test_index_command_follows_and_stops_on_sigterm(devnet_home: Path, eth
     assert child.returncode == 0, err.decode()
     assert "indexer.block_stored" in err.decode()  # one structured line per block on stderr
     assert repo.stored_blocks("devnet-treasury", 1, 0, 10**9) == set(range(start, top + 1))
+
+
+async def test_index_command_resumes_after_the_last_stored_block(devnet_home: Path, eth_chain: DevnetChain) -> None:
+    """Blocks mined while no indexer ran are indexed when `index` starts again: no hole in the history."""
+    once = ("-m", "defiscope.cli", "index", "--chain", "1", "--network", "devnet", "--once")
+    first = await asyncio.create_subprocess_exec(sys.executable, *once, env=clean_env(devnet_home), stderr=PIPE)
+    assert await asyncio.wait_for(first.wait(), timeout=60) == 0
+    repo = Repository.open()
+    try:
+        (stored,) = repo.stored_blocks("devnet-treasury", 1, 0, 10**9)
+        missed = [feed_treasury(eth_chain, 10**18) for _ in range(3)]  # mined while nothing indexes
+        args = ("-m", "defiscope.cli", "index", "--chain", "1", "--network", "devnet", "--poll-interval", "0.05")
+        child = await asyncio.create_subprocess_exec(sys.executable, *args, env=clean_env(devnet_home), stderr=PIPE)
+        try:
+            await wait_for_block(repo, missed[-1], seconds=30)
+            child.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(child.communicate(), timeout=10)
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+        assert child.returncode == 0, err.decode()
+        assert "indexer.resumed" in err.decode()
+        assert set(range(stored, missed[-1] + 1)) <= repo.stored_blocks("devnet-treasury", 1, 0, 10**9)
+    finally:
+        repo.close()

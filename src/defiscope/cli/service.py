@@ -57,6 +57,7 @@ NetworkOption = Annotated[
 ]
 CHAIN_HELP: Final = "Chain id or name (needed when the protocol runs on several chains)."
 _SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+log = structlog.get_logger(__name__)
 
 
 @app.command("index")
@@ -70,7 +71,7 @@ def index(
     ] = None,
     network: NetworkOption = "auto",
 ) -> None:
-    """Follow new blocks and store every protocol's snapshot (Ctrl-C stops after the current block)."""
+    """Follow new blocks and store every protocol's snapshot, resuming after the last stored block."""
     options = IndexerOptions(every=every, poll_interval=poll_interval)
     if not once:
         _show_block_logs()
@@ -141,6 +142,9 @@ async def _index(
             indexer = Indexer(runtime.engines, repo, options)
             if once:
                 return await indexer.run_once()
+            # Follow on from the last stored block of each chain, so a restart leaves no hole in the history.
+            for chain_id, block in sorted((await indexer.resume()).items()):
+                log.info("indexer.resumed", chain_id=chain_id, after_block=block.number)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in _SIGNALS:
