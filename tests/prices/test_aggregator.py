@@ -5,10 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+from web3.exceptions import ContractLogicError
+
 from defiscope.chain.client import ChainClient
 from defiscope.devnet.artifacts import npm_artifact
 from defiscope.prices.aggregator import PriceAggregator
 from defiscope.prices.dex import to_decimal
+from defiscope.protocols.uniswap.math.tick_math import get_sqrt_ratio_at_tick
 from tests.prices.kit import Kit
 
 
@@ -26,6 +29,28 @@ def v3_usd_of_weth(kit: Kit, fee: int) -> Decimal:
     if pool.token0 != kit.ref("WETH").address:
         usdc_per_weth_raw = 1 / usdc_per_weth_raw
     return to_decimal(usdc_per_weth_raw * Fraction(10**18, 10**6))
+
+
+def dex_weth_price(kit: Kit) -> tuple[str, Decimal]:
+    """What the 0.05 % WETH/USDC V3 pool says WETH is worth, and how: its 30-minute mean tick when its
+    oracle reaches back that far (a cached world ages: its pools' oracles do too), else spot (slot0)."""
+    pool = next(
+        p
+        for p in kit.chain.pools
+        if p.dex == "uniswap-v3"
+        and p.fee == 500
+        and {p.token0, p.token1} == {kit.ref("WETH").address, kit.ref("USDC").address}
+    )
+    contract = kit.sender.contract(npm_artifact("UniswapV3Pool"), pool.address)
+    try:
+        cumulatives, _ = contract.functions.observe([1800, 0]).call()
+    except ContractLogicError:  # "OLD": the oldest observation is younger than 30 minutes
+        return "spot", v3_usd_of_weth(kit, 500)
+    mean_tick = (cumulatives[1] - cumulatives[0]) // 1800  # OracleLibrary.consult rounds toward -infinity
+    usdc_per_weth_raw = Fraction(get_sqrt_ratio_at_tick(mean_tick) ** 2, 2**192)
+    if pool.token0 != kit.ref("WETH").address:
+        usdc_per_weth_raw = 1 / usdc_per_weth_raw
+    return "twap1800", to_decimal(usdc_per_weth_raw * Fraction(10**18, 10**6))
 
 
 async def test_whole_chain_in_two_requests(client: ChainClient, kit: Kit) -> None:
@@ -69,12 +94,13 @@ async def test_stale_feed_falls_back_to_the_pool_with_a_flag(client: ChainClient
     decisions = await PriceAggregator(kit.deployment).prices(await kit.batcher(client), [kit.ref("WETH")])
     weth = decisions[kit.ref("WETH").address]
     assert weth.quote is not None
-    # The deepest WETH pool against a feed-priced core is the 0.05 % WETH/USDC V3 pool; its oracle is
-    # younger than 30 minutes, so the price is spot, with spot's confidence.
+    # The deepest WETH pool against a feed-priced core is the 0.05 % WETH/USDC V3 pool: its TWAP if its
+    # oracle reaches back 30 minutes, else spot, each with its confidence (deep pool).
+    method, usd = dex_weth_price(kit)
     assert weth.quote.source.startswith("uniswap-v3:")
-    assert weth.quote.source.endswith(":spot")
-    assert weth.quote.usd == v3_usd_of_weth(kit, 500)
-    assert weth.quote.confidence == 0.6
+    assert weth.quote.source.endswith(f":{method}")
+    assert weth.quote.usd == usd
+    assert weth.quote.confidence == {"spot": 0.6, "twap1800": 0.9}[method]
     assert weth.quote.liquidity_usd is not None
     assert weth.quote.liquidity_usd > Decimal(1_000_000)
     assert len(weth.flags) == 1
@@ -97,12 +123,11 @@ async def test_disagreement_is_flagged_and_lowers_confidence(client: ChainClient
     weth = decisions[kit.ref("WETH").address]
     assert weth.quote is not None
     assert (weth.quote.usd, weth.quote.source, weth.quote.confidence) == (Decimal("2400"), "chainlink:ETH/USD", 0.792)
-    dex = v3_usd_of_weth(kit, 500)
-    assert weth.flags == (
-        f"sources disagree: chainlink:ETH/USD 2400 vs {weth.answers[1].source} 3000 "
-        f"({abs(dex - 2400) / 2400 * 100:.1f}% > 2.0%)",
-    )
-    assert "(25.0% > 2.0%)" in weth.flags[0]
+    _, dex = dex_weth_price(kit)
+    (flag,) = weth.flags
+    assert flag.startswith(f"sources disagree: chainlink:ETH/USD 2400 vs {weth.answers[1].source} ")
+    assert flag.endswith(f" ({abs(dex - 2400) / 2400 * 100:.1f}% > 2.0%)")
+    assert "(25.0% > 2.0%)" in flag
 
 
 async def test_within_tolerance_is_not_flagged(client: ChainClient, kit: Kit) -> None:
