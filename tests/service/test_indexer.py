@@ -7,8 +7,11 @@ import signal
 import sys
 import time
 from asyncio.subprocess import PIPE
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
 import pytest
 from typer.testing import CliRunner
@@ -176,24 +179,40 @@ def test_index_bad_input_is_one_line(cli: CliRunner, devnet_home: Path, args: li
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-async def test_index_command_follows_and_stops_on_sigterm(devnet_home: Path, eth_chain: DevnetChain) -> None:
-    repo = Repository.open()
-    args = ("-m", "defiscope.cli", "index", "--chain", "1", "--network", "devnet", "--poll-interval", "0.05")
-    child = await asyncio.create_subprocess_exec(sys.executable, *args, env=clean_env(devnet_home), stderr=PIPE)
-    try:
-        start = head(eth_chain)
-        await wait_for_block(repo, start, seconds=20)  # the child starts in about a second
-        top = feed_treasury(eth_chain, 10**18)
-        await wait_for_block(repo, top)
+FOLLOW: Final = ("-m", "defiscope.cli", "index", "--chain", "1", "--network", "devnet", "--poll-interval", "0.05")
+
+
+@asynccontextmanager
+async def following(devnet_home: Path) -> AsyncIterator[Callable[[], Awaitable[tuple[int, str]]]]:
+    """`defiscope index` following chain 1 in a child process; yields `stop`: SIGTERM, then (exit code, stderr)."""
+    child = await asyncio.create_subprocess_exec(sys.executable, *FOLLOW, env=clean_env(devnet_home), stderr=PIPE)
+
+    async def stop() -> tuple[int, str]:
         child.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(child.communicate(), timeout=10)
+        return child.returncode if child.returncode is not None else -1, err.decode()
+
+    try:
+        yield stop
     finally:
         if child.returncode is None:
             child.kill()
             await child.wait()
+
+
+async def test_index_command_follows_and_stops_on_sigterm(devnet_home: Path, eth_chain: DevnetChain) -> None:
+    repo = Repository.open()
+    try:
+        async with following(devnet_home) as stop:
+            start = head(eth_chain)
+            await wait_for_block(repo, start, seconds=20)  # the child starts in about a second
+            top = feed_treasury(eth_chain, 10**18)
+            await wait_for_block(repo, top)
+            code, err = await stop()
+    finally:
         repo.close()
-    assert child.returncode == 0, err.decode()
-    assert "indexer.block_stored" in err.decode()  # one structured line per block on stderr
+    assert code == 0, err
+    assert "indexer.block_stored" in err  # one structured line per block on stderr
     assert repo.stored_blocks("devnet-treasury", 1, 0, 10**9) == set(range(start, top + 1))
 
 
@@ -206,18 +225,11 @@ async def test_index_command_resumes_after_the_last_stored_block(devnet_home: Pa
     try:
         (stored,) = repo.stored_blocks("devnet-treasury", 1, 0, 10**9)
         missed = [feed_treasury(eth_chain, 10**18) for _ in range(3)]  # mined while nothing indexes
-        args = ("-m", "defiscope.cli", "index", "--chain", "1", "--network", "devnet", "--poll-interval", "0.05")
-        child = await asyncio.create_subprocess_exec(sys.executable, *args, env=clean_env(devnet_home), stderr=PIPE)
-        try:
+        async with following(devnet_home) as stop:
             await wait_for_block(repo, missed[-1], seconds=30)
-            child.send_signal(signal.SIGTERM)
-            _, err = await asyncio.wait_for(child.communicate(), timeout=10)
-        finally:
-            if child.returncode is None:
-                child.kill()
-                await child.wait()
-        assert child.returncode == 0, err.decode()
-        assert "indexer.resumed" in err.decode()
+            code, err = await stop()
+        assert code == 0, err
+        assert "indexer.resumed" in err
         assert set(range(stored, missed[-1] + 1)) <= repo.stored_blocks("devnet-treasury", 1, 0, 10**9)
     finally:
         repo.close()

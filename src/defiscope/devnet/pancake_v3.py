@@ -23,9 +23,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.spec import PANCAKE_V3_POOLS, ChainSpec, PoolSpec, TokenSpec
+from defiscope.devnet.spec import PANCAKE_V3_POOLS, ChainSpec, PoolSpec
 from defiscope.devnet.tx import MAX_UINT256, Sender
-from defiscope.devnet.uniswap import MAX_TICK, V3_LAYOUT, sort_tokens, sqrt_price_x96
+from defiscope.devnet.uniswap import pool_tokens, sqrt_price_x96, v3_positions
 from defiscope.devnet.world import DevnetPool
 from defiscope.protocols.uniswap.math.position import get_liquidity_for_amounts
 from defiscope.protocols.uniswap.math.tick_math import get_sqrt_ratio_at_tick
@@ -73,9 +73,8 @@ def seed_pancake_v3_pool(
     tokens: Mapping[str, Contract],
     pool: PoolSpec,
 ) -> DevnetPool:
-    token0, token1 = sort_tokens(tokens[pool.token_a].address, tokens[pool.token_b].address)
-    by_address: dict[str, TokenSpec] = {tokens[t.symbol].address: t for t in spec.tokens}
-    spec0, spec1 = by_address[token0], by_address[token1]
+    spec0, spec1 = pool_tokens(spec, tokens, pool)
+    token0, token1 = tokens[spec0.symbol].address, tokens[spec1.symbol].address
     sender.send(factory.functions.createPool(token0, token1, pool.fee))
     address = Web3.to_checksum_address(factory.functions.getPool(token0, token1, pool.fee).call())
     contract = sender.contract(npm_artifact("PancakeV3Pool"), address)
@@ -83,19 +82,9 @@ def seed_pancake_v3_pool(
     sender.send(contract.functions.initialize(price))
     spacing: int = factory.functions.feeAmountTickSpacing(pool.fee).call()
     tick: int = contract.functions.slot0().call()[1]
-    base = tick // spacing * spacing
-    for offsets, share in V3_LAYOUT:
-        if offsets is None:
-            lower, upper = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing
-        else:
-            lower, upper = base + offsets[0] * spacing, base + offsets[1] * spacing
-        usd = pool.usd_per_side * share
+    for lower, upper, amount0, amount1 in v3_positions(pool, spec0, spec1, tick, spacing):
         liquidity = get_liquidity_for_amounts(
-            price,
-            get_sqrt_ratio_at_tick(lower),
-            get_sqrt_ratio_at_tick(upper),
-            spec0.amount_for_usd(usd),
-            spec1.amount_for_usd(usd),
+            price, get_sqrt_ratio_at_tick(lower), get_sqrt_ratio_at_tick(upper), amount0, amount1
         )
         sender.send(caller.functions.mint(address, sender.owner, lower, upper, liquidity))
     return DevnetPool(dex="pancakeswap-v3", address=address, token0=token0, token1=token1, fee=pool.fee)

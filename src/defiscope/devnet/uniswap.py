@@ -152,6 +152,29 @@ def seed_v2_pool(
     return DevnetPool(dex="uniswap-v2", address=pair, token0=token0, token1=token1, fee=V2_FEE)
 
 
+def pool_tokens(spec: ChainSpec, tokens: Mapping[str, Contract], pool: PoolSpec) -> tuple[TokenSpec, TokenSpec]:
+    """The pool's two token specs in the pool's order (token0 sorts first by address)."""
+    token0, token1 = sort_tokens(tokens[pool.token_a].address, tokens[pool.token_b].address)
+    by_address: dict[str, TokenSpec] = {tokens[t.symbol].address: t for t in spec.tokens}
+    return by_address[token0], by_address[token1]
+
+
+def v3_positions(
+    pool: PoolSpec, spec0: TokenSpec, spec1: TokenSpec, tick: int, spacing: int
+) -> list[tuple[int, int, int, int]]:
+    """`V3_LAYOUT` around ``tick``: (lower tick, upper tick, token0 amount, token1 amount) of each position."""
+    base = tick // spacing * spacing
+    positions = []
+    for offsets, share in V3_LAYOUT:
+        if offsets is None:
+            lower, upper = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing
+        else:
+            lower, upper = base + offsets[0] * spacing, base + offsets[1] * spacing
+        usd = pool.usd_per_side * share
+        positions.append((lower, upper, spec0.amount_for_usd(usd), spec1.amount_for_usd(usd)))
+    return positions
+
+
 def seed_v3_pool(
     sender: Sender,
     v3: UniswapV3,
@@ -159,9 +182,8 @@ def seed_v3_pool(
     tokens: Mapping[str, Contract],
     pool: PoolSpec,
 ) -> DevnetPool:
-    token0, token1 = sort_tokens(tokens[pool.token_a].address, tokens[pool.token_b].address)
-    by_address: dict[str, TokenSpec] = {tokens[t.symbol].address: t for t in spec.tokens}
-    spec0, spec1 = by_address[token0], by_address[token1]
+    spec0, spec1 = pool_tokens(spec, tokens, pool)
+    token0, token1 = tokens[spec0.symbol].address, tokens[spec1.symbol].address
     manager = v3.position_manager
     sender.send(
         manager.functions.createAndInitializePoolIfNecessary(token0, token1, pool.fee, sqrt_price_x96(spec0, spec1))
@@ -170,26 +192,8 @@ def seed_v3_pool(
     pool_contract = sender.contract(npm_artifact("UniswapV3Pool"), address)
     spacing: int = v3.factory.functions.feeAmountTickSpacing(pool.fee).call()
     tick: int = pool_contract.functions.slot0().call()[1]
-    base = tick // spacing * spacing
-    for offsets, share in V3_LAYOUT:
-        if offsets is None:
-            lower, upper = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing
-        else:
-            lower, upper = base + offsets[0] * spacing, base + offsets[1] * spacing
-        usd = pool.usd_per_side * share
-        params = (
-            token0,
-            token1,
-            pool.fee,
-            lower,
-            upper,
-            spec0.amount_for_usd(usd),
-            spec1.amount_for_usd(usd),
-            0,
-            0,
-            sender.owner,
-            DEADLINE,
-        )
+    for lower, upper, amount0, amount1 in v3_positions(pool, spec0, spec1, tick, spacing):
+        params = (token0, token1, pool.fee, lower, upper, amount0, amount1, 0, 0, sender.owner, DEADLINE)
         sender.send(manager.functions.mint(params))
     return DevnetPool(
         dex="uniswap-v3",
