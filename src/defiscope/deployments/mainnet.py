@@ -91,64 +91,91 @@ _ROUTES: Final[Mapping[int, Mapping[str, tuple[str, ...]]]] = {
     42161: {"WETH": ("ETH/USD",), "WBTC": ("BTC/USD",), "USDC": ("USDC/USD",), "USDT": ("USDT/USD",)},
 }
 
+# Ethereum: dex contracts. One mapping per protocol, so each protocol's registry reads (and changes) alone.
+_DEX_1: Final[Mapping[str, str]] = {
+    "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
+    "UniswapV2Factory": "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",
+    "UniswapV2Router02": "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D",
+    "UniswapV3Factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
+    "NonfungiblePositionManager": "0xC36442b4a4522E871399CD717aBDD847Ab11FE88",
+    "SwapRouter": "0xE592427A0AEce92De3Edee1F18E0157C05861564",
+    "SwapRouter02": "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45",
+    "QuoterV2": "0x61fFE014bA17989E743c5F6cB21bF9697530B21e",
+    "TickLens": "0xbfd8137f7d1516D3ea5cA83523914859ec47F573",
+}
+
+# Ethereum: aave.
+_AAVE_1: Final[Mapping[str, str]] = {
+    # Aave V3 Ethereum (Core market)
+    "AaveV3PoolAddressesProvider": "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e",
+    "AaveV3Pool": "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2",
+    "AaveV3PoolConfigurator": "0x64b761D848206f447Fe2dd461b0c635Ec39EbB27",
+    "AaveV3ACLManager": "0xc2aaCf6553D20d1e9d78E365AAba8032af9c85b0",
+    "AaveV3Oracle": "0x54586bE62E3c3580375aE3723C145253060Ca0C2",
+    "AaveV3ProtocolDataProvider": "0x7B4EB56E7CD4b454BA8ff71E4518426369a138a3",
+    "AaveV3AToken:WETH": "0x4d5F47FA6A74757f35C14fD3a6Ef8E3C9BC514E8",
+    "AaveV3AToken:wstETH": "0x0B925eD163218f6662a35e0f0371Ac234f9E9371",
+    "AaveV3AToken:WBTC": "0x5Ee5bf7ae06D1Be5997A1A72006FE6C607eC6DE8",
+    "AaveV3AToken:USDC": "0x98C23E9d8f34FEFb1B7BD6a91B7FF122F4e16F5c",
+    "AaveV3AToken:USDT": "0x23878914EFE38d27C4D67Ab83ed1b93A74D4086a",
+    "AaveV3AToken:DAI": "0x018008bfb33d285247A21d44E50697654f754e63",
+}
+
+# Ethereum: lido.
+_LIDO_1: Final[Mapping[str, str]] = {
+    # Lido: the stETH token is the Lido contract itself.
+    "LidoStETH": "0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84",
+    "LidoWstETH": "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0",
+    "LidoWithdrawalQueue": "0x889edC2eDab5f40e902b864aD4d7AdE8E412F9B1",
+    "LidoAccountingOracle": "0x852deD011285fe67063a08005c71a85690503Cee",
+}
+
+# Ethereum: eigenlayer.
+_EIGENLAYER_1: Final[Mapping[str, str]] = {
+    "EigenLayerStrategyManager": "0x858646372CC42E1A627fcE94aa7A7033e7CF075A",
+    "EigenLayerDelegationManager": "0x39053D51B77DC0d36036Fc1fCc8Cb819df8Ef37A",
+    "EigenLayerEigenPodManager": "0x91E677b07F7AF907ec9a428aafA9fc14a0d3A338",
+    "EigenLayerStrategy:stETH": "0x93c4b944D05dfe6df7645A86cd2206016c51564D",
+    "EigenLayerStrategy:rETH": "0x1BeE69b7dFFfA4E2d53C2a2Df135C388AD25dCD2",
+    "EigenLayerStrategy:cbETH": "0x54945180dB7943c0ed0FEE7EdaB2Bd24620256bc",
+}
+
+# Ethereum: compound.
+_COMPOUND_1: Final[Mapping[str, str]] = {
+    # Compound V2 (the Unitroller proxy) and its largest markets (cETH holds native ETH).
+    "CompoundV2Comptroller": "0x3d9819210A31b4961b30EF54bE2aeD79B9c9Cd3B",
+    "CompoundV2cToken:WETH": "0x4Ddc2D193948926D02f9B1fE9e1daa0718270ED5",
+    "CompoundV2cToken:USDC": "0x39AA39c021dfbaE8faC545936693aC917d5E7563",
+    "CompoundV2cToken:DAI": "0x5d3a536E4D6DbD6114cc1Ead35777bAB948E3643",
+    "CompoundV2cToken:WBTC": "0xccF4429DB6322D5C611ee964527D42E5d685DD6a",
+    "CompoundV2cToken:USDT": "0xf650C3d88D12dB855b8bf7D11Be6C55A4e07dCC9",
+    # Compound III markets (proxies).
+    "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
+    "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",
+}
+
+# Ethereum: maker.
+_MAKER_1: Final[Mapping[str, str]] = {
+    # MakerDAO (MCD core, from the chainlog).
+    "MakerVat": "0x35D1b3F3D7966A1DFe207aa4514C12a259A0492B",
+    "MakerDai": "0x6B175474E89094C44Da98b954EedeAC495271d0F",
+    "MakerDaiJoin": "0x9759A6Ac90977b93B58547b4A71c78317f391A28",
+    "MakerJug": "0x19c0976f590D67707E62397C87829d896Dc0f1F1",
+    "MakerSpotter": "0x65C79fcB50Ca1594B025960e539eD7A9a6D434A3",
+    "MakerDog": "0x135954d155898D42C90D2a57824C690e0c7BEf1B",
+    "MakerGemJoin:ETH-A": "0x2F0b23f53734252Bda2277357e97e1517d6B042A",
+    "MakerGemJoin:WBTC-A": "0xBF72Da2Bd84c5170618Fbe5914B0ECA9638d5eb5",
+}
+
+# Ethereum: curve.
+_CURVE_1: Final[Mapping[str, str]] = {
+    "Curve3Pool": "0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7",
+    "CurveRegistry": "0x90E00ACe148ca3b23Ac1bC8C240C2a7Dd9c2d7f5",
+    "CurveMetaRegistry": "0xF98B45FA17DE75FB1aD0e7aFD971b0ca00e379fC",
+}
+
 _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
-    1: {
-        "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
-        "UniswapV2Factory": "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",
-        "UniswapV2Router02": "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D",
-        "UniswapV3Factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
-        "NonfungiblePositionManager": "0xC36442b4a4522E871399CD717aBDD847Ab11FE88",
-        "SwapRouter": "0xE592427A0AEce92De3Edee1F18E0157C05861564",
-        "SwapRouter02": "0x68b3465833fb72A70ecDF485E0e4C7bD8665Fc45",
-        "QuoterV2": "0x61fFE014bA17989E743c5F6cB21bF9697530B21e",
-        "TickLens": "0xbfd8137f7d1516D3ea5cA83523914859ec47F573",
-        "Curve3Pool": "0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7",
-        "CurveRegistry": "0x90E00ACe148ca3b23Ac1bC8C240C2a7Dd9c2d7f5",
-        "CurveMetaRegistry": "0xF98B45FA17DE75FB1aD0e7aFD971b0ca00e379fC",
-        # Aave V3 Ethereum (Core market)
-        "AaveV3PoolAddressesProvider": "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e",
-        "AaveV3Pool": "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2",
-        "AaveV3PoolConfigurator": "0x64b761D848206f447Fe2dd461b0c635Ec39EbB27",
-        "AaveV3ACLManager": "0xc2aaCf6553D20d1e9d78E365AAba8032af9c85b0",
-        "AaveV3Oracle": "0x54586bE62E3c3580375aE3723C145253060Ca0C2",
-        "AaveV3ProtocolDataProvider": "0x7B4EB56E7CD4b454BA8ff71E4518426369a138a3",
-        "AaveV3AToken:WETH": "0x4d5F47FA6A74757f35C14fD3a6Ef8E3C9BC514E8",
-        "AaveV3AToken:wstETH": "0x0B925eD163218f6662a35e0f0371Ac234f9E9371",
-        "AaveV3AToken:WBTC": "0x5Ee5bf7ae06D1Be5997A1A72006FE6C607eC6DE8",
-        "AaveV3AToken:USDC": "0x98C23E9d8f34FEFb1B7BD6a91B7FF122F4e16F5c",
-        "AaveV3AToken:USDT": "0x23878914EFE38d27C4D67Ab83ed1b93A74D4086a",
-        "AaveV3AToken:DAI": "0x018008bfb33d285247A21d44E50697654f754e63",
-        # Lido: the stETH token is the Lido contract itself.
-        "LidoStETH": "0xae7ab96520DE3A18E5e111B5EaAb095312D7fE84",
-        "LidoWstETH": "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0",
-        "LidoWithdrawalQueue": "0x889edC2eDab5f40e902b864aD4d7AdE8E412F9B1",
-        "LidoAccountingOracle": "0x852deD011285fe67063a08005c71a85690503Cee",
-        "EigenLayerStrategyManager": "0x858646372CC42E1A627fcE94aa7A7033e7CF075A",
-        "EigenLayerDelegationManager": "0x39053D51B77DC0d36036Fc1fCc8Cb819df8Ef37A",
-        "EigenLayerEigenPodManager": "0x91E677b07F7AF907ec9a428aafA9fc14a0d3A338",
-        "EigenLayerStrategy:stETH": "0x93c4b944D05dfe6df7645A86cd2206016c51564D",
-        "EigenLayerStrategy:rETH": "0x1BeE69b7dFFfA4E2d53C2a2Df135C388AD25dCD2",
-        "EigenLayerStrategy:cbETH": "0x54945180dB7943c0ed0FEE7EdaB2Bd24620256bc",
-        # Compound V2 (the Unitroller proxy) and its largest markets (cETH holds native ETH).
-        "CompoundV2Comptroller": "0x3d9819210A31b4961b30EF54bE2aeD79B9c9Cd3B",
-        "CompoundV2cToken:WETH": "0x4Ddc2D193948926D02f9B1fE9e1daa0718270ED5",
-        "CompoundV2cToken:USDC": "0x39AA39c021dfbaE8faC545936693aC917d5E7563",
-        "CompoundV2cToken:DAI": "0x5d3a536E4D6DbD6114cc1Ead35777bAB948E3643",
-        "CompoundV2cToken:WBTC": "0xccF4429DB6322D5C611ee964527D42E5d685DD6a",
-        "CompoundV2cToken:USDT": "0xf650C3d88D12dB855b8bf7D11Be6C55A4e07dCC9",
-        # Compound III markets (proxies).
-        "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
-        "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",
-        # MakerDAO (MCD core, from the chainlog).
-        "MakerVat": "0x35D1b3F3D7966A1DFe207aa4514C12a259A0492B",
-        "MakerDai": "0x6B175474E89094C44Da98b954EedeAC495271d0F",
-        "MakerDaiJoin": "0x9759A6Ac90977b93B58547b4A71c78317f391A28",
-        "MakerJug": "0x19c0976f590D67707E62397C87829d896Dc0f1F1",
-        "MakerSpotter": "0x65C79fcB50Ca1594B025960e539eD7A9a6D434A3",
-        "MakerDog": "0x135954d155898D42C90D2a57824C690e0c7BEf1B",
-        "MakerGemJoin:ETH-A": "0x2F0b23f53734252Bda2277357e97e1517d6B042A",
-        "MakerGemJoin:WBTC-A": "0xBF72Da2Bd84c5170618Fbe5914B0ECA9638d5eb5",
-    },
+    1: {**_DEX_1, **_CURVE_1, **_AAVE_1, **_LIDO_1, **_EIGENLAYER_1, **_COMPOUND_1, **_MAKER_1},
     56: {
         "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
         "PancakeV2Factory": "0xcA143Ce32Fe78f1f7019d7d551a6402fC5350c73",
@@ -183,6 +210,10 @@ _TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
         ),
     ),
 }
+
+
+#: Chains with a mainnet registry.
+MAINNET_CHAINS: Final = tuple(sorted(_TOKENS))
 
 
 def mainnet(chain_id: int) -> Deployment:

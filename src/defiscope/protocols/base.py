@@ -29,6 +29,7 @@ from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield
 
 log = structlog.get_logger(__name__)
@@ -94,6 +95,11 @@ class ProtocolInfo:
     category: str
     methodology: str
     url: str = ""
+    #: For `defiscope methodology`: what the figure counts, how its contracts are found, and where (and why)
+    #: it differs from DefiLlama's adapter for the same protocol.
+    counts: str = ""
+    discovery: str = ""
+    defillama_difference: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +131,11 @@ class Adapter(ABC):
         Another protocol holding one of them holds a claim on this protocol's assets: the engine marks such
         positions `receipt_of=<this slug>` so aggregate totals count the underlying once.
         """
+        return ()
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        """Every contract this protocol's adapter, risk and yield code reads on this deployment, with the calls
+        and events (see `defiscope.protocols.surface`); checked against the real ABIs in ``tests/mainnet/``."""
         return ()
 
     @abstractmethod

@@ -1,0 +1,31 @@
+"""Our stand-in contracts and the real interfaces they replicate, with the only functions they may add.
+
+A stand-in is a replica of the mainnet contract, not a mirror of our adapters: every function in its ABI must
+exist in the real interface named here (``tests/fixtures/abi/<interface>.json``), except the admin hooks listed
+for it, which only the deployer and the market simulation call. ``tests/mainnet/`` checks both: stand-ins
+against the real ABIs, and that no adapter, risk or yield path calls a hook.
+
+    >>> STANDIN_INTERFACES.get("Multicall3")
+    'common/Multicall3'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+#: Artifact name (``contracts/artifacts/<name>.json``) -> the real interface it replicates.
+STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "Multicall3": "common/Multicall3",
+    }
+)
+
+#: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
+ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({})
+
+
+def admin_hook_names() -> frozenset[str]:
+    """Every hook's function name: none of them may appear in a protocol's declared surface."""
+    return frozenset(name for names in ADMIN_HOOKS.values() for name in names)
