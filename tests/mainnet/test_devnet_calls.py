@@ -1,0 +1,56 @@
+"""What our protocol code really calls on the devnet is what it declares: every call a `Reader` records and
+every event topic it scans belongs to the adapter's `surface()` (so the mainnet conformance check covers it),
+and no devnet-only admin hook is ever read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
+from defiscope.devnet import Devnet
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.standins import admin_hook_names
+from defiscope.protocols.registry import adapters_for
+from defiscope.protocols.treasury import TreasuryAdapter
+from tests.mainnet.conformance import undeclared_calls, undeclared_topics
+
+
+@pytest.fixture
+def scanned_topics(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
+    """topic0 of every `eth_getLogs` a `ChainClient` sends while the test runs."""
+    seen: list[bytes] = []
+    original = ChainClient.get_logs
+
+    async def recording(self: ChainClient, **kwargs: Any) -> Any:
+        topics = kwargs.get("topics") or []
+        first = topics[0] if topics else None
+        for topic in first if isinstance(first, list | tuple) else [first] if first is not None else []:
+            seen.append(bytes.fromhex(topic[2:]) if isinstance(topic, str) else bytes(topic))
+        return await original(self, **kwargs)
+
+    monkeypatch.setattr(ChainClient, "get_logs", recording)
+    yield seen
+
+
+@pytest.mark.parametrize("chain_id", [1, 56])
+async def test_every_call_on_the_devnet_is_declared(devnet: Devnet, chain_id: int, scanned_topics: list[bytes]) -> None:
+    chain = devnet.chain(chain_id)
+    deployment = devnet_deployment(chain)
+    hooks = admin_hook_names()
+    async with ChainClient.connect(chain_id, [chain.rpc_url]) as client:
+        for adapter in adapters_for(deployment):
+            if isinstance(adapter, TreasuryAdapter):
+                continue
+            scanned_topics.clear()
+            reader = Batcher(await client.snapshot()).reader(adapter.info.slug)
+            await adapter.read(reader)
+            uses = adapter.surface()
+            assert uses, f"{adapter.info.slug} declares no surface"
+            assert undeclared_calls(reader.records, uses) == [], adapter.info.slug
+            assert undeclared_topics(scanned_topics, uses) == [], adapter.info.slug
+            called = {r.call.function.name for r in reader.records}
+            assert not called & hooks, f"{adapter.info.slug} calls devnet-only hooks {sorted(called & hooks)}"
