@@ -4,7 +4,6 @@ and no devnet-only admin hook is ever read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from tests.mainnet.conformance import undeclared_calls, undeclared_topics
 
 
 @pytest.fixture
-def scanned_topics(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
+def scanned_topics(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """topic0 of every `eth_getLogs` a `ChainClient` sends while the test runs."""
     seen: list[bytes] = []
     original = ChainClient.get_logs
@@ -33,7 +32,7 @@ def scanned_topics(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
         return await original(self, **kwargs)
 
     monkeypatch.setattr(ChainClient, "get_logs", recording)
-    yield seen
+    return seen
 
 
 @pytest.mark.parametrize("chain_id", [1, 56])
