@@ -33,6 +33,7 @@ from defiscope.deployments import Deployment, TokenInfo
 from defiscope.prices.base import PriceAnswer, PriceMiss, TokenRef
 from defiscope.prices.quote import PriceQuote
 from defiscope.protocols.uniswap.math.tick_math import get_sqrt_ratio_at_tick
+from defiscope.protocols.uniswap.v3_spec import SLOT0_BY_DEX
 
 NAME: Final = "dex"
 TWAP_SECONDS: Final = 1800
@@ -75,7 +76,6 @@ GET_PAIR: Final = "getPair(address,address)(address)"
 GET_POOL: Final = "getPool(address,address,uint24)(address)"
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 # PancakeSwap V3 widened feeProtocol to uint32; decoding it as uint32 reads both (same word layout).
-SLOT0: Final = "slot0()(uint160,int24,uint16,uint16,uint16,uint32,bool)"
 LIQUIDITY: Final = "liquidity()(uint128)"
 OBSERVE: Final = "observe(uint32[])(int56[],uint160[])"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
@@ -308,7 +308,7 @@ def _state_calls(pool: Pool) -> list[Call]:
     if pool.venue.version == 2:
         return [Call.of(pool.address, GET_RESERVES)]
     return [
-        Call.of(pool.address, SLOT0),
+        Call.of(pool.address, SLOT0_BY_DEX[pool.venue.dex]),
         Call.of(pool.address, LIQUIDITY),
         Call.of(pool.address, OBSERVE, [TWAP_SECONDS, 0]),
         Call.of(pool.core, BALANCE_OF, pool.address),
