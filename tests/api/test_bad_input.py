@@ -35,11 +35,25 @@ WETH_ISH = "0x" + "ab" * 20
         ("/v1/protocols/uniswap-v2/explain", {"chain": "ethereum", "block": 1}, 404, "block", "at block 1"),
         ("/v1/protocols/uniswap-v2/explain", {"chain": "ethereum", "block": -1}, 422, "block", "greater than"),
         (f"/prices/historical/{FUTURE}/ethereum:{WETH_ISH}", {}, 422, "timestamp", "in the future"),
-        (f"/prices/current/ethereum:{WETH_ISH}", {"searchWidth": "-4h"}, 422, "searchWidth", "negative"),
+        (f"/prices/current/ethereum:{WETH_ISH}", {"searchWidth": "-4h"}, 422, "searchWidth", "expected seconds"),
+        (f"/prices/current/ethereum:{WETH_ISH}", {"searchWidth": "²h"}, 422, "searchWidth", "expected seconds"),
+        (f"/prices/current/ethereum:{WETH_ISH}", {"searchWidth": "9999999999w"}, 422, "searchWidth", "expected"),
+        (f"/prices/current/ethereum:{WETH_ISH}", {"searchWidth": "99999w"}, 422, "searchWidth", "wider than"),
+        (f"/prices/historical/{2**64}/ethereum:{WETH_ISH}", {}, 422, "timestamp", "less than or equal"),
+        (f"/chart/ethereum:{WETH_ISH}", {"period": "1²d"}, 422, "period", "expected seconds"),
+        ("/v1/protocols", {"chain": "²"}, 422, "chain", "ASCII digits"),
+        ("/v1/protocols", {"chain": "1²"}, 422, "chain", "ASCII digits"),
+        ("/v1/protocols", {"chain": "9" * 30}, 422, "chain", "out of range"),
+        ("/v1/chains/²/tvl", {}, 422, "chain", "ASCII digits"),
+        ("/v1/yields", {"chain": "٣"}, 422, "chain", "ASCII digits"),
+        ("/v1/protocols/uniswap-v2/explain", {"chain": "ethereum", "block": 2**64}, 422, "block", "less than"),
+        ("/v1/protocols/uniswap-v2/tvl", {"start": 2**63}, 422, "start", "less than or equal"),
         ("/prices/current/ethereum:0xnothex", {}, 422, "coins", "malformed address"),
         ("/api/v3/simple/token_price/narnia", {"contract_addresses": WETH_ISH, "vs_currencies": "usd"}, 404,
          "platform", "unknown platform"),
-        ("/api/v3/coins/weth/market_chart", {"vs_currency": "usd", "days": "-3"}, 422, "days", "whole number"),
+        ("/api/v3/coins/weth/market_chart", {"vs_currency": "usd", "days": "-3"}, 422, "days", "ASCII digits"),
+        ("/api/v3/coins/weth/market_chart", {"vs_currency": "usd", "days": "³"}, 422, "days", "ASCII digits"),
+        ("/api/v3/coins/weth/market_chart", {"vs_currency": "usd", "days": "99999"}, 422, "days", "out of range"),
         ("/api/v3/coins/nope/market_chart", {"vs_currency": "usd", "days": "1"}, 404, "id", "not found"),
         ("/api/v3/coins/markets", {"vs_currency": "usd", "per_page": 100_000}, 422, "per_page", "less than"),
         ("/no/such/path", {}, 404, "path", "no such path"),
@@ -60,3 +74,13 @@ def test_wrong_method_is_json_too(client: TestClient) -> None:
     answer = client.post("/v1/protocols")
     assert answer.status_code == 405
     assert answer.json()["error"]["problem"] == "Method Not Allowed"
+
+
+def test_unknown_methods_share_one_metrics_label(client: TestClient) -> None:
+    """Arbitrary method tokens must not become label values: each would be a new Prometheus series."""
+    for method in ("FOOBAR", "X-EVIL-1", "X-EVIL-2"):
+        client.request(method, "/v1/protocols")
+    metrics = client.get("/metrics").text
+    assert 'method="other"' in metrics
+    assert "FOOBAR" not in metrics
+    assert "X-EVIL" not in metrics

@@ -200,7 +200,7 @@ async def test_malformed_body_names_the_problem(body: str, detail: str) -> None:
         with pytest.raises(CoinGeckoMalformed) as caught:
             await cg.simple_price(["ethereum"])
     assert str(caught.value) == (
-        f"CoinGecko at https://api.coingecko.com/api/v3 answered a malformed body for /simple/price: {detail}"
+        f"CoinGecko at https://api.coingecko.com answered a malformed body for /simple/price: {detail}"
     )
 
 
@@ -265,7 +265,7 @@ async def test_demo_key_from_env_goes_in_demo_header() -> None:
     assert request.headers["x-cg-demo-api-key"] == KEY
     assert "x-cg-pro-api-key" not in request.headers
     assert KEY not in str(request.url)
-    assert repr(cg) == "CoinGeckoClient(plan=demo, url='https://api.coingecko.com/api/v3', key=***)"
+    assert repr(cg) == "CoinGeckoClient(plan=demo, url='https://api.coingecko.com', key=***)"
 
 
 async def test_pro_key_from_env_goes_to_pro_url_in_pro_header() -> None:
@@ -354,7 +354,7 @@ async def test_429_without_retry_after_backs_off_exponentially_then_gives_up() -
     assert len(rec.requests) == 4
     assert caught.value.retry_after is None
     assert str(caught.value) == (
-        "CoinGecko at https://api.coingecko.com/api/v3 rate-limited /simple/price (HTTP 429) after 4 attempt(s): "
+        "CoinGecko at https://api.coingecko.com rate-limited /simple/price (HTTP 429) after 4 attempt(s): "
         "lower calls_per_minute or set DEFISCOPE_COINGECKO_API_KEY for a higher plan"
     )
 
@@ -384,7 +384,7 @@ async def test_server_error_is_retried_and_other_4xx_is_not() -> None:
             await cg.token_price("not-a-chain", [USDC])
     assert (caught.value.status, caught.value.transient, len(rec.requests)) == (404, False, 1)
     assert str(caught.value) == (
-        "CoinGecko at https://api.coingecko.com/api/v3 answered HTTP 404 for /simple/token_price/not-a-chain: "
+        "CoinGecko at https://api.coingecko.com answered HTTP 404 for /simple/token_price/not-a-chain: "
         "asset platform not found"
     )
 
@@ -435,12 +435,12 @@ def closed_port() -> int:
 
 
 async def test_offline_gives_one_clear_line() -> None:
-    url = f"http://127.0.0.1:{closed_port()}/api/v3"
-    async with CoinGeckoClient(env={"DEFISCOPE_COINGECKO_URL": url}) as cg:
+    host = f"http://127.0.0.1:{closed_port()}"
+    async with CoinGeckoClient(env={"DEFISCOPE_COINGECKO_URL": f"{host}/api/v3"}) as cg:
         with pytest.raises(CoinGeckoUnreachable) as caught:
             await cg.simple_price(["ethereum"])
-    assert str(caught.value) == (
-        f"CoinGecko is unreachable at {url} (Connection refused): check the network or set "
+    assert str(caught.value) == (  # the base URL's path is left out, as any endpoint's: it may hold a key
+        f"CoinGecko is unreachable at {host} (Connection refused): check the network or set "
         "DEFISCOPE_COINGECKO_URL; prices from other sources still work"
     )
     assert caught.value.transient is True
@@ -454,7 +454,7 @@ async def test_401_without_key_names_the_header_to_set() -> None:
             await cg.simple_price(["ethereum"])
     assert caught.value.status == 401
     assert str(caught.value) == (
-        "CoinGecko at https://api.coingecko.com/api/v3 answered HTTP 401 (API Key Missing): no API key was sent; "
+        "CoinGecko at https://api.coingecko.com answered HTTP 401 (API Key Missing): no API key was sent; "
         "set DEFISCOPE_COINGECKO_API_KEY (sent as x-cg-demo-api-key)"
     )
 
@@ -466,7 +466,7 @@ async def test_401_with_demo_key_names_the_header_and_hides_the_key() -> None:
         with pytest.raises(CoinGeckoAuthError) as caught:
             await cg.simple_price(["ethereum"])
     assert str(caught.value) == (
-        "CoinGecko at https://api.coingecko.com/api/v3 answered HTTP 401 (Invalid API Key ***): the key sent in "
+        "CoinGecko at https://api.coingecko.com answered HTTP 401 (Invalid API Key ***): the key sent in "
         "x-cg-demo-api-key was refused; check DEFISCOPE_COINGECKO_API_KEY, and set DEFISCOPE_COINGECKO_PRO=1 if it "
         "is a pro key"
     )
@@ -641,12 +641,12 @@ async def test_source_on_an_unmapped_chain_uses_ids_only() -> None:
 
 
 async def test_source_offline_misses_every_token_with_the_reason() -> None:
-    url = f"http://127.0.0.1:{closed_port()}/api/v3"
+    host = f"http://127.0.0.1:{closed_port()}"
     tokens = [token(USDC, "USDC", 6), token(WBTC, "WBTC", 8)]
-    async with CoinGeckoClient(env={"DEFISCOPE_COINGECKO_URL": url}) as cg:
+    async with CoinGeckoClient(env={"DEFISCOPE_COINGECKO_URL": f"{host}/api/v3"}) as cg:
         answers = await CoinGeckoSource(cg).prices(reader_at(UPDATED), tokens)
     reason = (
-        f"CoinGecko is unreachable at {url} (Connection refused): check the network or set "
+        f"CoinGecko is unreachable at {host} (Connection refused): check the network or set "
         "DEFISCOPE_COINGECKO_URL; prices from other sources still work"
     )
     assert answers == {USDC: PriceMiss("coingecko", reason), WBTC: PriceMiss("coingecko", reason)}
@@ -664,7 +664,7 @@ async def test_source_keeps_address_answers_when_the_id_lookup_fails() -> None:
     assert answers[USDC] == PriceQuote(1, USDC, Decimal("0.999912345678901234"), "coingecko", 1711356290, 0.8)
     assert answers[DEVNET_WETH] == PriceMiss(
         "coingecko",
-        "CoinGecko at https://api.coingecko.com/api/v3 answered HTTP 401 (API Key Missing): no API key was sent; "
+        "CoinGecko at https://api.coingecko.com answered HTTP 401 (API Key Missing): no API key was sent; "
         "set DEFISCOPE_COINGECKO_API_KEY (sent as x-cg-demo-api-key)",
     )
 

@@ -14,6 +14,7 @@ from functools import partial
 from defiscope.api.cache import BlockCache
 from defiscope.api.settings import ApiSettings
 from defiscope.chain.accounting import EndpointStats
+from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.registry import CHAINS
 from defiscope.deployments import Deployment, UnknownName
@@ -35,12 +36,28 @@ GapsSource = Callable[[], Mapping[int, Iterable[tuple[int, int, int, str]]]]
 
 
 @dataclass(frozen=True, slots=True)
+class ChainProgress:
+    """Where the indexer of one chain is, read from its memory (no database query): for /v1/health."""
+
+    head_time: int | None  # the head block's timestamp, None before the first head was read
+    last_indexed: BlockRef | None
+    last_error: str | None  # unredacted: /v1/health redacts it
+    failing_since: float | None  # unix time of the first failure of the current run of failures
+    catching_up: bool  # the backlog since a resume, or nothing indexed yet
+
+
+#: The indexer's progress per chain id, when this process indexes.
+ProgressSource = Callable[[], Mapping[int, ChainProgress]]
+
+
+@dataclass(frozen=True, slots=True)
 class Live:
-    """What a server that also indexes can tell: chain heads and RPC request accounting."""
+    """What a server that also indexes can tell: chain heads, indexing progress and RPC request accounting."""
 
     heads: HeadsSource
     rpc: RpcSource
     gaps: GapsSource | None = None
+    progress: ProgressSource | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,15 @@
 """API errors as JSON naming the parameter and the problem — never a traceback, never a bare 500.
 
 {"error": {"field": "tokens", "problem": "unknown chain 'foo'; known chains: ethereum (1), ..."}}
+
+A failure on our side (5xx) answers a fixed problem and an error `id`; the detail (which may name an RPC
+endpoint or a file) goes to the log under the same id, so an operator can find it and a client learns nothing
+about the deployment.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import orjson
@@ -20,17 +25,47 @@ log = structlog.get_logger(__name__)
 class ApiError(Exception):
     """A request the API refuses: HTTP status, the parameter at fault, and what is wrong with it."""
 
-    def __init__(self, status: int, field: str | None, problem: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        field: str | None,
+        problem: str,
+        headers: dict[str, str] | None = None,
+        *,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(problem)
         self.status = status
         self.field = field
-        self.problem = problem
+        self.problem = problem  # sent to the client: fixed text, or facts about the client's own input
         self.headers = headers or {}
+        self.detail = detail  # logged only, under an error id
 
 
-def error_response(status: int, field: str | None, problem: str, headers: dict[str, str] | None = None) -> Response:
-    body = orjson.dumps({"error": {"field": field, "problem": problem}})
-    return Response(body, status_code=status, media_type="application/json", headers=headers)
+def new_error_id() -> str:
+    return secrets.token_hex(6)
+
+
+def error_response(
+    status: int,
+    field: str | None,
+    problem: str,
+    headers: dict[str, str] | None = None,
+    error_id: str | None = None,
+) -> Response:
+    error: dict[str, str | None] = {"field": field, "problem": problem}
+    if error_id is not None:
+        error["id"] = error_id
+    return Response(orjson.dumps({"error": error}), status_code=status, media_type="application/json", headers=headers)
+
+
+def logged_error(
+    status: int, field: str | None, problem: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """A server-side failure: `problem` to the client with a fresh error id, `detail` to the log under that id."""
+    error_id = new_error_id()
+    log.warning("api.failed", error_id=error_id, status=status, field=field, problem=problem, detail=detail)
+    return error_response(status, field, f"{problem} (error id {error_id})", headers, error_id)
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -44,6 +79,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> Response:
+        if exc.status >= 500:
+            return logged_error(exc.status, exc.field, exc.problem, exc.detail or exc.problem, exc.headers)
         return error_response(exc.status, exc.field, exc.problem, exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -53,10 +90,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code >= 500:
+            return logged_error(exc.status_code, None, "internal error", str(exc.detail))
         problem = "no such path" if exc.status_code == 404 else str(exc.detail)
         return error_response(exc.status_code, "path" if exc.status_code in (404, 405) else None, problem)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
-        log.error("api.unhandled", path=request.url.path, exc_info=exc)
-        return error_response(500, None, "internal error; it has been logged")
+        error_id = new_error_id()
+        log.error("api.unhandled", error_id=error_id, path=request.url.path, exc_info=exc)
+        return error_response(500, None, f"internal error (error id {error_id}); it has been logged", None, error_id)

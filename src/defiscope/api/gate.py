@@ -98,7 +98,14 @@ class Gate:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         chunked = b"transfer-encoding" in headers  # a body of unknown length: refused like an oversized one
-        if chunked or (length is not None and (not length.isdigit() or int(length) > self.ctx.settings.max_body_bytes)):
+        if chunked or (
+            length is not None
+            and (
+                not (length.isascii() and length.isdigit())
+                or len(length) > 12
+                or int(length) > self.ctx.settings.max_body_bytes
+            )
+        ):
             most = self.ctx.settings.max_body_bytes
             return error_response(413, "body", f"request body over {most} bytes (every endpoint is a GET)")
         path: str = scope["path"]

@@ -39,6 +39,8 @@ PLATFORMS: Final = {
     "polygon-pos": 137,
 }
 DAY: Final = 86_400
+#: The longest `days` taken other than "max" (a hundred years).
+MAX_DAYS: Final = 36_500
 
 
 def _currencies(value: str) -> list[str]:
@@ -194,9 +196,7 @@ def router(settings: ApiSettings) -> APIRouter:
     ) -> Response:
         if vs_currency.lower() != "usd":
             raise ApiError(422, "vs_currency", f"only usd is quoted, not {vs_currency!r}")
-        if days != "max" and not (days.isdigit() and 0 < int(days) <= 36_500):
-            raise ApiError(422, "days", f"{days!r}: expected a whole number of days from 1 to 36500, or max")
-        span = None if days == "max" else int(days)
+        span = None if days == "max" else params.digits(days, "days", 1, MAX_DAYS)
         return await cached(request, lambda: market_chart(context(request), coin, span))
 
     return api

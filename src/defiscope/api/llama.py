@@ -250,17 +250,25 @@ def chart(
     return {"coins": out}
 
 
+#: The widest searchWidth or period taken: ten years (wider windows would only make the query slower).
+MAX_WIDTH: Final = 3650 * DAY
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
+
+
 def _width(value: str, field: str = "searchWidth") -> int:
-    """DefiLlama's searchWidth: "4h", "600" (seconds), "1d", "30m", "2w"."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
+    """DefiLlama's searchWidth: "4h", "600" (seconds), "1d", "30m", "2w"; at most ten years."""
     raw = value.strip().lower()
+    unit = _UNITS.get(raw[-1:], 1)
+    number = raw[:-1] if raw[-1:] in _UNITS else raw
+    if not number:
+        raise ApiError(422, field, f"{value!r}: expected seconds or a number with s/m/h/d/w, e.g. 4h")
     try:
-        seconds = int(raw[:-1]) * units[raw[-1]] if raw and raw[-1] in units else int(raw)
-    except ValueError:
+        count = params.digits(number, field, 0, MAX_WIDTH)
+    except ApiError:
         raise ApiError(422, field, f"{value!r}: expected seconds or a number with s/m/h/d/w, e.g. 4h") from None
-    if seconds < 0:
-        raise ApiError(422, field, f"{value!r} is negative")
-    return seconds
+    if count * unit > MAX_WIDTH:
+        raise ApiError(422, field, f"{value!r} is wider than {MAX_WIDTH // DAY} days")
+    return count * unit
 
 
 def router(settings: ApiSettings) -> APIRouter:
@@ -299,7 +307,10 @@ def router(settings: ApiSettings) -> APIRouter:
 
     @api.get("/prices/historical/{timestamp}/{coins}", summary="DefiLlama coins: prices at a time")
     async def llama_historical(
-        request: Request, timestamp: Annotated[int, Path(ge=0)], coins: Coins, search_width: width_q = "6h"
+        request: Request,
+        timestamp: Annotated[int, Path(ge=0, le=params.MAX_STORED_INT)],
+        coins: Coins,
+        search_width: width_q = "6h",
     ) -> Response:
         params.time_range(timestamp, None, start_field="timestamp")
         keys, width = _coin_keys(coins, settings.max_tokens), _width(search_width)
@@ -309,8 +320,8 @@ def router(settings: ApiSettings) -> APIRouter:
     async def llama_chart(
         request: Request,
         coins: Coins,
-        start: Annotated[int | None, Query(ge=0)] = None,
-        end: Annotated[int | None, Query(ge=0)] = None,
+        start: Annotated[int | None, Query(ge=0, le=params.MAX_STORED_INT)] = None,
+        end: Annotated[int | None, Query(ge=0, le=params.MAX_STORED_INT)] = None,
         span: Annotated[int, Query(ge=0, le=10 * settings.max_page_size, description="points; 0: all")] = 0,
         period: Annotated[str, Query(max_length=12, description="one point per period, e.g. 2d, 1h")] = "0",
         search_width: width_q = "600",

@@ -15,6 +15,8 @@ from prometheus_client.registry import Collector
 
 from defiscope.api.context import ApiContext
 
+#: Methods counted under their own name; any other token a client sends is "other" (bounded label values).
+KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -72,5 +74,5 @@ class ApiMetrics:
         self.registry.register(ChainCollector(ctx))
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
+        self.requests.labels(route, method if method in KNOWN_METHODS else "other", str(status)).inc()
         self.latency.labels(route).observe(seconds)

@@ -187,10 +187,20 @@ class ChainHealth(_Model):
     gaps: list[IndexGap] = Field(
         default_factory=list, description="scheduled blocks the follower skipped since it started, and why"
     )
+    state: Literal["ok", "stale", "syncing", "unknown"] = Field(
+        default="unknown",
+        description="stale: behind the head (or failing) longer than the allowed lag; syncing: catching up "
+        "after a start; unknown: this server does not follow the chain, so its head is not known",
+    )
+    behind_seconds: int | None = Field(
+        default=None, description="the head block's time minus the last indexed block's, when following"
+    )
+    failing_seconds: int | None = Field(default=None, description="how long indexing has been failing")
+    last_error: str | None = Field(default=None, description="the indexer's last error, endpoints redacted")
 
 
 class Health(_Model):
-    status: Literal["ok", "empty"]
+    status: Literal["ok", "empty", "stale", "syncing"]
     time: int
     network: Literal["mainnet", "devnet"] | None = Field(
         description="devnet: the figures are a local simulation on anvil chains, not mainnet"
@@ -215,6 +225,7 @@ class Explanation(BaseModel):
 class ErrorBody(_Model):
     field: str | None
     problem: str
+    id: str | None = Field(default=None, description="on 5xx: the id under which the detail was logged")
 
 
 class Error(_Model):

@@ -21,12 +21,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Final
 
+import structlog
 from pydantic import ConfigDict, Field
 
 from defiscope.api import models as m
 from defiscope.api import params
 from defiscope.api.context import ApiContext, QuoteChain
-from defiscope.api.errors import ApiError
+from defiscope.api.errors import ApiError, new_error_id
 from defiscope.api.views import block_model
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient, Snapshot
@@ -37,6 +38,8 @@ from defiscope.routing.load import PoolRef
 from defiscope.routing.plan import BadQuoteInput, SwapRequest, parse_amount, plan_on_pools, resolve_token
 from defiscope.routing.search import NoRoute
 from defiscope.tvl.engine import TvlEngine
+
+log = structlog.get_logger(__name__)
 
 #: Plain decimals only: an exponent ("1e999999999") would make parse_amount build an enormous integer.
 _AMOUNT: Final = re.compile(r"^[0-9]+(\.[0-9]+)?$")
@@ -204,9 +207,33 @@ async def quote(ctx: ApiContext, query: QuoteQuery) -> bytes:
         raise ApiError(422, "amount", str(exc)) from None
     except DefiscopeError as exc:  # the chain: RPC down, the indexed block reorged away
         raise ApiError(
-            503, "chain", f"reading chain {query.chain_id} failed: {exc}", {"Retry-After": RETRY_AFTER}
+            503,
+            "chain",
+            f"reading chain {query.chain_id} failed; try again later",
+            {"Retry-After": RETRY_AFTER},
+            detail=f"{type(exc).__name__}: {exc}",
         ) from exc
-    return _document(query.chain_id, at, result).model_dump_json(by_alias=True).encode()
+    return _document(query.chain_id, at, _public_simulation(result)).model_dump_json(by_alias=True).encode()
+
+
+#: A chain error's suffix naming chain, endpoint and call ("... [chain 1, endpoint https://..., call eth_call]").
+_WHERE: Final = re.compile(r"\s*\[chain [^\]]*\]\s*$")
+
+
+def _public_simulation(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The simulation's revert reason is the client's business (no balance, no approval); the endpoint and
+    any other failure detail are ours: logged under an error id, the client gets a fixed text."""
+    simulation = result.get("simulation")
+    if not isinstance(simulation, Mapping) or simulation.get("error") is None:
+        return result
+    error = str(simulation["error"])
+    if error.startswith("execution reverted"):
+        public = _WHERE.sub("", error)
+    else:
+        error_id = new_error_id()
+        log.warning("api.quote_simulation_failed", error_id=error_id, detail=error)
+        public = f"the simulation could not be run (error id {error_id})"
+    return {**result, "simulation": {**simulation, "error": public}}
 
 
 async def _token(client: ChainClient, chain: QuoteChain, name: str, field: str) -> TokenInfo:

@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from defiscope.api import health as health_view
 from defiscope.api import models as m
 from defiscope.api import params, quotes, views
 from defiscope.api import yields as yields_view
@@ -24,8 +24,10 @@ from defiscope.api.views import Interval, SortKey
 
 Slug = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._-]+$", description="protocol slug")]
 ChainParam = Annotated[str | None, Query(max_length=40, description="chain slug, alias or id (ethereum, bsc, 1)")]
-Start = Annotated[int | None, Query(ge=0, description="unix seconds, inclusive")]
-End = Annotated[int | None, Query(ge=0, description="unix seconds, inclusive; not in the future")]
+Start = Annotated[int | None, Query(ge=0, le=params.MAX_STORED_INT, description="unix seconds, inclusive")]
+End = Annotated[
+    int | None, Query(ge=0, le=params.MAX_STORED_INT, description="unix seconds, inclusive; not in the future")
+]
 #: interval=block over more stored blocks than `ApiSettings.max_history_points`.
 HISTORY_TOO_LONG: dict[int | str, dict[str, Any]] = {
     400: {"model": m.Error, "description": "interval=block over too many blocks: narrow start/end or use hour/day"}
@@ -76,7 +78,9 @@ def router(settings: ApiSettings) -> APIRouter:
         request: Request,
         slug: Slug,
         chain: ChainParam = None,
-        block: Annotated[int | None, Query(ge=0, description="block number; default the latest stored")] = None,
+        block: Annotated[
+            int | None, Query(ge=0, le=params.MAX_STORED_INT, description="block number; default the latest stored")
+        ] = None,
     ) -> Response:
         info = None if chain is None else params.chain(chain, "chain")
         return await cached(request, lambda: views.protocol_explain(context(request), slug, info, block))
@@ -170,10 +174,21 @@ def router(settings: ApiSettings) -> APIRouter:
         )
         return await cached_async(request, lambda: quotes.quote(ctx, query))
 
-    @api.get("/health", response_model=m.Health, summary="Per chain: last indexed block and lag")
+    @api.get(
+        "/health",
+        response_model=m.Health,
+        summary="Per chain: last indexed block, lag, and whether the index is stale",
+        responses={503: {"model": m.Health, "description": "a chain's index is stale or catching up"}},
+    )
     async def health(request: Request) -> Response:
-        # Not cached: the lag grows with the clock, not with the blocks.
-        body = to_bytes(await run_in_threadpool(views.health, context(request)))
-        return Response(body, media_type=JSON, headers={"Cache-Control": "no-store"})
+        # Not cached: the lag grows with the clock, not with the blocks. From memory: the cache's view of the
+        # latest stored blocks (re-read at most every version_ttl) and the live indexer's progress.
+        ctx = context(request)
+        await ctx.cache.version()
+        answer = health_view.health(ctx, ctx.cache.blocks)
+        headers = {"Cache-Control": "no-store"}
+        if answer.status_code == 503:
+            headers["Retry-After"] = health_view.RETRY_AFTER
+        return Response(to_bytes(answer.body), status_code=answer.status_code, media_type=JSON, headers=headers)
 
     return api

@@ -5,7 +5,6 @@ page = protocol_page(ctx, ProtocolQuery(limit=10))      # models.ProtocolPage
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -363,32 +362,3 @@ def price_history(
             )
     points = [best[t] for t in sorted(best)][-limit:]
     return m.PriceHistory(token=asked, chain=chain_slug(chain_id), address=address, points=points)
-
-
-# --------------------------------------------------------------------- health
-
-
-def health(ctx: ApiContext) -> m.Health:
-    now = int(time.time())
-    heads = ctx.live.heads() if ctx.live else {}
-    gaps = ctx.live.gaps() if ctx.live and ctx.live.gaps else {}
-    chains = []
-    for chain_id, block in sorted(ctx.repo.latest_blocks().items()):
-        head = heads.get(chain_id)
-        chains.append(
-            m.ChainHealth(
-                chain=chain_slug(chain_id),
-                chain_id=chain_id,
-                last_block=block.number,
-                block_timestamp=block.timestamp,
-                lag_seconds=max(0, now - block.timestamp),
-                head_block=head,
-                lag_blocks=None if head is None else max(0, head - block.number),
-                gaps=[
-                    m.IndexGap(from_block=a, to_block=b, blocks=n, reason=why)
-                    for a, b, n, why in gaps.get(chain_id, ())
-                ],
-            )
-        )
-    network = ctx.network if ctx.network in ("mainnet", "devnet") else None
-    return m.Health(status="ok" if chains else "empty", time=now, network=network, chains=chains)  # type: ignore[arg-type]

@@ -10,21 +10,61 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit, urlunsplit
+from typing import Final
+from urllib.parse import urlsplit
 
 from defiscope.errors import DefiscopeError
 
+#: An endpoint's label, given as the URL's fragment (`https://eth.example/v2/KEY#alchemy`): the fragment is
+#: never sent to the server, so it names the endpoint in logs and metrics without touching the request.
+_LABEL: Final = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+
 
 def redact_url(url: str) -> str:
-    """Hide credentials and API keys (user:pass@ and path tokens after the host stay, query strings go)."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    if parts.username or parts.password:
-        netloc = f"***@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
+    """The endpoint's name for logs, metrics, errors and API answers: scheme and host (and port), plus its label.
+
+    Providers put API keys in the path, the query or the user-info, so all three go; a fragment that is a
+    plain label (letters, digits, ``._-``) is kept to tell endpoints on one host apart.
+
+    >>> redact_url("https://user:pw@eth.example:8443/v2/SECRET?key=SECRET#alchemy")
+    'https://eth.example:8443#alchemy'
+    >>> redact_url("http://127.0.0.1:8545")
+    'http://127.0.0.1:8545'
+    >>> redact_url("not a url/SECRET"), redact_url("localhost:8545")  # a bare host[:port] has nothing to hide
+    ('<unparsable endpoint>', 'localhost:8545')
+    """
+    if _BARE_HOST.match(url.strip()):
+        return url.strip()
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, brackets that do not close
+        return _UNPARSABLE
+    if not parts.scheme or not host or not _HOST.match(host):
+        return _UNPARSABLE
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    label = f"#{parts.fragment}" if _LABEL.match(parts.fragment) else ""
+    return f"{parts.scheme.lower()}://{netloc}{label}"
+
+
+def redact_urls_in(text: str) -> str:
+    """`text` with every URL in it redacted (`redact_url`): for messages of errors raised outside this module.
+
+    >>> redact_urls_in("ConnectError: cannot reach 'https://eth.example/v2/SECRET' (refused)")
+    "ConnectError: cannot reach 'https://eth.example' (refused)"
+    """
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
+_UNPARSABLE: Final = "<unparsable endpoint>"
+_BARE_HOST: Final = re.compile(r"^[A-Za-z0-9._-]{1,253}(:[0-9]{1,5})?$")
+_URL_IN_TEXT: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{},]+")
+#: Host names and IP literals only: anything else in the host slot may be a mangled credential.
+_HOST: Final = re.compile(r"^[A-Za-z0-9.:_-]{1,253}$")
 
 
 class ChainError(DefiscopeError):

@@ -45,7 +45,7 @@ CHAINS: Final[dict[int, ChainInfo]] = {
 
 def get_chain(key: int | str) -> ChainInfo:
     """Look a chain up by id ("1", 1) or name/alias ("ethereum", "bnb"); unknown keys raise `InvalidInput`."""
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+    if isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
         info = CHAINS.get(int(key))
         if info is not None:
             return info

@@ -33,6 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
+from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.cli.tvl import print_table
@@ -45,7 +46,7 @@ from defiscope.devnet.world import DevnetChain
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.service.context import Runtime, open_runtime
-from defiscope.service.indexer import Indexer, IndexerOptions
+from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
 from defiscope.service.resume import open_devnet, save_for_next_start
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
@@ -230,6 +231,17 @@ async def _first_table(runtime: Runtime, repo: Repository) -> dict[str, Protocol
     return infos
 
 
+def _progress(status: ChainStatus) -> ChainProgress:
+    catch_up = status.catch_up
+    return ChainProgress(
+        head_time=status.head_time,
+        last_indexed=status.last_indexed,
+        last_error=status.last_error,
+        failing_since=status.failing_since,
+        catching_up=catch_up is not None and catch_up.done < catch_up.total,
+    )
+
+
 def _api(runtime: Runtime, repo: Repository, indexer: Indexer, infos: dict[str, ProtocolInfo]) -> FastAPI:
     engines = runtime.engines
     live = Live(
@@ -239,6 +251,7 @@ def _api(runtime: Runtime, repo: Repository, indexer: Indexer, infos: dict[str, 
             cid: [(g.from_block, g.to_block, g.blocks, g.reason) for g in status.gaps]
             for cid, status in indexer.status().chains.items()
         },
+        progress=lambda: {cid: _progress(status) for cid, status in indexer.status().chains.items()},
     )
     return create_app(
         ApiSettings.from_env(),

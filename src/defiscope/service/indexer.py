@@ -124,10 +124,12 @@ class CatchUp:
 class ChainStatus:
     chain_id: int
     head: int | None = None
+    head_time: int | None = None  # the head block's timestamp: how far behind the indexer is, in time
     last_indexed: BlockRef | None = None
     blocks_indexed: int = 0
     reorgs: int = 0
     last_error: str | None = None  # the error of the last iteration, None once one succeeds
+    failing_since: float | None = None  # unix time of the first failure in the current run of failures
     catch_up: CatchUp | None = None  # set by a resume that found blocks due
     gaps: list[Gap] = field(default_factory=list)
 
@@ -190,6 +192,7 @@ class ChainIndexer:
                 delay = min(delay * 2, self.options.backoff_max)
                 continue
             self.chain_status.last_error = None
+            self.chain_status.failing_since = None
             delay = self.options.backoff_initial
             # Behind the head: go on at once (after one turn of the loop), else wait for the next block.
             await _wait(stop, 0 if more else self.poll_interval)
@@ -198,6 +201,7 @@ class ChainIndexer:
         """One iteration: heal reorgs, then index up to `limit` due blocks. Returns them, and whether more are due."""
         head = await self.engine.client.block("latest")
         self.chain_status.head = head.number
+        self.chain_status.head_time = head.timestamp
         fork = await find_fork(self.engine.client, self.repo, head, self.depth)
         if fork is not None:
             await self.roll_back(fork, f"stored hash of block {fork} differs from the chain's")
@@ -347,6 +351,8 @@ class ChainIndexer:
 
     def _iteration_failed(self, exc: Exception, delay: float) -> None:
         self.chain_status.last_error = f"{type(exc).__name__}: {exc}"
+        if self.chain_status.failing_since is None:
+            self.chain_status.failing_since = time.time()
         if isinstance(exc, DefiscopeError):  # RPC down, database busy: expected, retried
             log.warning("indexer.retry", chain_id=self.chain_id, error=str(exc), retry_in_s=delay)
         else:  # a bug: keep following the other blocks, but with the traceback in the log

@@ -19,11 +19,14 @@ const trend = (text) => (text === null || text === undefined ? "" : Number(text)
 const el = (id) => document.getElementById(id);
 const cell = (text, cls) => { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; };
 
-async function api(path) {
+async function api(path, accepted = []) {
   const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-cache" });
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  if (!response.ok && !accepted.includes(response.status)) throw new Error(`${path}: HTTP ${response.status}`);
   return response.json();
 }
+
+// /v1/health answers 503 with the same document when the index is stale or catching up.
+const fetchHealth = () => api("/v1/health", [503]);
 
 function drawLine(id, labels, datasets) {
   const data = { labels, datasets };
@@ -44,7 +47,7 @@ function drawLine(id, labels, datasets) {
 const timeLabel = (ts) => new Date(ts * 1000).toLocaleTimeString();
 
 async function renderOverview() {
-  const [page, chains, health] = await Promise.all([api("/v1/protocols?limit=100"), api("/v1/chains"), api("/v1/health")]);
+  const [page, chains, health] = await Promise.all([api("/v1/protocols?limit=100"), api("/v1/chains"), fetchHealth()]);
   renderHealth(health);
   const rows = page.items.map((p, i) => {
     const tr = document.createElement("tr");
@@ -94,10 +97,20 @@ async function renderPrices(protocols) {
   }));
 }
 
+// The last day before the protocol's newest block, block by block; hourly when the day has more blocks than
+// the API returns one by one (it answers 400 naming `interval` then). Never an unbounded history.
+const HISTORY_SECONDS = 86400;
+async function tvlHistory(slug, detail) {
+  const newest = Math.max(...Object.values(detail.by_chain).map((b) => b.block.timestamp));
+  const range = `start=${Math.max(0, newest - HISTORY_SECONDS)}`;
+  const blocks = await api(`/v1/protocols/${slug}/tvl?interval=block&${range}`, [400]);
+  return blocks.error ? api(`/v1/protocols/${slug}/tvl?interval=hour&${range}`) : blocks;
+}
+
 async function renderProtocol(slug) {
-  const [detail, history, explanation, health, yields] = await Promise.all([
-    api(`/v1/protocols/${slug}`), api(`/v1/protocols/${slug}/tvl?interval=block`), api(`/v1/protocols/${slug}/explain`), api("/v1/health"),
-    api(`/v1/yields?protocol=${slug}`),
+  const detailAndHistory = api(`/v1/protocols/${slug}`).then(async (d) => [d, await tvlHistory(slug, d)]);
+  const [[detail, history], explanation, health, yields] = await Promise.all([
+    detailAndHistory, api(`/v1/protocols/${slug}/explain`), fetchHealth(), api(`/v1/yields?protocol=${slug}`),
   ]);
   renderHealth(health);
   renderYields(yields.items);
@@ -144,7 +157,7 @@ function renderYields(items) {
 }
 
 function renderHealth(health) {
-  const lags = health.chains.map((c) => `${c.chain} #${c.last_block} (${c.lag_blocks ?? "?"} behind)`);
+  const lags = health.chains.map((c) => `${c.chain} #${c.last_block} (${c.lag_blocks ?? "?"} behind${c.state === "ok" || c.state === "unknown" ? "" : `, ${c.state}`})`);
   el("lag").textContent = lags.length ? `indexed: ${lags.join(" · ")}` : "nothing indexed yet";
   if (health.network) {
     el("network").textContent = health.network;
