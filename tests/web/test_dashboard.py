@@ -112,6 +112,8 @@ def test_dashboard_shows_what_the_api_serves(server: str, page: Page, tmp_path: 
     overview = shoot(page, tmp_path, "dashboard-overview")
 
     top = protocols[0]
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     rows.nth(0).locator("a").click()
     page.wait_for_selector("#protocol:not([hidden])")
     page.wait_for_function("() => document.getElementById('protocol-name').textContent.length > 0")
@@ -121,6 +123,9 @@ def test_dashboard_shows_what_the_api_serves(server: str, page: Page, tmp_path: 
     assert page.locator("#protocol-tvl").get_attribute("data-usd") == detail["tvl_usd"]
     assert page.locator("#protocol-tokens tbody tr").count() == len(detail["by_token"])
     page.wait_for_function("() => Chart.getChart('protocol-chart')?.data.datasets[0].data.length > 0")
+    histories = [url for url in asked if f"/v1/protocols/{top['slug']}/tvl" in url]
+    assert histories
+    assert all("start=" in url for url in histories)  # a bounded range, never the whole history
     assert "block" in page.locator("#provenance-block").inner_text()
     protocol_shot = shoot(page, tmp_path, "dashboard-protocol")
     _yields_table_equals_the_api(server, page)

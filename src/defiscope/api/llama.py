@@ -8,24 +8,22 @@ social links) are null, never invented.
 
     GET /protocols                 GET /protocol/{slug}        GET /tvl/{slug}
     GET /v2/chains                 GET /v2/historicalChainTvl  GET /v2/historicalChainTvl/{chain}
-    GET /prices/current/{coins}    GET /prices/historical/{timestamp}/{coins}    GET /chart/{coins}
+The coins API (/prices, /chart, /batchHistorical, /percentage, /block) is in `defiscope.api.coins`.
 """
 
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
 
-import time
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path
 from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.analytics.rankings import ProtocolRow
 from defiscope.api import params, views
 from defiscope.api.context import ApiContext
-from defiscope.api.errors import ApiError
 from defiscope.api.models import Error
 from defiscope.api.respond import cached, context
 from defiscope.api.settings import ApiSettings
@@ -202,78 +200,8 @@ def historical_chain_tvl(ctx: ApiContext, chain: ChainInfo | None) -> list[dict[
     return [{"date": d, "tvl": float(sum(p.tvl_usd for p in last.values()))} for d, last in sorted(days.items())]
 
 
-def _coin_keys(coins: str, limit: int) -> list[tuple[str, int, str]]:
-    return [(c, *params.parse_token(c, "coins")) for c in params.split_list(coins, "coins", limit)]
-
-
-def _coin(ctx: ApiContext, chain_id: int, address: str, quote_usd: Decimal, ts: int, conf: float) -> dict[str, Any]:
-    entry = ctx.tokens.get(chain_id, address)
-    doc: dict[str, Any] = {"price": float(quote_usd), "timestamp": ts, "confidence": conf}
-    if entry is not None:
-        doc = {"decimals": entry.decimals, "symbol": entry.symbol, **doc}
-    return doc
-
-
-def coin_prices(ctx: ApiContext, coins: Sequence[tuple[str, int, str]], at: int | None, width: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    target = int(time.time()) if at is None else at
-    for asked, chain_id, address in coins:
-        quote = ctx.repo.latest_price(chain_id, address, at=None if at is None else at + width)
-        if quote is None or abs(quote.timestamp - target) > width:
-            continue
-        out[asked] = _coin(ctx, chain_id, address, quote.usd, quote.timestamp, quote.confidence)
-    return {"coins": out}
-
-
-def chart(
-    ctx: ApiContext, coins: Sequence[tuple[str, int, str]], start: int | None, end: int | None, span: int, period: int
-) -> dict[str, Any]:
-    """Stored quotes in [start, end]: the most confident per timestamp, the last one per `period` seconds
-    (0: every timestamp), at most the last `span` points."""
-    out: dict[str, Any] = {}
-    for asked, chain_id, address in coins:
-        quotes = ctx.repo.prices(chain_id, address, start_ts=start, end_ts=end)
-        if not quotes:
-            continue
-        best = {q.timestamp: q for q in sorted(quotes, key=lambda q: q.confidence)}
-        thinned = {(t // period if period else t): best[t] for t in sorted(best)}
-        series = list(thinned.values())[-span:]
-        entry = ctx.tokens.get(chain_id, address)
-        doc: dict[str, Any] = {
-            "symbol": entry.symbol if entry else None,
-            "confidence": min(q.confidence for q in series),
-            "prices": [{"timestamp": q.timestamp, "price": float(q.usd)} for q in series],
-        }
-        if entry is not None:
-            doc["decimals"] = entry.decimals
-        out[asked] = doc
-    return {"coins": out}
-
-
-#: The widest searchWidth or period taken: ten years (wider windows would only make the query slower).
-MAX_WIDTH: Final = 3650 * DAY
-_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
-
-
-def _width(value: str, field: str = "searchWidth") -> int:
-    """DefiLlama's searchWidth: "4h", "600" (seconds), "1d", "30m", "2w"; at most ten years."""
-    raw = value.strip().lower()
-    unit = _UNITS.get(raw[-1:], 1)
-    number = raw[:-1] if raw[-1:] in _UNITS else raw
-    if not number:
-        raise ApiError(422, field, f"{value!r}: expected seconds or a number with s/m/h/d/w, e.g. 4h")
-    try:
-        count = params.digits(number, field, 0, MAX_WIDTH)
-    except ApiError:
-        raise ApiError(422, field, f"{value!r}: expected seconds or a number with s/m/h/d/w, e.g. 4h") from None
-    if count * unit > MAX_WIDTH:
-        raise ApiError(422, field, f"{value!r} is wider than {MAX_WIDTH // DAY} days")
-    return count * unit
-
-
 def router(settings: ApiSettings) -> APIRouter:
     api = APIRouter(tags=["DefiLlama-compatible"], responses={404: {"model": Error}, 422: {"model": Error}})
-    width_q = Annotated[str, Query(alias="searchWidth", max_length=12)]
 
     @api.get("/protocols", summary="DefiLlama: all protocols with TVL")
     async def llama_protocols(request: Request) -> Response:
@@ -299,37 +227,5 @@ def router(settings: ApiSettings) -> APIRouter:
     async def llama_chain_history(request: Request, chain: Annotated[str, Path(max_length=40)]) -> Response:
         info = params.chain(chain, "chain")
         return await cached(request, lambda: historical_chain_tvl(context(request), info))
-
-    @api.get("/prices/current/{coins}", summary="DefiLlama coins: current prices")
-    async def llama_current(request: Request, coins: Coins, search_width: width_q = "6h") -> Response:
-        keys, width = _coin_keys(coins, settings.max_tokens), _width(search_width)
-        return await cached(request, lambda: coin_prices(context(request), keys, None, width))
-
-    @api.get("/prices/historical/{timestamp}/{coins}", summary="DefiLlama coins: prices at a time")
-    async def llama_historical(
-        request: Request,
-        timestamp: Annotated[int, Path(ge=0, le=params.MAX_STORED_INT)],
-        coins: Coins,
-        search_width: width_q = "6h",
-    ) -> Response:
-        params.time_range(timestamp, None, start_field="timestamp")
-        keys, width = _coin_keys(coins, settings.max_tokens), _width(search_width)
-        return await cached(request, lambda: coin_prices(context(request), keys, timestamp, width))
-
-    @api.get("/chart/{coins}", summary="DefiLlama coins: price series")
-    async def llama_chart(
-        request: Request,
-        coins: Coins,
-        start: Annotated[int | None, Query(ge=0, le=params.MAX_STORED_INT)] = None,
-        end: Annotated[int | None, Query(ge=0, le=params.MAX_STORED_INT)] = None,
-        span: Annotated[int, Query(ge=0, le=10 * settings.max_page_size, description="points; 0: all")] = 0,
-        period: Annotated[str, Query(max_length=12, description="one point per period, e.g. 2d, 1h")] = "0",
-        search_width: width_q = "600",
-    ) -> Response:
-        params.time_range(start, end)
-        keys = _coin_keys(coins, settings.max_tokens)
-        step, _ = _width(period, "period"), _width(search_width)
-        limit = span or 10 * settings.max_page_size
-        return await cached(request, lambda: chart(context(request), keys, start, end, limit, step))
 
     return api

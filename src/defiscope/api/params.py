@@ -87,9 +87,11 @@ def split_list(value: str, field: str, limit: int) -> list[str]:
     return items
 
 
-def time_range(start: int | None, end: int | None, start_field: str = "start", end_field: str = "end") -> None:
-    """Refuse timestamps in the future and a start after the end."""
-    now = int(time.time())
+def time_range(
+    start: int | None, end: int | None, start_field: str = "start", end_field: str = "end", *, now: int | None = None
+) -> None:
+    """Refuse timestamps in the future (of `now`: by default the clock) and a start after the end."""
+    now = int(time.time()) if now is None else now
     for value, name in ((start, start_field), (end, end_field)):
         if value is not None and value > now + FUTURE_SLACK:
             raise ApiError(422, name, f"timestamp {value} is in the future (now {now})")

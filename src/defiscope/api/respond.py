@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,14 @@ JSON = "application/json"
 def context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
+
+
+async def index_now(request: Request) -> int:
+    """ "Now" for refusing future timestamps: the clock, or the newest stored block's time when it is ahead
+    (a devnet's clock can run ahead of the wall clock; its blocks are not in the future of the index)."""
+    cache = context(request).cache
+    await cache.version()
+    return max([int(time.time()), *(b.timestamp for b in cache.blocks.values())])
 
 
 def to_bytes(value: Any) -> bytes:

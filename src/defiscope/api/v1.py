@@ -18,7 +18,7 @@ from defiscope.api import health as health_view
 from defiscope.api import models as m
 from defiscope.api import params, quotes, views
 from defiscope.api import yields as yields_view
-from defiscope.api.respond import JSON, cached, cached_async, context, to_bytes
+from defiscope.api.respond import JSON, cached, cached_async, context, index_now, to_bytes
 from defiscope.api.settings import ApiSettings
 from defiscope.api.views import Interval, SortKey
 
@@ -69,7 +69,7 @@ def router(settings: ApiSettings) -> APIRouter:
         end: End = None,
         interval: Interval = Interval.HOUR,
     ) -> Response:
-        params.time_range(start, end)
+        params.time_range(start, end, now=await index_now(request))
         info = None if chain is None else params.chain(chain, "chain")
         return await cached(request, lambda: views.protocol_history(context(request), slug, info, start, end, interval))
 
@@ -102,7 +102,7 @@ def router(settings: ApiSettings) -> APIRouter:
         end: End = None,
         interval: Interval = Interval.HOUR,
     ) -> Response:
-        params.time_range(start, end)
+        params.time_range(start, end, now=await index_now(request))
         info = params.chain(chain, "chain")
         return await cached(request, lambda: views.chain_history(context(request), info, start, end, interval))
 
@@ -124,7 +124,7 @@ def router(settings: ApiSettings) -> APIRouter:
         end: End = None,
         limit: Annotated[int, Query(ge=1, le=10 * settings.max_page_size)] = 1000,
     ) -> Response:
-        params.time_range(start, end)
+        params.time_range(start, end, now=await index_now(request))
         chain_id, address = params.parse_token(token, "token")
         return await cached(
             request, lambda: views.price_history(context(request), token, chain_id, address, start, end, limit)
