@@ -11,6 +11,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,7 @@ from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment, TokenInfo
 from defiscope.prices.base import PriceMiss, TokenRef
 from defiscope.prices.coingecko import (
+    MAX_BODY_BYTES,
     MAX_PER_REQUEST,
     PLATFORMS,
     CoinGeckoAuthError,
@@ -202,6 +204,44 @@ async def test_malformed_body_names_the_problem(body: str, detail: str) -> None:
     assert str(caught.value) == (
         f"CoinGecko at https://api.coingecko.com answered a malformed body for /simple/price: {detail}"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ('{"ethereum": {"usd": 1, "last_updated_at": 1e5000000}}', "last_updated_at is Decimal('1E+5000000')"),
+        ('{"ethereum": {"usd": 1, "last_updated_at": -1}}', "last_updated_at is -1, not a unix time"),
+        ('{"ethereum": {"usd": 1, "last_updated_at": 1700000000.5}}', "last_updated_at is Decimal('1700000000.5')"),
+        ('{"ethereum": {"usd": 1, "last_updated_at": 9223372036854775808}}', "last_updated_at is 9223372036854775808"),
+        ('{"ethereum": {"usd": 1e5000000}}', "ethereum.usd is Decimal('1E+5000000'), not a price"),
+        ('{"ethereum": {"usd": 1e-5000000}}', "ethereum.usd is Decimal('1E-5000000'), not a price"),
+        ('{"ethereum": {"usd": -3}}', "ethereum.usd is -3, not a price"),
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
+        ('{"ethereum": {"usd": ' + "9" * 5000 + "}}", "not JSON"),
+    ],
+)
+async def test_out_of_range_numbers_are_refused_before_conversion(body: str, detail: str) -> None:
+    started = time.perf_counter()
+    async with client_for(Recorder([httpx.Response(200, text=body)])) as cg:
+        with pytest.raises(CoinGeckoMalformed) as caught:
+            await cg.simple_price(["ethereum"])
+    assert time.perf_counter() - started < 1.0  # int(Decimal("1e5000000")) alone would take minutes
+    assert detail in str(caught.value)
+    assert caught.value.source == "https://api.coingecko.com"
+
+
+async def test_a_body_over_the_cap_is_refused_unread() -> None:
+    huge = b'{"ethereum": {"usd": 1, "pad": "' + b"x" * MAX_BODY_BYTES + b'"}}'
+    async with client_for(Recorder([httpx.Response(200, content=huge)])) as cg:
+        with pytest.raises(CoinGeckoMalformed, match=f"with a body over {MAX_BODY_BYTES} bytes"):
+            await cg.simple_price(["ethereum"])
+
+
+async def test_a_small_price_and_a_plain_time_pass() -> None:
+    body = '{"pepe": {"usd": 0.000000000001234, "last_updated_at": 1700000000}}'
+    async with client_for(Recorder([httpx.Response(200, text=body)])) as cg:
+        price = (await cg.simple_price(["pepe"]))["pepe"]
+    assert (price.usd, price.last_updated_at) == (Decimal("0.000000000001234"), 1_700_000_000)
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,17 @@ PLATFORMS: Final[Mapping[int, str]] = MappingProxyType(
 
 #: Documented maximum of ids (`/simple/price`) and of contract addresses (`/simple/token_price`) per call.
 MAX_PER_REQUEST: Final = 515
+#: The largest body read: MAX_PER_REQUEST entries of a few currencies take some 100 kB.
+MAX_BODY_BYTES: Final = 2 * 1024 * 1024
+#: Of an error body, the part parsed for CoinGecko's message.
+MAX_ERROR_BODY: Final = 4096
+#: Bounds checked before any conversion: a unix time fits 63 bits; a price's decimal exponent stays within
+#: +-MAX_PRICE_EXPONENT (a meme coin at 1e-18 USD is fine; 1e5000000 is not a price and would make int() or
+#: arithmetic on it run for minutes).
+MAX_UNIX_TIME: Final = 2**63 - 1
+#: The documented answers nest two levels deep.
+MAX_JSON_DEPTH: Final = 8
+MAX_PRICE_EXPONENT: Final = 40
 #: How far apart a block and CoinGecko's `last_updated_at` may be before the price is not the block's.
 FRESHNESS: Final = 15 * 60.0
 CONFIDENCE: Final = 0.8
@@ -162,7 +173,13 @@ class CoinGeckoHttpError(CoinGeckoError):
 
 
 class CoinGeckoMalformed(CoinGeckoError):
-    """A 200 answer whose body is not the documented JSON (a captive portal, a proxy page, a changed API)."""
+    """A 200 answer whose body is not the documented JSON (a captive portal, a proxy page, a changed API), or
+    one out of range (a body too big, a number beyond what a price or a unix time can be). `source` names
+    the base URL (redacted) that answered it."""
+
+    def __init__(self, message: str, *, source: str) -> None:
+        self.source = source
+        super().__init__(message)
 
 
 # --- answers ------------------------------------------------------------------------------------------------
@@ -371,7 +388,7 @@ class CoinGeckoClient:
             self.requests += 1
             log.debug("coingecko request", path=path, items=count, attempt=attempt)
             try:
-                response = await self._http.get(path, params=query)
+                response, body = await self._fetch(path, query)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise CoinGeckoUnreachable(
                     f"CoinGecko is unreachable at {self.where} ({_reason(exc)}): check the network or set "
@@ -389,12 +406,12 @@ class CoinGeckoClient:
                 ) from exc
             status = response.status_code
             if status == 200:
-                return response.text
+                return body
             if status in (401, 403):
-                raise CoinGeckoAuthError(self._auth_message(response), status=status)
+                raise CoinGeckoAuthError(self._auth_message(response, body), status=status)
             if status != 429 and status < 500:
                 raise CoinGeckoHttpError(
-                    f"CoinGecko at {self.where} answered HTTP {status} for /{path}: {self._detail(response)}",
+                    f"CoinGecko at {self.where} answered HTTP {status} for /{path}: {self._detail(response, body)}",
                     status=status,
                 )
             retry_after = _retry_after(response.headers.get("retry-after")) if status == 429 else None
@@ -413,12 +430,28 @@ class CoinGeckoClient:
             )
         raise CoinGeckoHttpError(
             f"CoinGecko at {self.where} answered HTTP {status} for /{path} after {attempt + 1} attempt(s): "
-            f"{self._detail(response)}",
+            f"{self._detail(response, body)}",
             status=status,
         )
 
-    def _auth_message(self, response: httpx.Response) -> str:
-        status, detail = response.status_code, self._detail(response)
+    async def _fetch(self, path: str, query: Mapping[str, str]) -> tuple[httpx.Response, str]:
+        """GET with the body read up to `MAX_BODY_BYTES`: a larger answer is not CoinGecko's (a documented
+        answer of MAX_PER_REQUEST entries is far smaller) and is refused before it fills memory."""
+        async with self._http.stream("GET", path, params=query) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise CoinGeckoMalformed(
+                        f"CoinGecko at {self.where} answered /{path} with a body over {MAX_BODY_BYTES} bytes",
+                        source=self.where,
+                    )
+                chunks.append(chunk)
+        return response, b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
+
+    def _auth_message(self, response: httpx.Response, body: str) -> str:
+        status, detail = response.status_code, self._detail(response, body)
         if self._key is None:
             fix = f"no API key was sent; set {ENV_KEY} (sent as {self.key_header})"
         elif self.plan is Plan.PRO:
@@ -433,20 +466,20 @@ class CoinGeckoClient:
             )
         return f"CoinGecko at {self.where} answered HTTP {status} ({detail}): {fix}"
 
-    def _detail(self, response: httpx.Response) -> str:
+    def _detail(self, response: httpx.Response, body: str) -> str:
         """CoinGecko's own error message, one line, short, and without our key should it echo it."""
-        text = response.text
+        text = body[:MAX_ERROR_BODY]  # an error body is a line of JSON: a longer one is cut, not parsed whole
         try:
-            body = json.loads(text)
-        except ValueError:
-            body = None
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            doc = None
         detail: object = text
-        if isinstance(body, dict):
-            status = body.get("status")
+        if isinstance(doc, dict):
+            status = doc.get("status")
             if isinstance(status, dict) and "error_message" in status:
                 detail = status["error_message"]
-            elif "error" in body:
-                detail = body["error"]
+            elif "error" in doc:
+                detail = doc["error"]
         line = " ".join(str(detail).split())[:160] or response.reason_phrase or "no body"
         return line.replace(self._key, "***") if self._key else line
 
@@ -566,39 +599,93 @@ class CoinGeckoSource:
 
 
 def _parse_prices(text: str, currencies: tuple[str, ...], path: str, where: str) -> dict[str, CoinGeckoPrice]:
-    """The documented `{key: {currency: price, ..., "last_updated_at": unix}}`, numbers as exact Decimals."""
+    """The documented `{key: {currency: price, ..., "last_updated_at": unix}}`, numbers as exact Decimals.
+
+    Every number is range-checked as a Decimal before it is converted, so no answer can make the conversion
+    itself expensive; every failure is a `CoinGeckoMalformed` naming the source and the path.
+    """
 
     def malformed(what: str) -> CoinGeckoMalformed:
-        return CoinGeckoMalformed(f"CoinGecko at {where} answered a malformed body for /{path}: {what}")
+        return CoinGeckoMalformed(f"CoinGecko at {where} answered a malformed body for /{path}: {what}", source=where)
 
+    if len(text) > MAX_BODY_BYTES:
+        raise malformed(f"a body of {len(text)} characters (at most {MAX_BODY_BYTES})")
+    if _too_deep(text, MAX_JSON_DEPTH):  # deep nesting can overflow the C stack of json's decoder
+        raise malformed(f"not JSON of the documented shape (nested deeper than {MAX_JSON_DEPTH})")
     try:
         # parse_float=Decimal: "0.000012345678901234" must not pass through a binary float.
         body = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         snippet = " ".join(text.split())[:60]
-        raise malformed(f"not JSON ({exc}); starts {snippet!r}") from exc
+        raise malformed(f"not JSON ({str(exc)[:80]}); starts {snippet!r}") from exc
     if not isinstance(body, dict):
         raise malformed(f"expected an object keyed by id or address, got {type(body).__name__}")
     prices: dict[str, CoinGeckoPrice] = {}
     for raw_key, entry in body.items():
         if not isinstance(entry, dict):
-            raise malformed(f"entry {raw_key!r} is {type(entry).__name__}, not an object")
+            raise malformed(f"entry {raw_key[:80]!r} is {type(entry).__name__}, not an object")
         values: dict[str, Decimal] = {}
         for currency in currencies:
             value = entry.get(currency)
             if value is None:  # CoinGecko sends null (or nothing) when it has no price in that currency
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | Decimal) or value < 0:
-                raise malformed(f"{raw_key}.{currency} is {value!r}, not a price")
-            values[currency] = Decimal(value)
+            price = _price(value)
+            if price is None:
+                raise malformed(f"{raw_key[:80]}.{currency} is {_short(value)}, not a price")
+            values[currency] = price
         stamp = entry.get("last_updated_at")
         if stamp is not None:
-            if isinstance(stamp, bool) or not isinstance(stamp, int | Decimal) or stamp != int(stamp):
-                raise malformed(f"{raw_key}.last_updated_at is {stamp!r}, not a unix time")
-            stamp = int(stamp)
+            checked = _unix_time(stamp)
+            if checked is None:
+                raise malformed(f"{raw_key[:80]}.last_updated_at is {_short(stamp)}, not a unix time")
+            stamp = checked
         key = raw_key.lower()
         prices[key] = CoinGeckoPrice(key, MappingProxyType(values), stamp)
     return prices
+
+
+_NOT_BRACKET: Final = re.compile(r"[^\[\]{}]+")
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    """Whether brackets nest deeper than `limit`, counting those inside strings too: linear whatever the
+    text (a string-aware scan can be made quadratic), and no documented answer has brackets in its strings."""
+    depth = 0
+    for char in _NOT_BRACKET.sub("", text):
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _price(value: object) -> Decimal | None:
+    """A finite, non-negative number whose decimal exponent is in range; None otherwise (no conversion of
+    an out-of-range value is ever attempted)."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    number = Decimal(value) if isinstance(value, int) else value  # json ints have at most 4300 digits
+    if not number.is_finite() or number < 0:
+        return None
+    if number and not -MAX_PRICE_EXPONENT <= number.adjusted() <= MAX_PRICE_EXPONENT:
+        return None
+    return number
+
+
+def _unix_time(value: object) -> int | None:
+    """A whole number of seconds in [0, 2^63); compared as a Decimal first, converted only when in range."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    if isinstance(value, Decimal) and not value.is_finite():
+        return None
+    if not 0 <= value <= MAX_UNIX_TIME:
+        return None
+    if isinstance(value, Decimal) and value != value.to_integral_value():
+        return None
+    return int(value)
+
+
+def _short(value: object) -> str:
+    return repr(value)[:40]
 
 
 def _reject_constant(name: str) -> Any:
