@@ -11,8 +11,10 @@ from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
@@ -38,6 +40,26 @@ def test_every_operation_conforms(api_store: FilledStore) -> None:
         @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case: schemathesis.Case) -> None:
             case.call_and_validate(checks=CHECKS)
+
+        run()
+
+
+def test_negative_data_is_refused_without_server_errors(api_store: FilledStore) -> None:
+    """Schemathesis' negative phase: values that break the schema (wrong types, out of range, too long) must
+    be answered with a 4xx, never a 5xx."""
+    app = make_app(api_store, rate_per_ip="1000000/minute")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    # Operations without parameters have no invalid input to send.
+    spec = app.openapi()["paths"]
+    operations = [r.ok() for r in schema.get_all_operations()]
+    probed = [op for op in operations if spec[op.path][op.method.lower()].get("parameters")]
+    assert len(probed) >= 15
+    for operation in probed:
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def run(case: schemathesis.Case) -> None:
+            case.call_and_validate(checks=[not_a_server_error, negative_data_rejection])
 
         run()
 
