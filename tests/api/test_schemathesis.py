@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -62,6 +63,27 @@ def test_negative_data_is_refused_without_server_errors(api_store: FilledStore) 
             case.call_and_validate(checks=[not_a_server_error, negative_data_rejection])
 
         run()
+
+
+def test_stateful_links_are_followed_without_server_errors(api_store: FilledStore) -> None:
+    """Schemathesis' stateful phase: the OpenAPI links (a listing's slug or chain into the detail, history and
+    provenance operations) are followed with the values the server answered."""
+    app = make_app(api_store, rate_per_ip="1000000/minute")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    machine = schema.as_state_machine()
+
+    class Checked(machine):  # type: ignore[misc,valid-type]
+        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS)
+            followed.add(case.operation.path)
+
+    followed: set[str] = set()
+    Checked.run(
+        settings=settings(
+            max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
+    )
+    assert "/v1/protocols/{slug}" in followed or "/v1/protocols/{slug}/tvl" in followed
 
 
 #: Quotes that succeed on the devnet (the generated cases mostly probe refusals): single, split, with a tx.

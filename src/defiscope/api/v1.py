@@ -8,7 +8,7 @@ GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
@@ -34,10 +34,28 @@ HISTORY_TOO_LONG: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Operations reached from a protocol listing with an item's slug (OpenAPI links: clients and stateful
+#: testers follow them).
+PROTOCOL_OPERATIONS: Final = ("v1_protocol", "v1_protocol_tvl", "v1_protocol_explain")
+
+
+def _links(pointer: str, parameter: str, operations: tuple[str, ...]) -> dict[str, Any]:
+    """OpenAPI links passing `$response.body#/<pointer>` as `parameter` to each operation."""
+    return {
+        operation: {"operationId": operation, "parameters": {parameter: f"$response.body#/{pointer}"}}
+        for operation in operations
+    }
+
+
 def router(settings: ApiSettings) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["v1"], responses={404: {"model": m.Error}, 422: {"model": m.Error}})
 
-    @api.get("/protocols", response_model=m.ProtocolPage, summary="Protocols by TVL, paginated")
+    @api.get(
+        "/protocols",
+        response_model=m.ProtocolPage,
+        summary="Protocols by TVL, paginated",
+        responses={200: {"links": _links("items/0/slug", "slug", PROTOCOL_OPERATIONS)}},
+    )
     async def protocols(
         request: Request,
         limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = 50,
@@ -51,12 +69,18 @@ def router(settings: ApiSettings) -> APIRouter:
         query = views.ProtocolQuery(limit, offset, sort, order == "desc", chain_id, category)
         return await cached(request, lambda: views.protocol_page(context(request), query))
 
-    @api.get("/protocols/{slug}", response_model=m.ProtocolDetail, summary="One protocol: TVL now and breakdown")
+    @api.get(
+        "/protocols/{slug}",
+        response_model=m.ProtocolDetail,
+        summary="One protocol: TVL now and breakdown",
+        operation_id="v1_protocol",
+    )
     async def protocol(request: Request, slug: Slug) -> Response:
         return await cached(request, lambda: views.protocol_detail(context(request), slug))
 
     @api.get(
         "/protocols/{slug}/tvl",
+        operation_id="v1_protocol_tvl",
         response_model=m.ProtocolHistory,
         responses=HISTORY_TOO_LONG,
         summary="A protocol's TVL history",
@@ -73,7 +97,12 @@ def router(settings: ApiSettings) -> APIRouter:
         info = None if chain is None else params.chain(chain, "chain")
         return await cached(request, lambda: views.protocol_history(context(request), slug, info, start, end, interval))
 
-    @api.get("/protocols/{slug}/explain", response_model=m.Explanation, summary="Provenance of a stored figure")
+    @api.get(
+        "/protocols/{slug}/explain",
+        response_model=m.Explanation,
+        summary="Provenance of a stored figure",
+        operation_id="v1_protocol_explain",
+    )
     async def protocol_explain(
         request: Request,
         slug: Slug,
@@ -85,12 +114,18 @@ def router(settings: ApiSettings) -> APIRouter:
         info = None if chain is None else params.chain(chain, "chain")
         return await cached(request, lambda: views.protocol_explain(context(request), slug, info, block))
 
-    @api.get("/chains", response_model=list[m.ChainSummary], summary="TVL per chain, each underlying once")
+    @api.get(
+        "/chains",
+        response_model=list[m.ChainSummary],
+        summary="TVL per chain, each underlying once",
+        responses={200: {"links": _links("0/chain", "chain", ("v1_chain_tvl",))}},
+    )
     async def chains(request: Request) -> Response:
         return await cached(request, lambda: views.chain_list(context(request)))
 
     @api.get(
         "/chains/{chain}/tvl",
+        operation_id="v1_chain_tvl",
         response_model=m.ChainHistory,
         responses=HISTORY_TOO_LONG,
         summary="A chain's TVL history",
