@@ -16,7 +16,7 @@ from defiscope.protocols.base import BalanceKind
 from defiscope.store import Repository
 from defiscope.tvl.explain import explain
 from defiscope.tvl.model import exact_sum
-from tests.api.conftest import ROUNDS, FilledStore
+from tests.api.conftest import ROUNDS, FilledStore, make_app
 from tests.store.storekit import block, make_snapshot
 
 
@@ -214,3 +214,26 @@ def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
         assert answer.headers["x-content-type-options"] == "nosniff", path
         assert answer.headers["x-frame-options"] == "DENY", path
         assert answer.headers["referrer-policy"] == "no-referrer", path
+
+
+def test_cache_key_is_the_validated_parameters(client: TestClient) -> None:
+    """A repeated parameter counts with its last value (as FastAPI reads it) whatever the order; unknown
+    parameters neither change the answer nor add cache entries."""
+    cache = client.app.state.ctx.cache  # type: ignore[attr-defined]
+    two = client.get("/v1/protocols", params={"limit": 2}).json()
+    assert len(two["items"]) == 2
+    assert len(client.get("/v1/protocols?limit=2&limit=1").json()["items"]) == 1
+    assert len(client.get("/v1/protocols?limit=1&limit=2").json()["items"]) == 2
+    entries, _ = cache.size
+    for junk in range(5):
+        assert client.get(f"/v1/protocols?limit=2&junk={junk}").json() == two
+    assert cache.size[0] == entries
+
+
+def test_cache_is_bounded_in_bytes(api_store: FilledStore) -> None:
+    with TestClient(make_app(api_store, cache_bytes=4096)) as small:
+        for limit in range(1, 12):
+            assert small.get("/v1/protocols", params={"limit": limit}).status_code == 200
+        entries, size = small.app.state.ctx.cache.size  # type: ignore[attr-defined]
+        assert 0 < entries < 11
+        assert size <= 4096

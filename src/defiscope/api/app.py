@@ -91,5 +91,5 @@ def create_app(
             expose_headers=["ETag", "Retry-After"],
         )
     # Outermost: refused requests cost no routing, and metrics see every answer (CORS preflights too).
-    app.add_middleware(Gate, ctx=ctx, metrics=metrics)
+    app.add_middleware(Gate, ctx=ctx, metrics=metrics, routes=app.router.routes)
     return app

@@ -1,12 +1,16 @@
 """Responses serialized once per indexed block, served as bytes with an ETag.
 
-The cache key is (path, sorted query) plus the *version*: the latest stored block of every chain. When the
-indexer stores a new block the version changes and every entry is rebuilt on its next request. The version
+The cache key is (path, the route's declared query parameters) plus the *version*: the latest stored block
+of every chain. When the indexer stores a new block the version changes and every entry is rebuilt on its
+next request. The version
 is read from the store at most every `ttl` seconds, so between checks a request costs a dict lookup.
 `Gate` serves hits before routing (`peek`): a request answered once at this version skips parameter
-validation too, which is sound because validation depends only on the path and query, both in the key.
+validation too, which is sound because validation depends only on the path and the declared parameters,
+both in the key. Parameters the route does not declare are left out of the key (FastAPI ignores them too,
+so they cannot force a rebuild), and a repeated one counts with its last value (the one FastAPI reads).
+The cache is bounded in entries and in bytes; a body over a quarter of the byte budget is served, not kept.
 
-    cache = BlockCache(read_version=repo.latest_blocks, ttl=0.5, entries=2048)
+    cache = BlockCache(read_version=repo.latest_blocks, ttl=0.5, entries=2048, max_bytes=64 << 20)
     entry = await cache.get(("/v1/protocols", "limit=10"), build)   # build() -> bytes, run in a thread
     entry = await cache.get_async(("/v1/quote", "amount=1&..."), abuild)  # abuild() -> awaitable bytes
     entry.etag                                                      # '"3f2a..."'
@@ -37,9 +41,25 @@ class Entry:
     route: str  # the route's path template, for metrics labels when served from the cache
 
 
-def cache_key(path: str, raw_query: bytes) -> Key:
-    """(path, query with its parameters sorted): the same request however its parameters are ordered."""
-    return path, urlencode(sorted(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True)))
+def declared_query(route: object) -> frozenset[str]:
+    """The query parameter names (aliases) a FastAPI route reads; none for anything else."""
+    dependant = getattr(route, "dependant", None)
+    fields = getattr(dependant, "query_params", ()) if dependant is not None else ()
+    return frozenset(str(f.alias) for f in fields)
+
+
+def cache_key(path: str, raw_query: bytes, declared: frozenset[str]) -> Key:
+    """(path, the declared parameters with their last value, sorted): one key per validated request,
+    however its parameters are ordered, repeated or padded with unknown ones.
+
+    >>> cache_key("/v1/protocols", b"limit=1&x=9&limit=500&chain=1", frozenset({"limit", "chain"}))
+    ('/v1/protocols', 'chain=1&limit=500')
+    """
+    last: dict[str, str] = {}
+    for name, value in parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True):
+        if name in declared:
+            last[name] = value
+    return path, urlencode(sorted(last.items()))
 
 
 def etag_of(body: bytes) -> str:
@@ -58,10 +78,14 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 class BlockCache:
     """An LRU of serialized responses, invalidated when the latest stored blocks change."""
 
-    def __init__(self, read_version: Callable[[], Mapping[int, BlockRef]], *, ttl: float, entries: int) -> None:
+    def __init__(
+        self, read_version: Callable[[], Mapping[int, BlockRef]], *, ttl: float, entries: int, max_bytes: int
+    ) -> None:
         self._read = read_version
         self._ttl = ttl
         self._entries = entries
+        self._max_bytes = max_bytes
+        self._bytes = 0  # bodies kept, in bytes
         self._lru: OrderedDict[tuple[Key, Version], Entry] = OrderedDict()
         self._inflight: dict[tuple[Key, Version], asyncio.Future[Entry]] = {}
         self._blocks: Mapping[int, BlockRef] = {}
@@ -94,6 +118,20 @@ class BlockCache:
                 self._checked = time.monotonic()
         return self._version
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """(entries, bytes) kept."""
+        return len(self._lru), self._bytes
+
+    def _keep(self, slot: tuple[Key, Version], entry: Entry) -> None:
+        if len(entry.body) > self._max_bytes // 4:
+            return  # one huge body must not flush everything else
+        self._lru[slot] = entry
+        self._bytes += len(entry.body)
+        while len(self._lru) > self._entries or self._bytes > self._max_bytes:
+            _, dropped = self._lru.popitem(last=False)
+            self._bytes -= len(dropped.body)
+
     async def peek(self, key: Key) -> Entry | None:
         """The entry for `key` at the current version if one was built, without building it."""
         slot = (key, await self.version())
@@ -121,9 +159,7 @@ class BlockCache:
         try:
             body = await build()
             entry = Entry(body, etag_of(body), route)
-            self._lru[slot] = entry
-            while len(self._lru) > self._entries:
-                self._lru.popitem(last=False)
+            self._keep(slot, entry)
             future.set_result(entry)
             return entry
         except BaseException as exc:

@@ -164,7 +164,12 @@ class ApiContext:
             settings=settings,
             repo=repo,
             keys=KeyStore(repo.engine),
-            cache=BlockCache(repo.latest_blocks, ttl=settings.version_ttl, entries=settings.cache_entries),
+            cache=BlockCache(
+                repo.latest_blocks,
+                ttl=settings.version_ttl,
+                entries=settings.cache_entries,
+                max_bytes=settings.cache_bytes,
+            ),
             infos={**known_protocols(), **(infos or {})},
             tokens=TokenDirectory.of(served),
             live=live,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import Final
 
 from limits import RateLimitItem, parse
@@ -22,10 +23,11 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from defiscope.api import keys
-from defiscope.api.cache import Entry, cache_key
+from defiscope.api.cache import Entry, cache_key, declared_query
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import error_response
 from defiscope.api.metrics import ApiMetrics
@@ -42,8 +44,9 @@ _SECURITY_HEADERS: Final = (
 
 
 class Gate:
-    def __init__(self, app: ASGIApp, ctx: ApiContext, metrics: ApiMetrics) -> None:
+    def __init__(self, app: ASGIApp, ctx: ApiContext, metrics: ApiMetrics, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
+        self.routes = routes  # the app's routes: a cached answer's key needs the route's declared parameters
         self.ctx = ctx
         self.metrics = metrics
         settings = ctx.settings
@@ -134,7 +137,10 @@ class Gate:
         """A response already built at this version: served before routing and validation."""
         if scope["method"] != "GET":
             return None
-        return await self.ctx.cache.peek(cache_key(scope["path"], scope["query_string"]))
+        route = route_of(self.routes, scope)
+        if getattr(route, "dependant", None) is None:  # not an API route (or not found): nothing is cached
+            return None
+        return await self.ctx.cache.peek(cache_key(scope["path"], scope["query_string"], declared_query(route)))
 
     async def _lookup(self, presented: str) -> StoredKey | None:
         """The active stored key matching `presented`, None otherwise (remembered for key_cache_ttl)."""
@@ -150,6 +156,22 @@ class Gate:
             self._known.clear()
         self._known[fingerprint] = (now, valid)
         return valid
+
+
+def route_of(routes: Sequence[BaseRoute], scope: Scope) -> BaseRoute | None:
+    """The route that will answer `scope`, as routing will find it (into included routers, which FastAPI
+    matches as a whole first)."""
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is not Match.FULL:
+            continue
+        included = getattr(route, "original_router", None)
+        if included is None:
+            return route
+        found = route_of(included.routes, {**scope, **child})
+        if found is not None:
+            return found
+    return None
 
 
 def _presented_key(headers: dict[bytes, bytes]) -> str | None:

@@ -10,7 +10,7 @@ import pydantic_core
 from starlette.requests import Request
 from starlette.responses import Response
 
-from defiscope.api.cache import Entry, cache_key, matches
+from defiscope.api.cache import Entry, Key, cache_key, declared_query, matches
 from defiscope.api.context import ApiContext
 
 JSON = "application/json"
@@ -41,18 +41,23 @@ def to_bytes(value: Any) -> bytes:
 async def cached(request: Request, build: Callable[[], Any]) -> Response:
     """`build()` runs in a worker thread at most once per (path, query, indexed blocks)."""
     ctx = context(request)
-    key = cache_key(request.scope["path"], request.scope["query_string"])
-    route = getattr(request.scope.get("route"), "path", "")
+    key, route = _key(request)
     entry = await ctx.cache.get(key, lambda: to_bytes(build()), route)
     return entry_response(entry, request.headers.get("if-none-match"))
 
 
 async def cached_async(request: Request, build: Callable[[], Awaitable[bytes]]) -> Response:
     """`cached` for a body built on the event loop (it reads the chains): `build()` returns the JSON bytes."""
-    key = cache_key(request.scope["path"], request.scope["query_string"])
-    route = getattr(request.scope.get("route"), "path", "")
+    key, route = _key(request)
     entry = await context(request).cache.get_async(key, build, route)
     return entry_response(entry, request.headers.get("if-none-match"))
+
+
+def _key(request: Request) -> tuple[Key, str]:
+    """The cache key of a routed request, and its route's path template (the metrics label)."""
+    route = request.scope.get("route")
+    key = cache_key(request.scope["path"], request.scope["query_string"], declared_query(route))
+    return key, getattr(route, "path", "")
 
 
 def entry_response(entry: Entry, if_none_match: str | None) -> Response:

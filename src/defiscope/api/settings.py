@@ -40,6 +40,7 @@ class ApiSettings:
     max_history_points: int = 2000  # points of one interval=block history; more is a 400 naming `interval`
     version_ttl: float = 0.5  # seconds between checks of the latest stored blocks (the cache key)
     cache_entries: int = 2048  # serialized responses kept (LRU)
+    cache_bytes: int = 64 * 1024 * 1024  # and at most this many bytes of them
     health_max_lag: float = 300.0  # seconds the last indexed block may trail the head (or indexing fail) before 503
     key_cache_ttl: float = 5.0  # seconds a checked key is trusted before the store is asked again
     public_paths: tuple[str, ...] = field(default=("/v1/health", "/metrics", "/openapi.json", "/docs"))

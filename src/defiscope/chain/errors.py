@@ -61,7 +61,11 @@ def redact_urls_in(text: str) -> str:
 
 
 _UNPARSABLE: Final = "<unparsable endpoint>"
-_BARE_HOST: Final = re.compile(r"^[A-Za-z0-9._-]{1,253}(:[0-9]{1,5})?$")
+#: A host name (ending in an alphabetic top-level label), an IPv4 address or localhost, with an optional port:
+#: shown as is when given without a scheme. A bare token (an API key pasted alone) matches none of these.
+_BARE_HOST: Final = re.compile(
+    r"^(?:(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}|(?:[0-9]{1,3}\.){3}[0-9]{1,3}|localhost)(?::[0-9]{1,5})?$"
+)
 _URL_IN_TEXT: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{},]+")
 #: Host names and IP literals only: anything else in the host slot may be a mangled credential.
 _HOST: Final = re.compile(r"^[A-Za-z0-9.:_-]{1,253}$")
