@@ -21,7 +21,7 @@ def test_over_the_cap_is_a_400_naming_interval(api_store: FilledStore, path: str
         assert answer.status_code == 400
         error = answer.json()["error"]
         assert error["field"] == "interval"
-        assert f"{ROUNDS} blocks in the range" in error["problem"]
+        assert f"more than {ROUNDS - 1} blocks in the range" in error["problem"]
         assert "narrow start/end or use interval=hour or day" in error["problem"]
         assert client.get(path, params={**query, "interval": "hour"}).status_code == 200  # coarser is not capped
 
@@ -32,6 +32,18 @@ def test_at_the_cap_every_block_is_served(api_store: FilledStore, path: str, que
         answer = client.get(path, params={**query, "interval": "block"})
         assert answer.status_code == 200, answer.text
         assert len(answer.json()["points"]) == ROUNDS
+
+
+@pytest.mark.parametrize(("path", "query"), CASES)
+def test_hour_and_day_keep_the_newest_buckets_up_to_the_cap(
+    api_store: FilledStore, path: str, query: dict[str, str]
+) -> None:
+    with TestClient(make_app(api_store)) as client:
+        every = client.get(path, params={**query, "interval": "hour"}).json()["points"]
+    assert len(every) >= 2  # the fixture's rounds span more than an hour
+    with TestClient(make_app(api_store, max_history_points=1)) as client:
+        newest = client.get(path, params={**query, "interval": "hour"}).json()["points"]
+    assert newest == every[-1:]
 
 
 def test_a_non_positive_cap_is_refused() -> None:

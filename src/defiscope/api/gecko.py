@@ -21,7 +21,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from defiscope.api import params
+from defiscope.api import params, reads
 from defiscope.api.context import ApiContext, TokenEntry
 from defiscope.api.errors import ApiError
 from defiscope.api.models import Error
@@ -39,6 +39,8 @@ PLATFORMS: Final = {
     "polygon-pos": 137,
 }
 DAY: Final = 86_400
+#: Points of one market chart at most (the newest): 90 days hourly fit, as does a decade daily.
+MAX_CHART_POINTS: Final = 4000
 #: The longest `days` taken other than "max" (a hundred years).
 MAX_DAYS: Final = 36_500
 
@@ -116,16 +118,30 @@ def markets(ctx: ApiContext, ids: Sequence[str] | None, per_page: int, page: int
     return rows[start : start + per_page]
 
 
+def chart_period(days: int | None, span: int) -> int:
+    """CoinGecko's granularity by range: 1 day 5-minutely, up to 90 days hourly, beyond daily. For
+    days=max the range is the stored one (`span` seconds)."""
+    seconds = span if days is None else days * DAY
+    return 300 if seconds <= DAY else 3600 if seconds <= 90 * DAY else DAY
+
+
 def market_chart(ctx: ApiContext, coin: str, days: int | None) -> dict[str, Any]:
     entry = ctx.tokens.by_gecko.get(coin)
     if entry is None:
         raise ApiError(404, "id", f"coin {coin!r} not found; known: {', '.join(sorted(ctx.tokens.by_gecko))}")
     start = None if days is None else int(time.time()) - days * DAY
-    best: dict[int, PriceQuote] = {}
-    for q in sorted(ctx.repo.prices(entry.chain_id, entry.address, start_ts=start), key=lambda q: q.confidence):
-        best[q.timestamp] = q
+    span = reads.price_span(ctx.repo, entry.chain_id, entry.address, start) if days is None else 0
+    series = reads.price_series(
+        ctx.repo,
+        entry.chain_id,
+        entry.address,
+        start=start,
+        end=None,
+        period=chart_period(days, span),
+        limit=MAX_CHART_POINTS,
+    )
     return {
-        "prices": [[t * 1000, float(best[t].usd)] for t in sorted(best)],
+        "prices": [[q.timestamp * 1000, float(q.usd)] for q in series],
         "market_caps": [],
         "total_volumes": [],
     }

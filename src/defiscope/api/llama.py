@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.analytics.rankings import ProtocolRow
-from defiscope.api import params, views
+from defiscope.api import params, reads, views
 from defiscope.api.context import ApiContext
 from defiscope.api.models import Error
 from defiscope.api.respond import cached, context
@@ -44,6 +44,8 @@ GAS: Final = {
     137: ("matic-network", "POL"),
 }
 DAY: Final = 86_400
+#: Daily series (a protocol's, the chains') end with the newest ten years: bounded in SQL, as every history.
+MAX_DAYS: Final = 3650
 #: DefiLlama's default searchWidth for /prices/current is 6h (4h in older clients).
 DEFAULT_WIDTH: Final = 6 * 3600
 Slug = Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -132,7 +134,7 @@ def protocol(ctx: ApiContext, slug: str) -> dict[str, Any]:
         raise views.unknown_protocol(ctx, slug)
     snaps = [s for s in snapshots if s.slug == slug]
     doc = _listing(ctx, row, snaps)
-    history = ctx.repo.history(slug)
+    history = reads.protocol_points(ctx.repo, slug, None, None, None, width=DAY, limit=MAX_DAYS)
     chain_tvls: dict[str, Any] = {}
     for s in snaps:
         name = llama_chain(s.chain_id)
@@ -195,7 +197,8 @@ def chains(ctx: ApiContext) -> list[dict[str, Any]]:
 def historical_chain_tvl(ctx: ApiContext, chain: ChainInfo | None) -> list[dict[str, Any]]:
     """[{date, tvl}] per UTC day: each chain's last stored block of the day, summed over chains."""
     days: dict[int, dict[int, ChainPoint]] = {}
-    for p in ctx.repo.chain_history(None if chain is None else chain.chain_id):
+    chain_id = None if chain is None else chain.chain_id
+    for p in reads.chain_points(ctx.repo, chain_id, None, None, width=DAY, limit=MAX_DAYS):
         days.setdefault(p.block.timestamp - p.block.timestamp % DAY, {})[p.block.chain_id] = p
     return [{"date": d, "tvl": float(sum(p.tvl_usd for p in last.values()))} for d, last in sorted(days.items())]
 

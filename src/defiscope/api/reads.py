@@ -2,19 +2,20 @@
 work of a request does not grow with the history stored.
 
     series = price_series(repo, 1, weth, start=None, end=None, period=3600, limit=500)   # newest 500 hours
+    points = protocol_points(repo, "aave-v3", None, start, end, width=86_400, limit=2000)  # per chain and day
     first = first_price(repo, 1, weth)
     before, after = blocks_around(repo, 1, 1_700_000_000)
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from defiscope.chain.block import BlockRef
 from defiscope.prices.quote import PriceQuote
-from defiscope.store import Repository, convert
-from defiscope.store.models import Block, Price
+from defiscope.store import ChainPoint, HistoryPoint, Repository, convert
+from defiscope.store.models import Block, Price, TvlSnapshot
 
 
 def price_series(
@@ -72,3 +73,122 @@ def blocks_around(repo: Repository, chain_id: int, timestamp: int) -> tuple[Bloc
         found = [session.scalars(stmt.limit(1)).one_or_none() for stmt in (before, after)]
     refs = [None if b is None else BlockRef(b.chain_id, b.number, b.hash, b.timestamp) for b in found]
     return refs[0], refs[1]
+
+
+def _bucket(width: int) -> ColumnElement[int]:
+    # Integer buckets without division: timestamp - timestamp % width is integer arithmetic on every backend.
+    return TvlSnapshot.block_timestamp - TvlSnapshot.block_timestamp % width
+
+
+def _snapshot_range(chain_id: int | None, start: int | None, end: int | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if chain_id is not None:
+        where.append(TvlSnapshot.chain_id == chain_id)
+    if start is not None:
+        where.append(TvlSnapshot.block_timestamp >= start)
+    if end is not None:
+        where.append(TvlSnapshot.block_timestamp <= end)
+    return where
+
+
+def _newest_buckets(
+    session: Session, where: list[ColumnElement[bool]], width: int, limit: int
+) -> list[ColumnElement[bool]]:
+    """`where`, narrowed to the newest `limit` buckets of `width` seconds that hold a snapshot."""
+    bucket = _bucket(width)
+    top = select(bucket.label("b")).where(*where).group_by(bucket).order_by(bucket.desc()).limit(limit).subquery()
+    lowest = session.scalar(select(func.min(top.c.b)))
+    return where if lowest is None else [*where, TvlSnapshot.block_timestamp >= lowest]
+
+
+def protocol_points(
+    repo: Repository,
+    slug: str,
+    chain_id: int | None,
+    start: int | None,
+    end: int | None,
+    *,
+    width: int,
+    limit: int,
+) -> list[HistoryPoint]:
+    """A protocol's stored totals, oldest first. `width` 0: every stored snapshot, the newest `limit`;
+    otherwise per chain and `width`-second bucket the last snapshot, over the newest `limit` buckets."""
+    where = [TvlSnapshot.slug == slug, *_snapshot_range(chain_id, start, end)]
+    with Session(repo.engine) as session:
+        if width:
+            where = _newest_buckets(session, where, width, limit)
+            last = (
+                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number).label("n"))
+                .where(*where)
+                .group_by(TvlSnapshot.chain_id, _bucket(width))
+                .subquery()
+            )
+            chosen = select(TvlSnapshot).join(
+                last, and_(TvlSnapshot.chain_id == last.c.chain_id, TvlSnapshot.block_number == last.c.n)
+            )
+            stmt = chosen.where(TvlSnapshot.slug == slug)
+        else:
+            newest = (
+                select(TvlSnapshot.id)
+                .where(*where)
+                .order_by(TvlSnapshot.block_timestamp.desc(), TvlSnapshot.chain_id, TvlSnapshot.block_number.desc())
+                .limit(limit)
+            )
+            stmt = select(TvlSnapshot).where(TvlSnapshot.id.in_(newest.scalar_subquery()))
+        stmt = stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        return [convert.to_history_point(row) for row in session.scalars(stmt)]
+
+
+def chain_points(
+    repo: Repository,
+    chain_id: int | None,
+    start: int | None,
+    end: int | None,
+    *,
+    width: int,
+    limit: int,
+) -> list[ChainPoint]:
+    """Chain TVL (the sum of the protocols stored at a block), oldest first. `width` 0: every stored block,
+    the newest `limit`; otherwise per chain and bucket the last stored block, over the newest `limit` buckets."""
+    where = _snapshot_range(chain_id, start, end)
+    with Session(repo.engine) as session:
+        if width:
+            where = _newest_buckets(session, where, width, limit)
+            blocks = (
+                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number).label("n"))
+                .where(*where)
+                .group_by(TvlSnapshot.chain_id, _bucket(width))
+                .subquery()
+            )
+        else:
+            newest = func.max(TvlSnapshot.block_timestamp)
+            blocks = (
+                select(TvlSnapshot.chain_id, TvlSnapshot.block_number.label("n"))
+                .where(*where)
+                .group_by(TvlSnapshot.chain_id, TvlSnapshot.block_number)
+                .order_by(newest.desc())
+                .limit(limit)
+                .subquery()
+            )
+        stmt = (
+            select(
+                TvlSnapshot.chain_id,
+                TvlSnapshot.block_number,
+                TvlSnapshot.block_hash,
+                TvlSnapshot.block_timestamp,
+                TvlSnapshot.tvl_usd,
+            )
+            .join(blocks, and_(TvlSnapshot.chain_id == blocks.c.chain_id, TvlSnapshot.block_number == blocks.c.n))
+            .order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        )
+        return convert.chain_points(session.execute(stmt).all())
+
+
+def price_span(repo: Repository, chain_id: int, token: str, start: int | None) -> int:
+    """Seconds between the first stored quote of a token (from `start`) and its latest: two indexed reads."""
+    where = [Price.chain_id == chain_id, Price.token == token]
+    if start is not None:
+        where.append(Price.timestamp >= start)
+    with Session(repo.engine) as session:
+        first, last = session.execute(select(func.min(Price.timestamp), func.max(Price.timestamp)).where(*where)).one()
+    return 0 if first is None else int(last) - int(first)

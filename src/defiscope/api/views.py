@@ -13,6 +13,7 @@ from typing import Final
 
 from defiscope.analytics.rankings import ProtocolRow, rank
 from defiscope.api import models as m
+from defiscope.api import reads
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
 from defiscope.chain.block import BlockRef
@@ -213,21 +214,37 @@ def _bucketed(points: Iterable[HistoryPoint], interval: Interval) -> list[m.TvlP
 
 def capped(ctx: ApiContext, points: Sequence[object], interval: Interval) -> None:
     """interval=block returns every stored block: refuse more than `max_history_points` (400 naming `interval`)
-    rather than thin them silently — a client asking for blocks wants the blocks, or a coarser interval."""
+    rather than thin them silently — a client asking for blocks wants the blocks, or a coarser interval.
+    `points` was read with `history_limit` (one more than the cap), so the refusal costs a bounded query."""
     cap = ctx.settings.max_history_points
     if interval is Interval.BLOCK and len(points) > cap:
         raise ApiError(
             400,
             "interval",
-            f"{len(points)} blocks in the range; interval=block returns at most {cap}: "
+            f"more than {cap} blocks in the range; interval=block returns at most {cap}: "
             "narrow start/end or use interval=hour or day",
         )
+
+
+def history_limit(ctx: ApiContext, interval: Interval) -> int:
+    """Rows to read: for interval=block one past the cap (to tell "too many"); for hour/day the cap in
+    buckets — the newest `max_history_points` hours or days of the range."""
+    cap = ctx.settings.max_history_points
+    return cap + 1 if interval is Interval.BLOCK else cap
 
 
 def protocol_history(
     ctx: ApiContext, slug: str, chain: ChainInfo | None, start: int | None, end: int | None, interval: Interval
 ) -> m.ProtocolHistory:
-    points = ctx.repo.history(slug, None if chain is None else chain.chain_id, start_ts=start, end_ts=end)
+    points = reads.protocol_points(
+        ctx.repo,
+        slug,
+        None if chain is None else chain.chain_id,
+        start,
+        end,
+        width=SECONDS.get(interval, 0),
+        limit=history_limit(ctx, interval),
+    )
     capped(ctx, points, interval)
     if not points and slug not in ctx.repo.protocol_slugs():
         raise unknown_protocol(ctx, slug)
@@ -292,10 +309,10 @@ def chain_list(ctx: ApiContext) -> list[m.ChainSummary]:
 def chain_history(
     ctx: ApiContext, chain: ChainInfo, start: int | None, end: int | None, interval: Interval
 ) -> m.ChainHistory:
-    points = ctx.repo.chain_history(chain.chain_id, start_ts=start, end_ts=end)
+    width = SECONDS.get(interval, 0)
+    points = reads.chain_points(ctx.repo, chain.chain_id, start, end, width=width, limit=history_limit(ctx, interval))
     capped(ctx, points, interval)
-    if interval is not Interval.BLOCK:
-        width = SECONDS[interval]
+    if width:
         last = {p.block.timestamp - p.block.timestamp % width: p for p in points}
         points = list(last.values())
     return m.ChainHistory(
@@ -348,7 +365,7 @@ def prices(ctx: ApiContext, tokens: Sequence[tuple[str, int, str]]) -> m.Prices:
 def price_history(
     ctx: ApiContext, asked: str, chain_id: int, address: str, start: int | None, end: int | None, limit: int
 ) -> m.PriceHistory:
-    quotes = ctx.repo.prices(chain_id, address, start_ts=start, end_ts=end)
+    quotes = reads.price_series(ctx.repo, chain_id, address, start=start, end=end, period=0, limit=limit)
     best: dict[int, m.PricePoint] = {}
     for q in quotes:  # one point per timestamp: the most confident source
         kept = best.get(q.timestamp)
