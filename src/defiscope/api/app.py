@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from typing import Final
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -38,7 +39,12 @@ DeFi TVL and prices read straight from EVM chains, every figure with the block i
 * Responses carry an `ETag` that changes with the indexed blocks: send `If-None-Match` to get 304.
 * Errors: `{"error": {"field": "<parameter>", "problem": "<what is wrong>"}}` with a 4xx status.
 * Keys: `X-API-Key: ds_live_...` (or `Authorization: Bearer`); rate limits answer 429 with `Retry-After`.
+* Bounded: lists are paginated (`limit` at most 500), histories return at most 2,000 points (interval=block
+  refuses more with a 400; hour/day keep the newest), DefiLlama daily series the last ten years; no answer
+  exceeds 8 MiB. A 5xx carries an error `id` under which the detail was logged.
 """
+#: The documented ceiling of any answer (the largest are ten-year daily series and 5,000-point charts).
+MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
 
 
 def create_app(

@@ -9,7 +9,7 @@ work of a request does not grow with the history stored.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from defiscope.chain.block import BlockRef
@@ -36,18 +36,20 @@ def price_series(
     if end is not None:
         where.append(Price.timestamp <= end)
     # Integer buckets without division: timestamp - timestamp % period is integer arithmetic on every backend.
-    bucket = Price.timestamp - Price.timestamp % period if period else Price.timestamp
+    bucket = Price.timestamp - Price.timestamp % _inline(period) if period else Price.timestamp
     newest = func.max(Price.timestamp)
-    chosen = select(newest.label("ts")).where(*where).group_by(bucket).order_by(newest.desc()).limit(limit).subquery()
-    stmt = (
-        select(Price)
-        .join(chosen, Price.timestamp == chosen.c.ts)
-        .where(Price.chain_id == chain_id, Price.token == token)
-        .order_by(Price.timestamp, Price.confidence.desc(), Price.source)
-    )
+    chosen = select(newest).where(*where).group_by(bucket).order_by(newest.desc()).limit(limit)
     with Session(repo.engine) as session:
+        # Two bounded steps rather than a join: the timestamps, then their rows (a plan that cannot go wrong
+        # on a table whose statistics are stale).
+        stamps = list(session.scalars(chosen))
+        stmt = (
+            select(Price)
+            .where(Price.chain_id == chain_id, Price.token == token, Price.timestamp.in_(stamps))
+            .order_by(Price.timestamp, Price.confidence.desc(), Price.source)
+        )
         best: dict[int, PriceQuote] = {}
-        for row in session.scalars(stmt):
+        for row in session.scalars(stmt) if stamps else ():
             best.setdefault(row.timestamp, convert.to_price(row))
     return [best[t] for t in sorted(best)]
 
@@ -77,7 +79,13 @@ def blocks_around(repo: Repository, chain_id: int, timestamp: int) -> tuple[Bloc
 
 def _bucket(width: int) -> ColumnElement[int]:
     # Integer buckets without division: timestamp - timestamp % width is integer arithmetic on every backend.
-    return TvlSnapshot.block_timestamp - TvlSnapshot.block_timestamp % width
+    return TvlSnapshot.block_timestamp - TvlSnapshot.block_timestamp % _inline(width)
+
+
+def _inline(value: int) -> ColumnElement[int]:
+    """An integer written into the SQL text: PostgreSQL matches a GROUP BY expression to the selected one
+    only if they are identical, and two bound parameters ($1, $2) are not."""
+    return literal(int(value), type_=BigInteger, literal_execute=True)
 
 
 def _snapshot_range(chain_id: int | None, start: int | None, end: int | None) -> list[ColumnElement[bool]]:
@@ -117,25 +125,26 @@ def protocol_points(
     with Session(repo.engine) as session:
         if width:
             where = _newest_buckets(session, where, width, limit)
-            last = (
-                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number).label("n"))
+            chosen = (
+                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number))
                 .where(*where)
                 .group_by(TvlSnapshot.chain_id, _bucket(width))
-                .subquery()
             )
-            chosen = select(TvlSnapshot).join(
-                last, and_(TvlSnapshot.chain_id == last.c.chain_id, TvlSnapshot.block_number == last.c.n)
-            )
-            stmt = chosen.where(TvlSnapshot.slug == slug)
         else:
-            newest = (
-                select(TvlSnapshot.id)
+            chosen = (
+                select(TvlSnapshot.chain_id, TvlSnapshot.block_number)
                 .where(*where)
                 .order_by(TvlSnapshot.block_timestamp.desc(), TvlSnapshot.chain_id, TvlSnapshot.block_number.desc())
                 .limit(limit)
             )
-            stmt = select(TvlSnapshot).where(TvlSnapshot.id.in_(newest.scalar_subquery()))
-        stmt = stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        blocks = [tuple(row) for row in session.execute(chosen)]
+        if not blocks:
+            return []
+        stmt = (
+            select(TvlSnapshot)
+            .where(TvlSnapshot.slug == slug, tuple_(TvlSnapshot.chain_id, TvlSnapshot.block_number).in_(blocks))
+            .order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+        )
         return [convert.to_history_point(row) for row in session.scalars(stmt)]
 
 
@@ -154,22 +163,22 @@ def chain_points(
     with Session(repo.engine) as session:
         if width:
             where = _newest_buckets(session, where, width, limit)
-            blocks = (
-                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number).label("n"))
+            chosen = (
+                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number))
                 .where(*where)
                 .group_by(TvlSnapshot.chain_id, _bucket(width))
-                .subquery()
             )
         else:
-            newest = func.max(TvlSnapshot.block_timestamp)
-            blocks = (
-                select(TvlSnapshot.chain_id, TvlSnapshot.block_number.label("n"))
+            chosen = (
+                select(TvlSnapshot.chain_id, TvlSnapshot.block_number)
                 .where(*where)
                 .group_by(TvlSnapshot.chain_id, TvlSnapshot.block_number)
-                .order_by(newest.desc())
+                .order_by(func.max(TvlSnapshot.block_timestamp).desc())
                 .limit(limit)
-                .subquery()
             )
+        blocks = [tuple(row) for row in session.execute(chosen)]
+        if not blocks:
+            return []
         stmt = (
             select(
                 TvlSnapshot.chain_id,
@@ -178,7 +187,7 @@ def chain_points(
                 TvlSnapshot.block_timestamp,
                 TvlSnapshot.tvl_usd,
             )
-            .join(blocks, and_(TvlSnapshot.chain_id == blocks.c.chain_id, TvlSnapshot.block_number == blocks.c.n))
+            .where(tuple_(TvlSnapshot.chain_id, TvlSnapshot.block_number).in_(blocks))
             .order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
         )
         return convert.chain_points(session.execute(stmt).all())
