@@ -7,6 +7,7 @@ ctx.quoting[1].client                      # in `serve`: the indexer's chain cli
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -146,6 +147,8 @@ class ApiContext:
     network: str | None = None  # "devnet" or "mainnet" when every chain served is of that kind
     deployments: Mapping[int, Deployment] = field(default_factory=dict)  # the registries served, by chain
     quoting: Mapping[int, QuoteChain] = field(default_factory=dict)  # chains /v1/quote can read
+    #: Quotes being computed at once (`ApiSettings.quote_concurrency`): a full house answers 503 at once.
+    quote_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
     @classmethod
     def build(
@@ -176,6 +179,7 @@ class ApiContext:
             network=networks.pop() if len(networks) == 1 else None,
             deployments={d.chain_id: d for d in served},
             quoting=dict(quoting or {}),
+            quote_slots=asyncio.Semaphore(settings.quote_concurrency),
         )
 
     def info(self, slug: str) -> ProtocolInfo:

@@ -34,6 +34,7 @@ from defiscope.api.metrics import ApiMetrics
 from defiscope.api.respond import entry_response
 from defiscope.store.keys import StoredKey
 
+QUOTE_PATH: Final = "/v1/quote"
 _KEY_HEADERS: Final = (b"x-api-key", b"x-cg-pro-api-key", b"x-cg-demo-api-key")
 #: On every answer: no content sniffing, no framing of the dashboard by other sites, no referrer leaks.
 _SECURITY_HEADERS: Final = (
@@ -61,6 +62,7 @@ class Gate:
         self.limiter = SlidingWindowCounterRateLimiter(storage)
         self.per_ip: RateLimitItem = parse(settings.rate_per_ip)
         self.per_key: RateLimitItem = parse(settings.rate_per_key)
+        self.per_quote: RateLimitItem = parse(settings.rate_per_quote)
         self.public = settings.public_paths
         self._known: dict[str, tuple[float, StoredKey | None]] = {}
 
@@ -125,6 +127,12 @@ class Gate:
         else:
             client = scope.get("client")
             who, limit = f"ip:{client[0] if client else 'unknown'}", self.per_ip
+        refused = await self._limit(limit, who)
+        if refused is None and path == QUOTE_PATH:  # quotes read the chains: their own, tighter budget
+            refused = await self._limit(self.per_quote, f"{who}:quote")
+        return refused
+
+    async def _limit(self, limit: RateLimitItem, who: str) -> Response | None:
         if await self.limiter.hit(limit, who):
             return None
         stats = await self.limiter.get_window_stats(limit, who)

@@ -31,6 +31,9 @@ class ApiSettings:
     anonymous: bool = True  # serve requests without an API key
     rate_per_ip: str = "600/minute"  # anonymous callers, by client address (`limits` syntax)
     rate_per_key: str = "3000/minute"  # callers with a key, by key
+    rate_per_quote: str = "60/minute"  # /v1/quote per caller, on top of the general limit (it reads the chains)
+    quote_concurrency: int = 4  # quotes computed at once; more answer 503 with Retry-After at once
+    quote_deadline: float = 10.0  # seconds a quote may take before it is abandoned with a 503
     rate_storage: str = "async+memory://"  # or async+redis://host:6379 (from DEFISCOPE_REDIS_URL)
     rate_prefix: str = "defiscope"  # key prefix of the counters in Redis
     cors_origins: tuple[str, ...] = ()  # allowed browser origins; "*" for any
@@ -46,15 +49,17 @@ class ApiSettings:
     public_paths: tuple[str, ...] = field(default=("/v1/health", "/metrics", "/openapi.json", "/docs"))
 
     def __post_init__(self) -> None:
-        for name in ("rate_per_ip", "rate_per_key"):
+        for name in ("rate_per_ip", "rate_per_key", "rate_per_quote"):
             try:
                 parse(getattr(self, name))
             except ValueError as exc:
                 raise InvalidInput(f"API setting {name}: {exc} (e.g. '600/minute')") from exc
-        if min(self.max_page_size, self.max_tokens, self.max_history_points) < 1 or self.max_body_bytes < 0:
+        if min(self.max_page_size, self.max_tokens, self.max_history_points, self.quote_concurrency) < 1:
             raise InvalidInput(
-                "API settings: max_page_size, max_tokens and max_history_points must be positive, max_body_bytes >= 0"
+                "API settings: max_page_size, max_tokens, max_history_points and quote_concurrency must be positive"
             )
+        if self.max_body_bytes < 0 or self.quote_deadline <= 0:
+            raise InvalidInput("API settings: max_body_bytes must be >= 0 and quote_deadline positive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ApiSettings:

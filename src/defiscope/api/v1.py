@@ -7,6 +7,7 @@ GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000
 
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
 
+import asyncio
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
@@ -18,6 +19,7 @@ from defiscope.api import health as health_view
 from defiscope.api import models as m
 from defiscope.api import params, quotes, views
 from defiscope.api import yields as yields_view
+from defiscope.api.errors import ApiError
 from defiscope.api.respond import JSON, cached, cached_async, context, index_now, to_bytes
 from defiscope.api.settings import ApiSettings
 from defiscope.api.views import Interval, SortKey
@@ -48,6 +50,7 @@ def _links(pointer: str, parameter: str, operations: tuple[str, ...]) -> dict[st
 
 
 def router(settings: ApiSettings) -> APIRouter:
+    deadline = settings.quote_deadline
     api = APIRouter(prefix="/v1", tags=["v1"], responses={404: {"model": m.Error}, 422: {"model": m.Error}})
 
     @api.get(
@@ -179,7 +182,13 @@ def router(settings: ApiSettings) -> APIRouter:
         "/quote",
         response_model=quotes.Quote,
         summary="Best exact-input swap route at the latest indexed block; with a recipient, the unsigned tx",
-        responses={503: {"model": m.Error, "description": "the chain has no usable indexed block yet"}},
+        responses={
+            503: {
+                "model": m.Error,
+                "description": "the chain has no usable indexed block yet, too many quotes are in progress, or "
+                "the quote passed its deadline (with Retry-After)",
+            }
+        },
     )
     async def quote(
         request: Request,
@@ -198,6 +207,8 @@ def router(settings: ApiSettings) -> APIRouter:
         ] = None,
     ) -> Response:
         ctx = context(request)
+        if ctx.quote_slots.locked():  # every slot busy: refuse now rather than queue behind slow chain reads
+            raise ApiError(503, None, "too many quotes in progress; retry shortly", {"Retry-After": quotes.RETRY_AFTER})
         query = quotes.QuoteQuery(
             quotes.quotable(ctx, chain),
             sell,
@@ -207,7 +218,16 @@ def router(settings: ApiSettings) -> APIRouter:
             slippage,
             None if recipient is None else params.address(recipient, "recipient"),
         )
-        return await cached_async(request, lambda: quotes.quote(ctx, query))
+        async with ctx.quote_slots:
+            try:
+                return await asyncio.wait_for(cached_async(request, lambda: quotes.quote(ctx, query)), deadline)
+            except TimeoutError:
+                raise ApiError(
+                    503,
+                    None,
+                    f"the quote took longer than {deadline:g} s; retry shortly",
+                    {"Retry-After": quotes.RETRY_AFTER},
+                ) from None
 
     @api.get(
         "/health",
