@@ -88,14 +88,16 @@ def create_app(
         await ctx.cache.version()  # fresh lag figures
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Gate: refused requests cost no routing, and metrics see every answer it lets through or refuses.
+    app.add_middleware(Gate, ctx=ctx, metrics=metrics, routes=app.router.routes)
     if settings.cors_origins:
+        # Outermost: preflights are answered before any key check, and 401/429/500 carry CORS headers too
+        # (a browser client can read why it was refused).
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET"],
             allow_headers=["X-API-Key", "Authorization", "If-None-Match"],
-            expose_headers=["ETag", "Retry-After"],
+            expose_headers=["ETag", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
         )
-    # Outermost: refused requests cost no routing, and metrics see every answer (CORS preflights too).
-    app.add_middleware(Gate, ctx=ctx, metrics=metrics, routes=app.router.routes)
     return app

@@ -7,8 +7,15 @@ A pure ASGI middleware (no BaseHTTPMiddleware: that one costs a task and a strea
   to count. Checked keys are remembered `key_cache_ttl` seconds, so a revocation takes effect within that.
 - Cache hits: a GET answered before at the current indexed blocks is served from `BlockCache` here,
   after the key and rate checks but before routing (see `defiscope.api.cache`).
-- Rate limits (`limits`, sliding-window counter): per key when a key is given, else per client address; 429 with
-  `Retry-After` (seconds).
+- Rate limits (`limits`, sliding-window counter) on every path: per key when a valid key is given, else per
+  client address (IPv6 by its /64; through `trusted_proxies` by X-Forwarded-For); /v1/quote has a budget of
+  its own too. Wrong keys count against a per-address budget of failed attempts, checked before the store is
+  asked. 429 with `Retry-After`; every limited answer carries `RateLimit-Limit/-Remaining/-Reset`.
+- Public paths (`public_paths`: health, metrics, docs by default) need no key but are rate-limited; remove
+  them from `public_paths` to require a key for them. CORS preflights (OPTIONS) need no key.
+- Security headers on every answer (401, 429 and 500 too): nosniff, no framing, no referrer, and a
+  Content-Security-Policy (a relaxed one for /docs, whose Swagger UI loads from a CDN). An unhandled error
+  becomes the JSON 500 with an error id here, so it carries them as well.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import time
 from collections.abc import Sequence
 from typing import Final
 
+import structlog
 from limits import RateLimitItem, parse
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
@@ -28,11 +36,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from defiscope.api import keys
 from defiscope.api.cache import Entry, cache_key, declared_query
+from defiscope.api.clients import Clients
 from defiscope.api.context import ApiContext
-from defiscope.api.errors import error_response
+from defiscope.api.errors import error_response, new_error_id
 from defiscope.api.metrics import ApiMetrics
 from defiscope.api.respond import entry_response
 from defiscope.store.keys import StoredKey
+
+log = structlog.get_logger(__name__)
 
 QUOTE_PATH: Final = "/v1/quote"
 _KEY_HEADERS: Final = (b"x-api-key", b"x-cg-pro-api-key", b"x-cg-demo-api-key")
@@ -41,6 +52,17 @@ _SECURITY_HEADERS: Final = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
+)
+#: The dashboard and the API load only their own scripts, styles and data.
+CSP: Final = (
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    b"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+)
+#: /docs: FastAPI's Swagger UI page has an inline script and loads its bundle from jsDelivr.
+DOCS_CSP: Final = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 
@@ -63,6 +85,8 @@ class Gate:
         self.per_ip: RateLimitItem = parse(settings.rate_per_ip)
         self.per_key: RateLimitItem = parse(settings.rate_per_key)
         self.per_quote: RateLimitItem = parse(settings.rate_per_quote)
+        self.per_failed_key: RateLimitItem = parse(settings.rate_failed_keys)
+        self.clients = Clients(settings.trusted_proxies)
         self.public = settings.public_paths
         self._known: dict[str, tuple[float, StoredKey | None]] = {}
 
@@ -72,17 +96,23 @@ class Gate:
             return
         started = time.perf_counter()
         status = 500
+        responded = False
+        path: str = scope["path"]
+        policy = DOCS_CSP if path.startswith("/docs") else CSP
+        limits: list[tuple[bytes, bytes]] = []  # RateLimit-* of the budget this request was counted against
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), *_SECURITY_HEADERS]}
+                responded = True
+                extra = [*_SECURITY_HEADERS, (b"content-security-policy", policy), *limits]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
         label = ""
         try:
-            refused = await self._refuse(scope)
+            refused = await self._refuse(scope, limits)
             if refused is not None:
                 await refused(scope, receive, sending)
                 return
@@ -95,50 +125,73 @@ class Gate:
                 await answer(scope, receive, sending)
                 return
             await self.app(scope, receive, sending)
+        except Exception as exc:
+            if responded:
+                raise
+            # Here rather than in Starlette's outermost handler, so the 500 carries the headers above.
+            error_id = new_error_id()
+            log.error("api.unhandled", error_id=error_id, path=path, exc_info=exc)
+            problem = f"internal error (error id {error_id}); it has been logged"
+            await error_response(500, None, problem, None, error_id)(scope, receive, sending)
         finally:
             label = label or getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.observe(label, scope["method"], status, time.perf_counter() - started)
 
-    async def _refuse(self, scope: Scope) -> Response | None:
+    async def _refuse(self, scope: Scope, limits: list[tuple[bytes, bytes]]) -> Response | None:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         chunked = b"transfer-encoding" in headers  # a body of unknown length: refused like an oversized one
-        if chunked or (
-            length is not None
-            and (
-                not (length.isascii() and length.isdigit())
-                or len(length) > 12
-                or int(length) > self.ctx.settings.max_body_bytes
-            )
-        ):
+        too_long = length is not None and (
+            not (length.isascii() and length.isdigit())
+            or len(length) > 12
+            or int(length) > self.ctx.settings.max_body_bytes
+        )
+        if chunked or too_long:
             most = self.ctx.settings.max_body_bytes
             return error_response(413, "body", f"request body over {most} bytes (every endpoint is a GET)")
         path: str = scope["path"]
-        if path in self.public or path.startswith("/docs"):
-            return None
+        peer = scope.get("client")
+        forwarded = headers.get(b"x-forwarded-for")
+        address = self.clients.of(peer[0] if peer else None, forwarded.decode("latin-1") if forwarded else None)
         presented = _presented_key(headers)
-        if presented is not None:
+        if self._public(path) or scope["method"] == "OPTIONS" or presented is None:
+            refused = await self._limit(self.per_ip, f"ip:{address}", limits)
+            if refused is None and not (
+                self._public(path) or scope["method"] == "OPTIONS" or self.ctx.settings.anonymous
+            ):
+                return error_response(401, "X-API-Key", "an API key is required (create one: defiscope keys create)")
+            who = f"ip:{address}"
+        else:
+            failed = f"failed-key:{address}"
+            if not await self.limiter.test(self.per_failed_key, failed):  # no store lookups for a key guesser
+                return await self._limit(self.per_failed_key, failed, limits)
             stored = await self._lookup(presented)
             if stored is None:
+                await self._limit(self.per_failed_key, failed, limits)
                 return error_response(401, "X-API-Key", "unknown, malformed or revoked API key")
-            who, limit = f"key:{stored.key_id}", self.per_key
-        elif not self.ctx.settings.anonymous:
-            return error_response(401, "X-API-Key", "an API key is required (create one: defiscope keys create)")
-        else:
-            client = scope.get("client")
-            who, limit = f"ip:{client[0] if client else 'unknown'}", self.per_ip
-        refused = await self._limit(limit, who)
+            who = f"key:{stored.key_id}"
+            refused = await self._limit(self.per_key, who, limits)
         if refused is None and path == QUOTE_PATH:  # quotes read the chains: their own, tighter budget
-            refused = await self._limit(self.per_quote, f"{who}:quote")
+            refused = await self._limit(self.per_quote, f"{who}:quote", limits)
         return refused
 
-    async def _limit(self, limit: RateLimitItem, who: str) -> Response | None:
-        if await self.limiter.hit(limit, who):
-            return None
+    def _public(self, path: str) -> bool:
+        return path in self.public or ("/docs" in self.public and path.startswith("/docs"))
+
+    async def _limit(self, limit: RateLimitItem, who: str, headers: list[tuple[bytes, bytes]]) -> Response | None:
+        """Count one hit of `who` against `limit`; its RateLimit-* headers into `headers`; a 429 if over."""
+        allowed = await self.limiter.hit(limit, who)
         stats = await self.limiter.get_window_stats(limit, who)
-        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        headers[:] = [
+            (b"ratelimit-limit", str(limit.amount).encode()),
+            (b"ratelimit-remaining", str(max(0, stats.remaining)).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+        ]
+        if allowed:
+            return None
         return error_response(
-            429, None, f"rate limit {limit} exceeded; retry in {retry} s", headers={"Retry-After": str(retry)}
+            429, None, f"rate limit {limit} exceeded; retry in {reset} s", headers={"Retry-After": str(reset)}
         )
 
     async def _cached(self, scope: Scope) -> Entry | None:

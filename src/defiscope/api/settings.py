@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from ipaddress import ip_network
 from typing import Final
 
 from limits import parse
@@ -34,6 +35,8 @@ class ApiSettings:
     rate_per_quote: str = "60/minute"  # /v1/quote per caller, on top of the general limit (it reads the chains)
     quote_concurrency: int = 4  # quotes computed at once; more answer 503 with Retry-After at once
     quote_deadline: float = 10.0  # seconds a quote may take before it is abandoned with a 503
+    rate_failed_keys: str = "30/minute"  # wrong API keys per client address before 429 (no store lookup then)
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs of reverse proxies whose X-Forwarded-For counts
     rate_storage: str = "async+memory://"  # or async+redis://host:6379 (from DEFISCOPE_REDIS_URL)
     rate_prefix: str = "defiscope"  # key prefix of the counters in Redis
     cors_origins: tuple[str, ...] = ()  # allowed browser origins; "*" for any
@@ -46,10 +49,11 @@ class ApiSettings:
     cache_bytes: int = 64 * 1024 * 1024  # and at most this many bytes of them
     health_max_lag: float = 300.0  # seconds the last indexed block may trail the head (or indexing fail) before 503
     key_cache_ttl: float = 5.0  # seconds a checked key is trusted before the store is asked again
+    # No key needed (still rate-limited); leave /docs and /metrics out to require a key for them.
     public_paths: tuple[str, ...] = field(default=("/v1/health", "/metrics", "/openapi.json", "/docs"))
 
     def __post_init__(self) -> None:
-        for name in ("rate_per_ip", "rate_per_key", "rate_per_quote"):
+        for name in ("rate_per_ip", "rate_per_key", "rate_per_quote", "rate_failed_keys"):
             try:
                 parse(getattr(self, name))
             except ValueError as exc:
@@ -58,6 +62,11 @@ class ApiSettings:
             raise InvalidInput(
                 "API settings: max_page_size, max_tokens, max_history_points and quote_concurrency must be positive"
             )
+        for proxy in self.trusted_proxies:
+            try:
+                ip_network(proxy.strip(), strict=False)
+            except ValueError as exc:
+                raise InvalidInput(f"API setting trusted_proxies: {exc} (e.g. 10.0.0.0/8,127.0.0.1)") from exc
         if self.max_body_bytes < 0 or self.quote_deadline <= 0:
             raise InvalidInput("API settings: max_body_bytes must be >= 0 and quote_deadline positive")
 
