@@ -120,7 +120,9 @@ def quoting_app(devnet: Devnet, repo: Repository, url: str, **settings: object) 
         for c in devnet.chains
     }
     app = create_app(
-        ApiSettings(database_url=url, rate_per_ip="1000000/minute", **settings),  # type: ignore[arg-type]
+        ApiSettings(  # type: ignore[arg-type]
+            database_url=url, rate_per_ip="1000000/minute", rate_per_quote="1000000/minute", **settings
+        ),
         repo=repo,
         deployments=[q.deployment for q in quoting.values()],
         quoting=quoting,

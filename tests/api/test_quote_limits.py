@@ -11,9 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from defiscope.api import ApiSettings, create_app
+from defiscope.api import ApiSettings, create_app, quotes
 from defiscope.api.context import QuoteChain
+from defiscope.api.quotes import QUOTE_RPC_ATTEMPTS, QUOTE_RPC_CONCURRENCY, quote_client
 from defiscope.chain.client import ChainClient
+from defiscope.deployments import TokenInfo
 from defiscope.deployments.mainnet import mainnet
 from defiscope.store import Repository
 from defiscope.store.models import Block
@@ -72,3 +74,36 @@ def test_a_hanging_chain_read_is_cut_at_the_deadline(repo: Repository) -> None:
     assert late.headers["Retry-After"] == "2"
     assert "longer than 0.5 s" in late.json()["error"]["problem"]
     assert elapsed < 5.0
+
+
+async def test_quotes_read_on_a_client_of_their_own() -> None:
+    indexer = ChainClient.connect(1, ["http://127.0.0.1:1/#primary"], max_concurrency=8)
+    own = quote_client(indexer)
+    try:
+        assert own.rpc is not indexer.rpc  # its own connection pool, concurrency and attempts
+        assert [e.name for e in own.rpc.endpoints] == [e.name for e in indexer.rpc.endpoints]
+        assert own.rpc.endpoints[0].semaphore._value == QUOTE_RPC_CONCURRENCY
+        assert own.rpc.max_attempts == QUOTE_RPC_ATTEMPTS
+        assert (own.multicall, own.max_calls_per_multicall) == (indexer.multicall, indexer.max_calls_per_multicall)
+    finally:
+        await own.aclose()
+        await indexer.aclose()
+
+
+async def test_tokens_by_address_are_resolved_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    token = TokenInfo("ODD", "0x" + "ab" * 20, 7)
+
+    async def resolve(_client: ChainClient, _deployment: object, name: str) -> TokenInfo:
+        reads.append(name)
+        return token
+
+    monkeypatch.setattr(quotes, "resolve_token", resolve)
+    client = ChainClient.connect(1, ["http://127.0.0.1:1"])
+    chain = QuoteChain(client, mainnet(1), ())
+    try:
+        for _ in range(3):
+            assert await quotes._token(client, chain, token.address, "sell") == token
+    finally:
+        await client.aclose()
+    assert reads == [token.address]

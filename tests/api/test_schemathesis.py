@@ -31,7 +31,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 
 
 def test_every_operation_conforms(api_store: FilledStore) -> None:
-    app = make_app(api_store, rate_per_ip="1000000/minute")
+    app = make_app(api_store, rate_per_ip="1000000/minute", rate_per_quote="1000000/minute")
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
@@ -48,7 +48,7 @@ def test_every_operation_conforms(api_store: FilledStore) -> None:
 def test_negative_data_is_refused_without_server_errors(api_store: FilledStore) -> None:
     """Schemathesis' negative phase: values that break the schema (wrong types, out of range, too long) must
     be answered with a 4xx, never a 5xx."""
-    app = make_app(api_store, rate_per_ip="1000000/minute")
+    app = make_app(api_store, rate_per_ip="1000000/minute", rate_per_quote="1000000/minute")
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     # Operations without parameters have no invalid input to send.
     spec = app.openapi()["paths"]
@@ -68,7 +68,7 @@ def test_negative_data_is_refused_without_server_errors(api_store: FilledStore) 
 def test_stateful_links_are_followed_without_server_errors(api_store: FilledStore) -> None:
     """Schemathesis' stateful phase: the OpenAPI links (a listing's slug or chain into the detail, history and
     provenance operations) are followed with the values the server answered."""
-    app = make_app(api_store, rate_per_ip="1000000/minute")
+    app = make_app(api_store, rate_per_ip="1000000/minute", rate_per_quote="1000000/minute")
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     machine = schema.as_state_machine()
 

@@ -64,6 +64,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        for chain in ctx.quoting.values():
+            if chain.owned:  # clients made for quotes alone live on this app's loop: closed here
+                await chain.client.aclose()
         if owned:
             store.close()
 

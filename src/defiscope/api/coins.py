@@ -31,7 +31,7 @@ from starlette.responses import Response
 from defiscope.api import params, reads
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
-from defiscope.api.models import Error
+from defiscope.api.models import COMMON_ERRORS
 from defiscope.api.respond import cached, cached_async, context, index_now, to_bytes
 from defiscope.api.settings import ApiSettings
 from defiscope.chain.block import BlockRef
@@ -238,7 +238,7 @@ async def _bisect(
 
 
 def router(settings: ApiSettings) -> APIRouter:
-    api = APIRouter(tags=["DefiLlama coins"], responses={404: {"model": Error}, 422: {"model": Error}})
+    api = APIRouter(tags=["DefiLlama coins"], responses=COMMON_ERRORS)
     search_q = Annotated[str, Query(alias="searchWidth", max_length=12)]
     stamp = Annotated[int, Path(ge=0, le=params.MAX_STORED_INT)]
     most = settings.max_tokens

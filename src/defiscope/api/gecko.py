@@ -24,7 +24,7 @@ from starlette.responses import Response
 from defiscope.api import params, reads
 from defiscope.api.context import ApiContext, TokenEntry
 from defiscope.api.errors import ApiError
-from defiscope.api.models import Error
+from defiscope.api.models import COMMON_ERRORS
 from defiscope.api.respond import JSON, cached, context, to_bytes
 from defiscope.api.settings import ApiSettings
 from defiscope.prices.quote import PriceQuote
@@ -148,9 +148,7 @@ def market_chart(ctx: ApiContext, coin: str, days: int | None) -> dict[str, Any]
 
 
 def router(settings: ApiSettings) -> APIRouter:
-    api = APIRouter(
-        prefix="/api/v3", tags=["CoinGecko-compatible"], responses={404: {"model": Error}, 422: {"model": Error}}
-    )
+    api = APIRouter(prefix="/api/v3", tags=["CoinGecko-compatible"], responses=COMMON_ERRORS)
     Currencies = Annotated[str, Query(max_length=200)]  # noqa: N806  (a type alias)
     LastUpdated = Annotated[bool, Query()]  # noqa: N806
 

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from defiscope.analytics.rankings import ProtocolRow
 from defiscope.api import params, reads, views
 from defiscope.api.context import ApiContext
-from defiscope.api.models import Error
+from defiscope.api.models import COMMON_ERRORS
 from defiscope.api.respond import cached, context
 from defiscope.api.settings import ApiSettings
 from defiscope.chain.registry import CHAINS, ChainInfo
@@ -204,7 +204,7 @@ def historical_chain_tvl(ctx: ApiContext, chain: ChainInfo | None) -> list[dict[
 
 
 def router(settings: ApiSettings) -> APIRouter:
-    api = APIRouter(tags=["DefiLlama-compatible"], responses={404: {"model": Error}, 422: {"model": Error}})
+    api = APIRouter(tags=["DefiLlama-compatible"], responses=COMMON_ERRORS)
 
     @api.get("/protocols", summary="DefiLlama: all protocols with TVL")
     async def llama_protocols(request: Request) -> Response:

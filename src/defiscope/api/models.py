@@ -230,3 +230,12 @@ class ErrorBody(_Model):
 
 class Error(_Model):
     error: ErrorBody
+
+
+#: Answers any route may give: a bad parameter or unknown item, a missing or wrong key, a rate limit.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Error},
+    422: {"model": Error},
+    401: {"model": Error, "description": "an API key is required, or the one sent is unknown or revoked"},
+    429: {"model": Error, "description": "rate limited: retry after Retry-After seconds (RateLimit-* headers)"},
+}

@@ -31,6 +31,7 @@ from defiscope.api.errors import ApiError, new_error_id
 from defiscope.api.views import block_model
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient, Snapshot
+from defiscope.chain.rpc import RpcClient
 from defiscope.deployments import TokenInfo
 from defiscope.devnet.runfile import current_run
 from defiscope.errors import DefiscopeError
@@ -44,6 +45,11 @@ log = structlog.get_logger(__name__)
 #: Plain decimals only: an exponent ("1e999999999") would make parse_amount build an enormous integer.
 _AMOUNT: Final = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 MAX_RAW_AMOUNT: Final = 2**256 - 1
+#: /v1/quote's own RPC budget per chain: requests in flight per endpoint, and tries of a read.
+QUOTE_RPC_CONCURRENCY: Final = 4
+QUOTE_RPC_ATTEMPTS: Final = 2
+#: Tokens resolved by address kept per chain.
+MAX_CACHED_TOKENS: Final = 4096
 #: Seconds a client should wait when the chain has no usable indexed block yet.
 RETRY_AFTER: Final = "2"
 
@@ -126,17 +132,39 @@ class Quote(_QuoteModel):
 
 
 def quote_chains(engines: Mapping[int, TvlEngine]) -> dict[int, QuoteChain]:
-    """The chains `serve` indexes, quotable on the indexer's own clients; devnet chains with their pools."""
+    """The chains `serve` indexes, quotable on clients of their own (same endpoints, a separate connection
+    pool and concurrency: callers cannot spend the indexer's RPC budget); devnet chains with their pools."""
     run = current_run() if any(e.deployment.network == "devnet" for e in engines.values()) else None
     seeded = {c.chain_id: c.pools for c in run.chains} if run is not None else {}
     return {
         chain_id: QuoteChain(
-            engine.client,
+            quote_client(engine.client),
             engine.deployment,
             tuple(PoolRef(p.dex, p.address, p.token0, p.token1) for p in seeded.get(chain_id, ())),
+            owned=True,
         )
         for chain_id, engine in engines.items()
     }
+
+
+def quote_client(client: ChainClient) -> ChainClient:
+    """A client of the same endpoints as `client` with its own, smaller budget for /v1/quote."""
+    rpc = client.rpc
+    own = RpcClient(
+        rpc.chain_id,
+        [endpoint.url for endpoint in rpc.endpoints],
+        timeout=rpc.timeout,
+        max_attempts=QUOTE_RPC_ATTEMPTS,
+        max_batch_items=rpc.max_batch_items,
+        max_concurrency=QUOTE_RPC_CONCURRENCY,
+    )
+    return ChainClient(
+        own,
+        info=client.info,
+        multicall=client.multicall,
+        max_calls_per_multicall=client.max_calls_per_multicall,
+        max_calldata_bytes=client.max_calldata_bytes,
+    )
 
 
 class _PinnedClient(ChainClient):
@@ -237,10 +265,18 @@ def _public_simulation(result: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 async def _token(client: ChainClient, chain: QuoteChain, name: str, field: str) -> TokenInfo:
+    key = name.strip().lower()
+    known = chain.tokens.get(key)
+    if known is not None:
+        return known
     try:
-        return await resolve_token(client, chain.deployment, name.strip())
+        token = await resolve_token(client, chain.deployment, name.strip())
     except BadQuoteInput as exc:
         raise ApiError(404, field, str(exc)) from None
+    if len(chain.tokens) >= MAX_CACHED_TOKENS:  # bounded: addresses are the caller's choice
+        chain.tokens.clear()
+    chain.tokens[key] = token
+    return token
 
 
 def _amount(text: str, decimals: int) -> int:

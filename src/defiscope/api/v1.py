@@ -51,7 +51,7 @@ def _links(pointer: str, parameter: str, operations: tuple[str, ...]) -> dict[st
 
 def router(settings: ApiSettings) -> APIRouter:
     deadline = settings.quote_deadline
-    api = APIRouter(prefix="/v1", tags=["v1"], responses={404: {"model": m.Error}, 422: {"model": m.Error}})
+    api = APIRouter(prefix="/v1", tags=["v1"], responses=m.COMMON_ERRORS)
 
     @api.get(
         "/protocols",
