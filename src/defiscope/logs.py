@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+
+from defiscope.chain.errors import redact_url
 
 
 class _Stderr:
@@ -23,6 +27,18 @@ class _Stderr:
 
     def flush(self) -> None:
         sys.stderr.flush()
+
+
+_HTTP_URL = re.compile(r"(?:https?|wss?)://[^\s'\"<>()\[\]{},]+", re.IGNORECASE)
+
+
+def redact_endpoints(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Every HTTP(S) URL in a log line's strings (tracebacks included) as scheme and host only: RPC providers
+    put keys in URL paths, and an exception's text may carry the URL it failed on."""
+    for key, value in event.items():
+        if isinstance(value, str) and "://" in value:
+            event[key] = _HTTP_URL.sub(lambda match: redact_url(match.group(0)), value)
+    return event
 
 
 def configure(level: int = logging.WARNING, *, json_lines: bool | None = None) -> None:
@@ -37,6 +53,7 @@ def configure(level: int = logging.WARNING, *, json_lines: bool | None = None) -
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_endpoints,
             renderer,
         ],
         logger_factory=structlog.PrintLoggerFactory(_Stderr()),  # type: ignore[arg-type]

@@ -7,11 +7,13 @@ nor in the log lines the failures write.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from typing import Any
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
@@ -20,6 +22,7 @@ from defiscope.api.context import ChainProgress, QuoteChain
 from defiscope.api.quotes import _public_simulation
 from defiscope.chain.client import ChainClient
 from defiscope.chain.errors import AllEndpointsFailed, RequestTimeout, redact_url, redact_urls_in
+from defiscope.logs import configure
 from tests.api.conftest import FilledStore
 
 SECRET = "s3cretTOKEN42"
@@ -159,3 +162,22 @@ def test_secret_in_no_answer_metric_or_log(api_store: FilledStore) -> None:
     assert chain["last_error"].startswith("EndpointUnreachable: cannot reach http://127.0.0.1:")
     assert any(entry.get("error_id") for entry in logs)  # the quote failure's detail went to the log
     assert SECRET not in repr(logs)
+
+
+def test_log_lines_carry_no_endpoint_secret(capsys: pytest.CaptureFixture[str]) -> None:
+    """The log processor redacts every HTTP(S) URL in a line's strings, tracebacks included."""
+    saved = structlog.get_config()
+    configure(logging.INFO)
+    try:
+        log = structlog.get_logger("redaction-test")
+        log.warning("rpc.failed", detail=f"posting to https://u:{SECRET}@eth.example/v2/{SECRET}?k={SECRET} failed")
+        try:
+            raise ConnectionError(f"cannot reach https://eth.example/{SECRET}")
+        except ConnectionError as exc:
+            log.error("rpc.crashed", exc_info=exc)
+    finally:
+        structlog.configure(**saved)
+    written = capsys.readouterr().err
+    assert "https://eth.example" in written
+    assert "ConnectionError" in written
+    assert SECRET not in written
