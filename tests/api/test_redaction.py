@@ -7,9 +7,14 @@ nor in the log lines the failures write.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import threading
 import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +27,12 @@ from defiscope.api.context import ChainProgress, QuoteChain
 from defiscope.api.quotes import _public_simulation
 from defiscope.chain.client import ChainClient
 from defiscope.chain.errors import AllEndpointsFailed, RequestTimeout, redact_url, redact_urls_in
+from defiscope.devnet import Devnet
+from defiscope.devnet.deployment import devnet_deployment
 from defiscope.logs import configure
-from tests.api.conftest import FilledStore
+from defiscope.routing.load import PoolRef
+from defiscope.store import Repository
+from tests.api.conftest import FilledStore, index_heads
 
 SECRET = "s3cretTOKEN42"
 WETH_ISH = "0x" + "ab" * 20
@@ -181,3 +190,67 @@ def test_log_lines_carry_no_endpoint_secret(capsys: pytest.CaptureFixture[str]) 
     assert "https://eth.example" in written
     assert "ConnectionError" in written
     assert SECRET not in written
+
+
+class _PathProxy:
+    """Forwards JSON-RPC POSTs on any path to a node that serves only `/`: a provider URL with a key in it."""
+
+    def __init__(self, target: str) -> None:
+        class Forward(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                request = urllib.request.Request(target, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    payload = answer.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_reverting_simulation_on_a_secret_endpoint(devnet: Devnet, tmp_path: Path) -> None:
+    """A quote with a recipient that holds nothing: the simulation reverts on an endpoint whose URL carries
+    the secret; the answer gives the revert reason, never the endpoint's path, query or user-info."""
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    repo = Repository.open(url)
+    chain = next(c for c in devnet.chains if c.chain_id == 1)
+    proxy = _PathProxy(chain.rpc_url)
+    try:
+        asyncio.run(index_heads(devnet, repo))
+        secret_url = f"http://user:{SECRET}@127.0.0.1:{proxy.port}/v2/{SECRET}?key={SECRET}"
+        client = ChainClient.connect(1, [secret_url])
+        pools = tuple(PoolRef(p.dex, p.address, p.token0, p.token1) for p in chain.pools)
+        app = create_app(
+            ApiSettings(database_url=url, rate_per_ip="1000000/minute", rate_per_quote="1000000/minute"),
+            repo=repo,
+            deployments=[devnet_deployment(chain)],
+            quoting={1: QuoteChain(client, devnet_deployment(chain), pools)},
+        )
+        with TestClient(app) as http:
+            quote = http.get(
+                "/v1/quote",
+                params={"chain": "1", "sell": "DAI", "buy": "USDT", "amount": "50000", "recipient": WETH_ISH},
+            )
+            metrics = http.get("/metrics").text
+            http.portal.call(client.aclose)
+    finally:
+        proxy.close()
+        repo.close()
+    assert quote.status_code == 200, quote.text
+    simulation = quote.json()["simulation"]
+    assert simulation["ok"] is False
+    assert simulation["error"].startswith("execution reverted")
+    assert SECRET not in quote.text
+    assert SECRET not in metrics
