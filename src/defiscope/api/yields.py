@@ -52,10 +52,15 @@ class YieldItem(m._Model):
     report: staking.ReportRef | None = Field(default=None, description="staking: the newest oracle report used")
 
 
-class UnavailableYield(staking.Unavailable):
-    """A rate that cannot be given, and why; the market, symbol and block when a stored read missed it."""
+class UnavailableYield(m._Model):
+    """A rate that cannot be given, and why (never a 0 in its place): Lido's `staking.Unavailable` fields,
+    plus the market, symbol and block when the newest indexed block could not read a stored rate."""
 
-    kind: str | None = Field(description="the missing rate's kind; null when every rate of the protocol is")  # type: ignore[assignment]
+    protocol: str
+    chain: str
+    chain_id: int
+    kind: str | None = Field(description="the missing rate's kind; null when every rate of the protocol is")
+    reason: str
     market: str | None = Field(default=None, description='the market whose rate is missing; "*" for all of them')
     asset: str | None = Field(default=None, description="the asset, when known")
     symbol: str | None = Field(default=None, description="the market's symbol, when known")
