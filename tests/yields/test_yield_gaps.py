@@ -4,6 +4,8 @@ gap for the whole protocol with the error's text, while the holdings stay read."
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from defiscope.chain.client import ChainClient
@@ -20,6 +22,13 @@ from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap, YieldKind
 async def read_at_head(chain: DevnetChain, adapter: V2Adapter) -> AdapterResult:
     async with ChainClient.connect(chain.chain_id, [chain.rpc_url]) as client:
         return await adapter.read(Batcher(await client.snapshot()).reader(adapter.info.slug))
+
+
+async def read_at(chain: DevnetChain, adapter: V2Adapter, *blocks: int) -> list[AdapterResult]:
+    """The adapter read at several blocks at once, as backfill workers do."""
+    async with ChainClient.connect(chain.chain_id, [chain.rpc_url]) as client:
+        snapshots = [await client.snapshot(b) for b in blocks]
+        return list(await asyncio.gather(*(adapter.read(Batcher(s).reader(adapter.info.slug)) for s in snapshots)))
 
 
 def create_empty_pair(chain: DevnetChain, first: str, second: str) -> tuple[str, str]:
@@ -60,3 +69,15 @@ async def test_a_failing_yields_read_is_one_gap_for_the_protocol(
     assert result.yields == ()
     assert result.yields_unavailable == (YieldGap("uniswap-v2", EVERY_MARKET, reason=reason),)
     assert len(result.positions) == 2 * len(eth_chain.pools_of("uniswap-v2"))  # holdings stand
+
+
+async def test_gaps_belong_to_the_block_they_were_read_at(eth_chain: DevnetChain) -> None:
+    adapter = V2Adapter(devnet_deployment(eth_chain), UNISWAP_V2)
+    before = (await read_at_head(eth_chain, adapter)).block.number
+    pair, _ = create_empty_pair(eth_chain, "WBTC", "USDC")
+    # Read at once before and after the pair was created: only the later block has its gap.
+    earlier, later = await read_at(eth_chain, adapter, before, before + 1)
+    assert earlier.yields_unavailable == ()
+    assert [g.market for g in later.yields_unavailable] == [pair]
+    assert adapter.yield_gaps(earlier.block) == ()
+    assert adapter.yield_gaps(later.block) == later.yields_unavailable
