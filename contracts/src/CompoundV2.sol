@@ -61,14 +61,16 @@ contract JumpRateModelV2 {
 ///         8-decimal Chainlink-style feed per cToken (as Compound's UniswapAnchoredView reports it).
 contract CompoundV2Oracle {
     bool public constant isPriceOracle = true;
-    address public immutable owner;
-    mapping(address => address) public feeds;
-    mapping(address => uint256) public underlyingDecimals;
+    // Internal: the real oracle's configuration is not part of the PriceOracle interface the Comptroller uses.
+    address internal immutable owner;
+    mapping(address => address) internal feeds;
+    mapping(address => uint256) internal underlyingDecimals;
 
     constructor() {
         owner = msg.sender;
     }
 
+    /// @dev Devnet-only admin hook (ADMIN_HOOKS): the deployer wires each cToken to its feed.
     function setFeed(address cToken, address feed) external {
         require(msg.sender == owner, "only owner");
         feeds[cToken] = feed;
@@ -335,8 +337,9 @@ contract CErc20 {
     }
 
     bool public constant isCToken = true;
-    /// @notice Share of seized collateral added to reserves (CTokenInterfaces: 2.8 %).
-    uint256 public constant protocolSeizeShareMantissa = 2.8e16;
+    /// @notice Share of seized collateral added to reserves (CTokenInterfaces: 2.8 %). Internal here: the
+    ///         interface we replicate (compound-js's cErc20 ABI) predates its public getter.
+    uint256 internal constant protocolSeizeShareMantissa = 2.8e16;
     uint256 internal constant borrowRateMaxMantissa = 0.0005e16;
     uint256 internal constant reserveFactorMaxMantissa = 1e18;
 

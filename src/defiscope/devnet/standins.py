@@ -18,12 +18,21 @@ from typing import Final
 #: Artifact name (``contracts/artifacts/<name>.json``) -> the real interface it replicates.
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "CErc20": "compound/CErc20",
+        "Comet": "compound/Comet",
+        "CompoundV2Oracle": "compound/PriceOracle",
+        "Comptroller": "compound/Comptroller",
+        "JumpRateModelV2": "compound/JumpRateModelV2",
         "Multicall3": "common/Multicall3",
     }
 )
 
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
-ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({})
+ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        "CompoundV2Oracle": frozenset({"setFeed"}),
+    }
+)
 
 
 def admin_hook_names() -> frozenset[str]:
