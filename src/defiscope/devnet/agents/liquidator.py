@@ -52,6 +52,7 @@ from defiscope.protocols.compound.positions import (
     scan_comet_accounts,
     scan_v2_accounts,
 )
+from defiscope.protocols.compound.v3 import comets
 
 if TYPE_CHECKING:
     from defiscope.devnet.simulation import Simulation
@@ -191,34 +192,36 @@ def _coverable(debt: V2Holding, collateral: V2Holding, incentive: int) -> int:
 
 @dataclass(slots=True)
 class CometLiquidator:
-    """Absorbs every liquidatable Comet account, then buys the absorbed collateral at the storefront price."""
+    """On every Comet: absorbs each liquidatable account, then buys the absorbed collateral at the storefront
+    price (when it can raise the Comet's base token)."""
 
     absorbed: list[str] = field(default_factory=list)
     bought: list[tuple[str, int, int]] = field(default_factory=list)  # (asset symbol, base paid, collateral)
     wallet: Wallet | None = None
-    book: AccountBook = field(default_factory=lambda: AccountBook(discover_comet_accounts))
+    books: dict[str, AccountBook] = field(default_factory=dict)  # Comet address -> its borrowers
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         del rng  # deterministic: every liquidatable account, in discovery order
         if self.wallet is None:
             self.wallet = Wallet.of(sim, "compound-v3 liquidator")
-        comet = sim.sender.contract(contract_artifact("Comet"), sim.chain.contracts["CompoundV3Comet:USDC"])
-        market, accounts = asyncio.run(self._scan(sim))
-        # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
-        for account in accounts:
-            if account.liquidatable and self.wallet.send(
-                comet.functions.absorb(self.wallet.address, [account.account])
-            ):
-                self.absorbed.append(account.account)
-        if market is not None:
-            self._buy(sim, self.wallet, comet, market)
+        for address in comets(devnet_deployment(sim.chain)).values():
+            comet = sim.sender.contract(contract_artifact("Comet"), address)
+            market, accounts = asyncio.run(self._scan(sim, address))
+            # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
+            for account in accounts:
+                if account.liquidatable and self.wallet.send(
+                    comet.functions.absorb(self.wallet.address, [account.account])
+                ):
+                    self.absorbed.append(account.account)
+            if market is not None and market.base_symbol in FUNDABLE:
+                self._buy(sim, self.wallet, comet, market)
 
-    async def _scan(self, sim: Simulation) -> tuple[CometMarket | None, list[CometAccount]]:
+    async def _scan(self, sim: Simulation, address: str) -> tuple[CometMarket | None, list[CometAccount]]:
         deployment = devnet_deployment(sim.chain)
-        address = sim.chain.contracts["CompoundV3Comet:USDC"]
+        book = self.books.setdefault(address, AccountBook(discover_comet_accounts))
         async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
             snapshot = await client.snapshot()
-            accounts = await self.book.update(client, address, snapshot.block.number)
+            accounts = await book.update(client, address, snapshot.block.number)
             if not accounts:
                 return None, []
             reader = Batcher(snapshot).reader("simulation")
