@@ -204,29 +204,31 @@ class CometLiquidator:
         del rng  # deterministic: every liquidatable account, in discovery order
         if self.wallet is None:
             self.wallet = Wallet.of(sim, "compound-v3 liquidator")
-        for address in comets(devnet_deployment(sim.chain)).values():
-            comet = sim.sender.contract(contract_artifact("Comet"), address)
-            market, accounts = asyncio.run(self._scan(sim, address))
+        for market, accounts in asyncio.run(self._scan(sim)):
+            comet = sim.sender.contract(contract_artifact("Comet"), market.comet)
             # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
             for account in accounts:
                 if account.liquidatable and self.wallet.send(
                     comet.functions.absorb(self.wallet.address, [account.account])
                 ):
                     self.absorbed.append(account.account)
-            if market is not None and market.base_symbol in FUNDABLE:
+            if market.base_symbol in FUNDABLE:
                 self._buy(sim, self.wallet, comet, market)
 
-    async def _scan(self, sim: Simulation, address: str) -> tuple[CometMarket | None, list[CometAccount]]:
+    async def _scan(self, sim: Simulation) -> list[tuple[CometMarket, list[CometAccount]]]:
+        """Each Comet with known borrowers, scanned at one block over one connection."""
         deployment = devnet_deployment(sim.chain)
-        book = self.books.setdefault(address, AccountBook(discover_comet_accounts))
+        scanned = []
         async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
             snapshot = await client.snapshot()
-            accounts = await book.update(client, address, snapshot.block.number)
-            if not accounts:
-                return None, []
             reader = Batcher(snapshot).reader("simulation")
-            market = await read_comet(reader, deployment, address)
-            return market, await scan_comet_accounts(reader, market, accounts)
+            for address in comets(deployment).values():
+                book = self.books.setdefault(address, AccountBook(discover_comet_accounts))
+                accounts = await book.update(client, address, snapshot.block.number)
+                if accounts:
+                    market = await read_comet(reader, deployment, address)
+                    scanned.append((market, await scan_comet_accounts(reader, market, accounts)))
+        return scanned
 
     def _buy(self, sim: Simulation, wallet: Wallet, comet: Contract, market: CometMarket) -> None:
         functions = comet.functions

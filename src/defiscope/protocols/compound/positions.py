@@ -250,8 +250,7 @@ async def read_comet(reader: Reader, deployment: Deployment, comet: str, quote: 
     """The market's stored state (`totalsBasic`), asset configs and current prices (three rounds)."""
     head = await reader.values([Call.of(comet, sig) for sig in (*COMET_HEAD, *CURVE_READS)])
     base, base_feed, base_scale, count, totals = head[:5]
-    supply_index, borrow_index, _, _, total_supply_base, total_borrow_base, last_accrual, _ = totals
-    state = CometState(supply_index, borrow_index, total_supply_base, total_borrow_base, last_accrual)
+    state = CometState.from_totals_basic(totals)
     rates = CometRates(*head[5:])
     infos = await reader.values([Call.of(comet, ASSET_INFO, i) for i in range(count)])
     feeds = [base_feed, *(info[2] for info in infos)]
