@@ -60,11 +60,13 @@ INFO: Final = ProtocolInfo(
         "holds native ETH, valued as WETH). Accounts for the risk report come from MarketEntered events."
     ),
     defillama_difference=(
-        "Same split as DefiLlama's compound adapter (getCash as TVL, totalBorrows as borrowed, markets from "
-        "getAllMarkets). DefiLlama leaves out a few markets by hand (e.g. exploited or broken ones); we count "
-        "every listed market, so a small deprecated market may differ. Our APRs use 2,628,000 blocks a year "
-        "(12 s), not the 2,102,400 (15 s) the JumpRateModelV2 contracts assume for their per-block parameters: "
-        "the per-block rate is what the chain charges, and Ethereum now makes a block every 12 seconds."
+        "Same split as DefiLlama's Compound V2 figure: each market's underlying cash as TVL, totalBorrows as "
+        "borrowed (an older DefiLlama adapter listed the markets from the compound-v2 subgraph and summed their "
+        "cash). We list markets on chain (getAllMarkets at the block read), so every listed market counts, "
+        "deprecated ones included, where a list kept off chain may leave some out. Our APRs use 2,628,000 "
+        "blocks a year (12 s), not the 2,102,400 (15 s) the JumpRateModelV2 contracts assume for their "
+        "per-block parameters: the per-block rate is what the chain charges, and Ethereum now makes a block "
+        "every 12 seconds."
     ),
 )
 
