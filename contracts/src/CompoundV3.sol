@@ -82,6 +82,9 @@ contract Comet {
     error BorrowTooSmall();
     error NotCollateralized();
     error BadAsset();
+    error BadPrice();
+    error TransferInFailed();
+    error TransferOutFailed();
     error SupplyCapExceeded();
     error InsufficientReserves();
     error NotLiquidatable();
@@ -202,7 +205,7 @@ contract Comet {
 
     function getPrice(address priceFeed) public view returns (uint256) {
         (, int256 price,,,) = CometPriceFeed(priceFeed).latestRoundData();
-        require(price > 0, "bad price");
+        if (price <= 0) revert BadPrice();
         return uint256(price);
     }
 
@@ -506,10 +509,10 @@ contract Comet {
     }
 
     function doTransferIn(address asset, address from, uint256 amount) internal {
-        require(IERC20(asset).transferFrom(from, address(this), amount), "transfer in failed");
+        if (!IERC20(asset).transferFrom(from, address(this), amount)) revert TransferInFailed();
     }
 
     function doTransferOut(address asset, address to, uint256 amount) internal {
-        require(IERC20(asset).transfer(to, amount), "transfer out failed");
+        if (!IERC20(asset).transfer(to, amount)) revert TransferOutFailed();
     }
 }
