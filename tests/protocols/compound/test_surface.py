@@ -97,3 +97,7 @@ def test_a_comet_priced_in_a_token_is_valued_through_a_usd_comet() -> None:
     # No USD Comet prices the unit: the positions are not valued (never guessed).
     with pytest.raises(PositionError, match=r"cWETHv3 prices in WETH.*cannot be valued"):
         usd_per_quote(weth, [_market("cUSDTv3", "USDT", "USD", 10**8, {"WBTC": 10**13})])
+    # A token-priced Comet whose base is not the constant 1 is in a unit we do not know: refused too.
+    odd = _market("cWETHv3", "WETH", "WETH", 99_000_000, {"wstETH": 12 * 10**7})
+    with pytest.raises(PositionError, match="not the constant 1e8"):
+        usd_per_quote(odd, [usdc])

@@ -279,6 +279,12 @@ def usd_per_quote(market: CometMarket, usd_markets: Sequence[CometMarket]) -> Fr
     lists it (cUSDCv3 prices WETH, wstETH and WBTC). None known: the positions cannot be valued."""
     if market.quote == USD:
         return Fraction(1)
+    if market.base_price != PRICE_SCALE:
+        # Priced in its base means a constant 1 base feed; anything else is a unit we do not know.
+        raise PositionError(
+            f"compound-v3: Comet {market.comet}'s base price is {market.base_price}, not the constant 1e8 of a "
+            f"market priced in {market.quote}: its positions cannot be valued in USD"
+        )
     for other in usd_markets:
         price = other.usd_prices().get(market.base)
         if price is not None:

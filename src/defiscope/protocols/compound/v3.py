@@ -69,9 +69,10 @@ COMET_CALLS: Final = (
     *RATE_READS,
 )
 
-#: Comets whose 8-decimal prices (`getPrice`) are in units of a token, not USD: their base price feed is a
-#: constant 1 (cWETHv3's collateral feeds are in ETH, cWstETHv3's in wstETH, cWBTCv3's in BTC). Keyed by the
-#: registry's base symbol; any other Comet prices in USD.
+#: Comets whose 8-decimal prices (`getPrice`) are in units of their base token, not USD: their base price
+#: feed is a constant 1e8 (cWETHv3's collateral feeds are in ETH, cWstETHv3's in wstETH since Compound's
+#: change_base_price_feed proposal, cWBTCv3's in BTC). Keyed by the registry's base symbol; any other Comet
+#: prices in USD.
 PRICE_QUOTES: Final[Mapping[str, str]] = MappingProxyType({"WETH": "WETH", "wstETH": "wstETH", "WBTC": "WBTC"})
 USD: Final = "USD"
 
