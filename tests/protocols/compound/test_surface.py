@@ -31,10 +31,10 @@ from defiscope.protocols.compound.positions import (
     scan_v2_accounts,
     usd_per_quote,
 )
-from defiscope.protocols.compound.v2 import COMPTROLLER, CompoundV2Adapter
+from defiscope.protocols.compound.v2 import COMPTROLLER, UNDERLYING, CompoundV2Adapter
 from defiscope.protocols.compound.v3 import CompoundV3Adapter, comets, price_quote
-from defiscope.protocols.surface import declared_topics
-from tests.mainnet.conformance import undeclared_calls
+from defiscope.protocols.surface import ContractUse, declared_topics
+from tests.mainnet.conformance import undeclared_calls, use_problems
 
 
 async def test_risk_scans_call_only_what_the_surface_declares(eth_chain: DevnetChain) -> None:
@@ -101,3 +101,15 @@ def test_a_comet_priced_in_a_token_is_valued_through_a_usd_comet() -> None:
     odd = _market("cWETHv3", "WETH", "WETH", 99_000_000, {"wstETH": 12 * 10**7})
     with pytest.raises(PositionError, match="not the constant 1e8"):
         usd_per_quote(odd, [usdc])
+
+
+def test_ceth_answers_every_ctoken_read_but_underlying() -> None:
+    """Mainnet's largest V2 market is cETH (CEther): the same reads, and no underlying() -- which our code
+    reads as native ETH, valued as WETH."""
+    ctoken = next(u for u in CompoundV2Adapter(mainnet(1)).surface() if u.name == "cToken")
+    assert ctoken.interface == "compound/CErc20"
+    ceth = ContractUse("cETH", "compound/CEther", tuple(c for c in ctoken.calls if c != UNDERLYING))
+    assert use_problems(ceth) == []
+    assert use_problems(ContractUse("cETH", "compound/CEther", (UNDERLYING,))) == [
+        "cETH (compound/CEther) has no function underlying()"
+    ]
