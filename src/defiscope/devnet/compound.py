@@ -5,9 +5,10 @@ Example::
     registry = deploy_compound(sender, ETHEREUM, tokens, contracts)
     registry["CompoundV2Comptroller"], registry["CompoundV2cToken:USDC"], registry["CompoundV3Comet:USDC"]
 
-Compound V2: a Comptroller, a price oracle over the devnet feeds, one JumpRateModelV2 and one CErc20 per
-market (cWETH stands in for cETH), with Compound's mainnet-like parameters: collateral factors,
-reserve factors, rate curves and initial exchange rates of 0.02 * 10**(18 - 8 + underlying decimals).
+Compound V2: a Comptroller, a price oracle over the devnet feeds, one JumpRateModelV2 and one cToken per
+market (a CErc20; cETH a CEther holding native ETH, with no underlying(), as on mainnet), with Compound's
+mainnet-like parameters: collateral factors, reserve factors, rate curves and initial exchange rates of
+0.02 * 10**(18 - 8 + underlying decimals).
 Compound III: four Comets shaped like mainnet's (`COMETS`): cUSDCv3 (WETH, WBTC, wstETH collateral, its
 storefront price factor 0.6 and 5M USDC target reserves), cUSDTv3 (five collateral assets), and cWETHv3 and
 cWstETHv3, which price everything in their base token as on mainnet (a constant 1 base feed and collateral
@@ -66,10 +67,15 @@ class V2Market:
     kink: str
     reserve_factor: str
     collateral_factor: str
+    native: bool = False  # cETH: a CEther holding native ETH (valued as WETH), no underlying()
+
+    @property
+    def ctoken_symbol(self) -> str:
+        return "cETH" if self.native else f"c{self.symbol}"
 
 
 V2_MARKETS: Final = (
-    V2Market("WETH", "0.02", "0.18", "4", "0.8", "0.2", "0.825"),
+    V2Market("WETH", "0.02", "0.18", "4", "0.8", "0.2", "0.825", native=True),
     V2Market("USDC", "0", "0.05", "1.09", "0.8", "0.075", "0.855"),
     V2Market("DAI", "0", "0.05", "1.09", "0.8", "0.15", "0.835"),
     V2Market("WBTC", "0.02", "0.18", "5", "0.8", "0.2", "0.7"),
@@ -236,6 +242,7 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
     sender.send(c._setLiquidationIncentive(wad_of(V2_LIQUIDATION_INCENTIVE)))
     registry: dict[str, str] = {"CompoundV2Comptroller": comptroller.address, "CompoundV2Oracle": oracle.address}
     ctokens: dict[str, Contract] = {}
+    native = {m.symbol for m in V2_MARKETS if m.native}
     for m in V2_MARKETS:
         model = sender.deploy(
             contract_artifact("JumpRateModelV2"),
@@ -244,19 +251,20 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
             wad_of(m.jump_multiplier),
             wad_of(m.kink),
         )
-        underlying = tokens[m.symbol]
-        decimals = underlying.functions.decimals().call()
-        ctoken = sender.deploy(
-            contract_artifact("CErc20"),
-            underlying.address,
+        decimals = tokens[m.symbol].functions.decimals().call()
+        market_args = (
             comptroller.address,
             model.address,
             2 * 10 ** (18 - 8 + decimals) // 100,
-            f"Compound {m.symbol}",
-            f"c{m.symbol}",
+            "Compound Ether" if m.native else f"Compound {m.symbol}",
+            m.ctoken_symbol,
             8,
             wad_of(m.reserve_factor),
         )
+        if m.native:
+            ctoken = sender.deploy(contract_artifact("CEther"), *market_args)
+        else:
+            ctoken = sender.deploy(contract_artifact("CErc20"), tokens[m.symbol].address, *market_args)
         sender.send(c._supportMarket(ctoken.address))
         sender.send(c._setCollateralFactor(ctoken.address, wad_of(m.collateral_factor)))
         sender.send(oracle.functions.setFeed(ctoken.address, feeds[m.symbol]))
@@ -268,13 +276,19 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
         markets = [ctokens[symbol].address for symbol, _ in user.supply]
         sender.send(c.enterMarkets(markets), sender=address)
         for symbol, whole in user.supply:
+            if symbol in native:
+                amount = units(tokens[symbol], whole)
+                sender.rpc("anvil_setBalance", [address, hex(10**18 + amount)])  # gas money plus the supply
+                sender.send(ctokens[symbol].functions.mint(), sender=address, value=amount)
+                continue
             amount = fund(sender, tokens, address, symbol, whole)
             approve(sender, tokens[symbol], address, ctokens[symbol].address)
             sender.send(ctokens[symbol].functions.mint(amount), sender=address)
         for symbol, whole in user.borrow:
             amount = units(tokens[symbol], whole)
             sender.send(ctokens[symbol].functions.borrow(amount), sender=address)
-            sender.send(tokens[symbol].functions.transfer(sender.owner, amount), sender=address)
+            if symbol not in native:  # borrowed ETH stays with the seed user
+                sender.send(tokens[symbol].functions.transfer(sender.owner, amount), sender=address)
         sender.rpc("anvil_stopImpersonatingAccount", [address])
     return registry
 

@@ -19,6 +19,7 @@ from typing import Final
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "CErc20": "compound/CErc20",
+        "CEther": "compound/CEther",
         "Comet": "compound/Comet",
         "CompoundV2Oracle": "compound/PriceOracle",
         "Comptroller": "compound/Comptroller",

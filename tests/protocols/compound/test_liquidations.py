@@ -57,7 +57,7 @@ def test_liquidate_borrow_seizes_what_the_formula_says(eth_chain: DevnetChain) -
     lab = Lab.connect(eth_chain)
     lab.set_feed("ETH/USD", ETH_DROPPED)
     comptroller = lab.at("Comptroller", "CompoundV2Comptroller")
-    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CErc20", "CompoundV2cToken:WETH")
+    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CEther", "CompoundV2cToken:WETH")
     oracle = lab.at("CompoundV2Oracle", "CompoundV2Oracle")
     liquidator = lab.sender.accounts[5]  # holds 1,000,000 USDC from the seed
     usdc = lab.sender.contract(contract_artifact("DevToken"), eth_chain.tokens["USDC"])
@@ -106,7 +106,7 @@ def _v2_figures(cweth: Any, liquidator: str) -> dict[str, int]:
 
 def test_v2_rejects_healthy_accounts_and_oversized_repayments(eth_chain: DevnetChain) -> None:
     lab = Lab.connect(eth_chain)
-    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CErc20", "CompoundV2cToken:WETH")
+    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CEther", "CompoundV2cToken:WETH")
     liquidator = lab.sender.accounts[5]
     healthy = cusdc.functions.liquidateBorrow(V2_RISKY, 10**6, cweth.address)
     reverts_with(

@@ -174,7 +174,18 @@ class CompoundV2Users(_LendingAgent):
         return self._borrower(sim, rng, wallet) if borrower else self._lender(sim, rng, wallet)
 
     def _ctoken(self, sim: Simulation, symbol: str) -> Contract:
-        return sim.sender.contract(contract_artifact("CErc20"), sim.chain.contracts[f"CompoundV2cToken:{symbol}"])
+        artifact = "CEther" if _is_native(sim, symbol) else "CErc20"
+        return sim.sender.contract(contract_artifact(artifact), sim.chain.contracts[f"CompoundV2cToken:{symbol}"])
+
+    def _mint(self, sim: Simulation, wallet: Wallet, symbol: str, amount: int) -> bool:
+        """Supply ``amount``: cETH takes native ETH sent with mint(), a CErc20 pulls the approved token."""
+        ctoken = self._ctoken(sim, symbol)
+        if _is_native(sim, symbol):
+            fund_native(sim, wallet, amount)
+            return wallet.send(ctoken.functions.mint(), value=amount)
+        wallet.fund(symbol, amount)
+        wallet.approve(symbol, ctoken.address)
+        return wallet.send(ctoken.functions.mint(amount))
 
     def _lender(self, sim: Simulation, rng: random.Random, wallet: Wallet) -> bool:
         symbol = rng.choice([s for s in self.profile.lend_symbols if s in COMPOUND_SYMBOLS])
@@ -183,9 +194,7 @@ class CompoundV2Users(_LendingAgent):
         if held and rng.random() < 0.4:
             return wallet.send(ctoken.redeem(portion(rng, held, 10, 100)))
         amount = usd_amount(sim, wallet, symbol, log_uniform(rng, *self.profile.supply_usd))
-        wallet.fund(symbol, amount)
-        wallet.approve(symbol, sim.chain.contracts[f"CompoundV2cToken:{symbol}"])
-        return wallet.send(ctoken.mint(amount))
+        return self._mint(sim, wallet, symbol, amount)
 
     def _borrower(self, sim: Simulation, rng: random.Random, wallet: Wallet) -> bool:
         weth = wallet.wrapped_symbol
@@ -196,9 +205,7 @@ class CompoundV2Users(_LendingAgent):
             )
             wallet.send(comptroller.functions.enterMarkets([sim.chain.contracts[f"CompoundV2cToken:{weth}"]]))
             amount = rng.randint(*self.profile.collateral_eth) * 10**18
-            wallet.fund(weth, amount)
-            wallet.approve(weth, sim.chain.contracts[f"CompoundV2cToken:{weth}"])
-            return wallet.send(cweth.mint(amount))
+            return self._mint(sim, wallet, weth, amount)
         symbol = rng.choice([s for s in self.profile.borrow_symbols if s in COMPOUND_SYMBOLS])
         ctoken = self._ctoken(sim, symbol).functions
         owed = int(ctoken.borrowBalanceStored(wallet.address).call())
@@ -214,6 +221,17 @@ class CompoundV2Users(_LendingAgent):
         usd = Fraction(liquidity, 10**18) * share(rng, 20, 90) * self.profile.max_borrow_share
         amount = usd_amount(sim, wallet, symbol, usd)
         return amount > 0 and wallet.send(ctoken.borrow(amount))
+
+
+def _is_native(sim: Simulation, symbol: str) -> bool:
+    """Compound V2's market of the wrapped native symbol is cETH (CEther): it takes the native coin."""
+    return any(t.symbol == symbol and t.wrapped_native for t in sim.spec.tokens)
+
+
+def fund_native(sim: Simulation, wallet: Wallet, amount: int) -> None:
+    """Give the wallet ``amount`` of native coin on top of what it has (gas money included)."""
+    balance = int(sim.sender.w3.eth.get_balance(wallet.address))
+    sim.sender.rpc("anvil_setBalance", [wallet.address, hex(balance + amount)])
 
 
 class CometUsers(_LendingAgent):

@@ -31,6 +31,7 @@ from web3.contract import Contract
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.aave import aave_artifact
+from defiscope.devnet.agents.lending import fund_native
 from defiscope.devnet.agents.maker import VAULT_OWNERS
 from defiscope.devnet.agents.wallet import Wallet
 from defiscope.devnet.artifacts import contract_artifact
@@ -169,10 +170,16 @@ class CompoundV2Liquidator:
         repay = min(max_close(close_factor, debt.asset.borrow_balance), _coverable(debt, collateral, incentive))
         if repay == 0:
             return
-        ctoken = sim.sender.contract(contract_artifact("CErc20"), debt.ctoken)
-        wallet.fund(debt.symbol, repay)
-        wallet.approve(debt.symbol, debt.ctoken)
-        if wallet.send(ctoken.functions.liquidateBorrow(account.account, repay, collateral.ctoken)):
+        if debt.symbol == wallet.wrapped_symbol:  # cETH: repaid in native ETH sent with the call
+            ceth = sim.sender.contract(contract_artifact("CEther"), debt.ctoken)
+            fund_native(sim, wallet, repay)
+            done = wallet.send(ceth.functions.liquidateBorrow(account.account, collateral.ctoken), value=repay)
+        else:
+            ctoken = sim.sender.contract(contract_artifact("CErc20"), debt.ctoken)
+            wallet.fund(debt.symbol, repay)
+            wallet.approve(debt.symbol, debt.ctoken)
+            done = wallet.send(ctoken.functions.liquidateBorrow(account.account, repay, collateral.ctoken))
+        if done:
             self.liquidations.append((account.account, collateral.symbol, debt.symbol))
 
 

@@ -81,7 +81,8 @@ def v2_surface(comptroller: str) -> tuple[ContractUse, ...]:
             (MARKET_ENTERED_EVENT,),
             comptroller,
         ),
-        # cETH answers the same reads but has no underlying(): that call fails and means native ETH.
+        # cETH (a CEther, on mainnet and on the devnet) answers the same reads but has no underlying(): that
+        # call fails and means native ETH.
         ContractUse("cToken", "compound/CErc20", (UNDERLYING, *MARKET_READS, *RATE_READS, ACCOUNT_SNAPSHOT)),
         ContractUse("Comptroller oracle", "compound/PriceOracle", (UNDERLYING_PRICE,)),
     )
