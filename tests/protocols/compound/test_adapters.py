@@ -21,7 +21,7 @@ from defiscope.prices.wrappers import compound_rules, known_rules, maker_rules
 from defiscope.protocols.base import AdapterError, BalanceKind
 from defiscope.protocols.compound.registry import compound_maker_adapters
 from defiscope.protocols.compound.v2 import CompoundV2Adapter
-from defiscope.protocols.compound.v3 import CompoundV3Adapter
+from defiscope.protocols.compound.v3 import CometAssets, CompoundV3Adapter
 from defiscope.protocols.maker.adapter import MakerAdapter
 from defiscope.protocols.registry import adapters_for, known_protocols
 from tests.protocols.compound.kit import Lab, borrowed, held, maker_collateral, maker_debt
@@ -171,3 +171,27 @@ async def test_tvl_engine_prices_every_position(eth_chain: DevnetChain) -> None:
     # The seeded loans plus the interest accrued while seeding (well under 0.1 %).
     lent = usd(borrowed(V2_USERS))
     assert lent < by_slug["compound-v2"].total(BalanceKind.BORROWED) < lent * Decimal("1.001")
+
+
+async def test_comet_collateral_listed_later_is_learnt(eth_chain: DevnetChain) -> None:
+    """Governance lists new collateral on mainnet Comets: an adapter that learnt a shorter list (as before a
+    listing) sees numAssets grow and reads the new assets, in one more round only then."""
+    deployment = devnet_deployment(eth_chain)
+    comet = eth_chain.contracts["CompoundV3Comet:USDT"]
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        snapshot = await client.snapshot()
+        fresh = CompoundV3Adapter(deployment)
+        expected = await fresh.positions(Batcher(snapshot).reader("fresh"))
+        stale = CompoundV3Adapter(deployment)
+        stale.assets = dict(fresh.assets)
+        full = fresh.assets[comet]
+        stale.assets[comet] = CometAssets(full.base, full.collateral[:2])  # WETH, WBTC; then wstETH, LINK, UNI
+        batcher = Batcher(snapshot)
+        found = await stale.positions(batcher.reader("stale"))
+        rounds = batcher.flushes
+        again = Batcher(snapshot)
+        assert await stale.positions(again.reader("again")) == expected
+    assert found == expected
+    assert stale.assets[comet] == full
+    assert len(full.collateral) == 5
+    assert again.flushes == 1 < rounds  # learnt: back to one batch

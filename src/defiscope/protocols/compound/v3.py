@@ -3,7 +3,8 @@
 
 Comets are data: the registry names every market ``CompoundV3Comet:<base symbol>`` (on Ethereum cUSDCv3,
 cWETHv3, cUSDTv3, cWstETHv3, cUSDSv3, cWBTCv3). Per Comet, the base token and collateral list come from
-`baseToken`, `numAssets` and `getAssetInfo`; TVL is the Comet's ERC-20 balance of each of them (as
+`baseToken`, `numAssets` and `getAssetInfo` (re-learnt when `numAssets` grows, as governance lists new
+collateral); TVL is the Comet's ERC-20 balance of each of them (as
 DefiLlama's compound-v3 adapter sums them); borrowed is `totalBorrow()`. Every read is a public function of
 the real Comet (CometMainInterface or CometExt); the market totals and indices come from `totalsBasic()`.
 
@@ -146,31 +147,53 @@ class CompoundV3Adapter(Adapter):
         return comet_surface(self.deployment)
 
     async def discover(self, reader: Reader) -> dict[str, CometAssets]:
+        """Each Comet's base and collateral list, read once per Comet not seen before."""
         unknown = [c for c in self.comets.values() if c not in self.assets]
         if unknown:
-            heads = self.require(
-                await reader.call_many([Call.of(c, sig) for c in unknown for sig in (BASE_TOKEN, NUM_ASSETS)])
-            )
-            calls = [Call.of(c, ASSET_INFO, i) for k, c in enumerate(unknown) for i in range(heads[2 * k + 1])]
-            infos = iter(self.require(await reader.call_many(calls)))
-            for k, comet in enumerate(unknown):
-                found = tuple(next(infos)[1] for _ in range(heads[2 * k + 1]))
-                self.assets[comet] = CometAssets(heads[2 * k], found)
+            counts = self.require(await reader.call_many([Call.of(c, NUM_ASSETS) for c in unknown]))
+            await self._learn(reader, dict(zip(unknown, counts, strict=True)))
         return {c: self.assets[c] for c in self.comets.values()}
 
+    async def _learn(self, reader: Reader, counts: Mapping[str, int]) -> None:
+        """Read the base and every asset of Comets whose collateral count is ``counts`` (new or grown)."""
+        comets = list(counts)
+        calls = [Call.of(c, BASE_TOKEN) for c in comets]
+        calls += [Call.of(c, ASSET_INFO, i) for c in comets for i in range(counts[c])]
+        values = iter(self.require(await reader.call_many(calls)))
+        bases = [next(values) for _ in comets]
+        for comet, base in zip(comets, bases, strict=True):
+            self.assets[comet] = CometAssets(base, tuple(next(values)[1] for _ in range(counts[comet])))
+
+    @staticmethod
+    def _holdings_calls(comet: str, assets: CometAssets) -> list[Call]:
+        return [Call.of(comet, TOTAL_BORROW)] + [
+            Call.of(token, BALANCE_OF, comet) for token in (assets.base, *assets.collateral)
+        ]
+
     async def positions(self, reader: Reader) -> list[Position]:
-        markets = await self.discover(reader)
-        calls: list[Call] = []
-        for comet, a in markets.items():
-            calls.append(Call.of(comet, TOTAL_BORROW))
-            calls += [Call.of(token, BALANCE_OF, comet) for token in (a.base, *a.collateral)]
-        results = iter(await reader.call_many(calls))
+        """One batch when no Comet listed a new collateral since the last read; governance adds them often on
+        mainnet, so each read checks `numAssets` and learns the new ones (one more round, only then)."""
+        comets = list(self.comets.values())
+        known = {c: self.assets[c] for c in comets if c in self.assets}
+        calls = [Call.of(c, NUM_ASSETS) for c in comets]
+        for comet, assets in known.items():
+            calls += self._holdings_calls(comet, assets)
+        results = await reader.call_many(calls)
+        counts = dict(zip(comets, self.require(results[: len(comets)]), strict=True))
+        rest = iter(results[len(comets) :])
+        holdings = {c: [next(rest) for _ in range(2 + len(a.collateral))] for c, a in known.items()}
+        stale = {c: n for c, n in counts.items() if c not in known or len(known[c].collateral) != n}
+        if stale:
+            await self._learn(reader, stale)
+            extra = [self._holdings_calls(c, self.assets[c]) for c in stale]
+            more = iter(await reader.call_many([call for calls in extra for call in calls]))
+            holdings.update({c: [next(more) for _ in calls] for c, calls in zip(stale, extra, strict=True)})
         positions: list[Position] = []
-        for comet, a in markets.items():
+        for comet in comets:
+            a = self.assets[comet]
             label = f"Comet {comet}"
-            (borrowed,) = self.require([next(results)])
+            borrowed, *held = self.require(holdings[comet])
             positions.append(Position(a.base, borrowed, BalanceKind.BORROWED, comet, label))
-            held = self.require([next(results) for _ in range(1 + len(a.collateral))])
             positions += [
                 Position(token, amount, BalanceKind.TVL, comet, label)
                 for token, amount in zip((a.base, *a.collateral), held, strict=True)
