@@ -225,17 +225,21 @@ class CometLiquidator:
     async def _scan(self, sim: Simulation) -> list[tuple[CometMarket, list[CometAccount]]]:
         """Each Comet with known borrowers, scanned at one block over one connection."""
         deployment = devnet_deployment(sim.chain)
-        scanned = []
         async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
             snapshot = await client.snapshot()
             reader = Batcher(snapshot).reader("simulation")
-            for address in comets(deployment).values():
+
+            async def scan(address: str) -> tuple[CometMarket, list[CometAccount]] | None:
                 book = self.books.setdefault(address, AccountBook(discover_comet_accounts))
                 accounts = await book.update(client, address, snapshot.block.number)
-                if accounts:
-                    market = await read_comet(reader, deployment, address)
-                    scanned.append((market, await scan_comet_accounts(reader, market, accounts)))
-        return scanned
+                if not accounts:
+                    return None
+                market = await read_comet(reader, deployment, address)
+                return market, await scan_comet_accounts(reader, market, accounts)
+
+            # Every Comet at once: their reads share batches.
+            scanned = await asyncio.gather(*(scan(a) for a in comets(deployment).values()))
+        return [s for s in scanned if s is not None]
 
     def _buy(self, sim: Simulation, wallet: Wallet, comet: Contract, market: CometMarket) -> None:
         functions = comet.functions

@@ -6,6 +6,7 @@ report = risk_report(positions, "WETH")
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
 from defiscope.chain.block import BlockRef
@@ -63,16 +64,17 @@ async def compound_v3_risk_positions(
     head = snapshot.block.number
     reader = Batcher(snapshot).reader("compound-v3")
     start = _start(deployment, "compound-v3", from_block, head)
-    markets = [
-        await read_comet(reader, deployment, comet, price_quote(symbol)) for symbol, comet in comets(deployment).items()
-    ]
+    found = comets(deployment)
+    # All Comets at once: the reader merges their rounds into shared batches.
+    markets = await asyncio.gather(*(read_comet(reader, deployment, c, price_quote(s)) for s, c in found.items()))
+    accounts = await asyncio.gather(*(discover_comet_accounts(client, c, start, head) for c in found.values()))
+    scans = await asyncio.gather(*(scan_comet_accounts(reader, m, a) for m, a in zip(markets, accounts, strict=True)))
     usd_markets = [m for m in markets if m.quote == USD]
     positions: list[Position] = []
     assets: dict[str, None] = {}
-    for market in markets:
-        accounts = await discover_comet_accounts(client, market.comet, start, head)
+    for market, scanned in zip(markets, scans, strict=True):
         assets.update(dict.fromkeys([market.base_symbol, *(a.symbol for a in market.assets)]))
-        borrowers = [a for a in await scan_comet_accounts(reader, market, accounts) if a.principal < 0]
+        borrowers = [a for a in scanned if a.principal < 0]
         if borrowers:
             unit = usd_per_quote(market, usd_markets)
             positions += [a.to_risk(unit) for a in borrowers]
