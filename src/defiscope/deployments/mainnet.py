@@ -149,9 +149,13 @@ _COMPOUND_1: Final[Mapping[str, str]] = {
     "CompoundV2cToken:DAI": "0x5d3a536E4D6DbD6114cc1Ead35777bAB948E3643",
     "CompoundV2cToken:WBTC": "0xccF4429DB6322D5C611ee964527D42E5d685DD6a",
     "CompoundV2cToken:USDT": "0xf650C3d88D12dB855b8bf7D11Be6C55A4e07dCC9",
-    # Compound III markets (proxies).
-    "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
-    "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",
+    # Compound III markets (the Comet proxies, from compound-finance/comet deployments/mainnet/*/roots.json).
+    "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",  # cUSDCv3
+    "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",  # cWETHv3
+    "CompoundV3Comet:USDT": "0x3Afdc9BCA9213A35503b077a6072F3D0d5AB0840",  # cUSDTv3
+    "CompoundV3Comet:wstETH": "0x3D0bb1ccaB520A66e607822fC55BC921738fAFE3",  # cWstETHv3
+    "CompoundV3Comet:USDS": "0x5D409e56D886231aDAf00c8775665AD0f9897b56",  # cUSDSv3
+    "CompoundV3Comet:WBTC": "0xe85Dc543813B8c2CFEaAc371517b925a166a9293",  # cWBTCv3
 }
 
 # Ethereum: maker.

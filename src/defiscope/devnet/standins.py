@@ -21,6 +21,12 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "AccountingOracle": "lido/AccountingOracle",
         "DevToken": "common/ERC20",
         "Lido": "lido/StETH",
+        "CErc20": "compound/CErc20",
+        "CEther": "compound/CEther",
+        "Comet": "compound/Comet",
+        "CompoundV2Oracle": "compound/PriceOracle",
+        "Comptroller": "compound/Comptroller",
+        "JumpRateModelV2": "compound/JumpRateModelV2",
         "Multicall3": "common/Multicall3",
         "PancakeV2Factory": "uniswap/UniswapV2Factory",
         "PancakeV2Pair": "uniswap/UniswapV2Pair",
@@ -45,6 +51,7 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         # Rate and supply set by the simulation (mainnet: the deposit pool and the network balances oracle).
         "RocketTokenRETH": frozenset({"mint", "owner", "renounceOwnership", "setExchangeRate", "transferOwnership"}),
         "StakedTokenV1": frozenset({"renounceOwnership"}),
+        "CompoundV2Oracle": frozenset({"setFeed"}),
     }
 )
 

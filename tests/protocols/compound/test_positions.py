@@ -7,7 +7,7 @@ from fractions import Fraction
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
-from defiscope.devnet.compound import COMET_USERS, V2_USERS
+from defiscope.devnet.compound import COMET_USERS, COMETS, V2_USERS
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.maker import VAULTS, ilk_id
 from defiscope.devnet.seeding import seed_address
@@ -167,10 +167,11 @@ async def test_risk_sources(eth_chain: DevnetChain) -> None:
         _, v2, v2_assets = await compound_v2_risk_positions(client, deployment)
         _, v3, v3_assets = await compound_v3_risk_positions(client, deployment)
         _, maker, maker_assets = await maker_risk_positions(client, deployment)
-    borrowers = [len([u for u in users if u.borrow]) for users in (V2_USERS, COMET_USERS)]
+    comet_users = [u for c in COMETS for u in c.users]  # every Comet's, ETH- and wstETH-priced ones too
+    borrowers = [len([u for u in users if u.borrow]) for users in (V2_USERS, comet_users)]
     assert (len(v2), len(v3), len(maker)) == (*borrowers, len(VAULTS))
     assert set(v2_assets) == {"WETH", "USDC", "DAI", "WBTC"}
-    assert v3_assets == ("USDC", "WETH", "WBTC", "wstETH")
+    assert v3_assets == ("USDC", "WETH", "WBTC", "wstETH", "USDT", "LINK", "UNI")
     assert maker_assets == ("WETH", "WBTC")
     # Accounts newly liquidatable after a 5/10/20/30/50 % ETH drop: the risky ones first (Maker's sits at
     # exactly -5 %, which leaves it at the 150 % line, still safe), then the large ETH borrowers.
@@ -178,4 +179,6 @@ async def test_risk_sources(eth_chain: DevnetChain) -> None:
         name: [s.accounts for s in risk_report(p, "WETH").scenarios]
         for name, p in (("v2", v2), ("v3", v3), ("maker", maker))
     }
-    assert drops == {"v2": [1, 1, 2, 2, 2], "v3": [0, 1, 1, 1, 2], "maker": [0, 1, 1, 1, 2]}
+    # Comets at -50 %: cUSDCv3's and cUSDTv3's ETH borrowers, and cWstETHv3's WETH-backed one (valued in
+    # USD through cUSDCv3's wstETH price); cWETHv3's borrower owes WETH, which a drop only makes cheaper.
+    assert drops == {"v2": [1, 1, 2, 2, 2], "v3": [0, 1, 1, 1, 4], "maker": [0, 1, 1, 1, 2]}

@@ -16,7 +16,7 @@ from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reu
 
 @pytest.mark.parametrize(
     ("protocol", "accounts"),
-    [("compound-v2", [1, 1, 2, 2, 2]), ("compound-v3", [0, 1, 1, 1, 2]), ("maker", [0, 1, 1, 1, 2])],
+    [("compound-v2", [1, 1, 2, 2, 2]), ("compound-v3", [0, 1, 1, 1, 4]), ("maker", [0, 1, 1, 1, 2])],
 )
 def test_liquidations_json(cli: CliRunner, devnet_home: Path, protocol: str, accounts: list[int]) -> None:  # noqa: F811
     result = cli.invoke(app, ["risk", "liquidations", "--protocol", protocol, "--asset", "WETH", "--json"])

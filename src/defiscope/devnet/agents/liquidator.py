@@ -31,6 +31,7 @@ from web3.contract import Contract
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.aave import aave_artifact
+from defiscope.devnet.agents.lending import fund_native
 from defiscope.devnet.agents.maker import VAULT_OWNERS
 from defiscope.devnet.agents.wallet import Wallet
 from defiscope.devnet.artifacts import contract_artifact
@@ -52,6 +53,7 @@ from defiscope.protocols.compound.positions import (
     scan_comet_accounts,
     scan_v2_accounts,
 )
+from defiscope.protocols.compound.v3 import comets
 
 if TYPE_CHECKING:
     from defiscope.devnet.simulation import Simulation
@@ -168,10 +170,16 @@ class CompoundV2Liquidator:
         repay = min(max_close(close_factor, debt.asset.borrow_balance), _coverable(debt, collateral, incentive))
         if repay == 0:
             return
-        ctoken = sim.sender.contract(contract_artifact("CErc20"), debt.ctoken)
-        wallet.fund(debt.symbol, repay)
-        wallet.approve(debt.symbol, debt.ctoken)
-        if wallet.send(ctoken.functions.liquidateBorrow(account.account, repay, collateral.ctoken)):
+        if debt.symbol == wallet.wrapped_symbol:  # cETH: repaid in native ETH sent with the call
+            ceth = sim.sender.contract(contract_artifact("CEther"), debt.ctoken)
+            fund_native(sim, wallet, repay)
+            done = wallet.send(ceth.functions.liquidateBorrow(account.account, collateral.ctoken), value=repay)
+        else:
+            ctoken = sim.sender.contract(contract_artifact("CErc20"), debt.ctoken)
+            wallet.fund(debt.symbol, repay)
+            wallet.approve(debt.symbol, debt.ctoken)
+            done = wallet.send(ctoken.functions.liquidateBorrow(account.account, repay, collateral.ctoken))
+        if done:
             self.liquidations.append((account.account, collateral.symbol, debt.symbol))
 
 
@@ -191,39 +199,47 @@ def _coverable(debt: V2Holding, collateral: V2Holding, incentive: int) -> int:
 
 @dataclass(slots=True)
 class CometLiquidator:
-    """Absorbs every liquidatable Comet account, then buys the absorbed collateral at the storefront price."""
+    """On every Comet: absorbs each liquidatable account, then buys the absorbed collateral at the storefront
+    price (when it can raise the Comet's base token)."""
 
     absorbed: list[str] = field(default_factory=list)
     bought: list[tuple[str, int, int]] = field(default_factory=list)  # (asset symbol, base paid, collateral)
     wallet: Wallet | None = None
-    book: AccountBook = field(default_factory=lambda: AccountBook(discover_comet_accounts))
+    books: dict[str, AccountBook] = field(default_factory=dict)  # Comet address -> its borrowers
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         del rng  # deterministic: every liquidatable account, in discovery order
         if self.wallet is None:
             self.wallet = Wallet.of(sim, "compound-v3 liquidator")
-        comet = sim.sender.contract(contract_artifact("Comet"), sim.chain.contracts["CompoundV3Comet:USDC"])
-        market, accounts = asyncio.run(self._scan(sim))
-        # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
-        for account in accounts:
-            if account.liquidatable and self.wallet.send(
-                comet.functions.absorb(self.wallet.address, [account.account])
-            ):
-                self.absorbed.append(account.account)
-        if market is not None:
-            self._buy(sim, self.wallet, comet, market)
+        for market, accounts in asyncio.run(self._scan(sim)):
+            comet = sim.sender.contract(contract_artifact("Comet"), market.comet)
+            # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
+            for account in accounts:
+                if account.liquidatable and self.wallet.send(
+                    comet.functions.absorb(self.wallet.address, [account.account])
+                ):
+                    self.absorbed.append(account.account)
+            if market.base_symbol in FUNDABLE:
+                self._buy(sim, self.wallet, comet, market)
 
-    async def _scan(self, sim: Simulation) -> tuple[CometMarket | None, list[CometAccount]]:
+    async def _scan(self, sim: Simulation) -> list[tuple[CometMarket, list[CometAccount]]]:
+        """Each Comet with known borrowers, scanned at one block over one connection."""
         deployment = devnet_deployment(sim.chain)
-        address = sim.chain.contracts["CompoundV3Comet:USDC"]
         async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
             snapshot = await client.snapshot()
-            accounts = await self.book.update(client, address, snapshot.block.number)
-            if not accounts:
-                return None, []
             reader = Batcher(snapshot).reader("simulation")
-            market = await read_comet(reader, deployment, address)
-            return market, await scan_comet_accounts(reader, market, accounts)
+
+            async def scan(address: str) -> tuple[CometMarket, list[CometAccount]] | None:
+                book = self.books.setdefault(address, AccountBook(discover_comet_accounts))
+                accounts = await book.update(client, address, snapshot.block.number)
+                if not accounts:
+                    return None
+                market = await read_comet(reader, deployment, address)
+                return market, await scan_comet_accounts(reader, market, accounts)
+
+            # Every Comet at once: their reads share batches.
+            scanned = await asyncio.gather(*(scan(a) for a in comets(deployment).values()))
+        return [s for s in scanned if s is not None]
 
     def _buy(self, sim: Simulation, wallet: Wallet, comet: Contract, market: CometMarket) -> None:
         functions = comet.functions
