@@ -18,12 +18,33 @@ from typing import Final
 #: Artifact name (``contracts/artifacts/<name>.json``) -> the real interface it replicates.
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "CurveAddressProvider": "curve/AddressProvider",
+        "CurveCryptoPool2": "curve/TwocryptoNGPool",
+        "CurveCryptoPool3": "curve/TricryptoNGPool",
+        "CurveMainRegistry": "curve/MainRegistry",
+        "CurveStableFactory": "curve/StableFactory",
+        "CurveStableNgFactory": "curve/StableSwapNGFactory",
+        "CurveStableSwap2": "curve/FactoryPlain2Basic",
+        "CurveStableSwap2ETH": "curve/FactoryPlain2ETH",
+        "CurveStableSwap3": "curve/FactoryPlain3Basic",
+        "CurveStableSwap4": "curve/FactoryPlain4Basic",
+        "CurveTricryptoNgFactory": "curve/TricryptoNGFactory",
+        "CurveTwocryptoNgFactory": "curve/TwocryptoNGFactory",
         "Multicall3": "common/Multicall3",
     }
 )
 
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
-ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({})
+ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        "CurveCryptoPool2": frozenset({"seed"}),
+        "CurveCryptoPool3": frozenset({"seed"}),
+        "CurveStableFactory": frozenset({"register_pool"}),
+        "CurveStableNgFactory": frozenset({"register_pool"}),
+        "CurveTricryptoNgFactory": frozenset({"register_pool"}),
+        "CurveTwocryptoNgFactory": frozenset({"register_pool"}),
+    }
+)
 
 
 def admin_hook_names() -> frozenset[str]:
