@@ -174,6 +174,7 @@ _CURVE_1: Final[Mapping[str, str]] = {
     "CurveAddressProvider": "0x0000000022D53366457F9d5E68Ec105046FC4383",
     "CurveRegistry": "0x90E00ACe148ca3b23Ac1bC8C240C2a7Dd9c2d7f5",
     "CurveMetaRegistry": "0xF98B45FA17DE75FB1aD0e7aFD971b0ca00e379fC",
+    "CurveCryptoRegistry": "0x8F942C20D02bEfc377D41445793068908E2250D0",
     "CurveStableFactory": "0xB9fC157394Af804a3578134A6585C0dc9cc990d4",
     "CurveStableNgFactory": "0x6A8cbed756804B16E05E741eDaBd5cB544AE21bf",
     "CurveCryptoFactory": "0xF18056Bbd320E96A48e3Fbf8bC061322531aac99",

@@ -22,7 +22,8 @@ C = MAIN.contracts
 T = {s: t.address for s, t in MAIN.tokens.items()}
 REGISTRY = f"0x{0xE61:040x}"  # as the AddressProvider names it (not the registry's own entry)
 THREE = C["Curve3Pool"]  # also a named entry: read from the registry, not by name
-STETH, META, TRI, TWO = (f"0x{k:040x}" for k in (0x5, 0x7, 0x9, 0xB))
+STETH, META, TRI, TWO, TRI2 = (f"0x{k:040x}" for k in (0x5, 0x7, 0x9, 0xB, 0xD))
+LP_TRI2 = f"0x{0xD1:040x}"
 LP_3CRV, LP_STECRV, LP_TRI = (f"0x{k:040x}" for k in (0x31, 0x51, 0x91))
 LUSD = f"0x{0x77:040x}"
 
@@ -46,6 +47,11 @@ def _answers() -> dict[tuple[str, str, tuple[Any, ...]], Any]:
         (REGISTRY, "get_balances(address)", (STETH,)): _pad([5 * 10**21, 6 * 10**21], 8, 0),
         (REGISTRY, "get_lp_token(address)", (THREE,)): LP_3CRV,
         (REGISTRY, "get_lp_token(address)", (STETH,)): LP_STECRV,
+        (C["CurveCryptoRegistry"], "pool_count()", ()): 1,
+        (C["CurveCryptoRegistry"], "pool_list(uint256)", (0,)): TRI2,
+        (C["CurveCryptoRegistry"], "get_coins(address)", (TRI2,)): _pad([T["USDT"], T["WBTC"], T["WETH"]], 8, ZERO),
+        (C["CurveCryptoRegistry"], "get_balances(address)", (TRI2,)): _pad([2 * 10**12, 2 * 10**8, 6 * 10**19], 8, 0),
+        (C["CurveCryptoRegistry"], "get_lp_token(address)", (TRI2,)): LP_TRI2,
         (stable_factory, "pool_count()", ()): 1,
         (stable_factory, "pool_list(uint256)", (0,)): META,
         (stable_factory, "get_coins(address)", (META,)): _pad([LUSD, LP_3CRV], 4, ZERO),
@@ -105,6 +111,9 @@ async def test_mainnet_sources_dedupe_native_eth_and_nested_lp() -> None:
         (TRI, T["USDT"]): 10**12,
         (TRI, T["WBTC"]): 10**8,
         (TRI, T["WETH"]): 3 * 10**19,
+        (TRI2, T["USDT"]): 2 * 10**12,
+        (TRI2, T["WBTC"]): 2 * 10**8,
+        (TRI2, T["WETH"]): 6 * 10**19,
     }
     assert adapter.nested == {META: (LP_3CRV,)}
     sources = {a: p.source for a, p in adapter.pools.items()}
@@ -114,8 +123,9 @@ async def test_mainnet_sources_dedupe_native_eth_and_nested_lp() -> None:
         META: "CurveStableFactory",
         TWO: "CurveCryptoFactory",
         TRI: "CurveTricryptoNgFactory",
+        TRI2: "CurveCryptoRegistry",
     }
-    assert set(adapter.receipt_tokens()) == {LP_3CRV, LP_STECRV, META, f"0x{0xB1:040x}", TRI}
+    assert set(adapter.receipt_tokens()) == {LP_3CRV, LP_STECRV, META, f"0x{0xB1:040x}", TRI, LP_TRI2}
     # The registry is the AddressProvider's answer, and the stable-ng factory's copy of the pool is not read.
     assert any(r.call.target.lower() == REGISTRY.lower() for r in reader.records)
     ng = C["CurveStableNgFactory"].lower()

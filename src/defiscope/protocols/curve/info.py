@@ -12,8 +12,8 @@ CURVE: Final = ProtocolInfo(
     category="Dexes",
     methodology=(
         "The coins every Curve pool holds for its LPs (get_balances of its registry or factory, admin fees "
-        "excluded), over the main registry and the stable, stable-ng, crypto, twocrypto-ng and tricrypto-ng "
-        "factories; native ETH valued as ETH; LP tokens of Curve pools held by Curve pools counted once."
+        "excluded), over the main and crypto registries and the stable, stable-ng, crypto, twocrypto-ng and "
+        "tricrypto-ng factories; native ETH valued as ETH; LP tokens of Curve pools held by Curve pools counted once."
     ),
     url="https://curve.fi",
     counts=(
@@ -27,8 +27,9 @@ CURVE: Final = ProtocolInfo(
     ),
     discovery=(
         "The AddressProvider (0x0000000022D53366457F9d5E68Ec105046FC4383) names the main registry "
-        "(get_address(0)); the stable (metapool), stable-ng, crypto, twocrypto-ng and tricrypto-ng factories "
-        "are listed by address in the deployment registry. Each is read with pool_count() and pool_list(i) at "
+        "(get_address(0)); the crypto registry and the stable (metapool), stable-ng, crypto, twocrypto-ng and "
+        "tricrypto-ng factories are listed by address in the deployment registry (the AddressProvider's other "
+        "ids differ between its versions). Each is read with pool_count() and pool_list(i) at "
         "every snapshot; a pool listed by two (the main registry lists some factory pools) is read once, from "
         "the first. Coins (get_coins) and LP tokens (get_lp_token / get_token where the LP token is a separate "
         "contract, else the pool itself) are read once per pool and cached. Contracts registered as "
@@ -37,9 +38,8 @@ CURVE: Final = ProtocolInfo(
     defillama_difference=(
         "DefiLlama sums ERC-20 balanceOf(pool) of every coin (admin fees included) and the pool's ETH balance; "
         "we take get_balances (the LPs' share, admin fees excluded), which is what LPs can withdraw. DefiLlama "
-        "also reads the crypto registry (AddressProvider id 5) and two more stable-ng plain factories from "
-        "PlainPoolDeployed logs; we read the main registry and the five factories only (crypto-registry pools "
-        "such as tricrypto2 are not yet counted). DefiLlama drops every token named 'Curve.fi ...' and a fixed "
+        "also scans two more plain-pool factories' PlainPoolDeployed logs; we read the two registries and the "
+        "five factories (their pool_list), no logs. DefiLlama drops every token named 'Curve.fi ...' and a fixed "
         "list of metapool bases and pools (oETH, DOLA-3CRV); we leave out exactly the LP tokens of Curve pools "
         "read in the same snapshot and keep every pool. DefiLlama counts veCRV-locked CRV as staking; we do not "
         "(no staking figure)."

@@ -2,15 +2,16 @@
 
 Every source lists its pools with ``pool_count()`` / ``pool_list(i)`` and describes one with ``get_coins`` and
 ``get_balances``, but the output widths differ by contract (``address[8]`` in the main registry,
-``address[4]`` in the old stable factory, a dynamic ``address[]`` in stable-ng, ``address[2]`` / ``address[3]``
-in the crypto factories), and only the main registry and the old crypto factory keep the LP token apart from
+``address[4]`` in the old stable factory, ``address[8]`` in the crypto registry (older crypto pools such as
+tricrypto2), a dynamic ``address[]`` in stable-ng, ``address[2]`` / ``address[3]``
+in the crypto factories), and only the two registries and the old crypto factory keep the LP token apart from
 the pool. ``math`` says whose invariant the pools follow: routing quotes only StableSwap pools, whose math we
 port exactly (``curve.math``).
 
     >>> source("CurveStableNgFactory").coins
     'get_coins(address)(address[])'
     >>> [s.name for s in SOURCES if s.math is PoolMath.CRYPTOSWAP]
-    ['CurveCryptoFactory', 'CurveTwocryptoNgFactory', 'CurveTricryptoNgFactory']
+    ['CurveCryptoRegistry', 'CurveCryptoFactory', 'CurveTwocryptoNgFactory', 'CurveTricryptoNgFactory']
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ SOURCES: Final = (
         "get_lp_token(address)(address)",
         PoolMath.STABLESWAP,
         "curve/StableSwap3Pool",
+    ),
+    PoolSource(
+        "CurveCryptoRegistry",
+        "curve/CryptoRegistry",
+        "get_coins(address)(address[8])",
+        "get_balances(address)(uint256[8])",
+        "get_lp_token(address)(address)",
+        PoolMath.CRYPTOSWAP,
+        "curve/Tricrypto2Pool",
     ),
     PoolSource(
         "CurveStableFactory",
