@@ -37,6 +37,8 @@ BASE_POOL: Final = "Curve3Pool"
 MAIN_REGISTRY: Final = "CurveRegistry"
 FACTORIES: Final = ("CurveStableFactory", "CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory")
 CRYPTO_FACTORIES: Final = frozenset({"CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"})
+#: Sources whose pools routing leaves out on mainnet (crypto invariants; stable-ng's off-peg fee): as there.
+UNROUTED: Final = CRYPTO_FACTORIES | {"CurveStableNgFactory"}
 #: Tokens the deployer holds that no DevToken spec prices (Lido's): the feed giving their seeding price.
 PROTOCOL_TOKEN_FEEDS: Final = {"stETH": "STETH/USD"}
 #: gamma of twocrypto-ng / tricrypto-ng pools (what the stand-in's gamma() answers).
@@ -67,8 +69,9 @@ def coin_amount(spec: ChainSpec, symbol: str, usd: int) -> int:
 
 
 def is_routable(pool: CurvePoolSpec) -> bool:
-    """StableSwap pools of ERC-20 coins only: routing quotes them with our exact math (see route_exclusion)."""
-    return pool.listed_by not in CRYPTO_FACTORIES and "ETH" not in pool.coins and BASE_LP not in pool.coins
+    """Fixed-fee StableSwap pools of ERC-20 coins only: routing quotes them with our exact math, as on mainnet
+    (see `protocols.curve.adapter.route_exclusion`)."""
+    return pool.listed_by not in UNROUTED and "ETH" not in pool.coins and BASE_LP not in pool.coins
 
 
 def deploy_curve(

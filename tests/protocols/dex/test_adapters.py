@@ -146,9 +146,16 @@ async def test_routing_takes_only_pools_our_math_models(eth_chain: DevnetChain) 
     lp_tokens = {p.lp_token.lower() for p in adapter.pools.values()}
     reasons = {
         name: route_exclusion(adapter.pools[eth_chain.contracts[name]], lp_tokens)
-        for name in ("CurveEthStethPool", "CurveUsdt3CrvPool", "CurveWethLinkPool", "CurveDaiUsdtNgPool")
+        for name in (
+            "CurveEthStethPool",
+            "CurveUsdt3CrvPool",
+            "CurveWethLinkPool",
+            "CurveDaiUsdtNgPool",
+            "CurveDaiUsdcPool",
+        )
     }
-    assert reasons["CurveDaiUsdtNgPool"] is None
+    assert reasons["CurveDaiUsdcPool"] is None
+    assert "off-peg fee" in (reasons["CurveDaiUsdtNgPool"] or "")
     assert "native ETH" in (reasons["CurveEthStethPool"] or "")
     assert "metapool" in (reasons["CurveUsdt3CrvPool"] or "")
     assert "cryptoswap" in (reasons["CurveWethLinkPool"] or "")

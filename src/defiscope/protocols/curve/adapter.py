@@ -78,8 +78,9 @@ def route_exclusion(pool: CurvePool, curve_lp_tokens: set[str]) -> str | None:
     """Why routing must not quote through ``pool`` (None: its math is ours exactly).
 
     ``curve_lp_tokens`` are the lowercase LP tokens of the Curve pools known alongside it."""
-    if pool.math is not PoolMath.STABLESWAP:
-        return f"{pool.math} pool: its invariant is not modelled (only StableSwap math is ported exactly)"
+    listed_by = next((s for s in SOURCES if s.name == pool.source), None)
+    if listed_by is not None and listed_by.unrouted is not None:
+        return listed_by.unrouted
     if any(c.lower() == NATIVE_ETH.lower() for c in pool.coins):
         return "holds native ETH: routes and swap transactions are ERC-20 only"
     if any(c.lower() in curve_lp_tokens for c in pool.coins):

@@ -5,8 +5,9 @@ Every source lists its pools with ``pool_count()`` / ``pool_list(i)`` and descri
 ``address[4]`` in the old stable factory, ``address[8]`` in the crypto registry (older crypto pools such as
 tricrypto2), a dynamic ``address[]`` in stable-ng, ``address[2]`` / ``address[3]``
 in the crypto factories), and only the two registries and the old crypto factory keep the LP token apart from
-the pool. ``math`` says whose invariant the pools follow: routing quotes only StableSwap pools, whose math we
-port exactly (``curve.math``).
+the pool. ``math`` says whose invariant the pools follow; ``unrouted`` why routing leaves a source's pools out: it
+quotes only StableSwap pools with a fixed fee, whose math we port exactly (``curve.math``), so not crypto
+pools and not stable-ng pools (their fee grows off peg).
 
     >>> source("CurveStableNgFactory").coins
     'get_coins(address)(address[])'
@@ -37,6 +38,7 @@ class PoolSource:
     lp_token: str | None  # the call giving a pool's LP token; None: each pool is its own LP token
     math: PoolMath
     pool_interface: str
+    unrouted: str | None = None  # why routing leaves this source's pools out; None: our math models them
 
     @property
     def calls(self) -> tuple[str, ...]:
@@ -44,6 +46,7 @@ class PoolSource:
         return (POOL_COUNT, POOL_LIST, self.coins, self.balances, *lp)
 
 
+CRYPTOSWAP_UNROUTED: Final = "cryptoswap pool: its invariant is not modelled (only StableSwap math is ported exactly)"
 POOL_COUNT: Final = "pool_count()(uint256)"
 POOL_LIST: Final = "pool_list(uint256)(address)"
 #: The AddressProvider's id 0 is the main registry (the only id every AddressProvider version agrees on).
@@ -70,6 +73,7 @@ SOURCES: Final = (
         "get_lp_token(address)(address)",
         PoolMath.CRYPTOSWAP,
         "curve/Tricrypto2Pool",
+        CRYPTOSWAP_UNROUTED,
     ),
     PoolSource(
         "CurveStableFactory",
@@ -88,6 +92,7 @@ SOURCES: Final = (
         None,
         PoolMath.STABLESWAP,
         "curve/StableSwapNGPlain",
+        "stable-ng pool: its dynamic off-peg fee (offpeg_fee_multiplier) is not modelled",
     ),
     PoolSource(
         "CurveCryptoFactory",
@@ -97,6 +102,7 @@ SOURCES: Final = (
         "get_token(address)(address)",
         PoolMath.CRYPTOSWAP,
         "curve/CryptoPool",
+        CRYPTOSWAP_UNROUTED,
     ),
     PoolSource(
         "CurveTwocryptoNgFactory",
@@ -106,6 +112,7 @@ SOURCES: Final = (
         None,
         PoolMath.CRYPTOSWAP,
         "curve/TwocryptoNGPool",
+        CRYPTOSWAP_UNROUTED,
     ),
     PoolSource(
         "CurveTricryptoNgFactory",
@@ -115,6 +122,7 @@ SOURCES: Final = (
         None,
         PoolMath.CRYPTOSWAP,
         "curve/TricryptoNGPool",
+        CRYPTOSWAP_UNROUTED,
     ),
 )
 
