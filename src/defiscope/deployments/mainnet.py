@@ -174,8 +174,16 @@ _MAKER_1: Final[Mapping[str, str]] = {
 # Ethereum: curve.
 _CURVE_1: Final[Mapping[str, str]] = {
     "Curve3Pool": "0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7",
+    # get_address(0) of the AddressProvider is the main registry; the factories are listed as data.
+    "CurveAddressProvider": "0x0000000022D53366457F9d5E68Ec105046FC4383",
     "CurveRegistry": "0x90E00ACe148ca3b23Ac1bC8C240C2a7Dd9c2d7f5",
     "CurveMetaRegistry": "0xF98B45FA17DE75FB1aD0e7aFD971b0ca00e379fC",
+    "CurveCryptoRegistry": "0x8F942C20D02bEfc377D41445793068908E2250D0",
+    "CurveStableFactory": "0xB9fC157394Af804a3578134A6585C0dc9cc990d4",
+    "CurveStableNgFactory": "0x6A8cbed756804B16E05E741eDaBd5cB544AE21bf",
+    "CurveCryptoFactory": "0xF18056Bbd320E96A48e3Fbf8bC061322531aac99",
+    "CurveTwocryptoNgFactory": "0x98EE851a00abeE0d95D08cF4CA2BdCE32aeaAF7F",
+    "CurveTricryptoNgFactory": "0x0c0e5f2fF0ff18a3be9b835635039256dC4B4963",
 }
 
 _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
