@@ -1,38 +1,58 @@
-"""MakerDAO adapter: TVL = collateral locked in the GemJoins; borrowed = DAI supply (what vaults minted).
+"""MakerDAO / Sky adapter: TVL = collateral of every registered ilk; borrowed = the same ilks' DAI debt.
 
-Joins are the registry's ``MakerGemJoin:<ilk>`` entries; each join's `gem()` is read once and cached.
+Ilks come from the IlkRegistry (``list()``, then ``join``/``gem``/``dec``/``class``); each is counted by its
+class (`ilks.RULES`): a GemJoin's gem balance, or a LitePSM's gem in its ``pocket``; RWA ilks are left
+out, with the reason kept in ``skipped``. Borrowed is each counted ilk's debt, ``Art * rate`` from the Vat
+(rad), in DAI wad rounded down. The Vat's wards (its ``rely`` LogNotes) check the registry: a ward that
+answers like a join but is not registered is kept in ``unregistered`` and logged.
 
     adapter = MakerAdapter(deployment)
-    positions = await adapter.positions(reader)   # gem held per join (tvl) and DAI totalSupply (borrowed)
+    positions = await adapter.positions(reader)   # gem per ilk holder (tvl), DAI debt per ilk (borrowed)
+    adapter.skipped, adapter.unregistered         # ilk -> why not counted; join -> ilk the registry lacks
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
+
+import structlog
 
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.maker.ilks import LITE_PSM_PREFIX, RegistryIlk, read_registry
+from defiscope.protocols.maker.info import INFO
+from defiscope.protocols.maker.math import RAY
+from defiscope.protocols.maker.relies import VatWards, unregistered_joins
+from defiscope.protocols.maker.surface import (
+    BALANCE_OF,
+    DEPLOY_BLOCK,
+    POCKET,
+    REGISTRY,
+    VAT,
+    VAT_ILKS,
+    maker_surface,
+)
+from defiscope.protocols.surface import ContractUse
+
+log = structlog.get_logger(__name__)
 
 JOIN_PREFIX: Final = "MakerGemJoin:"
 DAI: Final = "MakerDai"
 
-INFO: Final = ProtocolInfo(
-    slug="makerdao",
-    name="MakerDAO",
-    category="CDP",
-    methodology=(
-        "TVL is the collateral held by each ilk's GemJoin (balanceOf(join) of its gem); borrowed is the DAI "
-        "supply (totalSupply of the DAI token minted through the DaiJoin)."
-    ),
-    url="https://makerdao.com",
-)
+__all__ = ["DAI", "INFO", "JOIN_PREFIX", "MakerAdapter", "gem_joins"]
 
 
 def gem_joins(deployment: Deployment) -> dict[str, str]:
-    """Ilk name -> GemJoin address."""
+    """Ilk name -> GemJoin address, as the address registry names them (the adapter reads the IlkRegistry)."""
     return {n[len(JOIN_PREFIX) :]: a for n, a in deployment.contracts.items() if n.startswith(JOIN_PREFIX)}
+
+
+def lite_psms(deployment: Deployment) -> dict[str, str]:
+    """Ilk name -> LitePSM address (chainlog ``MCD_LITE_PSM_*``): joinless ilks whose gem sits in a pocket."""
+    return {n[len(LITE_PSM_PREFIX) :]: a for n, a in deployment.contracts.items() if n.startswith(LITE_PSM_PREFIX)}
 
 
 class MakerAdapter(Adapter):
@@ -40,20 +60,64 @@ class MakerAdapter(Adapter):
 
     def __init__(self, deployment: Deployment) -> None:
         super().__init__(deployment)
-        self.joins = gem_joins(deployment)
+        self.registry = deployment.contract(REGISTRY)
+        self.vat = deployment.contract(VAT)
         self.dai = deployment.contract(DAI)
-        self.gems: dict[str, str] = {}  # join -> gem
+        self.lite_psms = lite_psms(deployment)
+        self.pockets: dict[str, str] = {}  # LitePSM -> pocket (immutable)
+        start = DEPLOY_BLOCK.get(deployment.chain_id, 0) if deployment.network == "mainnet" else 0
+        self.wards = VatWards(self.vat, start)
+        self.skipped: dict[str, str] = {}  # ilk -> why it is not counted (of the latest read)
+        self.unregistered: dict[str, str] = {}  # join -> ilk: Vat wards answering as joins, not in the registry
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        return maker_surface(self.deployment)
 
     async def positions(self, reader: Reader) -> list[Position]:
-        unknown = [j for j in self.joins.values() if j not in self.gems]
-        gems = self.require(await reader.call_many([Call.of(j, "gem()(address)") for j in unknown]))
-        self.gems.update(zip(unknown, gems, strict=True))
-        joins = list(self.joins.items())
-        calls = [Call.of(self.gems[j], "balanceOf(address)(uint256)", j) for _, j in joins]
-        values = self.require(await reader.call_many([*calls, Call.of(self.dai, "totalSupply()(uint256)")]))
+        ilks, _ = await asyncio.gather(read_registry(reader, self.registry), self._read_pockets(reader))
+        counted, self.skipped = self._counted(ilks)
+        vat_ilks = await reader.values([Call.of(self.vat, VAT_ILKS, ilk.id) for ilk in counted])
+        holders = [self._holder(ilk) for ilk in counted]
+        balances, self.unregistered = await asyncio.gather(
+            reader.values([Call.of(ilk.gem, BALANCE_OF, holder) for ilk, holder in zip(counted, holders, strict=True)]),
+            self._check_wards(reader, ilks),
+        )
+        if self.skipped or self.unregistered:
+            log.info("maker.not_counted", skipped=self.skipped, unregistered=self.unregistered)
         positions = [
-            Position(self.gems[join], held, BalanceKind.TVL, join, f"{ilk} GemJoin")
-            for (ilk, join), held in zip(joins, values, strict=False)
+            Position(ilk.gem, held, BalanceKind.TVL, holder, f"{ilk.name} {ilk.rule.holder}")
+            for ilk, holder, held in zip(counted, holders, balances, strict=True)
         ]
-        positions.append(Position(self.dai, values[-1], BalanceKind.BORROWED, self.dai, "DAI supply"))
+        # Debt is Art * rate in rad (1e45); as DAI wad (1e18) it is rounded down, as vat.debt would be read.
+        positions += [
+            Position(self.dai, art * rate // RAY, BalanceKind.BORROWED, self.vat, f"{ilk.name} debt")
+            for ilk, (art, rate, *_) in zip(counted, vat_ilks, strict=True)
+        ]
         return positions
+
+    def _counted(self, ilks: list[RegistryIlk]) -> tuple[list[RegistryIlk], dict[str, str]]:
+        counted, skipped = [], {}
+        for ilk in ilks:
+            rule = ilk.rule
+            if rule.holder == "litepsm-pocket" and ilk.name not in self.lite_psms:
+                skipped[ilk.name] = "joinless ilk with no LitePSM in the address registry"
+            elif rule.holder is None:
+                skipped[ilk.name] = rule.reason
+            else:
+                counted.append(ilk)
+        return counted, skipped
+
+    def _holder(self, ilk: RegistryIlk) -> str:
+        return self.pockets[self.lite_psms[ilk.name]] if ilk.rule.holder == "litepsm-pocket" else ilk.join
+
+    async def _read_pockets(self, reader: Reader) -> None:
+        unknown = [psm for psm in self.lite_psms.values() if psm not in self.pockets]
+        pockets = await reader.values([Call.of(psm, POCKET) for psm in unknown])
+        self.pockets.update(zip(unknown, pockets, strict=True))
+
+    async def _check_wards(self, reader: Reader, ilks: list[RegistryIlk]) -> dict[str, str]:
+        wards = await self.wards.scan(reader.batcher.snapshot.client, reader.block.number)
+        # Registered joins and the address registry's own contracts need no probe; the Vat's other wards
+        # (Jug, Spotter, Dog, End, Clippers...) answer no gem() and drop out.
+        known = {ilk.join for ilk in ilks} | set(self.deployment.contracts.values())
+        return dict(await unregistered_joins(reader, list(wards), known))
