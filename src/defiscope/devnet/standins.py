@@ -18,7 +18,21 @@ from typing import Final
 #: Artifact name (``contracts/artifacts/<name>.json``) -> the real interface it replicates.
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "DaiJoin": "maker/DaiJoinAbstract",
+        "Dog": "maker/Dog",
+        "GemJoin": "maker/GemJoinAbstract",
+        "Jug": "maker/JugAbstract",
+        "MakerCdpManager": "maker/DssCdpManager",
+        "MakerClipper": "maker/Clipper",
+        "MakerDSProxy": "maker/DSProxy",
+        "MakerDaiToken": "maker/DaiAbstract",
+        "MakerIlkRegistry": "maker/IlkRegistry",
+        "MakerLitePsm": "maker/DssLitePsm",
+        "MakerOsm": "maker/OsmAbstract",
+        "MakerProxyActions": "maker/DssProxyActions",
         "Multicall3": "common/Multicall3",
+        "Spotter": "maker/SpotAbstract",
+        "Vat": "maker/VatAbstract",
     }
 )
 
