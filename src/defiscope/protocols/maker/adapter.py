@@ -76,7 +76,7 @@ class MakerAdapter(Adapter):
     async def positions(self, reader: Reader) -> list[Position]:
         ilks, _ = await asyncio.gather(read_registry(reader, self.registry), self._read_pockets(reader))
         counted, self.skipped = self._counted(ilks)
-        vat_ilks = await reader.values([Call.of(self.vat, VAT_ILKS, ilk.id) for ilk in counted])
+        vat_ilks = [r.unwrap() for r in await reader.call_many([Call.of(self.vat, VAT_ILKS, i.id) for i in counted])]
         holders = [self._holder(ilk) for ilk in counted]
         balances, self.unregistered = await asyncio.gather(
             reader.values([Call.of(ilk.gem, BALANCE_OF, holder) for ilk, holder in zip(counted, holders, strict=True)]),

@@ -34,6 +34,10 @@ def _hex(value: Any) -> str:
     return value if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
+def _int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
 @dataclass(slots=True)
 class VatWards:
     vat: str
@@ -50,7 +54,7 @@ class VatWards:
                 logs = await client.get_logs(
                     address=self.vat, topics=[[rely, deny]], from_block=start, to_block=to_block
                 )
-                for log in sorted(logs, key=lambda lg: (int(lg["blockNumber"]), int(lg["logIndex"]))):
+                for log in sorted(logs, key=lambda lg: (_int(lg["blockNumber"]), _int(lg["logIndex"]))):
                     usr = str(to_checksum_address("0x" + _hex(log["topics"][1])[-40:]))
                     if _hex(log["topics"][0]) == rely:
                         self.current[usr] = None

@@ -158,7 +158,8 @@ async def read_ilks(reader: Reader, deployment: Deployment) -> list[Ilk]:
     calls = [Call.of(spotter, PAR)]
     for entry in entries:
         calls += [Call.of(vat, VAT_ILKS, entry.id), Call.of(spotter, SPOT_ILKS, entry.id)]
-    par, *rows = await reader.values(calls)
+    first, *rows = [r.unwrap() for r in await reader.call_many(calls)]
+    (par,) = first
     ilks = []
     for i, entry in enumerate(entries):
         art, rate, spot_ray, _line, dust = rows[2 * i]
