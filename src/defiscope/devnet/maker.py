@@ -358,6 +358,11 @@ def _frob_directly(sender: Sender, maker: Maker, vault: Vault) -> None:
     sender.rpc("anvil_stopImpersonatingAccount", [user])
 
 
+def seeded_cdp(name: str) -> int:
+    """The cdp id of a seeded vault: the CdpManager numbers them in `VAULTS` order, from 1, before any other."""
+    return next(n for n, vault in enumerate(VAULTS, start=1) if vault.name == name)
+
+
 def direct_urn(vault: Vault) -> str:
     """The urn of a directly driven vault: its seeded owner's address."""
     return seed_address("maker", vault.name)
