@@ -35,7 +35,9 @@ INFO: Final = ProtocolInfo(
         "dropping RWA by the gem's symbol and unwrapping G-UNI LP gems. We take the ilks from the IlkRegistry "
         "(the chainlog's index, which also names the class) and use the rely logs only as a check, so a join "
         "governance offboarded from the registry is reported, not counted. We count the LitePSM's USDC in its "
-        "pocket (DefiLlama's balanceOf(join) misses it: the LitePSM has no join). G-UNI gems are counted as "
-        "the LP token itself. We add borrowed (ilk debt); DefiLlama reports no borrowed for Maker."
+        "pocket: the LitePSM is no Vat ward and holds no USDC itself, so a rely-log scan of ward balances does "
+        "not see it. Ilk classes without a counting rule (e.g. D3M and allocator ilks) are listed as not "
+        "counted rather than read as a join balance. G-UNI gems are counted as the LP token itself, not "
+        "unwrapped. We add borrowed (the counted ilks' debt); DefiLlama reports no borrowed for Maker."
     ),
 )

@@ -47,6 +47,9 @@ class VatWards:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def scan(self, client: ChainClient, to_block: int) -> dict[str, None]:
+        """The wards as of ``to_block``; a block before the cursor is scanned afresh, not from the cache."""
+        if to_block < self.scanned_to:
+            return await VatWards(self.vat, self.start_block).scan(client, to_block)
         async with self._lock:
             start = max(self.start_block, self.scanned_to + 1)
             if to_block >= start:
