@@ -21,7 +21,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "DaiJoin": "maker/DaiJoinAbstract",
         "Dog": "maker/Dog",
         "GemJoin": "maker/GemJoinAbstract",
-        "Jug": "maker/JugAbstract",
+        "Jug": "maker/Jug",
         "MakerCdpManager": "maker/DssCdpManager",
         "MakerClipper": "maker/Clipper",
         "MakerDSProxy": "maker/DSProxy",

@@ -4,6 +4,7 @@ zeroes) the vaults it cannot value; the OSM refuses callers it has not kissed, a
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -24,6 +25,7 @@ from defiscope.protocols.maker.ilks import RULES
 from defiscope.protocols.maker.math import WAD
 from defiscope.protocols.maker.risk import maker_risk_positions
 from defiscope.protocols.maker.vaults import Vault, discover_urns, read_ilks, scan_vaults
+from defiscope.protocols.yields import YieldKind
 from tests.protocols.compound.kit import Lab
 
 NOBODY = Web3.to_checksum_address("0x" + "ab" * 20)
@@ -71,6 +73,22 @@ async def test_borrowed_is_the_same_ilks_debt(eth_chain: DevnetChain) -> None:
         assert amount <= debt[ilk] < amount * 1001 // 1000, ilk
     # Fee-free ilks owe exactly what was minted: the PSM's DAI and the LitePSM's fill.
     assert (debt["PSM-USDC-A"], debt["LITE-PSM-USDC-A"]) == (3_000_000 * WAD, LITE_PSM_SOLD * WAD)
+
+
+async def test_stability_fees_are_borrow_yields(eth_chain: DevnetChain) -> None:
+    result = await read(eth_chain, MakerAdapter(devnet_deployment(eth_chain)))
+    fees = {y.method.split(":")[0]: y for y in result.yields}
+    assert set(fees) == {i.name for i in ILKS}  # vault ilks only: no LitePSM, no RWA
+    for ilk in ILKS:
+        y = fees[ilk.name]
+        assert (y.kind, y.symbol, y.market) == (
+            YieldKind.BORROW,
+            "DAI",
+            eth_chain.contracts[f"MakerGemJoin:{ilk.name}"],
+        )
+        # The governance fee the duty was set from, compounded back by rpow (to rounding).
+        assert abs(y.apy - Decimal(ilk.fee)) < Decimal("1e-15"), ilk.name
+        assert y.apr <= y.apy
 
 
 async def test_debt_follows_the_stability_fee(eth_chain: DevnetChain) -> None:

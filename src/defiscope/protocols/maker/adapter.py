@@ -22,13 +22,17 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position
-from defiscope.protocols.maker.ilks import LITE_PSM_PREFIX, RegistryIlk, read_registry
+from defiscope.protocols.maker.ilks import LITE_PSM_PREFIX, VAULT_CLASSES, RegistryIlk, read_registry
 from defiscope.protocols.maker.info import INFO
 from defiscope.protocols.maker.math import RAY
+from defiscope.protocols.maker.rates import fee_apr, fee_apy
 from defiscope.protocols.maker.relies import VatWards, unregistered_joins
 from defiscope.protocols.maker.surface import (
     BALANCE_OF,
     DEPLOY_BLOCK,
+    JUG,
+    JUG_BASE,
+    JUG_ILKS,
     POCKET,
     REGISTRY,
     VAT,
@@ -36,6 +40,7 @@ from defiscope.protocols.maker.surface import (
     maker_surface,
 )
 from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.yields import Yield, YieldKind
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +77,29 @@ class MakerAdapter(Adapter):
 
     def surface(self) -> tuple[ContractUse, ...]:
         return maker_surface(self.deployment)
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """Each vault ilk's stability fee, as the rate its borrowers pay on DAI."""
+        ilks = [i for i in await read_registry(reader, self.registry) if i.ilk_class in VAULT_CLASSES]
+        jug = self.deployment.contract(JUG)
+        results = await reader.call_many([Call.of(jug, JUG_BASE), *(Call.of(jug, JUG_ILKS, i.id) for i in ilks)])
+        base, *rows = [r.unwrap() for r in results]
+        found = []
+        for ilk, (duty, _rho) in zip(ilks, rows, strict=True):
+            per_second = base[0] + duty
+            found.append(
+                Yield(
+                    self.info.slug,
+                    ilk.join,
+                    self.dai,
+                    "DAI",
+                    YieldKind.BORROW,
+                    fee_apr(per_second),
+                    fee_apy(per_second),
+                    f"{ilk.name}: Jug base + duty per second; APY = rpow over a year",
+                )
+            )
+        return found
 
     async def positions(self, reader: Reader) -> list[Position]:
         ilks, _ = await asyncio.gather(read_registry(reader, self.registry), self._read_pockets(reader))

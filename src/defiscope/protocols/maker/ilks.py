@@ -53,6 +53,10 @@ RULES: Final[dict[int, CountingRule]] = {
 }
 
 
+#: Classes of vault ilks (liquidated by a Clipper or Flipper): the ones with urns at risk and a stability fee.
+VAULT_CLASSES: Final = frozenset({1, 2})
+
+
 def rule_for(ilk_class: int) -> CountingRule:
     return RULES.get(ilk_class, CountingRule(None, f"IlkRegistry class {ilk_class}: no counting rule for this kind"))
 

@@ -18,6 +18,7 @@ VAT: Final = "MakerVat"
 SPOTTER: Final = "MakerSpotter"
 CDP_MANAGER: Final = "MakerCdpManager"
 DOG: Final = "MakerDog"
+JUG: Final = "MakerJug"
 #: MCD went live at block 8,928,152 on Ethereum (the Vat's and the CdpManager's deployment).
 DEPLOY_BLOCK: Final = {1: 8_928_152}
 
@@ -33,6 +34,8 @@ CDP_URNS: Final = "urns(uint256)(address)"
 CDP_ILKS: Final = "ilks(uint256)(bytes32)"
 CDP_OWNS: Final = "owns(uint256)(address)"
 NEW_CDP: Final = "NewCdp(address,address,uint256)"
+JUG_BASE: Final = "base()(uint256)"
+JUG_ILKS: Final = "ilks(bytes32)(uint256,uint256)"
 
 
 def maker_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
@@ -43,6 +46,7 @@ def maker_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
         ),
         ContractUse("Vat", "maker/VatAbstract", (VAT_ILKS, VAT_URNS), address=contracts[VAT], notes=(RELY, DENY, FROB)),
         ContractUse("Spotter", "maker/SpotAbstract", (SPOT_ILKS, PAR), address=contracts[SPOTTER]),
+        ContractUse("Jug", "maker/Jug", (JUG_BASE, JUG_ILKS), address=contracts[JUG]),
         ContractUse("ilk gem (from the IlkRegistry)", "common/ERC20", (BALANCE_OF,)),
         ContractUse("Vat ward probed as a join", "maker/GemJoinAbstract", JOIN_PROBES),
     ]

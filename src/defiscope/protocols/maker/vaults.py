@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Final
+from typing import Any
 
 from eth_utils import to_checksum_address
 
@@ -28,7 +28,7 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.lending.risk import Leg, Position
-from defiscope.protocols.maker.ilks import ilk_id, ilk_name, read_registry
+from defiscope.protocols.maker.ilks import VAULT_CLASSES, ilk_id, ilk_name, read_registry
 from defiscope.protocols.maker.math import RAY, WAD, Urn
 from defiscope.protocols.maker.surface import (
     CDP_ILKS,
@@ -45,9 +45,6 @@ from defiscope.protocols.maker.surface import (
     VAT_URNS,
 )
 from defiscope.protocols.surface import event_topic, note_topic
-
-#: IlkRegistry classes of vault ilks (liquidated by a Clipper or Flipper); PSMs and RWA urns are not vaults.
-VAULT_CLASSES: Final = frozenset({1, 2})
 
 __all__ = ["Ilk", "Vault", "discover_urns", "ilk_id", "read_ilks", "scan_vaults"]
 
