@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import json
 
 import pytest
 
@@ -54,3 +55,24 @@ def test_ilks_are_counted_by_class_and_the_rest_say_why() -> None:
         "DIRECT-SPARK-DAI": "IlkRegistry class 4: no counting rule for this kind",
     }
     assert all(reason for reason in skipped.values())
+
+
+def test_methodology_shows_the_vat_lognotes_and_the_registry() -> None:
+    from typer.testing import CliRunner
+
+    from defiscope.cli import app
+
+    result = CliRunner().invoke(app, ["methodology", "makerdao", "--json"])
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(result.output)
+    assert entry["defillama_difference"]
+    assert entry["counts"]
+    [chain] = entry["chains"]
+    contracts = {c["name"]: c for c in chain["contracts"]}
+    assert contracts["Vat"]["notes"] == [
+        "rely(address)",
+        "deny(address)",
+        "frob(bytes32,address,address,address,int256,int256)",
+    ]
+    assert contracts["IlkRegistry"]["address"] == mainnet(1).contract("MakerIlkRegistry")
+    assert "class(bytes32)" in contracts["IlkRegistry"]["calls"]
