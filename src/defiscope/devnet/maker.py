@@ -6,7 +6,7 @@ Example::
     registry["MakerIlkRegistry"], registry["MakerCdpManager"], registry["MakerLitePsm:LITE-PSM-USDC-A"]
 
 Maker's DAI is its own token (`MakerDai`, minted by the DaiJoin); the devnet's registry token "DAI" keeps
-its role in the DEX pools. Eleven ilks over five collateral tokens, as mainnet has them: ETH-A/B/C,
+its role in the DEX pools. Twelve ilks over five collateral tokens and a placeholder, as on mainnet: ETH-A/B/C,
 WBTC-A/B/C, WSTETH-A/B and LINK-A (GemJoins with Clippers, IlkRegistry class 1, added by ``add(join)``),
 PSM-USDC-A (a USDC GemJoin at a 100 % ratio whose urn is driven directly, as the PSM's own urn is),
 LITE-PSM-USDC-A (joinless, class 6: a LitePSM whose USDC sits in its pocket) and RWA001-A (class 3, a

@@ -196,3 +196,36 @@ async def test_vault_ratios_and_bark(eth_chain: DevnetChain) -> None:
     assert (lot, usr) == (100 * WAD, risky_urn)
     assert tab == risky.state.art * risky.ilk.rate * chop // WAD  # due * chop / WAD, the whole vault
     assert lab.at("Vat", "MakerVat").functions.urns(ilk_id("ETH-A"), risky_urn).call() == [0, 0]
+
+
+async def test_an_ilk_added_to_the_registry_is_counted_and_named_by_it(eth_chain: DevnetChain) -> None:
+    """A new collateral onboarded as governance does (join relied, priced, clip filed, registry.add)."""
+    lab = Lab.connect(eth_chain)
+    deployment = devnet_deployment(eth_chain)
+    vat, spotter, dog = lab.at("Vat", "MakerVat"), lab.at("Spotter", "MakerSpotter"), lab.at("Dog", "MakerDog")
+    i = ilk_id("NEW-A")
+    token = lab.deploy("DevToken", "New Token", "NEW", 18)
+    lab.sender.send(token.functions.mint(lab.sender.owner, 1_000 * WAD))
+    join = lab.deploy("GemJoin", vat.address, i, token.address)
+    pip = lab.deploy("MakerOsm", eth_chain.contracts["feed:LINK/USD"])
+    clip = lab.deploy("MakerClipper", i)
+    for call in (
+        vat.functions.rely(join.address),
+        vat.functions.init(i),
+        pip.functions.kiss(spotter.address),
+        spotter.functions.file(i, b"pip".ljust(32, b"\0"), pip.address),
+        spotter.functions.file(i, b"mat".ljust(32, b"\0"), 2 * 10**27),
+        spotter.functions.poke(i),
+        dog.functions.file(i, b"clip".ljust(32, b"\0"), clip.address),
+        lab.at("MakerIlkRegistry", "MakerIlkRegistry").functions.add(join.address),
+        token.functions.approve(join.address, 2**256 - 1),
+        join.functions.join(lab.sender.owner, 1_000 * WAD),
+    ):
+        lab.sender.send(call)
+    adapter = MakerAdapter(deployment)
+    result = await read(eth_chain, adapter)
+    (held,) = [p for p in result.positions if p.token == token.address]
+    assert (held.amount, held.holder, adapter.unregistered) == (1_000 * WAD, join.address, {})
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        _, _, assets, _ = await maker_risk_positions(client, deployment)
+    assert assets[-1] == "NEW"  # a gem the address registry does not know: named by the IlkRegistry

@@ -74,6 +74,7 @@ class MakerAdapter(Adapter):
         self.wards = VatWards(self.vat, start)
         self.skipped: dict[str, str] = {}  # ilk -> why it is not counted (of the latest read)
         self.unregistered: dict[str, str] = {}  # join -> ilk: Vat wards answering as joins, not in the registry
+        self.probed: dict[str, str | None] = {}  # Vat ward -> the ilk it answers as a join, or None
 
     def surface(self) -> tuple[ContractUse, ...]:
         return maker_surface(self.deployment)
@@ -148,4 +149,4 @@ class MakerAdapter(Adapter):
         # Registered joins and the address registry's own contracts need no probe; the Vat's other wards
         # (Jug, Spotter, Dog, End, Clippers...) answer no gem() and drop out.
         known = {ilk.join for ilk in ilks} | set(self.deployment.contracts.values())
-        return dict(await unregistered_joins(reader, list(wards), known))
+        return dict(await unregistered_joins(reader, list(wards), known, self.probed))

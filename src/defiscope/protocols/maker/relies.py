@@ -7,7 +7,7 @@ is read once.
 
     wards = VatWards(vat, start_block=8_928_152)
     await wards.scan(client, to_block)       # wards.current: relied and not denied since
-    missing = await unregistered_joins(reader, wards.current, known)   # address -> ilk name
+    missing = await unregistered_joins(reader, wards.current, known, probed={})   # address -> ilk name
 """
 
 from __future__ import annotations
@@ -67,14 +67,19 @@ class VatWards:
         return self.current
 
 
-async def unregistered_joins(reader: Reader, wards: Collection[str], known: Collection[str]) -> Mapping[str, str]:
-    """Wards not in ``known`` that answer ``ilk()`` (non-zero) and ``gem()``: join address -> its ilk name."""
+async def unregistered_joins(
+    reader: Reader, wards: Collection[str], known: Collection[str], probed: dict[str, str | None]
+) -> Mapping[str, str]:
+    """Wards not in ``known`` that answer ``ilk()`` (non-zero) and ``gem()``: join address -> its ilk name.
+
+    ``probed`` keeps each ward's answer (its ilk name, or None) across reads: a join's ilk and gem are
+    immutable, so each new ward costs two calls once."""
     known_lower = {k.lower() for k in known}
-    probe = [w for w in wards if w.lower() not in known_lower]
+    candidates = [w for w in wards if w.lower() not in known_lower]
+    probe = [w for w in candidates if w not in probed]
     results = await reader.call_many([Call.of(w, sig) for w in probe for sig in JOIN_PROBES])
-    found = {}
     for i, ward in enumerate(probe):
         ilk, gem = results[2 * i], results[2 * i + 1]
-        if ilk.success and gem.success and any(bytes(ilk.one())):
-            found[ward] = ilk_name(bytes(ilk.one()))
-    return found
+        answers = ilk.success and gem.success and any(bytes(ilk.one()))
+        probed[ward] = ilk_name(bytes(ilk.one())) if answers else None
+    return {w: name for w in candidates if (name := probed[w]) is not None}

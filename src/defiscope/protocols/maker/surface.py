@@ -23,6 +23,7 @@ JUG: Final = "MakerJug"
 DEPLOY_BLOCK: Final = {1: 8_928_152}
 
 LIST: Final = "list()(bytes32[])"
+SYMBOL: Final = "symbol(bytes32)(string)"
 VAT_ILKS: Final = "ilks(bytes32)(uint256,uint256,uint256,uint256,uint256)"
 VAT_URNS: Final = "urns(bytes32,address)(uint256,uint256)"
 FROB: Final = "frob(bytes32,address,address,address,int256,int256)"
@@ -42,7 +43,7 @@ def maker_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
     contracts = deployment.contracts
     uses = [
         ContractUse(
-            "IlkRegistry", "maker/IlkRegistry", (LIST, *REGISTRY_CALLS, CLASS_CALL), address=contracts[REGISTRY]
+            "IlkRegistry", "maker/IlkRegistry", (LIST, *REGISTRY_CALLS, CLASS_CALL, SYMBOL), address=contracts[REGISTRY]
         ),
         ContractUse("Vat", "maker/VatAbstract", (VAT_ILKS, VAT_URNS), address=contracts[VAT], notes=(RELY, DENY, FROB)),
         ContractUse("Spotter", "maker/SpotAbstract", (SPOT_ILKS, PAR), address=contracts[SPOTTER]),

@@ -40,6 +40,7 @@ from defiscope.protocols.maker.surface import (
     REGISTRY,
     SPOT_ILKS,
     SPOTTER,
+    SYMBOL,
     VAT,
     VAT_ILKS,
     VAT_URNS,
@@ -157,12 +158,16 @@ async def read_ilks(reader: Reader, deployment: Deployment) -> list[Ilk]:
         calls += [Call.of(vat, VAT_ILKS, entry.id), Call.of(spotter, SPOT_ILKS, entry.id)]
     first, *rows = [r.unwrap() for r in await reader.call_many(calls)]
     (par,) = first
+    # Symbols of gems the address registry does not know, as the IlkRegistry recorded them.
+    unknown = [e for e in entries if deployment.token_at(e.gem) is None]
+    registry = deployment.contract(REGISTRY)
+    named = dict(zip(unknown, await reader.values([Call.of(registry, SYMBOL, e.id) for e in unknown]), strict=True))
     ilks = []
     for i, entry in enumerate(entries):
         art, rate, spot_ray, _line, dust = rows[2 * i]
         _pip, mat = rows[2 * i + 1]
         token = deployment.token_at(entry.gem)
-        symbol = token.symbol if token else entry.name
+        symbol = token.symbol if token else str(named[entry])
         ilks.append(Ilk(entry.name, entry.join, entry.gem, symbol, art, rate, spot_ray, dust, mat, par))
     return ilks
 
