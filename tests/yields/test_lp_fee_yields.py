@@ -352,7 +352,15 @@ async def test_a_failed_read_marks_the_pool_instead_of_reporting_zero(eth_chain:
         reverter = sender.w3.eth.get_code(eth_chain.contracts["Reverter"])
         sender.rpc("anvil_setCode", [broken.address, "0x" + reverter.hex()])
         sender.rpc("evm_mine", [])
-        after = await adapter.yields(Batcher(await client.snapshot()).reader("uniswap-v2"))
+        at = Batcher(await client.snapshot()).reader("uniswap-v2")
+        after = await adapter.yields(at)
     assert broken.address in {y.market for y in before}
     assert sorted(y.market for y in after) == sorted(p.address for p in healthy)  # missing, not a 0
     assert f"{broken.address}.getReserves() failed" in adapter.lp_fee_unavailable[broken.address]
+    # The same, as the gap `Adapter.read` stores in its place.
+    (gap,) = adapter.yield_gaps(at.block)
+    assert (gap.market, gap.kind, gap.reason) == (
+        broken.address,
+        YieldKind.LP_FEE,
+        adapter.lp_fee_unavailable[broken.address],
+    )
