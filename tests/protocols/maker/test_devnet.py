@@ -103,6 +103,19 @@ async def test_debt_follows_the_stability_fee(eth_chain: DevnetChain) -> None:
     assert after["ETH-B debt"] == before["ETH-B debt"]  # not dripped: the Vat's rate did not move
 
 
+async def test_after_the_first_read_one_batch_reads_everything(eth_chain: DevnetChain) -> None:
+    lab = Lab.connect(eth_chain)
+    adapter = MakerAdapter(devnet_deployment(eth_chain))
+    first = await read(eth_chain, adapter)
+    lab.mine(1)
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        batcher = Batcher(await client.snapshot())
+        second = await adapter.read(batcher.reader("makerdao"))
+    assert batcher.flushes == 1  # positions and yields of every known ilk, with the registry's list
+    assert second.positions == first.positions
+    assert second.yields == first.yields
+
+
 async def test_a_join_the_vat_relies_on_but_the_registry_lacks_is_reported(eth_chain: DevnetChain) -> None:
     lab = Lab.connect(eth_chain)
     join = lab.deploy("GemJoin", eth_chain.contracts["MakerVat"], ilk_id("UNI-A"), eth_chain.tokens["UNI"])
@@ -203,6 +216,8 @@ async def test_an_ilk_added_to_the_registry_is_counted_and_named_by_it(eth_chain
     lab = Lab.connect(eth_chain)
     deployment = devnet_deployment(eth_chain)
     vat, spotter, dog = lab.at("Vat", "MakerVat"), lab.at("Spotter", "MakerSpotter"), lab.at("Dog", "MakerDog")
+    adapter = MakerAdapter(deployment)
+    before = await read(eth_chain, adapter)  # the adapter knows the registry as it was
     i = ilk_id("NEW-A")
     token = lab.deploy("DevToken", "New Token", "NEW", 18)
     lab.sender.send(token.functions.mint(lab.sender.owner, 1_000 * WAD))
@@ -222,8 +237,8 @@ async def test_an_ilk_added_to_the_registry_is_counted_and_named_by_it(eth_chain
         join.functions.join(lab.sender.owner, 1_000 * WAD),
     ):
         lab.sender.send(call)
-    adapter = MakerAdapter(deployment)
-    result = await read(eth_chain, adapter)
+    result = await read(eth_chain, adapter)  # the same adapter finds the new ilk in the registry's list
+    assert len(result.positions) == len(before.positions) + 2  # its collateral and its (zero) debt
     (held,) = [p for p in result.positions if p.token == token.address]
     assert (held.amount, held.holder, adapter.unregistered) == (1_000 * WAD, join.address, {})
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:

@@ -45,6 +45,8 @@ from defiscope.protocols.yields import Yield, YieldKind
 log = structlog.get_logger(__name__)
 
 JOIN_PREFIX: Final = "MakerGemJoin:"
+#: How often the Vat's wards are checked against the registry: about a day of Ethereum blocks.
+WARDS_CHECK_BLOCKS: Final = 7_200
 DAI: Final = "MakerDai"
 
 __all__ = ["DAI", "INFO", "JOIN_PREFIX", "MakerAdapter", "gem_joins"]
@@ -75,13 +77,19 @@ class MakerAdapter(Adapter):
         self.skipped: dict[str, str] = {}  # ilk -> why it is not counted (of the latest read)
         self.unregistered: dict[str, str] = {}  # join -> ilk: Vat wards answering as joins, not in the registry
         self.probed: dict[str, str | None] = {}  # Vat ward -> the ilk it answers as a join, or None
+        self.ilks: list[RegistryIlk] = []  # as the registry listed them at the latest read
+        self.wards_checked_at: int | None = None  # block of the latest check of the Vat's wards
 
     def surface(self) -> tuple[ContractUse, ...]:
         return maker_surface(self.deployment)
 
     async def yields(self, reader: Reader) -> list[Yield]:
-        """Each vault ilk's stability fee, as the rate its borrowers pay on DAI."""
-        ilks = [i for i in await read_registry(reader, self.registry) if i.ilk_class in VAULT_CLASSES]
+        """Each vault ilk's stability fee, as the rate its borrowers pay on DAI.
+
+        The ilks are those of the latest positions read (discovery is the positions' job), so the rates go out
+        in the same batch; before any, the registry is read here."""
+        known = self.ilks or await read_registry(reader, self.registry)
+        ilks = [i for i in known if i.ilk_class in VAULT_CLASSES]
         jug = self.deployment.contract(JUG)
         results = await reader.call_many([Call.of(jug, JUG_BASE), *(Call.of(jug, JUG_ILKS, i.id) for i in ilks)])
         base, *rows = [r.unwrap() for r in results]
@@ -103,26 +111,45 @@ class MakerAdapter(Adapter):
         return found
 
     async def positions(self, reader: Reader) -> list[Position]:
-        ilks, _ = await asyncio.gather(read_registry(reader, self.registry), self._read_pockets(reader))
-        counted, self.skipped = self._counted(ilks)
-        vat_ilks = [r.unwrap() for r in await reader.call_many([Call.of(self.vat, VAT_ILKS, i.id) for i in counted])]
-        holders = [self._holder(ilk) for ilk in counted]
-        balances, self.unregistered = await asyncio.gather(
-            reader.values([Call.of(ilk.gem, BALANCE_OF, holder) for ilk, holder in zip(counted, holders, strict=True)]),
-            self._check_wards(reader, ilks),
+        # The ilks known from the last read are re-checked and read in one batch with the registry's list;
+        # only new or changed ilks (and the first read) cost more rounds.
+        known = self.ilks
+        ilks, state, _, unregistered = await asyncio.gather(
+            read_registry(reader, self.registry, known),
+            self._read_state(reader, self._counted(known)[0]),
+            self._read_pockets(reader),
+            self._check_wards(reader, known),
         )
+        counted, self.skipped = self._counted(ilks)
+        same = set(known)
+        state.update(await self._read_state(reader, [i for i in counted if i not in same]))
+        self.ilks, self.unregistered = ilks, unregistered
+        if set(ilks) != same and known:  # the registry changed: check the wards against it at once
+            self.wards_checked_at = None
         if self.skipped or self.unregistered:
             log.info("maker.not_counted", skipped=self.skipped, unregistered=self.unregistered)
         positions = [
-            Position(ilk.gem, held, BalanceKind.TVL, holder, f"{ilk.name} {ilk.rule.holder}")
-            for ilk, holder, held in zip(counted, holders, balances, strict=True)
+            Position(ilk.gem, state[ilk.name][1], BalanceKind.TVL, self._holder(ilk), f"{ilk.name} {ilk.rule.holder}")
+            for ilk in counted
         ]
         # Debt is Art * rate in rad (1e45); as DAI wad (1e18) it is rounded down, as vat.debt would be read.
         positions += [
-            Position(self.dai, art * rate // RAY, BalanceKind.BORROWED, self.vat, f"{ilk.name} debt")
-            for ilk, (art, rate, *_) in zip(counted, vat_ilks, strict=True)
+            Position(self.dai, state[ilk.name][0] // RAY, BalanceKind.BORROWED, self.vat, f"{ilk.name} debt")
+            for ilk in counted
         ]
         return positions
+
+    async def _read_state(self, reader: Reader, counted: list[RegistryIlk]) -> dict[str, tuple[int, int]]:
+        """Per counted ilk, in one round: its debt in rad (Vat Art x rate) and the gem its holder has."""
+        calls = []
+        for ilk in counted:
+            calls += [Call.of(self.vat, VAT_ILKS, ilk.id), Call.of(ilk.gem, BALANCE_OF, self._holder(ilk))]
+        results = [r.unwrap() for r in await reader.call_many(calls)]
+        state = {}
+        for i, ilk in enumerate(counted):
+            (art, rate, *_), (held,) = results[2 * i], results[2 * i + 1]
+            state[ilk.name] = (art * rate, held)
+        return state
 
     def _counted(self, ilks: list[RegistryIlk]) -> tuple[list[RegistryIlk], dict[str, str]]:
         counted, skipped = [], {}
@@ -145,8 +172,18 @@ class MakerAdapter(Adapter):
         self.pockets.update(zip(unknown, pockets, strict=True))
 
     async def _check_wards(self, reader: Reader, ilks: list[RegistryIlk]) -> dict[str, str]:
-        wards = await self.wards.scan(reader.batcher.snapshot.client, reader.block.number)
+        """The Vat's wards that answer as joins but are not registered; a check, so it runs on the first read,
+        then every `WARDS_CHECK_BLOCKS` blocks (or when the registry changed), keeping its last answer between."""
+        block = reader.block.number
+        if (
+            self.wards_checked_at is not None
+            and self.wards_checked_at <= block < self.wards_checked_at + WARDS_CHECK_BLOCKS
+        ):
+            return self.unregistered
+        wards = await self.wards.scan(reader.batcher.snapshot.client, block)
+        self.wards_checked_at = block
         # Registered joins and the address registry's own contracts need no probe; the Vat's other wards
         # (Jug, Spotter, Dog, End, Clippers...) answer no gem() and drop out.
-        known = {ilk.join for ilk in ilks} | set(self.deployment.contracts.values())
+        known = {ilk.join for ilk in ilks or await read_registry(reader, self.registry)}
+        known |= set(self.deployment.contracts.values())
         return dict(await unregistered_joins(reader, list(wards), known, self.probed))

@@ -14,6 +14,7 @@ legacy Flipper, 3 a real-world-asset (MIP-21) urn, 6 a "joinless" LitePSM whose 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -80,18 +81,31 @@ class RegistryIlk:
         return rule_for(self.ilk_class)
 
 
+LIST: Final = "list()(bytes32[])"
 REGISTRY_CALLS: Final = ("join(bytes32)(address)", "gem(bytes32)(address)", "dec(bytes32)(uint256)")
 CLASS_CALL: Final = "class(bytes32)(uint256)"
+#: Per ilk, in `RegistryIlk`'s field order after the name.
+DETAIL_CALLS: Final = (*REGISTRY_CALLS, CLASS_CALL)
 
 
-async def read_registry(reader: Reader, registry: str) -> list[RegistryIlk]:
-    """Every ilk the IlkRegistry lists, with its join, gem, decimals and class (two rounds)."""
-    (ilks,) = await reader.values([Call.of(registry, "list()(bytes32[])")])
-    signatures = (*REGISTRY_CALLS, CLASS_CALL)
-    calls = [Call.of(registry, sig, ilk) for ilk in ilks for sig in signatures]
-    values = await reader.values(calls)
-    rows = [values[i : i + len(signatures)] for i in range(0, len(values), len(signatures))]
-    return [
-        RegistryIlk(ilk_name(bytes(ilk)), join, gem, dec, ilk_class)
-        for ilk, (join, gem, dec, ilk_class) in zip(ilks, rows, strict=True)
-    ]
+async def read_registry(reader: Reader, registry: str, known: Sequence[RegistryIlk] = ()) -> list[RegistryIlk]:
+    """Every ilk the IlkRegistry lists, with its join, gem, decimals and class.
+
+    ``known`` entries (from an earlier read) are re-checked in the same round as ``list()``; only ilks that
+    are new or whose entry changed (governance ``file``/``put``) cost a second round."""
+    calls = [Call.of(registry, LIST), *(Call.of(registry, sig, ilk.id) for ilk in known for sig in DETAIL_CALLS)]
+    listed, *values = await reader.values(calls)
+    confirmed = {}
+    for i, ilk in enumerate(known):
+        row = values[i * len(DETAIL_CALLS) : (i + 1) * len(DETAIL_CALLS)]
+        if RegistryIlk(ilk.name, *row) == ilk:
+            confirmed[ilk.name] = ilk
+    names = [ilk_name(bytes(ilk)) for ilk in listed]
+    fetched = await _read_details(reader, registry, [n for n in names if n not in confirmed])
+    return [confirmed.get(name) or fetched[name] for name in names]
+
+
+async def _read_details(reader: Reader, registry: str, names: Sequence[str]) -> dict[str, RegistryIlk]:
+    values = await reader.values([Call.of(registry, sig, ilk_id(n)) for n in names for sig in DETAIL_CALLS])
+    size = len(DETAIL_CALLS)
+    return {n: RegistryIlk(n, *values[i * size : (i + 1) * size]) for i, n in enumerate(names)}

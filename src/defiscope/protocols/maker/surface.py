@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from defiscope.deployments import Deployment
-from defiscope.protocols.maker.ilks import CLASS_CALL, LITE_PSM_PREFIX, REGISTRY_CALLS
+from defiscope.protocols.maker.ilks import DETAIL_CALLS, LIST, LITE_PSM_PREFIX
 from defiscope.protocols.maker.relies import DENY, JOIN_PROBES, RELY
 from defiscope.protocols.surface import ContractUse
 
@@ -22,7 +22,6 @@ JUG: Final = "MakerJug"
 #: MCD went live at block 8,928,152 on Ethereum (the Vat's and the CdpManager's deployment).
 DEPLOY_BLOCK: Final = {1: 8_928_152}
 
-LIST: Final = "list()(bytes32[])"
 SYMBOL: Final = "symbol(bytes32)(string)"
 VAT_ILKS: Final = "ilks(bytes32)(uint256,uint256,uint256,uint256,uint256)"
 VAT_URNS: Final = "urns(bytes32,address)(uint256,uint256)"
@@ -42,9 +41,7 @@ JUG_ILKS: Final = "ilks(bytes32)(uint256,uint256)"
 def maker_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
     contracts = deployment.contracts
     uses = [
-        ContractUse(
-            "IlkRegistry", "maker/IlkRegistry", (LIST, *REGISTRY_CALLS, CLASS_CALL, SYMBOL), address=contracts[REGISTRY]
-        ),
+        ContractUse("IlkRegistry", "maker/IlkRegistry", (LIST, *DETAIL_CALLS, SYMBOL), address=contracts[REGISTRY]),
         ContractUse("Vat", "maker/VatAbstract", (VAT_ILKS, VAT_URNS), address=contracts[VAT], notes=(RELY, DENY, FROB)),
         ContractUse("Spotter", "maker/SpotAbstract", (SPOT_ILKS, PAR), address=contracts[SPOTTER]),
         ContractUse("Jug", "maker/Jug", (JUG_BASE, JUG_ILKS), address=contracts[JUG]),
