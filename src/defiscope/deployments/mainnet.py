@@ -169,6 +169,10 @@ _MAKER_1: Final[Mapping[str, str]] = {
     "MakerDog": "0x135954d155898D42C90D2a57824C690e0c7BEf1B",
     "MakerGemJoin:ETH-A": "0x2F0b23f53734252Bda2277357e97e1517d6B042A",
     "MakerGemJoin:WBTC-A": "0xBF72Da2Bd84c5170618Fbe5914B0ECA9638d5eb5",
+    # Chainlog ILK_REGISTRY (v2, with classes), CDP_MANAGER and MCD_LITE_PSM_USDC_A (a joinless ilk).
+    "MakerIlkRegistry": "0x5a464C28D19848f44199D003BeF5ecc87d090F87",
+    "MakerCdpManager": "0x5ef30b9986345249bc32d8928B7ee64DE9435E39",
+    "MakerLitePsm:LITE-PSM-USDC-A": "0xf6e72Db5454dd049d0788e411b06CfAF16853042",
 }
 
 # Ethereum: curve.

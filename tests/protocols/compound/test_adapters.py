@@ -1,4 +1,6 @@
-"""The Compound V2, Compound III and Maker adapters on the seeded devnet: exact balances, one batch each."""
+"""The Compound V2 and Compound III adapters on the seeded devnet: exact balances, one batch each.
+
+Maker's: tests/protocols/maker/test_devnet.py."""
 
 from __future__ import annotations
 
@@ -22,9 +24,8 @@ from defiscope.protocols.base import AdapterError, BalanceKind
 from defiscope.protocols.compound.registry import compound_maker_adapters
 from defiscope.protocols.compound.v2 import CompoundV2Adapter
 from defiscope.protocols.compound.v3 import CometAssets, CompoundV3Adapter
-from defiscope.protocols.maker.adapter import MakerAdapter
 from defiscope.protocols.registry import adapters_for, known_protocols
-from tests.protocols.compound.kit import Lab, borrowed, held, maker_collateral, maker_debt
+from tests.protocols.compound.kit import Lab, borrowed, held
 
 E18, E6, E8 = 10**18, 10**6, 10**8
 #: Every Comet's seed users: what they supplied minus what they borrowed is, token by token, what the
@@ -54,10 +55,10 @@ def totals(positions: list, kind: BalanceKind) -> dict[str, int]:  # type: ignor
 async def test_adapters_read_exact_balances(eth_chain: DevnetChain) -> None:
     deployment = devnet_deployment(eth_chain)
     t = {s: deployment.token(s).address for s in ("WETH", "USDC", "USDT", "DAI", "WBTC", "wstETH", "LINK", "UNI")}
-    v2, v3, maker = CompoundV2Adapter(deployment), CompoundV3Adapter(deployment), MakerAdapter(deployment)
+    v2, v3 = CompoundV2Adapter(deployment), CompoundV3Adapter(deployment)
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
         batcher = Batcher(await client.snapshot())
-        r2, r3, rm = [await a.read(batcher.reader(a.info.slug)) for a in (v2, v3, maker)]
+        r2, r3 = [await a.read(batcher.reader(a.info.slug)) for a in (v2, v3)]
         borrows = await Lab.connect(eth_chain).values(
             [
                 Call.of(eth_chain.contracts[f"CompoundV2cToken:{s}"], "totalBorrows()(uint256)")
@@ -84,10 +85,6 @@ async def test_adapters_read_exact_balances(eth_chain: DevnetChain) -> None:
     for comet, total_borrow in zip(COMETS, borrows[4:], strict=True):
         comet_lent = units(comet.base, borrowed(comet.users)[comet.base])
         assert comet_lent <= total_borrow < comet_lent * 1001 // 1000, comet.base
-    # Maker: collateral in the joins, DAI minted by the vaults.
-    dai = eth_chain.contracts["MakerDai"]
-    assert totals(list(rm.positions), BalanceKind.TVL) == {t[s]: units(s, w) for s, w in maker_collateral().items()}
-    assert totals(list(rm.positions), BalanceKind.BORROWED) == {dai: maker_debt() * E18}
     # Each adapter's reads are recorded for provenance.
     assert [c.function for c in r2.calls[:1]] == ["getAllMarkets()"]
 
@@ -166,8 +163,6 @@ async def test_tvl_engine_prices_every_position(eth_chain: DevnetChain) -> None:
     comet = held(COMET_USERS)
     wsteth_held = comet.pop("wstETH")
     assert v3_tvl == usd(comet) + wsteth_held * wsteth.usd
-    assert by_slug["makerdao"].total(BalanceKind.TVL) == usd(maker_collateral())
-    assert by_slug["makerdao"].total(BalanceKind.BORROWED) == Decimal(maker_debt())
     # The seeded loans plus the interest accrued while seeding (well under 0.1 %).
     lent = usd(borrowed(V2_USERS))
     assert lent < by_slug["compound-v2"].total(BalanceKind.BORROWED) < lent * Decimal("1.001")

@@ -14,8 +14,8 @@ MarketEntered, Comet's Withdraw), scans them in a few Multicall3 batches with th
 Compound V2 repay the largest debt leg against the largest collateral leg, capped by the close factor (and,
 for V2, by the collateral the account holds, from `liquidation_math.seize_tokens`); Compound III absorbs
 the account, then buys the absorbed collateral back from the protocol at its storefront discount. The
-Maker keeper pokes the Spotter (the ilk's ``spot`` follows the feed) and barks unsafe urns of the seeded
-vaults and of the vault agent.
+Maker keeper pokes the Spotter (the ilk's ``spot`` follows the feed) and barks unsafe urns: every cdp of the
+CdpManager (seeded vaults and the vault agent's) and the urns driven directly through the Vat.
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.agents.lending import fund_native
-from defiscope.devnet.agents.maker import VAULT_OWNERS
 from defiscope.devnet.agents.wallet import Wallet
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.maker import ILKS, VAULTS, ilk_id
-from defiscope.devnet.seeding import seed_address
+from defiscope.devnet.maker import DIRECT_URNS, ILKS, direct_urn, ilk_id
 from defiscope.devnet.tx import MAX_UINT256
 from defiscope.protocols.aave.market import AaveMarket
 from defiscope.protocols.aave.positions import AccountPosition, discover_accounts, scan_accounts
@@ -260,10 +258,9 @@ class CometLiquidator:
 
 @dataclass(slots=True)
 class MakerKeeper:
-    """Pokes every ilk's spot, then barks each unsafe urn it knows of."""
+    """Pokes every ilk's spot, then barks each unsafe urn: the CdpManager's cdps and the directly driven urns."""
 
-    urns: tuple[str, ...] = ()  # more owners to watch, besides the seeded vaults and the vault agent's
-    vault_owners: int = VAULT_OWNERS  # how many wallets the vault agent uses
+    urns: tuple[str, ...] = ()  # more urns to watch, on every ilk
     barks: list[tuple[str, str]] = field(default_factory=list)
     wallet: Wallet | None = None
 
@@ -274,12 +271,11 @@ class MakerKeeper:
         vat = sim.sender.contract(contract_artifact("Vat"), sim.chain.contracts["MakerVat"])
         spotter = sim.sender.contract(contract_artifact("Spotter"), sim.chain.contracts["MakerSpotter"])
         dog = sim.sender.contract(contract_artifact("Dog"), sim.chain.contracts["MakerDog"])
-        owners = [seed_address("maker", v.name) for v in VAULTS] + [
-            seed_address("simulation", f"maker vault {i}") for i in range(self.vault_owners)
-        ] + list(self.urns)  # fmt: skip
+        by_ilk = _maker_urns(sim)
         for ilk in ILKS:
             i = ilk_id(ilk.name)
             self.wallet.send(spotter.functions.poke(i))
+            owners = [*by_ilk.get(i, ()), *self.urns]
             # One JSON-RPC batch for the ilk and all its urns, not a request per urn.
             with sim.sender.w3.batch_requests() as batch:
                 batch.add(vat.functions.ilks(i))
@@ -294,3 +290,21 @@ class MakerKeeper:
                     and self.wallet.send(dog.functions.bark(i, urn, self.wallet.address))
                 ):
                     self.barks.append((ilk.name, urn))
+
+
+def _maker_urns(sim: Simulation) -> dict[bytes, list[str]]:
+    """Urns per ilk: every cdp of the CdpManager (one batch) and the seeded urns driven through the Vat."""
+    manager = sim.sender.contract(contract_artifact("MakerCdpManager"), sim.chain.contracts["MakerCdpManager"])
+    cdps = range(1, int(manager.functions.cdpi().call()) + 1)
+    found: dict[bytes, list[str]] = {}
+    if cdps:
+        with sim.sender.w3.batch_requests() as batch:
+            for cdp in cdps:
+                batch.add(manager.functions.urns(cdp))
+                batch.add(manager.functions.ilks(cdp))
+            values = cast(list[Any], batch.execute())
+        for urn, ilk in zip(values[::2], values[1::2], strict=True):
+            found.setdefault(bytes(ilk), []).append(str(urn))
+    for vault in DIRECT_URNS:
+        found.setdefault(ilk_id(vault.ilk), []).append(direct_urn(vault))
+    return found
