@@ -18,12 +18,20 @@ from typing import Final
 #: Artifact name (``contracts/artifacts/<name>.json``) -> the real interface it replicates.
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "DelegationManager": "eigenlayer/DelegationManager",
+        "EigenPodManager": "eigenlayer/EigenPodManager",
         "Multicall3": "common/Multicall3",
+        "StrategyBase": "eigenlayer/IStrategy",
+        "StrategyManager": "eigenlayer/StrategyManager",
     }
 )
 
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
-ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({})
+ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        "DelegationManager": frozenset({"setMinWithdrawalDelayBlocks"}),
+    }
+)
 
 
 def admin_hook_names() -> frozenset[str]:

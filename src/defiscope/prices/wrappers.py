@@ -18,8 +18,17 @@ from defiscope.protocols.aave.adapter import registered_a_tokens
 CTOKEN_PREFIX: Final = "CompoundV2cToken:"
 CTOKEN_DECIMALS: Final = 8
 EXCHANGE_RATE: Final = "exchangeRateStored()(uint256)"
-#: symbol -> the view returning ETH per whole token, scaled 1e18 (RocketTokenRETH, StakedTokenV1)
-LST_RATE_CALLS: Final = {"rETH": "getExchangeRate()(uint256)", "cbETH": "exchangeRate()(uint256)"}
+#: symbol -> the token's own view returning ETH per whole token, scaled 1e18 (as the real tokens answer:
+#: RocketTokenRETH, StakedTokenV1, Swell's swETH, Binance's wBETH; sfrxETH's is frxETH per share, frxETH ~ ETH)
+LST_RATE_CALLS: Final = {
+    "rETH": "getExchangeRate()(uint256)",
+    "cbETH": "exchangeRate()(uint256)",
+    "swETH": "swETHToETHRate()(uint256)",
+    "wBETH": "exchangeRate()(uint256)",
+    "sfrxETH": "pricePerShare()(uint256)",
+}
+#: Tokens redeemable 1:1 for ETH with no rate to read (OETH: rebasing, the Origin vault redeems 1:1).
+ETH_PEGGED: Final = ("OETH",)
 
 
 def known_rules(deployment: Deployment) -> tuple[DerivativeRule, ...]:
@@ -32,6 +41,7 @@ def known_rules(deployment: Deployment) -> tuple[DerivativeRule, ...]:
     rules += compound_rules(deployment)
     rules += maker_rules(deployment)
     rules += lst_rules(deployment)
+    rules += eth_pegged_rules(deployment)
     rules += aave_rules(deployment)
     return tuple(rules)
 
@@ -77,4 +87,15 @@ def lst_rules(deployment: Deployment) -> list[RateRule]:
         RateRule(tokens[symbol].address, weth, call, scale=10**18, label=f"{symbol}->WETH")
         for symbol, call in LST_RATE_CALLS.items()
         if symbol in tokens
+    ]
+
+
+def eth_pegged_rules(deployment: Deployment) -> list[OneToOneRule]:
+    """Rebasing ETH tokens priced as WETH (no rate to check on chain)."""
+    tokens = deployment.tokens
+    if "WETH" not in tokens:
+        return []
+    weth = tokens["WETH"].address
+    return [
+        OneToOneRule(tokens[s].address, weth, check_call=None, label=f"{s}->WETH") for s in ETH_PEGGED if s in tokens
     ]

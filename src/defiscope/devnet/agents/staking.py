@@ -11,8 +11,9 @@ at the chain's current time (so the clock never jumps): consensus-layer rewards 
 ``apr`` (a rebase), finalizing the queue when the buffered ether covers it.
 
 `EigenRestakers`: a restaker delegates to one of the seeded operators once, then deposits stETH (staked
-through Lido), rETH or cbETH (minted by account 0, their owner) into the matching strategy.
-Withdrawals from EigenLayer wait 50,400 blocks, far beyond a simulation run: not simulated.
+through Lido) or another LST or EIGEN (minted by account 0, their owner) into the matching strategy, found from
+the StrategyManager's whitelist events. Withdrawals from EigenLayer wait 100,800 blocks, far beyond a
+simulation run: not simulated.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from typing import TYPE_CHECKING, Final
 from defiscope.devnet.agents.lending import portion
 from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.eigenlayer import LST_ARTIFACTS, NO_SIGNATURE, OPERATORS, STRATEGY_TOKENS
+from defiscope.devnet.eigenlayer import (
+    NO_SIGNATURE,
+    OPERATORS,
+    STRATEGY_TOKENS,
+    TOKEN_ARTIFACTS,
+    whitelisted_strategies,
+)
 from defiscope.devnet.lido import ETHER, GWEI, SECONDS_PER_SLOT, LidoDevnet
 from defiscope.devnet.tx import MAX_UINT256
 
@@ -110,6 +117,7 @@ class EigenRestakers:
     deposit_eth: tuple[int, int] = (1, 100)
     wallets: list[Wallet] = field(default_factory=list)
     deposits: list[tuple[str, str, int]] = field(default_factory=list)  # (account, token symbol, amount)
+    strategies: dict[str, str] = field(default_factory=dict)  # underlying token -> strategy
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         if rng.random() >= self.activity:
@@ -128,7 +136,7 @@ class EigenRestakers:
         if int(delegation.functions.delegatedTo(wallet.address).call(), 16) == 0:
             operator = sim.sender.accounts[rng.choice(OPERATORS)]
             wallet.send(delegation.functions.delegateTo(operator, NO_SIGNATURE, b"\0" * 32))
-        token = sim.sender.contract(contract_artifact(LST_ARTIFACTS.get(symbol, "Lido")), sim.chain.tokens[symbol])
+        token = sim.sender.contract(contract_artifact(TOKEN_ARTIFACTS[symbol]), sim.chain.tokens[symbol])
         if symbol == "stETH":
             if not stake(sim, wallet, lido_of(sim), amount):
                 return
@@ -139,6 +147,8 @@ class EigenRestakers:
         if (token.address, manager.address) not in wallet.approved:
             wallet.send(token.functions.approve(manager.address, MAX_UINT256))
             wallet.approved.add((token.address, manager.address))
-        strategy = sim.chain.contracts[f"EigenLayerStrategy:{symbol}"]
+        if not self.strategies:
+            self.strategies = whitelisted_strategies(sim.sender, manager.address)
+        strategy = self.strategies[token.address]
         if wallet.send(manager.functions.depositIntoStrategy(strategy, token.address, amount)):
             self.deposits.append((wallet.address, symbol, amount))

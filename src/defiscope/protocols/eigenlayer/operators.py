@@ -1,9 +1,11 @@
 """EigenLayer operators and the stake delegated to them, per strategy, in shares and in underlying.
 
-Operators are found from `OperatorRegistered` logs of the DelegationManager (as on mainnet); their shares
-(`operatorShares(operator, strategy)`) and the strategies' conversions are read in one pinned batch.
+Operators are found from the DelegationManager's `OperatorRegistered(address indexed operator, address
+delegationApprover)` logs (the event's form since the slashing upgrade), strategies from the StrategyManager's
+whitelist events (`EigenLayerAdapter.strategies`); their shares (`operatorShares(operator, strategy)`) and the
+strategies' conversions are read in one pinned batch.
 
-    stakes = await operator_stakes(client, deployment, strategies, from_block=0)
+    stakes = await operator_stakes(client, deployment)
     stakes[0].operator, stakes[0].underlying[strategy]
 """
 
@@ -11,19 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
-
-from eth_utils import keccak, to_checksum_address
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import AdapterError
-from defiscope.protocols.eigenlayer.adapter import BEACON_CHAIN_ETH_STRATEGY
-
-DELEGATION_MANAGER: Final = "EigenLayerDelegationManager"
-OPERATOR_REGISTERED: Final = "0x" + keccak(text="OperatorRegistered(address,(address,address,uint32))").hex()
+from defiscope.protocols.eigenlayer.adapter import BEACON_CHAIN_ETH_STRATEGY, DELEGATION_MANAGER, EigenLayerAdapter
+from defiscope.protocols.eigenlayer.discovery import OPERATOR_REGISTERED, LogCursor, subjects
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +33,24 @@ class OperatorStake:
 
 
 async def operator_stakes(
-    client: ChainClient, deployment: Deployment, strategies: Sequence[str], *, from_block: int = 0
+    client: ChainClient,
+    deployment: Deployment,
+    strategies: Sequence[str] | None = None,
+    *,
+    from_block: int | None = None,
 ) -> list[OperatorStake]:
-    """Every registered operator's delegated stake at the head, in the given strategies and native ETH."""
+    """Every registered operator's delegated stake at the head, in ``strategies`` (default: the whitelist at
+    the head) and native ETH. Logs are scanned from ``from_block`` (default: the registry's start block)."""
     snapshot = await client.snapshot()
-    manager = deployment.contract(DELEGATION_MANAGER)
-    logs = await client.get_logs(
-        address=manager, topics=[OPERATOR_REGISTERED], from_block=from_block, to_block=snapshot.block.number
-    )
-    operators = list(dict.fromkeys(to_checksum_address("0x" + _topic_hex(log["topics"][1])[-40:]) for log in logs))
+    eigen = EigenLayerAdapter(deployment)
     reader = Batcher(snapshot).reader("eigenlayer:operators")
+    if strategies is None:
+        strategies = await eigen.strategies(reader)
+    manager = deployment.contract(DELEGATION_MANAGER)
+    start = eigen.start_block if from_block is None else from_block
+    registered = LogCursor(manager, (OPERATOR_REGISTERED,), start_block=start)
+    await registered.scan(client, to_block=snapshot.block.number)
+    operators = subjects(registered.logs)
     every = [*strategies, BEACON_CHAIN_ETH_STRATEGY]
     calls = [Call.of(manager, "operatorShares(address,address)(uint256)", o, s) for o in operators for s in every]
     results = await reader.call_many(calls)
@@ -71,7 +76,3 @@ async def operator_stakes(
             OperatorStake(operator, dict(zip(every, row, strict=True)), dict(zip(every, values, strict=True)))
         )
     return stakes
-
-
-def _topic_hex(topic: object) -> str:
-    return topic if isinstance(topic, str) else "0x" + bytes(topic).hex()  # type: ignore[call-overload]

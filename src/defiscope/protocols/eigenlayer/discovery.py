@@ -1,0 +1,106 @@
+"""EigenLayer's contracts found from events, scanned once and then only over new blocks.
+
+EigenLayer has no on-chain list of its strategies or pods: the StrategyManager emits
+`StrategyAddedToDepositWhitelist(address)` / `StrategyRemovedFromDepositWhitelist(address)` and the
+EigenPodManager `PodDeployed(address indexed eigenPod, address indexed podOwner)`. A `LogCursor` keeps the logs
+it has seen (block, log index, what they say) and the last block it scanned, so each read asks the node only for
+blocks it has not scanned; what held at an older block is replayed from the kept logs.
+
+    whitelist = LogCursor(manager, (STRATEGY_ADDED, STRATEGY_REMOVED), start_block=17_445_564)
+    await whitelist.scan(client, to_block=head)
+    active_strategies(whitelist.upto(head))                 # in whitelisting order, removed ones dropped
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from eth_utils import to_checksum_address
+
+from defiscope.chain.client import ChainClient
+from defiscope.protocols.surface import event_topic
+
+STRATEGY_ADDED_EVENT: Final = "StrategyAddedToDepositWhitelist(address)"
+STRATEGY_REMOVED_EVENT: Final = "StrategyRemovedFromDepositWhitelist(address)"
+POD_DEPLOYED_EVENT: Final = "PodDeployed(address,address)"
+OPERATOR_REGISTERED_EVENT: Final = "OperatorRegistered(address,address)"  # (operator indexed, delegationApprover)
+
+STRATEGY_ADDED: Final = "0x" + event_topic(STRATEGY_ADDED_EVENT).hex()
+STRATEGY_REMOVED: Final = "0x" + event_topic(STRATEGY_REMOVED_EVENT).hex()
+POD_DEPLOYED: Final = "0x" + event_topic(POD_DEPLOYED_EVENT).hex()
+OPERATOR_REGISTERED: Final = "0x" + event_topic(OPERATOR_REGISTERED_EVENT).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class SeenLog:
+    """One log, reduced to what discovery needs: where it is, its topic0, and the address it names."""
+
+    block: int
+    index: int
+    topic: str  # topic0, 0x-hex lower case
+    subject: str  # checksum address: the strategy, the pod owner, the operator
+
+
+def _hex(value: object) -> str:
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()  # type: ignore[call-overload]
+
+
+def _word_address(word: str) -> str:
+    return to_checksum_address("0x" + word[-40:])
+
+
+def seen_log(log: Mapping[str, Any]) -> SeenLog:
+    """The address each event names: the whitelist events' only (unindexed) argument, PodDeployed's
+    ``podOwner`` (topic 2), OperatorRegistered's ``operator`` (topic 1)."""
+    topics = [_hex(t) for t in log["topics"]]
+    if topics[0] in (STRATEGY_ADDED, STRATEGY_REMOVED):
+        subject = _word_address(_hex(log["data"])[2:66])
+    elif topics[0] == POD_DEPLOYED:
+        subject = _word_address(topics[2])
+    else:
+        subject = _word_address(topics[1])
+    return SeenLog(int(log["blockNumber"], 16), int(log["logIndex"], 16), topics[0], subject)
+
+
+class LogCursor:
+    """The logs of some events of one contract from ``start_block`` on, scanned incrementally."""
+
+    def __init__(self, address: str, topics: Sequence[str], *, start_block: int = 0) -> None:
+        self.address = address
+        self.topics = tuple(topics)
+        self.scanned_to = start_block - 1  # the last block whose logs are in `logs`
+        self.logs: list[SeenLog] = []  # in chain order
+        self._lock = asyncio.Lock()
+
+    async def scan(self, client: ChainClient, *, to_block: int) -> None:
+        """Fetch the logs of blocks not scanned yet, up to ``to_block``; concurrent callers scan once."""
+        async with self._lock:
+            if to_block <= self.scanned_to:
+                return
+            found = await client.get_logs(
+                address=self.address, topics=[list(self.topics)], from_block=self.scanned_to + 1, to_block=to_block
+            )
+            self.logs.extend(sorted((seen_log(log) for log in found), key=lambda s: (s.block, s.index)))
+            self.scanned_to = to_block
+
+    def upto(self, block: int) -> list[SeenLog]:
+        return [log for log in self.logs if log.block <= block]
+
+
+def active_strategies(logs: Iterable[SeenLog]) -> list[str]:
+    """The whitelist after replaying its add/remove events in order (first whitelisting order kept)."""
+    active: dict[str, None] = {}
+    for log in logs:
+        if log.topic == STRATEGY_ADDED:
+            active.setdefault(log.subject, None)
+        elif log.topic == STRATEGY_REMOVED:
+            active.pop(log.subject, None)
+    return list(active)
+
+
+def subjects(logs: Iterable[SeenLog]) -> list[str]:
+    """Each named address once, in order of first appearance (pod owners, operators)."""
+    return list(dict.fromkeys(log.subject for log in logs))
