@@ -58,7 +58,8 @@ EIGENLAYER: Final = ProtocolInfo(
         "balance less the virtual-offset rounding of StrategyBase), plus beacon-chain ETH restaked through "
         "EigenPods: the sum over pod owners of max(0, podOwnerDepositShares), 1 share = 1 wei, valued as WETH. "
         "Staking: the EIGEN strategy's bEIGEN, counted as EIGEN (bEIGEN is its 1:1 backing token). stETH in "
-        "its strategy is marked Lido's receipt so aggregate totals count that ETH once."
+        "its strategy is marked Lido's receipt so aggregate totals count that ETH once. A strategy removed from "
+        "the whitelist is no longer counted, though stakers' tokens may remain in it until withdrawn."
     ),
     discovery=(
         "Strategies: StrategyAddedToDepositWhitelist(address) and StrategyRemovedFromDepositWhitelist(address) "
