@@ -142,11 +142,23 @@ async def test_native_eth_is_the_pods_found_from_events(
     owners = await adapter.pod_owners(reader)
     assert len(owners) == pods.functions.numPods().call()  # every pod, though no contract lists them
     assert all(pods.functions.hasPod(o).call() for o in owners)
-    newcomer = sender.accounts[9]
-    sender.send(pods.functions.createPod(), sender=newcomer)
-    sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(newcomer, 0, 10 * VALIDATOR_ETH))
-    assert await adapter.native_restaked(await pinned_reader(client)) == NATIVE + 10 * VALIDATOR_ETH
-    assert pods.functions.podOwnerDepositShares(newcomer).call() == 10 * VALIDATOR_ETH
+    assert {r.call.args[0] for r in reader.records} == set(owners)  # the first read reads every pod owner
+    # A new pod with 10 validators, 3 more for a seeded pod, and a pod that stays empty.
+    newcomer, seeded, empty = sender.accounts[9], sender.accounts[5], sender.accounts[3]
+    for owner in (newcomer, empty):
+        sender.send(pods.functions.createPod(), sender=owner)
+    for owner, validators in ((newcomer, 10), (seeded, 3)):
+        sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(owner, 0, validators * VALIDATOR_ETH))
+    later = await pinned_reader(client)
+    updated = await adapter.pod_deposit_shares(later)
+    assert later.records == []  # updated from the NewTotalShares logs, no pod re-read
+    reread = await EigenLayerAdapter(deployment).pod_deposit_shares(await pinned_reader(client))
+    assert updated == reread  # the same as every pod read afresh
+    assert updated[newcomer] == pods.functions.podOwnerDepositShares(newcomer).call() == 10 * VALIDATOR_ETH
+    assert updated[empty] == 0
+    assert await adapter.native_restaked(later) == NATIVE + 13 * VALIDATOR_ETH
+    # An older block is read as it was (the later state is not applied backwards).
+    assert await adapter.native_restaked(reader) == NATIVE
 
 
 async def test_queued_withdrawal_waits_for_the_delay(

@@ -10,11 +10,13 @@ from eth_utils import to_checksum_address
 from defiscope.deployments.mainnet import EIGENLAYER_START_BLOCKS, mainnet
 from defiscope.protocols.eigenlayer.adapter import BACKING_EIGEN, EigenLayerAdapter
 from defiscope.protocols.eigenlayer.discovery import (
+    NEW_TOTAL_SHARES,
     OPERATOR_REGISTERED,
     POD_DEPLOYED,
     STRATEGY_ADDED,
     STRATEGY_REMOVED,
     active_strategies,
+    apply_pod_logs,
     seen_log,
     subjects,
 )
@@ -54,6 +56,24 @@ def test_the_whitelist_is_replayed_in_order() -> None:
     assert active_strategies(events) == [B, C, A]
     assert active_strategies([seen_log(_log([STRATEGY_REMOVED], _word(C)))]) == []  # unknown removal: nothing
     assert subjects([seen_log(_log([POD_DEPLOYED, _word(C), _word(o)])) for o in (A, B, A)]) == [A, B]
+
+
+def test_pod_shares_follow_new_total_shares() -> None:
+    def total(owner: str, value: int, block: int) -> dict[str, Any]:
+        return _log([NEW_TOTAL_SHARES, _word(owner)], "0x" + value.to_bytes(32, "big", signed=True).hex(), block)
+
+    deficit = seen_log(total(A, -(5 * 10**18), 3))  # int256: a pre-upgrade deficit stays negative
+    assert (deficit.subject, deficit.value) == (A, -(5 * 10**18))
+    logs = [
+        seen_log(_log([POD_DEPLOYED, _word(C), _word(B)], block=4)),  # a new pod starts at 0
+        seen_log(total(A, 32 * 10**18, 5)),  # the total, not a delta
+        seen_log(_log([POD_DEPLOYED, _word(B), _word(C)], block=6)),
+        seen_log(total(C, 64 * 10**18, 7)),
+    ]
+    known = {A: -(5 * 10**18)}
+    assert apply_pod_logs(known, [deficit]) == known
+    assert apply_pod_logs(known, logs) == {A: 32 * 10**18, B: 0, C: 64 * 10**18}
+    assert known == {A: -(5 * 10**18)}  # the earlier state is left as it was
 
 
 def test_mainnet_scans_from_the_registry_start_block_and_reports_beigen_as_eigen() -> None:

@@ -9,7 +9,8 @@ of its token, computed here from ``totalShares()`` and the token's balance with 
 
 Native restaking is the sum of positive ``podOwnerDepositShares`` (1 share = 1 wei of beacon-chain ETH, as WETH)
 of the pod owners named by `PodDeployed` logs; a negative balance (a pre-slashing-upgrade deficit) is a debt,
-not negative TVL.
+not negative TVL. The shares are read once; a later read at a newer block updates them exactly from the
+`NewTotalShares` logs in between (every change of deposit shares emits one) instead of re-reading every pod.
 
     adapter = EigenLayerAdapter(deployment)
     positions = await adapter.positions(reader)      # one per strategy holding something, one for native ETH
@@ -18,6 +19,7 @@ not negative TVL.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,6 +29,8 @@ from defiscope.deployments import Deployment
 from defiscope.deployments.mainnet import EIGENLAYER_START_BLOCKS
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, ProtocolInfo
 from defiscope.protocols.eigenlayer.discovery import (
+    NEW_TOTAL_SHARES,
+    NEW_TOTAL_SHARES_EVENT,
     OPERATOR_REGISTERED_EVENT,
     POD_DEPLOYED,
     POD_DEPLOYED_EVENT,
@@ -36,6 +40,7 @@ from defiscope.protocols.eigenlayer.discovery import (
     STRATEGY_REMOVED_EVENT,
     LogCursor,
     active_strategies,
+    apply_pod_logs,
     subjects,
 )
 from defiscope.protocols.eigenlayer.strategy_math import shares_to_underlying
@@ -66,6 +71,8 @@ EIGENLAYER: Final = ProtocolInfo(
         "logs of the StrategyManager, scanned from its deployment block (the registry's start block; genesis on "
         "the devnet) and then only over new blocks, replayed in order (a removed strategy is dropped). Pods: "
         "PodDeployed(address,address) logs of the EigenPodManager, same cursor; there is no on-chain pod list. "
+        "Pod owners' deposit shares are read once, then updated exactly from NewTotalShares(address,int256) "
+        "logs (emitted by every change of deposit shares) rather than re-read for every pod at each block. "
         "Operators (`defiscope staking operators`): OperatorRegistered(address,address) logs of the "
         "DelegationManager. Each strategy's underlying is read once (underlyingToken() is immutable)."
     ),
@@ -105,6 +112,14 @@ class StrategyState:
     total_underlying: int
 
 
+@dataclass(frozen=True, slots=True)
+class PodShares:
+    """Pod owners' deposit shares as of one block."""
+
+    block: int
+    shares: Mapping[str, int]
+
+
 class EigenLayerAdapter(Adapter):
     info = EIGENLAYER
 
@@ -117,7 +132,9 @@ class EigenLayerAdapter(Adapter):
         start = EIGENLAYER_START_BLOCKS.get(deployment.chain_id, 0) if deployment.network == "mainnet" else 0
         self.start_block = start
         self.whitelist = LogCursor(self.manager, (STRATEGY_ADDED, STRATEGY_REMOVED), start_block=start)
-        self.pod_logs = LogCursor(self.pods, (POD_DEPLOYED,), start_block=start) if self.pods else None
+        pod_topics = (POD_DEPLOYED, NEW_TOTAL_SHARES)
+        self.pod_logs = LogCursor(self.pods, pod_topics, start_block=start) if self.pods else None
+        self.pod_shares: PodShares | None = None  # the latest block's pod-owner deposit shares
         self.receipt_of = {deployment.tokens[s].address: slug for s, slug in RECEIPTS.items() if s in deployment.tokens}
         eigen = deployment.tokens.get("EIGEN")
         backing = deployment.contracts.get(BACKING_EIGEN)
@@ -146,7 +163,7 @@ class EigenLayerAdapter(Adapter):
                     "EigenPodManager",
                     "eigenlayer/EigenPodManager",
                     calls=("podOwnerDepositShares(address)(int256)",),
-                    events=(POD_DEPLOYED_EVENT,),
+                    events=(POD_DEPLOYED_EVENT, NEW_TOTAL_SHARES_EVENT),
                     address=self.pods,
                 )
             )
@@ -229,13 +246,25 @@ class EigenLayerAdapter(Adapter):
         if self.pod_logs is None:
             return []
         await self.pod_logs.scan(reader.batcher.snapshot.client, to_block=reader.block.number)
-        return subjects(self.pod_logs.upto(reader.block.number))
+        return subjects(self.pod_logs.upto(reader.block.number), POD_DEPLOYED)
 
     async def native_restaked(self, reader: Reader) -> int:
         """Sum of positive pod-owner deposit shares (a negative balance is a debt, not negative TVL)."""
-        owners = await self.pod_owners(reader)
-        if self.pods is None or not owners:
-            return 0
-        calls = [Call.of(self.pods, "podOwnerDepositShares(address)(int256)", owner) for owner in owners]
-        shares = self.require(await reader.call_many(calls))
-        return sum(max(0, s) for s in shares)
+        return sum(max(0, s) for s in (await self.pod_deposit_shares(reader)).values())
+
+    async def pod_deposit_shares(self, reader: Reader) -> Mapping[str, int]:
+        """Every pod owner's ``podOwnerDepositShares`` at the reader's block: from the shares known at an earlier
+        block plus the pod logs in between, else read for every owner."""
+        owners = await self.pod_owners(reader)  # scans the pod logs up to the block
+        if self.pods is None or self.pod_logs is None:
+            return {}
+        block, known = reader.block.number, self.pod_shares
+        if known is not None and known.block <= block:
+            shares = apply_pod_logs(known.shares, self.pod_logs.between(known.block, block))
+        else:
+            calls = [Call.of(self.pods, "podOwnerDepositShares(address)(int256)", owner) for owner in owners]
+            shares = dict(zip(owners, self.require(await reader.call_many(calls)) if calls else [], strict=True))
+        latest = self.pod_shares
+        if latest is None or latest.block < block:
+            self.pod_shares = PodShares(block, shares)
+        return shares
