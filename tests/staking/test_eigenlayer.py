@@ -19,6 +19,7 @@ from defiscope.devnet.eigenlayer import MIN_WITHDRAWAL_DELAY_BLOCKS, STRATEGY_TO
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.base import AdapterError, BalanceKind
+from defiscope.protocols.eigenlayer import operators as operators_module
 from defiscope.protocols.eigenlayer.adapter import BEACON_CHAIN_ETH_STRATEGY, EigenLayerAdapter
 from defiscope.protocols.eigenlayer.operators import operator_stakes
 from defiscope.protocols.eigenlayer.strategy_math import deposit_shares, shares_to_underlying, underlying_to_shares
@@ -205,7 +206,11 @@ async def test_queued_withdrawal_waits_for_the_delay(
 
 
 async def test_operators_and_delegated_stake(
-    deployment: Deployment, client: ChainClient, sender: Sender, eth_chain: DevnetChain
+    deployment: Deployment,
+    client: ChainClient,
+    sender: Sender,
+    eth_chain: DevnetChain,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stakes = {s.operator: s for s in await operator_stakes(client, deployment)}
     seven, eight = sender.accounts[7], sender.accounts[8]
@@ -218,6 +223,9 @@ async def test_operators_and_delegated_stake(
             assert deposited(symbol, index) - stakes[operator].underlying[strategy] in (0, 1), (symbol, index)
     assert stakes[seven].underlying[BEACON_CHAIN_ETH_STRATEGY] == native(7)
     assert stakes[eight].underlying[BEACON_CHAIN_ETH_STRATEGY] == native(8)
+    # getOperatorsShares answers per block of operators: one operator per call gives the same rows.
+    monkeypatch.setattr(operators_module, "OPERATORS_PER_CALL", 1)
+    assert await operator_stakes(client, deployment) == list(stakes.values())
 
 
 async def test_a_strategy_with_no_shares_holds_nothing(
@@ -246,7 +254,7 @@ async def test_a_whitelisted_strategy_that_cannot_be_read_fails_naming_it(
     (failure,) = result.failures
     assert failure.slug == "eigenlayer"
     assert stranger in failure.reason
-    with pytest.raises(AdapterError, match="is not a strategy"):
+    with pytest.raises(AdapterError, match=f"whitelisted strategy {stranger} .* cannot be read"):
         await operator_stakes(client, deployment)
 
 

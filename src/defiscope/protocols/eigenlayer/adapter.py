@@ -96,12 +96,10 @@ BACKING_EIGEN: Final = "EigenLayerBackingEigen"
 BEACON_CHAIN_ETH_STRATEGY: Final = "0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0"
 #: Tokens issued by other protocols in our registry: slug of the issuer.
 RECEIPTS: Final = {"stETH": "lido", "wstETH": "lido"}
-#: What is read of a strategy (the last by `operators`).
-STRATEGY_CALLS: Final = (
-    "underlyingToken()(address)",
-    "totalShares()(uint256)",
-    "sharesToUnderlyingView(uint256)(uint256)",
-)
+#: What is read of a strategy.
+STRATEGY_CALLS: Final = ("underlyingToken()(address)", "totalShares()(uint256)")
+#: Operators' shares, many operators and strategies per call (by `operators.operator_stakes`).
+OPERATORS_SHARES: Final = "getOperatorsShares(address[],address[])(uint256[][])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +107,12 @@ class StrategyState:
     address: str
     underlying: str
     total_shares: int
+    token_balance: int
     total_underlying: int
+
+    def to_underlying(self, shares: int) -> int:
+        """``sharesToUnderlyingView(shares)`` at this state."""
+        return shares_to_underlying(shares, total_shares=self.total_shares, token_balance=self.token_balance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +175,7 @@ class EigenLayerAdapter(Adapter):
                 ContractUse(
                     "DelegationManager",
                     "eigenlayer/DelegationManager",
-                    calls=("operatorShares(address,address)(uint256)",),
+                    calls=(OPERATORS_SHARES,),
                     events=(OPERATOR_REGISTERED_EVENT,),
                     address=self.delegation,
                 )
@@ -232,7 +235,7 @@ class EigenLayerAdapter(Adapter):
                 if not result.success:
                     raise self._unreadable(strategy, f"{result.call.describe()}: {result.error}")
             total = shares_to_underlying(shares.one(), total_shares=shares.one(), token_balance=balance.one())
-            states.append(StrategyState(strategy, self.underlying[strategy], shares.one(), total))
+            states.append(StrategyState(strategy, self.underlying[strategy], shares.one(), balance.one(), total))
         return states
 
     def _unreadable(self, strategy: str, reason: object) -> AdapterError:
