@@ -15,7 +15,12 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.eigenlayer import MIN_WITHDRAWAL_DELAY_BLOCKS, STRATEGY_TOKENS, VALIDATOR_ETH
+from defiscope.devnet.eigenlayer import (
+    LST_STRATEGY_TOKENS,
+    MIN_WITHDRAWAL_DELAY_BLOCKS,
+    STRATEGY_TOKENS,
+    VALIDATOR_ETH,
+)
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.base import AdapterError, BalanceKind
@@ -92,10 +97,11 @@ async def test_tvl_is_each_strategys_underlying_plus_native_eth(
     positions = await adapter.positions(await pinned_reader(client))
     by_token = {deployment.token_at(p.token).symbol: p for p in positions}  # type: ignore[union-attr]
     # Every whitelisted strategy was found from the events: the seed's deposits (stETH transfers keep 1 wei of
-    # rounding) and the pods' validators.
-    expected = {symbol: deposited(symbol) for symbol in STRATEGY_TOKENS} | {"stETH": deposited("stETH") - 1}
-    assert {s: p.amount for s, p in by_token.items()} == expected | {"WETH": NATIVE}
-    assert {by_token[s].holder for s in STRATEGY_TOKENS} == {strategy_of(sender, eth_chain, s) for s in STRATEGY_TOKENS}
+    # rounding) and the pods' validators. bEIGEN, the EIGEN strategy's token, is reported as EIGEN staking.
+    expected = {symbol: deposited(symbol) for symbol in LST_STRATEGY_TOKENS} | {"stETH": deposited("stETH") - 1}
+    assert {s: p.amount for s, p in by_token.items()} == expected | {"EIGEN": deposited("bEIGEN"), "WETH": NATIVE}
+    holders = {by_token["EIGEN" if s == "bEIGEN" else s].holder for s in STRATEGY_TOKENS}
+    assert holders == {strategy_of(sender, eth_chain, s) for s in STRATEGY_TOKENS}
     assert by_token["stETH"].receipt_of == "lido"
     assert by_token["rETH"].receipt_of is None
     assert by_token["EIGEN"].kind == BalanceKind.STAKING  # EIGEN is staking, as DefiLlama counts it

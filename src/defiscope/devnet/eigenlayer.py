@@ -1,17 +1,18 @@
 """EigenLayer on the devnet, shaped like mainnet: StrategyManager, one StrategyBase per whitelisted token
-(seven LSTs and EIGEN), EigenPodManager with several pods, DelegationManager with two operators.
+(seven LSTs and bEIGEN, EIGEN's backing token, as mainnet's EIGEN strategy holds), EigenPodManager with several
+pods, DelegationManager with two operators.
 
 Example::
 
     eigen = deploy_eigenlayer(sender, tokens)        # tokens: symbol -> Contract, with stETH already there
     eigen.registry()["EigenLayerStrategyManager"], eigen.strategies["stETH"].address
-    eigen.tokens()["rETH"]                           # the LSTs and EIGEN are deployed here
+    eigen.tokens()["rETH"]                           # the LSTs and EIGEN are deployed here (bEIGEN: registry)
 
 Nothing is registered per strategy or per pod: as on mainnet, the adapter finds strategies from the
 StrategyManager's whitelist events and pods from `PodDeployed` logs.
 
 Seed (EigenLayer's mid-2025 TVL scaled down, `devnet.sizes`: about $400M): the LSTs (each at its own ETH
-rate) and EIGEN minted to account 0 and accounts 1..9; accounts 7 and 8 register as operators; account 0 and
+rate), EIGEN and bEIGEN minted to account 0 and accounts 1..9; accounts 7 and 8 register as operators; account 0 and
 accounts 1..3 deposit into the strategies and delegate; accounts 4, 5 and 6 create pods, credited with 600, 400
 and 0 validators (32 ETH each) of natively restaked ETH, delegated to accounts 7, 8 and 7.
 """
@@ -53,13 +54,18 @@ TOKEN_ARTIFACTS: Final = {
     "sfrxETH": "SfrxETH",
     "OETH": "OETH",
     "EIGEN": "DevToken",
+    "bEIGEN": "DevToken",
 }
+#: bEIGEN's registry name (mainnet's too): not a priced token of its own, reported as EIGEN.
+BACKING_EIGEN: Final = "EigenLayerBackingEigen"
 LST_SUPPLY: Final = 50_000 * ETHER
 LST_PER_ACCOUNT: Final = 100 * ETHER
 EIGEN_SUPPLY: Final = 10_000_000 * ETHER
 EIGEN_PER_ACCOUNT: Final = 10_000 * ETHER
-#: Whitelisted in this order (mainnet whitelisted stETH, rETH, cbETH first, then more LSTs, then EIGEN).
-STRATEGY_TOKENS: Final = ("stETH", "rETH", "cbETH", "swETH", "wBETH", "sfrxETH", "OETH", "EIGEN")
+#: LST strategies, whitelisted in this order (mainnet whitelisted stETH, rETH, cbETH first, then more LSTs).
+LST_STRATEGY_TOKENS: Final = ("stETH", "rETH", "cbETH", "swETH", "wBETH", "sfrxETH", "OETH")
+#: Every strategy's token: the LSTs, then bEIGEN (mainnet's EIGEN strategy holds bEIGEN, EIGEN's backing token).
+STRATEGY_TOKENS: Final = (*LST_STRATEGY_TOKENS, "bEIGEN")
 OPERATORS: Final = (7, 8)
 #: (account, {token: whole tokens}, operator account)
 DEPOSITS: Final = (
@@ -73,12 +79,12 @@ DEPOSITS: Final = (
             "wBETH": 4_000,
             "sfrxETH": 3_000,
             "OETH": 2_000,
-            "EIGEN": 1_500_000,
+            "bEIGEN": 1_500_000,
         },
         7,
     ),
     (1, {"stETH": 300, "rETH": 50, "swETH": 20}, 7),
-    (2, {"stETH": 200, "cbETH": 40, "EIGEN": 5_000}, 8),
+    (2, {"stETH": 200, "cbETH": 40, "bEIGEN": 5_000}, 8),
     (3, {"rETH": 60, "wBETH": 30}, 8),
 )
 #: (pod owner account, validators of 32 ETH credited to its pod, operator account)
@@ -95,12 +101,14 @@ class EigenLayerDevnet:
     pod_manager: Contract
     strategies: Mapping[str, Contract]  # by underlying symbol
     deployed_tokens: Mapping[str, Contract]  # the LSTs and EIGEN deployed here
+    backing_eigen: Contract  # bEIGEN
 
     def registry(self) -> dict[str, str]:
         return {
             "EigenLayerStrategyManager": self.strategy_manager.address,
             "EigenLayerDelegationManager": self.delegation.address,
             "EigenLayerEigenPodManager": self.pod_manager.address,
+            BACKING_EIGEN: self.backing_eigen.address,
         }
 
     def tokens(self) -> dict[str, Contract]:
@@ -138,11 +146,12 @@ def deploy_strategy(sender: Sender, manager: Contract, token: str) -> Contract:
 def deploy_eigenlayer(sender: Sender, tokens: Mapping[str, Contract]) -> EigenLayerDevnet:
     """Deploy and seed EigenLayer (see the module docstring); ``tokens`` must hold stETH."""
     deployed = {symbol: _deploy_lst(sender, symbol, rate) for symbol, rate in LST_RATES.items()}
-    deployed["EIGEN"] = _deploy_eigen(sender)
-    every = {**tokens, **deployed}
+    deployed["EIGEN"] = _deploy_eigen(sender, "Eigen", "EIGEN")
+    backing = _deploy_eigen(sender, "Backing Eigen", "bEIGEN")
+    every = {**tokens, **deployed, "bEIGEN": backing}
     manager, pods, delegation = deploy_core(sender)
     strategies = {symbol: deploy_strategy(sender, manager, every[symbol].address) for symbol in STRATEGY_TOKENS}
-    eigen = EigenLayerDevnet(manager, delegation, pods, strategies, deployed)
+    eigen = EigenLayerDevnet(manager, delegation, pods, strategies, deployed, backing)
     _seed(sender, eigen, every)
     return eigen
 
@@ -154,8 +163,8 @@ def _deploy_lst(sender: Sender, symbol: str, rate: Fraction | None) -> Contract:
     return token
 
 
-def _deploy_eigen(sender: Sender) -> Contract:
-    token = sender.deploy(contract_artifact("DevToken"), "Eigen", "EIGEN", 18)
+def _deploy_eigen(sender: Sender, name: str, symbol: str) -> Contract:
+    token = sender.deploy(contract_artifact("DevToken"), name, symbol, 18)
     _mint(sender, token, EIGEN_SUPPLY, EIGEN_PER_ACCOUNT)
     return token
 

@@ -11,7 +11,7 @@ at the chain's current time (so the clock never jumps): consensus-layer rewards 
 ``apr`` (a rebase), finalizing the queue when the buffered ether covers it.
 
 `EigenRestakers`: a restaker delegates to one of the seeded operators once, then deposits stETH (staked
-through Lido) or another LST or EIGEN (minted by account 0, their owner) into the matching strategy, found from
+through Lido) or another LST (minted by account 0, their owner) into the matching strategy, found from
 the StrategyManager's whitelist events. Withdrawals from EigenLayer wait 100,800 blocks, far beyond a
 simulation run: not simulated.
 """
@@ -27,9 +27,9 @@ from defiscope.devnet.agents.lending import portion
 from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.eigenlayer import (
+    LST_STRATEGY_TOKENS,
     NO_SIGNATURE,
     OPERATORS,
-    STRATEGY_TOKENS,
     TOKEN_ARTIFACTS,
     whitelisted_strategies,
 )
@@ -125,7 +125,7 @@ class EigenRestakers:
         if not self.wallets:
             self.wallets = [Wallet.of(sim, f"eigenlayer restaker {i}") for i in range(self.restakers)]
         wallet = rng.choice(self.wallets)
-        symbol = rng.choice(STRATEGY_TOKENS)
+        symbol = rng.choice(LST_STRATEGY_TOKENS)
         amount = rng.randint(*self.deposit_eth) * ETHER
         manager = sim.sender.contract(
             contract_artifact("StrategyManager"), sim.chain.contracts["EigenLayerStrategyManager"]
