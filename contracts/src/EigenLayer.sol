@@ -531,3 +531,20 @@ contract DelegationManager {
         emit OperatorSharesDecreased(operator, staker, strategy, shares);
     }
 }
+
+/// @title DelegationManagerM2Logs
+/// @notice Not a stand-in: code that tests put at the DelegationManager's address for one transaction (then restore)
+///         to replay history its mainnet proxy has, logs of the M2 implementation it was upgraded from.
+contract DelegationManagerM2Logs {
+    struct OperatorDetails {
+        address __deprecated_earningsReceiver;
+        address delegationApprover;
+        uint32 stakerOptOutWindowBlocks;
+    }
+
+    event OperatorRegistered(address indexed operator, OperatorDetails operatorDetails);
+
+    function operatorRegistered(address operator, OperatorDetails calldata operatorDetails) external {
+        emit OperatorRegistered(operator, operatorDetails);
+    }
+}

@@ -20,6 +20,7 @@ from defiscope.devnet.eigenlayer import (
     MIN_WITHDRAWAL_DELAY_BLOCKS,
     STRATEGY_TOKENS,
     VALIDATOR_ETH,
+    ZERO,
 )
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
@@ -232,6 +233,23 @@ async def test_operators_and_delegated_stake(
     # getOperatorsShares answers per block of operators: one operator per call gives the same rows.
     monkeypatch.setattr(operators_module, "OPERATORS_PER_CALL", 1)
     assert await operator_stakes(client, deployment) == list(stakes.values())
+
+
+async def test_operators_registered_before_the_slashing_upgrade_are_found(
+    deployment: Deployment, client: ChainClient, sender: Sender, eth_chain: DevnetChain
+) -> None:
+    # Mainnet's DelegationManager proxy logged its older operators with M2's OperatorRegistered(address,
+    # (address,address,uint32)): replay one such log from the DelegationManager's address, then restore its code.
+    delegation = eth_chain.contracts["EigenLayerDelegationManager"]
+    code = sender.w3.eth.get_code(delegation).to_0x_hex()
+    replay = contract_artifact("DelegationManagerM2Logs")
+    sender.rpc("anvil_setCode", [delegation, replay.deployed_bytecode])
+    legacy = sender.accounts[9]
+    sender.send(sender.contract(replay, delegation).functions.operatorRegistered(legacy, (legacy, ZERO, 0)))
+    sender.rpc("anvil_setCode", [delegation, code])
+    stakes = {s.operator: s for s in await operator_stakes(client, deployment)}
+    assert set(stakes) == {sender.accounts[7], sender.accounts[8], legacy}
+    assert not any(stakes[legacy].shares.values())  # registered, nothing delegated to it here
 
 
 async def test_a_strategy_with_no_shares_holds_nothing(

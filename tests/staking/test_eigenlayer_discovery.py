@@ -10,6 +10,7 @@ from eth_utils import to_checksum_address
 from defiscope.deployments.mainnet import EIGENLAYER_START_BLOCKS, mainnet
 from defiscope.protocols.eigenlayer.adapter import BACKING_EIGEN, EigenLayerAdapter
 from defiscope.protocols.eigenlayer.discovery import (
+    LEGACY_OPERATOR_REGISTERED,
     NEW_TOTAL_SHARES,
     OPERATOR_REGISTERED,
     POD_DEPLOYED,
@@ -40,6 +41,9 @@ def test_each_event_names_its_subject() -> None:
     assert seen_log(_log([POD_DEPLOYED, _word(C), _word(A)])).subject == A
     operator = seen_log(_log([OPERATOR_REGISTERED, _word(B)], _word(C), block=7, index=3))
     assert (operator.subject, operator.block, operator.index) == (B, 7, 3)
+    # M2's OperatorRegistered(address indexed, (address,address,uint32)): the operator is topic 1 as well.
+    legacy = seen_log(_log([LEGACY_OPERATOR_REGISTERED, _word(A)], _word(A) + _word(C)[2:] + "0" * 64))
+    assert legacy.subject == A
 
 
 def test_the_whitelist_is_replayed_in_order() -> None:

@@ -29,6 +29,7 @@ from defiscope.deployments import Deployment
 from defiscope.deployments.mainnet import EIGENLAYER_START_BLOCKS
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, ProtocolInfo
 from defiscope.protocols.eigenlayer.discovery import (
+    LEGACY_OPERATOR_REGISTERED_EVENT,
     NEW_TOTAL_SHARES,
     NEW_TOTAL_SHARES_EVENT,
     OPERATOR_REGISTERED_EVENT,
@@ -74,7 +75,9 @@ EIGENLAYER: Final = ProtocolInfo(
         "Pod owners' deposit shares are read once, then updated exactly from NewTotalShares(address,int256) "
         "logs (emitted by every change of deposit shares) rather than re-read for every pod at each block. "
         "Operators (`defiscope staking operators`): OperatorRegistered(address,address) logs of the "
-        "DelegationManager. Each strategy's underlying is read once (underlyingToken() is immutable)."
+        "DelegationManager, and for operators registered before the slashing upgrade the M2 form "
+        "OperatorRegistered(address,(address,address,uint32)) of the same proxy. Each strategy's underlying is "
+        "read once (underlyingToken() is immutable)."
     ),
     defillama_difference=(
         "DefiLlama sums balanceOf(strategy) of each whitelisted strategy's underlying; we count "
@@ -177,6 +180,14 @@ class EigenLayerAdapter(Adapter):
                     "eigenlayer/DelegationManager",
                     calls=(OPERATORS_SHARES,),
                     events=(OPERATOR_REGISTERED_EVENT,),
+                    address=self.delegation,
+                )
+            )
+            uses.append(  # the same proxy's logs from before the slashing upgrade
+                ContractUse(
+                    "DelegationManager (M2 logs)",
+                    "eigenlayer/DelegationManagerM2",
+                    events=(LEGACY_OPERATOR_REGISTERED_EVENT,),
                     address=self.delegation,
                 )
             )

@@ -29,12 +29,17 @@ STRATEGY_REMOVED_EVENT: Final = "StrategyRemovedFromDepositWhitelist(address)"
 POD_DEPLOYED_EVENT: Final = "PodDeployed(address,address)"
 NEW_TOTAL_SHARES_EVENT: Final = "NewTotalShares(address,int256)"
 OPERATOR_REGISTERED_EVENT: Final = "OperatorRegistered(address,address)"  # (operator indexed, delegationApprover)
+#: Before the slashing upgrade (April 2025) the same DelegationManager proxy emitted (operator indexed,
+#: OperatorDetails(earningsReceiver, delegationApprover, stakerOptOutWindowBlocks)): operators registered then
+#: are only in these logs.
+LEGACY_OPERATOR_REGISTERED_EVENT: Final = "OperatorRegistered(address,(address,address,uint32))"
 
 STRATEGY_ADDED: Final = "0x" + event_topic(STRATEGY_ADDED_EVENT).hex()
 STRATEGY_REMOVED: Final = "0x" + event_topic(STRATEGY_REMOVED_EVENT).hex()
 POD_DEPLOYED: Final = "0x" + event_topic(POD_DEPLOYED_EVENT).hex()
 NEW_TOTAL_SHARES: Final = "0x" + event_topic(NEW_TOTAL_SHARES_EVENT).hex()
 OPERATOR_REGISTERED: Final = "0x" + event_topic(OPERATOR_REGISTERED_EVENT).hex()
+LEGACY_OPERATOR_REGISTERED: Final = "0x" + event_topic(LEGACY_OPERATOR_REGISTERED_EVENT).hex()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """EigenLayer operators and the stake delegated to them, per strategy, in shares and in underlying.
 
 Operators are found from the DelegationManager's `OperatorRegistered(address indexed operator, address
-delegationApprover)` logs (the event's form since the slashing upgrade), strategies from the StrategyManager's
+delegationApprover)` logs (the event's form since the slashing upgrade) and, for operators registered before it,
+the M2 form `OperatorRegistered(address indexed operator, OperatorDetails)`; strategies from the StrategyManager's
 whitelist events (`EigenLayerAdapter.strategies`). Shares come from `getOperatorsShares` (a block of operators
 and every strategy per call: mainnet has thousands of operators); underlying amounts are StrategyBase's own
 `sharesToUnderlyingView` math over each strategy's total shares and balance, read once in the same pinned batch.
@@ -26,7 +27,12 @@ from defiscope.protocols.eigenlayer.adapter import (
     OPERATORS_SHARES,
     EigenLayerAdapter,
 )
-from defiscope.protocols.eigenlayer.discovery import OPERATOR_REGISTERED, LogCursor, subjects
+from defiscope.protocols.eigenlayer.discovery import (
+    LEGACY_OPERATOR_REGISTERED,
+    OPERATOR_REGISTERED,
+    LogCursor,
+    subjects,
+)
 
 #: Operators per `getOperatorsShares` call (its answer is operators x strategies words).
 OPERATORS_PER_CALL: Final = 50
@@ -52,7 +58,7 @@ async def operator_stakes(
     states = await eigen.strategy_states(reader)
     manager = deployment.contract(DELEGATION_MANAGER)
     start = eigen.start_block if from_block is None else from_block
-    registered = LogCursor(manager, (OPERATOR_REGISTERED,), start_block=start)
+    registered = LogCursor(manager, (OPERATOR_REGISTERED, LEGACY_OPERATOR_REGISTERED), start_block=start)
     await registered.scan(client, to_block=snapshot.block.number)
     operators = subjects(registered.logs)
     every = (*(s.address for s in states), BEACON_CHAIN_ETH_STRATEGY)
