@@ -103,7 +103,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     pools += pancake_v3_pools
 
     contracts.update(deploy_compound_maker(sender, spec, tokens, contracts))
-    contracts.update(deploy_eigenlayer_step(sender, spec.chain_id, tokens))  # its LSTs and EIGEN join `tokens`
+    contracts.update(deploy_eigenlayer_step(sender, spec.chain_id, tokens))  # rETH, cbETH join `tokens`
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))
     return DevnetChain(
