@@ -142,10 +142,11 @@ class EigenLayerAdapter(Adapter):
         self.pod_logs = LogCursor(self.pods, pod_topics, start_block=start) if self.pods else None
         self.pod_shares: PodShares | None = None  # the latest block's pod-owner deposit shares
         self.receipt_of = {deployment.tokens[s].address: slug for s, slug in RECEIPTS.items() if s in deployment.tokens}
-        eigen = deployment.tokens.get("EIGEN")
-        backing = deployment.contracts.get(BACKING_EIGEN)
-        #: underlying token -> the token its position is reported in (bEIGEN and EIGEN: EIGEN)
-        self.staked_as = {u: eigen.address for u in (backing, eigen.address if eigen else None) if u and eigen}
+        # Underlying token -> the token its staking position is reported in: EIGEN, and bEIGEN as EIGEN.
+        eigen, backing = deployment.tokens.get("EIGEN"), deployment.contracts.get(BACKING_EIGEN)
+        self.staked_as: dict[str, str] = {}
+        if eigen is not None:
+            self.staked_as = dict.fromkeys(filter(None, (eigen.address, backing)), eigen.address)
         self.underlying: dict[str, str] = {}  # strategy -> its token (immutable, read once)
 
     def surface(self) -> tuple[ContractUse, ...]:
