@@ -260,7 +260,7 @@ def test_lido_stakers_and_oracle_rebase(eth_chain: DevnetChain) -> None:
 
 def test_eigenlayer_restakers_deposit(eth_chain: DevnetChain) -> None:
     sim = Simulation(eth_chain, QUIET)
-    restakers = EigenRestakers(restakers=1, activity=1.0)
+    restakers = EigenRestakers(restakers=1, activity=1.0, native_share=0.0)  # LST deposits only
     manager = token(sim, "StrategyManager", "EigenLayerStrategyManager")
     rng = random.Random(8)
     for _ in range(4):

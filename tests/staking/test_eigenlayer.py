@@ -4,6 +4,7 @@ events, withdrawals with delay, operators, and the stand-ins' mainnet access con
 from __future__ import annotations
 
 import asyncio
+from random import Random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +15,7 @@ from web3.logs import DISCARD
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.deployments import Deployment
+from defiscope.devnet.agents import EigenRestakers
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.eigenlayer import (
     LST_STRATEGY_TOKENS,
@@ -22,6 +24,7 @@ from defiscope.devnet.eigenlayer import (
     VALIDATOR_ETH,
     ZERO,
 )
+from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.base import AdapterError, BalanceKind
@@ -167,6 +170,22 @@ async def test_native_eth_is_the_pods_found_from_events(
     assert await adapter.native_restaked(later) == NATIVE + 13 * VALIDATOR_ETH
     # An older block is read as it was (the later state is not applied backwards).
     assert await adapter.native_restaked(reader) == NATIVE
+
+
+async def test_simulated_native_restaking_is_followed_from_events(
+    eth_chain: DevnetChain, deployment: Deployment, client: ChainClient
+) -> None:
+    adapter = EigenLayerAdapter(deployment)
+    before = await adapter.native_restaked(await pinned_reader(client))
+    restakers = EigenRestakers(restakers=2, activity=1.0, native_share=1.0)
+    sim, rng = Simulation(eth_chain, SimulationConfig(seed=3, trades_per_tick=0, lp_every=0, agents=())), Random(3)
+    for _ in range(4):
+        restakers(sim, rng)
+    later = await pinned_reader(client)
+    assert restakers.restaked  # pods created and credited by the agents
+    assert await adapter.native_restaked(later) == before + sum(wei for _, wei in restakers.restaked)
+    assert later.records == []  # new pods and their shares came from the logs
+    assert set(await adapter.pod_owners(later)) >= {owner for owner, _ in restakers.restaked}
 
 
 async def test_queued_withdrawal_waits_for_the_delay(

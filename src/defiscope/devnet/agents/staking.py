@@ -10,7 +10,8 @@ Example::
 at the chain's current time (so the clock never jumps): consensus-layer rewards for the elapsed time at
 ``apr`` (a rebase), finalizing the queue when the buffered ether covers it.
 
-`EigenRestakers`: a restaker delegates to one of the seeded operators once, then deposits stETH (staked
+`EigenRestakers`: a restaker delegates to one of the seeded operators once, then either restakes natively (creates
+its EigenPod once; account 0, playing the pod, credits a few verified 32 ETH validators) or deposits stETH (staked
 through Lido) or another LST (minted by account 0, their owner) into the matching strategy, found from
 the StrategyManager's whitelist events. Withdrawals from EigenLayer wait 100,800 blocks, far beyond a
 simulation run: not simulated.
@@ -31,6 +32,7 @@ from defiscope.devnet.eigenlayer import (
     NO_SIGNATURE,
     OPERATORS,
     TOKEN_ARTIFACTS,
+    VALIDATOR_ETH,
     whitelisted_strategies,
 )
 from defiscope.devnet.lido import ETHER, GWEI, SECONDS_PER_SLOT, LidoDevnet
@@ -116,7 +118,11 @@ class EigenRestakers:
     activity: float = 0.4
     deposit_eth: tuple[int, int] = (1, 100)
     wallets: list[Wallet] = field(default_factory=list)
+    #: chance that an action restakes natively rather than deposits an LST
+    native_share: float = 0.2
+    validators: tuple[int, int] = (1, 4)
     deposits: list[tuple[str, str, int]] = field(default_factory=list)  # (account, token symbol, amount)
+    restaked: list[tuple[str, int]] = field(default_factory=list)  # (pod owner, wei credited)
     strategies: dict[str, str] = field(default_factory=dict)  # underlying token -> strategy
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
@@ -136,6 +142,9 @@ class EigenRestakers:
         if int(delegation.functions.delegatedTo(wallet.address).call(), 16) == 0:
             operator = sim.sender.accounts[rng.choice(OPERATORS)]
             wallet.send(delegation.functions.delegateTo(operator, NO_SIGNATURE, b"\0" * 32))
+        if rng.random() < self.native_share:
+            self._restake_natively(sim, rng, wallet)
+            return
         token = sim.sender.contract(contract_artifact(TOKEN_ARTIFACTS[symbol]), sim.chain.tokens[symbol])
         if symbol == "stETH":
             if not stake(sim, wallet, lido_of(sim), amount):
@@ -152,3 +161,15 @@ class EigenRestakers:
         strategy = self.strategies[token.address]
         if wallet.send(manager.functions.depositIntoStrategy(strategy, token.address, amount)):
             self.deposits.append((wallet.address, symbol, amount))
+
+    def _restake_natively(self, sim: Simulation, rng: random.Random, wallet: Wallet) -> None:
+        pods = sim.sender.contract(
+            contract_artifact("EigenPodManager"), sim.chain.contracts["EigenLayerEigenPodManager"]
+        )
+        if not pods.functions.hasPod(wallet.address).call() and not wallet.send(pods.functions.createPod()):
+            return
+        credited = rng.randint(*self.validators) * VALIDATOR_ETH
+        restaked = int(pods.functions.podOwnerDepositShares(wallet.address).call())
+        # Account 0 plays the pod (no beacon chain here): it reports the newly verified validators.
+        sim.sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(wallet.address, restaked, credited))
+        self.restaked.append((wallet.address, credited))
