@@ -23,6 +23,7 @@ _TOKENS: Final[Mapping[int, tuple[TokenInfo, ...]]] = {
         TokenInfo("cbETH", "0xBe9895146f7AF43049ca1c1AE358B0541Ea49704", 18, "coinbase-wrapped-staked-eth"),
         TokenInfo("LINK", "0x514910771AF9Ca656af840dff83E8264EcF986CA", 18, "chainlink"),
         TokenInfo("UNI", "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984", 18, "uniswap"),
+        TokenInfo("EIGEN", "0xec53bF9167f50cDEB3Ae105f56099aaaB9061F83", 18, "eigenlayer"),
     ),
     56: (
         TokenInfo("WBNB", "0xbb4CdB9CBd36B01bD1cBaEBF2De08d9173bc095c", 18, "wbnb"),
@@ -135,10 +136,12 @@ _EIGENLAYER_1: Final[Mapping[str, str]] = {
     "EigenLayerStrategyManager": "0x858646372CC42E1A627fcE94aa7A7033e7CF075A",
     "EigenLayerDelegationManager": "0x39053D51B77DC0d36036Fc1fCc8Cb819df8Ef37A",
     "EigenLayerEigenPodManager": "0x91E677b07F7AF907ec9a428aafA9fc14a0d3A338",
-    "EigenLayerStrategy:stETH": "0x93c4b944D05dfe6df7645A86cd2206016c51564D",
-    "EigenLayerStrategy:rETH": "0x1BeE69b7dFFfA4E2d53C2a2Df135C388AD25dCD2",
-    "EigenLayerStrategy:cbETH": "0x54945180dB7943c0ed0FEE7EdaB2Bd24620256bc",
+    # bEIGEN: the EIGEN strategy's underlying, EIGEN's 1:1 backing token (the EIGEN token is in _TOKENS).
+    "EigenLayerBackingEigen": "0x83E9115d334D248Ce39a6f36144aEaB5b3456e75",
 }
+#: EigenLayer's discovery scans (strategy whitelist, PodDeployed, OperatorRegistered) start at the block the
+#: StrategyManager was deployed in (June 2023, with the EigenPodManager and DelegationManager).
+EIGENLAYER_START_BLOCKS: Final[Mapping[int, int]] = {1: 17_445_564}
 
 # Ethereum: compound.
 _COMPOUND_1: Final[Mapping[str, str]] = {

@@ -123,6 +123,7 @@ ETHEREUM: Final = ChainSpec(
         FeedSpec("UNI/USD", _usd("8")),
         FeedSpec("STETH/USD", _usd("2995")),
         FeedSpec("WSTETH/USD", _usd("3600")),  # Aave V3 prices wstETH through it
+        FeedSpec("EIGEN/USD", _usd("1.2")),  # EIGEN staked in EigenLayer
     ),
     v2_pools=(
         PoolSpec("WETH", "USDC", 6_000_000),
@@ -195,7 +196,12 @@ PANCAKE_V3_POOLS: Final = (
 
 #: Tokens that protocol deployers add to the registry (not minted as DevTokens): symbol -> decimals.
 PROTOCOL_TOKENS: Final[Mapping[int, Mapping[str, int]]] = MappingProxyType(
-    {1: MappingProxyType({"stETH": 18, "wstETH": 18, "rETH": 18, "cbETH": 18})}
+    {
+        1: MappingProxyType(
+            {"stETH": 18, "wstETH": 18, "rETH": 18, "cbETH": 18}
+            | {"swETH": 18, "wBETH": 18, "sfrxETH": 18, "OETH": 18, "EIGEN": 18}  # EigenLayer's devnet tokens
+        )
+    }
 )
 
 

@@ -19,18 +19,11 @@ from typing import Final
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "AccountingOracle": "lido/AccountingOracle",
-        "DaiJoin": "maker/DaiJoinAbstract",
-        "DevToken": "common/ERC20",
-        "Dog": "maker/Dog",
-        "GemJoin": "maker/GemJoinAbstract",
-        "Jug": "maker/Jug",
-        "Lido": "lido/StETH",
         "CErc20": "compound/CErc20",
         "CEther": "compound/CEther",
         "Comet": "compound/Comet",
         "CompoundV2Oracle": "compound/PriceOracle",
         "Comptroller": "compound/Comptroller",
-        "JumpRateModelV2": "compound/JumpRateModelV2",
         "CurveAddressProvider": "curve/AddressProvider",
         "CurveCryptoPool2": "curve/TwocryptoNGPool",
         "CurveCryptoPool3": "curve/TricryptoNGPool",
@@ -43,6 +36,15 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "CurveStableSwap4": "curve/FactoryPlain4Basic",
         "CurveTricryptoNgFactory": "curve/TricryptoNGFactory",
         "CurveTwocryptoNgFactory": "curve/TwocryptoNGFactory",
+        "DaiJoin": "maker/DaiJoinAbstract",
+        "DelegationManager": "eigenlayer/DelegationManager",
+        "DevToken": "common/ERC20",
+        "Dog": "maker/Dog",
+        "EigenPodManager": "eigenlayer/EigenPodManager",
+        "GemJoin": "maker/GemJoinAbstract",
+        "Jug": "maker/Jug",
+        "JumpRateModelV2": "compound/JumpRateModelV2",
+        "Lido": "lido/StETH",
         "MakerCdpManager": "maker/DssCdpManager",
         "MakerClipper": "maker/Clipper",
         "MakerDaiToken": "maker/DaiAbstract",
@@ -52,14 +54,20 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "MakerOsm": "maker/OsmAbstract",
         "MakerProxyActions": "maker/DssProxyActions",
         "Multicall3": "common/Multicall3",
+        "OETH": "origin/OETH",
         "PancakeV2Factory": "uniswap/UniswapV2Factory",
         "PancakeV2Pair": "uniswap/UniswapV2Pair",
         "PriceFeed": "chainlink/AggregatorV2V3Interface",
         "RocketTokenRETH": "rocketpool/RocketTokenRETH",
+        "SfrxETH": "frax/SfrxETH",
         "Spotter": "maker/SpotAbstract",
         "StakedTokenV1": "coinbase/StakedTokenV1",
+        "StrategyBase": "eigenlayer/IStrategy",
+        "StrategyManager": "eigenlayer/StrategyManager",
+        "SwETH": "swell/SwETH",
         "Vat": "maker/VatAbstract",
         "WithdrawalQueue": "lido/WithdrawalQueue",
+        "WrappedBeaconETH": "binance/WBETH",
         "WstETH": "lido/WstETH",
     }
 )
@@ -69,14 +77,6 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
         # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
         "AccountingOracle": frozenset({"member", "submitReportData"}),
-        "DevToken": frozenset({"burn", "mint", "owner", "renounceOwnership", "transferOwnership"}),
-        # Wires the oracle, queue and fee recipients in one call (mainnet: the LidoLocator).
-        "Lido": frozenset({"initialize"}),
-        # The simulation moves prices (mainnet: the OCR aggregator behind the proxy).
-        "PriceFeed": frozenset({"owner", "renounceOwnership", "transferOwnership", "updateAnswer", "updateRoundData"}),
-        # Rate and supply set by the simulation (mainnet: the deposit pool and the network balances oracle).
-        "RocketTokenRETH": frozenset({"mint", "owner", "renounceOwnership", "setExchangeRate", "transferOwnership"}),
-        "StakedTokenV1": frozenset({"renounceOwnership"}),
         "CompoundV2Oracle": frozenset({"setFeed"}),
         "CurveCryptoPool2": frozenset({"seed"}),
         "CurveCryptoPool3": frozenset({"seed"}),
@@ -84,6 +84,20 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "CurveStableNgFactory": frozenset({"register_pool"}),
         "CurveTricryptoNgFactory": frozenset({"register_pool"}),
         "CurveTwocryptoNgFactory": frozenset({"register_pool"}),
+        "DelegationManager": frozenset({"setMinWithdrawalDelayBlocks"}),
+        "DevToken": frozenset({"burn", "mint", "owner", "renounceOwnership", "transferOwnership"}),
+        # Wires the oracle, queue and fee recipients in one call (mainnet: the LidoLocator).
+        "Lido": frozenset({"initialize"}),
+        "OETH": frozenset({"mint", "owner", "renounceOwnership", "transferOwnership"}),
+        # The simulation moves prices (mainnet: the OCR aggregator behind the proxy).
+        "PriceFeed": frozenset({"owner", "renounceOwnership", "transferOwnership", "updateAnswer", "updateRoundData"}),
+        # Rate and supply set by the simulation (mainnet: the deposit pool and the network balances oracle).
+        "RocketTokenRETH": frozenset({"mint", "owner", "renounceOwnership", "setExchangeRate", "transferOwnership"}),
+        "SfrxETH": frozenset({"mint", "owner", "renounceOwnership", "transferOwnership"}),
+        "StakedTokenV1": frozenset({"renounceOwnership"}),
+        # The LST stand-ins share one Ownable, mintable base: supply and rate are set by the deployer.
+        "SwETH": frozenset({"mint", "owner", "renounceOwnership", "transferOwnership"}),
+        "WrappedBeaconETH": frozenset({"mint", "owner", "renounceOwnership", "transferOwnership"}),
     }
 )
 
