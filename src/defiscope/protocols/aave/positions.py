@@ -32,6 +32,7 @@ from defiscope.protocols.aave.market import BASE_UNIT, GET_ASSET_PRICE, AaveErro
 from defiscope.protocols.aave.rates import normalized_income, normalized_variable_debt
 from defiscope.protocols.lending.rates import percent_mul, ray_mul, wad_div
 from defiscope.protocols.lending.risk import Leg, Position
+from defiscope.protocols.surface import event_topic
 
 UINT256_MAX: Final = 2**256 - 1
 #: The health factor below which a position can be liquidated: 1 in wad.
@@ -42,10 +43,11 @@ EMODE_DATA: Final = "getEModeCategoryData(uint8)((uint16,uint16,uint16,address,s
 SCALED_BALANCE: Final = "scaledBalanceOf(address)(uint256)"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
 ACCOUNT_DATA: Final = "getUserAccountData(address)(uint256,uint256,uint256,uint256,uint256,uint256)"
-#: keccak of Supply(address,address,address,uint256,uint16) and
-#: Borrow(address,address,address,uint256,uint8,uint256,uint16); both index ``onBehalfOf`` as topic 2.
-SUPPLY_TOPIC: Final = "0x2b627736bca15cd5381dcf80b0bf11fd197d01a037c52b927a881a10fb73ba61"
-BORROW_TOPIC: Final = "0xb3d084820fb1a9decffb176436bd02558d15fac9b0ddfed8c465bc7359d7dce0"
+#: The Pool's Supply and Borrow events; both index ``onBehalfOf`` as topic 2.
+SUPPLY_EVENT: Final = "Supply(address,address,address,uint256,uint16)"
+BORROW_EVENT: Final = "Borrow(address,address,address,uint256,uint8,uint256,uint16)"
+SUPPLY_TOPIC: Final = "0x" + event_topic(SUPPLY_EVENT).hex()
+BORROW_TOPIC: Final = "0x" + event_topic(BORROW_EVENT).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +234,11 @@ async def scan_accounts(reader: Reader, market: AaveMarket, accounts: Sequence[s
             calls += [
                 _account_call(tokens.a_token, _SCALED_FN, account),
                 _account_call(tokens.variable_debt_token, _SCALED_FN, account),
-                _account_call(tokens.stable_debt_token, _BALANCE_FN, account),
             ]
+            # Reserves listed since v3.2 have no stable-debt token: no stable debt to read.
+            calls += (
+                [_account_call(tokens.stable_debt_token, _BALANCE_FN, account)] if tokens.has_stable_debt_token else []
+            )
     second = await reader.call_many(calls)
     emode_data = {
         e: EModeCategory(*_value(r, f"e-mode category {e}")) for e, r in zip(categories, second, strict=False)
@@ -244,9 +249,10 @@ async def scan_accounts(reader: Reader, market: AaveMarket, accounts: Sequence[s
     for account, config, emode, ids in zip(accounts, configs, emodes, used, strict=True):
         balances: dict[int, UserBalances] = {}
         for rid in ids:
-            a, v, s = (_value(r, "balance") for r in second[at : at + 3])
-            balances[rid] = UserBalances(a, v, s)
-            at += 3
+            count = 3 if by_id[rid].tokens.has_stable_debt_token else 2
+            a, v, *s = (_value(r, "balance") for r in second[at : at + count])
+            balances[rid] = UserBalances(a, v, s[0] if s else 0)
+            at += count
         data, legs = calculate_user_account_data(
             config=config,
             reserves=reserves,

@@ -23,15 +23,20 @@ POOL_DEPLOY_BLOCK: Final = {("mainnet", 1): 16_291_127}
 async def aave_risk_positions(
     client: ChainClient, deployment: Deployment, at: int | str = "latest", from_block: int | None = None
 ) -> tuple[BlockRef, list[Position], tuple[str, ...]]:
-    """The pinned block, every indebted account's position, and the market's reserve symbols."""
-    market = AaveMarket.of(deployment)
+    """The pinned block, every indebted account's position in every market, and the markets' reserve symbols.
+
+    An account is one position per market (each Pool keeps its own collateral and debt)."""
     snapshot = await client.snapshot(at)
     start = POOL_DEPLOY_BLOCK.get((deployment.network, deployment.chain_id), 0) if from_block is None else from_block
     if start > snapshot.block.number:
         raise AaveError(f"aave-v3: --from-block {start} is after the block read ({snapshot.block.number})")
-    accounts = await discover_accounts(client, market.pool, start, snapshot.block.number)
     reader = Batcher(snapshot).reader("aave-v3")
-    reserves = await market.reserves(reader)
-    scanned = await scan_accounts(reader, market, accounts)
-    positions = [p.to_risk() for p in scanned if p.data.total_debt_base > 0]
-    return snapshot.block, positions, tuple(r.symbol for r in reserves)
+    positions: list[Position] = []
+    symbols: dict[str, None] = {}
+    for market in AaveMarket.all_of(deployment):
+        accounts = await discover_accounts(client, market.pool, start, snapshot.block.number)
+        reserves = await market.reserves(reader)
+        scanned = await scan_accounts(reader, market, accounts)
+        positions += [p.to_risk() for p in scanned if p.data.total_debt_base > 0]
+        symbols.update(dict.fromkeys(r.symbol for r in reserves))
+    return snapshot.block, positions, tuple(symbols)

@@ -1,0 +1,82 @@
+"""What the Aave V3 code reads (adapter, yields, account positions and risk), per market, as data.
+
+>>> from defiscope.deployments.mainnet import mainnet
+>>> uses = aave_surface(mainnet(1))
+>>> sorted({u.name for u in uses if u.address})[:3]
+['AaveOracle (Core)', 'AaveOracle (EtherFi)', 'AaveOracle (Prime)']
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from defiscope.deployments import Deployment
+from defiscope.protocols.aave.market import (
+    BALANCE_OF,
+    GET_ASSET_PRICE,
+    GET_RESERVE_DATA,
+    GET_RESERVES_LIST,
+    GET_SOURCE_OF_ASSET,
+    GET_VIRTUAL_BALANCE,
+    LATEST_ROUND_DATA,
+    SCALED_TOTAL_SUPPLY,
+    STABLE_SUPPLY_AND_RATE,
+    SYMBOL,
+    TOTAL_SUPPLY,
+    markets_of,
+)
+from defiscope.protocols.aave.positions import (
+    ACCOUNT_DATA,
+    BORROW_EVENT,
+    EMODE_DATA,
+    SCALED_BALANCE,
+    SUPPLY_EVENT,
+    USER_CONFIGURATION,
+    USER_EMODE,
+)
+from defiscope.protocols.surface import ContractUse
+
+#: Contracts found at run time (from getReserveData / getSourceOfAsset), the same for every market.
+RESERVE_CONTRACTS: Final = (
+    ContractUse("aToken", "aave/IAToken", calls=(TOTAL_SUPPLY, SCALED_BALANCE)),
+    ContractUse(
+        "variable debt token", "aave/VariableDebtToken", calls=(SCALED_TOTAL_SUPPLY, TOTAL_SUPPLY, SCALED_BALANCE)
+    ),
+    # Pre-v3.2 reserves only (v3.0 Pools answer the rate; newer ones' token may be a mock with totalSupply).
+    ContractUse("stable debt token", "aave/StableDebtToken", calls=(STABLE_SUPPLY_AND_RATE, TOTAL_SUPPLY, BALANCE_OF)),
+    ContractUse("reserve underlying", "common/ERC20", calls=(SYMBOL, BALANCE_OF)),
+    ContractUse("oracle price source", "aave/AggregatorInterface", calls=(LATEST_ROUND_DATA,)),
+)
+
+POOL_CALLS: Final = (
+    GET_RESERVES_LIST,
+    GET_RESERVE_DATA,
+    GET_VIRTUAL_BALANCE,  # v3.1+; its revert on a v3.0 Pool selects the balanceOf fallback
+    USER_CONFIGURATION,
+    USER_EMODE,
+    EMODE_DATA,
+    ACCOUNT_DATA,
+)
+
+
+def aave_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
+    uses: list[ContractUse] = []
+    for market in markets_of(deployment):
+        uses.append(
+            ContractUse(
+                f"Pool ({market.name})",
+                "aave/IPool",
+                calls=POOL_CALLS,
+                events=(SUPPLY_EVENT, BORROW_EVENT),
+                address=market.pool,
+            )
+        )
+        uses.append(
+            ContractUse(
+                f"AaveOracle ({market.name})",
+                "aave/IAaveOracle",
+                calls=(GET_ASSET_PRICE, GET_SOURCE_OF_ASSET),
+                address=market.oracle,
+            )
+        )
+    return (*uses, *RESERVE_CONTRACTS)
