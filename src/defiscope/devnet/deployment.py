@@ -31,6 +31,7 @@ ROUTES: Final = {
     "UNI": ("UNI/USD",),
     "stETH": ("STETH/USD",),
     "CAKE": ("CAKE/USD",),
+    "weETH": ("WEETH/USD",),
 }
 CORE: Final = {1: ("WETH", "USDC", "USDT", "DAI", "WBTC"), 56: ("WBNB", "USDT", "USDC", "BTCB", "ETH")}
 #: Account 9 plays a DAO treasury holding a few tokens.

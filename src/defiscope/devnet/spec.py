@@ -112,6 +112,7 @@ ETHEREUM: Final = ChainSpec(
         TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 150_000, 10),
         TokenSpec("LINK", "ChainLink Token", 18, _usd("15"), 1_000_000_000, 10_000),
         TokenSpec("UNI", "Uniswap", 18, _usd("8"), 1_000_000_000, 10_000),
+        TokenSpec("weETH", "Wrapped eETH", 18, _usd("3200"), 100_000, 10),  # Aave's EtherFi market
     ),
     feeds=(
         FeedSpec("ETH/USD", _usd("3000")),
@@ -123,6 +124,7 @@ ETHEREUM: Final = ChainSpec(
         FeedSpec("UNI/USD", _usd("8")),
         FeedSpec("STETH/USD", _usd("2995")),
         FeedSpec("WSTETH/USD", _usd("3600")),  # Aave V3 prices wstETH through it
+        FeedSpec("WEETH/USD", _usd("3200")),  # Aave V3 EtherFi prices weETH through it
     ),
     v2_pools=(
         PoolSpec("WETH", "USDC", 6_000_000),

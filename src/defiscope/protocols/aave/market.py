@@ -341,7 +341,7 @@ def markets_of(deployment: Deployment) -> tuple[MarketAddresses, ...]:
         elif name.startswith(POOL + ":"):
             market = name.removeprefix(POOL + ":")
             found.append(MarketAddresses(market, pool, deployment.contract(f"{ORACLE}:{market}")))
-    return tuple(sorted(found, key=lambda m: (m.name != CORE_MARKET, m.name)))
+    return tuple(sorted(found, key=lambda m: m.name != CORE_MARKET))  # then in registry order
 
 
 class AaveMarket:
