@@ -164,6 +164,7 @@ def test_only_the_owner_mints(eth_chain: DevnetChain) -> None:
                 "UNI/USD": 8,
                 "STETH/USD": 2995,
                 "WSTETH/USD": 3600,
+                "WEETH/USD": 3200,
             },
         ),
         (
