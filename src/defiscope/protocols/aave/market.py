@@ -53,6 +53,7 @@ ORACLE: Final = "AaveV3Oracle"
 #: A chain's main market keeps the unsuffixed registry names; others are ``AaveV3Pool:<market>``.
 CORE_MARKET: Final = "Core"
 GET_VIRTUAL_BALANCE: Final = "getVirtualUnderlyingBalance(address)(uint128)"
+EMODE_COLLATERAL_BITMAP: Final = "getEModeCategoryCollateralBitmap(uint8)(uint128)"
 GET_RESERVES_LIST: Final = "getReservesList()(address[])"
 GET_RESERVE_DATA: Final = (
     "getReserveData(address)(((uint256),uint128,uint128,uint128,uint128,uint128,uint40,uint16,"
@@ -281,6 +282,9 @@ class PoolVersion:
     """What a Pool answers, found once per market (see the module docstring)."""
 
     virtual_accounting: bool  # v3.1+: getVirtualUnderlyingBalance
+    #: v3.2+: e-mode categories say which reserves they cover by bitmaps (getEModeCategoryCollateralBitmap),
+    #: no longer by each reserve's configuration, and price nothing themselves.
+    emode_bitmaps: bool = False
 
     def stable_call(self, tokens: ReserveTokens) -> Call | None:
         if not tokens.has_stable_debt_token:
@@ -423,11 +427,16 @@ class AaveMarket:
                 Call.of(self.oracle, GET_SOURCE_OF_ASSET, a),
             )
         ]
-        # Allowed to fail: a v3.0 Pool has no such function (its revert is the answer, the batch stands).
-        probe = [Call.of(self.pool, GET_VIRTUAL_BALANCE, assets[0])] if self.version is None else []
+        # Allowed to fail: older Pools have no such functions (a revert is the answer, the batch stands).
+        probe = (
+            [Call.of(self.pool, GET_VIRTUAL_BALANCE, assets[0]), Call.of(self.pool, EMODE_COLLATERAL_BITMAP, 0)]
+            if self.version is None
+            else []
+        )
         first = await reader.call_many([*calls, *probe])
         if probe:
-            self.version = PoolVersion(virtual_accounting=first[-1].success)
+            virtual, bitmaps = first[-2:]
+            self.version = PoolVersion(virtual_accounting=virtual.success, emode_bitmaps=bitmaps.success)
         for i, asset in enumerate(assets):
             data, symbol, source = first[3 * i : 3 * i + 3]
             state = ReserveState.decode(self._one(data))

@@ -13,6 +13,7 @@ from typing import Final
 from defiscope.deployments import Deployment
 from defiscope.protocols.aave.market import (
     BALANCE_OF,
+    EMODE_COLLATERAL_BITMAP,
     GET_ASSET_PRICE,
     GET_RESERVE_DATA,
     GET_RESERVES_LIST,
@@ -28,6 +29,7 @@ from defiscope.protocols.aave.market import (
 from defiscope.protocols.aave.positions import (
     ACCOUNT_DATA,
     BORROW_EVENT,
+    EMODE_COLLATERAL_CONFIG,
     EMODE_DATA,
     SCALED_BALANCE,
     SUPPLY_EVENT,
@@ -54,7 +56,10 @@ POOL_CALLS: Final = (
     GET_VIRTUAL_BALANCE,  # v3.1+; its revert on a v3.0 Pool selects the balanceOf fallback
     USER_CONFIGURATION,
     USER_EMODE,
-    EMODE_DATA,
+    EMODE_COLLATERAL_CONFIG,
+    EMODE_DATA,  # v3.0/3.1 e-modes
+    EMODE_COLLATERAL_CONFIG,  # v3.2+ e-modes (with the bitmap, whose revert marks an older Pool)
+    EMODE_COLLATERAL_BITMAP,
     ACCOUNT_DATA,
 )
 
