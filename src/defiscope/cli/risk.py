@@ -103,6 +103,7 @@ def to_json(protocol: str, chain_id: int, block: BlockRef, report: RiskReport) -
         "asset_debt_usd": str(_usd(report.debt_usd)),
         "already_liquidatable": _scenario_json(report.already),
         "scenarios": [_scenario_json(s) for s in report.scenarios],
+        "unvalued": [{"account": account, "reason": reason} for account, reason in report.unvalued],
     }
 
 
@@ -133,3 +134,7 @@ def liquidations(
     for s in report.scenarios:
         table.add_row(f"-{_pct(s.drop)}", str(s.accounts), usd(_usd(s.debt_usd)), usd(_usd(s.collateral_usd)))
     out.print(table)
+    if report.unvalued:
+        out.print(f"{len(report.unvalued)} positions could not be valued (in no figure above):", highlight=False)
+        for account, reason in report.unvalued:
+            out.print(f"  {account}: {reason}", highlight=False)

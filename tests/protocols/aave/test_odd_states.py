@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from typer.testing import CliRunner
 
 from defiscope.chain.client import ChainClient
 from defiscope.cli import app
-from defiscope.devnet.aave import AAVE_MARKETS
+from defiscope.devnet.aave import AAVE_MARKETS, SeedUser, seed_address
 from defiscope.protocols.aave.adapter import AaveV3Adapter
 from defiscope.protocols.aave.market import AaveError, AaveMarket, Reserve, read_strategy
 from defiscope.protocols.aave.positions import pool_account_data, scan_accounts
@@ -74,10 +75,22 @@ async def test_a_feed_answering_zero(kit: AaveKit, client: ChainClient) -> None:
 
 def test_a_feed_answering_zero_in_the_cli(kit: AaveKit, cli: CliRunner, devnet_home: Path) -> None:  # noqa: F811
     kit.set_price("ETH/USD", 0)
-    result = cli.invoke(app, ["risk", "liquidations", "--protocol", "aave-v3", "--asset", "WETH"])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: aave-v3: no oracle price for WETH")
-    assert len(result.stderr.strip().splitlines()) == 1
+    result = cli.invoke(app, ["risk", "liquidations", "--protocol", "aave-v3", "--asset", "WBTC", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    # Every seeded borrower whose position holds WETH (as collateral or debt) cannot be valued: listed, with
+    # the reason, and in no figure; the others are valued as usual.
+    users = [(m.name, u) for m in AAVE_MARKETS for u in m.users if u.borrow]
+    with_weth = {_address(kit, u) for _, u in users if "WETH" in {s for s, _ in (*u.supply, *u.borrow)}}
+    assert {u["account"] for u in doc["unvalued"]} == with_weth
+    assert all("no oracle price for WETH" in u["reason"] for u in doc["unvalued"])
+    assert doc["positions"] == len(users) - len(with_weth)
+    text = cli.invoke(app, ["risk", "liquidations", "--protocol", "aave-v3", "--asset", "WBTC"])
+    assert f"{len(with_weth)} positions could not be valued" in text.stdout
+
+
+def _address(kit: AaveKit, user: SeedUser) -> str:
+    return kit.sender.accounts[user.account] if user.account is not None else seed_address(user.name)
 
 
 async def test_a_stale_feed_is_flagged_but_still_used(kit: AaveKit, client: ChainClient) -> None:

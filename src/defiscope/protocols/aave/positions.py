@@ -233,8 +233,22 @@ def _value(result: CallResult, what: str) -> Any:
     return result.one()
 
 
-async def scan_accounts(reader: Reader, market: AaveMarket, accounts: Sequence[str]) -> list[AccountPosition]:
-    """Positions of ``accounts`` at the reader's block: the reserves, then two batches for all accounts."""
+@dataclass(frozen=True, slots=True)
+class UnvaluedAccount:
+    """An account `scan_accounts` could not value, and why (a reserve it uses has no readable price)."""
+
+    account: str
+    reason: str
+    borrowing: bool  # it has debt (a risk position); else it only supplies
+
+
+async def scan_accounts(
+    reader: Reader, market: AaveMarket, accounts: Sequence[str], unvalued: list[UnvaluedAccount] | None = None
+) -> list[AccountPosition]:
+    """Positions of ``accounts`` at the reader's block: the reserves, then two batches for all accounts.
+
+    An account using a reserve whose price cannot be read raises `AaveError`, or, given an ``unvalued`` list,
+    is left out of the result and appended there with the reason."""
     reserves = await market.reserves(reader)
     by_id = {r.state.id: r for r in reserves}
     pool = to_checksum_address(market.pool)
@@ -284,19 +298,28 @@ async def scan_accounts(reader: Reader, market: AaveMarket, accounts: Sequence[s
             a, v, *s = (_value(r, "balance") for r in second[at : at + count])
             balances[rid] = UserBalances(a, v, s[0] if s else 0)
             at += count
-        data, legs = calculate_user_account_data(
-            config=config,
-            reserves=reserves,
-            balances=balances,
-            now=reader.block.timestamp,
-            emode=emode,
-            emode_category=emode_data.get(emode),
-            emode_price=emode_prices.get(emode, 0),
-            emode_collateral_bitmap=emode_bitmaps.get(emode, 0) if bitmaps else None,
-        )
+        try:
+            data, legs = calculate_user_account_data(
+                config=config,
+                reserves=reserves,
+                balances=balances,
+                now=reader.block.timestamp,
+                emode=emode,
+                emode_category=emode_data.get(emode),
+                emode_price=emode_prices.get(emode, 0),
+                emode_collateral_bitmap=emode_bitmaps.get(emode, 0) if bitmaps else None,
+            )
+        except AaveError as exc:
+            if unvalued is None:
+                raise
+            borrowing = any(is_borrowing(config, rid) for rid in ids)
+            unvalued.append(UnvaluedAccount(account, str(exc), borrowing))
+            continue
         positions.append(AccountPosition(account, emode, data, legs))
     if checks:
-        _check_against_pool(market, positions, second[len(second) - len(checks) :])
+        valued = {p.account for p in positions}
+        results = second[len(second) - len(checks) :]
+        _check_against_pool(market, positions, [r for a, r in zip(accounts, results, strict=True) if a in valued])
     return positions
 
 

@@ -13,7 +13,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.protocols.aave.market import AaveError, AaveMarket
-from defiscope.protocols.aave.positions import discover_accounts, scan_accounts
+from defiscope.protocols.aave.positions import UnvaluedAccount, discover_accounts, scan_accounts
 from defiscope.protocols.lending.risk import Position
 
 #: Where account discovery starts: the Pool's deployment block (Aave V3 Ethereum: 16,291,127).
@@ -25,7 +25,8 @@ async def aave_risk_positions(
 ) -> tuple[BlockRef, list[Position], tuple[str, ...]]:
     """The pinned block, every indebted account's position in every market, and the markets' reserve symbols.
 
-    An account is one position per market (each Pool keeps its own collateral and debt)."""
+    An account is one position per market (each Pool keeps its own collateral and debt); one that uses a
+    reserve without a readable price is returned unvalued, with the reason."""
     snapshot = await client.snapshot(at)
     start = POOL_DEPLOY_BLOCK.get((deployment.network, deployment.chain_id), 0) if from_block is None else from_block
     if start > snapshot.block.number:
@@ -36,7 +37,12 @@ async def aave_risk_positions(
     for market in AaveMarket.all_of(deployment):
         accounts = await discover_accounts(client, market.pool, start, snapshot.block.number)
         reserves = await market.reserves(reader)
-        scanned = await scan_accounts(reader, market, accounts)
+        unvalued: list[UnvaluedAccount] = []
+        scanned = await scan_accounts(reader, market, accounts, unvalued)
         positions += [p.to_risk() for p in scanned if p.data.total_debt_base > 0]
+        # A price that cannot be read: the report says whose positions it could not value.
+        positions += [
+            Position(u.account, (), (), unvalued=f"{market.name}: {u.reason}") for u in unvalued if u.borrowing
+        ]
         symbols.update(dict.fromkeys(r.symbol for r in reserves))
     return snapshot.block, positions, tuple(symbols)
