@@ -23,11 +23,11 @@ contract Lido {
     uint8 public constant decimals = 18;
 
     address internal constant INITIAL_TOKEN_HOLDER = 0x000000000000000000000000000000000000dEaD;
-    uint256 public constant DEPOSIT_SIZE = 32 ether;
+    uint256 internal constant DEPOSIT_SIZE = 32 ether;
     // StakingRouter's fee precision: 100 * 10**18 is 100 %.
-    uint256 public constant FEE_PRECISION_POINTS = 100 * 10 ** 18;
-    uint256 public constant TOTAL_FEE = 10 * 10 ** 18;
-    uint256 public constant NODE_OPERATORS_FEE = 5 * 10 ** 18;
+    uint256 internal constant FEE_PRECISION_POINTS = 100 * 10 ** 18;
+    uint256 internal constant TOTAL_FEE = 10 * 10 ** 18;
+    uint256 internal constant NODE_OPERATORS_FEE = 5 * 10 ** 18;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
@@ -57,11 +57,11 @@ contract Lido {
         uint256 sharesMintedAsFees
     );
 
-    address public owner;
-    address public accountingOracle;
-    address public withdrawalQueue;
-    address public treasury;
-    address public nodeOperatorsRegistry;
+    address internal owner;
+    address internal accountingOracle;
+    address internal withdrawalQueue;
+    address internal treasury;
+    address internal nodeOperatorsRegistry;
 
     mapping(address => uint256) private _shares;
     mapping(address => mapping(address => uint256)) private _allowances;

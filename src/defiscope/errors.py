@@ -8,3 +8,7 @@ from __future__ import annotations
 
 class DefiscopeError(Exception):
     """Base of every error raised on purpose with a user-facing message."""
+
+
+class InputError(DefiscopeError):
+    """The caller asked for something that does not exist or is malformed (not a failure of a chain or store)."""

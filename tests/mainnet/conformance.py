@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from defiscope.chain.abi import Function
-from defiscope.chain.multicall import CallResult
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.standins import ADMIN_HOOKS, admin_hook_names
 from defiscope.protocols.surface import ContractUse, declared_topics, event_topic
@@ -80,8 +80,8 @@ def surface_problems(uses: Iterable[ContractUse]) -> list[str]:
     return problems
 
 
-def undeclared_calls(records: Iterable[CallResult], uses: Sequence[ContractUse]) -> list[str]:
-    """Calls made (recorded by a `Reader`) that the declared surface lacks.
+def undeclared_calls(records: Iterable[CallResult | Call], uses: Sequence[ContractUse]) -> list[str]:
+    """Calls made (recorded by a `Reader`, or sent) that the declared surface lacks.
 
     A call to a fixed address must be declared on that address's use; any other call on some use."""
     by_address: dict[str, set[str]] = {}
@@ -91,11 +91,11 @@ def undeclared_calls(records: Iterable[CallResult], uses: Sequence[ContractUse])
     anywhere = {sig for use in uses for sig in use.signatures()}
     problems = set()
     for record in records:
-        signature = record.call.function.signature
-        target = record.call.target.lower()
-        allowed = by_address.get(target, anywhere)
+        call = record.call if isinstance(record, CallResult) else record
+        signature = call.function.signature
+        allowed = by_address.get(call.target.lower(), anywhere)
         if signature not in allowed:
-            problems.add(f"{record.call.target}.{signature} is not declared")
+            problems.add(f"{call.target}.{signature} is not declared")
     return sorted(problems)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from defiscope.deployments.mainnet import MAINNET_CHAINS, mainnet
 from defiscope.devnet.standins import STANDIN_INTERFACES
+from defiscope.prices.aggregator import PriceAggregator
 from defiscope.protocols.registry import adapters_for
 from defiscope.protocols.treasury import TreasuryAdapter
 from tests.mainnet.conformance import standin_problems, surface_problems
@@ -36,6 +37,13 @@ def test_fixed_addresses_come_from_the_registry() -> None:
                 continue
             for use in adapter.surface():
                 assert use.address is None or use.address.lower() in known, (adapter.info.slug, use.name)
+
+
+@pytest.mark.parametrize("chain_id", MAINNET_CHAINS)
+def test_price_sources_match_real_abis(chain_id: int) -> None:
+    uses = PriceAggregator(mainnet(chain_id)).surface()
+    assert any(use.interface == "chainlink/AggregatorV3Interface" for use in uses)
+    assert surface_problems(uses) == []
 
 
 @pytest.mark.parametrize(("artifact", "interface_name"), sorted(STANDIN_INTERFACES.items()))

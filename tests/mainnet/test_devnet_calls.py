@@ -4,16 +4,20 @@ and no devnet-only admin hook is ever read."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from defiscope.chain.client import ChainClient
+from defiscope.chain.client import ChainClient, Snapshot
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Batcher
 from defiscope.devnet import Devnet
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.standins import admin_hook_names
+from defiscope.prices.aggregator import PriceAggregator
 from defiscope.protocols.registry import adapters_for, known_protocols
+from defiscope.tvl.engine import TvlEngine
 from tests.mainnet.conformance import undeclared_calls, undeclared_topics
 
 
@@ -54,3 +58,28 @@ async def test_every_call_on_the_devnet_is_declared(devnet: Devnet, slug: str, s
                 called = {r.call.function.name for r in reader.records}
                 assert not called & hooks, f"{slug} calls devnet-only hooks {sorted(called & hooks)}"
     assert ran, f"no {slug} adapter on the devnet"
+
+
+@pytest.mark.parametrize("chain_id", [1, 56])
+async def test_every_call_of_a_whole_snapshot_is_declared(
+    devnet: Devnet, chain_id: int, scanned_topics: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adapters, price sources and token metadata together, as `serve` runs them, on every protocol."""
+    sent: list[Call] = []
+    original = Snapshot.call_many
+
+    async def recording(self: Snapshot, calls: Sequence[Call]) -> list[CallResult]:
+        sent.extend(calls)
+        return await original(self, calls)
+
+    monkeypatch.setattr(Snapshot, "call_many", recording)
+    chain = devnet.chain(chain_id)
+    deployment = devnet_deployment(chain)
+    async with ChainClient.connect(chain_id, [chain.rpc_url]) as client:
+        engine = TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment))
+        tvl = await engine.snapshot()
+    assert tvl.snapshots
+    assert len(sent) > 100
+    uses = engine.surface()
+    assert undeclared_calls(sent, uses) == []
+    assert undeclared_topics(scanned_topics, uses) == []

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from defiscope.chain.abi import checksum
 from defiscope.chain.multicall import Call, CallResult
+
+DECIMALS: Final = "decimals()(uint8)"
+SYMBOL: Final = "symbol()(string)"
+SYMBOL_BYTES32: Final = "symbol()(bytes32)"  # DSToken (MKR) and other early tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +53,7 @@ class TokenBook:
         errors: dict[str, str] = {}
         if missing:
             calls = [
-                call
-                for a in missing
-                for call in (
-                    Call.of(a, "decimals()(uint8)"),
-                    Call.of(a, "symbol()(string)"),
-                    Call.of(a, "symbol()(bytes32)"),
-                )
+                call for a in missing for call in (Call.of(a, DECIMALS), Call.of(a, SYMBOL), Call.of(a, SYMBOL_BYTES32))
             ]
             results = await reader.call_many(calls)
             for i, address in enumerate(missing):

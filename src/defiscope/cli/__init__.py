@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from defiscope.cli import chains, devnet, keys, quote, risk, serve, service, staking, tvl, volume  # noqa: F401  (modules register their commands on import)
+from defiscope.cli import (  # noqa: F401  (modules register their commands on import)
+    chains,
+    devnet,
+    keys,
+    methodology,
+    quote,
+    risk,
+    serve,
+    service,
+    staking,
+    tvl,
+    volume,
+)
 from defiscope.cli.common import app
 
 __all__ = ["app"]

@@ -18,12 +18,35 @@ from typing import Final
 #: Artifact name (``contracts/artifacts/<name>.json``) -> the real interface it replicates.
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "AccountingOracle": "lido/AccountingOracle",
+        "DevToken": "common/ERC20",
+        "Lido": "lido/StETH",
         "Multicall3": "common/Multicall3",
+        "PancakeV2Factory": "uniswap/UniswapV2Factory",
+        "PancakeV2Pair": "uniswap/UniswapV2Pair",
+        "PriceFeed": "chainlink/AggregatorV2V3Interface",
+        "RocketTokenRETH": "rocketpool/RocketTokenRETH",
+        "StakedTokenV1": "coinbase/StakedTokenV1",
+        "WithdrawalQueue": "lido/WithdrawalQueue",
+        "WstETH": "lido/WstETH",
     }
 )
 
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
-ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType({})
+ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
+        "AccountingOracle": frozenset({"member", "submitReportData"}),
+        "DevToken": frozenset({"burn", "mint", "owner", "renounceOwnership", "transferOwnership"}),
+        # Wires the oracle, queue and fee recipients in one call (mainnet: the LidoLocator).
+        "Lido": frozenset({"initialize"}),
+        # The simulation moves prices (mainnet: the OCR aggregator behind the proxy).
+        "PriceFeed": frozenset({"owner", "renounceOwnership", "transferOwnership", "updateAnswer", "updateRoundData"}),
+        # Rate and supply set by the simulation (mainnet: the deposit pool and the network balances oracle).
+        "RocketTokenRETH": frozenset({"mint", "owner", "renounceOwnership", "setExchangeRate", "transferOwnership"}),
+        "StakedTokenV1": frozenset({"renounceOwnership"}),
+    }
+)
 
 
 def admin_hook_names() -> frozenset[str]:

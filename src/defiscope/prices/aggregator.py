@@ -41,6 +41,7 @@ from defiscope.prices.derivatives import Claim, DerivativeRule, DerivativeSource
 from defiscope.prices.dex import DexBook, DexSource
 from defiscope.prices.quote import PriceQuote
 from defiscope.prices.wrappers import known_rules
+from defiscope.protocols.surface import ContractUse, ReadsChain
 
 #: At most this many derivation hops from a plainly priced token (an LP of wstETH: LP -> wstETH -> stETH is 2).
 MAX_DEPTH: Final = 3
@@ -51,6 +52,7 @@ METADATA: Final = "tokens"  # reader of symbol/decimals of unregistered underlyi
 #: The DEX and derivative sources are driven in phases (they need other tokens' prices); any other
 #: `PriceSource` (chainlink, coingecko, ...) is asked once per round.
 AnySource = PriceSource | DexSource | DerivativeSource
+METADATA_READS: Final = ("decimals()(uint8)", "symbol()(string)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,12 @@ class PriceAggregator:
         #: The readers of the latest `prices` call, by source name: what each source read, for provenance.
         self.readers: dict[str, Reader] = {}
 
+    def surface(self) -> tuple[ContractUse, ...]:
+        """What the on-chain sources read (CoinGecko reads no chain), plus unknown tokens' metadata."""
+        uses = [use for source in self.sources if isinstance(source, ReadsChain) for use in source.surface()]
+        uses.append(ContractUse("token outside the registry (metadata)", "common/ERC20", METADATA_READS))
+        return tuple(uses)
+
     async def prices(self, batcher: Batcher, tokens: Sequence[TokenRef]) -> dict[str, PriceDecision]:
         self.readers = {s.name: batcher.reader(f"prices:{s.name}") for s in self.sources}
         self.readers[METADATA] = batcher.reader(f"prices:{METADATA}")
@@ -173,7 +181,7 @@ class PriceAggregator:
 
     async def _metadata(self, addresses: Sequence[str]) -> list[TokenRef]:
         """Symbol and decimals of tokens outside the registry (underlyings of LP tokens)."""
-        calls = [Call.of(a, sig) for a in addresses for sig in ("decimals()(uint8)", "symbol()(string)")]
+        calls = [Call.of(a, sig) for a in addresses for sig in METADATA_READS]
         results = await self.readers[METADATA].call_many(calls)
         refs = []
         for i, address in enumerate(addresses):

@@ -32,6 +32,7 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment, FeedInfo
 from defiscope.prices.base import PriceAnswer, PriceMiss, TokenRef
 from defiscope.prices.quote import PriceQuote
+from defiscope.protocols.surface import ContractUse
 
 NAME: Final = "chainlink"
 CONFIDENCE: Final = 0.99
@@ -40,6 +41,7 @@ CONFIDENCE: Final = 0.99
 SEQUENCER_GRACE: Final = 3600
 LATEST_ROUND: Final = "latestRoundData()(uint80,int256,uint256,uint256,uint80)"
 DECIMALS: Final = "decimals()(uint8)"
+FEED_INTERFACE: Final = "chainlink/AggregatorV3Interface"
 #: Enough digits that multiplying a route's answers (each <= 77 digits) never rounds.
 _EXACT: Final = 200
 
@@ -105,6 +107,16 @@ class ChainlinkSource:
         self.deployment = deployment
         self.sequencer_grace = sequencer_grace
         self._decimals: dict[str, int] = {}  # feed address -> decimals(), read once
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        feeds = [
+            ContractUse(f"{f.pair} feed", FEED_INTERFACE, (LATEST_ROUND, DECIMALS), address=f.address)
+            for f in self.deployment.feeds.values()
+        ]
+        sequencer = self.deployment.sequencer_feed
+        if sequencer is not None:
+            feeds.append(ContractUse("L2 sequencer uptime feed", FEED_INTERFACE, (LATEST_ROUND,), address=sequencer))
+        return tuple(feeds)
 
     def routes(self, tokens: Sequence[TokenRef]) -> dict[str, tuple[FeedInfo, ...]]:
         """Token address -> its route's feeds, for the tokens that have one."""

@@ -33,6 +33,7 @@ from defiscope.deployments import Deployment
 from defiscope.prices.base import PriceAnswer, PriceMiss, TokenRef
 from defiscope.prices.dex import to_decimal
 from defiscope.prices.quote import PriceQuote
+from defiscope.protocols.surface import ContractUse
 
 NAME: Final = "derived"
 V2_FACTORIES: Final = ("UniswapV2Factory", "PancakeV2Factory")
@@ -42,6 +43,8 @@ TOKEN1: Final = "token1()(address)"
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 TOTAL_SUPPLY: Final = "totalSupply()(uint256)"
 UNDERLYING_ASSET: Final = "UNDERLYING_ASSET_ADDRESS()(address)"
+A_TOKEN_INTERFACE: Final = "aave/IAToken"
+LP_READS: Final = (FACTORY, TOKEN0, TOKEN1, GET_RESERVES, TOTAL_SUPPLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class RateRule:
     rate_call: str
     scale: int
     label: str | None = None
+    interface: str = "common/ERC20"  # the real ABI `token` answers (``tests/fixtures/abi``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,7 @@ class OneToOneRule:
     underlying: str
     check_call: str | None = UNDERLYING_ASSET
     label: str | None = None
+    interface: str = A_TOKEN_INTERFACE
 
 
 DerivativeRule = RateRule | OneToOneRule
@@ -132,6 +137,16 @@ class DerivativeSource:
         known = [deployment.contracts[f] for f in V2_FACTORIES if f in deployment.contracts]
         self.v2_factories = frozenset(a.lower() for a in (*known, *v2_factories))
 
+    def surface(self) -> tuple[ContractUse, ...]:
+        uses = [
+            ContractUse(rule.label or f"wrapper {rule.token}", rule.interface, (call,), address=rule.token)
+            for rule in self.rules.values()
+            if (call := rule.rate_call if isinstance(rule, RateRule) else rule.check_call) is not None
+        ]
+        # Any token outside the registry may be a V2 LP token: the reads may fail, and then it is not one.
+        uses.append(ContractUse("V2 LP token candidate (any unknown token)", "uniswap/UniswapV2Pair", LP_READS))
+        return tuple(uses)
+
     def static_underlyings(self) -> tuple[str, ...]:
         """Underlyings known before any read (from the rules), so they are priced in the same round."""
         return tuple(dict.fromkeys(r.underlying for r in self.rules.values()))
@@ -148,7 +163,7 @@ class DerivativeSource:
         lps = self.lp_candidates(tokens)
         symbols = {t.address: t.symbol for t in tokens}
         rule_calls = [_rule_call(r) for r in ruled]
-        lp_calls = [Call.of(lp, sig) for lp in lps for sig in (FACTORY, TOKEN0, TOKEN1, GET_RESERVES, TOTAL_SUPPLY)]
+        lp_calls = [Call.of(lp, sig) for lp in lps for sig in LP_READS]
         results = await reader.call_many([c for c in rule_calls if c is not None] + lp_calls)
         book: dict[str, Claim | PriceMiss] = {}
         position = 0

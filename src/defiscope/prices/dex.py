@@ -32,7 +32,10 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment, TokenInfo
 from defiscope.prices.base import PriceAnswer, PriceMiss, TokenRef
 from defiscope.prices.quote import PriceQuote
+from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.uniswap.math.tick_math import get_sqrt_ratio_at_tick
+from defiscope.protocols.uniswap.v3_spec import SLOT0_BY_DEX, UNISWAP_V3
 
 NAME: Final = "dex"
 TWAP_SECONDS: Final = 1800
@@ -61,13 +64,30 @@ class Venue:
     factory: str  # registry name in the deployment
     version: Literal[2, 3]
     fees: tuple[int, ...] = ()
+    #: the real interfaces of its factory and pools (``tests/fixtures/abi``)
+    factory_interface: str = "uniswap/UniswapV2Factory"
+    pool_interface: str = "uniswap/UniswapV2Pair"
 
 
 VENUES: Final = (
     Venue("uniswap-v2", "UniswapV2Factory", 2),
     Venue("pancakeswap-v2", "PancakeV2Factory", 2),
-    Venue("uniswap-v3", "UniswapV3Factory", 3, (100, 500, 3000, 10000)),
-    Venue("pancakeswap-v3", "PancakeV3Factory", 3, (100, 500, 2500, 10000)),
+    Venue(
+        "uniswap-v3",
+        "UniswapV3Factory",
+        3,
+        (100, 500, 3000, 10000),
+        UNISWAP_V3.factory_interface,
+        UNISWAP_V3.pool_interface,
+    ),
+    Venue(
+        "pancakeswap-v3",
+        "PancakeV3Factory",
+        3,
+        (100, 500, 2500, 10000),
+        PANCAKESWAP_V3.factory_interface,
+        PANCAKESWAP_V3.pool_interface,
+    ),
 )
 
 ZERO_ADDRESS: Final = "0x" + "00" * 20
@@ -75,7 +95,6 @@ GET_PAIR: Final = "getPair(address,address)(address)"
 GET_POOL: Final = "getPool(address,address,uint24)(address)"
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 # PancakeSwap V3 widened feeProtocol to uint32; decoding it as uint32 reads both (same word layout).
-SLOT0: Final = "slot0()(uint160,int24,uint16,uint16,uint16,uint32,bool)"
 LIQUIDITY: Final = "liquidity()(uint128)"
 OBSERVE: Final = "observe(uint32[])(int56[],uint160[])"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
@@ -188,6 +207,17 @@ class DexSource:
         return tuple(
             (v, self.deployment.contracts[v.factory]) for v in VENUES if v.factory in self.deployment.contracts
         )
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        """Factories asked for pools against the core assets, the pools read, and the core side's balance."""
+        uses = []
+        for venue, factory in self.venues:
+            lookup = GET_PAIR if venue.version == 2 else GET_POOL
+            uses.append(ContractUse(f"{venue.dex} factory", venue.factory_interface, (lookup,), address=factory))
+            reads = (GET_RESERVES,) if venue.version == 2 else (SLOT0_BY_DEX[venue.dex], LIQUIDITY, OBSERVE)
+            uses.append(ContractUse(f"{venue.dex} pool (token against a core asset)", venue.pool_interface, reads))
+        uses.append(ContractUse("core asset (its balance in a V3 pool)", "common/ERC20", (BALANCE_OF,)))
+        return tuple(uses)
 
     async def prices(
         self, reader: Reader, tokens: Sequence[TokenRef], core_prices: Mapping[str, PriceQuote] | None = None
@@ -308,7 +338,7 @@ def _state_calls(pool: Pool) -> list[Call]:
     if pool.venue.version == 2:
         return [Call.of(pool.address, GET_RESERVES)]
     return [
-        Call.of(pool.address, SLOT0),
+        Call.of(pool.address, SLOT0_BY_DEX[pool.venue.dex]),
         Call.of(pool.address, LIQUIDITY),
         Call.of(pool.address, OBSERVE, [TWAP_SECONDS, 0]),
         Call.of(pool.core, BALANCE_OF, pool.address),

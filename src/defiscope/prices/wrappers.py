@@ -18,8 +18,12 @@ from defiscope.protocols.aave.adapter import registered_a_tokens
 CTOKEN_PREFIX: Final = "CompoundV2cToken:"
 CTOKEN_DECIMALS: Final = 8
 EXCHANGE_RATE: Final = "exchangeRateStored()(uint256)"
-#: symbol -> the view returning ETH per whole token, scaled 1e18 (RocketTokenRETH, StakedTokenV1)
-LST_RATE_CALLS: Final = {"rETH": "getExchangeRate()(uint256)", "cbETH": "exchangeRate()(uint256)"}
+CTOKEN_INTERFACE: Final = "compound/CErc20"
+#: symbol -> the view returning ETH per whole token, scaled 1e18, and the token's real interface
+LST_RATE_CALLS: Final = {
+    "rETH": ("getExchangeRate()(uint256)", "rocketpool/RocketTokenRETH"),
+    "cbETH": ("exchangeRate()(uint256)", "coinbase/StakedTokenV1"),
+}
 
 
 def known_rules(deployment: Deployment) -> tuple[DerivativeRule, ...]:
@@ -28,7 +32,8 @@ def known_rules(deployment: Deployment) -> tuple[DerivativeRule, ...]:
     tokens = deployment.tokens
     if "wstETH" in tokens and "stETH" in tokens:
         steth_per_token = "stEthPerToken()(uint256)"
-        rules.append(RateRule(tokens["wstETH"].address, tokens["stETH"].address, steth_per_token, scale=10**18))
+        wsteth, steth = tokens["wstETH"].address, tokens["stETH"].address
+        rules.append(RateRule(wsteth, steth, steth_per_token, scale=10**18, interface="lido/WstETH"))
     rules += compound_rules(deployment)
     rules += maker_rules(deployment)
     rules += lst_rules(deployment)
@@ -55,7 +60,8 @@ def compound_rules(deployment: Deployment) -> list[RateRule]:
             continue
         underlying = deployment.tokens[symbol]
         scale = 10 ** (18 - CTOKEN_DECIMALS + underlying.decimals)
-        rules.append(RateRule(ctoken, underlying.address, EXCHANGE_RATE, scale, label=f"c{symbol}->{symbol}"))
+        label = f"c{symbol}->{symbol}"
+        rules.append(RateRule(ctoken, underlying.address, EXCHANGE_RATE, scale, label, CTOKEN_INTERFACE))
     return rules
 
 
@@ -74,7 +80,7 @@ def lst_rules(deployment: Deployment) -> list[RateRule]:
         return []
     weth = tokens["WETH"].address
     return [
-        RateRule(tokens[symbol].address, weth, call, scale=10**18, label=f"{symbol}->WETH")
-        for symbol, call in LST_RATE_CALLS.items()
+        RateRule(tokens[symbol].address, weth, call, scale=10**18, label=f"{symbol}->WETH", interface=interface)
+        for symbol, (call, interface) in LST_RATE_CALLS.items()
         if symbol in tokens
     ]

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 from math import isqrt
 from typing import Final, Generic, TypeVar
 
@@ -153,7 +154,7 @@ class LpFeeModel(Generic[S]):
 
 
 def _v2_reads(pair: str) -> list[Call]:
-    return [Call.of(pair, "getReserves()(uint112,uint112,uint32)"), Call.of(pair, "totalSupply()(uint256)")]
+    return [Call.of(pair, signature) for signature in V2_LP_READS]
 
 
 def _v2_state(results: Sequence[CallResult]) -> Fraction | None:
@@ -164,7 +165,7 @@ def _v2_state(results: Sequence[CallResult]) -> Fraction | None:
 
 
 def _curve_reads(pool: str) -> list[Call]:
-    return [Call.of(pool, "get_virtual_price()(uint256)")]
+    return [Call.of(pool, signature) for signature in CURVE_LP_READS]
 
 
 def _curve_state(results: Sequence[CallResult]) -> Fraction | None:
@@ -173,12 +174,16 @@ def _curve_state(results: Sequence[CallResult]) -> Fraction | None:
     return Fraction(value) if value else None
 
 
-def _v3_reads(pool: str) -> list[Call]:
-    return [
-        Call.of(pool, "feeGrowthGlobal0X128()(uint256)"),
-        Call.of(pool, "feeGrowthGlobal1X128()(uint256)"),
-        Call.of(pool, SLOT0),
-    ]
+V2_LP_READS: Final = ("getReserves()(uint112,uint112,uint32)", "totalSupply()(uint256)")
+CURVE_LP_READS: Final = ("get_virtual_price()(uint256)",)
+V3_FEE_GROWTH_READS: Final = ("feeGrowthGlobal0X128()(uint256)", "feeGrowthGlobal1X128()(uint256)")
+
+
+def _v3_reads(slot0: str) -> Callable[[str], list[Call]]:
+    def reads(pool: str) -> list[Call]:
+        return [*(Call.of(pool, signature) for signature in V3_FEE_GROWTH_READS), Call.of(pool, slot0)]
+
+    return reads
 
 
 def _v3_state(results: Sequence[CallResult]) -> tuple[int, int, int]:
@@ -204,11 +209,19 @@ CURVE_LP_FEES: Final[LpFeeModel[Fraction]] = LpFeeModel(
     "growth of get_virtual_price() (D per LP token: fees raise D)",
     compounds=True,
 )
-V3_LP_FEES: Final[LpFeeModel[tuple[int, int, int]]] = LpFeeModel(
-    _v3_reads,
-    _v3_state,
-    _v3_return,
-    "full-range position: feeGrowthGlobal0/1X128 deltas per unit of liquidity, valued in token0 at B's "
-    "sqrtPriceX96, over the 1/sqrt(p) token0 + sqrt(p) token1 it holds",
-    compounds=False,
-)
+
+
+@cache
+def v3_lp_fees(slot0: str = SLOT0) -> LpFeeModel[tuple[int, int, int]]:
+    """The V3 model for one fork (its slot0 signature, `v3_spec.SLOT0_BY_DEX`)."""
+    return LpFeeModel(
+        _v3_reads(slot0),
+        _v3_state,
+        _v3_return,
+        "full-range position: feeGrowthGlobal0/1X128 deltas per unit of liquidity, valued in token0 at B's "
+        "sqrtPriceX96, over the 1/sqrt(p) token0 + sqrt(p) token1 it holds",
+        compounds=False,
+    )
+
+
+V3_LP_FEES: Final = v3_lp_fees()

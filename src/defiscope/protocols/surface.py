@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from eth_utils import keccak
 
@@ -59,3 +60,10 @@ def declared_signatures(uses: Iterable[ContractUse]) -> frozenset[str]:
 
 def declared_topics(uses: Iterable[ContractUse]) -> frozenset[bytes]:
     return frozenset(event_topic(event) for use in uses for event in use.events)
+
+
+@runtime_checkable
+class ReadsChain(Protocol):
+    """Anything that declares what it reads (adapters, on-chain price sources)."""
+
+    def surface(self) -> tuple[ContractUse, ...]: ...

@@ -33,6 +33,7 @@ from defiscope.deployments import Deployment
 from defiscope.protocols.curve.adapter import CurveAdapter, has_curve
 from defiscope.protocols.uniswap.v2 import V2_SPECS
 from defiscope.protocols.uniswap.v3 import V3_SPECS
+from defiscope.protocols.uniswap.v3_spec import SLOT0_BY_DEX
 from defiscope.routing.load import PoolRef
 
 ZERO: Final = "0x0000000000000000000000000000000000000000"
@@ -100,7 +101,7 @@ async def _live(reader: Reader, refs: Sequence[PoolRef]) -> list[PoolRef]:
     calls = [
         Call.of(r.address, "getReserves()(uint112,uint112,uint32)")
         if r.dex.endswith("-v2")
-        else Call.of(r.address, "slot0()(uint160,int24,uint16,uint16,uint16,uint32,bool)")
+        else Call.of(r.address, SLOT0_BY_DEX[r.dex])
         for r in refs
     ]
     results = await reader.call_many(calls)

@@ -20,6 +20,7 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.protocols.curve.math import PoolState, StableSwap
 from defiscope.protocols.uniswap.v2_math import PANCAKESWAP_V2_FEE, UNISWAP_V2_FEE, V2Fee
+from defiscope.protocols.uniswap.v3_spec import SLOT0_BY_DEX
 from defiscope.protocols.uniswap.v3_state import read_pool_states
 from defiscope.routing.pools import CurvePool, Pool, V2Pool, V3Pool
 
@@ -68,7 +69,7 @@ async def _load_v2(reader: Reader, refs: Sequence[PoolRef]) -> list[Pool]:
 async def _load_v3(reader: Reader, refs: Sequence[PoolRef]) -> list[Pool]:
     if not refs:
         return []
-    states = await read_pool_states(reader, [r.address for r in refs])
+    states = await read_pool_states(reader, [r.address for r in refs], [SLOT0_BY_DEX[r.dex] for r in refs])
     return [V3Pool(r.dex, r.address, r.token0, r.token1, s) for r, s in zip(refs, states, strict=True)]
 
 

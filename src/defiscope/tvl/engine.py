@@ -20,11 +20,12 @@ import structlog
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
-from defiscope.chain.tokens import TokenBook, TokenRef
+from defiscope.chain.tokens import DECIMALS, SYMBOL, SYMBOL_BYTES32, TokenBook, TokenRef
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import PriceAggregator, PriceDecision
 from defiscope.protocols.base import Adapter, AdapterResult
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.valuation import token_values
@@ -65,6 +66,14 @@ class TvlEngine:
             deployment.chain_id,
             [TokenRef(deployment.chain_id, t.address, t.symbol, t.decimals) for t in deployment.tokens.values()],
         )
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        """Everything a snapshot reads: the adapters', the price sources' and token metadata."""
+        metadata = (
+            ContractUse("token held (metadata, read once)", "common/ERC20", (DECIMALS, SYMBOL)),
+            ContractUse("token with a bytes32 symbol (DSToken, e.g. MKR)", "common/DSToken", (SYMBOL_BYTES32,)),
+        )
+        return (*(u for a in self.adapters for u in a.surface()), *self.pricer.surface(), *metadata)
 
     @property
     def slugs(self) -> list[str]:

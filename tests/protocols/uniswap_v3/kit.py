@@ -24,6 +24,7 @@ from defiscope.devnet.spec import CHAIN_SPECS
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.uniswap.math.pool_state import V3PoolState
+from defiscope.protocols.uniswap.v3_spec import SLOT0_BY_DEX
 from defiscope.protocols.uniswap.v3_state import read_pool_states
 
 HERE = Path(__file__).parent
@@ -91,7 +92,8 @@ def pool_states(chain: DevnetChain, pools: Sequence[str]) -> list[V3PoolState]:
     async def read() -> list[V3PoolState]:
         async with ChainClient.connect(chain.chain_id, [chain.rpc_url]) as client:
             reader = Batcher(await client.snapshot()).reader("test")
-            return await read_pool_states(reader, pools)
+            dex = {p.address: p.dex for p in chain.pools}
+            return await read_pool_states(reader, pools, [SLOT0_BY_DEX[dex[p]] for p in pools])
 
     return asyncio.run(read())
 

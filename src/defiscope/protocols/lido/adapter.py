@@ -23,7 +23,9 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.lido.reports import TOKEN_REBASED_EVENT
 from defiscope.protocols.lido.shares import share_rate
+from defiscope.protocols.surface import ContractUse
 
 LIDO: Final = ProtocolInfo(
     slug="lido",
@@ -34,10 +36,21 @@ LIDO: Final = ProtocolInfo(
         "deposits in transit), valued as ETH. stETH and wstETH are receipts of it."
     ),
     url="https://lido.fi",
+    counts="Ether pooled by Lido on Ethereum (stETH getTotalPooledEther), as ETH; stETH still waiting in the "
+    "withdrawal queue (unfinalizedStETH) is pooled ether until finalized, so it is inside the figure and "
+    "reported beside it. wstETH and stETH held elsewhere are Lido's receipts (counted once in totals).",
+    discovery="Fixed contracts from the registry: stETH (Lido), WithdrawalQueueERC721, AccountingOracle; "
+    "oracle reports (TokenRebased) kept as a time series for the staking APR.",
+    defillama_difference="DefiLlama's Lido adapter also counts getTotalPooledEther on Ethereum (and the "
+    "Solana/Polygon products, which are wound down). defiscope additionally flags a stale oracle report and "
+    "shows the unfinalized withdrawal amount; it does not count other chains.",
 )
 #: Lido's accounting oracle reports once a day; two days without one is a missed report.
 MAX_REPORT_AGE: Final = 2 * 86_400
 STETH, WSTETH, QUEUE, ORACLE = "LidoStETH", "LidoWstETH", "LidoWithdrawalQueue", "LidoAccountingOracle"
+STETH_READS: Final = ("getTotalPooledEther()(uint256)", "getTotalShares()(uint256)")
+QUEUE_READS: Final = ("unfinalizedStETH()(uint256)",)
+ORACLE_READS: Final = ("getLastProcessingRefSlot()(uint256)", "GENESIS_TIME()(uint256)", "SECONDS_PER_SLOT()(uint256)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +59,7 @@ class LidoStatus:
 
     total_pooled_ether: int
     total_shares: int
-    unfinalized_steth: int
+    unfinalized_steth: int | None  # None: the registry has no withdrawal queue
     last_report_time: int | None  # None: no report readable
     report_age: int | None
     stale: bool
@@ -72,30 +85,40 @@ class LidoAdapter(Adapter):
     def receipt_tokens(self) -> list[str]:
         return [self.steth] + ([self.deployment.contracts[WSTETH]] if WSTETH in self.deployment.contracts else [])
 
+    def surface(self) -> tuple[ContractUse, ...]:
+        uses = [
+            ContractUse(
+                "stETH (Lido)", "lido/StETH", calls=STETH_READS, events=(TOKEN_REBASED_EVENT,), address=self.steth
+            )
+        ]
+        if self.queue:
+            uses.append(ContractUse("WithdrawalQueueERC721", "lido/WithdrawalQueue", QUEUE_READS, address=self.queue))
+        if self.oracle:
+            uses.append(ContractUse("AccountingOracle", "lido/AccountingOracle", ORACLE_READS, address=self.oracle))
+        return tuple(uses)
+
     async def positions(self, reader: Reader) -> list[Position]:
         status = await self.read_status(reader)
-        label = f"total pooled ether ({status.unfinalized_steth} wei stETH awaiting withdrawal)"
+        queued = (
+            "withdrawal queue not in the registry"
+            if status.unfinalized_steth is None
+            else f"{status.unfinalized_steth} wei stETH awaiting withdrawal"
+        )
+        label = f"total pooled ether ({queued})"
         if status.stale:
             label += f"; STALE: {status.reason}"
         return [Position(self.weth, status.total_pooled_ether, BalanceKind.TVL, self.steth, label)]
 
     async def read_status(self, reader: Reader) -> LidoStatus:
         """Pooled ether and shares (must succeed), the queue and the oracle (flagged when missing), in one batch."""
-        calls = [
-            Call.of(self.steth, "getTotalPooledEther()(uint256)"),
-            Call.of(self.steth, "getTotalShares()(uint256)"),
-        ]
+        calls = [Call.of(self.steth, signature) for signature in STETH_READS]
         if self.queue:
-            calls.append(Call.of(self.queue, "unfinalizedStETH()(uint256)"))
+            calls += [Call.of(self.queue, signature) for signature in QUEUE_READS]
         if self.oracle:
-            calls += [
-                Call.of(self.oracle, "getLastProcessingRefSlot()(uint256)"),
-                Call.of(self.oracle, "GENESIS_TIME()(uint256)"),
-                Call.of(self.oracle, "SECONDS_PER_SLOT()(uint256)"),
-            ]
+            calls += [Call.of(self.oracle, signature) for signature in ORACLE_READS]
         results = await reader.call_many(calls)
         pooled, shares = self.require(results[:2])
-        unfinalized = self.require(results[2:3])[0] if self.queue else 0
+        unfinalized = self.require(results[2:3])[0] if self.queue else None
         oracle = results[3:] if self.queue else results[2:]
         last = None
         if oracle and all(r.success for r in oracle):
@@ -105,7 +128,7 @@ class LidoAdapter(Adapter):
         self.status = status
         return status
 
-    def _status(self, pooled: int, shares: int, unfinalized: int, last: int | None, now: int) -> LidoStatus:
+    def _status(self, pooled: int, shares: int, unfinalized: int | None, last: int | None, now: int) -> LidoStatus:
         if last is None:
             return LidoStatus(pooled, shares, unfinalized, None, None, True, "no accounting-oracle report readable")
         age = now - last

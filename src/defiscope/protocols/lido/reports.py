@@ -23,7 +23,8 @@ from defiscope.deployments import Deployment
 from defiscope.protocols.lido.apr import RebaseReport
 
 STETH: Final = "LidoStETH"
-TOKEN_REBASED: Final = "0x" + keccak(text="TokenRebased(uint256,uint256,uint256,uint256,uint256,uint256,uint256)").hex()
+TOKEN_REBASED_EVENT: Final = "TokenRebased(uint256,uint256,uint256,uint256,uint256,uint256,uint256)"
+TOKEN_REBASED: Final = "0x" + keccak(text=TOKEN_REBASED_EVENT).hex()
 
 
 @dataclass(frozen=True, slots=True)

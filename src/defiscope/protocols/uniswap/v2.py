@@ -21,11 +21,25 @@ from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
-from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES
+from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield
 
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
+ALL_PAIRS_LENGTH: Final = "allPairsLength()(uint256)"
+ALL_PAIRS: Final = "allPairs(uint256)(address)"
+PAIR_TOKENS: Final = ("token0()(address)", "token1()(address)")
+
+
+V2_COUNTS: Final = "Both reserves (getReserves) of every pair the factory created, as token amounts."
+V2_DISCOVERY: Final = (
+    "Pairs by factory index (allPairsLength, allPairs(i)), cached: only pairs new since the last read cost calls."
+)
+V2_DIFFERENCE: Final = (
+    "DefiLlama counts the same reserves but drops pairs whose tokens it cannot price or has blacklisted; "
+    "defiscope keeps every pair and reports a token it cannot price as unpriced, with the reason."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +57,9 @@ UNISWAP_V2: Final = V2Spec(
         category="Dexes",
         methodology="Both reserves (getReserves) of every pair created by the Uniswap V2 factory.",
         url="https://uniswap.org",
+        counts=V2_COUNTS,
+        discovery=V2_DISCOVERY,
+        defillama_difference=V2_DIFFERENCE,
     ),
     factory="UniswapV2Factory",
 )
@@ -53,6 +70,9 @@ PANCAKESWAP_V2: Final = V2Spec(
         category="Dexes",
         methodology="Both reserves (getReserves) of every pair created by the PancakeSwap V2 factory.",
         url="https://pancakeswap.finance",
+        counts=V2_COUNTS,
+        discovery=V2_DISCOVERY,
+        defillama_difference=V2_DIFFERENCE,
     ),
     factory="PancakeV2Factory",
 )
@@ -77,6 +97,22 @@ class V2Adapter(Adapter):
 
     def receipt_tokens(self) -> list[str]:
         return [pair.address for pair in self.pairs]  # each pair is its own LP token
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        # PancakeSwap V2's factory and pair are Uniswap V2's contracts renamed (see the fixtures' SOURCES.md).
+        return (
+            ContractUse(
+                f"{self.info.name} factory",
+                "uniswap/UniswapV2Factory",
+                calls=(ALL_PAIRS_LENGTH, ALL_PAIRS),
+                address=self.factory,
+            ),
+            ContractUse(
+                "pair (each, by factory index)",
+                "uniswap/UniswapV2Pair",
+                calls=(GET_RESERVES, *PAIR_TOKENS, *V2_LP_READS),
+            ),
+        )
 
     async def positions(self, reader: Reader) -> list[Position]:
         positions = []
@@ -105,7 +141,7 @@ class V2Adapter(Adapter):
         known = list(self.pairs)
         calls = [reads(p) for p in known]
         results = await reader.call_many(
-            [Call.of(self.factory, "allPairsLength()(uint256)"), *(c for group in calls for c in group)]
+            [Call.of(self.factory, ALL_PAIRS_LENGTH), *(c for group in calls for c in group)]
         )
         (count,) = self.require(results[:1])
         # At an older block the cache may hold pairs created later: only the first `count` existed then.
@@ -120,13 +156,9 @@ class V2Adapter(Adapter):
     async def _discover(self, reader: Reader, start: int, stop: int) -> list[Pair]:
         """Read pairs [start, stop) of the factory and their tokens; append them to the cache."""
         addresses = self.require(
-            await reader.call_many([Call.of(self.factory, "allPairs(uint256)(address)", i) for i in range(start, stop)])
+            await reader.call_many([Call.of(self.factory, ALL_PAIRS, i) for i in range(start, stop)])
         )
-        tokens = self.require(
-            await reader.call_many(
-                [Call.of(a, f"{side}()(address)") for a in addresses for side in ("token0", "token1")]
-            )
-        )
+        tokens = self.require(await reader.call_many([Call.of(a, side) for a in addresses for side in PAIR_TOKENS]))
         found = [Pair(a, tokens[2 * i], tokens[2 * i + 1]) for i, a in enumerate(addresses)]
         if len(self.pairs) == start:  # a concurrent snapshot may have discovered them already
             self.pairs.extend(found)

@@ -26,13 +26,16 @@ from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position
-from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_LP_FEES
+from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_FEE_GROWTH_READS, v3_lp_fees
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3, V3Spec
 from defiscope.protocols.yields import Yield
 
-POOL_CREATED: Final = "0x" + keccak(text="PoolCreated(address,address,uint24,int24,address)").hex()
+POOL_CREATED_EVENT: Final = "PoolCreated(address,address,uint24,int24,address)"
+POOL_CREATED: Final = "0x" + keccak(text=POOL_CREATED_EVENT).hex()
+BALANCE_OF: Final = "balanceOf(address)(uint256)"
 V3_SPECS: Final = (UNISWAP_V3, PANCAKESWAP_V3)
 
 
@@ -75,7 +78,8 @@ class V3Adapter(Adapter):
         super().__init__(deployment)
         self.info = spec.info
         self.spec = spec
-        self.lp_fees = LpFeeTracker(spec.info.slug, V3_LP_FEES, lp_fee_window)
+        self.lp_model = v3_lp_fees(spec.slot0)
+        self.lp_fees = LpFeeTracker(spec.info.slug, self.lp_model, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
         self.factory = deployment.contract(spec.factory)
         self.pools: list[V3Pool] = []  # in creation order
@@ -83,6 +87,20 @@ class V3Adapter(Adapter):
         start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
         self.scanned_to = start - 1  # the last block whose PoolCreated logs are in `pools`
         self._scan_lock = asyncio.Lock()
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        return (
+            ContractUse(
+                f"{self.info.name} factory",
+                self.spec.factory_interface,
+                events=(POOL_CREATED_EVENT,),
+                address=self.factory,
+            ),
+            ContractUse(
+                "pool (each, from PoolCreated)", self.spec.pool_interface, calls=(*V3_FEE_GROWTH_READS, self.spec.slot0)
+            ),
+            ContractUse("pool token (each pool's token0 and token1)", "common/ERC20", calls=(BALANCE_OF,)),
+        )
 
     async def discover(self, reader: Reader) -> list[V3Pool]:
         """Pools created up to the reader's block, scanning only blocks not scanned before."""
@@ -106,11 +124,7 @@ class V3Adapter(Adapter):
         return positions + await self._balances(reader, pools[len(known) :])
 
     async def _balances(self, reader: Reader, pools: list[V3Pool]) -> list[Position]:
-        calls = [
-            Call.of(token, "balanceOf(address)(uint256)", pool.address)
-            for pool in pools
-            for token in (pool.token0, pool.token1)
-        ]
+        calls = [Call.of(token, BALANCE_OF, pool.address) for pool in pools for token in (pool.token0, pool.token1)]
         balances = self.require(await reader.call_many(calls))
         return [
             Position(token, amount, BalanceKind.TVL, pool.address, f"{fee_percent(pool.fee)} pool {pool.address}")
@@ -144,5 +158,5 @@ class V3Adapter(Adapter):
         return rates.yields
 
     async def _lp_reads(self, reader: Reader, pools: list[V3Pool]) -> list[list[CallResult]]:
-        calls = [V3_LP_FEES.reads(pool.address) for pool in pools]
+        calls = [self.lp_model.reads(pool.address) for pool in pools]
         return split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))

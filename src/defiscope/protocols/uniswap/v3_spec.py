@@ -22,9 +22,31 @@ from eth_utils import keccak, to_checksum_address
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.base import ProtocolInfo
 
+#: `slot0()` as each fork's pool declares it: Uniswap's feeProtocol is a uint8, PancakeSwap's a uint32 (both
+#: decode from one word; the signature says which real ABI the call is checked against).
+SLOT0_UNISWAP: Final = "slot0()(uint160,int24,uint16,uint16,uint16,uint8,bool)"
+SLOT0_PANCAKE: Final = "slot0()(uint160,int24,uint16,uint16,uint16,uint32,bool)"
+#: DEX name (as routing and price sources say it) -> its pools' slot0 signature.
+SLOT0_BY_DEX: Final[Mapping[str, str]] = MappingProxyType(
+    {"uniswap-v3": SLOT0_UNISWAP, "pancakeswap-v3": SLOT0_PANCAKE}
+)
+
 
 class UnknownFeeTier(DefiscopeError):
     """A fee a V3 factory does not enable."""
+
+
+V3_COUNTS: Final = (
+    "balanceOf(pool) of token0 and token1 for every pool the factory created: what the pool holds, "
+    "uncollected fees included."
+)
+V3_DISCOVERY: Final = (
+    "PoolCreated events of the factory, scanned once from its deployment block and then only new blocks."
+)
+V3_DIFFERENCE: Final = (
+    "DefiLlama counts the same balances (its uniV3Export helper) but drops pools whose tokens it cannot price "
+    "or has blacklisted; defiscope reports such tokens as unpriced with the reason instead."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +58,10 @@ class V3Spec:
     fee_tick_spacing: Mapping[int, int]  # fee in pips -> tick spacing
     #: First block worth scanning for PoolCreated on a chain (the factory's deployment); 0 elsewhere.
     start_blocks: Mapping[int, int]
+    slot0: str = SLOT0_UNISWAP
+    #: The real interfaces of its factory and pools (``tests/fixtures/abi/<name>.json``).
+    factory_interface: str = "uniswap/UniswapV3Factory"
+    pool_interface: str = "uniswap/UniswapV3Pool"
 
     def tick_spacing(self, fee: int) -> int:
         spacing = self.fee_tick_spacing.get(fee)
@@ -56,6 +82,9 @@ UNISWAP_V3: Final = V3Spec(
         methodology="Token balances (balanceOf) of token0 and token1 held by every pool the Uniswap V3 factory "
         "created (PoolCreated events).",
         url="https://uniswap.org",
+        counts=V3_COUNTS,
+        discovery=V3_DISCOVERY,
+        defillama_difference=V3_DIFFERENCE,
     ),
     factory="UniswapV3Factory",
     deployer="UniswapV3Factory",

@@ -25,8 +25,9 @@ from defiscope.chain.reader import Reader
 from defiscope.protocols.uniswap.math.pool_state import V3PoolState
 from defiscope.protocols.uniswap.math.tick_bitmap import compress, position
 from defiscope.protocols.uniswap.math.tick_math import MAX_TICK, MIN_TICK
+from defiscope.protocols.uniswap.v3_spec import SLOT0_UNISWAP
 
-SLOT0: Final = "slot0()(uint160,int24,uint16,uint16,uint16,uint32,bool)"
+SLOT0: Final = SLOT0_UNISWAP
 TICKS: Final = "ticks(int24)(uint128,int128,uint256,uint256,int56,uint160,uint32,bool)"
 MAX_WORDS_PER_REQUEST: Final = 2048
 
@@ -55,21 +56,25 @@ async def read_pool_state(reader: Reader, pool: str) -> V3PoolState:
     return state
 
 
-async def read_pool_states(reader: Reader, pools: Sequence[str]) -> list[V3PoolState]:
+async def read_pool_states(
+    reader: Reader, pools: Sequence[str], slot0: Sequence[str] | None = None
+) -> list[V3PoolState]:
     """The swap states of several pools at the reader's block, sharing each round's requests.
 
     Read many pools with one call of this rather than concurrent `read_pool_state`s: the word round is cut
     into requests of at most MAX_WORDS_PER_REQUEST calls in all, which concurrent readers would merge into
-    one request too big for a node. Raises `CallReverted` naming a call that failed.
+    one request too big for a node. Raises `CallReverted` naming a call that failed. ``slot0`` gives each
+    pool's fork's slot0 signature (`v3_spec.SLOT0_BY_DEX`); Uniswap's by default.
     """
+    slot0s = slot0 if slot0 is not None else [SLOT0] * len(pools)
     heads = [
         [r.unwrap() for r in results]
         for results in _split(
             await reader.call_many(
                 [
                     Call.of(pool, signature)
-                    for pool in pools
-                    for signature in (SLOT0, "liquidity()(uint128)", "fee()(uint24)", "tickSpacing()(int24)")
+                    for pool, head in zip(pools, slot0s, strict=True)
+                    for signature in (head, "liquidity()(uint128)", "fee()(uint24)", "tickSpacing()(int24)")
                 ]
             ),
             4,
