@@ -14,11 +14,10 @@ Prime, EtherFi). aTokens are receipts: another protocol holding aTokens holds a 
 from __future__ import annotations
 
 import asyncio
-from typing import Final
 
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.aave.market import POOL, AaveError, AaveMarket, Reserve
+from defiscope.protocols.aave.market import A_TOKEN_PREFIX, POOL, AaveError, AaveMarket, Reserve, registered_a_tokens
 from defiscope.protocols.aave.methodology import AAVE_V3
 from defiscope.protocols.aave.surface import aave_surface
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position
@@ -95,16 +94,3 @@ class AaveV3Adapter(Adapter):
                         )
                     )
         return rows
-
-
-#: Registry names of a market's aTokens: ``AaveV3AToken:<symbol>`` (Core), ``AaveV3AToken:<market>:<symbol>``.
-A_TOKEN_PREFIX: Final = "AaveV3AToken:"
-
-
-def registered_a_tokens(deployment: Deployment) -> dict[str, str]:
-    """aToken address -> underlying symbol, from the deployment's registry (known before any read)."""
-    return {
-        address: name.removeprefix(A_TOKEN_PREFIX).rsplit(":", 1)[-1]
-        for name, address in deployment.contracts.items()
-        if name.startswith(A_TOKEN_PREFIX)
-    }

@@ -485,6 +485,19 @@ class AaveMarket:
         )
 
 
+#: Registry names of a market's aTokens: ``AaveV3AToken:<symbol>`` (Core), ``AaveV3AToken:<market>:<symbol>``.
+A_TOKEN_PREFIX: Final = "AaveV3AToken:"
+
+
+def registered_a_tokens(deployment: Deployment) -> dict[str, str]:
+    """aToken address -> underlying symbol, from the deployment's registry (known before any read)."""
+    return {
+        address: name.removeprefix(A_TOKEN_PREFIX).rsplit(":", 1)[-1]
+        for name, address in deployment.contracts.items()
+        if name.startswith(A_TOKEN_PREFIX)
+    }
+
+
 async def read_strategy(reader: Reader, strategy: str) -> RateStrategy:
     """A deployed ``DefaultReserveInterestRateStrategy``'s parameters (one batch)."""
     values = await reader.values([Call.of(strategy, getter) for getter in STRATEGY_GETTERS])
@@ -513,4 +526,5 @@ __all__ = [
     "ReserveState",
     "ReserveTokens",
     "markets_of",
+    "registered_a_tokens",
 ]

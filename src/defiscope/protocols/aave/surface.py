@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from defiscope.deployments import Deployment
@@ -25,6 +26,7 @@ from defiscope.protocols.aave.market import (
     SYMBOL,
     TOTAL_SUPPLY,
     markets_of,
+    registered_a_tokens,
 )
 from defiscope.protocols.aave.positions import (
     ACCOUNT_DATA,
@@ -64,7 +66,15 @@ POOL_CALLS: Final = (
 )
 
 
+def registered_reserves(deployment: Deployment) -> dict[str, str]:
+    """aToken address -> its underlying's address, for the registry's aTokens whose underlying it knows."""
+    tokens = deployment.tokens
+    return {a: tokens[symbol].address for a, symbol in registered_a_tokens(deployment).items() if symbol in tokens}
+
+
 def aave_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
+    """Each market's Pool and oracle; the registry's aTokens and their underlyings at their addresses (other
+    readers of the same contracts declare other calls there); any other reserve's contracts by kind."""
     uses: list[ContractUse] = []
     for market in markets_of(deployment):
         uses.append(
@@ -84,4 +94,9 @@ def aave_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
                 address=market.oracle,
             )
         )
+    reserves = registered_reserves(deployment)
+    a_token_use, underlying_use = RESERVE_CONTRACTS[0], RESERVE_CONTRACTS[3]
+    uses += [replace(a_token_use, name=f"aToken of {u}", address=a) for a, u in reserves.items()]
+    underlyings = dict.fromkeys(reserves.values())
+    uses += [replace(underlying_use, name=f"reserve underlying {u}", address=u) for u in underlyings]
     return (*uses, *RESERVE_CONTRACTS)
