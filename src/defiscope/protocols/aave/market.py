@@ -379,7 +379,9 @@ class AaveMarket:
         return result.one()
 
     def _read(self, tokens: ReserveTokens) -> _ReserveRead:
-        version = self.version or PoolVersion(virtual_accounting=False)
+        version = self.version
+        if version is None:  # reserves are known only once a discovery batch found the version too
+            raise AaveError(f"{self.slug} {self.name}: the Pool's version is not known yet")
         has_source = int(tokens.price_source, 16) != 0
         return _ReserveRead(
             data=Call.of(self.pool, GET_RESERVE_DATA, tokens.asset),
