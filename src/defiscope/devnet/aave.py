@@ -44,7 +44,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.deployments.aave_v3_registry import market_suffix
-from defiscope.devnet.artifacts import Artifact, load_npm_artifact
+from defiscope.devnet.artifacts import Artifact, contract_artifact, load_npm_artifact
+from defiscope.devnet.deployment import SEQUENCER_FEED
 from defiscope.devnet.spec import FEED_DECIMALS, ChainSpec
 from defiscope.devnet.tokens import feed_name
 from defiscope.devnet.tx import MAX_UINT256, Sender
@@ -199,12 +200,39 @@ class MarketParams:
     without_stable_debt: tuple[str, ...] = ()
 
 
+ARBITRUM_RESERVES: Final = (
+    ReserveParams("WETH", "ETH/USD", 8000, 8300, 10500, 1500, _pct("90"), 0, _pct("2.7"), _pct("80"),
+                  _pct("2.7"), _pct("80")),
+    ReserveParams("WBTC", "BTC/USD", 7300, 7800, 10500, 2000, _pct("45"), 0, _pct("4"), _pct("300"),
+                  _pct("7"), _pct("300")),
+    ReserveParams("USDC", "USDC/USD", 7500, 7800, 10500, 1000, _pct("92"), 0, _pct("6.5"), _pct("60"),
+                  _pct("6.5"), _pct("60")),
+    ReserveParams("USDT", "USDT/USD", 7500, 7800, 10500, 1000, _pct("92"), 0, _pct("6.5"), _pct("60"),
+                  _pct("6.5"), _pct("60")),
+)  # fmt: skip
+
+ARBITRUM_USERS: Final = (
+    SeedUser("arbitrum stable lender", (("USDC", 30_000_000), ("USDT", 15_000_000))),
+    SeedUser("arbitrum eth long", (("WETH", 6_000),), (("USDC", 12_000_000),)),
+    SeedUser("arbitrum btc borrower", (("WBTC", 200),), (("USDT", 8_000_000), ("WETH", 1_000))),
+)
+
 AAVE_MARKETS: Final = (
     MarketParams("Core", "Aave Ethereum Market", "Eth", AAVE_RESERVES, SEED_USERS),
     MarketParams("Prime", "Aave Ethereum Lido Market", "EthLido", PRIME_RESERVES, PRIME_USERS),
     MarketParams("EtherFi", "Aave Ethereum EtherFi Market", "EthEtherFi", ETHERFI_RESERVES, ETHERFI_USERS,
                  without_stable_debt=("weETH",)),
 )  # fmt: skip
+
+#: Chain id -> its markets. Arbitrum's Pool checks a PriceOracleSentinel (the L2 sequencer-uptime gate).
+MARKETS_BY_CHAIN: Final = {
+    1: AAVE_MARKETS,
+    42161: (MarketParams("Core", "Aave Arbitrum Market", "Arb", ARBITRUM_RESERVES, ARBITRUM_USERS),),
+}
+#: Chains whose Pools refuse borrows (and most liquidations) while the sequencer is down or just back up.
+SEQUENCED_CHAINS: Final = frozenset({42161})
+#: PriceOracleSentinel's grace period after the sequencer comes back up (Aave V3 Arbitrum: one hour).
+SENTINEL_GRACE: Final = 3600
 
 
 def seed_address(name: str) -> ChecksumAddress:
@@ -249,22 +277,49 @@ class AaveV3:
 def deploy_aave_v3(
     sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract], contracts: Mapping[str, str]
 ) -> dict[str, str]:
-    """Deploy and seed the three markets on Ethereum (other chains get nothing); return registry entries.
+    """Deploy and seed the chain's markets (Ethereum: three; Arbitrum: one behind the sequencer gate; other
+    chains none); return registry entries.
 
     ``contracts`` is the registry so far: the oracle's sources are its feeds (``feed:ETH/USD``, ...).
     """
-    if spec.chain_id != 1:
+    markets = MARKETS_BY_CHAIN.get(spec.chain_id, ())
+    if not markets:
         return {}
-    libraries = _deploy_libraries(sender)
     registry: dict[str, str] = {}
-    for params in AAVE_MARKETS:
+    sequencer = None
+    if spec.chain_id in SEQUENCED_CHAINS:
+        sequencer = deploy_sequencer_feed(sender)
+        registry[SEQUENCER_FEED] = sequencer.address
+    libraries = _deploy_libraries(sender)
+    for params in markets:
         market = _deploy_market(sender, params, libraries, tokens, contracts)
+        if sequencer is not None:
+            sentinel = sender.deploy(
+                aave_artifact("protocol/configuration/PriceOracleSentinel"),
+                market.provider.address,
+                sequencer.address,
+                SENTINEL_GRACE,
+            )
+            sender.send(market.provider.functions.setPriceOracleSentinel(sentinel.address))
+            registry[f"{REGISTRY_PREFIX}PriceOracleSentinel{market_suffix(params.name)}"] = sentinel.address
         _init_reserves(sender, market, tokens)
         _seed(sender, market, tokens)
         for symbol in params.without_stable_debt:
             _drop_stable_debt_token(sender, market, symbol, tokens[symbol].address)
         registry |= market.registry()
     return registry
+
+
+def deploy_sequencer_feed(sender: Sender) -> Contract:
+    """Chainlink's L2 sequencer-uptime feed, as our feed stand-in: answer 0 (up) since a day ago.
+
+    Aave's PriceOracleSentinel reads its ``updatedAt``, Chainlink's guidance its ``startedAt``: both are
+    the time the status began, so borrowing is open at once (the grace period has long passed).
+    """
+    feed = sender.deploy(contract_artifact("PriceFeed"), 0, "L2 Sequencer Uptime Status Feed", 0)
+    now = int(sender.w3.eth.get_block("latest")["timestamp"])
+    sender.send(feed.functions.updateRoundData(2, 0, now - 86_400, now - 86_400))
+    return feed
 
 
 def _deploy_libraries(sender: Sender) -> dict[str, str]:

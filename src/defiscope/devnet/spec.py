@@ -179,7 +179,33 @@ BNB: Final = ChainSpec(
     ),
 )
 
-CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType({spec.chain_id: spec for spec in (ETHEREUM, BNB)})
+#: Arbitrum One: opt-in (``defiscope devnet up --chain 42161``; not in DEFAULT_CHAIN_IDS): Aave V3 behind the
+#: L2 sequencer-uptime gate, and Uniswap's factories without seeded pools.
+ARBITRUM: Final = ChainSpec(
+    chain_id=42161,
+    name="arbitrum",
+    native_symbol="ETH",
+    native_usd=_usd("3000"),
+    owner_native=100_000,
+    tokens=(
+        TokenSpec("WETH", "Wrapped Ether", 18, _usd("3000"), 10_000, 10, wrapped_native=True),
+        TokenSpec("USDC", "USD Coin", 6, _usd("1"), 1_000_000_000, 100_000),
+        TokenSpec("USDT", "Tether USD", 6, _usd("1"), 1_000_000_000, 100_000),
+        TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 10_000, 1),
+    ),
+    feeds=(
+        FeedSpec("ETH/USD", _usd("3000")),
+        FeedSpec("BTC/USD", _usd("100000")),
+        FeedSpec("USDC/USD", _usd("1")),
+        FeedSpec("USDT/USD", _usd("1")),
+    ),
+    v2_pools=(),
+    v3_pools=(),
+)
+
+CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType(
+    {spec.chain_id: spec for spec in (ETHEREUM, BNB, ARBITRUM)}
+)
 
 #: PancakeSwap V2 pairs seeded on BNB Chain (0.25 % fee), US dollars per side.
 PANCAKE_V2_POOLS: Final = (
