@@ -29,9 +29,10 @@ AAVE_V3: Final = ProtocolInfo(
         "AaveProtocolDataProvider, AaveOracle per market; Ethereum Core, Prime and EtherFi; Arbitrum, "
         "Polygon, Avalanche, Base and Optimism). Reserves come from each Pool's getReservesList at the block "
         "read; their aToken and debt tokens from getReserveData (cached: they never change), the price "
-        "source from AaveOracle.getSourceOfAsset. Whether a Pool is v3.1+ is found once per market, by a "
-        "getVirtualUnderlyingBalance call that may revert. Accounts (risk) come from the Pool's Supply and "
-        "Borrow events."
+        "source from AaveOracle.getSourceOfAsset. What a Pool's version answers is found once per market, by "
+        "calls that may revert: getVirtualUnderlyingBalance (v3.1+ virtual accounting) and "
+        "getEModeCategoryCollateralBitmap (v3.2+ e-modes). Accounts (risk) come from each Pool's Supply and "
+        "Borrow events; on v3.2+ Pools every account's figures are checked against getUserAccountData."
     ),
     defillama_difference=(
         "DefiLlama (projects/aave-v3, helper/aave.js aaveV3Export) lists reserves through each market's "

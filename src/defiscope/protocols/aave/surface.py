@@ -58,7 +58,6 @@ POOL_CALLS: Final = (
     GET_VIRTUAL_BALANCE,  # v3.1+; its revert on a v3.0 Pool selects the balanceOf fallback
     USER_CONFIGURATION,
     USER_EMODE,
-    EMODE_COLLATERAL_CONFIG,
     EMODE_DATA,  # v3.0/3.1 e-modes
     EMODE_COLLATERAL_CONFIG,  # v3.2+ e-modes (with the bitmap, whose revert marks an older Pool)
     EMODE_COLLATERAL_BITMAP,
