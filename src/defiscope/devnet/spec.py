@@ -180,7 +180,7 @@ BNB: Final = ChainSpec(
 )
 
 #: Arbitrum One: opt-in (``defiscope devnet up --chain 42161``; not in DEFAULT_CHAIN_IDS): Aave V3 behind the
-#: L2 sequencer-uptime gate, and Uniswap's factories without seeded pools.
+#: L2 sequencer-uptime gate, and a few Uniswap pools (the simulation trades on them).
 ARBITRUM: Final = ChainSpec(
     chain_id=42161,
     name="arbitrum",
@@ -199,8 +199,12 @@ ARBITRUM: Final = ChainSpec(
         FeedSpec("USDC/USD", _usd("1")),
         FeedSpec("USDT/USD", _usd("1")),
     ),
-    v2_pools=(),
-    v3_pools=(),
+    v2_pools=(PoolSpec("WETH", "USDC", 1_000_000),),
+    v3_pools=(
+        PoolSpec("WETH", "USDC", 5_000_000, fee=500),
+        PoolSpec("WBTC", "WETH", 2_000_000, fee=500),
+        PoolSpec("USDC", "USDT", 2_000_000, fee=100),
+    ),
 )
 
 CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType(

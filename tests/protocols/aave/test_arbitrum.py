@@ -15,6 +15,7 @@ from defiscope.devnet import Devnet, start_devnet
 from defiscope.devnet.aave import ARBITRUM_RESERVES, SENTINEL_GRACE, aave_artifact
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.deployment import SEQUENCER_FEED, devnet_deployment
+from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.prices.aggregator import PriceAggregator
 from defiscope.protocols.aave.adapter import AaveV3Adapter
 from defiscope.protocols.base import BalanceKind
@@ -100,3 +101,20 @@ async def _aave_unpriced(kit: AaveKit) -> dict[str, str]:
         result = await engine.snapshot(slugs={"aave-v3"})
     (aave,) = [s for s in result.snapshots if s.slug == "aave-v3"]
     return {u.symbol: u.unpriced_reason or "" for u in aave.unpriced}
+
+
+def test_the_simulation_runs_aave_users_on_arbitrum(kit: AaveKit, arbitrum: Devnet) -> None:
+    pool = kit.deployment.contract("AaveV3Pool")
+    supply = Web3.keccak(text="Supply(address,address,address,uint256,uint16)")
+
+    def supplies() -> int:
+        return len(kit.sender.w3.eth.get_logs({"address": pool, "topics": [supply], "fromBlock": 0}))
+
+    before = supplies()
+    sim = Simulation(arbitrum.chain(ARBITRUM), SimulationConfig(seed=5))
+    sim.start()
+    try:
+        sim.run(6)
+    finally:
+        sim.stop()
+    assert supplies() > before  # agents lent on the market's own reserves (it lists no DAI)
