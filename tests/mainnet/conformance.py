@@ -68,6 +68,9 @@ def use_problems(use: ContractUse) -> list[str]:
     for event in use.events:
         if event.replace(" ", "") not in events:
             problems.append(f"{use.name} ({use.interface}) has no event {event}")
+    for note in use.notes:  # a LogNote is logged by any function, read-only or not
+        if note.replace(" ", "") not in functions:
+            problems.append(f"{use.name} ({use.interface}) has no function {note} to log")
     return problems
 
 

@@ -136,9 +136,13 @@ _COMPOUND_1: Final[Mapping[str, str]] = {
     "CompoundV2cToken:DAI": "0x5d3a536E4D6DbD6114cc1Ead35777bAB948E3643",
     "CompoundV2cToken:WBTC": "0xccF4429DB6322D5C611ee964527D42E5d685DD6a",
     "CompoundV2cToken:USDT": "0xf650C3d88D12dB855b8bf7D11Be6C55A4e07dCC9",
-    # Compound III markets (proxies).
-    "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
-    "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",
+    # Compound III markets (the Comet proxies, from compound-finance/comet deployments/mainnet/*/roots.json).
+    "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",  # cUSDCv3
+    "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",  # cWETHv3
+    "CompoundV3Comet:USDT": "0x3Afdc9BCA9213A35503b077a6072F3D0d5AB0840",  # cUSDTv3
+    "CompoundV3Comet:wstETH": "0x3D0bb1ccaB520A66e607822fC55BC921738fAFE3",  # cWstETHv3
+    "CompoundV3Comet:USDS": "0x5D409e56D886231aDAf00c8775665AD0f9897b56",  # cUSDSv3
+    "CompoundV3Comet:WBTC": "0xe85Dc543813B8c2CFEaAc371517b925a166a9293",  # cWBTCv3
 }
 
 # Ethereum: maker.
@@ -152,13 +156,25 @@ _MAKER_1: Final[Mapping[str, str]] = {
     "MakerDog": "0x135954d155898D42C90D2a57824C690e0c7BEf1B",
     "MakerGemJoin:ETH-A": "0x2F0b23f53734252Bda2277357e97e1517d6B042A",
     "MakerGemJoin:WBTC-A": "0xBF72Da2Bd84c5170618Fbe5914B0ECA9638d5eb5",
+    # Chainlog ILK_REGISTRY (v2, with classes), CDP_MANAGER and MCD_LITE_PSM_USDC_A (a joinless ilk).
+    "MakerIlkRegistry": "0x5a464C28D19848f44199D003BeF5ecc87d090F87",
+    "MakerCdpManager": "0x5ef30b9986345249bc32d8928B7ee64DE9435E39",
+    "MakerLitePsm:LITE-PSM-USDC-A": "0xf6e72Db5454dd049d0788e411b06CfAF16853042",
 }
 
 # Ethereum: curve.
 _CURVE_1: Final[Mapping[str, str]] = {
     "Curve3Pool": "0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7",
+    # get_address(0) of the AddressProvider is the main registry; the factories are listed as data.
+    "CurveAddressProvider": "0x0000000022D53366457F9d5E68Ec105046FC4383",
     "CurveRegistry": "0x90E00ACe148ca3b23Ac1bC8C240C2a7Dd9c2d7f5",
     "CurveMetaRegistry": "0xF98B45FA17DE75FB1aD0e7aFD971b0ca00e379fC",
+    "CurveCryptoRegistry": "0x8F942C20D02bEfc377D41445793068908E2250D0",
+    "CurveStableFactory": "0xB9fC157394Af804a3578134A6585C0dc9cc990d4",
+    "CurveStableNgFactory": "0x6A8cbed756804B16E05E741eDaBd5cB544AE21bf",
+    "CurveCryptoFactory": "0xF18056Bbd320E96A48e3Fbf8bC061322531aac99",
+    "CurveTwocryptoNgFactory": "0x98EE851a00abeE0d95D08cF4CA2BdCE32aeaAF7F",
+    "CurveTricryptoNgFactory": "0x0c0e5f2fF0ff18a3be9b835635039256dC4B4963",
 }
 
 _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {

@@ -233,9 +233,13 @@ PROTOCOL_TOKENS: Final[Mapping[int, Mapping[str, int]]] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True)
 class CurvePoolSpec:
-    """A Curve StableSwap plain pool (our Vyper pool): coins by symbol, US dollars seeded per coin.
+    """A Curve pool: coins by symbol, US dollars seeded per coin, and the registry or factory listing it.
 
-    ``amplification`` is Curve's A; ``fee`` and ``admin_fee`` are in 1e10 units (1_000_000 = 0.01 %).
+    "ETH" is native ether (the pool's coin 0xEeee...EEeE); "3Crv" is the LP token of ``Curve3Pool`` (a
+    metapool's base). StableSwap pools (``CurveRegistry``, ``CurveStableFactory``, ``CurveStableNgFactory``)
+    are our Vyper pool: ``amplification`` is Curve's A; ``fee`` and ``admin_fee`` in 1e10 units (1_000_000 =
+    0.01 %). Crypto pools (``CurveTwocryptoNgFactory``, ``CurveTricryptoNgFactory``) are a TVL-only stand-in:
+    A (times 10,000, as twocrypto/tricrypto keep it) and the fee are what their getters answer.
     """
 
     registry_name: str
@@ -245,11 +249,56 @@ class CurvePoolSpec:
     amplification: int
     fee: int
     admin_fee: int = 5_000_000_000
+    listed_by: str = "CurveRegistry"
 
 
-#: Curve pools seeded on Ethereum: a 3pool-like DAI/USDC/USDT (mixed decimals) and a USDC/USDT pool,
-#: both a little imbalanced, as live pools are.
+_NG: Final = "CurveStableNgFactory"
+_OLD: Final = "CurveStableFactory"
+_TWO: Final = "CurveTwocryptoNgFactory"
+_TRI: Final = "CurveTricryptoNgFactory"
+#: Curve on Ethereum, shaped like mainnet: the main registry's 3pool, USDC/USDT and ETH/stETH (native ether);
+#: stable-factory pools, one a 3pool metapool (its 3Crv is not counted again: the 3pool counts the coins);
+#: stable-ng pools; twocrypto-ng and tricrypto-ng pools. The 3pool stays first and deepest (routing tests
+#: trade through it); the dollars split Curve's devnet size (sizes.py), a little imbalanced as live pools are.
 CURVE_POOLS: Final = (
     CurvePoolSpec("Curve3Pool", "3Crv", ("DAI", "USDC", "USDT"), (14_000_000, 19_000_000, 21_000_000), 2000, 1_000_000),
-    CurvePoolSpec("CurveUsdcUsdtPool", "USDCUSDT-f", ("USDC", "USDT"), (7_000_000, 6_000_000), 500, 4_000_000),
+    CurvePoolSpec("CurveUsdcUsdtPool", "USDCUSDT-f", ("USDC", "USDT"), (1_000_000, 900_000), 500, 4_000_000),
+    CurvePoolSpec("CurveEthStethPool", "steCRV", ("ETH", "stETH"), (1_000_000, 1_000_000), 50, 4_000_000),
+    CurvePoolSpec("CurveDaiUsdcPool", "DAIUSDC-f", ("DAI", "USDC"), (500_000, 400_000), 400, 1_000_000, listed_by=_OLD),
+    CurvePoolSpec(
+        "CurveUsdt3CrvPool", "USDT3CRV-f", ("USDT", "3Crv"), (500_000, 500_000), 200, 4_000_000, listed_by=_OLD
+    ),
+    CurvePoolSpec(
+        "CurveDaiUsdtNgPool", "DAIUSDT-ng", ("DAI", "USDT"), (400_000, 350_000), 1000, 1_000_000, listed_by=_NG
+    ),
+    CurvePoolSpec(
+        "CurveWethStethNgPool", "stETH-ng", ("WETH", "stETH"), (500_000, 500_000), 1500, 1_000_000, listed_by=_NG
+    ),
+    CurvePoolSpec(
+        "CurveUsdcDaiNgPool", "USDCDAI-ng", ("USDC", "DAI"), (300_000, 300_000), 1000, 1_000_000, listed_by=_NG
+    ),
+    CurvePoolSpec(
+        "CurveWethLinkPool", "LINKETH-f", ("WETH", "LINK"), (400_000, 400_000), 400_000, 26_000_000, listed_by=_TWO
+    ),
+    CurvePoolSpec(
+        "CurveWbtcWethPool", "WBTCETH-f", ("WBTC", "WETH"), (500_000, 500_000), 400_000, 26_000_000, listed_by=_TWO
+    ),
+    CurvePoolSpec(
+        "CurveTricryptoUsdcPool",
+        "USDCWBTCWETH",
+        ("USDC", "WBTC", "WETH"),
+        (400_000,) * 3,
+        1_707_629,
+        30_000_000,
+        listed_by=_TRI,
+    ),
+    CurvePoolSpec(
+        "CurveTricryptoUsdtPool",
+        "USDTWBTCWETH",
+        ("USDT", "WBTC", "WETH"),
+        (400_000,) * 3,
+        1_707_629,
+        30_000_000,
+        listed_by=_TRI,
+    ),
 )

@@ -36,7 +36,8 @@ async def test_the_risk_path_reads_only_what_is_declared(
 
     monkeypatch.setattr(Snapshot, "call_many", recording_calls)
     monkeypatch.setattr(ChainClient, "get_logs", recording_logs)
-    _, positions, _ = await aave_risk_positions(client, kit.deployment)
+    _, positions, _, not_valued = await aave_risk_positions(client, kit.deployment)
+    assert not_valued == ()
     accounts = [p.account for p in positions]
     for market in AaveMarket.all_of(kit.deployment):
         await pool_account_data(await kit.reader(client), market.pool, accounts)

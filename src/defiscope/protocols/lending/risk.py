@@ -51,9 +51,6 @@ class Position:
     account: str
     collateral: tuple[Leg, ...]
     debt: tuple[Leg, ...]
-    #: Why the position could not be valued (a price that cannot be read); it then counts in no figure and
-    #: the report lists it instead.
-    unvalued: str | None = None
 
     def collateral_usd(self, asset: str | None = None, drop: Fraction = Fraction(0)) -> Fraction:
         return sum((leg.after(asset, drop) for leg in self.collateral), Fraction(0))
@@ -97,7 +94,6 @@ class RiskReport:
     debt_usd: Fraction  # the asset's value as debt
     already: Scenario  # liquidatable now (drop 0)
     scenarios: tuple[Scenario, ...]
-    unvalued: tuple[tuple[str, str], ...] = ()  # (account, why) of positions no figure includes
 
 
 def scenario(positions: Iterable[Position], asset: str, drop: Fraction) -> Scenario:
@@ -121,11 +117,7 @@ def liquidation_scenarios(
 
 
 def risk_report(positions: Sequence[Position], asset: str, drops: Sequence[Fraction] = DEFAULT_DROPS) -> RiskReport:
-    """The full report for one asset: exposure, today's liquidatable positions and each drop.
-
-    Positions that could not be valued are left out of every figure and listed as such."""
-    unvalued = tuple((p.account, p.unvalued) for p in positions if p.unvalued is not None)
-    positions = [p for p in positions if p.unvalued is None]
+    """The full report for one asset: exposure, today's liquidatable positions and each drop."""
     indebted = [p for p in positions if p.debt_usd() > 0]
     return RiskReport(
         asset=asset,
@@ -134,5 +126,4 @@ def risk_report(positions: Sequence[Position], asset: str, drops: Sequence[Fract
         debt_usd=sum((leg.usd for p in positions for leg in p.debt if leg.asset == asset), Fraction(0)),
         already=scenario(indebted, asset, Fraction(0)),
         scenarios=tuple(liquidation_scenarios(indebted, asset, drops)),
-        unvalued=unvalued,
     )
