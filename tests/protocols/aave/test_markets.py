@@ -82,3 +82,20 @@ def _borrowers(kit: AaveKit, pool: str) -> list[str]:
     topic = Web3.keccak(text="Borrow(address,address,address,uint256,uint8,uint256,uint16)")
     logs = kit.sender.w3.eth.get_logs({"address": pool, "topics": [topic], "fromBlock": 0, "toBlock": "latest"})
     return sorted({Web3.to_checksum_address(log["topics"][2][-20:]) for log in logs})
+
+
+async def test_a_market_that_cannot_be_read_is_a_yield_gap_and_the_others_stand(
+    kit: AaveKit, client: ChainClient
+) -> None:
+    adapter = AaveV3Adapter(kit.deployment)
+    prime = AaveMarket.of(kit.deployment, "Prime")
+    kit.sender.rpc("anvil_setCode", [prime.pool, "0x"])  # Prime's Pool answers nothing any more
+    reader = await kit.reader(client)
+    rows = await adapter.yields(reader)
+    (gap,) = adapter.yield_gaps(reader.block)
+    assert gap.market == prime.pool
+    assert "getReservesList" in gap.reason
+    others = [p for p in AAVE_MARKETS if p.name != "Prime"]
+    assert len(rows) == 2 * sum(len(p.reserves) for p in others)
+    assert prime.pool not in {r.market for r in rows}
+    assert adapter.yield_gaps(reader.block) == ()  # collected once

@@ -14,7 +14,9 @@ Prime, EtherFi). aTokens are receipts: another protocol holding aTokens holds a 
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.aave.market import A_TOKEN_PREFIX, POOL, AaveError, AaveMarket, Reserve, registered_a_tokens
@@ -23,7 +25,10 @@ from defiscope.protocols.aave.surface import aave_surface
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy
 from defiscope.protocols.surface import ContractUse
-from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
+from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
+
+#: Blocks whose yield gaps wait for `read` to collect them (a bound, for callers of `yields` alone).
+MAX_PENDING_GAPS: Final = 64
 
 __all__ = ["AAVE_V3", "A_TOKEN_PREFIX", "AaveV3Adapter", "registered_a_tokens"]
 
@@ -36,6 +41,7 @@ class AaveV3Adapter(Adapter):
         if POOL not in deployment.contracts:
             raise AdapterError(f"aave-v3: no {POOL} on chain {deployment.chain_id} ({deployment.network})")
         self.markets = AaveMarket.all_of(deployment)
+        self._gaps: dict[BlockRef, tuple[YieldGap, ...]] = {}  # per block read, until `read` collects them
 
     @property
     def market(self) -> AaveMarket:
@@ -67,13 +73,24 @@ class AaveV3Adapter(Adapter):
                 positions.append(Position(reserve.asset, reserve.total_debt, BalanceKind.BORROWED, holder, label))
         return positions
 
+    def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
+        return self._gaps.pop(block, ())
+
     async def yields(self, reader: Reader) -> list[Yield]:
         """Per reserve: supply APR = currentLiquidityRate, borrow APR = currentVariableBorrowRate (ray, annual).
 
-        APY compounds each every second, as Aave's interfaces show it (`lending.rates.apr_to_apy`).
+        APY compounds each every second, as Aave's interfaces show it (`lending.rates.apr_to_apy`). A market
+        that cannot be read is a gap (its Pool, and why); the other markets' rates stand.
         """
+        found = await asyncio.gather(*(market.reserves(reader) for market in self.markets), return_exceptions=True)
         rows: list[Yield] = []
-        for market, reserves in await self._reserves(reader):
+        gaps: list[YieldGap] = []
+        for market, reserves in zip(self.markets, found, strict=True):
+            if isinstance(reserves, AaveError):
+                gaps.append(YieldGap(self.info.slug, market.pool, reason=str(reserves)))
+                continue
+            if isinstance(reserves, BaseException):
+                raise reserves
             for reserve in reserves:
                 for kind, apr, field in (
                     (YieldKind.SUPPLY, reserve.supply_apr, "currentLiquidityRate"),
@@ -93,4 +110,9 @@ class AaveV3Adapter(Adapter):
                             method,
                         )
                     )
+        if not rows and gaps:  # nothing read at all: the whole protocol is the gap
+            raise AdapterError("; ".join(g.reason for g in gaps))
+        self._gaps[reader.block] = tuple(gaps)
+        while len(self._gaps) > MAX_PENDING_GAPS:  # yields read without `read` collecting their gaps
+            del self._gaps[next(iter(self._gaps))]
         return rows
