@@ -33,14 +33,17 @@ def test_v3_0_reads_the_atokens_balance_and_the_stable_rate() -> None:
     assert stable.function.signature == "getTotalSupplyAndAvgRate()"
 
 
-def test_v3_1_reads_the_virtual_balance_and_a_stable_token_only_where_there_is_one() -> None:
-    version = PoolVersion(virtual_accounting=True, emode_bitmaps=True)
-    available = version.available_call(POOL, _tokens(S_TOKEN))
+def test_v3_1_reads_the_virtual_balance_and_v3_2_no_stable_debt() -> None:
+    v3_1 = PoolVersion(virtual_accounting=True)
+    available = v3_1.available_call(POOL, _tokens(S_TOKEN))
     assert (available.target, available.function.signature) == (POOL, "getVirtualUnderlyingBalance(address)")
-    stable = version.stable_call(_tokens(S_TOKEN))
+    stable = v3_1.stable_call(_tokens(S_TOKEN))
     assert stable is not None
-    assert stable.function.signature == "totalSupply()"  # what a v3.2+ mock stable-debt token still answers
-    assert version.stable_call(_tokens(ZERO_ADDRESS)) is None
+    assert stable.function.signature == "totalSupply()"
+    # v3.2+: no stable debt, even where getReserveData still names a (mock) stable-debt token.
+    assert PoolVersion(virtual_accounting=True, emode_bitmaps=True).stable_call(_tokens(S_TOKEN)) is None
+    # A reserve listed since v3.2 has none to read on any Pool.
+    assert v3_1.stable_call(_tokens(ZERO_ADDRESS)) is None
     assert PoolVersion(virtual_accounting=False).stable_call(_tokens(ZERO_ADDRESS)) is None
 
 

@@ -13,9 +13,10 @@ Pool versions differ in what they answer, and the same code reads them all:
   documented fallback is the underlying's ``balanceOf(aToken)``. Which one a Pool is, is found once, by the
   discovery batch's ``getVirtualUnderlyingBalance`` call, which is allowed to fail (a revert there says
   "v3.0", and the rest of the batch stands);
-- stable-rate debt is gone since v3.2: reserves listed since have no stable-debt token (address zero) and
-  are read without one; older reserves' stable-debt token answers ``getTotalSupplyAndAvgRate`` on a v3.0
-  Pool, and ``totalSupply`` (zero by then) on newer ones, whose token may be a mock that only has that.
+- stable-rate debt is gone since v3.2 (found with the e-mode bitmaps that came with it, by
+  ``getEModeCategoryCollateralBitmap``, also allowed to fail): nothing stable is read there, and reserves
+  listed since have no stable-debt token at all (address zero). Before, a reserve's stable-debt token
+  answers ``getTotalSupplyAndAvgRate`` (v3.0) or ``totalSupply`` (v3.1).
 
     market = AaveMarket.of(deployment)
     reserves = await market.reserves(reader)
@@ -286,8 +287,13 @@ class PoolVersion:
     #: no longer by each reserve's configuration, and price nothing themselves.
     emode_bitmaps: bool = False
 
+    @property
+    def stable_debt(self) -> bool:
+        """v3.2 removed stable-rate debt (and brought the e-mode bitmaps): none to read after it."""
+        return not self.emode_bitmaps
+
     def stable_call(self, tokens: ReserveTokens) -> Call | None:
-        if not tokens.has_stable_debt_token:
+        if not (self.stable_debt and tokens.has_stable_debt_token):
             return None
         if self.virtual_accounting:
             return Call.of(tokens.stable_debt_token, TOTAL_SUPPLY)

@@ -14,14 +14,15 @@ AAVE_V3: Final = ProtocolInfo(
         "Every Aave V3 market of the chain (Ethereum: Core, Prime, EtherFi). Per reserve of each Pool "
         "(getReservesList): TVL = the underlying its aToken holds (getVirtualUnderlyingBalance on v3.1+ Pools, "
         "balanceOf(aToken) on v3.0), i.e. supplied minus borrowed; borrowed = variable debt totalSupply plus "
-        "stable debt where the reserve still has a stable-debt token (none since v3.2)."
+        "stable debt on Pools before v3.2 (none since)."
     ),
     url="https://aave.com",
     counts=(
         "tvl: per reserve, the liquidity still in the pool: Pool.getVirtualUnderlyingBalance(asset) where the "
         "Pool has it (v3.1+), else the underlying's balanceOf(aToken) (v3.0). borrowed: the variable debt "
-        "token's totalSupply, plus the stable debt token's (getTotalSupplyAndAvgRate on v3.0, totalSupply "
-        "after) for reserves listed before v3.2; reserves listed since have no stable-debt token. Amounts are "
+        "token's totalSupply, plus, on Pools before v3.2 (which removed stable-rate debt), the stable debt "
+        "token's (getTotalSupplyAndAvgRate on v3.0, totalSupply on v3.1); reserves listed since v3.2 have no "
+        "stable-debt token at all. Amounts are "
         "raw integers, priced later by the engine; aTokens held elsewhere are receipts of aave-v3."
     ),
     discovery=(

@@ -36,6 +36,7 @@ from defiscope.protocols.aave.market import (
     AaveError,
     AaveMarket,
     Reserve,
+    ReserveTokens,
 )
 from defiscope.protocols.aave.rates import normalized_income, normalized_variable_debt
 from defiscope.protocols.lending.rates import percent_mul, ray_mul, wad_div
@@ -260,6 +261,10 @@ async def scan_accounts(
     used = [[rid for rid in by_id if (config >> (2 * rid)) & 3] for config in configs]
     categories = sorted({e for e in emodes if e})
     bitmaps = market.version is not None and market.version.emode_bitmaps
+
+    def stable(tokens: ReserveTokens) -> bool:
+        return not bitmaps and tokens.has_stable_debt_token
+
     per_category = 2 if bitmaps else 1
     if bitmaps:
         calls = [Call.of(market.pool, getter, e) for e in categories for getter in EMODE_GETTERS]
@@ -272,10 +277,8 @@ async def scan_accounts(
                 _account_call(tokens.a_token, _SCALED_FN, account),
                 _account_call(tokens.variable_debt_token, _SCALED_FN, account),
             ]
-            # Reserves listed since v3.2 have no stable-debt token: no stable debt to read.
-            calls += (
-                [_account_call(tokens.stable_debt_token, _BALANCE_FN, account)] if tokens.has_stable_debt_token else []
-            )
+            # No stable debt since v3.2 (and reserves listed since have no stable-debt token at all).
+            calls += [_account_call(tokens.stable_debt_token, _BALANCE_FN, account)] if stable(tokens) else []
     # v3.2+ e-modes are our port of a newer GenericLogic: the Pool's own figures check every account.
     checks = [_account_call(pool, _ACCOUNT_DATA_FN, a) for a in accounts] if bitmaps else []
     second = await reader.call_many([*calls, *checks])
@@ -294,7 +297,7 @@ async def scan_accounts(
     for account, config, emode, ids in zip(accounts, configs, emodes, used, strict=True):
         balances: dict[int, UserBalances] = {}
         for rid in ids:
-            count = 3 if by_id[rid].tokens.has_stable_debt_token else 2
+            count = 3 if stable(by_id[rid].tokens) else 2
             a, v, *s = (_value(r, "balance") for r in second[at : at + count])
             balances[rid] = UserBalances(a, v, s[0] if s else 0)
             at += count

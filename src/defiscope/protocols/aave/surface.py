@@ -46,7 +46,7 @@ RESERVE_CONTRACTS: Final = (
     ContractUse(
         "variable debt token", "aave/VariableDebtToken", calls=(SCALED_TOTAL_SUPPLY, TOTAL_SUPPLY, SCALED_BALANCE)
     ),
-    # Pre-v3.2 reserves only (v3.0 Pools answer the rate; newer ones' token may be a mock with totalSupply).
+    # Pools before v3.2 only (v3.0: total and average rate; v3.1: totalSupply); v3.2 removed stable debt.
     ContractUse("stable debt token", "aave/StableDebtToken", calls=(STABLE_SUPPLY_AND_RATE, TOTAL_SUPPLY, BALANCE_OF)),
     ContractUse("reserve underlying", "common/ERC20", calls=(SYMBOL, BALANCE_OF)),
     ContractUse("oracle price source", "aave/AggregatorInterface", calls=(LATEST_ROUND_DATA,)),
