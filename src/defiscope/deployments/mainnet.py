@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from defiscope.deployments import Deployment, FeedInfo, TokenInfo, TreasurySpec, UnknownName
+from defiscope.deployments.aave_v3_registry import AAVE_V3_CHAINS, aave_v3_contracts, aave_v3_tokens
 
 _TOKENS: Final[Mapping[int, tuple[TokenInfo, ...]]] = {
     1: (
@@ -105,22 +106,8 @@ _DEX_1: Final[Mapping[str, str]] = {
     "TickLens": "0xbfd8137f7d1516D3ea5cA83523914859ec47F573",
 }
 
-# Ethereum: aave.
-_AAVE_1: Final[Mapping[str, str]] = {
-    # Aave V3 Ethereum (Core market)
-    "AaveV3PoolAddressesProvider": "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e",
-    "AaveV3Pool": "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2",
-    "AaveV3PoolConfigurator": "0x64b761D848206f447Fe2dd461b0c635Ec39EbB27",
-    "AaveV3ACLManager": "0xc2aaCf6553D20d1e9d78E365AAba8032af9c85b0",
-    "AaveV3Oracle": "0x54586bE62E3c3580375aE3723C145253060Ca0C2",
-    "AaveV3ProtocolDataProvider": "0x7B4EB56E7CD4b454BA8ff71E4518426369a138a3",
-    "AaveV3AToken:WETH": "0x4d5F47FA6A74757f35C14fD3a6Ef8E3C9BC514E8",
-    "AaveV3AToken:wstETH": "0x0B925eD163218f6662a35e0f0371Ac234f9E9371",
-    "AaveV3AToken:WBTC": "0x5Ee5bf7ae06D1Be5997A1A72006FE6C607eC6DE8",
-    "AaveV3AToken:USDC": "0x98C23E9d8f34FEFb1B7BD6a91B7FF122F4e16F5c",
-    "AaveV3AToken:USDT": "0x23878914EFE38d27C4D67Ab83ed1b93A74D4086a",
-    "AaveV3AToken:DAI": "0x018008bfb33d285247A21d44E50697654f754e63",
-}
+# Ethereum: aave. Its markets (Core, Prime, EtherFi) come from the address book (`aave_v3_book`).
+_AAVE_1: Final[Mapping[str, str]] = aave_v3_contracts(1)
 
 # Ethereum: lido.
 _LIDO_1: Final[Mapping[str, str]] = {
@@ -210,6 +197,11 @@ _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
         "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
         "UniswapV2Factory": "0xf1D7CC64Fb4452F05c498126312eBE29f30Fbcf9",
         "UniswapV3Factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
+        **aave_v3_contracts(42161),
+    },
+    **{
+        chain_id: {"Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11", **aave_v3_contracts(chain_id)}
+        for chain_id in AAVE_V3_CHAINS
     },
 }
 
@@ -219,7 +211,81 @@ _CORE: Final[Mapping[int, tuple[str, ...]]] = {
     42161: ("WETH", "USDC", "USDT", "WBTC"),
 }
 
-_SEQUENCER: Final[Mapping[int, str]] = {42161: "0xFdB631F5EE196F0ed6FAa767959853A9F217697D"}
+# Chains where defiscope reads Aave V3 only (so far): tokens come from the address book (`aave_v3_tokens`);
+# Chainlink USD feeds from the address book's Chainlink<Chain> modules (heartbeats are not published there:
+# 24 h is an upper bound, as for Arbitrum above).
+_L2_FEEDS: Final[Mapping[int, tuple[FeedInfo, ...]]] = {
+    10: (
+        FeedInfo("ETH/USD", "0x13e3Ee699D1909E989722E753853AE30b17e08c5", 86400),
+        FeedInfo("BTC/USD", "0xD702DD976Fb76Fffc2D3963D037dfDae5b04E593", 86400),
+        FeedInfo("USDC/USD", "0x16a9FA2FDa030272Ce99B29CF780dFA30361E0f3", 86400),
+        FeedInfo("USDT/USD", "0xECef79E109e997bCA29c1c0897ec9d7b03647F5E", 86400),
+        FeedInfo("DAI/USD", "0x8dBa75e83DA73cc766A7e5a0ee71F656BAb470d6", 86400),
+    ),
+    137: (
+        FeedInfo("ETH/USD", "0xF9680D99D6C9589e2a93a78A04A279e509205945", 86400),
+        FeedInfo("BTC/USD", "0xc907E116054Ad103354f2D350FD2514433D57F6f", 86400),
+        FeedInfo("WBTC/USD", "0xDE31F8bFBD8c84b5360CFACCa3539B938dd78ae6", 86400),
+        FeedInfo("USDC/USD", "0xfE4A8cc5b5B2366C1B58Bea3858e81843581b2F7", 86400),
+        FeedInfo("USDT/USD", "0x0A6513e40db6EB1b165753AD52E80663aeA50545", 86400),
+        FeedInfo("DAI/USD", "0x4746DeC9e833A82EC7C2C1356372CcF2cfcD2F3D", 86400),
+        FeedInfo("MATIC/USD", "0xAB594600376Ec9fD91F8e885dADF0CE036862dE0", 86400),
+    ),
+    8453: (
+        FeedInfo("ETH/USD", "0x71041dddad3595F9CEd3DcCFBe3D1F4b0a16Bb70", 86400),
+        FeedInfo("BTC/USD", "0x64c911996D3c6aC71f9b455B1E8E7266BcbD848F", 86400),
+        FeedInfo("USDC/USD", "0x7e860098F58bBFC8648a4311b374B1D669a2bc6B", 86400),
+    ),
+    43114: (
+        FeedInfo("ETH/USD", "0x976B3D034E162d8bD72D6b9C989d545b839003b0", 86400),
+        FeedInfo("BTC/USD", "0x2779D32d5166BAaa2B2b658333bA7e6Ec0C65743", 86400),
+        FeedInfo("USDC/USD", "0xF096872672F44d6EBA71458D74fe67F9a77a23B9", 86400),
+        FeedInfo("USDT/USD", "0xEBE676ee90Fe1112671f19b6B7459bC678B67e8a", 86400),
+        FeedInfo("DAI/USD", "0x51D7180edA2260cc4F6e4EebB82FEF5c3c2B8300", 86400),
+        FeedInfo("AVAX/USD", "0x0A77230d17318075983913bC2145DB16C7366156", 86400),
+    ),
+}
+_L2_ROUTES: Final[Mapping[int, Mapping[str, tuple[str, ...]]]] = {
+    10: {
+        "WETH": ("ETH/USD",),
+        "WBTC": ("BTC/USD",),
+        "USDC": ("USDC/USD",),
+        "USDCn": ("USDC/USD",),
+        "USDT": ("USDT/USD",),
+        "DAI": ("DAI/USD",),
+    },
+    137: {
+        "WETH": ("ETH/USD",),
+        "WBTC": ("WBTC/USD",),
+        "USDC": ("USDC/USD",),
+        "USDCn": ("USDC/USD",),
+        "USDT0": ("USDT/USD",),
+        "DAI": ("DAI/USD",),
+        "WPOL": ("MATIC/USD",),
+    },
+    8453: {"WETH": ("ETH/USD",), "cbBTC": ("BTC/USD",), "USDC": ("USDC/USD",)},
+    43114: {
+        "WETHe": ("ETH/USD",),
+        "BTCb": ("BTC/USD",),
+        "USDC": ("USDC/USD",),
+        "USDt": ("USDT/USD",),
+        "DAIe": ("DAI/USD",),
+        "WAVAX": ("AVAX/USD",),
+    },
+}
+_L2_CORE: Final[Mapping[int, tuple[str, ...]]] = {
+    10: ("WETH", "USDCn", "USDT", "WBTC"),
+    137: ("WETH", "USDCn", "USDT0", "WBTC", "WPOL"),
+    8453: ("WETH", "USDC", "cbBTC"),
+    43114: ("WAVAX", "USDC", "USDt", "WETHe", "BTCb"),
+}
+
+#: L2 sequencer-uptime feeds (the address book's Chainlink<Chain>.L2_Sequencer_Uptime_Status_Feed).
+_SEQUENCER: Final[Mapping[int, str]] = {
+    10: "0x371EAD81c9102C9BF4874A9075FFFf170F2Ee389",
+    8453: "0xBCF85224fc0756B9Fa45aA7892530B47e10b6433",
+    42161: "0xFdB631F5EE196F0ed6FAa767959853A9F217697D",
+}
 
 _TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
     # Uniswap governance's timelock holds the DAO's UNI.
@@ -232,21 +298,23 @@ _TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
 
 
 #: Chains with a mainnet registry.
-MAINNET_CHAINS: Final = tuple(sorted(_TOKENS))
+MAINNET_CHAINS: Final = tuple(sorted({*_TOKENS, *AAVE_V3_CHAINS}))
 
 
 def mainnet(chain_id: int) -> Deployment:
     """The registry of one mainnet chain; an unknown chain raises `UnknownName` listing the known ones."""
-    if chain_id not in _TOKENS:
-        raise UnknownName(f"no mainnet registry for chain {chain_id}; known: {', '.join(map(str, sorted(_TOKENS)))}")
+    if chain_id not in MAINNET_CHAINS:
+        known = ", ".join(map(str, MAINNET_CHAINS))
+        raise UnknownName(f"no mainnet registry for chain {chain_id}; known: {known}")
+    listed = _TOKENS.get(chain_id, ())
     return Deployment(
         chain_id=chain_id,
         network="mainnet",
-        tokens={t.symbol: t for t in _TOKENS[chain_id]},
-        feeds={f.pair: f for f in _FEEDS[chain_id]},
-        price_routes=_ROUTES[chain_id],
+        tokens={t.symbol: t for t in (*listed, *aave_v3_tokens(chain_id, listed))},
+        feeds={f.pair: f for f in _FEEDS.get(chain_id, _L2_FEEDS.get(chain_id, ()))},
+        price_routes=_ROUTES.get(chain_id, _L2_ROUTES.get(chain_id, {})),
         contracts=_CONTRACTS[chain_id],
-        core_symbols=_CORE[chain_id],
+        core_symbols=_CORE.get(chain_id, _L2_CORE.get(chain_id, ())),
         sequencer_feed=_SEQUENCER.get(chain_id),
         treasuries=_TREASURIES.get(chain_id, ()),
     )

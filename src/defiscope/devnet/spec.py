@@ -112,6 +112,7 @@ ETHEREUM: Final = ChainSpec(
         TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 150_000, 10),
         TokenSpec("LINK", "ChainLink Token", 18, _usd("15"), 1_000_000_000, 10_000),
         TokenSpec("UNI", "Uniswap", 18, _usd("8"), 1_000_000_000, 10_000),
+        TokenSpec("weETH", "Wrapped eETH", 18, _usd("3200"), 100_000, 10),  # Aave's EtherFi market
     ),
     feeds=(
         FeedSpec("ETH/USD", _usd("3000")),
@@ -124,6 +125,7 @@ ETHEREUM: Final = ChainSpec(
         FeedSpec("STETH/USD", _usd("2995")),
         FeedSpec("WSTETH/USD", _usd("3600")),  # Aave V3 prices wstETH through it
         FeedSpec("EIGEN/USD", _usd("1.2")),  # EIGEN staked in EigenLayer
+        FeedSpec("WEETH/USD", _usd("3200")),  # Aave V3 EtherFi prices weETH through it
     ),
     v2_pools=(
         PoolSpec("WETH", "USDC", 6_000_000),
@@ -178,7 +180,37 @@ BNB: Final = ChainSpec(
     ),
 )
 
-CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType({spec.chain_id: spec for spec in (ETHEREUM, BNB)})
+#: Arbitrum One: opt-in (``defiscope devnet up --chain 42161``; not in DEFAULT_CHAIN_IDS): Aave V3 behind the
+#: L2 sequencer-uptime gate, and a few Uniswap pools (the simulation trades on them).
+ARBITRUM: Final = ChainSpec(
+    chain_id=42161,
+    name="arbitrum",
+    native_symbol="ETH",
+    native_usd=_usd("3000"),
+    owner_native=100_000,
+    tokens=(
+        TokenSpec("WETH", "Wrapped Ether", 18, _usd("3000"), 10_000, 10, wrapped_native=True),
+        TokenSpec("USDC", "USD Coin", 6, _usd("1"), 1_000_000_000, 100_000),
+        TokenSpec("USDT", "Tether USD", 6, _usd("1"), 1_000_000_000, 100_000),
+        TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 10_000, 1),
+    ),
+    feeds=(
+        FeedSpec("ETH/USD", _usd("3000")),
+        FeedSpec("BTC/USD", _usd("100000")),
+        FeedSpec("USDC/USD", _usd("1")),
+        FeedSpec("USDT/USD", _usd("1")),
+    ),
+    v2_pools=(PoolSpec("WETH", "USDC", 1_000_000),),
+    v3_pools=(
+        PoolSpec("WETH", "USDC", 5_000_000, fee=500),
+        PoolSpec("WBTC", "WETH", 2_000_000, fee=500),
+        PoolSpec("USDC", "USDT", 2_000_000, fee=100),
+    ),
+)
+
+CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType(
+    {spec.chain_id: spec for spec in (ETHEREUM, BNB, ARBITRUM)}
+)
 
 #: PancakeSwap V2 pairs seeded on BNB Chain (0.25 % fee), US dollars per side.
 PANCAKE_V2_POOLS: Final = (

@@ -122,8 +122,13 @@ class AaveUsers(_LendingAgent):
         pool = sim.sender.contract(aave_artifact("protocol/pool/Pool"), sim.chain.contracts["AaveV3Pool"])
         return self._borrower(sim, rng, pool, wallet) if borrower else self._lender(sim, rng, pool, wallet)
 
+    @staticmethod
+    def _listed(sim: Simulation, symbols: tuple[str, ...]) -> list[str]:
+        """The symbols the chain's (Core) market lists: Arbitrum's has no DAI."""
+        return [s for s in symbols if f"AaveV3AToken:{s}" in sim.chain.contracts]
+
     def _lender(self, sim: Simulation, rng: random.Random, pool: Contract, wallet: Wallet) -> bool:
-        symbol = rng.choice(self.profile.lend_symbols)
+        symbol = rng.choice(self._listed(sim, self.profile.lend_symbols))
         asset = wallet.token(symbol).address
         a_token = wallet.sim.sender.contract(
             contract_artifact("DevToken"), sim.chain.contracts[f"AaveV3AToken:{symbol}"]
@@ -148,7 +153,7 @@ class AaveUsers(_LendingAgent):
             wallet.fund(weth, amount)
             wallet.approve(weth, pool.address)
             return wallet.send(functions.supply(wallet.token(weth).address, amount, wallet.address, 0))
-        symbol = rng.choice(self.profile.borrow_symbols)
+        symbol = rng.choice(self._listed(sim, self.profile.borrow_symbols))
         asset = wallet.token(symbol).address
         if debt_base and rng.random() < 0.45:
             debt_token = sim.chain.contracts[f"AaveV3VariableDebtToken:{symbol}"]
