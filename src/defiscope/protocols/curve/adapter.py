@@ -24,12 +24,12 @@ Yields: each pool's LP fee APR, from the growth of ``get_virtual_price()`` over 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from defiscope.chain.block import BlockRef
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position
@@ -89,6 +89,10 @@ def route_exclusion(pool: CurvePool, curve_lp_tokens: set[str]) -> str | None:
     return None
 
 
+#: What to read of one pool, given the sources' addresses (balances, virtual price).
+PoolReads = Callable[[CurvePool, Mapping[str, str]], list[Call]]
+
+
 class CurveAdapter(Adapter):
     info = CURVE
 
@@ -101,6 +105,11 @@ class CurveAdapter(Adapter):
             s for s in SOURCES if s.name in contracts or (s.name == REGISTRY and self.address_provider is not None)
         )
         self.pools: dict[str, CurvePool] = {}  # by address; coins are immutable
+        # The listing as last read: sources' addresses, their pool counts, the pools in reading order. Lists
+        # only grow and pool_list(i) never changes, so equal addresses and counts mean the same listing.
+        self._addresses: dict[str, str] = {}
+        self._counts: tuple[int, ...] = ()
+        self._order: list[str] = []
         self.nested: dict[str, tuple[str, ...]] = {}  # of the latest positions: pool -> Curve LP coins left out
         self.lp_fees = LpFeeTracker(CURVE.slug, CURVE_LP_FEES, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
@@ -112,8 +121,9 @@ class CurveAdapter(Adapter):
         return curve_surface(self.deployment.contracts, self.sources, has_named=bool(self.named))
 
     async def positions(self, reader: Reader) -> list[Position]:
-        pools, addresses = await self._read_pools(reader)
-        balances = await self._balances(reader, pools, addresses)
+        read = await self._per_pool(reader, self._balance_calls)
+        pools = [pool for pool, _ in read]
+        balances = [self._amounts(pool, results) for pool, results in read]
         lp_tokens = {p.lp_token.lower() for p in pools}
         positions, nested = [], {}
         for pool, amounts in zip(pools, balances, strict=True):
@@ -133,9 +143,8 @@ class CurveAdapter(Adapter):
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
-        pools = await self._current_pools(reader)
-        calls = [CURVE_LP_FEES.reads(pool.address) for pool in pools]
-        results = split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))
+        read = await self._per_pool(reader, lambda pool, _: CURVE_LP_FEES.reads(pool.address))
+        pools, results = [pool for pool, _ in read], [r for _, r in read]
         rates = await self.lp_fees.rates(
             reader,
             (
@@ -155,16 +164,50 @@ class CurveAdapter(Adapter):
         native = " (native ETH)" if coin.lower() == NATIVE_ETH.lower() else ""
         return f"Curve pool {pool.address}{native}"
 
-    async def _current_pools(self, reader: Reader) -> list[CurvePool]:
-        return (await self._read_pools(reader))[0]
+    async def _per_pool(self, reader: Reader, reads: PoolReads) -> list[tuple[CurvePool, list[CallResult]]]:
+        """Every pool at the reader's block with the results of ``reads(pool, source addresses)``.
+
+        After the first read this is one batch: the sources' addresses and pool counts go out with the known
+        pools' reads; only a changed listing (new pools, a moved registry, an older block) costs more rounds."""
+        addresses, known = dict(self._addresses), [self.pools[a] for a in self._order]
+        control = self._control_calls(addresses)
+        groups = [reads(pool, addresses) for pool in known]
+        results = await reader.call_many([*control, *(c for group in groups for c in group)])
+        if control and self._listing(results[: len(control)], addresses) == (addresses, self._counts):
+            return list(zip(known, split_results(results[len(control) :], map(len, groups)), strict=True))
+        pools, addresses = await self._read_pools(reader)
+        groups = [reads(pool, addresses) for pool in pools]
+        fresh = await reader.call_many([c for group in groups for c in group])
+        return list(zip(pools, split_results(fresh, map(len, groups)), strict=True))
+
+    def _control_calls(self, addresses: Mapping[str, str]) -> list[Call]:
+        """The main registry's address (from the AddressProvider) and every source's pool count."""
+        if not addresses:
+            return []
+        calls = [Call.of(self.address_provider, GET_ADDRESS, MAIN_REGISTRY_ID)] if self.address_provider else []
+        return calls + [Call.of(addresses[s.name], POOL_COUNT) for s in self.sources if s.name in addresses]
+
+    def _listing(
+        self, results: Sequence[CallResult], addresses: Mapping[str, str]
+    ) -> tuple[dict[str, str], tuple[int, ...]] | None:
+        """The listing the control calls describe, or None when one failed (then the full path says why)."""
+        if not all(r.success for r in results):
+            return None
+        values = [r.one() for r in results]
+        current = dict(addresses)
+        if self.address_provider is not None:
+            current[REGISTRY] = values.pop(0)
+        return current, tuple(values)
 
     async def _read_pools(self, reader: Reader) -> tuple[list[CurvePool], dict[str, str]]:
-        """The pools at the reader's block and the sources' addresses; pools new to the cache are described."""
+        """The pools at the reader's block and the sources' addresses; pools new to the cache are described,
+        and the listing is remembered for the next read."""
         addresses = await self._source_addresses(reader)
-        listed = await self._listed(reader, addresses)
+        listed, counts = await self._listed(reader, addresses)
         missing = [(a, s) for a, s in listed.items() if a not in self.pools]
         for pool in await self._describe(reader, addresses, missing):
             self.pools[pool.address] = pool
+        self._addresses, self._counts, self._order = addresses, counts, list(listed)
         return [self.pools[a] for a in listed], addresses
 
     async def _source_addresses(self, reader: Reader) -> dict[str, str]:
@@ -178,8 +221,9 @@ class CurveAdapter(Adapter):
                 addresses[REGISTRY] = self.deployment.contracts[REGISTRY]
         return addresses
 
-    async def _listed(self, reader: Reader, addresses: dict[str, str]) -> dict[str, str]:
-        """Pool address -> the name of the first source listing it (or `NAMED`), in reading order."""
+    async def _listed(self, reader: Reader, addresses: dict[str, str]) -> tuple[dict[str, str], tuple[int, ...]]:
+        """Pool address -> the name of the first source listing it (or `NAMED`), in reading order; and each
+        source's pool count."""
         sources = [s for s in self.sources if s.name in addresses]
         counts = self.require(await reader.call_many([Call.of(addresses[s.name], POOL_COUNT) for s in sources]))
         calls = [
@@ -192,7 +236,7 @@ class CurveAdapter(Adapter):
                 listed.setdefault(next(listed_by), s.name)
         for address in self.named:
             listed.setdefault(address, NAMED)
-        return listed
+        return listed, tuple(counts)
 
     async def _describe(
         self, reader: Reader, addresses: dict[str, str], missing: Sequence[tuple[str, str]]
@@ -228,19 +272,13 @@ class CurveAdapter(Adapter):
             pools.append(CurvePool(address, tuple(coins), address))
         return pools
 
-    async def _balances(
-        self, reader: Reader, pools: list[CurvePool], addresses: dict[str, str]
-    ) -> list[tuple[int, ...]]:
-        """The source's get_balances for listed pools, the pool's balances(i) for named ones."""
-        by_name = {s.name: s for s in self.sources}
-        calls = []
-        for p in pools:
-            if p.source == NAMED:
-                calls += [Call.of(p.address, NAMED_POOL_CALLS[1], i) for i in range(len(p.coins))]
-            else:
-                calls.append(Call.of(addresses[p.source], by_name[p.source].balances, p.address))
-        values = iter(self.require(await reader.call_many(calls)))
-        return [
-            tuple(next(values) for _ in p.coins) if p.source == NAMED else tuple(next(values)[: len(p.coins)])
-            for p in pools
-        ]
+    def _balance_calls(self, pool: CurvePool, addresses: Mapping[str, str]) -> list[Call]:
+        """The source's get_balances for a listed pool, the pool's balances(i) for a named one."""
+        if pool.source == NAMED:
+            return [Call.of(pool.address, NAMED_POOL_CALLS[1], i) for i in range(len(pool.coins))]
+        source = next(s for s in self.sources if s.name == pool.source)
+        return [Call.of(addresses[pool.source], source.balances, pool.address)]
+
+    def _amounts(self, pool: CurvePool, results: Sequence[CallResult]) -> tuple[int, ...]:
+        values = self.require(results)
+        return tuple(values) if pool.source == NAMED else tuple(values[0][: len(pool.coins)])

@@ -216,13 +216,25 @@ class EigenLayerAdapter(Adapter):
 
     async def strategies(self, reader: Reader) -> list[str]:
         """The deposit whitelist at the reader's block, from the whitelist events."""
-        await self.whitelist.scan(reader.batcher.snapshot.client, to_block=reader.block.number)
+        await self.whitelist.scan(reader)
         return active_strategies(self.whitelist.upto(reader.block.number))
 
     async def strategy_states(self, reader: Reader) -> list[StrategyState]:
         """One batch once the underlyings are known: total shares and the strategy's token balance; the total
         in underlying is StrategyBase's own share math over those (`shares_to_underlying`)."""
-        strategies = await self.strategies(reader)
+        # The strategies whitelisted as of the last scan are read while the scan runs (one round); only a
+        # whitelist change costs another.
+        known = [s for s in active_strategies(self.whitelist.upto(reader.block.number)) if s in self.underlying]
+        strategies, states = await asyncio.gather(self.strategies(reader), self._states(reader, known))
+        by_address = {s.address: s for s in states}
+        missing = [s for s in strategies if s not in by_address]
+        if missing:
+            by_address |= {s.address: s for s in await self._states(reader, missing)}
+        return [by_address[s] for s in strategies]
+
+    async def _states(self, reader: Reader, strategies: list[str]) -> list[StrategyState]:
+        if not strategies:
+            return []
         unknown = [s for s in strategies if s not in self.underlying]
         if unknown:
             found = await reader.call_many([Call.of(s, "underlyingToken()(address)") for s in unknown])
@@ -260,7 +272,7 @@ class EigenLayerAdapter(Adapter):
         """Owners of the pods deployed up to the reader's block (from `PodDeployed` logs)."""
         if self.pod_logs is None:
             return []
-        await self.pod_logs.scan(reader.batcher.snapshot.client, to_block=reader.block.number)
+        await self.pod_logs.scan(reader)
         return subjects(self.pod_logs.upto(reader.block.number), POD_DEPLOYED)
 
     async def native_restaked(self, reader: Reader) -> int:

@@ -8,7 +8,7 @@ it has seen (block, log index, what they say) and the last block it scanned, so 
 blocks it has not scanned; what held at an older block is replayed from the kept logs.
 
     whitelist = LogCursor(manager, (STRATEGY_ADDED, STRATEGY_REMOVED), start_block=17_445_564)
-    await whitelist.scan(client, to_block=head)
+    await whitelist.scan(reader)                             # up to the reader's pinned block
     active_strategies(whitelist.upto(head))                 # in whitelisting order, removed ones dropped
 """
 
@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from eth_utils import to_checksum_address
 
-from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Reader
 from defiscope.protocols.surface import event_topic
 
 STRATEGY_ADDED_EVENT: Final = "StrategyAddedToDepositWhitelist(address)"
@@ -88,12 +88,14 @@ class LogCursor:
         self.logs: list[SeenLog] = []  # in chain order
         self._lock = asyncio.Lock()
 
-    async def scan(self, client: ChainClient, *, to_block: int) -> None:
-        """Fetch the logs of blocks not scanned yet, up to ``to_block``; concurrent callers scan once."""
+    async def scan(self, reader: Reader) -> None:
+        """Fetch the logs of blocks not scanned yet, up to the reader's block; concurrent callers scan once.
+        The query goes out with the other readers' of the same block (one request for a block's new logs)."""
+        to_block = reader.block.number
         async with self._lock:
             if to_block <= self.scanned_to:
                 return
-            found = await client.get_logs(
+            found = await reader.logs(
                 address=self.address, topics=[list(self.topics)], from_block=self.scanned_to + 1, to_block=to_block
             )
             self.logs.extend(sorted((seen_log(log) for log in found), key=lambda s: (s.block, s.index)))

@@ -59,7 +59,7 @@ async def operator_stakes(
     manager = deployment.contract(DELEGATION_MANAGER)
     start = eigen.start_block if from_block is None else from_block
     registered = LogCursor(manager, (OPERATOR_REGISTERED, LEGACY_OPERATOR_REGISTERED), start_block=start)
-    await registered.scan(client, to_block=snapshot.block.number)
+    await registered.scan(reader)
     operators = subjects(registered.logs)
     every = (*(s.address for s in states), BEACON_CHAIN_ETH_STRATEGY)
     blocks = [tuple(operators[i : i + OPERATORS_PER_CALL]) for i in range(0, len(operators), OPERATORS_PER_CALL)]

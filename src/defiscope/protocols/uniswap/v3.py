@@ -109,8 +109,7 @@ class V3Adapter(Adapter):
         block = reader.block.number
         async with self._scan_lock:
             if block > self.scanned_to:
-                client = reader.batcher.snapshot.client
-                logs = await client.get_logs(
+                logs = await reader.logs(
                     address=self.factory, topics=[POOL_CREATED], from_block=self.scanned_to + 1, to_block=block
                 )
                 self.pools.extend(parse_pool_created(log) for log in logs)
