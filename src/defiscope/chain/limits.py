@@ -45,6 +45,8 @@ COMPUTE_UNITS: Final[Mapping[str, int]] = {
 DEFAULT_COMPUTE_UNITS: Final = 26
 #: A wait longer than this is logged as a stall: users otherwise mistake a throttled read for a hang.
 STALL_SECONDS: Final = 1.0
+#: Refusals within this many seconds of a rate decrease do not decrease it again.
+DECREASE_WINDOW: Final = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,24 +109,17 @@ class _Bucket:
 
 
 @dataclass(slots=True)
-class ThrottleStats:
-    stalls: int = 0  # waits longer than STALL_SECONDS
-    throttled_seconds: float = 0.0  # total time requests waited for budget or Retry-After
-    rate_limited: int = 0  # refusals (429, -32005) received
-    current_rate: float | None = None  # requests/s now allowed (None: unlimited)
-
-
-@dataclass(slots=True)
 class Throttle:
     """Paces one endpoint's requests under its limits; learns a lower rate from its refusals."""
 
     limits: EndpointLimits
     name: str = ""
     clock: Callable[[], float] = time.monotonic
-    stats: ThrottleStats = field(default_factory=ThrottleStats)
     _requests: _Bucket | None = None
     _compute: _Bucket | None = None
     _paused_until: float = 0.0
+    _last_decrease: float = float("-inf")
+    _last_stall_log: float = float("-inf")
     _recent: deque[tuple[float, int]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
@@ -133,7 +128,11 @@ class Throttle:
             self._requests = _Bucket(self.limits.requests_per_second, burst)
         if self.limits.compute_units_per_second:
             self._compute = _Bucket(self.limits.compute_units_per_second, burst)
-        self.stats.current_rate = self.limits.requests_per_second
+
+    @property
+    def current_rate(self) -> float | None:
+        """Requests per second allowed now; None while unlimited."""
+        return self._requests.rate if self._requests is not None else None
 
     def delay(self, methods: list[str]) -> float:
         """Book one HTTP request carrying `methods` (a batch counts each item); seconds to wait before sending."""
@@ -149,33 +148,39 @@ class Throttle:
             self._recent.popleft()
         return start - now
 
-    async def acquire(self, methods: list[str]) -> None:
+    async def acquire(self, methods: list[str]) -> float:
+        """Wait until the request may go; returns the seconds waited (a long wait is logged as a stall)."""
         wait = self.delay(methods)
         if wait <= 0:
-            return
-        self.stats.throttled_seconds += wait
-        if wait >= STALL_SECONDS:
-            self.stats.stalls += 1
-            log.info("rpc.throttled", endpoint=self.name, wait_s=round(wait, 2), rate=self.stats.current_rate)
+            return 0.0
+        now = self.clock()
+        if wait >= STALL_SECONDS and now - self._last_stall_log >= STALL_SECONDS:
+            # One line a second at most: enough to see the stall, not a line per queued request.
+            self._last_stall_log = now
+            log.info("rpc.throttled", endpoint=self.name, wait_s=round(wait, 2), rate=self.current_rate)
         await asyncio.sleep(wait)
+        return wait
 
     def rate_limited(self, retry_after: float | None, fallback: float) -> float:
         """The provider refused for rate: halve the rate, pause for Retry-After (or `fallback`); returns the pause."""
         now = self.clock()
         pause = min(self.limits.max_retry_after, retry_after if retry_after is not None else fallback)
         self._paused_until = max(self._paused_until, now + pause)
-        self.stats.rate_limited += 1
         if self._requests is None:
             # No ceiling configured: start from half of what went out in the last second.
             sent = sum(items for at, items in self._recent if at >= now - 1.0)
             self._requests = _Bucket(float(max(2, sent)), self.limits.burst_seconds)
             self._requests.ceiling = float("inf")
+        # Refusals of requests that were in flight together are one signal: halve once per window.
+        decrease = now - self._last_decrease >= DECREASE_WINDOW
+        if decrease:
+            self._last_decrease = now
         for bucket in (self._requests, self._compute):
             if bucket is not None:
-                bucket.rate = max(bucket.rate / 2, 1.0)
+                if decrease:
+                    bucket.rate = max(bucket.rate / 2, 1.0)
                 bucket.tat = max(bucket.tat, self._paused_until)
-        self.stats.current_rate = self._requests.rate
-        log.warning("rpc.rate_limited", endpoint=self.name, pause_s=round(pause, 2), rate=self.stats.current_rate)
+        log.warning("rpc.rate_limited", endpoint=self.name, pause_s=round(pause, 2), rate=self.current_rate)
         return pause
 
     def succeeded(self) -> None:
@@ -184,8 +189,6 @@ class Throttle:
             if bucket is not None and bucket.rate < bucket.ceiling:
                 step = bucket.ceiling / 20 if bucket.ceiling != float("inf") else 1.0
                 bucket.rate = min(bucket.ceiling, bucket.rate + step)
-        if self._requests is not None:
-            self.stats.current_rate = self._requests.rate
 
 
 _SUGGESTED_RANGE = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")

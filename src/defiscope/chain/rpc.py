@@ -48,7 +48,7 @@ from defiscope.chain.errors import (
     WrongChain,
     redact_url,
 )
-from defiscope.chain.limits import UNLIMITED, EndpointLimits, LogRange, Throttle, parse_retry_after
+from defiscope.chain.limits import STALL_SECONDS, UNLIMITED, EndpointLimits, LogRange, Throttle, parse_retry_after
 from defiscope.chain.results import result_problem
 
 log = structlog.get_logger(__name__)
@@ -376,7 +376,9 @@ class RpcClient:
         ]
         body = json.dumps(items[0] if len(items) == 1 else items, separators=(",", ":")).encode()
         where: dict[str, Any] = {"endpoint": endpoint.url, "chain_id": self.chain_id, "call": what}
-        await endpoint.throttle.acquire([method for method, _ in calls])
+        waited = await endpoint.throttle.acquire([method for method, _ in calls])
+        if waited:
+            endpoint.stats.throttled(waited, stall=waited >= STALL_SECONDS)
         started = time.perf_counter()
         received = 0
         try:
@@ -389,6 +391,7 @@ class RpcClient:
             endpoint.stats.record(
                 calls=len(calls), sent=len(body), received=received, seconds=time.perf_counter() - started, failed=True
             )
+            endpoint.stats.rate_limited += 1
             endpoint.throttle.rate_limited(exc.retry_after, fallback=RATE_LIMIT_PAUSE)
             raise
         except ChainError:
