@@ -21,7 +21,7 @@ from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.devnet import DEFAULT_CHAIN_IDS, runfile
 from defiscope.devnet.display import render_chains
 from defiscope.devnet.errors import DevnetError
-from defiscope.devnet.provider_proxy import PROFILES, Faults, ProviderProxy, profile
+from defiscope.devnet.provider_proxy import PROFILES, Faults, profile, serve_through_simulator
 from defiscope.devnet.simulation import SimulationConfig, run_simulations
 from defiscope.devnet.world import chains_to_json
 
@@ -70,9 +70,7 @@ def devnet_up(
         try:
             chains = devnet.chains
             if plan is not None:
-                faults = Faults(rate=fault_rate, seed=fault_seed)
-                started = [proxies.enter_context(ProviderProxy(c.rpc_url, plan, faults=faults)) for c in chains]
-                chains = tuple(c.with_rpc_url(p.url) for c, p in zip(chains, started, strict=True))
+                chains = serve_through_simulator(chains, plan, Faults(rate=fault_rate, seed=fault_seed), proxies)
                 runfile.publish(devnet, chains)
             render_chains(out, chains)
             if plan is not None:

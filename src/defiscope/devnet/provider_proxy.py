@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -32,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from defiscope.devnet.errors import DevnetError
+from defiscope.devnet.world import DevnetChain
 
 RefusalStyle = Literal["alchemy", "infura"]
 FaultKind = Literal["http-5xx", "timeout", "truncated-json", "bad-hex", "missing-field"]
@@ -365,3 +367,11 @@ class ProviderProxy:
                 # Stop before the block holding the (cap+1)-th log, but keep at least the first block.
                 end = min(end, max(low, numbers[cap] - 1))
         return end
+
+
+def serve_through_simulator(
+    chains: Sequence[DevnetChain], plan: ProviderProfile, faults: Faults, stack: ExitStack
+) -> tuple[DevnetChain, ...]:
+    """The chains as served by one simulator each (stopped when `stack` closes)."""
+    proxies = [stack.enter_context(ProviderProxy(chain.rpc_url, plan, faults=faults)) for chain in chains]
+    return tuple(chain.with_rpc_url(proxy.url) for chain, proxy in zip(chains, proxies, strict=True))
