@@ -82,13 +82,14 @@ def test_a_refusal_pauses_for_retry_after_and_halves_the_rate_once_per_window() 
 def test_successes_win_the_rate_back_up_to_the_ceiling_only() -> None:
     throttle = Throttle(FREE_PLAN, clock=FakeClock())
     throttle.rate_limited(None, fallback=0.0)
-    rates = []
-    for _ in range(30):
+    rates: list[float] = []
+    for _ in range(300):
         throttle.succeeded()
-        rates.append(throttle.current_rate)
-    assert rates[0] == pytest.approx(12.5 + 25 / 20)
+        rates.append(throttle.current_rate or 0.0)
+    assert rates[0] == pytest.approx(12.5 + 25 / 20 / 12.5)
+    assert rates[12] < 12.5 + 25 / 20 * 1.05  # about a second of requests wins back a twentieth of the ceiling
     assert rates == sorted(rates)
-    assert max(r for r in rates if r is not None) == 25
+    assert max(rates) == 25
 
 
 def test_an_unlimited_endpoint_learns_a_rate_from_its_first_refusal() -> None:

@@ -4,8 +4,8 @@ says so, batch caps, and the eth_getLogs block range learnt from the provider's 
 Two control loops, kept apart on purpose:
 
 * `Throttle` paces requests (GCRA: a token bucket that lets a big batch run into debt instead of never
-  fitting). A 429 halves the rate and pauses until Retry-After; each success adds back a twentieth of the
-  ceiling (additive increase, multiplicative decrease under the configured ceiling).
+  fitting). A 429 halves the rate and pauses until Retry-After; each second of successes adds back a
+  twentieth of the ceiling (additive increase, multiplicative decrease under the configured ceiling).
 * `LogRange` sizes eth_getLogs ranges: a refusal shrinks the range to the one the provider suggests (or half),
   and a run of successes grows it back by a quarter.
 
@@ -184,11 +184,12 @@ class Throttle:
         return pause
 
     def succeeded(self) -> None:
-        """Additive increase: each success wins back a twentieth of the ceiling (or 1 request/s without one)."""
+        """Additive increase, per second not per request (so a fast client does not climb faster): a second of
+        successes wins back a twentieth of the ceiling, or 1 request/s where no ceiling is configured."""
         for bucket in (self._requests, self._compute):
             if bucket is not None and bucket.rate < bucket.ceiling:
                 step = bucket.ceiling / 20 if bucket.ceiling != float("inf") else 1.0
-                bucket.rate = min(bucket.ceiling, bucket.rate + step)
+                bucket.rate = min(bucket.ceiling, bucket.rate + step / bucket.rate)
 
 
 _SUGGESTED_RANGE = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")

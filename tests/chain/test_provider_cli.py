@@ -1,0 +1,72 @@
+"""`defiscope devnet up --provider-limits PROFILE` in a subprocess: the run file points at the simulator."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from defiscope.devnet import Devnet
+from defiscope.devnet.anvil import stop_pid
+from defiscope.devnet.provider_proxy import KEY_PATH
+from tests.devnet.helpers import all_dead, cli, env_with, seeded_data_dir, wait_until
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--provider-limits", "platinum"), "unknown provider profile 'platinum': one of none, free, strict"),
+        (
+            ("--provider-limits", "free", "--detach"),
+            "--provider-limits runs the simulator in this process: start without --detach",
+        ),
+        (("--fault-rate", "0.1"), "--fault-rate needs --provider-limits"),
+    ],
+)
+def test_bad_simulator_options_are_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], problem: str) -> None:
+    result = subprocess.run(
+        cli("devnet", "up", *args), env=env_with(tmp_path), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {problem}")
+
+
+def test_up_behind_the_strict_profile(devnet: Devnet, tmp_path: Path) -> None:
+    data_dir = seeded_data_dir(devnet, tmp_path)
+    run_file = data_dir / "devnet" / "run.json"
+    process = subprocess.Popen(
+        cli("devnet", "up", "--chain", "1", "--provider-limits", "strict"),
+        env=env_with(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pids: list[int] = []
+    try:
+        wait_until(lambda: run_file.exists() and KEY_PATH in run_file.read_text(), 60, "the simulator's URL")
+        info = json.loads(run_file.read_text())
+        pids = [node["pid"] for node in info["nodes"]]
+        url = info["chains"][0]["rpc_url"]
+        assert url.endswith(KEY_PATH)
+        single = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+        assert single.json()["result"] == "0x1"
+        batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_chainId", "params": []} for i in range(21)]
+        refused = httpx.post(url, json=batch).json()  # strict: at most 20 items per batch
+        assert "batch size too large" in refused["error"]["message"]
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert "'strict' provider simulator" in out
+        assert all_dead(pids)
+        assert not run_file.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in pids:
+            stop_pid(pid)
