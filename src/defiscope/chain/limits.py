@@ -61,7 +61,7 @@ class EndpointLimits:
     burst_seconds: float = 0.5
     max_batch_items: int = 100
     max_log_blocks: int | None = 10_000
-    #: Longest Retry-After honoured; a provider asking for more is treated as down for that long.
+    #: Longest Retry-After honoured: a longer one waits this long, then tries again.
     max_retry_after: float = 60.0
 
 
