@@ -20,6 +20,7 @@ import random
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ FAULT_KINDS: Final[tuple[FaultKind, ...]] = ("http-5xx", "timeout", "truncated-j
 DEVNET_PREFIXES: Final = ("anvil_", "evm_", "hardhat_")
 #: The path of the proxy's URL: any path is served, this one shows a key in it like a provider's URL.
 KEY_PATH: Final = "/v2/devnet-key"
+#: Entries of request history the counters keep.
+HISTORY: Final = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +125,11 @@ class ProxyCounters:
     batch_refusals: int = 0
     range_refusals: int = 0
     faults: dict[str, int] = field(default_factory=dict)
-    #: (monotonic time, items) of every request let through to the node.
-    admitted: list[tuple[float, int]] = field(default_factory=list)
+    #: (monotonic time, items) of the requests let through to the node, latest last (bounded: a proxy may run
+    #: for hours).
+    admitted: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=HISTORY))
     #: Block spans of the eth_getLogs queries asked, and whether each was refused.
-    log_spans: list[tuple[int, bool]] = field(default_factory=list)
+    log_spans: deque[tuple[int, bool]] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
 
 class _Budget:
