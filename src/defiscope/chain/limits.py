@@ -29,18 +29,22 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-#: Compute units per call, from Alchemy's published pricing table; calls not listed cost `DEFAULT_COMPUTE_UNITS`.
+#: Compute units per call, from Alchemy's published "raw method costs" (docs.alchemy.com, compute units); calls
+#: not listed cost `DEFAULT_COMPUTE_UNITS`, an eth_call's.
 COMPUTE_UNITS: Final[Mapping[str, int]] = {
     "eth_blockNumber": 10,
-    "eth_call": 26,
-    "eth_chainId": 0,
-    "eth_getBalance": 19,
-    "eth_getBlockByHash": 16,
-    "eth_getBlockByNumber": 16,
-    "eth_getCode": 19,
-    "eth_getLogs": 75,
-    "eth_getStorageAt": 17,
+    "eth_chainId": 10,
     "eth_getTransactionReceipt": 15,
+    "eth_getBlockByNumber": 16,
+    "eth_getStorageAt": 17,
+    "eth_gasPrice": 19,
+    "eth_getBalance": 19,
+    "eth_getCode": 19,
+    "eth_getBlockByHash": 21,
+    "eth_getTransactionCount": 26,
+    "eth_call": 26,
+    "eth_getLogs": 75,
+    "eth_estimateGas": 87,
 }
 DEFAULT_COMPUTE_UNITS: Final = 26
 #: A wait longer than this is logged as a stall: users otherwise mistake a throttled read for a hang.
