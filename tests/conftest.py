@@ -32,10 +32,15 @@ def chain_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     running: Devnet = request.getfixturevalue("devnet")
     snapshots = {chain.rpc_url: rpc(chain.rpc_url, "evm_snapshot") for chain in running.chains}
+    accounts = {chain.rpc_url: set(_listed(chain.rpc_url)) for chain in running.chains}
     yield
     for url, snapshot in snapshots.items():
         if rpc(url, "evm_revert", [snapshot]) is not True:
             raise RuntimeError(f"evm_revert {snapshot} on {url} failed")
+        # evm_revert keeps impersonations, and anvil lists impersonated addresses in eth_accounts, which
+        # later tests take their users from: end the ones this test started.
+        for address in set(_listed(url)) - accounts[url]:
+            rpc(url, "anvil_stopImpersonatingAccount", [address])
 
 
 @pytest.fixture
@@ -59,3 +64,9 @@ async def client(eth_chain: DevnetChain) -> AsyncIterator[ChainClient]:
     """A chain client of the devnet's chain 1."""
     async with ChainClient.connect(eth_chain.chain_id, [eth_chain.rpc_url]) as chain_client:
         yield chain_client
+
+
+def _listed(url: str) -> list[str]:
+    accounts = rpc(url, "eth_accounts")
+    assert isinstance(accounts, list)
+    return [str(a) for a in accounts]

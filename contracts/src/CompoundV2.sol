@@ -61,18 +61,22 @@ contract JumpRateModelV2 {
 ///         8-decimal Chainlink-style feed per cToken (as Compound's UniswapAnchoredView reports it).
 contract CompoundV2Oracle {
     bool public constant isPriceOracle = true;
-    address public immutable owner;
-    mapping(address => address) public feeds;
-    mapping(address => uint256) public underlyingDecimals;
+    // Internal: the real oracle's configuration is not part of the PriceOracle interface the Comptroller uses.
+    address internal immutable owner;
+    mapping(address => address) internal feeds;
+    mapping(address => uint256) internal underlyingDecimals;
 
     constructor() {
         owner = msg.sender;
     }
 
+    /// @dev Devnet-only admin hook (ADMIN_HOOKS): the deployer wires each cToken to its feed.
     function setFeed(address cToken, address feed) external {
         require(msg.sender == owner, "only owner");
         feeds[cToken] = feed;
-        underlyingDecimals[cToken] = IERC20Metadata(CErc20(cToken).underlying()).decimals();
+        // cETH has no underlying(): it holds native ETH, 18 decimals.
+        (bool ok, bytes memory data) = cToken.staticcall(abi.encodeWithSignature("underlying()"));
+        underlyingDecimals[cToken] = ok ? IERC20Metadata(abi.decode(data, (address))).decimals() : 18;
     }
 
     function getUnderlyingPrice(address cToken) external view returns (uint256) {
@@ -104,8 +108,8 @@ contract Comptroller {
     uint256 public closeFactorMantissa;
     uint256 public liquidationIncentiveMantissa;
     mapping(address => Market) public markets;
-    mapping(address => CErc20[]) public accountAssets;
-    CErc20[] public allMarkets;
+    mapping(address => CToken[]) public accountAssets;
+    CToken[] public allMarkets;
 
     event MarketListed(address cToken);
     event MarketEntered(address cToken, address account);
@@ -135,7 +139,7 @@ contract Comptroller {
         return 0;
     }
 
-    function _supportMarket(CErc20 cToken) external onlyAdmin returns (uint256) {
+    function _supportMarket(CToken cToken) external onlyAdmin returns (uint256) {
         require(!markets[address(cToken)].isListed, "market already listed");
         markets[address(cToken)].isListed = true;
         allMarkets.push(cToken);
@@ -143,7 +147,7 @@ contract Comptroller {
         return 0;
     }
 
-    function _setCollateralFactor(CErc20 cToken, uint256 newCollateralFactorMantissa) external onlyAdmin returns (uint256) {
+    function _setCollateralFactor(CToken cToken, uint256 newCollateralFactorMantissa) external onlyAdmin returns (uint256) {
         Market storage market = markets[address(cToken)];
         require(market.isListed, "market not listed");
         require(newCollateralFactorMantissa <= collateralFactorMaxMantissa, "collateral factor too high");
@@ -153,27 +157,27 @@ contract Comptroller {
         return 0;
     }
 
-    function getAllMarkets() external view returns (CErc20[] memory) {
+    function getAllMarkets() external view returns (CToken[] memory) {
         return allMarkets;
     }
 
-    function getAssetsIn(address account) external view returns (CErc20[] memory) {
+    function getAssetsIn(address account) external view returns (CToken[] memory) {
         return accountAssets[account];
     }
 
-    function checkMembership(address account, CErc20 cToken) external view returns (bool) {
+    function checkMembership(address account, CToken cToken) external view returns (bool) {
         return markets[address(cToken)].accountMembership[account];
     }
 
     function enterMarkets(address[] memory cTokens) public returns (uint256[] memory) {
         uint256[] memory results = new uint256[](cTokens.length);
         for (uint256 i = 0; i < cTokens.length; i++) {
-            results[i] = addToMarketInternal(CErc20(cTokens[i]), msg.sender);
+            results[i] = addToMarketInternal(CToken(cTokens[i]), msg.sender);
         }
         return results;
     }
 
-    function addToMarketInternal(CErc20 cToken, address borrower) internal returns (uint256) {
+    function addToMarketInternal(CToken cToken, address borrower) internal returns (uint256) {
         Market storage marketToJoin = markets[address(cToken)];
         if (!marketToJoin.isListed) return 9; // MARKET_NOT_LISTED
         if (marketToJoin.accountMembership[borrower]) return 0;
@@ -193,7 +197,7 @@ contract Comptroller {
         if (!markets[cToken].isListed) return 9;
         if (!markets[cToken].accountMembership[redeemer]) return 0;
         (uint256 err,, uint256 shortfall) =
-            getHypotheticalAccountLiquidityInternal(redeemer, CErc20(cToken), redeemTokens, 0);
+            getHypotheticalAccountLiquidityInternal(redeemer, CToken(cToken), redeemTokens, 0);
         if (err != 0) return err;
         return shortfall > 0 ? 4 : 0; // INSUFFICIENT_LIQUIDITY
     }
@@ -202,12 +206,12 @@ contract Comptroller {
         if (!markets[cToken].isListed) return 9;
         if (!markets[cToken].accountMembership[borrower]) {
             require(msg.sender == cToken, "sender must be cToken");
-            uint256 err = addToMarketInternal(CErc20(msg.sender), borrower);
+            uint256 err = addToMarketInternal(CToken(msg.sender), borrower);
             if (err != 0) return err;
         }
         if (oracle.getUnderlyingPrice(cToken) == 0) return 13; // PRICE_ERROR
         (uint256 err2,, uint256 shortfall) =
-            getHypotheticalAccountLiquidityInternal(borrower, CErc20(cToken), 0, borrowAmount);
+            getHypotheticalAccountLiquidityInternal(borrower, CToken(cToken), 0, borrowAmount);
         if (err2 != 0) return err2;
         return shortfall > 0 ? 4 : 0;
     }
@@ -229,7 +233,7 @@ contract Comptroller {
         (uint256 err,, uint256 shortfall) = getAccountLiquidityInternal(borrower);
         if (err != 0) return err;
         if (shortfall == 0) return 3; // INSUFFICIENT_SHORTFALL
-        uint256 borrowBalance = CErc20(cTokenBorrowed).borrowBalanceStored(borrower);
+        uint256 borrowBalance = CToken(cTokenBorrowed).borrowBalanceStored(borrower);
         uint256 maxClose = closeFactorMantissa * borrowBalance / 1e18;
         if (repayAmount > maxClose) return 17; // TOO_MUCH_REPAY
         return 0;
@@ -241,7 +245,7 @@ contract Comptroller {
         returns (uint256)
     {
         if (!markets[cTokenCollateral].isListed || !markets[cTokenBorrowed].isListed) return 9;
-        if (CErc20(cTokenCollateral).comptroller() != CErc20(cTokenBorrowed).comptroller()) return 2; // COMPTROLLER_MISMATCH
+        if (CToken(cTokenCollateral).comptroller() != CToken(cTokenBorrowed).comptroller()) return 2; // COMPTROLLER_MISMATCH
         return 0;
     }
 
@@ -255,7 +259,7 @@ contract Comptroller {
         uint256 priceBorrowedMantissa = oracle.getUnderlyingPrice(cTokenBorrowed);
         uint256 priceCollateralMantissa = oracle.getUnderlyingPrice(cTokenCollateral);
         if (priceBorrowedMantissa == 0 || priceCollateralMantissa == 0) return (13, 0);
-        uint256 exchangeRateMantissa = CErc20(cTokenCollateral).exchangeRateStored();
+        uint256 exchangeRateMantissa = CToken(cTokenCollateral).exchangeRateStored();
         uint256 numerator = liquidationIncentiveMantissa * priceBorrowedMantissa / 1e18;
         uint256 denominator = priceCollateralMantissa * exchangeRateMantissa / 1e18;
         uint256 ratio = numerator * 1e18 / denominator;
@@ -265,11 +269,11 @@ contract Comptroller {
     // ---------------------------------------------------------------- liquidity
 
     function getAccountLiquidity(address account) public view returns (uint256, uint256, uint256) {
-        return getHypotheticalAccountLiquidityInternal(account, CErc20(address(0)), 0, 0);
+        return getHypotheticalAccountLiquidityInternal(account, CToken(address(0)), 0, 0);
     }
 
     function getAccountLiquidityInternal(address account) internal view returns (uint256, uint256, uint256) {
-        return getHypotheticalAccountLiquidityInternal(account, CErc20(address(0)), 0, 0);
+        return getHypotheticalAccountLiquidityInternal(account, CToken(address(0)), 0, 0);
     }
 
     function getHypotheticalAccountLiquidity(
@@ -278,7 +282,7 @@ contract Comptroller {
         uint256 redeemTokens,
         uint256 borrowAmount
     ) external view returns (uint256, uint256, uint256) {
-        return getHypotheticalAccountLiquidityInternal(account, CErc20(cTokenModify), redeemTokens, borrowAmount);
+        return getHypotheticalAccountLiquidityInternal(account, CToken(cTokenModify), redeemTokens, borrowAmount);
     }
 
     /// @dev Comptroller.getHypotheticalAccountLiquidityInternal: each product truncates to 18 decimals
@@ -296,15 +300,15 @@ contract Comptroller {
 
     function getHypotheticalAccountLiquidityInternal(
         address account,
-        CErc20 cTokenModify,
+        CToken cTokenModify,
         uint256 redeemTokens,
         uint256 borrowAmount
     ) internal view returns (uint256, uint256, uint256) {
         AccountLiquidityLocalVars memory vars;
         uint256 oErr;
-        CErc20[] memory assets = accountAssets[account];
+        CToken[] memory assets = accountAssets[account];
         for (uint256 i = 0; i < assets.length; i++) {
-            CErc20 asset = assets[i];
+            CToken asset = assets[i];
             (oErr, vars.cTokenBalance, vars.borrowBalance, vars.exchangeRateMantissa) =
                 asset.getAccountSnapshot(account);
             if (oErr != 0) return (15, 0, 0); // SNAPSHOT_ERROR
@@ -327,16 +331,18 @@ contract Comptroller {
     }
 }
 
-/// @notice CErc20 (CToken + CErc20 + CErc20Immutable) with Compound's accrual and exchange-rate math.
-contract CErc20 {
+/// @notice CToken: Compound's accrual and exchange-rate math, supply, borrow, repay and liquidation, over
+///         an underlying that CErc20 (an ERC-20) and CEther (native ETH) move in and out.
+abstract contract CToken {
     struct BorrowSnapshot {
         uint256 principal;
         uint256 interestIndex;
     }
 
     bool public constant isCToken = true;
-    /// @notice Share of seized collateral added to reserves (CTokenInterfaces: 2.8 %).
-    uint256 public constant protocolSeizeShareMantissa = 2.8e16;
+    /// @notice Share of seized collateral added to reserves (CTokenInterfaces: 2.8 %). Internal here: the
+    ///         interface we replicate (compound-js's cErc20 ABI) predates its public getter.
+    uint256 internal constant protocolSeizeShareMantissa = 2.8e16;
     uint256 internal constant borrowRateMaxMantissa = 0.0005e16;
     uint256 internal constant reserveFactorMaxMantissa = 1e18;
 
@@ -344,7 +350,6 @@ contract CErc20 {
     string public symbol;
     uint8 public decimals;
     address public admin;
-    address public underlying;
     Comptroller public comptroller;
     JumpRateModelV2 public interestRateModel;
     uint256 internal initialExchangeRateMantissa;
@@ -383,7 +388,6 @@ contract CErc20 {
     error LiquidateSeizeLiquidatorIsBorrower();
 
     constructor(
-        address underlying_,
         Comptroller comptroller_,
         JumpRateModelV2 interestRateModel_,
         uint256 initialExchangeRateMantissa_,
@@ -393,7 +397,6 @@ contract CErc20 {
         uint256 reserveFactorMantissa_
     ) {
         admin = msg.sender;
-        underlying = underlying_;
         comptroller = comptroller_;
         interestRateModel = interestRateModel_;
         initialExchangeRateMantissa = initialExchangeRateMantissa_;
@@ -446,7 +449,7 @@ contract CErc20 {
     // ---------------------------------------------------------------- views
 
     function getCash() public view returns (uint256) {
-        return IERC20(underlying).balanceOf(address(this));
+        return getCashPrior();
     }
 
     function balanceOfUnderlying(address owner) external returns (uint256) {
@@ -528,7 +531,7 @@ contract CErc20 {
 
     // ---------------------------------------------------------------- user actions
 
-    function mint(uint256 mintAmount) external returns (uint256) {
+    function mintInternal(uint256 mintAmount) internal returns (uint256) {
         accrueInterest();
         uint256 allowed = comptroller.mintAllowed(address(this), msg.sender, mintAmount);
         if (allowed != 0) revert Rejected("mint", allowed);
@@ -579,13 +582,7 @@ contract CErc20 {
         return 0;
     }
 
-    function repayBorrow(uint256 repayAmount) external returns (uint256) {
-        accrueInterest();
-        repayBorrowFresh(msg.sender, msg.sender, repayAmount);
-        return 0;
-    }
-
-    function repayBorrowBehalf(address borrower, uint256 repayAmount) external returns (uint256) {
+    function repayBorrowInternal(address borrower, uint256 repayAmount) internal returns (uint256) {
         accrueInterest();
         repayBorrowFresh(msg.sender, borrower, repayAmount);
         return 0;
@@ -611,14 +608,17 @@ contract CErc20 {
 
     /// @notice The liquidator repays `repayAmount` of the borrower's debt in this market and seizes
     ///         `cTokenCollateral` from it: Comptroller.liquidateCalculateSeizeTokens of the amount repaid.
-    function liquidateBorrow(address borrower, uint256 repayAmount, CErc20 cTokenCollateral) external returns (uint256) {
+    function liquidateBorrowInternal(address borrower, uint256 repayAmount, CToken cTokenCollateral)
+        internal
+        returns (uint256)
+    {
         accrueInterest();
         cTokenCollateral.accrueInterest();
         liquidateBorrowFresh(msg.sender, borrower, repayAmount, cTokenCollateral);
         return 0;
     }
 
-    function liquidateBorrowFresh(address liquidator, address borrower, uint256 repayAmount, CErc20 cTokenCollateral)
+    function liquidateBorrowFresh(address liquidator, address borrower, uint256 repayAmount, CToken cTokenCollateral)
         internal
     {
         uint256 allowed = comptroller.liquidateBorrowAllowed(
@@ -670,11 +670,115 @@ contract CErc20 {
         emit ReservesAdded(address(this), protocolSeizeAmount, totalReservesNew);
     }
 
-    function doTransferIn(address from, uint256 amount) internal {
+    /// @dev Cash before the current call's own transfer in (CEther: the ETH sent with it is not yet cash).
+    function getCashPrior() internal view virtual returns (uint256);
+
+    function doTransferIn(address from, uint256 amount) internal virtual;
+
+    function doTransferOut(address to, uint256 amount) internal virtual;
+}
+
+/// @notice CErc20 (CErc20 + CErc20Immutable): a market of an ERC-20 underlying.
+contract CErc20 is CToken {
+    address public underlying;
+
+    constructor(
+        address underlying_,
+        Comptroller comptroller_,
+        JumpRateModelV2 interestRateModel_,
+        uint256 initialExchangeRateMantissa_,
+        string memory name_,
+        string memory symbol_,
+        uint8 decimals_,
+        uint256 reserveFactorMantissa_
+    )
+        CToken(
+            comptroller_, interestRateModel_, initialExchangeRateMantissa_, name_, symbol_, decimals_,
+            reserveFactorMantissa_
+        )
+    {
+        underlying = underlying_;
+    }
+
+    function mint(uint256 mintAmount) external returns (uint256) {
+        return mintInternal(mintAmount);
+    }
+
+    function repayBorrow(uint256 repayAmount) external returns (uint256) {
+        return repayBorrowInternal(msg.sender, repayAmount);
+    }
+
+    function repayBorrowBehalf(address borrower, uint256 repayAmount) external returns (uint256) {
+        return repayBorrowInternal(borrower, repayAmount);
+    }
+
+    function liquidateBorrow(address borrower, uint256 repayAmount, CToken cTokenCollateral) external returns (uint256) {
+        return liquidateBorrowInternal(borrower, repayAmount, cTokenCollateral);
+    }
+
+    function getCashPrior() internal view override returns (uint256) {
+        return IERC20(underlying).balanceOf(address(this));
+    }
+
+    function doTransferIn(address from, uint256 amount) internal override {
         require(IERC20(underlying).transferFrom(from, address(this), amount), "transfer in failed");
     }
 
-    function doTransferOut(address to, uint256 amount) internal {
+    function doTransferOut(address to, uint256 amount) internal override {
         require(IERC20(underlying).transfer(to, amount), "transfer out failed");
+    }
+}
+
+/// @notice CEther: mainnet's cETH, a market of native ETH. No underlying(); mint, repayBorrow,
+///         repayBorrowBehalf and liquidateBorrow take the ETH sent with them (and revert otherwise, as
+///         CEther's requireNoError does); plain ETH sent to it mints.
+contract CEther is CToken {
+    constructor(
+        Comptroller comptroller_,
+        JumpRateModelV2 interestRateModel_,
+        uint256 initialExchangeRateMantissa_,
+        string memory name_,
+        string memory symbol_,
+        uint8 decimals_,
+        uint256 reserveFactorMantissa_
+    )
+        CToken(
+            comptroller_, interestRateModel_, initialExchangeRateMantissa_, name_, symbol_, decimals_,
+            reserveFactorMantissa_
+        )
+    {}
+
+    function mint() external payable {
+        mintInternal(msg.value);
+    }
+
+    function repayBorrow() external payable {
+        repayBorrowInternal(msg.sender, msg.value);
+    }
+
+    function repayBorrowBehalf(address borrower) external payable {
+        repayBorrowInternal(borrower, msg.value);
+    }
+
+    function liquidateBorrow(address borrower, CToken cTokenCollateral) external payable {
+        liquidateBorrowInternal(borrower, msg.value, cTokenCollateral);
+    }
+
+    receive() external payable {
+        mintInternal(msg.value);
+    }
+
+    function getCashPrior() internal view override returns (uint256) {
+        return address(this).balance - msg.value;
+    }
+
+    function doTransferIn(address from, uint256 amount) internal override {
+        require(msg.sender == from, "sender mismatch");
+        require(msg.value == amount, "value mismatch");
+    }
+
+    function doTransferOut(address to, uint256 amount) internal override {
+        (bool ok,) = payable(to).call{value: amount}("");
+        require(ok, "ETH transfer failed");
     }
 }

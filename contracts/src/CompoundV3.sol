@@ -6,7 +6,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// An ABI- and math-compatible stand-in for Compound III's Comet (compound-finance/comet, Comet.sol and
 /// CometCore.sol): same names, scales (FACTOR_SCALE 1e18, BASE_INDEX_SCALE 1e15, 8-decimal prices),
 /// per-second kinked rates, principal/present-value rounding, and liquidation (absorb, buyCollateral with
-/// the storefront price factor, quoteCollateral, getReserves). Left out: rewards tracking, liquidator
+/// the storefront price factor, quoteCollateral, getReserves). As on mainnet, the market totals and indices
+/// are internal storage read through CometExt's totalsBasic(), and the curve, scale and storefront getters
+/// return uint256 (Comet declares them `uint public immutable`). Left out: rewards tracking, liquidator
 /// points, pause flags, the assetsIn bitmap (a zero balance is skipped instead: same figures) and the
 /// configurator/proxy (parameters are constructor arguments).
 
@@ -47,6 +49,18 @@ contract Comet {
         uint64 borrowPerYearInterestRateBase;
     }
 
+    /// CometStorage's TotalsBasic, as CometExt.totalsBasic() returns it.
+    struct TotalsBasic {
+        uint64 baseSupplyIndex;
+        uint64 baseBorrowIndex;
+        uint64 trackingSupplyIndex;
+        uint64 trackingBorrowIndex;
+        uint104 totalSupplyBase;
+        uint104 totalBorrowBase;
+        uint40 lastAccrualTime;
+        uint8 pauseFlags;
+    }
+
     struct TotalsCollateral {
         uint128 totalSupplyAsset;
         uint128 _reserved;
@@ -68,6 +82,9 @@ contract Comet {
     error BorrowTooSmall();
     error NotCollateralized();
     error BadAsset();
+    error BadPrice();
+    error TransferInFailed();
+    error TransferOutFailed();
     error SupplyCapExceeded();
     error InsufficientReserves();
     error NotLiquidatable();
@@ -94,24 +111,28 @@ contract Comet {
     address public immutable baseToken;
     address public immutable baseTokenPriceFeed;
     uint8 public immutable decimals;
-    uint64 public immutable baseScale;
-    uint104 public immutable baseBorrowMin;
-    uint64 public immutable storeFrontPriceFactor;
+    uint256 public immutable baseScale;
+    uint256 public immutable baseBorrowMin;
+    uint256 public immutable storeFrontPriceFactor;
     uint256 public immutable targetReserves;
-    uint64 public immutable supplyKink;
-    uint64 public immutable supplyPerSecondInterestRateSlopeLow;
-    uint64 public immutable supplyPerSecondInterestRateSlopeHigh;
-    uint64 public immutable supplyPerSecondInterestRateBase;
-    uint64 public immutable borrowKink;
-    uint64 public immutable borrowPerSecondInterestRateSlopeLow;
-    uint64 public immutable borrowPerSecondInterestRateSlopeHigh;
-    uint64 public immutable borrowPerSecondInterestRateBase;
+    uint256 public immutable supplyKink;
+    uint256 public immutable supplyPerSecondInterestRateSlopeLow;
+    uint256 public immutable supplyPerSecondInterestRateSlopeHigh;
+    uint256 public immutable supplyPerSecondInterestRateBase;
+    uint256 public immutable borrowKink;
+    uint256 public immutable borrowPerSecondInterestRateSlopeLow;
+    uint256 public immutable borrowPerSecondInterestRateSlopeHigh;
+    uint256 public immutable borrowPerSecondInterestRateBase;
 
-    uint64 public baseSupplyIndex;
-    uint64 public baseBorrowIndex;
-    uint104 public totalSupplyBase;
-    uint104 public totalBorrowBase;
-    uint40 public lastAccrualTime;
+    // CometStorage: internal, read through totalsBasic() (the tracking indices stay 0: no rewards here).
+    uint64 internal baseSupplyIndex;
+    uint64 internal baseBorrowIndex;
+    uint64 internal trackingSupplyIndex;
+    uint64 internal trackingBorrowIndex;
+    uint104 internal totalSupplyBase;
+    uint104 internal totalBorrowBase;
+    uint40 internal lastAccrualTime;
+    uint8 internal pauseFlags;
 
     AssetInfo[] internal assets;
     mapping(address => TotalsCollateral) public totalsCollateral;
@@ -122,8 +143,8 @@ contract Comet {
         address baseToken_,
         address baseTokenPriceFeed_,
         uint8 decimals_,
-        uint104 baseBorrowMin_,
-        uint64 storeFrontPriceFactor_,
+        uint256 baseBorrowMin_,
+        uint256 storeFrontPriceFactor_,
         uint256 targetReserves_,
         RateConfig memory rates,
         AssetConfig[] memory configs
@@ -131,18 +152,18 @@ contract Comet {
         baseToken = baseToken_;
         baseTokenPriceFeed = baseTokenPriceFeed_;
         decimals = decimals_;
-        baseScale = uint64(10 ** decimals_);
+        baseScale = 10 ** decimals_;
         baseBorrowMin = baseBorrowMin_;
         storeFrontPriceFactor = storeFrontPriceFactor_;
         targetReserves = targetReserves_;
         supplyKink = rates.supplyKink;
-        supplyPerSecondInterestRateSlopeLow = uint64(rates.supplyPerYearInterestRateSlopeLow / SECONDS_PER_YEAR);
-        supplyPerSecondInterestRateSlopeHigh = uint64(rates.supplyPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR);
-        supplyPerSecondInterestRateBase = uint64(rates.supplyPerYearInterestRateBase / SECONDS_PER_YEAR);
+        supplyPerSecondInterestRateSlopeLow = rates.supplyPerYearInterestRateSlopeLow / SECONDS_PER_YEAR;
+        supplyPerSecondInterestRateSlopeHigh = rates.supplyPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR;
+        supplyPerSecondInterestRateBase = rates.supplyPerYearInterestRateBase / SECONDS_PER_YEAR;
         borrowKink = rates.borrowKink;
-        borrowPerSecondInterestRateSlopeLow = uint64(rates.borrowPerYearInterestRateSlopeLow / SECONDS_PER_YEAR);
-        borrowPerSecondInterestRateSlopeHigh = uint64(rates.borrowPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR);
-        borrowPerSecondInterestRateBase = uint64(rates.borrowPerYearInterestRateBase / SECONDS_PER_YEAR);
+        borrowPerSecondInterestRateSlopeLow = rates.borrowPerYearInterestRateSlopeLow / SECONDS_PER_YEAR;
+        borrowPerSecondInterestRateSlopeHigh = rates.borrowPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR;
+        borrowPerSecondInterestRateBase = rates.borrowPerYearInterestRateBase / SECONDS_PER_YEAR;
         for (uint8 i = 0; i < configs.length; i++) {
             AssetConfig memory c = configs[i];
             assets.push(
@@ -153,6 +174,15 @@ contract Comet {
         baseSupplyIndex = BASE_INDEX_SCALE;
         baseBorrowIndex = BASE_INDEX_SCALE;
         lastAccrualTime = uint40(block.timestamp);
+    }
+
+    // ---------------------------------------------------------------- CometExt
+
+    function totalsBasic() external view returns (TotalsBasic memory) {
+        return TotalsBasic(
+            baseSupplyIndex, baseBorrowIndex, trackingSupplyIndex, trackingBorrowIndex, totalSupplyBase,
+            totalBorrowBase, lastAccrualTime, pauseFlags
+        );
     }
 
     // ---------------------------------------------------------------- asset info
@@ -175,7 +205,7 @@ contract Comet {
 
     function getPrice(address priceFeed) public view returns (uint256) {
         (, int256 price,,,) = CometPriceFeed(priceFeed).latestRoundData();
-        require(price > 0, "bad price");
+        if (price <= 0) revert BadPrice();
         return uint256(price);
     }
 
@@ -466,23 +496,23 @@ contract Comet {
         return n * factor / FACTOR_SCALE;
     }
 
-    function mulPrice(uint256 n, uint256 price, uint64 fromScale) internal pure returns (uint256) {
+    function mulPrice(uint256 n, uint256 price, uint256 fromScale) internal pure returns (uint256) {
         return n * price / fromScale;
     }
 
-    function divPrice(uint256 n, uint256 price, uint64 toScale) internal pure returns (uint256) {
+    function divPrice(uint256 n, uint256 price, uint256 toScale) internal pure returns (uint256) {
         return n * toScale / price;
     }
 
-    function signedMulPrice(int256 n, uint256 price, uint64 fromScale) internal pure returns (int256) {
-        return n * int256(price) / int256(uint256(fromScale));
+    function signedMulPrice(int256 n, uint256 price, uint256 fromScale) internal pure returns (int256) {
+        return n * int256(price) / int256(fromScale);
     }
 
     function doTransferIn(address asset, address from, uint256 amount) internal {
-        require(IERC20(asset).transferFrom(from, address(this), amount), "transfer in failed");
+        if (!IERC20(asset).transferFrom(from, address(this), amount)) revert TransferInFailed();
     }
 
     function doTransferOut(address asset, address to, uint256 amount) internal {
-        require(IERC20(asset).transfer(to, amount), "transfer out failed");
+        if (!IERC20(asset).transfer(to, amount)) revert TransferOutFailed();
     }
 }

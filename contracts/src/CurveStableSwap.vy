@@ -7,7 +7,10 @@
         A kept times A_PRECISION = 100, rate multipliers 10**(36 - decimals) for mixed decimals, the swap fee
         and admin share in 1e10 units, the imbalance fee fee * N / (4 * (N - 1)) on deposits, and A ramping.
         The pool is its own LP token (ERC20, 18 decimals).
-@dev N_COINS is written in by contracts/build_vyper.py, which compiles one artifact per pool size (2, 3, 4).
+        It replicates the stable factory's plain pools (Plain{2,3,4}Basic; Plain2ETH when coin 0 is native ETH,
+        0xEeee...EEeE, sent as msg.value and paid out as ether).
+@dev The coin count and the native-ETH switch are written in by contracts/build_vyper.py, which compiles
+     one artifact per pool size (2, 3, 4) and the native-ETH variant (payable exchange and add_liquidity).
      The invariant, for xp_i = balance_i * rate_i / 1e18:
          A * n**n * sum(xp_i) + D = A * n**n * D + D**(n + 1) / (n**n * prod(xp_i))
 """
@@ -24,6 +27,7 @@ MAX_A_CHANGE: constant(uint256) = 10
 MIN_RAMP_TIME: constant(uint256) = 86400
 MAX_FEE: constant(uint256) = 5 * 10**9
 MAX_ITERATIONS: constant(uint256) = 255
+ETH_ADDRESS: constant(address) = 0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE
 
 event Transfer:
     sender: indexed(address)
@@ -76,7 +80,7 @@ balances: public(uint256[N_COINS])  # what LPs own; the coins' balanceOf(self) a
 RATES: immutable(uint256[N_COINS])
 fee: public(uint256)
 admin_fee: public(uint256)
-owner: public(address)
+owner: address  # may ramp A (the factory's admin on mainnet)
 
 initial_A: public(uint256)
 future_A: public(uint256)
@@ -130,12 +134,6 @@ def __init__(
 @external
 def decimals() -> uint8:
     return 18
-
-
-@view
-@external
-def lp_token() -> address:
-    return self
 
 
 @internal
@@ -418,13 +416,46 @@ def calc_withdraw_one_coin(_token_amount: uint256, i: int128) -> uint256:
 @view
 @external
 def admin_balances(i: uint256) -> uint256:
-    return staticcall IERC20(self.coins[i]).balanceOf(self) - self.balances[i]
+    coin: address = self.coins[i]
+    held: uint256 = self.balance if coin == ETH_ADDRESS else staticcall IERC20(coin).balanceOf(self)
+    return held - self.balances[i]
+
+
+# ------------------------------------------------------------------ coin movements (native ETH or ERC20)
+
+
+@internal
+def _pull(i: uint256, _amount: uint256):
+    """Coin i in from msg.sender: ERC20 transferFrom; native ETH arrived as msg.value (checked by the caller)."""
+    coin: address = self.coins[i]
+    if coin != ETH_ADDRESS:
+        assert extcall IERC20(coin).transferFrom(msg.sender, self, _amount, default_return_value=True)
+
+
+@internal
+def _push(i: uint256, _to: address, _amount: uint256):
+    coin: address = self.coins[i]
+    if coin == ETH_ADDRESS:
+        raw_call(_to, b"", value=_amount)
+    else:
+        assert extcall IERC20(coin).transfer(_to, _amount, default_return_value=True)
+
+
+@view
+@internal
+def _eth_in(_amounts: uint256[N_COINS]) -> uint256:
+    """The ether a call must carry: the native coin's amount, else nothing."""
+    for i: uint256 in range(N_COINS):
+        if self.coins[i] == ETH_ADDRESS:
+            return _amounts[i]
+    return 0
 
 
 # ------------------------------------------------------------------ state changes
 
 
 @external
+__PAYABLE__
 @nonreentrant
 def exchange(i: int128, j: int128, _dx: uint256, _min_dy: uint256) -> uint256:
     a: uint256 = convert(i, uint256)
@@ -436,13 +467,15 @@ def exchange(i: int128, j: int128, _dx: uint256, _min_dy: uint256) -> uint256:
     admin_part: uint256 = dy_fee * self.admin_fee // FEE_DENOMINATOR * PRECISION // RATES[b]
     self.balances[a] += _dx
     self.balances[b] -= dy + admin_part
-    assert extcall IERC20(self.coins[a]).transferFrom(msg.sender, self, _dx, default_return_value=True)
-    assert extcall IERC20(self.coins[b]).transfer(msg.sender, dy, default_return_value=True)
+    assert __MSG_VALUE__ == (_dx if self.coins[a] == ETH_ADDRESS else 0), "wrong ether sent"
+    self._pull(a, _dx)
+    self._push(b, msg.sender, dy)
     log TokenExchange(buyer=msg.sender, sold_id=i, tokens_sold=_dx, bought_id=j, tokens_bought=dy)
     return dy
 
 
 @external
+__PAYABLE__
 @nonreentrant
 def add_liquidity(_amounts: uint256[N_COINS], _min_mint_amount: uint256) -> uint256:
     amp: uint256 = self._A()
@@ -480,11 +513,10 @@ def add_liquidity(_amounts: uint256[N_COINS], _min_mint_amount: uint256) -> uint
         self.balances = new_balances
     assert mint_amount >= _min_mint_amount, "Slippage screwed you"
 
+    assert __MSG_VALUE__ == self._eth_in(_amounts), "wrong ether sent"
     for i: uint256 in range(N_COINS):
         if _amounts[i] > 0:
-            assert extcall IERC20(self.coins[i]).transferFrom(
-                msg.sender, self, _amounts[i], default_return_value=True
-            )
+            self._pull(i, _amounts[i])
     self._mint(msg.sender, mint_amount)
     log AddLiquidity(
         provider=msg.sender, token_amounts=_amounts, fees=fees, invariant=D1, token_supply=supply + mint_amount
@@ -504,7 +536,7 @@ def remove_liquidity(_amount: uint256, _min_amounts: uint256[N_COINS]) -> uint25
         amounts[i] = value
     self._burn(msg.sender, _amount)
     for i: uint256 in range(N_COINS):
-        assert extcall IERC20(self.coins[i]).transfer(msg.sender, amounts[i], default_return_value=True)
+        self._push(i, msg.sender, amounts[i])
     log RemoveLiquidity(
         provider=msg.sender, token_amounts=amounts, fees=empty(uint256[N_COINS]), token_supply=supply - _amount
     )
@@ -522,7 +554,7 @@ def remove_liquidity_one_coin(_token_amount: uint256, i: int128, _min_amount: ui
     self.balances[k] -= dy + dy_fee * self.admin_fee // FEE_DENOMINATOR
     supply: uint256 = self.totalSupply
     self._burn(msg.sender, _token_amount)
-    assert extcall IERC20(self.coins[k]).transfer(msg.sender, dy, default_return_value=True)
+    self._push(k, msg.sender, dy)
     log RemoveLiquidityOne(
         provider=msg.sender, token_amount=_token_amount, coin_amount=dy, token_supply=supply - _token_amount
     )

@@ -4,8 +4,11 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
-// EigenLayer M2 (mainnet, 2024) reduced to what defiscope reads and what its devnet scenarios do, with the real
-// function names, argument shapes and views. No proxies, pausers or signatures: the deployer is the owner.
+// EigenLayer core as deployed on Ethereum after the slashing upgrade (2025), with the real function names,
+// argument shapes, views and events (tests/fixtures/abi/eigenlayer). Left out: proxies, pausing, signatures,
+// the AllocationManager (no operator is ever slashed here, so every slashing factor stays 1 and scaled shares
+// equal deposit shares) and native withdrawals. The deployer is the owner, the strategy whitelister and, for
+// lack of beacon-chain proofs, every EigenPod. `setMinWithdrawalDelayBlocks` is the only devnet-only hook.
 
 interface IStrategy {
     function deposit(IERC20 token, uint256 amount) external returns (uint256);
@@ -25,7 +28,8 @@ contract StrategyBase is IStrategy {
     event ExchangeRateEmitted(uint256 rate);
     event StrategyTokenSet(IERC20 token, uint8 decimals);
 
-    StrategyManager public immutable strategyManager;
+    // Public on mainnet's StrategyBase, but not part of IStrategy (the interface we replicate).
+    StrategyManager internal immutable strategyManager;
     IERC20 public immutable underlyingToken;
     uint256 public totalShares;
 
@@ -56,7 +60,7 @@ contract StrategyBase is IStrategy {
     function withdraw(address recipient, IERC20 token, uint256 amountShares) external onlyStrategyManager {
         require(token == underlyingToken, "OnlyUnderlyingToken");
         uint256 priorTotalShares = totalShares;
-        require(amountShares <= priorTotalShares, "AmountSharesMustBeLessThanOrEqualToTotalShares");
+        require(amountShares <= priorTotalShares, "WithdrawalAmountExceedsTotalDeposits");
         uint256 virtualPriorTotalShares = priorTotalShares + SHARES_OFFSET;
         uint256 virtualTokenBalance = _tokenBalance() + BALANCE_OFFSET;
         uint256 amountToSend = (virtualTokenBalance * amountShares) / virtualPriorTotalShares;
@@ -86,15 +90,23 @@ contract StrategyBase is IStrategy {
     }
 
     function shares(address user) public view returns (uint256) {
-        return strategyManager.stakerStrategyShares(user, IStrategy(address(this)));
+        return strategyManager.stakerDepositShares(user, IStrategy(address(this)));
     }
 
-    function userUnderlyingView(address user) external view returns (uint256) {
+    function userUnderlyingView(address user) public view returns (uint256) {
         return sharesToUnderlyingView(shares(user));
+    }
+
+    function userUnderlying(address user) external view returns (uint256) {
+        return userUnderlyingView(user);
     }
 
     function explanation() external pure returns (string memory) {
         return "Base Strategy implementation to inherit from for more complex implementations";
+    }
+
+    function version() external pure returns (string memory) {
+        return "1.3.0";
     }
 
     function _tokenBalance() internal view returns (uint256) {
@@ -107,22 +119,29 @@ contract StrategyBase is IStrategy {
 }
 
 /// @title StrategyManager
-/// @notice Deposits into whitelisted strategies and each staker's shares (stakerStrategyShares, stakerStrategyList).
+/// @notice Deposits into whitelisted strategies and each staker's deposit shares. The whitelist changes only
+///         through the whitelister, each change an event: that is how strategies are found.
 contract StrategyManager {
     using SafeERC20 for IERC20;
 
-    event Deposit(address staker, IERC20 token, IStrategy strategy, uint256 shares);
+    event Deposit(address staker, IStrategy strategy, uint256 shares);
+    event StrategyWhitelisterChanged(address previousAddress, address newAddress);
     event StrategyAddedToDepositWhitelist(IStrategy strategy);
+    event StrategyRemovedFromDepositWhitelist(IStrategy strategy);
 
     address public owner;
-    DelegationManager public delegation;
-    mapping(address => mapping(IStrategy => uint256)) public stakerStrategyShares;
+    address public strategyWhitelister;
+    DelegationManager public immutable delegation;
+    mapping(address => mapping(IStrategy => uint256)) public stakerDepositShares;
     mapping(address => IStrategy[]) public stakerStrategyList;
     mapping(IStrategy => bool) public strategyIsWhitelistedForDeposit;
     mapping(address => uint256) public nonces;
 
-    constructor() {
+    /// @param _delegation the DelegationManager (deployed right after; its address is known in advance).
+    constructor(DelegationManager _delegation) {
         owner = msg.sender;
+        strategyWhitelister = msg.sender;
+        delegation = _delegation;
     }
 
     modifier onlyDelegationManager() {
@@ -130,71 +149,106 @@ contract StrategyManager {
         _;
     }
 
-    function initialize(DelegationManager _delegation) external {
-        require(msg.sender == owner && address(delegation) == address(0), "AlreadyInitialized");
-        delegation = _delegation;
+    modifier onlyStrategyWhitelister() {
+        require(msg.sender == strategyWhitelister, "OnlyStrategyWhitelister");
+        _;
     }
 
-    function addStrategiesToDepositWhitelist(IStrategy[] calldata strategies, bool[] calldata) external {
-        require(msg.sender == owner, "OnlyStrategyWhitelister");
-        for (uint256 i = 0; i < strategies.length; ++i) {
-            if (!strategyIsWhitelistedForDeposit[strategies[i]]) {
-                strategyIsWhitelistedForDeposit[strategies[i]] = true;
-                emit StrategyAddedToDepositWhitelist(strategies[i]);
+    function setStrategyWhitelister(address newStrategyWhitelister) external {
+        require(msg.sender == owner, "Ownable: caller is not the owner");
+        emit StrategyWhitelisterChanged(strategyWhitelister, newStrategyWhitelister);
+        strategyWhitelister = newStrategyWhitelister;
+    }
+
+    function addStrategiesToDepositWhitelist(IStrategy[] calldata strategiesToWhitelist)
+        external
+        onlyStrategyWhitelister
+    {
+        for (uint256 i = 0; i < strategiesToWhitelist.length; ++i) {
+            if (!strategyIsWhitelistedForDeposit[strategiesToWhitelist[i]]) {
+                strategyIsWhitelistedForDeposit[strategiesToWhitelist[i]] = true;
+                emit StrategyAddedToDepositWhitelist(strategiesToWhitelist[i]);
             }
         }
     }
 
-    function depositIntoStrategy(IStrategy strategy, IERC20 token, uint256 amount) external returns (uint256 shares) {
-        require(strategyIsWhitelistedForDeposit[strategy], "StrategyNotWhitelisted");
+    function removeStrategiesFromDepositWhitelist(IStrategy[] calldata strategiesToRemoveFromWhitelist)
+        external
+        onlyStrategyWhitelister
+    {
+        for (uint256 i = 0; i < strategiesToRemoveFromWhitelist.length; ++i) {
+            if (strategyIsWhitelistedForDeposit[strategiesToRemoveFromWhitelist[i]]) {
+                strategyIsWhitelistedForDeposit[strategiesToRemoveFromWhitelist[i]] = false;
+                emit StrategyRemovedFromDepositWhitelist(strategiesToRemoveFromWhitelist[i]);
+            }
+        }
+    }
+
+    function depositIntoStrategy(IStrategy strategy, IERC20 token, uint256 amount)
+        external
+        returns (uint256 depositShares)
+    {
+        require(strategyIsWhitelistedForDeposit[strategy], "StrategyNotWhitelistedForDeposit");
         token.safeTransferFrom(msg.sender, address(strategy), amount);
-        shares = strategy.deposit(token, amount);
-        _addShares(msg.sender, token, strategy, shares);
-        delegation.increaseDelegatedShares(msg.sender, strategy, shares);
+        depositShares = strategy.deposit(token, amount);
+        (uint256 prevDepositShares, uint256 addedShares) = _addShares(msg.sender, strategy, depositShares);
+        delegation.increaseDelegatedShares(msg.sender, strategy, prevDepositShares, addedShares);
     }
 
     function stakerStrategyListLength(address staker) external view returns (uint256) {
         return stakerStrategyList[staker].length;
     }
 
+    function getStakerStrategyList(address staker) external view returns (IStrategy[] memory) {
+        return stakerStrategyList[staker];
+    }
+
     function getDeposits(address staker) external view returns (IStrategy[] memory, uint256[] memory) {
         IStrategy[] memory strategies = stakerStrategyList[staker];
         uint256[] memory amounts = new uint256[](strategies.length);
         for (uint256 i = 0; i < strategies.length; ++i) {
-            amounts[i] = stakerStrategyShares[staker][strategies[i]];
+            amounts[i] = stakerDepositShares[staker][strategies[i]];
         }
         return (strategies, amounts);
     }
 
-    function removeShares(address staker, IStrategy strategy, uint256 shareAmount) external onlyDelegationManager {
-        require(shareAmount != 0, "SharesAmountZero");
-        uint256 userShares = stakerStrategyShares[staker][strategy];
-        require(shareAmount <= userShares, "SharesAmountTooHigh");
-        userShares -= shareAmount;
-        stakerStrategyShares[staker][strategy] = userShares;
-        if (userShares == 0) _removeStrategyFromStakerStrategyList(staker, strategy);
+    function removeDepositShares(address staker, IStrategy strategy, uint256 depositSharesToRemove)
+        external
+        onlyDelegationManager
+        returns (uint256)
+    {
+        require(depositSharesToRemove != 0, "SharesAmountZero");
+        uint256 userDepositShares = stakerDepositShares[staker][strategy];
+        require(depositSharesToRemove <= userDepositShares, "SharesAmountTooHigh");
+        userDepositShares -= depositSharesToRemove;
+        stakerDepositShares[staker][strategy] = userDepositShares;
+        if (userDepositShares == 0) _removeStrategyFromStakerStrategyList(staker, strategy);
+        return userDepositShares;
     }
 
-    function addShares(address staker, IERC20 token, IStrategy strategy, uint256 shares)
+    function addShares(address staker, IStrategy strategy, uint256 shares)
+        external
+        onlyDelegationManager
+        returns (uint256, uint256)
+    {
+        return _addShares(staker, strategy, shares);
+    }
+
+    function withdrawSharesAsTokens(address staker, IStrategy strategy, IERC20 token, uint256 shares)
         external
         onlyDelegationManager
     {
-        _addShares(staker, token, strategy, shares);
+        strategy.withdraw(staker, token, shares);
     }
 
-    function withdrawSharesAsTokens(address recipient, IStrategy strategy, uint256 shares, IERC20 token)
-        external
-        onlyDelegationManager
-    {
-        strategy.withdraw(recipient, token, shares);
-    }
-
-    function _addShares(address staker, IERC20 token, IStrategy strategy, uint256 shares) internal {
+    function _addShares(address staker, IStrategy strategy, uint256 shares) internal returns (uint256, uint256) {
         require(staker != address(0), "StakerAddressZero");
         require(shares != 0, "SharesAmountZero");
-        if (stakerStrategyShares[staker][strategy] == 0) stakerStrategyList[staker].push(strategy);
-        stakerStrategyShares[staker][strategy] += shares;
-        emit Deposit(staker, token, strategy, shares);
+        uint256 prevDepositShares = stakerDepositShares[staker][strategy];
+        if (prevDepositShares == 0) stakerStrategyList[staker].push(strategy);
+        stakerDepositShares[staker][strategy] = prevDepositShares + shares;
+        emit Deposit(staker, strategy, shares);
+        return (prevDepositShares, shares);
     }
 
     function _removeStrategyFromStakerStrategyList(address staker, IStrategy strategy) internal {
@@ -210,74 +264,76 @@ contract StrategyManager {
 }
 
 /// @title EigenPodManager
-/// @notice Natively restaked ETH as pod-owner shares. On the devnet there are no beacon-chain proofs: the owner
-///         credits (or debits) a pod owner's validators with recordBeaconChainETHBalanceUpdate, as a pod would.
+/// @notice Natively restaked ETH as pod owners' deposit shares (1 share = 1 wei). There is no enumeration of
+///         pods: they are found from PodDeployed logs. With no beacon chain, the owner plays every pod and
+///         credits validators with recordBeaconChainETHBalanceUpdate; balance decreases (beacon-chain slashing)
+///         are not replicated and revert.
 contract EigenPodManager {
     IStrategy public constant beaconChainETHStrategy = IStrategy(0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0);
+    int256 internal constant GWEI_TO_WEI = 1e9;
 
     event PodDeployed(address indexed eigenPod, address indexed podOwner);
     event PodSharesUpdated(address indexed podOwner, int256 sharesDelta);
+    event NewTotalShares(address indexed podOwner, int256 newTotalShares);
 
     address public owner;
-    DelegationManager public delegationManager;
-    mapping(address => int256) public podOwnerShares;
+    DelegationManager public immutable delegationManager;
     mapping(address => address) public ownerToPod;
     uint256 public numPods;
-    // Devnet-only enumeration (mainnet pods are found from PodDeployed logs).
-    address[] public podOwners;
+    mapping(address => int256) public podOwnerDepositShares;
 
-    constructor() {
+    /// @param _delegationManager the DelegationManager (deployed right after; its address is known in advance).
+    constructor(DelegationManager _delegationManager) {
         owner = msg.sender;
-    }
-
-    function initialize(DelegationManager _delegationManager) external {
-        require(msg.sender == owner && address(delegationManager) == address(0), "AlreadyInitialized");
         delegationManager = _delegationManager;
     }
 
-    function createPod() public returns (address pod) {
+    function createPod() external returns (address pod) {
         require(ownerToPod[msg.sender] == address(0), "EigenPodAlreadyExists");
-        // A deterministic stand-in address for the pod (no beacon proxy on the devnet).
-        pod = address(uint160(uint256(keccak256(abi.encode(address(this), msg.sender)))));
+        ++numPods;
+        pod = getPod(msg.sender);
         ownerToPod[msg.sender] = pod;
-        podOwners.push(msg.sender);
-        numPods += 1;
         emit PodDeployed(pod, msg.sender);
     }
 
-    function getPod(address podOwner) external view returns (address) {
-        return ownerToPod[podOwner];
+    /// @notice The pod's address, deployed or not (mainnet: its CREATE2 address; here a stand-in address).
+    function getPod(address podOwner) public view returns (address) {
+        address pod = ownerToPod[podOwner];
+        return pod != address(0) ? pod : address(uint160(uint256(keccak256(abi.encode(address(this), podOwner)))));
     }
 
     function hasPod(address podOwner) external view returns (bool) {
         return ownerToPod[podOwner] != address(0);
     }
 
-    function recordBeaconChainETHBalanceUpdate(address podOwner, int256 sharesDelta) external {
-        require(msg.sender == owner, "OnlyEigenPod");
-        require(ownerToPod[podOwner] != address(0), "PodDoesNotExist");
-        require(sharesDelta % 1 gwei == 0, "SharesNotMultipleOfGwei");
-        int256 updated = podOwnerShares[podOwner] + sharesDelta;
-        require(updated >= 0, "NegativeShares");
-        podOwnerShares[podOwner] = updated;
-        emit PodSharesUpdated(podOwner, sharesDelta);
-        if (sharesDelta > 0) {
-            delegationManager.increaseDelegatedShares(podOwner, beaconChainETHStrategy, uint256(sharesDelta));
-        } else if (sharesDelta < 0) {
-            delegationManager.decreaseDelegatedShares(podOwner, beaconChainETHStrategy, uint256(-sharesDelta));
-        }
+    function stakerDepositShares(address user, IStrategy strategy) external view returns (uint256) {
+        require(strategy == beaconChainETHStrategy, "InvalidStrategy");
+        int256 depositShares = podOwnerDepositShares[user];
+        return depositShares < 0 ? 0 : uint256(depositShares);
+    }
+
+    function recordBeaconChainETHBalanceUpdate(address podOwner, uint256, int256 balanceDeltaWei) external {
+        require(msg.sender == owner && ownerToPod[podOwner] != address(0), "OnlyEigenPod");
+        require(balanceDeltaWei % GWEI_TO_WEI == 0, "SharesNotMultipleOfGwei");
+        int256 current = podOwnerDepositShares[podOwner];
+        require(current >= 0, "LegacyWithdrawalsNotCompleted");
+        require(balanceDeltaWei >= 0, "BeaconChainSlashingNotOnDevnet");
+        if (balanceDeltaWei == 0) return;
+        int256 updated = current + balanceDeltaWei;
+        podOwnerDepositShares[podOwner] = updated;
+        emit PodSharesUpdated(podOwner, balanceDeltaWei);
+        emit NewTotalShares(podOwner, updated);
+        delegationManager.increaseDelegatedShares(
+            podOwner, beaconChainETHStrategy, uint256(current), uint256(balanceDeltaWei)
+        );
     }
 }
 
 /// @title DelegationManager
-/// @notice Operators, delegation and operator shares, and the withdrawal queue with a delay in blocks (M2).
+/// @notice Operators, delegation, operator shares, and the withdrawal queue: shares leave the staker and the
+///         operator when queued; the tokens leave the strategy only on completion, strictly more than
+///         minWithdrawalDelayBlocks later (as mainnet's slashing release).
 contract DelegationManager {
-    struct OperatorDetails {
-        address __deprecated_earningsReceiver;
-        address delegationApprover;
-        uint32 stakerOptOutWindowBlocks;
-    }
-
     struct SignatureWithExpiry {
         bytes signature;
         uint256 expiry;
@@ -285,8 +341,8 @@ contract DelegationManager {
 
     struct QueuedWithdrawalParams {
         IStrategy[] strategies;
-        uint256[] shares;
-        address withdrawer;
+        uint256[] depositShares;
+        address __deprecated_withdrawer;
     }
 
     struct Withdrawal {
@@ -296,40 +352,39 @@ contract DelegationManager {
         uint256 nonce;
         uint32 startBlock;
         IStrategy[] strategies;
-        uint256[] shares;
+        uint256[] scaledShares;
     }
 
-    event OperatorRegistered(address indexed operator, OperatorDetails operatorDetails);
+    event OperatorRegistered(address indexed operator, address delegationApprover);
     event OperatorMetadataURIUpdated(address indexed operator, string metadataURI);
     event StakerDelegated(address indexed staker, address indexed operator);
     event OperatorSharesIncreased(address indexed operator, address staker, IStrategy strategy, uint256 shares);
     event OperatorSharesDecreased(address indexed operator, address staker, IStrategy strategy, uint256 shares);
-    event WithdrawalQueued(bytes32 withdrawalRoot, Withdrawal withdrawal);
-    event WithdrawalCompleted(bytes32 withdrawalRoot);
+    event SlashingWithdrawalQueued(bytes32 withdrawalRoot, Withdrawal withdrawal, uint256[] sharesToWithdraw);
+    event SlashingWithdrawalCompleted(bytes32 withdrawalRoot);
 
+    IStrategy public constant beaconChainETHStrategy = IStrategy(0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0);
+
+    address public owner;
     StrategyManager public immutable strategyManager;
     EigenPodManager public immutable eigenPodManager;
-    uint256 public minWithdrawalDelayBlocks;
+    uint32 public minWithdrawalDelayBlocks;
     mapping(address => mapping(IStrategy => uint256)) public operatorShares;
     mapping(address => address) public delegatedTo;
-    mapping(address => OperatorDetails) internal _operatorDetails;
+    mapping(address => address) public delegationApprover;
     mapping(bytes32 => bool) public pendingWithdrawals;
     mapping(address => uint256) public cumulativeWithdrawalsQueued;
 
-    address public owner;
-
-    event MinWithdrawalDelayBlocksSet(uint256 previousValue, uint256 newValue);
-
-    constructor(StrategyManager _strategyManager, EigenPodManager _eigenPodManager, uint256 _minWithdrawalDelayBlocks) {
+    constructor(StrategyManager _strategyManager, EigenPodManager _eigenPodManager, uint32 _minWithdrawalDelayBlocks) {
         owner = msg.sender;
         strategyManager = _strategyManager;
         eigenPodManager = _eigenPodManager;
         minWithdrawalDelayBlocks = _minWithdrawalDelayBlocks;
     }
 
-    function setMinWithdrawalDelayBlocks(uint256 newMinWithdrawalDelayBlocks) external {
+    /// @notice Devnet-only hook (mainnet's delay is immutable): lets a test wait fewer than 100,800 blocks.
+    function setMinWithdrawalDelayBlocks(uint32 newMinWithdrawalDelayBlocks) external {
         require(msg.sender == owner, "Ownable: caller is not the owner");
-        emit MinWithdrawalDelayBlocksSet(minWithdrawalDelayBlocks, newMinWithdrawalDelayBlocks);
         minWithdrawalDelayBlocks = newMinWithdrawalDelayBlocks;
     }
 
@@ -341,19 +396,21 @@ contract DelegationManager {
         _;
     }
 
-    function registerAsOperator(OperatorDetails calldata registeringOperatorDetails, string calldata metadataURI)
-        external
-    {
-        require(delegatedTo[msg.sender] == address(0), "ActivelyDelegated");
-        _operatorDetails[msg.sender] = registeringOperatorDetails;
-        emit OperatorRegistered(msg.sender, registeringOperatorDetails);
+    /// @notice `allocationDelay` goes to the AllocationManager on mainnet; there is none here.
+    function registerAsOperator(address initDelegationApprover, uint32, string calldata metadataURI) external {
+        require(!isDelegated(msg.sender), "ActivelyDelegated");
+        delegationApprover[msg.sender] = initDelegationApprover;
+        emit OperatorRegistered(msg.sender, initDelegationApprover);
         _delegate(msg.sender, msg.sender);
         emit OperatorMetadataURIUpdated(msg.sender, metadataURI);
     }
 
+    /// @notice Operators with a delegation approver need its signature on mainnet; none is checked here, so such
+    ///         operators refuse delegation.
     function delegateTo(address operator, SignatureWithExpiry memory, bytes32) external {
-        require(delegatedTo[msg.sender] == address(0), "ActivelyDelegated");
+        require(!isDelegated(msg.sender), "ActivelyDelegated");
         require(isOperator(operator), "OperatorNotRegistered");
+        require(delegationApprover[operator] == address(0), "InvalidSignature");
         _delegate(msg.sender, operator);
     }
 
@@ -365,12 +422,8 @@ contract DelegationManager {
         return delegatedTo[staker] != address(0);
     }
 
-    function operatorDetails(address operator) external view returns (OperatorDetails memory) {
-        return _operatorDetails[operator];
-    }
-
     function getOperatorShares(address operator, IStrategy[] memory strategies)
-        external
+        public
         view
         returns (uint256[] memory amounts)
     {
@@ -380,86 +433,81 @@ contract DelegationManager {
         }
     }
 
-    function increaseDelegatedShares(address staker, IStrategy strategy, uint256 shares)
+    function getOperatorsShares(address[] memory operators, IStrategy[] memory strategies)
         external
-        onlyStrategyManagerOrEigenPodManager
+        view
+        returns (uint256[][] memory amounts)
     {
-        if (isDelegated(staker)) _increaseOperatorShares(delegatedTo[staker], staker, strategy, shares);
+        amounts = new uint256[][](operators.length);
+        for (uint256 i = 0; i < operators.length; ++i) {
+            amounts[i] = getOperatorShares(operators[i], strategies);
+        }
     }
 
-    function decreaseDelegatedShares(address staker, IStrategy strategy, uint256 shares)
+    function increaseDelegatedShares(address staker, IStrategy strategy, uint256, uint256 addedShares)
         external
         onlyStrategyManagerOrEigenPodManager
     {
-        if (isDelegated(staker)) _decreaseOperatorShares(delegatedTo[staker], staker, strategy, shares);
+        if (isDelegated(staker)) _increaseOperatorShares(delegatedTo[staker], staker, strategy, addedShares);
     }
 
     function calculateWithdrawalRoot(Withdrawal memory withdrawal) public pure returns (bytes32) {
         return keccak256(abi.encode(withdrawal));
     }
 
-    /// @notice Removes the shares now (from the staker and its operator); the tokens leave the strategy only on
-    ///         completion, at least minWithdrawalDelayBlocks later.
-    function queueWithdrawals(QueuedWithdrawalParams[] calldata queuedWithdrawalParams)
-        external
-        returns (bytes32[] memory roots)
-    {
-        roots = new bytes32[](queuedWithdrawalParams.length);
+    function queueWithdrawals(QueuedWithdrawalParams[] calldata params) external returns (bytes32[] memory roots) {
+        roots = new bytes32[](params.length);
         address operator = delegatedTo[msg.sender];
-        for (uint256 i = 0; i < queuedWithdrawalParams.length; ++i) {
-            QueuedWithdrawalParams calldata params = queuedWithdrawalParams[i];
-            require(params.strategies.length == params.shares.length, "InputArrayLengthMismatch");
-            require(params.withdrawer == msg.sender, "WithdrawerNotStaker");
-            for (uint256 j = 0; j < params.strategies.length; ++j) {
-                require(params.strategies[j] != eigenPodManager.beaconChainETHStrategy(), "NativeNotOnDevnet");
+        for (uint256 i = 0; i < params.length; ++i) {
+            QueuedWithdrawalParams calldata p = params[i];
+            require(p.strategies.length == p.depositShares.length, "InputArrayLengthMismatch");
+            require(p.strategies.length != 0, "InputArrayLengthZero");
+            for (uint256 j = 0; j < p.strategies.length; ++j) {
+                require(p.strategies[j] != beaconChainETHStrategy, "NativeWithdrawalsNotOnDevnet");
                 if (operator != address(0)) {
-                    _decreaseOperatorShares(operator, msg.sender, params.strategies[j], params.shares[j]);
+                    _decreaseOperatorShares(operator, msg.sender, p.strategies[j], p.depositShares[j]);
                 }
-                strategyManager.removeShares(msg.sender, params.strategies[j], params.shares[j]);
+                strategyManager.removeDepositShares(msg.sender, p.strategies[j], p.depositShares[j]);
             }
+            // No slashing here: scaled shares equal deposit shares, and so do the shares to withdraw.
             Withdrawal memory withdrawal = Withdrawal({
                 staker: msg.sender,
                 delegatedTo: operator,
-                withdrawer: params.withdrawer,
+                withdrawer: msg.sender,
                 nonce: cumulativeWithdrawalsQueued[msg.sender]++,
                 startBlock: uint32(block.number),
-                strategies: params.strategies,
-                shares: params.shares
+                strategies: p.strategies,
+                scaledShares: p.depositShares
             });
             bytes32 root = calculateWithdrawalRoot(withdrawal);
             pendingWithdrawals[root] = true;
             roots[i] = root;
-            emit WithdrawalQueued(root, withdrawal);
+            emit SlashingWithdrawalQueued(root, withdrawal, p.depositShares);
         }
     }
 
-    function completeQueuedWithdrawal(
-        Withdrawal calldata withdrawal,
-        IERC20[] calldata tokens,
-        uint256,
-        bool receiveAsTokens
-    ) external {
+    function completeQueuedWithdrawal(Withdrawal calldata withdrawal, IERC20[] calldata tokens, bool receiveAsTokens)
+        external
+    {
         bytes32 root = calculateWithdrawalRoot(withdrawal);
         require(pendingWithdrawals[root], "WithdrawalNotQueued");
         require(msg.sender == withdrawal.withdrawer, "WithdrawerNotCaller");
-        require(withdrawal.startBlock + minWithdrawalDelayBlocks <= block.number, "WithdrawalDelayNotElapsed");
+        require(uint32(block.number) > withdrawal.startBlock + minWithdrawalDelayBlocks, "WithdrawalDelayNotElapsed");
         require(tokens.length == withdrawal.strategies.length, "InputArrayLengthMismatch");
         delete pendingWithdrawals[root];
         for (uint256 i = 0; i < withdrawal.strategies.length; ++i) {
+            IStrategy strategy = withdrawal.strategies[i];
+            uint256 shares = withdrawal.scaledShares[i];
             if (receiveAsTokens) {
-                strategyManager.withdrawSharesAsTokens(
-                    msg.sender, withdrawal.strategies[i], withdrawal.shares[i], tokens[i]
-                );
+                strategyManager.withdrawSharesAsTokens(withdrawal.staker, strategy, tokens[i], shares);
             } else {
-                strategyManager.addShares(msg.sender, tokens[i], withdrawal.strategies[i], withdrawal.shares[i]);
-                if (isDelegated(msg.sender)) {
-                    _increaseOperatorShares(
-                        delegatedTo[msg.sender], msg.sender, withdrawal.strategies[i], withdrawal.shares[i]
-                    );
+                strategyManager.addShares(withdrawal.staker, strategy, shares);
+                if (isDelegated(withdrawal.staker)) {
+                    _increaseOperatorShares(delegatedTo[withdrawal.staker], withdrawal.staker, strategy, shares);
                 }
             }
         }
-        emit WithdrawalCompleted(root);
+        emit SlashingWithdrawalCompleted(root);
     }
 
     function _delegate(address staker, address operator) internal {
@@ -469,10 +517,8 @@ contract DelegationManager {
         for (uint256 i = 0; i < strategies.length; ++i) {
             _increaseOperatorShares(operator, staker, strategies[i], amounts[i]);
         }
-        int256 podShares = eigenPodManager.podOwnerShares(staker);
-        if (podShares > 0) {
-            _increaseOperatorShares(operator, staker, eigenPodManager.beaconChainETHStrategy(), uint256(podShares));
-        }
+        int256 podShares = eigenPodManager.podOwnerDepositShares(staker);
+        if (podShares > 0) _increaseOperatorShares(operator, staker, beaconChainETHStrategy, uint256(podShares));
     }
 
     function _increaseOperatorShares(address operator, address staker, IStrategy strategy, uint256 shares) internal {
@@ -483,5 +529,22 @@ contract DelegationManager {
     function _decreaseOperatorShares(address operator, address staker, IStrategy strategy, uint256 shares) internal {
         operatorShares[operator][strategy] -= shares;
         emit OperatorSharesDecreased(operator, staker, strategy, shares);
+    }
+}
+
+/// @title DelegationManagerM2Logs
+/// @notice Not a stand-in: code that tests put at the DelegationManager's address for one transaction (then restore)
+///         to replay history its mainnet proxy has, logs of the M2 implementation it was upgraded from.
+contract DelegationManagerM2Logs {
+    struct OperatorDetails {
+        address __deprecated_earningsReceiver;
+        address delegationApprover;
+        uint32 stakerOptOutWindowBlocks;
+    }
+
+    event OperatorRegistered(address indexed operator, OperatorDetails operatorDetails);
+
+    function operatorRegistered(address operator, OperatorDetails calldata operatorDetails) external {
+        emit OperatorRegistered(operator, operatorDetails);
     }
 }

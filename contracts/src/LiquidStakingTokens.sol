@@ -60,3 +60,47 @@ contract StakedTokenV1 is RatedToken {
         _setRate(newExchangeRate);
     }
 }
+
+/// @title swETH (Swell)
+/// @notice Swell's rate views: swETHToETHRate() (= getRate()) is ETH per 1e18 swETH, set by the oracle.
+contract SwETH is RatedToken {
+    constructor(uint256 rate_) RatedToken("swETH", "swETH", rate_) {}
+
+    function swETHToETHRate() external view returns (uint256) {
+        return _rate;
+    }
+
+    function getRate() external view returns (uint256) {
+        return _rate;
+    }
+}
+
+/// @title wBETH (Binance)
+/// @notice Binance's wrapped beacon ETH: exchangeRate() is ETH per 1e18 wBETH, set by the oracle.
+contract WrappedBeaconETH is RatedToken {
+    constructor(uint256 rate_) RatedToken("Wrapped Beacon ETH", "wBETH", rate_) {}
+
+    function exchangeRate() external view returns (uint256) {
+        return _rate;
+    }
+}
+
+/// @title sfrxETH (Frax)
+/// @notice The ERC-4626 vault share's views: pricePerShare() is frxETH (1:1 ETH) per 1e18 sfrxETH.
+contract SfrxETH is RatedToken {
+    constructor(uint256 rate_) RatedToken("Staked Frax Ether", "sfrxETH", rate_) {}
+
+    function pricePerShare() external view returns (uint256) {
+        return _rate;
+    }
+
+    function convertToAssets(uint256 shares) external view returns (uint256) {
+        return (shares * _rate) / 1 ether;
+    }
+}
+
+/// @title OETH (Origin Ether)
+/// @notice A rebasing token the Origin vault redeems 1:1 for ETH: no exchange rate to read.
+contract OETH is RatedToken {
+    constructor() RatedToken("Origin Ether", "OETH", 1 ether) {}
+}

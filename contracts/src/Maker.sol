@@ -5,10 +5,11 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 /// ABI- and math-compatible stand-ins for MakerDAO's dss core (makerdao/dss: vat.sol, jug.sol, spot.sol,
-/// dog.sol, join.sol, dai.sol): same names, storage layout of ilks/urns as read by integrators, and the
-/// same wad (1e18) / ray (1e27) / rad (1e45) arithmetic, rounding and order of operations. Left out:
-/// cage/end (global settlement), the Vow's debt queue (fess is a no-op recorder) and Clipper auctions
-/// (MakerClipper only records each kick).
+/// dog.sol, join.sol, dai.sol; osm, ilk-registry, dss-cdp-manager, ds-proxy, dss-proxy-actions,
+/// dss-lite-psm): same names, storage layout of ilks/urns as read by integrators, access control, and the
+/// same wad (1e18) / ray (1e27) / rad (1e45) arithmetic, rounding and order of operations. The Vat logs its
+/// calls as dss LibNote anonymous LogNotes, as mainnet's does. Left out: cage/end (global settlement), the
+/// Vow's debt queue, Clipper auctions (MakerClipper only records each kick) and the OSM's one-hour delay.
 
 abstract contract MakerAuth {
     mapping(address => uint256) public wards;
@@ -17,11 +18,11 @@ abstract contract MakerAuth {
         wards[msg.sender] = 1;
     }
 
-    function rely(address usr) external auth {
+    function rely(address usr) external virtual auth {
         wards[usr] = 1;
     }
 
-    function deny(address usr) external auth {
+    function deny(address usr) external virtual auth {
         wards[usr] = 0;
     }
 
@@ -31,7 +32,27 @@ abstract contract MakerAuth {
     }
 }
 
-contract Vat is MakerAuth {
+/// @notice dss LibNote: after the call, an anonymous log4 with the selector (left-aligned) and the first three
+///         argument words as topics, and the first 224 bytes of calldata as data.
+abstract contract MakerLibNote {
+    event LogNote(
+        bytes4 indexed sig, bytes32 indexed arg1, bytes32 indexed arg2, bytes32 indexed arg3, bytes data
+    ) anonymous;
+
+    modifier note() {
+        _;
+        assembly {
+            let mark := mload(0x40)
+            mstore(0x40, add(mark, 288))
+            mstore(mark, 0x20)
+            mstore(add(mark, 0x20), 224)
+            calldatacopy(add(mark, 0x40), 0, 224)
+            log4(mark, 288, shl(224, shr(224, calldataload(0))), calldataload(4), calldataload(36), calldataload(68))
+        }
+    }
+}
+
+contract Vat is MakerAuth, MakerLibNote {
     struct Ilk {
         uint256 Art; // Total Normalised Debt     [wad]
         uint256 rate; // Accumulated Rates         [ray]
@@ -57,11 +78,21 @@ contract Vat is MakerAuth {
     uint256 public Line; // Total Debt Ceiling  [rad]
     uint256 public live = 1;
 
-    function hope(address usr) external {
+    function rely(address usr) external override note auth {
+        require(live == 1, "Vat/not-live");
+        wards[usr] = 1;
+    }
+
+    function deny(address usr) external override note auth {
+        require(live == 1, "Vat/not-live");
+        wards[usr] = 0;
+    }
+
+    function hope(address usr) external note {
         can[msg.sender][usr] = 1;
     }
 
-    function nope(address usr) external {
+    function nope(address usr) external note {
         can[msg.sender][usr] = 0;
     }
 
@@ -81,18 +112,18 @@ contract Vat is MakerAuth {
         return int256(x) * y;
     }
 
-    function init(bytes32 ilk) external auth {
+    function init(bytes32 ilk) external note auth {
         require(ilks[ilk].rate == 0, "Vat/ilk-already-init");
         ilks[ilk].rate = 10 ** 27;
     }
 
-    function file(bytes32 what, uint256 data) external auth {
+    function file(bytes32 what, uint256 data) external note auth {
         require(live == 1, "Vat/not-live");
         if (what == "Line") Line = data;
         else revert("Vat/file-unrecognized-param");
     }
 
-    function file(bytes32 ilk, bytes32 what, uint256 data) external auth {
+    function file(bytes32 ilk, bytes32 what, uint256 data) external note auth {
         require(live == 1, "Vat/not-live");
         if (what == "spot") ilks[ilk].spot = data;
         else if (what == "line") ilks[ilk].line = data;
@@ -100,24 +131,24 @@ contract Vat is MakerAuth {
         else revert("Vat/file-unrecognized-param");
     }
 
-    function slip(bytes32 ilk, address usr, int256 wad) external auth {
+    function slip(bytes32 ilk, address usr, int256 wad) external note auth {
         gem[ilk][usr] = _add(gem[ilk][usr], wad);
     }
 
-    function flux(bytes32 ilk, address src, address dst, uint256 wad) external {
+    function flux(bytes32 ilk, address src, address dst, uint256 wad) external note {
         require(wish(src, msg.sender), "Vat/not-allowed");
         gem[ilk][src] = gem[ilk][src] - wad;
         gem[ilk][dst] = gem[ilk][dst] + wad;
     }
 
-    function move(address src, address dst, uint256 rad) external {
+    function move(address src, address dst, uint256 rad) external note {
         require(wish(src, msg.sender), "Vat/not-allowed");
         dai[src] = dai[src] - rad;
         dai[dst] = dai[dst] + rad;
     }
 
     /// @dev vat.frob: lock/free `dink` collateral and draw/wipe `dart` normalised debt of urn `u`.
-    function frob(bytes32 i, address u, address v, address w, int256 dink, int256 dart) external {
+    function frob(bytes32 i, address u, address v, address w, int256 dink, int256 dart) external note {
         require(live == 1, "Vat/not-live");
         Urn memory urn = urns[i][u];
         Ilk memory ilk = ilks[i];
@@ -145,7 +176,7 @@ contract Vat is MakerAuth {
         ilks[i] = ilk;
     }
 
-    function grab(bytes32 i, address u, address v, address w, int256 dink, int256 dart) external auth {
+    function grab(bytes32 i, address u, address v, address w, int256 dink, int256 dart) external note auth {
         Urn storage urn = urns[i][u];
         Ilk storage ilk = ilks[i];
         urn.ink = _add(urn.ink, dink);
@@ -157,7 +188,7 @@ contract Vat is MakerAuth {
         vice = _sub(vice, dtab);
     }
 
-    function heal(uint256 rad) external {
+    function heal(uint256 rad) external note {
         address u = msg.sender;
         sin[u] = sin[u] - rad;
         dai[u] = dai[u] - rad;
@@ -165,7 +196,7 @@ contract Vat is MakerAuth {
         debt = debt - rad;
     }
 
-    function suck(address u, address v, uint256 rad) external auth {
+    function suck(address u, address v, uint256 rad) external note auth {
         sin[u] = sin[u] + rad;
         dai[v] = dai[v] + rad;
         vice = vice + rad;
@@ -173,7 +204,7 @@ contract Vat is MakerAuth {
     }
 
     /// @dev vat.fold: the stability fee accrual: every urn's debt grows by Art * rate, paid to `u`.
-    function fold(bytes32 i, address u, int256 rate) external auth {
+    function fold(bytes32 i, address u, int256 rate) external note auth {
         require(live == 1, "Vat/not-live");
         Ilk storage ilk = ilks[i];
         ilk.rate = _add(ilk.rate, rate);
@@ -258,30 +289,56 @@ interface MakerFeed {
     function decimals() external view returns (uint8);
 }
 
-/// @notice A pip (OSM/DSValue interface) reading a Chainlink-style feed: price as a wad.
-contract MakerPip {
-    MakerFeed public immutable feed;
+/// @notice The OSM's access control: `peek`, `peep` and `read` answer only whitelisted (`kiss`ed) callers,
+///         as mainnet's OSMs do ("OSM/contract-not-whitelisted"); the Spotter is kissed. The price is the
+///         source feed's current answer as a wad (mainnet's is the median of an hour ago).
+contract MakerOsm is MakerAuth {
+    MakerFeed public immutable src;
+    uint256 public stopped;
+    mapping(address => uint256) public bud;
 
-    constructor(MakerFeed feed_) {
-        feed = feed_;
+    constructor(MakerFeed src_) {
+        src = src_;
     }
 
-    function peek() public view returns (bytes32, bool) {
-        (, int256 answer,,,) = feed.latestRoundData();
+    modifier toll() {
+        require(bud[msg.sender] == 1, "OSM/contract-not-whitelisted");
+        _;
+    }
+
+    function kiss(address a) external auth {
+        require(a != address(0), "OSM/no-contract-0");
+        bud[a] = 1;
+    }
+
+    function diss(address a) external auth {
+        bud[a] = 0;
+    }
+
+    function _value() internal view returns (bytes32, bool) {
+        (, int256 answer,,,) = src.latestRoundData();
         if (answer <= 0) return (bytes32(0), false);
-        return (bytes32(uint256(answer) * 10 ** (18 - feed.decimals())), true);
+        return (bytes32(uint256(answer) * 10 ** (18 - src.decimals())), true);
     }
 
-    function read() external view returns (bytes32) {
-        (bytes32 val, bool has) = peek();
-        require(has, "MakerPip/no-price");
+    function peek() external view toll returns (bytes32, bool) {
+        return _value();
+    }
+
+    function peep() external view toll returns (bytes32, bool) {
+        return _value();
+    }
+
+    function read() external view toll returns (bytes32) {
+        (bytes32 val, bool has) = _value();
+        require(has, "OSM/no-current-value");
         return val;
     }
 }
 
 contract Spotter is MakerAuth {
     struct Ilk {
-        MakerPip pip;
+        MakerOsm pip;
         uint256 mat; // Liquidation ratio [ray]
     }
 
@@ -304,7 +361,7 @@ contract Spotter is MakerAuth {
 
     function file(bytes32 ilk, bytes32 what, address pip_) external auth {
         require(what == "pip", "Spotter/file-unrecognized-param");
-        ilks[ilk].pip = MakerPip(pip_);
+        ilks[ilk].pip = MakerOsm(pip_);
     }
 
     function file(bytes32 what, uint256 data) external auth {
@@ -326,24 +383,10 @@ contract Spotter is MakerAuth {
     }
 }
 
-contract Jug is MakerAuth {
-    struct Ilk {
-        uint256 duty; // Collateral-specific, per-second stability fee contribution [ray]
-        uint256 rho; // Time of last drip [unix epoch time]
-    }
-
-    uint256 internal constant ONE = 10 ** 27;
-    mapping(bytes32 => Ilk) public ilks;
-    Vat public immutable vat;
-    address public vow;
-    uint256 public base; // Global, per-second stability fee contribution [ray]
-
-    constructor(Vat vat_) {
-        vat = vat_;
-    }
-
+/// @notice jug.rpow, shared by the Jug (where it is internal, as on mainnet) and a test probe.
+library JugMath {
     /// @dev jug.rpow, verbatim: exponentiation by squaring in base b, rounding half up at each step.
-    function _rpow(uint256 x, uint256 n, uint256 b) internal pure returns (uint256 z) {
+    function rpow(uint256 x, uint256 n, uint256 b) internal pure returns (uint256 z) {
         assembly {
             switch x
             case 0 {
@@ -374,8 +417,29 @@ contract Jug is MakerAuth {
         }
     }
 
+}
+
+/// @notice Not a mainnet contract: exposes `JugMath.rpow` to differential tests (the Jug's is internal).
+contract JugRpowProbe {
     function rpow(uint256 x, uint256 n, uint256 b) external pure returns (uint256) {
-        return _rpow(x, n, b);
+        return JugMath.rpow(x, n, b);
+    }
+}
+
+contract Jug is MakerAuth {
+    struct Ilk {
+        uint256 duty; // Collateral-specific, per-second stability fee contribution [ray]
+        uint256 rho; // Time of last drip [unix epoch time]
+    }
+
+    uint256 internal constant ONE = 10 ** 27;
+    mapping(bytes32 => Ilk) public ilks;
+    Vat public immutable vat;
+    address public vow;
+    uint256 public base; // Global, per-second stability fee contribution [ray]
+
+    constructor(Vat vat_) {
+        vat = vat_;
     }
 
     function _diff(uint256 x, uint256 y) internal pure returns (int256 z) {
@@ -413,7 +477,7 @@ contract Jug is MakerAuth {
     function drip(bytes32 ilk) external returns (uint256 rate) {
         require(block.timestamp >= ilks[ilk].rho, "Jug/invalid-now");
         (, uint256 prev,,,) = vat.ilks(ilk);
-        rate = _rmul(_rpow(base + ilks[ilk].duty, block.timestamp - ilks[ilk].rho, ONE), prev);
+        rate = _rmul(JugMath.rpow(base + ilks[ilk].duty, block.timestamp - ilks[ilk].rho, ONE), prev);
         vat.fold(ilk, vow, _diff(rate, prev));
         ilks[ilk].rho = block.timestamp;
     }

@@ -7,26 +7,38 @@ default the platform's user data folder). Example::
     timeout = 10.0          # seconds per request
     max_attempts = 4        # tries of an idempotent read, across endpoints
 
+    [rpc.limits]            # every remote endpoint's limits unless it sets its own: a free plan
+    requests_per_second = 25
+    compute_units_per_second = 0    # 0: not priced by compute units
+    max_batch_items = 100
+    max_log_blocks = 10000          # 0: no known cap (refusals still teach one)
+
     [chains.1]
-    rpc = ["https://eth.example/v2/KEY", "https://backup.example"]
+    rpc = [{ url = "https://eth.example/v2/KEY", requests_per_second = 300 }, "https://backup.example"]
 
     [prices]
     coingecko = true        # also ask CoinGecko (DEFISCOPE_COINGECKO_API_KEY, DEFISCOPE_COINGECKO_PRO=1)
 
-`DEFISCOPE_RPC_1="https://a,https://b"` sets or replaces chain 1's endpoints.
+`DEFISCOPE_RPC_1="https://a,https://b"` sets or replaces chain 1's endpoints. A loopback endpoint (a devnet,
+your own node) has no limits unless it sets its own: only its refusals slow us down.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
 from defiscope.chain.errors import InvalidInput
+from defiscope.chain.limits import FREE_PLAN, UNLIMITED, EndpointLimits
 
 ENV_RPC_PREFIX = "DEFISCOPE_RPC_"
 
@@ -37,6 +49,51 @@ class RpcSettings:
     max_attempts: int = 4
     max_batch_items: int = 1000
     max_concurrency: int = 8
+    #: Limits of a remote endpoint that sets none of its own (`[rpc.limits]`).
+    limits: EndpointLimits = FREE_PLAN
+    #: Limits per endpoint URL (`rpc = [{ url = ..., requests_per_second = ... }]`).
+    endpoints: Mapping[str, EndpointLimits] = field(default_factory=dict)
+
+    def limits_for(self, url: str) -> EndpointLimits:
+        """The URL's own limits; else none for a loopback node, the `[rpc.limits]` defaults for the rest."""
+        if url in self.endpoints:
+            return self.endpoints[url]
+        return UNLIMITED if _is_loopback(url) else self.limits
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: Limits that TOML writes as 0 for "none" (TOML has no null).
+_OPTIONAL_LIMITS = frozenset({"requests_per_second", "compute_units_per_second", "max_log_blocks"})
+_LIMIT_FIELDS = frozenset(f.name for f in dataclasses.fields(EndpointLimits))
+
+
+def parse_limits(table: Mapping[str, Any], base: EndpointLimits, where: str) -> EndpointLimits:
+    """`base` with the table's fields; unknown keys and non-numbers raise `InvalidInput` naming `where`."""
+    unknown = sorted(set(table) - _LIMIT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"{where}: unknown limit {unknown[0]!r}; known: {', '.join(sorted(_LIMIT_FIELDS))}")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidInput(f"{where}: {key} must be a number >= 0, got {value!r}")
+        if key in _OPTIONAL_LIMITS and value == 0:
+            values[key] = None
+        elif key in ("max_batch_items", "max_log_blocks"):
+            if value != int(value) or value < 1:
+                raise InvalidInput(f"{where}: {key} must be a whole number >= 1 (or 0 for none), got {value!r}")
+            values[key] = int(value)
+        else:
+            values[key] = float(value)
+    return dataclasses.replace(base, **values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +133,17 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     rpc_doc = doc.get("rpc", {})
     if not isinstance(rpc_doc, dict):
         raise InvalidInput(f"config file {file}: [rpc] must be a table")
+    limits_doc = rpc_doc.pop("limits", {})
+    if not isinstance(limits_doc, dict):
+        raise InvalidInput(f"config file {file}: [rpc.limits] must be a table")
+    default_limits = parse_limits(limits_doc, FREE_PLAN, f"config file {file}: [rpc.limits]")
+    if "endpoints" in rpc_doc:
+        raise InvalidInput(f"config file {file}: [rpc] endpoints: set limits in [chains.N] rpc = [{{ url = ... }}]")
     try:
-        rpc = RpcSettings(**rpc_doc)
+        rpc = RpcSettings(**rpc_doc, limits=default_limits)
     except TypeError as exc:
         raise InvalidInput(f"config file {file}: [rpc] {exc}") from exc
+    endpoint_limits: dict[str, EndpointLimits] = {}
 
     chains: dict[int, tuple[str, ...]] = {}
     chains_doc = doc.get("chains", {})
@@ -88,8 +152,23 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     for key, table in chains_doc.items():
         if not str(key).isdigit() or not isinstance(table, dict):
             raise InvalidInput(f"config file {file}: [chains.{key}] must be a table under a numeric chain id")
-        urls = table.get("rpc", [])
-        chains[int(key)] = _split_urls(urls) if isinstance(urls, str) else tuple(str(u) for u in urls)
+        entries = table.get("rpc", [])
+        urls: list[str] = []
+        for entry in [entries] if isinstance(entries, str | dict) else entries:
+            if isinstance(entry, dict):
+                # An endpoint with its own limits: { url = "...", requests_per_second = 300, ... }
+                own = {k: v for k, v in entry.items() if k != "url"}
+                if not isinstance(entry.get("url"), str):
+                    raise InvalidInput(f'config file {file}: [chains.{key}] rpc entry lacks url = "https://..."')
+                url = entry["url"]
+                endpoint_limits[url] = parse_limits(own, default_limits, f"config file {file}: [chains.{key}] rpc")
+                urls.append(url)
+            elif isinstance(entry, str):
+                urls.extend(_split_urls(entry))
+            else:
+                raise InvalidInput(f"config file {file}: [chains.{key}] rpc entries must be URLs or tables")
+        chains[int(key)] = tuple(urls)
+    rpc = dataclasses.replace(rpc, endpoints=endpoint_limits)
     for name, value in env.items():
         if name.startswith(ENV_RPC_PREFIX):
             suffix = name[len(ENV_RPC_PREFIX) :]

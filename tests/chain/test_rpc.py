@@ -145,8 +145,9 @@ async def test_get_logs_splits_refused_ranges(eth_chain: DevnetChain, holders: l
     with ProxyServer(eth_chain.rpc_url, refuse_wide) as proxy:
         async with ChainClient.connect(1, [proxy.url]) as split:
             logs = await split.get_logs(address=usdc, topics=topics, from_block=first, to_block=last)
+            # The span learnt stays near the cap: it grows back after successes, and shrinks on the next refusal.
             assert split.rpc.log_span is not None
-            assert split.rpc.log_span <= 5
+            assert split.rpc.log_span <= 2 * 5
     assert len(expected) == 24
     assert [(x["blockNumber"], x["logIndex"], x["data"]) for x in logs] == [
         (x["blockNumber"], x["logIndex"], x["data"]) for x in expected

@@ -164,6 +164,8 @@ def test_only_the_owner_mints(eth_chain: DevnetChain) -> None:
                 "UNI/USD": 8,
                 "STETH/USD": 2995,
                 "WSTETH/USD": 3600,
+                "EIGEN/USD": Fraction(6, 5),
+                "WEETH/USD": 3200,
             },
         ),
         (

@@ -68,6 +68,9 @@ def use_problems(use: ContractUse) -> list[str]:
     for event in use.events:
         if event.replace(" ", "") not in events:
             problems.append(f"{use.name} ({use.interface}) has no event {event}")
+    for note in use.notes:  # a LogNote is logged by any function, read-only or not
+        if note.replace(" ", "") not in functions:
+            problems.append(f"{use.name} ({use.interface}) has no function {note} to log")
     return problems
 
 
@@ -83,17 +86,18 @@ def surface_problems(uses: Iterable[ContractUse]) -> list[str]:
 def undeclared_calls(records: Iterable[CallResult | Call], uses: Sequence[ContractUse]) -> list[str]:
     """Calls made (recorded by a `Reader`, or sent) that the declared surface lacks.
 
-    A call to a fixed address must be declared on that address's use; any other call on some use."""
+    A call is declared when a use at its target address lists it, or a use of contracts found at run time
+    (no fixed address: "each pool", "each cToken") does; a call to any other address needs the latter."""
     by_address: dict[str, set[str]] = {}
     for use in uses:
         if use.address is not None:
             by_address.setdefault(use.address.lower(), set()).update(use.signatures())
-    anywhere = {sig for use in uses for sig in use.signatures()}
+    anywhere = {sig for use in uses if use.address is None for sig in use.signatures()}
     problems = set()
     for record in records:
         call = record.call if isinstance(record, CallResult) else record
         signature = call.function.signature
-        allowed = by_address.get(call.target.lower(), anywhere)
+        allowed = by_address.get(call.target.lower(), set()) | anywhere
         if signature not in allowed:
             problems.add(f"{call.target}.{signature} is not declared")
     return sorted(problems)

@@ -34,7 +34,7 @@ from defiscope.devnet.agents import (
 )
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.maker import RAY, ilk_id
+from defiscope.devnet.maker import RAY, ilk_id, seeded_cdp
 from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS, Simulation, SimulationConfig
 from defiscope.devnet.world import DevnetChain
@@ -125,17 +125,24 @@ def test_compound_agents(eth_chain: DevnetChain) -> None:
     v3_names = {s.name for w in (*v3.users.lenders, *v3.users.borrowers) for s in w.sent}
     assert {"enterMarkets", "mint", "borrow"} <= v2_names
     assert {"supply", "withdraw"} <= v3_names
-    comet = token(sim, "Comet", "CompoundV3Comet:USDC")
+    # The borrower keeps to one of the USD Comets that list WETH: its collateral is all there.
     weth = eth_chain.tokens["WETH"]
     borrower = v3.users.borrowers[0]
     posted = sum(s.args[1] for s in borrower.sent if s.name == "supply" and s.args[0] == weth)
-    assert comet.functions.collateralBalanceOf(borrower.address, weth).call() == posted
-    cweth = token(sim, "CErc20", "CompoundV2cToken:WETH")
-    minted = [s.args[0] for s in v2.users.borrowers[0].sent if s.name == "mint"]
-    rate = cweth.functions.exchangeRateStored().call()
+    held = [
+        token(sim, "Comet", f"CompoundV3Comet:{base}").functions.collateralBalanceOf(borrower.address, weth).call()
+        for base in ("USDC", "USDT")
+    ]
+    assert posted > 0
+    assert sorted(held) == [0, posted]
+    # cETH (CEther) takes the collateral as native ETH sent with mint(), as on mainnet.
+    ceth = token(sim, "CEther", "CompoundV2cToken:WETH")
+    minted = [s.value for s in v2.users.borrowers[0].sent if s.name == "mint"]
+    rate = ceth.functions.exchangeRateStored().call()
     assert len(minted) == 1
-    # CErc20.mint: mintTokens = mintAmount * 1e18 / exchangeRate (the rate did not move: no WETH borrows here).
-    assert cweth.functions.balanceOf(v2.users.borrowers[0].address).call() == minted[0] * 10**18 // rate
+    assert minted[0] > 0
+    # mintTokens = mintAmount * 1e18 / exchangeRate (the rate did not move: no ETH borrows here).
+    assert ceth.functions.balanceOf(v2.users.borrowers[0].address).call() == minted[0] * 10**18 // rate
 
 
 def test_maker_vault_opens_and_closes(eth_chain: DevnetChain) -> None:
@@ -143,17 +150,24 @@ def test_maker_vault_opens_and_closes(eth_chain: DevnetChain) -> None:
     vaults = MakerVaults(owners=1, activity=1.0)
     vat = token(sim, "Vat", "MakerVat")
     dai = token(sim, "MakerDaiToken", "MakerDai")
+    manager = token(sim, "MakerCdpManager", "MakerCdpManager")
     rng = random.Random(3)
     vaults(sim, rng)
-    owner = vaults.wallets[0].address
-    ink, art = vat.functions.urns(ETH_A, owner).call()
+    (vault,) = vaults.vaults
+    owner = vault.wallet.address
+    # Opened as on mainnet: a cdp owned by the owner's DSProxy, with its own urn.
+    assert manager.functions.owns(vault.cdp).call() == vault.proxy.address
+    assert vault.proxy.functions.owner().call() == owner
+    urn = manager.functions.urns(vault.cdp).call()
+    ink, art = vat.functions.urns(ETH_A, urn).call()
     _, rate, spot, _, _ = vat.functions.ilks(ETH_A).call()
     assert ink > 0
     assert art > 0
     assert ink * spot >= art * rate  # safe
-    assert dai.functions.balanceOf(owner).call() == art * rate // RAY
+    drawn = dai.functions.balanceOf(owner).call()
+    assert art * rate - RAY < drawn * RAY <= art * rate  # the DAI asked for; the debt rounds up by < 1 rate
     vaults(sim, rng)  # no drip in between: the DAI drawn covers the debt exactly
-    assert vat.functions.urns(ETH_A, owner).call() == [0, 0]
+    assert vat.functions.urns(ETH_A, urn).call() == [0, 0]
     assert vaults.actions == 2
 
 
@@ -171,7 +185,7 @@ def test_liquidations_follow_a_price_drop(eth_chain: DevnetChain) -> None:
     maker(sim, rng)
     account1 = sim.sender.accounts[1]
     assert (account1, "WETH", "USDC") in aave.liquidations
-    risky = seed_address("maker", "eth risky")
+    risky = token(sim, "MakerCdpManager", "MakerCdpManager").functions.urns(seeded_cdp("eth risky")).call()
     assert maker.barks == [("ETH-A", risky)]
     assert token(sim, "Vat", "MakerVat").functions.urns(ETH_A, risky).call() == [0, 0]  # room covers it all
 
@@ -260,7 +274,7 @@ def test_lido_stakers_and_oracle_rebase(eth_chain: DevnetChain) -> None:
 
 def test_eigenlayer_restakers_deposit(eth_chain: DevnetChain) -> None:
     sim = Simulation(eth_chain, QUIET)
-    restakers = EigenRestakers(restakers=1, activity=1.0)
+    restakers = EigenRestakers(restakers=1, activity=1.0, native_share=0.0)  # LST deposits only
     manager = token(sim, "StrategyManager", "EigenLayerStrategyManager")
     rng = random.Random(8)
     for _ in range(4):
@@ -268,8 +282,9 @@ def test_eigenlayer_restakers_deposit(eth_chain: DevnetChain) -> None:
     assert len(restakers.deposits) == 4
     account = restakers.wallets[0].address
     for symbol in {s for _, s, _ in restakers.deposits}:
-        strategy = token(sim, "StrategyBase", f"EigenLayerStrategy:{symbol}")
-        shares = manager.functions.stakerStrategyShares(account, strategy.address).call()
+        address = restakers.strategies[eth_chain.tokens[symbol]]
+        strategy = sim.sender.contract(contract_artifact("StrategyBase"), address)
+        shares = manager.functions.stakerDepositShares(account, strategy.address).call()
         underlying = strategy.functions.sharesToUnderlyingView(shares).call()
         deposited = sum(amount for _, s, amount in restakers.deposits if s == symbol)
         assert deposited - 1 <= underlying <= deposited  # StrategyBase rounds shares down

@@ -8,7 +8,7 @@ from web3.contract import Contract
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.eigenlayer import DEPOSITS, POD_VALIDATORS
+from defiscope.devnet.eigenlayer import BACKING_EIGEN, DEPOSITS, PODS, VALIDATOR_ETH, whitelisted_strategies
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -36,8 +36,23 @@ async def pinned_reader(client: ChainClient, scope: str = "test") -> Reader:
     return Batcher(await client.snapshot()).reader(scope)
 
 
-#: Natively restaked ETH: the seeded pod's validators at 32 ETH each.
-NATIVE = POD_VALIDATORS * 32 * ETHER
+#: Natively restaked ETH: the seeded pods' validators at 32 ETH each.
+NATIVE = sum(validators for _, validators, _ in PODS) * VALIDATOR_ETH
+
+
+def native(operator: int) -> int:
+    """Wei of beacon-chain ETH the seed restaked in pods delegated to ``operator``."""
+    return sum(validators for _, validators, to in PODS if to == operator) * VALIDATOR_ETH
+
+
+def token_of(chain: DevnetChain, symbol: str) -> str:
+    """A strategy token's address: bEIGEN is a registry contract (as on mainnet), the others tokens."""
+    return chain.contracts[BACKING_EIGEN] if symbol == "bEIGEN" else chain.tokens[symbol]
+
+
+def strategy_of(send: Sender, chain: DevnetChain, symbol: str) -> str:
+    """The whitelisted strategy of ``symbol``'s token (found from the whitelist events, as the adapter does)."""
+    return whitelisted_strategies(send, chain.contracts["EigenLayerStrategyManager"])[token_of(chain, symbol)]
 
 
 def deposited(symbol: str, operator: int | None = None) -> int:

@@ -13,14 +13,13 @@ from typer.testing import CliRunner
 from defiscope.chain.client import ChainClient
 from defiscope.cli import app
 from defiscope.deployments import Deployment
-from defiscope.devnet.eigenlayer import POD_VALIDATORS
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.lido.apr import RebaseReport, sma_apr
 from defiscope.protocols.lido.reports import rebase_reports
 from defiscope.store import Repository
 from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
-from tests.staking.conftest import ETHER
+from tests.staking.conftest import native
 
 
 def test_apr_json_is_lidos_moving_average(
@@ -58,8 +57,9 @@ def test_operators_json_lists_both_operators(cli: CliRunner, devnet_home: Path, 
     assert result.exit_code == 0, result.output
     doc = {o["operator"]: o for o in json.loads(result.stdout)["operators"]}
     assert set(doc) == {sender.accounts[7], sender.accounts[8]}
-    native = "0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0"
-    assert doc[sender.accounts[7]]["underlying"][native] == str(POD_VALIDATORS * 32 * ETHER)  # the seeded pod
+    beacon = "0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0"
+    assert doc[sender.accounts[7]]["underlying"][beacon] == str(native(7))  # the seeded pods delegated to it
+    assert doc[sender.accounts[8]]["underlying"][beacon] == str(native(8))
 
 
 @pytest.mark.parametrize(

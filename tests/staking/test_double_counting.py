@@ -2,8 +2,9 @@
 stETH/WETH pool and in a Uniswap V2 stETH/WETH pair. Each protocol's own TVL includes it; the aggregate counts
 each underlying ETH once (engine and CLI).
 
-The Curve pool is deployed by the test with the devnet's own Curve deployer (the seeded world has no stETH pool),
-and joins the deployment under a ``Curve<Name>Pool`` registry name, which is how the Curve adapter finds pools.
+The Curve pool is deployed by the test with the devnet's own Curve deployer (next to the seeded world's ETH/stETH
+and WETH/stETH pools), and joins the deployment under a ``Curve<Name>Pool`` registry name, which is how the Curve
+adapter finds pools no registry lists.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typer.testing import CliRunner
 from defiscope.cli import app
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import npm_artifact
-from defiscope.devnet.curve import deploy_curve_pool
-from defiscope.devnet.spec import ETHEREUM, CurvePoolSpec, TokenSpec
+from defiscope.devnet.curve import coin_amount, deploy_curve_pool
+from defiscope.devnet.spec import CURVE_POOLS, ETHEREUM, CurvePoolSpec, TokenSpec
 from defiscope.devnet.tx import DEADLINE, MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.base import BalanceKind
@@ -94,8 +95,16 @@ async def test_each_eth_is_counted_once_across_lido_aave_eigenlayer_and_a_dex(
     assert set(held["aave-v3"]) == {wsteth}
     assert held["eigenlayer"] == {steth: deposited("stETH") - 1}  # stETH transfers keep 1 wei of rounding
     assert set(held["uniswap-v2"]) == {steth}
-    # The pool books what add_liquidity asked for: $3,000,000 of stETH at the STETH/USD feed's 2,995.
-    assert held["curve"] == {steth: 3_000_000 * 10**18 // 2995}
+    # The pools book what add_liquidity asked for: the seeded pools' stETH and this test's $3,000,000 of stETH,
+    # each at the STETH/USD feed's 2,995.
+    seeded = sum(
+        coin_amount(ETHEREUM, "stETH", usd)
+        for p in CURVE_POOLS
+        for c, usd in zip(p.coins, p.usd_per_coin, strict=True)
+        if c == "stETH"
+    )
+    assert seeded > 0
+    assert held["curve"] == {steth: seeded + 3_000_000 * 10**18 // 2995}
     # Each stETH transfer converts to shares and back, rounding down by up to 1 wei; the pool got two transfers.
     assert 0 <= 1_000 * ETHER - held["uniswap-v2"][steth] <= 2
     receipts = lido_receipts(result.snapshots)

@@ -6,7 +6,12 @@
 
 APR and APY are exact decimal strings (1 = 100 %); each row names the block it was read at.
 Lido's staking APR is computed from the stored oracle reports (`api.staking`); a rate that cannot be given
-is listed under `unavailable` with the reason, never as 0.
+is listed under `unavailable` with the reason, never as 0 — and never as an older block's rate: a market
+the newest block could not read is listed there with that block, market and symbol ("*" when the
+protocol's rates could not be read at all):
+
+    {"items": [...], "unavailable": [{"protocol": "uniswap-v2", "market": "0x…", "symbol": "WETH-USDC",
+      "kind": "lp_fee", "reason": "at block 123: no liquidity", "block": {"number": 123, ...}, ...}]}
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from defiscope.api import models as m
 from defiscope.api import staking
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
-from defiscope.api.views import block_model, dec
+from defiscope.api.views import block_model, chain_slug, dec
 from defiscope.protocols.yields import YieldKind
+from defiscope.store.yields import StoredYieldGap
 
 
 class KindParam(StrEnum):
@@ -46,16 +52,34 @@ class YieldItem(m._Model):
     report: staking.ReportRef | None = Field(default=None, description="staking: the newest oracle report used")
 
 
+class UnavailableYield(m._Model):
+    """A rate that cannot be given, and why (never a 0 in its place): Lido's `staking.Unavailable` fields,
+    plus the market, symbol and block when the newest indexed block could not read a stored rate."""
+
+    protocol: str
+    chain: str
+    chain_id: int
+    kind: str | None = Field(description="the missing rate's kind; null when every rate of the protocol is")
+    reason: str
+    market: str | None = Field(default=None, description='the market whose rate is missing; "*" for all of them')
+    asset: str | None = Field(default=None, description="the asset, when known")
+    symbol: str | None = Field(default=None, description="the market's symbol, when known")
+    block: m.Block | None = Field(default=None, description="the newest indexed block, which could not read it")
+
+
 class Yields(m._Model):
     items: list[YieldItem]
-    unavailable: list[staking.Unavailable] = Field(default=[], description="rates that cannot be given, and why")
+    unavailable: list[UnavailableYield] = Field(default=[], description="rates that cannot be given, and why")
 
 
 def yields(ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None) -> Yields:
     if protocol is not None and protocol not in ctx.infos:
         raise ApiError(404, "protocol", f"unknown protocol {protocol!r}")
-    rows = ctx.repo.latest_yields(chain_id=chain_id, protocol=protocol)
-    lido, unavailable = _lido(ctx, chain_id, protocol, kind)
+    latest = ctx.repo.latest_yields_and_gaps(chain_id=chain_id, protocol=protocol)
+    rows = latest.rates
+    lido, lido_unavailable = _lido(ctx, chain_id, protocol, kind)
+    unavailable = [_gap(s) for s in latest.gaps if kind is None or s.gap.kind in (None, kind.value)]
+    unavailable += [UnavailableYield.model_validate(u.model_dump()) for u in lido_unavailable]
     return Yields(
         items=[
             YieldItem(
@@ -75,6 +99,21 @@ def yields(ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: Ki
         ]
         + lido,
         unavailable=unavailable,
+    )
+
+
+def _gap(stored: StoredYieldGap) -> UnavailableYield:
+    gap, block = stored.gap, stored.block
+    return UnavailableYield(
+        protocol=gap.protocol,
+        chain=chain_slug(block.chain_id),
+        chain_id=block.chain_id,
+        kind=None if gap.kind is None else gap.kind.value,
+        reason=gap.reason,
+        market=gap.market,
+        asset=gap.asset or None,
+        symbol=gap.symbol or None,
+        block=block_model(block),
     )
 
 

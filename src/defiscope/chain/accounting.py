@@ -28,6 +28,13 @@ class EndpointStats:
     latency_total: float = 0.0
     latency_max: float = 0.0
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    rate_limited: int = 0  # refusals for rate (HTTP 429, -32005): each paused the endpoint
+    throttled_seconds: float = 0.0  # time requests waited for the endpoint's budget or Retry-After
+    stalls: int = 0  # waits of a second or more: shown so a throttled read is not taken for a hang
+
+    def throttled(self, seconds: float, *, stall: bool) -> None:
+        self.throttled_seconds += seconds
+        self.stalls += stall
 
     def record(self, *, calls: int, sent: int, received: int, seconds: float, failed: bool = False) -> None:
         self.requests += 1

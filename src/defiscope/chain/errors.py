@@ -151,6 +151,10 @@ class RangeTooLarge(RpcError):
     """The node refused an `eth_getLogs` range (too many blocks or results)."""
 
 
+class BatchTooLarge(RpcError):
+    """The node refused a JSON-RPC batch for its size; smaller batches will do."""
+
+
 class StateUnavailable(RpcError):
     """The node lacks the block or state asked for (pruned, or behind); another endpoint may have it."""
 

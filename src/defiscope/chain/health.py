@@ -24,6 +24,8 @@ class EndpointReport:
     errors: int
     latency_ms: float
     health: float
+    rate_limited: int = 0  # refusals for rate (429, -32005)
+    throttled_s: float = 0.0  # time spent waiting for budget or Retry-After
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +39,23 @@ class ChainReport:
 async def check_chain(chain_id: int, urls: Sequence[str], rpc: RpcSettings | None = None) -> ChainReport:
     """Verify the chain id behind every URL and read the head; raises a typed `ChainError` otherwise."""
     options = rpc or RpcSettings()
-    client = ChainClient(RpcClient(chain_id, urls, timeout=options.timeout, max_attempts=options.max_attempts))
+    limits = {url: options.limits_for(url) for url in urls}
+    client = ChainClient(
+        RpcClient(chain_id, urls, timeout=options.timeout, max_attempts=options.max_attempts, limits=limits)
+    )
     async with client:
         await client.rpc.verify()
         head = await client.block("latest")
         endpoints = tuple(
-            EndpointReport(ep.name, ep.stats.requests, ep.stats.errors, ep.stats.latency_mean * 1000, ep.health)
+            EndpointReport(
+                ep.name,
+                ep.stats.requests,
+                ep.stats.errors,
+                ep.stats.latency_mean * 1000,
+                ep.health,
+                ep.stats.rate_limited,
+                ep.stats.throttled_seconds,
+            )
             for ep in client.rpc.endpoints
         )
     info = CHAINS.get(chain_id)

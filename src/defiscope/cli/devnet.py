@@ -1,6 +1,7 @@
 """`defiscope devnet ...`: local anvil chains with the protocols deployed.
 
 defiscope devnet up --detach      # anvils for chains 1 and 56 keep running
+defiscope devnet up --provider-limits free --fault-rate 0.02   # each anvil behind a provider simulator
 defiscope devnet info --json      # registry and RPC URLs
 defiscope devnet down
 """
@@ -11,6 +12,7 @@ import json
 import signal
 import sys
 import time
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
@@ -18,6 +20,8 @@ import typer
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.devnet import DEFAULT_CHAIN_IDS, runfile
 from defiscope.devnet.display import render_chains
+from defiscope.devnet.errors import DevnetError
+from defiscope.devnet.provider_proxy import PROFILES, Faults, profile, serve_through_simulator
 from defiscope.devnet.simulation import SimulationConfig, run_simulations
 from defiscope.devnet.world import chains_to_json
 
@@ -35,10 +39,26 @@ ChainOption = Annotated[
 def devnet_up(
     chain: ChainOption = None,
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Return and leave the nodes running.")] = False,
+    provider_limits: Annotated[
+        str | None,
+        typer.Option(
+            "--provider-limits",
+            help=f"Serve each chain through a provider simulator with this profile ({', '.join(PROFILES)}).",
+        ),
+    ] = None,
+    fault_rate: Annotated[
+        float, typer.Option("--fault-rate", min=0.0, max=1.0, help="Share of answers the simulator garbles.")
+    ] = 0.0,
+    fault_seed: Annotated[int, typer.Option("--fault-seed", help="Seed of the fault injection.")] = 0,
 ) -> None:
     """Start the devnet (deploying it on first use) and print where it listens."""
     chain_ids = tuple(chain or DEFAULT_CHAIN_IDS)
+    plan = profile(provider_limits) if provider_limits is not None else None
+    if plan is None and fault_rate:
+        raise DevnetError("--fault-rate needs --provider-limits (the simulator injects the faults)")
     if detach:
+        if plan is not None:
+            raise DevnetError("--provider-limits runs the simulator in this process: start without --detach")
         info = runfile.up_detached(chain_ids)
         render_chains(out, info.chains)
         out.print("devnet runs in the background: `defiscope devnet down` stops it")
@@ -46,16 +66,23 @@ def devnet_up(
     devnet = runfile.up_attached(chain_ids)
     # SIGTERM ends the wait like Ctrl-C does, so the nodes are stopped and the run file removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        render_chains(out, devnet.chains)
-        out.print("devnet runs: Ctrl-C stops it")
-        while all(node.is_running() for node in devnet.nodes):
-            time.sleep(0.5)
-        err.print("a devnet node stopped; shutting down")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        runfile.release(devnet)
+    with ExitStack() as proxies:
+        try:
+            chains = devnet.chains
+            if plan is not None:
+                chains = serve_through_simulator(chains, plan, Faults(rate=fault_rate, seed=fault_seed), proxies)
+                runfile.publish(devnet, chains)
+            render_chains(out, chains)
+            if plan is not None:
+                out.print(f"each chain is served through the {plan.name!r} provider simulator", highlight=False)
+            out.print("devnet runs: Ctrl-C stops it")
+            while all(node.is_running() for node in devnet.nodes):
+                time.sleep(0.5)
+            err.print("a devnet node stopped; shutting down")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            runfile.release(devnet)
     out.print("devnet stopped")
 
 

@@ -52,4 +52,6 @@ def _print(entry: dict[str, Any]) -> None:
                 out.print(f"      call  {call}", highlight=False, soft_wrap=True)
             for event in contract["events"]:
                 out.print(f"      event {event}", highlight=False, soft_wrap=True)
+            for note in contract.get("notes", ()):
+                out.print(f"      note  LogNote of {note}", highlight=False, soft_wrap=True)
     out.print()

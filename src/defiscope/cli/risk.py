@@ -35,9 +35,12 @@ from defiscope.service.context import resolve_targets
 risk_app = typer.Typer(help="Liquidation risk of lending protocols.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
 
-RiskSource = Callable[
-    [ChainClient, Deployment, int | str, int | None], Awaitable[tuple[BlockRef, list[Position], tuple[str, ...]]]
-]
+#: A source returns the block, the positions, the assets it knows and, optionally, the positions it could
+#: not value (each with why), which the report lists instead of valuing them at 0.
+RiskRead = (
+    tuple[BlockRef, list[Position], tuple[str, ...]] | tuple[BlockRef, list[Position], tuple[str, ...], tuple[str, ...]]
+)
+RiskSource = Callable[[ChainClient, Deployment, int | str, int | None], Awaitable[RiskRead]]
 #: Protocol slug -> how to read its positions (block, positions, the assets it knows).
 SOURCES: Final[dict[str, RiskSource]] = {"aave-v3": aave_risk_positions}
 SOURCES.update(
@@ -65,7 +68,7 @@ def _pct(drop: Fraction) -> str:
 
 async def _report(
     protocol: str, asset: str, chain: str, block: int | None, from_block: int | None
-) -> tuple[BlockRef, RiskReport]:
+) -> tuple[BlockRef, RiskReport, tuple[str, ...]]:
     source = SOURCES.get(protocol)
     if source is None:
         raise RiskInputError(f"no liquidation risk for protocol {protocol!r}; known: {', '.join(sorted(SOURCES))}")
@@ -73,14 +76,15 @@ async def _report(
     # A scan of many accounts is many Multicall3 chunks: at most 6 per HTTP request keeps bodies under the
     # 2 MB that anvil (and many providers) accept.
     async with ChainClient.connect(target.chain_id, target.rpc_urls, max_batch_items=6) as client:
-        at, positions, assets = await source(
+        at, positions, assets, *rest = await source(
             client, target.deployment, "latest" if block is None else block, from_block
         )
+    unvalued: tuple[str, ...] = rest[0] if rest else ()
     if asset not in assets:
         raise RiskInputError(
             f"{protocol} has no asset {asset!r} on chain {target.chain_id}; known: {', '.join(assets)}"
         )
-    return at, risk_report(positions, asset)
+    return at, risk_report(positions, asset), unvalued
 
 
 def _scenario_json(s: Scenario) -> dict[str, Any]:
@@ -92,7 +96,9 @@ def _scenario_json(s: Scenario) -> dict[str, Any]:
     }
 
 
-def to_json(protocol: str, chain_id: int, block: BlockRef, report: RiskReport) -> dict[str, Any]:
+def to_json(
+    protocol: str, chain_id: int, block: BlockRef, report: RiskReport, unvalued: tuple[str, ...] = ()
+) -> dict[str, Any]:
     return {
         "protocol": protocol,
         "chain_id": chain_id,
@@ -103,6 +109,7 @@ def to_json(protocol: str, chain_id: int, block: BlockRef, report: RiskReport) -
         "asset_debt_usd": str(_usd(report.debt_usd)),
         "already_liquidatable": _scenario_json(report.already),
         "scenarios": [_scenario_json(s) for s in report.scenarios],
+        "not_valued": list(unvalued),
     }
 
 
@@ -119,9 +126,9 @@ def liquidations(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (USD as exact decimal strings).")] = False,
 ) -> None:
     """Debt and collateral that become liquidatable if ASSET drops 5/10/20/30/50 %."""
-    at, report = asyncio.run(_report(protocol, asset, chain, block, from_block))
+    at, report, unvalued = asyncio.run(_report(protocol, asset, chain, block, from_block))
     if as_json:
-        out.print_json(json.dumps(to_json(protocol, at.chain_id, at, report)))
+        out.print_json(json.dumps(to_json(protocol, at.chain_id, at, report, unvalued)))
         return
     out.print(
         f"{protocol} on chain {at.chain_id} at block {at.number}: {report.positions} positions with debt; "
@@ -133,3 +140,7 @@ def liquidations(
     for s in report.scenarios:
         table.add_row(f"-{_pct(s.drop)}", str(s.accounts), usd(_usd(s.debt_usd)), usd(_usd(s.collateral_usd)))
     out.print(table)
+    if unvalued:
+        out.print(f"not valued ({len(unvalued)}, left out of the figures above):", highlight=False)
+        for line in unvalued:
+            out.print(f"  {line}", highlight=False)

@@ -22,6 +22,7 @@ import hashlib
 import signal
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from typing import Annotated, Final
 
 import structlog
@@ -40,6 +41,7 @@ from defiscope.cli.tvl import print_table
 from defiscope.config import load_settings
 from defiscope.devnet import runfile
 from defiscope.devnet.manager import Devnet
+from defiscope.devnet.provider_proxy import PROFILES, Faults, profile, serve_through_simulator
 from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS, Simulation, SimulationConfig
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -314,16 +316,28 @@ def serve(
             help="Drop all the store holds for chains 1 and 56 and the saved devnet; start a fresh world.",
         ),
     ] = False,
+    provider_limits: Annotated[
+        str | None,
+        typer.Option(
+            "--provider-limits",
+            help=f"On the devnet, read through a provider simulator with this profile ({', '.join(PROFILES)}).",
+        ),
+    ] = None,
 ) -> None:
     """Run the main job: index the chains (the embedded devnet by default), show the TVL ranking, serve the API."""
     on_devnet = not load_settings().chain_rpcs
     if reset and not on_devnet:
         raise ResetNeedsDevnet("--reset is for the embedded devnet; with DEFISCOPE_RPC_<CHAINID> set there is none")
+    plan = profile(provider_limits) if provider_limits is not None else None
     repo = Repository.open()
     try:
         devnet = open_devnet(repo, reset=reset) if on_devnet else None
         try:
-            asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
+            with ExitStack() as proxies:
+                if devnet is not None and plan is not None:
+                    # The indexer and API read through the simulator; the market simulation writes directly.
+                    runfile.publish(devnet, serve_through_simulator(devnet.chains, plan, Faults(), proxies))
+                asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
         finally:
             if devnet is not None:
                 runfile.release(devnet)

@@ -16,7 +16,6 @@ import typer
 from defiscope.cli.common import app, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import DefiscopeError
-from defiscope.protocols.eigenlayer.adapter import STRATEGY_PREFIX
 from defiscope.protocols.eigenlayer.operators import OperatorStake, operator_stakes
 from defiscope.protocols.lido.apr import apr_series
 from defiscope.protocols.lido.reports import STETH, rebase_report_logs
@@ -66,11 +65,11 @@ async def _apr(chain: str, from_block: int | None) -> list[dict[str, Any]]:
     ]
 
 
-async def _operators(chain: str, from_block: int) -> list[OperatorStake]:
+async def _operators(chain: str, from_block: int | None) -> list[OperatorStake]:
     async with open_runtime(load_settings(), [chain]) as runtime:
         engine = _engine_for(dict(runtime.engines), "EigenLayerDelegationManager", "EigenLayer")
-        strategies = [a for n, a in engine.deployment.contracts.items() if n.startswith(STRATEGY_PREFIX)]
-        return await operator_stakes(engine.client, engine.deployment, strategies, from_block=from_block)
+        # Strategies: the StrategyManager's whitelist at the head, from its events.
+        return await operator_stakes(engine.client, engine.deployment, from_block=from_block)
 
 
 def _dec(value: Any) -> str:
@@ -102,7 +101,10 @@ def apr(
 @one_line_errors
 def operators(
     chain: ChainOption = "1",
-    from_block: Annotated[int, typer.Option("--from-block", min=0, help="First block to scan for operators.")] = 0,
+    from_block: Annotated[
+        int | None,
+        typer.Option("--from-block", min=0, help="First block to scan (default: EigenLayer's deployment)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """EigenLayer operators and the stake delegated to them (shares and underlying, per strategy)."""

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from defiscope.deployments import Deployment, FeedInfo, TokenInfo, TreasurySpec, UnknownName
+from defiscope.deployments.aave_v3_registry import AAVE_V3_CHAINS, aave_v3_contracts, aave_v3_tokens
 
 _TOKENS: Final[Mapping[int, tuple[TokenInfo, ...]]] = {
     1: (
@@ -23,6 +24,7 @@ _TOKENS: Final[Mapping[int, tuple[TokenInfo, ...]]] = {
         TokenInfo("cbETH", "0xBe9895146f7AF43049ca1c1AE358B0541Ea49704", 18, "coinbase-wrapped-staked-eth"),
         TokenInfo("LINK", "0x514910771AF9Ca656af840dff83E8264EcF986CA", 18, "chainlink"),
         TokenInfo("UNI", "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984", 18, "uniswap"),
+        TokenInfo("EIGEN", "0xec53bF9167f50cDEB3Ae105f56099aaaB9061F83", 18, "eigenlayer"),
     ),
     56: (
         TokenInfo("WBNB", "0xbb4CdB9CBd36B01bD1cBaEBF2De08d9173bc095c", 18, "wbnb"),
@@ -104,22 +106,8 @@ _DEX_1: Final[Mapping[str, str]] = {
     "TickLens": "0xbfd8137f7d1516D3ea5cA83523914859ec47F573",
 }
 
-# Ethereum: aave.
-_AAVE_1: Final[Mapping[str, str]] = {
-    # Aave V3 Ethereum (Core market)
-    "AaveV3PoolAddressesProvider": "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e",
-    "AaveV3Pool": "0x87870Bca3F3fD6335C3F4ce8392D69350B4fA4E2",
-    "AaveV3PoolConfigurator": "0x64b761D848206f447Fe2dd461b0c635Ec39EbB27",
-    "AaveV3ACLManager": "0xc2aaCf6553D20d1e9d78E365AAba8032af9c85b0",
-    "AaveV3Oracle": "0x54586bE62E3c3580375aE3723C145253060Ca0C2",
-    "AaveV3ProtocolDataProvider": "0x7B4EB56E7CD4b454BA8ff71E4518426369a138a3",
-    "AaveV3AToken:WETH": "0x4d5F47FA6A74757f35C14fD3a6Ef8E3C9BC514E8",
-    "AaveV3AToken:wstETH": "0x0B925eD163218f6662a35e0f0371Ac234f9E9371",
-    "AaveV3AToken:WBTC": "0x5Ee5bf7ae06D1Be5997A1A72006FE6C607eC6DE8",
-    "AaveV3AToken:USDC": "0x98C23E9d8f34FEFb1B7BD6a91B7FF122F4e16F5c",
-    "AaveV3AToken:USDT": "0x23878914EFE38d27C4D67Ab83ed1b93A74D4086a",
-    "AaveV3AToken:DAI": "0x018008bfb33d285247A21d44E50697654f754e63",
-}
+# Ethereum: aave. Its markets (Core, Prime, EtherFi) come from the address book (`aave_v3_book`).
+_AAVE_1: Final[Mapping[str, str]] = aave_v3_contracts(1)
 
 # Ethereum: lido.
 _LIDO_1: Final[Mapping[str, str]] = {
@@ -135,10 +123,12 @@ _EIGENLAYER_1: Final[Mapping[str, str]] = {
     "EigenLayerStrategyManager": "0x858646372CC42E1A627fcE94aa7A7033e7CF075A",
     "EigenLayerDelegationManager": "0x39053D51B77DC0d36036Fc1fCc8Cb819df8Ef37A",
     "EigenLayerEigenPodManager": "0x91E677b07F7AF907ec9a428aafA9fc14a0d3A338",
-    "EigenLayerStrategy:stETH": "0x93c4b944D05dfe6df7645A86cd2206016c51564D",
-    "EigenLayerStrategy:rETH": "0x1BeE69b7dFFfA4E2d53C2a2Df135C388AD25dCD2",
-    "EigenLayerStrategy:cbETH": "0x54945180dB7943c0ed0FEE7EdaB2Bd24620256bc",
+    # bEIGEN: the EIGEN strategy's underlying, EIGEN's 1:1 backing token (the EIGEN token is in _TOKENS).
+    "EigenLayerBackingEigen": "0x83E9115d334D248Ce39a6f36144aEaB5b3456e75",
 }
+#: EigenLayer's discovery scans (strategy whitelist, PodDeployed, OperatorRegistered) start at the block the
+#: StrategyManager was deployed in (June 2023, with the EigenPodManager and DelegationManager).
+EIGENLAYER_START_BLOCKS: Final[Mapping[int, int]] = {1: 17_445_564}
 
 # Ethereum: compound.
 _COMPOUND_1: Final[Mapping[str, str]] = {
@@ -149,9 +139,13 @@ _COMPOUND_1: Final[Mapping[str, str]] = {
     "CompoundV2cToken:DAI": "0x5d3a536E4D6DbD6114cc1Ead35777bAB948E3643",
     "CompoundV2cToken:WBTC": "0xccF4429DB6322D5C611ee964527D42E5d685DD6a",
     "CompoundV2cToken:USDT": "0xf650C3d88D12dB855b8bf7D11Be6C55A4e07dCC9",
-    # Compound III markets (proxies).
-    "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",
-    "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",
+    # Compound III markets (the Comet proxies, from compound-finance/comet deployments/mainnet/*/roots.json).
+    "CompoundV3Comet:USDC": "0xc3d688B66703497DAA19211EEdff47f25384cdc3",  # cUSDCv3
+    "CompoundV3Comet:WETH": "0xA17581A9E3356d9A858b789D68B4d866e593aE94",  # cWETHv3
+    "CompoundV3Comet:USDT": "0x3Afdc9BCA9213A35503b077a6072F3D0d5AB0840",  # cUSDTv3
+    "CompoundV3Comet:wstETH": "0x3D0bb1ccaB520A66e607822fC55BC921738fAFE3",  # cWstETHv3
+    "CompoundV3Comet:USDS": "0x5D409e56D886231aDAf00c8775665AD0f9897b56",  # cUSDSv3
+    "CompoundV3Comet:WBTC": "0xe85Dc543813B8c2CFEaAc371517b925a166a9293",  # cWBTCv3
 }
 
 # Ethereum: maker.
@@ -165,13 +159,25 @@ _MAKER_1: Final[Mapping[str, str]] = {
     "MakerDog": "0x135954d155898D42C90D2a57824C690e0c7BEf1B",
     "MakerGemJoin:ETH-A": "0x2F0b23f53734252Bda2277357e97e1517d6B042A",
     "MakerGemJoin:WBTC-A": "0xBF72Da2Bd84c5170618Fbe5914B0ECA9638d5eb5",
+    # Chainlog ILK_REGISTRY (v2, with classes), CDP_MANAGER and MCD_LITE_PSM_USDC_A (a joinless ilk).
+    "MakerIlkRegistry": "0x5a464C28D19848f44199D003BeF5ecc87d090F87",
+    "MakerCdpManager": "0x5ef30b9986345249bc32d8928B7ee64DE9435E39",
+    "MakerLitePsm:LITE-PSM-USDC-A": "0xf6e72Db5454dd049d0788e411b06CfAF16853042",
 }
 
 # Ethereum: curve.
 _CURVE_1: Final[Mapping[str, str]] = {
     "Curve3Pool": "0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7",
+    # get_address(0) of the AddressProvider is the main registry; the factories are listed as data.
+    "CurveAddressProvider": "0x0000000022D53366457F9d5E68Ec105046FC4383",
     "CurveRegistry": "0x90E00ACe148ca3b23Ac1bC8C240C2a7Dd9c2d7f5",
     "CurveMetaRegistry": "0xF98B45FA17DE75FB1aD0e7aFD971b0ca00e379fC",
+    "CurveCryptoRegistry": "0x8F942C20D02bEfc377D41445793068908E2250D0",
+    "CurveStableFactory": "0xB9fC157394Af804a3578134A6585C0dc9cc990d4",
+    "CurveStableNgFactory": "0x6A8cbed756804B16E05E741eDaBd5cB544AE21bf",
+    "CurveCryptoFactory": "0xF18056Bbd320E96A48e3Fbf8bC061322531aac99",
+    "CurveTwocryptoNgFactory": "0x98EE851a00abeE0d95D08cF4CA2BdCE32aeaAF7F",
+    "CurveTricryptoNgFactory": "0x0c0e5f2fF0ff18a3be9b835635039256dC4B4963",
 }
 
 _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
@@ -191,6 +197,11 @@ _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
         "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
         "UniswapV2Factory": "0xf1D7CC64Fb4452F05c498126312eBE29f30Fbcf9",
         "UniswapV3Factory": "0x1F98431c8aD98523631AE4a59f267346ea31F984",
+        **aave_v3_contracts(42161),
+    },
+    **{
+        chain_id: {"Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11", **aave_v3_contracts(chain_id)}
+        for chain_id in AAVE_V3_CHAINS
     },
 }
 
@@ -200,7 +211,81 @@ _CORE: Final[Mapping[int, tuple[str, ...]]] = {
     42161: ("WETH", "USDC", "USDT", "WBTC"),
 }
 
-_SEQUENCER: Final[Mapping[int, str]] = {42161: "0xFdB631F5EE196F0ed6FAa767959853A9F217697D"}
+# Chains where defiscope reads Aave V3 only (so far): tokens come from the address book (`aave_v3_tokens`);
+# Chainlink USD feeds from the address book's Chainlink<Chain> modules (heartbeats are not published there:
+# 24 h is an upper bound, as for Arbitrum above).
+_L2_FEEDS: Final[Mapping[int, tuple[FeedInfo, ...]]] = {
+    10: (
+        FeedInfo("ETH/USD", "0x13e3Ee699D1909E989722E753853AE30b17e08c5", 86400),
+        FeedInfo("BTC/USD", "0xD702DD976Fb76Fffc2D3963D037dfDae5b04E593", 86400),
+        FeedInfo("USDC/USD", "0x16a9FA2FDa030272Ce99B29CF780dFA30361E0f3", 86400),
+        FeedInfo("USDT/USD", "0xECef79E109e997bCA29c1c0897ec9d7b03647F5E", 86400),
+        FeedInfo("DAI/USD", "0x8dBa75e83DA73cc766A7e5a0ee71F656BAb470d6", 86400),
+    ),
+    137: (
+        FeedInfo("ETH/USD", "0xF9680D99D6C9589e2a93a78A04A279e509205945", 86400),
+        FeedInfo("BTC/USD", "0xc907E116054Ad103354f2D350FD2514433D57F6f", 86400),
+        FeedInfo("WBTC/USD", "0xDE31F8bFBD8c84b5360CFACCa3539B938dd78ae6", 86400),
+        FeedInfo("USDC/USD", "0xfE4A8cc5b5B2366C1B58Bea3858e81843581b2F7", 86400),
+        FeedInfo("USDT/USD", "0x0A6513e40db6EB1b165753AD52E80663aeA50545", 86400),
+        FeedInfo("DAI/USD", "0x4746DeC9e833A82EC7C2C1356372CcF2cfcD2F3D", 86400),
+        FeedInfo("MATIC/USD", "0xAB594600376Ec9fD91F8e885dADF0CE036862dE0", 86400),
+    ),
+    8453: (
+        FeedInfo("ETH/USD", "0x71041dddad3595F9CEd3DcCFBe3D1F4b0a16Bb70", 86400),
+        FeedInfo("BTC/USD", "0x64c911996D3c6aC71f9b455B1E8E7266BcbD848F", 86400),
+        FeedInfo("USDC/USD", "0x7e860098F58bBFC8648a4311b374B1D669a2bc6B", 86400),
+    ),
+    43114: (
+        FeedInfo("ETH/USD", "0x976B3D034E162d8bD72D6b9C989d545b839003b0", 86400),
+        FeedInfo("BTC/USD", "0x2779D32d5166BAaa2B2b658333bA7e6Ec0C65743", 86400),
+        FeedInfo("USDC/USD", "0xF096872672F44d6EBA71458D74fe67F9a77a23B9", 86400),
+        FeedInfo("USDT/USD", "0xEBE676ee90Fe1112671f19b6B7459bC678B67e8a", 86400),
+        FeedInfo("DAI/USD", "0x51D7180edA2260cc4F6e4EebB82FEF5c3c2B8300", 86400),
+        FeedInfo("AVAX/USD", "0x0A77230d17318075983913bC2145DB16C7366156", 86400),
+    ),
+}
+_L2_ROUTES: Final[Mapping[int, Mapping[str, tuple[str, ...]]]] = {
+    10: {
+        "WETH": ("ETH/USD",),
+        "WBTC": ("BTC/USD",),
+        "USDC": ("USDC/USD",),
+        "USDCn": ("USDC/USD",),
+        "USDT": ("USDT/USD",),
+        "DAI": ("DAI/USD",),
+    },
+    137: {
+        "WETH": ("ETH/USD",),
+        "WBTC": ("WBTC/USD",),
+        "USDC": ("USDC/USD",),
+        "USDCn": ("USDC/USD",),
+        "USDT0": ("USDT/USD",),
+        "DAI": ("DAI/USD",),
+        "WPOL": ("MATIC/USD",),
+    },
+    8453: {"WETH": ("ETH/USD",), "cbBTC": ("BTC/USD",), "USDC": ("USDC/USD",)},
+    43114: {
+        "WETHe": ("ETH/USD",),
+        "BTCb": ("BTC/USD",),
+        "USDC": ("USDC/USD",),
+        "USDt": ("USDT/USD",),
+        "DAIe": ("DAI/USD",),
+        "WAVAX": ("AVAX/USD",),
+    },
+}
+_L2_CORE: Final[Mapping[int, tuple[str, ...]]] = {
+    10: ("WETH", "USDCn", "USDT", "WBTC"),
+    137: ("WETH", "USDCn", "USDT0", "WBTC", "WPOL"),
+    8453: ("WETH", "USDC", "cbBTC"),
+    43114: ("WAVAX", "USDC", "USDt", "WETHe", "BTCb"),
+}
+
+#: L2 sequencer-uptime feeds (the address book's Chainlink<Chain>.L2_Sequencer_Uptime_Status_Feed).
+_SEQUENCER: Final[Mapping[int, str]] = {
+    10: "0x371EAD81c9102C9BF4874A9075FFFf170F2Ee389",
+    8453: "0xBCF85224fc0756B9Fa45aA7892530B47e10b6433",
+    42161: "0xFdB631F5EE196F0ed6FAa767959853A9F217697D",
+}
 
 _TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
     # Uniswap governance's timelock holds the DAO's UNI.
@@ -213,21 +298,23 @@ _TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
 
 
 #: Chains with a mainnet registry.
-MAINNET_CHAINS: Final = tuple(sorted(_TOKENS))
+MAINNET_CHAINS: Final = tuple(sorted({*_TOKENS, *AAVE_V3_CHAINS}))
 
 
 def mainnet(chain_id: int) -> Deployment:
     """The registry of one mainnet chain; an unknown chain raises `UnknownName` listing the known ones."""
-    if chain_id not in _TOKENS:
-        raise UnknownName(f"no mainnet registry for chain {chain_id}; known: {', '.join(map(str, sorted(_TOKENS)))}")
+    if chain_id not in MAINNET_CHAINS:
+        known = ", ".join(map(str, MAINNET_CHAINS))
+        raise UnknownName(f"no mainnet registry for chain {chain_id}; known: {known}")
+    listed = _TOKENS.get(chain_id, ())
     return Deployment(
         chain_id=chain_id,
         network="mainnet",
-        tokens={t.symbol: t for t in _TOKENS[chain_id]},
-        feeds={f.pair: f for f in _FEEDS[chain_id]},
-        price_routes=_ROUTES[chain_id],
+        tokens={t.symbol: t for t in (*listed, *aave_v3_tokens(chain_id, listed))},
+        feeds={f.pair: f for f in _FEEDS.get(chain_id, _L2_FEEDS.get(chain_id, ()))},
+        price_routes=_ROUTES.get(chain_id, _L2_ROUTES.get(chain_id, {})),
         contracts=_CONTRACTS[chain_id],
-        core_symbols=_CORE[chain_id],
+        core_symbols=_CORE.get(chain_id, _L2_CORE.get(chain_id, ())),
         sequencer_feed=_SEQUENCER.get(chain_id),
         treasuries=_TREASURIES.get(chain_id, ()),
     )

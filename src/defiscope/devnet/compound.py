@@ -5,16 +5,20 @@ Example::
     registry = deploy_compound(sender, ETHEREUM, tokens, contracts)
     registry["CompoundV2Comptroller"], registry["CompoundV2cToken:USDC"], registry["CompoundV3Comet:USDC"]
 
-Compound V2: a Comptroller, a price oracle over the devnet feeds, one JumpRateModelV2 and one CErc20 per
-market (cWETH stands in for cETH), with Compound's mainnet-like parameters: collateral factors,
-reserve factors, rate curves and initial exchange rates of 0.02 * 10**(18 - 8 + underlying decimals).
-Compound III: one USDC market with WETH, WBTC and wstETH collateral, cUSDCv3-like curves and cUSDCv3's
-storefront price factor (0.6) and target reserves (5M USDC) for buying absorbed collateral.
+Compound V2: a Comptroller, a price oracle over the devnet feeds, one JumpRateModelV2 and one cToken per
+market (a CErc20; cETH a CEther holding native ETH, with no underlying(), as on mainnet), with Compound's
+mainnet-like parameters: collateral factors, reserve factors, rate curves and initial exchange rates of
+0.02 * 10**(18 - 8 + underlying decimals).
+Compound III: four Comets shaped like mainnet's (`COMETS`): cUSDCv3 (WETH, WBTC, wstETH collateral, its
+storefront price factor 0.6 and 5M USDC target reserves), cUSDTv3 (five collateral assets), and cWETHv3 and
+cWstETHv3, which price everything in their base token as on mainnet (a constant 1 base feed and collateral
+feeds in the base; these cross feeds stay fixed when the simulation moves USD prices).
 
 Seed users (fresh addresses funded from account 0; borrowed tokens go back to account 0) put V2's stablecoin
-markets at about 60 % utilisation (WETH and WBTC at a few per cent) and Comet's at 68 %, with one
-borrower a few per cent from liquidation in each protocol. Sizes follow the two protocols' mid-2025 TVLs
-scaled down (`devnet.sizes`): about $6.8M for V2 (supplied minus borrowed) and $67M for Comet.
+markets at about 60 % utilisation (WETH and WBTC at a few per cent) and the Comets at 45-70 %, with one
+borrower a few per cent from liquidation in each protocol (V2 and cUSDCv3). Sizes follow the two protocols'
+mid-2025 TVLs scaled down (`devnet.sizes`): about $6.8M for V2 (supplied minus borrowed) and $67M for the
+Comets together.
 """
 
 from __future__ import annotations
@@ -35,7 +39,16 @@ from defiscope.devnet.tx import Sender
 WAD: Final = 10**18
 #: Aave's step registers the same feed; if it did not run, ours deploys it.
 WSTETH_FEED: Final = FeedSpec("WSTETH/USD", Fraction(3600))
-FEEDS: Final = {"WETH": "ETH/USD", "WBTC": "BTC/USD", "USDC": "USDC/USD", "DAI": "DAI/USD", "wstETH": "WSTETH/USD"}
+FEEDS: Final = {
+    "WETH": "ETH/USD",
+    "WBTC": "BTC/USD",
+    "USDC": "USDC/USD",
+    "USDT": "USDT/USD",
+    "DAI": "DAI/USD",
+    "LINK": "LINK/USD",
+    "UNI": "UNI/USD",
+    "wstETH": "WSTETH/USD",
+}
 
 
 def wad_of(value: str) -> int:
@@ -54,10 +67,15 @@ class V2Market:
     kink: str
     reserve_factor: str
     collateral_factor: str
+    native: bool = False  # cETH: a CEther holding native ETH (valued as WETH), no underlying()
+
+    @property
+    def ctoken_symbol(self) -> str:
+        return "cETH" if self.native else f"c{self.symbol}"
 
 
 V2_MARKETS: Final = (
-    V2Market("WETH", "0.02", "0.18", "4", "0.8", "0.2", "0.825"),
+    V2Market("WETH", "0.02", "0.18", "4", "0.8", "0.2", "0.825", native=True),
     V2Market("USDC", "0", "0.05", "1.09", "0.8", "0.075", "0.855"),
     V2Market("DAI", "0", "0.05", "1.09", "0.8", "0.15", "0.835"),
     V2Market("WBTC", "0.02", "0.18", "5", "0.8", "0.2", "0.7"),
@@ -97,25 +115,107 @@ class CometAsset:
     supply_cap: int  # whole tokens
 
 
-COMET_ASSETS: Final = (
-    CometAsset("WETH", "0.83", "0.9", "0.95", 350_000),
-    CometAsset("WBTC", "0.7", "0.77", "0.95", 12_000),
-    CometAsset("wstETH", "0.82", "0.87", "0.92", 80_000),
+@dataclass(frozen=True, slots=True)
+class CometSpec:
+    """One Comet, with its mainnet twin's configuration (compound-finance/comet deployments/mainnet/<base>)."""
+
+    base: str
+    quote: str  # what getPrice answers in: "USD", or the base itself (a constant 1 base feed, as cWETHv3)
+    assets: tuple[CometAsset, ...]
+    #: Per year: supply kink, slope low, slope high, base; then the borrow curve.
+    rates: tuple[str, str, str, str, str, str, str, str]
+    borrow_min: str  # whole base tokens
+    store_front_price_factor: str
+    target_reserves: int  # whole base tokens
+    users: tuple[SeedUser, ...]
+
+    def user_name(self, user: SeedUser) -> str:
+        """Seed names stay unique across Comets; cUSDCv3's keep their historical names."""
+        return user.name if self.base == "USDC" else f"{self.base} {user.name}"
+
+
+#: The Comets and their seeds, about $67M in all (`devnet.sizes`: compound-v3 at 1/30) split roughly as
+#: mainnet's mid-2025 markets are: cUSDCv3 about half, cWETHv3 a quarter, cUSDTv3 and cWstETHv3 the rest.
+#: TVL counts what each Comet holds: base supplied minus borrowed, plus collateral.
+COMETS: Final = (
+    # cUSDCv3 (~$33.6M): 23M USDC supplied, 15.8M lent; collateral 3,600 WETH, 115 WBTC, 1,150 wstETH.
+    CometSpec(
+        "USDC",
+        "USD",
+        (
+            CometAsset("WETH", "0.83", "0.9", "0.95", 350_000),
+            CometAsset("WBTC", "0.7", "0.77", "0.95", 12_000),
+            CometAsset("wstETH", "0.82", "0.87", "0.92", 80_000),
+        ),
+        ("0.9", "0.054", "3.3", "0", "0.9", "0.0555", "4.8", "0.015"),
+        "100",
+        "0.6",
+        5_000_000,
+        (
+            SeedUser("lender", (("USDC", 23_000_000),)),
+            SeedUser("eth borrower", (("WETH", 3_500),), (("USDC", 5_750_000),)),
+            SeedUser("btc borrower", (("WBTC", 115),), (("USDC", 6_900_000),)),
+            SeedUser("wsteth borrower", (("wstETH", 1_150),), (("USDC", 2_875_000),)),
+            # borrow CF 0.83 allows $249,000; liquidate CF 0.9 puts liquidation at an ETH price of $2,722.
+            SeedUser("eth risky", (("WETH", 100),), (("USDC", 245_000),)),
+        ),
+    ),
+    # cWETHv3 (~$16.9M), priced in ETH: 4,500 WETH supplied, 2,000 lent against 2,600 wstETH.
+    CometSpec(
+        "WETH",
+        "WETH",
+        (
+            CometAsset("wstETH", "0.9", "0.93", "0.95", 100_000),
+            CometAsset("WBTC", "0.8", "0.85", "0.9", 1_000),
+        ),
+        ("0.85", "0.0325", "0.4", "0", "0.85", "0.035", "0.25", "0.015"),
+        "0.1",
+        "0.5",
+        5_000,
+        (
+            SeedUser("lender", (("WETH", 4_500),)),
+            SeedUser("wsteth borrower", (("wstETH", 2_600),), (("WETH", 2_000),)),
+        ),
+    ),
+    # cUSDTv3 (~$10M): 7.5M USDT supplied, 3.8M lent against WETH and WBTC.
+    CometSpec(
+        "USDT",
+        "USD",
+        (
+            CometAsset("WETH", "0.825", "0.895", "0.95", 100_000),
+            CometAsset("WBTC", "0.7", "0.77", "0.95", 5_000),
+            CometAsset("wstETH", "0.825", "0.895", "0.95", 50_000),
+            CometAsset("LINK", "0.79", "0.85", "0.93", 5_000_000),
+            CometAsset("UNI", "0.75", "0.81", "0.93", 5_000_000),
+        ),
+        ("0.8", "0.0325", "0.4", "0", "0.8", "0.035", "0.25", "0.015"),
+        "100",
+        "0.5",
+        5_000_000,
+        (
+            SeedUser("lender", (("USDT", 7_500_000),)),
+            SeedUser("eth borrower", (("WETH", 1_100),), (("USDT", 2_000_000),)),
+            SeedUser("btc borrower", (("WBTC", 30),), (("USDT", 1_800_000),)),
+        ),
+    ),
+    # cWstETHv3 (~$6.4M), priced in wstETH: 1,300 wstETH supplied, 600 lent against 1,300 WETH.
+    CometSpec(
+        "wstETH",
+        "wstETH",
+        (CometAsset("WETH", "0.88", "0.91", "0.96", 100_000),),
+        ("0.85", "0.012", "1", "0", "0.85", "0.014", "1.15", "0.01"),
+        "0.1",
+        "0.7",
+        5_000,
+        (
+            SeedUser("lender", (("wstETH", 1_300),)),
+            SeedUser("eth borrower", (("WETH", 1_300),), (("wstETH", 600),)),
+        ),
+    ),
 )
-#: cUSDCv3-like curve (per year): supply kink, slope low, slope high, base; then the borrow curve.
-COMET_RATES: Final = ("0.9", "0.054", "3.3", "0", "0.9", "0.0555", "4.8", "0.015")
-COMET_BASE_BORROW_MIN: Final = 100  # whole USDC
-#: cUSDCv3's storeFrontPriceFactor and targetReserves (whole USDC), from Compound's mainnet configuration.
-COMET_STORE_FRONT_PRICE_FACTOR: Final = "0.6"
-COMET_TARGET_RESERVES: Final = 5_000_000
-COMET_USERS: Final = (
-    SeedUser("lender", (("USDC", 46_000_000),)),
-    SeedUser("eth borrower", (("WETH", 7_000),), (("USDC", 11_500_000),)),
-    SeedUser("btc borrower", (("WBTC", 230),), (("USDC", 13_800_000),)),
-    SeedUser("wsteth borrower", (("wstETH", 2_300),), (("USDC", 5_750_000),)),
-    # borrow CF 0.83 allows $249,000; liquidate CF 0.9 puts liquidation at an ETH price of $2,722.
-    SeedUser("eth risky", (("WETH", 100),), (("USDC", 245_000),)),
-)
+#: cUSDCv3's, kept by name for the differential tests.
+COMET_RATES: Final = COMETS[0].rates
+COMET_USERS: Final = COMETS[0].users
 
 
 def deploy_compound(
@@ -130,7 +230,7 @@ def deploy_compound(
         )
         contracts[feed_name(WSTETH_FEED.pair)] = feed.address
     feeds = {symbol: contracts[feed_name(pair)] for symbol, pair in FEEDS.items()}
-    return {**deploy_compound_v2(sender, tokens, feeds), **deploy_comet(sender, tokens, feeds)}
+    return {**deploy_compound_v2(sender, tokens, feeds), **deploy_comets(sender, spec, tokens, feeds)}
 
 
 def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Mapping[str, str]) -> dict[str, str]:
@@ -142,6 +242,7 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
     sender.send(c._setLiquidationIncentive(wad_of(V2_LIQUIDATION_INCENTIVE)))
     registry: dict[str, str] = {"CompoundV2Comptroller": comptroller.address, "CompoundV2Oracle": oracle.address}
     ctokens: dict[str, Contract] = {}
+    native = {m.symbol for m in V2_MARKETS if m.native}
     for m in V2_MARKETS:
         model = sender.deploy(
             contract_artifact("JumpRateModelV2"),
@@ -150,19 +251,20 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
             wad_of(m.jump_multiplier),
             wad_of(m.kink),
         )
-        underlying = tokens[m.symbol]
-        decimals = underlying.functions.decimals().call()
-        ctoken = sender.deploy(
-            contract_artifact("CErc20"),
-            underlying.address,
+        decimals = tokens[m.symbol].functions.decimals().call()
+        market_args = (
             comptroller.address,
             model.address,
             2 * 10 ** (18 - 8 + decimals) // 100,
-            f"Compound {m.symbol}",
-            f"c{m.symbol}",
+            "Compound Ether" if m.native else f"Compound {m.symbol}",
+            m.ctoken_symbol,
             8,
             wad_of(m.reserve_factor),
         )
+        if m.native:
+            ctoken = sender.deploy(contract_artifact("CEther"), *market_args)
+        else:
+            ctoken = sender.deploy(contract_artifact("CErc20"), tokens[m.symbol].address, *market_args)
         sender.send(c._supportMarket(ctoken.address))
         sender.send(c._setCollateralFactor(ctoken.address, wad_of(m.collateral_factor)))
         sender.send(oracle.functions.setFeed(ctoken.address, feeds[m.symbol]))
@@ -174,53 +276,92 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
         markets = [ctokens[symbol].address for symbol, _ in user.supply]
         sender.send(c.enterMarkets(markets), sender=address)
         for symbol, whole in user.supply:
+            if symbol in native:
+                amount = units(tokens[symbol], whole)
+                sender.rpc("anvil_setBalance", [address, hex(10**18 + amount)])  # gas money plus the supply
+                sender.send(ctokens[symbol].functions.mint(), sender=address, value=amount)
+                continue
             amount = fund(sender, tokens, address, symbol, whole)
             approve(sender, tokens[symbol], address, ctokens[symbol].address)
             sender.send(ctokens[symbol].functions.mint(amount), sender=address)
         for symbol, whole in user.borrow:
             amount = units(tokens[symbol], whole)
             sender.send(ctokens[symbol].functions.borrow(amount), sender=address)
-            sender.send(tokens[symbol].functions.transfer(sender.owner, amount), sender=address)
+            if symbol not in native:  # borrowed ETH stays with the seed user
+                sender.send(tokens[symbol].functions.transfer(sender.owner, amount), sender=address)
         sender.rpc("anvil_stopImpersonatingAccount", [address])
     return registry
 
 
-def deploy_comet(sender: Sender, tokens: Mapping[str, Contract], feeds: Mapping[str, str]) -> dict[str, str]:
-    usdc = tokens["USDC"]
+def comet_feeds(spec: ChainSpec, comet: CometSpec, feeds: Mapping[str, str], sender: Sender) -> dict[str, str]:
+    """Price feed per symbol (base and collateral) as the Comet reads them.
+
+    A USD Comet reads the USD feeds. A Comet priced in its base (cWETHv3, cWstETHv3) reads a constant 1 for
+    the base and, per collateral, a feed of its price in the base, as mainnet's ETH-denominated feeds.
+    """
+    symbols = (comet.base, *(a.symbol for a in comet.assets))
+    if comet.quote == "USD":
+        return {symbol: feeds[symbol] for symbol in symbols}
+    quote_usd = _usd_price(spec, comet.quote)
+    found: dict[str, str] = {}
+    for symbol in symbols:
+        price = FeedSpec(f"{symbol}/{comet.quote}", _usd_price(spec, symbol) / quote_usd)
+        found[symbol] = sender.deploy(
+            contract_artifact("PriceFeed"), FEED_DECIMALS, price.description, price.answer()
+        ).address
+    return found
+
+
+def _usd_price(spec: ChainSpec, symbol: str) -> Fraction:
+    pair = FEEDS[symbol]
+    return WSTETH_FEED.price if pair == WSTETH_FEED.pair else spec.feed(pair).price
+
+
+def deploy_comet(
+    sender: Sender, spec: ChainSpec, comet: CometSpec, tokens: Mapping[str, Contract], feeds: Mapping[str, str]
+) -> str:
+    """Deploy one Comet and seed its users; its address."""
+    base = tokens[comet.base]
+    prices = comet_feeds(spec, comet, feeds, sender)
     assets = [
         (
             tokens[a.symbol].address,
-            feeds[a.symbol],
+            prices[a.symbol],
             tokens[a.symbol].functions.decimals().call(),
             wad_of(a.borrow_cf),
             wad_of(a.liquidate_cf),
             wad_of(a.liquidation_factor),
             units(tokens[a.symbol], a.supply_cap),
         )
-        for a in COMET_ASSETS
+        for a in comet.assets
     ]
-    rates = tuple(wad_of(v) for v in COMET_RATES)
-    decimals = usdc.functions.decimals().call()
-    comet = sender.deploy(
+    decimals = base.functions.decimals().call()
+    contract = sender.deploy(
         contract_artifact("Comet"),
-        usdc.address,
-        feeds["USDC"],
+        base.address,
+        prices[comet.base],
         decimals,
-        COMET_BASE_BORROW_MIN * 10**decimals,
-        wad_of(COMET_STORE_FRONT_PRICE_FACTOR),
-        COMET_TARGET_RESERVES * 10**decimals,
-        rates,
+        int(Fraction(comet.borrow_min) * 10**decimals),
+        wad_of(comet.store_front_price_factor),
+        comet.target_reserves * 10**decimals,
+        tuple(wad_of(v) for v in comet.rates),
         assets,
     )
-    for user in COMET_USERS:
-        address = seed_user(sender, "compound-v3", user.name)
+    for user in comet.users:
+        address = seed_user(sender, "compound-v3", comet.user_name(user))
         for symbol, whole in user.supply:
             amount = fund(sender, tokens, address, symbol, whole)
-            approve(sender, tokens[symbol], address, comet.address)
-            sender.send(comet.functions.supply(tokens[symbol].address, amount), sender=address)
+            approve(sender, tokens[symbol], address, contract.address)
+            sender.send(contract.functions.supply(tokens[symbol].address, amount), sender=address)
         for symbol, whole in user.borrow:
             amount = units(tokens[symbol], whole)
-            sender.send(comet.functions.withdraw(tokens[symbol].address, amount), sender=address)
+            sender.send(contract.functions.withdraw(tokens[symbol].address, amount), sender=address)
             sender.send(tokens[symbol].functions.transfer(sender.owner, amount), sender=address)
         sender.rpc("anvil_stopImpersonatingAccount", [address])
-    return {"CompoundV3Comet:USDC": comet.address}
+    return str(contract.address)
+
+
+def deploy_comets(
+    sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract], feeds: Mapping[str, str]
+) -> dict[str, str]:
+    return {f"CompoundV3Comet:{c.base}": deploy_comet(sender, spec, c, tokens, feeds) for c in COMETS}

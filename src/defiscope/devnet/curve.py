@@ -1,29 +1,48 @@
-"""Our Curve StableSwap pools on the Ethereum devnet, seeded from :data:`CURVE_POOLS`.
+"""Curve on the Ethereum devnet, shaped like mainnet: an AddressProvider naming the main registry, the stable,
+stable-ng, twocrypto-ng and tricrypto-ng factories, and the pools of :data:`CURVE_POOLS` listed by them.
 
 Example::
 
     registry, pools = deploy_curve(sender, ETHEREUM, tokens)
+    registry["CurveAddressProvider"]              # get_address(0) -> registry["CurveRegistry"]
     registry["Curve3Pool"]                        # DAI/USDC/USDT, its own LP token "3Crv"
-    [p for p in pools if p.dex == "curve"]
+    [p for p in pools if p.dex == "curve"]        # the pools routing can quote exactly
 
-The pool is ``contracts/src/CurveStableSwap.vy`` compiled per coin count (``contracts/build_vyper.py``).
+StableSwap pools are ``contracts/src/CurveStableSwap.vy`` compiled per coin count (and with native ether as
+coin 0: ``CurveStableSwap2ETH``); crypto pools are the TVL-only ``CurveCryptoPool.vy``. The main registry
+lists its pools through ``add_pool`` (the AddressProvider's admin, as on mainnet); the factories, which on
+mainnet deploy their own pools, list ours through their devnet-only ``register_pool`` hook.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Final
 
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.spec import CURVE_POOLS, ChainSpec, CurvePoolSpec
+from defiscope.devnet.spec import CURVE_POOLS, PROTOCOL_TOKENS, ChainSpec, CurvePoolSpec
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetPool
 
 CURVE_CHAIN_ID: Final = 1
 #: Curve's fee unit (1e10) per hundredth of a basis point (the DevnetPool fee unit).
 FEE_UNITS_PER_PIP: Final = 10_000
+ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
+NATIVE_ETH: Final = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
+BASE_LP: Final = "3Crv"  # a metapool's coin: the LP token of the base pool below
+BASE_POOL: Final = "Curve3Pool"
+MAIN_REGISTRY: Final = "CurveRegistry"
+FACTORIES: Final = ("CurveStableFactory", "CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory")
+CRYPTO_FACTORIES: Final = frozenset({"CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"})
+#: Sources whose pools routing leaves out on mainnet (crypto invariants; stable-ng's off-peg fee): as there.
+UNROUTED: Final = CRYPTO_FACTORIES | {"CurveStableNgFactory"}
+#: Tokens the deployer holds that no DevToken spec prices (Lido's): the feed giving their seeding price.
+PROTOCOL_TOKEN_FEEDS: Final = {"stETH": "STETH/USD"}
+#: gamma of twocrypto-ng / tricrypto-ng pools (what the stand-in's gamma() answers).
+CRYPTO_GAMMA: Final = 145_000_000_000_000
 
 
 def curve_rate(decimals: int) -> int:
@@ -31,38 +50,100 @@ def curve_rate(decimals: int) -> int:
     return int(10 ** (36 - decimals))
 
 
+def coin_decimals(spec: ChainSpec, symbol: str) -> int:
+    if symbol in ("ETH", BASE_LP):
+        return 18
+    protocol = PROTOCOL_TOKENS.get(spec.chain_id, {})
+    return protocol[symbol] if symbol in protocol else spec.token(symbol).decimals
+
+
+def coin_amount(spec: ChainSpec, symbol: str, usd: int) -> int:
+    """The amount of a coin worth ``usd`` at the devnet's prices (3Crv at its first-deposit $1 per LP)."""
+    if symbol == "ETH":
+        return spec.token("WETH").amount_for_usd(usd)
+    if symbol == BASE_LP:
+        return usd * 10**18
+    if symbol in PROTOCOL_TOKEN_FEEDS:
+        return int(Fraction(usd) / spec.feed(PROTOCOL_TOKEN_FEEDS[symbol]).price * 10**18)
+    return spec.token(symbol).amount_for_usd(usd)
+
+
+def is_routable(pool: CurvePoolSpec) -> bool:
+    """Fixed-fee StableSwap pools of ERC-20 coins only: routing quotes them with our exact math, as on mainnet
+    (see `protocols.curve.adapter.route_exclusion`)."""
+    return pool.listed_by not in UNROUTED and "ETH" not in pool.coins and BASE_LP not in pool.coins
+
+
 def deploy_curve(
     sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract]
 ) -> tuple[dict[str, str], list[DevnetPool]]:
-    """Deploy and seed every pool of :data:`CURVE_POOLS` on Ethereum; other chains get nothing."""
+    """Deploy the listing contracts and every pool of :data:`CURVE_POOLS` on Ethereum; other chains get nothing."""
     if spec.chain_id != CURVE_CHAIN_ID:
         return {}, []
-    registry: dict[str, str] = {}
+    provider = sender.deploy(contract_artifact("CurveAddressProvider"), sender.owner)
+    registry = sender.deploy(contract_artifact("CurveMainRegistry"), provider.address)
+    sender.send(provider.functions.set_address(0, registry.address))
+    sources = {MAIN_REGISTRY: registry}
+    sources |= {name: sender.deploy(contract_artifact(name), sender.owner) for name in FACTORIES}
+    names: dict[str, str] = {"CurveAddressProvider": provider.address}
+    names |= {name: c.address for name, c in sources.items()}
+
+    coins = dict(tokens)
     pools: list[DevnetPool] = []
     for pool_spec in CURVE_POOLS:
-        pool = deploy_curve_pool(sender, spec, tokens, pool_spec)
-        registry[pool_spec.registry_name] = pool.address
-        coins = [tokens[symbol].address for symbol in pool_spec.coins]
-        # A DevnetPool names two tokens: the first two coins; the adapter reads all of them from the pool.
-        pools.append(DevnetPool("curve", pool.address, coins[0], coins[1], pool_spec.fee // FEE_UNITS_PER_PIP))
-    return registry, pools
+        pool = deploy_curve_pool(sender, spec, coins, pool_spec)
+        if pool_spec.registry_name == BASE_POOL:
+            coins[BASE_LP] = pool
+        _list(sender, spec, sources[pool_spec.listed_by], pool, pool_spec, coins)
+        names[pool_spec.registry_name] = pool.address
+        if is_routable(pool_spec):
+            # A DevnetPool names two tokens: the first two coins; the adapter reads all of them from the pool.
+            first, second = (coins[s].address for s in pool_spec.coins[:2])
+            pools.append(DevnetPool("curve", pool.address, first, second, pool_spec.fee // FEE_UNITS_PER_PIP))
+    return names, pools
+
+
+def _list(
+    sender: Sender,
+    spec: ChainSpec,
+    source: Contract,
+    pool: Contract,
+    pool_spec: CurvePoolSpec,
+    coins: Mapping[str, Contract],
+) -> None:
+    n = len(pool_spec.coins)
+    if pool_spec.listed_by == MAIN_REGISTRY:
+        # add_pool's decimals are packed one byte per coin, coin 0 in the lowest byte.
+        packed = sum(coin_decimals(spec, s) << (8 * i) for i, s in enumerate(pool_spec.coins))
+        name = f"Curve.fi {'/'.join(pool_spec.coins)}"
+        sender.send(
+            source.functions.add_pool(pool.address, n, pool.address, b"\0" * 32, packed, packed, False, False, name)
+        )
+        return
+    base = coins[BASE_LP].address if BASE_LP in pool_spec.coins else ZERO_ADDRESS  # a metapool names its base
+    sender.send(source.functions.register_pool(pool.address, n, base))
 
 
 def deploy_curve_pool(sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract], pool: CurvePoolSpec) -> Contract:
-    coins = [tokens[symbol] for symbol in pool.coins]
-    rates = [curve_rate(spec.token(symbol).decimals) for symbol in pool.coins]
-    contract = sender.deploy(
-        contract_artifact(f"CurveStableSwap{len(coins)}"),
-        [c.address for c in coins],
-        rates,
-        pool.amplification,
-        pool.fee,
-        pool.admin_fee,
-        f"Curve.fi {'/'.join(pool.coins)}",
-        pool.lp_symbol,
-    )
-    for coin in coins:
-        sender.send(coin.functions.approve(contract.address, MAX_UINT256))
-    amounts = [spec.token(s).amount_for_usd(usd) for s, usd in zip(pool.coins, pool.usd_per_coin, strict=True)]
-    sender.send(contract.functions.add_liquidity(amounts, 0))
+    """Deploy one pool and seed it from account 0 (``tokens`` holds every ERC-20 coin, 3Crv as the 3pool)."""
+    addresses = [NATIVE_ETH if s == "ETH" else tokens[s].address for s in pool.coins]
+    amounts = [coin_amount(spec, s, usd) for s, usd in zip(pool.coins, pool.usd_per_coin, strict=True)]
+    name = f"Curve.fi {'/'.join(pool.coins)}"
+    if pool.listed_by in CRYPTO_FACTORIES:
+        artifact = contract_artifact(f"CurveCryptoPool{len(pool.coins)}")
+        contract = sender.deploy(artifact, addresses, pool.amplification, CRYPTO_GAMMA, pool.fee, name, pool.lp_symbol)
+    else:
+        variant = "ETH" if "ETH" in pool.coins else ""
+        rates = [curve_rate(coin_decimals(spec, s)) for s in pool.coins]
+        args = (addresses, rates, pool.amplification, pool.fee, pool.admin_fee, name, pool.lp_symbol)
+        contract = sender.deploy(contract_artifact(f"CurveStableSwap{len(pool.coins)}{variant}"), *args)
+    for symbol in pool.coins:
+        if symbol != "ETH":
+            sender.send(tokens[symbol].functions.approve(contract.address, MAX_UINT256))
+    value = sum(a for s, a in zip(pool.coins, amounts, strict=True) if s == "ETH")
+    if pool.listed_by in CRYPTO_FACTORIES:
+        # LP tokens worth $1 each at seeding (the stand-in's virtual price starts at 1e18).
+        sender.send(contract.functions.seed(amounts, sum(pool.usd_per_coin) * 10**18))
+    else:
+        sender.send(contract.functions.add_liquidity(amounts, 0), value=value)
     return contract

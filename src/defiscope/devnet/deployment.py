@@ -31,8 +31,16 @@ ROUTES: Final = {
     "UNI": ("UNI/USD",),
     "stETH": ("STETH/USD",),
     "CAKE": ("CAKE/USD",),
+    "EIGEN": ("EIGEN/USD",),
+    "weETH": ("WEETH/USD",),
 }
-CORE: Final = {1: ("WETH", "USDC", "USDT", "DAI", "WBTC"), 56: ("WBNB", "USDT", "USDC", "BTCB", "ETH")}
+CORE: Final = {
+    1: ("WETH", "USDC", "USDT", "DAI", "WBTC"),
+    56: ("WBNB", "USDT", "USDC", "BTCB", "ETH"),
+    42161: ("WETH", "USDC", "USDT", "WBTC"),
+}
+#: Registry name of an L2's sequencer-uptime feed (not a price: never refreshed with the price feeds).
+SEQUENCER_FEED: Final = "L2SequencerUptimeFeed"
 #: Account 9 plays a DAO treasury holding a few tokens.
 TREASURY_HOLDER: Final = ACCOUNTS[9]
 
@@ -60,5 +68,6 @@ def devnet_deployment(chain: DevnetChain) -> Deployment:
         price_routes=routes,
         contracts=contracts,
         core_symbols=CORE[chain.chain_id],
+        sequencer_feed=chain.contracts.get(SEQUENCER_FEED),
         treasuries=(TreasurySpec("devnet-treasury", "Devnet Treasury", (TREASURY_HOLDER,), held),),
     )

@@ -1,15 +1,20 @@
-"""EigenLayer on the devnet: StrategyManager, one StrategyBase per LST, EigenPodManager, DelegationManager.
+"""EigenLayer on the devnet, shaped like mainnet: StrategyManager, one StrategyBase per whitelisted token
+(seven LSTs and bEIGEN, EIGEN's backing token, as mainnet's EIGEN strategy holds), EigenPodManager with several
+pods, DelegationManager with two operators.
 
 Example::
 
     eigen = deploy_eigenlayer(sender, tokens)        # tokens: symbol -> Contract, with stETH already there
     eigen.registry()["EigenLayerStrategyManager"], eigen.strategies["stETH"].address
-    eigen.tokens()["rETH"]                           # rETH and cbETH are deployed here, with exchange rates
+    eigen.tokens()["rETH"]                           # the LSTs and EIGEN are deployed here (bEIGEN: registry)
 
-Seed (EigenLayer's mid-2025 TVL scaled down, `devnet.sizes`: about $400M): rETH (1.13 ETH) and cbETH
-(1.09 ETH) minted to account 0 and accounts 1..9; accounts 7 and 8 register as operators; account 0 and
-accounts 1..3 deposit into the three strategies and delegate; account 4 has a pod credited with 1,000
-validators (32,000 ETH) of natively restaked ETH, delegated to account 7.
+Nothing is registered per strategy or per pod: as on mainnet, the adapter finds strategies from the
+StrategyManager's whitelist events and pods from `PodDeployed` logs.
+
+Seed (EigenLayer's mid-2025 TVL scaled down, `devnet.sizes`: about $400M): the LSTs (each at its own ETH
+rate), EIGEN and bEIGEN minted to account 0 and accounts 1..9; accounts 7 and 8 register as operators; account 0 and
+accounts 1..3 deposit into the strategies and delegate; accounts 4, 5 and 6 create pods, credited with 600, 400
+and 0 validators (32 ETH each) of natively restaked ETH, delegated to accounts 7, 8 and 7.
 """
 
 from __future__ import annotations
@@ -19,30 +24,72 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
+import rlp  # type: ignore[import-untyped]
+from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.spec import USER_ACCOUNTS
 from defiscope.devnet.tx import MAX_UINT256, Sender
 
 ETHER: Final = 10**18
-#: Mainnet's minWithdrawalDelayBlocks (7 days of 12 s blocks).
-MIN_WITHDRAWAL_DELAY_BLOCKS: Final = 50_400
-LST_RATES: Final = {"rETH": Fraction(113, 100), "cbETH": Fraction(109, 100)}
-LST_ARTIFACTS: Final = {"rETH": "RocketTokenRETH", "cbETH": "StakedTokenV1"}
+#: Mainnet's MIN_WITHDRAWAL_DELAY_BLOCKS since the slashing upgrade (14 days of 12 s blocks).
+MIN_WITHDRAWAL_DELAY_BLOCKS: Final = 100_800
+#: Token stand-ins deployed here (stETH comes from Lido), with their ETH rate (None: no rate view).
+LST_RATES: Final[Mapping[str, Fraction | None]] = {
+    "rETH": Fraction(113, 100),
+    "cbETH": Fraction(109, 100),
+    "swETH": Fraction(106, 100),
+    "wBETH": Fraction(105, 100),
+    "sfrxETH": Fraction(110, 100),
+    "OETH": None,
+}
+TOKEN_ARTIFACTS: Final = {
+    "stETH": "Lido",
+    "rETH": "RocketTokenRETH",
+    "cbETH": "StakedTokenV1",
+    "swETH": "SwETH",
+    "wBETH": "WrappedBeaconETH",
+    "sfrxETH": "SfrxETH",
+    "OETH": "OETH",
+    "EIGEN": "DevToken",
+    "bEIGEN": "DevToken",
+}
+#: bEIGEN's registry name (mainnet's too): not a priced token of its own, reported as EIGEN.
+BACKING_EIGEN: Final = "EigenLayerBackingEigen"
 LST_SUPPLY: Final = 50_000 * ETHER
 LST_PER_ACCOUNT: Final = 100 * ETHER
-STRATEGY_TOKENS: Final = ("stETH", "rETH", "cbETH")
+EIGEN_SUPPLY: Final = 10_000_000 * ETHER
+EIGEN_PER_ACCOUNT: Final = 10_000 * ETHER
+#: LST strategies, whitelisted in this order (mainnet whitelisted stETH, rETH, cbETH first, then more LSTs).
+LST_STRATEGY_TOKENS: Final = ("stETH", "rETH", "cbETH", "swETH", "wBETH", "sfrxETH", "OETH")
+#: Every strategy's token: the LSTs, then bEIGEN (mainnet's EIGEN strategy holds bEIGEN, EIGEN's backing token).
+STRATEGY_TOKENS: Final = (*LST_STRATEGY_TOKENS, "bEIGEN")
 OPERATORS: Final = (7, 8)
 #: (account, {token: whole tokens}, operator account)
 DEPOSITS: Final = (
-    (0, {"stETH": 60_000, "rETH": 25_000, "cbETH": 11_000}, 7),
-    (1, {"stETH": 300, "rETH": 50}, 7),
-    (2, {"stETH": 200, "cbETH": 40}, 8),
-    (3, {"rETH": 60}, 8),
+    (
+        0,
+        {
+            "stETH": 47_300,
+            "rETH": 25_000,
+            "cbETH": 11_000,
+            "swETH": 3_000,
+            "wBETH": 4_000,
+            "sfrxETH": 3_000,
+            "OETH": 2_000,
+            "bEIGEN": 1_500_000,
+        },
+        7,
+    ),
+    (1, {"stETH": 300, "rETH": 50, "swETH": 20}, 7),
+    (2, {"stETH": 200, "cbETH": 40, "bEIGEN": 5_000}, 8),
+    (3, {"rETH": 60, "wBETH": 30}, 8),
 )
-POD_OWNER: Final = 4
-POD_VALIDATORS: Final = 1_000
+#: (pod owner account, validators of 32 ETH credited to its pod, operator account)
+PODS: Final = ((4, 600, 7), (5, 400, 8), (6, 0, 7))
+VALIDATOR_ETH: Final = 32 * ETHER
 ZERO: Final = "0x0000000000000000000000000000000000000000"
 NO_SIGNATURE: Final = (b"", 0)
 
@@ -53,59 +100,86 @@ class EigenLayerDevnet:
     delegation: Contract
     pod_manager: Contract
     strategies: Mapping[str, Contract]  # by underlying symbol
-    lsts: Mapping[str, Contract]  # rETH, cbETH
+    deployed_tokens: Mapping[str, Contract]  # the LSTs and EIGEN deployed here
+    backing_eigen: Contract  # bEIGEN
 
     def registry(self) -> dict[str, str]:
-        names: dict[str, str] = {
+        return {
             "EigenLayerStrategyManager": self.strategy_manager.address,
             "EigenLayerDelegationManager": self.delegation.address,
             "EigenLayerEigenPodManager": self.pod_manager.address,
+            BACKING_EIGEN: self.backing_eigen.address,
         }
-        names.update({f"EigenLayerStrategy:{symbol}": s.address for symbol, s in self.strategies.items()})
-        return names
 
     def tokens(self) -> dict[str, Contract]:
-        return dict(self.lsts)
+        return dict(self.deployed_tokens)
+
+
+def create_address(deployer: str, nonce: int) -> str:
+    """Where a CREATE from ``deployer`` at ``nonce`` lands: keccak(rlp([deployer, nonce]))[12:]."""
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(deployer[2:]), nonce]))[12:])
+
+
+def deploy_core(sender: Sender) -> tuple[Contract, Contract, Contract]:
+    """StrategyManager, EigenPodManager and DelegationManager. Each of the first two takes the DelegationManager's
+    address in its constructor (mainnet wires them through proxies): it is the deployer's CREATE address two
+    transactions ahead."""
+    nonce = sender.w3.eth.get_transaction_count(sender.owner)
+    delegation_at = create_address(sender.owner, nonce + 2)
+    manager = sender.deploy(contract_artifact("StrategyManager"), delegation_at)
+    pods = sender.deploy(contract_artifact("EigenPodManager"), delegation_at)
+    delegation = sender.deploy(
+        contract_artifact("DelegationManager"), manager.address, pods.address, MIN_WITHDRAWAL_DELAY_BLOCKS
+    )
+    if delegation.address != delegation_at:
+        raise DevnetError("another transaction came between the EigenLayer core deployments")
+    return manager, pods, delegation
+
+
+def deploy_strategy(sender: Sender, manager: Contract, token: str) -> Contract:
+    """A StrategyBase over ``token``, whitelisted (its StrategyAddedToDepositWhitelist is how it is found)."""
+    strategy = sender.deploy(contract_artifact("StrategyBase"), manager.address, token)
+    sender.send(manager.functions.addStrategiesToDepositWhitelist([strategy.address]))
+    return strategy
 
 
 def deploy_eigenlayer(sender: Sender, tokens: Mapping[str, Contract]) -> EigenLayerDevnet:
     """Deploy and seed EigenLayer (see the module docstring); ``tokens`` must hold stETH."""
-    lsts = {symbol: _deploy_lst(sender, symbol) for symbol in LST_ARTIFACTS}
-    every = {**tokens, **lsts}
-    manager = sender.deploy(contract_artifact("StrategyManager"))
-    pods = sender.deploy(contract_artifact("EigenPodManager"))
-    delegation = sender.deploy(
-        contract_artifact("DelegationManager"), manager.address, pods.address, MIN_WITHDRAWAL_DELAY_BLOCKS
-    )
-    sender.send(manager.functions.initialize(delegation.address))
-    sender.send(pods.functions.initialize(delegation.address))
-    strategies = {
-        symbol: sender.deploy(contract_artifact("StrategyBase"), manager.address, every[symbol].address)
-        for symbol in STRATEGY_TOKENS
-    }
-    addresses = [s.address for s in strategies.values()]
-    sender.send(manager.functions.addStrategiesToDepositWhitelist(addresses, [False] * len(addresses)))
-    eigen = EigenLayerDevnet(manager, delegation, pods, strategies, lsts)
+    deployed = {symbol: _deploy_lst(sender, symbol, rate) for symbol, rate in LST_RATES.items()}
+    deployed["EIGEN"] = _deploy_eigen(sender, "Eigen", "EIGEN")
+    backing = _deploy_eigen(sender, "Backing Eigen", "bEIGEN")
+    every = {**tokens, **deployed, "bEIGEN": backing}
+    manager, pods, delegation = deploy_core(sender)
+    strategies = {symbol: deploy_strategy(sender, manager, every[symbol].address) for symbol in STRATEGY_TOKENS}
+    eigen = EigenLayerDevnet(manager, delegation, pods, strategies, deployed, backing)
     _seed(sender, eigen, every)
     return eigen
 
 
-def _deploy_lst(sender: Sender, symbol: str) -> Contract:
-    rate = LST_RATES[symbol]
-    token = sender.deploy(contract_artifact(LST_ARTIFACTS[symbol]), int(rate * ETHER))
-    sender.send(token.functions.mint(sender.owner, LST_SUPPLY))
-    for index in USER_ACCOUNTS:
-        sender.send(token.functions.mint(sender.accounts[index], LST_PER_ACCOUNT))
+def _deploy_lst(sender: Sender, symbol: str, rate: Fraction | None) -> Contract:
+    artifact = contract_artifact(TOKEN_ARTIFACTS[symbol])
+    token = sender.deploy(artifact) if rate is None else sender.deploy(artifact, int(rate * ETHER))
+    _mint(sender, token, LST_SUPPLY, LST_PER_ACCOUNT)
     return token
+
+
+def _deploy_eigen(sender: Sender, name: str, symbol: str) -> Contract:
+    token = sender.deploy(contract_artifact("DevToken"), name, symbol, 18)
+    _mint(sender, token, EIGEN_SUPPLY, EIGEN_PER_ACCOUNT)
+    return token
+
+
+def _mint(sender: Sender, token: Contract, supply: int, per_account: int) -> None:
+    sender.send(token.functions.mint(sender.owner, supply))
+    for index in USER_ACCOUNTS:
+        sender.send(token.functions.mint(sender.accounts[index], per_account))
 
 
 def _seed(sender: Sender, eigen: EigenLayerDevnet, tokens: Mapping[str, Contract]) -> None:
     delegation = eigen.delegation.functions
     for index in OPERATORS:
-        details = (ZERO, ZERO, 0)
-        sender.send(
-            delegation.registerAsOperator(details, f"https://operator{index}.devnet"), sender=sender.accounts[index]
-        )
+        register = delegation.registerAsOperator(ZERO, 0, f"https://operator{index}.devnet")
+        sender.send(register, sender=sender.accounts[index])
     for index, amounts, operator in DEPOSITS:
         staker = sender.accounts[index]
         sender.send(delegation.delegateTo(sender.accounts[operator], NO_SIGNATURE, b"\0" * 32), sender=staker)
@@ -116,14 +190,35 @@ def _seed(sender: Sender, eigen: EigenLayerDevnet, tokens: Mapping[str, Contract
                 eigen.strategy_manager.functions.depositIntoStrategy(strategy.address, token.address, whole * ETHER),
                 sender=staker,
             )
-    pod_owner = sender.accounts[POD_OWNER]
-    sender.send(eigen.pod_manager.functions.createPod(), sender=pod_owner)
-    sender.send(delegation.delegateTo(sender.accounts[OPERATORS[0]], NO_SIGNATURE, b"\0" * 32), sender=pod_owner)
-    sender.send(eigen.pod_manager.functions.recordBeaconChainETHBalanceUpdate(pod_owner, POD_VALIDATORS * 32 * ETHER))
+    for index, validators, operator in PODS:
+        owner = sender.accounts[index]
+        sender.send(eigen.pod_manager.functions.createPod(), sender=owner)
+        sender.send(delegation.delegateTo(sender.accounts[operator], NO_SIGNATURE, b"\0" * 32), sender=owner)
+        credit = eigen.pod_manager.functions.recordBeaconChainETHBalanceUpdate(owner, 0, validators * VALIDATOR_ETH)
+        sender.send(credit)
+
+
+def whitelisted_strategies(sender: Sender, manager: str) -> dict[str, str]:
+    """Underlying token -> strategy, for the strategies whitelisted now (from the whitelist events, as on
+    mainnet; the simulation and tests use it to find where to deposit)."""
+    contract = sender.contract(contract_artifact("StrategyManager"), manager)
+    events = contract.events
+    added = events.StrategyAddedToDepositWhitelist().get_logs(from_block=0)
+    removed = events.StrategyRemovedFromDepositWhitelist().get_logs(from_block=0)
+    ordered = sorted([*added, *removed], key=lambda e: (e.blockNumber, e.logIndex))
+    active: dict[str, None] = {}
+    for event in ordered:
+        if event.event == "StrategyAddedToDepositWhitelist":
+            active.setdefault(event.args.strategy, None)
+        else:
+            active.pop(event.args.strategy, None)
+    artifact = contract_artifact("StrategyBase")
+    return {sender.contract(artifact, s).functions.underlyingToken().call(): s for s in active}
 
 
 def deploy_eigenlayer_step(sender: Sender, chain_id: int, tokens: dict[str, Contract]) -> dict[str, str]:
-    """The `deploy_world` step: EigenLayer on chain 1 only; adds rETH and cbETH to ``tokens``, returns the registry."""
+    """The `deploy_world` step: EigenLayer on chain 1 only; adds its LSTs and EIGEN to ``tokens``, returns the
+    registry."""
     if chain_id != 1:
         return {}
     eigen = deploy_eigenlayer(sender, tokens)

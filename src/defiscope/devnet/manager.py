@@ -23,7 +23,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from defiscope.devnet.anvil import AnvilNode, rpc, spawn_anvil, wait_ready
+from defiscope.devnet.anvil import ACCOUNTS, AnvilNode, rpc, spawn_anvil, wait_ready
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.cache import (
     discard_world,
@@ -161,6 +161,7 @@ def _deploy(
                 spec = CHAIN_SPECS[node.chain_id]
                 task = progress.add_task(f"deploying {spec.name}", total=len(STEPS), step="")
                 chain = deploy_world(node.rpc_url, spec, lambda step: progress.update(task, advance=1, step=step))
+                _end_impersonations(node.rpc_url)
                 return chain, dump_state(node.rpc_url)
 
             results = list(pool.map(deploy_one, nodes))
@@ -171,6 +172,18 @@ def _deploy(
     chains = tuple(chain for chain, _ in results)
     states = {chain.chain_id: state for chain, state in results}
     return nodes, chains, states
+
+
+def _end_impersonations(rpc_url: str) -> None:
+    """Seeding impersonates users; a fresh world must list the same accounts as one loaded from the cache
+    (which keeps no impersonation), since tests and agents take their users from ``eth_accounts``."""
+    listed = rpc(rpc_url, "eth_accounts")
+    for address in listed if isinstance(listed, list) else []:
+        if str(address).lower() not in _DEFAULT_ACCOUNTS:
+            rpc(rpc_url, "anvil_stopImpersonatingAccount", [address])
+
+
+_DEFAULT_ACCOUNTS: Final = frozenset(a.lower() for a in ACCOUNTS)
 
 
 def start_devnet(

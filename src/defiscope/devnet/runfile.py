@@ -133,6 +133,11 @@ def up_attached(
     return devnet
 
 
+def publish(devnet: Devnet, chains: Sequence[DevnetChain]) -> None:
+    """Record `chains` as the attached devnet's endpoints (e.g. its chains behind provider proxies)."""
+    _write(RunInfo(owner_pid=os.getpid(), detached=False, nodes=devnet.nodes, chains=tuple(chains)), run_file())
+
+
 def release(devnet: Devnet) -> None:
     """Stop an attached devnet and remove its run file if the file still describes it."""
     devnet.stop()

@@ -112,6 +112,7 @@ ETHEREUM: Final = ChainSpec(
         TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 150_000, 10),
         TokenSpec("LINK", "ChainLink Token", 18, _usd("15"), 1_000_000_000, 10_000),
         TokenSpec("UNI", "Uniswap", 18, _usd("8"), 1_000_000_000, 10_000),
+        TokenSpec("weETH", "Wrapped eETH", 18, _usd("3200"), 100_000, 10),  # Aave's EtherFi market
     ),
     feeds=(
         FeedSpec("ETH/USD", _usd("3000")),
@@ -123,6 +124,8 @@ ETHEREUM: Final = ChainSpec(
         FeedSpec("UNI/USD", _usd("8")),
         FeedSpec("STETH/USD", _usd("2995")),
         FeedSpec("WSTETH/USD", _usd("3600")),  # Aave V3 prices wstETH through it
+        FeedSpec("EIGEN/USD", _usd("1.2")),  # EIGEN staked in EigenLayer
+        FeedSpec("WEETH/USD", _usd("3200")),  # Aave V3 EtherFi prices weETH through it
     ),
     v2_pools=(
         PoolSpec("WETH", "USDC", 6_000_000),
@@ -177,7 +180,37 @@ BNB: Final = ChainSpec(
     ),
 )
 
-CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType({spec.chain_id: spec for spec in (ETHEREUM, BNB)})
+#: Arbitrum One: opt-in (``defiscope devnet up --chain 42161``; not in DEFAULT_CHAIN_IDS): Aave V3 behind the
+#: L2 sequencer-uptime gate, and a few Uniswap pools (the simulation trades on them).
+ARBITRUM: Final = ChainSpec(
+    chain_id=42161,
+    name="arbitrum",
+    native_symbol="ETH",
+    native_usd=_usd("3000"),
+    owner_native=100_000,
+    tokens=(
+        TokenSpec("WETH", "Wrapped Ether", 18, _usd("3000"), 10_000, 10, wrapped_native=True),
+        TokenSpec("USDC", "USD Coin", 6, _usd("1"), 1_000_000_000, 100_000),
+        TokenSpec("USDT", "Tether USD", 6, _usd("1"), 1_000_000_000, 100_000),
+        TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 10_000, 1),
+    ),
+    feeds=(
+        FeedSpec("ETH/USD", _usd("3000")),
+        FeedSpec("BTC/USD", _usd("100000")),
+        FeedSpec("USDC/USD", _usd("1")),
+        FeedSpec("USDT/USD", _usd("1")),
+    ),
+    v2_pools=(PoolSpec("WETH", "USDC", 1_000_000),),
+    v3_pools=(
+        PoolSpec("WETH", "USDC", 5_000_000, fee=500),
+        PoolSpec("WBTC", "WETH", 2_000_000, fee=500),
+        PoolSpec("USDC", "USDT", 2_000_000, fee=100),
+    ),
+)
+
+CHAIN_SPECS: Final[Mapping[int, ChainSpec]] = MappingProxyType(
+    {spec.chain_id: spec for spec in (ETHEREUM, BNB, ARBITRUM)}
+)
 
 #: PancakeSwap V2 pairs seeded on BNB Chain (0.25 % fee), US dollars per side.
 PANCAKE_V2_POOLS: Final = (
@@ -195,15 +228,24 @@ PANCAKE_V3_POOLS: Final = (
 
 #: Tokens that protocol deployers add to the registry (not minted as DevTokens): symbol -> decimals.
 PROTOCOL_TOKENS: Final[Mapping[int, Mapping[str, int]]] = MappingProxyType(
-    {1: MappingProxyType({"stETH": 18, "wstETH": 18, "rETH": 18, "cbETH": 18})}
+    {
+        1: MappingProxyType(
+            {"stETH": 18, "wstETH": 18, "rETH": 18, "cbETH": 18}
+            | {"swETH": 18, "wBETH": 18, "sfrxETH": 18, "OETH": 18, "EIGEN": 18}  # EigenLayer's devnet tokens
+        )
+    }
 )
 
 
 @dataclass(frozen=True, slots=True)
 class CurvePoolSpec:
-    """A Curve StableSwap plain pool (our Vyper pool): coins by symbol, US dollars seeded per coin.
+    """A Curve pool: coins by symbol, US dollars seeded per coin, and the registry or factory listing it.
 
-    ``amplification`` is Curve's A; ``fee`` and ``admin_fee`` are in 1e10 units (1_000_000 = 0.01 %).
+    "ETH" is native ether (the pool's coin 0xEeee...EEeE); "3Crv" is the LP token of ``Curve3Pool`` (a
+    metapool's base). StableSwap pools (``CurveRegistry``, ``CurveStableFactory``, ``CurveStableNgFactory``)
+    are our Vyper pool: ``amplification`` is Curve's A; ``fee`` and ``admin_fee`` in 1e10 units (1_000_000 =
+    0.01 %). Crypto pools (``CurveTwocryptoNgFactory``, ``CurveTricryptoNgFactory``) are a TVL-only stand-in:
+    A (times 10,000, as twocrypto/tricrypto keep it) and the fee are what their getters answer.
     """
 
     registry_name: str
@@ -213,11 +255,56 @@ class CurvePoolSpec:
     amplification: int
     fee: int
     admin_fee: int = 5_000_000_000
+    listed_by: str = "CurveRegistry"
 
 
-#: Curve pools seeded on Ethereum: a 3pool-like DAI/USDC/USDT (mixed decimals) and a USDC/USDT pool,
-#: both a little imbalanced, as live pools are.
+_NG: Final = "CurveStableNgFactory"
+_OLD: Final = "CurveStableFactory"
+_TWO: Final = "CurveTwocryptoNgFactory"
+_TRI: Final = "CurveTricryptoNgFactory"
+#: Curve on Ethereum, shaped like mainnet: the main registry's 3pool, USDC/USDT and ETH/stETH (native ether);
+#: stable-factory pools, one a 3pool metapool (its 3Crv is not counted again: the 3pool counts the coins);
+#: stable-ng pools; twocrypto-ng and tricrypto-ng pools. The 3pool stays first and deepest (routing tests
+#: trade through it); the dollars split Curve's devnet size (sizes.py), a little imbalanced as live pools are.
 CURVE_POOLS: Final = (
     CurvePoolSpec("Curve3Pool", "3Crv", ("DAI", "USDC", "USDT"), (14_000_000, 19_000_000, 21_000_000), 2000, 1_000_000),
-    CurvePoolSpec("CurveUsdcUsdtPool", "USDCUSDT-f", ("USDC", "USDT"), (7_000_000, 6_000_000), 500, 4_000_000),
+    CurvePoolSpec("CurveUsdcUsdtPool", "USDCUSDT-f", ("USDC", "USDT"), (1_000_000, 900_000), 500, 4_000_000),
+    CurvePoolSpec("CurveEthStethPool", "steCRV", ("ETH", "stETH"), (1_000_000, 1_000_000), 50, 4_000_000),
+    CurvePoolSpec("CurveDaiUsdcPool", "DAIUSDC-f", ("DAI", "USDC"), (500_000, 400_000), 400, 1_000_000, listed_by=_OLD),
+    CurvePoolSpec(
+        "CurveUsdt3CrvPool", "USDT3CRV-f", ("USDT", "3Crv"), (500_000, 500_000), 200, 4_000_000, listed_by=_OLD
+    ),
+    CurvePoolSpec(
+        "CurveDaiUsdtNgPool", "DAIUSDT-ng", ("DAI", "USDT"), (400_000, 350_000), 1000, 1_000_000, listed_by=_NG
+    ),
+    CurvePoolSpec(
+        "CurveWethStethNgPool", "stETH-ng", ("WETH", "stETH"), (500_000, 500_000), 1500, 1_000_000, listed_by=_NG
+    ),
+    CurvePoolSpec(
+        "CurveUsdcDaiNgPool", "USDCDAI-ng", ("USDC", "DAI"), (300_000, 300_000), 1000, 1_000_000, listed_by=_NG
+    ),
+    CurvePoolSpec(
+        "CurveWethLinkPool", "LINKETH-f", ("WETH", "LINK"), (400_000, 400_000), 400_000, 26_000_000, listed_by=_TWO
+    ),
+    CurvePoolSpec(
+        "CurveWbtcWethPool", "WBTCETH-f", ("WBTC", "WETH"), (500_000, 500_000), 400_000, 26_000_000, listed_by=_TWO
+    ),
+    CurvePoolSpec(
+        "CurveTricryptoUsdcPool",
+        "USDCWBTCWETH",
+        ("USDC", "WBTC", "WETH"),
+        (400_000,) * 3,
+        1_707_629,
+        30_000_000,
+        listed_by=_TRI,
+    ),
+    CurvePoolSpec(
+        "CurveTricryptoUsdtPool",
+        "USDTWBTCWETH",
+        ("USDT", "WBTC", "WETH"),
+        (400_000,) * 3,
+        1_707_629,
+        30_000_000,
+        listed_by=_TRI,
+    ),
 )

@@ -19,11 +19,18 @@ CTOKEN_PREFIX: Final = "CompoundV2cToken:"
 CTOKEN_DECIMALS: Final = 8
 EXCHANGE_RATE: Final = "exchangeRateStored()(uint256)"
 CTOKEN_INTERFACE: Final = "compound/CErc20"
-#: symbol -> the view returning ETH per whole token, scaled 1e18, and the token's real interface
+#: symbol -> the token's own view returning ETH per whole token, scaled 1e18 (as the real tokens answer:
+#: RocketTokenRETH, StakedTokenV1, Swell's swETH, Binance's wBETH; sfrxETH's is frxETH per share, frxETH ~ ETH),
+#: and the token's real interface (``tests/fixtures/abi``)
 LST_RATE_CALLS: Final = {
     "rETH": ("getExchangeRate()(uint256)", "rocketpool/RocketTokenRETH"),
     "cbETH": ("exchangeRate()(uint256)", "coinbase/StakedTokenV1"),
+    "swETH": ("swETHToETHRate()(uint256)", "swell/SwETH"),
+    "wBETH": ("exchangeRate()(uint256)", "binance/WBETH"),
+    "sfrxETH": ("pricePerShare()(uint256)", "frax/SfrxETH"),
 }
+#: Tokens redeemable 1:1 for ETH with no rate to read (OETH: rebasing, the Origin vault redeems 1:1).
+ETH_PEGGED: Final = ("OETH",)
 
 
 def known_rules(deployment: Deployment) -> tuple[DerivativeRule, ...]:
@@ -37,6 +44,7 @@ def known_rules(deployment: Deployment) -> tuple[DerivativeRule, ...]:
     rules += compound_rules(deployment)
     rules += maker_rules(deployment)
     rules += lst_rules(deployment)
+    rules += eth_pegged_rules(deployment)
     rules += aave_rules(deployment)
     return tuple(rules)
 
@@ -83,4 +91,15 @@ def lst_rules(deployment: Deployment) -> list[RateRule]:
         RateRule(tokens[symbol].address, weth, call, scale=10**18, label=f"{symbol}->WETH", interface=interface)
         for symbol, (call, interface) in LST_RATE_CALLS.items()
         if symbol in tokens
+    ]
+
+
+def eth_pegged_rules(deployment: Deployment) -> list[OneToOneRule]:
+    """Rebasing ETH tokens priced as WETH (no rate to check on chain)."""
+    tokens = deployment.tokens
+    if "WETH" not in tokens:
+        return []
+    weth = tokens["WETH"].address
+    return [
+        OneToOneRule(tokens[s].address, weth, check_call=None, label=f"{s}->WETH") for s in ETH_PEGGED if s in tokens
     ]

@@ -30,7 +30,7 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.surface import ContractUse
-from defiscope.protocols.yields import Yield
+from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
 
 log = structlog.get_logger(__name__)
 
@@ -111,6 +111,7 @@ class AdapterResult:
     positions: tuple[Position, ...]
     calls: tuple[CallRecord, ...]
     yields: tuple[Yield, ...] = ()
+    yields_unavailable: tuple[YieldGap, ...] = ()  # rates that could not be read here, and why (never a 0)
 
 
 class AdapterError(DefiscopeError):
@@ -146,6 +147,18 @@ class Adapter(ABC):
         """Optional: the protocol's rates at the reader's block (supply, borrow, staking); none by default."""
         return []
 
+    def yield_gaps(self, block: BlockRef) -> Sequence[YieldGap]:
+        """Optional: the markets whose rate `yields` could not read at `block`, and why; none by default.
+
+        Called by `read` right after `yields` returned at `block`. Keyed by block because the engine may read
+        one adapter at several blocks at once (backfill workers).
+        """
+        return ()
+
+    def reads_yields(self) -> bool:
+        """Whether this adapter reads rates at all (overrides `yields`): a failed read of it leaves a gap."""
+        return type(self).yields is not Adapter.yields
+
     async def read(self, reader: Reader) -> AdapterResult:
         # Yields read with their own reader on the same batcher: same batches (no extra request), and the
         # positions' provenance stays what it was.
@@ -153,14 +166,18 @@ class Adapter(ABC):
         positions, yields = await asyncio.gather(self.positions(reader), self.yields(rates), return_exceptions=True)
         if isinstance(positions, BaseException):
             raise positions
+        gaps: tuple[YieldGap, ...]
         if isinstance(yields, DefiscopeError):
-            # Rates that cannot be read leave the holdings standing: they are reported missing, not zero.
+            # Rates that cannot be read leave the holdings standing: they are reported missing, not zero, and
+            # not replaced by an older block's.
             log.warning("adapter.yields_failed", slug=self.info.slug, reason=str(yields))
-            yields = []
+            yields, gaps = [], (YieldGap(self.info.slug, EVERY_MARKET, reason=str(yields)),)
         elif isinstance(yields, BaseException):
             raise yields
+        else:
+            gaps = tuple(self.yield_gaps(reader.block))
         calls = tuple(CallRecord.of(r) for r in reader.records)
-        return AdapterResult(self.info, reader.block, tuple(positions), calls, tuple(yields))
+        return AdapterResult(self.info, reader.block, tuple(positions), calls, tuple(yields), gaps)
 
     def require(self, results: Sequence[CallResult]) -> list[Any]:
         """Single outputs of results that must all have succeeded, else `AdapterError` naming the call."""

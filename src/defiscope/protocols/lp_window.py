@@ -8,6 +8,7 @@ at S and turns both into `Yield`s (`protocols.lp_fees` has the math and the meth
     results = await reader.call_many([c for pool in pools for c in tracker.model.reads(pool.address)])
     rates = await tracker.rates(reader, zip(pools, split(results)))
     rates.yields, rates.unavailable        # Yield rows; pool -> why it has no rate (never a 0)
+    tracker.gaps_at(reader.block)          # the same missing rates as `YieldGap`s, for `Adapter.yield_gaps`
 
 Caching, so indexing block after block stays cheap: S moves forward a block or two per block, so the clock
 searches forward from the last S it found (a request or two); a pool's state at S is kept until S moves;
@@ -34,7 +35,7 @@ from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, LpFeeError, LpFeeModel, Window, annualize
-from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
+from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
 
 _DIGITS: Final = re.compile(r"\d+")
 log = structlog.get_logger(__name__)
@@ -42,6 +43,8 @@ log = structlog.get_logger(__name__)
 S = TypeVar("S")
 #: Blocks the clock remembers before it forgets the oldest half.
 MAX_KNOWN_BLOCKS: Final = 10_000
+#: Blocks whose missing rates the tracker keeps for `gaps_at` (more than the reads in flight at once).
+MAX_GAP_BLOCKS: Final = 64
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 
 
@@ -74,6 +77,7 @@ def split_results(results: Sequence[CallResult], sizes: Iterable[int]) -> list[l
 class LpFeeRates:
     yields: list[Yield]
     unavailable: dict[str, str]  # pool address -> why no rate: a missing figure, never a 0
+    gaps: tuple[YieldGap, ...] = ()  # the same, as gaps naming the pool's LP token and symbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,7 @@ class LpFeeTracker(Generic[S]):
     _floor: BlockRef | None = None  # the oldest block whose state the node served, when it is not block 0
     _readable: BlockRef | None = None  # the last S the node served state at
     _reported: dict[str, str] = field(default_factory=dict)  # unavailable pools already logged
+    _gaps: dict[BlockRef, tuple[YieldGap, ...]] = field(default_factory=dict)  # B -> its missing rates, newest last
 
     def state(self, results: Sequence[CallResult]) -> S | _Missing:
         """The model's state of one pool's results, or why there is none."""
@@ -153,6 +158,7 @@ class LpFeeTracker(Generic[S]):
         end, client = reader.block, reader.batcher.snapshot.client
         unavailable: dict[str, str] = {}
         ends: dict[LpPool, S] = {}
+        pools = list(pools)
         for pool, results in pools:
             state = self.state(results)
             if isinstance(state, _Missing):
@@ -174,7 +180,23 @@ class LpFeeTracker(Generic[S]):
                 continue
             rows.append(self._row(pool, apr, window))
         self._log(unavailable)
-        return LpFeeRates(rows, unavailable)
+        gaps = tuple(
+            YieldGap(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, unavailable[pool.address])
+            for pool, _ in pools
+            if pool.address in unavailable
+        )
+        self._keep_gaps(end, gaps)
+        return LpFeeRates(rows, unavailable, gaps)
+
+    def gaps_at(self, block: BlockRef) -> tuple[YieldGap, ...]:
+        """The pools whose rate the latest `rates` at `block` could not give, and why (none if not read)."""
+        return self._gaps.get(block, ())
+
+    def _keep_gaps(self, block: BlockRef, gaps: tuple[YieldGap, ...]) -> None:
+        self._gaps.pop(block, None)
+        self._gaps[block] = gaps
+        while len(self._gaps) > MAX_GAP_BLOCKS:
+            del self._gaps[next(iter(self._gaps))]  # the least recently read block
 
     def _row(self, pool: LpPool, apr: Fraction, window: Window) -> Yield:
         method = self.model.method(window)

@@ -30,6 +30,7 @@ def _contract(use: ContractUse) -> dict[str, Any]:
         "interface": use.interface,
         "calls": list(use.signatures()),
         "events": list(use.events),
+        "notes": list(use.notes),  # dss LogNotes scanned (anonymous; topic0 = the function's selector)
     }
 
 

@@ -34,7 +34,9 @@ class ContractUse:
     ``interface`` names the real ABI it answers: a fixture ``tests/fixtures/abi/<interface>.json`` taken from
     a published package or written from the verified source. ``calls`` are full signatures as `Call.of`
     takes them ("balanceOf(address)(uint256)"); ``events`` are canonical event signatures
-    ("PoolCreated(address,address,uint24,int24,address)"). ``address`` is the registry's address for a fixed
+    ("PoolCreated(address,address,uint24,int24,address)"). ``notes`` are functions whose calls the contract logs
+    as an anonymous dss ``LogNote`` (topic0 = the function's selector, left-aligned), e.g. the Vat's
+    "frob(bytes32,address,address,address,int256,int256)". ``address`` is the registry's address for a fixed
     contract; None for contracts found at run time (pools, aTokens, strategies), described by ``name``.
     """
 
@@ -43,6 +45,7 @@ class ContractUse:
     calls: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
     address: str | None = None
+    notes: tuple[str, ...] = ()
 
     def signatures(self) -> tuple[str, ...]:
         """The calls without their outputs: "getReservesList()"."""
@@ -54,12 +57,24 @@ def event_topic(signature: str) -> bytes:
     return keccak(text=signature.replace(" ", ""))
 
 
+def note_topic(function: str) -> bytes:
+    """topic0 of a dss ``LogNote`` (anonymous) logged by ``function``: its selector, left-aligned in 32 bytes.
+
+    >>> note_topic("rely(address)").hex()[:8]
+    '65fae35e'
+    """
+    return keccak(text=function.replace(" ", ""))[:4].ljust(32, b"\0")
+
+
 def declared_signatures(uses: Iterable[ContractUse]) -> frozenset[str]:
     return frozenset(sig for use in uses for sig in use.signatures())
 
 
 def declared_topics(uses: Iterable[ContractUse]) -> frozenset[bytes]:
-    return frozenset(event_topic(event) for use in uses for event in use.events)
+    return frozenset(
+        [event_topic(event) for use in uses for event in use.events]
+        + [note_topic(note) for use in uses for note in use.notes]
+    )
 
 
 @runtime_checkable

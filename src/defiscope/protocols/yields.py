@@ -11,6 +11,12 @@ their APR is a terminating decimal: `exact_decimal` converts it without rounding
     >>> Yield("aave-v3", "0x" + "11" * 20, "0x" + "22" * 20, "WETH", YieldKind.SUPPLY,
     ...       Decimal("0.035"), Decimal("0.0356"), "currentLiquidityRate / 1e27").kind.value
     'supply'
+
+A rate that cannot be read is a `YieldGap` — the market (or "*" for every market of the protocol) and why —
+stored and served in its place, never a 0 and never the last good block's rate:
+
+    >>> YieldGap("uniswap-v2", "*", reason="getReserves() failed").whole_protocol
+    True
 """
 
 from __future__ import annotations
@@ -46,6 +52,26 @@ class Yield:
     apr: Decimal  # simple annual rate, 1 = 100 %
     apy: Decimal  # compounded as the protocol compounds
     method: str  # how it was computed, for people
+
+
+#: `YieldGap.market` when no rate of the protocol could be read at the block.
+EVERY_MARKET: Final = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class YieldGap:
+    """A rate an adapter could not read at a block, and why: listed as unavailable in its place."""
+
+    protocol: str  # slug
+    market: str  # as `Yield.market`, or `EVERY_MARKET` when the protocol's `yields` failed as a whole
+    asset: str = ""  # as `Yield.asset`, when known
+    symbol: str = ""  # as `Yield.symbol`, when known
+    kind: YieldKind | None = None  # None when the whole protocol (several kinds) is missing
+    reason: str = ""
+
+    @property
+    def whole_protocol(self) -> bool:
+        return self.market == EVERY_MARKET
 
 
 def exact_decimal(value: Fraction) -> Decimal:

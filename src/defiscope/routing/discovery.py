@@ -2,8 +2,10 @@
 
 - V2 pairs (Uniswap V2, PancakeSwap V2): the factory's ``getPair(a, b)`` for every pair of known tokens;
 - V3 pools (Uniswap V3, PancakeSwap V3): the factory's ``getPool(a, b, fee)`` for every pair and fee tier;
-- Curve pools: as the Curve adapter finds them (``Curve<Name>Pool`` registry entries, the CurveRegistry),
-  kept where our StableSwap math models them (``A_precise`` answers; no ``offpeg_fee_multiplier``).
+- Curve pools: as the Curve adapter finds them (its registry and factories, ``Curve<Name>Pool`` entries),
+  kept where our StableSwap math models them exactly: `route_exclusion` leaves out crypto pools, pools holding
+  native ETH and metapools (each with its reason, logged); of the rest, those whose ``A_precise`` answers and
+  that have no ``offpeg_fee_multiplier``.
 
 Why look pairs up by token rather than enumerate the factories (as the TVL adapters do): mainnet's V2
 factory holds about 400,000 pairs and the V3 factory's ``PoolCreated`` logs span 10M+ blocks; a route
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Final
 
+import structlog
 from eth_utils import to_checksum_address
 
 from defiscope.chain.block import BlockRef
@@ -30,12 +33,13 @@ from defiscope.chain.client import ChainClient, Snapshot
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.curve.adapter import CurveAdapter, has_curve
+from defiscope.protocols.curve.adapter import CurveAdapter, has_curve, route_exclusion
 from defiscope.protocols.uniswap.v2 import V2_SPECS
 from defiscope.protocols.uniswap.v3 import V3_SPECS
 from defiscope.protocols.uniswap.v3_spec import SLOT0_BY_DEX
 from defiscope.routing.load import PoolRef
 
+log = structlog.get_logger(__name__)
 ZERO: Final = "0x0000000000000000000000000000000000000000"
 
 
@@ -116,9 +120,17 @@ async def _curve_pools(reader: Reader, deployment: Deployment) -> list[PoolRef]:
     if not has_curve(deployment):
         return []
     adapter = CurveAdapter(deployment)
-    # The adapter's own discovery (named pools, the registry's list, coins read once) runs inside positions().
+    # The adapter's own discovery (registry and factories, named pools, coins read once) runs inside positions().
     holders = dict.fromkeys(p.holder for p in await adapter.positions(reader) if p.holder is not None)
-    pools = [adapter.pools[address] for address in holders]
+    lp_tokens = {p.lp_token.lower() for p in adapter.pools.values()}
+    pools = []
+    for address in holders:
+        pool = adapter.pools[address]
+        reason = route_exclusion(pool, lp_tokens)
+        if reason is None:
+            pools.append(pool)
+        else:
+            log.debug("routing.curve_pool_skipped", pool=address, reason=reason)
     probes = [
         call
         for pool in pools

@@ -98,6 +98,7 @@ def build_engine(target: ChainTarget, rpc: RpcSettings, *, coingecko: CoinGeckoC
             max_attempts=rpc.max_attempts,
             max_batch_items=rpc.max_batch_items,
             max_concurrency=rpc.max_concurrency,
+            limits={url: rpc.limits_for(url) for url in target.rpc_urls},
         )
     )
     deployment = target.deployment

@@ -21,10 +21,16 @@ log = structlog.get_logger(__name__)
 
 
 def save_result(repo: Repository, result: ChainTvl) -> None:
-    """Save every protocol snapshot of a result, the chosen price of every token it valued, and the yields."""
+    """Save every protocol snapshot of a result, the chosen price of every token it valued, and the yields
+    with the rates that could not be read (which replace, for their block, any stored before)."""
     repo.save_snapshots(result.snapshots)  # one transaction: a block is visible whole or not at all
     repo.save_prices(d.quote for d in result.prices.values() if d.quote is not None)
-    repo.save_yields(result.block, result.yields, protocols=(s.slug for s in result.snapshots))
+    repo.save_yields(
+        result.block,
+        result.yields,
+        protocols=(s.slug for s in result.snapshots),
+        unavailable=result.yields_unavailable,
+    )
 
 
 def save_result_after_reorg(repo: Repository, result: ChainTvl) -> None:

@@ -246,3 +246,32 @@ class YieldRow(Base):
     apr: Mapped[Decimal] = mapped_column(ExactDecimal)
     apy: Mapped[Decimal] = mapped_column(ExactDecimal)
     method: Mapped[str] = mapped_column(Text)
+
+
+class YieldGapRow(Base):
+    """A rate that could not be read at one block, and why (revision 0007): `protocols.yields.YieldGap`.
+
+    Saved and replaced with the block's yields; market "*" when no rate of the protocol could be read. The
+    newest block per (chain, protocol) counts it as having yields, so an older block's rate is not served
+    in its place.
+    """
+
+    __tablename__ = "yield_gaps"
+    __table_args__ = (
+        # Serves replacing a block's gaps, rollback_from (chain, block >= n) and the newest block per protocol.
+        Index(None, "chain_id", "block_number", "slug"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        CheckConstraint(f"kind IS NULL OR kind IN ({', '.join(repr(k.value) for k in YieldKind)})", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)
+    slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    market: Mapped[str] = mapped_column(String(ADDRESS_LEN))
+    asset: Mapped[str] = mapped_column(String(ADDRESS_LEN))
+    symbol: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from defiscope.chain.block import BlockRef
 from defiscope.protocols.lido.apr import RebaseReport
 from defiscope.protocols.lido.reports import ReportLog
-from defiscope.protocols.yields import Yield
+from defiscope.protocols.yields import Yield, YieldGap
 from defiscope.store import convert
 from defiscope.store import yields as stored_yields
 from defiscope.store.convert import ChainPoint, HistoryPoint
@@ -42,9 +42,10 @@ from defiscope.store.models import (
     RebaseReportRow,
     SnapshotToken,
     TvlSnapshot,
+    YieldGapRow,
     YieldRow,
 )
-from defiscope.store.yields import StoredYield
+from defiscope.store.yields import LatestYields, StoredYield
 from defiscope.tvl.model import PriceQuote, ProtocolSnapshot
 
 log = structlog.get_logger(__name__)
@@ -184,10 +185,11 @@ class Repository:
                 ),
                 execution_options=_NO_SYNC,
             )
-            session.execute(
-                delete(YieldRow).where(YieldRow.chain_id == chain_id, YieldRow.block_number >= block_number),
-                execution_options=_NO_SYNC,
-            )
+            for rates in (YieldRow, YieldGapRow):
+                session.execute(
+                    delete(rates).where(rates.chain_id == chain_id, rates.block_number >= block_number),
+                    execution_options=_NO_SYNC,
+                )
             session.execute(
                 delete(Block).where(Block.chain_id == chain_id, Block.number >= block_number),
                 execution_options=_NO_SYNC,
@@ -195,28 +197,40 @@ class Repository:
         log.info("store.rolled_back", chain_id=chain_id, from_block=block_number, snapshots=removed)
         return int(removed)
 
-    def save_yields(self, block: BlockRef, rates: Sequence[Yield], *, protocols: Iterable[str] = ()) -> int:
-        """Store the rates read at `block`, replacing that block's yields of their protocols (and of
-        `protocols`, so a protocol that now has none is cleared); returns the rows written.
+    def save_yields(
+        self,
+        block: BlockRef,
+        rates: Sequence[Yield],
+        *,
+        protocols: Iterable[str] = (),
+        unavailable: Sequence[YieldGap] = (),
+    ) -> int:
+        """Store the rates read at `block` and the ones that could not be read (`unavailable`), replacing that
+        block's yields and gaps of their protocols (and of `protocols`, so a protocol that now has none is
+        cleared); returns the rate rows written.
 
         Raises `BlockConflictError` if the block is stored with another hash (a reorg: roll back first).
         """
         rows = [stored_yields.yield_values(block, rate) for rate in rates]
-        slugs = {rate.protocol for rate in rates} | set(protocols)
+        gaps = [stored_yields.gap_values(block, gap) for gap in unavailable]
+        slugs = {rate.protocol for rate in rates} | {gap.protocol for gap in unavailable} | set(protocols)
         if not slugs:
             return 0
         with self._write() as session:
             _ensure_block(session, block)
-            stored_yields.replace_block(session, block, rows, slugs)
+            stored_yields.replace_block(session, block, rows, gaps, slugs)
         return len(rows)
 
     def latest_yields(self, chain_id: int | None = None, protocol: str | None = None) -> list[StoredYield]:
-        """The yields of the newest stored block of every (chain, protocol), by protocol, chain, symbol."""
+        """The yields of the newest stored block of every (chain, protocol), by protocol, chain, symbol: the
+        newest block with yields or gaps (see `latest_yields_and_gaps` for the gaps)."""
+        return self.latest_yields_and_gaps(chain_id, protocol).rates
+
+    def latest_yields_and_gaps(self, chain_id: int | None = None, protocol: str | None = None) -> LatestYields:
+        """The rates and the gaps (rates that could not be read, and why) of the newest block of every
+        (chain, protocol) that has either stored."""
         with self._sessions() as session:
-            return [
-                stored_yields.to_stored(row)
-                for row in session.scalars(stored_yields.latest_statement(chain_id, protocol))
-            ]
+            return stored_yields.latest(session, chain_id, protocol)
 
     def save_rebase_reports(self, chain_id: int, slug: str, logs: Iterable[ReportLog]) -> int:
         """Keep staking oracle reports (one per report time; a report already stored is left as is)."""

@@ -1,10 +1,16 @@
-"""Yields per block in the store: write a block's rates (replacing them), read the newest per protocol.
+"""Yields per block in the store: write a block's rates and gaps (replacing them), read the newest per protocol.
 
-The `Repository` methods `save_yields` / `latest_yields` wrap these in one transaction each:
+The `Repository` methods `save_yields` / `latest_yields` / `latest_yields_and_gaps` wrap these in one
+transaction each:
 
-    repo.save_yields(block, [Yield("aave-v3", pool, weth, "WETH", YieldKind.SUPPLY, apr, apy, "...")])
+    repo.save_yields(block, [Yield("aave-v3", pool, weth, "WETH", YieldKind.SUPPLY, apr, apy, "...")],
+                     unavailable=[YieldGap("aave-v3", pool, usdc, "USDC", YieldKind.SUPPLY, reason="...")])
     [row] = repo.latest_yields(chain_id=1, protocol="aave-v3")
     row.block.number, row.rate.apr
+    repo.latest_yields_and_gaps(chain_id=1).gaps[0].gap.reason
+
+A block with only gaps stored for a protocol is its newest block all the same: the rates of an older block
+are never served for a market the newest block could not read.
 """
 
 from __future__ import annotations
@@ -13,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, select
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from defiscope.chain.block import BlockRef
-from defiscope.protocols.yields import Yield, YieldKind
-from defiscope.store.models import YieldRow
+from defiscope.protocols.yields import Yield, YieldGap, YieldKind
+from defiscope.store.models import YieldGapRow, YieldRow
 from defiscope.store.types import check_decimal
 
 _NO_SYNC = {"synchronize_session": False}
@@ -30,6 +36,22 @@ class StoredYield:
 
     block: BlockRef
     rate: Yield
+
+
+@dataclass(frozen=True, slots=True)
+class StoredYieldGap:
+    """A rate that could not be read, and the block it was missing at."""
+
+    block: BlockRef
+    gap: YieldGap
+
+
+@dataclass(frozen=True, slots=True)
+class LatestYields:
+    """The newest block's rates and gaps of every (chain, protocol): a gap's market has no rate here."""
+
+    rates: list[StoredYield]
+    gaps: list[StoredYieldGap]
 
 
 def yield_values(block: BlockRef, rate: Yield) -> dict[str, Any]:
@@ -50,36 +72,96 @@ def yield_values(block: BlockRef, rate: Yield) -> dict[str, Any]:
     }
 
 
-def replace_block(session: Session, block: BlockRef, rows: Sequence[dict[str, Any]], slugs: set[str]) -> None:
-    """Delete the block's stored yields of `slugs`, then insert `rows` (a shorter list leaves nothing stale)."""
-    session.execute(
-        delete(YieldRow).where(
-            YieldRow.chain_id == block.chain_id, YieldRow.block_number == block.number, YieldRow.slug.in_(slugs)
-        ),
-        execution_options=_NO_SYNC,
-    )
-    if rows:
-        session.execute(insert(YieldRow), list(rows))
+def replace_block(
+    session: Session, block: BlockRef, rows: Sequence[dict[str, Any]], gaps: Sequence[dict[str, Any]], slugs: set[str]
+) -> None:
+    """Delete the block's stored yields and gaps of `slugs`, then insert `rows` and `gaps` (a shorter list
+    leaves nothing stale)."""
+    for table, values in ((YieldRow, rows), (YieldGapRow, gaps)):
+        session.execute(
+            delete(table).where(
+                table.chain_id == block.chain_id, table.block_number == block.number, table.slug.in_(slugs)
+            ),
+            execution_options=_NO_SYNC,
+        )
+        if values:
+            session.execute(insert(table), list(values))
 
 
-def latest_statement(chain_id: int | None, protocol: str | None) -> Select[Any]:
-    """Rows of the newest stored block of every (chain, protocol), ordered for a stable listing."""
-    newest = select(YieldRow.chain_id, YieldRow.slug, func.max(YieldRow.block_number).label("number")).group_by(
-        YieldRow.chain_id, YieldRow.slug
+def gap_values(block: BlockRef, gap: YieldGap) -> dict[str, Any]:
+    """Columns of one `yield_gaps` row."""
+    return {
+        "chain_id": block.chain_id,
+        "block_number": block.number,
+        "block_hash": block.hash,
+        "block_timestamp": block.timestamp,
+        "slug": gap.protocol,
+        "market": gap.market,
+        "asset": gap.asset,
+        "symbol": gap.symbol,
+        "kind": None if gap.kind is None else YieldKind(gap.kind).value,
+        "reason": gap.reason,
+    }
+
+
+def latest(session: Session, chain_id: int | None, protocol: str | None) -> LatestYields:
+    """The rates and gaps of the newest block of every (chain, protocol) that has either stored.
+
+    The newest blocks are fixed first and both tables read at exactly those, so the rates and the gaps
+    belong to the same block even if a newer one is written between the reads (PostgreSQL reads committed
+    rows per statement).
+    """
+    newest = [(c, slug, n) for c, slug, n in session.execute(_newest_statement(chain_id, protocol))]
+    if not newest:
+        return LatestYields([], [])
+    rates = select(YieldRow).where(_at_blocks(YieldRow, newest))
+    gaps = select(YieldGapRow).where(_at_blocks(YieldGapRow, newest))
+    return LatestYields(
+        [
+            to_stored(row)
+            for row in session.scalars(
+                rates.order_by(YieldRow.slug, YieldRow.chain_id, YieldRow.symbol, YieldRow.market, YieldRow.kind)
+            )
+        ],
+        [
+            to_stored_gap(row)
+            for row in session.scalars(
+                gaps.order_by(
+                    YieldGapRow.slug, YieldGapRow.chain_id, YieldGapRow.symbol, YieldGapRow.market, YieldGapRow.kind
+                )
+            )
+        ],
     )
-    if chain_id is not None:
-        newest = newest.where(YieldRow.chain_id == chain_id)
-    if protocol is not None:
-        newest = newest.where(YieldRow.slug == protocol)
-    top = newest.subquery()
-    joined = and_(
-        YieldRow.chain_id == top.c.chain_id, YieldRow.slug == top.c.slug, YieldRow.block_number == top.c.number
+
+
+def _newest_statement(chain_id: int | None, protocol: str | None) -> Select[int, str, int]:
+    """(chain, protocol, newest block) over the blocks with yields or gaps stored."""
+    parts = []
+    for table in (YieldRow, YieldGapRow):
+        part = select(table.chain_id, table.slug, table.block_number)
+        if chain_id is not None:
+            part = part.where(table.chain_id == chain_id)
+        if protocol is not None:
+            part = part.where(table.slug == protocol)
+        parts.append(part)
+    both = union_all(*parts).subquery()
+    return select(both.c.chain_id, both.c.slug, func.max(both.c.block_number)).group_by(both.c.chain_id, both.c.slug)
+
+
+def _at_blocks(table: type[YieldRow] | type[YieldGapRow], blocks: Sequence[tuple[int, str, int]]) -> Any:
+    """Rows of `table` at one of `blocks` (chain, protocol, block number)."""
+    return or_(
+        *(
+            and_(table.chain_id == chain, table.slug == slug, table.block_number == number)
+            for chain, slug, number in blocks
+        )
     )
-    return (
-        select(YieldRow)
-        .join(top, joined)
-        .order_by(YieldRow.slug, YieldRow.chain_id, YieldRow.symbol, YieldRow.market, YieldRow.kind)
-    )
+
+
+def to_stored_gap(row: YieldGapRow) -> StoredYieldGap:
+    block = BlockRef(chain_id=row.chain_id, number=row.block_number, hash=row.block_hash, timestamp=row.block_timestamp)
+    kind = None if row.kind is None else YieldKind(row.kind)
+    return StoredYieldGap(block, YieldGap(row.slug, row.market, row.asset, row.symbol, kind, row.reason))
 
 
 def to_stored(row: YieldRow) -> StoredYield:

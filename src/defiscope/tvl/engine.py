@@ -26,7 +26,7 @@ from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import PriceAggregator, PriceDecision
 from defiscope.protocols.base import Adapter, AdapterResult
 from defiscope.protocols.surface import ContractUse
-from defiscope.protocols.yields import Yield
+from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.valuation import token_values
 
@@ -50,6 +50,7 @@ class ChainTvl:
     failures: tuple[ProtocolFailure, ...]
     prices: Mapping[str, PriceDecision]
     yields: tuple[Yield, ...] = ()  # the adapters' rates at this block (supply, borrow, staking)
+    yields_unavailable: tuple[YieldGap, ...] = ()  # rates that could not be read at this block, and why
 
 
 class TvlEngine:
@@ -121,7 +122,21 @@ class TvlEngine:
             for r in results
         )
         rates = tuple(y for r in results for y in r.yields)
-        return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates)
+        return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates, _yield_gaps(results, failures, chosen))
+
+
+def _yield_gaps(
+    results: Sequence[AdapterResult], failures: Sequence[ProtocolFailure], adapters: Sequence[Adapter]
+) -> tuple[YieldGap, ...]:
+    """The adapters' missing rates, and every rate of a protocol that could not be read at all: the block
+    is then stored with the gap, so an older block's rates are not served as this one's."""
+    with_rates = {a.info.slug for a in adapters if a.reads_yields()}
+    failed = tuple(
+        YieldGap(f.slug, EVERY_MARKET, reason=f"the protocol could not be read: {f.reason}")
+        for f in failures
+        if f.slug in with_rates
+    )
+    return tuple(g for r in results for g in r.yields_unavailable) + failed
 
 
 def _mark_receipts(results: list[AdapterResult], adapters: Sequence[Adapter]) -> list[AdapterResult]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from defiscope.chain.client import ChainClient
 from defiscope.cli import app
+from defiscope.devnet.aave import AAVE_MARKETS, SeedUser, seed_address
 from defiscope.protocols.aave.adapter import AaveV3Adapter
 from defiscope.protocols.aave.market import AaveError, AaveMarket, Reserve, read_strategy
 from defiscope.protocols.aave.positions import pool_account_data, scan_accounts
@@ -32,7 +34,7 @@ async def test_frozen_and_paused_reserves_are_reported(kit: AaveKit, client: Cha
     assert (await _reserve(kit, client, "USDC")).config.status == "active"
     # Views keep working on a paused reserve: TVL and positions read as before.
     positions = await AaveV3Adapter(kit.deployment).positions(await kit.reader(client))
-    assert len(positions) == 12
+    assert len(positions) == 2 * sum(len(m.reserves) for m in AAVE_MARKETS)
     accounts = list(kit.sender.accounts[1:10])
     reader = await kit.reader(client)
     ours = await scan_accounts(reader, AaveMarket.of(kit.deployment), accounts)
@@ -53,8 +55,8 @@ async def test_full_utilisation(kit: AaveKit, client: ChainClient) -> None:
     assert strategy.calculate_interest_rates(drained.rate_inputs()).variable_borrow_rate == 81 * 10**25
     positions = await AaveV3Adapter(kit.deployment).positions(await kit.reader(client))
     tvl = next(p for p in positions if p.token == drained.asset and p.kind is BalanceKind.TVL)
-    assert tvl.amount == max(drained.a_token_supply - drained.total_debt, 0)
-    assert tvl.amount < 10**18  # nothing left to borrow: less than one DAI of rounding
+    # TVL is what the aToken holds: nothing, all of it is lent out.
+    assert tvl.amount == drained.available_liquidity == 0
 
 
 async def test_a_feed_answering_zero(kit: AaveKit, client: ChainClient) -> None:
@@ -64,7 +66,8 @@ async def test_a_feed_answering_zero(kit: AaveKit, client: ChainClient) -> None:
     assert weth.price_error is not None
     assert "feed answers 0 or less and there is no fallback oracle" in weth.price_error
     # TVL needs no price: still read.
-    assert len(await AaveV3Adapter(kit.deployment).positions(await kit.reader(client))) == 12
+    positions = await AaveV3Adapter(kit.deployment).positions(await kit.reader(client))
+    assert len(positions) == 2 * sum(len(m.reserves) for m in AAVE_MARKETS)
     # A position holding WETH cannot be valued: a clear error naming the asset, as the Pool itself reverts.
     with pytest.raises(AaveError, match="no oracle price for WETH"):
         await scan_accounts(await kit.reader(client), AaveMarket.of(kit.deployment), [kit.sender.accounts[1]])
@@ -72,10 +75,22 @@ async def test_a_feed_answering_zero(kit: AaveKit, client: ChainClient) -> None:
 
 def test_a_feed_answering_zero_in_the_cli(kit: AaveKit, cli: CliRunner, devnet_home: Path) -> None:  # noqa: F811
     kit.set_price("ETH/USD", 0)
-    result = cli.invoke(app, ["risk", "liquidations", "--protocol", "aave-v3", "--asset", "WETH"])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: aave-v3: no oracle price for WETH")
-    assert len(result.stderr.strip().splitlines()) == 1
+    result = cli.invoke(app, ["risk", "liquidations", "--protocol", "aave-v3", "--asset", "WBTC", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    # Every seeded borrower whose position holds WETH (as collateral or debt) cannot be valued: listed, with
+    # the reason, and in no figure; the others are valued as usual.
+    users = [(m.name, u) for m in AAVE_MARKETS for u in m.users if u.borrow]
+    with_weth = {_address(kit, u) for _, u in users if "WETH" in {s for s, _ in (*u.supply, *u.borrow)}}
+    assert {line.split()[1].rstrip(":") for line in doc["not_valued"]} == with_weth
+    assert all("no oracle price for WETH" in line for line in doc["not_valued"])
+    assert doc["positions"] == len(users) - len(with_weth)
+    text = cli.invoke(app, ["risk", "liquidations", "--protocol", "aave-v3", "--asset", "WBTC"])
+    assert f"not valued ({len(with_weth)}, left out of the figures above)" in text.stdout
+
+
+def _address(kit: AaveKit, user: SeedUser) -> str:
+    return kit.sender.accounts[user.account] if user.account is not None else seed_address(user.name)
 
 
 async def test_a_stale_feed_is_flagged_but_still_used(kit: AaveKit, client: ChainClient) -> None:

@@ -13,7 +13,6 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.compound import SeedUser
-from defiscope.devnet.maker import ILKS, VAULTS
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 
@@ -69,16 +68,6 @@ def held(users: Iterable[SeedUser]) -> dict[str, int]:
     users = list(users)
     out, lent = supplied(users), borrowed(users)
     return {symbol: out[symbol] - lent[symbol] for symbol in out}
-
-
-def maker_collateral() -> dict[str, int]:
-    """Whole tokens locked in Maker's joins by the seeded vaults, per token symbol."""
-    token = {i.name: i.token for i in ILKS}
-    return dict(_sum((token[v.ilk], v.collateral) for v in VAULTS))
-
-
-def maker_debt() -> int:
-    return sum(v.dai for v in VAULTS)
 
 
 def _sum(legs: Iterable[tuple[str, int]]) -> Counter[str]:

@@ -1,4 +1,6 @@
-"""The Compound V2, Compound III and Maker adapters on the seeded devnet: exact balances, one batch each."""
+"""The Compound V2 and Compound III adapters on the seeded devnet: exact balances, one batch each.
+
+Maker's: tests/protocols/maker/test_devnet.py."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.deployments.mainnet import mainnet
-from defiscope.devnet.compound import COMET_USERS, V2_USERS
+from defiscope.devnet.compound import COMETS, V2_USERS
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.spec import ETHEREUM, PROTOCOL_TOKENS
 from defiscope.devnet.world import DevnetChain
@@ -21,12 +23,14 @@ from defiscope.prices.wrappers import compound_rules, known_rules, maker_rules
 from defiscope.protocols.base import AdapterError, BalanceKind
 from defiscope.protocols.compound.registry import compound_maker_adapters
 from defiscope.protocols.compound.v2 import CompoundV2Adapter
-from defiscope.protocols.compound.v3 import CompoundV3Adapter
-from defiscope.protocols.maker.adapter import MakerAdapter
+from defiscope.protocols.compound.v3 import CometAssets, CompoundV3Adapter
 from defiscope.protocols.registry import adapters_for, known_protocols
-from tests.protocols.compound.kit import Lab, borrowed, held, maker_collateral, maker_debt
+from tests.protocols.compound.kit import Lab, borrowed, held
 
 E18, E6, E8 = 10**18, 10**6, 10**8
+#: Every Comet's seed users: what they supplied minus what they borrowed is, token by token, what the
+#: Comets hold together (each base is lent by one Comet only).
+COMET_USERS = tuple(u for c in COMETS for u in c.users)
 
 
 def units(symbol: str, whole: int) -> int:
@@ -50,17 +54,17 @@ def totals(positions: list, kind: BalanceKind) -> dict[str, int]:  # type: ignor
 
 async def test_adapters_read_exact_balances(eth_chain: DevnetChain) -> None:
     deployment = devnet_deployment(eth_chain)
-    t = {s: deployment.token(s).address for s in ("WETH", "USDC", "DAI", "WBTC", "wstETH")}
-    v2, v3, maker = CompoundV2Adapter(deployment), CompoundV3Adapter(deployment), MakerAdapter(deployment)
+    t = {s: deployment.token(s).address for s in ("WETH", "USDC", "USDT", "DAI", "WBTC", "wstETH", "LINK", "UNI")}
+    v2, v3 = CompoundV2Adapter(deployment), CompoundV3Adapter(deployment)
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
         batcher = Batcher(await client.snapshot())
-        r2, r3, rm = [await a.read(batcher.reader(a.info.slug)) for a in (v2, v3, maker)]
+        r2, r3 = [await a.read(batcher.reader(a.info.slug)) for a in (v2, v3)]
         borrows = await Lab.connect(eth_chain).values(
             [
                 Call.of(eth_chain.contracts[f"CompoundV2cToken:{s}"], "totalBorrows()(uint256)")
                 for s in ("WETH", "USDC", "DAI", "WBTC")
             ]
-            + [Call.of(eth_chain.contracts["CompoundV3Comet:USDC"], "totalBorrow()(uint256)")]
+            + [Call.of(eth_chain.contracts[f"CompoundV3Comet:{c.base}"], "totalBorrow()(uint256)") for c in COMETS]
         )
     # Compound V2: cash = supplied - lent out; borrowed = totalBorrows (seeded amounts plus accrued interest).
     assert totals(list(r2.positions), BalanceKind.TVL) == {t[s]: units(s, w) for s, w in held(V2_USERS).items()}
@@ -71,15 +75,16 @@ async def test_adapters_read_exact_balances(eth_chain: DevnetChain) -> None:
     assert set(v2.receipt_tokens()) == {
         eth_chain.contracts[f"CompoundV2cToken:{s}"] for s in ("WETH", "USDC", "DAI", "WBTC")
     }
-    # Comet: USDC supplied - lent out is held; collateral totals as seeded.
-    assert totals(list(r3.positions), BalanceKind.TVL) == {t[s]: units(s, w) for s, w in held(COMET_USERS).items()}
-    assert totals(list(r3.positions), BalanceKind.BORROWED) == {t["USDC"]: borrows[4]}
-    comet_lent = units("USDC", borrowed(COMET_USERS)["USDC"])
-    assert comet_lent <= borrows[4] < comet_lent * 1001 // 1000
-    # Maker: collateral in the joins, DAI minted by the vaults.
-    dai = eth_chain.contracts["MakerDai"]
-    assert totals(list(rm.positions), BalanceKind.TVL) == {t[s]: units(s, w) for s, w in maker_collateral().items()}
-    assert totals(list(rm.positions), BalanceKind.BORROWED) == {dai: maker_debt() * E18}
+    # Comets: each base supplied - lent out is held, collateral as seeded; one borrowed figure per base.
+    comet_tvl = totals(list(r3.positions), BalanceKind.TVL)
+    assert {k: v for k, v in comet_tvl.items() if v} == {t[s]: units(s, w) for s, w in held(COMET_USERS).items()}
+    assert {k for k, v in comet_tvl.items() if not v} == {t["LINK"], t["UNI"]}  # cUSDTv3 lists them, unused
+    assert totals(list(r3.positions), BalanceKind.BORROWED) == {
+        t[c.base]: b for c, b in zip(COMETS, borrows[4:], strict=True)
+    }
+    for comet, total_borrow in zip(COMETS, borrows[4:], strict=True):
+        comet_lent = units(comet.base, borrowed(comet.users)[comet.base])
+        assert comet_lent <= total_borrow < comet_lent * 1001 // 1000, comet.base
     # Each adapter's reads are recorded for provenance.
     assert [c.function for c in r2.calls[:1]] == ["getAllMarkets()"]
 
@@ -158,8 +163,30 @@ async def test_tvl_engine_prices_every_position(eth_chain: DevnetChain) -> None:
     comet = held(COMET_USERS)
     wsteth_held = comet.pop("wstETH")
     assert v3_tvl == usd(comet) + wsteth_held * wsteth.usd
-    assert by_slug["makerdao"].total(BalanceKind.TVL) == usd(maker_collateral())
-    assert by_slug["makerdao"].total(BalanceKind.BORROWED) == Decimal(maker_debt())
     # The seeded loans plus the interest accrued while seeding (well under 0.1 %).
     lent = usd(borrowed(V2_USERS))
     assert lent < by_slug["compound-v2"].total(BalanceKind.BORROWED) < lent * Decimal("1.001")
+
+
+async def test_comet_collateral_listed_later_is_learnt(eth_chain: DevnetChain) -> None:
+    """Governance lists new collateral on mainnet Comets: an adapter that learnt a shorter list (as before a
+    listing) sees numAssets grow and reads the new assets, in one more round only then."""
+    deployment = devnet_deployment(eth_chain)
+    comet = eth_chain.contracts["CompoundV3Comet:USDT"]
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        snapshot = await client.snapshot()
+        fresh = CompoundV3Adapter(deployment)
+        expected = await fresh.positions(Batcher(snapshot).reader("fresh"))
+        stale = CompoundV3Adapter(deployment)
+        stale.assets = dict(fresh.assets)
+        full = fresh.assets[comet]
+        stale.assets[comet] = CometAssets(full.base, full.collateral[:2])  # WETH, WBTC; then wstETH, LINK, UNI
+        batcher = Batcher(snapshot)
+        found = await stale.positions(batcher.reader("stale"))
+        rounds = batcher.flushes
+        again = Batcher(snapshot)
+        assert await stale.positions(again.reader("again")) == expected
+    assert found == expected
+    assert stale.assets[comet] == full
+    assert len(full.collateral) == 5
+    assert again.flushes == 1 < rounds  # learnt: back to one batch

@@ -30,7 +30,7 @@ from defiscope.protocols.compound.liquidation_math import (
     seize_tokens,
 )
 from defiscope.protocols.compound.rates import CometRates
-from defiscope.protocols.compound.v3 import RATE_READS
+from defiscope.protocols.compound.v3 import CURVE_READS
 from tests.protocols.compound.kit import Lab
 
 ETH_DROPPED = 2_600 * 10**8  # both risky borrowers are under water, the others are not
@@ -57,7 +57,7 @@ def test_liquidate_borrow_seizes_what_the_formula_says(eth_chain: DevnetChain) -
     lab = Lab.connect(eth_chain)
     lab.set_feed("ETH/USD", ETH_DROPPED)
     comptroller = lab.at("Comptroller", "CompoundV2Comptroller")
-    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CErc20", "CompoundV2cToken:WETH")
+    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CEther", "CompoundV2cToken:WETH")
     oracle = lab.at("CompoundV2Oracle", "CompoundV2Oracle")
     liquidator = lab.sender.accounts[5]  # holds 1,000,000 USDC from the seed
     usdc = lab.sender.contract(contract_artifact("DevToken"), eth_chain.tokens["USDC"])
@@ -106,7 +106,7 @@ def _v2_figures(cweth: Any, liquidator: str) -> dict[str, int]:
 
 def test_v2_rejects_healthy_accounts_and_oversized_repayments(eth_chain: DevnetChain) -> None:
     lab = Lab.connect(eth_chain)
-    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CErc20", "CompoundV2cToken:WETH")
+    cusdc, cweth = lab.at("CErc20", "CompoundV2cToken:USDC"), lab.at("CEther", "CompoundV2cToken:WETH")
     liquidator = lab.sender.accounts[5]
     healthy = cusdc.functions.liquidateBorrow(V2_RISKY, 10**6, cweth.address)
     reverts_with(
@@ -128,14 +128,8 @@ def test_absorb_moves_debt_and_collateral_as_comet_does(eth_chain: DevnetChain) 
     f = comet.functions
     lab.set_feed("ETH/USD", ETH_DROPPED)
     assert f.isLiquidatable(COMET_RISKY).call()
-    state = CometState(
-        f.baseSupplyIndex().call(),
-        f.baseBorrowIndex().call(),
-        f.totalSupplyBase().call(),
-        f.totalBorrowBase().call(),
-        f.lastAccrualTime().call(),
-    )
-    rates = CometRates(*(getattr(f, sig.split("(")[0])().call() for sig in RATE_READS[:8]))
+    state = CometState.from_totals_basic(f.totalsBasic().call())
+    rates = CometRates(*(getattr(f, sig.split("(")[0])().call() for sig in CURVE_READS))
     infos = [f.getAssetInfo(i).call() for i in range(f.numAssets().call())]
     held = {info[1]: f.collateralBalanceOf(COMET_RISKY, info[1]).call() for info in infos}
     collateral = [AbsorbedAsset(held[i[1]], i[3], f.getPrice(i[2]).call(), i[6]) for i in infos]
@@ -157,8 +151,9 @@ def test_absorb_moves_debt_and_collateral_as_comet_does(eth_chain: DevnetChain) 
     (debt_event,) = comet.events.AbsorbDebt().process_receipt(receipt, errors=DISCARD)
     assert debt_event["args"]["basePaidOut"] == expected.base_paid_out
     assert f.userBasic(COMET_RISKY).call()[0] == expected.new_principal
-    assert f.totalBorrowBase().call() == state.total_borrow_base - expected.repay_amount
-    assert f.totalSupplyBase().call() == state.total_supply_base + expected.supply_amount
+    after = CometState.from_totals_basic(f.totalsBasic().call())
+    assert after.total_borrow_base == state.total_borrow_base - expected.repay_amount
+    assert after.total_supply_base == state.total_supply_base + expected.supply_amount
     for asset, balance in held.items():
         assert f.collateralBalanceOf(COMET_RISKY, asset).call() == 0
         assert f.totalsCollateral(asset).call()[0] == totals[asset] - balance

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
-from defiscope.devnet.compound import COMET_USERS, V2_USERS
+from defiscope.devnet.compound import COMET_USERS, COMETS, V2_USERS
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.maker import VAULTS, ilk_id
 from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.compound.positions import (
@@ -22,8 +19,6 @@ from defiscope.protocols.compound.positions import (
 from defiscope.protocols.compound.risk import compound_v2_risk_positions, compound_v3_risk_positions
 from defiscope.protocols.lending.risk import risk_report
 from defiscope.protocols.maker.math import WAD
-from defiscope.protocols.maker.risk import maker_risk_positions
-from defiscope.protocols.maker.vaults import discover_vault_owners, read_ilks, scan_vaults
 from tests.protocols.compound.kit import Lab
 
 V2_NAMES = ("lender", "eth borrower", "btc borrower", "usdc looper", "btc usdc borrower", "eth risky")
@@ -113,69 +108,19 @@ async def test_comet_collateralization_equals_contract(eth_chain: DevnetChain) -
     assert scanned[0].borrow_balance > seeded * 1003 // 1000  # type: ignore[attr-defined]
 
 
-async def test_maker_vaults_and_bark(eth_chain: DevnetChain) -> None:
-    lab = Lab.connect(eth_chain)
-    deployment = devnet_deployment(eth_chain)
-
-    async def vaults() -> list[object]:
-        async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
-            snapshot = await client.snapshot()
-            reader = Batcher(snapshot).reader("test")
-            ilks = await read_ilks(reader, deployment)
-            owners = await discover_vault_owners(client, ilks, 0, snapshot.block.number)
-            return list(await scan_vaults(reader, deployment, ilks, owners))
-
-    found = await vaults()
-    by_urn = {v.urn: v for v in found}  # type: ignore[attr-defined]
-    risky = by_urn[seed_address("maker", "eth risky")]
-    whale = by_urn[seed_address("maker", "eth whale")]
-    btc = by_urn[seed_address("maker", "btc vault")]
-    seeded = {v.name: v.collateral * WAD for v in VAULTS}
-    assert (risky.state.ink, whale.state.ink, btc.state.ink) == (  # type: ignore[attr-defined]
-        seeded["eth risky"],
-        seeded["eth whale"],
-        seeded["btc vault"],
-    )
-    assert risky.ratio == Fraction(30, 19)
-    assert whale.ratio == Fraction(5, 2)
-    assert btc.ratio == 2
-    assert btc.liquidation_price == Fraction(72_500)
-    assert risky.liquidation_price == 2_850
-    assert risky.safe
-    assert not risky.barkable
-    # ETH to $2,800, poked into the Vat: the risky vault (and only it) can be barked.
-    lab.set_feed("ETH/USD", 2_800 * 10**8)
-    spotter, dog = lab.at("Spotter", "MakerSpotter"), lab.at("Dog", "MakerDog")
-    lab.sender.send(spotter.functions.poke(ilk_id("ETH-A")))
-    found = await vaults()
-    barkable = [v.urn for v in found if v.barkable]  # type: ignore[attr-defined]
-    assert barkable == [seed_address("maker", "eth risky")]
-    risky = next(v for v in found if v.barkable)  # type: ignore[attr-defined]
-    lab.sender.send(dog.functions.bark(ilk_id("ETH-A"), risky.urn, lab.sender.owner))
-    clipper = lab.at("MakerClipper", "MakerClipper:ETH-A")
-    _, tab, lot, usr, _, _ = clipper.functions.sales(1).call()
-    chop = dog.functions.chop(ilk_id("ETH-A")).call()
-    assert (lot, usr) == (100 * WAD, risky.urn)
-    assert tab == risky.state.art * risky.ilk.rate * chop // WAD  # due * chop / WAD, the whole vault
-    assert chop == 113 * WAD // 100
-    assert lab.at("Vat", "MakerVat").functions.urns(ilk_id("ETH-A"), risky.urn).call() == [0, 0]
-
-
 async def test_risk_sources(eth_chain: DevnetChain) -> None:
     deployment = devnet_deployment(eth_chain)
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
         _, v2, v2_assets = await compound_v2_risk_positions(client, deployment)
         _, v3, v3_assets = await compound_v3_risk_positions(client, deployment)
-        _, maker, maker_assets = await maker_risk_positions(client, deployment)
-    borrowers = [len([u for u in users if u.borrow]) for users in (V2_USERS, COMET_USERS)]
-    assert (len(v2), len(v3), len(maker)) == (*borrowers, len(VAULTS))
+    comet_users = [u for c in COMETS for u in c.users]  # every Comet's, ETH- and wstETH-priced ones too
+    borrowers = [len([u for u in users if u.borrow]) for users in (V2_USERS, comet_users)]
+    assert (len(v2), len(v3)) == tuple(borrowers)
     assert set(v2_assets) == {"WETH", "USDC", "DAI", "WBTC"}
-    assert v3_assets == ("USDC", "WETH", "WBTC", "wstETH")
-    assert maker_assets == ("WETH", "WBTC")
-    # Accounts newly liquidatable after a 5/10/20/30/50 % ETH drop: the risky ones first (Maker's sits at
-    # exactly -5 %, which leaves it at the 150 % line, still safe), then the large ETH borrowers.
-    drops = {
-        name: [s.accounts for s in risk_report(p, "WETH").scenarios]
-        for name, p in (("v2", v2), ("v3", v3), ("maker", maker))
-    }
-    assert drops == {"v2": [1, 1, 2, 2, 2], "v3": [0, 1, 1, 1, 2], "maker": [0, 1, 1, 1, 2]}
+    assert v3_assets == ("USDC", "WETH", "WBTC", "wstETH", "USDT", "LINK", "UNI")
+    # Accounts newly liquidatable after a 5/10/20/30/50 % ETH drop: the risky ones first, then the large ETH
+    # borrowers.
+    drops = {name: [s.accounts for s in risk_report(p, "WETH").scenarios] for name, p in (("v2", v2), ("v3", v3))}
+    # Comets at -50 %: cUSDCv3's and cUSDTv3's ETH borrowers, and cWstETHv3's WETH-backed one (valued in
+    # USD through cUSDCv3's wstETH price); cWETHv3's borrower owes WETH, which a drop only makes cheaper.
+    assert drops == {"v2": [1, 1, 2, 2, 2], "v3": [0, 1, 1, 1, 4]}

@@ -16,7 +16,7 @@ from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reu
 
 @pytest.mark.parametrize(
     ("protocol", "accounts"),
-    [("compound-v2", [1, 1, 2, 2, 2]), ("compound-v3", [0, 1, 1, 1, 2]), ("maker", [0, 1, 1, 1, 2])],
+    [("compound-v2", [1, 1, 2, 2, 2]), ("compound-v3", [0, 1, 1, 1, 4]), ("maker", [1, 1, 1, 2, 4])],
 )
 def test_liquidations_json(cli: CliRunner, devnet_home: Path, protocol: str, accounts: list[int]) -> None:  # noqa: F811
     result = cli.invoke(app, ["risk", "liquidations", "--protocol", protocol, "--asset", "WETH", "--json"])
@@ -27,9 +27,9 @@ def test_liquidations_json(cli: CliRunner, devnet_home: Path, protocol: str, acc
 
 
 def test_unknown_asset_is_one_line_exit_2(cli: CliRunner, devnet_home: Path) -> None:  # noqa: F811
-    result = cli.invoke(app, ["risk", "liquidations", "--protocol", "maker", "--asset", "LINK"])
+    result = cli.invoke(app, ["risk", "liquidations", "--protocol", "maker", "--asset", "UNI"])
     assert result.exit_code == 2
-    assert "maker has no asset 'LINK' on chain 1; known: WETH, WBTC" in result.output
+    assert "maker has no asset 'UNI' on chain 1; known: WETH, WBTC, wstETH, LINK, USDC" in result.output
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,18 @@ from decimal import Decimal
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments.mainnet import mainnet
+from defiscope.devnet.curve import BASE_LP, coin_amount, coin_decimals, is_routable
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.spec import BNB, CURVE_POOLS, ETHEREUM, PANCAKE_V2_POOLS, ChainSpec
+from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.aggregator import PriceAggregator
 from defiscope.protocols.base import Adapter, BalanceKind
-from defiscope.protocols.curve.adapter import CurveAdapter, has_curve
+from defiscope.protocols.curve.adapter import CurveAdapter, has_curve, route_exclusion
+from defiscope.protocols.curve.sources import SOURCES
 from defiscope.protocols.registry import adapters_for, known_protocols
 from defiscope.protocols.uniswap.v2 import PANCAKESWAP_V2, V2Adapter
+from defiscope.routing.discovery import discover_pools
 from defiscope.tvl.engine import TvlEngine
 from tests.protocols.dex.rpc import EthCall, batch
 
@@ -71,47 +75,97 @@ async def test_pancakeswap_v2_tvl_is_reserves_times_feed_prices(bnb_chain: Devne
     assert (snap.slug, snap.chain_id) == ("pancakeswap-v2", 56)
 
 
+#: Curve positions name native ether by WETH (valued as ETH); a metapool's 3Crv is counted in the 3pool.
+CURVE_SYMBOL = {"ETH": "WETH"}
+CURVE_ROUTE = {"WETH": "ETH/USD", "stETH": "STETH/USD", "WBTC": "BTC/USD", "LINK": "LINK/USD", **ROUTE}
+
+
+def curve_usd(symbol: str, amount: int) -> Decimal:
+    answer = Decimal(ETHEREUM.feed(CURVE_ROUTE[symbol]).answer()) / 10**8
+    return Decimal(amount) / Decimal(10) ** coin_decimals(ETHEREUM, symbol) * answer
+
+
 async def test_curve_tvl_is_pool_balances_times_feed_prices(eth_chain: DevnetChain) -> None:
     total, block, amounts = await tvl(eth_chain, CurveAdapter)
-    calls = [
-        EthCall(eth_chain.contracts[spec.registry_name], "balances(uint256)", (i,))
-        for spec in CURVE_POOLS
-        for i in range(len(spec.coins))
-    ]
+    counted = [(spec, i, symbol) for spec in CURVE_POOLS for i, symbol in enumerate(spec.coins) if symbol != BASE_LP]
+    # Each pool's own balances(i), not the registry or factory the adapter asks.
+    calls = [EthCall(eth_chain.contracts[spec.registry_name], "balances(uint256)", (i,)) for spec, i, _ in counted]
     answers = iter(batch(eth_chain.rpc_url, calls, hex(block)))
     expected_amounts: dict[str, int] = {}
-    for spec in CURVE_POOLS:
-        for symbol in spec.coins:
-            expected_amounts[symbol] = expected_amounts.get(symbol, 0) + next(answers).decode("uint256")[0]
-    assert amounts == expected_amounts
     seeded: dict[str, int] = {}
-    for spec in CURVE_POOLS:
-        for symbol, dollars in zip(spec.coins, spec.usd_per_coin, strict=True):
-            seeded[symbol] = seeded.get(symbol, 0) + ETHEREUM.token(symbol).amount_for_usd(dollars)
+    for spec, i, symbol in counted:
+        key = CURVE_SYMBOL.get(symbol, symbol)
+        expected_amounts[key] = expected_amounts.get(key, 0) + next(answers).decode("uint256")[0]
+        seeded[key] = seeded.get(key, 0) + coin_amount(ETHEREUM, symbol, spec.usd_per_coin[i])
+    assert amounts == expected_amounts
     assert expected_amounts == seeded
-    dollars = sum(sum(spec.usd_per_coin) for spec in CURVE_POOLS)
-    assert total == sum((usd(ETHEREUM, s, a) for s, a in expected_amounts.items()), Decimal(0)) == dollars
+    dollars = sum(spec.usd_per_coin[i] for spec, i, _ in counted)
+    assert total == sum((curve_usd(s, a) for s, a in expected_amounts.items()), Decimal(0))
+    assert dollars - Decimal("0.001") < total <= dollars  # ether and stETH amounts round down to the wei
 
 
-async def test_curve_adapter_reads_every_coin_and_its_lp_token(eth_chain: DevnetChain) -> None:
+async def test_curve_adapter_reads_every_source_coin_and_lp_token(eth_chain: DevnetChain) -> None:
     deployment = devnet_deployment(eth_chain)
     adapter = CurveAdapter(deployment)
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
         reader = Batcher(await client.snapshot()).reader("curve")
         positions = await adapter.positions(reader)
-    three = eth_chain.contracts["Curve3Pool"]
+    address = {spec.registry_name: eth_chain.contracts[spec.registry_name] for spec in CURVE_POOLS}
+    three = address["Curve3Pool"]
     assert [(p.token, p.holder) for p in positions if p.holder == three] == [
         (eth_chain.tokens[s], three) for s in ("DAI", "USDC", "USDT")
     ]
-    assert len(positions) == 5
+    # Every pool, each from the registry or factory that lists it; found through the AddressProvider.
+    assert {a: p.source for a, p in adapter.pools.items()} == {
+        address[s.registry_name]: s.listed_by for s in CURVE_POOLS
+    }
+    assert len(positions) == sum(len(spec.coins) for spec in CURVE_POOLS) - 1
+    # The metapool's 3Crv is the 3pool's LP token: left out, listed as nested.
+    assert adapter.nested == {address["CurveUsdt3CrvPool"]: (three,)}
+    # Native ether is reported as WETH, for the amount the pool books (its ether balance holds at least that).
+    eth_pool = address["CurveEthStethPool"]
+    (native,) = [p for p in positions if p.holder == eth_pool and "native ETH" in p.label]
+    assert native.token == eth_chain.tokens["WETH"]
+    (booked,) = batch(eth_chain.rpc_url, [EthCall(eth_pool, "balances(uint256)", (0,))], "latest")
+    assert native.amount == booked.decode("uint256")[0] == coin_amount(ETHEREUM, "ETH", 1_000_000)
+    assert int(Sender.connect(eth_chain.rpc_url).rpc("eth_getBalance", [eth_pool, "latest"]), 16) >= native.amount
     # Each pool is its own LP token: another protocol holding it holds a claim on Curve.
-    assert sorted(adapter.receipt_tokens()) == sorted(p.address for p in eth_chain.pools_of("curve"))
+    assert sorted(adapter.receipt_tokens()) == sorted(address.values())
+
+
+async def test_routing_takes_only_pools_our_math_models(eth_chain: DevnetChain) -> None:
+    deployment = devnet_deployment(eth_chain)
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        refs = await discover_pools(Batcher(await client.snapshot()).reader("discovery"), deployment)
+    curve = {r.address for r in refs if r.dex == "curve"}
+    assert curve == {eth_chain.contracts[s.registry_name] for s in CURVE_POOLS if is_routable(s)}
+    assert curve == {p.address for p in eth_chain.pools_of("curve")}
+    adapter = CurveAdapter(deployment)
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        await adapter.positions(Batcher(await client.snapshot()).reader("curve"))
+    lp_tokens = {p.lp_token.lower() for p in adapter.pools.values()}
+    reasons = {
+        name: route_exclusion(adapter.pools[eth_chain.contracts[name]], lp_tokens)
+        for name in (
+            "CurveEthStethPool",
+            "CurveUsdt3CrvPool",
+            "CurveWethLinkPool",
+            "CurveDaiUsdtNgPool",
+            "CurveDaiUsdcPool",
+        )
+    }
+    assert reasons["CurveDaiUsdcPool"] is None
+    assert "off-peg fee" in (reasons["CurveDaiUsdtNgPool"] or "")
+    assert "native ETH" in (reasons["CurveEthStethPool"] or "")
+    assert "metapool" in (reasons["CurveUsdt3CrvPool"] or "")
+    assert "cryptoswap" in (reasons["CurveWethLinkPool"] or "")
 
 
 def test_mainnet_registry_knows_curve() -> None:
     deployment = mainnet(1)
     (adapter,) = [a for a in adapters_for(deployment) if isinstance(a, CurveAdapter)]
-    assert adapter.registry == "0x90E00ACe148ca3b23Ac1bC8C240C2a7Dd9c2d7f5"
+    assert adapter.address_provider == "0x0000000022D53366457F9d5E68Ec105046FC4383"
+    assert [s.name for s in adapter.sources] == [s.name for s in SOURCES]
     assert adapter.named == ("0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7",)
     assert known_protocols()["curve"].name == "Curve"
     assert not has_curve(mainnet(56))

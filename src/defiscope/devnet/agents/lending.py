@@ -23,7 +23,9 @@ from web3.contract import Contract
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.agents.wallet import Wallet
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.compound import COMETS, CometSpec
 from defiscope.devnet.spec import FEED_DECIMALS
+from defiscope.protocols.compound.v3 import COMET_PREFIX
 
 if TYPE_CHECKING:
     from defiscope.devnet.simulation import Simulation
@@ -120,8 +122,13 @@ class AaveUsers(_LendingAgent):
         pool = sim.sender.contract(aave_artifact("protocol/pool/Pool"), sim.chain.contracts["AaveV3Pool"])
         return self._borrower(sim, rng, pool, wallet) if borrower else self._lender(sim, rng, pool, wallet)
 
+    @staticmethod
+    def _listed(sim: Simulation, symbols: tuple[str, ...]) -> list[str]:
+        """The symbols the chain's (Core) market lists: Arbitrum's has no DAI."""
+        return [s for s in symbols if f"AaveV3AToken:{s}" in sim.chain.contracts]
+
     def _lender(self, sim: Simulation, rng: random.Random, pool: Contract, wallet: Wallet) -> bool:
-        symbol = rng.choice(self.profile.lend_symbols)
+        symbol = rng.choice(self._listed(sim, self.profile.lend_symbols))
         asset = wallet.token(symbol).address
         a_token = wallet.sim.sender.contract(
             contract_artifact("DevToken"), sim.chain.contracts[f"AaveV3AToken:{symbol}"]
@@ -146,7 +153,7 @@ class AaveUsers(_LendingAgent):
             wallet.fund(weth, amount)
             wallet.approve(weth, pool.address)
             return wallet.send(functions.supply(wallet.token(weth).address, amount, wallet.address, 0))
-        symbol = rng.choice(self.profile.borrow_symbols)
+        symbol = rng.choice(self._listed(sim, self.profile.borrow_symbols))
         asset = wallet.token(symbol).address
         if debt_base and rng.random() < 0.45:
             debt_token = sim.chain.contracts[f"AaveV3VariableDebtToken:{symbol}"]
@@ -172,7 +179,18 @@ class CompoundV2Users(_LendingAgent):
         return self._borrower(sim, rng, wallet) if borrower else self._lender(sim, rng, wallet)
 
     def _ctoken(self, sim: Simulation, symbol: str) -> Contract:
-        return sim.sender.contract(contract_artifact("CErc20"), sim.chain.contracts[f"CompoundV2cToken:{symbol}"])
+        artifact = "CEther" if _is_native(sim, symbol) else "CErc20"
+        return sim.sender.contract(contract_artifact(artifact), sim.chain.contracts[f"CompoundV2cToken:{symbol}"])
+
+    def _mint(self, sim: Simulation, wallet: Wallet, symbol: str, amount: int) -> bool:
+        """Supply ``amount``: cETH takes native ETH sent with mint(), a CErc20 pulls the approved token."""
+        ctoken = self._ctoken(sim, symbol)
+        if _is_native(sim, symbol):
+            fund_native(sim, wallet, amount)
+            return wallet.send(ctoken.functions.mint(), value=amount)
+        wallet.fund(symbol, amount)
+        wallet.approve(symbol, ctoken.address)
+        return wallet.send(ctoken.functions.mint(amount))
 
     def _lender(self, sim: Simulation, rng: random.Random, wallet: Wallet) -> bool:
         symbol = rng.choice([s for s in self.profile.lend_symbols if s in COMPOUND_SYMBOLS])
@@ -181,9 +199,7 @@ class CompoundV2Users(_LendingAgent):
         if held and rng.random() < 0.4:
             return wallet.send(ctoken.redeem(portion(rng, held, 10, 100)))
         amount = usd_amount(sim, wallet, symbol, log_uniform(rng, *self.profile.supply_usd))
-        wallet.fund(symbol, amount)
-        wallet.approve(symbol, sim.chain.contracts[f"CompoundV2cToken:{symbol}"])
-        return wallet.send(ctoken.mint(amount))
+        return self._mint(sim, wallet, symbol, amount)
 
     def _borrower(self, sim: Simulation, rng: random.Random, wallet: Wallet) -> bool:
         weth = wallet.wrapped_symbol
@@ -194,9 +210,7 @@ class CompoundV2Users(_LendingAgent):
             )
             wallet.send(comptroller.functions.enterMarkets([sim.chain.contracts[f"CompoundV2cToken:{weth}"]]))
             amount = rng.randint(*self.profile.collateral_eth) * 10**18
-            wallet.fund(weth, amount)
-            wallet.approve(weth, sim.chain.contracts[f"CompoundV2cToken:{weth}"])
-            return wallet.send(cweth.mint(amount))
+            return self._mint(sim, wallet, weth, amount)
         symbol = rng.choice([s for s in self.profile.borrow_symbols if s in COMPOUND_SYMBOLS])
         ctoken = self._ctoken(sim, symbol).functions
         owed = int(ctoken.borrowBalanceStored(wallet.address).call())
@@ -214,34 +228,58 @@ class CompoundV2Users(_LendingAgent):
         return amount > 0 and wallet.send(ctoken.borrow(amount))
 
 
-class CometUsers(_LendingAgent):
-    """Compound III (USDC market) lenders and WETH-backed borrowers: ``supply`` and ``withdraw`` only."""
+def _is_native(sim: Simulation, symbol: str) -> bool:
+    """Compound V2's market of the wrapped native symbol is cETH (CEther): it takes the native coin."""
+    return any(t.symbol == symbol and t.wrapped_native for t in sim.spec.tokens)
 
-    #: Comet's borrow collateral factor of WETH on the devnet (`devnet/compound.py`).
-    WETH_BORROW_CF: Final = Fraction(83, 100)
-    BASE_BORROW_MIN: Final = 100 * 10**6
+
+def fund_native(sim: Simulation, wallet: Wallet, amount: int) -> None:
+    """Give the wallet ``amount`` of native coin on top of what it has (gas money included)."""
+    balance = int(sim.sender.w3.eth.get_balance(wallet.address))
+    sim.sender.rpc("anvil_setBalance", [wallet.address, hex(balance + amount)])
+
+
+class CometUsers(_LendingAgent):
+    """Compound III lenders (the base token of any Comet whose base the simulation can mint or wrap) and
+    WETH-backed borrowers (the USD Comets that list WETH): ``supply`` and ``withdraw`` only.
+
+    Each wallet keeps to one Comet (chosen from its address), so its collateral and debt stay together.
+    """
 
     slug = "compound-v3"
 
     def _act(self, sim: Simulation, rng: random.Random, wallet: Wallet, *, borrower: bool) -> bool:
-        comet = sim.sender.contract(contract_artifact("Comet"), sim.chain.contracts["CompoundV3Comet:USDC"])
-        return self._borrower(sim, rng, comet, wallet) if borrower else self._lender(sim, rng, comet, wallet)
+        fundable = {t.symbol for t in sim.spec.tokens}
+        eligible = [
+            c
+            for c in COMETS
+            if f"{COMET_PREFIX}{c.base}" in sim.chain.contracts
+            and c.base in fundable
+            and (not borrower or (c.quote == "USD" and any(a.symbol == "WETH" for a in c.assets)))
+        ]
+        if not eligible:
+            return False
+        spec = eligible[int(wallet.address, 16) % len(eligible)]
+        comet = sim.sender.contract(contract_artifact("Comet"), sim.chain.contracts[f"{COMET_PREFIX}{spec.base}"])
+        if borrower:
+            return self._borrower(sim, rng, comet, spec, wallet)
+        return self._lender(sim, rng, comet, spec.base, wallet)
 
-    def _lender(self, sim: Simulation, rng: random.Random, comet: Contract, wallet: Wallet) -> bool:
+    def _lender(self, sim: Simulation, rng: random.Random, comet: Contract, base: str, wallet: Wallet) -> bool:
         functions = comet.functions
-        usdc = wallet.token("USDC").address
+        token = wallet.token(base).address
         held = int(functions.balanceOf(wallet.address).call())
         if held and rng.random() < 0.4:
-            return wallet.send(functions.withdraw(usdc, portion(rng, held, 10, 100)))
-        amount = usd_amount(sim, wallet, "USDC", log_uniform(rng, *self.profile.supply_usd))
-        wallet.fund("USDC", amount)
-        wallet.approve("USDC", comet.address)
-        return wallet.send(functions.supply(usdc, amount))
+            return wallet.send(functions.withdraw(token, portion(rng, held, 10, 100)))
+        amount = usd_amount(sim, wallet, base, log_uniform(rng, *self.profile.supply_usd))
+        wallet.fund(base, amount)
+        wallet.approve(base, comet.address)
+        return wallet.send(functions.supply(token, amount))
 
-    def _borrower(self, sim: Simulation, rng: random.Random, comet: Contract, wallet: Wallet) -> bool:
+    def _borrower(self, sim: Simulation, rng: random.Random, comet: Contract, spec: CometSpec, wallet: Wallet) -> bool:
         functions = comet.functions
         weth = wallet.token(wallet.wrapped_symbol).address
-        usdc = wallet.token("USDC").address
+        base = wallet.token(spec.base).address
         collateral = int(functions.collateralBalanceOf(wallet.address, weth).call())
         if collateral == 0:
             amount = rng.randint(*self.profile.collateral_eth) * 10**18
@@ -251,11 +289,14 @@ class CometUsers(_LendingAgent):
         owed = int(functions.borrowBalanceOf(wallet.address).call())
         if owed and rng.random() < 0.45:
             amount = portion(rng, owed, 20, 100)
-            wallet.fund("USDC", amount)
-            wallet.approve("USDC", comet.address)
-            return wallet.send(functions.supply(usdc, amount))
-        capacity = Fraction(collateral, 10**18) * sim._usd(weth) * self.WETH_BORROW_CF
-        usd = (capacity - Fraction(owed, 10**6)) * share(rng, 20, 90) * self.profile.max_borrow_share
-        amount = usd_amount(sim, wallet, "USDC", usd)
+            wallet.fund(spec.base, amount)
+            wallet.approve(spec.base, comet.address)
+            return wallet.send(functions.supply(base, amount))
+        borrow_cf = Fraction(int(functions.getAssetInfoByAddress(weth).call()[4]), 10**18)
+        base_scale = int(functions.baseScale().call())
+        capacity = Fraction(collateral, 10**18) * sim._usd(weth) * borrow_cf
+        usd = (capacity - Fraction(owed, base_scale) * sim._usd(base)) * share(rng, 20, 90)
+        amount = usd_amount(sim, wallet, spec.base, usd * self.profile.max_borrow_share)
         # Comet refuses a borrow balance under its minimum.
-        return owed + amount >= self.BASE_BORROW_MIN and wallet.send(functions.withdraw(usdc, amount))
+        borrow_min = int(functions.baseBorrowMin().call())
+        return owed + amount >= borrow_min and wallet.send(functions.withdraw(base, amount))

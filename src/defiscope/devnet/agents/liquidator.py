@@ -14,8 +14,8 @@ MarketEntered, Comet's Withdraw), scans them in a few Multicall3 batches with th
 Compound V2 repay the largest debt leg against the largest collateral leg, capped by the close factor (and,
 for V2, by the collateral the account holds, from `liquidation_math.seize_tokens`); Compound III absorbs
 the account, then buys the absorbed collateral back from the protocol at its storefront discount. The
-Maker keeper pokes the Spotter (the ilk's ``spot`` follows the feed) and barks unsafe urns of the seeded
-vaults and of the vault agent.
+Maker keeper pokes the Spotter (the ilk's ``spot`` follows the feed) and barks unsafe urns: every cdp of the
+CdpManager (seeded vaults and the vault agent's) and the urns driven directly through the Vat.
 """
 
 from __future__ import annotations
@@ -31,12 +31,11 @@ from web3.contract import Contract
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.aave import aave_artifact
-from defiscope.devnet.agents.maker import VAULT_OWNERS
+from defiscope.devnet.agents.lending import fund_native
 from defiscope.devnet.agents.wallet import Wallet
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.maker import ILKS, VAULTS, ilk_id
-from defiscope.devnet.seeding import seed_address
+from defiscope.devnet.maker import DIRECT_URNS, ILKS, direct_urn, ilk_id
 from defiscope.devnet.tx import MAX_UINT256
 from defiscope.protocols.aave.market import AaveMarket
 from defiscope.protocols.aave.positions import AccountPosition, discover_accounts, scan_accounts
@@ -52,6 +51,7 @@ from defiscope.protocols.compound.positions import (
     scan_comet_accounts,
     scan_v2_accounts,
 )
+from defiscope.protocols.compound.v3 import comets
 
 if TYPE_CHECKING:
     from defiscope.devnet.simulation import Simulation
@@ -168,10 +168,16 @@ class CompoundV2Liquidator:
         repay = min(max_close(close_factor, debt.asset.borrow_balance), _coverable(debt, collateral, incentive))
         if repay == 0:
             return
-        ctoken = sim.sender.contract(contract_artifact("CErc20"), debt.ctoken)
-        wallet.fund(debt.symbol, repay)
-        wallet.approve(debt.symbol, debt.ctoken)
-        if wallet.send(ctoken.functions.liquidateBorrow(account.account, repay, collateral.ctoken)):
+        if debt.symbol == wallet.wrapped_symbol:  # cETH: repaid in native ETH sent with the call
+            ceth = sim.sender.contract(contract_artifact("CEther"), debt.ctoken)
+            fund_native(sim, wallet, repay)
+            done = wallet.send(ceth.functions.liquidateBorrow(account.account, collateral.ctoken), value=repay)
+        else:
+            ctoken = sim.sender.contract(contract_artifact("CErc20"), debt.ctoken)
+            wallet.fund(debt.symbol, repay)
+            wallet.approve(debt.symbol, debt.ctoken)
+            done = wallet.send(ctoken.functions.liquidateBorrow(account.account, repay, collateral.ctoken))
+        if done:
             self.liquidations.append((account.account, collateral.symbol, debt.symbol))
 
 
@@ -191,39 +197,47 @@ def _coverable(debt: V2Holding, collateral: V2Holding, incentive: int) -> int:
 
 @dataclass(slots=True)
 class CometLiquidator:
-    """Absorbs every liquidatable Comet account, then buys the absorbed collateral at the storefront price."""
+    """On every Comet: absorbs each liquidatable account, then buys the absorbed collateral at the storefront
+    price (when it can raise the Comet's base token)."""
 
     absorbed: list[str] = field(default_factory=list)
     bought: list[tuple[str, int, int]] = field(default_factory=list)  # (asset symbol, base paid, collateral)
     wallet: Wallet | None = None
-    book: AccountBook = field(default_factory=lambda: AccountBook(discover_comet_accounts))
+    books: dict[str, AccountBook] = field(default_factory=dict)  # Comet address -> its borrowers
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         del rng  # deterministic: every liquidatable account, in discovery order
         if self.wallet is None:
             self.wallet = Wallet.of(sim, "compound-v3 liquidator")
-        comet = sim.sender.contract(contract_artifact("Comet"), sim.chain.contracts["CompoundV3Comet:USDC"])
-        market, accounts = asyncio.run(self._scan(sim))
-        # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
-        for account in accounts:
-            if account.liquidatable and self.wallet.send(
-                comet.functions.absorb(self.wallet.address, [account.account])
-            ):
-                self.absorbed.append(account.account)
-        if market is not None:
-            self._buy(sim, self.wallet, comet, market)
+        for market, accounts in asyncio.run(self._scan(sim)):
+            comet = sim.sender.contract(contract_artifact("Comet"), market.comet)
+            # One account per transaction: interest accrued at the absorb's block may tip a borderline one back.
+            for account in accounts:
+                if account.liquidatable and self.wallet.send(
+                    comet.functions.absorb(self.wallet.address, [account.account])
+                ):
+                    self.absorbed.append(account.account)
+            if market.base_symbol in FUNDABLE:
+                self._buy(sim, self.wallet, comet, market)
 
-    async def _scan(self, sim: Simulation) -> tuple[CometMarket | None, list[CometAccount]]:
+    async def _scan(self, sim: Simulation) -> list[tuple[CometMarket, list[CometAccount]]]:
+        """Each Comet with known borrowers, scanned at one block over one connection."""
         deployment = devnet_deployment(sim.chain)
-        address = sim.chain.contracts["CompoundV3Comet:USDC"]
         async with ChainClient.connect(sim.chain.chain_id, [sim.chain.rpc_url]) as client:
             snapshot = await client.snapshot()
-            accounts = await self.book.update(client, address, snapshot.block.number)
-            if not accounts:
-                return None, []
             reader = Batcher(snapshot).reader("simulation")
-            market = await read_comet(reader, deployment, address)
-            return market, await scan_comet_accounts(reader, market, accounts)
+
+            async def scan(address: str) -> tuple[CometMarket, list[CometAccount]] | None:
+                book = self.books.setdefault(address, AccountBook(discover_comet_accounts))
+                accounts = await book.update(client, address, snapshot.block.number)
+                if not accounts:
+                    return None
+                market = await read_comet(reader, deployment, address)
+                return market, await scan_comet_accounts(reader, market, accounts)
+
+            # Every Comet at once: their reads share batches.
+            scanned = await asyncio.gather(*(scan(a) for a in comets(deployment).values()))
+        return [s for s in scanned if s is not None]
 
     def _buy(self, sim: Simulation, wallet: Wallet, comet: Contract, market: CometMarket) -> None:
         functions = comet.functions
@@ -244,10 +258,9 @@ class CometLiquidator:
 
 @dataclass(slots=True)
 class MakerKeeper:
-    """Pokes every ilk's spot, then barks each unsafe urn it knows of."""
+    """Pokes every ilk's spot, then barks each unsafe urn: the CdpManager's cdps and the directly driven urns."""
 
-    urns: tuple[str, ...] = ()  # more owners to watch, besides the seeded vaults and the vault agent's
-    vault_owners: int = VAULT_OWNERS  # how many wallets the vault agent uses
+    urns: tuple[str, ...] = ()  # more urns to watch, on every ilk
     barks: list[tuple[str, str]] = field(default_factory=list)
     wallet: Wallet | None = None
 
@@ -258,12 +271,11 @@ class MakerKeeper:
         vat = sim.sender.contract(contract_artifact("Vat"), sim.chain.contracts["MakerVat"])
         spotter = sim.sender.contract(contract_artifact("Spotter"), sim.chain.contracts["MakerSpotter"])
         dog = sim.sender.contract(contract_artifact("Dog"), sim.chain.contracts["MakerDog"])
-        owners = [seed_address("maker", v.name) for v in VAULTS] + [
-            seed_address("simulation", f"maker vault {i}") for i in range(self.vault_owners)
-        ] + list(self.urns)  # fmt: skip
+        by_ilk = _maker_urns(sim)
         for ilk in ILKS:
             i = ilk_id(ilk.name)
             self.wallet.send(spotter.functions.poke(i))
+            owners = [*by_ilk.get(i, ()), *self.urns]
             # One JSON-RPC batch for the ilk and all its urns, not a request per urn.
             with sim.sender.w3.batch_requests() as batch:
                 batch.add(vat.functions.ilks(i))
@@ -278,3 +290,21 @@ class MakerKeeper:
                     and self.wallet.send(dog.functions.bark(i, urn, self.wallet.address))
                 ):
                     self.barks.append((ilk.name, urn))
+
+
+def _maker_urns(sim: Simulation) -> dict[bytes, list[str]]:
+    """Urns per ilk: every cdp of the CdpManager (one batch) and the seeded urns driven through the Vat."""
+    manager = sim.sender.contract(contract_artifact("MakerCdpManager"), sim.chain.contracts["MakerCdpManager"])
+    cdps = range(1, int(manager.functions.cdpi().call()) + 1)
+    found: dict[bytes, list[str]] = {}
+    if cdps:
+        with sim.sender.w3.batch_requests() as batch:
+            for cdp in cdps:
+                batch.add(manager.functions.urns(cdp))
+                batch.add(manager.functions.ilks(cdp))
+            values = cast(list[Any], batch.execute())
+        for urn, ilk in zip(values[::2], values[1::2], strict=True):
+            found.setdefault(bytes(ilk), []).append(str(urn))
+    for vault in DIRECT_URNS:
+        found.setdefault(ilk_id(vault.ilk), []).append(direct_urn(vault))
+    return found

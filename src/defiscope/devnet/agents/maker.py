@@ -1,12 +1,14 @@
-"""Maker vault owners as a simulation agent: open (lock WETH, draw DAI) and close (repay, free).
+"""Maker vault owners as a simulation agent: open (lock WETH, draw DAI) and close (repay, free), as mainnet's
+owners do: through their own DSProxy running DssProxyActions against the DssCdpManager.
 
 Example::
 
     sim = Simulation(devnet.chain(1), SimulationConfig(seed=7, agents=(MakerVaults(),)))
 
-Opening joins WETH through the ETH-A GemJoin, ``frob``s a debt of 40-85 % of what the ilk's ``spot``
-allows, and exits the DAI through the DaiJoin. Closing joins the DAI back, wipes the whole debt and frees
-the collateral; a vault whose owner cannot cover the accrued debt stays open.
+Each owner gets a DSProxy on first use. Opening runs ``openLockGemAndDraw`` (a new cdp the proxy owns, on
+the first open; ``lockGemAndDraw`` on the same cdp after that) with a debt of 40-85 % of what the ilk's
+``spot`` allows. Closing runs ``wipeAllAndFreeGem``: the owner's DAI repays the whole debt and the
+collateral comes back; an owner who cannot cover the accrued debt keeps the vault open.
 """
 
 from __future__ import annotations
@@ -31,59 +33,86 @@ VAULT_OWNERS: Final = 4
 
 
 @dataclass(slots=True)
+class OwnerVault:
+    """One owner's DSProxy and the cdp it owns (0 until the first open)."""
+
+    wallet: Wallet
+    proxy: Contract
+    cdp: int = 0
+
+
+@dataclass(slots=True)
 class MakerVaults:
     owners: int = VAULT_OWNERS
     activity: float = 0.4
     collateral_eth: tuple[int, int] = (10, 150)
-    wallets: list[Wallet] = field(default_factory=list)
+    vaults: list[OwnerVault] = field(default_factory=list)
     actions: int = 0
+
+    @property
+    def wallets(self) -> list[Wallet]:
+        return [v.wallet for v in self.vaults]
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         if rng.random() >= self.activity:
             return
-        if not self.wallets:
-            self.wallets = [Wallet.of(sim, f"maker vault {i}") for i in range(self.owners)]
-        wallet = rng.choice(self.wallets)
-        vat = _contract(sim, "Vat", "MakerVat")
-        ink, art = vat.functions.urns(ilk_id(ILK), wallet.address).call()
-        done = self._close(sim, wallet, ink, art) if art else self._open(sim, rng, wallet)
+        if not self.vaults:
+            self.vaults = [_owner_vault(sim, Wallet.of(sim, f"maker vault {i}")) for i in range(self.owners)]
+        vault = rng.choice(self.vaults)
+        ink, art = urn_state(sim, vault.cdp) if vault.cdp else (0, 0)
+        done = self._close(sim, vault, ink, art) if art else self._open(sim, rng, vault)
         self.actions += done
 
-    def _open(self, sim: Simulation, rng: random.Random, wallet: Wallet) -> bool:
-        vat = _contract(sim, "Vat", "MakerVat")
-        join = _contract(sim, "GemJoin", f"MakerGemJoin:{ILK}")
+    def _open(self, sim: Simulation, rng: random.Random, vault: OwnerVault) -> bool:
+        wallet, c = vault.wallet, sim.chain.contracts
+        vat, actions = _contract(sim, "Vat", "MakerVat"), _contract(sim, "MakerProxyActions", "MakerProxyActions")
         ink = rng.randint(*self.collateral_eth) * 10**18
         wallet.fund(wallet.wrapped_symbol, ink)
-        wallet.approve(wallet.wrapped_symbol, join.address)
-        if not wallet.send(join.functions.join(wallet.address, ink)):
-            return False
+        wallet.approve(wallet.wrapped_symbol, vault.proxy.address)
         _, rate, spot, _, _ = vat.functions.ilks(ilk_id(ILK)).call()
         # Safe means ink * spot >= art * rate; draw a share of the most the vault allows.
-        art = portion(rng, ink * spot // rate, 40, 85)
-        if not wallet.send(vat.functions.frob(ilk_id(ILK), *[wallet.address] * 3, ink, art)):
+        wad = portion(rng, ink * spot // rate, 40, 85) * rate // RAY
+        join, jug, dai_join, manager = c[f"MakerGemJoin:{ILK}"], c["MakerJug"], c["MakerDaiJoin"], c["MakerCdpManager"]
+        if vault.cdp:
+            action = actions.functions.lockGemAndDraw(manager, jug, join, dai_join, vault.cdp, ink, wad, True)
+        else:
+            action = actions.functions.openLockGemAndDraw(manager, jug, join, dai_join, ilk_id(ILK), ink, wad, True)
+        if not wallet.send(vault.proxy.functions.execute(actions.address, action._encode_transaction_data())):
             return False
-        dai_join = _contract(sim, "DaiJoin", "MakerDaiJoin")
-        wallet.send(vat.functions.hope(dai_join.address))
-        return wallet.send(dai_join.functions.exit(wallet.address, art * rate // RAY))
+        if not vault.cdp:
+            vault.cdp = int(_contract(sim, "MakerCdpManager", "MakerCdpManager").functions.cdpi().call())
+        return True
 
-    def _close(self, sim: Simulation, wallet: Wallet, ink: int, art: int) -> bool:
-        vat = _contract(sim, "Vat", "MakerVat")
-        dai_join = _contract(sim, "DaiJoin", "MakerDaiJoin")
+    def _close(self, sim: Simulation, vault: OwnerVault, ink: int, art: int) -> bool:
+        wallet, c = vault.wallet, sim.chain.contracts
+        vat, actions = _contract(sim, "Vat", "MakerVat"), _contract(sim, "MakerProxyActions", "MakerProxyActions")
         dai = _contract(sim, "MakerDaiToken", "MakerDai")
+        urn = _contract(sim, "MakerCdpManager", "MakerCdpManager").functions.urns(vault.cdp).call()
         rate = vat.functions.ilks(ilk_id(ILK)).call()[1]
-        held = int(dai.functions.balanceOf(wallet.address).call())
-        owed = -(-art * rate // RAY)  # the debt rounded up to whole wad
-        if held < owed:
+        owed = -(-(art * rate - vat.functions.dai(urn).call()) // RAY)  # wipeAll's DAI, rounded up to the wad
+        if int(dai.functions.balanceOf(wallet.address).call()) < owed:
             return False
-        if (dai.address, dai_join.address) not in wallet.approved:
-            wallet.send(dai.functions.approve(dai_join.address, MAX_UINT256))
-            wallet.approved.add((dai.address, dai_join.address))
-        if not wallet.send(dai_join.functions.join(wallet.address, owed)):
-            return False
-        if not wallet.send(vat.functions.frob(ilk_id(ILK), *[wallet.address] * 3, -ink, -art)):
-            return False
-        join = _contract(sim, "GemJoin", f"MakerGemJoin:{ILK}")
-        return wallet.send(join.functions.exit(wallet.address, ink))
+        if (dai.address, vault.proxy.address) not in wallet.approved:
+            wallet.send(dai.functions.approve(vault.proxy.address, MAX_UINT256))
+            wallet.approved.add((dai.address, vault.proxy.address))
+        action = actions.functions.wipeAllAndFreeGem(
+            c["MakerCdpManager"], c[f"MakerGemJoin:{ILK}"], c["MakerDaiJoin"], vault.cdp, ink
+        )
+        return wallet.send(vault.proxy.functions.execute(actions.address, action._encode_transaction_data()))
+
+
+def _owner_vault(sim: Simulation, wallet: Wallet) -> OwnerVault:
+    proxy = sim.sender.deploy(contract_artifact("MakerDSProxy"))
+    sim.sender.send(proxy.functions.setOwner(wallet.address))
+    return OwnerVault(wallet, proxy)
+
+
+def urn_state(sim: Simulation, cdp: int) -> tuple[int, int]:
+    """(ink, art) of a cdp's urn in the Vat."""
+    manager = _contract(sim, "MakerCdpManager", "MakerCdpManager").functions
+    urn, ilk = manager.urns(cdp).call(), manager.ilks(cdp).call()
+    ink, art = _contract(sim, "Vat", "MakerVat").functions.urns(ilk, urn).call()
+    return int(ink), int(art)
 
 
 def _contract(sim: Simulation, artifact: str, registry_name: str) -> Contract:

@@ -10,9 +10,11 @@ Example::
 at the chain's current time (so the clock never jumps): consensus-layer rewards for the elapsed time at
 ``apr`` (a rebase), finalizing the queue when the buffered ether covers it.
 
-`EigenRestakers`: a restaker delegates to one of the seeded operators once, then deposits stETH (staked
-through Lido), rETH or cbETH (minted by account 0, their owner) into the matching strategy.
-Withdrawals from EigenLayer wait 50,400 blocks, far beyond a simulation run: not simulated.
+`EigenRestakers`: a restaker delegates to one of the seeded operators once, then either restakes natively (creates
+its EigenPod once; account 0, playing the pod, credits a few verified 32 ETH validators) or deposits stETH (staked
+through Lido) or another LST (minted by account 0, their owner) into the matching strategy, found from
+the StrategyManager's whitelist events. Withdrawals from EigenLayer wait 100,800 blocks, far beyond a
+simulation run: not simulated.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from typing import TYPE_CHECKING, Final
 from defiscope.devnet.agents.lending import portion
 from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.eigenlayer import LST_ARTIFACTS, NO_SIGNATURE, OPERATORS, STRATEGY_TOKENS
+from defiscope.devnet.eigenlayer import (
+    LST_STRATEGY_TOKENS,
+    NO_SIGNATURE,
+    OPERATORS,
+    TOKEN_ARTIFACTS,
+    VALIDATOR_ETH,
+    whitelisted_strategies,
+)
 from defiscope.devnet.lido import ETHER, GWEI, SECONDS_PER_SLOT, LidoDevnet
 from defiscope.devnet.tx import MAX_UINT256
 
@@ -109,7 +118,12 @@ class EigenRestakers:
     activity: float = 0.4
     deposit_eth: tuple[int, int] = (1, 100)
     wallets: list[Wallet] = field(default_factory=list)
+    #: chance that an action restakes natively rather than deposits an LST
+    native_share: float = 0.2
+    validators: tuple[int, int] = (1, 4)
     deposits: list[tuple[str, str, int]] = field(default_factory=list)  # (account, token symbol, amount)
+    restaked: list[tuple[str, int]] = field(default_factory=list)  # (pod owner, wei credited)
+    strategies: dict[str, str] = field(default_factory=dict)  # underlying token -> strategy
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         if rng.random() >= self.activity:
@@ -117,7 +131,7 @@ class EigenRestakers:
         if not self.wallets:
             self.wallets = [Wallet.of(sim, f"eigenlayer restaker {i}") for i in range(self.restakers)]
         wallet = rng.choice(self.wallets)
-        symbol = rng.choice(STRATEGY_TOKENS)
+        symbol = rng.choice(LST_STRATEGY_TOKENS)
         amount = rng.randint(*self.deposit_eth) * ETHER
         manager = sim.sender.contract(
             contract_artifact("StrategyManager"), sim.chain.contracts["EigenLayerStrategyManager"]
@@ -128,7 +142,10 @@ class EigenRestakers:
         if int(delegation.functions.delegatedTo(wallet.address).call(), 16) == 0:
             operator = sim.sender.accounts[rng.choice(OPERATORS)]
             wallet.send(delegation.functions.delegateTo(operator, NO_SIGNATURE, b"\0" * 32))
-        token = sim.sender.contract(contract_artifact(LST_ARTIFACTS.get(symbol, "Lido")), sim.chain.tokens[symbol])
+        if rng.random() < self.native_share:
+            self._restake_natively(sim, rng, wallet)
+            return
+        token = sim.sender.contract(contract_artifact(TOKEN_ARTIFACTS[symbol]), sim.chain.tokens[symbol])
         if symbol == "stETH":
             if not stake(sim, wallet, lido_of(sim), amount):
                 return
@@ -139,6 +156,20 @@ class EigenRestakers:
         if (token.address, manager.address) not in wallet.approved:
             wallet.send(token.functions.approve(manager.address, MAX_UINT256))
             wallet.approved.add((token.address, manager.address))
-        strategy = sim.chain.contracts[f"EigenLayerStrategy:{symbol}"]
+        if not self.strategies:
+            self.strategies = whitelisted_strategies(sim.sender, manager.address)
+        strategy = self.strategies[token.address]
         if wallet.send(manager.functions.depositIntoStrategy(strategy, token.address, amount)):
             self.deposits.append((wallet.address, symbol, amount))
+
+    def _restake_natively(self, sim: Simulation, rng: random.Random, wallet: Wallet) -> None:
+        pods = sim.sender.contract(
+            contract_artifact("EigenPodManager"), sim.chain.contracts["EigenLayerEigenPodManager"]
+        )
+        if not pods.functions.hasPod(wallet.address).call() and not wallet.send(pods.functions.createPod()):
+            return
+        credited = rng.randint(*self.validators) * VALIDATOR_ETH
+        restaked = int(pods.functions.podOwnerDepositShares(wallet.address).call())
+        # Account 0 plays the pod (no beacon chain here): it reports the newly verified validators.
+        sim.sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(wallet.address, restaked, credited))
+        self.restaked.append((wallet.address, credited))

@@ -1,9 +1,10 @@
-"""The Aave V3 TVL adapter: per reserve, what suppliers lent minus what borrowers took, and the borrowed.
+"""The Aave V3 TVL adapter: every market of the chain; per reserve, the liquidity left and the borrowed.
 
-DefiLlama's convention for lending markets: ``tvl`` is supplied minus borrowed (aToken ``totalSupply``
-minus variable and stable debt ``totalSupply``: the liquidity still in the pool) and ``borrowed`` is the
-debt, reported separately so it is not counted twice. aTokens are receipts: another protocol holding
-aTokens holds a claim on this market, so `receipt_tokens` lists them and totals count the underlying once.
+DefiLlama's convention for Aave V3 (``helper/aave.js``, ``aaveV3Export``): ``tvl`` is the underlying the
+aTokens hold (what suppliers lent minus what borrowers took) and ``borrowed`` is the variable plus stable
+debt, reported separately so it is not counted twice; every market of the chain counts (Ethereum: Core,
+Prime, EtherFi). aTokens are receipts: another protocol holding aTokens holds a claim on this market, so
+`receipt_tokens` lists them and totals count the underlying once.
 
     adapter = AaveV3Adapter(deployment)
     positions = await adapter.positions(reader)   # one batch once the reserves are known
@@ -12,25 +13,24 @@ aTokens holds a claim on this market, so `receipt_tokens` lists them and totals 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.aave.market import POOL, AaveError, AaveMarket
-from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.aave.market import A_TOKEN_PREFIX, POOL, AaveError, AaveMarket, Reserve, registered_a_tokens
+from defiscope.protocols.aave.methodology import AAVE_V3
+from defiscope.protocols.aave.surface import aave_surface
+from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy
-from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
+from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
 
-AAVE_V3: Final = ProtocolInfo(
-    slug="aave-v3",
-    name="Aave V3",
-    category="Lending",
-    methodology=(
-        "Per reserve of the Pool (getReservesList): TVL = aToken totalSupply minus variable and stable debt "
-        "totalSupply (liquidity left to borrow); borrowed = variable + stable debt totalSupply."
-    ),
-    url="https://aave.com",
-)
+#: Blocks whose yield gaps wait for `read` to collect them (a bound, for callers of `yields` alone).
+MAX_PENDING_GAPS: Final = 64
+
+__all__ = ["AAVE_V3", "A_TOKEN_PREFIX", "AaveV3Adapter", "registered_a_tokens"]
 
 
 class AaveV3Adapter(Adapter):
@@ -40,69 +40,79 @@ class AaveV3Adapter(Adapter):
         super().__init__(deployment)
         if POOL not in deployment.contracts:
             raise AdapterError(f"aave-v3: no {POOL} on chain {deployment.chain_id} ({deployment.network})")
-        self.market = AaveMarket.of(deployment)
+        self.markets = AaveMarket.all_of(deployment)
+        self._gaps: dict[BlockRef, tuple[YieldGap, ...]] = {}  # per block read, until `read` collects them
+
+    @property
+    def market(self) -> AaveMarket:
+        """The chain's main (Core) market."""
+        return self.markets[0]
 
     def receipt_tokens(self) -> list[str]:
-        known = {t.a_token for t in self.market.tokens.values()}
+        known = {t.a_token for market in self.markets for t in market.tokens.values()}
         return sorted(known | set(registered_a_tokens(self.deployment)))
 
-    async def positions(self, reader: Reader) -> list[Position]:
+    def surface(self) -> tuple[ContractUse, ...]:
+        return aave_surface(self.deployment)
+
+    async def _reserves(self, reader: Reader) -> list[tuple[AaveMarket, list[Reserve]]]:
         try:
-            reserves = await self.market.reserves(reader)
+            found = await asyncio.gather(*(market.reserves(reader) for market in self.markets))
         except AaveError as exc:
             raise AdapterError(str(exc)) from None
+        return list(zip(self.markets, found, strict=True))
+
+    async def positions(self, reader: Reader) -> list[Position]:
         positions: list[Position] = []
-        for reserve in reserves:
-            label = f"{reserve.symbol} reserve"
-            # Interest accrued to the treasury is owed but not yet minted as aTokens, so supplied minus
-            # borrowed can dip a few units below zero at 100 % utilisation: the pool never holds less than 0.
-            liquidity = max(reserve.a_token_supply - reserve.total_debt, 0)
-            positions.append(Position(reserve.asset, liquidity, BalanceKind.TVL, reserve.tokens.a_token, label))
-            positions.append(
-                Position(reserve.asset, reserve.total_debt, BalanceKind.BORROWED, reserve.tokens.a_token, label)
-            )
+        for market, reserves in await self._reserves(reader):
+            for reserve in reserves:
+                label = f"{reserve.symbol} reserve ({market.name})"
+                holder = reserve.tokens.a_token
+                # What the aToken holds (v3.1+: its virtual balance): supplied minus borrowed, as DefiLlama counts.
+                positions.append(Position(reserve.asset, reserve.available_liquidity, BalanceKind.TVL, holder, label))
+                positions.append(Position(reserve.asset, reserve.total_debt, BalanceKind.BORROWED, holder, label))
         return positions
+
+    def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
+        return self._gaps.pop(block, ())
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """Per reserve: supply APR = currentLiquidityRate, borrow APR = currentVariableBorrowRate (ray, annual).
 
-        APY compounds each every second, as Aave's interfaces show it (`lending.rates.apr_to_apy`).
+        APY compounds each every second, as Aave's interfaces show it (`lending.rates.apr_to_apy`). A market
+        that cannot be read is a gap (its Pool, and why); the other markets' rates stand.
         """
-        try:
-            reserves = await self.market.reserves(reader)
-        except AaveError as exc:
-            raise AdapterError(str(exc)) from None
+        found = await asyncio.gather(*(market.reserves(reader) for market in self.markets), return_exceptions=True)
         rows: list[Yield] = []
-        for reserve in reserves:
-            for kind, apr, field in (
-                (YieldKind.SUPPLY, reserve.supply_apr, "currentLiquidityRate"),
-                (YieldKind.BORROW, reserve.variable_borrow_apr, "currentVariableBorrowRate"),
-            ):
-                method = f"getReserveData.{field} / 1e27; APY compounded per second"
-                apy = apr_to_apy(apr, SECONDS_PER_YEAR)
-                rows.append(
-                    Yield(
-                        self.info.slug,
-                        self.market.pool,
-                        reserve.asset,
-                        reserve.symbol,
-                        kind,
-                        exact_decimal(apr),
-                        apy,
-                        method,
+        gaps: list[YieldGap] = []
+        for market, reserves in zip(self.markets, found, strict=True):
+            if isinstance(reserves, AaveError):
+                gaps.append(YieldGap(self.info.slug, market.pool, reason=str(reserves)))
+                continue
+            if isinstance(reserves, BaseException):
+                raise reserves
+            for reserve in reserves:
+                for kind, apr, field in (
+                    (YieldKind.SUPPLY, reserve.supply_apr, "currentLiquidityRate"),
+                    (YieldKind.BORROW, reserve.variable_borrow_apr, "currentVariableBorrowRate"),
+                ):
+                    method = f"{market.name} market: getReserveData.{field} / 1e27; APY compounded per second"
+                    apy = apr_to_apy(apr, SECONDS_PER_YEAR)
+                    rows.append(
+                        Yield(
+                            self.info.slug,
+                            market.pool,
+                            reserve.asset,
+                            reserve.symbol,
+                            kind,
+                            exact_decimal(apr),
+                            apy,
+                            method,
+                        )
                     )
-                )
+        if not rows and gaps:  # nothing read at all: the whole protocol is the gap
+            raise AdapterError("; ".join(g.reason for g in gaps))
+        self._gaps[reader.block] = tuple(gaps)
+        while len(self._gaps) > MAX_PENDING_GAPS:  # yields read without `read` collecting their gaps
+            del self._gaps[next(iter(self._gaps))]
         return rows
-
-
-#: Registry names of a market's aTokens: ``AaveV3AToken:<underlying symbol>``.
-A_TOKEN_PREFIX: Final = "AaveV3AToken:"
-
-
-def registered_a_tokens(deployment: Deployment) -> dict[str, str]:
-    """aToken address -> underlying symbol, from the deployment's registry (known before any read)."""
-    return {
-        address: name.removeprefix(A_TOKEN_PREFIX)
-        for name, address in deployment.contracts.items()
-        if name.startswith(A_TOKEN_PREFIX)
-    }

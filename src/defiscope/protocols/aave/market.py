@@ -1,9 +1,22 @@
 """Reading an Aave V3 market: its reserves, their configuration, totals and oracle prices, in one batch.
 
-The reserve list comes from the Pool (`getReservesList`); each reserve's token addresses (aToken, stable
-and variable debt tokens) never change, so they are cached after the first read. A snapshot then costs
-one Multicall3 batch: the list, every reserve's `getReserveData`, token totals, the underlying held by
-each aToken (the available liquidity) and each asset's oracle price.
+A chain may have several markets (Ethereum: Core, Prime, EtherFi), each a Pool with its own oracle;
+`markets_of` finds them in the registry. The reserve list comes from the Pool (`getReservesList`); each
+reserve's token addresses (aToken, stable and variable debt tokens) never change, so they are cached
+after the first read. A snapshot then costs one Multicall3 batch: the list, every reserve's
+`getReserveData`, token totals, the available liquidity and each asset's oracle price.
+
+Pool versions differ in what they answer, and the same code reads them all:
+
+- the available liquidity is ``getVirtualUnderlyingBalance(asset)`` on a Pool from v3.1 on (virtual
+  accounting: tokens sent to the aToken by mistake are not liquidity); a v3.0 Pool lacks it, and the
+  documented fallback is the underlying's ``balanceOf(aToken)``. Which one a Pool is, is found once, by the
+  discovery batch's ``getVirtualUnderlyingBalance`` call, which is allowed to fail (a revert there says
+  "v3.0", and the rest of the batch stands);
+- stable-rate debt is gone since v3.2 (found with the e-mode bitmaps that came with it, by
+  ``getEModeCategoryCollateralBitmap``, also allowed to fail): nothing stable is read there, and reserves
+  listed since have no stable-debt token at all (address zero). Before, a reserve's stable-debt token
+  answers ``getTotalSupplyAndAvgRate`` (v3.0) or ``totalSupply`` (v3.1).
 
     market = AaveMarket.of(deployment)
     reserves = await market.reserves(reader)
@@ -38,6 +51,10 @@ from defiscope.protocols.lending.rates import apr_to_apy, ray_mul
 POOL: Final = "AaveV3Pool"
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 ORACLE: Final = "AaveV3Oracle"
+#: A chain's main market keeps the unsuffixed registry names; others are ``AaveV3Pool:<market>``.
+CORE_MARKET: Final = "Core"
+GET_VIRTUAL_BALANCE: Final = "getVirtualUnderlyingBalance(address)(uint128)"
+EMODE_COLLATERAL_BITMAP: Final = "getEModeCategoryCollateralBitmap(uint8)(uint128)"
 GET_RESERVES_LIST: Final = "getReservesList()(address[])"
 GET_RESERVE_DATA: Final = (
     "getReserveData(address)(((uint256),uint128,uint128,uint128,uint128,uint128,uint40,uint16,"
@@ -167,9 +184,13 @@ class ReserveTokens:
     asset: str
     symbol: str
     a_token: str
-    stable_debt_token: str
+    stable_debt_token: str  # zero for reserves listed since v3.2 (no stable debt)
     variable_debt_token: str
     price_source: str  # the oracle's source (a Chainlink-style feed) for this asset, zero if none
+
+    @property
+    def has_stable_debt_token(self) -> bool:
+        return int(self.stable_debt_token, 16) != 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +204,7 @@ class Reserve:
     variable_debt: int
     stable_debt: int
     average_stable_rate: int
-    available_liquidity: int  # underlying balance of the aToken
+    available_liquidity: int  # virtual underlying balance (v3.1+) or the underlying balance of the aToken
     price: int | None  # oracle price in BASE_UNIT (USD, 8 decimals); None if the oracle reverted
     price_error: str | None = None
     price_updated_at: int | None = None  # the source's latestRoundData updatedAt, if it answers one
@@ -257,16 +278,54 @@ class Reserve:
         return self.price
 
 
-def _reserve_calls(oracle: str, tokens: ReserveTokens) -> list[Call]:
-    return [
-        Call.of(tokens.a_token, TOTAL_SUPPLY),
-        Call.of(tokens.variable_debt_token, SCALED_TOTAL_SUPPLY),
-        Call.of(tokens.variable_debt_token, TOTAL_SUPPLY),
-        Call.of(tokens.stable_debt_token, STABLE_SUPPLY_AND_RATE),
-        Call.of(tokens.asset, BALANCE_OF, tokens.a_token),
-        Call.of(oracle, GET_ASSET_PRICE, tokens.asset),
-        Call.of(tokens.price_source, LATEST_ROUND_DATA),
-    ]
+@dataclass(frozen=True, slots=True)
+class PoolVersion:
+    """What a Pool answers, found once per market (see the module docstring)."""
+
+    virtual_accounting: bool  # v3.1+: getVirtualUnderlyingBalance
+    #: v3.2+: e-mode categories say which reserves they cover by bitmaps (getEModeCategoryCollateralBitmap),
+    #: no longer by each reserve's configuration, and price nothing themselves.
+    emode_bitmaps: bool = False
+
+    @property
+    def stable_debt(self) -> bool:
+        """v3.2 removed stable-rate debt (and brought the e-mode bitmaps): none to read after it."""
+        return not self.emode_bitmaps
+
+    def stable_call(self, tokens: ReserveTokens) -> Call | None:
+        if not (self.stable_debt and tokens.has_stable_debt_token):
+            return None
+        if self.virtual_accounting:
+            return Call.of(tokens.stable_debt_token, TOTAL_SUPPLY)
+        return Call.of(tokens.stable_debt_token, STABLE_SUPPLY_AND_RATE)
+
+    def available_call(self, pool: str, tokens: ReserveTokens) -> Call:
+        if self.virtual_accounting:
+            return Call.of(pool, GET_VIRTUAL_BALANCE, tokens.asset)
+        return Call.of(tokens.asset, BALANCE_OF, tokens.a_token)
+
+
+@dataclass(frozen=True, slots=True)
+class _ReserveRead:
+    """The calls of one reserve's snapshot, by what they answer (None: not asked on this reserve)."""
+
+    data: Call
+    a_supply: Call
+    scaled_variable: Call
+    variable: Call
+    stable: Call | None
+    available: Call
+    price: Call
+    round_data: Call | None
+
+    def calls(self) -> list[Call]:
+        return [c for c in (self.data, self.a_supply, self.scaled_variable, self.variable, self.stable,
+                            self.available, self.price, self.round_data) if c is not None]  # fmt: skip
+
+    def named(self, results: Sequence[CallResult]) -> dict[str, CallResult]:
+        names = ("data", "a_supply", "scaled_variable", "variable", "stable", "available", "price", "round_data")
+        asked = [n for n in names if getattr(self, n) is not None]
+        return dict(zip(asked, results, strict=True))
 
 
 def _price_error(result: CallResult) -> str:
@@ -274,55 +333,118 @@ def _price_error(result: CallResult) -> str:
     return f"the oracle reverted ({result.error}): its feed answers 0 or less and there is no fallback oracle"
 
 
-class AaveMarket:
-    """One Aave V3 market (a Pool and its oracle) and the reserve addresses read so far."""
+@dataclass(frozen=True, slots=True)
+class MarketAddresses:
+    """Where one market is: its name ("Core", "Prime", "EtherFi"), Pool and AaveOracle."""
 
-    def __init__(self, pool: str, oracle: str, slug: str = "aave-v3") -> None:
+    name: str
+    pool: str
+    oracle: str
+
+
+def markets_of(deployment: Deployment) -> tuple[MarketAddresses, ...]:
+    """Every Aave V3 market in the registry: ``AaveV3Pool`` (Core) first, then ``AaveV3Pool:<market>``."""
+    found = []
+    for name, pool in deployment.contracts.items():
+        if name == POOL:
+            found.append(MarketAddresses(CORE_MARKET, pool, deployment.contract(ORACLE)))
+        elif name.startswith(POOL + ":"):
+            market = name.removeprefix(POOL + ":")
+            found.append(MarketAddresses(market, pool, deployment.contract(f"{ORACLE}:{market}")))
+    return tuple(sorted(found, key=lambda m: m.name != CORE_MARKET))  # then in registry order
+
+
+class AaveMarket:
+    """One Aave V3 market (a Pool and its oracle), the reserve addresses read so far and the Pool's version."""
+
+    def __init__(self, pool: str, oracle: str, slug: str = "aave-v3", name: str = CORE_MARKET) -> None:
         self.pool = pool
         self.oracle = oracle
         self.slug = slug
+        self.name = name
         self.tokens: dict[str, ReserveTokens] = {}  # asset (lowercase) -> addresses
+        self.version: PoolVersion | None = None  # found by the first discovery
 
     @classmethod
-    def of(cls, deployment: Deployment) -> AaveMarket:
-        return cls(deployment.contract(POOL), deployment.contract(ORACLE))
+    def of(cls, deployment: Deployment, market: str = CORE_MARKET) -> AaveMarket:
+        found = next((m for m in markets_of(deployment) if m.name == market), None)
+        if found is None:
+            raise AaveError(f"aave-v3: no {market} market on chain {deployment.chain_id} ({deployment.network})")
+        return cls(found.pool, found.oracle, name=found.name)
+
+    @classmethod
+    def all_of(cls, deployment: Deployment) -> list[AaveMarket]:
+        return [cls(m.pool, m.oracle, name=m.name) for m in markets_of(deployment)]
 
     def _fail(self, result: CallResult) -> AaveError:
-        return AaveError(f"{self.slug}: {result.call.describe()} failed: {result.error}")
+        return AaveError(f"{self.slug} {self.name}: {result.call.describe()} failed: {result.error}")
 
     def _one(self, result: CallResult) -> Any:
         if not result.success:
             raise self._fail(result)
         return result.one()
 
+    def _read(self, tokens: ReserveTokens) -> _ReserveRead:
+        version = self.version
+        if version is None:  # reserves are known only once a discovery batch found the version too
+            raise AaveError(f"{self.slug} {self.name}: the Pool's version is not known yet")
+        has_source = int(tokens.price_source, 16) != 0
+        return _ReserveRead(
+            data=Call.of(self.pool, GET_RESERVE_DATA, tokens.asset),
+            a_supply=Call.of(tokens.a_token, TOTAL_SUPPLY),
+            scaled_variable=Call.of(tokens.variable_debt_token, SCALED_TOTAL_SUPPLY),
+            variable=Call.of(tokens.variable_debt_token, TOTAL_SUPPLY),
+            stable=version.stable_call(tokens),
+            available=version.available_call(self.pool, tokens),
+            price=Call.of(self.oracle, GET_ASSET_PRICE, tokens.asset),
+            round_data=Call.of(tokens.price_source, LATEST_ROUND_DATA) if has_source else None,
+        )
+
+    async def _read_many(
+        self, reader: Reader, head: Sequence[Call], known: Sequence[ReserveTokens]
+    ) -> tuple[list[CallResult], dict[str, dict[str, CallResult]]]:
+        """``head`` calls then every known reserve's snapshot, in one batch."""
+        reads = [self._read(t) for t in known]
+        results = await reader.call_many([*head, *(c for r in reads for c in r.calls())])
+        at, by_asset = len(head), {}
+        for tokens, read in zip(known, reads, strict=True):
+            count = len(read.calls())
+            by_asset[tokens.asset.lower()] = read.named(results[at : at + count])
+            at += count
+        return results[: len(head)], by_asset
+
     async def reserves(self, reader: Reader) -> list[Reserve]:
         """Every reserve of the Pool at the reader's block (one batch once the reserves are known)."""
-        known = list(self.tokens.values())
-        per = 1 + len(_reserve_calls(self.oracle, known[0])) if known else 0
-        calls = [Call.of(self.pool, GET_RESERVES_LIST)]
-        for tokens in known:
-            calls += [Call.of(self.pool, GET_RESERVE_DATA, tokens.asset), *_reserve_calls(self.oracle, tokens)]
-        results = await reader.call_many(calls)
-        assets: tuple[str, ...] = self._one(results[0])
-        by_asset = {t.asset.lower(): results[1 + i * per : 1 + (i + 1) * per] for i, t in enumerate(known)}
+        head, by_asset = await self._read_many(
+            reader, [Call.of(self.pool, GET_RESERVES_LIST)], list(self.tokens.values())
+        )
+        assets: tuple[str, ...] = self._one(head[0])
         missing = [a for a in assets if a.lower() not in by_asset]
         if missing:
             by_asset.update(await self._discover(reader, missing))
         return [self._reserve(self.tokens[a.lower()], by_asset[a.lower()]) for a in assets]
 
-    async def _discover(self, reader: Reader, assets: Sequence[str]) -> dict[str, list[CallResult]]:
-        """Read new reserves' addresses and symbols, cache them, then read their state."""
-        first = await reader.call_many(
-            [
-                c
-                for a in assets
-                for c in (
-                    Call.of(self.pool, GET_RESERVE_DATA, a),
-                    Call.of(a, SYMBOL),
-                    Call.of(self.oracle, GET_SOURCE_OF_ASSET, a),
-                )
-            ]
+    async def _discover(self, reader: Reader, assets: Sequence[str]) -> dict[str, dict[str, CallResult]]:
+        """Read new reserves' addresses and symbols (and, once, the Pool's version), cache them, then their state."""
+        calls = [
+            c
+            for a in assets
+            for c in (
+                Call.of(self.pool, GET_RESERVE_DATA, a),
+                Call.of(a, SYMBOL),
+                Call.of(self.oracle, GET_SOURCE_OF_ASSET, a),
+            )
+        ]
+        # Allowed to fail: older Pools have no such functions (a revert is the answer, the batch stands).
+        probe = (
+            [Call.of(self.pool, GET_VIRTUAL_BALANCE, assets[0]), Call.of(self.pool, EMODE_COLLATERAL_BITMAP, 0)]
+            if self.version is None
+            else []
         )
+        first = await reader.call_many([*calls, *probe])
+        if probe:
+            virtual, bitmaps = first[-2:]
+            self.version = PoolVersion(virtual_accounting=virtual.success, emode_bitmaps=bitmaps.success)
         for i, asset in enumerate(assets):
             data, symbol, source = first[3 * i : 3 * i + 3]
             state = ReserveState.decode(self._one(data))
@@ -334,27 +456,28 @@ class AaveMarket:
                 state.variable_debt_token,
                 source.one() if source.success else ZERO_ADDRESS,
             )
-        calls = [
-            c
-            for a in assets
-            for c in (Call.of(self.pool, GET_RESERVE_DATA, a), *_reserve_calls(self.oracle, self.tokens[a.lower()]))
-        ]
-        results = await reader.call_many(calls)
-        per = len(calls) // len(assets)
-        return {a.lower(): results[i * per : (i + 1) * per] for i, a in enumerate(assets)}
+        _, by_asset = await self._read_many(reader, [], [self.tokens[a.lower()] for a in assets])
+        return by_asset
 
     def _values(self, result: CallResult) -> tuple[Any, ...]:
         if not result.success:
             raise self._fail(result)
         return result.value
 
-    def _reserve(self, tokens: ReserveTokens, results: Sequence[CallResult]) -> Reserve:
-        data, a_supply, scaled_variable, variable, stable, available, price, round_data = results
-        (state,) = self._values(data)
-        stable_supply, average_rate = self._values(stable)
+    def _stable(self, result: CallResult | None) -> tuple[int, int]:
+        """(total stable debt, average stable rate): none without a stable-debt token; v3.1+ reports no rate."""
+        if result is None:
+            return 0, 0
+        values = self._values(result)
+        return (values[0], 0) if len(values) == 1 else (values[0], values[1])
+
+    def _reserve(self, tokens: ReserveTokens, results: dict[str, CallResult]) -> Reserve:
+        (state,) = self._values(results["data"])
+        stable_supply, average_rate = self._stable(results.get("stable"))
         (supplied,), (scaled,), (variable_debt,), (balance,) = (
-            self._values(r) for r in (a_supply, scaled_variable, variable, available)
+            self._values(results[name]) for name in ("a_supply", "scaled_variable", "variable", "available")
         )
+        price, round_data = results["price"], results.get("round_data")
         return Reserve(
             tokens=tokens,
             state=ReserveState.decode(state),
@@ -366,8 +489,21 @@ class AaveMarket:
             available_liquidity=balance,
             price=price.one() if price.success else None,
             price_error=None if price.success else _price_error(price),
-            price_updated_at=round_data.value[3] if round_data.success else None,
+            price_updated_at=round_data.value[3] if round_data is not None and round_data.success else None,
         )
+
+
+#: Registry names of a market's aTokens: ``AaveV3AToken:<symbol>`` (Core), ``AaveV3AToken:<market>:<symbol>``.
+A_TOKEN_PREFIX: Final = "AaveV3AToken:"
+
+
+def registered_a_tokens(deployment: Deployment) -> dict[str, str]:
+    """aToken address -> underlying symbol, from the deployment's registry (known before any read)."""
+    return {
+        address: name.removeprefix(A_TOKEN_PREFIX).rsplit(":", 1)[-1]
+        for name, address in deployment.contracts.items()
+        if name.startswith(A_TOKEN_PREFIX)
+    }
 
 
 async def read_strategy(reader: Reader, strategy: str) -> RateStrategy:
@@ -387,4 +523,16 @@ async def read_strategy(reader: Reader, strategy: str) -> RateStrategy:
     )
 
 
-__all__ = ["RAY", "AaveError", "AaveMarket", "Reserve", "ReserveConfig", "ReserveState", "ReserveTokens"]
+__all__ = [
+    "RAY",
+    "AaveError",
+    "AaveMarket",
+    "MarketAddresses",
+    "PoolVersion",
+    "Reserve",
+    "ReserveConfig",
+    "ReserveState",
+    "ReserveTokens",
+    "markets_of",
+    "registered_a_tokens",
+]

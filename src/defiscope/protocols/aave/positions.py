@@ -28,10 +28,20 @@ from defiscope.chain.abi import Function
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
-from defiscope.protocols.aave.market import BASE_UNIT, GET_ASSET_PRICE, AaveError, AaveMarket, Reserve
+from defiscope.protocols.aave.market import (
+    BASE_UNIT,
+    EMODE_COLLATERAL_BITMAP,
+    GET_ASSET_PRICE,
+    ZERO_ADDRESS,
+    AaveError,
+    AaveMarket,
+    Reserve,
+    ReserveTokens,
+)
 from defiscope.protocols.aave.rates import normalized_income, normalized_variable_debt
 from defiscope.protocols.lending.rates import percent_mul, ray_mul, wad_div
 from defiscope.protocols.lending.risk import Leg, Position
+from defiscope.protocols.surface import event_topic
 
 UINT256_MAX: Final = 2**256 - 1
 #: The health factor below which a position can be liquidated: 1 in wad.
@@ -39,13 +49,15 @@ LIQUIDATION_HEALTH: Final = 10**18
 USER_CONFIGURATION: Final = "getUserConfiguration(address)((uint256))"
 USER_EMODE: Final = "getUserEMode(address)(uint256)"
 EMODE_DATA: Final = "getEModeCategoryData(uint8)((uint16,uint16,uint16,address,string))"
+EMODE_COLLATERAL_CONFIG: Final = "getEModeCategoryCollateralConfig(uint8)((uint16,uint16,uint16))"
 SCALED_BALANCE: Final = "scaledBalanceOf(address)(uint256)"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
 ACCOUNT_DATA: Final = "getUserAccountData(address)(uint256,uint256,uint256,uint256,uint256,uint256)"
-#: keccak of Supply(address,address,address,uint256,uint16) and
-#: Borrow(address,address,address,uint256,uint8,uint256,uint16); both index ``onBehalfOf`` as topic 2.
-SUPPLY_TOPIC: Final = "0x2b627736bca15cd5381dcf80b0bf11fd197d01a037c52b927a881a10fb73ba61"
-BORROW_TOPIC: Final = "0xb3d084820fb1a9decffb176436bd02558d15fac9b0ddfed8c465bc7359d7dce0"
+#: The Pool's Supply and Borrow events; both index ``onBehalfOf`` as topic 2.
+SUPPLY_EVENT: Final = "Supply(address,address,address,uint256,uint16)"
+BORROW_EVENT: Final = "Borrow(address,address,address,uint256,uint8,uint256,uint16)"
+SUPPLY_TOPIC: Final = "0x" + event_topic(SUPPLY_EVENT).hex()
+BORROW_TOPIC: Final = "0x" + event_topic(BORROW_EVENT).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +148,14 @@ def calculate_user_account_data(
     emode: int = 0,
     emode_category: EModeCategory | None = None,
     emode_price: int = 0,
+    emode_collateral_bitmap: int | None = None,
 ) -> tuple[AccountData, tuple[ReserveLeg, ...]]:
     """``GenericLogic.calculateUserAccountData`` + ``calculateAvailableBorrows``, exactly.
 
     ``reserves`` in any order (each carries its id); ``balances`` by reserve id for the reserves the
     configuration marks; prices come from each reserve (``require_price`` fails clearly on a zero feed).
+    The user's e-mode covers a reserve whose configuration names the category (v3.0/3.1), or, given
+    ``emode_collateral_bitmap`` (v3.2+), whose id's bit is set there; only v3.0/3.1 categories price.
     """
     if config == 0:
         return EMPTY_ACCOUNT, ()
@@ -152,7 +167,10 @@ def calculate_user_account_data(
         if not (borrowing or collateral):
             continue
         cfg, state, held = reserve.config, reserve.state, balances.get(rid, UserBalances())
-        in_emode = emode != 0 and emode == cfg.emode_category
+        if emode_collateral_bitmap is None:
+            in_emode = emode != 0 and emode == cfg.emode_category
+        else:
+            in_emode = emode != 0 and bool((emode_collateral_bitmap >> rid) & 1)
         price = emode_price if emode_price != 0 and in_emode else reserve.require_price()
         ltv, threshold = cfg.ltv, cfg.liquidation_threshold
         if in_emode and emode_category is not None:
@@ -192,6 +210,9 @@ _CONFIGURATION_FN: Final = Function.parse(USER_CONFIGURATION)
 _EMODE_FN: Final = Function.parse(USER_EMODE)
 _SCALED_FN: Final = Function.parse(SCALED_BALANCE)
 _BALANCE_FN: Final = Function.parse(BALANCE_OF)
+_ACCOUNT_DATA_FN: Final = Function.parse(ACCOUNT_DATA)
+#: A v3.2+ category: its (ltv, threshold, bonus), then the reserves it covers as collateral.
+EMODE_GETTERS: Final = (EMODE_COLLATERAL_CONFIG, EMODE_COLLATERAL_BITMAP)
 
 
 def _account_call(target: str, function: Function, account: str) -> Call:
@@ -213,8 +234,22 @@ def _value(result: CallResult, what: str) -> Any:
     return result.one()
 
 
-async def scan_accounts(reader: Reader, market: AaveMarket, accounts: Sequence[str]) -> list[AccountPosition]:
-    """Positions of ``accounts`` at the reader's block: the reserves, then two batches for all accounts."""
+@dataclass(frozen=True, slots=True)
+class UnvaluedAccount:
+    """An account `scan_accounts` could not value, and why (a reserve it uses has no readable price)."""
+
+    account: str
+    reason: str
+    borrowing: bool  # it has debt (a risk position); else it only supplies
+
+
+async def scan_accounts(
+    reader: Reader, market: AaveMarket, accounts: Sequence[str], unvalued: list[UnvaluedAccount] | None = None
+) -> list[AccountPosition]:
+    """Positions of ``accounts`` at the reader's block: the reserves, then two batches for all accounts.
+
+    An account using a reserve whose price cannot be read raises `AaveError`, or, given an ``unvalued`` list,
+    is left out of the result and appended there with the reason."""
     reserves = await market.reserves(reader)
     by_id = {r.state.id: r for r in reserves}
     pool = to_checksum_address(market.pool)
@@ -225,39 +260,83 @@ async def scan_accounts(reader: Reader, market: AaveMarket, accounts: Sequence[s
     emodes = [int(_value(first[2 * i + 1], "user e-mode")) for i in range(len(accounts))]
     used = [[rid for rid in by_id if (config >> (2 * rid)) & 3] for config in configs]
     categories = sorted({e for e in emodes if e})
-    calls = [Call.of(market.pool, EMODE_DATA, e) for e in categories]
+    bitmaps = market.version is not None and market.version.emode_bitmaps
+
+    def stable(tokens: ReserveTokens) -> bool:
+        return not bitmaps and tokens.has_stable_debt_token
+
+    per_category = 2 if bitmaps else 1
+    if bitmaps:
+        calls = [Call.of(market.pool, getter, e) for e in categories for getter in EMODE_GETTERS]
+    else:
+        calls = [Call.of(market.pool, EMODE_DATA, e) for e in categories]
     for account, ids in zip(accounts, used, strict=True):
         for rid in ids:
             tokens = by_id[rid].tokens
             calls += [
                 _account_call(tokens.a_token, _SCALED_FN, account),
                 _account_call(tokens.variable_debt_token, _SCALED_FN, account),
-                _account_call(tokens.stable_debt_token, _BALANCE_FN, account),
             ]
-    second = await reader.call_many(calls)
-    emode_data = {
-        e: EModeCategory(*_value(r, f"e-mode category {e}")) for e, r in zip(categories, second, strict=False)
-    }
+            # No stable debt since v3.2 (and reserves listed since have no stable-debt token at all).
+            calls += [_account_call(tokens.stable_debt_token, _BALANCE_FN, account)] if stable(tokens) else []
+    # v3.2+ e-modes are our port of a newer GenericLogic: the Pool's own figures check every account.
+    checks = [_account_call(pool, _ACCOUNT_DATA_FN, a) for a in accounts] if bitmaps else []
+    second = await reader.call_many([*calls, *checks])
+    emode_data: dict[int, EModeCategory] = {}
+    emode_bitmaps: dict[int, int] = {}
+    for i, e in enumerate(categories):
+        if bitmaps:
+            (ltv, threshold, bonus) = _value(second[2 * i], f"e-mode category {e}")
+            emode_data[e] = EModeCategory(ltv, threshold, bonus, ZERO_ADDRESS, "")
+            emode_bitmaps[e] = int(_value(second[2 * i + 1], f"e-mode category {e} collateral bitmap"))
+        else:
+            emode_data[e] = EModeCategory(*_value(second[i], f"e-mode category {e}"))
     emode_prices = await _emode_prices(reader, market, emode_data)
-    at = len(categories)
+    at = per_category * len(categories)
     positions: list[AccountPosition] = []
     for account, config, emode, ids in zip(accounts, configs, emodes, used, strict=True):
         balances: dict[int, UserBalances] = {}
         for rid in ids:
-            a, v, s = (_value(r, "balance") for r in second[at : at + 3])
-            balances[rid] = UserBalances(a, v, s)
-            at += 3
-        data, legs = calculate_user_account_data(
-            config=config,
-            reserves=reserves,
-            balances=balances,
-            now=reader.block.timestamp,
-            emode=emode,
-            emode_category=emode_data.get(emode),
-            emode_price=emode_prices.get(emode, 0),
-        )
+            count = 3 if stable(by_id[rid].tokens) else 2
+            a, v, *s = (_value(r, "balance") for r in second[at : at + count])
+            balances[rid] = UserBalances(a, v, s[0] if s else 0)
+            at += count
+        try:
+            data, legs = calculate_user_account_data(
+                config=config,
+                reserves=reserves,
+                balances=balances,
+                now=reader.block.timestamp,
+                emode=emode,
+                emode_category=emode_data.get(emode),
+                emode_price=emode_prices.get(emode, 0),
+                emode_collateral_bitmap=emode_bitmaps.get(emode, 0) if bitmaps else None,
+            )
+        except AaveError as exc:
+            if unvalued is None:
+                raise
+            borrowing = any(is_borrowing(config, rid) for rid in ids)
+            unvalued.append(UnvaluedAccount(account, str(exc), borrowing))
+            continue
         positions.append(AccountPosition(account, emode, data, legs))
+    if checks:
+        valued = {p.account for p in positions}
+        results = second[len(second) - len(checks) :]
+        _check_against_pool(market, positions, [r for a, r in zip(accounts, results, strict=True) if a in valued])
     return positions
+
+
+def _check_against_pool(
+    market: AaveMarket, positions: Sequence[AccountPosition], results: Sequence[CallResult]
+) -> None:
+    """Our figures must be the Pool's: a difference is an error naming the account, never a silent guess."""
+    for position, result in zip(positions, results, strict=True):
+        theirs = AccountData(*result.unwrap())
+        if theirs != position.data:
+            raise AaveError(
+                f"aave-v3 {market.name}: account {position.account}: our port of the Pool's account math gives "
+                f"{position.data}, the Pool's getUserAccountData {theirs}"
+            )
 
 
 async def _emode_prices(reader: Reader, market: AaveMarket, categories: Mapping[int, EModeCategory]) -> dict[int, int]:

@@ -34,6 +34,13 @@ class CometState:
     total_borrow_base: int
     last_accrual: int  # unix seconds
 
+    @classmethod
+    def from_totals_basic(cls, totals: Sequence[int]) -> CometState:
+        """CometExt.totalsBasic(): (baseSupplyIndex, baseBorrowIndex, trackingSupplyIndex, trackingBorrowIndex,
+        totalSupplyBase, totalBorrowBase, lastAccrualTime, pauseFlags) -- the market's internal storage."""
+        supply_index, borrow_index, _, _, total_supply_base, total_borrow_base, last_accrual, _ = totals
+        return cls(supply_index, borrow_index, total_supply_base, total_borrow_base, last_accrual)
+
     def total_supply(self) -> int:
         return present_value_supply(self.supply_index, self.total_supply_base)
 

@@ -25,14 +25,36 @@ from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.compound.comet_math import CollateralHolding, CometState, liquidity
 from defiscope.protocols.compound.rates import CometRates
-from defiscope.protocols.compound.v2 import COMPTROLLER
+from defiscope.protocols.compound.v2 import (
+    ACCOUNT_SNAPSHOT,
+    COMPTROLLER,
+    GET_ASSETS_IN,
+    MARKET_ENTERED_EVENT,
+    MARKETS,
+    ORACLE,
+    UNDERLYING,
+    UNDERLYING_PRICE,
+)
 from defiscope.protocols.compound.v2_math import AccountAsset, AccountLiquidity, account_liquidity, underlying_of
-from defiscope.protocols.compound.v3 import ASSET_INFO
+from defiscope.protocols.compound.v3 import (
+    ASSET_INFO,
+    BASE_SCALE,
+    BASE_TOKEN,
+    BASE_TOKEN_PRICE_FEED,
+    COLLATERAL_BALANCE,
+    CURVE_READS,
+    GET_PRICE,
+    NUM_ASSETS,
+    TOTALS_BASIC,
+    USD,
+    USER_BASIC,
+    WITHDRAW_EVENT,
+)
 from defiscope.protocols.lending.rates import WAD
 from defiscope.protocols.lending.risk import Leg, Position
 
-MARKET_ENTERED: Final = "0x" + keccak(text="MarketEntered(address,address)").hex()
-COMET_WITHDRAW: Final = "0x" + keccak(text="Withdraw(address,address,uint256)").hex()
+MARKET_ENTERED: Final = "0x" + keccak(text=MARKET_ENTERED_EVENT).hex()
+COMET_WITHDRAW: Final = "0x" + keccak(text=WITHDRAW_EVENT).hex()
 #: Comet prices have 8 decimals; V2 oracle prices are USD * 1e36 / 10**decimals.
 PRICE_SCALE: Final = 10**8
 
@@ -98,16 +120,15 @@ async def scan_v2_accounts(reader: Reader, deployment: Deployment, accounts: Seq
     """Three rounds: markets entered; snapshots, factors and prices; underlyings of the markets seen."""
     comptroller = deployment.contract(COMPTROLLER)
     first = await reader.values(
-        [Call.of(comptroller, "oracle()(address)")]
-        + [Call.of(comptroller, "getAssetsIn(address)(address[])", a) for a in accounts]
+        [Call.of(comptroller, ORACLE)] + [Call.of(comptroller, GET_ASSETS_IN, a) for a in accounts]
     )
     oracle, entered = first[0], first[1:]
     markets = list(dict.fromkeys(m for ms in entered for m in ms))
     pairs = [(a, m) for a, ms in zip(accounts, entered, strict=True) for m in ms]
-    calls = [Call.of(m, "getAccountSnapshot(address)(uint256,uint256,uint256,uint256)", a) for a, m in pairs]
-    calls += [Call.of(comptroller, "markets(address)(bool,uint256,bool)", m) for m in markets]
-    calls += [Call.of(oracle, "getUnderlyingPrice(address)(uint256)", m) for m in markets]
-    calls += [Call.of(m, "underlying()(address)") for m in markets]
+    calls = [Call.of(m, ACCOUNT_SNAPSHOT, a) for a, m in pairs]
+    calls += [Call.of(comptroller, MARKETS, m) for m in markets]
+    calls += [Call.of(oracle, UNDERLYING_PRICE, m) for m in markets]
+    calls += [Call.of(m, UNDERLYING) for m in markets]
     results = await reader.call_many(calls)
     snapshots = [r.unwrap() for r in results[: len(pairs)]]
     n = len(markets)
@@ -163,6 +184,14 @@ class CometMarket:
     current: CometState  # accrued to the block read (what borrowBalanceOf reads)
     assets: tuple[CometAsset, ...]
     prices: tuple[int, ...]
+    quote: str = USD  # what the 8-decimal prices are in: USD, or a token (cWETHv3's are in ETH)
+
+    def usd_prices(self) -> dict[str, Fraction]:
+        """USD per whole token of the base and every collateral asset; only a USD-quoted Comet knows them."""
+        if self.quote != USD:
+            return {}
+        prices = {a.address: Fraction(p, PRICE_SCALE) for a, p in zip(self.assets, self.prices, strict=True)}
+        return {**prices, self.base: Fraction(self.base_price, PRICE_SCALE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,53 +226,72 @@ class CometAccount:
     def collateralized(self) -> bool:
         return self.liquidity(liquidate=False) >= 0
 
-    def to_risk(self) -> Position:
+    def to_risk(self, usd_per_quote: Fraction = Fraction(1)) -> Position:
+        """The position in USD: the Comet's prices times the USD value of their unit (1 for a USD Comet)."""
         m = self.market
         collateral = tuple(
-            Leg(a.symbol, Fraction(b * p, a.scale * PRICE_SCALE), Fraction(a.liquidate_collateral_factor, WAD))
+            Leg(
+                a.symbol,
+                Fraction(b * p, a.scale * PRICE_SCALE) * usd_per_quote,
+                Fraction(a.liquidate_collateral_factor, WAD),
+            )
             for a, p, b in zip(m.assets, m.prices, self.balances, strict=True)
             if b
         )
-        debt_usd = Fraction(self.borrow_balance * m.base_price, m.base_scale * PRICE_SCALE)
+        debt_usd = Fraction(self.borrow_balance * m.base_price, m.base_scale * PRICE_SCALE) * usd_per_quote
         debt = (Leg(m.base_symbol, debt_usd),) if self.borrow_balance else ()
         return Position(self.account, collateral, debt)
 
 
-COMET_HEAD: Final = (
-    "baseToken()(address)",
-    "baseTokenPriceFeed()(address)",
-    "baseScale()(uint64)",
-    "numAssets()(uint8)",
-    "baseSupplyIndex()(uint64)",
-    "baseBorrowIndex()(uint64)",
-    "totalSupplyBase()(uint104)",
-    "totalBorrowBase()(uint104)",
-    "lastAccrualTime()(uint40)",
-)
-#: Comet's per-second curve, in `CometRates` field order.
-COMET_RATES: Final = tuple(
-    f"{side}{name}()(uint64)"
-    for side in ("supply", "borrow")
-    for name in ("Kink", "PerSecondInterestRateSlopeLow", "PerSecondInterestRateSlopeHigh", "PerSecondInterestRateBase")
-)
+COMET_HEAD: Final = (BASE_TOKEN, BASE_TOKEN_PRICE_FEED, BASE_SCALE, NUM_ASSETS, TOTALS_BASIC)
 
 
-async def read_comet(reader: Reader, deployment: Deployment, comet: str) -> CometMarket:
-    """The market's stored state, asset configs and current prices (two rounds)."""
-    head = await reader.values([Call.of(comet, sig) for sig in (*COMET_HEAD, *COMET_RATES)])
-    base, base_feed, base_scale, count = head[:4]
-    state = CometState(*head[4:9])
-    rates = CometRates(*head[9:])
+async def read_comet(reader: Reader, deployment: Deployment, comet: str, quote: str = USD) -> CometMarket:
+    """The market's stored state (`totalsBasic`), asset configs and current prices (three rounds)."""
+    head = await reader.values([Call.of(comet, sig) for sig in (*COMET_HEAD, *CURVE_READS)])
+    base, base_feed, base_scale, count, totals = head[:5]
+    state = CometState.from_totals_basic(totals)
+    rates = CometRates(*head[5:])
     infos = await reader.values([Call.of(comet, ASSET_INFO, i) for i in range(count)])
     feeds = [base_feed, *(info[2] for info in infos)]
-    prices = await reader.values([Call.of(comet, "getPrice(address)(uint256)", f) for f in feeds])
+    prices = await reader.values([Call.of(comet, GET_PRICE, f) for f in feeds])
     assets = tuple(
         CometAsset(info[1], _symbol(deployment, info[1]), info[2], info[3], info[4], info[5]) for info in infos
     )
     # The views (borrowBalanceOf, totalBorrow) accrue to the block read: so do we.
     current = state.accrued(rates, reader.block.timestamp - state.last_accrual)
     return CometMarket(
-        comet, base, _symbol(deployment, base), base_scale, prices[0], state, current, assets, tuple(prices[1:])
+        comet,
+        base,
+        _symbol(deployment, base),
+        base_scale,
+        prices[0],
+        state,
+        current,
+        assets,
+        tuple(prices[1:]),
+        quote,
+    )
+
+
+def usd_per_quote(market: CometMarket, usd_markets: Sequence[CometMarket]) -> Fraction:
+    """USD per unit of a Comet's prices: 1 for a USD Comet; else the quote token's price on a USD Comet that
+    lists it (cUSDCv3 prices WETH, wstETH and WBTC). None known: the positions cannot be valued."""
+    if market.quote == USD:
+        return Fraction(1)
+    if market.base_price != PRICE_SCALE:
+        # Priced in its base means a constant 1 base feed; anything else is a unit we do not know.
+        raise PositionError(
+            f"compound-v3: Comet {market.comet}'s base price is {market.base_price}, not the constant 1e8 of a "
+            f"market priced in {market.quote}: its positions cannot be valued in USD"
+        )
+    for other in usd_markets:
+        price = other.usd_prices().get(market.base)
+        if price is not None:
+            return price
+    raise PositionError(
+        f"compound-v3: Comet {market.comet} prices in {market.quote}, and no USD Comet prices {market.quote}: "
+        "its positions cannot be valued in USD"
     )
 
 
@@ -251,10 +299,8 @@ async def scan_comet_accounts(reader: Reader, market: CometMarket, accounts: Seq
     """One round: each account's principal and collateral balances."""
     calls = []
     for a in accounts:
-        calls.append(Call.of(market.comet, "userBasic(address)(int104,uint64,uint64,uint16,uint8)", a))
-        calls += [
-            Call.of(market.comet, "collateralBalanceOf(address,address)(uint128)", a, x.address) for x in market.assets
-        ]
+        calls.append(Call.of(market.comet, USER_BASIC, a))
+        calls += [Call.of(market.comet, COLLATERAL_BALANCE, a, x.address) for x in market.assets]
     results = await reader.call_many(calls)
     width = 1 + len(market.assets)
     return [

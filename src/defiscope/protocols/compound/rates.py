@@ -13,8 +13,9 @@ integer rounding, which these ports keep so their results equal the contracts' t
     >>> comet.borrow_rate(6 * 10**17)        # per second, 1e18 = 100 %
     1531582952
 
-APR = per-block rate x blocks a year (`lending.rates.per_block_to_apr`) or per-second rate x seconds a
-year (`per_second_to_apr`); APY compounds it per block or per second (`apr_to_apy`).
+APR = per-block rate x 2,628,000 blocks a year (`ETHEREUM_BLOCKS_PER_YEAR`, `lending.rates.per_block_to_apr`)
+or per-second rate x seconds a year (`per_second_to_apr`); APY compounds it per block or per second
+(`apr_to_apy`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from typing import Final
 
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.lending.rates import COMPOUND_V2_BLOCKS_PER_YEAR, SECONDS_PER_YEAR, WAD, KinkModel
+
+#: Ethereum blocks a year since the merge (one 12-second slot each): what a per-block rate is paid over.
+#: JumpRateModelV2's own `blocksPerYear` (2,102,400, 15-second blocks) only turns its per-year parameters
+#: into per-block ones (`JumpRateModelV2.from_per_year`).
+ETHEREUM_BLOCKS_PER_YEAR: Final = 2_628_000
 
 #: CToken.borrowRateMaxMantissa: accrueInterest reverts above 0.0005 % per block.
 BORROW_RATE_MAX_MANTISSA: Final = 5 * 10**12

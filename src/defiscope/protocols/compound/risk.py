@@ -6,6 +6,7 @@ report = risk_report(positions, "WETH")
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
 from defiscope.chain.block import BlockRef
@@ -19,12 +20,14 @@ from defiscope.protocols.compound.positions import (
     read_comet,
     scan_comet_accounts,
     scan_v2_accounts,
+    usd_per_quote,
 )
 from defiscope.protocols.compound.v2 import COMPTROLLER
-from defiscope.protocols.compound.v3 import comets
+from defiscope.protocols.compound.v3 import USD, comets, price_quote
 from defiscope.protocols.lending.risk import Position
 
-#: Where account discovery starts on mainnet: the Comptroller's and cUSDCv3's deployment blocks.
+#: Where account discovery starts on mainnet: the Comptroller's and cUSDCv3's (the first Comet's) deployment
+#: blocks.
 DEPLOY_BLOCK: Final = {("mainnet", 1, "compound-v2"): 7_710_671, ("mainnet", 1, "compound-v3"): 15_331_586}
 
 
@@ -53,16 +56,26 @@ async def compound_v2_risk_positions(
 async def compound_v3_risk_positions(
     client: ChainClient, deployment: Deployment, at: int | str = "latest", from_block: int | None = None
 ) -> tuple[BlockRef, list[Position], tuple[str, ...]]:
-    """Every Comet market's borrowers (accounts with a negative principal)."""
+    """Every Comet market's borrowers (accounts with a negative principal), valued in USD.
+
+    A Comet whose prices are in a token (cWETHv3: ETH) is valued with that token's USD price on a USD Comet.
+    """
     snapshot = await client.snapshot(at)
     head = snapshot.block.number
     reader = Batcher(snapshot).reader("compound-v3")
+    start = _start(deployment, "compound-v3", from_block, head)
+    found = comets(deployment)
+    # All Comets at once: the reader merges their rounds into shared batches.
+    markets = await asyncio.gather(*(read_comet(reader, deployment, c, price_quote(s)) for s, c in found.items()))
+    accounts = await asyncio.gather(*(discover_comet_accounts(client, c, start, head) for c in found.values()))
+    scans = await asyncio.gather(*(scan_comet_accounts(reader, m, a) for m, a in zip(markets, accounts, strict=True)))
+    usd_markets = [m for m in markets if m.quote == USD]
     positions: list[Position] = []
     assets: dict[str, None] = {}
-    for comet in comets(deployment).values():
-        start = _start(deployment, "compound-v3", from_block, head)
-        accounts = await discover_comet_accounts(client, comet, start, head)
-        market = await read_comet(reader, deployment, comet)
+    for market, scanned in zip(markets, scans, strict=True):
         assets.update(dict.fromkeys([market.base_symbol, *(a.symbol for a in market.assets)]))
-        positions += [a.to_risk() for a in await scan_comet_accounts(reader, market, accounts) if a.principal < 0]
+        borrowers = [a for a in scanned if a.principal < 0]
+        if borrowers:
+            unit = usd_per_quote(market, usd_markets)
+            positions += [a.to_risk(unit) for a in borrowers]
     return snapshot.block, positions, tuple(assets)

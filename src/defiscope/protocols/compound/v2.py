@@ -19,7 +19,9 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
-from defiscope.protocols.lending.rates import COMPOUND_V2_BLOCKS_PER_YEAR, apr_to_apy, per_block_to_apr
+from defiscope.protocols.compound.rates import ETHEREUM_BLOCKS_PER_YEAR
+from defiscope.protocols.lending.rates import apr_to_apy, per_block_to_apr
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
 COMPTROLLER: Final = "CompoundV2Comptroller"
@@ -27,6 +29,14 @@ GET_ALL_MARKETS: Final = "getAllMarkets()(address[])"
 UNDERLYING: Final = "underlying()(address)"
 MARKET_READS: Final = ("getCash()(uint256)", "totalBorrows()(uint256)")
 RATE_READS: Final = ("supplyRatePerBlock()(uint256)", "borrowRatePerBlock()(uint256)")
+# The risk path (`compound.positions`): the Comptroller's oracle, memberships and collateral factors, each
+# cToken's account snapshot, the oracle's prices; accounts come from MarketEntered events.
+ORACLE: Final = "oracle()(address)"
+GET_ASSETS_IN: Final = "getAssetsIn(address)(address[])"
+MARKETS: Final = "markets(address)(bool,uint256,bool)"
+ACCOUNT_SNAPSHOT: Final = "getAccountSnapshot(address)(uint256,uint256,uint256,uint256)"
+UNDERLYING_PRICE: Final = "getUnderlyingPrice(address)(uint256)"
+MARKET_ENTERED_EVENT: Final = "MarketEntered(address,address)"
 
 INFO: Final = ProtocolInfo(
     slug="compound-v2",
@@ -34,10 +44,48 @@ INFO: Final = ProtocolInfo(
     category="Lending",
     methodology=(
         "Per cToken market: TVL is the underlying cash held (getCash); borrowed is totalBorrows. Markets come "
-        "from the Comptroller's getAllMarkets. cTokens are receipts of this protocol."
+        "from the Comptroller's getAllMarkets. cTokens are receipts of this protocol. APRs are "
+        f"supplyRatePerBlock/borrowRatePerBlock x {ETHEREUM_BLOCKS_PER_YEAR:,} blocks a year (12-second blocks "
+        "since the merge; the rate models still assume 2,102,400)."
     ),
     url="https://compound.finance",
+    counts=(
+        "Per cToken: getCash() (underlying held, native ETH for cETH) as TVL and totalBorrows() as borrowed, "
+        "both as stored at the block read (interest accrued up to the market's last accrual block). Supplied "
+        "= cash + borrows - reserves, so TVL plus borrowed is what suppliers and reserves own."
+    ),
+    discovery=(
+        "Markets are the Comptroller's getAllMarkets() at the block read (every market ever listed, "
+        "deprecated ones included); each cToken's underlying() is read once and cached (cETH has none: it "
+        "holds native ETH, valued as WETH). Accounts for the risk report come from MarketEntered events."
+    ),
+    defillama_difference=(
+        "Same split as DefiLlama's Compound V2 figure: each market's underlying cash as TVL, totalBorrows as "
+        "borrowed (an older DefiLlama adapter listed the markets from the compound-v2 subgraph and summed their "
+        "cash). We list markets on chain (getAllMarkets at the block read), so every listed market counts, "
+        "deprecated ones included, where a list kept off chain may leave some out. Our APRs use 2,628,000 "
+        "blocks a year (12 s), not the 2,102,400 (15 s) the JumpRateModelV2 contracts assume for their "
+        "per-block parameters: the per-block rate is what the chain charges, and Ethereum now makes a block "
+        "every 12 seconds."
+    ),
 )
+
+
+def v2_surface(comptroller: str) -> tuple[ContractUse, ...]:
+    """What our Compound V2 code reads: the Comptroller (fixed), its cTokens and oracle (found at run time)."""
+    return (
+        ContractUse(
+            "Comptroller",
+            "compound/Comptroller",
+            (GET_ALL_MARKETS, ORACLE, GET_ASSETS_IN, MARKETS),
+            (MARKET_ENTERED_EVENT,),
+            comptroller,
+        ),
+        # cETH (a CEther, on mainnet and on the devnet) answers the same reads but has no underlying(): that
+        # call fails and means native ETH.
+        ContractUse("cToken", "compound/CErc20", (UNDERLYING, *MARKET_READS, *RATE_READS, ACCOUNT_SNAPSHOT)),
+        ContractUse("Comptroller oracle", "compound/PriceOracle", (UNDERLYING_PRICE,)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +101,9 @@ class CompoundV2Adapter(Adapter):
         super().__init__(deployment)
         self.comptroller = deployment.contract(COMPTROLLER)
         self.markets: dict[str, Market] = {}
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        return v2_surface(self.comptroller)
 
     def receipt_tokens(self) -> list[str]:
         return list(self.markets)
@@ -102,15 +153,19 @@ class CompoundV2Adapter(Adapter):
         return positions
 
     async def yields(self, reader: Reader) -> list[Yield]:
-        """Per market: supplyRatePerBlock / borrowRatePerBlock x 2,102,400 blocks a year; APY per block."""
+        """Per market: supplyRatePerBlock / borrowRatePerBlock x 2,628,000 blocks a year; APY per block.
+
+        The per-block rate is what accrueInterest charges each block; since the merge a block comes every
+        12 seconds, so a year has 2,628,000 of them (the models' own 2,102,400 only sets their parameters).
+        """
         rows: list[Yield] = []
         for m, rates in await self._per_market(reader, RATE_READS):
             token = self.deployment.token_at(m.underlying)
             symbol = token.symbol if token is not None else m.underlying
             for kind, per_block, sig in zip((YieldKind.SUPPLY, YieldKind.BORROW), rates, RATE_READS, strict=True):
-                apr = per_block_to_apr(per_block, COMPOUND_V2_BLOCKS_PER_YEAR)
-                apy = apr_to_apy(apr, COMPOUND_V2_BLOCKS_PER_YEAR)
-                method = f"{sig.split('(')[0]} x {COMPOUND_V2_BLOCKS_PER_YEAR} blocks / 1e18; APY compounded per block"
+                apr = per_block_to_apr(per_block, ETHEREUM_BLOCKS_PER_YEAR)
+                apy = apr_to_apy(apr, ETHEREUM_BLOCKS_PER_YEAR)
+                method = f"{sig.split('(')[0]} x {ETHEREUM_BLOCKS_PER_YEAR} blocks / 1e18; APY compounded per block"
                 rows.append(
                     Yield(self.info.slug, m.ctoken, m.underlying, symbol, kind, exact_decimal(apr), apy, method)
                 )

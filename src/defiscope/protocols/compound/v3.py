@@ -1,16 +1,23 @@
-"""Compound III (Comet) adapter: TVL = base token held + collateral totals; borrowed = `totalBorrow`.
+"""Compound III (Comet) adapter: TVL = what each Comet holds of its base and collateral tokens; borrowed =
+`totalBorrow`.
 
-Per Comet market (registry names ``CompoundV3Comet:<base>``): the base token the Comet holds (suppliers'
-base minus what is lent out, plus reserves) and `totalsCollateral(asset)` of every collateral asset are
-TVL; `totalBorrow()` of the base token is borrowed. Assets come from `numAssets` / `getAssetInfo`.
+Comets are data: the registry names every market ``CompoundV3Comet:<base symbol>`` (on Ethereum cUSDCv3,
+cWETHv3, cUSDTv3, cWstETHv3, cUSDSv3, cWBTCv3). Per Comet, the base token and collateral list come from
+`baseToken`, `numAssets` and `getAssetInfo` (re-learnt when `numAssets` grows, as governance lists new
+collateral); TVL is the Comet's ERC-20 balance of each of them (as
+DefiLlama's compound-v3 adapter sums them); borrowed is `totalBorrow()`. Every read is a public function of
+the real Comet (CometMainInterface or CometExt); the market totals and indices come from `totalsBasic()`.
 
     adapter = CompoundV3Adapter(deployment)
     positions = await adapter.positions(reader)
+    adapter.surface()        # the Comets and the calls and events our code makes on them
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 from defiscope.chain.multicall import Call
@@ -19,38 +26,85 @@ from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
 from defiscope.protocols.compound.rates import CometRates
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy, per_second_to_apr
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
 COMET_PREFIX: Final = "CompoundV3Comet:"
+COMET_INTERFACE: Final = "compound/Comet"
+
+# Comet's public functions our code reads (names and types as in the real ABI, tests/fixtures/abi/compound).
+BASE_TOKEN: Final = "baseToken()(address)"
+BASE_TOKEN_PRICE_FEED: Final = "baseTokenPriceFeed()(address)"
+BASE_SCALE: Final = "baseScale()(uint256)"
+NUM_ASSETS: Final = "numAssets()(uint8)"
 ASSET_INFO: Final = "getAssetInfo(uint8)((uint8,address,address,uint64,uint64,uint64,uint64,uint128))"
-TOTALS_COLLATERAL: Final = "totalsCollateral(address)(uint128,uint128)"
-#: Comet's rate immutables, in `CometRates`' field order, then the utilisation they are evaluated at.
-RATE_READS: Final = (
-    *(
-        f"{name}()(uint64)"
-        for name in (
-            "supplyKink",
-            "supplyPerSecondInterestRateSlopeLow",
-            "supplyPerSecondInterestRateSlopeHigh",
-            "supplyPerSecondInterestRateBase",
-            "borrowKink",
-            "borrowPerSecondInterestRateSlopeLow",
-            "borrowPerSecondInterestRateSlopeHigh",
-            "borrowPerSecondInterestRateBase",
-        )
-    ),
-    "getUtilization()(uint256)",
+TOTAL_BORROW: Final = "totalBorrow()(uint256)"
+#: CometExt.totalsBasic(): (baseSupplyIndex, baseBorrowIndex, trackingSupplyIndex, trackingBorrowIndex,
+#: totalSupplyBase, totalBorrowBase, lastAccrualTime, pauseFlags); the fields themselves are internal storage.
+TOTALS_BASIC: Final = "totalsBasic()((uint64,uint64,uint64,uint64,uint104,uint104,uint40,uint8))"
+GET_PRICE: Final = "getPrice(address)(uint256)"
+USER_BASIC: Final = "userBasic(address)(int104,uint64,uint64,uint16,uint8)"
+COLLATERAL_BALANCE: Final = "collateralBalanceOf(address,address)(uint128)"
+BALANCE_OF: Final = "balanceOf(address)(uint256)"
+#: Comet's rate immutables (declared `uint public immutable`), in `CometRates`' field order.
+CURVE_READS: Final = tuple(
+    f"{side}{name}()(uint256)"
+    for side in ("supply", "borrow")
+    for name in ("Kink", "PerSecondInterestRateSlopeLow", "PerSecondInterestRateSlopeHigh", "PerSecondInterestRateBase")
 )
+#: The curve, then the utilisation it is evaluated at.
+RATE_READS: Final = (*CURVE_READS, "getUtilization()(uint256)")
+#: Withdraw's ``src``: the accounts that took base out (borrowers among them), scanned by the risk path.
+WITHDRAW_EVENT: Final = "Withdraw(address,address,uint256)"
+COMET_CALLS: Final = (
+    BASE_TOKEN,
+    BASE_TOKEN_PRICE_FEED,
+    BASE_SCALE,
+    NUM_ASSETS,
+    ASSET_INFO,
+    TOTAL_BORROW,
+    TOTALS_BASIC,
+    GET_PRICE,
+    USER_BASIC,
+    COLLATERAL_BALANCE,
+    *RATE_READS,
+)
+
+#: Comets whose 8-decimal prices (`getPrice`) are in units of their base token, not USD: their base price
+#: feed is a constant 1e8 (cWETHv3's collateral feeds are in ETH, cWstETHv3's in wstETH since Compound's
+#: change_base_price_feed proposal, cWBTCv3's in BTC). Keyed by the registry's base symbol; any other Comet
+#: prices in USD.
+PRICE_QUOTES: Final[Mapping[str, str]] = MappingProxyType({"WETH": "WETH", "wstETH": "wstETH", "WBTC": "WBTC"})
+USD: Final = "USD"
 
 INFO: Final = ProtocolInfo(
     slug="compound-v3",
     name="Compound V3",
     category="Lending",
     methodology=(
-        "Per Comet market: TVL is the base token the Comet holds plus totalsCollateral of each collateral "
-        "asset; borrowed is totalBorrow of the base token."
+        "Per Comet market: TVL is the Comet's token balance of its base token and of each collateral asset "
+        "(getAssetInfo); borrowed is totalBorrow of the base token. Supply and borrow APRs are "
+        "getSupplyRate/getBorrowRate at getUtilization, per second, times 31,536,000 seconds."
     ),
     url="https://compound.finance",
+    counts=(
+        "Each Comet's ERC-20 balance of its base token (suppliers' base not lent out, plus reserves) and of "
+        "every collateral asset it lists (suppliers' collateral plus absorbed collateral not yet bought), as "
+        "TVL; totalBorrow() (principal accrued to the block read) as borrowed. Amounts are raw token units, "
+        "priced downstream."
+    ),
+    discovery=(
+        "The Comets are data, from the registry (CompoundV3Comet:<base>): on Ethereum cUSDCv3, cWETHv3, "
+        "cUSDTv3, cWstETHv3, cUSDSv3 and cWBTCv3 (Compound's deployments/mainnet roots). Each Comet's base "
+        "token and collateral list are read from it (baseToken, numAssets, getAssetInfo) and cached; "
+        "borrowers for the risk report come from each Comet's Withdraw events."
+    ),
+    defillama_difference=(
+        "Same figure as DefiLlama's compound-v3 adapter, which sums each Comet's balance of its base and "
+        "collateral tokens and reports totalBorrow as borrowed. Differences: DefiLlama lists its Ethereum "
+        "Comets by hand (cUSDCv3, cWETHv3, cUSDTv3, cWstETHv3, cUSDSv3); our registry also has cWBTCv3, a "
+        "live Comet. Yields are ours (DefiLlama's TVL adapter has none)."
+    ),
 )
 
 
@@ -65,6 +119,22 @@ def comets(deployment: Deployment) -> dict[str, str]:
     return {n[len(COMET_PREFIX) :]: a for n, a in deployment.contracts.items() if n.startswith(COMET_PREFIX)}
 
 
+def price_quote(base_symbol: str) -> str:
+    """What a Comet's prices are in: "USD", or the symbol of the token its base price feed counts as 1."""
+    return PRICE_QUOTES.get(base_symbol, USD)
+
+
+def comet_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
+    """Every Comet of the deployment with the calls (adapter, yields, risk) and events our code uses on it,
+    and the ERC-20 balances read of its tokens."""
+    uses = [
+        ContractUse(f"Comet {symbol}", COMET_INTERFACE, COMET_CALLS, (WITHDRAW_EVENT,), address)
+        for symbol, address in sorted(comets(deployment).items())
+    ]
+    uses.append(ContractUse("Comet base and collateral tokens", "common/ERC20", (BALANCE_OF,)))
+    return tuple(uses)
+
+
 class CompoundV3Adapter(Adapter):
     info = INFO
 
@@ -73,38 +143,60 @@ class CompoundV3Adapter(Adapter):
         self.comets = comets(deployment)
         self.assets: dict[str, CometAssets] = {}
 
+    def surface(self) -> tuple[ContractUse, ...]:
+        return comet_surface(self.deployment)
+
     async def discover(self, reader: Reader) -> dict[str, CometAssets]:
+        """Each Comet's base and collateral list, read once per Comet not seen before."""
         unknown = [c for c in self.comets.values() if c not in self.assets]
         if unknown:
-            heads = self.require(
-                await reader.call_many(
-                    [Call.of(c, sig) for c in unknown for sig in ("baseToken()(address)", "numAssets()(uint8)")]
-                )
-            )
-            calls = [Call.of(c, ASSET_INFO, i) for k, c in enumerate(unknown) for i in range(heads[2 * k + 1])]
-            infos = iter(self.require(await reader.call_many(calls)))
-            for k, comet in enumerate(unknown):
-                found = tuple(next(infos)[1] for _ in range(heads[2 * k + 1]))
-                self.assets[comet] = CometAssets(heads[2 * k], found)
+            counts = self.require(await reader.call_many([Call.of(c, NUM_ASSETS) for c in unknown]))
+            await self._learn(reader, dict(zip(unknown, counts, strict=True)))
         return {c: self.assets[c] for c in self.comets.values()}
 
+    async def _learn(self, reader: Reader, counts: Mapping[str, int]) -> None:
+        """Read the base and every asset of Comets whose collateral count is ``counts`` (new or grown)."""
+        comets = list(counts)
+        calls = [Call.of(c, BASE_TOKEN) for c in comets]
+        calls += [Call.of(c, ASSET_INFO, i) for c in comets for i in range(counts[c])]
+        values = iter(self.require(await reader.call_many(calls)))
+        bases = [next(values) for _ in comets]
+        for comet, base in zip(comets, bases, strict=True):
+            self.assets[comet] = CometAssets(base, tuple(next(values)[1] for _ in range(counts[comet])))
+
+    @staticmethod
+    def _holdings_calls(comet: str, assets: CometAssets) -> list[Call]:
+        return [Call.of(comet, TOTAL_BORROW)] + [
+            Call.of(token, BALANCE_OF, comet) for token in (assets.base, *assets.collateral)
+        ]
+
     async def positions(self, reader: Reader) -> list[Position]:
-        markets = await self.discover(reader)
-        calls: list[Call] = []
-        for comet, a in markets.items():
-            calls += [Call.of(a.base, "balanceOf(address)(uint256)", comet), Call.of(comet, "totalBorrow()(uint256)")]
-            calls += [Call.of(comet, TOTALS_COLLATERAL, asset) for asset in a.collateral]
-        results = iter(await reader.call_many(calls))
+        """One batch when no Comet listed a new collateral since the last read; governance adds them often on
+        mainnet, so each read checks `numAssets` and learns the new ones (one more round, only then)."""
+        comets = list(self.comets.values())
+        known = {c: self.assets[c] for c in comets if c in self.assets}
+        calls = [Call.of(c, NUM_ASSETS) for c in comets]
+        for comet, assets in known.items():
+            calls += self._holdings_calls(comet, assets)
+        results = await reader.call_many(calls)
+        counts = dict(zip(comets, self.require(results[: len(comets)]), strict=True))
+        rest = iter(results[len(comets) :])
+        holdings = {c: [next(rest) for _ in range(2 + len(a.collateral))] for c, a in known.items()}
+        stale = {c: n for c, n in counts.items() if c not in known or len(known[c].collateral) != n}
+        if stale:
+            await self._learn(reader, stale)
+            extra = [self._holdings_calls(c, self.assets[c]) for c in stale]
+            more = iter(await reader.call_many([call for calls in extra for call in calls]))
+            holdings.update({c: [next(more) for _ in calls] for c, calls in zip(stale, extra, strict=True)})
         positions: list[Position] = []
-        for comet, a in markets.items():
+        for comet in comets:
+            a = self.assets[comet]
             label = f"Comet {comet}"
-            held, borrowed = self.require([next(results), next(results)])
-            positions.append(Position(a.base, held, BalanceKind.TVL, comet, label))
+            borrowed, *held = self.require(holdings[comet])
             positions.append(Position(a.base, borrowed, BalanceKind.BORROWED, comet, label))
-            totals = self.require([next(results) for _ in a.collateral])
             positions += [
-                Position(asset, total[0], BalanceKind.TVL, comet, label)
-                for asset, total in zip(a.collateral, totals, strict=True)
+                Position(token, amount, BalanceKind.TVL, comet, label)
+                for token, amount in zip((a.base, *a.collateral), held, strict=True)
             ]
         return positions
 

@@ -1,42 +1,64 @@
-"""Curve StableSwap pools: TVL = each pool's ``balances(i)`` of each coin (what LPs own; admin fees excluded).
+"""Curve pools: TVL = each pool's balances of each coin, as its registry or factory reports them.
 
-Pools come from the deployment: every contract registered as ``Curve<Name>Pool`` (the devnet's pools, the
-mainnet 3pool), plus, where the chain has one, every pool of the ``CurveRegistry`` (``pool_count``,
-``pool_list``), whose ``get_coins`` / ``get_balances`` / ``get_lp_token`` also cover old pools with int128
-getters. A pool's coins never change, so they are read once and cached. Yields: each pool's LP fee APR,
-from the growth of ``get_virtual_price()`` over a trailing day (`protocols.lp_fees`); market is the pool,
-asset its LP token, symbol its coins ("DAI-USDC-USDT").
+Pools come from every listing contract the deployment has (`curve.sources`): the main registry (found through
+the AddressProvider's ``get_address(0)`` where the chain has one), the stable, stable-ng, crypto,
+twocrypto-ng and tricrypto-ng factories (``pool_count`` / ``pool_list``; ``get_coins`` / ``get_balances``),
+plus any contract registered as ``Curve<Name>Pool`` that none of them lists (read with ``coins(i)`` /
+``balances(i)``). A pool's coins never change, so they are read once and cached.
+
+Two mainnet facts shape the figure:
+
+- ``0xEeee…EEeE`` is native ETH: its balance (the pool's own accounting) is reported as WETH, priced as ETH;
+- a coin that is the LP token of another Curve pool read in the same snapshot (3CRV in a metapool) is a claim
+  on that pool's coins, which are already counted: it is left out of the positions and listed in
+  ``nested`` (pool -> those LP tokens), so Curve's own TVL counts the underlying once.
+
+Yields: each pool's LP fee APR, from the growth of ``get_virtual_price()`` over a trailing day
+(`protocols.lp_fees`); market is the pool, asset its LP token, symbol its coins ("DAI-USDC-USDT").
 
     adapter = CurveAdapter(deployment)
-    positions = await adapter.positions(reader)   # one Position per (pool, coin)
+    positions = await adapter.positions(reader)   # one Position per (pool, coin), nested LP tokens left out
     rates = await adapter.yields(reader)          # adapter.lp_fee_unavailable: pool -> why it has none
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from defiscope.chain.multicall import Call
+from defiscope.chain.block import BlockRef
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.curve.info import CURVE
+from defiscope.protocols.curve.sources import (
+    ADDRESS_PROVIDER,
+    GET_ADDRESS,
+    MAIN_REGISTRY_ID,
+    POOL_COUNT,
+    POOL_LIST,
+    SOURCES,
+    PoolMath,
+)
+from defiscope.protocols.curve.surface import NAMED_POOL_CALLS, curve_surface
 from defiscope.protocols.lp_fees import CURVE_LP_FEES, LP_FEE_WINDOW
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
-from defiscope.protocols.yields import Yield
+from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.yields import Yield, YieldGap
 
-CURVE: Final = ProtocolInfo(
-    slug="curve",
-    name="Curve",
-    category="Dexes",
-    methodology="The balances (balances(i)) of every coin of every Curve pool in the registry, admin fees excluded.",
-    url="https://curve.fi",
-)
+__all__ = ["CURVE", "NATIVE_ETH", "CurveAdapter", "CurvePool", "has_curve", "route_exclusion"]
+
 POOL_NAME: Final = re.compile(r"^Curve\w*Pool$")
 REGISTRY: Final = "CurveRegistry"
 MAX_COINS: Final = 8
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
+#: Curve's placeholder for native ETH in ``coins(i)``; valued as the chain's wrapped ether.
+NATIVE_ETH: Final = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
+WRAPPED_NATIVE: Final = "WETH"
+NAMED: Final = "named"  # the source of a pool found only by its deployment name
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +66,31 @@ class CurvePool:
     address: str
     coins: tuple[str, ...]
     lp_token: str
+    source: str = NAMED  # the registry or factory listing it
+    math: PoolMath = PoolMath.STABLESWAP
 
 
 def has_curve(deployment: Deployment) -> bool:
-    return REGISTRY in deployment.contracts or any(POOL_NAME.match(name) for name in deployment.contracts)
+    listing = {REGISTRY, ADDRESS_PROVIDER, *(s.name for s in SOURCES)}
+    return any(name in listing or POOL_NAME.match(name) for name in deployment.contracts)
+
+
+def route_exclusion(pool: CurvePool, curve_lp_tokens: set[str]) -> str | None:
+    """Why routing must not quote through ``pool`` (None: its math is ours exactly).
+
+    ``curve_lp_tokens`` are the lowercase LP tokens of the Curve pools known alongside it."""
+    listed_by = next((s for s in SOURCES if s.name == pool.source), None)
+    if listed_by is not None and listed_by.unrouted is not None:
+        return listed_by.unrouted
+    if any(c.lower() == NATIVE_ETH.lower() for c in pool.coins):
+        return "holds native ETH: routes and swap transactions are ERC-20 only"
+    if any(c.lower() in curve_lp_tokens for c in pool.coins):
+        return "metapool: its base pool's LP coin is rated at the base pool's virtual price, not modelled"
+    return None
+
+
+#: What to read of one pool, given the sources' addresses (balances, virtual price).
+PoolReads = Callable[[CurvePool, Mapping[str, str]], list[Call]]
 
 
 class CurveAdapter(Adapter):
@@ -55,29 +98,53 @@ class CurveAdapter(Adapter):
 
     def __init__(self, deployment: Deployment, *, lp_fee_window: int = LP_FEE_WINDOW) -> None:
         super().__init__(deployment)
-        self.named = tuple(a for name, a in sorted(deployment.contracts.items()) if POOL_NAME.match(name))
-        self.registry = deployment.contracts.get(REGISTRY)
+        contracts = deployment.contracts
+        self.named = tuple(a for name, a in sorted(contracts.items()) if POOL_NAME.match(name))
+        self.address_provider = contracts.get(ADDRESS_PROVIDER)
+        self.sources = tuple(
+            s for s in SOURCES if s.name in contracts or (s.name == REGISTRY and self.address_provider is not None)
+        )
         self.pools: dict[str, CurvePool] = {}  # by address; coins are immutable
+        # The listing as last read: sources' addresses, their pool counts, the pools in reading order. Lists
+        # only grow and pool_list(i) never changes, so equal addresses and counts mean the same listing.
+        self._addresses: dict[str, str] = {}
+        self._counts: tuple[int, ...] = ()
+        self._order: list[str] = []
+        self.nested: dict[str, tuple[str, ...]] = {}  # of the latest positions: pool -> Curve LP coins left out
         self.lp_fees = LpFeeTracker(CURVE.slug, CURVE_LP_FEES, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
 
     def receipt_tokens(self) -> list[str]:
         return [pool.lp_token for pool in self.pools.values()]
 
+    def surface(self) -> tuple[ContractUse, ...]:
+        return curve_surface(self.deployment.contracts, self.sources, has_named=bool(self.named))
+
     async def positions(self, reader: Reader) -> list[Position]:
-        pools = await self._current_pools(reader)
-        balances = await self._balances(reader, pools)
-        return [
-            Position(coin, amount, BalanceKind.TVL, pool.address, f"Curve pool {pool.address}")
-            for pool, amounts in zip(pools, balances, strict=True)
-            for coin, amount in zip(pool.coins, amounts, strict=True)
-        ]
+        read = await self._per_pool(reader, self._balance_calls)
+        pools = [pool for pool, _ in read]
+        balances = [self._amounts(pool, results) for pool, results in read]
+        lp_tokens = {p.lp_token.lower() for p in pools}
+        positions, nested = [], {}
+        for pool, amounts in zip(pools, balances, strict=True):
+            inner = tuple(c for c in pool.coins if c.lower() in lp_tokens)
+            if inner:
+                nested[pool.address] = inner
+            positions += [
+                Position(self._valued_as(coin), amount, BalanceKind.TVL, pool.address, self._label(pool, coin))
+                for coin, amount in zip(pool.coins, amounts, strict=True)
+                if coin.lower() not in lp_tokens
+            ]
+        self.nested = nested
+        return positions
+
+    def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
+        return self.lp_fees.gaps_at(block)
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
-        pools = await self._current_pools(reader)
-        calls = [CURVE_LP_FEES.reads(pool.address) for pool in pools]
-        results = split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))
+        read = await self._per_pool(reader, lambda pool, _: CURVE_LP_FEES.reads(pool.address))
+        pools, results = [pool for pool, _ in read], [r for _, r in read]
         rates = await self.lp_fees.rates(
             reader,
             (
@@ -88,59 +155,130 @@ class CurveAdapter(Adapter):
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
 
-    async def _current_pools(self, reader: Reader) -> list[CurvePool]:
-        """The pools at the reader's block; coins and LP tokens of pools new to the cache are read once."""
-        addresses = await self._pool_addresses(reader)
-        missing = [a for a in addresses if a not in self.pools]
-        if missing:
-            for pool in await (self._describe_by_registry if self.registry else self._describe)(reader, missing):
-                self.pools[pool.address] = pool
-        return [self.pools[a] for a in addresses]
+    def _valued_as(self, coin: str) -> str:
+        wrapped = self.deployment.tokens.get(WRAPPED_NATIVE)
+        return wrapped.address if coin.lower() == NATIVE_ETH.lower() and wrapped is not None else coin
 
-    async def _pool_addresses(self, reader: Reader) -> list[str]:
-        if self.registry is None:
-            return list(self.named)
-        (count,) = self.require([await reader.call(Call.of(self.registry, "pool_count()(uint256)"))])
-        listed = self.require(
-            await reader.call_many([Call.of(self.registry, "pool_list(uint256)(address)", i) for i in range(count)])
-        )
-        return list(dict.fromkeys([*self.named, *listed]))
+    @staticmethod
+    def _label(pool: CurvePool, coin: str) -> str:
+        native = " (native ETH)" if coin.lower() == NATIVE_ETH.lower() else ""
+        return f"Curve pool {pool.address}{native}"
 
-    async def _describe(self, reader: Reader, addresses: list[str]) -> list[CurvePool]:
-        """coins(i) until the first failure, and lp_token() (a pool that is its own LP token has none)."""
-        calls = [Call.of(a, "coins(uint256)(address)", i) for a in addresses for i in range(MAX_COINS)]
-        calls += [Call.of(a, "lp_token()(address)") for a in addresses]
-        results = await reader.call_many(calls)
+    async def _per_pool(self, reader: Reader, reads: PoolReads) -> list[tuple[CurvePool, list[CallResult]]]:
+        """Every pool at the reader's block with the results of ``reads(pool, source addresses)``.
+
+        After the first read this is one batch: the sources' addresses and pool counts go out with the known
+        pools' reads; only a changed listing (new pools, a moved registry, an older block) costs more rounds."""
+        addresses, known = dict(self._addresses), [self.pools[a] for a in self._order]
+        control = self._control_calls(addresses)
+        groups = [reads(pool, addresses) for pool in known]
+        results = await reader.call_many([*control, *(c for group in groups for c in group)])
+        if control and self._listing(results[: len(control)], addresses) == (addresses, self._counts):
+            return list(zip(known, split_results(results[len(control) :], map(len, groups)), strict=True))
+        pools, addresses = await self._read_pools(reader)
+        groups = [reads(pool, addresses) for pool in pools]
+        fresh = await reader.call_many([c for group in groups for c in group])
+        return list(zip(pools, split_results(fresh, map(len, groups)), strict=True))
+
+    def _control_calls(self, addresses: Mapping[str, str]) -> list[Call]:
+        """The main registry's address (from the AddressProvider) and every source's pool count."""
+        if not addresses:
+            return []
+        calls = [Call.of(self.address_provider, GET_ADDRESS, MAIN_REGISTRY_ID)] if self.address_provider else []
+        return calls + [Call.of(addresses[s.name], POOL_COUNT) for s in self.sources if s.name in addresses]
+
+    def _listing(
+        self, results: Sequence[CallResult], addresses: Mapping[str, str]
+    ) -> tuple[dict[str, str], tuple[int, ...]] | None:
+        """The listing the control calls describe, or None when one failed (then the full path says why)."""
+        if not all(r.success for r in results):
+            return None
+        values = [r.one() for r in results]
+        current = dict(addresses)
+        if self.address_provider is not None:
+            current[REGISTRY] = values.pop(0)
+        return current, tuple(values)
+
+    async def _read_pools(self, reader: Reader) -> tuple[list[CurvePool], dict[str, str]]:
+        """The pools at the reader's block and the sources' addresses; pools new to the cache are described,
+        and the listing is remembered for the next read."""
+        addresses = await self._source_addresses(reader)
+        listed, counts = await self._listed(reader, addresses)
+        missing = [(a, s) for a, s in listed.items() if a not in self.pools]
+        for pool in await self._describe(reader, addresses, missing):
+            self.pools[pool.address] = pool
+        self._addresses, self._counts, self._order = addresses, counts, list(listed)
+        return [self.pools[a] for a in listed], addresses
+
+    async def _source_addresses(self, reader: Reader) -> dict[str, str]:
+        """Each source's address; the main registry's as the AddressProvider names it at this block."""
+        addresses = {s.name: self.deployment.contracts[s.name] for s in self.sources if s.name != REGISTRY}
+        if any(s.name == REGISTRY for s in self.sources):
+            if self.address_provider is not None:
+                call = Call.of(self.address_provider, GET_ADDRESS, MAIN_REGISTRY_ID)
+                (addresses[REGISTRY],) = self.require([await reader.call(call)])
+            else:
+                addresses[REGISTRY] = self.deployment.contracts[REGISTRY]
+        return addresses
+
+    async def _listed(self, reader: Reader, addresses: dict[str, str]) -> tuple[dict[str, str], tuple[int, ...]]:
+        """Pool address -> the name of the first source listing it (or `NAMED`), in reading order; and each
+        source's pool count."""
+        sources = [s for s in self.sources if s.name in addresses]
+        counts = self.require(await reader.call_many([Call.of(addresses[s.name], POOL_COUNT) for s in sources]))
+        calls = [
+            Call.of(addresses[s.name], POOL_LIST, i) for s, n in zip(sources, counts, strict=True) for i in range(n)
+        ]
+        listed_by = iter(self.require(await reader.call_many(calls)))
+        listed: dict[str, str] = {}
+        for s, n in zip(sources, counts, strict=True):
+            for _ in range(n):
+                listed.setdefault(next(listed_by), s.name)
+        for address in self.named:
+            listed.setdefault(address, NAMED)
+        return listed, tuple(counts)
+
+    async def _describe(
+        self, reader: Reader, addresses: dict[str, str], missing: Sequence[tuple[str, str]]
+    ) -> list[CurvePool]:
+        by_name = {s.name: s for s in self.sources}
+        listed = [(a, by_name[s]) for a, s in missing if s != NAMED]
+        named = [a for a, s in missing if s == NAMED]
+        calls = [Call.of(addresses[s.name], s.coins, a) for a, s in listed]
+        calls += [Call.of(addresses[s.name], s.lp_token, a) for a, s in listed if s.lp_token]
+        values = iter(self.require(await reader.call_many(calls)))
+        coins = [tuple(c for c in next(values) if c != ZERO_ADDRESS) for _ in listed]
+        pools = [
+            CurvePool(a, cs, next(values) if s.lp_token else a, s.name, s.math)
+            for (a, s), cs in zip(listed, coins, strict=True)
+        ]
+        return pools + await self._describe_named(reader, named)
+
+    async def _describe_named(self, reader: Reader, addresses: list[str]) -> list[CurvePool]:
+        """coins(i) until the first failure; such a pool (factory style) is its own LP token."""
+        if not addresses:
+            return []
+        coins_of = NAMED_POOL_CALLS[0]
+        results = await reader.call_many([Call.of(a, coins_of, i) for a in addresses for i in range(MAX_COINS)])
         pools = []
         for k, address in enumerate(addresses):
-            coins: list[str] = []
-            for result in results[k * MAX_COINS : (k + 1) * MAX_COINS]:
+            mine = results[k * MAX_COINS : (k + 1) * MAX_COINS]
+            self.require(mine[:2])  # a pool has at least two coins
+            coins = []
+            for result in mine:
                 if not result.success:
                     break
                 coins.append(result.value[0])
-            self.require(results[k * MAX_COINS : k * MAX_COINS + 2])  # a pool has at least two coins
-            lp = results[len(addresses) * MAX_COINS + k]
-            pools.append(CurvePool(address, tuple(coins), lp.value[0] if lp.success else address))
+            pools.append(CurvePool(address, tuple(coins), address))
         return pools
 
-    async def _describe_by_registry(self, reader: Reader, addresses: list[str]) -> list[CurvePool]:
-        assert self.registry is not None
-        registry = self.registry
-        calls = [Call.of(registry, "get_coins(address)(address[8])", a) for a in addresses]
-        calls += [Call.of(registry, "get_lp_token(address)(address)", a) for a in addresses]
-        values = self.require(await reader.call_many(calls))
-        return [
-            CurvePool(a, tuple(c for c in coins if c != ZERO_ADDRESS), lp)
-            for a, coins, lp in zip(addresses, values[: len(addresses)], values[len(addresses) :], strict=True)
-        ]
+    def _balance_calls(self, pool: CurvePool, addresses: Mapping[str, str]) -> list[Call]:
+        """The source's get_balances for a listed pool, the pool's balances(i) for a named one."""
+        if pool.source == NAMED:
+            return [Call.of(pool.address, NAMED_POOL_CALLS[1], i) for i in range(len(pool.coins))]
+        source = next(s for s in self.sources if s.name == pool.source)
+        return [Call.of(addresses[pool.source], source.balances, pool.address)]
 
-    async def _balances(self, reader: Reader, pools: list[CurvePool]) -> list[tuple[int, ...]]:
-        if self.registry is not None:
-            calls = [Call.of(self.registry, "get_balances(address)(uint256[8])", p.address) for p in pools]
-            return [
-                tuple(b[: len(p.coins)])
-                for p, b in zip(pools, self.require(await reader.call_many(calls)), strict=True)
-            ]
-        calls = [Call.of(p.address, "balances(uint256)(uint256)", i) for p in pools for i in range(len(p.coins))]
-        values = iter(self.require(await reader.call_many(calls)))
-        return [tuple(next(values) for _ in p.coins) for p in pools]
+    def _amounts(self, pool: CurvePool, results: Sequence[CallResult]) -> tuple[int, ...]:
+        values = self.require(results)
+        return tuple(values) if pool.source == NAMED else tuple(values[0][: len(pool.coins)])

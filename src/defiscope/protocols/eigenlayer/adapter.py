@@ -1,46 +1,108 @@
-"""EigenLayer's TVL: each strategy's underlying (sharesToUnderlyingView(totalShares)) plus natively restaked ETH.
+"""EigenLayer's TVL: each whitelisted strategy's underlying plus natively restaked ETH; EIGEN as staking.
 
-Strategies are the registry's ``EigenLayerStrategy:<symbol>`` contracts (plus any given explicitly, which must be
-whitelisted in the StrategyManager, else the read fails naming them). A strategy's position is in its
-underlying token, so restaked stETH is marked a receipt of Lido and counted once in totals. Native restaking is
-the sum of positive `podOwnerShares` (1 share = 1 wei of beacon-chain ETH) as WETH.
+Strategies are what the StrategyManager's whitelist events say at the reader's block (`discovery`), so a
+strategy whitelisted later (mainnet whitelists LSTs by governance and any token through its StrategyFactory)
+is found on the next read and a removed one is dropped. A strategy holds ``sharesToUnderlyingView(totalShares)``
+of its token, computed here from ``totalShares()`` and the token's balance with StrategyBase's own math
+(`strategy_math`). Restaked stETH is Lido's receipt, counted once in totals. The EIGEN strategy holds bEIGEN
+(EIGEN's 1:1 backing token), reported as EIGEN of kind `staking`, as DefiLlama does.
+
+Native restaking is the sum of positive ``podOwnerDepositShares`` (1 share = 1 wei of beacon-chain ETH, as WETH)
+of the pod owners named by `PodDeployed` logs; a negative balance (a pre-slashing-upgrade deficit) is a debt,
+not negative TVL. The shares are read once; a later read at a newer block updates them exactly from the
+`NewTotalShares` logs in between (every change of deposit shares emits one) instead of re-reading every pod.
 
     adapter = EigenLayerAdapter(deployment)
-    positions = await adapter.positions(reader)      # one per strategy with shares, one for native ETH
-
-Pods are enumerated with the devnet's ``podOwners(i)``; on mainnet they are found from `PodDeployed` logs,
-which the adapter does not scan yet.
+    positions = await adapter.positions(reader)      # one per strategy holding something, one for native ETH
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
+from defiscope.deployments.mainnet import EIGENLAYER_START_BLOCKS
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.eigenlayer.discovery import (
+    LEGACY_OPERATOR_REGISTERED_EVENT,
+    NEW_TOTAL_SHARES,
+    NEW_TOTAL_SHARES_EVENT,
+    OPERATOR_REGISTERED_EVENT,
+    POD_DEPLOYED,
+    POD_DEPLOYED_EVENT,
+    STRATEGY_ADDED,
+    STRATEGY_ADDED_EVENT,
+    STRATEGY_REMOVED,
+    STRATEGY_REMOVED_EVENT,
+    LogCursor,
+    active_strategies,
+    apply_pod_logs,
+    subjects,
+)
 from defiscope.protocols.eigenlayer.strategy_math import shares_to_underlying
+from defiscope.protocols.surface import ContractUse
 
 EIGENLAYER: Final = ProtocolInfo(
     slug="eigenlayer",
     name="EigenLayer",
     category="Restaking",
     methodology=(
-        "Per strategy, sharesToUnderlyingView(totalShares) of its underlying token (stETH, rETH, cbETH...), "
-        "plus natively restaked ETH (EigenPodManager podOwnerShares). Restaked stETH is Lido's receipt."
+        "Per whitelisted strategy (found from the StrategyManager's whitelist events), "
+        "sharesToUnderlyingView(totalShares) of its underlying token (stETH, rETH, cbETH...), plus natively "
+        "restaked ETH (the EigenPodManager's positive podOwnerDepositShares of every pod owner found from "
+        "PodDeployed events). Restaked stETH is Lido's receipt. EIGEN in its strategy is staking, not TVL."
     ),
     url="https://www.eigenlayer.xyz",
+    counts=(
+        "TVL: every strategy on the StrategyManager's deposit whitelist at the block, valued as "
+        "sharesToUnderlyingView(totalShares) of its underlying token (what all its shares redeem for: the token "
+        "balance less the virtual-offset rounding of StrategyBase), plus beacon-chain ETH restaked through "
+        "EigenPods: the sum over pod owners of max(0, podOwnerDepositShares), 1 share = 1 wei, valued as WETH. "
+        "Staking: the EIGEN strategy's bEIGEN, counted as EIGEN (bEIGEN is its 1:1 backing token). stETH in "
+        "its strategy is marked Lido's receipt so aggregate totals count that ETH once. A strategy removed from "
+        "the whitelist is no longer counted, though stakers' tokens may remain in it until withdrawn."
+    ),
+    discovery=(
+        "Strategies: StrategyAddedToDepositWhitelist(address) and StrategyRemovedFromDepositWhitelist(address) "
+        "logs of the StrategyManager, scanned from its deployment block (the registry's start block; genesis on "
+        "the devnet) and then only over new blocks, replayed in order (a removed strategy is dropped). Pods: "
+        "PodDeployed(address,address) logs of the EigenPodManager, same cursor; there is no on-chain pod list. "
+        "Pod owners' deposit shares are read once, then updated exactly from NewTotalShares(address,int256) "
+        "logs (emitted by every change of deposit shares) rather than re-read for every pod at each block. "
+        "Operators (`defiscope staking operators`): OperatorRegistered(address,address) logs of the "
+        "DelegationManager, and for operators registered before the slashing upgrade the M2 form "
+        "OperatorRegistered(address,(address,address,uint32)) of the same proxy. Each strategy's underlying is "
+        "read once (underlyingToken() is immutable)."
+    ),
+    defillama_difference=(
+        "DefiLlama sums balanceOf(strategy) of each whitelisted strategy's underlying; we count "
+        "sharesToUnderlyingView(totalShares), which leaves out the 1e3-wei virtual offsets' share of the balance "
+        "(at most a few thousand wei per strategy) and any token sent to a strategy without a deposit (not "
+        "redeemable by stakers). DefiLlama values native restaking as the beacon-chain balances of validators "
+        "whose withdrawal credentials point at an EigenPod (an off-chain Allium query, 3 days behind); we read "
+        "podOwnerDepositShares on chain at the block, which counts only validators whose credentials were proven "
+        "to the pod (unproven validators are not restaked yet) and does not apply beacon-chain slashing factors "
+        "(a pod owner's shares lose value through beaconChainSlashingFactor, not through deposit shares). Both "
+        "leave bEIGEN out of TVL and report it as EIGEN staking."
+    ),
 )
-STRATEGY_PREFIX: Final = "EigenLayerStrategy:"
 STRATEGY_MANAGER, POD_MANAGER = "EigenLayerStrategyManager", "EigenLayerEigenPodManager"
+DELEGATION_MANAGER: Final = "EigenLayerDelegationManager"
+#: EIGEN's backing token (the EIGEN strategy's underlying on mainnet); reported as EIGEN.
+BACKING_EIGEN: Final = "EigenLayerBackingEigen"
 #: The pseudo-strategy operator shares of native ETH are recorded under (same address on every chain).
 BEACON_CHAIN_ETH_STRATEGY: Final = "0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0"
 #: Tokens issued by other protocols in our registry: slug of the issuer.
 RECEIPTS: Final = {"stETH": "lido", "wstETH": "lido"}
+#: What is read of a strategy.
+STRATEGY_CALLS: Final = ("underlyingToken()(address)", "totalShares()(uint256)")
+#: Operators' shares, many operators and strategies per call (by `operators.operator_stakes`).
+OPERATORS_SHARES: Final = "getOperatorsShares(address[],address[])(uint256[][])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,30 +110,98 @@ class StrategyState:
     address: str
     underlying: str
     total_shares: int
+    token_balance: int
     total_underlying: int
+
+    def to_underlying(self, shares: int) -> int:
+        """``sharesToUnderlyingView(shares)`` at this state."""
+        return shares_to_underlying(shares, total_shares=self.total_shares, token_balance=self.token_balance)
+
+
+@dataclass(frozen=True, slots=True)
+class PodShares:
+    """Pod owners' deposit shares as of one block."""
+
+    block: int
+    shares: Mapping[str, int]
 
 
 class EigenLayerAdapter(Adapter):
     info = EIGENLAYER
 
-    def __init__(self, deployment: Deployment, extra_strategies: Sequence[str] = ()) -> None:
+    def __init__(self, deployment: Deployment) -> None:
         super().__init__(deployment)
         self.manager = deployment.contract(STRATEGY_MANAGER)
         self.pods = deployment.contracts.get(POD_MANAGER)
-        listed = [a for name, a in deployment.contracts.items() if name.startswith(STRATEGY_PREFIX)]
-        self.strategies = list(dict.fromkeys([*listed, *extra_strategies]))
+        self.delegation = deployment.contracts.get(DELEGATION_MANAGER)
+        # The contracts' deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
+        start = EIGENLAYER_START_BLOCKS.get(deployment.chain_id, 0) if deployment.network == "mainnet" else 0
+        self.start_block = start
+        self.whitelist = LogCursor(self.manager, (STRATEGY_ADDED, STRATEGY_REMOVED), start_block=start)
+        pod_topics = (POD_DEPLOYED, NEW_TOTAL_SHARES)
+        self.pod_logs = LogCursor(self.pods, pod_topics, start_block=start) if self.pods else None
+        self.pod_shares: PodShares | None = None  # the latest block's pod-owner deposit shares
         self.receipt_of = {deployment.tokens[s].address: slug for s, slug in RECEIPTS.items() if s in deployment.tokens}
+        # Underlying token -> the token its staking position is reported in: EIGEN, and bEIGEN as EIGEN.
+        eigen, backing = deployment.tokens.get("EIGEN"), deployment.contracts.get(BACKING_EIGEN)
+        self.staked_as: dict[str, str] = {}
+        if eigen is not None:
+            self.staked_as = dict.fromkeys(filter(None, (eigen.address, backing)), eigen.address)
         self.underlying: dict[str, str] = {}  # strategy -> its token (immutable, read once)
-        self.pod_owners: list[str] = []  # EigenPodManager.podOwners by index (append-only)
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        uses = [
+            ContractUse(
+                "StrategyManager",
+                "eigenlayer/StrategyManager",
+                events=(STRATEGY_ADDED_EVENT, STRATEGY_REMOVED_EVENT),
+                address=self.manager,
+            ),
+            ContractUse(
+                "strategy (whitelisted)",
+                "eigenlayer/IStrategy",
+                calls=STRATEGY_CALLS,
+            ),
+            ContractUse("strategy underlying token", "common/ERC20", calls=("balanceOf(address)(uint256)",)),
+        ]
+        if self.pods:
+            uses.append(
+                ContractUse(
+                    "EigenPodManager",
+                    "eigenlayer/EigenPodManager",
+                    calls=("podOwnerDepositShares(address)(int256)",),
+                    events=(POD_DEPLOYED_EVENT, NEW_TOTAL_SHARES_EVENT),
+                    address=self.pods,
+                )
+            )
+        if self.delegation:  # read by `operators.operator_stakes`
+            uses.append(
+                ContractUse(
+                    "DelegationManager",
+                    "eigenlayer/DelegationManager",
+                    calls=(OPERATORS_SHARES,),
+                    events=(OPERATOR_REGISTERED_EVENT,),
+                    address=self.delegation,
+                )
+            )
+            uses.append(  # the same proxy's logs from before the slashing upgrade
+                ContractUse(
+                    "DelegationManager (M2 logs)",
+                    "eigenlayer/DelegationManagerM2",
+                    events=(LEGACY_OPERATOR_REGISTERED_EVENT,),
+                    address=self.delegation,
+                )
+            )
+        return tuple(uses)
 
     async def positions(self, reader: Reader) -> list[Position]:
-        # Concurrent, so both protocols' batches coalesce into the same multicalls.
+        # Concurrent, so both parts' batches coalesce into the same multicalls.
         states, native = await asyncio.gather(self.strategy_states(reader), self.native_restaked(reader))
         positions = [
             Position(
-                s.underlying,
+                self.staked_as.get(s.underlying, s.underlying),
                 s.total_underlying,
-                BalanceKind.TVL,
+                BalanceKind.STAKING if s.underlying in self.staked_as else BalanceKind.TVL,
                 s.address,
                 f"strategy {s.address}",
                 self.receipt_of.get(s.underlying),
@@ -84,67 +214,84 @@ class EigenLayerAdapter(Adapter):
             positions.append(Position(weth, native, BalanceKind.TVL, self.pods, "natively restaked ETH (EigenPods)"))
         return positions
 
+    async def strategies(self, reader: Reader) -> list[str]:
+        """The deposit whitelist at the reader's block, from the whitelist events."""
+        await self.whitelist.scan(reader)
+        return active_strategies(self.whitelist.upto(reader.block.number))
+
     async def strategy_states(self, reader: Reader) -> list[StrategyState]:
-        """One batch once the underlyings are known: whitelist, total shares and the strategy's token balance;
-        the total in underlying is StrategyBase's own share math over those (`shares_to_underlying`)."""
-        unknown = [s for s in self.strategies if s not in self.underlying]
+        """One batch once the underlyings are known: total shares and the strategy's token balance; the total
+        in underlying is StrategyBase's own share math over those (`shares_to_underlying`)."""
+        # The strategies whitelisted as of the last scan are read while the scan runs (one round); only a
+        # whitelist change costs another.
+        known = [s for s in active_strategies(self.whitelist.upto(reader.block.number)) if s in self.underlying]
+        strategies, states = await asyncio.gather(self.strategies(reader), self._states(reader, known))
+        by_address = {s.address: s for s in states}
+        missing = [s for s in strategies if s not in by_address]
+        if missing:
+            by_address |= {s.address: s for s in await self._states(reader, missing)}
+        return [by_address[s] for s in strategies]
+
+    async def _states(self, reader: Reader, strategies: list[str]) -> list[StrategyState]:
+        if not strategies:
+            return []
+        unknown = [s for s in strategies if s not in self.underlying]
         if unknown:
             found = await reader.call_many([Call.of(s, "underlyingToken()(address)") for s in unknown])
             for strategy, result in zip(unknown, found, strict=True):
                 if not result.success:
-                    raise self._not_a_strategy(strategy)
+                    raise self._unreadable(strategy, result.error)
                 self.underlying[strategy] = result.one()
         results = await reader.call_many(
             [
                 call
-                for s in self.strategies
+                for s in strategies
                 for call in (
-                    Call.of(self.manager, "strategyIsWhitelistedForDeposit(address)(bool)", s),
                     Call.of(s, "totalShares()(uint256)"),
                     Call.of(self.underlying[s], "balanceOf(address)(uint256)", s),
                 )
             ]
         )
         states = []
-        for i, strategy in enumerate(self.strategies):
-            listed, shares, balance = results[3 * i : 3 * i + 3]
-            if not (listed.success and listed.one()) or not (shares.success and balance.success):
-                raise self._not_a_strategy(strategy)
+        for i, strategy in enumerate(strategies):
+            shares, balance = results[2 * i : 2 * i + 2]
+            for result in (shares, balance):
+                if not result.success:
+                    raise self._unreadable(strategy, f"{result.call.describe()}: {result.error}")
             total = shares_to_underlying(shares.one(), total_shares=shares.one(), token_balance=balance.one())
-            states.append(StrategyState(strategy, self.underlying[strategy], shares.one(), total))
+            states.append(StrategyState(strategy, self.underlying[strategy], shares.one(), balance.one(), total))
         return states
 
-    def _not_a_strategy(self, strategy: str) -> AdapterError:
+    def _unreadable(self, strategy: str, reason: object) -> AdapterError:
         return AdapterError(
-            f"{self.info.slug}: {strategy} is not a strategy of the StrategyManager {self.manager} "
-            f"on chain {self.deployment.chain_id}"
+            f"{self.info.slug}: whitelisted strategy {strategy} of the StrategyManager {self.manager} "
+            f"on chain {self.deployment.chain_id} cannot be read: {reason}"
         )
+
+    async def pod_owners(self, reader: Reader) -> list[str]:
+        """Owners of the pods deployed up to the reader's block (from `PodDeployed` logs)."""
+        if self.pod_logs is None:
+            return []
+        await self.pod_logs.scan(reader)
+        return subjects(self.pod_logs.upto(reader.block.number), POD_DEPLOYED)
 
     async def native_restaked(self, reader: Reader) -> int:
-        """Sum of positive pod-owner shares (a negative balance is a debt from slashing, not negative TVL).
+        """Sum of positive pod-owner deposit shares (a negative balance is a debt, not negative TVL)."""
+        return sum(max(0, s) for s in (await self.pod_deposit_shares(reader)).values())
 
-        Pod owners are cached by index (the list only grows): one batch reads the count and the known owners'
-        shares; only new pods cost more rounds."""
-        if self.pods is None:
-            return 0
-        known = list(self.pod_owners)
-        first = await reader.call_many(
-            [
-                Call.of(self.pods, "numPods()(uint256)"),
-                *(Call.of(self.pods, "podOwnerShares(address)(int256)", o) for o in known),
-            ]
-        )
-        (count,) = self.require(first[:1])
-        shares = self.require(first[1 : 1 + min(count, len(known))])
-        if count > len(known):
-            owners = self.require(
-                await reader.call_many(
-                    [Call.of(self.pods, "podOwners(uint256)(address)", i) for i in range(len(known), count)]
-                )
-            )
-            if len(self.pod_owners) == len(known):  # a concurrent read may have learnt them already
-                self.pod_owners.extend(owners)
-            shares += self.require(
-                await reader.call_many([Call.of(self.pods, "podOwnerShares(address)(int256)", o) for o in owners])
-            )
-        return sum(max(0, s) for s in shares)
+    async def pod_deposit_shares(self, reader: Reader) -> Mapping[str, int]:
+        """Every pod owner's ``podOwnerDepositShares`` at the reader's block: from the shares known at an earlier
+        block plus the pod logs in between, else read for every owner."""
+        owners = await self.pod_owners(reader)  # scans the pod logs up to the block
+        if self.pods is None or self.pod_logs is None:
+            return {}
+        block, known = reader.block.number, self.pod_shares
+        if known is not None and known.block <= block:
+            shares = apply_pod_logs(known.shares, self.pod_logs.between(known.block, block))
+        else:
+            calls = [Call.of(self.pods, "podOwnerDepositShares(address)(int256)", owner) for owner in owners]
+            shares = dict(zip(owners, self.require(await reader.call_many(calls)) if calls else [], strict=True))
+        latest = self.pod_shares
+        if latest is None or latest.block < block:
+            self.pod_shares = PodShares(block, shares)
+        return shares

@@ -1,29 +1,41 @@
 """EigenLayer operators and the stake delegated to them, per strategy, in shares and in underlying.
 
-Operators are found from `OperatorRegistered` logs of the DelegationManager (as on mainnet); their shares
-(`operatorShares(operator, strategy)`) and the strategies' conversions are read in one pinned batch.
+Operators are found from the DelegationManager's `OperatorRegistered(address indexed operator, address
+delegationApprover)` logs (the event's form since the slashing upgrade) and, for operators registered before it,
+the M2 form `OperatorRegistered(address indexed operator, OperatorDetails)`; strategies from the StrategyManager's
+whitelist events (`EigenLayerAdapter.strategies`). Shares come from `getOperatorsShares` (a block of operators
+and every strategy per call: mainnet has thousands of operators); underlying amounts are StrategyBase's own
+`sharesToUnderlyingView` math over each strategy's total shares and balance, read once in the same pinned batch.
 
-    stakes = await operator_stakes(client, deployment, strategies, from_block=0)
+    stakes = await operator_stakes(client, deployment)
     stakes[0].operator, stakes[0].underlying[strategy]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
-
-from eth_utils import keccak, to_checksum_address
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import AdapterError
-from defiscope.protocols.eigenlayer.adapter import BEACON_CHAIN_ETH_STRATEGY
+from defiscope.protocols.eigenlayer.adapter import (
+    BEACON_CHAIN_ETH_STRATEGY,
+    DELEGATION_MANAGER,
+    OPERATORS_SHARES,
+    EigenLayerAdapter,
+)
+from defiscope.protocols.eigenlayer.discovery import (
+    LEGACY_OPERATOR_REGISTERED,
+    OPERATOR_REGISTERED,
+    LogCursor,
+    subjects,
+)
 
-DELEGATION_MANAGER: Final = "EigenLayerDelegationManager"
-OPERATOR_REGISTERED: Final = "0x" + keccak(text="OperatorRegistered(address,(address,address,uint32))").hex()
+#: Operators per `getOperatorsShares` call (its answer is operators x strategies words).
+OPERATORS_PER_CALL: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,42 +48,27 @@ class OperatorStake:
 
 
 async def operator_stakes(
-    client: ChainClient, deployment: Deployment, strategies: Sequence[str], *, from_block: int = 0
+    client: ChainClient, deployment: Deployment, *, from_block: int | None = None
 ) -> list[OperatorStake]:
-    """Every registered operator's delegated stake at the head, in the given strategies and native ETH."""
+    """Every registered operator's delegated stake at the head, in each whitelisted strategy and native ETH.
+    Operators are scanned from ``from_block`` (default: the registry's start block)."""
     snapshot = await client.snapshot()
-    manager = deployment.contract(DELEGATION_MANAGER)
-    logs = await client.get_logs(
-        address=manager, topics=[OPERATOR_REGISTERED], from_block=from_block, to_block=snapshot.block.number
-    )
-    operators = list(dict.fromkeys(to_checksum_address("0x" + _topic_hex(log["topics"][1])[-40:]) for log in logs))
+    eigen = EigenLayerAdapter(deployment)
     reader = Batcher(snapshot).reader("eigenlayer:operators")
-    every = [*strategies, BEACON_CHAIN_ETH_STRATEGY]
-    calls = [Call.of(manager, "operatorShares(address,address)(uint256)", o, s) for o in operators for s in every]
-    results = await reader.call_many(calls)
-    failed = [r for r in results if not r.success]
-    if failed:
-        raise AdapterError(f"eigenlayer: {failed[0].call.describe()} failed: {failed[0].error}")
-    shares = [r.one() for r in results]
-    conversions = await reader.call_many(
-        [
-            Call.of(s, "sharesToUnderlyingView(uint256)(uint256)", shares[i * len(every) + j])
-            for i in range(len(operators))
-            for j, s in enumerate(strategies)
-        ]
-    )
-    unknown = [r for r in conversions if not r.success]
-    if unknown:
-        raise AdapterError(f"eigenlayer: {unknown[0].call.target} is not a strategy: {unknown[0].error}")
+    states = await eigen.strategy_states(reader)
+    manager = deployment.contract(DELEGATION_MANAGER)
+    start = eigen.start_block if from_block is None else from_block
+    registered = LogCursor(manager, (OPERATOR_REGISTERED, LEGACY_OPERATOR_REGISTERED), start_block=start)
+    await registered.scan(reader)
+    operators = subjects(registered.logs)
+    every = (*(s.address for s in states), BEACON_CHAIN_ETH_STRATEGY)
+    blocks = [tuple(operators[i : i + OPERATORS_PER_CALL]) for i in range(0, len(operators), OPERATORS_PER_CALL)]
+    tables = eigen.require(await reader.call_many([Call.of(manager, OPERATORS_SHARES, b, every) for b in blocks]))
+    rows = [row for table in tables for row in table]
     stakes = []
-    for i, operator in enumerate(operators):
-        row = shares[i * len(every) : (i + 1) * len(every)]
-        values = [r.one() for r in conversions[i * len(strategies) : (i + 1) * len(strategies)]] + [row[-1]]
-        stakes.append(
-            OperatorStake(operator, dict(zip(every, row, strict=True)), dict(zip(every, values, strict=True)))
-        )
+    for operator, row in zip(operators, rows, strict=True):
+        shares = dict(zip(every, row, strict=True))
+        underlying = {s.address: s.to_underlying(shares[s.address]) for s in states}
+        underlying[BEACON_CHAIN_ETH_STRATEGY] = shares[BEACON_CHAIN_ETH_STRATEGY]  # 1 share = 1 wei
+        stakes.append(OperatorStake(operator, shares, underlying))
     return stakes
-
-
-def _topic_hex(topic: object) -> str:
-    return topic if isinstance(topic, str) else "0x" + bytes(topic).hex()  # type: ignore[call-overload]

@@ -1,38 +1,65 @@
-"""MakerDAO adapter: TVL = collateral locked in the GemJoins; borrowed = DAI supply (what vaults minted).
+"""MakerDAO / Sky adapter: TVL = collateral of every registered ilk; borrowed = the same ilks' DAI debt.
 
-Joins are the registry's ``MakerGemJoin:<ilk>`` entries; each join's `gem()` is read once and cached.
+Ilks come from the IlkRegistry (``list()``, then ``join``/``gem``/``dec``/``class``); each is counted by its
+class (`ilks.RULES`): a GemJoin's gem balance, or a LitePSM's gem in its ``pocket``; RWA ilks are left
+out, with the reason kept in ``skipped``. Borrowed is each counted ilk's debt, ``Art * rate`` from the Vat
+(rad), in DAI wad rounded down. The Vat's wards (its ``rely`` LogNotes) check the registry: a ward that
+answers like a join but is not registered is kept in ``unregistered`` and logged.
 
     adapter = MakerAdapter(deployment)
-    positions = await adapter.positions(reader)   # gem held per join (tvl) and DAI totalSupply (borrowed)
+    positions = await adapter.positions(reader)   # gem per ilk holder (tvl), DAI debt per ilk (borrowed)
+    adapter.skipped, adapter.unregistered         # ilk -> why not counted; join -> ilk the registry lacks
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
+
+import structlog
 
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.maker.ilks import LITE_PSM_PREFIX, VAULT_CLASSES, RegistryIlk, read_registry
+from defiscope.protocols.maker.info import INFO
+from defiscope.protocols.maker.math import RAY
+from defiscope.protocols.maker.rates import fee_apr, fee_apy
+from defiscope.protocols.maker.relies import VatWards, unregistered_joins
+from defiscope.protocols.maker.surface import (
+    BALANCE_OF,
+    DEPLOY_BLOCK,
+    JUG,
+    JUG_BASE,
+    JUG_ILKS,
+    POCKET,
+    REGISTRY,
+    VAT,
+    VAT_ILKS,
+    maker_surface,
+)
+from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.yields import Yield, YieldKind
+
+log = structlog.get_logger(__name__)
 
 JOIN_PREFIX: Final = "MakerGemJoin:"
+#: How often the Vat's wards are checked against the registry: about a day of Ethereum blocks.
+WARDS_CHECK_BLOCKS: Final = 7_200
 DAI: Final = "MakerDai"
 
-INFO: Final = ProtocolInfo(
-    slug="makerdao",
-    name="MakerDAO",
-    category="CDP",
-    methodology=(
-        "TVL is the collateral held by each ilk's GemJoin (balanceOf(join) of its gem); borrowed is the DAI "
-        "supply (totalSupply of the DAI token minted through the DaiJoin)."
-    ),
-    url="https://makerdao.com",
-)
+__all__ = ["DAI", "INFO", "JOIN_PREFIX", "MakerAdapter", "gem_joins"]
 
 
 def gem_joins(deployment: Deployment) -> dict[str, str]:
-    """Ilk name -> GemJoin address."""
+    """Ilk name -> GemJoin address, as the address registry names them (the adapter reads the IlkRegistry)."""
     return {n[len(JOIN_PREFIX) :]: a for n, a in deployment.contracts.items() if n.startswith(JOIN_PREFIX)}
+
+
+def lite_psms(deployment: Deployment) -> dict[str, str]:
+    """Ilk name -> LitePSM address (chainlog ``MCD_LITE_PSM_*``): joinless ilks whose gem sits in a pocket."""
+    return {n[len(LITE_PSM_PREFIX) :]: a for n, a in deployment.contracts.items() if n.startswith(LITE_PSM_PREFIX)}
 
 
 class MakerAdapter(Adapter):
@@ -40,20 +67,123 @@ class MakerAdapter(Adapter):
 
     def __init__(self, deployment: Deployment) -> None:
         super().__init__(deployment)
-        self.joins = gem_joins(deployment)
+        self.registry = deployment.contract(REGISTRY)
+        self.vat = deployment.contract(VAT)
         self.dai = deployment.contract(DAI)
-        self.gems: dict[str, str] = {}  # join -> gem
+        self.lite_psms = lite_psms(deployment)
+        self.pockets: dict[str, str] = {}  # LitePSM -> pocket (immutable)
+        start = DEPLOY_BLOCK.get(deployment.chain_id, 0) if deployment.network == "mainnet" else 0
+        self.wards = VatWards(self.vat, start)
+        self.skipped: dict[str, str] = {}  # ilk -> why it is not counted (of the latest read)
+        self.unregistered: dict[str, str] = {}  # join -> ilk: Vat wards answering as joins, not in the registry
+        self.probed: dict[str, str | None] = {}  # Vat ward -> the ilk it answers as a join, or None
+        self.ilks: list[RegistryIlk] = []  # as the registry listed them at the latest read
+        self.wards_checked_at: int | None = None  # block of the latest check of the Vat's wards
+
+    def surface(self) -> tuple[ContractUse, ...]:
+        return maker_surface(self.deployment)
+
+    async def yields(self, reader: Reader) -> list[Yield]:
+        """Each vault ilk's stability fee, as the rate its borrowers pay on DAI.
+
+        The ilks are those of the latest positions read (discovery is the positions' job), so the rates go out
+        in the same batch; before any, the registry is read here."""
+        known = self.ilks or await read_registry(reader, self.registry)
+        ilks = [i for i in known if i.ilk_class in VAULT_CLASSES]
+        jug = self.deployment.contract(JUG)
+        results = await reader.call_many([Call.of(jug, JUG_BASE), *(Call.of(jug, JUG_ILKS, i.id) for i in ilks)])
+        base, *rows = [r.unwrap() for r in results]
+        found = []
+        for ilk, (duty, _rho) in zip(ilks, rows, strict=True):
+            per_second = base[0] + duty
+            found.append(
+                Yield(
+                    self.info.slug,
+                    ilk.join,
+                    self.dai,
+                    "DAI",
+                    YieldKind.BORROW,
+                    fee_apr(per_second),
+                    fee_apy(per_second),
+                    f"{ilk.name}: Jug base + duty per second; APY = rpow over a year",
+                )
+            )
+        return found
 
     async def positions(self, reader: Reader) -> list[Position]:
-        unknown = [j for j in self.joins.values() if j not in self.gems]
-        gems = self.require(await reader.call_many([Call.of(j, "gem()(address)") for j in unknown]))
-        self.gems.update(zip(unknown, gems, strict=True))
-        joins = list(self.joins.items())
-        calls = [Call.of(self.gems[j], "balanceOf(address)(uint256)", j) for _, j in joins]
-        values = self.require(await reader.call_many([*calls, Call.of(self.dai, "totalSupply()(uint256)")]))
+        # The ilks known from the last read are re-checked and read in one batch with the registry's list;
+        # only new or changed ilks (and the first read) cost more rounds.
+        known = self.ilks
+        ilks, state, _, unregistered = await asyncio.gather(
+            read_registry(reader, self.registry, known),
+            self._read_state(reader, self._counted(known)[0]),
+            self._read_pockets(reader),
+            self._check_wards(reader, known),
+        )
+        counted, self.skipped = self._counted(ilks)
+        same = set(known)
+        state.update(await self._read_state(reader, [i for i in counted if i not in same]))
+        self.ilks, self.unregistered = ilks, unregistered
+        if set(ilks) != same and known:  # the registry changed: check the wards against it at once
+            self.wards_checked_at = None
+        if self.skipped or self.unregistered:
+            log.info("maker.not_counted", skipped=self.skipped, unregistered=self.unregistered)
         positions = [
-            Position(self.gems[join], held, BalanceKind.TVL, join, f"{ilk} GemJoin")
-            for (ilk, join), held in zip(joins, values, strict=False)
+            Position(ilk.gem, state[ilk.name][1], BalanceKind.TVL, self._holder(ilk), f"{ilk.name} {ilk.rule.holder}")
+            for ilk in counted
         ]
-        positions.append(Position(self.dai, values[-1], BalanceKind.BORROWED, self.dai, "DAI supply"))
+        # Debt is Art * rate in rad (1e45); as DAI wad (1e18) it is rounded down, as vat.debt would be read.
+        positions += [
+            Position(self.dai, state[ilk.name][0] // RAY, BalanceKind.BORROWED, self.vat, f"{ilk.name} debt")
+            for ilk in counted
+        ]
         return positions
+
+    async def _read_state(self, reader: Reader, counted: list[RegistryIlk]) -> dict[str, tuple[int, int]]:
+        """Per counted ilk, in one round: its debt in rad (Vat Art x rate) and the gem its holder has."""
+        calls = []
+        for ilk in counted:
+            calls += [Call.of(self.vat, VAT_ILKS, ilk.id), Call.of(ilk.gem, BALANCE_OF, self._holder(ilk))]
+        results = [r.unwrap() for r in await reader.call_many(calls)]
+        state = {}
+        for i, ilk in enumerate(counted):
+            (art, rate, *_), (held,) = results[2 * i], results[2 * i + 1]
+            state[ilk.name] = (art * rate, held)
+        return state
+
+    def _counted(self, ilks: list[RegistryIlk]) -> tuple[list[RegistryIlk], dict[str, str]]:
+        counted, skipped = [], {}
+        for ilk in ilks:
+            rule = ilk.rule
+            if rule.holder == "litepsm-pocket" and ilk.name not in self.lite_psms:
+                skipped[ilk.name] = "joinless ilk with no LitePSM in the address registry"
+            elif rule.holder is None:
+                skipped[ilk.name] = rule.reason
+            else:
+                counted.append(ilk)
+        return counted, skipped
+
+    def _holder(self, ilk: RegistryIlk) -> str:
+        return self.pockets[self.lite_psms[ilk.name]] if ilk.rule.holder == "litepsm-pocket" else ilk.join
+
+    async def _read_pockets(self, reader: Reader) -> None:
+        unknown = [psm for psm in self.lite_psms.values() if psm not in self.pockets]
+        pockets = await reader.values([Call.of(psm, POCKET) for psm in unknown])
+        self.pockets.update(zip(unknown, pockets, strict=True))
+
+    async def _check_wards(self, reader: Reader, ilks: list[RegistryIlk]) -> dict[str, str]:
+        """The Vat's wards that answer as joins but are not registered; a check, so it runs on the first read,
+        then every `WARDS_CHECK_BLOCKS` blocks (or when the registry changed), keeping its last answer between."""
+        block = reader.block.number
+        if (
+            self.wards_checked_at is not None
+            and self.wards_checked_at <= block < self.wards_checked_at + WARDS_CHECK_BLOCKS
+        ):
+            return self.unregistered
+        wards = await self.wards.scan(reader.batcher.snapshot.client, block)
+        self.wards_checked_at = block
+        # Registered joins and the address registry's own contracts need no probe; the Vat's other wards
+        # (Jug, Spotter, Dog, End, Clippers...) answer no gem() and drop out.
+        known = {ilk.join for ilk in ilks or await read_registry(reader, self.registry)}
+        known |= set(self.deployment.contracts.values())
+        return dict(await unregistered_joins(reader, list(wards), known, self.probed))

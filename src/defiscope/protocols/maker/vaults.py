@@ -1,11 +1,16 @@
-"""Maker vaults, scanned in batches: collateralization ratio and liquidation price from `maker.math`.
+"""Maker vaults, found from events and scanned in batches: ratio and liquidation price from `maker.math`.
 
-Vault owners are discovered from the gem's Transfer events into each GemJoin (who joined collateral);
-on mainnet most vaults are CdpManager urn handlers joined through a DSProxy, so pass urns explicitly
-there. The ilk's price is the pip's (`peek`), the one Spot pokes into the Vat.
+Urns are found two ways, as mainnet's vaults are made: the DssCdpManager's ``NewCdp(usr, own, cdp)``
+(``own`` is the DSProxy that opened it; the urn is ``urns(cdp)``, an UrnHandler) and the Vat's ``frob``
+LogNotes (anonymous; topic1 = ilk, topic2 = urn), which also catch urns driven without the manager.
+An ilk's price is the one the Vat holds it to: ``spot * mat * par`` (Spot.poke set ``spot = price / par /
+mat``), so the risk report never calls the OSM's ``peek`` (which mainnet refuses to callers it has not
+``kiss``ed). An ilk whose ``spot`` is 0 (the last poke had no price) has no price: its vaults are listed
+as not valued, never valued at 0.
 
     ilks = await read_ilks(reader, deployment)
-    vaults = await scan_vaults(reader, deployment, ilks, {"ETH-A": [urn1, urn2]})
+    urns = await discover_urns(client, reader, deployment, from_block, to_block)   # {"ETH-A": [urn, ...]}
+    vaults = await scan_vaults(reader, deployment, ilks, urns)
     vaults[0].ratio, vaults[0].liquidation_price, vaults[0].to_risk()
 """
 
@@ -14,24 +19,35 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Final
+from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.lending.risk import Leg, Position
-from defiscope.protocols.maker.adapter import gem_joins
+from defiscope.protocols.maker.ilks import VAULT_CLASSES, ilk_id, ilk_name, read_registry
 from defiscope.protocols.maker.math import RAY, WAD, Urn
+from defiscope.protocols.maker.surface import (
+    CDP_ILKS,
+    CDP_MANAGER,
+    CDP_URNS,
+    FROB,
+    NEW_CDP,
+    PAR,
+    REGISTRY,
+    SPOT_ILKS,
+    SPOTTER,
+    SYMBOL,
+    VAT,
+    VAT_ILKS,
+    VAT_URNS,
+)
+from defiscope.protocols.surface import event_topic, note_topic
 
-TRANSFER: Final = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
-
-
-def ilk_id(name: str) -> bytes:
-    """An ilk name as Maker's bytes32."""
-    return name.encode().ljust(32, b"\0")
+__all__ = ["Ilk", "Vault", "discover_urns", "ilk_id", "read_ilks", "scan_vaults"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +62,13 @@ class Ilk:
     dust: int  # rad
     mat: int  # ray
     par: int  # ray
-    price: int | None  # wad, the pip's; None when the pip has no price
+
+    @property
+    def price(self) -> Fraction | None:
+        """USD per unit of collateral the Vat last saw: spot * mat * par / RAY**3; None when spot is 0."""
+        if self.spot == 0 or self.mat == 0:
+            return None
+        return Fraction(self.spot * self.mat * self.par, RAY**3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +84,11 @@ class Vault:
 
     @property
     def ratio(self) -> Fraction | None:
-        """Collateral value over debt at the pip's price (None without debt or price)."""
-        return None if self.ilk.price is None else self.state.collateralization(self.ilk.rate, self.ilk.price)
+        """Collateral value over debt at the ilk's price (None without debt or price)."""
+        price = self.ilk.price
+        if price is None or self.state.art == 0:
+            return None
+        return Fraction(self.state.ink, WAD) * price / self.debt
 
     @property
     def liquidation_price(self) -> Fraction | None:
@@ -80,71 +105,70 @@ class Vault:
         return self.state.is_barkable(self.ilk.rate, self.ilk.spot)
 
     def to_risk(self) -> Position:
-        """Collateral weighted by 1 / liquidation ratio (and par), DAI debt at $1 per par."""
-        price = Fraction(self.ilk.price or 0, WAD)
-        collateral = (
-            Leg(
-                self.ilk.symbol, Fraction(self.state.ink, WAD) * price, Fraction(RAY * RAY, self.ilk.mat * self.ilk.par)
-            ),
-        )
+        """Collateral weighted by 1 / liquidation ratio (and par), DAI debt at $1 per par; needs a price."""
+        price = self.ilk.price
+        if price is None:
+            raise ValueError(f"{self.ilk.name} has no price (spot 0): vault {self.urn} cannot be valued")
+        weight = Fraction(RAY * RAY, self.ilk.mat * self.ilk.par)
+        collateral = (Leg(self.ilk.symbol, Fraction(self.state.ink, WAD) * price, weight),)
         debt = (Leg("DAI", self.debt),) if self.state.art else ()
         return Position(self.urn, collateral, debt)
 
 
-async def discover_vault_owners(
-    client: ChainClient, ilks: Sequence[Ilk], from_block: int, to_block: int
+def _hex(value: Any) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+def _address(topic: Any) -> str:
+    return str(to_checksum_address("0x" + _hex(topic)[-40:]))
+
+
+async def discover_urns(
+    client: ChainClient, reader: Reader, deployment: Deployment, from_block: int, to_block: int
 ) -> dict[str, list[str]]:
-    """Per ilk, the senders of gem transfers into its GemJoin, first seen first."""
-    found: dict[str, list[str]] = {}
-    for ilk in ilks:
-        join_topic = "0x" + "0" * 24 + ilk.join.lower().removeprefix("0x")
+    """Per ilk name, urns seen in CdpManager ``NewCdp`` events and Vat ``frob`` LogNotes, first seen first."""
+    found: dict[str, dict[str, None]] = {}
+    manager = deployment.contracts.get(CDP_MANAGER)
+    if manager is not None:
         logs = await client.get_logs(
-            address=ilk.gem, topics=[TRANSFER, None, join_topic], from_block=from_block, to_block=to_block
+            address=manager, topics=["0x" + event_topic(NEW_CDP).hex()], from_block=from_block, to_block=to_block
         )
-        found[ilk.name] = list(dict.fromkeys(_topic_address(log["topics"][1]) for log in logs))
-    return found
-
-
-def _topic_address(topic: object) -> str:
-    text = topic if isinstance(topic, str) else "0x" + bytes(topic).hex()  # type: ignore[call-overload]
-    return str(to_checksum_address("0x" + text.removeprefix("0x")[-40:]))
+        cdps = [int(_hex(log["topics"][3]), 16) for log in logs]
+        calls = [Call.of(manager, sig, cdp) for cdp in cdps for sig in (CDP_URNS, CDP_ILKS)]
+        values = await reader.values(calls)
+        for urn, ilk in zip(values[::2], values[1::2], strict=True):
+            found.setdefault(ilk_name(bytes(ilk)), {})[str(urn)] = None
+    frobs = await client.get_logs(
+        address=deployment.contract(VAT),
+        topics=["0x" + note_topic(FROB).hex()],
+        from_block=from_block,
+        to_block=to_block,
+    )
+    for log in frobs:
+        found.setdefault(ilk_name(bytes.fromhex(_hex(log["topics"][1])[2:])), {})[_address(log["topics"][2])] = None
+    return {ilk: list(urns) for ilk, urns in found.items()}
 
 
 async def read_ilks(reader: Reader, deployment: Deployment) -> list[Ilk]:
-    """Every registry ilk's Vat, Spot and pip state (two rounds)."""
-    vat, spotter = deployment.contract("MakerVat"), deployment.contract("MakerSpotter")
-    joins = list(gem_joins(deployment).items())
-    calls = [Call.of(spotter, "par()(uint256)")]
-    for name, join in joins:
-        calls += [
-            Call.of(vat, "ilks(bytes32)(uint256,uint256,uint256,uint256,uint256)", ilk_id(name)),
-            Call.of(spotter, "ilks(bytes32)(address,uint256)", ilk_id(name)),
-            Call.of(join, "gem()(address)"),
-        ]
-    results = await reader.call_many(calls)
-    par = results[0].one()
-    rows = [tuple(results[1 + 3 * i + k] for k in range(3)) for i in range(len(joins))]
-    peeks = await reader.call_many([Call.of(spot.unwrap()[0], "peek()(bytes32,bool)") for _, spot, _ in rows])
+    """Every vault ilk of the IlkRegistry with its Vat and Spot state (three rounds)."""
+    vat, spotter = deployment.contract(VAT), deployment.contract(SPOTTER)
+    entries = [e for e in await read_registry(reader, deployment.contract(REGISTRY)) if e.ilk_class in VAULT_CLASSES]
+    calls = [Call.of(spotter, PAR)]
+    for entry in entries:
+        calls += [Call.of(vat, VAT_ILKS, entry.id), Call.of(spotter, SPOT_ILKS, entry.id)]
+    first, *rows = [r.unwrap() for r in await reader.call_many(calls)]
+    (par,) = first
+    # Symbols of gems the address registry does not know, as the IlkRegistry recorded them.
+    unknown = [e for e in entries if deployment.token_at(e.gem) is None]
+    registry = deployment.contract(REGISTRY)
+    named = dict(zip(unknown, await reader.values([Call.of(registry, SYMBOL, e.id) for e in unknown]), strict=True))
     ilks = []
-    for (name, join), (vat_ilk, spot, gem), peek in zip(joins, rows, peeks, strict=True):
-        art, rate, spot_ray, _line, dust = vat_ilk.unwrap()
-        value, has = peek.unwrap() if peek.success else (b"", False)
-        token = deployment.token_at(gem.one())
-        ilks.append(
-            Ilk(
-                name,
-                join,
-                gem.one(),
-                token.symbol if token else gem.one(),
-                art,
-                rate,
-                spot_ray,
-                dust,
-                spot.unwrap()[1],
-                par,
-                int.from_bytes(value, "big") if has else None,
-            )
-        )
+    for i, entry in enumerate(entries):
+        art, rate, spot_ray, _line, dust = rows[2 * i]
+        _pip, mat = rows[2 * i + 1]
+        token = deployment.token_at(entry.gem)
+        symbol = token.symbol if token else str(named[entry])
+        ilks.append(Ilk(entry.name, entry.join, entry.gem, symbol, art, rate, spot_ray, dust, mat, par))
     return ilks
 
 
@@ -152,9 +176,7 @@ async def scan_vaults(
     reader: Reader, deployment: Deployment, ilks: Sequence[Ilk], urns: Mapping[str, Sequence[str]]
 ) -> list[Vault]:
     """One round: `vat.urns(ilk, urn)` of every listed urn."""
-    vat = deployment.contract("MakerVat")
+    vat = deployment.contract(VAT)
     pairs = [(ilk, u) for ilk in ilks for u in urns.get(ilk.name, ())]
-    results = await reader.call_many(
-        [Call.of(vat, "urns(bytes32,address)(uint256,uint256)", ilk_id(ilk.name), u) for ilk, u in pairs]
-    )
+    results = await reader.call_many([Call.of(vat, VAT_URNS, ilk_id(ilk.name), u) for ilk, u in pairs])
     return [Vault(ilk, u, Urn(*r.unwrap())) for (ilk, u), r in zip(pairs, results, strict=True)]

@@ -9,6 +9,7 @@ Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a t
     adapter = V2Adapter(deployment, UNISWAP_V2)
     positions = await adapter.positions(reader)
     rates = await adapter.yields(reader)       # adapter.lp_fee_unavailable: pair -> why it has none
+    adapter.yield_gaps(reader.block)           # the same, as `YieldGap`s (what `Adapter.read` stores)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
@@ -24,7 +26,7 @@ from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInf
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.surface import ContractUse
-from defiscope.protocols.yields import Yield
+from defiscope.protocols.yields import Yield, YieldGap
 
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 ALL_PAIRS_LENGTH: Final = "allPairsLength()(uint256)"
@@ -132,6 +134,9 @@ class V2Adapter(Adapter):
         )
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
+
+    def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
+        return self.lp_fees.gaps_at(block)
 
     async def _per_pair(
         self, reader: Reader, reads: Callable[[Pair], list[Call]]

@@ -10,6 +10,7 @@ asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
     adapter = V3Adapter(deployment, UNISWAP_V3)
     positions = await adapter.positions(reader)
     rates = await adapter.yields(reader)       # adapter.lp_fee_unavailable: pool -> why it has none
+    adapter.yield_gaps(reader.block)           # the same, as `YieldGap`s (what `Adapter.read` stores)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Final
 
 from eth_utils import keccak, to_checksum_address
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
@@ -31,7 +33,7 @@ from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, spl
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3, V3Spec
-from defiscope.protocols.yields import Yield
+from defiscope.protocols.yields import Yield, YieldGap
 
 POOL_CREATED_EVENT: Final = "PoolCreated(address,address,uint24,int24,address)"
 POOL_CREATED: Final = "0x" + keccak(text=POOL_CREATED_EVENT).hex()
@@ -107,8 +109,7 @@ class V3Adapter(Adapter):
         block = reader.block.number
         async with self._scan_lock:
             if block > self.scanned_to:
-                client = reader.batcher.snapshot.client
-                logs = await client.get_logs(
+                logs = await reader.logs(
                     address=self.factory, topics=[POOL_CREATED], from_block=self.scanned_to + 1, to_block=block
                 )
                 self.pools.extend(parse_pool_created(log) for log in logs)
@@ -156,6 +157,9 @@ class V3Adapter(Adapter):
         )
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
+
+    def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
+        return self.lp_fees.gaps_at(block)
 
     async def _lp_reads(self, reader: Reader, pools: list[V3Pool]) -> list[list[CallResult]]:
         calls = [self.lp_model.reads(pool.address) for pool in pools]
