@@ -70,3 +70,11 @@ def _listed(url: str) -> list[str]:
     accounts = rpc(url, "eth_accounts")
     assert isinstance(accounts, list)
     return [str(a) for a in accounts]
+
+
+def mine_later(url: str, seconds: int = 12) -> None:
+    """Mine one block ``seconds`` after the head. A reloaded devnet keeps no state before its load block, and
+    after `evm_revert` the next block may share the load block's timestamp: a trailing window (LP fees) then
+    spans 0 s. Tests that need a window of some length start with this."""
+    rpc(url, "evm_increaseTime", [seconds])
+    rpc(url, "evm_mine")

@@ -49,7 +49,19 @@ def test_filters_by_chain_protocol_and_kind(client: TestClient, repo: Repository
     assert client.get("/v1/yields", params={"chain": "bsc", "protocol": "compound-v3"}).json() == {
         "items": [],
         "unavailable": [],
+        "total": 0,
+        "offset": 0,
+        "limit": 500,
     }
+
+
+def test_pages_cover_every_rate_once(client: TestClient) -> None:
+    whole = client.get("/v1/yields").json()
+    assert whole["total"] == len(whole["items"]) > 7
+    pages = [client.get("/v1/yields", params={"limit": 7, "offset": o}).json() for o in range(0, whole["total"], 7)]
+    assert [i for page in pages for i in page["items"]] == whole["items"]
+    assert {page["total"] for page in pages} == {whole["total"]}
+    assert client.get("/v1/yields", params={"limit": 501}).status_code in (400, 422)  # past the page maximum
 
 
 @pytest.mark.parametrize(

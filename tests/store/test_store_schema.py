@@ -6,6 +6,7 @@ import doctest
 from decimal import Decimal
 
 import pytest
+import structlog
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -134,6 +135,8 @@ def test_exact_columns_hold_text_on_sqlite_and_numeric_on_postgresql(repo: Repos
 def test_module_docstring_examples_run(module: object, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEFISCOPE_DATABASE_URL", raising=False)
     monkeypatch.setenv("DEFISCOPE_DATA_DIR", str(tmp_path))
+    # The examples show structlog's default output; a CLI test run before may have configured it otherwise.
+    structlog.reset_defaults()
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.failed == 0
     assert result.attempted > 0

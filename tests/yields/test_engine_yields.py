@@ -13,6 +13,7 @@ from defiscope.protocols.base import Adapter
 from defiscope.protocols.yields import Yield
 from defiscope.service.snapshots import save_result
 from defiscope.store import Repository
+from tests.conftest import mine_later
 from tests.service.conftest import make_engine
 
 
@@ -23,6 +24,7 @@ async def _no_yields(self: Adapter, reader: object) -> list[Yield]:
 async def test_engine_reads_yields_without_extra_requests_and_stores_them(
     eth_chain: DevnetChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    mine_later(eth_chain.rpc_url)
     engine = make_engine(devnet_deployment(eth_chain), eth_chain.rpc_url)
     try:
         head = (await engine.client.snapshot()).block.number

@@ -35,6 +35,7 @@ from defiscope.protocols.uniswap.v2 import PANCAKESWAP_V2, UNISWAP_V2, V2Adapter
 from defiscope.protocols.uniswap.v3 import V3Adapter
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
+from tests.conftest import mine_later
 from tests.protocols.dex.test_curve_math import decimals_of, read_pool
 
 WINDOW = 600
@@ -346,6 +347,7 @@ async def test_a_pool_younger_than_the_window_is_measured_from_its_first_liquidi
 
 
 async def test_a_failed_read_marks_the_pool_instead_of_reporting_zero(eth_chain: DevnetChain) -> None:
+    mine_later(eth_chain.rpc_url)
     sender = Sender.connect(eth_chain.rpc_url)
     broken, *healthy = eth_chain.pools_of("uniswap-v2")
     adapter = V2Adapter(devnet_deployment(eth_chain), UNISWAP_V2)

@@ -17,6 +17,7 @@ from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.base import AdapterError, AdapterResult
 from defiscope.protocols.uniswap.v2 import UNISWAP_V2, V2Adapter
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap, YieldKind
+from tests.conftest import mine_later
 
 
 async def read_at_head(chain: DevnetChain, adapter: V2Adapter) -> AdapterResult:
@@ -45,6 +46,7 @@ def create_empty_pair(chain: DevnetChain, first: str, second: str) -> tuple[str,
 
 
 async def test_a_pair_without_liquidity_is_a_gap_not_a_rate(eth_chain: DevnetChain) -> None:
+    mine_later(eth_chain.rpc_url)
     pair, symbol = create_empty_pair(eth_chain, "WBTC", "USDC")
     result = await read_at_head(eth_chain, V2Adapter(devnet_deployment(eth_chain), UNISWAP_V2))
     head = result.block.number
@@ -72,6 +74,7 @@ async def test_a_failing_yields_read_is_one_gap_for_the_protocol(
 
 
 async def test_gaps_belong_to_the_block_they_were_read_at(eth_chain: DevnetChain) -> None:
+    mine_later(eth_chain.rpc_url)
     adapter = V2Adapter(devnet_deployment(eth_chain), UNISWAP_V2)
     before = (await read_at_head(eth_chain, adapter)).block.number
     pair, _ = create_empty_pair(eth_chain, "WBTC", "USDC")

@@ -174,9 +174,16 @@ def router(settings: ApiSettings) -> APIRouter:
         chain: ChainParam = None,
         protocol: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9._-]+$")] = None,
         kind: yields_view.KindParam | None = None,
+        limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = min(
+            yields_view.DEFAULT_PAGE, settings.max_page_size
+        ),
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> Response:
         chain_id = None if chain is None else params.chain(chain, "chain").chain_id
-        return await cached(request, lambda: yields_view.yields(context(request), chain_id, protocol, kind))
+        return await cached(
+            request,
+            lambda: yields_view.yields(context(request), chain_id, protocol, kind, limit=limit, offset=offset),
+        )
 
     @api.get(
         "/quote",

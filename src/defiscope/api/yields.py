@@ -17,6 +17,7 @@ protocol's rates could not be read at all):
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 from pydantic import Field
 
@@ -67,12 +68,27 @@ class UnavailableYield(m._Model):
     block: m.Block | None = Field(default=None, description="the newest indexed block, which could not read it")
 
 
+#: Rates per page unless `limit` says otherwise; the most a page holds is the API's `max_page_size`.
+DEFAULT_PAGE: Final = 500
+
+
 class Yields(m._Model):
-    items: list[YieldItem]
+    items: list[YieldItem] = Field(description="one page of rates: `offset` .. `offset + limit`")
     unavailable: list[UnavailableYield] = Field(default=[], description="rates that cannot be given, and why")
+    total: int = Field(description="rates in all pages")
+    offset: int
+    limit: int
 
 
-def yields(ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None) -> Yields:
+def yields(
+    ctx: ApiContext,
+    chain_id: int | None,
+    protocol: str | None,
+    kind: KindParam | None,
+    *,
+    limit: int = DEFAULT_PAGE,
+    offset: int = 0,
+) -> Yields:
     if protocol is not None and protocol not in ctx.infos:
         raise ApiError(404, "protocol", f"unknown protocol {protocol!r}")
     latest = ctx.repo.latest_yields_and_gaps(chain_id=chain_id, protocol=protocol)
@@ -80,25 +96,28 @@ def yields(ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: Ki
     lido, lido_unavailable = _lido(ctx, chain_id, protocol, kind)
     unavailable = [_gap(s) for s in latest.gaps if kind is None or s.gap.kind in (None, kind.value)]
     unavailable += [UnavailableYield.model_validate(u.model_dump()) for u in lido_unavailable]
+    items = [
+        YieldItem(
+            protocol=s.rate.protocol,
+            name=ctx.info(s.rate.protocol).name,
+            market=s.rate.market,
+            asset=s.rate.asset,
+            symbol=s.rate.symbol,
+            kind=KindParam(s.rate.kind.value),
+            apr=dec(s.rate.apr),
+            apy=dec(s.rate.apy),
+            method=s.rate.method,
+            block=block_model(s.block),
+        )
+        for s in rows
+        if kind is None or s.rate.kind.value == kind.value
+    ] + lido
     return Yields(
-        items=[
-            YieldItem(
-                protocol=s.rate.protocol,
-                name=ctx.info(s.rate.protocol).name,
-                market=s.rate.market,
-                asset=s.rate.asset,
-                symbol=s.rate.symbol,
-                kind=KindParam(s.rate.kind.value),
-                apr=dec(s.rate.apr),
-                apy=dec(s.rate.apy),
-                method=s.rate.method,
-                block=block_model(s.block),
-            )
-            for s in rows
-            if kind is None or s.rate.kind.value == kind.value
-        ]
-        + lido,
+        items=items[offset : offset + limit],
         unavailable=unavailable,
+        total=len(items),
+        offset=offset,
+        limit=limit,
     )
 
 

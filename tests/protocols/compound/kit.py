@@ -10,7 +10,7 @@ from typing import Any
 from web3.contract import Contract
 
 from defiscope.chain.client import ChainClient
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.compound import SeedUser
 from defiscope.devnet.tx import Sender
@@ -31,6 +31,11 @@ class Lab:
 
     def deploy(self, artifact: str, *args: Any) -> Contract:
         return self.sender.deploy(contract_artifact(artifact), *args)
+
+    async def results(self, calls: Sequence[Call]) -> list[CallResult]:
+        """Every call's result (success or revert), in one multicall batch at the latest block."""
+        async with ChainClient.connect(self.chain.chain_id, [self.chain.rpc_url]) as client:
+            return await client.call_many(list(calls))
 
     async def values(self, calls: Sequence[Call]) -> list[Any]:
         """Every call's single output (or tuple of outputs), in one multicall batch at the latest block."""

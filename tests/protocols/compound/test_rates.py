@@ -55,18 +55,25 @@ async def test_jump_rate_model_v2_equals_contract(
                 reserve_factor,
             )
         )
-    values = await lab.values(calls)
-    assert values[:3] == [model.base_rate_per_block, model.multiplier_per_block, model.jump_multiplier_per_block]
-    expected = [
-        v
-        for cash, borrows, reserves in markets
-        for v in (
-            model.utilization_rate(cash, borrows, reserves),
-            model.borrow_rate(cash, borrows, reserves),
-            model.supply_rate(cash, borrows, reserves, reserve_factor),
-        )
+    results = await lab.results(calls)
+    assert [r.one() for r in results[:3]] == [
+        model.base_rate_per_block,
+        model.multiplier_per_block,
+        model.jump_multiplier_per_block,
     ]
-    assert values[3:] == expected
+    reads = (
+        model.utilization_rate,
+        model.borrow_rate,
+        lambda c, b, r: model.supply_rate(c, b, r, reserve_factor),
+    )
+    for k, (cash, borrows, reserves) in enumerate(markets):
+        for result, read in zip(results[3 + 3 * k : 6 + 3 * k], reads, strict=True):
+            if result.success:
+                assert result.one() == read(cash, borrows, reserves)
+            else:  # the contract's checked arithmetic reverted: so does the port
+                assert "overflow" in str(result.error)
+                with pytest.raises(RateModelError, match="overflow"):
+                    read(cash, borrows, reserves)
 
 
 COMET_CONFIG = st.tuples(
@@ -143,3 +150,18 @@ def test_bad_inputs_raise() -> None:
     assert model.borrow_rate(0, 10**6, 0) == model.kink_model().base + (
         8 * WAD // 10 * model.multiplier_per_block // WAD
     ) + (2 * WAD // 10 * model.jump_multiplier_per_block // WAD)
+
+
+async def test_jump_rate_model_v2_reverts_where_the_contract_overflows(eth_chain: DevnetChain) -> None:
+    """Found by hypothesis: 1 unit of cash+borrows-reserves makes utilisation ~1e47 and the supply rate's
+    product overflow uint256; the contract panics (0x11) and the port raises instead of returning a number."""
+    params = (10**16, 10**17, 10**18, 8 * 10**17)
+    contract = Lab.connect(eth_chain).deploy("JumpRateModelV2", *params)
+    borrows = 128614645487605001725037123249
+    market = (0, borrows, borrows - 1, 10**17)
+    sig = "getSupplyRate(uint256,uint256,uint256,uint256)(uint256)"
+    (result,) = await Lab.connect(eth_chain).results([Call.of(contract.address, sig, *market)])
+    assert not result.success
+    assert "overflow" in str(result.error)
+    with pytest.raises(RateModelError, match="overflow"):
+        JumpRateModelV2.from_per_year(*params).supply_rate(*market)

@@ -46,6 +46,16 @@ def _check_amounts(cash: int, borrows: int, reserves: int) -> None:
         raise RateModelError(f"reserves {reserves} exceed cash + borrows {cash + borrows}")
 
 
+UINT256_MAX: Final = 2**256 - 1
+
+
+def _checked(value: int) -> int:
+    """Solidity 0.8's checked arithmetic: a result past uint256 reverts the contract (panic 0x11)."""
+    if not 0 <= value <= UINT256_MAX:
+        raise RateModelError(f"arithmetic overflow or underflow ({value.bit_length()}-bit intermediate)")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class JumpRateModelV2:
     """BaseJumpRateModelV2 (compound-protocol), all mantissas per block, scaled by 1e18."""
@@ -82,16 +92,16 @@ class JumpRateModelV2:
         _check_amounts(cash, borrows, reserves)
         if borrows == 0:
             return 0
-        return borrows * WAD // (cash + borrows - reserves)
+        return _checked(borrows * WAD) // _checked(cash + borrows - reserves)
 
     def borrow_rate(self, cash: int, borrows: int, reserves: int) -> int:
         """getBorrowRate: per block; the jump multiplier applies to utilisation above the kink."""
         util = self.utilization_rate(cash, borrows, reserves)
         if util <= self.kink:
-            return (util * self.multiplier_per_block) // WAD + self.base_rate_per_block
-        normal_rate = (self.kink * self.multiplier_per_block) // WAD + self.base_rate_per_block
+            return _checked(_checked(util * self.multiplier_per_block) // WAD + self.base_rate_per_block)
+        normal_rate = _checked(_checked(self.kink * self.multiplier_per_block) // WAD + self.base_rate_per_block)
         excess_util = util - self.kink
-        return (excess_util * self.jump_multiplier_per_block) // WAD + normal_rate
+        return _checked(_checked(excess_util * self.jump_multiplier_per_block) // WAD + normal_rate)
 
     def supply_rate(self, cash: int, borrows: int, reserves: int, reserve_factor: int) -> int:
         """getSupplyRate: utilisation x borrow rate x (1 - reserve factor), truncated in that order."""
@@ -99,8 +109,8 @@ class JumpRateModelV2:
             raise RateModelError(f"reserve factor {reserve_factor} outside [0, 1e18]")
         one_minus_reserve_factor = WAD - reserve_factor
         borrow_rate = self.borrow_rate(cash, borrows, reserves)
-        rate_to_pool = borrow_rate * one_minus_reserve_factor // WAD
-        return self.utilization_rate(cash, borrows, reserves) * rate_to_pool // WAD
+        rate_to_pool = _checked(borrow_rate * one_minus_reserve_factor) // WAD
+        return _checked(self.utilization_rate(cash, borrows, reserves) * rate_to_pool) // WAD
 
     def kink_model(self) -> KinkModel:
         """The same curve in the shared shape (per block, 1e18 = 100 %), for comparisons across protocols."""
