@@ -9,7 +9,9 @@ work of a request does not grow with the history stored.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ColumnElement, func, literal, select, tuple_
+from collections.abc import Sequence
+
+from sqlalchemy import BigInteger, ColumnElement, Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from defiscope.chain.block import BlockRef
@@ -124,12 +126,7 @@ def protocol_points(
     where = [TvlSnapshot.slug == slug, *_snapshot_range(chain_id, start, end)]
     with Session(repo.engine) as session:
         if width:
-            where = _newest_buckets(session, where, width, limit)
-            chosen = (
-                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number))
-                .where(*where)
-                .group_by(TvlSnapshot.chain_id, _bucket(width))
-            )
+            chosen = _last_block_per_bucket(_newest_buckets(session, where, width, limit), width)
         else:
             chosen = (
                 select(TvlSnapshot.chain_id, TvlSnapshot.block_number)
@@ -148,6 +145,15 @@ def protocol_points(
         return [convert.to_history_point(row) for row in session.scalars(stmt)]
 
 
+def _last_block_per_bucket(where: Sequence[ColumnElement[bool]], width: int) -> Select[int, int]:
+    """Per chain and `width`-second bucket, the last stored block (of the rows ``where`` selects)."""
+    return (
+        select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number))
+        .where(*where)
+        .group_by(TvlSnapshot.chain_id, _bucket(width))
+    )
+
+
 def chain_points(
     repo: Repository,
     chain_id: int | None,
@@ -162,12 +168,7 @@ def chain_points(
     where = _snapshot_range(chain_id, start, end)
     with Session(repo.engine) as session:
         if width:
-            where = _newest_buckets(session, where, width, limit)
-            chosen = (
-                select(TvlSnapshot.chain_id, func.max(TvlSnapshot.block_number))
-                .where(*where)
-                .group_by(TvlSnapshot.chain_id, _bucket(width))
-            )
+            chosen = _last_block_per_bucket(_newest_buckets(session, where, width, limit), width)
         else:
             chosen = (
                 select(TvlSnapshot.chain_id, TvlSnapshot.block_number)
