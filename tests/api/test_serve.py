@@ -74,6 +74,9 @@ def test_serve_indexes_serves_and_stops_cleanly(devnet: Devnet, tmp_path: Path) 
         wait_until(lambda: _lido_items(base) != [], 30, "the indexer to collect Lido's oracle reports")
         metrics = httpx.get(f"{base}/metrics").text
         assert 'defiscope_rpc_requests_total{chain="1",endpoint=' in metrics
+        # Throttling is exported beside the request counts (0 on the devnet: loopback endpoints are unlimited).
+        for counter in ("rate_limited_total", "throttled_seconds_total", "stalls_total"):
+            assert f'defiscope_rpc_{counter}{{chain="1",endpoint=' in metrics
         child.send_signal(signal.SIGTERM)
         assert child.wait(30) == 0
         assert child.stdout is not None

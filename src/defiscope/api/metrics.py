@@ -20,6 +20,18 @@ KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE
 LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
+#: Per-endpoint RPC counters from `EndpointStats`: metric suffix, help, field. Throttling is exported so a
+#: slow read under a provider's limits shows as waiting, not as a hang.
+RPC_COUNTERS: Final = (
+    ("requests", "JSON-RPC HTTP requests", "requests"),
+    ("calls", "JSON-RPC calls (batch items)", "calls"),
+    ("errors", "Failed JSON-RPC requests", "errors"),
+    ("rate_limited", "Rate refusals from the endpoint (HTTP 429, -32005, -32029)", "rate_limited"),
+    ("throttled_seconds", "Seconds requests waited for the endpoint's budget or Retry-After", "throttled_seconds"),
+    ("stalls", "Waits of a second or more for the endpoint's budget", "stalls"),
+)
+
+
 class ChainCollector(Collector):
     """Index lag from the cache's view of the latest stored blocks; RPC accounting from live chain clients."""
 
@@ -44,18 +56,15 @@ class ChainCollector(Collector):
             if head is not None:
                 heads.add_metric([str(chain_id)], head)
         yield heads
-        requests = CounterMetricFamily("defiscope_rpc_requests", "JSON-RPC HTTP requests", labels=["chain", "endpoint"])
-        calls = CounterMetricFamily("defiscope_rpc_calls", "JSON-RPC calls (batch items)", labels=["chain", "endpoint"])
-        errors = CounterMetricFamily("defiscope_rpc_errors", "Failed JSON-RPC requests", labels=["chain", "endpoint"])
+        families = [
+            (CounterMetricFamily(f"defiscope_rpc_{name}", help_text, labels=["chain", "endpoint"]), field)
+            for name, help_text, field in RPC_COUNTERS
+        ]
         for chain_id, endpoints in sorted(self.ctx.live.rpc().items()):
-            for name, stats in endpoints.items():
-                labels = [str(chain_id), name]
-                requests.add_metric(labels, stats.requests)
-                calls.add_metric(labels, stats.calls)
-                errors.add_metric(labels, stats.errors)
-        yield requests
-        yield calls
-        yield errors
+            for endpoint, stats in endpoints.items():
+                for family, field in families:
+                    family.add_metric([str(chain_id), endpoint], getattr(stats, field))
+        yield from (family for family, _ in families)
 
 
 class ApiMetrics:
