@@ -110,7 +110,7 @@ def undeclared_topics(topics: Iterable[bytes], uses: Sequence[ContractUse]) -> l
 
 def standin_problems(artifact: str, interface_name: str) -> list[str]:
     """Functions of our stand-in that the real contract lacks and that are not listed as admin hooks."""
-    real = {sig.split("(")[0] + "(" + sig.split("(", 1)[1] for sig in _functions(interface(interface_name))}
+    real = _functions(interface(interface_name)).keys()
     ours = _functions(contract_artifact(artifact).abi)
     hooks = ADMIN_HOOKS.get(artifact, frozenset())
     extra = [sig for sig in ours if sig not in real and sig.split("(")[0] not in hooks]

@@ -102,9 +102,10 @@ class Batcher:
             await asyncio.sleep(0)
         pending, self._pending_logs, self._log_flush = self._pending_logs, [], None
         short = [p for p in pending if p.query.to_block - p.query.from_block < BATCHED_LOG_SPAN]
-        alone = [p for p in pending if p not in short] + (short if len(short) == 1 else [])
-        together = short if len(short) > 1 else []
-        await asyncio.gather(self._send_logs_together(together), *(self._send_logs_alone(p) for p in alone))
+        long = [p for p in pending if p.query.to_block - p.query.from_block >= BATCHED_LOG_SPAN]
+        if len(short) < 2:  # a batch of one is a plain request, which can also be range-split
+            short, long = [], long + short
+        await asyncio.gather(self._send_logs_together(short), *(self._send_logs_alone(p) for p in long))
 
     async def _send_logs_together(self, pending: Sequence[_PendingLogs]) -> None:
         if not pending:
@@ -118,12 +119,13 @@ class Batcher:
                 raise
             return
         # An item the node refused (a result cap, say) is retried alone, where its range can be split.
-        await asyncio.gather(
-            *(
-                self._send_logs_alone(p) if answer.error is not None else _resolve(p, answer.result)
-                for p, answer in zip(pending, answers, strict=True)
-            )
-        )
+        refused = []
+        for p, answer in zip(pending, answers, strict=True):
+            if answer.error is None:
+                _resolve(p, answer.result)
+            else:
+                refused.append(p)
+        await asyncio.gather(*(self._send_logs_alone(p) for p in refused))
 
     async def _send_logs_alone(self, pending: _PendingLogs) -> None:
         query = pending.query
@@ -139,7 +141,7 @@ class Batcher:
             if not isinstance(exc, Exception):
                 raise
             return
-        await _resolve(pending, found)
+        _resolve(pending, found)
 
     async def _flush_soon(self) -> None:
         for _ in range(SETTLE_TURNS):
@@ -162,7 +164,7 @@ class Batcher:
             start += len(p.calls)
 
 
-async def _resolve(pending: _PendingLogs, logs: Any) -> None:
+def _resolve(pending: _PendingLogs, logs: Any) -> None:
     if not pending.future.done():
         pending.future.set_result(list(logs))
 
