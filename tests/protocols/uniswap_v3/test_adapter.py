@@ -88,14 +88,14 @@ async def test_discovery_scans_only_new_blocks_and_respects_old_blocks(bnb_chain
     async with ChainClient.connect(56, [bnb_chain.rpc_url]) as client:
         first = await client.snapshot()
         await adapter.discover(Batcher(first).reader("t"))
-        assert (len(adapter.pools), adapter.scanned_to) == (3, first.block.number)
+        assert (len(adapter.pools), adapter.created.scanned_to) == (3, first.block.number)
 
         cake, wbnb = bnb_chain.tokens["CAKE"], bnb_chain.tokens["WBNB"]
         sender.send(factory.functions.createPool(cake, wbnb, 10000))
         second = await client.snapshot()
         pools = await adapter.discover(Batcher(second).reader("t"))
         created = pools[-1]
-        assert (len(pools), adapter.scanned_to) == (4, second.block.number)
+        assert (len(pools), adapter.created.scanned_to) == (4, second.block.number)
         assert (created.fee, created.tick_spacing) == (10000, 200)
         assert created.address == factory.functions.getPool(cake, wbnb, 10000).call()
         # At the earlier block the new pool did not exist yet.

@@ -26,6 +26,7 @@ from eth_utils import to_checksum_address
 
 from defiscope.chain.abi import Function
 from defiscope.chain.client import ChainClient
+from defiscope.chain.logs import topic_address
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.protocols.aave.market import (
@@ -361,11 +362,5 @@ async def discover_accounts(client: ChainClient, pool: str, from_block: int, to_
     )
     found: dict[str, None] = {}
     for log in logs:
-        topic = log["topics"][2]
-        text = topic if isinstance(topic, str) else "0x" + bytes(topic).hex()
-        found.setdefault(_checksum("0x" + text.removeprefix("0x")[-40:]), None)
+        found.setdefault(topic_address(log["topics"][2]), None)
     return list(found)
-
-
-def _checksum(address: str) -> str:
-    return str(to_checksum_address(address))

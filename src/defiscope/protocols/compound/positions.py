@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Final
+from typing import Final
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.logs import topic_address, word_address
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
@@ -63,23 +64,13 @@ class PositionError(DefiscopeError):
     """A position read that failed or makes no sense (no price, unknown market)."""
 
 
-def _word(data: Any, index: int) -> str:
-    raw = bytes(data) if isinstance(data, bytes | bytearray) else bytes.fromhex(str(data).removeprefix("0x"))
-    return str(to_checksum_address(raw[32 * index + 12 : 32 * index + 32]))
-
-
-def _topic_address(topic: Any) -> str:
-    text = topic if isinstance(topic, str) else "0x" + bytes(topic).hex()
-    return str(to_checksum_address("0x" + text.removeprefix("0x")[-40:]))
-
-
 # ------------------------------------------------------------------------------------------ Compound V2
 
 
 async def discover_v2_accounts(client: ChainClient, comptroller: str, from_block: int, to_block: int) -> list[str]:
     """Every account of a MarketEntered event (accounts that can borrow), first seen first."""
     logs = await client.get_logs(address=comptroller, topics=[MARKET_ENTERED], from_block=from_block, to_block=to_block)
-    return list(dict.fromkeys(_word(log["data"], 1) for log in logs))
+    return list(dict.fromkeys(word_address(log["data"], 1) for log in logs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +151,7 @@ async def scan_v2_accounts(reader: Reader, deployment: Deployment, accounts: Seq
 async def discover_comet_accounts(client: ChainClient, comet: str, from_block: int, to_block: int) -> list[str]:
     """Every ``src`` of a Withdraw event: the accounts that withdrew base (borrowers among them)."""
     logs = await client.get_logs(address=comet, topics=[COMET_WITHDRAW], from_block=from_block, to_block=to_block)
-    return list(dict.fromkeys(_topic_address(log["topics"][1]) for log in logs))
+    return list(dict.fromkeys(topic_address(log["topics"][1]) for log in logs))
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,12 +39,13 @@ from defiscope.protocols.eigenlayer.discovery import (
     STRATEGY_ADDED_EVENT,
     STRATEGY_REMOVED,
     STRATEGY_REMOVED_EVENT,
-    LogCursor,
     active_strategies,
     apply_pod_logs,
+    seen_log,
     subjects,
 )
 from defiscope.protocols.eigenlayer.strategy_math import shares_to_underlying
+from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.surface import ContractUse
 
 EIGENLAYER: Final = ProtocolInfo(
@@ -137,9 +138,9 @@ class EigenLayerAdapter(Adapter):
         # The contracts' deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
         start = EIGENLAYER_START_BLOCKS.get(deployment.chain_id, 0) if deployment.network == "mainnet" else 0
         self.start_block = start
-        self.whitelist = LogCursor(self.manager, (STRATEGY_ADDED, STRATEGY_REMOVED), start_block=start)
+        self.whitelist = LogCursor(self.manager, (STRATEGY_ADDED, STRATEGY_REMOVED), seen_log, start_block=start)
         pod_topics = (POD_DEPLOYED, NEW_TOTAL_SHARES)
-        self.pod_logs = LogCursor(self.pods, pod_topics, start_block=start) if self.pods else None
+        self.pod_logs = LogCursor(self.pods, pod_topics, seen_log, start_block=start) if self.pods else None
         self.pod_shares: PodShares | None = None  # the latest block's pod-owner deposit shares
         self.receipt_of = {deployment.tokens[s].address: slug for s, slug in RECEIPTS.items() if s in deployment.tokens}
         # Underlying token -> the token its staking position is reported in: EIGEN, and bEIGEN as EIGEN.

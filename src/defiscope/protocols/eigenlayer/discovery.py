@@ -7,21 +7,18 @@ deposit shares change, `NewTotalShares(address indexed podOwner, int256 newTotal
 it has seen (block, log index, what they say) and the last block it scanned, so each read asks the node only for
 blocks it has not scanned; what held at an older block is replayed from the kept logs.
 
-    whitelist = LogCursor(manager, (STRATEGY_ADDED, STRATEGY_REMOVED), start_block=17_445_564)
+    whitelist = LogCursor(manager, (STRATEGY_ADDED, STRATEGY_REMOVED), seen_log, start_block=17_445_564)
     await whitelist.scan(reader)                             # up to the reader's pinned block
     active_strategies(whitelist.upto(head))                 # in whitelisting order, removed ones dropped
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from eth_utils import to_checksum_address
-
-from defiscope.chain.reader import Reader
+from defiscope.chain.logs import log_hex, log_int, topic_address, word_address
 from defiscope.protocols.surface import event_topic
 
 STRATEGY_ADDED_EVENT: Final = "StrategyAddedToDepositWhitelist(address)"
@@ -54,59 +51,20 @@ class SeenLog:
     value: int | None = None
 
 
-def _hex(value: object) -> str:
-    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()  # type: ignore[call-overload]
-
-
-def _word_address(word: str) -> str:
-    return to_checksum_address("0x" + word[-40:])
-
-
 def seen_log(log: Mapping[str, Any]) -> SeenLog:
     """The address each event names: the whitelist events' only (unindexed) argument, PodDeployed's
     ``podOwner`` (topic 2), OperatorRegistered's ``operator`` and NewTotalShares' ``podOwner`` (topic 1)."""
-    topics, data = [_hex(t) for t in log["topics"]], _hex(log["data"])[2:]
+    topics, data = [log_hex(t) for t in log["topics"]], log["data"]
     value = None
     if topics[0] in (STRATEGY_ADDED, STRATEGY_REMOVED):
-        subject = _word_address(data[:64])
+        subject = word_address(data, 0)
     elif topics[0] == POD_DEPLOYED:
-        subject = _word_address(topics[2])
+        subject = topic_address(topics[2])
     else:
-        subject = _word_address(topics[1])
+        subject = topic_address(topics[1])
         if topics[0] == NEW_TOTAL_SHARES:
-            value = int.from_bytes(bytes.fromhex(data[:64]), "big", signed=True)
-    return SeenLog(int(log["blockNumber"], 16), int(log["logIndex"], 16), topics[0], subject, value)
-
-
-class LogCursor:
-    """The logs of some events of one contract from ``start_block`` on, scanned incrementally."""
-
-    def __init__(self, address: str, topics: Sequence[str], *, start_block: int = 0) -> None:
-        self.address = address
-        self.topics = tuple(topics)
-        self.scanned_to = start_block - 1  # the last block whose logs are in `logs`
-        self.logs: list[SeenLog] = []  # in chain order
-        self._lock = asyncio.Lock()
-
-    async def scan(self, reader: Reader) -> None:
-        """Fetch the logs of blocks not scanned yet, up to the reader's block; concurrent callers scan once.
-        The query goes out with the other readers' of the same block (one request for a block's new logs)."""
-        to_block = reader.block.number
-        async with self._lock:
-            if to_block <= self.scanned_to:
-                return
-            found = await reader.logs(
-                address=self.address, topics=[list(self.topics)], from_block=self.scanned_to + 1, to_block=to_block
-            )
-            self.logs.extend(sorted((seen_log(log) for log in found), key=lambda s: (s.block, s.index)))
-            self.scanned_to = to_block
-
-    def upto(self, block: int) -> list[SeenLog]:
-        return [log for log in self.logs if log.block <= block]
-
-    def between(self, after: int, upto: int) -> list[SeenLog]:
-        """Logs of blocks ``after`` < block <= ``upto``."""
-        return [log for log in self.logs if after < log.block <= upto]
+            value = int.from_bytes(bytes.fromhex(log_hex(data)[2:66]), "big", signed=True)
+    return SeenLog(log_int(log["blockNumber"]), log_int(log["logIndex"]), topics[0], subject, value)
 
 
 def active_strategies(logs: Iterable[SeenLog]) -> list[str]:

@@ -30,9 +30,10 @@ from defiscope.protocols.eigenlayer.adapter import (
 from defiscope.protocols.eigenlayer.discovery import (
     LEGACY_OPERATOR_REGISTERED,
     OPERATOR_REGISTERED,
-    LogCursor,
+    seen_log,
     subjects,
 )
+from defiscope.protocols.log_cursor import LogCursor
 
 #: Operators per `getOperatorsShares` call (its answer is operators x strategies words).
 OPERATORS_PER_CALL: Final = 50
@@ -58,7 +59,7 @@ async def operator_stakes(
     states = await eigen.strategy_states(reader)
     manager = deployment.contract(DELEGATION_MANAGER)
     start = eigen.start_block if from_block is None else from_block
-    registered = LogCursor(manager, (OPERATOR_REGISTERED, LEGACY_OPERATOR_REGISTERED), start_block=start)
+    registered = LogCursor(manager, (OPERATOR_REGISTERED, LEGACY_OPERATOR_REGISTERED), seen_log, start_block=start)
     await registered.scan(reader)
     operators = subjects(registered.logs)
     every = (*(s.address for s in states), BEACON_CHAIN_ETH_STRATEGY)

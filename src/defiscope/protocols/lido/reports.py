@@ -19,6 +19,7 @@ from eth_abi import decode
 from eth_utils import keccak
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.logs import log_hex, log_int
 from defiscope.deployments import Deployment
 from defiscope.protocols.lido.apr import RebaseReport
 
@@ -63,12 +64,6 @@ async def rebase_report_logs(
     logs = await client.get_logs(
         address=deployment.contract(STETH), topics=[TOKEN_REBASED], from_block=from_block, to_block=to_block
     )
-    return [ReportLog(_int(log["blockNumber"]), _hex(log["blockHash"]), decode_token_rebased(log)) for log in logs]
-
-
-def _int(value: Any) -> int:
-    return int(value, 16) if isinstance(value, str) else int(value)
-
-
-def _hex(value: Any) -> str:
-    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+    return [
+        ReportLog(log_int(log["blockNumber"]), log_hex(log["blockHash"]), decode_token_rebased(log)) for log in logs
+    ]

@@ -26,7 +26,7 @@ from defiscope.protocols.maker.ilks import LITE_PSM_PREFIX, VAULT_CLASSES, Regis
 from defiscope.protocols.maker.info import INFO
 from defiscope.protocols.maker.math import RAY
 from defiscope.protocols.maker.rates import fee_apr, fee_apy
-from defiscope.protocols.maker.relies import VatWards, unregistered_joins
+from defiscope.protocols.maker.relies import unregistered_joins, vat_wards, wards_at
 from defiscope.protocols.maker.surface import (
     BALANCE_OF,
     DEPLOY_BLOCK,
@@ -73,7 +73,7 @@ class MakerAdapter(Adapter):
         self.lite_psms = lite_psms(deployment)
         self.pockets: dict[str, str] = {}  # LitePSM -> pocket (immutable)
         start = DEPLOY_BLOCK.get(deployment.chain_id, 0) if deployment.network == "mainnet" else 0
-        self.wards = VatWards(self.vat, start)
+        self.wards = vat_wards(self.vat, start)
         self.skipped: dict[str, str] = {}  # ilk -> why it is not counted (of the latest read)
         self.unregistered: dict[str, str] = {}  # join -> ilk: Vat wards answering as joins, not in the registry
         self.probed: dict[str, str | None] = {}  # Vat ward -> the ilk it answers as a join, or None
@@ -180,7 +180,8 @@ class MakerAdapter(Adapter):
             and self.wards_checked_at <= block < self.wards_checked_at + WARDS_CHECK_BLOCKS
         ):
             return self.unregistered
-        wards = await self.wards.scan(reader.batcher.snapshot.client, block)
+        await self.wards.scan(reader)
+        wards = wards_at(self.wards, block)
         self.wards_checked_at = block
         # Registered joins and the address registry's own contracts need no probe; the Vat's other wards
         # (Jug, Spotter, Dog, End, Clippers...) answer no gem() and drop out.

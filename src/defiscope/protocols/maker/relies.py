@@ -2,26 +2,24 @@
 
 Every GemJoin must be a ward of the Vat (``vat.slip`` is ``auth``), so a contract the Vat relies on that
 answers ``ilk()`` and ``gem()`` like a join, yet is missing from the registry, is a join the registry lacks
-(an offboarded collateral, or one governance never registered). The scan is incremental: each block range
-is read once.
+(an offboarded collateral, or one governance never registered). The notes are a `LogCursor`: each block
+range is read once, and the wards at an older block are replayed from them.
 
-    wards = VatWards(vat, start_block=8_928_152)
-    await wards.scan(client, to_block)       # wards.current: relied and not denied since
-    missing = await unregistered_joins(reader, wards.current, known, probed={})   # address -> ilk name
+    notes = vat_wards(vat, start_block=8_928_152)
+    await notes.scan(reader)                 # up to the reader's block, only blocks not scanned before
+    wards = wards_at(notes, reader.block.number)                                # relied and not denied since
+    missing = await unregistered_joins(reader, wards, known, probed={})   # address -> ilk name
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
-from eth_utils import to_checksum_address
-
-from defiscope.chain.client import ChainClient
+from defiscope.chain.logs import log_hex, topic_address
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
+from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.maker.ilks import ilk_name
 from defiscope.protocols.surface import note_topic
 
@@ -30,41 +28,29 @@ DENY: Final = "deny(address)"
 JOIN_PROBES: Final = ("ilk()(bytes32)", "gem()(address)")
 
 
-def _hex(value: Any) -> str:
-    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+RELY_TOPIC: Final = "0x" + note_topic(RELY).hex()
+DENY_TOPIC: Final = "0x" + note_topic(DENY).hex()
 
 
-def _int(value: Any) -> int:
-    return int(value, 16) if isinstance(value, str) else int(value)
+def _ward_note(log: Mapping[str, Any]) -> tuple[bool, str]:
+    """A rely (True) or deny (False) note and the ward it names."""
+    return log_hex(log["topics"][0]) == RELY_TOPIC, topic_address(log["topics"][1])
 
 
-@dataclass(slots=True)
-class VatWards:
-    vat: str
-    start_block: int
-    scanned_to: int = -1
-    current: dict[str, None] = field(default_factory=dict)  # ordered set, first relied first
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+def vat_wards(vat: str, start_block: int) -> LogCursor[tuple[bool, str]]:
+    """The Vat's rely/deny notes from ``start_block`` on (see `wards_at`)."""
+    return LogCursor(vat, (RELY_TOPIC, DENY_TOPIC), _ward_note, start_block=start_block)
 
-    async def scan(self, client: ChainClient, to_block: int) -> dict[str, None]:
-        """The wards as of ``to_block``; a block before the cursor is scanned afresh, not from the cache."""
-        if to_block < self.scanned_to:
-            return await VatWards(self.vat, self.start_block).scan(client, to_block)
-        async with self._lock:
-            start = max(self.start_block, self.scanned_to + 1)
-            if to_block >= start:
-                rely, deny = "0x" + note_topic(RELY).hex(), "0x" + note_topic(DENY).hex()
-                logs = await client.get_logs(
-                    address=self.vat, topics=[[rely, deny]], from_block=start, to_block=to_block
-                )
-                for log in sorted(logs, key=lambda lg: (_int(lg["blockNumber"]), _int(lg["logIndex"]))):
-                    usr = str(to_checksum_address("0x" + _hex(log["topics"][1])[-40:]))
-                    if _hex(log["topics"][0]) == rely:
-                        self.current[usr] = None
-                    else:
-                        self.current.pop(usr, None)
-                self.scanned_to = to_block
-        return self.current
+
+def wards_at(notes: LogCursor[tuple[bool, str]], block: int) -> dict[str, None]:
+    """The wards at ``block``: relied and not denied since, first relied first (replayed from the notes)."""
+    current: dict[str, None] = {}
+    for relied, ward in notes.upto(block):
+        if relied:
+            current[ward] = None
+        else:
+            current.pop(ward, None)
+    return current
 
 
 async def unregistered_joins(

@@ -19,11 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
-
-from eth_utils import to_checksum_address
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.logs import log_hex, topic_address
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
@@ -115,14 +113,6 @@ class Vault:
         return Position(self.urn, collateral, debt)
 
 
-def _hex(value: Any) -> str:
-    return value if isinstance(value, str) else "0x" + bytes(value).hex()
-
-
-def _address(topic: Any) -> str:
-    return str(to_checksum_address("0x" + _hex(topic)[-40:]))
-
-
 async def discover_urns(
     client: ChainClient, reader: Reader, deployment: Deployment, from_block: int, to_block: int
 ) -> dict[str, list[str]]:
@@ -133,7 +123,7 @@ async def discover_urns(
         logs = await client.get_logs(
             address=manager, topics=["0x" + event_topic(NEW_CDP).hex()], from_block=from_block, to_block=to_block
         )
-        cdps = [int(_hex(log["topics"][3]), 16) for log in logs]
+        cdps = [int(log_hex(log["topics"][3]), 16) for log in logs]
         calls = [Call.of(manager, sig, cdp) for cdp in cdps for sig in (CDP_URNS, CDP_ILKS)]
         values = await reader.values(calls)
         for urn, ilk in zip(values[::2], values[1::2], strict=True):
@@ -145,7 +135,8 @@ async def discover_urns(
         to_block=to_block,
     )
     for log in frobs:
-        found.setdefault(ilk_name(bytes.fromhex(_hex(log["topics"][1])[2:])), {})[_address(log["topics"][2])] = None
+        ilk, urn = ilk_name(bytes.fromhex(log_hex(log["topics"][1])[2:])), topic_address(log["topics"][2])
+        found.setdefault(ilk, {})[urn] = None
     return {ilk: list(urns) for ilk, urns in found.items()}
 
 

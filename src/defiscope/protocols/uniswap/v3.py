@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from defiscope.chain.block import BlockRef
+from defiscope.chain.logs import log_hex, log_int, topic_address, word_address
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_FEE_GROWTH_READS, v3_lp_fees
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
@@ -51,22 +53,17 @@ class V3Pool:
     block: int  # where the pool was created
 
 
-def _topic_address(topic: str) -> str:
-    return to_checksum_address("0x" + topic[-40:])
-
-
 def parse_pool_created(log: Mapping[str, Any]) -> V3Pool:
     """`PoolCreated(address indexed token0, address indexed token1, uint24 indexed fee, int24 tickSpacing,
     address pool)` from a raw log."""
-    topics, data = log["topics"], bytes.fromhex(str(log["data"])[2:])
-    spacing = int.from_bytes(data[:32], "big", signed=True)
+    topics = log["topics"]
     return V3Pool(
-        address=to_checksum_address(data[44:64]),
-        token0=_topic_address(topics[1]),
-        token1=_topic_address(topics[2]),
-        fee=int(topics[3], 16),
-        tick_spacing=spacing,
-        block=int(log["blockNumber"], 16),
+        address=word_address(log["data"], 1),
+        token0=topic_address(topics[1]),
+        token1=topic_address(topics[2]),
+        fee=int(log_hex(topics[3]), 16),
+        tick_spacing=int.from_bytes(bytes.fromhex(log_hex(log["data"])[2:66]), "big", signed=True),
+        block=log_int(log["blockNumber"]),
     )
 
 
@@ -84,11 +81,14 @@ class V3Adapter(Adapter):
         self.lp_fees = LpFeeTracker(spec.info.slug, self.lp_model, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
         self.factory = deployment.contract(spec.factory)
-        self.pools: list[V3Pool] = []  # in creation order
         # The factory's deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
         start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
-        self.scanned_to = start - 1  # the last block whose PoolCreated logs are in `pools`
-        self._scan_lock = asyncio.Lock()
+        self.created = LogCursor(self.factory, (POOL_CREATED,), parse_pool_created, start_block=start)
+
+    @property
+    def pools(self) -> list[V3Pool]:
+        """Every pool found so far, in creation order."""
+        return self.created.logs
 
     def surface(self) -> tuple[ContractUse, ...]:
         return (
@@ -106,21 +106,14 @@ class V3Adapter(Adapter):
 
     async def discover(self, reader: Reader) -> list[V3Pool]:
         """Pools created up to the reader's block, scanning only blocks not scanned before."""
-        block = reader.block.number
-        async with self._scan_lock:
-            if block > self.scanned_to:
-                logs = await reader.logs(
-                    address=self.factory, topics=[POOL_CREATED], from_block=self.scanned_to + 1, to_block=block
-                )
-                self.pools.extend(parse_pool_created(log) for log in logs)
-                self.scanned_to = block
-        return [pool for pool in self.pools if pool.block <= block]
+        await self.created.scan(reader)
+        return self.created.upto(reader.block.number)
 
     async def positions(self, reader: Reader) -> list[Position]:
         # Balances of the pools known so far go out with the log scan, not after it; only pools the scan
         # finds cost a second batch.
         block = reader.block.number
-        known = [pool for pool in self.pools if pool.block <= block]
+        known = self.created.upto(block)
         positions, pools = await asyncio.gather(self._balances(reader, known), self.discover(reader))
         return positions + await self._balances(reader, pools[len(known) :])
 
@@ -136,7 +129,7 @@ class V3Adapter(Adapter):
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
         block = reader.block.number
-        known = [pool for pool in self.pools if pool.block <= block]
+        known = self.created.upto(block)
         # As in `positions`: the known pools' reads go out with the log scan; only new pools cost a batch.
         results, pools = await asyncio.gather(self._lp_reads(reader, known), self.discover(reader))
         results += await self._lp_reads(reader, pools[len(known) :])
