@@ -29,6 +29,7 @@ from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
+from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
 
@@ -89,6 +90,19 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class Uncounted:
+    """A position the adapter could not read (a token without code, a reverting `balanceOf`, a pool whose
+    state will not decode): listed with its reason beside the figure, never counted as 0, and never a reason
+    to fail the rest of the protocol."""
+
+    holder: str  # the pool or vault whose holding could not be read
+    token: str | None  # the token, when known
+    reason: str
+    label: str = ""
+    kind: BalanceKind = BalanceKind.TVL
+
+
+@dataclass(frozen=True, slots=True)
 class ProtocolInfo:
     slug: str
     name: str
@@ -112,6 +126,7 @@ class AdapterResult:
     calls: tuple[CallRecord, ...]
     yields: tuple[Yield, ...] = ()
     yields_unavailable: tuple[YieldGap, ...] = ()  # rates that could not be read here, and why (never a 0)
+    uncounted: tuple[Uncounted, ...] = ()  # positions that could not be read, and why (left out, never a 0)
 
 
 class AdapterError(DefiscopeError):
@@ -139,9 +154,18 @@ class Adapter(ABC):
         and events (see `defiscope.protocols.surface`); checked against the real ABIs in ``tests/mainnet/``."""
         return ()
 
+    def log_cursors(self) -> Sequence[LogCursor[Any]]:
+        """The event cursors this adapter discovers with, so the service can persist and roll them back.
+
+        By default every `LogCursor` held directly as an attribute of the adapter."""
+        return [value for value in vars(self).values() if isinstance(value, LogCursor)]
+
     @abstractmethod
-    async def positions(self, reader: Reader) -> list[Position]:
-        """Everything the protocol holds at the reader's block; raise `AdapterError` when a read fails."""
+    async def positions(self, reader: Reader) -> Sequence[Position | Uncounted]:
+        """Everything the protocol holds at the reader's block.
+
+        One pool or vault that cannot be read is returned as `Uncounted` with its reason, and the rest stands;
+        raise `AdapterError` only when the protocol as a whole cannot be read (its registry, its factory)."""
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """Optional: the protocol's rates at the reader's block (supply, borrow, staking); none by default."""
@@ -177,7 +201,9 @@ class Adapter(ABC):
         else:
             gaps = tuple(self.yield_gaps(reader.block))
         calls = tuple(CallRecord.of(r) for r in reader.records)
-        return AdapterResult(self.info, reader.block, tuple(positions), calls, tuple(yields), gaps)
+        held = tuple(p for p in positions if isinstance(p, Position))
+        uncounted = tuple(p for p in positions if isinstance(p, Uncounted))
+        return AdapterResult(self.info, reader.block, held, calls, tuple(yields), gaps, uncounted)
 
     def require(self, results: Sequence[CallResult]) -> list[Any]:
         """Single outputs of results that must all have succeeded, else `AdapterError` naming the call."""
