@@ -4,6 +4,7 @@ costs one call per touched holder plus the index reads of the rebasing tokens he
 
 from __future__ import annotations
 
+import doctest
 from dataclasses import dataclass
 
 import pytest
@@ -13,10 +14,11 @@ from web3 import Web3
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
-from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.lido import NODE_OPERATORS, TREASURY, LidoDevnet
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
+from defiscope.protocols import holdings_math
 from defiscope.protocols.holdings import (
     TRANSFER,
     BalanceModel,
@@ -24,8 +26,10 @@ from defiscope.protocols.holdings import (
     HoldingsError,
     Mismatch,
     Pair,
-    rebasing_models,
+    balance_models,
+    holdings_surface,
 )
+from tests.mainnet.conformance import surface_problems, undeclared_calls
 from tests.protocols.aave.kit import AaveKit
 from tests.staking.conftest import ETHER, lido  # noqa: F401  (fixture)
 from tests.tvl.conftest import sender  # noqa: F401  (fixture)
@@ -68,7 +72,7 @@ def pairs(token: str, *holders: str) -> set[Pair]:
 
 
 async def models_of(deployment: Deployment, client: ChainClient) -> dict[str, BalanceModel]:
-    return await rebasing_models(deployment, Batcher(await client.snapshot()).reader("models"))
+    return await balance_models(deployment, Batcher(await client.snapshot()).reader("models"))
 
 
 async def test_steth_holders_follow_reports_transfers_submits_and_burns(
@@ -256,3 +260,46 @@ async def test_unreadable_pairs_say_why_and_the_rest_stands(deployment: Deployme
         held.balance(no_code, usdc)
     with pytest.raises(HoldingsError, match="cannot move back"):
         await held.refresh(earlier, ())
+
+
+async def test_weth_wraps_and_unwraps_name_their_holder(
+    sender: Sender,  # noqa: F811
+    deployment: Deployment,
+    client: ChainClient,
+) -> None:
+    weth = deployment.token("WETH").address
+    held = HolderBalances(await models_of(deployment, client))
+    assert held.model(weth).kind == "weth"
+    wrapper = sender.accounts[3]
+    held.track([(wrapper, weth), (sender.accounts[4], weth)])
+    follow = Follower(held, client)
+    await follow.step()
+    contract = sender.contract(npm_artifact("WETH9"), weth)
+    sender.send(contract.functions.deposit(), value=2 * ETHER + 5, sender=wrapper)  # Deposit, no Transfer
+    step = await follow.step()
+    assert step.touched == pairs(weth, wrapper)
+    sender.send(contract.functions.withdraw(ETHER), sender=wrapper)  # Withdrawal, no Transfer
+    step = await follow.step()
+    assert step.touched == pairs(weth, wrapper)
+    assert step.calls == 1
+
+
+async def test_what_is_read_is_declared_and_real(deployment: Deployment, client: ChainClient) -> None:
+    models = await models_of(deployment, client)
+    kinds = {m.kind for m in models.values()}
+    assert kinds == {"weth", "lido_shares", "aave_scaled"}
+    uses = holdings_surface([*models.values(), BalanceModel.plain(deployment.token("USDC").address)])
+    assert surface_problems(uses) == []  # every call and event exists in the real ABIs
+    held = HolderBalances(models)
+    held.track((deployment.contract("AaveV3Pool"), token) for token in models)
+    batcher = Batcher(await client.snapshot())
+    reader = batcher.reader("holdings")
+    await held.load(reader)
+    await held.reconcile(reader)
+    assert undeclared_calls(reader.records, uses) == []
+
+
+def test_the_math_modules_examples_hold() -> None:
+    result = doctest.testmod(holdings_math)
+    assert result.attempted >= 4
+    assert result.failed == 0

@@ -22,6 +22,7 @@ Work per block is O(logs + touched + rebasing tokens held), never a loop over ev
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -34,22 +35,36 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.aave.market import AaveMarket
-from defiscope.protocols.holdings_math import aave_balance, lido_balance, plain_balance
+from defiscope.protocols.holdings_math import aave_balance, aave_balance_floor, lido_balance, plain_balance
 from defiscope.protocols.pool_events import topic
+from defiscope.protocols.surface import ContractUse
 
 #: (holder, token), both lowercase.
 Pair = tuple[str, str]
 
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
-TRANSFER: Final = topic("Transfer(address,address,uint256)")
-#: WETH9 moves balances with these instead of a Transfer; any token's plain balance listens to them too.
-DEPOSIT: Final = topic("Deposit(address,uint256)")
-WITHDRAWAL: Final = topic("Withdrawal(address,uint256)")
-TRANSFER_SHARES: Final = topic("TransferShares(address,address,uint256)")
-SHARES_BURNT: Final = topic("SharesBurnt(address,uint256,uint256,uint256)")
-A_TOKEN_MINT: Final = topic("Mint(address,address,uint256,uint256,uint256)")
-A_TOKEN_BURN: Final = topic("Burn(address,address,uint256,uint256,uint256)")
-BALANCE_TRANSFER: Final = topic("BalanceTransfer(address,address,uint256,uint256)")
+SHARES_OF: Final = "sharesOf(address)(uint256)"
+TOTAL_POOLED_ETHER: Final = "getTotalPooledEther()(uint256)"
+TOTAL_SHARES: Final = "getTotalShares()(uint256)"
+SCALED_BALANCE_OF: Final = "scaledBalanceOf(address)(uint256)"
+NORMALIZED_INCOME: Final = "getReserveNormalizedIncome(address)(uint256)"
+TRANSFER_EVENT: Final = "Transfer(address,address,uint256)"
+#: WETH9 moves balances with these besides Transfer (wrapping credits, unwrapping debits the caller).
+WETH_EVENTS: Final = (TRANSFER_EVENT, "Deposit(address,uint256)", "Withdrawal(address,uint256)")
+#: stETH mints fee shares with TransferShares alone and burns withdrawn shares with SharesBurnt alone.
+STETH_EVENTS: Final = (
+    TRANSFER_EVENT,
+    "TransferShares(address,address,uint256)",
+    "SharesBurnt(address,uint256,uint256,uint256)",
+)
+#: aTokens: every supply, withdrawal, treasury accrual and transfer also emits a Transfer; listed for clarity.
+A_TOKEN_EVENTS: Final = (
+    TRANSFER_EVENT,
+    "Mint(address,address,uint256,uint256,uint256)",
+    "Burn(address,address,uint256,uint256,uint256)",
+    "BalanceTransfer(address,address,uint256,uint256)",
+)
+TRANSFER: Final = topic(TRANSFER_EVENT)
 #: Providers refuse `eth_getLogs` over more addresses than about this; past it, filter by topic and match locally.
 MAX_LOG_ADDRESSES: Final = 1_000
 LIDO_STETH: Final = "LidoStETH"
@@ -63,12 +78,14 @@ class HoldingsError(DefiscopeError):
 class BalanceModel:
     """How one token's balances are kept: what is read per holder, what once per block, and how they combine."""
 
-    kind: str  # "plain", "lido_shares", "aave_scaled"
+    kind: str  # "plain", "weth", "lido_shares", "aave_scaled"
     token: str
-    holder_read: str  # signature of the per-holder read, called as ``token.<holder_read>(holder)``
-    topics: frozenset[str]  # topic0s whose indexed addresses name holders whose raw amount changed
+    interface: str  # the token's real ABI (tests/fixtures/abi), for the surface
+    holder_read: str  # the per-holder read, called as ``token.<holder_read>(holder)``
+    events: tuple[str, ...]  # events whose indexed addresses name holders whose raw amount changed
     index: tuple[Call, ...]  # read once per block while anyone holds the token; () for a plain token
     combine: Callable[[int, tuple[int, ...]], int]
+    topics: frozenset[str]  # topic0s of `events`
 
     @property
     def rebasing(self) -> bool:
@@ -76,25 +93,61 @@ class BalanceModel:
 
     @classmethod
     def plain(cls, token: str) -> BalanceModel:
-        """``balanceOf`` kept as is (ERC-20s, WETH, cTokens: a cToken's balance is in cToken units)."""
-        topics = frozenset({TRANSFER, DEPOSIT, WITHDRAWAL})
-        return cls("plain", checksum(token), BALANCE_OF, topics, (), plain_balance)
+        """``balanceOf`` kept as is (ERC-20s; cTokens too: a cToken's balance is in cToken units)."""
+        return cls._of("plain", token, "common/ERC20", BALANCE_OF, (TRANSFER_EVENT,), (), plain_balance)
+
+    @classmethod
+    def weth(cls, token: str) -> BalanceModel:
+        """WETH9: plain, and its Deposit/Withdrawal events also name holders."""
+        return cls._of("weth", token, "common/WETH9", BALANCE_OF, WETH_EVENTS, (), plain_balance)
 
     @classmethod
     def lido_shares(cls, steth: str) -> BalanceModel:
-        """stETH: ``sharesOf`` per holder; ``getTotalPooledEther()`` and ``getTotalShares()`` per block.
-        Fee shares are minted with TransferShares, withdrawals burn with SharesBurnt (no Transfer)."""
-        index = (Call.of(steth, "getTotalPooledEther()(uint256)"), Call.of(steth, "getTotalShares()(uint256)"))
-        topics = frozenset({TRANSFER, TRANSFER_SHARES, SHARES_BURNT})
-        return cls("lido_shares", checksum(steth), "sharesOf(address)(uint256)", topics, index, lido_balance)
+        """stETH: ``sharesOf`` per holder; ``getTotalPooledEther()`` and ``getTotalShares()`` per block."""
+        index = (Call.of(steth, TOTAL_POOLED_ETHER), Call.of(steth, TOTAL_SHARES))
+        return cls._of("lido_shares", steth, "lido/StETH", SHARES_OF, STETH_EVENTS, index, lido_balance)
 
     @classmethod
-    def aave_scaled(cls, a_token: str, pool: str, underlying: str) -> BalanceModel:
+    def aave_scaled(cls, a_token: str, pool: str, underlying: str, *, floor: bool = False) -> BalanceModel:
         """An Aave V3 aToken: ``scaledBalanceOf`` per holder; the reserve's normalized income per block.
-        Supply, withdraw, treasury accrual and transfers each emit a Transfer beside Mint/Burn/BalanceTransfer."""
-        index = (Call.of(pool, "getReserveNormalizedIncome(address)(uint256)", underlying),)
-        topics = frozenset({TRANSFER, A_TOKEN_MINT, A_TOKEN_BURN, BALANCE_TRANSFER})
-        return cls("aave_scaled", checksum(a_token), "scaledBalanceOf(address)(uint256)", topics, index, aave_balance)
+        Up to v3.4 (and @aave/core-v3, the devnet's) the balance is rayMul, half up; v3.5's aTokens round down
+        (``floor``)."""
+        index = (Call.of(pool, NORMALIZED_INCOME, underlying),)
+        combine = aave_balance_floor if floor else aave_balance
+        return cls._of("aave_scaled", a_token, "aave/IAToken", SCALED_BALANCE_OF, A_TOKEN_EVENTS, index, combine)
+
+    @classmethod
+    def _of(
+        cls,
+        kind: str,
+        token: str,
+        interface: str,
+        holder_read: str,
+        events: tuple[str, ...],
+        index: tuple[Call, ...],
+        combine: Callable[[int, tuple[int, ...]], int],
+    ) -> BalanceModel:
+        topics = frozenset(topic(e) for e in events)
+        return cls(kind, checksum(token), interface, holder_read, events, index, combine, topics)
+
+
+def holdings_surface(models: Iterable[BalanceModel]) -> tuple[ContractUse, ...]:
+    """What following these models reads, one use per kind (the tokens are found at run time): the per-holder
+    read, ``balanceOf`` (reconcile), the index and the events."""
+    uses: dict[str, ContractUse] = {}
+    for model in models:
+        if model.kind in uses:
+            continue
+        own_index = tuple(_signature(c) for c in model.index if c.target == model.token)
+        calls = tuple(dict.fromkeys((model.holder_read, BALANCE_OF, *own_index)))
+        uses[model.kind] = ContractUse(f"held token ({model.kind})", model.interface, calls, model.events)
+        if model.kind == "aave_scaled":  # the index is the reserve's, read from its Pool
+            uses["aave_pool"] = ContractUse("Aave V3 Pool (normalized income)", "aave/IPool", (NORMALIZED_INCOME,))
+    return tuple(uses.values())
+
+
+def _signature(call: Call) -> str:
+    return f"{call.function.signature}({','.join(call.function.outputs)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,15 +353,19 @@ def _why(result: CallResult) -> str:
     return f"{result.call.describe()} failed: {result.error}"
 
 
-async def rebasing_models(deployment: Deployment, reader: Reader) -> dict[str, BalanceModel]:
-    """The registry's rebasing tokens: Lido's stETH and the aTokens of every Aave V3 market (read once: the
-    Pools' reserve lists and each reserve's aToken). Any other token is plain (`HolderBalances.model`)."""
+async def balance_models(deployment: Deployment, reader: Reader) -> dict[str, BalanceModel]:
+    """The registry's tokens that are not plain: WETH, Lido's stETH and the aTokens of every Aave V3 market (read
+    once: the Pools' reserve lists and each reserve's aToken). Any other token is plain (`HolderBalances.model`)."""
     models: dict[str, BalanceModel] = {}
+    weth = deployment.tokens.get("WETH")
+    if weth is not None:
+        models[weth.address.lower()] = BalanceModel.weth(weth.address)
     steth = deployment.contracts.get(LIDO_STETH)
     if steth is not None:
         models[steth.lower()] = BalanceModel.lido_shares(steth)
-    for market in AaveMarket.all_of(deployment):
-        for reserve in await market.reserves(reader):
+    markets = AaveMarket.all_of(deployment)
+    for market, reserves in zip(markets, await asyncio.gather(*(m.reserves(reader) for m in markets)), strict=True):
+        for reserve in reserves:
             a_token = reserve.tokens.a_token
             models[a_token.lower()] = BalanceModel.aave_scaled(a_token, market.pool, reserve.asset)
     return models

@@ -7,6 +7,8 @@ with each token's own rounding. Pure functions; `holdings` does the reading.
     1200000000000000000
     >>> aave_balance(3, (RAY + RAY // 2,))             # AToken.balanceOf: rayMul, rounded half up
     5
+    >>> aave_balance_floor(3, (RAY + RAY // 2,))       # Aave v3.5's aToken: rounded down
+    4
 """
 
 from __future__ import annotations
@@ -39,4 +41,11 @@ def aave_balance(scaled: int, index: tuple[int, ...]) -> int:
     return ray_mul(scaled, normalized_income)
 
 
-__all__ = ["RAY", "aave_balance", "lido_balance", "plain_balance"]
+def aave_balance_floor(scaled: int, index: tuple[int, ...]) -> int:
+    """AToken.balanceOf from Aave v3.5 on (TokenMath): ``floor(scaledBalance * index / RAY)``, rounding for the
+    protocol as ERC-4626 does."""
+    (normalized_income,) = index
+    return scaled * normalized_income // RAY
+
+
+__all__ = ["RAY", "aave_balance", "aave_balance_floor", "lido_balance", "plain_balance"]
