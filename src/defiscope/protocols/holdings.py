@@ -68,6 +68,7 @@ TRANSFER: Final = topic(TRANSFER_EVENT)
 #: Providers refuse `eth_getLogs` over more addresses than about this; past it, filter by topic and match locally.
 MAX_LOG_ADDRESSES: Final = 1_000
 LIDO_STETH: Final = "LidoStETH"
+ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 
 
 class HoldingsError(DefiscopeError):
@@ -135,7 +136,7 @@ def holdings_surface(models: Iterable[BalanceModel]) -> tuple[ContractUse, ...]:
     """What following these models reads, one use per kind (the tokens are found at run time): the per-holder
     read, ``balanceOf`` (reconcile), the index and the events."""
     uses: dict[str, ContractUse] = {}
-    for model in models:
+    for model in (*models, BalanceModel.plain(ZERO_ADDRESS)):  # any other token is plain
         if model.kind in uses:
             continue
         own_index = tuple(_signature(c) for c in model.index if c.target == model.token)
@@ -176,6 +177,7 @@ class HolderBalances:
         self._index: dict[str, tuple[int, ...]] = {}  # rebasing token -> its index at `block`
         self._index_failed: dict[str, str] = {}
         self._address: dict[str, str] = {}  # lowercase -> checksummed, for calls
+        self._lock = asyncio.Lock()  # one advance at a time: concurrent readers must not interleave refreshes
 
     # ---------------------------------------------------------------- what is tracked
 
@@ -290,6 +292,23 @@ class HolderBalances:
     async def advance(self, reader: Reader) -> set[Pair]:
         """Move to the reader's block: the logs since `block` (one query, by topic; by address too while the
         tokens are few enough for a provider), then `refresh` of what they touched. Returns the touched pairs."""
+        async with self._lock:
+            return await self._advance(reader)
+
+    async def follow(self, reader: Reader, pairs: Iterable[tuple[str, str]]) -> HolderBalances:
+        """`track` the pairs and `advance` to the reader's block; for a block older than `block` (no history is
+        kept), a new HolderBalances of just these pairs, read in full at that block."""
+        async with self._lock:
+            if self.block is not None and reader.block.number < self.block:
+                past = HolderBalances(self.models)
+                past.track(pairs)
+                await past.load(reader)
+                return past
+            self.track(pairs)
+            await self._advance(reader)
+            return self
+
+    async def _advance(self, reader: Reader) -> set[Pair]:
         if self.block is None:
             await self.load(reader)
             return set()
@@ -353,9 +372,8 @@ def _why(result: CallResult) -> str:
     return f"{result.call.describe()} failed: {result.error}"
 
 
-async def balance_models(deployment: Deployment, reader: Reader) -> dict[str, BalanceModel]:
-    """The registry's tokens that are not plain: WETH, Lido's stETH and the aTokens of every Aave V3 market (read
-    once: the Pools' reserve lists and each reserve's aToken). Any other token is plain (`HolderBalances.model`)."""
+def registry_models(deployment: Deployment) -> dict[str, BalanceModel]:
+    """The models the registry alone gives: WETH and Lido's stETH."""
     models: dict[str, BalanceModel] = {}
     weth = deployment.tokens.get("WETH")
     if weth is not None:
@@ -363,6 +381,13 @@ async def balance_models(deployment: Deployment, reader: Reader) -> dict[str, Ba
     steth = deployment.contracts.get(LIDO_STETH)
     if steth is not None:
         models[steth.lower()] = BalanceModel.lido_shares(steth)
+    return models
+
+
+async def balance_models(deployment: Deployment, reader: Reader) -> dict[str, BalanceModel]:
+    """Every registry token that is not plain: `registry_models` and the aTokens of every Aave V3 market (read
+    once: the Pools' reserve lists and each reserve's aToken). Any other token is plain (`HolderBalances.model`)."""
+    models = registry_models(deployment)
     markets = AaveMarket.all_of(deployment)
     for market, reserves in zip(markets, await asyncio.gather(*(m.reserves(reader) for m in markets)), strict=True):
         for reserve in reserves:
