@@ -174,6 +174,8 @@ class HolderBalances:
         self._failed: dict[Pair, str] = {}  # pairs whose read failed, with the reason
         self._unread: set[Pair] = set()  # tracked but not read yet: read by the next refresh
         self._holders: Counter[str] = Counter()  # token -> tracked pairs of it (an index is read while > 0)
+        self._rebasing: set[str] = set()  # held tokens with an index: what each refresh reads besides holders
+        self._filter: tuple[list[str], list[str]] | None = None  # (tokens, topics) for the logs query, cached
         self._index: dict[str, tuple[int, ...]] = {}  # rebasing token -> its index at `block`
         self._index_failed: dict[str, str] = {}
         self._address: dict[str, str] = {}  # lowercase -> checksummed, for calls
@@ -199,6 +201,8 @@ class HolderBalances:
             self._address.setdefault(pair[0], checksum(holder))
             self._address.setdefault(pair[1], checksum(token))
             self._unread.add(pair)
+            if not self._holders[pair[1]]:
+                self._token_added(pair[1])
             self._holders[pair[1]] += 1
 
     def untrack(self, pairs: Iterable[tuple[str, str]]) -> None:
@@ -211,9 +215,19 @@ class HolderBalances:
             if known:
                 self._holders[pair[1]] -= 1
                 if self._holders[pair[1]] <= 0:
-                    del self._holders[pair[1]]
-                    self._index.pop(pair[1], None)
-                    self._index_failed.pop(pair[1], None)
+                    self._token_dropped(pair[1])
+
+    def _token_added(self, token: str) -> None:
+        if self.models[token].rebasing:
+            self._rebasing.add(token)
+        self._filter = None
+
+    def _token_dropped(self, token: str) -> None:
+        del self._holders[token]
+        self._rebasing.discard(token)
+        self._index.pop(token, None)
+        self._index_failed.pop(token, None)
+        self._filter = None
 
     def __len__(self) -> int:
         return len(self._raw) + len(self._unread) + len(self._failed)
@@ -226,11 +240,19 @@ class HolderBalances:
 
     def tokens(self) -> list[str]:
         """Tokens with at least one tracked holder (checksummed)."""
-        return [self._address[t] for t in self._holders]
+        return list(self._log_filter()[0])
 
     def topics(self) -> list[str]:
         """The topic0s whose logs can change a tracked balance."""
-        return sorted(set().union(*(self.models[t].topics for t in self._holders)))
+        return list(self._log_filter()[1])
+
+    def _log_filter(self) -> tuple[list[str], list[str]]:
+        # Rebuilt only when a token is first held or last dropped, not every block.
+        if self._filter is None:
+            tokens = [self._address[t] for t in self._holders]
+            topics = sorted(set().union(*(self.models[t].topics for t in self._holders)))
+            self._filter = (tokens, topics)
+        return self._filter
 
     # ---------------------------------------------------------------- following the chain
 
@@ -257,7 +279,7 @@ class HolderBalances:
         if self.block is not None and block < self.block:
             raise HoldingsError(f"holder balances are at block {self.block}; cannot move back to {block}")
         pairs = [p for p in {*touched, *self._unread} if p in self._unread or p in self._raw or p in self._failed]
-        rebasing = [self.models[t] for t in self._holders if self.models[t].rebasing]
+        rebasing = [self.models[t] for t in self._rebasing]
         calls = [Call.of(self._address[t], self.models[t].holder_read, self._address[h]) for h, t in pairs]
         calls.extend(call for model in rebasing for call in model.index)
         results = await reader.call_many(calls) if calls else []
@@ -314,10 +336,10 @@ class HolderBalances:
             return set()
         touched: set[Pair] = set()
         if reader.block.number > self.block and self._holders:
-            tokens = self.tokens()
+            tokens, topics = self._log_filter()
             logs = await reader.logs(
                 address=tokens if len(tokens) <= MAX_LOG_ADDRESSES else None,
-                topics=[self.topics()],
+                topics=[topics],
                 from_block=self.block + 1,
             )
             touched = self.touched(logs)
