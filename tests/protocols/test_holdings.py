@@ -4,6 +4,7 @@ costs one call per touched holder plus the index reads of the rebasing tokens he
 
 from __future__ import annotations
 
+import asyncio
 import doctest
 from dataclasses import dataclass
 
@@ -303,3 +304,25 @@ def test_the_math_modules_examples_hold() -> None:
     result = doctest.testmod(holdings_math)
     assert result.attempted >= 4
     assert result.failed == 0
+
+
+async def test_concurrent_readers_at_new_and_old_blocks_each_get_their_block(
+    sender: Sender,  # noqa: F811
+    lido: LidoDevnet,  # noqa: F811
+    deployment: Deployment,
+    client: ChainClient,
+) -> None:
+    steth, a, b = lido.steth.address, sender.accounts[1], sender.accounts[2]
+    held = HolderBalances(await models_of(deployment, client))
+    await held.follow(Batcher(await client.snapshot()).reader("first"), [(a, steth)])
+    old = Batcher(await client.snapshot()).reader("old")
+    sender.send(lido.steth.functions.transfer(b, ETHER + 1), sender=a)
+    new = Batcher(await client.snapshot()).reader("new")
+    at_new, at_old = await asyncio.gather(held.follow(new, [(a, steth), (b, steth)]), held.follow(old, [(a, steth)]))
+    assert at_new is held
+    assert held.block == new.block.number
+    assert at_old is not held  # a one-off read: the followed state stays at the newest block
+    for reader, balances, holders in ((new, at_new, (a, b)), (old, at_old, (a,))):
+        for holder in holders:
+            expected = lido.steth.functions.balanceOf(holder).call(block_identifier=reader.block.number)
+            assert balances.balance(holder, steth) == expected

@@ -7,7 +7,7 @@ amount that changes only with a log naming the holder (stETH ``sharesOf``, an aT
 times a per-token index read once per block (stETH's total pooled ether / total shares, the reserve's normalized
 income) — so an index change is one read, not one per holder. A plain ERC-20 keeps ``balanceOf`` itself.
 
-    models = await rebasing_models(deployment, reader)   # stETH and every Aave aToken; other tokens are plain
+    models = await balance_models(deployment, reader)    # WETH, stETH, every Aave aToken; other tokens are plain
     held = HolderBalances(models)
     held.track([(strategy, steth), (pool, usdc)])
     await held.load(reader)                              # block N: every pair read
