@@ -29,7 +29,8 @@ from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.manager import start_devnet
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
-from defiscope.protocols.holdings import BALANCE_OF, HolderBalances, balance_models
+from defiscope.protocols.holdings import HolderBalances
+from defiscope.protocols.holdings_models import BALANCE_OF, balance_models
 
 ETHER = 10**18
 

@@ -20,16 +20,8 @@ from defiscope.devnet.lido import NODE_OPERATORS, TREASURY, LidoDevnet
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols import holdings_math
-from defiscope.protocols.holdings import (
-    TRANSFER,
-    BalanceModel,
-    HolderBalances,
-    HoldingsError,
-    Mismatch,
-    Pair,
-    balance_models,
-    holdings_surface,
-)
+from defiscope.protocols.holdings import HolderBalances, HoldingsError, Mismatch, Pair
+from defiscope.protocols.holdings_models import TRANSFER, BalanceModel, balance_models, holdings_surface
 from tests.mainnet.conformance import surface_problems, undeclared_calls
 from tests.protocols.aave.kit import AaveKit
 from tests.staking.conftest import ETHER, lido  # noqa: F401  (fixture)

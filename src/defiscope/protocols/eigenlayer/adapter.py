@@ -47,7 +47,8 @@ from defiscope.protocols.eigenlayer.discovery import (
     subjects,
 )
 from defiscope.protocols.eigenlayer.strategy_math import shares_to_underlying
-from defiscope.protocols.holdings import HolderBalances, holdings_surface, registry_models
+from defiscope.protocols.holdings import HolderBalances
+from defiscope.protocols.holdings_models import holdings_surface, registry_models
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.surface import ContractUse
 
