@@ -89,3 +89,16 @@ def test_bad_folder_or_store_settings_are_input_errors(tmp_path: Path, text: str
     file.write_text(text)
     with pytest.raises(InvalidInput, match=problem):
         load_settings(env={"DEFISCOPE_CONFIG": str(file)})
+
+
+def test_a_home_relative_sqlite_url_opens_the_expanded_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    engine = database.create_engine("sqlite:///~/db/defiscope.db")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        assert (tmp_path / "db" / "defiscope.db").is_file()
+        assert not (tmp_path / "~").exists()
+    finally:
+        engine.dispose()

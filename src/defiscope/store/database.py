@@ -92,7 +92,9 @@ def create_engine(url: str | URL | None = None, *, busy_timeout_s: float = DEFAU
     if parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True  # a restarted server should cost a reconnect, not an error
     elif parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # SQLite would open a literal "~" folder: a home-relative file is expanded here, like the data dir.
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = sa_create_engine(parsed, **kwargs)
     except NoSuchModuleError as exc:
