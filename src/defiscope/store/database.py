@@ -93,8 +93,9 @@ def create_engine(url: str | URL | None = None, *, busy_timeout_s: float = DEFAU
         kwargs["pool_pre_ping"] = True  # a restarted server should cost a reconnect, not an error
     elif parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
         # SQLite would open a literal "~" folder: a home-relative file is expanded here, like the data dir.
-        parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        file = Path(parsed.database).expanduser()
+        parsed = parsed.set(database=str(file))
+        file.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = sa_create_engine(parsed, **kwargs)
     except NoSuchModuleError as exc:
