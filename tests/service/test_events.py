@@ -1,9 +1,10 @@
 """The event collector on the devnet: it stores what the adapters' streams declare (Lido's reports, or any
 protocol's), once each, from each stream's look-back on; it rescans from a fork after a rollback, and a
-stream that fails neither stops the others nor loses its place."""
+stream that fails neither stops the others nor loses its place; streams at one position share one request."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,7 +77,9 @@ async def test_any_protocol_declares_its_stream_and_a_failing_one_keeps_its_plac
     collector = EventCollector(engine.client, repo, [("demo", transfers), ("broken", broken)])
     on_chain = [e for e in every if e.block_number >= cut]
 
+    requests = engine.client.rpc.total_requests()
     assert await collector.collect(head) == len(on_chain)  # the broken stream is logged, not raised
+    assert engine.client.rpc.total_requests() - requests == 1  # streams at one position share one eth_getLogs
     stored = repo.events(1, "demo", "transfer")
     assert [(e.block_number, e.log_index) for e in stored] == [(e.block_number, e.log_index) for e in on_chain]
     assert [e.payload["value"] for e in stored] == [e.payload["value"] for e in on_chain]
@@ -87,3 +90,22 @@ async def test_any_protocol_declares_its_stream_and_a_failing_one_keeps_its_plac
 
     with pytest.raises(DefiscopeError, match="cannot read its logs"):
         await collector.collect(head, from_block=cut, strict=True)  # a one-off command sees the error
+
+
+async def test_a_shared_request_hands_each_stream_only_its_own_logs(engine: TvlEngine, repo: Repository) -> None:
+    lido = EventCollector.of(engine, repo)
+    assert lido is not None
+    head = (await engine.client.block("latest")).number
+    reports = dataclasses.replace(lido.scans[0].stream, lookback=head)
+    weth = EventStream(engine.deployment.token("WETH").address, (TRANSFER,), parse_transfer, lookback=head)
+    collector = EventCollector(engine.client, repo, [("lido", reports), ("demo", weth)])
+    expected = {
+        "lido": await _chain_events(engine, reports, 0, head),
+        "demo": await _chain_events(engine, weth, 0, head),
+    }
+    requests = engine.client.rpc.total_requests()
+    assert await collector.collect(head) == len(expected["lido"]) + len(expected["demo"])
+    assert engine.client.rpc.total_requests() - requests == 1
+    assert repo.events(1, "demo", "transfer") == expected["demo"]
+    stored = repo.events(1, "lido", TOKEN_REBASED_KIND) + repo.events(1, "lido", ETH_DISTRIBUTED_KIND)
+    assert sorted(stored, key=lambda e: (e.block_number, e.log_index or 0)) == expected["lido"]

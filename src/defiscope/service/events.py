@@ -2,7 +2,7 @@
 
 The indexer calls `collect(to_block)` after each block it stores. Each adapter's `event_streams()` names a
 contract, its topics and how to parse a log (`protocols.events`); the collector scans only the blocks since
-its last scan of that stream (one `eth_getLogs` per stream, all in flight together), stores what `parse`
+its last scan of that stream (streams at the same position share one `eth_getLogs`), stores what `parse`
 returns under the adapter's slug, idempotently, and scans again from the fork after a reorg. The first scan
 of a stream looks back its own `lookback` (a week of daily reports for an APR average, say). It knows no
 protocol by name: what a protocol keeps is the adapter's business, what is done with it the reader's.
@@ -15,12 +15,14 @@ protocol by name: what a protocol keeps is the adapter's business, what is done 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.logs import log_hex
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.events import EventStream
 from defiscope.store import Repository
@@ -66,35 +68,67 @@ class EventCollector:
 
     async def collect(self, to_block: int, *, from_block: int | None = None, strict: bool = False) -> int:
         """Store the events in (last scan, to_block] of every stream (from `from_block` instead, if given);
-        returns how many were found. A stream whose scan fails is logged and retried with the next block, from
-        where it stood (events never hold up TVL indexing); with `strict` (a one-off command) it raises."""
-        found = await asyncio.gather(*(self._collect(scan, to_block, from_block, strict) for scan in self.scans))
+        returns how many were found. Streams scanned from the same block share one `eth_getLogs` (their
+        addresses and topics together, each log handed to the streams it matches): in the steady state that is
+        one request a block, however many protocols declare streams. A stream whose scan fails is logged and
+        retried with the next block, from where it stood (events never hold up TVL indexing); with `strict`
+        (a one-off command) it raises."""
+        groups: dict[int, list[_Scan]] = {}
+        for scan in self.scans:
+            start = scan.start(to_block) if from_block is None else from_block
+            # Scanned up to here already (an explicit range past the head is the node's to refuse).
+            if start <= to_block or from_block is not None:
+                groups.setdefault(start, []).append(scan)
+        found = await asyncio.gather(*(self._collect(scans, s, to_block, strict) for s, scans in groups.items()))
         return sum(found)
 
-    async def _collect(self, scan: _Scan, to_block: int, from_block: int | None, strict: bool) -> int:
-        start = scan.start(to_block) if from_block is None else from_block
-        if start > to_block and from_block is None:
-            return 0  # scanned up to here already (an explicit range past the head is the node's to refuse)
-        stream = scan.stream
+    async def _collect(self, scans: list[_Scan], start: int, to_block: int, strict: bool) -> int:
+        addresses = sorted({scan.stream.address for scan in scans})
+        topics = sorted({topic for scan in scans for topic in scan.stream.topics})
         try:
             logs = await self.client.get_logs(
-                address=stream.address, topics=[list(stream.topics)], from_block=start, to_block=to_block
+                address=addresses[0] if len(addresses) == 1 else addresses,
+                topics=[topics],
+                from_block=start,
+                to_block=to_block,
             )
-            events = [stream.parse(raw) for raw in logs]
-            if events:
-                await asyncio.to_thread(self.repo.save_events, self.chain_id, scan.slug, events)
         except DefiscopeError as exc:
             if strict:
                 raise
-            log.warning("events.scan_failed", chain_id=self.chain_id, slug=scan.slug, from_block=start, error=str(exc))
+            self._failed(scans, start, exc)
             return 0
-        scan.scanned = to_block if scan.scanned is None else max(scan.scanned, to_block)
-        if events:
-            log.info("events.stored", chain_id=self.chain_id, slug=scan.slug, events=len(events), to_block=to_block)
-        return len(events)
+        found = 0
+        for scan in scans:
+            mine = [raw for raw in logs if _matches(scan.stream, raw)]
+            try:
+                events = [scan.stream.parse(raw) for raw in mine]
+                if events:
+                    await asyncio.to_thread(self.repo.save_events, self.chain_id, scan.slug, events)
+            except DefiscopeError as exc:
+                if strict:
+                    raise
+                self._failed([scan], start, exc)
+                continue
+            scan.scanned = to_block if scan.scanned is None else max(scan.scanned, to_block)
+            found += len(events)
+            if events:
+                log.info("events.stored", chain_id=self.chain_id, slug=scan.slug, events=len(events), to_block=to_block)
+        return found
+
+    def _failed(self, scans: list[_Scan], start: int, exc: DefiscopeError) -> None:
+        for scan in scans:
+            log.warning("events.scan_failed", chain_id=self.chain_id, slug=scan.slug, from_block=start, error=str(exc))
 
     def rewind(self, number: int) -> None:
         """The store forgot everything from `number` on (a reorg): scan every stream from there again."""
         for scan in self.scans:
             if scan.scanned is not None:
                 scan.scanned = min(scan.scanned, number - 1)
+
+
+def _matches(stream: EventStream, raw: Mapping[str, Any]) -> bool:
+    """Whether a log of a shared request is one of `stream`'s: its contract, one of its topics."""
+    topics: Sequence[Any] = raw.get("topics") or []
+    if not topics or log_hex(raw["address"]) != stream.address.lower():
+        return False
+    return log_hex(topics[0]) in {t.lower() for t in stream.topics}
