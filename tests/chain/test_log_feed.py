@@ -9,8 +9,11 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
+
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
+from defiscope.chain.errors import InvalidInput
 from defiscope.chain.feed import LogFeed
 from defiscope.chain.reader import Batcher, LogQuery, Reader
 from defiscope.deployments import Deployment
@@ -44,6 +47,13 @@ def trade(trader: Trader, chain: DevnetChain, tracker: PoolTracker, rounds: int 
     for _ in range(rounds):
         trader.v2_swap(router, usdc, weth, 20_000 * 10**6)
         trader.v3_swap(v3.address, True, 10**6 if v3.token0 == usdc else 10**15)
+
+
+def routed_pair(chain: DevnetChain, tracker: PoolTracker) -> str:
+    """The V2 pair `trade` swaps through."""
+    routed = {chain.tokens["USDC"], chain.tokens["WETH"]}
+    (pair,) = [p for p in tracker.pools if p.dex == "uniswap-v2" and {p.token0, p.token1} == routed]
+    return pair.address
 
 
 async def own_logs(chain: DevnetChain, query: LogQuery) -> list[Mapping[str, Any]]:
@@ -101,6 +111,37 @@ async def test_address_less_queries_of_one_flush_are_one_get_logs_each_reader_it
         assert got == await own_logs(eth_chain, asked), reader.scope
     assert [len(a) > 0 for a in answers] == [True] * 4  # every filter had logs to tell apart
     assert len(answers[0]) > len(answers[3]) == 1  # the routed pair's Syncs were not given to `pair`
+
+
+async def test_the_feed_range_goes_in_the_snapshot_batch_and_serves_its_subscribers(
+    eth_chain: DevnetChain, client: ChainClient, provider_proxy: StartProxy
+) -> None:
+    trader = Trader.funded(eth_chain)
+    tracker = await PoolTracker.start(client, all_refs(eth_chain))
+    start = tracker.block.number + 1
+    trade(trader, eth_chain, tracker)
+    feed = LogFeed(1)
+    feed.subscribe(V3_TOPICS)  # the tracker's events, say
+    proxy = provider_proxy("none")
+    async with ChainClient.connect(1, [proxy.url]) as through:
+        batcher = Batcher(await through.snapshot(), feed=feed)
+        block = batcher.block
+        syncs, pair = batcher.reader("v2"), batcher.reader("pair")
+        before, requests = get_logs_served(proxy), proxy.counters.requests
+        answers = await asyncio.gather(
+            syncs.logs(address=None, topics=[[V2_SYNC]], from_block=start),
+            # From an earlier block: it would widen the feed's range, so it is its own query, in the same batch.
+            pair.logs(address=routed_pair(eth_chain, tracker), topics=[[V2_SYNC]], from_block=start - 1),
+        )
+        assert (get_logs_served(proxy) - before, proxy.counters.requests - requests) == (2, 1)
+        swaps = await feed.logs(through, V3_TOPICS, start, block)  # the subscriber: served from memory
+        assert (get_logs_served(proxy) - before, feed.fetches, feed.hits) == (2, 1, 1)
+    for reader, got in zip((syncs, pair), answers, strict=True):
+        (asked,) = reader.log_queries
+        assert got == await own_logs(eth_chain, asked)
+        assert got
+    assert swaps == await own_logs(eth_chain, LogQuery(None, (list(V3_TOPICS),), start, block.number))
+    assert swaps
 
 
 async def test_engine_and_tracker_sharing_a_feed_read_a_block_once_in_either_order(
@@ -177,3 +218,31 @@ async def test_a_reorged_head_misses_the_feed_and_the_tracker_follows_the_new_br
     assert fresh
     assert feed.fetches == 4
     assert all(log["blockHash"] == swapped.hash for log in fresh)
+
+
+async def test_the_feed_keeps_recent_blocks_within_its_budget(eth_chain: DevnetChain, client: ChainClient) -> None:
+    trader = Trader.funded(eth_chain)
+    tracker = await PoolTracker.start(client, all_refs(eth_chain))
+    trade(trader, eth_chain, tracker, rounds=2)
+    head = await client.block()
+    blocks = [await client.block(n) for n in range(head.number - 2, head.number + 1)]
+    recent = LogFeed(1, keep_blocks=2)
+    for block in blocks:
+        await recent.logs(client, [V2_SYNC, TRANSFER], block.number, block)
+    assert recent.fetches == 3
+    await recent.logs(client, [TRANSFER], blocks[-1].number, blocks[-1])  # a subset of a kept entry
+    await recent.logs(client, [V2_SYNC], blocks[1].number, blocks[1])
+    assert (recent.fetches, recent.hits) == (3, 2)
+    first = await recent.logs(client, [V2_SYNC, TRANSFER], blocks[0].number, blocks[0])  # aged out
+    assert recent.fetches == 4
+    alone = LogQuery(None, ([V2_SYNC, TRANSFER],), blocks[0].number, blocks[0].number)
+    assert first == await own_logs(eth_chain, alone)
+
+    nothing_kept = LogFeed(1, max_logs=0)
+    for _ in range(2):
+        await nothing_kept.logs(client, [TRANSFER], blocks[-1].number, blocks[-1])
+    assert (nothing_kept.fetches, nothing_kept.hits) == (2, 0)
+    with pytest.raises(InvalidInput, match="keep_blocks"):
+        LogFeed(1, keep_blocks=0)
+    with pytest.raises(InvalidInput, match="cannot read chain 1"):
+        await LogFeed(56).logs(client, [TRANSFER], head.number, head)

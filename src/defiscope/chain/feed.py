@@ -14,18 +14,22 @@ have given, as without the feed.)
     feed.subscribe(V2_TOPICS)                               # the tracker, when it starts
     logs = await feed.logs(client, SWAP_TOPICS, 101, head)  # (100, head]: one request, or none if fetched
     feed.fetches, feed.hits
+
+A `Batcher` given the feed claims the range instead (`claim`) and, when it is its turn to fetch, sends the
+feed's query in its own JSON-RPC batch with the snapshot's other log queries, then fills in the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.errors import InvalidInput
+from defiscope.chain.log_plan import LogQuery
 from defiscope.chain.logs import log_hex, log_int
 
 Log = Mapping[str, Any]
@@ -42,7 +46,7 @@ class _Entry:
     from_block: int
     to: BlockRef
     topics: frozenset[str]
-    fetch: asyncio.Task[list[Log]]
+    logs: asyncio.Future[list[Log]]  # resolved by whoever fetches them
 
     def covers(self, topics: frozenset[str], from_block: int, to: BlockRef) -> bool:
         return (
@@ -54,7 +58,41 @@ class _Entry:
 
     @property
     def size(self) -> int:
-        return len(self.fetch.result()) if self.fetch.done() and not self.fetch.exception() else 0
+        """Logs held (none while fetching)."""
+        logs = self.logs
+        return len(logs.result()) if logs.done() and not logs.cancelled() and logs.exception() is None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A consumer's claim on a range: ``fetch`` is None when the logs are kept or being fetched already;
+    otherwise the consumer sends ``fetch`` itself (alone, or in a batch of its own) and hands the answer to
+    `fill`, or its failure to `fail`, so that every waiter gets it."""
+
+    feed: LogFeed
+    entry: _Entry
+    fetch: LogQuery | None
+
+    def fill(self, logs: Sequence[Log]) -> None:
+        """The claimed range's answer: handed to every waiter, and kept if it is of the fork asked for."""
+        if not self.entry.logs.done():
+            self.entry.logs.set_result(list(logs))
+        self.feed._settle(self.entry)
+
+    def fail(self, exc: BaseException) -> None:
+        """The claimed range could not be read: every waiter learns why, and the next asker fetches again."""
+        if not self.entry.logs.done():
+            self.entry.logs.set_exception(exc)
+            self.entry.logs.exception()  # retrieved here: a fetch no one else waited for is not a warning
+        self.feed._drop(self.entry)
+
+    async def logs(self, topics: Collection[str], from_block: int) -> list[Log]:
+        """The claimed logs with a topic0 in ``topics`` from ``from_block`` on, once fetched."""
+        wanted = _topics(topics)
+        found = await asyncio.shield(self.entry.logs)  # a cancelled waiter leaves the fetch to the others
+        return [
+            log for log in found if log_hex(log["topics"][0]) in wanted and log_int(log["blockNumber"]) >= from_block
+        ]
 
 
 class LogFeed:
@@ -62,14 +100,14 @@ class LogFeed:
 
     def __init__(self, chain_id: int, *, keep_blocks: int = KEEP_BLOCKS, max_logs: int = MAX_LOGS) -> None:
         if keep_blocks < 1 or max_logs < 0:
-            raise InvalidInput(f"a log feed keeps at least one block (keep_blocks={keep_blocks}, max_logs={max_logs})")
+            raise InvalidInput(f"a log feed needs keep_blocks >= 1 and max_logs >= 0, not {keep_blocks} and {max_logs}")
         self.chain_id = chain_id
         self.keep_blocks = keep_blocks
         self.max_logs = max_logs
         self._subscribed: set[str] = set()
         self._entries: list[_Entry] = []
-        self.fetches = 0  # eth_getLogs ranges fetched (for tests and benchmarks)
-        self.hits = 0  # answers served from memory
+        self.fetches = 0  # ranges fetched (for tests and benchmarks)
+        self.hits = 0  # answers served from memory, or from another consumer's fetch in flight
 
     @property
     def subscribed(self) -> frozenset[str]:
@@ -81,53 +119,66 @@ class LogFeed:
 
     async def logs(self, client: ChainClient, topics: Collection[str], from_block: int, to: BlockRef) -> list[Log]:
         """The logs with a topic0 in ``topics`` over [from_block, to.number], in chain order, on ``to``'s fork."""
-        if client.chain_id != self.chain_id or to.chain_id != self.chain_id:
+        if client.chain_id != self.chain_id:
             raise InvalidInput(
-                f"the log feed of chain {self.chain_id} cannot read chain {client.chain_id} at block of chain "
-                f"{to.chain_id}",
+                f"the log feed of chain {self.chain_id} cannot read chain {client.chain_id}", chain_id=self.chain_id
+            )
+        if from_block > to.number or not topics:
+            return []
+        claim = self.claim(topics, from_block, to)
+        if claim.fetch is not None:
+            try:
+                found = await client.get_logs(
+                    address=None, topics=claim.fetch.topics, from_block=claim.fetch.from_block, to_block=to.number
+                )
+            except BaseException as exc:
+                claim.fail(exc)
+                raise
+            claim.fill(found)
+        return await claim.logs(topics, from_block)
+
+    def claim(self, topics: Collection[str], from_block: int, to: BlockRef) -> Claim:
+        """The entry holding these logs, or a new one (with the query that fetches every subscriber's topics)."""
+        if to.chain_id != self.chain_id:
+            raise InvalidInput(
+                f"the log feed of chain {self.chain_id} cannot serve block {to.number} of chain {to.chain_id}",
                 chain_id=self.chain_id,
             )
         wanted = _topics(topics)
-        if from_block > to.number or not wanted:
-            return []
         entry = next((e for e in self._entries if e.covers(wanted, from_block, to)), None)
         if entry is not None:
             self.hits += 1
-        else:
-            entry = self._start(client, wanted | self._subscribed, from_block, to)
-        found = await asyncio.shield(entry.fetch)  # a cancelled consumer leaves the fetch to the others
-        return [
-            log for log in found if log_hex(log["topics"][0]) in wanted and log_int(log["blockNumber"]) >= from_block
-        ]
-
-    def _start(self, client: ChainClient, topics: frozenset[str], from_block: int, to: BlockRef) -> _Entry:
+            return Claim(self, entry, None)
         self.fetches += 1
-        fetch = asyncio.create_task(
-            client.get_logs(address=None, topics=[sorted(topics)], from_block=from_block, to_block=to.number)
-        )
-        entry = _Entry(from_block, to, topics, fetch)
+        every = wanted | self._subscribed
+        entry = _Entry(from_block, to, every, asyncio.get_running_loop().create_future())
         self._entries.append(entry)
-        fetch.add_done_callback(lambda _: self._settle(entry))
-        return entry
+        return Claim(self, entry, LogQuery(None, (sorted(every),), from_block, to.number))
+
+    def _drop(self, entry: _Entry) -> None:
+        if entry in self._entries:
+            self._entries.remove(entry)
 
     def _settle(self, entry: _Entry) -> None:
         """Keep a fetched entry if it is of the fork asked for; drop what it makes redundant and what is old."""
         if entry not in self._entries:  # dropped while it was being fetched (a newer entry covered it)
             return
-        failed = entry.fetch.cancelled() or entry.fetch.exception() is not None
-        if failed or not _on_fork(entry.fetch.result(), entry.to):
-            self._entries.remove(entry)
+        if not _on_fork(entry.logs.result(), entry.to):
+            self._drop(entry)
             return
         newest = max(e.to.number for e in self._entries)
         self._entries = [
             e
             for e in self._entries
             if e is entry
-            or (e.to.number > newest - self.keep_blocks and not entry.covers(e.topics, e.from_block, e.to))
+            or (
+                e.to.number > newest - self.keep_blocks
+                and not (e.logs.done() and entry.covers(e.topics, e.from_block, e.to))
+            )
         ]
         total = sum(e.size for e in self._entries)
         # Over the budget, the entries of the oldest blocks go first (the newest is what consumers still ask).
-        for old in sorted((e for e in self._entries if e.fetch.done()), key=lambda e: e.to.number):
+        for old in sorted((e for e in self._entries if e.logs.done()), key=lambda e: e.to.number):
             if total <= self.max_logs:
                 break
             total -= old.size

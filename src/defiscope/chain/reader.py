@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import Snapshot
 from defiscope.chain.errors import InvalidInput
-from defiscope.chain.feed import LogFeed
+from defiscope.chain.feed import Claim, LogFeed
 from defiscope.chain.log_plan import LogQuery, Merged, merge, select
 from defiscope.chain.multicall import Call, CallResult
 
@@ -57,17 +57,22 @@ class _LogGroup:
     query: LogQuery
     members: tuple[_PendingLogs, ...]
     exact: bool  # the query is its one member's own filter: its answer needs no selection
+    claim: Claim | None = None  # its range in the chain's log feed: the answer is filled in for every waiter
 
     @property
     def span(self) -> int:
         return self.query.to_block - self.query.from_block
 
     def resolve(self, logs: Sequence[Mapping[str, Any]]) -> None:
+        if self.claim is not None and self.claim.fetch is not None:
+            self.claim.fill(logs)
         for member in self.members:
             if not member.future.done():
                 member.future.set_result(list(logs) if self.exact else select(member.query, logs))
 
     def fail(self, exc: BaseException) -> None:
+        if self.claim is not None and self.claim.fetch is not None:
+            self.claim.fail(exc)
         for member in self.members:
             if not member.future.done():
                 member.future.set_exception(exc)
@@ -122,9 +127,11 @@ class Batcher:
             await asyncio.sleep(0)
         pending, self._pending_logs, self._log_flush = self._pending_logs, [], None
         queries = [p.query for p in pending]
-        groups = [_group(m, queries, pending) for m in merge(queries, BATCHED_LOG_SPAN)]
-        fed = [g for g in groups if self._through_feed(g)]
-        sent = [g for g in groups if not self._through_feed(g)]
+        groups = [self._through_feed(_group(m, queries, pending)) for m in merge(queries, BATCHED_LOG_SPAN)]
+        fed: list[_LogGroup] = []  # served by the feed: kept, or being fetched by another consumer
+        sent: list[_LogGroup] = []
+        for group in groups:
+            (fed if group.claim is not None and group.claim.fetch is None else sent).append(group)
         short = [g for g in sent if g.span < BATCHED_LOG_SPAN]
         long = [g for g in sent if g.span >= BATCHED_LOG_SPAN]
         if len(short) < 2:  # a batch of one is a plain request, which can also be range-split
@@ -132,25 +139,29 @@ class Batcher:
         await asyncio.gather(
             self._send_logs_together(short),
             *(self._send_logs_alone(g) for g in long),
-            *(self._read_through_feed(g) for g in fed),
+            *(self._from_feed(g) for g in fed),
         )
 
-    def _through_feed(self, group: _LogGroup) -> bool:
-        """A block's address-less topic query goes through the feed (first scans do not: too big to keep)."""
+    def _through_feed(self, group: _LogGroup) -> _LogGroup:
+        """A block's address-less topic query is claimed in the feed: served by it, or sent for every subscriber
+        (first scans are not: too big to keep)."""
         query = group.query
-        return (
-            self.feed is not None
-            and query.address is None
-            and query.topic0s() is not None
-            and query.to_block == self.block.number
-            and group.span < BATCHED_LOG_SPAN
-        )
+        topics = query.topic0s()
+        if (
+            self.feed is None
+            or query.address is not None
+            or topics is None
+            or query.to_block != self.block.number
+            or group.span >= BATCHED_LOG_SPAN
+        ):
+            return group
+        claim = self.feed.claim(topics, query.from_block, self.block)
+        return replace(group, query=claim.fetch or query, exact=False, claim=claim)
 
-    async def _read_through_feed(self, group: _LogGroup) -> None:
-        assert self.feed is not None
-        topics = group.query.topic0s() or frozenset()
+    async def _from_feed(self, group: _LogGroup) -> None:
+        assert group.claim is not None
         try:
-            found = await self.feed.logs(self.snapshot.client, topics, group.query.from_block, self.block)
+            found = await group.claim.logs(group.query.topic0s() or (), group.query.from_block)
         except BaseException as exc:
             group.fail(exc)
             if not isinstance(exc, Exception):
