@@ -14,7 +14,7 @@ import pytest
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.errors import InvalidInput
-from defiscope.chain.feed import LogFeed
+from defiscope.chain.feed import LogFeed, ReadAbandoned
 from defiscope.chain.reader import Batcher, LogQuery, Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.anvil import rpc
@@ -246,3 +246,24 @@ async def test_the_feed_keeps_recent_blocks_within_its_budget(eth_chain: DevnetC
         LogFeed(1, keep_blocks=0)
     with pytest.raises(InvalidInput, match="cannot read chain 1"):
         await LogFeed(56).logs(client, [TRANSFER], head.number, head)
+
+
+async def test_a_cancelled_fetcher_fails_its_waiters_with_a_reason_and_the_range_is_read_again(
+    eth_chain: DevnetChain, provider_proxy: StartProxy
+) -> None:
+    proxy = provider_proxy("free")  # 50 ms per answer: time to join and cancel a read in flight
+    feed = LogFeed(1)
+    async with ChainClient.connect(1, [proxy.url]) as through:
+        head = await through.block()
+        start = head.number - 20
+        fetcher = asyncio.create_task(feed.logs(through, [TRANSFER], start, head))
+        await asyncio.sleep(0.01)
+        waiter = asyncio.create_task(feed.logs(through, [TRANSFER], start, head))
+        await asyncio.sleep(0.01)
+        fetcher.cancel()
+        with pytest.raises(ReadAbandoned, match="was stopped"):
+            await waiter
+        assert (feed.fetches, feed.hits) == (1, 1)
+        again = await feed.logs(through, [TRANSFER], start, head)
+        assert feed.fetches == 2
+    assert again == await own_logs(eth_chain, LogQuery(None, ([TRANSFER],), start, head.number))

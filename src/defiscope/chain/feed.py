@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
-from defiscope.chain.errors import InvalidInput
+from defiscope.chain.errors import ChainError, InvalidInput
 from defiscope.chain.log_plan import LogQuery
 from defiscope.chain.logs import log_hex, log_int
 
@@ -37,6 +37,12 @@ Log = Mapping[str, Any]
 KEEP_BLOCKS: Final = 64
 #: Logs kept at most, over all entries (about 1 KB each as parsed JSON): the oldest entries go first.
 MAX_LOGS: Final = 200_000
+
+
+class ReadAbandoned(ChainError):
+    """The consumer that was fetching a range for the others was cancelled first: ask again."""
+
+    transient = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +85,16 @@ class Claim:
             self.entry.logs.set_result(list(logs))
         self.feed._settle(self.entry)
 
-    def fail(self, exc: BaseException) -> None:
+    def abandon(self) -> None:
+        """The claimer will not fetch after all (cancelled): fail the range if it is still unread."""
+        if self.fetch is not None and not self.entry.logs.done():
+            where = f"blocks {self.entry.from_block}-{self.entry.to.number}"
+            self.fail(ReadAbandoned(f"the read of {where} was stopped", chain_id=self.entry.to.chain_id))
+
+    def fail(self, exc: Exception) -> None:
         """The claimed range could not be read: every waiter learns why, and the next asker fetches again."""
+        if self.fetch is None:  # a waiter: the fetcher reports its own failure
+            return
         if not self.entry.logs.done():
             self.entry.logs.set_exception(exc)
             self.entry.logs.exception()  # retrieved here: a fetch no one else waited for is not a warning
@@ -131,8 +145,11 @@ class LogFeed:
                 found = await client.get_logs(
                     address=None, topics=claim.fetch.topics, from_block=claim.fetch.from_block, to_block=to.number
                 )
-            except BaseException as exc:
+            except Exception as exc:
                 claim.fail(exc)
+                raise
+            except BaseException:  # cancelled: the others waiting for this range learn it, and may ask again
+                claim.abandon()
                 raise
             claim.fill(found)
         return await claim.logs(topics, from_block)

@@ -71,8 +71,10 @@ class _LogGroup:
                 member.future.set_result(list(logs) if self.exact else select(member.query, logs))
 
     def fail(self, exc: BaseException) -> None:
-        if self.claim is not None and self.claim.fetch is not None:
+        if self.claim is not None and isinstance(exc, Exception):
             self.claim.fail(exc)
+        elif self.claim is not None:
+            self.claim.abandon()
         for member in self.members:
             if not member.future.done():
                 member.future.set_exception(exc)
@@ -136,11 +138,16 @@ class Batcher:
         long = [g for g in sent if g.span >= BATCHED_LOG_SPAN]
         if len(short) < 2:  # a batch of one is a plain request, which can also be range-split
             short, long = [], long + short
-        await asyncio.gather(
-            self._send_logs_together(short),
-            *(self._send_logs_alone(g) for g in long),
-            *(self._from_feed(g) for g in fed),
-        )
+        try:
+            await asyncio.gather(
+                self._send_logs_together(short),
+                *(self._send_logs_alone(g) for g in long),
+                *(self._from_feed(g) for g in fed),
+            )
+        finally:  # cancelled before a send ran: the feed's other waiters must not wait for it forever
+            for group in sent:
+                if group.claim is not None:
+                    group.claim.abandon()
 
     def _through_feed(self, group: _LogGroup) -> _LogGroup:
         """A block's address-less topic query is claimed in the feed: served by it, or sent for every subscriber
