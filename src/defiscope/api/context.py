@@ -17,6 +17,7 @@ from defiscope.api.settings import ApiSettings
 from defiscope.chain.accounting import EndpointStats
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
+from defiscope.chain.feed import LogFeed
 from defiscope.chain.registry import CHAINS
 from defiscope.deployments import Deployment, TokenInfo, UnknownName
 from defiscope.deployments.mainnet import mainnet
@@ -71,13 +72,14 @@ class QuoteChain:
     deployment: Deployment
     known_pools: tuple[PoolRef, ...] = ()
     owned: bool = False  # the app closes the client at shutdown (a client made for quotes alone)
+    feed: LogFeed | None = None  # the chain's log feed, shared with the indexer: a block's logs read once
     tracker: SharedTracker = field(init=False, repr=False, compare=False)
     #: Tokens resolved by address (decimals read on chain): decimals never change, so read once.
     tokens: dict[str, TokenInfo] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         discover = None if self.known_pools else partial(discover_at, deployment=self.deployment)
-        object.__setattr__(self, "tracker", SharedTracker(self.known_pools, discover))
+        object.__setattr__(self, "tracker", SharedTracker(self.known_pools, discover, feed=self.feed))
         object.__setattr__(self, "tokens", {})
 
 

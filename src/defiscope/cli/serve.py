@@ -36,6 +36,7 @@ from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains
+from defiscope.chain.feed import LogFeed
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.cli.tvl import print_table
 from defiscope.config import load_settings
@@ -273,6 +274,8 @@ async def _serve_runtime(
     devnet: Devnet | None,
     simulation: tuple[int, float] | None,
 ) -> None:
+    for engine in runtime.engines.values():  # the indexer and /v1/quote's pool tracker read a block's logs once
+        engine.feed = engine.feed or LogFeed(engine.client.chain_id)
     indexer = Indexer(runtime.engines, repo, IndexerOptions())
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
