@@ -49,14 +49,18 @@ from defiscope.errors import DefiscopeError
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.service.context import Runtime, open_runtime
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
+from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher
 from defiscope.service.resume import open_devnet, save_for_next_start
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
+from defiscope.tvl.engine import ChainTvl, TvlEngine
 from defiscope.tvl.totals import aggregate
 
 _SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 #: Blocks behind at the start worth a progress bar while the indexer catches up.
 LARGE_BACKLOG: Final = 50
+#: Seconds the first snapshot may take before the terminal shows a discovery bar per chain.
+DISCOVERY_BAR_AFTER: Final = 1.0
 #: At most this long to index up to the head before the devnet is saved (the rest is a gap next time).
 DRAIN_SECONDS: Final = 60.0
 log = structlog.get_logger(__name__)
@@ -220,32 +224,100 @@ async def _serve(
             await _save(devnet)
 
 
-async def _first_table(runtime: Runtime, repo: Repository) -> dict[str, ProtocolInfo]:
-    """Store and print every chain's TVL at the head; returns the protocols' infos."""
-    results = await asyncio.gather(*(snapshot_and_store(e, repo) for e in runtime.engines.values()))
-    infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
-    snapshots = [s for r in results for s in r.snapshots]
+async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatcher) -> ChainTvl | None:
+    """Store one chain's TVL at its head (discovery runs in it); None if it failed: the indexer retries it."""
+    chain_id = engine.client.chain_id
+    try:
+        head = await engine.client.block("latest")
+        watcher.discovering(chain_id, engine.adapters, head.number)
+        result = await snapshot_and_store(engine, repo, head.number)
+    except DefiscopeError as exc:
+        log.warning("serve.first_snapshot_failed", chain_id=chain_id, error=str(exc))
+        err.print(
+            f"[yellow]chain {chain_id}: the first snapshot failed ({escape(str(exc))}); the indexer retries[/yellow]",
+            highlight=False,
+        )
+        return None
+    watcher.stored(chain_id)
+    return result
+
+
+async def _first_table(
+    runtime: Runtime, repo: Repository, watcher: SyncWatcher, infos: dict[str, ProtocolInfo]
+) -> None:
+    """Store and print every chain's TVL at the head (while the API already answers, /v1/health `syncing`)."""
+    results = await asyncio.gather(*(_first_snapshot(e, repo, watcher) for e in runtime.engines.values()))
+    stored = [r for r in results if r is not None]
+    if not stored:
+        return
+    snapshots = [s for r in stored for s in r.snapshots]
     print_table(
         rank(snapshots, infos, repo.snapshot_before),
-        [f for r in results for f in r.failures],
+        [f for r in stored for f in r.failures],
         aggregate(snapshots),
     )
-    return infos
 
 
-def _progress(status: ChainStatus) -> ChainProgress:
-    catch_up = status.catch_up
+async def _show_discovery(board: SyncBoard, first: asyncio.Task[None]) -> None:
+    """A bar per chain while its first snapshot discovers, once that takes longer than DISCOVERY_BAR_AFTER."""
+    await asyncio.wait({first}, timeout=DISCOVERY_BAR_AFTER)
+    if first.done():
+        return
+    columns = (TextColumn("discovering {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as progress:
+        bars = {chain_id: progress.add_task(f"chain {chain_id}", total=None) for chain_id in sorted(board.chains)}
+        while not first.done():
+            for chain_id, view in board.view().items():
+                if chain_id in bars and view.phase == "discovering":
+                    progress.update(bars[chain_id], completed=view.done, total=view.total or None)
+                elif chain_id in bars:
+                    progress.update(bars[chain_id], completed=1, total=1)
+            await asyncio.wait({first}, timeout=0.25)
+
+
+async def _index(
+    runtime: Runtime,
+    repo: Repository,
+    indexer: Indexer,
+    watcher: SyncWatcher,
+    infos: dict[str, ProtocolInfo],
+    stop: asyncio.Event,
+) -> None:
+    """The first snapshot of every chain and its table, then follow the chains; the API answers meanwhile."""
+    first = asyncio.create_task(_first_table(runtime, repo, watcher, infos))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.gather(
+        _show_discovery(watcher.board, first), asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    )
+    stopping.cancel()
+    if not first.done():  # stopped during the first snapshot
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        return
+    first.result()
+    await asyncio.gather(indexer.run(stop), _show_catch_up(indexer, stop))
+
+
+def _progress(status: ChainStatus, sync: SyncProgress | None) -> ChainProgress:
     return ChainProgress(
         head_time=status.head_time,
         last_indexed=status.last_indexed,
         last_error=status.last_error,
         failing_since=status.failing_since,
-        catching_up=catch_up is not None and catch_up.done < catch_up.total,
+        sync=sync,
     )
 
 
-def _api(runtime: Runtime, repo: Repository, indexer: Indexer, infos: dict[str, ProtocolInfo]) -> FastAPI:
+def _api(
+    runtime: Runtime, repo: Repository, indexer: Indexer, board: SyncBoard, infos: dict[str, ProtocolInfo]
+) -> FastAPI:
     engines = runtime.engines
+
+    def progress() -> dict[int, ChainProgress]:
+        syncs = board.view()
+        return {cid: _progress(status, syncs.get(cid)) for cid, status in indexer.status().chains.items()}
+
     live = Live(
         heads=lambda: {cid: status.head for cid, status in indexer.status().chains.items()},
         rpc=lambda: {cid: engine.client.rpc.stats() for cid, engine in engines.items()},
@@ -253,7 +325,7 @@ def _api(runtime: Runtime, repo: Repository, indexer: Indexer, infos: dict[str, 
             cid: [(g.from_block, g.to_block, g.blocks, g.reason) for g in status.gaps]
             for cid, status in indexer.status().chains.items()
         },
-        progress=lambda: {cid: _progress(status) for cid, status in indexer.status().chains.items()},
+        progress=progress,
     )
     return create_app(
         ApiSettings.from_env(),
@@ -277,17 +349,26 @@ async def _serve_runtime(
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
-    infos = await _first_table(runtime, repo)
+    watcher = SyncWatcher(SyncBoard(), indexer)
+    infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
+    # The API first: health, docs, the dashboard and what the store holds answer while discovery runs.
     sock = _bind(host, port)
-    server = _EmbeddedServer(uvicorn.Config(_api(runtime, repo, indexer, infos), log_level="warning", access_log=False))
+    server = _EmbeddedServer(
+        uvicorn.Config(_api(runtime, repo, indexer, watcher.board, infos), log_level="warning", access_log=False)
+    )
     out.print(
-        f"API on http://{host}:{sock.getsockname()[1]} (docs: /docs); following new blocks: Ctrl-C stops",
+        f"API on http://{host}:{sock.getsockname()[1]} (docs: /docs; /v1/health shows indexing progress); "
+        "following new blocks: Ctrl-C stops",
         highlight=False,
     )
     stop = asyncio.Event()
     try:
         with _on_signals(stop.set):
-            tasks = [indexer.run(stop), _run_api(server, sock, stop), _show_catch_up(indexer, stop)]
+            tasks = [
+                _run_api(server, sock, stop),
+                _index(runtime, repo, indexer, watcher, infos, stop),
+                watcher.run(stop),
+            ]
             if devnet is not None and simulation is not None:
                 tasks.append(_simulate(devnet, stop, *simulation))
             await asyncio.gather(*tasks)
