@@ -58,7 +58,8 @@ def server(devnet: Devnet, tmp_path: Path) -> Iterator[str]:
 
     def ready() -> bool:
         try:
-            return bool(httpx.get(f"{base}/v1/health", timeout=2).json()["chains"])
+            chains = httpx.get(f"{base}/v1/health", timeout=2).json()["chains"]
+            return bool(chains) and all(c["last_block"] is not None for c in chains)
         except (httpx.TransportError, KeyError, ValueError):
             return child.poll() is not None
 
