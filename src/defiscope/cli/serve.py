@@ -225,8 +225,12 @@ async def _serve(
 
 
 async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatcher) -> ChainTvl | None:
-    """Store one chain's TVL at its head (discovery runs in it); None if it failed: the indexer retries it."""
+    """Store one chain's TVL at its head (discovery runs in it); None if it failed: the indexer retries it.
+
+    The chain moves on while this runs (minutes on mainnet at first): a chain that did not resume older history
+    continues right after this block, so the blocks mined meanwhile are caught up, not skipped."""
     chain_id = engine.client.chain_id
+    follower = watcher.indexer.chains[chain_id]
     try:
         head = await engine.client.block("latest")
         watcher.discovering(chain_id, engine.adapters, head.number)
@@ -238,6 +242,8 @@ async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatc
             highlight=False,
         )
         return None
+    if follower.cursor is None:
+        follower.resume_after(result.block.number)
     watcher.stored(chain_id)
     return result
 
