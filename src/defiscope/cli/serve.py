@@ -228,7 +228,9 @@ async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatc
     """Store one chain's TVL at its head (discovery runs in it); None if it failed: the indexer retries it.
 
     The chain moves on while this runs (minutes on mainnet at first): a chain that did not resume older history
-    continues right after this block, so the blocks mined meanwhile are caught up, not skipped."""
+    is followed from this block on, so the blocks mined meanwhile are caught up, not skipped. The block itself is
+    indexed again (idempotent, and cheap once discovery is done) so that the per-block work (oracle reports) runs
+    for it as for every other."""
     chain_id = engine.client.chain_id
     follower = watcher.indexer.chains[chain_id]
     try:
@@ -243,7 +245,7 @@ async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatc
         )
         return None
     if follower.cursor is None:
-        follower.resume_after(result.block.number)
+        follower.resume_after(result.block.number - 1)
     watcher.stored(chain_id)
     return result
 
