@@ -189,3 +189,34 @@ def test_serve_answers_at_once_while_the_first_snapshot_runs(devnet: Devnet, tmp
         if child.poll() is None:
             child.kill()
             child.wait(10)
+
+
+def test_a_stop_during_the_first_snapshot_is_prompt_and_clean(devnet: Devnet, tmp_path: Path) -> None:
+    """SIGTERM while discovery runs (the `strict` profile makes the first snapshot take most of a minute):
+    exit 0 within seconds, no table, the devnet saved for the next start."""
+    home = seeded_data_dir(devnet, tmp_path / "home")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = cli("serve", "--port", str(port), "--no-simulate", "--provider-limits", "strict")
+    child = subprocess.Popen(command, env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+
+        def syncing() -> bool:
+            answer = _get(f"{base}/v1/health")
+            return (answer is not None and answer.json()["status"] == "syncing") or child.poll() is not None
+
+        wait_until(syncing, 60, "the API to answer while syncing")
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        time.sleep(1.0)  # well inside the first snapshot
+        stopped_at = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        stdout, stderr = child.communicate(timeout=60)
+        assert child.returncode == 0, stderr
+        assert time.monotonic() - stopped_at < 15
+        assert "TVL by protocol" not in stdout  # the first snapshot never finished
+        assert "devnet saved in" in stdout
+        assert stdout.rstrip().endswith("stopped")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)

@@ -290,21 +290,25 @@ async def _index(
     watcher: SyncWatcher,
     infos: dict[str, ProtocolInfo],
     stop: asyncio.Event,
-) -> None:
-    """The first snapshot of every chain and its table, then follow the chains; the API answers meanwhile."""
+) -> bool:
+    """The first snapshot of every chain and its table, then follow the chains; the API answers meanwhile.
+    Returns False when stopped during the first snapshot."""
     first = asyncio.create_task(_first_table(runtime, repo, watcher, infos))
+    shown = asyncio.create_task(_show_discovery(watcher.board, first))
     stopping = asyncio.create_task(stop.wait())
-    await asyncio.gather(
-        _show_discovery(watcher.board, first), asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    )
+    await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
-    if not first.done():  # stopped during the first snapshot
+    if not first.done():
         first.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await first
-        return
+    await shown  # ends with the first snapshot
+    if first.cancelled():
+        log.info("serve.stopped_during_first_snapshot")
+        return False
     first.result()
     await asyncio.gather(indexer.run(stop), _show_catch_up(indexer, stop))
+    return True
 
 
 def _progress(status: ChainStatus, sync: SyncProgress | None) -> ChainProgress:
@@ -372,17 +376,16 @@ async def _serve_runtime(
     stop = asyncio.Event()
     try:
         with _on_signals(stop.set):
-            tasks = [
-                _run_api(server, sock, stop),
-                _index(runtime, repo, indexer, watcher, infos, stop),
-                watcher.run(stop),
-            ]
+            indexing = _index(runtime, repo, indexer, watcher, infos, stop)
+            tasks = [indexing, _run_api(server, sock, stop), watcher.run(stop)]
             if devnet is not None and simulation is not None:
                 tasks.append(_simulate(devnet, stop, *simulation))
-            await asyncio.gather(*tasks)
+            followed = (await asyncio.gather(*tasks))[0]
     finally:
         sock.close()
-    if devnet is not None:
+    # Stopped during the first snapshot: no drain (it would be that whole snapshot again); what the simulation
+    # mined meanwhile becomes a gap the next start reports.
+    if devnet is not None and followed:
         await _drain(indexer)
 
 

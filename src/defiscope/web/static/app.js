@@ -78,6 +78,7 @@ async function renderOverview() {
     return tr;
   }));
 
+  if (!chains.length) return;  // nothing stored yet: no chart drawn (an empty one would show a $0 axis)
   const histories = await Promise.all(chains.map((c) => api(`/v1/chains/${c.chain}/tvl?interval=block`)));
   const stamps = [...new Set(histories.flatMap((h) => h.points.map((p) => p.timestamp)))].sort((a, b) => a - b);
   drawLine("total-chart", stamps.map(timeLabel), histories.map((h) => {
@@ -169,7 +170,7 @@ function emptyRow(columns, text) {
 }
 
 function renderHealth(health) {
-  const lags = health.chains.map((c) => (c.last_block === null ? `${c.chain} not indexed yet`
+  const lags = health.chains.map((c) => (c.last_block === null ? `${c.chain} (nothing yet)`
     : `${c.chain} #${c.last_block} (${c.lag_blocks ?? "?"} behind${c.state === "ok" || c.state === "unknown" ? "" : `, ${c.state}`})`));
   el("lag").textContent = lags.length ? `indexed: ${lags.join(" · ")}` : "nothing indexed yet";
   if (health.network) {
