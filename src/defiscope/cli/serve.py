@@ -1,8 +1,11 @@
 """`defiscope serve`: the main job.
 
-With no RPC configured it brings up the embedded devnet (from the saved world), indexes it, prints the
-TVL table, then serves the HTTP API (`--host`/`--port`, default 127.0.0.1:8000) while following new blocks,
-in one event loop, until Ctrl-C or SIGTERM stops both. With `DEFISCOPE_RPC_<CHAINID>` set it indexes those
+With no RPC configured it brings up the embedded devnet (from the saved world), binds the HTTP API
+(`--host`/`--port`, default 127.0.0.1:8000), then takes the first snapshot of every chain (discovery runs in
+it: minutes at mainnet's size) and prints the TVL table, then follows new blocks, all in one event loop, until
+Ctrl-C or SIGTERM stops them. The API answers from the start: /v1/health and the dashboard show each chain's
+progress (`service.progress`: discovering, catching up, following; percent and ETA), data endpoints what the
+store holds. With `DEFISCOPE_RPC_<CHAINID>` set it indexes those
 chains instead and starts no devnet. On the devnet a seeded market simulation moves prices and trades, and
 the dashboard at / shows it live.
 
