@@ -330,8 +330,9 @@ def _api(
     engines = runtime.engines
 
     def progress() -> dict[int, ChainProgress]:
+        # Also read from API worker threads (503 syncing answers): only the fixed map of chains is iterated.
         syncs = board.view()
-        return {cid: _progress(status, syncs.get(cid)) for cid, status in indexer.status().chains.items()}
+        return {cid: _progress(chain.chain_status, syncs.get(cid)) for cid, chain in indexer.chains.items()}
 
     live = Live(
         heads=lambda: {cid: status.head for cid, status in indexer.status().chains.items()},

@@ -93,19 +93,27 @@ class RateMeter:
         self._samples: deque[tuple[float, int]] = deque()
 
     def add(self, at: float, done: int) -> None:
-        self._samples.append((at, done))
+        samples = self._samples
+        samples.append((at, done))
+        # Only the writer prunes (readers may be API threads): keep one sample at or before the window's start.
+        while len(samples) > 2 and samples[1][0] <= at - self.window:
+            samples.popleft()
 
     def rate(self, now: float) -> float | None:
-        samples = self._samples
-        # The anchor: the newest sample at or before the window's start (the span then covers the whole window),
-        # else the oldest one; older samples are never needed again.
-        while len(samples) > 1 and samples[1][0] <= now - self.window:
-            samples.popleft()
-        if len(samples) < 2 and not (samples and now - samples[0][0] >= self.window):
+        samples = list(self._samples)  # a copy: safe to read beside the writer
+        if not samples:
             return None
-        (since, first), (_, last) = samples[0], samples[-1]
-        elapsed = now - since
-        return (last - first) / elapsed if elapsed > 0 else None
+        # The anchor: the newest sample at or before the window's start (the span then covers the whole window),
+        # else the oldest one.
+        anchor = samples[0]
+        for sample in samples:
+            if sample[0] > now - self.window:
+                break
+            anchor = sample
+        if anchor is samples[-1] and now - anchor[0] < self.window:
+            return None  # one observation, younger than the window: nothing to measure yet
+        elapsed = now - anchor[0]
+        return (samples[-1][1] - anchor[1]) / elapsed if elapsed > 0 else None
 
 
 @dataclass(slots=True)
