@@ -214,7 +214,12 @@ class SyncBoard:
 
 
 def source_key(cursor: LogCursor[Any]) -> str:
-    """One event source: a contract and its topics (two adapters following the same events are one source)."""
+    """One event source: the cursor's own stable `source` name when it has one (the name its scans report to
+    `on_progress`, so polling and the callback update the same span), else its contract and topics. Two adapters
+    following the same events are one source."""
+    named = getattr(cursor, "source", None)
+    if isinstance(named, str):
+        return named
     return f"{cursor.address.lower()}:{','.join(sorted(t.lower() for t in cursor.topics))}"
 
 
