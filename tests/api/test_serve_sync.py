@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -115,12 +115,11 @@ def test_an_empty_store_answers_lists_and_503_syncing_never_500(repo: Repository
 
 
 class _Lines:
-    """The child's stdout lines with the time each arrived (read on a thread)."""
+    """A child's output lines with the time each arrived (read on a thread, so the pipe never fills)."""
 
-    def __init__(self, child: subprocess.Popen[str]) -> None:
+    def __init__(self, stream: IO[str] | None) -> None:
         self.seen: list[tuple[float, str]] = []
-        assert child.stdout is not None
-        stream = child.stdout
+        assert stream is not None
         self.thread = threading.Thread(target=lambda: self.seen.extend((time.monotonic(), s) for s in stream))
         self.thread.start()
 
@@ -141,12 +140,12 @@ def test_serve_answers_at_once_while_the_first_snapshot_runs(devnet: Devnet, tmp
     base = f"http://127.0.0.1:{port}"
     command = cli("serve", "--port", str(port), "--no-simulate", "--provider-limits", "free")
     child = subprocess.Popen(command, env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = _Lines(child)
+    lines, errors = _Lines(child.stdout), _Lines(child.stderr)
     healths: list[tuple[float, dict[str, Any]]] = []
     during: list[tuple[str, httpx.Response]] = []
     try:
         while (first := _get(f"{base}/v1/health")) is None:
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert child.poll() is None, errors.seen
             time.sleep(0.02)
         healths.append((time.monotonic(), first.json()))
         announced = lines.first("API on http://")
@@ -175,7 +174,7 @@ def test_serve_answers_at_once_while_the_first_snapshot_runs(devnet: Devnet, tmp
         finally:
             stop_sampling.set()
             sampler.join(10)
-        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        assert child.poll() is None, errors.seen
         start = healths[0][1]
         assert start["status"] == "syncing"
         assert {c["chain_id"] for c in start["chains"]} == {1, 56}
@@ -196,9 +195,11 @@ def test_serve_answers_at_once_while_the_first_snapshot_runs(devnet: Devnet, tmp
         child.send_signal(signal.SIGTERM)
         assert child.wait(60) == 0
         lines.thread.join(10)
+        errors.thread.join(10)
         table = lines.first("TVL by protocol")
         assert table is not None  # the terminal's table still comes, after the API line
         assert announced[0] < table[0]
+        assert errors.first("discovering chain 1") is not None  # and the Rich bar of the slow first snapshot
     finally:
         if child.poll() is None:
             child.kill()
