@@ -26,6 +26,7 @@ from defiscope.protocols.registry import known_protocols
 from defiscope.routing.discovery import discover_at
 from defiscope.routing.load import PoolRef
 from defiscope.routing.tracker import SharedTracker
+from defiscope.service.progress import SyncProgress
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
 
@@ -45,7 +46,7 @@ class ChainProgress:
     last_indexed: BlockRef | None
     last_error: str | None  # unredacted: /v1/health redacts it
     failing_since: float | None  # unix time of the first failure of the current run of failures
-    catching_up: bool  # the backlog since a resume, or nothing indexed yet
+    sync: SyncProgress | None = None  # discovering / catching up / following, with percent and ETA
 
 
 #: The indexer's progress per chain id, when this process indexes.

@@ -51,6 +51,15 @@ class ApiError(Exception):
         self.detail = detail  # logged only, under an error id
 
 
+class NotReady(ApiError):
+    """A figure that does not exist yet because this server is still syncing: 503 with Retry-After and
+    `status: syncing` beside the error; expected, so not logged as a failure of ours."""
+
+    def __init__(self, field: str | None, problem: str, chains: list[dict[str, Any]], retry_after: int) -> None:
+        super().__init__(503, field, problem, {"Retry-After": str(retry_after)})
+        self.chains = chains
+
+
 def new_error_id() -> str:
     return secrets.token_hex(6)
 
@@ -88,6 +97,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> Response:
+        if isinstance(exc, NotReady):
+            body = {"status": "syncing", "error": {"field": exc.field, "problem": exc.problem}, "chains": exc.chains}
+            return Response(orjson.dumps(body), status_code=503, media_type="application/json", headers=exc.headers)
         if exc.status >= 500:
             return logged_error(exc.status, exc.field, exc.problem, exc.detail or exc.problem, exc.headers)
         return error_response(exc.status, exc.field, exc.problem, exc.headers)
