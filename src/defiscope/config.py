@@ -19,6 +19,11 @@ default the platform's user data folder). Example::
     [prices]
     coingecko = true        # also ask CoinGecko (DEFISCOPE_COINGECKO_API_KEY, DEFISCOPE_COINGECKO_PRO=1)
 
+    [tvl]
+    long_tail = "defillama" # DefiLlama's DEX rule (see `defiscope.tvl.policy`); default "all": count everything
+    [tvl.blacklist.1]       # tokens never counted, listed with why
+    "0x0000000000000000000000000000000000000001" = "why"
+
 `DEFISCOPE_RPC_1="https://a,https://b"` sets or replaces chain 1's endpoints. A loopback endpoint (a devnet,
 your own node) has no limits unless it sets its own: only its refusals slow us down.
 """
@@ -39,6 +44,7 @@ import platformdirs
 
 from defiscope.chain.errors import InvalidInput
 from defiscope.chain.limits import FREE_PLAN, UNLIMITED, EndpointLimits
+from defiscope.tvl.policy import LongTailPolicy, parse_policy
 
 ENV_RPC_PREFIX = "DEFISCOPE_RPC_"
 
@@ -104,6 +110,8 @@ class Settings:
     source: Path | None = None  # the TOML file read, if any
     #: Ask CoinGecko too (needs the network): `[prices] coingecko = true`, or a CoinGecko key or URL set.
     coingecko: bool = False
+    #: Positions left out by rule (`[tvl]`): blacklisted tokens, DefiLlama's long-tail rule for DEX pools.
+    tvl_policy: LongTailPolicy = field(default_factory=LongTailPolicy)
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -183,6 +191,14 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     coingecko = bool(prices_doc.get("coingecko")) or any(
         env.get(name) for name in ("DEFISCOPE_COINGECKO_API_KEY", "DEFISCOPE_COINGECKO_URL")
     )
+    tvl_doc = doc.get("tvl", {})
+    if not isinstance(tvl_doc, dict):
+        raise InvalidInput(f"config file {file}: [tvl] must be a table")
     return Settings(
-        data_dir=base, rpc=rpc, chain_rpcs=chains, source=file if file.exists() else None, coingecko=coingecko
+        data_dir=base,
+        rpc=rpc,
+        chain_rpcs=chains,
+        source=file if file.exists() else None,
+        coingecko=coingecko,
+        tvl_policy=parse_policy(tvl_doc, f"config file {file}: [tvl]"),
     )

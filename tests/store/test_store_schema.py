@@ -25,6 +25,7 @@ TABLES = {"alembic_version", "blocks", "tvl_snapshots", "snapshot_tokens", "prov
 TABLES |= {"rebase_reports"}  # 0004: staking oracle reports (issue 6)
 TABLES |= {"yields"}  # 0005: yields per block (issue 7)
 TABLES |= {"yield_gaps"}  # 0007: rates that could not be read, and why
+TABLES |= {"snapshot_uncounted"}  # 0009: positions left out of a snapshot's totals, and why
 
 
 def _script_head() -> str:

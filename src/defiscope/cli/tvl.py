@@ -27,8 +27,8 @@ from defiscope.service.context import open_runtime
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
 from defiscope.tvl.engine import ProtocolFailure
-from defiscope.tvl.explain import explain
-from defiscope.tvl.model import ProtocolSnapshot
+from defiscope.tvl.explain import explain, not_counted_doc
+from defiscope.tvl.model import ProtocolSnapshot, not_counted_summary
 from defiscope.tvl.totals import AggregateTotal, aggregate
 
 ChainsOption = Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")]
@@ -74,7 +74,7 @@ def tvl(
     total = aggregate(snapshots)
     if as_json:
         doc = {
-            "protocols": [_row_json(r) for r in rows],
+            "protocols": [{**_row_json(r), **_not_counted_json(r.slug, snapshots)} for r in rows],
             "failures": [_failure_json(f) for f in failures],
             "total": {
                 "tvl_usd": str(total.tvl_usd),
@@ -84,7 +84,15 @@ def tvl(
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    print_table(rows, failures, total)
+    print_table(rows, failures, total, snapshots)
+
+
+def _not_counted_json(slug: str, snapshots: Sequence[ProtocolSnapshot]) -> dict[str, Any]:
+    mine = [s for s in snapshots if s.slug == slug]
+    return {
+        "not_counted_summary": not_counted_summary(u for s in mine for u in s.uncounted),
+        "not_counted": [{"chain_id": s.chain_id, **not_counted_doc(u)} for s in mine for u in s.uncounted],
+    }
 
 
 def _row_json(row: ProtocolRow) -> dict[str, Any]:
@@ -115,7 +123,12 @@ def _failure_json(failure: ProtocolFailure) -> dict[str, Any]:
     return {"slug": failure.slug, "chain_id": failure.chain_id, "block": failure.block.number, "reason": failure.reason}
 
 
-def print_table(rows: Sequence[ProtocolRow], failures: Sequence[ProtocolFailure], total: AggregateTotal) -> None:
+def print_table(
+    rows: Sequence[ProtocolRow],
+    failures: Sequence[ProtocolFailure],
+    total: AggregateTotal,
+    snapshots: Sequence[ProtocolSnapshot] = (),
+) -> None:
     table = Table(
         "#", "Protocol", "Category", "Chains", "TVL", "1d", "7d", title="TVL by protocol", title_justify="left"
     )
@@ -141,6 +154,10 @@ def print_table(rows: Sequence[ProtocolRow], failures: Sequence[ProtocolFailure]
                 f"[yellow]unpriced[/yellow] {row.slug} on {chain_name}: {t.symbol} ({t.token}): {t.unpriced_reason}",
                 highlight=False,
             )
+    for row in rows:
+        line = not_counted_summary(u for s in snapshots if s.slug == row.slug for u in s.uncounted)
+        if line is not None:
+            out.print(f"[yellow]not counted[/yellow] {row.slug}: {line}", highlight=False)
     for f in failures:
         out.print(
             f"[red]not read[/red] {f.slug} on chain {f.chain_id} at block {f.block.number}: {f.reason}", highlight=False
@@ -194,6 +211,10 @@ def _print_explanation(doc: dict[str, Any]) -> None:
     out.print(tokens)
     for kind, total in doc["totals"].items():
         out.print(f"{kind}: {total['sum']}", highlight=False)
+    if doc["not_counted_summary"]:
+        out.print(f"[yellow]{doc['not_counted_summary']}[/yellow]", highlight=False)
+        for item in doc["not_counted"]:
+            out.print(f"  not counted: {item['note']}", highlight=False)
 
 
 def _short(value: object, limit: int = 60) -> str:

@@ -32,7 +32,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.base import Adapter, BalanceKind, Position, Uncounted
 from defiscope.protocols.curve.info import CURVE
 from defiscope.protocols.curve.sources import (
     ADDRESS_PROVIDER,
@@ -120,20 +120,30 @@ class CurveAdapter(Adapter):
     def surface(self) -> tuple[ContractUse, ...]:
         return curve_surface(self.deployment.contracts, self.sources, has_named=bool(self.named))
 
-    async def positions(self, reader: Reader) -> list[Position]:
+    async def positions(self, reader: Reader) -> list[Position | Uncounted]:
+        """One position per (pool, coin); a pool whose balances cannot be read is one `Uncounted` per coin (its
+        tokens stay known, so their prices can still be shown) and the other pools stand."""
         read = await self._per_pool(reader, self._balance_calls)
         pools = [pool for pool, _ in read]
-        balances = [self._amounts(pool, results) for pool, results in read]
         lp_tokens = {p.lp_token.lower() for p in pools}
-        positions, nested = [], {}
-        for pool, amounts in zip(pools, balances, strict=True):
+        positions: list[Position | Uncounted] = []
+        nested = {}
+        for pool, results in read:
             inner = tuple(c for c in pool.coins if c.lower() in lp_tokens)
             if inner:
                 nested[pool.address] = inner
+            coins = [c for c in pool.coins if c.lower() not in lp_tokens]
+            failed = next((r for r in results if not r.success), None)
+            if failed is not None:
+                reason = f"{failed.call.describe()} failed: {failed.error}"
+                positions += [
+                    Uncounted(pool.address, self._valued_as(coin), reason, self._label(pool, coin)) for coin in coins
+                ]
+                continue
+            amounts = dict(zip(pool.coins, self._amounts(pool, results), strict=True))
             positions += [
-                Position(self._valued_as(coin), amount, BalanceKind.TVL, pool.address, self._label(pool, coin))
-                for coin, amount in zip(pool.coins, amounts, strict=True)
-                if coin.lower() not in lp_tokens
+                Position(self._valued_as(coin), amounts[coin], BalanceKind.TVL, pool.address, self._label(pool, coin))
+                for coin in coins
             ]
         self.nested = nested
         return positions
