@@ -40,7 +40,7 @@ from defiscope.tvl.model import NotCountedCause
 
 DEX_CATEGORY: Final = "Dexes"
 #: Symbols looked up in each deployment's token registry: DefiLlama's `coreAssets.json` on Ethereum and BSC.
-DEFAULT_CORE_SYMBOLS: Final = ("WETH", "WBTC", "USDC", "USDT", "DAI", "WBNB", "BUSD")
+DEFAULT_CORE_SYMBOLS: Final = ("WETH", "WBTC", "USDC", "USDT", "DAI", "WBNB", "BUSD", "BTCB", "ETH")
 #: `minLPRatio` of DefiLlama's `getUniTVL` in `unknownTokens.js`: 1 % of the largest pool's core amount.
 DEFILLAMA_MIN_LP_RATIO: Final = Fraction(1, 100)
 LONG_TAIL_MODES: Final = ("all", "defillama")
