@@ -102,7 +102,7 @@ def test_the_config_table_is_checked() -> None:
 
 def test_methodology_text_carries_the_numbers() -> None:
     assert "1% of the largest" in " ".join(LongTailPolicy(defillama=True).describe())
-    assert "off" in LongTailPolicy().describe()[1]
+    assert "off (default)" in LongTailPolicy().describe()[2]
 
 
 async def _pancake(chain: DevnetChain, policy: LongTailPolicy | None) -> ProtocolSnapshot:

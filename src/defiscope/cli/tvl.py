@@ -8,6 +8,7 @@ defiscope explain uniswap-v2 --chain 1 --json
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,13 @@ from defiscope.tvl.totals import AggregateTotal, aggregate
 ChainsOption = Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")]
 BlockOption = Annotated[int | None, typer.Option("--block", "-b", min=0, help="Block number (default: latest).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (USD values as exact decimal strings).")]
+RulesOption = Annotated[
+    bool,
+    typer.Option(
+        "--defillama-rules",
+        help='DefiLlama\'s long-tail rule for DEX pools (as [tvl] long_tail = "defillama"): see `methodology`.',
+    ),
+]
 
 
 class UnknownProtocol(DefiscopeError):
@@ -41,17 +49,24 @@ class UnknownProtocol(DefiscopeError):
 
 
 async def _collect(
-    chains: Sequence[str] | None, block: int | None, slugs: set[str] | None
+    chains: Sequence[str] | None, block: int | None, slugs: set[str] | None, *, defillama_rules: bool = False
 ) -> tuple[list[ProtocolSnapshot], list[ProtocolFailure], dict[str, ProtocolInfo], Repository]:
     repo = Repository.open()
-    async with open_runtime(load_settings(), chains) as runtime:
+    settings = load_settings()
+    if defillama_rules:
+        settings = dataclasses.replace(settings, tvl_policy=dataclasses.replace(settings.tvl_policy, defillama=True))
+    async with open_runtime(settings, chains) as runtime:
         infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
         if slugs is not None and not slugs <= infos.keys():
             unknown = sorted(slugs - infos.keys())[0]
             raise UnknownProtocol(f"unknown protocol {unknown!r}; known here: {', '.join(sorted(infos))}")
+        at = "latest" if block is None else block
+        # A figure under a rule asked for once is shown, not stored: history keeps the configured method.
         results = await asyncio.gather(
             *(
-                snapshot_and_store(engine, repo, "latest" if block is None else block, slugs=slugs)
+                engine.snapshot(at, slugs=slugs)
+                if defillama_rules
+                else snapshot_and_store(engine, repo, at, slugs=slugs)
                 for engine in runtime.engines.values()
             )
         )
@@ -67,9 +82,11 @@ def tvl(
     protocol: Annotated[list[str] | None, typer.Option("--protocol", "-p", help="Protocol slug (repeatable).")] = None,
     block: BlockOption = None,
     as_json: JsonOption = False,
+    defillama_rules: RulesOption = False,
 ) -> None:
     """Rank protocols by TVL, read from the chain at one block (and stored for history)."""
-    snapshots, failures, infos, repo = asyncio.run(_collect(chain, block, set(protocol) if protocol else None))
+    wanted = set(protocol) if protocol else None
+    snapshots, failures, infos, repo = asyncio.run(_collect(chain, block, wanted, defillama_rules=defillama_rules))
     rows = rank(snapshots, infos, repo.snapshot_before)
     total = aggregate(snapshots)
     if as_json:
@@ -171,9 +188,10 @@ def explain_command(
     chain: ChainsOption = None,
     block: BlockOption = None,
     as_json: JsonOption = False,
+    defillama_rules: RulesOption = False,
 ) -> None:
     """Show how a protocol's TVL was obtained: block, every call, balance and price, and the sum."""
-    snapshots, failures, _, _ = asyncio.run(_collect(chain, block, {slug}))
+    snapshots, failures, _, _ = asyncio.run(_collect(chain, block, {slug}, defillama_rules=defillama_rules))
     if not snapshots:
         reasons = "; ".join(f"chain {f.chain_id}: {f.reason}" for f in failures) or "not deployed on these chains"
         raise DefiscopeError(f"{slug} could not be read: {reasons}")

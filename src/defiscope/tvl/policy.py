@@ -48,6 +48,10 @@ LONG_TAIL_MODES: Final = ("all", "defillama")
 DOUBLED: Final = "long-tail side: DefiLlama values a pool with one core asset as twice its core side"
 UNDER_FLOOR: Final = "long-tail side of a pool whose core side is under {pct}% of the largest pool's (DefiLlama floor)"
 BLACKLISTED: Final = "blacklisted: {why}"
+UNREAD_RULE: Final = (
+    "A position that cannot be read (one pool, reserve or market whose call reverts or whose token has no code) "
+    "is listed as not counted with its reason and the rest of the protocol stands; never counted as 0."
+)
 
 
 class PolicyInputError(InputError):
@@ -91,28 +95,29 @@ class LongTailPolicy:
                 left.append(Left(p, NotCountedCause.BLACKLISTED, BLACKLISTED.format(why=why)))
         return kept, left
 
-    def describe(self) -> list[str]:
-        """The rules in force, with their numbers, for `defiscope methodology`."""
+    def describe(self, category: str = DEX_CATEGORY) -> list[str]:
+        """What a protocol of `category` leaves out of its figure, with the numbers, for `defiscope methodology`."""
+        count = sum(len(v) for v in self.blacklist.values())
         lines = [
-            "Blacklisted tokens are never counted; each is listed as not counted with its reason"
-            + (
-                f" ({sum(len(v) for v in self.blacklist.values())} configured)."
-                if self.blacklist
-                else " (none configured; DefiLlama keeps no global EVM list, only per-adapter ones)."
-            )
+            UNREAD_RULE,
+            "Blacklisted tokens are never counted and are listed as not counted with their reason ("
+            + (f"{count} configured in [tvl.blacklist]" if count else "none configured")
+            + "; DefiLlama keeps no global EVM list, its adapters pass blacklistedTokens one by one).",
         ]
+        if category != DEX_CATEGORY:
+            return lines
+        pct = _pct(self.min_lp_ratio)
+        rule = (
+            f"a pool with exactly one core asset ({', '.join(self.core_symbols)}) counts twice its core side and "
+            f"its other side is listed as not counted; a pool whose core side holds under {pct}% of the largest "
+            "such pool's amount of that asset counts its core side once"
+        )
         if self.defillama:
-            lines.append(
-                "DefiLlama long-tail rule on: in DEX pools with exactly one core asset "
-                f"({', '.join(self.core_symbols)}) the other side is not valued and the core side counts twice; "
-                f"a pool whose core side holds under {_pct(self.min_lp_ratio)}% of the largest such pool's amount "
-                "of that asset counts its core side once."
-            )
+            lines.append(f'DefiLlama long-tail rule ON (long_tail = "defillama"): {rule}.')
         else:
             lines.append(
-                "Long-tail rule: off (every side of every pool is counted; tokens without a price are listed as "
-                f'unpriced). With long_tail = "defillama", DEX pools with one core asset count twice their core '
-                f"side and pools under {_pct(DEFILLAMA_MIN_LP_RATIO)}% of the largest pool's core amount count it once."
+                "DefiLlama long-tail rule off (default): every side of every pool is counted and tokens without a "
+                f'price are listed as unpriced. With long_tail = "defillama" or --defillama-rules: {rule}.'
             )
         return lines
 
