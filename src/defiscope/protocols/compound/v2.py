@@ -52,7 +52,9 @@ INFO: Final = ProtocolInfo(
     counts=(
         "Per cToken: getCash() (underlying held, native ETH for cETH) as TVL and totalBorrows() as borrowed, "
         "both as stored at the block read (interest accrued up to the market's last accrual block). Supplied "
-        "= cash + borrows - reserves, so TVL plus borrowed is what suppliers and reserves own."
+        "= cash + borrows - reserves, so TVL plus borrowed is what suppliers and reserves own. A market whose "
+        "getCash or totalBorrows fails (getCash asks the underlying's balanceOf) is listed as not counted, with "
+        "the reason; the other markets stand."
     ),
     discovery=(
         "Markets are the Comptroller's getAllMarkets() at the block read (every market ever listed, "

@@ -91,7 +91,8 @@ INFO: Final = ProtocolInfo(
         "Each Comet's ERC-20 balance of its base token (suppliers' base not lent out, plus reserves) and of "
         "every collateral asset it lists (suppliers' collateral plus absorbed collateral not yet bought), as "
         "TVL; totalBorrow() (principal accrued to the block read) as borrowed. Amounts are raw token units, "
-        "priced downstream."
+        "priced downstream. A balance that cannot be read (a collateral token without code) is listed as not "
+        "counted, with the reason; the Comet's other holdings stand."
     ),
     discovery=(
         "The Comets are data, from the registry (CompoundV3Comet:<base>): on Ethereum cUSDCv3, cWETHv3, "
