@@ -44,6 +44,8 @@ async def test_protocol_views_list_the_positions_not_counted(eth_chain: DevnetCh
             llama = client.get(f"/protocol/{SLUG}").json()
             llamas = client.get("/protocols").json()
             explained = client.get(f"/v1/protocols/{SLUG}/explain", params={"chain": "ethereum"}).json()
+            history = client.get(f"/v1/protocols/{SLUG}/tvl", params={"interval": "block"}).json()
+            chains = client.get("/v1/chains").json()
     finally:
         await engine.client.aclose()
         repo.close()
@@ -73,3 +75,6 @@ async def test_protocol_views_list_the_positions_not_counted(eth_chain: DevnetCh
     assert row["notCounted"] == detail["not_counted"]
     assert explained["not_counted_summary"] == detail["not_counted"]
     assert len(explained["not_counted"]) == 2
+    assert [p["uncounted_count"] for p in history["points"]] == [2]
+    (ethereum,) = [c for c in chains if c["chain"] == "ethereum"]
+    assert ethereum["uncounted_count"] == 2

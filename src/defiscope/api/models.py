@@ -124,6 +124,7 @@ class TvlPoint(_Model):
     borrowed_usd: Usd
     staking_usd: Usd
     pool2_usd: Usd
+    uncounted_count: int = Field(default=0, description="positions left out of these figures (see not_counted)")
     blocks: list[Block]
 
 
@@ -142,6 +143,7 @@ class ChainSummary(_Model):
     sum_of_protocols_usd: Usd
     double_counted_usd: Usd
     protocols: int
+    uncounted_count: int = Field(default=0, description="positions the protocols here could not count, in total")
     blocks: list[Block]
 
 

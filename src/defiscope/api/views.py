@@ -215,6 +215,7 @@ def _bucketed(points: Iterable[HistoryPoint], interval: Interval) -> list[m.TvlP
             m.TvlPoint(
                 timestamp=p.block.timestamp,
                 **{f"{k.value}_usd": dec(p.total(k)) for k in BalanceKind},
+                uncounted_count=p.uncounted_count,
                 blocks=[block_model(p.block)],
             )
             for p in points
@@ -227,6 +228,7 @@ def _bucketed(points: Iterable[HistoryPoint], interval: Interval) -> list[m.TvlP
         m.TvlPoint(
             timestamp=start,
             **{f"{k.value}_usd": dec(exact_sum(p.total(k) for p in last.values())) for k in BalanceKind},
+            uncounted_count=sum(p.uncounted_count for p in last.values()),
             blocks=[block_model(p.block) for _, p in sorted(last.items())],
         )
         for start, last in sorted(buckets.items())
@@ -320,6 +322,7 @@ def chain_list(ctx: ApiContext) -> list[m.ChainSummary]:
                 sum_of_protocols_usd=dec(total.sum_of_protocols_usd),
                 double_counted_usd=dec(total.double_counted_usd),
                 protocols=len(snaps),
+                uncounted_count=sum(len(s.uncounted) for s in snaps),
                 blocks=[block_model(b) for b in sorted(blocks, key=lambda b: b.number)],
             )
         )
