@@ -92,6 +92,7 @@ def test_the_config_table_is_checked() -> None:
         {"min_lp_ratio": "x"},
         {"blacklist": {"one": {}}},
         {"blacklist": {"1": {"0x12": "why"}}},
+        {"blacklist": {"1": {SCAM[2:]: "why"}}},
         {"blacklist": {"1": {SCAM: ""}}},
         {"core_assets": "WETH"},
         {"colour": "blue"},

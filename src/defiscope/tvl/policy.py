@@ -34,6 +34,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Final
 
+from eth_utils import is_hex_address
+
 from defiscope.errors import InputError
 from defiscope.protocols.base import BalanceKind, Position
 from defiscope.tvl.model import NotCountedCause
@@ -193,17 +195,12 @@ def _blacklist(doc: object, where: str) -> dict[int, dict[str, str]]:
         if not str(chain).isdigit() or not isinstance(entries, dict):
             raise PolicyInputError(f"{where}: [tvl.blacklist.{chain}] must be a table under a numeric chain id")
         for address, why in entries.items():
-            if not _is_address(address) or not isinstance(why, str) or not why:
+            if not (address.startswith("0x") and is_hex_address(address)) or not isinstance(why, str) or not why:
                 raise PolicyInputError(
                     f'{where}: [tvl.blacklist.{chain}] entries are "0x<40 hex digits>" = "why", not {address!r}'
                 )
             out.setdefault(int(chain), {})[address.lower()] = why
     return out
-
-
-def _is_address(value: str) -> bool:
-    body = value[2:]
-    return value.startswith("0x") and len(body) == 40 and all(c in "0123456789abcdefABCDEF" for c in body)
 
 
 def _pct(ratio: Fraction) -> str:
