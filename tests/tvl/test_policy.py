@@ -135,7 +135,9 @@ async def test_defillama_rule_on_the_devnet_values_cake_wbnb_as_twice_its_wbnb(b
     assert ruled_wbnb.value_usd is not None
     assert held[wbnb].value_usd is not None
     extra_usd = ruled_wbnb.value_usd - held[wbnb].value_usd
-    expected = exact_sum([everything.total(BalanceKind.TVL), -held[cake].value_usd, extra_usd])  # type: ignore[operator]
+    cake_usd = held[cake].value_usd
+    assert cake_usd is not None
+    expected = exact_sum([everything.total(BalanceKind.TVL), -cake_usd, extra_usd])
     assert ruled.total(BalanceKind.TVL) == expected
     assert extra_usd > Decimal(0)
 
@@ -152,4 +154,6 @@ async def test_a_blacklisted_token_is_listed_with_its_amount_and_value(bnb_chain
         "blacklisted: the protocol's own token",
     )
     assert (left.amount, left.value_usd) == (held[cake].amount, held[cake].value_usd)
-    assert ruled.total(BalanceKind.TVL) == everything.total(BalanceKind.TVL) - held[cake].value_usd  # type: ignore[operator]
+    cake_usd = held[cake].value_usd
+    assert cake_usd is not None
+    assert ruled.total(BalanceKind.TVL) == everything.total(BalanceKind.TVL) - cake_usd

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.aggregator import PriceAggregator
-from defiscope.protocols.base import BalanceKind
+from defiscope.protocols.base import BalanceKind, Position
 from defiscope.protocols.curve.adapter import CurveAdapter
 from defiscope.service.snapshots import save_result
 from defiscope.store import Repository
@@ -29,7 +31,7 @@ async def _snapshot(chain: DevnetChain, adapter: CurveAdapter) -> ChainTvl:
         return await TvlEngine(client, deployment, [adapter], PriceAggregator(deployment)).snapshot()
 
 
-async def test_a_reverting_pool_is_listed_and_the_other_pools_stand(eth_chain: DevnetChain, tmp_path: object) -> None:
+async def test_a_reverting_pool_is_listed_and_the_other_pools_stand(eth_chain: DevnetChain, tmp_path: Path) -> None:
     adapter = CurveAdapter(devnet_deployment(eth_chain))
     before = await _snapshot(eth_chain, adapter)
     (whole,) = before.snapshots
@@ -37,18 +39,14 @@ async def test_a_reverting_pool_is_listed_and_the_other_pools_stand(eth_chain: D
     price = {t.token: t for t in whole.tokens}
     # What the broken pool added before: its positions, valued at the same (feed) prices.
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
-        from defiscope.chain.reader import Batcher
-
         held = await CurveAdapter(devnet_deployment(eth_chain)).positions(
             Batcher(await client.snapshot(before.block.number)).reader("curve")
         )
-    lost = [p for p in held if p.holder == pool]
+    lost = [p for p in held if isinstance(p, Position) and p.holder == pool]
     assert len(lost) == 2
     assert all(p.amount > 0 for p in lost)
-    lost_usd = exact_sum(
-        value_usd(p.amount, price[p.token].decimals, price[p.token].price.usd)  # type: ignore[union-attr]
-        for p in lost
-    )
+    quotes = {token: t.price for token, t in price.items() if t.price is not None}
+    lost_usd = exact_sum(value_usd(p.amount, price[p.token].decimals, quotes[p.token].usd) for p in lost)
 
     Sender.connect(eth_chain.rpc_url).rpc("anvil_setCode", [pool, REVERTING])
     after = await _snapshot(eth_chain, adapter)
@@ -58,7 +56,7 @@ async def test_a_reverting_pool_is_listed_and_the_other_pools_stand(eth_chain: D
     assert snap.total(BalanceKind.TVL) == whole.total(BalanceKind.TVL) - lost_usd > 0
     amounts = {t.token: t.amount for t in snap.tokens}
     for p in lost:
-        assert amounts.get(p.token, 0) == next(t.amount for t in whole.tokens if t.token == p.token) - p.amount  # type: ignore[union-attr]
+        assert amounts.get(p.token, 0) == price[p.token].amount - p.amount
     # The pool is listed, one entry per coin, with why; the amount is unknown, never 0; the price is known.
     assert sorted(u.token or "" for u in snap.uncounted) == sorted(p.token for p in lost)
     for u in snap.uncounted:
