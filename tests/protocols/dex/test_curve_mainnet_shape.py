@@ -7,7 +7,7 @@ that fails fails the figure, naming it."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -152,3 +152,22 @@ async def test_a_failing_listing_fails_the_figure_naming_the_call() -> None:
     del answers[(tricrypto, "pool_count()", ())]
     with pytest.raises(AdapterError, match=rf"{C['CurveTricryptoNgFactory']}.pool_count\(\) failed"):
         await CurveAdapter(MAIN).positions(MainnetLike(answers))  # type: ignore[arg-type]
+
+
+async def test_a_named_pool_whose_coins_fail_is_listed_and_retried() -> None:
+    lone = f"0x{0xAB:040x}"
+    deployment = replace(MAIN, contracts={**C, "CurveLonePool": lone})
+    adapter = CurveAdapter(deployment)
+    answers = dict(_answers())
+    for _ in range(2):  # each read retries it (and reads the listing again meanwhile)
+        positions = await adapter.positions(MainnetLike(answers))  # type: ignore[arg-type]
+        (unread,) = [p for p in positions if isinstance(p, Uncounted)]
+        assert (unread.holder.lower(), unread.token) == (lone, None)
+        assert ".coins(0) failed" in unread.reason
+        assert len([p for p in positions if isinstance(p, Position)]) == 14  # every other pool stands
+    # Once it answers, it is described and counted like any named pool.
+    answers.update({(lone, "coins(uint256)", (i,)): T[s] for i, s in enumerate(("DAI", "USDC"))})
+    answers.update({(lone, "balances(uint256)", (i,)): 10**6 * (i + 1) for i in range(2)})
+    positions = await adapter.positions(MainnetLike(answers))  # type: ignore[arg-type]
+    assert not any(isinstance(p, Uncounted) for p in positions)
+    assert {(p.token, p.amount) for p in positions if p.holder == lone} == {(T["DAI"], 10**6), (T["USDC"], 2 * 10**6)}
