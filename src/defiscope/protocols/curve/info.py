@@ -24,7 +24,8 @@ CURVE: Final = ProtocolInfo(
         "already counts: it is left out of Curve's positions (the adapter lists it per pool in `nested`), so "
         "Curve's own TVL holds each underlying once; Curve LP tokens held by other protocols are marked as "
         "receipts of Curve. A pool whose balances cannot be read (a reverting get_balances or balances(i)) is "
-        "listed as not counted, one entry per coin with the reason, and the other pools stand. "
+        "listed as not counted, one entry per coin with the reason, and the other pools stand; a named pool "
+        "whose coins cannot be read is listed once (coins unknown) and retried at each read. "
         "Yields: each pool's LP fee APR from the growth of get_virtual_price() over a day."
     ),
     discovery=(
