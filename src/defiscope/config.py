@@ -26,6 +26,11 @@ are passed down (`chain/` gets an `RpcSettings` and reads no file or environment
     [prices]
     coingecko = true        # also ask CoinGecko (DEFISCOPE_COINGECKO_API_KEY, DEFISCOPE_COINGECKO_PRO=1)
 
+    [tvl]
+    long_tail = "defillama" # DefiLlama's DEX rule (see `defiscope.tvl.policy`); default "all": count everything
+    [tvl.blacklist.1]       # tokens never counted, listed with why
+    "0x0000000000000000000000000000000000000001" = "why"
+
 `DEFISCOPE_RPC_1="https://a,https://b"` sets or replaces chain 1's endpoints. A loopback endpoint (a devnet,
 your own node) has no limits unless it sets its own: only its refusals slow us down.
 """
@@ -45,6 +50,7 @@ import platformdirs
 from defiscope.chain.errors import InvalidInput
 from defiscope.chain.limits import FREE_PLAN, EndpointLimits
 from defiscope.chain.settings import RpcSettings
+from defiscope.tvl.policy import LongTailPolicy, parse_policy
 
 __all__ = ["RpcSettings", "Settings", "data_dir", "database_url", "load_settings", "parse_limits"]
 
@@ -90,6 +96,9 @@ class Settings:
     coingecko: bool = False
     #: `$DEFISCOPE_DATABASE_URL`, else `[store] url`; None: the SQLite file in the data directory.
     store_url: str | None = None
+
+    #: Positions left out by rule (`[tvl]`): blacklisted tokens, DefiLlama's long-tail rule for DEX pools.
+    tvl_policy: LongTailPolicy = field(default_factory=LongTailPolicy)
 
     @property
     def database_url(self) -> str:
@@ -189,6 +198,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     coingecko = bool(prices_doc.get("coingecko")) or any(
         env.get(name) for name in ("DEFISCOPE_COINGECKO_API_KEY", "DEFISCOPE_COINGECKO_URL")
     )
+    tvl_doc = doc.get("tvl", {})
+    if not isinstance(tvl_doc, dict):
+        raise InvalidInput(f"config file {file}: [tvl] must be a table")
     return Settings(
         data_dir=_data_dir(doc, env, base, file),
         rpc=rpc,
@@ -196,6 +208,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         source=file if file.exists() else None,
         coingecko=coingecko,
         store_url=env.get(DATABASE_URL_ENV) or _store_url(doc, file),
+        tvl_policy=parse_policy(tvl_doc, f"config file {file}: [tvl]"),
     )
 
 

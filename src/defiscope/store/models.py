@@ -96,6 +96,7 @@ class TvlSnapshot(Base):
     staking_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
     pool2_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
     unpriced_count: Mapped[int] = mapped_column(Integer)
+    uncounted_count: Mapped[int] = mapped_column(Integer, server_default="0")  # revision 0009
 
     tokens: Mapped[list[SnapshotToken]] = relationship(
         order_by="SnapshotToken.ordinal", passive_deletes=True, lazy="raise"
@@ -103,6 +104,43 @@ class TvlSnapshot(Base):
     calls: Mapped[list[ProvenanceCall]] = relationship(
         order_by="ProvenanceCall.ordinal", passive_deletes=True, lazy="raise"
     )
+    uncounted: Mapped[list[SnapshotUncounted]] = relationship(
+        order_by="SnapshotUncounted.ordinal", passive_deletes=True, lazy="raise"
+    )
+
+
+class SnapshotUncounted(Base):
+    """One `NotCounted` of a snapshot (revision 0009): a position left out of its totals, and why.
+
+    `amount` is NULL when it could not be read; the price columns are NULL when the token had none."""
+
+    __tablename__ = "snapshot_uncounted"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "ordinal"),
+        CheckConstraint(f"kind IN ({_KINDS})", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("tvl_snapshots.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str] = mapped_column(Text)  # the pool or vault (an address, or a name such as an ilk)
+    token: Mapped[str | None] = mapped_column(String(ADDRESS_LEN))
+    symbol: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int | None] = mapped_column(ExactInt)
+    decimals: Mapped[int | None] = mapped_column(Integer)
+    price_chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    price_token: Mapped[str | None] = mapped_column(String(ADDRESS_LEN))
+    price_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    price_source: Mapped[str | None] = mapped_column(String(SOURCE_LEN))
+    price_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    price_confidence: Mapped[float | None] = mapped_column(Double)
+    price_block_number: Mapped[int | None] = mapped_column(BigInteger)
+    price_liquidity_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    value_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
 
 
 class SnapshotToken(Base):

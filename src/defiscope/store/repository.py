@@ -40,6 +40,7 @@ from defiscope.store.models import (
     ProtocolEventRow,
     ProvenanceCall,
     SnapshotToken,
+    SnapshotUncounted,
     TvlSnapshot,
     YieldGapRow,
     YieldRow,
@@ -103,11 +104,12 @@ class Repository:
                 convert.snapshot_values(snapshot),
                 [convert.token_values(i, t) for i, t in enumerate(snapshot.tokens)],
                 [convert.call_values(i, c) for i, c in enumerate(snapshot.calls)],
+                [convert.uncounted_values(i, u) for i, u in enumerate(snapshot.uncounted)],
             )
             for snapshot in snapshots
         ]
         with self._write() as session:
-            for snapshot, head, tokens, calls in rows:
+            for snapshot, head, tokens, calls, uncounted in rows:
                 _ensure_block(session, snapshot.block)
                 upsert = _insert(session, TvlSnapshot).values(head)
                 upsert = upsert.on_conflict_do_update(
@@ -124,10 +126,16 @@ class Repository:
                     delete(ProvenanceCall).where(ProvenanceCall.snapshot_id == snapshot_id),
                     execution_options=_NO_SYNC,
                 )
+                session.execute(
+                    delete(SnapshotUncounted).where(SnapshotUncounted.snapshot_id == snapshot_id),
+                    execution_options=_NO_SYNC,
+                )
                 if tokens:
                     session.execute(insert(SnapshotToken), [{**t, "snapshot_id": snapshot_id} for t in tokens])
                 if calls:
                     session.execute(insert(ProvenanceCall), [{**c, "snapshot_id": snapshot_id} for c in calls])
+                if uncounted:
+                    session.execute(insert(SnapshotUncounted), [{**u, "snapshot_id": snapshot_id} for u in uncounted])
 
     def save_prices(self, quotes: Iterable[PriceQuote]) -> int:
         """Upsert quotes by (chain_id, token, source, timestamp); returns how many distinct keys were written.
@@ -383,7 +391,7 @@ class Repository:
                 ),
             )
             .order_by(TvlSnapshot.slug, TvlSnapshot.chain_id)
-            .options(selectinload(TvlSnapshot.tokens))
+            .options(selectinload(TvlSnapshot.tokens), selectinload(TvlSnapshot.uncounted))
         )
         with self._sessions() as session:
             return [convert.to_snapshot(row, with_calls=False) for row in session.scalars(stmt)]
@@ -454,7 +462,11 @@ class Repository:
             .where(*where)
             .order_by(*order)
             .limit(1)
-            .options(selectinload(TvlSnapshot.tokens), selectinload(TvlSnapshot.calls))
+            .options(
+                selectinload(TvlSnapshot.tokens),
+                selectinload(TvlSnapshot.calls),
+                selectinload(TvlSnapshot.uncounted),
+            )
         )
         # One read transaction, so the head row and its children come from the same state.
         with self._sessions() as session:

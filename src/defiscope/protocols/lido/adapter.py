@@ -16,7 +16,7 @@ figure stays, marked, since pooled ether is still right as of the last report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from defiscope.chain.multicall import Call
@@ -65,6 +65,7 @@ class LidoStatus:
     report_age: int | None
     stale: bool
     reason: str  # why it is stale, or ""
+    queue_error: str | None = None  # why the withdrawal queue could not be read (it only annotates the figure)
 
     @property
     def share_rate(self) -> int:
@@ -108,11 +109,12 @@ class LidoAdapter(Adapter):
 
     async def positions(self, reader: Reader) -> list[Position]:
         status = await self.read_status(reader)
-        queued = (
-            "withdrawal queue not in the registry"
-            if status.unfinalized_steth is None
-            else f"{status.unfinalized_steth} wei stETH awaiting withdrawal"
-        )
+        if status.queue_error is not None:
+            queued = f"withdrawal queue not read: {status.queue_error}"
+        elif status.unfinalized_steth is None:
+            queued = "withdrawal queue not in the registry"
+        else:
+            queued = f"{status.unfinalized_steth} wei stETH awaiting withdrawal"
         label = f"total pooled ether ({queued})"
         if status.stale:
             label += f"; STALE: {status.reason}"
@@ -127,13 +129,18 @@ class LidoAdapter(Adapter):
             calls += [Call.of(self.oracle, signature) for signature in ORACLE_READS]
         results = await reader.call_many(calls)
         pooled, shares = self.require(results[:2])
-        unfinalized = self.require(results[2:3])[0] if self.queue else None
+        # The queue only annotates the figure: a queue that cannot be read is said so, and the TVL stands.
+        queue = results[2] if self.queue else None
+        unfinalized = queue.one() if queue is not None and queue.success else None
+        queue_error = None if queue is None or queue.success else f"{queue.call.describe()} failed: {queue.error}"
         oracle = results[3:] if self.queue else results[2:]
         last = None
         if oracle and all(r.success for r in oracle):
             ref_slot, genesis, per_slot = (r.one() for r in oracle)
             last = genesis + ref_slot * per_slot
-        status = self._status(pooled, shares, unfinalized, last, reader.block.timestamp)
+        status = replace(
+            self._status(pooled, shares, unfinalized, last, reader.block.timestamp), queue_error=queue_error
+        )
         self.status = status
         return status
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_protocol_events"
-down_revision: str | None = "0007_yield_gaps"
+down_revision: str | None = "0009_uncounted"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
