@@ -33,6 +33,7 @@ import structlog
 from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS
 from defiscope.errors import DefiscopeError
+from defiscope.service.discovery import attach_discovery, heal_discovery, rewind_discovery
 from defiscope.service.reorg import finality_depth, find_fork
 from defiscope.service.reports import ReportCollector
 from defiscope.service.snapshots import save_result
@@ -179,6 +180,8 @@ class ChainIndexer:
         self.chain_status = ChainStatus(self.chain_id)
         self.protocols: dict[tuple[str, int], ProtocolStatus] = {}
         self.reports = ReportCollector.of(engine, repo)  # Lido's oracle reports, for the staking APR
+        attach_discovery(engine, repo)  # discovery persisted: a restart continues after the stored cursors
+        self.discovery_healed = False  # the stored cursors are checked against the chain once, at the start
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Index until `stop` is set. Errors are logged and retried with exponential backoff."""
@@ -202,6 +205,9 @@ class ChainIndexer:
         head = await self.engine.client.block("latest")
         self.chain_status.head = head.number
         self.chain_status.head_time = head.timestamp
+        if not self.discovery_healed:
+            await heal_discovery(self.engine, self.repo, self.depth)
+            self.discovery_healed = True
         fork = await find_fork(self.engine.client, self.repo, head, self.depth)
         if fork is not None:
             await self.roll_back(fork, f"stored hash of block {fork} differs from the chain's")
@@ -252,6 +258,7 @@ class ChainIndexer:
         self.cursor = number - 1 if self.cursor is None else min(self.cursor, number - 1)
         if self.reports is not None:
             self.reports.rewind(number)
+        rewind_discovery(self.engine, number - 1)  # the store's rollback dropped the cursors to number - 1
         self.chain_status.reorgs += 1
         log.warning("indexer.reorg", chain_id=self.chain_id, from_block=number, snapshots_removed=removed, why=why)
 
