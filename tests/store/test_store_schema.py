@@ -25,6 +25,7 @@ TABLES = {"alembic_version", "blocks", "tvl_snapshots", "snapshot_tokens", "prov
 TABLES |= {"rebase_reports"}  # 0004: staking oracle reports (issue 6)
 TABLES |= {"yields"}  # 0005: yields per block (issue 7)
 TABLES |= {"yield_gaps"}  # 0007: rates that could not be read, and why
+TABLES |= {"discovery_logs", "discovery_cursors"}  # 0008: discovery from events, persisted (issue 13)
 
 
 def _script_head() -> str:
