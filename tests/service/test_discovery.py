@@ -1,0 +1,161 @@
+"""Persistent discovery under the indexer, on the devnet: a pool created on a fork the chain abandons leaves
+discovery (memory and store) with the snapshots, and a restarted indexer scans only after its stored cursors
+while computing the same figures as a store-less engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from defiscope.devnet import DevnetChain
+from defiscope.devnet.anvil import ACCOUNTS, rpc
+from defiscope.devnet.artifacts import npm_artifact
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.tx import Sender
+from defiscope.protocols.base import BalanceKind
+from defiscope.protocols.uniswap.v3 import V3Adapter
+from defiscope.service.discovery import engine_cursors
+from defiscope.service.indexer import Indexer
+from defiscope.store import Repository
+from defiscope.tvl.engine import TvlEngine
+from tests.service.chainkit import TRANSFER, block, head
+from tests.service.conftest import make_engine
+
+UNISWAP_V3 = "uniswap-v3"
+ZERO = "0x" + "00" * 20
+#: The fee tiers UniswapV3Factory enables in its constructor.
+FEES = (500, 3000, 10000)
+
+
+@pytest.fixture
+async def storeless(eth_chain: DevnetChain) -> AsyncIterator[TvlEngine]:
+    """Another engine of chain 1, never given a store: what the figures must equal."""
+    built = make_engine(devnet_deployment(eth_chain), eth_chain.rpc_url)
+    yield built
+    await built.client.aclose()
+
+
+def v3_of(engine: TvlEngine) -> V3Adapter:
+    (adapter,) = [a for a in engine.adapters if a.info.slug == UNISWAP_V3]
+    assert isinstance(adapter, V3Adapter)
+    return adapter
+
+
+def create_funded_pool(chain: DevnetChain, factory_address: str, weth: int) -> str:
+    """A new WETH pool (in a fee tier no seeded pool uses), holding `weth` sent to it: two blocks."""
+    sender = Sender.connect(chain.rpc_url)
+    factory = sender.contract(npm_artifact("UniswapV3Factory"), factory_address)
+    wrapped = chain.tokens["WETH"]
+    for other in sorted(set(chain.tokens.values()) - {wrapped}):
+        for fee in FEES:
+            if factory.functions.getPool(wrapped, other, fee).call() == ZERO:
+                sender.send(factory.functions.createPool(wrapped, other, fee))
+                pool = str(factory.functions.getPool(wrapped, other, fee).call())
+                data = TRANSFER + pool[2:].lower().rjust(64, "0") + hex(weth)[2:].rjust(64, "0")
+                tx = rpc(chain.rpc_url, "eth_sendTransaction", [{"from": ACCOUNTS[0], "to": wrapped, "data": data}])
+                Web3(Web3.HTTPProvider(chain.rpc_url)).eth.wait_for_transaction_receipt(tx, timeout=5)
+                return pool
+    raise AssertionError("every WETH pair of every fee tier exists already")
+
+
+async def tvl_of(engine: TvlEngine, number: int, slug: str = UNISWAP_V3) -> Any:
+    (snapshot,) = [s for s in (await engine.snapshot(number)).snapshots if s.slug == slug]
+    return snapshot.total(BalanceKind.TVL)
+
+
+async def test_a_reorg_rolls_discovery_back_with_the_snapshots(
+    engine: TvlEngine, storeless: TvlEngine, eth_chain: DevnetChain, any_repo: Repository
+) -> None:
+    indexer = Indexer({1: engine}, any_repo)
+    chain = indexer.chains[1]
+    v3 = v3_of(engine)
+    await chain.step(None)
+    start = head(eth_chain)
+    seeded = len(v3.pools)
+    fork = rpc(eth_chain.rpc_url, "evm_snapshot")
+
+    pool = create_funded_pool(eth_chain, v3.factory, 10**18)  # the old chain: blocks start+1, start+2
+    await chain.step(None)
+    assert head(eth_chain) == start + 2
+    assert pool in {p.address for p in v3.pools}
+    stored = any_repo.load_cursor(1, v3.created.source)
+    assert stored is not None
+    assert (len(stored.logs), stored.scanned_to) == (seeded + 1, start + 2)
+    old = any_repo.latest_snapshot(UNISWAP_V3, 1)
+    assert old is not None
+    assert old.block.number == start + 2
+
+    assert rpc(eth_chain.rpc_url, "evm_revert", [fork]) is True
+    rpc(eth_chain.rpc_url, "evm_setNextBlockTimestamp", [int(block(eth_chain, start)["timestamp"], 16) + 100])
+    rpc(eth_chain.rpc_url, "anvil_mine", ["0x3"])  # the new chain: three empty blocks, no pool
+    top = head(eth_chain)
+    assert top == start + 3
+    await chain.step(None)
+
+    assert indexer.status().chains[1].reorgs == 1
+    assert pool not in {p.address for p in v3.pools}
+    assert len(v3.pools) == seeded
+    stored = any_repo.load_cursor(1, v3.created.source)
+    assert stored is not None
+    assert (len(stored.logs), stored.scanned_to, stored.scanned_hash) == (seeded, top, block(eth_chain, top)["hash"])
+    new = any_repo.latest_snapshot(UNISWAP_V3, 1)
+    assert new is not None
+    assert new.block.number == top
+    assert new.total(BalanceKind.TVL) == await tvl_of(storeless, top) < old.total(BalanceKind.TVL)
+
+
+def record_log_filters(engine: TvlEngine, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every `eth_getLogs` filter the engine's client sends from now on (batched or alone)."""
+    rpc_client = engine.client.rpc
+    send = rpc_client._send
+    seen: list[dict[str, Any]] = []
+
+    async def recording(calls: Sequence[tuple[str, Sequence[Any]]], *, idempotent: bool) -> Any:
+        seen.extend(dict(params[0]) for method, params in calls if method == "eth_getLogs")
+        return await send(calls, idempotent=idempotent)
+
+    monkeypatch.setattr(rpc_client, "_send", recording)
+    return seen
+
+
+async def test_a_restarted_indexer_scans_only_after_its_stored_cursors(
+    eth_chain: DevnetChain, storeless: TvlEngine, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = devnet_deployment(eth_chain)
+    first = make_engine(deployment, eth_chain.rpc_url)
+    try:
+        await Indexer({1: first}, repo).run_once()
+    finally:
+        await first.client.aclose()
+    before = repo.discovery_cursors(1)
+    cursors = list(engine_cursors(first))
+    assert {c.source for c in cursors} <= set(before)
+    assert len(cursors) >= 3  # uniswap-v3's pools, eigenlayer's whitelist and pods, maker's wards
+
+    pool = create_funded_pool(eth_chain, v3_of(first).factory, 10**18)
+    restarted = make_engine(deployment, eth_chain.rpc_url)  # a new process: new adapters, the same store
+    filters = record_log_filters(restarted, monkeypatch)
+    try:
+        (indexed,) = await Indexer({1: restarted}, repo).run_once()
+        top = indexed.block.number
+        assert top == head(eth_chain)
+        for cursor in engine_cursors(restarted):
+            scans = [
+                int(f["fromBlock"], 16)
+                for f in filters
+                if str(f.get("address", "")).lower() == cursor.address.lower()
+                and f.get("topics") == [list(cursor.topics)]
+            ]
+            assert scans == [before[cursor.source][0] + 1], cursor.source  # one scan, after the stored cursor
+        assert pool in {p.address for p in v3_of(restarted).pools}
+    finally:
+        await restarted.client.aclose()
+    fresh = await storeless.snapshot(top)
+    assert fresh.snapshots
+    for snapshot in fresh.snapshots:
+        stored = repo.snapshot_at(snapshot.slug, 1, top)
+        assert stored is not None
+        assert stored.tokens == snapshot.tokens, snapshot.slug
