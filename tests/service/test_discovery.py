@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from web3 import Web3
 
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
 from defiscope.devnet import DevnetChain
 from defiscope.devnet.anvil import ACCOUNTS, rpc
 from defiscope.devnet.artifacts import npm_artifact
@@ -17,6 +19,7 @@ from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.tx import Sender
 from defiscope.protocols.base import BalanceKind
 from defiscope.protocols.uniswap.v3 import V3Adapter
+from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3 as UNISWAP_V3_SPEC
 from defiscope.service.discovery import engine_cursors
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
@@ -159,3 +162,34 @@ async def test_a_restarted_indexer_scans_only_after_its_stored_cursors(
         stored = repo.snapshot_at(snapshot.slug, 1, top)
         assert stored is not None
         assert stored.tokens == snapshot.tokens, snapshot.slug
+
+
+async def test_a_fork_while_stopped_is_healed_at_the_next_start(
+    eth_chain: DevnetChain, storeless: TvlEngine, repo: Repository
+) -> None:
+    deployment = devnet_deployment(eth_chain)
+    fork = rpc(eth_chain.rpc_url, "evm_snapshot")
+    start = head(eth_chain)
+    # A one-shot command (`defiscope staking operators`, say) stored discovery at a block no snapshot is at.
+    scanned = V3Adapter(deployment, UNISWAP_V3_SPEC)
+    scanned.created.attach(repo)
+    pool = create_funded_pool(eth_chain, scanned.factory, 10**18)
+    async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
+        assert pool in {p.address for p in await scanned.discover(Batcher(await client.snapshot()).reader("t"))}
+
+    assert rpc(eth_chain.rpc_url, "evm_revert", [fork]) is True
+    rpc(eth_chain.rpc_url, "evm_setNextBlockTimestamp", [int(block(eth_chain, start)["timestamp"], 16) + 100])
+    rpc(eth_chain.rpc_url, "anvil_mine", ["0x3"])
+    engine = make_engine(deployment, eth_chain.rpc_url)
+    try:
+        (indexed,) = await Indexer({1: engine}, repo).run_once()
+        assert pool not in {p.address for p in v3_of(engine).pools}
+    finally:
+        await engine.client.aclose()
+    stored = repo.load_cursor(1, scanned.created.source)
+    assert stored is not None
+    assert pool.lower()[2:] not in str(stored.logs).lower()
+    assert stored.scanned_hash == indexed.block.hash
+    saved = repo.latest_snapshot(UNISWAP_V3, 1)
+    assert saved is not None
+    assert saved.total(BalanceKind.TVL) == await tvl_of(storeless, indexed.block.number)
