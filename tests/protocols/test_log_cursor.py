@@ -136,6 +136,9 @@ async def test_rewind_forgets_later_logs_and_the_next_scan_fetches_them(
         assert len(await adapter.discover(Batcher(second).reader("second"))) == 4
         adapter.created.rewind(first.block.number)
         assert (len(adapter.pools), adapter.created.scanned_to) == (3, first.block.number)
+        assert adapter.created.rewinds == 1  # what an adapter derived from the forgotten logs is stale
+        adapter.created.rewind(second.block.number)  # nothing after it is known: nothing forgotten
+        assert adapter.created.rewinds == 1
         reader = Batcher(second).reader("again")
         assert len(await adapter.discover(reader)) == 4
         assert reader.log_queries == [factory_query(adapter, first.block.number + 1, second.block.number)]

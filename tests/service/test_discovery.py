@@ -14,8 +14,9 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.devnet import DevnetChain
 from defiscope.devnet.anvil import ACCOUNTS, rpc
-from defiscope.devnet.artifacts import npm_artifact
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.eigenlayer import VALIDATOR_ETH
 from defiscope.devnet.tx import Sender
 from defiscope.protocols.base import BalanceKind
 from defiscope.protocols.uniswap.v3 import V3Adapter
@@ -28,6 +29,7 @@ from tests.service.chainkit import TRANSFER, block, head
 from tests.service.conftest import make_engine
 
 UNISWAP_V3 = "uniswap-v3"
+EIGENLAYER = "eigenlayer"
 ZERO = "0x" + "00" * 20
 #: The fee tiers UniswapV3Factory enables in its constructor.
 FEES = (500, 3000, 10000)
@@ -193,3 +195,35 @@ async def test_a_fork_while_stopped_is_healed_at_the_next_start(
     saved = repo.latest_snapshot(UNISWAP_V3, 1)
     assert saved is not None
     assert saved.total(BalanceKind.TVL) == await tvl_of(storeless, indexed.block.number)
+
+
+async def test_pod_shares_derived_from_abandoned_logs_are_read_again(
+    engine: TvlEngine, storeless: TvlEngine, eth_chain: DevnetChain, repo: Repository
+) -> None:
+    """EigenLayer follows pod shares from `NewTotalShares` logs: after a reorg it must not go on from shares
+    that counted a log of the abandoned fork."""
+    indexer = Indexer({1: engine}, repo)
+    chain = indexer.chains[1]
+    await chain.step(None)
+    start = head(eth_chain)
+    fork = rpc(eth_chain.rpc_url, "evm_snapshot")
+    sender = Sender.connect(eth_chain.rpc_url)
+    pods = sender.contract(contract_artifact("EigenPodManager"), eth_chain.contracts["EigenLayerEigenPodManager"])
+    owner = sender.accounts[5]
+    sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(owner, 0, 7 * VALIDATOR_ETH))
+    await chain.step(None)
+    old = repo.latest_snapshot(EIGENLAYER, 1)
+    assert old is not None
+    assert old.block.number == start + 1
+
+    assert rpc(eth_chain.rpc_url, "evm_revert", [fork]) is True
+    rpc(eth_chain.rpc_url, "evm_setNextBlockTimestamp", [int(block(eth_chain, start)["timestamp"], 16) + 100])
+    rpc(eth_chain.rpc_url, "anvil_mine", ["0x2"])
+    await chain.step(None)
+
+    new = repo.latest_snapshot(EIGENLAYER, 1)
+    assert new is not None
+    assert new.block.number == start + 2
+    (expected,) = [s for s in (await storeless.snapshot(start + 2)).snapshots if s.slug == EIGENLAYER]
+    assert new.tokens == expected.tokens
+    assert new.tokens != old.tokens  # the abandoned fork's 7 validators are no longer counted

@@ -98,6 +98,7 @@ class LogCursor(Generic[T]):
         self.entries: list[tuple[int, int, T]] = []  # (block, log index, parsed), in chain order
         self.store: CursorStore | None = None
         self.on_progress: ProgressCallback | None = None
+        self.rewinds = 0  # how many times logs were forgotten (a reorg): state derived from them is stale
         self._loaded_for: int | None = None  # the chain id whose stored state is loaded
         self._lock = asyncio.Lock()
 
@@ -163,9 +164,13 @@ class LogCursor(Generic[T]):
             self.on_progress(self.source, end, to_block)
 
     def rewind(self, block: int) -> None:
-        """Forget the logs of blocks after `block` (a reorg): the next scan fetches them again."""
+        """Forget the logs of blocks after `block` (a reorg): the next scan fetches them again. Anything an
+        adapter derived from the forgotten logs is stale: `rewinds` counts these, for it to notice."""
+        if self.scanned_to <= block:
+            return
         self.entries = [entry for entry in self.entries if entry[0] <= block]
-        self.scanned_to = max(self.start_block - 1, min(self.scanned_to, block))
+        self.scanned_to = max(self.start_block - 1, block)
+        self.rewinds += 1
 
     def upto(self, block: int) -> list[T]:
         return [item for at, _, item in self.entries if at <= block]
@@ -178,12 +183,9 @@ class LogCursor(Generic[T]):
         """Replace what is in memory with what `store` holds (if it holds anything for this source)."""
         stored = await asyncio.to_thread(store.load_cursor, chain_id, self.source)
         self._loaded_for = chain_id
-        if stored is None:
-            if self.scanned_to >= self.start_block:  # scanned before the store was attached: start afresh
-                self.rewind(self.start_block - 1)
-            return
-        self.entries, self.scanned_to = [], self.start_block - 1
-        self._keep(sorted(stored.logs, key=_position), stored.scanned_to)
+        self.rewind(self.start_block - 1)  # anything scanned before the store was attached: from the store now
+        if stored is not None:
+            self._keep(sorted(stored.logs, key=_position), stored.scanned_to)
 
     def _keep(self, raw: Sequence[Mapping[str, Any]], scanned_to: int) -> None:
         """Add raw logs (in chain order, all after `scanned_to`'s previous value) and advance to `scanned_to`."""
