@@ -184,7 +184,12 @@ async def test_a_fork_while_stopped_is_healed_at_the_next_start(
     rpc(eth_chain.rpc_url, "anvil_mine", ["0x3"])
     engine = make_engine(deployment, eth_chain.rpc_url)
     try:
-        (indexed,) = await Indexer({1: engine}, repo).run_once()
+        indexer = Indexer({1: engine}, repo)
+        await indexer.resume()  # what `serve` does first: healed before its first table reads discovery
+        healed = repo.load_cursor(1, scanned.created.source)
+        assert healed is not None
+        assert healed.scanned_to < start
+        (indexed,) = await indexer.run_once()
         assert pool not in {p.address for p in v3_of(engine).pools}
     finally:
         await engine.client.aclose()

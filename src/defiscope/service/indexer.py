@@ -205,9 +205,7 @@ class ChainIndexer:
         head = await self.engine.client.block("latest")
         self.chain_status.head = head.number
         self.chain_status.head_time = head.timestamp
-        if not self.discovery_healed:
-            await heal_discovery(self.engine, self.repo, self.depth)
-            self.discovery_healed = True
+        await self.heal_discovery()
         fork = await find_fork(self.engine.client, self.repo, head, self.depth)
         if fork is not None:
             await self.roll_back(fork, f"stored hash of block {fork} differs from the chain's")
@@ -261,6 +259,12 @@ class ChainIndexer:
         rewind_discovery(self.engine, number - 1)  # the store's rollback dropped the cursors to number - 1
         self.chain_status.reorgs += 1
         log.warning("indexer.reorg", chain_id=self.chain_id, from_block=number, snapshots_removed=removed, why=why)
+
+    async def heal_discovery(self) -> None:
+        """Once, before discovery is used: roll back stored cursors whose last block the chain lost meanwhile."""
+        if not self.discovery_healed:
+            await heal_discovery(self.engine, self.repo, self.depth)
+            self.discovery_healed = True
 
     def resume_after(self, number: int) -> None:
         """Continue after block `number` (the highest stored) instead of at the head."""
@@ -391,6 +395,8 @@ class Indexer:
         resumed = {cid: latest[cid] for cid in self.chains if cid in latest}
         for chain_id, block in resumed.items():
             self.chains[chain_id].resume_after(block.number)
+        # Before `serve`'s first table reads discovery; a chain that cannot be reached heals at its first step.
+        await asyncio.gather(*(c.heal_discovery() for c in self.chains.values()), return_exceptions=True)
         return resumed
 
     async def drain(self, within: float) -> bool:
