@@ -21,6 +21,7 @@ from defiscope.devnet.tx import Sender
 from defiscope.protocols.base import BalanceKind
 from defiscope.protocols.uniswap.v3 import V3Adapter
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3 as UNISWAP_V3_SPEC
+from defiscope.service.backfill import backfill
 from defiscope.service.discovery import engine_cursors
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
@@ -232,3 +233,18 @@ async def test_pod_shares_derived_from_abandoned_logs_are_read_again(
     (expected,) = [s for s in (await storeless.snapshot(start + 2)).snapshots if s.slug == EIGENLAYER]
     assert new.tokens == expected.tokens
     assert new.tokens != old.tokens  # the abandoned fork's 7 validators are no longer counted
+
+
+async def test_a_backfill_keeps_discovery_for_the_next_run(
+    engine: TvlEngine, storeless: TvlEngine, eth_chain: DevnetChain, repo: Repository
+) -> None:
+    top = head(eth_chain)
+    v3 = v3_of(engine)
+    result = await backfill(engine, repo, UNISWAP_V3, top - 4, top, step=2)
+    assert result.stored == 3
+    stored = repo.load_cursor(1, v3.created.source)
+    assert stored is not None
+    assert (stored.scanned_to, len(stored.logs)) == (top, len(v3.pools))
+    saved = repo.snapshot_at(UNISWAP_V3, 1, top - 2)
+    assert saved is not None
+    assert saved.total(BalanceKind.TVL) == await tvl_of(storeless, top - 2)
