@@ -31,25 +31,30 @@ def repo(tmp_path: Path) -> Iterator[Repository]:
     store.close()
 
 
-class StopsAfter:
-    """The repository, failing its `limit`+1-th save: a first discovery interrupted mid-way."""
+class Watched:
+    """The repository, recording the pages it loads and failing its `saves_ok`+1-th save if given (a first
+    discovery interrupted mid-way)."""
 
-    def __init__(self, repo: Repository, limit: int) -> None:
-        self.repo, self.limit, self.saves = repo, limit, 0
+    def __init__(self, repo: Repository, saves_ok: int | None = None) -> None:
+        self.repo, self.saves_ok, self.saves = repo, saves_ok, 0
+        self.loads: list[tuple[tuple[int, int] | None, int | None]] = []
 
-    def load_cursor(self, chain_id: int, source: str) -> StoredCursor | None:
-        return self.repo.load_cursor(chain_id, source)
+    def load_cursor(
+        self, chain_id: int, source: str, *, after: tuple[int, int] | None = None, limit: int | None = None
+    ) -> StoredCursor | None:
+        self.loads.append((after, limit))
+        return self.repo.load_cursor(chain_id, source, after=after, limit=limit)
 
     def save_cursor(
         self, chain_id: int, source: str, logs: Sequence[Mapping[str, Any]], scanned_to: int, block_hash: str | None
     ) -> None:
-        if self.saves == self.limit:
+        if self.saves == self.saves_ok:
             raise ConnectionError("the process was stopped here")
         self.saves += 1
         self.repo.save_cursor(chain_id, source, logs, scanned_to, block_hash)
 
 
-def pancake(chain: DevnetChain, store: Repository | StopsAfter | None = None) -> V3Adapter:
+def pancake(chain: DevnetChain, store: Repository | Watched | None = None) -> V3Adapter:
     adapter = V3Adapter(devnet_deployment(chain), PANCAKESWAP_V3)
     if store is not None:
         adapter.created.attach(store)
@@ -98,7 +103,7 @@ async def test_an_interrupted_first_scan_resumes_at_the_last_saved_chunk(
         head = await client.snapshot()
         chunk = head.block.number // 5 + 1  # five chunks from the factory's start block (0 on the devnet)
         monkeypatch.setattr(log_cursor, "SCAN_CHUNK", chunk)
-        interrupted = pancake(bnb_chain, StopsAfter(repo, limit=2))
+        interrupted = pancake(bnb_chain, Watched(repo, saves_ok=2))
         progress: list[tuple[str, int, int]] = []
         interrupted.created.on_progress = lambda source, done, target: progress.append((source, done, target))
         with pytest.raises(ConnectionError, match="stopped here"):
@@ -120,6 +125,24 @@ async def test_an_interrupted_first_scan_resumes_at_the_last_saved_chunk(
     stored = repo.load_cursor(56, source)
     assert stored is not None
     assert (stored.scanned_to, stored.scanned_hash) == (target, head.block.hash)
+
+
+async def test_stored_logs_load_page_by_page(
+    bnb_chain: DevnetChain, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with ChainClient.connect(56, [bnb_chain.rpc_url]) as client:
+        head = await client.snapshot()
+        expected = await pancake(bnb_chain, repo).discover(Batcher(head).reader("first"))
+        monkeypatch.setattr(log_cursor, "LOAD_PAGE", 2)  # three pools: a full page, then a short one
+        watched = Watched(repo)
+        reader = Batcher(head).reader("restarted")
+        assert await pancake(bnb_chain, watched).discover(reader) == expected
+        assert reader.log_queries == []  # all stored, nothing scanned
+    # The second page starts after the first page's last log (the second pool's creation).
+    assert [(None if after is None else after[0], limit) for after, limit in watched.loads] == [
+        (None, 2),
+        (expected[1].block, 2),
+    ]
 
 
 async def test_rewind_forgets_later_logs_and_the_next_scan_fetches_them(

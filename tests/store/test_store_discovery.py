@@ -47,6 +47,15 @@ def test_logs_come_back_exactly_in_chain_order_and_per_source(repo: Repository) 
     assert repo.discovery_cursors(1) == {SOURCE: (20, block(20).hash), OTHER: (9, None)}
 
 
+def test_logs_load_in_pages_after_a_position(repo: Repository) -> None:
+    logs = [raw_log(3, 0), raw_log(3, 5), raw_log(4, 1), raw_log(9, 0)]
+    repo.save_cursor(1, SOURCE, logs, 9, None)
+    first = repo.load_cursor(1, SOURCE, limit=2)
+    assert first == StoredCursor(9, None, logs[:2])
+    assert repo.load_cursor(1, SOURCE, after=(3, 5), limit=2) == StoredCursor(9, None, logs[2:])
+    assert repo.load_cursor(1, SOURCE, after=(9, 0), limit=2) == StoredCursor(9, None, [])
+
+
 def test_a_log_saved_twice_is_kept_once_and_a_cursor_never_moves_back(repo: Repository, engine: Engine) -> None:
     # Two cursors of one source (two adapters of the same factory): the one behind saves what is stored.
     repo.save_cursor(1, SOURCE, [raw_log(3, 0), raw_log(15, 0)], 20, block(20).hash)

@@ -37,6 +37,9 @@ SCAN_CHUNK: Final = 10_000
 #: Chunks of a long scan asked at once (each may itself be split by the client to the provider's range cap).
 CHUNKS_IN_FLIGHT: Final = 4
 
+#: Stored logs read (and parsed) per query when a cursor loads.
+LOAD_PAGE: Final = 50_000
+
 #: `on_progress(source, scanned_to, target)`: called after each chunk of a scan is kept (for a progress bar).
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -55,8 +58,11 @@ class CursorStore(Protocol):
 
     Called from a worker thread (`asyncio.to_thread`): implementations do blocking I/O."""
 
-    def load_cursor(self, chain_id: int, source: str) -> StoredCursor | None:
-        """The stored logs and scanned_to of `source`, or None if nothing is stored."""
+    def load_cursor(
+        self, chain_id: int, source: str, *, after: tuple[int, int] | None = None, limit: int | None = None
+    ) -> StoredCursor | None:
+        """The scanned_to of `source` and its stored logs up to there, in chain order: those after position
+        `after` (block, log index), at most `limit` of them (a page). None if nothing is stored."""
         ...
 
     def save_cursor(
@@ -181,11 +187,29 @@ class LogCursor(Generic[T]):
 
     async def _load(self, store: CursorStore, chain_id: int) -> None:
         """Replace what is in memory with what `store` holds (if it holds anything for this source)."""
-        stored = await asyncio.to_thread(store.load_cursor, chain_id, self.source)
+        loaded = await asyncio.to_thread(self._read_stored, store, chain_id)
         self._loaded_for = chain_id
         self.rewind(self.start_block - 1)  # anything scanned before the store was attached: from the store now
-        if stored is not None:
-            self._keep(sorted(stored.logs, key=_position), stored.scanned_to)
+        if loaded is not None:
+            self.entries, self.scanned_to = loaded
+
+    def _read_stored(self, store: CursorStore, chain_id: int) -> tuple[list[tuple[int, int, T]], int] | None:
+        """The stored logs, parsed, and scanned_to (in a worker thread). Read in pages and parsed page by page,
+        so a million stored pairs never sit in memory as raw logs all at once."""
+        first = store.load_cursor(chain_id, self.source, limit=LOAD_PAGE)
+        if first is None:
+            return None
+        entries: list[tuple[int, int, T]] = []
+        page: Sequence[Mapping[str, Any]] = first.logs
+        while True:
+            for log in page:
+                at = log_int(log["blockNumber"])
+                if at <= first.scanned_to:  # a page read after another process saved more: not ours yet
+                    entries.append((at, log_int(log["logIndex"]), self.parse(log)))
+            if len(page) < LOAD_PAGE:
+                return entries, first.scanned_to
+            following = store.load_cursor(chain_id, self.source, after=_position(page[-1]), limit=LOAD_PAGE)
+            page = [] if following is None else following.logs
 
     def _keep(self, raw: Sequence[Mapping[str, Any]], scanned_to: int) -> None:
         """Add raw logs (in chain order, all after `scanned_to`'s previous value) and advance to `scanned_to`."""

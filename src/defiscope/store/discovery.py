@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,21 +27,31 @@ _NO_SYNC: Final = {"synchronize_session": False}
 _LOG_BATCH: Final = 1_000
 
 
-def load(session: Session, chain_id: int, source: str) -> StoredCursor | None:
-    """The cursor of (chain, source) and its logs up to scanned_to, in chain order; None if never saved."""
+def load(
+    session: Session, chain_id: int, source: str, after: tuple[int, int] | None, limit: int | None
+) -> StoredCursor | None:
+    """The cursor of (chain, source) and its logs up to scanned_to, in chain order, after position `after`
+    (block, log index), at most `limit`; None if never saved."""
     cursor = session.get(DiscoveryCursor, (chain_id, source))
     if cursor is None:
         return None
-    rows = session.scalars(
-        select(DiscoveryLog.raw)
-        .where(
-            DiscoveryLog.chain_id == chain_id,
-            DiscoveryLog.source == source,
-            DiscoveryLog.block_number <= cursor.scanned_to,
-        )
-        .order_by(DiscoveryLog.block_number, DiscoveryLog.log_index)
+    stmt = select(DiscoveryLog.raw).where(
+        DiscoveryLog.chain_id == chain_id,
+        DiscoveryLog.source == source,
+        DiscoveryLog.block_number <= cursor.scanned_to,
     )
-    return StoredCursor(cursor.scanned_to, cursor.scanned_hash, list(rows))
+    if after is not None:
+        block, index = after
+        stmt = stmt.where(
+            or_(
+                DiscoveryLog.block_number > block,
+                and_(DiscoveryLog.block_number == block, DiscoveryLog.log_index > index),
+            )
+        )
+    stmt = stmt.order_by(DiscoveryLog.block_number, DiscoveryLog.log_index)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return StoredCursor(cursor.scanned_to, cursor.scanned_hash, list(session.scalars(stmt)))
 
 
 def save(

@@ -213,10 +213,13 @@ class Repository:
         with self._write() as session:
             stored_discovery.save(session, chain_id, source, logs, scanned_to, scanned_hash)
 
-    def load_cursor(self, chain_id: int, source: str) -> StoredCursor | None:
-        """A `LogCursor` source's stored raw logs and scanned_to; None if never saved."""
+    def load_cursor(
+        self, chain_id: int, source: str, *, after: tuple[int, int] | None = None, limit: int | None = None
+    ) -> StoredCursor | None:
+        """A `LogCursor` source's scanned_to and stored raw logs up to there, in chain order (those after
+        position `after` = (block, log index), at most `limit`); None if never saved."""
         with self._sessions() as session:
-            return stored_discovery.load(session, chain_id, source)
+            return stored_discovery.load(session, chain_id, source, after, limit)
 
     def discovery_cursors(self, chain_id: int) -> dict[str, tuple[int, str | None]]:
         """Every discovery source of a chain: (scanned_to, that block's hash when known)."""
