@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
+import structlog
+import structlog.testing
 from web3 import Web3
 
 from defiscope.chain.client import ChainClient
@@ -22,7 +24,7 @@ from defiscope.protocols.base import BalanceKind
 from defiscope.protocols.uniswap.v3 import V3Adapter
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3 as UNISWAP_V3_SPEC
 from defiscope.service.backfill import backfill
-from defiscope.service.discovery import engine_cursors
+from defiscope.service.discovery import DiscoveryProgress, engine_cursors
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
@@ -248,3 +250,19 @@ async def test_a_backfill_keeps_discovery_for_the_next_run(
     saved = repo.snapshot_at(UNISWAP_V3, 1, top - 2)
     assert saved is not None
     assert saved.total(BalanceKind.TVL) == await tvl_of(storeless, top - 2)
+
+
+def test_progress_shows_long_scans_and_logs_each_tenth() -> None:
+    progress = DiscoveryProgress(1)
+    with structlog.testing.capture_logs() as logged:
+        for end in range(9, 99, 10):  # a first discovery of blocks 0..99 in chunks of 10
+            progress("factory", end, 99)
+            assert progress.syncing
+        progress("factory", 99, 99)
+        progress("factory", 100, 100)  # then one block's scan each block: not logged
+        progress("factory", 101, 101)
+    assert not progress.syncing
+    assert progress.sources == {"factory": (101, 101)}
+    assert [(e["event"], e["scanned_to"]) for e in logged] == [
+        ("discovery.progress", n) for n in (9, 19, 29, 39, 49, 59, 69, 79, 89, 99)
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -21,6 +22,32 @@ from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class DiscoveryProgress:
+    """How far each discovery source of a chain has scanned towards its target (a `ProgressCallback`): what
+    `/v1/health` and the dashboard can show while a first discovery runs; logged at every tenth of the way."""
+
+    chain_id: int
+    sources: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (scanned_to, target)
+
+    def __call__(self, source: str, scanned_to: int, target: int) -> None:
+        before = self.sources.get(source, (target, target))
+        self.sources[source] = (scanned_to, target)
+        # Only long scans are logged (a block's own scan is done at its first chunk): each tenth, and the end.
+        long_scan = scanned_to < target or before[0] < before[1]
+        if long_scan and (before[1] != target or _tenths(*before) != _tenths(scanned_to, target)):
+            log.info("discovery.progress", chain_id=self.chain_id, source=source, scanned_to=scanned_to, target=target)
+
+    @property
+    def syncing(self) -> bool:
+        """Whether a source's last scan has not reached its target yet."""
+        return any(scanned_to < target for scanned_to, target in self.sources.values())
+
+
+def _tenths(scanned_to: int, target: int) -> int:
+    return 10 * scanned_to // max(1, target)
 
 
 def engine_cursors(engine: TvlEngine) -> Iterator[LogCursor[Any]]:

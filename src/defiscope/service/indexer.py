@@ -33,7 +33,7 @@ import structlog
 from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS
 from defiscope.errors import DefiscopeError
-from defiscope.service.discovery import attach_discovery, heal_discovery, rewind_discovery
+from defiscope.service.discovery import DiscoveryProgress, attach_discovery, heal_discovery, rewind_discovery
 from defiscope.service.reorg import finality_depth, find_fork
 from defiscope.service.reports import ReportCollector
 from defiscope.service.snapshots import save_result
@@ -180,7 +180,8 @@ class ChainIndexer:
         self.chain_status = ChainStatus(self.chain_id)
         self.protocols: dict[tuple[str, int], ProtocolStatus] = {}
         self.reports = ReportCollector.of(engine, repo)  # Lido's oracle reports, for the staking APR
-        attach_discovery(engine, repo)  # discovery persisted: a restart continues after the stored cursors
+        self.discovery = DiscoveryProgress(self.chain_id)  # how far a first discovery has come
+        attach_discovery(engine, repo, self.discovery)  # persisted: a restart continues after the stored cursors
         self.discovery_healed = False  # the stored cursors are checked against the chain once, at the start
 
     async def follow(self, stop: asyncio.Event) -> None:
