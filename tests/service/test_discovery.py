@@ -4,7 +4,7 @@ while computing the same figures as a store-less engine."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ import structlog.testing
 from web3 import Web3
 
 from defiscope.chain.client import ChainClient
-from defiscope.chain.reader import Batcher
+from defiscope.chain.reader import Batcher, Reader
 from defiscope.devnet import DevnetChain
 from defiscope.devnet.anvil import ACCOUNTS, rpc
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
@@ -115,17 +115,19 @@ async def test_a_reorg_rolls_discovery_back_with_the_snapshots(
     assert new.total(BalanceKind.TVL) == await tvl_of(storeless, top) < old.total(BalanceKind.TVL)
 
 
-def record_log_filters(engine: TvlEngine, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every `eth_getLogs` filter the engine's client sends from now on (batched or alone)."""
-    rpc_client = engine.client.rpc
-    send = rpc_client._send
-    seen: list[dict[str, Any]] = []
+def record_log_queries(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any, int]]:
+    """(address, topics, from_block) of every `Reader.logs` call from now on (what `reader.log_queries`
+    records), before the batcher merges queries or serves them from the shared log feed."""
+    logs = Reader.logs
+    seen: list[tuple[Any, Any, int]] = []
 
-    async def recording(calls: Sequence[tuple[str, Sequence[Any]]], *, idempotent: bool) -> Any:
-        seen.extend(dict(params[0]) for method, params in calls if method == "eth_getLogs")
-        return await send(calls, idempotent=idempotent)
+    async def recording(
+        self: Reader, *, address: Any, topics: Any, from_block: int, to_block: int | None = None
+    ) -> Any:
+        seen.append((address, topics, from_block))
+        return await logs(self, address=address, topics=topics, from_block=from_block, to_block=to_block)
 
-    monkeypatch.setattr(rpc_client, "_send", recording)
+    monkeypatch.setattr(Reader, "logs", recording)
     return seen
 
 
@@ -145,17 +147,14 @@ async def test_a_restarted_indexer_scans_only_after_its_stored_cursors(
 
     pool = create_funded_pool(eth_chain, v3_of(first).factory, 10**18)
     restarted = make_engine(deployment, eth_chain.rpc_url)  # a new process: new adapters, the same store
-    filters = record_log_filters(restarted, monkeypatch)
+    queries = record_log_queries(monkeypatch)
     try:
         (indexed,) = await Indexer({1: restarted}, repo).run_once()
         top = indexed.block.number
         assert top == head(eth_chain)
         for cursor in engine_cursors(restarted):
             scans = [
-                int(f["fromBlock"], 16)
-                for f in filters
-                if str(f.get("address", "")).lower() == cursor.address.lower()
-                and f.get("topics") == [list(cursor.topics)]
+                start for address, topics, start in queries if (address, topics) == (cursor.address, [[*cursor.topics]])
             ]
             assert scans == [before[cursor.source][0] + 1], cursor.source  # one scan, after the stored cursor
         assert pool in {p.address for p in v3_of(restarted).pools}

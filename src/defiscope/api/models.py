@@ -176,12 +176,26 @@ class IndexGap(_Model):
     reason: str
 
 
+class SyncInfo(_Model):
+    phase: Literal["discovering", "catching_up", "following"] = Field(
+        description="discovering: the first snapshot (event sources scanned from their start to the head); "
+        "catching_up: the blocks due since the last stored one; following: at the head"
+    )
+    percent: float | None = Field(description="share done; null while the total is not known")
+    done: int = Field(description="units done: blocks scanned (discovering) or indexed (catching_up)")
+    total: int = Field(description="units to do; 0 while not known")
+    rate: float | None = Field(description="units per second, moving average; null until measured")
+    eta_seconds: int | None = Field(description="seconds left at the moving rate; null while unknown")
+    started_at: int = Field(description="unix seconds the phase began")
+    stalled_seconds: int = Field(description="seconds since `done` last grew")
+
+
 class ChainHealth(_Model):
     chain: str
     chain_id: int
-    last_block: int
-    block_timestamp: int
-    lag_seconds: int = Field(description="now minus the last indexed block's time")
+    last_block: int | None = Field(description="the last indexed block; null before the first is stored")
+    block_timestamp: int | None
+    lag_seconds: int | None = Field(description="now minus the last indexed block's time")
     head_block: int | None = Field(description="the chain head, when this server follows the chain")
     lag_blocks: int | None
     gaps: list[IndexGap] = Field(
@@ -189,14 +203,16 @@ class ChainHealth(_Model):
     )
     state: Literal["ok", "stale", "syncing", "unknown"] = Field(
         default="unknown",
-        description="stale: behind the head (or failing) longer than the allowed lag; syncing: catching up "
-        "after a start; unknown: this server does not follow the chain, so its head is not known",
+        description="stale: behind the head (or failing, or a sync stalled) longer than the allowed lag; syncing: "
+        "discovering or catching up after a start (see `progress`); unknown: this server does not follow the "
+        "chain, so its head is not known",
     )
     behind_seconds: int | None = Field(
         default=None, description="the head block's time minus the last indexed block's, when following"
     )
     failing_seconds: int | None = Field(default=None, description="how long indexing has been failing")
     last_error: str | None = Field(default=None, description="the indexer's last error, endpoints redacted")
+    progress: SyncInfo | None = Field(default=None, description="indexing progress, when this server indexes")
 
 
 class Health(_Model):

@@ -16,6 +16,7 @@ from defiscope.api import models as m
 from defiscope.api import reads
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
+from defiscope.api.syncing import not_ready
 from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS, ChainInfo
 from defiscope.protocols.base import BalanceKind
@@ -136,6 +137,8 @@ def protocol_page(ctx: ApiContext, query: ProtocolQuery) -> m.ProtocolPage:
 
 
 def unknown_protocol(ctx: ApiContext, slug: str) -> ApiError:
+    if slug in ctx.infos and (waiting := not_ready(ctx, "slug", f"protocol {slug!r}")) is not None:
+        return waiting  # a protocol this server reads, not stored yet: 503 while syncing
     known = ctx.repo.protocol_slugs()
     shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
     return ApiError(404, "slug", f"no protocol {slug!r} is stored; stored: {shown or 'none yet'}")

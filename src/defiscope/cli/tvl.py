@@ -21,7 +21,7 @@ from defiscope.analytics.rankings import CHANGE_WINDOWS, ProtocolRow, rank
 from defiscope.cli.common import app, one_line_errors, out
 from defiscope.cli.format import pct, usd
 from defiscope.config import load_settings
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.service.context import open_runtime
 from defiscope.service.snapshots import snapshot_and_store
@@ -36,7 +36,7 @@ BlockOption = Annotated[int | None, typer.Option("--block", "-b", min=0, help="B
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (USD values as exact decimal strings).")]
 
 
-class UnknownProtocol(DefiscopeError):
+class UnknownProtocol(InputError):
     pass
 
 

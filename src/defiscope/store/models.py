@@ -194,28 +194,33 @@ class ApiKey(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class RebaseReportRow(Base):
-    """One staking oracle report (Lido's `TokenRebased`), revision 0004: APR series are computed from these."""
+class ProtocolEventRow(Base):
+    """One event a protocol asked to keep (`protocols.events.StoredEvent`), revision 0010: oracle reports and the
+    like, any protocol, any kind. Revision 0004's rebase_reports became the rows of kind "token_rebased".
 
-    __tablename__ = "rebase_reports"
+    Keyed by (chain, protocol, kind, key): saving an event again leaves the stored row. ``log_index`` and
+    ``tx_hash`` are NULL only on rows migrated from 0004, which did not record them.
+    """
+
+    __tablename__ = "protocol_events"
     __table_args__ = (
-        UniqueConstraint("chain_id", "slug", "report_timestamp"),
-        # rollback_from drops reports read from orphaned blocks.
+        UniqueConstraint("chain_id", "slug", "kind", "key"),
+        # Serves reading a (chain, protocol, kind) series in chain order.
+        Index(None, "chain_id", "slug", "kind", "block_number"),
+        # rollback_from drops events read from orphaned blocks.
         Index(None, "chain_id", "block_number"),
     )
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
     chain_id: Mapped[int] = mapped_column(BigInteger)
     slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    kind: Mapped[str] = mapped_column(String(SLUG_LEN))
+    key: Mapped[str] = mapped_column(String(SOURCE_LEN))
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
-    report_timestamp: Mapped[int] = mapped_column(BigInteger)
-    time_elapsed: Mapped[int] = mapped_column(BigInteger)
-    pre_total_shares: Mapped[int] = mapped_column(ExactInt)
-    pre_total_ether: Mapped[int] = mapped_column(ExactInt)
-    post_total_shares: Mapped[int] = mapped_column(ExactInt)
-    post_total_ether: Mapped[int] = mapped_column(ExactInt)
-    shares_minted_as_fees: Mapped[int] = mapped_column(ExactInt)
+    log_index: Mapped[int | None] = mapped_column(Integer)
+    tx_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))
+    payload: Mapped[Any] = mapped_column(ExactJson)
 
 
 class YieldRow(Base):

@@ -19,6 +19,7 @@ import structlog
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
+from defiscope.chain.feed import LogFeed
 from defiscope.chain.reader import Batcher
 from defiscope.chain.tokens import DECIMALS, SYMBOL, SYMBOL_BYTES32, TokenBook, TokenRef
 from defiscope.deployments import Deployment
@@ -57,9 +58,16 @@ class TvlEngine:
     """Computes every protocol's holdings on one chain at one block."""
 
     def __init__(
-        self, client: ChainClient, deployment: Deployment, adapters: Sequence[Adapter], pricer: PriceAggregator
+        self,
+        client: ChainClient,
+        deployment: Deployment,
+        adapters: Sequence[Adapter],
+        pricer: PriceAggregator,
+        *,
+        feed: LogFeed | None = None,
     ) -> None:
         self.client = client
+        self.feed = feed  # the chain's log feed, shared with the routing tracker in `serve`
         self.deployment = deployment
         self.adapters = list(adapters)
         self.pricer = pricer
@@ -82,7 +90,7 @@ class TvlEngine:
 
     async def snapshot(self, at: int | str = "latest", *, slugs: Collection[str] | None = None) -> ChainTvl:
         pinned = await self.client.snapshot(at)
-        batcher = Batcher(pinned)
+        batcher = Batcher(pinned, feed=self.feed)
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
         # Adapters and the prices of every token already known (the registry's, and all held before) go
         # out in the same batch; only tokens never seen before cost another round.

@@ -23,7 +23,8 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
-from defiscope.protocols.lido.reports import TOKEN_REBASED_EVENT
+from defiscope.protocols.events import EventStream
+from defiscope.protocols.lido.reports import ETH_DISTRIBUTED_EVENT, TOKEN_REBASED_EVENT, report_stream
 from defiscope.protocols.lido.shares import share_rate
 from defiscope.protocols.surface import ContractUse
 
@@ -40,7 +41,7 @@ LIDO: Final = ProtocolInfo(
     "withdrawal queue (unfinalizedStETH) is pooled ether until finalized, so it is inside the figure and "
     "reported beside it. wstETH and stETH held elsewhere are Lido's receipts (counted once in totals).",
     discovery="Fixed contracts from the registry: stETH (Lido), WithdrawalQueueERC721, AccountingOracle; "
-    "oracle reports (TokenRebased) kept as a time series for the staking APR.",
+    "oracle reports (TokenRebased, ETHDistributed) kept as a time series for the staking APR.",
     defillama_difference="DefiLlama's Lido adapter also counts getTotalPooledEther on Ethereum (and the "
     "Solana/Polygon products, which are wound down). defiscope additionally flags a stale oracle report and "
     "shows the unfinalized withdrawal amount; it does not count other chains.",
@@ -88,7 +89,11 @@ class LidoAdapter(Adapter):
     def surface(self) -> tuple[ContractUse, ...]:
         uses = [
             ContractUse(
-                "stETH (Lido)", "lido/StETH", calls=STETH_READS, events=(TOKEN_REBASED_EVENT,), address=self.steth
+                "stETH (Lido)",
+                "lido/StETH",
+                calls=STETH_READS,
+                events=(TOKEN_REBASED_EVENT, ETH_DISTRIBUTED_EVENT),
+                address=self.steth,
             )
         ]
         if self.queue:
@@ -96,6 +101,10 @@ class LidoAdapter(Adapter):
         if self.oracle:
             uses.append(ContractUse("AccountingOracle", "lido/AccountingOracle", ORACLE_READS, address=self.oracle))
         return tuple(uses)
+
+    def event_streams(self) -> list[EventStream]:
+        """The oracle reports (TokenRebased, ETHDistributed), kept as a time series for the staking APR."""
+        return [report_stream(self.steth)]
 
     async def positions(self, reader: Reader) -> list[Position]:
         status = await self.read_status(reader)

@@ -1,7 +1,7 @@
 """Discovery from events: the raw logs each `LogCursor` source found, and how far it scanned (issue 13).
 
 Revision ID: 0008_discovery
-Revises: 0007_yield_gaps
+Revises: 0010_protocol_events
 Create Date: 2026-12-06
 
 ``discovery_logs`` keeps raw logs per (chain, source) so a restart re-parses them instead of rescanning
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_discovery"
-down_revision: str | None = "0007_yield_gaps"
+down_revision: str | None = "0010_protocol_events"  # re-chained after main's 0010 (the lead orders them)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
