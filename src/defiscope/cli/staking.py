@@ -71,8 +71,12 @@ async def _apr(chain: str, from_block: int | None) -> list[dict[str, Any]]:
 async def _operators(chain: str, from_block: int | None) -> list[OperatorStake]:
     async with open_runtime(load_settings(), [chain]) as runtime:
         engine = _engine_for(dict(runtime.engines), "EigenLayerDelegationManager", "EigenLayer")
-        # Strategies: the StrategyManager's whitelist at the head, from its events.
-        return await operator_stakes(engine.client, engine.deployment, from_block=from_block)
+        # Strategies: the StrategyManager's whitelist at the head, from its events (kept in the store).
+        repo = await asyncio.to_thread(Repository.open)
+        try:
+            return await operator_stakes(engine.client, engine.deployment, from_block=from_block, store=repo)
+        finally:
+            repo.close()
 
 
 def _dec(value: Any) -> str:

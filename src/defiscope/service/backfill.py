@@ -23,6 +23,7 @@ import structlog
 
 from defiscope.chain.block import BlockRef
 from defiscope.errors import DefiscopeError, InputError
+from defiscope.service.discovery import attach_discovery
 from defiscope.service.snapshots import save_result
 from defiscope.store import Repository
 from defiscope.tvl.engine import ProtocolFailure, TvlEngine
@@ -94,6 +95,7 @@ async def backfill(
     check_arguments(engine, slug, from_block, to_block, step, concurrency)
     await check_head(engine, to_block)
     chain_id = engine.client.chain_id
+    attach_discovery(engine, repo)  # discovery scanned once, kept for the next run
     wanted = range(from_block, to_block + 1, step)
     stored = await asyncio.to_thread(repo.stored_blocks, slug, chain_id, from_block, to_block)
     skipped = sum(1 for n in stored if n in wanted)

@@ -33,6 +33,7 @@ import structlog
 from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS
 from defiscope.errors import DefiscopeError, InputError
+from defiscope.service.discovery import DiscoveryProgress, attach_discovery, heal_discovery, rewind_discovery
 from defiscope.service.events import EventCollector
 from defiscope.service.reorg import finality_depth, find_fork
 from defiscope.service.snapshots import save_result
@@ -179,6 +180,9 @@ class ChainIndexer:
         self.chain_status = ChainStatus(self.chain_id)
         self.protocols: dict[tuple[str, int], ProtocolStatus] = {}
         self.events = EventCollector.of(engine, repo)  # the events the adapters want kept (oracle reports)
+        self.discovery = DiscoveryProgress(self.chain_id)  # how far a first discovery has come
+        attach_discovery(engine, repo, self.discovery)  # persisted: a restart continues after the stored cursors
+        self.discovery_healed = False  # the stored cursors are checked against the chain once, at the start
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Index until `stop` is set. Errors are logged and retried with exponential backoff."""
@@ -202,6 +206,7 @@ class ChainIndexer:
         head = await self.engine.client.block("latest")
         self.chain_status.head = head.number
         self.chain_status.head_time = head.timestamp
+        await self.heal_discovery()
         fork = await find_fork(self.engine.client, self.repo, head, self.depth)
         if fork is not None:
             await self.roll_back(fork, f"stored hash of block {fork} differs from the chain's")
@@ -252,8 +257,15 @@ class ChainIndexer:
         self.cursor = number - 1 if self.cursor is None else min(self.cursor, number - 1)
         if self.events is not None:
             self.events.rewind(number)
+        rewind_discovery(self.engine, number - 1)  # the store's rollback dropped the cursors to number - 1
         self.chain_status.reorgs += 1
         log.warning("indexer.reorg", chain_id=self.chain_id, from_block=number, snapshots_removed=removed, why=why)
+
+    async def heal_discovery(self) -> None:
+        """Once, before discovery is used: roll back stored cursors whose last block the chain lost meanwhile."""
+        if not self.discovery_healed:
+            await heal_discovery(self.engine, self.repo, self.depth)
+            self.discovery_healed = True
 
     def resume_after(self, number: int) -> None:
         """Continue after block `number` (the highest stored) instead of at the head."""
@@ -384,6 +396,8 @@ class Indexer:
         resumed = {cid: latest[cid] for cid in self.chains if cid in latest}
         for chain_id, block in resumed.items():
             self.chains[chain_id].resume_after(block.number)
+        # Before `serve`'s first table reads discovery; a chain that cannot be reached heals at its first step.
+        await asyncio.gather(*(c.heal_discovery() for c in self.chains.values()), return_exceptions=True)
         return resumed
 
     async def drain(self, within: float) -> bool:

@@ -318,3 +318,34 @@ class YieldGapRow(Base):
     symbol: Mapped[str] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class DiscoveryLog(Base):
+    """One raw `eth_getLogs` entry a `LogCursor` found (revision 0008): re-parsed by the cursor at load.
+
+    Keyed by (chain, source, block, log index): saving a log twice (two cursors sharing a source) keeps one.
+    """
+
+    __tablename__ = "discovery_logs"
+    __table_args__ = (
+        # rollback_from deletes by (chain, block >= n).
+        Index(None, "chain_id", "block_number"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(SOURCE_LEN), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    raw: Mapped[Any] = mapped_column(ExactJson)  # the log as eth_getLogs returned it
+
+
+class DiscoveryCursor(Base):
+    """How far a `LogCursor`'s source is scanned on a chain (revision 0008): its logs up to here are stored."""
+
+    __tablename__ = "discovery_cursors"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(String(SOURCE_LEN), primary_key=True)
+    scanned_to: Mapped[int] = mapped_column(BigInteger)
+    scanned_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))  # NULL: a chunk's end, or after a rollback

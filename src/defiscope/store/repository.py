@@ -15,7 +15,7 @@ Writes are idempotent: a snapshot is keyed by (slug, chain_id, block number) and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar, cast
 
@@ -27,8 +27,10 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from defiscope.chain.block import BlockRef
 from defiscope.protocols.events import StoredEvent
+from defiscope.protocols.log_cursor import StoredCursor
 from defiscope.protocols.yields import Yield, YieldGap
 from defiscope.store import convert
+from defiscope.store import discovery as stored_discovery
 from defiscope.store import yields as stored_yields
 from defiscope.store.convert import ChainPoint, HistoryPoint
 from defiscope.store.database import WRITE_OPTION, connect, migrate
@@ -161,7 +163,8 @@ class Repository:
         """Forget all read at or above `block_number` on `chain_id` (a reorg); returns snapshots removed.
 
         Deletes snapshots (their tokens and calls go by ON DELETE CASCADE), prices quoted at those
-        blocks (they were read from the orphaned fork), and the blocks themselves.
+        blocks (they were read from the orphaned fork), discovered logs of those blocks (their cursors end
+        at the block before), and the blocks themselves.
         """
         with self._write() as session:
             removed = cast(
@@ -188,12 +191,43 @@ class Repository:
                     delete(rates).where(rates.chain_id == chain_id, rates.block_number >= block_number),
                     execution_options=_NO_SYNC,
                 )
+            stored_discovery.roll_back(session, chain_id, block_number)
             session.execute(
                 delete(Block).where(Block.chain_id == chain_id, Block.number >= block_number),
                 execution_options=_NO_SYNC,
             )
         log.info("store.rolled_back", chain_id=chain_id, from_block=block_number, snapshots=removed)
         return int(removed)
+
+    def save_cursor(
+        self,
+        chain_id: int,
+        source: str,
+        logs: Sequence[Mapping[str, Any]],
+        scanned_to: int,
+        scanned_hash: str | None,
+    ) -> None:
+        """Append a `LogCursor`'s raw logs and advance its cursor (`protocols.log_cursor.CursorStore`)."""
+        with self._write() as session:
+            stored_discovery.save(session, chain_id, source, logs, scanned_to, scanned_hash)
+
+    def load_cursor(
+        self, chain_id: int, source: str, *, after: tuple[int, int] | None = None, limit: int | None = None
+    ) -> StoredCursor | None:
+        """A `LogCursor` source's scanned_to and stored raw logs up to there, in chain order (those after
+        position `after` = (block, log index), at most `limit`); None if never saved."""
+        with self._sessions() as session:
+            return stored_discovery.load(session, chain_id, source, after, limit)
+
+    def discovery_cursors(self, chain_id: int) -> dict[str, tuple[int, str | None]]:
+        """Every discovery source of a chain: (scanned_to, that block's hash when known)."""
+        with self._sessions() as session:
+            return stored_discovery.cursors(session, chain_id)
+
+    def rollback_discovery(self, chain_id: int, block_number: int) -> None:
+        """Forget discovered logs of blocks >= `block_number` (a fork the indexer never stored a block of)."""
+        with self._write() as session:
+            stored_discovery.roll_back(session, chain_id, block_number)
 
     def save_yields(
         self,

@@ -131,6 +131,7 @@ class PodShares:
 
     block: int
     shares: Mapping[str, int]
+    rewinds: int = 0  # the pod logs' `LogCursor.rewinds` then: after a reorg the shares are read again
 
 
 class EigenLayerAdapter(Adapter):
@@ -293,12 +294,12 @@ class EigenLayerAdapter(Adapter):
         if self.pods is None or self.pod_logs is None:
             return {}
         block, known = reader.block.number, self.pod_shares
-        if known is not None and known.block <= block:
+        if known is not None and known.block <= block and known.rewinds == self.pod_logs.rewinds:
             shares = apply_pod_logs(known.shares, self.pod_logs.between(known.block, block))
         else:
             calls = [Call.of(self.pods, "podOwnerDepositShares(address)(int256)", owner) for owner in owners]
             shares = dict(zip(owners, self.require(await reader.call_many(calls)) if calls else [], strict=True))
         latest = self.pod_shares
-        if latest is None or latest.block < block:
-            self.pod_shares = PodShares(block, shares)
+        if latest is None or latest.block < block or latest.rewinds != self.pod_logs.rewinds:
+            self.pod_shares = PodShares(block, shares, self.pod_logs.rewinds)
         return shares

@@ -33,7 +33,7 @@ from defiscope.protocols.eigenlayer.discovery import (
     seen_log,
     subjects,
 )
-from defiscope.protocols.log_cursor import LogCursor
+from defiscope.protocols.log_cursor import CursorStore, LogCursor
 
 #: Operators per `getOperatorsShares` call (its answer is operators x strategies words).
 OPERATORS_PER_CALL: Final = 50
@@ -49,10 +49,11 @@ class OperatorStake:
 
 
 async def operator_stakes(
-    client: ChainClient, deployment: Deployment, *, from_block: int | None = None
+    client: ChainClient, deployment: Deployment, *, from_block: int | None = None, store: CursorStore | None = None
 ) -> list[OperatorStake]:
     """Every registered operator's delegated stake at the head, in each whitelisted strategy and native ETH.
-    Operators are scanned from ``from_block`` (default: the registry's start block)."""
+    Operators are scanned from ``from_block`` (default: the registry's start block); with a ``store``, the
+    scans continue after what it holds and keep what they find."""
     snapshot = await client.snapshot()
     eigen = EigenLayerAdapter(deployment)
     reader = Batcher(snapshot).reader("eigenlayer:operators")
@@ -60,6 +61,9 @@ async def operator_stakes(
     manager = deployment.contract(DELEGATION_MANAGER)
     start = eigen.start_block if from_block is None else from_block
     registered = LogCursor(manager, (OPERATOR_REGISTERED, LEGACY_OPERATOR_REGISTERED), seen_log, start_block=start)
+    if store is not None:
+        for cursor in (*eigen.log_cursors(), registered):
+            cursor.attach(store)
     await registered.scan(reader)
     operators = subjects(registered.logs)
     every = (*(s.address for s in states), BEACON_CHAIN_ETH_STRATEGY)

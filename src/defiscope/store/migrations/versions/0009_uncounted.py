@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_uncounted"
-down_revision: str | None = "0007_yield_gaps"
+down_revision: str | None = "0008_discovery"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
