@@ -24,7 +24,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from defiscope.devnet.anvil import ACCOUNTS, AnvilNode, rpc, spawn_anvil, wait_ready
+from defiscope.devnet.anvil import ACCOUNTS, READY_TIMEOUT, AnvilNode, rpc, spawn_anvil, wait_ready
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.cache import (
     discard_world,
@@ -51,6 +51,8 @@ log = structlog.get_logger(__name__)
 DEFAULT_CHAIN_IDS: Final = (1, 56)
 #: The scale world (`devnet.scale`) is built on this chain; other chains of the devnet get the standard world.
 SCALE_CHAIN_ID: Final = 1
+#: A slow pace for anvil reading a state dump (measured: 36 MB/s on a loaded 2-core machine), for its start timeout.
+LOAD_BYTES_PER_SECOND: Final = 10_000_000
 
 
 class Devnet:
@@ -103,11 +105,15 @@ def _spawn_all(
 ) -> tuple[AnvilNode, ...]:
     # Spawned here, on the caller's thread, never in a worker: PDEATHSIG follows the spawning thread.
     nodes: list[AnvilNode] = []
+    timeouts: list[float] = []
     try:
         for chain_id in chain_ids:
-            nodes.append(spawn_anvil(chain_id, load_state=states(chain_id), detach=detach))
-        for node in nodes:
-            wait_ready(node)
+            state = states(chain_id)
+            nodes.append(spawn_anvil(chain_id, load_state=state, detach=detach))
+            # A big world takes anvil a while to parse before it answers (scale world: 1.7 GB in 47 s).
+            timeouts.append(READY_TIMEOUT + (state.stat().st_size / LOAD_BYTES_PER_SECOND if state else 0.0))
+        for node, timeout in zip(nodes, timeouts, strict=True):
+            wait_ready(node, timeout)
     except BaseException:
         for node in nodes:
             node.stop()
