@@ -69,6 +69,10 @@ class Figures:
     full_reread_requests: int
     full_reread_ms: float
     request_ratio: float
+    per_block_rpc_items: float
+    per_block_reads: float
+    full_reread_rpc_items: int
+    full_reread_reads: int
     discovery_seconds_free_profile: float | None
     discovery_requests_free_profile: int | None
     discovery_complete: bool
@@ -93,18 +97,31 @@ def engine_for(chain: DevnetChain, url: str, limits: EndpointLimits) -> TvlEngin
     return build_engine(ChainTarget(chain.chain_id, (url,), deployment), RpcSettings(endpoints={url: limits}))
 
 
-async def timed_snapshot(engine: TvlEngine, block: int) -> tuple[int, float]:
-    """(HTTP requests, ms) of one snapshot of the scale protocols; a protocol failing is an error here."""
-    before = engine.client.rpc.total_requests()
+@dataclass(frozen=True, slots=True)
+class Cost:
+    requests: int  # HTTP requests
+    items: int  # JSON-RPC items in them (eth_call of a multicall chunk, eth_getLogs, ...)
+    reads: int  # contract reads (inside multicalls) and log queries the adapters recorded
+    ms: float
+
+
+def _items(engine: TvlEngine) -> int:
+    return sum(endpoint.stats.calls for endpoint in engine.client.rpc.endpoints)
+
+
+async def timed_snapshot(engine: TvlEngine, block: int) -> Cost:
+    """The cost of one snapshot of the scale protocols; a protocol failing is an error here."""
+    requests, items = engine.client.rpc.total_requests(), _items(engine)
     started = time.perf_counter()
     result = await engine.snapshot(block, slugs=SLUGS)
     elapsed = (time.perf_counter() - started) * 1000
     if result.failures:
         raise SystemExit(f"snapshot at {block} failed: {[(f.slug, f.reason) for f in result.failures]}")
-    return engine.client.rpc.total_requests() - before, elapsed
+    reads = sum(len(s.calls) for s in result.snapshots)
+    return Cost(engine.client.rpc.total_requests() - requests, _items(engine) - items, reads, elapsed)
 
 
-async def full_reread(engine: TvlEngine, plan: ScalePlan, chain: DevnetChain, block: int) -> tuple[int, float]:
+async def full_reread(engine: TvlEngine, plan: ScalePlan, chain: DevnetChain, block: int) -> Cost:
     """The old way: every pair's reserves and every V3 pool's balances, by multicall, at one block."""
     v2 = [*(p.address for p in chain.pools_of("uniswap-v2")), *(p.address for p in plan.pairs)]
     v3 = [
@@ -113,7 +130,7 @@ async def full_reread(engine: TvlEngine, plan: ScalePlan, chain: DevnetChain, bl
     ]
     calls = [Call.of(pair, GET_RESERVES) for pair in v2]
     calls += [Call.of(token, BALANCE_OF, pool) for pool, t0, t1 in v3 for token in (t0, t1)]
-    before = engine.client.rpc.total_requests()
+    requests, items = engine.client.rpc.total_requests(), _items(engine)
     started = time.perf_counter()
     pinned = await engine.client.snapshot(block)
     results = await Batcher(pinned).reader("full-reread").call_many(calls)
@@ -121,7 +138,7 @@ async def full_reread(engine: TvlEngine, plan: ScalePlan, chain: DevnetChain, bl
     failed = [r for r in results if not r.success]
     if failed:
         raise SystemExit(f"full re-read: {len(failed)} of {len(calls)} calls failed")
-    return engine.client.rpc.total_requests() - before, elapsed
+    return Cost(engine.client.rpc.total_requests() - requests, _items(engine) - items, len(calls), elapsed)
 
 
 async def discovery(chain: DevnetChain, block: int, limit_seconds: float) -> tuple[float | None, int | None, bool]:
@@ -140,7 +157,7 @@ async def discovery(chain: DevnetChain, block: int, limit_seconds: float) -> tup
 
 async def measure(
     chain: DevnetChain, size: ScaleSize, args: argparse.Namespace, log: Console
-) -> tuple[Figures, list[tuple[int, int, float]]]:
+) -> tuple[Figures, list[tuple[int, Cost]]]:
     plan = ScalePlan.of(chain, size)
     sim = ScaleSimulation(chain, size, seed=args.seed)
     head = sim.step(args.changes).block
@@ -149,18 +166,19 @@ async def measure(
         log.print(f"warm snapshot (discovery on the bare node) at block {head} ...")
         gc.collect()
         start_bytes = resident_bytes()
-        warm_requests, warm_ms = await timed_snapshot(engine, head)
+        warm = await timed_snapshot(engine, head)
         gc.collect()
         state_bytes = resident_bytes() - start_bytes
-        log.print(f"warm snapshot: {warm_requests} requests, {warm_ms / 1000:.1f} s")
-        blocks: list[tuple[int, int, float]] = []
+        log.print(f"warm snapshot: {warm.requests} requests, {warm.ms / 1000:.1f} s")
+        blocks: list[tuple[int, Cost]] = []
         for _ in range(args.blocks):
             block = sim.step(args.changes).block
-            requests, ms = await timed_snapshot(engine, block)
-            blocks.append((block, requests, ms))
-            log.print(f"block {block}: {args.changes} changes, {requests} requests, {ms:.0f} ms")
+            cost = await timed_snapshot(engine, block)
+            blocks.append((block, cost))
+            log.print(f"block {block}: {args.changes} changes, {cost}")
         last = blocks[-1][0]
-        reread_requests, reread_ms = await full_reread(engine, plan, chain, last)
+        reread = await full_reread(engine, plan, chain, last)
+        log.print(f"full re-read at {last}: {reread}")
     finally:
         await engine.client.aclose()
     if args.skip_discovery:
@@ -169,8 +187,8 @@ async def measure(
         log.print(f"discovery behind the free profile (timeout {args.discovery_timeout:.0f} s) ...")
         seconds, discovery_requests, complete = await discovery(chain, last, args.discovery_timeout)
     pools = len(plan.pairs) + len(plan.pools) + len(chain.pools_of("uniswap-v2")) + len(chain.pools_of("uniswap-v3"))
-    per_block_requests = statistics.median(r for _, r, _ in blocks)
-    per_block_ms = statistics.median(ms for _, _, ms in blocks)
+    per_block_requests = statistics.median(c.requests for _, c in blocks)
+    per_block_ms = statistics.median(c.ms for _, c in blocks)
     mb_per_pool = state_bytes / 1e6 / pools
     seconds_per_pool = seconds / pools if seconds is not None and complete else None
     mainnet = {
@@ -194,15 +212,19 @@ async def measure(
         changes_per_block=args.changes,
         per_block_requests=per_block_requests,
         per_block_ms=round(per_block_ms, 1),
-        full_reread_requests=reread_requests,
-        full_reread_ms=round(reread_ms, 1),
-        request_ratio=round(reread_requests / max(per_block_requests, 1), 1),
+        full_reread_requests=reread.requests,
+        full_reread_ms=round(reread.ms, 1),
+        request_ratio=round(reread.requests / max(per_block_requests, 1), 1),
+        per_block_rpc_items=statistics.median(c.items for _, c in blocks),
+        per_block_reads=statistics.median(c.reads for _, c in blocks),
+        full_reread_rpc_items=reread.items,
+        full_reread_reads=reread.reads,
         discovery_seconds_free_profile=None if seconds is None else round(seconds, 1),
         discovery_requests_free_profile=discovery_requests,
         discovery_complete=complete,
         state_mb_per_10k_pools=round(mb_per_pool * 10_000, 2),
-        warm_snapshot_requests=warm_requests,
-        warm_snapshot_seconds=round(warm_ms / 1000, 1),
+        warm_snapshot_requests=warm.requests,
+        warm_snapshot_seconds=round(warm.ms / 1000, 1),
         state_measure="RSS growth of this process over the warm engine's first snapshot (after gc)",
         mainnet=mainnet,
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,8 @@ from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.scale import ScalePlan, ScaleSize, couples
 from defiscope.devnet.scale_sim import ScaleSimulation
 from defiscope.devnet.state_dump import strip_traces
+
+from .helpers import cli, env_with
 
 SIZE = ScaleSize(pairs=300, pools=40)
 
@@ -176,3 +180,28 @@ def test_a_market_step_changes_exactly_the_pools_it_reports(scale_chain: DevnetC
     before, after = state(block - 1), state(block)
     changed = {address for address, b, a in zip(plan.pool_addresses, before, after, strict=True) if a != b}
     assert changed == report.touched
+
+
+def test_the_same_seed_makes_the_same_block(scale_chain: DevnetChain) -> None:
+    (start,) = rpc_batch(scale_chain.rpc_url, [("evm_snapshot", [])])
+    first = ScaleSimulation(scale_chain, SIZE, seed=5).step(30)
+    rpc_batch(scale_chain.rpc_url, [("evm_revert", [start])])
+    again = ScaleSimulation(scale_chain, SIZE, seed=5).step(30)
+    assert (again.block, again.changes, again.touched) == (first.block, first.changes, first.touched)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--world", "moon"), "unknown world 'moon': choose standard or scale"),
+        (("--scale-changes", "10"), "--scale-changes needs --world scale"),
+        (("--world", "scale", "--chain", "56"), "the scale world is built on chain 1"),
+    ],
+)
+def test_bad_world_options_are_one_line_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = subprocess.run(
+        cli("devnet", "up", *args), env=env_with(tmp_path), capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
