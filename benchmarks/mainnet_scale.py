@@ -48,6 +48,7 @@ from defiscope.devnet.provider_proxy import ProviderProxy, profile
 from defiscope.devnet.scale import ScalePlan, ScaleSize
 from defiscope.devnet.scale_sim import ScaleSimulation
 from defiscope.devnet.world import DevnetChain
+from defiscope.logs import configure
 from defiscope.service.context import ChainTarget, build_engine
 from defiscope.tvl.engine import TvlEngine
 
@@ -280,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--discovery-timeout", type=float, default=900.0, help="give up discovery after (s)")
     parser.add_argument("--skip-discovery", action="store_true")
     args = parser.parse_args(argv)
+    configure()  # log lines to stderr: stdout carries only the figures
     size = ScaleSize(pairs=args.pairs, pools=args.pools)
     console = Console(stderr=args.json)
     started = time.perf_counter()
