@@ -1,6 +1,7 @@
 """`defiscope devnet ...`: local anvil chains with the protocols deployed.
 
 defiscope devnet up --detach      # anvils for chains 1 and 56 keep running
+defiscope devnet up --world scale --scale-changes 200   # chain 1 with 51,040 V2 pairs and 5,000 V3 pools, trading
 defiscope devnet up --provider-limits free --fault-rate 0.02   # each anvil behind a provider simulator
 defiscope devnet info --json      # registry and RPC URLs
 defiscope devnet down
@@ -13,7 +14,7 @@ import signal
 import sys
 import time
 from contextlib import ExitStack
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
@@ -22,12 +23,17 @@ from defiscope.devnet import DEFAULT_CHAIN_IDS, runfile
 from defiscope.devnet.display import render_chains
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.provider_proxy import PROFILES, Faults, profile, serve_through_simulator
+from defiscope.devnet.scale import ScaleSize
+from defiscope.devnet.scale_sim import ScaleSimulation
 from defiscope.devnet.simulation import SimulationConfig, run_simulations
 from defiscope.devnet.world import chains_to_json
 
 devnet_app = typer.Typer(help="Local anvil chains with the protocols deployed.", no_args_is_help=True)
 app.add_typer(devnet_app, name="devnet")
 
+
+#: Pace of the scale world's market when `devnet up --scale-changes` runs it.
+SCALE_BLOCK_SECONDS: Final = 2.0
 
 ChainOption = Annotated[
     list[int] | None, typer.Option("--chain", "-c", help="Chain id to start (repeatable); default 1 and 56.")
@@ -50,20 +56,39 @@ def devnet_up(
         float, typer.Option("--fault-rate", min=0.0, max=1.0, help="Share of answers the simulator garbles.")
     ] = 0.0,
     fault_seed: Annotated[int, typer.Option("--fault-seed", help="Seed of the fault injection.")] = 0,
+    world: Annotated[
+        str, typer.Option("--world", help="standard, or scale: chain 1 with tens of thousands of Uniswap pools.")
+    ] = "standard",
+    scale_pairs: Annotated[int, typer.Option("--scale-pairs", min=1, help="V2 pairs of the scale world.")] = (
+        ScaleSize().pairs
+    ),
+    scale_pools: Annotated[int, typer.Option("--scale-pools", min=0, help="V3 pools of the scale world.")] = (
+        ScaleSize().pools
+    ),
+    scale_changes: Annotated[
+        int, typer.Option("--scale-changes", min=0, help="Scale world: mine a block of this many trades every 2 s.")
+    ] = 0,
 ) -> None:
     """Start the devnet (deploying it on first use) and print where it listens."""
-    chain_ids = tuple(chain or DEFAULT_CHAIN_IDS)
+    if world not in ("standard", "scale"):
+        raise DevnetError(f"unknown world {world!r}: choose standard or scale")
+    scale = ScaleSize(pairs=scale_pairs, pools=scale_pools) if world == "scale" else None
+    chain_ids = tuple(chain or ((1,) if scale else DEFAULT_CHAIN_IDS))
     plan = profile(provider_limits) if provider_limits is not None else None
     if plan is None and fault_rate:
         raise DevnetError("--fault-rate needs --provider-limits (the simulator injects the faults)")
+    if scale_changes and scale is None:
+        raise DevnetError("--scale-changes needs --world scale")
     if detach:
         if plan is not None:
             raise DevnetError("--provider-limits runs the simulator in this process: start without --detach")
-        info = runfile.up_detached(chain_ids)
+        if scale_changes:
+            raise DevnetError("--scale-changes runs the market in this process: start without --detach")
+        info = runfile.up_detached(chain_ids, scale=scale)
         render_chains(out, info.chains)
         out.print("devnet runs in the background: `defiscope devnet down` stops it")
         return
-    devnet = runfile.up_attached(chain_ids)
+    devnet = runfile.up_attached(chain_ids, scale=scale)
     # SIGTERM ends the wait like Ctrl-C does, so the nodes are stopped and the run file removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with ExitStack() as proxies:
@@ -76,8 +101,12 @@ def devnet_up(
             if plan is not None:
                 out.print(f"each chain is served through the {plan.name!r} provider simulator", highlight=False)
             out.print("devnet runs: Ctrl-C stops it")
+            market = ScaleSimulation(devnet.chain(1), scale) if scale and scale_changes else None
             while all(node.is_running() for node in devnet.nodes):
-                time.sleep(0.5)
+                if market is not None:
+                    report = market.step(scale_changes)
+                    out.print(f"scale block {report.block}: {len(report.touched)} pools changed", highlight=False)
+                time.sleep(SCALE_BLOCK_SECONDS if market is not None else 0.5)
             err.print("a devnet node stopped; shutting down")
         except KeyboardInterrupt:
             pass

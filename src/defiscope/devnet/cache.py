@@ -42,14 +42,26 @@ CACHE_FORMAT: Final = 1
 WORLD_FILE: Final = "world.json"
 
 
-def state_file(world_dir: Path, chain_id: int) -> Path:
-    return world_dir / f"chain-{chain_id}.json"
+def state_file(world_dir: Path, chain_id: int, *, packed: bool = False) -> Path:
+    """A chain's state dump; ``packed`` is a compact gzipped one (`state_dump`, for big worlds)."""
+    return world_dir / f"chain-{chain_id}.json{'.gz' if packed else ''}"
 
 
-def world_key(chain_ids: Sequence[int]) -> str:
-    """A short hash of the devnet code, the artifacts, the anvil version and the chain ids."""
+def saved_state(world_dir: Path, chain_id: int) -> Path | None:
+    """The chain's saved dump, plain or packed, or None."""
+    for packed in (False, True):
+        path = state_file(world_dir, chain_id, packed=packed)
+        if path.is_file():
+            return path
+    return None
+
+
+def world_key(chain_ids: Sequence[int], world: str = "standard") -> str:
+    """A short hash of the devnet code, the artifacts, the anvil version, the chain ids and the world's name."""
     digest = hashlib.sha256()
     digest.update(f"format={CACHE_FORMAT};chains={','.join(map(str, chain_ids))};".encode())
+    if world != "standard":
+        digest.update(f"world={world};".encode())
     digest.update(anvil_version().encode())
     package = Path(__file__).resolve().parent
     for path in (*sorted(package.glob("*.py")), *artifact_files()):
@@ -66,7 +78,7 @@ def load_world(world_dir: Path) -> tuple[DevnetChain, ...] | None:
         return None
     except (ValueError, KeyError, TypeError):
         return None
-    if not all(state_file(world_dir, chain.chain_id).is_file() for chain in chains):
+    if not all(saved_state(world_dir, chain.chain_id) for chain in chains):
         return None
     # The modification time says when the world was last used (see prune_worlds).
     with contextlib.suppress(OSError):
@@ -82,17 +94,20 @@ def dump_state(rpc_url: str) -> bytes:
     return gzip.decompress(bytes.fromhex(dumped.removeprefix("0x")))
 
 
-def save_world(world_dir: Path, chains: Sequence[DevnetChain], states: dict[int, bytes]) -> bool:
+def save_world(
+    world_dir: Path, chains: Sequence[DevnetChain], states: dict[int, bytes], *, packed: bool = False
+) -> bool:
     """Write the world to a temporary folder, then rename it into place.
 
     Two processes may prepare the same world at once: the rename is atomic, the first one wins, and
     the loser (whose rename fails because the folder exists) drops its copy. Returns True if ours won.
+    ``packed`` states are `state_dump.compact_dump`'s gzip bytes.
     """
     world_dir.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{world_dir.name}.", dir=world_dir.parent))
     try:
         for chain_id, state in states.items():
-            state_file(temporary, chain_id).write_bytes(state)
+            state_file(temporary, chain_id, packed=packed).write_bytes(state)
         registry = chains_to_json([chain.with_rpc_url("") for chain in chains])
         (temporary / WORLD_FILE).write_text(json.dumps(registry, indent=2) + "\n")
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Final
@@ -23,7 +24,7 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from defiscope.devnet.anvil import ACCOUNTS, AnvilNode, rpc, spawn_anvil, wait_ready
+from defiscope.devnet.anvil import ACCOUNTS, READY_TIMEOUT, AnvilNode, rpc, spawn_anvil, wait_ready
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.cache import (
     discard_world,
@@ -31,14 +32,16 @@ from defiscope.devnet.cache import (
     load_world,
     prune_worlds,
     save_world,
-    state_file,
+    saved_state,
     world_key,
 )
 from defiscope.devnet.deploy import STEPS, deploy_world
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.paths import devnet_dir
 from defiscope.devnet.persist import SavedDevnet, SavedStateDamaged
+from defiscope.devnet.scale import ScaleSize, build_scale
 from defiscope.devnet.spec import CHAIN_SPECS
+from defiscope.devnet.state_dump import compact_dump, unpacked_state
 from defiscope.devnet.tokens import FEED_PREFIX, refresh_feeds
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -46,6 +49,10 @@ from defiscope.devnet.world import DevnetChain
 log = structlog.get_logger(__name__)
 
 DEFAULT_CHAIN_IDS: Final = (1, 56)
+#: The scale world (`devnet.scale`) is built on this chain; other chains of the devnet get the standard world.
+SCALE_CHAIN_ID: Final = 1
+#: A slow pace for anvil reading a state dump (measured: 36 MB/s on a loaded 2-core machine), for its start timeout.
+LOAD_BYTES_PER_SECOND: Final = 10_000_000
 
 
 class Devnet:
@@ -98,11 +105,15 @@ def _spawn_all(
 ) -> tuple[AnvilNode, ...]:
     # Spawned here, on the caller's thread, never in a worker: PDEATHSIG follows the spawning thread.
     nodes: list[AnvilNode] = []
+    timeouts: list[float] = []
     try:
         for chain_id in chain_ids:
-            nodes.append(spawn_anvil(chain_id, load_state=states(chain_id), detach=detach))
-        for node in nodes:
-            wait_ready(node)
+            state = states(chain_id)
+            nodes.append(spawn_anvil(chain_id, load_state=state, detach=detach))
+            # A big world takes anvil a while to parse before it answers (scale world: 1.7 GB in 47 s).
+            timeouts.append(READY_TIMEOUT + (state.stat().st_size / LOAD_BYTES_PER_SECOND if state else 0.0))
+        for node, timeout in zip(nodes, timeouts, strict=True):
+            wait_ready(node, timeout)
     except BaseException:
         for node in nodes:
             node.stop()
@@ -141,7 +152,7 @@ def _clock_not_before_head(node: AnvilNode) -> None:
 
 
 def _deploy(
-    chain_ids: tuple[int, ...], *, detach: bool, show_progress: bool
+    chain_ids: tuple[int, ...], *, detach: bool, show_progress: bool, scale: ScaleSize | None = None
 ) -> tuple[tuple[AnvilNode, ...], tuple[DevnetChain, ...], dict[int, bytes]]:
     nodes = _spawn_all(chain_ids, lambda cid: None, detach=detach)
     console = Console(stderr=True)
@@ -162,7 +173,14 @@ def _deploy(
                 task = progress.add_task(f"deploying {spec.name}", total=len(STEPS), step="")
                 chain = deploy_world(node.rpc_url, spec, lambda step: progress.update(task, advance=1, step=step))
                 _end_impersonations(node.rpc_url)
-                return chain, dump_state(node.rpc_url)
+                if scale is None or node.chain_id != SCALE_CHAIN_ID:
+                    return chain, dump_state(node.rpc_url)
+                built = progress.add_task(f"building {scale.name}", total=scale.build_units, step="")
+                chain = build_scale(
+                    node.rpc_url, chain, scale, lambda done, step: progress.update(built, advance=done, step=step)
+                )
+                progress.update(built, step="saving (compact dump)")
+                return chain, compact_dump(node.rpc_url)
 
             results = list(pool.map(deploy_one, nodes))
     except BaseException:
@@ -192,19 +210,24 @@ def start_devnet(
     state_dir: Path | None = None,
     detach: bool = False,
     show_progress: bool = True,
+    scale: ScaleSize | None = None,
 ) -> Devnet:
     """Start one anvil per chain with the world deployed, loading the cached world when there is one.
 
     ``state_dir`` holds cached worlds (default: ``$DEFISCOPE_DATA_DIR/devnet``). ``detach`` starts nodes
     that outlive this process (for ``defiscope devnet up --detach``); stopping them is the caller's job.
+    ``scale`` adds the scale world of that size to chain 1 (`devnet.scale`), cached as a world of its own.
     """
     ids = _check_chain_ids(chain_ids)
+    if scale is not None and SCALE_CHAIN_ID not in ids:
+        raise DevnetError(f"the scale world is built on chain {SCALE_CHAIN_ID}: include it (got chains {list(ids)})")
     started = time.perf_counter()
-    world_dir = (state_dir or devnet_dir()) / world_key(ids)
+    world_dir = (state_dir or devnet_dir()) / world_key(ids, scale.name if scale else "standard")
     cached = load_world(world_dir)
     if cached is not None:
         try:
-            nodes = _load(lambda cid: state_file(world_dir, cid), cached, detach=detach)
+            with ExitStack() as unpacked:
+                nodes = _load(lambda cid: unpacked.enter_context(_cached_state(world_dir, cid)), cached, detach=detach)
         except DevnetError as exc:
             # A damaged cache must not wedge every later start: drop it and deploy afresh.
             log.warning("devnet.cache_broken", world=str(world_dir), error=str(exc))
@@ -213,8 +236,8 @@ def start_devnet(
             chains = tuple(c.with_rpc_url(n.rpc_url) for c, n in zip(cached, nodes, strict=True))
             log.info("devnet.loaded", world=str(world_dir), seconds=round(time.perf_counter() - started, 3))
             return Devnet(chains, nodes, world_dir, from_cache=True)
-    nodes, chains, states = _deploy(ids, detach=detach, show_progress=show_progress)
-    saved = save_world(world_dir, chains, states)
+    nodes, chains, states = _deploy(ids, detach=detach, show_progress=show_progress, scale=scale)
+    saved = save_world(world_dir, chains, states, packed=scale is not None)
     pruned = prune_worlds(world_dir.parent, keep=world_dir.name)
     log.info(
         "devnet.deployed_all",
@@ -224,6 +247,14 @@ def start_devnet(
         seconds=round(time.perf_counter() - started, 3),
     )
     return Devnet(chains, nodes, world_dir, from_cache=False)
+
+
+def _cached_state(world_dir: Path, chain_id: int) -> AbstractContextManager[Path]:
+    """The chain's dump as a file anvil loads (a packed one is unpacked to a temporary file until exit)."""
+    path = saved_state(world_dir, chain_id)
+    if path is None:
+        raise DevnetError(f"the cached world {world_dir} has no state for chain {chain_id}")
+    return unpacked_state(path)
 
 
 def resume_devnet(saved: SavedDevnet, *, detach: bool = False) -> Devnet:

@@ -24,6 +24,7 @@ from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.manager import DEFAULT_CHAIN_IDS, Devnet, resume_devnet, start_devnet
 from defiscope.devnet.paths import run_file
 from defiscope.devnet.persist import SavedDevnet
+from defiscope.devnet.scale import ScaleSize
 from defiscope.devnet.world import DevnetChain, chains_from_json, chains_to_json
 
 
@@ -105,10 +106,12 @@ def refuse_if_running() -> None:
         raise DevnetError(f"a devnet already runs (anvil pids {pids}): stop it with `defiscope devnet down`")
 
 
-def up_detached(chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path | None = None) -> RunInfo:
-    """Start nodes that outlive this process and record them in the run file."""
+def up_detached(
+    chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path | None = None, scale: ScaleSize | None = None
+) -> RunInfo:
+    """Start nodes that outlive this process and record them in the run file (``scale``: see `devnet.scale`)."""
     refuse_if_running()
-    devnet = start_devnet(chain_ids, state_dir=state_dir, detach=True)
+    devnet = start_devnet(chain_ids, state_dir=state_dir, detach=True, scale=scale)
     try:
         return _claim(devnet, detached=True)
     except BaseException:
@@ -117,14 +120,18 @@ def up_detached(chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path
 
 
 def up_attached(
-    chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS, *, state_dir: Path | None = None, resume: SavedDevnet | None = None
+    chain_ids: Sequence[int] = DEFAULT_CHAIN_IDS,
+    *,
+    state_dir: Path | None = None,
+    resume: SavedDevnet | None = None,
+    scale: ScaleSize | None = None,
 ) -> Devnet:
     """Start nodes tied to this process, recorded in the run file until :func:`release` is called.
 
     With `resume` the saved devnet's chains continue (``persist``); else the cached world starts afresh.
     """
     refuse_if_running()
-    devnet = start_devnet(chain_ids, state_dir=state_dir) if resume is None else resume_devnet(resume)
+    devnet = start_devnet(chain_ids, state_dir=state_dir, scale=scale) if resume is None else resume_devnet(resume)
     try:
         _claim(devnet, detached=False)
     except BaseException:

@@ -1,0 +1,303 @@
+"""Every block at mainnet's size: the engine on the scale world (50,000+ Uniswap pools) against a full re-read.
+
+On the scale world (`devnet.scale`, built and cached on first use), each figure with its baseline from the
+same run:
+
+- per block: the sim makes ``--changes`` swaps, mints and transfers in block N+1; the engine (chain 1,
+  `uniswap-v2` and `uniswap-v3` only), warm from block N, snapshots N+1 -> HTTP requests and ms (median
+  of ``--blocks`` blocks);
+- full re-read: every V2 pair's reserves and every V3 pool's two balances by multicall at the same block,
+  the old way -> requests and ms;
+- discovery behind the `free` provider profile: a fresh engine's first snapshot through the provider
+  simulator (25 requests/s, 100 items per batch, 50 ms latency) -> seconds;
+- state memory: this process's resident-set growth over the warm engine's first snapshot (what the engine
+  keeps: adapters' pools and caches, token book, prices; tracemalloc would be exact but slows the
+  snapshot several times over at 50,000 pools), per 10,000 pools;
+- extrapolation to mainnet (400,000 V2 pairs, 40,000 V3 pools, 1,000,000 PancakeSwap V2 pairs): discovery
+  scales with pools (at the free plan's 25 requests/s), state with pools, the per-block cost with changes.
+
+    .venv/bin/python benchmarks/mainnet_scale.py [--json] [--pairs 51040 --pools 5000] [--blocks 10]
+
+Targets (noted, not asserted): per block <= 3 requests and <= 150 ms with 200 changes at 50,000+ pools;
+>= 50x fewer requests than the full re-read; discovery <= 120 s behind `free`; <= 50 MB per 10,000 pools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Final
+
+from rich.console import Console
+from rich.table import Table
+
+from defiscope.chain.limits import FREE_PLAN, UNLIMITED, EndpointLimits
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Batcher
+from defiscope.config import RpcSettings
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.manager import start_devnet
+from defiscope.devnet.provider_proxy import ProviderProxy, profile
+from defiscope.devnet.scale import ScalePlan, ScaleSize
+from defiscope.devnet.scale_sim import ScaleSimulation
+from defiscope.devnet.world import DevnetChain
+from defiscope.logs import configure
+from defiscope.service.context import ChainTarget, build_engine
+from defiscope.tvl.engine import TvlEngine
+
+SLUGS: Final = ("uniswap-v2", "uniswap-v3")
+MAINNET: Final = {"uniswap-v2 pairs": 400_000, "uniswap-v3 pools": 40_000, "pancakeswap-v2 pairs": 1_000_000}
+FREE_RATE: Final = 25.0  # requests per second of the free plan
+GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
+BALANCE_OF: Final = "balanceOf(address)(uint256)"
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    pools: int
+    v2_pairs: int
+    v3_pools: int
+    changes_per_block: int
+    per_block_requests: float
+    per_block_ms: float
+    full_reread_requests: int
+    full_reread_ms: float
+    request_ratio: float
+    per_block_rpc_items: float
+    per_block_reads: float
+    full_reread_rpc_items: int
+    full_reread_reads: int
+    discovery_seconds_free_profile: float | None
+    discovery_requests_free_profile: int | None
+    discovery_complete: bool
+    state_mb_per_10k_pools: float
+    state_measure: str
+    warm_snapshot_requests: int
+    warm_snapshot_seconds: float
+    mainnet: dict[str, dict[str, float]]
+
+
+def resident_bytes() -> int:
+    """This process's resident set (Linux /proc)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise SystemExit("no VmRSS in /proc/self/status: the state measure needs Linux")
+
+
+def engine_for(chain: DevnetChain, url: str, limits: EndpointLimits, timeout: float) -> TvlEngine:
+    """The chain's engine as `serve` builds it. A request answered after ``timeout`` counts as failed and is
+    retried smaller: on a busy machine 10 s (the default) turned 47 requests into 20,097 at 2,210 pools."""
+    deployment = devnet_deployment(chain)
+    settings = RpcSettings(endpoints={url: limits}, timeout=timeout)
+    return build_engine(ChainTarget(chain.chain_id, (url,), deployment), settings)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    requests: int  # HTTP requests
+    items: int  # JSON-RPC items in them (eth_call of a multicall chunk, eth_getLogs, ...)
+    reads: int  # contract reads (inside multicalls) and log queries the adapters recorded
+    ms: float
+
+
+def _items(engine: TvlEngine) -> int:
+    return sum(endpoint.stats.calls for endpoint in engine.client.rpc.endpoints)
+
+
+async def timed_snapshot(engine: TvlEngine, block: int) -> Cost:
+    """The cost of one snapshot of the scale protocols; a protocol failing is an error here."""
+    requests, items = engine.client.rpc.total_requests(), _items(engine)
+    started = time.perf_counter()
+    result = await engine.snapshot(block, slugs=SLUGS)
+    elapsed = (time.perf_counter() - started) * 1000
+    if result.failures:
+        raise SystemExit(f"snapshot at {block} failed: {[(f.slug, f.reason) for f in result.failures]}")
+    reads = sum(len(s.calls) for s in result.snapshots)
+    return Cost(engine.client.rpc.total_requests() - requests, _items(engine) - items, reads, elapsed)
+
+
+async def full_reread(engine: TvlEngine, plan: ScalePlan, chain: DevnetChain, block: int) -> Cost:
+    """The old way: every pair's reserves and every V3 pool's balances, by multicall, at one block."""
+    v2 = [*(p.address for p in chain.pools_of("uniswap-v2")), *(p.address for p in plan.pairs)]
+    v3 = [
+        *((p.address, p.token0, p.token1) for p in chain.pools_of("uniswap-v3")),
+        *((p.address, p.token0, p.token1) for p in plan.pools),
+    ]
+    calls = [Call.of(pair, GET_RESERVES) for pair in v2]
+    calls += [Call.of(token, BALANCE_OF, pool) for pool, t0, t1 in v3 for token in (t0, t1)]
+    requests, items = engine.client.rpc.total_requests(), _items(engine)
+    started = time.perf_counter()
+    pinned = await engine.client.snapshot(block)
+    results = await Batcher(pinned).reader("full-reread").call_many(calls)
+    elapsed = (time.perf_counter() - started) * 1000
+    failed = [r for r in results if not r.success]
+    if failed:
+        raise SystemExit(f"full re-read: {len(failed)} of {len(calls)} calls failed")
+    return Cost(engine.client.rpc.total_requests() - requests, _items(engine) - items, len(calls), elapsed)
+
+
+async def discovery(chain: DevnetChain, block: int, limit_seconds: float) -> tuple[float | None, int | None, bool]:
+    """A fresh engine's first snapshot behind the `free` provider simulator: (seconds, requests, finished)."""
+    with ProviderProxy(chain.rpc_url, profile("free")) as proxy:
+        engine = engine_for(chain, proxy.url, FREE_PLAN, RpcSettings().timeout)
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(timed_snapshot(engine, block), limit_seconds)
+        except TimeoutError:
+            return time.perf_counter() - started, proxy.counters.requests, False
+        finally:
+            await engine.client.aclose()
+        return time.perf_counter() - started, proxy.counters.requests, True
+
+
+async def measure(
+    chain: DevnetChain, size: ScaleSize, args: argparse.Namespace, log: Console
+) -> tuple[Figures, list[tuple[int, Cost]]]:
+    plan = ScalePlan.of(chain, size)
+    sim = ScaleSimulation(chain, size, seed=args.seed)
+    head = sim.step(args.changes).block
+    engine = engine_for(chain, chain.rpc_url, UNLIMITED, args.rpc_timeout)
+    try:
+        log.print(f"warm snapshot (discovery on the bare node) at block {head} ...")
+        gc.collect()
+        start_bytes = resident_bytes()
+        warm = await timed_snapshot(engine, head)
+        gc.collect()
+        state_bytes = resident_bytes() - start_bytes
+        log.print(f"warm snapshot: {warm.requests} requests, {warm.ms / 1000:.1f} s")
+        blocks: list[tuple[int, Cost]] = []
+        for _ in range(args.blocks):
+            block = sim.step(args.changes).block
+            cost = await timed_snapshot(engine, block)
+            blocks.append((block, cost))
+            log.print(f"block {block}: {args.changes} changes, {cost}")
+        last = blocks[-1][0]
+        reread = await full_reread(engine, plan, chain, last)
+        log.print(f"full re-read at {last}: {reread}")
+    finally:
+        await engine.client.aclose()
+    if args.skip_discovery:
+        seconds, discovery_requests, complete = None, None, False
+    else:
+        log.print(f"discovery behind the free profile (timeout {args.discovery_timeout:.0f} s) ...")
+        seconds, discovery_requests, complete = await discovery(chain, last, args.discovery_timeout)
+    pools = len(plan.pairs) + len(plan.pools) + len(chain.pools_of("uniswap-v2")) + len(chain.pools_of("uniswap-v3"))
+    per_block_requests = statistics.median(c.requests for _, c in blocks)
+    per_block_ms = statistics.median(c.ms for _, c in blocks)
+    mb_per_pool = state_bytes / 1e6 / pools
+    seconds_per_pool = seconds / pools if seconds is not None and complete else None
+    mainnet = {
+        name: {
+            "pools": count,
+            "discovery_seconds_at_25_rps": round(
+                (discovery_requests or 0) / pools * count / FREE_RATE
+                if complete and seconds_per_pool is not None
+                else float("nan"),
+                1,
+            ),
+            "state_mb": round(mb_per_pool * count, 1),
+            "per_block_requests": per_block_requests,
+        }
+        for name, count in MAINNET.items()
+    }
+    figures = Figures(
+        pools=pools,
+        v2_pairs=len(plan.pairs) + len(chain.pools_of("uniswap-v2")),
+        v3_pools=len(plan.pools) + len(chain.pools_of("uniswap-v3")),
+        changes_per_block=args.changes,
+        per_block_requests=per_block_requests,
+        per_block_ms=round(per_block_ms, 1),
+        full_reread_requests=reread.requests,
+        full_reread_ms=round(reread.ms, 1),
+        request_ratio=round(reread.requests / max(per_block_requests, 1), 1),
+        per_block_rpc_items=statistics.median(c.items for _, c in blocks),
+        per_block_reads=statistics.median(c.reads for _, c in blocks),
+        full_reread_rpc_items=reread.items,
+        full_reread_reads=reread.reads,
+        discovery_seconds_free_profile=None if seconds is None else round(seconds, 1),
+        discovery_requests_free_profile=discovery_requests,
+        discovery_complete=complete,
+        state_mb_per_10k_pools=round(mb_per_pool * 10_000, 2),
+        warm_snapshot_requests=warm.requests,
+        warm_snapshot_seconds=round(warm.ms / 1000, 1),
+        state_measure="RSS growth of this process over the warm engine's first snapshot (after gc)",
+        mainnet=mainnet,
+    )
+    return figures, blocks
+
+
+def render(figures: Figures, console: Console) -> None:
+    table = Table(title=f"defiscope at scale: {figures.pools:,} pools, {figures.changes_per_block} changes/block")
+    table.add_column("figure")
+    table.add_column("engine", justify="right")
+    table.add_column("baseline / note", justify="right")
+    table.add_column("target", justify="right")
+    table.add_row(
+        "per block: HTTP requests",
+        f"{figures.per_block_requests:g}",
+        f"full re-read {figures.full_reread_requests:,} ({figures.request_ratio:g}x)",
+        "<= 3, >= 50x fewer",
+    )
+    table.add_row(
+        "per block: ms", f"{figures.per_block_ms:,.0f}", f"full re-read {figures.full_reread_ms:,.0f}", "<= 150"
+    )
+    discovery = figures.discovery_seconds_free_profile
+    table.add_row(
+        "discovery behind free: s",
+        "skipped" if discovery is None else f"{discovery:,.1f}" + ("" if figures.discovery_complete else " (cut)"),
+        f"{figures.discovery_requests_free_profile or 0:,} requests",
+        "<= 120",
+    )
+    table.add_row("state MB / 10k pools", f"{figures.state_mb_per_10k_pools:,.2f}", "RSS growth", "<= 50")
+    console.print(table)
+    mainnet = Table(title="extrapolated to mainnet (discovery at 25 req/s; per block depends on changes, not pools)")
+    for column in ("protocol", "pools", "discovery s", "state MB", "per-block requests"):
+        mainnet.add_column(column, justify="right")
+    for name, row in figures.mainnet.items():
+        mainnet.add_row(
+            name,
+            f"{row['pools']:,.0f}",
+            f"{row['discovery_seconds_at_25_rps']:,.0f}",
+            f"{row['state_mb']:,.0f}",
+            f"{row['per_block_requests']:g}",
+        )
+    console.print(mainnet)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--pairs", type=int, default=ScaleSize().pairs)
+    parser.add_argument("--pools", type=int, default=ScaleSize().pools)
+    parser.add_argument("--blocks", type=int, default=10, help="blocks measured (median)")
+    parser.add_argument("--changes", type=int, default=200, help="sim changes per block")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--discovery-timeout", type=float, default=900.0, help="give up discovery after (s)")
+    parser.add_argument("--skip-discovery", action="store_true")
+    parser.add_argument("--rpc-timeout", type=float, default=600.0, help="per request, on the bare node (s)")
+    args = parser.parse_args(argv)
+    configure()  # log lines to stderr: stdout carries only the figures
+    size = ScaleSize(pairs=args.pairs, pools=args.pools)
+    console = Console(stderr=args.json)
+    started = time.perf_counter()
+    with start_devnet((1,), scale=size, show_progress=not args.json) as devnet:
+        up = time.perf_counter() - started
+        console.print(f"scale world {size.name} up in {up:.1f} s ({'cached' if devnet.from_cache else 'built'})")
+        figures, _ = asyncio.run(measure(devnet.chain(1), size, args, console))
+    if args.json:
+        sys.stdout.write(json.dumps({**asdict(figures), "world_seconds": round(up, 1)}) + "\n")
+    else:
+        render(figures, console)
+
+
+if __name__ == "__main__":
+    main()
