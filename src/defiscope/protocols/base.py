@@ -3,8 +3,9 @@
 An adapter knows one protocol on one or more chains. Given a block-pinned `Reader` it returns the raw
 integer balances the protocol holds, as `Position`s split by kind (`tvl`, `borrowed`, `staking`, `pool2`),
 each saying whether its token is a receipt of another protocol (for double counting). It never prices and
-never stores. When it cannot read something it raises `AdapterError`: a partial figure is never returned as
-if it were whole. The same code runs on mainnet and on the devnet; only the `Deployment` differs.
+never stores. One pool or vault it cannot read is returned as `Uncounted` with its reason (listed beside the
+figure, never a 0); when the protocol as a whole cannot be read (its registry, its factory) it raises
+`AdapterError`. The same code runs on mainnet and on the devnet; only the `Deployment` differs.
 
     class Treasury(Adapter):
         info = ProtocolInfo(slug="treasury", name="Treasury", category="Treasury", methodology="...")
