@@ -26,6 +26,7 @@ from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import PriceAggregator, PriceDecision
 from defiscope.protocols.base import Adapter, AdapterResult
 from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.tracked import prefetch_logs
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.valuation import token_values
@@ -84,10 +85,16 @@ class TvlEngine:
         pinned = await self.client.snapshot(at)
         batcher = Batcher(pinned)
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
+        readers = [batcher.reader(a.info.slug) for a in chosen]
+        # Every adapter's new logs first, in one request (a failure there is met again, and reported, by the
+        # adapter's own read): the reads that depend on them then go out with all the others in one multicall.
+        await asyncio.gather(
+            *(prefetch_logs(a, r) for a, r in zip(chosen, readers, strict=True)), return_exceptions=True
+        )
         # Adapters and the prices of every token already known (the registry's, and all held before) go
         # out in the same batch; only tokens never seen before cost another round.
         outcomes, known_prices = await asyncio.gather(
-            asyncio.gather(*(a.read(batcher.reader(a.info.slug)) for a in chosen), return_exceptions=True),
+            asyncio.gather(*(a.read(r) for a, r in zip(chosen, readers, strict=True)), return_exceptions=True),
             self.pricer.prices(batcher, self.tokens.known()),
         )
         results: list[AdapterResult] = []
