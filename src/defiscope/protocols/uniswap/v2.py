@@ -122,6 +122,7 @@ class V2Adapter(TrackedAdapter):
     def __init__(self, deployment: Deployment, spec: V2Spec, *, lp_fee_window: int = LP_FEE_WINDOW) -> None:
         super().__init__(deployment)
         self.info = spec.info
+        self.spec = spec
         self.factory = deployment.contract(spec.factory)
         # The factory's deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
         start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
