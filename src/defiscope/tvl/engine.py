@@ -26,7 +26,7 @@ from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import PriceAggregator, PriceDecision
 from defiscope.protocols.base import Adapter, AdapterResult
 from defiscope.protocols.surface import ContractUse
-from defiscope.protocols.tracked import prefetch_logs
+from defiscope.protocols.tracked import Mismatch, TrackedAdapter, prefetch_logs
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.valuation import token_values
@@ -52,6 +52,16 @@ class ChainTvl:
     prices: Mapping[str, PriceDecision]
     yields: tuple[Yield, ...] = ()  # the adapters' rates at this block (supply, borrow, staking)
     yields_unavailable: tuple[YieldGap, ...] = ()  # rates that could not be read at this block, and why
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """A full re-read of every tracked protocol compared with its state followed from events, at one block."""
+
+    block: BlockRef
+    checked: tuple[str, ...]  # slugs reconciled
+    mismatches: tuple[Mismatch, ...]  # each an error: logged, and the tracked value corrected
+    failures: tuple[ProtocolFailure, ...]  # protocols that could not be reconciled, and why
 
 
 class TvlEngine:
@@ -130,6 +140,34 @@ class TvlEngine:
         )
         rates = tuple(y for r in results for y in r.yields)
         return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates, _yield_gaps(results, failures, chosen))
+
+    async def reconcile(
+        self, at: int | str = "latest", *, slugs: Collection[str] | None = None, start: int | None = None
+    ) -> Reconciliation:
+        """Re-read every tracked protocol in full at one block and compare with its tracked state there.
+
+        ``start``: an adapter with no tracked state yet (a fresh process) loads it at that block first, so what
+        is checked is the state followed from the logs of (start, at]."""
+        chosen = [a for a in self.adapters if isinstance(a, TrackedAdapter) and (slugs is None or a.info.slug in slugs)]
+        pinned = await self.client.snapshot(at)
+        if start is not None:
+            earlier = Batcher(await self.client.snapshot(start))
+            await asyncio.gather(*(a.positions(earlier.reader(a.info.slug)) for a in chosen if a.state is None))
+        batcher = Batcher(pinned)
+        outcomes = await asyncio.gather(
+            *(a.reconcile(batcher.reader(f"{a.info.slug}:reconcile")) for a in chosen), return_exceptions=True
+        )
+        mismatches: list[Mismatch] = []
+        failures: list[ProtocolFailure] = []
+        for adapter, outcome in zip(chosen, outcomes, strict=True):
+            if isinstance(outcome, DefiscopeError):
+                failures.append(ProtocolFailure(adapter.info.slug, self.client.chain_id, pinned.block, str(outcome)))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                mismatches += outcome
+        checked = tuple(a.info.slug for a in chosen)
+        return Reconciliation(pinned.block, checked, tuple(mismatches), tuple(failures))
 
 
 def _yield_gaps(
