@@ -31,7 +31,7 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.chain.registry import MULTICALL3
 from defiscope.errors import InputError
-from defiscope.protocols.base import Adapter, BalanceKind, Position, Uncounted
+from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, Uncounted
 from defiscope.protocols.surface import ContractUse
 
 log = structlog.get_logger(__name__)
@@ -172,9 +172,19 @@ class TrackedAdapter(Adapter):
         async with self._lock:
             state = self.state
             if state is None or reader.block.number >= state.block.number:
-                return (await self._advance(reader)).positions(self.noun)
+                return self._positions(await self._advance(reader))
         # An older block: a full read, and the tracked state stays where it is.
-        return Holdings.of(reader.block, await self.read_all(reader)).positions(self.noun)
+        return self._positions(Holdings.of(reader.block, await self.read_all(reader)))
+
+    def _positions(self, held: Holdings) -> list[Position | Uncounted]:
+        """The positions of `held`; when not one holding could be read, the protocol as a whole could not be."""
+        if held.failed and not held.amounts:
+            (holder, token), reason = next(iter(held.failed.items()))
+            raise AdapterError(
+                f"{self.info.slug}: none of {len(held.failed)} holdings could be read at block {held.block.number} "
+                f"on chain {held.block.chain_id}; first, {token} held by {holder}: {reason}"
+            )
+        return held.positions(self.noun)
 
     async def reconcile(self, reader: Reader) -> list[Mismatch]:
         """Re-read every holding at the reader's block and compare with the tracked state moved to that block.
