@@ -18,10 +18,11 @@ the state alone. A tracked block that is no longer the chain's (a reorg), a gap 
 from __future__ import annotations
 
 import asyncio
+import bisect
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import structlog
 
@@ -32,9 +33,11 @@ from defiscope.chain.reader import Reader
 from defiscope.chain.registry import MULTICALL3
 from defiscope.errors import InputError
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, Uncounted
+from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.surface import ContractUse
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 #: (holder, token), checksum addresses.
 Key = tuple[str, str]
@@ -297,6 +300,15 @@ async def prefetch_logs(adapter: Adapter, reader: Reader) -> None:
         await adapter.prefetch(reader)
     else:
         await asyncio.gather(*(cursor.scan(reader) for cursor in adapter.log_cursors()))
+
+
+def created_between(cursor: LogCursor[T], after: int, upto: int) -> list[T]:
+    """`cursor.between(after, upto)` by bisection: the cursor's entries are in chain order, and a block's new
+    pools must not cost a pass over every pool ever created."""
+    entries = cursor.entries
+    start = bisect.bisect_right(entries, after, key=lambda entry: entry[0])
+    stop = bisect.bisect_right(entries, upto, lo=start, key=lambda entry: entry[0])
+    return [item for _, _, item in entries[start:stop]]
 
 
 def block_hash_check() -> ContractUse:

@@ -31,7 +31,7 @@ from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.surface import ContractUse, event_topic
-from defiscope.protocols.tracked import Key, Reading, TrackedAdapter, block_hash_check
+from defiscope.protocols.tracked import Key, Reading, TrackedAdapter, block_hash_check, created_between
 from defiscope.protocols.yields import Yield, YieldGap
 
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
@@ -191,7 +191,7 @@ class V2Adapter(TrackedAdapter):
 
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         readings: dict[Key, Reading] = {}
-        for pair in self.created.between(since, reader.block.number):
+        for pair in created_between(self.created, since, reader.block.number):
             self._tracked[pair.address.lower()] = pair
             readings[(pair.address, pair.token0)] = readings[(pair.address, pair.token1)] = 0  # no Sync yet
         for entry in logs:  # in chain order: the last Sync of a pair holds its reserves now

@@ -44,6 +44,7 @@ from defiscope.protocols.tracked import (
     Reading,
     TrackedAdapter,
     block_hash_check,
+    created_between,
     refresh_balances,
     topic_holder,
 )
@@ -168,7 +169,7 @@ class V3Adapter(TrackedAdapter):
 
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         touched: dict[Key, None] = {}  # ordered, for reproducible batches
-        for created in self.created.between(since, reader.block.number):
+        for created in created_between(self.created, since, reader.block.number):
             # Tokens may have been sent to the pool's address before it existed: read both.
             self._tracked[created.address.lower()] = created
             touched.update(dict.fromkeys(_both(created)))
