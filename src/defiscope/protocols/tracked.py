@@ -68,20 +68,24 @@ class Mismatch:
 
 
 class Holdings:
-    """(holder, token) -> amount at `block`, with each token's total and holder count kept as amounts change."""
+    """(holder, token) -> amount at `block`, with each token's total and holder count kept as amounts change, and
+    each token's `Position` rebuilt only when its total changed (a block's cost follows what it changed)."""
 
-    __slots__ = ("amounts", "block", "counts", "failed", "totals")
+    __slots__ = ("_changed", "_positions", "amounts", "block", "counts", "failed", "noun", "totals")
 
-    def __init__(self, block: BlockRef) -> None:
+    def __init__(self, block: BlockRef, noun: str = "pools") -> None:
         self.block = block
+        self.noun = noun  # how positions' labels count holders: "12 pools"
         self.amounts: dict[Key, int] = {}
         self.failed: dict[Key, str] = {}  # holdings that could not be read, and why
         self.totals: dict[str, int] = {}
         self.counts: dict[str, int] = {}
+        self._positions: dict[str, Position] = {}
+        self._changed: set[str] = set()  # tokens whose position is out of date
 
     @classmethod
-    def of(cls, block: BlockRef, readings: Mapping[Key, Reading]) -> Holdings:
-        held = cls(block)
+    def of(cls, block: BlockRef, readings: Mapping[Key, Reading], noun: str = "pools") -> Holdings:
+        held = cls(block, noun)
         held.update(readings)
         return held
 
@@ -95,6 +99,7 @@ class Holdings:
             self.totals[token] -= old
             self.counts[token] -= 1
         self.failed.pop(key, None)
+        self._changed.add(token)
         if isinstance(reading, str):
             self.failed[key] = reading
             return
@@ -106,13 +111,16 @@ class Holdings:
         for key, reading in readings.items():
             self.set(key, reading)
 
-    def positions(self, noun: str) -> list[Position | Uncounted]:
+    def positions(self) -> list[Position | Uncounted]:
         """One position per token (its total over every holder), and each unreadable holding with its reason."""
-        held: list[Position | Uncounted] = [
-            Position(token, total, BalanceKind.TVL, None, f"{self.counts[token]} {noun}")
-            for token, total in self.totals.items()
-            if self.counts[token]
-        ]
+        for token in self._changed:
+            if self.counts.get(token):
+                label = f"{self.counts[token]} {self.noun}"
+                self._positions[token] = Position(token, self.totals[token], BalanceKind.TVL, None, label)
+            else:
+                self._positions.pop(token, None)
+        self._changed.clear()
+        held: list[Position | Uncounted] = list(self._positions.values())
         held += [Uncounted(holder, token, reason) for (holder, token), reason in self.failed.items()]
         return held
 
@@ -177,7 +185,7 @@ class TrackedAdapter(Adapter):
             if state is None or reader.block.number >= state.block.number:
                 return self._positions(await self._advance(reader))
         # An older block: a full read, and the tracked state stays where it is.
-        return self._positions(Holdings.of(reader.block, await self.read_all(reader)))
+        return self._positions(Holdings.of(reader.block, await self.read_all(reader), self.noun))
 
     def _positions(self, held: Holdings) -> list[Position | Uncounted]:
         """The positions of `held`; when not one holding could be read, the protocol as a whole could not be."""
@@ -187,7 +195,7 @@ class TrackedAdapter(Adapter):
                 f"{self.info.slug}: none of {len(held.failed)} holdings could be read at block {held.block.number} "
                 f"on chain {held.block.chain_id}; first, {token} held by {holder}: {reason}"
             )
-        return held.positions(self.noun)
+        return held.positions()
 
     async def reconcile(self, reader: Reader) -> list[Mismatch]:
         """Re-read every holding at the reader's block and compare with the tracked state moved to that block.
@@ -227,7 +235,7 @@ class TrackedAdapter(Adapter):
             return state
         readings = await self.read_all(reader)
         self.start_tracking(block.number)
-        self.state = Holdings.of(block, readings)
+        self.state = Holdings.of(block, readings, self.noun)
         if state is not None:
             log.info("state.reloaded", protocol=self.info.slug, block=block.number, was=state.block.number)
         return self.state

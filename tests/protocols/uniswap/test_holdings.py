@@ -27,7 +27,7 @@ def test_totals_and_counts_follow_random_changes_exactly() -> None:
     for token in TOKENS:
         assert held.totals.get(token, 0) == sum(v for (_, t), v in amounts.items() if t == token)
         assert held.counts.get(token, 0) == sum(1 for _, t in amounts if t == token)
-    positions = held.positions("pools")
+    positions = held.positions()
     assert sorted((p.token, p.amount, p.label) for p in positions if isinstance(p, Position)) == sorted(
         (t, held.totals[t], f"{held.counts[t]} pools") for t in TOKENS if held.counts.get(t)
     )
