@@ -30,7 +30,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.logs import log_hex, log_int
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
-from defiscope.chain.registry import MULTICALL3
+from defiscope.chain.registry import CHAINS, MULTICALL3
 from defiscope.errors import InputError
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, Uncounted
 from defiscope.protocols.log_cursor import LogCursor
@@ -281,7 +281,7 @@ class TrackedAdapter(Adapter):
             return False  # the logs came from another fork than the pinned block
         # The reorg check and the re-reads go in the same multicall: the re-reads are dropped if it fails.
         ancestor, readings = await asyncio.gather(
-            reader.call(Call.of(MULTICALL3, GET_BLOCK_HASH, tracked.number)),
+            reader.call(Call.of(_multicall(reader.chain_id), GET_BLOCK_HASH, tracked.number)),
             self.changes(reader, found, tracked.number),
         )
         if not ancestor.success or log_hex(ancestor.one()) != tracked.hash.lower():
@@ -308,6 +308,11 @@ async def prefetch_logs(adapter: Adapter, reader: Reader) -> None:
         await adapter.prefetch(reader)
     else:
         await asyncio.gather(*(cursor.scan(reader) for cursor in adapter.log_cursors()))
+
+
+def _multicall(chain_id: int) -> str:
+    known = CHAINS.get(chain_id)
+    return known.multicall3 if known is not None else MULTICALL3
 
 
 def created_between(cursor: LogCursor[T], after: int, upto: int) -> list[T]:
