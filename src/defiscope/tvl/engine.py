@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 import structlog
@@ -185,15 +186,25 @@ def _yield_gaps(
 
 
 def _mark_receipts(results: list[AdapterResult], adapters: Sequence[Adapter]) -> list[AdapterResult]:
-    """Mark positions whose token another protocol issued (its LP token, aToken, ...) as receipts of it."""
-    issuer = {token: a.info.slug for a in adapters for token in a.receipt_tokens()}
+    """Mark positions whose token another protocol issued (its LP token, aToken, ...) as receipts of it.
+
+    Looked up per held token in each issuer's set (a DEX issues one LP token per pair: 400,000 on mainnet, not to
+    be copied every block); the last adapter issuing a token is its issuer."""
+    issued = [(a.info.slug, _as_set(a.receipt_tokens())) for a in reversed(adapters)]
+
+    def issuer(token: str, own: str) -> str | None:
+        found = next((slug for slug, tokens in issued if token in tokens), None)
+        return None if found == own else found
+
     marked = []
     for r in results:
         positions = tuple(
-            replace(p, receipt_of=issuer[p.token])
-            if p.receipt_of is None and issuer.get(p.token, r.protocol.slug) != r.protocol.slug
-            else p
+            replace(p, receipt_of=by) if p.receipt_of is None and (by := issuer(p.token, r.protocol.slug)) else p
             for p in r.positions
         )
         marked.append(replace(r, positions=positions))
     return marked
+
+
+def _as_set(tokens: Collection[str]) -> AbstractSet[str]:
+    return tokens if isinstance(tokens, AbstractSet) else frozenset(tokens)

@@ -17,6 +17,7 @@ Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
@@ -128,6 +129,8 @@ class V2Adapter(TrackedAdapter):
         start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
         self.created = LogCursor(self.factory, (PAIR_CREATED,), parse_pair_created, start_block=start)
         self._tracked: dict[str, Pair] = {}  # lowercase address -> pair, the pairs the tracked state covers
+        self._receipts: set[str] = set()
+        self._receipts_seen = 0  # cursor entries already in `_receipts`
         self.lp_fees = LpFeeTracker(spec.info.slug, V2_LP_FEES, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pair -> why it has no rate
 
@@ -136,8 +139,14 @@ class V2Adapter(TrackedAdapter):
         """Every pair found so far, in creation order (the factory's index order)."""
         return self.created.logs
 
-    def receipt_tokens(self) -> list[str]:
-        return [pair.address for pair in self.pairs]  # each pair is its own LP token
+    def receipt_tokens(self) -> AbstractSet[str]:
+        """Each pair is its own LP token; the set grows with the pairs found, each added once."""
+        entries = self.created.entries
+        if len(entries) < self._receipts_seen:  # discovery was rolled back
+            self._receipts, self._receipts_seen = set(), 0
+        self._receipts.update(pair.address for _, _, pair in entries[self._receipts_seen :])
+        self._receipts_seen = len(entries)
+        return self._receipts
 
     def surface(self) -> tuple[ContractUse, ...]:
         # PancakeSwap V2's factory and pair are Uniswap V2's contracts renamed (see the fixtures' SOURCES.md).
