@@ -254,7 +254,7 @@ class TrackedAdapter(Adapter):
         asked once per (range, pinned block) however many callers want them (the latest range is kept)."""
         key = (from_block, reader.block.hash)
         pending = self.__dict__.get("_prefetched")
-        if pending is None or pending[0] != key:
+        if pending is None or pending[0] != key or _failed(pending[1]):  # a failed or cancelled fetch is retried
             pending = (key, asyncio.ensure_future(self._fetch_logs(reader, from_block)))
             self.__dict__["_prefetched"] = pending
         return pending[1]
@@ -308,6 +308,10 @@ async def prefetch_logs(adapter: Adapter, reader: Reader) -> None:
         await adapter.prefetch(reader)
     else:
         await asyncio.gather(*(cursor.scan(reader) for cursor in adapter.log_cursors()))
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
 
 
 def _multicall(chain_id: int) -> str:

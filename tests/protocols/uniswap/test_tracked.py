@@ -3,11 +3,16 @@ and balances changed without an event (reconciliation) on the devnet."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
 from structlog.testing import capture_logs
 from web3 import Web3
 
 from defiscope.chain.client import ChainClient
-from defiscope.chain.reader import Batcher
+from defiscope.chain.errors import RpcError
+from defiscope.chain.reader import Batcher, LogQuery
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deployment import devnet_deployment
@@ -192,3 +197,26 @@ async def test_reconcile_reports_a_balance_changed_without_an_event(
     assert usdc_now.amount == usdc_stale.amount + 12_345
     assert await adapter.reconcile(batcher.reader("second")) == []
     assert not [p for p in stale if isinstance(p, Uncounted)]
+
+
+async def test_a_failed_log_fetch_is_asked_again_not_remembered(
+    eth_chain: DevnetChain, deployment: Deployment, client: ChainClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adapter = V2Adapter(deployment, UNISWAP_V2)
+    await assert_tracked_equals_full(client, deployment, [adapter])
+    Sender.connect(eth_chain.rpc_url).rpc("evm_mine", [])
+    batcher = Batcher(await client.snapshot())
+    real = batcher.logs
+
+    async def refused(query: LogQuery) -> list[Mapping[str, Any]]:
+        raise RpcError("eth_getLogs refused", code=-32000, chain_id=1)
+
+    monkeypatch.setattr(batcher, "logs", refused)
+    with pytest.raises(RpcError):
+        await adapter.prefetch(batcher.reader("prefetch"))
+    monkeypatch.setattr(batcher, "logs", real)
+    followed = await adapter.positions(batcher.reader("again"))
+    full = await V2Adapter(deployment, UNISWAP_V2).positions(batcher.reader("full"))
+    assert rows(followed) == rows(full)
+    assert adapter.state is not None
+    assert adapter.state.block == batcher.block
