@@ -1,7 +1,14 @@
 """Settings from a TOML file and the environment; the environment wins.
 
 The file is `$DEFISCOPE_CONFIG`, else `config.toml` in the data directory (`$DEFISCOPE_DATA_DIR`, by
-default the platform's user data folder). Example::
+default the platform's user data folder). This is the one place settings are read: the data directory
+(`~` expanded here, once) and the database URL come from `load_settings`, and the parts of it a layer needs
+are passed down (`chain/` gets an `RpcSettings` and reads no file or environment itself). Example::
+
+    data_dir = "~/defiscope"   # where the database and the devnet's cached worlds live ($DEFISCOPE_DATA_DIR wins)
+
+    [store]
+    url = "postgresql://defiscope@127.0.0.1:5432/defiscope"   # default: SQLite in data_dir ($DEFISCOPE_DATABASE_URL)
 
     [rpc]
     timeout = 10.0          # seconds per request
@@ -19,6 +26,11 @@ default the platform's user data folder). Example::
     [prices]
     coingecko = true        # also ask CoinGecko (DEFISCOPE_COINGECKO_API_KEY, DEFISCOPE_COINGECKO_PRO=1)
 
+    [tvl]
+    long_tail = "defillama" # DefiLlama's DEX rule (see `defiscope.tvl.policy`); default "all": count everything
+    [tvl.blacklist.1]       # tokens never counted, listed with why
+    "0x0000000000000000000000000000000000000001" = "why"
+
 `DEFISCOPE_RPC_1="https://a,https://b"` sets or replaces chain 1's endpoints. A loopback endpoint (a devnet,
 your own node) has no limits unless it sets its own: only its refusals slow us down.
 """
@@ -26,49 +38,27 @@ your own node) has no limits unless it sets its own: only its refusals slow us d
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Final
 
 import platformdirs
 
 from defiscope.chain.errors import InvalidInput
-from defiscope.chain.limits import FREE_PLAN, UNLIMITED, EndpointLimits
+from defiscope.chain.limits import FREE_PLAN, EndpointLimits
+from defiscope.chain.settings import RpcSettings
+from defiscope.tvl.policy import LongTailPolicy, parse_policy
 
-ENV_RPC_PREFIX = "DEFISCOPE_RPC_"
+__all__ = ["RpcSettings", "Settings", "data_dir", "database_url", "load_settings", "parse_limits"]
 
-
-@dataclass(frozen=True, slots=True)
-class RpcSettings:
-    timeout: float = 10.0
-    max_attempts: int = 4
-    max_batch_items: int = 1000
-    max_concurrency: int = 8
-    #: Limits of a remote endpoint that sets none of its own (`[rpc.limits]`).
-    limits: EndpointLimits = FREE_PLAN
-    #: Limits per endpoint URL (`rpc = [{ url = ..., requests_per_second = ... }]`).
-    endpoints: Mapping[str, EndpointLimits] = field(default_factory=dict)
-
-    def limits_for(self, url: str) -> EndpointLimits:
-        """The URL's own limits; else none for a loopback node, the `[rpc.limits]` defaults for the rest."""
-        if url in self.endpoints:
-            return self.endpoints[url]
-        return UNLIMITED if _is_loopback(url) else self.limits
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+ENV_RPC_PREFIX: Final = "DEFISCOPE_RPC_"
+DATA_DIR_ENV: Final = "DEFISCOPE_DATA_DIR"
+DATABASE_URL_ENV: Final = "DEFISCOPE_DATABASE_URL"
+CONFIG_ENV: Final = "DEFISCOPE_CONFIG"
+DB_FILENAME: Final = "defiscope.db"
 
 
 #: Limits that TOML writes as 0 for "none" (TOML has no null).
@@ -98,17 +88,42 @@ def parse_limits(table: Mapping[str, Any], base: EndpointLimits, where: str) -> 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path
+    data_dir: Path  # absolute of any `~`: see `_directory`
     rpc: RpcSettings = field(default_factory=RpcSettings)
     chain_rpcs: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     source: Path | None = None  # the TOML file read, if any
     #: Ask CoinGecko too (needs the network): `[prices] coingecko = true`, or a CoinGecko key or URL set.
     coingecko: bool = False
+    #: `$DEFISCOPE_DATABASE_URL`, else `[store] url`; None: the SQLite file in the data directory.
+    store_url: str | None = None
+
+    #: Positions left out by rule (`[tvl]`): blacklisted tokens, DefiLlama's long-tail rule for DEX pools.
+    tvl_policy: LongTailPolicy = field(default_factory=LongTailPolicy)
+
+    @property
+    def database_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / DB_FILENAME}"
+
+
+def _directory(value: str | os.PathLike[str]) -> Path:
+    """A configured folder as a path: the one place `~` is expanded, so no caller sees a literal "~" folder."""
+    return Path(value).expanduser()
+
+
+def _default_data_dir(env: Mapping[str, str]) -> Path:
+    """Where config.toml is looked for: `$DEFISCOPE_DATA_DIR`, else the platform's user data folder."""
+    return _directory(env.get(DATA_DIR_ENV) or platformdirs.user_data_dir("defiscope"))
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    return Path(env.get("DEFISCOPE_DATA_DIR") or platformdirs.user_data_dir("defiscope"))
+    """The data directory of `load_settings` (environment, else the TOML file's `data_dir`, else the platform's
+    user data folder), `~` expanded. Creates nothing."""
+    return load_settings(env=env).data_dir
+
+
+def database_url(env: Mapping[str, str] | None = None) -> str:
+    """The database of `load_settings`: `$DEFISCOPE_DATABASE_URL`, `[store] url`, else data_dir/defiscope.db."""
+    return load_settings(env=env).database_url
 
 
 def _split_urls(value: str) -> tuple[str, ...]:
@@ -118,8 +133,8 @@ def _split_urls(value: str) -> tuple[str, ...]:
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the TOML file (if present) and the environment; malformed input raises `InvalidInput`."""
     env = os.environ if env is None else env
-    base = data_dir(env)
-    explicit = path or (Path(env["DEFISCOPE_CONFIG"]) if env.get("DEFISCOPE_CONFIG") else None)
+    base = _default_data_dir(env)
+    explicit = path or (_directory(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
     file = explicit or base / "config.toml"
     doc: dict[str, object] = {}
     if file.exists():
@@ -183,6 +198,34 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     coingecko = bool(prices_doc.get("coingecko")) or any(
         env.get(name) for name in ("DEFISCOPE_COINGECKO_API_KEY", "DEFISCOPE_COINGECKO_URL")
     )
+    tvl_doc = doc.get("tvl", {})
+    if not isinstance(tvl_doc, dict):
+        raise InvalidInput(f"config file {file}: [tvl] must be a table")
     return Settings(
-        data_dir=base, rpc=rpc, chain_rpcs=chains, source=file if file.exists() else None, coingecko=coingecko
+        data_dir=_data_dir(doc, env, base, file),
+        rpc=rpc,
+        chain_rpcs=chains,
+        source=file if file.exists() else None,
+        coingecko=coingecko,
+        store_url=env.get(DATABASE_URL_ENV) or _store_url(doc, file),
+        tvl_policy=parse_policy(tvl_doc, f"config file {file}: [tvl]"),
     )
+
+
+def _data_dir(doc: Mapping[str, object], env: Mapping[str, str], base: Path, file: Path) -> Path:
+    """The environment's data directory, else the file's top-level `data_dir = "..."`, else `base`."""
+    if env.get(DATA_DIR_ENV):
+        return base
+    value = doc.get("data_dir")
+    if value is None:
+        return base
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f'config file {file}: data_dir must be a folder, e.g. data_dir = "~/defiscope"')
+    return _directory(value)
+
+
+def _store_url(doc: Mapping[str, object], file: Path) -> str | None:
+    store = doc.get("store", {})
+    if not isinstance(store, dict) or not isinstance(store.get("url", ""), str):
+        raise InvalidInput(f'config file {file}: [store] url must be a database URL, e.g. "postgresql://..."')
+    return store.get("url") or None

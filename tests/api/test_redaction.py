@@ -124,7 +124,6 @@ def test_secret_in_no_answer_metric_or_log(api_store: FilledStore) -> None:
                 last_indexed=None,
                 last_error=f"EndpointUnreachable: cannot reach {url} ({url})",
                 failing_since=now - 3600,
-                catching_up=False,
             )
         },
     )

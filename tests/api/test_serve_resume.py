@@ -40,7 +40,7 @@ def last_blocks(base: str) -> dict[int, int]:
         chains = httpx.get(f"{base}/v1/health", timeout=2).json()["chains"]
     except (httpx.TransportError, ValueError, KeyError):
         return {}
-    return {c["chain_id"]: c["last_block"] for c in chains}
+    return {c["chain_id"]: c["last_block"] for c in chains if c["last_block"] is not None}  # null: nothing stored
 
 
 class Serve:

@@ -17,8 +17,9 @@ from defiscope.devnet import Devnet
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import Sender
+from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.lido.apr import user_apr
-from defiscope.protocols.lido.reports import ReportLog, rebase_report_logs
+from defiscope.protocols.lido.reports import STETH, TOKEN_REBASED, TOKEN_REBASED_KIND, parse_report_log, report_of
 from defiscope.protocols.yields import exact_decimal
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
@@ -26,16 +27,19 @@ from tests.api.conftest import Indexed, make_engine
 from tests.staking.conftest import lido, sender  # noqa: F401  (fixtures)
 
 
-async def _chain_reports(devnet: Devnet) -> list[ReportLog]:
+async def _chain_reports(devnet: Devnet) -> list[StoredEvent]:
+    """The chain's TokenRebased events, as Lido's stream parses them."""
     chain = devnet.chain(1)
+    steth = devnet_deployment(chain).contract(STETH)
     async with ChainClient.connect(1, [chain.rpc_url]) as client:
         head = (await client.block()).number
-        return await rebase_report_logs(client, devnet_deployment(chain), from_block=0, to_block=head)
+        logs = await client.get_logs(address=steth, topics=[TOKEN_REBASED], from_block=0, to_block=head)
+    return [parse_report_log(log) for log in logs]
 
 
-def _expected_apr(logs: list[ReportLog]) -> Decimal:
+def _expected_apr(logs: list[StoredEvent]) -> Decimal:
     """Lido's SMA: the mean of the last 7 reports' userAPR (the formula is checked in tests/staking)."""
-    last = [log.report for log in logs[-7:]]
+    last = [report_of(log) for log in logs[-7:]]
     return exact_decimal(sum((user_apr(r) for r in last), Fraction(0)) / len(last))
 
 
@@ -55,7 +59,7 @@ def test_served_apr_is_lidos_sma_of_the_reports_on_chain(indexed: Indexed, devne
     assert item["report"] == {
         "block_number": logs[-1].block_number,
         "block_hash": logs[-1].block_hash,
-        "report_timestamp": logs[-1].report.report_timestamp,
+        "report_timestamp": report_of(logs[-1]).report_timestamp,
         "reports_averaged": 7,
     }
     assert item["block"]["number"] == indexed.repo.latest_blocks()[1].number
@@ -89,7 +93,7 @@ def test_a_new_report_reaches_the_apr_while_the_indexer_follows(
         asyncio.run(_follow(devnet, repo, lambda: receipts.append(lido.report(sender, cl_balance_delta=-(10**21)))))
         logs = asyncio.run(_chain_reports(devnet))
         assert logs[-1].block_number == receipts[0]["blockNumber"]
-        assert repo.rebase_reports(1, "lido") == [log.report for log in logs]  # stored once each, in order
+        assert repo.events(1, "lido", TOKEN_REBASED_KIND) == logs  # stored once each, in order, from the stream
         app = create_app(ApiSettings(database_url=url), repo=repo, deployments=[devnet_deployment(devnet.chain(1))])
         with TestClient(app) as client:
             (item,), _ = _lido_items(client)

@@ -4,7 +4,9 @@ from the mainnet registry, with no RPC configured."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from defiscope.cli import app
@@ -49,3 +51,40 @@ def test_methodology_text_names_each_protocol() -> None:
     assert result.exit_code == 0, result.output
     for info in known_protocols().values():
         assert f"({info.slug}, " in result.output
+
+
+def test_methodology_says_what_is_not_counted_with_the_rule_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEFISCOPE_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    result = CliRunner().invoke(app, ["methodology", "--json"])
+    assert result.exit_code == 0, result.output
+    entries = {e["slug"]: e for e in json.loads(result.output)}
+    dex, lending = entries["uniswap-v2"]["not_counted"], entries["aave-v3"]["not_counted"]
+    assert "listed as not counted with its reason" in dex[0]
+    assert dex[:2] == lending  # unreadable positions and blacklisted tokens: every protocol
+    assert "none configured" in lending[1]
+    assert "DefiLlama long-tail rule off (default)" in dex[2]
+    assert "under 1% of the largest" in dex[2]
+    assert "WETH, WBTC, USDC, USDT, DAI" in dex[2]
+
+    (tmp_path / "on.toml").write_text(
+        '[tvl]\nlong_tail = "defillama"\nmin_lp_ratio = 0.005\n'
+        '[tvl.blacklist.1]\n"0x0000000000000000000000000000000000000001" = "a test token"\n'
+    )
+    monkeypatch.setenv("DEFISCOPE_CONFIG", str(tmp_path / "on.toml"))
+    result = CliRunner().invoke(app, ["methodology", "uniswap-v2"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert 'not counted: DefiLlama long-tail rule ON (long_tail = "defillama")' in text
+    assert "under 0.5% of the largest" in text
+    assert "1 configured in [tvl.blacklist]" in text
+
+
+def test_a_malformed_tvl_table_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "bad.toml").write_text('[tvl]\nlong_tail = "sometimes"\n')
+    monkeypatch.setenv("DEFISCOPE_CONFIG", str(tmp_path / "bad.toml"))
+    result = CliRunner().invoke(app, ["methodology"])
+    assert result.exit_code == 2
+    assert "long_tail must be one of all, defillama" in result.output

@@ -12,7 +12,14 @@ from defiscope.deployments import Deployment
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import Sender
 from defiscope.protocols.lido.apr import AprError, AprPoint, RebaseReport, apr_series, sma_apr, user_apr
-from defiscope.protocols.lido.reports import rebase_report_logs, rebase_reports
+from defiscope.protocols.lido.reports import (
+    ETH_DISTRIBUTED_KIND,
+    STETH,
+    TOKEN_REBASED_KIND,
+    rebase_reports,
+    report_of,
+    report_stream,
+)
 from defiscope.store import Repository
 
 DAY = 86_400
@@ -91,17 +98,26 @@ async def test_reports_are_stored_and_the_apr_series_recomputed_from_them(
     client: ChainClient, deployment: Deployment, lido: LidoDevnet, sender: Sender, tmp_path: Path
 ) -> None:
     head = sender.w3.eth.block_number
-    logs = await rebase_report_logs(client, deployment, from_block=0, to_block=head)
+    # What the service does with the adapter's stream: the stream's logs, parsed, stored under "lido".
+    stream = report_stream(deployment.contract(STETH))
+    logs = await client.get_logs(address=stream.address, topics=[list(stream.topics)], from_block=0, to_block=head)
+    events = [stream.parse(log) for log in logs]
+    assert [e.kind for e in events].count(ETH_DISTRIBUTED_KIND) == 8  # each report distributes, then rebases
     repo = Repository.open(f"sqlite:///{tmp_path / 'apr.db'}")
     try:
-        assert repo.save_rebase_reports(1, "lido", logs) == 8
-        repo.save_rebase_reports(1, "lido", logs[-2:])  # saving again changes nothing
-        stored = repo.rebase_reports(1, "lido")
-        assert stored == [log.report for log in logs]  # exact integers back (uint256 as TEXT on SQLite)
-        assert apr_series(stored) == apr_series(await rebase_reports(client, deployment, from_block=0, to_block=head))
-        assert repo.rebase_reports(1, "lido", since=logs[-1].report.report_timestamp) == [logs[-1].report]
-        # A reorg below the last report's block forgets it.
-        repo.rollback_from(1, logs[-1].block_number)
-        assert repo.rebase_reports(1, "lido") == [log.report for log in logs[:-1]]
+        assert repo.save_events(1, "lido", events) == 16
+        repo.save_events(1, "lido", events[-4:])  # saving again changes nothing
+        stored = [report_of(e) for e in repo.events(1, "lido", TOKEN_REBASED_KIND)]
+        chain = await rebase_reports(client, deployment, from_block=0, to_block=head)
+        assert stored == chain  # exact integers back (uint256 in JSON text on SQLite)
+        assert apr_series(stored) == apr_series(chain)
+        distributed = repo.events(1, "lido", ETH_DISTRIBUTED_KIND)
+        assert [e.payload["report_timestamp"] for e in distributed] == [r.report_timestamp for r in chain]
+        assert all(e.payload["post_cl_balance"] > 0 for e in distributed)
+        # A reorg below the last report's block forgets it (both of its events).
+        last = repo.events(1, "lido", TOKEN_REBASED_KIND)[-1]
+        repo.rollback_from(1, last.block_number)
+        assert [report_of(e) for e in repo.events(1, "lido", TOKEN_REBASED_KIND)] == chain[:-1]
+        assert len(repo.events(1, "lido", ETH_DISTRIBUTED_KIND)) == 7
     finally:
         repo.close()

@@ -16,7 +16,7 @@ from defiscope.deployments import Deployment
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.lido.apr import RebaseReport, sma_apr
-from defiscope.protocols.lido.reports import rebase_reports
+from defiscope.protocols.lido.reports import TOKEN_REBASED_KIND, rebase_reports, report_of
 from defiscope.store import Repository
 from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 from tests.staking.conftest import native
@@ -39,7 +39,7 @@ def test_apr_json_is_lidos_moving_average(
     assert Fraction(doc["sma"]) == Fraction(int(sma * 10**18), 10**18)
     repo = Repository.open()  # the reports were kept as a time series, equal to the chain's
     try:
-        assert repo.rebase_reports(1, "lido") == reports
+        assert [report_of(e) for e in repo.events(1, "lido", TOKEN_REBASED_KIND)] == reports
     finally:
         repo.close()
 

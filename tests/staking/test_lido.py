@@ -256,3 +256,18 @@ def test_any_report_rebases_exactly_as_lido(sender: Sender, lido: LidoDevnet, ch
     assert (event.args.preTotalEther, event.args.preTotalShares) == (pooled, shares)
     assert (event.args.postTotalEther, event.args.postTotalShares) == (pooled + delta, shares + minted)
     assert event.args.sharesMintedAsFees == minted
+
+
+async def test_an_unreadable_withdrawal_queue_is_said_and_the_tvl_stands(
+    lido: LidoDevnet, deployment: Deployment, client: ChainClient, sender: Sender
+) -> None:
+    adapter = LidoAdapter(deployment)
+    [before] = await adapter.positions(await pinned_reader(client))
+    sender.rpc("anvil_setCode", [lido.queue.address, "0x60006000fd"])  # every call to the queue reverts
+    [after] = await adapter.positions(await pinned_reader(client))
+    assert after.amount == before.amount == lido.steth.functions.getTotalPooledEther().call()
+    assert adapter.status is not None
+    assert adapter.status.unfinalized_steth is None
+    assert adapter.status.queue_error is not None
+    assert "unfinalizedStETH" in adapter.status.queue_error
+    assert "withdrawal queue not read: " in after.label

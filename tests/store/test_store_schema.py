@@ -22,9 +22,10 @@ from defiscope.tvl.model import PriceQuote
 from tests.store.storekit import WETH, make_snapshot, quote
 
 TABLES = {"alembic_version", "blocks", "tvl_snapshots", "snapshot_tokens", "provenance_calls", "prices", "api_keys"}
-TABLES |= {"rebase_reports"}  # 0004: staking oracle reports (issue 6)
+TABLES |= {"protocol_events"}  # 0010: events protocols keep (0004's rebase_reports moved in)
 TABLES |= {"yields"}  # 0005: yields per block (issue 7)
 TABLES |= {"yield_gaps"}  # 0007: rates that could not be read, and why
+TABLES |= {"snapshot_uncounted"}  # 0009: positions left out of a snapshot's totals, and why
 
 
 def _script_head() -> str:

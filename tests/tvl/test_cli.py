@@ -31,7 +31,7 @@ def test_tvl_json_has_the_documented_shape(cli: CliRunner, devnet_home: Path, et
     uni = next(p for p in doc["protocols"] if p["slug"] == "uniswap-v2")
     assert set(uni) == {
         "slug", "name", "category", "chains", "tvl_usd", "borrowed_usd", "staking_usd", "pool2_usd",
-        "change_1h", "change_1d", "change_7d", "unpriced", "blocks",
+        "change_1h", "change_1d", "change_7d", "unpriced", "blocks", "not_counted", "not_counted_summary",
     }  # fmt: skip
     assert uni["name"] == "Uniswap V2"
     assert uni["category"] == "Dexes"
@@ -41,6 +41,7 @@ def test_tvl_json_has_the_documented_shape(cli: CliRunner, devnet_home: Path, et
     assert uni["unpriced"] == []
     assert doc["failures"] == []
     assert all(p["unpriced"] == [] for p in doc["protocols"])  # every devnet token has a price
+    assert all((p["not_counted"], p["not_counted_summary"]) == ([], None) for p in doc["protocols"])
     total = doc["total"]
     assert Decimal(total["sum_of_protocols_usd"]) == exact_sum(Decimal(p["tvl_usd"]) for p in doc["protocols"])
     # stored for history: the same block is now in the database

@@ -58,7 +58,8 @@ def server(devnet: Devnet, tmp_path: Path) -> Iterator[str]:
 
     def ready() -> bool:
         try:
-            return bool(httpx.get(f"{base}/v1/health", timeout=2).json()["chains"])
+            chains = httpx.get(f"{base}/v1/health", timeout=2).json()["chains"]
+            return bool(chains) and all(c["last_block"] is not None for c in chains)
         except (httpx.TransportError, KeyError, ValueError):
             return child.poll() is not None
 
@@ -153,3 +154,50 @@ def _yields_table_equals_the_api(server: str, page: Page) -> None:
     wait_until(same, 20, "the dashboard's yields to equal the API's")
     assert page.locator("#protocol-yields-card").is_visible()
     assert {row[1] for row in seen} == {"supply", "borrow"}
+
+
+def test_dashboard_shows_the_sync_then_the_figures(devnet: Devnet, page: Page, tmp_path: Path) -> None:
+    """Opened while `serve` reads its first snapshot (slowed by the provider simulator's `free` profile): a
+    syncing banner per chain with its phase and bar, a dash (not $0) for the total; then the figures."""
+    home = seeded_data_dir(devnet, tmp_path / "home")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = cli("serve", "--port", str(port), "--no-simulate", "--provider-limits", "free")
+    child = subprocess.Popen(command, env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def bound() -> bool:
+        try:
+            return httpx.get(f"{base}/v1/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return child.poll() is not None
+
+    try:
+        wait_until(bound, 60, "defiscope serve to bind its API")
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        page.goto(base + "/")
+        page.wait_for_selector("#sync-banner:not([hidden]) #sync-chains li")
+        seen = page.evaluate(
+            "() => ({banner: document.getElementById('sync-banner').innerText,"
+            " chains: [...document.querySelectorAll('#sync-chains li')].map((li) => ({chain: li.dataset.chain,"
+            " phase: li.dataset.phase, percent: li.dataset.percent ?? null,"
+            " bars: li.querySelectorAll('progress').length, text: li.innerText})),"
+            " empty: document.querySelector('#ranking tbody tr.empty') !== null,"
+            " total: document.getElementById('total-tvl').textContent})"
+        )
+        assert "Indexing in progress" in seen["banner"]
+        assert {c["chain"] for c in seen["chains"]} <= {"ethereum", "bsc"}
+        for chain in seen["chains"]:
+            assert chain["phase"] in ("discovering", "catching_up")
+            assert chain["bars"] == 1
+            assert ("%" in chain["text"]) == (chain["percent"] is not None)
+            assert "left" in chain["text"]  # the ETA, or that it is not known yet
+        if seen["empty"]:  # nothing stored yet: no total, and certainly not $0
+            assert seen["total"] == "—"
+        shoot(page, tmp_path, "dashboard-syncing")
+        page.wait_for_selector("#sync-banner", state="hidden", timeout=60_000)
+        page.wait_for_selector("#ranking tbody tr[data-slug]")
+        assert page.locator("#total-tvl").inner_text().startswith("$")
+        assert "nothing yet" not in page.locator("#lag").inner_text()
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)

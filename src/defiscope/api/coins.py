@@ -34,6 +34,7 @@ from defiscope.api.errors import ApiError
 from defiscope.api.models import COMMON_ERRORS
 from defiscope.api.respond import cached, cached_async, context, index_now, to_bytes
 from defiscope.api.settings import ApiSettings
+from defiscope.api.syncing import not_ready
 from defiscope.chain.block import BlockRef
 from defiscope.errors import DefiscopeError
 from defiscope.prices.quote import PriceQuote
@@ -213,7 +214,8 @@ async def closest_block(ctx: ApiContext, chain_id: int, timestamp: int) -> bytes
     RPC (a binary search between the stored neighbours) when this server reads the chain."""
     before, after = reads.blocks_around(ctx.repo, chain_id, timestamp)
     if before is None and after is None:
-        raise ApiError(404, "chain", f"no block of chain {chain_id} is stored")
+        missing = ApiError(404, "chain", f"no block of chain {chain_id} is stored")
+        raise not_ready(ctx, "chain", f"chain {chain_id}") or missing
     exact = chain_id in ctx.quoting
     if exact and before is not None and after is not None and after.number - before.number > 1:
         try:

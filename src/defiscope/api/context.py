@@ -17,6 +17,7 @@ from defiscope.api.settings import ApiSettings
 from defiscope.chain.accounting import EndpointStats
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
+from defiscope.chain.feed import LogFeed
 from defiscope.chain.registry import CHAINS
 from defiscope.deployments import Deployment, TokenInfo, UnknownName
 from defiscope.deployments.mainnet import mainnet
@@ -25,6 +26,7 @@ from defiscope.protocols.registry import known_protocols
 from defiscope.routing.discovery import discover_at
 from defiscope.routing.load import PoolRef
 from defiscope.routing.tracker import SharedTracker
+from defiscope.service.progress import SyncProgress
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
 
@@ -44,7 +46,7 @@ class ChainProgress:
     last_indexed: BlockRef | None
     last_error: str | None  # unredacted: /v1/health redacts it
     failing_since: float | None  # unix time of the first failure of the current run of failures
-    catching_up: bool  # the backlog since a resume, or nothing indexed yet
+    sync: SyncProgress | None = None  # discovering / catching up / following, with percent and ETA
 
 
 #: The indexer's progress per chain id, when this process indexes.
@@ -71,13 +73,14 @@ class QuoteChain:
     deployment: Deployment
     known_pools: tuple[PoolRef, ...] = ()
     owned: bool = False  # the app closes the client at shutdown (a client made for quotes alone)
+    feed: LogFeed | None = None  # the chain's log feed, shared with the indexer: a block's logs read once
     tracker: SharedTracker = field(init=False, repr=False, compare=False)
     #: Tokens resolved by address (decimals read on chain): decimals never change, so read once.
     tokens: dict[str, TokenInfo] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         discover = None if self.known_pools else partial(discover_at, deployment=self.deployment)
-        object.__setattr__(self, "tracker", SharedTracker(self.known_pools, discover))
+        object.__setattr__(self, "tracker", SharedTracker(self.known_pools, discover, feed=self.feed))
         object.__setattr__(self, "tokens", {})
 
 

@@ -5,6 +5,10 @@
 A failure on our side (5xx) answers a fixed problem and an error `id`; the detail (which may name an RPC
 endpoint or a file) goes to the log under the same id, so an operator can find it and a client learns nothing
 about the deployment.
+
+Our own errors escaping a handler are answered by class (`defiscope.errors`): an `InputError` is the client's
+(400, naming its field); a `ChainError` is an RPC failure (503 when it may pass, else 502), answered with
+the chain and what failed but never the endpoint; an `AdapterError` 502; a `StoreError` 503; any other 500.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+from defiscope.chain.errors import ChainError, redact_urls_in
+from defiscope.errors import DefiscopeError, InputError
+from defiscope.protocols.base import AdapterError
+from defiscope.store.errors import StoreError
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +49,15 @@ class ApiError(Exception):
         self.problem = problem  # sent to the client: fixed text, or facts about the client's own input
         self.headers = headers or {}
         self.detail = detail  # logged only, under an error id
+
+
+class NotReady(ApiError):
+    """A figure that does not exist yet because this server is still syncing: 503 with Retry-After and
+    `status: syncing` beside the error; expected, so not logged as a failure of ours."""
+
+    def __init__(self, field: str | None, problem: str, chains: list[dict[str, Any]], retry_after: int) -> None:
+        super().__init__(503, field, problem, {"Retry-After": str(retry_after)})
+        self.chains = chains
 
 
 def new_error_id() -> str:
@@ -79,6 +97,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> Response:
+        if isinstance(exc, NotReady):
+            body = {"status": "syncing", "error": {"field": exc.field, "problem": exc.problem}, "chains": exc.chains}
+            return Response(orjson.dumps(body), status_code=503, media_type="application/json", headers=exc.headers)
         if exc.status >= 500:
             return logged_error(exc.status, exc.field, exc.problem, exc.detail or exc.problem, exc.headers)
         return error_response(exc.status, exc.field, exc.problem, exc.headers)
@@ -87,6 +108,10 @@ def install(app: FastAPI) -> None:
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid request"}
         return error_response(422, _field_of(tuple(first.get("loc", ()))), str(first.get("msg", "invalid value")))
+
+    @app.exception_handler(DefiscopeError)
+    async def _ours(_request: Request, exc: DefiscopeError) -> Response:
+        return defiscope_error_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
@@ -100,3 +125,19 @@ def install(app: FastAPI) -> None:
         error_id = new_error_id()
         log.error("api.unhandled", error_id=error_id, path=request.url.path, exc_info=exc)
         return error_response(500, None, f"internal error (error id {error_id}); it has been logged", None, error_id)
+
+
+def defiscope_error_response(exc: DefiscopeError) -> Response:
+    """Our own error, answered by its class (see the module docstring)."""
+    if isinstance(exc, InputError):
+        return error_response(400, exc.field or "request", str(exc))
+    if isinstance(exc, ChainError):
+        # The message names the chain and the call; the endpoint (whose URL may hold a key) stays in the log.
+        where = f"chain {exc.chain_id}" if exc.chain_id is not None else "chain"
+        status = 503 if exc.transient else 502
+        return logged_error(status, None, f"{where} RPC failed: {redact_urls_in(exc.message)}", str(exc))
+    if isinstance(exc, AdapterError):
+        return logged_error(502, None, "a protocol could not be read from the chain", str(exc))
+    if isinstance(exc, StoreError):
+        return logged_error(503, None, "the store is unavailable", str(exc))
+    return logged_error(500, None, "internal error", str(exc))

@@ -1,10 +1,14 @@
 """GET /v1/health from memory: the latest stored blocks as the response cache last read them, and, when this
-process indexes, the indexer's own progress (head time, last error). No database query per call.
+process indexes, the indexer's own progress (head time, last error, sync phase). No database query per call.
 
-A chain is *stale* when its last indexed block is more than `ApiSettings.health_max_lag` seconds older than
-the head block, or its indexer has failed for that long; *syncing* while it catches up after a start. Lag is
-measured in chain time, not blocks: a devnet mines many blocks a second, so a block count alone would flap.
-The answer is 503 (with Retry-After) when any chain is stale or catching up beyond the lag.
+A chain is *syncing* while it discovers (its first snapshot) or catches up after a start: 200, with its
+`progress` (phase, percent, done of total, moving rate, ETA); a chain listed before anything of it is stored
+has a null `last_block`. Once at the head it is *ok*, or *stale* when its last indexed block is more than
+`ApiSettings.health_max_lag` seconds older than the head block, or its indexer has failed for that long. A
+syncing chain is stale only when it stopped progressing: failing for longer than the lag, or, catching up,
+no block indexed for that long (a discovery's first read of a large protocol may legitimately take longer).
+Lag is measured in chain time, not blocks: a devnet mines many blocks a second, so a block count would flap.
+The answer is 503 (with Retry-After) when any chain is stale.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from defiscope.api.context import ApiContext, ChainProgress
 from defiscope.api.views import chain_slug
 from defiscope.chain.block import BlockRef
 from defiscope.chain.errors import redact_urls_in
+from defiscope.service.progress import SyncProgress
 
 #: Seconds a load balancer should wait before asking an unhealthy server again.
 RETRY_AFTER: Final = "30"
@@ -34,9 +39,35 @@ class HealthAnswer:
     body: m.Health
 
 
+def sync_info(sync: SyncProgress, now: float) -> m.SyncInfo:
+    return m.SyncInfo(
+        phase=sync.phase,
+        percent=sync.percent,
+        done=sync.done,
+        total=sync.total,
+        rate=None if sync.rate is None else round(sync.rate, 3),
+        eta_seconds=sync.eta_seconds,
+        started_at=int(sync.started_at),
+        stalled_seconds=max(0, int(now - sync.advanced_at)),
+    )
+
+
+def _state(
+    progress: ChainProgress, indexed: bool, behind: int | None, failing: int | None, now: float, max_lag: float
+) -> State:
+    sync = progress.sync
+    failing_long = failing is not None and failing > max_lag
+    if sync is not None and sync.syncing:
+        stalled = sync.phase == "catching_up" and now - sync.advanced_at > max_lag
+        return "stale" if failing_long or stalled else "syncing"
+    if not indexed and sync is None:
+        return "stale" if failing_long else "syncing"  # followed, nothing indexed yet, no progress model
+    return "stale" if failing_long or (behind is not None and behind > max_lag) else "ok"
+
+
 def chain_health(
     chain_id: int,
-    stored: BlockRef,
+    stored: BlockRef | None,
     head: int | None,
     progress: ChainProgress | None,
     gaps: list[m.IndexGap],
@@ -50,32 +81,33 @@ def chain_health(
     state: State = "unknown"
     error = None
     if progress is not None:
-        if progress.head_time is not None:
+        if progress.head_time is not None and block is not None:
             behind = max(0, progress.head_time - block.timestamp)
         if progress.failing_since is not None:
             failing = max(0, int(now - progress.failing_since))
         if progress.last_error:
             error = redact_urls_in(progress.last_error)[:MAX_ERROR_CHARS]
-        late = (behind is not None and behind > max_lag) or (failing is not None and failing > max_lag)
-        state = "syncing" if progress.catching_up else "stale" if late else "ok"
+        state = _state(progress, block is not None, behind, failing, now, max_lag)
     return m.ChainHealth(
         chain=chain_slug(chain_id),
         chain_id=chain_id,
-        last_block=block.number,
-        block_timestamp=block.timestamp,
-        lag_seconds=max(0, int(now) - block.timestamp),
+        last_block=None if block is None else block.number,
+        block_timestamp=None if block is None else block.timestamp,
+        lag_seconds=None if block is None else max(0, int(now) - block.timestamp),
         head_block=head,
-        lag_blocks=None if head is None else max(0, head - block.number),
+        lag_blocks=None if head is None or block is None else max(0, head - block.number),
         gaps=gaps,
         state=state,
         behind_seconds=behind,
         failing_seconds=failing,
         last_error=error,
+        progress=None if progress is None or progress.sync is None else sync_info(progress.sync, now),
     )
 
 
 def health(ctx: ApiContext, stored: Mapping[int, BlockRef], now: float | None = None) -> HealthAnswer:
-    """The health document over `stored` (the cache's latest blocks) and the live indexer, if any."""
+    """The health document over `stored` (the cache's latest blocks) and the live indexer, if any: every chain
+    stored or followed, the followed ones with their progress."""
     now = time.time() if now is None else now
     max_lag = ctx.settings.health_max_lag
     live = ctx.live
@@ -85,29 +117,23 @@ def health(ctx: ApiContext, stored: Mapping[int, BlockRef], now: float | None = 
     chains = [
         chain_health(
             chain_id,
-            block,
+            stored.get(chain_id),
             heads.get(chain_id),
             progress.get(chain_id),
             [m.IndexGap(from_block=a, to_block=b, blocks=n, reason=why) for a, b, n, why in gaps.get(chain_id, ())],
             now,
             max_lag,
         )
-        for chain_id, block in sorted(stored.items())
+        for chain_id in sorted({*stored, *progress})
     ]
-    # A followed chain with nothing stored yet is still at its first catch-up.
-    unstored = [p for cid, p in progress.items() if cid not in stored]
-    late = [c for c in chains if c.behind_seconds is not None and c.behind_seconds > max_lag]
-    failing_long = any(c.failing_seconds is not None and c.failing_seconds > max_lag for c in chains) or any(
-        p.failing_since is not None and now - p.failing_since > max_lag for p in unstored
-    )
+    states = {c.state for c in chains}
     status: Literal["ok", "empty", "stale", "syncing"]
-    if unstored or any(c.state == "syncing" for c in chains):
-        status = "syncing"
-    elif late or failing_long:
+    if "stale" in states:
         status = "stale"
+    elif "syncing" in states:
+        status = "syncing"
     else:
         status = "ok" if chains else "empty"
-    unhealthy = bool(late) or failing_long
     network = ctx.network if ctx.network in ("mainnet", "devnet") else None
     body = m.Health(status=status, time=int(now), network=network, chains=chains)  # type: ignore[arg-type]
-    return HealthAnswer(503 if unhealthy else 200, body)
+    return HealthAnswer(503 if status == "stale" else 200, body)

@@ -30,7 +30,8 @@ from defiscope.api.settings import ApiSettings
 from defiscope.chain.registry import CHAINS, ChainInfo
 from defiscope.protocols.base import BalanceKind
 from defiscope.store import ChainPoint, HistoryPoint
-from defiscope.tvl.model import ProtocolSnapshot
+from defiscope.tvl.explain import not_counted_doc
+from defiscope.tvl.model import ProtocolSnapshot, not_counted_summary
 
 #: DefiLlama's display names of our chains (their /v2/chains "name"; coins keys use our slugs).
 LLAMA_NAMES: Final = {1: "Ethereum", 56: "BSC", 42161: "Arbitrum", 10: "Optimism", 8453: "Base", 137: "Polygon"}
@@ -105,8 +106,10 @@ def _listing(ctx: ApiContext, row: ProtocolRow, snaps: Sequence[ProtocolSnapshot
         "change_7d": _f(row.change.get("7d")),
         "tokenBreakdowns": {},
         "mcap": None,
-        # Ours, beyond DefiLlama's fields: the blocks every figure was read at.
+        # Ours, beyond DefiLlama's fields: the blocks every figure was read at, and what was not counted.
         "blocks": {llama_chain(s.chain_id): s.block.number for s in snaps},
+        "notCounted": not_counted_summary(u for s in snaps for u in s.uncounted),
+        "notCountedCount": sum(len(s.uncounted) for s in snaps),
     }
 
 
@@ -145,6 +148,9 @@ def protocol(ctx: ApiContext, slug: str) -> dict[str, Any]:
                 chain_tvls[f"{name}-{kind.value}"] = _series(points, [s], kind)
     doc.pop("chainTvls")
     doc.update(
+        notCountedPositions=[
+            {"chain": llama_chain(s.chain_id), **not_counted_doc(u)} for s in snaps for u in s.uncounted
+        ],
         currentChainTvls=_chain_tvls(row, snaps),
         chainTvls=chain_tvls,
         **_series(history, snaps, BalanceKind.TVL),

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from defiscope.api.context import ApiContext
+from defiscope.api.context import ApiContext, Live
 
 #: Methods counted under their own name; any other token a client sends is "other" (bounded label values).
 KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
@@ -56,6 +56,7 @@ class ChainCollector(Collector):
             if head is not None:
                 heads.add_metric([str(chain_id)], head)
         yield heads
+        yield from _sync_families(self.ctx.live, now)
         families = [
             (CounterMetricFamily(f"defiscope_rpc_{name}", help_text, labels=["chain", "endpoint"]), field)
             for name, help_text, field in RPC_COUNTERS
@@ -65,6 +66,24 @@ class ChainCollector(Collector):
                 for family, field in families:
                     family.add_metric([str(chain_id), endpoint], getattr(stats, field))
         yield from (family for family, _ in families)
+
+
+def _sync_families(live: Live, now: float) -> Iterator[Metric]:
+    """Each chain's sync phase: share done, ETA and seconds since it last advanced (a stall shows, not a hang)."""
+    labels = ["chain", "phase"]
+    percent = GaugeMetricFamily("defiscope_sync_percent", "Share of the sync phase done", labels=labels)
+    eta = GaugeMetricFamily("defiscope_sync_eta_seconds", "Seconds left in the sync phase", labels=labels)
+    stalled = GaugeMetricFamily("defiscope_sync_stalled_seconds", "Seconds since the sync advanced", labels=labels)
+    for chain_id, progress in sorted((live.progress() if live.progress else {}).items()):
+        if (sync := progress.sync) is None:
+            continue
+        key = [str(chain_id), sync.phase]
+        if sync.percent is not None:
+            percent.add_metric(key, sync.percent)
+        if sync.eta_seconds is not None:
+            eta.add_metric(key, sync.eta_seconds)
+        stalled.add_metric(key, max(0.0, now - sync.advanced_at))
+    yield from (percent, eta, stalled)
 
 
 class ApiMetrics:

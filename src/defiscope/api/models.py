@@ -48,6 +48,12 @@ class ProtocolSummary(_Model):
     change_1d: Change
     change_7d: Change
     unpriced_count: int = Field(description="tokens held that could not be valued (left out of the totals)")
+    uncounted_count: int = Field(
+        default=0, description="positions not counted at all: unreadable (one pool failing), blacklisted, long tail"
+    )
+    not_counted: str | None = Field(
+        default=None, description='"N positions not counted: <reasons>", or null when everything was counted'
+    )
     blocks: list[Block]
 
 
@@ -83,6 +89,22 @@ class TokenHolding(_Model):
     receipt_of: str | None
 
 
+class NotCountedPosition(_Model):
+    """A position left out of the totals, with what is known of it (never a 0 in its place)."""
+
+    chain: str
+    holder: str
+    token: str | None
+    symbol: str
+    kind: Literal["tvl", "borrowed", "staking", "pool2"]
+    cause: Literal["unread", "blacklisted", "long_tail"]
+    reason: str
+    label: str
+    amount: str | None = Field(description="raw integer units; null when it could not be read")
+    price_usd: Usd | None = Field(description="the token's price when known (even if the amount is not)")
+    value_usd: Usd | None = Field(description="what it would add, when amount and price are both known")
+
+
 class ChainBreakdown(Totals):
     block: Block
 
@@ -93,6 +115,7 @@ class ProtocolDetail(ProtocolSummary):
     by_chain: dict[str, ChainBreakdown]
     by_kind: Totals
     by_token: list[TokenHolding]
+    not_counted_positions: list[NotCountedPosition] = Field(default_factory=list)
 
 
 class TvlPoint(_Model):
@@ -101,6 +124,7 @@ class TvlPoint(_Model):
     borrowed_usd: Usd
     staking_usd: Usd
     pool2_usd: Usd
+    uncounted_count: int = Field(default=0, description="positions left out of these figures (see not_counted)")
     blocks: list[Block]
 
 
@@ -119,6 +143,7 @@ class ChainSummary(_Model):
     sum_of_protocols_usd: Usd
     double_counted_usd: Usd
     protocols: int
+    uncounted_count: int = Field(default=0, description="positions the protocols here could not count, in total")
     blocks: list[Block]
 
 
@@ -176,12 +201,26 @@ class IndexGap(_Model):
     reason: str
 
 
+class SyncInfo(_Model):
+    phase: Literal["discovering", "catching_up", "following"] = Field(
+        description="discovering: the first snapshot (event sources scanned from their start to the head); "
+        "catching_up: the blocks due since the last stored one; following: at the head"
+    )
+    percent: float | None = Field(description="share done; null while the total is not known")
+    done: int = Field(description="units done: blocks scanned (discovering) or indexed (catching_up)")
+    total: int = Field(description="units to do; 0 while not known")
+    rate: float | None = Field(description="units per second, moving average; null until measured")
+    eta_seconds: int | None = Field(description="seconds left at the moving rate; null while unknown")
+    started_at: int = Field(description="unix seconds the phase began")
+    stalled_seconds: int = Field(description="seconds since `done` last grew")
+
+
 class ChainHealth(_Model):
     chain: str
     chain_id: int
-    last_block: int
-    block_timestamp: int
-    lag_seconds: int = Field(description="now minus the last indexed block's time")
+    last_block: int | None = Field(description="the last indexed block; null before the first is stored")
+    block_timestamp: int | None
+    lag_seconds: int | None = Field(description="now minus the last indexed block's time")
     head_block: int | None = Field(description="the chain head, when this server follows the chain")
     lag_blocks: int | None
     gaps: list[IndexGap] = Field(
@@ -189,14 +228,16 @@ class ChainHealth(_Model):
     )
     state: Literal["ok", "stale", "syncing", "unknown"] = Field(
         default="unknown",
-        description="stale: behind the head (or failing) longer than the allowed lag; syncing: catching up "
-        "after a start; unknown: this server does not follow the chain, so its head is not known",
+        description="stale: behind the head (or failing, or a sync stalled) longer than the allowed lag; syncing: "
+        "discovering or catching up after a start (see `progress`); unknown: this server does not follow the "
+        "chain, so its head is not known",
     )
     behind_seconds: int | None = Field(
         default=None, description="the head block's time minus the last indexed block's, when following"
     )
     failing_seconds: int | None = Field(default=None, description="how long indexing has been failing")
     last_error: str | None = Field(default=None, description="the indexer's last error, endpoints redacted")
+    progress: SyncInfo | None = Field(default=None, description="indexing progress, when this server indexes")
 
 
 class Health(_Model):
@@ -219,6 +260,8 @@ class Explanation(BaseModel):
     calls: list[dict[str, Any]]
     tokens: list[dict[str, Any]]
     unpriced: list[dict[str, Any]]
+    not_counted: list[dict[str, Any]] = Field(default_factory=list)
+    not_counted_summary: str | None = None
     totals: dict[str, Any]
 
 

@@ -133,7 +133,8 @@ class Quote(_QuoteModel):
 
 def quote_chains(engines: Mapping[int, TvlEngine]) -> dict[int, QuoteChain]:
     """The chains `serve` indexes, quotable on clients of their own (same endpoints, a separate connection
-    pool and concurrency: callers cannot spend the indexer's RPC budget); devnet chains with their pools."""
+    pool and concurrency: callers cannot spend the indexer's RPC budget); devnet chains with their pools.
+    Each chain's pool tracker reads logs through the engine's `LogFeed`, if it has one."""
     run = current_run() if any(e.deployment.network == "devnet" for e in engines.values()) else None
     seeded = {c.chain_id: c.pools for c in run.chains} if run is not None else {}
     return {
@@ -142,6 +143,7 @@ def quote_chains(engines: Mapping[int, TvlEngine]) -> dict[int, QuoteChain]:
             engine.deployment,
             tuple(PoolRef(p.dex, p.address, p.token0, p.token1) for p in seeded.get(chain_id, ())),
             owned=True,
+            feed=engine.feed,  # the indexer's: the tracker and the snapshots read each block's logs once
         )
         for chain_id, engine in engines.items()
     }

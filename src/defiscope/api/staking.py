@@ -1,4 +1,4 @@
-"""Lido's staking APR for /v1/yields, from the oracle reports the indexer stores (`service.reports`).
+"""Lido's staking APR for /v1/yields, from the oracle reports the indexer stores (Lido's event stream).
 
 The same computation as `defiscope staking apr`: each report's userAPR (share rate growth over its
 `timeElapsed`, annualised) and their simple moving average over the last 7 reports — Lido's published
@@ -25,7 +25,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.protocols.lending.rates import apr_to_apy
 from defiscope.protocols.lido.adapter import LIDO as LIDO_INFO
 from defiscope.protocols.lido.apr import SMA_WINDOW, AprError, sma_apr
-from defiscope.protocols.lido.reports import STETH
+from defiscope.protocols.lido.reports import STETH, TOKEN_REBASED_KIND, report_of
 from defiscope.protocols.yields import exact_decimal
 
 LIDO: Final = LIDO_INFO.slug
@@ -75,18 +75,18 @@ def lido_aprs(ctx: ApiContext, chain_ids: Iterable[int]) -> tuple[list[StakingAp
         deployment = ctx.deployments.get(chain_id)
         if deployment is None or STETH not in deployment.contracts:
             continue
-        logs = ctx.repo.latest_rebase_reports(chain_id, LIDO, SMA_WINDOW)
+        events = ctx.repo.events(chain_id, LIDO, TOKEN_REBASED_KIND, latest=SMA_WINDOW)
+        reports = [report_of(event) for event in events]
         try:
-            sma = sma_apr([log.report for log in logs])
+            sma = sma_apr(reports)
         except AprError as exc:
             missing.append(_unavailable(latest[chain_id], f"{exc}: no oracle report stored yet on this chain"))
             continue
-        newest = logs[-1]
         report = ReportRef(
-            block_number=newest.block_number,
-            block_hash=newest.block_hash,
-            report_timestamp=newest.report.report_timestamp,
-            reports_averaged=len(logs),
+            block_number=events[-1].block_number,
+            block_hash=events[-1].block_hash,
+            report_timestamp=reports[-1].report_timestamp,
+            reports_averaged=len(reports),
         )
         apr = exact_decimal(sma)
         rates.append(

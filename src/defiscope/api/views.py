@@ -16,12 +16,13 @@ from defiscope.api import models as m
 from defiscope.api import reads
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
+from defiscope.api.syncing import not_ready
 from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS, ChainInfo
 from defiscope.protocols.base import BalanceKind
 from defiscope.store import HistoryPoint
 from defiscope.tvl.explain import explain
-from defiscope.tvl.model import ProtocolSnapshot, TokenValue, exact_sum
+from defiscope.tvl.model import NotCounted, ProtocolSnapshot, TokenValue, exact_sum, not_counted_summary
 from defiscope.tvl.totals import aggregate
 
 
@@ -85,7 +86,9 @@ def ranked(ctx: ApiContext) -> tuple[list[ProtocolRow], list[ProtocolSnapshot]]:
     return rank(snapshots, {s: ctx.info(s) for s in slugs}, ctx.repo.snapshot_before), snapshots
 
 
-def summary(row: ProtocolRow) -> m.ProtocolSummary:
+def summary(row: ProtocolRow, snapshots: Sequence[ProtocolSnapshot] = ()) -> m.ProtocolSummary:
+    """`row`'s figures; `snapshots` (any protocols') say what of it was not counted."""
+    uncounted = [u for s in snapshots if s.slug == row.slug for u in s.uncounted]
     return m.ProtocolSummary(
         slug=row.slug,
         name=row.name,
@@ -99,6 +102,8 @@ def summary(row: ProtocolRow) -> m.ProtocolSummary:
         change_1d=opt_dec(row.change.get("1d")),
         change_7d=opt_dec(row.change.get("7d")),
         unpriced_count=len(row.unpriced),
+        uncounted_count=len(uncounted),
+        not_counted=not_counted_summary(uncounted),
         blocks=[block_model(b) for b in row.blocks.values()],
     )
 
@@ -114,7 +119,7 @@ def _sort_value(row: ProtocolRow, key: SortKey) -> tuple[int, Decimal | str]:
 
 
 def protocol_page(ctx: ApiContext, query: ProtocolQuery) -> m.ProtocolPage:
-    rows, _ = ranked(ctx)
+    rows, snapshots = ranked(ctx)
     if query.chain is not None:
         name = chain_slug(query.chain)
         rows = [r for r in rows if name in r.chains]
@@ -127,7 +132,7 @@ def protocol_page(ctx: ApiContext, query: ProtocolQuery) -> m.ProtocolPage:
     items = ordered[query.offset : query.offset + query.limit]
     network = ctx.network if ctx.network in ("mainnet", "devnet") else None
     return m.ProtocolPage(
-        items=[summary(r) for r in items],
+        items=[summary(r, snapshots) for r in items],
         total=len(ordered),
         limit=query.limit,
         offset=query.offset,
@@ -136,6 +141,8 @@ def protocol_page(ctx: ApiContext, query: ProtocolQuery) -> m.ProtocolPage:
 
 
 def unknown_protocol(ctx: ApiContext, slug: str) -> ApiError:
+    if slug in ctx.infos and (waiting := not_ready(ctx, "slug", f"protocol {slug!r}")) is not None:
+        return waiting  # a protocol this server reads, not stored yet: 503 while syncing
     known = ctx.repo.protocol_slugs()
     shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
     return ApiError(404, "slug", f"no protocol {slug!r} is stored; stored: {shown or 'none yet'}")
@@ -178,12 +185,29 @@ def protocol_detail(ctx: ApiContext, slug: str) -> m.ProtocolDetail:
     snaps = [s for s in snapshots if s.slug == slug]
     info = ctx.info(slug)
     return m.ProtocolDetail(
-        **summary(row).model_dump(),
+        **summary(row, snaps).model_dump(),
         methodology=info.methodology,
         url=info.url,
         by_chain={chain_slug(s.chain_id): m.ChainBreakdown(**_totals([s]), block=block_model(s.block)) for s in snaps},
         by_kind=m.Totals(**_totals(snaps)),
         by_token=[_holding(t, s.chain_id) for s in snaps for t in s.tokens],
+        not_counted_positions=[_not_counted(u, s.chain_id) for s in snaps for u in s.uncounted],
+    )
+
+
+def _not_counted(u: NotCounted, chain_id: int) -> m.NotCountedPosition:
+    return m.NotCountedPosition(
+        chain=chain_slug(chain_id),
+        holder=u.holder,
+        token=u.token,
+        symbol=u.symbol,
+        kind=u.kind.value,
+        cause=u.cause.value,
+        reason=u.reason,
+        label=u.label,
+        amount=None if u.amount is None else str(u.amount),
+        price_usd=None if u.price is None else dec(u.price.usd),
+        value_usd=opt_dec(u.value_usd),
     )
 
 
@@ -194,6 +218,7 @@ def _bucketed(points: Iterable[HistoryPoint], interval: Interval) -> list[m.TvlP
             m.TvlPoint(
                 timestamp=p.block.timestamp,
                 **{f"{k.value}_usd": dec(p.total(k)) for k in BalanceKind},
+                uncounted_count=p.uncounted_count,
                 blocks=[block_model(p.block)],
             )
             for p in points
@@ -206,6 +231,7 @@ def _bucketed(points: Iterable[HistoryPoint], interval: Interval) -> list[m.TvlP
         m.TvlPoint(
             timestamp=start,
             **{f"{k.value}_usd": dec(exact_sum(p.total(k) for p in last.values())) for k in BalanceKind},
+            uncounted_count=sum(p.uncounted_count for p in last.values()),
             blocks=[block_model(p.block) for _, p in sorted(last.items())],
         )
         for start, last in sorted(buckets.items())
@@ -299,6 +325,7 @@ def chain_list(ctx: ApiContext) -> list[m.ChainSummary]:
                 sum_of_protocols_usd=dec(total.sum_of_protocols_usd),
                 double_counted_usd=dec(total.double_counted_usd),
                 protocols=len(snaps),
+                uncounted_count=sum(len(s.uncounted) for s in snaps),
                 blocks=[block_model(b) for b in sorted(blocks, key=lambda b: b.number)],
             )
         )

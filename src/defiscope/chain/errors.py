@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import urlsplit
 
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
 
 #: An endpoint's label, given as the URL's fragment (`https://eth.example/v2/KEY#alchemy`): the fragment is
 #: never sent to the server, so it names the endpoint in logs and metrics without touching the request.
@@ -71,11 +71,8 @@ _URL_IN_TEXT: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{},]
 _HOST: Final = re.compile(r"^[A-Za-z0-9.:_-]{1,253}$")
 
 
-class ChainError(DefiscopeError):
-    """Base of every error the chain layer raises."""
-
-    #: Whether repeating the same read later may succeed (so retry and failover are allowed).
-    transient: bool = False
+class _Located(Exception):
+    """A message with where it happened (chain, endpoint redacted, call), shown as ``message [where]``."""
 
     def __init__(
         self,
@@ -100,6 +97,13 @@ class ChainError(DefiscopeError):
         if self.call:
             where.append(f"call {self.call}")
         return f"{self.message} [{', '.join(where)}]" if where else self.message
+
+
+class ChainError(_Located, DefiscopeError):
+    """Base of every failure of an RPC endpoint or node the chain layer raises (not of the caller's input)."""
+
+    #: Whether repeating the same read later may succeed (so retry and failover are allowed).
+    transient: bool = False
 
 
 class EndpointUnreachable(ChainError):
@@ -178,8 +182,11 @@ class WrongChain(ChainError):
     """The endpoint serves another chain than the one it is configured for."""
 
 
-class InvalidInput(ChainError, ValueError):
-    """A caller passed something malformed (address, block, URL)."""
+class InvalidInput(_Located, InputError, ValueError):
+    """A caller passed something malformed (address, block, URL, setting): an input error, not a chain failure,
+    so no retry or failover is tried and the API answers it as the client's mistake."""
+
+    field: str | None = None
 
 
 class AllEndpointsFailed(ChainError):

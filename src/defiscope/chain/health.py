@@ -14,7 +14,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.registry import CHAINS
 from defiscope.chain.rpc import RpcClient
-from defiscope.config import RpcSettings
+from defiscope.chain.settings import RpcSettings
 
 
 @dataclass(frozen=True, slots=True)

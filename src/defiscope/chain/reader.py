@@ -4,7 +4,11 @@ Many adapters (and price sources) run concurrently against one pinned block. Eac
 (so each keeps its own provenance), but all share one `Batcher`: calls issued in the same turn of the
 event loop go out together as one Multicall3 batch — one HTTP request for every protocol on a chain.
 Log queries issued together likewise go out as one JSON-RPC batch of `eth_getLogs` (short ranges: a
-block's new logs); long ranges (first scans) go alone through the client's range-splitting `get_logs`.
+block's new logs), after `log_plan.merge` has folded the topic0-only ones ending at the same block into as
+few queries as it can (every address-less one into one query over their topics' union) and each reader
+takes back only what its own filter selects; long ranges (first scans) go alone through the client's
+range-splitting `get_logs`. With the chain's `LogFeed` (``Batcher(snapshot, feed=feed)``) the block's
+address-less query is read through it: once for every subscriber, such as the routing tracker.
 
     batcher = Batcher(await client.snapshot())
     uni, treasury = batcher.reader("uniswap-v2"), batcher.reader("treasury")
@@ -17,11 +21,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import Snapshot
+from defiscope.chain.errors import InvalidInput
+from defiscope.chain.feed import Claim, LogFeed
+from defiscope.chain.log_plan import LogQuery, Merged, merge, select
 from defiscope.chain.multicall import Call, CallResult
 
 #: Event-loop turns the batcher waits before flushing, so tasks started together all get to enqueue.
@@ -29,24 +36,6 @@ SETTLE_TURNS = 3
 #: Log queries over at most this many blocks share one JSON-RPC batch; longer ones are sent alone, so the
 #: client can split their range when a node refuses it.
 BATCHED_LOG_SPAN: Final = 1_000
-
-
-@dataclass(frozen=True, slots=True)
-class LogQuery:
-    """One `eth_getLogs` filter over [from_block, to_block]."""
-
-    address: str | tuple[str, ...] | None
-    topics: tuple[Any, ...] | None
-    from_block: int
-    to_block: int
-
-    def params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {"fromBlock": hex(self.from_block), "toBlock": hex(self.to_block)}
-        if self.address is not None:
-            params["address"] = self.address if isinstance(self.address, str) else list(self.address)
-        if self.topics is not None:
-            params["topics"] = list(self.topics)
-        return params
 
 
 @dataclass(slots=True)
@@ -61,11 +50,49 @@ class _PendingLogs:
     future: asyncio.Future[list[Mapping[str, Any]]]
 
 
-class Batcher:
-    """Collects the calls of concurrent readers and sends them as one `call_many` at the pinned block."""
+@dataclass(frozen=True, slots=True)
+class _LogGroup:
+    """One query sent for the pending filters it answers (`log_plan.merge`)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    query: LogQuery
+    members: tuple[_PendingLogs, ...]
+    exact: bool  # the query is its one member's own filter: its answer needs no selection
+    claim: Claim | None = None  # its range in the chain's log feed: the answer is filled in for every waiter
+
+    @property
+    def span(self) -> int:
+        return self.query.to_block - self.query.from_block
+
+    def resolve(self, logs: Sequence[Mapping[str, Any]]) -> None:
+        if self.claim is not None and self.claim.fetch is not None:
+            self.claim.fill(logs)
+        for member in self.members:
+            if not member.future.done():
+                member.future.set_result(list(logs) if self.exact else select(member.query, logs))
+
+    def fail(self, exc: BaseException) -> None:
+        if self.claim is not None and isinstance(exc, Exception):
+            self.claim.fail(exc)
+        elif self.claim is not None:
+            self.claim.abandon()
+        for member in self.members:
+            if not member.future.done():
+                member.future.set_exception(exc)
+
+
+class Batcher:
+    """Collects the calls of concurrent readers and sends them as one `call_many` at the pinned block.
+
+    With a `LogFeed` (the chain's, shared with the routing tracker), the block's address-less log queries
+    are read through it: fetched once for every subscriber, or served from memory if one already did."""
+
+    def __init__(self, snapshot: Snapshot, *, feed: LogFeed | None = None) -> None:
+        if feed is not None and feed.chain_id != snapshot.client.chain_id:
+            raise InvalidInput(
+                f"the log feed of chain {feed.chain_id} cannot serve a snapshot of chain {snapshot.client.chain_id}"
+            )
         self.snapshot = snapshot
+        self.feed = feed
         self._pending: list[_Pending] = []
         self._flush: asyncio.Task[None] | None = None
         self._pending_logs: list[_PendingLogs] = []
@@ -101,34 +128,77 @@ class Batcher:
         for _ in range(SETTLE_TURNS):
             await asyncio.sleep(0)
         pending, self._pending_logs, self._log_flush = self._pending_logs, [], None
-        short = [p for p in pending if p.query.to_block - p.query.from_block < BATCHED_LOG_SPAN]
-        long = [p for p in pending if p.query.to_block - p.query.from_block >= BATCHED_LOG_SPAN]
+        queries = [p.query for p in pending]
+        groups = [self._through_feed(_group(m, queries, pending)) for m in merge(queries, BATCHED_LOG_SPAN)]
+        fed: list[_LogGroup] = []  # served by the feed: kept, or being fetched by another consumer
+        sent: list[_LogGroup] = []
+        for group in groups:
+            (fed if group.claim is not None and group.claim.fetch is None else sent).append(group)
+        short = [g for g in sent if g.span < BATCHED_LOG_SPAN]
+        long = [g for g in sent if g.span >= BATCHED_LOG_SPAN]
         if len(short) < 2:  # a batch of one is a plain request, which can also be range-split
             short, long = [], long + short
-        await asyncio.gather(self._send_logs_together(short), *(self._send_logs_alone(p) for p in long))
+        try:
+            await asyncio.gather(
+                self._send_logs_together(short),
+                *(self._send_logs_alone(g) for g in long),
+                *(self._from_feed(g) for g in fed),
+            )
+        finally:  # cancelled before a send ran: the feed's other waiters must not wait for it forever
+            for group in sent:
+                if group.claim is not None:
+                    group.claim.abandon()
 
-    async def _send_logs_together(self, pending: Sequence[_PendingLogs]) -> None:
-        if not pending:
+    def _through_feed(self, group: _LogGroup) -> _LogGroup:
+        """A block's address-less topic query is claimed in the feed: served by it, or sent for every subscriber
+        (first scans are not: too big to keep)."""
+        query = group.query
+        topics = query.topic0s()
+        if (
+            self.feed is None
+            or query.address is not None
+            or topics is None
+            or query.to_block != self.block.number
+            or group.span >= BATCHED_LOG_SPAN
+        ):
+            return group
+        claim = self.feed.claim(topics, query.from_block, self.block)
+        return replace(group, query=claim.fetch or query, exact=False, claim=claim)
+
+    async def _from_feed(self, group: _LogGroup) -> None:
+        assert group.claim is not None
+        try:
+            found = await group.claim.logs(group.query.topic0s() or (), group.query.from_block)
+        except BaseException as exc:
+            group.fail(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        group.resolve(found)
+
+    async def _send_logs_together(self, groups: Sequence[_LogGroup]) -> None:
+        if not groups:
             return
         client = self.snapshot.client
         try:
-            answers = await client.rpc.batch([("eth_getLogs", [p.query.params()]) for p in pending])
+            answers = await client.rpc.batch([("eth_getLogs", [g.query.params()]) for g in groups])
         except BaseException as exc:
-            _fail(pending, exc)
+            for group in groups:
+                group.fail(exc)
             if not isinstance(exc, Exception):
                 raise
             return
         # An item the node refused (a result cap, say) is retried alone, where its range can be split.
         refused = []
-        for p, answer in zip(pending, answers, strict=True):
+        for group, answer in zip(groups, answers, strict=True):
             if answer.error is None:
-                _resolve(p, answer.result)
+                group.resolve(answer.result)
             else:
-                refused.append(p)
-        await asyncio.gather(*(self._send_logs_alone(p) for p in refused))
+                refused.append(group)
+        await asyncio.gather(*(self._send_logs_alone(g) for g in refused))
 
-    async def _send_logs_alone(self, pending: _PendingLogs) -> None:
-        query = pending.query
+    async def _send_logs_alone(self, group: _LogGroup) -> None:
+        query = group.query
         try:
             found = await self.snapshot.client.get_logs(
                 address=query.address if isinstance(query.address, str | None) else list(query.address),
@@ -137,11 +207,11 @@ class Batcher:
                 to_block=query.to_block,
             )
         except BaseException as exc:
-            _fail([pending], exc)
+            group.fail(exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        _resolve(pending, found)
+        group.resolve(found)
 
     async def _flush_soon(self) -> None:
         for _ in range(SETTLE_TURNS):
@@ -164,15 +234,8 @@ class Batcher:
             start += len(p.calls)
 
 
-def _resolve(pending: _PendingLogs, logs: Any) -> None:
-    if not pending.future.done():
-        pending.future.set_result(list(logs))
-
-
-def _fail(pending: Sequence[_PendingLogs], exc: BaseException) -> None:
-    for p in pending:
-        if not p.future.done():
-            p.future.set_exception(exc)
+def _group(merged: Merged, queries: Sequence[LogQuery], pending: Sequence[_PendingLogs]) -> _LogGroup:
+    return _LogGroup(merged.query, tuple(pending[i] for i in merged.members), merged.alone(queries))
 
 
 @dataclass(slots=True)

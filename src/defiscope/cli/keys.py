@@ -14,7 +14,7 @@ import typer
 
 from defiscope.api.keys import new_key
 from defiscope.cli.common import app, one_line_errors, out
-from defiscope.errors import DefiscopeError
+from defiscope.errors import InputError
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
 
@@ -22,7 +22,7 @@ keys_app = typer.Typer(help="API keys of the HTTP API (defiscope serve).", no_ar
 app.add_typer(keys_app, name="keys")
 
 
-class NoSuchKey(DefiscopeError):
+class NoSuchKey(InputError):
     """`keys revoke` named no active key."""
 
 

@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from defiscope.cli.common import app, one_line_errors, out
+from defiscope.config import load_settings
 from defiscope.protocols.methodology import methodology
 
 
@@ -25,7 +26,7 @@ def methodology_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What each protocol's TVL counts, how its contracts are found, and where it differs from DefiLlama."""
-    entries = methodology(slug)
+    entries = methodology(slug, not_counted=load_settings().tvl_policy.describe)
     if as_json:
         typer.echo(json.dumps(entries, indent=2))
         return
@@ -38,6 +39,8 @@ def _print(entry: dict[str, Any]) -> None:
     out.print(f"  counts: {escape(entry['counts'])}", soft_wrap=True)
     if entry["defillama_difference"]:
         out.print(f"  differs from DefiLlama: {escape(entry['defillama_difference'])}", soft_wrap=True)
+    for rule in entry["not_counted"]:
+        out.print(f"  not counted: {escape(rule)}", soft_wrap=True)
     for chain in entry["chains"]:
         out.print(
             f"  chain {chain['chain_id']}" + (f": {escape(chain['discovery'])}" if chain["discovery"] else ""),

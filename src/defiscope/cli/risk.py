@@ -25,7 +25,7 @@ from defiscope.cli.common import app, one_line_errors, out
 from defiscope.cli.format import usd
 from defiscope.config import load_settings
 from defiscope.deployments import Deployment
-from defiscope.errors import DefiscopeError
+from defiscope.errors import InputError
 from defiscope.protocols.aave.risk import aave_risk_positions
 from defiscope.protocols.compound.risk import compound_v2_risk_positions, compound_v3_risk_positions
 from defiscope.protocols.lending.risk import Position, RiskReport, Scenario, risk_report
@@ -53,7 +53,7 @@ SOURCES.update(
 CENTS: Final = Decimal("0.00000001")
 
 
-class RiskInputError(DefiscopeError):
+class RiskInputError(InputError):
     pass
 
 

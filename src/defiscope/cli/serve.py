@@ -1,8 +1,11 @@
 """`defiscope serve`: the main job.
 
-With no RPC configured it brings up the embedded devnet (from the saved world), indexes it, prints the
-TVL table, then serves the HTTP API (`--host`/`--port`, default 127.0.0.1:8000) while following new blocks,
-in one event loop, until Ctrl-C or SIGTERM stops both. With `DEFISCOPE_RPC_<CHAINID>` set it indexes those
+With no RPC configured it brings up the embedded devnet (from the saved world), binds the HTTP API
+(`--host`/`--port`, default 127.0.0.1:8000), then takes the first snapshot of every chain (discovery runs in
+it: minutes at mainnet's size) and prints the TVL table, then follows new blocks, all in one event loop, until
+Ctrl-C or SIGTERM stops them. The API answers from the start: /v1/health and the dashboard show each chain's
+progress (`service.progress`: discovering, catching up, following; percent and ETA), data endpoints what the
+store holds. With `DEFISCOPE_RPC_<CHAINID>` set it indexes those
 chains instead and starts no devnet. On the devnet a seeded market simulation moves prices and trades, and
 the dashboard at / shows it live.
 
@@ -36,6 +39,7 @@ from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains
+from defiscope.chain.feed import LogFeed
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.cli.tvl import print_table
 from defiscope.config import load_settings
@@ -49,14 +53,18 @@ from defiscope.errors import DefiscopeError
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.service.context import Runtime, open_runtime
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
+from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher
 from defiscope.service.resume import open_devnet, save_for_next_start
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
+from defiscope.tvl.engine import ChainTvl, TvlEngine
 from defiscope.tvl.totals import aggregate
 
 _SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 #: Blocks behind at the start worth a progress bar while the indexer catches up.
 LARGE_BACKLOG: Final = 50
+#: Seconds the first snapshot may take before the terminal shows a discovery bar per chain.
+DISCOVERY_BAR_AFTER: Final = 1.0
 #: At most this long to index up to the head before the devnet is saved (the rest is a gap next time).
 DRAIN_SECONDS: Final = 60.0
 log = structlog.get_logger(__name__)
@@ -220,32 +228,113 @@ async def _serve(
             await _save(devnet)
 
 
-async def _first_table(runtime: Runtime, repo: Repository) -> dict[str, ProtocolInfo]:
-    """Store and print every chain's TVL at the head; returns the protocols' infos."""
-    results = await asyncio.gather(*(snapshot_and_store(e, repo) for e in runtime.engines.values()))
-    infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
-    snapshots = [s for r in results for s in r.snapshots]
+async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatcher) -> ChainTvl | None:
+    """Store one chain's TVL at its head (discovery runs in it); None if it failed: the indexer retries it.
+
+    The chain moves on while this runs (minutes on mainnet at first): a chain that did not resume older history
+    is followed from this block on, so the blocks mined meanwhile are caught up, not skipped. The block itself is
+    indexed again (idempotent, and cheap once discovery is done) so that the per-block work (oracle reports) runs
+    for it as for every other."""
+    chain_id = engine.client.chain_id
+    follower = watcher.indexer.chains[chain_id]
+    try:
+        head = await engine.client.block("latest")
+        watcher.discovering(chain_id, engine.adapters, head.number)
+        result = await snapshot_and_store(engine, repo, head.number)
+    except DefiscopeError as exc:
+        log.warning("serve.first_snapshot_failed", chain_id=chain_id, error=str(exc))
+        err.print(
+            f"[yellow]chain {chain_id}: the first snapshot failed ({escape(str(exc))}); the indexer retries[/yellow]",
+            highlight=False,
+        )
+        return None
+    if follower.cursor is None:
+        follower.resume_after(result.block.number - 1)
+    watcher.stored(chain_id)
+    return result
+
+
+async def _first_table(
+    runtime: Runtime, repo: Repository, watcher: SyncWatcher, infos: dict[str, ProtocolInfo]
+) -> None:
+    """Store and print every chain's TVL at the head (while the API already answers, /v1/health `syncing`)."""
+    results = await asyncio.gather(*(_first_snapshot(e, repo, watcher) for e in runtime.engines.values()))
+    stored = [r for r in results if r is not None]
+    if not stored:
+        return
+    snapshots = [s for r in stored for s in r.snapshots]
     print_table(
         rank(snapshots, infos, repo.snapshot_before),
-        [f for r in results for f in r.failures],
+        [f for r in stored for f in r.failures],
         aggregate(snapshots),
     )
-    return infos
 
 
-def _progress(status: ChainStatus) -> ChainProgress:
-    catch_up = status.catch_up
+async def _show_discovery(board: SyncBoard, first: asyncio.Task[None]) -> None:
+    """A bar per chain while its first snapshot discovers, once that takes longer than DISCOVERY_BAR_AFTER."""
+    await asyncio.wait({first}, timeout=DISCOVERY_BAR_AFTER)
+    if first.done():
+        return
+    columns = (TextColumn("discovering {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err) as progress:
+        bars = {chain_id: progress.add_task(f"chain {chain_id}", total=None) for chain_id in sorted(board.chains)}
+        while not first.done():
+            for chain_id, view in board.view().items():
+                if chain_id in bars and view.phase == "discovering":
+                    progress.update(bars[chain_id], completed=view.done, total=view.total or None)
+                elif chain_id in bars:
+                    progress.update(bars[chain_id], completed=1, total=1)
+            await asyncio.wait({first}, timeout=0.25)
+
+
+async def _index(
+    runtime: Runtime,
+    repo: Repository,
+    indexer: Indexer,
+    watcher: SyncWatcher,
+    infos: dict[str, ProtocolInfo],
+    stop: asyncio.Event,
+) -> bool:
+    """The first snapshot of every chain and its table, then follow the chains; the API answers meanwhile.
+    Returns False when stopped during the first snapshot."""
+    first = asyncio.create_task(_first_table(runtime, repo, watcher, infos))
+    shown = asyncio.create_task(_show_discovery(watcher.board, first))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not first.done():
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+    await shown  # ends with the first snapshot
+    if first.cancelled():
+        log.info("serve.stopped_during_first_snapshot")
+        return False
+    first.result()
+    await asyncio.gather(indexer.run(stop), _show_catch_up(indexer, stop))
+    return True
+
+
+def _progress(status: ChainStatus, sync: SyncProgress | None) -> ChainProgress:
     return ChainProgress(
         head_time=status.head_time,
         last_indexed=status.last_indexed,
         last_error=status.last_error,
         failing_since=status.failing_since,
-        catching_up=catch_up is not None and catch_up.done < catch_up.total,
+        sync=sync,
     )
 
 
-def _api(runtime: Runtime, repo: Repository, indexer: Indexer, infos: dict[str, ProtocolInfo]) -> FastAPI:
+def _api(
+    runtime: Runtime, repo: Repository, indexer: Indexer, board: SyncBoard, infos: dict[str, ProtocolInfo]
+) -> FastAPI:
     engines = runtime.engines
+
+    def progress() -> dict[int, ChainProgress]:
+        # Also read from API worker threads (503 syncing answers): only the fixed map of chains is iterated.
+        syncs = board.view()
+        return {cid: _progress(chain.chain_status, syncs.get(cid)) for cid, chain in indexer.chains.items()}
+
     live = Live(
         heads=lambda: {cid: status.head for cid, status in indexer.status().chains.items()},
         rpc=lambda: {cid: engine.client.rpc.stats() for cid, engine in engines.items()},
@@ -253,7 +342,7 @@ def _api(runtime: Runtime, repo: Repository, indexer: Indexer, infos: dict[str, 
             cid: [(g.from_block, g.to_block, g.blocks, g.reason) for g in status.gaps]
             for cid, status in indexer.status().chains.items()
         },
-        progress=lambda: {cid: _progress(status) for cid, status in indexer.status().chains.items()},
+        progress=progress,
     )
     return create_app(
         ApiSettings.from_env(),
@@ -273,27 +362,37 @@ async def _serve_runtime(
     devnet: Devnet | None,
     simulation: tuple[int, float] | None,
 ) -> None:
+    for engine in runtime.engines.values():  # the indexer and /v1/quote's pool tracker read a block's logs once
+        engine.feed = engine.feed or LogFeed(engine.client.chain_id)
     indexer = Indexer(runtime.engines, repo, IndexerOptions())
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
-    infos = await _first_table(runtime, repo)
+    watcher = SyncWatcher(SyncBoard(), indexer)
+    infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
+    # The API first: health, docs, the dashboard and what the store holds answer while discovery runs.
     sock = _bind(host, port)
-    server = _EmbeddedServer(uvicorn.Config(_api(runtime, repo, indexer, infos), log_level="warning", access_log=False))
+    server = _EmbeddedServer(
+        uvicorn.Config(_api(runtime, repo, indexer, watcher.board, infos), log_level="warning", access_log=False)
+    )
     out.print(
-        f"API on http://{host}:{sock.getsockname()[1]} (docs: /docs); following new blocks: Ctrl-C stops",
+        f"API on http://{host}:{sock.getsockname()[1]} (docs: /docs; /v1/health shows indexing progress); "
+        "following new blocks: Ctrl-C stops",
         highlight=False,
     )
     stop = asyncio.Event()
     try:
         with _on_signals(stop.set):
-            tasks = [indexer.run(stop), _run_api(server, sock, stop), _show_catch_up(indexer, stop)]
+            indexing = _index(runtime, repo, indexer, watcher, infos, stop)
+            tasks = [indexing, _run_api(server, sock, stop), watcher.run(stop)]
             if devnet is not None and simulation is not None:
                 tasks.append(_simulate(devnet, stop, *simulation))
-            await asyncio.gather(*tasks)
+            followed = (await asyncio.gather(*tasks))[0]
     finally:
         sock.close()
-    if devnet is not None:
+    # Stopped during the first snapshot: no drain (it would be that whole snapshot again); what the simulation
+    # mined meanwhile becomes a gap the next start reports.
+    if devnet is not None and followed:
         await _drain(indexer)
 
 

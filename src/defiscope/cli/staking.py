@@ -15,12 +15,13 @@ import typer
 
 from defiscope.cli.common import app, one_line_errors, out
 from defiscope.config import load_settings
-from defiscope.errors import DefiscopeError
+from defiscope.errors import InputError
 from defiscope.protocols.eigenlayer.operators import OperatorStake, operator_stakes
+from defiscope.protocols.lido.adapter import LIDO
 from defiscope.protocols.lido.apr import apr_series
-from defiscope.protocols.lido.reports import STETH, rebase_report_logs
+from defiscope.protocols.lido.reports import REPORT_LOOKBACK_BLOCKS, STETH, TOKEN_REBASED_KIND, report_of
 from defiscope.service.context import open_runtime
-from defiscope.service.reports import REPORT_LOOKBACK_BLOCKS
+from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
@@ -31,7 +32,7 @@ ChainOption = Annotated[str, typer.Option("--chain", "-c", help="Chain id or nam
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (APRs as exact decimal strings).")]
 
 
-class NotDeployed(DefiscopeError):
+class NotDeployed(InputError):
     """The chain's registry has no such protocol."""
 
 
@@ -43,18 +44,20 @@ def _engine_for(runtime_engines: dict[int, TvlEngine], contract: str, what: str)
 
 
 async def _apr(chain: str, from_block: int | None) -> list[dict[str, Any]]:
-    async with open_runtime(load_settings(), [chain]) as runtime:
-        engine = _engine_for(dict(runtime.engines), STETH, "Lido")
-        head = (await engine.client.snapshot()).block.number
-        start = max(0, head - REPORT_LOOKBACK_BLOCKS) if from_block is None else from_block
-        logs = await rebase_report_logs(engine.client, engine.deployment, from_block=start, to_block=head)
-        chain_id = engine.deployment.chain_id
-    # Kept as a time series (with their blocks, rolled back on a reorg); the APR is computed from the store.
+    # Kept as a time series (with their blocks, rolled back on a reorg) through Lido's event stream, as the
+    # indexer keeps them; the APR is computed from the store.
     repo = await asyncio.to_thread(Repository.open)
     try:
-        await asyncio.to_thread(repo.save_rebase_reports, chain_id, "lido", logs)
-        since = min((log.report.report_timestamp for log in logs), default=None)
-        reports = await asyncio.to_thread(repo.rebase_reports, chain_id, "lido", since=since) if logs else []
+        async with open_runtime(load_settings(), [chain]) as runtime:
+            engine = _engine_for(dict(runtime.engines), STETH, "Lido")
+            head = (await engine.client.snapshot()).block.number
+            start = max(0, head - REPORT_LOOKBACK_BLOCKS) if from_block is None else from_block
+            collector = EventCollector.of(engine, repo, slugs=[LIDO.slug])
+            if collector is not None:
+                await collector.collect(head, from_block=start, strict=True)
+            chain_id = engine.deployment.chain_id
+        events = await asyncio.to_thread(repo.events, chain_id, LIDO.slug, TOKEN_REBASED_KIND, from_block=start)
+        reports = [report_of(event) for event in events]
     finally:
         repo.close()
     if not reports:

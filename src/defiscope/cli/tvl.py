@@ -8,6 +8,7 @@ defiscope explain uniswap-v2 --chain 1 --json
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -21,37 +22,51 @@ from defiscope.analytics.rankings import CHANGE_WINDOWS, ProtocolRow, rank
 from defiscope.cli.common import app, one_line_errors, out
 from defiscope.cli.format import pct, usd
 from defiscope.config import load_settings
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.service.context import open_runtime
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
 from defiscope.tvl.engine import ProtocolFailure
-from defiscope.tvl.explain import explain
-from defiscope.tvl.model import ProtocolSnapshot
+from defiscope.tvl.explain import explain, not_counted_doc
+from defiscope.tvl.model import ProtocolSnapshot, not_counted_summary
 from defiscope.tvl.totals import AggregateTotal, aggregate
 
 ChainsOption = Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")]
 BlockOption = Annotated[int | None, typer.Option("--block", "-b", min=0, help="Block number (default: latest).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (USD values as exact decimal strings).")]
+RulesOption = Annotated[
+    bool,
+    typer.Option(
+        "--defillama-rules",
+        help='DefiLlama\'s long-tail rule for DEX pools (as [tvl] long_tail = "defillama"): see `methodology`.',
+    ),
+]
 
 
-class UnknownProtocol(DefiscopeError):
+class UnknownProtocol(InputError):
     pass
 
 
 async def _collect(
-    chains: Sequence[str] | None, block: int | None, slugs: set[str] | None
+    chains: Sequence[str] | None, block: int | None, slugs: set[str] | None, *, defillama_rules: bool = False
 ) -> tuple[list[ProtocolSnapshot], list[ProtocolFailure], dict[str, ProtocolInfo], Repository]:
     repo = Repository.open()
-    async with open_runtime(load_settings(), chains) as runtime:
+    settings = load_settings()
+    if defillama_rules:
+        settings = dataclasses.replace(settings, tvl_policy=dataclasses.replace(settings.tvl_policy, defillama=True))
+    async with open_runtime(settings, chains) as runtime:
         infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
         if slugs is not None and not slugs <= infos.keys():
             unknown = sorted(slugs - infos.keys())[0]
             raise UnknownProtocol(f"unknown protocol {unknown!r}; known here: {', '.join(sorted(infos))}")
+        at = "latest" if block is None else block
+        # A figure under a rule asked for once is shown, not stored: history keeps the configured method.
         results = await asyncio.gather(
             *(
-                snapshot_and_store(engine, repo, "latest" if block is None else block, slugs=slugs)
+                engine.snapshot(at, slugs=slugs)
+                if defillama_rules
+                else snapshot_and_store(engine, repo, at, slugs=slugs)
                 for engine in runtime.engines.values()
             )
         )
@@ -67,14 +82,16 @@ def tvl(
     protocol: Annotated[list[str] | None, typer.Option("--protocol", "-p", help="Protocol slug (repeatable).")] = None,
     block: BlockOption = None,
     as_json: JsonOption = False,
+    defillama_rules: RulesOption = False,
 ) -> None:
     """Rank protocols by TVL, read from the chain at one block (and stored for history)."""
-    snapshots, failures, infos, repo = asyncio.run(_collect(chain, block, set(protocol) if protocol else None))
+    wanted = set(protocol) if protocol else None
+    snapshots, failures, infos, repo = asyncio.run(_collect(chain, block, wanted, defillama_rules=defillama_rules))
     rows = rank(snapshots, infos, repo.snapshot_before)
     total = aggregate(snapshots)
     if as_json:
         doc = {
-            "protocols": [_row_json(r) for r in rows],
+            "protocols": [{**_row_json(r), **_not_counted_json(r.slug, snapshots)} for r in rows],
             "failures": [_failure_json(f) for f in failures],
             "total": {
                 "tvl_usd": str(total.tvl_usd),
@@ -84,7 +101,15 @@ def tvl(
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    print_table(rows, failures, total)
+    print_table(rows, failures, total, snapshots)
+
+
+def _not_counted_json(slug: str, snapshots: Sequence[ProtocolSnapshot]) -> dict[str, Any]:
+    mine = [s for s in snapshots if s.slug == slug]
+    return {
+        "not_counted_summary": not_counted_summary(u for s in mine for u in s.uncounted),
+        "not_counted": [{"chain_id": s.chain_id, **not_counted_doc(u)} for s in mine for u in s.uncounted],
+    }
 
 
 def _row_json(row: ProtocolRow) -> dict[str, Any]:
@@ -115,7 +140,12 @@ def _failure_json(failure: ProtocolFailure) -> dict[str, Any]:
     return {"slug": failure.slug, "chain_id": failure.chain_id, "block": failure.block.number, "reason": failure.reason}
 
 
-def print_table(rows: Sequence[ProtocolRow], failures: Sequence[ProtocolFailure], total: AggregateTotal) -> None:
+def print_table(
+    rows: Sequence[ProtocolRow],
+    failures: Sequence[ProtocolFailure],
+    total: AggregateTotal,
+    snapshots: Sequence[ProtocolSnapshot] = (),
+) -> None:
     table = Table(
         "#", "Protocol", "Category", "Chains", "TVL", "1d", "7d", title="TVL by protocol", title_justify="left"
     )
@@ -141,6 +171,10 @@ def print_table(rows: Sequence[ProtocolRow], failures: Sequence[ProtocolFailure]
                 f"[yellow]unpriced[/yellow] {row.slug} on {chain_name}: {t.symbol} ({t.token}): {t.unpriced_reason}",
                 highlight=False,
             )
+    for row in rows:
+        line = not_counted_summary(u for s in snapshots if s.slug == row.slug for u in s.uncounted)
+        if line is not None:
+            out.print(f"[yellow]not counted[/yellow] {row.slug}: {line}", highlight=False)
     for f in failures:
         out.print(
             f"[red]not read[/red] {f.slug} on chain {f.chain_id} at block {f.block.number}: {f.reason}", highlight=False
@@ -154,9 +188,10 @@ def explain_command(
     chain: ChainsOption = None,
     block: BlockOption = None,
     as_json: JsonOption = False,
+    defillama_rules: RulesOption = False,
 ) -> None:
     """Show how a protocol's TVL was obtained: block, every call, balance and price, and the sum."""
-    snapshots, failures, _, _ = asyncio.run(_collect(chain, block, {slug}))
+    snapshots, failures, _, _ = asyncio.run(_collect(chain, block, {slug}, defillama_rules=defillama_rules))
     if not snapshots:
         reasons = "; ".join(f"chain {f.chain_id}: {f.reason}" for f in failures) or "not deployed on these chains"
         raise DefiscopeError(f"{slug} could not be read: {reasons}")
@@ -194,6 +229,10 @@ def _print_explanation(doc: dict[str, Any]) -> None:
     out.print(tokens)
     for kind, total in doc["totals"].items():
         out.print(f"{kind}: {total['sum']}", highlight=False)
+    if doc["not_counted_summary"]:
+        out.print(f"[yellow]{doc['not_counted_summary']}[/yellow]", highlight=False)
+        for item in doc["not_counted"]:
+            out.print(f"  not counted: {item['note']}", highlight=False)
 
 
 def _short(value: object, limit: int = 60) -> str:

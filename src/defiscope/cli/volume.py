@@ -24,7 +24,7 @@ from defiscope.cli.common import app, one_line_errors, out
 from defiscope.cli.quote import pool_refs
 from defiscope.config import load_settings
 from defiscope.deployments import Deployment
-from defiscope.errors import DefiscopeError
+from defiscope.errors import InputError
 from defiscope.protocols.volume import CurveMarket, DailyVolume, Market, V2Market, V3Market, daily_volume, read_trades
 from defiscope.routing.load import load_pools
 from defiscope.routing.plan import units
@@ -34,7 +34,7 @@ from defiscope.service.context import resolve_targets
 DEFAULT_BLOCKS = 1_000
 
 
-class BadRange(DefiscopeError):
+class BadRange(InputError):
     """A block range the command cannot read."""
 
 

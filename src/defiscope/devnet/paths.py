@@ -7,18 +7,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Final
 
-import platformdirs
+from defiscope import config
 
-DATA_DIR_ENV: Final = "DEFISCOPE_DATA_DIR"
+DATA_DIR_ENV: Final = config.DATA_DIR_ENV
 
 
 def data_dir() -> Path:
-    configured = os.environ.get(DATA_DIR_ENV)
-    return Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir("defiscope"))
+    """The settings' data directory (`defiscope.config`, `~` expanded there)."""
+    return config.data_dir()
 
 
 def devnet_dir() -> Path:

@@ -29,6 +29,7 @@ from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
+from defiscope.protocols.events import EventStream
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
@@ -159,6 +160,12 @@ class Adapter(ABC):
 
         By default every `LogCursor` held directly as an attribute of the adapter."""
         return [value for value in vars(self).values() if isinstance(value, LogCursor)]
+
+    def event_streams(self) -> Sequence[EventStream]:
+        """The events this protocol wants kept in the store (oracle reports, proposals): the service scans each
+        stream as it indexes, stores what its `parse` returns, and serves them back by (slug, kind). None by
+        default; see `defiscope.protocols.events`."""
+        return ()
 
     @abstractmethod
     async def positions(self, reader: Reader) -> Sequence[Position | Uncounted]:

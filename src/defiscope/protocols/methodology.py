@@ -11,6 +11,7 @@ against the real ABIs by ``tests/mainnet/``, so this page cannot drift from the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from defiscope.deployments.mainnet import MAINNET_CHAINS, mainnet
@@ -34,9 +35,16 @@ def _contract(use: ContractUse) -> dict[str, Any]:
     }
 
 
-def methodology(slug: str | None = None) -> list[dict[str, Any]]:
+#: What a protocol of a category leaves out of its figure, and why (the TVL engine's rules, with their numbers).
+NotCountedRules = Callable[[str], Sequence[str]]
+
+
+def methodology(slug: str | None = None, *, not_counted: NotCountedRules | None = None) -> list[dict[str, Any]]:
     """One entry per protocol (or just ``slug``): ``{"slug", "name", "counts", "defillama_difference",
-    "methodology", "chains": [{"chain_id", "discovery", "contracts": [...]}]}``."""
+    "methodology", "not_counted", "chains": [{"chain_id", "discovery", "contracts": [...]}]}``.
+
+    ``not_counted(category)`` gives the rules on what is left out (the caller's valuation policy: this layer
+    does not know it); none when omitted."""
     infos = known_protocols()
     if slug is not None and slug not in infos:
         raise UnknownProtocol(f"unknown protocol {slug!r}; known: {', '.join(sorted(infos))}")
@@ -60,6 +68,7 @@ def methodology(slug: str | None = None) -> list[dict[str, Any]]:
             "counts": infos[s].counts or infos[s].methodology,
             "defillama_difference": infos[s].defillama_difference,
             "methodology": infos[s].methodology,
+            "not_counted": list(not_counted(infos[s].category)) if not_counted is not None else [],
             "chains": chains[s],
         }
         for s in wanted

@@ -22,7 +22,7 @@ import bisect
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 import structlog
 
@@ -124,6 +124,16 @@ class Holdings:
         held += [Uncounted(holder, token, reason) for (holder, token), reason in self.failed.items()]
         return held
 
+    def per_holder(self) -> list[Position | Uncounted]:
+        """One position per (holder, token), and each unreadable holding: O(holdings), for rules that weigh each
+        pool's sides (DefiLlama's long-tail rule), not for every block at mainnet's size."""
+        label = self.noun.removesuffix("s")
+        held: list[Position | Uncounted] = [
+            Position(t, a, BalanceKind.TVL, h, f"{label} {h}") for (h, t), a in self.amounts.items()
+        ]
+        held += [Uncounted(holder, token, reason) for (holder, token), reason in self.failed.items()]
+        return held
+
     def listing(self) -> list[tuple[str, str, Reading]]:
         """Every (holder, token, amount or reason), sorted: what the per-token totals are the sum of."""
         return sorted(
@@ -151,6 +161,9 @@ class TrackedAdapter(Adapter):
 
     noun = "pools"  # how positions' labels count holders: "12 pools"
     state: Holdings | None = None
+    #: One position per (pool, token) instead of per token: what a rule weighing each pool's two sides needs
+    #: (DefiLlama's long-tail rule); costs O(pools) a block.
+    per_pool = False
 
     @property
     def _lock(self) -> asyncio.Lock:
@@ -195,7 +208,7 @@ class TrackedAdapter(Adapter):
                 f"{self.info.slug}: none of {len(held.failed)} holdings could be read at block {held.block.number} "
                 f"on chain {held.block.chain_id}; first, {token} held by {holder}: {reason}"
             )
-        return held.positions()
+        return held.per_holder() if self.per_pool else held.positions()
 
     async def reconcile(self, reader: Reader) -> list[Mismatch]:
         """Re-read every holding at the reader's block and compare with the tracked state moved to that block.
@@ -302,9 +315,16 @@ async def refresh_balances(reader: Reader, touched: Iterable[Key]) -> dict[Key, 
     }
 
 
+@runtime_checkable
+class Prefetching(Protocol):
+    """An adapter whose logs do not all come from its cursors (tracked state, `HolderBalances`) says which."""
+
+    async def prefetch(self, reader: Reader) -> None: ...
+
+
 async def prefetch_logs(adapter: Adapter, reader: Reader) -> None:
-    """The logs an adapter's next read at the reader's block needs: its cursors' and, if tracked, its state's."""
-    if isinstance(adapter, TrackedAdapter):
+    """The logs an adapter's next read at the reader's block needs: its own `prefetch`, else its cursors'."""
+    if isinstance(adapter, Prefetching):
         await adapter.prefetch(reader)
     else:
         await asyncio.gather(*(cursor.scan(reader) for cursor in adapter.log_cursors()))

@@ -25,7 +25,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment, TokenInfo
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
 from defiscope.routing.load import PoolRef, load_pools
 from defiscope.routing.pools import Pool
 from defiscope.routing.search import Quote, best_route
@@ -36,7 +36,7 @@ from defiscope.routing.tx import DEADLINE_SECONDS, NoRouterTx, SwapTx, build_rou
 _SEARCH: Final = ThreadPoolExecutor(max_workers=1, thread_name_prefix="route-search")
 
 
-class BadQuoteInput(DefiscopeError):
+class BadQuoteInput(InputError):
     """A token, amount or pool the quote cannot use."""
 
 

@@ -1,12 +1,16 @@
 """`PoolTracker`: a chain's routing pools kept in memory at a block and moved forward by their own events.
 
-``advance`` asks for the logs of every tracked pool since the last block in one ``eth_getLogs`` (address
-list + topic list), applies them in (block, logIndex) order with the pure appliers
+``advance`` asks for the logs of the pools' events since the last block in one ``eth_getLogs`` — through the
+chain's `LogFeed` when it has one (shared with the indexer's snapshots: a block read by one is free for the
+other), else by topic alone when the pools are too many for an address list (providers refuse more than
+about 1,000 addresses), else with the pools' addresses — keeps the tracked pools' logs, applies them in
+(block, logIndex) order with the pure appliers
 (`protocols.uniswap.events`, `protocols.curve.events`), and re-reads only the pools an event could not be
 applied to exactly. Before that it checks that the block it stands on is still the chain's block at that
 height; if not (a reorg), it reloads every pool at the new head.
 
     tracker = await PoolTracker.start(client, refs)        # `load_pools` at the head, plus Curve A ramps
+    tracker = await PoolTracker.start(client, refs, feed=feed)   # or reading logs through the chain's feed
     report = await tracker.advance(client)                 # to the new head
     tracker.pools, report.logs, report.requests, report.reloaded
 
@@ -24,6 +28,8 @@ from typing import Any, Final
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient, Snapshot
 from defiscope.chain.errors import InvalidInput, MalformedResponse
+from defiscope.chain.feed import LogFeed
+from defiscope.chain.logs import log_hex
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.protocols.curve.events import CurveBook, apply_curve, curve_topics
@@ -33,6 +39,8 @@ from defiscope.protocols.uniswap.events import V2_TOPICS, V3_TOPICS, apply_v2, a
 from defiscope.routing.load import PoolRef, load_pools
 from defiscope.routing.pools import CurvePool, Pool, V2Pool, V3Pool
 
+#: Above this many pools, logs are asked by topic alone and matched to the pools here.
+MAX_ADDRESS_FILTER: Final = 1_000
 RAMP: Final = ("initial_A()(uint256)", "future_A()(uint256)", "initial_A_time()(uint256)", "future_A_time()(uint256)")
 
 
@@ -56,16 +64,23 @@ class _Loaded:
 
 
 class PoolTracker:
-    def __init__(self, refs: Sequence[PoolRef], block: BlockRef, loaded: _Loaded) -> None:
+    def __init__(
+        self, refs: Sequence[PoolRef], block: BlockRef, loaded: _Loaded, *, feed: LogFeed | None = None
+    ) -> None:
         self.refs: Mapping[str, PoolRef] = {r.address: r for r in refs}
         self.block = block
         self._pools: dict[str, Pool] = {p.address: p for p in loaded.pools}
         self.books: dict[str, CurveBook | None] = dict(loaded.books)
+        self.feed = feed
+        if feed is not None:
+            feed.subscribe(self.topics())  # whoever reads a block first fetches our events with theirs
 
     @classmethod
-    async def start(cls, client: ChainClient, refs: Sequence[PoolRef], at: int | str = "latest") -> PoolTracker:
+    async def start(
+        cls, client: ChainClient, refs: Sequence[PoolRef], at: int | str = "latest", *, feed: LogFeed | None = None
+    ) -> PoolTracker:
         block = await client.block(at)
-        return cls(refs, block, await _load(client, refs, block))
+        return cls(refs, block, await _load(client, refs, block), feed=feed)
 
     @property
     def pools(self) -> list[Pool]:
@@ -88,13 +103,7 @@ class PoolTracker:
         logs: list[PoolLog] = []
         reloaded: tuple[str, ...] = ()
         if not reorg and head.number > start:
-            raw = await client.get_logs(
-                address=list(self._pools), topics=[self.topics()], from_block=start + 1, to_block=head.number
-            )
-            canonical = {a.lower(): a for a in self._pools}
-            logs = sorted(
-                (_tracked(PoolLog.parse(entry), canonical) for entry in raw), key=lambda log: (log.block, log.index)
-            )
+            logs = sorted(await self._logs(client, start + 1, head), key=lambda log: (log.block, log.index))
             # Logs of the head block from another fork than the head we read: the chain moved under us.
             reorg = any(log.block == head.number and log.block_hash != head.hash for log in logs)
         if reorg:
@@ -109,6 +118,22 @@ class PoolTracker:
         return AdvanceReport(
             start, head.number, len(logs), after_requests - requests, after_sent - sent, reloaded, reorg
         )
+
+    async def _logs(self, client: ChainClient, from_block: int, head: BlockRef) -> list[PoolLog]:
+        """The tracked pools' logs of [from_block, head], emitters spelled as tracked."""
+        canonical = {a.lower(): a for a in self._pools}
+        if self.feed is not None:
+            raw = await self.feed.logs(client, self.topics(), from_block, head)
+        elif len(self._pools) > MAX_ADDRESS_FILTER:
+            raw = await client.get_logs(topics=[self.topics()], from_block=from_block, to_block=head.number)
+        else:
+            raw = await client.get_logs(
+                address=list(self._pools), topics=[self.topics()], from_block=from_block, to_block=head.number
+            )
+            return [_tracked(PoolLog.parse(entry), canonical) for entry in raw]
+        # Asked by topic alone: every emitter's logs came back; keep the tracked pools'.
+        mine = [entry for entry in raw if log_hex(entry["address"]) in canonical]
+        return [_tracked(PoolLog.parse(entry), canonical) for entry in mine]
 
     async def _apply(self, client: ChainClient, logs: Sequence[PoolLog], head: BlockRef) -> tuple[str, ...]:
         logs = await _with_timestamps(client, logs, {a for a, p in self._pools.items() if isinstance(p, CurvePool)})
@@ -222,10 +247,14 @@ class SharedTracker:
     """One `PoolTracker` for concurrent readers (the API's quotes): loaded on first use, then advanced
     under a lock to each block asked for, so concurrent requests never read the pools twice."""
 
-    def __init__(self, refs: Sequence[PoolRef], discover: Discover | None = None) -> None:
-        """``refs``: the pools to follow; if empty, ``discover`` finds them at the first block asked for."""
+    def __init__(
+        self, refs: Sequence[PoolRef], discover: Discover | None = None, *, feed: LogFeed | None = None
+    ) -> None:
+        """``refs``: the pools to follow; if empty, ``discover`` finds them at the first block asked for.
+        ``feed``: the chain's log feed, shared with the indexer, so a block's logs are read once."""
         self.refs = tuple(refs)
         self._discover = discover
+        self.feed = feed
         self._tracker: PoolTracker | None = None
         self._lock = asyncio.Lock()
 
@@ -235,7 +264,7 @@ class SharedTracker:
             if self._tracker is None:
                 if not self.refs and self._discover is not None:
                     self.refs = tuple(await self._discover(client, block))
-                self._tracker = await PoolTracker.start(client, self.refs, block.number)
+                self._tracker = await PoolTracker.start(client, self.refs, block.number, feed=self.feed)
             elif self._tracker.block.number < block.number:
                 await self._tracker.advance(client, block.number)
             return self._tracker.pools, self._tracker.block

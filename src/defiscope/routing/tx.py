@@ -51,7 +51,7 @@ from eth_abi import decode
 from eth_utils import to_checksum_address
 
 from defiscope.chain.abi import Function
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
 from defiscope.routing.pools import CurvePool, Pool, V3Pool
 from defiscope.routing.search import HopQuote, Leg
 
@@ -65,7 +65,7 @@ class NoRouterTx(DefiscopeError):
     """No single router on this chain executes the whole route in one transaction."""
 
 
-class BadSwapInput(DefiscopeError):
+class BadSwapInput(InputError):
     """A slippage out of range, or legs that are not one route over the given pools."""
 
 

@@ -22,7 +22,7 @@ from typing import Final
 import structlog
 
 from defiscope.chain.block import BlockRef
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
 from defiscope.service.snapshots import save_result
 from defiscope.store import Repository
 from defiscope.tvl.engine import ProtocolFailure, TvlEngine
@@ -36,7 +36,7 @@ DEFAULT_CONCURRENCY: Final = 4
 ProgressCallback = Callable[[int, int], None]
 
 
-class BackfillInputError(DefiscopeError):
+class BackfillInputError(InputError):
     """The backfill cannot start: unknown protocol, bad range or step, a block in the future or too early."""
 
 

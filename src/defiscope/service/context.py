@@ -33,6 +33,7 @@ from defiscope.prices.dex import DexSource
 from defiscope.prices.wrappers import known_rules
 from defiscope.protocols.registry import adapters_for
 from defiscope.tvl.engine import TvlEngine
+from defiscope.tvl.policy import LongTailPolicy
 
 #: Environment variable the CLI reads for `--network`.
 NETWORK_ENV: Final = "DEFISCOPE_NETWORK"
@@ -88,7 +89,13 @@ def _devnet_targets(*, explicit: bool) -> list[ChainTarget]:
     return [ChainTarget(c.chain_id, (c.rpc_url,), devnet_deployment(c)) for c in run.chains]
 
 
-def build_engine(target: ChainTarget, rpc: RpcSettings, *, coingecko: CoinGeckoClient | None = None) -> TvlEngine:
+def build_engine(
+    target: ChainTarget,
+    rpc: RpcSettings,
+    *,
+    coingecko: CoinGeckoClient | None = None,
+    policy: LongTailPolicy | None = None,
+) -> TvlEngine:
     """A chain's engine; with a CoinGecko client, CoinGecko joins the on-chain price sources."""
     client = ChainClient(
         RpcClient(
@@ -110,7 +117,7 @@ def build_engine(target: ChainTarget, rpc: RpcSettings, *, coingecko: CoinGeckoC
             DerivativeSource(deployment, known_rules(deployment)),
             CoinGeckoSource(coingecko, deployments=[deployment]),
         ]
-    return TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment, sources))
+    return TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment, sources), policy=policy)
 
 
 @dataclass(slots=True)
@@ -130,7 +137,8 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     targets = resolve_targets(settings, chains, network=network)
     coingecko = CoinGeckoClient() if settings.coingecko else None
-    engines = {t.chain_id: build_engine(t, settings.rpc, coingecko=coingecko) for t in targets}
+    policy = settings.tvl_policy
+    engines = {t.chain_id: build_engine(t, settings.rpc, coingecko=coingecko, policy=policy) for t in targets}
     try:
         yield Runtime(engines)
     finally:

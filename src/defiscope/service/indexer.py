@@ -32,9 +32,9 @@ import structlog
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
+from defiscope.service.events import EventCollector
 from defiscope.service.reorg import finality_depth, find_fork
-from defiscope.service.reports import ReportCollector
 from defiscope.service.snapshots import save_result
 from defiscope.store import BlockConflictError, Repository
 from defiscope.tvl.engine import ChainTvl, ProtocolFailure, TvlEngine
@@ -47,7 +47,7 @@ MIN_POLL_INTERVAL: Final = 0.2
 _PROBE_ADDRESS: Final = "0x" + "00" * 20
 
 
-class InvalidSchedule(DefiscopeError):
+class InvalidSchedule(InputError):
     """Indexer options that cannot work (every < 1, a non-positive interval)."""
 
 
@@ -181,7 +181,7 @@ class ChainIndexer:
         self.resuming = False  # set by `resume_after`: the next iteration checks the backlog first
         self.chain_status = ChainStatus(self.chain_id)
         self.protocols: dict[tuple[str, int], ProtocolStatus] = {}
-        self.reports = ReportCollector.of(engine, repo)  # Lido's oracle reports, for the staking APR
+        self.events = EventCollector.of(engine, repo)  # the events the adapters want kept (oracle reports)
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Index until `stop` is set. Errors are logged and retried with exponential backoff."""
@@ -250,16 +250,16 @@ class ChainIndexer:
                 await self.engine.reconcile(number)
             except DefiscopeError as exc:
                 log.warning("indexer.reconcile_failed", chain_id=self.chain_id, block=number, reason=str(exc))
-        if self.reports is not None:
-            await self.reports.collect(number)
+        if self.events is not None:
+            await self.events.collect(number)
         return done
 
     async def roll_back(self, number: int, why: str) -> None:
         """Forget everything stored from `number` on and index those scheduled blocks again."""
         removed = await asyncio.to_thread(self.repo.rollback_from, self.chain_id, number)
         self.cursor = number - 1 if self.cursor is None else min(self.cursor, number - 1)
-        if self.reports is not None:
-            self.reports.rewind(number)
+        if self.events is not None:
+            self.events.rewind(number)
         self.chain_status.reorgs += 1
         log.warning("indexer.reorg", chain_id=self.chain_id, from_block=number, snapshots_removed=removed, why=why)
 

@@ -8,7 +8,8 @@
     []
     >>> repo.close()
 
-`Repository.open()` with no URL uses `$DEFISCOPE_DATABASE_URL`, else ``$DEFISCOPE_DATA_DIR/defiscope.db``.
+`Repository.open()` with no URL uses the settings' database (`defiscope.config`: `$DEFISCOPE_DATABASE_URL`,
+`[store] url`, else ``defiscope.db`` in the data directory).
 Token amounts and USD values round-trip exactly on both backends (see `defiscope.store.types`).
 """
 

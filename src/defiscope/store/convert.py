@@ -13,9 +13,18 @@ from decimal import Decimal
 from typing import Any
 
 from defiscope.chain.block import BlockRef
-from defiscope.store.models import Price, ProvenanceCall, SnapshotToken, TvlSnapshot
+from defiscope.store.models import Price, ProvenanceCall, SnapshotToken, SnapshotUncounted, TvlSnapshot
 from defiscope.store.types import check_decimal, check_int, from_json, to_json
-from defiscope.tvl.model import BalanceKind, CallRecord, PriceQuote, ProtocolSnapshot, TokenValue, exact_sum
+from defiscope.tvl.model import (
+    BalanceKind,
+    CallRecord,
+    NotCounted,
+    NotCountedCause,
+    PriceQuote,
+    ProtocolSnapshot,
+    TokenValue,
+    exact_sum,
+)
 
 Values = dict[str, Any]
 
@@ -30,6 +39,7 @@ class HistoryPoint:
     staking_usd: Decimal
     pool2_usd: Decimal
     unpriced_count: int
+    uncounted_count: int = 0  # positions left out of the totals (could not be read, or left out by rule)
 
     def total(self, kind: BalanceKind) -> Decimal:
         """The stored total of one kind, as `ProtocolSnapshot.total` computed it."""
@@ -77,6 +87,7 @@ def snapshot_values(snapshot: ProtocolSnapshot) -> Values:
         "staking_usd": check_decimal(snapshot.total(BalanceKind.STAKING)),
         "pool2_usd": check_decimal(snapshot.total(BalanceKind.POOL2)),
         "unpriced_count": len(snapshot.unpriced),
+        "uncounted_count": len(snapshot.uncounted),
     }
 
 
@@ -86,7 +97,6 @@ def token_values(ordinal: int, token: TokenValue) -> Values:
     Exact values are checked here, before any write, so bad data raises TypeError/ValueError
     itself rather than wrapped in a driver error halfway through a transaction.
     """
-    price = token.price
     return {
         "ordinal": ordinal,
         "token": token.token,
@@ -94,6 +104,34 @@ def token_values(ordinal: int, token: TokenValue) -> Values:
         "decimals": token.decimals,
         "kind": BalanceKind(token.kind).value,
         "amount": check_int(token.amount),
+        **_price_columns(token.price),
+        "value_usd": _optional_decimal(token.value_usd),
+        "unpriced_reason": token.unpriced_reason,
+        "receipt_of": token.receipt_of,
+    }
+
+
+def uncounted_values(ordinal: int, item: NotCounted) -> Values:
+    """Columns of one `snapshot_uncounted` row, less `snapshot_id`."""
+    return {
+        "ordinal": ordinal,
+        "holder": item.holder,
+        "token": item.token,
+        "symbol": item.symbol,
+        "kind": BalanceKind(item.kind).value,
+        "cause": NotCountedCause(item.cause).value,
+        "reason": item.reason,
+        "label": item.label,
+        "amount": None if item.amount is None else check_int(item.amount),
+        "decimals": item.decimals,
+        **_price_columns(item.price),
+        "value_usd": _optional_decimal(item.value_usd),
+    }
+
+
+def _price_columns(price: PriceQuote | None) -> Values:
+    """The inlined `PriceQuote` columns (all NULL without one)."""
+    return {
         "price_chain_id": price.chain_id if price else None,
         "price_token": price.token if price else None,
         "price_usd": check_decimal(price.usd) if price else None,
@@ -102,9 +140,6 @@ def token_values(ordinal: int, token: TokenValue) -> Values:
         "price_confidence": price.confidence if price else None,
         "price_block_number": price.block_number if price else None,
         "price_liquidity_usd": _optional_decimal(price.liquidity_usd) if price else None,
-        "value_usd": None if token.value_usd is None else check_decimal(token.value_usd),
-        "unpriced_reason": token.unpriced_reason,
-        "receipt_of": token.receipt_of,
     }
 
 
@@ -154,10 +189,27 @@ def to_snapshot(row: TvlSnapshot, *, with_calls: bool = True) -> ProtocolSnapsho
         block=block_of(row),
         tokens=tuple(to_token(t) for t in row.tokens),
         calls=tuple(to_call(c) for c in row.calls) if with_calls else (),
+        uncounted=tuple(to_uncounted(u) for u in row.uncounted),
     )
 
 
-def to_token(row: SnapshotToken) -> TokenValue:
+def to_uncounted(row: SnapshotUncounted) -> NotCounted:
+    return NotCounted(
+        holder=row.holder,
+        token=row.token,
+        symbol=row.symbol,
+        kind=BalanceKind(row.kind),
+        cause=NotCountedCause(row.cause),
+        reason=row.reason,
+        label=row.label,
+        amount=row.amount,
+        decimals=row.decimals,
+        price=_price_of(row),
+        value_usd=row.value_usd,
+    )
+
+
+def _price_of(row: SnapshotToken | SnapshotUncounted) -> PriceQuote | None:
     price = None
     if row.price_usd is not None:
         # All price_* columns are written together, so the NOT NULL ones are set whenever usd is.
@@ -176,13 +228,17 @@ def to_token(row: SnapshotToken) -> TokenValue:
             block_number=row.price_block_number,
             liquidity_usd=row.price_liquidity_usd,
         )
+    return price
+
+
+def to_token(row: SnapshotToken) -> TokenValue:
     return TokenValue(
         token=row.token,
         symbol=row.symbol,
         decimals=row.decimals,
         kind=BalanceKind(row.kind),
         amount=row.amount,
-        price=price,
+        price=_price_of(row),
         value_usd=row.value_usd,
         unpriced_reason=row.unpriced_reason,
         receipt_of=row.receipt_of,
@@ -221,4 +277,5 @@ def to_history_point(row: TvlSnapshot) -> HistoryPoint:
         staking_usd=row.staking_usd,
         pool2_usd=row.pool2_usd,
         unpriced_count=row.unpriced_count,
+        uncounted_count=row.uncounted_count,
     )

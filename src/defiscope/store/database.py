@@ -15,12 +15,10 @@ otherwise pick psycopg2, which we do not ship.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any, Final
 
-import platformdirs
 import structlog
 from alembic import command
 from alembic.config import Config
@@ -29,13 +27,14 @@ from sqlalchemy import URL, Engine, event, make_url, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from defiscope import config
 from defiscope.store.errors import DatabaseUnavailableError, DatabaseUrlError
 
 log = structlog.get_logger(__name__)
 
-URL_ENV: Final = "DEFISCOPE_DATABASE_URL"
-DATA_DIR_ENV: Final = "DEFISCOPE_DATA_DIR"
-DB_FILENAME: Final = "defiscope.db"
+URL_ENV: Final = config.DATABASE_URL_ENV
+DATA_DIR_ENV: Final = config.DATA_DIR_ENV
+DB_FILENAME: Final = config.DB_FILENAME
 DEFAULT_BUSY_TIMEOUT_S: Final = 30.0
 # Connection option a write transaction sets so SQLite begins it IMMEDIATE (see _sqlite_begin).
 WRITE_OPTION: Final = "defiscope_write"
@@ -46,13 +45,13 @@ _FIX_HINT: Final = f"set {URL_ENV} to a sqlite:/// or postgresql:// URL"
 
 
 def data_dir() -> Path:
-    """`$DEFISCOPE_DATA_DIR`, else the platform's per-user data directory. Creates nothing."""
-    return Path(os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("defiscope"))
+    """The settings' data directory (`defiscope.config`: `~` expanded there). Creates nothing."""
+    return config.data_dir()
 
 
 def database_url() -> str:
-    """`$DEFISCOPE_DATABASE_URL` if set, else a SQLite file in `data_dir()`."""
-    return os.environ.get(URL_ENV) or f"sqlite:///{data_dir() / DB_FILENAME}"
+    """The settings' database: `$DEFISCOPE_DATABASE_URL`, `[store] url`, else a SQLite file in `data_dir()`."""
+    return config.database_url()
 
 
 def mask_url(url: str | URL) -> str:
@@ -93,7 +92,10 @@ def create_engine(url: str | URL | None = None, *, busy_timeout_s: float = DEFAU
     if parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True  # a restarted server should cost a reconnect, not an error
     elif parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # SQLite would open a literal "~" folder: a home-relative file is expanded here, like the data dir.
+        file = Path(parsed.database).expanduser()
+        parsed = parsed.set(database=str(file))
+        file.parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = sa_create_engine(parsed, **kwargs)
     except NoSuchModuleError as exc:

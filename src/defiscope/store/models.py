@@ -96,6 +96,7 @@ class TvlSnapshot(Base):
     staking_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
     pool2_usd: Mapped[Decimal] = mapped_column(ExactDecimal)
     unpriced_count: Mapped[int] = mapped_column(Integer)
+    uncounted_count: Mapped[int] = mapped_column(Integer, server_default="0")  # revision 0009
 
     tokens: Mapped[list[SnapshotToken]] = relationship(
         order_by="SnapshotToken.ordinal", passive_deletes=True, lazy="raise"
@@ -103,6 +104,43 @@ class TvlSnapshot(Base):
     calls: Mapped[list[ProvenanceCall]] = relationship(
         order_by="ProvenanceCall.ordinal", passive_deletes=True, lazy="raise"
     )
+    uncounted: Mapped[list[SnapshotUncounted]] = relationship(
+        order_by="SnapshotUncounted.ordinal", passive_deletes=True, lazy="raise"
+    )
+
+
+class SnapshotUncounted(Base):
+    """One `NotCounted` of a snapshot (revision 0009): a position left out of its totals, and why.
+
+    `amount` is NULL when it could not be read; the price columns are NULL when the token had none."""
+
+    __tablename__ = "snapshot_uncounted"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "ordinal"),
+        CheckConstraint(f"kind IN ({_KINDS})", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("tvl_snapshots.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    holder: Mapped[str] = mapped_column(Text)  # the pool or vault (an address, or a name such as an ilk)
+    token: Mapped[str | None] = mapped_column(String(ADDRESS_LEN))
+    symbol: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int | None] = mapped_column(ExactInt)
+    decimals: Mapped[int | None] = mapped_column(Integer)
+    price_chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    price_token: Mapped[str | None] = mapped_column(String(ADDRESS_LEN))
+    price_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    price_source: Mapped[str | None] = mapped_column(String(SOURCE_LEN))
+    price_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    price_confidence: Mapped[float | None] = mapped_column(Double)
+    price_block_number: Mapped[int | None] = mapped_column(BigInteger)
+    price_liquidity_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    value_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal)
 
 
 class SnapshotToken(Base):
@@ -194,28 +232,33 @@ class ApiKey(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class RebaseReportRow(Base):
-    """One staking oracle report (Lido's `TokenRebased`), revision 0004: APR series are computed from these."""
+class ProtocolEventRow(Base):
+    """One event a protocol asked to keep (`protocols.events.StoredEvent`), revision 0010: oracle reports and the
+    like, any protocol, any kind. Revision 0004's rebase_reports became the rows of kind "token_rebased".
 
-    __tablename__ = "rebase_reports"
+    Keyed by (chain, protocol, kind, key): saving an event again leaves the stored row. ``log_index`` and
+    ``tx_hash`` are NULL only on rows migrated from 0004, which did not record them.
+    """
+
+    __tablename__ = "protocol_events"
     __table_args__ = (
-        UniqueConstraint("chain_id", "slug", "report_timestamp"),
-        # rollback_from drops reports read from orphaned blocks.
+        UniqueConstraint("chain_id", "slug", "kind", "key"),
+        # Serves reading a (chain, protocol, kind) series in chain order.
+        Index(None, "chain_id", "slug", "kind", "block_number"),
+        # rollback_from drops events read from orphaned blocks.
         Index(None, "chain_id", "block_number"),
     )
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
     chain_id: Mapped[int] = mapped_column(BigInteger)
     slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    kind: Mapped[str] = mapped_column(String(SLUG_LEN))
+    key: Mapped[str] = mapped_column(String(SOURCE_LEN))
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
-    report_timestamp: Mapped[int] = mapped_column(BigInteger)
-    time_elapsed: Mapped[int] = mapped_column(BigInteger)
-    pre_total_shares: Mapped[int] = mapped_column(ExactInt)
-    pre_total_ether: Mapped[int] = mapped_column(ExactInt)
-    post_total_shares: Mapped[int] = mapped_column(ExactInt)
-    post_total_ether: Mapped[int] = mapped_column(ExactInt)
-    shares_minted_as_fees: Mapped[int] = mapped_column(ExactInt)
+    log_index: Mapped[int | None] = mapped_column(Integer)
+    tx_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))
+    payload: Mapped[Any] = mapped_column(ExactJson)
 
 
 class YieldRow(Base):

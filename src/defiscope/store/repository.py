@@ -26,8 +26,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql.elements import UnaryExpression
 
 from defiscope.chain.block import BlockRef
-from defiscope.protocols.lido.apr import RebaseReport
-from defiscope.protocols.lido.reports import ReportLog
+from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.yields import Yield, YieldGap
 from defiscope.store import convert
 from defiscope.store import yields as stored_yields
@@ -38,13 +37,15 @@ from defiscope.store.models import (
     Base,
     Block,
     Price,
+    ProtocolEventRow,
     ProvenanceCall,
-    RebaseReportRow,
     SnapshotToken,
+    SnapshotUncounted,
     TvlSnapshot,
     YieldGapRow,
     YieldRow,
 )
+from defiscope.store.types import to_json
 from defiscope.store.yields import LatestYields, StoredYield
 from defiscope.tvl.model import PriceQuote, ProtocolSnapshot
 
@@ -53,16 +54,6 @@ log = structlog.get_logger(__name__)
 # Rows per multi-row INSERT: well under SQLite's 32766 bound parameters at 8 columns a row.
 _PRICE_BATCH: Final = 500
 _NO_SYNC: Final = {"synchronize_session": False}
-#: RebaseReport's fields, in order: the columns of a stored report besides chain, slug and block.
-_REPORT_FIELDS: Final = (
-    "report_timestamp",
-    "time_elapsed",
-    "pre_total_shares",
-    "pre_total_ether",
-    "post_total_shares",
-    "post_total_ether",
-    "shares_minted_as_fees",
-)
 
 
 #: A select statement (of rows or of snapshot entities) being narrowed.
@@ -113,11 +104,12 @@ class Repository:
                 convert.snapshot_values(snapshot),
                 [convert.token_values(i, t) for i, t in enumerate(snapshot.tokens)],
                 [convert.call_values(i, c) for i, c in enumerate(snapshot.calls)],
+                [convert.uncounted_values(i, u) for i, u in enumerate(snapshot.uncounted)],
             )
             for snapshot in snapshots
         ]
         with self._write() as session:
-            for snapshot, head, tokens, calls in rows:
+            for snapshot, head, tokens, calls, uncounted in rows:
                 _ensure_block(session, snapshot.block)
                 upsert = _insert(session, TvlSnapshot).values(head)
                 upsert = upsert.on_conflict_do_update(
@@ -134,10 +126,16 @@ class Repository:
                     delete(ProvenanceCall).where(ProvenanceCall.snapshot_id == snapshot_id),
                     execution_options=_NO_SYNC,
                 )
+                session.execute(
+                    delete(SnapshotUncounted).where(SnapshotUncounted.snapshot_id == snapshot_id),
+                    execution_options=_NO_SYNC,
+                )
                 if tokens:
                     session.execute(insert(SnapshotToken), [{**t, "snapshot_id": snapshot_id} for t in tokens])
                 if calls:
                     session.execute(insert(ProvenanceCall), [{**c, "snapshot_id": snapshot_id} for c in calls])
+                if uncounted:
+                    session.execute(insert(SnapshotUncounted), [{**u, "snapshot_id": snapshot_id} for u in uncounted])
 
     def save_prices(self, quotes: Iterable[PriceQuote]) -> int:
         """Upsert quotes by (chain_id, token, source, timestamp); returns how many distinct keys were written.
@@ -180,8 +178,8 @@ class Repository:
                 execution_options=_NO_SYNC,
             )
             session.execute(
-                delete(RebaseReportRow).where(
-                    RebaseReportRow.chain_id == chain_id, RebaseReportRow.block_number >= block_number
+                delete(ProtocolEventRow).where(
+                    ProtocolEventRow.chain_id == chain_id, ProtocolEventRow.block_number >= block_number
                 ),
                 execution_options=_NO_SYNC,
             )
@@ -232,44 +230,62 @@ class Repository:
         with self._sessions() as session:
             return stored_yields.latest(session, chain_id, protocol)
 
-    def save_rebase_reports(self, chain_id: int, slug: str, logs: Iterable[ReportLog]) -> int:
-        """Keep staking oracle reports (one per report time; a report already stored is left as is)."""
+    def save_events(self, chain_id: int, slug: str, events: Iterable[StoredEvent]) -> int:
+        """Keep events a protocol asked to store (see `protocols.events`); an event whose (kind, key) is stored
+        already is left as it is, so scanning the same blocks again stores nothing twice. Returns the events
+        given (not only the new ones)."""
         rows = [
-            {"chain_id": chain_id, "slug": slug, "block_number": log.block_number, "block_hash": log.block_hash}
-            | {name: getattr(log.report, name) for name in _REPORT_FIELDS}
-            for log in logs
+            {
+                "chain_id": chain_id,
+                "slug": slug,
+                "kind": event.kind,
+                "key": event.key,
+                "block_number": event.block_number,
+                "block_hash": event.block_hash,
+                "log_index": event.log_index,
+                "tx_hash": event.tx_hash,
+                "payload": to_json(dict(event.payload)),
+            }
+            for event in events
         ]
         if not rows:
             return 0
         with self._write() as session:
-            stmt = _insert(session, RebaseReportRow).values(rows)
-            session.execute(stmt.on_conflict_do_nothing(index_elements=["chain_id", "slug", "report_timestamp"]))
+            stmt = _insert(session, ProtocolEventRow).values(rows)
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["chain_id", "slug", "kind", "key"]))
         return len(rows)
 
-    def rebase_reports(self, chain_id: int, slug: str, *, since: int | None = None) -> list[RebaseReport]:
-        """Stored oracle reports of a protocol, oldest first, with report time >= `since`."""
-        stmt = select(RebaseReportRow).where(RebaseReportRow.chain_id == chain_id, RebaseReportRow.slug == slug)
-        if since is not None:
-            stmt = stmt.where(RebaseReportRow.report_timestamp >= since)
-        with self._sessions() as session:
-            return [
-                RebaseReport(*(getattr(row, name) for name in _REPORT_FIELDS))
-                for row in session.scalars(stmt.order_by(RebaseReportRow.report_timestamp))
-            ]
-
-    def latest_rebase_reports(self, chain_id: int, slug: str, count: int) -> list[ReportLog]:
-        """The newest `count` stored oracle reports with their blocks, oldest first (an APR's moving window)."""
-        stmt = (
-            select(RebaseReportRow)
-            .where(RebaseReportRow.chain_id == chain_id, RebaseReportRow.slug == slug)
-            .order_by(RebaseReportRow.report_timestamp.desc())
-            .limit(count)
+    def events(
+        self,
+        chain_id: int,
+        slug: str,
+        kind: str,
+        *,
+        from_block: int | None = None,
+        latest: int | None = None,
+    ) -> list[StoredEvent]:
+        """A protocol's stored events of one kind, in chain order: those at or after `from_block`, or only the
+        newest `latest` of them (a moving window), still oldest first."""
+        stmt = select(ProtocolEventRow).where(
+            ProtocolEventRow.chain_id == chain_id, ProtocolEventRow.slug == slug, ProtocolEventRow.kind == kind
         )
+        if from_block is not None:
+            stmt = stmt.where(ProtocolEventRow.block_number >= from_block)
+        # Migrated rows have no log index: one report per block, so the block orders them.
+        newest_first = (ProtocolEventRow.block_number.desc(), ProtocolEventRow.log_index.desc())
+        if latest is not None:
+            stmt = stmt.order_by(*newest_first).limit(latest)
+        else:
+            stmt = stmt.order_by(ProtocolEventRow.block_number, ProtocolEventRow.log_index)
         with self._sessions() as session:
             rows = list(session.scalars(stmt))
+        if latest is not None:
+            rows.reverse()
         return [
-            ReportLog(row.block_number, row.block_hash, RebaseReport(*(getattr(row, name) for name in _REPORT_FIELDS)))
-            for row in reversed(rows)
+            StoredEvent(
+                row.kind, row.block_number, row.block_hash, row.log_index, row.tx_hash, dict(row.payload), row.key
+            )
+            for row in rows
         ]
 
     # ------------------------------------------------------------------ reads
@@ -375,7 +391,7 @@ class Repository:
                 ),
             )
             .order_by(TvlSnapshot.slug, TvlSnapshot.chain_id)
-            .options(selectinload(TvlSnapshot.tokens))
+            .options(selectinload(TvlSnapshot.tokens), selectinload(TvlSnapshot.uncounted))
         )
         with self._sessions() as session:
             return [convert.to_snapshot(row, with_calls=False) for row in session.scalars(stmt)]
@@ -446,7 +462,11 @@ class Repository:
             .where(*where)
             .order_by(*order)
             .limit(1)
-            .options(selectinload(TvlSnapshot.tokens), selectinload(TvlSnapshot.calls))
+            .options(
+                selectinload(TvlSnapshot.tokens),
+                selectinload(TvlSnapshot.calls),
+                selectinload(TvlSnapshot.uncounted),
+            )
         )
         # One read transaction, so the head row and its children come from the same state.
         with self._sessions() as session:

@@ -4,6 +4,7 @@
     result = await engine.snapshot()            # or snapshot(19_000_000)
     for snap in result.snapshots: print(snap.slug, snap.total(BalanceKind.TVL))
     result.failures                             # protocols that could not be read, and why (never a 0)
+    snap.uncounted                              # positions left out (unreadable, blacklisted, long tail), and why
 
 All adapters share one `Batcher`, so their reads go out together; the feeds of the deployment's known
 tokens are read in that same batch, and only prices of tokens discovered on the way cost another.
@@ -20,17 +21,19 @@ import structlog
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
+from defiscope.chain.feed import LogFeed
 from defiscope.chain.reader import Batcher
 from defiscope.chain.tokens import DECIMALS, SYMBOL, SYMBOL_BYTES32, TokenBook, TokenRef
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import PriceAggregator, PriceDecision
-from defiscope.protocols.base import Adapter, AdapterResult
+from defiscope.protocols.base import Adapter, AdapterResult, Position
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.tracked import Mismatch, TrackedAdapter, prefetch_logs
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
 from defiscope.tvl.model import ProtocolSnapshot
-from defiscope.tvl.valuation import token_values
+from defiscope.tvl.policy import Left, LongTailPolicy
+from defiscope.tvl.valuation import not_counted, token_values
 
 log = structlog.get_logger(__name__)
 
@@ -69,12 +72,27 @@ class TvlEngine:
     """Computes every protocol's holdings on one chain at one block."""
 
     def __init__(
-        self, client: ChainClient, deployment: Deployment, adapters: Sequence[Adapter], pricer: PriceAggregator
+        self,
+        client: ChainClient,
+        deployment: Deployment,
+        adapters: Sequence[Adapter],
+        pricer: PriceAggregator,
+        *,
+        feed: LogFeed | None = None,
+        policy: LongTailPolicy | None = None,
     ) -> None:
         self.client = client
+        self.feed = feed  # the chain's log feed, shared with the routing tracker in `serve`
         self.deployment = deployment
         self.adapters = list(adapters)
         self.pricer = pricer
+        self.policy = policy or LongTailPolicy()
+        for adapter in self.adapters:
+            if isinstance(adapter, TrackedAdapter) and self.policy.defillama:
+                adapter.per_pool = True  # DefiLlama's long-tail rule weighs each pool's two sides
+        self.core_assets = frozenset(
+            t.address for symbol, t in deployment.tokens.items() if symbol in self.policy.core_symbols
+        )
         self.tokens = TokenBook(
             deployment.chain_id,
             [TokenRef(deployment.chain_id, t.address, t.symbol, t.decimals) for t in deployment.tokens.values()],
@@ -94,7 +112,7 @@ class TvlEngine:
 
     async def snapshot(self, at: int | str = "latest", *, slugs: Collection[str] | None = None) -> ChainTvl:
         pinned = await self.client.snapshot(at)
-        batcher = Batcher(pinned)
+        batcher = Batcher(pinned, feed=self.feed)
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
         readers = [batcher.reader(a.info.slug) for a in chosen]
         # Every adapter's new logs first, in one request (a failure there is met again, and reported, by the
@@ -123,8 +141,10 @@ class TvlEngine:
             else:
                 raise outcome
         results = _mark_receipts(results, self.adapters)
-        held = {p.token for r in results for p in r.positions}
-        refs = await self.tokens.resolve(batcher.reader("tokens"), held)
+        ruled = [self._apply_policy(r) for r in results]
+        tokens = {p.token for _, kept, left in ruled for p in [*kept, *(item.position for item in left)]}
+        tokens |= {u.token for r in results for u in r.uncounted if u.token is not None}
+        refs = await self.tokens.resolve(batcher.reader("tokens"), tokens)
         prices = dict(known_prices)
         new_tokens = [r for a, r in refs.items() if isinstance(r, TokenRef) and a not in prices]
         if new_tokens:
@@ -134,10 +154,11 @@ class TvlEngine:
                 slug=r.protocol.slug,
                 chain_id=self.client.chain_id,
                 block=r.block,
-                tokens=token_values(r.positions, refs, prices),
+                tokens=token_values(kept, refs, prices),
                 calls=r.calls,
+                uncounted=not_counted(r.uncounted, left, refs, prices),
             )
-            for r in results
+            for r, kept, left in ruled
         )
         rates = tuple(y for r in results for y in r.yields)
         return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates, _yield_gaps(results, failures, chosen))
@@ -169,6 +190,12 @@ class TvlEngine:
                 mismatches += outcome
         checked = tuple(a.info.slug for a in chosen)
         return Reconciliation(pinned.block, checked, tuple(mismatches), tuple(failures))
+
+    def _apply_policy(self, result: AdapterResult) -> tuple[AdapterResult, list[Position], list[Left]]:
+        kept, left = self.policy.apply(
+            self.client.chain_id, result.protocol.category, result.positions, core=self.core_assets
+        )
+        return result, kept, left
 
 
 def _yield_gaps(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from defiscope.protocols.base import BalanceKind
-from defiscope.tvl.model import ProtocolSnapshot, TokenValue, exact_sum
+from defiscope.tvl.model import NotCounted, ProtocolSnapshot, TokenValue, exact_sum, not_counted_summary
 from defiscope.tvl.valuation import value_usd
 
 
@@ -54,6 +54,26 @@ def _token(t: TokenValue) -> dict[str, Any]:
     return doc
 
 
+def not_counted_doc(item: NotCounted) -> dict[str, Any]:
+    """One position left out, as data: what is known of it (amount, price, value) and why; never a 0."""
+    q = item.price
+    return {
+        "holder": item.holder,
+        "token": item.token,
+        "symbol": item.symbol,
+        "kind": item.kind.value,
+        "cause": item.cause.value,
+        "reason": item.reason,
+        "label": item.label,
+        "amount": None if item.amount is None else str(item.amount),
+        "decimals": item.decimals,
+        "price_usd": None if q is None else str(q.usd),
+        "price_source": None if q is None else q.source,
+        "value_usd": None if item.value_usd is None else str(item.value_usd),
+        "note": item.describe(),
+    }
+
+
 def explain(snapshot: ProtocolSnapshot) -> dict[str, Any]:
     totals: dict[str, Any] = {}
     for kind in BalanceKind:
@@ -79,5 +99,7 @@ def explain(snapshot: ProtocolSnapshot) -> dict[str, Any]:
             {"token": t.token, "symbol": t.symbol, "amount": str(t.amount), "reason": t.unpriced_reason}
             for t in snapshot.unpriced
         ],
+        "not_counted": [not_counted_doc(item) for item in snapshot.uncounted],
+        "not_counted_summary": not_counted_summary(snapshot.uncounted),
         "totals": totals,
     }

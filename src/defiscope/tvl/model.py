@@ -1,7 +1,9 @@
 """The figures the TVL engine produces: balances x prices, with why a value is missing.
 
 Token amounts stay integers; USD values are `Decimal`, made only at the valuation step.
-A token that cannot be valued carries `value_usd=None` and an `unpriced_reason` — never 0.
+A token that cannot be valued carries `value_usd=None` and an `unpriced_reason` — never 0. A position that is
+not counted at all (it could not be read, or a valuation rule leaves it out) is a `NotCounted` beside the
+tokens, with its reason and whatever is known of it (amount, price).
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, Inexact, localcontext
+from enum import StrEnum
+from typing import Final
 
 from defiscope.chain.block import BlockRef
 from defiscope.prices.quote import PriceQuote
 from defiscope.protocols.base import BalanceKind, CallRecord
 
-__all__ = ["BalanceKind", "CallRecord", "PriceQuote", "ProtocolSnapshot", "TokenValue"]
+__all__ = ["BalanceKind", "CallRecord", "NotCounted", "NotCountedCause", "PriceQuote", "ProtocolSnapshot", "TokenValue"]
 
 
 def exact_sum(values: Iterable[Decimal]) -> Decimal:
@@ -56,6 +60,64 @@ class TokenValue:
     receipt_of: str | None = None  # slug of the protocol whose receipt token this is
 
 
+class NotCountedCause(StrEnum):
+    """Why a position is outside the figure."""
+
+    UNREAD = "unread"  # the adapter could not read it (a token without code, a reverting call)
+    BLACKLISTED = "blacklisted"  # a token configured never to be counted
+    LONG_TAIL = "long_tail"  # left out by DefiLlama's long-tail rule for DEX pools (`tvl.policy`)
+
+
+@dataclass(frozen=True, slots=True)
+class NotCounted:
+    """A position left out of a protocol's figure, and why; listed beside it, never counted as 0.
+
+    `amount` is None when it could not be read; `price` is the token's price when one is known, so a reader
+    sees "price known, amount not" rather than a value made up."""
+
+    holder: str
+    token: str | None
+    symbol: str  # "?" when the token's metadata could not be read
+    kind: BalanceKind
+    cause: NotCountedCause
+    reason: str
+    label: str = ""
+    amount: int | None = None
+    decimals: int | None = None
+    price: PriceQuote | None = None
+    value_usd: Decimal | None = None  # what it would have added, when amount and price are both known
+
+    def describe(self) -> str:
+        """One line for people: what, where, why, and what is known of its size."""
+        what = f"{self.symbol} ({self.token})" if self.token else "a position"
+        where = self.label or f"held by {self.holder}"
+        if self.amount is not None:
+            size = f"amount {self.amount}" + (f" (worth ${self.value_usd})" if self.value_usd is not None else "")
+        elif self.price is not None:
+            size = f"price known (${self.price.usd}, {self.price.source}) but amount not read"
+        else:
+            size = "amount and price unknown"
+        return f"{what} in {where}: {self.reason}; {size}"
+
+
+MAX_REASONS: Final = 3  # distinct reasons a one-line summary spells out
+
+
+def not_counted_summary(items: Iterable[NotCounted]) -> str | None:
+    """ "N positions not counted: reason (k), ..." — None when everything was counted."""
+    listed = list(items)
+    if not listed:
+        return None
+    reasons: dict[str, int] = {}
+    for item in listed:
+        reasons[item.reason] = reasons.get(item.reason, 0) + 1
+    shown = [r if n == 1 else f"{r} (x{n})" for r, n in list(reasons.items())[:MAX_REASONS]]
+    more = len(reasons) - len(shown)
+    parts = "; ".join(shown) + (f"; and {more} other reasons" if more else "")
+    noun = "position" if len(listed) == 1 else "positions"
+    return f"{len(listed)} {noun} not counted: {parts}"
+
+
 @dataclass(frozen=True, slots=True)
 class ProtocolSnapshot:
     """A protocol's holdings on one chain at one block."""
@@ -65,6 +127,7 @@ class ProtocolSnapshot:
     block: BlockRef
     tokens: tuple[TokenValue, ...]
     calls: tuple[CallRecord, ...] = field(default=())
+    uncounted: tuple[NotCounted, ...] = field(default=())  # positions left out of the totals, and why
 
     def total(self, kind: BalanceKind) -> Decimal:
         """Exact sum of the priced values of one kind; unpriced tokens are excluded and listed by `unpriced`."""

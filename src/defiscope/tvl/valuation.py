@@ -14,8 +14,9 @@ from decimal import Decimal, Inexact, localcontext
 
 from defiscope.chain.tokens import TokenRef
 from defiscope.prices.aggregator import PriceDecision
-from defiscope.protocols.base import BalanceKind, Position
-from defiscope.tvl.model import TokenValue
+from defiscope.protocols.base import BalanceKind, Position, Uncounted
+from defiscope.tvl.model import NotCounted, NotCountedCause, TokenValue
+from defiscope.tvl.policy import Left
 
 
 def value_usd(amount: int, decimals: int, usd: Decimal, *, cap: Decimal | None = None) -> Decimal:
@@ -53,3 +54,56 @@ def token_values(
         values.append(TokenValue(token, ref.symbol, ref.decimals, kind, amount, quote, value, None, receipt_of))
     values.sort(key=lambda v: (v.kind, -(v.value_usd or Decimal(-1)), v.token))
     return tuple(values)
+
+
+def not_counted(
+    unread: Sequence[Uncounted],
+    left: Sequence[Left],
+    tokens: Mapping[str, TokenRef | str],
+    prices: Mapping[str, PriceDecision],
+) -> tuple[NotCounted, ...]:
+    """What the figure leaves out, with what is known of each: positions the adapter could not read (their
+    token's price when one is known, never an amount made up) and positions a rule left out (amount known,
+    and its value when the token is priced)."""
+    items = []
+    for u in unread:
+        ref = _known(tokens, u.token)
+        decision = prices.get(u.token) if u.token is not None else None
+        items.append(
+            NotCounted(
+                u.holder,
+                u.token,
+                ref.symbol if ref else "?",
+                u.kind,
+                NotCountedCause.UNREAD,
+                u.reason,
+                u.label,
+                decimals=ref.decimals if ref else None,
+                price=decision.quote if decision is not None else None,
+            )
+        )
+    for item in left:
+        p, ref, decision = item.position, _known(tokens, item.position.token), prices.get(item.position.token)
+        quote = decision.quote if decision is not None else None
+        value = value_usd(p.amount, ref.decimals, quote.usd, cap=quote.liquidity_usd) if ref and quote else None
+        items.append(
+            NotCounted(
+                p.holder or "",
+                p.token,
+                ref.symbol if ref else "?",
+                p.kind,
+                item.cause,
+                item.reason,
+                p.label,
+                amount=p.amount,
+                decimals=ref.decimals if ref else None,
+                price=quote,
+                value_usd=value,
+            )
+        )
+    return tuple(items)
+
+
+def _known(tokens: Mapping[str, TokenRef | str], token: str | None) -> TokenRef | None:
+    ref = tokens.get(token) if token is not None else None
+    return ref if isinstance(ref, TokenRef) else None

@@ -1,19 +1,20 @@
 """The Curve adapter on the mainnet registry, against contracts answering as mainnet's do (outputs shaped by the
 real ABIs: padded address[8] / address[4], stable-ng's dynamic arrays, LP tokens apart from old pools): the
 AddressProvider names the registry, a pool listed twice is read once, native ETH is WETH, the metapool's 3CRV
-is left to the 3pool, and a call that fails fails the figure, naming the call."""
+is left to the 3pool; a pool whose balances fail is listed as not counted, naming the call, and a listing call
+that fails fails the figure, naming it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.deployments.mainnet import mainnet
-from defiscope.protocols.base import AdapterError
+from defiscope.protocols.base import AdapterError, Position, Uncounted
 from defiscope.protocols.curve.adapter import NATIVE_ETH, CurveAdapter
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -132,9 +133,41 @@ async def test_mainnet_sources_dedupe_native_eth_and_nested_lp() -> None:
     assert {r.call.function.name for r in reader.records if r.call.target.lower() == ng} == {"pool_count", "pool_list"}
 
 
-async def test_a_failing_read_fails_the_figure_naming_the_call() -> None:
+async def test_a_failing_pool_read_lists_the_pool_naming_the_call_and_the_rest_stands() -> None:
     answers = dict(_answers())
     tricrypto = C["CurveTricryptoNgFactory"].lower()
     del answers[(tricrypto, "get_balances(address)", (TRI,))]
-    with pytest.raises(AdapterError, match=rf"{C['CurveTricryptoNgFactory']}.get_balances\({TRI}\) failed"):
+    positions = await CurveAdapter(MAIN).positions(MainnetLike(answers))  # type: ignore[arg-type]
+    unread = [p for p in positions if isinstance(p, Uncounted)]
+    assert [(u.holder, u.token) for u in unread] == [(TRI, T["USDT"]), (TRI, T["WBTC"]), (TRI, T["WETH"])]
+    assert all(f"{C['CurveTricryptoNgFactory']}.get_balances({TRI}) failed" in u.reason for u in unread)
+    held = {(p.holder, p.token) for p in positions if isinstance(p, Position)}
+    assert len(held) == 11  # every other pool's coins, as read in full
+    assert not any(holder == TRI for holder, _ in held)
+
+
+async def test_a_failing_listing_fails_the_figure_naming_the_call() -> None:
+    answers = dict(_answers())
+    tricrypto = C["CurveTricryptoNgFactory"].lower()
+    del answers[(tricrypto, "pool_count()", ())]
+    with pytest.raises(AdapterError, match=rf"{C['CurveTricryptoNgFactory']}.pool_count\(\) failed"):
         await CurveAdapter(MAIN).positions(MainnetLike(answers))  # type: ignore[arg-type]
+
+
+async def test_a_named_pool_whose_coins_fail_is_listed_and_retried() -> None:
+    lone = f"0x{0xAB:040x}"
+    deployment = replace(MAIN, contracts={**C, "CurveLonePool": lone})
+    adapter = CurveAdapter(deployment)
+    answers = dict(_answers())
+    for _ in range(2):  # each read retries it (and reads the listing again meanwhile)
+        positions = await adapter.positions(MainnetLike(answers))  # type: ignore[arg-type]
+        (unread,) = [p for p in positions if isinstance(p, Uncounted)]
+        assert (unread.holder.lower(), unread.token) == (lone, None)
+        assert ".coins(0) failed" in unread.reason
+        assert len([p for p in positions if isinstance(p, Position)]) == 14  # every other pool stands
+    # Once it answers, it is described and counted like any named pool.
+    answers.update({(lone, "coins(uint256)", (i,)): T[s] for i, s in enumerate(("DAI", "USDC"))})
+    answers.update({(lone, "balances(uint256)", (i,)): 10**6 * (i + 1) for i in range(2)})
+    positions = await adapter.positions(MainnetLike(answers))  # type: ignore[arg-type]
+    assert not any(isinstance(p, Uncounted) for p in positions)
+    assert {(p.token, p.amount) for p in positions if p.holder == lone} == {(T["DAI"], 10**6), (T["USDC"], 2 * 10**6)}

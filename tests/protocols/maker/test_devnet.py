@@ -18,6 +18,7 @@ from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.maker import DIRECT_URNS, ILKS, LITE_PSM_SOLD, VAULTS, direct_urn, ilk_id, seeded_cdp
 from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.spec import ETHEREUM, PROTOCOL_TOKENS
+from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.base import AdapterResult, BalanceKind
 from defiscope.protocols.maker.adapter import MakerAdapter
@@ -244,3 +245,23 @@ async def test_an_ilk_added_to_the_registry_is_counted_and_named_by_it(eth_chain
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
         _, _, assets, _ = await maker_risk_positions(client, deployment)
     assert assets[-1] == "NEW"  # a gem the address registry does not know: named by the IlkRegistry
+
+
+async def test_an_ilk_whose_gem_cannot_be_read_is_uncounted_and_the_rest_stands(eth_chain: DevnetChain) -> None:
+    deployment = devnet_deployment(eth_chain)
+    adapter = MakerAdapter(deployment)
+    before = await read(eth_chain, adapter)
+    link = deployment.token("LINK").address
+    Sender.connect(eth_chain.rpc_url).rpc("anvil_setCode", [link, "0x60006000fd"])  # every call reverts
+    after = await read(eth_chain, adapter)
+    lost = [p for p in before.positions if p.token == link]
+    assert [p.label for p in lost] == ["LINK-A join"]
+    assert list(after.positions) == [p for p in before.positions if p.token != link]  # its debt still counts
+    (unread,) = after.uncounted
+    assert (unread.holder, unread.token, unread.kind, unread.label) == (
+        lost[0].holder,
+        link,
+        BalanceKind.TVL,
+        "LINK-A join",
+    )
+    assert "balanceOf" in unread.reason

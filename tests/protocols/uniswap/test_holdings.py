@@ -35,6 +35,11 @@ def test_totals_and_counts_follow_random_changes_exactly() -> None:
         (h, t, r) for (h, t), r in truth.items() if isinstance(r, str)
     }
     assert held.listing() == sorted((h, t, v) for (h, t), v in truth.items())
+    per_pool = held.per_holder()  # what DefiLlama's long-tail rule weighs: each pool's sides
+    assert sorted((p.holder, p.token, p.amount) for p in per_pool if isinstance(p, Position)) == sorted(
+        (h, t, v) for (h, t), v in amounts.items()
+    )
+    assert {p.label for p in per_pool if isinstance(p, Position)} == {f"pool {h}" for h, _ in amounts}
     assert held.differences(truth) == []
 
 

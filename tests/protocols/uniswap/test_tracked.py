@@ -12,7 +12,8 @@ from web3 import Web3
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.errors import RpcError
-from defiscope.chain.reader import Batcher, LogQuery
+from defiscope.chain.log_plan import LogQuery
+from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deployment import devnet_deployment

@@ -19,10 +19,18 @@ from typing import Final
 from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.aave.market import A_TOKEN_PREFIX, POOL, AaveError, AaveMarket, Reserve, registered_a_tokens
+from defiscope.protocols.aave.market import (
+    A_TOKEN_PREFIX,
+    POOL,
+    AaveError,
+    AaveMarket,
+    Reserve,
+    UnreadReserve,
+    registered_a_tokens,
+)
 from defiscope.protocols.aave.methodology import AAVE_V3
 from defiscope.protocols.aave.surface import aave_surface
-from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position
+from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, Uncounted
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
@@ -55,22 +63,31 @@ class AaveV3Adapter(Adapter):
     def surface(self) -> tuple[ContractUse, ...]:
         return aave_surface(self.deployment)
 
-    async def _reserves(self, reader: Reader) -> list[tuple[AaveMarket, list[Reserve]]]:
+    async def _reserves(self, reader: Reader) -> list[tuple[AaveMarket, tuple[list[Reserve], list[UnreadReserve]]]]:
         try:
-            found = await asyncio.gather(*(market.reserves(reader) for market in self.markets))
+            found = await asyncio.gather(*(market.read_reserves(reader) for market in self.markets))
         except AaveError as exc:
             raise AdapterError(str(exc)) from None
         return list(zip(self.markets, found, strict=True))
 
-    async def positions(self, reader: Reader) -> list[Position]:
-        positions: list[Position] = []
-        for market, reserves in await self._reserves(reader):
+    async def positions(self, reader: Reader) -> list[Position | Uncounted]:
+        """Per reserve: what its aToken holds (tvl) and what is borrowed; a reserve that cannot be read is listed
+        as not counted (both kinds) and the market's other reserves stand."""
+        positions: list[Position | Uncounted] = []
+        for market, (reserves, unread) in await self._reserves(reader):
             for reserve in reserves:
                 label = f"{reserve.symbol} reserve ({market.name})"
                 holder = reserve.tokens.a_token
                 # What the aToken holds (v3.1+: its virtual balance): supplied minus borrowed, as DefiLlama counts.
                 positions.append(Position(reserve.asset, reserve.available_liquidity, BalanceKind.TVL, holder, label))
                 positions.append(Position(reserve.asset, reserve.total_debt, BalanceKind.BORROWED, holder, label))
+            for failed in unread:
+                t = failed.tokens
+                label = f"{t.symbol} reserve ({market.name})"
+                positions += [
+                    Uncounted(t.a_token, t.asset, failed.reason, label, kind)
+                    for kind in (BalanceKind.TVL, BalanceKind.BORROWED)
+                ]
         return positions
 
     def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:

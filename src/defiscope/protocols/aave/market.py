@@ -194,6 +194,14 @@ class ReserveTokens:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadReserve:
+    """A reserve whose state could not be read at a block, and why (the market's other reserves stand)."""
+
+    tokens: ReserveTokens
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reserve:
     """One reserve at one block: configuration, state, totals (raw units) and its oracle price."""
 
@@ -415,6 +423,14 @@ class AaveMarket:
 
     async def reserves(self, reader: Reader) -> list[Reserve]:
         """Every reserve of the Pool at the reader's block (one batch once the reserves are known)."""
+        found, unread = await self.read_reserves(reader)
+        if unread:
+            raise AaveError(unread[0].reason)
+        return found
+
+    async def read_reserves(self, reader: Reader) -> tuple[list[Reserve], list[UnreadReserve]]:
+        """`reserves`, except that a reserve whose own reads fail (its token's ``balanceOf`` reverts, its aToken
+        has no code) is listed with why and the others stand; the Pool's own calls failing still raises."""
         head, by_asset = await self._read_many(
             reader, [Call.of(self.pool, GET_RESERVES_LIST)], list(self.tokens.values())
         )
@@ -422,7 +438,14 @@ class AaveMarket:
         missing = [a for a in assets if a.lower() not in by_asset]
         if missing:
             by_asset.update(await self._discover(reader, missing))
-        return [self._reserve(self.tokens[a.lower()], by_asset[a.lower()]) for a in assets]
+        found, unread = [], []
+        for asset in assets:
+            tokens = self.tokens[asset.lower()]
+            try:
+                found.append(self._reserve(tokens, by_asset[asset.lower()]))
+            except AaveError as exc:
+                unread.append(UnreadReserve(tokens, str(exc)))
+        return found, unread
 
     async def _discover(self, reader: Reader, assets: Sequence[str]) -> dict[str, dict[str, CallResult]]:
         """Read new reserves' addresses and symbols (and, once, the Pool's version), cache them, then their state."""

@@ -23,7 +23,9 @@ AAVE_V3: Final = ProtocolInfo(
         "token's totalSupply, plus, on Pools before v3.2 (which removed stable-rate debt), the stable debt "
         "token's (getTotalSupplyAndAvgRate on v3.0, totalSupply on v3.1); reserves listed since v3.2 have no "
         "stable-debt token at all. Amounts are "
-        "raw integers, priced later by the engine; aTokens held elsewhere are receipts of aave-v3."
+        "raw integers, priced later by the engine; aTokens held elsewhere are receipts of aave-v3. A reserve "
+        "whose own reads fail (its token's balanceOf reverts) is listed as not counted in both kinds, with the "
+        "reason; the market's other reserves stand."
     ),
     discovery=(
         "Markets are registry data from @aave-dao/aave-address-book (Pool, PoolAddressesProvider, "

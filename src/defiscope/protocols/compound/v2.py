@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo, Uncounted
 from defiscope.protocols.compound.rates import ETHEREUM_BLOCKS_PER_YEAR
 from defiscope.protocols.lending.rates import apr_to_apy, per_block_to_apr
 from defiscope.protocols.surface import ContractUse
@@ -52,7 +52,9 @@ INFO: Final = ProtocolInfo(
     counts=(
         "Per cToken: getCash() (underlying held, native ETH for cETH) as TVL and totalBorrows() as borrowed, "
         "both as stored at the block read (interest accrued up to the market's last accrual block). Supplied "
-        "= cash + borrows - reserves, so TVL plus borrowed is what suppliers and reserves own."
+        "= cash + borrows - reserves, so TVL plus borrowed is what suppliers and reserves own. A market whose "
+        "getCash or totalBorrows fails (getCash asks the underlying's balanceOf) is listed as not counted, with "
+        "the reason; the other markets stand."
     ),
     discovery=(
         "Markets are the Comptroller's getAllMarkets() at the block read (every market ever listed, "
@@ -124,8 +126,8 @@ class CompoundV2Adapter(Adapter):
         # cETH has no underlying(): it holds native ETH, priced as the deployment's WETH.
         return address if address is not None else self.deployment.token("WETH").address
 
-    async def _per_market(self, reader: Reader, reads: Sequence[str]) -> list[tuple[Market, list[Any]]]:
-        """Each market of the Comptroller with the single outputs of `reads` on its cToken.
+    async def _per_market(self, reader: Reader, reads: Sequence[str]) -> list[tuple[Market, Sequence[CallResult]]]:
+        """Each market of the Comptroller with the results of `reads` on its cToken (each may have failed).
 
         The market list and the known markets' reads go out in one batch; only a market not seen before
         costs more rounds. At an older block the list is shorter: only its markets count.
@@ -142,12 +144,21 @@ class CompoundV2Adapter(Adapter):
         if missing:
             extra = await reader.call_many([Call.of(c, sig) for c in missing for sig in reads])
             figures.update({c: extra[n * i : n * (i + 1)] for i, c in enumerate(missing)})
-        return [(m, self.require(figures[m.ctoken])) for m in markets]
+        return [(m, figures[m.ctoken]) for m in markets]
 
-    async def positions(self, reader: Reader) -> list[Position]:
-        positions: list[Position] = []
-        for m, (cash, borrows) in await self._per_market(reader, MARKET_READS):
+    async def positions(self, reader: Reader) -> list[Position | Uncounted]:
+        """Per market: its cash (tvl) and borrows; a market whose reads fail (getCash asks the underlying's
+        balanceOf, which reverts for a token without code) is listed as not counted and the others stand."""
+        positions: list[Position | Uncounted] = []
+        for m, results in await self._per_market(reader, MARKET_READS):
             label = f"cToken {m.ctoken}"
+            failed = next((r for r in results if not r.success), None)
+            if failed is not None:
+                reason = f"{failed.call.describe()} failed: {failed.error}"
+                kinds = (BalanceKind.TVL, BalanceKind.BORROWED)
+                positions += [Uncounted(m.ctoken, m.underlying, reason, label, kind) for kind in kinds]
+                continue
+            cash, borrows = self.require(results)
             positions.append(Position(m.underlying, cash, BalanceKind.TVL, m.ctoken, label))
             positions.append(Position(m.underlying, borrows, BalanceKind.BORROWED, m.ctoken, label))
         return positions
@@ -159,7 +170,8 @@ class CompoundV2Adapter(Adapter):
         12 seconds, so a year has 2,628,000 of them (the models' own 2,102,400 only sets their parameters).
         """
         rows: list[Yield] = []
-        for m, rates in await self._per_market(reader, RATE_READS):
+        for m, results in await self._per_market(reader, RATE_READS):
+            rates = self.require(results)
             token = self.deployment.token_at(m.underlying)
             symbol = token.symbol if token is not None else m.underlying
             for kind, per_block, sig in zip((YieldKind.SUPPLY, YieldKind.BORROW), rates, RATE_READS, strict=True):

@@ -23,7 +23,7 @@ from typing import Final
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo, Uncounted
 from defiscope.protocols.compound.rates import CometRates
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy, per_second_to_apr
 from defiscope.protocols.surface import ContractUse
@@ -91,7 +91,8 @@ INFO: Final = ProtocolInfo(
         "Each Comet's ERC-20 balance of its base token (suppliers' base not lent out, plus reserves) and of "
         "every collateral asset it lists (suppliers' collateral plus absorbed collateral not yet bought), as "
         "TVL; totalBorrow() (principal accrued to the block read) as borrowed. Amounts are raw token units, "
-        "priced downstream."
+        "priced downstream. A balance that cannot be read (a collateral token without code) is listed as not "
+        "counted, with the reason; the Comet's other holdings stand."
     ),
     discovery=(
         "The Comets are data, from the registry (CompoundV3Comet:<base>): on Ethereum cUSDCv3, cWETHv3, "
@@ -170,7 +171,7 @@ class CompoundV3Adapter(Adapter):
             Call.of(token, BALANCE_OF, comet) for token in (assets.base, *assets.collateral)
         ]
 
-    async def positions(self, reader: Reader) -> list[Position]:
+    async def positions(self, reader: Reader) -> list[Position | Uncounted]:
         """One batch when no Comet listed a new collateral since the last read; governance adds them often on
         mainnet, so each read checks `numAssets` and learns the new ones (one more round, only then)."""
         comets = list(self.comets.values())
@@ -188,16 +189,21 @@ class CompoundV3Adapter(Adapter):
             extra = [self._holdings_calls(c, self.assets[c]) for c in stale]
             more = iter(await reader.call_many([call for calls in extra for call in calls]))
             holdings.update({c: [next(more) for _ in calls] for c, calls in zip(stale, extra, strict=True)})
-        positions: list[Position] = []
+        # One balance that cannot be read (a collateral token without code, a reverting balanceOf) is listed as
+        # not counted; the Comet's other holdings stand.
+        positions: list[Position | Uncounted] = []
         for comet in comets:
             a = self.assets[comet]
             label = f"Comet {comet}"
-            borrowed, *held = self.require(holdings[comet])
-            positions.append(Position(a.base, borrowed, BalanceKind.BORROWED, comet, label))
-            positions += [
-                Position(token, amount, BalanceKind.TVL, comet, label)
-                for token, amount in zip((a.base, *a.collateral), held, strict=True)
-            ]
+            borrowed, *held = holdings[comet]
+            entries = [(a.base, borrowed, BalanceKind.BORROWED)]
+            entries += [(token, r, BalanceKind.TVL) for token, r in zip((a.base, *a.collateral), held, strict=True)]
+            for token, result, kind in entries:
+                if result.success:
+                    positions.append(Position(token, result.one(), kind, comet, label))
+                else:
+                    reason = f"{result.call.describe()} failed: {result.error}"
+                    positions.append(Uncounted(comet, token, reason, label, kind))
         return positions
 
     async def yields(self, reader: Reader) -> list[Yield]:

@@ -32,7 +32,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.base import Adapter, BalanceKind, Position, Uncounted
 from defiscope.protocols.curve.info import CURVE
 from defiscope.protocols.curve.sources import (
     ADDRESS_PROVIDER,
@@ -111,6 +111,8 @@ class CurveAdapter(Adapter):
         self._counts: tuple[int, ...] = ()
         self._order: list[str] = []
         self.nested: dict[str, tuple[str, ...]] = {}  # of the latest positions: pool -> Curve LP coins left out
+        # Named pools whose coins could not be read (pool -> why): listed as not counted, retried at each read.
+        self.undescribed: dict[str, str] = {}
         self.lp_fees = LpFeeTracker(CURVE.slug, CURVE_LP_FEES, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
 
@@ -120,22 +122,33 @@ class CurveAdapter(Adapter):
     def surface(self) -> tuple[ContractUse, ...]:
         return curve_surface(self.deployment.contracts, self.sources, has_named=bool(self.named))
 
-    async def positions(self, reader: Reader) -> list[Position]:
+    async def positions(self, reader: Reader) -> list[Position | Uncounted]:
+        """One position per (pool, coin); a pool whose balances cannot be read is one `Uncounted` per coin (its
+        tokens stay known, so their prices can still be shown) and the other pools stand."""
         read = await self._per_pool(reader, self._balance_calls)
         pools = [pool for pool, _ in read]
-        balances = [self._amounts(pool, results) for pool, results in read]
         lp_tokens = {p.lp_token.lower() for p in pools}
-        positions, nested = [], {}
-        for pool, amounts in zip(pools, balances, strict=True):
+        positions: list[Position | Uncounted] = []
+        nested = {}
+        for pool, results in read:
             inner = tuple(c for c in pool.coins if c.lower() in lp_tokens)
             if inner:
                 nested[pool.address] = inner
+            coins = [c for c in pool.coins if c.lower() not in lp_tokens]
+            failed = next((r for r in results if not r.success), None)
+            if failed is not None:
+                reason = f"{failed.call.describe()} failed: {failed.error}"
+                positions += [
+                    Uncounted(pool.address, self._valued_as(coin), reason, self._label(pool, coin)) for coin in coins
+                ]
+                continue
+            amounts = dict(zip(pool.coins, self._amounts(pool, results), strict=True))
             positions += [
-                Position(self._valued_as(coin), amount, BalanceKind.TVL, pool.address, self._label(pool, coin))
-                for coin, amount in zip(pool.coins, amounts, strict=True)
-                if coin.lower() not in lp_tokens
+                Position(self._valued_as(coin), amounts[coin], BalanceKind.TVL, pool.address, self._label(pool, coin))
+                for coin in coins
             ]
         self.nested = nested
+        positions += [Uncounted(a, None, why, f"Curve pool {a} (coins unknown)") for a, why in self.undescribed.items()]
         return positions
 
     def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
@@ -173,7 +186,9 @@ class CurveAdapter(Adapter):
         control = self._control_calls(addresses)
         groups = [reads(pool, addresses) for pool in known]
         results = await reader.call_many([*control, *(c for group in groups for c in group)])
-        if control and self._listing(results[: len(control)], addresses) == (addresses, self._counts):
+        # A pool that could not be described is retried, so the listing is read again while one is missing.
+        listing = (addresses, self._counts)
+        if control and not self.undescribed and self._listing(results[: len(control)], addresses) == listing:
             return list(zip(known, split_results(results[len(control) :], map(len, groups)), strict=True))
         pools, addresses = await self._read_pools(reader)
         groups = [reads(pool, addresses) for pool in pools]
@@ -205,10 +220,12 @@ class CurveAdapter(Adapter):
         addresses = await self._source_addresses(reader)
         listed, counts = await self._listed(reader, addresses)
         missing = [(a, s) for a, s in listed.items() if a not in self.pools]
-        for pool in await self._describe(reader, addresses, missing):
+        pools, self.undescribed = await self._describe(reader, addresses, missing)
+        for pool in pools:
             self.pools[pool.address] = pool
-        self._addresses, self._counts, self._order = addresses, counts, list(listed)
-        return [self.pools[a] for a in listed], addresses
+        order = [a for a in listed if a in self.pools]
+        self._addresses, self._counts, self._order = addresses, counts, order
+        return [self.pools[a] for a in order], addresses
 
     async def _source_addresses(self, reader: Reader) -> dict[str, str]:
         """Each source's address; the main registry's as the AddressProvider names it at this block."""
@@ -240,7 +257,8 @@ class CurveAdapter(Adapter):
 
     async def _describe(
         self, reader: Reader, addresses: dict[str, str], missing: Sequence[tuple[str, str]]
-    ) -> list[CurvePool]:
+    ) -> tuple[list[CurvePool], dict[str, str]]:
+        """The missing pools described, and the named ones that could not be (pool -> why)."""
         by_name = {s.name: s for s in self.sources}
         listed = [(a, by_name[s]) for a, s in missing if s != NAMED]
         named = [a for a, s in missing if s == NAMED]
@@ -252,25 +270,30 @@ class CurveAdapter(Adapter):
             CurvePool(a, cs, next(values) if s.lp_token else a, s.name, s.math)
             for (a, s), cs in zip(listed, coins, strict=True)
         ]
-        return pools + await self._describe_named(reader, named)
+        described, failed = await self._describe_named(reader, named)
+        return pools + described, failed
 
-    async def _describe_named(self, reader: Reader, addresses: list[str]) -> list[CurvePool]:
-        """coins(i) until the first failure; such a pool (factory style) is its own LP token."""
+    async def _describe_named(self, reader: Reader, addresses: list[str]) -> tuple[list[CurvePool], dict[str, str]]:
+        """coins(i) until the first failure; such a pool (factory style) is its own LP token. A pool without two
+        coins (its code reverts, it is no pool) is returned apart, with why: it alone is not counted."""
         if not addresses:
-            return []
+            return [], {}
         coins_of = NAMED_POOL_CALLS[0]
         results = await reader.call_many([Call.of(a, coins_of, i) for a in addresses for i in range(MAX_COINS)])
-        pools = []
+        pools, failed = [], {}
         for k, address in enumerate(addresses):
             mine = results[k * MAX_COINS : (k + 1) * MAX_COINS]
-            self.require(mine[:2])  # a pool has at least two coins
+            broken = next((r for r in mine[:2] if not r.success), None)  # a pool has at least two coins
+            if broken is not None:
+                failed[address] = f"{broken.call.describe()} failed: {broken.error}"
+                continue
             coins = []
             for result in mine:
                 if not result.success:
                     break
                 coins.append(result.value[0])
             pools.append(CurvePool(address, tuple(coins), address))
-        return pools
+        return pools, failed
 
     def _balance_calls(self, pool: CurvePool, addresses: Mapping[str, str]) -> list[Call]:
         """The source's get_balances for a listed pool, the pool's balances(i) for a named one."""

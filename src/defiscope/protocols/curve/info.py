@@ -23,7 +23,10 @@ CURVE: Final = ProtocolInfo(
         "of another Curve pool of the same snapshot (3CRV in a 3pool metapool) is a claim on coins that pool "
         "already counts: it is left out of Curve's positions (the adapter lists it per pool in `nested`), so "
         "Curve's own TVL holds each underlying once; Curve LP tokens held by other protocols are marked as "
-        "receipts of Curve. Yields: each pool's LP fee APR from the growth of get_virtual_price() over a day."
+        "receipts of Curve. A pool whose balances cannot be read (a reverting get_balances or balances(i)) is "
+        "listed as not counted, one entry per coin with the reason, and the other pools stand; a named pool "
+        "whose coins cannot be read is listed once (coins unknown) and retried at each read. "
+        "Yields: each pool's LP fee APR from the growth of get_virtual_price() over a day."
     ),
     discovery=(
         "The AddressProvider (0x0000000022D53366457F9d5E68Ec105046FC4383) names the main registry "
@@ -42,6 +45,7 @@ CURVE: Final = ProtocolInfo(
         "five factories (their pool_list), no logs. DefiLlama drops every token named 'Curve.fi ...' and a fixed "
         "list of metapool bases and pools (oETH, DOLA-3CRV); we leave out exactly the LP tokens of Curve pools "
         "read in the same snapshot and keep every pool. DefiLlama counts veCRV-locked CRV as staking; we do not "
-        "(no staking figure)."
+        "(no staking figure). A pool DefiLlama's multicall cannot read fails its whole run (permitFailure is off); "
+        "ours is listed as not counted."
     ),
 )

@@ -4,7 +4,9 @@ Strategies are what the StrategyManager's whitelist events say at the reader's b
 strategy whitelisted later (mainnet whitelists LSTs by governance and any token through its StrategyFactory)
 is found on the next read and a removed one is dropped. A strategy holds ``sharesToUnderlyingView(totalShares)``
 of its token, computed here from ``totalShares()`` and the token's balance with StrategyBase's own math
-(`strategy_math`). Restaked stETH is Lido's receipt, counted once in totals. The EIGEN strategy holds bEIGEN
+(`strategy_math`). The token balances are followed with `holdings.HolderBalances`: read once, then re-read only
+for a strategy that a token log names (stETH as shares x the share rate, the rate read once per block). Restaked
+stETH is Lido's receipt, counted once in totals. The EIGEN strategy holds bEIGEN
 (EIGEN's 1:1 backing token), reported as EIGEN of kind `staking`, as DefiLlama does.
 
 Native restaking is the sum of positive ``podOwnerDepositShares`` (1 share = 1 wei of beacon-chain ETH, as WETH)
@@ -45,6 +47,8 @@ from defiscope.protocols.eigenlayer.discovery import (
     subjects,
 )
 from defiscope.protocols.eigenlayer.strategy_math import shares_to_underlying
+from defiscope.protocols.holdings import HolderBalances
+from defiscope.protocols.holdings_models import holdings_surface, registry_models
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.surface import ContractUse
 
@@ -78,7 +82,9 @@ EIGENLAYER: Final = ProtocolInfo(
         "Operators (`defiscope staking operators`): OperatorRegistered(address,address) logs of the "
         "DelegationManager, and for operators registered before the slashing upgrade the M2 form "
         "OperatorRegistered(address,(address,address,uint32)) of the same proxy. Each strategy's underlying is "
-        "read once (underlyingToken() is immutable)."
+        "read once (underlyingToken() is immutable). Its balance of that token is read once, then re-read only "
+        "when a log of the token names the strategy (Transfer; for stETH also TransferShares and SharesBurnt, "
+        "kept as sharesOf x getTotalPooledEther / getTotalShares, the rate read once per block)."
     ),
     defillama_difference=(
         "DefiLlama sums balanceOf(strategy) of each whitelisted strategy's underlying; we count "
@@ -149,6 +155,14 @@ class EigenLayerAdapter(Adapter):
         if eigen is not None:
             self.staked_as = dict.fromkeys(filter(None, (eigen.address, backing)), eigen.address)
         self.underlying: dict[str, str] = {}  # strategy -> its token (immutable, read once)
+        # The strategies' token balances, moved forward by the tokens' logs: a block re-reads only the strategies
+        # a log names, plus stETH's share rate once (not balanceOf of every strategy).
+        self.holdings = HolderBalances(registry_models(deployment))
+
+    async def prefetch(self, reader: Reader) -> None:
+        """The logs the next read at the reader's block needs: the cursors' and the holdings' (see
+        `protocols.tracked.prefetch_logs`)."""
+        await asyncio.gather(*(cursor.scan(reader) for cursor in self.log_cursors()), self.holdings.prefetch(reader))
 
     def surface(self) -> tuple[ContractUse, ...]:
         uses = [
@@ -163,7 +177,7 @@ class EigenLayerAdapter(Adapter):
                 "eigenlayer/IStrategy",
                 calls=STRATEGY_CALLS,
             ),
-            ContractUse("strategy underlying token", "common/ERC20", calls=("balanceOf(address)(uint256)",)),
+            *holdings_surface(self.holdings.models.values()),  # the strategies' underlying balances
         ]
         if self.pods:
             uses.append(
@@ -243,24 +257,21 @@ class EigenLayerAdapter(Adapter):
                 if not result.success:
                     raise self._unreadable(strategy, result.error)
                 self.underlying[strategy] = result.one()
-        results = await reader.call_many(
-            [
-                call
-                for s in strategies
-                for call in (
-                    Call.of(s, "totalShares()(uint256)"),
-                    Call.of(self.underlying[s], "balanceOf(address)(uint256)", s),
-                )
-            ]
+        totals, held = await asyncio.gather(
+            reader.call_many([Call.of(s, "totalShares()(uint256)") for s in strategies]),
+            self.holdings.follow(reader, [(s, self.underlying[s]) for s in strategies]),
         )
         states = []
-        for i, strategy in enumerate(strategies):
-            shares, balance = results[2 * i : 2 * i + 2]
-            for result in (shares, balance):
-                if not result.success:
-                    raise self._unreadable(strategy, f"{result.call.describe()}: {result.error}")
-            total = shares_to_underlying(shares.one(), total_shares=shares.one(), token_balance=balance.one())
-            states.append(StrategyState(strategy, self.underlying[strategy], shares.one(), balance.one(), total))
+        for strategy, shares in zip(strategies, totals, strict=True):
+            if not shares.success:
+                raise self._unreadable(strategy, f"{shares.call.describe()}: {shares.error}")
+            underlying = self.underlying[strategy]
+            why = held.reason(strategy, underlying)
+            if why is not None:
+                raise self._unreadable(strategy, why)
+            balance = held.balance(strategy, underlying)
+            total = shares_to_underlying(shares.one(), total_shares=shares.one(), token_balance=balance)
+            states.append(StrategyState(strategy, underlying, shares.one(), balance, total))
         return states
 
     def _unreadable(self, strategy: str, reason: object) -> AdapterError:

@@ -16,14 +16,15 @@ figure stays, marked, since pooled ether is still right as of the last report.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
-from defiscope.protocols.lido.reports import TOKEN_REBASED_EVENT
+from defiscope.protocols.events import EventStream
+from defiscope.protocols.lido.reports import ETH_DISTRIBUTED_EVENT, TOKEN_REBASED_EVENT, report_stream
 from defiscope.protocols.lido.shares import share_rate
 from defiscope.protocols.surface import ContractUse
 
@@ -40,7 +41,7 @@ LIDO: Final = ProtocolInfo(
     "withdrawal queue (unfinalizedStETH) is pooled ether until finalized, so it is inside the figure and "
     "reported beside it. wstETH and stETH held elsewhere are Lido's receipts (counted once in totals).",
     discovery="Fixed contracts from the registry: stETH (Lido), WithdrawalQueueERC721, AccountingOracle; "
-    "oracle reports (TokenRebased) kept as a time series for the staking APR.",
+    "oracle reports (TokenRebased, ETHDistributed) kept as a time series for the staking APR.",
     defillama_difference="DefiLlama's Lido adapter also counts getTotalPooledEther on Ethereum (and the "
     "Solana/Polygon products, which are wound down). defiscope additionally flags a stale oracle report and "
     "shows the unfinalized withdrawal amount; it does not count other chains.",
@@ -64,6 +65,7 @@ class LidoStatus:
     report_age: int | None
     stale: bool
     reason: str  # why it is stale, or ""
+    queue_error: str | None = None  # why the withdrawal queue could not be read (it only annotates the figure)
 
     @property
     def share_rate(self) -> int:
@@ -88,7 +90,11 @@ class LidoAdapter(Adapter):
     def surface(self) -> tuple[ContractUse, ...]:
         uses = [
             ContractUse(
-                "stETH (Lido)", "lido/StETH", calls=STETH_READS, events=(TOKEN_REBASED_EVENT,), address=self.steth
+                "stETH (Lido)",
+                "lido/StETH",
+                calls=STETH_READS,
+                events=(TOKEN_REBASED_EVENT, ETH_DISTRIBUTED_EVENT),
+                address=self.steth,
             )
         ]
         if self.queue:
@@ -97,13 +103,18 @@ class LidoAdapter(Adapter):
             uses.append(ContractUse("AccountingOracle", "lido/AccountingOracle", ORACLE_READS, address=self.oracle))
         return tuple(uses)
 
+    def event_streams(self) -> list[EventStream]:
+        """The oracle reports (TokenRebased, ETHDistributed), kept as a time series for the staking APR."""
+        return [report_stream(self.steth)]
+
     async def positions(self, reader: Reader) -> list[Position]:
         status = await self.read_status(reader)
-        queued = (
-            "withdrawal queue not in the registry"
-            if status.unfinalized_steth is None
-            else f"{status.unfinalized_steth} wei stETH awaiting withdrawal"
-        )
+        if status.queue_error is not None:
+            queued = f"withdrawal queue not read: {status.queue_error}"
+        elif status.unfinalized_steth is None:
+            queued = "withdrawal queue not in the registry"
+        else:
+            queued = f"{status.unfinalized_steth} wei stETH awaiting withdrawal"
         label = f"total pooled ether ({queued})"
         if status.stale:
             label += f"; STALE: {status.reason}"
@@ -118,13 +129,18 @@ class LidoAdapter(Adapter):
             calls += [Call.of(self.oracle, signature) for signature in ORACLE_READS]
         results = await reader.call_many(calls)
         pooled, shares = self.require(results[:2])
-        unfinalized = self.require(results[2:3])[0] if self.queue else None
+        # The queue only annotates the figure: a queue that cannot be read is said so, and the TVL stands.
+        queue = results[2] if self.queue else None
+        unfinalized = queue.one() if queue is not None and queue.success else None
+        queue_error = None if queue is None or queue.success else f"{queue.call.describe()} failed: {queue.error}"
         oracle = results[3:] if self.queue else results[2:]
         last = None
         if oracle and all(r.success for r in oracle):
             ref_slot, genesis, per_slot = (r.one() for r in oracle)
             last = genesis + ref_slot * per_slot
-        status = self._status(pooled, shares, unfinalized, last, reader.block.timestamp)
+        status = replace(
+            self._status(pooled, shares, unfinalized, last, reader.block.timestamp), queue_error=queue_error
+        )
         self.status = status
         return status
 

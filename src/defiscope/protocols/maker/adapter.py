@@ -18,10 +18,10 @@ from typing import Final
 
 import structlog
 
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position
+from defiscope.protocols.base import Adapter, BalanceKind, Position, Uncounted
 from defiscope.protocols.maker.ilks import LITE_PSM_PREFIX, VAULT_CLASSES, RegistryIlk, read_registry
 from defiscope.protocols.maker.info import INFO
 from defiscope.protocols.maker.math import RAY
@@ -110,7 +110,7 @@ class MakerAdapter(Adapter):
             )
         return found
 
-    async def positions(self, reader: Reader) -> list[Position]:
+    async def positions(self, reader: Reader) -> list[Position | Uncounted]:
         # The ilks known from the last read are re-checked and read in one batch with the registry's list;
         # only new or changed ilks (and the first read) cost more rounds.
         known = self.ilks
@@ -128,10 +128,16 @@ class MakerAdapter(Adapter):
             self.wards_checked_at = None
         if self.skipped or self.unregistered:
             log.info("maker.not_counted", skipped=self.skipped, unregistered=self.unregistered)
-        positions = [
-            Position(ilk.gem, state[ilk.name][1], BalanceKind.TVL, self._holder(ilk), f"{ilk.name} {ilk.rule.holder}")
-            for ilk in counted
-        ]
+        # A gem whose balanceOf cannot be read (a token without code, a reverting call) leaves that ilk's collateral
+        # not counted, with why; its debt (the Vat's) and every other ilk stand.
+        positions: list[Position | Uncounted] = []
+        for ilk in counted:
+            held, holder, label = state[ilk.name][1], self._holder(ilk), f"{ilk.name} {ilk.rule.holder}"
+            if held.success:
+                positions.append(Position(ilk.gem, held.one(), BalanceKind.TVL, holder, label))
+            else:
+                reason = f"{held.call.describe()} failed: {held.error}"
+                positions.append(Uncounted(holder, ilk.gem, reason, label))
         # Debt is Art * rate in rad (1e45); as DAI wad (1e18) it is rounded down, as vat.debt would be read.
         positions += [
             Position(self.dai, state[ilk.name][0] // RAY, BalanceKind.BORROWED, self.vat, f"{ilk.name} debt")
@@ -139,16 +145,17 @@ class MakerAdapter(Adapter):
         ]
         return positions
 
-    async def _read_state(self, reader: Reader, counted: list[RegistryIlk]) -> dict[str, tuple[int, int]]:
-        """Per counted ilk, in one round: its debt in rad (Vat Art x rate) and the gem its holder has."""
+    async def _read_state(self, reader: Reader, counted: list[RegistryIlk]) -> dict[str, tuple[int, CallResult]]:
+        """Per counted ilk, in one round: its debt in rad (Vat Art x rate; the Vat failing fails Maker) and the
+        result of reading the gem its holder has (which may have failed: one ilk's token, not Maker's)."""
         calls = []
         for ilk in counted:
             calls += [Call.of(self.vat, VAT_ILKS, ilk.id), Call.of(ilk.gem, BALANCE_OF, self._holder(ilk))]
-        results = [r.unwrap() for r in await reader.call_many(calls)]
+        results = await reader.call_many(calls)
         state = {}
         for i, ilk in enumerate(counted):
-            (art, rate, *_), (held,) = results[2 * i], results[2 * i + 1]
-            state[ilk.name] = (art * rate, held)
+            art, rate, *_ = results[2 * i].unwrap()
+            state[ilk.name] = (art * rate, results[2 * i + 1])
         return state
 
     def _counted(self, ilks: list[RegistryIlk]) -> tuple[list[RegistryIlk], dict[str, str]]:

@@ -21,7 +21,8 @@ INFO: Final = ProtocolInfo(
         "(joinless LitePSM), gem.balanceOf(litePsm.pocket()). The PSM-USDC-A join is a class-1 join and counts "
         "as one. borrowed: for the same ilks, Vat.ilks(ilk).Art x rate (rad) as DAI, rounded down to the wad. "
         "Not counted, each with its reason kept by the adapter: class 3 (RWA, MIP-21: the gem is a placeholder "
-        "token, not the off-chain asset) and any class without a counting rule."
+        "token, not the off-chain asset) and any class without a counting rule. An ilk whose gem balanceOf "
+        "fails is listed as not counted with the reason (its debt still counts); the Vat failing fails Maker."
     ),
     discovery=(
         "Ilks from IlkRegistry.list(), then join/gem/dec/class per ilk, re-read at every block read. The Vat's "

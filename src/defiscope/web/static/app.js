@@ -21,11 +21,15 @@ const cell = (text, cls) => { const td = document.createElement("td"); td.textCo
 
 async function api(path, accepted = []) {
   const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-cache" });
-  if (!response.ok && !accepted.includes(response.status)) throw new Error(`${path}: HTTP ${response.status}`);
+  if (!response.ok && !accepted.includes(response.status)) {
+    // A figure not indexed yet answers 503 `{"status": "syncing", "error": {...}}`: show why, not a bare code.
+    const body = await response.json().catch(() => null);
+    throw new Error(body?.error?.problem ?? `${path}: HTTP ${response.status}`);
+  }
   return response.json();
 }
 
-// /v1/health answers 503 with the same document when the index is stale or catching up.
+// /v1/health answers 503 with the same document when the index is stale.
 const fetchHealth = () => api("/v1/health", [503]);
 
 function drawLine(id, labels, datasets) {
@@ -47,8 +51,7 @@ function drawLine(id, labels, datasets) {
 const timeLabel = (ts) => new Date(ts * 1000).toLocaleTimeString();
 
 async function renderOverview() {
-  const [page, chains, health] = await Promise.all([api("/v1/protocols?limit=100"), api("/v1/chains"), fetchHealth()]);
-  renderHealth(health);
+  const [page, chains] = await Promise.all([api("/v1/protocols?limit=100"), api("/v1/chains")]);
   const rows = page.items.map((p, i) => {
     const tr = document.createElement("tr");
     tr.dataset.slug = p.slug;
@@ -61,12 +64,13 @@ async function renderOverview() {
       cell(usd(p.tvl_usd), "num tvl"), cell(pct(p.change_1d), `num ${trend(p.change_1d)}`), cell(pct(p.change_7d), `num ${trend(p.change_7d)}`));
     return tr;
   });
-  el("ranking").querySelector("tbody").replaceChildren(...rows);
+  el("ranking").querySelector("tbody").replaceChildren(...(rows.length ? rows : [emptyRow(7, "no protocol stored yet")]));
 
-  const total = chains.reduce((sum, c) => sum + Number(c.tvl_usd), 0);
-  const doubled = chains.reduce((sum, c) => sum + Number(c.double_counted_usd), 0);
+  // Nothing stored yet is no figure at all: a dash, never $0.
+  const total = chains.length ? chains.reduce((sum, c) => sum + Number(c.tvl_usd), 0) : null;
+  const doubled = chains.length ? chains.reduce((sum, c) => sum + Number(c.double_counted_usd), 0) : null;
   el("total-tvl").textContent = usd(total);
-  el("total-tvl").dataset.usd = String(total);
+  if (total === null) delete el("total-tvl").dataset.usd; else el("total-tvl").dataset.usd = String(total);
   el("double-counted").textContent = usd(doubled);
   el("chains").querySelector("tbody").replaceChildren(...chains.map((c) => {
     const tr = document.createElement("tr");
@@ -74,6 +78,7 @@ async function renderOverview() {
     return tr;
   }));
 
+  if (!chains.length) return;  // nothing stored yet: no chart drawn (an empty one would show a $0 axis)
   const histories = await Promise.all(chains.map((c) => api(`/v1/chains/${c.chain}/tvl?interval=block`)));
   const stamps = [...new Set(histories.flatMap((h) => h.points.map((p) => p.timestamp)))].sort((a, b) => a - b);
   drawLine("total-chart", stamps.map(timeLabel), histories.map((h) => {
@@ -109,10 +114,9 @@ async function tvlHistory(slug, detail) {
 
 async function renderProtocol(slug) {
   const detailAndHistory = api(`/v1/protocols/${slug}`).then(async (d) => [d, await tvlHistory(slug, d)]);
-  const [[detail, history], explanation, health, yields] = await Promise.all([
-    detailAndHistory, api(`/v1/protocols/${slug}/explain`), fetchHealth(), api(`/v1/yields?protocol=${slug}`),
+  const [[detail, history], explanation, yields] = await Promise.all([
+    detailAndHistory, api(`/v1/protocols/${slug}/explain`), api(`/v1/yields?protocol=${slug}`),
   ]);
-  renderHealth(health);
   renderYields(yields.items);
   el("protocol-name").textContent = detail.name;
   el("protocol-meta").textContent = `${detail.category} · ${detail.methodology}`;
@@ -156,14 +160,47 @@ function renderYields(items) {
   }));
 }
 
+function emptyRow(columns, text) {
+  const tr = document.createElement("tr");
+  tr.className = "empty";
+  const td = cell(text);
+  td.colSpan = columns;
+  tr.append(td);
+  return tr;
+}
+
 function renderHealth(health) {
-  const lags = health.chains.map((c) => `${c.chain} #${c.last_block} (${c.lag_blocks ?? "?"} behind${c.state === "ok" || c.state === "unknown" ? "" : `, ${c.state}`})`);
+  const lags = health.chains.map((c) => (c.last_block === null ? `${c.chain} (nothing yet)`
+    : `${c.chain} #${c.last_block} (${c.lag_blocks ?? "?"} behind${c.state === "ok" || c.state === "unknown" ? "" : `, ${c.state}`})`));
   el("lag").textContent = lags.length ? `indexed: ${lags.join(" · ")}` : "nothing indexed yet";
   if (health.network) {
     el("network").textContent = health.network;
     el("network").hidden = false;
     el("simulation-note").hidden = health.network !== "devnet";
   }
+  renderSync(health.chains.filter((c) => c.progress && c.progress.phase !== "following"));
+}
+
+const PHASES = { discovering: "discovering pools and markets", catching_up: "catching up with the head" };
+const remaining = (s) => (s === null ? "time left unknown" : s < 60 ? `about ${s} s left`
+  : s < 3600 ? `about ${Math.round(s / 60)} min left` : `about ${(s / 3600).toFixed(1)} h left`);
+
+// One line per syncing chain: phase, percent (an indeterminate bar while the total is not known) and ETA.
+function renderSync(syncing) {
+  el("sync-banner").hidden = !syncing.length;
+  el("sync-chains").replaceChildren(...syncing.map((c) => {
+    const p = c.progress;
+    const li = document.createElement("li");
+    Object.assign(li.dataset, { chain: c.chain, phase: p.phase });
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    if (p.percent !== null) { bar.value = p.percent; li.dataset.percent = String(p.percent); }
+    const text = document.createElement("span");
+    const share = p.percent === null ? "" : ` ${p.percent.toFixed(1)}%`;
+    text.textContent = `${c.chain}: ${PHASES[p.phase] ?? p.phase}${share} · ${remaining(p.eta_seconds)}`;
+    li.append(text, bar);
+    return li;
+  }));
 }
 
 async function refresh() {
@@ -172,6 +209,7 @@ async function refresh() {
     const match = hash.match(/^#\/protocol\/([\w.-]+)/);
     el("overview").hidden = Boolean(match);
     el("protocol").hidden = !match;
+    renderHealth(await fetchHealth());  // first: the syncing banner shows even when the page's figures do not exist yet
     if (match) await renderProtocol(match[1]); else await renderOverview();
     document.body.dataset.loaded = hash;
   } catch (error) {

@@ -1,0 +1,134 @@
+"""Protocol events kept in the store as the indexer advances: every stream the chain's adapters declare.
+
+The indexer calls `collect(to_block)` after each block it stores. Each adapter's `event_streams()` names a
+contract, its topics and how to parse a log (`protocols.events`); the collector scans only the blocks since
+its last scan of that stream (streams at the same position share one `eth_getLogs`), stores what `parse`
+returns under the adapter's slug, idempotently, and scans again from the fork after a reorg. The first scan
+of a stream looks back its own `lookback` (a week of daily reports for an APR average, say). It knows no
+protocol by name: what a protocol keeps is the adapter's business, what is done with it the reader's.
+
+    collector = EventCollector.of(engine, repo)      # None when no adapter of the chain declares a stream
+    await collector.collect(head)                     # events in (last scan, head], stored idempotently
+    collector.rewind(fork)                            # after a rollback: rescan from the fork
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.logs import log_hex
+from defiscope.errors import DefiscopeError
+from defiscope.protocols.events import EventStream
+from defiscope.store import Repository
+from defiscope.tvl.engine import TvlEngine
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class _Scan:
+    """One protocol's stream and how far it has been scanned."""
+
+    slug: str
+    stream: EventStream
+    scanned: int | None = field(default=None)  # the last block scanned; None before the first scan
+
+    def start(self, to_block: int) -> int:
+        return self.stream.first_block(to_block) if self.scanned is None else self.scanned + 1
+
+
+class EventCollector:
+    """Scans one chain's declared event streams over the blocks not scanned yet and stores what they hold."""
+
+    def __init__(self, client: ChainClient, repo: Repository, streams: Sequence[tuple[str, EventStream]]) -> None:
+        self.client = client
+        self.repo = repo
+        self.scans = [_Scan(slug, stream) for slug, stream in streams]
+
+    @classmethod
+    def of(cls, engine: TvlEngine, repo: Repository, *, slugs: Collection[str] | None = None) -> EventCollector | None:
+        """The streams of the engine's adapters (of `slugs` only, if given); None when there are none."""
+        streams = [
+            (adapter.info.slug, stream)
+            for adapter in engine.adapters
+            if slugs is None or adapter.info.slug in slugs
+            for stream in adapter.event_streams()
+        ]
+        return cls(engine.client, repo, streams) if streams else None
+
+    @property
+    def chain_id(self) -> int:
+        return self.client.chain_id
+
+    async def collect(self, to_block: int, *, from_block: int | None = None, strict: bool = False) -> int:
+        """Store the events in (last scan, to_block] of every stream (from `from_block` instead, if given);
+        returns how many were found. Streams scanned from the same block share one `eth_getLogs` (their
+        addresses and topics together, each log handed to the streams it matches): in the steady state that is
+        one request a block, however many protocols declare streams. A stream whose scan fails is logged and
+        retried with the next block, from where it stood (events never hold up TVL indexing); with `strict`
+        (a one-off command) it raises."""
+        groups: dict[int, list[_Scan]] = {}
+        for scan in self.scans:
+            start = scan.start(to_block) if from_block is None else from_block
+            # Scanned up to here already (an explicit range past the head is the node's to refuse).
+            if start <= to_block or from_block is not None:
+                groups.setdefault(start, []).append(scan)
+        found = await asyncio.gather(*(self._collect(scans, s, to_block, strict) for s, scans in groups.items()))
+        return sum(found)
+
+    async def _collect(self, scans: list[_Scan], start: int, to_block: int, strict: bool) -> int:
+        addresses = sorted({scan.stream.address for scan in scans})
+        topics = sorted({topic for scan in scans for topic in scan.stream.topics})
+        try:
+            logs = await self.client.get_logs(
+                address=addresses[0] if len(addresses) == 1 else addresses,
+                topics=[topics],
+                from_block=start,
+                to_block=to_block,
+            )
+        except DefiscopeError as exc:
+            if strict:
+                raise
+            self._failed(scans, start, exc)
+            return 0
+        found = 0
+        for scan in scans:
+            mine = [raw for raw in logs if _matches(scan.stream, raw)]
+            try:
+                events = [scan.stream.parse(raw) for raw in mine]
+                if events:
+                    await asyncio.to_thread(self.repo.save_events, self.chain_id, scan.slug, events)
+            except DefiscopeError as exc:
+                if strict:
+                    raise
+                self._failed([scan], start, exc)
+                continue
+            scan.scanned = to_block if scan.scanned is None else max(scan.scanned, to_block)
+            found += len(events)
+            if events:
+                log.info("events.stored", chain_id=self.chain_id, slug=scan.slug, events=len(events), to_block=to_block)
+        return found
+
+    def _failed(self, scans: list[_Scan], start: int, exc: DefiscopeError) -> None:
+        for scan in scans:
+            log.warning("events.scan_failed", chain_id=self.chain_id, slug=scan.slug, from_block=start, error=str(exc))
+
+    def rewind(self, number: int) -> None:
+        """The store forgot everything from `number` on (a reorg): scan every stream from there again."""
+        for scan in self.scans:
+            if scan.scanned is not None:
+                scan.scanned = min(scan.scanned, number - 1)
+
+
+def _matches(stream: EventStream, raw: Mapping[str, Any]) -> bool:
+    """Whether a log of a shared request is one of `stream`'s: its contract, one of its topics."""
+    topics: Sequence[Any] = raw.get("topics") or []
+    if not topics or log_hex(raw["address"]) != stream.address.lower():
+        return False
+    return log_hex(topics[0]) in {t.lower() for t in stream.topics}
