@@ -73,20 +73,19 @@ async def test_unavailable_rates_are_listed_with_the_reason_never_an_older_rate(
         assert gap["reason"] == f"at block {second}: no liquidity"
         assert (gap["chain"], gap["block"]["number"]) == ("ethereum", second)
 
-        # A pair whose reads revert: the protocol cannot be read at the next block, so none of its rates is
-        # served — not the previous block's either — and the reason says why.
+        # A pair whose reads revert: its rate is a gap of this block with the reason (never the previous block's
+        # rate), and the other pairs' rates stand — one pool never fails the protocol.
         sender = Sender.connect(eth_chain.rpc_url)
         broken = eth_chain.pools_of(SLUG)[0].address
         sender.rpc("anvil_setCode", [broken, "0x" + sender.w3.eth.get_code(eth_chain.contracts["Reverter"]).hex()])
         sender.rpc("evm_mine", [])
         third = await index_head(engine, repo)
         body = get_yields(repo, engine, url)
-        assert body["items"] == []
-        [gap] = body["unavailable"]
-        assert (gap["market"], gap["kind"], gap["symbol"], gap["block"]["number"]) == ("*", None, None, third)
-        assert gap["reason"].startswith("the protocol could not be read: ")
-        assert f"{broken}.getReserves() failed" in gap["reason"]
-        assert repo.latest_yields(1, SLUG) == []
+        assert {(i["market"], i["block"]["number"]) for i in body["items"]} == {(p, third) for p in pairs - {broken}}
+        gaps = {g["market"]: g for g in body["unavailable"]}
+        assert set(gaps) == {broken, pair}
+        assert (gaps[broken]["kind"], gaps[broken]["block"]["number"]) == ("lp_fee", third)
+        assert f"{broken}.getReserves() failed" in gaps[broken]["reason"]
         assert first < second < third
     finally:
         await engine.client.aclose()

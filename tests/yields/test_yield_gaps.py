@@ -48,13 +48,15 @@ def create_empty_pair(chain: DevnetChain, first: str, second: str) -> tuple[str,
 async def test_a_pair_without_liquidity_is_a_gap_not_a_rate(eth_chain: DevnetChain) -> None:
     mine_later(eth_chain.rpc_url)
     pair, symbol = create_empty_pair(eth_chain, "WBTC", "USDC")
-    result = await read_at_head(eth_chain, V2Adapter(devnet_deployment(eth_chain), UNISWAP_V2))
+    adapter = V2Adapter(devnet_deployment(eth_chain), UNISWAP_V2)
+    result = await read_at_head(eth_chain, adapter)
     head = result.block.number
     assert result.yields_unavailable == (
         YieldGap("uniswap-v2", pair, pair, symbol, YieldKind.LP_FEE, f"at block {head}: no liquidity"),
     )
     assert {y.market for y in result.yields} == {p.address for p in eth_chain.pools_of("uniswap-v2")}
-    assert pair in {p.holder for p in result.positions}  # its (zero) reserves are still counted
+    assert adapter.state is not None
+    assert {(h, a) for h, _, a in adapter.state.listing() if h == pair} == {(pair, 0)}  # zero reserves still counted
 
 
 async def test_a_failing_yields_read_is_one_gap_for_the_protocol(
@@ -70,7 +72,9 @@ async def test_a_failing_yields_read_is_one_gap_for_the_protocol(
     result = await read_at_head(eth_chain, adapter)
     assert result.yields == ()
     assert result.yields_unavailable == (YieldGap("uniswap-v2", EVERY_MARKET, reason=reason),)
-    assert len(result.positions) == 2 * len(eth_chain.pools_of("uniswap-v2"))  # holdings stand
+    assert adapter.state is not None
+    assert len(adapter.state.listing()) == 2 * len(eth_chain.pools_of("uniswap-v2"))  # holdings stand
+    assert result.positions
 
 
 async def test_gaps_belong_to_the_block_they_were_read_at(eth_chain: DevnetChain) -> None:

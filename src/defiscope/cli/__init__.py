@@ -12,6 +12,7 @@ from defiscope.cli import (  # noqa: F401  (modules register their commands on i
     serve,
     service,
     staking,
+    state,
     tvl,
     volume,
 )

@@ -75,6 +75,7 @@ class HolderBalances:
         self._index_failed: dict[str, str] = {}
         self._address: dict[str, str] = {}  # lowercase -> checksummed, for calls
         self._lock = asyncio.Lock()  # one advance at a time: concurrent readers must not interleave refreshes
+        self._fetched: tuple[tuple[object, ...], asyncio.Future[list[Mapping[str, Any]]]] | None = None
 
     # ---------------------------------------------------------------- what is tracked
 
@@ -231,15 +232,26 @@ class HolderBalances:
             return set()
         touched: set[Pair] = set()
         if reader.block.number > self.block and self._holders:
-            tokens, topics = self._log_filter()
-            logs = await reader.logs(
-                address=tokens if len(tokens) <= MAX_LOG_ADDRESSES else None,
-                topics=[topics],
-                from_block=self.block + 1,
-            )
-            touched = self.touched(logs)
+            touched = self.touched(await self._logs_since(reader, self.block + 1))
         await self.refresh(reader, touched)
         return touched
+
+    async def prefetch(self, reader: Reader) -> None:
+        """Fetch the logs the next advance to the reader's block needs, so that a snapshot sends every adapter's
+        logs in one request before any reads (`protocols.tracked.prefetch_logs`)."""
+        if self.block is not None and reader.block.number > self.block and self._holders:
+            await self._logs_since(reader, self.block + 1)
+
+    def _logs_since(self, reader: Reader, from_block: int) -> asyncio.Future[list[Mapping[str, Any]]]:
+        """The logs query of [from_block, reader's block], asked once per (range, block, filter) however many
+        callers want it; a failed or cancelled fetch is asked again."""
+        tokens, topics = self._log_filter()
+        address = tokens if len(tokens) <= MAX_LOG_ADDRESSES else None
+        key = (from_block, reader.block.hash, None if address is None else tuple(address), tuple(topics))
+        if self._fetched is None or self._fetched[0] != key or _failed(self._fetched[1]):
+            query = reader.logs(address=address, topics=[topics], from_block=from_block)
+            self._fetched = (key, asyncio.ensure_future(query))
+        return self._fetched[1]
 
     # ---------------------------------------------------------------- answers
 
@@ -283,6 +295,10 @@ class HolderBalances:
                 holder_, token_ = self._address[holder], self._address[token]
                 mismatches.append(Mismatch(holder_, token_, block, tracked, actual, reason))
         return mismatches
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
 
 
 def _why(result: CallResult) -> str:

@@ -61,12 +61,15 @@ class IndexerOptions:
     max_blocks_per_iteration: int = 16  # bounded work: a long catch-up yields to the poll/stop check
     backoff_initial: float = 0.5  # seconds after the first failed iteration, doubling
     backoff_max: float = 30.0
+    reconcile_every: int = 1_000  # blocks between full re-reads checking the state tracked from events; 0: off
 
     def __post_init__(self) -> None:
         if self.every < 1:
             raise InvalidSchedule(f"--every must be 1 or more, got {self.every}")
         if self.poll_interval is not None and self.poll_interval <= 0:
             raise InvalidSchedule(f"poll interval must be positive, got {self.poll_interval}")
+        if self.reconcile_every < 0:
+            raise InvalidSchedule(f"reconcile every must be 0 (off) or more, got {self.reconcile_every}")
         if self.max_blocks_per_iteration < 1:
             raise InvalidSchedule(f"max blocks per iteration must be 1 or more, got {self.max_blocks_per_iteration}")
 
@@ -247,6 +250,11 @@ class ChainIndexer:
         self._record(result, done)
         self.cursor = number if self.cursor is None else max(self.cursor, number)
         self._advance_catch_up(number)
+        if self.options.reconcile_every and number % self.options.reconcile_every == 0:
+            try:  # differences are logged as errors and corrected; a failed check waits for the next one
+                await self.engine.reconcile(number)
+            except DefiscopeError as exc:
+                log.warning("indexer.reconcile_failed", chain_id=self.chain_id, block=number, reason=str(exc))
         if self.events is not None:
             await self.events.collect(number)
         return done

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 import structlog
@@ -28,6 +29,7 @@ from defiscope.errors import DefiscopeError
 from defiscope.prices.aggregator import PriceAggregator, PriceDecision
 from defiscope.protocols.base import Adapter, AdapterResult, Position
 from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.tracked import Mismatch, TrackedAdapter, prefetch_logs
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.policy import Left, LongTailPolicy
@@ -56,6 +58,16 @@ class ChainTvl:
     yields_unavailable: tuple[YieldGap, ...] = ()  # rates that could not be read at this block, and why
 
 
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """A full re-read of every tracked protocol compared with its state followed from events, at one block."""
+
+    block: BlockRef
+    checked: tuple[str, ...]  # slugs reconciled
+    mismatches: tuple[Mismatch, ...]  # each an error: logged, and the tracked value corrected
+    failures: tuple[ProtocolFailure, ...]  # protocols that could not be reconciled, and why
+
+
 class TvlEngine:
     """Computes every protocol's holdings on one chain at one block."""
 
@@ -75,6 +87,9 @@ class TvlEngine:
         self.adapters = list(adapters)
         self.pricer = pricer
         self.policy = policy or LongTailPolicy()
+        for adapter in self.adapters:
+            if isinstance(adapter, TrackedAdapter) and self.policy.defillama:
+                adapter.per_pool = True  # DefiLlama's long-tail rule weighs each pool's two sides
         self.core_assets = frozenset(
             t.address for symbol, t in deployment.tokens.items() if symbol in self.policy.core_symbols
         )
@@ -99,10 +114,16 @@ class TvlEngine:
         pinned = await self.client.snapshot(at)
         batcher = Batcher(pinned, feed=self.feed)
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
+        readers = [batcher.reader(a.info.slug) for a in chosen]
+        # Every adapter's new logs first, in one request (a failure there is met again, and reported, by the
+        # adapter's own read): the reads that depend on them then go out with all the others in one multicall.
+        await asyncio.gather(
+            *(prefetch_logs(a, r) for a, r in zip(chosen, readers, strict=True)), return_exceptions=True
+        )
         # Adapters and the prices of every token already known (the registry's, and all held before) go
         # out in the same batch; only tokens never seen before cost another round.
         outcomes, known_prices = await asyncio.gather(
-            asyncio.gather(*(a.read(batcher.reader(a.info.slug)) for a in chosen), return_exceptions=True),
+            asyncio.gather(*(a.read(r) for a, r in zip(chosen, readers, strict=True)), return_exceptions=True),
             self.pricer.prices(batcher, self.tokens.known()),
         )
         results: list[AdapterResult] = []
@@ -142,6 +163,34 @@ class TvlEngine:
         rates = tuple(y for r in results for y in r.yields)
         return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates, _yield_gaps(results, failures, chosen))
 
+    async def reconcile(
+        self, at: int | str = "latest", *, slugs: Collection[str] | None = None, start: int | None = None
+    ) -> Reconciliation:
+        """Re-read every tracked protocol in full at one block and compare with its tracked state there.
+
+        ``start``: an adapter with no tracked state yet (a fresh process) loads it at that block first, so what
+        is checked is the state followed from the logs of (start, at]."""
+        chosen = [a for a in self.adapters if isinstance(a, TrackedAdapter) and (slugs is None or a.info.slug in slugs)]
+        pinned = await self.client.snapshot(at)
+        if start is not None:
+            earlier = Batcher(await self.client.snapshot(start))
+            await asyncio.gather(*(a.positions(earlier.reader(a.info.slug)) for a in chosen if a.state is None))
+        batcher = Batcher(pinned)
+        outcomes = await asyncio.gather(
+            *(a.reconcile(batcher.reader(f"{a.info.slug}:reconcile")) for a in chosen), return_exceptions=True
+        )
+        mismatches: list[Mismatch] = []
+        failures: list[ProtocolFailure] = []
+        for adapter, outcome in zip(chosen, outcomes, strict=True):
+            if isinstance(outcome, DefiscopeError):
+                failures.append(ProtocolFailure(adapter.info.slug, self.client.chain_id, pinned.block, str(outcome)))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                mismatches += outcome
+        checked = tuple(a.info.slug for a in chosen)
+        return Reconciliation(pinned.block, checked, tuple(mismatches), tuple(failures))
+
     def _apply_policy(self, result: AdapterResult) -> tuple[AdapterResult, list[Position], list[Left]]:
         kept, left = self.policy.apply(
             self.client.chain_id, result.protocol.category, result.positions, core=self.core_assets
@@ -164,15 +213,25 @@ def _yield_gaps(
 
 
 def _mark_receipts(results: list[AdapterResult], adapters: Sequence[Adapter]) -> list[AdapterResult]:
-    """Mark positions whose token another protocol issued (its LP token, aToken, ...) as receipts of it."""
-    issuer = {token: a.info.slug for a in adapters for token in a.receipt_tokens()}
+    """Mark positions whose token another protocol issued (its LP token, aToken, ...) as receipts of it.
+
+    Looked up per held token in each issuer's set (a DEX issues one LP token per pair: 400,000 on mainnet, not to
+    be copied every block); the last adapter issuing a token is its issuer."""
+    issued = [(a.info.slug, _as_set(a.receipt_tokens())) for a in reversed(adapters)]
+
+    def issuer(token: str, own: str) -> str | None:
+        found = next((slug for slug, tokens in issued if token in tokens), None)
+        return None if found == own else found
+
     marked = []
     for r in results:
         positions = tuple(
-            replace(p, receipt_of=issuer[p.token])
-            if p.receipt_of is None and issuer.get(p.token, r.protocol.slug) != r.protocol.slug
-            else p
+            replace(p, receipt_of=by) if p.receipt_of is None and (by := issuer(p.token, r.protocol.slug)) else p
             for p in r.positions
         )
         marked.append(replace(r, positions=positions))
     return marked
+
+
+def _as_set(tokens: Collection[str]) -> AbstractSet[str]:
+    return tokens if isinstance(tokens, AbstractSet) else frozenset(tokens)

@@ -160,6 +160,11 @@ class EigenLayerAdapter(Adapter):
         # a log names, plus stETH's share rate once (not balanceOf of every strategy).
         self.holdings = HolderBalances(registry_models(deployment))
 
+    async def prefetch(self, reader: Reader) -> None:
+        """The logs the next read at the reader's block needs: the cursors' and the holdings' (see
+        `protocols.tracked.prefetch_logs`)."""
+        await asyncio.gather(*(cursor.scan(reader) for cursor in self.log_cursors()), self.holdings.prefetch(reader))
+
     def surface(self) -> tuple[ContractUse, ...]:
         uses = [
             ContractUse(

@@ -1,8 +1,10 @@
 """Uniswap V2-style DEXes (Uniswap V2, PancakeSwap V2, forks): TVL = both reserves of every pair.
 
-Pairs are discovered from the factory (`allPairsLength`, `allPairs(i)`) and cached: the list only grows,
-so each snapshot reads the length and the reserves of known pairs in one batch, and only new pairs cost
-more. At an older block only the pairs that existed then (`index < allPairsLength` at that block) count.
+Pairs are discovered from the factory's `PairCreated` events (a `LogCursor`: scanned once from the factory's
+deployment, then only new blocks). Reserves are tracked from events (`protocols.tracked`): read in full by
+`getReserves` once, then set exactly from each pair's `Sync(reserve0, reserve1)`, so a later block costs its
+logs and no call. A pair created with no `Sync` yet holds 0 (exact). A full read also checks the number of
+pairs found against the factory's `allPairsLength()`. At an older block only the pairs created by then count.
 Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a trailing day
 (`protocols.lp_fees`); market and asset are the pair (its own LP token), symbol "WETH-USDC".
 
@@ -14,29 +16,37 @@ Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
 
 from defiscope.chain.block import BlockRef
-from defiscope.chain.multicall import Call, CallResult
+from defiscope.chain.logs import log_hex, topic_address, word_address
+from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
+from defiscope.protocols.base import AdapterError, ProtocolInfo
+from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
-from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.surface import ContractUse, event_topic
+from defiscope.protocols.tracked import Key, Reading, TrackedAdapter, block_hash_check, created_between
 from defiscope.protocols.yields import Yield, YieldGap
 
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 ALL_PAIRS_LENGTH: Final = "allPairsLength()(uint256)"
-ALL_PAIRS: Final = "allPairs(uint256)(address)"
-PAIR_TOKENS: Final = ("token0()(address)", "token1()(address)")
+PAIR_CREATED_EVENT: Final = "PairCreated(address,address,address,uint256)"
+PAIR_CREATED: Final = "0x" + event_topic(PAIR_CREATED_EVENT).hex()
+SYNC_EVENT: Final = "Sync(uint112,uint112)"
+SYNC: Final = "0x" + event_topic(SYNC_EVENT).hex()
 
 
 V2_COUNTS: Final = "Both reserves (getReserves) of every pair the factory created, as token amounts."
 V2_DISCOVERY: Final = (
-    "Pairs by factory index (allPairsLength, allPairs(i)), cached: only pairs new since the last read cost calls."
+    "PairCreated events of the factory, scanned once from its deployment block and then only new blocks; "
+    "reserves read once, then followed exactly from each pair's Sync events, reconciled on a schedule."
 )
 V2_DIFFERENCE: Final = (
     "DefiLlama counts the same reserves but drops pairs whose tokens it cannot price or has blacklisted; "
@@ -50,6 +60,11 @@ class V2Spec:
 
     info: ProtocolInfo
     factory: str  # registry name of the factory contract
+    #: First block worth scanning for PairCreated on a chain (the factory's deployment); 0 elsewhere.
+    start_blocks: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def start_block(self, chain_id: int) -> int:
+        return self.start_blocks.get(chain_id, 0)
 
 
 UNISWAP_V2: Final = V2Spec(
@@ -64,6 +79,7 @@ UNISWAP_V2: Final = V2Spec(
         defillama_difference=V2_DIFFERENCE,
     ),
     factory="UniswapV2Factory",
+    start_blocks=MappingProxyType({1: 10_000_835}),
 )
 PANCAKESWAP_V2: Final = V2Spec(
     ProtocolInfo(
@@ -77,6 +93,7 @@ PANCAKESWAP_V2: Final = V2Spec(
         defillama_difference=V2_DIFFERENCE,
     ),
     factory="PancakeV2Factory",
+    start_blocks=MappingProxyType({56: 6_809_737}),
 )
 V2_SPECS: Final = (UNISWAP_V2, PANCAKESWAP_V2)
 
@@ -88,17 +105,48 @@ class Pair:
     token1: str
 
 
-class V2Adapter(Adapter):
+def parse_pair_created(log: Mapping[str, Any]) -> Pair:
+    """`PairCreated(address indexed token0, address indexed token1, address pair, uint256)` from a raw log."""
+    topics = log["topics"]
+    return Pair(word_address(log["data"], 0), topic_address(topics[1]), topic_address(topics[2]))
+
+
+def sync_reserves(log: Mapping[str, Any]) -> tuple[int, int]:
+    """`Sync(uint112 reserve0, uint112 reserve1)`: the pair's reserves after the event, exactly."""
+    data = log_hex(log["data"])[2:]
+    return int(data[:64], 16), int(data[64:128], 16)
+
+
+class V2Adapter(TrackedAdapter):
+    noun = "pairs"
+
     def __init__(self, deployment: Deployment, spec: V2Spec, *, lp_fee_window: int = LP_FEE_WINDOW) -> None:
         super().__init__(deployment)
         self.info = spec.info
+        self.spec = spec
         self.factory = deployment.contract(spec.factory)
-        self.pairs: list[Pair] = []  # by factory index; append-only, like the factory's own list
+        # The factory's deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
+        start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
+        self.created = LogCursor(self.factory, (PAIR_CREATED,), parse_pair_created, start_block=start)
+        self._tracked: dict[str, Pair] = {}  # lowercase address -> pair, the pairs the tracked state covers
+        self._receipts: set[str] = set()
+        self._receipts_seen = 0  # cursor entries already in `_receipts`
         self.lp_fees = LpFeeTracker(spec.info.slug, V2_LP_FEES, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pair -> why it has no rate
 
-    def receipt_tokens(self) -> list[str]:
-        return [pair.address for pair in self.pairs]  # each pair is its own LP token
+    @property
+    def pairs(self) -> list[Pair]:
+        """Every pair found so far, in creation order (the factory's index order)."""
+        return self.created.logs
+
+    def receipt_tokens(self) -> AbstractSet[str]:
+        """Each pair is its own LP token; the set grows with the pairs found, each added once."""
+        entries = self.created.entries
+        if len(entries) < self._receipts_seen:  # discovery was rolled back
+            self._receipts, self._receipts_seen = set(), 0
+        self._receipts.update(pair.address for _, _, pair in entries[self._receipts_seen :])
+        self._receipts_seen = len(entries)
+        return self._receipts
 
     def surface(self) -> tuple[ContractUse, ...]:
         # PancakeSwap V2's factory and pair are Uniswap V2's contracts renamed (see the fixtures' SOURCES.md).
@@ -106,65 +154,77 @@ class V2Adapter(Adapter):
             ContractUse(
                 f"{self.info.name} factory",
                 "uniswap/UniswapV2Factory",
-                calls=(ALL_PAIRS_LENGTH, ALL_PAIRS),
+                calls=(ALL_PAIRS_LENGTH,),
+                events=(PAIR_CREATED_EVENT,),
                 address=self.factory,
             ),
             ContractUse(
-                "pair (each, by factory index)",
+                "pair (each, from PairCreated)",
                 "uniswap/UniswapV2Pair",
-                calls=(GET_RESERVES, *PAIR_TOKENS, *V2_LP_READS),
+                calls=(GET_RESERVES, *V2_LP_READS),
+                events=(SYNC_EVENT,),
             ),
+            block_hash_check(),
         )
 
-    async def positions(self, reader: Reader) -> list[Position]:
-        positions = []
-        for pair, results in await self._per_pair(reader, lambda p: [Call.of(p.address, GET_RESERVES)]):
-            ((r0, r1, _),) = self.require(results)
-            label = f"pair {pair.address}"
-            positions.append(Position(pair.token0, r0, BalanceKind.TVL, pair.address, label))
-            positions.append(Position(pair.token1, r1, BalanceKind.TVL, pair.address, label))
-        return positions
+    async def discover(self, reader: Reader) -> list[Pair]:
+        """Pairs created up to the reader's block, scanning only blocks not scanned before."""
+        await self.created.scan(reader)
+        return self.created.upto(reader.block.number)
+
+    def event_topics(self) -> Sequence[str]:
+        return (SYNC,)
+
+    async def read_all(self, reader: Reader) -> dict[Key, Reading]:
+        pairs = await self.discover(reader)
+        count, *reserves = await reader.call_many(
+            [Call.of(self.factory, ALL_PAIRS_LENGTH), *(Call.of(p.address, GET_RESERVES) for p in pairs)]
+        )
+        (length,) = self.require([count])
+        if length != len(pairs):  # discovery from events must find exactly the factory's pairs
+            raise AdapterError(
+                f"{self.info.slug}: {len(pairs)} PairCreated events up to block {reader.block.number} but the "
+                f"factory's allPairsLength() is {length} on chain {self.deployment.chain_id}"
+            )
+        readings: dict[Key, Reading] = {}
+        for pair, result in zip(pairs, reserves, strict=True):
+            if result.success:
+                readings[(pair.address, pair.token0)], readings[(pair.address, pair.token1)], _ = result.value
+            else:
+                why = f"getReserves() failed: {result.error}"
+                readings[(pair.address, pair.token0)] = readings[(pair.address, pair.token1)] = why
+        return readings
+
+    def start_tracking(self, block: int) -> None:
+        self._tracked = {p.address.lower(): p for p in self.created.upto(block)}
+
+    async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
+        readings: dict[Key, Reading] = {}
+        for pair in created_between(self.created, since, reader.block.number):
+            self._tracked[pair.address.lower()] = pair
+            readings[(pair.address, pair.token0)] = readings[(pair.address, pair.token1)] = 0  # no Sync yet
+        for entry in logs:  # in chain order: the last Sync of a pair holds its reserves now
+            synced = self._tracked.get(log_hex(entry["address"]))
+            if synced is not None and log_hex(entry["topics"][0]) == SYNC:
+                readings[(synced.address, synced.token0)], readings[(synced.address, synced.token1)] = sync_reserves(
+                    entry
+                )
+        return readings
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`."""
-        pairs = await self._per_pair(reader, lambda p: V2_LP_FEES.reads(p.address))
+        pairs = await self.discover(reader)
+        calls = [V2_LP_FEES.reads(p.address) for p in pairs]
+        results = split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))
         rates = await self.lp_fees.rates(
             reader,
-            ((LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))), r) for p, r in pairs),
+            (
+                (LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))), r)
+                for p, r in zip(pairs, results, strict=True)
+            ),
         )
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
 
     def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
         return self.lp_fees.gaps_at(block)
-
-    async def _per_pair(
-        self, reader: Reader, reads: Callable[[Pair], list[Call]]
-    ) -> list[tuple[Pair, list[CallResult]]]:
-        """Every pair that existed at the reader's block with the results of `reads(pair)`: the factory's
-        count and the known pairs' reads go in one batch; only pairs new to the cache cost a second."""
-        known = list(self.pairs)
-        calls = [reads(p) for p in known]
-        results = await reader.call_many(
-            [Call.of(self.factory, ALL_PAIRS_LENGTH), *(c for group in calls for c in group)]
-        )
-        (count,) = self.require(results[:1])
-        # At an older block the cache may hold pairs created later: only the first `count` existed then.
-        per_pair = list(zip(known, split_results(results[1:], map(len, calls)), strict=True))[:count]
-        if count > len(known):
-            new_pairs = await self._discover(reader, len(known), count)
-            new_calls = [reads(p) for p in new_pairs]
-            new_results = await reader.call_many([c for group in new_calls for c in group])
-            per_pair += zip(new_pairs, split_results(new_results, map(len, new_calls)), strict=True)
-        return per_pair
-
-    async def _discover(self, reader: Reader, start: int, stop: int) -> list[Pair]:
-        """Read pairs [start, stop) of the factory and their tokens; append them to the cache."""
-        addresses = self.require(
-            await reader.call_many([Call.of(self.factory, ALL_PAIRS, i) for i in range(start, stop)])
-        )
-        tokens = self.require(await reader.call_many([Call.of(a, side) for a in addresses for side in PAIR_TOKENS]))
-        found = [Pair(a, tokens[2 * i], tokens[2 * i + 1]) for i, a in enumerate(addresses)]
-        if len(self.pairs) == start:  # a concurrent snapshot may have discovered them already
-            self.pairs.extend(found)
-        return found

@@ -3,9 +3,13 @@
 Pools are discovered from the factory's `PoolCreated` events with `eth_getLogs` and cached with the
 block each was created in: the next snapshot scans only blocks after the last one scanned. At an older
 block only the pools that existed then count. Balances are `balanceOf(pool)` of both tokens — what the
-pool holds, including uncollected fees, as DefiLlama counts V3 TVL. Yields: each pool's LP fee APR for
-a full-range position, from its feeGrowthGlobal over a trailing day (`protocols.lp_fees`); market and
-asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
+pool holds, including uncollected fees, as DefiLlama counts V3 TVL. They are tracked from events
+(`protocols.tracked`): read in full once, then each block re-reads only the (pool, token) balances its logs
+touched — a tracked pool's Swap, Mint, Collect, Flash or CollectProtocol (both tokens; Burn moves none), or an
+ERC-20 Transfer from or to a tracked pool (which also catches donations). A token without code or a reverting
+`balanceOf` leaves that balance `Uncounted` with its reason; the rest of the protocol stands. Yields: each
+pool's LP fee APR for a full-range position, from its feeGrowthGlobal over a trailing day
+(`protocols.lp_fees`); market and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
 
     adapter = V3Adapter(deployment, UNISWAP_V3)
     positions = await adapter.positions(reader)
@@ -16,31 +20,59 @@ asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Final
 
 from eth_utils import keccak
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.logs import log_hex, log_int, topic_address, word_address
-from defiscope.chain.multicall import Call, CallResult
+from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.protocols.base import Adapter, BalanceKind, Position
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_FEE_GROWTH_READS, v3_lp_fees
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
-from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.surface import ContractUse, event_topic
+from defiscope.protocols.tracked import (
+    BALANCE_OF,
+    Key,
+    Reading,
+    TrackedAdapter,
+    block_hash_check,
+    created_between,
+    refresh_balances,
+    topic_holder,
+)
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3, V3Spec
 from defiscope.protocols.yields import Yield, YieldGap
 
 POOL_CREATED_EVENT: Final = "PoolCreated(address,address,uint24,int24,address)"
 POOL_CREATED: Final = "0x" + keccak(text=POOL_CREATED_EVENT).hex()
-BALANCE_OF: Final = "balanceOf(address)(uint256)"
 V3_SPECS: Final = (UNISWAP_V3, PANCAKESWAP_V3)
+#: The pool events that move tokens (Burn only books them as owed; Collect moves them), per pool interface:
+#: PancakeSwap's Swap also logs the protocol fees.
+POOL_EVENTS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        interface: (
+            swap,
+            "Mint(address,address,int24,int24,uint128,uint256,uint256)",
+            "Collect(address,address,int24,int24,uint128,uint128)",
+            "Flash(address,address,uint256,uint256,uint256,uint256)",
+            "CollectProtocol(address,address,uint128,uint128)",
+        )
+        for interface, swap in (
+            ("uniswap/UniswapV3Pool", "Swap(address,address,int256,int256,uint160,uint128,int24)"),
+            ("pancakeswap/PancakeV3Pool", "Swap(address,address,int256,int256,uint160,uint128,int24,uint128,uint128)"),
+        )
+    }
+)
+TRANSFER_EVENT: Final = "Transfer(address,address,uint256)"
+TRANSFER: Final = "0x" + event_topic(TRANSFER_EVENT).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +99,16 @@ def parse_pool_created(log: Mapping[str, Any]) -> V3Pool:
     )
 
 
+def _both(pool: V3Pool) -> list[Key]:
+    return [(pool.address, pool.token0), (pool.address, pool.token1)]
+
+
 def fee_percent(fee: int) -> str:
     """A fee tier in pips as people write it: 500 -> "0.05%"."""
     return f"{Decimal(fee) / 10_000}%"
 
 
-class V3Adapter(Adapter):
+class V3Adapter(TrackedAdapter):
     def __init__(self, deployment: Deployment, spec: V3Spec, *, lp_fee_window: int = LP_FEE_WINDOW) -> None:
         super().__init__(deployment)
         self.info = spec.info
@@ -84,6 +120,9 @@ class V3Adapter(Adapter):
         # The factory's deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
         start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
         self.created = LogCursor(self.factory, (POOL_CREATED,), parse_pool_created, start_block=start)
+        self.pool_events = POOL_EVENTS[spec.pool_interface]
+        self._pool_topics = frozenset("0x" + event_topic(e).hex() for e in self.pool_events)
+        self._tracked: dict[str, V3Pool] = {}  # lowercase address -> pool, the pools the tracked state covers
 
     @property
     def pools(self) -> list[V3Pool]:
@@ -99,9 +138,18 @@ class V3Adapter(Adapter):
                 address=self.factory,
             ),
             ContractUse(
-                "pool (each, from PoolCreated)", self.spec.pool_interface, calls=(*V3_FEE_GROWTH_READS, self.spec.slot0)
+                "pool (each, from PoolCreated)",
+                self.spec.pool_interface,
+                calls=(*V3_FEE_GROWTH_READS, self.spec.slot0),
+                events=self.pool_events,
             ),
-            ContractUse("pool token (each pool's token0 and token1)", "common/ERC20", calls=(BALANCE_OF,)),
+            ContractUse(
+                "pool token (each pool's token0 and token1)",
+                "common/ERC20",
+                calls=(BALANCE_OF,),
+                events=(TRANSFER_EVENT,),
+            ),
+            block_hash_check(),
         )
 
     async def discover(self, reader: Reader) -> list[V3Pool]:
@@ -109,22 +157,42 @@ class V3Adapter(Adapter):
         await self.created.scan(reader)
         return self.created.upto(reader.block.number)
 
-    async def positions(self, reader: Reader) -> list[Position]:
-        # Balances of the pools known so far go out with the log scan, not after it; only pools the scan
-        # finds cost a second batch.
-        block = reader.block.number
-        known = self.created.upto(block)
-        positions, pools = await asyncio.gather(self._balances(reader, known), self.discover(reader))
-        return positions + await self._balances(reader, pools[len(known) :])
+    def event_topics(self) -> Sequence[str]:
+        return (*sorted(self._pool_topics), TRANSFER)
 
-    async def _balances(self, reader: Reader, pools: list[V3Pool]) -> list[Position]:
-        calls = [Call.of(token, BALANCE_OF, pool.address) for pool in pools for token in (pool.token0, pool.token1)]
-        balances = self.require(await reader.call_many(calls))
-        return [
-            Position(token, amount, BalanceKind.TVL, pool.address, f"{fee_percent(pool.fee)} pool {pool.address}")
-            for i, pool in enumerate(pools)
-            for token, amount in ((pool.token0, balances[2 * i]), (pool.token1, balances[2 * i + 1]))
-        ]
+    async def read_all(self, reader: Reader) -> dict[Key, Reading]:
+        pools = await self.discover(reader)
+        return await refresh_balances(reader, [(p.address, t) for p in pools for t in (p.token0, p.token1)])
+
+    def start_tracking(self, block: int) -> None:
+        self._tracked = {p.address.lower(): p for p in self.created.upto(block)}
+
+    async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
+        touched: dict[Key, None] = {}  # ordered, for reproducible batches
+        for created in created_between(self.created, since, reader.block.number):
+            # Tokens may have been sent to the pool's address before it existed: read both.
+            self._tracked[created.address.lower()] = created
+            touched.update(dict.fromkeys(_both(created)))
+        for entry in logs:
+            touched.update(dict.fromkeys(self._touched_by(entry)))
+        return await refresh_balances(reader, touched)
+
+    def _touched_by(self, entry: Mapping[str, Any]) -> list[Key]:
+        """The tracked (pool, token) balances one log may have changed."""
+        topics = entry["topics"]
+        topic0 = log_hex(topics[0])
+        if topic0 in self._pool_topics:
+            pool = self._tracked.get(log_hex(entry["address"]))
+            return [] if pool is None else _both(pool)
+        if topic0 != TRANSFER or len(topics) != 3:  # ERC-721 transfers index a third argument
+            return []
+        token = log_hex(entry["address"])
+        keys = []
+        for side in topics[1:]:
+            pool = self._tracked.get(topic_holder(side))
+            if pool is not None:
+                keys += [(pool.address, t) for t in (pool.token0, pool.token1) if t.lower() == token]
+        return keys
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
