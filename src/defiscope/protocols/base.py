@@ -187,6 +187,11 @@ class Adapter(ABC):
         """
         return ()
 
+    def yields_due(self, block: BlockRef) -> bool:
+        """Whether `read` reads rates at `block` (default: every block). A block without them stores none, so
+        the newest block that read them is served, with its own block number (never as this block's)."""
+        return True
+
     def reads_yields(self) -> bool:
         """Whether this adapter reads rates at all (overrides `yields`): a failed read of it leaves a gap."""
         return type(self).yields is not Adapter.yields
@@ -195,7 +200,10 @@ class Adapter(ABC):
         # Yields read with their own reader on the same batcher: same batches (no extra request), and the
         # positions' provenance stays what it was.
         rates = reader.batcher.reader(f"{reader.scope}:yields")
-        positions, yields = await asyncio.gather(self.positions(reader), self.yields(rates), return_exceptions=True)
+        due = self.yields_due(reader.block)
+        positions, yields = await asyncio.gather(
+            self.positions(reader), self.yields(rates) if due else _no_rates(), return_exceptions=True
+        )
         if isinstance(positions, BaseException):
             raise positions
         gaps: tuple[YieldGap, ...]
@@ -207,7 +215,7 @@ class Adapter(ABC):
         elif isinstance(yields, BaseException):
             raise yields
         else:
-            gaps = tuple(self.yield_gaps(reader.block))
+            gaps = tuple(self.yield_gaps(reader.block)) if due else ()
         calls = tuple(CallRecord.of(r) for r in reader.records)
         held = tuple(p for p in positions if isinstance(p, Position))
         uncounted = tuple(p for p in positions if isinstance(p, Uncounted))
@@ -225,3 +233,8 @@ class Adapter(ABC):
             (value,) = result.value if len(result.value) == 1 else (result.value,)
             values.append(value)
         return values
+
+
+async def _no_rates() -> list[Yield]:
+    """Rates of a block where they are not due (`Adapter.yields_due`): none read, none stored."""
+    return []

@@ -49,6 +49,11 @@ Reading = int | str
 GET_BLOCK_HASH: Final = "getBlockHash(uint256)(bytes32)"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
 BLOCKHASH_WINDOW: Final = 256
+#: A DEX tracking more pools than this reads its LP fee rates every `LP_FEE_INTERVAL` blocks instead of every
+#: block: those rates re-read every pool (O(pools) a block, the cost state-from-events removes from TVL), and a
+#: rate over a trailing day moves little in an hour (DefiLlama's yields refresh hourly).
+LP_FEE_EVERY_BLOCK_UP_TO: Final = 1_000
+LP_FEE_INTERVAL: Final = 300  # blocks: an hour of Ethereum's 12-s blocks
 
 
 class StateBehind(InputError):
@@ -164,6 +169,11 @@ class TrackedAdapter(Adapter):
     #: One position per (pool, token) instead of per token: what a rule weighing each pool's two sides needs
     #: (DefiLlama's long-tail rule); costs O(pools) a block.
     per_pool = False
+
+    def yields_due(self, block: BlockRef) -> bool:
+        held = self.state
+        holdings = 0 if held is None else len(held.amounts) + len(held.failed)  # two per pool
+        return holdings <= 2 * LP_FEE_EVERY_BLOCK_UP_TO or block.number % LP_FEE_INTERVAL == 0
 
     @property
     def _lock(self) -> asyncio.Lock:
