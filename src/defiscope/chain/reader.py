@@ -20,7 +20,7 @@ address-less query is read through it: once for every subscriber, such as the ro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -167,14 +167,7 @@ class Batcher:
 
     async def _from_feed(self, group: _LogGroup) -> None:
         assert group.claim is not None
-        try:
-            found = await group.claim.logs(group.query.topic0s() or (), group.query.from_block)
-        except BaseException as exc:
-            group.fail(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        group.resolve(found)
+        await _settle(group, group.claim.logs(group.query.topic0s() or (), group.query.from_block))
 
     async def _send_logs_together(self, groups: Sequence[_LogGroup]) -> None:
         if not groups:
@@ -199,19 +192,13 @@ class Batcher:
 
     async def _send_logs_alone(self, group: _LogGroup) -> None:
         query = group.query
-        try:
-            found = await self.snapshot.client.get_logs(
-                address=query.address if isinstance(query.address, str | None) else list(query.address),
-                topics=query.topics,
-                from_block=query.from_block,
-                to_block=query.to_block,
-            )
-        except BaseException as exc:
-            group.fail(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        group.resolve(found)
+        fetch = self.snapshot.client.get_logs(
+            address=query.address if isinstance(query.address, str | None) else list(query.address),
+            topics=query.topics,
+            from_block=query.from_block,
+            to_block=query.to_block,
+        )
+        await _settle(group, fetch)
 
     async def _flush_soon(self) -> None:
         for _ in range(SETTLE_TURNS):
@@ -236,6 +223,18 @@ class Batcher:
 
 def _group(merged: Merged, queries: Sequence[LogQuery], pending: Sequence[_PendingLogs]) -> _LogGroup:
     return _LogGroup(merged.query, tuple(pending[i] for i in merged.members), merged.alone(queries))
+
+
+async def _settle(group: _LogGroup, fetch: Awaitable[Sequence[Mapping[str, Any]]]) -> None:
+    """Resolve the group with what `fetch` returns, or fail it with why; a cancellation still propagates."""
+    try:
+        found = await fetch
+    except BaseException as exc:
+        group.fail(exc)
+        if not isinstance(exc, Exception):
+            raise
+        return
+    group.resolve(found)
 
 
 @dataclass(slots=True)
