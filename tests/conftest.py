@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import structlog
 
 from defiscope.chain.client import ChainClient
 from defiscope.deployments import Deployment
@@ -22,6 +23,13 @@ from defiscope.devnet.deployment import devnet_deployment
 def devnet() -> Iterator[Devnet]:
     with start_devnet((1, 56), show_progress=False) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def structlog_defaults() -> Iterator[None]:
+    """In-process CLI runs configure structlog (a level filter drops info events); later tests capture logs."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(autouse=True)

@@ -123,7 +123,9 @@ async def test_reorg_reloads_the_tracked_state(
     assert sender.rpc("evm_revert", [fork_point]) is True
     fork_point = sender.rpc("evm_snapshot", [])
     give(sender, v3_pool.token1, v3_pool.address, 3 * 10**6)
-    sender.rpc("evm_mine", [])
+    sender.rpc("evm_mine", [])  # another block at each height from the fork on (the parent differs) ...
+    while sender.w3.eth.block_number < gone:  # ... up to the tracked block's height, whatever `give` cost
+        sender.rpc("evm_mine", [])
     same_height, _ = await assert_tracked_equals_full(client, deployment, adapters, gone, reload=True)
     assert same_height == gone
 
