@@ -137,12 +137,20 @@ def test_the_cached_scale_world_is_packed_without_traces_and_reloads(scale_devne
     with gzip.open(path, "rb") as packed:
         dump = packed.read()
     assert dump.count(b'"traces":[') == dump.count(b'"traces":[]') > SIZE.pairs // 250
-    head = rpc_batch(scale_devnet.chain(1).rpc_url, [("eth_getBlockByNumber", ["latest", False])])[0]
+    first = scale_devnet.chain(1).rpc_url
+    head = rpc_batch(first, [("eth_getBlockByNumber", ["latest", False])])[0]
     with start_devnet((1,), scale=SIZE, show_progress=False) as again:
         assert again.from_cache
         chain = again.chain(1)
         reloaded = rpc_batch(chain.rpc_url, [("eth_getBlockByNumber", [head["number"], False])])[0]
-        assert reloaded["hash"] == head["hash"]
+        # The same height and the same state (anvil regenerates the headers of a loaded dump: two loads of one
+        # file give two hashes, so the hash is no test of the state).
+        assert reloaded is not None
+        factory = chain.contracts["UniswapV2Factory"]
+        pairs = [
+            calls(url, "latest", [(factory, "allPairsLength", [], [], ["uint256"])]) for url in (first, chain.rpc_url)
+        ]
+        assert pairs[0] == pairs[1]
         created = rpc_batch(
             chain.rpc_url,
             [
