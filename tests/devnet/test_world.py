@@ -283,7 +283,10 @@ def test_v2_swap_through_the_real_router(eth_chain: DevnetChain) -> None:
     fee_in = amount_in * 997
     assert expected == fee_in * 2000 * 10**18 // (6_000_000 * 10**6 * 1000 + fee_in)
 
-    usdc.functions.approve(router.address, amount_in).transact({"from": user})
+    # anvil may answer eth_sendTransaction before it mines (seen in CI under load): the swap's gas estimate
+    # must see the approval.
+    approved = usdc.functions.approve(router.address, amount_in).transact({"from": user})
+    w3.eth.wait_for_transaction_receipt(approved)
     before = weth.functions.balanceOf(user).call()
     tx = router.functions.swapExactTokensForTokens(amount_in, expected, path, user, DEADLINE).transact({"from": user})
     assert w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.01)["status"] == 1
@@ -309,7 +312,8 @@ def test_v3_quoter_matches_a_real_swap_crossing_ticks(eth_chain: DevnetChain) ->
     router = contract(eth_chain, npm_artifact("SwapRouter").abi, eth_chain.contracts["SwapRouter"])
     weth_token = contract(eth_chain, ERC20_ABI, weth)
     usdc_token = contract(eth_chain, ERC20_ABI, usdc)
-    weth_token.functions.approve(router.address, MAX_UINT256).transact({"from": user})
+    approved = weth_token.functions.approve(router.address, MAX_UINT256).transact({"from": user})
+    w3.eth.wait_for_transaction_receipt(approved)
     before = usdc_token.functions.balanceOf(user).call()
     tx = router.functions.exactInputSingle((weth, usdc, 500, user, DEADLINE, amount_in, out, 0)).transact(
         {"from": user}
