@@ -28,6 +28,7 @@ class Channel:
 
     type: Literal["webhook", "email"]
     target: str  # the URL or the address
+    secret: str | None = None  # a webhook's `whsec_...` signing secret (Standard Webhooks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class AlertMessage:
 
 class AlertSink(Protocol):
     """Takes a message inside the caller's transaction (`session`), so an alert and its delivery are stored
-    together or not at all (the outbox), for each of the rule's channels."""
+    together or not at all (the outbox), for each of the rule's channels. `owner` is the public id of the API key
+    that owns the rule (`store.keys.StoredKey.key_id`): the live stream shows a key only its own rules' alerts."""
 
-    def put(self, session: Session, message: AlertMessage, channels: tuple[Channel, ...]) -> None: ...
+    def put(self, session: Session, message: AlertMessage, channels: tuple[Channel, ...], owner: str) -> None: ...
