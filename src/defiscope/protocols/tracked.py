@@ -195,6 +195,10 @@ class TrackedAdapter(Adapter):
     def start_tracking(self, block: int) -> None:
         """Track exactly the pools that existed at `block` (a full load is about to become the state)."""
 
+    async def track_from(self, reader: Reader) -> None:
+        """After `start_tracking` and a full read at the reader's block: load whatever else following needs there
+        (a DEX holding rebasing tokens: their raw amounts and indexes, `pool_balances`). Nothing by default."""
+
     @abstractmethod
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         """New readings of the holdings that blocks (since, reader's block] changed, given their logs (address-
@@ -258,6 +262,7 @@ class TrackedAdapter(Adapter):
             return state
         readings = await self.read_all(reader)
         self.start_tracking(block.number)
+        await self.track_from(reader)
         self.state = Holdings.of(block, readings, self.noun)
         if state is not None:
             log.info("state.reloaded", protocol=self.info.slug, block=block.number, was=state.block.number)
