@@ -239,10 +239,11 @@ AAVE_POOL_USE: Final = ContractUse(
 def detection_surface() -> tuple[ContractUse, ...]:
     """What `balance_models` reads to find the models (each registry Aave market's reserves and revision), and
     what following any model it can find reads: for an adapter that detects models at run time."""
+    some_pool = "0x0000000000000000000000000000000000000001"  # any address but the token's: the index is the Pool's
     every_kind = (
         BalanceModel.weth(ZERO_ADDRESS),
         BalanceModel.lido_shares(ZERO_ADDRESS),
-        BalanceModel.aave_scaled(ZERO_ADDRESS, ZERO_ADDRESS, ZERO_ADDRESS),
+        BalanceModel.aave_scaled(ZERO_ADDRESS, some_pool, ZERO_ADDRESS),
     )
     detection = (
         ContractUse("Aave V3 Pool (reserves, to find aTokens)", "aave/IPool", (GET_RESERVES_LIST, GET_RESERVE_DATA)),
