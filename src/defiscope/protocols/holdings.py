@@ -67,6 +67,7 @@ class HolderBalances:
         self.models: dict[str, BalanceModel] = {t.lower(): m for t, m in (models or {}).items()}
         self.block: int | None = None  # the block every known raw amount and index is at
         self.last_calls = 0  # calls the last refresh made (for tests and metrics)
+        self.last_read: list[Pair] = []  # the pairs the last refresh read
         self.changed: set[str] = set()  # rebasing tokens (lowercase) whose index the last refresh moved
         self._raw: dict[Pair, int] = {}  # sharesOf / scaledBalanceOf / balanceOf, per pair
         self._failed: dict[Pair, str] = {}  # pairs whose read failed, with the reason
@@ -134,6 +135,15 @@ class HolderBalances:
         self._index.pop(token, None)
         self._index_failed.pop(token, None)
         self._filter = None
+
+    def forget(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Read these tracked pairs again at the next refresh (a reconciliation found them wrong)."""
+        for holder, token in pairs:
+            pair = (holder.lower(), token.lower())
+            if pair in self._raw or pair in self._failed:
+                self._raw.pop(pair, None)
+                self._failed.pop(pair, None)
+                self._unread.add(pair)
 
     def __len__(self) -> int:
         return len(self._raw) + len(self._unread) + len(self._failed)
@@ -215,7 +225,7 @@ class HolderBalances:
         calls = [Call.of(self._address[t], self.models[t].holder_read, self._address[h]) for h, t in pairs]
         calls.extend(call for model in stale for call in model.index)
         results = await reader.call_many(calls) if calls else []
-        self.last_calls = len(calls)
+        self.last_calls, self.last_read = len(calls), pairs
         for pair, result in zip(pairs, results[: len(pairs)], strict=True):
             self._unread.discard(pair)
             if result.success:

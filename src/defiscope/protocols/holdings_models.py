@@ -17,7 +17,7 @@ surface that reading declares.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import structlog
@@ -155,7 +155,7 @@ class BalanceModel:
         index = (Call.of(steth, TOTAL_POOLED_ETHER), Call.of(steth, TOTAL_SHARES))
         trigger = IndexTrigger.of(steth, STETH_INDEX_EVENTS, mints=(STETH_MINT_EVENT,))
         model = cls._of("lido_shares", steth, "lido/StETH", SHARES_OF, STETH_EVENTS, index, lido_balance)
-        return cls._with_index(model, trigger)
+        return replace(model, trigger=trigger)
 
     @classmethod
     def aave_scaled(cls, a_token: str, pool: str, underlying: str, *, floor: bool = False) -> BalanceModel:
@@ -167,29 +167,7 @@ class BalanceModel:
         combine = aave_balance_floor if floor else aave_balance
         model = cls._of("aave_scaled", a_token, "aave/IAToken", SCALED_BALANCE_OF, A_TOKEN_EVENTS, index, combine)
         trigger = IndexTrigger.of(pool, (RESERVE_DATA_UPDATED,), subject=underlying)
-        return cls._with_index(model, trigger, _reserve_state, aave_income_at)
-
-    @classmethod
-    def _with_index(
-        cls,
-        model: BalanceModel,
-        trigger: IndexTrigger,
-        state: Callable[[Sequence[Any]], tuple[int, ...]] = tuple,
-        at: Callable[[tuple[int, ...], int], tuple[int, ...]] = index_as_read,
-    ) -> BalanceModel:
-        return cls(
-            model.kind,
-            model.token,
-            model.interface,
-            model.holder_read,
-            model.events,
-            model.index,
-            model.combine,
-            model.topics,
-            state,
-            at,
-            trigger,
-        )
+        return replace(model, trigger=trigger, index_state=_reserve_state, index_at=aave_income_at)
 
     @classmethod
     def _of(

@@ -82,8 +82,13 @@ class PoolBalances:
         read, _ = await asyncio.gather(
             refresh_balances(reader, plain), self.held.refresh(reader, pairs, self.held.index_touched(logs))
         )
-        moved = pairs | {(h, t) for t in self.held.changed for h in self.held.holders(t)}
+        moved = {*self.held.last_read, *((h, t) for t in self.held.changed for h in self.held.holders(t))}
         return read | {self._keys[pair]: self._reading(pair) for pair in moved}
+
+    def corrected(self, keys: Iterable[Key]) -> None:
+        """A reconciliation found these keys wrong (and set them right in the tracked state): a rebasing key's
+        raw amount is read again with the next block, so the next index change does not bring the error back."""
+        self.held.forget(keys)
 
     def _reading(self, pair: Pair) -> Reading:
         why = self.held.reason(*pair)

@@ -195,6 +195,10 @@ class TrackedAdapter(Adapter):
     def start_tracking(self, block: int) -> None:
         """Track exactly the pools that existed at `block` (a full load is about to become the state)."""
 
+    def corrected(self, keys: Sequence[Key]) -> None:
+        """A reconciliation set these holdings right in the tracked state: drop whatever else was kept about them
+        (a rebasing balance's raw amount). Nothing by default."""
+
     async def track_from(self, reader: Reader) -> None:
         """After `start_tracking` and a full read at the reader's block: load whatever else following needs there
         (a DEX holding rebasing tokens: their raw amounts and indexes, `pool_balances`). Nothing by default."""
@@ -252,6 +256,7 @@ class TrackedAdapter(Adapter):
                     chain=m.chain,
                 )
                 state.set((m.pool, m.token), m.chain)
+            self.corrected([(m.pool, m.token) for m in mismatches])
             return mismatches
 
     async def _advance(self, reader: Reader) -> Holdings:

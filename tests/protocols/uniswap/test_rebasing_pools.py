@@ -6,15 +6,14 @@ and one index read per token whose index a log changed (interest accruing with t
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
-from eth_typing import ChecksumAddress
+from eth_utils import keccak
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.devnet.aave import aave_artifact
-from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
@@ -23,54 +22,14 @@ from defiscope.protocols.holdings_models import BalanceModel, balance_models
 from defiscope.protocols.uniswap.v3 import V3Adapter
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3
 from tests.protocols.aave.kit import AaveKit
-from tests.protocols.uniswap_v3.kit import CALLER_MINT
+from tests.protocols.test_holdings import SHARES_SLOT
+from tests.protocols.uniswap.kit import Pool, create_pool, send
 from tests.staking.conftest import ETHER, lido  # noqa: F401  (fixture)
 from tests.tvl.conftest import sender  # noqa: F401  (fixture)
 
 BLOCK_HASH = "getBlockHash(uint256)"
 STETH_INDEX = ("getTotalPooledEther()", "getTotalShares()")
 RESERVE_INDEX = ("getReserveData(address)",)
-#: sqrt(1) in Q64.96: one raw unit of token1 per raw unit of token0, so both sides get a like amount.
-PRICE_ONE = 2**96
-LIQUIDITY = 10**18
-
-
-@dataclass(frozen=True, slots=True)
-class Pool:
-    address: ChecksumAddress
-    token0: ChecksumAddress
-    token1: ChecksumAddress
-
-
-def create_pool(owner: Sender, chain: DevnetChain, held: str, plain: str, fee: int, amount: int) -> Pool:
-    """A pool of the real factory, initialized at price 1, with the owner's liquidity in `plain` and `amount` of the
-    rebasing `held` token sent to it.
-
-    The liquidity sits just beside the price, all in the plain token: a stETH transfer credits a wei less than
-    asked (shares round down), and a pool refuses a mint or swap paid that way ("M0", "IIA"), as on mainnet."""
-    factory = owner.contract(npm_artifact("UniswapV3Factory"), chain.contracts["UniswapV3Factory"])
-    owner.send(factory.functions.createPool(held, plain, fee))
-    address = factory.functions.getPool(held, plain, fee).call()
-    pool = owner.contract(npm_artifact("UniswapV3Pool"), address)
-    owner.send(pool.functions.initialize(PRICE_ONE))
-    spacing = pool.functions.tickSpacing().call()
-    token0, token1 = pool.functions.token0().call(), pool.functions.token1().call()
-    # Above the price a position is all token0, below it all token1.
-    lower, upper = (spacing, 11 * spacing) if token0 == plain else (-11 * spacing, -spacing)
-    transact(
-        owner, chain.contracts["V3PoolCaller"], CALLER_MINT.calldata(address, owner.owner, lower, upper, LIQUIDITY)
-    )
-    send(owner, held, address, amount)
-    return Pool(address, token0, token1)
-
-
-def send(owner: Sender, token: str, to: str, amount: int) -> None:
-    owner.send(owner.contract(contract_artifact("DevToken"), token).functions.transfer(to, amount))
-
-
-def transact(owner: Sender, to: str, data: str) -> None:
-    tx_hash = owner.w3.eth.send_transaction({"from": owner.owner, "to": to, "data": data})
-    assert owner.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.002)["status"] == 1
 
 
 class Follower:
@@ -168,6 +127,18 @@ async def test_pools_holding_steth_and_an_a_token_follow_rebases_and_interest_wi
 
     reconciled = await follow.adapter.reconcile(Batcher(await client.snapshot()).reader("reconcile"))
     assert reconciled == []
+
+    # Shares written into one pool behind the token's back: the reconciliation reports it with its block and
+    # sets it right, and the pool's raw amount is read again, so the next rebase does not bring the error back.
+    shares = lido.steth.functions.sharesOf(steth_dai.address).call()
+    slot = keccak(bytes(12) + bytes.fromhex(steth_dai.address[2:]) + SHARES_SLOT.to_bytes(32, "big"))
+    sender.rpc("anvil_setStorageAt", [steth, "0x" + slot.hex(), "0x" + (shares + 10**15).to_bytes(32, "big").hex()])
+    sender.rpc("evm_mine", [])
+    reader = Batcher(await client.snapshot()).reader("reconcile")
+    (mismatch,) = await follow.adapter.reconcile(reader)
+    assert (mismatch.pool, mismatch.token, mismatch.block) == (steth_dai.address, steth, reader.block)
+    lido.report(sender, cl_balance_delta=12_000_000_001 * 10**9)
+    assert await follow.step() == calls("sharesOf(address)", *STETH_INDEX)
 
 
 async def test_the_pools_revision_picks_the_rounding_and_the_devnet_refutes_the_other(

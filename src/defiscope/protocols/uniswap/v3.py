@@ -176,6 +176,9 @@ class V3Adapter(TrackedAdapter):
     async def track_from(self, reader: Reader) -> None:
         await self.balances.start(reader, [key for pool in self._tracked.values() for key in _both(pool)])
 
+    def corrected(self, keys: Sequence[Key]) -> None:
+        self.balances.corrected(keys)
+
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         touched: dict[Key, None] = {}  # ordered, for reproducible batches
         for created in created_between(self.created, since, reader.block.number):
