@@ -323,3 +323,25 @@ async def test_concurrent_readers_at_new_and_old_blocks_each_get_their_block(
         for holder in holders:
             expected = lido.steth.functions.balanceOf(holder).call(block_identifier=reader.block.number)
             assert balances.balance(holder, steth) == expected
+
+
+def test_index_triggers_fire_on_what_changes_an_index_only() -> None:
+    steth, pool, weth, usdc, alice = ("0x" + c * 20 for c in ("11", "22", "33", "44", "aa"))
+    held = HolderBalances(
+        {
+            steth: BalanceModel.lido_shares(steth),
+            "0x" + "55" * 20: BalanceModel.aave_scaled("0x" + "55" * 20, pool, weth),
+        }
+    )
+    held.track([(alice, steth), (alice, "0x" + "55" * 20)])
+    rebased = "0x" + keccak(text="TokenRebased(uint256,uint256,uint256,uint256,uint256,uint256,uint256)").hex()
+    shares = "0x" + keccak(text="TransferShares(address,address,uint256)").hex()
+    updated = "0x" + keccak(text="ReserveDataUpdated(address,uint256,uint256,uint256,uint256,uint256)").hex()
+    zero = "0x" + "00" * 20
+    assert held.index_touched([{"address": steth, "topics": [rebased, "0x" + "00" * 32]}]) == {steth}
+    assert held.index_touched([_log(steth, shares, zero, alice)]) == {steth}  # a mint
+    assert held.index_touched([_log(steth, shares, alice, zero[:-2] + "01")]) == set()  # a transfer
+    assert held.index_touched([_log(pool, updated, weth)]) == {"0x" + "55" * 20}
+    assert held.index_touched([_log(pool, updated, usdc)]) == set()  # another reserve
+    assert held.index_touched([_log(usdc, updated, weth)]) == set()  # not the aToken's Pool
+    assert pool in {t.lower() for t in held.tokens()}  # the Pool's logs are asked for
