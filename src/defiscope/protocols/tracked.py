@@ -195,6 +195,14 @@ class TrackedAdapter(Adapter):
     def start_tracking(self, block: int) -> None:
         """Track exactly the pools that existed at `block` (a full load is about to become the state)."""
 
+    def corrected(self, keys: Sequence[Key]) -> None:
+        """A reconciliation set these holdings right in the tracked state: drop whatever else was kept about them
+        (a rebasing balance's raw amount). Nothing by default."""
+
+    async def track_from(self, reader: Reader) -> None:
+        """After `start_tracking` and a full read at the reader's block: load whatever else following needs there
+        (a DEX holding rebasing tokens: their raw amounts and indexes, `pool_balances`). Nothing by default."""
+
     @abstractmethod
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         """New readings of the holdings that blocks (since, reader's block] changed, given their logs (address-
@@ -248,6 +256,7 @@ class TrackedAdapter(Adapter):
                     chain=m.chain,
                 )
                 state.set((m.pool, m.token), m.chain)
+            self.corrected([(m.pool, m.token) for m in mismatches])
             return mismatches
 
     async def _advance(self, reader: Reader) -> Holdings:
@@ -258,6 +267,7 @@ class TrackedAdapter(Adapter):
             return state
         readings = await self.read_all(reader)
         self.start_tracking(block.number)
+        await self.track_from(reader)
         self.state = Holdings.of(block, readings, self.noun)
         if state is not None:
             log.info("state.reloaded", protocol=self.info.slug, block=block.number, was=state.block.number)

@@ -6,7 +6,9 @@ block only the pools that existed then count. Balances are `balanceOf(pool)` of 
 pool holds, including uncollected fees, as DefiLlama counts V3 TVL. They are tracked from events
 (`protocols.tracked`): read in full once, then each block re-reads only the (pool, token) balances its logs
 touched — a tracked pool's Swap, Mint, Collect, Flash or CollectProtocol (both tokens; Burn moves none), or an
-ERC-20 Transfer from or to a tracked pool (which also catches donations). A token without code or a reverting
+ERC-20 Transfer from or to a tracked pool (which also catches donations). A rebasing or interest-bearing token
+(stETH, aTokens: found from chain) is kept as the pool's raw amount x the token's index (`pool_balances`), so a
+Lido report or Aave interest re-values every pool holding it with one index read. A token without code or a reverting
 `balanceOf` leaves that balance `Uncounted` with its reason; the rest of the protocol stands. Yields: each
 pool's LP fee APR for a full-range position, from its feeGrowthGlobal over a trailing day
 (`protocols.lp_fees`); market and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
@@ -33,10 +35,12 @@ from defiscope.chain.logs import log_hex, log_int, topic_address, word_address
 from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
+from defiscope.protocols.holdings_models import detection_surface
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_FEE_GROWTH_READS, v3_lp_fees
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
+from defiscope.protocols.pool_balances import PoolBalances
 from defiscope.protocols.surface import ContractUse, event_topic
 from defiscope.protocols.tracked import (
     BALANCE_OF,
@@ -123,6 +127,7 @@ class V3Adapter(TrackedAdapter):
         self.pool_events = POOL_EVENTS[spec.pool_interface]
         self._pool_topics = frozenset("0x" + event_topic(e).hex() for e in self.pool_events)
         self._tracked: dict[str, V3Pool] = {}  # lowercase address -> pool, the pools the tracked state covers
+        self.balances = PoolBalances(deployment)  # the tracked balances' reads: plain, or raw x index
 
     @property
     def pools(self) -> list[V3Pool]:
@@ -150,6 +155,7 @@ class V3Adapter(TrackedAdapter):
                 events=(TRANSFER_EVENT,),
             ),
             block_hash_check(),
+            *detection_surface(),  # pool tokens found to be stETH or aTokens are followed as raw x index
         )
 
     async def discover(self, reader: Reader) -> list[V3Pool]:
@@ -158,7 +164,7 @@ class V3Adapter(TrackedAdapter):
         return self.created.upto(reader.block.number)
 
     def event_topics(self) -> Sequence[str]:
-        return (*sorted(self._pool_topics), TRANSFER)
+        return tuple(dict.fromkeys((*sorted(self._pool_topics), TRANSFER, *self.balances.topics())))
 
     async def read_all(self, reader: Reader) -> dict[Key, Reading]:
         pools = await self.discover(reader)
@@ -166,6 +172,12 @@ class V3Adapter(TrackedAdapter):
 
     def start_tracking(self, block: int) -> None:
         self._tracked = {p.address.lower(): p for p in self.created.upto(block)}
+
+    async def track_from(self, reader: Reader) -> None:
+        await self.balances.start(reader, [key for pool in self._tracked.values() for key in _both(pool)])
+
+    def corrected(self, keys: Sequence[Key]) -> None:
+        self.balances.corrected(keys)
 
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         touched: dict[Key, None] = {}  # ordered, for reproducible batches
@@ -175,7 +187,7 @@ class V3Adapter(TrackedAdapter):
             touched.update(dict.fromkeys(_both(created)))
         for entry in logs:
             touched.update(dict.fromkeys(self._touched_by(entry)))
-        return await refresh_balances(reader, touched)
+        return await self.balances.changes(reader, touched, logs)
 
     def _touched_by(self, entry: Mapping[str, Any]) -> list[Key]:
         """The tracked (pool, token) balances one log may have changed."""
