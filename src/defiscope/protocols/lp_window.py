@@ -29,8 +29,6 @@ from typing import Final, Generic, TypeVar
 import structlog
 
 from defiscope.chain.block import BlockRef
-from defiscope.chain.client import ChainClient, block_param
-from defiscope.chain.errors import RpcError
 from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
@@ -45,7 +43,6 @@ S = TypeVar("S")
 MAX_KNOWN_BLOCKS: Final = 10_000
 #: Blocks whose missing rates the tracker keeps for `gaps_at` (more than the reads in flight at once).
 MAX_GAP_BLOCKS: Final = 64
-ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,43 +82,35 @@ class _Missing:
     reason: str
 
 
-async def _has_state(client: ChainClient, at: BlockRef | int) -> bool:
-    """Whether the node serves state at a block: a pruned node (or an anvil loaded from a state dump) keeps
-    none for old blocks and answers with an error, which is its answer, not a failure to reach it."""
-    try:
-        await client.rpc.request("eth_getBalance", [ZERO_ADDRESS, block_param(at)])
-    except RpcError:
-        return False
-    return True
-
-
 class BlockClock:
     """Blocks by number, and the first block at or after a time; remembers every block it read."""
 
     def __init__(self) -> None:
         self.known: dict[int, BlockRef] = {}
 
-    async def block(self, client: ChainClient, number: int) -> BlockRef:
+    async def block(self, reader: Reader, number: int) -> BlockRef:
+        """Block `number`, not after the reader's (read through it, once)."""
         if number not in self.known:
             if len(self.known) >= MAX_KNOWN_BLOCKS:
                 for old in sorted(self.known)[: MAX_KNOWN_BLOCKS // 2]:
                     del self.known[old]
-            self.known[number] = await client.block(number)
+            self.known[number] = await reader.header(number)
         return self.known[number]
 
-    async def first_at_or_after(self, client: ChainClient, timestamp: int, head: BlockRef) -> BlockRef:
-        """The first block with ``timestamp >= timestamp`` up to `head`; block 0 must be older than it.
+    async def first_at_or_after(self, reader: Reader, timestamp: int) -> BlockRef:
+        """The first block with ``timestamp >= timestamp`` up to the reader's; block 0 must be older than it.
 
         Timestamps never decrease along a chain. The search gallops forward from the newest remembered
         block older than the time (the previous answer, when indexing block after block), then bisects.
         """
+        head = reader.block
         below = [b for b in self.known.values() if b.timestamp < timestamp and b.number < head.number]
-        lo = max(below, key=lambda b: b.number) if below else await self.block(client, 0)
+        lo = max(below, key=lambda b: b.number) if below else await self.block(reader, 0)
         above = [b for b in self.known.values() if b.timestamp >= timestamp and lo.number < b.number <= head.number]
         hi = min(above, key=lambda b: b.number) if above else head
         step = 1
         while hi.number - lo.number > 1:
-            probe = await self.block(client, min(lo.number + step, (lo.number + hi.number) // 2))
+            probe = await self.block(reader, min(lo.number + step, (lo.number + hi.number) // 2))
             if probe.timestamp < timestamp:
                 lo, step = probe, step * 2
             else:
@@ -155,7 +144,7 @@ class LpFeeTracker(Generic[S]):
 
     async def rates(self, reader: Reader, pools: Iterable[tuple[LpPool, Sequence[CallResult]]]) -> LpFeeRates:
         """Rates of `pools` from their results at the reader's block B (read by the adapter)."""
-        end, client = reader.block, reader.batcher.snapshot.client
+        end = reader.block
         unavailable: dict[str, str] = {}
         ends: dict[LpPool, S] = {}
         pools = list(pools)
@@ -165,7 +154,7 @@ class LpFeeTracker(Generic[S]):
                 unavailable[pool.address] = f"at block {end.number}: {state.reason}"
             else:
                 ends[pool] = state
-        starts = await self._starts(client, end, ends) if ends else {}
+        starts = await self._starts(reader, ends) if ends else {}
         rows = []
         for pool, end_state in ends.items():
             start = starts[pool.address]
@@ -211,46 +200,48 @@ class LpFeeTracker(Generic[S]):
             method,
         )
 
-    async def window_start(self, client: ChainClient, end: BlockRef) -> tuple[BlockRef, str]:
-        """Block S of the window ending at `end`, and what limited it: "" (nothing), "chain" (younger than
-        the window: its oldest block) or "history" (the node keeps no state that old: its oldest state)."""
+    async def window_start(self, reader: Reader) -> tuple[BlockRef, str]:
+        """Block S of the window ending at the reader's block B, and what limited it: "" (nothing), "chain"
+        (younger than the window: its oldest block) or "history" (the node keeps no state that old: its oldest
+        state)."""
+        end = reader.block
         if self._window is not None and self._window[0] == end:
             return self._window[1], self._window[2]
         target = end.timestamp - self.window
-        oldest = await self.clock.block(client, 0)
+        oldest = await self.clock.block(reader, 0)
         if oldest.timestamp >= target:
             start, limited = oldest, "chain" if oldest.timestamp > target else ""
         else:
-            start, limited = await self.clock.first_at_or_after(client, target, end), ""
+            start, limited = await self.clock.first_at_or_after(reader, target), ""
         if self._floor is not None and start.number < self._floor.number:
             start, limited = self._floor, "history"
         # One probe per new S (none while S stays, as on a chain younger than the window): a pool's state at S
         # is cached once read, so a pruning node forgetting S later costs nothing but new pools' reads there.
-        if start != self._readable and not await _has_state(client, start):
-            start, limited = await self._oldest_state(client, start, end), "history"
+        if start != self._readable and not await reader.at(start).has_state():
+            start, limited = await self._oldest_state(reader, start), "history"
             self._floor = start
         self._readable = start
         self._window = (end, start, limited)
         return start, limited
 
-    async def _oldest_state(self, client: ChainClient, without: BlockRef, end: BlockRef) -> BlockRef:
-        """Bisect (without, end] for the oldest block whose state the node serves (it serves `end`'s)."""
-        lo, hi = without.number, end.number
+    async def _oldest_state(self, reader: Reader, without: BlockRef) -> BlockRef:
+        """Bisect (without, B] for the oldest block whose state the node serves (it serves B's)."""
+        lo, hi = without.number, reader.block.number
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if await _has_state(client, mid) else (mid, hi)
-        return await self.clock.block(client, hi)
+            served = await reader.at(await self.clock.block(reader, mid)).has_state()
+            lo, hi = (lo, mid) if served else (mid, hi)
+        return await self.clock.block(reader, hi)
 
-    async def _starts(
-        self, client: ChainClient, end: BlockRef, ends: dict[LpPool, S]
-    ) -> dict[str, tuple[Window, S] | _Missing]:
+    async def _starts(self, reader: Reader, ends: dict[LpPool, S]) -> dict[str, tuple[Window, S] | _Missing]:
         """Each pool's window (from S, or from its first block with liquidity) and its state there."""
-        start, limited = await self.window_start(client, end)
+        end = reader.block
+        start, limited = await self.window_start(reader)
         out: dict[str, tuple[Window, S] | _Missing] = {}
         to_read: dict[BlockRef, list[LpPool]] = defaultdict(list)
         for pool in ends:
             if pool.address not in self.born and pool.created is not None and pool.created > start.number:
-                self.born[pool.address] = await self.clock.block(client, pool.created)
+                self.born[pool.address] = await self.clock.block(reader, pool.created)
             born = self.born.get(pool.address)
             at = born if born is not None and born.number > start.number else start
             cached = self.at_start.get(pool.address)
@@ -258,7 +249,7 @@ class LpFeeTracker(Generic[S]):
                 out[pool.address] = (Window(at, end, self.window, "pool" if at == born else limited), cached[1])
             else:
                 to_read[at].append(pool)
-        reads = await asyncio.gather(*(self._read_at(client, at, group) for at, group in to_read.items()))
+        reads = await asyncio.gather(*(self._read(reader.at(at), group) for at, group in to_read.items()))
         young: list[tuple[LpPool, _Missing, S]] = []
         for (at, group), states in zip(to_read.items(), reads, strict=True):
             for pool, state in zip(group, states, strict=True):
@@ -270,50 +261,53 @@ class LpFeeTracker(Generic[S]):
                     young.append((pool, state, ends[pool]))
                 else:
                     out[pool.address] = _Missing(f"at its first block {at.number}: {state.reason}")
-        out.update(await self._young(client, start, end, young))
+        out.update(await self._young(reader, start, young))
         return out
 
-    async def _read_at(self, client: ChainClient, at: BlockRef, pools: list[LpPool]) -> list[S | _Missing]:
+    async def _read(self, reader: Reader, pools: list[LpPool]) -> list[S | _Missing]:
+        """The pools' states at the reader's block."""
         calls = [self.model.reads(pool.address) for pool in pools]
-        results = await client.call_many([c for group in calls for c in group], at)
+        results = await reader.call_many([c for group in calls for c in group])
         return [self.state(group) for group in split_results(results, map(len, calls))]
 
     async def _young(
-        self, client: ChainClient, start: BlockRef, end: BlockRef, pools: list[tuple[LpPool, _Missing, S]]
+        self, reader: Reader, start: BlockRef, pools: list[tuple[LpPool, _Missing, S]]
     ) -> dict[str, tuple[Window, S] | _Missing]:
         """Pools with no state at S: younger than the window when they had no code or no liquidity there."""
         if not pools:
             return {}
-        codes = await client.rpc.batch([("eth_getCode", [p.address, block_param(start)]) for p, _, _ in pools])
+        at_start = reader.at(start)
+        codes = await asyncio.gather(*(at_start.code(pool.address) for pool, _, _ in pools))
         out: dict[str, tuple[Window, S] | _Missing] = {}
         for (pool, missing, end_state), code in zip(pools, codes, strict=True):
-            if code.unwrap() not in ("0x", "0x0") and missing.reason != "no liquidity":
+            if code and missing.reason != "no liquidity":
                 # The pool existed at S and its reads failed there: a failure, not youth.
                 out[pool.address] = _Missing(f"at block {start.number}: {missing.reason}")
                 continue
-            born, state = await self._first_with_liquidity(client, pool, (start, end), end_state)
+            born, state = await self._first_with_liquidity(reader, pool, start, end_state)
             self.born[pool.address] = born
             self.at_start[pool.address] = (born, state)
-            out[pool.address] = (Window(born, end, self.window, "pool"), state)
+            out[pool.address] = (Window(born, reader.block, self.window, "pool"), state)
         return out
 
     async def _first_with_liquidity(
-        self, client: ChainClient, pool: LpPool, span: tuple[BlockRef, BlockRef], end_state: S
+        self, reader: Reader, pool: LpPool, start: BlockRef, end_state: S
     ) -> tuple[BlockRef, S]:
         """Bisect (S, B] for the first block where the pool reads with liquidity (it does at B, not at S).
 
         A pool's LP supply never returns to zero once minted (V2 locks MINIMUM_LIQUIDITY), so the blocks
         with liquidity are one run ending at B.
         """
-        lo, hi, hi_state = span[0].number, span[1].number, end_state
+        lo, hi, hi_state = start.number, reader.block.number, end_state
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            state = self.state(await client.call_many(self.model.reads(pool.address), mid))
+            at_mid = reader.at(await self.clock.block(reader, mid))
+            state = self.state(await at_mid.call_many(self.model.reads(pool.address)))
             if isinstance(state, _Missing):
                 lo = mid
             else:
                 hi, hi_state = mid, state
-        return await self.clock.block(client, hi), hi_state
+        return await self.clock.block(reader, hi), hi_state
 
     def _log(self, unavailable: dict[str, str]) -> None:
         """Log a pool's missing rate once while its reason stays the same, not at every block."""
