@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import structlog
 
 from defiscope.chain.block import BlockRef
+from defiscope.chain.logs import log_hex, log_int
 from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, LpFeeError, LpFeeModel, Window, annualize
+from defiscope.protocols.tracked import BLOCKHASH_WINDOW, block_hash_call
 from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
 
 _DIGITS: Final = re.compile(r"\d+")
@@ -43,6 +45,7 @@ S = TypeVar("S")
 MAX_KNOWN_BLOCKS: Final = 10_000
 #: Blocks whose missing rates the tracker keeps for `gaps_at` (more than the reads in flight at once).
 MAX_GAP_BLOCKS: Final = 64
+NO_LIQUIDITY: Final = "no liquidity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,79 @@ class LpFeeRates:
 @dataclass(frozen=True, slots=True)
 class _Missing:
     reason: str
+
+
+Logs = Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolLogs:
+    """How a tracker follows its pools from logs instead of re-reading them every block: the topic0s of the
+    events that change a pool's LP state, and the adapter's fetch of its logs since a block (`TrackedAdapter.
+    _logs_since`: the holdings' own logs, so following them costs no request)."""
+
+    topics: frozenset[str]
+    since: Callable[[Reader, int], Awaitable[Logs]]
+
+
+@dataclass(slots=True)
+class _Followed(Generic[S]):
+    """Every pool's state at block `end`, moved forward by the logs that can change it; and, for the blocks after
+    `covered`, which pools each one's logs touched, so that S moves without re-reading the pools it did not."""
+
+    end: BlockRef
+    states: dict[str, S | _Missing]
+    covered: int
+    index: dict[str, str] = field(default_factory=dict)  # lowercase address -> pool address
+    touched: deque[tuple[int, frozenset[str]]] = field(default_factory=deque)  # (block, pools), in chain order
+    failed: set[str] = field(default_factory=set)  # pools whose read failed: read again at every block
+
+    def __post_init__(self) -> None:
+        self.index.update((pool.lower(), pool) for pool in self.states)
+        self.failed.update(pool for pool, state in self.states.items() if _read_failed(state))
+
+    def touches(self, logs: Logs, topics: frozenset[str]) -> dict[int, set[str]]:
+        """The followed pools each block's logs touched."""
+        found: dict[int, set[str]] = defaultdict(set)
+        for entry in logs:
+            pool = self.index.get(log_hex(entry["address"]))
+            if pool is not None and entry["topics"] and log_hex(entry["topics"][0]) in topics:
+                found[log_int(entry["blockNumber"])].add(pool)
+        return found
+
+    def advance(self, end: BlockRef, touches: Mapping[int, set[str]], states: Mapping[str, S | _Missing]) -> None:
+        for block in sorted(touches):
+            self.touched.append((block, frozenset(touches[block])))
+        for pool, state in states.items():
+            self.index[pool.lower()] = pool
+            self.states[pool] = state
+            if _read_failed(state):
+                self.failed.add(pool)
+            else:
+                self.failed.discard(pool)
+        self.end = end
+
+    def cover(self, after: int, touches: Mapping[int, set[str]]) -> None:
+        """Add the touches of blocks (after, covered], found later (from the logs of that range)."""
+        for block in sorted(touches, reverse=True):
+            if after < block <= self.covered:
+                self.touched.appendleft((block, frozenset(touches[block])))
+        self.covered = after
+
+    def moved(self, after: int, upto: int) -> set[str]:
+        """The pools touched in blocks (after, upto] (`after` not before `covered`), forgotten from here on."""
+        found: set[str] = set()
+        while self.touched and self.touched[0][0] <= upto:
+            block, pools = self.touched.popleft()
+            if block > after:
+                found.update(pools)
+        self.covered = max(self.covered, upto)
+        return found
+
+
+def _read_failed(state: object) -> bool:
+    """A read that failed (not a pool without liquidity, which only its own logs change)."""
+    return isinstance(state, _Missing) and state.reason != NO_LIQUIDITY
 
 
 class BlockClock:
@@ -125,9 +201,15 @@ class LpFeeTracker(Generic[S]):
     slug: str
     model: LpFeeModel[S]
     window: int = LP_FEE_WINDOW
+    #: Where the pools' logs come from, to re-read only the pools they touched; None: every pool, every block.
+    follow: PoolLogs | None = None
     clock: BlockClock = field(default_factory=BlockClock)
     born: dict[str, BlockRef] = field(default_factory=dict)  # young pools: first block with liquidity
-    at_start: dict[str, tuple[BlockRef, S]] = field(default_factory=dict)  # pool -> (S, state), last read
+    #: pool -> (block read at, state): a young pool's at its first block with liquidity, any other's at `_start`
+    at_start: dict[str, tuple[BlockRef, S]] = field(default_factory=dict)
+    _start: BlockRef | None = None  # the S that `at_start` holds states at
+    _followed: _Followed[S] | None = None
+    _lock: asyncio.Lock | None = None
     _window: tuple[BlockRef, BlockRef, str] | None = None  # the last (B, S, what limited S)
     _floor: BlockRef | None = None  # the oldest block whose state the node served, when it is not block 0
     _readable: BlockRef | None = None  # the last S the node served state at
@@ -140,16 +222,31 @@ class LpFeeTracker(Generic[S]):
         if failed is not None:
             return _Missing(f"{failed.call.describe()} failed: {failed.error}")
         state = self.model.state(results)
-        return _Missing("no liquidity") if state is None else state
+        return _Missing(NO_LIQUIDITY) if state is None else state
 
-    async def rates(self, reader: Reader, pools: Iterable[tuple[LpPool, Sequence[CallResult]]]) -> LpFeeRates:
-        """Rates of `pools` from their results at the reader's block B (read by the adapter)."""
+    async def rates(
+        self, reader: Reader, pools: Sequence[LpPool], read: Sequence[Sequence[CallResult]] | None = None
+    ) -> LpFeeRates:
+        """Rates of `pools` at the reader's block B, one block at a time (the followed state moves with B).
+
+        `read`: each pool's `model.reads` results at B when the adapter read them already (with its discovery, in
+        one batch); used when the tracker does not follow the pools' logs."""
+        if self._lock is None:  # created here: a tracker may be built outside a running event loop
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            states: Mapping[str, S | _Missing]
+            if read is not None and self.follow is None:
+                states = {pool.address: self.state(results) for pool, results in zip(pools, read, strict=True)}
+            else:
+                states = await self._ends(reader, pools)
+            return await self._rates(reader, pools, states)
+
+    async def _rates(self, reader: Reader, pools: Sequence[LpPool], states: Mapping[str, S | _Missing]) -> LpFeeRates:
         end = reader.block
         unavailable: dict[str, str] = {}
         ends: dict[LpPool, S] = {}
-        pools = list(pools)
-        for pool, results in pools:
-            state = self.state(results)
+        for pool in pools:
+            state = states[pool.address]
             if isinstance(state, _Missing):
                 unavailable[pool.address] = f"at block {end.number}: {state.reason}"
             else:
@@ -171,11 +268,80 @@ class LpFeeTracker(Generic[S]):
         self._log(unavailable)
         gaps = tuple(
             YieldGap(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, unavailable[pool.address])
-            for pool, _ in pools
+            for pool in pools
             if pool.address in unavailable
         )
         self._keep_gaps(end, gaps)
         return LpFeeRates(rows, unavailable, gaps)
+
+    async def _ends(self, reader: Reader, pools: Sequence[LpPool]) -> Mapping[str, S | _Missing]:
+        """Each pool's state at B. Followed: re-read only where the logs since the last B touched it (or its read
+        failed), in B's multicall with a check that the last B is B's ancestor; read in full when not following,
+        at the first block, after a reorg or a gap wider than `BLOCKHASH_WINDOW`, and at an older block (which
+        leaves the followed state alone)."""
+        followed, end = self._followed, reader.block
+        if self.follow is not None and followed is not None and followed.end == end:
+            if all(pool.address in followed.states for pool in pools):
+                return followed.states
+        elif (
+            self.follow is not None
+            and followed is not None
+            and 0 < end.number - followed.end.number <= BLOCKHASH_WINDOW
+            and await self._follow(reader, self.follow, followed, pools)
+        ):
+            return followed.states
+        states = dict(
+            zip((p.address for p in pools), await self._read(reader, [p.address for p in pools]), strict=True)
+        )
+        if self.follow is not None and (followed is None or end.number >= followed.end.number):
+            if followed is not None:
+                log.info("lp_fee.reloaded", slug=self.slug, block=end.number, was=followed.end.number)
+            self._followed = _Followed(end, states, covered=end.number)
+        return states
+
+    async def _follow(self, reader: Reader, follow: PoolLogs, followed: _Followed[S], pools: Sequence[LpPool]) -> bool:
+        """Move `followed` to the reader's block; False when its block is not the reader's ancestor (a reorg)."""
+        touches = followed.touches(await follow.since(reader, followed.end.number + 1), follow.topics)
+        reread = {pool for touched in touches.values() for pool in touched} | followed.failed
+        reread.update(pool.address for pool in pools if pool.address not in followed.states)  # new pools
+        order = sorted(reread)
+        ancestor, states = await asyncio.gather(
+            reader.call(block_hash_call(reader.chain_id, followed.end.number)), self._read(reader, order)
+        )
+        if not ancestor.success or log_hex(ancestor.one()) != followed.end.hash.lower():
+            log.warning("lp_fee.reorg", slug=self.slug, block=followed.end.number, hash=followed.end.hash)
+            return False
+        followed.advance(reader.block, touches, dict(zip(order, states, strict=True)))
+        return True
+
+    async def _move_start(self, reader: Reader, start: BlockRef) -> None:
+        """S moved: keep the states at the old S of the pools nothing touched since (the same at the new S), and
+        the young pools' at their first blocks while those stay after S; forget the rest, to be read at S."""
+        old, self._start = self._start, start
+        moved = await self._moved(reader, old, start)
+        was_young = self.born
+        # A first block at or before S is no longer the pool's start: S is, and its state there is read.
+        self.born = {pool: born for pool, born in was_young.items() if born.number > start.number}
+        self.at_start = {
+            pool: entry
+            for pool, entry in self.at_start.items()
+            if pool in self.born or (moved is not None and pool not in moved and pool not in was_young)
+        }
+
+    async def _moved(self, reader: Reader, old: BlockRef | None, start: BlockRef) -> set[str] | None:
+        """The pools the logs touched in (old S, new S], or None when not known (not following, S moved back,
+        the followed state is at another block than the reader's)."""
+        followed, follow = self._followed, self.follow
+        if follow is None or followed is None or old is None or followed.end != reader.block:
+            return None
+        if start.number < old.number:
+            return None
+        if old.number < followed.covered:  # the first move after a full read: its logs since the old S, once
+            logs = await reader.logs(
+                address=None, topics=[sorted(follow.topics)], from_block=old.number + 1, to_block=followed.covered
+            )
+            followed.cover(old.number, followed.touches(logs, follow.topics))
+        return followed.moved(old.number, start.number)
 
     def gaps_at(self, block: BlockRef) -> tuple[YieldGap, ...]:
         """The pools whose rate the latest `rates` at `block` could not give, and why (none if not read)."""
@@ -237,6 +403,8 @@ class LpFeeTracker(Generic[S]):
         """Each pool's window (from S, or from its first block with liquidity) and its state there."""
         end = reader.block
         start, limited = await self.window_start(reader)
+        if start != self._start:
+            await self._move_start(reader, start)
         out: dict[str, tuple[Window, S] | _Missing] = {}
         to_read: dict[BlockRef, list[LpPool]] = defaultdict(list)
         for pool in ends:
@@ -245,11 +413,14 @@ class LpFeeTracker(Generic[S]):
             born = self.born.get(pool.address)
             at = born if born is not None and born.number > start.number else start
             cached = self.at_start.get(pool.address)
-            if cached is not None and cached[0] == at:
+            if cached is not None and (cached[0] == at or (at == start and cached[0] != born)):
+                # A state kept from an older S: nothing touched the pool since, so it is its state at S.
                 out[pool.address] = (Window(at, end, self.window, "pool" if at == born else limited), cached[1])
             else:
                 to_read[at].append(pool)
-        reads = await asyncio.gather(*(self._read(reader.at(at), group) for at, group in to_read.items()))
+        reads = await asyncio.gather(
+            *(self._read(reader.at(at), [p.address for p in group]) for at, group in to_read.items())
+        )
         young: list[tuple[LpPool, _Missing, S]] = []
         for (at, group), states in zip(to_read.items(), reads, strict=True):
             for pool, state in zip(group, states, strict=True):
@@ -264,9 +435,9 @@ class LpFeeTracker(Generic[S]):
         out.update(await self._young(reader, start, young))
         return out
 
-    async def _read(self, reader: Reader, pools: list[LpPool]) -> list[S | _Missing]:
-        """The pools' states at the reader's block."""
-        calls = [self.model.reads(pool.address) for pool in pools]
+    async def _read(self, reader: Reader, pools: Sequence[str]) -> list[S | _Missing]:
+        """The states of the pools at these addresses at the reader's block, in one multicall."""
+        calls = [self.model.reads(pool) for pool in pools]
         results = await reader.call_many([c for group in calls for c in group])
         return [self.state(group) for group in split_results(results, map(len, calls))]
 
@@ -280,7 +451,7 @@ class LpFeeTracker(Generic[S]):
         codes = await asyncio.gather(*(at_start.code(pool.address) for pool, _, _ in pools))
         out: dict[str, tuple[Window, S] | _Missing] = {}
         for (pool, missing, end_state), code in zip(pools, codes, strict=True):
-            if code and missing.reason != "no liquidity":
+            if code and missing.reason != NO_LIQUIDITY:
                 # The pool existed at S and its reads failed there: a failure, not youth.
                 out[pool.address] = _Missing(f"at block {start.number}: {missing.reason}")
                 continue
