@@ -23,6 +23,7 @@ import re
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Final, Generic, TypeVar
 
@@ -46,6 +47,7 @@ MAX_KNOWN_BLOCKS: Final = 10_000
 #: Blocks whose missing rates the tracker keeps for `gaps_at` (more than the reads in flight at once).
 MAX_GAP_BLOCKS: Final = 64
 NO_LIQUIDITY: Final = "no liquidity"
+ZERO: Final = Fraction(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,9 @@ class LpFeeTracker(Generic[S]):
     _start: BlockRef | None = None  # the S that `at_start` holds states at
     _followed: _Followed[S] | None = None
     _lock: asyncio.Lock | None = None
+    _methods: dict[tuple[str, str, str], str] = field(default_factory=dict)  # method text per window
+    _zero: tuple[Decimal, Decimal] | None = None  # APR and APY of a pool that earned nothing
+    _idle: dict[str, S] = field(default_factory=dict)  # pool -> a state it earned nothing at (S = B = it)
     _window: tuple[BlockRef, BlockRef, str] | None = None  # the last (B, S, what limited S)
     _floor: BlockRef | None = None  # the oldest block whose state the node served, when it is not block 0
     _readable: BlockRef | None = None  # the last S the node served state at
@@ -260,7 +265,7 @@ class LpFeeTracker(Generic[S]):
                 continue
             window, start_state = start
             try:
-                apr = annualize(self.model.window_return(start_state, end_state), window.seconds)
+                apr = self._apr(pool.address, start_state, end_state, window)
             except LpFeeError as exc:
                 unavailable[pool.address] = f"{exc} ({window.describe()})"
                 continue
@@ -354,17 +359,34 @@ class LpFeeTracker(Generic[S]):
             del self._gaps[next(iter(self._gaps))]  # the least recently read block
 
     def _row(self, pool: LpPool, apr: Fraction, window: Window) -> Yield:
-        method = self.model.method(window)
-        return Yield(
-            self.slug,
-            pool.address,
-            pool.asset,
-            pool.symbol,
-            YieldKind.LP_FEE,
-            exact_decimal(apr),
-            self.model.apy(apr),
-            method,
-        )
+        # Most pools earned nothing in the window and every pool of a block shares its window: their figures and
+        # method text are made once, not once per pool (at mainnet's size, the rows are the block's CPU cost).
+        figures = self._figures(apr)
+        key = (window.start.hash, window.end.hash, window.limited_by)  # cheaper to hash than the window
+        method = self._methods.get(key)
+        if method is None:
+            if len(self._methods) >= MAX_GAP_BLOCKS:
+                self._methods.clear()
+            method = self._methods[key] = self.model.method(window)
+        return Yield(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, *figures, method)
+
+    def _apr(self, pool: str, start: S, end: S, window: Window) -> Fraction:
+        """The pool's APR over the window. A pool whose state at S and B is one it earned nothing at before
+        earned nothing again, whatever the window's length: no arithmetic (most pools, most blocks)."""
+        if start == end and self._idle.get(pool) == end:
+            return ZERO
+        window_return = self.model.window_return(start, end)
+        if start == end and not window_return:
+            self._idle[pool] = end
+        return annualize(window_return, window.seconds)
+
+    def _figures(self, apr: Fraction) -> tuple[Decimal, Decimal]:
+        """APR and APY as stored; a zero's computed once."""
+        if apr:
+            return exact_decimal(apr), self.model.apy(apr)
+        if self._zero is None:
+            self._zero = (exact_decimal(apr), self.model.apy(apr))
+        return self._zero
 
     async def window_start(self, reader: Reader) -> tuple[BlockRef, str]:
         """Block S of the window ending at the reader's block B, and what limited it: "" (nothing), "chain"
