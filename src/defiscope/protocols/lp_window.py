@@ -1,19 +1,30 @@
 """LP fee rates of a DEX adapter's pools over a trailing window: finds block S, reads the pools there, caches.
 
-The adapter reads each pool's `LpFeeModel.reads` at block B in its own batch; the tracker finds S (the
-first block at or after B - window, or the chain's oldest block when the chain is younger), reads the pools
-at S and turns both into `Yield`s (`protocols.lp_fees` has the math and the method).
+The tracker reads each pool's `LpFeeModel.reads` at block B, finds S (the first block at or after B - window,
+or the chain's oldest block when the chain is younger), reads the pools at S (through `reader.at(S)`, into the
+reader's provenance) and turns both into `Yield`s (`protocols.lp_fees` has the math and the method).
 
-    tracker = LpFeeTracker("uniswap-v2", V2_LP_FEES)
-    results = await reader.call_many([c for pool in pools for c in tracker.model.reads(pool.address)])
-    rates = await tracker.rates(reader, zip(pools, split(results)))
+    tracker = LpFeeTracker("uniswap-v2", V2_LP_FEES, follow=PoolLogs(frozenset({SYNC}), adapter._logs_since))
+    rates = await tracker.rates(reader, pools)     # LpPool list; `read=` the adapter's own reads at B, if made
     rates.yields, rates.unavailable        # Yield rows; pool -> why it has no rate (never a 0)
     tracker.gaps_at(reader.block)          # the same missing rates as `YieldGap`s, for `Adapter.yield_gaps`
 
+Rates every block at the cost of what changed. With `follow` (V2 and V3: a pool's state changes only with
+its own logs — Sync; Swap, Flash, Initialize — and pool code never changes), the states at B are kept and each
+block re-reads only the pools the logs since the last B touched (the holdings' own logs, so no extra request;
+plus new pools and pools whose read failed), with a `getBlockHash` check of the last B in the same multicall (a
+reorg, or a gap wider than 256 blocks, reads every pool again). The state at S of a pool nothing touched
+between the old and the new S is the same at both: as S moves, only the pools touched in between are read at
+the new S (the touches of the blocks in (S, B] are kept; after a full read, the logs of its window are fetched
+once). Without `follow` (Curve: an amplification ramp moves the virtual price without a log), every pool is
+read at every block, and at S whenever S moves. The differential test (`tests/yields/test_lp_fee_following.py`)
+shows both give the same rows.
+
 Caching, so indexing block after block stays cheap: S moves forward a block or two per block, so the clock
-searches forward from the last S it found (a request or two); a pool's state at S is kept until S moves;
-a pool younger than the window (no code or no liquidity at S) is searched once for its first block with
-liquidity, which then serves as its S. At the same B twice, no request is made beyond B's own batch.
+searches forward from the last S it found (a request or two); a pool younger than the window (no code or no
+liquidity at S) is searched once for its first block with liquidity, which then serves as its S until S passes
+it. At the same B twice, no request is made beyond B's own batch. A pool idle over the window costs no
+arithmetic.
 """
 
 from __future__ import annotations
