@@ -49,11 +49,6 @@ Reading = int | str
 GET_BLOCK_HASH: Final = "getBlockHash(uint256)(bytes32)"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
 BLOCKHASH_WINDOW: Final = 256
-#: A DEX tracking more pools than this reads its LP fee rates every `LP_FEE_INTERVAL` blocks instead of every
-#: block: those rates re-read every pool (O(pools) a block, the cost state-from-events removes from TVL), and a
-#: rate over a trailing day moves little in an hour (DefiLlama's yields refresh hourly).
-LP_FEE_EVERY_BLOCK_UP_TO: Final = 1_000
-LP_FEE_INTERVAL: Final = 300  # blocks: an hour of Ethereum's 12-s blocks
 
 
 class StateBehind(InputError):
@@ -170,11 +165,6 @@ class TrackedAdapter(Adapter):
     #: (DefiLlama's long-tail rule); costs O(pools) a block.
     per_pool = False
 
-    def yields_due(self, block: BlockRef) -> bool:
-        held = self.state
-        holdings = 0 if held is None else len(held.amounts) + len(held.failed)  # two per pool
-        return holdings <= 2 * LP_FEE_EVERY_BLOCK_UP_TO or block.number % LP_FEE_INTERVAL == 0
-
     @property
     def _lock(self) -> asyncio.Lock:
         # Created lazily: an adapter may be built outside a running event loop.
@@ -284,7 +274,8 @@ class TrackedAdapter(Adapter):
 
     def _logs_since(self, reader: Reader, from_block: int) -> asyncio.Future[list[Mapping[str, Any]]]:
         """The tracked topics' logs of [from_block, reader's block], with the cursors scanned to that block;
-        asked once per (range, pinned block) however many callers want them (the latest range is kept)."""
+        asked once per (range, pinned block) however many callers want them (the latest range is kept): the
+        holdings and the LP fee rates (`LpFeeTracker`, `PoolLogs`) follow the same logs."""
         key = (from_block, reader.block.hash)
         pending = self.__dict__.get("_prefetched")
         if pending is None or pending[0] != key or _failed(pending[1]):  # a failed or cancelled fetch is retried
@@ -314,7 +305,7 @@ class TrackedAdapter(Adapter):
             return False  # the logs came from another fork than the pinned block
         # The reorg check and the re-reads go in the same multicall: the re-reads are dropped if it fails.
         ancestor, readings = await asyncio.gather(
-            reader.call(Call.of(_multicall(reader.chain_id), GET_BLOCK_HASH, tracked.number)),
+            reader.call(block_hash_call(reader.chain_id, tracked.number)),
             self.changes(reader, found, tracked.number),
         )
         if not ancestor.success or log_hex(ancestor.one()) != tracked.hash.lower():
@@ -354,9 +345,11 @@ def _failed(future: asyncio.Future[Any]) -> bool:
     return future.done() and (future.cancelled() or future.exception() is not None)
 
 
-def _multicall(chain_id: int) -> str:
+def block_hash_call(chain_id: int, number: int) -> Call:
+    """Multicall3's `getBlockHash(number)`: asked at a pinned block, whether block `number` (one of the 256 before
+    it) is its ancestor, at no request of its own (it goes in the block's multicall)."""
     known = CHAINS.get(chain_id)
-    return known.multicall3 if known is not None else MULTICALL3
+    return Call.of(known.multicall3 if known is not None else MULTICALL3, GET_BLOCK_HASH, number)
 
 
 def created_between(cursor: LogCursor[T], after: int, upto: int) -> list[T]:
