@@ -18,6 +18,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.feed import LogFeed
 from defiscope.chain.multicall import Call, CallResult
+from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.world import DevnetChain
@@ -39,10 +40,10 @@ class Setup:
     engine: TvlEngine
     dex: DexState
     quoter: ChainClient  # /v1/quote's own client
-    calls: list[Call] = field(default_factory=list)  # every call the engine's client sent
+    calls: list[tuple[str, Call]] = field(default_factory=list)  # (reader's scope, call) of every read
 
-    async def snapshot(self, at: int | str = "latest") -> tuple[ChainTvl, int, list[Call]]:
-        """The engine's snapshot, its HTTP requests and its calls."""
+    async def snapshot(self, at: int | str = "latest") -> tuple[ChainTvl, int, list[tuple[str, Call]]]:
+        """The engine's snapshot, its HTTP requests and its calls with their readers' scopes."""
         before, first = self.engine.client.rpc.total_requests(), len(self.calls)
         result = await self.engine.snapshot(at)
         assert result.failures == ()
@@ -69,13 +70,13 @@ async def setup(
     ):
         engine = TvlEngine(client, deployment, adapters, PriceAggregator(deployment), feed=feed, dex=dex)
         made = Setup(engine, dex, quoter)
-        call_many = client.call_many
+        call_many = Reader.call_many
 
-        async def spy(calls: Sequence[Call], *args: object, **kwargs: object) -> list[CallResult]:
-            made.calls.extend(calls)
-            return await call_many(calls, *args, **kwargs)  # type: ignore[arg-type]
+        async def spy(reader: Reader, calls: Sequence[Call]) -> list[CallResult]:
+            made.calls.extend((reader.scope, call) for call in calls)
+            return await call_many(reader, calls)
 
-        monkeypatch.setattr(client, "call_many", spy)
+        monkeypatch.setattr(Reader, "call_many", spy)
         yield made
 
 
@@ -108,10 +109,13 @@ async def test_a_block_of_swaps_and_a_quote_cost_the_engine_s_three_requests(
         assert requests == 3  # header, one batch of logs, one multicall: the DEX state's reads inside it
         pools, quote_requests = await setup.quote_pools(result.block)
         assert quote_requests == 0  # the indexed block: answered from the shared state
-        # The touched V3 pool: each balance read once, its swap state never (the Swap event carries it).
-        balances = Counter((c.target, c.args) for c in calls if c.function.name == "balanceOf")
+        # The touched V3 pool: each balance read once for the DEX state (prices and LP fee rates read their
+        # own), its swap state never (the Swap event carries it); routing's only read is its reorg check.
+        dex_calls = [c for scope, c in calls if scope in {"routing", *setup.dex.dexes}]
+        balances = Counter((c.target, c.args) for c in dex_calls if c.function.name == "balanceOf")
         assert [balances[(token, (v3.address,))] for token in (v3.token0, v3.token1)] == [1, 1]
-        assert not {c.function.name for c in calls if c.target == v3.address} & V3_RELOAD_READS
+        assert not {c.function.name for c in dex_calls if c.target == v3.address} & V3_RELOAD_READS
+        assert {c.function.name for scope, c in calls if scope == "routing"} == {"getBlockHash"}
         # The routed pair's reserves are the TVL holdings' figures, not a copy.
         pair = v2_pair(setup.dex, pools, eth_chain)
         held = uniswap_v2.state
@@ -145,7 +149,8 @@ async def test_a_quote_ahead_of_the_indexer_advances_the_same_state(setup: Setup
         assert dex.state is not None
         assert dex.state.block == head
     result, _, calls = await setup.snapshot(head.number)
-    assert not {c.function.name for c in calls} & {"getBlockHash", "getReserves"}  # nothing DEX left to read
+    dex_scopes = {"routing", *setup.dex.dexes}
+    assert [c for scope, c in calls if scope in dex_scopes] == []  # the DEX state had nothing left to read
     pair = v2_pair(setup.dex, ahead, eth_chain)
     by_token = {t.token: t.amount for s in result.snapshots if s.slug == "uniswap-v2" for t in s.tokens}
     assert by_token[pair.token0] >= pair.reserve0 > 0

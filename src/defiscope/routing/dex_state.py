@@ -90,7 +90,9 @@ class DexState:
         A block the state has reached costs no request; a newer one advances this same state on ``client``."""
         async with self._lock:
             if self._behind(block):
-                await self._advance(Batcher(Snapshot(client, block), feed=self.feed), {})
+                batcher = Batcher(Snapshot(client, block), feed=self.feed)
+                await self.prefetch(batcher, {})  # as a snapshot does: the logs, then one multicall
+                await self._advance(batcher, {})
             assert self.block is not None  # set by the first advance
             return self._routed(), self.block
 

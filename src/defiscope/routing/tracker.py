@@ -149,9 +149,10 @@ class PoolTracker:
         elif head.number == start.number:
             reorg = head.hash != start.hash
         else:
-            ours, logs = await asyncio.gather(
-                _hash_of(reader, start.number), self._logs_since(reader, start.number + 1)
-            )
+            # The logs first (prefetched with a snapshot's others, or asked now): the reorg check then goes in
+            # the multicall of the reads that depend on them.
+            logs = await self._logs_since(reader, start.number + 1)
+            ours = await _hash_of(reader, start.number)
             # Logs of the head block from another fork than the head we read: the chain moved under us.
             reorg = ours != start.hash.lower() or any(
                 log.block == head.number and log.block_hash.lower() != head.hash.lower() for log in logs
