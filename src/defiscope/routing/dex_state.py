@@ -29,6 +29,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient, Snapshot
 from defiscope.chain.feed import LogFeed
 from defiscope.chain.reader import Batcher, Reader
+from defiscope.protocols.base import Adapter
 from defiscope.protocols.tracked import TrackedAdapter, prefetch_logs
 from defiscope.protocols.uniswap.v2 import V2Adapter
 from defiscope.routing.load import V2_FEES, PoolRef
@@ -44,7 +45,7 @@ class DexState:
     def __init__(
         self,
         chain_id: int,
-        dexes: Sequence[object] = (),
+        dexes: Sequence[Adapter] = (),
         refs: Sequence[PoolRef] = (),
         *,
         discover: Discover | None = None,

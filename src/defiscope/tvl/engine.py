@@ -175,12 +175,13 @@ class TvlEngine:
         report theirs) and the quote side's next read at this block tries again."""
         if self.dex is None:
             return
+        chain_id, block = self.client.chain_id, batcher.block.number
         try:
             await self.dex.advance(batcher, readers)
         except DefiscopeError as exc:
-            log.warning(
-                "dex_state.advance_failed", chain_id=self.client.chain_id, block=batcher.block.number, error=str(exc)
-            )
+            log.warning("dex_state.advance_failed", chain_id=chain_id, block=block, error=str(exc))
+        except Exception as exc:  # a bug there must not hide every protocol's figure; logged with its traceback
+            log.error("dex_state.crashed", chain_id=chain_id, block=block, exc_info=exc)
 
     async def reconcile(
         self, at: int | str = "latest", *, slugs: Collection[str] | None = None, start: int | None = None
