@@ -49,19 +49,6 @@ RAMP: Final = ("initial_A()(uint256)", "future_A()(uint256)", "initial_A_time()(
 
 
 @dataclass(frozen=True, slots=True)
-class AdvanceReport:
-    """What one ``advance`` did and cost."""
-
-    from_block: int
-    to_block: int
-    logs: int
-    requests: int  # HTTP requests sent
-    bytes: int  # sent and received
-    reloaded: tuple[str, ...]  # pools read again (an event that did not apply, or untrackable)
-    reorg: bool  # the tracked block was no longer on the chain: everything was reloaded
-
-
-@dataclass(frozen=True, slots=True)
 class Followed:
     """What one ``follow`` did (its requests are the batcher's, shared with whoever else read the block)."""
 
@@ -70,6 +57,14 @@ class Followed:
     logs: int
     reloaded: tuple[str, ...]  # pools read again (an event that did not apply, or untrackable)
     reorg: bool  # the tracked block was no longer on the chain: everything was reloaded
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceReport(Followed):
+    """What one ``advance`` did and cost (on a batcher of its own)."""
+
+    requests: int  # HTTP requests sent
+    bytes: int  # sent and received
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +118,10 @@ class PoolTracker:
             followed.from_block,
             followed.to_block,
             followed.logs,
-            after_requests - requests,
-            after_sent - sent,
             followed.reloaded,
             followed.reorg,
+            requests=after_requests - requests,
+            bytes=after_sent - sent,
         )
 
     async def prefetch(self, reader: Reader) -> None:
