@@ -14,7 +14,8 @@ Advancing is one step for every part, under one lock, at the pinned block of one
 range in the batch of log queries (through the chain's `LogFeed`), the reorg checks and re-reads (a touched
 V3 pool's balances, a pool an event could not be applied to) in the batcher's multicall. The TVL engine's
 snapshot advances it with the adapters' own readers (provenance stays per protocol); a quote for a block the
-state has not reached advances the same state on the quote's client. It only moves forward: a snapshot at an
+state has not reached advances the same state on the quote's client. Routing's part is read at the first
+quote (an indexer nobody quotes from never reads V3 tick words) and from then on followed with the rest. It only moves forward: a snapshot at an
 older block (backfill) reads in full and leaves it alone. A reorg reloads it once, for both readers.
 """
 
@@ -93,7 +94,10 @@ class DexState:
             if self._behind(block):
                 batcher = Batcher(Snapshot(client, block), feed=self.feed)
                 await self.prefetch(batcher, {})  # as a snapshot does: the logs, then one multicall
-                await self._advance(batcher, {})
+                await self._advance(batcher, {}, load_routes=True)
+            elif self.routes is None:  # the indexer moved the holdings; routing's part is read at the first quote
+                assert self.block is not None
+                await self._load_routes(Batcher(Snapshot(client, self.block), feed=self.feed).reader("routing"))
             assert self.block is not None  # set by the first advance
             return self._routed(), self.block
 
@@ -101,12 +105,19 @@ class DexState:
         ours = self.block
         return ours is None or ours.number < block.number or (ours.number == block.number and ours.hash != block.hash)
 
-    async def _advance(self, batcher: Batcher, readers: Mapping[str, Reader]) -> None:
+    async def _advance(self, batcher: Batcher, readers: Mapping[str, Reader], *, load_routes: bool = False) -> None:
+        """Every part to the batcher's block; routing's part is loaded only when asked (by a quote), so an
+        indexer nobody quotes from never reads V3 tick words."""
         if not self._behind(batcher.block):
             return
+        routing = batcher.reader("routing")
+        if self.routes is not None:
+            routes = self._follow_routes(routing)
+        else:
+            routes = self._load_routes(routing) if load_routes else _nothing()
         outcomes = await asyncio.gather(
             *(a.advance(readers.get(slug) or batcher.reader(slug)) for slug, a in self.dexes.items()),
-            self._follow_routes(batcher.reader("routing")),
+            routes,
             return_exceptions=True,
         )
         failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
@@ -115,15 +126,17 @@ class DexState:
         self.block = batcher.block
         self._pools = None
 
+    async def _load_routes(self, reader: Reader) -> None:
+        """Routing's part read at the reader's block: the pools the dexes' holdings do not carry."""
+        if not self.refs and self._discover is not None:
+            self.refs = tuple(await self._discover(reader.batcher.snapshot.client, reader.block))
+        own = [r for r in self.refs if self._reserves_of(r) is None]
+        self.routes = await PoolTracker.load(reader, own, feed=self.feed)
+        self._pools = None
+
     async def _follow_routes(self, reader: Reader) -> None:
-        routes = self.routes
-        if routes is None:
-            if not self.refs and self._discover is not None:
-                self.refs = tuple(await self._discover(reader.batcher.snapshot.client, reader.block))
-            own = [r for r in self.refs if self._reserves_of(r) is None]
-            self.routes = await PoolTracker.load(reader, own, feed=self.feed)
-            return
-        followed = await routes.follow(reader)
+        assert self.routes is not None
+        followed = await self.routes.follow(reader)
         if followed.reorg:
             self.reloads += 1
             log.info("dex_state.reloaded", chain_id=self.chain_id, block=followed.to_block, was=followed.from_block)
@@ -151,3 +164,7 @@ class DexState:
             log.warning("dex_state.pair_unreadable", chain_id=self.chain_id, dex=ref.dex, pair=ref.address, why=why)
             return None
         return V2Pool(ref.dex, ref.address, pair.token0, pair.token1, reserve0, reserve1, V2_FEES[ref.dex])
+
+
+async def _nothing() -> None:
+    """Routing's part before the first quote: nothing to follow yet."""
