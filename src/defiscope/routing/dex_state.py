@@ -15,8 +15,9 @@ range in the batch of log queries (through the chain's `LogFeed`), the reorg che
 V3 pool's balances, a pool an event could not be applied to) in the batcher's multicall. The TVL engine's
 snapshot advances it with the adapters' own readers (provenance stays per protocol); a quote for a block the
 state has not reached advances the same state on the quote's client. Routing's part is read at the first
-quote (an indexer nobody quotes from never reads V3 tick words) and from then on followed with the rest. It only moves forward: a snapshot at an
-older block (backfill) reads in full and leaves it alone. A reorg reloads it once, for both readers.
+quote (an indexer nobody quotes from never reads V3 tick words) and from then on followed with the rest. It
+only moves forward: a snapshot at an older block (backfill) reads in full and leaves it alone. A reorg
+reloads it once, for both readers.
 """
 
 from __future__ import annotations
