@@ -38,7 +38,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
-from defiscope.api.quotes import quote_chains
+from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.cli.tvl import print_table
@@ -362,8 +362,10 @@ async def _serve_runtime(
     devnet: Devnet | None,
     simulation: tuple[int, float] | None,
 ) -> None:
-    for engine in runtime.engines.values():  # the indexer and /v1/quote's pool tracker read a block's logs once
+    for engine in runtime.engines.values():  # the indexer and /v1/quote read a block's logs once
         engine.feed = engine.feed or LogFeed(engine.client.chain_id)
+    # One DEX state per chain, advanced by the indexer's snapshots and read by /v1/quote (no copy of its own).
+    share_dex_states(runtime.engines)
     indexer = Indexer(runtime.engines, repo, IndexerOptions())
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):

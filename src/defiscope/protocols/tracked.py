@@ -201,12 +201,20 @@ class TrackedAdapter(Adapter):
         a reorg found meanwhile drops its readings and reloads."""
 
     async def positions(self, reader: Reader) -> Sequence[Position | Uncounted]:
+        held = await self.advance(reader)
+        if held is None:  # an older block: a full read, and the tracked state stays where it is
+            held = Holdings.of(reader.block, await self.read_all(reader), self.noun)
+        return self._positions(held)
+
+    async def advance(self, reader: Reader) -> Holdings | None:
+        """The tracked state moved to the reader's block, or None for a block older than the tracked one (the
+        state only moves forward). Once per block: whoever asks first (`positions`, or the chain's shared
+        `routing.dex_state.DexState`) reads, with its reader; later askers at that block read nothing."""
         async with self._lock:
             state = self.state
-            if state is None or reader.block.number >= state.block.number:
-                return self._positions(await self._advance(reader))
-        # An older block: a full read, and the tracked state stays where it is.
-        return self._positions(Holdings.of(reader.block, await self.read_all(reader), self.noun))
+            if state is not None and reader.block.number < state.block.number:
+                return None
+            return await self._advance(reader)
 
     def _positions(self, held: Holdings) -> list[Position | Uncounted]:
         """The positions of `held`; when not one holding could be read, the protocol as a whole could not be."""

@@ -203,6 +203,10 @@ class V2Adapter(TrackedAdapter):
     def start_tracking(self, block: int) -> None:
         self._tracked = {p.address.lower(): p for p in self.created.upto(block)}
 
+    def tracked_pair(self, address: str) -> Pair | None:
+        """The pair at `address` if the tracked state covers it (its reserves are `state`'s two holdings)."""
+        return self._tracked.get(address.lower())
+
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         readings: dict[Key, Reading] = {}
         for pair in created_between(self.created, since, reader.block.number):
