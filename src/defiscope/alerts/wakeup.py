@@ -4,7 +4,7 @@
     >>> async def demo() -> int:
     ...     bell = Bell()
     ...     seen = bell.version
-    ...     waiting = asyncio.create_task(bell.wait_past(seen, timeout=5.0))
+    ...     waiting = asyncio.create_task(bell.wait_past(seen, within=5.0))
     ...     await asyncio.sleep(0)
     ...     bell.ring()  # from the loop or from a worker thread (the evaluator commits in one)
     ...     return await waiting
@@ -43,8 +43,8 @@ class Bell:
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
             loop.call_soon_threadsafe(event.set)
 
-    async def wait_past(self, seen: int, timeout: float) -> int:
-        """The version once it is past `seen`, or after `timeout` seconds whatever it is."""
+    async def wait_past(self, seen: int, within: float) -> int:
+        """The version once it is past `seen`, or after `within` seconds whatever it is."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if self.version > seen:
@@ -53,5 +53,5 @@ class Bell:
                 self._loop, self._event = loop, asyncio.Event()
             event = self._event
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), within)
         return self.version

@@ -46,9 +46,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_outbox")),
         sa.UniqueConstraint("message_id", "channel", "target", name=op.f("uq_alert_outbox_message_id_channel_target")),
-        sa.CheckConstraint(
-            "state IN ('pending', 'delivered', 'dead', 'disabled')", name=op.f("ck_alert_outbox_state")
-        ),
+        sa.CheckConstraint("state IN ('pending', 'delivered', 'dead', 'disabled')", name=op.f("ck_alert_outbox_state")),
         sa.CheckConstraint("channel IN ('webhook', 'email')", name=op.f("ck_alert_outbox_channel")),
     )
     op.create_index(op.f("ix_alert_outbox_state_next_attempt_at"), "alert_outbox", ["state", "next_attempt_at"])
