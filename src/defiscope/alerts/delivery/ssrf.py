@@ -79,11 +79,11 @@ def address_refusal(ip: IPAddress) -> str | None:
             return f"{reason} (embedded in {ip})"
     for reason, refused in (
         ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
-        ("private", ip.is_private),
-        ("unspecified", ip.is_unspecified),
         ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
         ("not globally routable", not ip.is_global),
     ):
         if refused:
