@@ -7,6 +7,7 @@ a delay, a body).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -121,7 +122,7 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length", "0")))
             status, answer, extra = receiver.handle({k.lower(): v for k, v in self.headers.items()}, raw)
             self.send_response(status)
@@ -129,12 +130,10 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("content-length", str(len(answer)))
             self.end_headers()
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the sender stopped reading (a cap)
                 self.wfile.write(answer)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the sender stopped reading (a response-size cap): fine
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

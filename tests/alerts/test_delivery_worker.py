@@ -39,9 +39,9 @@ async def running(engine: Engine, **overrides: Any) -> AsyncIterator[DeliveryWor
             await asyncio.wait_for(task, 10)
 
 
-async def settled(engine: Engine, timeout: float = 15.0) -> None:
+async def settled(engine: Engine, within: float = 15.0) -> None:
     """Until no outbox row is pending."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while any(r.state == "pending" for r in rows(engine)):
         assert time.monotonic() < deadline, [(r.message_id, r.state, r.last_error) for r in rows(engine)]
         await asyncio.sleep(0.05)

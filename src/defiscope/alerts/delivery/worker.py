@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Final, Protocol
@@ -167,3 +168,13 @@ async def open_worker(
     async with webhook_client(settings, resolver) as client:
         channels = ChannelSenders(WebhookSender(client, settings), EmailSender(settings))
         yield DeliveryWorker(OutboxQueue(engine, settings), channels, settings, bell=bell)
+
+
+async def work_until_signalled(engine: Engine, settings: DeliverySettings) -> None:
+    """A worker until SIGINT or SIGTERM: `defiscope delivery worker` and `python -m defiscope.alerts.delivery`."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_worker(engine, settings) as worker:
+        await worker.run(stop)
