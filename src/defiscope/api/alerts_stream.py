@@ -71,8 +71,7 @@ def _resume_point(last_event_id: str | None) -> int | None:
     return int(last_event_id)
 
 
-async def _events(log: StreamLog, hub: StreamHub, owner: str, after: int | None) -> AsyncIterator[ServerSentEvent]:
-    cursor = await asyncio.to_thread(log.latest, owner) if after is None else after
+async def _events(log: StreamLog, hub: StreamHub, owner: str, cursor: int) -> AsyncIterator[ServerSentEvent]:
     while not hub.closed:
         seen = hub.bell.version
         entries = await asyncio.to_thread(log.after, owner, cursor, _BATCH)
@@ -97,7 +96,10 @@ def router(hub: StreamHub, delivery: DeliverySettings | None = None) -> APIRoute
     ) -> EventSourceResponse:
         owner = _owner(request)
         log = StreamLog(context(request).repo.engine)
-        return EventSourceResponse(_events(log, hub, owner, _resume_point(last_event_id)), ping=15)
+        after = _resume_point(last_event_id)
+        if after is None:  # taken before the answer starts: a message committed once the client is connected is shown
+            after = await asyncio.to_thread(log.latest, owner)
+        return EventSourceResponse(_events(log, hub, owner, after), ping=15)
 
     @api.post("/channels/test", response_model=ChannelTestResult, summary="Send a signed test message (ping) now")
     async def test_channel(request: Request, body: Annotated[ChannelTest, Body()]) -> ChannelTestResult:
