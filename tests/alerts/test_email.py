@@ -77,7 +77,8 @@ async def test_alerts_are_mailed_with_a_summary_and_the_json_body(
     # A long subject is folded after "Subject:"; unfolding leaves the fold's space.
     assert mail["Subject"].strip() == "[defiscope] alert.firing price_move (rule rul_1) on chain 1 at block 107"
     text = mail.get_body(preferencelist=("plain",))
-    assert text is not None and "value: 2950.123456789012345678" in text.get_content()
+    assert text is not None
+    assert "value: 2950.123456789012345678" in text.get_content()
     (attachment,) = list(mail.iter_attachments())
     assert attachment.get_content_type() == "application/json"
     assert json.loads(attachment.get_content()) == body_of(msg)
