@@ -63,16 +63,18 @@ async def test_each_message_is_delivered_signed_and_once(engine: Engine, receive
     assert {(r.state, r.attempts, r.last_status) for r in rows(engine)} == {("delivered", 1, 204)}
 
 
-async def test_failures_are_retried_then_dead_lettered_after_max_attempts(engine: Engine, receiver: Receiver) -> None:
+async def test_failures_are_retried_then_dead_lettered_after_max_attempts(
+    sqlite_engine: Engine, receiver: Receiver
+) -> None:
     flaky, broken = message(1), message(2)
     receiver.statuses = {flaky.message_id: [500, 503], broken.message_id: [500] * 10}
     hook = Channel("webhook", receiver.url, SECRET)
-    async with running(engine, max_attempts=3) as worker:
+    async with running(sqlite_engine, max_attempts=3) as worker:
         sink = OutboxSink(bells=(worker.bell,))
-        put(engine, sink, flaky, (hook,))
-        put(engine, sink, broken, (hook,))
-        await settled(engine)
-    by_id = {r.message_id: r for r in rows(engine)}
+        put(sqlite_engine, sink, flaky, (hook,))
+        put(sqlite_engine, sink, broken, (hook,))
+        await settled(sqlite_engine)
+    by_id = {r.message_id: r for r in rows(sqlite_engine)}
     assert (by_id[flaky.message_id].state, by_id[flaky.message_id].attempts) == ("delivered", 3)
     dead = by_id[broken.message_id]
     assert (dead.state, dead.attempts, dead.last_status, dead.last_error) == ("dead", 3, 500, "HTTP 500")
@@ -101,31 +103,31 @@ async def test_410_gone_disables_the_endpoint_and_its_pending_messages(engine: E
         assert len(fine.processed) == 3
 
 
-async def test_redirects_are_not_followed(engine: Engine) -> None:
+async def test_redirects_are_not_followed(sqlite_engine: Engine) -> None:
     with Receiver.running() as target, Receiver.running() as redirector:
         msg = message(1)
         redirector.statuses = {msg.message_id: [302] * 5}
         redirector.headers = {"location": target.url}
-        async with running(engine, max_attempts=2) as worker:
-            put(engine, OutboxSink(bells=(worker.bell,)), msg, (Channel("webhook", redirector.url, SECRET),))
-            await settled(engine)
-        (row,) = rows(engine)
+        async with running(sqlite_engine, max_attempts=2) as worker:
+            put(sqlite_engine, OutboxSink(bells=(worker.bell,)), msg, (Channel("webhook", redirector.url, SECRET),))
+            await settled(sqlite_engine)
+        (row,) = rows(sqlite_engine)
         assert row.state == "dead"
         assert row.last_error == f"HTTP 302: redirect to {target.url} not followed"
         assert target.requests == []
 
 
-async def test_a_huge_or_slow_answer_is_capped(engine: Engine) -> None:
+async def test_a_huge_or_slow_answer_is_capped(sqlite_engine: Engine) -> None:
     with Receiver.running(answer=b"x" * 20_000_000) as huge, Receiver.running() as slow:
         slow.delay = lambda _id, _n: 3.0
-        async with running(engine, webhook_timeout=0.5, lease=2.0, max_attempts=1) as worker:
+        async with running(sqlite_engine, webhook_timeout=0.5, lease=2.0, max_attempts=1) as worker:
             sink = OutboxSink(bells=(worker.bell,))
             started = time.monotonic()
-            put(engine, sink, message(1), (Channel("webhook", huge.url, SECRET),))
-            put(engine, sink, message(2), (Channel("webhook", slow.url, SECRET),))
-            await settled(engine)
+            put(sqlite_engine, sink, message(1), (Channel("webhook", huge.url, SECRET),))
+            put(sqlite_engine, sink, message(2), (Channel("webhook", slow.url, SECRET),))
+            await settled(sqlite_engine)
             elapsed = time.monotonic() - started
-        by_target = {r.target: r for r in rows(engine)}
+        by_target = {r.target: r for r in rows(sqlite_engine)}
         assert by_target[huge.url].state == "delivered"  # 20 MB answered; 64 KiB read
         assert (by_target[slow.url].state, by_target[slow.url].last_error) == ("dead", "no answer within 0.5 s")
         assert elapsed < 2.5

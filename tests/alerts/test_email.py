@@ -62,8 +62,9 @@ def smtp_server() -> Iterator[tuple[Mailbox, int]]:
 
 
 async def test_alerts_are_mailed_with_a_summary_and_the_json_body(
-    engine: Engine, smtp_server: tuple[Mailbox, int]
+    sqlite_engine: Engine, smtp_server: tuple[Mailbox, int]
 ) -> None:
+    engine = sqlite_engine
     mailbox, port = smtp_server
     msg = message(7)
     async with running(engine, smtp_host="127.0.0.1", smtp_port=port, smtp_from="alerts@defiscope.test") as worker:
