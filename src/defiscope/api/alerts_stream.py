@@ -26,6 +26,7 @@ from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.message import Channel
 from defiscope.alerts.stream import StreamHub, StreamLog
 from defiscope.api.errors import ApiError
+from defiscope.api.models import COMMON_ERRORS, Error
 from defiscope.api.respond import context
 from defiscope.store.keys import StoredKey
 
@@ -83,7 +84,7 @@ async def _events(log: StreamLog, hub: StreamHub, owner: str, cursor: int) -> As
 
 
 def router(hub: StreamHub, delivery: DeliverySettings | None = None) -> APIRouter:
-    api = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+    api = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses={**COMMON_ERRORS, 400: {"model": Error}})
     settings = delivery or DeliverySettings.from_env()
 
     @api.get(
