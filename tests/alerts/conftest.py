@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from defiscope.store import create_engine, migrate
 from tests.alerts.kit import Receiver
+from tests.service.conftest import cli  # noqa: F401  (a CliRunner that restores structlog)
 from tests.store.conftest import db_url, engine, pg_database  # noqa: F401  (fixtures used here too)
 
 

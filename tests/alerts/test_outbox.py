@@ -37,13 +37,14 @@ def test_one_row_per_channel_and_one_stream_entry_committed_with_the_caller(engi
 
 def test_a_rolled_back_transaction_leaves_no_message_and_rings_nothing(engine: Engine) -> None:
     bell = Bell()
-    with (
-        pytest.raises(RuntimeError, match="the alert could not be stored"),
-        Session(engine.execution_options(**{WRITE_OPTION: True})) as session,
-        session.begin(),
-    ):
-        OutboxSink(bells=(bell,)).put(session, message(1), (HOOK,), OWNER)
-        raise RuntimeError("the alert could not be stored")
+
+    def store_alert_then_fail() -> None:
+        with Session(engine.execution_options(**{WRITE_OPTION: True})) as session, session.begin():
+            OutboxSink(bells=(bell,)).put(session, message(1), (HOOK,), OWNER)
+            raise RuntimeError("the alert could not be stored")
+
+    with pytest.raises(RuntimeError, match="the alert could not be stored"):
+        store_alert_then_fail()
     assert rows(engine) == []
     assert StreamLog(engine).latest(OWNER) == 0
     assert bell.version == 0
