@@ -39,6 +39,7 @@ from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.worker import open_worker
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.stream import StreamHub
+from defiscope.alerts.wakeup import Bell
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
@@ -375,6 +376,10 @@ async def _serve_runtime(
 ) -> None:
     for engine in runtime.engines.values():  # the indexer and /v1/quote's pool tracker read a block's logs once
         engine.feed = engine.feed or LogFeed(engine.client.chain_id)
+    streams, delivery_bell = StreamHub(), Bell()
+    # Rule evaluation hands alerts to this sink inside its transaction; the commit rings the delivery worker and
+    # the live streams, which look at once instead of at their next poll.
+    alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))  # noqa: F841  (the alert engine's sink)
     indexer = Indexer(runtime.engines, repo, IndexerOptions())
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
@@ -383,7 +388,6 @@ async def _serve_runtime(
     infos = {a.info.slug: a.info for e in runtime.engines.values() for a in e.adapters}
     # The API first: health, docs, the dashboard and what the store holds answer while discovery runs.
     sock = _bind(host, port)
-    streams = StreamHub()
     server = _EmbeddedServer(
         uvicorn.Config(
             _api(runtime, repo, indexer, watcher.board, infos, streams), log_level="warning", access_log=False
@@ -397,10 +401,7 @@ async def _serve_runtime(
     stop = asyncio.Event()
     try:
         with _on_signals(stop.set):
-            async with open_worker(repo.engine, DeliverySettings.from_env()) as deliveries:
-                # Rule evaluation hands alerts to `alert_sink` inside its transaction; the commit rings the delivery
-                # worker and the live streams, which look at once instead of at their next poll.
-                alert_sink = OutboxSink(bells=(deliveries.bell, streams.bell))  # noqa: F841  (the alert engine's)
+            async with open_worker(repo.engine, DeliverySettings.from_env(), bell=delivery_bell) as deliveries:
                 indexing = _index(runtime, repo, indexer, watcher, infos, stop)
                 tasks = [indexing, _run_api(server, sock, stop, streams), watcher.run(stop), deliveries.run(stop)]
                 if devnet is not None and simulation is not None:
