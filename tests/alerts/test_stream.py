@@ -138,7 +138,7 @@ def test_the_stream_needs_a_key_and_a_numeric_last_event_id(served: Served) -> N
         bad = client.get("/v1/alerts/stream", headers=served.headers("alice", **{"Last-Event-ID": "abc"}))
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["field"] == "X-API-Key"
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.json()["error"]["field"] == "Last-Event-ID"
 
 

@@ -26,13 +26,15 @@ from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.message import Channel
 from defiscope.alerts.stream import StreamHub, StreamLog
 from defiscope.api.errors import ApiError
-from defiscope.api.models import COMMON_ERRORS, Error
+from defiscope.api.models import COMMON_ERRORS
 from defiscope.api.respond import context
 from defiscope.store.keys import StoredKey
 
 #: Seconds between looks at the stream log when nothing rang (messages committed by another process).
 POLL_SECONDS: Final = 0.5
 _BATCH: Final = 100
+#: An event id as the stream sends them (Last-Event-ID must be one): a whole number.
+EVENT_ID: Final = r"^[0-9]{1,18}$"
 
 
 class ChannelTest(BaseModel):
@@ -64,14 +66,6 @@ def _owner(request: Request) -> str:
     return key.key_id
 
 
-def _resume_point(last_event_id: str | None) -> int | None:
-    if last_event_id is None:
-        return None
-    if not (last_event_id.isascii() and last_event_id.isdigit() and len(last_event_id) <= 18):
-        raise ApiError(400, "Last-Event-ID", f"expected an event id (a whole number), got {last_event_id!r}")
-    return int(last_event_id)
-
-
 async def _events(log: StreamLog, hub: StreamHub, owner: str, cursor: int) -> AsyncIterator[ServerSentEvent]:
     while not hub.closed:
         seen = hub.bell.version
@@ -84,7 +78,7 @@ async def _events(log: StreamLog, hub: StreamHub, owner: str, cursor: int) -> As
 
 
 def router(hub: StreamHub, delivery: DeliverySettings | None = None) -> APIRouter:
-    api = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses={**COMMON_ERRORS, 400: {"model": Error}})
+    api = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=COMMON_ERRORS)
     settings = delivery or DeliverySettings.from_env()
 
     @api.get(
@@ -93,11 +87,11 @@ def router(hub: StreamHub, delivery: DeliverySettings | None = None) -> APIRoute
         response_class=EventSourceResponse,
     )
     async def stream(
-        request: Request, last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None
+        request: Request, last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=EVENT_ID)] = None
     ) -> EventSourceResponse:
         owner = _owner(request)
         log = StreamLog(context(request).repo.engine)
-        after = _resume_point(last_event_id)
+        after = None if last_event_id is None else int(last_event_id)
         if after is None:  # taken before the answer starts: a message committed once the client is connected is shown
             after = await asyncio.to_thread(log.latest, owner)
         return EventSourceResponse(_events(log, hub, owner, after), ping=15)
