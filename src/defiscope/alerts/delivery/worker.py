@@ -136,7 +136,11 @@ class DeliveryWorker:
         except Exception as exc:  # a sender bug must not lose the message: it counts as a failed try
             log.error("alerts.send_crashed", row=envelope.row_id, exc_info=exc)
             outcome = Outcome("failed", f"internal error: {type(exc).__name__}: {exc}")
-        state = await asyncio.to_thread(self.queue.record, envelope, outcome, self.clock())
+        try:
+            state = await asyncio.to_thread(self.queue.record, envelope, outcome, self.clock())
+        except Exception as exc:  # not recorded: the lease runs out and the message is sent again (at least once)
+            log.warning("alerts.record_failed", message_id=envelope.message_id, outcome=outcome.kind, error=str(exc))
+            return
         log.info(
             "alerts.delivery",
             message_id=envelope.message_id,
