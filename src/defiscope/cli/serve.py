@@ -43,7 +43,7 @@ from defiscope.alerts.wakeup import Bell
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
-from defiscope.api.quotes import quote_chains
+from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.cli.tvl import print_table
@@ -374,8 +374,10 @@ async def _serve_runtime(
     devnet: Devnet | None,
     simulation: tuple[int, float] | None,
 ) -> None:
-    for engine in runtime.engines.values():  # the indexer and /v1/quote's pool tracker read a block's logs once
+    for engine in runtime.engines.values():  # the indexer and /v1/quote read a block's logs once
         engine.feed = engine.feed or LogFeed(engine.client.chain_id)
+    # One DEX state per chain, advanced by the indexer's snapshots and read by /v1/quote (no copy of its own).
+    share_dex_states(runtime.engines)
     streams, delivery_bell = StreamHub(), Bell()
     # Rule evaluation hands alerts to this sink inside its transaction; the commit rings the delivery worker and
     # the live streams, which look at once instead of at their next poll.
