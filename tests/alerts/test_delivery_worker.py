@@ -131,3 +131,15 @@ async def test_a_huge_or_slow_answer_is_capped(sqlite_engine: Engine) -> None:
         assert by_target[huge.url].state == "delivered"  # 20 MB answered; 64 KiB read
         assert (by_target[slow.url].state, by_target[slow.url].last_error) == ("dead", "no answer within 0.5 s")
         assert elapsed < 2.5
+
+
+async def test_a_receivers_retry_after_is_honoured(sqlite_engine: Engine, receiver: Receiver) -> None:
+    msg = message(1)
+    receiver.statuses = {msg.message_id: [429]}
+    receiver.headers = {"retry-after": "1"}
+    async with running(sqlite_engine, retry_max=5.0) as worker:  # backoff alone would wait at most 0.05 s
+        put(sqlite_engine, OutboxSink(bells=(worker.bell,)), msg, (Channel("webhook", receiver.url, SECRET),))
+        await settled(sqlite_engine)
+    first, second = (r.at for r in receiver.requests)
+    assert second - first >= 1.0
+    assert rows(sqlite_engine)[0].state == "delivered"
