@@ -170,6 +170,7 @@ class Gate:
                 await self._limit(self.per_failed_key, failed, limits)
                 return error_response(401, "X-API-Key", "unknown, malformed or revoked API key")
             who = f"key:{stored.key_id}"
+            scope.setdefault("state", {})["api_key"] = stored  # `request.state.api_key`: whose rules (alerts)
             refused = await self._limit(self.per_key, who, limits)
         if refused is None and path == QUOTE_PATH:  # quotes read the chains: their own, tighter budget
             refused = await self._limit(self.per_quote, f"{who}:quote", limits)
