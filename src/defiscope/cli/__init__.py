@@ -5,6 +5,7 @@ from __future__ import annotations
 from defiscope.cli import (  # noqa: F401  (modules register their commands on import)
     chains,
     devnet,
+    governance,
     keys,
     methodology,
     quote,
