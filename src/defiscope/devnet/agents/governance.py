@@ -5,14 +5,14 @@ Example::
     governance = GovernanceAgents()
     sim = Simulation(devnet.chain(1), SimulationConfig(seed=7, agents=(governance,)))
     sim.run(20)
-    governance.proposals[0].kind, governance.proposals[0].protocol     # "oracle", "Compound"
+    governance.proposals[0].kinds, governance.proposals[0].protocol    # ("oracle", "rate model"), "Compound"
 
 Every `propose_every` ticks (and on the first tick) the largest delegate of each governed protocol proposes the
-next change of its protocol's cycle (`COMPOUND_CHANGES`, `UNISWAP_CHANGES`): a new price oracle, a new rate
-model for a market, a pending admin, a pending Comptroller implementation, a collateral factor, a treasury
-grant; a new fee tier for Uniswap. Each tick, every live proposal moves on from its state on chain: the
-delegates vote while it is Active (one in four proposals meets a majority against and is Defeated), anyone
-queues it once Succeeded and executes it once its eta has passed.
+next proposal of its protocol's cycle (`COMPOUND_CHANGES`, `UNISWAP_CHANGES`), of one or two changes: a new
+price oracle and a new rate model for a market, a pending admin and a pending Comptroller implementation, a
+collateral factor and a treasury grant; a new fee tier, or a grant, for Uniswap. Each tick, every live
+proposal moves on from its state on chain: the delegates vote while it is Active (one in four proposals meets
+a majority against and is Defeated), anyone queues it once Succeeded and executes it once its eta has passed.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ Action = tuple[str, int, bytes]  # target, value, calldata
 @dataclass(slots=True)
 class LiveProposal:
     protocol: str
-    kind: str
+    kinds: tuple[str, ...]  # one per action
     id: int
     targets: list[str]
     values: list[int]
@@ -133,16 +133,17 @@ def _ctoken_names(sim: Simulation) -> list[str]:
     return sorted(n for n in sim.chain.contracts if n.startswith("CompoundV2cToken:"))
 
 
+#: One proposal: its changes, each a (kind, actions) maker; mainnet proposals often bundle a few.
 Change = tuple[str, Callable[["Simulation", random.Random], list[Action]]]
-COMPOUND_CHANGES: Final[tuple[Change, ...]] = (
-    ("oracle", _compound_oracle),
-    ("rate model", _compound_rate_model),
-    ("admin", _compound_admin),
-    ("upgrade", _compound_upgrade),
-    ("collateral factor", _compound_collateral),
-    ("grant", _grant("Compound")),
+COMPOUND_CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
+    (("oracle", _compound_oracle), ("rate model", _compound_rate_model)),
+    (("admin", _compound_admin), ("upgrade", _compound_upgrade)),
+    (("collateral factor", _compound_collateral), ("grant", _grant("Compound"))),
 )
-UNISWAP_CHANGES: Final[tuple[Change, ...]] = (("fee tier", _uniswap_fee_tier), ("grant", _grant("Uniswap")))
+UNISWAP_CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
+    (("fee tier", _uniswap_fee_tier),),
+    (("grant", _grant("Uniswap")),),
+)
 CHANGES: Final = {"Compound": COMPOUND_CHANGES, "Uniswap": UNISWAP_CHANGES}
 
 
@@ -173,17 +174,23 @@ class GovernanceAgents:
 
     def _propose(self, sim: Simulation, rng: random.Random, protocol: str) -> None:
         made = sum(1 for p in self.proposals if p.protocol == protocol)
-        kind, change = CHANGES[protocol][made % len(CHANGES[protocol])]
-        actions = change(sim, rng)
+        changes = CHANGES[protocol][made % len(CHANGES[protocol])]
+        kinds: tuple[str, ...] = ()
+        actions: list[Action] = []
+        for kind, make in changes:
+            made_actions = make(sim, rng)
+            actions += made_actions
+            kinds += (kind,) * len(made_actions)
         targets, values, calldatas = [a[0] for a in actions], [a[1] for a in actions], [a[2] for a in actions]
-        description = f"# {protocol}: {kind} #{made + 1}\n\nProposed by the devnet simulation."
+        title = " and ".join(kind for kind, _ in changes)
+        description = f"# {protocol}: {title} #{made + 1}\n\nProposed by the devnet simulation."
         governor = self._governor(sim, protocol)
         if not self._wallet(sim, protocol, 0).send(governor.functions.propose(targets, values, calldatas, description)):
             return
         proposal_id = governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call()
         doomed = rng.random() < self.doomed_probability
         self.proposals.append(
-            LiveProposal(protocol, kind, proposal_id, targets, values, calldatas, description, doomed)
+            LiveProposal(protocol, kinds, proposal_id, targets, values, calldatas, description, doomed)
         )
 
     def _advance(self, sim: Simulation, rng: random.Random, proposal: LiveProposal) -> None:
@@ -205,6 +212,7 @@ class GovernanceAgents:
             wallet = self._wallet(sim, proposal.protocol, index)
             if wallet.address in proposal.voted:
                 continue
+            # The three largest delegates carry the vote (47 % of the supply against the others' 27 %).
             if proposal.doomed:
                 support = AGAINST if index < 3 else rng.choice((FOR, ABSTAIN))
             else:
