@@ -49,7 +49,7 @@ class Governed:
 def mine(url: str, blocks: int, seconds: int = 0) -> None:
     if seconds:
         rpc(url, "evm_increaseTime", [seconds])
-    rpc(url, "anvil_mine", [hex(blocks)])
+    rpc(url, "anvil_mine", [hex(blocks)], timeout=120)  # about 0.1 s a block on a loaded machine
 
 
 def _cancelled_proposal(sim: Simulation) -> LiveProposal:
@@ -90,6 +90,7 @@ def governed(devnet: Devnet) -> Iterator[Governed]:
             agents(sim, rng)  # votes on them, queues or executes older ones
             governed.record()
             mine(url, VOTING_PERIOD + 1, seconds=TIMELOCK_DELAY + 1)  # votes close, queued ones ripen
+            governed.record()  # Succeeded or Defeated, before anyone queues
         agents(sim, rng)  # the last ones queued; new ones pending
         governed.record()
         yield governed

@@ -19,6 +19,7 @@ from typing import Any, Final
 from eth_abi import decode
 from eth_utils import keccak
 
+from defiscope.chain.abi import checksum
 from defiscope.chain.logs import log_hex, topic_address
 from defiscope.protocols.events import EventParseError, EventStream, StoredEvent
 
@@ -71,8 +72,8 @@ def parse_proposal_created(log: Mapping[str, Any]) -> StoredEvent:
     proposal_id, proposer, targets, values, signatures, calldatas, start, end, description = fields
     payload = {
         "id": str(proposal_id),  # OpenZeppelin's ids are 256-bit hashes
-        "proposer": proposer,
-        "targets": list(targets),
+        "proposer": checksum(proposer),
+        "targets": [checksum(t) for t in targets],
         "values": [str(v) for v in values],
         "signatures": list(signatures),
         "calldatas": ["0x" + bytes(c).hex() for c in calldatas],
