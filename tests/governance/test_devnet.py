@@ -1,17 +1,21 @@
-"""Governance read from the devnet's chain equals what the Governors say of themselves: states at every step
-(`state(id)`), votes (`proposalVotes`), quorums (`quorum(snapshot)`), decoded actions equal to what the
-simulation proposed, flags, state really changed by executed proposals, and voting-power concentration against
-the token's own `getVotes`."""
+"""Governance read from the devnet's chain equals what the Governors say of themselves, through the code, the
+CLI and the API: states at every step (`state(id)`), votes (`proposalVotes`), quorums (`quorum(snapshot)`),
+decoded actions equal to what the simulation proposed, flags, state really changed by executed proposals, and
+voting-power concentration against the token's own `getVotes`. Bad input: CLI exit 2, API 4xx naming it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from defiscope.chain.reader import Batcher
+from defiscope.cli import app
 from defiscope.deployments import Deployment
+from defiscope.devnet import Devnet
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.governance import DELEGATE_SHARES, delegate_address
 from defiscope.governance.load import GovernanceView, governance_view, stored_events
@@ -20,8 +24,9 @@ from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
+from tests.api.conftest import indexed_app
 from tests.governance.conftest import Governed
-from tests.service.conftest import make_engine
+from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
 STATES = list(ProposalState)  # in IGovernor.ProposalState's order
 #: What each change of the simulation's cycle is flagged as.
@@ -196,3 +201,74 @@ async def test_concentration_equals_the_tokens_votes(
         assert c.top_share * total == sum(ranked[:5])
         half = next(n for n in range(1, len(ranked) + 1) if 2 * sum(ranked[:n]) > total)
         assert c.nakamoto == half
+
+
+def _governors_states(governed: Governed) -> dict[str, str]:
+    """Each proposal's state as its Governor gives it at the head."""
+    return {
+        str(p.id): STATES[governed.governor(p.protocol).functions.state(p.id).call()].value for p in governed.proposals
+    }
+
+
+def test_cli_lists_every_proposal_in_the_governors_state(
+    governed: Governed,
+    cli: CliRunner,  # noqa: F811
+    devnet_home: Path,  # noqa: F811
+) -> None:
+    result = cli.invoke(app, ["governance", "proposals", "--chain", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {p["id"]: p["state"] for p in doc["proposals"]} == _governors_states(governed)
+    assert {c["protocol"] for c in doc["concentration"]} == {"compound", "uniswap"}
+    executed = [p for p in doc["proposals"] if p["state"] == "Executed"]
+    assert executed
+    assert all(a["function"] and a["flag"] != "unknown" for p in executed for a in p["actions"])
+
+    only = cli.invoke(app, ["governance", "proposals", "--protocol", "uniswap", "--state", "executed", "--json"])
+    assert only.exit_code == 0, only.output
+    listed = json.loads(only.stdout)["proposals"]
+    assert listed
+    assert {(p["protocol"], p["state"]) for p in listed} == {("uniswap", "Executed")}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--protocol", "sushi"], "error: unknown governed protocol 'sushi'"),
+        (["--state", "Finished"], "error: unknown proposal state 'Finished'"),
+        (["--chain", "56", "--protocol", "compound"], "error: no governor of compound on chain 56"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2(
+    cli: CliRunner,  # noqa: F811
+    devnet_home: Path,  # noqa: F811
+    args: list[str],
+    message: str,
+) -> None:
+    result = cli.invoke(app, ["governance", "proposals", *args])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_api_serves_the_indexed_proposals(governed: Governed, devnet: Devnet, tmp_path: Path) -> None:
+    with indexed_app(devnet, f"sqlite:///{tmp_path / 'indexed.db'}") as indexed:
+        body = indexed.client.get("/v1/governance/proposals", params={"chain": "ethereum"}).json()
+        assert {p["id"]: p["state"] for p in body["proposals"]} == _governors_states(governed)
+        assert body["block"]["number"] == governed.sim.sender.w3.eth.block_number
+        oracle = next(a for p in body["proposals"] for a in p["actions"] if a["flag"] == "oracle-change")
+        assert oracle["function"] == "_setPriceOracle(address)"
+        assert oracle["target_name"] == "CompoundV2Comptroller"
+        assert all(p["quorum"] is not None for p in body["proposals"] if p["state"] != "Pending")
+        (compound,) = [c for c in body["concentration"] if c["protocol"] == "compound"]
+        assert compound["nakamoto_coefficient"] == 3  # 20 + 15 + 12 of 74 delegated
+        assert compound["top5_share"] == f"{65 / 74:.6f}"
+
+        for params, field in (
+            ({"state": "nope"}, "state"),
+            ({"protocol": "x"}, "protocol"),
+            ({"chain": "zz"}, "chain"),
+        ):
+            refused = indexed.client.get("/v1/governance/proposals", params=params)
+            assert refused.status_code in (404, 422), refused.text
+            assert field in json.dumps(refused.json())

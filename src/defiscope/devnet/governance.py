@@ -31,10 +31,11 @@ from defiscope.devnet.spec import ChainSpec
 from defiscope.devnet.tx import Sender
 
 #: Shares of the supply each delegate holds (the rest is the timelock's treasury), largest first.
-DELEGATE_SHARES: Final = tuple(Fraction(p, 100) for p in (18, 14, 11, 9, 7, 5, 4, 3, 2, 2))
-#: Blocks, not seconds: a devnet tick mines tens of blocks, so the vote spans a few ticks.
+DELEGATE_SHARES: Final = tuple(Fraction(p, 100) for p in (20, 15, 12, 10, 8, 5, 4))
+#: Blocks, not seconds. A simulation tick mines 25-50 blocks: a proposal made in one tick is voted on in the
+#: next, and its vote closes a tick or two later.
 VOTING_DELAY: Final = 1
-VOTING_PERIOD: Final = 150
+VOTING_PERIOD: Final = 60
 #: Seconds between queueing and execution (mainnet: 2 days); the simulation's clock moves 1 s a block.
 TIMELOCK_DELAY: Final = 10
 QUORUM_PERCENT: Final = 4  # Compound's 400,000 of 10M COMP; Uniswap's 40M of 1B UNI
