@@ -36,7 +36,7 @@ class GovernedProtocol:
     governor: str  # registry names
     token: str
     timelock: str
-    token_symbol: str  # the mainnet token's interface name: "Comp", "Uni"
+    token_interface: str  # the mainnet token's real ABI (tests/fixtures/abi)
 
     def present(self, deployment: Deployment) -> bool:
         return self.governor in deployment.contracts and self.token in deployment.contracts
@@ -45,10 +45,15 @@ class GovernedProtocol:
 GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
     {
         "compound": GovernedProtocol(
-            "compound", "compound-v2", "CompoundGovernor", "CompoundGovernanceToken", "CompoundTimelock", "Comp"
+            "compound",
+            "compound-v2",
+            "CompoundGovernor",
+            "CompoundGovernanceToken",
+            "CompoundTimelock",
+            "compound/COMP",
         ),
         "uniswap": GovernedProtocol(
-            "uniswap", "uniswap-v3", "UniswapGovernor", "UniswapGovernanceToken", "UniswapTimelock", "Uni"
+            "uniswap", "uniswap-v3", "UniswapGovernor", "UniswapGovernanceToken", "UniswapTimelock", "uniswap/Uni"
         ),
     }
 )
@@ -84,8 +89,9 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
     for spec in GOVERNORS.values():
         if spec.keeper != keeper or not spec.present(deployment):
             continue
-        governor_interface = f"{spec.protocol}/GovernorBravoDelegate" if mainnet else "openzeppelin/Governor"
-        token_interface = f"{spec.protocol}/{spec.token_symbol}" if mainnet else "openzeppelin/ERC20Votes"
+        # Both mainnet governors are deployments of Compound's GovernorBravoDelegate source.
+        governor_interface = "compound/GovernorBravo" if mainnet else "openzeppelin/Governor"
+        token_interface = spec.token_interface if mainnet else "openzeppelin/ERC20Votes"
         uses += [
             ContractUse(
                 f"{spec.protocol} governor",
