@@ -28,13 +28,13 @@ from defiscope.devnet.tx import Sender
 class Governed:
     sim: Simulation
     agents: GovernanceAgents
-    canceled: LiveProposal
+    direct: list[LiveProposal]  # made by hand, not by the agent: one canceled, one left pending
     #: After each step: the head block, and proposal id -> the governor's own state(id) there.
     seen: list[tuple[int, dict[int, int]]]
 
     @property
     def proposals(self) -> list[LiveProposal]:
-        return [self.canceled, *self.agents.proposals]
+        return [*self.direct, *self.agents.proposals]
 
     def governor(self, protocol: str) -> Contract:
         address = self.sim.chain.contracts[f"{protocol}Governor"]
@@ -52,20 +52,20 @@ def mine(url: str, blocks: int, seconds: int = 0) -> None:
     rpc(url, "anvil_mine", [hex(blocks)], timeout=120)  # about 0.1 s a block on a loaded machine
 
 
-def _cancelled_proposal(sim: Simulation) -> LiveProposal:
-    """The largest Compound delegate proposes and withdraws before the vote opens (Governor.cancel)."""
+def _proposal(sim: Simulation, description: str, *, cancel: bool = False) -> LiveProposal:
+    """The largest Compound delegate proposes a close factor; with `cancel`, withdraws it before the vote opens."""
     sender: Sender = sim.sender
     governor = sender.contract(contract_artifact("DevGovernor"), sim.chain.contracts["CompoundGovernor"])
     proposer = delegate_address("Compound", 0)
     target = sim.chain.contracts["CompoundV2Comptroller"]
     comptroller = sender.contract(contract_artifact("Comptroller"), target)
     calldata = bytes.fromhex(comptroller.encode_abi("_setCloseFactor", args=[6 * 10**17])[2:])
-    description = "# Compound: close factor 60 %\n\nWithdrawn by its proposer."
-    args = ([target], [0], [calldata], description)
     rpc(sim.chain.rpc_url, "anvil_impersonateAccount", [proposer])
     try:
-        sender.send(governor.functions.propose(*args), sender=proposer)
-        sender.send(governor.functions.cancel([target], [0], [calldata], keccak(text=description)), sender=proposer)
+        sender.send(governor.functions.propose([target], [0], [calldata], description), sender=proposer)
+        if cancel:
+            hashed = keccak(text=description)
+            sender.send(governor.functions.cancel([target], [0], [calldata], hashed), sender=proposer)
     finally:
         rpc(sim.chain.rpc_url, "anvil_stopImpersonatingAccount", [proposer])
     proposal_id = governor.functions.hashProposal([target], [0], [calldata], keccak(text=description)).call()
@@ -79,21 +79,18 @@ def governed(devnet: Devnet) -> Iterator[Governed]:
     snapshot = rpc(url, "evm_snapshot")
     try:
         sim = Simulation(chain, SimulationConfig(seed=11, agents=()))
-        # Proposals on odd ticks: each is voted on the tick after, queued and executed on later ones.
-        agents = GovernanceAgents(propose_every=2, doomed_probability=0.0)
+        # Each tick proposes (every second one) and votes at once; votes close between ticks.
+        agents = GovernanceAgents(propose_every=2)  # every 4th proposal of a protocol is voted down
         rng = random.Random(11)
-        governed = Governed(sim, agents, _cancelled_proposal(sim), [])
-        for step in range(4):
-            agents(sim, rng)  # moves live proposals on, then proposes the next change of each protocol
-            if step == 1:
-                agents.proposals[-1].doomed = True  # Uniswap's first grant is voted down
-            governed.record()
-            mine(url, 2)  # the new proposals' votes open
-            agents(sim, rng)  # votes on them, queues or executes older ones
+        governed = Governed(sim, agents, [_proposal(sim, "# Compound: close factor 60 %", cancel=True)], [])
+        for _ in range(4):
+            agents(sim, rng)  # proposes the next change of each protocol and votes, queues, executes
             governed.record()
             mine(url, VOTING_PERIOD + 1, seconds=TIMELOCK_DELAY + 1)  # votes close, queued ones ripen
             governed.record()  # Succeeded or Defeated, before anyone queues
-        agents(sim, rng)  # the last ones queued; new ones pending
+            agents(sim, rng)  # queues the succeeded, executes the ripe
+            governed.record()
+        governed.direct.append(_proposal(sim, "# Compound: close factor 55 %"))  # left Pending
         governed.record()
         yield governed
     finally:

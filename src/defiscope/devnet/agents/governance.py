@@ -11,8 +11,8 @@ Every `propose_every` ticks (and on the first tick) the largest delegate of each
 next proposal of its protocol's cycle (`COMPOUND_CHANGES`, `UNISWAP_CHANGES`), of one or two changes: a new
 price oracle and a new rate model for a market, a pending admin and a pending Comptroller implementation, a
 collateral factor and a treasury grant; a new fee tier, or a grant, for Uniswap. Each tick, every live
-proposal moves on from its state on chain: the delegates vote while it is Active (one in four proposals meets
-a majority against and is Defeated), anyone queues it once Succeeded and executes it once its eta has passed.
+proposal moves on from its state on chain: the delegates vote while it is Active (every fourth proposal of a protocol
+meets a majority against and is Defeated), anyone queues it once Succeeded and executes it once its eta has passed.
 """
 
 from __future__ import annotations
@@ -144,25 +144,29 @@ UNISWAP_CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
     (("fee tier", _uniswap_fee_tier),),
     (("grant", _grant("Uniswap")),),
 )
-CHANGES: Final = {"Compound": COMPOUND_CHANGES, "Uniswap": UNISWAP_CHANGES}
+#: Uniswap's one-transaction proposals first: by the time Compound's (which deploy contracts first) are made,
+#: Uniswap's vote is open, and its seven votes open Compound's.
+CHANGES: Final = {"Uniswap": UNISWAP_CHANGES, "Compound": COMPOUND_CHANGES}
 
 
 @dataclass(slots=True)
 class GovernanceAgents:
     propose_every: int = 15  # ticks between proposals of one protocol
-    doomed_probability: float = 0.25
+    doom_every: int = 4  # every doom_every-th proposal of a protocol is voted down; 0: none
     proposals: list[LiveProposal] = field(default_factory=list)  # every proposal made, in order
     ticks: int = 0
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         self.ticks += 1
-        for proposal in self.proposals:
-            if proposal.state not in (CANCELED, DEFEATED, EXPIRED, EXECUTED):
-                self._advance(sim, rng, proposal)
+        # Propose first, then vote: a tick mines tens of blocks, so votes wait for no later tick (the vote
+        # opens two blocks after a proposal, and the proposals' own transactions make them).
         if (self.ticks - 1) % self.propose_every == 0:
             for protocol in CHANGES:
                 if f"{protocol}Governor" in sim.chain.contracts:
                     self._propose(sim, rng, protocol)
+        for proposal in self.proposals:
+            if proposal.state not in (CANCELED, DEFEATED, EXPIRED, EXECUTED):
+                self._advance(sim, rng, proposal)
 
     def _governor(self, sim: Simulation, protocol: str) -> Contract:
         return sim.sender.contract(contract_artifact("DevGovernor"), sim.chain.contracts[f"{protocol}Governor"])
@@ -188,7 +192,7 @@ class GovernanceAgents:
         if not self._wallet(sim, protocol, 0).send(governor.functions.propose(targets, values, calldatas, description)):
             return
         proposal_id = governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call()
-        doomed = rng.random() < self.doomed_probability
+        doomed = self.doom_every > 0 and (made + 1) % self.doom_every == 0
         self.proposals.append(
             LiveProposal(protocol, kinds, proposal_id, targets, values, calldatas, description, doomed)
         )
