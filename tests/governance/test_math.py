@@ -6,8 +6,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from eth_abi import encode
 
-from defiscope.governance.actions import flag_of
+from defiscope.governance.actions import AbiLibrary, decode_action, flag_of
 from defiscope.governance.concentration import concentration
 from defiscope.governance.state import BRAVO, OPENZEPPELIN, ProposalState, Tally, Timeline, proposal_state
 
@@ -70,3 +71,26 @@ def test_concentration() -> None:
     assert c.top_share == Fraction(95, 100)
     assert [d for d, _ in c.top] == ["d0", "d1", "d2", "d3", "d4"]
     assert concentration({}).nakamoto is None
+
+
+def test_bravo_action_with_signature_decodes_arguments_only() -> None:
+    """Bravo proposals may put the function in `signatures` and only the arguments in `calldatas`."""
+    abi = [
+        {
+            "type": "function",
+            "name": "_setCollateralFactor",
+            "inputs": [
+                {"name": "cToken", "type": "address"},
+                {"name": "newCollateralFactorMantissa", "type": "uint256"},
+            ],
+        }
+    ]
+    ctoken = "0x39AA39c021dfbaE8faC545936693aC917d5E7563"
+    data = "0x" + encode(["address", "uint256"], [ctoken, 8 * 10**17]).hex()
+    action = decode_action(AbiLibrary.of([abi]), {}, ctoken, 0, "_setCollateralFactor(address,uint256)", data)
+    assert action.function == "_setCollateralFactor(address,uint256)"
+    assert [a.value for a in action.arguments] == [ctoken, str(8 * 10**17)]
+    assert action.flag == "parameter-change"
+    unknown = decode_action(AbiLibrary.of([abi]), {}, ctoken, 0, "", "0xdeadbeef")
+    assert (unknown.function, unknown.flag) == (None, "unknown")
+    assert "0xdeadbeef" in unknown.why
