@@ -104,6 +104,8 @@ contract Comptroller {
     uint256 internal constant collateralFactorMaxMantissa = 0.9e18;
 
     address public admin;
+    address public pendingAdmin;
+    address public pendingComptrollerImplementation;
     CompoundV2Oracle public oracle;
     uint256 public closeFactorMantissa;
     uint256 public liquidationIncentiveMantissa;
@@ -114,6 +116,10 @@ contract Comptroller {
     event MarketListed(address cToken);
     event MarketEntered(address cToken, address account);
     event NewCollateralFactor(address cToken, uint256 oldCollateralFactorMantissa, uint256 newCollateralFactorMantissa);
+    event NewPriceOracle(address oldPriceOracle, address newPriceOracle);
+    event NewPendingAdmin(address oldPendingAdmin, address newPendingAdmin);
+    event NewAdmin(address oldAdmin, address newAdmin);
+    event NewPendingImplementation(address oldPendingImplementation, address newPendingImplementation);
 
     constructor() {
         admin = msg.sender;
@@ -125,7 +131,31 @@ contract Comptroller {
     }
 
     function _setPriceOracle(CompoundV2Oracle newOracle) external onlyAdmin returns (uint256) {
+        emit NewPriceOracle(address(oracle), address(newOracle));
         oracle = newOracle;
+        return 0;
+    }
+
+    /// @notice Unitroller's two-step admin transfer (the Timelock is the admin on mainnet).
+    function _setPendingAdmin(address newPendingAdmin) external onlyAdmin returns (uint256) {
+        emit NewPendingAdmin(pendingAdmin, newPendingAdmin);
+        pendingAdmin = newPendingAdmin;
+        return 0;
+    }
+
+    function _acceptAdmin() external returns (uint256) {
+        require(msg.sender == pendingAdmin && msg.sender != address(0), "not the pending admin");
+        emit NewAdmin(admin, pendingAdmin);
+        emit NewPendingAdmin(pendingAdmin, address(0));
+        admin = pendingAdmin;
+        pendingAdmin = address(0);
+        return 0;
+    }
+
+    /// @notice Unitroller's first upgrade step: records the implementation that `_become` would then accept.
+    function _setPendingImplementation(address newPendingImplementation) external onlyAdmin returns (uint256) {
+        emit NewPendingImplementation(pendingComptrollerImplementation, newPendingImplementation);
+        pendingComptrollerImplementation = newPendingImplementation;
         return 0;
     }
 
@@ -350,6 +380,7 @@ abstract contract CToken {
     string public symbol;
     uint8 public decimals;
     address public admin;
+    address payable public pendingAdmin;
     Comptroller public comptroller;
     JumpRateModelV2 public interestRateModel;
     uint256 internal initialExchangeRateMantissa;
@@ -375,6 +406,9 @@ abstract contract CToken {
         address liquidator, address borrower, uint256 repayAmount, address cTokenCollateral, uint256 seizeTokens
     );
     event ReservesAdded(address benefactor, uint256 addAmount, uint256 newTotalReserves);
+    event NewPendingAdmin(address oldPendingAdmin, address newPendingAdmin);
+    event NewAdmin(address oldAdmin, address newAdmin);
+    event NewMarketInterestRateModel(address oldInterestRateModel, address newInterestRateModel);
 
     error Rejected(string action, uint256 code);
     // Compound's ErrorReporter (TokenErrorReporter) errors for liquidation.
@@ -407,6 +441,33 @@ abstract contract CToken {
         reserveFactorMantissa = reserveFactorMantissa_;
         accrualBlockNumber = block.number;
         borrowIndex = 1e18;
+    }
+
+    // ---------------------------------------------------------------- admin (CTokenInterfaces)
+
+    function _setPendingAdmin(address payable newPendingAdmin) external returns (uint256) {
+        require(msg.sender == admin, "only the admin");
+        emit NewPendingAdmin(pendingAdmin, newPendingAdmin);
+        pendingAdmin = newPendingAdmin;
+        return 0;
+    }
+
+    function _acceptAdmin() external returns (uint256) {
+        require(msg.sender == pendingAdmin && msg.sender != address(0), "not the pending admin");
+        emit NewAdmin(admin, pendingAdmin);
+        emit NewPendingAdmin(pendingAdmin, address(0));
+        admin = pendingAdmin;
+        pendingAdmin = payable(address(0));
+        return 0;
+    }
+
+    /// @notice Accrues interest at the old model first, as CToken._setInterestRateModel does.
+    function _setInterestRateModel(JumpRateModelV2 newInterestRateModel) external returns (uint256) {
+        require(msg.sender == admin, "only the admin");
+        accrueInterest();
+        emit NewMarketInterestRateModel(address(interestRateModel), address(newInterestRateModel));
+        interestRateModel = newInterestRateModel;
+        return 0;
     }
 
     // ---------------------------------------------------------------- ERC-20

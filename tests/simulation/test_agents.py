@@ -54,6 +54,7 @@ def token(sim: Simulation, artifact: str, registry_name: str) -> Contract:
 def test_default_agents_follow_the_registry(eth_chain: DevnetChain, bnb_chain: DevnetChain) -> None:
     kinds = [type(a).__name__ for a in default_agents(eth_chain)]
     assert kinds == [
+        "GovernanceAgents",  # first: `serve` promises a proposal within its first 100 blocks
         "AaveUsers",
         "CompoundV2Users",
         "CometUsers",

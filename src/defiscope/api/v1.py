@@ -8,6 +8,7 @@ GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
 
 import asyncio
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from defiscope.api import governance as governance_view
 from defiscope.api import health as health_view
 from defiscope.api import models as m
 from defiscope.api import params, quotes, views
@@ -237,6 +239,22 @@ def router(settings: ApiSettings) -> APIRouter:
                 ) from None
 
     @api.get(
+        "/governance/proposals",
+        response_model=governance_view.Proposals,
+        summary="Governance proposals with their state, votes, quorum and decoded, flagged actions",
+    )
+    async def governance_proposals(
+        request: Request,
+        chain: Annotated[str, Query(max_length=40, description="chain slug, alias or id")] = "ethereum",
+        protocol: Annotated[str | None, Query(max_length=40, description="compound or uniswap")] = None,
+        state: Annotated[str | None, Query(max_length=20, description="one of the Governor's 8 states")] = None,
+    ) -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        query = governance_view.query_of(protocol, state)
+        ctx = context(request)
+        return await cached_async(request, lambda: _bytes(governance_view.proposals(ctx, chain_id, query)))
+
+    @api.get(
         "/health",
         response_model=m.Health,
         summary="Per chain: last indexed block, lag, and whether the index is stale",
@@ -254,3 +272,7 @@ def router(settings: ApiSettings) -> APIRouter:
         return Response(to_bytes(answer.body), status_code=answer.status_code, media_type=JSON, headers=headers)
 
     return api
+
+
+async def _bytes(body: Awaitable[Any]) -> bytes:
+    return to_bytes(await body)

@@ -6,6 +6,7 @@ from defiscope.cli import (  # noqa: F401  (modules register their commands on i
     alert_delivery,
     chains,
     devnet,
+    governance,
     keys,
     methodology,
     quote,

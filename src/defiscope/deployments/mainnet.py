@@ -148,6 +148,17 @@ _COMPOUND_1: Final[Mapping[str, str]] = {
     "CompoundV3Comet:WBTC": "0xe85Dc543813B8c2CFEaAc371517b925a166a9293",  # cWBTCv3
 }
 
+# Ethereum: governance. GovernorBravo delegators, their Timelocks and tokens (Compound's and Uniswap's governance
+# docs; the same addresses on Etherscan's verified sources). Registry names are shared with the devnet's.
+_GOVERNANCE_1: Final[Mapping[str, str]] = {
+    "CompoundGovernor": "0xc0Da02939E1441F497fd74F78cE7Decb17B66529",
+    "CompoundTimelock": "0x6d903f6003cca6255D85CcA4D3B5E5146dC33925",
+    "CompoundGovernanceToken": "0xc00e94Cb662C3520282E6f5717214004A7f26888",  # COMP
+    "UniswapGovernor": "0x408ED6354d4973f66138C91495F2f2FCbd8724C3",
+    "UniswapTimelock": "0x1a9C8182C09F50C8318d769245beA52c32BE35BC",
+    "UniswapGovernanceToken": "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984",  # UNI
+}
+
 # Ethereum: maker.
 _MAKER_1: Final[Mapping[str, str]] = {
     # MakerDAO (MCD core, from the chainlog).
@@ -181,7 +192,7 @@ _CURVE_1: Final[Mapping[str, str]] = {
 }
 
 _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
-    1: {**_DEX_1, **_CURVE_1, **_AAVE_1, **_LIDO_1, **_EIGENLAYER_1, **_COMPOUND_1, **_MAKER_1},
+    1: {**_DEX_1, **_CURVE_1, **_AAVE_1, **_LIDO_1, **_EIGENLAYER_1, **_COMPOUND_1, **_MAKER_1, **_GOVERNANCE_1},
     56: {
         "Multicall3": "0xcA11bde05977b3631167028862bE2a173976CA11",
         "PancakeV2Factory": "0xcA143Ce32Fe78f1f7019d7d551a6402fC5350c73",

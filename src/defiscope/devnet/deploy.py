@@ -24,6 +24,7 @@ from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.compound_maker import deploy_compound_maker
 from defiscope.devnet.curve import deploy_curve
 from defiscope.devnet.eigenlayer import deploy_eigenlayer_step
+from defiscope.devnet.governance import deploy_governance
 from defiscope.devnet.lido import deploy_lido_step
 from defiscope.devnet.pancake_v2 import deploy_pancake_v2
 from defiscope.devnet.pancake_v3 import deploy_pancake_v3
@@ -104,6 +105,8 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
 
     contracts.update(deploy_compound_maker(sender, spec, tokens, contracts))
     contracts.update(deploy_eigenlayer_step(sender, spec.chain_id, tokens))  # rETH, cbETH join `tokens`
+    # Last: the timelocks take over the admin roles the deployer used above.
+    contracts.update(deploy_governance(sender, spec, contracts))
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))
     return DevnetChain(

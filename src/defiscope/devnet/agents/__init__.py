@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from defiscope.devnet.agents.governance import GovernanceAgents
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
 from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
 from defiscope.devnet.agents.maker import MakerVaults
@@ -30,6 +31,7 @@ __all__ = [
     "CompoundV2Liquidator",
     "CompoundV2Users",
     "EigenRestakers",
+    "GovernanceAgents",
     "LendingProfile",
     "LidoStakers",
     "MakerKeeper",
@@ -39,9 +41,12 @@ __all__ = [
 
 
 def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
-    """Fresh agents (they keep per-run state) for the protocols ``chain`` has, users before liquidators."""
+    """Fresh agents (they keep per-run state) for the protocols ``chain`` has: governance, users, then liquidators."""
     has = chain.contracts.__contains__
     agents: list[Agent] = []
+    # First: `serve` promises a governance proposal within its first blocks.
+    if has("CompoundGovernor") or has("UniswapGovernor"):
+        agents.append(GovernanceAgents())
     if has("AaveV3Pool"):
         agents.append(AaveUsers())
     if has("CompoundV2Comptroller"):

@@ -20,6 +20,8 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo, Uncounted
 from defiscope.protocols.compound.rates import ETHEREUM_BLOCKS_PER_YEAR
+from defiscope.protocols.events import EventStream
+from defiscope.protocols.governors import governance_surface, streams_of
 from defiscope.protocols.lending.rates import apr_to_apy, per_block_to_apr
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
@@ -105,7 +107,11 @@ class CompoundV2Adapter(Adapter):
         self.markets: dict[str, Market] = {}
 
     def surface(self) -> tuple[ContractUse, ...]:
-        return v2_surface(self.comptroller)
+        return (*v2_surface(self.comptroller), *governance_surface(self.deployment, self.info.slug))
+
+    def event_streams(self) -> Sequence[EventStream]:
+        # Compound's governor (its Timelock administers the Comptroller and the cTokens) is kept here.
+        return streams_of(self.deployment, self.info.slug)
 
     def receipt_tokens(self) -> list[str]:
         return list(self.markets)

@@ -34,6 +34,8 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.logs import log_hex, log_int, topic_address, word_address
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
+from defiscope.protocols.events import EventStream
+from defiscope.protocols.governors import governance_surface, streams_of
 from defiscope.protocols.holdings_models import detection_surface
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_FEE_GROWTH_READS, v3_lp_fees
@@ -164,7 +166,12 @@ class V3Adapter(TrackedAdapter):
             ),
             block_hash_check(),
             *detection_surface(),  # pool tokens found to be stETH or aTokens are followed as raw x index
+            *governance_surface(self.deployment, self.info.slug),
         )
+
+    def event_streams(self) -> Sequence[EventStream]:
+        # Uniswap's governor (its Timelock owns the factory) is kept with Uniswap V3's adapter.
+        return streams_of(self.deployment, self.info.slug)
 
     async def discover(self, reader: Reader) -> list[V3Pool]:
         """Pools created up to the reader's block, scanning only blocks not scanned before."""

@@ -1,0 +1,225 @@
+"""Governance as a simulation agent: the delegates of Compound and Uniswap propose, vote, queue and execute.
+
+Example::
+
+    governance = GovernanceAgents()
+    sim = Simulation(devnet.chain(1), SimulationConfig(seed=7, agents=(governance,)))
+    sim.run(20)
+    governance.proposals[0].kinds, governance.proposals[0].protocol    # ("oracle", "rate model"), "Compound"
+
+Every `propose_every` ticks (and on the first tick) the largest delegate of each governed protocol proposes the
+next proposal of its protocol's cycle (`COMPOUND_CHANGES`, `UNISWAP_CHANGES`), of one or two changes: a new
+price oracle and a new rate model for a market, a pending admin and a pending Comptroller implementation, a
+collateral factor and a treasury grant; a new fee tier, or a grant, for Uniswap. Each tick, every live
+proposal moves on from its state on chain: the delegates vote while it is Active (every fourth proposal of a protocol
+meets a majority against and is Defeated), anyone queues it once Succeeded and executes it once its eta has passed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from eth_utils import keccak
+from web3.contract import Contract
+
+from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.compound import FEEDS
+from defiscope.devnet.governance import DELEGATE_SHARES, delegate_address
+from defiscope.devnet.seeding import seed_address
+from defiscope.devnet.tokens import feed_name
+
+if TYPE_CHECKING:
+    from defiscope.devnet.simulation import Simulation
+
+#: IGovernor.ProposalState values.
+PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
+FOR, AGAINST, ABSTAIN = 1, 0, 2
+WAD: Final = 10**18
+
+Action = tuple[str, int, bytes]  # target, value, calldata
+
+
+@dataclass(slots=True)
+class LiveProposal:
+    protocol: str
+    kinds: tuple[str, ...]  # one per action
+    id: int
+    targets: list[str]
+    values: list[int]
+    calldatas: list[bytes]
+    description: str
+    doomed: bool  # the delegates vote it down
+    voted: set[str] = field(default_factory=set)
+    state: int = PENDING
+
+
+def _calldata(contract: Contract, fn: str, *args: Any) -> bytes:
+    return bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
+
+
+def _compound_oracle(sim: Simulation, rng: random.Random) -> list[Action]:
+    """A new CompoundV2Oracle over the same feeds (its feeds wired by the deployer, as the old one's)."""
+    oracle = sim.sender.deploy(contract_artifact("CompoundV2Oracle"))
+    for name, ctoken in sorted(sim.chain.contracts.items()):
+        if name.startswith("CompoundV2cToken:"):
+            feed = sim.chain.contracts[feed_name(FEEDS[name.split(":", 1)[1]])]
+            sim.sender.send(oracle.functions.setFeed(ctoken, feed))
+    comptroller = _comptroller(sim)
+    return [(comptroller.address, 0, _calldata(comptroller, "_setPriceOracle", oracle.address))]
+
+
+def _compound_rate_model(sim: Simulation, rng: random.Random) -> list[Action]:
+    """A JumpRateModelV2 with a steeper slope for one market (per year: base, multiplier, jump, kink)."""
+    market = rng.choice(_ctoken_names(sim))
+    ctoken = sim.sender.contract(contract_artifact("CErc20"), sim.chain.contracts[market])
+    multiplier = rng.choice((4, 5, 6, 7)) * WAD // 100
+    model = sim.sender.deploy(contract_artifact("JumpRateModelV2"), 0, multiplier, 109 * WAD // 100, 8 * WAD // 10)
+    return [(ctoken.address, 0, _calldata(ctoken, "_setInterestRateModel", model.address))]
+
+
+def _compound_admin(sim: Simulation, rng: random.Random) -> list[Action]:
+    """A pending admin for the Comptroller (a multisig that would then accept)."""
+    comptroller = _comptroller(sim)
+    multisig = seed_address("compound-governance", f"multisig {rng.randrange(1000)}")
+    return [(comptroller.address, 0, _calldata(comptroller, "_setPendingAdmin", multisig))]
+
+
+def _compound_upgrade(sim: Simulation, rng: random.Random) -> list[Action]:
+    """Unitroller's first upgrade step: a new Comptroller implementation, pending."""
+    implementation = sim.sender.deploy(contract_artifact("Comptroller"))
+    comptroller = _comptroller(sim)
+    return [(comptroller.address, 0, _calldata(comptroller, "_setPendingImplementation", implementation.address))]
+
+
+def _compound_collateral(sim: Simulation, rng: random.Random) -> list[Action]:
+    comptroller = _comptroller(sim)
+    market = sim.chain.contracts[rng.choice(_ctoken_names(sim))]
+    _, factor, _ = comptroller.functions.markets(market).call()
+    new = max(WAD // 2, min(factor + rng.choice((-1, 1)) * WAD // 100, 89 * WAD // 100))
+    return [(comptroller.address, 0, _calldata(comptroller, "_setCollateralFactor", market, new))]
+
+
+def _grant(protocol: str) -> Callable[[Simulation, random.Random], list[Action]]:
+    """A grant from the treasury (the tokens the timelock holds)."""
+
+    def grant(sim: Simulation, rng: random.Random) -> list[Action]:
+        token = sim.sender.contract(
+            contract_artifact("GovernanceToken"), sim.chain.contracts[f"{protocol}GovernanceToken"]
+        )
+        grantee = seed_address(f"{protocol.lower()}-governance", f"grantee {rng.randrange(1000)}")
+        amount = rng.randint(1_000, 50_000) * WAD
+        return [(token.address, 0, _calldata(token, "transfer", grantee, amount))]
+
+    return grant
+
+
+def _uniswap_fee_tier(sim: Simulation, rng: random.Random) -> list[Action]:
+    """A new fee tier (hundredths of a bip) with a tick spacing in proportion, as Uniswap added 1 bp."""
+    factory = sim.sender.contract(npm_artifact("UniswapV3Factory"), sim.chain.contracts["UniswapV3Factory"])
+    fee = next(f for f in range(200, 100_000, 100) if factory.functions.feeAmountTickSpacing(f).call() == 0)
+    spacing = max(1, fee // 50)
+    return [(factory.address, 0, _calldata(factory, "enableFeeAmount", fee, spacing))]
+
+
+def _comptroller(sim: Simulation) -> Contract:
+    return sim.sender.contract(contract_artifact("Comptroller"), sim.chain.contracts["CompoundV2Comptroller"])
+
+
+def _ctoken_names(sim: Simulation) -> list[str]:
+    return sorted(n for n in sim.chain.contracts if n.startswith("CompoundV2cToken:"))
+
+
+#: One proposal: its changes, each a (kind, actions) maker; mainnet proposals often bundle a few.
+Change = tuple[str, Callable[["Simulation", random.Random], list[Action]]]
+COMPOUND_CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
+    (("oracle", _compound_oracle), ("rate model", _compound_rate_model)),
+    (("admin", _compound_admin), ("upgrade", _compound_upgrade)),
+    (("collateral factor", _compound_collateral), ("grant", _grant("Compound"))),
+)
+UNISWAP_CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
+    (("fee tier", _uniswap_fee_tier),),
+    (("grant", _grant("Uniswap")),),
+)
+#: Uniswap's one-transaction proposals first: by the time Compound's (which deploy contracts first) are made,
+#: Uniswap's vote is open, and its seven votes open Compound's.
+CHANGES: Final = {"Uniswap": UNISWAP_CHANGES, "Compound": COMPOUND_CHANGES}
+
+
+@dataclass(slots=True)
+class GovernanceAgents:
+    propose_every: int = 15  # ticks between proposals of one protocol
+    doom_every: int = 4  # every doom_every-th proposal of a protocol is voted down; 0: none
+    proposals: list[LiveProposal] = field(default_factory=list)  # every proposal made, in order
+    ticks: int = 0
+
+    def __call__(self, sim: Simulation, rng: random.Random) -> None:
+        self.ticks += 1
+        # Propose first, then vote: a tick mines tens of blocks, so votes wait for no later tick (the vote
+        # opens two blocks after a proposal, and the proposals' own transactions make them).
+        if (self.ticks - 1) % self.propose_every == 0:
+            for protocol in CHANGES:
+                if f"{protocol}Governor" in sim.chain.contracts:
+                    self._propose(sim, rng, protocol)
+        for proposal in self.proposals:
+            if proposal.state not in (CANCELED, DEFEATED, EXPIRED, EXECUTED):
+                self._advance(sim, rng, proposal)
+
+    def _governor(self, sim: Simulation, protocol: str) -> Contract:
+        return sim.sender.contract(contract_artifact("DevGovernor"), sim.chain.contracts[f"{protocol}Governor"])
+
+    def _wallet(self, sim: Simulation, protocol: str, index: int) -> Wallet:
+        wallet = Wallet(sim, delegate_address(protocol, index))
+        sim.sender.rpc("anvil_setBalance", [wallet.address, hex(GAS_MONEY)])
+        return wallet
+
+    def _propose(self, sim: Simulation, rng: random.Random, protocol: str) -> None:
+        made = sum(1 for p in self.proposals if p.protocol == protocol)
+        changes = CHANGES[protocol][made % len(CHANGES[protocol])]
+        kinds: tuple[str, ...] = ()
+        actions: list[Action] = []
+        for kind, make in changes:
+            made_actions = make(sim, rng)
+            actions += made_actions
+            kinds += (kind,) * len(made_actions)
+        targets, values, calldatas = [a[0] for a in actions], [a[1] for a in actions], [a[2] for a in actions]
+        title = " and ".join(kind for kind, _ in changes)
+        description = f"# {protocol}: {title} #{made + 1}\n\nProposed by the devnet simulation."
+        governor = self._governor(sim, protocol)
+        if not self._wallet(sim, protocol, 0).send(governor.functions.propose(targets, values, calldatas, description)):
+            return
+        proposal_id = governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call()
+        doomed = self.doom_every > 0 and (made + 1) % self.doom_every == 0
+        self.proposals.append(
+            LiveProposal(protocol, kinds, proposal_id, targets, values, calldatas, description, doomed)
+        )
+
+    def _advance(self, sim: Simulation, rng: random.Random, proposal: LiveProposal) -> None:
+        governor = self._governor(sim, proposal.protocol)
+        proposal.state = governor.functions.state(proposal.id).call()
+        args = (proposal.targets, proposal.values, proposal.calldatas, keccak(text=proposal.description))
+        if proposal.state == ACTIVE:
+            self._vote(sim, rng, proposal, governor)
+        elif proposal.state == SUCCEEDED:
+            sim.sender.send(governor.functions.queue(*args))
+        elif proposal.state == QUEUED:
+            eta = governor.functions.proposalEta(proposal.id).call()
+            if sim.sender.w3.eth.get_block("latest")["timestamp"] >= eta:
+                sim.sender.send(governor.functions.execute(*args))
+        proposal.state = governor.functions.state(proposal.id).call()
+
+    def _vote(self, sim: Simulation, rng: random.Random, proposal: LiveProposal, governor: Contract) -> None:
+        for index in range(len(DELEGATE_SHARES)):
+            wallet = self._wallet(sim, proposal.protocol, index)
+            if wallet.address in proposal.voted:
+                continue
+            # The three largest delegates carry the vote (47 % of the supply against the others' 27 %).
+            if proposal.doomed:
+                support = AGAINST if index < 3 else rng.choice((FOR, ABSTAIN))
+            else:
+                support = FOR if index < 3 else rng.choice((FOR, FOR, AGAINST, ABSTAIN))
+            if wallet.send(governor.functions.castVote(proposal.id, support)):
+                proposal.voted.add(wallet.address)

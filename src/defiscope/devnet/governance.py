@@ -1,0 +1,127 @@
+"""Governance of the devnet's Compound and Uniswap: a token with ERC20Votes, OpenZeppelin's Governor and a
+TimelockController that is the admin of the protocol's contracts, as on mainnet.
+
+Example::
+
+    contracts.update(deploy_governance(sender, spec, contracts))
+    contracts["CompoundGovernor"], contracts["CompoundTimelock"], contracts["CompoundGovernanceToken"]
+
+Mainnet's Compound Timelock is the admin of the Comptroller and every cToken; Uniswap's Timelock owns the V3
+factory. Here too: the Comptroller's and the cTokens' admin is handed to the timelock (two steps,
+`_setPendingAdmin` then `_acceptAdmin` from the timelock), the factory's owner is set to it, so an executed
+proposal changes real state (an oracle, a rate model, a fee tier, a pending admin or implementation).
+The token supply is spread over `DELEGATES` seeded holders who delegate to themselves (voting power for the
+simulation's votes and the concentration figures); the rest stays in the timelock as the treasury.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Final
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.seeding import seed_address, seed_user
+from defiscope.devnet.spec import ChainSpec
+from defiscope.devnet.tx import Sender
+
+#: Shares of the supply each delegate holds (the rest is the timelock's treasury), largest first.
+DELEGATE_SHARES: Final = tuple(Fraction(p, 100) for p in (20, 15, 12, 10, 8, 5, 4))
+#: Blocks, not seconds. A simulation tick mines 25-50 blocks: a proposal made in one tick is voted on in the
+#: next, and its vote closes a tick or two later.
+VOTING_DELAY: Final = 1
+VOTING_PERIOD: Final = 60
+#: Seconds between queueing and execution (mainnet: 2 days); the simulation's clock moves 1 s a block.
+TIMELOCK_DELAY: Final = 10
+QUORUM_PERCENT: Final = 4  # Compound's 400,000 of 10M COMP; Uniswap's 40M of 1B UNI
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceSpec:
+    protocol: str  # registry prefix: "Compound", "Uniswap"
+    token_name: str
+    symbol: str
+    supply: int  # whole tokens
+    proposal_threshold: int  # whole tokens (Compound: 25,000 COMP; Uniswap: 1M UNI at 1/1000 of the supply)
+
+
+SPECS: Final = (
+    GovernanceSpec("Compound", "Compound", "COMP", 10_000_000, 25_000),
+    GovernanceSpec("Uniswap", "Uniswap", "UNI", 1_000_000_000, 1_000_000),
+)
+
+
+def delegate_address(protocol: str, index: int) -> ChecksumAddress:
+    """The i-th seeded delegate of a protocol's governance (largest first)."""
+    return seed_address(f"{protocol.lower()}-governance", f"delegate {index}")
+
+
+def deploy_governance(sender: Sender, spec: ChainSpec, contracts: Mapping[str, str]) -> dict[str, str]:
+    """Registry entries of the governance of each protocol the chain has (Compound and Uniswap on Ethereum)."""
+    if spec.chain_id != 1:
+        return {}
+    registry: dict[str, str] = {}
+    for gov in SPECS:
+        token, governor, timelock = _deploy_one(sender, gov)
+        registry |= {
+            f"{gov.protocol}Governor": governor.address,
+            f"{gov.protocol}Timelock": timelock.address,
+            f"{gov.protocol}GovernanceToken": token.address,
+        }
+    _hand_compound_to(sender, contracts, registry["CompoundTimelock"])
+    factory = sender.contract(npm_artifact("UniswapV3Factory"), contracts["UniswapV3Factory"])
+    sender.send(factory.functions.setOwner(registry["UniswapTimelock"]))
+    return registry
+
+
+def _deploy_one(sender: Sender, gov: GovernanceSpec) -> tuple[Contract, Contract, Contract]:
+    wad = 10**18
+    token = sender.deploy(contract_artifact("GovernanceToken"), gov.token_name, gov.symbol, gov.supply * wad)
+    # No proposer yet: the governor is granted the role once it exists. Anyone may execute; no admin.
+    zero = "0x" + "00" * 20
+    timelock = sender.deploy(contract_artifact("GovernanceTimelock"), TIMELOCK_DELAY, [], [zero], sender.owner)
+    governor = sender.deploy(
+        contract_artifact("DevGovernor"),
+        f"{gov.protocol} Governor",
+        token.address,
+        timelock.address,
+        VOTING_DELAY,
+        VOTING_PERIOD,
+        gov.proposal_threshold * wad,
+        QUORUM_PERCENT,
+    )
+    t = timelock.functions
+    for role in (t.PROPOSER_ROLE().call(), t.CANCELLER_ROLE().call()):
+        sender.send(t.grantRole(role, governor.address))
+    # The deployer gives up its bootstrap admin role: the timelock administers itself from here.
+    sender.send(t.renounceRole(t.DEFAULT_ADMIN_ROLE().call(), sender.owner))
+    for index, share in enumerate(DELEGATE_SHARES):
+        holder = seed_user(sender, f"{gov.protocol.lower()}-governance", f"delegate {index}")
+        sender.send(token.functions.transfer(holder, int(gov.supply * share) * wad))
+        sender.send(token.functions.delegate(holder), sender=holder)
+        sender.rpc("anvil_stopImpersonatingAccount", [holder])
+    treasury = token.functions.balanceOf(sender.owner).call()
+    sender.send(token.functions.transfer(timelock.address, treasury))
+    return token, governor, timelock
+
+
+def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_address: str) -> None:
+    """Make the timelock the admin of the Comptroller and of every cToken (pending, then accepted)."""
+    timelock = Web3.to_checksum_address(timelock_address)
+    admins = [sender.contract(contract_artifact("Comptroller"), contracts["CompoundV2Comptroller"])]
+    admins += [
+        sender.contract(contract_artifact("CErc20"), address)
+        for name, address in sorted(contracts.items())
+        if name.startswith("CompoundV2cToken:")
+    ]
+    sender.rpc("anvil_impersonateAccount", [timelock])
+    sender.rpc("anvil_setBalance", [timelock, hex(10**18)])
+    for contract in admins:
+        sender.send(contract.functions._setPendingAdmin(timelock))
+        sender.send(contract.functions._acceptAdmin(), sender=timelock)
+    sender.rpc("anvil_stopImpersonatingAccount", [timelock])

@@ -1,0 +1,128 @@
+"""The governance view of a chain: proposals from the stored events, quorums read on chain, concentration.
+
+    view = await governance_view(events, snapshot.block, deployment, spec, Batcher(snapshot).reader("governance"))
+    view.proposals[0].state, view.concentration.nakamoto
+
+The events come from the store, where the indexer (or `collect_governance`, for a one-off command) keeps the
+streams of the governed protocol's adapter. The chain is read for what events do not carry: the quorum of
+each proposal (`quorum(snapshot)` on OpenZeppelin's Governor, `quorumVotes()` on Bravo), at the reader's block.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, partial
+from pathlib import Path
+from typing import Any, Final
+
+from defiscope.chain.block import BlockRef
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.devnet.artifacts import project_root
+from defiscope.governance.actions import AbiLibrary, decode_action
+from defiscope.governance.concentration import Concentration, concentration
+from defiscope.governance.proposals import Proposal, build_proposals, voting_power
+from defiscope.governance.state import BRAVO, OPENZEPPELIN, GovernorRules
+from defiscope.protocols.events import StoredEvent
+from defiscope.protocols.governor_events import (
+    DELEGATE_VOTES_KIND,
+    PROPOSAL_CANCELED_KIND,
+    PROPOSAL_CREATED_KIND,
+    PROPOSAL_EXECUTED_KIND,
+    PROPOSAL_QUEUED_KIND,
+    VOTE_CAST_KIND,
+)
+from defiscope.protocols.governors import QUORUM_AT, QUORUM_VOTES, GovernedProtocol
+from defiscope.store import Repository
+
+KINDS: Final = (
+    PROPOSAL_CREATED_KIND,
+    VOTE_CAST_KIND,
+    PROPOSAL_QUEUED_KIND,
+    PROPOSAL_EXECUTED_KIND,
+    PROPOSAL_CANCELED_KIND,
+    DELEGATE_VOTES_KIND,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceView:
+    protocol: str
+    chain_id: int
+    governor: str
+    timelock: str | None
+    proposals: tuple[Proposal, ...]
+    concentration: Concentration
+
+
+def rules_for(deployment: Deployment) -> GovernorRules:
+    """Mainnet's governors are GovernorBravo; the devnet's are OpenZeppelin's Governor."""
+    return BRAVO if deployment.network == "mainnet" else OPENZEPPELIN
+
+
+def _abi_files(root: Path) -> Iterator[Path]:
+    yield from sorted((root / "contracts" / "artifacts").glob("*.json"))
+    yield from sorted((root / "tests" / "fixtures" / "abi").rglob("*.json"))
+
+
+@cache
+def abi_library() -> AbiLibrary:
+    """Every ABI we hold: our contracts' artifacts and the real interfaces under tests/fixtures/abi."""
+    abis: list[Sequence[Mapping[str, Any]]] = []
+    for path in _abi_files(project_root()):
+        data = json.loads(path.read_text())
+        abi = data.get("abi") if isinstance(data, dict) else data
+        if isinstance(abi, list):
+            abis.append(abi)
+    return AbiLibrary.of(abis)
+
+
+def stored_events(repo: Repository, chain_id: int, spec: GovernedProtocol) -> list[StoredEvent]:
+    return [event for kind in KINDS for event in repo.events(chain_id, spec.keeper, kind)]
+
+
+async def read_quorums(
+    reader: Reader, governor: str, events: Sequence[StoredEvent], rules: GovernorRules
+) -> dict[str, int]:
+    """Each proposal's quorum at the reader's block; proposals whose snapshot is not past yet have none."""
+    created = [e for e in events if e.kind == PROPOSAL_CREATED_KIND and e.block_number <= reader.block.number]
+    if not created:
+        return {}
+    if rules == BRAVO:  # one quorum for every proposal
+        quorum = (await reader.values([Call.of(governor, QUORUM_VOTES)]))[0]
+        return {str(e.payload["id"]): int(quorum) for e in created}
+    # quorum(timepoint) refuses a timepoint that is not in the past (ERC5805FutureLookup).
+    past = [e for e in created if int(e.payload["vote_start"]) < reader.block.number]
+    results = await reader.call_many([Call.of(governor, QUORUM_AT, int(e.payload["vote_start"])) for e in past])
+    return {str(e.payload["id"]): int(r.value[0]) for e, r in zip(past, results, strict=True) if r.success}
+
+
+async def governance_view(
+    events: Sequence[StoredEvent],
+    block: BlockRef,
+    deployment: Deployment,
+    spec: GovernedProtocol,
+    reader: Reader | None,
+) -> GovernanceView:
+    """The view at `block`; without a `reader` (no chain connection) quorums are not read, and the state of an
+    ended proposal that was not queued says it is unknown rather than guess it."""
+    rules = rules_for(deployment)
+    governor = deployment.contracts[spec.governor]
+    quorums = {} if reader is None else await read_quorums(reader, governor, events, rules)
+    names = {address.lower(): name for name, address in deployment.contracts.items()}
+    names |= {t.address.lower(): t.symbol for t in deployment.tokens.values()}
+    decoder = partial(decode_action, abi_library(), names)
+    proposals = build_proposals(
+        events, block=block, timestamp=block.timestamp, quorums=quorums, rules=rules, decode=decoder
+    )
+    return GovernanceView(
+        spec.protocol,
+        deployment.chain_id,
+        governor,
+        deployment.contracts.get(spec.timelock),
+        tuple(proposals),
+        concentration(voting_power(events, block.number)),
+    )
