@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from defiscope.api import coins, errors, gecko, llama, v1
+from defiscope.api import alerts, coins, errors, gecko, llama, v1
 from defiscope.api.context import ApiContext, Live, QuoteChain
 from defiscope.api.gate import Gate
 from defiscope.api.metrics import ApiMetrics
@@ -80,6 +80,7 @@ def create_app(
     app.state.ctx = ctx
     errors.install(app)
     app.include_router(v1.router(settings))
+    app.include_router(alerts.router())
     app.include_router(llama.router(settings))
     app.include_router(coins.router(settings))
     app.include_router(gecko.router(settings))

@@ -148,7 +148,7 @@ class Gate:
         )
         if chunked or too_long:
             most = self.ctx.settings.max_body_bytes
-            return error_response(413, "body", f"request body over {most} bytes (every endpoint is a GET)")
+            return error_response(413, "body", f"request body over {most} bytes")
         path: str = scope["path"]
         peer = scope.get("client")
         forwarded = headers.get(b"x-forwarded-for")
@@ -170,6 +170,7 @@ class Gate:
                 await self._limit(self.per_failed_key, failed, limits)
                 return error_response(401, "X-API-Key", "unknown, malformed or revoked API key")
             who = f"key:{stored.key_id}"
+            scope.setdefault("state", {})["api_key"] = stored  # `request.state.api_key`: whose rules (alerts)
             refused = await self._limit(self.per_key, who, limits)
         if refused is None and path == QUOTE_PATH:  # quotes read the chains: their own, tighter budget
             refused = await self._limit(self.per_quote, f"{who}:quote", limits)

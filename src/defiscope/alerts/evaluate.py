@@ -1,0 +1,388 @@
+"""Rule evaluation as pure functions: a rule and a block's figures give observations; observations and the rule's
+state give transitions (fire, resolve). The live evaluator and the backtest both call `evaluate_block`, so a rule
+fires at the same blocks in both.
+
+    >>> from defiscope.alerts.rules import parse_rule
+    >>> from defiscope.chain.block import BlockRef
+    >>> rule = parse_rule({"kind": "tvl_change", "params": {"chain": "1", "protocol": "demo", "window_blocks": 1,
+    ...                    "threshold_pct": 10}})
+    >>> def figures(n: int, tvl: str) -> BlockFigures:
+    ...     return BlockFigures(BlockRef(1, n, "0x%064x" % n, 1_700_000_000 + n), tvl={"demo": Decimal(tvl)})
+    >>> history = {100: figures(100, "1000"), 101: figures(101, "1200"), 102: figures(102, "1210")}
+    >>> states: dict[str, SubjectState] = {}
+    >>> def run(n: int) -> list[str]:
+    ...     moves = evaluate_block(RuleView("r1", rule, 0), history[n], history.get, Extras(), states, _ids)
+    ...     return [f"{t.type}@{t.block.number}" for t in moves]
+    >>> run(101), run(102)
+    (['alert.firing@101'], ['alert.resolved@102'])
+
+A figure that is missing (no snapshot of the protocol at the block, no price of the token) is an observation
+with `missing` set — it changes no state and is reported, never taken as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+from defiscope.alerts.rules import (
+    GovernanceParams,
+    IndexerHealthParams,
+    LiquidationExposureParams,
+    NewProtocolParams,
+    PriceMoveParams,
+    RuleSpec,
+    TvlChangeParams,
+    YieldParams,
+)
+from defiscope.chain.block import BlockRef
+
+HUNDRED: Final = Decimal(100)
+DAY: Final = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    """A token's USD price as the block's snapshots valued it."""
+
+    token: str  # checksum address
+    symbol: str
+    usd: Decimal
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RatePoint:
+    """One stored rate at a block, APY in percent."""
+
+    slug: str
+    market: str
+    asset: str
+    symbol: str
+    kind: str
+    apy_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFigures:
+    """What the store holds for one (chain, block): TVL per protocol, token prices (by upper-case symbol and by
+    lower-case address), rates, and the time each protocol was first stored on the chain."""
+
+    block: BlockRef
+    tvl: Mapping[str, Decimal] = field(default_factory=dict)
+    prices: Mapping[str, PricePoint] = field(default_factory=dict)
+    rates: tuple[RatePoint, ...] = ()
+    first_seen: Mapping[str, int] = field(default_factory=dict)
+
+    def price(self, token: str) -> PricePoint | None:
+        return self.prices.get(token.lower() if token.startswith("0x") else token.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """The risk engine's scenario for one (protocol, asset, drop) at the block."""
+
+    debt_usd: Decimal
+    collateral_usd: Decimal
+    accounts: int
+    positions: int
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceEvent:
+    """A proposal reaching a stage at the block (what the governance tables hold)."""
+
+    protocol: str
+    proposal_id: str
+    event: str  # created | queued | executed
+    flags: tuple[str, ...]
+    tx_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexerHealth:
+    head: int | None
+    last_indexed: int | None
+    failing: tuple[str, ...]  # "slug: reason" of protocols whose latest read failed
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """Figures that are not in the snapshot tables: read live at the block, or absent (None: with why)."""
+
+    exposure: Mapping[tuple[str, str, Decimal], Exposure | str] = field(default_factory=dict)
+    governance: Sequence[GovernanceEvent] | None = None
+    governance_missing: str = "no governance source is wired in this build (the governance tables are absent)"
+    health: IndexerHealth | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One subject of one rule at one block: the figure, what it is compared with, and whether the rule holds."""
+
+    subject: str
+    value: Decimal | None
+    previous: Decimal | None
+    threshold: Decimal | None
+    triggered: bool
+    evidence: Mapping[str, Any]
+    missing: str | None = None  # why the figure could not be had: no transition
+
+
+@dataclass(slots=True)
+class SubjectState:
+    open_alert: str | None = None  # the firing alert's id
+    last_fired: int | None = None  # block number of the latest firing (the cool-down)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """A rule as evaluated: its id, its validated spec, its cool-down."""
+
+    rule_id: str
+    spec: RuleSpec
+    cooldown_blocks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    type: Literal["alert.firing", "alert.resolved"]
+    rule_id: str
+    alert_id: str
+    block: BlockRef
+    observation: Observation
+
+
+History = Callable[[int], BlockFigures | None]  # the figures of the newest stored block at or before a number
+NewId = Callable[[str, BlockRef, str], str]  # (rule id, block, subject) -> a fresh alert id
+
+
+def _ids(rule_id: str, block: BlockRef, subject: str) -> str:
+    return f"{rule_id}.{block.number}.{subject}"
+
+
+def evaluate_block(
+    rule: RuleView,
+    figures: BlockFigures,
+    history: History,
+    extras: Extras,
+    states: MutableMapping[str, SubjectState],
+    new_id: NewId,
+) -> list[Transition]:
+    """Observe `rule` at `figures.block` and move its per-subject `states`; returns what fired or resolved."""
+    moves: list[Transition] = []
+    for seen in observe(rule.spec, figures, history, extras):
+        if seen.missing is not None:
+            continue
+        state = states.setdefault(seen.subject, SubjectState())
+        move = _advance(rule, state, figures.block, seen, new_id)
+        if move is not None:
+            moves.append(move)
+    return moves
+
+
+def _advance(
+    rule: RuleView, state: SubjectState, block: BlockRef, seen: Observation, new_id: NewId
+) -> Transition | None:
+    if seen.triggered:
+        if state.open_alert is not None:
+            return None
+        if state.last_fired is not None and block.number < state.last_fired + rule.cooldown_blocks:
+            return None
+        state.open_alert = new_id(rule.rule_id, block, seen.subject)
+        state.last_fired = block.number
+        return Transition("alert.firing", rule.rule_id, state.open_alert, block, seen)
+    if state.open_alert is None:
+        return None
+    closed, state.open_alert = state.open_alert, None
+    return Transition("alert.resolved", rule.rule_id, closed, block, seen)
+
+
+def observe(spec: RuleSpec, figures: BlockFigures, history: History, extras: Extras) -> list[Observation]:
+    """The rule's observations at the block (one per subject)."""
+    p = spec.params
+    if isinstance(p, PriceMoveParams):
+        return [_price_move(p, figures, history)]
+    if isinstance(p, TvlChangeParams):
+        return [_tvl_change(p, figures, history)]
+    if isinstance(p, YieldParams):
+        return _yield(p, figures, history)
+    if isinstance(p, LiquidationExposureParams):
+        return [_exposure(p, extras)]
+    if isinstance(p, NewProtocolParams):
+        return _new_protocols(p, figures)
+    if isinstance(p, GovernanceParams):
+        return _governance(p, extras)
+    return [_health(p, extras)]
+
+
+def _missing(subject: str, why: str) -> Observation:
+    return Observation(subject, None, None, None, False, {}, missing=why)
+
+
+def _moved(change_pct: Decimal, threshold: Decimal, direction: str) -> bool:
+    if direction == "up":
+        return change_pct >= threshold
+    if direction == "down":
+        return -change_pct >= threshold
+    return abs(change_pct) >= threshold
+
+
+def _pct(now: Decimal, before: Decimal) -> Decimal | None:
+    return None if before == 0 else (now - before) * HUNDRED / before
+
+
+def _back(history: History, block: BlockRef, window: int) -> BlockFigures | None:
+    return history(block.number - window) if block.number >= window else None
+
+
+def _ref(figures: BlockFigures) -> dict[str, Any]:
+    return {"number": figures.block.number, "hash": figures.block.hash, "timestamp": figures.block.timestamp}
+
+
+def _price_move(p: PriceMoveParams, figures: BlockFigures, history: History) -> Observation:
+    now = figures.price(p.token)
+    if now is None:
+        return _missing("", f"no price of {p.token} was stored with the snapshots of block {figures.block.number}")
+    earlier = _back(history, figures.block, p.window_blocks)
+    before = None if earlier is None else earlier.price(p.token)
+    if earlier is None or before is None:
+        return _missing("", f"no price of {p.token} stored {p.window_blocks} blocks before {figures.block.number}")
+    change = _pct(now.usd, before.usd)
+    if change is None:
+        return _missing("", f"the price of {p.token} was 0 at block {earlier.block.number}")
+    evidence = {
+        "token": now.token,
+        "symbol": now.symbol,
+        "price_usd": str(now.usd),
+        "price_source": now.source,
+        "previous_price_source": before.source,
+        "previous_block": _ref(earlier),
+        "change_pct": str(change),
+    }
+    triggered = _moved(change, p.threshold_pct, p.direction)
+    return Observation("", now.usd, before.usd, p.threshold_pct, triggered, evidence)
+
+
+def _tvl_change(p: TvlChangeParams, figures: BlockFigures, history: History) -> Observation:
+    now = figures.tvl.get(p.protocol)
+    if now is None:
+        why = f"no snapshot of {p.protocol} is stored at block {figures.block.number} (its read failed or is not due)"
+        return _missing("", why)
+    earlier = _back(history, figures.block, p.window_blocks)
+    before = None if earlier is None else earlier.tvl.get(p.protocol)
+    if earlier is None or before is None:
+        return _missing(
+            "", f"no snapshot of {p.protocol} stored {p.window_blocks} blocks before {figures.block.number}"
+        )
+    change_usd = now - before
+    change_pct = _pct(now, before)
+    by_pct = p.threshold_pct is not None and change_pct is not None and _moved(change_pct, p.threshold_pct, p.direction)
+    by_usd = p.threshold_usd is not None and _moved(change_usd, p.threshold_usd, p.direction)
+    evidence = {
+        "protocol": p.protocol,
+        "change_usd": str(change_usd),
+        "change_pct": None if change_pct is None else str(change_pct),
+        "snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(figures)},
+        "previous_snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(earlier)},
+    }
+    threshold = p.threshold_pct if p.threshold_pct is not None else p.threshold_usd
+    return Observation("", now, before, threshold, by_pct or by_usd, evidence)
+
+
+def _rates(p: YieldParams, figures: BlockFigures) -> list[RatePoint]:
+    asset = p.asset.lower() if p.asset.startswith("0x") else p.asset.upper()
+    return [
+        r
+        for r in figures.rates
+        if r.slug == p.protocol
+        and (r.asset.lower() == asset or r.symbol.upper() == asset)
+        and (p.side == "any" or r.kind == p.side)
+    ]
+
+
+def _yield(p: YieldParams, figures: BlockFigures, history: History) -> list[Observation]:
+    rates = _rates(p, figures)
+    if not rates:
+        return [
+            _missing("", f"no {p.side} rate of {p.asset} in {p.protocol} is stored at block {figures.block.number}")
+        ]
+    earlier = _back(history, figures.block, p.window_blocks) if p.move_pct is not None else None
+    before = {(r.market, r.kind): r.apy_pct for r in (_rates(p, earlier) if earlier is not None else [])}
+    seen = []
+    for rate in rates:
+        previous = before.get((rate.market, rate.kind))
+        moved = p.move_pct is not None and previous is not None and abs(rate.apy_pct - previous) >= p.move_pct
+        crossed = (p.above is not None and rate.apy_pct > p.above) or (p.below is not None and rate.apy_pct < p.below)
+        threshold = p.above if p.above is not None else p.below if p.below is not None else p.move_pct
+        evidence: dict[str, Any] = {"protocol": rate.slug, "market": rate.market, "asset": rate.asset}
+        evidence |= {"symbol": rate.symbol}
+        evidence |= {"kind": rate.kind, "apy_pct": str(rate.apy_pct), "block": _ref(figures)}
+        subject = f"{rate.kind}:{rate.market}"
+        seen.append(Observation(subject, rate.apy_pct, previous, threshold, moved or crossed, evidence))
+    return seen
+
+
+def _exposure(p: LiquidationExposureParams, extras: Extras) -> Observation:
+    found = extras.exposure.get((p.protocol, p.asset, p.drop_pct))
+    if found is None:
+        return _missing("", f"the liquidation exposure of {p.protocol} to {p.asset} was not read at this block")
+    if isinstance(found, str):
+        return _missing("", found)
+    evidence = {
+        "protocol": p.protocol,
+        "asset": p.asset,
+        "drop_pct": str(p.drop_pct),
+        "accounts": found.accounts,
+        "positions": found.positions,
+        "collateral_usd": str(found.collateral_usd),
+    }
+    return Observation("", found.debt_usd, None, p.threshold_usd, found.debt_usd > p.threshold_usd, evidence)
+
+
+def _new_protocols(p: NewProtocolParams, figures: BlockFigures) -> list[Observation]:
+    seen = []
+    for slug, tvl in sorted(figures.tvl.items()):
+        first = figures.first_seen.get(slug)
+        if first is None:
+            continue
+        age_s = figures.block.timestamp - first
+        fresh = age_s <= p.within_days * DAY
+        evidence = {"protocol": slug, "first_stored_at": first, "age_seconds": age_s, "tvl_usd": str(tvl)}
+        seen.append(Observation(slug, tvl, None, p.min_tvl_usd, fresh and tvl >= p.min_tvl_usd, evidence))
+    return seen
+
+
+def _governance(p: GovernanceParams, extras: Extras) -> list[Observation]:
+    if extras.governance is None:
+        return [_missing("", extras.governance_missing)]
+    seen = []
+    for event in extras.governance:
+        if p.protocol is not None and event.protocol != p.protocol:
+            continue
+        if event.event not in p.events or (p.flags and not set(p.flags) & set(event.flags)):
+            continue
+        evidence: dict[str, Any] = {"protocol": event.protocol, "proposal_id": event.proposal_id}
+        evidence |= {"event": event.event}
+        evidence |= {"flags": list(event.flags), "tx_hash": event.tx_hash}
+        seen.append(
+            Observation(f"{event.protocol}:{event.proposal_id}:{event.event}", None, None, None, True, evidence)
+        )
+    return seen
+
+
+def _health(p: IndexerHealthParams, extras: Extras) -> Observation:
+    health = extras.health
+    if health is None:
+        return _missing("", "indexer health is only known live, while the indexer runs (no stored history)")
+    if health.head is None or health.last_indexed is None:
+        return _missing("", "the indexer has not read the head or indexed a block yet")
+    lag = health.head - health.last_indexed
+    failing = p.on_failure and (bool(health.failing) or health.last_error is not None)
+    evidence: dict[str, Any] = {"head": health.head, "last_indexed": health.last_indexed}
+    evidence |= {"failing": list(health.failing)}
+    evidence |= {"last_error": health.last_error}
+    return Observation("", Decimal(lag), None, Decimal(p.max_lag_blocks), lag > p.max_lag_blocks or failing, evidence)
