@@ -88,7 +88,7 @@ class StoredFigures:
                 select(TvlSnapshot.slug, TvlSnapshot.tvl_usd).where(
                     TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_number == number
                 )
-            ).tuples()
+            )
         }
         return BlockFigures(
             ref,
@@ -108,7 +108,7 @@ class StoredFigures:
                 .where(TvlSnapshot.chain_id == chain_id, TvlSnapshot.slug.in_(new))
                 .group_by(TvlSnapshot.slug)
             )
-            known.update({slug: int(first) for slug, first in session.execute(stmt).tuples()})
+            known.update({slug: int(first) for slug, first in session.execute(stmt)})
         return {slug: known[slug] for slug in tvl if slug in known}
 
 
@@ -124,7 +124,7 @@ def _prices(session: Session, chain_id: int, number: int) -> dict[str, PricePoin
         .distinct()
     )
     prices: dict[str, PricePoint] = {}
-    for token, symbol, usd, source in session.execute(stmt).tuples():
+    for token, symbol, usd, source in session.execute(stmt):
         if usd is None:  # excluded by the query; narrows the type
             continue
         point = PricePoint(token, symbol, usd, str(source))

@@ -187,7 +187,7 @@ def retract_from(session: Session, chain_id: int, block_number: int) -> list[tup
         .order_by(AlertRow.block_number, AlertRow.id)
     )
     retracted = []
-    for alert, rule in session.execute(stmt).tuples():
+    for alert, rule in session.execute(stmt):
         alert.state = "retracted"
         retracted.append((_alert(alert), _rule(rule)))
     session.execute(
