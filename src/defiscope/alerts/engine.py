@@ -28,6 +28,7 @@ from defiscope.alerts.evaluate import (
     Extras,
     GovernanceEvent,
     IndexerHealth,
+    Memo,
     RuleView,
     SubjectState,
     Transition,
@@ -233,9 +234,11 @@ class AlertEngine:
             return []
         history = self._history(chain_id)
         moves: list[tuple[Transition, LoadedRule]] = []
+        memo: Memo = {}  # the block's measurements, shared by rules with the same inputs
         for rule in rules:
             states = self._states.setdefault((rule.stored.id, chain_id), {})
-            moves += [(m, rule) for m in evaluate_block(rule.view, figures, history, extras, states, _new_alert_id)]
+            for move in evaluate_block(rule.view, figures, history, extras, states, _new_alert_id, memo):
+                moves.append((move, rule))
         if not moves:
             return []
         try:

@@ -33,12 +33,15 @@ EVIDENCE_ITEMS: Final = 50
 class StoredFigures:
     """Reads `BlockFigures` from the store, caching the most recent blocks."""
 
-    __slots__ = ("_cache", "_first_seen", "_sessions")
+    __slots__ = ("_cache", "_first_seen", "_nearest", "_sessions")
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._cache: OrderedDict[tuple[int, int], BlockFigures] = OrderedDict()
         self._first_seen: dict[int, dict[str, int]] = {}
+        #: (chain, number) -> the newest stored block at or before it (None: none): 1,000 rules with a window ask
+        #: the same few numbers each block.
+        self._nearest: dict[tuple[int, int], int | None] = {}
 
     def at(self, chain_id: int, number: int) -> BlockFigures | None:
         key = (chain_id, number)
@@ -57,10 +60,16 @@ class StoredFigures:
     def at_or_before(self, chain_id: int, number: int) -> BlockFigures | None:
         if (chain_id, number) in self._cache:
             return self.at(chain_id, number)
-        stmt = select(func.max(Block.number)).where(Block.chain_id == chain_id, Block.number <= number)
-        with self._sessions() as session:
-            found = session.scalar(stmt)
-        return None if found is None else self.at(chain_id, int(found))
+        key = (chain_id, number)
+        if key not in self._nearest:
+            stmt = select(func.max(Block.number)).where(Block.chain_id == chain_id, Block.number <= number)
+            with self._sessions() as session:
+                found = session.scalar(stmt)
+            if len(self._nearest) > CACHED_BLOCKS * 4:
+                self._nearest.clear()
+            self._nearest[key] = None if found is None else int(found)
+        nearest = self._nearest[key]
+        return None if nearest is None else self.at(chain_id, nearest)
 
     def stored_blocks(self, chain_id: int, after: int | None, upto: int, limit: int) -> list[int]:
         """Stored block numbers in (after, upto], oldest first, at most `limit` (the newest `limit` if more)."""
@@ -75,6 +84,7 @@ class StoredFigures:
         """Drop cached figures of `chain_id` at `from_block` and above (rolled back), and the first-seen times."""
         for key in [k for k in self._cache if k[0] == chain_id and k[1] >= from_block]:
             del self._cache[key]
+        self._nearest = {k: v for k, v in self._nearest.items() if k[0] != chain_id}
         self._first_seen.pop(chain_id, None)
 
     def _load(self, session: Session, chain_id: int, number: int) -> BlockFigures | None:
@@ -149,11 +159,21 @@ def snapshot_evidence(session: Session, slug: str, chain_id: int, number: int) -
     if snapshot is None:
         return {}
     tokens = session.scalars(
-        select(SnapshotToken).where(SnapshotToken.snapshot_id == snapshot.id).order_by(SnapshotToken.ordinal)
+        select(SnapshotToken)
+        .where(SnapshotToken.snapshot_id == snapshot.id)
+        .order_by(SnapshotToken.ordinal)
+        .limit(EVIDENCE_ITEMS)
     ).all()
     calls = session.scalars(
-        select(ProvenanceCall).where(ProvenanceCall.snapshot_id == snapshot.id).order_by(ProvenanceCall.ordinal)
+        select(ProvenanceCall)
+        .where(ProvenanceCall.snapshot_id == snapshot.id)
+        .order_by(ProvenanceCall.ordinal)
+        .limit(EVIDENCE_ITEMS)
     ).all()
+    counts = {
+        name: session.scalar(select(func.count()).where(column == snapshot.id))
+        for name, column in (("token_count", SnapshotToken.snapshot_id), ("call_count", ProvenanceCall.snapshot_id))
+    }
     return {
         "tvl_usd": str(snapshot.tvl_usd),
         "unpriced_count": snapshot.unpriced_count,

@@ -54,6 +54,8 @@ Percent = Annotated[Decimal, Field(gt=0, le=100_000, allow_inf_nan=False, descri
 Usd = Annotated[Decimal, Field(ge=0, le=10**15, allow_inf_nan=False, description="US dollars")]
 Window = Annotated[int, Field(ge=1, le=MAX_WINDOW, description="compare with the stored block this many blocks back")]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:+-]+$")]
+#: A token by symbol (any characters a symbol may hold: "USD₮0", "UNI-V2", "Curve.fi DAI/USDC/USDT") or address.
+Symbol = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
 Direction = Literal["up", "down", "any"]
 
 
@@ -85,7 +87,7 @@ class _Params(BaseModel):
 class PriceMoveParams(_Params):
     """A token's price moved by `threshold_pct` % or more over `window_blocks` (prices the snapshots valued at)."""
 
-    token: Name = Field(description="symbol (WETH) or address of the token")
+    token: Symbol = Field(description="symbol (WETH) or address of the token")
     window_blocks: Window
     threshold_pct: Percent
     direction: Direction = "any"
@@ -112,7 +114,7 @@ class YieldParams(_Params):
     `window_blocks`; any of the three may be set, at least one."""
 
     protocol: Name
-    asset: Name = Field(description="symbol (USDC) or address of the asset")
+    asset: Symbol = Field(description="symbol (USDC) or address of the asset")
     side: Literal["supply", "borrow", "staking", "lp_fee", "any"] = "any"
     above: Annotated[Decimal, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
     below: Annotated[Decimal, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
@@ -131,7 +133,7 @@ class LiquidationExposureParams(_Params):
     `threshold_usd` (the risk engine's `scenario`, positions read at the block)."""
 
     protocol: Literal["aave-v3", "compound-v2", "compound-v3", "maker"]
-    asset: Name
+    asset: Symbol
     drop_pct: Annotated[Decimal, Field(gt=0, le=100, allow_inf_nan=False)]
     threshold_usd: Usd
 

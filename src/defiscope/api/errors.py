@@ -109,7 +109,8 @@ def install(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid request"}
         loc = tuple(first.get("loc", ()))
         if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):  # the tag itself is the field at fault
-            loc = (*loc, str(first.get("ctx", {}).get("discriminator", "")).strip("'"))
+            ctx = first.get("ctx")
+            loc = (*loc, str(ctx.get("discriminator", "") if isinstance(ctx, dict) else "").strip("'"))
         return error_response(422, _field_of(loc), str(first.get("msg", "invalid value")))
 
     @app.exception_handler(DefiscopeError)
