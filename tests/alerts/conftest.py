@@ -14,7 +14,7 @@ from defiscope.alerts.message import AlertMessage, Channel
 from defiscope.api.keys import new_key
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore, StoredKey
-from tests.service.conftest import any_repo, engine, repo, sqlite_url  # noqa: F401  (fixtures reused)
+from tests.service.conftest import any_repo, cli, engine, repo, sqlite_url  # noqa: F401  (fixtures reused)
 from tests.store.conftest import db_url, pg_database  # noqa: F401
 
 

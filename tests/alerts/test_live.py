@@ -6,12 +6,20 @@ The devnet treasury's TVL moves when WETH is sent to it (`feed_treasury`: one tr
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from defiscope.alerts import manage
 from defiscope.alerts.engine import AlertEngine, backtest
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.rules import parse_rule
+from defiscope.api import ApiSettings, create_app
+from defiscope.cli import app
 from defiscope.devnet import DevnetChain
 from defiscope.devnet.anvil import rpc
 from defiscope.protocols.base import BalanceKind
@@ -43,7 +51,14 @@ def follower(engine: TvlEngine, store: Repository, sink: RecordingSink) -> tuple
 
 
 async def test_live_alerts_fire_and_resolve_where_the_tvl_moved_and_the_backtest_agrees(
-    engine: TvlEngine, eth_chain: DevnetChain, repo: Repository, sink: RecordingSink, owner: Keyed
+    engine: TvlEngine,
+    eth_chain: DevnetChain,
+    repo: Repository,
+    sqlite_url: str,
+    sink: RecordingSink,
+    owner: Keyed,
+    cli: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rule = treasury_rule(repo, owner)
     chain, _ = follower(engine, repo, sink)
@@ -88,6 +103,22 @@ async def test_live_alerts_fire_and_resolve_where_the_tvl_moved_and_the_backtest
     replay = await backtest(StoredFigures(repo.engine), rule, first.block.number, last)
     assert [(b["type"], b["data"]["block"]["number"]) for b in replay] == sink.events()
     assert [b["data"]["value"] for b in replay] == [m.value for m, _, _ in sink.given]
+    assert [b["data"]["block"]["hash"] for b in replay] == [m.block_hash for m, _, _ in sink.given]
+
+    # The same backtest over HTTP (the owner's key) and from the CLI.
+    with TestClient(create_app(ApiSettings(), repo=repo, deployments=())) as api:
+        answer = api.get(
+            f"/v1/alerts/rules/{rule.id}/backtest",
+            params={"from_block": first.block.number, "to_block": last},
+            headers={"X-API-Key": owner.key},
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["alerts"] == replay
+    monkeypatch.setenv("DEFISCOPE_DATABASE_URL", sqlite_url)
+    args = ["alerts", "backtest", rule.id, "--from-block", str(first.block.number), "--to-block", str(last), "--json"]
+    ran = await asyncio.to_thread(cli.invoke, app, args)
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.stdout) == replay
 
 
 async def test_confirmations_delay_evaluation_and_the_cooldown_holds_back_a_second_firing(

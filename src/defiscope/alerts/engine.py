@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -66,6 +67,8 @@ log = structlog.get_logger(__name__)
 
 #: Stored blocks evaluated per confirmation level per indexed block: a long catch-up is worked off in steps.
 MAX_BLOCKS_PER_STEP: Final = 64
+#: Seconds between checks whether a rule was added, changed or deleted (one query): a change applies within this.
+RULES_CHECK_INTERVAL: Final = 1.0
 #: Longest backtest range, in stored blocks.
 MAX_BACKTEST_BLOCKS: Final = 100_000
 #: Kinds whose figure is not in the store: the backtest cannot replay them from history alone.
@@ -167,6 +170,7 @@ class AlertEngine:
         self.governance = governance
         self._sessions = sessionmaker(repo.engine, expire_on_commit=False)
         self._version: tuple[int, int] | None = None
+        self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
         self._by_chain: dict[int, list[LoadedRule]] = {}
         self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
@@ -285,6 +289,18 @@ class AlertEngine:
     # --------------------------------------------------------------- rules, states, rollback
 
     def _refresh(self) -> None:
+        if time.monotonic() - self._checked >= RULES_CHECK_INTERVAL:
+            self._checked = time.monotonic()
+            self._reload_rules()
+        if self._stale_states:
+            with self._sessions() as session:
+                rows = open_states(session)
+            self._states = {}
+            for rule_id, chain_id, subject, open_alert, last_fired in rows:
+                self._states.setdefault((rule_id, chain_id), {})[subject] = SubjectState(open_alert, last_fired)
+            self._stale_states = False
+
+    def _reload_rules(self) -> None:
         version = self.rules.version()
         if version != self._version:
             loaded = []
@@ -298,13 +314,6 @@ class AlertEngine:
                 self._by_chain.setdefault(rule.stored.chain_id, []).append(rule)
             self._version = version
             self._stale_states = True
-        if self._stale_states:
-            with self._sessions() as session:
-                rows = open_states(session)
-            self._states = {}
-            for rule_id, chain_id, subject, open_alert, last_fired in rows:
-                self._states.setdefault((rule_id, chain_id), {})[subject] = SubjectState(open_alert, last_fired)
-            self._stale_states = False
 
     def _rolled_back(self, session: Session, chain_id: int, number: int) -> None:
         """The store's rollback hook: retract the lost blocks' alerts and tell the sink, in its transaction."""

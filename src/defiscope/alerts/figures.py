@@ -171,7 +171,7 @@ def snapshot_evidence(session: Session, slug: str, chain_id: int, number: int) -
         .limit(EVIDENCE_ITEMS)
     ).all()
     counts = {
-        name: session.scalar(select(func.count()).where(column == snapshot.id))
+        name: int(session.scalar(select(func.count()).where(column == snapshot.id)) or 0)
         for name, column in (("token_count", SnapshotToken.snapshot_id), ("call_count", ProvenanceCall.snapshot_id))
     }
     return {
@@ -189,9 +189,8 @@ def snapshot_evidence(session: Session, slug: str, chain_id: int, number: int) -
                 "value_usd": None if t.value_usd is None else str(t.value_usd),
                 "unpriced_reason": t.unpriced_reason,
             }
-            for t in tokens[:EVIDENCE_ITEMS]
+            for t in tokens
         ],
-        "token_count": len(tokens),
-        "calls": [{"target": c.target, "function": c.function, "success": c.success} for c in calls[:EVIDENCE_ITEMS]],
-        "call_count": len(calls),
+        "calls": [{"target": c.target, "function": c.function, "success": c.success} for c in calls],
+        **counts,  # token_count, call_count: all of them, beyond the first EVIDENCE_ITEMS listed
     }
