@@ -35,6 +35,7 @@ from fastapi import FastAPI
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from defiscope.alerts.wiring import alert_hooks
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
@@ -364,7 +365,7 @@ async def _serve_runtime(
 ) -> None:
     for engine in runtime.engines.values():  # the indexer and /v1/quote's pool tracker read a block's logs once
         engine.feed = engine.feed or LogFeed(engine.client.chain_id)
-    indexer = Indexer(runtime.engines, repo, IndexerOptions())
+    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=alert_hooks(repo))
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
