@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -22,7 +24,9 @@ from defiscope.api import ApiSettings, create_app
 from defiscope.cli import app
 from defiscope.devnet import DevnetChain
 from defiscope.devnet.anvil import rpc
+from defiscope.protocols.aave.risk import aave_risk_positions
 from defiscope.protocols.base import BalanceKind
+from defiscope.protocols.lending.risk import scenario
 from defiscope.service.indexer import ChainIndexer, Indexer
 from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
@@ -170,3 +174,27 @@ async def test_an_alert_whose_block_is_reorged_away_is_retracted_and_the_sink_is
     (alert,) = RuleStore(any_repo.engine).alerts(rule.id)
     assert alert.state == "retracted"
     assert any_repo.block_hash(1, fed) != fired.block_hash  # the block is the new chain's now
+
+
+async def test_liquidation_exposure_is_read_at_the_block_through_the_risk_engine(
+    engine: TvlEngine, repo: Repository, sink: RecordingSink, owner: Keyed
+) -> None:
+    body = {
+        "kind": "liquidation_exposure",
+        "params": {"chain": "1", "protocol": "aave-v3", "asset": "WETH", "drop_pct": 50, "threshold_usd": 0},
+    }
+    stored, _ = manage.create(parse_rule(body), owner.stored.key_id)
+    RuleStore(repo.engine).add(stored)
+    chain, _ = follower(engine, repo, sink)
+    (indexed,), _ = await chain.step(None)
+
+    _, positions, _, _ = await aave_risk_positions(engine.client, engine.deployment, indexed.block.number)
+    expected = scenario(positions, "WETH", Fraction(1, 2))
+    assert expected.debt_usd > 0, "the devnet's Aave market should have WETH-backed debt a 50 % drop liquidates"
+    (message,) = [m for m, _, _ in sink.given]
+    assert message.type == "alert.firing"
+    assert message.block_number == indexed.block.number
+    assert Decimal(message.value or "nan") == round(
+        Decimal(expected.debt_usd.numerator) / expected.debt_usd.denominator, 8
+    )
+    assert message.evidence["accounts"] == expected.accounts
