@@ -175,6 +175,7 @@ class AlertEngine:
         self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
         self._stale_states = True
+        self._one_chain_at_a_time = asyncio.Lock()
         repo.on_rollback(self._rolled_back)
 
     # --------------------------------------------------------------- the indexer's hook
@@ -207,6 +208,12 @@ class AlertEngine:
     ) -> list[AlertMessage]:
         """Evaluate the rules of `chain_id` at every stored block due once block `indexed` is stored; returns the
         messages handed to the sink."""
+        async with self._one_chain_at_a_time:  # chains share the rule set, the states and the figures' cache
+            return await self._evaluate_chain(chain_id, indexed, health, exposure)
+
+    async def _evaluate_chain(
+        self, chain_id: int, indexed: int, health: IndexerHealth | None, exposure: ExposureSource | None
+    ) -> list[AlertMessage]:
         await asyncio.to_thread(self._refresh)
         sent: list[AlertMessage] = []
         by_depth: dict[int, list[LoadedRule]] = {}
@@ -216,13 +223,13 @@ class AlertEngine:
             cursor = self._cursors.get((chain_id, depth))
             limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
             due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, indexed - depth, limit)
+            wanted = exposure_wanted(rules)
             for number in due:
-                wanted = exposure_wanted(rules)
                 found = await exposure(number, wanted) if wanted and exposure is not None else {}
                 extras = Extras(
                     exposure=found,
                     governance=None if self.governance is None else self.governance(chain_id, number),
-                    health=health if depth == 0 else None,
+                    health=health,  # the indexer's state now, whatever block a rule's confirmations point at
                 )
                 sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, rules, extras)
                 self._cursors[(chain_id, depth)] = number

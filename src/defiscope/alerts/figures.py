@@ -13,6 +13,7 @@ an alert fires.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, Final
@@ -33,7 +34,7 @@ EVIDENCE_ITEMS: Final = 50
 class StoredFigures:
     """Reads `BlockFigures` from the store, caching the most recent blocks."""
 
-    __slots__ = ("_cache", "_first_seen", "_nearest", "_sessions")
+    __slots__ = ("_cache", "_first_seen", "_lock", "_nearest", "_sessions")
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -42,19 +43,23 @@ class StoredFigures:
         #: (chain, number) -> the newest stored block at or before it (None: none): 1,000 rules with a window ask
         #: the same few numbers each block.
         self._nearest: dict[tuple[int, int], int | None] = {}
+        #: The indexer's rollback (`forget`, on its thread) may run while another chain's rules read the cache.
+        self._lock = threading.Lock()
 
     def at(self, chain_id: int, number: int) -> BlockFigures | None:
         key = (chain_id, number)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
         with self._sessions() as session:
             figures = self._load(session, chain_id, number)
         if figures is not None:
-            self._cache[key] = figures
-            if len(self._cache) > CACHED_BLOCKS:
-                self._cache.popitem(last=False)
+            with self._lock:
+                self._cache[key] = figures
+                if len(self._cache) > CACHED_BLOCKS:
+                    self._cache.popitem(last=False)
         return figures
 
     def at_or_before(self, chain_id: int, number: int) -> BlockFigures | None:
@@ -82,10 +87,11 @@ class StoredFigures:
 
     def forget(self, chain_id: int, from_block: int) -> None:
         """Drop cached figures of `chain_id` at `from_block` and above (rolled back), and the first-seen times."""
-        for key in [k for k in self._cache if k[0] == chain_id and k[1] >= from_block]:
-            del self._cache[key]
-        self._nearest = {k: v for k, v in self._nearest.items() if k[0] != chain_id}
-        self._first_seen.pop(chain_id, None)
+        with self._lock:
+            for key in [k for k in self._cache if k[0] == chain_id and k[1] >= from_block]:
+                del self._cache[key]
+            self._nearest = {k: v for k, v in self._nearest.items() if k[0] != chain_id}
+            self._first_seen.pop(chain_id, None)
 
     def _load(self, session: Session, chain_id: int, number: int) -> BlockFigures | None:
         block = session.get(Block, (chain_id, number))
