@@ -27,8 +27,8 @@ from defiscope.store.models import Block, ProvenanceCall, SnapshotToken, TvlSnap
 
 #: Blocks of figures kept per process (windows of up to this many stored blocks stay in memory).
 CACHED_BLOCKS: Final = 512
-#: Evidence lists at most this many tokens and calls (a big pool's snapshot has thousands of calls).
-EVIDENCE_ITEMS: Final = 50
+#: Evidence lists at most this many tokens and calls (a big pool's snapshot has thousands; the counts say how many).
+EVIDENCE_ITEMS: Final = 20
 
 
 class StoredFigures:
