@@ -290,7 +290,9 @@ class AlertEngine:
         else:
             resolve_alert(session, move.alert_id, move.block, message.value)
         self.sink.put(session, message, rule.channels, rule.stored.owner_key_id)
-        log.debug("alerts.transition", type=move.type, rule=rule.stored.id, alert=move.alert_id, block=move.block.number)
+        log.debug(
+            "alerts.transition", type=move.type, rule=rule.stored.id, alert=move.alert_id, block=move.block.number
+        )
         return message
 
     # --------------------------------------------------------------- rules, states, rollback
