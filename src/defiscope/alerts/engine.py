@@ -54,9 +54,9 @@ from defiscope.store.alerts import (
     RuleStore,
     StoredAlert,
     StoredRule,
-    insert_alert,
+    insert_alerts,
     open_states,
-    resolve_alert,
+    resolve_alerts,
     retract_from,
 )
 
@@ -135,6 +135,23 @@ def to_message(move: Transition, rule: LoadedRule, evidence: Mapping[str, Any] |
         previous=_text(seen.previous),
         threshold=_text(seen.threshold),
         evidence=details,
+    )
+
+
+def _firing(move: Transition, rule: LoadedRule, message: AlertMessage) -> StoredAlert:
+    return StoredAlert(
+        move.alert_id,
+        rule.stored.id,
+        move.block.chain_id,
+        move.observation.subject,
+        "firing",
+        move.block,
+        message.value,
+        message.previous,
+        message.threshold,
+        dict(message.evidence),
+        None,
+        None,
     )
 
 
@@ -254,7 +271,7 @@ class AlertEngine:
             return []
         try:
             with self._sessions.begin() as session:
-                return [self._store(session, move, rule) for move, rule in moves]
+                return self._store(session, moves)
         except Exception:
             self._stale_states = True  # memory moved ahead of the store: reload from what was committed
             raise
@@ -262,38 +279,29 @@ class AlertEngine:
     def _history(self, chain_id: int) -> Callable[[int], BlockFigures | None]:
         return lambda number: self.figures.at_or_before(chain_id, number)
 
-    def _store(self, session: Session, move: Transition, rule: LoadedRule) -> AlertMessage:
-        seen = move.observation
-        evidence = dict(seen.evidence)
-        p = rule.spec.params
-        if isinstance(p, TvlChangeParams):  # the priced tokens and calls behind the figure
-            evidence["snapshot_detail"] = snapshot_evidence(session, p.protocol, move.block.chain_id, move.block.number)
-        message = to_message(move, rule, evidence)
-        if move.type == "alert.firing":
-            insert_alert(
-                session,
-                StoredAlert(
-                    move.alert_id,
-                    rule.stored.id,
-                    move.block.chain_id,
-                    seen.subject,
-                    "firing",
-                    move.block,
-                    message.value,
-                    message.previous,
-                    message.threshold,
-                    dict(message.evidence),
-                    None,
-                    None,
-                ),
-            )
-        else:
-            resolve_alert(session, move.alert_id, move.block, message.value)
-        self.sink.put(session, message, rule.channels, rule.stored.owner_key_id)
-        log.debug(
-            "alerts.transition", type=move.type, rule=rule.stored.id, alert=move.alert_id, block=move.block.number
-        )
-        return message
+    def _store(self, session: Session, moves: Sequence[tuple[Transition, LoadedRule]]) -> list[AlertMessage]:
+        """Store a block's transitions (new alerts in one multi-row insert) and hand each message to the sink."""
+        details: dict[str, dict[str, Any]] = {}  # one snapshot's evidence, shared by the rules watching it
+        messages, fired, resolved = [], [], []
+        for move, rule in moves:
+            evidence = dict(move.observation.evidence)
+            p = rule.spec.params
+            if isinstance(p, TvlChangeParams):  # the priced tokens and calls behind the figure
+                if p.protocol not in details:
+                    details[p.protocol] = snapshot_evidence(session, p.protocol, move.block.chain_id, move.block.number)
+                evidence["snapshot_detail"] = details[p.protocol]
+            message = to_message(move, rule, evidence)
+            messages.append(message)
+            if move.type == "alert.firing":
+                fired.append(_firing(move, rule, message))
+            else:
+                resolved.append((move.alert_id, move.block, message.value))
+        insert_alerts(session, fired)
+        resolve_alerts(session, resolved)
+        for message, (move, rule) in zip(messages, moves, strict=True):
+            self.sink.put(session, message, rule.channels, rule.stored.owner_key_id)
+            log.debug("alerts.transition", type=move.type, rule=rule.stored.id, alert=move.alert_id)
+        return messages
 
     # --------------------------------------------------------------- rules, states, rollback
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.chain.block import BlockRef
@@ -130,37 +130,50 @@ def _next_revision(session: Session) -> int:
     return max(int(top or 0) + 1, time.time_ns() // 1_000)
 
 
-def insert_alert(session: Session, alert: StoredAlert) -> None:
-    session.add(
-        AlertRow(
-            id=alert.id,
-            rule_id=alert.rule_id,
-            chain_id=alert.chain_id,
-            subject=alert.subject,
-            state=alert.state,
-            block_number=alert.block.number,
-            block_hash=alert.block.hash,
-            block_timestamp=alert.block.timestamp,
-            value=alert.value,
-            previous=alert.previous,
-            threshold=alert.threshold,
-            evidence=alert.evidence,
-            resolved_block_number=None,
-            resolved_block_hash=None,
-            resolved_block_timestamp=None,
-            resolved_value=None,
-        )
-    )
+def insert_alerts(session: Session, alerts: Sequence[StoredAlert]) -> None:
+    """New firing alerts, in one multi-row INSERT."""
+    if not alerts:
+        return
+    rows = [
+        {
+            "id": a.id,
+            "rule_id": a.rule_id,
+            "chain_id": a.chain_id,
+            "subject": a.subject,
+            "state": a.state,
+            "block_number": a.block.number,
+            "block_hash": a.block.hash,
+            "block_timestamp": a.block.timestamp,
+            "value": a.value,
+            "previous": a.previous,
+            "threshold": a.threshold,
+            "evidence": a.evidence,
+            "resolved_block_number": None,
+            "resolved_block_hash": None,
+            "resolved_block_timestamp": None,
+            "resolved_value": None,
+        }
+        for a in alerts
+    ]
+    session.execute(insert(AlertRow), rows)
 
 
-def resolve_alert(session: Session, alert_id: str, block: BlockRef, value: str | None) -> StoredAlert | None:
-    row = session.get(AlertRow, alert_id)
-    if row is None or row.state != "firing":
-        return None
-    row.state = "resolved"
-    row.resolved_block_number, row.resolved_block_hash = block.number, block.hash
-    row.resolved_block_timestamp, row.resolved_value = block.timestamp, value
-    return _alert(row)
+def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str | None]]) -> None:
+    """Firing alerts (id, resolving block, value there) become resolved, in one bulk UPDATE by primary key."""
+    if not resolved:
+        return
+    rows = [
+        {
+            "id": alert_id,
+            "state": "resolved",
+            "resolved_block_number": block.number,
+            "resolved_block_hash": block.hash,
+            "resolved_block_timestamp": block.timestamp,
+            "resolved_value": value,
+        }
+        for alert_id, block, value in resolved
+    ]
+    session.execute(update(AlertRow), rows)
 
 
 def open_states(session: Session, chain_id: int | None = None) -> list[tuple[str, int, str, str | None, int]]:
@@ -272,4 +285,4 @@ def now() -> int:
     return int(time.time())
 
 
-__all__: Sequence[str] = ("RuleStore", "StoredAlert", "StoredRule", "insert_alert", "resolve_alert", "retract_from")
+__all__: Sequence[str] = ("RuleStore", "StoredAlert", "StoredRule", "insert_alerts", "resolve_alerts", "retract_from")
