@@ -80,6 +80,16 @@ class BlockFigures:
     prices: Mapping[str, PricePoint] = field(default_factory=dict)
     rates: tuple[RatePoint, ...] = ()
     first_seen: Mapping[str, int] = field(default_factory=dict)
+    #: (slug, upper-case symbol or lower-case address) -> its rates: a yield rule finds its market in one lookup.
+    rate_index: Mapping[tuple[str, str], tuple[RatePoint, ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str], list[RatePoint]] = {}
+        for rate in self.rates:
+            index.setdefault((rate.slug, rate.symbol.upper()), []).append(rate)
+            if rate.asset.lower() != rate.symbol.upper():
+                index.setdefault((rate.slug, rate.asset.lower()), []).append(rate)
+        object.__setattr__(self, "rate_index", {key: tuple(found) for key, found in index.items()})
 
     def price(self, token: str) -> PricePoint | None:
         return self.prices.get(token.lower() if token.startswith("0x") else token.upper())
@@ -417,13 +427,7 @@ def _tvl_change(p: TvlChangeParams, figures: BlockFigures, history: History) -> 
 
 def _rates(p: YieldParams, figures: BlockFigures) -> list[RatePoint]:
     asset = p.asset.lower() if p.asset.startswith("0x") else p.asset.upper()
-    return [
-        r
-        for r in figures.rates
-        if r.slug == p.protocol
-        and (r.asset.lower() == asset or r.symbol.upper() == asset)
-        and (p.side == "any" or r.kind == p.side)
-    ]
+    return [r for r in figures.rate_index.get((p.protocol, asset), ()) if p.side == "any" or r.kind == p.side]
 
 
 def _yield(p: YieldParams, figures: BlockFigures, history: History) -> Measurement:
