@@ -52,7 +52,7 @@ from defiscope.chain.limits import FREE_PLAN, EndpointLimits
 from defiscope.chain.settings import RpcSettings
 from defiscope.tvl.policy import LongTailPolicy, parse_policy
 
-__all__ = ["RpcSettings", "Settings", "data_dir", "database_url", "load_settings", "parse_limits"]
+__all__ = ["RpcSettings", "Settings", "data_dir", "database_url", "env_value", "load_settings", "parse_limits"]
 
 ENV_RPC_PREFIX: Final = "DEFISCOPE_RPC_"
 DATA_DIR_ENV: Final = "DEFISCOPE_DATA_DIR"
@@ -124,6 +124,25 @@ def data_dir(env: Mapping[str, str] | None = None) -> Path:
 def database_url(env: Mapping[str, str] | None = None) -> str:
     """The database of `load_settings`: `$DEFISCOPE_DATABASE_URL`, `[store] url`, else data_dir/defiscope.db."""
     return load_settings(env=env).database_url
+
+
+def env_value(variable: str, kind: str, raw: str) -> object:
+    """An environment variable's text as a settings dataclass field of type `kind` ("bool", "int", "float",
+    "tuple[...]": comma-separated; anything else stays text); bad text raises `InvalidInput` naming `variable`."""
+    try:
+        if kind == "bool":
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(f"expected true or false, got {raw!r}")
+            return raw.lower() in ("1", "true", "yes")
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("tuple"):
+            return tuple(v.strip() for v in raw.split(",") if v.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"environment variable {variable}: {exc}") from exc
+    return raw
 
 
 def _split_urls(value: str) -> tuple[str, ...]:

@@ -17,9 +17,10 @@ the CLI answer by class, never by message:
     >>> issubclass(InvalidInput, InputError), issubclass(InvalidInput, ChainError)
     (True, False)
 
-The CLI prints any of them as one line on stderr and exits with code 2 (an error it can explain, as typer's
-own usage errors); exit code 1 with a traceback is left to bugs. Anything that is not a `DefiscopeError` is a
-bug: the API answers 500 with an error id.
+The CLI prints any of them as one line on stderr, never a traceback: exit code 2 for an `InputError` and the
+other refusals it can explain (as typer's own usage errors), exit code 1 for a failure of a chain, a protocol's
+contracts, a price provider or the store, with what to do about it (`cli.common.one_line_errors`). Anything
+that is not a `DefiscopeError` is a bug: the API answers 500 with an error id, the CLI a traceback.
 """
 
 from __future__ import annotations

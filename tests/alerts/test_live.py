@@ -49,13 +49,13 @@ def treasury_rule(store: Repository, owner: Keyed, **changes: Any) -> StoredRule
     return stored
 
 
-def follower(engine: TvlEngine, store: Repository, sink: RecordingSink) -> tuple[ChainIndexer, AlertEngine]:
+def follower(tvl_engine: TvlEngine, store: Repository, sink: RecordingSink) -> tuple[ChainIndexer, AlertEngine]:
     alerts = AlertEngine(store, sink)
-    return Indexer({1: engine}, store, hooks=(alerts,)).chains[1], alerts
+    return Indexer({1: tvl_engine}, store, hooks=(alerts,)).chains[1], alerts
 
 
 async def test_live_alerts_fire_and_resolve_where_the_tvl_moved_and_the_backtest_agrees(
-    engine: TvlEngine,
+    tvl_engine: TvlEngine,
     eth_chain: DevnetChain,
     repo: Repository,
     sqlite_url: str,
@@ -65,7 +65,7 @@ async def test_live_alerts_fire_and_resolve_where_the_tvl_moved_and_the_backtest
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rule = treasury_rule(repo, owner)
-    chain, _ = follower(engine, repo, sink)
+    chain, _ = follower(tvl_engine, repo, sink)
     (first,), _ = await chain.step(None)
     fed = [feed_treasury(eth_chain, 10**18)]
     await chain.step(None)
@@ -126,10 +126,10 @@ async def test_live_alerts_fire_and_resolve_where_the_tvl_moved_and_the_backtest
 
 
 async def test_confirmations_delay_evaluation_and_the_cooldown_holds_back_a_second_firing(
-    engine: TvlEngine, eth_chain: DevnetChain, repo: Repository, sink: RecordingSink, owner: Keyed
+    tvl_engine: TvlEngine, eth_chain: DevnetChain, repo: Repository, sink: RecordingSink, owner: Keyed
 ) -> None:
     treasury_rule(repo, owner, confirmations=2, cooldown_blocks=3)
-    chain, _ = follower(engine, repo, sink)
+    chain, _ = follower(tvl_engine, repo, sink)
     await chain.step(None)
     fed = feed_treasury(eth_chain, 10**18)
     await chain.step(None)
@@ -149,11 +149,11 @@ async def test_confirmations_delay_evaluation_and_the_cooldown_holds_back_a_seco
 
 
 async def test_an_alert_whose_block_is_reorged_away_is_retracted_and_the_sink_is_told(
-    engine: TvlEngine, eth_chain: DevnetChain, any_repo: Repository, sink: RecordingSink
+    tvl_engine: TvlEngine, eth_chain: DevnetChain, any_repo: Repository, sink: RecordingSink
 ) -> None:
     owner = add_key(any_repo, "reorg-owner")
     rule = treasury_rule(any_repo, owner)
-    chain, _ = follower(engine, any_repo, sink)
+    chain, _ = follower(tvl_engine, any_repo, sink)
     await chain.step(None)
     fork = rpc(eth_chain.rpc_url, "evm_snapshot")
     fed = feed_treasury(eth_chain, 2 * 10**18)
@@ -177,7 +177,7 @@ async def test_an_alert_whose_block_is_reorged_away_is_retracted_and_the_sink_is
 
 
 async def test_liquidation_exposure_is_read_at_the_block_through_the_risk_engine(
-    engine: TvlEngine, repo: Repository, sink: RecordingSink, owner: Keyed
+    tvl_engine: TvlEngine, repo: Repository, sink: RecordingSink, owner: Keyed
 ) -> None:
     body = {
         "kind": "liquidation_exposure",
@@ -185,10 +185,10 @@ async def test_liquidation_exposure_is_read_at_the_block_through_the_risk_engine
     }
     stored, _ = manage.create(parse_rule(body), owner.stored.key_id)
     RuleStore(repo.engine).add(stored)
-    chain, _ = follower(engine, repo, sink)
+    chain, _ = follower(tvl_engine, repo, sink)
     (indexed,), _ = await chain.step(None)
 
-    _, positions, _, _ = await aave_risk_positions(engine.client, engine.deployment, indexed.block.number)
+    _, positions, _, _ = await aave_risk_positions(tvl_engine.client, tvl_engine.deployment, indexed.block.number)
     expected = scenario(positions, "WETH", Fraction(1, 2))
     assert expected.debt_usd > 0, "the devnet's Aave market should have WETH-backed debt a 50 % drop liquidates"
     (message,) = [m for m, _, _ in sink.given]

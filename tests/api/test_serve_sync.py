@@ -21,12 +21,16 @@ from fastapi.testclient import TestClient
 
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
-from defiscope.devnet import Devnet
+from defiscope.devnet import Devnet, DevnetChain
 from defiscope.devnet.anvil import free_port
-from defiscope.service.progress import SyncBoard
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.protocols import log_cursor
+from defiscope.service.indexer import Indexer, IndexerOptions
+from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher, cursors_of
+from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
 from tests.devnet.helpers import cli, seeded_data_dir, wait_until
-from tests.service.conftest import clean_env
+from tests.service.conftest import clean_env, make_engine
 
 WETH = "ethereum:0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"
 #: Every data route a client may call, with valid parameters (protocols named: one the server reads).
@@ -112,6 +116,54 @@ def test_an_empty_store_answers_lists_and_503_syncing_never_500(repo: Repository
         board.chain(1).following()
         assert http.get("/v1/protocols/aave-v3").status_code == 404  # following and still absent: not found
         assert http.get("/v1/health").json()["status"] == "ok"
+
+
+async def test_each_discovery_chunk_moves_the_health_progress(
+    eth_chain: DevnetChain, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve`'s wiring: the indexer's discovery callback reaches the board at every chunk a scan keeps, so
+    /v1/health's `discovering` percent and ETA move with the real scan, not only when it is over."""
+    engine = make_engine(devnet_deployment(eth_chain), eth_chain.rpc_url)
+    try:
+        head = await engine.client.block("latest")
+        monkeypatch.setattr(log_cursor, "SCAN_CHUNK", max(1, head.number // 8))  # several chunks per source
+        board = SyncBoard()
+        sync = board.chain(1)
+        seen: list[SyncProgress] = []
+        sync_discovered = sync.discovered
+
+        def recorded(source: str, scanned_to: int, target: int) -> None:
+            sync_discovered(source, scanned_to, target)
+            seen.append(sync.view())
+
+        monkeypatch.setattr(sync, "discovered", recorded)  # before the watcher wires it to the indexer
+        watcher = SyncWatcher(board, Indexer({1: engine}, repo, IndexerOptions()))
+        watcher.discovering(1, engine.adapters, head.number)
+        total = board.view()[1].total
+        await snapshot_and_store(engine, repo, head.number)  # the first snapshot discovers; nothing polls
+    finally:
+        await engine.client.aclose()
+    assert len(seen) > len(cursors_of(engine.adapters))  # more reports than sources: chunk by chunk
+    assert all(view.phase == "discovering" and view.total == total > 0 for view in seen)
+    done = [view.done for view in seen]
+    assert done == sorted(done)
+    assert done[-1] == total
+    percents = {view.percent for view in seen}
+    assert len(percents - {0.0, 100.0}) >= 3, percents  # intermediate shares, not one jump to the end
+    assert any(view.eta_seconds is not None and view.eta_seconds > 0 for view in seen)  # an ETA from the rate
+
+    def progress() -> dict[int, ChainProgress]:
+        return {cid: ChainProgress(None, None, None, None, view) for cid, view in board.view().items()}
+
+    live = Live(heads=lambda: {1: None}, rpc=dict, progress=progress)
+    app = create_app(ApiSettings(database_url=str(repo.engine.url)), repo=repo, live=live)
+    with TestClient(app) as http:
+        health = http.get("/v1/health").json()
+    assert (health["chains"][0]["progress"]["phase"], health["chains"][0]["progress"]["done"]) == (
+        "discovering",
+        total,
+    )
+    assert health["chains"][0]["progress"]["percent"] == 100.0
 
 
 class _Lines:

@@ -11,13 +11,12 @@ from fastapi.testclient import TestClient
 
 from defiscope.api import ApiSettings, create_app
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.service.snapshots import save_result
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.service.conftest import make_engine
-from tests.yields.test_yield_gaps import create_empty_pair
+from tests.yields.test_yield_gaps import break_pair, create_empty_pair
 
 SLUG = "uniswap-v2"
 
@@ -75,10 +74,8 @@ async def test_unavailable_rates_are_listed_with_the_reason_never_an_older_rate(
 
         # A pair whose reads revert: its rate is a gap of this block with the reason (never the previous block's
         # rate), and the other pairs' rates stand — one pool never fails the protocol.
-        sender = Sender.connect(eth_chain.rpc_url)
         broken = eth_chain.pools_of(SLUG)[0].address
-        sender.rpc("anvil_setCode", [broken, "0x" + sender.w3.eth.get_code(eth_chain.contracts["Reverter"]).hex()])
-        sender.rpc("evm_mine", [])
+        break_pair(eth_chain, broken)
         third = await index_head(engine, repo)
         body = get_yields(repo, engine, url)
         assert {(i["market"], i["block"]["number"]) for i in body["items"]} == {(p, third) for p in pairs - {broken}}

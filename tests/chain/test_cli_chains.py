@@ -1,4 +1,5 @@
-"""`defiscope chains`: bad endpoints give one line naming them and exit code 2; a good one reports its head."""
+"""`defiscope chains`: a bad endpoint gives one line naming it, exit code 2 when the URL itself is malformed (the
+user's input) and 1 when the endpoint fails (with what to do); a good one reports its head."""
 
 from __future__ import annotations
 
@@ -37,30 +38,36 @@ def test_reports_the_head_of_a_good_endpoint(tmp_path: Path, eth_chain: DevnetCh
 
 
 @pytest.mark.parametrize(
-    ("rpc", "expected"),
+    ("rpc", "code", "expected"),
     [
-        ("localhost:8545", "error: invalid RPC URL 'localhost:8545': expected http(s)://host[:port][/path]"),
+        # The user's input: exit 2, as a usage error.
+        ("localhost:8545", 2, "error: invalid RPC URL 'localhost:8545': expected http(s)://host[:port][/path]"),
+        # The endpoint failed: exit 1, saying what failed and what to do.
         (
             "{closed}",
+            1,
             "error: cannot reach the endpoint: All connection attempts failed "
-            "[chain 1, endpoint {closed}, call eth_chainId]",
+            "[chain 1, endpoint {closed}, call eth_chainId]; check the RPC URL (DEFISCOPE_RPC_1 or the config file) "
+            "or try later",
         ),
     ],
 )
-def test_bad_endpoints_give_one_line(tmp_path: Path, rpc: str, expected: str) -> None:
+def test_bad_endpoints_give_one_line(tmp_path: Path, rpc: str, code: int, expected: str) -> None:
     closed = closed_port_url()
     done = run_chains(tmp_path, {"DEFISCOPE_RPC_1": rpc.format(closed=closed)})
-    assert done.returncode == 2
+    assert done.returncode == code
     assert done.stderr.strip() == expected.format(closed=closed)
+    assert done.stderr.count("\n") == 1  # one line, no traceback
     assert "Traceback" not in done.stderr
 
 
 def test_wrong_chain_behind_url_gives_one_line(tmp_path: Path, eth_chain: DevnetChain) -> None:
     done = run_chains(tmp_path, {"DEFISCOPE_RPC_56": eth_chain.rpc_url})
-    assert done.returncode == 2
+    assert done.returncode == 1  # the endpoint is not what it should be: a chain failure, not a usage error
     assert done.stderr.strip() == (
         f"error: endpoint serves chain 1, but it is configured for chain 56 "
-        f"[chain 56, endpoint {eth_chain.rpc_url}, call eth_chainId]"
+        f"[chain 56, endpoint {eth_chain.rpc_url}, call eth_chainId]; check the RPC URL (DEFISCOPE_RPC_56 or "
+        "the config file) or try later"
     )
 
 

@@ -1,6 +1,7 @@
 """HolderBalances on the devnet: stETH and aToken holders followed block by block through oracle reports, interest,
 transfers, mints and burns; every tracked balance equals the token's own `balanceOf` exactly, and each block
-costs one call per touched holder plus the index reads of the rebasing tokens held."""
+costs one call per touched holder plus one index read per rebasing token whose index a log changed (interest
+accruing with time is computed, not read)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from tests.tvl.conftest import sender  # noqa: F401  (fixture)
 
 #: Lido.sol's `_shares` mapping sits after five address slots (owner, oracle, queue, treasury, operators).
 SHARES_SLOT = 5
-#: Index reads per block: stETH (total pooled ether, total shares) and one per aToken.
+#: Index reads when a log changes an index: stETH (total pooled ether, total shares), one per aToken (its reserve).
 LIDO_INDEX_CALLS, AAVE_INDEX_CALLS = 2, 1
 
 
@@ -91,7 +92,8 @@ async def test_steth_holders_follow_reports_transfers_submits_and_burns(
     sender.send(lido.steth.functions.transfer(newcomer, 3 * ETHER // 2 + 7), sender=a)
     step = await follow.step()
     assert step.touched == pairs(steth, a, newcomer)
-    assert step.calls == 2 + LIDO_INDEX_CALLS
+    assert step.calls == 2  # a transfer moves shares between holders, not the totals: no index read
+    assert held.changed == set()
 
     # A report rebases every holder (no log names them); only the fee's recipients are minted shares.
     before = held.balance(b, steth)
@@ -99,10 +101,11 @@ async def test_steth_holders_follow_reports_transfers_submits_and_burns(
     step = await follow.step()
     assert step.touched == pairs(steth, TREASURY, NODE_OPERATORS)
     assert step.calls == 2 + LIDO_INDEX_CALLS
+    assert held.changed == {steth.lower()}
     assert held.balance(b, steth) > before
 
     sender.send(lido.steth.functions.submit(b), value=5 * ETHER + 3, sender=b)
-    step = await follow.step()
+    step = await follow.step()  # a mint changes both totals: the index is read
     assert step.touched == pairs(steth, b)
     assert step.calls == 1 + LIDO_INDEX_CALLS
 
@@ -110,6 +113,7 @@ async def test_steth_holders_follow_reports_transfers_submits_and_burns(
     sender.send(lido.wsteth.functions.wrap(4 * ETHER + 1), sender=a)
     step = await follow.step()  # two blocks: the approval touches no balance, the wrap moves a's shares
     assert step.touched == pairs(steth, a, wsteth)
+    assert step.calls == 2
 
     # Finalizing the queue burns its shares with SharesBurnt only (no Transfer), and a slashing report lowers all.
     last = lido.queue.functions.getLastRequestId().call()
@@ -167,25 +171,26 @@ async def test_a_token_holders_follow_interest_transfers_and_withdrawals(
     kit.advance(30 * 86_400)
     step = await follow.step()
     assert step.touched == set()
-    assert step.calls == index_calls
+    assert step.calls == 0  # interest accrues with time: computed from the reserve state, nothing read
+    assert a_weth.lower() in held.changed
     assert held.balance(lender, a_weth) > before  # interest, with no log naming the lender
 
     a_token = kit.sender.contract(contract_artifact("DevToken"), a_weth)  # ERC-20 surface of the aToken
     kit.sender.send(a_token.functions.transfer(friend, 7 * ETHER + 11), sender=lender)
     step = await follow.step()
     assert step.touched == pairs(a_weth, lender, friend)
-    assert step.calls == 2 + index_calls
+    assert step.calls == 2  # a transfer leaves the reserve's state alone
 
     kit.withdraw(friend, "WETH", 3 * ETHER)
     kit.advance(3_600)
-    step = await follow.step()
+    step = await follow.step()  # the withdrawal's ReserveDataUpdated: WETH's reserve state read once
     assert step.touched == pairs(a_weth, friend)
-    assert step.calls == 1 + index_calls
+    assert step.calls == 1 + AAVE_INDEX_CALLS
 
-    kit.supply(lender, "USDC", 1_000 * 10**6)  # a new aUSDC holder: not tracked, so nothing to read
+    kit.supply(lender, "USDC", 1_000 * 10**6)  # a new aUSDC holder: not tracked; USDC's reserve state moved
     step = await follow.step()
     assert step.touched == set()
-    assert step.calls == index_calls
+    assert step.calls == AAVE_INDEX_CALLS
 
 
 async def test_ten_thousand_plain_pairs_cost_only_the_touched_reads(
@@ -318,3 +323,25 @@ async def test_concurrent_readers_at_new_and_old_blocks_each_get_their_block(
         for holder in holders:
             expected = lido.steth.functions.balanceOf(holder).call(block_identifier=reader.block.number)
             assert balances.balance(holder, steth) == expected
+
+
+def test_index_triggers_fire_on_what_changes_an_index_only() -> None:
+    steth, pool, weth, usdc, alice = ("0x" + c * 20 for c in ("11", "22", "33", "44", "aa"))
+    held = HolderBalances(
+        {
+            steth: BalanceModel.lido_shares(steth),
+            "0x" + "55" * 20: BalanceModel.aave_scaled("0x" + "55" * 20, pool, weth),
+        }
+    )
+    held.track([(alice, steth), (alice, "0x" + "55" * 20)])
+    rebased = "0x" + keccak(text="TokenRebased(uint256,uint256,uint256,uint256,uint256,uint256,uint256)").hex()
+    shares = "0x" + keccak(text="TransferShares(address,address,uint256)").hex()
+    updated = "0x" + keccak(text="ReserveDataUpdated(address,uint256,uint256,uint256,uint256,uint256)").hex()
+    zero = "0x" + "00" * 20
+    assert held.index_touched([{"address": steth, "topics": [rebased, "0x" + "00" * 32]}]) == {steth}
+    assert held.index_touched([_log(steth, shares, zero, alice)]) == {steth}  # a mint
+    assert held.index_touched([_log(steth, shares, alice, zero[:-2] + "01")]) == set()  # a transfer
+    assert held.index_touched([_log(pool, updated, weth)]) == {"0x" + "55" * 20}
+    assert held.index_touched([_log(pool, updated, usdc)]) == set()  # another reserve
+    assert held.index_touched([_log(usdc, updated, weth)]) == set()  # not the aToken's Pool
+    assert pool in {t.lower() for t in held.tokens()}  # the Pool's logs are asked for

@@ -1,7 +1,7 @@
-"""The tracker without an address list: through the chain's `LogFeed` (as /v1/quote's `SharedTracker` in
-`serve`), or by topic alone when the pools are more than a provider takes in one filter. Either way it asks
-for every emitter's logs and must keep only the tracked pools': trades on a pool it does not track must not
-move anything, and the tracked pools must equal a fresh read."""
+"""The tracker without an address list: through the chain's `LogFeed` (as the routing part of the chain's
+`DexState` in `serve`), or by topic alone when the pools are more than a provider takes in one filter.
+Either way it asks for every emitter's logs and must keep only the tracked pools': trades on a pool it does
+not track must not move anything, and the tracked pools must equal a fresh read."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from typing import Any
 
 import pytest
 
-from defiscope.api.quotes import quote_chains
+from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.client import ChainClient
 from defiscope.chain.feed import LogFeed
 from defiscope.deployments import Deployment
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.aggregator import PriceAggregator
+from defiscope.protocols.registry import adapters_for
+from defiscope.protocols.tracked import TrackedAdapter
 from defiscope.routing import tracker as tracker_module
+from defiscope.routing.dex_state import DexState
 from defiscope.routing.pools import V2Pool
-from defiscope.routing.tracker import PoolTracker, SharedTracker
+from defiscope.routing.tracker import PoolTracker
 from defiscope.tvl.engine import TvlEngine
 from tests.routing.test_tracker import all_refs, assert_tracked_equals_chain
 from tests.routing.trades import Trader
@@ -58,13 +61,15 @@ async def test_topic_only_filter_above_the_address_cap_keeps_the_tracked_pools_l
     await assert_tracked_equals_chain(client, tracker)
 
 
-async def test_shared_tracker_reads_through_the_feed_it_was_given(eth_chain: DevnetChain, client: ChainClient) -> None:
+async def test_a_dex_state_of_its_own_reads_through_the_feed_it_was_given(
+    eth_chain: DevnetChain, client: ChainClient
+) -> None:
     trader = Trader.funded(eth_chain)
     skipped, refs = untracked_pair_first(eth_chain)
     feed = LogFeed(1)
-    shared = SharedTracker(refs, feed=feed)
-    pools, at = await shared.pools_at(client, await client.block())
-    tracked = shared._tracker
+    dex = DexState(1, (), refs, feed=feed)  # no indexer: quotes alone (every pool followed by its `routes`)
+    pools, at = await dex.pools_at(client, await client.block())
+    tracked = dex.routes
     assert tracked is not None
     assert {t.lower() for t in tracked.topics()} <= feed.subscribed  # subscribed when it started
     other = next(p for p in pools if isinstance(p, V2Pool))
@@ -76,21 +81,27 @@ async def test_shared_tracker_reads_through_the_feed_it_was_given(eth_chain: Dev
     assert synced == []
     assert feed.fetches == 1
     after_fetch = sum(s.requests for s in client.rpc.stats().values())
-    pools, now = await shared.pools_at(client, head)
+    pools, now = await dex.pools_at(client, head)
     assert (now, feed.fetches, feed.hits) == (head, 1, 1)  # the tracker's events came with that fetch
     assert after_fetch - before == 1
     await assert_tracked_equals_chain(client, tracked)
     assert skipped not in {p.address for p in pools}
 
 
-async def test_quote_chains_give_each_quote_tracker_its_engine_feed(
+async def test_quote_chains_read_the_dex_state_their_engine_advances(
     deployment: Deployment, client: ChainClient
 ) -> None:
     feed = LogFeed(1)
-    engine = TvlEngine(client, deployment, [], PriceAggregator(deployment), feed=feed)
+    engine = TvlEngine(client, deployment, adapters_for(deployment), PriceAggregator(deployment), feed=feed)
+    share_dex_states({1: engine})
     (chain,) = quote_chains({1: engine}).values()
     try:
+        assert engine.dex is not None
+        assert chain.dex is engine.dex  # one state per chain: no second follower for quotes
         assert chain.feed is feed
-        assert chain.tracker.feed is feed
+        assert engine.dex.feed is feed
+        tracked = {a.info.slug for a in engine.adapters if isinstance(a, TrackedAdapter)}
+        assert set(engine.dex.dexes) == tracked
+        assert {"uniswap-v2", "uniswap-v3"} <= tracked
     finally:
         await chain.client.aclose()  # the quote chain's own client

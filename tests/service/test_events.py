@@ -109,3 +109,41 @@ async def test_a_shared_request_hands_each_stream_only_its_own_logs(engine: TvlE
     assert repo.events(1, "demo", "transfer") == expected["demo"]
     stored = repo.events(1, "lido", TOKEN_REBASED_KIND) + repo.events(1, "lido", ETH_DISTRIBUTED_KIND)
     assert sorted(stored, key=lambda e: (e.block_number, e.log_index or 0)) == expected["lido"]
+
+
+async def test_a_restarted_collector_continues_after_the_stored_position(
+    engine: TvlEngine, repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    weth = engine.deployment.token("WETH").address
+    head = (await engine.client.block("latest")).number
+    transfers = EventStream(weth, (TRANSFER,), parse_transfer, lookback=head)
+    every = await _chain_events(engine, transfers, 0, head)
+    middle = every[len(every) // 2].block_number
+    assert 0 < middle < head, "the devnet's seeding moves WETH over several blocks"
+
+    ranges: list[tuple[int, int]] = []
+    real_get_logs = engine.client.rpc.get_logs
+
+    async def counted(params: Mapping[str, Any], from_block: int, to_block: int) -> list[Mapping[str, Any]]:
+        ranges.append((from_block, to_block))
+        return await real_get_logs(params, from_block, to_block)
+
+    monkeypatch.setattr(engine.client.rpc, "get_logs", counted)
+    first = EventCollector(engine.client, repo, [("demo", transfers)])
+    await first.collect(middle)
+    assert ranges == [(0, middle)]  # the first scan ever looks back the stream's lookback
+
+    # A restart: a new collector on the same store continues after the stored position, looks back nothing.
+    ranges.clear()
+    restarted = EventCollector(engine.client, repo, [("demo", transfers)])
+    await restarted.collect(head)
+    assert ranges == [(middle + 1, head)]
+    stored = repo.events(1, "demo", "transfer")
+    assert [(e.block_number, e.log_index) for e in stored] == [(e.block_number, e.log_index) for e in every]
+
+    # A reorg rolls the stored position back with the events: the next run scans from the fork.
+    repo.rollback_from(1, middle)
+    ranges.clear()
+    await EventCollector(engine.client, repo, [("demo", transfers)]).collect(head)
+    assert ranges == [(middle, head)]
+    assert len(repo.events(1, "demo", "transfer")) == len(every)

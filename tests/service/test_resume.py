@@ -16,6 +16,7 @@ from defiscope.cli.serve import simulation_seed
 from defiscope.devnet import Devnet, DevnetChain
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.cache import dump_state
 from defiscope.devnet.deployment import FEED_PREFIX, devnet_deployment
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.manager import resume_devnet
@@ -146,3 +147,40 @@ def test_a_resumed_market_goes_on_from_the_chain_and_is_reproducible(eth_chain: 
     assert first[1]["ETH/USD"] == moved  # not the spec's price: the market continues where it was
     assert first == again  # same saved chain, same seed and start block: the same market
     assert simulation_seed(7, 1, first[0]) != simulation_seed(7, 1, first[0] + 1)  # a later start draws anew
+
+
+def test_a_save_is_gzipped_and_an_older_plain_save_still_resumes(eth_chain: DevnetChain, tmp_path: Path) -> None:
+    saved = save_devnet((eth_chain,), "test-world", tmp_path / "saved")
+    packed = saved.state_file(1)
+    assert packed.name == f"chain-1.{saved.generation}.json.gz"
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"  # gzip's magic number
+    plain = dump_state(eth_chain.rpc_url)  # what a save wrote before: anvil's whole dump, uncompressed
+    assert packed.stat().st_size * 5 < len(plain)
+    _resumes_at_the_saved_head(saved.directory, eth_chain)
+    older = _as_older_save(saved, plain)
+    assert saved.state_file(1) == older
+    _resumes_at_the_saved_head(saved.directory, eth_chain)
+    # The next save writes a gzipped generation and drops the plain one.
+    again = save_devnet((eth_chain,), "test-world", saved.directory)
+    assert [p.name for p in saved.directory.glob("chain-*")] == [again.state_file(1).name]
+    assert again.state_file(1).suffix == ".gz"
+
+
+def _as_older_save(saved: SavedDevnet, plain: bytes) -> Path:
+    """Turn `saved` into what a save wrote before dumps were gzipped: the plain dump in place of the packed."""
+    old = saved.directory / f"chain-1.{saved.generation}.json"
+    old.write_bytes(plain)
+    saved.state_file(1).unlink()
+    return old
+
+
+def _resumes_at_the_saved_head(directory: Path, chain: DevnetChain) -> None:
+    saved = load_saved(directory)
+    assert saved is not None
+    running = resume_devnet(saved)  # which checks the saved head's hash
+    try:
+        saved_head = saved.heads[1]
+        assert (saved_head.number, saved_head.hash) == (head(chain), block(chain, head(chain))["hash"])
+        assert block(running.chain(1), saved_head.number)["hash"] == saved_head.hash
+    finally:
+        running.stop()

@@ -240,7 +240,7 @@ def test_compound_liquidators_follow_a_price_drop(eth_chain: DevnetChain) -> Non
 def _risk(chain: DevnetChain, read: Any) -> list[Position]:
     async def positions() -> list[Position]:
         async with ChainClient.connect(chain.chain_id, [chain.rpc_url]) as client:
-            _, found, _ = await read(client, devnet_deployment(chain))
+            _, found, *_ = await read(client, devnet_deployment(chain))
             return list(found)
 
     return asyncio.run(positions())

@@ -1,12 +1,20 @@
 """After the first snapshot, a block of market activity costs every chain-1 protocol together at most three
-requests: the block, one batch of logs, one multicall (the DEXes' re-reads included)."""
+requests: the block, one batch of logs, one multicall (the DEXes' re-reads included) — also when a Lido report
+re-values V3 pools holding stETH."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from defiscope.deployments import Deployment
+from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.simulation import Simulation, SimulationConfig
+from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.registry import adapters_for
+from tests.protocols.uniswap.kit import create_pool
+from tests.staking.conftest import ETHER, lido  # noqa: F401  (fixture)
 from tests.tvl.conftest import EngineFactory
 
 
@@ -30,3 +38,35 @@ async def test_blocks_with_swaps_cost_at_most_three_requests(
         assert calls["uniswap-v2"] == {"getBlockHash(uint256)"}
         assert calls["uniswap-v3"] == {"getBlockHash(uint256)", "balanceOf(address)"}
     sim.stop()
+
+
+async def test_a_rebase_of_steth_held_by_v3_pools_still_costs_three_requests(
+    deployment: Deployment,
+    eth_chain: DevnetChain,
+    make_engine: EngineFactory,
+    sender: Sender,
+    lido: LidoDevnet,  # noqa: F811
+) -> None:
+    steth, usdc, dai = lido.steth.address, deployment.token("USDC").address, deployment.token("DAI").address
+    sender.send(lido.steth.functions.submit(sender.owner), value=40 * ETHER)
+    for token in (usdc, dai):
+        erc20 = sender.contract(contract_artifact("DevToken"), token)
+        sender.send(erc20.functions.mint(sender.owner, 10**30))
+        sender.send(erc20.functions.approve(eth_chain.contracts["V3PoolCaller"], MAX_UINT256))
+    create_pool(sender, eth_chain, steth, usdc, 3000, 20 * ETHER)
+    create_pool(sender, eth_chain, steth, dai, 500, 10 * ETHER)
+    engine = make_engine(deployment)
+    first = await engine.snapshot()
+    assert first.failures == ()
+
+    # A report a minute after the last (a day-long jump makes the LP fee windows look for the block a day back).
+    lido.report(sender, cl_balance_delta=61_000_000_003 * 10**9, slots=5)
+    before = engine.client.rpc.total_requests()
+    result = await engine.snapshot()
+    assert engine.client.rpc.total_requests() - before <= 3
+    assert result.failures == ()
+    (v3,) = (s for s in result.snapshots if s.slug == "uniswap-v3")
+    # Both pools re-valued from one read of stETH's index; no pool's balance read.
+    assert Counter(c.function for c in v3.calls) == Counter(
+        {"getBlockHash(uint256)": 1, "getTotalPooledEther()": 1, "getTotalShares()": 1}
+    )

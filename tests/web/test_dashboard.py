@@ -7,6 +7,7 @@ copied to `screenshots/` when DEFISCOPE_SCREENSHOTS is set).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -19,8 +20,10 @@ import httpx
 import pytest
 
 from defiscope.devnet import Devnet
-from defiscope.devnet.anvil import free_port
+from defiscope.devnet.anvil import free_port, rpc
+from defiscope.devnet.runfile import RunInfo
 from tests.devnet.helpers import cli, seeded_data_dir, wait_until
+from tests.protocols.curve.test_uncounted_pool import BROKEN, REVERTING
 from tests.service.conftest import clean_env
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -132,6 +135,47 @@ def test_dashboard_shows_what_the_api_serves(server: str, page: Page, tmp_path: 
     _yields_table_equals_the_api(server, page)
     assert overview.stat().st_size > 10_000
     assert protocol_shot.stat().st_size > 10_000
+    _not_counted_positions_are_listed(server, page, tmp_path)
+
+
+def _not_counted_positions_are_listed(server: str, page: Page, tmp_path: Path) -> None:
+    """One Curve pool made unreadable on serve's own chain: the ranking says "2 positions not counted", the
+    protocol page lists them (holder, token, reason) with "unknown" amounts and values, never $0."""
+    run = RunInfo.from_json(json.loads((tmp_path / "home" / "devnet" / "run.json").read_text()))
+    chain = next(c for c in run.chains if c.chain_id == 1)
+    pool = chain.contracts[BROKEN]
+    rpc(chain.rpc_url, "anvil_setCode", [pool, REVERTING])
+    rpc(chain.rpc_url, "evm_mine")  # a block for the indexer to read the pool at
+
+    def listed() -> bool:
+        time.sleep(0.25)
+        return bool(httpx.get(f"{server}/v1/protocols/curve").json()["uncounted_count"])
+
+    wait_until(listed, 30, "the indexer to store Curve without the unreadable pool")
+    detail = httpx.get(f"{server}/v1/protocols/curve").json()
+    expected = detail["not_counted_positions"]
+    assert [p["holder"] for p in expected] == [pool, pool]
+
+    page.goto(f"{server}/#/")
+    note = page.locator('#ranking tbody tr[data-slug="curve"] a.uncounted')
+    note.wait_for()
+    assert note.inner_text() == "2 positions not counted"
+    assert page.locator("#ranking a.uncounted").count() == 1  # the other protocols counted everything
+    note.click()
+    page.wait_for_selector("#protocol-uncounted-card:not([hidden]) #protocol-uncounted tbody tr")
+    assert page.locator("#protocol-uncounted-title").text_content() == "2 positions not counted"
+    rows = page.locator("#protocol-uncounted tbody tr")
+    assert rows.count() == len(expected)
+    for i, position in enumerate(expected):
+        row = rows.nth(i)
+        assert (row.get_attribute("data-holder"), row.get_attribute("data-token")) == (pool, position["token"])
+        text = row.inner_text()
+        assert position["reason"] in text
+        assert position["symbol"] in text
+        assert row.locator("td.amount").inner_text() == "unknown"  # not read: no amount, and no 0 for it
+        assert row.locator("td.value").inner_text() == "unknown"
+        assert "$0" not in text
+    shoot(page, tmp_path, "dashboard-not-counted")
 
 
 def _yields_table_equals_the_api(server: str, page: Page) -> None:

@@ -37,6 +37,7 @@ from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 from tests.conftest import mine_later
 from tests.protocols.dex.test_curve_math import decimals_of, read_pool
+from tests.yields.test_yield_gaps import break_pair
 
 WINDOW = 600
 YEAR = 365 * 86_400
@@ -348,14 +349,11 @@ async def test_a_pool_younger_than_the_window_is_measured_from_its_first_liquidi
 
 async def test_a_failed_read_marks_the_pool_instead_of_reporting_zero(eth_chain: DevnetChain) -> None:
     mine_later(eth_chain.rpc_url)
-    sender = Sender.connect(eth_chain.rpc_url)
     broken, *healthy = eth_chain.pools_of("uniswap-v2")
     adapter = V2Adapter(devnet_deployment(eth_chain), UNISWAP_V2)
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
         before = await adapter.yields(Batcher(await client.snapshot()).reader("uniswap-v2"))  # pairs discovered
-        reverter = sender.w3.eth.get_code(eth_chain.contracts["Reverter"])
-        sender.rpc("anvil_setCode", [broken.address, "0x" + reverter.hex()])
-        sender.rpc("evm_mine", [])
+        break_pair(eth_chain, broken.address)
         at = Batcher(await client.snapshot()).reader("uniswap-v2")
         after = await adapter.yields(at)
     assert broken.address in {y.market for y in before}

@@ -45,6 +45,17 @@ def create_empty_pair(chain: DevnetChain, first: str, second: str) -> tuple[str,
     return pair, symbol
 
 
+def break_pair(chain: DevnetChain, pair: str) -> None:
+    """Make every read of `pair` revert from the next block on. Its `sync()` first: the pair's code cannot change on
+    mainnet, and a tracker following the pair's logs re-reads it only where they touched it (`lp_window.PoolLogs`;
+    a pair whose read then fails is read again at every block), so the break comes with a Sync as a real failure
+    would come with the activity that shows it."""
+    sender = Sender.connect(chain.rpc_url)
+    sender.send(sender.contract(npm_artifact("UniswapV2Pair"), pair).functions.sync())
+    sender.rpc("anvil_setCode", [pair, "0x" + sender.w3.eth.get_code(chain.contracts["Reverter"]).hex()])
+    sender.rpc("evm_mine", [])
+
+
 async def test_a_pair_without_liquidity_is_a_gap_not_a_rate(eth_chain: DevnetChain) -> None:
     mine_later(eth_chain.rpc_url)
     pair, symbol = create_empty_pair(eth_chain, "WBTC", "USDC")

@@ -3,9 +3,8 @@ source, when the build has them.
 
     indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo))
 
-Delivery (the outbox: `alerts/outbox.py`, issue 15 item 4) and governance (issue 15 item 1) are built beside this
-module; `delivery_sink` and `governance_source` are where they plug in. Without a sink no rule is evaluated (an
-alert nobody can receive would be marked sent), and the log says so once.
+Delivery's outbox (`alerts/outbox.py`) is the sink; governance (issue 15 item 1) plugs in at `governance_source`.
+Without a sink no rule is evaluated, and the log says so once.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import structlog
 
 from defiscope.alerts.engine import AlertEngine, GovernanceSource
 from defiscope.alerts.message import AlertSink
+from defiscope.alerts.outbox import OutboxSink
 from defiscope.service.indexer import BlockHook
 from defiscope.store import Repository
 
@@ -21,9 +21,10 @@ log = structlog.get_logger(__name__)
 
 
 def delivery_sink(repo: Repository) -> AlertSink | None:
-    """The outbox's sink over `repo` (merge point: delivery's `put` writes outbox rows in the alert's transaction)."""
+    """The outbox (`alerts.outbox`): its `put` writes outbox rows in the alert's transaction; the delivery worker
+    finds them at its next poll (`serve` also rings it: see cli/serve.py)."""
     del repo
-    return None
+    return OutboxSink()
 
 
 def governance_source(repo: Repository) -> GovernanceSource | None:

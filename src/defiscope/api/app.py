@@ -20,7 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from defiscope.api import alerts, coins, errors, gecko, llama, v1
+from defiscope.alerts.stream import StreamHub
+from defiscope.api import alerts, alerts_stream, coins, errors, gecko, llama, v1
 from defiscope.api.context import ApiContext, Live, QuoteChain
 from defiscope.api.gate import Gate
 from defiscope.api.metrics import ApiMetrics
@@ -55,6 +56,7 @@ def create_app(
     infos: Mapping[str, ProtocolInfo] | None = None,
     live: Live | None = None,
     quoting: Mapping[int, QuoteChain] | None = None,
+    alert_stream: StreamHub | None = None,
 ) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     owned = repo is None
@@ -78,9 +80,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
+    # Open alert streams wait on this hub: `serve` shares it with the outbox sink and closes it before stopping.
+    app.state.alert_stream = alert_stream or StreamHub()
     errors.install(app)
     app.include_router(v1.router(settings))
     app.include_router(alerts.router())
+    app.include_router(alerts_stream.router(app.state.alert_stream))
     app.include_router(llama.router(settings))
     app.include_router(coins.router(settings))
     app.include_router(gecko.router(settings))

@@ -23,9 +23,9 @@ from defiscope.deployments import Deployment, TokenInfo, UnknownName
 from defiscope.deployments.mainnet import mainnet
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.protocols.registry import known_protocols
+from defiscope.routing.dex_state import DexState
 from defiscope.routing.discovery import discover_at
 from defiscope.routing.load import PoolRef
-from defiscope.routing.tracker import SharedTracker
 from defiscope.service.progress import SyncProgress
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
@@ -66,21 +66,26 @@ class Live:
 @dataclass(frozen=True, slots=True)
 class QuoteChain:
     """A chain /v1/quote reads: the server's own client (no connection per request), its registry, and
-    its pools, kept in memory and followed from their events (`SharedTracker`): the devnet's seeded pools,
-    or on other chains those discovered between the registry's tokens at the first quote."""
+    its pools, kept in memory and followed from their events: the chain's one `DexState`, shared with the
+    indexer in `serve` (``shared``), else one of its own over the devnet's seeded pools, or on other chains
+    those discovered between the registry's tokens at the first quote."""
 
     client: ChainClient
     deployment: Deployment
     known_pools: tuple[PoolRef, ...] = ()
     owned: bool = False  # the app closes the client at shutdown (a client made for quotes alone)
     feed: LogFeed | None = None  # the chain's log feed, shared with the indexer: a block's logs read once
-    tracker: SharedTracker = field(init=False, repr=False, compare=False)
+    shared: DexState | None = None  # the chain's DEX state, shared with the indexer (`serve`)
+    dex: DexState = field(init=False, repr=False, compare=False)  # `shared`, or one for quotes alone
     #: Tokens resolved by address (decimals read on chain): decimals never change, so read once.
     tokens: dict[str, TokenInfo] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        discover = None if self.known_pools else partial(discover_at, deployment=self.deployment)
-        object.__setattr__(self, "tracker", SharedTracker(self.known_pools, discover, feed=self.feed))
+        dex = self.shared
+        if dex is None:
+            discover = None if self.known_pools else partial(discover_at, deployment=self.deployment)
+            dex = DexState(self.deployment.chain_id, (), self.known_pools, discover=discover, feed=self.feed)
+        object.__setattr__(self, "dex", dex)
         object.__setattr__(self, "tokens", {})
 
 

@@ -6,7 +6,7 @@
      "simulation": {"ok": true, "amount_out": "412..."}}
 
 The quote is `routing.plan.plan_on_pools`'s, run on the server's own chain clients (`QuoteChain`) and on
-its pools kept in memory from their events (`routing.tracker.SharedTracker`), at the chain's latest
+its pools kept in memory from their events (`routing.dex_state.DexState`, the indexer's), at the chain's latest
 *indexed* block, so it is cached and ETagged with the other /v1 bodies: the same
 parameters at the same indexed blocks are computed once. Inputs are checked here first so every refusal
 names its parameter; an amount no route can take is a 422 naming `amount`.
@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from typing import Any, Final
 
 import structlog
@@ -35,6 +36,8 @@ from defiscope.chain.rpc import RpcClient
 from defiscope.deployments import TokenInfo
 from defiscope.devnet.runfile import current_run
 from defiscope.errors import DefiscopeError
+from defiscope.routing.dex_state import DexState
+from defiscope.routing.discovery import discover_at
 from defiscope.routing.load import PoolRef
 from defiscope.routing.plan import BadQuoteInput, SwapRequest, parse_amount, plan_on_pools, resolve_token
 from defiscope.routing.search import NoRoute
@@ -131,22 +134,42 @@ class Quote(_QuoteModel):
 # ------------------------------------------------------------------ pools and chains
 
 
+def share_dex_states(engines: Mapping[int, TvlEngine]) -> None:
+    """Give each engine its chain's one `DexState` (what `serve` wires): the engine's tracked DEX adapters and
+    the pools quotes route through (the devnet's seeded pools; elsewhere those discovered between the
+    registry's tokens at the first block), following the engine's `LogFeed`. The indexer's snapshots advance
+    it; /v1/quote reads it (`quote_chains`)."""
+    seeded = _seeded_pools(engines)
+    for chain_id, engine in engines.items():
+        if engine.dex is None:
+            refs = seeded.get(chain_id, ())
+            discover = None if refs else partial(discover_at, deployment=engine.deployment)
+            engine.dex = DexState(chain_id, engine.adapters, refs, discover=discover, feed=engine.feed)
+
+
 def quote_chains(engines: Mapping[int, TvlEngine]) -> dict[int, QuoteChain]:
     """The chains `serve` indexes, quotable on clients of their own (same endpoints, a separate connection
-    pool and concurrency: callers cannot spend the indexer's RPC budget); devnet chains with their pools.
-    Each chain's pool tracker reads logs through the engine's `LogFeed`, if it has one."""
-    run = current_run() if any(e.deployment.network == "devnet" for e in engines.values()) else None
-    seeded = {c.chain_id: c.pools for c in run.chains} if run is not None else {}
+    pool and concurrency: callers cannot spend the indexer's RPC budget); each reads its engine's `DexState`
+    (`share_dex_states`) where it has one, else follows its own (devnet chains: their seeded pools)."""
+    seeded = _seeded_pools(engines)
     return {
         chain_id: QuoteChain(
             quote_client(engine.client),
             engine.deployment,
-            tuple(PoolRef(p.dex, p.address, p.token0, p.token1) for p in seeded.get(chain_id, ())),
+            seeded.get(chain_id, ()),
             owned=True,
-            feed=engine.feed,  # the indexer's: the tracker and the snapshots read each block's logs once
+            feed=engine.feed,  # the indexer's: the quotes and the snapshots read each block's logs once
+            shared=engine.dex,
         )
         for chain_id, engine in engines.items()
     }
+
+
+def _seeded_pools(engines: Mapping[int, TvlEngine]) -> dict[int, tuple[PoolRef, ...]]:
+    """The devnet's seeded pools per chain (none off the devnet)."""
+    run = current_run() if any(e.deployment.network == "devnet" for e in engines.values()) else None
+    chains = run.chains if run is not None else ()
+    return {c.chain_id: tuple(PoolRef(p.dex, p.address, p.token0, p.token1) for p in c.pools) for c in chains}
 
 
 def quote_client(client: ChainClient) -> ChainClient:
@@ -222,7 +245,7 @@ async def quote(ctx: ApiContext, query: QuoteQuery) -> bytes:
         if sell.address == buy.address:
             raise ApiError(422, "buy", f"cannot sell {sell.symbol} for itself: choose another token to buy")
         _amount(query.amount, sell.decimals)
-        pools, at = await chain.tracker.pools_at(client, block)
+        pools, at = await chain.dex.pools_at(client, block)
         if not pools:
             raise ApiError(404, "chain", f"no known pools on chain {query.chain_id} to route through")
         request = SwapRequest(

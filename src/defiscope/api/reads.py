@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, Subquery, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from defiscope.chain.block import BlockRef
@@ -134,15 +134,21 @@ def protocol_points(
                 .order_by(TvlSnapshot.block_timestamp.desc(), TvlSnapshot.chain_id, TvlSnapshot.block_number.desc())
                 .limit(limit)
             )
-        blocks = [tuple(row) for row in session.execute(chosen)]
-        if not blocks:
-            return []
         stmt = (
             select(TvlSnapshot)
-            .where(TvlSnapshot.slug == slug, tuple_(TvlSnapshot.chain_id, TvlSnapshot.block_number).in_(blocks))
+            .join(*_at_chosen(chosen))
+            .where(TvlSnapshot.slug == slug)
             .order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
         )
         return [convert.to_history_point(row) for row in session.scalars(stmt)]
+
+
+def _at_chosen(chosen: Select[int, int]) -> tuple[Subquery, ColumnElement[bool]]:
+    """A join onto the (chain, block) rows `chosen` selects, in the database: a list of thousands of row values
+    in `IN (...)` costs PostgreSQL seconds to plan and bind (measured: 9 s for 2,001 blocks)."""
+    picked = chosen.subquery()
+    chain, number = picked.c
+    return picked, and_(TvlSnapshot.chain_id == chain, TvlSnapshot.block_number == number)
 
 
 def _last_block_per_bucket(where: Sequence[ColumnElement[bool]], width: int) -> Select[int, int]:
@@ -177,9 +183,6 @@ def chain_points(
                 .order_by(func.max(TvlSnapshot.block_timestamp).desc())
                 .limit(limit)
             )
-        blocks = [tuple(row) for row in session.execute(chosen)]
-        if not blocks:
-            return []
         stmt = (
             select(
                 TvlSnapshot.chain_id,
@@ -188,7 +191,7 @@ def chain_points(
                 TvlSnapshot.block_timestamp,
                 TvlSnapshot.tvl_usd,
             )
-            .where(tuple_(TvlSnapshot.chain_id, TvlSnapshot.block_number).in_(blocks))
+            .join(*_at_chosen(chosen))
             .order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
         )
         return convert.chain_points(session.execute(stmt).all())

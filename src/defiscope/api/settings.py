@@ -19,6 +19,7 @@ from typing import Final
 from limits import parse
 
 from defiscope.chain.errors import InvalidInput
+from defiscope.config import env_value
 
 REDIS_ENV: Final = "DEFISCOPE_REDIS_URL"
 _PREFIX: Final = "DEFISCOPE_API_"
@@ -80,27 +81,10 @@ class ApiSettings:
         for f in fields(cls):
             raw = env.get(_PREFIX + f.name.upper())
             if raw is not None:
-                values[f.name] = _convert(f.name, str(f.type), raw)
+                values[f.name] = env_value(_PREFIX + f.name.upper(), str(f.type), raw)
         if env.get(REDIS_ENV):
             values["rate_storage"] = "async+" + env[REDIS_ENV]
         if env.get("DEFISCOPE_DATABASE_URL") and "database_url" not in values:
             values["database_url"] = env["DEFISCOPE_DATABASE_URL"]
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
-
-
-def _convert(name: str, kind: str, raw: str) -> object:
-    try:
-        if kind == "bool":
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                raise ValueError(f"expected true or false, got {raw!r}")
-            return raw.lower() in ("1", "true", "yes")
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-        if kind.startswith("tuple"):
-            return tuple(v.strip() for v in raw.split(",") if v.strip())
-    except ValueError as exc:
-        raise InvalidInput(f"environment variable {_PREFIX}{name.upper()}: {exc}") from exc
-    return raw

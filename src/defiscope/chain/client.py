@@ -102,7 +102,7 @@ class ChainClient:
         for attempt in range(BLOCK_LOOKUPS):
             raw = await self.rpc.request("eth_getBlockByNumber", [block_param(at), False])
             if raw is not None:
-                return _block_ref(self.chain_id, raw)
+                return block_ref(self.chain_id, raw)
             head = int(await self.rpc.request("eth_blockNumber", []), 16)
             if not isinstance(at, int) or at > head:
                 raise InvalidInput(f"block {at} does not exist yet (chain head is {head})", chain_id=self.chain_id)
@@ -216,7 +216,8 @@ class Snapshot:
         return result
 
 
-def _block_ref(chain_id: int, raw: Any) -> BlockRef:
+def block_ref(chain_id: int, raw: Any) -> BlockRef:
+    """The `BlockRef` of a JSON-RPC block object; one that lacks a field is a `MalformedResponse`."""
     try:
         return BlockRef(chain_id, int(raw["number"], 16), str(raw["hash"]), int(raw["timestamp"], 16))
     except (KeyError, TypeError, ValueError) as exc:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from defiscope.chain.abi import Function, checksum, decode_revert
+from defiscope.chain.block import BlockRef
 from defiscope.chain.errors import CallReverted
 
 AGGREGATE3: Final = Function.parse("aggregate3((address,bool,bytes)[])((bool,bytes)[])")
@@ -55,6 +56,8 @@ class CallResult:
     success: bool
     value: tuple[Any, ...] = ()
     error: str | None = None
+    #: The block it was read at when that is not its reader's own (a reader made by `Reader.at`), for provenance.
+    block: BlockRef | None = None
 
     def unwrap(self) -> tuple[Any, ...]:
         """The decoded outputs, or `CallReverted` naming the call and the reason."""

@@ -15,6 +15,18 @@ address-less query is read through it: once for every subscriber, such as the ro
     pairs, balances = await asyncio.gather(uni.call_many(pair_calls), treasury.call_many(balance_calls))
     uni.records   # the calls uniswap-v2 made, with decoded results, for `defiscope explain`
     logs = await uni.logs(address=factory, topics=[topic0], from_block=100)   # up to the pinned block
+
+A reader never hands out its client: what else an adapter needs from the node goes through it too, pinned and
+recorded. `reader.at(older)` reads another (older) block of the same chain into the same provenance (each call
+recorded with its block), batched with every other reader at that block; `headers`, `code` and `has_state` read
+block headers, an account's code and whether the node still serves a block's state, coalesced into one JSON-RPC
+batch per turn (`node_reads` keeps what they asked):
+
+    start = await uni.header(100)                        # a block before the pinned one
+    then = uni.at(start)                                  # pinned to block 100, recording into uni's provenance
+    reserves = await then.call(Call.of(pair, "getReserves()(uint112,uint112,uint32)"))
+    reserves.block == start, uni.records[-1] is reserves  # True, True
+    await then.code(pair), await then.has_state()         # code at block 100; False on a node that pruned it
 """
 
 from __future__ import annotations
@@ -24,18 +36,47 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from eth_utils import keccak
+
 from defiscope.chain.block import BlockRef
-from defiscope.chain.client import Snapshot
-from defiscope.chain.errors import InvalidInput
+from defiscope.chain.client import Snapshot, block_param, block_ref
+from defiscope.chain.errors import (
+    AllEndpointsFailed,
+    BlockUnavailable,
+    ChainError,
+    InvalidInput,
+    StateUnavailable,
+)
 from defiscope.chain.feed import Claim, LogFeed
 from defiscope.chain.log_plan import LogQuery, Merged, merge, select
 from defiscope.chain.multicall import Call, CallResult
+from defiscope.chain.rpc import RpcResponse
 
 #: Event-loop turns the batcher waits before flushing, so tasks started together all get to enqueue.
 SETTLE_TURNS = 3
 #: Log queries over at most this many blocks share one JSON-RPC batch; longer ones are sent alone, so the
 #: client can split their range when a node refuses it.
 BATCHED_LOG_SPAN: Final = 1_000
+#: The account whose balance probes whether a node serves a block's state (any account answers when it does).
+ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRead:
+    """One read of the node that is not a contract call (a block header, an account's code, a state probe), kept
+    for provenance beside the calls: what was asked, at which block, and what came back or why nothing did."""
+
+    method: str  # the JSON-RPC method
+    subject: str  # the block number asked for, or the account
+    block: int  # the block it was read at (a header: its own number)
+    answer: str  # a header's hash, the code's keccak, "state served"; or why there is none
+    success: bool = True
+
+
+@dataclass(slots=True)
+class _PendingNodeRead:
+    request: tuple[str, list[Any]]
+    future: asyncio.Future[RpcResponse]
 
 
 @dataclass(slots=True)
@@ -98,6 +139,12 @@ class Batcher:
         self._pending_logs: list[_PendingLogs] = []
         self._log_flush: asyncio.Task[None] | None = None
         self.flushes = 0  # how many batches went out (for tests and benchmarks)
+        self._pending_node_reads: list[_PendingNodeRead] = []
+        self._node_flush: asyncio.Task[None] | None = None
+        # `at` keeps one batcher per other block on the batcher it was first asked of (the origin), so every
+        # reader asking at a block shares its batches; node reads of every block go out in the origin's batch.
+        self._origin: Batcher = self
+        self._others: dict[BlockRef, Batcher] = {}
 
     @property
     def block(self) -> BlockRef:
@@ -105,6 +152,64 @@ class Batcher:
 
     def reader(self, scope: str) -> Reader:
         return Reader(self, scope)
+
+    def at(self, block: BlockRef) -> Batcher:
+        """The batcher of another block of the same chain: one per block, shared by every reader asking there."""
+        origin = self._origin
+        if block == origin.block:
+            return origin
+        other = origin._others.get(block)
+        if other is None:
+            other = origin._others[block] = Batcher(Snapshot(origin.snapshot.client, block))
+            other._origin = origin
+        return other
+
+    async def node_read(self, method: str, params: list[Any]) -> RpcResponse:
+        """One JSON-RPC read besides calls and logs (a header, code, a state probe), its parameters pinned by the
+        caller; those issued in the same turn, at any block, go out as one batch. The answer, or the node's error
+        for it; a failure to get any answer raises."""
+        origin = self._origin
+        future: asyncio.Future[RpcResponse] = asyncio.get_running_loop().create_future()
+        origin._pending_node_reads.append(_PendingNodeRead((method, params), future))
+        if origin._node_flush is None:
+            origin._node_flush = asyncio.create_task(origin._flush_node_reads_soon())
+        return await future
+
+    async def _flush_node_reads_soon(self) -> None:
+        for _ in range(SETTLE_TURNS):
+            await asyncio.sleep(0)
+        pending, self._pending_node_reads, self._node_flush = self._pending_node_reads, [], None
+        rpc = self.snapshot.client.rpc
+        try:
+            answers = await rpc.batch([p.request for p in pending])
+        except ChainError as exc:
+            if len(pending) == 1:
+                pending[0].future.set_exception(exc)
+                return
+            # A transient item error (a state the node lacks) fails the whole batch, retried as one: ask each
+            # alone, so that each waiter gets its own answer or error.
+            await asyncio.gather(*(self._node_read_alone(p) for p in pending))
+            return
+        except BaseException as exc:
+            for p in pending:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            raise
+        for p, answer in zip(pending, answers, strict=True):
+            if not p.future.done():
+                p.future.set_result(answer)
+
+    async def _node_read_alone(self, pending: _PendingNodeRead) -> None:
+        try:
+            (answer,) = await self.snapshot.client.rpc.batch([pending.request])
+        except BaseException as exc:
+            if not pending.future.done():
+                pending.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        if not pending.future.done():
+            pending.future.set_result(answer)
 
     async def call_many(self, calls: Sequence[Call]) -> list[CallResult]:
         if not calls:
@@ -245,6 +350,9 @@ class Reader:
     scope: str
     records: list[CallResult] = field(default_factory=list)
     log_queries: list[LogQuery] = field(default_factory=list)  # what `logs` asked, for provenance
+    node_reads: list[NodeRead] = field(default_factory=list)  # headers, code and state probes, for provenance
+    #: The block of the reader `at` made this one from, whose provenance it shares (None: made by a batcher).
+    origin: BlockRef | None = None
 
     @property
     def block(self) -> BlockRef:
@@ -254,8 +362,35 @@ class Reader:
     def chain_id(self) -> int:
         return self.batcher.block.chain_id
 
+    def at(self, block: BlockRef) -> Reader:
+        """This reader at another block of the same chain, not after the one it was pinned to first: same scope,
+        same provenance (its calls recorded with `block`), batched with every reader at `block`."""
+        origin = self.origin or self.block
+        if block.chain_id != origin.chain_id:
+            raise InvalidInput(
+                f"a reader of chain {origin.chain_id} cannot read block {block.number} of chain {block.chain_id}",
+                chain_id=origin.chain_id,
+            )
+        if block.number > origin.number or (block.number == origin.number and block.hash != origin.hash):
+            raise InvalidInput(
+                f"block {block.number} ({block.hash}) is not at or before the pinned block {origin.number} "
+                f"({origin.hash}): a reader reads its own block or older ones",
+                chain_id=origin.chain_id,
+            )
+        at_origin = block == origin
+        return Reader(
+            self.batcher.at(block),
+            self.scope,
+            self.records,
+            self.log_queries,
+            self.node_reads,
+            None if at_origin else origin,
+        )
+
     async def call_many(self, calls: Sequence[Call]) -> list[CallResult]:
         results = await self.batcher.call_many(calls)
+        if self.origin is not None:  # read at another block than the provenance's own: say which
+            results = [replace(result, block=self.block) for result in results]
         self.records.extend(results)
         return results
 
@@ -282,3 +417,69 @@ class Reader:
     async def values(self, calls: Sequence[Call]) -> list[Any]:
         """Single outputs of calls that must all succeed; the first failure raises naming its call."""
         return [result.one() for result in await self.call_many(calls)]
+
+    async def header(self, number: int) -> BlockRef:
+        """Block `number` (not after the reader's block): number, hash and timestamp."""
+        (found,) = await self.headers([number])
+        return found
+
+    async def headers(self, numbers: Sequence[int]) -> list[BlockRef]:
+        """Blocks by number, none after the reader's block (which costs no request), asked in one batch."""
+        pinned = self.block
+        beyond = [n for n in numbers if not 0 <= n <= pinned.number]
+        if beyond:
+            raise InvalidInput(
+                f"block {beyond[0]} is not in 0..{pinned.number}: a reader reads its own block or older ones",
+                chain_id=pinned.chain_id,
+            )
+        asked = sorted(set(numbers) - {pinned.number})
+        answers = await asyncio.gather(
+            *(self.batcher.node_read("eth_getBlockByNumber", [hex(n), False]) for n in asked)
+        )
+        found = {pinned.number: pinned}
+        for number, answer in zip(asked, answers, strict=True):
+            found[number] = self._header(number, answer)
+        return [found[n] for n in numbers]
+
+    def _header(self, number: int, answer: RpcResponse) -> BlockRef:
+        read = NodeRead("eth_getBlockByNumber", str(number), number, "")
+        if answer.error is not None:
+            raise self._failed(read, answer.error)
+        if answer.result is None:
+            why = f"the node did not return block {number}, below the pinned block {self.block.number}"
+            raise self._failed(read, BlockUnavailable(why, chain_id=self.chain_id))
+        found = block_ref(self.chain_id, answer.result)
+        self.node_reads.append(replace(read, answer=found.hash))
+        return found
+
+    async def code(self, address: str) -> bytes:
+        """The account's code at the reader's block (empty: no contract there)."""
+        read = NodeRead("eth_getCode", address, self.block.number, "")
+        answer = await self.batcher.node_read("eth_getCode", [address, block_param(self.block)])
+        if answer.error is not None:
+            raise self._failed(read, answer.error)
+        code = bytes.fromhex(str(answer.result)[2:])  # shape checked by the RPC layer: even-length hex
+        self.node_reads.append(replace(read, answer="0x" + keccak(code).hex()))
+        return code
+
+    async def has_state(self) -> bool:
+        """Whether the node serves state at the reader's block: a pruned node (or an anvil loaded from a state dump)
+        keeps none for old blocks and answers with an error, which is its answer, not a failure to reach it."""
+        probe = NodeRead("eth_getBalance", ZERO_ADDRESS, self.block.number, "state served")
+        try:
+            answer = await self.batcher.node_read("eth_getBalance", [ZERO_ADDRESS, block_param(self.block)])
+        except (StateUnavailable, AllEndpointsFailed) as exc:
+            if isinstance(exc, AllEndpointsFailed) and not all(isinstance(e, StateUnavailable) for e in exc.errors):
+                raise
+            self._failed(probe, exc)
+            return False
+        if answer.error is not None:
+            self._failed(probe, answer.error)
+            return False
+        self.node_reads.append(probe)
+        return True
+
+    def _failed(self, read: NodeRead, error: ChainError) -> ChainError:
+        """Keep `read` as failed with why; the error, for the caller to raise or not."""
+        self.node_reads.append(replace(read, answer=str(error), success=False))
+        return error

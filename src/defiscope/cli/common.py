@@ -1,7 +1,9 @@
 """Shared pieces of the command line: the app, the consoles, logging, and one-line errors.
 
-Commands stay thin: they parse options and call library functions. Errors print one line on stderr and
-exit with code 2; no traceback.
+Commands stay thin: they parse options and call library functions. Errors print one line on stderr, never a
+traceback: the caller's mistake (an `InputError`, or an explained refusal) exits with code 2, as typer's own
+usage errors; a failure of what the command depends on (an RPC endpoint, a protocol's contracts, a price
+provider, the database) exits with code 1 and says what to do about it.
 """
 
 from __future__ import annotations
@@ -9,14 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Final, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from defiscope import logs
-from defiscope.errors import DefiscopeError
+from defiscope.chain.errors import ChainError
+from defiscope.errors import DefiscopeError, InputError
+from defiscope.prices.coingecko import CoinGeckoError
+from defiscope.protocols.base import AdapterError
+from defiscope.store.errors import StoreError
 
 app = typer.Typer(name="defiscope", help="DeFi analytics read straight from EVM chains.", no_args_is_help=True)
 
@@ -33,16 +39,41 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show deb
     logs.configure(logging.DEBUG if verbose else logging.WARNING)
 
 
+#: Exit code of the caller's mistake (bad input, a refusal the message explains), as typer's usage errors.
+EXIT_INPUT: Final = 2
+#: Exit code of a failure of what the command depends on (chain, provider, store): trying later may work.
+EXIT_FAILED: Final = 1
+
+
+def failure_advice(exc: DefiscopeError) -> str | None:
+    """What to do about a failure of a dependency (appended to its message); None for the caller's mistakes."""
+    if isinstance(exc, InputError):
+        return None
+    if isinstance(exc, ChainError):
+        setting = f"DEFISCOPE_RPC_{exc.chain_id}" if exc.chain_id is not None else "DEFISCOPE_RPC_<CHAINID>"
+        return f"check the RPC URL ({setting} or the config file) or try later"
+    if isinstance(exc, AdapterError):
+        return "the protocol's contracts could not be read: check that the RPC URL serves that chain, or try later"
+    if isinstance(exc, CoinGeckoError):
+        return "the price provider failed: check its API key and URL, or try later"
+    if isinstance(exc, StoreError):
+        return "check DEFISCOPE_DATABASE_URL and that the database is up, or try later"
+    return None
+
+
 def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a DefiscopeError into one line on stderr and exit code 2."""
+    """Turn a DefiscopeError into one line on stderr: exit code 1 with advice for a failure of the chain, a
+    provider or the store; exit code 2 for bad input and the refusals the message explains."""
 
     @wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except DefiscopeError as exc:
+            advice = failure_advice(exc)
+            line = str(exc) if advice is None else f"{exc}; {advice}"
             # escape(): messages carry "[chain 1, endpoint ...]", which Rich would take for markup.
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT if advice is None else EXIT_FAILED) from None
 
     return wrapper

@@ -35,11 +35,16 @@ from fastapi import FastAPI
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from defiscope.alerts.wiring import alert_hooks
+from defiscope.alerts.delivery.settings import DeliverySettings
+from defiscope.alerts.delivery.worker import open_worker
+from defiscope.alerts.engine import AlertEngine
+from defiscope.alerts.outbox import OutboxSink
+from defiscope.alerts.stream import StreamHub
+from defiscope.alerts.wakeup import Bell
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
-from defiscope.api.quotes import quote_chains
+from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.cli.tvl import print_table
@@ -102,10 +107,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _run_api(server: uvicorn.Server, sock: socket.socket, stop: asyncio.Event) -> None:
+async def _run_api(server: uvicorn.Server, sock: socket.socket, stop: asyncio.Event, streams: StreamHub) -> None:
     task = asyncio.create_task(server.serve(sockets=[sock]))
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    streams.close()  # uvicorn waits for open responses: live alert streams end first
     server.should_exit = True
     stopping.cancel()
     await task
@@ -327,7 +333,12 @@ def _progress(status: ChainStatus, sync: SyncProgress | None) -> ChainProgress:
 
 
 def _api(
-    runtime: Runtime, repo: Repository, indexer: Indexer, board: SyncBoard, infos: dict[str, ProtocolInfo]
+    runtime: Runtime,
+    repo: Repository,
+    indexer: Indexer,
+    board: SyncBoard,
+    infos: dict[str, ProtocolInfo],
+    streams: StreamHub,
 ) -> FastAPI:
     engines = runtime.engines
 
@@ -352,6 +363,7 @@ def _api(
         infos=infos,
         live=live,
         quoting=quote_chains(engines),  # /v1/quote reads on the indexer's clients
+        alert_stream=streams,
     )
 
 
@@ -363,9 +375,15 @@ async def _serve_runtime(
     devnet: Devnet | None,
     simulation: tuple[int, float] | None,
 ) -> None:
-    for engine in runtime.engines.values():  # the indexer and /v1/quote's pool tracker read a block's logs once
+    for engine in runtime.engines.values():  # the indexer and /v1/quote read a block's logs once
         engine.feed = engine.feed or LogFeed(engine.client.chain_id)
-    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=alert_hooks(repo))
+    # One DEX state per chain, advanced by the indexer's snapshots and read by /v1/quote (no copy of its own).
+    share_dex_states(runtime.engines)
+    streams, delivery_bell = StreamHub(), Bell()
+    # Rule evaluation hands alerts to this sink inside its transaction; the commit rings the delivery worker and
+    # the live streams, which look at once instead of at their next poll.
+    alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))
+    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(AlertEngine(repo, alert_sink),))
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
@@ -374,7 +392,9 @@ async def _serve_runtime(
     # The API first: health, docs, the dashboard and what the store holds answer while discovery runs.
     sock = _bind(host, port)
     server = _EmbeddedServer(
-        uvicorn.Config(_api(runtime, repo, indexer, watcher.board, infos), log_level="warning", access_log=False)
+        uvicorn.Config(
+            _api(runtime, repo, indexer, watcher.board, infos, streams), log_level="warning", access_log=False
+        )
     )
     out.print(
         f"API on http://{host}:{sock.getsockname()[1]} (docs: /docs; /v1/health shows indexing progress); "
@@ -384,11 +404,12 @@ async def _serve_runtime(
     stop = asyncio.Event()
     try:
         with _on_signals(stop.set):
-            indexing = _index(runtime, repo, indexer, watcher, infos, stop)
-            tasks = [indexing, _run_api(server, sock, stop), watcher.run(stop)]
-            if devnet is not None and simulation is not None:
-                tasks.append(_simulate(devnet, stop, *simulation))
-            followed = (await asyncio.gather(*tasks))[0]
+            async with open_worker(repo.engine, DeliverySettings.from_env(), bell=delivery_bell) as deliveries:
+                indexing = _index(runtime, repo, indexer, watcher, infos, stop)
+                tasks = [indexing, _run_api(server, sock, stop, streams), watcher.run(stop), deliveries.run(stop)]
+                if devnet is not None and simulation is not None:
+                    tasks.append(_simulate(devnet, stop, *simulation))
+                followed = (await asyncio.gather(*tasks))[0]
     finally:
         sock.close()
     # Stopped during the first snapshot: no drain (it would be that whole snapshot again); what the simulation

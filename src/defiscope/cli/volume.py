@@ -86,8 +86,9 @@ async def _volume(chain: str, from_block: int | None, to_block: int | None, bloc
         first = max(0, last - blocks + 1) if from_block is None else from_block
         if not 0 <= first <= last <= snapshot.block.number:
             raise BadRange(f"block range {first}..{last} is not within 0..{snapshot.block.number} (the head)")
-        pools = await load_pools(Batcher(snapshot).reader("volume"), await pool_refs(client, target, []))
-        trades = await read_trades(client, [market_of(p) for p in pools], first, last)
+        reader = Batcher(snapshot).reader("volume")
+        pools = await load_pools(reader, await pool_refs(client, target, []))
+        trades = await read_trades(reader, [market_of(p) for p in pools], first, last)
     rows = _describe(target.deployment, pools, daily_volume(trades))
     return {"chain_id": target.chain_id, "from_block": first, "to_block": last, "pools": len(pools), "days": rows}
 

@@ -265,7 +265,10 @@ def resume_devnet(saved: SavedDevnet, *, detach: bool = False) -> Devnet:
     """
     started = time.perf_counter()
     try:
-        nodes = _load(saved.state_file, saved.chains, detach=detach)
+        with ExitStack() as unpacked:  # a gzipped dump is unpacked to a temporary file until the nodes loaded it
+            nodes = _load(
+                lambda cid: unpacked.enter_context(unpacked_state(saved.state_file(cid))), saved.chains, detach=detach
+            )
     except DevnetError as exc:
         raise SavedStateDamaged(f"the saved devnet in {saved.directory} does not start: {exc}") from None
     try:

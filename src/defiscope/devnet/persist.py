@@ -7,7 +7,9 @@ Example::
     devnet = resume_devnet(saved)        # (manager) the same chains, same block numbers and hashes
 
 Layout of ``<devnet dir>/saved/``: ``saved.json`` (registry, heads, world key, time, generation) and
-``chain-<id>.<generation>.json`` (``anvil_dumpState``). A save writes new state files first and replaces
+``chain-<id>.<generation>.json.gz`` (``anvil_dumpState`` without call traces, gzipped: `state_dump`'s compact
+dump, as the scale world's cache keeps it); a plain ``chain-<id>.<generation>.json`` of an older save is read
+as it is (``state_dump.unpacked_state`` takes both). A save writes new state files first and replaces
 ``saved.json`` last, so a save killed half-way leaves the previous one whole. The registry is not named
 ``world.json``, so the cache's pruning of unused worlds never takes it for a stale cached world.
 
@@ -33,9 +35,9 @@ from typing import Any, Final
 import structlog
 
 from defiscope.devnet.anvil import rpc
-from defiscope.devnet.cache import dump_state
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.paths import devnet_dir
+from defiscope.devnet.state_dump import compact_dump
 from defiscope.devnet.world import DevnetChain, chains_from_json, chains_to_json
 
 log = structlog.get_logger(__name__)
@@ -67,15 +69,19 @@ class SavedDevnet:
     saved_at: int  # unix seconds
 
     def state_file(self, chain_id: int) -> Path:
-        return _state_file(self.directory, chain_id, self.generation)
+        """The chain's dump: the gzipped one a save writes, else a plain one an older save wrote (for
+        ``state_dump.unpacked_state``); the gzipped name when there is neither."""
+        packed = _state_file(self.directory, chain_id, self.generation)
+        plain = _state_file(self.directory, chain_id, self.generation, packed=False)
+        return plain if not packed.is_file() and plain.is_file() else packed
 
 
 def saved_dir() -> Path:
     return devnet_dir() / "saved"
 
 
-def _state_file(directory: Path, chain_id: int, generation: int) -> Path:
-    return directory / f"chain-{chain_id}.{generation}.json"
+def _state_file(directory: Path, chain_id: int, generation: int, *, packed: bool = True) -> Path:
+    return directory / f"chain-{chain_id}.{generation}.json{'.gz' if packed else ''}"
 
 
 def _head(rpc_url: str, chain_id: int) -> SavedHead:
@@ -94,14 +100,14 @@ def save_devnet(chains: tuple[DevnetChain, ...], world: str, directory: Path | N
     heads: dict[int, SavedHead] = {}
     for chain in chains:
         heads[chain.chain_id] = _head(chain.rpc_url, chain.chain_id)
-        state = dump_state(chain.rpc_url)
+        state = compact_dump(chain.rpc_url)
         after = _head(chain.rpc_url, chain.chain_id)
         if after != heads[chain.chain_id]:
             raise DevnetError(f"chain {chain.chain_id} mined block {after.number} while being saved")
         _atomic_write(_state_file(target, chain.chain_id, generation), state)
     saved = SavedDevnet(target, chains, heads, world, generation, int(time.time()))
     _atomic_write(target / META_FILE, (json.dumps(_meta_json(saved), indent=2) + "\n").encode())
-    for stale in target.glob("chain-*.json"):
+    for stale in target.glob("chain-*.json*"):  # older generations, plain or gzipped
         if stale.name.split(".")[1] != str(generation):
             stale.unlink(missing_ok=True)
     log.info("devnet.saved", directory=str(target), heads={c: h.number for c, h in heads.items()})

@@ -56,6 +56,7 @@ class CallRecord:
     args: tuple[object, ...]
     result: object  # decoded, JSON-serialisable
     success: bool = True
+    block: int | None = None  # the block it was read at, when not the result's own (a `Reader.at` read)
 
     @staticmethod
     def of(result: CallResult) -> CallRecord:
@@ -67,6 +68,7 @@ class CallRecord:
             tuple(_jsonable(a) for a in call.args),
             value if result.success else result.error,
             result.success,
+            None if result.block is None else result.block.number,
         )
 
 

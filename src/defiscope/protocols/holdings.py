@@ -1,18 +1,21 @@
 """Token balances of many (holder, token) pairs, moved forward by logs: each block re-reads only the holders its
-logs name, plus one index per rebasing token.
+logs name, plus the index of a rebasing token only when a log says it changed.
 
-A rebasing or interest-bearing token changes every holder's ``balanceOf`` without a log (a Lido oracle report,
-Aave interest accruing each second). Its balance is kept the way the token itself keeps it — a per-holder raw
-amount that changes only with a log naming the holder (stETH ``sharesOf``, an aToken's ``scaledBalanceOf``)
-times a per-token index read once per block (stETH's total pooled ether / total shares, the reserve's normalized
-income) — so an index change is one read, not one per holder. A plain ERC-20 keeps ``balanceOf`` itself.
+A rebasing or interest-bearing token changes every holder's ``balanceOf`` without a log naming the holder (a Lido
+oracle report, Aave interest accruing each second). Its balance is kept the way the token itself keeps it — a
+per-holder raw amount that changes only with a log naming the holder (stETH ``sharesOf``, an aToken's
+``scaledBalanceOf``) times a per-token index — so an index change is one read, not one per holder. The index is
+read when the token is first held and again only after a log that can change it (stETH's TokenRebased,
+SharesBurnt or a mint; the reserve's ReserveDataUpdated); interest that accrues with time in between is computed
+from what was read (`BalanceModel.index_at`). A plain ERC-20 keeps ``balanceOf`` itself.
 
     models = await balance_models(deployment, reader)    # `holdings_models`: WETH, stETH, aTokens; others plain
     held = HolderBalances(models)
     held.track([(strategy, steth), (pool, usdc)])
-    await held.load(reader)                              # block N: every pair read
+    await held.load(reader)                              # block N: every pair and index read
     touched = await held.advance(next_reader)            # block N+k: logs of N+1..N+k, then one call_many
     held.balance(strategy, steth)                        # == steth.balanceOf(strategy) at N+k, exactly
+    held.changed                                         # tokens whose index moved in that step
     await held.reconcile(next_reader)                    # [] unless a balance moved without a log
 
 Which logs name a holder is data too: every indexed address of a log whose topic0 is one of the model's (a
@@ -23,7 +26,6 @@ Work per block is O(logs + touched + rebasing tokens held), never a loop over ev
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -33,7 +35,7 @@ from defiscope.chain.logs import log_hex
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.errors import DefiscopeError
-from defiscope.protocols.holdings_models import BALANCE_OF, BalanceModel
+from defiscope.protocols.holdings_models import BALANCE_OF, BalanceModel, IndexTrigger
 
 #: (holder, token), both lowercase.
 Pair = tuple[str, str]
@@ -65,12 +67,17 @@ class HolderBalances:
         self.models: dict[str, BalanceModel] = {t.lower(): m for t, m in (models or {}).items()}
         self.block: int | None = None  # the block every known raw amount and index is at
         self.last_calls = 0  # calls the last refresh made (for tests and metrics)
+        self.last_read: list[Pair] = []  # the pairs the last refresh read
+        self.changed: set[str] = set()  # rebasing tokens (lowercase) whose index the last refresh moved
         self._raw: dict[Pair, int] = {}  # sharesOf / scaledBalanceOf / balanceOf, per pair
         self._failed: dict[Pair, str] = {}  # pairs whose read failed, with the reason
         self._unread: set[Pair] = set()  # tracked but not read yet: read by the next refresh
-        self._holders: Counter[str] = Counter()  # token -> tracked pairs of it (an index is read while > 0)
-        self._rebasing: set[str] = set()  # held tokens with an index: what each refresh reads besides holders
-        self._filter: tuple[list[str], list[str]] | None = None  # (tokens, topics) for the logs query, cached
+        self._holders: dict[str, set[str]] = {}  # token -> its tracked holders
+        self._rebasing: set[str] = set()  # held tokens with an index
+        self._stale: set[str] = set()  # held rebasing tokens whose index state the next refresh reads
+        self._filter: tuple[list[str], list[str]] | None = None  # (addresses, topics) for the logs query, cached
+        self._triggers: dict[str, list[tuple[str, IndexTrigger]]] = {}  # emitter -> (token, trigger), cached
+        self._index_state: dict[str, tuple[int, ...]] = {}  # rebasing token -> what its index reads gave
         self._index: dict[str, tuple[int, ...]] = {}  # rebasing token -> its index at `block`
         self._index_failed: dict[str, str] = {}
         self._address: dict[str, str] = {}  # lowercase -> checksummed, for calls
@@ -97,9 +104,9 @@ class HolderBalances:
             self._address.setdefault(pair[0], checksum(holder))
             self._address.setdefault(pair[1], checksum(token))
             self._unread.add(pair)
-            if not self._holders[pair[1]]:
+            if pair[1] not in self._holders:
                 self._token_added(pair[1])
-            self._holders[pair[1]] += 1
+            self._holders[pair[1]].add(pair[0])
 
     def untrack(self, pairs: Iterable[tuple[str, str]]) -> None:
         for holder, token in pairs:
@@ -109,21 +116,34 @@ class HolderBalances:
             self._failed.pop(pair, None)
             self._unread.discard(pair)
             if known:
-                self._holders[pair[1]] -= 1
-                if self._holders[pair[1]] <= 0:
+                self._holders[pair[1]].discard(pair[0])
+                if not self._holders[pair[1]]:
                     self._token_dropped(pair[1])
 
     def _token_added(self, token: str) -> None:
+        self._holders[token] = set()
         if self.models[token].rebasing:
             self._rebasing.add(token)
+            self._stale.add(token)
         self._filter = None
 
     def _token_dropped(self, token: str) -> None:
         del self._holders[token]
         self._rebasing.discard(token)
+        self._stale.discard(token)
+        self._index_state.pop(token, None)
         self._index.pop(token, None)
         self._index_failed.pop(token, None)
         self._filter = None
+
+    def forget(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Read these tracked pairs again at the next refresh (a reconciliation found them wrong)."""
+        for holder, token in pairs:
+            pair = (holder.lower(), token.lower())
+            if pair in self._raw or pair in self._failed:
+                self._raw.pop(pair, None)
+                self._failed.pop(pair, None)
+                self._unread.add(pair)
 
     def __len__(self) -> int:
         return len(self._raw) + len(self._unread) + len(self._failed)
@@ -134,20 +154,34 @@ class HolderBalances:
         key = (str(pair[0]).lower(), str(pair[1]).lower())
         return key in self._raw or key in self._unread or key in self._failed
 
+    def holders(self, token: str) -> list[str]:
+        """The tracked holders (lowercase) of a token."""
+        return list(self._holders.get(token.lower(), ()))
+
     def tokens(self) -> list[str]:
-        """Tokens with at least one tracked holder (checksummed)."""
+        """Addresses whose logs can change a tracked balance: the held tokens and the emitters of their index
+        triggers (an aToken's Pool), checksummed."""
         return list(self._log_filter()[0])
 
     def topics(self) -> list[str]:
-        """The topic0s whose logs can change a tracked balance."""
+        """The topic0s whose logs can change a tracked balance or a held token's index."""
         return list(self._log_filter()[1])
 
     def _log_filter(self) -> tuple[list[str], list[str]]:
         # Rebuilt only when a token is first held or last dropped, not every block.
         if self._filter is None:
-            tokens = [self._address[t] for t in self._holders]
-            topics = sorted(set().union(*(self.models[t].topics for t in self._holders)))
-            self._filter = (tokens, topics)
+            triggers: dict[str, list[tuple[str, IndexTrigger]]] = {}
+            for token in self._rebasing:
+                trigger = self.models[token].trigger
+                if trigger is not None:
+                    triggers.setdefault(trigger.emitter, []).append((token, trigger))
+            addresses = [self._address[t] for t in self._holders]
+            addresses += [checksum(e) for e in triggers if e not in self._holders]
+            topics: set[str] = set().union(*(self.models[t].topics for t in self._holders))
+            for _, trigger in (entry for entries in triggers.values() for entry in entries):
+                topics |= trigger.topics | trigger.mint_topics
+            self._triggers = triggers
+            self._filter = (addresses, sorted(topics))
         return self._filter
 
     # ---------------------------------------------------------------- following the chain
@@ -168,18 +202,30 @@ class HolderBalances:
                     found.add(pair)
         return found
 
-    async def refresh(self, reader: Reader, touched: Iterable[Pair]) -> None:
-        """Re-read the touched pairs (and any not read yet) and every held rebasing token's index, in one
-        ``call_many`` at the reader's block. ``touched`` must cover every log since `block` (see `advance`)."""
+    def index_touched(self, logs: Iterable[Mapping[str, Any]]) -> set[str]:
+        """Held rebasing tokens (lowercase) whose index these raw logs may have changed (`IndexTrigger`)."""
+        self._log_filter()  # builds `_triggers` when the held tokens changed
+        found: set[str] = set()
+        for log in logs:
+            for token, trigger in self._triggers.get(log_hex(log["address"]), ()):
+                if trigger.fires(log["topics"]):
+                    found.add(token)
+        return found
+
+    async def refresh(self, reader: Reader, touched: Iterable[Pair], reindex: Iterable[str] = ()) -> None:
+        """Re-read the touched pairs (and any not read yet) and the index of each held rebasing token in
+        ``reindex`` (or never read), in one ``call_many`` at the reader's block; then every held index at the
+        block's timestamp, `changed` saying which moved. ``touched`` and ``reindex`` must cover every log since
+        `block` (see `advance`)."""
         block = reader.block.number
         if self.block is not None and block < self.block:
             raise HoldingsError(f"holder balances are at block {self.block}; cannot move back to {block}")
         pairs = [p for p in {*touched, *self._unread} if p in self._unread or p in self._raw or p in self._failed]
-        rebasing = [self.models[t] for t in self._rebasing]
+        stale = [self.models[t] for t in self._rebasing & {*self._stale, *reindex}]
         calls = [Call.of(self._address[t], self.models[t].holder_read, self._address[h]) for h, t in pairs]
-        calls.extend(call for model in rebasing for call in model.index)
+        calls.extend(call for model in stale for call in model.index)
         results = await reader.call_many(calls) if calls else []
-        self.last_calls = len(calls)
+        self.last_calls, self.last_read = len(calls), pairs
         for pair, result in zip(pairs, results[: len(pairs)], strict=True):
             self._unread.discard(pair)
             if result.success:
@@ -189,21 +235,42 @@ class HolderBalances:
                 self._raw.pop(pair, None)
                 self._failed[pair] = _why(result)
         at = len(pairs)
-        for model in rebasing:
-            token, found = model.token.lower(), results[at : at + len(model.index)]
+        for model in stale:
+            found = results[at : at + len(model.index)]
             at += len(model.index)
-            failed = next((r for r in found if not r.success), None)
-            if failed is None:
-                self._index[token] = tuple(r.one() for r in found)
-                self._index_failed.pop(token, None)
-            else:
-                self._index.pop(token, None)
-                self._index_failed[token] = _why(failed)
+            self._keep_index_state(model, found)
+        self._move_indexes(reader.block.timestamp)
         self.block = block
 
+    def _keep_index_state(self, model: BalanceModel, found: list[CallResult]) -> None:
+        token = model.token.lower()
+        failed = next((r for r in found if not r.success), None)
+        if failed is None:
+            self._index_state[token] = model.index_state([r.one() for r in found])
+            self._index_failed.pop(token, None)
+            self._stale.discard(token)
+        else:  # read again by the next refresh
+            self._index_state.pop(token, None)
+            self._index_failed[token] = _why(failed)
+            self._stale.add(token)
+
+    def _move_indexes(self, timestamp: int) -> None:
+        """Every held index at `timestamp` from its kept state (pure: O(rebasing tokens held))."""
+        self.changed = set()
+        for token in self._rebasing:
+            state = self._index_state.get(token)
+            index = None if state is None else self.models[token].index_at(state, timestamp)
+            if index != self._index.get(token):
+                self.changed.add(token)
+                if index is None:
+                    del self._index[token]
+                else:
+                    self._index[token] = index
+
     async def load(self, reader: Reader) -> None:
-        """Read every tracked pair at the reader's block (the first read, or after losing the thread)."""
+        """Read every tracked pair and index at the reader's block (the first read, or after losing the thread)."""
         self._unread.update(self._raw, self._failed)
+        self._stale.update(self._rebasing)
         self.block = None
         await self.refresh(reader, ())
 
@@ -231,9 +298,11 @@ class HolderBalances:
             await self.load(reader)
             return set()
         touched: set[Pair] = set()
+        reindex: set[str] = set()
         if reader.block.number > self.block and self._holders:
-            touched = self.touched(await self._logs_since(reader, self.block + 1))
-        await self.refresh(reader, touched)
+            logs = await self._logs_since(reader, self.block + 1)
+            touched, reindex = self.touched(logs), self.index_touched(logs)
+        await self.refresh(reader, touched, reindex)
         return touched
 
     async def prefetch(self, reader: Reader) -> None:

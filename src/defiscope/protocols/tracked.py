@@ -49,11 +49,6 @@ Reading = int | str
 GET_BLOCK_HASH: Final = "getBlockHash(uint256)(bytes32)"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
 BLOCKHASH_WINDOW: Final = 256
-#: A DEX tracking more pools than this reads its LP fee rates every `LP_FEE_INTERVAL` blocks instead of every
-#: block: those rates re-read every pool (O(pools) a block, the cost state-from-events removes from TVL), and a
-#: rate over a trailing day moves little in an hour (DefiLlama's yields refresh hourly).
-LP_FEE_EVERY_BLOCK_UP_TO: Final = 1_000
-LP_FEE_INTERVAL: Final = 300  # blocks: an hour of Ethereum's 12-s blocks
 
 
 class StateBehind(InputError):
@@ -170,11 +165,6 @@ class TrackedAdapter(Adapter):
     #: (DefiLlama's long-tail rule); costs O(pools) a block.
     per_pool = False
 
-    def yields_due(self, block: BlockRef) -> bool:
-        held = self.state
-        holdings = 0 if held is None else len(held.amounts) + len(held.failed)  # two per pool
-        return holdings <= 2 * LP_FEE_EVERY_BLOCK_UP_TO or block.number % LP_FEE_INTERVAL == 0
-
     @property
     def _lock(self) -> asyncio.Lock:
         # Created lazily: an adapter may be built outside a running event loop.
@@ -195,6 +185,14 @@ class TrackedAdapter(Adapter):
     def start_tracking(self, block: int) -> None:
         """Track exactly the pools that existed at `block` (a full load is about to become the state)."""
 
+    def corrected(self, keys: Sequence[Key]) -> None:
+        """A reconciliation set these holdings right in the tracked state: drop whatever else was kept about them
+        (a rebasing balance's raw amount). Nothing by default."""
+
+    async def track_from(self, reader: Reader) -> None:
+        """After `start_tracking` and a full read at the reader's block: load whatever else following needs there
+        (a DEX holding rebasing tokens: their raw amounts and indexes, `pool_balances`). Nothing by default."""
+
     @abstractmethod
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         """New readings of the holdings that blocks (since, reader's block] changed, given their logs (address-
@@ -203,12 +201,20 @@ class TrackedAdapter(Adapter):
         a reorg found meanwhile drops its readings and reloads."""
 
     async def positions(self, reader: Reader) -> Sequence[Position | Uncounted]:
+        held = await self.advance(reader)
+        if held is None:  # an older block: a full read, and the tracked state stays where it is
+            held = Holdings.of(reader.block, await self.read_all(reader), self.noun)
+        return self._positions(held)
+
+    async def advance(self, reader: Reader) -> Holdings | None:
+        """The tracked state moved to the reader's block, or None for a block older than the tracked one (the
+        state only moves forward). Once per block: whoever asks first (`positions`, or the chain's shared
+        `routing.dex_state.DexState`) reads, with its reader; later askers at that block read nothing."""
         async with self._lock:
             state = self.state
-            if state is None or reader.block.number >= state.block.number:
-                return self._positions(await self._advance(reader))
-        # An older block: a full read, and the tracked state stays where it is.
-        return self._positions(Holdings.of(reader.block, await self.read_all(reader), self.noun))
+            if state is not None and reader.block.number < state.block.number:
+                return None
+            return await self._advance(reader)
 
     def _positions(self, held: Holdings) -> list[Position | Uncounted]:
         """The positions of `held`; when not one holding could be read, the protocol as a whole could not be."""
@@ -248,6 +254,7 @@ class TrackedAdapter(Adapter):
                     chain=m.chain,
                 )
                 state.set((m.pool, m.token), m.chain)
+            self.corrected([(m.pool, m.token) for m in mismatches])
             return mismatches
 
     async def _advance(self, reader: Reader) -> Holdings:
@@ -258,6 +265,7 @@ class TrackedAdapter(Adapter):
             return state
         readings = await self.read_all(reader)
         self.start_tracking(block.number)
+        await self.track_from(reader)
         self.state = Holdings.of(block, readings, self.noun)
         if state is not None:
             log.info("state.reloaded", protocol=self.info.slug, block=block.number, was=state.block.number)
@@ -274,7 +282,8 @@ class TrackedAdapter(Adapter):
 
     def _logs_since(self, reader: Reader, from_block: int) -> asyncio.Future[list[Mapping[str, Any]]]:
         """The tracked topics' logs of [from_block, reader's block], with the cursors scanned to that block;
-        asked once per (range, pinned block) however many callers want them (the latest range is kept)."""
+        asked once per (range, pinned block) however many callers want them (the latest range is kept): the
+        holdings and the LP fee rates (`LpFeeTracker`, `PoolLogs`) follow the same logs."""
         key = (from_block, reader.block.hash)
         pending = self.__dict__.get("_prefetched")
         if pending is None or pending[0] != key or _failed(pending[1]):  # a failed or cancelled fetch is retried
@@ -304,7 +313,7 @@ class TrackedAdapter(Adapter):
             return False  # the logs came from another fork than the pinned block
         # The reorg check and the re-reads go in the same multicall: the re-reads are dropped if it fails.
         ancestor, readings = await asyncio.gather(
-            reader.call(Call.of(_multicall(reader.chain_id), GET_BLOCK_HASH, tracked.number)),
+            reader.call(block_hash_call(reader.chain_id, tracked.number)),
             self.changes(reader, found, tracked.number),
         )
         if not ancestor.success or log_hex(ancestor.one()) != tracked.hash.lower():
@@ -344,9 +353,11 @@ def _failed(future: asyncio.Future[Any]) -> bool:
     return future.done() and (future.cancelled() or future.exception() is not None)
 
 
-def _multicall(chain_id: int) -> str:
+def block_hash_call(chain_id: int, number: int) -> Call:
+    """Multicall3's `getBlockHash(number)`: asked at a pinned block, whether block `number` (one of the 256 before
+    it) is its ancestor, at no request of its own (it goes in the block's multicall)."""
     known = CHAINS.get(chain_id)
-    return known.multicall3 if known is not None else MULTICALL3
+    return Call.of(known.multicall3 if known is not None else MULTICALL3, GET_BLOCK_HASH, number)
 
 
 def created_between(cursor: LogCursor[T], after: int, upto: int) -> list[T]:

@@ -1,9 +1,10 @@
 """Swap volume and LP fees per pool per UTC day, from V2 and V3 ``Swap`` and Curve ``TokenExchange`` events.
 
-Decoding and aggregation are pure; ``read_trades`` is the one function that reads (``eth_getLogs`` and, when
-the node's logs carry no ``blockTimestamp``, the blocks' timestamps in one batch).
+Decoding and aggregation are pure; ``read_trades`` is the one function that reads, through a reader pinned at or
+after the last block (``eth_getLogs`` and, when the node's logs carry no ``blockTimestamp``, the blocks' headers
+in one batch), so what it read is the reader's provenance.
 
-    trades = await read_trades(client, [V2Market(pair, token0, token1, UNISWAP_V2_FEE)], 100, 200)
+    trades = await read_trades(reader, [V2Market(pair, token0, token1, UNISWAP_V2_FEE)], 100, 200)
     for day in daily_volume(trades):
         day.pool, day.day, day.volume[token], day.fees[token], day.trades
 
@@ -26,7 +27,7 @@ from typing import Any, Final
 from eth_abi import decode
 from eth_utils import keccak
 
-from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Reader
 from defiscope.protocols.curve.math import FEE_DENOMINATOR
 from defiscope.protocols.uniswap.events import V3_SWAPS
 from defiscope.protocols.uniswap.math.swap_math import FEE_DENOMINATOR as V3_FEE_DENOMINATOR
@@ -143,18 +144,18 @@ def daily_volume(trades: Iterable[Trade]) -> list[DailyVolume]:
     ]
 
 
-async def read_trades(client: ChainClient, markets: Sequence[Market], from_block: int, to_block: int) -> list[Trade]:
-    """Every swap of ``markets`` in [from_block, to_block], in chain order."""
+async def read_trades(reader: Reader, markets: Sequence[Market], from_block: int, to_block: int) -> list[Trade]:
+    """Every swap of ``markets`` in [from_block, to_block] (up to the reader's block), in chain order."""
     by_address = {m.address.lower(): m for m in markets}
     if not by_address:
         return []
-    logs = await client.get_logs(
+    logs = await reader.logs(
         address=[m.address for m in markets],
         topics=[[V2_SWAP, *V3_SWAPS, CURVE_EXCHANGE]],
         from_block=from_block,
         to_block=to_block,
     )
-    times = await _timestamps(client, logs)
+    times = await _timestamps(reader, logs)
     trades = []
     for entry in sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16))):
         market = by_address.get(str(entry["address"]).lower())
@@ -169,10 +170,8 @@ async def read_trades(client: ChainClient, markets: Sequence[Market], from_block
     return trades
 
 
-async def _timestamps(client: ChainClient, logs: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+async def _timestamps(reader: Reader, logs: Sequence[Mapping[str, Any]]) -> dict[int, int]:
     times = {int(e["blockNumber"], 16): int(e["blockTimestamp"], 16) for e in logs if e.get("blockTimestamp")}
     missing = sorted({int(e["blockNumber"], 16) for e in logs} - times.keys())
-    if missing:
-        blocks = await client.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in missing])
-        times.update({n: int(b.unwrap()["timestamp"], 16) for n, b in zip(missing, blocks, strict=True)})
+    times.update({block.number: block.timestamp for block in await reader.headers(missing)})
     return times

@@ -23,10 +23,10 @@ from eth_utils import is_address, to_checksum_address
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
-from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment, TokenInfo
 from defiscope.errors import DefiscopeError, InputError
-from defiscope.routing.load import PoolRef, load_pools
+from defiscope.routing.dex_state import DexState
+from defiscope.routing.load import PoolRef
 from defiscope.routing.pools import Pool
 from defiscope.routing.search import Quote, best_route
 from defiscope.routing.tx import DEADLINE_SECONDS, NoRouterTx, SwapTx, build_route_tx, check_slippage, min_out
@@ -99,12 +99,12 @@ async def plan_swap(
     slippage: Fraction = Fraction(1, 2),
     recipient: str | None = None,
 ) -> dict[str, Any]:
-    """The quote as JSON-ready data (see the CLI's ``quote --json``), reading ``refs`` at the head."""
+    """The quote as JSON-ready data (see the CLI's ``quote --json``), reading ``refs`` at the head: with no
+    indexer running, the chain's DEX state is one of its own, loaded at the head (`DexState`)."""
     request = SwapRequest(sell, buy, amount, max_routes, slippage, recipient)
     check_slippage(slippage)
-    snapshot = await client.snapshot()
-    pools = await load_pools(Batcher(snapshot).reader("routing"), refs)
-    return await plan_on_pools(client, deployment, pools, snapshot.block, request)
+    pools, block = await DexState(deployment.chain_id, (), refs).pools_at(client, await client.block())
+    return await plan_on_pools(client, deployment, pools, block, request)
 
 
 async def plan_on_pools(

@@ -1,18 +1,21 @@
-"""`PoolTracker`: a chain's routing pools kept in memory at a block and moved forward by their own events.
+"""`PoolTracker`: routing pools kept in memory at a block and moved forward by their own events.
 
-``advance`` asks for the logs of the pools' events since the last block in one ``eth_getLogs`` — through the
-chain's `LogFeed` when it has one (shared with the indexer's snapshots: a block read by one is free for the
-other), else by topic alone when the pools are too many for an address list (providers refuse more than
+``follow`` moves it to a block-pinned `Reader`'s block, in that reader's batches: it asks for the logs of
+the pools' events since its block in one ``eth_getLogs`` — by topic alone through the chain's `LogFeed` (shared
+with the indexer's snapshots) or when the pools are too many for an address list (providers refuse more than
 about 1,000 addresses), else with the pools' addresses — keeps the tracked pools' logs, applies them in
-(block, logIndex) order with the pure appliers
-(`protocols.uniswap.events`, `protocols.curve.events`), and re-reads only the pools an event could not be
-applied to exactly. Before that it checks that the block it stands on is still the chain's block at that
-height; if not (a reorg), it reloads every pool at the new head.
+(block, logIndex) order with the pure appliers (`protocols.uniswap.events`, `protocols.curve.events`), and
+re-reads only the pools an event could not be applied to exactly. Its reorg check (Multicall3's hash of the
+block it stands on) goes in the reader's multicall; if that block is no longer the chain's, it reloads every
+pool. So inside a snapshot's `Batcher` it adds no request of its own: it is the routing part of the chain's
+`routing.dex_state.DexState`, which the TVL engine and /v1/quote share. ``advance`` does the same on a
+batcher of its own and reports the cost.
 
     tracker = await PoolTracker.start(client, refs)        # `load_pools` at the head, plus Curve A ramps
     tracker = await PoolTracker.start(client, refs, feed=feed)   # or reading logs through the chain's feed
     report = await tracker.advance(client)                 # to the new head
     tracker.pools, report.logs, report.requests, report.reloaded
+    await tracker.follow(batcher.reader("routing"))        # inside someone else's snapshot
 
 Curve pools carry what their events move beyond the routing pool (`CurveBook`: the A ramp and the LP
 supply); a pool whose ramp cannot be read, or does not reproduce ``A_precise``, is re-read every advance.
@@ -35,6 +38,7 @@ from defiscope.chain.reader import Batcher, Reader
 from defiscope.protocols.curve.events import CurveBook, apply_curve, curve_topics
 from defiscope.protocols.curve.math import AmpRamp, PoolState
 from defiscope.protocols.pool_events import CannotApply, PoolLog
+from defiscope.protocols.tracked import BLOCKHASH_WINDOW, block_hash_call
 from defiscope.protocols.uniswap.events import V2_TOPICS, V3_TOPICS, apply_v2, apply_v3
 from defiscope.routing.load import PoolRef, load_pools
 from defiscope.routing.pools import CurvePool, Pool, V2Pool, V3Pool
@@ -45,16 +49,22 @@ RAMP: Final = ("initial_A()(uint256)", "future_A()(uint256)", "initial_A_time()(
 
 
 @dataclass(frozen=True, slots=True)
-class AdvanceReport:
-    """What one ``advance`` did and cost."""
+class Followed:
+    """What one ``follow`` did (its requests are the batcher's, shared with whoever else read the block)."""
 
     from_block: int
     to_block: int
     logs: int
-    requests: int  # HTTP requests sent
-    bytes: int  # sent and received
     reloaded: tuple[str, ...]  # pools read again (an event that did not apply, or untrackable)
     reorg: bool  # the tracked block was no longer on the chain: everything was reloaded
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceReport(Followed):
+    """What one ``advance`` did and cost (on a batcher of its own)."""
+
+    requests: int  # HTTP requests sent
+    bytes: int  # sent and received
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +82,7 @@ class PoolTracker:
         self._pools: dict[str, Pool] = {p.address: p for p in loaded.pools}
         self.books: dict[str, CurveBook | None] = dict(loaded.books)
         self.feed = feed
+        self._prefetched: tuple[tuple[int, str], asyncio.Future[list[PoolLog]]] | None = None
         if feed is not None:
             feed.subscribe(self.topics())  # whoever reads a block first fetches our events with theirs
 
@@ -80,7 +91,12 @@ class PoolTracker:
         cls, client: ChainClient, refs: Sequence[PoolRef], at: int | str = "latest", *, feed: LogFeed | None = None
     ) -> PoolTracker:
         block = await client.block(at)
-        return cls(refs, block, await _load(client, refs, block), feed=feed)
+        return await cls.load(Batcher(Snapshot(client, block), feed=feed).reader("tracker"), refs, feed=feed)
+
+    @classmethod
+    async def load(cls, reader: Reader, refs: Sequence[PoolRef], *, feed: LogFeed | None = None) -> PoolTracker:
+        """The pools read at the reader's block, in its batches (a snapshot's: one follower for TVL and routing)."""
+        return cls(refs, reader.block, await _load(reader, refs), feed=feed)
 
     @property
     def pools(self) -> list[Pool]:
@@ -93,50 +109,82 @@ class PoolTracker:
         return list(dict.fromkeys(found))
 
     async def advance(self, client: ChainClient, to: int | str = "latest") -> AdvanceReport:
-        """Follow the chain to block ``to``: apply the pools' logs since ``self.block``, or reload on a reorg."""
+        """Follow the chain to block ``to`` on a batcher of its own: `follow`, and what it cost."""
         requests, sent = _cost(client)
-        start = self.block.number
-        ours, head = await _blocks(client, self.block.number, to)
-        reorg = ours is None or ours.hash != self.block.hash
-        if not reorg and head.number < start:
-            raise InvalidInput(f"cannot advance back from block {start} to {head.number}", chain_id=client.chain_id)
+        head = await client.block(to)
+        followed = await self.follow(Batcher(Snapshot(client, head), feed=self.feed).reader("tracker"))
+        after_requests, after_sent = _cost(client)
+        return AdvanceReport(
+            followed.from_block,
+            followed.to_block,
+            followed.logs,
+            followed.reloaded,
+            followed.reorg,
+            requests=after_requests - requests,
+            bytes=after_sent - sent,
+        )
+
+    async def prefetch(self, reader: Reader) -> None:
+        """Ask for the logs the next `follow` to the reader's block needs, so that a snapshot sends them with
+        every other consumer's logs before any reads."""
+        if reader.block.number > self.block.number:
+            await self._logs_since(reader, self.block.number + 1)
+
+    async def follow(self, reader: Reader) -> Followed:
+        """Follow the chain to the reader's block: apply the pools' logs since ``self.block``, or reload on a
+        reorg. The reorg check (Multicall3's hash of our block) and any re-read go in the reader's batches."""
+        head, start = reader.block, self.block
         logs: list[PoolLog] = []
-        reloaded: tuple[str, ...] = ()
-        if not reorg and head.number > start:
-            logs = sorted(await self._logs(client, start + 1, head), key=lambda log: (log.block, log.index))
+        if head.number < start.number:  # a shorter branch replaced ours, or a caller asked to go back
+            reorg = await _header_hash(reader, start.number) != start.hash.lower()
+            if not reorg:
+                raise InvalidInput(
+                    f"cannot advance back from block {start.number} to {head.number}", chain_id=head.chain_id
+                )
+        elif head.number == start.number:
+            reorg = head.hash != start.hash
+        else:
+            # The logs first (prefetched with a snapshot's others, or asked now): the reorg check then goes in
+            # the multicall of the reads that depend on them.
+            logs = await self._logs_since(reader, start.number + 1)
+            ours = await _hash_of(reader, start.number)
             # Logs of the head block from another fork than the head we read: the chain moved under us.
-            reorg = any(log.block == head.number and log.block_hash != head.hash for log in logs)
+            reorg = ours != start.hash.lower() or any(
+                log.block == head.number and log.block_hash.lower() != head.hash.lower() for log in logs
+            )
         if reorg:
-            loaded = await _load(client, list(self.refs.values()), head)
+            loaded = await _load(reader, list(self.refs.values()))
             self._pools = {p.address: p for p in loaded.pools}
             self.books = dict(loaded.books)
             reloaded = tuple(self._pools)
         else:
-            reloaded = await self._apply(client, logs, head)
+            reloaded = await self._apply(reader, logs)
         self.block = head
-        after_requests, after_sent = _cost(client)
-        return AdvanceReport(
-            start, head.number, len(logs), after_requests - requests, after_sent - sent, reloaded, reorg
-        )
+        return Followed(start.number, head.number, len(logs), reloaded, reorg)
 
-    async def _logs(self, client: ChainClient, from_block: int, head: BlockRef) -> list[PoolLog]:
-        """The tracked pools' logs of [from_block, head], emitters spelled as tracked."""
+    def _logs_since(self, reader: Reader, from_block: int) -> asyncio.Future[list[PoolLog]]:
+        """The tracked pools' logs of [from_block, reader's block] in (block, logIndex) order, asked once per
+        (range, pinned block) however often `prefetch` and `follow` want them."""
+        key = (from_block, reader.block.hash)
+        pending = self._prefetched
+        if pending is None or pending[0] != key or _failed(pending[1]):
+            pending = (key, asyncio.ensure_future(self._fetch_logs(reader, from_block)))
+            self._prefetched = pending
+        return pending[1]
+
+    async def _fetch_logs(self, reader: Reader, from_block: int) -> list[PoolLog]:
         canonical = {a.lower(): a for a in self._pools}
-        if self.feed is not None:
-            raw = await self.feed.logs(client, self.topics(), from_block, head)
-        elif len(self._pools) > MAX_ADDRESS_FILTER:
-            raw = await client.get_logs(topics=[self.topics()], from_block=from_block, to_block=head.number)
-        else:
-            raw = await client.get_logs(
-                address=list(self._pools), topics=[self.topics()], from_block=from_block, to_block=head.number
-            )
-            return [_tracked(PoolLog.parse(entry), canonical) for entry in raw]
-        # Asked by topic alone: every emitter's logs came back; keep the tracked pools'.
-        mine = [entry for entry in raw if log_hex(entry["address"]) in canonical]
-        return [_tracked(PoolLog.parse(entry), canonical) for entry in mine]
+        # Through the feed, or past a provider's address cap, by topic alone: every emitter's logs come back.
+        by_topic = self.feed is not None or len(self._pools) > MAX_ADDRESS_FILTER
+        raw = await reader.logs(
+            address=None if by_topic else list(self._pools), topics=[self.topics()], from_block=from_block
+        )
+        mine = [_tracked(PoolLog.parse(e), canonical) for e in raw if log_hex(e["address"]) in canonical]
+        return sorted(mine, key=lambda log: (log.block, log.index))
 
-    async def _apply(self, client: ChainClient, logs: Sequence[PoolLog], head: BlockRef) -> tuple[str, ...]:
-        logs = await _with_timestamps(client, logs, {a for a, p in self._pools.items() if isinstance(p, CurvePool)})
+    async def _apply(self, reader: Reader, logs: Sequence[PoolLog]) -> tuple[str, ...]:
+        logs = await _with_timestamps(reader, logs, {a for a, p in self._pools.items() if isinstance(p, CurvePool)})
+        head = reader.block
         stale = {a for a, book in self.books.items() if book is None}
         for log in logs:
             address = log.address
@@ -156,7 +204,7 @@ class PoolTracker:
                 state = PoolState(book.balances, book.ramp.at(head.timestamp), 0)
                 self._pools[address] = replace(pool, params=book.params, state=state)
         if stale:
-            loaded = await _load(client, [self.refs[a] for a in stale], head)
+            loaded = await _load(reader, [self.refs[a] for a in stale])
             self._pools.update({p.address: p for p in loaded.pools})
             self.books.update(loaded.books)
         return tuple(a for a in self._pools if a in stale)
@@ -181,9 +229,9 @@ def _apply_log(pool: Pool, book: CurveBook | None, log: PoolLog) -> tuple[Pool, 
     raise CannotApply(f"no event applier for pool {pool.address} ({pool.dex})")
 
 
-async def _load(client: ChainClient, refs: Sequence[PoolRef], block: BlockRef) -> _Loaded:
-    """`load_pools` at ``block`` (pinned by hash), and the Curve pools' ramps and LP supplies with it."""
-    reader = Batcher(Snapshot(client, block)).reader("tracker")
+async def _load(reader: Reader, refs: Sequence[PoolRef]) -> _Loaded:
+    """`load_pools` at the reader's block, and the Curve pools' ramps and LP supplies with it."""
+    block = reader.block
     curve = [r.address for r in refs if r.dex == "curve"]
     pools, extras = await asyncio.gather(load_pools(reader, refs), _curve_extras(reader, curve))
     books: dict[str, CurveBook | None] = {}
@@ -208,30 +256,41 @@ async def _curve_extras(reader: Reader, pools: Sequence[str]) -> dict[str, tuple
     return extras
 
 
-async def _blocks(client: ChainClient, ours: int, to: int | str) -> tuple[BlockRef | None, BlockRef]:
-    """The chain's block at our height (None if gone) and the target block, in one batch."""
-    target = hex(to) if isinstance(to, int) else to
-    answers = await client.rpc.batch(
-        [("eth_getBlockByNumber", [hex(ours), False]), ("eth_getBlockByNumber", [target, False])]
-    )
-    ours_raw, head_raw = (answer.unwrap() for answer in answers)
-    if head_raw is None:
-        return None, await client.block(to)  # not served yet: the client's lookup retries and explains
-    return (_ref(client, ours_raw) if ours_raw is not None else None), _ref(client, head_raw)
+async def _hash_of(reader: Reader, number: int) -> str | None:
+    """The chain's hash of block ``number`` as seen from the reader's block: Multicall3's `getBlockHash` in the
+    reader's multicall within the EVM's 256-block window, else the header (one request, long gaps only)."""
+    if reader.block.number - number <= BLOCKHASH_WINDOW:
+        result = await reader.call(block_hash_call(reader.chain_id, number))
+        return log_hex(result.one()) if result.success else ""
+    return await _header_hash(reader, number)
 
 
-def _ref(client: ChainClient, raw: Mapping[str, Any]) -> BlockRef:
-    return BlockRef(client.chain_id, int(raw["number"], 16), str(raw["hash"]), int(raw["timestamp"], 16))
+async def _header_hash(reader: Reader, number: int) -> str | None:
+    """The chain's current hash at height ``number`` (None past its head), from the header: one request."""
+    (answer,) = await reader.batcher.snapshot.client.rpc.batch([("eth_getBlockByNumber", [hex(number), False])])
+    header = answer.unwrap()
+    return str(header["hash"]).lower() if header is not None else None
 
 
-async def _with_timestamps(client: ChainClient, logs: Sequence[PoolLog], curve: set[str]) -> list[PoolLog]:
-    """Curve logs need their block's time (A may ramp); fetch it in one batch where the node did not send it."""
-    missing = sorted({log.block for log in logs if log.timestamp is None and log.address in curve})
+async def _with_timestamps(reader: Reader, logs: Sequence[PoolLog], curve: set[str]) -> list[PoolLog]:
+    """Curve logs need their block's time (A may ramp): the pinned block's is known; older blocks' come in one
+    batch where the node did not send them."""
+    head = reader.block
+    stamped = [
+        replace(log, timestamp=head.timestamp) if log.timestamp is None and log.block == head.number else log
+        for log in logs
+    ]
+    missing = sorted({log.block for log in stamped if log.timestamp is None and log.address in curve})
     if not missing:
-        return list(logs)
-    answers = await client.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in missing])
+        return stamped
+    rpc = reader.batcher.snapshot.client.rpc
+    answers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in missing])
     times = {n: int(a.unwrap()["timestamp"], 16) for n, a in zip(missing, answers, strict=True)}
-    return [replace(log, timestamp=times[log.block]) if log.block in times else log for log in logs]
+    return [replace(log, timestamp=times[log.block]) if log.block in times else log for log in stamped]
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
 
 
 def _cost(client: ChainClient) -> tuple[int, int]:
@@ -241,30 +300,3 @@ def _cost(client: ChainClient) -> tuple[int, int]:
 
 #: Finds the pools to follow at a block (`routing.discovery.discover_at`).
 Discover = Callable[[ChainClient, BlockRef], Awaitable[Sequence[PoolRef]]]
-
-
-class SharedTracker:
-    """One `PoolTracker` for concurrent readers (the API's quotes): loaded on first use, then advanced
-    under a lock to each block asked for, so concurrent requests never read the pools twice."""
-
-    def __init__(
-        self, refs: Sequence[PoolRef], discover: Discover | None = None, *, feed: LogFeed | None = None
-    ) -> None:
-        """``refs``: the pools to follow; if empty, ``discover`` finds them at the first block asked for.
-        ``feed``: the chain's log feed, shared with the indexer, so a block's logs are read once."""
-        self.refs = tuple(refs)
-        self._discover = discover
-        self.feed = feed
-        self._tracker: PoolTracker | None = None
-        self._lock = asyncio.Lock()
-
-    async def pools_at(self, client: ChainClient, block: BlockRef) -> tuple[list[Pool], BlockRef]:
-        """The pools at ``block``, or at the tracker's block if it is already past it (it never goes back)."""
-        async with self._lock:
-            if self._tracker is None:
-                if not self.refs and self._discover is not None:
-                    self.refs = tuple(await self._discover(client, block))
-                self._tracker = await PoolTracker.start(client, self.refs, block.number, feed=self.feed)
-            elif self._tracker.block.number < block.number:
-                await self._tracker.advance(client, block.number)
-            return self._tracker.pools, self._tracker.block

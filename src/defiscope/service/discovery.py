@@ -31,10 +31,14 @@ class DiscoveryProgress:
 
     chain_id: int
     sources: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (scanned_to, target)
+    #: Told each chunk too, as it is kept (`serve`'s progress board: `ChainSync.discovered`).
+    listeners: list[ProgressCallback] = field(default_factory=list)
 
     def __call__(self, source: str, scanned_to: int, target: int) -> None:
         before = self.sources.get(source, (target, target))
         self.sources[source] = (scanned_to, target)
+        for listener in self.listeners:
+            listener(source, scanned_to, target)
         # Only long scans are logged (a block's own scan is done at its first chunk): each tenth, and the end.
         long_scan = scanned_to < target or before[0] < before[1]
         if long_scan and (before[1] != target or _tenths(*before) != _tenths(scanned_to, target)):

@@ -7,6 +7,10 @@ returns under the adapter's slug, idempotently, and scans again from the fork af
 of a stream looks back its own `lookback` (a week of daily reports for an APR average, say). It knows no
 protocol by name: what a protocol keeps is the adapter's business, what is done with it the reader's.
 
+Each stream's position is kept in the store beside the discovery cursors (`Repository.save_cursor`, no logs,
+source `events:<slug>:<contract, topics, start>`), so a restarted service continues after it instead of
+looking back again, and the store's rollback of a reorg lowers it with the events it drops.
+
     collector = EventCollector.of(engine, repo)      # None when no adapter of the chain declares a stream
     await collector.collect(head)                     # events in (last scan, head], stored idempotently
     collector.rewind(fork)                            # after a rollback: rescan from the fork
@@ -25,6 +29,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.logs import log_hex
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.events import EventStream
+from defiscope.protocols.log_cursor import source_key
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
@@ -39,8 +44,18 @@ class _Scan:
     stream: EventStream
     scanned: int | None = field(default=None)  # the last block scanned; None before the first scan
 
+    @property
+    def source(self) -> str:
+        """The stream's name among the store's cursors (apart from discovery's, which hold logs)."""
+        return f"events:{self.slug}:{source_key(self.stream.address, self.stream.topics, self.stream.start_block)}"
+
     def start(self, to_block: int) -> int:
         return self.stream.first_block(to_block) if self.scanned is None else self.scanned + 1
+
+    def continues(self, start: int) -> bool:
+        """Whether a scan from `start` leaves no gap after the blocks scanned so far (an explicit range of a
+        one-off command may start later: its end is then no position to continue from)."""
+        return self.scanned is None or start <= self.scanned + 1
 
 
 class EventCollector:
@@ -50,6 +65,7 @@ class EventCollector:
         self.client = client
         self.repo = repo
         self.scans = [_Scan(slug, stream) for slug, stream in streams]
+        self._loaded = False  # whether the positions stored by an earlier run are read
 
     @classmethod
     def of(cls, engine: TvlEngine, repo: Repository, *, slugs: Collection[str] | None = None) -> EventCollector | None:
@@ -73,6 +89,13 @@ class EventCollector:
         one request a block, however many protocols declare streams. A stream whose scan fails is logged and
         retried with the next block, from where it stood (events never hold up TVL indexing); with `strict`
         (a one-off command) it raises."""
+        try:
+            await self._load_positions()
+        except DefiscopeError as exc:
+            if strict:
+                raise
+            self._failed(self.scans, None, exc)  # no position to start from yet: the next block tries again
+            return 0
         groups: dict[int, list[_Scan]] = {}
         for scan in self.scans:
             start = scan.start(to_block) if from_block is None else from_block
@@ -104,18 +127,36 @@ class EventCollector:
                 events = [scan.stream.parse(raw) for raw in mine]
                 if events:
                     await asyncio.to_thread(self.repo.save_events, self.chain_id, scan.slug, events)
+                if scan.continues(start):
+                    await self._advance(scan, to_block)
             except DefiscopeError as exc:
                 if strict:
                     raise
                 self._failed([scan], start, exc)
                 continue
-            scan.scanned = to_block if scan.scanned is None else max(scan.scanned, to_block)
             found += len(events)
             if events:
                 log.info("events.stored", chain_id=self.chain_id, slug=scan.slug, events=len(events), to_block=to_block)
         return found
 
-    def _failed(self, scans: list[_Scan], start: int, exc: DefiscopeError) -> None:
+    async def _load_positions(self) -> None:
+        """Once: continue each stream after the position an earlier run stored (a restart does not look back)."""
+        if self._loaded:
+            return
+        stored = await asyncio.to_thread(self.repo.discovery_cursors, self.chain_id)
+        for scan in self.scans:
+            if scan.source in stored:
+                scanned_to = stored[scan.source][0]
+                scan.scanned = scanned_to if scan.scanned is None else max(scan.scanned, scanned_to)
+        self._loaded = True
+
+    async def _advance(self, scan: _Scan, to_block: int) -> None:
+        """Record that `scan`'s events up to `to_block` are stored, in memory and in the store."""
+        scan.scanned = to_block if scan.scanned is None else max(scan.scanned, to_block)
+        # No hash: the indexer's rollback lowers it with the blocks; the events themselves are idempotent.
+        await asyncio.to_thread(self.repo.save_cursor, self.chain_id, scan.source, [], scan.scanned, None)
+
+    def _failed(self, scans: list[_Scan], start: int | None, exc: DefiscopeError) -> None:
         for scan in scans:
             log.warning("events.scan_failed", chain_id=self.chain_id, slug=scan.slug, from_block=start, error=str(exc))
 

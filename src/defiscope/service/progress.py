@@ -12,9 +12,9 @@ Phases: `discovering` is a chain's first snapshot (its adapters' event cursors s
 head; a unit is a block scanned, summed over the sources), `catching_up` the blocks due since the last stored one
 (a unit is a block indexed), `following` the head. The rate is a moving one (units per second over the last
 `RATE_WINDOW` seconds, measured up to *now*), so the ETA follows a provider's throttling, and a stall shows as a
-falling rate and an old `advanced_at` rather than a frozen estimate. Nothing here reads a chain: `SyncWatcher`
-polls the engines' cursors and the indexer's status (no hook in the indexer needed), and a scan's
-`on_progress(source, scanned_to, target)` callback can feed `ChainSync.discovered` directly.
+falling rate and an old `advanced_at` rather than a frozen estimate. Nothing here reads a chain: each chunk a
+discovery scan keeps reaches `ChainSync.discovered` through the indexer's `on_progress(source, scanned_to,
+target)` callback (`service.discovery.DiscoveryProgress`), and `SyncWatcher` polls the indexer's status.
 """
 
 from __future__ import annotations
@@ -238,15 +238,14 @@ class SyncWatcher:
     def __init__(self, board: SyncBoard, indexer: Indexer) -> None:
         self.board = board
         self.indexer = indexer
-        self._cursors: dict[int, tuple[dict[str, LogCursor[Any]], int]] = {}
         self._stored: set[int] = set()
-        for chain_id in indexer.chains:
-            board.chain(chain_id)
+        for chain_id, chain in indexer.chains.items():
+            # Each chunk a discovery scan keeps moves the chain's bar: its own report, as it happens.
+            chain.discovery.listeners.append(board.chain(chain_id).discovered)
 
     def discovering(self, chain_id: int, adapters: Iterable[Adapter], target: int) -> None:
-        """The first snapshot of `chain_id` at block `target` begins."""
+        """The first snapshot of `chain_id` at block `target` begins: its sources and where each stands."""
         cursors = cursors_of(adapters)
-        self._cursors[chain_id] = (cursors, target)
         self.board.chain(chain_id).discovering({k: c.scanned_to for k, c in cursors.items()}, target)
 
     def stored(self, chain_id: int) -> None:
@@ -259,10 +258,7 @@ class SyncWatcher:
             sync = self.board.chain(chain_id)
             status = chain.chain_status
             if sync.phase == "discovering" and chain_id not in self._stored and status.last_indexed is None:
-                cursors, target = self._cursors.get(chain_id, ({}, 0))
-                for source, cursor in cursors.items():
-                    sync.discovered(source, cursor.scanned_to, target)
-                continue
+                continue  # the scans' own reports move it
             catch_up = status.catch_up
             if chain.resuming:  # the indexer has not sized the backlog yet
                 sync.catching_up(0, 0)

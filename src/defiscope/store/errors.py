@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from defiscope.errors import DefiscopeError
+from defiscope.errors import DefiscopeError, InputError
 
 
 class StoreError(DefiscopeError):
     """Base of every error `defiscope.store` raises on purpose."""
 
 
-class DatabaseUrlError(StoreError):
-    """The database URL cannot be used: it does not parse, or names a backend we do not support."""
+class DatabaseUrlError(StoreError, InputError):
+    """The database URL cannot be used: it does not parse, or names a backend we do not support (the user's
+    setting, not a failure of the database)."""
+
+    field = "database_url"
 
 
 class DatabaseUnavailableError(StoreError):

@@ -21,12 +21,16 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from defiscope.errors import InputError
 from defiscope.store.errors import StoreError
 from defiscope.store.models import ApiKey
 
 
-class DuplicateKeyName(StoreError):
-    """A key with this name exists already (names identify keys in `keys list` / `keys revoke`)."""
+class DuplicateKeyName(StoreError, InputError):
+    """A key with this name exists already (names identify keys in `keys list` / `keys revoke`): the caller
+    chose a taken name, the store did not fail."""
+
+    field = "name"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ import structlog
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.feed import LogFeed
-from defiscope.chain.reader import Batcher
+from defiscope.chain.reader import Batcher, Reader
 from defiscope.chain.tokens import DECIMALS, SYMBOL, SYMBOL_BYTES32, TokenBook, TokenRef
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
@@ -31,6 +31,7 @@ from defiscope.protocols.base import Adapter, AdapterResult, Position
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.tracked import Mismatch, TrackedAdapter, prefetch_logs
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
+from defiscope.routing.dex_state import DexState
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.policy import Left, LongTailPolicy
 from defiscope.tvl.valuation import not_counted, token_values
@@ -80,9 +81,12 @@ class TvlEngine:
         *,
         feed: LogFeed | None = None,
         policy: LongTailPolicy | None = None,
+        dex: DexState | None = None,
     ) -> None:
         self.client = client
         self.feed = feed  # the chain's log feed, shared with the routing tracker in `serve`
+        #: The chain's DEX state, shared with /v1/quote in `serve`: each snapshot advances it in its batches.
+        self.dex = dex
         self.deployment = deployment
         self.adapters = list(adapters)
         self.pricer = pricer
@@ -115,16 +119,19 @@ class TvlEngine:
         batcher = Batcher(pinned, feed=self.feed)
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
         readers = [batcher.reader(a.info.slug) for a in chosen]
+        by_slug = {a.info.slug: r for a, r in zip(chosen, readers, strict=True)}
+        dex_prefetch = [self.dex.prefetch(batcher, by_slug)] if self.dex is not None else []
         # Every adapter's new logs first, in one request (a failure there is met again, and reported, by the
         # adapter's own read): the reads that depend on them then go out with all the others in one multicall.
         await asyncio.gather(
-            *(prefetch_logs(a, r) for a, r in zip(chosen, readers, strict=True)), return_exceptions=True
+            *(prefetch_logs(a, r) for a, r in zip(chosen, readers, strict=True)), *dex_prefetch, return_exceptions=True
         )
-        # Adapters and the prices of every token already known (the registry's, and all held before) go
-        # out in the same batch; only tokens never seen before cost another round.
-        outcomes, known_prices = await asyncio.gather(
+        # Adapters, the shared DEX state and the prices of every token already known (the registry's, and all
+        # held before) go out in the same batch; only tokens never seen before cost another round.
+        outcomes, known_prices, _ = await asyncio.gather(
             asyncio.gather(*(a.read(r) for a, r in zip(chosen, readers, strict=True)), return_exceptions=True),
             self.pricer.prices(batcher, self.tokens.known()),
+            self._advance_dex(batcher, by_slug),
         )
         results: list[AdapterResult] = []
         failures: list[ProtocolFailure] = []
@@ -162,6 +169,19 @@ class TvlEngine:
         )
         rates = tuple(y for r in results for y in r.yields)
         return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates, _yield_gaps(results, failures, chosen))
+
+    async def _advance_dex(self, batcher: Batcher, readers: Mapping[str, Reader]) -> None:
+        """Move the shared DEX state to the snapshot's block; a failure is logged (the adapters' own reads
+        report theirs) and the quote side's next read at this block tries again."""
+        if self.dex is None:
+            return
+        chain_id, block = self.client.chain_id, batcher.block.number
+        try:
+            await self.dex.advance(batcher, readers)
+        except DefiscopeError as exc:
+            log.warning("dex_state.advance_failed", chain_id=chain_id, block=block, error=str(exc))
+        except Exception as exc:  # a bug there must not hide every protocol's figure; logged with its traceback
+            log.error("dex_state.crashed", chain_id=chain_id, block=block, exc_info=exc)
 
     async def reconcile(
         self, at: int | str = "latest", *, slugs: Collection[str] | None = None, start: int | None = None

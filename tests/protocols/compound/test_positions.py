@@ -111,8 +111,9 @@ async def test_comet_collateralization_equals_contract(eth_chain: DevnetChain) -
 async def test_risk_sources(eth_chain: DevnetChain) -> None:
     deployment = devnet_deployment(eth_chain)
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
-        _, v2, v2_assets = await compound_v2_risk_positions(client, deployment)
-        _, v3, v3_assets = await compound_v3_risk_positions(client, deployment)
+        _, v2, v2_assets, v2_unvalued = await compound_v2_risk_positions(client, deployment)
+        _, v3, v3_assets, v3_unvalued = await compound_v3_risk_positions(client, deployment)
+    assert (v2_unvalued, v3_unvalued) == ((), ())  # every feed answers: every borrower is valued
     comet_users = [u for c in COMETS for u in c.users]  # every Comet's, ETH- and wstETH-priced ones too
     borrowers = [len([u for u in users if u.borrow]) for users in (V2_USERS, comet_users)]
     assert (len(v2), len(v3)) == tuple(borrowers)

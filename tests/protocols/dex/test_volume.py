@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.spec import CURVE_POOLS
 from defiscope.devnet.tx import DEADLINE, MAX_UINT256, Sender
@@ -76,7 +77,7 @@ async def test_volume_and_fees_from_real_swaps(eth_chain: DevnetChain) -> None:
         CurveMarket(pool_address, tuple(eth_chain.tokens[s] for s in spec.coins), spec.fee),
     ]
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
-        trades = await read_trades(client, markets, start, end)
+        trades = await read_trades(Batcher(await client.snapshot(end)).reader("volume"), markets, start, end)
     days = daily_volume(trades)
 
     by_key = {(d.pool, (d.day - datetime.fromtimestamp(first_day, UTC).date()).days): d for d in days}
@@ -125,8 +126,9 @@ async def test_v3_volume_and_fees_from_real_swaps(eth_chain: DevnetChain) -> Non
         growth.append((read().call() - before) * liquidity // 2**128)
     end = sender.w3.eth.block_number
 
+    markets = [V3Market(pool.address, pool.token0, pool.token1, pool.fee)]
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
-        trades = await read_trades(client, [V3Market(pool.address, pool.token0, pool.token1, pool.fee)], start, end)
+        trades = await read_trades(Batcher(await client.snapshot(end)).reader("volume"), markets, start, end)
     assert [(t.token_in, t.token_out, t.amount_in) for t in trades] == sells
     for trade, pool_fee in zip(trades, growth, strict=True):
         assert trade.fee == trade.amount_in * pool.fee // 1_000_000

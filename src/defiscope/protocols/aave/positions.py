@@ -41,7 +41,7 @@ from defiscope.protocols.aave.market import (
 )
 from defiscope.protocols.aave.rates import normalized_income, normalized_variable_debt
 from defiscope.protocols.lending.rates import percent_mul, ray_mul, wad_div
-from defiscope.protocols.lending.risk import Leg, Position
+from defiscope.protocols.lending.risk import Leg, Position, UnvaluedAccount
 from defiscope.protocols.surface import event_topic
 
 UINT256_MAX: Final = 2**256 - 1
@@ -233,15 +233,6 @@ def _value(result: CallResult, what: str) -> Any:
     if not result.success:
         raise AaveError(f"aave-v3: {what}: {result.call.describe()} failed: {result.error}")
     return result.one()
-
-
-@dataclass(frozen=True, slots=True)
-class UnvaluedAccount:
-    """An account `scan_accounts` could not value, and why (a reserve it uses has no readable price)."""
-
-    account: str
-    reason: str
-    borrowing: bool  # it has debt (a risk position); else it only supplies
 
 
 async def scan_accounts(

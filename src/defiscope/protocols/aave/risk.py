@@ -13,8 +13,8 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.protocols.aave.market import AaveError, AaveMarket
-from defiscope.protocols.aave.positions import UnvaluedAccount, discover_accounts, scan_accounts
-from defiscope.protocols.lending.risk import Position
+from defiscope.protocols.aave.positions import discover_accounts, scan_accounts
+from defiscope.protocols.lending.risk import Position, UnvaluedAccount
 
 #: Where account discovery starts: the Pool's deployment block (Aave V3 Ethereum: 16,291,127).
 POOL_DEPLOY_BLOCK: Final = {("mainnet", 1): 16_291_127}

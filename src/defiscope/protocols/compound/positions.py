@@ -11,8 +11,8 @@ Each scan is a few multicall rounds whatever the number of accounts; the figures
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Final
 
@@ -52,7 +52,7 @@ from defiscope.protocols.compound.v3 import (
     WITHDRAW_EVENT,
 )
 from defiscope.protocols.lending.rates import WAD
-from defiscope.protocols.lending.risk import Leg, Position
+from defiscope.protocols.lending.risk import Leg, Position, UnvaluedAccount
 
 MARKET_ENTERED: Final = "0x" + keccak(text=MARKET_ENTERED_EVENT).hex()
 COMET_WITHDRAW: Final = "0x" + keccak(text=WITHDRAW_EVENT).hex()
@@ -107,8 +107,13 @@ class V2Account:
         return Position(self.account, collateral, debt)
 
 
-async def scan_v2_accounts(reader: Reader, deployment: Deployment, accounts: Sequence[str]) -> list[V2Account]:
-    """Three rounds: markets entered; snapshots, factors and prices; underlyings of the markets seen."""
+async def scan_v2_accounts(
+    reader: Reader, deployment: Deployment, accounts: Sequence[str], unvalued: list[UnvaluedAccount] | None = None
+) -> list[V2Account]:
+    """Three rounds: markets entered; snapshots, factors and prices; underlyings of the markets seen.
+
+    An account in a market the oracle has no price for (0, or a failed call) raises `PositionError`, or, given
+    an ``unvalued`` list, is left out of the result and appended there with the reason."""
     comptroller = deployment.contract(COMPTROLLER)
     first = await reader.values(
         [Call.of(comptroller, ORACLE)] + [Call.of(comptroller, GET_ASSETS_IN, a) for a in accounts]
@@ -124,7 +129,9 @@ async def scan_v2_accounts(reader: Reader, deployment: Deployment, accounts: Seq
     snapshots = [r.unwrap() for r in results[: len(pairs)]]
     n = len(markets)
     factors = {m: r.unwrap()[1] for m, r in zip(markets, results[len(pairs) : len(pairs) + n], strict=True)}
-    prices = {m: r.unwrap()[0] for m, r in zip(markets, results[len(pairs) + n : len(pairs) + 2 * n], strict=True)}
+    price_results = dict(zip(markets, results[len(pairs) + n : len(pairs) + 2 * n], strict=True))
+    # The oracle answers 0 for a market it cannot price (Compound's PriceOracle): no price, as a failed call.
+    prices = {m: r.value[0] if r.success else 0 for m, r in price_results.items()}
     underlyings = {
         m: (r.value[0] if r.success else deployment.token("WETH").address)  # cETH holds native ETH
         for m, r in zip(markets, results[len(pairs) + 2 * n :], strict=True)
@@ -139,8 +146,16 @@ async def scan_v2_accounts(reader: Reader, deployment: Deployment, accounts: Seq
         by_account[account].append(V2Holding(market, underlyings[market], symbol, decimals, asset))
     scanned = []
     for account, holdings in by_account.items():
-        if any(h.asset.price == 0 for h in holdings):
-            raise PositionError(f"compound-v2: the oracle has no price for a market {account} entered")
+        unpriced = next((h for h in holdings if h.asset.price == 0), None)
+        if unpriced is not None:
+            failed = price_results[unpriced.ctoken]
+            why = "returned 0" if failed.success else f"failed: {failed.error}"
+            reason = f"no oracle price for {unpriced.symbol} (getUnderlyingPrice({unpriced.ctoken}) {why})"
+            if unvalued is None:
+                raise PositionError(f"compound-v2: {account}: {reason}")
+            borrowing = any(h.asset.borrow_balance for h in holdings)
+            unvalued.append(UnvaluedAccount(account, reason, borrowing))
+            continue
         scanned.append(V2Account(account, tuple(holdings), account_liquidity([h.asset for h in holdings])))
     return scanned
 
@@ -176,13 +191,18 @@ class CometMarket:
     assets: tuple[CometAsset, ...]
     prices: tuple[int, ...]
     quote: str = USD  # what the 8-decimal prices are in: USD, or a token (cWETHv3's are in ETH)
+    #: Token -> why its price could not be read (`read_comet(..., tolerate_unpriced=True)` only). Its price slot
+    #: holds a placeholder that nothing values with: an account that uses it is `CometAccount.unpriced`.
+    unpriced: Mapping[str, str] = field(default_factory=dict)
 
     def usd_prices(self) -> dict[str, Fraction]:
-        """USD per whole token of the base and every collateral asset; only a USD-quoted Comet knows them."""
+        """USD per whole token of the base and every collateral asset whose price was read; only a USD-quoted
+        Comet knows them."""
         if self.quote != USD:
             return {}
         prices = {a.address: Fraction(p, PRICE_SCALE) for a, p in zip(self.assets, self.prices, strict=True)}
-        return {**prices, self.base: Fraction(self.base_price, PRICE_SCALE)}
+        priced = {**prices, self.base: Fraction(self.base_price, PRICE_SCALE)}
+        return {token: price for token, price in priced.items() if token not in self.unpriced}
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +221,27 @@ class CometAccount:
         ]
 
     @property
+    def unpriced(self) -> str | None:
+        """Why this account cannot be valued (the base it owes or a collateral it holds has no readable price);
+        None when it can."""
+        m = self.market
+        if self.principal < 0 and m.base in m.unpriced:
+            return f"no price for {m.base_symbol}: {m.unpriced[m.base]}"
+        held = (a for a, b in zip(m.assets, self.balances, strict=True) if b and a.address in m.unpriced)
+        asset = next(held, None)
+        return None if asset is None else f"no price for {asset.symbol}: {m.unpriced[asset.address]}"
+
+    def _priced(self) -> None:
+        if (why := self.unpriced) is not None:
+            raise PositionError(f"compound-v3: {self.account} on Comet {self.market.comet} cannot be valued: {why}")
+
+    @property
     def borrow_balance(self) -> int:
         """Base owed with interest to the block read, as `borrowBalanceOf`."""
         return max(-self.market.current.present_value(self.principal), 0)
 
     def liquidity(self, *, liquidate: bool) -> int:
+        self._priced()
         m = self.market
         return liquidity(m.state, self.principal, m.base_price, m.base_scale, self.holdings, liquidate=liquidate)
 
@@ -219,6 +255,7 @@ class CometAccount:
 
     def to_risk(self, usd_per_quote: Fraction = Fraction(1)) -> Position:
         """The position in USD: the Comet's prices times the USD value of their unit (1 for a USD Comet)."""
+        self._priced()
         m = self.market
         collateral = tuple(
             Leg(
@@ -237,15 +274,31 @@ class CometAccount:
 COMET_HEAD: Final = (BASE_TOKEN, BASE_TOKEN_PRICE_FEED, BASE_SCALE, NUM_ASSETS, TOTALS_BASIC)
 
 
-async def read_comet(reader: Reader, deployment: Deployment, comet: str, quote: str = USD) -> CometMarket:
-    """The market's stored state (`totalsBasic`), asset configs and current prices (three rounds)."""
+async def read_comet(
+    reader: Reader, deployment: Deployment, comet: str, quote: str = USD, *, tolerate_unpriced: bool = False
+) -> CometMarket:
+    """The market's stored state (`totalsBasic`), asset configs and current prices (three rounds).
+
+    A price that cannot be read (`getPrice` reverts on a feed's non-positive answer) raises, or, with
+    ``tolerate_unpriced``, is recorded in the market's ``unpriced`` with why, for the accounts using it to be
+    listed rather than valued."""
     head = await reader.values([Call.of(comet, sig) for sig in (*COMET_HEAD, *CURVE_READS)])
     base, base_feed, base_scale, count, totals = head[:5]
     state = CometState.from_totals_basic(totals)
     rates = CometRates(*head[5:])
     infos = await reader.values([Call.of(comet, ASSET_INFO, i) for i in range(count)])
     feeds = [base_feed, *(info[2] for info in infos)]
-    prices = await reader.values([Call.of(comet, GET_PRICE, f) for f in feeds])
+    answers = await reader.call_many([Call.of(comet, GET_PRICE, f) for f in feeds])
+    tokens = [base, *(info[1] for info in infos)]
+    unpriced = {
+        token: f"getPrice({feed}) on Comet {comet} failed: {r.error}"
+        for token, feed, r in zip(tokens, feeds, answers, strict=True)
+        if not r.success
+    }
+    if not tolerate_unpriced:
+        unpriced = {}
+    # A placeholder for an unpriced token, guarded by `unpriced` (never valued with); else one() raises.
+    prices = [0 if token in unpriced else r.one() for token, r in zip(tokens, answers, strict=True)]
     assets = tuple(
         CometAsset(info[1], _symbol(deployment, info[1]), info[2], info[3], info[4], info[5]) for info in infos
     )
@@ -262,6 +315,7 @@ async def read_comet(reader: Reader, deployment: Deployment, comet: str, quote: 
         assets,
         tuple(prices[1:]),
         quote,
+        unpriced,
     )
 
 

@@ -158,13 +158,9 @@ class CurveAdapter(Adapter):
         """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
         read = await self._per_pool(reader, lambda pool, _: CURVE_LP_FEES.reads(pool.address))
         pools, results = [pool for pool, _ in read], [r for _, r in read]
-        rates = await self.lp_fees.rates(
-            reader,
-            (
-                (LpPool(p.address, p.lp_token, pool_symbol(self.deployment, p.coins)), r)
-                for p, r in zip(pools, results, strict=True)
-            ),
-        )
+        # The virtual price also moves without a log (an amplification ramp): every pool is read at every block.
+        lp_pools = [LpPool(p.address, p.lp_token, pool_symbol(self.deployment, p.coins)) for p in pools]
+        rates = await self.lp_fees.rates(reader, lp_pools, results)
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
 

@@ -75,6 +75,16 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
+class UnvaluedAccount:
+    """An account a lending protocol's scan could not value, and why (an asset it uses has no readable price):
+    listed beside the report, never valued at 0 nor guessed."""
+
+    account: str
+    reason: str
+    borrowing: bool  # it has debt (a risk position); else it only supplies
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """Positions liquidatable after ``drop`` that were not before, with their USD at post-drop prices."""
 

@@ -6,7 +6,8 @@ deployment, then only new blocks). Reserves are tracked from events (`protocols.
 logs and no call. A pair created with no `Sync` yet holds 0 (exact). A full read also checks the number of
 pairs found against the factory's `allPairsLength()`. At an older block only the pairs created by then count.
 Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a trailing day
-(`protocols.lp_fees`); market and asset are the pair (its own LP token), symbol "WETH-USDC".
+(`protocols.lp_fees`), every block: only the pairs a `Sync` touched are re-read (`lp_window.PoolLogs`); market
+and asset are the pair (its own LP token), symbol "WETH-USDC".
 
     adapter = V2Adapter(deployment, UNISWAP_V2)
     positions = await adapter.positions(reader)
@@ -30,7 +31,7 @@ from defiscope.deployments import Deployment
 from defiscope.protocols.base import AdapterError, ProtocolInfo
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
-from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
+from defiscope.protocols.lp_window import LpFeeTracker, LpPool, PoolLogs, pool_symbol
 from defiscope.protocols.surface import ContractUse, event_topic
 from defiscope.protocols.tracked import Key, Reading, TrackedAdapter, block_hash_check, created_between
 from defiscope.protocols.yields import Yield, YieldGap
@@ -131,7 +132,11 @@ class V2Adapter(TrackedAdapter):
         self._tracked: dict[str, Pair] = {}  # lowercase address -> pair, the pairs the tracked state covers
         self._receipts: set[str] = set()
         self._receipts_seen = 0  # cursor entries already in `_receipts`
-        self.lp_fees = LpFeeTracker(spec.info.slug, V2_LP_FEES, lp_fee_window)
+        # A pair's reserves and LP supply change only with a Sync (mint and burn sync too): its LP state follows the
+        # holdings' own logs, so the rates cost the pairs a block touched, not every pair.
+        self.lp_fees = LpFeeTracker(
+            spec.info.slug, V2_LP_FEES, lp_fee_window, PoolLogs(frozenset({SYNC}), self._logs_since)
+        )
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pair -> why it has no rate
 
     @property
@@ -198,6 +203,10 @@ class V2Adapter(TrackedAdapter):
     def start_tracking(self, block: int) -> None:
         self._tracked = {p.address.lower(): p for p in self.created.upto(block)}
 
+    def tracked_pair(self, address: str) -> Pair | None:
+        """The pair at `address` if the tracked state covers it (its reserves are `state`'s two holdings)."""
+        return self._tracked.get(address.lower())
+
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         readings: dict[Key, Reading] = {}
         for pair in created_between(self.created, since, reader.block.number):
@@ -214,14 +223,8 @@ class V2Adapter(TrackedAdapter):
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`."""
         pairs = await self.discover(reader)
-        calls = [V2_LP_FEES.reads(p.address) for p in pairs]
-        results = split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))
         rates = await self.lp_fees.rates(
-            reader,
-            (
-                (LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))), r)
-                for p, r in zip(pairs, results, strict=True)
-            ),
+            reader, [LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))) for p in pairs]
         )
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields

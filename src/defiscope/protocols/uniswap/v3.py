@@ -6,10 +6,13 @@ block only the pools that existed then count. Balances are `balanceOf(pool)` of 
 pool holds, including uncollected fees, as DefiLlama counts V3 TVL. They are tracked from events
 (`protocols.tracked`): read in full once, then each block re-reads only the (pool, token) balances its logs
 touched — a tracked pool's Swap, Mint, Collect, Flash or CollectProtocol (both tokens; Burn moves none), or an
-ERC-20 Transfer from or to a tracked pool (which also catches donations). A token without code or a reverting
+ERC-20 Transfer from or to a tracked pool (which also catches donations). A rebasing or interest-bearing token
+(stETH, aTokens: found from chain) is kept as the pool's raw amount x the token's index (`pool_balances`), so a
+Lido report or Aave interest re-values every pool holding it with one index read. A token without code or a reverting
 `balanceOf` leaves that balance `Uncounted` with its reason; the rest of the protocol stands. Yields: each
 pool's LP fee APR for a full-range position, from its feeGrowthGlobal over a trailing day
-(`protocols.lp_fees`); market and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
+(`protocols.lp_fees`), every block: only the pools a Swap, Flash or Initialize touched are re-read; market
+and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
 
     adapter = V3Adapter(deployment, UNISWAP_V3)
     positions = await adapter.positions(reader)
@@ -19,7 +22,6 @@ pool's LP fee APR for a full-range position, from its feeGrowthGlobal over a tra
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,13 +32,14 @@ from eth_utils import keccak
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.logs import log_hex, log_int, topic_address, word_address
-from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
+from defiscope.protocols.holdings_models import detection_surface
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V3_FEE_GROWTH_READS, v3_lp_fees
-from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
+from defiscope.protocols.lp_window import LpFeeTracker, LpPool, PoolLogs, pool_symbol
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
+from defiscope.protocols.pool_balances import PoolBalances
 from defiscope.protocols.surface import ContractUse, event_topic
 from defiscope.protocols.tracked import (
     BALANCE_OF,
@@ -71,6 +74,10 @@ POOL_EVENTS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         )
     }
 )
+#: The pool events that change what the LP fee rates read (fee growth, price), besides the Initialize.
+LP_EVENTS: Final = ("Swap(", "Flash(")
+INITIALIZE_EVENT: Final = "Initialize(uint160,int24)"
+INITIALIZE: Final = "0x" + event_topic(INITIALIZE_EVENT).hex()
 TRANSFER_EVENT: Final = "Transfer(address,address,uint256)"
 TRANSFER: Final = "0x" + event_topic(TRANSFER_EVENT).hex()
 
@@ -114,15 +121,21 @@ class V3Adapter(TrackedAdapter):
         self.info = spec.info
         self.spec = spec
         self.lp_model = v3_lp_fees(spec.slot0)
-        self.lp_fees = LpFeeTracker(spec.info.slug, self.lp_model, lp_fee_window)
-        self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
         self.factory = deployment.contract(spec.factory)
         # The factory's deployment block is known on mainnet; a devnet (same chain id) starts from genesis.
         start = spec.start_block(deployment.chain_id) if deployment.network == "mainnet" else 0
         self.created = LogCursor(self.factory, (POOL_CREATED,), parse_pool_created, start_block=start)
         self.pool_events = POOL_EVENTS[spec.pool_interface]
         self._pool_topics = frozenset("0x" + event_topic(e).hex() for e in self.pool_events)
+        # Fee growth moves with a Swap or a Flash, the price with a Swap or the Initialize: the LP state follows
+        # the holdings' own logs, so the rates cost the pools a block touched, not every pool.
+        lp_events = frozenset({"0x" + event_topic(e).hex() for e in self.pool_events if e.startswith(LP_EVENTS)})
+        self.lp_fees = LpFeeTracker(
+            spec.info.slug, self.lp_model, lp_fee_window, PoolLogs(lp_events | {INITIALIZE}, self._logs_since)
+        )
+        self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
         self._tracked: dict[str, V3Pool] = {}  # lowercase address -> pool, the pools the tracked state covers
+        self.balances = PoolBalances(deployment)  # the tracked balances' reads: plain, or raw x index
 
     @property
     def pools(self) -> list[V3Pool]:
@@ -141,7 +154,7 @@ class V3Adapter(TrackedAdapter):
                 "pool (each, from PoolCreated)",
                 self.spec.pool_interface,
                 calls=(*V3_FEE_GROWTH_READS, self.spec.slot0),
-                events=self.pool_events,
+                events=(*self.pool_events, INITIALIZE_EVENT),
             ),
             ContractUse(
                 "pool token (each pool's token0 and token1)",
@@ -150,6 +163,7 @@ class V3Adapter(TrackedAdapter):
                 events=(TRANSFER_EVENT,),
             ),
             block_hash_check(),
+            *detection_surface(),  # pool tokens found to be stETH or aTokens are followed as raw x index
         )
 
     async def discover(self, reader: Reader) -> list[V3Pool]:
@@ -158,7 +172,8 @@ class V3Adapter(TrackedAdapter):
         return self.created.upto(reader.block.number)
 
     def event_topics(self) -> Sequence[str]:
-        return (*sorted(self._pool_topics), TRANSFER)
+        # Initialize moves no token; it sets the price the LP fee rates read (`lp_fees`).
+        return tuple(dict.fromkeys((*sorted(self._pool_topics), INITIALIZE, TRANSFER, *self.balances.topics())))
 
     async def read_all(self, reader: Reader) -> dict[Key, Reading]:
         pools = await self.discover(reader)
@@ -166,6 +181,12 @@ class V3Adapter(TrackedAdapter):
 
     def start_tracking(self, block: int) -> None:
         self._tracked = {p.address.lower(): p for p in self.created.upto(block)}
+
+    async def track_from(self, reader: Reader) -> None:
+        await self.balances.start(reader, [key for pool in self._tracked.values() for key in _both(pool)])
+
+    def corrected(self, keys: Sequence[Key]) -> None:
+        self.balances.corrected(keys)
 
     async def changes(self, reader: Reader, logs: Sequence[Mapping[str, Any]], since: int) -> dict[Key, Reading]:
         touched: dict[Key, None] = {}  # ordered, for reproducible batches
@@ -175,7 +196,7 @@ class V3Adapter(TrackedAdapter):
             touched.update(dict.fromkeys(_both(created)))
         for entry in logs:
             touched.update(dict.fromkeys(self._touched_by(entry)))
-        return await refresh_balances(reader, touched)
+        return await self.balances.changes(reader, touched, logs)
 
     def _touched_by(self, entry: Mapping[str, Any]) -> list[Key]:
         """The tracked (pool, token) balances one log may have changed."""
@@ -196,25 +217,18 @@ class V3Adapter(TrackedAdapter):
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
-        block = reader.block.number
-        known = self.created.upto(block)
-        # As in `positions`: the known pools' reads go out with the log scan; only new pools cost a batch.
-        results, pools = await asyncio.gather(self._lp_reads(reader, known), self.discover(reader))
-        results += await self._lp_reads(reader, pools[len(known) :])
+        pools = await self.discover(reader)
         rates = await self.lp_fees.rates(
             reader,
-            (
-                (
-                    LpPool(
-                        p.address,
-                        p.address,
-                        pool_symbol(self.deployment, (p.token0, p.token1), fee_percent(p.fee)),
-                        p.block,
-                    ),
-                    r,
+            [
+                LpPool(
+                    p.address,
+                    p.address,
+                    pool_symbol(self.deployment, (p.token0, p.token1), fee_percent(p.fee)),
+                    p.block,
                 )
-                for p, r in zip(pools, results, strict=True)
-            ),
+                for p in pools
+            ],
         )
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
@@ -222,6 +236,5 @@ class V3Adapter(TrackedAdapter):
     def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
         return self.lp_fees.gaps_at(block)
 
-    async def _lp_reads(self, reader: Reader, pools: list[V3Pool]) -> list[list[CallResult]]:
-        calls = [self.lp_model.reads(pool.address) for pool in pools]
-        return split_results(await reader.call_many([c for group in calls for c in group]), map(len, calls))
+    def _symbol(self, pool: V3Pool) -> str:
+        return pool_symbol(self.deployment, (pool.token0, pool.token1), fee_percent(pool.fee))

@@ -60,6 +60,7 @@ async function renderOverview() {
     link.textContent = p.name;
     const name = document.createElement("td");
     name.appendChild(link);
+    if (p.uncounted_count > 0) name.append(" ", notCountedNote(p.uncounted_count, `#/protocol/${p.slug}`));
     tr.append(cell(String(i + 1)), name, cell(p.category), cell(Object.keys(p.chains).join(", ")),
       cell(usd(p.tvl_usd), "num tvl"), cell(pct(p.change_1d), `num ${trend(p.change_1d)}`), cell(pct(p.change_7d), `num ${trend(p.change_7d)}`));
     return tr;
@@ -136,12 +137,39 @@ async function renderProtocol(slug) {
       cell(t.price ? t.price.source : t.unpriced_reason || ""), cell(usd(t.value_usd), "num"));
     return tr;
   }));
+  renderNotCounted(detail.not_counted_positions);
   drawLine("protocol-chart", history.points.map((p) => timeLabel(p.timestamp)),
     [{ label: detail.name, data: history.points.map((p) => Number(p.tvl_usd)), pointRadius: 0, borderWidth: 2, fill: false }]);
   const doc = Array.isArray(explanation) ? explanation[0] : explanation;
   el("provenance-block").textContent = `chain ${doc.chain_id}, block ${doc.block.number} (${doc.block.hash}) at ${new Date(doc.block.timestamp * 1000).toISOString()}`;
   el("provenance-sum").textContent = Object.entries(doc.totals).map(([kind, t]) => `${kind}: ${t.sum}`).join("\n");
   el("provenance-calls").textContent = `${doc.calls.length} contract calls read at that block; ${doc.unpriced.length} token(s) unpriced`;
+}
+
+// Positions a protocol's figure leaves out (a pool that cannot be read, a blacklisted token, the long tail):
+// "N positions not counted", never folded in as $0. An amount or value that is not known says "unknown".
+const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
+
+function notCountedNote(count, href) {
+  const note = document.createElement("a");
+  note.className = "uncounted";
+  note.href = href;
+  note.dataset.count = String(count);
+  note.textContent = `${plural(count, "position")} not counted`;
+  return note;
+}
+
+function renderNotCounted(positions) {
+  el("protocol-uncounted-card").hidden = !positions.length;
+  el("protocol-uncounted-title").textContent = `${plural(positions.length, "position")} not counted`;
+  el("protocol-uncounted").querySelector("tbody").replaceChildren(...positions.map((u) => {
+    const tr = document.createElement("tr");
+    Object.assign(tr.dataset, { holder: u.holder, token: u.token ?? "", cause: u.cause });
+    const token = u.token === null ? u.symbol || "unknown" : `${u.symbol || "?"} (${u.token})`;
+    tr.append(cell(u.holder, "addr"), cell(token), cell(u.chain), cell(u.kind), cell(u.reason),
+      cell(u.amount ?? "unknown", "num amount"), cell(u.value_usd === null ? "unknown" : usd(u.value_usd), "num value"));
+    return tr;
+  }));
 }
 
 // Rates arrive as exact decimal strings (1 = 100 %); the row keeps them in data attributes, shows percents.

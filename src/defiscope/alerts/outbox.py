@@ -1,0 +1,92 @@
+"""`OutboxSink`: the evaluator's `AlertSink`, writing each message into the outbox in the caller's transaction.
+
+    sink = OutboxSink(bells=(worker.bell, stream_bell))
+    with repo_session.begin() as session:              # the evaluator's transaction that stores the alert
+        session.add(alert_row)
+        sink.put(session, message, channels, owner="a1b2c3")
+    # committed: one outbox row per channel and one stream row; both bells ring (after the commit, not before)
+
+A message is written at most once per channel (and once per owner in the stream log): putting it again, as a
+re-run evaluation might, changes nothing. A channel whose endpoint was disabled by 410 Gone gets its row already
+`disabled`, so the record shows why it was not sent. On PostgreSQL the stream rows are written under a
+transaction-scoped advisory lock, so their ids are committed in increasing order and a stream resumed after id N
+never skips a row committed later with a smaller id (SQLite writers are serialised anyway).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from defiscope.alerts.message import AlertMessage, Channel
+from defiscope.alerts.wakeup import Bell
+from defiscope.store.outbox import DISABLED, PENDING, DisabledEndpoint, OutboxRow, StreamRow
+
+_STREAM_LOCK_KEY: Final = 0x616C7274  # "alrt": serialises stream inserts until commit (PostgreSQL)
+
+
+def body_text(message: AlertMessage) -> str:
+    """The exact JSON text that is signed, sent, streamed and mailed (compact; keys in the contract's order)."""
+    return json.dumps(message.body(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class OutboxSink:
+    """An `AlertSink` (see `defiscope.alerts.message`) over the outbox tables."""
+
+    __slots__ = ("bells",)
+
+    def __init__(self, bells: Sequence[Bell] = ()) -> None:
+        self.bells = tuple(bells)
+
+    def put(self, session: Session, message: AlertMessage, channels: tuple[Channel, ...], owner: str) -> None:
+        now = time.time()
+        body = body_text(message)
+        disabled = _disabled_targets(session, channels)
+        for channel in channels:
+            values = {
+                "message_id": message.message_id,
+                "channel": channel.type,
+                "target": channel.target,
+                "secret": channel.secret,
+                "owner": owner,
+                "body": body,
+                "state": DISABLED if (channel.type, channel.target) in disabled else PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                "last_error": "endpoint disabled (410 Gone)" if (channel.type, channel.target) in disabled else None,
+            }
+            session.execute(_insert_once(session, OutboxRow, values))
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STREAM_LOCK_KEY})
+        stream = {"owner": owner, "message_id": message.message_id, "type": message.type, "body": body}
+        session.execute(_insert_once(session, StreamRow, {**stream, "created_at": now}))
+        if self.bells:
+            event.listen(session, "after_commit", self._ring, once=True)
+
+    def _ring(self, _session: Session) -> None:
+        for bell in self.bells:
+            bell.ring()
+
+
+def _disabled_targets(session: Session, channels: tuple[Channel, ...]) -> set[tuple[str, str]]:
+    if not channels:
+        return set()
+    rows = session.execute(
+        select(DisabledEndpoint.channel, DisabledEndpoint.target).where(
+            DisabledEndpoint.target.in_([c.target for c in channels])
+        )
+    )
+    return {(r.channel, r.target) for r in rows}
+
+
+def _insert_once(session: Session, model: type[OutboxRow] | type[StreamRow], values: dict[str, Any]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on the model's unique key (SQLite and PostgreSQL spell it alike)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(values).on_conflict_do_nothing()

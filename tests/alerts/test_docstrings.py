@@ -1,0 +1,18 @@
+"""The examples in the delivery modules' docstrings run."""
+
+from __future__ import annotations
+
+import doctest
+from types import ModuleType
+
+import pytest
+
+from defiscope.alerts import wakeup
+from defiscope.alerts.delivery import backoff, settings, ssrf
+
+
+@pytest.mark.parametrize("module", [wakeup, backoff, settings, ssrf])
+def test_module_docstring_examples_run(module: ModuleType) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
