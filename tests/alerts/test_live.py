@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from defiscope.alerts import manage
 from defiscope.alerts.engine import AlertEngine, backtest
 from defiscope.alerts.figures import StoredFigures
+from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.rules import parse_rule
 from defiscope.api import ApiSettings, create_app
 from defiscope.cli import app
@@ -32,6 +33,7 @@ from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
 from defiscope.tvl.engine import TvlEngine
 from tests.alerts.conftest import Keyed, RecordingSink, add_key
+from tests.alerts.kit import rows
 from tests.service.chainkit import feed_treasury, mine
 
 TREASURY = "devnet-treasury"
@@ -198,3 +200,24 @@ async def test_liquidation_exposure_is_read_at_the_block_through_the_risk_engine
         Decimal(expected.debt_usd.numerator) / expected.debt_usd.denominator, 8
     )
     assert message.evidence["accounts"] == expected.accounts
+
+
+async def test_through_the_outbox_a_firing_and_its_retraction_are_queued_for_the_rule_webhook(
+    tvl_engine: TvlEngine, eth_chain: DevnetChain, repo: Repository, owner: Keyed
+) -> None:
+    rule = treasury_rule(repo, owner)
+    chain = Indexer({1: tvl_engine}, repo, hooks=(AlertEngine(repo, OutboxSink()),)).chains[1]
+    await chain.step(None)
+    fork = rpc(eth_chain.rpc_url, "evm_snapshot")
+    fed = feed_treasury(eth_chain, 10**18)
+    await chain.step(None)
+    assert rpc(eth_chain.rpc_url, "evm_revert", [fork]) is True
+    mine(eth_chain, 2)
+    await chain.step(None)
+
+    queued = [(r.channel, r.target, r.secret, json.loads(r.body)) for r in rows(repo.engine)]
+    assert [(c, t, s) for c, t, s, _ in queued] == [("webhook", "https://hooks.example.org/a", rule.webhook_secret)] * 2
+    assert [(b["type"], b["data"]["block"]["number"], b["data"]["rule_id"]) for *_, b in queued] == [
+        ("alert.firing", fed, rule.id),
+        ("alert.retracted", fed, rule.id),
+    ]
