@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.alerts.stream import StreamHub
-from defiscope.api import alerts_stream, coins, errors, gecko, llama, v1
+from defiscope.api import alerts, alerts_stream, coins, errors, gecko, llama, v1
 from defiscope.api.context import ApiContext, Live, QuoteChain
 from defiscope.api.gate import Gate
 from defiscope.api.metrics import ApiMetrics
@@ -84,6 +84,7 @@ def create_app(
     app.state.alert_stream = alert_stream or StreamHub()
     errors.install(app)
     app.include_router(v1.router(settings))
+    app.include_router(alerts.router())
     app.include_router(alerts_stream.router(app.state.alert_stream))
     app.include_router(llama.router(settings))
     app.include_router(coins.router(settings))

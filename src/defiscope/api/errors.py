@@ -107,7 +107,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid request"}
-        return error_response(422, _field_of(tuple(first.get("loc", ()))), str(first.get("msg", "invalid value")))
+        loc = tuple(first.get("loc", ()))
+        if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):  # the tag itself is the field at fault
+            ctx = first.get("ctx")
+            loc = (*loc, str(ctx.get("discriminator", "") if isinstance(ctx, dict) else "").strip("'"))
+        return error_response(422, _field_of(loc), str(first.get("msg", "invalid value")))
 
     @app.exception_handler(DefiscopeError)
     async def _ours(_request: Request, exc: DefiscopeError) -> Response:

@@ -148,7 +148,7 @@ class Gate:
         )
         if chunked or too_long:
             most = self.ctx.settings.max_body_bytes
-            return error_response(413, "body", f"request body over {most} bytes (every endpoint is a GET)")
+            return error_response(413, "body", f"request body over {most} bytes")
         path: str = scope["path"]
         peer = scope.get("client")
         forwarded = headers.get(b"x-forwarded-for")

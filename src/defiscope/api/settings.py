@@ -41,7 +41,9 @@ class ApiSettings:
     rate_storage: str = "async+memory://"  # or async+redis://host:6379 (from DEFISCOPE_REDIS_URL)
     rate_prefix: str = "defiscope"  # key prefix of the counters in Redis
     cors_origins: tuple[str, ...] = ()  # allowed browser origins; "*" for any
-    max_body_bytes: int = 16_384  # every endpoint is a GET: a big body is never legitimate
+    max_body_bytes: int = (
+        16_384  # the only bodies are alert rules (a few hundred bytes): a big body is never legitimate
+    )
     max_page_size: int = 500
     max_tokens: int = 100  # tokens / coins / ids in one price request
     max_history_points: int = 2000  # points of one interval=block history; more is a 400 naming `interval`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from defiscope.cli import (  # noqa: F401  (modules register their commands on import)
     alert_delivery,
+    alerts,
     chains,
     devnet,
     governance,

@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.text import Text
 
 from defiscope import logs
+from defiscope.alerts.wiring import alert_hooks
 from defiscope.cli.common import app, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.backfill import (
@@ -139,7 +140,7 @@ async def _index(
     repo = await asyncio.to_thread(Repository.open)
     try:
         async with open_runtime(load_settings(), chains, network=network) as runtime:
-            indexer = Indexer(runtime.engines, repo, options)
+            indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo))
             if once:
                 return await indexer.run_once()
             # Follow on from the last stored block of each chain, so a restart leaves no hole in the history.

@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 
@@ -46,6 +46,13 @@ log = structlog.get_logger(__name__)
 MIN_POLL_INTERVAL: Final = 0.2
 #: Whose balance probes whether a node still serves a block's state (any address would do).
 _PROBE_ADDRESS: Final = "0x" + "00" * 20
+
+
+class BlockHook(Protocol):
+    """Told of each block once it is stored (alert rules are evaluated here); an error is logged, never stops
+    indexing."""
+
+    async def block_indexed(self, chain: ChainIndexer, block: BlockRef) -> None: ...
 
 
 class InvalidSchedule(InputError):
@@ -171,10 +178,13 @@ def _due_range(after: int, head: int, every: int) -> range:
 class ChainIndexer:
     """Follows one chain with one engine; `Indexer` runs one of these per chain."""
 
-    def __init__(self, engine: TvlEngine, repo: Repository, options: IndexerOptions) -> None:
+    def __init__(
+        self, engine: TvlEngine, repo: Repository, options: IndexerOptions, hooks: Sequence[BlockHook] = ()
+    ) -> None:
         self.engine = engine
         self.repo = repo
         self.options = options
+        self.hooks = tuple(hooks)
         self.chain_id = engine.client.chain_id
         self.depth = finality_depth(self.chain_id)
         self.poll_interval = options.poll_interval or default_poll_interval(engine)
@@ -257,7 +267,21 @@ class ChainIndexer:
                 log.warning("indexer.reconcile_failed", chain_id=self.chain_id, block=number, reason=str(exc))
         if self.events is not None:
             await self.events.collect(number)
+        await self._tell_hooks(done.block)
         return done
+
+    async def _tell_hooks(self, block: BlockRef) -> None:
+        for hook in self.hooks:
+            try:
+                await hook.block_indexed(self, block)
+            except Exception as exc:  # the block is stored; a hook's failure must not have it indexed again
+                log.error(
+                    "indexer.hook_failed",
+                    chain_id=self.chain_id,
+                    block=block.number,
+                    hook=type(hook).__name__,
+                    exc_info=exc,
+                )
 
     async def roll_back(self, number: int, why: str) -> None:
         """Forget everything stored from `number` on and index those scheduled blocks again."""
@@ -383,11 +407,16 @@ class Indexer:
     """Follows every chain of `engines`, one asyncio task each, storing into one `Repository`."""
 
     def __init__(
-        self, engines: Mapping[int, TvlEngine], repo: Repository, options: IndexerOptions | None = None
+        self,
+        engines: Mapping[int, TvlEngine],
+        repo: Repository,
+        options: IndexerOptions | None = None,
+        *,
+        hooks: Sequence[BlockHook] = (),
     ) -> None:
         self.options = options or IndexerOptions()
         self.repo = repo
-        self.chains = {cid: ChainIndexer(engine, repo, self.options) for cid, engine in sorted(engines.items())}
+        self.chains = {cid: ChainIndexer(engine, repo, self.options, hooks) for cid, engine in sorted(engines.items())}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow all chains until `stop` is set; each finishes the block it is on, then returns."""

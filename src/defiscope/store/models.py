@@ -349,3 +349,66 @@ class DiscoveryCursor(Base):
     source: Mapped[str] = mapped_column(String(SOURCE_LEN), primary_key=True)
     scanned_to: Mapped[int] = mapped_column(BigInteger)
     scanned_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))  # NULL: a chunk's end, or after a rollback
+
+
+class AlertRuleRow(Base):
+    """A monitoring rule (revision 0011): what to watch (`kind`, `params` as the API validated them), on which
+    chain, how confirmed, where alerts go, owned by one API key.
+
+    `confirmations` is "finalized" or a number of blocks as text ("0" = latest). `webhook_secret` is kept in
+    clear: the delivery worker signs with it (Standard Webhooks); the API shows it once, at creation.
+    """
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (Index(None, "owner_key_id"), Index(None, "chain_id"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.key_id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    params: Mapped[Any] = mapped_column(ExactJson)
+    confirmations: Mapped[str] = mapped_column(String(16))
+    cooldown_blocks: Mapped[int] = mapped_column(BigInteger)
+    channels: Mapped[Any] = mapped_column(ExactJson)  # [{"type": "webhook" | "email", "target": ...}]
+    webhook_secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    #: Bumped by every write of any rule's row (max over the table): the evaluator reloads its rules on change.
+    revision: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertRow(Base):
+    """One alert (revision 0011): a rule's condition became true at a block (`firing`), stopped being true at a
+    later block (`resolved`), or its block was reorged away (`retracted`).
+
+    `subject` tells apart several alerts of one rule at once (a new protocol's slug, a proposal); "" otherwise.
+    Values are exact decimal strings, as the webhook body carries them. Not tied to `blocks` by a foreign key:
+    a retracted alert outlives its block.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        CheckConstraint("state IN ('firing', 'resolved', 'retracted')", name="state"),
+        # The open alert of a (rule, chain, subject) and its last firing (the cool-down).
+        Index(None, "rule_id", "chain_id", "subject", "block_number"),
+        # Rollback: alerts fired or resolved at orphaned blocks.
+        Index(None, "chain_id", "block_number"),
+        Index(None, "chain_id", "resolved_block_number"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str] = mapped_column(String(SOURCE_LEN))
+    state: Mapped[str] = mapped_column(String(16))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LEN))
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[str | None] = mapped_column(Text)
+    previous: Mapped[str | None] = mapped_column(Text)
+    threshold: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[Any] = mapped_column(ExactJson)
+    resolved_block_number: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_block_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))
+    resolved_block_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_value: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,7 @@ Writes are idempotent: a snapshot is keyed by (slug, chain_id, block number) and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar, cast
 
@@ -58,6 +58,9 @@ _PRICE_BATCH: Final = 500
 _NO_SYNC: Final = {"synchronize_session": False}
 
 
+#: Told of a rollback inside its transaction: (session, chain id, first block forgotten).
+RollbackHook = Callable[[Session, int, int], None]
+
 #: A select statement (of rows or of snapshot entities) being narrowed.
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
@@ -65,11 +68,12 @@ _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 class Repository:
     """The store's read/write API over one Engine (SQLite or PostgreSQL, already migrated)."""
 
-    __slots__ = ("_engine", "_sessions")
+    __slots__ = ("_engine", "_rollback_hooks", "_sessions")
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._rollback_hooks: list[RollbackHook] = []
 
     @classmethod
     def open(cls, url: str | URL | None = None, *, upgrade: bool = True) -> Repository:
@@ -159,14 +163,22 @@ class Repository:
                 session.execute(stmt)
         return len(unique)
 
+    def on_rollback(self, hook: RollbackHook) -> None:
+        """Call `hook(session, chain_id, block_number)` inside every `rollback_from` transaction, before the
+        blocks go: what depends on those blocks (alerts: retracted, and the retraction queued for delivery) changes
+        with them or not at all."""
+        self._rollback_hooks.append(hook)
+
     def rollback_from(self, chain_id: int, block_number: int) -> int:
         """Forget all read at or above `block_number` on `chain_id` (a reorg); returns snapshots removed.
 
         Deletes snapshots (their tokens and calls go by ON DELETE CASCADE), prices quoted at those
         blocks (they were read from the orphaned fork), discovered logs of those blocks (their cursors end
-        at the block before), and the blocks themselves.
+        at the block before), and the blocks themselves; the `on_rollback` hooks run in the same transaction.
         """
         with self._write() as session:
+            for hook in self._rollback_hooks:
+                hook(session, chain_id, block_number)
             removed = cast(
                 CursorResult[Any],
                 session.execute(

@@ -1,7 +1,7 @@
 """Alert delivery: the outbox, the live stream's log, and webhook endpoints disabled by 410 Gone.
 
 Revision ID: 0013_alert_outbox
-Revises: 0010_protocol_events
+Revises: 0011_alert_rules
 Create Date: 2026-12-06
 
 See `defiscope.store.outbox`. No foreign key to the alerts or API keys: a message outlives both (it is delivered
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_alert_outbox"
-down_revision: str | None = "0010_protocol_events"
+down_revision: str | None = "0011_alert_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,503 @@
+"""Rule evaluation as pure functions: a block's figures give a measurement per rule input (a protocol's TVL change
+over a window, a token's price move, ...); a rule judges the measurement against its threshold; the rule's state
+turns that into transitions (fire, resolve). The live evaluator and the backtest both call `evaluate_block`, so a
+rule fires at the same blocks in both.
+
+A measurement depends on the rule's inputs, not on its threshold or cool-down: the rules of one block share them
+(`Memo`), so 1,000 rules on a few protocols and tokens cost a few measurements and 1,000 comparisons.
+
+    >>> from defiscope.alerts.rules import parse_rule
+    >>> from defiscope.chain.block import BlockRef
+    >>> rule = parse_rule({"kind": "tvl_change", "params": {"chain": "1", "protocol": "demo", "window_blocks": 1,
+    ...                    "threshold_pct": 10}})
+    >>> def figures(n: int, tvl: str) -> BlockFigures:
+    ...     return BlockFigures(BlockRef(1, n, "0x%064x" % n, 1_700_000_000 + n), tvl={"demo": Decimal(tvl)})
+    >>> history = {100: figures(100, "1000"), 101: figures(101, "1200"), 102: figures(102, "1210")}
+    >>> states: dict[str, SubjectState] = {}
+    >>> def run(n: int) -> list[str]:
+    ...     moves = evaluate_block(RuleView("r1", rule, 0), history[n], history.get, Extras(), states, _ids)
+    ...     return [f"{t.type}@{t.block.number}" for t in moves]
+    >>> run(101), run(102)  # fires at 101 (+20 %), resolves at 102 (+0.8 %)
+    (['alert.firing@101'], ['alert.resolved@102'])
+
+A figure that is missing (no snapshot of the protocol at the block, no price of the token) is an observation
+with `missing` set — it changes no state and is reported, never taken as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final, Literal
+
+from defiscope.alerts.rules import (
+    GovernanceParams,
+    IndexerHealthParams,
+    LiquidationExposureParams,
+    NewProtocolParams,
+    Params,
+    PriceMoveParams,
+    RuleSpec,
+    TvlChangeParams,
+    YieldParams,
+)
+from defiscope.chain.block import BlockRef
+
+HUNDRED: Final = Decimal(100)
+DAY: Final = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    """A token's USD price as the block's snapshots valued it."""
+
+    token: str  # checksum address
+    symbol: str
+    usd: Decimal
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RatePoint:
+    """One stored rate at a block, APY in percent."""
+
+    slug: str
+    market: str
+    asset: str
+    symbol: str
+    kind: str
+    apy_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFigures:
+    """What the store holds for one (chain, block): TVL per protocol, token prices (by upper-case symbol and by
+    lower-case address), rates, and the time each protocol was first stored on the chain."""
+
+    block: BlockRef
+    tvl: Mapping[str, Decimal] = field(default_factory=dict)
+    prices: Mapping[str, PricePoint] = field(default_factory=dict)
+    rates: tuple[RatePoint, ...] = ()
+    first_seen: Mapping[str, int] = field(default_factory=dict)
+    #: (slug, upper-case symbol or lower-case address) -> its rates: a yield rule finds its market in one lookup.
+    rate_index: Mapping[tuple[str, str], tuple[RatePoint, ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str], list[RatePoint]] = {}
+        for rate in self.rates:
+            index.setdefault((rate.slug, rate.symbol.upper()), []).append(rate)
+            if rate.asset.lower() != rate.symbol.upper():
+                index.setdefault((rate.slug, rate.asset.lower()), []).append(rate)
+        object.__setattr__(self, "rate_index", {key: tuple(found) for key, found in index.items()})
+
+    def price(self, token: str) -> PricePoint | None:
+        return self.prices.get(token.lower() if token.startswith("0x") else token.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """The risk engine's scenario for one (protocol, asset, drop) at the block."""
+
+    debt_usd: Decimal
+    collateral_usd: Decimal
+    accounts: int
+    positions: int
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceEvent:
+    """A proposal reaching a stage at the block (what the governance tables hold)."""
+
+    protocol: str
+    proposal_id: str
+    event: str  # created | queued | executed
+    flags: tuple[str, ...]
+    tx_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexerHealth:
+    head: int | None
+    last_indexed: int | None
+    failing: tuple[str, ...]  # "slug: reason" of protocols whose latest read failed
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """Figures that are not in the snapshot tables: read live at the block, or absent (None: with why)."""
+
+    exposure: Mapping[tuple[str, str, Decimal], Exposure | str] = field(default_factory=dict)
+    governance: Sequence[GovernanceEvent] | None = None
+    governance_missing: str = "no governance source is wired in this build (the governance tables are absent)"
+    health: IndexerHealth | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One subject's figures at the block: shared by every rule with the same inputs."""
+
+    value: Decimal | None
+    previous: Decimal | None = None
+    change: Decimal | None = None  # percent (price, TVL); percentage points (yield)
+    change_usd: Decimal | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    flag: bool = False  # new_protocol: still new; indexer_health: something is failing
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """The readings of one rule input at one block, by subject; or why there are none."""
+
+    readings: Mapping[str, Reading]
+    missing: str | None = None
+    #: The subjects a rule could fire on, when fewer than all (a protocol no longer new never fires again): the
+    #: others are judged only when an alert of theirs is open, to resolve it.
+    candidates: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One subject of one rule at one block: the figure, what it is compared with, and whether the rule holds."""
+
+    subject: str
+    value: Decimal | None
+    previous: Decimal | None
+    threshold: Decimal | None
+    triggered: bool
+    evidence: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class SubjectState:
+    open_alert: str | None = None  # the firing alert's id
+    last_fired: int | None = None  # block number of the latest firing (the cool-down)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """A rule as evaluated: its id, its validated spec, its cool-down, and the key of its inputs."""
+
+    rule_id: str
+    spec: RuleSpec
+    cooldown_blocks: int
+    inputs: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", input_key(self.spec.params))
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    type: Literal["alert.firing", "alert.resolved"]
+    rule_id: str
+    alert_id: str
+    block: BlockRef
+    observation: Observation
+
+
+History = Callable[[int], BlockFigures | None]  # the figures of the newest stored block at or before a number
+NewId = Callable[[str, BlockRef, str], str]  # (rule id, block, subject) -> a fresh alert id
+Memo = dict[tuple[Any, ...], Measurement]  # one block's measurements by input key
+
+
+def _ids(rule_id: str, block: BlockRef, subject: str) -> str:
+    return f"{rule_id}.{block.number}.{subject}"
+
+
+def evaluate_block(
+    rule: RuleView,
+    figures: BlockFigures,
+    history: History,
+    extras: Extras,
+    states: MutableMapping[str, SubjectState],
+    new_id: NewId,
+    memo: Memo | None = None,
+) -> list[Transition]:
+    """Judge `rule` at `figures.block` and move its per-subject `states`; returns what fired or resolved.
+
+    `memo` holds the block's measurements (pass one dict per block to share them between rules). A missing figure
+    changes no state."""
+    memo = {} if memo is None else memo
+    measured = memo.get(rule.inputs)
+    if measured is None:
+        measured = memo[rule.inputs] = measure(rule.spec.params, figures, history, extras)
+    if measured.missing is not None:
+        return []
+    subjects: Iterable[str] = measured.readings if measured.candidates is None else measured.candidates
+    if measured.candidates is not None and states:
+        opened = [s for s, state in states.items() if state.open_alert is not None and s in measured.readings]
+        subjects = [*measured.candidates, *(s for s in opened if s not in measured.candidates)]
+    moves: list[Transition] = []
+    for subject in subjects:
+        reading = measured.readings[subject]
+        triggered, threshold = judge(rule.spec.params, reading)
+        state = states.get(subject)
+        if state is None:
+            if not triggered:
+                continue  # nothing open, nothing to fire: most rules at most blocks
+            state = states[subject] = SubjectState()
+        move = _advance(rule, state, figures.block, subject, triggered, threshold, reading, new_id)
+        if move is not None:
+            moves.append(move)
+    return moves
+
+
+def _advance(
+    rule: RuleView,
+    state: SubjectState,
+    block: BlockRef,
+    subject: str,
+    triggered: bool,
+    threshold: Decimal | None,
+    reading: Reading,
+    new_id: NewId,
+) -> Transition | None:
+    if triggered:
+        if state.open_alert is not None:
+            return None
+        if state.last_fired is not None and block.number < state.last_fired + rule.cooldown_blocks:
+            return None
+        state.open_alert = new_id(rule.rule_id, block, subject)
+        state.last_fired = block.number
+        seen = Observation(subject, reading.value, reading.previous, threshold, True, reading.evidence)
+        return Transition("alert.firing", rule.rule_id, state.open_alert, block, seen)
+    if state.open_alert is None:
+        return None
+    closed, state.open_alert = state.open_alert, None
+    seen = Observation(subject, reading.value, reading.previous, threshold, False, reading.evidence)
+    return Transition("alert.resolved", rule.rule_id, closed, block, seen)
+
+
+# ------------------------------------------------------------------ inputs and measurements
+
+
+def input_key(p: Params) -> tuple[Any, ...]:
+    """What a rule's measurement depends on (never its thresholds): rules with equal keys share it."""
+    if isinstance(p, PriceMoveParams):
+        return ("price_move", p.token, p.window_blocks)
+    if isinstance(p, TvlChangeParams):
+        return ("tvl_change", p.protocol, p.window_blocks)
+    if isinstance(p, YieldParams):
+        return ("yield", p.protocol, p.asset, p.side, p.window_blocks if p.move_pct is not None else 0)
+    if isinstance(p, LiquidationExposureParams):
+        return ("liquidation_exposure", p.protocol, p.asset, p.drop_pct)
+    if isinstance(p, NewProtocolParams):
+        return ("new_protocol", p.within_days)
+    if isinstance(p, GovernanceParams):
+        return ("governance", p.protocol, p.events, p.flags)
+    return ("indexer_health",)
+
+
+def measure(p: Params, figures: BlockFigures, history: History, extras: Extras) -> Measurement:
+    if isinstance(p, PriceMoveParams):
+        return _price_move(p, figures, history)
+    if isinstance(p, TvlChangeParams):
+        return _tvl_change(p, figures, history)
+    if isinstance(p, YieldParams):
+        return _yield(p, figures, history)
+    if isinstance(p, LiquidationExposureParams):
+        return _exposure(p, extras)
+    if isinstance(p, NewProtocolParams):
+        return _new_protocols(p, figures)
+    if isinstance(p, GovernanceParams):
+        return _governance(p, extras)
+    return _health(extras)
+
+
+def _judge_price(p: PriceMoveParams, r: Reading) -> tuple[bool, Decimal | None]:
+    return r.change is not None and _moved(r.change, p.threshold_pct, p.direction), p.threshold_pct
+
+
+def _judge_tvl(p: TvlChangeParams, r: Reading) -> tuple[bool, Decimal | None]:
+    by_pct = p.threshold_pct is not None and r.change is not None and _moved(r.change, p.threshold_pct, p.direction)
+    by_usd = (
+        p.threshold_usd is not None and r.change_usd is not None and _moved(r.change_usd, p.threshold_usd, p.direction)
+    )
+    return by_pct or by_usd, p.threshold_pct if p.threshold_pct is not None else p.threshold_usd
+
+
+def _judge_yield(p: YieldParams, r: Reading) -> tuple[bool, Decimal | None]:
+    assert r.value is not None
+    moved = p.move_pct is not None and r.change is not None and abs(r.change) >= p.move_pct
+    crossed = (p.above is not None and r.value > p.above) or (p.below is not None and r.value < p.below)
+    return moved or crossed, p.above if p.above is not None else p.below if p.below is not None else p.move_pct
+
+
+def _judge_exposure(p: LiquidationExposureParams, r: Reading) -> tuple[bool, Decimal | None]:
+    return r.value is not None and r.value > p.threshold_usd, p.threshold_usd
+
+
+def _judge_new(p: NewProtocolParams, r: Reading) -> tuple[bool, Decimal | None]:
+    return r.flag and r.value is not None and r.value >= p.min_tvl_usd, p.min_tvl_usd
+
+
+def _judge_governance(_p: GovernanceParams, _r: Reading) -> tuple[bool, Decimal | None]:
+    return True, None
+
+
+def _judge_health(p: IndexerHealthParams, r: Reading) -> tuple[bool, Decimal | None]:
+    assert r.value is not None
+    return r.value > p.max_lag_blocks or (p.on_failure and r.flag), Decimal(p.max_lag_blocks)
+
+
+#: How each kind compares a reading with its thresholds (by params type: one dict lookup per rule and block).
+_JUDGES: Final[dict[type, Callable[[Any, Reading], tuple[bool, Decimal | None]]]] = {
+    PriceMoveParams: _judge_price,
+    TvlChangeParams: _judge_tvl,
+    YieldParams: _judge_yield,
+    LiquidationExposureParams: _judge_exposure,
+    NewProtocolParams: _judge_new,
+    GovernanceParams: _judge_governance,
+    IndexerHealthParams: _judge_health,
+}
+
+
+def judge(p: Params, r: Reading) -> tuple[bool, Decimal | None]:
+    """Whether the rule holds for the reading, and the threshold it was compared with."""
+    return _JUDGES[type(p)](p, r)
+
+
+def _missing(why: str) -> Measurement:
+    return Measurement({}, missing=why)
+
+
+def _moved(change: Decimal, threshold: Decimal, direction: str) -> bool:
+    if direction == "up":
+        return change >= threshold
+    if direction == "down":
+        return -change >= threshold
+    return abs(change) >= threshold
+
+
+def _pct(now: Decimal, before: Decimal) -> Decimal | None:
+    return None if before == 0 else (now - before) * HUNDRED / before
+
+
+def _back(history: History, block: BlockRef, window: int) -> BlockFigures | None:
+    return history(block.number - window) if block.number >= window else None
+
+
+def _ref(figures: BlockFigures) -> dict[str, Any]:
+    return {"number": figures.block.number, "hash": figures.block.hash, "timestamp": figures.block.timestamp}
+
+
+def _price_move(p: PriceMoveParams, figures: BlockFigures, history: History) -> Measurement:
+    now = figures.price(p.token)
+    if now is None:
+        return _missing(f"no price of {p.token} was stored with the snapshots of block {figures.block.number}")
+    earlier = _back(history, figures.block, p.window_blocks)
+    before = None if earlier is None else earlier.price(p.token)
+    if earlier is None or before is None:
+        return _missing(f"no price of {p.token} stored {p.window_blocks} blocks before {figures.block.number}")
+    change = _pct(now.usd, before.usd)
+    if change is None:
+        return _missing(f"the price of {p.token} was 0 at block {earlier.block.number}")
+    evidence = {
+        "token": now.token,
+        "symbol": now.symbol,
+        "price_usd": str(now.usd),
+        "price_source": now.source,
+        "previous_price_source": before.source,
+        "previous_block": _ref(earlier),
+        "change_pct": str(change),
+    }
+    return Measurement({"": Reading(now.usd, before.usd, change, None, evidence)})
+
+
+def _tvl_change(p: TvlChangeParams, figures: BlockFigures, history: History) -> Measurement:
+    now = figures.tvl.get(p.protocol)
+    if now is None:
+        return _missing(f"no snapshot of {p.protocol} is stored at block {figures.block.number} (failed or not due)")
+    earlier = _back(history, figures.block, p.window_blocks)
+    before = None if earlier is None else earlier.tvl.get(p.protocol)
+    if earlier is None or before is None:
+        return _missing(f"no snapshot of {p.protocol} stored {p.window_blocks} blocks before {figures.block.number}")
+    change_pct = _pct(now, before)
+    evidence = {
+        "protocol": p.protocol,
+        "change_usd": str(now - before),
+        "change_pct": None if change_pct is None else str(change_pct),
+        "snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(figures)},
+        "previous_snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(earlier)},
+    }
+    return Measurement({"": Reading(now, before, change_pct, now - before, evidence)})
+
+
+def _rates(p: YieldParams, figures: BlockFigures) -> list[RatePoint]:
+    asset = p.asset.lower() if p.asset.startswith("0x") else p.asset.upper()
+    return [r for r in figures.rate_index.get((p.protocol, asset), ()) if p.side == "any" or r.kind == p.side]
+
+
+def _yield(p: YieldParams, figures: BlockFigures, history: History) -> Measurement:
+    rates = _rates(p, figures)
+    if not rates:
+        return _missing(f"no {p.side} rate of {p.asset} in {p.protocol} is stored at block {figures.block.number}")
+    earlier = _back(history, figures.block, p.window_blocks) if p.move_pct is not None else None
+    before = {(r.market, r.kind): r.apy_pct for r in (_rates(p, earlier) if earlier is not None else [])}
+    readings = {}
+    for rate in rates:
+        previous = before.get((rate.market, rate.kind))
+        evidence: dict[str, Any] = {"protocol": rate.slug, "market": rate.market, "asset": rate.asset}
+        evidence |= {"symbol": rate.symbol, "kind": rate.kind, "apy_pct": str(rate.apy_pct), "block": _ref(figures)}
+        change = None if previous is None else rate.apy_pct - previous
+        readings[f"{rate.kind}:{rate.market}"] = Reading(rate.apy_pct, previous, change, None, evidence)
+    return Measurement(readings)
+
+
+def _exposure(p: LiquidationExposureParams, extras: Extras) -> Measurement:
+    found = extras.exposure.get((p.protocol, p.asset, p.drop_pct))
+    if found is None:
+        return _missing(f"the liquidation exposure of {p.protocol} to {p.asset} was not read at this block")
+    if isinstance(found, str):
+        return _missing(found)
+    evidence = {
+        "protocol": p.protocol,
+        "asset": p.asset,
+        "drop_pct": str(p.drop_pct),
+        "accounts": found.accounts,
+        "positions": found.positions,
+        "collateral_usd": str(found.collateral_usd),
+    }
+    return Measurement({"": Reading(found.debt_usd, None, None, None, evidence)})
+
+
+def _new_protocols(p: NewProtocolParams, figures: BlockFigures) -> Measurement:
+    readings = {}
+    for slug, tvl in figures.tvl.items():
+        first = figures.first_seen.get(slug)
+        if first is None:
+            continue
+        age_s = figures.block.timestamp - first
+        evidence = {"protocol": slug, "first_stored_at": first, "age_seconds": age_s, "tvl_usd": str(tvl)}
+        readings[slug] = Reading(tvl, None, None, None, evidence, flag=age_s <= p.within_days * DAY)
+    return Measurement(readings, candidates=tuple(slug for slug, r in readings.items() if r.flag))
+
+
+def _governance(p: GovernanceParams, extras: Extras) -> Measurement:
+    if extras.governance is None:
+        return _missing(extras.governance_missing)
+    readings = {}
+    for event in extras.governance:
+        if p.protocol is not None and event.protocol != p.protocol:
+            continue
+        if event.event not in p.events or (p.flags and not set(p.flags) & set(event.flags)):
+            continue
+        evidence: dict[str, Any] = {"protocol": event.protocol, "proposal_id": event.proposal_id}
+        evidence |= {"event": event.event, "flags": list(event.flags), "tx_hash": event.tx_hash}
+        readings[f"{event.protocol}:{event.proposal_id}:{event.event}"] = Reading(None, evidence=evidence)
+    return Measurement(readings)
+
+
+def _health(extras: Extras) -> Measurement:
+    health = extras.health
+    if health is None:
+        return _missing("indexer health is only known live, while the indexer runs (no stored history)")
+    if health.head is None or health.last_indexed is None:
+        return _missing("the indexer has not read the head or indexed a block yet")
+    lag = health.head - health.last_indexed
+    evidence: dict[str, Any] = {"head": health.head, "last_indexed": health.last_indexed}
+    evidence |= {"failing": list(health.failing), "last_error": health.last_error}
+    failing = bool(health.failing) or health.last_error is not None
+    return Measurement({"": Reading(Decimal(lag), None, None, None, evidence, flag=failing)})

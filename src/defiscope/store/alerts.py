@@ -1,0 +1,288 @@
+"""Rows of alert rules and alerts (revision 0011). Rules are read and written per owner: a key never reaches
+another key's rule (a miss and a foreign rule look the same: None / False).
+
+    >>> import tempfile
+    >>> from defiscope.store import Repository
+    >>> from defiscope.store.keys import KeyStore, StoredKey
+    >>> repo = Repository.open(f"sqlite:///{tempfile.mkdtemp()}/rules.db")  # doctest: +ELLIPSIS
+    2...
+    >>> KeyStore(repo.engine).add(StoredKey("k1", "ci", "00" * 32, 1))
+    >>> rules = RuleStore(repo.engine)
+    >>> rule = StoredRule("r1", "k1", "tvl_change", 1, {"protocol": "x"}, "0", 0, [], "whsec_x", 1, 1)
+    >>> rules.add(rule); [r.id for r in rules.owned("k1")], rules.get("r1", "other")
+    (['r1'], None)
+
+Alerts are written by the evaluator inside its own transaction (with the sink's outbox rows), so the functions
+taking a `Session` here never commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from defiscope.chain.block import BlockRef
+from defiscope.store.models import AlertRow, AlertRuleRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRule:
+    id: str
+    owner_key_id: str
+    kind: str
+    chain_id: int
+    params: dict[str, Any]
+    confirmations: str  # "finalized" or a block count
+    cooldown_blocks: int
+    channels: list[dict[str, str]]  # {"type", "target"}
+    webhook_secret: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    id: str
+    rule_id: str
+    chain_id: int
+    subject: str
+    state: str
+    block: BlockRef
+    value: str | None
+    previous: str | None
+    threshold: str | None
+    evidence: dict[str, Any]
+    resolved_block: BlockRef | None
+    resolved_value: str | None
+
+
+class RuleStore:
+    """The `alert_rules` and `alerts` tables over one (migrated) Engine."""
+
+    __slots__ = ("_sessions",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def add(self, rule: StoredRule) -> None:
+        with self._sessions.begin() as session:
+            session.add(AlertRuleRow(**_rule_values(rule), revision=_next_revision(session)))
+
+    def owned(self, owner: str) -> list[StoredRule]:
+        stmt = select(AlertRuleRow).where(AlertRuleRow.owner_key_id == owner).order_by(AlertRuleRow.created_at)
+        with self._sessions() as session:
+            return [_rule(r) for r in session.scalars(stmt.order_by(AlertRuleRow.id))]
+
+    def get(self, rule_id: str, owner: str | None) -> StoredRule | None:
+        """The rule if `owner` owns it (any owner when None: the evaluator and the operator's CLI)."""
+        with self._sessions() as session:
+            row = session.get(AlertRuleRow, rule_id)
+            return None if row is None or (owner is not None and row.owner_key_id != owner) else _rule(row)
+
+    def replace(self, rule: StoredRule, owner: str) -> StoredRule | None:
+        """Overwrite what the owner may change (kind, chain, params, confirmations, cool-down, channels)."""
+        with self._sessions.begin() as session:
+            row = session.get(AlertRuleRow, rule.id)
+            if row is None or row.owner_key_id != owner:
+                return None
+            changed = replace(rule, owner_key_id=owner, webhook_secret=row.webhook_secret, created_at=row.created_at)
+            for name, value in _rule_values(changed).items():
+                setattr(row, name, value)
+            row.revision = _next_revision(session)
+            return _rule(row)
+
+    def remove(self, rule_id: str, owner: str | None) -> bool:
+        with self._sessions.begin() as session:
+            stmt = delete(AlertRuleRow).where(AlertRuleRow.id == rule_id)
+            if owner is not None:
+                stmt = stmt.where(AlertRuleRow.owner_key_id == owner)
+            return bool(getattr(session.execute(stmt), "rowcount", 0))
+
+    def all(self) -> list[StoredRule]:
+        with self._sessions() as session:
+            return [_rule(r) for r in session.scalars(select(AlertRuleRow).order_by(AlertRuleRow.id))]
+
+    def version(self) -> tuple[int, int]:
+        """(rule count, highest revision): changes with every add, update and delete (see `_next_revision`)."""
+        with self._sessions() as session:
+            count, top = session.execute(select(func.count(), func.max(AlertRuleRow.revision))).one()
+            return int(count), int(top or 0)
+
+    def alerts(self, rule_id: str | None = None, chain_id: int | None = None) -> list[StoredAlert]:
+        stmt = select(AlertRow)
+        if rule_id is not None:
+            stmt = stmt.where(AlertRow.rule_id == rule_id)
+        if chain_id is not None:
+            stmt = stmt.where(AlertRow.chain_id == chain_id)
+        with self._sessions() as session:
+            return [_alert(r) for r in session.scalars(stmt.order_by(AlertRow.block_number, AlertRow.id))]
+
+
+def _next_revision(session: Session) -> int:
+    """Above every revision stored, and time-based: after a delete (count down) and an add (count back up), the
+    new revision is still higher than any the evaluator saw, so (count, max revision) changed."""
+    top = session.scalar(select(func.max(AlertRuleRow.revision)))
+    return max(int(top or 0) + 1, time.time_ns() // 1_000)
+
+
+def insert_alerts(session: Session, alerts: Sequence[StoredAlert]) -> None:
+    """New firing alerts, in one multi-row INSERT."""
+    if not alerts:
+        return
+    rows = [
+        {
+            "id": a.id,
+            "rule_id": a.rule_id,
+            "chain_id": a.chain_id,
+            "subject": a.subject,
+            "state": a.state,
+            "block_number": a.block.number,
+            "block_hash": a.block.hash,
+            "block_timestamp": a.block.timestamp,
+            "value": a.value,
+            "previous": a.previous,
+            "threshold": a.threshold,
+            "evidence": a.evidence,
+            "resolved_block_number": None,
+            "resolved_block_hash": None,
+            "resolved_block_timestamp": None,
+            "resolved_value": None,
+        }
+        for a in alerts
+    ]
+    session.execute(insert(AlertRow), rows)
+
+
+def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str | None]]) -> None:
+    """Firing alerts (id, resolving block, value there) become resolved, in one bulk UPDATE by primary key."""
+    if not resolved:
+        return
+    rows = [
+        {
+            "id": alert_id,
+            "state": "resolved",
+            "resolved_block_number": block.number,
+            "resolved_block_hash": block.hash,
+            "resolved_block_timestamp": block.timestamp,
+            "resolved_value": value,
+        }
+        for alert_id, block, value in resolved
+    ]
+    session.execute(update(AlertRow), rows)
+
+
+def open_states(session: Session, chain_id: int | None = None) -> list[tuple[str, int, str, str | None, int]]:
+    """Per (rule, chain, subject) with an alert not retracted: (rule, chain, subject, open alert id, last fired)."""
+    stmt = select(AlertRow).where(AlertRow.state != "retracted")
+    if chain_id is not None:
+        stmt = stmt.where(AlertRow.chain_id == chain_id)
+    latest: dict[tuple[str, int, str], AlertRow] = {}
+    for row in session.scalars(stmt.order_by(AlertRow.block_number)):
+        latest[(row.rule_id, row.chain_id, row.subject)] = row
+    return [
+        (rule, chain, subject, row.id if row.state == "firing" else None, row.block_number)
+        for (rule, chain, subject), row in latest.items()
+    ]
+
+
+def retract_from(session: Session, chain_id: int, block_number: int) -> list[tuple[StoredAlert, StoredRule]]:
+    """A reorg from `block_number`: alerts fired there become `retracted` (returned with their rules, for the
+    sink); alerts fired before but resolved there are open again (the resolution was on the lost fork)."""
+    stmt = (
+        select(AlertRow, AlertRuleRow)
+        .join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
+        .where(AlertRow.chain_id == chain_id, AlertRow.block_number >= block_number, AlertRow.state != "retracted")
+        .order_by(AlertRow.block_number, AlertRow.id)
+    )
+    retracted = []
+    for alert, rule in session.execute(stmt):
+        alert.state = "retracted"
+        retracted.append((_alert(alert), _rule(rule)))
+    session.execute(
+        update(AlertRow)
+        .where(
+            AlertRow.chain_id == chain_id,
+            AlertRow.state == "resolved",
+            AlertRow.resolved_block_number >= block_number,
+        )
+        .values(
+            state="firing",
+            resolved_block_number=None,
+            resolved_block_hash=None,
+            resolved_block_timestamp=None,
+            resolved_value=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return retracted
+
+
+def _rule_values(rule: StoredRule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "owner_key_id": rule.owner_key_id,
+        "kind": rule.kind,
+        "chain_id": rule.chain_id,
+        "params": rule.params,
+        "confirmations": rule.confirmations,
+        "cooldown_blocks": rule.cooldown_blocks,
+        "channels": rule.channels,
+        "webhook_secret": rule.webhook_secret,
+        "created_at": rule.created_at,
+        "updated_at": rule.updated_at,
+    }
+
+
+def _rule(row: AlertRuleRow) -> StoredRule:
+    return StoredRule(
+        row.id,
+        row.owner_key_id,
+        row.kind,
+        row.chain_id,
+        dict(row.params),
+        row.confirmations,
+        row.cooldown_blocks,
+        list(row.channels),
+        row.webhook_secret,
+        row.created_at,
+        row.updated_at,
+    )
+
+
+def _alert(row: AlertRow) -> StoredAlert:
+    resolved = (
+        None
+        if row.resolved_block_number is None
+        else BlockRef(
+            row.chain_id,
+            row.resolved_block_number,
+            str(row.resolved_block_hash),
+            int(row.resolved_block_timestamp or 0),
+        )
+    )
+    return StoredAlert(
+        row.id,
+        row.rule_id,
+        row.chain_id,
+        row.subject,
+        row.state,
+        BlockRef(row.chain_id, row.block_number, row.block_hash, row.block_timestamp),
+        row.value,
+        row.previous,
+        row.threshold,
+        dict(row.evidence),
+        resolved,
+        row.resolved_value,
+    )
+
+
+def now() -> int:
+    return int(time.time())
+
+
+__all__: Sequence[str] = ("RuleStore", "StoredAlert", "StoredRule", "insert_alerts", "resolve_alerts", "retract_from")
