@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from defiscope.alerts.wiring import STAGE_KINDS, governance_source
 from defiscope.chain.reader import Batcher
 from defiscope.cli import app
 from defiscope.deployments import Deployment
@@ -272,3 +273,32 @@ def test_api_serves_the_indexed_proposals(governed: Governed, devnet: Devnet, tm
             refused = indexed.client.get("/v1/governance/proposals", params=params)
             assert refused.status_code in (404, 422), refused.text
             assert field in json.dumps(refused.json())
+
+
+async def test_governance_rules_see_each_stage_with_its_flags(
+    governed: Governed, gov_engine: TvlEngine, kept: Repository
+) -> None:
+    """The alert engine's governance source: at each block where a proposal was created, queued or executed, that
+    stage with the flags of the actions it carries; nothing at other blocks."""
+    by_id = {str(p.id): p for p in governed.proposals}
+    source = governance_source(kept)
+    stages_seen = set()
+    for protocol, spec in GOVERNORS.items():
+        for stage, kind in STAGE_KINDS.items():
+            for event in kept.events(1, spec.keeper, kind):
+                found = [e for e in source(1, event.block_number) if e.proposal_id == str(event.payload["id"])]
+                assert [e.event for e in found if e.event == stage] == [stage]
+                (mine,) = [e for e in found if e.event == stage]
+                made = by_id[mine.proposal_id]
+                assert (mine.protocol, mine.tx_hash) == (protocol, event.tx_hash)
+                assert set(mine.flags) == {FLAG_OF_KIND[k] for k in made.kinds}
+                stages_seen.add(stage)
+    assert stages_seen == {"created", "queued", "executed"}
+    staged = {
+        e.block_number
+        for spec in GOVERNORS.values()
+        for kind in STAGE_KINDS.values()
+        for e in kept.events(1, spec.keeper, kind)
+    }
+    quiet = next(n for n in range(min(staged), max(staged)) if n not in staged)
+    assert source(1, quiet) == []

@@ -241,11 +241,13 @@ class AlertEngine:
             limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
             due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, indexed - depth, limit)
             wanted = exposure_wanted(rules)
+            # Governance events are read only for a chain with governance rules (six store reads a block).
+            governance = self.governance if any(r.spec.kind == "governance" for r in rules) else None
             for number in due:
                 found = await exposure(number, wanted) if wanted and exposure is not None else {}
                 extras = Extras(
                     exposure=found,
-                    governance=None if self.governance is None else self.governance(chain_id, number),
+                    governance=None if governance is None else governance(chain_id, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
                 )
                 sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, rules, extras)

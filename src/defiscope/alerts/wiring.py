@@ -9,15 +9,29 @@ Without a sink no rule is evaluated, and the log says so once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Final
+
 import structlog
 
 from defiscope.alerts.engine import AlertEngine, GovernanceSource
+from defiscope.alerts.evaluate import GovernanceEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
+from defiscope.governance.load import proposal_flags
+from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
+from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.indexer import BlockHook
 from defiscope.store import Repository
 
 log = structlog.get_logger(__name__)
+
+#: A `governance` rule's stages and the stored event kind of each.
+STAGE_KINDS: Final = {
+    "created": PROPOSAL_CREATED_KIND,
+    "queued": PROPOSAL_QUEUED_KIND,
+    "executed": PROPOSAL_EXECUTED_KIND,
+}
 
 
 def delivery_sink(repo: Repository) -> AlertSink | None:
@@ -27,10 +41,30 @@ def delivery_sink(repo: Repository) -> AlertSink | None:
     return OutboxSink()
 
 
-def governance_source(repo: Repository) -> GovernanceSource | None:
-    """Proposal events per (chain, block) read from the governance tables (merge point: governance's store)."""
-    del repo
-    return None
+def governance_source(repo: Repository) -> GovernanceSource:
+    """The proposals that were created, queued or executed at a block, from the governor events the indexer
+    stores (`protocols.governors`), each with the flags of its decoded actions."""
+
+    def at_block(chain_id: int, number: int) -> Sequence[GovernanceEvent]:
+        found: list[GovernanceEvent] = []
+        for spec in GOVERNORS.values():
+            stages = {
+                stage: repo.events(chain_id, spec.keeper, kind, from_block=number)
+                for stage, kind in STAGE_KINDS.items()
+            }
+            at = {stage: [e for e in events if e.block_number == number] for stage, events in stages.items()}
+            if not any(at.values()):
+                continue
+            created = {str(e.payload.get("id")): e for e in repo.events(chain_id, spec.keeper, PROPOSAL_CREATED_KIND)}
+            for stage, events in at.items():
+                for event in events:
+                    pid = str(event.payload.get("id", ""))
+                    origin = created.get(pid)
+                    flags = () if origin is None else proposal_flags(origin)
+                    found.append(GovernanceEvent(spec.protocol, pid, stage, flags, event.tx_hash))
+        return found
+
+    return at_block
 
 
 def alert_hooks(repo: Repository) -> tuple[BlockHook, ...]:

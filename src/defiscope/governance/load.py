@@ -24,7 +24,7 @@ from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import project_root
 from defiscope.governance.actions import AbiLibrary, decode_action
 from defiscope.governance.concentration import Concentration, concentration
-from defiscope.governance.proposals import Proposal, build_proposals, voting_power
+from defiscope.governance.proposals import Proposal, build_proposals, created_actions, voting_power
 from defiscope.governance.state import BRAVO, OPENZEPPELIN, GovernorRules
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import (
@@ -66,6 +66,12 @@ def rules_for(deployment: Deployment) -> GovernorRules:
 def _abi_files(root: Path) -> Iterator[Path]:
     yield from sorted((root / "contracts" / "artifacts").glob("*.json"))
     yield from sorted((root / "tests" / "fixtures" / "abi").rglob("*.json"))
+
+
+def proposal_flags(created: StoredEvent) -> tuple[str, ...]:
+    """The flags of a proposal's actions, decoded from its ProposalCreated event (no registry names needed)."""
+    actions = created_actions(created.payload, partial(decode_action, abi_library(), {}))
+    return tuple(dict.fromkeys(a.flag for a in actions))
 
 
 @cache

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from defiscope.chain.block import BlockRef
 from defiscope.governance.actions import Action
@@ -102,12 +103,7 @@ def build_proposals(
         )
         reason = "from the proposal's events and the block" if state is not None else "its quorum could not be read"
         p = event.payload
-        actions = tuple(
-            decode(str(target), int(value), str(signature), str(data))
-            for target, value, signature, data in zip(
-                p["targets"], p["values"], p["signatures"], p["calldatas"], strict=True
-            )
-        )
+        actions = created_actions(p, decode)
         proposals.append(
             Proposal(
                 pid,
@@ -125,6 +121,14 @@ def build_proposals(
             )
         )
     return sorted(proposals, key=lambda x: x.created_block, reverse=True)
+
+
+def created_actions(payload: Mapping[str, Any], decode: Decoder) -> tuple[Action, ...]:
+    """The actions of a ProposalCreated event's payload, decoded."""
+    fields = zip(payload["targets"], payload["values"], payload["signatures"], payload["calldatas"], strict=True)
+    return tuple(
+        decode(str(target), int(value), str(signature), str(data)) for target, value, signature, data in fields
+    )
 
 
 def _counted(tally: Tally, support: int, weight: int) -> Tally:
