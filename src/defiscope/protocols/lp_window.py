@@ -9,16 +9,17 @@ reader's provenance) and turns both into `Yield`s (`protocols.lp_fees` has the m
     rates.yields, rates.unavailable        # Yield rows; pool -> why it has no rate (never a 0)
     tracker.gaps_at(reader.block)          # the same missing rates as `YieldGap`s, for `Adapter.yield_gaps`
 
-Rates every block at the cost of what changed. With `follow` (V2 and V3: a pool's state changes only with
-its own logs — Sync; Swap, Flash, Initialize — and pool code never changes), the states at B are kept and each
-block re-reads only the pools the logs since the last B touched (the holdings' own logs, so no extra request;
+Rates at the cost of what changed: every block, or every `tracked.LP_FEE_INTERVAL` blocks for a DEX of more than
+1,000 pools (one row per pool is still built and stored each time). With `follow` (V2 and V3: a pool's state changes
+only with its own logs — Sync; Swap, Flash, Initialize — and pool code never changes), the states at B are kept and
+each block re-reads only the pools the logs since the last B touched (the holdings' own logs, so no extra request;
 plus new pools and pools whose read failed), with a `getBlockHash` check of the last B in the same multicall (a
-reorg, or a gap wider than 256 blocks, reads every pool again). The state at S of a pool nothing touched
-between the old and the new S is the same at both: as S moves, only the pools touched in between are read at
-the new S (the touches of the blocks in (S, B] are kept; after a full read, the logs of its window are fetched
-once). Without `follow` (Curve: an amplification ramp moves the virtual price without a log), every pool is
-read at every block, and at S whenever S moves. The differential test (`tests/yields/test_lp_fee_following.py`)
-shows both give the same rows.
+reorg, or a gap wider than 256 blocks, reads every pool again). The state at S of a pool nothing touched between the
+old and the new S is the same at both: as S moves, only the pools touched in between are read at the new S (the
+touches of the blocks in (S, B] are kept; after a full read, the logs of its window are fetched once). Without
+`follow` (Curve: an amplification ramp moves the virtual price without a log), every pool is read at every block,
+and at S whenever S moves. The differential test (`tests/yields/test_lp_fee_following.py`) shows both give the same
+rows.
 
 Caching, so indexing block after block stays cheap: S moves forward a block or two per block, so the clock
 searches forward from the last S it found (a request or two); a pool younger than the window (no code or no

@@ -49,6 +49,14 @@ Reading = int | str
 GET_BLOCK_HASH: Final = "getBlockHash(uint256)(bytes32)"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
 BLOCKHASH_WINDOW: Final = 256
+#: A DEX tracking more pools than this makes its LP fee rates every `LP_FEE_INTERVAL` blocks instead of every
+#: block. Following the pools makes each rate's reads O(changes), but a rate is still one row per pool, built and
+#: stored per block (O(pools) CPU and storage a block: about 1 s and 50,000 rows for 50,000 pools), and a rate
+#: over a trailing day moves little within the hour (DefiLlama's yields refresh hourly).
+LP_FEE_EVERY_BLOCK_UP_TO: Final = 1_000
+#: Under `BLOCKHASH_WINDOW`, so that the followed rates' ancestor check still reaches the last rated block and a
+#: due block re-reads only the pools touched since (48 minutes of Ethereum's 12-s blocks).
+LP_FEE_INTERVAL: Final = 240
 
 
 class StateBehind(InputError):
@@ -164,6 +172,11 @@ class TrackedAdapter(Adapter):
     #: One position per (pool, token) instead of per token: what a rule weighing each pool's two sides needs
     #: (DefiLlama's long-tail rule); costs O(pools) a block.
     per_pool = False
+
+    def yields_due(self, block: BlockRef) -> bool:
+        held = self.state
+        holdings = 0 if held is None else len(held.amounts) + len(held.failed)  # two per pool
+        return holdings <= 2 * LP_FEE_EVERY_BLOCK_UP_TO or block.number % LP_FEE_INTERVAL == 0
 
     @property
     def _lock(self) -> asyncio.Lock:

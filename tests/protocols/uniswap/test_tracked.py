@@ -4,12 +4,14 @@ and balances changed without an event (reconciliation) on the devnet."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 from web3 import Web3
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.errors import RpcError
 from defiscope.chain.log_plan import LogQuery
@@ -22,7 +24,13 @@ from defiscope.devnet.tx import DEADLINE, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.base import Position, Uncounted
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
-from defiscope.protocols.tracked import Mismatch
+from defiscope.protocols.tracked import (
+    BLOCKHASH_WINDOW,
+    LP_FEE_EVERY_BLOCK_UP_TO,
+    LP_FEE_INTERVAL,
+    Holdings,
+    Mismatch,
+)
 from defiscope.protocols.uniswap.v2 import PANCAKESWAP_V2, UNISWAP_V2, V2Adapter
 from defiscope.protocols.uniswap.v3 import V3Adapter
 from defiscope.protocols.uniswap.v3_spec import UNISWAP_V3
@@ -223,3 +231,16 @@ async def test_a_failed_log_fetch_is_asked_again_not_remembered(
     assert rows(followed) == rows(full)
     assert adapter.state is not None
     assert adapter.state.block == batcher.block
+
+
+def test_lp_fee_rates_of_a_large_dex_are_made_within_the_hour_not_every_block(deployment: Deployment) -> None:
+    adapter = V2Adapter(deployment, UNISWAP_V2)
+    block = BlockRef(deployment.chain_id, LP_FEE_INTERVAL * 7 + 1, "0x" + "11" * 32, 0)
+    assert adapter.yields_due(block)  # nothing tracked yet: rates at every block
+    small = {(f"0x{i:040x}", "0x" + "ee" * 20): i for i in range(2 * LP_FEE_EVERY_BLOCK_UP_TO)}
+    adapter.state = Holdings.of(block, small)
+    assert adapter.yields_due(block)  # up to 1,000 pools: every block
+    adapter.state.set(("0x" + "ff" * 20, "0x" + "ee" * 20), 1)
+    due = [n for n in range(LP_FEE_INTERVAL * 7, LP_FEE_INTERVAL * 9) if adapter.yields_due(replace(block, number=n))]
+    assert due == [LP_FEE_INTERVAL * 7, LP_FEE_INTERVAL * 8]
+    assert LP_FEE_INTERVAL < BLOCKHASH_WINDOW  # a due block's followed rates still check their last block

@@ -5,9 +5,9 @@ deployment, then only new blocks). Reserves are tracked from events (`protocols.
 `getReserves` once, then set exactly from each pair's `Sync(reserve0, reserve1)`, so a later block costs its
 logs and no call. A pair created with no `Sync` yet holds 0 (exact). A full read also checks the number of
 pairs found against the factory's `allPairsLength()`. At an older block only the pairs created by then count.
-Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a trailing day
-(`protocols.lp_fees`), every block: only the pairs a `Sync` touched are re-read (`lp_window.PoolLogs`); market
-and asset are the pair (its own LP token), symbol "WETH-USDC".
+Yields: each pair's LP fee APR, from the growth of sqrt(k) per LP share over a trailing day (`protocols.lp_fees`),
+every block (hourly above 1,000 pools: `TrackedAdapter.yields_due`): only the pairs a `Sync` touched are re-read
+(`lp_window.PoolLogs`); market and asset are the pair (its own LP token), symbol "WETH-USDC".
 
     adapter = V2Adapter(deployment, UNISWAP_V2)
     positions = await adapter.positions(reader)
