@@ -8,11 +8,11 @@ pool holds, including uncollected fees, as DefiLlama counts V3 TVL. They are tra
 touched — a tracked pool's Swap, Mint, Collect, Flash or CollectProtocol (both tokens; Burn moves none), or an
 ERC-20 Transfer from or to a tracked pool (which also catches donations). A rebasing or interest-bearing token
 (stETH, aTokens: found from chain) is kept as the pool's raw amount x the token's index (`pool_balances`), so a
-Lido report or Aave interest re-values every pool holding it with one index read. A token without code or a reverting
-`balanceOf` leaves that balance `Uncounted` with its reason; the rest of the protocol stands. Yields: each pool's LP
-fee APR for a full-range position, from its feeGrowthGlobal over a trailing day (`protocols.lp_fees`), every block
-(hourly above 1,000 pools: `TrackedAdapter.yields_due`): only the pools a Swap, Flash or Initialize touched are re-
-read; market and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
+Lido report or Aave interest re-values every pool holding it with one index read. A token without code or a
+reverting `balanceOf` leaves that balance `Uncounted` with its reason; the rest of the protocol stands. Yields: each
+pool's LP fee APR for a full-range position, from its feeGrowthGlobal over a trailing day (`protocols.lp_fees`),
+every block (hourly above 1,000 pools: `TrackedAdapter.yields_due`): only the pools a Swap, Flash or Initialize
+touched are re- read; market and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
 
     adapter = V3Adapter(deployment, UNISWAP_V3)
     positions = await adapter.positions(reader)
