@@ -12,7 +12,7 @@ Lido report or Aave interest re-values every pool holding it with one index read
 reverting `balanceOf` leaves that balance `Uncounted` with its reason; the rest of the protocol stands. Yields: each
 pool's LP fee APR for a full-range position, from its feeGrowthGlobal over a trailing day (`protocols.lp_fees`),
 every block (hourly above 1,000 pools: `TrackedAdapter.yields_due`): only the pools a Swap, Flash or Initialize
-touched are re- read; market and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
+touched are re-read; market and asset are the pool (V3 has no fungible LP token), symbol "WETH-USDC 0.05%".
 
     adapter = V3Adapter(deployment, UNISWAP_V3)
     positions = await adapter.positions(reader)
