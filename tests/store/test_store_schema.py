@@ -28,7 +28,7 @@ TABLES |= {"yield_gaps"}  # 0007: rates that could not be read, and why
 TABLES |= {"snapshot_uncounted"}  # 0009: positions left out of a snapshot's totals, and why
 TABLES |= {"discovery_logs", "discovery_cursors"}  # 0008: discovery from events, persisted (issue 13)
 TABLES |= {"alert_rules", "alerts"}  # 0011: alert rules and the alerts they raised (issue 15)
-TABLES |= {"alert_outbox", "alert_stream", "alert_endpoints_disabled"}  # 0013: alert delivery (issue 15)
+TABLES |= {"alert_outbox", "alert_stream", "alert_endpoints_disabled"}  # 0012: alert delivery (issue 15)
 
 
 def _script_head() -> str:

@@ -1,4 +1,4 @@
-"""Tables of alert delivery (revision 0013): the outbox, the live stream's log, and disabled endpoints.
+"""Tables of alert delivery (revision 0012): the outbox, the live stream's log, and disabled endpoints.
 
 An outbox row is one message for one channel (webhook URL or e-mail address), written in the transaction that
 stores the alert, so a message exists exactly when its alert does. The worker claims due rows with a lease (a

@@ -1,6 +1,6 @@
 """Alert delivery: the outbox, the live stream's log, and webhook endpoints disabled by 410 Gone.
 
-Revision ID: 0013_alert_outbox
+Revision ID: 0012_alert_outbox
 Revises: 0011_alert_rules
 Create Date: 2026-12-06
 
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_alert_outbox"
+revision: str = "0012_alert_outbox"
 down_revision: str | None = "0011_alert_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
