@@ -52,7 +52,9 @@ case "$command" in
     .venv/bin/ruff check src tests benchmarks contracts
     .venv/bin/ruff format --check src tests benchmarks contracts
     .venv/bin/mypy src
-    exec .venv/bin/pytest "$@"
+    # Two workers (pytest-xdist), a test file each at a time: the suite waits on anvil and subprocesses as much
+    # as it computes. DEFISCOPE_TEST_WORKERS=0 runs it in this process.
+    exec .venv/bin/pytest -n "${DEFISCOPE_TEST_WORKERS:-2}" --dist loadfile "$@"
     ;;
   setup)
     echo "set up: .venv and node_modules are ready"

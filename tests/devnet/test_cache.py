@@ -11,7 +11,7 @@ from pathlib import Path
 
 from defiscope.devnet import Devnet, start_devnet
 from defiscope.devnet.anvil import ACCOUNTS
-from defiscope.devnet.cache import prune_worlds, state_file, world_key
+from defiscope.devnet.cache import prune_worlds, state_file, world_key, world_lock
 from defiscope.devnet.tx import connect
 
 
@@ -90,3 +90,22 @@ def test_stale_worlds_are_pruned_fresh_ones_kept(tmp_path: Path) -> None:
 
 def test_accounts_are_anvils_default_ones(devnet: Devnet) -> None:
     assert tuple(connect(devnet.chain(1).rpc_url).eth.accounts) == ACCOUNTS
+
+
+def test_a_second_process_waits_for_the_world_being_built(tmp_path: Path) -> None:
+    """Two starts of one world (two `devnet up`, two test workers): the second waits for the first's lock."""
+    world = tmp_path / "devnet" / "somekey"
+    waiter = (
+        "import sys, time; from pathlib import Path; from defiscope.devnet.cache import world_lock\n"
+        "print('asking', flush=True); asked = time.monotonic()\n"
+        "with world_lock(Path(sys.argv[1])): print(time.monotonic() - asked)\n"
+    )
+    with world_lock(world):
+        second = subprocess.Popen([sys.executable, "-c", waiter, str(world)], stdout=subprocess.PIPE, text=True)
+        assert second.stdout is not None
+        assert second.stdout.readline() == "asking\n"
+        time.sleep(1.0)
+        assert second.poll() is None  # blocked on the lock
+    out, _ = second.communicate(timeout=30)
+    assert second.returncode == 0
+    assert float(out) > 0.9  # it got the lock only when the first let go

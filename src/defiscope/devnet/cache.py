@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gzip
 import hashlib
 import json
@@ -25,7 +26,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -126,6 +127,19 @@ def discard_world(world_dir: Path) -> None:
         aside = world_dir.with_name(f".{world_dir.name}.discarded.{os.getpid()}")
         os.rename(world_dir, aside)
         shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def world_lock(world_dir: Path) -> Iterator[None]:
+    """Held while a world is loaded or built: a second process starting the same world (another `devnet up`, a
+    parallel test worker) waits for the first one's cache instead of building it again over the same files."""
+    world_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(world_dir.parent / f".{world_dir.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def prune_worlds(base: Path, keep: str, stale_after: float = STALE_AFTER) -> list[Path]:

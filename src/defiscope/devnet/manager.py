@@ -34,6 +34,7 @@ from defiscope.devnet.cache import (
     save_world,
     saved_state,
     world_key,
+    world_lock,
 )
 from defiscope.devnet.deploy import STEPS, deploy_world
 from defiscope.devnet.errors import DevnetError
@@ -223,6 +224,19 @@ def start_devnet(
         raise DevnetError(f"the scale world is built on chain {SCALE_CHAIN_ID}: include it (got chains {list(ids)})")
     started = time.perf_counter()
     world_dir = (state_dir or devnet_dir()) / world_key(ids, scale.name if scale else "standard")
+    with world_lock(world_dir):
+        return _load_or_deploy(ids, world_dir, started, detach=detach, show_progress=show_progress, scale=scale)
+
+
+def _load_or_deploy(
+    ids: tuple[int, ...],
+    world_dir: Path,
+    started: float,
+    *,
+    detach: bool,
+    show_progress: bool,
+    scale: ScaleSize | None,
+) -> Devnet:
     cached = load_world(world_dir)
     if cached is not None:
         try:
