@@ -51,7 +51,7 @@ def test_up_behind_the_strict_profile(devnet: Devnet, tmp_path: Path) -> None:
     )
     pids: list[int] = []
     try:
-        wait_until(lambda: run_file.exists() and KEY_PATH in run_file.read_text(), 60, "the simulator's URL")
+        wait_until(lambda: run_file.exists() and KEY_PATH in run_file.read_text(), 120, "the simulator's URL")
         info = json.loads(run_file.read_text())
         pids = [node["pid"] for node in info["nodes"]]
         url = info["chains"][0]["rpc_url"]
@@ -62,7 +62,7 @@ def test_up_behind_the_strict_profile(devnet: Devnet, tmp_path: Path) -> None:
         refused = httpx.post(url, json=batch).json()  # strict: at most 20 items per batch
         assert "batch size too large" in refused["error"]["message"]
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
         assert "'strict' provider simulator" in out
         assert all_dead(pids)
@@ -90,7 +90,7 @@ def devnet_up(data_dir: Path, *args: str) -> Iterator[dict[str, Any]]:
     try:
         proxied = "--provider-limits" in args
         wait_until(
-            lambda: run_file.exists() and (KEY_PATH in run_file.read_text()) == proxied, 60, "the devnet's run file"
+            lambda: run_file.exists() and (KEY_PATH in run_file.read_text()) == proxied, 120, "the devnet's run file"
         )
         info = json.loads(run_file.read_text())
         pids = [node["pid"] for node in info["nodes"]]
@@ -98,7 +98,7 @@ def devnet_up(data_dir: Path, *args: str) -> Iterator[dict[str, Any]]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.communicate(timeout=30)
+            process.communicate(timeout=60)
         finally:
             if process.poll() is None:
                 process.kill()

@@ -177,15 +177,26 @@ class BlockClock:
 
     def __init__(self) -> None:
         self.known: dict[int, BlockRef] = {}
+        self._fetching: dict[int, asyncio.Future[BlockRef]] = {}  # asked and not answered yet: asked once
 
     async def block(self, reader: Reader, number: int) -> BlockRef:
-        """Block `number`, not after the reader's (read through it, once)."""
-        if number not in self.known:
-            if len(self.known) >= MAX_KNOWN_BLOCKS:
-                for old in sorted(self.known)[: MAX_KNOWN_BLOCKS // 2]:
-                    del self.known[old]
-            self.known[number] = await reader.header(number)
-        return self.known[number]
+        """Block `number`, not after the reader's (read through it, once, however many ask at the same time)."""
+        known = self.known.get(number)
+        if known is not None:
+            return known
+        pending = self._fetching.get(number)
+        if pending is not None:
+            return await pending
+        pending = self._fetching[number] = asyncio.ensure_future(reader.header(number))
+        try:
+            found = await pending
+        finally:
+            del self._fetching[number]
+        if len(self.known) >= MAX_KNOWN_BLOCKS:
+            for old in sorted(self.known)[: MAX_KNOWN_BLOCKS // 2]:
+                del self.known[old]
+        self.known[number] = found
+        return found
 
     async def first_at_or_after(self, reader: Reader, timestamp: int) -> BlockRef:
         """The first block with ``timestamp >= timestamp`` up to the reader's; block 0 must be older than it.
@@ -484,12 +495,17 @@ class LpFeeTracker(Generic[S]):
         at_start = reader.at(start)
         codes = await asyncio.gather(*(at_start.code(pool.address) for pool, _, _ in pools))
         out: dict[str, tuple[Window, S] | _Missing] = {}
+        young: list[tuple[LpPool, S]] = []
         for (pool, missing, end_state), code in zip(pools, codes, strict=True):
             if code and missing.reason != NO_LIQUIDITY:
                 # The pool existed at S and its reads failed there: a failure, not youth.
                 out[pool.address] = _Missing(f"at block {start.number}: {missing.reason}")
-                continue
-            born, state = await self._first_with_liquidity(reader, pool, start, end_state)
+            else:
+                young.append((pool, end_state))
+        # Every young pool is bisected at once: pools probing the same block share its multicall and header, so
+        # a world of 50,000 new pools costs a few requests per probed block, not ~11 round trips per pool.
+        found = await asyncio.gather(*(self._first_with_liquidity(reader, p, start, e) for p, e in young))
+        for (pool, _), (born, state) in zip(young, found, strict=True):
             self.born[pool.address] = born
             self.at_start[pool.address] = (born, state)
             out[pool.address] = (Window(born, reader.block, self.window, "pool"), state)

@@ -30,7 +30,7 @@ async def test_feed_at_zero(eth_chain: DevnetChain) -> None:
     assert comptroller.getAccountLiquidity(borrower).call() == [13, 0, 0]  # PRICE_ERROR
     async with ChainClient.connect(1, [eth_chain.rpc_url]) as client:
         reader = Batcher(await client.snapshot()).reader("t")
-        with pytest.raises(PositionError, match="oracle has no price"):
+        with pytest.raises(PositionError, match="no oracle price for WETH"):
             await scan_v2_accounts(reader, deployment, [borrower])
         # Comet reverts with its custom error BadPrice(), as mainnet's does.
         with pytest.raises(CallReverted, match="custom error 0x" + Web3.keccak(text="BadPrice()")[:4].hex()):
