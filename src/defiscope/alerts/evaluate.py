@@ -130,7 +130,7 @@ class Extras:
 
     exposure: Mapping[tuple[str, str, Decimal], Exposure | str] = field(default_factory=dict)
     governance: Sequence[GovernanceEvent] | None = None
-    governance_missing: str = "no governance source is wired in this build (the governance tables are absent)"
+    governance_missing: str = "no governance source was given to the evaluator"
     health: IndexerHealth | None = None
 
 

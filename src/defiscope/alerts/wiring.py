@@ -3,7 +3,7 @@ source, when the build has them.
 
     indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo))
 
-Delivery's outbox (`alerts/outbox.py`) is the sink; governance (issue 15 item 1) plugs in at `governance_source`.
+Delivery's outbox (`alerts/outbox.py`) is the sink; `governance_source` reads the governor events the indexer stores.
 Without a sink no rule is evaluated, and the log says so once.
 """
 
