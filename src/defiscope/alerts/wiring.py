@@ -48,20 +48,20 @@ def governance_source(repo: Repository) -> GovernanceSource:
     def at_block(chain_id: int, number: int) -> Sequence[GovernanceEvent]:
         found: list[GovernanceEvent] = []
         for spec in GOVERNORS.values():
-            stages = {
-                stage: repo.events(chain_id, spec.keeper, kind, from_block=number)
+            staged = [
+                (stage, event)
                 for stage, kind in STAGE_KINDS.items()
-            }
-            at = {stage: [e for e in events if e.block_number == number] for stage, events in stages.items()}
-            if not any(at.values()):
+                for event in repo.events(chain_id, spec.keeper, kind, from_block=number)
+                if event.block_number == number
+            ]
+            if not staged:
                 continue
             created = {str(e.payload.get("id")): e for e in repo.events(chain_id, spec.keeper, PROPOSAL_CREATED_KIND)}
-            for stage, events in at.items():
-                for event in events:
-                    pid = str(event.payload.get("id", ""))
-                    origin = created.get(pid)
-                    flags = () if origin is None else proposal_flags(origin)
-                    found.append(GovernanceEvent(spec.protocol, pid, stage, flags, event.tx_hash))
+            for stage, event in staged:
+                pid = str(event.payload.get("id", ""))
+                origin = created.get(pid)
+                flags = () if origin is None else proposal_flags(origin)
+                found.append(GovernanceEvent(spec.protocol, pid, stage, flags, event.tx_hash))
         return found
 
     return at_block
