@@ -23,6 +23,9 @@ are passed down (`chain/` gets an `RpcSettings` and reads no file or environment
     [chains.1]
     rpc = [{ url = "https://eth.example/v2/KEY", requests_per_second = 300 }, "https://backup.example"]
 
+    [snapshot]
+    enabled = true          # Snapshot's off-chain votes in the governance view (DEFISCOPE_SNAPSHOT_ENABLED=1)
+
     [prices]
     coingecko = true        # also ask CoinGecko (DEFISCOPE_COINGECKO_API_KEY, DEFISCOPE_COINGECKO_PRO=1)
 
@@ -50,9 +53,20 @@ import platformdirs
 from defiscope.chain.errors import InvalidInput
 from defiscope.chain.limits import FREE_PLAN, EndpointLimits
 from defiscope.chain.settings import RpcSettings
+from defiscope.governance.snapshot_settings import ENV_PREFIX as SNAPSHOT_ENV_PREFIX
+from defiscope.governance.snapshot_settings import SnapshotSettings
 from defiscope.tvl.policy import LongTailPolicy, parse_policy
 
-__all__ = ["RpcSettings", "Settings", "data_dir", "database_url", "env_value", "load_settings", "parse_limits"]
+__all__ = [
+    "RpcSettings",
+    "Settings",
+    "SnapshotSettings",
+    "data_dir",
+    "database_url",
+    "env_value",
+    "load_settings",
+    "parse_limits",
+]
 
 ENV_RPC_PREFIX: Final = "DEFISCOPE_RPC_"
 DATA_DIR_ENV: Final = "DEFISCOPE_DATA_DIR"
@@ -99,6 +113,8 @@ class Settings:
 
     #: Positions left out by rule (`[tvl]`): blacklisted tokens, DefiLlama's long-tail rule for DEX pools.
     tvl_policy: LongTailPolicy = field(default_factory=LongTailPolicy)
+    #: Snapshot's off-chain proposals in the governance view (`[snapshot]`, `DEFISCOPE_SNAPSHOT_*`): off by default.
+    snapshot: SnapshotSettings = field(default_factory=SnapshotSettings)
 
     @property
     def database_url(self) -> str:
@@ -228,7 +244,27 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         coingecko=coingecko,
         store_url=env.get(DATABASE_URL_ENV) or _store_url(doc, file),
         tvl_policy=parse_policy(tvl_doc, f"config file {file}: [tvl]"),
+        snapshot=snapshot_settings(doc.get("snapshot", {}), env, f"config file {file}: [snapshot]"),
     )
+
+
+def snapshot_settings(table: object, env: Mapping[str, str], where: str = "[snapshot]") -> SnapshotSettings:
+    """Defaults, then the config file's `[snapshot]` table, then `DEFISCOPE_SNAPSHOT_<FIELD>` variables."""
+    if not isinstance(table, dict):
+        raise InvalidInput(f"{where} must be a table")
+    known = {f.name: str(f.type) for f in dataclasses.fields(SnapshotSettings)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise InvalidInput(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
+    values: dict[str, object] = dict(table)
+    for name, kind in known.items():
+        raw = env.get(SNAPSHOT_ENV_PREFIX + name.upper())
+        if raw is not None:
+            values[name] = env_value(SNAPSHOT_ENV_PREFIX + name.upper(), kind, raw)
+    try:
+        return SnapshotSettings(**values)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise InvalidInput(f"{where}: {exc}") from exc
 
 
 def _data_dir(doc: Mapping[str, object], env: Mapping[str, str], base: Path, file: Path) -> Path:

@@ -27,6 +27,7 @@ from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.api.conftest import indexed_app
 from tests.governance.conftest import Governed
+from tests.governance.hub import closed_port_url
 from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
 STATES = list(ProposalState)  # in IGovernor.ProposalState's order
@@ -230,6 +231,23 @@ def test_cli_lists_every_proposal_in_the_governors_state(
     listed = json.loads(only.stdout)["proposals"]
     assert listed
     assert {(p["protocol"], p["state"]) for p in listed} == {("uniswap", "Executed")}
+
+
+def test_cli_with_snapshot_offline_lists_the_chain_then_exits_1(
+    governed: Governed,
+    cli: CliRunner,  # noqa: F811
+    devnet_home: Path,  # noqa: F811
+) -> None:
+    url = closed_port_url()
+    env = {"DEFISCOPE_SNAPSHOT_ENABLED": "1", "DEFISCOPE_SNAPSHOT_URL": url, "DEFISCOPE_SNAPSHOT_MAX_ATTEMPTS": "1"}
+    result = cli.invoke(app, ["governance", "proposals", "--chain", "1", "--json"], env=env)
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert {p["id"]: p["state"] for p in doc["proposals"]} == _governors_states(governed)
+    assert [(s["source"], s["status"]) for s in doc["sources"]] == [("chain", "ok"), ("snapshot", "failed")]
+    (line,) = result.stderr.strip().splitlines()
+    assert f"cannot reach {url.split('/')[2]}" in line
+    assert "--source chain" in line
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ chains /v1/quote reads (`QuoteChain`: the indexer's clients, shared).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Final
@@ -26,7 +27,10 @@ from defiscope.api.context import ApiContext, Live, QuoteChain
 from defiscope.api.gate import Gate
 from defiscope.api.metrics import ApiMetrics
 from defiscope.api.settings import ApiSettings
+from defiscope.config import snapshot_settings
 from defiscope.deployments import Deployment
+from defiscope.governance.snapshot_settings import SnapshotSettings
+from defiscope.governance.sources import OffchainSource
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.store import Repository
 from defiscope.web import mount_dashboard
@@ -57,15 +61,21 @@ def create_app(
     live: Live | None = None,
     quoting: Mapping[int, QuoteChain] | None = None,
     alert_stream: StreamHub | None = None,
+    snapshot: SnapshotSettings | None = None,
 ) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     owned = repo is None
     store = Repository.open(settings.database_url) if repo is None else repo
-    ctx = ApiContext.build(settings, store, deployments=deployments, infos=infos, live=live, quoting=quoting)
+    # Off unless the settings enable it; without settings passed, the environment's (DEFISCOPE_SNAPSHOT_*).
+    offchain = OffchainSource(snapshot or snapshot_settings({}, os.environ))
+    ctx = ApiContext.build(
+        settings, store, deployments=deployments, infos=infos, live=live, quoting=quoting, offchain=offchain
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await offchain.aclose()
         for chain in ctx.quoting.values():
             if chain.owned:  # clients made for quotes alone live on this app's loop: closed here
                 await chain.client.aclose()

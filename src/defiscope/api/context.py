@@ -21,6 +21,7 @@ from defiscope.chain.feed import LogFeed
 from defiscope.chain.registry import CHAINS
 from defiscope.deployments import Deployment, TokenInfo, UnknownName
 from defiscope.deployments.mainnet import mainnet
+from defiscope.governance.sources import OffchainSource
 from defiscope.protocols.base import ProtocolInfo
 from defiscope.protocols.registry import known_protocols
 from defiscope.routing.dex_state import DexState
@@ -161,6 +162,7 @@ class ApiContext:
     quoting: Mapping[int, QuoteChain] = field(default_factory=dict)  # chains /v1/quote can read
     #: Quotes being computed at once (`ApiSettings.quote_concurrency`): a full house answers 503 at once.
     quote_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    offchain: OffchainSource | None = None  # Snapshot's proposals for /v1/governance/proposals (off by default)
 
     @classmethod
     def build(
@@ -172,6 +174,7 @@ class ApiContext:
         infos: Mapping[str, ProtocolInfo] | None = None,
         live: Live | None = None,
         quoting: Mapping[int, QuoteChain] | None = None,
+        offchain: OffchainSource | None = None,
     ) -> ApiContext:
         served = default_deployments() if deployments is None else list(deployments)
         networks = {d.network for d in served} if deployments is not None else set()
@@ -192,6 +195,7 @@ class ApiContext:
             deployments={d.chain_id: d for d in served},
             quoting=dict(quoting or {}),
             quote_slots=asyncio.Semaphore(settings.quote_concurrency),
+            offchain=offchain,
         )
 
     def info(self, slug: str) -> ProtocolInfo:

@@ -4,12 +4,17 @@ The proposals come from the events the indexer keeps (each governed protocol's a
 streams); a server that also follows the chain (`serve`) reads each proposal's quorum at that block, so the
 state of an ended vote is known; without a chain connection that state is null with the reason.
 
-    GET /v1/governance/proposals?chain=ethereum&protocol=compound&state=Executed
+    GET /v1/governance/proposals?chain=ethereum&protocol=compound&state=Executed&source=all
+
+`source=snapshot` (or `all`, the default) adds Snapshot's off-chain votes when the server enables that source
+(`DEFISCOPE_SNAPSHOT_ENABLED=1`): a failure of the Hub leaves the on-chain list as it is and says why under
+`sources`, never a 5xx. Answers with Snapshot's proposals are not cached per block (the source has its own TTL).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -20,10 +25,12 @@ from defiscope.api.views import block_model
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import Snapshot
 from defiscope.chain.reader import Batcher, Reader
+from defiscope.deployments import Deployment
 from defiscope.errors import InputError
-from defiscope.governance.document import concentration_json, proposal_json
-from defiscope.governance.load import governance_view, stored_events
+from defiscope.governance.document import listing_json
+from defiscope.governance.load import GovernanceView, governance_view, stored_events
 from defiscope.governance.query import ProposalQuery
+from defiscope.governance.sources import OffchainListing, disabled_status
 from defiscope.protocols.governors import GOVERNORS
 
 
@@ -52,6 +59,7 @@ class Votes(m._Model):
 
 
 class Proposal(m._Model):
+    source: Literal["chain"] = Field(description="read from a Governor's events")
     id: str
     protocol: str
     chain_id: int
@@ -72,6 +80,53 @@ class Proposal(m._Model):
     actions: list[Action]
 
 
+class Space(m._Model):
+    id: str = Field(description="the Snapshot space, e.g. uniswapgovernance.eth")
+    name: str | None
+
+
+class ChoiceScore(m._Model):
+    choice: str
+    score: str | None = Field(description="voting power for this choice as the Hub reports it (a decimal string)")
+
+
+class SnapshotProposal(m._Model):
+    source: Literal["snapshot"] = Field(description="read from Snapshot's Hub GraphQL API (off-chain vote)")
+    id: str
+    protocol: str
+    chain_id: int | None = Field(description="the network of the space's voting strategies")
+    space: Space
+    title: str
+    description: str
+    proposer: str
+    state: str | None = Field(
+        description="Pending, Active or Closed (Snapshot's states: Closed means voting ended, not an outcome)"
+    )
+    state_reason: str
+    created_time: int = Field(description="unix seconds")
+    vote_start_time: int = Field(description="unix seconds")
+    vote_end_time: int = Field(description="unix seconds")
+    snapshot_block: int | None = Field(description="the block voting power is read at")
+    voting_type: str | None = Field(description="single-choice, basic, approval, quadratic, ranked-choice, weighted")
+    choices: list[ChoiceScore]
+    scores_total: str | None
+    scores_final: bool = Field(description="whether the Hub has computed the closed vote's final scores")
+    voters: int | None
+    quorum: str | None = Field(description="the space's quorum in voting power; null with quorum_reason otherwise")
+    quorum_reason: str
+    link: str | None
+    flags: list[str] = Field(description="always empty: a Snapshot vote has no on-chain actions")
+    actions: list[Action] = Field(description="always empty: see actions_reason")
+    actions_reason: str
+
+
+class Source(m._Model):
+    source: Literal["chain", "snapshot"]
+    status: Literal["ok", "failed", "off"] = Field(description="off: the source is disabled in the settings")
+    detail: str = Field(description="what was listed, or why the source failed (host and what to do)")
+    fetched_at: int | None = Field(description="unix seconds the off-chain data was fetched")
+
+
 class Delegate(m._Model):
     delegate: str
     votes: str
@@ -89,13 +144,16 @@ class Concentration(m._Model):
 
 class Proposals(m._Model):
     block: m.Block = Field(description="the latest indexed block the proposals are read at")
-    proposals: list[Proposal]
+    proposals: list[Annotated[Proposal | SnapshotProposal, Field(discriminator="source")]] = Field(
+        description="on-chain proposals newest first, then Snapshot's newest first"
+    )
+    sources: list[Source] = Field(description="each source asked (source=), with its status")
     concentration: list[Concentration]
 
 
-def query_of(protocol: str | None, state: str | None) -> ProposalQuery:
+def query_of(protocol: str | None, state: str | None, source: str) -> ProposalQuery:
     try:
-        return ProposalQuery.parse(protocol=protocol, state=state)
+        return ProposalQuery.parse(protocol=protocol, state=state, source=source)
     except InputError as exc:
         raise ApiError(422, exc.field, str(exc)) from None
 
@@ -105,20 +163,34 @@ def _reader(ctx: ApiContext, block: BlockRef) -> Reader | None:
     return None if chain is None else Batcher(Snapshot(chain.client, block)).reader("governance")
 
 
+def fresh(ctx: ApiContext, query: ProposalQuery) -> bool:
+    """Whether the answer must not be cached per block: off-chain proposals change without the chain."""
+    return "snapshot" in query.sources and ctx.offchain is not None and ctx.offchain.enabled
+
+
+async def _chain_views(
+    ctx: ApiContext, deployment: Deployment, block: BlockRef, query: ProposalQuery
+) -> list[GovernanceView]:
+    views = []
+    for protocol in query.chain_protocols:
+        spec = GOVERNORS[protocol]
+        if not spec.present(deployment):
+            continue
+        events = await asyncio.to_thread(stored_events, ctx.repo, deployment.chain_id, spec)
+        views.append(await governance_view(events, block, deployment, spec, _reader(ctx, block)))
+    return views
+
+
 async def proposals(ctx: ApiContext, chain_id: int, query: ProposalQuery) -> Proposals:
     deployment = ctx.deployments.get(chain_id)
     block = (await asyncio.to_thread(ctx.repo.latest_blocks)).get(chain_id)
     if deployment is None or block is None:
         raise ApiError(404, "chain", f"chain {chain_id} is not indexed by this server")
-    specs = [GOVERNORS[p] for p in query.protocols if GOVERNORS[p].present(deployment)]
-    listed, concentrations = [], []
-    for spec in specs:
-        events = await asyncio.to_thread(stored_events, ctx.repo, chain_id, spec)
-        view = await governance_view(events, block, deployment, spec, _reader(ctx, block))
-        listed += [Proposal.model_validate(proposal_json(view, p)) for p in view.proposals if query.keeps(p)]
-        concentrations.append(Concentration.model_validate(concentration_json(view)))
-    return Proposals(
-        block=block_model(block),
-        proposals=listed,
-        concentration=concentrations,
-    )
+    views = await _chain_views(ctx, deployment, block, query)
+    offchain = None
+    if "snapshot" in query.sources:
+        source = ctx.offchain
+        listing = None if source is None else await source.proposals(query.protocols, chain_id=chain_id)
+        offchain = listing or OffchainListing((), disabled_status())
+    doc = listing_json(views, offchain, query)
+    return Proposals.model_validate({"block": block_model(block), **doc})

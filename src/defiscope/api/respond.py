@@ -10,7 +10,7 @@ import pydantic_core
 from starlette.requests import Request
 from starlette.responses import Response
 
-from defiscope.api.cache import Entry, Key, cache_key, declared_query, matches
+from defiscope.api.cache import Entry, Key, cache_key, declared_query, etag_of, matches
 from defiscope.api.context import ApiContext
 
 JSON = "application/json"
@@ -51,6 +51,12 @@ async def cached_async(request: Request, build: Callable[[], Awaitable[bytes]]) 
     key, route = _key(request)
     entry = await context(request).cache.get_async(key, build, route)
     return entry_response(entry, request.headers.get("if-none-match"))
+
+
+def fresh_entry(body: bytes, request: Request) -> Entry:
+    """An answer built for this request alone and not kept (its data changes without the blocks); its ETag
+    still lets a client revalidate."""
+    return Entry(body, etag_of(body), _key(request)[1])
 
 
 def _key(request: Request) -> tuple[Key, str]:

@@ -10,6 +10,7 @@ GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000
 import asyncio
 from collections.abc import Awaitable
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -22,7 +23,16 @@ from defiscope.api import models as m
 from defiscope.api import params, quotes, views
 from defiscope.api import yields as yields_view
 from defiscope.api.errors import ApiError
-from defiscope.api.respond import JSON, cached, cached_async, context, index_now, to_bytes
+from defiscope.api.respond import (
+    JSON,
+    cached,
+    cached_async,
+    context,
+    entry_response,
+    fresh_entry,
+    index_now,
+    to_bytes,
+)
 from defiscope.api.settings import ApiSettings
 from defiscope.api.views import Interval, SortKey
 
@@ -246,13 +256,24 @@ def router(settings: ApiSettings) -> APIRouter:
     async def governance_proposals(
         request: Request,
         chain: Annotated[str, Query(max_length=40, description="chain slug, alias or id")] = "ethereum",
-        protocol: Annotated[str | None, Query(max_length=40, description="compound or uniswap")] = None,
-        state: Annotated[str | None, Query(max_length=20, description="one of the Governor's 8 states")] = None,
+        protocol: Annotated[
+            str | None, Query(max_length=40, description="compound, uniswap (on chain and Snapshot), aave, lido")
+        ] = None,
+        state: Annotated[
+            str | None, Query(max_length=20, description="one of the Governor's 8 states, or Closed (Snapshot)")
+        ] = None,
+        source: Annotated[
+            Literal["chain", "snapshot", "all"],
+            Query(description="chain: Governors' events; snapshot: Snapshot's off-chain votes (when enabled); all"),
+        ] = "all",
     ) -> Response:
         chain_id = params.chain(chain, "chain").chain_id
-        query = governance_view.query_of(protocol, state)
+        query = governance_view.query_of(protocol, state, source)
         ctx = context(request)
-        return await cached_async(request, lambda: _bytes(governance_view.proposals(ctx, chain_id, query)))
+        build = partial(governance_view.proposals, ctx, chain_id, query)
+        if governance_view.fresh(ctx, query):  # off-chain data changes without the blocks: no per-block cache
+            return entry_response(fresh_entry(await _bytes(build()), request), request.headers.get("if-none-match"))
+        return await cached_async(request, lambda: _bytes(build()))
 
     @api.get(
         "/health",

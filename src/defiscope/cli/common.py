@@ -20,6 +20,7 @@ from rich.markup import escape
 from defiscope import logs
 from defiscope.chain.errors import ChainError
 from defiscope.errors import DefiscopeError, InputError
+from defiscope.governance.snapshot import SnapshotError
 from defiscope.prices.coingecko import CoinGeckoError
 from defiscope.protocols.base import AdapterError
 from defiscope.store.errors import StoreError
@@ -56,6 +57,8 @@ def failure_advice(exc: DefiscopeError) -> str | None:
         return "the protocol's contracts could not be read: check that the RPC URL serves that chain, or try later"
     if isinstance(exc, CoinGeckoError):
         return "the price provider failed: check its API key and URL, or try later"
+    if isinstance(exc, SnapshotError):
+        return "--source chain lists the on-chain proposals without it"
     if isinstance(exc, StoreError):
         return "check DEFISCOPE_DATABASE_URL and that the database is up, or try later"
     return None

@@ -364,6 +364,7 @@ def _api(
         live=live,
         quoting=quote_chains(engines),  # /v1/quote reads on the indexer's clients
         alert_stream=streams,
+        snapshot=load_settings().snapshot,
     )
 
 
