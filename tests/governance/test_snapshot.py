@@ -6,6 +6,7 @@ cache; the settings."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def client(url: str, sleeps: Sleeps | None = None, **options: object) -> Snapsho
 
 
 @pytest.fixture
-def hub() -> object:
+def hub() -> Iterator[Hub]:
     with hub_server() as served:
         yield served
 
@@ -99,14 +100,15 @@ async def test_a_retry_after_beyond_the_cap_fails_at_once(hub: Hub) -> None:
 
 
 async def test_5xx_is_retried_with_backoff_then_fails_naming_the_host(hub: Hub) -> None:
-    hub.script += [Canned(503, b"upstream down")] * 4
+    hub.script += [Canned(503, b"upstream down", {"Retry-After": "2"}), *[Canned(502, b"bad gateway")] * 3]
     sleeps = Sleeps()
     async with client(hub.url, sleeps, max_attempts=4) as snapshot:
-        with pytest.raises(SnapshotHttpError, match=r"^127\.0\.0\.1:\d+ answered HTTP 503: try later$"):
+        with pytest.raises(SnapshotHttpError, match=r"^127\.0\.0\.1:\d+ answered HTTP 502: try later$"):
             await snapshot.proposals(ALL_SPACES, created_gte=0)
     assert len(hub.requests) == 4
+    assert sleeps.waits[0] == 2.0  # the 503's Retry-After
     assert len(sleeps.waits) == 3
-    assert all(0 <= w <= 8 for w in sleeps.waits)
+    assert all(0 <= w <= 8 for w in sleeps.waits[1:])  # then full jitter, capped
 
 
 @pytest.mark.parametrize(

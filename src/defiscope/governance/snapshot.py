@@ -79,10 +79,13 @@ class SnapshotRateLimited(SnapshotError):
 
 
 class SnapshotHttpError(SnapshotError):
-    def __init__(self, message: str, *, status: int) -> None:
+    """Any other error status; a 5xx is retried (after its Retry-After, when it gives one)."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.transient = status >= 500
+        self.retry_after = retry_after
 
 
 class SnapshotMalformed(SnapshotError):
@@ -237,8 +240,11 @@ def _check_status(response: httpx.Response, host: str, max_retry_after: float) -
         raise SnapshotHttpError(
             f"{host} refused the API key (HTTP {status}): check DEFISCOPE_SNAPSHOT_API_KEY", status=status
         )
-    what = "try later" if status >= 500 else "check DEFISCOPE_SNAPSHOT_URL"
-    raise SnapshotHttpError(f"{host} answered HTTP {status}: {what}", status=status)
+    if status >= 500:
+        wait = parse_retry_after(response.headers.get("retry-after"))
+        held = wait if wait is not None and wait <= max_retry_after else None
+        raise SnapshotHttpError(f"{host} answered HTTP {status}: try later", status=status, retry_after=held)
+    raise SnapshotHttpError(f"{host} answered HTTP {status}: check DEFISCOPE_SNAPSHOT_URL", status=status)
 
 
 def parse_proposals(body: bytes, host: str) -> list[ProposalDoc]:
