@@ -6,5 +6,6 @@ actions, and voting-power concentration.
     proposals[0].state, proposals[0].actions[0].flag       # ProposalState.EXECUTED, "oracle-change"
 
 Math and decoding modules (`state`, `actions`, `concentration`, `proposals`) do no I/O; `load` reads the store
-and the chain.
+and the chain. Off chain (optional, off by default): `snapshot` is a client of Snapshot's Hub GraphQL API,
+`offchain` maps its proposals into the view, `sources` caches them and reports each source's status.
 """
