@@ -24,7 +24,7 @@ from defiscope.errors import InputError
 from defiscope.governance.document import listing_json
 from defiscope.governance.load import GovernanceView, governance_view, stored_events
 from defiscope.governance.query import PROTOCOLS, ProposalQuery
-from defiscope.governance.sources import OffchainListing, OffchainSource
+from defiscope.governance.sources import OffchainListing, OffchainSource, disabled_status
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.context import open_runtime
 from defiscope.service.events import EventCollector
@@ -67,10 +67,7 @@ async def _offchain(settings: Settings, chain_id: int, query: ProposalQuery) -> 
         return None
     source = OffchainSource(settings.snapshot)
     if not source.enabled and "chain" not in query.sources:
-        raise InputError(
-            "the Snapshot source is off: set DEFISCOPE_SNAPSHOT_ENABLED=1 or [snapshot] enabled = true",
-            field="source",
-        )
+        raise InputError(disabled_status().detail, field="source")
     try:
         return await source.proposals(query.protocols, chain_id=chain_id)
     finally:
