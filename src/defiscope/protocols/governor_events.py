@@ -56,7 +56,7 @@ def _data(log: Mapping[str, Any]) -> bytes:
     return bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
 
 
-def _decoded(log: Mapping[str, Any], types: list[str], what: str) -> tuple[Any, ...]:
+def decoded_log(log: Mapping[str, Any], types: list[str], what: str) -> tuple[Any, ...]:
     try:
         return tuple(decode(types, _data(log)))
     except Exception as exc:  # eth_abi raises several decoding errors; all mean the same here
@@ -64,7 +64,7 @@ def _decoded(log: Mapping[str, Any], types: list[str], what: str) -> tuple[Any, 
 
 
 def parse_proposal_created(log: Mapping[str, Any]) -> StoredEvent:
-    fields = _decoded(
+    fields = decoded_log(
         log,
         ["uint256", "address", "address[]", "uint256[]", "string[]", "bytes[]", "uint256", "uint256", "string"],
         "ProposalCreated",
@@ -85,7 +85,7 @@ def parse_proposal_created(log: Mapping[str, Any]) -> StoredEvent:
 
 
 def parse_vote_cast(log: Mapping[str, Any]) -> StoredEvent:
-    proposal_id, support, weight, reason = _decoded(log, ["uint256", "uint8", "uint256", "string"], "VoteCast")
+    proposal_id, support, weight, reason = decoded_log(log, ["uint256", "uint8", "uint256", "string"], "VoteCast")
     voter = topic_address(log["topics"][1])
     payload = {"id": str(proposal_id), "voter": voter, "support": support, "weight": str(weight), "reason": reason}
     # One vote per voter and proposal (both Governors refuse a second one).
@@ -93,20 +93,20 @@ def parse_vote_cast(log: Mapping[str, Any]) -> StoredEvent:
 
 
 def parse_proposal_queued(log: Mapping[str, Any]) -> StoredEvent:
-    proposal_id, eta = _decoded(log, ["uint256", "uint256"], "ProposalQueued")
+    proposal_id, eta = decoded_log(log, ["uint256", "uint256"], "ProposalQueued")
     return StoredEvent.of(log, PROPOSAL_QUEUED_KIND, {"id": str(proposal_id), "eta": eta}, key=str(proposal_id))
 
 
 def _id_only(kind: str, what: str) -> Callable[[Mapping[str, Any]], StoredEvent]:
     def parse(log: Mapping[str, Any]) -> StoredEvent:
-        (proposal_id,) = _decoded(log, ["uint256"], what)
+        (proposal_id,) = decoded_log(log, ["uint256"], what)
         return StoredEvent.of(log, kind, {"id": str(proposal_id)}, key=str(proposal_id))
 
     return parse
 
 
 def parse_delegate_votes(log: Mapping[str, Any]) -> StoredEvent:
-    previous, new = _decoded(log, ["uint256", "uint256"], "DelegateVotesChanged")
+    previous, new = decoded_log(log, ["uint256", "uint256"], "DelegateVotesChanged")
     delegate = topic_address(log["topics"][1])
     return StoredEvent.of(
         log, DELEGATE_VOTES_KIND, {"delegate": delegate, "previous": str(previous), "votes": str(new)}
