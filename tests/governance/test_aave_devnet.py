@@ -51,6 +51,7 @@ from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
+from tests.api.conftest import indexed_app
 from tests.governance.conftest import mine
 from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
@@ -341,3 +342,27 @@ def test_cli_lists_aave_proposals_in_the_contracts_state(
     assert {p["protocol"] for p in doc["proposals"]} == {"aave"}
     assert [c["protocol"] for c in doc["concentration"]] == ["aave"]
     assert all(a["function"] and a["flag"] != "unknown" for p in doc["proposals"] for a in p["actions"])
+
+
+def test_api_serves_aave_proposals_as_the_contract_states_them(
+    aave_governed: AaveGoverned, devnet: Devnet, tmp_path: Path
+) -> None:
+    with indexed_app(devnet, f"sqlite:///{tmp_path / 'indexed.db'}") as indexed:
+        body = indexed.client.get("/v1/governance/proposals", params={"chain": "ethereum", "protocol": "aave"}).json()
+        head = body["block"]["number"]
+        state = aave_governed.governance.functions.getProposalState
+        expected = {
+            str(p.id): AAVE_STATES[state(p.id).call(block_identifier=head)].value for p in aave_governed.proposals
+        }
+        assert {p["id"]: p["state"] for p in body["proposals"]} == expected
+        executed = [p for p in body["proposals"] if p["state"] == "Executed"]
+        assert {a["target_name"] for p in executed for a in p["actions"]} >= {
+            "AaveV3PoolConfigurator",
+            "AaveV3Oracle",
+            "AaveV3ACLManager",
+            "AaveGovernanceToken",
+        }
+        assert all(p["quorum"] is not None for p in body["proposals"] if p["state"] != "Pending")
+        (aave,) = body["concentration"]
+        assert (aave["protocol"], aave["unavailable"]) == ("aave", None)
+        assert aave["nakamoto_coefficient"] == 3  # the treasury's 26 % (less grants), then 20 and 15 %

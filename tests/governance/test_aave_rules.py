@@ -11,6 +11,10 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
+from defiscope.chain.block import BlockRef
+from defiscope.deployments.mainnet import mainnet
+from defiscope.governance.document import concentration_json
+from defiscope.governance.load import governance_view
 from defiscope.governance.state import AAVE_V2, ProposalState, Tally, Timeline, VoteDifferential, proposal_state
 from defiscope.protocols.aave_governance_events import (
     AAVE_GOVERNANCE_EVENTS,
@@ -24,6 +28,7 @@ from defiscope.protocols.governor_events import (
     PROPOSAL_QUEUED_KIND,
     VOTE_CAST_KIND,
 )
+from defiscope.protocols.governors import GOVERNORS, streams_of
 
 S = ProposalState
 ABI_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "abi" / "aave"
@@ -156,3 +161,16 @@ def test_votes_queueing_and_power_are_normalised() -> None:
         for t in (0, 1)
     ]
     assert kinds == [DELEGATE_VOTES_KIND, PROPOSITION_POWER_KIND]
+
+
+async def test_mainnet_concentration_says_why_it_is_missing() -> None:
+    """Mainnet's AAVE no longer checkpoints voting power in events: no token stream, null figures with the reason."""
+    deployment = mainnet(1)
+    spec = GOVERNORS["aave"]
+    streams = streams_of(deployment, spec.keeper)
+    assert [s.address for s in streams] == [deployment.contracts[spec.governor]]
+    view = await governance_view([], BlockRef(1, 20_000_000, "0x" + "00" * 32, 0), deployment, spec, None)
+    doc = concentration_json(view)
+    assert doc["delegated_votes"] is None
+    assert doc["unavailable"] is not None
+    assert "DelegatedPowerChanged" in doc["unavailable"]

@@ -79,4 +79,7 @@ def proposals(
         )
     for v in views:
         c = concentration_json(v)
+        if c["unavailable"]:
+            out.print(f"{v.protocol}: no concentration figures ({c['unavailable']})", highlight=False)
+            continue
         out.print(f"{v.protocol}: top-5 share {c['top5_share']}, Nakamoto coefficient {c['nakamoto_coefficient']}")

@@ -54,6 +54,7 @@ from defiscope.protocols.governors import (
     TOTAL_VOTING_SUPPLY_AT,
     VOTE_DIFFERENTIAL,
     GovernedProtocol,
+    power_unfollowed,
 )
 from defiscope.store import Repository
 
@@ -75,6 +76,7 @@ class GovernanceView:
     timelock: str | None
     proposals: tuple[Proposal, ...]
     concentration: Concentration
+    concentration_unavailable: str | None = None  # why voting power is not followed, when it is not
 
 
 def rules_for(deployment: Deployment, spec: GovernedProtocol | None = None) -> GovernorRules:
@@ -193,4 +195,5 @@ async def governance_view(
         deployment.contracts.get(spec.timelock),
         tuple(proposals),
         concentration(voting_power(events, block.number)),
+        power_unfollowed(deployment, spec),
     )

@@ -80,6 +80,13 @@ AAVE_LONG_EXECUTOR: Final = "AaveLongExecutor"
 AAVE_STRATEGY: Final = "AaveGovernanceStrategy"
 
 
+def power_unfollowed(deployment: Deployment, spec: GovernedProtocol) -> str | None:
+    """Why the token's voting power is not followed on this deployment (no concentration figures), or None."""
+    if spec.shape == AAVE_V2 and deployment.network == "mainnet":
+        return "mainnet's AAVE (AaveTokenV3) emits no DelegatedPowerChanged: voting power is not followed"
+    return None
+
+
 def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
     """The governance event streams adapter `keeper` declares on this deployment."""
     streams: list[EventStream] = []
@@ -91,7 +98,7 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
         if spec.shape == AAVE_V2:
             streams += aave_governance_streams(
                 governor=deployment.contracts[spec.governor],
-                token=None if deployment.network == "mainnet" else deployment.contracts[spec.token],
+                token=None if power_unfollowed(deployment, spec) else deployment.contracts[spec.token],
                 start_block=0,
                 lookback=lookback,
             )
@@ -167,7 +174,7 @@ def _aave_uses(deployment: Deployment, spec: GovernedProtocol) -> list[ContractU
             address=contracts.get(AAVE_STRATEGY),
         ),
     ]
-    if deployment.network == "mainnet":
+    if power_unfollowed(deployment, spec):
         return uses
     token = ContractUse(
         "aave governance token",
