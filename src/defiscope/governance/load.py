@@ -45,9 +45,7 @@ from defiscope.protocols.governor_events import (
     VOTE_CAST_KIND,
 )
 from defiscope.protocols.governors import (
-    AAVE_V2 as AAVE_V2_SHAPE,
-)
-from defiscope.protocols.governors import (
+    AAVE_GOVERNANCE_V2,
     MINIMUM_QUORUM,
     QUORUM_AT,
     QUORUM_VOTES,
@@ -82,7 +80,7 @@ class GovernanceView:
 def rules_for(deployment: Deployment, spec: GovernedProtocol | None = None) -> GovernorRules:
     """Aave's governance is Aave Governance V2 on both; other mainnet governors are GovernorBravo, the devnet's
     OpenZeppelin's Governor."""
-    if spec is not None and spec.shape == AAVE_V2_SHAPE:
+    if spec is not None and spec.shape == AAVE_GOVERNANCE_V2:
         return AAVE_V2
     return BRAVO if deployment.network == "mainnet" else OPENZEPPELIN
 

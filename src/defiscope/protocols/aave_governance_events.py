@@ -17,12 +17,12 @@ than GovernorBravo; each is normalised to the payload the governance view reads 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 from defiscope.chain.abi import checksum
-from defiscope.chain.logs import log_hex, topic_address
-from defiscope.protocols.events import EventParseError, EventStream, StoredEvent
+from defiscope.chain.logs import topic_address
+from defiscope.protocols.events import EventStream, StoredEvent
 from defiscope.protocols.governor_events import (
     DELEGATE_VOTES_KIND,
     PROPOSAL_CANCELED_EVENT,
@@ -31,7 +31,10 @@ from defiscope.protocols.governor_events import (
     PROPOSAL_EXECUTED_KIND,
     PROPOSAL_QUEUED_KIND,
     VOTE_CAST_KIND,
+    Parser,
+    by_topic,
     decoded_log,
+    kept_streams,
     topic_of,
 )
 
@@ -92,7 +95,7 @@ def parse_aave_proposal_queued(log: Mapping[str, Any]) -> StoredEvent:
     return StoredEvent.of(log, PROPOSAL_QUEUED_KIND, payload, key=str(proposal_id))
 
 
-def _id_and_initiator(kind: str, what: str) -> Callable[[Mapping[str, Any]], StoredEvent]:
+def _id_and_initiator(kind: str, what: str) -> Parser:
     def parse(log: Mapping[str, Any]) -> StoredEvent:
         (proposal_id,) = decoded_log(log, ["uint256"], what)
         topics = log["topics"]
@@ -110,7 +113,7 @@ def parse_delegated_power(log: Mapping[str, Any]) -> StoredEvent:
     return StoredEvent.of(log, kind, {"delegate": topic_address(log["topics"][1]), "votes": str(amount)})
 
 
-AAVE_PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], StoredEvent]]] = {
+AAVE_PARSERS: Final[Mapping[str, Parser]] = {
     topic_of(AAVE_PROPOSAL_CREATED_EVENT): parse_aave_proposal_created,
     topic_of(AAVE_VOTE_EMITTED_EVENT): parse_vote_emitted,
     topic_of(AAVE_PROPOSAL_QUEUED_EVENT): parse_aave_proposal_queued,
@@ -119,21 +122,18 @@ AAVE_PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], StoredEvent]]] = 
     topic_of(DELEGATED_POWER_CHANGED_EVENT): parse_delegated_power,
 }
 
-
-def parse_aave_governance_log(log: Mapping[str, Any]) -> StoredEvent:
-    """Any of AaveGovernanceV2's or the AAVE token's kept events, by its topic0."""
-    topic0 = log_hex(log["topics"][0]) if log.get("topics") else None
-    parse = AAVE_PARSERS.get(topic0 or "")
-    if parse is None:
-        raise EventParseError(f"not an Aave governance event: topic0 {topic0}")
-    return parse(log)
+#: Any of AaveGovernanceV2's or the AAVE token's kept events, by its topic0.
+parse_aave_governance_log: Final = by_topic(AAVE_PARSERS, "an Aave governance event")
 
 
 def aave_governance_streams(*, governor: str, token: str | None, start_block: int, lookback: int) -> list[EventStream]:
     """AaveGovernanceV2's five events, and the token's voting-power changes when it emits them (`token`)."""
-    topics = tuple(topic_of(e) for e in AAVE_GOVERNANCE_EVENTS)
-    streams = [EventStream(governor, topics, parse_aave_governance_log, lookback=lookback, start_block=start_block)]
-    if token is not None:
-        power = (topic_of(DELEGATED_POWER_CHANGED_EVENT),)
-        streams.append(EventStream(token, power, parse_aave_governance_log, lookback=lookback, start_block=start_block))
-    return streams
+    return kept_streams(
+        parse_aave_governance_log,
+        governor=governor,
+        events=AAVE_GOVERNANCE_EVENTS,
+        token=token,
+        token_events=(DELEGATED_POWER_CHANGED_EVENT,),
+        start_block=start_block,
+        lookback=lookback,
+    )

@@ -113,7 +113,9 @@ def parse_delegate_votes(log: Mapping[str, Any]) -> StoredEvent:
     )
 
 
-PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], StoredEvent]]] = {
+Parser = Callable[[Mapping[str, Any]], StoredEvent]
+
+PARSERS: Final[Mapping[str, Parser]] = {
     topic_of(PROPOSAL_CREATED_EVENT): parse_proposal_created,
     topic_of(VOTE_CAST_EVENT): parse_vote_cast,
     topic_of(PROPOSAL_QUEUED_EVENT): parse_proposal_queued,
@@ -123,25 +125,49 @@ PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], StoredEvent]]] = {
 }
 
 
-def parse_governance_log(log: Mapping[str, Any]) -> StoredEvent:
-    """Any of the governor's or the token's kept events, by its topic0."""
-    topic0 = log_hex(log["topics"][0]) if log.get("topics") else None
-    parse = PARSERS.get(topic0 or "")
-    if parse is None:
-        raise EventParseError(f"not a governance event: topic0 {topic0}")
-    return parse(log)
+def by_topic(parsers: Mapping[str, Parser], what: str) -> Parser:
+    """One parser for several events: the one of the log's topic0 (`what` names them in the error)."""
+
+    def parse(log: Mapping[str, Any]) -> StoredEvent:
+        topic0 = log_hex(log["topics"][0]) if log.get("topics") else None
+        found = parsers.get(topic0 or "")
+        if found is None:
+            raise EventParseError(f"not {what}: topic0 {topic0}")
+        return found(log)
+
+    return parse
 
 
-def governor_streams(*, governor: str, token: str, start_block: int, lookback: int) -> list[EventStream]:
-    """The governor's five events and the token's delegation changes, from `start_block` (or `lookback` back)."""
-    proposal_topics = tuple(topic_of(e) for e in GOVERNOR_EVENTS)
+#: Any of the governor's or the token's kept events, by its topic0.
+parse_governance_log: Final = by_topic(PARSERS, "a governance event")
+
+
+def kept_streams(
+    parse: Parser,
+    *,
+    governor: str,
+    events: tuple[str, ...],
+    token: str | None,
+    token_events: tuple[str, ...],
+    start_block: int,
+    lookback: int,
+) -> list[EventStream]:
+    """The governor's `events` and, when given, the token's `token_events`, each log read by `parse`."""
+    sources = [(governor, events)] + ([(token, token_events)] if token is not None else [])
     return [
-        EventStream(governor, proposal_topics, parse_governance_log, lookback=lookback, start_block=start_block),
-        EventStream(
-            token,
-            (topic_of(DELEGATE_VOTES_CHANGED_EVENT),),
-            parse_governance_log,
-            lookback=lookback,
-            start_block=start_block,
-        ),
+        EventStream(address, tuple(topic_of(e) for e in kept), parse, lookback=lookback, start_block=start_block)
+        for address, kept in sources
     ]
+
+
+def governor_streams(*, governor: str, token: str | None, start_block: int, lookback: int) -> list[EventStream]:
+    """The governor's five events and the token's delegation changes, from `start_block` (or `lookback` back)."""
+    return kept_streams(
+        parse_governance_log,
+        governor=governor,
+        events=GOVERNOR_EVENTS,
+        token=token,
+        token_events=(DELEGATE_VOTES_CHANGED_EVENT,),
+        start_block=start_block,
+        lookback=lookback,
+    )

@@ -7,10 +7,11 @@ its own `event_streams()` (`streams_of`), and the service keeps them under that 
     spec.governor, spec.keeper                     # "CompoundGovernor", "compound-v2"
     streams_of(deployment, "compound-v2")          # [] when the registry has no Compound governor
 
-Two shapes: a Governor with Bravo's events (`GOVERNOR`: Compound, Uniswap) and Aave Governance V2 (`AAVE_V2`:
-one governance contract, executors as timelocks, AAVE + stkAAVE voting power through a strategy). Mainnet's
-Aave votes on Governance V3 since 2024 (GovernanceCore 0x9AEE…2BC7, votes on other chains): that shape is not
-read yet, so mainnet's Aave entry is the V2 governor, which holds the proposals up to then.
+Two shapes: a Governor with Bravo's events (`GOVERNOR`: Compound, Uniswap) and Aave Governance V2
+(`AAVE_GOVERNANCE_V2`: one governance contract, executors as timelocks, AAVE + stkAAVE voting power through a
+strategy). Mainnet's Aave votes on Governance V3 since 2024 (GovernanceCore 0x9AEE…2BC7, votes on other
+chains): that shape is not read yet, so mainnet's Aave entry is the V2 governor, which holds the proposals up
+to then.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ MAINNET_LOOKBACK: Final = 60 * 7200
 
 #: Governance shapes (`GovernedProtocol.shape`).
 GOVERNOR: Final = "governor"  # GovernorBravo / OpenZeppelin Governor, Bravo's events
-AAVE_V2: Final = "aave-v2"  # AaveGovernanceV2 with its executors and strategy
+AAVE_GOVERNANCE_V2: Final = "aave-v2"  # AaveGovernanceV2 with its executors and strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,13 @@ GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
             "uniswap", "uniswap-v3", "UniswapGovernor", "UniswapGovernanceToken", "UniswapTimelock", "uniswap/Uni"
         ),
         "aave": GovernedProtocol(
-            "aave", "aave-v3", "AaveGovernor", "AaveGovernanceToken", "AaveShortExecutor", "aave/IAaveToken", AAVE_V2
+            "aave",
+            "aave-v3",
+            "AaveGovernor",
+            "AaveGovernanceToken",
+            "AaveShortExecutor",
+            "aave/IAaveToken",
+            AAVE_GOVERNANCE_V2,
         ),
     }
 )
@@ -82,7 +89,7 @@ AAVE_STRATEGY: Final = "AaveGovernanceStrategy"
 
 def power_unfollowed(deployment: Deployment, spec: GovernedProtocol) -> str | None:
     """Why the token's voting power is not followed on this deployment (no concentration figures), or None."""
-    if spec.shape == AAVE_V2 and deployment.network == "mainnet":
+    if spec.shape == AAVE_GOVERNANCE_V2 and deployment.network == "mainnet":
         return "mainnet's AAVE (AaveTokenV3) emits no DelegatedPowerChanged: voting power is not followed"
     return None
 
@@ -95,17 +102,10 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
             continue
         # A devnet is scanned from genesis: its governors were deployed with the world.
         lookback = MAINNET_LOOKBACK if deployment.network == "mainnet" else 10**12
-        if spec.shape == AAVE_V2:
-            streams += aave_governance_streams(
-                governor=deployment.contracts[spec.governor],
-                token=None if power_unfollowed(deployment, spec) else deployment.contracts[spec.token],
-                start_block=0,
-                lookback=lookback,
-            )
-            continue
-        streams += governor_streams(
+        read_streams = aave_governance_streams if spec.shape == AAVE_GOVERNANCE_V2 else governor_streams
+        streams += read_streams(
             governor=deployment.contracts[spec.governor],
-            token=deployment.contracts[spec.token],
+            token=None if power_unfollowed(deployment, spec) else deployment.contracts[spec.token],
             start_block=0,
             lookback=lookback,
         )
@@ -129,7 +129,7 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
     for spec in GOVERNORS.values():
         if spec.keeper != keeper or not spec.present(deployment):
             continue
-        if spec.shape == AAVE_V2:
+        if spec.shape == AAVE_GOVERNANCE_V2:
             uses += _aave_uses(deployment, spec)
             continue
         # Both mainnet governors are deployments of Compound's GovernorBravoDelegate source.
@@ -158,7 +158,7 @@ def _aave_uses(deployment: Deployment, spec: GovernedProtocol) -> list[ContractU
     the token's DelegatedPowerChanged on the devnet's AaveTokenV2 (mainnet's AAVE is AaveTokenV3 now, which no
     longer emits it, so mainnet's voting power is not followed)."""
     contracts = deployment.contracts
-    executors = [contracts[spec.timelock]] + [contracts[n] for n in (AAVE_LONG_EXECUTOR,) if n in contracts]
+    executors = [contracts[name] for name in (spec.timelock, AAVE_LONG_EXECUTOR) if name in contracts]
     uses = [
         ContractUse(
             "aave governance", "aave/AaveGovernanceV2", events=AAVE_GOVERNANCE_EVENTS, address=contracts[spec.governor]
