@@ -19,6 +19,7 @@ from web3.contract import Contract
 from defiscope.chain.client import ChainClient
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.agents import (
+    AaveGovernanceAgents,
     AaveLiquidator,
     AaveUsers,
     CometLiquidator,
@@ -55,6 +56,7 @@ def test_default_agents_follow_the_registry(eth_chain: DevnetChain, bnb_chain: D
     kinds = [type(a).__name__ for a in default_agents(eth_chain)]
     assert kinds == [
         "GovernanceAgents",  # first: `serve` promises a proposal within its first 100 blocks
+        "AaveGovernanceAgents",
         "AaveUsers",
         "CompoundV2Users",
         "CometUsers",
@@ -144,6 +146,28 @@ def test_compound_agents(eth_chain: DevnetChain) -> None:
     assert minted[0] > 0
     # mintTokens = mintAmount * 1e18 / exchangeRate (the rate did not move: no ETH borrows here).
     assert ceth.functions.balanceOf(v2.users.borrowers[0].address).call() == minted[0] * 10**18 // rate
+
+
+def test_aave_governance_agents_carry_proposals_through(eth_chain: DevnetChain) -> None:
+    """In the simulation's own ticks (tens of blocks each) a proposal is created, voted, queued and executed by
+    AaveGovernanceV2, and the executor's change lands on the Core market."""
+    aave = AaveGovernanceAgents(propose_every=4)
+    sim = Simulation(eth_chain, SimulationConfig(seed=9, trades_per_tick=0, lp_every=0, agents=(aave,)))
+    sim.start()
+    try:
+        sim.run(8)
+    finally:
+        sim.stop()
+    first = aave.proposals[0]
+    assert len(aave.proposals) == 2
+    assert first.kinds == ("rate strategy", "reserve factor")
+    assert first.state == 7  # Executed
+    assert len(first.voted) == 7
+    configurator_call = first.actions[0]
+    strategy = "0x" + configurator_call.calldata[-20:].hex()
+    pool = sim.sender.contract(aave_artifact("protocol/pool/Pool"), eth_chain.contracts["AaveV3Pool"])
+    asset = Web3.to_checksum_address("0x" + configurator_call.calldata[16:36].hex())
+    assert pool.functions.getReserveData(asset).call()[11] == Web3.to_checksum_address(strategy)
 
 
 def test_maker_vault_opens_and_closes(eth_chain: DevnetChain) -> None:

@@ -135,7 +135,8 @@ class Delegate(m._Model):
 class Concentration(m._Model):
     protocol: str
     chain_id: int
-    delegated_votes: str
+    unavailable: str | None = Field(description="why voting power is not followed here (the figures are null)")
+    delegated_votes: str | None
     delegates: int
     top5: list[Delegate]
     top5_share: str | None = Field(description="share of all delegated votes held by the five largest delegates")

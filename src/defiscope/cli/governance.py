@@ -99,6 +99,9 @@ def _print(doc: dict[str, Any], views: list[GovernanceView]) -> None:
         line = f"{p['source']:8} {p['protocol']:9} {p['id'][:12]:12} {state_text:10} {tally}  {p['title']}"
         out.print(line, highlight=False, markup=False)
     for v, c in zip(views, doc["concentration"], strict=True):
+        if c["unavailable"]:
+            out.print(f"{v.protocol}: no concentration figures ({c['unavailable']})", highlight=False)
+            continue
         out.print(f"{v.protocol}: top-5 share {c['top5_share']}, Nakamoto coefficient {c['nakamoto_coefficient']}")
 
 

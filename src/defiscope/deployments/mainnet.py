@@ -157,6 +157,12 @@ _GOVERNANCE_1: Final[Mapping[str, str]] = {
     "UniswapGovernor": "0x408ED6354d4973f66138C91495F2f2FCbd8724C3",
     "UniswapTimelock": "0x1a9C8182C09F50C8318d769245beA52c32BE35BC",
     "UniswapGovernanceToken": "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984",  # UNI
+    # Aave Governance V2 (retired for Governance V3 in 2024; its proposals up to then): the governance from BGD
+    # Labs' aave-permissions-book (GOV_V2), the executors and AAVE from @aave-dao/aave-address-book 4.68.1.
+    "AaveGovernor": "0xEC568fffba86c094cf06b22134B23074DFE2252c",
+    "AaveShortExecutor": "0xEE56e2B3D491590B5b31738cC34d5232F378a8D5",
+    "AaveLongExecutor": "0x79426A1c24B2978D90d7A5070a46C65B07bC4299",
+    "AaveGovernanceToken": "0x7Fc66500c84A76Ad7e9c93437bFc5Ac33E2DDaE9",  # AAVE
 }
 
 # Ethereum: maker.

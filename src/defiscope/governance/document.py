@@ -140,11 +140,14 @@ def listing_json(
 
 
 def concentration_json(view: GovernanceView) -> dict[str, Any]:
+    """Concentration figures; where voting power is not followed, null figures and `unavailable` says why."""
     c: Concentration = view.concentration
+    unavailable = view.concentration_unavailable
     return {
         "protocol": view.protocol,
         "chain_id": view.chain_id,
-        "delegated_votes": str(c.total),
+        "unavailable": unavailable,
+        "delegated_votes": None if unavailable else str(c.total),
         "delegates": c.delegates,
         "top5": [{"delegate": d, "votes": str(v)} for d, v in c.top],
         "top5_share": _share(c.top_share),

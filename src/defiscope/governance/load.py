@@ -5,7 +5,9 @@
 
 The events come from the store, where the indexer (or `collect_governance`, for a one-off command) keeps the
 streams of the governed protocol's adapter. The chain is read for what events do not carry: the quorum of
-each proposal (`quorum(snapshot)` on OpenZeppelin's Governor, `quorumVotes()` on Bravo), at the reader's block.
+each proposal (`quorum(snapshot)` on OpenZeppelin's Governor, `quorumVotes()` on Bravo; on Aave Governance V2
+the strategy's voting supply at the start block and the proposal's executor's MINIMUM_QUORUM and
+VOTE_DIFFERENTIAL), at the reader's block.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from defiscope.devnet.artifacts import project_root
 from defiscope.governance.actions import AbiLibrary, decode_action
 from defiscope.governance.concentration import Concentration, concentration
 from defiscope.governance.proposals import Proposal, build_proposals, created_actions, voting_power
-from defiscope.governance.state import BRAVO, OPENZEPPELIN, GovernorRules
+from defiscope.governance.state import (
+    AAVE_V2,
+    BRAVO,
+    ONE_HUNDRED_WITH_PRECISION,
+    OPENZEPPELIN,
+    GovernorRules,
+    VoteDifferential,
+)
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import (
     DELEGATE_VOTES_KIND,
@@ -35,7 +44,16 @@ from defiscope.protocols.governor_events import (
     PROPOSAL_QUEUED_KIND,
     VOTE_CAST_KIND,
 )
-from defiscope.protocols.governors import QUORUM_AT, QUORUM_VOTES, GovernedProtocol
+from defiscope.protocols.governors import (
+    AAVE_GOVERNANCE_V2,
+    MINIMUM_QUORUM,
+    QUORUM_AT,
+    QUORUM_VOTES,
+    TOTAL_VOTING_SUPPLY_AT,
+    VOTE_DIFFERENTIAL,
+    GovernedProtocol,
+    power_unfollowed,
+)
 from defiscope.store import Repository
 
 KINDS: Final = (
@@ -56,10 +74,14 @@ class GovernanceView:
     timelock: str | None
     proposals: tuple[Proposal, ...]
     concentration: Concentration
+    concentration_unavailable: str | None = None  # why voting power is not followed, when it is not
 
 
-def rules_for(deployment: Deployment) -> GovernorRules:
-    """Mainnet's governors are GovernorBravo; the devnet's are OpenZeppelin's Governor."""
+def rules_for(deployment: Deployment, spec: GovernedProtocol | None = None) -> GovernorRules:
+    """Aave's governance is Aave Governance V2 on both; other mainnet governors are GovernorBravo, the devnet's
+    OpenZeppelin's Governor."""
+    if spec is not None and spec.shape == AAVE_GOVERNANCE_V2:
+        return AAVE_V2
     return BRAVO if deployment.network == "mainnet" else OPENZEPPELIN
 
 
@@ -106,6 +128,34 @@ async def read_quorums(
     return {str(e.payload["id"]): int(r.value[0]) for e, r in zip(past, results, strict=True) if r.success}
 
 
+async def read_aave_thresholds(
+    reader: Reader, events: Sequence[StoredEvent]
+) -> tuple[dict[str, int], dict[str, VoteDifferential]]:
+    """Each proposal's quorum (ProposalValidator.getMinimumVotingPowerNeeded of the strategy's voting supply at
+    its start block) and vote-differential facts, at the reader's block; none before the vote has started."""
+    created = [
+        e for e in events if e.kind == PROPOSAL_CREATED_KIND and int(e.payload["vote_start"]) < reader.block.number
+    ]
+    if not created:
+        return {}, {}
+    executors = sorted({str(e.payload["executor"]) for e in created})
+    calls = [Call.of(str(e.payload["strategy"]), TOTAL_VOTING_SUPPLY_AT, int(e.payload["vote_start"])) for e in created]
+    calls += [Call.of(x, fn) for x in executors for fn in (MINIMUM_QUORUM, VOTE_DIFFERENTIAL)]
+    results = await reader.call_many(calls)
+    supplies, thresholds = results[: len(created)], results[len(created) :]
+    by_executor = {x: (thresholds[2 * i], thresholds[2 * i + 1]) for i, x in enumerate(executors)}
+    quorums: dict[str, int] = {}
+    differentials: dict[str, VoteDifferential] = {}
+    for event, supply in zip(created, supplies, strict=True):
+        quorum, differential = by_executor[str(event.payload["executor"])]
+        if not (supply.success and quorum.success and differential.success):
+            continue  # left unknown: the state says its quorum could not be read
+        pid, total = str(event.payload["id"]), int(supply.value[0])
+        quorums[pid] = total * int(quorum.value[0]) // ONE_HUNDRED_WITH_PRECISION
+        differentials[pid] = VoteDifferential(total, int(differential.value[0]))
+    return quorums, differentials
+
+
 async def governance_view(
     events: Sequence[StoredEvent],
     block: BlockRef,
@@ -115,14 +165,26 @@ async def governance_view(
 ) -> GovernanceView:
     """The view at `block`; without a `reader` (no chain connection) quorums are not read, and the state of an
     ended proposal that was not queued says it is unknown rather than guess it."""
-    rules = rules_for(deployment)
+    rules = rules_for(deployment, spec)
     governor = deployment.contracts[spec.governor]
-    quorums = {} if reader is None else await read_quorums(reader, governor, events, rules)
+    differentials: dict[str, VoteDifferential] = {}
+    if reader is None:
+        quorums: dict[str, int] = {}
+    elif rules.vote_differential:
+        quorums, differentials = await read_aave_thresholds(reader, events)
+    else:
+        quorums = await read_quorums(reader, governor, events, rules)
     names = {address.lower(): name for name, address in deployment.contracts.items()}
     names |= {t.address.lower(): t.symbol for t in deployment.tokens.values()}
     decoder = partial(decode_action, abi_library(), names)
     proposals = build_proposals(
-        events, block=block, timestamp=block.timestamp, quorums=quorums, rules=rules, decode=decoder
+        events,
+        block=block,
+        timestamp=block.timestamp,
+        quorums=quorums,
+        rules=rules,
+        decode=decoder,
+        differentials=differentials,
     )
     return GovernanceView(
         spec.protocol,
@@ -131,4 +193,5 @@ async def governance_view(
         deployment.contracts.get(spec.timelock),
         tuple(proposals),
         concentration(voting_power(events, block.number)),
+        power_unfollowed(deployment, spec),
     )

@@ -15,7 +15,14 @@ from typing import Any
 
 from defiscope.chain.block import BlockRef
 from defiscope.governance.actions import Action
-from defiscope.governance.state import GovernorRules, ProposalState, Tally, Timeline, proposal_state
+from defiscope.governance.state import (
+    GovernorRules,
+    ProposalState,
+    Tally,
+    Timeline,
+    VoteDifferential,
+    proposal_state,
+)
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import (
     DELEGATE_VOTES_KIND,
@@ -68,8 +75,10 @@ def build_proposals(
     quorums: Mapping[str, int],
     rules: GovernorRules,
     decode: Decoder,
+    differentials: Mapping[str, VoteDifferential] | None = None,
 ) -> list[Proposal]:
-    """Every proposal created in `events`, newest first, as of `block` (at `timestamp`)."""
+    """Every proposal created in `events`, newest first, as of `block` (at `timestamp`); `differentials` are
+    Aave's per-proposal vote-differential facts (`rules.vote_differential`)."""
     created: dict[str, StoredEvent] = {}
     timelines: dict[str, Timeline] = {}
     tallies: dict[str, Tally] = {}
@@ -99,7 +108,13 @@ def build_proposals(
     for pid, event in created.items():
         quorum = quorums.get(pid)
         state = proposal_state(
-            timelines[pid], tallies[pid], quorum=quorum, block=block.number, timestamp=timestamp, rules=rules
+            timelines[pid],
+            tallies[pid],
+            quorum=quorum,
+            block=block.number,
+            timestamp=timestamp,
+            rules=rules,
+            differential=(differentials or {}).get(pid),
         )
         reason = "from the proposal's events and the block" if state is not None else "its quorum could not be read"
         p = event.payload

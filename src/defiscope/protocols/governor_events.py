@@ -56,7 +56,7 @@ def _data(log: Mapping[str, Any]) -> bytes:
     return bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
 
 
-def _decoded(log: Mapping[str, Any], types: list[str], what: str) -> tuple[Any, ...]:
+def decoded_log(log: Mapping[str, Any], types: list[str], what: str) -> tuple[Any, ...]:
     try:
         return tuple(decode(types, _data(log)))
     except Exception as exc:  # eth_abi raises several decoding errors; all mean the same here
@@ -64,7 +64,7 @@ def _decoded(log: Mapping[str, Any], types: list[str], what: str) -> tuple[Any, 
 
 
 def parse_proposal_created(log: Mapping[str, Any]) -> StoredEvent:
-    fields = _decoded(
+    fields = decoded_log(
         log,
         ["uint256", "address", "address[]", "uint256[]", "string[]", "bytes[]", "uint256", "uint256", "string"],
         "ProposalCreated",
@@ -85,7 +85,7 @@ def parse_proposal_created(log: Mapping[str, Any]) -> StoredEvent:
 
 
 def parse_vote_cast(log: Mapping[str, Any]) -> StoredEvent:
-    proposal_id, support, weight, reason = _decoded(log, ["uint256", "uint8", "uint256", "string"], "VoteCast")
+    proposal_id, support, weight, reason = decoded_log(log, ["uint256", "uint8", "uint256", "string"], "VoteCast")
     voter = topic_address(log["topics"][1])
     payload = {"id": str(proposal_id), "voter": voter, "support": support, "weight": str(weight), "reason": reason}
     # One vote per voter and proposal (both Governors refuse a second one).
@@ -93,27 +93,29 @@ def parse_vote_cast(log: Mapping[str, Any]) -> StoredEvent:
 
 
 def parse_proposal_queued(log: Mapping[str, Any]) -> StoredEvent:
-    proposal_id, eta = _decoded(log, ["uint256", "uint256"], "ProposalQueued")
+    proposal_id, eta = decoded_log(log, ["uint256", "uint256"], "ProposalQueued")
     return StoredEvent.of(log, PROPOSAL_QUEUED_KIND, {"id": str(proposal_id), "eta": eta}, key=str(proposal_id))
 
 
 def _id_only(kind: str, what: str) -> Callable[[Mapping[str, Any]], StoredEvent]:
     def parse(log: Mapping[str, Any]) -> StoredEvent:
-        (proposal_id,) = _decoded(log, ["uint256"], what)
+        (proposal_id,) = decoded_log(log, ["uint256"], what)
         return StoredEvent.of(log, kind, {"id": str(proposal_id)}, key=str(proposal_id))
 
     return parse
 
 
 def parse_delegate_votes(log: Mapping[str, Any]) -> StoredEvent:
-    previous, new = _decoded(log, ["uint256", "uint256"], "DelegateVotesChanged")
+    previous, new = decoded_log(log, ["uint256", "uint256"], "DelegateVotesChanged")
     delegate = topic_address(log["topics"][1])
     return StoredEvent.of(
         log, DELEGATE_VOTES_KIND, {"delegate": delegate, "previous": str(previous), "votes": str(new)}
     )
 
 
-PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], StoredEvent]]] = {
+Parser = Callable[[Mapping[str, Any]], StoredEvent]
+
+PARSERS: Final[Mapping[str, Parser]] = {
     topic_of(PROPOSAL_CREATED_EVENT): parse_proposal_created,
     topic_of(VOTE_CAST_EVENT): parse_vote_cast,
     topic_of(PROPOSAL_QUEUED_EVENT): parse_proposal_queued,
@@ -123,25 +125,49 @@ PARSERS: Final[Mapping[str, Callable[[Mapping[str, Any]], StoredEvent]]] = {
 }
 
 
-def parse_governance_log(log: Mapping[str, Any]) -> StoredEvent:
-    """Any of the governor's or the token's kept events, by its topic0."""
-    topic0 = log_hex(log["topics"][0]) if log.get("topics") else None
-    parse = PARSERS.get(topic0 or "")
-    if parse is None:
-        raise EventParseError(f"not a governance event: topic0 {topic0}")
-    return parse(log)
+def by_topic(parsers: Mapping[str, Parser], what: str) -> Parser:
+    """One parser for several events: the one of the log's topic0 (`what` names them in the error)."""
+
+    def parse(log: Mapping[str, Any]) -> StoredEvent:
+        topic0 = log_hex(log["topics"][0]) if log.get("topics") else None
+        found = parsers.get(topic0 or "")
+        if found is None:
+            raise EventParseError(f"not {what}: topic0 {topic0}")
+        return found(log)
+
+    return parse
 
 
-def governor_streams(*, governor: str, token: str, start_block: int, lookback: int) -> list[EventStream]:
-    """The governor's five events and the token's delegation changes, from `start_block` (or `lookback` back)."""
-    proposal_topics = tuple(topic_of(e) for e in GOVERNOR_EVENTS)
+#: Any of the governor's or the token's kept events, by its topic0.
+parse_governance_log: Final = by_topic(PARSERS, "a governance event")
+
+
+def kept_streams(
+    parse: Parser,
+    *,
+    governor: str,
+    events: tuple[str, ...],
+    token: str | None,
+    token_events: tuple[str, ...],
+    start_block: int,
+    lookback: int,
+) -> list[EventStream]:
+    """The governor's `events` and, when given, the token's `token_events`, each log read by `parse`."""
+    sources = [(governor, events)] + ([(token, token_events)] if token is not None else [])
     return [
-        EventStream(governor, proposal_topics, parse_governance_log, lookback=lookback, start_block=start_block),
-        EventStream(
-            token,
-            (topic_of(DELEGATE_VOTES_CHANGED_EVENT),),
-            parse_governance_log,
-            lookback=lookback,
-            start_block=start_block,
-        ),
+        EventStream(address, tuple(topic_of(e) for e in kept), parse, lookback=lookback, start_block=start_block)
+        for address, kept in sources
     ]
+
+
+def governor_streams(*, governor: str, token: str | None, start_block: int, lookback: int) -> list[EventStream]:
+    """The governor's five events and the token's delegation changes, from `start_block` (or `lookback` back)."""
+    return kept_streams(
+        parse_governance_log,
+        governor=governor,
+        events=GOVERNOR_EVENTS,
+        token=token,
+        token_events=(DELEGATE_VOTES_CHANGED_EVENT,),
+        start_block=start_block,
+        lookback=lookback,
+    )

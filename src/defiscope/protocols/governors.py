@@ -6,6 +6,12 @@ its own `event_streams()` (`streams_of`), and the service keeps them under that 
     spec = GOVERNORS["compound"]
     spec.governor, spec.keeper                     # "CompoundGovernor", "compound-v2"
     streams_of(deployment, "compound-v2")          # [] when the registry has no Compound governor
+
+Two shapes: a Governor with Bravo's events (`GOVERNOR`: Compound, Uniswap) and Aave Governance V2
+(`AAVE_GOVERNANCE_V2`: one governance contract, executors as timelocks, AAVE + stkAAVE voting power through a
+strategy). Mainnet's Aave votes on Governance V3 since 2024 (GovernanceCore 0x9AEE…2BC7, votes on other
+chains): that shape is not read yet, so mainnet's Aave entry is the V2 governor, which holds the proposals up
+to then.
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ from types import MappingProxyType
 from typing import Final
 
 from defiscope.deployments import Deployment
+from defiscope.protocols.aave_governance_events import (
+    AAVE_GOVERNANCE_EVENTS,
+    DELEGATED_POWER_CHANGED_EVENT,
+    aave_governance_streams,
+)
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.governor_events import (
     DELEGATE_VOTES_CHANGED_EVENT,
@@ -28,6 +39,10 @@ from defiscope.protocols.surface import ContractUse
 #: its votes; voting power changes before that are not seen, so concentration is over recent delegation).
 MAINNET_LOOKBACK: Final = 60 * 7200
 
+#: Governance shapes (`GovernedProtocol.shape`).
+GOVERNOR: Final = "governor"  # GovernorBravo / OpenZeppelin Governor, Bravo's events
+AAVE_GOVERNANCE_V2: Final = "aave-v2"  # AaveGovernanceV2 with its executors and strategy
+
 
 @dataclass(frozen=True, slots=True)
 class GovernedProtocol:
@@ -37,6 +52,7 @@ class GovernedProtocol:
     token: str
     timelock: str
     token_interface: str  # the mainnet token's real ABI (tests/fixtures/abi)
+    shape: str = GOVERNOR
 
     def present(self, deployment: Deployment) -> bool:
         return self.governor in deployment.contracts and self.token in deployment.contracts
@@ -55,8 +71,27 @@ GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
         "uniswap": GovernedProtocol(
             "uniswap", "uniswap-v3", "UniswapGovernor", "UniswapGovernanceToken", "UniswapTimelock", "uniswap/Uni"
         ),
+        "aave": GovernedProtocol(
+            "aave",
+            "aave-v3",
+            "AaveGovernor",
+            "AaveGovernanceToken",
+            "AaveShortExecutor",
+            "aave/IAaveToken",
+            AAVE_GOVERNANCE_V2,
+        ),
     }
 )
+#: Aave's other governance contracts: the long executor (the second timelock) and the voting strategy.
+AAVE_LONG_EXECUTOR: Final = "AaveLongExecutor"
+AAVE_STRATEGY: Final = "AaveGovernanceStrategy"
+
+
+def power_unfollowed(deployment: Deployment, spec: GovernedProtocol) -> str | None:
+    """Why the token's voting power is not followed on this deployment (no concentration figures), or None."""
+    if spec.shape == AAVE_GOVERNANCE_V2 and deployment.network == "mainnet":
+        return "mainnet's AAVE (AaveTokenV3) emits no DelegatedPowerChanged: voting power is not followed"
+    return None
 
 
 def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
@@ -67,9 +102,10 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
             continue
         # A devnet is scanned from genesis: its governors were deployed with the world.
         lookback = MAINNET_LOOKBACK if deployment.network == "mainnet" else 10**12
-        streams += governor_streams(
+        read_streams = aave_governance_streams if spec.shape == AAVE_GOVERNANCE_V2 else governor_streams
+        streams += read_streams(
             governor=deployment.contracts[spec.governor],
-            token=deployment.contracts[spec.token],
+            token=None if power_unfollowed(deployment, spec) else deployment.contracts[spec.token],
             start_block=0,
             lookback=lookback,
         )
@@ -79,6 +115,10 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
 #: What the governance view calls: Bravo's one quorum, OpenZeppelin's quorum at a proposal's snapshot.
 QUORUM_VOTES: Final = "quorumVotes()(uint256)"
 QUORUM_AT: Final = "quorum(uint256)(uint256)"
+#: Aave: the strategy's voting supply at a proposal's start block, the proposal's executor's thresholds.
+TOTAL_VOTING_SUPPLY_AT: Final = "getTotalVotingSupplyAt(uint256)(uint256)"
+MINIMUM_QUORUM: Final = "MINIMUM_QUORUM()(uint256)"
+VOTE_DIFFERENTIAL: Final = "VOTE_DIFFERENTIAL()(uint256)"
 
 
 def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse, ...]:
@@ -88,6 +128,9 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
     mainnet = deployment.network == "mainnet"
     for spec in GOVERNORS.values():
         if spec.keeper != keeper or not spec.present(deployment):
+            continue
+        if spec.shape == AAVE_GOVERNANCE_V2:
+            uses += _aave_uses(deployment, spec)
             continue
         # Both mainnet governors are deployments of Compound's GovernorBravoDelegate source.
         governor_interface = "compound/GovernorBravo" if mainnet else "openzeppelin/Governor"
@@ -108,3 +151,35 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
             ),
         ]
     return tuple(uses)
+
+
+def _aave_uses(deployment: Deployment, spec: GovernedProtocol) -> list[ContractUse]:
+    """AaveGovernanceV2 (the same bytecode on the devnet, from @aave/governance-v2), its executors and strategy;
+    the token's DelegatedPowerChanged on the devnet's AaveTokenV2 (mainnet's AAVE is AaveTokenV3 now, which no
+    longer emits it, so mainnet's voting power is not followed)."""
+    contracts = deployment.contracts
+    executors = [contracts[name] for name in (spec.timelock, AAVE_LONG_EXECUTOR) if name in contracts]
+    uses = [
+        ContractUse(
+            "aave governance", "aave/AaveGovernanceV2", events=AAVE_GOVERNANCE_EVENTS, address=contracts[spec.governor]
+        ),
+        *(
+            ContractUse("aave executor", "aave/Executor", calls=(MINIMUM_QUORUM, VOTE_DIFFERENTIAL), address=a)
+            for a in executors
+        ),
+        ContractUse(
+            "aave governance strategy",
+            "aave/GovernanceStrategy",
+            calls=(TOTAL_VOTING_SUPPLY_AT,),
+            address=contracts.get(AAVE_STRATEGY),
+        ),
+    ]
+    if power_unfollowed(deployment, spec):
+        return uses
+    token = ContractUse(
+        "aave governance token",
+        "aave/AaveTokenV2",
+        events=(DELEGATED_POWER_CHANGED_EVENT,),
+        address=contracts[spec.token],
+    )
+    return [*uses, token]

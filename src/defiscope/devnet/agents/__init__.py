@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from defiscope.devnet.agents.aave_governance import AaveGovernanceAgents
 from defiscope.devnet.agents.governance import GovernanceAgents
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
 from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from defiscope.devnet.simulation import Agent
 
 __all__ = [
+    "AaveGovernanceAgents",
     "AaveLiquidator",
     "AaveUsers",
     "CometLiquidator",
@@ -47,6 +49,8 @@ def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
     # First: `serve` promises a governance proposal within its first blocks.
     if has("CompoundGovernor") or has("UniswapGovernor"):
         agents.append(GovernanceAgents())
+    if has("AaveGovernor"):
+        agents.append(AaveGovernanceAgents())
     if has("AaveV3Pool"):
         agents.append(AaveUsers())
     if has("CompoundV2Comptroller"):

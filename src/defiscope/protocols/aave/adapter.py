@@ -14,6 +14,7 @@ Prime, EtherFi). aTokens are receipts: another protocol holding aTokens holds a 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Final
 
 from defiscope.chain.block import BlockRef
@@ -31,6 +32,8 @@ from defiscope.protocols.aave.market import (
 from defiscope.protocols.aave.methodology import AAVE_V3
 from defiscope.protocols.aave.surface import aave_surface
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, Uncounted
+from defiscope.protocols.events import EventStream
+from defiscope.protocols.governors import governance_surface, streams_of
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
@@ -61,7 +64,11 @@ class AaveV3Adapter(Adapter):
         return sorted(known | set(registered_a_tokens(self.deployment)))
 
     def surface(self) -> tuple[ContractUse, ...]:
-        return aave_surface(self.deployment)
+        return (*aave_surface(self.deployment), *governance_surface(self.deployment, self.info.slug))
+
+    def event_streams(self) -> Sequence[EventStream]:
+        # Aave's governance (its short executor administers the Core market) is kept here.
+        return streams_of(self.deployment, self.info.slug)
 
     async def _reserves(self, reader: Reader) -> list[tuple[AaveMarket, tuple[list[Reserve], list[UnreadReserve]]]]:
         try:
