@@ -24,6 +24,7 @@ from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import project_root
 from defiscope.governance.actions import AbiLibrary, decode_action
 from defiscope.governance.concentration import Concentration, concentration
+from defiscope.governance.maker_load import spells_at
 from defiscope.governance.proposals import Proposal, build_proposals, created_actions, voting_power
 from defiscope.governance.state import BRAVO, OPENZEPPELIN, GovernorRules
 from defiscope.protocols.events import StoredEvent
@@ -36,6 +37,7 @@ from defiscope.protocols.governor_events import (
     VOTE_CAST_KIND,
 )
 from defiscope.protocols.governors import QUORUM_AT, QUORUM_VOTES, GovernedProtocol
+from defiscope.protocols.maker_governance_events import MAKER_KINDS
 from defiscope.store import Repository
 
 KINDS: Final = (
@@ -87,7 +89,8 @@ def abi_library() -> AbiLibrary:
 
 
 def stored_events(repo: Repository, chain_id: int, spec: GovernedProtocol) -> list[StoredEvent]:
-    return [event for kind in KINDS for event in repo.events(chain_id, spec.keeper, kind)]
+    kinds = MAKER_KINDS if spec.shape == "chief" else KINDS
+    return [event for kind in kinds for event in repo.events(chain_id, spec.keeper, kind)]
 
 
 async def read_quorums(
@@ -115,12 +118,17 @@ async def governance_view(
 ) -> GovernanceView:
     """The view at `block`; without a `reader` (no chain connection) quorums are not read, and the state of an
     ended proposal that was not queued says it is unknown rather than guess it."""
-    rules = rules_for(deployment)
     governor = deployment.contracts[spec.governor]
-    quorums = {} if reader is None else await read_quorums(reader, governor, events, rules)
     names = {address.lower(): name for name, address in deployment.contracts.items()}
     names |= {t.address.lower(): t.symbol for t in deployment.tokens.values()}
     decoder = partial(decode_action, abi_library(), names)
+    timelock = deployment.contracts.get(spec.timelock)
+    if spec.shape == "chief":
+        spells = await spells_at(events, block, reader, decoder)
+        power = concentration(spells.deposits)
+        return GovernanceView(spec.protocol, deployment.chain_id, governor, timelock, spells.proposals, power)
+    rules = rules_for(deployment)
+    quorums = {} if reader is None else await read_quorums(reader, governor, events, rules)
     proposals = build_proposals(
         events, block=block, timestamp=block.timestamp, quorums=quorums, rules=rules, decode=decoder
     )
@@ -128,7 +136,7 @@ async def governance_view(
         spec.protocol,
         deployment.chain_id,
         governor,
-        deployment.contracts.get(spec.timelock),
+        timelock,
         tuple(proposals),
         concentration(voting_power(events, block.number)),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal
 
 from defiscope.deployments import Deployment
 from defiscope.protocols.events import EventStream
@@ -22,6 +22,7 @@ from defiscope.protocols.governor_events import (
     GOVERNOR_EVENTS,
     governor_streams,
 )
+from defiscope.protocols.maker_governance_events import CHIEF_NOTES, PAUSE_NOTES, maker_governance_streams
 from defiscope.protocols.surface import ContractUse
 
 #: How far a mainnet service's first scan looks back: 60 days of 12-second blocks (every live proposal and
@@ -37,9 +38,13 @@ class GovernedProtocol:
     token: str
     timelock: str
     token_interface: str  # the mainnet token's real ABI (tests/fixtures/abi)
+    #: "governor": a Bravo/OpenZeppelin Governor and its timelock; "chief": Maker's DSChief (the `governor`),
+    #: its DSPause (the `timelock`) and spells (`governance.maker`).
+    shape: Literal["governor", "chief"] = "governor"
 
     def present(self, deployment: Deployment) -> bool:
-        return self.governor in deployment.contracts and self.token in deployment.contracts
+        needed = (self.governor, self.token) + ((self.timelock,) if self.shape == "chief" else ())
+        return all(name in deployment.contracts for name in needed)
 
 
 GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
@@ -55,6 +60,9 @@ GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
         "uniswap": GovernedProtocol(
             "uniswap", "uniswap-v3", "UniswapGovernor", "UniswapGovernanceToken", "UniswapTimelock", "uniswap/Uni"
         ),
+        "maker": GovernedProtocol(
+            "maker", "makerdao", "MakerChief", "MakerGovernanceToken", "MakerPause", "maker/DSToken", shape="chief"
+        ),
     }
 )
 
@@ -67,6 +75,10 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
             continue
         # A devnet is scanned from genesis: its governors were deployed with the world.
         lookback = MAINNET_LOOKBACK if deployment.network == "mainnet" else 10**12
+        if spec.shape == "chief":
+            chief, pause = deployment.contracts[spec.governor], deployment.contracts[spec.timelock]
+            streams += maker_governance_streams(chief=chief, pause=pause, start_block=0, lookback=lookback)
+            continue
         streams += governor_streams(
             governor=deployment.contracts[spec.governor],
             token=deployment.contracts[spec.token],
@@ -89,6 +101,9 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
     for spec in GOVERNORS.values():
         if spec.keeper != keeper or not spec.present(deployment):
             continue
+        if spec.shape == "chief":
+            uses += chief_surface(deployment, spec)
+            continue
         # Both mainnet governors are deployments of Compound's GovernorBravoDelegate source.
         governor_interface = "compound/GovernorBravo" if mainnet else "openzeppelin/Governor"
         token_interface = spec.token_interface if mainnet else "openzeppelin/ERC20Votes"
@@ -108,3 +123,23 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
             ),
         ]
     return tuple(uses)
+
+
+#: What the governance view reads of a spell (not in its events): when it can no longer be scheduled, what it
+#: would plot, and its title.
+SPELL_EXPIRATION: Final = "expiration()(uint256)"
+SPELL_ACTION: Final = "action()(address)"
+SPELL_SIG: Final = "sig()(bytes)"
+SPELL_DESCRIPTION: Final = "description()(string)"
+SPELL_CALLS: Final = (SPELL_EXPIRATION, SPELL_ACTION, SPELL_SIG, SPELL_DESCRIPTION)
+
+
+def chief_surface(deployment: Deployment, spec: GovernedProtocol) -> tuple[ContractUse, ...]:
+    """Maker's chief and pause (their ds-note LogNotes) and the spells found in the chief's slates; the same
+    interfaces on mainnet (MCD_ADM, MCD_PAUSE) and the devnet (stand-ins written to them)."""
+    contracts = deployment.contracts
+    return (
+        ContractUse(f"{spec.protocol} chief", "maker/DSChief", notes=CHIEF_NOTES, address=contracts[spec.governor]),
+        ContractUse(f"{spec.protocol} pause", "maker/DSPause", notes=PAUSE_NOTES, address=contracts[spec.timelock]),
+        ContractUse(f"{spec.protocol} spells (candidates in the chief's slates)", "maker/DssSpell", calls=SPELL_CALLS),
+    )

@@ -17,6 +17,7 @@ from defiscope.devnet.agents.governance import GovernanceAgents
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
 from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
 from defiscope.devnet.agents.maker import MakerVaults
+from defiscope.devnet.agents.maker_governance import MakerGovernanceAgents
 from defiscope.devnet.agents.staking import EigenRestakers, LidoStakers
 from defiscope.devnet.world import DevnetChain
 
@@ -34,6 +35,7 @@ __all__ = [
     "GovernanceAgents",
     "LendingProfile",
     "LidoStakers",
+    "MakerGovernanceAgents",
     "MakerKeeper",
     "MakerVaults",
     "default_agents",
@@ -47,6 +49,8 @@ def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
     # First: `serve` promises a governance proposal within its first blocks.
     if has("CompoundGovernor") or has("UniswapGovernor"):
         agents.append(GovernanceAgents())
+    if has("MakerChief"):
+        agents.append(MakerGovernanceAgents())
     if has("AaveV3Pool"):
         agents.append(AaveUsers())
     if has("CompoundV2Comptroller"):
