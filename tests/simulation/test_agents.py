@@ -55,6 +55,7 @@ def test_default_agents_follow_the_registry(eth_chain: DevnetChain, bnb_chain: D
     kinds = [type(a).__name__ for a in default_agents(eth_chain)]
     assert kinds == [
         "GovernanceAgents",  # first: `serve` promises a proposal within its first 100 blocks
+        "MakerGovernanceAgents",
         "AaveUsers",
         "CompoundV2Users",
         "CometUsers",

@@ -57,7 +57,7 @@ async def _views(chain: str, query: ProposalQuery) -> list[GovernanceView]:
 @one_line_errors
 def proposals(
     chain: Annotated[str, typer.Option("--chain", "-c", help="Chain id or name.")] = "1",
-    protocol: Annotated[str | None, typer.Option("--protocol", "-p", help="compound or uniswap.")] = None,
+    protocol: Annotated[str | None, typer.Option("--protocol", "-p", help="compound, uniswap or maker.")] = None,
     state: Annotated[str | None, typer.Option("--state", "-s", help="Pending, Active, ..., Executed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -72,10 +72,15 @@ def proposals(
     for p in listed:
         flags = ",".join(p["flags"]) or "-"
         state_text = p["state"] or f"unknown ({p['state_reason']})"
+        votes = p["votes"]
+        # Approval voting (Maker's chief) has no against votes and no quorum.
+        tally = (
+            f"approval {votes['for']}"
+            if votes["against"] is None
+            else f"for {votes['for']} against {votes['against']} quorum {p['quorum']}"
+        )
         out.print(
-            f"{p['protocol']:9} {p['id'][:12]:12} {state_text:10} for {p['votes']['for']} against "
-            f"{p['votes']['against']} quorum {p['quorum']}  [{flags}]  {p['title']}",
-            highlight=False,
+            f"{p['protocol']:9} {p['id'][:12]:12} {state_text:10} {tally}  [{flags}]  {p['title']}", highlight=False
         )
     for v in views:
         c = concentration_json(v)

@@ -76,8 +76,10 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
         # A devnet is scanned from genesis: its governors were deployed with the world.
         lookback = MAINNET_LOOKBACK if deployment.network == "mainnet" else 10**12
         if spec.shape == "chief":
+            # Approval is every lock, free and vote since the chief's launch: its notes are scanned from the
+            # start on mainnet too (once; then incrementally), or the MKR locked before the window is missed.
             chief, pause = deployment.contracts[spec.governor], deployment.contracts[spec.timelock]
-            streams += maker_governance_streams(chief=chief, pause=pause, start_block=0, lookback=lookback)
+            streams += maker_governance_streams(chief=chief, pause=pause, start_block=0, lookback=10**12)
             continue
         streams += governor_streams(
             governor=deployment.contracts[spec.governor],
