@@ -9,6 +9,7 @@ power each voter's `deposits`. Actions are decoded and flagged as written, and c
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,10 +18,12 @@ from pathlib import Path
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
+from typer.testing import CliRunner
 from web3.contract import Contract
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Batcher
+from defiscope.cli import app
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet
 from defiscope.devnet.agents.maker_governance import MakerGovernanceAgents
@@ -35,7 +38,8 @@ from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
-from tests.service.conftest import make_engine
+from tests.api.conftest import indexed_app
+from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
 SPEC = GOVERNORS["maker"]
 FLAG_OF_KIND = {"stability fee": "parameter-change", "debt ceiling": "parameter-change", "ward": "admin-change"}
@@ -259,3 +263,35 @@ async def test_without_a_chain_connection_unsettled_spells_say_why(
         else:
             assert proposal.state in (ProposalState.QUEUED, ProposalState.EXECUTED, ProposalState.CANCELED)
     assert any(p.state is None for p in view.proposals)
+
+
+def _chain_states(run: MakerRun) -> dict[str, str]:
+    """Each spell's state from the chain's own figures at the head (hats: every block of the run)."""
+    chief = run.chief.functions
+    hats = {chief.hat().call(block_identifier=b) for b in range(run.first_block, run.head + 1)}
+    timestamp = run.sim.sender.w3.eth.get_block(run.head)["timestamp"]
+    return {s: _chain_state(run, s, run.head, timestamp, hats).value for s in run.spells}
+
+
+def test_cli_and_api_list_the_spells_in_the_chains_state(
+    maker_run: MakerRun,
+    devnet: Devnet,
+    cli: CliRunner,  # noqa: F811
+    devnet_home: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    expected = _chain_states(maker_run) | {maker_run.dropper: None}
+    result = cli.invoke(app, ["governance", "proposals", "--chain", "1", "--protocol", "maker", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)["proposals"]
+    assert {p["id"]: p["state"] for p in listed} == expected
+    assert all(p["counting"] == "approval" and p["votes"]["against"] is None for p in listed)
+    text = cli.invoke(app, ["governance", "proposals", "--chain", "1", "--protocol", "maker", "--state", "queued"])
+    assert text.exit_code == 0, text.output
+    assert text.stdout.count("Queued") == list(expected.values()).count("Queued")
+    with indexed_app(devnet, f"sqlite:///{tmp_path / 'indexed.db'}") as indexed:
+        body = indexed.client.get("/v1/governance/proposals", params={"chain": "ethereum", "protocol": "maker"})
+        assert body.status_code == 200, body.text
+        assert {p["id"]: p["state"] for p in body.json()["proposals"]} == expected
+        flags = {f for p in body.json()["proposals"] for f in p["flags"]}
+        assert flags == {"parameter-change", "admin-change"}
