@@ -21,6 +21,7 @@ from eth_utils import keccak
 from typer.testing import CliRunner
 from web3.contract import Contract
 
+from defiscope.alerts.wiring import STAGE_KINDS, governance_source
 from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Batcher
 from defiscope.cli import app
@@ -295,3 +296,22 @@ def test_cli_and_api_list_the_spells_in_the_chains_state(
         assert {p["id"]: p["state"] for p in body.json()["proposals"]} == expected
         flags = {f for p in body.json()["proposals"] for f in p["flags"]}
         assert flags == {"parameter-change", "admin-change"}
+
+
+async def test_governance_rules_see_spells_queued_and_executed_with_their_flags(
+    maker_run: MakerRun, maker_engine: tuple[TvlEngine, Repository]
+) -> None:
+    """The alert engine's governance source: a spell's schedule is its `queued` stage and its cast `executed`,
+    each with the flag of the plan's action. (A spell has no creation event: `created` is not staged.)"""
+    _, repo = maker_engine
+    kinds = {s.address: s.kind for s in maker_run.agents.spells}
+    source = governance_source(repo)
+    seen = set()
+    for stage in ("queued", "executed"):
+        for event in repo.events(1, SPEC.keeper, STAGE_KINDS[stage]):
+            found = [e for e in source(1, event.block_number) if e.proposal_id == event.payload["id"]]
+            (mine,) = [e for e in found if e.event == stage]
+            assert (mine.protocol, mine.tx_hash) == ("maker", event.tx_hash)
+            assert mine.flags == (FLAG_OF_KIND[kinds[mine.proposal_id]],)
+            seen.add(stage)
+    assert seen == {"queued", "executed"}

@@ -56,7 +56,9 @@ def governance_source(repo: Repository) -> GovernanceSource:
             ]
             if not staged:
                 continue
-            created = {str(e.payload.get("id")): e for e in repo.events(chain_id, spec.keeper, PROPOSAL_CREATED_KIND)}
+            # A Maker spell's actions are in its plotted plan (it has no creation event).
+            origin_kind = PROPOSAL_QUEUED_KIND if spec.shape == "chief" else PROPOSAL_CREATED_KIND
+            created = {str(e.payload.get("id")): e for e in repo.events(chain_id, spec.keeper, origin_kind)}
             for stage, event in staged:
                 pid = str(event.payload.get("id", ""))
                 origin = created.get(pid)

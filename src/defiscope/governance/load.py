@@ -22,7 +22,7 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import project_root
-from defiscope.governance.actions import AbiLibrary, decode_action
+from defiscope.governance.actions import AbiLibrary, Action, decode_action
 from defiscope.governance.concentration import Concentration, concentration
 from defiscope.governance.maker_load import spells_at
 from defiscope.governance.proposals import Proposal, build_proposals, created_actions, voting_power
@@ -71,8 +71,14 @@ def _abi_files(root: Path) -> Iterator[Path]:
 
 
 def proposal_flags(created: StoredEvent) -> tuple[str, ...]:
-    """The flags of a proposal's actions, decoded from its ProposalCreated event (no registry names needed)."""
-    actions = created_actions(created.payload, partial(decode_action, abi_library(), {}))
+    """The flags of a proposal's actions, decoded from its ProposalCreated event (no registry names needed), or
+    from a Maker spell's plotted plan (its `proposal_queued` event carries the action and calldata)."""
+    decoder = partial(decode_action, abi_library(), {})
+    p = created.payload
+    if "action" in p:
+        actions: tuple[Action, ...] = (decoder(str(p["action"]), 0, "", str(p["calldata"])),)
+    else:
+        actions = created_actions(p, decoder)
     return tuple(dict.fromkeys(a.flag for a in actions))
 
 
