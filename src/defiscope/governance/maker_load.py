@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from defiscope.chain.abi import checksum
 from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
@@ -30,7 +31,7 @@ async def read_spell_facts(reader: Reader, spells: Sequence[str]) -> dict[str, S
         answers = results[index * len(SPELL_CALLS) : (index + 1) * len(SPELL_CALLS)]
         if all(r.success for r in answers):
             expiration, action, sig, description = (r.value[0] for r in answers)
-            facts[spell] = SpellFacts(int(expiration), str(action), "0x" + bytes(sig).hex(), str(description))
+            facts[spell] = SpellFacts(int(expiration), checksum(str(action)), "0x" + bytes(sig).hex(), str(description))
     return facts
 
 
