@@ -128,7 +128,7 @@ def test_state_from_the_spells_events_and_time(steps: tuple[str, ...], timestamp
         elif step == "plot":
             notes.note(PLOT, SPELL, *plan)  # the spell's schedule(): it is the hat
         elif step == "exec":
-            notes.note(EXEC, SPELL, *plan)
+            notes.note(EXEC, BOB, *plan)  # anyone may execute a ripe plan, not only the spell's cast()
         else:
             notes.note(DROP, OTHER, *plan)  # dropped by another hat
     spell = notes.spells(timestamp=timestamp)[SPELL]

@@ -90,9 +90,13 @@ class ChiefState:
             self.created.setdefault(spell, (event, spell))  # voted for before the scanned range
             self.plans[spell] = Plan(int(p["eta"]), str(p["plan"]), str(p["action"]), str(p["calldata"]))
         elif event.kind == PROPOSAL_EXECUTED_KIND:
-            self.executed.add(str(p["id"]))
+            # Anyone may call pause.exec: the plan, not the caller, says whose it was (the caller when unknown).
+            self.executed |= self._owners(str(p["plan"])) or {str(p["id"])}
         elif event.kind == PLAN_DROPPED_KIND:
-            self.dropped |= {s for s, plan in self.plans.items() if plan.plan == p["plan"]}
+            self.dropped |= self._owners(str(p["plan"]))
+
+    def _owners(self, plan: str) -> set[str]:
+        return {spell for spell, plotted in self.plans.items() if plotted.plan == plan}
 
     def _etch(self, event: StoredEvent, slate: str, yays: Iterable[Any], by: str) -> None:
         self.slates[slate] = tuple(str(y) for y in yays)

@@ -17,7 +17,8 @@ Stored kinds and payloads (integers as decimal strings, addresses checksummed, b
 - `proposal_queued` {id, eta, action, tag, calldata, plan}: a spell's `schedule()` plotting its action in the
   pause (`guy` is the spell, the only caller the chief authorises being its hat); shared with the Governor's
   kind (id and eta), so a queued spell is a queued proposal to every reader of that kind;
-- `proposal_executed` {id, plan}: the spell's `cast()` executing the plan;
+- `proposal_executed` {id, plan}: the plan executed, `id` its caller: the spell itself when its `cast()` ran it
+  (as spells do); anyone may call `exec`, so the view finds the spell by the plan;
 - `plan_dropped` {plan, by}: a plan dropped by the hat (`drop`), the spell it belonged to found by its plan.
 
 A spell's plan is `keccak256(abi.encode(usr, tag, fax, eta))`, as ds-pause keys `plans`.
