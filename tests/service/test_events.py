@@ -44,7 +44,13 @@ async def test_the_adapters_streams_are_stored_once_and_rescanned_after_a_rollba
     assert everything is not None
     # Lido (its oracle reports) and the governed protocols (their governors' events, Aave's too) declare streams on the
     # standard world: the collector found them through the adapter contract.
-    assert sorted({scan.slug for scan in everything.scans}) == ["aave-v3", "compound-v2", "lido", "uniswap-v3"]
+    assert sorted({scan.slug for scan in everything.scans}) == [
+        "aave-v3",
+        "compound-v2",
+        "lido",
+        "makerdao",
+        "uniswap-v3",
+    ]
     collector = EventCollector.of(engine, repo, slugs=["lido"])
     assert collector is not None
     assert [scan.slug for scan in collector.scans] == ["lido"]

@@ -57,6 +57,7 @@ def test_default_agents_follow_the_registry(eth_chain: DevnetChain, bnb_chain: D
     assert kinds == [
         "GovernanceAgents",  # first: `serve` promises a proposal within its first 100 blocks
         "AaveGovernanceAgents",
+        "MakerGovernanceAgents",
         "AaveUsers",
         "CompoundV2Users",
         "CometUsers",

@@ -20,7 +20,7 @@ from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.governance.load import proposal_flags
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
-from defiscope.protocols.governors import GOVERNORS
+from defiscope.protocols.governors import CHIEF, GOVERNORS
 from defiscope.service.indexer import BlockHook
 from defiscope.store import Repository
 
@@ -56,7 +56,9 @@ def governance_source(repo: Repository) -> GovernanceSource:
             ]
             if not staged:
                 continue
-            created = {str(e.payload.get("id")): e for e in repo.events(chain_id, spec.keeper, PROPOSAL_CREATED_KIND)}
+            # A Maker spell's actions are in its plotted plan (it has no creation event).
+            origin_kind = PROPOSAL_QUEUED_KIND if spec.shape == CHIEF else PROPOSAL_CREATED_KIND
+            created = {str(e.payload.get("id")): e for e in repo.events(chain_id, spec.keeper, origin_kind)}
             for stage, event in staged:
                 pid = str(event.payload.get("id", ""))
                 origin = created.get(pid)

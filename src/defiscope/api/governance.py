@@ -52,9 +52,9 @@ class Action(m._Model):
 
 
 class Votes(m._Model):
-    for_: str = Field(alias="for", description="token base units")
-    against: str
-    abstain: str
+    for_: str = Field(alias="for", description="token base units (approval voting: the MKR approving the spell)")
+    against: str | None = Field(description="null where the governor has no such vote (approval voting)")
+    abstain: str | None = Field(description="null where the governor has no such vote (approval voting)")
     voters: int
 
 
@@ -71,10 +71,12 @@ class Proposal(m._Model):
     state_reason: str
     created_block: int
     created_block_hash: str
-    vote_start: int = Field(description="the snapshot block: voting opens after it")
-    vote_end: int = Field(description="the last block of the vote")
+    vote_start: int = Field(description="the snapshot block: voting opens after it (approval: first in a slate)")
+    vote_end: int | None = Field(description="the last block of the vote; null for approval voting (never closes)")
     eta: int | None = Field(description="unix time from which a queued proposal may execute")
     votes: Votes
+    counting: str = Field(description="for-against-abstain, or approval (Maker's chief)")
+    counting_note: str
     quorum: str | None = Field(description="token base units; null when it could not be read")
     flags: list[str]
     actions: list[Action]

@@ -93,7 +93,14 @@ def _print(doc: dict[str, Any], views: list[GovernanceView]) -> None:
         state_text = p["state"] or f"unknown ({p['state_reason']})"
         if p["source"] == "chain":
             flags = ",".join(p["flags"]) or "-"
-            tally = f"for {p['votes']['for']} against {p['votes']['against']} quorum {p['quorum']}  [{flags}]"
+            votes = p["votes"]
+            # Approval voting (Maker's chief) has no against votes and no quorum.
+            counted = (
+                f"approval {votes['for']}"
+                if votes["against"] is None
+                else f"for {votes['for']} against {votes['against']} quorum {p['quorum']}"
+            )
+            tally = f"{counted}  [{flags}]"
         else:
             tally = " / ".join(f"{c['choice']} {c['score']}" for c in p["choices"]) + f"  quorum {p['quorum']}"
         line = f"{p['source']:8} {p['protocol']:9} {p['id'][:12]:12} {state_text:10} {tally}  {p['title']}"

@@ -180,6 +180,11 @@ _MAKER_1: Final[Mapping[str, str]] = {
     "MakerIlkRegistry": "0x5a464C28D19848f44199D003BeF5ecc87d090F87",
     "MakerCdpManager": "0x5ef30b9986345249bc32d8928B7ee64DE9435E39",
     "MakerLitePsm:LITE-PSM-USDC-A": "0xf6e72Db5454dd049d0788e411b06CfAF16853042",
+    # Governance, from the chainlog: MCD_ADM (ds-chief 1.2, MKR), MCD_PAUSE, MCD_PAUSE_PROXY, MCD_GOV (MKR).
+    "MakerChief": "0x0a3f6849f78076aefaDf113F5BED87720274dDC0",
+    "MakerPause": "0xbE286431454714F511008713973d3B053A2d38f3",
+    "MakerPauseProxy": "0xBE8E3e3618f7474F8cB1d074A26afFef007E98FB",
+    "MakerGovernanceToken": "0x9f8F72aA9304c8B593d555F12eF6589cC3A579A2",
 }
 
 # Ethereum: curve.

@@ -27,6 +27,7 @@ from defiscope.devnet.curve import deploy_curve
 from defiscope.devnet.eigenlayer import deploy_eigenlayer_step
 from defiscope.devnet.governance import deploy_governance
 from defiscope.devnet.lido import deploy_lido_step
+from defiscope.devnet.maker_governance import deploy_maker_governance
 from defiscope.devnet.pancake_v2 import deploy_pancake_v2
 from defiscope.devnet.pancake_v3 import deploy_pancake_v3
 from defiscope.devnet.spec import ChainSpec
@@ -109,6 +110,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     # Last: the timelocks take over the admin roles the deployer used above.
     contracts.update(deploy_governance(sender, spec, contracts))
     contracts.update(deploy_aave_governance(sender, spec, contracts))
+    contracts.update(deploy_maker_governance(sender, spec, contracts))
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))
     return DevnetChain(

@@ -101,7 +101,17 @@ FLAG_BY_NAME: Final[Mapping[str, Flag]] = {
     ),
 }
 #: A decoded function not named above that sets something is a parameter change.
-PARAMETER_PREFIXES: Final = ("_set", "set", "file", "enable", "disable", "update", "configure", "_support")
+PARAMETER_PREFIXES: Final = (
+    "_set",
+    "set",
+    "file",
+    "dripAndFile",  # Maker's GovActions: a Jug rate, filed after a drip
+    "enable",
+    "disable",
+    "update",
+    "configure",
+    "_support",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ def action_json(action: Action) -> dict[str, Any]:
 
 
 def proposal_json(view: GovernanceView, proposal: Proposal) -> dict[str, Any]:
-    t = proposal.timeline
+    t, c = proposal.timeline, proposal.counting
     return {
         "source": "chain",
         "id": proposal.id,
@@ -56,14 +56,16 @@ def proposal_json(view: GovernanceView, proposal: Proposal) -> dict[str, Any]:
         "created_block": proposal.created_block,
         "created_block_hash": proposal.created_block_hash,
         "vote_start": t.vote_start,
-        "vote_end": t.vote_end,
+        "vote_end": t.vote_end if c.has_vote_window else None,
         "eta": t.eta,
         "votes": {
             "for": str(proposal.tally.for_votes),
-            "against": str(proposal.tally.against),
-            "abstain": str(proposal.tally.abstain),
+            "against": str(proposal.tally.against) if c.has_against_abstain else None,
+            "abstain": str(proposal.tally.abstain) if c.has_against_abstain else None,
             "voters": proposal.voters,
         },
+        "counting": c.name,
+        "counting_note": c.note,
         "quorum": None if proposal.quorum is None else str(proposal.quorum),
         "flags": list(proposal.flags),
         "actions": [action_json(a) for a in proposal.actions],

@@ -24,8 +24,9 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import project_root
-from defiscope.governance.actions import AbiLibrary, decode_action
+from defiscope.governance.actions import AbiLibrary, Action, decode_action
 from defiscope.governance.concentration import Concentration, concentration
+from defiscope.governance.maker_load import spells_at
 from defiscope.governance.proposals import Proposal, build_proposals, created_actions, voting_power
 from defiscope.governance.state import (
     AAVE_V2,
@@ -46,6 +47,7 @@ from defiscope.protocols.governor_events import (
 )
 from defiscope.protocols.governors import (
     AAVE_GOVERNANCE_V2,
+    CHIEF,
     MINIMUM_QUORUM,
     QUORUM_AT,
     QUORUM_VOTES,
@@ -54,6 +56,7 @@ from defiscope.protocols.governors import (
     GovernedProtocol,
     power_unfollowed,
 )
+from defiscope.protocols.maker_governance_events import MAKER_KINDS
 from defiscope.store import Repository
 
 KINDS: Final = (
@@ -91,8 +94,14 @@ def _abi_files(root: Path) -> Iterator[Path]:
 
 
 def proposal_flags(created: StoredEvent) -> tuple[str, ...]:
-    """The flags of a proposal's actions, decoded from its ProposalCreated event (no registry names needed)."""
-    actions = created_actions(created.payload, partial(decode_action, abi_library(), {}))
+    """The flags of a proposal's actions, decoded from its ProposalCreated event (no registry names needed), or
+    from a Maker spell's plotted plan (its `proposal_queued` event carries the action and calldata)."""
+    decoder = partial(decode_action, abi_library(), {})
+    p = created.payload
+    if "action" in p:
+        actions: tuple[Action, ...] = (decoder(str(p["action"]), 0, "", str(p["calldata"])),)
+    else:
+        actions = created_actions(p, decoder)
     return tuple(dict.fromkeys(a.flag for a in actions))
 
 
@@ -109,7 +118,8 @@ def abi_library() -> AbiLibrary:
 
 
 def stored_events(repo: Repository, chain_id: int, spec: GovernedProtocol) -> list[StoredEvent]:
-    return [event for kind in KINDS for event in repo.events(chain_id, spec.keeper, kind)]
+    kinds = MAKER_KINDS if spec.shape == CHIEF else KINDS
+    return [event for kind in kinds for event in repo.events(chain_id, spec.keeper, kind)]
 
 
 async def read_quorums(
@@ -165,8 +175,16 @@ async def governance_view(
 ) -> GovernanceView:
     """The view at `block`; without a `reader` (no chain connection) quorums are not read, and the state of an
     ended proposal that was not queued says it is unknown rather than guess it."""
-    rules = rules_for(deployment, spec)
     governor = deployment.contracts[spec.governor]
+    names = {address.lower(): name for name, address in deployment.contracts.items()}
+    names |= {t.address.lower(): t.symbol for t in deployment.tokens.values()}
+    decoder = partial(decode_action, abi_library(), names)
+    timelock = deployment.contracts.get(spec.timelock)
+    if spec.shape == CHIEF:
+        spells = await spells_at(events, block, reader, decoder)
+        power = concentration(spells.deposits)
+        return GovernanceView(spec.protocol, deployment.chain_id, governor, timelock, spells.proposals, power)
+    rules = rules_for(deployment, spec)
     differentials: dict[str, VoteDifferential] = {}
     if reader is None:
         quorums: dict[str, int] = {}
@@ -174,9 +192,6 @@ async def governance_view(
         quorums, differentials = await read_aave_thresholds(reader, events)
     else:
         quorums = await read_quorums(reader, governor, events, rules)
-    names = {address.lower(): name for name, address in deployment.contracts.items()}
-    names |= {t.address.lower(): t.symbol for t in deployment.tokens.values()}
-    decoder = partial(decode_action, abi_library(), names)
     proposals = build_proposals(
         events,
         block=block,
@@ -190,7 +205,7 @@ async def governance_view(
         spec.protocol,
         deployment.chain_id,
         governor,
-        deployment.contracts.get(spec.timelock),
+        timelock,
         tuple(proposals),
         concentration(voting_power(events, block.number)),
         power_unfollowed(deployment, spec),

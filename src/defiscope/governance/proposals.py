@@ -40,6 +40,28 @@ Decoder = Callable[[str, int, str, str], Action]  # target, value, signature, ca
 
 
 @dataclass(frozen=True, slots=True)
+class Counting:
+    """How a governor counts votes, and what of the Governor's figures it has no equivalent for."""
+
+    name: str
+    note: str
+    has_vote_window: bool  # a vote opens and closes at blocks
+    has_against_abstain: bool
+    has_quorum: bool
+
+
+FOR_AGAINST_ABSTAIN = Counting("for-against-abstain", "token-weighted for/against/abstain votes", True, True, True)
+APPROVAL = Counting(
+    "approval",
+    "approval voting (Maker's chief): `for` is the MKR approving the spell; there are no against or abstain votes, "
+    "no vote window and no quorum: a spell passes by out-approving the hat",
+    False,
+    False,
+    False,
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Proposal:
     id: str
     proposer: str
@@ -53,6 +75,7 @@ class Proposal:
     state: ProposalState | None
     state_reason: str  # how the state follows, or why it is unknown
     actions: tuple[Action, ...]
+    counting: Counting = FOR_AGAINST_ABSTAIN
 
     @property
     def title(self) -> str:
@@ -63,7 +86,8 @@ class Proposal:
         return tuple(dict.fromkeys(a.flag for a in self.actions))
 
 
-def _ordered(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+def ordered(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+    """In chain order (block, then log index)."""
     return sorted(events, key=lambda e: (e.block_number, e.log_index if e.log_index is not None else -1))
 
 
@@ -83,7 +107,7 @@ def build_proposals(
     timelines: dict[str, Timeline] = {}
     tallies: dict[str, Tally] = {}
     voters: dict[str, int] = {}
-    for event in _ordered(events):
+    for event in ordered(events):
         if event.block_number > block.number:
             continue
         p = event.payload
@@ -157,7 +181,7 @@ def _counted(tally: Tally, support: int, weight: int) -> Tally:
 def voting_power(events: Iterable[StoredEvent], at_block: int) -> dict[str, int]:
     """Each delegate's votes at `at_block`: its last `DelegateVotesChanged` up to then."""
     votes: dict[str, int] = {}
-    for event in _ordered(events):
+    for event in ordered(events):
         if event.kind == DELEGATE_VOTES_KIND and event.block_number <= at_block:
             votes[str(event.payload["delegate"])] = int(event.payload["votes"])
     return votes

@@ -7,11 +7,11 @@ its own `event_streams()` (`streams_of`), and the service keeps them under that 
     spec.governor, spec.keeper                     # "CompoundGovernor", "compound-v2"
     streams_of(deployment, "compound-v2")          # [] when the registry has no Compound governor
 
-Two shapes: a Governor with Bravo's events (`GOVERNOR`: Compound, Uniswap) and Aave Governance V2
+Three shapes: a Governor with Bravo's events (`GOVERNOR`: Compound, Uniswap), Aave Governance V2
 (`AAVE_GOVERNANCE_V2`: one governance contract, executors as timelocks, AAVE + stkAAVE voting power through a
-strategy). Mainnet's Aave votes on Governance V3 since 2024 (GovernanceCore 0x9AEE…2BC7, votes on other
-chains): that shape is not read yet, so mainnet's Aave entry is the V2 governor, which holds the proposals up
-to then.
+strategy) and Maker's chief (`CHIEF`: DSChief approval voting, DSPause, spells; `governance.maker`).
+Mainnet's Aave votes on Governance V3 since 2024 (GovernanceCore 0x9AEE…2BC7, votes on other chains): that
+shape is not read yet, so mainnet's Aave entry is the V2 governor, which holds the proposals up to then.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from defiscope.protocols.governor_events import (
     GOVERNOR_EVENTS,
     governor_streams,
 )
+from defiscope.protocols.maker_governance_events import CHIEF_NOTES, PAUSE_NOTES, maker_governance_streams
 from defiscope.protocols.surface import ContractUse
 
 #: How far a mainnet service's first scan looks back: 60 days of 12-second blocks (every live proposal and
@@ -42,6 +43,7 @@ MAINNET_LOOKBACK: Final = 60 * 7200
 #: Governance shapes (`GovernedProtocol.shape`).
 GOVERNOR: Final = "governor"  # GovernorBravo / OpenZeppelin Governor, Bravo's events
 AAVE_GOVERNANCE_V2: Final = "aave-v2"  # AaveGovernanceV2 with its executors and strategy
+CHIEF: Final = "chief"  # Maker's DSChief (the `governor`), its DSPause (the `timelock`) and spells
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,8 @@ class GovernedProtocol:
     shape: str = GOVERNOR
 
     def present(self, deployment: Deployment) -> bool:
-        return self.governor in deployment.contracts and self.token in deployment.contracts
+        needed = (self.governor, self.token) + ((self.timelock,) if self.shape == CHIEF else ())
+        return all(name in deployment.contracts for name in needed)
 
 
 GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
@@ -80,6 +83,9 @@ GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
             "aave/IAaveToken",
             AAVE_GOVERNANCE_V2,
         ),
+        "maker": GovernedProtocol(
+            "maker", "makerdao", "MakerChief", "MakerGovernanceToken", "MakerPause", "maker/DSToken", CHIEF
+        ),
     }
 )
 #: Aave's other governance contracts: the long executor (the second timelock) and the voting strategy.
@@ -102,6 +108,12 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
             continue
         # A devnet is scanned from genesis: its governors were deployed with the world.
         lookback = MAINNET_LOOKBACK if deployment.network == "mainnet" else 10**12
+        if spec.shape == CHIEF:
+            # Approval is every lock, free and vote since the chief's launch: its notes are scanned from the
+            # start on mainnet too (once; then incrementally), or the MKR locked before the window is missed.
+            chief, pause = deployment.contracts[spec.governor], deployment.contracts[spec.timelock]
+            streams += maker_governance_streams(chief=chief, pause=pause, start_block=0, lookback=10**12)
+            continue
         read_streams = aave_governance_streams if spec.shape == AAVE_GOVERNANCE_V2 else governor_streams
         streams += read_streams(
             governor=deployment.contracts[spec.governor],
@@ -131,6 +143,9 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
             continue
         if spec.shape == AAVE_GOVERNANCE_V2:
             uses += _aave_uses(deployment, spec)
+            continue
+        if spec.shape == CHIEF:
+            uses += chief_surface(deployment, spec)
             continue
         # Both mainnet governors are deployments of Compound's GovernorBravoDelegate source.
         governor_interface = "compound/GovernorBravo" if mainnet else "openzeppelin/Governor"
@@ -183,3 +198,23 @@ def _aave_uses(deployment: Deployment, spec: GovernedProtocol) -> list[ContractU
         address=contracts[spec.token],
     )
     return [*uses, token]
+
+
+#: What the governance view reads of a spell (not in its events): when it can no longer be scheduled, what it
+#: would plot, and its title.
+SPELL_EXPIRATION: Final = "expiration()(uint256)"
+SPELL_ACTION: Final = "action()(address)"
+SPELL_SIG: Final = "sig()(bytes)"
+SPELL_DESCRIPTION: Final = "description()(string)"
+SPELL_CALLS: Final = (SPELL_EXPIRATION, SPELL_ACTION, SPELL_SIG, SPELL_DESCRIPTION)
+
+
+def chief_surface(deployment: Deployment, spec: GovernedProtocol) -> tuple[ContractUse, ...]:
+    """Maker's chief and pause (their ds-note LogNotes) and the spells found in the chief's slates; the same
+    interfaces on mainnet (MCD_ADM, MCD_PAUSE) and the devnet (stand-ins written to them)."""
+    contracts = deployment.contracts
+    return (
+        ContractUse(f"{spec.protocol} chief", "maker/DSChief", notes=CHIEF_NOTES, address=contracts[spec.governor]),
+        ContractUse(f"{spec.protocol} pause", "maker/DSPause", notes=PAUSE_NOTES, address=contracts[spec.timelock]),
+        ContractUse(f"{spec.protocol} spells (candidates in the chief's slates)", "maker/DssSpell", calls=SPELL_CALLS),
+    )

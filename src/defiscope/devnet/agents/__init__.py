@@ -18,6 +18,7 @@ from defiscope.devnet.agents.governance import GovernanceAgents
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
 from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
 from defiscope.devnet.agents.maker import MakerVaults
+from defiscope.devnet.agents.maker_governance import MakerGovernanceAgents
 from defiscope.devnet.agents.staking import EigenRestakers, LidoStakers
 from defiscope.devnet.world import DevnetChain
 
@@ -36,6 +37,7 @@ __all__ = [
     "GovernanceAgents",
     "LendingProfile",
     "LidoStakers",
+    "MakerGovernanceAgents",
     "MakerKeeper",
     "MakerVaults",
     "default_agents",
@@ -51,6 +53,8 @@ def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
         agents.append(GovernanceAgents())
     if has("AaveGovernor"):
         agents.append(AaveGovernanceAgents())
+    if has("MakerChief"):
+        agents.append(MakerGovernanceAgents())
     if has("AaveV3Pool"):
         agents.append(AaveUsers())
     if has("CompoundV2Comptroller"):

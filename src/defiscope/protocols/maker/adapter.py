@@ -14,6 +14,7 @@ answers like a join but is not registered is kept in ``unregistered`` and logged
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Final
 
 import structlog
@@ -22,6 +23,8 @@ from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, Uncounted
+from defiscope.protocols.events import EventStream
+from defiscope.protocols.governors import governance_surface, streams_of
 from defiscope.protocols.maker.ilks import LITE_PSM_PREFIX, VAULT_CLASSES, RegistryIlk, read_registry
 from defiscope.protocols.maker.info import INFO
 from defiscope.protocols.maker.math import RAY
@@ -81,7 +84,11 @@ class MakerAdapter(Adapter):
         self.wards_checked_at: int | None = None  # block of the latest check of the Vat's wards
 
     def surface(self) -> tuple[ContractUse, ...]:
-        return maker_surface(self.deployment)
+        return (*maker_surface(self.deployment), *governance_surface(self.deployment, self.info.slug))
+
+    def event_streams(self) -> Sequence[EventStream]:
+        """The chief's and pause's notes (Maker's governance), when the registry has them."""
+        return streams_of(self.deployment, self.info.slug)
 
     async def yields(self, reader: Reader) -> list[Yield]:
         """Each vault ilk's stability fee, as the rate its borrowers pay on DAI.
