@@ -308,15 +308,18 @@ class Repository:
         kind: str,
         *,
         from_block: int | None = None,
+        to_block: int | None = None,
         latest: int | None = None,
     ) -> list[StoredEvent]:
-        """A protocol's stored events of one kind, in chain order: those at or after `from_block`, or only the
-        newest `latest` of them (a moving window), still oldest first."""
+        """A protocol's stored events of one kind, in chain order: those in [`from_block`, `to_block`] (either
+        bound inclusive, either optional), or only the newest `latest` of them (a moving window), oldest first."""
         stmt = select(ProtocolEventRow).where(
             ProtocolEventRow.chain_id == chain_id, ProtocolEventRow.slug == slug, ProtocolEventRow.kind == kind
         )
         if from_block is not None:
             stmt = stmt.where(ProtocolEventRow.block_number >= from_block)
+        if to_block is not None:
+            stmt = stmt.where(ProtocolEventRow.block_number <= to_block)
         # Migrated rows have no log index: one report per block, so the block orders them.
         newest_first = (ProtocolEventRow.block_number.desc(), ProtocolEventRow.log_index.desc())
         if latest is not None:
