@@ -109,7 +109,7 @@ class Repository:
                 snapshot,
                 convert.snapshot_values(snapshot),
                 [convert.token_values(i, t) for i, t in enumerate(snapshot.tokens)],
-                [convert.call_values(i, c) for i, c in enumerate(snapshot.calls)],
+                [convert.call_values(i, c, snapshot.block.number) for i, c in enumerate(snapshot.calls)],
                 [convert.uncounted_values(i, u) for i, u in enumerate(snapshot.uncounted)],
             )
             for snapshot in snapshots
