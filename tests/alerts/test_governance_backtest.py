@@ -1,5 +1,5 @@
-"""A governance rule's backtest reads the stored governor events once for its range, not once per block, and
-sees at each block exactly what the per-block reading sees."""
+"""A governance rule's backtest (and a live catch-up step) reads the stored governor events once for its range, not
+once per block, and sees at each block exactly what the per-block reading sees."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from typing import Any
 import pytest
 from eth_abi import encode
 
-from defiscope.alerts.engine import backtest
+from defiscope.alerts import manage
+from defiscope.alerts.engine import AlertEngine, backtest
 from defiscope.alerts.figures import StoredFigures
+from defiscope.alerts.rules import parse_rule
 from defiscope.alerts.wiring import governance_source
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.store import Repository
-from defiscope.store.alerts import StoredRule
+from defiscope.store.alerts import RuleStore, StoredRule
+from tests.alerts.conftest import Keyed, RecordingSink
 from tests.store.storekit import block, make_snapshot
 
 FIRST, LAST = 100, 160
@@ -65,6 +68,13 @@ def history(repo: Repository) -> Repository:
     return repo
 
 
+def firings(bodies: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(block, subject) of each firing among webhook bodies."""
+    return [
+        (b["data"]["block"]["number"], b["data"]["evidence"]["subject"]) for b in bodies if b["type"] == "alert.firing"
+    ]
+
+
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Every `Repository.events` read of the store from now on, as (slug, kind)."""
     reads: list[tuple[str, str]] = []
@@ -84,9 +94,7 @@ async def test_a_backtest_reads_each_kind_once_for_its_range(
     reads = count_reads(monkeypatch)
     rule = governance_rule(["created", "queued", "executed"])
     bodies = await backtest(StoredFigures(history.engine), rule, FIRST, LAST, governance=governance_source(history))
-    fired = [
-        (b["data"]["block"]["number"], b["data"]["evidence"]["subject"]) for b in bodies if b["type"] == "alert.firing"
-    ]
+    fired = firings(bodies)
     assert fired == [
         (110, "compound:7:queued"),
         (120, "compound:8:created"),
@@ -115,3 +123,27 @@ def test_a_span_sees_at_each_block_what_the_block_alone_sees(history: Repository
     assert queued_7.flags == ("oracle-change",)  # from its creation at block 90, before the span
     assert [e.protocol for e in per_block[150]] == ["compound", "uniswap"]
     assert {e.flags for e in per_block[150]} == {("treasury-transfer",)}
+
+
+async def test_live_evaluation_reads_a_step_s_blocks_once_and_fires_as_the_backtest(
+    history: Repository, owner: Keyed, sink: RecordingSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {
+        "kind": "governance",
+        "params": {"chain": "ethereum", "events": ["created", "queued", "executed"]},
+        "confirmations": 0,
+        "channels": [{"type": "webhook", "url": "https://hooks.example.org/a"}],
+    }
+    stored, _secret = manage.create(parse_rule(body), owner.stored.key_id)
+    RuleStore(history.engine).add(stored)
+    alerts = AlertEngine(history, sink, governance=governance_source(history))
+    await alerts.evaluate_chain(1, FIRST)  # a first step evaluates the newest block only
+    reads = count_reads(monkeypatch)
+    await alerts.evaluate_chain(1, LAST)  # a catch-up: the 60 blocks after FIRST in one step
+    assert len(reads) == 8  # one span read for the step's blocks, as a backtest's
+    fired = [(m.block_number, m.evidence["subject"]) for m, _, _ in sink.given if m.type == "alert.firing"]
+    replay = await backtest(StoredFigures(history.engine), stored, FIRST, LAST, governance=governance_source(history))
+    assert fired == [
+        (b["data"]["block"]["number"], b["data"]["evidence"]["subject"]) for b in replay if b["type"] == "alert.firing"
+    ]
+    assert len(fired) == 5
