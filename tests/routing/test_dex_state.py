@@ -205,11 +205,15 @@ async def test_dex_prices_come_from_the_shared_state_and_equal_a_standalone_read
     tokens = [TokenRef(1, t.address, t.symbol, t.decimals) for t in deployment.tokens.values()]
     pinned = Batcher(await client.snapshot(result.block.number))
     assert pinned.block == result.block
-    before = len(setup.calls)
+    before, sent = len(setup.calls), client.rpc.total_requests()
     shared = await DexSource(deployment, followed=setup.dex.dexes).observe(pinned.reader("shared"), tokens)
-    shared_calls = [c for _, c in setup.calls[before:]]
+    shared_calls, shared_requests = [c for _, c in setup.calls[before:]], client.rpc.total_requests() - sent
+    sent = client.rpc.total_requests()
     alone = await DexSource(deployment).observe(pinned.reader("alone"), tokens)
-    alone_calls = [c for _, c in setup.calls[before + len(shared_calls) :]]
+    alone_calls, alone_requests = (
+        [c for _, c in setup.calls[before + len(shared_calls) :]],
+        client.rpc.total_requests() - sent,
+    )
 
     assert shared == alone  # every token's pools, in the same order, with the same states
     held = [s for states in shared.states.values() for s in states]
@@ -223,3 +227,5 @@ async def test_dex_prices_come_from_the_shared_state_and_equal_a_standalone_read
     # The standalone read asks every factory and reads every pool in full.
     assert {"getPair", "getPool", "getReserves", "balanceOf"} <= {c.function.name for c in alone_calls}
     assert len(alone_calls) > len(shared_calls) + len(v2_pairs)
+    # In HTTP requests: the V3 pools' reads in one multicall, against the factories' round and then the pools'.
+    assert (shared_requests, alone_requests) == (1, 2)
