@@ -1,5 +1,6 @@
 """Every stored provenance call carries the block it was pinned to: the snapshot's, or the older block a
-`Reader.at` read asked (revision 0013); rows stored before 0013 take their snapshot's block."""
+`Reader.at` read asked (revision 0013); rows stored before 0013 take their snapshot's block (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -62,9 +63,8 @@ async def test_each_call_is_stored_with_the_block_it_was_read_at(
         repo.close()
 
 
-def test_0013_gives_calls_stored_before_it_their_snapshot_block(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
+def test_0013_gives_calls_stored_before_it_their_snapshot_block(db_url: str) -> None:
+    engine = create_engine(db_url)
     config = Config()
     config.set_main_option("script_location", "defiscope.store:migrations")
     try:
@@ -90,9 +90,9 @@ def test_0013_gives_calls_stored_before_it_their_snapshot_block(tmp_path: Path) 
                     conn.execute(
                         text(
                             "INSERT INTO provenance_calls (snapshot_id, ordinal, target, function, args, result, "
-                            "success) VALUES (:s, :o, :a, 'totalSupply()', '[]', '1', 1)"
+                            "success) VALUES (:s, :o, :a, 'totalSupply()', '[]', '1', :ok)"
                         ),
-                        {"s": snapshot_id, "o": ordinal, "a": "0x" + "11" * 20},
+                        {"s": snapshot_id, "o": ordinal, "a": "0x" + "11" * 20, "ok": True},
                     )
         migrate(engine)
         repo = Repository(engine)
