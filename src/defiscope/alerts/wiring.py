@@ -68,7 +68,7 @@ def _governor_events(
         for stage, kind in STAGE_KINDS.items()
     }
     origins = {_proposal_id(e): e for e in staged["created"]}
-    if any(_proposal_id(e) not in origins for stage in ("queued", "executed") for e in staged[stage]):
+    if any(_proposal_id(e) not in origins for events in staged.values() for e in events):
         # Proposals created before the span: their actions (and so their flags) are in their creation event.
         earlier = repo.events(chain_id, keeper, PROPOSAL_CREATED_KIND, to_block=first - 1)
         origins = {**{_proposal_id(e): e for e in earlier}, **origins}
