@@ -115,6 +115,10 @@ def test_explain_is_the_provenance_document(client: TestClient, repo: Repository
     assert snap is not None
     assert doc == json.loads(json.dumps(explain(snap)))  # tuples arrive as lists
     assert doc["calls"], "the adapter's calls are the provenance"
+    # Each call says the block it was pinned to: the snapshot's, or an older one its adapter read at (`Reader.at`).
+    assert [c["block"] for c in doc["calls"]] == [first if c.block is None else c.block for c in snap.calls]
+    assert all(c["block"] <= first for c in doc["calls"])
+    assert any(c["block"] == first for c in doc["calls"])
     ambiguous = client.get("/v1/protocols/uniswap-v2/explain")
     assert ambiguous.status_code == 422
     assert ambiguous.json()["error"]["field"] == "chain"

@@ -309,7 +309,8 @@ async def test_governance_rules_see_spells_queued_and_executed_with_their_flags(
     seen = set()
     for stage in ("queued", "executed"):
         for event in repo.events(1, SPEC.keeper, STAGE_KINDS[stage]):
-            found = [e for e in source(1, event.block_number) if e.proposal_id == event.payload["id"]]
+            at = event.block_number
+            found = [e for e in source(1, at, at)[at] if e.proposal_id == event.payload["id"]]
             (mine,) = [e for e in found if e.event == stage]
             assert (mine.protocol, mine.tx_hash) == ("maker", event.tx_hash)
             assert mine.flags == (FLAG_OF_KIND[kinds[mine.proposal_id]],)

@@ -18,11 +18,13 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.feed import LogFeed
 from defiscope.chain.multicall import Call, CallResult
-from defiscope.chain.reader import Reader
+from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.aggregator import PriceAggregator
+from defiscope.prices.base import TokenRef
+from defiscope.prices.dex import DexSource
 from defiscope.protocols.registry import adapters_for
 from defiscope.protocols.uniswap.v2 import V2Adapter
 from defiscope.routing.dex_state import DexState
@@ -31,6 +33,8 @@ from defiscope.tvl.engine import ChainTvl, TvlEngine
 from tests.routing.test_tracker import all_refs, assert_tracked_equals_chain
 from tests.routing.trades import Trader
 
+#: What DEX prices still read of a V3 pool with the shared state: what no event carries (the TWAP needs `observe`).
+EVENTLESS_V3_READS = frozenset({"slot0", "liquidity", "observe"})
 #: What routing would read of a V3 pool to reload it (its events make these reads unnecessary).
 V3_RELOAD_READS = frozenset({"slot0", "liquidity", "tickBitmap", "ticks", "fee", "tickSpacing"})
 
@@ -183,3 +187,45 @@ async def test_a_reorg_reloads_the_shared_state_once_for_both(
     await assert_tracked_equals_chain(client, routes)
     reconciled = await setup.engine.reconcile(result.block.number)
     assert (reconciled.mismatches, reconciled.failures) == ((), ())
+
+
+async def test_dex_prices_come_from_the_shared_state_and_equal_a_standalone_read(
+    setup: Setup, eth_chain: DevnetChain, deployment: Deployment, client: ChainClient
+) -> None:
+    """At an indexed block the DEX price source finds its pools and reads V2 reserves and V3 core-side balances
+    in the followed DEXes' holdings (no factory look-up, no `getReserves`, no `balanceOf`); only what no event
+    carries is read (a V3 pool's `slot0`, `liquidity`, 30-minute `observe`). Its book equals a standalone read's."""
+    trader = Trader.funded(eth_chain)
+    await setup.snapshot()
+    router = eth_chain.contracts["UniswapV2Router02"]
+    trader.v2_swap(router, eth_chain.tokens["USDC"], eth_chain.tokens["WETH"], 9_000 * 10**6)  # a Sync to apply
+    result, _, calls = await setup.snapshot()
+    assert {c.function.name for scope, c in calls if scope == "prices:dex"} <= EVENTLESS_V3_READS
+
+    tokens = [TokenRef(1, t.address, t.symbol, t.decimals) for t in deployment.tokens.values()]
+    pinned = Batcher(await client.snapshot(result.block.number))
+    assert pinned.block == result.block
+    before, sent = len(setup.calls), client.rpc.total_requests()
+    shared = await DexSource(deployment, followed=setup.dex.dexes).observe(pinned.reader("shared"), tokens)
+    shared_calls, shared_requests = [c for _, c in setup.calls[before:]], client.rpc.total_requests() - sent
+    sent = client.rpc.total_requests()
+    alone = await DexSource(deployment).observe(pinned.reader("alone"), tokens)
+    alone_calls, alone_requests = (
+        [c for _, c in setup.calls[before + len(shared_calls) :]],
+        client.rpc.total_requests() - sent,
+    )
+
+    assert shared == alone  # every token's pools, in the same order, with the same states
+    held = [s for states in shared.states.values() for s in states]
+    v2_priced = [s for s in held if s.pool.venue.version == 2 and s.raw_price is not None]
+    assert v2_priced, "the devnet's V2 pairs against core assets are priced from the holdings"
+    v2_pairs = {s.pool.address for s in held if s.pool.venue.version == 2}
+    assert not [c for c in shared_calls if c.target in v2_pairs]  # no pool read of a V2 pair
+    assert {c.function.name for c in shared_calls} <= EVENTLESS_V3_READS
+    v3_pools = [s for s in held if s.pool.venue.version == 3]
+    assert len(shared_calls) == len(EVENTLESS_V3_READS) * len(v3_pools)
+    # The standalone read asks every factory and reads every pool in full.
+    assert {"getPair", "getPool", "getReserves", "balanceOf"} <= {c.function.name for c in alone_calls}
+    assert len(alone_calls) > len(shared_calls) + len(v2_pairs)
+    # In HTTP requests: the V3 pools' reads in one multicall, against the factories' round and then the pools'.
+    assert (shared_requests, alone_requests) == (1, 2)

@@ -29,6 +29,16 @@ def test_events_round_trip_exactly_once_per_key_in_chain_order(repo: Repository)
     assert repo.events(1, "demo", "ping", latest=2) == [second, third]  # the newest two, oldest first
 
 
+def test_events_read_within_inclusive_block_bounds(repo: Repository) -> None:
+    at_10, at_11, at_12, at_13 = event(10, 0), event(11, 2), event(12, 0), event(13, 1)
+    repo.save_events(1, "demo", [at_13, at_11, at_10, at_12])
+    assert repo.events(1, "demo", "ping", from_block=11, to_block=12) == [at_11, at_12]
+    assert repo.events(1, "demo", "ping", from_block=12, to_block=12) == [at_12]  # one block: both ends count
+    assert repo.events(1, "demo", "ping", to_block=11) == [at_10, at_11]
+    assert repo.events(1, "demo", "ping", from_block=14, to_block=20) == []
+    assert repo.events(1, "demo", "ping", to_block=12, latest=2) == [at_11, at_12]  # the newest two up to 12
+
+
 def test_events_are_apart_by_chain_protocol_and_kind(repo: Repository) -> None:
     repo.save_events(1, "demo", [event(10, 0)])
     repo.save_events(56, "demo", [event(10, 0, value=56)])

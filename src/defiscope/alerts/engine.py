@@ -74,9 +74,10 @@ MAX_BACKTEST_BLOCKS: Final = 100_000
 #: Kinds whose figure is not in the store: the backtest cannot replay them from history alone.
 LIVE_ONLY: Final = {"indexer_health": "indexer health is only known live: it has no stored history to backtest"}
 
-#: Where a `governance` rule's events come from: (chain id, block number) -> the proposals' events at that block,
-#: None when no governance store is present. The governance module wires its tables here (see `GovernanceSource`).
-GovernanceSource = Callable[[int, int], Sequence[GovernanceEvent] | None]
+#: Where `governance` rules' events come from: (chain id, first block, last block) -> the proposals' events of each
+#: block of that span that has any (read once for the span), None when no governance store is present. The
+#: governance module wires its tables here (`alerts.wiring.governance_source`).
+GovernanceSource = Callable[[int, int, int], Mapping[int, Sequence[GovernanceEvent]] | None]
 #: How liquidation exposure is read at a block: the wanted (protocol, asset, drop %) -> figure or why not.
 ExposureSource = Callable[[int, Collection[ExposureKey]], Awaitable[Mapping[ExposureKey, Any]]]
 
@@ -241,13 +242,13 @@ class AlertEngine:
             limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
             due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, indexed - depth, limit)
             wanted = exposure_wanted(rules)
-            # Governance events are read only for a chain with governance rules (six store reads a block).
-            governance = self.governance if any(r.spec.kind == "governance" for r in rules) else None
+            # Governance events are read only for a chain with governance rules, once for the step's blocks.
+            staged = await _governance_span(self.governance if _governed(rules) else None, chain_id, due)
             for number in due:
                 found = await exposure(number, wanted) if wanted and exposure is not None else {}
                 extras = Extras(
                     exposure=found,
-                    governance=None if governance is None else governance(chain_id, number),
+                    governance=_at(staged, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
                 )
                 sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, rules, extras)
@@ -386,16 +387,35 @@ async def backtest(
         )
     chain_id = stored.chain_id
     numbers = await asyncio.to_thread(figures.stored_blocks, chain_id, from_block - 1, to_block, MAX_BACKTEST_BLOCKS)
+    staged = await _governance_span(governance if _governed([rule]) else None, chain_id, numbers)
     states: dict[str, SubjectState] = {}
     bodies: list[dict[str, Any]] = []
     for number in numbers:
         found = (
             await exposure(number, exposure_wanted([rule])) if exposure is not None and exposure_wanted([rule]) else {}
         )
-        extras = Extras(exposure=found, governance=None if governance is None else governance(chain_id, number))
+        extras = Extras(exposure=found, governance=_at(staged, number))
         at = await asyncio.to_thread(figures.at, chain_id, number)
         if at is None:
             continue
         moves = evaluate_block(rule.view, at, lambda n: figures.at_or_before(chain_id, n), extras, states, _backtest_id)
         bodies += [to_message(move, rule).body() for move in moves]
     return bodies
+
+
+def _governed(rules: Sequence[LoadedRule]) -> bool:
+    return any(r.spec.kind == "governance" for r in rules)
+
+
+async def _governance_span(
+    source: GovernanceSource | None, chain_id: int, numbers: Sequence[int]
+) -> Mapping[int, Sequence[GovernanceEvent]] | None:
+    """The governance events of the blocks `numbers` (ascending), read once for their whole span."""
+    if source is None or not numbers:
+        return None
+    return await asyncio.to_thread(source, chain_id, numbers[0], numbers[-1])
+
+
+def _at(staged: Mapping[int, Sequence[GovernanceEvent]] | None, number: int) -> Sequence[GovernanceEvent] | None:
+    """One block's governance events; None (the evaluator says why) when no source was read."""
+    return None if staged is None else staged.get(number, ())

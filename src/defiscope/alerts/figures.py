@@ -197,6 +197,8 @@ def snapshot_evidence(session: Session, slug: str, chain_id: int, number: int) -
             }
             for t in tokens
         ],
-        "calls": [{"target": c.target, "function": c.function, "success": c.success} for c in calls],
+        "calls": [
+            {"target": c.target, "function": c.function, "success": c.success, "block": c.block_number} for c in calls
+        ],
         **counts,  # token_count, call_count: all of them, beyond the first EVIDENCE_ITEMS listed
     }

@@ -9,7 +9,6 @@ Without a sink no rule is evaluated, and the log says so once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 import structlog
@@ -19,6 +18,7 @@ from defiscope.alerts.evaluate import GovernanceEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.governance.load import proposal_flags
+from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
 from defiscope.protocols.governors import CHIEF, GOVERNORS
 from defiscope.service.indexer import BlockHook
@@ -42,31 +42,54 @@ def delivery_sink(repo: Repository) -> AlertSink | None:
 
 
 def governance_source(repo: Repository) -> GovernanceSource:
-    """The proposals that were created, queued or executed at a block, from the governor events the indexer
-    stores (`protocols.governors`), each with the flags of its decoded actions."""
+    """The proposals that were created, queued or executed in a span of blocks, by block, from the governor events
+    the indexer stores (`protocols.governors`), each with the flags of its decoded actions.
 
-    def at_block(chain_id: int, number: int) -> Sequence[GovernanceEvent]:
-        found: list[GovernanceEvent] = []
+    A span costs one bounded store read per governor and stage (plus, for a queued or executed proposal created
+    before the span, one read of the earlier creations), however many blocks it covers: a backtest reads its
+    range once and serves every block from memory."""
+
+    def over(chain_id: int, first: int, last: int) -> dict[int, list[GovernanceEvent]]:
+        found: dict[int, list[GovernanceEvent]] = {}
         for spec in GOVERNORS.values():
-            staged = [
-                (stage, event)
-                for stage, kind in STAGE_KINDS.items()
-                for event in repo.events(chain_id, spec.keeper, kind, from_block=number)
-                if event.block_number == number
-            ]
-            if not staged:
-                continue
             # A Maker spell's actions are in its plotted plan (it has no creation event).
-            origin_kind = PROPOSAL_QUEUED_KIND if spec.shape == CHIEF else PROPOSAL_CREATED_KIND
-            created = {str(e.payload.get("id")): e for e in repo.events(chain_id, spec.keeper, origin_kind)}
-            for stage, event in staged:
-                pid = str(event.payload.get("id", ""))
-                origin = created.get(pid)
-                flags = () if origin is None else proposal_flags(origin)
-                found.append(GovernanceEvent(spec.protocol, pid, stage, flags, event.tx_hash))
+            origin = PROPOSAL_QUEUED_KIND if spec.shape == CHIEF else PROPOSAL_CREATED_KIND
+            for number, event in _governor_events(repo, chain_id, spec.keeper, spec.protocol, origin, first, last):
+                found.setdefault(number, []).append(event)
         return found
 
-    return at_block
+    return over
+
+
+def _governor_events(
+    repo: Repository, chain_id: int, keeper: str, protocol: str, origin_kind: str, first: int, last: int
+) -> list[tuple[int, GovernanceEvent]]:
+    """One governor's staged proposals in [first, last] as (block, event), by stage then chain order; a
+    proposal's flags come from its `origin_kind` event (the one that carries its actions)."""
+    staged = {
+        stage: repo.events(chain_id, keeper, kind, from_block=first, to_block=last)
+        for stage, kind in STAGE_KINDS.items()
+    }
+    origin_stage = next(stage for stage, kind in STAGE_KINDS.items() if kind == origin_kind)
+    origins = {_proposal_id(e): e for e in staged[origin_stage]}
+    if any(_proposal_id(e) not in origins for events in staged.values() for e in events):
+        # Proposals that began before the span: their actions (and so their flags) are in that earlier event.
+        earlier = repo.events(chain_id, keeper, origin_kind, to_block=first - 1)
+        origins = {**{_proposal_id(e): e for e in earlier}, **origins}
+    flags: dict[str, tuple[str, ...]] = {}
+    found: list[tuple[int, GovernanceEvent]] = []
+    for stage, events in staged.items():
+        for event in events:
+            pid = _proposal_id(event)
+            if pid not in flags:
+                origin = origins.get(pid)
+                flags[pid] = () if origin is None else proposal_flags(origin)
+            found.append((event.block_number, GovernanceEvent(protocol, pid, stage, flags[pid], event.tx_hash)))
+    return found
+
+
+def _proposal_id(event: StoredEvent) -> str:
+    return str(event.payload.get("id", ""))
 
 
 def alert_hooks(repo: Repository) -> tuple[BlockHook, ...]:

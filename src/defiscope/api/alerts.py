@@ -21,6 +21,7 @@ from defiscope.alerts import manage
 from defiscope.alerts.engine import backtest
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.rules import RuleSpec
+from defiscope.alerts.wiring import governance_source
 from defiscope.api import models as m
 from defiscope.api.errors import ApiError
 from defiscope.api.params import MAX_STORED_INT
@@ -144,7 +145,8 @@ def router() -> APIRouter:
     async def backtest_rule(request: Request, rule_id: RuleId, from_block: Block, to_block: Block) -> Backtest:
         repo = context(request).repo
         rule = _found(RuleStore(repo.engine).get(rule_id, _owner(request)), rule_id)
-        bodies = await backtest(StoredFigures(repo.engine), rule, from_block, to_block)
+        governance = governance_source(repo)
+        bodies = await backtest(StoredFigures(repo.engine), rule, from_block, to_block, governance=governance)
         return Backtest(rule_id=rule_id, from_block=from_block, to_block=to_block, alerts=bodies)
 
     return api

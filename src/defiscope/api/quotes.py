@@ -159,7 +159,7 @@ def quote_chains(engines: Mapping[int, TvlEngine]) -> dict[int, QuoteChain]:
             seeded.get(chain_id, ()),
             owned=True,
             feed=engine.feed,  # the indexer's: the quotes and the snapshots read each block's logs once
-            shared=engine.dex,
+            shared=engine.dex if isinstance(engine.dex, DexState) else None,
         )
         for chain_id, engine in engines.items()
     }

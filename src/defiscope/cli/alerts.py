@@ -21,6 +21,7 @@ from defiscope.alerts.engine import ExposureSource, backtest, exposure_wanted, l
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.rules import parse_rule
+from defiscope.alerts.wiring import governance_source
 from defiscope.chain.client import ChainClient
 from defiscope.cli.common import app, one_line_errors, out
 from defiscope.config import load_settings
@@ -151,8 +152,9 @@ def backtest_rule(
 
 async def _backtest(repo: Repository, rule: StoredRule, from_block: int, to_block: int) -> list[dict[str, Any]]:
     figures = StoredFigures(repo.engine)
+    governance = governance_source(repo)
     if not exposure_wanted([load_rule(rule)]):
-        return await backtest(figures, rule, from_block, to_block)
+        return await backtest(figures, rule, from_block, to_block, governance=governance)
     (target,) = resolve_targets(load_settings(), [str(rule.chain_id)])
     async with ChainClient.connect(target.chain_id, target.rpc_urls, max_batch_items=6) as client:
 
@@ -160,4 +162,4 @@ async def _backtest(repo: Repository, rule: StoredRule, from_block: int, to_bloc
             return await read_exposure(client, target.deployment, number, wanted)
 
         reader: ExposureSource = exposure
-        return await backtest(figures, rule, from_block, to_block, exposure=reader)
+        return await backtest(figures, rule, from_block, to_block, exposure=reader, governance=governance)

@@ -207,9 +207,12 @@ def _print_explanation(doc: dict[str, Any]) -> None:
     b = doc["block"]
     when = datetime.fromtimestamp(b["timestamp"], UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     out.print(f"[bold]{doc['slug']}[/bold] on chain {doc['chain_id']} at block {b['number']} ({b['hash']}), {when}")
-    calls = Table("target", "function", "args", "result", title=f"{len(doc['calls'])} calls", title_justify="left")
+    calls = Table(
+        "block", "target", "function", "args", "result", title=f"{len(doc['calls'])} calls", title_justify="left"
+    )
     for c in doc["calls"]:
         calls.add_row(
+            str(c["block"]),
             c["target"],
             c["function"],
             _short(c["args"]),

@@ -26,7 +26,7 @@ Decision rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Final
@@ -42,6 +42,7 @@ from defiscope.prices.dex import DexBook, DexSource
 from defiscope.prices.quote import PriceQuote
 from defiscope.prices.wrappers import known_rules
 from defiscope.protocols.surface import ContractUse, ReadsChain
+from defiscope.protocols.tracked import TrackedAdapter
 
 #: At most this many derivation hops from a plainly priced token (an LP of wstETH: LP -> wstETH -> stETH is 2).
 MAX_DEPTH: Final = 3
@@ -116,6 +117,12 @@ class PriceAggregator:
         self.min_confidence = min_confidence
         #: The readers of the latest `prices` call, by source name: what each source read, for provenance.
         self.readers: dict[str, Reader] = {}
+
+    def follow(self, dexes: Mapping[str, TrackedAdapter]) -> None:
+        """Price from these followed DEX adapters (by slug: the shared DEX state's) instead of re-reading their
+        pools; none: the DEX source reads its own (`prices.dex`)."""
+        if self.dex is not None:
+            self.dex.followed = dexes
 
     def surface(self) -> tuple[ContractUse, ...]:
         """What the on-chain sources read (CoinGecko reads no chain), plus unknown tokens' metadata."""

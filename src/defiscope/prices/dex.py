@@ -13,6 +13,11 @@ deepest of the rest.
 
 The aggregator calls `observe` while the feeds are being read, so discovery and feeds share a batch.
 
+With the chain's followed DEXes (`followed`: the tracked adapters of the shared DEX state, `routing.dex_state`,
+which the TVL engine hands over) a venue's pools and holdings come from memory at the reader's block: no factory
+look-up, no `getReserves`, no core-side `balanceOf`. A V3 pool still costs `slot0`, `liquidity` and the 30-minute
+`observe`, which no event carries. A DEX the state has not reached (an older block) is read as without it.
+
     >>> v2_raw_price(reserve_token=2 * 10**18, reserve_core=6000 * 10**6)   # 3000 USDC-units per wei
     Fraction(3, 1000000000)
     >>> usd_price(Fraction(3, 10**9), token_decimals=18, core_decimals=6, core_usd=Decimal(1))
@@ -21,7 +26,8 @@ The aggregator calls `observe` while the feeds are being read, so discovery and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -30,11 +36,15 @@ from typing import Final, Literal
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment, TokenInfo
+from defiscope.errors import DefiscopeError
 from defiscope.prices.base import PriceAnswer, PriceMiss, TokenRef
 from defiscope.prices.quote import PriceQuote
 from defiscope.protocols.pancakeswap.v3 import PANCAKESWAP_V3
 from defiscope.protocols.surface import ContractUse
+from defiscope.protocols.tracked import Holdings, Reading, TrackedAdapter
 from defiscope.protocols.uniswap.math.tick_math import get_sqrt_ratio_at_tick
+from defiscope.protocols.uniswap.v2 import Pair, V2Adapter
+from defiscope.protocols.uniswap.v3 import V3Adapter, V3Pool
 from defiscope.protocols.uniswap.v3_spec import SLOT0_BY_DEX, UNISWAP_V3
 
 NAME: Final = "dex"
@@ -189,6 +199,20 @@ def core_usd(balance: int, decimals: int, price: Decimal) -> Decimal:
 class _Discovery:
     pools: tuple[Pool, ...]
     block_number: int
+    venues: frozenset[str]  # the venues asked of their factories (the others were followed)
+
+
+#: A followed DEX's pools by their sorted (lowercase) pair of tokens: (address, fee) each, fee 0 for a V2 pair.
+PoolIndex = Mapping[tuple[str, str], tuple[tuple[str, int], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A pool found in a followed DEX, with its two sides' holdings as the DEX's state had them at the block."""
+
+    pool: Pool
+    token_side: Reading | None
+    core_side: Reading | None
 
 
 @dataclass(slots=True)
@@ -199,7 +223,10 @@ class DexSource:
     min_liquidity_usd: Decimal = MIN_LIQUIDITY_USD
     deep_liquidity_usd: Decimal = DEEP_LIQUIDITY_USD
     name: str = NAME
+    #: The chain's followed DEX adapters by slug (a venue's `dex`), when a shared DEX state moves them.
+    followed: Mapping[str, TrackedAdapter] = field(default_factory=dict)
     _discovered: dict[str, _Discovery] = field(default_factory=dict, repr=False)
+    _indexes: dict[str, tuple[tuple[int, str], PoolIndex]] = field(default_factory=dict, repr=False)
 
     @property
     def venues(self) -> tuple[tuple[Venue, str], ...]:
@@ -227,10 +254,27 @@ class DexSource:
         return self.quote(book, tokens, core_prices or {})
 
     async def observe(self, reader: Reader, tokens: Sequence[TokenRef]) -> DexBook:
-        pools = await self._discover(reader, [t.address for t in tokens])
-        states = await self._read_states(reader, [p for ps in pools.values() for p in ps])
-        by_token: dict[str, list[PoolState]] = {t.address: [] for t in tokens}
-        for state in states:
+        addresses = [t.address for t in tokens]
+        hoped = self._reachable(reader)
+        # The followed V3 pools' eventless reads go out while the DEXes move to the block, in the same batch as
+        # theirs; a pool created in this very block is read after (`_read_states`).
+        early = [(p, _state_calls(p, followed=True)) for p in self._followed_pools(hoped, addresses)]
+        held, early_results, asked = await asyncio.gather(
+            self._followed_at(reader, hoped),
+            reader.call_many([c for _, plan in early for c in plan]),
+            self._discover(reader, addresses, hoped),
+        )
+        if held.keys() != hoped:  # a DEX could not reach the block after all: the factories, for every venue
+            held, asked = {}, await self._discover(reader, addresses, frozenset())
+        # Taken from the holdings before any await: a shared state may move on to a newer block meanwhile.
+        known = self._known(held, addresses)
+        read, start = {}, 0
+        for pool, plan in early:
+            read[pool.address] = early_results[start : start + len(plan)]
+            start += len(plan)
+        states = await self._read_states(reader, known, [p for ps in asked.values() for p in ps], read)
+        by_token: dict[str, list[PoolState]] = {t: [] for t in addresses}
+        for state in sorted(states, key=lambda st: self._rank(st.pool)):  # the order discovery alone gives
             by_token[state.pool.token].append(state)
         block = reader.block
         return DexBook({t: tuple(s) for t, s in by_token.items()}, block.number, block.timestamp, block.chain_id)
@@ -240,31 +284,110 @@ class DexSource:
     ) -> dict[str, PriceAnswer]:
         return {t.address: self._quote_one(book, t, core_prices) for t in tokens}
 
+    # ---------------------------------------------------------------- followed DEXes (memory)
+
+    def _reachable(self, reader: Reader) -> frozenset[str]:
+        """The followed venues whose state is loaded and not past the reader's block (it only moves forward)."""
+        venues = {v.dex for v, _ in self.venues}
+        return frozenset(
+            slug
+            for slug, adapter in self.followed.items()
+            if slug in venues and (state := adapter.state) is not None and state.block.number <= reader.block.number
+        )
+
+    async def _followed_at(self, reader: Reader, slugs: frozenset[str]) -> dict[str, Holdings]:
+        """These followed venues' holdings at exactly the reader's block. Moving a DEX there is its own `advance`:
+        once per block, so at a block the shared state reached (or is reaching, under the DEX's lock) it reads
+        nothing. A DEX that cannot get there (a reorg of an older block, a failed read) is left out."""
+        chosen = [(slug, self.followed[slug]) for slug in sorted(slugs)]
+        moved = await asyncio.gather(*(a.advance(reader) for _, a in chosen), return_exceptions=True)
+        held: dict[str, Holdings] = {}
+        for (slug, _), outcome in zip(chosen, moved, strict=True):
+            if isinstance(outcome, Holdings) and outcome.block == reader.block:
+                held[slug] = outcome
+            elif isinstance(outcome, BaseException) and not isinstance(outcome, DefiscopeError):
+                raise outcome
+        return held
+
+    def _followed_pools(self, slugs: Collection[str], tokens: Sequence[str]) -> list[Pool]:
+        """Every (token, core) pool the followed venues ``slugs`` have found so far."""
+        found = []
+        for venue, _ in self.venues:
+            if venue.dex not in slugs:
+                continue
+            index = self._index(venue.dex)
+            for token in tokens:
+                for core in self._cores(token):
+                    for address, fee in index.get(_pair_key(token, core), ()):
+                        if venue.version == 2 or fee in venue.fees:  # discovery asks factories for these tiers
+                            found.append(Pool(venue, address, token, core, fee))
+        return found
+
+    def _known(self, held: Mapping[str, Holdings], tokens: Sequence[str]) -> list[_Known]:
+        """The followed venues' pools at the holdings' block, with both sides' holdings read from memory."""
+        found = []
+        for pool in self._followed_pools(held.keys(), tokens):
+            holdings = held[pool.venue.dex]
+            token_side = holdings.get((pool.address, pool.token))
+            if token_side is not None:  # else found by the DEX but not tracked at this block
+                found.append(_Known(pool, token_side, holdings.get((pool.address, pool.core))))
+        return found
+
+    def _index(self, slug: str) -> PoolIndex:
+        """The followed DEX's pools by pair of tokens, rebuilt only when its list of pools changed (it grows as
+        pools are created; a reorg may also take some back)."""
+        found = _found(self.followed[slug])
+        mark = (len(found), found[-1].address if found else "")
+        cached = self._indexes.get(slug)
+        if cached is not None and cached[0] == mark:
+            return cached[1]
+        index: dict[tuple[str, str], tuple[tuple[str, int], ...]] = {}
+        for pool in found:
+            key = _pair_key(pool.token0, pool.token1)
+            index[key] = (*index.get(key, ()), (pool.address, pool.fee if isinstance(pool, V3Pool) else 0))
+        self._indexes[slug] = (mark, index)
+        return index
+
+    def _rank(self, pool: Pool) -> tuple[int, int, int]:
+        """Where factory discovery alone would list the pool: by core asset, venue, then fee tier."""
+        cores = [c.address for c in self.deployment.core_tokens]
+        fees = pool.venue.fees or (0,)
+        return (cores.index(pool.core), VENUES.index(pool.venue), fees.index(pool.fee))
+
     # ---------------------------------------------------------------- discovery (cached)
 
-    async def _discover(self, reader: Reader, tokens: Sequence[str]) -> dict[str, tuple[Pool, ...]]:
+    async def _discover(
+        self, reader: Reader, tokens: Sequence[str], followed: frozenset[str]
+    ) -> dict[str, tuple[Pool, ...]]:
+        """Pools of the venues not ``followed``, asked of their factories (cached per token)."""
         number = reader.block.number
+        asked = frozenset(v.dex for v, _ in self.venues) - followed
         stale = [
             t
             for t in tokens
             if (d := self._discovered.get(t)) is None
+            or d.venues != asked
             or number < d.block_number  # the chain went backwards (reorg, devnet revert)
             or number - d.block_number > REDISCOVER_BLOCKS
         ]
         candidates = [
-            (t, c, v, factory, fee) for t in stale for c in self._cores(t) for v, factory, fee in self._tiers()
+            (t, c, v, factory, fee)
+            for t in stale
+            for c in self._cores(t)
+            for v, factory, fee in self._tiers()
+            if v.dex in asked
         ]
         calls = [
             Call.of(factory, GET_PAIR, t, c) if v.version == 2 else Call.of(factory, GET_POOL, t, c, fee)
             for t, c, v, factory, fee in candidates
         ]
-        results = await reader.call_many(calls)
+        results = await reader.call_many(calls) if calls else []
         found: dict[str, list[Pool]] = {t: [] for t in stale}
         for (t, c, v, _, fee), result in zip(candidates, results, strict=True):
             if result.success and result.one() != ZERO_ADDRESS:
                 found[t].append(Pool(v, result.one(), t, c, fee))
         for t, pools in found.items():
-            self._discovered[t] = _Discovery(tuple(pools), number)
+            self._discovered[t] = _Discovery(tuple(pools), number, asked)
         return {t: self._discovered[t].pools for t in tokens}
 
     def _cores(self, token: str) -> list[str]:
@@ -275,12 +398,21 @@ class DexSource:
 
     # ---------------------------------------------------------------- state
 
-    async def _read_states(self, reader: Reader, pools: Sequence[Pool]) -> list[PoolState]:
-        plans = [_state_calls(p) for p in pools]
-        results = await reader.call_many([c for plan in plans for c in plan])
-        states, start = [], 0
-        for pool, plan in zip(pools, plans, strict=True):
-            states.append(_state(pool, results[start : start + len(plan)]))
+    async def _read_states(
+        self, reader: Reader, known: Sequence[_Known], asked: Sequence[Pool], read: Mapping[str, Sequence[CallResult]]
+    ) -> list[PoolState]:
+        """The pools' states: a followed V2 pair's from memory, a followed V3 pool's from its eventless reads
+        (``read``, by pool address: those already made), the rest read in one batch."""
+        states = [_v2_held(k.pool, k.token_side, k.core_side) for k in known if k.pool.venue.version == 2]
+        v3 = [k for k in known if k.pool.venue.version == 3]
+        states += [_state(k.pool, read[k.pool.address], k) for k in v3 if k.pool.address in read]
+        plans: list[tuple[Pool, list[Call], _Known | None]]
+        plans = [(k.pool, _state_calls(k.pool, followed=True), k) for k in v3 if k.pool.address not in read]
+        plans += [(p, _state_calls(p, followed=False), None) for p in asked]
+        results = await reader.call_many([c for _, plan, _ in plans for c in plan]) if plans else []
+        start = 0
+        for pool, plan, held in plans:
+            states.append(_state(pool, results[start : start + len(plan)], held))
             start += len(plan)
         return states
 
@@ -334,21 +466,35 @@ def _label(state: PoolState) -> str:
     return f"{state.pool.venue.dex}:{state.pool.address}:{state.method}"
 
 
-def _state_calls(pool: Pool) -> list[Call]:
+def _state_calls(pool: Pool, *, followed: bool) -> list[Call]:
+    """What a pool's state costs. A followed V2 pair: nothing. A followed V3 pool: `slot0`, `liquidity` and
+    `observe`, which no event carries (the TWAP's cumulative ticks; routing follows the first two, but prices do
+    not reach into routing); its core side is in the DEX's holdings."""
     if pool.venue.version == 2:
-        return [Call.of(pool.address, GET_RESERVES)]
-    return [
+        return [] if followed else [Call.of(pool.address, GET_RESERVES)]
+    reads = [
         Call.of(pool.address, SLOT0_BY_DEX[pool.venue.dex]),
         Call.of(pool.address, LIQUIDITY),
         Call.of(pool.address, OBSERVE, [TWAP_SECONDS, 0]),
-        Call.of(pool.core, BALANCE_OF, pool.address),
     ]
+    return reads if followed else [*reads, Call.of(pool.core, BALANCE_OF, pool.address)]
 
 
-def _state(pool: Pool, results: Sequence[CallResult]) -> PoolState:
+def _state(pool: Pool, results: Sequence[CallResult], held: _Known | None) -> PoolState:
     if pool.venue.version == 2:
         return _v2_state(pool, results[0])
-    return _v3_state(pool, *results)
+    slot0, liquidity, observe = results[:3]
+    if held is not None:
+        return _v3_state(pool, slot0, liquidity, observe, _held_balance(held.core_side))
+    balance = results[3]
+    core_balance = int(balance.one()) if balance.success else f"{balance.call.function.name} failed: {balance.error}"
+    return _v3_state(pool, slot0, liquidity, observe, core_balance)
+
+
+def _held_balance(reading: Reading | None) -> int | str:
+    if reading is None:
+        return "the core side is not in the followed DEX's holdings"
+    return reading if isinstance(reading, int) else f"core-side balance unreadable: {reading}"
 
 
 def _v2_state(pool: Pool, reserves: CallResult) -> PoolState:
@@ -356,18 +502,31 @@ def _v2_state(pool: Pool, reserves: CallResult) -> PoolState:
         return PoolState(pool, None, "spot", 0, f"getReserves failed: {reserves.error}")
     r0, r1, _ = reserves.value
     token_reserve, core_reserve = (r0, r1) if pool.token_is_token0 else (r1, r0)
+    return _v2_from(pool, token_reserve, core_reserve)
+
+
+def _v2_held(pool: Pool, token_side: Reading | None, core_side: Reading | None) -> PoolState:
+    """A followed pair's state from the DEX's holdings: its reserves, set from each `Sync`."""
+    if not isinstance(token_side, int) or not isinstance(core_side, int):
+        why = next((r for r in (token_side, core_side) if isinstance(r, str)), "not in the followed DEX's holdings")
+        return PoolState(pool, None, "spot", 0, f"reserves unreadable: {why}")
+    return _v2_from(pool, token_side, core_side)
+
+
+def _v2_from(pool: Pool, token_reserve: int, core_reserve: int) -> PoolState:
     if token_reserve == 0 or core_reserve == 0:
         return PoolState(pool, None, "spot", 0, "empty reserves")
     return PoolState(pool, v2_raw_price(reserve_token=token_reserve, reserve_core=core_reserve), "spot", core_reserve)
 
 
 def _v3_state(
-    pool: Pool, slot0: CallResult, liquidity: CallResult, observe: CallResult, balance: CallResult
+    pool: Pool, slot0: CallResult, liquidity: CallResult, observe: CallResult, core_balance: int | str
 ) -> PoolState:
-    if not (slot0.success and liquidity.success and balance.success):
-        failed = next(r for r in (slot0, liquidity, balance) if not r.success)
+    if not (slot0.success and liquidity.success):
+        failed = slot0 if not slot0.success else liquidity
         return PoolState(pool, None, "spot", 0, f"{failed.call.function.name} failed: {failed.error}")
-    core_balance = int(balance.one())
+    if isinstance(core_balance, str):
+        return PoolState(pool, None, "spot", 0, core_balance)
     if liquidity.one() == 0:
         return PoolState(pool, None, "spot", core_balance, "no liquidity in range")
     if observe.success:
@@ -377,3 +536,17 @@ def _v3_state(
         return PoolState(pool, raw, "twap1800", core_balance)
     raw = v3_raw_price(slot0.value[0], token_is_token0=pool.token_is_token0)
     return PoolState(pool, raw, "spot", core_balance)
+
+
+def _pair_key(a: str, b: str) -> tuple[str, str]:
+    low, high = sorted((a.lower(), b.lower()))
+    return low, high
+
+
+def _found(adapter: TrackedAdapter) -> Sequence[Pair | V3Pool]:
+    """A followed DEX's pools found so far, in creation order (its own list: not copied)."""
+    if isinstance(adapter, V2Adapter):
+        return adapter.pairs
+    if isinstance(adapter, V3Adapter):
+        return adapter.pools
+    return ()

@@ -143,8 +143,9 @@ def _price_columns(price: PriceQuote | None) -> Values:
     }
 
 
-def call_values(ordinal: int, call: CallRecord) -> Values:
-    """Columns of one `provenance_calls` row, less `snapshot_id`; fails early on non-JSON data."""
+def call_values(ordinal: int, call: CallRecord, snapshot_block: int) -> Values:
+    """Columns of one `provenance_calls` row, less `snapshot_id`; fails early on non-JSON data. A call with no
+    block of its own was pinned to the snapshot's block (`snapshot_block`): stored as such."""
     try:
         args, result = to_json(list(call.args)), to_json(call.result)
     except (TypeError, ValueError) as exc:
@@ -156,6 +157,7 @@ def call_values(ordinal: int, call: CallRecord) -> Values:
         "args": args,
         "result": result,
         "success": call.success,
+        "block_number": snapshot_block if call.block is None else call.block,
     }
 
 
@@ -188,7 +190,7 @@ def to_snapshot(row: TvlSnapshot, *, with_calls: bool = True) -> ProtocolSnapsho
         chain_id=row.chain_id,
         block=block_of(row),
         tokens=tuple(to_token(t) for t in row.tokens),
-        calls=tuple(to_call(c) for c in row.calls) if with_calls else (),
+        calls=tuple(to_call(c, row.block_number) for c in row.calls) if with_calls else (),
         uncounted=tuple(to_uncounted(u) for u in row.uncounted),
     )
 
@@ -245,7 +247,8 @@ def to_token(row: SnapshotToken) -> TokenValue:
     )
 
 
-def to_call(row: ProvenanceCall) -> CallRecord:
+def to_call(row: ProvenanceCall, snapshot_block: int) -> CallRecord:
+    """The call as recorded: a call pinned to the snapshot's own block has no block of its own (`CallRecord`)."""
     args = from_json(row.args)
     return CallRecord(
         target=row.target,
@@ -253,6 +256,7 @@ def to_call(row: ProvenanceCall) -> CallRecord:
         args=args if isinstance(args, tuple) else (args,),
         result=from_json(row.result),
         success=row.success,
+        block=None if row.block_number == snapshot_block else row.block_number,
     )
 
 

@@ -193,6 +193,8 @@ class ProvenanceCall(Base):
     args: Mapped[Any] = mapped_column(ExactJson)
     result: Mapped[Any] = mapped_column(ExactJson)
     success: Mapped[bool] = mapped_column(Boolean)
+    #: The block the call was pinned to: the snapshot's, or an older one for a `Reader.at` read.
+    block_number: Mapped[int] = mapped_column(BigInteger)
 
 
 class Price(Base):

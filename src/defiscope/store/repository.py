@@ -109,7 +109,7 @@ class Repository:
                 snapshot,
                 convert.snapshot_values(snapshot),
                 [convert.token_values(i, t) for i, t in enumerate(snapshot.tokens)],
-                [convert.call_values(i, c) for i, c in enumerate(snapshot.calls)],
+                [convert.call_values(i, c, snapshot.block.number) for i, c in enumerate(snapshot.calls)],
                 [convert.uncounted_values(i, u) for i, u in enumerate(snapshot.uncounted)],
             )
             for snapshot in snapshots
@@ -308,15 +308,18 @@ class Repository:
         kind: str,
         *,
         from_block: int | None = None,
+        to_block: int | None = None,
         latest: int | None = None,
     ) -> list[StoredEvent]:
-        """A protocol's stored events of one kind, in chain order: those at or after `from_block`, or only the
-        newest `latest` of them (a moving window), still oldest first."""
+        """A protocol's stored events of one kind, in chain order: those in [`from_block`, `to_block`] (either
+        bound inclusive, either optional), or only the newest `latest` of them (a moving window), oldest first."""
         stmt = select(ProtocolEventRow).where(
             ProtocolEventRow.chain_id == chain_id, ProtocolEventRow.slug == slug, ProtocolEventRow.kind == kind
         )
         if from_block is not None:
             stmt = stmt.where(ProtocolEventRow.block_number >= from_block)
+        if to_block is not None:
+            stmt = stmt.where(ProtocolEventRow.block_number <= to_block)
         # Migrated rows have no log index: one report per block, so the block orders them.
         newest_first = (ProtocolEventRow.block_number.desc(), ProtocolEventRow.log_index.desc())
         if latest is not None:

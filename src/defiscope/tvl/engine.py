@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import structlog
 
@@ -31,12 +32,24 @@ from defiscope.protocols.base import Adapter, AdapterResult, Position
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.tracked import Mismatch, TrackedAdapter, prefetch_logs
 from defiscope.protocols.yields import EVERY_MARKET, Yield, YieldGap
-from defiscope.routing.dex_state import DexState
 from defiscope.tvl.model import ProtocolSnapshot
 from defiscope.tvl.policy import Left, LongTailPolicy
 from defiscope.tvl.valuation import not_counted, token_values
 
 log = structlog.get_logger(__name__)
+
+
+class SharedDex(Protocol):
+    """The chain's DEX state shared with the quotes (`routing.dex_state.DexState`, wired by `serve`): each snapshot
+    advances it in its batches, and DEX prices read its followed DEXes. A protocol, so data flows one way: the
+    engine does not import routing."""
+
+    @property
+    def dexes(self) -> Mapping[str, TrackedAdapter]: ...
+
+    async def prefetch(self, batcher: Batcher, readers: Mapping[str, Reader]) -> None: ...
+
+    async def advance(self, batcher: Batcher, readers: Mapping[str, Reader] | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +94,7 @@ class TvlEngine:
         *,
         feed: LogFeed | None = None,
         policy: LongTailPolicy | None = None,
-        dex: DexState | None = None,
+        dex: SharedDex | None = None,
     ) -> None:
         self.client = client
         self.feed = feed  # the chain's log feed, shared with the routing tracker in `serve`
@@ -121,6 +134,8 @@ class TvlEngine:
         readers = [batcher.reader(a.info.slug) for a in chosen]
         by_slug = {a.info.slug: r for a, r in zip(chosen, readers, strict=True)}
         dex_prefetch = [self.dex.prefetch(batcher, by_slug)] if self.dex is not None else []
+        # With a shared DEX state, DEX prices come from its followed DEXes (one follower, one set of reads).
+        self.pricer.follow({} if self.dex is None else self.dex.dexes)
         # Every adapter's new logs first, in one request (a failure there is met again, and reported, by the
         # adapter's own read): the reads that depend on them then go out with all the others in one multicall.
         await asyncio.gather(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from defiscope.protocols.base import BalanceKind
+from defiscope.protocols.base import BalanceKind, CallRecord
 from defiscope.tvl.model import NotCounted, ProtocolSnapshot, TokenValue, exact_sum, not_counted_summary
 from defiscope.tvl.valuation import value_usd
 
@@ -74,6 +74,18 @@ def not_counted_doc(item: NotCounted) -> dict[str, Any]:
     }
 
 
+def _call(call: CallRecord, snapshot_block: int) -> dict[str, Any]:
+    """One recorded call, with the block it was pinned to (the snapshot's unless read at an older one)."""
+    return {
+        "target": call.target,
+        "function": call.function,
+        "args": list(call.args),
+        "result": call.result,
+        "success": call.success,
+        "block": snapshot_block if call.block is None else call.block,
+    }
+
+
 def explain(snapshot: ProtocolSnapshot) -> dict[str, Any]:
     totals: dict[str, Any] = {}
     for kind in BalanceKind:
@@ -90,10 +102,7 @@ def explain(snapshot: ProtocolSnapshot) -> dict[str, Any]:
         "slug": snapshot.slug,
         "chain_id": snapshot.chain_id,
         "block": {"number": snapshot.block.number, "hash": snapshot.block.hash, "timestamp": snapshot.block.timestamp},
-        "calls": [
-            {"target": c.target, "function": c.function, "args": list(c.args), "result": c.result, "success": c.success}
-            for c in snapshot.calls
-        ],
+        "calls": [_call(c, snapshot.block.number) for c in snapshot.calls],
         "tokens": [_token(t) for t in snapshot.tokens],
         "unpriced": [
             {"token": t.token, "symbol": t.symbol, "amount": str(t.amount), "reason": t.unpriced_reason}
