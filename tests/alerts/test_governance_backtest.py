@@ -102,13 +102,13 @@ async def test_a_backtest_reads_each_kind_once_for_its_range(
         (150, "compound:8:queued"),
         (150, "uniswap:9:queued"),
     ]
-    # For each of the two governors: its three stages, and one read of the creations before the range (7 and 9
-    # were created there): 8 reads for 61 blocks, where reading block by block costs at least 6 a block.
-    assert len(reads) == 8
+    # For each governor: its three stages; and, for the two with proposals created before the range (7 and 9),
+    # one read of those creations: 3 x 4 + 2 reads for 61 blocks, where reading block by block costs 12 a block.
+    assert len(reads) == 3 * len(GOVERNORS) + 2
     assert reads.count((COMPOUND, PROPOSAL_CREATED_KIND)) == reads.count((UNISWAP, PROPOSAL_CREATED_KIND)) == 2
     reads.clear()
     shorter = await backtest(StoredFigures(history.engine), rule, FIRST, 130, governance=governance_source(history))
-    assert len(reads) == 7  # per governor and stage, not per block (Uniswap staged nothing up to 130)
+    assert len(reads) == 3 * len(GOVERNORS) + 1  # per governor and stage, not per block (Uniswap: nothing to 130)
     assert shorter == [b for b in bodies if b["data"]["block"]["number"] <= 130]
 
 
@@ -140,7 +140,7 @@ async def test_live_evaluation_reads_a_step_s_blocks_once_and_fires_as_the_backt
     await alerts.evaluate_chain(1, FIRST)  # a first step evaluates the newest block only
     reads = count_reads(monkeypatch)
     await alerts.evaluate_chain(1, LAST)  # a catch-up: the 60 blocks after FIRST in one step
-    assert len(reads) == 8  # one span read for the step's blocks, as a backtest's
+    assert len(reads) == 3 * len(GOVERNORS) + 2  # one span read for the step's blocks, as a backtest's
     fired = [(m.block_number, m.evidence["subject"]) for m, _, _ in sink.given if m.type == "alert.firing"]
     replay = await backtest(StoredFigures(history.engine), stored, FIRST, LAST, governance=governance_source(history))
     assert fired == [
