@@ -6,10 +6,11 @@ from decimal import Decimal
 from fractions import Fraction
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.prices.aggregator import PriceAggregator
-from defiscope.prices.base import TokenRef
-from defiscope.prices.derivatives import OneToOneRule, RateRule, lp_usd
+from defiscope.prices.base import PriceMiss, TokenRef
+from defiscope.prices.derivatives import Claim, DerivativeSource, OneToOneRule, RateRule, lp_usd
 from defiscope.prices.dex import to_decimal
 from defiscope.prices.wrappers import known_rules
 from tests.prices.kit import Kit
@@ -123,3 +124,42 @@ def test_known_rules_price_wsteth_through_steth_on_mainnet() -> None:
         10**18,
     )
     assert known_rules(mainnet(56)) == ()
+
+
+async def test_a_token_found_not_to_be_a_pair_is_not_read_again_until_the_recheck(
+    client: ChainClient, kit: Kit
+) -> None:
+    """Five reverting reads per unknown token per block were most of a block's calls at 50,000 pools: a token whose
+    factory() is not a known V2 factory's is remembered as not a pair (a pair's factory never changes), with the same
+    answer; it is asked again `recheck_blocks` later (a day of blocks by default), or at an older block."""
+    plain = kit.new_token("PLAIN", 18, 10**24)
+    pair_address = next(p.address for p in kit.chain.pools if p.dex == "uniswap-v2")
+    tokens = [TokenRef(1, plain.address, "PLAIN", 18), TokenRef(1, pair_address, "UNI-V2", 18)]
+    source = DerivativeSource(kit.deployment, recheck_blocks=3)
+
+    async def observe(source: DerivativeSource, at: int) -> tuple[dict[str, Claim | PriceMiss], set[str]]:
+        reader = Batcher(await client.snapshot(at)).reader("derived")
+        book = await source.observe(reader, tokens)
+        return book, {r.call.target for r in reader.records}
+
+    first = (await client.block()).number
+    book, read = await observe(source, first)
+    not_a_pair = PriceMiss("derived", "PLAIN is neither a known wrapper nor a pair of a known V2 factory")
+    assert book[plain.address] == not_a_pair
+    assert isinstance(book[pair_address], Claim)
+    assert read == {plain.address, pair_address}
+
+    kit.advance(12)
+    later, read = await observe(source, first + 1)
+    assert read == {pair_address}  # the pair's state is read at every block, the plain token's no more
+    assert later == (await observe(DerivativeSource(kit.deployment), first + 1))[0]  # as a fresh source answers
+
+    _, read = await observe(source, first - 1)  # older than what showed it (the chain went back): asked again
+    assert read == {plain.address, pair_address}
+    _, read = await observe(source, first + 1)  # shown again at first - 1
+    assert read == {pair_address}
+    kit.sender.rpc("anvil_mine", [hex(4)])
+    _, read = await observe(source, first + 2)  # within 3 blocks of first - 1
+    assert read == {pair_address}
+    _, read = await observe(source, first + 3)  # 4 blocks after: asked again
+    assert read == {plain.address, pair_address}

@@ -163,16 +163,19 @@ def _addresses(query: LogQuery) -> frozenset[str]:
 
 def selects(query: LogQuery, log: Mapping[str, Any]) -> bool:
     """Whether ``query`` (a topic0 filter) would have returned ``log``."""
-    topics = log.get("topics") or ()
-    wanted = query.topic0s()
-    if not topics or wanted is None or log_hex(topics[0]) not in wanted:
-        return False
-    emitters = query.addresses()
-    if emitters is not None and log_hex(log["address"]) not in emitters:
-        return False
-    return query.from_block <= log_int(log["blockNumber"]) <= query.to_block
+    return bool(select(query, [log]))
 
 
 def select(query: LogQuery, logs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The logs ``query`` selects, in their order."""
-    return [log for log in logs if selects(query, log)]
+    """The logs ``query`` (a topic0 filter) selects, in their order."""
+    wanted, emitters = query.topic0s(), query.addresses()  # once per query, not once per log
+    if wanted is None:
+        return []
+    return [
+        log
+        for log in logs
+        if (topics := log.get("topics"))
+        and log_hex(topics[0]) in wanted
+        and (emitters is None or log_hex(log["address"]) in emitters)
+        and query.from_block <= log_int(log["blockNumber"]) <= query.to_block
+    ]

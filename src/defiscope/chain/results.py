@@ -9,15 +9,17 @@ block: each check names what is wrong, and the RPC layer raises `MalformedRespon
 
 from __future__ import annotations
 
-import string
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-_HEX_DIGITS: Final = frozenset(string.hexdigits)
+#: "0x" and hex digits only. A regular expression: a block's answers hold megabytes of hex, and a check in Python
+#: character by character was most of a block's CPU time at 50,000 pools.
+_HEX: Final = re.compile(r"0x[0-9a-fA-F]*")
 
 
 def _is_hex(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("0x") and all(c in _HEX_DIGITS for c in value[2:])
+    return isinstance(value, str) and _HEX.fullmatch(value) is not None
 
 
 def _quantity(value: Any) -> str | None:

@@ -75,11 +75,14 @@ class Deployment:
     sequencer_feed: str | None = None  # L2 sequencer-uptime feed, where the chain has one
     treasuries: tuple[TreasurySpec, ...] = ()
     _by_address: Mapping[str, TokenInfo] = field(init=False, repr=False, compare=False)
+    _core: tuple[TokenInfo, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("tokens", "feeds", "price_routes", "contracts"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "_by_address", _frozen({t.address.lower(): t for t in self.tokens.values()}))
+        # Asked per token priced, every block: built once.
+        object.__setattr__(self, "_core", tuple(self.tokens[s] for s in self.core_symbols if s in self.tokens))
 
     def token(self, symbol: str) -> TokenInfo:
         info = self.tokens.get(symbol)
@@ -99,4 +102,4 @@ class Deployment:
 
     @property
     def core_tokens(self) -> tuple[TokenInfo, ...]:
-        return tuple(self.tokens[s] for s in self.core_symbols if s in self.tokens)
+        return self._core

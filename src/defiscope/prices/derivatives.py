@@ -3,8 +3,9 @@
 The variants are data: a `RateRule` (wstETH -> stETH via `stEthPerToken()`, a Compound cToken via
 `exchangeRateStored()`), a `OneToOneRule` (an Aave aToken is redeemable 1:1), and Uniswap V2 LP tokens,
 detected automatically (`factory()` is a known V2 factory and `getReserves()` answers) and decomposed into
-their reserves. `observe` reads the rates and pair state in one batch; `quote` is pure and takes the
-underlying tokens' prices, which the aggregator decides first.
+their reserves. `observe` reads the rates and pair state in one batch (a token found not to be a pair is
+remembered as such: a pair's factory never changes); `quote` is pure and takes the underlying tokens' prices,
+which the aggregator decides first.
 
     rules = (RateRule(wsteth, steth, "stEthPerToken()(uint256)", scale=10**18, label="wstETH->stETH"),)
     source = DerivativeSource(deployment, rules)
@@ -45,6 +46,8 @@ TOTAL_SUPPLY: Final = "totalSupply()(uint256)"
 UNDERLYING_ASSET: Final = "UNDERLYING_ASSET_ADDRESS()(address)"
 A_TOKEN_INTERFACE: Final = "aave/IAToken"
 LP_READS: Final = (FACTORY, TOKEN0, TOKEN1, GET_RESERVES, TOTAL_SUPPLY)
+#: Blocks a token found not to be a V2 pair stays known as such (a day of Ethereum blocks, as DEX discovery).
+RECHECK_BLOCKS: Final = 7200
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +133,22 @@ class DerivativeSource:
     name: str = NAME
 
     def __init__(
-        self, deployment: Deployment, rules: Sequence[DerivativeRule] = (), *, v2_factories: Sequence[str] = ()
+        self,
+        deployment: Deployment,
+        rules: Sequence[DerivativeRule] = (),
+        *,
+        v2_factories: Sequence[str] = (),
+        recheck_blocks: int = RECHECK_BLOCKS,
     ) -> None:
         self.deployment = deployment
         self.rules = {r.token: r for r in rules}
         known = [deployment.contracts[f] for f in V2_FACTORIES if f in deployment.contracts]
         self.v2_factories = frozenset(a.lower() for a in (*known, *v2_factories))
+        #: Candidates found not to be pairs of a known factory, with the block that showed it. A pair's factory is
+        #: set once at creation, so the answer holds: it is asked again only `recheck_blocks` later (or when the
+        #: chain went back), not five reverting reads per unknown token per block.
+        self._not_pairs: dict[str, int] = {}
+        self.recheck_blocks = recheck_blocks
 
     def surface(self) -> tuple[ContractUse, ...]:
         uses = [
@@ -158,10 +171,17 @@ class DerivativeSource:
         ]
 
     async def observe(self, reader: Reader, tokens: Sequence[TokenRef]) -> dict[str, Claim | PriceMiss]:
-        """One batch: each ruled token's rate (or check), and each LP candidate's pair state."""
+        """One batch: each ruled token's rate (or check), and each LP candidate's pair state (a candidate already
+        found not to be a pair is not read again until `recheck_blocks` later)."""
         ruled = [self.rules[t.address] for t in tokens if t.address in self.rules]
-        lps = self.lp_candidates(tokens)
         symbols = {t.address: t.symbol for t in tokens}
+        number = reader.block.number
+        lps: list[str] = []
+        not_pairs: list[str] = []
+        for lp in self.lp_candidates(tokens):
+            seen = self._not_pairs.get(lp)
+            fresh = seen is not None and seen <= number <= seen + self.recheck_blocks
+            (not_pairs if fresh else lps).append(lp)
         rule_calls = [_rule_call(r) for r in ruled]
         lp_calls = [Call.of(lp, sig) for lp in lps for sig in LP_READS]
         results = await reader.call_many([c for c in rule_calls if c is not None] + lp_calls)
@@ -174,6 +194,12 @@ class DerivativeSource:
             book[rule.token] = self._rule_claim(rule, result, symbols)
         for i, lp in enumerate(lps):
             book[lp] = self._lp_claim(lp, symbols[lp], results[position + 5 * i : position + 5 * i + 5])
+            if book[lp] == self._not_a_pair(symbols[lp]):
+                self._not_pairs[lp] = number
+            else:
+                self._not_pairs.pop(lp, None)
+        for lp in not_pairs:
+            book[lp] = self._not_a_pair(symbols[lp])
         for t in tokens:
             book.setdefault(t.address, PriceMiss(NAME, f"{t.symbol} is a registry token, not a wrapper or LP token"))
         return book
@@ -208,7 +234,7 @@ class DerivativeSource:
     def _lp_claim(self, lp: str, symbol: str, results: Sequence[CallResult]) -> Claim | PriceMiss:
         factory, token0, token1, reserves, supply = results
         if not (factory.success and factory.one().lower() in self.v2_factories):
-            return PriceMiss(NAME, f"{symbol} is neither a known wrapper nor a pair of a known V2 factory")
+            return self._not_a_pair(symbol)
         if not all(r.success for r in results):
             failed = next(r for r in results if not r.success)
             return PriceMiss(NAME, f"V2 pair {lp}: {failed.call.function.name} failed: {failed.error}")
@@ -217,6 +243,10 @@ class DerivativeSource:
         r0, r1, _ = reserves.value
         label = f"{symbol}->{self._symbol(token0.one())}+{self._symbol(token1.one())}"
         return Claim(lp, (token0.one(), token1.one()), label, reserves=(r0, r1), total_supply=supply.one())
+
+    @staticmethod
+    def _not_a_pair(symbol: str) -> PriceMiss:
+        return PriceMiss(NAME, f"{symbol} is neither a known wrapper nor a pair of a known V2 factory")
 
 
 def _rule_call(rule: DerivativeRule) -> Call | None:

@@ -22,10 +22,10 @@ and at S whenever S moves. The differential test (`tests/yields/test_lp_fee_foll
 rows.
 
 Caching, so indexing block after block stays cheap: S moves forward a block or two per block, so the clock
-searches forward from the last S it found (a request or two); a pool younger than the window (no code or no
-liquidity at S) is searched once for its first block with liquidity, which then serves as its S until S passes
-it. At the same B twice, no request is made beyond B's own batch. A pool idle over the window costs no
-arithmetic.
+(`chain.block_clock`) searches from the last S it found, a batch of headers per round (one round, sent while B's
+multicall is); a pool younger than the window (no code or no liquidity at S) is searched once for its first block
+with liquidity, which then serves as its S until S passes it. At the same B twice, no request is made beyond B's own
+batch. A pool idle over the window costs no arithmetic.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from typing import Any, Final, Generic, TypeVar
 import structlog
 
 from defiscope.chain.block import BlockRef
+from defiscope.chain.block_clock import BlockClock
 from defiscope.chain.logs import log_hex, log_int
 from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
@@ -54,8 +55,6 @@ _DIGITS: Final = re.compile(r"\d+")
 log = structlog.get_logger(__name__)
 
 S = TypeVar("S")
-#: Blocks the clock remembers before it forgets the oldest half.
-MAX_KNOWN_BLOCKS: Final = 10_000
 #: Blocks whose missing rates the tracker keeps for `gaps_at` (more than the reads in flight at once).
 MAX_GAP_BLOCKS: Final = 64
 NO_LIQUIDITY: Final = "no liquidity"
@@ -172,53 +171,6 @@ def _read_failed(state: object) -> bool:
     return isinstance(state, _Missing) and state.reason != NO_LIQUIDITY
 
 
-class BlockClock:
-    """Blocks by number, and the first block at or after a time; remembers every block it read."""
-
-    def __init__(self) -> None:
-        self.known: dict[int, BlockRef] = {}
-        self._fetching: dict[int, asyncio.Future[BlockRef]] = {}  # asked and not answered yet: asked once
-
-    async def block(self, reader: Reader, number: int) -> BlockRef:
-        """Block `number`, not after the reader's (read through it, once, however many ask at the same time)."""
-        known = self.known.get(number)
-        if known is not None:
-            return known
-        pending = self._fetching.get(number)
-        if pending is not None:
-            return await pending
-        pending = self._fetching[number] = asyncio.ensure_future(reader.header(number))
-        try:
-            found = await pending
-        finally:
-            del self._fetching[number]
-        if len(self.known) >= MAX_KNOWN_BLOCKS:
-            for old in sorted(self.known)[: MAX_KNOWN_BLOCKS // 2]:
-                del self.known[old]
-        self.known[number] = found
-        return found
-
-    async def first_at_or_after(self, reader: Reader, timestamp: int) -> BlockRef:
-        """The first block with ``timestamp >= timestamp`` up to the reader's; block 0 must be older than it.
-
-        Timestamps never decrease along a chain. The search gallops forward from the newest remembered
-        block older than the time (the previous answer, when indexing block after block), then bisects.
-        """
-        head = reader.block
-        below = [b for b in self.known.values() if b.timestamp < timestamp and b.number < head.number]
-        lo = max(below, key=lambda b: b.number) if below else await self.block(reader, 0)
-        above = [b for b in self.known.values() if b.timestamp >= timestamp and lo.number < b.number <= head.number]
-        hi = min(above, key=lambda b: b.number) if above else head
-        step = 1
-        while hi.number - lo.number > 1:
-            probe = await self.block(reader, min(lo.number + step, (lo.number + hi.number) // 2))
-            if probe.timestamp < timestamp:
-                lo, step = probe, step * 2
-            else:
-                hi = probe
-        return hi
-
-
 @dataclass(slots=True)
 class LpFeeTracker(Generic[S]):
     """One adapter's pools: their state at S (cached), first blocks of young pools, and the rates."""
@@ -266,8 +218,18 @@ class LpFeeTracker(Generic[S]):
             if read is not None and self.follow is None:
                 states = {pool.address: self.state(results) for pool, results in zip(pools, read, strict=True)}
             else:
-                states = await self._ends(reader, pools)
+                states = await self._ends_and_start(reader, pools)
             return await self._rates(reader, pools, states)
+
+    async def _ends_and_start(self, reader: Reader, pools: Sequence[LpPool]) -> Mapping[str, S | _Missing]:
+        """`_ends`, with S looked for meanwhile: its headers' round overlaps B's multicall instead of following it.
+        A failed search is met again, and reported, when the starts need S."""
+        if not pools:
+            return await self._ends(reader, pools)
+        ends, _ = await asyncio.gather(self._ends(reader, pools), self.window_start(reader), return_exceptions=True)
+        if isinstance(ends, BaseException):
+            raise ends
+        return ends
 
     async def _rates(self, reader: Reader, pools: Sequence[LpPool], states: Mapping[str, S | _Missing]) -> LpFeeRates:
         end = reader.block
