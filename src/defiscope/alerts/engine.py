@@ -29,11 +29,14 @@ from defiscope.alerts.evaluate import (
     Extras,
     GovernanceEvent,
     IndexerHealth,
-    Memo,
     RuleView,
     SubjectState,
     Transition,
+    Verdicts,
     evaluate_block,
+    judge_rule,
+    measure,
+    quiet,
 )
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_evidence
@@ -167,6 +170,33 @@ def _backtest_id(rule_id: str, block: BlockRef, subject: str) -> str:
     return f"bt_{rule_id}_{block.number}" + (f"_{subject}" if subject else "")
 
 
+@dataclass(frozen=True, slots=True)
+class Level:
+    """The rules of one chain evaluated at one depth, grouped by what they measure (`RuleView.inputs`): each group
+    costs one measurement per block, then one comparison per rule. Built when the rule set changes."""
+
+    depth: int
+    #: By inputs (one measurement each), then by equal params (one verdict per subject each).
+    groups: tuple[tuple[tuple[LoadedRule, ...], ...], ...]
+    exposure: frozenset[ExposureKey]  # the liquidation exposures its rules read at each block
+    governance: bool  # whether its rules need the block's governance events (six store reads)
+
+
+def levels(rules: Sequence[LoadedRule]) -> tuple[Level, ...]:
+    """A chain's rules by depth (shallowest first), each depth's rules grouped by their inputs."""
+    by_depth: dict[int, dict[tuple[Any, ...], dict[Any, list[LoadedRule]]]] = {}
+    for rule in rules:
+        by_inputs = by_depth.setdefault(rule.depth, {}).setdefault(rule.view.inputs, {})
+        by_inputs.setdefault(rule.spec.params, []).append(rule)
+    built = []
+    for depth, grouped in sorted(by_depth.items()):
+        members = [rule for group in grouped.values() for same in group.values() for rule in same]
+        governance = any(r.spec.kind == "governance" for r in members)
+        groups = tuple(tuple(tuple(same) for same in group.values()) for group in grouped.values())
+        built.append(Level(depth, groups, frozenset(exposure_wanted(members)), governance))
+    return tuple(built)
+
+
 def exposure_wanted(rules: Sequence[LoadedRule]) -> set[ExposureKey]:
     wanted: set[ExposureKey] = set()
     for rule in rules:
@@ -188,7 +218,7 @@ class AlertEngine:
         self._sessions = sessionmaker(repo.engine, expire_on_commit=False)
         self._version: tuple[int, int] | None = None
         self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
-        self._by_chain: dict[int, list[LoadedRule]] = {}
+        self._levels: dict[int, tuple[Level, ...]] = {}  # chain -> its rules by depth, grouped by their inputs
         self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
         self._stale_states = True
@@ -233,42 +263,50 @@ class AlertEngine:
     ) -> list[AlertMessage]:
         await asyncio.to_thread(self._refresh)
         sent: list[AlertMessage] = []
-        by_depth: dict[int, list[LoadedRule]] = {}
-        for rule in self._by_chain.get(chain_id, ()):
-            by_depth.setdefault(rule.depth, []).append(rule)
-        for depth, rules in sorted(by_depth.items()):
-            cursor = self._cursors.get((chain_id, depth))
-            limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
-            due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, indexed - depth, limit)
-            wanted = exposure_wanted(rules)
-            # Governance events are read only for a chain with governance rules (six store reads a block).
-            governance = self.governance if any(r.spec.kind == "governance" for r in rules) else None
+        for level in self._levels.get(chain_id, ()):
+            cursor, upto = self._cursors.get((chain_id, level.depth)), indexed - level.depth
+            if cursor == upto - 1:  # following the head: one block is due (skipped below if it is not stored)
+                due = [upto]
+            else:
+                limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
+                due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, upto, limit)
+            governance = self.governance if level.governance else None
             for number in due:
-                found = await exposure(number, wanted) if wanted and exposure is not None else {}
+                found = await exposure(number, level.exposure) if level.exposure and exposure is not None else {}
                 extras = Extras(
                     exposure=found,
                     governance=None if governance is None else governance(chain_id, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
                 )
-                sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, rules, extras)
-                self._cursors[(chain_id, depth)] = number
+                sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, level, extras)
+                self._cursors[(chain_id, level.depth)] = number
         return sent
 
     # --------------------------------------------------------------- one block
 
-    def _evaluate_stored_block(
-        self, chain_id: int, number: int, rules: Sequence[LoadedRule], extras: Extras
-    ) -> list[AlertMessage]:
+    def _evaluate_stored_block(self, chain_id: int, number: int, level: Level, extras: Extras) -> list[AlertMessage]:
         figures = self.figures.at(chain_id, number)
         if figures is None:  # rolled back meanwhile
             return []
         history = self._history(chain_id)
         moves: list[tuple[Transition, LoadedRule]] = []
-        memo: Memo = {}  # the block's measurements, shared by rules with the same inputs
-        for rule in rules:
-            states = self._states.setdefault((rule.stored.id, chain_id), {})
-            for move in evaluate_block(rule.view, figures, history, extras, states, _new_alert_id, memo):
-                moves.append((move, rule))
+        states = self._states
+        for group in level.groups:
+            measured = measure(group[0][0].spec.params, figures, history, extras)  # the same for all the group
+            if measured.missing is not None:
+                continue
+            for same in group:
+                verdicts: Verdicts = {}
+                nothing_holds = quiet(same[0].view, measured, verdicts)
+                for rule in same:
+                    subjects = states.get((rule.stored.id, chain_id))
+                    if not subjects:
+                        if nothing_holds:
+                            continue  # nothing to fire, nothing open: most rules at a quiet block
+                        if subjects is None:
+                            subjects = states[(rule.stored.id, chain_id)] = {}
+                    for move in judge_rule(rule.view, measured, figures.block, subjects, _new_alert_id, verdicts):
+                        moves.append((move, rule))
         if not moves:
             return []
         try:
@@ -300,9 +338,10 @@ class AlertEngine:
                 resolved.append((move.alert_id, move.block, message.value))
         insert_alerts(session, fired)
         resolve_alerts(session, resolved)
-        for message, (move, rule) in zip(messages, moves, strict=True):
+        for message, (_move, rule) in zip(messages, moves, strict=True):
             self.sink.put(session, message, rule.channels, rule.stored.owner_key_id)
-            log.debug("alerts.transition", type=move.type, rule=rule.stored.id, alert=move.alert_id)
+        # One line per block, not per alert: a block can move a thousand rules at once.
+        log.debug("alerts.stored", block=moves[0][0].block.number, fired=len(fired), resolved=len(resolved))
         return messages
 
     # --------------------------------------------------------------- rules, states, rollback
@@ -328,9 +367,10 @@ class AlertEngine:
                     loaded.append(load_rule(stored))
                 except InputError as exc:  # a rule stored by an older version that no longer validates
                     log.error("alerts.rule_invalid", rule=stored.id, reason=str(exc))
-            self._by_chain = {}
+            by_chain: dict[int, list[LoadedRule]] = {}
             for rule in loaded:
-                self._by_chain.setdefault(rule.stored.chain_id, []).append(rule)
+                by_chain.setdefault(rule.stored.chain_id, []).append(rule)
+            self._levels = {chain_id: levels(rules) for chain_id, rules in by_chain.items()}
             self._version = version
             self._stale_states = True
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final, Literal
 
 from defiscope.alerts.rules import (
@@ -142,8 +143,13 @@ class Reading:
     previous: Decimal | None = None
     change: Decimal | None = None  # percent (price, TVL); percentage points (yield)
     change_usd: Decimal | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    #: The figures and calls behind the reading, built only when a rule moves (quiet blocks make no JSON).
+    explain: Callable[[], Mapping[str, Any]] = dict
     flag: bool = False  # new_protocol: still new; indexer_health: something is failing
+
+    @property
+    def evidence(self) -> Mapping[str, Any]:
+        return self.explain()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +158,10 @@ class Measurement:
 
     readings: Mapping[str, Reading]
     missing: str | None = None
-    #: The subjects a rule could fire on, when fewer than all (a protocol no longer new never fires again): the
-    #: others are judged only when an alert of theirs is open, to resolve it.
-    candidates: tuple[str, ...] | None = None
+    #: The subjects a rule could fire on, when fewer than all (a protocol no longer new never fires again), in
+    #: order (a dict without values: ordered, and a set for differences): the others are judged only when an
+    #: alert of theirs is open, to resolve it.
+    candidates: Mapping[str, None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +190,12 @@ class RuleView:
     spec: RuleSpec
     cooldown_blocks: int
     inputs: tuple[Any, ...] = ()
+    #: How its kind compares a reading with its thresholds (looked up once, not per block).
+    judge: Callable[[Any, Reading], tuple[bool, Decimal | None]] = field(default=lambda _p, _r: (False, None))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", input_key(self.spec.params))
+        object.__setattr__(self, "judge", _JUDGES[type(self.spec.params)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +207,8 @@ class Transition:
     observation: Observation
 
 
+#: Per subject: whether a rule holds and the threshold it was compared with (the same for rules with equal params).
+Verdicts = dict[str, tuple[bool, Decimal | None]]
 History = Callable[[int], BlockFigures | None]  # the figures of the newest stored block at or before a number
 NewId = Callable[[str, BlockRef, str], str]  # (rule id, block, subject) -> a fresh alert id
 Memo = dict[tuple[Any, ...], Measurement]  # one block's measurements by input key
@@ -223,25 +235,63 @@ def evaluate_block(
     measured = memo.get(rule.inputs)
     if measured is None:
         measured = memo[rule.inputs] = measure(rule.spec.params, figures, history, extras)
+    return judge_rule(rule, measured, figures.block, states, new_id)
+
+
+def judge_rule(
+    rule: RuleView,
+    measured: Measurement,
+    block: BlockRef,
+    states: MutableMapping[str, SubjectState],
+    new_id: NewId,
+    verdicts: Verdicts | None = None,
+) -> list[Transition]:
+    """The second half of `evaluate_block`: judge `rule` on a measurement of its inputs at `block`. A caller that
+    groups rules by `RuleView.inputs` measures once per group; rules whose params are equal share `verdicts`."""
     if measured.missing is not None:
         return []
-    subjects: Iterable[str] = measured.readings if measured.candidates is None else measured.candidates
-    if measured.candidates is not None and states:
-        opened = [s for s, state in states.items() if state.open_alert is not None and s in measured.readings]
-        subjects = [*measured.candidates, *(s for s in opened if s not in measured.candidates)]
+    verdicts = {} if verdicts is None else verdicts
+    readings, candidates = measured.readings, measured.candidates
+    subjects: Iterable[str] = readings if candidates is None else candidates
+    if candidates is not None and states.keys() - candidates:  # a set difference, in C: most states are candidates
+        others = sorted(states.keys() - candidates)  # sorted: the same order live and in a backtest
+        opened = [s for s in others if states[s].open_alert is not None and s in readings]
+        subjects = [*candidates, *opened]
     moves: list[Transition] = []
+    params, judged = rule.spec.params, rule.judge
     for subject in subjects:
-        reading = measured.readings[subject]
-        triggered, threshold = judge(rule.spec.params, reading)
+        reading = readings[subject]
+        verdict = verdicts.get(subject)
+        if verdict is None:
+            verdict = verdicts[subject] = judged(params, reading)
+        triggered, threshold = verdict
         state = states.get(subject)
         if state is None:
             if not triggered:
                 continue  # nothing open, nothing to fire: most rules at most blocks
             state = states[subject] = SubjectState()
-        move = _advance(rule, state, figures.block, subject, triggered, threshold, reading, new_id)
+        elif triggered == (state.open_alert is not None):
+            continue  # still firing, or still quiet: nothing moves
+        move = _advance(rule, state, block, subject, triggered, threshold, reading, new_id)
         if move is not None:
             moves.append(move)
     return moves
+
+
+def quiet(rule: RuleView, measured: Measurement, verdicts: Verdicts) -> bool:
+    """Whether the rule holds for none of the measurement's candidate subjects (filling `verdicts`): then a rule
+    with these params and no state has nothing to do at this block."""
+    if measured.missing is not None:
+        return True
+    readings = measured.readings
+    subjects = readings if measured.candidates is None else measured.candidates
+    for subject in subjects:
+        verdict = verdicts.get(subject)
+        if verdict is None:
+            verdict = verdicts[subject] = rule.judge(rule.spec.params, readings[subject])
+        if verdict[0]:
+            return False
+    return True
 
 
 def _advance(
@@ -394,16 +444,19 @@ def _price_move(p: PriceMoveParams, figures: BlockFigures, history: History) -> 
     change = _pct(now.usd, before.usd)
     if change is None:
         return _missing(f"the price of {p.token} was 0 at block {earlier.block.number}")
-    evidence = {
-        "token": now.token,
-        "symbol": now.symbol,
-        "price_usd": str(now.usd),
-        "price_source": now.source,
-        "previous_price_source": before.source,
-        "previous_block": _ref(earlier),
-        "change_pct": str(change),
-    }
-    return Measurement({"": Reading(now.usd, before.usd, change, None, evidence)})
+
+    def explain() -> dict[str, Any]:
+        return {
+            "token": now.token,
+            "symbol": now.symbol,
+            "price_usd": str(now.usd),
+            "price_source": now.source,
+            "previous_price_source": before.source,
+            "previous_block": _ref(earlier),
+            "change_pct": str(change),
+        }
+
+    return Measurement({"": Reading(now.usd, before.usd, change, None, explain)})
 
 
 def _tvl_change(p: TvlChangeParams, figures: BlockFigures, history: History) -> Measurement:
@@ -415,14 +468,17 @@ def _tvl_change(p: TvlChangeParams, figures: BlockFigures, history: History) -> 
     if earlier is None or before is None:
         return _missing(f"no snapshot of {p.protocol} stored {p.window_blocks} blocks before {figures.block.number}")
     change_pct = _pct(now, before)
-    evidence = {
-        "protocol": p.protocol,
-        "change_usd": str(now - before),
-        "change_pct": None if change_pct is None else str(change_pct),
-        "snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(figures)},
-        "previous_snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(earlier)},
-    }
-    return Measurement({"": Reading(now, before, change_pct, now - before, evidence)})
+
+    def explain() -> dict[str, Any]:
+        return {
+            "protocol": p.protocol,
+            "change_usd": str(now - before),
+            "change_pct": None if change_pct is None else str(change_pct),
+            "snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(figures)},
+            "previous_snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(earlier)},
+        }
+
+    return Measurement({"": Reading(now, before, change_pct, now - before, explain)})
 
 
 def _rates(p: YieldParams, figures: BlockFigures) -> list[RatePoint]:
@@ -439,11 +495,15 @@ def _yield(p: YieldParams, figures: BlockFigures, history: History) -> Measureme
     readings = {}
     for rate in rates:
         previous = before.get((rate.market, rate.kind))
-        evidence: dict[str, Any] = {"protocol": rate.slug, "market": rate.market, "asset": rate.asset}
-        evidence |= {"symbol": rate.symbol, "kind": rate.kind, "apy_pct": str(rate.apy_pct), "block": _ref(figures)}
         change = None if previous is None else rate.apy_pct - previous
-        readings[f"{rate.kind}:{rate.market}"] = Reading(rate.apy_pct, previous, change, None, evidence)
+        explain = partial(_rate_evidence, rate, figures)
+        readings[f"{rate.kind}:{rate.market}"] = Reading(rate.apy_pct, previous, change, None, explain)
     return Measurement(readings)
+
+
+def _rate_evidence(rate: RatePoint, figures: BlockFigures) -> dict[str, Any]:
+    evidence: dict[str, Any] = {"protocol": rate.slug, "market": rate.market, "asset": rate.asset}
+    return evidence | {"symbol": rate.symbol, "kind": rate.kind, "apy_pct": str(rate.apy_pct), "block": _ref(figures)}
 
 
 def _exposure(p: LiquidationExposureParams, extras: Extras) -> Measurement:
@@ -460,7 +520,7 @@ def _exposure(p: LiquidationExposureParams, extras: Extras) -> Measurement:
         "positions": found.positions,
         "collateral_usd": str(found.collateral_usd),
     }
-    return Measurement({"": Reading(found.debt_usd, None, None, None, evidence)})
+    return Measurement({"": Reading(found.debt_usd, None, None, None, partial(dict, evidence))})
 
 
 def _new_protocols(p: NewProtocolParams, figures: BlockFigures) -> Measurement:
@@ -470,9 +530,13 @@ def _new_protocols(p: NewProtocolParams, figures: BlockFigures) -> Measurement:
         if first is None:
             continue
         age_s = figures.block.timestamp - first
-        evidence = {"protocol": slug, "first_stored_at": first, "age_seconds": age_s, "tvl_usd": str(tvl)}
-        readings[slug] = Reading(tvl, None, None, None, evidence, flag=age_s <= p.within_days * DAY)
-    return Measurement(readings, candidates=tuple(slug for slug, r in readings.items() if r.flag))
+        explain = partial(_new_evidence, slug, first, age_s, tvl)
+        readings[slug] = Reading(tvl, None, None, None, explain, flag=age_s <= p.within_days * DAY)
+    return Measurement(readings, candidates=dict.fromkeys(slug for slug, r in readings.items() if r.flag))
+
+
+def _new_evidence(slug: str, first: int, age_s: int, tvl: Decimal) -> dict[str, Any]:
+    return {"protocol": slug, "first_stored_at": first, "age_seconds": age_s, "tvl_usd": str(tvl)}
 
 
 def _governance(p: GovernanceParams, extras: Extras) -> Measurement:
@@ -486,7 +550,7 @@ def _governance(p: GovernanceParams, extras: Extras) -> Measurement:
             continue
         evidence: dict[str, Any] = {"protocol": event.protocol, "proposal_id": event.proposal_id}
         evidence |= {"event": event.event, "flags": list(event.flags), "tx_hash": event.tx_hash}
-        readings[f"{event.protocol}:{event.proposal_id}:{event.event}"] = Reading(None, evidence=evidence)
+        readings[f"{event.protocol}:{event.proposal_id}:{event.event}"] = Reading(None, explain=partial(dict, evidence))
     return Measurement(readings)
 
 
@@ -500,4 +564,4 @@ def _health(extras: Extras) -> Measurement:
     evidence: dict[str, Any] = {"head": health.head, "last_indexed": health.last_indexed}
     evidence |= {"failing": list(health.failing), "last_error": health.last_error}
     failing = bool(health.failing) or health.last_error is not None
-    return Measurement({"": Reading(Decimal(lag), None, None, None, evidence, flag=failing)})
+    return Measurement({"": Reading(Decimal(lag), None, None, None, partial(dict, evidence), flag=failing)})

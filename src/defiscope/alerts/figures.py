@@ -94,7 +94,8 @@ class StoredFigures:
             self._first_seen.pop(chain_id, None)
 
     def _load(self, session: Session, chain_id: int, number: int) -> BlockFigures | None:
-        block = session.get(Block, (chain_id, number))
+        stmt = select(Block.hash, Block.timestamp).where(Block.chain_id == chain_id, Block.number == number)
+        block = session.execute(stmt).one_or_none()
         if block is None:
             return None
         ref = BlockRef(chain_id, number, block.hash, block.timestamp)
@@ -150,8 +151,14 @@ def _prices(session: Session, chain_id: int, number: int) -> dict[str, PricePoin
 
 
 def _rates(session: Session, chain_id: int, number: int) -> tuple[RatePoint, ...]:
-    stmt = select(YieldRow).where(YieldRow.chain_id == chain_id, YieldRow.block_number == number)
-    return tuple(RatePoint(r.slug, r.market, r.asset, r.symbol, r.kind, r.apy * HUNDRED) for r in session.scalars(stmt))
+    # Columns, not ORM rows: a block's rates are read on every evaluated block.
+    stmt = select(YieldRow.slug, YieldRow.market, YieldRow.asset, YieldRow.symbol, YieldRow.kind, YieldRow.apy).where(
+        YieldRow.chain_id == chain_id, YieldRow.block_number == number
+    )
+    return tuple(
+        RatePoint(slug, market, asset, symbol, kind, apy * HUNDRED)
+        for slug, market, asset, symbol, kind, apy in session.execute(stmt)
+    )
 
 
 def snapshot_evidence(session: Session, slug: str, chain_id: int, number: int) -> dict[str, Any]:
