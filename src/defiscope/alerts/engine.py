@@ -18,13 +18,14 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.alerts.evaluate import (
+    DAY,
     BlockFigures,
     Extras,
     GovernanceEvent,
@@ -41,9 +42,11 @@ from defiscope.alerts.evaluate import (
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_evidence
 from defiscope.alerts.message import AlertMessage, AlertSink, Channel
+from defiscope.alerts.pools import BlockTimes, YoungPool, young_pools
 from defiscope.alerts.rules import (
     FINALIZED,
     LiquidationExposureParams,
+    NewProtocolParams,
     RuleSpec,
     TvlChangeParams,
     confirmations_value,
@@ -82,6 +85,8 @@ LIVE_ONLY: Final = {"indexer_health": "indexer health is only known live: it has
 GovernanceSource = Callable[[int, int], Sequence[GovernanceEvent] | None]
 #: How liquidation exposure is read at a block: the wanted (protocol, asset, drop %) -> figure or why not.
 ExposureSource = Callable[[int, Collection[ExposureKey]], Awaitable[Mapping[ExposureKey, Any]]]
+#: How young pools are read at a block: (block, window in seconds) -> the pools (`alerts.pools`) or why not.
+PoolSource = Callable[[int, int], Awaitable[Sequence[YoungPool] | str]]
 
 
 class BacktestRefused(InputError):
@@ -180,6 +185,7 @@ class Level:
     groups: tuple[tuple[tuple[LoadedRule, ...], ...], ...]
     exposure: frozenset[ExposureKey]  # the liquidation exposures its rules read at each block
     governance: bool  # whether its rules need the block's governance events (six store reads)
+    pools_within: int | None  # seconds: the widest window of its `scope: pool` rules (None: it has none)
 
 
 def levels(rules: Sequence[LoadedRule]) -> tuple[Level, ...]:
@@ -193,8 +199,17 @@ def levels(rules: Sequence[LoadedRule]) -> tuple[Level, ...]:
         members = [rule for group in grouped.values() for same in group.values() for rule in same]
         governance = any(r.spec.kind == "governance" for r in members)
         groups = tuple(tuple(tuple(same) for same in group.values()) for group in grouped.values())
-        built.append(Level(depth, groups, frozenset(exposure_wanted(members)), governance))
+        windows = [pool_window(r.spec.params) for r in members]
+        widest = max((w for w in windows if w is not None), default=None)
+        built.append(Level(depth, groups, frozenset(exposure_wanted(members)), governance, widest))
     return tuple(built)
+
+
+def pool_window(p: Any) -> int | None:
+    """A `new_protocol` rule over pools: its window in whole seconds (rounded up); None for any other rule."""
+    if isinstance(p, NewProtocolParams) and p.scope == "pool":
+        return int((p.within_days * DAY).to_integral_value(ROUND_CEILING))
+    return None
 
 
 def exposure_wanted(rules: Sequence[LoadedRule]) -> set[ExposureKey]:
@@ -222,6 +237,7 @@ class AlertEngine:
         self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
         self._stale_states = True
+        self._block_times: dict[int, BlockTimes] = {}  # chain -> creation blocks' times of young pools
         self._one_chain_at_a_time = asyncio.Lock()
         repo.on_rollback(self._rolled_back)
 
@@ -239,11 +255,15 @@ class AlertEngine:
             status.last_error,
         )
         engine = chain.engine
+        times = self._block_times.setdefault(block.chain_id, BlockTimes(engine.client))
 
         async def exposure(number: int, wanted: Collection[ExposureKey]) -> Mapping[ExposureKey, Any]:
             return await read_exposure(engine.client, engine.deployment, number, wanted)
 
-        await self.evaluate_chain(block.chain_id, block.number, health=health, exposure=exposure)
+        async def pools(number: int, within_seconds: int) -> Sequence[YoungPool] | str:
+            return await young_pools(engine, number, within_seconds, times)
+
+        await self.evaluate_chain(block.chain_id, block.number, health=health, exposure=exposure, pools=pools)
 
     async def evaluate_chain(
         self,
@@ -252,14 +272,20 @@ class AlertEngine:
         *,
         health: IndexerHealth | None = None,
         exposure: ExposureSource | None = None,
+        pools: PoolSource | None = None,
     ) -> list[AlertMessage]:
         """Evaluate the rules of `chain_id` at every stored block due once block `indexed` is stored; returns the
         messages handed to the sink."""
         async with self._one_chain_at_a_time:  # chains share the rule set, the states and the figures' cache
-            return await self._evaluate_chain(chain_id, indexed, health, exposure)
+            return await self._evaluate_chain(chain_id, indexed, health, exposure, pools)
 
     async def _evaluate_chain(
-        self, chain_id: int, indexed: int, health: IndexerHealth | None, exposure: ExposureSource | None
+        self,
+        chain_id: int,
+        indexed: int,
+        health: IndexerHealth | None,
+        exposure: ExposureSource | None,
+        pools: PoolSource | None,
     ) -> list[AlertMessage]:
         await asyncio.to_thread(self._refresh)
         sent: list[AlertMessage] = []
@@ -273,10 +299,14 @@ class AlertEngine:
             governance = self.governance if level.governance else None
             for number in due:
                 found = await exposure(number, level.exposure) if level.exposure and exposure is not None else {}
+                young = None
+                if level.pools_within is not None:
+                    young = "no pool source (live only)" if pools is None else await pools(number, level.pools_within)
                 extras = Extras(
                     exposure=found,
                     governance=None if governance is None else governance(chain_id, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
+                    pools=young,
                 )
                 sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, level, extras)
                 self._cursors[(chain_id, level.depth)] = number
@@ -395,6 +425,8 @@ class AlertEngine:
             self.sink.put(session, message, rule.channels, stored.owner_key_id)
             log.warning("alerts.retracted", rule=alert.rule_id, alert=alert.id, block=alert.block.number)
         self.figures.forget(chain_id, number)
+        if chain_id in self._block_times:
+            self._block_times[chain_id].forget(number)
         for key in [k for k in self._cursors if k[0] == chain_id and self._cursors[k] >= number]:
             self._cursors[key] = number - 1
         self._stale_states = True
@@ -420,6 +452,11 @@ async def backtest(
     if to_block - from_block + 1 > MAX_BACKTEST_BLOCKS:
         raise BacktestRefused(f"at most {MAX_BACKTEST_BLOCKS} blocks per backtest", field="to_block")
     rule = load_rule(stored)
+    if pool_window(rule.spec.params) is not None:
+        raise BacktestRefused(
+            "new_protocol rules over pools read the pools' holdings from the chain at each block: live only",
+            field="rule",
+        )
     if exposure_wanted([rule]) and exposure is None:
         raise BacktestRefused(
             "liquidation_exposure backtests read positions from the chain: run it from the CLI", field="rule"

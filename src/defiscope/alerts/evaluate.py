@@ -8,6 +8,11 @@ A measurement depends on the rule's inputs, not on its threshold or cool-down: t
 
     >>> from defiscope.alerts.rules import parse_rule
     >>> from defiscope.chain.block import BlockRef
+from defiscope.tvl.model import exact_sum
+from defiscope.tvl.valuation import value_usd
+
+if TYPE_CHECKING:
+    from defiscope.alerts.pools import YoungPool
     >>> rule = parse_rule({"kind": "tvl_change", "params": {"chain": "1", "protocol": "demo", "window_blocks": 1,
     ...                    "threshold_pct": 10}})
     >>> def figures(n: int, tvl: str) -> BlockFigures:
@@ -30,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from defiscope.alerts.rules import (
     GovernanceParams,
@@ -44,6 +49,11 @@ from defiscope.alerts.rules import (
     YieldParams,
 )
 from defiscope.chain.block import BlockRef
+from defiscope.tvl.model import exact_sum
+from defiscope.tvl.valuation import value_usd
+
+if TYPE_CHECKING:
+    from defiscope.alerts.pools import YoungPool
 
 HUNDRED: Final = Decimal(100)
 DAY: Final = 86_400
@@ -133,6 +143,9 @@ class Extras:
     governance: Sequence[GovernanceEvent] | None = None
     governance_missing: str = "no governance source was given to the evaluator"
     health: IndexerHealth | None = None
+    #: Pools created within the widest pool rule's window, with their holdings at the block (`alerts.pools`), or
+    #: why they could not be read; None when nobody read them (a backtest: they are read from the chain).
+    pools: Sequence[YoungPool] | str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +347,7 @@ def input_key(p: Params) -> tuple[Any, ...]:
     if isinstance(p, LiquidationExposureParams):
         return ("liquidation_exposure", p.protocol, p.asset, p.drop_pct)
     if isinstance(p, NewProtocolParams):
-        return ("new_protocol", p.within_days)
+        return ("new_protocol", p.scope, p.within_days)
     if isinstance(p, GovernanceParams):
         return ("governance", p.protocol, p.events, p.flags)
     return ("indexer_health",)
@@ -350,7 +363,7 @@ def measure(p: Params, figures: BlockFigures, history: History, extras: Extras) 
     if isinstance(p, LiquidationExposureParams):
         return _exposure(p, extras)
     if isinstance(p, NewProtocolParams):
-        return _new_protocols(p, figures)
+        return _new_pools(p, figures, extras) if p.scope == "pool" else _new_protocols(p, figures)
     if isinstance(p, GovernanceParams):
         return _governance(p, extras)
     return _health(extras)
@@ -533,6 +546,61 @@ def _new_protocols(p: NewProtocolParams, figures: BlockFigures) -> Measurement:
         explain = partial(_new_evidence, slug, first, age_s, tvl)
         readings[slug] = Reading(tvl, None, None, None, explain, flag=age_s <= p.within_days * DAY)
     return Measurement(readings, candidates=dict.fromkeys(slug for slug, r in readings.items() if r.flag))
+
+
+def _new_pools(p: NewProtocolParams, figures: BlockFigures, extras: Extras) -> Measurement:
+    """Young pools valued at the block's stored prices: a pool none of whose holdings has a price has no reading
+    (never 0); one with some priced is valued by those, the others listed as unpriced in its evidence."""
+    if extras.pools is None:
+        return _missing("young pools are read from the chain by the live evaluator only (not in a backtest)")
+    if isinstance(extras.pools, str):
+        return _missing(extras.pools)
+    readings = {}
+    for pool in extras.pools:
+        age_s = figures.block.timestamp - pool.first_timestamp
+        valued = [(h, figures.price(h.token)) for h in pool.holdings]
+        priced = [(h, v.usd) for h, v in valued if v is not None and h.amount is not None and h.decimals is not None]
+        if not priced:
+            continue
+        tvl = exact_sum(value_usd(h.amount or 0, h.decimals or 0, usd) for h, usd in priced)
+        explain = partial(_pool_evidence, pool, age_s, tvl, figures)
+        readings[f"{pool.protocol}:{pool.address}"] = Reading(
+            tvl, None, None, None, explain, flag=age_s <= p.within_days * DAY
+        )
+    return Measurement(readings, candidates=dict.fromkeys(subject for subject, r in readings.items() if r.flag))
+
+
+def _pool_evidence(pool: YoungPool, age_s: int, tvl: Decimal, figures: BlockFigures) -> dict[str, Any]:
+    tokens = []
+    for h in pool.holdings:
+        price = figures.price(h.token)
+        value = (
+            None
+            if price is None or h.amount is None or h.decimals is None
+            else value_usd(h.amount, h.decimals, price.usd)
+        )
+        tokens.append(
+            {
+                "token": h.token,
+                "symbol": h.symbol,
+                "amount": None if h.amount is None else str(h.amount),
+                "decimals": h.decimals,
+                "price_usd": None if price is None else str(price.usd),
+                "price_source": None if price is None else price.source,
+                "value_usd": None if value is None else str(value),
+                "unpriced_reason": h.unread
+                or (None if price is not None else "no price stored with the block's snapshots"),
+            }
+        )
+    return {
+        "protocol": pool.protocol,
+        "pool": pool.address,
+        "first_block": pool.first_block,
+        "first_block_timestamp": pool.first_timestamp,
+        "age_seconds": age_s,
+        "tvl_usd": str(tvl),
+        "tokens": tokens,
+    }
 
 
 def _new_evidence(slug: str, first: int, age_s: int, tvl: Decimal) -> dict[str, Any]:
