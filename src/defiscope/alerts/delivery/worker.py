@@ -197,11 +197,13 @@ async def open_worker(
         yield DeliveryWorker(OutboxQueue(engine, settings), channels, settings, bell=bell, pruner=pruner)
 
 
-async def work_until_signalled(engine: Engine, settings: DeliverySettings) -> None:
+async def work_until_signalled(
+    engine: Engine, settings: DeliverySettings, retention: RetentionSettings | None = None
+) -> None:
     """A worker until SIGINT or SIGTERM: `defiscope delivery worker` and `python -m defiscope.alerts.delivery`."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_worker(engine, settings) as worker:
+    async with open_worker(engine, settings, retention=retention) as worker:
         await worker.run(stop)
