@@ -11,7 +11,7 @@ are not stored (a snapshot's tokens are summed per protocol), so this is read li
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -53,20 +53,29 @@ class _Created:
     block: int
 
 
-def created_pools(engine: TvlEngine, upto: int) -> list[_Created]:
-    """Every pool the engine's adapters discovered up to block `upto`, newest first: each adapter whose creation
-    cursor (`created`) parses to items with an address and two tokens (Uniswap/PancakeSwap V2 and V3)."""
-    found: list[_Created] = []
+def pool_cursors(engine: TvlEngine) -> list[tuple[str, LogCursor[Any]]]:
+    """(slug, creation cursor) of each adapter that discovers pools from creation events (its `created` cursor)."""
+    found = []
     for adapter in engine.adapters:
         cursor = getattr(adapter, "created", None)
-        if not isinstance(cursor, LogCursor):
-            continue
-        for block, _index, item in cursor.entries:
-            tokens = _tokens(item)
-            if block <= upto and tokens is not None:
-                found.append(_Created(adapter.info.slug, str(item.address), tokens, block))
-    found.sort(key=lambda c: c.block, reverse=True)
+        if isinstance(cursor, LogCursor):
+            found.append((adapter.info.slug, cursor))
     return found
+
+
+def newest_first(slug: str, cursor: LogCursor[Any], upto: int) -> Iterator[_Created]:
+    """The cursor's pools created up to block `upto`, newest first (a walk back that stops early costs little)."""
+    for block, _index, item in reversed(cursor.entries):
+        tokens = _tokens(item)
+        if block <= upto and tokens is not None:
+            yield _Created(slug, str(item.address), tokens, block)
+
+
+def created_pools(engine: TvlEngine, upto: int) -> list[_Created]:
+    """Every pool the engine's adapters discovered up to block `upto`, newest first: items of a creation cursor
+    with an address and two tokens (Uniswap/PancakeSwap V2 and V3)."""
+    found = [c for slug, cursor in pool_cursors(engine) for c in newest_first(slug, cursor, upto)]
+    return sorted(found, key=lambda c: c.block, reverse=True)
 
 
 def _tokens(item: Any) -> tuple[str, ...] | None:
@@ -77,7 +86,7 @@ def _tokens(item: Any) -> tuple[str, ...] | None:
 
 
 class BlockTimes:
-    """Timestamps of blocks by number, read once each (a pool's creation block is asked at every block)."""
+    """Timestamps of pools' creation blocks, read once each (a young pool's is asked at every block)."""
 
     __slots__ = ("_client", "_times")
 
@@ -102,13 +111,14 @@ async def young_pools(
     they could not be read."""
     times = times or BlockTimes(engine.client)
     try:
-        now = await times.of(number)
+        now = (await engine.client.block(number)).timestamp  # not kept: one a block would pile up
         young: list[tuple[_Created, int]] = []
-        for created in created_pools(engine, number):  # newest first: stop at the first one too old
-            born = await times.of(created.block)
-            if now - born > within_seconds:
-                break
-            young.append((created, born))
+        for slug, cursor in pool_cursors(engine):
+            for created in newest_first(slug, cursor, number):  # stop at the first one too old
+                born = await times.of(created.block)
+                if now - born > within_seconds:
+                    break
+                young.append((created, born))
         if not young:
             return []
         pinned = await engine.client.snapshot(number)
