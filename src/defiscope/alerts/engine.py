@@ -287,7 +287,8 @@ class AlertEngine:
         exposure: ExposureSource | None,
         pools: PoolSource | None,
     ) -> list[AlertMessage]:
-        await asyncio.to_thread(self._refresh)
+        if self._stale_states or time.monotonic() - self._checked >= RULES_CHECK_INTERVAL:
+            await asyncio.to_thread(self._refresh)  # a thread hop only when something is to be read
         sent: list[AlertMessage] = []
         for level in self._levels.get(chain_id, ()):
             cursor, upto = self._cursors.get((chain_id, level.depth)), indexed - level.depth
