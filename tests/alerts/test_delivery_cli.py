@@ -50,6 +50,16 @@ def test_bad_input_is_one_line_and_exit_2(cli: CliRunner) -> None:
     assert both.stderr.strip() == "error: give a webhook URL or --email, not both"
 
 
+def test_a_bad_retention_setting_stops_the_worker_with_one_line(
+    cli: CliRunner, store: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEFISCOPE_ALERT_RETENTION_DAYS", "-1")
+    refused = cli.invoke(app, ["delivery", "worker"])
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == "error: DEFISCOPE_ALERT_RETENTION_DAYS: Input should be greater than 0"
+    store.close()
+
+
 def test_status_lists_states_and_enable_reopens_a_gone_endpoint(cli: CliRunner, store: Repository) -> None:
     hook = Channel("webhook", "https://gone.example/x", SECRET)
     with Session(store.engine) as session, session.begin():

@@ -7,11 +7,11 @@ from types import ModuleType
 
 import pytest
 
-from defiscope.alerts import wakeup
+from defiscope.alerts import retention, wakeup
 from defiscope.alerts.delivery import backoff, settings, ssrf
 
 
-@pytest.mark.parametrize("module", [wakeup, backoff, settings, ssrf])
+@pytest.mark.parametrize("module", [wakeup, backoff, settings, ssrf, retention])
 def test_module_docstring_examples_run(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0

@@ -18,6 +18,7 @@ from defiscope.alerts.evaluate import (
     evaluate_block,
     measure,
 )
+from defiscope.alerts.pools import Holding, YoungPool
 from defiscope.alerts.rules import parse_rule
 from defiscope.chain.block import BlockRef
 
@@ -113,6 +114,22 @@ def test_new_protocol_fires_per_protocol_once_above_the_tvl_and_resolves_when_it
     }
     body = {"kind": "new_protocol", "params": {"min_tvl_usd": "1000000", "within_days": 7}}
     assert run(body, blocks) == ["firing@2:fresh", "resolved@3:fresh"]
+
+
+def test_new_pools_are_valued_at_the_stored_prices_and_a_pool_without_any_priced_holding_has_no_reading() -> None:
+    day, usdc = 86_400, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+    fresh = YoungPool("uniswap-v3", "0xPoolNew", 10, T0 - day // 2, (Holding(WETH, "WETH", 18, 10**18),))
+    old = YoungPool("uniswap-v2", "0xPoolOld", 5, T0 - 3 * day, (Holding(WETH, "WETH", 18, 10**20),))
+    unpriced = YoungPool("uniswap-v2", "0xPoolX", 11, T0, (Holding(usdc, "USDC", 6, 5 * 10**6),))
+    blocks = {1: figures(1, prices=price("3000")), 2: figures(2, prices=price("50"))}
+    pools = {n: Extras(pools=[fresh, old, unpriced]) for n in blocks}
+    body = {"kind": "new_protocol", "params": {"scope": "pool", "min_tvl_usd": "1000", "within_days": "1.5"}}
+    assert run(body, blocks, pools) == ["firing@1:uniswap-v3:0xPoolNew", "resolved@2:uniswap-v3:0xPoolNew"]
+    measured = measure(spec(body).params, blocks[1], blocks.get, pools[1])
+    assert set(measured.readings) == {"uniswap-v3:0xPoolNew", "uniswap-v2:0xPoolOld"}  # 0xPoolX: nothing priced
+    assert measured.readings["uniswap-v3:0xPoolNew"].value == Decimal(3000)
+    assert measured.readings["uniswap-v3:0xPoolNew"].evidence["first_block"] == 10
+    assert measure(spec(body).params, blocks[1], blocks.get, Extras()).missing is not None  # not read: said why
 
 
 def test_cooldown_holds_back_a_second_firing() -> None:

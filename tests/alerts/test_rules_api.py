@@ -140,7 +140,9 @@ def test_every_kind_is_accepted_and_its_params_are_in_the_openapi_schema(api: Te
         ("YieldParams", "move_pct"),
         ("LiquidationExposureParams", "drop_pct"),
         ("NewProtocolParams", "within_days"),
+        ("NewProtocolParams", "scope"),
         ("GovernanceParams", "flags"),
         ("IndexerHealthParams", "max_lag_blocks"),
     ]:
         assert param in schemas[model]["properties"], model
+    assert schemas["NewProtocolParams"]["properties"]["scope"]["enum"] == ["protocol", "pool"]

@@ -29,6 +29,7 @@ TABLES |= {"snapshot_uncounted"}  # 0009: positions left out of a snapshot's tot
 TABLES |= {"discovery_logs", "discovery_cursors"}  # 0008: discovery from events, persisted (issue 13)
 TABLES |= {"alert_rules", "alerts"}  # 0011: alert rules and the alerts they raised (issue 15)
 TABLES |= {"alert_outbox", "alert_stream", "alert_endpoints_disabled"}  # 0012: alert delivery (issue 15)
+TABLES |= {"alert_stream_pruned"}  # 0014: alert retention (issue 15)
 
 
 def _script_head() -> str:

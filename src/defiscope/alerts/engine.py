@@ -18,29 +18,35 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.alerts.evaluate import (
+    DAY,
     BlockFigures,
     Extras,
     GovernanceEvent,
     IndexerHealth,
-    Memo,
     RuleView,
     SubjectState,
     Transition,
+    Verdicts,
     evaluate_block,
+    judge_rule,
+    measure,
+    quiet,
 )
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_evidence
 from defiscope.alerts.message import AlertMessage, AlertSink, Channel
+from defiscope.alerts.pools import BlockTimes, YoungPool, young_pools
 from defiscope.alerts.rules import (
     FINALIZED,
     LiquidationExposureParams,
+    NewProtocolParams,
     RuleSpec,
     TvlChangeParams,
     confirmations_value,
@@ -80,6 +86,8 @@ LIVE_ONLY: Final = {"indexer_health": "indexer health is only known live: it has
 GovernanceSource = Callable[[int, int, int], Mapping[int, Sequence[GovernanceEvent]] | None]
 #: How liquidation exposure is read at a block: the wanted (protocol, asset, drop %) -> figure or why not.
 ExposureSource = Callable[[int, Collection[ExposureKey]], Awaitable[Mapping[ExposureKey, Any]]]
+#: How young pools are read at a block: (block, window in seconds) -> the pools (`alerts.pools`) or why not.
+PoolSource = Callable[[int, int], Awaitable[Sequence[YoungPool] | str]]
 
 
 class BacktestRefused(InputError):
@@ -168,6 +176,43 @@ def _backtest_id(rule_id: str, block: BlockRef, subject: str) -> str:
     return f"bt_{rule_id}_{block.number}" + (f"_{subject}" if subject else "")
 
 
+@dataclass(frozen=True, slots=True)
+class Level:
+    """The rules of one chain evaluated at one depth, grouped by what they measure (`RuleView.inputs`): each group
+    costs one measurement per block, then one comparison per rule. Built when the rule set changes."""
+
+    depth: int
+    #: By inputs (one measurement each), then by equal params (one verdict per subject each).
+    groups: tuple[tuple[tuple[LoadedRule, ...], ...], ...]
+    exposure: frozenset[ExposureKey]  # the liquidation exposures its rules read at each block
+    governance: bool  # whether its rules need the governance events (read once per step's span)
+    pools_within: int | None  # seconds: the widest window of its `scope: pool` rules (None: it has none)
+
+
+def levels(rules: Sequence[LoadedRule]) -> tuple[Level, ...]:
+    """A chain's rules by depth (shallowest first), each depth's rules grouped by their inputs."""
+    by_depth: dict[int, dict[tuple[Any, ...], dict[Any, list[LoadedRule]]]] = {}
+    for rule in rules:
+        by_inputs = by_depth.setdefault(rule.depth, {}).setdefault(rule.view.inputs, {})
+        by_inputs.setdefault(rule.spec.params, []).append(rule)
+    built = []
+    for depth, grouped in sorted(by_depth.items()):
+        members = [rule for group in grouped.values() for same in group.values() for rule in same]
+        governance = any(r.spec.kind == "governance" for r in members)
+        groups = tuple(tuple(tuple(same) for same in group.values()) for group in grouped.values())
+        windows = [pool_window(r.spec.params) for r in members]
+        widest = max((w for w in windows if w is not None), default=None)
+        built.append(Level(depth, groups, frozenset(exposure_wanted(members)), governance, widest))
+    return tuple(built)
+
+
+def pool_window(p: Any) -> int | None:
+    """A `new_protocol` rule over pools: its window in whole seconds (rounded up); None for any other rule."""
+    if isinstance(p, NewProtocolParams) and p.scope == "pool":
+        return int((p.within_days * DAY).to_integral_value(ROUND_CEILING))
+    return None
+
+
 def exposure_wanted(rules: Sequence[LoadedRule]) -> set[ExposureKey]:
     wanted: set[ExposureKey] = set()
     for rule in rules:
@@ -189,10 +234,11 @@ class AlertEngine:
         self._sessions = sessionmaker(repo.engine, expire_on_commit=False)
         self._version: tuple[int, int] | None = None
         self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
-        self._by_chain: dict[int, list[LoadedRule]] = {}
+        self._levels: dict[int, tuple[Level, ...]] = {}  # chain -> its rules by depth, grouped by their inputs
         self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
         self._stale_states = True
+        self._block_times: dict[int, BlockTimes] = {}  # chain -> creation blocks' times of young pools
         self._one_chain_at_a_time = asyncio.Lock()
         repo.on_rollback(self._rolled_back)
 
@@ -210,11 +256,15 @@ class AlertEngine:
             status.last_error,
         )
         engine = chain.engine
+        times = self._block_times.setdefault(block.chain_id, BlockTimes(engine.client))
 
         async def exposure(number: int, wanted: Collection[ExposureKey]) -> Mapping[ExposureKey, Any]:
             return await read_exposure(engine.client, engine.deployment, number, wanted)
 
-        await self.evaluate_chain(block.chain_id, block.number, health=health, exposure=exposure)
+        async def pools(number: int, within_seconds: int) -> Sequence[YoungPool] | str:
+            return await young_pools(engine, number, within_seconds, times)
+
+        await self.evaluate_chain(block.chain_id, block.number, health=health, exposure=exposure, pools=pools)
 
     async def evaluate_chain(
         self,
@@ -223,53 +273,73 @@ class AlertEngine:
         *,
         health: IndexerHealth | None = None,
         exposure: ExposureSource | None = None,
+        pools: PoolSource | None = None,
     ) -> list[AlertMessage]:
         """Evaluate the rules of `chain_id` at every stored block due once block `indexed` is stored; returns the
         messages handed to the sink."""
         async with self._one_chain_at_a_time:  # chains share the rule set, the states and the figures' cache
-            return await self._evaluate_chain(chain_id, indexed, health, exposure)
+            return await self._evaluate_chain(chain_id, indexed, health, exposure, pools)
 
     async def _evaluate_chain(
-        self, chain_id: int, indexed: int, health: IndexerHealth | None, exposure: ExposureSource | None
+        self,
+        chain_id: int,
+        indexed: int,
+        health: IndexerHealth | None,
+        exposure: ExposureSource | None,
+        pools: PoolSource | None,
     ) -> list[AlertMessage]:
-        await asyncio.to_thread(self._refresh)
+        if self._stale_states or time.monotonic() - self._checked >= RULES_CHECK_INTERVAL:
+            await asyncio.to_thread(self._refresh)  # a thread hop only when something is to be read
         sent: list[AlertMessage] = []
-        by_depth: dict[int, list[LoadedRule]] = {}
-        for rule in self._by_chain.get(chain_id, ()):
-            by_depth.setdefault(rule.depth, []).append(rule)
-        for depth, rules in sorted(by_depth.items()):
-            cursor = self._cursors.get((chain_id, depth))
-            limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
-            due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, indexed - depth, limit)
-            wanted = exposure_wanted(rules)
-            # Governance events are read only for a chain with governance rules, once for the step's blocks.
-            staged = await _governance_span(self.governance if _governed(rules) else None, chain_id, due)
+        for level in self._levels.get(chain_id, ()):
+            cursor, upto = self._cursors.get((chain_id, level.depth)), indexed - level.depth
+            if cursor == upto - 1:  # following the head: one block is due (skipped below if it is not stored)
+                due = [upto]
+            else:
+                limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
+                due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, upto, limit)
+            # Governance events are read only for a level with governance rules, once for the step's blocks.
+            staged = await _governance_span(self.governance if level.governance else None, chain_id, due)
             for number in due:
-                found = await exposure(number, wanted) if wanted and exposure is not None else {}
+                found = await exposure(number, level.exposure) if level.exposure and exposure is not None else {}
+                young = None
+                if level.pools_within is not None:
+                    young = "no pool source (live only)" if pools is None else await pools(number, level.pools_within)
                 extras = Extras(
                     exposure=found,
                     governance=_at(staged, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
+                    pools=young,
                 )
-                sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, rules, extras)
-                self._cursors[(chain_id, depth)] = number
+                sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, level, extras)
+                self._cursors[(chain_id, level.depth)] = number
         return sent
 
     # --------------------------------------------------------------- one block
 
-    def _evaluate_stored_block(
-        self, chain_id: int, number: int, rules: Sequence[LoadedRule], extras: Extras
-    ) -> list[AlertMessage]:
+    def _evaluate_stored_block(self, chain_id: int, number: int, level: Level, extras: Extras) -> list[AlertMessage]:
         figures = self.figures.at(chain_id, number)
         if figures is None:  # rolled back meanwhile
             return []
         history = self._history(chain_id)
         moves: list[tuple[Transition, LoadedRule]] = []
-        memo: Memo = {}  # the block's measurements, shared by rules with the same inputs
-        for rule in rules:
-            states = self._states.setdefault((rule.stored.id, chain_id), {})
-            for move in evaluate_block(rule.view, figures, history, extras, states, _new_alert_id, memo):
-                moves.append((move, rule))
+        states = self._states
+        for group in level.groups:
+            measured = measure(group[0][0].spec.params, figures, history, extras)  # the same for all the group
+            if measured.missing is not None:
+                continue
+            for same in group:
+                verdicts: Verdicts = {}
+                nothing_holds = quiet(same[0].view, measured, verdicts)
+                for rule in same:
+                    subjects = states.get((rule.stored.id, chain_id))
+                    if not subjects:
+                        if nothing_holds:
+                            continue  # nothing to fire, nothing open: most rules at a quiet block
+                        if subjects is None:
+                            subjects = states[(rule.stored.id, chain_id)] = {}
+                    for move in judge_rule(rule.view, measured, figures.block, subjects, _new_alert_id, verdicts):
+                        moves.append((move, rule))
         if not moves:
             return []
         try:
@@ -301,9 +371,10 @@ class AlertEngine:
                 resolved.append((move.alert_id, move.block, message.value))
         insert_alerts(session, fired)
         resolve_alerts(session, resolved)
-        for message, (move, rule) in zip(messages, moves, strict=True):
+        for message, (_move, rule) in zip(messages, moves, strict=True):
             self.sink.put(session, message, rule.channels, rule.stored.owner_key_id)
-            log.debug("alerts.transition", type=move.type, rule=rule.stored.id, alert=move.alert_id)
+        # One line per block, not per alert: a block can move a thousand rules at once.
+        log.debug("alerts.stored", block=moves[0][0].block.number, fired=len(fired), resolved=len(resolved))
         return messages
 
     # --------------------------------------------------------------- rules, states, rollback
@@ -329,9 +400,10 @@ class AlertEngine:
                     loaded.append(load_rule(stored))
                 except InputError as exc:  # a rule stored by an older version that no longer validates
                     log.error("alerts.rule_invalid", rule=stored.id, reason=str(exc))
-            self._by_chain = {}
+            by_chain: dict[int, list[LoadedRule]] = {}
             for rule in loaded:
-                self._by_chain.setdefault(rule.stored.chain_id, []).append(rule)
+                by_chain.setdefault(rule.stored.chain_id, []).append(rule)
+            self._levels = {chain_id: levels(rules) for chain_id, rules in by_chain.items()}
             self._version = version
             self._stale_states = True
 
@@ -356,6 +428,8 @@ class AlertEngine:
             self.sink.put(session, message, rule.channels, stored.owner_key_id)
             log.warning("alerts.retracted", rule=alert.rule_id, alert=alert.id, block=alert.block.number)
         self.figures.forget(chain_id, number)
+        if chain_id in self._block_times:
+            self._block_times[chain_id].forget(number)
         for key in [k for k in self._cursors if k[0] == chain_id and self._cursors[k] >= number]:
             self._cursors[key] = number - 1
         self._stale_states = True
@@ -381,6 +455,11 @@ async def backtest(
     if to_block - from_block + 1 > MAX_BACKTEST_BLOCKS:
         raise BacktestRefused(f"at most {MAX_BACKTEST_BLOCKS} blocks per backtest", field="to_block")
     rule = load_rule(stored)
+    if pool_window(rule.spec.params) is not None:
+        raise BacktestRefused(
+            "new_protocol rules over pools read the pools' holdings from the chain at each block: live only",
+            field="rule",
+        )
     if exposure_wanted([rule]) and exposure is None:
         raise BacktestRefused(
             "liquidation_exposure backtests read positions from the chain: run it from the CLI", field="rule"

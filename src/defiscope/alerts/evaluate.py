@@ -4,10 +4,18 @@ turns that into transitions (fire, resolve). The live evaluator and the backtest
 rule fires at the same blocks in both.
 
 A measurement depends on the rule's inputs, not on its threshold or cool-down: the rules of one block share them
-(`Memo`), so 1,000 rules on a few protocols and tokens cost a few measurements and 1,000 comparisons.
+(`Memo`; the live engine groups rules by `RuleView.inputs` once, when the rule set changes, and calls `measure` once
+per group and `judge_rule` per rule). Rules with equal params share one verdict per subject (`Verdicts`), and a rule
+with no state at a block where its params hold for no subject (`quiet`) is not looked at. A reading's evidence (its
+JSON) is built only when a rule moves, so a quiet block costs a few measurements and about a dict lookup per rule.
 
     >>> from defiscope.alerts.rules import parse_rule
     >>> from defiscope.chain.block import BlockRef
+from defiscope.tvl.model import exact_sum
+from defiscope.tvl.valuation import value_usd
+
+if TYPE_CHECKING:
+    from defiscope.alerts.pools import YoungPool
     >>> rule = parse_rule({"kind": "tvl_change", "params": {"chain": "1", "protocol": "demo", "window_blocks": 1,
     ...                    "threshold_pct": 10}})
     >>> def figures(n: int, tvl: str) -> BlockFigures:
@@ -29,7 +37,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from defiscope.alerts.rules import (
     GovernanceParams,
@@ -43,6 +52,11 @@ from defiscope.alerts.rules import (
     YieldParams,
 )
 from defiscope.chain.block import BlockRef
+from defiscope.tvl.model import exact_sum
+from defiscope.tvl.valuation import value_usd
+
+if TYPE_CHECKING:
+    from defiscope.alerts.pools import YoungPool
 
 HUNDRED: Final = Decimal(100)
 DAY: Final = 86_400
@@ -132,6 +146,9 @@ class Extras:
     governance: Sequence[GovernanceEvent] | None = None
     governance_missing: str = "no governance source was given to the evaluator"
     health: IndexerHealth | None = None
+    #: Pools created within the widest pool rule's window, with their holdings at the block (`alerts.pools`), or
+    #: why they could not be read; None when nobody read them (a backtest: they are read from the chain).
+    pools: Sequence[YoungPool] | str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +159,13 @@ class Reading:
     previous: Decimal | None = None
     change: Decimal | None = None  # percent (price, TVL); percentage points (yield)
     change_usd: Decimal | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    #: The figures and calls behind the reading, built only when a rule moves (quiet blocks make no JSON).
+    explain: Callable[[], Mapping[str, Any]] = dict
     flag: bool = False  # new_protocol: still new; indexer_health: something is failing
+
+    @property
+    def evidence(self) -> Mapping[str, Any]:
+        return self.explain()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +174,10 @@ class Measurement:
 
     readings: Mapping[str, Reading]
     missing: str | None = None
-    #: The subjects a rule could fire on, when fewer than all (a protocol no longer new never fires again): the
-    #: others are judged only when an alert of theirs is open, to resolve it.
-    candidates: tuple[str, ...] | None = None
+    #: The subjects a rule could fire on, when fewer than all (a protocol no longer new never fires again), in
+    #: order (a dict without values: ordered, and a set for differences): the others are judged only when an
+    #: alert of theirs is open, to resolve it.
+    candidates: Mapping[str, None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +206,12 @@ class RuleView:
     spec: RuleSpec
     cooldown_blocks: int
     inputs: tuple[Any, ...] = ()
+    #: How its kind compares a reading with its thresholds (looked up once, not per block).
+    judge: Callable[[Any, Reading], tuple[bool, Decimal | None]] = field(default=lambda _p, _r: (False, None))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", input_key(self.spec.params))
+        object.__setattr__(self, "judge", _JUDGES[type(self.spec.params)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +223,8 @@ class Transition:
     observation: Observation
 
 
+#: Per subject: whether a rule holds and the threshold it was compared with (the same for rules with equal params).
+Verdicts = dict[str, tuple[bool, Decimal | None]]
 History = Callable[[int], BlockFigures | None]  # the figures of the newest stored block at or before a number
 NewId = Callable[[str, BlockRef, str], str]  # (rule id, block, subject) -> a fresh alert id
 Memo = dict[tuple[Any, ...], Measurement]  # one block's measurements by input key
@@ -223,25 +251,63 @@ def evaluate_block(
     measured = memo.get(rule.inputs)
     if measured is None:
         measured = memo[rule.inputs] = measure(rule.spec.params, figures, history, extras)
+    return judge_rule(rule, measured, figures.block, states, new_id)
+
+
+def judge_rule(
+    rule: RuleView,
+    measured: Measurement,
+    block: BlockRef,
+    states: MutableMapping[str, SubjectState],
+    new_id: NewId,
+    verdicts: Verdicts | None = None,
+) -> list[Transition]:
+    """The second half of `evaluate_block`: judge `rule` on a measurement of its inputs at `block`. A caller that
+    groups rules by `RuleView.inputs` measures once per group; rules whose params are equal share `verdicts`."""
     if measured.missing is not None:
         return []
-    subjects: Iterable[str] = measured.readings if measured.candidates is None else measured.candidates
-    if measured.candidates is not None and states:
-        opened = [s for s, state in states.items() if state.open_alert is not None and s in measured.readings]
-        subjects = [*measured.candidates, *(s for s in opened if s not in measured.candidates)]
+    verdicts = {} if verdicts is None else verdicts
+    readings, candidates = measured.readings, measured.candidates
+    subjects: Iterable[str] = readings if candidates is None else candidates
+    if candidates is not None and states.keys() - candidates:  # a set difference, in C: most states are candidates
+        others = sorted(states.keys() - candidates)  # sorted: the same order live and in a backtest
+        opened = [s for s in others if states[s].open_alert is not None and s in readings]
+        subjects = [*candidates, *opened]
     moves: list[Transition] = []
+    params, judged = rule.spec.params, rule.judge
     for subject in subjects:
-        reading = measured.readings[subject]
-        triggered, threshold = judge(rule.spec.params, reading)
+        reading = readings[subject]
+        verdict = verdicts.get(subject)
+        if verdict is None:
+            verdict = verdicts[subject] = judged(params, reading)
+        triggered, threshold = verdict
         state = states.get(subject)
         if state is None:
             if not triggered:
                 continue  # nothing open, nothing to fire: most rules at most blocks
             state = states[subject] = SubjectState()
-        move = _advance(rule, state, figures.block, subject, triggered, threshold, reading, new_id)
+        elif triggered == (state.open_alert is not None):
+            continue  # still firing, or still quiet: nothing moves
+        move = _advance(rule, state, block, subject, triggered, threshold, reading, new_id)
         if move is not None:
             moves.append(move)
     return moves
+
+
+def quiet(rule: RuleView, measured: Measurement, verdicts: Verdicts) -> bool:
+    """Whether the rule holds for none of the measurement's candidate subjects (filling `verdicts`): then a rule
+    with these params and no state has nothing to do at this block."""
+    if measured.missing is not None:
+        return True
+    readings = measured.readings
+    subjects = readings if measured.candidates is None else measured.candidates
+    for subject in subjects:
+        verdict = verdicts.get(subject)
+        if verdict is None:
+            verdict = verdicts[subject] = rule.judge(rule.spec.params, readings[subject])
+        if verdict[0]:
+            return False
+    return True
 
 
 def _advance(
@@ -284,7 +350,7 @@ def input_key(p: Params) -> tuple[Any, ...]:
     if isinstance(p, LiquidationExposureParams):
         return ("liquidation_exposure", p.protocol, p.asset, p.drop_pct)
     if isinstance(p, NewProtocolParams):
-        return ("new_protocol", p.within_days)
+        return ("new_protocol", p.scope, p.within_days)
     if isinstance(p, GovernanceParams):
         return ("governance", p.protocol, p.events, p.flags)
     return ("indexer_health",)
@@ -300,7 +366,7 @@ def measure(p: Params, figures: BlockFigures, history: History, extras: Extras) 
     if isinstance(p, LiquidationExposureParams):
         return _exposure(p, extras)
     if isinstance(p, NewProtocolParams):
-        return _new_protocols(p, figures)
+        return _new_pools(p, figures, extras) if p.scope == "pool" else _new_protocols(p, figures)
     if isinstance(p, GovernanceParams):
         return _governance(p, extras)
     return _health(extras)
@@ -394,16 +460,19 @@ def _price_move(p: PriceMoveParams, figures: BlockFigures, history: History) -> 
     change = _pct(now.usd, before.usd)
     if change is None:
         return _missing(f"the price of {p.token} was 0 at block {earlier.block.number}")
-    evidence = {
-        "token": now.token,
-        "symbol": now.symbol,
-        "price_usd": str(now.usd),
-        "price_source": now.source,
-        "previous_price_source": before.source,
-        "previous_block": _ref(earlier),
-        "change_pct": str(change),
-    }
-    return Measurement({"": Reading(now.usd, before.usd, change, None, evidence)})
+
+    def explain() -> dict[str, Any]:
+        return {
+            "token": now.token,
+            "symbol": now.symbol,
+            "price_usd": str(now.usd),
+            "price_source": now.source,
+            "previous_price_source": before.source,
+            "previous_block": _ref(earlier),
+            "change_pct": str(change),
+        }
+
+    return Measurement({"": Reading(now.usd, before.usd, change, None, explain)})
 
 
 def _tvl_change(p: TvlChangeParams, figures: BlockFigures, history: History) -> Measurement:
@@ -415,14 +484,17 @@ def _tvl_change(p: TvlChangeParams, figures: BlockFigures, history: History) -> 
     if earlier is None or before is None:
         return _missing(f"no snapshot of {p.protocol} stored {p.window_blocks} blocks before {figures.block.number}")
     change_pct = _pct(now, before)
-    evidence = {
-        "protocol": p.protocol,
-        "change_usd": str(now - before),
-        "change_pct": None if change_pct is None else str(change_pct),
-        "snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(figures)},
-        "previous_snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(earlier)},
-    }
-    return Measurement({"": Reading(now, before, change_pct, now - before, evidence)})
+
+    def explain() -> dict[str, Any]:
+        return {
+            "protocol": p.protocol,
+            "change_usd": str(now - before),
+            "change_pct": None if change_pct is None else str(change_pct),
+            "snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(figures)},
+            "previous_snapshot": {"slug": p.protocol, "chain_id": figures.block.chain_id, **_ref(earlier)},
+        }
+
+    return Measurement({"": Reading(now, before, change_pct, now - before, explain)})
 
 
 def _rates(p: YieldParams, figures: BlockFigures) -> list[RatePoint]:
@@ -439,11 +511,15 @@ def _yield(p: YieldParams, figures: BlockFigures, history: History) -> Measureme
     readings = {}
     for rate in rates:
         previous = before.get((rate.market, rate.kind))
-        evidence: dict[str, Any] = {"protocol": rate.slug, "market": rate.market, "asset": rate.asset}
-        evidence |= {"symbol": rate.symbol, "kind": rate.kind, "apy_pct": str(rate.apy_pct), "block": _ref(figures)}
         change = None if previous is None else rate.apy_pct - previous
-        readings[f"{rate.kind}:{rate.market}"] = Reading(rate.apy_pct, previous, change, None, evidence)
+        explain = partial(_rate_evidence, rate, figures)
+        readings[f"{rate.kind}:{rate.market}"] = Reading(rate.apy_pct, previous, change, None, explain)
     return Measurement(readings)
+
+
+def _rate_evidence(rate: RatePoint, figures: BlockFigures) -> dict[str, Any]:
+    evidence: dict[str, Any] = {"protocol": rate.slug, "market": rate.market, "asset": rate.asset}
+    return evidence | {"symbol": rate.symbol, "kind": rate.kind, "apy_pct": str(rate.apy_pct), "block": _ref(figures)}
 
 
 def _exposure(p: LiquidationExposureParams, extras: Extras) -> Measurement:
@@ -460,7 +536,7 @@ def _exposure(p: LiquidationExposureParams, extras: Extras) -> Measurement:
         "positions": found.positions,
         "collateral_usd": str(found.collateral_usd),
     }
-    return Measurement({"": Reading(found.debt_usd, None, None, None, evidence)})
+    return Measurement({"": Reading(found.debt_usd, None, None, None, partial(dict, evidence))})
 
 
 def _new_protocols(p: NewProtocolParams, figures: BlockFigures) -> Measurement:
@@ -470,9 +546,68 @@ def _new_protocols(p: NewProtocolParams, figures: BlockFigures) -> Measurement:
         if first is None:
             continue
         age_s = figures.block.timestamp - first
-        evidence = {"protocol": slug, "first_stored_at": first, "age_seconds": age_s, "tvl_usd": str(tvl)}
-        readings[slug] = Reading(tvl, None, None, None, evidence, flag=age_s <= p.within_days * DAY)
-    return Measurement(readings, candidates=tuple(slug for slug, r in readings.items() if r.flag))
+        explain = partial(_new_evidence, slug, first, age_s, tvl)
+        readings[slug] = Reading(tvl, None, None, None, explain, flag=age_s <= p.within_days * DAY)
+    return Measurement(readings, candidates=dict.fromkeys(slug for slug, r in readings.items() if r.flag))
+
+
+def _new_pools(p: NewProtocolParams, figures: BlockFigures, extras: Extras) -> Measurement:
+    """Young pools valued at the block's stored prices: a pool none of whose holdings has a price has no reading
+    (never 0); one with some priced is valued by those, the others listed as unpriced in its evidence."""
+    if extras.pools is None:
+        return _missing("young pools are read from the chain by the live evaluator only (not in a backtest)")
+    if isinstance(extras.pools, str):
+        return _missing(extras.pools)
+    readings = {}
+    for pool in extras.pools:
+        age_s = figures.block.timestamp - pool.first_timestamp
+        valued = [(h, figures.price(h.token)) for h in pool.holdings]
+        priced = [(h, v.usd) for h, v in valued if v is not None and h.amount is not None and h.decimals is not None]
+        if not priced:
+            continue
+        tvl = exact_sum(value_usd(h.amount or 0, h.decimals or 0, usd) for h, usd in priced)
+        explain = partial(_pool_evidence, pool, age_s, tvl, figures)
+        readings[f"{pool.protocol}:{pool.address}"] = Reading(
+            tvl, None, None, None, explain, flag=age_s <= p.within_days * DAY
+        )
+    return Measurement(readings, candidates=dict.fromkeys(subject for subject, r in readings.items() if r.flag))
+
+
+def _pool_evidence(pool: YoungPool, age_s: int, tvl: Decimal, figures: BlockFigures) -> dict[str, Any]:
+    tokens = []
+    for h in pool.holdings:
+        price = figures.price(h.token)
+        value = (
+            None
+            if price is None or h.amount is None or h.decimals is None
+            else value_usd(h.amount, h.decimals, price.usd)
+        )
+        tokens.append(
+            {
+                "token": h.token,
+                "symbol": h.symbol,
+                "amount": None if h.amount is None else str(h.amount),
+                "decimals": h.decimals,
+                "price_usd": None if price is None else str(price.usd),
+                "price_source": None if price is None else price.source,
+                "value_usd": None if value is None else str(value),
+                "unpriced_reason": h.unread
+                or (None if price is not None else "no price stored with the block's snapshots"),
+            }
+        )
+    return {
+        "protocol": pool.protocol,
+        "pool": pool.address,
+        "first_block": pool.first_block,
+        "first_block_timestamp": pool.first_timestamp,
+        "age_seconds": age_s,
+        "tvl_usd": str(tvl),
+        "tokens": tokens,
+    }
+
+
+def _new_evidence(slug: str, first: int, age_s: int, tvl: Decimal) -> dict[str, Any]:
+    return {"protocol": slug, "first_stored_at": first, "age_seconds": age_s, "tvl_usd": str(tvl)}
 
 
 def _governance(p: GovernanceParams, extras: Extras) -> Measurement:
@@ -486,7 +621,7 @@ def _governance(p: GovernanceParams, extras: Extras) -> Measurement:
             continue
         evidence: dict[str, Any] = {"protocol": event.protocol, "proposal_id": event.proposal_id}
         evidence |= {"event": event.event, "flags": list(event.flags), "tx_hash": event.tx_hash}
-        readings[f"{event.protocol}:{event.proposal_id}:{event.event}"] = Reading(None, evidence=evidence)
+        readings[f"{event.protocol}:{event.proposal_id}:{event.event}"] = Reading(None, explain=partial(dict, evidence))
     return Measurement(readings)
 
 
@@ -500,4 +635,4 @@ def _health(extras: Extras) -> Measurement:
     evidence: dict[str, Any] = {"head": health.head, "last_indexed": health.last_indexed}
     evidence |= {"failing": list(health.failing), "last_error": health.last_error}
     failing = bool(health.failing) or health.last_error is not None
-    return Measurement({"": Reading(Decimal(lag), None, None, None, evidence, flag=failing)})
+    return Measurement({"": Reading(Decimal(lag), None, None, None, partial(dict, evidence), flag=failing)})

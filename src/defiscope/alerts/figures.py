@@ -18,8 +18,8 @@ from collections import OrderedDict
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import Session
 
 from defiscope.alerts.evaluate import HUNDRED, BlockFigures, PricePoint, RatePoint
 from defiscope.chain.block import BlockRef
@@ -34,10 +34,11 @@ EVIDENCE_ITEMS: Final = 20
 class StoredFigures:
     """Reads `BlockFigures` from the store, caching the most recent blocks."""
 
-    __slots__ = ("_cache", "_first_seen", "_lock", "_nearest", "_sessions")
+    __slots__ = ("_cache", "_engine", "_first_seen", "_lock", "_nearest")
 
     def __init__(self, engine: Engine) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Core connections, not ORM sessions: these reads run on every evaluated block and map no objects.
+        self._engine = engine
         self._cache: OrderedDict[tuple[int, int], BlockFigures] = OrderedDict()
         self._first_seen: dict[int, dict[str, int]] = {}
         #: (chain, number) -> the newest stored block at or before it (None: none): 1,000 rules with a window ask
@@ -53,8 +54,8 @@ class StoredFigures:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        with self._sessions() as session:
-            figures = self._load(session, chain_id, number)
+        with self._engine.connect() as conn:
+            figures = self._load(conn, chain_id, number)
         if figures is not None:
             with self._lock:
                 self._cache[key] = figures
@@ -68,8 +69,8 @@ class StoredFigures:
         key = (chain_id, number)
         if key not in self._nearest:
             stmt = select(func.max(Block.number)).where(Block.chain_id == chain_id, Block.number <= number)
-            with self._sessions() as session:
-                found = session.scalar(stmt)
+            with self._engine.connect() as conn:
+                found = conn.scalar(stmt)
             if len(self._nearest) > CACHED_BLOCKS * 4:
                 self._nearest.clear()
             self._nearest[key] = None if found is None else int(found)
@@ -81,8 +82,8 @@ class StoredFigures:
         stmt = select(Block.number).where(Block.chain_id == chain_id, Block.number <= upto)
         if after is not None:
             stmt = stmt.where(Block.number > after)
-        with self._sessions() as session:
-            numbers = list(session.scalars(stmt.order_by(Block.number.desc()).limit(limit)))
+        with self._engine.connect() as conn:
+            numbers = list(conn.scalars(stmt.order_by(Block.number.desc()).limit(limit)))
         return sorted(int(n) for n in numbers)
 
     def forget(self, chain_id: int, from_block: int) -> None:
@@ -93,14 +94,15 @@ class StoredFigures:
             self._nearest = {k: v for k, v in self._nearest.items() if k[0] != chain_id}
             self._first_seen.pop(chain_id, None)
 
-    def _load(self, session: Session, chain_id: int, number: int) -> BlockFigures | None:
-        block = session.get(Block, (chain_id, number))
+    def _load(self, conn: Connection, chain_id: int, number: int) -> BlockFigures | None:
+        stmt = select(Block.hash, Block.timestamp).where(Block.chain_id == chain_id, Block.number == number)
+        block = conn.execute(stmt).one_or_none()
         if block is None:
             return None
         ref = BlockRef(chain_id, number, block.hash, block.timestamp)
         tvl = {
             slug: value
-            for slug, value in session.execute(
+            for slug, value in conn.execute(
                 select(TvlSnapshot.slug, TvlSnapshot.tvl_usd).where(
                     TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_number == number
                 )
@@ -109,12 +111,12 @@ class StoredFigures:
         return BlockFigures(
             ref,
             tvl,
-            _prices(session, chain_id, number),
-            _rates(session, chain_id, number),
-            self._seen(session, chain_id, tvl),
+            _prices(conn, chain_id, number),
+            _rates(conn, chain_id, number),
+            self._seen(conn, chain_id, tvl),
         )
 
-    def _seen(self, session: Session, chain_id: int, tvl: dict[str, Decimal]) -> dict[str, int]:
+    def _seen(self, conn: Connection, chain_id: int, tvl: dict[str, Decimal]) -> dict[str, int]:
         """First stored block time of each protocol of the block (a protocol new to the cache is looked up once)."""
         known = self._first_seen.setdefault(chain_id, {})
         new = [slug for slug in tvl if slug not in known]
@@ -124,11 +126,11 @@ class StoredFigures:
                 .where(TvlSnapshot.chain_id == chain_id, TvlSnapshot.slug.in_(new))
                 .group_by(TvlSnapshot.slug)
             )
-            known.update({slug: int(first) for slug, first in session.execute(stmt)})
+            known.update({slug: int(first) for slug, first in conn.execute(stmt)})
         return {slug: known[slug] for slug in tvl if slug in known}
 
 
-def _prices(session: Session, chain_id: int, number: int) -> dict[str, PricePoint]:
+def _prices(conn: Connection, chain_id: int, number: int) -> dict[str, PricePoint]:
     stmt = (
         select(SnapshotToken.token, SnapshotToken.symbol, SnapshotToken.price_usd, SnapshotToken.price_source)
         .join(TvlSnapshot, TvlSnapshot.id == SnapshotToken.snapshot_id)
@@ -140,7 +142,7 @@ def _prices(session: Session, chain_id: int, number: int) -> dict[str, PricePoin
         .distinct()
     )
     prices: dict[str, PricePoint] = {}
-    for token, symbol, usd, source in session.execute(stmt):
+    for token, symbol, usd, source in conn.execute(stmt):
         if usd is None:  # excluded by the query; narrows the type
             continue
         point = PricePoint(token, symbol, usd, str(source))
@@ -149,9 +151,15 @@ def _prices(session: Session, chain_id: int, number: int) -> dict[str, PricePoin
     return prices
 
 
-def _rates(session: Session, chain_id: int, number: int) -> tuple[RatePoint, ...]:
-    stmt = select(YieldRow).where(YieldRow.chain_id == chain_id, YieldRow.block_number == number)
-    return tuple(RatePoint(r.slug, r.market, r.asset, r.symbol, r.kind, r.apy * HUNDRED) for r in session.scalars(stmt))
+def _rates(conn: Connection, chain_id: int, number: int) -> tuple[RatePoint, ...]:
+    # Columns, not ORM rows: a block's rates are read on every evaluated block.
+    stmt = select(YieldRow.slug, YieldRow.market, YieldRow.asset, YieldRow.symbol, YieldRow.kind, YieldRow.apy).where(
+        YieldRow.chain_id == chain_id, YieldRow.block_number == number
+    )
+    return tuple(
+        RatePoint(slug, market, asset, symbol, kind, apy * HUNDRED)
+        for slug, market, asset, symbol, kind, apy in conn.execute(stmt)
+    )
 
 
 def snapshot_evidence(session: Session, slug: str, chain_id: int, number: int) -> dict[str, Any]:

@@ -139,10 +139,17 @@ class LiquidationExposureParams(_Params):
 
 
 class NewProtocolParams(_Params):
-    """A protocol first stored within the last `within_days` days whose TVL is `min_tvl_usd` or more."""
+    """A protocol first stored within the last `within_days` days whose TVL is `min_tvl_usd` or more; with
+    `scope: pool`, a DEX pool created within the window (its factory's creation event) whose holdings at the block,
+    valued at the prices stored with the block's snapshots, are worth `min_tvl_usd` or more."""
 
+    scope: Literal["protocol", "pool"] = Field(
+        default="protocol", description="protocol: new protocols; pool: new pools"
+    )
     min_tvl_usd: Usd
-    within_days: Annotated[int, Field(ge=1, le=3650)] = 7
+    within_days: Annotated[
+        Decimal, Field(gt=0, le=3650, allow_inf_nan=False, description="days (fractions allowed)")
+    ] = Decimal(7)
 
 
 GovernanceEvent = Literal["created", "queued", "executed"]

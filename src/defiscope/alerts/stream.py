@@ -5,8 +5,10 @@
     for entry in log.after("a1b2c3", start, limit=100): # or from its Last-Event-ID
         ...                                             # entry.id is the Server-Sent Event id
 
-A key sees only its own rules' messages (the sink's `owner`). `StreamHub` is what waiting streams listen to: the
-sink's bell (a commit in this process) and `close()` (the server is stopping: every stream ends).
+A key sees only its own rules' messages (the sink's `owner`). Retention (`alerts.retention`) prunes messages older
+than its days; `read` tells a reader resuming from before a pruned message (`gap_through`) instead of skipping it.
+`StreamHub` is what waiting streams listen to: the sink's bell (a commit in this process) and `close()` (the server
+is stopping: every stream ends).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import sessionmaker
 
 from defiscope.alerts.wakeup import Bell
-from defiscope.store.outbox import StreamRow
+from defiscope.store.outbox import StreamPruned, StreamRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,14 @@ class StreamEntry:
     id: int
     type: str
     body: str  # the webhook body's JSON text
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBatch:
+    entries: list[StreamEntry]
+    #: Set when messages after the asked id were pruned (retention): the highest pruned id. Entries below it are
+    #: survivors in the gap (pruning goes by age); resume after it.
+    gap_through: int | None = None
 
 
 class StreamLog:
@@ -39,6 +49,10 @@ class StreamLog:
             return int(session.scalar(select(func.max(StreamRow.id)).where(StreamRow.owner == owner)) or 0)
 
     def after(self, owner: str, after_id: int, limit: int) -> list[StreamEntry]:
+        return self.read(owner, after_id, limit).entries
+
+    def read(self, owner: str, after_id: int, limit: int) -> StreamBatch:
+        """The owner's messages after `after_id` (at most `limit`), and whether retention pruned some of them."""
         with self._sessions() as session:
             rows = session.execute(
                 select(StreamRow.id, StreamRow.type, StreamRow.body)
@@ -46,7 +60,14 @@ class StreamLog:
                 .order_by(StreamRow.id)
                 .limit(limit)
             )
-            return [StreamEntry(r.id, r.type, r.body) for r in rows]
+            entries = [StreamEntry(r.id, r.type, r.body) for r in rows]
+            # Read after the rows: a pruning committed in between shows as a gap, never as a silent one.
+            pruned = session.get(StreamPruned, owner)
+        through = 0 if pruned is None else pruned.pruned_through
+        # Message `through` itself was pruned: a reader after an earlier id missed it, unless the rows were read
+        # before that pruning committed (then `through` is among them).
+        lost = through > after_id and all(entry.id != through for entry in entries)
+        return StreamBatch(entries, through if lost else None)
 
 
 class StreamHub:

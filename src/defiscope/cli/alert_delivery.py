@@ -21,6 +21,7 @@ from defiscope.alerts.delivery.queue import OutboxQueue
 from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.worker import work_until_signalled
 from defiscope.alerts.message import Channel
+from defiscope.alerts.retention import RetentionSettings
 from defiscope.cli.common import app, one_line_errors, out
 from defiscope.errors import InputError
 from defiscope.store import Repository
@@ -37,11 +38,11 @@ class PingInputError(InputError):
 @one_line_errors
 def worker() -> None:
     """Deliver the outbox's messages (webhooks, e-mail) until Ctrl-C or SIGTERM."""
-    settings = DeliverySettings.from_env()
+    settings, retention = DeliverySettings.from_env(), RetentionSettings.from_env()  # bad settings: exit 2 first
     repo = Repository.open()
     try:
         out.print("delivering alert messages: Ctrl-C stops", highlight=False)
-        asyncio.run(work_until_signalled(repo.engine, settings))
+        asyncio.run(work_until_signalled(repo.engine, settings, retention))
     finally:
         repo.close()
 

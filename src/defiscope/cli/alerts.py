@@ -2,6 +2,8 @@
 
 defiscope alerts rules add price_move --key ci --params '{"chain": "ethereum", "token": "WETH",
     "window_blocks": 10, "threshold_pct": 0.5}' --webhook https://example.org/hook      # prints id and whsec_ secret
+defiscope alerts rules add new_protocol --key ci --params '{"chain": "ethereum", "scope": "pool",
+    "min_tvl_usd": 100000, "within_days": 3}'                                            # new pools above $100k
 defiscope alerts rules list --key ci [--json]
 defiscope alerts rules rm rul_0123abcd --key ci
 defiscope alerts backtest rul_0123abcd --from-block 100 --to-block 200 --json
@@ -65,7 +67,17 @@ def _params(text: str) -> dict[str, Any]:
 def add(
     kind: Annotated[str, typer.Argument(help="price_move, tvl_change, yield, liquidation_exposure, new_protocol, ...")],
     key: KeyOption,
-    params: Annotated[str, typer.Option("--params", help="The kind's params as a JSON object.")],
+    params: Annotated[
+        str,
+        typer.Option(
+            "--params",
+            help=(
+                "The kind's params as a JSON object (all in the API's OpenAPI schema). new_protocol: "
+                '{"chain": "ethereum", "min_tvl_usd": 1000000, "within_days": 7, "scope": "protocol"} '
+                '("scope": "pool" watches DEX pools created within the window instead).'
+            ),
+        ),
+    ],
     confirmations: Annotated[str, typer.Option(help="latest, finalized or a block count.")] = "latest",
     cooldown: Annotated[int, typer.Option("--cooldown", help="Blocks before the rule fires again.")] = 0,
     webhook: Annotated[list[str] | None, typer.Option("--webhook", help="Webhook URL (repeatable).")] = None,

@@ -1,4 +1,5 @@
-"""Tables of alert delivery (revision 0012): the outbox, the live stream's log, and disabled endpoints.
+"""Tables of alert delivery (revision 0012): the outbox, the live stream's log, and disabled endpoints; how far
+retention pruned each owner's stream (revision 0014, `defiscope.alerts.retention`).
 
 An outbox row is one message for one channel (webhook URL or e-mail address), written in the transaction that
 stores the alert, so a message exists exactly when its alert does. The worker claims due rows with a lease (a
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import CheckConstraint, Double, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Double, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from defiscope.store.models import Base, SurrogateId
@@ -60,7 +61,11 @@ class StreamRow(Base):
     """One message as the live stream shows it to its owner; `id` orders the stream and resumes it."""
 
     __tablename__ = "alert_stream"
-    __table_args__ = (UniqueConstraint("owner", "message_id"), Index(None, "owner", "id"))
+    __table_args__ = (
+        UniqueConstraint("owner", "message_id"),
+        Index(None, "owner", "id"),
+        Index(None, "created_at"),  # retention (revision 0014): rows older than the cut-off
+    )
 
     id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
     owner: Mapped[str] = mapped_column(String(KEY_ID_LEN))
@@ -68,6 +73,17 @@ class StreamRow(Base):
     type: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Double)
+
+
+class StreamPruned(Base):
+    """How far retention pruned an owner's stream (revision 0014): a resume from an id below `pruned_through` may
+    have missed messages, and is told so instead of silently skipping them."""
+
+    __tablename__ = "alert_stream_pruned"
+
+    owner: Mapped[str] = mapped_column(String(KEY_ID_LEN), primary_key=True)
+    pruned_through: Mapped[int] = mapped_column(BigInteger)  # the highest stream id pruned
+    pruned_at: Mapped[float] = mapped_column(Double)
 
 
 class DisabledEndpoint(Base):

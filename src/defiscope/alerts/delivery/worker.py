@@ -6,7 +6,8 @@
 
 Each pass claims up to `concurrency` free messages and sends them concurrently; a finished attempt is recorded at
 once and frees its slot. Between passes it sleeps until the bell rings (a commit in this process), the next retry
-falls due, or `poll` seconds pass (messages committed by other processes). The database is the only state: a
+falls due, or `poll` seconds pass (messages committed by other processes). Each pass also prunes delivered rows and
+old stream events when retention's interval has passed (`alerts.retention`). The database is the only state: a
 worker killed mid-delivery leaves leased rows that any worker takes again when the lease ends, so a receiver may
 see a message twice, always with the same `webhook-id` to deduplicate by. On a clean stop, attempts in flight are
 abandoned and their leases given back, so the next start sends them at once.
@@ -31,6 +32,7 @@ from defiscope.alerts.delivery.queue import OutboxQueue
 from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.ssrf import AddressPolicy, Resolver, guarded_client
 from defiscope.alerts.delivery.webhook import WebhookSender
+from defiscope.alerts.retention import Pruner, RetentionSettings
 from defiscope.alerts.wakeup import Bell
 
 log = structlog.get_logger(__name__)
@@ -75,12 +77,14 @@ class DeliveryWorker:
         *,
         bell: Bell | None = None,
         clock: Callable[[], float] = time.time,
+        pruner: Pruner | None = None,
     ) -> None:
         self.queue = queue
         self.channels = channels
         self.settings = settings
         self.bell = bell or Bell()
         self.clock = clock
+        self.pruner = pruner  # retention: delivered rows and old stream events, on its schedule
         self._in_flight: dict[asyncio.Task[None], Envelope] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -91,6 +95,7 @@ class DeliveryWorker:
         try:
             while not stop.is_set():
                 seen = self.bell.version
+                await self._prune()
                 next_due = await self._pass()
                 await self._sleep(stop, seen, next_due)
         finally:
@@ -112,6 +117,17 @@ class DeliveryWorker:
             self._in_flight[task] = envelope
             task.add_done_callback(self._finished)
         return next_due
+
+    async def _prune(self) -> None:
+        if self.pruner is None:
+            return
+        try:
+            pruned = await asyncio.to_thread(self.pruner.maybe, self.clock())
+        except Exception as exc:  # a busy store: pruning waits for its next turn, delivery goes on
+            log.warning("alerts.prune_failed", error=str(exc))
+            return
+        if pruned is not None and (pruned.outbox or pruned.stream):
+            log.info("alerts.pruned", outbox=pruned.outbox, stream=pruned.stream, days=self.pruner.settings.days)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(task, None)
@@ -166,19 +182,28 @@ class DeliveryWorker:
 
 @contextlib.asynccontextmanager
 async def open_worker(
-    engine: Engine, settings: DeliverySettings, *, bell: Bell | None = None, resolver: Resolver | None = None
+    engine: Engine,
+    settings: DeliverySettings,
+    *,
+    bell: Bell | None = None,
+    resolver: Resolver | None = None,
+    retention: RetentionSettings | None = None,
 ) -> AsyncIterator[DeliveryWorker]:
-    """A worker over `engine`'s outbox with the real channels; its webhook client is closed on exit."""
+    """A worker over `engine`'s outbox with the real channels, pruning by `retention` (default: from the
+    environment); its webhook client is closed on exit."""
+    pruner = Pruner(engine, retention or RetentionSettings.from_env())
     async with webhook_client(settings, resolver) as client:
         channels = ChannelSenders(WebhookSender(client, settings), EmailSender(settings))
-        yield DeliveryWorker(OutboxQueue(engine, settings), channels, settings, bell=bell)
+        yield DeliveryWorker(OutboxQueue(engine, settings), channels, settings, bell=bell, pruner=pruner)
 
 
-async def work_until_signalled(engine: Engine, settings: DeliverySettings) -> None:
+async def work_until_signalled(
+    engine: Engine, settings: DeliverySettings, retention: RetentionSettings | None = None
+) -> None:
     """A worker until SIGINT or SIGTERM: `defiscope delivery worker` and `python -m defiscope.alerts.delivery`."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_worker(engine, settings) as worker:
+    async with open_worker(engine, settings, retention=retention) as worker:
         await worker.run(stop)

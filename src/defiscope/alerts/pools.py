@@ -1,0 +1,144 @@
+"""Young pools for `new_protocol` rules with `scope: pool`: the pools discovery found (each DEX adapter's creation
+events, `LogCursor` entries with their block), created within a window, with what each holds at the block.
+
+    found = await young_pools(tvl_engine, 1234, within_seconds=86_400)
+    found[0]   # YoungPool(protocol="uniswap-v3", address="0x...", first_block=..., holdings=(...)) or a str: why not
+
+Holdings are the pool's balance of each of its tokens at the block (one multicall for every young pool); the
+evaluator values them with the prices the TVL engine stored at the block (`evaluate._new_pools`). Per-pool figures
+are not stored (a snapshot's tokens are summed per protocol), so this is read live, as liquidation exposure is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.multicall import Call
+from defiscope.chain.tokens import TokenRef
+from defiscope.errors import DefiscopeError
+from defiscope.protocols.log_cursor import LogCursor
+from defiscope.tvl.engine import TvlEngine
+
+BALANCE_OF: Final = "balanceOf(address)(uint256)"
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """One token a pool holds: its amount at the block (raw units), or why it could not be read."""
+
+    token: str
+    symbol: str
+    decimals: int | None
+    amount: int | None
+    unread: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class YoungPool:
+    protocol: str
+    address: str
+    first_block: int
+    first_timestamp: int
+    holdings: tuple[Holding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Created:
+    protocol: str
+    address: str
+    tokens: tuple[str, ...]
+    block: int
+
+
+def pool_cursors(engine: TvlEngine) -> list[tuple[str, LogCursor[Any]]]:
+    """(slug, creation cursor) of each adapter that discovers pools from creation events (its `created` cursor)."""
+    found = []
+    for adapter in engine.adapters:
+        cursor = getattr(adapter, "created", None)
+        if isinstance(cursor, LogCursor):
+            found.append((adapter.info.slug, cursor))
+    return found
+
+
+def newest_first(slug: str, cursor: LogCursor[Any], upto: int) -> Iterator[_Created]:
+    """The cursor's pools created up to block `upto`, newest first (a walk back that stops early costs little)."""
+    for block, _index, item in reversed(cursor.entries):
+        tokens = _tokens(item)
+        if block <= upto and tokens is not None:
+            yield _Created(slug, str(item.address), tokens, block)
+
+
+def created_pools(engine: TvlEngine, upto: int) -> list[_Created]:
+    """Every pool the engine's adapters discovered up to block `upto`, newest first: items of a creation cursor
+    with an address and two tokens (Uniswap/PancakeSwap V2 and V3)."""
+    found = [c for slug, cursor in pool_cursors(engine) for c in newest_first(slug, cursor, upto)]
+    return sorted(found, key=lambda c: c.block, reverse=True)
+
+
+def _tokens(item: Any) -> tuple[str, ...] | None:
+    token0, token1 = getattr(item, "token0", None), getattr(item, "token1", None)
+    if not (isinstance(getattr(item, "address", None), str) and isinstance(token0, str) and isinstance(token1, str)):
+        return None
+    return (token0, token1)
+
+
+class BlockTimes:
+    """Timestamps of pools' creation blocks, read once each (a young pool's is asked at every block)."""
+
+    __slots__ = ("_client", "_times")
+
+    def __init__(self, client: ChainClient) -> None:
+        self._client = client
+        self._times: dict[int, int] = {}
+
+    async def of(self, number: int) -> int:
+        if number not in self._times:
+            self._times[number] = (await self._client.block(number)).timestamp
+        return self._times[number]
+
+    def forget(self, from_block: int) -> None:
+        """A reorg from `from_block`: those blocks' times may differ on the new fork."""
+        self._times = {n: t for n, t in self._times.items() if n < from_block}
+
+
+async def young_pools(
+    engine: TvlEngine, number: int, within_seconds: int, times: BlockTimes | None = None
+) -> Sequence[YoungPool] | str:
+    """The pools created within `within_seconds` before block `number`'s time, with their holdings there; or why
+    they could not be read."""
+    times = times or BlockTimes(engine.client)
+    try:
+        now = (await engine.client.block(number)).timestamp  # not kept: one a block would pile up
+        young: list[tuple[_Created, int]] = []
+        for slug, cursor in pool_cursors(engine):
+            for created in newest_first(slug, cursor, number):  # stop at the first one too old
+                born = await times.of(created.block)
+                if now - born > within_seconds:
+                    break
+                young.append((created, born))
+        if not young:
+            return []
+        pinned = await engine.client.snapshot(number)
+        calls = [Call.of(token, BALANCE_OF, c.address) for c, _ in young for token in c.tokens]
+        results = iter(await pinned.call_many(calls))
+        resolved = await engine.tokens.resolve(pinned, {token for c, _ in young for token in c.tokens})
+        refs = {address.lower(): ref for address, ref in resolved.items()}
+    except DefiscopeError as exc:
+        return f"young pools could not be read at block {number}: {exc}"
+    pools = []
+    for created, born in young:
+        holdings = []
+        for token in created.tokens:
+            result, ref = next(results), refs.get(token.lower())
+            symbol, decimals = (ref.symbol, ref.decimals) if isinstance(ref, TokenRef) else ("?", None)
+            if not result.success:
+                holdings.append(Holding(token, symbol, decimals, None, f"balanceOf failed: {result.error}"))
+            elif decimals is None:
+                holdings.append(Holding(token, symbol, None, int(result.value[0]), str(ref or "no token metadata")))
+            else:
+                holdings.append(Holding(token, symbol, decimals, int(result.value[0])))
+        pools.append(YoungPool(created.protocol, created.address, created.block, born, tuple(holdings)))
+    return pools
