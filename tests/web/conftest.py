@@ -1,0 +1,99 @@
+"""Browser fixtures: `defiscope serve` on its own copy of the devnet (no simulation: the test moves the chain) and a
+page in Debian's chromium driven by Playwright; `shoot` saves a screenshot (copied to DEFISCOPE_SCREENSHOTS when
+set). Test modules call `require_chromium()` first: without chromium they skip (and fail in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from defiscope.devnet import Devnet
+from defiscope.devnet.anvil import free_port
+from tests.devnet.helpers import cli, seeded_data_dir, wait_until
+from tests.service.conftest import clean_env
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is missing: `bash scripts/dev.sh test` installs it (apt-get install chromium)")
+    pytest.skip(
+        "chromium is not installed (apt-get install chromium); CI installs and runs this", allow_module_level=True
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    home: Path  # serve's DEFISCOPE_DATA_DIR: its devnet's run.json and its store
+
+
+@pytest.fixture
+def served(devnet: Devnet, tmp_path: Path) -> Iterator[Served]:
+    home = seeded_data_dir(devnet, tmp_path / "home")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # No market simulation: the page and the API are compared at rest, and the test makes the changes it checks.
+    command = cli("serve", "--port", str(port), "--no-simulate")
+    child = subprocess.Popen(command, env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def ready() -> bool:
+        try:
+            chains = httpx.get(f"{base}/v1/health", timeout=2).json()["chains"]
+            return bool(chains) and all(c["last_block"] is not None for c in chains)
+        except (httpx.TransportError, KeyError, ValueError):
+            return child.poll() is not None
+
+    try:
+        wait_until(ready, 60, "defiscope serve to index the devnet")
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        yield Served(base, home)
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+
+
+@pytest.fixture
+def server(served: Served) -> str:
+    return served.url
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    from playwright.sync_api import sync_playwright  # after the module's chromium check
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1000})
+        finally:
+            browser.close()
+
+
+def shoot(page: Page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if target := os.environ.get("DEFISCOPE_SCREENSHOTS"):
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+    return path
