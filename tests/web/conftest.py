@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,35 +42,51 @@ def require_chromium() -> None:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Served:
-    url: str
+    """`defiscope serve` in a child process on a fixed port; `stop()` and `start()` again restart it in place."""
+
     home: Path  # serve's DEFISCOPE_DATA_DIR: its devnet's run.json and its store
+    port: int = field(default_factory=free_port)
+    child: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        # No market simulation: the page and the API are compared at rest, and the test makes the changes it checks.
+        command = cli("serve", "--port", str(self.port), "--no-simulate")
+        child = subprocess.Popen(
+            command, env=clean_env(self.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.child = child
+
+        def ready() -> bool:
+            try:
+                chains = httpx.get(f"{self.url}/v1/health", timeout=2).json()["chains"]
+                return bool(chains) and all(c["last_block"] is not None for c in chains)
+            except (httpx.TransportError, KeyError, ValueError):
+                return child.poll() is not None
+
+        wait_until(ready, 60, "defiscope serve to index the devnet")
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.send_signal(signal.SIGTERM)
+            self.child.wait(timeout=30)
+            self.child = None
 
 
 @pytest.fixture
 def served(devnet: Devnet, tmp_path: Path) -> Iterator[Served]:
-    home = seeded_data_dir(devnet, tmp_path / "home")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # No market simulation: the page and the API are compared at rest, and the test makes the changes it checks.
-    command = cli("serve", "--port", str(port), "--no-simulate")
-    child = subprocess.Popen(command, env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def ready() -> bool:
-        try:
-            chains = httpx.get(f"{base}/v1/health", timeout=2).json()["chains"]
-            return bool(chains) and all(c["last_block"] is not None for c in chains)
-        except (httpx.TransportError, KeyError, ValueError):
-            return child.poll() is not None
-
+    serving = Served(seeded_data_dir(devnet, tmp_path / "home"))
     try:
-        wait_until(ready, 60, "defiscope serve to index the devnet")
-        assert child.poll() is None, child.stderr.read() if child.stderr else ""
-        yield Served(base, home)
+        serving.start()
+        yield serving
     finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(timeout=30)
+        serving.stop()
 
 
 @pytest.fixture

@@ -47,10 +47,16 @@ function proposalRow(p) {
   tr.append(cell(p.protocol), title, state,
     cell(grouped(p.votes.for), "num votes-for"), cell(grouped(p.votes.against), "num votes-against"),
     cell(grouped(p.votes.abstain), "num votes-abstain"),
-    cell(p.quorum === null ? "not read" : grouped(p.quorum), "num quorum"),
+    quorumCell(p.quorum),
     cell(p.eta === null ? "—" : new Date(p.eta * 1000).toISOString().replace(".000Z", "Z"), "eta"));
   tr.append(actionsCell(p.actions));
   return tr;
+}
+
+function quorumCell(quorum) {
+  const td = cell(quorum === null ? "not read" : grouped(quorum), "num quorum");
+  if (quorum === null) td.title = "the server could not read the quorum at this block (the Governor answers it only for a past snapshot)";
+  return td;
 }
 
 function actionsCell(actions) {
@@ -62,8 +68,9 @@ function actionsCell(actions) {
     Object.assign(li.dataset, { flag: a.flag, target: a.target, function: a.function ?? "" });
     const args = a.arguments.map((arg) => `${arg.name || arg.type}=${typeof arg.value === "string" ? arg.value : JSON.stringify(arg.value)}`);
     const call = document.createElement("code");
-    call.textContent = `${a.target_name ?? a.target}.${a.function ?? `unknown selector ${a.calldata.slice(0, 10)}`}(${args.join(", ")})`;
-    call.title = `${a.target}${a.value !== "0" ? ` with ${a.value} wei` : ""}: ${a.why}`;
+    const name = a.function === null ? `unknown selector ${a.calldata.slice(0, 10)}` : a.function.split("(")[0];
+    call.textContent = `${a.target_name ?? a.target}.${name}(${args.join(", ")})`;
+    call.title = `${a.function ?? "not decoded"} on ${a.target}${a.value !== "0" ? ` with ${a.value} wei` : ""}: ${a.why}`;
     li.append(badge(a.flag, "flag"), " ", call);
     return li;
   }));
