@@ -54,12 +54,15 @@ class Served:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log(self) -> Path:
+        return self.home / "serve.log"  # a file, not a pipe: a long test must not block serve on a full pipe
+
     def start(self) -> None:
         # No market simulation: the page and the API are compared at rest, and the test makes the changes it checks.
         command = cli("serve", "--port", str(self.port), "--no-simulate")
-        child = subprocess.Popen(
-            command, env=clean_env(self.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        with self.log.open("a") as log:
+            child = subprocess.Popen(command, env=clean_env(self.home), stdout=log, stderr=subprocess.STDOUT, text=True)
         self.child = child
 
         def ready() -> bool:
@@ -70,7 +73,7 @@ class Served:
                 return child.poll() is not None
 
         wait_until(ready, 60, "defiscope serve to index the devnet")
-        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        assert child.poll() is None, self.log.read_text()
 
     def stop(self) -> None:
         if self.child is not None:

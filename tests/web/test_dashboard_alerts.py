@@ -116,9 +116,71 @@ def test_rules_made_in_the_form_fire_live_and_the_stream_resumes_without_duplica
     assert missed < shown[3]["block"] < again
     assert len({row["event"] for row in shown}) == len(shown) == 5
 
+    # A firing whose block is reorged away: the panel shows its retraction.
+    mine(chain, 1)
+    fork = rpc(chain.rpc_url, "evm_snapshot")
+    orphan = feed_treasury(chain, 10**18)
+    page.locator(f'#live-alerts tbody tr[data-block="{orphan}"][data-state="firing"]').wait_for(timeout=30_000)
+    assert rpc(chain.rpc_url, "evm_revert", [fork]) is True
+    mine(chain, 2)
+    page.locator(f'#live-alerts tbody tr[data-block="{orphan}"][data-state="retracted"]').wait_for(timeout=30_000)
+    shown = _shown(page)
+    assert shown == _alerts_of(served, key, rule_id)
+    assert len({row["event"] for row in shown}) == len(shown) == 8
+    assert [row["alert"] for row in shown if row["block"] == orphan] == [shown[-1]["alert"]] * 2
+    shoot(page, tmp_path, "dashboard-alerts-retracted")
+
+    _every_kind_is_created_from_the_form(served, page, key)
+
     page.click(f'#rules tbody tr[data-rule-id="{rule_id}"] button.delete')
-    page.wait_for_selector("#rules tbody tr.empty")
-    assert httpx.get(f"{served.url}/v1/alerts/rules", headers={"X-API-Key": key}).json()["items"] == []
+    page.wait_for_selector(f'#rules tbody tr[data-rule-id="{rule_id}"]', state="detached")
+    left = httpx.get(f"{served.url}/v1/alerts/rules", headers={"X-API-Key": key}).json()["items"]
+    assert rule_id not in {r["id"] for r in left}
+    assert page.locator("#rules tbody tr[data-rule-id]").count() == len(left) == len(OTHER_KINDS)
+
+
+#: A rule of every other kind, as typed into the form (levels no devnet block reaches: they stay quiet).
+OTHER_KINDS: dict[str, dict[str, str]] = {
+    "price_move": {"chain": "ethereum", "token": "WETH", "window_blocks": "10", "threshold_pct": "0.5"},
+    "yield": {"chain": "ethereum", "protocol": "aave-v3", "asset": "USDC", "above": "5000"},
+    "liquidation_exposure": {
+        "chain": "ethereum", "protocol": "aave-v3", "asset": "WETH", "drop_pct": "1", "threshold_usd": "1e15",
+    },
+    "new_protocol": {"chain": "bsc", "min_tvl_usd": "1000000000000000", "within_days": "3"},
+    "governance": {"chain": "ethereum", "protocol": "compound"},
+    "indexer_health": {"chain": "ethereum", "max_lag_blocks": "100000"},
+}  # fmt: skip
+
+
+def _every_kind_is_created_from_the_form(served: Served, page: Page, key: str) -> None:
+    """The form offers the schema's seven kinds and creates each; the API stores what was typed, exactly."""
+    kinds = page.locator("#rule-kind option").evaluate_all("(options) => options.map((o) => o.value)")
+    assert sorted(kinds) == sorted(["tvl_change", *OTHER_KINDS])
+    for kind, params in OTHER_KINDS.items():
+        page.select_option("#rule-kind", kind)
+        for name, value in params.items():
+            field = page.locator(f'#rule-params [data-input="params.{name}"]')
+            if field.evaluate("(e) => e.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+        if kind == "governance":
+            page.check('#rule-params [data-input="params.flags"] input[value="upgrade"]')
+        page.click("#rule-form button[type=submit]")
+        page.wait_for_selector("#rule-secret:not([hidden]), #rule-form .field-error:not([hidden])")
+        assert not page.locator("#rule-form .field-error:visible").all_inner_texts(), kind
+        made = page.locator(f'#rules tbody tr[data-rule-id="{page.locator("#secret-rule").inner_text()}"]')
+        made.wait_for()
+        assert made.locator("td").nth(1).inner_text() == kind
+        page.click("#secret-dismiss")
+    stored = httpx.get(f"{served.url}/v1/alerts/rules", headers={"X-API-Key": key}).json()["items"]
+    by_kind = {r["kind"]: r["params"] for r in stored}
+    assert set(by_kind) == {"tvl_change", *OTHER_KINDS}
+    assert by_kind["price_move"]["threshold_pct"] == "0.5"  # the typed text, an exact decimal
+    assert by_kind["governance"]["flags"] == ["upgrade"]
+    assert by_kind["governance"]["events"] == ["created", "queued", "executed"]  # the schema's default, ticked
+    assert by_kind["liquidation_exposure"]["protocol"] == "aave-v3"
+    assert by_kind["indexer_health"]["max_lag_blocks"] == 100000
 
 
 def _bad_input_shows_the_apis_message_next_to_its_field(served: Served, page: Page, key: str) -> None:
@@ -165,7 +227,7 @@ def _alerts_of(served: Served, key: str, rule_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     fields: dict[str, str] = {}
     stored = httpx.get(f"{served.url}/v1/alerts/rules/{rule_id}/alerts", headers={"X-API-Key": key}).json()["items"]
-    expected = sum(2 if a["state"] == "resolved" else 1 for a in stored)
+    expected = sum(1 if a["state"] == "firing" else 2 for a in stored)  # firing, then resolved or retracted
     if not expected:
         return []
     headers = {"X-API-Key": key, "Last-Event-ID": "0"}
