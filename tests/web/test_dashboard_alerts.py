@@ -60,6 +60,12 @@ def test_rules_made_in_the_form_fire_live_and_the_stream_resumes_without_duplica
 ) -> None:
     key = api_key(served)
     page.goto(f"{served.url}/#/alerts")
+    page.fill("#api-key", "not-a-key")  # the stream's 401, next to the key field, and no retrying
+    page.click("#key-form button[type=submit]")
+    page.wait_for_selector('#stream-state[data-state="refused"]')
+    refused = httpx.get(f"{served.url}/v1/alerts/stream", headers={"X-API-Key": "not-a-key"}).json()["error"]
+    assert page.locator("#key-form .field-error").inner_text() == f"{refused['field']}: {refused['problem']}"
+
     page.fill("#api-key", key)
     page.click("#key-form button[type=submit]")
     page.wait_for_selector('#stream-state[data-state="open"]')

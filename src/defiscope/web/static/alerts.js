@@ -51,7 +51,7 @@ function connect() {
   const controller = new AbortController();
   live.controller = controller;
   follow(controller).catch((error) => {
-    if (controller.signal.aborted && controller.signal.reason !== SILENT) return;  // closed on purpose: key changed
+    if (controller.signal.aborted && controller.signal.reason !== SILENT) return;  // on purpose: new key, offline
     if (error instanceof Refused && error.status !== 429 && error.status < 500) {
       streamState("refused", `stream refused: ${error.message}`);  // retrying a bad key cannot help
       showFieldError(keyForm(), error.field ?? "X-API-Key", error.message);
