@@ -134,6 +134,8 @@ def test_rules_made_in_the_form_fire_live_and_the_stream_resumes_without_duplica
     assert shown == _alerts_of(served, key, rule_id)
     assert len({row["event"] for row in shown}) == len(shown) == 8
     assert [row["alert"] for row in shown if row["block"] == orphan] == [shown[-1]["alert"]] * 2
+    closed = page.locator("#live-alerts tbody tr.closed").evaluate_all("(rows) => rows.map((r) => r.dataset.state)")
+    assert closed == ["firing"] * 4  # every firing row, once its resolution or retraction arrived
     shoot(page, tmp_path, "dashboard-alerts-retracted")
 
     _every_kind_is_created_from_the_form(served, page, key)

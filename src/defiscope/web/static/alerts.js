@@ -163,6 +163,8 @@ function showAlert(event) {
     cell(shortDecimal(alert.previous), "num"), cell(shortDecimal(alert.threshold), "num"));
   const rows = el("live-alerts").querySelector("tbody");
   rows.querySelector("tr.empty")?.remove();
+  // A resolution or retraction closes the alert: its firing row stays, dimmed, so the history reads top down.
+  if (state !== "firing") rows.querySelectorAll(`tr[data-alert-id="${CSS.escape(alert.alert_id)}"]`).forEach((r) => r.classList.add("closed"));
   rows.prepend(tr);
   while (rows.rows.length > LIVE_ROWS) rows.deleteRow(-1);
 }
@@ -198,6 +200,7 @@ function startKey() {
 // ---- rules -----------------------------------------------------------------------------------------------------
 
 async function loadRules() {
+  el("rules-error").textContent = "";
   try {
     const { items } = await keyed("/v1/alerts/rules");
     el("rules").querySelector("tbody").replaceChildren(...(items.length ? items.map(ruleRow) : [emptyRow(7, "no rule yet")]));
