@@ -8,16 +8,12 @@ copied to `screenshots/` when DEFISCOPE_SCREENSHOTS is set).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from defiscope.devnet import Devnet
 from defiscope.devnet.anvil import free_port, rpc
@@ -25,21 +21,11 @@ from defiscope.devnet.runfile import RunInfo
 from tests.devnet.helpers import cli, seeded_data_dir, wait_until
 from tests.protocols.curve.test_uncounted_pool import BROKEN, REVERTING
 from tests.service.conftest import clean_env
+from tests.web.conftest import require_chromium, shoot
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+require_chromium()
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("chromium is missing: `bash scripts/dev.sh test` installs it (apt-get install chromium)")
-    pytest.skip(
-        "chromium is not installed (apt-get install chromium); CI installs and runs this", allow_module_level=True
-    )
-
-from playwright.sync_api import Page, sync_playwright  # noqa: E402  (after the chromium check)
+from playwright.sync_api import Page  # noqa: E402  (after the chromium check)
 
 
 def usd(value: float) -> str:
@@ -48,50 +34,6 @@ def usd(value: float) -> str:
         if abs(value) >= size:
             return f"${value / size:.2f}{suffix}"
     return f"${value:.2f}"
-
-
-@pytest.fixture
-def server(devnet: Devnet, tmp_path: Path) -> Iterator[str]:
-    home = seeded_data_dir(devnet, tmp_path / "home")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # No market simulation: the page and the API are compared at rest.
-    command = cli("serve", "--port", str(port), "--no-simulate")
-    child = subprocess.Popen(command, env=clean_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def ready() -> bool:
-        try:
-            chains = httpx.get(f"{base}/v1/health", timeout=2).json()["chains"]
-            return bool(chains) and all(c["last_block"] is not None for c in chains)
-        except (httpx.TransportError, KeyError, ValueError):
-            return child.poll() is not None
-
-    try:
-        wait_until(ready, 60, "defiscope serve to index the devnet")
-        assert child.poll() is None, child.stderr.read() if child.stderr else ""
-        yield base
-    finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(timeout=30)
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": 1280, "height": 1000})
-        finally:
-            browser.close()
-
-
-def shoot(page: Page, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if target := os.environ.get("DEFISCOPE_SCREENSHOTS"):
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / path.name)
-    return path
 
 
 def test_dashboard_shows_what_the_api_serves(server: str, page: Page, tmp_path: Path) -> None:

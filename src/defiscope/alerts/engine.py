@@ -65,6 +65,7 @@ from defiscope.store.alerts import (
     resolve_alerts,
     retract_from,
 )
+from defiscope.store.database import WRITE_OPTION
 
 if TYPE_CHECKING:
     from defiscope.service.indexer import ChainIndexer
@@ -232,6 +233,9 @@ class AlertEngine:
         self.sink = sink
         self.governance = governance
         self._sessions = sessionmaker(repo.engine, expire_on_commit=False)
+        # A block's alerts are written after reads in the same transaction: BEGIN IMMEDIATE on SQLite, so a commit
+        # by another writer in between makes this one wait for the lock instead of failing ("database is locked").
+        self._writes = sessionmaker(repo.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
         self._version: tuple[int, int] | None = None
         self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
         self._levels: dict[int, tuple[Level, ...]] = {}  # chain -> its rules by depth, grouped by their inputs
@@ -343,7 +347,7 @@ class AlertEngine:
         if not moves:
             return []
         try:
-            with self._sessions.begin() as session:
+            with self._writes.begin() as session:
                 return self._store(session, moves)
         except Exception:
             self._stale_states = True  # memory moved ahead of the store: reload from what was committed

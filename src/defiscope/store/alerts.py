@@ -27,6 +27,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.chain.block import BlockRef
+from defiscope.store.database import WRITE_OPTION
 from defiscope.store.models import AlertRow, AlertRuleRow
 
 
@@ -64,13 +65,16 @@ class StoredAlert:
 class RuleStore:
     """The `alert_rules` and `alerts` tables over one (migrated) Engine."""
 
-    __slots__ = ("_sessions",)
+    __slots__ = ("_sessions", "_writes")
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Writes read first (the next revision, the current row): on SQLite a deferred BEGIN would fail at once
+        # ("database is locked") when another writer commits in between; BEGIN IMMEDIATE waits its turn instead.
+        self._writes = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
 
     def add(self, rule: StoredRule) -> None:
-        with self._sessions.begin() as session:
+        with self._writes.begin() as session:
             session.add(AlertRuleRow(**_rule_values(rule), revision=_next_revision(session)))
 
     def owned(self, owner: str) -> list[StoredRule]:
@@ -86,7 +90,7 @@ class RuleStore:
 
     def replace(self, rule: StoredRule, owner: str) -> StoredRule | None:
         """Overwrite what the owner may change (kind, chain, params, confirmations, cool-down, channels)."""
-        with self._sessions.begin() as session:
+        with self._writes.begin() as session:
             row = session.get(AlertRuleRow, rule.id)
             if row is None or row.owner_key_id != owner:
                 return None
@@ -97,7 +101,7 @@ class RuleStore:
             return _rule(row)
 
     def remove(self, rule_id: str, owner: str | None) -> bool:
-        with self._sessions.begin() as session:
+        with self._writes.begin() as session:
             stmt = delete(AlertRuleRow).where(AlertRuleRow.id == rule_id)
             if owner is not None:
                 stmt = stmt.where(AlertRuleRow.owner_key_id == owner)

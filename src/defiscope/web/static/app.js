@@ -18,6 +18,13 @@ const pct = (text) => (text === null || text === undefined ? "—" : `${Number(t
 const trend = (text) => (text === null || text === undefined ? "" : Number(text) >= 0 ? "up" : "down");
 const el = (id) => document.getElementById(id);
 const cell = (text, cls) => { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; };
+// A label styled by what it says: `badge("Executed", "state")` has the classes "badge state state-Executed".
+const badge = (text, kind) => {
+  const span = document.createElement("span");
+  span.className = `badge ${kind} ${kind}-${text}`;
+  span.textContent = text;
+  return span;
+};
 
 async function api(path, accepted = []) {
   const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-cache" });
@@ -231,14 +238,21 @@ function renderSync(syncing) {
   }));
 }
 
+// Each view: the hash that opens it, its section, and how to draw it (governance.js and alerts.js add theirs).
+const VIEWS = [
+  { hash: /^#\/protocol\/([\w.-]+)/, section: "protocol", render: (match) => renderProtocol(match[1]) },
+  { hash: /^#\/governance$/, section: "governance", render: () => renderGovernance() },
+  { hash: /^#\/alerts$/, section: "alerts", render: () => renderAlerts() },
+  { hash: /^/, section: "overview", render: () => renderOverview() },
+];
+
 async function refresh() {
   try {
     const hash = location.hash || "#/";
-    const match = hash.match(/^#\/protocol\/([\w.-]+)/);
-    el("overview").hidden = Boolean(match);
-    el("protocol").hidden = !match;
+    const view = VIEWS.find((v) => v.hash.test(hash));
+    for (const v of VIEWS) el(v.section).hidden = v !== view;
     renderHealth(await fetchHealth());  // first: the syncing banner shows even when the page's figures do not exist yet
-    if (match) await renderProtocol(match[1]); else await renderOverview();
+    await view.render(hash.match(view.hash));
     document.body.dataset.loaded = hash;
   } catch (error) {
     el("lag").textContent = `update failed: ${error.message}`;
