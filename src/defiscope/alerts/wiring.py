@@ -92,9 +92,15 @@ def _proposal_id(event: StoredEvent) -> str:
     return str(event.payload.get("id", ""))
 
 
+def alert_engine(repo: Repository, sink: AlertSink) -> AlertEngine:
+    """The alert engine every process runs (`serve` with its ringing sink, `index` with the outbox's): every rule
+    kind wired, governance included."""
+    return AlertEngine(repo, sink, governance=governance_source(repo))
+
+
 def alert_hooks(repo: Repository) -> tuple[BlockHook, ...]:
     sink = delivery_sink(repo)
     if sink is None:
         log.warning("alerts.not_evaluated", reason="this build has no alert delivery (outbox); rules stay stored")
         return ()
-    return (AlertEngine(repo, sink, governance=governance_source(repo)),)
+    return (alert_engine(repo, sink),)

@@ -37,10 +37,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.worker import open_worker
-from defiscope.alerts.engine import AlertEngine
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.stream import StreamHub
 from defiscope.alerts.wakeup import Bell
+from defiscope.alerts.wiring import alert_engine
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.context import ChainProgress
@@ -384,7 +384,7 @@ async def _serve_runtime(
     # Rule evaluation hands alerts to this sink inside its transaction; the commit rings the delivery worker and
     # the live streams, which look at once instead of at their next poll.
     alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))
-    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(AlertEngine(repo, alert_sink),))
+    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(alert_engine(repo, alert_sink),))
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
