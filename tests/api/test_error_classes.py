@@ -3,7 +3,10 @@ chain failures are ours (502, or 503 when they may pass, never naming the endpoi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import sqlalchemy as sa
 import typer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -40,6 +43,33 @@ def client() -> TestClient:
         raise RAISED[name]
 
     return TestClient(app)
+
+
+def test_a_locked_database_is_a_503_to_retry_not_a_500(tmp_path: Path) -> None:
+    """A real SQLite lock: another connection holds the write lock, and the handler's write gives up at once."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    holder = sa.create_engine(url)
+    writer = sa.create_engine(url, connect_args={"timeout": 0})
+    with holder.begin() as held:
+        held.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/write")
+    def _write() -> None:
+        with writer.begin() as conn:
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+
+    with holder.connect() as held:
+        held.exec_driver_sql("BEGIN EXCLUSIVE")
+        answer = TestClient(app).post("/write")
+        held.exec_driver_sql("ROLLBACK")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
+    problem = answer.json()["error"]["problem"]
+    assert problem.startswith("the store is busy or unavailable; try again (error id ")
+    assert "INSERT" not in answer.text  # the statement is logged, not sent
+    assert TestClient(app).post("/write").status_code == 200  # once the lock is gone, the same write succeeds
 
 
 def test_input_errors_are_not_chain_errors() -> None:

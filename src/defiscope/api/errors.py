@@ -9,6 +9,8 @@ about the deployment.
 Our own errors escaping a handler are answered by class (`defiscope.errors`): an `InputError` is the client's
 (400, naming its field); a `ChainError` is an RPC failure (503 when it may pass, else 502), answered with
 the chain and what failed but never the endpoint; an `AdapterError` 502; a `StoreError` 503; any other 500.
+The database's own operational failures (SQLite's "database is locked", a PostgreSQL connection lost) are the
+store's too: 503 with Retry-After, since they pass.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -116,6 +119,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DefiscopeError)
     async def _ours(_request: Request, exc: DefiscopeError) -> Response:
         return defiscope_error_response(exc)
+
+    @app.exception_handler(OperationalError)
+    async def _store_busy(_request: Request, exc: OperationalError) -> Response:
+        # The statement and its parameters stay in the log: they may name tables and values of other keys.
+        return logged_error(503, None, "the store is busy or unavailable; try again", str(exc), {"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
