@@ -27,6 +27,7 @@ from web3 import Web3
 from web3._utils.method_formatters import receipt_formatter
 from web3.contract import Contract
 from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.datastructures import AttributeDict
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
 from defiscope.devnet.artifacts import Artifact
@@ -114,7 +115,9 @@ class Sender:
         # Raises with the revert reason of a failing step, before anything is sent.
         gas = self.w3.eth.estimate_gas(params)
         sent = {**params, "value": hex(value), "gas": hex(min(gas + GAS_HEADROOM, self.block_gas_limit))}
-        receipt = cast(TxReceipt, receipt_formatter(self.rpc("eth_sendTransactionSync", [sent])))
+        # Formatted and attribute-accessible as web3's own receipts, so `events.X().process_receipt` works on it.
+        raw = self.rpc("eth_sendTransactionSync", [sent])
+        receipt = cast(TxReceipt, AttributeDict.recursive(receipt_formatter(raw)))
         if receipt["status"] != 1:
             raise DevnetError(f"{what} reverted (tx {receipt['transactionHash'].to_0x_hex()})")
         return receipt
