@@ -307,12 +307,12 @@ def test_all_agents_reproducible_and_fast(devnet: Devnet, eth_chain: DevnetChain
     # A step (after the first, which reads every log since block 0) must fit in serve's pace to keep up. What a
     # step costs (the CPU time of the simulation and of its anvil) is held below the interval: the suite's other
     # worker on the same two cores stretches wall time, not that. Wall time, the faster of the two runs, is held
-    # to twice the interval (what a second worker may make of it).
+    # to the interval too: measured at 0.83 s alone (CPU 0.84 s), it has room for a second worker's share.
     cpu = min(first_pace[1], second_pace[1]) / TICKS
     wall = min(first_pace[0], second_pace[0]) / TICKS
     print(f"mean tick with all agents: {wall:.3f} s wall, {cpu:.3f} s CPU (simulation and anvil)")
     assert cpu < DEFAULT_TICK_SECONDS
-    assert wall < 2 * DEFAULT_TICK_SECONDS
+    assert wall < DEFAULT_TICK_SECONDS
 
 
 def _run(chain: DevnetChain, anvil_pid: int, seed: int, ticks: int) -> tuple[str, tuple[float, float]]:
