@@ -8,15 +8,18 @@ after a `transact()` it does not wait for.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.chain.client import ChainClient
+from defiscope.devnet import Devnet
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.agents import (
     AaveGovernanceAgents,
@@ -316,32 +319,43 @@ def test_eigenlayer_restakers_deposit(eth_chain: DevnetChain) -> None:
         assert deposited - 1 <= underlying <= deposited  # StrategyBase rounds shares down
 
 
-def test_all_agents_reproducible_and_fast(eth_chain: DevnetChain) -> None:
+def test_all_agents_reproducible_and_fast(devnet: Devnet, eth_chain: DevnetChain) -> None:
+    anvil = next(node for node in devnet.nodes if node.chain_id == eth_chain.chain_id)
     sender = Simulation(eth_chain, QUIET).sender
     start = sender.rpc("evm_snapshot", [])
-    first, first_seconds = _run(eth_chain, seed=21, ticks=TICKS)
+    first, first_pace = _run(eth_chain, anvil.pid, seed=21, ticks=TICKS)
     assert sender.rpc("evm_revert", [start]) is True
     start = sender.rpc("evm_snapshot", [])
-    second, second_seconds = _run(eth_chain, seed=21, ticks=TICKS)
+    second, second_pace = _run(eth_chain, anvil.pid, seed=21, ticks=TICKS)
     assert sender.rpc("evm_revert", [start]) is True
     assert second == first
-    # A step (after the first, which reads every log since block 0) must fit in serve's pace to keep up. The
-    # suite runs two workers on two cores, each with its own anvils: a step's wall time here is up to twice
-    # what it is in `serve` alone, so the faster of the two runs is held to twice the interval.
-    seconds = min(first_seconds, second_seconds)
-    print(f"mean tick with all agents: {seconds / TICKS:.3f} s")
-    assert seconds / TICKS < 2 * DEFAULT_TICK_SECONDS
+    # A step (after the first, which reads every log since block 0) must fit in serve's pace to keep up. What a
+    # step costs (the CPU time of the simulation and of its anvil) is held below the interval: the suite's other
+    # worker on the same two cores stretches wall time, not that. Wall time, the faster of the two runs, is held
+    # to the interval too: measured at 0.83 s alone (CPU 0.84 s), it has room for a second worker's share.
+    cpu = min(first_pace[1], second_pace[1]) / TICKS
+    wall = min(first_pace[0], second_pace[0]) / TICKS
+    print(f"mean tick with all agents: {wall:.3f} s wall, {cpu:.3f} s CPU (simulation and anvil)")
+    assert cpu < DEFAULT_TICK_SECONDS
+    assert wall < DEFAULT_TICK_SECONDS
 
 
-def _run(chain: DevnetChain, seed: int, ticks: int) -> tuple[str, float]:
+def _run(chain: DevnetChain, anvil_pid: int, seed: int, ticks: int) -> tuple[str, tuple[float, float]]:
+    """The head's hash after ``ticks`` ticks, and their (wall seconds, CPU seconds of this process and anvil)."""
     sim = Simulation(chain, SimulationConfig(seed=seed))
     sim.start()
     try:
         sim.tick()
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time() + _cpu_seconds(anvil_pid)
         sim.run(ticks)
+        seconds, cpu = time.perf_counter() - began, time.process_time() + _cpu_seconds(anvil_pid) - cpu_began
     finally:
         sim.stop()
-    seconds = time.perf_counter() - began
     block = Web3(Web3.HTTPProvider(chain.rpc_url)).eth.get_block("latest")
-    return block["hash"].to_0x_hex(), seconds
+    return block["hash"].to_0x_hex(), (seconds, cpu)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc: utime and stime, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

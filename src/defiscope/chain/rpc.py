@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from types import TracebackType
 from typing import Any, Final
 
@@ -197,6 +199,7 @@ class RpcClient:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max_concurrency * len(self.endpoints), max_keepalive_connections=32),
             headers={"Content-Type": "application/json", "User-Agent": "defiscope"},
+            verify=_tls_context(),
         )
         caps = [ep.limits.max_log_blocks for ep in self.endpoints if ep.limits.max_log_blocks]
         #: The eth_getLogs span to ask for: the smallest configured cap, then what refusals teach.
@@ -545,3 +548,10 @@ class RpcClient:
 def _carries_rpc_error(payload: Any) -> bool:
     items = payload if isinstance(payload, list) else [payload]
     return bool(items) and all(isinstance(i, dict) and isinstance(i.get("error"), dict) for i in items)
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), built once: loading the CA file costs tens of milliseconds,
+    and a client is opened per command, per test and per simulation tick."""
+    return httpx.create_ssl_context()

@@ -20,12 +20,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from eth_utils import keccak
 from web3.contract import Contract
 
-from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
+from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet, calldata
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.compound import FEEDS
 from defiscope.devnet.governance import DELEGATE_SHARES, delegate_address
@@ -57,10 +57,6 @@ class LiveProposal:
     state: int = PENDING
 
 
-def _calldata(contract: Contract, fn: str, *args: Any) -> bytes:
-    return bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
-
-
 def _compound_oracle(sim: Simulation, rng: random.Random) -> list[Action]:
     """A new CompoundV2Oracle over the same feeds (its feeds wired by the deployer, as the old one's)."""
     oracle = sim.sender.deploy(contract_artifact("CompoundV2Oracle"))
@@ -69,7 +65,7 @@ def _compound_oracle(sim: Simulation, rng: random.Random) -> list[Action]:
             feed = sim.chain.contracts[feed_name(FEEDS[name.split(":", 1)[1]])]
             sim.sender.send(oracle.functions.setFeed(ctoken, feed))
     comptroller = _comptroller(sim)
-    return [(comptroller.address, 0, _calldata(comptroller, "_setPriceOracle", oracle.address))]
+    return [(comptroller.address, 0, calldata(comptroller, "_setPriceOracle", oracle.address))]
 
 
 def _compound_rate_model(sim: Simulation, rng: random.Random) -> list[Action]:
@@ -78,21 +74,21 @@ def _compound_rate_model(sim: Simulation, rng: random.Random) -> list[Action]:
     ctoken = sim.sender.contract(contract_artifact("CErc20"), sim.chain.contracts[market])
     multiplier = rng.choice((4, 5, 6, 7)) * WAD // 100
     model = sim.sender.deploy(contract_artifact("JumpRateModelV2"), 0, multiplier, 109 * WAD // 100, 8 * WAD // 10)
-    return [(ctoken.address, 0, _calldata(ctoken, "_setInterestRateModel", model.address))]
+    return [(ctoken.address, 0, calldata(ctoken, "_setInterestRateModel", model.address))]
 
 
 def _compound_admin(sim: Simulation, rng: random.Random) -> list[Action]:
     """A pending admin for the Comptroller (a multisig that would then accept)."""
     comptroller = _comptroller(sim)
     multisig = seed_address("compound-governance", f"multisig {rng.randrange(1000)}")
-    return [(comptroller.address, 0, _calldata(comptroller, "_setPendingAdmin", multisig))]
+    return [(comptroller.address, 0, calldata(comptroller, "_setPendingAdmin", multisig))]
 
 
 def _compound_upgrade(sim: Simulation, rng: random.Random) -> list[Action]:
     """Unitroller's first upgrade step: a new Comptroller implementation, pending."""
     implementation = sim.sender.deploy(contract_artifact("Comptroller"))
     comptroller = _comptroller(sim)
-    return [(comptroller.address, 0, _calldata(comptroller, "_setPendingImplementation", implementation.address))]
+    return [(comptroller.address, 0, calldata(comptroller, "_setPendingImplementation", implementation.address))]
 
 
 def _compound_collateral(sim: Simulation, rng: random.Random) -> list[Action]:
@@ -100,7 +96,7 @@ def _compound_collateral(sim: Simulation, rng: random.Random) -> list[Action]:
     market = sim.chain.contracts[rng.choice(_ctoken_names(sim))]
     _, factor, _ = comptroller.functions.markets(market).call()
     new = max(WAD // 2, min(factor + rng.choice((-1, 1)) * WAD // 100, 89 * WAD // 100))
-    return [(comptroller.address, 0, _calldata(comptroller, "_setCollateralFactor", market, new))]
+    return [(comptroller.address, 0, calldata(comptroller, "_setCollateralFactor", market, new))]
 
 
 def _grant(protocol: str) -> Callable[[Simulation, random.Random], list[Action]]:
@@ -112,7 +108,7 @@ def _grant(protocol: str) -> Callable[[Simulation, random.Random], list[Action]]
         )
         grantee = seed_address(f"{protocol.lower()}-governance", f"grantee {rng.randrange(1000)}")
         amount = rng.randint(1_000, 50_000) * WAD
-        return [(token.address, 0, _calldata(token, "transfer", grantee, amount))]
+        return [(token.address, 0, calldata(token, "transfer", grantee, amount))]
 
     return grant
 
@@ -122,7 +118,7 @@ def _uniswap_fee_tier(sim: Simulation, rng: random.Random) -> list[Action]:
     factory = sim.sender.contract(npm_artifact("UniswapV3Factory"), sim.chain.contracts["UniswapV3Factory"])
     fee = next(f for f in range(200, 100_000, 100) if factory.functions.feeAmountTickSpacing(f).call() == 0)
     spacing = max(1, fee // 50)
-    return [(factory.address, 0, _calldata(factory, "enableFeeAmount", fee, spacing))]
+    return [(factory.address, 0, calldata(factory, "enableFeeAmount", fee, spacing))]
 
 
 def _comptroller(sim: Simulation) -> Contract:

@@ -32,7 +32,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.agents.lending import fund_native
-from defiscope.devnet.agents.wallet import Wallet
+from defiscope.devnet.agents.wallet import Wallet, calldata
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.maker import DIRECT_URNS, ILKS, direct_urn, ilk_id
@@ -271,25 +271,35 @@ class MakerKeeper:
         vat = sim.sender.contract(contract_artifact("Vat"), sim.chain.contracts["MakerVat"])
         spotter = sim.sender.contract(contract_artifact("Spotter"), sim.chain.contracts["MakerSpotter"])
         dog = sim.sender.contract(contract_artifact("Dog"), sim.chain.contracts["MakerDog"])
+        ids = [ilk_id(ilk.name) for ilk in ILKS]
+        _poke_all(sim, self.wallet, spotter, ids)
         by_ilk = _maker_urns(sim)
-        for ilk in ILKS:
-            i = ilk_id(ilk.name)
-            self.wallet.send(spotter.functions.poke(i))
-            owners = [*by_ilk.get(i, ()), *self.urns]
-            # One JSON-RPC batch for the ilk and all its urns, not a request per urn.
-            with sim.sender.w3.batch_requests() as batch:
+        owners = {i: [*by_ilk.get(i, ()), *self.urns] for i in ids}
+        # One JSON-RPC batch for every ilk and all its urns, not a request per urn.
+        with sim.sender.w3.batch_requests() as batch:
+            for i in ids:
                 batch.add(vat.functions.ilks(i))
-                for urn in owners:
+                for urn in owners[i]:
                     batch.add(vat.functions.urns(i, urn))
-                ilk_data, *urns = cast(list[Any], batch.execute())  # decoded call results
+            answers = iter(cast(list[Any], batch.execute()))  # decoded call results, in the order added
+        for ilk, i in zip(ILKS, ids, strict=True):
+            ilk_data = next(answers)
             rate, spot = int(ilk_data[1]), int(ilk_data[2])
-            for urn, (ink, art) in zip(owners, urns, strict=True):
+            for urn in owners[i]:
+                ink, art = next(answers)
                 if (
                     art
                     and ink * spot < art * rate
                     and self.wallet.send(dog.functions.bark(i, urn, self.wallet.address))
                 ):
                     self.barks.append((ilk.name, urn))
+
+
+def _poke_all(sim: Simulation, wallet: Wallet, spotter: Contract, ids: list[bytes]) -> None:
+    """Every ilk's spot follows its feed: the pokes in one Multicall3 transaction (a dozen transactions of their own
+    were most of the keeper's time in a tick), each allowed to fail alone as a transaction of its own would."""
+    multicall = sim.sender.contract(contract_artifact("Multicall3"), sim.chain.contracts["Multicall3"])
+    wallet.send(multicall.functions.aggregate3([(spotter.address, True, calldata(spotter, "poke", i)) for i in ids]))
 
 
 def _maker_urns(sim: Simulation) -> dict[bytes, list[str]]:

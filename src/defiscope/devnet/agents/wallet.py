@@ -39,6 +39,11 @@ log = structlog.get_logger(__name__)
 GAS_MONEY: Final = 10**20
 
 
+def calldata(contract: Contract, fn: str, *args: Any) -> bytes:
+    """``fn(args)`` of ``contract`` encoded, for a proposal's action or a Multicall3 call."""
+    return bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     """A transaction that went through: function, arguments and native value."""
