@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import eth_abi
 from eth_utils import keccak
@@ -29,7 +29,7 @@ from web3.contract import Contract
 
 from defiscope.devnet.aave import MARKETS_BY_CHAIN, aave_artifact
 from defiscope.devnet.aave_governance import SEED, delegate_address, governor_artifact, token_artifact
-from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
+from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet, calldata
 from defiscope.devnet.governance import DELEGATE_SHARES
 from defiscope.devnet.seeding import seed_address
 
@@ -59,10 +59,6 @@ class LiveAaveProposal:
     state: int = PENDING
 
 
-def _calldata(contract: Contract, fn: str, *args: Any) -> bytes:
-    return bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
-
-
 def _core(sim: Simulation, name: str, artifact: str) -> Contract:
     return sim.sender.contract(aave_artifact(artifact), sim.chain.contracts[f"AaveV3{name}"])
 
@@ -90,7 +86,7 @@ def _rate_strategy(sim: Simulation, rng: random.Random) -> list[AaveAction]:
     )
     configurator = _configurator(sim)
     asset = sim.chain.tokens[reserve.symbol]
-    calldata = _calldata(configurator, "setReserveInterestRateStrategyAddress", asset, strategy.address)
+    calldata = calldata(configurator, "setReserveInterestRateStrategyAddress", asset, strategy.address)
     return [AaveAction(configurator.address, "", calldata)]
 
 
@@ -106,7 +102,7 @@ def _oracle_fallback(sim: Simulation, rng: random.Random) -> list[AaveAction]:
     """A new fallback oracle for the Core market's AaveOracle (asked only when a source answers <= 0)."""
     oracle = _core(sim, "Oracle", "misc/AaveOracle")
     fallback = seed_address(SEED, f"fallback oracle {rng.randrange(1000)}")
-    return [AaveAction(oracle.address, "", _calldata(oracle, "setFallbackOracle", fallback))]
+    return [AaveAction(oracle.address, "", calldata(oracle, "setFallbackOracle", fallback))]
 
 
 def _grant(sim: Simulation, rng: random.Random) -> list[AaveAction]:
@@ -114,14 +110,14 @@ def _grant(sim: Simulation, rng: random.Random) -> list[AaveAction]:
     token = sim.sender.contract(token_artifact(), sim.chain.contracts["AaveGovernanceToken"])
     grantee = seed_address(SEED, f"grantee {rng.randrange(1000)}")
     amount = rng.randint(1_000, 20_000) * 10**18
-    return [AaveAction(token.address, "", _calldata(token, "transfer", grantee, amount))]
+    return [AaveAction(token.address, "", calldata(token, "transfer", grantee, amount))]
 
 
 def _risk_admin(sim: Simulation, rng: random.Random) -> list[AaveAction]:
     """A risk steward joins the Core market's risk admins (the executor is the ACL admin)."""
     acl = _core(sim, "ACLManager", "protocol/configuration/ACLManager")
     steward = seed_address(SEED, f"risk steward {rng.randrange(1000)}")
-    return [AaveAction(acl.address, "", _calldata(acl, "addRiskAdmin", steward))]
+    return [AaveAction(acl.address, "", calldata(acl, "addRiskAdmin", steward))]
 
 
 Change = tuple[str, Callable[["Simulation", random.Random], list[AaveAction]]]
