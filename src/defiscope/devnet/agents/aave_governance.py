@@ -86,8 +86,8 @@ def _rate_strategy(sim: Simulation, rng: random.Random) -> list[AaveAction]:
     )
     configurator = _configurator(sim)
     asset = sim.chain.tokens[reserve.symbol]
-    calldata = calldata(configurator, "setReserveInterestRateStrategyAddress", asset, strategy.address)
-    return [AaveAction(configurator.address, "", calldata)]
+    encoded = calldata(configurator, "setReserveInterestRateStrategyAddress", asset, strategy.address)
+    return [AaveAction(configurator.address, "", encoded)]
 
 
 def _reserve_factor(sim: Simulation, rng: random.Random) -> list[AaveAction]:
