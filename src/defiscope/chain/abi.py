@@ -22,6 +22,9 @@ from eth_utils import function_signature_to_4byte_selector, is_address, to_check
 
 from defiscope.chain.errors import InvalidInput
 
+#: Why a successful call has no result: the target had no code at that block (or no such function).
+EMPTY_RETURN_DATA: Final = "empty return data (is there a contract at the target?)"
+
 ERROR_SELECTOR: Final = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR: Final = bytes.fromhex("4e487b71")  # Panic(uint256)
 
@@ -147,7 +150,7 @@ class Function:
         if not self.outputs:
             return ()
         if not data:
-            raise ValueError("empty return data (is there a contract at the target?)")
+            raise ValueError(EMPTY_RETURN_DATA)
         if self._word_decoders is not None and len(data) == 32 * len(self.outputs):
             return tuple(decode(data[32 * i : 32 * i + 32]) for i, decode in enumerate(self._word_decoders))
         try:

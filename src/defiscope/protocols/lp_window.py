@@ -41,6 +41,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import structlog
 
+from defiscope.chain.abi import EMPTY_RETURN_DATA
 from defiscope.chain.block import BlockRef
 from defiscope.chain.block_clock import BlockClock
 from defiscope.chain.logs import log_hex, log_int
@@ -58,6 +59,9 @@ S = TypeVar("S")
 #: Blocks whose missing rates the tracker keeps for `gaps_at` (more than the reads in flight at once).
 MAX_GAP_BLOCKS: Final = 64
 NO_LIQUIDITY: Final = "no liquidity"
+#: A read that succeeded with no data: no pool at that address yet (a call to an address without code succeeds
+#: empty), so the pool is younger than that block, as one without liquidity.
+NO_CODE: Final = "no code"
 ZERO: Final = Fraction(0)
 
 
@@ -199,6 +203,8 @@ class LpFeeTracker(Generic[S]):
     def state(self, results: Sequence[CallResult]) -> S | _Missing:
         """The model's state of one pool's results, or why there is none."""
         failed = next((r for r in results if not r.success), None)
+        if failed is not None and failed.error == EMPTY_RETURN_DATA:
+            return _Missing(NO_CODE)
         if failed is not None:
             return _Missing(f"{failed.call.describe()} failed: {failed.error}")
         state = self.model.state(results)
@@ -454,12 +460,16 @@ class LpFeeTracker(Generic[S]):
         """Pools with no state at S: younger than the window when they had no code or no liquidity there."""
         if not pools:
             return {}
+        # Only a read that failed otherwise (a revert) asks whether the pool had code at S: at mainnet's size the
+        # young are tens of thousands of pools, and an eth_getCode each would spend a free plan's budget for an hour.
         at_start = reader.at(start)
-        codes = await asyncio.gather(*(at_start.code(pool.address) for pool, _, _ in pools))
+        unclear = [pool for pool, missing, _ in pools if missing.reason not in (NO_LIQUIDITY, NO_CODE)]
+        found_code = await asyncio.gather(*(at_start.code(p.address) for p in unclear))
+        codes = {p.address: code for p, code in zip(unclear, found_code, strict=True)}
         out: dict[str, tuple[Window, S] | _Missing] = {}
         young: list[tuple[LpPool, S]] = []
-        for (pool, missing, end_state), code in zip(pools, codes, strict=True):
-            if code and missing.reason != NO_LIQUIDITY:
+        for pool, missing, end_state in pools:
+            if codes.get(pool.address):
                 # The pool existed at S and its reads failed there: a failure, not youth.
                 out[pool.address] = _Missing(f"at block {start.number}: {missing.reason}")
             else:
