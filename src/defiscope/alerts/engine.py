@@ -354,7 +354,15 @@ class AlertEngine:
             raise
 
     def _history(self, chain_id: int) -> Callable[[int], BlockFigures | None]:
-        return lambda number: self.figures.at_or_before(chain_id, number)
+        """One block's look-backs: its rules' windows ask a few numbers hundreds of times, each looked up once."""
+        seen: dict[int, BlockFigures | None] = {}
+
+        def back(number: int) -> BlockFigures | None:
+            if number not in seen:
+                seen[number] = self.figures.at_or_before(chain_id, number)
+            return seen[number]
+
+        return back
 
     def _store(self, session: Session, moves: Sequence[tuple[Transition, LoadedRule]]) -> list[AlertMessage]:
         """Store a block's transitions (new alerts in one multi-row insert) and hand each message to the sink."""
