@@ -62,7 +62,7 @@ def test_up_behind_the_strict_profile(devnet: Devnet, tmp_path: Path) -> None:
         refused = httpx.post(url, json=batch).json()  # strict: at most 20 items per batch
         assert "batch size too large" in refused["error"]["message"]
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
         assert "'strict' provider simulator" in out
         assert all_dead(pids)
@@ -98,7 +98,7 @@ def devnet_up(data_dir: Path, *args: str) -> Iterator[dict[str, Any]]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.communicate(timeout=60)
+            process.communicate(timeout=120)
         finally:
             if process.poll() is None:
                 process.kill()

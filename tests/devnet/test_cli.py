@@ -88,7 +88,7 @@ def test_up_in_the_foreground_stops_on_ctrl_c(devnet: Devnet, tmp_path: Path) ->
         assert len(pids) == 2
         assert not all_dead(pids)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
         assert out.strip().endswith("devnet stopped")
         assert all_dead(pids)
