@@ -89,8 +89,10 @@ def devnet_up(
         out.print("devnet runs in the background: `defiscope devnet down` stops it")
         return
     devnet = runfile.up_attached(chain_ids, scale=scale)
-    # SIGTERM ends the wait like Ctrl-C does, so the nodes are stopped and the run file removed.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM ends the wait like Ctrl-C does, so the nodes are stopped and the run file removed. SIGINT is set too:
+    # a process started from a script's background job inherits it ignored, and then `kill -INT` would not stop it.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     with ExitStack() as proxies:
         try:
             chains = devnet.chains
