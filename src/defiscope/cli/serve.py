@@ -246,6 +246,8 @@ async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatc
     follower = watcher.indexer.chains[chain_id]
     try:
         head = await engine.client.block("latest")
+        # /v1/health shows this head beside the block stored from it, before the follower's first step.
+        follower.chain_status.head, follower.chain_status.head_time = head.number, head.timestamp
         watcher.discovering(chain_id, engine.adapters, head.number)
         result = await snapshot_and_store(engine, repo, head.number)
     except DefiscopeError as exc:
