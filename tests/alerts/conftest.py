@@ -21,7 +21,7 @@ from defiscope.store import Repository, create_engine, migrate
 from defiscope.store.keys import KeyStore, StoredKey
 from defiscope.tvl.engine import TvlEngine
 from tests.alerts.kit import Receiver
-from tests.service.conftest import any_repo, cli, make_engine, repo, sqlite_url  # noqa: F401  (fixtures reused)
+from tests.service.conftest import any_repo, cli, devnet_home, make_engine, repo, sqlite_url  # noqa: F401  (fixtures reused)
 from tests.store.conftest import db_url, engine, pg_database  # noqa: F401  (fixtures used here too)
 
 

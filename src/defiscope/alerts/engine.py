@@ -42,7 +42,15 @@ from defiscope.alerts.evaluate import (
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_evidence
 from defiscope.alerts.message import AlertMessage, AlertSink, Channel
-from defiscope.alerts.pools import BlockTimes, YoungPool, young_pools
+from defiscope.alerts.pools import (
+    BlockTimes,
+    PoolChain,
+    PoolStateMissing,
+    YoungPool,
+    discovered_upto,
+    historic_pools,
+    young_pools,
+)
 from defiscope.alerts.rules import (
     FINALIZED,
     LiquidationExposureParams,
@@ -76,8 +84,12 @@ log = structlog.get_logger(__name__)
 MAX_BLOCKS_PER_STEP: Final = 64
 #: Seconds between checks whether a rule was added, changed or deleted (one query): a change applies within this.
 RULES_CHECK_INTERVAL: Final = 1.0
-#: Longest backtest range, in stored blocks.
+#: Longest backtest range, in blocks.
 MAX_BACKTEST_BLOCKS: Final = 100_000
+#: Longest backtest range of a `new_protocol` rule over pools, in blocks: at each stored block of it the young
+#: pools' holdings are read from the node (one multicall for all of them, at the block's hash: an archive node on
+#: mainnet), plus one header per pool creation block met. 10,000 blocks is about 33 hours of Ethereum.
+MAX_POOL_BACKTEST_BLOCKS: Final = 10_000
 #: Kinds whose figure is not in the store: the backtest cannot replay them from history alone.
 LIVE_ONLY: Final = {"indexer_health": "indexer health is only known live: it has no stored history to backtest"}
 
@@ -89,10 +101,13 @@ GovernanceSource = Callable[[int, int, int], Mapping[int, Sequence[GovernanceEve
 ExposureSource = Callable[[int, Collection[ExposureKey]], Awaitable[Mapping[ExposureKey, Any]]]
 #: How young pools are read at a block: (block, window in seconds) -> the pools (`alerts.pools`) or why not.
 PoolSource = Callable[[int, int], Awaitable[Sequence[YoungPool] | str]]
+#: A backtest's progress: (stored blocks evaluated, stored blocks in the range).
+BacktestProgress = Callable[[int, int], None]
 
 
 class BacktestRefused(InputError):
-    """A backtest that cannot be run: a live-only kind, a range that is empty, reversed or too long."""
+    """A backtest that cannot be run: a live-only kind, a range that is empty, reversed or too long, or history the
+    chain or the store does not have."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +323,7 @@ class AlertEngine:
                 found = await exposure(number, level.exposure) if level.exposure and exposure is not None else {}
                 young = None
                 if level.pools_within is not None:
-                    young = "no pool source (live only)" if pools is None else await pools(number, level.pools_within)
+                    young = "no pool source was given" if pools is None else await pools(number, level.pools_within)
                 extras = Extras(
                     exposure=found,
                     governance=_at(staged, number),
@@ -455,9 +470,56 @@ async def backtest(
     *,
     exposure: ExposureSource | None = None,
     governance: GovernanceSource | None = None,
+    pools: PoolChain | None = None,
+    progress: BacktestProgress | None = None,
 ) -> list[dict[str, Any]]:
     """When the rule would have fired and resolved over the stored blocks in [from_block, to_block]: the webhook
-    bodies live evaluation would have sent (alert ids `bt_<rule>_<block>[_<subject>]`)."""
+    bodies live evaluation would have sent (alert ids `bt_<rule>_<block>[_<subject>]`).
+
+    A `scope: pool` rule reads its young pools' holdings at each stored block from the chain through `pools`
+    (`alerts.pools.historic_pools`, its creation cursors loaded from the store: `load_discovery`); `progress` is
+    told (blocks done, blocks to do) after each block."""
+    rule = backtestable(stored, from_block, to_block)
+    if exposure_wanted([rule]) and exposure is None:
+        raise BacktestRefused(
+            "liquidation_exposure backtests read positions from the chain: run it from the CLI", field="rule"
+        )
+    within = pool_window(rule.spec.params)
+    if within is not None and pools is None:
+        raise BacktestRefused(
+            "new_protocol rules over pools read the pools' holdings from the chain at each block, and this server "
+            f"reads no chain {stored.chain_id}: run `defiscope alerts backtest`",
+            field="rule",
+        )
+    chain_id = stored.chain_id
+    numbers = await asyncio.to_thread(figures.stored_blocks, chain_id, from_block - 1, to_block, MAX_BACKTEST_BLOCKS)
+    young = None if within is None or pools is None else _YoungAt(pools, within, numbers)
+    staged = await _governance_span(governance if _governed([rule]) else None, chain_id, numbers)
+    states: dict[str, SubjectState] = {}
+    bodies: list[dict[str, Any]] = []
+    for done, number in enumerate(numbers, 1):
+        found = (
+            await exposure(number, exposure_wanted([rule])) if exposure is not None and exposure_wanted([rule]) else {}
+        )
+        at = await asyncio.to_thread(figures.at, chain_id, number)
+        if at is not None:
+            extras = Extras(
+                exposure=found,
+                governance=_at(staged, number),
+                pools=None if young is None else await young.at(at.block),
+            )
+            moves = evaluate_block(
+                rule.view, at, lambda n: figures.at_or_before(chain_id, n), extras, states, _backtest_id
+            )
+            bodies += [to_message(move, rule).body() for move in moves]
+        if progress is not None:
+            progress(done, len(numbers))
+    return bodies
+
+
+def backtestable(stored: StoredRule, from_block: int, to_block: int) -> LoadedRule:
+    """The rule, if its kind and the range can be backtested (else `BacktestRefused`, naming the field): callers
+    that open a chain for the backtest check this first, so a refusal costs nothing."""
     if stored.kind in LIVE_ONLY:
         raise BacktestRefused(LIVE_ONLY[stored.kind], field="rule")
     if from_block < 0 or to_block < from_block:
@@ -467,31 +529,36 @@ async def backtest(
     if to_block - from_block + 1 > MAX_BACKTEST_BLOCKS:
         raise BacktestRefused(f"at most {MAX_BACKTEST_BLOCKS} blocks per backtest", field="to_block")
     rule = load_rule(stored)
-    if pool_window(rule.spec.params) is not None:
+    if pool_window(rule.spec.params) is not None and to_block - from_block + 1 > MAX_POOL_BACKTEST_BLOCKS:
         raise BacktestRefused(
-            "new_protocol rules over pools read the pools' holdings from the chain at each block: live only",
-            field="rule",
+            f"at most {MAX_POOL_BACKTEST_BLOCKS} blocks per backtest of a new_protocol rule over pools (it reads the "
+            f"young pools' holdings from the chain at each block); {to_block - from_block + 1} asked",
+            field="to_block",
         )
-    if exposure_wanted([rule]) and exposure is None:
-        raise BacktestRefused(
-            "liquidation_exposure backtests read positions from the chain: run it from the CLI", field="rule"
-        )
-    chain_id = stored.chain_id
-    numbers = await asyncio.to_thread(figures.stored_blocks, chain_id, from_block - 1, to_block, MAX_BACKTEST_BLOCKS)
-    staged = await _governance_span(governance if _governed([rule]) else None, chain_id, numbers)
-    states: dict[str, SubjectState] = {}
-    bodies: list[dict[str, Any]] = []
-    for number in numbers:
-        found = (
-            await exposure(number, exposure_wanted([rule])) if exposure is not None and exposure_wanted([rule]) else {}
-        )
-        extras = Extras(exposure=found, governance=_at(staged, number))
-        at = await asyncio.to_thread(figures.at, chain_id, number)
-        if at is None:
-            continue
-        moves = evaluate_block(rule.view, at, lambda n: figures.at_or_before(chain_id, n), extras, states, _backtest_id)
-        bodies += [to_message(move, rule).body() for move in moves]
-    return bodies
+    return rule
+
+
+class _YoungAt:
+    """A pool-scope backtest's young pools at each stored block, read from the chain's historic state; refused
+    up front when pool discovery is not stored up to the range's last block (which pools existed is unknown)."""
+
+    __slots__ = ("_chain", "_times", "_within")
+
+    def __init__(self, chain: PoolChain, within: int, numbers: Sequence[int]) -> None:
+        known = discovered_upto(chain)
+        if numbers and known is not None and known < numbers[-1]:
+            raise BacktestRefused(
+                f"pool discovery of chain {chain.client.chain_id} is stored up to block {known} only: backtest up "
+                "to there, or let the indexer catch up",
+                field="to_block",
+            )
+        self._chain, self._within, self._times = chain, within, BlockTimes(chain.client)
+
+    async def at(self, block: BlockRef) -> Sequence[YoungPool] | str:
+        try:
+            return await historic_pools(self._chain, block, self._within, self._times)
+        except PoolStateMissing as exc:
+            raise BacktestRefused(str(exc), field="from_block") from exc
 
 
 def _governed(rules: Sequence[LoadedRule]) -> bool:

@@ -146,8 +146,8 @@ class Extras:
     governance: Sequence[GovernanceEvent] | None = None
     governance_missing: str = "no governance source was given to the evaluator"
     health: IndexerHealth | None = None
-    #: Pools created within the widest pool rule's window, with their holdings at the block (`alerts.pools`), or
-    #: why they could not be read; None when nobody read them (a backtest: they are read from the chain).
+    #: Pools created within the widest pool rule's window, with their holdings at the block (`alerts.pools`: read
+    #: from the chain at the block, live and in a backtest), or why they could not be read; None: nobody read them.
     pools: Sequence[YoungPool] | str | None = None
 
 
@@ -555,7 +555,7 @@ def _new_pools(p: NewProtocolParams, figures: BlockFigures, extras: Extras) -> M
     """Young pools valued at the block's stored prices: a pool none of whose holdings has a price has no reading
     (never 0); one with some priced is valued by those, the others listed as unpriced in its evidence."""
     if extras.pools is None:
-        return _missing("young pools are read from the chain by the live evaluator only (not in a backtest)")
+        return _missing("young pools were not read from the chain at this block (no chain was given to the evaluator)")
     if isinstance(extras.pools, str):
         return _missing(extras.pools)
     readings = {}

@@ -6,21 +6,31 @@ events, `LogCursor` entries with their block), created within a window, with wha
 
 Holdings are the pool's balance of each of its tokens at the block (one multicall for every young pool); the
 evaluator values them with the prices the TVL engine stored at the block (`evaluate._new_pools`). Per-pool figures
-are not stored (a snapshot's tokens are summed per protocol), so this is read live, as liquidation exposure is.
+are not stored (a snapshot's tokens are summed per protocol), so they are read from the chain at the block, as
+liquidation exposure is: live at the block just indexed, and in a backtest at each stored block of its range
+(`historic_pools`: the node's historic state, pinned to the stored block's hash; an archive node on mainnet), with
+the creation cursors loaded from the store (`load_discovery`) saying which pools existed then.
+
+    chain = StoredPools.of(client, deployment, adapters_for(deployment))
+    scanned_to = await load_discovery(chain, repo)          # the stored creation logs, read only
+    found = await historic_pools(chain, stored_block_ref, 86_400, BlockTimes(client))  # or PoolStateMissing
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from defiscope.chain.client import ChainClient
+from defiscope.chain.block import BlockRef
+from defiscope.chain.client import ChainClient, Snapshot
+from defiscope.chain.errors import AllEndpointsFailed, BlockUnavailable, StateUnavailable
 from defiscope.chain.multicall import Call
-from defiscope.chain.tokens import TokenRef
+from defiscope.chain.tokens import TokenBook, TokenRef
+from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
-from defiscope.protocols.log_cursor import LogCursor
-from defiscope.tvl.engine import TvlEngine
+from defiscope.protocols.base import Adapter
+from defiscope.protocols.log_cursor import CursorStore, LogCursor
 
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
 
@@ -45,6 +55,38 @@ class YoungPool:
     holdings: tuple[Holding, ...]
 
 
+class PoolChain(Protocol):
+    """What young pools are read through: a client, the token metadata, and the adapters whose creation cursors
+    list the pools (a `TvlEngine` is one; `StoredPools.of` builds one for a backtest)."""
+
+    @property
+    def client(self) -> ChainClient: ...
+
+    @property
+    def tokens(self) -> TokenBook: ...
+
+    @property
+    def adapters(self) -> Sequence[Adapter]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPools:
+    """A `PoolChain` outside the indexer (a backtest): its own adapters, whose cursors are loaded from the store."""
+
+    client: ChainClient
+    tokens: TokenBook
+    adapters: Sequence[Adapter]
+
+    @classmethod
+    def of(cls, client: ChainClient, deployment: Deployment, adapters: Sequence[Adapter]) -> StoredPools:
+        known = [TokenRef(deployment.chain_id, t.address, t.symbol, t.decimals) for t in deployment.tokens.values()]
+        return cls(client, TokenBook(deployment.chain_id, known), adapters)
+
+
+class PoolStateMissing(DefiscopeError):
+    """The node has no state at a block whose pools' holdings are wanted (pruned: not an archive node)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Created:
     protocol: str
@@ -53,7 +95,7 @@ class _Created:
     block: int
 
 
-def pool_cursors(engine: TvlEngine) -> list[tuple[str, LogCursor[Any]]]:
+def pool_cursors(engine: PoolChain) -> list[tuple[str, LogCursor[Any]]]:
     """(slug, creation cursor) of each adapter that discovers pools from creation events (its `created` cursor)."""
     found = []
     for adapter in engine.adapters:
@@ -71,7 +113,7 @@ def newest_first(slug: str, cursor: LogCursor[Any], upto: int) -> Iterator[_Crea
             yield _Created(slug, str(item.address), tokens, block)
 
 
-def created_pools(engine: TvlEngine, upto: int) -> list[_Created]:
+def created_pools(engine: PoolChain, upto: int) -> list[_Created]:
     """Every pool the engine's adapters discovered up to block `upto`, newest first: items of a creation cursor
     with an address and two tokens (Uniswap/PancakeSwap V2 and V3)."""
     found = [c for slug, cursor in pool_cursors(engine) for c in newest_first(slug, cursor, upto)]
@@ -104,30 +146,68 @@ class BlockTimes:
         self._times = {n: t for n, t in self._times.items() if n < from_block}
 
 
+def discovered_upto(engine: PoolChain) -> int | None:
+    """The lowest block the pool creation cursors have scanned to (pools created later are not known); None when
+    the chain has no pool discovery."""
+    return min((cursor.scanned_to for _slug, cursor in pool_cursors(engine)), default=None)
+
+
+async def load_discovery(engine: PoolChain, store: CursorStore) -> int | None:
+    """Load every pool creation cursor of `engine` from `store`, read only (no scan, nothing written): one paged
+    read of the stored creation logs. Returns `discovered_upto`."""
+    for _slug, cursor in pool_cursors(engine):
+        await cursor.load(store, engine.client.chain_id)
+    return discovered_upto(engine)
+
+
 async def young_pools(
-    engine: TvlEngine, number: int, within_seconds: int, times: BlockTimes | None = None
+    engine: PoolChain, number: int, within_seconds: int, times: BlockTimes | None = None
 ) -> Sequence[YoungPool] | str:
     """The pools created within `within_seconds` before block `number`'s time, with their holdings there; or why
     they could not be read."""
-    times = times or BlockTimes(engine.client)
     try:
-        now = (await engine.client.block(number)).timestamp  # not kept: one a block would pile up
-        young: list[tuple[_Created, int]] = []
-        for slug, cursor in pool_cursors(engine):
-            for created in newest_first(slug, cursor, number):  # stop at the first one too old
-                born = await times.of(created.block)
-                if now - born > within_seconds:
-                    break
-                young.append((created, born))
-        if not young:
-            return []
         pinned = await engine.client.snapshot(number)
-        calls = [Call.of(token, BALANCE_OF, c.address) for c, _ in young for token in c.tokens]
-        results = iter(await pinned.call_many(calls))
-        resolved = await engine.tokens.resolve(pinned, {token for c, _ in young for token in c.tokens})
-        refs = {address.lower(): ref for address, ref in resolved.items()}
+        return await _read_young(engine, pinned, within_seconds, times or BlockTimes(engine.client))
     except DefiscopeError as exc:
         return f"young pools could not be read at block {number}: {exc}"
+
+
+async def historic_pools(
+    engine: PoolChain, block: BlockRef, within_seconds: int, times: BlockTimes
+) -> Sequence[YoungPool] | str:
+    """`young_pools` at a stored block (a backtest), pinned to its stored hash: the node's historic state. Raises
+    `PoolStateMissing` when the node has none there (the backtest cannot go on); other failures are why not."""
+    try:
+        return await _read_young(engine, Snapshot(engine.client, block), within_seconds, times)
+    except (BlockUnavailable, StateUnavailable, AllEndpointsFailed) as exc:
+        if isinstance(exc, AllEndpointsFailed) and not all(isinstance(e, StateUnavailable) for e in exc.errors):
+            return f"young pools could not be read at block {block.number}: {exc}"
+        raise PoolStateMissing(
+            f"the node of chain {block.chain_id} has no state at block {block.number} ({block.hash}): pool-scope "
+            "backtests read the pools' holdings at each block (an archive node is needed), or the block was "
+            "reorged away since it was stored"
+        ) from exc
+    except DefiscopeError as exc:
+        return f"young pools could not be read at block {block.number}: {exc}"
+
+
+async def _read_young(
+    engine: PoolChain, pinned: Snapshot, within_seconds: int, times: BlockTimes
+) -> Sequence[YoungPool]:
+    now, number = pinned.block.timestamp, pinned.block.number
+    young: list[tuple[_Created, int]] = []
+    for slug, cursor in pool_cursors(engine):
+        for created in newest_first(slug, cursor, number):  # stop at the first one too old
+            born = await times.of(created.block)
+            if now - born > within_seconds:
+                break
+            young.append((created, born))
+    if not young:
+        return []
+    calls = [Call.of(token, BALANCE_OF, c.address) for c, _ in young for token in c.tokens]
+    results = iter(await pinned.call_many(calls))
+    resolved = await engine.tokens.resolve(pinned, {token for c, _ in young for token in c.tokens})
+    refs = {address.lower(): ref for address, ref in resolved.items()}
     pools = []
     for created, born in young:
         holdings = []

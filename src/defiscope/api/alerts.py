@@ -4,6 +4,10 @@ POST /v1/alerts/rules  {"kind": "price_move", "params": {...}, "confirmations": 
                         "channels": [{"type": "webhook", "url": "https://..."}]}   -> 201 {"id", "webhook_secret"}
 GET  /v1/alerts/rules/{id}/backtest?from_block=A&to_block=B                     -> the bodies live alerts carry
 
+A backtest of a `new_protocol` rule over pools reads the young pools' holdings at each stored block from the chain
+(at most `MAX_POOL_BACKTEST_BLOCKS` blocks): only on a server that reads the rule's chain (`serve`); elsewhere, and
+when the node keeps no state at those blocks, it answers 400 naming the field.
+
 Every route needs an API key and sees only that key's rules: another key's rule answers 404, as a missing one.
 Nothing here is cached (the gate's block cache serves only routes answered through `respond.cached`).
 """
@@ -18,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import backtest
+from defiscope.alerts.engine import backtest, backtestable, pool_window
 from defiscope.alerts.figures import StoredFigures
+from defiscope.alerts.pools import StoredPools, load_discovery
 from defiscope.alerts.rules import RuleSpec
 from defiscope.alerts.wiring import governance_source
 from defiscope.api import models as m
@@ -27,6 +32,7 @@ from defiscope.api.errors import ApiError
 from defiscope.api.params import MAX_STORED_INT
 from defiscope.api.respond import context
 from defiscope.chain.block import BlockRef
+from defiscope.protocols.registry import adapters_for
 from defiscope.store.alerts import RuleStore, StoredAlert, StoredRule
 from defiscope.store.keys import StoredKey
 
@@ -105,6 +111,18 @@ def _found(rule: StoredRule | None, rule_id: str) -> StoredRule:
     return rule
 
 
+async def _pool_chain(request: Request, rule: StoredRule, from_block: int, to_block: int) -> StoredPools | None:
+    """For a `scope: pool` rule, the chain its young pools are read from: the server's quote client of the rule's
+    chain (its own RPC budget, not the indexer's) with the creation cursors loaded from the store; None for other
+    rules, or when this server reads no such chain (the backtest then says so)."""
+    quoting = context(request).quoting.get(rule.chain_id)
+    if quoting is None or pool_window(backtestable(rule, from_block, to_block).spec.params) is None:
+        return None
+    pools = StoredPools.of(quoting.client, quoting.deployment, adapters_for(quoting.deployment))
+    await load_discovery(pools, context(request).repo)
+    return pools
+
+
 def router() -> APIRouter:
     api = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=m.COMMON_ERRORS)
 
@@ -146,7 +164,9 @@ def router() -> APIRouter:
         repo = context(request).repo
         rule = _found(RuleStore(repo.engine).get(rule_id, _owner(request)), rule_id)
         governance = governance_source(repo)
-        bodies = await backtest(StoredFigures(repo.engine), rule, from_block, to_block, governance=governance)
+        pools = await _pool_chain(request, rule, from_block, to_block)
+        figures = StoredFigures(repo.engine)
+        bodies = await backtest(figures, rule, from_block, to_block, governance=governance, pools=pools)
         return Backtest(rule_id=rule_id, from_block=from_block, to_block=to_block, alerts=bodies)
 
     return api

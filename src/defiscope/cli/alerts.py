@@ -7,6 +7,10 @@ defiscope alerts rules add new_protocol --key ci --params '{"chain": "ethereum",
 defiscope alerts rules list --key ci [--json]
 defiscope alerts rules rm rul_0123abcd --key ci
 defiscope alerts backtest rul_0123abcd --from-block 100 --to-block 200 --json
+
+A backtest of a `liquidation_exposure` rule, or of a `new_protocol` rule over pools, reads the chain at each stored
+block of its range (positions; young pools' holdings, at most `MAX_POOL_BACKTEST_BLOCKS` blocks, with a progress bar
+on stderr for long ranges): the node must keep the state of those blocks (an archive node on mainnet).
 """
 
 from __future__ import annotations
@@ -14,21 +18,23 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Collection, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import ExposureSource, backtest, exposure_wanted, load_rule
+from defiscope.alerts.engine import ExposureSource, backtest, backtestable, exposure_wanted, pool_window
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures
+from defiscope.alerts.pools import StoredPools, load_discovery
 from defiscope.alerts.rules import parse_rule
 from defiscope.alerts.wiring import governance_source
 from defiscope.chain.client import ChainClient
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import app, block_progress, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import InputError
-from defiscope.service.context import resolve_targets
+from defiscope.protocols.registry import adapters_for
+from defiscope.service.context import ChainTarget, resolve_targets
 from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
 from defiscope.store.keys import KeyStore
@@ -37,6 +43,9 @@ alerts_app = typer.Typer(help="Alert rules and their backtests.", no_args_is_hel
 rules_app = typer.Typer(help="Alert rules of an API key.", no_args_is_help=True)
 alerts_app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
+
+#: Blocks from which a pool-scope backtest (a chain read per stored block) shows a progress bar on stderr.
+POOL_PROGRESS_BLOCKS: Final = 200
 
 KeyOption = Annotated[str, typer.Option("--key", help="The owning API key's name or id (defiscope keys list).")]
 
@@ -165,9 +174,13 @@ def backtest_rule(
 async def _backtest(repo: Repository, rule: StoredRule, from_block: int, to_block: int) -> list[dict[str, Any]]:
     figures = StoredFigures(repo.engine)
     governance = governance_source(repo)
-    if not exposure_wanted([load_rule(rule)]):
+    loaded = backtestable(rule, from_block, to_block)  # refused before any chain is opened
+    wants_exposure, pools_within = bool(exposure_wanted([loaded])), pool_window(loaded.spec.params)
+    if not wants_exposure and pools_within is None:
         return await backtest(figures, rule, from_block, to_block, governance=governance)
     (target,) = resolve_targets(load_settings(), [str(rule.chain_id)])
+    if pools_within is not None:
+        return await _pool_backtest(repo, figures, rule, target, from_block, to_block)
     async with ChainClient.connect(target.chain_id, target.rpc_urls, max_batch_items=6) as client:
 
         async def exposure(number: int, wanted: Collection[ExposureKey]) -> Mapping[ExposureKey, Any]:
@@ -175,3 +188,16 @@ async def _backtest(repo: Repository, rule: StoredRule, from_block: int, to_bloc
 
         reader: ExposureSource = exposure
         return await backtest(figures, rule, from_block, to_block, exposure=reader, governance=governance)
+
+
+async def _pool_backtest(
+    repo: Repository, figures: StoredFigures, rule: StoredRule, target: ChainTarget, from_block: int, to_block: int
+) -> list[dict[str, Any]]:
+    """A `scope: pool` rule: young pools' holdings read from the chain at each stored block (a progress bar on
+    stderr when the range is long), the pools that existed from the creation cursors the indexer stored."""
+    async with ChainClient.connect(target.chain_id, target.rpc_urls) as client:
+        pools = StoredPools.of(client, target.deployment, adapters_for(target.deployment))
+        await load_discovery(pools, repo)
+        long_range = to_block - from_block + 1 >= POOL_PROGRESS_BLOCKS
+        with block_progress(f"backtest {rule.id}", disable=not long_range) as report:
+            return await backtest(figures, rule, from_block, to_block, pools=pools, progress=report)

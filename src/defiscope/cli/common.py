@@ -9,13 +9,25 @@ provider, the database) exits with code 1 and says what to do about it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Annotated, Final, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from defiscope import logs
 from defiscope.chain.errors import ChainError
@@ -80,3 +92,40 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_INPUT if advice is None else EXIT_FAILED) from None
 
     return wrapper
+
+
+class _BlocksPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("? blocks/s" if speed is None else f"{speed:.1f} blocks/s", style="progress.data.speed")
+
+
+@contextmanager
+def block_progress(label: str, *, disable: bool) -> Iterator[Callable[[int, int], None]]:
+    """A Rich progress bar on stderr (blocks done / total, blocks per second, ETA) as an `update(done, total)`."""
+    bar = Progress(
+        TextColumn(f"[bold]{escape(label)}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _BlocksPerSecond(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=disable,
+    )
+    task: TaskID | None = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            # Started at the first report, which comes once the input is checked (a refusal shows no bar),
+            # and with the blocks already done (a backfill's stored ones), so they do not count towards the speed.
+            bar.start()
+            task = bar.add_task(label, total=total, completed=done)
+        else:
+            bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if task is not None:
+            bar.stop()

@@ -14,33 +14,20 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Annotated, Final
 
 import structlog
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from defiscope import logs
 from defiscope.alerts.wiring import alert_hooks
-from defiscope.cli.common import app, err, one_line_errors, out
+from defiscope.cli.common import app, block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.backfill import (
     DEFAULT_CONCURRENCY,
     BackfillInputError,
     BackfillResult,
-    ProgressCallback,
     backfill,
 )
 from defiscope.service.context import NETWORK_ENV, NETWORKS, Network, NoChainsConfigured, open_runtime
@@ -177,7 +164,7 @@ async def _backfill(
         async with open_runtime(settings, None if chain is None else [chain], network=network) as runtime:
             engine = _engine_for(runtime.engines, slug)
             workers = concurrency or min(DEFAULT_CONCURRENCY, settings.rpc.max_concurrency)
-            with _progress(disable=quiet) as report:
+            with block_progress("backfill", disable=quiet) as report:
                 return await backfill(
                     engine, repo, slug, from_block, to_block, step, concurrency=workers, on_progress=report
                 )
@@ -197,40 +184,3 @@ def _engine_for(engines: Mapping[int, TvlEngine], slug: str) -> TvlEngine:
         return next(iter(engines.values()))  # backfill() names the protocols this chain has
     known = ", ".join(sorted({s for e in engines.values() for s in e.slugs})) or "none"
     raise BackfillInputError(f"unknown protocol {slug!r}; known: {known}")
-
-
-class _BlocksPerSecond(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("? blocks/s" if speed is None else f"{speed:.1f} blocks/s", style="progress.data.speed")
-
-
-@contextmanager
-def _progress(*, disable: bool) -> Iterator[ProgressCallback]:
-    """A Rich progress bar on stderr (blocks done / total, blocks per second, ETA) as a `ProgressCallback`."""
-    bar = Progress(
-        TextColumn("[bold]backfill"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _BlocksPerSecond(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=disable,
-    )
-    task: TaskID | None = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            # Started at the first report, which comes once the input is checked (a refusal shows no bar),
-            # and with the stored blocks already done, so they do not count towards the speed.
-            bar.start()
-            task = bar.add_task("backfill", total=total, completed=done)
-        else:
-            bar.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        if task is not None:
-            bar.stop()

@@ -118,6 +118,12 @@ class LogCursor(Generic[T]):
         self.on_progress = on_progress
         self._loaded_for = None
 
+    async def load(self, store: CursorStore, chain_id: int) -> None:
+        """What `store` holds for this cursor, read only: nothing is scanned or written (a reader of the stored
+        history, such as an alert backtest, beside the indexer that keeps it)."""
+        async with self._lock:
+            await self._load(store, chain_id)
+
     async def scan(self, reader: Reader) -> None:
         """Fetch the logs of blocks not scanned yet, up to the reader's block; concurrent callers scan once.
 
