@@ -3,7 +3,7 @@ address, protocol, first block and TVL valued at the block's stored prices; a po
 nor do the seeded pools, older than the window (although they hold far more). A pair whose tokens leave it (its
 `skim`) resolves. The backtest over the same blocks, reading the pools' holdings from the chain's historic state
 with the creation cursors loaded from the store, fires and resolves at the same blocks with the same values and
-evidence: in-process, over the API and from the CLI."""
+evidence: in-process, over the API and from the CLI; on a node without the blocks' state it is refused."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from web3.contract import Contract
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import MAX_POOL_BACKTEST_BLOCKS, backtest
+from defiscope.alerts.engine import MAX_POOL_BACKTEST_BLOCKS, BacktestRefused, backtest
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import StoredPools, created_pools, load_discovery
 from defiscope.alerts.rules import parse_rule
@@ -29,8 +29,9 @@ from defiscope.api.context import QuoteChain
 from defiscope.chain.client import ChainClient
 from defiscope.cli import app
 from defiscope.devnet import DevnetChain
-from defiscope.devnet.anvil import ACCOUNTS
+from defiscope.devnet.anvil import ACCOUNTS, start_anvil
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.state_dump import compact_dump, unpacked_state
 from defiscope.devnet.tx import Sender
 from defiscope.protocols.registry import adapters_for
 from defiscope.protocols.uniswap.v2 import V2Adapter
@@ -105,6 +106,7 @@ async def test_new_pools_fire_and_resolve_live_and_the_backtest_agrees_block_for
     sink: RecordingSink,
     owner: Keyed,
     devnet_cli: CliRunner,
+    tmp_path: Path,
 ) -> None:
     await tvl_engine.snapshot()  # discovery: every pool so far
     newest = created_pools(tvl_engine, head(eth_chain))[0]
@@ -176,6 +178,21 @@ async def test_new_pools_fire_and_resolve_live_and_the_backtest_agrees_block_for
     ran = await asyncio.to_thread(devnet_cli.invoke, app, args)
     assert ran.exit_code == 0, ran.output
     assert json.loads(ran.stdout) == replay
+
+    # A node with the blocks but not their state (anvil reloaded from a dump keeps the head's state only, as a
+    # pruned node does): the backtest is refused, saying so, instead of finding no pools.
+    dump = tmp_path / "reloaded.json.gz"
+    dump.write_bytes(compact_dump(eth_chain.rpc_url))
+    with unpacked_state(dump) as plain:
+        reloaded = await asyncio.to_thread(start_anvil, 1, load_state=plain)
+    try:
+        async with ChainClient.connect(1, (reloaded.rpc_url,)) as client:
+            pools = StoredPools.of(client, tvl_engine.deployment, adapters_for(tvl_engine.deployment))
+            await load_discovery(pools, repo)
+            with pytest.raises(BacktestRefused, match=r"no state at block \d+ .*archive node"):
+                await backtest(StoredFigures(repo.engine), rule, first.block.number, last, pools=pools)
+    finally:
+        reloaded.stop()
 
 
 def test_a_pool_backtest_too_long_or_without_a_chain_is_refused_with_the_field(

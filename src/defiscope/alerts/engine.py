@@ -488,7 +488,7 @@ async def backtest(
     if within is not None and pools is None:
         raise BacktestRefused(
             "new_protocol rules over pools read the pools' holdings from the chain at each block, and this server "
-            f"reads no chain {stored.chain_id}: run `defiscope alerts backtest`",
+            f"does not read chain {stored.chain_id}: run `defiscope alerts backtest`",
             field="rule",
         )
     chain_id = stored.chain_id

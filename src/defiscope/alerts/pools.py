@@ -26,6 +26,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient, Snapshot
 from defiscope.chain.errors import AllEndpointsFailed, BlockUnavailable, StateUnavailable
 from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Batcher
 from defiscope.chain.tokens import TokenBook, TokenRef
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
@@ -176,9 +177,17 @@ async def historic_pools(
     engine: PoolChain, block: BlockRef, within_seconds: int, times: BlockTimes
 ) -> Sequence[YoungPool] | str:
     """`young_pools` at a stored block (a backtest), pinned to its stored hash: the node's historic state. Raises
-    `PoolStateMissing` when the node has none there (the backtest cannot go on); other failures are why not."""
+    `PoolStateMissing` when the node has none there (the backtest cannot go on); other failures are why not.
+
+    A node without the state answers in one of two ways: a transient "missing trie node" / "header not found"
+    (geth, Erigon, providers: the pinned read raises), or a plain error for each call (anvil's pruned or reloaded
+    history: every balanceOf fails). The second is told from a token's failing balanceOf by one state probe,
+    asked only when some balanceOf failed."""
+    pinned = Snapshot(engine.client, block)
     try:
-        return await _read_young(engine, Snapshot(engine.client, block), within_seconds, times)
+        found = await _read_young(engine, pinned, within_seconds, times)
+        if any(h.amount is None for pool in found for h in pool.holdings) and not await _has_state(pinned):
+            raise BlockUnavailable(f"no state at block {block.number}", chain_id=block.chain_id)
     except (BlockUnavailable, StateUnavailable, AllEndpointsFailed) as exc:
         if isinstance(exc, AllEndpointsFailed) and not all(isinstance(e, StateUnavailable) for e in exc.errors):
             return f"young pools could not be read at block {block.number}: {exc}"
@@ -189,6 +198,11 @@ async def historic_pools(
         ) from exc
     except DefiscopeError as exc:
         return f"young pools could not be read at block {block.number}: {exc}"
+    return found
+
+
+async def _has_state(pinned: Snapshot) -> bool:
+    return await Batcher(pinned).reader("alerts.pools").has_state()
 
 
 async def _read_young(
