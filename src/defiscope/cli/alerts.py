@@ -26,15 +26,14 @@ from defiscope.alerts import manage
 from defiscope.alerts.engine import ExposureSource, backtest, backtestable, exposure_wanted, pool_window
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures
-from defiscope.alerts.pools import StoredPools, load_discovery
+from defiscope.alerts.pools import load_discovery
 from defiscope.alerts.rules import parse_rule
 from defiscope.alerts.wiring import governance_source
 from defiscope.chain.client import ChainClient
 from defiscope.cli.common import app, block_progress, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import InputError
-from defiscope.protocols.registry import adapters_for
-from defiscope.service.context import ChainTarget, resolve_targets
+from defiscope.service.context import ChainTarget, build_engine, resolve_targets
 from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
 from defiscope.store.keys import KeyStore
@@ -194,10 +193,13 @@ async def _pool_backtest(
     repo: Repository, figures: StoredFigures, rule: StoredRule, target: ChainTarget, from_block: int, to_block: int
 ) -> list[dict[str, Any]]:
     """A `scope: pool` rule: young pools' holdings read from the chain at each stored block (a progress bar on
-    stderr when the range is long), the pools that existed from the creation cursors the indexer stored."""
-    async with ChainClient.connect(target.chain_id, target.rpc_urls) as client:
-        pools = StoredPools.of(client, target.deployment, adapters_for(target.deployment))
-        await load_discovery(pools, repo)
+    stderr when the range is long), the pools that existed from the creation cursors the indexer stored. The
+    chain's engine is built as the indexer builds it (its RPC settings: timeouts, batch sizes, rate limits)."""
+    engine = build_engine(target, load_settings().rpc)
+    try:
+        await load_discovery(engine, repo)
         long_range = to_block - from_block + 1 >= POOL_PROGRESS_BLOCKS
         with block_progress(f"backtest {rule.id}", disable=not long_range) as report:
-            return await backtest(figures, rule, from_block, to_block, pools=pools, progress=report)
+            return await backtest(figures, rule, from_block, to_block, pools=engine, progress=report)
+    finally:
+        await engine.client.aclose()
