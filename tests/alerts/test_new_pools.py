@@ -25,6 +25,7 @@ from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import StoredPools, created_pools, load_discovery
 from defiscope.alerts.rules import parse_rule
 from defiscope.api import ApiSettings, create_app
+from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import QuoteChain
 from defiscope.chain.client import ChainClient
 from defiscope.cli import app
@@ -165,15 +166,20 @@ async def test_new_pools_fire_and_resolve_live_and_the_backtest_agrees_block_for
         replay = await backtest(StoredFigures(repo.engine), rule, first.block.number, last, pools=pools)
     assert [seen(b) for b in replay] == [seen(m.body()) for m, _, _ in sink.given]
 
-    quoting = {1: QuoteChain(ChainClient.connect(1, (eth_chain.rpc_url,)), tvl_engine.deployment, owned=True)}
-    with TestClient(create_app(ApiSettings(), repo=repo, deployments=(), quoting=quoting)) as api:
-        answer = api.get(
-            f"/v1/alerts/rules/{rule.id}/backtest",
-            params={"from_block": first.block.number, "to_block": last},
-            headers={"X-API-Key": owner.key},
-        )
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["alerts"] == replay
+    # Over the API: on a server's quote client with the discovery loaded from the store, and as in `serve`, with
+    # the indexer's discovery in memory.
+    for shared in (False, True):
+        quoting = {1: QuoteChain(ChainClient.connect(1, (eth_chain.rpc_url,)), tvl_engine.deployment, owned=True)}
+        pools_in_memory = indexer_pools({1: tvl_engine}, quoting) if shared else None
+        server = create_app(ApiSettings(), repo=repo, deployments=(), quoting=quoting, pools=pools_in_memory)
+        with TestClient(server) as api:
+            answer = api.get(
+                f"/v1/alerts/rules/{rule.id}/backtest",
+                params={"from_block": first.block.number, "to_block": last},
+                headers={"X-API-Key": owner.key},
+            )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["alerts"] == replay
 
     # From the CLI, over a range long enough for a progress bar (on stderr: stdout stays the JSON); the blocks
     # before the first are not stored, so the answer is the same.

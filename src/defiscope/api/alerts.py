@@ -5,8 +5,9 @@ POST /v1/alerts/rules  {"kind": "price_move", "params": {...}, "confirmations": 
 GET  /v1/alerts/rules/{id}/backtest?from_block=A&to_block=B                     -> the bodies live alerts carry
 
 A backtest of a `new_protocol` rule over pools reads the young pools' holdings at each stored block from the chain
-(at most `MAX_POOL_BACKTEST_BLOCKS` blocks): only on a server that reads the rule's chain (`serve`); elsewhere, and
-when the node keeps no state at those blocks, it answers 400 naming the field.
+(at most `MAX_POOL_BACKTEST_BLOCKS` blocks): only on a server that reads the rule's chain (`serve`: on its quote
+client, with the indexer's pool discovery in memory); elsewhere, and when the node keeps no state at those blocks,
+it answers 400 naming the field.
 
 Every route needs an API key and sees only that key's rules: another key's rule answers 404, as a missing one.
 Nothing here is cached (the gate's block cache serves only routes answered through `respond.cached`).
@@ -14,6 +15,7 @@ Nothing here is cached (the gate's block cache serves only routes answered throu
 
 # No `from __future__ import annotations`: FastAPI evaluates the body and path annotations.
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
@@ -24,10 +26,11 @@ from starlette.responses import Response
 from defiscope.alerts import manage
 from defiscope.alerts.engine import backtest, backtestable, pool_window
 from defiscope.alerts.figures import StoredFigures
-from defiscope.alerts.pools import StoredPools, load_discovery
+from defiscope.alerts.pools import PoolChain, StoredPools, load_discovery
 from defiscope.alerts.rules import RuleSpec
 from defiscope.alerts.wiring import governance_source
 from defiscope.api import models as m
+from defiscope.api.context import QuoteChain
 from defiscope.api.errors import ApiError
 from defiscope.api.params import MAX_STORED_INT
 from defiscope.api.respond import context
@@ -35,6 +38,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.protocols.registry import adapters_for
 from defiscope.store.alerts import RuleStore, StoredAlert, StoredRule
 from defiscope.store.keys import StoredKey
+from defiscope.tvl.engine import TvlEngine
 
 RuleId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$", description="rule id")]
 Block = Annotated[int, Query(ge=0, le=MAX_STORED_INT)]
@@ -111,16 +115,30 @@ def _found(rule: StoredRule | None, rule_id: str) -> StoredRule:
     return rule
 
 
-async def _pool_chain(request: Request, rule: StoredRule, from_block: int, to_block: int) -> StoredPools | None:
-    """For a `scope: pool` rule, the chain its young pools are read from: the server's quote client of the rule's
-    chain (its own RPC budget, not the indexer's) with the creation cursors loaded from the store; None for other
-    rules, or when this server reads no such chain (the backtest then says so)."""
-    quoting = context(request).quoting.get(rule.chain_id)
-    if quoting is None or pool_window(backtestable(rule, from_block, to_block).spec.params) is None:
+async def _pool_chain(request: Request, rule: StoredRule, from_block: int, to_block: int) -> PoolChain | None:
+    """For a `scope: pool` rule, the chain its young pools are read from: in `serve`, the indexer's discovery in
+    memory (`ApiContext.pools`); else the server's quote client of the rule's chain (its own RPC budget, not the
+    indexer's) with the creation cursors loaded from the store for this request. None for other rules, or when
+    this server reads no such chain (the backtest then says so)."""
+    ctx = context(request)
+    if pool_window(backtestable(rule, from_block, to_block).spec.params) is None:
         return None
+    shared, quoting = ctx.pools.get(rule.chain_id), ctx.quoting.get(rule.chain_id)
+    if shared is not None or quoting is None:
+        return shared
     pools = StoredPools.of(quoting.client, quoting.deployment, adapters_for(quoting.deployment))
-    await load_discovery(pools, context(request).repo)
+    await load_discovery(pools, ctx.repo)
     return pools
+
+
+def indexer_pools(engines: Mapping[int, TvlEngine], quoting: Mapping[int, QuoteChain]) -> dict[int, PoolChain]:
+    """What `serve` gives pool-scope backtests: each indexed chain's discovery and token book in memory, read on
+    its quote client (a backtest spends the quotes' RPC budget, never the indexer's)."""
+    return {
+        chain_id: StoredPools(quoting[chain_id].client, engine.tokens, engine.adapters)
+        for chain_id, engine in engines.items()
+        if chain_id in quoting
+    }
 
 
 def router() -> APIRouter:

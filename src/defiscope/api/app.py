@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
+from defiscope.alerts.pools import PoolChain
 from defiscope.alerts.stream import StreamHub
 from defiscope.api import alerts, alerts_stream, coins, errors, gecko, llama, v1
 from defiscope.api.context import ApiContext, Live, QuoteChain
@@ -62,6 +63,7 @@ def create_app(
     quoting: Mapping[int, QuoteChain] | None = None,
     alert_stream: StreamHub | None = None,
     snapshot: SnapshotSettings | None = None,
+    pools: Mapping[int, PoolChain] | None = None,
 ) -> FastAPI:
     settings = settings or ApiSettings.from_env()
     owned = repo is None
@@ -69,7 +71,14 @@ def create_app(
     # Off unless the settings enable it; without settings passed, the environment's (DEFISCOPE_SNAPSHOT_*).
     offchain = OffchainSource(snapshot or snapshot_settings({}, os.environ))
     ctx = ApiContext.build(
-        settings, store, deployments=deployments, infos=infos, live=live, quoting=quoting, offchain=offchain
+        settings,
+        store,
+        deployments=deployments,
+        infos=infos,
+        live=live,
+        quoting=quoting,
+        offchain=offchain,
+        pools=pools,
     )
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
+from defiscope.alerts.pools import PoolChain
 from defiscope.api.cache import BlockCache
 from defiscope.api.settings import ApiSettings
 from defiscope.chain.accounting import EndpointStats
@@ -163,6 +164,9 @@ class ApiContext:
     #: Quotes being computed at once (`ApiSettings.quote_concurrency`): a full house answers 503 at once.
     quote_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
     offchain: OffchainSource | None = None  # Snapshot's proposals for /v1/governance/proposals (off by default)
+    #: Chains whose pool discovery is in memory (`serve`: the indexer's cursors, read on a quote client): a
+    #: pool-scope backtest reads these instead of loading the stored discovery per request.
+    pools: Mapping[int, PoolChain] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -175,6 +179,7 @@ class ApiContext:
         live: Live | None = None,
         quoting: Mapping[int, QuoteChain] | None = None,
         offchain: OffchainSource | None = None,
+        pools: Mapping[int, PoolChain] | None = None,
     ) -> ApiContext:
         served = default_deployments() if deployments is None else list(deployments)
         networks = {d.network for d in served} if deployments is not None else set()
@@ -196,6 +201,7 @@ class ApiContext:
             quoting=dict(quoting or {}),
             quote_slots=asyncio.Semaphore(settings.quote_concurrency),
             offchain=offchain,
+            pools=dict(pools or {}),
         )
 
     def info(self, slug: str) -> ProtocolInfo:

@@ -43,6 +43,7 @@ from defiscope.alerts.wakeup import Bell
 from defiscope.alerts.wiring import alert_engine
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
+from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
@@ -358,15 +359,17 @@ def _api(
         },
         progress=progress,
     )
+    quoting = quote_chains(engines)  # /v1/quote reads on clients of its own
     return create_app(
         ApiSettings.from_env(),
         repo=repo,
         deployments=[e.deployment for e in engines.values()],
         infos=infos,
         live=live,
-        quoting=quote_chains(engines),  # /v1/quote reads on the indexer's clients
+        quoting=quoting,
         alert_stream=streams,
         snapshot=load_settings().snapshot,
+        pools=indexer_pools(engines, quoting),  # pool-scope backtests: the indexer's discovery, on those clients
     )
 
 
