@@ -1,4 +1,5 @@
-// Alerts view: the live stream of the key's alerts and the key's rules (the form that adds one: ruleform.js).
+// Alerts view: the live stream of the key's alerts and the key's rules (the form that adds or edits one: ruleform.js;
+// the backtest of one: backtest.js).
 //
 // Why fetch() and not EventSource: EventSource cannot send headers, so the API key would have to ride in the URL,
 // where server logs, proxies and the browser history keep it. fetch() sends X-API-Key and Last-Event-ID itself and
@@ -186,6 +187,7 @@ function useKey(key) {
     el("live-alerts").querySelector("tbody").replaceChildren(emptyRow(9, "no alert since the stream opened"));
   }
   live.key = key;
+  if (editing.id) stopEditing();  // the rule belongs to the previous key
   if (key) sessionStorage.setItem(KEY_ITEM, key); else sessionStorage.removeItem(KEY_ITEM);
   startKey();
 }
@@ -203,7 +205,8 @@ async function loadRules() {
   el("rules-error").textContent = "";
   try {
     const { items } = await keyed("/v1/alerts/rules");
-    el("rules").querySelector("tbody").replaceChildren(...(items.length ? items.map(ruleRow) : [emptyRow(7, "no rule yet")]));
+    el("rules").querySelector("tbody").replaceChildren(...(items.length ? items.map(ruleRow) : [emptyRow(8, "no rule yet")]));
+    listBacktestRules(items);
   } catch (error) {
     showFieldError(keyForm(), error.field ?? "X-API-Key", error.message);
   }
@@ -213,21 +216,27 @@ function ruleRow(rule) {
   const tr = document.createElement("tr");
   tr.dataset.ruleId = rule.id;
   const params = Object.entries(rule.params).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : v}`).join(" ");
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "delete";
-  remove.textContent = "Delete";
-  remove.addEventListener("click", () => deleteRule(rule.id, remove));
+  const edit = button("Edit", "edit", () => editRule(rule.id).catch((error) => { el("rules-error").textContent = error.message; }));
+  const test = button("Backtest", "backtest", () => chooseBacktest(rule));
+  const remove = button("Delete", "delete", () => deleteRule(rule.id, remove));
   const actions = document.createElement("td");
-  actions.append(remove);
+  actions.className = "rule-actions";
+  actions.append(edit, test, remove);
   tr.append(cell(rule.id, "addr"), cell(rule.kind), cell(chainNames.get(rule.chain_id) ?? String(rule.chain_id)),
     cell(params, "params"), cell(String(rule.confirmations)), cell(String(rule.cooldown_blocks)),
     cell(rule.channels.map((c) => `${c.type}: ${c.target}`).join(", ") || "stream only"), actions);
   return tr;
 }
 
+function button(text, className, onClick) {
+  const made = Object.assign(document.createElement("button"), { type: "button", className, textContent: text });
+  made.addEventListener("click", onClick);
+  return made;
+}
+
 async function deleteRule(id, button) {
   button.disabled = true;
+  if (editing.id === id) stopEditing();
   try {
     await keyed(`/v1/alerts/rules/${encodeURIComponent(id)}`, { method: "DELETE" });
   } catch (error) {
