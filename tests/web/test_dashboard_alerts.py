@@ -14,7 +14,7 @@ One server serves the whole module (each test uses its own API key; the chain mo
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,17 +22,19 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from defiscope.cli import app as cli_app
 from defiscope.devnet import Devnet, DevnetChain
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.governance import delegate_address
 from defiscope.devnet.runfile import RunInfo
 from defiscope.devnet.tx import Sender
-from tests.devnet.helpers import cli, wait_until
+from tests.devnet.helpers import wait_until
 from tests.governance.hub import Hub, hub_server
 from tests.service.chainkit import feed_treasury, mine
-from tests.service.conftest import clean_env
+from tests.service.conftest import FOREIGN_ENV
 from tests.web.conftest import Served, require_chromium, serving, shoot
 
 require_chromium()
@@ -67,11 +69,12 @@ def serve_chain(served: Served) -> DevnetChain:
 
 
 def api_key(served: Served, name: str) -> str:
-    """A new key of serve's store (each test its own: it sees only its own rules and alerts)."""
-    made = subprocess.run(
-        cli("keys", "create", "--name", name), env=clean_env(served.home), capture_output=True, text=True
-    )
-    assert made.returncode == 0, made.stderr
+    """A new key from `defiscope keys create` in serve's store (each test its own: it sees only its own rules and
+    alerts). Run in this process: a child spends seconds importing the CLI on a loaded machine."""
+    foreign = {k: None for k in os.environ if k.startswith("DEFISCOPE_RPC_") or k in FOREIGN_ENV}
+    env = {**foreign, "DEFISCOPE_DATA_DIR": str(served.home)}
+    made = CliRunner().invoke(cli_app, ["keys", "create", "--name", name], env=env)
+    assert made.exit_code == 0, made.output
     return made.stdout.strip()
 
 
@@ -391,6 +394,7 @@ def test_governance_view_lists_a_new_proposal_with_its_flags_filters_and_sources
     page.select_option("#gov-protocol", "")
 
     _sources_are_selected_and_snapshot_votes_marked_off_chain(served, page)
+    shoot(page, tmp_path, "dashboard-governance-sources")
 
 
 def test_a_stored_rule_is_edited_in_the_form_and_backtested(served: Served, page: Page, tmp_path: Path) -> None:
