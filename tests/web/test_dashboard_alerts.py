@@ -517,7 +517,7 @@ def _sources_are_selected_and_snapshot_votes_marked_off_chain(served: Served, pa
     for proposal in offchain:
         row = page.locator(f'#proposals tbody tr[data-source="snapshot"][data-id="{proposal["id"]}"]')
         assert row.locator(".badge.source").inner_text() == "Snapshot · off-chain"
-        assert row.locator("td.choices").inner_text() == " · ".join(
+        assert row.locator("td.vote-choices").inner_text() == " · ".join(
             f"{c['choice']} {_short_score(c['score'])}" for c in proposal["choices"]
         )
         assert row.locator(".no-actions").inner_text() == "off-chain vote: no on-chain actions"

@@ -185,6 +185,7 @@ function useKey(key) {
     live.lastId = 0;
     sessionStorage.removeItem(LAST_ID_ITEM);
     el("live-alerts").querySelector("tbody").replaceChildren(emptyRow(9, "no alert since the stream opened"));
+    clearBacktest();
   }
   live.key = key;
   if (editing.id) stopEditing();  // the rule belongs to the previous key
@@ -216,19 +217,19 @@ function ruleRow(rule) {
   const tr = document.createElement("tr");
   tr.dataset.ruleId = rule.id;
   const params = Object.entries(rule.params).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : v}`).join(" ");
-  const edit = button("Edit", "edit", () => editRule(rule.id).catch((error) => { el("rules-error").textContent = error.message; }));
-  const test = button("Backtest", "backtest", () => chooseBacktest(rule));
-  const remove = button("Delete", "delete", () => deleteRule(rule.id, remove));
+  const edit = actionButton("Edit", "edit", () => editRule(rule.id).catch((error) => { el("rules-error").textContent = error.message; }));
+  const backtest = actionButton("Backtest", "backtest", () => chooseBacktest(rule));
+  const remove = actionButton("Delete", "delete", () => deleteRule(rule.id, remove));
   const actions = document.createElement("td");
   actions.className = "rule-actions";
-  actions.append(edit, test, remove);
+  actions.append(edit, backtest, remove);
   tr.append(cell(rule.id, "addr"), cell(rule.kind), cell(chainNames.get(rule.chain_id) ?? String(rule.chain_id)),
     cell(params, "params"), cell(String(rule.confirmations)), cell(String(rule.cooldown_blocks)),
     cell(rule.channels.map((c) => `${c.type}: ${c.target}`).join(", ") || "stream only"), actions);
   return tr;
 }
 
-function button(text, className, onClick) {
+function actionButton(text, className, onClick) {
   const made = Object.assign(document.createElement("button"), { type: "button", className, textContent: text });
   made.addEventListener("click", onClick);
   return made;
@@ -248,7 +249,7 @@ async function deleteRule(id, button) {
 // ---- the view --------------------------------------------------------------------------------------------------
 
 async function renderAlerts() {
-  if (!ruleKinds) await loadRuleKinds();
+  await ruleKindsReady();
 }
 
 window.addEventListener("DOMContentLoaded", () => {

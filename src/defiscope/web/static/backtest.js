@@ -19,12 +19,21 @@ async function chooseBacktest(rule) {
   const form = el("backtest-form");
   clearErrors(form);
   el("backtest-rule").value = rule.id;
-  const chain = (await fetchHealth()).chains.find((c) => c.chain_id === rule.chain_id);
-  if (chain?.last_block !== null && chain?.last_block !== undefined) {
+  form.scrollIntoView({ block: "nearest" });
+  try {
+    const chain = (await fetchHealth()).chains.find((c) => c.chain_id === rule.chain_id);
+    if (chain?.last_block === null || chain?.last_block === undefined) return;  // nothing indexed: nothing to offer
     el("backtest-to").value = String(chain.last_block);
     el("backtest-from").value = String(Math.max(0, chain.last_block - BACKTEST_SPAN + 1));
+  } catch (error) {
+    el("backtest-summary").textContent = `no block range offered: ${error.message}`;
   }
-  form.scrollIntoView({ block: "nearest" });
+}
+
+function clearBacktest() {
+  el("backtest").querySelector("tbody").replaceChildren();
+  el("backtest-summary").textContent = "";
+  clearErrors(el("backtest-form"));
 }
 
 async function runBacktest(event) {

@@ -85,7 +85,7 @@ function snapshotRow(p) {
   const tr = proposalRow(p, `${p.space.id} · by ${p.proposer}, created ${isoTime(p.created_time)}`);
   tr.dataset.quorum = p.quorum ?? "";
   tr.dataset.space = p.space.id;
-  const choices = cell(p.choices.map((c) => `${c.choice} ${c.score === null ? "—" : shortScore(c.score)}`).join(" · "), "choices");
+  const choices = cell(p.choices.map((c) => `${c.choice} ${c.score === null ? "—" : shortScore(c.score)}`).join(" · "), "vote-choices");
   choices.colSpan = 3;
   choices.title = `${p.voting_type ?? "voting type unknown"}; ${p.scores_final ? "final scores" : "scores not final"}`;
   const quorum = cell(p.quorum === null ? "none" : shortScore(p.quorum), "num quorum");

@@ -31,6 +31,12 @@ function clearErrors(form) {
 
 let schemas = null;  // components.schemas of /openapi.json
 let ruleKinds = null;  // kind -> its rule schema
+let ruleKindsLoad = null;  // the one load of the schema in flight or done (the poll and an edit both wait on it)
+
+function ruleKindsReady() {
+  ruleKindsLoad ??= loadRuleKinds().catch((error) => { ruleKindsLoad = null; throw error; });  // retried next time
+  return ruleKindsLoad;
+}
 
 const resolve = (schema) => (schema.$ref ? schemas[schema.$ref.split("/").pop()] : schema);
 
@@ -173,7 +179,7 @@ function setValue(input, value) {
 }
 
 async function editRule(id) {
-  const rule = await keyed(`/v1/alerts/rules/${encodeURIComponent(id)}`);
+  const [rule] = await Promise.all([keyed(`/v1/alerts/rules/${encodeURIComponent(id)}`), ruleKindsReady()]);
   editing.id = rule.id;
   el("rule-kind").value = rule.kind;
   drawRuleFields();
