@@ -1,6 +1,9 @@
 """Browser fixtures: `defiscope serve` on its own copy of the devnet (no simulation: the test moves the chain) and a
 page in Debian's chromium driven by Playwright; `shoot` saves a screenshot (copied to DEFISCOPE_SCREENSHOTS when
 set). Test modules call `require_chromium()` first: without chromium they skip (and fail in CI).
+
+One chromium serves a module (`browser`); each test gets a page in a fresh context (its own storage, online). A
+module whose tests can share one server uses `serving(...)` in a module-scoped fixture of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +27,7 @@ from tests.devnet.helpers import cli, seeded_data_dir, wait_until
 from tests.service.conftest import clean_env
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BROWSER_ARGS = [
@@ -47,6 +51,7 @@ class Served:
     """`defiscope serve` in a child process on a fixed port; `stop()` and `start()` again restart it in place."""
 
     home: Path  # serve's DEFISCOPE_DATA_DIR: its devnet's run.json and its store
+    env: dict[str, str] = field(default_factory=dict)  # serve's settings beyond the data dir, e.g. DEFISCOPE_SNAPSHOT_*
     port: int = field(default_factory=free_port)
     child: subprocess.Popen[str] | None = None
 
@@ -62,7 +67,8 @@ class Served:
         # No market simulation: the page and the API are compared at rest, and the test makes the changes it checks.
         command = cli("serve", "--port", str(self.port), "--no-simulate")
         with self.log.open("a") as log:
-            child = subprocess.Popen(command, env=clean_env(self.home), stdout=log, stderr=subprocess.STDOUT, text=True)
+            env = clean_env(self.home, **self.env)
+            child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
         self.child = child
 
         def ready() -> bool:
@@ -82,14 +88,21 @@ class Served:
             self.child = None
 
 
+@contextmanager
+def serving(devnet: Devnet, home: Path, **env: str) -> Iterator[Served]:
+    """`defiscope serve` on a fresh copy of the devnet's world under `home`, with `env` added to its settings."""
+    served = Served(seeded_data_dir(devnet, home), env)
+    try:
+        served.start()
+        yield served
+    finally:
+        served.stop()
+
+
 @pytest.fixture
 def served(devnet: Devnet, tmp_path: Path) -> Iterator[Served]:
-    serving = Served(seeded_data_dir(devnet, tmp_path / "home"))
-    try:
-        serving.start()
-        yield serving
-    finally:
-        serving.stop()
+    with serving(devnet, tmp_path / "home") as running:
+        yield running
 
 
 @pytest.fixture
@@ -97,16 +110,25 @@ def server(served: Served) -> str:
     return served.url
 
 
-@pytest.fixture
-def page() -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright  # after the module's chromium check
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        running = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 1280, "height": 1000})
+            yield running
         finally:
-            browser.close()
+            running.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def shoot(page: Page, tmp_path: Path, name: str) -> Path:

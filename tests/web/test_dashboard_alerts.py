@@ -2,35 +2,65 @@
 
 With a key from `defiscope keys create`, the rule form shows the API's message next to the field it names, creates
 a TVL rule (its webhook secret shown once), and the live panel shows the rule's alert when the test moves the
-treasury's TVL on serve's chain; after a reconnect it resumes without showing an event twice. A Compound proposal
-the test makes appears in the governance view with its flags, and the filters ask the API for what they show.
+treasury's TVL on serve's chain; after a reconnect it resumes without showing an event twice. A stored rule opens
+in the same form pre-filled, is saved with a new threshold (the API then holds it), and its backtest's alerts
+fill a table equal to the API's. A Compound proposal the test makes appears in the governance view with its
+flags and its decoded actions (opened on demand); the filters ask the API for what they show, and the source
+selector lists Snapshot's off-chain votes (from the local recorded Hub), marked as such.
+
+One server serves the whole module (each test uses its own API key; the chain moves on from test to test).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+import os
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from typer.testing import CliRunner
 
-from defiscope.devnet import DevnetChain
+from defiscope.cli import app as cli_app
+from defiscope.devnet import Devnet, DevnetChain
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.governance import delegate_address
 from defiscope.devnet.runfile import RunInfo
 from defiscope.devnet.tx import Sender
-from tests.devnet.helpers import cli, wait_until
+from tests.devnet.helpers import wait_until
+from tests.governance.hub import Hub, hub_server
 from tests.service.chainkit import feed_treasury, mine
-from tests.service.conftest import clean_env
-from tests.web.conftest import Served, require_chromium, shoot
+from tests.service.conftest import FOREIGN_ENV
+from tests.web.conftest import Served, require_chromium, serving, shoot
 
 require_chromium()
 
 from playwright.sync_api import Page  # noqa: E402  (after the chromium check)
 
 TREASURY_RULE = {"chain": "ethereum", "protocol": "devnet-treasury", "window_blocks": "1", "threshold_usd": "100"}
+PROPOSALS = "/v1/governance/proposals"
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[Hub]:
+    with hub_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def served(devnet: Devnet, hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The module's server, with the Snapshot source on the local Hub (its recorded proposals are of late 2025)."""
+    snapshot = {
+        "DEFISCOPE_SNAPSHOT_ENABLED": "1",
+        "DEFISCOPE_SNAPSHOT_URL": hub.url,
+        "DEFISCOPE_SNAPSHOT_LOOKBACK_DAYS": str(20 * 365),
+    }
+    with serving(devnet, tmp_path_factory.mktemp("served"), **snapshot) as running:
+        yield running
 
 
 def serve_chain(served: Served) -> DevnetChain:
@@ -38,11 +68,13 @@ def serve_chain(served: Served) -> DevnetChain:
     return next(c for c in run.chains if c.chain_id == 1)
 
 
-def api_key(served: Served) -> str:
-    made = subprocess.run(
-        cli("keys", "create", "--name", "browser"), env=clean_env(served.home), capture_output=True, text=True
-    )
-    assert made.returncode == 0, made.stderr
+def api_key(served: Served, name: str) -> str:
+    """A new key from `defiscope keys create` in serve's store (each test its own: it sees only its own rules and
+    alerts). Run in this process: a child spends seconds importing the CLI on a loaded machine."""
+    foreign = {k: None for k in os.environ if k.startswith("DEFISCOPE_RPC_") or k in FOREIGN_ENV}
+    env = {**foreign, "DEFISCOPE_DATA_DIR": str(served.home)}
+    made = CliRunner().invoke(cli_app, ["keys", "create", "--name", name], env=env)
+    assert made.exit_code == 0, made.output
     return made.stdout.strip()
 
 
@@ -58,7 +90,7 @@ def fill_rule(page: Page, kind: str, params: dict[str, str], common: dict[str, s
 def test_rules_made_in_the_form_fire_live_and_the_stream_resumes_without_duplicates(
     served: Served, page: Page, tmp_path: Path
 ) -> None:
-    key = api_key(served)
+    key = api_key(served, "live")
     page.goto(f"{served.url}/#/alerts")
     page.fill("#api-key", "not-a-key")  # the stream's 401, next to the key field, and no retrying
     page.click("#key-form button[type=submit]")
@@ -213,8 +245,11 @@ def _bad_input_shows_the_apis_message_next_to_its_field(served: Served, page: Pa
     assert httpx.get(f"{served.url}/v1/alerts/rules", headers={"X-API-Key": key}).json()["items"] == []
 
 
-def _refusal(served: Served, key: str, body: dict[str, Any]) -> dict[str, str]:
-    answer = httpx.post(f"{served.url}/v1/alerts/rules", json=body, headers={"X-API-Key": key})
+def _refusal(served: Served, key: str, body: dict[str, Any], rule_id: str | None = None) -> dict[str, str]:
+    """The API's error for `body`: created (POST), or replacing rule `rule_id` (PUT)."""
+    path = "/v1/alerts/rules" if rule_id is None else f"/v1/alerts/rules/{rule_id}"
+    method = "POST" if rule_id is None else "PUT"
+    answer = httpx.request(method, served.url + path, json=body, headers={"X-API-Key": key})
     assert answer.status_code == 422, answer.text
     error: dict[str, str] = answer.json()["error"]
     return error
@@ -284,7 +319,7 @@ def _propose(chain: DevnetChain) -> int:
     return int(hashed)
 
 
-def test_governance_view_lists_a_new_proposal_with_its_flags_and_filters(
+def test_governance_view_lists_a_new_proposal_with_its_flags_filters_and_sources(
     served: Served, page: Page, tmp_path: Path
 ) -> None:
     proposal = str(_propose(serve_chain(served)))
@@ -307,6 +342,13 @@ def test_governance_view_lists_a_new_proposal_with_its_flags_and_filters(
         expected["votes"]["against"],
         expected["votes"]["abstain"],
     ]
+    # The flags at a glance; the decoded calls once the row's actions are opened.
+    actions = row.locator("details.actions")
+    assert actions.locator("summary .badge").all_inner_texts() == expected["flags"]
+    assert expected["flags"] == ["admin-change", "parameter-change"]
+    assert actions.locator("ul.actions").is_hidden()
+    actions.locator("summary").click()
+    actions.locator("ul.actions").wait_for()
     flags = row.locator("ul.actions li")
     assert [flags.nth(i).get_attribute("data-flag") for i in range(flags.count())] == [
         "admin-change",
@@ -316,6 +358,7 @@ def test_governance_view_lists_a_new_proposal_with_its_flags_and_filters(
         "admin-change",
         "parameter-change",
     ]
+    assert row.locator("ul.actions li .why").all_inner_texts() == [a["why"] for a in expected["actions"]]
     calls = row.locator("ul.actions code").all_inner_texts()
     assert calls == [
         "CompoundV2Comptroller._setPendingAdmin(newPendingAdmin=0x000000000000000000000000000000000000dEaD)",
@@ -348,3 +391,158 @@ def test_governance_view_lists_a_new_proposal_with_its_flags_and_filters(
     rows = page.locator("#proposals tbody tr[data-id]")
     protocols = rows.evaluate_all("(rows) => rows.map((r) => r.dataset.protocol)")
     assert set(protocols) == {"compound"}
+    page.select_option("#gov-protocol", "")
+
+    _sources_are_selected_and_snapshot_votes_marked_off_chain(served, page)
+    shoot(page, tmp_path, "dashboard-governance-sources")
+
+
+def test_a_stored_rule_is_edited_in_the_form_and_backtested(served: Served, page: Page, tmp_path: Path) -> None:
+    key = api_key(served, "edit")
+    headers = {"X-API-Key": key}
+    channels = [
+        {"type": "email", "address": "ops@example.org"},
+        {"type": "webhook", "url": "https://hooks.example.org/a"},
+    ]
+    body = {"kind": "tvl_change", "params": TREASURY_RULE, "cooldown_blocks": 3, "channels": channels}
+    made = httpx.post(f"{served.url}/v1/alerts/rules", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    rule_id = made.json()["id"]
+    rule_url = f"{served.url}/v1/alerts/rules/{rule_id}"
+    stored = httpx.get(rule_url, headers=headers).json()
+    page.goto(f"{served.url}/#/alerts")
+    page.fill("#api-key", key)
+    page.click("#key-form button[type=submit]")
+    row = page.locator(f'#rules tbody tr[data-rule-id="{rule_id}"]')
+
+    # Opened in the form, pre-filled with what the API holds (left empty: what the rule does not set).
+    row.locator("button.edit").click()
+    page.wait_for_selector("#rule-cancel:visible")
+    assert page.locator("#rule-form-title").text_content() == f"Edit rule {rule_id}"
+    shown = page.locator("#rule-form [data-input]").evaluate_all(
+        "(inputs) => Object.fromEntries(inputs.map((i) => [i.dataset.input, i.value]))"
+    )
+    assert shown == {
+        "params.threshold_pct": "",
+        **{f"params.{name}": str(value) for name, value in stored["params"].items()},
+        "confirmations": str(stored["confirmations"]),
+        "cooldown_blocks": "3",
+    }
+    assert page.locator("#channel-type").input_value() == "email"
+    assert page.locator("#channel-target").input_value() == "ops@example.org"
+    assert stored["channels"][1]["target"] in page.locator("#channel-extra").inner_text()
+
+    # A bad threshold: the API's refusal of the same replacement, next to the field; the rule is unchanged.
+    page.fill('#rule-params [data-input="params.threshold_usd"]', "-5")
+    page.click("#rule-form button[type=submit]")
+    error = _refusal(served, key, {"kind": "tvl_change", "params": {**TREASURY_RULE, "threshold_usd": "-5"}}, rule_id)
+    assert error["field"] == "tvl_change.params.threshold_usd"
+    message = page.locator('#rule-params [data-field="params.threshold_usd"] .field-error')
+    message.wait_for()
+    assert message.inner_text() == f"{error['field']}: {error['problem']}"
+    assert page.locator("#rule-form .field-error:visible").count() == 1
+    assert httpx.get(rule_url, headers=headers).json()["params"]["threshold_usd"] == "100"
+
+    page.fill('#rule-params [data-input="params.threshold_usd"]', "250")
+    page.click("#rule-form button[type=submit]")
+    page.wait_for_selector("#rule-cancel", state="hidden")
+    assert page.locator("#rule-saved").inner_text() == f"rule {rule_id} saved"
+    assert page.locator("#rule-form-title").text_content() == "New rule"
+    saved = httpx.get(rule_url, headers=headers).json()
+    assert saved["params"] == {**stored["params"], "threshold_usd": "250"}
+    assert (saved["cooldown_blocks"], saved["channels"]) == (3, stored["channels"])  # the other channel kept
+    page.wait_for_selector(f'#rules tbody tr[data-rule-id="{rule_id}"] td.params:has-text("threshold_usd=250")')
+
+    # The treasury moves, then a quiet block: the backtest over those blocks fires and resolves, as the API says.
+    chain = serve_chain(served)
+    fed = feed_treasury(chain, 10**18)
+    quiet = mine(chain, 1)
+    wait_until(lambda: _indexed(served) >= quiet, 30, "serve to index the quiet block")
+    row.locator("button.backtest").click()
+    page.wait_for_function("() => document.getElementById('backtest-to').value !== ''")
+    assert int(page.locator("#backtest-to").input_value()) >= quiet  # offered: up to the last indexed block
+    _backtest(page, fed - 1, quiet)
+    page.wait_for_selector(f'#backtest[data-from="{fed - 1}"] tbody tr[data-state]')
+    answer = httpx.get(f"{rule_url}/backtest", params={"from_block": fed - 1, "to_block": quiet}, headers=headers)
+    expected = [
+        {"state": b["type"].removeprefix("alert."), "block": b["data"]["block"]["number"],
+         "alert": b["data"]["alert_id"], "value": b["data"]["value"] or ""}
+        for b in answer.json()["alerts"]
+    ]  # fmt: skip
+    rows = page.locator("#backtest tbody tr[data-state]").evaluate_all(
+        "(rows) => rows.map((r) => ({state: r.dataset.state, block: Number(r.dataset.block),"
+        " alert: r.dataset.alertId, value: r.dataset.value}))"
+    )
+    assert rows == expected
+    assert [(r["state"], r["block"]) for r in rows] == [("firing", fed), ("resolved", quiet)]
+    assert page.locator("#backtest-summary").inner_text().endswith("fired 1 time")
+    shoot(page, tmp_path, "dashboard-backtest")
+
+    # A range the API refuses: its message next to the field it names.
+    _backtest(page, quiet, fed)
+    refused = httpx.get(f"{rule_url}/backtest", params={"from_block": quiet, "to_block": fed}, headers=headers)
+    error = refused.json()["error"]
+    message = page.locator(f'#backtest-form [data-field="{error["field"]}"] .field-error')
+    message.wait_for()
+    assert message.inner_text() == f"{error['field']}: {error['problem']}"
+
+
+def _backtest(page: Page, from_block: int, to_block: int) -> None:
+    page.fill("#backtest-from", str(from_block))
+    page.fill("#backtest-to", str(to_block))
+    page.click("#backtest-form button[type=submit]")
+
+
+def _indexed(served: Served) -> int:
+    chains = httpx.get(f"{served.url}/v1/health").json()["chains"]
+    return int(next(c["last_block"] for c in chains if c["chain_id"] == 1))
+
+
+def _sources_are_selected_and_snapshot_votes_marked_off_chain(served: Served, page: Page) -> None:
+    """Each source (Snapshot's served by the local Hub) lists what the API lists for it, with its status."""
+    for source in ("snapshot", "chain", "all"):
+        page.select_option("#gov-source", source)
+        expected = httpx.get(f"{served.url}{PROPOSALS}", params={"source": source}).json()
+        _shows(page, expected)
+        statuses = page.locator("#gov-sources li").evaluate_all(
+            "(items) => items.map((li) => [li.dataset.source, li.dataset.status])"
+        )
+        assert statuses == [[s["source"], s["status"]] for s in expected["sources"]]
+        assert ["ok"] * len(statuses) == [s for _, s in statuses]
+        listed = {p["source"] for p in expected["proposals"]}
+        assert listed == ({"chain", "snapshot"} if source == "all" else {source})
+
+    # Snapshot's votes: marked off-chain, their choices with the voting power each got, no actions.
+    offchain = [p for p in expected["proposals"] if p["source"] == "snapshot"]
+    for proposal in offchain:
+        row = page.locator(f'#proposals tbody tr[data-source="snapshot"][data-id="{proposal["id"]}"]')
+        assert row.locator(".badge.source").inner_text() == "Snapshot · off-chain"
+        assert row.locator("td.vote-choices").inner_text() == " · ".join(
+            f"{c['choice']} {_short_score(c['score'])}" for c in proposal["choices"]
+        )
+        assert row.locator(".no-actions").inner_text() == "off-chain vote: no on-chain actions"
+        assert row.locator("details.actions").count() == 0
+    assert page.locator('#proposals tbody tr[data-source="chain"] .badge.source').first.inner_text() == "on chain"
+
+    # Snapshot's own state, with the source: the API's answer for that filter, row for row.
+    page.select_option("#gov-source", "snapshot")
+    page.select_option("#gov-state", "Closed")
+    _shows(page, httpx.get(f"{served.url}{PROPOSALS}", params={"source": "snapshot", "state": "Closed"}).json())
+
+
+def _shows(page: Page, expected: dict[str, Any]) -> None:
+    """The table lists the API's proposals, in its order, each with its source."""
+    wanted = [[p["source"], p["id"]] for p in expected["proposals"]]
+    page.wait_for_function(
+        "(wanted) => JSON.stringify([...document.querySelectorAll('#proposals tbody tr[data-id]')]"
+        ".map((tr) => [tr.dataset.source, tr.dataset.id])) === JSON.stringify(wanted)",
+        arg=wanted,
+    )
+
+
+def _short_score(score: str | None) -> str:
+    """The page's rendering of a Snapshot score: grouped, at most two decimals."""
+    if score is None:
+        return "—"
+    text = f"{Decimal(score).quantize(Decimal('0.01')):,}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,4 +1,5 @@
-// Alerts view: the live stream of the key's alerts and the key's rules (the form that adds one: ruleform.js).
+// Alerts view: the live stream of the key's alerts and the key's rules (the form that adds or edits one: ruleform.js;
+// the backtest of one: backtest.js).
 //
 // Why fetch() and not EventSource: EventSource cannot send headers, so the API key would have to ride in the URL,
 // where server logs, proxies and the browser history keep it. fetch() sends X-API-Key and Last-Event-ID itself and
@@ -184,8 +185,10 @@ function useKey(key) {
     live.lastId = 0;
     sessionStorage.removeItem(LAST_ID_ITEM);
     el("live-alerts").querySelector("tbody").replaceChildren(emptyRow(9, "no alert since the stream opened"));
+    clearBacktest();
   }
   live.key = key;
+  if (editing.id) stopEditing();  // the rule belongs to the previous key
   if (key) sessionStorage.setItem(KEY_ITEM, key); else sessionStorage.removeItem(KEY_ITEM);
   startKey();
 }
@@ -203,7 +206,8 @@ async function loadRules() {
   el("rules-error").textContent = "";
   try {
     const { items } = await keyed("/v1/alerts/rules");
-    el("rules").querySelector("tbody").replaceChildren(...(items.length ? items.map(ruleRow) : [emptyRow(7, "no rule yet")]));
+    el("rules").querySelector("tbody").replaceChildren(...(items.length ? items.map(ruleRow) : [emptyRow(8, "no rule yet")]));
+    listBacktestRules(items);
   } catch (error) {
     showFieldError(keyForm(), error.field ?? "X-API-Key", error.message);
   }
@@ -213,21 +217,27 @@ function ruleRow(rule) {
   const tr = document.createElement("tr");
   tr.dataset.ruleId = rule.id;
   const params = Object.entries(rule.params).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("|") : v}`).join(" ");
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "delete";
-  remove.textContent = "Delete";
-  remove.addEventListener("click", () => deleteRule(rule.id, remove));
+  const edit = actionButton("Edit", "edit", () => editRule(rule.id).catch((error) => { el("rules-error").textContent = error.message; }));
+  const backtest = actionButton("Backtest", "backtest", () => chooseBacktest(rule));
+  const remove = actionButton("Delete", "delete", () => deleteRule(rule.id, remove));
   const actions = document.createElement("td");
-  actions.append(remove);
+  actions.className = "rule-actions";
+  actions.append(edit, backtest, remove);
   tr.append(cell(rule.id, "addr"), cell(rule.kind), cell(chainNames.get(rule.chain_id) ?? String(rule.chain_id)),
     cell(params, "params"), cell(String(rule.confirmations)), cell(String(rule.cooldown_blocks)),
     cell(rule.channels.map((c) => `${c.type}: ${c.target}`).join(", ") || "stream only"), actions);
   return tr;
 }
 
+function actionButton(text, className, onClick) {
+  const made = Object.assign(document.createElement("button"), { type: "button", className, textContent: text });
+  made.addEventListener("click", onClick);
+  return made;
+}
+
 async function deleteRule(id, button) {
   button.disabled = true;
+  if (editing.id === id) stopEditing();
   try {
     await keyed(`/v1/alerts/rules/${encodeURIComponent(id)}`, { method: "DELETE" });
   } catch (error) {
@@ -239,7 +249,7 @@ async function deleteRule(id, button) {
 // ---- the view --------------------------------------------------------------------------------------------------
 
 async function renderAlerts() {
-  if (!ruleKinds) await loadRuleKinds();
+  await ruleKindsReady();
 }
 
 window.addEventListener("DOMContentLoaded", () => {

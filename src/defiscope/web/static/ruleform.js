@@ -1,5 +1,7 @@
 // The rule form of the alerts view, drawn from the OpenAPI schema of POST /v1/alerts/rules: one kind at a time, its
 // params as inputs; the API validates, and its 4xx appears next to the field it names. The secret is shown once.
+// The same form edits a stored rule: pre-filled from GET /v1/alerts/rules/{id}, saved with PUT (which replaces the
+// rule and keeps its secret).
 "use strict";
 
 // ---- errors next to the field they name ------------------------------------------------------------------------
@@ -29,6 +31,12 @@ function clearErrors(form) {
 
 let schemas = null;  // components.schemas of /openapi.json
 let ruleKinds = null;  // kind -> its rule schema
+let ruleKindsLoad = null;  // the one load of the schema in flight or done (the poll and an edit both wait on it)
+
+function ruleKindsReady() {
+  ruleKindsLoad ??= loadRuleKinds().catch((error) => { ruleKindsLoad = null; throw error; });  // retried next time
+  return ruleKindsLoad;
+}
 
 const resolve = (schema) => (schema.$ref ? schemas[schema.$ref.split("/").pop()] : schema);
 
@@ -139,6 +147,12 @@ function valueOf(input) {
   return input.dataset.kind === "integer" && whole ? Number(text) : text;
 }
 
+// The rule being edited (null: the form creates one). The form has one channel slot: a rule's other channels
+// (made through the API) are kept as they are and sent back with the edit.
+const editing = { id: null, otherChannels: [] };
+
+const channelBody = (c) => (c.type === "webhook" ? { type: c.type, url: c.target } : { type: c.type, address: c.target });
+
 function ruleBody() {
   const body = { kind: el("rule-kind").value, params: {} };
   for (const input of el("rule-form").querySelectorAll("[data-input]")) {
@@ -149,21 +163,71 @@ function ruleBody() {
   }
   const type = el("channel-type").value;
   const target = el("channel-target").value.trim();
-  body.channels = type ? [type === "webhook" ? { type, url: target } : { type, address: target }] : [];
+  body.channels = [...(type ? [channelBody({ type, target })] : []), ...editing.otherChannels.map(channelBody)];
   return body;
 }
 
-async function createRule(event) {
+// A stored value into the input drawn for it (the inverse of valueOf); absent: left empty, the API's default.
+function setValue(input, value) {
+  if (input.dataset.kind === "set") {
+    input.querySelectorAll("input").forEach((tick) => { tick.checked = (value ?? []).includes(tick.value); });
+  } else if (input.dataset.kind === "bool") {
+    input.checked = value === true;
+  } else {
+    input.value = value === undefined || value === null ? "" : String(value);
+  }
+}
+
+async function editRule(id) {
+  const [rule] = await Promise.all([keyed(`/v1/alerts/rules/${encodeURIComponent(id)}`), ruleKindsReady()]);
+  editing.id = rule.id;
+  el("rule-kind").value = rule.kind;
+  drawRuleFields();
+  for (const input of el("rule-form").querySelectorAll("[data-input]")) {
+    const [head, name] = input.dataset.input.split(".");
+    setValue(input, name ? rule[head][name] : rule[head]);
+  }
+  const [first, ...others] = rule.channels;
+  el("channel-type").value = first?.type ?? "";
+  el("channel-target").value = first?.target ?? "";
+  editing.otherChannels = others;
+  el("channel-extra").textContent = others.length ? `and ${others.length} more, kept as they are: ${others.map((c) => c.target).join(", ")}` : "";
+  el("channel-extra").hidden = !others.length;
+  el("rule-form-title").textContent = `Edit rule ${rule.id}`;
+  el("rule-submit").textContent = "Save rule";
+  el("rule-cancel").hidden = false;
+  el("rule-saved").textContent = "";
+  el("rule-card").scrollIntoView({ block: "nearest" });
+}
+
+function stopEditing() {
+  Object.assign(editing, { id: null, otherChannels: [] });
+  el("rule-form-title").textContent = "New rule";
+  el("rule-submit").textContent = "Create rule";
+  el("rule-cancel").hidden = true;
+  el("channel-extra").hidden = true;
+  el("channel-target").value = "";
+  el("channel-type").value = "";
+  drawRuleFields();
+}
+
+async function submitRule(event) {
   event.preventDefault();
   const form = el("rule-form");
   clearErrors(form);
+  el("rule-saved").textContent = "";
+  const request = { headers: { "Content-Type": "application/json" }, body: JSON.stringify(ruleBody()) };
   try {
-    const created = await keyed("/v1/alerts/rules", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(ruleBody()),
-    });
-    el("secret-rule").textContent = created.id;
-    el("secret-value").textContent = created.webhook_secret;
-    el("rule-secret").hidden = false;
+    if (editing.id) {
+      const saved = await keyed(`/v1/alerts/rules/${encodeURIComponent(editing.id)}`, { method: "PUT", ...request });
+      stopEditing();
+      el("rule-saved").textContent = `rule ${saved.id} saved`;
+    } else {
+      const created = await keyed("/v1/alerts/rules", { method: "POST", ...request });
+      el("secret-rule").textContent = created.id;
+      el("secret-value").textContent = created.webhook_secret;
+      el("rule-secret").hidden = false;
+    }
     await loadRules();
   } catch (error) {
     showFieldError(form, error.field ?? "rule", error.message);
@@ -171,6 +235,7 @@ async function createRule(event) {
 }
 
 window.addEventListener("DOMContentLoaded", () => {
-  el("rule-form").addEventListener("submit", createRule);
+  el("rule-form").addEventListener("submit", submitRule);
+  el("rule-cancel").addEventListener("click", stopEditing);
   el("secret-dismiss").addEventListener("click", () => { el("rule-secret").hidden = true; el("secret-value").textContent = ""; });
 });
