@@ -18,9 +18,10 @@ from defiscope.alerts.evaluate import GovernanceEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.governance.load import proposal_flags
+from defiscope.protocols.aave_governance_v3_events import V3_CREATED_KIND, V3_EXECUTED_KIND, V3_QUEUED_KIND
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
-from defiscope.protocols.governors import CHIEF, GOVERNORS
+from defiscope.protocols.governors import AAVE_GOVERNANCE_V3, CHIEF, GOVERNORS, GovernedProtocol
 from defiscope.service.indexer import BlockHook
 from defiscope.store import Repository
 
@@ -32,6 +33,13 @@ STAGE_KINDS: Final = {
     "queued": PROPOSAL_QUEUED_KIND,
     "executed": PROPOSAL_EXECUTED_KIND,
 }
+#: Aave Governance V3 keeps its own kinds (GovernanceCore's events; its proposals carry payloads, not actions, so
+#: their alerts have no flags).
+V3_STAGE_KINDS: Final = {"created": V3_CREATED_KIND, "queued": V3_QUEUED_KIND, "executed": V3_EXECUTED_KIND}
+
+
+def stage_kinds(spec: GovernedProtocol) -> dict[str, str]:
+    return V3_STAGE_KINDS if spec.shape == AAVE_GOVERNANCE_V3 else STAGE_KINDS
 
 
 def delivery_sink(repo: Repository) -> AlertSink | None:
@@ -53,8 +61,9 @@ def governance_source(repo: Repository) -> GovernanceSource:
         found: dict[int, list[GovernanceEvent]] = {}
         for spec in GOVERNORS.values():
             # A Maker spell's actions are in its plotted plan (it has no creation event).
-            origin = PROPOSAL_QUEUED_KIND if spec.shape == CHIEF else PROPOSAL_CREATED_KIND
-            for number, event in _governor_events(repo, chain_id, spec.keeper, spec.protocol, origin, first, last):
+            kinds = stage_kinds(spec)
+            origin = kinds["queued"] if spec.shape == CHIEF else kinds["created"]
+            for number, event in _governor_events(repo, chain_id, spec, kinds, origin, first, last):
                 found.setdefault(number, []).append(event)
         return found
 
@@ -62,15 +71,21 @@ def governance_source(repo: Repository) -> GovernanceSource:
 
 
 def _governor_events(
-    repo: Repository, chain_id: int, keeper: str, protocol: str, origin_kind: str, first: int, last: int
+    repo: Repository,
+    chain_id: int,
+    spec: GovernedProtocol,
+    kinds: dict[str, str],
+    origin_kind: str,
+    first: int,
+    last: int,
 ) -> list[tuple[int, GovernanceEvent]]:
     """One governor's staged proposals in [first, last] as (block, event), by stage then chain order; a
     proposal's flags come from its `origin_kind` event (the one that carries its actions)."""
+    keeper, protocol = spec.keeper, spec.protocol
     staged = {
-        stage: repo.events(chain_id, keeper, kind, from_block=first, to_block=last)
-        for stage, kind in STAGE_KINDS.items()
+        stage: repo.events(chain_id, keeper, kind, from_block=first, to_block=last) for stage, kind in kinds.items()
     }
-    origin_stage = next(stage for stage, kind in STAGE_KINDS.items() if kind == origin_kind)
+    origin_stage = next(stage for stage, kind in kinds.items() if kind == origin_kind)
     origins = {_proposal_id(e): e for e in staged[origin_stage]}
     if any(_proposal_id(e) not in origins for events in staged.values() for e in events):
         # Proposals that began before the span: their actions (and so their flags) are in that earlier event.

@@ -61,7 +61,7 @@ def proposal_json(view: GovernanceView, proposal: Proposal) -> dict[str, Any]:
         "votes": {
             "for": str(proposal.tally.for_votes),
             "against": str(proposal.tally.against) if c.has_against_abstain else None,
-            "abstain": str(proposal.tally.abstain) if c.has_against_abstain else None,
+            "abstain": str(proposal.tally.abstain) if c.has_against_abstain and c.has_abstain else None,
             "voters": proposal.voters,
         },
         "counting": c.name,
