@@ -54,11 +54,12 @@ VOTING_MACHINE = Counting(
     "voting-machine-result",
     "votes are cast on Aave's voting machines on other chains; only the result (for, against) reaches "
     "GovernanceCore, when the voting portal queues the proposal or marks it failed: no voter count, no abstain; "
-    "the vote window is in seconds (vote_start is the activation block)",
+    "the vote window is in seconds (vote_start is the activation block, the creation block before it)",
     False,
     True,
     True,
     has_abstain=False,
+    has_voters=False,
 )
 
 

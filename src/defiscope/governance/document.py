@@ -62,7 +62,7 @@ def proposal_json(view: GovernanceView, proposal: Proposal) -> dict[str, Any]:
             "for": str(proposal.tally.for_votes),
             "against": str(proposal.tally.against) if c.has_against_abstain else None,
             "abstain": str(proposal.tally.abstain) if c.has_against_abstain and c.has_abstain else None,
-            "voters": proposal.voters,
+            "voters": proposal.voters if c.has_voters else None,
         },
         "counting": c.name,
         "counting_note": c.note,

@@ -49,6 +49,7 @@ class Counting:
     has_against_abstain: bool
     has_quorum: bool
     has_abstain: bool = True  # Aave V3's results carry for and against only
+    has_voters: bool = True  # Aave V3: the voters are on the voting machines, not counted here
 
 
 FOR_AGAINST_ABSTAIN = Counting("for-against-abstain", "token-weighted for/against/abstain votes", True, True, True)
