@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import eth_abi
 import pytest
 from eth_utils import keccak
 from typer.testing import CliRunner
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError
 
 from defiscope.alerts.wiring import governance_source
 from defiscope.chain.reader import Batcher
@@ -33,6 +35,7 @@ from defiscope.devnet.agents.aave_governance_v3 import (
     payloads_controller,
 )
 from defiscope.devnet.anvil import rpc
+from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.governance.aave_v3 import GOVERNOR_STATE, PROPOSAL_EXPIRATION_TIME
 from defiscope.governance.load import GovernanceView, governance_view, stored_events
@@ -269,10 +272,22 @@ def test_cli_lists_v3_proposals_in_the_contracts_state(
     assert aave["delegated_votes"] is None
 
 
-def test_the_vote_result_is_the_portals_to_deliver(v3_governed: V3Governed) -> None:
-    """queueProposal answers only the proposal's voting portal (GovernanceCore's access control)."""
+def test_access_control_is_the_real_contracts(v3_governed: V3Governed) -> None:
+    """Only the proposal's voting portal queues it, only the guardian cancels a payload, only the
+    PayloadsController drives an executor, only the bridge (here the governance) queues a payload."""
+    sim = v3_governed.sim
+    stranger = delegate_address(1)
     core = v3_governed.core.functions
-    active = core.getProposalsCount().call() - 1  # the last direct one: Created, never activated
-    call = core.queueProposal(active, 10**24, 0)
-    with pytest.raises(Exception, match="CALLER_NOT_A_VALID_VOTING_PORTAL"):
-        call.call({"from": v3_governed.sim.sender.owner})
+    pending = core.getProposalsCount().call() - 1  # the last direct one: Created, never activated
+    with pytest.raises(ContractLogicError, match="CALLER_NOT_A_VALID_VOTING_PORTAL"):
+        core.queueProposal(pending, 10**24, 0).call({"from": sim.sender.owner})
+    controller = payloads_controller(sim).functions
+    last_payload = controller.getPayloadsCount().call() - 1
+    with pytest.raises(ContractLogicError, match="ONLY_BY_GUARDIAN"):
+        controller.cancelPayload(last_payload).call({"from": stranger})
+    message = eth_abi.encode(["uint40", "uint8", "uint40"], [last_payload, 1, 2**40 - 1])
+    with pytest.raises(ContractLogicError, match="WRONG_MESSAGE_ORIGIN"):
+        controller.receiveCrossChainMessage(v3_governed.core.address, 1, message).call({"from": stranger})
+    executor = sim.sender.contract(contract_artifact("AaveExecutor"), sim.chain.contracts["AaveExecutorLvl1"])
+    with pytest.raises(ContractLogicError, match="caller is not the owner"):
+        executor.functions.executeTransaction(stranger, 0, "", b"", False).call({"from": stranger})
