@@ -248,6 +248,9 @@ async def test_alert_source_sees_v3_creation_queueing_and_execution(
     assert executed
     for proposal in executed:
         assert {(str(proposal.id), s) for s in ("created", "queued", "executed")} <= staged
+    flags = {e.proposal_id: e.flags for events in span.values() for e in events if e.event == "executed"}
+    for proposal in executed:  # the execution names the payloads, whose actions give the flags
+        assert set(flags[str(proposal.id)]) == {FLAG_OF_KIND[kind] for kind in proposal.kinds}
     assert {(str(pid), "created") for pid in v3_governed.direct} <= staged
 
 

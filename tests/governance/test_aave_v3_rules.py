@@ -31,6 +31,8 @@ from defiscope.protocols.aave_governance_v3_events import (
     PAYLOAD_CREATED_KIND,
     PAYLOADS_CONTROLLER_EVENTS,
     V3_CREATED_KIND,
+    V3_EXECUTED_KIND,
+    V3_PAYLOAD_SENT_KIND,
     V3_QUEUED_KIND,
     parse_aave_governance_v3_log,
 )
@@ -167,35 +169,41 @@ def _stored(kind: str, number: int, pid: int, payload: dict[str, Any]) -> Stored
     return StoredEvent(kind, number, block(number).hash, 0, f"0x{number:064x}", {"id": str(pid), **payload}, str(pid))
 
 
+def _rule(flags: list[str]) -> StoredRule:
+    params = {"chain": "ethereum", "events": ["created", "queued", "executed"], "flags": flags}
+    return StoredRule("rul_v3", "k_owner1", "governance", 1, params, "0", 0, [], "whsec_x", 0, 0)
+
+
 async def test_a_governance_rule_fires_on_v3_stages(repo: Repository) -> None:  # noqa: F811
+    """Created, queued and executed fire; only the execution names the payloads (PayloadSent), so only it
+    carries their flags, and a rule on a flag fires there alone."""
     first, last = 100, 130
     repo.save_snapshots([make_snapshot("treasury", block(n)) for n in range(first, last + 1)])
     keeper = GOVERNORS["aave"].keeper
     created = {"proposer": CREATOR, "access_level": 1, "ipfs_hash": "0x" + "11" * 32, "description": "IPFS"}
+    sent = {"payload_id": 3, "payloads_controller": CONTROLLER, "chain_id": 1, "number": 0, "of": 1}
     repo.save_events(
         1,
         keeper,
         [
+            parse_aave_governance_v3_log(_payload(3, 101)),
             _stored(V3_CREATED_KIND, 105, 4, created),
             _stored(V3_QUEUED_KIND, 115, 4, {"for": "9", "against": "1"}),
-            _stored("aave_v3_proposal_executed", 125, 4, {}),
+            _stored(V3_PAYLOAD_SENT_KIND, 125, 4, sent),
+            _stored(V3_EXECUTED_KIND, 125, 4, {}),
         ],
     )
-    rule = StoredRule(
-        "rul_v3",
-        "k_owner1",
-        "governance",
-        1,
-        {"chain": "ethereum", "events": ["created", "queued", "executed"]},
-        "0",
-        0,
-        [],
-        "whsec_x",
-        0,
-        0,
-    )
-    bodies = await backtest(StoredFigures(repo.engine), rule, first, last, governance=governance_source(repo))
+    source = governance_source(repo)
+    bodies = await backtest(StoredFigures(repo.engine), _rule([]), first, last, governance=source)
     fired = [
-        (b["data"]["block"]["number"], b["data"]["evidence"]["subject"]) for b in bodies if b["type"] == "alert.firing"
+        (b["data"]["block"]["number"], b["data"]["evidence"]["subject"], b["data"]["evidence"]["flags"])
+        for b in bodies
+        if b["type"] == "alert.firing"
     ]
-    assert fired == [(105, "aave:4:created"), (115, "aave:4:queued"), (125, "aave:4:executed")]
+    assert fired == [
+        (105, "aave:4:created", []),
+        (115, "aave:4:queued", []),
+        (125, "aave:4:executed", ["parameter-change"]),
+    ]
+    flagged = await backtest(StoredFigures(repo.engine), _rule(["parameter-change"]), first, last, governance=source)
+    assert [b["data"]["evidence"]["subject"] for b in flagged if b["type"] == "alert.firing"] == ["aave:4:executed"]

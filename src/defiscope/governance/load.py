@@ -13,7 +13,7 @@ VOTE_DIFFERENTIAL), at the reader's block.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -107,6 +107,17 @@ def proposal_flags(created: StoredEvent) -> tuple[str, ...]:
         return ()  # an Aave V3 proposal names payloads, not actions: its event carries none
     else:
         actions = created_actions(p, decoder)
+    return tuple(dict.fromkeys(a.flag for a in actions))
+
+
+def payload_flags(payloads: Iterable[StoredEvent]) -> tuple[str, ...]:
+    """The flags of Aave V3 payloads' actions, decoded from their PayloadCreated events."""
+    decoder = partial(decode_action, abi_library(), {})
+    actions = [
+        decoder(str(a["target"]), int(a["value"]), str(a["signature"]), str(a["calldata"]))
+        for event in payloads
+        for a in event.payload["actions"]
+    ]
     return tuple(dict.fromkeys(a.flag for a in actions))
 
 
