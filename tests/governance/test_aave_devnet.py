@@ -74,7 +74,7 @@ FLAG_OF_KIND = {
     "risk admin": "admin-change",
 }
 VOTING_DURATION = EXECUTORS[0].voting_duration
-SPEC = GOVERNORS["aave"]
+SPEC = GOVERNORS["aave-v2"]
 
 
 @dataclass(slots=True)
@@ -340,7 +340,7 @@ def test_cli_lists_aave_proposals_in_the_contracts_state(
     cli: CliRunner,  # noqa: F811
     devnet_home: Path,  # noqa: F811
 ) -> None:
-    result = cli.invoke(app, ["governance", "proposals", "--chain", "1", "--protocol", "aave", "--json"])
+    result = cli.invoke(app, ["governance", "proposals", "--chain", "1", "--protocol", "aave-v2", "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     expected = {
@@ -348,8 +348,8 @@ def test_cli_lists_aave_proposals_in_the_contracts_state(
         for p in aave_governed.proposals
     }
     assert {p["id"]: p["state"] for p in doc["proposals"]} == expected
-    assert {p["protocol"] for p in doc["proposals"]} == {"aave"}
-    assert [c["protocol"] for c in doc["concentration"]] == ["aave"]
+    assert {p["protocol"] for p in doc["proposals"]} == {"aave-v2"}
+    assert [c["protocol"] for c in doc["concentration"]] == ["aave-v2"]
     assert all(a["function"] and a["flag"] != "unknown" for p in doc["proposals"] for a in p["actions"])
 
 
@@ -357,7 +357,9 @@ def test_api_serves_aave_proposals_as_the_contract_states_them(
     aave_governed: AaveGoverned, devnet: Devnet, tmp_path: Path
 ) -> None:
     with indexed_app(devnet, f"sqlite:///{tmp_path / 'indexed.db'}") as indexed:
-        body = indexed.client.get("/v1/governance/proposals", params={"chain": "ethereum", "protocol": "aave"}).json()
+        body = indexed.client.get(
+            "/v1/governance/proposals", params={"chain": "ethereum", "protocol": "aave-v2"}
+        ).json()
         head = body["block"]["number"]
         state = aave_governed.governance.functions.getProposalState
         expected = {
@@ -373,5 +375,5 @@ def test_api_serves_aave_proposals_as_the_contract_states_them(
         }
         assert all(p["quorum"] is not None for p in body["proposals"] if p["state"] != "Pending")
         (aave,) = body["concentration"]
-        assert (aave["protocol"], aave["unavailable"]) == ("aave", None)
+        assert (aave["protocol"], aave["unavailable"]) == ("aave-v2", None)
         assert aave["nakamoto_coefficient"] == 3  # the treasury's 26 % (less grants), then 20 and 15 %

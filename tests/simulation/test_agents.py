@@ -15,6 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import eth_abi
 from web3 import Web3
 from web3.contract import Contract
 
@@ -23,6 +24,7 @@ from defiscope.devnet import Devnet
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.agents import (
     AaveGovernanceAgents,
+    AaveGovernanceV3Agents,
     AaveLiquidator,
     AaveUsers,
     CometLiquidator,
@@ -59,6 +61,7 @@ def test_default_agents_follow_the_registry(eth_chain: DevnetChain, bnb_chain: D
     kinds = [type(a).__name__ for a in default_agents(eth_chain)]
     assert kinds == [
         "GovernanceAgents",  # first: `serve` promises a proposal within its first 100 blocks
+        "AaveGovernanceV3Agents",
         "AaveGovernanceAgents",
         "MakerGovernanceAgents",
         "AaveUsers",
@@ -172,6 +175,30 @@ def test_aave_governance_agents_carry_proposals_through(eth_chain: DevnetChain) 
     pool = sim.sender.contract(aave_artifact("protocol/pool/Pool"), eth_chain.contracts["AaveV3Pool"])
     asset = Web3.to_checksum_address("0x" + configurator_call.calldata[16:36].hex())
     assert pool.functions.getReserveData(asset).call()[11] == Web3.to_checksum_address(strategy)
+
+
+def test_aave_governance_v3_agents_carry_proposals_through(eth_chain: DevnetChain) -> None:
+    """In the simulation's own ticks a payload is registered and proposed, the vote activated, its result
+    delivered by the portal, the proposal executed on GovernanceCore and its payload on the PayloadsController,
+    whose level-1 executor changes the Core market's reserve factor."""
+    aave = AaveGovernanceV3Agents(propose_every=4)
+    sim = Simulation(eth_chain, SimulationConfig(seed=9, trades_per_tick=0, lp_every=0, agents=(aave,)))
+    sim.start()
+    try:
+        sim.run(8)
+    finally:
+        sim.stop()
+    first = aave.proposals[0]
+    assert len(aave.proposals) == 2
+    assert first.kinds == ("reserve factor", "risk admin")
+    assert (first.state, first.payload_state) == (4, 3)  # Executed, and its payload Executed
+    reserve_factor = first.actions[0]
+    asset, factor = eth_abi.decode(["address", "uint256"], reserve_factor.calldata)
+    asset = Web3.to_checksum_address(asset)
+    data_provider = sim.sender.contract(
+        aave_artifact("misc/AaveProtocolDataProvider"), eth_chain.contracts["AaveV3ProtocolDataProvider"]
+    )
+    assert data_provider.functions.getReserveConfigurationData(asset).call()[4] == factor
 
 
 def test_maker_vault_opens_and_closes(eth_chain: DevnetChain) -> None:

@@ -17,10 +17,17 @@ from defiscope.alerts.engine import AlertEngine, GovernanceSource
 from defiscope.alerts.evaluate import GovernanceEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
-from defiscope.governance.load import proposal_flags
+from defiscope.governance.load import payload_flags, proposal_flags
+from defiscope.protocols.aave_governance_v3_events import (
+    PAYLOAD_CREATED_KIND,
+    V3_CREATED_KIND,
+    V3_EXECUTED_KIND,
+    V3_PAYLOAD_SENT_KIND,
+    V3_QUEUED_KIND,
+)
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
-from defiscope.protocols.governors import CHIEF, GOVERNORS
+from defiscope.protocols.governors import AAVE_GOVERNANCE_V3, CHIEF, GOVERNORS, GovernedProtocol
 from defiscope.service.indexer import BlockHook
 from defiscope.store import Repository
 
@@ -32,6 +39,14 @@ STAGE_KINDS: Final = {
     "queued": PROPOSAL_QUEUED_KIND,
     "executed": PROPOSAL_EXECUTED_KIND,
 }
+#: Aave Governance V3 keeps its own kinds (GovernanceCore's events). Its proposals name payloads, not actions, and
+#: only their execution says which (PayloadSent): created and queued alerts carry no flags, executed ones the
+#: flags of their payloads on the followed PayloadsController.
+V3_STAGE_KINDS: Final = {"created": V3_CREATED_KIND, "queued": V3_QUEUED_KIND, "executed": V3_EXECUTED_KIND}
+
+
+def stage_kinds(spec: GovernedProtocol) -> dict[str, str]:
+    return V3_STAGE_KINDS if spec.shape == AAVE_GOVERNANCE_V3 else STAGE_KINDS
 
 
 def delivery_sink(repo: Repository) -> AlertSink | None:
@@ -53,8 +68,9 @@ def governance_source(repo: Repository) -> GovernanceSource:
         found: dict[int, list[GovernanceEvent]] = {}
         for spec in GOVERNORS.values():
             # A Maker spell's actions are in its plotted plan (it has no creation event).
-            origin = PROPOSAL_QUEUED_KIND if spec.shape == CHIEF else PROPOSAL_CREATED_KIND
-            for number, event in _governor_events(repo, chain_id, spec.keeper, spec.protocol, origin, first, last):
+            kinds = stage_kinds(spec)
+            origin = kinds["queued"] if spec.shape == CHIEF else kinds["created"]
+            for number, event in _governor_events(repo, chain_id, spec, kinds, origin, first, last):
                 found.setdefault(number, []).append(event)
         return found
 
@@ -62,21 +78,30 @@ def governance_source(repo: Repository) -> GovernanceSource:
 
 
 def _governor_events(
-    repo: Repository, chain_id: int, keeper: str, protocol: str, origin_kind: str, first: int, last: int
+    repo: Repository,
+    chain_id: int,
+    spec: GovernedProtocol,
+    kinds: dict[str, str],
+    origin_kind: str,
+    first: int,
+    last: int,
 ) -> list[tuple[int, GovernanceEvent]]:
     """One governor's staged proposals in [first, last] as (block, event), by stage then chain order; a
     proposal's flags come from its `origin_kind` event (the one that carries its actions)."""
+    keeper, protocol = spec.keeper, spec.protocol
     staged = {
-        stage: repo.events(chain_id, keeper, kind, from_block=first, to_block=last)
-        for stage, kind in STAGE_KINDS.items()
+        stage: repo.events(chain_id, keeper, kind, from_block=first, to_block=last) for stage, kind in kinds.items()
     }
-    origin_stage = next(stage for stage, kind in STAGE_KINDS.items() if kind == origin_kind)
+    origin_stage = next(stage for stage, kind in kinds.items() if kind == origin_kind)
     origins = {_proposal_id(e): e for e in staged[origin_stage]}
     if any(_proposal_id(e) not in origins for events in staged.values() for e in events):
         # Proposals that began before the span: their actions (and so their flags) are in that earlier event.
         earlier = repo.events(chain_id, keeper, origin_kind, to_block=first - 1)
         origins = {**{_proposal_id(e): e for e in earlier}, **origins}
     flags: dict[str, tuple[str, ...]] = {}
+    executed_flags = (
+        _executed_payload_flags(repo, chain_id, keeper, staged["executed"]) if spec.shape == AAVE_GOVERNANCE_V3 else {}
+    )
     found: list[tuple[int, GovernanceEvent]] = []
     for stage, events in staged.items():
         for event in events:
@@ -84,8 +109,31 @@ def _governor_events(
             if pid not in flags:
                 origin = origins.get(pid)
                 flags[pid] = () if origin is None else proposal_flags(origin)
-            found.append((event.block_number, GovernanceEvent(protocol, pid, stage, flags[pid], event.tx_hash)))
+            shown = executed_flags.get(pid, flags[pid]) if stage == "executed" else flags[pid]
+            found.append((event.block_number, GovernanceEvent(protocol, pid, stage, shown, event.tx_hash)))
     return found
+
+
+def _executed_payload_flags(
+    repo: Repository, chain_id: int, keeper: str, executed: list[StoredEvent]
+) -> dict[str, tuple[str, ...]]:
+    """Aave V3: each executed proposal's flags, from the payloads its PayloadSent events name (same blocks as the
+    executions) and their PayloadCreated events (earlier); two reads, only when a V3 proposal executed."""
+    if not executed:
+        return {}
+    pids = {_proposal_id(e) for e in executed}
+    first, last = min(e.block_number for e in executed), max(e.block_number for e in executed)
+    sent = repo.events(chain_id, keeper, V3_PAYLOAD_SENT_KIND, from_block=first, to_block=last)
+    created = {
+        str(e.payload["payload_id"]): e for e in repo.events(chain_id, keeper, PAYLOAD_CREATED_KIND, to_block=last)
+    }
+    payloads: dict[str, list[StoredEvent]] = {}
+    for event in sent:
+        found = created.get(str(event.payload["payload_id"]))
+        controller = str(event.payload["payloads_controller"]).lower()
+        if _proposal_id(event) in pids and found is not None and str(found.payload["controller"]).lower() == controller:
+            payloads.setdefault(_proposal_id(event), []).append(found)
+    return {pid: payload_flags(events) for pid, events in payloads.items()}
 
 
 def _proposal_id(event: StoredEvent) -> str:

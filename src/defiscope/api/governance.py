@@ -54,8 +54,8 @@ class Action(m._Model):
 class Votes(m._Model):
     for_: str = Field(alias="for", description="token base units (approval voting: the MKR approving the spell)")
     against: str | None = Field(description="null where the governor has no such vote (approval voting)")
-    abstain: str | None = Field(description="null where the governor has no such vote (approval voting)")
-    voters: int
+    abstain: str | None = Field(description="null where the governor has no such vote (approval voting, Aave V3)")
+    voters: int | None = Field(description="null where votes are counted elsewhere (Aave V3's voting machines)")
 
 
 class Proposal(m._Model):
@@ -75,7 +75,9 @@ class Proposal(m._Model):
     vote_end: int | None = Field(description="the last block of the vote; null for approval voting (never closes)")
     eta: int | None = Field(description="unix time from which a queued proposal may execute")
     votes: Votes
-    counting: str = Field(description="for-against-abstain, or approval (Maker's chief)")
+    counting: str = Field(
+        description="for-against-abstain, approval (Maker's chief) or voting-machine-result (Aave Governance V3)"
+    )
     counting_note: str
     quorum: str | None = Field(description="token base units; null when it could not be read")
     flags: list[str]

@@ -163,6 +163,14 @@ _GOVERNANCE_1: Final[Mapping[str, str]] = {
     "AaveShortExecutor": "0xEE56e2B3D491590B5b31738cC34d5232F378a8D5",
     "AaveLongExecutor": "0x79426A1c24B2978D90d7A5070a46C65B07bC4299",
     "AaveGovernanceToken": "0x7Fc66500c84A76Ad7e9c93437bFc5Ac33E2DDaE9",  # AAVE
+    # Aave Governance V3, Aave's governance since 2024: @aave-dao/aave-address-book 4.68.1, GovernanceV3Ethereum
+    # (GOVERNANCE, PAYLOADS_CONTROLLER, EXECUTOR_LVL_1, EXECUTOR_LVL_2, VOTING_PORTAL_ETH_ETH). The book gives no
+    # deployment blocks: the events are scanned over the governance look-back window like the other governors.
+    "AaveGovernanceCore": "0x9AEE0B04504CeF83A65AC3f0e838D0593BCb2BC7",
+    "AavePayloadsController": "0xdAbad81aF85554E9ae636395611C58F7eC1aAEc5",
+    "AaveExecutorLvl1": "0x5300A1a15135EA4dc7aD5a167152C01EFc9b192A",
+    "AaveExecutorLvl2": "0x17Dd33Ed0e3dD2a80E37489B8A63063161BE6957",
+    "AaveVotingPortalEthEth": "0x6ACe1Bf22D57a33863161bFDC851316Fb0442690",
 }
 
 # Ethereum: maker.

@@ -21,6 +21,7 @@ from web3 import Web3
 
 from defiscope.devnet.aave import deploy_aave_v3
 from defiscope.devnet.aave_governance import deploy_aave_governance
+from defiscope.devnet.aave_governance_v3 import deploy_aave_governance_v3
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.compound_maker import deploy_compound_maker
 from defiscope.devnet.curve import deploy_curve
@@ -110,6 +111,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     # Last: the timelocks take over the admin roles the deployer used above.
     contracts.update(deploy_governance(sender, spec, contracts))
     contracts.update(deploy_aave_governance(sender, spec, contracts))
+    contracts.update(deploy_aave_governance_v3(sender, spec, contracts))
     contracts.update(deploy_maker_governance(sender, spec, contracts))
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))

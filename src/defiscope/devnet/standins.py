@@ -18,6 +18,9 @@ from typing import Final
 #: Artifact name (``contracts/artifacts/<name>.json``) -> the real interface it replicates.
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
+        "AaveGovernanceCore": "aave/IGovernanceCore",
+        "AavePayloadsController": "aave/IPayloadsControllerCore",
+        "AaveVotingPortal": "aave/IVotingPortal",
         "AccountingOracle": "lido/AccountingOracle",
         "CErc20": "compound/CErc20",
         "CEther": "compound/CEther",
@@ -81,6 +84,11 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
 ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
+        # The real PayloadsController's bridge entry and immutables (IPayloadsController, beyond the address
+        # book's IPayloadsControllerCore): the devnet's governance delivers its same-chain payloads through it.
+        "AavePayloadsController": frozenset(
+            {"receiveCrossChainMessage", "CROSS_CHAIN_CONTROLLER", "MESSAGE_ORIGINATOR", "ORIGIN_CHAIN_ID"}
+        ),
         # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
         "AccountingOracle": frozenset({"member", "submitReportData"}),
         "CompoundV2Oracle": frozenset({"setFeed"}),

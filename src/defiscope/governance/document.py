@@ -61,8 +61,8 @@ def proposal_json(view: GovernanceView, proposal: Proposal) -> dict[str, Any]:
         "votes": {
             "for": str(proposal.tally.for_votes),
             "against": str(proposal.tally.against) if c.has_against_abstain else None,
-            "abstain": str(proposal.tally.abstain) if c.has_against_abstain else None,
-            "voters": proposal.voters,
+            "abstain": str(proposal.tally.abstain) if c.has_against_abstain and c.has_abstain else None,
+            "voters": proposal.voters if c.has_voters else None,
         },
         "counting": c.name,
         "counting_note": c.note,

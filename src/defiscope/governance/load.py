@@ -13,7 +13,7 @@ VOTE_DIFFERENTIAL), at the reader's block.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
@@ -24,6 +24,7 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import project_root
+from defiscope.governance.aave_v3_load import v3_proposals_at
 from defiscope.governance.actions import AbiLibrary, Action, decode_action
 from defiscope.governance.concentration import Concentration, concentration
 from defiscope.governance.maker_load import spells_at
@@ -36,6 +37,7 @@ from defiscope.governance.state import (
     GovernorRules,
     VoteDifferential,
 )
+from defiscope.protocols.aave_governance_v3_events import V3_KINDS
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import (
     DELEGATE_VOTES_KIND,
@@ -47,6 +49,7 @@ from defiscope.protocols.governor_events import (
 )
 from defiscope.protocols.governors import (
     AAVE_GOVERNANCE_V2,
+    AAVE_GOVERNANCE_V3,
     CHIEF,
     MINIMUM_QUORUM,
     QUORUM_AT,
@@ -100,8 +103,21 @@ def proposal_flags(created: StoredEvent) -> tuple[str, ...]:
     p = created.payload
     if "action" in p:
         actions: tuple[Action, ...] = (decoder(str(p["action"]), 0, "", str(p["calldata"])),)
+    elif "targets" not in p:
+        return ()  # an Aave V3 proposal names payloads, not actions: its event carries none
     else:
         actions = created_actions(p, decoder)
+    return tuple(dict.fromkeys(a.flag for a in actions))
+
+
+def payload_flags(payloads: Iterable[StoredEvent]) -> tuple[str, ...]:
+    """The flags of Aave V3 payloads' actions, decoded from their PayloadCreated events."""
+    decoder = partial(decode_action, abi_library(), {})
+    actions = [
+        decoder(str(a["target"]), int(a["value"]), str(a["signature"]), str(a["calldata"]))
+        for event in payloads
+        for a in event.payload["actions"]
+    ]
     return tuple(dict.fromkeys(a.flag for a in actions))
 
 
@@ -118,7 +134,7 @@ def abi_library() -> AbiLibrary:
 
 
 def stored_events(repo: Repository, chain_id: int, spec: GovernedProtocol) -> list[StoredEvent]:
-    kinds = MAKER_KINDS if spec.shape == CHIEF else KINDS
+    kinds = {CHIEF: MAKER_KINDS, AAVE_GOVERNANCE_V3: V3_KINDS}.get(spec.shape, KINDS)
     return [event for kind in kinds for event in repo.events(chain_id, spec.keeper, kind)]
 
 
@@ -184,6 +200,15 @@ async def governance_view(
         spells = await spells_at(events, block, reader, decoder)
         power = concentration(spells.deposits)
         return GovernanceView(spec.protocol, deployment.chain_id, governor, timelock, spells.proposals, power)
+    if spec.shape == AAVE_GOVERNANCE_V3:
+        controller = deployment.contracts.get(spec.timelock)
+        v3 = await v3_proposals_at(
+            events, block, reader, decoder, core=governor, controller=controller, chain_id=deployment.chain_id
+        )
+        unfollowed = power_unfollowed(deployment, spec)
+        return GovernanceView(
+            spec.protocol, deployment.chain_id, governor, controller, v3, concentration({}), unfollowed
+        )
     rules = rules_for(deployment, spec)
     differentials: dict[str, VoteDifferential] = {}
     if reader is None:

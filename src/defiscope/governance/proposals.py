@@ -48,6 +48,8 @@ class Counting:
     has_vote_window: bool  # a vote opens and closes at blocks
     has_against_abstain: bool
     has_quorum: bool
+    has_abstain: bool = True  # Aave V3's results carry for and against only
+    has_voters: bool = True  # Aave V3: the voters are on the voting machines, not counted here
 
 
 FOR_AGAINST_ABSTAIN = Counting("for-against-abstain", "token-weighted for/against/abstain votes", True, True, True)

@@ -7,11 +7,12 @@ its own `event_streams()` (`streams_of`), and the service keeps them under that 
     spec.governor, spec.keeper                     # "CompoundGovernor", "compound-v2"
     streams_of(deployment, "compound-v2")          # [] when the registry has no Compound governor
 
-Three shapes: a Governor with Bravo's events (`GOVERNOR`: Compound, Uniswap), Aave Governance V2
-(`AAVE_GOVERNANCE_V2`: one governance contract, executors as timelocks, AAVE + stkAAVE voting power through a
-strategy) and Maker's chief (`CHIEF`: DSChief approval voting, DSPause, spells; `governance.maker`).
-Mainnet's Aave votes on Governance V3 since 2024 (GovernanceCore 0x9AEE…2BC7, votes on other chains): that
-shape is not read yet, so mainnet's Aave entry is the V2 governor, which holds the proposals up to then.
+Four shapes: a Governor with Bravo's events (`GOVERNOR`: Compound, Uniswap), Aave Governance V3
+(`AAVE_GOVERNANCE_V3`: GovernanceCore for proposals, a PayloadsController per chain for their payloads, votes on
+voting machines elsewhere; `governance.aave_v3`), Aave Governance V2 (`AAVE_GOVERNANCE_V2`: one governance
+contract, executors as timelocks, AAVE + stkAAVE voting power through a strategy; Aave's governor from 2020 to
+2024, kept as "aave-v2" for its proposals) and Maker's chief (`CHIEF`: DSChief approval voting, DSPause, spells;
+`governance.maker`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from defiscope.protocols.aave_governance_events import (
     AAVE_GOVERNANCE_EVENTS,
     DELEGATED_POWER_CHANGED_EVENT,
     aave_governance_streams,
+)
+from defiscope.protocols.aave_governance_v3_events import (
+    GOVERNANCE_CORE_EVENTS,
+    PAYLOADS_CONTROLLER_EVENTS,
+    aave_governance_v3_streams,
 )
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.governor_events import (
@@ -43,6 +49,7 @@ MAINNET_LOOKBACK: Final = 60 * 7200
 #: Governance shapes (`GovernedProtocol.shape`).
 GOVERNOR: Final = "governor"  # GovernorBravo / OpenZeppelin Governor, Bravo's events
 AAVE_GOVERNANCE_V2: Final = "aave-v2"  # AaveGovernanceV2 with its executors and strategy
+AAVE_GOVERNANCE_V3: Final = "aave-v3"  # GovernanceCore (the `governor`) and a PayloadsController (the `timelock`)
 CHIEF: Final = "chief"  # Maker's DSChief (the `governor`), its DSPause (the `timelock`) and spells
 
 
@@ -57,7 +64,7 @@ class GovernedProtocol:
     shape: str = GOVERNOR
 
     def present(self, deployment: Deployment) -> bool:
-        needed = (self.governor, self.token) + ((self.timelock,) if self.shape == CHIEF else ())
+        needed = (self.governor, self.token) + ((self.timelock,) if self.shape in (CHIEF, AAVE_GOVERNANCE_V3) else ())
         return all(name in deployment.contracts for name in needed)
 
 
@@ -77,6 +84,15 @@ GOVERNORS: Final[Mapping[str, GovernedProtocol]] = MappingProxyType(
         "aave": GovernedProtocol(
             "aave",
             "aave-v3",
+            "AaveGovernanceCore",
+            "AaveGovernanceToken",
+            "AavePayloadsController",
+            "aave/IAaveToken",
+            AAVE_GOVERNANCE_V3,
+        ),
+        "aave-v2": GovernedProtocol(
+            "aave-v2",
+            "aave-v3",
             "AaveGovernor",
             "AaveGovernanceToken",
             "AaveShortExecutor",
@@ -95,6 +111,11 @@ AAVE_STRATEGY: Final = "AaveGovernanceStrategy"
 
 def power_unfollowed(deployment: Deployment, spec: GovernedProtocol) -> str | None:
     """Why the token's voting power is not followed on this deployment (no concentration figures), or None."""
+    if spec.shape == AAVE_GOVERNANCE_V3:
+        return (
+            "Aave Governance V3 votes on voting machines with storage proofs of AAVE, stkAAVE and aAAVE balances "
+            "on Ethereum: voting power is not followed"
+        )
     if spec.shape == AAVE_GOVERNANCE_V2 and deployment.network == "mainnet":
         return "mainnet's AAVE (AaveTokenV3) emits no DelegatedPowerChanged: voting power is not followed"
     return None
@@ -113,6 +134,12 @@ def streams_of(deployment: Deployment, keeper: str) -> list[EventStream]:
             # start on mainnet too (once; then incrementally), or the MKR locked before the window is missed.
             chief, pause = deployment.contracts[spec.governor], deployment.contracts[spec.timelock]
             streams += maker_governance_streams(chief=chief, pause=pause, start_block=0, lookback=10**12)
+            continue
+        if spec.shape == AAVE_GOVERNANCE_V3:
+            core, controller = deployment.contracts[spec.governor], deployment.contracts[spec.timelock]
+            streams += aave_governance_v3_streams(
+                core=core, payloads_controller=controller, start_block=0, lookback=lookback
+            )
             continue
         read_streams = aave_governance_streams if spec.shape == AAVE_GOVERNANCE_V2 else governor_streams
         streams += read_streams(
@@ -143,6 +170,9 @@ def governance_surface(deployment: Deployment, keeper: str) -> tuple[ContractUse
             continue
         if spec.shape == AAVE_GOVERNANCE_V2:
             uses += _aave_uses(deployment, spec)
+            continue
+        if spec.shape == AAVE_GOVERNANCE_V3:
+            uses += aave_v3_surface(deployment, spec)
             continue
         if spec.shape == CHIEF:
             uses += chief_surface(deployment, spec)
@@ -198,6 +228,38 @@ def _aave_uses(deployment: Deployment, spec: GovernedProtocol) -> list[ContractU
         address=contracts[spec.token],
     )
     return [*uses, token]
+
+
+#: What the governance view reads of GovernanceCore: a proposal's times and payloads, an access level's voting
+#: configuration (its yes threshold is the quorum), the wait between queueing and execution.
+GET_PROPOSAL: Final = (
+    "getProposal(uint256)((uint8,uint8,uint40,uint24,uint40,uint40,uint40,address,address,bytes32,bytes32,"
+    "uint128,uint128,uint256,(uint256,uint8,address,uint40)[]))"
+)
+GET_VOTING_CONFIG: Final = "getVotingConfig(uint8)((uint24,uint24,uint56,uint56,uint56))"
+COOLDOWN_PERIOD: Final = "COOLDOWN_PERIOD()(uint256)"
+V3_CORE_CALLS: Final = (GET_PROPOSAL, GET_VOTING_CONFIG, COOLDOWN_PERIOD)
+
+
+def aave_v3_surface(deployment: Deployment, spec: GovernedProtocol) -> tuple[ContractUse, ...]:
+    """GovernanceCore and this chain's PayloadsController: mainnet's (the address book's interfaces) and the
+    devnet's stand-ins written to them."""
+    contracts = deployment.contracts
+    return (
+        ContractUse(
+            f"{spec.protocol} governance core",
+            "aave/IGovernanceCore",
+            calls=V3_CORE_CALLS,
+            events=GOVERNANCE_CORE_EVENTS,
+            address=contracts[spec.governor],
+        ),
+        ContractUse(
+            f"{spec.protocol} payloads controller",
+            "aave/IPayloadsControllerCore",
+            events=PAYLOADS_CONTROLLER_EVENTS,
+            address=contracts[spec.timelock],
+        ),
+    )
 
 
 #: What the governance view reads of a spell (not in its events): when it can no longer be scheduled, what it

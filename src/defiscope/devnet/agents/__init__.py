@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from defiscope.devnet.agents.aave_governance import AaveGovernanceAgents
+from defiscope.devnet.agents.aave_governance_v3 import AaveGovernanceV3Agents
 from defiscope.devnet.agents.governance import GovernanceAgents
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
 from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AaveGovernanceAgents",
+    "AaveGovernanceV3Agents",
     "AaveLiquidator",
     "AaveUsers",
     "CometLiquidator",
@@ -51,6 +53,8 @@ def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
     # First: `serve` promises a governance proposal within its first blocks.
     if has("CompoundGovernor") or has("UniswapGovernor"):
         agents.append(GovernanceAgents())
+    if has("AaveGovernanceCore"):
+        agents.append(AaveGovernanceV3Agents())
     if has("AaveGovernor"):
         agents.append(AaveGovernanceAgents())
     if has("MakerChief"):

@@ -1,0 +1,202 @@
+"""Aave Governance V3's events as kept in the store: GovernanceCore's proposal lifecycle and the PayloadsController's
+payloads (bgd-labs/aave-governance-v3; ABIs from `@aave-dao/aave-address-book`'s IGovernanceCore and
+IPayloadsControllerCore, tests/fixtures/abi/aave).
+
+A V3 proposal carries no actions: it points at payloads ((chain, accessLevel, payloadsController, payloadId), read
+with `getProposal`, or from its PayloadSent events once executed), each registered beforehand on a
+PayloadsController with its actions (target, withDelegateCall, accessLevel, value, signature, callData) in
+PayloadCreated. Votes are cast on voting machines on other chains; only their result reaches the governance, in
+ProposalQueued or ProposalFailed. Kinds are V3's own (`V3_*`), so they never mix with Governance V2's kept under
+the same adapter.
+
+    streams = aave_governance_v3_streams(core="0x…", payloads_controller="0x…", start_block=0, lookback=10**9)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from defiscope.chain.abi import checksum
+from defiscope.chain.logs import log_hex, topic_address
+from defiscope.protocols.events import EventStream, StoredEvent
+from defiscope.protocols.governor_events import Parser, by_topic, decoded_log, topic_of
+
+# IGovernanceCore
+V3_PROPOSAL_CREATED_EVENT: Final = "ProposalCreated(uint256,address,uint8,bytes32)"
+V3_VOTING_ACTIVATED_EVENT: Final = "VotingActivated(uint256,bytes32,uint24)"
+V3_PROPOSAL_QUEUED_EVENT: Final = "ProposalQueued(uint256,uint128,uint128)"
+V3_PROPOSAL_FAILED_EVENT: Final = "ProposalFailed(uint256,uint128,uint128)"
+V3_PROPOSAL_EXECUTED_EVENT: Final = "ProposalExecuted(uint256)"
+V3_PROPOSAL_CANCELED_EVENT: Final = "ProposalCanceled(uint256)"
+V3_PAYLOAD_SENT_EVENT: Final = "PayloadSent(uint256,uint40,address,uint256,uint256,uint256)"
+GOVERNANCE_CORE_EVENTS: Final = (
+    V3_PROPOSAL_CREATED_EVENT,
+    V3_VOTING_ACTIVATED_EVENT,
+    V3_PROPOSAL_QUEUED_EVENT,
+    V3_PROPOSAL_FAILED_EVENT,
+    V3_PROPOSAL_EXECUTED_EVENT,
+    V3_PROPOSAL_CANCELED_EVENT,
+    V3_PAYLOAD_SENT_EVENT,
+)
+# IPayloadsControllerCore; an action is (target, withDelegateCall, accessLevel, value, signature, callData).
+EXECUTION_ACTION: Final = "(address,bool,uint8,uint256,string,bytes)"
+PAYLOAD_CREATED_EVENT: Final = f"PayloadCreated(uint40,address,{EXECUTION_ACTION}[],uint8)"
+PAYLOAD_QUEUED_EVENT: Final = "PayloadQueued(uint40)"
+PAYLOAD_EXECUTED_EVENT: Final = "PayloadExecuted(uint40)"
+PAYLOAD_CANCELLED_EVENT: Final = "PayloadCancelled(uint40)"
+PAYLOADS_CONTROLLER_EVENTS: Final = (
+    PAYLOAD_CREATED_EVENT,
+    PAYLOAD_QUEUED_EVENT,
+    PAYLOAD_EXECUTED_EVENT,
+    PAYLOAD_CANCELLED_EVENT,
+)
+
+V3_CREATED_KIND: Final = "aave_v3_proposal_created"
+V3_ACTIVATED_KIND: Final = "aave_v3_voting_activated"
+V3_QUEUED_KIND: Final = "aave_v3_proposal_queued"
+V3_FAILED_KIND: Final = "aave_v3_proposal_failed"
+V3_EXECUTED_KIND: Final = "aave_v3_proposal_executed"
+V3_CANCELED_KIND: Final = "aave_v3_proposal_canceled"
+V3_PAYLOAD_SENT_KIND: Final = "aave_v3_payload_sent"
+PAYLOAD_CREATED_KIND: Final = "aave_v3_payload_created"
+PAYLOAD_QUEUED_KIND: Final = "aave_v3_payload_queued"
+PAYLOAD_EXECUTED_KIND: Final = "aave_v3_payload_executed"
+PAYLOAD_CANCELLED_KIND: Final = "aave_v3_payload_cancelled"
+V3_KINDS: Final = (
+    V3_CREATED_KIND,
+    V3_ACTIVATED_KIND,
+    V3_QUEUED_KIND,
+    V3_FAILED_KIND,
+    V3_EXECUTED_KIND,
+    V3_CANCELED_KIND,
+    V3_PAYLOAD_SENT_KIND,
+    PAYLOAD_CREATED_KIND,
+    PAYLOAD_QUEUED_KIND,
+    PAYLOAD_EXECUTED_KIND,
+    PAYLOAD_CANCELLED_KIND,
+)
+
+
+def _topic_int(log: Mapping[str, Any], index: int) -> int:
+    return int(log_hex(log["topics"][index]), 16)
+
+
+def parse_v3_proposal_created(log: Mapping[str, Any]) -> StoredEvent:
+    (ipfs,) = decoded_log(log, ["bytes32"], "ProposalCreated")
+    pid, ipfs_hash = _topic_int(log, 1), "0x" + bytes(ipfs).hex()
+    payload = {
+        "id": str(pid),
+        "proposer": topic_address(log["topics"][2]),
+        "access_level": _topic_int(log, 3),
+        "ipfs_hash": ipfs_hash,
+        "description": f"IPFS {ipfs_hash}",  # all the chain holds of it
+    }
+    return StoredEvent.of(log, V3_CREATED_KIND, payload, key=str(pid))
+
+
+def parse_voting_activated(log: Mapping[str, Any]) -> StoredEvent:
+    (duration,) = decoded_log(log, ["uint24"], "VotingActivated")
+    pid = _topic_int(log, 1)
+    payload = {"id": str(pid), "snapshot_block_hash": log_hex(log["topics"][2]), "voting_duration": duration}
+    return StoredEvent.of(log, V3_ACTIVATED_KIND, payload, key=str(pid))
+
+
+def _result(kind: str, what: str) -> Parser:
+    """ProposalQueued / ProposalFailed: the voting machine's result (for, against), as the portal delivered it."""
+
+    def parse(log: Mapping[str, Any]) -> StoredEvent:
+        votes_for, against = decoded_log(log, ["uint128", "uint128"], what)
+        pid = _topic_int(log, 1)
+        payload = {"id": str(pid), "for": str(votes_for), "against": str(against)}
+        return StoredEvent.of(log, kind, payload, key=str(pid))
+
+    return parse
+
+
+def _proposal_only(kind: str) -> Parser:
+    def parse(log: Mapping[str, Any]) -> StoredEvent:
+        pid = _topic_int(log, 1)
+        return StoredEvent.of(log, kind, {"id": str(pid)}, key=str(pid))
+
+    return parse
+
+
+def parse_payload_sent(log: Mapping[str, Any]) -> StoredEvent:
+    payload_id, number, count = decoded_log(log, ["uint40", "uint256", "uint256"], "PayloadSent")
+    pid = _topic_int(log, 1)
+    payload = {
+        "id": str(pid),
+        "payload_id": payload_id,
+        "payloads_controller": topic_address(log["topics"][2]),
+        "chain_id": _topic_int(log, 3),
+        "number": number,
+        "of": count,
+    }
+    return StoredEvent.of(log, V3_PAYLOAD_SENT_KIND, payload, key=f"{pid}:{number}")
+
+
+def parse_payload_created(log: Mapping[str, Any]) -> StoredEvent:
+    (actions,) = decoded_log(log, [f"{EXECUTION_ACTION}[]"], "PayloadCreated")
+    payload_id = _topic_int(log, 1)
+    payload = {
+        "payload_id": payload_id,
+        "controller": checksum(str(log["address"])),
+        "creator": topic_address(log["topics"][2]),
+        "maximum_access_level": _topic_int(log, 3),
+        "actions": [
+            {
+                "target": checksum(target),
+                "with_delegatecall": bool(delegatecall),
+                "access_level": int(level),
+                "value": str(value),
+                "signature": str(signature),
+                "calldata": "0x" + bytes(data).hex(),
+            }
+            for target, delegatecall, level, value, signature, data in actions
+        ],
+    }
+    return StoredEvent.of(log, PAYLOAD_CREATED_KIND, payload, key=str(payload_id))
+
+
+def _payload_only(kind: str, what: str) -> Parser:
+    def parse(log: Mapping[str, Any]) -> StoredEvent:
+        (payload_id,) = decoded_log(log, ["uint40"], what)
+        return StoredEvent.of(log, kind, {"payload_id": payload_id}, key=str(payload_id))
+
+    return parse
+
+
+V3_PARSERS: Final[Mapping[str, Parser]] = {
+    topic_of(V3_PROPOSAL_CREATED_EVENT): parse_v3_proposal_created,
+    topic_of(V3_VOTING_ACTIVATED_EVENT): parse_voting_activated,
+    topic_of(V3_PROPOSAL_QUEUED_EVENT): _result(V3_QUEUED_KIND, "ProposalQueued"),
+    topic_of(V3_PROPOSAL_FAILED_EVENT): _result(V3_FAILED_KIND, "ProposalFailed"),
+    topic_of(V3_PROPOSAL_EXECUTED_EVENT): _proposal_only(V3_EXECUTED_KIND),
+    topic_of(V3_PROPOSAL_CANCELED_EVENT): _proposal_only(V3_CANCELED_KIND),
+    topic_of(V3_PAYLOAD_SENT_EVENT): parse_payload_sent,
+    topic_of(PAYLOAD_CREATED_EVENT): parse_payload_created,
+    topic_of(PAYLOAD_QUEUED_EVENT): _payload_only(PAYLOAD_QUEUED_KIND, "PayloadQueued"),
+    topic_of(PAYLOAD_EXECUTED_EVENT): _payload_only(PAYLOAD_EXECUTED_KIND, "PayloadExecuted"),
+    topic_of(PAYLOAD_CANCELLED_EVENT): _payload_only(PAYLOAD_CANCELLED_KIND, "PayloadCancelled"),
+}
+
+#: Any of GovernanceCore's or the PayloadsController's kept events, by its topic0.
+parse_aave_governance_v3_log: Final = by_topic(V3_PARSERS, "an Aave Governance V3 event")
+
+
+def aave_governance_v3_streams(
+    *, core: str, payloads_controller: str, start_block: int, lookback: int
+) -> list[EventStream]:
+    """GovernanceCore's seven lifecycle events and the PayloadsController's four payload events."""
+    sources = ((core, GOVERNANCE_CORE_EVENTS), (payloads_controller, PAYLOADS_CONTROLLER_EVENTS))
+    return [
+        EventStream(
+            address,
+            tuple(topic_of(e) for e in events),
+            parse_aave_governance_v3_log,
+            lookback=lookback,
+            start_block=start_block,
+        )
+        for address, events in sources
+    ]
