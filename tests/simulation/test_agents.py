@@ -358,13 +358,12 @@ def test_all_agents_reproducible_and_fast(devnet: Devnet, eth_chain: DevnetChain
     assert second == first
     # A step (after the first, which reads every log since block 0) must fit in serve's pace to keep up. What a
     # step costs (the CPU time of the simulation and of its anvil) is held below the interval: the suite's other
-    # worker on the same two cores stretches wall time, not that. Wall time, the faster of the two runs, is held
-    # to the interval too: measured at 0.83 s alone (CPU 0.84 s), it has room for a second worker's share.
+    # worker on the same two cores stretches wall time, not that, so wall time is printed, not held (0.83 s
+    # alone, over 3 s under a load of 9: a timed assertion would test the machine).
     cpu = min(first_pace[1], second_pace[1]) / TICKS
     wall = min(first_pace[0], second_pace[0]) / TICKS
     print(f"mean tick with all agents: {wall:.3f} s wall, {cpu:.3f} s CPU (simulation and anvil)")
     assert cpu < DEFAULT_TICK_SECONDS
-    assert wall < DEFAULT_TICK_SECONDS
 
 
 def _run(chain: DevnetChain, anvil_pid: int, seed: int, ticks: int) -> tuple[str, tuple[float, float]]:
