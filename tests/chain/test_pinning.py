@@ -95,15 +95,24 @@ async def test_the_forecast_asks_the_last_blocks_filters_over_the_blocks_since(
     assert forecast.queries("tvl", first.number + 1_001) == []  # a first scan again, split by the client
 
 
+#: A range refusal as one item's error (Alchemy), or as HTTP 400 for the whole batch (Infura's -32005).
+REFUSALS = {
+    "item-error": ProviderProfile("t", max_log_blocks=4),
+    "http-400-batch": ProviderProfile("t", max_log_blocks=4, refusal_style="infura", refusal_status=400),
+}
+
+
+@pytest.mark.parametrize("refusal", sorted(REFUSALS))
 async def test_a_refused_log_query_is_asked_alone_and_split(
-    eth_chain: DevnetChain, client: ChainClient, provider_proxy: StartProxy
+    eth_chain: DevnetChain, client: ChainClient, provider_proxy: StartProxy, refusal: str
 ) -> None:
     _, start = await traded_blocks(eth_chain, client, rounds=3)
     head = (await client.block()).number
     query = LogQuery(None, ([V2_SYNC],), start - 10, head)
-    proxy = provider_proxy(ProviderProfile("t", max_log_blocks=4))
+    proxy = provider_proxy(REFUSALS[refusal])
     async with ChainClient.connect(1, [proxy.url]) as through:
-        batcher = await pin_with_logs(through, head, [query])
+        batcher = await pin_with_logs(through, head, [query])  # the pin stands: the header alone if need be
+        assert batcher.block == await client.block(head)
         assert proxy.counters.range_refusals == 1
         got = await batcher.reader("v2").logs(address=None, topics=[[V2_SYNC]], from_block=start - 10)
     assert got == await own_logs(eth_chain, query)
