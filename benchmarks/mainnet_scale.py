@@ -13,8 +13,19 @@ same run:
 - state memory: this process's resident-set growth over the warm engine's first snapshot (what the engine
   keeps: adapters' pools and caches, token book, prices; tracemalloc would be exact but slows the
   snapshot several times over at 50,000 pools), per 10,000 pools;
+- garbage collection: the measured blocks alternate between the engine's long-lived state frozen
+  (`gc.freeze()`, as `serve` does after every chain's first snapshot) and not, in the same run -> median ms of
+  each, the CPU ms spent in the collector (`gc.callbacks`: median and sum per mode) and its full passes; then one
+  full pass forced with the state frozen and one without (what each full pass costs, however rare);
 - extrapolation to mainnet (400,000 V2 pairs, 40,000 V3 pools, 1,000,000 PancakeSwap V2 pairs): discovery
   scales with pools (at the free plan's 25 requests/s), state with pools, the per-block cost with changes.
+  Requests, from the per-item costs measured here:
+
+      full re-read requests(P) = ceil(reads(P) / (full_reread_reads / full_reread_requests))
+      reads(P)                 = P pairs x 1 (getReserves) for V2, P pools x 2 (balanceOf of both tokens) for V3
+      per-block requests(P)    = per_block_requests (one header+logs batch, one multicall: the reads follow the
+                                 block's changes, not P, while they fit in one request as they do here)
+      request ratio(P)         = full re-read requests(P) / per-block requests(P)
 
     .venv/bin/python benchmarks/mainnet_scale.py [--json] [--pairs 51040 --pools 5000] [--blocks 10]
     .venv/bin/python benchmarks/mainnet_scale.py --json --skip-discovery --profile-blocks 5   # + cProfile's top
@@ -35,6 +46,7 @@ import cProfile
 import gc
 import io
 import json
+import math
 import pstats
 import statistics
 import sys
@@ -63,6 +75,9 @@ from defiscope.tvl.engine import TvlEngine
 
 SLUGS: Final = ("uniswap-v2", "uniswap-v3")
 MAINNET: Final = {"uniswap-v2 pairs": 400_000, "uniswap-v3 pools": 40_000, "pancakeswap-v2 pairs": 1_000_000}
+#: Reads a full re-read makes per pool: a V2 pair's getReserves, a V3 pool's balanceOf of each token.
+READS_PER_POOL: Final = {"uniswap-v2 pairs": 1, "uniswap-v3 pools": 2, "pancakeswap-v2 pairs": 1}
+TARGET_RATIO: Final = 50.0
 FREE_RATE: Final = 25.0  # requests per second of the free plan
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 BALANCE_OF: Final = "balanceOf(address)(uint256)"
@@ -75,12 +90,17 @@ class Figures:
     v3_pools: int
     changes_per_block: int
     per_block_requests: float
-    per_block_ms: float
+    per_block_ms: float  # with the tracked state frozen, as `serve` runs
     per_block_cpu_ms: float
+    per_block_ms_gc_unfrozen: float  # the same run's other blocks, nothing frozen
+    per_block_cpu_ms_gc_unfrozen: float
+    gc_freeze: dict[str, float]  # the collector's CPU ms and full passes, frozen vs not (`gc_figures`)
     full_reread_requests: int
     full_reread_ms: float
     full_reread_cpu_ms: float
     request_ratio: float
+    request_ratio_mainnet_extrapolated: dict[str, float]
+    request_ratio_note: str | None  # why the ratio misses the target at the measured size, if it does
     per_block_rpc_items: float
     per_block_reads: float
     full_reread_rpc_items: int
@@ -150,6 +170,32 @@ class Cost:
     reads: int  # contract reads (inside multicalls) and log queries the adapters recorded
     ms: float
     cpu_ms: float  # this process's CPU time (the node's work is not in it)
+    gc_ms: float = 0.0  # of which in the garbage collector (CPU)
+    full_gcs: int = 0  # the collector's passes over the oldest generation
+
+
+class CollectorClock:
+    """CPU seconds this process spends in the garbage collector (CPU, not wall: a pass preempted on a shared machine
+    is not longer), and its full passes, from `gc.callbacks` (registered while in use)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.full_passes = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+            return
+        self.seconds += time.process_time() - self._started
+        self.full_passes += info["generation"] == 2
+
+    def __enter__(self) -> CollectorClock:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
 
 
 def _items(engine: TvlEngine) -> int:
@@ -159,13 +205,38 @@ def _items(engine: TvlEngine) -> int:
 async def timed_snapshot(engine: TvlEngine, block: int) -> Cost:
     """The cost of one snapshot of the scale protocols; a protocol failing is an error here."""
     requests, items = engine.client.rpc.total_requests(), _items(engine)
-    started, cpu = time.perf_counter(), time.process_time()
-    result = await engine.snapshot(block, slugs=SLUGS)
-    elapsed, cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
+    with CollectorClock() as collector:
+        started, cpu = time.perf_counter(), time.process_time()
+        result = await engine.snapshot(block, slugs=SLUGS)
+        elapsed, cpu_ms = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
     if result.failures:
         raise SystemExit(f"snapshot at {block} failed: {[(f.slug, f.reason) for f in result.failures]}")
     reads = sum(len(s.calls) for s in result.snapshots)
-    return Cost(engine.client.rpc.total_requests() - requests, _items(engine) - items, reads, elapsed, cpu_ms)
+    requests = engine.client.rpc.total_requests() - requests
+    gc_ms = collector.seconds * 1000
+    return Cost(requests, _items(engine) - items, reads, elapsed, cpu_ms, gc_ms, collector.full_passes)
+
+
+async def followed_blocks(
+    engine: TvlEngine, sim: ScaleSimulation, args: argparse.Namespace, log: Console
+) -> list[tuple[int, Cost, bool]]:
+    """``--blocks`` pairs of blocks, each (block, cost, frozen): the first of a pair with the state frozen as `serve`
+    freezes it after the first snapshot (`gc.freeze`), the second with nothing frozen, so both share the run's
+    conditions. Left frozen, as `serve` runs."""
+    blocks: list[tuple[int, Cost, bool]] = []
+    gc.collect()
+    for _ in range(args.blocks):
+        for frozen in (True, False):
+            if frozen:
+                gc.freeze()
+            else:
+                gc.unfreeze()
+            block = sim.step(args.changes).block
+            cost = await timed_snapshot(engine, block)
+            blocks.append((block, cost, frozen))
+            log.print(f"block {block}: {args.changes} changes, {'frozen' if frozen else 'unfrozen'}, {cost}")
+    gc.freeze()
+    return blocks
 
 
 async def full_reread(engine: TvlEngine, plan: ScalePlan, chain: DevnetChain, block: int) -> Cost:
@@ -217,9 +288,74 @@ async def discovery(chain: DevnetChain, block: int, limit_seconds: float) -> tup
         return time.perf_counter() - started, proxy.counters.requests, True
 
 
+def reread_requests(reads: int, reread: Cost) -> int:
+    """HTTP requests a full re-read of ``reads`` calls costs, at the reads per request measured (see the module's
+    docstring)."""
+    return math.ceil(reads / (reread.reads / reread.requests))
+
+
+def mainnet_requests(reread: Cost, per_block_requests: float) -> dict[str, dict[str, float]]:
+    """Per mainnet protocol: its full re-read's requests, the per-block requests, and their ratio."""
+    rows = {}
+    for name, count in MAINNET.items():
+        full = reread_requests(count * READS_PER_POOL[name], reread)
+        rows[name] = {
+            "per_block_requests": per_block_requests,
+            "full_reread_requests": full,
+            "request_ratio": round(full / per_block_requests, 1),
+        }
+    return rows
+
+
+def ratio_note(ratio: float, pools: int, reread: Cost, per_block_requests: float, v2_mainnet: float) -> str | None:
+    """Why the ratio at the measured size misses the target, in one line (None when it meets it)."""
+    if ratio >= TARGET_RATIO:
+        return None
+    per_request = reread.reads / reread.requests
+    needed = math.ceil(TARGET_RATIO * per_block_requests)
+    pools_needed = math.ceil(needed * per_request / (reread.reads / pools))
+    return (
+        f"{ratio:g}x < {TARGET_RATIO:g}x: the full re-read packs {per_request:,.0f} reads per HTTP request "
+        f"(Multicall3 chunks in ~1 MB JSON-RPC batches), so {pools:,} pools cost it only {reread.requests} requests; "
+        f"{TARGET_RATIO:g}x fewer than {per_block_requests:g} a block needs a re-read of {needed} requests, about "
+        f"{pools_needed:,} pools (mainnet's Uniswap V2 alone: {v2_mainnet:g}x)"
+    )
+
+
+def _median(blocks: Sequence[tuple[int, Cost, bool]], field: str, frozen: bool | None = None) -> float:
+    return float(statistics.median(getattr(c, field) for _, c, f in blocks if frozen is None or f == frozen))
+
+
+def full_pass_ms(frozen: bool) -> float:
+    """CPU ms of one full collection with the state frozen or not (left frozen after, as `serve` runs)."""
+    gc.collect()
+    if frozen:
+        gc.freeze()
+    else:
+        gc.unfreeze()
+    started = time.process_time()
+    gc.collect()
+    elapsed = (time.process_time() - started) * 1000
+    gc.freeze()
+    return elapsed
+
+
+def gc_figures(blocks: Sequence[tuple[int, Cost, bool]]) -> dict[str, float]:
+    """The collector's cost per block with the state frozen and not, and what one full pass costs each way."""
+    figures: dict[str, float] = {}
+    for frozen, name in ((True, "frozen"), (False, "unfrozen")):
+        costs = [c for _, c, f in blocks if f == frozen]
+        figures[f"gc_cpu_ms_median_{name}"] = round(statistics.median(c.gc_ms for c in costs), 2)
+        figures[f"gc_cpu_ms_sum_{name}"] = round(sum(c.gc_ms for c in costs), 1)
+        figures[f"full_passes_{name}"] = sum(c.full_gcs for c in costs)
+        figures[f"forced_full_pass_cpu_ms_{name}"] = round(full_pass_ms(frozen), 1)
+    figures["objects_frozen"] = gc.get_freeze_count()
+    return figures
+
+
 async def measure(
     chain: DevnetChain, size: ScaleSize, args: argparse.Namespace, log: Console
-) -> tuple[Figures, list[tuple[int, Cost]]]:
+) -> tuple[Figures, list[tuple[int, Cost, bool]]]:
     plan = ScalePlan.of(chain, size)
     sim = ScaleSimulation(chain, size, seed=args.seed)
     head = sim.step(args.changes).block
@@ -233,15 +369,11 @@ async def measure(
         rss_bytes = resident_bytes() - start_bytes
         state_bytes = tracked_bytes(engine)
         log.print(f"warm snapshot: {warm.requests} requests, {warm.ms / 1000:.1f} s")
-        blocks: list[tuple[int, Cost]] = []
-        for _ in range(args.blocks):
-            block = sim.step(args.changes).block
-            cost = await timed_snapshot(engine, block)
-            blocks.append((block, cost))
-            log.print(f"block {block}: {args.changes} changes, {cost}")
+        blocks = await followed_blocks(engine, sim, args, log)
         last = blocks[-1][0]
         reread = await full_reread(engine, plan, chain, last)
         log.print(f"full re-read at {last}: {reread}")
+        gc_collection = gc_figures(blocks)  # while the engine's state is alive
         if args.profile_blocks:
             await profiled_blocks(engine, sim, args, log)
     finally:
@@ -252,11 +384,10 @@ async def measure(
         log.print(f"discovery behind the free profile (timeout {args.discovery_timeout:.0f} s) ...")
         seconds, discovery_requests, complete = await discovery(chain, last, args.discovery_timeout)
     pools = len(plan.pairs) + len(plan.pools) + len(chain.pools_of("uniswap-v2")) + len(chain.pools_of("uniswap-v3"))
-    per_block_requests = statistics.median(c.requests for _, c in blocks)
-    per_block_ms = statistics.median(c.ms for _, c in blocks)
-    per_block_cpu_ms = statistics.median(c.cpu_ms for _, c in blocks)
+    per_block_requests = _median(blocks, "requests")
     mb_per_pool = state_bytes / 1e6 / pools
     seconds_per_pool = seconds / pools if seconds is not None and complete else None
+    requests = mainnet_requests(reread, per_block_requests)
     mainnet = {
         name: {
             "pools": count,
@@ -267,24 +398,32 @@ async def measure(
                 1,
             ),
             "state_mb": round(mb_per_pool * count, 1),
-            "per_block_requests": per_block_requests,
+            **requests[name],
         }
         for name, count in MAINNET.items()
     }
+    ratio = round(reread.requests / per_block_requests, 1)
     figures = Figures(
         pools=pools,
         v2_pairs=len(plan.pairs) + len(chain.pools_of("uniswap-v2")),
         v3_pools=len(plan.pools) + len(chain.pools_of("uniswap-v3")),
         changes_per_block=args.changes,
         per_block_requests=per_block_requests,
-        per_block_ms=round(per_block_ms, 1),
-        per_block_cpu_ms=round(per_block_cpu_ms, 1),
+        per_block_ms=round(_median(blocks, "ms", frozen=True), 1),
+        per_block_cpu_ms=round(_median(blocks, "cpu_ms", frozen=True), 1),
+        per_block_ms_gc_unfrozen=round(_median(blocks, "ms", frozen=False), 1),
+        per_block_cpu_ms_gc_unfrozen=round(_median(blocks, "cpu_ms", frozen=False), 1),
+        gc_freeze=gc_collection,
         full_reread_requests=reread.requests,
         full_reread_ms=round(reread.ms, 1),
         full_reread_cpu_ms=round(reread.cpu_ms, 1),
-        request_ratio=round(reread.requests / max(per_block_requests, 1), 1),
-        per_block_rpc_items=statistics.median(c.items for _, c in blocks),
-        per_block_reads=statistics.median(c.reads for _, c in blocks),
+        request_ratio=ratio,
+        request_ratio_mainnet_extrapolated={name: row["request_ratio"] for name, row in mainnet.items()},
+        request_ratio_note=ratio_note(
+            ratio, pools, reread, per_block_requests, mainnet["uniswap-v2 pairs"]["request_ratio"]
+        ),
+        per_block_rpc_items=_median(blocks, "items"),
+        per_block_reads=_median(blocks, "reads"),
         full_reread_rpc_items=reread.items,
         full_reread_reads=reread.reads,
         discovery_seconds_free_profile=None if seconds is None else round(seconds, 1),
@@ -307,6 +446,7 @@ def render(figures: Figures, console: Console) -> None:
     table.add_column("engine", justify="right")
     table.add_column("baseline / note", justify="right")
     table.add_column("target", justify="right")
+    gc_freeze = figures.gc_freeze
     table.add_row(
         "per block: HTTP requests",
         f"{figures.per_block_requests:g}",
@@ -324,9 +464,22 @@ def render(figures: Figures, console: Console) -> None:
         "per block: ms", f"{figures.per_block_ms:,.0f}", f"full re-read {figures.full_reread_ms:,.0f}", "<= 150"
     )
     table.add_row(
+        "per block, state frozen vs not: ms / CPU ms / gc CPU ms (median)",
+        f"{figures.per_block_ms:,.1f} / {figures.per_block_cpu_ms:,.1f} / {gc_freeze['gc_cpu_ms_median_frozen']:,.2f}",
+        f"unfrozen {figures.per_block_ms_gc_unfrozen:,.1f} / {figures.per_block_cpu_ms_gc_unfrozen:,.1f} / "
+        f"{gc_freeze['gc_cpu_ms_median_unfrozen']:,.2f}",
+        "",
+    )
+    table.add_row(
         "per block: CPU ms (this process)",
         f"{figures.per_block_cpu_ms:,.0f}",
         f"full re-read {figures.full_reread_cpu_ms:,.0f}",
+        "",
+    )
+    table.add_row(
+        "one full gc pass, state frozen vs not: CPU ms",
+        f"{gc_freeze['forced_full_pass_cpu_ms_frozen']:,.1f}",
+        f"unfrozen {gc_freeze['forced_full_pass_cpu_ms_unfrozen']:,.1f} ({gc_freeze['objects_frozen']:,.0f} objects)",
         "",
     )
     discovery = figures.discovery_seconds_free_profile
@@ -343,8 +496,11 @@ def render(figures: Figures, console: Console) -> None:
         "<= 50",
     )
     console.print(table)
+    if figures.request_ratio_note is not None:
+        console.print(figures.request_ratio_note, highlight=False)
     mainnet = Table(title="extrapolated to mainnet (discovery at 25 req/s; per block depends on changes, not pools)")
-    for column in ("protocol", "pools", "discovery s", "state MB", "per-block requests"):
+    columns = ("protocol", "pools", "discovery s", "state MB", "per-block requests", "full re-read requests", "ratio")
+    for column in columns:
         mainnet.add_column(column, justify="right")
     for name, row in figures.mainnet.items():
         mainnet.add_row(
@@ -353,6 +509,8 @@ def render(figures: Figures, console: Console) -> None:
             f"{row['discovery_seconds_at_25_rps']:,.0f}",
             f"{row['state_mb']:,.0f}",
             f"{row['per_block_requests']:g}",
+            f"{row['full_reread_requests']:,.0f}",
+            f"{row['request_ratio']:,.1f}x",
         )
     console.print(mainnet)
 

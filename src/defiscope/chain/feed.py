@@ -16,7 +16,8 @@ have given, as without the feed.)
     feed.fetches, feed.hits
 
 A `Batcher` given the feed claims the range instead (`claim`) and, when it is its turn to fetch, sends the
-feed's query in its own JSON-RPC batch with the snapshot's other log queries, then fills in the answer.
+feed's query in its own JSON-RPC batch with the snapshot's other log queries, then fills in the answer. A
+snapshot that read its block's logs with the header (`chain.pinning`) hands the feed that answer (`keep`).
 """
 
 from __future__ import annotations
@@ -171,6 +172,30 @@ class LogFeed:
         entry = _Entry(from_block, to, every, asyncio.get_running_loop().create_future())
         self._entries.append(entry)
         return Claim(self, entry, LogQuery(None, (sorted(every),), from_block, to.number))
+
+    def holds(self, query: LogQuery) -> bool:
+        """Whether an entry of block ``query.to_block`` (of a fork not known yet) already answers this address-less
+        topic0 query, or is being fetched: a reader that pins that block will most likely be served from it."""
+        topics = query.topic0s()
+        if query.address is not None or topics is None:
+            return False
+        return any(
+            e.to.number == query.to_block and e.from_block <= query.from_block and topics <= e.topics
+            for e in self._entries
+        )
+
+    def keep(self, query: LogQuery, to: BlockRef, logs: Sequence[Log]) -> None:
+        """The answer to an address-less topic0 query ending at block ``to``, read by someone else (with the block's
+        header, `chain.pinning`): kept as if fetched here, if it is of ``to``'s fork."""
+        topics = query.topic0s()
+        if query.address is not None or topics is None or query.to_block != to.number or to.chain_id != self.chain_id:
+            return
+        self.fetches += 1
+        answered: asyncio.Future[list[Log]] = asyncio.get_running_loop().create_future()
+        answered.set_result(list(logs))
+        entry = _Entry(query.from_block, to, topics, answered)
+        self._entries.append(entry)
+        self._settle(entry)
 
     def _drop(self, entry: _Entry) -> None:
         if entry in self._entries:

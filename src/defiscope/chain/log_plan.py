@@ -44,6 +44,11 @@ class LogQuery:
     from_block: int
     to_block: int
 
+    @property
+    def span(self) -> int:
+        """Blocks after the first it covers (0: one block)."""
+        return self.to_block - self.from_block
+
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"fromBlock": hex(self.from_block), "toBlock": hex(self.to_block)}
         if self.address is not None:
@@ -159,6 +164,20 @@ def _addresses(query: LogQuery) -> frozenset[str]:
     addresses = query.addresses()
     assert addresses is not None  # only address filters are packed
     return addresses
+
+
+def covers(wide: LogQuery, narrow: LogQuery) -> bool:
+    """Whether ``wide``'s answer holds every log ``narrow`` asks for (both topic0 filters ending at the same
+    block), so that `select` takes ``narrow``'s answer from it."""
+    wide_topics, narrow_topics = wide.topic0s(), narrow.topic0s()
+    if wide_topics is None or narrow_topics is None or wide.to_block != narrow.to_block:
+        return False
+    wide_emitters, narrow_emitters = wide.addresses(), narrow.addresses()
+    return (
+        wide.from_block <= narrow.from_block
+        and narrow_topics <= wide_topics
+        and (wide_emitters is None or (narrow_emitters is not None and narrow_emitters <= wide_emitters))
+    )
 
 
 def selects(query: LogQuery, log: Mapping[str, Any]) -> bool:

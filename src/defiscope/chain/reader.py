@@ -48,7 +48,7 @@ from defiscope.chain.errors import (
     StateUnavailable,
 )
 from defiscope.chain.feed import Claim, LogFeed
-from defiscope.chain.log_plan import LogQuery, Merged, merge, select
+from defiscope.chain.log_plan import LogQuery, Merged, covers, merge, select
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.rpc import RpcResponse
 
@@ -102,7 +102,7 @@ class _LogGroup:
 
     @property
     def span(self) -> int:
-        return self.query.to_block - self.query.from_block
+        return self.query.span
 
     def resolve(self, logs: Sequence[Mapping[str, Any]]) -> None:
         if self.claim is not None and self.claim.fetch is not None:
@@ -145,6 +145,9 @@ class Batcher:
         # reader asking at a block shares its batches; node reads of every block go out in the origin's batch.
         self._origin: Batcher = self
         self._others: dict[BlockRef, Batcher] = {}
+        #: The block's short topic0 queries, as asked (before merging): the filters the next block will ask again.
+        self.asked: list[LogQuery] = []
+        self._preloaded: list[tuple[LogQuery, list[Mapping[str, Any]]]] = []
 
     @property
     def block(self) -> BlockRef:
@@ -220,9 +223,19 @@ class Batcher:
             self._flush = asyncio.create_task(self._flush_soon())
         return await future
 
+    def preload(self, query: LogQuery, logs: Sequence[Mapping[str, Any]]) -> None:
+        """The node's answer to ``query`` (a topic0 filter ending at the pinned block), read with the block's header
+        (`chain.pinning`): every later query it covers is served from it, as the node would have answered."""
+        self._preloaded.append((query, list(logs)))
+
     async def logs(self, query: LogQuery) -> list[Mapping[str, Any]]:
         if query.from_block > query.to_block:
             return []
+        if query.to_block == self.block.number and query.span < BATCHED_LOG_SPAN and query.topic0s() is not None:
+            self.asked.append(query)
+        answer = next((logs for wide, logs in self._preloaded if covers(wide, query)), None)
+        if answer is not None:
+            return select(query, answer)
         future: asyncio.Future[list[Mapping[str, Any]]] = asyncio.get_running_loop().create_future()
         self._pending_logs.append(_PendingLogs(query, future))
         if self._log_flush is None:

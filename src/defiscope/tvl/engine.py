@@ -23,6 +23,7 @@ import structlog
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.feed import LogFeed
+from defiscope.chain.pinning import LogForecast, pin_with_logs
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.chain.tokens import DECIMALS, SYMBOL, SYMBOL_BYTES32, TokenBook, TokenRef
 from defiscope.deployments import Deployment
@@ -114,6 +115,8 @@ class TvlEngine:
             deployment.chain_id,
             [TokenRef(deployment.chain_id, t.address, t.symbol, t.decimals) for t in deployment.tokens.values()],
         )
+        #: The log filters the last snapshot (of each set of protocols) asked: read with the next block's header.
+        self.forecast = LogForecast()
 
     def surface(self) -> tuple[ContractUse, ...]:
         """Everything a snapshot reads: the adapters', the price sources' and token metadata."""
@@ -128,8 +131,8 @@ class TvlEngine:
         return [a.info.slug for a in self.adapters]
 
     async def snapshot(self, at: int | str = "latest", *, slugs: Collection[str] | None = None) -> ChainTvl:
-        pinned = await self.client.snapshot(at)
-        batcher = Batcher(pinned, feed=self.feed)
+        batcher = await self._pin(at, slugs)
+        pinned = batcher.snapshot
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
         readers = [batcher.reader(a.info.slug) for a in chosen]
         by_slug = {a.info.slug: r for a, r in zip(chosen, readers, strict=True)}
@@ -183,7 +186,17 @@ class TvlEngine:
             for r, kept, left in ruled
         )
         rates = tuple(y for r in results for y in r.yields)
+        self.forecast.learn(_forecast_key(slugs), batcher)
         return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates, _yield_gaps(results, failures, chosen))
+
+    async def _pin(self, at: int | str, slugs: Collection[str] | None) -> Batcher:
+        """The snapshot's batcher. A block asked by number is pinned in one request with the logs the last
+        snapshot's filters ask since then (`chain.pinning`); "latest" is pinned alone (its logs could not be
+        asked up to a number the header has not named yet)."""
+        if isinstance(at, str):
+            return Batcher(await self.client.snapshot(at), feed=self.feed)
+        queries = self.forecast.queries(_forecast_key(slugs), at)
+        return await pin_with_logs(self.client, at, queries, feed=self.feed)
 
     async def _advance_dex(self, batcher: Batcher, readers: Mapping[str, Reader]) -> None:
         """Move the shared DEX state to the snapshot's block; a failure is logged (the adapters' own reads
@@ -231,6 +244,11 @@ class TvlEngine:
             self.client.chain_id, result.protocol.category, result.positions, core=self.core_assets
         )
         return result, kept, left
+
+
+def _forecast_key(slugs: Collection[str] | None) -> frozenset[str] | None:
+    """Snapshots of different protocol sets (a backfill of one protocol) ask different filters."""
+    return None if slugs is None else frozenset(slugs)
 
 
 def _yield_gaps(
