@@ -128,6 +128,19 @@ CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
 )
 
 
+def plan_changes(
+    sim: Simulation, rng: random.Random, changes: tuple[Change, ...]
+) -> tuple[tuple[str, ...], list[AaveAction]]:
+    """The actions of one proposal's changes, and the kind of each action (a change may make several)."""
+    kinds: tuple[str, ...] = ()
+    actions: list[AaveAction] = []
+    for kind, make in changes:
+        made_actions = make(sim, rng)
+        actions += made_actions
+        kinds += (kind,) * len(made_actions)
+    return kinds, actions
+
+
 @dataclass(slots=True)
 class AaveGovernanceAgents:
     propose_every: int = 15  # ticks between proposals
@@ -146,12 +159,7 @@ class AaveGovernanceAgents:
     def propose(self, sim: Simulation, rng: random.Random) -> LiveAaveProposal | None:
         made = len(self.proposals)
         changes = CHANGES[made % len(CHANGES)]
-        kinds: tuple[str, ...] = ()
-        actions: list[AaveAction] = []
-        for kind, make in changes:
-            made_actions = make(sim, rng)
-            actions += made_actions
-            kinds += (kind,) * len(made_actions)
+        kinds, actions = plan_changes(sim, rng, changes)
         governance = governor(sim)
         proposal_id = governance.functions.getProposalsCount().call()
         # The IPFS document's hash stands for the description (mainnet's proposals keep theirs on IPFS).

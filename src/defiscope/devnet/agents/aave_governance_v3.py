@@ -28,7 +28,14 @@ from web3.contract import Contract
 
 from defiscope.devnet.aave_governance import delegate_address, token_artifact
 from defiscope.devnet.aave_governance_v3 import COOLDOWN, voting_machine
-from defiscope.devnet.agents.aave_governance import AaveAction, Change, _oracle_fallback, _reserve_factor, _risk_admin
+from defiscope.devnet.agents.aave_governance import (
+    AaveAction,
+    Change,
+    _oracle_fallback,
+    _reserve_factor,
+    _risk_admin,
+    plan_changes,
+)
 from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.governance import DELEGATE_SHARES
@@ -81,12 +88,7 @@ class AaveGovernanceV3Agents:
     def propose(self, sim: Simulation, rng: random.Random) -> LiveV3Proposal | None:
         made = len(self.proposals)
         changes = CHANGES[made % len(CHANGES)]
-        kinds: tuple[str, ...] = ()
-        actions: list[AaveAction] = []
-        for kind, make in changes:
-            made_actions = make(sim, rng)
-            actions += made_actions
-            kinds += (kind,) * len(made_actions)
+        kinds, actions = plan_changes(sim, rng, changes)
         controller, core = payloads_controller(sim), governance_core(sim)
         proposer = _wallet(sim, 0)
         payload_id = controller.functions.getPayloadsCount().call()
