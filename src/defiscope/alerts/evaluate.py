@@ -52,6 +52,7 @@ from defiscope.alerts.rules import (
     YieldParams,
 )
 from defiscope.chain.block import BlockRef
+from defiscope.indexing_hooks import IndexerHealth as IndexerHealth  # the indexer's state, as the hooks get it
 from defiscope.tvl.model import exact_sum
 from defiscope.tvl.valuation import value_usd
 
@@ -128,14 +129,6 @@ class GovernanceEvent:
     event: str  # created | queued | executed
     flags: tuple[str, ...]
     tx_hash: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IndexerHealth:
-    head: int | None
-    last_indexed: int | None
-    failing: tuple[str, ...]  # "slug: reason" of protocols whose latest read failed
-    last_error: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,10 @@ from defiscope.alerts.evaluate import GovernanceEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.governance.load import proposal_flags
+from defiscope.indexing_hooks import BlockHook
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
 from defiscope.protocols.governors import CHIEF, GOVERNORS
-from defiscope.service.indexer import BlockHook
 from defiscope.store import Repository
 
 log = structlog.get_logger(__name__)
