@@ -37,9 +37,9 @@ from defiscope.alerts.evaluate import (
     Transition,
     Verdicts,
     evaluate_block,
+    holding,
     judge_rule,
     measure,
-    quiet,
 )
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_detail, snapshot_evidence
@@ -252,6 +252,9 @@ class AlertEngine:
         self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
         self._levels: dict[int, tuple[Level, ...]] = {}  # chain -> its rules by depth, grouped by their inputs
         self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
+        #: (rule, chain) -> the subjects of its open alerts, counted when it was last judged (a rule still firing on
+        #: the subjects its params hold for is not judged again).
+        self._open: dict[tuple[str, int], frozenset[str]] = {}
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
         self._stale_states = True
         self._block_times: dict[int, BlockTimes] = {}  # chain -> creation blocks' times of young pools
@@ -332,25 +335,7 @@ class AlertEngine:
         figures = self.figures.at(chain_id, number)
         if figures is None:  # rolled back meanwhile
             return []
-        history = self._history(chain_id)
-        moves: list[tuple[Transition, LoadedRule]] = []
-        states = self._states
-        for group in level.groups:
-            measured = measure(group[0][0].spec.params, figures, history, extras)  # the same for all the group
-            if measured.missing is not None:
-                continue
-            for same in group:
-                verdicts: Verdicts = {}
-                nothing_holds = quiet(same[0].view, measured, verdicts)
-                for rule in same:
-                    subjects = states.get((rule.stored.id, chain_id))
-                    if not subjects:
-                        if nothing_holds:
-                            continue  # nothing to fire, nothing open: most rules at a quiet block
-                        if subjects is None:
-                            subjects = states[(rule.stored.id, chain_id)] = {}
-                    for move in judge_rule(rule.view, measured, figures.block, subjects, _new_alert_id, verdicts):
-                        moves.append((move, rule))
+        moves = self._judge_level(chain_id, level, figures, extras)
         if not moves:
             return []
         try:
@@ -359,6 +344,40 @@ class AlertEngine:
         except Exception:
             self._stale_states = True  # memory moved ahead of the store: reload from what was committed
             raise
+
+    def _judge_level(
+        self, chain_id: int, level: Level, figures: BlockFigures, extras: Extras
+    ) -> list[tuple[Transition, LoadedRule]]:
+        """What the level's rules do at the block: one measurement per group, one set of verdicts per equal params,
+        and a rule judged only when the subjects its params hold for differ from its open alerts' subjects."""
+        history = self._history(chain_id)
+        moves: list[tuple[Transition, LoadedRule]] = []
+        states, open_now = self._states, self._open
+        for group in level.groups:
+            measured = measure(group[0][0].spec.params, figures, history, extras)  # the same for all the group
+            if measured.missing is not None:
+                continue
+            for same in group:
+                verdicts: Verdicts = {}
+                holds = holding(same[0].view, measured, verdicts)
+                for rule in same:
+                    key = (rule.stored.id, chain_id)
+                    subjects = states.get(key)
+                    if not subjects:
+                        if not holds:
+                            continue  # nothing to fire, nothing open: most rules at a quiet block
+                        if subjects is None:
+                            subjects = states[key] = {}
+                    else:
+                        opened = open_now.get(key)
+                        if opened is None:
+                            opened = open_now[key] = frozenset(s for s, st in subjects.items() if st.open_alert)
+                        if opened == holds:
+                            continue  # still firing on the same subjects: nothing moves
+                    open_now.pop(key, None)  # judging may fire or resolve: its open subjects are counted again
+                    for move in judge_rule(rule.view, measured, figures.block, subjects, _new_alert_id, verdicts):
+                        moves.append((move, rule))
+        return moves
 
     def _history(self, chain_id: int) -> Callable[[int], BlockFigures | None]:
         """One block's look-backs: its rules' windows ask a few numbers hundreds of times, each looked up once."""
@@ -427,6 +446,7 @@ class AlertEngine:
             with self._sessions() as session:
                 rows = open_states(session)
             self._states = {}
+            self._open = {}
             for rule_id, chain_id, subject, open_alert, last_fired in rows:
                 self._states.setdefault((rule_id, chain_id), {})[subject] = SubjectState(open_alert, last_fired)
             self._stale_states = False

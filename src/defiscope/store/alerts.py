@@ -21,14 +21,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.chain.block import BlockRef
 from defiscope.store.database import WRITE_OPTION
 from defiscope.store.models import AlertRow, AlertRuleRow
+
+_ALERTS: Final[Table] = AlertRow.metadata.tables[AlertRow.__tablename__]  # Core statements for the hot writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,8 @@ def insert_alerts(session: Session, alerts: Sequence[StoredAlert]) -> None:
         }
         for a in alerts
     ]
-    session.execute(insert(AlertRow), rows)
+    # The table, not the ORM entity: one executemany, without the ORM's bulk bookkeeping per row.
+    session.execute(insert(_ALERTS), rows)
 
 
 def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str | None]]) -> None:
@@ -168,7 +171,7 @@ def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str
         return
     rows = [
         {
-            "id": alert_id,
+            "alert_id": alert_id,
             "state": "resolved",
             "resolved_block_number": block.number,
             "resolved_block_hash": block.hash,
@@ -177,7 +180,8 @@ def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str
         }
         for alert_id, block, value in resolved
     ]
-    session.execute(update(AlertRow), rows)
+    stmt = update(_ALERTS).where(_ALERTS.c.id == bindparam("alert_id"))  # Core executemany, as `insert_alerts`
+    session.execute(stmt, rows)
 
 
 def open_states(session: Session, chain_id: int | None = None) -> list[tuple[str, int, str, str | None, int]]:
