@@ -126,7 +126,9 @@ def test_the_window_answers_from_its_floor_up_and_forgets_a_reorg() -> None:
     assert window.nearest(9) is MISSING
     assert window.nearest(11) == figures(10)
     assert window.nearest(99) == figures(13)
-    window.add(figures(15))  # span 5: 11..15 kept, the floor moves to the oldest kept block
+    window.add(figures(15))  # span 5: 11..15 are asked; 10 stays, it answers 11
+    assert (window.floor, window.nearest(11)) == (10, figures(10))
+    window.add(figures(16))  # 12..16 are asked: 12 answers them from the bottom, 10 goes
     assert window.floor == 12
     assert window.get(10) is None
     assert window.nearest(11) is MISSING

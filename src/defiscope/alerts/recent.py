@@ -72,8 +72,8 @@ def figures_of(result: ChainTvl, first_seen: Mapping[str, int]) -> BlockFigures:
 
 
 class RecentBlocks:
-    """One chain's latest stored blocks' figures, at most `span` block numbers back from the newest (and at most
-    `MAX_KEPT` blocks). Not thread-safe: `StoredFigures` holds its lock around every call."""
+    """One chain's latest stored blocks' figures, enough to answer `nearest` for the `span` block numbers up to the
+    newest (at most `MAX_KEPT` blocks). Not thread-safe: `StoredFigures` holds its lock around every call."""
 
     __slots__ = ("_figures", "_numbers", "floor", "span")
 
@@ -114,9 +114,10 @@ class RecentBlocks:
         del self._numbers[cut:]
 
     def _trim(self) -> None:
-        newest = self._numbers[-1]
-        cut = bisect_right(self._numbers, newest - self.span)
-        cut = max(cut, len(self._numbers) - MAX_KEPT)
+        # Look-backs ask numbers from newest - span + 1 up; the newest stored block at or before that answers the
+        # lowest of them, so it stays (blocks indexed every N: it may be older than the span).
+        oldest_asked = self._numbers[-1] - self.span + 1
+        cut = max(bisect_right(self._numbers, oldest_asked) - 1, 0, len(self._numbers) - MAX_KEPT)
         if cut > 0:
             for number in self._numbers[:cut]:
                 del self._figures[number]
