@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from defiscope.alerts.pools import YoungPool
 
 HUNDRED: Final = Decimal(100)
+NOTHING: Final[frozenset[str]] = frozenset()
 DAY: Final = 86_400
 
 
@@ -297,13 +298,16 @@ def holding(rule: RuleView, measured: Measurement, verdicts: Verdicts) -> frozen
     """The candidate subjects the rule holds for (filling `verdicts`). A rule with these params has nothing to do
     at this block when they are exactly the subjects it has an open alert on: none fires, none resolves."""
     if measured.missing is not None:
-        return frozenset()
+        return NOTHING
     readings, judged, params = measured.readings, rule.judge, rule.spec.params
-    subjects = readings if measured.candidates is None else measured.candidates
-    for subject in subjects:
-        if subject not in verdicts:
-            verdicts[subject] = judged(params, readings[subject])
-    return frozenset(subject for subject in subjects if verdicts[subject][0])
+    held = []
+    for subject in readings if measured.candidates is None else measured.candidates:
+        verdict = verdicts.get(subject)
+        if verdict is None:
+            verdict = verdicts[subject] = judged(params, readings[subject])
+        if verdict[0]:
+            held.append(subject)
+    return frozenset(held) if held else NOTHING
 
 
 def _advance(

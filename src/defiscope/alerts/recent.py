@@ -18,6 +18,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from operator import attrgetter
 from typing import Final
 
 from defiscope.alerts.evaluate import HUNDRED, BlockFigures, PricePoint, RatePoint
@@ -36,13 +37,15 @@ class Missing:
 
 
 MISSING: Final = Missing()
+_PRICE_ORDER: Final = attrgetter("token", "symbol", "source", "usd")
+_RATE_ORDER: Final = attrgetter("slug", "market", "asset", "kind")
 
 
 def price_index(points: Iterable[PricePoint]) -> dict[str, PricePoint]:
     """Prices by lower-case address and by upper-case symbol. Two tokens with one symbol (or one token at two
     prices) keep the first in a fixed order, so the choice does not depend on the order rows came in."""
     prices: dict[str, PricePoint] = {}
-    for point in sorted(set(points), key=lambda p: (p.token, p.symbol, p.source, p.usd)):
+    for point in sorted(set(points), key=_PRICE_ORDER):
         prices.setdefault(point.token.lower(), point)
         prices.setdefault(point.symbol.upper(), point)
     return prices
@@ -50,7 +53,7 @@ def price_index(points: Iterable[PricePoint]) -> dict[str, PricePoint]:
 
 def ordered_rates(rates: Iterable[RatePoint]) -> tuple[RatePoint, ...]:
     """Rates in one order (protocol, market, asset, kind): the order a yield rule lists its markets in."""
-    return tuple(sorted(rates, key=lambda r: (r.slug, r.market, r.asset, r.kind)))
+    return tuple(sorted(rates, key=_RATE_ORDER))
 
 
 def figures_of(result: ChainTvl, first_seen: Mapping[str, int]) -> BlockFigures:
