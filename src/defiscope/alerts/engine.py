@@ -2,13 +2,15 @@
 and the backtest, which runs the same `evaluate_block` over stored history.
 
     alerts = AlertEngine(repo, sink)                     # registers its rollback hook on `repo`
-    indexer = Indexer(engines, repo, hooks=(alerts,))    # block_indexed() after each block is stored
+    indexer = Indexer(engines, repo, hooks=(alerts,))    # block_indexed() with each block's figures, once stored
     await backtest(StoredFigures(repo.engine), rule, 100, 200)   # AlertMessage bodies, as live
 
 A rule with `confirmations` N is evaluated at block B - N once B is indexed ("finalized": the chain's finality
 depth); every stored block is evaluated once per confirmation level, oldest first, so a block indexed late (a
-catch-up) is not skipped. An alert and its message to the sink are written in one transaction; a rollback of the
-store retracts the alerts of the lost blocks inside the rollback's own transaction and tells the sink too.
+catch-up) is not skipped. The indexer hands over the figures it stored (no read-back); the rules' look-backs stay in
+memory as far back as the deepest rule looks (`alerts.recent`). An alert and its message to the sink are written in
+one transaction; a rollback of the store retracts the alerts of the lost blocks inside the rollback's own transaction
+and tells the sink too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,12 +37,12 @@ from defiscope.alerts.evaluate import (
     Transition,
     Verdicts,
     evaluate_block,
+    holding,
     judge_rule,
     measure,
-    quiet,
 )
 from defiscope.alerts.exposure import ExposureKey, read_exposure
-from defiscope.alerts.figures import StoredFigures, snapshot_evidence
+from defiscope.alerts.figures import StoredFigures, snapshot_detail, snapshot_evidence
 from defiscope.alerts.message import AlertMessage, AlertSink, Channel
 from defiscope.alerts.pools import (
     BlockTimes,
@@ -55,13 +57,16 @@ from defiscope.alerts.rules import (
     FINALIZED,
     LiquidationExposureParams,
     NewProtocolParams,
+    PriceMoveParams,
     RuleSpec,
     TvlChangeParams,
+    YieldParams,
     confirmations_value,
     parse_rule,
 )
 from defiscope.chain.block import BlockRef
 from defiscope.errors import InputError
+from defiscope.indexing_hooks import IndexedChain
 from defiscope.service.reorg import finality_depth
 from defiscope.store import Repository
 from defiscope.store.alerts import (
@@ -74,9 +79,7 @@ from defiscope.store.alerts import (
     retract_from,
 )
 from defiscope.store.database import WRITE_OPTION
-
-if TYPE_CHECKING:
-    from defiscope.service.indexer import ChainIndexer
+from defiscope.tvl.engine import ChainTvl
 
 log = structlog.get_logger(__name__)
 
@@ -229,6 +232,15 @@ def pool_window(p: Any) -> int | None:
     return None
 
 
+def look_back(p: Any) -> int:
+    """How many blocks back a rule compares with (0: it reads only the block it is evaluated at)."""
+    if isinstance(p, PriceMoveParams | TvlChangeParams):
+        return int(p.window_blocks)
+    if isinstance(p, YieldParams) and p.move_pct is not None:
+        return int(p.window_blocks)
+    return 0
+
+
 def exposure_wanted(rules: Sequence[LoadedRule]) -> set[ExposureKey]:
     wanted: set[ExposureKey] = set()
     for rule in rules:
@@ -255,26 +267,21 @@ class AlertEngine:
         self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
         self._levels: dict[int, tuple[Level, ...]] = {}  # chain -> its rules by depth, grouped by their inputs
         self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
+        #: (rule, chain) -> the subjects of its open alerts, counted when it was last judged (a rule still firing on
+        #: the subjects its params hold for is not judged again).
+        self._open: dict[tuple[str, int], frozenset[str]] = {}
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
         self._stale_states = True
         self._block_times: dict[int, BlockTimes] = {}  # chain -> creation blocks' times of young pools
+        self._handed: dict[int, ChainTvl] = {}  # chain -> the block the indexer handed over last, for its evidence
         self._one_chain_at_a_time = asyncio.Lock()
         repo.on_rollback(self._rolled_back)
 
     # --------------------------------------------------------------- the indexer's hook
 
-    async def block_indexed(self, chain: ChainIndexer, block: BlockRef) -> None:
-        """`service.indexer.BlockHook`: evaluate the rules due now that `block` is stored."""
-        status = chain.chain_status
-        health = IndexerHealth(
-            status.head,
-            None if status.last_indexed is None else status.last_indexed.number,
-            tuple(
-                f"{p.slug}: {p.last_failure.reason}" for p in chain.protocols.values() if p.failing and p.last_failure
-            ),
-            status.last_error,
-        )
-        engine = chain.engine
+    async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
+        """`indexing_hooks.BlockHook`: evaluate the rules due now that `result`'s block is stored."""
+        block, engine = result.block, chain.engine
         times = self._block_times.setdefault(block.chain_id, BlockTimes(engine.client))
 
         async def exposure(number: int, wanted: Collection[ExposureKey]) -> Mapping[ExposureKey, Any]:
@@ -283,7 +290,9 @@ class AlertEngine:
         async def pools(number: int, within_seconds: int) -> Sequence[YoungPool] | str:
             return await young_pools(engine, number, within_seconds, times)
 
-        await self.evaluate_chain(block.chain_id, block.number, health=health, exposure=exposure, pools=pools)
+        await self.evaluate_chain(
+            block.chain_id, block.number, health=chain.health(), exposure=exposure, pools=pools, stored=result
+        )
 
     async def evaluate_chain(
         self,
@@ -293,10 +302,13 @@ class AlertEngine:
         health: IndexerHealth | None = None,
         exposure: ExposureSource | None = None,
         pools: PoolSource | None = None,
+        stored: ChainTvl | None = None,
     ) -> list[AlertMessage]:
         """Evaluate the rules of `chain_id` at every stored block due once block `indexed` is stored; returns the
-        messages handed to the sink."""
+        messages handed to the sink. `stored`: what the indexer stored at `indexed`, if it hands it over."""
         async with self._one_chain_at_a_time:  # chains share the rule set, the states and the figures' cache
+            if stored is not None or self._refresh_due():
+                await asyncio.to_thread(self._prepare, stored)  # one thread hop for both
             return await self._evaluate_chain(chain_id, indexed, health, exposure, pools)
 
     async def _evaluate_chain(
@@ -307,8 +319,6 @@ class AlertEngine:
         exposure: ExposureSource | None,
         pools: PoolSource | None,
     ) -> list[AlertMessage]:
-        if self._stale_states or time.monotonic() - self._checked >= RULES_CHECK_INTERVAL:
-            await asyncio.to_thread(self._refresh)  # a thread hop only when something is to be read
         sent: list[AlertMessage] = []
         for level in self._levels.get(chain_id, ()):
             cursor, upto = self._cursors.get((chain_id, level.depth)), indexed - level.depth
@@ -340,25 +350,7 @@ class AlertEngine:
         figures = self.figures.at(chain_id, number)
         if figures is None:  # rolled back meanwhile
             return []
-        history = self._history(chain_id)
-        moves: list[tuple[Transition, LoadedRule]] = []
-        states = self._states
-        for group in level.groups:
-            measured = measure(group[0][0].spec.params, figures, history, extras)  # the same for all the group
-            if measured.missing is not None:
-                continue
-            for same in group:
-                verdicts: Verdicts = {}
-                nothing_holds = quiet(same[0].view, measured, verdicts)
-                for rule in same:
-                    subjects = states.get((rule.stored.id, chain_id))
-                    if not subjects:
-                        if nothing_holds:
-                            continue  # nothing to fire, nothing open: most rules at a quiet block
-                        if subjects is None:
-                            subjects = states[(rule.stored.id, chain_id)] = {}
-                    for move in judge_rule(rule.view, measured, figures.block, subjects, _new_alert_id, verdicts):
-                        moves.append((move, rule))
+        moves = self._judge_level(chain_id, level, figures, extras)
         if not moves:
             return []
         try:
@@ -367,6 +359,40 @@ class AlertEngine:
         except Exception:
             self._stale_states = True  # memory moved ahead of the store: reload from what was committed
             raise
+
+    def _judge_level(
+        self, chain_id: int, level: Level, figures: BlockFigures, extras: Extras
+    ) -> list[tuple[Transition, LoadedRule]]:
+        """What the level's rules do at the block: one measurement per group, one set of verdicts per equal params,
+        and a rule judged only when the subjects its params hold for differ from its open alerts' subjects."""
+        history = self._history(chain_id)
+        moves: list[tuple[Transition, LoadedRule]] = []
+        states, open_now = self._states, self._open
+        for group in level.groups:
+            measured = measure(group[0][0].spec.params, figures, history, extras)  # the same for all the group
+            if measured.missing is not None:
+                continue
+            for same in group:
+                verdicts: Verdicts = {}
+                holds = holding(same[0].view, measured, verdicts)
+                for rule in same:
+                    key = (rule.stored.id, chain_id)
+                    subjects = states.get(key)
+                    if not subjects:
+                        if not holds:
+                            continue  # nothing to fire, nothing open: most rules at a quiet block
+                        if subjects is None:
+                            subjects = states[key] = {}
+                    else:
+                        opened = open_now.get(key)
+                        if opened is None:
+                            opened = open_now[key] = frozenset(s for s, st in subjects.items() if st.open_alert)
+                        if opened == holds:
+                            continue  # still firing on the same subjects: nothing moves
+                    open_now.pop(key, None)  # judging may fire or resolve: its open subjects are counted again
+                    for move in judge_rule(rule.view, measured, figures.block, subjects, _new_alert_id, verdicts):
+                        moves.append((move, rule))
+        return moves
 
     def _history(self, chain_id: int) -> Callable[[int], BlockFigures | None]:
         """One block's look-backs: its rules' windows ask a few numbers hundreds of times, each looked up once."""
@@ -388,7 +414,7 @@ class AlertEngine:
             p = rule.spec.params
             if isinstance(p, TvlChangeParams):  # the priced tokens and calls behind the figure
                 if p.protocol not in details:
-                    details[p.protocol] = snapshot_evidence(session, p.protocol, move.block.chain_id, move.block.number)
+                    details[p.protocol] = self._snapshot_detail(session, p.protocol, move.block)
                 evidence["snapshot_detail"] = details[p.protocol]
             message = to_message(move, rule, evidence)
             messages.append(message)
@@ -404,7 +430,28 @@ class AlertEngine:
         log.debug("alerts.stored", block=moves[0][0].block.number, fired=len(fired), resolved=len(resolved))
         return messages
 
+    def _snapshot_detail(self, session: Session, slug: str, block: BlockRef) -> dict[str, Any]:
+        """The evidence behind a protocol's TVL at `block`: from the indexer's hands when it is the block it just
+        stored, else from the store."""
+        handed = self._handed.get(block.chain_id)
+        if handed is not None and handed.block == block:
+            for snapshot in handed.snapshots:
+                if snapshot.slug == slug:
+                    return snapshot_detail(snapshot)
+        return snapshot_evidence(session, slug, block.chain_id, block.number)
+
     # --------------------------------------------------------------- rules, states, rollback
+
+    def _refresh_due(self) -> bool:
+        return self._stale_states or time.monotonic() - self._checked >= RULES_CHECK_INTERVAL
+
+    def _prepare(self, stored: ChainTvl | None) -> None:
+        """Before a chain's evaluation: the rule set and states if due, then the block the indexer just stored."""
+        if self._refresh_due():
+            self._refresh()
+        if stored is not None:
+            self.figures.remember(stored)
+            self._handed[stored.block.chain_id] = stored
 
     def _refresh(self) -> None:
         if time.monotonic() - self._checked >= RULES_CHECK_INTERVAL:
@@ -414,6 +461,7 @@ class AlertEngine:
             with self._sessions() as session:
                 rows = open_states(session)
             self._states = {}
+            self._open = {}
             for rule_id, chain_id, subject, open_alert, last_fired in rows:
                 self._states.setdefault((rule_id, chain_id), {})[subject] = SubjectState(open_alert, last_fired)
             self._stale_states = False
@@ -431,6 +479,8 @@ class AlertEngine:
             for rule in loaded:
                 by_chain.setdefault(rule.stored.chain_id, []).append(rule)
             self._levels = {chain_id: levels(rules) for chain_id, rules in by_chain.items()}
+            for chain_id, rules in by_chain.items():
+                self.figures.keep(chain_id, 1 + max(rule.depth + look_back(rule.spec.params) for rule in rules))
             self._version = version
             self._stale_states = True
 
@@ -455,6 +505,8 @@ class AlertEngine:
             self.sink.put(session, message, rule.channels, stored.owner_key_id)
             log.warning("alerts.retracted", rule=alert.rule_id, alert=alert.id, block=alert.block.number)
         self.figures.forget(chain_id, number)
+        if chain_id in self._handed and self._handed[chain_id].block.number >= number:
+            del self._handed[chain_id]
         if chain_id in self._block_times:
             self._block_times[chain_id].forget(number)
         for key in [k for k in self._cursors if k[0] == chain_id and self._cursors[k] >= number]:

@@ -6,8 +6,9 @@ rule fires at the same blocks in both.
 A measurement depends on the rule's inputs, not on its threshold or cool-down: the rules of one block share them
 (`Memo`; the live engine groups rules by `RuleView.inputs` once, when the rule set changes, and calls `measure` once
 per group and `judge_rule` per rule). Rules with equal params share one verdict per subject (`Verdicts`), and a rule
-with no state at a block where its params hold for no subject (`quiet`) is not looked at. A reading's evidence (its
-JSON) is built only when a rule moves, so a quiet block costs a few measurements and about a dict lookup per rule.
+whose open alerts are on exactly the subjects its params hold for (`holding`; none, for most rules) is not looked at.
+A reading's evidence (its JSON) is built only when a rule moves, so a quiet block costs a few measurements and about a
+dict lookup per rule.
 
     >>> from defiscope.alerts.rules import parse_rule
     >>> from defiscope.chain.block import BlockRef
@@ -38,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from defiscope.alerts.rules import (
@@ -52,6 +54,7 @@ from defiscope.alerts.rules import (
     YieldParams,
 )
 from defiscope.chain.block import BlockRef
+from defiscope.indexing_hooks import IndexerHealth as IndexerHealth  # the indexer's state, as the hooks get it
 from defiscope.tvl.model import exact_sum
 from defiscope.tvl.valuation import value_usd
 
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     from defiscope.alerts.pools import YoungPool
 
 HUNDRED: Final = Decimal(100)
+NOTHING: Final[frozenset[str]] = frozenset()
 DAY: Final = 86_400
 
 
@@ -131,14 +135,6 @@ class GovernanceEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class IndexerHealth:
-    head: int | None
-    last_indexed: int | None
-    failing: tuple[str, ...]  # "slug: reason" of protocols whose latest read failed
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Extras:
     """Figures that are not in the snapshot tables: read live at the block, or absent (None: with why)."""
 
@@ -162,10 +158,14 @@ class Reading:
     #: The figures and calls behind the reading, built only when a rule moves (quiet blocks make no JSON).
     explain: Callable[[], Mapping[str, Any]] = dict
     flag: bool = False  # new_protocol: still new; indexer_health: something is failing
+    #: The evidence once built (the rules moving on one reading at a block share it: a hundred resolve at once).
+    built: list[Mapping[str, Any]] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def evidence(self) -> Mapping[str, Any]:
-        return self.explain()
+        if not self.built:
+            self.built.append(MappingProxyType(dict(self.explain())))  # read-only: it is shared
+        return self.built[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,20 +294,20 @@ def judge_rule(
     return moves
 
 
-def quiet(rule: RuleView, measured: Measurement, verdicts: Verdicts) -> bool:
-    """Whether the rule holds for none of the measurement's candidate subjects (filling `verdicts`): then a rule
-    with these params and no state has nothing to do at this block."""
+def holding(rule: RuleView, measured: Measurement, verdicts: Verdicts) -> frozenset[str]:
+    """The candidate subjects the rule holds for (filling `verdicts`). A rule with these params has nothing to do
+    at this block when they are exactly the subjects it has an open alert on: none fires, none resolves."""
     if measured.missing is not None:
-        return True
-    readings = measured.readings
-    subjects = readings if measured.candidates is None else measured.candidates
-    for subject in subjects:
+        return NOTHING
+    readings, judged, params = measured.readings, rule.judge, rule.spec.params
+    held = []
+    for subject in readings if measured.candidates is None else measured.candidates:
         verdict = verdicts.get(subject)
         if verdict is None:
-            verdict = verdicts[subject] = rule.judge(rule.spec.params, readings[subject])
+            verdict = verdicts[subject] = judged(params, readings[subject])
         if verdict[0]:
-            return False
-    return True
+            held.append(subject)
+    return frozenset(held) if held else NOTHING
 
 
 def _advance(

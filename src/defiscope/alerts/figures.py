@@ -1,11 +1,14 @@
-"""A block's figures from the store, as the evaluator reads them: TVL per protocol, the prices the snapshots valued
-their tokens at, the rates, and when each protocol was first stored. Three queries per block, cached (a rule with a
-window of 10 blocks reads the figures of 10 blocks ago, loaded when that block was evaluated).
+"""A block's figures as the evaluator reads them: TVL per protocol, the prices the snapshots valued their tokens at,
+the rates, and when each protocol was first stored. The blocks the indexer has just stored are handed over in memory
+(`remember`, kept as far back as the rules look: `alerts.recent`); any other block is read from the store (three
+queries) and cached: a backtest, a look-back past the kept window, the first blocks after a restart or a reorg.
 
     figures = StoredFigures(repo.engine)
+    figures.keep(1, 11)                    # chain 1's rules look back at most 10 blocks
+    figures.remember(result)               # the ChainTvl the indexer just stored
     now = figures.at(1, 1234)              # BlockFigures of a stored block, or None
     then = figures.at_or_before(1, 1224)   # the newest stored block at or before 1224
-    figures.forget(1, 1230)                # a reorg from 1230: cached figures there are stale
+    figures.forget(1, 1230)                # a reorg from 1230: figures there are stale
 
 The evidence of an alert (`snapshot_evidence`) reads the snapshot's priced tokens and provenance calls, only when
 an alert fires.
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any, Final
 
@@ -22,8 +27,12 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from defiscope.alerts.evaluate import HUNDRED, BlockFigures, PricePoint, RatePoint
+from defiscope.alerts.recent import MISSING, Missing, RecentBlocks, figures_of, ordered_rates, price_index
 from defiscope.chain.block import BlockRef
+from defiscope.protocols.base import BalanceKind
 from defiscope.store.models import Block, ProvenanceCall, SnapshotToken, TvlSnapshot, YieldRow
+from defiscope.tvl.engine import ChainTvl
+from defiscope.tvl.model import ProtocolSnapshot, TokenValue
 
 #: Blocks of figures kept per process (windows of up to this many stored blocks stay in memory).
 CACHED_BLOCKS: Final = 512
@@ -32,9 +41,10 @@ EVIDENCE_ITEMS: Final = 20
 
 
 class StoredFigures:
-    """Reads `BlockFigures` from the store, caching the most recent blocks."""
+    """`BlockFigures` of stored blocks: the latest ones as the indexer handed them over (`remember`), older ones
+    read from the store, the most recently read of those cached."""
 
-    __slots__ = ("_cache", "_engine", "_first_seen", "_lock", "_nearest")
+    __slots__ = ("_cache", "_engine", "_first_seen", "_lock", "_nearest", "_recent")
 
     def __init__(self, engine: Engine) -> None:
         # Core connections, not ORM sessions: these reads run on every evaluated block and map no objects.
@@ -44,16 +54,35 @@ class StoredFigures:
         #: (chain, number) -> the newest stored block at or before it (None: none): 1,000 rules with a window ask
         #: the same few numbers each block.
         self._nearest: dict[tuple[int, int], int | None] = {}
+        self._recent: dict[int, RecentBlocks] = {}  # chain -> the blocks its indexer stored last
         #: The indexer's rollback (`forget`, on its thread) may run while another chain's rules read the cache.
         self._lock = threading.Lock()
+
+    def keep(self, chain_id: int, span: int) -> None:
+        """Keep `span` block numbers of `chain_id` in memory (the deepest rule's depth plus its window, plus one)."""
+        with self._lock:
+            self._window(chain_id).span = max(span, 1)
+
+    def remember(self, result: ChainTvl) -> BlockFigures:
+        """The figures of a block the indexer has just stored, kept for the rules (no read of what was written,
+        except once the first stored time of a protocol new to this process)."""
+        chain_id = result.block.chain_id
+        figures = figures_of(result, self._first_seen_of(chain_id, [s.slug for s in result.snapshots]))
+        with self._lock:
+            self._window(chain_id).add(figures)
+        return figures
 
     def at(self, chain_id: int, number: int) -> BlockFigures | None:
         key = (chain_id, number)
         with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
+            recent = self._recent.get(chain_id)
+            hit = None if recent is None else recent.get(number)
+            if hit is None:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+        if hit is not None:
+            return hit
         with self._engine.connect() as conn:
             figures = self._load(conn, chain_id, number)
         if figures is not None:
@@ -64,6 +93,11 @@ class StoredFigures:
         return figures
 
     def at_or_before(self, chain_id: int, number: int) -> BlockFigures | None:
+        with self._lock:
+            recent = self._recent.get(chain_id)
+            kept = MISSING if recent is None else recent.nearest(number)
+        if not isinstance(kept, Missing):
+            return kept
         if (chain_id, number) in self._cache:
             return self.at(chain_id, number)
         key = (chain_id, number)
@@ -87,12 +121,17 @@ class StoredFigures:
         return sorted(int(n) for n in numbers)
 
     def forget(self, chain_id: int, from_block: int) -> None:
-        """Drop cached figures of `chain_id` at `from_block` and above (rolled back), and the first-seen times."""
+        """Drop figures of `chain_id` at `from_block` and above (rolled back), and the first-seen times."""
         with self._lock:
             for key in [k for k in self._cache if k[0] == chain_id and k[1] >= from_block]:
                 del self._cache[key]
+            if chain_id in self._recent:
+                self._recent[chain_id].forget(from_block)
             self._nearest = {k: v for k, v in self._nearest.items() if k[0] != chain_id}
             self._first_seen.pop(chain_id, None)
+
+    def _window(self, chain_id: int) -> RecentBlocks:
+        return self._recent.setdefault(chain_id, RecentBlocks(1))
 
     def _load(self, conn: Connection, chain_id: int, number: int) -> BlockFigures | None:
         stmt = select(Block.hash, Block.timestamp).where(Block.chain_id == chain_id, Block.number == number)
@@ -108,26 +147,28 @@ class StoredFigures:
                 )
             )
         }
+        known = self._first_seen_of(chain_id, tvl, conn)
         return BlockFigures(
             ref,
             tvl,
             _prices(conn, chain_id, number),
             _rates(conn, chain_id, number),
-            self._seen(conn, chain_id, tvl),
+            {slug: known[slug] for slug in tvl if slug in known},
         )
 
-    def _seen(self, conn: Connection, chain_id: int, tvl: dict[str, Decimal]) -> dict[str, int]:
-        """First stored block time of each protocol of the block (a protocol new to the cache is looked up once)."""
+    def _first_seen_of(self, chain_id: int, slugs: Iterable[str], conn: Connection | None = None) -> dict[str, int]:
+        """First stored block time of the chain's protocols (one looked up once, when it is new to this process)."""
         known = self._first_seen.setdefault(chain_id, {})
-        new = [slug for slug in tvl if slug not in known]
+        new = [slug for slug in slugs if slug not in known]
         if new:
-            stmt = (
-                select(TvlSnapshot.slug, func.min(TvlSnapshot.block_timestamp))
-                .where(TvlSnapshot.chain_id == chain_id, TvlSnapshot.slug.in_(new))
-                .group_by(TvlSnapshot.slug)
-            )
-            known.update({slug: int(first) for slug, first in conn.execute(stmt)})
-        return {slug: known[slug] for slug in tvl if slug in known}
+            with nullcontext(conn) if conn is not None else self._engine.connect() as reading:
+                stmt = (
+                    select(TvlSnapshot.slug, func.min(TvlSnapshot.block_timestamp))
+                    .where(TvlSnapshot.chain_id == chain_id, TvlSnapshot.slug.in_(new))
+                    .group_by(TvlSnapshot.slug)
+                )
+                known.update({slug: int(first) for slug, first in reading.execute(stmt)})
+        return known
 
 
 def _prices(conn: Connection, chain_id: int, number: int) -> dict[str, PricePoint]:
@@ -141,14 +182,11 @@ def _prices(conn: Connection, chain_id: int, number: int) -> dict[str, PricePoin
         )
         .distinct()
     )
-    prices: dict[str, PricePoint] = {}
-    for token, symbol, usd, source in conn.execute(stmt):
-        if usd is None:  # excluded by the query; narrows the type
-            continue
-        point = PricePoint(token, symbol, usd, str(source))
-        prices.setdefault(token.lower(), point)
-        prices.setdefault(symbol.upper(), point)
-    return prices
+    return price_index(
+        PricePoint(token, symbol, usd, str(source))
+        for token, symbol, usd, source in conn.execute(stmt)
+        if usd is not None  # excluded by the query; narrows the type
+    )
 
 
 def _rates(conn: Connection, chain_id: int, number: int) -> tuple[RatePoint, ...]:
@@ -156,7 +194,7 @@ def _rates(conn: Connection, chain_id: int, number: int) -> tuple[RatePoint, ...
     stmt = select(YieldRow.slug, YieldRow.market, YieldRow.asset, YieldRow.symbol, YieldRow.kind, YieldRow.apy).where(
         YieldRow.chain_id == chain_id, YieldRow.block_number == number
     )
-    return tuple(
+    return ordered_rates(
         RatePoint(slug, market, asset, symbol, kind, apy * HUNDRED)
         for slug, market, asset, symbol, kind, apy in conn.execute(stmt)
     )
@@ -184,29 +222,85 @@ def snapshot_evidence(session: Session, slug: str, chain_id: int, number: int) -
         .order_by(ProvenanceCall.ordinal)
         .limit(EVIDENCE_ITEMS)
     ).all()
-    counts = {
-        name: int(session.scalar(select(func.count()).where(column == snapshot.id)) or 0)
-        for name, column in (("token_count", SnapshotToken.snapshot_id), ("call_count", ProvenanceCall.snapshot_id))
-    }
-    return {
-        "tvl_usd": str(snapshot.tvl_usd),
-        "unpriced_count": snapshot.unpriced_count,
-        "tokens": [
-            {
-                "token": t.token,
-                "symbol": t.symbol,
-                "kind": t.kind,
-                "amount": str(t.amount),
-                "decimals": t.decimals,
-                "price_usd": None if t.price_usd is None else str(t.price_usd),
-                "price_source": t.price_source,
-                "value_usd": None if t.value_usd is None else str(t.value_usd),
-                "unpriced_reason": t.unpriced_reason,
-            }
+    counts = [
+        int(session.scalar(select(func.count()).where(column == snapshot.id)) or 0)
+        for column in (SnapshotToken.snapshot_id, ProvenanceCall.snapshot_id)
+    ]
+    return _detail(
+        snapshot.tvl_usd,
+        snapshot.unpriced_count,
+        [
+            _token(t.token, t.symbol, t.kind, t.amount, t.decimals, t.price_usd, t.price_source, t.value_usd)
+            | {"unpriced_reason": t.unpriced_reason}
             for t in tokens
         ],
-        "calls": [
-            {"target": c.target, "function": c.function, "success": c.success, "block": c.block_number} for c in calls
-        ],
-        **counts,  # token_count, call_count: all of them, beyond the first EVIDENCE_ITEMS listed
+        [_call(c.target, c.function, c.success, c.block_number) for c in calls],
+        *counts,
+    )
+
+
+def snapshot_detail(snapshot: ProtocolSnapshot) -> dict[str, Any]:
+    """`snapshot_evidence` of a snapshot still in memory (the block the indexer just stored): the same dict, with
+    nothing read back."""
+    number = snapshot.block.number
+    calls = [
+        _call(c.target, c.function, c.success, number if c.block is None else c.block)
+        for c in snapshot.calls[:EVIDENCE_ITEMS]
+    ]
+    tokens = [_token_value(t) for t in snapshot.tokens[:EVIDENCE_ITEMS]]
+    total = snapshot.total(BalanceKind.TVL)
+    return _detail(total, len(snapshot.unpriced), tokens, calls, len(snapshot.tokens), len(snapshot.calls))
+
+
+def _detail(
+    tvl_usd: Decimal,
+    unpriced_count: int,
+    tokens: list[dict[str, Any]],
+    calls: list[dict[str, Any]],
+    token_count: int,
+    call_count: int,
+) -> dict[str, Any]:
+    return {
+        "tvl_usd": str(tvl_usd),
+        "unpriced_count": unpriced_count,
+        "tokens": tokens,
+        "calls": calls,
+        # All of them, beyond the first EVIDENCE_ITEMS listed.
+        "token_count": token_count,
+        "call_count": call_count,
     }
+
+
+def _token(
+    token: str,
+    symbol: str,
+    kind: str,
+    amount: int,
+    decimals: int,
+    price_usd: Decimal | None,
+    price_source: str | None,
+    value_usd: Decimal | None,
+) -> dict[str, Any]:
+    return {
+        "token": token,
+        "symbol": symbol,
+        "kind": kind,
+        "amount": str(amount),
+        "decimals": decimals,
+        "price_usd": None if price_usd is None else str(price_usd),
+        "price_source": price_source,
+        "value_usd": None if value_usd is None else str(value_usd),
+    }
+
+
+def _token_value(t: TokenValue) -> dict[str, Any]:
+    quote = t.price
+    usd, source = (None, None) if quote is None else (quote.usd, quote.source)
+    kind = BalanceKind(t.kind).value
+    return _token(t.token, t.symbol, kind, t.amount, t.decimals, usd, source, t.value_usd) | {
+        "unpriced_reason": t.unpriced_reason
+    }
+
+
+def _call(target: str, function: str, success: bool, block: int) -> dict[str, Any]:
+    return {"target": target, "function": function, "success": success, "block": block}

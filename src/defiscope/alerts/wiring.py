@@ -18,6 +18,7 @@ from defiscope.alerts.evaluate import GovernanceEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.governance.load import payload_flags, proposal_flags
+from defiscope.indexing_hooks import BlockHook
 from defiscope.protocols.aave_governance_v3_events import (
     PAYLOAD_CREATED_KIND,
     V3_CREATED_KIND,
@@ -28,7 +29,6 @@ from defiscope.protocols.aave_governance_v3_events import (
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
 from defiscope.protocols.governors import AAVE_GOVERNANCE_V3, CHIEF, GOVERNORS, GovernedProtocol
-from defiscope.service.indexer import BlockHook
 from defiscope.store import Repository
 
 log = structlog.get_logger(__name__)

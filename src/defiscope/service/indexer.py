@@ -26,13 +26,14 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Final
 
 import structlog
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.registry import CHAINS
 from defiscope.errors import DefiscopeError, InputError
+from defiscope.indexing_hooks import BlockHook, IndexerHealth
 from defiscope.service.discovery import DiscoveryProgress, attach_discovery, heal_discovery, rewind_discovery
 from defiscope.service.events import EventCollector
 from defiscope.service.reorg import finality_depth, find_fork
@@ -46,13 +47,6 @@ log = structlog.get_logger(__name__)
 MIN_POLL_INTERVAL: Final = 0.2
 #: Whose balance probes whether a node still serves a block's state (any address would do).
 _PROBE_ADDRESS: Final = "0x" + "00" * 20
-
-
-class BlockHook(Protocol):
-    """Told of each block once it is stored (alert rules are evaluated here); an error is logged, never stops
-    indexing."""
-
-    async def block_indexed(self, chain: ChainIndexer, block: BlockRef) -> None: ...
 
 
 class InvalidSchedule(InputError):
@@ -267,18 +261,30 @@ class ChainIndexer:
                 log.warning("indexer.reconcile_failed", chain_id=self.chain_id, block=number, reason=str(exc))
         if self.events is not None:
             await self.events.collect(number)
-        await self._tell_hooks(done.block)
+        await self._tell_hooks(result)
         return done
 
-    async def _tell_hooks(self, block: BlockRef) -> None:
+    def health(self) -> IndexerHealth:
+        """`indexing_hooks.IndexedChain`: the head read, the last block stored, what is failing now."""
+        status = self.chain_status
+        return IndexerHealth(
+            status.head,
+            None if status.last_indexed is None else status.last_indexed.number,
+            tuple(
+                f"{p.slug}: {p.last_failure.reason}" for p in self.protocols.values() if p.failing and p.last_failure
+            ),
+            status.last_error,
+        )
+
+    async def _tell_hooks(self, result: ChainTvl) -> None:
         for hook in self.hooks:
             try:
-                await hook.block_indexed(self, block)
+                await hook.block_indexed(self, result)
             except Exception as exc:  # the block is stored; a hook's failure must not have it indexed again
                 log.error(
                     "indexer.hook_failed",
                     chain_id=self.chain_id,
-                    block=block.number,
+                    block=result.block.number,
                     hook=type(hook).__name__,
                     exc_info=exc,
                 )

@@ -21,14 +21,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.chain.block import BlockRef
 from defiscope.store.database import WRITE_OPTION
 from defiscope.store.models import AlertRow, AlertRuleRow
+
+_ALERTS: Final[Table] = AlertRow.metadata.tables[AlertRow.__tablename__]  # Core statements for the hot writes
+#: Alert ids bound in one UPDATE (SQLite allows 32,766 variables a statement; this stays far below).
+_IDS_PER_UPDATE: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,25 +163,29 @@ def insert_alerts(session: Session, alerts: Sequence[StoredAlert]) -> None:
         }
         for a in alerts
     ]
-    session.execute(insert(AlertRow), rows)
+    # The table, not the ORM entity: one executemany, without the ORM's bulk bookkeeping per row.
+    session.execute(insert(_ALERTS), rows)
 
 
 def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str | None]]) -> None:
-    """Firing alerts (id, resolving block, value there) become resolved, in one bulk UPDATE by primary key."""
-    if not resolved:
-        return
-    rows = [
-        {
-            "id": alert_id,
-            "state": "resolved",
-            "resolved_block_number": block.number,
-            "resolved_block_hash": block.hash,
-            "resolved_block_timestamp": block.timestamp,
-            "resolved_value": value,
-        }
-        for alert_id, block, value in resolved
-    ]
-    session.execute(update(AlertRow), rows)
+    """Firing alerts (id, resolving block, value there) become resolved: one UPDATE per (block, value), by
+    primary keys (the rules that resolve together on one reading share its value)."""
+    together: dict[tuple[BlockRef, str | None], list[str]] = {}
+    for alert_id, block, value in resolved:
+        together.setdefault((block, value), []).append(alert_id)
+    for (block, value), ids in together.items():
+        for start in range(0, len(ids), _IDS_PER_UPDATE):
+            session.execute(
+                update(_ALERTS)
+                .where(_ALERTS.c.id.in_(ids[start : start + _IDS_PER_UPDATE]))
+                .values(
+                    state="resolved",
+                    resolved_block_number=block.number,
+                    resolved_block_hash=block.hash,
+                    resolved_block_timestamp=block.timestamp,
+                    resolved_value=value,
+                )
+            )
 
 
 def open_states(session: Session, chain_id: int | None = None) -> list[tuple[str, int, str, str | None, int]]:
