@@ -9,9 +9,11 @@ gets the `unknown` flag with the reason."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,14 +27,16 @@ from defiscope.alerts.rules import parse_rule
 from defiscope.alerts.wiring import governance_source
 from defiscope.chain.abi import checksum
 from defiscope.chain.block import BlockRef
+from defiscope.chain.client import ChainClient
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet
 from defiscope.devnet.aave_governance import delegate_address
 from defiscope.devnet.aave_governance_v3 import COOLDOWN, EXECUTION_DELAYS, VOTING_CONFIGS
 from defiscope.devnet.agents.aave_governance_v3 import AaveGovernanceV3Agents, LiveV3Proposal, governance_core
 from defiscope.devnet.agents.wallet import Wallet
-from defiscope.devnet.anvil import rpc
+from defiscope.devnet.anvil import rpc, start_anvil
 from defiscope.devnet.simulation import Simulation, SimulationConfig
+from defiscope.devnet.state_dump import compact_dump, unpacked_state
 from defiscope.governance.aave_v3 import (
     GOVERNOR_STATE,
     PROPOSAL_EXPIRATION_TIME,
@@ -41,8 +45,11 @@ from defiscope.governance.aave_v3 import (
     V3Context,
     V3State,
     build_v3_proposals,
+    payloads_unread,
+    recorded_facts,
     v3_state,
 )
+from defiscope.governance.aave_v3_flags import flags_of_payloads, payload_index
 from defiscope.governance.actions import decode_action
 from defiscope.governance.load import abi_library
 from defiscope.governance.state import ProposalState
@@ -54,10 +61,12 @@ from defiscope.protocols.aave_governance_v3_events import (
     V3_EXECUTED_KIND,
     V3_PAYLOAD_SENT_KIND,
     V3_QUEUED_KIND,
+    aave_governance_v3_streams,
     parse_aave_governance_v3_log,
 )
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import GOVERNORS
+from defiscope.service.events import EventCollector
 from defiscope.service.indexer import ChainIndexer, Indexer
 from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
@@ -187,6 +196,21 @@ def test_payload_actions_are_decoded_and_foreign_payloads_named() -> None:
     assert (action.function, action.flag) == ("setReserveFactor(address,uint256)", "parameter-change")
     assert "payload 3: created" in proposal.state_reason
     assert "payload 9 on chain 137's PayloadsController" in proposal.state_reason
+
+
+def test_unknown_flags_say_why() -> None:
+    """A payload on this chain whose PayloadCreated is not stored, and a ProposalCreated whose getProposal reverted
+    when it was collected: `unknown`, each with its reason."""
+    stored = payload_index([parse_aave_governance_v3_log(_payload(3, 15))])
+    refs = (PayloadRef(1, 1, CONTROLLER, 3), PayloadRef(1, 1, "0x" + "ee" * 20, 5))
+    flagged = flags_of_payloads(refs, 1, stored)
+    assert flagged.flags == ("parameter-change", "unknown")
+    (why,) = flagged.reasons
+    assert why.startswith(f"payload 5 of PayloadsController 0x{'ee' * 20}: no PayloadCreated of it is stored")
+    failed = {"block": 16, "success": False, "result": "execution reverted"}
+    created = replace(_events()[1], payload={**_events()[1].payload, "payloads_call": failed})
+    assert recorded_facts(created) is None
+    assert payloads_unread(created) == "getProposal failed at block 16: execution reverted"
 
 
 def _stored(kind: str, number: int, pid: int, payload: dict[str, Any]) -> StoredEvent:
@@ -363,6 +387,7 @@ async def test_a_flag_rule_fires_at_every_v3_stage_live_and_in_backtest(
     (created,) = [e for e in repo.events(1, keeper, V3_CREATED_KIND) if e.payload["id"] == pid]
     call = created.payload["payloads_call"]  # the getProposal behind the list: at the creation block, by hash
     assert (call["block"], call["block_hash"], call["success"]) == (created.block_number, created.block_hash, True)
+    assert "why_this_block" not in call
     assert created.payload["payloads"] == [
         {
             "chain": 1,
@@ -399,3 +424,41 @@ async def test_a_flag_rule_fires_at_every_v3_stage_live_and_in_backtest(
         for fired in _fired(await backtest(StoredFigures(repo.engine), rule, first, last, governance=source))
     ]
     assert sorted(replayed) == expected
+
+
+async def test_a_node_without_the_creation_block_s_state_gives_the_payloads_at_the_scanned_block(
+    devnet: Devnet,
+    chain_reverted: str,
+    repo: Repository,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A node that keeps the blocks but not their state (anvil reloaded from a dump, as a pruned node): getProposal
+    at the creation block is refused, so the payload list (fixed at creation) is read at the scan's block, and
+    the kept call says which block answered."""
+    sim = Simulation(devnet.chain(1), SimulationConfig(seed=4, agents=()))
+    made = AaveGovernanceV3Agents(propose_every=10**6).propose(sim, random.Random(4))
+    assert made is not None
+    mine(chain_reverted, 1)
+    dump = tmp_path / "reloaded.json.gz"
+    dump.write_bytes(compact_dump(chain_reverted))
+    with unpacked_state(dump) as plain:
+        reloaded = await asyncio.to_thread(start_anvil, 1, load_state=plain)
+    try:
+        async with ChainClient.connect(1, (reloaded.rpc_url,)) as client:
+            head = (await client.block("latest")).number
+            contracts = sim.chain.contracts
+            streams = aave_governance_v3_streams(
+                core=contracts["AaveGovernanceCore"],
+                payloads_controller=contracts["AavePayloadsController"],
+                start_block=head - 3,
+                lookback=10**12,
+            )
+            await EventCollector(client, repo, [("aave-v3", s) for s in streams]).collect(head, strict=True)
+    finally:
+        reloaded.stop()
+    (created,) = [e for e in repo.events(1, "aave-v3", V3_CREATED_KIND) if e.payload["id"] == str(made.id)]
+    call = created.payload["payloads_call"]
+    assert created.block_number < head, call
+    assert (call["block"], call["success"]) == (head, True), call
+    assert call["why_this_block"].startswith(f"the node serves no state at block {created.block_number};")
+    assert [p["payload_id"] for p in created.payload["payloads"]] == [made.payload_id]

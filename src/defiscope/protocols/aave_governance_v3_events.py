@@ -228,17 +228,28 @@ def _call_record(result: CallResult, block: BlockRef) -> dict[str, Any]:
     }
 
 
+async def _read_at(reader: Reader, block: BlockRef, call: Call) -> CallResult | None:
+    """`call` at `block`; None when the node serves no state there (pruned: refused, or a failed call on a node
+    whose state probe fails too), so that a revert is kept as the answer it is."""
+    at = reader.at(block)
+    try:
+        result = await at.call(call)
+    except BlockUnavailable:
+        return None
+    return result if result.success or await at.has_state() else None
+
+
 async def _read_proposal(reader: Reader, core: str, created: StoredEvent, block: BlockRef) -> StoredEvent:
     """`created` with getProposal read at its block; a node that no longer serves that block's state is read at
     the reader's own block instead (the payload list and creation time never change after creation), and the
-    record says which block answered."""
+    record says which block answered and why."""
     call = Call.of(core, GET_PROPOSAL, int(created.payload["id"]))
-    try:
-        result = await reader.at(block).call(call)
-    except BlockUnavailable:
-        block = reader.block
-        result = await reader.call(call)
-    completed: dict[str, Any] = {"payloads_call": _call_record(result, block)}
+    result = await _read_at(reader, block, call)
+    record: dict[str, Any] = {}
+    if result is None:
+        why = f"the node serves no state at block {block.number}; read at the scanned block (fixed since creation)"
+        block, result, record = reader.block, await reader.call(call), {"why_this_block": why}
+    completed: dict[str, Any] = {"payloads_call": _call_record(result, block) | record}
     if result.success:
         (proposal,) = result.value
         completed |= {"creation_time": int(proposal[2]), "payloads": payload_list(proposal[14])}
