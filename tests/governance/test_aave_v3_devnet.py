@@ -3,7 +3,8 @@ state at every block (`getProposalState`, mapped onto the Governor's states: Pen
 Defeated, Canceled, Expired all occur), the delivered result, the quorum (the access level's yes threshold) and the
 execution time (`getProposal`), the payloads' actions decoded and flagged as the simulation proposed them (one
 sent with a `signature`), the Core market really changed by the executed payloads; the CLI lists the same
-proposals, and the governance alerts' source sees their creation, queueing and execution."""
+proposals, and the governance alerts' source sees their creation, queueing and execution, flagged at each from the
+payload list kept with the creation (read once there: the view asks getProposal only of queued proposals)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.governance.aave_v3 import GOVERNOR_STATE, PROPOSAL_EXPIRATION_TIME
 from defiscope.governance.load import GovernanceView, governance_view, stored_events
 from defiscope.governance.state import ProposalState
+from defiscope.protocols.aave_governance_v3_events import V3_CREATED_KIND
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
@@ -181,6 +183,28 @@ async def test_result_quorum_and_execution_time_equal_the_contracts(
     assert ProposalState.DEFEATED in doc_states  # the doomed one's result: against beat for
 
 
+async def test_the_view_reads_get_proposal_only_where_the_kept_facts_fall_short(
+    v3_governed: V3Governed, gov_engine: TvlEngine, kept: Repository
+) -> None:
+    """Creation times and payloads are kept with each ProposalCreated (read at its block, by hash): at every
+    recorded block the view asks getProposal only of the proposals queued there (their queuing time)."""
+    events = stored_events(kept, 1, SPEC)
+    created = [e for e in events if e.kind == V3_CREATED_KIND]
+    assert len(created) == len(v3_governed.ids())
+    for event in created:
+        call = event.payload["payloads_call"]
+        assert (call["block"], call["block_hash"], call["success"]) == (event.block_number, event.block_hash, True)
+    queued_reads = 0
+    for block, _states in v3_governed.seen:
+        snapshot = await gov_engine.client.snapshot(block)
+        reader = Batcher(snapshot).reader("test")
+        view = await governance_view(events, snapshot.block, gov_engine.deployment, SPEC, reader)
+        asked = {str(r.call.args[0]) for r in reader.records if r.call.function.name == "getProposal"}
+        assert asked == {p.id for p in view.proposals if p.state is ProposalState.QUEUED}
+        queued_reads += len(asked)
+    assert queued_reads  # some blocks had a queued proposal
+
+
 async def test_payload_actions_are_decoded_and_flagged_as_proposed(
     v3_governed: V3Governed, gov_engine: TvlEngine, kept: Repository
 ) -> None:
@@ -248,9 +272,10 @@ async def test_alert_source_sees_v3_creation_queueing_and_execution(
     assert executed
     for proposal in executed:
         assert {(str(proposal.id), s) for s in ("created", "queued", "executed")} <= staged
-    flags = {e.proposal_id: e.flags for events in span.values() for e in events if e.event == "executed"}
-    for proposal in executed:  # the execution names the payloads, whose actions give the flags
-        assert set(flags[str(proposal.id)]) == {FLAG_OF_KIND[kind] for kind in proposal.kinds}
+    flags = {(e.proposal_id, e.event): e.flags for events in span.values() for e in events}
+    for proposal in executed:  # the payloads kept at creation, whose actions give the flags at every stage
+        for stage in ("created", "queued", "executed"):
+            assert set(flags[(str(proposal.id), stage)]) == {FLAG_OF_KIND[kind] for kind in proposal.kinds}
     assert {(str(pid), "created") for pid in v3_governed.direct} <= staged
 
 

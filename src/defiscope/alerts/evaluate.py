@@ -132,6 +132,7 @@ class GovernanceEvent:
     event: str  # created | queued | executed
     flags: tuple[str, ...]
     tx_hash: str | None = None
+    flag_reasons: tuple[str, ...] = ()  # why a flag is `unknown` (a payload whose actions are not followed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -621,6 +622,8 @@ def _governance(p: GovernanceParams, extras: Extras) -> Measurement:
             continue
         evidence: dict[str, Any] = {"protocol": event.protocol, "proposal_id": event.proposal_id}
         evidence |= {"event": event.event, "flags": list(event.flags), "tx_hash": event.tx_hash}
+        if event.flag_reasons:
+            evidence["flag_reasons"] = list(event.flag_reasons)
         readings[f"{event.protocol}:{event.proposal_id}:{event.event}"] = Reading(None, explain=partial(dict, evidence))
     return Measurement(readings)
 

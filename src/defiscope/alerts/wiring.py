@@ -17,15 +17,10 @@ from defiscope.alerts.engine import AlertEngine, GovernanceSource
 from defiscope.alerts.evaluate import GovernanceEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
-from defiscope.governance.load import payload_flags, proposal_flags
+from defiscope.governance.aave_v3_flags import Flagged, v3_stage_flags
+from defiscope.governance.load import proposal_flags
 from defiscope.indexing_hooks import BlockHook
-from defiscope.protocols.aave_governance_v3_events import (
-    PAYLOAD_CREATED_KIND,
-    V3_CREATED_KIND,
-    V3_EXECUTED_KIND,
-    V3_PAYLOAD_SENT_KIND,
-    V3_QUEUED_KIND,
-)
+from defiscope.protocols.aave_governance_v3_events import V3_CREATED_KIND, V3_EXECUTED_KIND, V3_QUEUED_KIND
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
 from defiscope.protocols.governors import AAVE_GOVERNANCE_V3, CHIEF, GOVERNORS, GovernedProtocol
@@ -39,9 +34,9 @@ STAGE_KINDS: Final = {
     "queued": PROPOSAL_QUEUED_KIND,
     "executed": PROPOSAL_EXECUTED_KIND,
 }
-#: Aave Governance V3 keeps its own kinds (GovernanceCore's events). Its proposals name payloads, not actions, and
-#: only their execution says which (PayloadSent): created and queued alerts carry no flags, executed ones the
-#: flags of their payloads on the followed PayloadsController.
+#: Aave Governance V3 keeps its own kinds (GovernanceCore's events). Its proposals name payloads, not actions: the
+#: payload list kept with ProposalCreated and the payloads' PayloadCreated give the flags at every stage, with
+#: `unknown` and the reason for a payload whose actions are not stored (`governance.aave_v3_flags`).
 V3_STAGE_KINDS: Final = {"created": V3_CREATED_KIND, "queued": V3_QUEUED_KIND, "executed": V3_EXECUTED_KIND}
 
 
@@ -98,42 +93,19 @@ def _governor_events(
         # Proposals that began before the span: their actions (and so their flags) are in that earlier event.
         earlier = repo.events(chain_id, keeper, origin_kind, to_block=first - 1)
         origins = {**{_proposal_id(e): e for e in earlier}, **origins}
-    flags: dict[str, tuple[str, ...]] = {}
-    executed_flags = (
-        _executed_payload_flags(repo, chain_id, keeper, staged["executed"]) if spec.shape == AAVE_GOVERNANCE_V3 else {}
-    )
+    flags: dict[str, Flagged] = {}
+    v3 = v3_stage_flags(repo, chain_id, keeper, origins, staged, last) if spec.shape == AAVE_GOVERNANCE_V3 else {}
     found: list[tuple[int, GovernanceEvent]] = []
     for stage, events in staged.items():
         for event in events:
             pid = _proposal_id(event)
             if pid not in flags:
                 origin = origins.get(pid)
-                flags[pid] = () if origin is None else proposal_flags(origin)
-            shown = executed_flags.get(pid, flags[pid]) if stage == "executed" else flags[pid]
-            found.append((event.block_number, GovernanceEvent(protocol, pid, stage, shown, event.tx_hash)))
+                flags[pid] = Flagged(() if origin is None else proposal_flags(origin))
+            shown = v3.get((pid, stage), flags[pid])
+            event_at = GovernanceEvent(protocol, pid, stage, shown.flags, event.tx_hash, shown.reasons)
+            found.append((event.block_number, event_at))
     return found
-
-
-def _executed_payload_flags(
-    repo: Repository, chain_id: int, keeper: str, executed: list[StoredEvent]
-) -> dict[str, tuple[str, ...]]:
-    """Aave V3: each executed proposal's flags, from the payloads its PayloadSent events name (same blocks as the
-    executions) and their PayloadCreated events (earlier); two reads, only when a V3 proposal executed."""
-    if not executed:
-        return {}
-    pids = {_proposal_id(e) for e in executed}
-    first, last = min(e.block_number for e in executed), max(e.block_number for e in executed)
-    sent = repo.events(chain_id, keeper, V3_PAYLOAD_SENT_KIND, from_block=first, to_block=last)
-    created = {
-        str(e.payload["payload_id"]): e for e in repo.events(chain_id, keeper, PAYLOAD_CREATED_KIND, to_block=last)
-    }
-    payloads: dict[str, list[StoredEvent]] = {}
-    for event in sent:
-        found = created.get(str(event.payload["payload_id"]))
-        controller = str(event.payload["payloads_controller"]).lower()
-        if _proposal_id(event) in pids and found is not None and str(found.payload["controller"]).lower() == controller:
-            payloads.setdefault(_proposal_id(event), []).append(found)
-    return {pid: payload_flags(events) for pid, events in payloads.items()}
 
 
 def _proposal_id(event: StoredEvent) -> str:

@@ -93,12 +93,36 @@ class PayloadRef:
 
 @dataclass(frozen=True, slots=True)
 class ProposalFacts:
-    """What getProposal says that the events do not: times (unix seconds) and the payloads."""
+    """What getProposal says that the events do not: times (unix seconds) and the payloads. The queuing time is
+    None when read at creation (kept with the event), before there was one."""
 
     creation_time: int
-    voting_activation_time: int
-    queuing_time: int
     payloads: tuple[PayloadRef, ...]
+    queuing_time: int | None = None
+
+
+def payload_refs(payloads: Iterable[Mapping[str, object]]) -> tuple[PayloadRef, ...]:
+    """Payloads as kept (`aave_governance_v3_events.payload_list`)."""
+    return tuple(
+        PayloadRef(int(str(p["chain"])), int(str(p["access_level"])), str(p["controller"]), int(str(p["payload_id"])))
+        for p in payloads
+    )
+
+
+def recorded_facts(created: StoredEvent) -> ProposalFacts | None:
+    """The facts kept with a ProposalCreated (getProposal read at its block when collected); None when its read
+    failed (`payloads_unread` says why) or the event was kept without them."""
+    if "payloads" not in created.payload:
+        return None
+    return ProposalFacts(int(created.payload["creation_time"]), payload_refs(created.payload["payloads"]))
+
+
+def payloads_unread(created: StoredEvent) -> str:
+    """Why a ProposalCreated has no payload list kept."""
+    call = created.payload.get("payloads_call")
+    if isinstance(call, Mapping) and not call.get("success", True):
+        return f"getProposal failed at block {call['block']}: {call['result']}"
+    return "its payloads were not read when it was collected"
 
 
 @dataclass(slots=True)
@@ -258,8 +282,9 @@ def _proposal(
     threshold = context.yes_thresholds.get(level)
     for_votes, against = replayed.result or (0, 0)
     eta = None
-    if replayed.state == V3State.QUEUED and fact is not None and context.cooldown is not None:
-        eta = fact.queuing_time + context.cooldown
+    queued_at = None if fact is None else fact.queuing_time
+    if replayed.state == V3State.QUEUED and queued_at is not None and context.cooldown is not None:
+        eta = queued_at + context.cooldown
     return Proposal(
         pid,
         str(created.payload["proposer"]),

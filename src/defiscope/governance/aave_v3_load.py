@@ -2,9 +2,11 @@
 
     proposals = await v3_proposals_at(events, block, reader, decoder, core=..., controller=..., chain_id=1)
 
-The batch reads `getProposal(id)` of every proposal created up to the block (creation, activation and queueing
-times, and the payloads, which no event names before execution), `getVotingConfig` of both access levels (the
-yes threshold, the proposal's quorum) and `COOLDOWN_PERIOD()`. Without a reader (or when a read fails) the
+A proposal's creation time and payloads (which no event names before execution) are kept with its ProposalCreated
+(read at its block when collected: `aave_governance_v3_events.complete_v3_proposals`). The batch reads
+`getProposal(id)` only where that falls short: a queued proposal (its queuing time gives the execution time) and
+one kept without them; then `getVotingConfig` of both access levels (the yes threshold, the proposal's quorum)
+and `COOLDOWN_PERIOD()`. Without a reader (or when a read fails) the
 figures it would give stay unknown and each proposal's state reason says so.
 """
 
@@ -12,20 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from defiscope.chain.abi import checksum
 from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.governance.aave_v3 import (
-    PayloadRef,
     ProposalFacts,
     V3Context,
+    V3State,
     build_v3_proposals,
+    payload_refs,
+    recorded_facts,
     replay,
 )
 from defiscope.governance.proposals import Decoder, Proposal
+from defiscope.protocols.aave_governance_v3_events import GET_PROPOSAL, payload_list
 from defiscope.protocols.events import StoredEvent
-from defiscope.protocols.governors import COOLDOWN_PERIOD, GET_PROPOSAL, GET_VOTING_CONFIG
+from defiscope.protocols.governors import COOLDOWN_PERIOD, GET_VOTING_CONFIG
 
 #: PayloadsControllerUtils.AccessControl's levels that carry a voting configuration.
 ACCESS_LEVELS = (1, 2)
@@ -35,9 +39,7 @@ def _facts(result: CallResult) -> ProposalFacts | None:
     if not result.success:
         return None
     (proposal,) = result.value
-    creation, activation, queuing = int(proposal[2]), int(proposal[4]), int(proposal[5])
-    refs = tuple(PayloadRef(int(c), int(level), checksum(str(a)), int(i)) for c, level, a, i in proposal[14])
-    return ProposalFacts(creation, activation, queuing, refs)
+    return ProposalFacts(int(proposal[2]), payload_refs(payload_list(proposal[14])), int(proposal[5]))
 
 
 async def read_v3_facts(
@@ -64,11 +66,13 @@ async def v3_proposals_at(
     controller: str | None,
     chain_id: int,
 ) -> tuple[Proposal, ...]:
-    ids = sorted(replay(events, block.number), key=int)
-    facts: dict[str, ProposalFacts] = {}
+    replayed = replay(events, block.number)
+    facts = {pid: fact for pid, r in replayed.items() if (fact := recorded_facts(r.created)) is not None}
     thresholds: dict[int, int] = {}
     cooldown = None
-    if reader is not None and ids:
-        facts, thresholds, cooldown = await read_v3_facts(reader, core, ids)
+    if reader is not None and replayed:
+        asked = sorted((p for p, r in replayed.items() if p not in facts or r.state == V3State.QUEUED), key=int)
+        read, thresholds, cooldown = await read_v3_facts(reader, core, asked)
+        facts |= read
     context = V3Context(chain_id, controller, thresholds, cooldown)
     return tuple(build_v3_proposals(events, block=block, facts=facts, context=context, decode=decode))

@@ -9,16 +9,29 @@ PayloadCreated. Votes are cast on voting machines on other chains; only their re
 ProposalQueued or ProposalFailed. Kinds are V3's own (`V3_*`), so they never mix with Governance V2's kept under
 the same adapter.
 
+ProposalCreated does not name the payloads, so the core's stream completes each one (`complete_v3_proposals`)
+with `getProposal(id)` read at the event's own block: the payload list (fixed at creation) and the creation time
+are kept with the event, and the call itself as its provenance (`payloads_call`; a reverted read is kept with
+its reason instead of a list). Alerts then flag a proposal from its creation on, from the store alone.
+
     streams = aave_governance_v3_streams(core="0x…", payloads_controller="0x…", start_block=0, lookback=10**9)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from functools import partial
 from typing import Any, Final
 
 from defiscope.chain.abi import checksum
+from defiscope.chain.block import BlockRef
+from defiscope.chain.errors import BlockUnavailable
 from defiscope.chain.logs import log_hex, topic_address
+from defiscope.chain.multicall import Call, CallResult
+from defiscope.chain.reader import Reader
+from defiscope.protocols.base import CallRecord
 from defiscope.protocols.events import EventStream, StoredEvent
 from defiscope.protocols.governor_events import Parser, by_topic, decoded_log, topic_of
 
@@ -50,6 +63,14 @@ PAYLOADS_CONTROLLER_EVENTS: Final = (
     PAYLOAD_QUEUED_EVENT,
     PAYLOAD_EXECUTED_EVENT,
     PAYLOAD_CANCELLED_EVENT,
+)
+
+#: IGovernanceCore.getProposal: (state, accessLevel, creationTime, votingDuration, votingActivationTime, queuingTime,
+#: cancelTimestamp, creator, votingPortal, snapshotBlockHash, ipfsHash, forVotes, againstVotes, cancellationFee,
+#: payloads[(chain, accessLevel, payloadsController, payloadId)]).
+GET_PROPOSAL: Final = (
+    "getProposal(uint256)((uint8,uint8,uint40,uint24,uint40,uint40,uint40,address,address,bytes32,bytes32,"
+    "uint128,uint128,uint256,(uint256,uint8,address,uint40)[]))"
 )
 
 V3_CREATED_KIND: Final = "aave_v3_proposal_created"
@@ -185,11 +206,84 @@ V3_PARSERS: Final[Mapping[str, Parser]] = {
 parse_aave_governance_v3_log: Final = by_topic(V3_PARSERS, "an Aave Governance V3 event")
 
 
+def payload_list(payloads: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """getProposal's payloads [(chain, accessLevel, payloadsController, payloadId)] as kept."""
+    return [
+        {"chain": int(chain), "access_level": int(level), "controller": checksum(str(controller)), "payload_id": int(i)}
+        for chain, level, controller, i in payloads
+    ]
+
+
+def _call_record(result: CallResult, block: BlockRef) -> dict[str, Any]:
+    """The call as provenance (`CallRecord`: its answer, or why none), with the block (number and hash) it read."""
+    record = CallRecord.of(result)
+    return {
+        "target": record.target,
+        "function": record.function,
+        "args": list(record.args),
+        "result": record.result,
+        "success": record.success,
+        "block": block.number,
+        "block_hash": block.hash,
+    }
+
+
+async def _read_at(reader: Reader, block: BlockRef, call: Call) -> CallResult | None:
+    """`call` at `block`; None when the node serves no state there (pruned: refused, or a failed call on a node
+    whose state probe fails too), so that a revert is kept as the answer it is."""
+    at = reader.at(block)
+    try:
+        result = await at.call(call)
+    except BlockUnavailable:
+        return None
+    return result if result.success or await at.has_state() else None
+
+
+async def _read_proposal(reader: Reader, core: str, created: StoredEvent, block: BlockRef) -> StoredEvent:
+    """`created` with getProposal read at its block; a node that no longer serves that block's state is read at
+    the reader's own block instead (the payload list and creation time never change after creation), and the
+    record says which block answered and why."""
+    call = Call.of(core, GET_PROPOSAL, int(created.payload["id"]))
+    result = await _read_at(reader, block, call)
+    record: dict[str, Any] = {}
+    if result is None:
+        why = f"the node serves no state at block {block.number}; read at the scanned block (fixed since creation)"
+        block, result, record = reader.block, await reader.call(call), {"why_this_block": why}
+    completed: dict[str, Any] = {"payloads_call": _call_record(result, block) | record}
+    if result.success:
+        (proposal,) = result.value
+        completed |= {"creation_time": int(proposal[2]), "payloads": payload_list(proposal[14])}
+    return replace(created, payload={**created.payload, **completed})
+
+
+async def complete_v3_proposals(core: str, reader: Reader, events: Sequence[StoredEvent]) -> list[StoredEvent]:
+    """Each ProposalCreated among `events` with its payload list and creation time, read with getProposal at the
+    event's own block (by hash: a block reorged away since fails the scan, which is retried); others as given."""
+    created = [e for e in events if e.kind == V3_CREATED_KIND]
+    if not created:
+        return list(events)
+    headers = {h.number: h for h in await reader.headers(sorted({e.block_number for e in created}))}
+    for event in created:
+        if headers[event.block_number].hash != event.block_hash:
+            raise BlockUnavailable(
+                f"block {event.block_number} is now {headers[event.block_number].hash}, not {event.block_hash} "
+                "of the ProposalCreated found: reorged, scanned again",
+                chain_id=reader.chain_id,
+            )
+    found = await asyncio.gather(*(_read_proposal(reader, core, e, headers[e.block_number]) for e in created))
+    completed = {(e.kind, e.key): e for e in found}
+    return [completed.get((e.kind, e.key), e) for e in events]
+
+
 def aave_governance_v3_streams(
     *, core: str, payloads_controller: str, start_block: int, lookback: int
 ) -> list[EventStream]:
-    """GovernanceCore's seven lifecycle events and the PayloadsController's four payload events."""
-    sources = ((core, GOVERNANCE_CORE_EVENTS), (payloads_controller, PAYLOADS_CONTROLLER_EVENTS))
+    """GovernanceCore's seven lifecycle events (each ProposalCreated completed with its payloads) and the
+    PayloadsController's four payload events."""
+    sources = (
+        (core, GOVERNANCE_CORE_EVENTS, partial(complete_v3_proposals, core)),
+        (payloads_controller, PAYLOADS_CONTROLLER_EVENTS, None),
+    )
     return [
         EventStream(
             address,
@@ -197,6 +291,7 @@ def aave_governance_v3_streams(
             parse_aave_governance_v3_log,
             lookback=lookback,
             start_block=start_block,
+            complete=complete,
         )
-        for address, events in sources
+        for address, events, complete in sources
     ]

@@ -3,7 +3,9 @@
 An adapter that needs a time series of its own events (oracle reports, proposals) returns `EventStream`s from
 `Adapter.event_streams()`. The service scans each stream's new blocks as it indexes, stores what `parse`
 makes of every log as a `StoredEvent` keyed by (chain, protocol, kind, key), rolls them back on a reorg, and
-gives them back by (protocol, kind). Neither the store nor the service knows any protocol by name.
+gives them back by (protocol, kind). Neither the store nor the service knows any protocol by name. A stream
+whose events need what only the chain holds at their block (an Aave V3 proposal's payloads) also declares
+`complete`: given a `Reader` (pinned, recording its calls) and the parsed events, it returns them with that added.
 
     >>> log = {"blockNumber": "0x10", "logIndex": "0x2", "blockHash": "0x" + "ab" * 32,
     ...        "transactionHash": "0x" + "cd" * 32, "topics": [], "data": "0x"}
@@ -16,11 +18,12 @@ gives them back by (protocol, kind). Neither the store nor the service knows any
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from defiscope.chain.logs import log_hex, log_int
+from defiscope.chain.reader import Reader
 from defiscope.errors import DefiscopeError
 
 
@@ -83,6 +86,11 @@ class EventStream:
     parse: Callable[[Mapping[str, Any]], StoredEvent] = field(compare=False)
     lookback: int
     start_block: int = 0
+    #: Reads what the parsed events lack at their own blocks (through the reader's `at`) and returns them
+    #: completed; None: the logs say all. Runs before they are stored, so a stored event is always complete.
+    complete: Callable[[Reader, Sequence[StoredEvent]], Awaitable[list[StoredEvent]]] | None = field(
+        default=None, compare=False
+    )
 
     def first_block(self, to_block: int) -> int:
         return max(self.start_block, to_block - self.lookback, 0)

@@ -29,6 +29,7 @@ from defiscope.protocols.aave_governance_events import (
     aave_governance_streams,
 )
 from defiscope.protocols.aave_governance_v3_events import (
+    GET_PROPOSAL,
     GOVERNANCE_CORE_EVENTS,
     PAYLOADS_CONTROLLER_EVENTS,
     aave_governance_v3_streams,
@@ -232,10 +233,6 @@ def _aave_uses(deployment: Deployment, spec: GovernedProtocol) -> list[ContractU
 
 #: What the governance view reads of GovernanceCore: a proposal's times and payloads, an access level's voting
 #: configuration (its yes threshold is the quorum), the wait between queueing and execution.
-GET_PROPOSAL: Final = (
-    "getProposal(uint256)((uint8,uint8,uint40,uint24,uint40,uint40,uint40,address,address,bytes32,bytes32,"
-    "uint128,uint128,uint256,(uint256,uint8,address,uint40)[]))"
-)
 GET_VOTING_CONFIG: Final = "getVotingConfig(uint8)((uint24,uint24,uint56,uint56,uint56))"
 COOLDOWN_PERIOD: Final = "COOLDOWN_PERIOD()(uint256)"
 V3_CORE_CALLS: Final = (GET_PROPOSAL, GET_VOTING_CONFIG, COOLDOWN_PERIOD)

@@ -3,7 +3,8 @@
 The indexer calls `collect(to_block)` after each block it stores. Each adapter's `event_streams()` names a
 contract, its topics and how to parse a log (`protocols.events`); the collector scans only the blocks since
 its last scan of that stream (streams at the same position share one `eth_getLogs`), stores what `parse`
-returns under the adapter's slug, idempotently, and scans again from the fork after a reorg. The first scan
+returns (completed by the stream's `complete`, when it declares one, through a reader pinned to the scan's
+end) under the adapter's slug, idempotently, and scans again from the fork after a reorg. The first scan
 of a stream looks back its own `lookback` (a week of daily reports for an APR average, say). It knows no
 protocol by name: what a protocol keeps is the adapter's business, what is done with it the reader's.
 
@@ -27,6 +28,7 @@ import structlog
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.logs import log_hex
+from defiscope.chain.reader import Batcher, Reader
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.log_cursor import source_key
@@ -125,6 +127,8 @@ class EventCollector:
             mine = [raw for raw in logs if _matches(scan.stream, raw)]
             try:
                 events = [scan.stream.parse(raw) for raw in mine]
+                if events and scan.stream.complete is not None:
+                    events = await scan.stream.complete(await self._reader(scan.slug, to_block), events)
                 if events:
                     await asyncio.to_thread(self.repo.save_events, self.chain_id, scan.slug, events)
                 if scan.continues(start):
@@ -138,6 +142,11 @@ class EventCollector:
             if events:
                 log.info("events.stored", chain_id=self.chain_id, slug=scan.slug, events=len(events), to_block=to_block)
         return found
+
+    async def _reader(self, slug: str, to_block: int) -> Reader:
+        """A reader pinned to the scan's last block, for a stream that completes its events (`EventStream.complete`
+        reads each event's own block through `at`); its calls are recorded, as every adapter's."""
+        return Batcher(await self.client.snapshot(to_block)).reader(f"events:{slug}")
 
     async def _load_positions(self) -> None:
         """Once: continue each stream after the position an earlier run stored (a restart does not look back)."""
