@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import AlertEngine, backtest
+from defiscope.alerts.backtest import backtest
+from defiscope.alerts.engine import AlertEngine
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.rules import parse_rule

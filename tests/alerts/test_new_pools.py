@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from web3.contract import Contract
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import MAX_POOL_BACKTEST_BLOCKS, BacktestRefused, backtest
+from defiscope.alerts.backtest import MAX_POOL_BACKTEST_BLOCKS, BacktestRefused, backtest
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import StoredPools, created_pools, load_discovery
 from defiscope.alerts.rules import parse_rule

@@ -21,7 +21,8 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import AlertEngine, backtest
+from defiscope.alerts.backtest import backtest
+from defiscope.alerts.engine import AlertEngine
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.rules import parse_rule
 from defiscope.alerts.wiring import governance_source

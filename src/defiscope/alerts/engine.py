@@ -1,9 +1,8 @@
 """Rules evaluated on every indexed block, alerts stored with their delivery in one transaction, retracted on reorg;
-and the backtest, which runs the same `evaluate_block` over stored history.
+the backtest (`alerts.backtest`) runs the same `evaluate_block` over stored history.
 
     alerts = AlertEngine(repo, sink)                     # registers its rollback hook on `repo`
     indexer = Indexer(engines, repo, hooks=(alerts,))    # block_indexed() with each block's figures, once stored
-    await backtest(StoredFigures(repo.engine), rule, 100, 200)   # AlertMessage bodies, as live
 
 A rule with `confirmations` N is evaluated at block B - N once B is indexed ("finalized": the chain's finality
 depth); every stored block is evaluated once per confirmation level, oldest first, so a block indexed late (a
@@ -36,7 +35,6 @@ from defiscope.alerts.evaluate import (
     SubjectState,
     Transition,
     Verdicts,
-    evaluate_block,
     holding,
     judge_rule,
     measure,
@@ -46,11 +44,7 @@ from defiscope.alerts.figures import StoredFigures, snapshot_detail, snapshot_ev
 from defiscope.alerts.message import AlertMessage, AlertSink, Channel
 from defiscope.alerts.pools import (
     BlockTimes,
-    PoolChain,
-    PoolStateMissing,
     YoungPool,
-    discovered_upto,
-    historic_pools,
     young_pools,
 )
 from defiscope.alerts.rules import (
@@ -87,14 +81,6 @@ log = structlog.get_logger(__name__)
 MAX_BLOCKS_PER_STEP: Final = 64
 #: Seconds between checks whether a rule was added, changed or deleted (one query): a change applies within this.
 RULES_CHECK_INTERVAL: Final = 1.0
-#: Longest backtest range, in blocks.
-MAX_BACKTEST_BLOCKS: Final = 100_000
-#: Longest backtest range of a `new_protocol` rule over pools, in blocks: at each stored block of it the young
-#: pools' holdings are read from the node (one multicall for all of them, at the block's hash: an archive node on
-#: mainnet), plus one header per pool creation block met. 10,000 blocks is about 33 hours of Ethereum.
-MAX_POOL_BACKTEST_BLOCKS: Final = 10_000
-#: Kinds whose figure is not in the store: the backtest cannot replay them from history alone.
-LIVE_ONLY: Final = {"indexer_health": "indexer health is only known live: it has no stored history to backtest"}
 
 #: Where `governance` rules' events come from: (chain id, first block, last block) -> the proposals' events of each
 #: block of that span that has any (read once for the span), None when no governance store is present. The
@@ -104,13 +90,6 @@ GovernanceSource = Callable[[int, int, int], Mapping[int, Sequence[GovernanceEve
 ExposureSource = Callable[[int, Collection[ExposureKey]], Awaitable[Mapping[ExposureKey, Any]]]
 #: How young pools are read at a block: (block, window in seconds) -> the pools (`alerts.pools`) or why not.
 PoolSource = Callable[[int, int], Awaitable[Sequence[YoungPool] | str]]
-#: A backtest's progress: (stored blocks evaluated, stored blocks in the range).
-BacktestProgress = Callable[[int, int], None]
-
-
-class BacktestRefused(InputError):
-    """A backtest that cannot be run: a live-only kind, a range that is empty, reversed or too long, or history the
-    chain or the store does not have."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +168,6 @@ def _text(value: Decimal | None) -> str | None:
 
 def _new_alert_id(_rule_id: str, _block: BlockRef, _subject: str) -> str:
     return "alr_" + secrets.token_hex(12)
-
-
-def _backtest_id(rule_id: str, block: BlockRef, subject: str) -> str:
-    return f"bt_{rule_id}_{block.number}" + (f"_{subject}" if subject else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +303,7 @@ class AlertEngine:
                 limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
                 due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, upto, limit)
             # Governance events are read only for a level with governance rules, once for the step's blocks.
-            staged = await _governance_span(self.governance if level.governance else None, chain_id, due)
+            staged = await governance_span(self.governance if level.governance else None, chain_id, due)
             for number in due:
                 found = await exposure(number, level.exposure) if level.exposure and exposure is not None else {}
                 young = None
@@ -336,7 +311,7 @@ class AlertEngine:
                     young = "no pool source was given" if pools is None else await pools(number, level.pools_within)
                 extras = Extras(
                     exposure=found,
-                    governance=_at(staged, number),
+                    governance=governance_at(staged, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
                     pools=young,
                 )
@@ -514,110 +489,11 @@ class AlertEngine:
         self._stale_states = True
 
 
-async def backtest(
-    figures: StoredFigures,
-    stored: StoredRule,
-    from_block: int,
-    to_block: int,
-    *,
-    exposure: ExposureSource | None = None,
-    governance: GovernanceSource | None = None,
-    pools: PoolChain | None = None,
-    progress: BacktestProgress | None = None,
-) -> list[dict[str, Any]]:
-    """When the rule would have fired and resolved over the stored blocks in [from_block, to_block]: the webhook
-    bodies live evaluation would have sent (alert ids `bt_<rule>_<block>[_<subject>]`).
-
-    A `scope: pool` rule reads its young pools' holdings at each stored block from the chain through `pools`
-    (`alerts.pools.historic_pools`, its creation cursors loaded from the store: `load_discovery`); `progress` is
-    told (blocks done, blocks to do) after each block."""
-    rule = backtestable(stored, from_block, to_block)
-    if exposure_wanted([rule]) and exposure is None:
-        raise BacktestRefused(
-            "liquidation_exposure backtests read positions from the chain: run it from the CLI", field="rule"
-        )
-    within = pool_window(rule.spec.params)
-    if within is not None and pools is None:
-        raise BacktestRefused(
-            "new_protocol rules over pools read the pools' holdings from the chain at each block, and this server "
-            f"does not read chain {stored.chain_id}: run `defiscope alerts backtest`",
-            field="rule",
-        )
-    chain_id = stored.chain_id
-    numbers = await asyncio.to_thread(figures.stored_blocks, chain_id, from_block - 1, to_block, MAX_BACKTEST_BLOCKS)
-    young = None if within is None or pools is None else _YoungAt(pools, within, numbers)
-    staged = await _governance_span(governance if _governed([rule]) else None, chain_id, numbers)
-    states: dict[str, SubjectState] = {}
-    bodies: list[dict[str, Any]] = []
-    for done, number in enumerate(numbers, 1):
-        found = (
-            await exposure(number, exposure_wanted([rule])) if exposure is not None and exposure_wanted([rule]) else {}
-        )
-        at = await asyncio.to_thread(figures.at, chain_id, number)
-        if at is not None:
-            extras = Extras(
-                exposure=found,
-                governance=_at(staged, number),
-                pools=None if young is None else await young.at(at.block),
-            )
-            moves = evaluate_block(
-                rule.view, at, lambda n: figures.at_or_before(chain_id, n), extras, states, _backtest_id
-            )
-            bodies += [to_message(move, rule).body() for move in moves]
-        if progress is not None:
-            progress(done, len(numbers))
-    return bodies
-
-
-def backtestable(stored: StoredRule, from_block: int, to_block: int) -> LoadedRule:
-    """The rule, if its kind and the range can be backtested (else `BacktestRefused`, naming the field): callers
-    that open a chain for the backtest check this first, so a refusal costs nothing."""
-    if stored.kind in LIVE_ONLY:
-        raise BacktestRefused(LIVE_ONLY[stored.kind], field="rule")
-    if from_block < 0 or to_block < from_block:
-        raise BacktestRefused(
-            f"--from-block {from_block} must be 0 or more and at most --to-block {to_block}", field="from_block"
-        )
-    if to_block - from_block + 1 > MAX_BACKTEST_BLOCKS:
-        raise BacktestRefused(f"at most {MAX_BACKTEST_BLOCKS} blocks per backtest", field="to_block")
-    rule = load_rule(stored)
-    if pool_window(rule.spec.params) is not None and to_block - from_block + 1 > MAX_POOL_BACKTEST_BLOCKS:
-        raise BacktestRefused(
-            f"at most {MAX_POOL_BACKTEST_BLOCKS} blocks per backtest of a new_protocol rule over pools (it reads the "
-            f"young pools' holdings from the chain at each block); {to_block - from_block + 1} asked",
-            field="to_block",
-        )
-    return rule
-
-
-class _YoungAt:
-    """A pool-scope backtest's young pools at each stored block, read from the chain's historic state; refused
-    up front when pool discovery is not stored up to the range's last block (which pools existed is unknown)."""
-
-    __slots__ = ("_chain", "_times", "_within")
-
-    def __init__(self, chain: PoolChain, within: int, numbers: Sequence[int]) -> None:
-        known = discovered_upto(chain)
-        if numbers and known is not None and known < numbers[-1]:
-            raise BacktestRefused(
-                f"pool discovery of chain {chain.client.chain_id} is stored up to block {known} only: backtest up "
-                "to there, or let the indexer catch up",
-                field="to_block",
-            )
-        self._chain, self._within, self._times = chain, within, BlockTimes(chain.client)
-
-    async def at(self, block: BlockRef) -> Sequence[YoungPool] | str:
-        try:
-            return await historic_pools(self._chain, block, self._within, self._times)
-        except PoolStateMissing as exc:
-            raise BacktestRefused(str(exc), field="from_block") from exc
-
-
-def _governed(rules: Sequence[LoadedRule]) -> bool:
+def governed(rules: Sequence[LoadedRule]) -> bool:
     return any(r.spec.kind == "governance" for r in rules)
 
 
-async def _governance_span(
+async def governance_span(
     source: GovernanceSource | None, chain_id: int, numbers: Sequence[int]
 ) -> Mapping[int, Sequence[GovernanceEvent]] | None:
     """The governance events of the blocks `numbers` (ascending), read once for their whole span."""
@@ -626,6 +502,8 @@ async def _governance_span(
     return await asyncio.to_thread(source, chain_id, numbers[0], numbers[-1])
 
 
-def _at(staged: Mapping[int, Sequence[GovernanceEvent]] | None, number: int) -> Sequence[GovernanceEvent] | None:
+def governance_at(
+    staged: Mapping[int, Sequence[GovernanceEvent]] | None, number: int
+) -> Sequence[GovernanceEvent] | None:
     """One block's governance events; None (the evaluator says why) when no source was read."""
     return None if staged is None else staged.get(number, ())

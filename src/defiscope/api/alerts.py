@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import backtest, backtestable, pool_window
+from defiscope.alerts.backtest import backtest, backtestable
+from defiscope.alerts.engine import pool_window
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import PoolChain, StoredPools, load_discovery
 from defiscope.alerts.rules import RuleSpec

@@ -23,7 +23,8 @@ from typing import Annotated, Any, Final
 import typer
 
 from defiscope.alerts import manage
-from defiscope.alerts.engine import ExposureSource, backtest, backtestable, exposure_wanted, pool_window
+from defiscope.alerts.backtest import backtest, backtestable
+from defiscope.alerts.engine import ExposureSource, exposure_wanted, pool_window
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import load_discovery
