@@ -16,7 +16,7 @@ import pytest
 from defiscope.devnet import Devnet
 from defiscope.devnet.anvil import rpc, stop_pid
 from defiscope.devnet.provider_proxy import KEY_PATH
-from tests.devnet.helpers import all_dead, cli, env_with, seeded_data_dir, wait_until
+from tests.devnet.helpers import all_dead, cli, env_with, run_in_process, seeded_data_dir, wait_until
 
 
 @pytest.mark.parametrize(
@@ -31,10 +31,8 @@ from tests.devnet.helpers import all_dead, cli, env_with, seeded_data_dir, wait_
     ],
 )
 def test_bad_simulator_options_are_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], problem: str) -> None:
-    result = subprocess.run(
-        cli("devnet", "up", *args), env=env_with(tmp_path), capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 2
+    result = run_in_process(tmp_path, "devnet", "up", *args)
+    assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"error: {problem}")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from defiscope.devnet.scale import ScalePlan, ScaleSize, couples
 from defiscope.devnet.scale_sim import ScaleSimulation
 from defiscope.devnet.state_dump import strip_traces
 
-from .helpers import cli, env_with
+from .helpers import run_in_process
 
 SIZE = ScaleSize(pairs=300, pools=40)
 
@@ -207,9 +206,7 @@ def test_the_same_seed_makes_the_same_block(scale_chain: DevnetChain) -> None:
     ],
 )
 def test_bad_world_options_are_one_line_errors(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    result = subprocess.run(
-        cli("devnet", "up", *args), env=env_with(tmp_path), capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 2
+    result = run_in_process(tmp_path, "devnet", "up", *args)
+    assert result.exit_code == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
