@@ -115,6 +115,6 @@ def test_a_second_process_waits_for_the_world_being_built(tmp_path: Path) -> Non
         assert second.stdout.readline() == "asking\n"
         time.sleep(1.0)
         assert second.poll() is None  # blocked on the lock
-    out, _ = second.communicate(timeout=30)
+    out, _ = second.communicate(timeout=120)
     assert second.returncode == 0
     assert float(out) > 0.9  # it got the lock only when the first let go
