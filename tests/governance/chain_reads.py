@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import eth_abi
 from eth_utils import to_checksum_address
 from eth_utils.abi import get_abi_output_types
-from web3.contract.contract import ContractFunction
+from web3.contract.contract import ContractFunction, ContractFunctions
 
 from defiscope.devnet.batch_tx import rpc_batch
 
@@ -35,6 +35,18 @@ def calls_at_blocks(url: str, blocks: Iterable[int], calls: Mapping[K, ContractF
     asked = [(block, name, fn) for block in blocks for name, fn in calls.items()]
     answers = calls_at(url, [(fn, block) for block, _, fn in asked])
     return {(block, name): answer for (block, name, _), answer in zip(asked, answers, strict=True)}
+
+
+def proposal_states(url: str, governance: ContractFunctions, blocks: range) -> dict[int, dict[int, int]]:
+    """block -> proposal id -> `getProposalState` there, for every proposal created by then (ids 0 to the count;
+    Aave's governance V2 and V3 both number them so)."""
+    counts = calls_at(url, [(governance.getProposalsCount(), block) for block in blocks])
+    asked = [(block, pid) for block, count in zip(blocks, counts, strict=True) for pid in range(count)]
+    answers = calls_at(url, [(governance.getProposalState(pid), block) for block, pid in asked])
+    states: dict[int, dict[int, int]] = {block: {} for block in blocks}
+    for (block, pid), state in zip(asked, answers, strict=True):
+        states[block][pid] = state
+    return states
 
 
 def _call_object(fn: ContractFunction) -> dict[str, str]:

@@ -53,7 +53,7 @@ from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.api.conftest import indexed_app
-from tests.governance.chain_reads import calls_at
+from tests.governance.chain_reads import proposal_states
 from tests.governance.conftest import mine
 from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
@@ -213,7 +213,7 @@ async def test_state_equals_get_proposal_state_at_every_block(
     then: the view's state is the contract's, and all eight states occur."""
     governance = aave_governed.governance.functions
     first, head = aave_governed.seen[0][0], aave_governed.seen[-1][0]
-    on_chain = _states_at_every_block(aave_governed, range(first, head + 1))
+    on_chain = proposal_states(aave_governed.sim.chain.rpc_url, governance, range(first, head + 1))
     events = stored_events(kept, 1, SPEC)
     covered: set[ProposalState] = set()
     viewed: dict[int, dict[int, int]] = {}
@@ -230,18 +230,6 @@ async def test_state_equals_get_proposal_state_at_every_block(
     for block, states in aave_governed.seen:
         assert viewed[block] == states, block
     assert governance.getProposalsCount().call(block_identifier=head) == len(on_chain[head])
-
-
-def _states_at_every_block(governed: AaveGoverned, blocks: range) -> dict[int, dict[int, int]]:
-    """block -> proposal id -> `getProposalState` there, for every proposal created by then (two batches)."""
-    governance, url = governed.governance.functions, governed.sim.chain.rpc_url
-    counts = calls_at(url, [(governance.getProposalsCount(), block) for block in blocks])
-    asked = [(block, pid) for block, count in zip(blocks, counts, strict=True) for pid in range(count)]
-    answers = calls_at(url, [(governance.getProposalState(pid), block) for block, pid in asked])
-    states: dict[int, dict[int, int]] = {block: {} for block in blocks}
-    for (block, pid), state in zip(asked, answers, strict=True):
-        states[block][pid] = state
-    return states
 
 
 async def test_votes_blocks_eta_and_quorum_equal_the_contracts(
