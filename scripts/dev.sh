@@ -54,7 +54,8 @@ case "$command" in
     .venv/bin/mypy src
     # Two workers (pytest-xdist), a test file each at a time: the suite waits on anvil and subprocesses as much
     # as it computes. DEFISCOPE_TEST_WORKERS=0 runs it in this process.
-    exec .venv/bin/pytest -n "${DEFISCOPE_TEST_WORKERS:-2}" --dist loadfile "$@"
+    # --durations: the slowest tests in every CI log, to keep the suite inside its budget.
+    exec .venv/bin/pytest -n "${DEFISCOPE_TEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"
     ;;
   setup)
     echo "set up: .venv and node_modules are ready"

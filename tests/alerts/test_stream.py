@@ -109,7 +109,9 @@ def test_a_key_sees_only_its_own_alerts_live_and_resumes_with_last_event_id(serv
         ("alert.resolved", body_of(mine_too)),  # bob's alert in between is not alice's
     ]
     latency = second.at - committed[mine_too.message_id]
-    assert latency < 1.0, f"event {latency:.3f} s after its commit"
+    # Live: the commit rings the hub's bell (the stream's poll, every 0.5 s, is only the floor). Idle it is
+    # milliseconds; the bound is wide, because a busy machine delays any thread by seconds.
+    assert latency < 5.0, f"event {latency:.3f} s after its commit"
 
     # Reconnect after the first event: the second comes again, then live ones.
     with (

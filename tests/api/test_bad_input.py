@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+
+from tests.api.conftest import FilledStore, make_app
 
 #: Stands for a time ten days ahead, filled in when the test runs: a timestamp in a test's id would differ between
 #: the two xdist workers' collections (a second apart) and stop the run.
 FUTURE = "{future}"
 WETH_ISH = "0x" + "ab" * 20
+
+
+@pytest.fixture(scope="module")
+def client(api_store: FilledStore) -> Iterator[TestClient]:
+    """One app for the module: refusals change nothing, and a new app (with its startup) per case cost a quarter
+    of a second each. About 50 requests stay far inside the per-IP rate limit."""
+    with TestClient(make_app(api_store)) as test_client:
+        yield test_client
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ def test_a_hanging_chain_read_is_cut_at_the_deadline(repo: Repository) -> None:
     assert late.status_code == 503, late.text
     assert late.headers["Retry-After"] == "2"
     assert "longer than 0.5 s" in late.json()["error"]["problem"]
-    assert elapsed < 5.0
+    assert elapsed < 15.0  # cut by the 0.5 s deadline, well before the client's own 30 s timeout (wide: load)
 
 
 async def test_quotes_read_on_a_client_of_their_own() -> None:

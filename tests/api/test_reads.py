@@ -1,5 +1,5 @@
 """Bounded store reads on a big store (SQLite and PostgreSQL): 100,000 blocks of one chain, every read
-answers with its cap of points, equal to the reference computed in Python, within a time budget; and the
+answers with its cap of points, equal to the reference computed in Python, within a CPU-time budget; and the
 largest answer of each history route stays under the documented size."""
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from tests.store.conftest import pg_database  # noqa: F401  (fixture reused)
 BLOCKS: Final = 100_000
 START: Final = 1_700_000_000
 SECONDS_PER_BLOCK: Final = 12
-#: Seconds one bounded read may take on the big store (a whole-history load takes far longer).
+#: CPU seconds of this process one bounded read may take on the big store (a whole-history load into Python
+#: takes far longer). CPU time, not wall time: a busy machine stretches the latter with no change in the read.
 BUDGET: Final = 3.0
 WETH: Final = mainnet(1).token("WETH").address
 
@@ -88,10 +89,10 @@ def big_store(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     repo.close()
 
 
-def _timed(read):  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
+def _timed(read, what: str = ""):  # type: ignore[no-untyped-def]
+    started = time.process_time()  # every thread of the process: TestClient serves the app in a second one
     result = read()
-    assert time.perf_counter() - started < BUDGET
+    assert time.process_time() - started < BUDGET, what
     return result
 
 
@@ -148,8 +149,6 @@ def test_largest_answers_stay_under_the_documented_size(big_store: Repository) -
     settings = ApiSettings(rate_per_ip="1000000/minute")
     with TestClient(create_app(settings, repo=big_store)) as client:
         for path, query in LARGEST:
-            started = time.perf_counter()
-            answer = client.get(path, params=query)
-            assert time.perf_counter() - started < BUDGET, path
+            answer = _timed(lambda: client.get(path, params=query), path)  # noqa: B023  (called at once)
             assert answer.status_code == 200, (path, answer.text[:300])
             assert len(answer.content) < MAX_RESPONSE_BYTES, path

@@ -279,8 +279,10 @@ def test_a_stop_during_the_first_snapshot_is_prompt_and_clean(devnet: Devnet, tm
         child.send_signal(signal.SIGTERM)
         stdout, stderr = child.communicate(timeout=60)
         assert child.returncode == 0, stderr
-        assert time.monotonic() - stopped_at < 15
-        assert "TVL by protocol" not in stdout  # the first snapshot never finished
+        # Prompt: the first snapshot never finished, so the stop did not wait for it. The bound is only a backstop
+        # against a hang (wide: a busy machine stretches a stop of a second or two).
+        assert time.monotonic() - stopped_at < 60
+        assert "TVL by protocol" not in stdout
         assert "devnet saved in" in stdout
         assert stdout.rstrip().endswith("stopped")
     finally:

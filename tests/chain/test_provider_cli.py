@@ -16,7 +16,7 @@ import pytest
 from defiscope.devnet import Devnet
 from defiscope.devnet.anvil import rpc, stop_pid
 from defiscope.devnet.provider_proxy import KEY_PATH
-from tests.devnet.helpers import all_dead, cli, env_with, seeded_data_dir, wait_until
+from tests.devnet.helpers import all_dead, cli, env_with, run_in_process, seeded_data_dir, wait_until
 
 
 @pytest.mark.parametrize(
@@ -31,10 +31,8 @@ from tests.devnet.helpers import all_dead, cli, env_with, seeded_data_dir, wait_
     ],
 )
 def test_bad_simulator_options_are_one_line_exit_2(tmp_path: Path, args: tuple[str, ...], problem: str) -> None:
-    result = subprocess.run(
-        cli("devnet", "up", *args), env=env_with(tmp_path), capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 2
+    result = run_in_process(tmp_path, "devnet", "up", *args)
+    assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"error: {problem}")
 
@@ -43,7 +41,7 @@ def test_up_behind_the_strict_profile(devnet: Devnet, tmp_path: Path) -> None:
     data_dir = seeded_data_dir(devnet, tmp_path)
     run_file = data_dir / "devnet" / "run.json"
     process = subprocess.Popen(
-        cli("devnet", "up", "--chain", "1", "--provider-limits", "strict"),
+        cli("devnet", "up", "--provider-limits", "strict"),  # both chains: see devnet_up
         env=env_with(data_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -54,7 +52,7 @@ def test_up_behind_the_strict_profile(devnet: Devnet, tmp_path: Path) -> None:
         wait_until(lambda: run_file.exists() and KEY_PATH in run_file.read_text(), 120, "the simulator's URL")
         info = json.loads(run_file.read_text())
         pids = [node["pid"] for node in info["nodes"]]
-        url = info["chains"][0]["rpc_url"]
+        url = of_chain_1(info["chains"])["rpc_url"]
         assert url.endswith(KEY_PATH)
         single = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
         assert single.json()["result"] == "0x1"
@@ -77,10 +75,13 @@ def test_up_behind_the_strict_profile(devnet: Devnet, tmp_path: Path) -> None:
 
 @contextmanager
 def devnet_up(data_dir: Path, *args: str) -> Iterator[dict[str, Any]]:
-    """`defiscope devnet up --chain 1 ARGS` in the foreground; yields its run file once it serves, stops it after."""
+    """`defiscope devnet up ARGS` in the foreground; yields its run file once it serves, stops it after.
+
+    Both chains: the seeded cache holds the session's world of chains 1 and 56 (loaded in a second); chain 1 alone
+    would be a world of its own, deployed afresh (20-40 s, minutes on a loaded machine)."""
     run_file = data_dir / "devnet" / "run.json"
     process = subprocess.Popen(
-        cli("devnet", "up", "--chain", "1", *args),
+        cli("devnet", "up", *args),
         env=env_with(data_dir),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -107,6 +108,12 @@ def devnet_up(data_dir: Path, *args: str) -> Iterator[dict[str, Any]]:
                 stop_pid(pid)
 
 
+def of_chain_1(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Chain 1's entry of the run file's nodes or chains."""
+    (entry,) = (e for e in entries if e["chain_id"] == 1)
+    return entry
+
+
 def tvl_by_protocol(data_dir: Path, block: int) -> dict[str, str]:
     result = subprocess.run(
         cli("tvl", "--chain", "1", "--block", str(block), "--json"),
@@ -123,12 +130,12 @@ def test_tvl_command_behind_the_free_profile_equals_the_direct_figures(devnet: D
     data_dir = seeded_data_dir(devnet, tmp_path)
     run_file = data_dir / "devnet" / "run.json"
     with devnet_up(data_dir, "--provider-limits", "free") as info:
-        node_url = f"http://127.0.0.1:{info['nodes'][0]['port']}"
+        node_url = f"http://127.0.0.1:{of_chain_1(info['nodes'])['port']}"
         head = int(str(rpc(node_url, "eth_blockNumber")), 16)
-        assert info["chains"][0]["rpc_url"].endswith(KEY_PATH)
+        assert of_chain_1(info["chains"])["rpc_url"].endswith(KEY_PATH)
         limited = tvl_by_protocol(data_dir, head)
         # The same devnet read directly: point the run file at the anvil itself.
-        info["chains"][0]["rpc_url"] = node_url
+        of_chain_1(info["chains"])["rpc_url"] = node_url
         run_file.write_text(json.dumps(info))
         direct = tvl_by_protocol(data_dir, head)
     assert len(direct) >= 8

@@ -66,7 +66,9 @@ async def test_timeout_against_a_silent_socket() -> None:
             started = time.perf_counter()
             with pytest.raises(RequestTimeout) as raised:
                 await rpc.request("eth_blockNumber", [])
-            assert time.perf_counter() - started < 2.0
+            # The silent socket never answers: only the timeout ends the call, and without one it would hang
+            # for ever. The bound is wide (a busy machine stretches 0.3 s) yet proves the cut.
+            assert time.perf_counter() - started < 10.0
         message = str(raised.value)
         assert f"endpoint {silent.url}" in message
         assert "call eth_chainId" in message or "call eth_blockNumber" in message

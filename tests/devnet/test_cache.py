@@ -13,15 +13,23 @@ from defiscope.devnet import Devnet, start_devnet
 from defiscope.devnet.anvil import ACCOUNTS
 from defiscope.devnet.cache import prune_worlds, state_file, world_key, world_lock
 from defiscope.devnet.tx import connect
+from tests.proc import cpu_seconds
+
+#: Measured: 0.5 s of CPU (both chains; 0.9 s wall); a deploy instead of a reload takes tens of seconds.
+RELOAD_CPU_SECONDS = 2.0
 
 
 def test_reload_is_fast_and_yields_the_same_world(devnet: Devnet) -> None:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with start_devnet((1, 56), state_dir=devnet.world_dir.parent, show_progress=False) as again:
         elapsed = time.perf_counter() - started
+        # What a reload costs is the CPU time of this process and of the new anvils (parsing the state); wall
+        # time, which a busy machine stretches, is printed, not held.
+        cpu = time.process_time() - cpu_started + sum(cpu_seconds(node.pid) for node in again.nodes)
+        print(f"reload: {elapsed:.2f} s wall, {cpu:.2f} s CPU (this process and the anvils)")
         assert again.from_cache is True
         assert again.world_dir == devnet.world_dir
-        assert elapsed < 2.0, f"reload took {elapsed:.2f} s"
+        assert cpu < RELOAD_CPU_SECONDS, f"reload took {cpu:.2f} s of CPU"
         for old, new in zip(devnet.chains, again.chains, strict=True):
             assert new.rpc_url != old.rpc_url
             assert new.with_rpc_url(old.rpc_url) == old
@@ -107,6 +115,6 @@ def test_a_second_process_waits_for_the_world_being_built(tmp_path: Path) -> Non
         assert second.stdout.readline() == "asking\n"
         time.sleep(1.0)
         assert second.poll() is None  # blocked on the lock
-    out, _ = second.communicate(timeout=30)
+    out, _ = second.communicate(timeout=120)
     assert second.returncode == 0
     assert float(out) > 0.9  # it got the lock only when the first let go

@@ -1,4 +1,5 @@
-"""`defiscope devnet up/info/down` in subprocesses, each with its own DEFISCOPE_DATA_DIR."""
+"""`defiscope devnet up/info/down` in subprocesses, each with its own DEFISCOPE_DATA_DIR (refusals of bad input in
+this process: they come before any work, and a child would spend seconds importing the CLI first)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from defiscope.devnet import Devnet
 from defiscope.devnet.anvil import rpc, stop_pid
 
-from .helpers import all_dead, cli, env_with, seeded_data_dir, wait_until
+from .helpers import all_dead, cli, env_with, run_in_process, seeded_data_dir, wait_until
 
 
 def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -18,15 +19,15 @@ def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_info_without_a_devnet_is_one_line_exit_2(tmp_path: Path) -> None:
-    result = run(tmp_path, "devnet", "info")
-    assert result.returncode == 2
+    result = run_in_process(tmp_path, "devnet", "info")
+    assert result.exit_code == 2
     assert result.stderr.strip() == "error: no devnet runs: start one with `defiscope devnet up --detach`"
     assert result.stdout == ""
 
 
 def test_unknown_chain_is_one_line_exit_2(tmp_path: Path) -> None:
-    result = run(tmp_path, "devnet", "up", "--detach", "--chain", "999")
-    assert result.returncode == 2
+    result = run_in_process(tmp_path, "devnet", "up", "--detach", "--chain", "999")
+    assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "unsupported chain ids [999]" in result.stderr
     assert "Traceback" not in result.stderr
@@ -83,7 +84,7 @@ def test_up_in_the_foreground_stops_on_ctrl_c(devnet: Devnet, tmp_path: Path) ->
     )
     pids: list[int] = []
     try:
-        wait_until(run_file.exists, 30, "the run file")
+        wait_until(run_file.exists, 120, "the run file")
         pids = [node["pid"] for node in json.loads(run_file.read_text())["nodes"]]
         assert len(pids) == 2
         assert not all_dead(pids)

@@ -47,11 +47,13 @@ from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.governance.load import GovernanceView, governance_view, stored_events
 from defiscope.governance.state import ProposalState
 from defiscope.protocols.aave_governance_events import VOTING_POWER
+from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.api.conftest import indexed_app
+from tests.governance.chain_reads import proposal_states
 from tests.governance.conftest import mine
 from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
@@ -195,10 +197,13 @@ async def gov_engine(aave_governed: AaveGoverned, deployment: Deployment, kept: 
     await engine.client.aclose()
 
 
-async def _view(engine: TvlEngine, repo: Repository, block: int) -> GovernanceView:
+async def _view(
+    engine: TvlEngine, repo: Repository, block: int, events: list[StoredEvent] | None = None
+) -> GovernanceView:
+    """The view at `block`; `events` (the stored ones) may be given by a caller that asks at many blocks."""
     snapshot = await engine.client.snapshot(block)
-    events = stored_events(repo, 1, SPEC)
-    return await governance_view(events, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
+    kept = stored_events(repo, 1, SPEC) if events is None else events
+    return await governance_view(kept, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
 
 
 async def test_state_equals_get_proposal_state_at_every_block(
@@ -207,21 +212,24 @@ async def test_state_equals_get_proposal_state_at_every_block(
     """Every block from the first proposal to the head (each step's block among them), every proposal created by
     then: the view's state is the contract's, and all eight states occur."""
     governance = aave_governed.governance.functions
-    covered: set[ProposalState] = set()
     first, head = aave_governed.seen[0][0], aave_governed.seen[-1][0]
-    for block in range(first, head + 1):
-        view = await _view(gov_engine, kept, block)
-        assert len(view.proposals) == governance.getProposalsCount().call(block_identifier=block)
+    on_chain = proposal_states(aave_governed.sim.chain.rpc_url, governance, range(first, head + 1))
+    events = stored_events(kept, 1, SPEC)
+    covered: set[ProposalState] = set()
+    viewed: dict[int, dict[int, int]] = {}
+    for block, states in on_chain.items():
+        view = await _view(gov_engine, kept, block, events)
+        assert len(view.proposals) == len(states), block
         for proposal in view.proposals:
-            on_chain = governance.getProposalState(int(proposal.id)).call(block_identifier=block)
             assert proposal.state is not None, proposal.state_reason
-            assert proposal.state is AAVE_STATES[on_chain], (block, proposal.id)
+            assert proposal.state is AAVE_STATES[states[int(proposal.id)]], (block, proposal.id)
             covered.add(proposal.state)
+        viewed[block] = {int(p.id): AAVE_STATES.index(p.state) for p in view.proposals if p.state}
     assert covered == set(ProposalState)
     # The steps' records agree (read when each step was the head).
     for block, states in aave_governed.seen:
-        view = await _view(gov_engine, kept, block)
-        assert {int(p.id): AAVE_STATES.index(p.state) for p in view.proposals if p.state} == states
+        assert viewed[block] == states, block
+    assert governance.getProposalsCount().call(block_identifier=head) == len(on_chain[head])
 
 
 async def test_votes_blocks_eta_and_quorum_equal_the_contracts(

@@ -42,10 +42,12 @@ from defiscope.governance.aave_v3 import GOVERNOR_STATE, PROPOSAL_EXPIRATION_TIM
 from defiscope.governance.load import GovernanceView, governance_view, stored_events
 from defiscope.governance.state import ProposalState
 from defiscope.protocols.aave_governance_v3_events import V3_CREATED_KIND
+from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
+from tests.governance.chain_reads import proposal_states
 from tests.governance.conftest import mine
 from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
@@ -136,31 +138,34 @@ async def gov_engine(v3_governed: V3Governed, deployment: Deployment, kept: Repo
     await engine.client.aclose()
 
 
-async def _view(engine: TvlEngine, repo: Repository, block: int) -> GovernanceView:
+async def _view(
+    engine: TvlEngine, repo: Repository, block: int, events: list[StoredEvent] | None = None
+) -> GovernanceView:
+    """The view at `block`; `events` (the stored ones) may be given by a caller that asks at many blocks."""
     snapshot = await engine.client.snapshot(block)
-    events = stored_events(repo, 1, SPEC)
-    return await governance_view(events, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
+    kept = stored_events(repo, 1, SPEC) if events is None else events
+    return await governance_view(kept, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
 
 
 async def test_state_equals_get_proposal_state_at_every_block(
     v3_governed: V3Governed, gov_engine: TvlEngine, kept: Repository
 ) -> None:
-    core = v3_governed.core.functions
-    covered: set[ProposalState] = set()
     first, head = v3_governed.seen[0][0], v3_governed.seen[-1][0]
-    for block in range(first, head + 1):
-        view = await _view(gov_engine, kept, block)
-        assert len(view.proposals) == core.getProposalsCount().call(block_identifier=block)
+    on_chain = proposal_states(v3_governed.sim.chain.rpc_url, v3_governed.core.functions, range(first, head + 1))
+    events = stored_events(kept, 1, SPEC)
+    covered: set[ProposalState] = set()
+    viewed: dict[int, dict[int, ProposalState | None]] = {}
+    for block, states in on_chain.items():
+        view = await _view(gov_engine, kept, block, events)
+        assert len(view.proposals) == len(states), block
         for proposal in view.proposals:
-            on_chain = core.getProposalState(int(proposal.id)).call(block_identifier=block)
-            assert proposal.state is GOVERNOR_STATE[on_chain], (block, proposal.id, proposal.state_reason)
+            on_chain_state = GOVERNOR_STATE[states[int(proposal.id)]]
+            assert proposal.state is on_chain_state, (block, proposal.id, proposal.state_reason)
             covered.add(proposal.state)
+        viewed[block] = {int(p.id): p.state for p in view.proposals}
     assert covered == set(ProposalState) - {ProposalState.SUCCEEDED}  # V3 queues a passing vote at once
-    for block, states in v3_governed.seen:
-        view = await _view(gov_engine, kept, block)
-        assert {int(p.id): p.state for p in view.proposals} == {
-            pid: GOVERNOR_STATE[state] for pid, state in states.items()
-        }
+    for block, states in v3_governed.seen:  # read when each step was the head
+        assert viewed[block] == {pid: GOVERNOR_STATE[state] for pid, state in states.items()}, block
 
 
 async def test_result_quorum_and_execution_time_equal_the_contracts(

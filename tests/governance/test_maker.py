@@ -14,6 +14,7 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_abi import encode
@@ -35,11 +36,13 @@ from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.governance.document import proposal_json
 from defiscope.governance.load import GovernanceView, governance_view, stored_events
 from defiscope.governance.state import ProposalState
+from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.api.conftest import indexed_app
+from tests.governance.chain_reads import calls_at, calls_at_blocks, timestamps
 from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
 
 SPEC = GOVERNORS["maker"]
@@ -134,60 +137,111 @@ async def maker_engine(
     repo.close()
 
 
-async def _view(engine: TvlEngine, repo: Repository, block: int) -> GovernanceView:
+async def _view(
+    engine: TvlEngine, repo: Repository, block: int, events: list[StoredEvent] | None = None
+) -> GovernanceView:
+    """The view at `block`; `events` (the stored ones) may be given by a caller that asks at many blocks."""
     snapshot = await engine.client.snapshot(block)
-    events = stored_events(repo, 1, SPEC)
-    return await governance_view(events, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
+    kept = stored_events(repo, 1, SPEC) if events is None else events
+    return await governance_view(kept, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
 
 
-def _plan_kept(run: MakerRun, spell: str, block: int) -> bool:
-    f = run.contract("DssSpell", spell).functions
-    usr, tag, fax, eta = (f.action().call(), f.tag().call(), f.sig().call(), f.eta().call(block_identifier=block))
-    plan = keccak(encode(["address", "bytes32", "bytes", "uint256"], [usr, tag, fax, eta]))
-    return bool(
-        run.contract("DSPause", run.sim.chain.contracts["MakerPause"])
-        .functions.plans(plan)
-        .call(block_identifier=block)
+@dataclass(frozen=True, slots=True)
+class MakerFigures:
+    """The chief's, the spells' and the pause's own answers at every block of the run. `done` and `eta` are None
+    where the spell is not deployed yet; `plan_kept` is read where the spell has an eta."""
+
+    timestamp: dict[int, int]
+    hat: dict[int, str]
+    approvals: dict[tuple[int, str], int]
+    done: dict[tuple[int, str], bool | None]
+    eta: dict[tuple[int, str], int | None]
+    plan_kept: dict[tuple[int, str], bool]
+    expiration: dict[str, int]
+    deposits: dict[int, int]  # the voters' total
+
+    def state(self, spell: str, block: int, hats: set[str]) -> ProposalState:
+        """The spell's state from the chain's own figures at `block` (and the hats seen up to it)."""
+        if self.done[block, spell]:
+            return ProposalState.EXECUTED
+        if self.eta[block, spell]:
+            return ProposalState.QUEUED if self.plan_kept[block, spell] else ProposalState.CANCELED
+        if self.timestamp[block] > self.expiration[spell]:
+            return ProposalState.EXPIRED
+        return ProposalState.SUCCEEDED if spell in hats else ProposalState.ACTIVE
+
+
+def _figures(run: MakerRun) -> MakerFigures:
+    """Every block of the run, read in a few JSON-RPC batches (a web3 call for each took minutes)."""
+    url, chief, blocks = run.sim.chain.rpc_url, run.chief.functions, range(run.first_block, run.head + 1)
+    spells = {s: run.contract("DssSpell", s).functions for s in run.spells}
+    voters = [voter_address(i) for i in range(7)]
+    read = calls_at_blocks(
+        url,
+        blocks,
+        {
+            ("hat", ""): chief.hat(),
+            **{("approvals", s): chief.approvals(s) for s in spells},
+            **{("done", s): f.done() for s, f in spells.items()},
+            **{("eta", s): f.eta() for s, f in spells.items()},
+            **{("deposits", v): chief.deposits(v) for v in voters},
+        },
+    )
+    eta = {(block, s): read[block, ("eta", s)] for block in blocks for s in spells}
+    # A spell's action, tag, sig and expiration never change: read at the head.
+    constant = calls_at_blocks(
+        url,
+        [run.head],
+        {(name, s): getattr(f, name)() for s, f in spells.items() for name in ("action", "tag", "sig", "expiration")},
+    )
+    plan_of = {s: tuple(constant[run.head, (name, s)] for name in ("action", "tag", "sig")) for s in spells}
+    return MakerFigures(
+        timestamp=dict(zip(blocks, timestamps(url, blocks), strict=True)),
+        hat={block: read[block, ("hat", "")] for block in blocks},
+        approvals={(block, s): read[block, ("approvals", s)] for block in blocks for s in spells},
+        done={(block, s): read[block, ("done", s)] for block in blocks for s in spells},
+        eta=eta,
+        plan_kept=_plans_kept(run, eta, plan_of),
+        expiration={s: constant[run.head, ("expiration", s)] for s in spells},
+        deposits={block: sum(read[block, ("deposits", v)] for v in voters) for block in blocks},
     )
 
 
-def _chain_state(run: MakerRun, spell: str, block: int, timestamp: int, hats: set[str]) -> ProposalState:
-    """The spell's state from the chain's own figures at `block` (and the hats seen up to it)."""
-    f = run.contract("DssSpell", spell).functions
-    if f.done().call(block_identifier=block):
-        return ProposalState.EXECUTED
-    if f.eta().call(block_identifier=block):
-        return ProposalState.QUEUED if _plan_kept(run, spell, block) else ProposalState.CANCELED
-    if timestamp > f.expiration().call():
-        return ProposalState.EXPIRED
-    return ProposalState.SUCCEEDED if spell in hats else ProposalState.ACTIVE
+def _plans_kept(
+    run: MakerRun, eta: dict[tuple[int, str], int | None], plan_of: dict[str, tuple[Any, ...]]
+) -> dict[tuple[int, str], bool]:
+    """Whether the pause still holds each scheduled spell's plan (usr, tag, fax, eta), where it has an eta."""
+    pause = run.contract("DSPause", run.sim.chain.contracts["MakerPause"]).functions
+    scheduled = [(block, spell, when) for (block, spell), when in eta.items() if when]
+    types = ["address", "bytes32", "bytes", "uint256"]
+    plans = [(pause.plans(keccak(encode(types, [*plan_of[s], when]))), block) for block, s, when in scheduled]
+    kept = calls_at(run.sim.chain.rpc_url, plans)
+    return {(block, spell): bool(k) for (block, spell, _), k in zip(scheduled, kept, strict=True)}
 
 
 async def test_state_and_approval_equal_the_chain_at_every_block(
     maker_run: MakerRun, maker_engine: tuple[TvlEngine, Repository]
 ) -> None:
     engine, repo = maker_engine
-    chief = maker_run.chief.functions
+    chain = _figures(maker_run)
+    events = stored_events(repo, 1, SPEC)
     hats: set[str] = set()
     covered: set[ProposalState] = set()
-    w3 = maker_run.sim.sender.w3
     for block in range(maker_run.first_block, maker_run.head + 1):
-        hats.add(chief.hat().call(block_identifier=block))
-        view = await _view(engine, repo, block)
-        timestamp = w3.eth.get_block(block)["timestamp"]
+        hats.add(chain.hat[block])
+        view = await _view(engine, repo, block, events)
         listed = {p.id: p for p in view.proposals}
         for spell in maker_run.spells:
-            approval = chief.approvals(spell).call(block_identifier=block)
+            approval = chain.approvals[block, spell]
             if spell not in listed:
                 assert approval == 0, (block, spell)  # not in any slate yet
                 continue
             proposal = listed[spell]
             assert proposal.tally.for_votes == approval, (block, spell)
-            expected = _chain_state(maker_run, spell, block, timestamp, hats)
+            expected = chain.state(spell, block, hats)
             assert proposal.state is expected, (block, spell, proposal.state_reason)
             covered.add(expected)
-        deposits = {v: chief.deposits(v).call(block_identifier=block) for v in map(voter_address, range(7))}
-        assert view.concentration.total == sum(deposits.values())
+        assert view.concentration.total == chain.deposits[block]
     assert covered == set(ProposalState) - {ProposalState.PENDING, ProposalState.DEFEATED}
 
 
@@ -268,10 +322,9 @@ async def test_without_a_chain_connection_unsettled_spells_say_why(
 
 def _chain_states(run: MakerRun) -> dict[str, str]:
     """Each spell's state from the chain's own figures at the head (hats: every block of the run)."""
-    chief = run.chief.functions
-    hats = {chief.hat().call(block_identifier=b) for b in range(run.first_block, run.head + 1)}
-    timestamp = run.sim.sender.w3.eth.get_block(run.head)["timestamp"]
-    return {s: _chain_state(run, s, run.head, timestamp, hats).value for s in run.spells}
+    chain = _figures(run)
+    hats = set(chain.hat.values())
+    return {s: chain.state(s, run.head, hats).value for s in run.spells}
 
 
 def test_cli_and_api_list_the_spells_in_the_chains_state(

@@ -134,7 +134,7 @@ def test_unsigned_tx_simulates_and_executes_exactly(eth_chain: DevnetChain) -> N
     receipt = sender.rpc(
         "eth_sendTransaction", [{**{k: tx[k] for k in ("from", "to", "data", "value")}, "gas": hex(3_000_000)}]
     )
-    assert sender.w3.eth.wait_for_transaction_receipt(receipt, timeout=10)["status"] == 1
+    assert sender.w3.eth.wait_for_transaction_receipt(receipt, timeout=60)["status"] == 1
     assert weth.functions.balanceOf(me).call() - before == quoted
 
 

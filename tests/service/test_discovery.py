@@ -64,7 +64,7 @@ def create_funded_pool(chain: DevnetChain, factory_address: str, weth: int) -> s
                 pool = str(factory.functions.getPool(wrapped, other, fee).call())
                 data = TRANSFER + pool[2:].lower().rjust(64, "0") + hex(weth)[2:].rjust(64, "0")
                 tx = rpc(chain.rpc_url, "eth_sendTransaction", [{"from": ACCOUNTS[0], "to": wrapped, "data": data}])
-                Web3(Web3.HTTPProvider(chain.rpc_url)).eth.wait_for_transaction_receipt(tx, timeout=5)
+                Web3(Web3.HTTPProvider(chain.rpc_url)).eth.wait_for_transaction_receipt(tx, timeout=60)
                 return pool
     raise AssertionError("every WETH pair of every fee tier exists already")
 

@@ -127,7 +127,7 @@ async def test_the_loop_follows_new_blocks_until_stopped(
     top = mine(eth_chain, 4)
     await wait_for_block(repo, top)
     stop.set()
-    await asyncio.wait_for(task, timeout=5)
+    await asyncio.wait_for(task, timeout=30)
     assert repo.stored_blocks("devnet-treasury", 1, 0, 10**9) == set(range(start, top + 1))
     status = indexer.status().chains[1]
     assert status.last_indexed is not None
@@ -138,7 +138,9 @@ async def test_the_loop_follows_new_blocks_until_stopped(
     assert len(set(stored)) == 4
 
 
-async def wait_for_block(repo: Repository, number: int, seconds: float = 5.0) -> None:
+async def wait_for_block(repo: Repository, number: int, seconds: float = 60.0) -> None:
+    """Wait until the block is stored. The deadline is generous: the wait ends as soon as it is (a busy machine
+    stretches the time, which is no failure)."""
     deadline = time.monotonic() + seconds
     while not repo.stored_blocks("devnet-treasury", 1, number, number):
         if time.monotonic() > deadline:
@@ -160,7 +162,7 @@ async def test_rpc_errors_back_off_and_never_stop_the_loop(eth_chain: DevnetChai
         assert "127.0.0.1:9" in error
     finally:
         stop.set()
-        await asyncio.wait_for(task, timeout=5)
+        await asyncio.wait_for(task, timeout=30)
         await engine.client.aclose()
 
 
@@ -189,7 +191,7 @@ async def following(devnet_home: Path) -> AsyncIterator[Callable[[], Awaitable[t
 
     async def stop() -> tuple[int, str]:
         child.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(child.communicate(), timeout=10)
+        _, err = await asyncio.wait_for(child.communicate(), timeout=60)
         return child.returncode if child.returncode is not None else -1, err.decode()
 
     try:
@@ -205,7 +207,7 @@ async def test_index_command_follows_and_stops_on_sigterm(devnet_home: Path, eth
     try:
         async with following(devnet_home) as stop:
             start = head(eth_chain)
-            await wait_for_block(repo, start, seconds=20)  # the child starts in about a second
+            await wait_for_block(repo, start, seconds=120)  # the child starts in about a second
             top = feed_treasury(eth_chain, 10**18)
             await wait_for_block(repo, top)
             code, err = await stop()
@@ -220,13 +222,13 @@ async def test_index_command_resumes_after_the_last_stored_block(devnet_home: Pa
     """Blocks mined while no indexer ran are indexed when `index` starts again: no hole in the history."""
     once = ("-m", "defiscope.cli", "index", "--chain", "1", "--network", "devnet", "--once")
     first = await asyncio.create_subprocess_exec(sys.executable, *once, env=clean_env(devnet_home), stderr=PIPE)
-    assert await asyncio.wait_for(first.wait(), timeout=60) == 0
+    assert await asyncio.wait_for(first.wait(), timeout=120) == 0
     repo = Repository.open()
     try:
         (stored,) = repo.stored_blocks("devnet-treasury", 1, 0, 10**9)
         missed = [feed_treasury(eth_chain, 10**18) for _ in range(3)]  # mined while nothing indexes
         async with following(devnet_home) as stop:
-            await wait_for_block(repo, missed[-1], seconds=30)
+            await wait_for_block(repo, missed[-1], seconds=120)
             code, err = await stop()
         assert code == 0, err
         assert "indexer.resumed" in err

@@ -8,11 +8,9 @@ after a `transact()` it does not wait for.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import eth_abi
@@ -47,6 +45,7 @@ from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.compound.risk import compound_v2_risk_positions, compound_v3_risk_positions
 from defiscope.protocols.lending.rates import percent_mul, ray_div
 from defiscope.protocols.lending.risk import Position
+from tests.proc import cpu_seconds
 
 QUIET = SimulationConfig(seed=5, trades_per_tick=0, lp_every=0, agents=())
 ETH_A = ilk_id("ETH-A")
@@ -372,16 +371,10 @@ def _run(chain: DevnetChain, anvil_pid: int, seed: int, ticks: int) -> tuple[str
     sim.start()
     try:
         sim.tick()
-        began, cpu_began = time.perf_counter(), time.process_time() + _cpu_seconds(anvil_pid)
+        began, cpu_began = time.perf_counter(), time.process_time() + cpu_seconds(anvil_pid)
         sim.run(ticks)
-        seconds, cpu = time.perf_counter() - began, time.process_time() + _cpu_seconds(anvil_pid) - cpu_began
+        seconds, cpu = time.perf_counter() - began, time.process_time() + cpu_seconds(anvil_pid) - cpu_began
     finally:
         sim.stop()
     block = Web3(Web3.HTTPProvider(chain.rpc_url)).eth.get_block("latest")
     return block["hash"].to_0x_hex(), (seconds, cpu)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux /proc: utime and stime, in clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -84,7 +84,7 @@ class Served:
     def stop(self) -> None:
         if self.child is not None:
             self.child.send_signal(signal.SIGTERM)
-            self.child.wait(timeout=30)
+            self.child.wait(timeout=120)
             self.child = None
 
 

@@ -93,7 +93,7 @@ def _not_counted_positions_are_listed(server: str, page: Page, tmp_path: Path) -
         time.sleep(0.25)
         return bool(httpx.get(f"{server}/v1/protocols/curve").json()["uncounted_count"])
 
-    wait_until(listed, 30, "the indexer to store Curve without the unreadable pool")
+    wait_until(listed, 120, "the indexer to store Curve without the unreadable pool")
     detail = httpx.get(f"{server}/v1/protocols/curve").json()
     expected = detail["not_counted_positions"]
     assert [p["holder"] for p in expected] == [pool, pool]
@@ -137,7 +137,7 @@ def _yields_table_equals_the_api(server: str, page: Page) -> None:
         ]
         return bool(api) and seen == api
 
-    wait_until(same, 20, "the dashboard's yields to equal the API's")
+    wait_until(same, 120, "the dashboard's yields to equal the API's")
     assert page.locator("#protocol-yields-card").is_visible()
     assert {row[1] for row in seen} == {"supply", "borrow"}
 
@@ -186,4 +186,4 @@ def test_dashboard_shows_the_sync_then_the_figures(devnet: Devnet, page: Page, t
         assert "nothing yet" not in page.locator("#lag").inner_text()
     finally:
         child.send_signal(signal.SIGTERM)
-        child.wait(timeout=30)
+        child.wait(timeout=120)

@@ -328,7 +328,7 @@ def test_governance_view_lists_a_new_proposal_with_its_flags_filters_and_sources
         answer = httpx.get(f"{served.url}/v1/governance/proposals", params={"protocol": "compound"})
         return answer.status_code == 200 and proposal in {p["id"] for p in answer.json()["proposals"]}
 
-    wait_until(listed, 30, "serve to index the proposal")
+    wait_until(listed, 120, "serve to index the proposal")
     page.goto(f"{served.url}/#/governance")
     row = page.locator(f'#proposals tbody tr[data-id="{proposal}"]')
     row.wait_for()

@@ -125,21 +125,26 @@ def _spawn_all(
 def _load(states: Callable[[int], Path], chains: tuple[DevnetChain, ...], *, detach: bool) -> tuple[AnvilNode, ...]:
     nodes = _spawn_all([c.chain_id for c in chains], states, detach=detach)
     try:
-        feed = contract_artifact("PriceFeed")
         for chain, node in zip(chains, nodes, strict=True):
-            _clock_not_before_head(node)
-            sender = Sender.connect(node.rpc_url)
-            feeds = {
-                name: sender.contract(feed, address)
-                for name, address in chain.contracts.items()
-                if name.startswith(FEED_PREFIX)
-            }
-            refresh_feeds(sender, feeds)
+            _freshen(node, chain)
     except BaseException:
         for node in nodes:
             node.stop()
         raise
     return nodes
+
+
+def _freshen(node: AnvilNode, chain: DevnetChain) -> None:
+    """A node that loaded a saved world: its clock not behind the world's head, its feeds stamped now."""
+    _clock_not_before_head(node)
+    sender = Sender.connect(node.rpc_url)
+    feed = contract_artifact("PriceFeed")
+    feeds = {
+        name: sender.contract(feed, address)
+        for name, address in chain.contracts.items()
+        if name.startswith(FEED_PREFIX)
+    }
+    refresh_feeds(sender, feeds)
 
 
 def _clock_not_before_head(node: AnvilNode) -> None:
@@ -153,9 +158,22 @@ def _clock_not_before_head(node: AnvilNode) -> None:
 
 
 def _deploy(
-    chain_ids: tuple[int, ...], *, detach: bool, show_progress: bool, scale: ScaleSize | None = None
+    chain_ids: tuple[int, ...],
+    *,
+    detach: bool,
+    show_progress: bool,
+    scale: ScaleSize | None = None,
+    base: Path | None = None,
 ) -> tuple[tuple[AnvilNode, ...], tuple[DevnetChain, ...], dict[int, bytes]]:
-    nodes = _spawn_all(chain_ids, lambda cid: None, detach=detach)
+    based = {c.chain_id: c for c in (load_world(base) or ()) if c.chain_id in chain_ids} if base else {}
+    with ExitStack() as unpacked:  # a packed base state is unpacked until its anvil has read it
+
+        def base_state(chain_id: int) -> Path | None:
+            if base is None or chain_id not in based:
+                return None
+            return unpacked.enter_context(_cached_state(base, chain_id))
+
+        nodes = _spawn_all(chain_ids, base_state, detach=detach)
     console = Console(stderr=True)
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -170,10 +188,15 @@ def _deploy(
         with progress, ThreadPoolExecutor(max_workers=len(nodes)) as pool:
 
             def deploy_one(node: AnvilNode) -> tuple[DevnetChain, bytes]:
-                spec = CHAIN_SPECS[node.chain_id]
-                task = progress.add_task(f"deploying {spec.name}", total=len(STEPS), step="")
-                chain = deploy_world(node.rpc_url, spec, lambda step: progress.update(task, advance=1, step=step))
-                _end_impersonations(node.rpc_url)
+                chain = based.get(node.chain_id)
+                if chain is None:
+                    spec = CHAIN_SPECS[node.chain_id]
+                    task = progress.add_task(f"deploying {spec.name}", total=len(STEPS), step="")
+                    chain = deploy_world(node.rpc_url, spec, lambda step: progress.update(task, advance=1, step=step))
+                    _end_impersonations(node.rpc_url)
+                else:
+                    chain = chain.with_rpc_url(node.rpc_url)
+                    _freshen(node, chain)
                 if scale is None or node.chain_id != SCALE_CHAIN_ID:
                     return chain, dump_state(node.rpc_url)
                 built = progress.add_task(f"building {scale.name}", total=scale.build_units, step="")
@@ -212,12 +235,15 @@ def start_devnet(
     detach: bool = False,
     show_progress: bool = True,
     scale: ScaleSize | None = None,
+    base: Path | None = None,
 ) -> Devnet:
     """Start one anvil per chain with the world deployed, loading the cached world when there is one.
 
     ``state_dir`` holds cached worlds (default: ``$DEFISCOPE_DATA_DIR/devnet``). ``detach`` starts nodes
     that outlive this process (for ``defiscope devnet up --detach``); stopping them is the caller's job.
     ``scale`` adds the scale world of that size to chain 1 (`devnet.scale`), cached as a world of its own.
+    ``base``, a cached standard world (a `Devnet.world_dir`), gives the chains it holds instead of deploying them
+    when this world is not cached yet: the scale world is built on it in seconds, not a deploy's minute.
     """
     ids = _check_chain_ids(chain_ids)
     if scale is not None and SCALE_CHAIN_ID not in ids:
@@ -225,7 +251,9 @@ def start_devnet(
     started = time.perf_counter()
     world_dir = (state_dir or devnet_dir()) / world_key(ids, scale.name if scale else "standard")
     with world_lock(world_dir):
-        return _load_or_deploy(ids, world_dir, started, detach=detach, show_progress=show_progress, scale=scale)
+        return _load_or_deploy(
+            ids, world_dir, started, detach=detach, show_progress=show_progress, scale=scale, base=base
+        )
 
 
 def _load_or_deploy(
@@ -236,6 +264,7 @@ def _load_or_deploy(
     detach: bool,
     show_progress: bool,
     scale: ScaleSize | None,
+    base: Path | None,
 ) -> Devnet:
     cached = load_world(world_dir)
     if cached is not None:
@@ -250,7 +279,7 @@ def _load_or_deploy(
             chains = tuple(c.with_rpc_url(n.rpc_url) for c, n in zip(cached, nodes, strict=True))
             log.info("devnet.loaded", world=str(world_dir), seconds=round(time.perf_counter() - started, 3))
             return Devnet(chains, nodes, world_dir, from_cache=True)
-    nodes, chains, states = _deploy(ids, detach=detach, show_progress=show_progress, scale=scale)
+    nodes, chains, states = _deploy(ids, detach=detach, show_progress=show_progress, scale=scale, base=base)
     saved = save_world(world_dir, chains, states, packed=scale is not None)
     pruned = prune_worlds(world_dir.parent, keep=world_dir.name)
     log.info(
