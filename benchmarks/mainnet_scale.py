@@ -6,13 +6,16 @@ same run:
 - per block: the sim makes ``--changes`` swaps, mints and transfers in block N+1; the engine (chain 1,
   `uniswap-v2` and `uniswap-v3` only), warm from block N, snapshots N+1 -> HTTP requests and ms (median
   of ``--blocks`` blocks);
+- as `serve` follows: ``--blocks`` more blocks read through the follower's poll (head, reorg window, the block's
+  header and logs in one batch) and the snapshot pinned from it -> HTTP requests (median);
 - full re-read: every V2 pair's reserves and every V3 pool's two balances by multicall at the same block,
   the old way -> requests and ms;
 - discovery behind the `free` provider profile: a fresh engine's first snapshot through the provider
   simulator (25 requests/s, 100 items per batch, 50 ms latency) -> seconds;
 - state memory: this process's resident-set growth over the warm engine's first snapshot (what the engine
   keeps: adapters' pools and caches, token book, prices; tracemalloc would be exact but slows the
-  snapshot several times over at 50,000 pools), per 10,000 pools;
+  snapshot several times over at 50,000 pools), per 10,000 pools; and again once the heap's free pages are
+  handed back to the system (`memory.release_free_heap`, as `serve` does after its first snapshots);
 - garbage collection: the measured blocks alternate between the engine's long-lived state frozen
   (`gc.freeze()`, as `serve` does after every chain's first snapshot) and not, in the same run -> median ms of
   each, the CPU ms spent in the collector (`gc.callbacks`: median and sum per mode) and its full passes; then one
@@ -50,6 +53,7 @@ import math
 import pstats
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
@@ -70,7 +74,11 @@ from defiscope.devnet.scale import ScalePlan, ScaleSize
 from defiscope.devnet.scale_sim import ScaleSimulation
 from defiscope.devnet.world import DevnetChain
 from defiscope.logs import configure
+from defiscope.memory import release_free_heap
 from defiscope.service.context import ChainTarget, build_engine
+from defiscope.service.poll import poll_chain
+from defiscope.service.reorg import finality_depth
+from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
 SLUGS: Final = ("uniswap-v2", "uniswap-v3")
@@ -90,6 +98,7 @@ class Figures:
     v3_pools: int
     changes_per_block: int
     per_block_requests: float
+    per_block_requests_follower: float  # `serve`'s path: its poll (head, reorg window, header, logs), the multicall
     per_block_ms: float  # with the tracked state frozen, as `serve` runs
     per_block_cpu_ms: float
     per_block_ms_gc_unfrozen: float  # the same run's other blocks, nothing frozen
@@ -111,9 +120,10 @@ class Figures:
     state_mb_per_10k_pools: float
     state_measure: str
     rss_growth_mb_per_10k_pools: float
+    rss_growth_mb_per_10k_pools_released: float  # after the free heap went back to the system, as `serve` does
     warm_snapshot_requests: int
     warm_snapshot_seconds: float
-    mainnet: dict[str, dict[str, float]]
+    mainnet: dict[str, dict[str, float | None]]
 
 
 def resident_bytes() -> int:
@@ -237,6 +247,33 @@ async def followed_blocks(
             log.print(f"block {block}: {args.changes} changes, {'frozen' if frozen else 'unfrozen'}, {cost}")
     gc.freeze()
     return blocks
+
+
+async def follower_blocks(engine: TvlEngine, sim: ScaleSimulation, args: argparse.Namespace, log: Console) -> list[int]:
+    """Requests of ``--blocks`` more blocks the way `serve`'s follower reads them: its poll (the head, the stored
+    headers of the reorg window, the block's header and forecast logs in one batch), then the snapshot pinned from
+    it, of every protocol of the chain as `serve` reads them (after one block not counted). The store is a fresh
+    SQLite file holding no block, so the window is empty, and the event collector is left out: their headers and
+    logs ride in the same batch (tests/service/test_poll.py counts them on the devnet)."""
+    costs = []
+    with tempfile.TemporaryDirectory() as folder:
+        repo = Repository.open(f"sqlite:///{folder}/follower.db")
+        try:
+            for _ in range(args.blocks + 1):  # the first: every protocol's first read, the forecast's first filters
+                block = sim.step(args.changes).block
+                before = engine.client.rpc.total_requests()
+                poll = await poll_chain(engine, repo, finality_depth(1), next_due=block, events=None)
+                pinned = poll.pinned(block)
+                if pinned is None:
+                    raise SystemExit(f"follower at {block}: the poll did not pin the block (head {poll.head.number})")
+                result = await engine.snapshot(block, pin=pinned)
+                if result.failures:
+                    raise SystemExit(f"follower at {block}: {[(f.slug, f.reason) for f in result.failures]}")
+                costs.append(engine.client.rpc.total_requests() - before)
+                log.print(f"follower block {block}: {costs[-1]} requests")
+        finally:
+            repo.close()
+    return costs[1:]
 
 
 async def full_reread(engine: TvlEngine, plan: ScalePlan, chain: DevnetChain, block: int) -> Cost:
@@ -368,9 +405,12 @@ async def measure(
         gc.collect()
         rss_bytes = resident_bytes() - start_bytes
         state_bytes = tracked_bytes(engine)
+        release_free_heap()  # as `serve` does after the first snapshot: what stays resident
+        released_bytes = resident_bytes() - start_bytes
         log.print(f"warm snapshot: {warm.requests} requests, {warm.ms / 1000:.1f} s")
         blocks = await followed_blocks(engine, sim, args, log)
-        last = blocks[-1][0]
+        follower = await follower_blocks(engine, sim, args, log)
+        last = sim.step(args.changes).block
         reread = await full_reread(engine, plan, chain, last)
         log.print(f"full re-read at {last}: {reread}")
         gc_collection = gc_figures(blocks)  # while the engine's state is alive
@@ -386,17 +426,14 @@ async def measure(
     pools = len(plan.pairs) + len(plan.pools) + len(chain.pools_of("uniswap-v2")) + len(chain.pools_of("uniswap-v3"))
     per_block_requests = _median(blocks, "requests")
     mb_per_pool = state_bytes / 1e6 / pools
-    seconds_per_pool = seconds / pools if seconds is not None and complete else None
     requests = mainnet_requests(reread, per_block_requests)
     mainnet = {
         name: {
             "pools": count,
-            "discovery_seconds_at_25_rps": round(
-                (discovery_requests or 0) / pools * count / FREE_RATE
-                if complete and seconds_per_pool is not None
-                else float("nan"),
-                1,
-            ),
+            # None (JSON null, not NaN: strict parsers refuse it) when discovery was not measured to its end.
+            "discovery_seconds_at_25_rps": None
+            if discovery_requests is None or not complete
+            else round(discovery_requests / pools * count / FREE_RATE, 1),
             "state_mb": round(mb_per_pool * count, 1),
             **requests[name],
         }
@@ -409,6 +446,7 @@ async def measure(
         v3_pools=len(plan.pools) + len(chain.pools_of("uniswap-v3")),
         changes_per_block=args.changes,
         per_block_requests=per_block_requests,
+        per_block_requests_follower=float(statistics.median(follower)),
         per_block_ms=round(_median(blocks, "ms", frozen=True), 1),
         per_block_cpu_ms=round(_median(blocks, "cpu_ms", frozen=True), 1),
         per_block_ms_gc_unfrozen=round(_median(blocks, "ms", frozen=False), 1),
@@ -418,9 +456,9 @@ async def measure(
         full_reread_ms=round(reread.ms, 1),
         full_reread_cpu_ms=round(reread.cpu_ms, 1),
         request_ratio=ratio,
-        request_ratio_mainnet_extrapolated={name: row["request_ratio"] for name, row in mainnet.items()},
+        request_ratio_mainnet_extrapolated={name: row["request_ratio"] for name, row in requests.items()},
         request_ratio_note=ratio_note(
-            ratio, pools, reread, per_block_requests, mainnet["uniswap-v2 pairs"]["request_ratio"]
+            ratio, pools, reread, per_block_requests, requests["uniswap-v2 pairs"]["request_ratio"]
         ),
         per_block_rpc_items=_median(blocks, "items"),
         per_block_reads=_median(blocks, "reads"),
@@ -435,6 +473,7 @@ async def measure(
         state_measure="the DEX adapters' objects, walked and summed with sys.getsizeof (deployment and client not "
         "counted)",
         rss_growth_mb_per_10k_pools=round(rss_bytes / 1e6 / pools * 10_000, 2),
+        rss_growth_mb_per_10k_pools_released=round(released_bytes / 1e6 / pools * 10_000, 2),
         mainnet=mainnet,
     )
     return figures, blocks
@@ -453,6 +492,7 @@ def render(figures: Figures, console: Console) -> None:
         f"full re-read {figures.full_reread_requests:,} ({figures.request_ratio:g}x)",
         "<= 3, >= 50x fewer",
     )
+    table.add_row("per block, as serve follows: HTTP requests", f"{figures.per_block_requests_follower:g}", "", "2")
     table.add_row(
         "per block: JSON-RPC items / contract reads",
         f"{figures.per_block_rpc_items:g} / {figures.per_block_reads:g}",
@@ -492,7 +532,8 @@ def render(figures: Figures, console: Console) -> None:
     table.add_row(
         "state MB / 10k pools",
         f"{figures.state_mb_per_10k_pools:,.2f}",
-        f"RSS growth {figures.rss_growth_mb_per_10k_pools:,.1f}",
+        f"RSS growth {figures.rss_growth_mb_per_10k_pools:,.1f}, "
+        f"{figures.rss_growth_mb_per_10k_pools_released:,.1f} with the free heap released",
         "<= 50",
     )
     console.print(table)
@@ -505,14 +546,18 @@ def render(figures: Figures, console: Console) -> None:
     for name, row in figures.mainnet.items():
         mainnet.add_row(
             name,
-            f"{row['pools']:,.0f}",
-            f"{row['discovery_seconds_at_25_rps']:,.0f}",
-            f"{row['state_mb']:,.0f}",
-            f"{row['per_block_requests']:g}",
-            f"{row['full_reread_requests']:,.0f}",
-            f"{row['request_ratio']:,.1f}x",
+            _shown(row["pools"], ",.0f"),
+            _shown(row["discovery_seconds_at_25_rps"], ",.0f"),
+            _shown(row["state_mb"], ",.0f"),
+            _shown(row["per_block_requests"], "g"),
+            _shown(row["full_reread_requests"], ",.0f"),
+            _shown(row["request_ratio"], ",.1f") + "x",
         )
     console.print(mainnet)
+
+
+def _shown(value: float | None, spec: str) -> str:
+    return "not measured" if value is None else format(value, spec)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -538,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         console.print(f"scale world {size.name} up in {up:.1f} s ({'cached' if devnet.from_cache else 'built'})")
         figures, _ = asyncio.run(measure(devnet.chain(1), size, args, console))
     if args.json:
-        sys.stdout.write(json.dumps({**asdict(figures), "world_seconds": round(up, 1)}) + "\n")
+        sys.stdout.write(json.dumps({**asdict(figures), "world_seconds": round(up, 1)}, allow_nan=False) + "\n")
     else:
         render(figures, console)
 

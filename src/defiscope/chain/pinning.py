@@ -43,6 +43,7 @@ from defiscope.chain.feed import LogFeed
 from defiscope.chain.log_plan import LogQuery, merge
 from defiscope.chain.logs import log_hex, log_int
 from defiscope.chain.reader import BATCHED_LOG_SPAN, Batcher
+from defiscope.chain.rpc import RpcResponse
 
 log = structlog.get_logger(__name__)
 
@@ -73,38 +74,67 @@ class LogForecast:
         return [merged.query for merged in merge(asked, BATCHED_LOG_SPAN)]
 
 
+@dataclass(frozen=True, slots=True)
+class PinRequest:
+    """The header of block ``number`` and the logs ``queries`` ask there, as the calls of one JSON-RPC batch: what
+    `pin_with_logs` sends, and what the follower sends inside its poll (`service.poll`)."""
+
+    client: ChainClient
+    number: int
+    queries: tuple[LogQuery, ...]
+    feed: LogFeed | None = None
+
+    def calls(self) -> list[tuple[str, list[Any]]]:
+        return [("eth_getBlockByNumber", [block_param(self.number), False])] + [
+            ("eth_getLogs", [q.params()]) for q in self.queries
+        ]
+
+    def batcher(self, answers: Sequence[RpcResponse]) -> Batcher | None:
+        """The pinned batcher with the logs preloaded, from the answers to `calls()`; None when the header is not
+        among them (a block beyond the head: asked alone, which tells a future block from a lag)."""
+        header, *logs = answers
+        if header.error is not None or header.result is None:
+            return None
+        block = block_ref(self.client.chain_id, header.result)
+        batcher = Batcher(Snapshot(self.client, block), feed=self.feed)
+        answered = [(q, a.result) for q, a in zip(self.queries, logs, strict=True) if a.error is None]
+        parent = header.result.get("parentHash")
+        if not all(logs_on_fork(found, block.number, block.hash, parent) for _, found in answered):
+            log.warning("pin.logs_off_fork", chain_id=self.client.chain_id, block=self.number, hash=block.hash)
+            return batcher
+        for query, found in answered:
+            batcher.preload(query, found)
+            if self.feed is not None:
+                self.feed.keep(query, block, found)
+        return batcher
+
+
+def pin_request(
+    client: ChainClient, number: int, queries: Sequence[LogQuery], *, feed: LogFeed | None = None
+) -> PinRequest:
+    """Block ``number``'s header and the answers to ``queries`` (topic0 filters ending there); with a feed, the
+    address-less one also asks the feed's subscribed topics and its answer is kept there for the feed's other
+    consumers (a range the feed holds already is not asked again)."""
+    kept = [_with_subscriptions(q, feed) for q in queries if q.to_block == number and q.topic0s() is not None]
+    if feed is not None:
+        kept = [q for q in kept if not feed.holds(q)]
+    return PinRequest(client, number, tuple(kept), feed)
+
+
 async def pin_with_logs(
     client: ChainClient, number: int, queries: Sequence[LogQuery], *, feed: LogFeed | None = None
 ) -> Batcher:
-    """A batcher pinned to block ``number``, with the answers to ``queries`` (topic0 filters ending there) read in
-    the same request as its header; with a feed, the address-less one also asks the feed's subscribed topics and
-    its answer is kept there for the feed's other consumers (a range the feed holds already is not asked again)."""
-    queries = [_with_subscriptions(q, feed) for q in queries if q.to_block == number and q.topic0s() is not None]
-    if feed is not None:
-        queries = [q for q in queries if not feed.holds(q)]
-    if not queries:
+    """A batcher pinned to block ``number``, with the answers to ``queries`` read in the same request as its
+    header (`pin_request`)."""
+    request = pin_request(client, number, queries, feed=feed)
+    if not request.queries:
         return Batcher(await client.snapshot(number), feed=feed)
-    requests = [("eth_getBlockByNumber", [block_param(number), False])]
-    requests += [("eth_getLogs", [q.params()]) for q in queries]
     try:
-        header, *answers = await client.rpc.batch(requests)
+        answers = await client.rpc.batch(request.calls())
     except ChainError as exc:  # a log read must not fail the pin: the header alone, as without a forecast
         log.info("pin.batch_failed", chain_id=client.chain_id, block=number, error=str(exc))
         return Batcher(await client.snapshot(number), feed=feed)
-    if header.error is not None or header.result is None:  # asked alone, which tells a future block from a lag
-        return Batcher(await client.snapshot(number), feed=feed)
-    block = block_ref(client.chain_id, header.result)
-    batcher = Batcher(Snapshot(client, block), feed=feed)
-    answered = [(q, a.result) for q, a in zip(queries, answers, strict=True) if a.error is None]
-    parent = header.result.get("parentHash")
-    if not all(logs_on_fork(logs, block.number, block.hash, parent) for _, logs in answered):
-        log.warning("pin.logs_off_fork", chain_id=client.chain_id, block=number, hash=block.hash)
-        return batcher
-    for query, logs in answered:
-        batcher.preload(query, logs)
-        if feed is not None:
-            feed.keep(query, block, logs)
-    return batcher
+    return request.batcher(answers) or Batcher(await client.snapshot(number), feed=feed)
 
 
 def _with_subscriptions(query: LogQuery, feed: LogFeed | None) -> LogQuery:

@@ -27,8 +27,9 @@ from typing import Any
 import structlog
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.log_plan import LogQuery
 from defiscope.chain.logs import log_hex
-from defiscope.chain.reader import Batcher, Reader
+from defiscope.chain.reader import BATCHED_LOG_SPAN, Batcher, Reader
 from defiscope.errors import DefiscopeError
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.log_cursor import source_key
@@ -84,11 +85,19 @@ class EventCollector:
     def chain_id(self) -> int:
         return self.client.chain_id
 
-    async def collect(self, to_block: int, *, from_block: int | None = None, strict: bool = False) -> int:
+    async def collect(
+        self,
+        to_block: int,
+        *,
+        from_block: int | None = None,
+        strict: bool = False,
+        preloaded: Mapping[LogQuery, list[Any]] | None = None,
+    ) -> int:
         """Store the events in (last scan, to_block] of every stream (from `from_block` instead, if given);
         returns how many were found. Streams scanned from the same block share one `eth_getLogs` (their
         addresses and topics together, each log handed to the streams it matches): in the steady state that is
-        one request a block, however many protocols declare streams. A stream whose scan fails is logged and
+        one request a block, however many protocols declare streams, or none when the follower's poll carried it
+        (`preloaded`: the answers to `queries(to_block)`). A stream whose scan fails is logged and
         retried with the next block, from where it stood (events never hold up TVL indexing); with `strict`
         (a one-off command) it raises."""
         try:
@@ -98,25 +107,36 @@ class EventCollector:
                 raise
             self._failed(self.scans, None, exc)  # no position to start from yet: the next block tries again
             return 0
+        answers = preloaded or {}
+        groups = self._groups(to_block, from_block)
+        found = await asyncio.gather(*(self._collect(scans, q, answers.get(q), strict) for q, scans in groups))
+        return sum(found)
+
+    def queries(self, to_block: int) -> list[LogQuery]:
+        """The queries `collect(to_block)` will send, for another batch to carry: once the stored positions are
+        loaded, and only those spanning a few blocks (a long one may need splitting, as `get_logs` does)."""
+        if not self._loaded:
+            return []
+        return [query for query, _ in self._groups(to_block, None) if query.span < BATCHED_LOG_SPAN]
+
+    def _groups(self, to_block: int, from_block: int | None) -> list[tuple[LogQuery, list[_Scan]]]:
+        """The streams grouped by the block their scan starts at, each group with its shared query."""
         groups: dict[int, list[_Scan]] = {}
         for scan in self.scans:
             start = scan.start(to_block) if from_block is None else from_block
             # Scanned up to here already (an explicit range past the head is the node's to refuse).
             if start <= to_block or from_block is not None:
                 groups.setdefault(start, []).append(scan)
-        found = await asyncio.gather(*(self._collect(scans, s, to_block, strict) for s, scans in groups.items()))
-        return sum(found)
+        return [(_shared_query(scans, start, to_block), scans) for start, scans in groups.items()]
 
-    async def _collect(self, scans: list[_Scan], start: int, to_block: int, strict: bool) -> int:
-        addresses = sorted({scan.stream.address for scan in scans})
-        topics = sorted({topic for scan in scans for topic in scan.stream.topics})
+    async def _collect(self, scans: list[_Scan], query: LogQuery, logs: list[Any] | None, strict: bool) -> int:
+        """Store `scans`' events from `query`'s answer (`logs`, or asked now when None)."""
+        start, to_block = query.from_block, query.to_block
         try:
-            logs = await self.client.get_logs(
-                address=addresses[0] if len(addresses) == 1 else addresses,
-                topics=[topics],
-                from_block=start,
-                to_block=to_block,
-            )
+            if logs is None:
+                logs = await self.client.get_logs(
+                    address=query.address, topics=query.topics, from_block=start, to_block=to_block
+                )
         except DefiscopeError as exc:
             if strict:
                 raise
@@ -174,6 +194,13 @@ class EventCollector:
         for scan in self.scans:
             if scan.scanned is not None:
                 scan.scanned = min(scan.scanned, number - 1)
+
+
+def _shared_query(scans: Sequence[_Scan], start: int, to_block: int) -> LogQuery:
+    """One `eth_getLogs` for every stream of `scans`: their addresses and topics together."""
+    addresses = sorted({scan.stream.address for scan in scans})
+    topics = sorted({topic for scan in scans for topic in scan.stream.topics})
+    return LogQuery(addresses[0] if len(addresses) == 1 else tuple(addresses), (tuple(topics),), start, to_block)
 
 
 def _matches(stream: EventStream, raw: Mapping[str, Any]) -> bool:

@@ -7,7 +7,8 @@
     indexer.status().failing           # protocols whose latest read failed, and why
 
 Each iteration of a chain: read the head; compare the stored hashes within the finality depth with the
-chain's and roll back from the first mismatch (`reorg.find_fork`); then index at most
+chain's and roll back from the first mismatch (`reorg.find_fork`), both in one request with the next due
+block's header and logs (`poll`: a followed block costs that request and the snapshot's multicall); then index at most
 `max_blocks_per_iteration` scheduled blocks after the last one indexed, oldest first, so nothing is
 skipped while catching up. A protocol that cannot be read is logged and kept in `status()`, never stored
 as 0. RPC and database errors back off and retry; the loop itself never dies of them.
@@ -36,7 +37,8 @@ from defiscope.errors import DefiscopeError, InputError
 from defiscope.indexing_hooks import BlockHook, IndexerHealth
 from defiscope.service.discovery import DiscoveryProgress, attach_discovery, heal_discovery, rewind_discovery
 from defiscope.service.events import EventCollector
-from defiscope.service.reorg import finality_depth, find_fork
+from defiscope.service.poll import Poll, poll_chain
+from defiscope.service.reorg import finality_depth
 from defiscope.service.snapshots import save_result
 from defiscope.store import BlockConflictError, Repository
 from defiscope.tvl.engine import ChainTvl, ProtocolFailure, TvlEngine
@@ -209,14 +211,17 @@ class ChainIndexer:
             await _wait(stop, 0 if more else self.poll_interval)
 
     async def step(self, limit: int | None) -> tuple[list[IndexedBlock], bool]:
-        """One iteration: heal reorgs, then index up to `limit` due blocks. Returns them, and whether more are due."""
-        head = await self.engine.client.block("latest")
+        """One iteration: heal reorgs, then index up to `limit` due blocks. Returns them, and whether more are due.
+
+        The head, the reorg check and the next due block's header and logs go out in one request (`poll`): in
+        the steady state a followed block costs that and the snapshot's multicall."""
+        await self.heal_discovery()
+        poll = await poll_chain(self.engine, self.repo, self.depth, next_due=self._next_due(), events=self.events)
+        head = poll.head
         self.chain_status.head = head.number
         self.chain_status.head_time = head.timestamp
-        await self.heal_discovery()
-        fork = await find_fork(self.engine.client, self.repo, head, self.depth)
-        if fork is not None:
-            await self.roll_back(fork, f"stored hash of block {fork} differs from the chain's")
+        if poll.fork is not None:
+            await self.roll_back(poll.fork, f"stored hash of block {poll.fork} differs from the chain's")
         if self.resuming:
             await self._start_catch_up(head.number)
             self.resuming = False
@@ -224,17 +229,25 @@ class ChainIndexer:
         due = due_blocks(self.cursor, head.number, self.options.every, None if limit is None else limit + 1)
         indexed: list[IndexedBlock] = []
         for number in due[:limit]:
-            done = await self.index_block(number)
+            done = await self.index_block(number, poll)
             if done is None:
                 return indexed, True  # the chain moved under us; the next iteration starts from the new state
             indexed.append(done)
         return indexed, limit is not None and len(due) > limit
 
-    async def index_block(self, number: int) -> IndexedBlock | None:
-        """Read and store one block; None if it must be redone (a reorg was found on the way)."""
+    def _next_due(self) -> int | None:
+        """The first scheduled block after the cursor (the head's number when following one block at a time)."""
+        if self.cursor is None or self.resuming:
+            return None
+        return _due_range(self.cursor, self.cursor + self.options.every, self.options.every)[0]
+
+    async def index_block(self, number: int, poll: Poll | None = None) -> IndexedBlock | None:
+        """Read and store one block; None if it must be redone (a reorg was found on the way). `poll`: the step's
+        poll, which may carry this block's header and logs."""
         requests = self.engine.client.rpc.total_requests()
         started = time.perf_counter()
-        result = await self.engine.snapshot(number)
+        pinned = poll.pinned(number) if poll is not None else None
+        result = await self.engine.snapshot(number, pin=pinned)
         read_s = time.perf_counter() - started
         if not result.snapshots and result.failures and await self._block_gone(result.block):
             return None  # every read failed because the block was reorged away: retry it
@@ -260,7 +273,7 @@ class ChainIndexer:
             except DefiscopeError as exc:
                 log.warning("indexer.reconcile_failed", chain_id=self.chain_id, block=number, reason=str(exc))
         if self.events is not None:
-            await self.events.collect(number)
+            await self.events.collect(number, preloaded=poll.event_logs(number) if poll is not None else None)
         await self._tell_hooks(result)
         return done
 

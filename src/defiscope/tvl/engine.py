@@ -23,7 +23,7 @@ import structlog
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.chain.feed import LogFeed
-from defiscope.chain.pinning import LogForecast, pin_with_logs
+from defiscope.chain.pinning import LogForecast, PinRequest, pin_request, pin_with_logs
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.chain.tokens import DECIMALS, SYMBOL, SYMBOL_BYTES32, TokenBook, TokenRef
 from defiscope.deployments import Deployment
@@ -130,8 +130,11 @@ class TvlEngine:
     def slugs(self) -> list[str]:
         return [a.info.slug for a in self.adapters]
 
-    async def snapshot(self, at: int | str = "latest", *, slugs: Collection[str] | None = None) -> ChainTvl:
-        batcher = await self._pin(at, slugs)
+    async def snapshot(
+        self, at: int | str = "latest", *, slugs: Collection[str] | None = None, pin: Batcher | None = None
+    ) -> ChainTvl:
+        """Every protocol's TVL at block `at`; `pin`: that block already pinned (from `pin_request`'s answers)."""
+        batcher = pin if pin is not None else await self._pin(at, slugs)
         pinned = batcher.snapshot
         chosen = [a for a in self.adapters if slugs is None or a.info.slug in slugs]
         readers = [batcher.reader(a.info.slug) for a in chosen]
@@ -188,6 +191,11 @@ class TvlEngine:
         rates = tuple(y for r in results for y in r.yields)
         self.forecast.learn(_forecast_key(slugs), batcher)
         return ChainTvl(pinned.block, snapshots, tuple(failures), prices, rates, _yield_gaps(results, failures, chosen))
+
+    def pin_request(self, at: int) -> PinRequest:
+        """Block `at`'s header and the logs this engine's next snapshot of every protocol will ask, as calls another
+        batch can carry (the follower's poll); its answers make the `pin` of `snapshot`."""
+        return pin_request(self.client, at, self.forecast.queries(_forecast_key(None), at), feed=self.feed)
 
     async def _pin(self, at: int | str, slugs: Collection[str] | None) -> Batcher:
         """The snapshot's batcher. A block asked by number is pinned in one request with the logs the last
