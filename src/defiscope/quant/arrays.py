@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +11,9 @@ from defiscope.quant.errors import InvalidSeries, Undefined
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 IndexArray: TypeAlias = npt.NDArray[np.int64]
+
+# A spread this small against the data's size is rounding, not variation: a ratio over it would be noise.
+RELATIVE_NOISE: Final = 1e-12
 
 
 def vector(data: npt.ArrayLike, name: str) -> FloatArray:
@@ -53,3 +56,9 @@ def at_least(array: FloatArray, count: int, what: str) -> None:
     """Refuse a statistic over fewer than `count` observations."""
     if len(array) < count:
         raise Undefined(f"{what} needs at least {count} observations, got {len(array)}")
+
+
+def require_variation(spread: float, series: FloatArray, reason: str) -> None:
+    """Refuse a ratio over a spread that is zero or rounding noise (a constant series computes to ~1e-17)."""
+    if spread <= RELATIVE_NOISE * float(np.max(np.abs(series))):
+        raise Undefined(reason)

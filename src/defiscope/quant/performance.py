@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from defiscope.quant.arrays import FloatArray, at_least, matrix, positive_vector, same_shape, vector
+from defiscope.quant.arrays import FloatArray, at_least, matrix, positive_vector, require_variation, same_shape, vector
 from defiscope.quant.errors import InvalidSeries, Undefined
 from defiscope.quant.returns import annualise_log_growth, annualise_std
-
-# A spread this small against the returns' size is rounding, not variation: the ratio would be noise.
-RELATIVE_NOISE: Final = 1e-12
 
 
 def cagr(values: npt.ArrayLike, timestamps: npt.ArrayLike) -> float:
@@ -49,7 +45,7 @@ def sharpe_ratio(returns: npt.ArrayLike, periods_per_year: float, risk_free_per_
     excess = vector(returns, "returns") - risk_free_per_period
     at_least(excess, 2, "a Sharpe ratio")
     spread = float(np.std(excess, ddof=1))
-    _require_variation(spread, excess, "returns do not vary: the Sharpe ratio has no value")
+    require_variation(spread, excess, "returns do not vary: the Sharpe ratio has no value")
     return float(np.mean(excess)) / spread * math.sqrt(periods_per_year)
 
 
@@ -58,7 +54,7 @@ def sortino_ratio(returns: npt.ArrayLike, periods_per_year: float, target_per_pe
     excess = vector(returns, "returns") - target_per_period
     at_least(excess, 2, "a Sortino ratio")
     downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
-    _require_variation(downside, excess, "no return fell below the target: the Sortino ratio has no value")
+    require_variation(downside, excess, "no return fell below the target: the Sortino ratio has no value")
     return float(np.mean(excess)) / downside * math.sqrt(periods_per_year)
 
 
@@ -119,8 +115,3 @@ def tracking_error(returns: npt.ArrayLike, benchmark_returns: npt.ArrayLike, per
     benchmark = vector(benchmark_returns, "benchmark_returns")
     same_shape(portfolio, benchmark, "returns", "benchmark_returns")
     return volatility(portfolio - benchmark, periods_per_year)
-
-
-def _require_variation(spread: float, series: FloatArray, reason: str) -> None:
-    if spread <= RELATIVE_NOISE * float(np.max(np.abs(series))):
-        raise Undefined(reason)

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from defiscope.quant.arrays import FloatArray, matrix, same_shape
+from defiscope.quant.arrays import FloatArray, matrix, require_variation, same_shape
 from defiscope.quant.errors import InvalidSeries, Undefined
 
 MIN_ASSETS: Final = 3  # a rank correlation over two assets is always +1 or -1
@@ -63,8 +63,7 @@ def ic_summary(ics: npt.ArrayLike) -> ICSummary:
     if len(known) < 2:
         raise Undefined(f"an IC t-statistic needs at least 2 periods with an IC, got {len(known)}")
     mean, std = float(np.mean(known)), float(np.std(known, ddof=1))
-    if std == 0:
-        raise Undefined("the IC is the same in every period: its t-statistic has no value")
+    require_variation(std, known, "the IC is the same in every period: its t-statistic has no value")
     t_statistic = mean / (std / math.sqrt(len(known)))
     p_value = float(2 * stats.t.sf(abs(t_statistic), df=len(known) - 1))
     return ICSummary(mean, std, t_statistic, p_value, len(known), len(series) - len(known))

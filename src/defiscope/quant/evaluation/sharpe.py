@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from defiscope.quant.arrays import at_least, vector
+from defiscope.quant.arrays import at_least, require_variation, vector
 from defiscope.quant.errors import InvalidSeries, Undefined
 
 
@@ -96,8 +96,7 @@ def deflated_sharpe_of_returns(returns: npt.ArrayLike, trial_sharpes: npt.ArrayL
     trials = vector(trial_sharpes, "trial_sharpes")
     at_least(series, 3, "a deflated Sharpe ratio")
     spread = float(np.std(series, ddof=1))
-    if spread == 0:
-        raise Undefined("returns do not vary: the Sharpe ratio has no value")
+    require_variation(spread, series, "returns do not vary: the Sharpe ratio has no value")
     variance = float(np.var(trials, ddof=1)) if len(trials) > 1 else 0.0
     return deflated_sharpe_ratio(
         float(np.mean(series)) / spread,
