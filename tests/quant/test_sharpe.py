@@ -97,5 +97,7 @@ def test_inputs_without_an_answer_are_refused_with_the_reason() -> None:
     with pytest.raises(InvalidSeries) as refused:
         expected_max_sharpe(0, 1.0)
     assert refused.value.field == "n_trials"
+    with pytest.raises(InvalidSeries, match="the selected one's included"):
+        deflated_sharpe_of_returns([0.01, 0.02, -0.01], [])
     with pytest.raises(InvalidSeries, match="inconsistent"):
         sharpe_ratio_std(1.0, 100, skewness=3.0, kurtosis=2.0)

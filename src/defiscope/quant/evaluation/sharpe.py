@@ -94,6 +94,10 @@ def deflated_sharpe_of_returns(returns: npt.ArrayLike, trial_sharpes: npt.ArrayL
     trials' count and sample variance."""
     series = vector(returns, "returns")
     trials = vector(trial_sharpes, "trial_sharpes")
+    if len(trials) == 0:
+        raise InvalidSeries(
+            "trial_sharpes must hold every trial's Sharpe ratio, the selected one's included", field="trial_sharpes"
+        )
     at_least(series, 3, "a deflated Sharpe ratio")
     spread = float(np.std(series, ddof=1))
     require_variation(spread, series, "returns do not vary: the Sharpe ratio has no value")
@@ -101,7 +105,7 @@ def deflated_sharpe_of_returns(returns: npt.ArrayLike, trial_sharpes: npt.ArrayL
     return deflated_sharpe_ratio(
         float(np.mean(series)) / spread,
         len(series),
-        max(len(trials), 1),
+        len(trials),
         variance,
         float(stats.skew(series)),
         float(stats.kurtosis(series, fisher=False)),
