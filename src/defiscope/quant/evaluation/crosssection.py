@@ -43,8 +43,8 @@ def information_coefficients(
 @dataclass(frozen=True, slots=True)
 class ICSummary:
     """Mean IC over periods, its standard deviation, t = mean / (std / sqrt(n)) and two-sided p from Student's t
-    with n - 1 degrees of freedom. Overlapping forward returns make periods dependent and t too large: sample
-    the periods at the forward horizon (or purge, see `splits`)."""
+    with n - 1 degrees of freedom. Overlapping forward returns make periods dependent and t too large: space the
+    periods by the forward horizon so that their returns do not overlap."""
 
     mean: float
     std: float
