@@ -1,0 +1,25 @@
+"""The examples in the quant modules' docstrings run and hold."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "returns",
+    "performance",
+    "factors",
+    "evaluation.crosssection",
+    "evaluation.splits",
+    "evaluation.sharpe",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_hold(name: str) -> None:
+    module = importlib.import_module(f"defiscope.quant.{name}")
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0

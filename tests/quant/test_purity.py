@@ -1,0 +1,31 @@
+"""The quant package is pure math: it imports numbers libraries and itself, nothing that could do I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import defiscope.quant
+
+ALLOWED = {"__future__", "math", "dataclasses", "typing", "collections", "numpy", "scipy", "defiscope"}
+ALLOWED_OWN = ("defiscope.quant", "defiscope.errors")
+
+
+def imported_modules(source: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_quant_modules_import_only_math_and_their_own_package() -> None:
+    sources = sorted(Path(defiscope.quant.__file__).parent.rglob("*.py"))
+    assert len(sources) >= 8
+    for source in sources:
+        for name in imported_modules(source):
+            assert name.split(".")[0] in ALLOWED, f"{source.name} imports {name}"
+            if name.startswith("defiscope"):
+                assert name.startswith(ALLOWED_OWN), f"{source.name} imports {name}"
