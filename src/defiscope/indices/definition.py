@@ -21,7 +21,7 @@ import datetime
 from decimal import Decimal
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 #: The figure members are weighted by. `fixed` takes explicit weights from the definition itself.
 WeightingMethod = Literal["mcap", "sqrt-mcap", "tvl", "grade", "equal", "fixed"]
@@ -94,12 +94,16 @@ class CalendarRebalance(BaseModel):
     every: Literal["weekly", "monthly", "quarterly"]
     day: int = Field(ge=1)
 
-    @model_validator(mode="after")
-    def _day_exists_every_period(self) -> CalendarRebalance:
-        last = 7 if self.every == "weekly" else LAST_SAFE_DAY_OF_MONTH
-        if self.day > last:
-            raise ValueError(f"day {self.day} is not in every {self.every[:-2]}: use 1 to {last}")
-        return self
+    @field_validator("day")
+    @classmethod
+    def _day_exists_every_period(cls, day: int, info: ValidationInfo) -> int:
+        every = info.data.get("every")
+        if every is None:
+            return day  # already refused, with its own error
+        last = 7 if every == "weekly" else LAST_SAFE_DAY_OF_MONTH
+        if day > last:
+            raise ValueError(f"day {day} is not in every {every[:-2]}: use 1 to {last}")
+        return day
 
 
 class DriftRebalance(BaseModel):

@@ -1,0 +1,42 @@
+"""The indices' math does no I/O: only the loader reads files; the docstring examples run and hold."""
+
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+from pathlib import Path
+
+import pytest
+
+import defiscope.indices
+
+PURE = ["definition", "weights", "errors"]
+ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "decimal", "fractions", "math", "typing"}
+ALLOWED |= {"pydantic", "defiscope"}
+
+
+def imported_modules(source: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_math_modules_import_no_io(name: str) -> None:
+    source = Path(defiscope.indices.__file__).parent / f"{name}.py"
+    for module in imported_modules(source):
+        assert module.split(".")[0] in ALLOWED, f"{name}.py imports {module}"
+        if module.startswith("defiscope"):
+            assert module in ("defiscope.errors", "defiscope.indices.definition", "defiscope.indices.errors")
+
+
+@pytest.mark.parametrize("name", ["definition", "weights", "loader"])
+def test_docstring_examples_hold(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(f"defiscope.indices.{name}"))
+    assert result.attempted > 0
+    assert result.failed == 0
