@@ -10,10 +10,11 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from defiscope.errors import InputError
 from defiscope.indices.definition import IndexDefinition
 from defiscope.indices.errors import EmptyBasket, UnfillableBasket
 from defiscope.indices.loader import load_definitions
-from defiscope.indices.weights import Candidate, capped, screen, sqrt_floor, target_weights
+from defiscope.indices.weights import Candidate, Failure, capped, screen, sqrt_floor, target_weights
 
 M = Decimal(1_000_000)
 
@@ -167,9 +168,28 @@ def test_an_eligibility_rule_that_leaves_nothing_is_one_clear_error() -> None:
     with pytest.raises(EmptyBasket) as raised:
         target_weights(pulse(), candidates)
     assert str(raised.value) == (
-        "index defi-pulse: the eligibility rules leave none of 2 candidates (failed: age 2, category 1)"
+        "index defi-pulse: the eligibility rules leave none of 2 candidates "
+        "(failed: eligibility.min_age_days 2, eligibility.categories 1)"
     )
     assert raised.value.field == "eligibility"
+
+
+def test_missing_or_zero_figures_exclude_with_the_field_that_needs_them() -> None:
+    by_grade = pulse().eligibility.model_copy(update={"rank_by": "grade"})
+    candidates = [candidate("A", 5), candidate("B", 0), candidate("C", 5, grade=None)]
+    excluded = screen(definition(eligibility=by_grade), candidates).excluded
+    assert [(exclusion.symbol, exclusion.failures) for exclusion in excluded] == [
+        ("B", (Failure("weighting.method", "market cap is 0: nothing to use for weighting"),)),
+        ("C", (Failure("eligibility.rank_by", "grade unknown, needed for ranking"),)),
+    ]
+
+
+def test_a_symbol_given_twice_or_no_candidates_at_all_is_refused() -> None:
+    with pytest.raises(InputError, match="candidate UNI is given twice") as raised:
+        screen(pulse(), [candidate("UNI", 5), candidate("UNI", 6)])
+    assert raised.value.field == "candidates"
+    with pytest.raises(EmptyBasket, match="no candidates were given"):
+        screen(pulse(), [])
 
 
 def test_too_few_eligible_members_for_the_cap_is_refused_with_the_numbers() -> None:

@@ -17,6 +17,7 @@ MKR is capped too and COMP and SNX share the rest, still in the ratio 5 : 3.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,7 @@ from fractions import Fraction
 from math import isqrt
 from typing import Final
 
+from defiscope.errors import InputError
 from defiscope.indices.definition import Eligibility, IndexDefinition, RankingFigure, WeightingMethod
 from defiscope.indices.errors import EmptyBasket, UnfillableBasket
 
@@ -46,11 +48,23 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """One rule a candidate failed: the definition field that sets the rule, and the reason with the figures."""
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Exclusion:
-    """A candidate left out of the basket, and why (one reason per rule it failed)."""
+    """A candidate left out of the basket, and every rule it failed."""
 
     symbol: str
-    reasons: tuple[str, ...]
+    failures: tuple[Failure, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(failure.reason for failure in self.failures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +83,19 @@ def target_weights(definition: IndexDefinition, candidates: Iterable[Candidate])
 
 
 def screen(definition: IndexDefinition, candidates: Iterable[Candidate]) -> Screening:
-    """Apply the eligibility rules, then keep the `max_members` largest by `rank_by`; refuse an empty basket."""
+    """Apply the eligibility rules, then keep the `max_members` largest by `rank_by`; refuse an empty basket
+    and a symbol given twice (its figures would be ambiguous)."""
     rule = definition.eligibility
     passed: list[Candidate] = []
     excluded: list[Exclusion] = []
+    seen: set[str] = set()
     for candidate in candidates:
-        reasons = ineligibility(definition, candidate)
-        if reasons:
-            excluded.append(Exclusion(candidate.symbol, reasons))
+        if candidate.symbol in seen:
+            raise InputError(f"candidate {candidate.symbol} is given twice", field="candidates")
+        seen.add(candidate.symbol)
+        failures = ineligibility(definition, candidate)
+        if failures:
+            excluded.append(Exclusion(candidate.symbol, failures))
         else:
             passed.append(candidate)
     if not passed:
@@ -84,20 +103,20 @@ def screen(definition: IndexDefinition, candidates: Iterable[Candidate]) -> Scre
     ranked = sorted(passed, key=lambda member: (-_known_figure(rule.rank_by, member), member.symbol))
     for place, candidate in enumerate(ranked[rule.max_members :], start=rule.max_members + 1):
         reason = f"rank {place} by {rule.rank_by}; the index holds at most {rule.max_members} members"
-        excluded.append(Exclusion(candidate.symbol, (reason,)))
+        excluded.append(Exclusion(candidate.symbol, (Failure("eligibility.max_members", reason),)))
     return Screening(tuple(ranked[: rule.max_members]), tuple(excluded))
 
 
-def ineligibility(definition: IndexDefinition, candidate: Candidate) -> tuple[str, ...]:
+def ineligibility(definition: IndexDefinition, candidate: Candidate) -> tuple[Failure, ...]:
     """Every rule the candidate fails, in words with its figure and the threshold; empty when it is eligible."""
     rule = definition.eligibility
-    reasons = [
-        *_eligibility_reasons(rule, candidate),
-        *_figure_reasons(definition.weighting.method, "weighting", candidate, definition),
+    failures = [
+        *_eligibility_failures(rule, candidate),
+        *_figure_failures(definition.weighting.method, "weighting.method", candidate, definition),
     ]
-    if rule.rank_by != _figure_of(definition.weighting.method):
-        reasons.extend(_figure_reasons(rule.rank_by, "ranking", candidate, definition))
-    return tuple(dict.fromkeys(reasons))  # a figure both weighted and ranked by is reported once
+    if rule.rank_by != _figure_of(definition.weighting.method):  # a figure both weighted and ranked by: once
+        failures.extend(_figure_failures(rule.rank_by, "eligibility.rank_by", candidate, definition))
+    return tuple(failures)
 
 
 def weighting_figure(definition: IndexDefinition, member: Candidate) -> Fraction:
@@ -156,39 +175,41 @@ def sqrt_floor(value: Fraction) -> Fraction:
     return Fraction(isqrt(int(value * scale * scale)), scale)
 
 
-def _eligibility_reasons(rule: Eligibility, candidate: Candidate) -> Iterable[str]:
+def _eligibility_failures(rule: Eligibility, candidate: Candidate) -> Iterable[Failure]:
     if candidate.category not in rule.categories:
-        yield f"category {candidate.category!r} is not among {', '.join(rule.categories)}"
-    yield from _at_least("TVL", candidate.tvl_usd, rule.min_tvl_usd, "USD")
-    yield from _at_least("liquidity", candidate.liquidity_usd, rule.min_liquidity_usd, "USD")
+        reason = f"category {candidate.category!r} is not among {', '.join(rule.categories)}"
+        yield Failure("eligibility.categories", reason)
+    yield from _at_least("min_tvl_usd", "TVL", candidate.tvl_usd, rule.min_tvl_usd, "USD")
+    yield from _at_least("min_liquidity_usd", "liquidity", candidate.liquidity_usd, rule.min_liquidity_usd, "USD")
     age = None if candidate.age_days is None else Decimal(candidate.age_days)
-    yield from _at_least("age", age, Decimal(rule.min_age_days), "days")
+    yield from _at_least("min_age_days", "age", age, Decimal(rule.min_age_days), "days")
 
 
-def _at_least(label: str, value: Decimal | None, minimum: Decimal, unit: str) -> Iterable[str]:
+def _at_least(field: str, label: str, value: Decimal | None, minimum: Decimal, unit: str) -> Iterable[Failure]:
     if minimum == 0:
         return
     if value is None:
-        yield f"{label} unknown (the rule asks for at least {minimum} {unit})"
+        yield Failure(f"eligibility.{field}", f"{label} unknown (the rule asks for at least {minimum} {unit})")
     elif value < minimum:
-        yield f"{label} {value} {unit} is below the minimum {minimum} {unit}"
+        yield Failure(f"eligibility.{field}", f"{label} {value} {unit} is below the minimum {minimum} {unit}")
 
 
-def _figure_reasons(
-    figure: WeightingMethod | RankingFigure, purpose: str, candidate: Candidate, definition: IndexDefinition
-) -> Iterable[str]:
+def _figure_failures(
+    figure: WeightingMethod | RankingFigure, field: str, candidate: Candidate, definition: IndexDefinition
+) -> Iterable[Failure]:
     if figure == "equal":
         return
     if figure == "fixed":
         if candidate.symbol not in (definition.weighting.weights or {}):
-            yield "fixed weights do not include it"
+            yield Failure("weighting.weights", "fixed weights do not include it")
         return
     name = _figure_of(figure)
     value, label = _FIGURES[name](candidate), _LABELS[name]
+    purpose = "weighting" if field == "weighting.method" else "ranking"
     if value is None:
-        yield f"{label} unknown, needed for {purpose}"
+        yield Failure(field, f"{label} unknown, needed for {purpose}")
     elif value <= 0:
-        yield f"{label} is {value}: nothing to weight by" if purpose == "weighting" else f"{label} is {value}"
+        yield Failure(field, f"{label} is {value}: nothing to use for {purpose}")
 
 
 def _figure_of(method: WeightingMethod | RankingFigure) -> str:
@@ -213,10 +234,6 @@ def _known_figure(name: str, member: Candidate) -> Decimal:
 def _nothing_left(index_id: str, excluded: list[Exclusion]) -> str:
     if not excluded:
         return f"index {index_id}: no candidates were given to screen"
-    counts: dict[str, int] = {}
-    for exclusion in excluded:
-        for reason in exclusion.reasons:
-            rule = reason.split(" ")[0]
-            counts[rule] = counts.get(rule, 0) + 1
-    summary = ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items(), key=lambda item: -item[1]))
+    counts = Counter(failure.rule for exclusion in excluded for failure in exclusion.failures)
+    summary = ", ".join(f"{rule} {count}" for rule, count in counts.most_common())
     return f"index {index_id}: the eligibility rules leave none of {len(excluded)} candidates (failed: {summary})"
