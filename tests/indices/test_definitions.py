@@ -80,6 +80,14 @@ BAD_INPUTS = [
     ),
     pytest.param(
         edited(
+            'method = "mcap"\ncap = 0.25', 'method = "fixed"\nweights = {A = 0.5, B = 0.50000000000000000000000000001}'
+        ),
+        "weighting.weights",
+        "explicit weights sum to 1.00000000000000000000000000001, not 1",  # 29 digits: a Decimal sum would round
+        id="weights-off-by-1e-29",
+    ),
+    pytest.param(
+        edited(
             'method = "mcap"\ncap = 0.25', 'method = "fixed"\ncap = 0.4\nweights = {UNI = 0.5, AAVE = 0.3, X = 0.2}'
         ),
         "weighting.weights",

@@ -18,7 +18,8 @@ no I/O. Amounts and fractions are `Decimal`s (the loader parses TOML floats as `
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, localcontext
+from fractions import Fraction
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -75,7 +76,8 @@ class Weighting(BaseModel):
             return weights
         if not weights:
             raise ValueError("method 'fixed' needs a [weighting.weights] table: member = weight")
-        total = sum(weights.values(), Decimal(0))
+        with localcontext(prec=MAX_PREC):  # exact: the default context would round the sum at 28 digits
+            total = sum(weights.values(), Decimal(0))
         if total != 1:
             raise ValueError(f"explicit weights sum to {total}, not 1")
         heavy = {member: weight for member, weight in weights.items() if weight > cap}
@@ -139,7 +141,7 @@ class IndexDefinition(BaseModel):
         if eligibility is None:
             return weighting  # already refused, with its own error
         cap, most = weighting.cap, eligibility.max_members
-        if cap * most < 1:
+        if Fraction(cap) * most < 1:
             raise ValueError(
                 f"cap {cap} * eligibility.max_members {most} = {cap * most} < 1: "
                 "the weights cannot sum to 1; raise the cap or admit more members"
