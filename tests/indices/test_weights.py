@@ -7,14 +7,14 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 from defiscope.errors import InputError
 from defiscope.indices.definition import IndexDefinition
 from defiscope.indices.errors import EmptyBasket, UnfillableBasket
 from defiscope.indices.loader import load_definitions
-from defiscope.indices.weights import Candidate, Failure, capped, screen, sqrt_floor, target_weights
+from defiscope.indices.weights import Candidate, Failure, capped, ineligibility, screen, sqrt_floor, target_weights
 
 M = Decimal(1_000_000)
 
@@ -265,3 +265,44 @@ def test_a_cap_below_one_over_members_is_refused(members: dict[str, Fraction], d
     assume(cap * len(members) < 1)  # exactly 1 is feasible (all at the cap): covered above
     with pytest.raises(UnfillableBasket, match=rf"^cap {cap} \* {len(members)} members = "):
         capped(members, cap)
+
+
+candidates = st.lists(
+    st.builds(
+        Candidate,
+        symbol=st.text("ABCDEFGH", min_size=1, max_size=3),
+        category=st.sampled_from(["Dexes", "Lending", "Treasury"]),
+        # coarse steps around defi-pulse's thresholds (180 days, 100 M TVL, 1 M liquidity), mostly above them,
+        # and unknown figures: uniform draws, so that empty, unfillable and weighted baskets all come up
+        age_days=st.sampled_from([None, *range(0, 1000, 50)]),
+        tvl_usd=st.sampled_from([None, *(n * 25 * M for n in range(40))]),
+        liquidity_usd=st.sampled_from([None, *(n * M / 4 for n in range(20))]),
+        mcap_usd=st.sampled_from([None, *(n * 100 * M for n in range(50))]),
+    ),
+    min_size=3,
+    max_size=30,
+    unique_by=lambda candidate: candidate.symbol,
+)
+
+
+@given(candidates)
+def test_every_candidate_is_either_weighted_or_excluded_with_a_reason(given_candidates: list[Candidate]) -> None:
+    index = pulse()
+    try:
+        weights = target_weights(index, given_candidates)
+    except EmptyBasket:
+        event("nothing eligible")
+        assert all(ineligibility(index, each) for each in given_candidates)
+        return
+    except UnfillableBasket:
+        event("too few for the cap")
+        assert len(screen(index, given_candidates).members) * index.weighting.cap < 1
+        return
+    event("weighted")
+    screening = screen(index, given_candidates)
+    assert all(exclusion.reasons for exclusion in screening.excluded)
+    excluded = {exclusion.symbol for exclusion in screening.excluded}
+    assert set(weights).isdisjoint(excluded)
+    assert set(weights) | excluded == {each.symbol for each in given_candidates}
+    assert sum(weights.values()) == 1
+    assert max(weights.values()) <= Fraction(index.weighting.cap)
