@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from defiscope.quant.errors import InvalidSeries, Undefined
-from defiscope.quant.evaluation import (
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.evaluation import (
     deflated_sharpe_of_returns,
     deflated_sharpe_ratio,
     expected_max_sharpe,

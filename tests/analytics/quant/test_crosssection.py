@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from defiscope.quant.arrays import FloatArray
-from defiscope.quant.errors import InvalidSeries, Undefined
-from defiscope.quant.evaluation import hit_rate, ic_summary, information_coefficients, quantile_spreads
+from defiscope.analytics.quant.arrays import FloatArray
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.evaluation import hit_rate, ic_summary, information_coefficients, quantile_spreads
 
 panels = st.tuples(st.integers(min_value=1, max_value=8), st.integers(min_value=3, max_value=15)).flatmap(
     lambda shape: st.tuples(

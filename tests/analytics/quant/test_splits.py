@@ -7,8 +7,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from defiscope.quant.errors import InvalidSeries
-from defiscope.quant.evaluation import purged_walk_forward
+from defiscope.analytics.quant.errors import InvalidSeries
+from defiscope.analytics.quant.evaluation import purged_walk_forward
 
 small = st.integers(min_value=0, max_value=10)
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from defiscope.quant.arrays import IndexArray
-from defiscope.quant.errors import InvalidSeries
+from defiscope.analytics.quant.arrays import IndexArray
+from defiscope.analytics.quant.errors import InvalidSeries
 
 
 @dataclass(frozen=True, slots=True)

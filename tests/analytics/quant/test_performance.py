@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from defiscope.quant.errors import InvalidSeries, Undefined
-from defiscope.quant.performance import (
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.performance import (
     cagr,
     calmar_ratio,
     max_drawdown,
@@ -23,8 +23,8 @@ from defiscope.quant.performance import (
     volatility,
     weight_turnover,
 )
-from defiscope.quant.returns import SECONDS_PER_YEAR
-from tests.quant.strategies import period_returns, positive_values, timed_values
+from defiscope.analytics.quant.returns import SECONDS_PER_YEAR
+from tests.analytics.quant.strategies import period_returns, positive_values, timed_values
 
 DAILY = 365.25
 

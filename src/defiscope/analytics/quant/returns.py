@@ -21,8 +21,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from defiscope.quant.arrays import FloatArray, at_least, positive_vector, vector
-from defiscope.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.arrays import FloatArray, at_least, positive_vector, vector
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
 
 SECONDS_PER_YEAR: Final = 365.25 * 86_400  # a Julian year: markets on chain never close
 MAX_EXPONENT: Final = math.log(np.finfo(np.float64).max)  # exp() of more overflows a float

@@ -22,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from defiscope.quant.arrays import FloatArray, matrix, require_variation, same_shape
-from defiscope.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.arrays import FloatArray, matrix, require_variation, same_shape
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
 
 MIN_ASSETS: Final = 3  # a rank correlation over two assets is always +1 or -1
 

@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from defiscope.quant.arrays import at_least, require_variation, vector
-from defiscope.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.arrays import at_least, require_variation, vector
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
 
 
 def sharpe_ratio_std(sharpe: float, n_obs: int, skewness: float = 0.0, kurtosis: float = 3.0) -> float:

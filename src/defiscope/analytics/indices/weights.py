@@ -25,9 +25,9 @@ from fractions import Fraction
 from math import isqrt
 from typing import Final
 
+from defiscope.analytics.indices.definition import Eligibility, IndexDefinition, RankingFigure, WeightingMethod
+from defiscope.analytics.indices.errors import EmptyBasket, UnfillableBasket
 from defiscope.errors import InputError
-from defiscope.indices.definition import Eligibility, IndexDefinition, RankingFigure, WeightingMethod
-from defiscope.indices.errors import EmptyBasket, UnfillableBasket
 
 #: `sqrt-mcap` takes the square root of a market cap rounded down to this many decimal places (of USD^½):
 #: exact to 10^-18, far below any weight's significance, and still a `Fraction` so the weights sum to 1 exactly.

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from defiscope.quant.errors import InvalidSeries, Undefined
-from defiscope.quant.factors import Factor, drawdown, momentum, point_in_time_series, volatility
-from tests.quant.strategies import positive_values
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.factors import Factor, drawdown, momentum, point_in_time_series, volatility
+from tests.analytics.quant.strategies import positive_values
 
 FACTORS: list[Factor] = [momentum, volatility, drawdown]
 windows = st.integers(min_value=2, max_value=10)

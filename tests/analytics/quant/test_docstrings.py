@@ -19,7 +19,7 @@ MODULES = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_hold(name: str) -> None:
-    module = importlib.import_module(f"defiscope.quant.{name}")
+    module = importlib.import_module(f"defiscope.analytics.quant.{name}")
     result = doctest.testmod(module)
     assert result.attempted > 0
     assert result.failed == 0

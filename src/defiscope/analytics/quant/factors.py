@@ -22,10 +22,10 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from defiscope.quant.arrays import FloatArray, positive_vector
-from defiscope.quant.errors import InvalidSeries, Undefined
-from defiscope.quant.performance import max_drawdown
-from defiscope.quant.returns import simple_returns
+from defiscope.analytics.quant.arrays import FloatArray, positive_vector
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.performance import max_drawdown
+from defiscope.analytics.quant.returns import simple_returns
 
 Factor: TypeAlias = Callable[[npt.ArrayLike, int], float]
 

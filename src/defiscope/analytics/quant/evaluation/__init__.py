@@ -1,14 +1,14 @@
 """Honest evaluation of factors, grades and strategies: cross-sectional skill, purged walk-forward splits, and
 Sharpe ratios deflated for the number of variants tried."""
 
-from defiscope.quant.evaluation.crosssection import (
+from defiscope.analytics.quant.evaluation.crosssection import (
     ICSummary,
     hit_rate,
     ic_summary,
     information_coefficients,
     quantile_spreads,
 )
-from defiscope.quant.evaluation.sharpe import (
+from defiscope.analytics.quant.evaluation.sharpe import (
     DeflatedSharpe,
     deflated_sharpe_of_returns,
     deflated_sharpe_ratio,
@@ -16,7 +16,7 @@ from defiscope.quant.evaluation.sharpe import (
     probabilistic_sharpe_ratio,
     sharpe_ratio_std,
 )
-from defiscope.quant.evaluation.splits import Split, purged_walk_forward
+from defiscope.analytics.quant.evaluation.splits import Split, purged_walk_forward
 
 __all__ = [
     "DeflatedSharpe",

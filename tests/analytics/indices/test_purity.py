@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import defiscope.indices
+import defiscope.analytics.indices
 
 PURE = ["definition", "weights", "errors"]
 ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "decimal", "fractions", "math", "typing"}
@@ -28,15 +28,19 @@ def imported_modules(source: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", PURE)
 def test_math_modules_import_no_io(name: str) -> None:
-    source = Path(defiscope.indices.__file__).parent / f"{name}.py"
+    source = Path(defiscope.analytics.indices.__file__).parent / f"{name}.py"
     for module in imported_modules(source):
         assert module.split(".")[0] in ALLOWED, f"{name}.py imports {module}"
         if module.startswith("defiscope"):
-            assert module in ("defiscope.errors", "defiscope.indices.definition", "defiscope.indices.errors")
+            assert module in (
+                "defiscope.errors",
+                "defiscope.analytics.indices.definition",
+                "defiscope.analytics.indices.errors",
+            )
 
 
 @pytest.mark.parametrize("name", ["definition", "weights", "loader"])
 def test_docstring_examples_hold(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(f"defiscope.indices.{name}"))
+    result = doctest.testmod(importlib.import_module(f"defiscope.analytics.indices.{name}"))
     assert result.attempted > 0
     assert result.failed == 0

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from defiscope.analytics.indices.definition import CalendarRebalance, DriftRebalance
+from defiscope.analytics.indices.errors import InvalidDefinition
+from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions, parse_definition
 from defiscope.errors import InputError
-from defiscope.indices.definition import CalendarRebalance, DriftRebalance
-from defiscope.indices.errors import InvalidDefinition
-from defiscope.indices.loader import SHIPPED_DEFINITIONS, load_definitions, parse_definition
 
 VALID = """
 id = "demo"

@@ -19,9 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from defiscope.quant.arrays import FloatArray, at_least, matrix, positive_vector, require_variation, same_shape, vector
-from defiscope.quant.errors import InvalidSeries, Undefined
-from defiscope.quant.returns import annualise_log_growth, annualise_std
+from defiscope.analytics.quant.arrays import (
+    FloatArray,
+    at_least,
+    matrix,
+    positive_vector,
+    require_variation,
+    same_shape,
+    vector,
+)
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.returns import annualise_log_growth, annualise_std
 
 
 def cagr(values: npt.ArrayLike, timestamps: npt.ArrayLike) -> float:

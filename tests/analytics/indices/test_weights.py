@@ -10,11 +10,19 @@ import pytest
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
+from defiscope.analytics.indices.definition import IndexDefinition
+from defiscope.analytics.indices.errors import EmptyBasket, UnfillableBasket
+from defiscope.analytics.indices.loader import load_definitions
+from defiscope.analytics.indices.weights import (
+    Candidate,
+    Failure,
+    capped,
+    ineligibility,
+    screen,
+    sqrt_floor,
+    target_weights,
+)
 from defiscope.errors import InputError
-from defiscope.indices.definition import IndexDefinition
-from defiscope.indices.errors import EmptyBasket, UnfillableBasket
-from defiscope.indices.loader import load_definitions
-from defiscope.indices.weights import Candidate, Failure, capped, ineligibility, screen, sqrt_floor, target_weights
 
 M = Decimal(1_000_000)
 

@@ -17,8 +17,8 @@ from typing import Final
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from defiscope.indices.definition import IndexDefinition
-from defiscope.indices.errors import InvalidDefinition
+from defiscope.analytics.indices.definition import IndexDefinition
+from defiscope.analytics.indices.errors import InvalidDefinition
 
 #: The definitions shipped with defiscope.
 SHIPPED_DEFINITIONS: Final = Path(__file__).parent / "definitions"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from defiscope.quant.errors import InvalidSeries, Undefined
-from defiscope.quant.returns import (
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.returns import (
     SECONDS_PER_YEAR,
     annualise_growth,
     annualise_log_growth,
@@ -20,7 +20,7 @@ from defiscope.quant.returns import (
     seconds_per_period,
     simple_returns,
 )
-from tests.quant.strategies import positive_values, timed_values
+from tests.analytics.quant.strategies import positive_values, timed_values
 
 
 @given(positive_values)

@@ -7,7 +7,7 @@ from typing import Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from defiscope.quant.errors import InvalidSeries, Undefined
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 IndexArray: TypeAlias = npt.NDArray[np.int64]
