@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from defiscope.analytics.rankings import CHANGE_WINDOWS, ProtocolRow, rank
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.cli.format import pct, usd
 from defiscope.config import load_settings
 from defiscope.errors import DefiscopeError, InputError
@@ -31,6 +31,9 @@ from defiscope.tvl.engine import ProtocolFailure
 from defiscope.tvl.explain import explain, not_counted_doc
 from defiscope.tvl.model import ProtocolSnapshot, not_counted_summary
 from defiscope.tvl.totals import AggregateTotal, aggregate
+
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
 ChainsOption = Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")]
 BlockOption = Annotated[int | None, typer.Option("--block", "-b", min=0, help="Block number (default: latest).")]
@@ -75,7 +78,7 @@ async def _collect(
     return snapshots, failures, infos, repo
 
 
-@app.command("tvl")
+@commands.command("tvl")
 @one_line_errors
 def tvl(
     chain: ChainsOption = None,
@@ -181,7 +184,7 @@ def print_table(
         )
 
 
-@app.command("explain")
+@commands.command("explain")
 @one_line_errors
 def explain_command(
     slug: Annotated[str, typer.Argument(help="Protocol slug, e.g. uniswap-v2.")],
