@@ -28,12 +28,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from defiscope.chain.errors import ChainError
 from defiscope.errors import DefiscopeError, InputError
-from defiscope.governance.snapshot import SnapshotError
-from defiscope.prices.coingecko import CoinGeckoError
-from defiscope.protocols.base import AdapterError
-from defiscope.store.errors import StoreError
 
 out = Console()
 err = Console(stderr=True)
@@ -50,17 +45,29 @@ EXIT_FAILED: Final = 1
 
 def failure_advice(exc: DefiscopeError) -> str | None:
     """What to do about a failure of a dependency (appended to its message); None for the caller's mistakes."""
+    # The error classes are imported one by one, on failure only: their packages pull in web3 and SQLAlchemy,
+    # which a command failing on bad input (or succeeding) need not load.
     if isinstance(exc, InputError):
         return None
+    from defiscope.chain.errors import ChainError
+
     if isinstance(exc, ChainError):
         setting = f"DEFISCOPE_RPC_{exc.chain_id}" if exc.chain_id is not None else "DEFISCOPE_RPC_<CHAINID>"
         return f"check the RPC URL ({setting} or the config file) or try later"
+    from defiscope.protocols.base import AdapterError
+
     if isinstance(exc, AdapterError):
         return "the protocol's contracts could not be read: check that the RPC URL serves that chain, or try later"
+    from defiscope.prices.coingecko import CoinGeckoError
+
     if isinstance(exc, CoinGeckoError):
         return "the price provider failed: check its API key and URL, or try later"
+    from defiscope.governance.snapshot import SnapshotError
+
     if isinstance(exc, SnapshotError):
         return "--source chain lists the on-chain proposals without it"
+    from defiscope.store.errors import StoreError
+
     if isinstance(exc, StoreError):
         return "check DEFISCOPE_DATABASE_URL and that the database is up, or try later"
     return None
