@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
+from defiscope.cli import app
 from defiscope.cli import quote as quote_cli
-from defiscope.cli.common import app
 from defiscope.devnet import Devnet
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.world import DevnetChain

@@ -11,8 +11,8 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
+from defiscope.cli import app
 from defiscope.cli import volume as volume_cli
-from defiscope.cli.common import app
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.tx import DEADLINE, MAX_UINT256, Sender

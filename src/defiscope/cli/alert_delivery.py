@@ -22,12 +22,13 @@ from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.worker import work_until_signalled
 from defiscope.alerts.message import Channel
 from defiscope.alerts.retention import RetentionSettings
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.errors import InputError
 from defiscope.store import Repository
 
-delivery_app = typer.Typer(help="Alert delivery: the outbox worker, test pings, undelivered messages.")
-app.add_typer(delivery_app, name="delivery", no_args_is_help=True)
+delivery_app = typer.Typer(
+    help="Alert delivery: the outbox worker, test pings, undelivered messages.", no_args_is_help=True
+)
 
 
 class PingInputError(InputError):

@@ -31,7 +31,7 @@ from defiscope.alerts.pools import load_discovery
 from defiscope.alerts.rules import parse_rule
 from defiscope.alerts.wiring import governance_source
 from defiscope.chain.client import ChainClient
-from defiscope.cli.common import app, block_progress, one_line_errors, out
+from defiscope.cli.common import block_progress, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import InputError
 from defiscope.service.context import ChainTarget, build_engine, resolve_targets
@@ -42,7 +42,6 @@ from defiscope.store.keys import KeyStore
 alerts_app = typer.Typer(help="Alert rules and their backtests.", no_args_is_help=True)
 rules_app = typer.Typer(help="Alert rules of an API key.", no_args_is_help=True)
 alerts_app.add_typer(rules_app, name="rules")
-app.add_typer(alerts_app, name="alerts")
 
 #: Blocks from which a pool-scope backtest (a chain read per stored block) shows a progress bar on stderr.
 POOL_PROGRESS_BLOCKS: Final = 200

@@ -12,12 +12,15 @@ import typer
 from rich.table import Table
 
 from defiscope.chain.health import ChainReport, check_chains
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import DefiscopeError
 
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
-@app.command("chains")
+
+@commands.command("chains")
 @one_line_errors
 def chains(
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,

@@ -1,4 +1,4 @@
-"""Shared pieces of the command line: the app, the consoles, logging, and one-line errors.
+"""Shared pieces of the command line: the consoles, one-line errors, and the progress bar.
 
 Commands stay thin: they parse options and call library functions. Errors print one line on stderr, never a
 traceback: the caller's mistake (an `InputError`, or an explained refusal) exits with code 2, as typer's own
@@ -8,11 +8,10 @@ provider, the database) exits with code 1 and says what to do about it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Annotated, Final, ParamSpec, TypeVar
+from typing import Final, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,27 +28,13 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from defiscope import logs
-from defiscope.chain.errors import ChainError
 from defiscope.errors import DefiscopeError, InputError
-from defiscope.governance.snapshot import SnapshotError
-from defiscope.prices.coingecko import CoinGeckoError
-from defiscope.protocols.base import AdapterError
-from defiscope.store.errors import StoreError
-
-app = typer.Typer(name="defiscope", help="DeFi analytics read straight from EVM chains.", no_args_is_help=True)
 
 out = Console()
 err = Console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False) -> None:
-    # Logs go to stderr so that stdout stays machine-readable (`info --json`).
-    logs.configure(logging.DEBUG if verbose else logging.WARNING)
 
 
 #: Exit code of the caller's mistake (bad input, a refusal the message explains), as typer's usage errors.
@@ -60,17 +45,29 @@ EXIT_FAILED: Final = 1
 
 def failure_advice(exc: DefiscopeError) -> str | None:
     """What to do about a failure of a dependency (appended to its message); None for the caller's mistakes."""
+    # The error classes are imported one by one, on failure only: their packages pull in web3 and SQLAlchemy,
+    # which a command failing on bad input (or succeeding) need not load.
     if isinstance(exc, InputError):
         return None
+    from defiscope.chain.errors import ChainError
+
     if isinstance(exc, ChainError):
         setting = f"DEFISCOPE_RPC_{exc.chain_id}" if exc.chain_id is not None else "DEFISCOPE_RPC_<CHAINID>"
         return f"check the RPC URL ({setting} or the config file) or try later"
+    from defiscope.protocols.base import AdapterError
+
     if isinstance(exc, AdapterError):
         return "the protocol's contracts could not be read: check that the RPC URL serves that chain, or try later"
+    from defiscope.prices.coingecko import CoinGeckoError
+
     if isinstance(exc, CoinGeckoError):
         return "the price provider failed: check its API key and URL, or try later"
+    from defiscope.governance.snapshot import SnapshotError
+
     if isinstance(exc, SnapshotError):
         return "--source chain lists the on-chain proposals without it"
+    from defiscope.store.errors import StoreError
+
     if isinstance(exc, StoreError):
         return "check DEFISCOPE_DATABASE_URL and that the database is up, or try later"
     return None

@@ -18,7 +18,7 @@ from typing import Annotated, Final
 
 import typer
 
-from defiscope.cli.common import app, err, one_line_errors, out
+from defiscope.cli.common import err, one_line_errors, out
 from defiscope.devnet import DEFAULT_CHAIN_IDS, runfile
 from defiscope.devnet.display import render_chains
 from defiscope.devnet.errors import DevnetError
@@ -29,7 +29,6 @@ from defiscope.devnet.simulation import SimulationConfig, run_simulations
 from defiscope.devnet.world import chains_to_json
 
 devnet_app = typer.Typer(help="Local anvil chains with the protocols deployed.", no_args_is_help=True)
-app.add_typer(devnet_app, name="devnet")
 
 
 #: Pace of the scale world's market when `devnet up --scale-changes` runs it.

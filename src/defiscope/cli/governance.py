@@ -18,7 +18,7 @@ import typer
 
 from defiscope.chain.reader import Batcher
 from defiscope.chain.registry import get_chain
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.config import Settings, load_settings
 from defiscope.errors import InputError
 from defiscope.governance.document import listing_json
@@ -31,7 +31,6 @@ from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 
 governance_app = typer.Typer(help="Governance: proposals, votes, flagged actions.", no_args_is_help=True)
-app.add_typer(governance_app, name="governance")
 
 
 async def _chain_views(settings: Settings, chain: str, query: ProposalQuery, *, required: bool) -> list[GovernanceView]:

@@ -13,13 +13,12 @@ from typing import Annotated
 import typer
 
 from defiscope.api.keys import new_key
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.errors import InputError
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
 
 keys_app = typer.Typer(help="API keys of the HTTP API (defiscope serve).", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
 
 
 class NoSuchKey(InputError):

@@ -14,12 +14,15 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.protocols.methodology import methodology
 
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
-@app.command("methodology")
+
+@commands.command("methodology")
 @one_line_errors
 def methodology_command(
     slug: Annotated[str | None, typer.Argument(help="A protocol slug, e.g. aave-v3; all when omitted.")] = None,

@@ -21,13 +21,16 @@ from eth_utils import is_address
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.devnet.runfile import read_run
 from defiscope.routing.discovery import discover_pools
 from defiscope.routing.load import PoolRef
 from defiscope.routing.plan import BadQuoteInput, plan_swap
 from defiscope.service.context import ChainTarget, resolve_targets
+
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
 
 async def pool_refs(client: ChainClient, target: ChainTarget, tokens: list[str]) -> list[PoolRef]:
@@ -80,7 +83,7 @@ def _slippage(text: str) -> Fraction:
         raise BadQuoteInput(f"slippage {text!r} is not a number") from None
 
 
-@app.command()
+@commands.command()
 @one_line_errors
 def quote(
     sell: Annotated[str, typer.Option("--sell", help="Token to sell: symbol or address.")],

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.cli.format import usd
 from defiscope.config import load_settings
 from defiscope.deployments import Deployment
@@ -33,7 +33,6 @@ from defiscope.protocols.maker.risk import maker_risk_positions
 from defiscope.service.context import resolve_targets
 
 risk_app = typer.Typer(help="Liquidation risk of lending protocols.", no_args_is_help=True)
-app.add_typer(risk_app, name="risk")
 
 #: A source returns the block, the positions, the assets it knows and, optionally, the positions it could
 #: not value (each with why), which the report lists instead of valuing them at 0.

@@ -48,7 +48,7 @@ from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
-from defiscope.cli.common import app, err, one_line_errors, out
+from defiscope.cli.common import err, one_line_errors, out
 from defiscope.cli.tvl import print_table
 from defiscope.config import load_settings
 from defiscope.devnet import runfile
@@ -68,6 +68,9 @@ from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
 from defiscope.tvl.engine import ChainTvl, TvlEngine
 from defiscope.tvl.totals import aggregate
+
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
 _SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 #: Blocks behind at the start worth a progress bar while the indexer catches up.
@@ -438,7 +441,7 @@ async def _serve_runtime(
         await _drain(indexer)
 
 
-@app.command("serve")
+@commands.command("serve")
 @one_line_errors
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address the API listens on.")] = "127.0.0.1",

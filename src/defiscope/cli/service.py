@@ -22,7 +22,7 @@ import typer
 
 from defiscope import logs
 from defiscope.alerts.wiring import alert_hooks
-from defiscope.cli.common import app, block_progress, err, one_line_errors, out
+from defiscope.cli.common import block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.backfill import (
     DEFAULT_CONCURRENCY,
@@ -34,6 +34,9 @@ from defiscope.service.context import NETWORK_ENV, NETWORKS, Network, NoChainsCo
 from defiscope.service.indexer import IndexedBlock, Indexer, IndexerOptions
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
+
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
 NetworkOption = Annotated[
     str,
@@ -48,7 +51,7 @@ _SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 log = structlog.get_logger(__name__)
 
 
-@app.command("index")
+@commands.command("index")
 @one_line_errors
 def index(
     chain: Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")] = None,
@@ -79,7 +82,7 @@ def index(
             )
 
 
-@app.command("backfill")
+@commands.command("backfill")
 @one_line_errors
 def backfill_command(
     slug: Annotated[str, typer.Argument(help="Protocol slug, e.g. uniswap-v2.")],

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import InputError
 from defiscope.protocols.eigenlayer.operators import OperatorStake, operator_stakes
@@ -26,7 +26,6 @@ from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
 staking_app = typer.Typer(help="Staking and restaking: Lido APR, EigenLayer operators.", no_args_is_help=True)
-app.add_typer(staking_app, name="staking")
 
 ChainOption = Annotated[str, typer.Option("--chain", "-c", help="Chain id or name.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (APRs as exact decimal strings).")]

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from defiscope.cli.common import app, err, one_line_errors, out
+from defiscope.cli.common import err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import InputError
 from defiscope.protocols.tracked import BLOCKHASH_WINDOW, TrackedAdapter
@@ -26,7 +26,6 @@ from defiscope.service.context import open_runtime
 from defiscope.tvl.engine import Reconciliation
 
 state_app = typer.Typer(help="DEX state followed from events: reconcile it with a full re-read.", no_args_is_help=True)
-app.add_typer(state_app, name="state")
 
 
 class NotTracked(InputError):

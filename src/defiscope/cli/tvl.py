@@ -13,24 +13,27 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from defiscope.analytics.rankings import CHANGE_WINDOWS, ProtocolRow, rank
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.cli.format import pct, usd
 from defiscope.config import load_settings
 from defiscope.errors import DefiscopeError, InputError
 from defiscope.protocols.base import ProtocolInfo
-from defiscope.service.context import open_runtime
-from defiscope.service.snapshots import snapshot_and_store
-from defiscope.store import Repository
 from defiscope.tvl.engine import ProtocolFailure
 from defiscope.tvl.explain import explain, not_counted_doc
 from defiscope.tvl.model import ProtocolSnapshot, not_counted_summary
 from defiscope.tvl.totals import AggregateTotal, aggregate
+
+if TYPE_CHECKING:
+    from defiscope.store import Repository
+
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
 ChainsOption = Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")]
 BlockOption = Annotated[int | None, typer.Option("--block", "-b", min=0, help="Block number (default: latest).")]
@@ -51,6 +54,11 @@ class UnknownProtocol(InputError):
 async def _collect(
     chains: Sequence[str] | None, block: int | None, slugs: set[str] | None, *, defillama_rules: bool = False
 ) -> tuple[list[ProtocolSnapshot], list[ProtocolFailure], dict[str, ProtocolInfo], Repository]:
+    # Imported here: the runtime and the store bring web3 and SQLAlchemy, which `tvl --help` need not load.
+    from defiscope.service.context import open_runtime
+    from defiscope.service.snapshots import snapshot_and_store
+    from defiscope.store import Repository
+
     repo = Repository.open()
     settings = load_settings()
     if defillama_rules:
@@ -75,7 +83,7 @@ async def _collect(
     return snapshots, failures, infos, repo
 
 
-@app.command("tvl")
+@commands.command("tvl")
 @one_line_errors
 def tvl(
     chain: ChainsOption = None,
@@ -181,7 +189,7 @@ def print_table(
         )
 
 
-@app.command("explain")
+@commands.command("explain")
 @one_line_errors
 def explain_command(
     slug: Annotated[str, typer.Argument(help="Protocol slug, e.g. uniswap-v2.")],

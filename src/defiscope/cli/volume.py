@@ -20,7 +20,7 @@ from rich.table import Table
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
-from defiscope.cli.common import app, one_line_errors, out
+from defiscope.cli.common import one_line_errors, out
 from defiscope.cli.quote import pool_refs
 from defiscope.config import load_settings
 from defiscope.deployments import Deployment
@@ -30,6 +30,9 @@ from defiscope.routing.load import load_pools
 from defiscope.routing.plan import units
 from defiscope.routing.pools import CurvePool, Pool, V2Pool, V3Pool
 from defiscope.service.context import resolve_targets
+
+#: The top-level commands of this module; the root group imports it only to run one of them.
+commands = typer.Typer()
 
 DEFAULT_BLOCKS = 1_000
 
@@ -93,7 +96,7 @@ async def _volume(chain: str, from_block: int | None, to_block: int | None, bloc
     return {"chain_id": target.chain_id, "from_block": first, "to_block": last, "pools": len(pools), "days": rows}
 
 
-@app.command()
+@commands.command()
 @one_line_errors
 def volume(
     chain: Annotated[str, typer.Option("--chain", "-c", help="Chain id or name.")] = "1",
