@@ -224,6 +224,9 @@ class ProviderProxy:
     # ---------------------------------------------------------------- one request
 
     async def _handle(self, request: Request) -> Response:
+        # A provider counts a request when it reaches its edge: the budget is charged at arrival, not after the
+        # simulated latency (whose timer wake-ups bunch requests that arrived spread out).
+        arrived = time.monotonic()
         body = await request.body()
         try:
             payload = json.loads(body)
@@ -238,7 +241,7 @@ class ProviderProxy:
             return await self._forward(body)
         if self.profile.latency:
             await asyncio.sleep(self.profile.latency)
-        refusal = self._refuse_for_rate(items) or self._refuse_for_size(payload, items)
+        refusal = self._refuse_for_rate(items, arrived) or self._refuse_for_size(payload, items)
         if refusal is not None:
             return refusal
         fault = self._pick_fault()
@@ -255,8 +258,7 @@ class ProviderProxy:
             return self._garble(fault, answers)
         return _json(answers, status=status)
 
-    def _refuse_for_rate(self, items: Sequence[dict[str, Any]]) -> Response | None:
-        now = time.monotonic()
+    def _refuse_for_rate(self, items: Sequence[dict[str, Any]], now: float) -> Response | None:
         if self._budget is None:
             self.counters.admitted.append((now, len(items)))
             return None
