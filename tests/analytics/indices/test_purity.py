@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import doctest
 import importlib
 from pathlib import Path
@@ -10,20 +9,11 @@ from pathlib import Path
 import pytest
 
 import defiscope.analytics.indices
+from tests.purity import imported_modules
 
 PURE = ["definition", "weights", "errors"]
 ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "decimal", "fractions", "math", "typing"}
 ALLOWED |= {"pydantic", "defiscope"}
-
-
-def imported_modules(source: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
 
 
 @pytest.mark.parametrize("name", PURE)

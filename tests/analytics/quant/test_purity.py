@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import defiscope.analytics.quant
+from tests.purity import imported_modules
 
 ALLOWED = {"__future__", "math", "dataclasses", "typing", "collections", "numpy", "scipy", "defiscope"}
 ALLOWED_OWN = ("defiscope.analytics.quant", "defiscope.errors")
-
-
-def imported_modules(source: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
 
 
 def test_quant_modules_import_only_math_and_their_own_package() -> None:
