@@ -21,7 +21,6 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
-from defiscope.chain.reader import Batcher
 from defiscope.cli import app
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet
@@ -44,18 +43,17 @@ from defiscope.devnet.agents.aave_governance import (
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.governance import DELEGATE_SHARES
 from defiscope.devnet.simulation import Simulation, SimulationConfig
-from defiscope.governance.load import GovernanceView, governance_view, stored_events
+from defiscope.governance.load import stored_events
 from defiscope.governance.state import ProposalState
 from defiscope.protocols.aave_governance_events import VOTING_POWER
-from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import GOVERNORS
-from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.api.conftest import indexed_app
 from tests.governance.chain_reads import proposal_states
 from tests.governance.conftest import mine
-from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
+from tests.governance.kit import collected, view_at
+from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 
 #: IAaveGovernanceV2.ProposalState, in its enum's order.
 AAVE_STATES = (
@@ -189,21 +187,10 @@ def kept(aave_governed: AaveGoverned, tmp_path: Path) -> Iterator[Repository]:
 
 @pytest.fixture
 async def gov_engine(aave_governed: AaveGoverned, deployment: Deployment, kept: Repository) -> AsyncIterator[TvlEngine]:
-    engine = make_engine(deployment, aave_governed.sim.chain.rpc_url)
-    collector = EventCollector.of(engine, kept, slugs=[SPEC.keeper])
-    assert collector is not None
-    await collector.collect(aave_governed.seen[-1][0], strict=True)
-    yield engine
-    await engine.client.aclose()
-
-
-async def _view(
-    engine: TvlEngine, repo: Repository, block: int, events: list[StoredEvent] | None = None
-) -> GovernanceView:
-    """The view at `block`; `events` (the stored ones) may be given by a caller that asks at many blocks."""
-    snapshot = await engine.client.snapshot(block)
-    kept = stored_events(repo, 1, SPEC) if events is None else events
-    return await governance_view(kept, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
+    async with collected(
+        deployment, aave_governed.sim.chain.rpc_url, kept, [SPEC.keeper], aave_governed.seen[-1][0]
+    ) as engine:
+        yield engine
 
 
 async def test_state_equals_get_proposal_state_at_every_block(
@@ -218,7 +205,7 @@ async def test_state_equals_get_proposal_state_at_every_block(
     covered: set[ProposalState] = set()
     viewed: dict[int, dict[int, int]] = {}
     for block, states in on_chain.items():
-        view = await _view(gov_engine, kept, block, events)
+        view = await view_at(gov_engine, kept, SPEC, block, events)
         assert len(view.proposals) == len(states), block
         for proposal in view.proposals:
             assert proposal.state is not None, proposal.state_reason
@@ -244,7 +231,7 @@ async def test_votes_blocks_eta_and_quorum_equal_the_contracts(
     executor = aave_governed.sim.sender.contract(
         executor_artifact(), aave_governed.sim.chain.contracts["AaveShortExecutor"]
     ).functions
-    view = await _view(gov_engine, kept, head)
+    view = await view_at(gov_engine, kept, SPEC, head)
     assert len(view.proposals) == len(aave_governed.proposals)
     for proposal in view.proposals:
         on_chain = aave_governed.governance.functions.getProposalById(int(proposal.id)).call(block_identifier=head)
@@ -267,7 +254,7 @@ async def test_actions_are_decoded_and_flagged_as_proposed(
     head = aave_governed.seen[-1][0]
     by_id = {str(p.id): p for p in aave_governed.proposals}
     kinds, signed = set(), 0
-    for proposal in (await _view(gov_engine, kept, head)).proposals:
+    for proposal in (await view_at(gov_engine, kept, SPEC, head)).proposals:
         made = by_id[proposal.id]
         assert len(proposal.actions) == len(made.actions)
         for action, kind, sent in zip(proposal.actions, made.kinds, made.actions, strict=True):
@@ -300,7 +287,7 @@ async def test_executed_proposals_changed_the_core_market(
     head = aave_governed.seen[-1][0]
     sender, contracts = aave_governed.sim.sender, aave_governed.sim.chain.contracts
     executed = {}
-    for proposal in (await _view(gov_engine, kept, head)).proposals:
+    for proposal in (await view_at(gov_engine, kept, SPEC, head)).proposals:
         if proposal.state is ProposalState.EXECUTED:
             for action in proposal.actions:  # newest first: the newest executed change of each function
                 executed.setdefault(action.function, action)
@@ -332,7 +319,7 @@ async def test_concentration_equals_the_tokens_power(
     token = aave_governed.sim.sender.contract(
         token_artifact(), aave_governed.sim.chain.contracts["AaveGovernanceToken"]
     ).functions
-    c = (await _view(gov_engine, kept, head)).concentration
+    c = (await view_at(gov_engine, kept, SPEC, head)).concentration
     # Nobody delegates here: every holder's power is its own balance, checkpointed on each transfer (the
     # deployer's, emptied, included), so the powers add up to the supply.
     assert c.total == token.totalSupply().call(block_identifier=head)

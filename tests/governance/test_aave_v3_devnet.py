@@ -39,17 +39,16 @@ from defiscope.devnet.anvil import rpc
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.governance.aave_v3 import GOVERNOR_STATE, PROPOSAL_EXPIRATION_TIME
-from defiscope.governance.load import GovernanceView, governance_view, stored_events
+from defiscope.governance.load import governance_view, stored_events
 from defiscope.governance.state import ProposalState
 from defiscope.protocols.aave_governance_v3_events import V3_CREATED_KIND
-from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import GOVERNORS
-from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.governance.chain_reads import proposal_states
 from tests.governance.conftest import mine
-from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
+from tests.governance.kit import collected, view_at
+from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 
 SPEC = GOVERNORS["aave"]
 FLAG_OF_KIND = {"reserve factor": "parameter-change", "risk admin": "admin-change", "oracle": "oracle-change"}
@@ -130,21 +129,10 @@ def kept(v3_governed: V3Governed, tmp_path: Path) -> Iterator[Repository]:
 
 @pytest.fixture
 async def gov_engine(v3_governed: V3Governed, deployment: Deployment, kept: Repository) -> AsyncIterator[TvlEngine]:
-    engine = make_engine(deployment, v3_governed.sim.chain.rpc_url)
-    collector = EventCollector.of(engine, kept, slugs=[SPEC.keeper])
-    assert collector is not None
-    await collector.collect(v3_governed.seen[-1][0], strict=True)
-    yield engine
-    await engine.client.aclose()
-
-
-async def _view(
-    engine: TvlEngine, repo: Repository, block: int, events: list[StoredEvent] | None = None
-) -> GovernanceView:
-    """The view at `block`; `events` (the stored ones) may be given by a caller that asks at many blocks."""
-    snapshot = await engine.client.snapshot(block)
-    kept = stored_events(repo, 1, SPEC) if events is None else events
-    return await governance_view(kept, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
+    async with collected(
+        deployment, v3_governed.sim.chain.rpc_url, kept, [SPEC.keeper], v3_governed.seen[-1][0]
+    ) as engine:
+        yield engine
 
 
 async def test_state_equals_get_proposal_state_at_every_block(
@@ -156,7 +144,7 @@ async def test_state_equals_get_proposal_state_at_every_block(
     covered: set[ProposalState] = set()
     viewed: dict[int, dict[int, ProposalState | None]] = {}
     for block, states in on_chain.items():
-        view = await _view(gov_engine, kept, block, events)
+        view = await view_at(gov_engine, kept, SPEC, block, events)
         assert len(view.proposals) == len(states), block
         for proposal in view.proposals:
             on_chain_state = GOVERNOR_STATE[states[int(proposal.id)]]
@@ -173,7 +161,7 @@ async def test_result_quorum_and_execution_time_equal_the_contracts(
 ) -> None:
     head = v3_governed.seen[-1][0]
     core = v3_governed.core.functions
-    view = await _view(gov_engine, kept, head)
+    view = await view_at(gov_engine, kept, SPEC, head)
     assert len(view.proposals) == len(v3_governed.ids())
     for proposal in view.proposals:
         stored = core.getProposal(int(proposal.id)).call(block_identifier=head)
@@ -216,7 +204,7 @@ async def test_payload_actions_are_decoded_and_flagged_as_proposed(
     head = v3_governed.seen[-1][0]
     by_id: dict[str, LiveV3Proposal] = {str(p.id): p for p in v3_governed.agents.proposals}
     kinds, signed = set(), 0
-    for proposal in (await _view(gov_engine, kept, head)).proposals:
+    for proposal in (await view_at(gov_engine, kept, SPEC, head)).proposals:
         made = by_id.get(proposal.id)
         if made is None:
             continue  # the direct ones (the same payload shape as the agent's first)
@@ -244,7 +232,7 @@ async def test_executed_payloads_changed_the_core_market(
     sender, contracts = v3_governed.sim.sender, v3_governed.sim.chain.contracts
     controller = payloads_controller(v3_governed.sim).functions
     executed = {}
-    for proposal in (await _view(gov_engine, kept, head)).proposals:
+    for proposal in (await view_at(gov_engine, kept, SPEC, head)).proposals:
         if proposal.state is ProposalState.EXECUTED:
             assert "executed" in proposal.state_reason  # the payload's own execution, after the proposal's
             for action in proposal.actions:

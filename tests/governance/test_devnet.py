@@ -13,22 +13,20 @@ import pytest
 from typer.testing import CliRunner
 
 from defiscope.alerts.wiring import STAGE_KINDS, governance_source
-from defiscope.chain.reader import Batcher
 from defiscope.cli import app
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.governance import DELEGATE_SHARES, delegate_address
-from defiscope.governance.load import GovernanceView, governance_view, stored_events
 from defiscope.governance.state import ProposalState
 from defiscope.protocols.governors import GOVERNOR, GOVERNORS
-from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.api.conftest import indexed_app
 from tests.governance.conftest import Governed
 from tests.governance.hub import closed_port_url
-from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
+from tests.governance.kit import collected, view_at
+from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 
 STATES = list(ProposalState)  # in IGovernor.ProposalState's order
 #: The protocols governed by an OpenZeppelin Governor here (Aave's governance: test_aave_devnet.py).
@@ -56,19 +54,10 @@ def kept(governed: Governed, tmp_path: Path) -> Iterator[Repository]:
 
 @pytest.fixture
 async def gov_engine(governed: Governed, deployment: Deployment, kept: Repository) -> AsyncIterator[TvlEngine]:
-    engine = make_engine(deployment, governed.sim.chain.rpc_url)
-    collector = EventCollector.of(engine, kept, slugs=[spec.keeper for spec in GOVERNORS.values()])
-    assert collector is not None
-    await collector.collect(governed.seen[-1][0], strict=True)
-    yield engine
-    await engine.client.aclose()
-
-
-async def _view(engine: TvlEngine, repo: Repository, protocol: str, block: int) -> GovernanceView:
-    snapshot = await engine.client.snapshot(block)
-    spec = GOVERNORS[protocol]
-    events = stored_events(repo, 1, spec)
-    return await governance_view(events, snapshot.block, engine.deployment, spec, Batcher(snapshot).reader("test"))
+    async with collected(
+        deployment, governed.sim.chain.rpc_url, kept, [spec.keeper for spec in GOVERNORS.values()], governed.seen[-1][0]
+    ) as engine:
+        yield engine
 
 
 async def test_state_equals_the_governors_at_every_step(
@@ -77,7 +66,7 @@ async def test_state_equals_the_governors_at_every_step(
     covered: set[ProposalState] = set()
     for block, states in governed.seen:
         for protocol in OZ_GOVERNED:
-            view = await _view(gov_engine, kept, protocol, block)
+            view = await view_at(gov_engine, kept, GOVERNORS[protocol], block)
             for proposal in view.proposals:
                 assert proposal.state is not None, proposal.state_reason
                 assert STATES.index(proposal.state) == states[int(proposal.id)], (block, protocol, proposal.title)
@@ -92,7 +81,7 @@ async def test_votes_quorum_and_eta_equal_the_governors(
     head = governed.seen[-1][0]
     for protocol in OZ_GOVERNED:
         governor = governed.governor(protocol.capitalize()).functions
-        view = await _view(gov_engine, kept, protocol, head)
+        view = await view_at(gov_engine, kept, GOVERNORS[protocol], head)
         assert view.proposals
         for proposal in view.proposals:
             pid = int(proposal.id)
@@ -120,7 +109,7 @@ async def test_actions_are_decoded_and_flagged_as_proposed(
     by_id = {str(p.id): p for p in governed.proposals}
     kinds = set()
     for protocol in OZ_GOVERNED:
-        for proposal in (await _view(gov_engine, kept, protocol, head)).proposals:
+        for proposal in (await view_at(gov_engine, kept, GOVERNORS[protocol], head)).proposals:
             made = by_id[proposal.id]
             assert len(proposal.actions) == len(made.kinds)
             for action, kind, target, calldata in zip(
@@ -162,7 +151,7 @@ async def test_executed_proposals_changed_the_protocols(
     ).functions
     executed = {}
     for protocol in OZ_GOVERNED:
-        for proposal in (await _view(gov_engine, kept, protocol, head)).proposals:
+        for proposal in (await view_at(gov_engine, kept, GOVERNORS[protocol], head)).proposals:
             if proposal.state is ProposalState.EXECUTED:
                 # Newest first: keep the newest executed change of each function.
                 for action in proposal.actions:
@@ -197,7 +186,7 @@ async def test_concentration_equals_the_tokens_votes(
         }
         ranked = sorted(votes.values(), reverse=True)
         total = sum(ranked)
-        c = (await _view(gov_engine, kept, protocol, head)).concentration
+        c = (await view_at(gov_engine, kept, GOVERNORS[protocol], head)).concentration
         assert c.total == total
         assert c.delegates == len(votes)
         assert c.top == tuple(sorted(votes.items(), key=lambda kv: -kv[1])[:5])

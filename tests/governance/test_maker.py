@@ -25,7 +25,6 @@ from web3.contract.contract import ContractFunction
 
 from defiscope.alerts.wiring import STAGE_KINDS, governance_source
 from defiscope.chain.block import BlockRef
-from defiscope.chain.reader import Batcher
 from defiscope.cli import app
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet
@@ -35,16 +34,15 @@ from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.maker_governance import PAUSE_DELAY, VOTER_SHARES, voter_address
 from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.governance.document import proposal_json
-from defiscope.governance.load import GovernanceView, governance_view, stored_events
+from defiscope.governance.load import governance_view, stored_events
 from defiscope.governance.state import ProposalState
-from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import GOVERNORS
-from defiscope.service.events import EventCollector
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.api.conftest import indexed_app
 from tests.governance.chain_reads import calls_at, calls_at_blocks, timestamps
-from tests.service.conftest import cli, devnet_home, make_engine  # noqa: F401  (fixtures reused)
+from tests.governance.kit import collected, view_at
+from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 
 SPEC = GOVERNORS["maker"]
 FLAG_OF_KIND = {"stability fee": "parameter-change", "debt ceiling": "parameter-change", "ward": "admin-change"}
@@ -135,22 +133,11 @@ async def maker_engine(
     maker_run: MakerRun, deployment: Deployment, tmp_path: Path
 ) -> AsyncIterator[tuple[TvlEngine, Repository]]:
     repo = Repository.open(f"sqlite:///{tmp_path / 'maker.db'}")
-    engine = make_engine(deployment, maker_run.sim.chain.rpc_url)
-    collector = EventCollector.of(engine, repo, slugs=[SPEC.keeper])
-    assert collector is not None
-    await collector.collect(maker_run.head, strict=True)
-    yield engine, repo
-    await engine.client.aclose()
-    repo.close()
-
-
-async def _view(
-    engine: TvlEngine, repo: Repository, block: int, events: list[StoredEvent] | None = None
-) -> GovernanceView:
-    """The view at `block`; `events` (the stored ones) may be given by a caller that asks at many blocks."""
-    snapshot = await engine.client.snapshot(block)
-    kept = stored_events(repo, 1, SPEC) if events is None else events
-    return await governance_view(kept, snapshot.block, engine.deployment, SPEC, Batcher(snapshot).reader("test"))
+    try:
+        async with collected(deployment, maker_run.sim.chain.rpc_url, repo, [SPEC.keeper], maker_run.head) as engine:
+            yield engine, repo
+    finally:
+        repo.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +223,7 @@ async def test_state_and_approval_equal_the_chain_at_every_block(
     covered: set[ProposalState] = set()
     for block in range(maker_run.first_block, maker_run.head + 1):
         hats.add(chain.hat[block])
-        view = await _view(engine, repo, block, events)
+        view = await view_at(engine, repo, SPEC, block, events)
         listed = {p.id: p for p in view.proposals}
         for spell in maker_run.spells:
             approval = chain.approvals[block, spell]
@@ -256,7 +243,7 @@ async def test_actions_decoded_flagged_and_cast_spells_changed_the_system(
     maker_run: MakerRun, maker_engine: tuple[TvlEngine, Repository]
 ) -> None:
     engine, repo = maker_engine
-    view = await _view(engine, repo, maker_run.head)
+    view = await view_at(engine, repo, SPEC, maker_run.head)
     listed = {p.id: p for p in view.proposals}
     jug = maker_run.contract("Jug", maker_run.sim.chain.contracts["MakerJug"]).functions
     vat = maker_run.contract("Vat", maker_run.sim.chain.contracts["MakerVat"]).functions
@@ -289,7 +276,7 @@ async def test_the_dropped_spell_is_canceled_and_the_account_hat_has_no_facts(
     maker_run: MakerRun, maker_engine: tuple[TvlEngine, Repository]
 ) -> None:
     engine, repo = maker_engine
-    view = await _view(engine, repo, maker_run.head)
+    view = await view_at(engine, repo, SPEC, maker_run.head)
     listed = {p.id: p for p in view.proposals}
     assert listed[maker_run.dropped].state is ProposalState.CANCELED
     account = listed[maker_run.dropper]
