@@ -75,14 +75,18 @@ class Poll:
 
     def pinned(self, number: int) -> Batcher | None:
         """Block `number` pinned from the poll's answers: only the block asked ahead, only with no fork found."""
-        if self.ahead is None or self.fork is not None or number != self.ahead.pin.number:
-            return None
-        return self.ahead.batcher() if number <= self.head.number else None
+        ahead = self._usable(number)
+        return None if ahead is None else ahead.batcher()
 
     def event_logs(self, number: int) -> Mapping[LogQuery, list[Any]]:
-        if self.ahead is None or self.fork is not None or number != self.ahead.pin.number:
-            return {}
-        return self.ahead.event_logs() if number <= self.head.number else {}
+        ahead = self._usable(number)
+        return {} if ahead is None else ahead.event_logs()
+
+    def _usable(self, number: int) -> Ahead | None:
+        """The reads asked ahead, if they are block `number`'s, no fork was found and the head has reached it."""
+        if self.ahead is None or self.fork is not None or number != self.ahead.pin.number or number > self.head.number:
+            return None
+        return self.ahead
 
 
 async def poll_chain(
