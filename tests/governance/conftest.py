@@ -60,14 +60,11 @@ def _proposal(sim: Simulation, description: str, *, cancel: bool = False) -> Liv
     target = sim.chain.contracts["CompoundV2Comptroller"]
     comptroller = sender.contract(contract_artifact("Comptroller"), target)
     calldata = bytes.fromhex(comptroller.encode_abi("_setCloseFactor", args=[6 * 10**17])[2:])
-    rpc(sim.chain.rpc_url, "anvil_impersonateAccount", [proposer])
-    try:
+    with sender.impersonating(proposer):
         sender.send(governor.functions.propose([target], [0], [calldata], description), sender=proposer)
         if cancel:
             hashed = keccak(text=description)
             sender.send(governor.functions.cancel([target], [0], [calldata], hashed), sender=proposer)
-    finally:
-        rpc(sim.chain.rpc_url, "anvil_stopImpersonatingAccount", [proposer])
     proposal_id = governor.functions.hashProposal([target], [0], [calldata], keccak(text=description)).call()
     return LiveProposal("Compound", ("close factor",), proposal_id, [target], [0], [calldata], description, False)
 

@@ -107,12 +107,8 @@ class AaveGoverned:
 
 def _as_delegate(sim: Simulation, index: int, call: ContractFunction) -> None:
     holder = delegate_address(index)
-    rpc(sim.chain.rpc_url, "anvil_impersonateAccount", [holder])
-    rpc(sim.chain.rpc_url, "anvil_setBalance", [holder, hex(10**20)])
-    try:
+    with sim.sender.impersonating(holder, gas_money=10**20):
         sim.sender.send(call, sender=holder)
-    finally:
-        rpc(sim.chain.rpc_url, "anvil_stopImpersonatingAccount", [holder])
 
 
 def _direct(governed: AaveGoverned, factor: int) -> LiveAaveProposal:

@@ -21,7 +21,6 @@ from eth_abi import encode
 from eth_utils import keccak
 from typer.testing import CliRunner
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 
 from defiscope.alerts.wiring import STAGE_KINDS, governance_source
 from defiscope.chain.block import BlockRef
@@ -90,23 +89,16 @@ def _drop_the_next_spell(sim: Simulation, agents: MakerGovernanceAgents, rng: ra
     dropper = sim.sender.w3.to_checksum_address(keccak(text=DROPPER_NAME)[12:])
     vote = chief.get_function_by_signature("vote(address[])")
     for index in (0, 1, 2, 3):
-        _as(sim, voter_address(index), vote([dropper]))
+        with sim.sender.impersonating(voter_address(index)):
+            sim.sender.send(vote([dropper]), sender=voter_address(index))
     sim.sender.send(chief.functions.lift(dropper))
-    rpc(sim.chain.rpc_url, "anvil_setBalance", [dropper, hex(10**18)])
     pause = sim.sender.contract(contract_artifact("DSPause"), sim.chain.contracts["MakerPause"])
     f = spell.functions
-    _as(sim, dropper, pause.functions.drop(f.action().call(), f.tag().call(), f.sig().call(), f.eta().call()))
+    with sim.sender.impersonating(dropper, gas_money=10**18):
+        sim.sender.send(
+            pause.functions.drop(f.action().call(), f.tag().call(), f.sig().call(), f.eta().call()), sender=dropper
+        )
     return live.address, dropper
-
-
-def _as(sim: Simulation, sender: str, call: ContractFunction) -> None:
-    """Send `call` from `sender`, impersonated for this one transaction: evm_revert keeps impersonations, and
-    anvil lists impersonated addresses in eth_accounts, which later tests on the shared devnet take users from."""
-    rpc(sim.chain.rpc_url, "anvil_impersonateAccount", [sender])
-    try:
-        sim.sender.send(call, sender=sender)
-    finally:
-        rpc(sim.chain.rpc_url, "anvil_stopImpersonatingAccount", [sender])
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ world's deployment pay on every transaction. The provider caches chain-id lookup
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -78,6 +79,18 @@ class Sender:
         if "error" in response:
             raise DevnetError(f"{method} failed: {response['error']}")
         return response.get("result")
+
+    @contextmanager
+    def impersonating(self, address: str, *, gas_money: int | None = None) -> Iterator[None]:
+        """Send as `address` within the block, its impersonation ended after: anvil lists impersonated addresses
+        in eth_accounts (which tests and agents take users from), and evm_revert does not end them."""
+        self.rpc("anvil_impersonateAccount", [address])
+        try:
+            if gas_money is not None:
+                self.rpc("anvil_setBalance", [address, hex(gas_money)])
+            yield
+        finally:
+            self.rpc("anvil_stopImpersonatingAccount", [address])
 
     def contract(self, artifact: Artifact, address: str) -> Contract:
         key = (address.lower(), artifact.name)

@@ -69,12 +69,9 @@ class Wallet:
 
     @contextmanager
     def impersonated(self) -> Iterator[None]:
-        """Unlock the address for one action only: anvil lists impersonated accounts in eth_accounts."""
-        self.sim.sender.rpc("anvil_impersonateAccount", [self.address])
-        try:
+        """Unlock the address for one action only (`Sender.impersonating`)."""
+        with self.sim.sender.impersonating(self.address):
             yield
-        finally:
-            self.sim.sender.rpc("anvil_stopImpersonatingAccount", [self.address])
 
     def token(self, symbol: str) -> Contract:
         """An ERC-20 of the chain's registry (WETH9's ABI for the wrapped native coin, with ``deposit``)."""
