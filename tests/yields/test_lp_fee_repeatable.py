@@ -83,3 +83,30 @@ async def test_a_pair_whose_window_spans_0_s_has_no_rate_at_any_read_of_the_bloc
     row = next(y for y in result.yields if y.market == pair)
     assert (row.apr, row.apy, result.yields_unavailable) == (0, 0, ())
     assert f"blocks {born}..{later} (12 s): the pool is younger than 86400 s" in row.method
+
+
+async def test_a_0_s_window_after_an_idle_one_has_no_rate_as_for_an_adapter_that_read_nothing_before(
+    bnb_chain: DevnetChain,
+) -> None:
+    """Pools kept as idle at an earlier block meet a window of 0 s later (a chain quiet for longer than the window,
+    then blocks in one second): the rate at a block does not depend on what the adapter read before."""
+    sender = Sender.connect(bnb_chain.rpc_url)
+    deployment = devnet_deployment(bnb_chain)
+    window = 600
+    earlier = int(sender.w3.eth.get_block("latest")["timestamp"]) + 60
+    continuing = V2Adapter(deployment, PANCAKESWAP_V2, lp_fee_window=window)
+    (idle,) = await read_again(bnb_chain, continuing, mine_at(sender, earlier), 1)
+    world = {p.address for p in bnb_chain.pools_of("pancakeswap-v2")}
+    assert {(y.market, y.apr) for y in idle.yields} == {(pool, 0) for pool in world}  # no swap: a true 0
+
+    start = mine_at(sender, earlier + 10 * window)  # S of the next block: the first in its window
+    end = mine_at(sender, earlier + 10 * window)
+    (after_idle,) = await read_again(bnb_chain, continuing, end, 1)
+    (fresh,) = await read_again(bnb_chain, V2Adapter(deployment, PANCAKESWAP_V2, lp_fee_window=window), end, 1)
+
+    assert (after_idle.yields, after_idle.yields_unavailable) == (fresh.yields, fresh.yields_unavailable)
+    assert after_idle.yields == ()
+    assert {(g.market, g.reason.split(" (")[0]) for g in after_idle.yields_unavailable} == {
+        (pool, "the window spans 0 s: nothing to annualise") for pool in world
+    }
+    assert all(f"blocks {start}..{end} (0 s)" in g.reason for g in after_idle.yields_unavailable)
