@@ -363,13 +363,15 @@ class LpFeeTracker(Generic[S]):
 
     def _apr(self, pool: str, start: S, end: S, window: Window) -> Fraction:
         """The pool's APR over the window. A pool whose state at S and B is one it earned nothing at before
-        earned nothing again, whatever the window's length: no arithmetic (most pools, most blocks)."""
-        if start == end and self._idle.get(pool) == end:
+        earned nothing again, whatever the window's length: no arithmetic (most pools, most blocks). A window of
+        0 s has no rate, idle or not (anvil mines many blocks a second: a pool's first block can share B's)."""
+        if start == end and window.seconds > 0 and self._idle.get(pool) == end:
             return ZERO
         window_return = self.model.window_return(start, end)
+        apr = annualize(window_return, window.seconds)  # raises for a 0-s window: before the pool is kept as idle
         if start == end and not window_return:
             self._idle[pool] = end
-        return annualize(window_return, window.seconds)
+        return apr
 
     def _figures(self, apr: Fraction) -> tuple[Decimal, Decimal]:
         """APR and APY as stored; a zero's computed once."""
