@@ -20,7 +20,7 @@ and the versioning rule: any change of weights or rules is a new FORMULA_VERSION
     >>> readings = [FactorReading(slug, "momentum_7d", value, inputs_block=99) for slug, value in
     ...             [("aave", 0.10), ("uniswap", 0.00), ("curve", -0.05), ("lido", 0.00)]]
     >>> grades = {g.slug: g for g in grade_block(readings, entities=("aave", "uniswap", "curve", "lido"))}
-    >>> [round(grades[slug].factor("momentum_7d").percentile or 0, 2) for slug in ("aave", "uniswap", "curve")]
+    >>> [grades[slug].factor("momentum_7d").percentile for slug in ("aave", "uniswap", "curve")]
     [100.0, 50.0, 0.0]
     >>> grades["aave"].trader.score is None, grades["aave"].trader.reason  # doctest: +ELLIPSIS
     (True, 'its factors carry 20 % of the trader weights, below the 50 % needed: missing momentum_30d, ...')
