@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["catalog", "formula", "signals", "panel", "calibration"])
+@pytest.mark.parametrize("name", ["catalog", "formula", "signals", "panel", "calibration", "walkforward"])
 def test_docstring_examples_hold(name: str) -> None:
     module = importlib.import_module(f"defiscope.analytics.grades.{name}")
     result = doctest.testmod(module)

@@ -10,7 +10,7 @@ import pytest
 import defiscope.analytics.grades
 from tests.purity import imported_modules
 
-PURE = ("catalog", "formula", "signals", "panel", "calibration", "evaluation")
+PURE = ("catalog", "formula", "signals", "panel", "calibration", "evaluation", "walkforward")
 ALLOWED = {"__future__", "math", "dataclasses", "decimal", "typing", "types", "collections", "itertools"}
 ALLOWED |= {"numpy", "scipy", "sklearn", "threadpoolctl"}
 ALLOWED_OWN = ("defiscope.analytics.grades", "defiscope.analytics.quant", "defiscope.errors")

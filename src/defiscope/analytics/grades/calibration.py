@@ -113,12 +113,14 @@ def _fit_and_predict(
     if known.sum() < min_rows:
         reason = f"{int(known.sum())} labelled rows before period {start}, {min_rows} needed"
         return Fit(start, last, int(known.sum()), reason)
+    # a factor no training row has (a 90-day momentum in the first 90 days) teaches nothing: leave it out
+    columns = np.flatnonzero(np.isfinite(train_x[known]).any(axis=0))
     fitted = regressor(model)
-    fitted.fit(_prepared(train_x[known], model), train_y[known])
+    fitted.fit(_prepared(train_x[known][:, columns], model), train_y[known])
     for t in split.test:
-        rows = np.isfinite(table[t]).any(axis=1)
+        rows = np.isfinite(table[t][:, columns]).any(axis=1)
         if rows.any():
-            predictions[t, rows] = fitted.predict(_prepared(table[t][rows], model))
+            predictions[t, rows] = fitted.predict(_prepared(table[t][rows][:, columns], model))
     return Fit(start, last, int(known.sum()))
 
 
