@@ -163,3 +163,10 @@ def test_malformed_panels_are_refused_naming_the_field() -> None:
     with pytest.raises(InvalidSeries) as none:
         evaluate(realised, {}, SETUP)
     assert none.value.field == "variants"
+
+
+@pytest.mark.parametrize(("horizon", "quantiles", "field"), [(0, 4, "horizon"), (7, 1, "quantiles")])
+def test_a_walk_forward_setup_without_a_horizon_or_buckets_is_refused(horizon: int, quantiles: int, field: str) -> None:
+    with pytest.raises(InvalidSeries) as refused:
+        WalkForward(horizon=horizon, n_splits=2, min_train=20, quantiles=quantiles)
+    assert refused.value.field == field

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,6 +19,7 @@ from defiscope.analytics.grades.formula import (
     FactorReading,
     grade_block,
     percentiles,
+    published_document,
 )
 from defiscope.errors import InputError
 
@@ -177,6 +181,34 @@ def test_the_published_entry_has_the_issue_shape() -> None:
         assert factor["inputs_block"] == 100
     weights = {f["name"]: f["weight"] for f in factors}
     assert weights["momentum_7d"] == 0.2
+
+
+def test_the_published_document_names_the_block_and_the_formula_version() -> None:
+    grades = grade_block(full_block(ramp_values()))
+    document = json.loads(json.dumps(published_document(100, "0xab", 1_700_000_000, grades)))
+    assert document["block"] == {"number": 100, "hash": "0xab", "timestamp": 1_700_000_000}
+    assert document["formula_version"] == FORMULA_VERSION
+    assert [entry["slug"] for entry in document["grades"]] == list(ENTITIES)
+
+
+def test_the_weights_table_in_the_docs_is_the_published_formula() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "grades.md").read_text()
+    assert f"## Formula (version {FORMULA_VERSION})" in text
+    rows = re.findall(r"^\| (trader|investor) \| (\w+) \| (higher|lower) \| (\d+) % \|$", text, re.MULTILINE)
+    documented = {(grade, name): (better, int(weight)) for grade, name, better, weight in rows}
+    published = {
+        (grade, name): (FACTORS[name].better, weight)
+        for grade, weights in FORMULA.weights.items()
+        for name, weight in weights.items()
+    }
+    assert documented == published
+
+
+@given(st.lists(st.integers(-1000, 1000), min_size=2, max_size=10))
+def test_percentiles_depend_on_order_only(values: list[int]) -> None:
+    keyed = {f"e{index}": value for index, value in enumerate(values)}
+    stretched = {key: value**3 + 7 * value for key, value in keyed.items()}  # strictly increasing
+    assert percentiles(stretched, "higher") == pytest.approx(percentiles(keyed, "higher"))
 
 
 @pytest.mark.parametrize(

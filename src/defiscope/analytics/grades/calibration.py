@@ -106,7 +106,7 @@ def regressor(model: Model) -> Regressor:
 def _fit_and_predict(
     table: FloatArray, targets: FloatArray, split: Split, model: Model, min_rows: int, predictions: FloatArray
 ) -> Fit:
-    start, last = int(split.test[0]), int(split.train[-1]) if len(split.train) else -1
+    start, last = int(split.test.min()), int(split.train.max()) if len(split.train) else -1
     train_x = table[split.train].reshape(-1, table.shape[2])
     train_y = targets[split.train].reshape(-1)
     known = np.isfinite(train_y) & np.isfinite(train_x).any(axis=1)
@@ -130,10 +130,13 @@ def _prepared(rows: FloatArray, model: Model) -> FloatArray:
 
 
 def _refuse_look_ahead(split: Split, label_horizon: int) -> None:
-    if len(split.train) and int(split.train[-1]) + label_horizon >= int(split.test[0]):
+    if len(split.test) == 0:
+        raise InvalidSeries("a split has no test period", field="splits")
+    newest, start = (int(split.train.max()) if len(split.train) else -1), int(split.test.min())
+    if newest + label_horizon >= start:
         raise InvalidSeries(
-            f"training period {int(split.train[-1])} has a label ending at {int(split.train[-1]) + label_horizon},"
-            f" not before the test block at {int(split.test[0])}: that fit would see the future",
+            f"training period {newest} has a label ending at {newest + label_horizon}, not before the test block"
+            f" at {start}: that fit would see the future",
             field="splits",
         )
 

@@ -71,6 +71,12 @@ class WalkForward:
     embargo: int = 0
     quantiles: int = 4  # top and bottom quarter: 2 of 8 entities each side
 
+    def __post_init__(self) -> None:
+        if self.horizon < 1:
+            raise InvalidSeries("the forward horizon must be at least 1 period", field="horizon")
+        if self.quantiles < 2:
+            raise InvalidSeries("quantiles must be at least 2 (top and bottom)", field="quantiles")
+
     def splits(self, n_periods: int) -> list[Split]:
         return purged_walk_forward(
             n_periods, self.n_splits, min_train=self.min_train, label_horizon=self.horizon, embargo=self.embargo

@@ -205,6 +205,18 @@ def grade_block(
     return graded
 
 
+def published_document(
+    number: int, block_hash: str, timestamp: int, grades: Sequence[EntityGrades], formula: Formula = FORMULA
+) -> dict[str, object]:
+    """The grades of one block as published (`defiscope grades --json`, `/v1/grades`): the block, the formula's
+    version and one entry per graded entity."""
+    return {
+        "block": {"number": number, "hash": block_hash, "timestamp": timestamp},
+        "formula_version": formula.version,
+        "grades": [graded.as_dict() for graded in grades],
+    }
+
+
 def percentiles(values: Mapping[str, FactorValue], better: Better) -> dict[str, float]:
     """p = 100 (r - 1) / (n - 1) per key, r the average rank with 1 for the worst value (n >= 2 values)."""
     if len(values) < 2:
