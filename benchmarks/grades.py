@@ -1,6 +1,6 @@
 """Grades: the eight entities graded at one block, and a one-year walk-forward evaluation, each beside a baseline.
 
-Data: a synthetic market of the eight graded entities (`tests/analytics/grades/market.py`: a persistent factor
+Data: a synthetic market of the eight graded entities (`tests/analytics/grades/synthetic.py`: a persistent factor
 planted in five of the sixteen factors with daily correlation `--beta` to the next day's return, prices from
 it, every catalog factor read per day with a few gaps), `--days` daily blocks.
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
-from tests.analytics.grades.market import synthetic_market, synthetic_readings
+from tests.analytics.grades.synthetic import synthetic_market, synthetic_readings
 
 from defiscope.analytics.grades.calibration import Model
 from defiscope.analytics.grades.catalog import FACTORS, Horizon

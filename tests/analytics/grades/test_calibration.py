@@ -9,7 +9,7 @@ from defiscope.analytics.grades.calibration import Model, calibrate_walk_forward
 from defiscope.analytics.grades.panel import forward_returns
 from defiscope.analytics.quant.errors import InvalidSeries
 from defiscope.analytics.quant.evaluation import Split, information_coefficients, purged_walk_forward
-from tests.analytics.grades.market import synthetic_market
+from tests.analytics.grades.synthetic import synthetic_market
 
 HORIZON = 7
 EMBARGO = 2

@@ -17,7 +17,7 @@ from defiscope.analytics.grades.evaluation import (
 from defiscope.analytics.grades.panel import forward_returns
 from defiscope.analytics.quant.errors import InvalidSeries
 from defiscope.analytics.quant.evaluation import DeflatedSharpe, ICSummary
-from tests.analytics.grades.market import synthetic_market
+from tests.analytics.grades.synthetic import synthetic_market
 
 HORIZON = 7
 SETUP = WalkForward(horizon=HORIZON, n_splits=6, min_train=60, embargo=2)

@@ -15,7 +15,7 @@ from defiscope.analytics.grades.panel import GradePanel, grade_panel
 from defiscope.analytics.grades.walkforward import GradeEvaluation, document, evaluate_grade, setup_for
 from defiscope.analytics.quant.errors import InvalidSeries
 from defiscope.analytics.quant.evaluation import ICSummary
-from tests.analytics.grades.market import Market, synthetic_market, synthetic_readings
+from tests.analytics.grades.synthetic import Market, synthetic_market, synthetic_readings
 
 
 def graded(market: Market, seed: int) -> GradePanel:

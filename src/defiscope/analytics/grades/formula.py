@@ -99,7 +99,8 @@ FORMULA: Final = Formula(
 class FactorReading:
     """One factor of one entity at one block, as the factor step computed it: a value, or why there is none.
 
-    `inputs_block` is the newest block the value's inputs came from (never after the graded block)."""
+    `inputs_block` is the newest block the value's inputs came from, on the grading clock's chain (never after
+    the graded block; an input read on another chain counts at the clock block of its timestamp)."""
 
     entity: str
     name: str

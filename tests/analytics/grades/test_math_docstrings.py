@@ -1,4 +1,4 @@
-"""The examples in the grade modules' docstrings run and hold."""
+"""The examples in the docstrings of the grade math (formula, signals, panel, calibration, walkforward) hold."""
 
 from __future__ import annotations
 
