@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the grade math (formula, signals, panel, calibration, walkforward) hold."""
+"""The examples in the docstrings of the grade math modules run and hold."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["catalog", "formula", "signals", "panel", "calibration", "walkforward"])
+@pytest.mark.parametrize("name", ["catalog", "formula", "signals", "panel", "calibration", "evaluation", "walkforward"])
 def test_docstring_examples_hold(name: str) -> None:
     module = importlib.import_module(f"defiscope.analytics.grades.{name}")
     result = doctest.testmod(module)

@@ -21,6 +21,16 @@ Per variant (scores[t, i], higher = better):
   variant tried (those evaluated here and the Sharpe ratios of earlier discarded ones, `tried_sharpes`).
 
 A figure that has no value for these data is `Unavailable` with the reason, never 0.
+
+    >>> rng = np.random.default_rng(0)
+    >>> scores = rng.normal(size=(120, 8))
+    >>> skill = {"skill": scores, "luck": rng.normal(size=(120, 8))}
+    >>> returns = 0.01 * scores + rng.normal(0, 0.02, (120, 8))
+    >>> result = evaluate(returns, skill, WalkForward(horizon=1, n_splits=3, min_train=30))
+    >>> [(r.name, r.ic.p_value < 0.01) for r in result.variants if isinstance(r.ic, ICSummary)]
+    [('skill', True), ('luck', False)]
+    >>> len(result.periods), result.n_trials
+    (90, 2)
 """
 
 from __future__ import annotations
