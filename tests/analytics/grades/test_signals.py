@@ -16,6 +16,7 @@ from defiscope.analytics.grades.signals import (
     Hysteresis,
     grade_points,
     signals,
+    signals_of_history,
     states,
 )
 from defiscope.errors import InputError
@@ -127,6 +128,27 @@ def test_signals_from_the_formula_name_the_factors_that_moved_the_grade() -> Non
     assert all({m.name for m in s.movers} == {"momentum_7d", "momentum_30d"} for s in found)
     assert found[-1].block == 13
     assert found[-1].movers[0].change < 0
+
+
+def test_signals_of_a_history_are_every_entitys_own_signals_in_block_order() -> None:
+    entities = tuple(GRADED)
+    sign = {name: 1.0 if spec.better == "higher" else -1.0 for name, spec in FACTORS.items()}
+
+    def block_readings(rotation: int) -> list[FactorReading]:
+        # every factor ranks the entities the same way, rotated each block: grades move through the thresholds
+        return [
+            FactorReading(slug, name, sign[name] * float((index + rotation) % len(entities)), inputs_block=1)
+            for index, slug in enumerate(entities)
+            for name in FACTORS
+        ]
+
+    history = [(100 + rotation, grade_block(block_readings(rotation))) for rotation in range(12)]
+    found = signals_of_history(history, "investor")
+    assert found
+    assert [(s.block, s.entity) for s in found] == sorted((s.block, s.entity) for s in found)
+    for slug in entities:
+        own = [(block, next(g for g in graded if g.slug == slug)) for block, graded in history]
+        assert [s for s in found if s.entity == slug] == signals(slug, grade_points(own, "investor"))
 
 
 def test_bad_thresholds_and_unordered_blocks_are_refused() -> None:

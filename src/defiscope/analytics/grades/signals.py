@@ -109,6 +109,25 @@ def grade_points(history: Sequence[tuple[int, EntityGrades]], horizon: Horizon) 
     return points
 
 
+def signals_of_history(
+    history: Sequence[tuple[int, Sequence[EntityGrades]]],
+    horizon: Horizon,
+    hysteresis: Hysteresis = HYSTERESIS,
+    movers: int = 3,
+) -> list[Signal]:
+    """Every entity's signals from the formula's output at successive blocks, in block order (then entity)."""
+    per_entity: dict[str, list[tuple[int, EntityGrades]]] = {}
+    for block, graded_block in history:
+        for graded in graded_block:
+            per_entity.setdefault(graded.slug, []).append((block, graded))
+    found = [
+        signal
+        for slug, entity_history in per_entity.items()
+        for signal in signals(slug, grade_points(entity_history, horizon), hysteresis, movers)
+    ]
+    return sorted(found, key=lambda signal: (signal.block, signal.entity))
+
+
 def states(points: Sequence[GradePoint], hysteresis: Hysteresis = HYSTERESIS) -> list[SignalState]:
     """The state after each point (held through points without a grade)."""
     _check_blocks(points)
