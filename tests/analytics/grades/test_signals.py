@@ -128,6 +128,11 @@ def test_signals_from_the_formula_name_the_factors_that_moved_the_grade() -> Non
     assert all({m.name for m in s.movers} == {"momentum_7d", "momentum_30d"} for s in found)
     assert found[-1].block == 13
     assert found[-1].movers[0].change < 0
+    published = found[-1].as_dict()
+    assert (published["entity"], published["block"], published["state"]) == ("aave", 13, "bearish")
+    movers = published["movers"]
+    assert isinstance(movers, list)
+    assert [m["name"] for m in movers] == [m.name for m in found[-1].movers]
 
 
 def test_signals_of_a_history_are_every_entitys_own_signals_in_block_order() -> None:

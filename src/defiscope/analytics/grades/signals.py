@@ -99,6 +99,20 @@ class Signal:
     grade: float
     movers: tuple[Mover, ...]
 
+    def as_dict(self) -> dict[str, object]:
+        """The published signal (`/v1/signals`): grade and contributions in grade points."""
+        return {
+            "entity": self.entity,
+            "block": self.block,
+            "state": self.state,
+            "previous": self.previous,
+            "grade": round(self.grade, 2),
+            "movers": [
+                {"name": m.name, "before": round(m.before, 4), "after": round(m.after, 4), "change": round(m.change, 4)}
+                for m in self.movers
+            ],
+        }
+
 
 def grade_points(history: Sequence[tuple[int, EntityGrades]], horizon: Horizon) -> list[GradePoint]:
     """One entity's grades of one horizon over blocks, from the formula's output at each block."""
