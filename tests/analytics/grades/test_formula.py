@@ -218,6 +218,8 @@ def test_percentiles_depend_on_order_only(values: list[int]) -> None:
         (lambda: FactorReading("aave", "momentum_7d", None), "value"),
         (lambda: FactorReading("aave", "momentum_7d", 1.0, missing_reason="both"), "value"),
         (lambda: FactorReading("aave", "momentum_7d", float("nan")), "value"),
+        (lambda: FactorReading("aave", "momentum_7d", Decimal("Infinity")), "value"),
+        (lambda: FactorReading("aave", "momentum_7d", Decimal("NaN")), "value"),
         (lambda: grade_block([FactorReading("not-graded", "momentum_7d", 1.0)]), "entity"),
         (lambda: grade_block([FactorReading("aave", "momentum_7d", 1.0)] * 2), "name"),
         (lambda: percentiles({"only": 1.0}, "higher"), "values"),

@@ -112,8 +112,9 @@ class FactorReading:
         if self.name not in FACTORS:
             raise InputError(f"unknown factor {self.name!r} (known: {', '.join(sorted(FACTORS))})", field="name")
         if (self.value is None) == (self.missing_reason is None):
-            raise InputError(f"{self.entity}/{self.name}: give a value or a missing reason, not both", field="value")
-        if isinstance(self.value, float) and not math.isfinite(self.value):
+            raise InputError(f"{self.entity}/{self.name}: a value or a missing reason, one of them", field="value")
+        finite = self.value.is_finite() if isinstance(self.value, Decimal) else math.isfinite(self.value or 0)
+        if not finite:
             raise InputError(f"{self.entity}/{self.name}: value {self.value} is not finite", field="value")
 
 
