@@ -31,6 +31,7 @@ TOKENS = {
     "CAKE": TokenRef("CAKE", 56, "0x0E09FaBB73Bd3Ade0a17ECC321fD13a19e81cE82", 18),
 }
 SHARES = {"aave-v3": Fraction(1, 10)}
+CLOCK_DAY = 35
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,10 @@ class Holdings:
 
 
 def block_of(day: int, chain_id: int = 1, *, fork: str = "a") -> BlockRef:
+    """Block FIRST_BLOCK + day; another chain's comes 10 minutes before chain 1's of the same day."""
     number = FIRST_BLOCK + day
     digest = f"{chain_id:08x}{number:016x}{fork.encode().hex():0>8}"
-    return BlockRef(chain_id, number, "0x" + digest.rjust(64, "0"), START + day * DAY)
+    return BlockRef(chain_id, number, "0x" + digest.rjust(64, "0"), START + day * DAY - (0 if chain_id == 1 else 600))
 
 
 def _token(token: str, kind: BalanceKind, usd: str | None) -> TokenValue:
@@ -86,3 +88,26 @@ class World:
             rows = [Yield(slug, MARKET, DAI, "DAI", kind, Decimal(apr), Decimal(apr), "test") for kind, apr in kinds]
             self.repo.save_yields(block, rows)
         return block
+
+
+def uni_price(day: int) -> Decimal:
+    return Decimal(8) + Decimal(day) / 10 + (Decimal("0.3") if day % 3 == 0 else 0)  # a wobble: a drawdown
+
+
+def build(repo: Repository, last_day: int = CLOCK_DAY) -> World:
+    world = World(repo)
+    for day in range(last_day + 1):
+        world.day(
+            day,
+            snapshots={
+                "aave-v3": Holdings(tvl=str(1000 + 10 * day), borrowed="400"),
+                "compound-v3": Holdings(tvl="1000"),
+                "uniswap-v2": Holdings(tvl="500", extra=((TOKENS["UNI"].address, "tvl", "80"),)),
+            },
+            prices={"UNI": str(uni_price(day)), "AAVE": "100"},
+            rates={
+                "aave-v3": [(YieldKind.BORROW, "0.05"), (YieldKind.SUPPLY, "0.02")],
+                "uniswap-v2": [(YieldKind.LP_FEE, "0.1")],
+            },
+        )
+    return world

@@ -15,36 +15,11 @@ from defiscope.analytics.grades.inputs import horizon_at, load_market
 from defiscope.analytics.quant.factors import drawdown, volatility
 from defiscope.analytics.quant.returns import annualise_std
 from defiscope.chain.block import BlockRef
-from defiscope.protocols.yields import YieldKind
 from defiscope.store import Repository
 from defiscope.store.factors import FactorValue, InputBlock
-from tests.analytics.grades.kit import SHARES, TOKENS, Holdings, World
+from tests.analytics.grades.kit import CLOCK_DAY, SHARES, TOKENS, World, build, uni_price
 
-CLOCK_DAY = 35
 SUPPLY = Decimal(16_000_000)
-
-
-def uni_price(day: int) -> Decimal:
-    return Decimal(8) + Decimal(day) / 10 + (Decimal("0.3") if day % 3 == 0 else 0)  # a wobble: a drawdown
-
-
-def build(repo: Repository, last_day: int = CLOCK_DAY) -> World:
-    world = World(repo)
-    for day in range(last_day + 1):
-        world.day(
-            day,
-            snapshots={
-                "aave-v3": Holdings(tvl=str(1000 + 10 * day), borrowed="400"),
-                "compound-v3": Holdings(tvl="1000"),
-                "uniswap-v2": Holdings(tvl="500", extra=((TOKENS["UNI"].address, "tvl", "80"),)),
-            },
-            prices={"UNI": str(uni_price(day)), "AAVE": "100"},
-            rates={
-                "aave-v3": [(YieldKind.BORROW, "0.05"), (YieldKind.SUPPLY, "0.02")],
-                "uniswap-v2": [(YieldKind.LP_FEE, "0.1")],
-            },
-        )
-    return world
 
 
 def figures_at(
