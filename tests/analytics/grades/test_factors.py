@@ -67,7 +67,7 @@ def test_a_token_without_a_price_has_its_price_factors_missing_with_the_reason(r
     found = figures_at(repo, clock, {"CRV": Figure.of(SUPPLY, None)})
     for name in ("momentum_7d", "momentum_30d", "momentum_90d", "volatility_30d", "max_drawdown_90d"):
         assert found["curve"][name].missing == f"no price for CRV at or before block {clock.number}"
-        assert found["lido"][name].missing == "LDO is not deployed on the indexed chains"
+        assert found["lido"][name].missing == "LDO is not in the token lists of the indexed chains' registries"
     assert found["curve"]["price_to_fees"].missing == f"no price for CRV at or before block {clock.number}"
     assert found["curve"]["liquidity_usd"].missing == f"no stored DEX pool holds CRV at or before block {clock.number}"
 

@@ -23,8 +23,8 @@ from types import MappingProxyType
 from typing import Final
 
 from defiscope.analytics.grades.catalog import GRADED
-from defiscope.analytics.grades.factors import PRECISION, market_factors
-from defiscope.analytics.grades.figures import Figure, Stamp
+from defiscope.analytics.grades.factors import market_factors
+from defiscope.analytics.grades.figures import PRECISION, Figure, Stamp
 from defiscope.analytics.grades.inputs import horizon_at, load_market
 from defiscope.analytics.grades.market import TokenRef
 from defiscope.chain.block import BlockRef

@@ -15,8 +15,8 @@ at the clock).
 - fees_30d_usd: sum over the 30 days of each adapter's fee rate (`grades.fees`) x 1 day / 365.25 days.
 - revenue_30d_usd: each adapter's fees x the protocol's share of them (`Market.revenue_shares`).
 - price_to_fees / price_to_revenue: fully diluted value (totalSupply x P_0) / (30-day figure x 365.25 / 30).
-- yield_level: TVL-weighted mean APY over the adapters (equal weight per market inside one: no TVL per
-  market is stored); yield_stability: sample std of the 30 daily yield levels.
+- yield_level: TVL-weighted mean APY over the adapters (inside one, the median of its markets: no TVL per
+  market is stored to weight them by); yield_stability: sample std of the 30 daily yield levels.
 - voting_concentration: top-5 share of delegated voting power (`governance.concentration`).
 """
 
@@ -28,16 +28,14 @@ from decimal import Decimal, localcontext
 from typing import Final
 
 from defiscope.analytics.grades.catalog import FACTORS, GRADED, GradedProtocol
-from defiscope.analytics.grades.fees import EARNED_KIND, fee_rate
-from defiscope.analytics.grades.figures import SAMPLE_MAX_AGE, Figure, Observation, combine, newest_of
+from defiscope.analytics.grades.fees import EARNED_KIND, fee_rate, median
+from defiscope.analytics.grades.figures import PRECISION, SAMPLE_MAX_AGE, Figure, Observation, combine, newest_of
 from defiscope.analytics.grades.market import Market, MemberKey, MemberSample
 from defiscope.analytics.quant import factors as quant
 from defiscope.analytics.quant.errors import Undefined
 from defiscope.analytics.quant.returns import annualise_std
 
 DAYS_PER_YEAR: Final = Decimal("365.25")
-#: Significant digits of decimal arithmetic (figures are sums of 18-decimal token values; ratios need room).
-PRECISION: Final = 50
 FEE_DAYS: Final = 30
 VOLUME_NOT_STORED: Final = (
     "swap volume is not stored per block, and the stored LP-fee rates carry no fee tier to derive it from fees"
@@ -89,7 +87,7 @@ def _price_factors(symbol: str, market: Market) -> EntityFactors:
     prices = market.prices.get(symbol)
     if prices is None:
         reason = (
-            f"{symbol} is not deployed on the indexed chains"
+            f"{symbol} is not in the token lists of the indexed chains' registries"
             if symbol not in market.tokens
             else f"no price for {symbol} at or before block {market.clock.number}"
         )
@@ -147,7 +145,7 @@ def liquidity(symbol: str, market: Market) -> Figure:
     """USD value of the token held by every graded DEX adapter at the clock's sample."""
     token = market.tokens.get(symbol)
     if token is None:
-        return Figure.lacking(f"{symbol} is not deployed on the indexed chains")
+        return Figure.lacking(f"{symbol} is not in the token lists of the indexed chains' registries")
     dexes = tuple(slug for e in GRADED.values() if e.category == "Dexes" for slug in e.members)
     total, held, stamps = Decimal(0), False, []
     for key in market.member_keys(dexes):
@@ -244,7 +242,7 @@ def price_to(value: Figure, thirty_days: Figure, what: str) -> Figure:
 
 
 def yield_level(entity: GradedProtocol, market: Market, days_back: int) -> Figure:
-    """TVL-weighted mean APY of the adapters that pay a rate (mean over their markets inside each)."""
+    """TVL-weighted mean APY of the adapters that pay a rate (the median of their markets' inside each)."""
     keys = [key for key in market.member_keys(entity.members) if key[0] in EARNED_KIND]
     if not keys:
         return Figure.lacking(f"{entity.name} pays no rate among the stored yields")
@@ -258,7 +256,7 @@ def yield_level(entity: GradedProtocol, market: Market, days_back: int) -> Figur
             return Figure.lacking(
                 f"no {EARNED_KIND[slug].value} rates of {slug} at block {sample.stamp.number}", sample.stamp
             )
-        weighted += sample.tvl_usd * sum((r.apy for r in rates), Decimal(0)) / len(rates)
+        weighted += sample.tvl_usd * median(r.apy for r in rates)
         weights += sample.tvl_usd
     newest = newest_of(s.stamp for s in samples.values())
     if weights == 0:

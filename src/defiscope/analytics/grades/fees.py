@@ -2,13 +2,14 @@
 
 Each adapter's fee rate (USD a year, at one snapshot) comes from its stored yields and balances, by basis:
 
-- `BORROW_INTEREST` (Aave V3, Compound V2/V3, Maker): per borrowed asset, the mean borrow APR of the markets
+- `BORROW_INTEREST` (Aave V3, Compound V2/V3, Maker): per borrowed asset, the median borrow APR of the markets
   lending it x the USD borrowed of that asset. Exact where one market lends an asset (Compound, one Aave
   pool); nominal where several do (Maker's ilks all lend DAI at their own stability fee, and the snapshot
-  sums their debt: each ilk's rate is weighted equally).
-- `POOL_FEES` (Uniswap, PancakeSwap, Curve): the mean LP-fee APR of the adapter's pools x its TVL. Nominal: the
-  store keeps no TVL per pool, so pools are weighted equally (a busy small pool counts like a big idle one).
-- `STAKING_REWARDS` (Lido): the mean staking APR x the TVL staked: the rewards stakers are paid, gross of
+  sums their debt per token, not per ilk).
+- `POOL_FEES` (Uniswap, PancakeSwap, Curve): the median LP-fee APR of the adapter's pools x its TVL. Nominal: the
+  store keeps no TVL per pool, so the pools' rates cannot be weighted; the median keeps a tiny pool with a
+  huge APR (seen on the devnet: 14,000 %) from standing for the whole DEX, as a mean would.
+- `STAKING_REWARDS` (Lido): the median staking APR x the TVL staked: the rewards stakers are paid, gross of
   Lido's fee (its share is the revenue).
 
 EigenLayer has no basis: restaking rewards are paid by AVSs and are not among the stored figures.
@@ -24,7 +25,7 @@ EigenLayer has no basis: restaking rewards are paid by AVSs and are not among th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -37,9 +38,9 @@ from defiscope.protocols.yields import YieldKind
 
 
 class Basis(Enum):
-    BORROW_INTEREST = "borrow interest: mean borrow APR per asset x USD borrowed of it"
-    POOL_FEES = "LP fees: mean LP-fee APR of the pools x TVL (pools weighted equally: no TVL per pool is stored)"
-    STAKING_REWARDS = "staking rewards: mean staking APR x TVL staked"
+    BORROW_INTEREST = "borrow interest: median borrow APR per asset x USD borrowed of it"
+    POOL_FEES = "LP fees: median LP-fee APR of the pools x TVL (no TVL per pool is stored to weight by)"
+    STAKING_REWARDS = "staking rewards: median staking APR x TVL staked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +94,14 @@ def fee_rate(slug: str, sample: MemberSample) -> Figure:
         )
     if source.basis is Basis.BORROW_INTEREST:
         return _borrow_interest(slug, sample, rates)
-    return Figure.of(mean_apr(rates) * sample.tvl_usd, sample.stamp)
+    return Figure.of(median(r.apr for r in rates) * sample.tvl_usd, sample.stamp)
 
 
-def mean_apr(rates: tuple[Rate, ...]) -> Decimal:
-    return sum((r.apr for r in rates), Decimal(0)) / len(rates)
+def median(values: Iterable[Decimal]) -> Decimal:
+    """The middle value (the mean of the two middle ones for an even count), exact in decimals."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _borrow_interest(slug: str, sample: MemberSample, rates: tuple[Rate, ...]) -> Figure:
@@ -114,5 +118,5 @@ def _borrow_interest(slug: str, sample: MemberSample, rates: tuple[Rate, ...]) -
         lent = by_asset.get(token)
         if lent is None:
             return Figure.lacking(f"{slug}: no borrow rate of {token} stored at {where}", sample.stamp)
-        total += mean_apr(tuple(lent)) * value
+        total += median(r.apr for r in lent) * value
     return Figure.of(total, sample.stamp)

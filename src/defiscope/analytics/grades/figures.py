@@ -21,6 +21,8 @@ from decimal import Decimal
 from typing import Final
 
 DAY: Final = 86_400
+#: Significant digits of the factors' decimal arithmetic (sums of 18-decimal token values; ratios need room).
+PRECISION: Final = 50
 #: A sample for time t is the newest observation at or before t, at most this old: an older one is not "at t".
 SAMPLE_MAX_AGE: Final = 2 * DAY
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any, Final
 
@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from defiscope.analytics.grades.catalog import FACTORS, GRADED
-from defiscope.analytics.grades.figures import SAMPLE_MAX_AGE, Figure, Observation, Stamp, daily_grid, sample
+from defiscope.analytics.grades.figures import PRECISION, SAMPLE_MAX_AGE, Figure, Observation, Stamp, daily_grid, sample
 from defiscope.analytics.grades.market import Market, MemberKey, MemberSample, Rate, TokenRef
 from defiscope.chain.block import BlockRef
 from defiscope.governance.concentration import concentration
@@ -233,4 +233,6 @@ def _top_share(
     # The event's block may not be stored (events are scanned apart from snapshots): its time is then at most B's.
     timestamp = session.scalar(select(Block.timestamp).where(Block.chain_id == clock.chain_id, Block.number == newest))
     stamp = Stamp(clock.timestamp if timestamp is None else timestamp, clock.chain_id, newest)
-    return Figure.of(Decimal(share.numerator) / Decimal(share.denominator), stamp)
+    with localcontext() as context:
+        context.prec = PRECISION
+        return Figure.of(Decimal(share.numerator) / Decimal(share.denominator), stamp)
