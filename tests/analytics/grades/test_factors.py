@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from defiscope.analytics.grades.catalog import FACTORS, GRADED
 from defiscope.analytics.grades.compute import BlockNotStored, compute_factors, factors_at
@@ -15,7 +18,7 @@ from defiscope.analytics.grades.inputs import horizon_at, load_market
 from defiscope.analytics.quant.factors import drawdown, volatility
 from defiscope.analytics.quant.returns import annualise_std
 from defiscope.chain.block import BlockRef
-from defiscope.store import Repository
+from defiscope.store import Repository, create_engine
 from defiscope.store.factors import FactorValue, InputBlock
 from tests.analytics.grades.kit import CLOCK_DAY, SHARES, TOKENS, World, build, uni_price
 
@@ -29,9 +32,31 @@ def figures_at(
     return market_factors(market)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The 36-day world, built once per backend for the tests of this module (they only add factor rows)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('grades') / 'world.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        admin = create_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        admin.dispose()
+    opened = Repository.open(url)
+    yield build(opened)
+    opened.close()
+
+
 @pytest.fixture
-def world(repo: Repository) -> World:
-    return build(repo)
+def world(built: World) -> World:
+    return built
+
+
+@pytest.fixture
+def repo(built: World) -> Repository:
+    return built.repo
 
 
 def test_every_family_gets_every_factor_with_a_value_or_a_reason(repo: Repository, world: World) -> None:
@@ -108,8 +133,9 @@ def test_fees_revenue_and_price_ratios(repo: Repository, world: World) -> None:
     assert found["uniswap"]["price_to_fees"].missing == "no totalSupply of UNI was read"
 
 
-def test_fees_need_thirty_days_of_history(repo: Repository) -> None:
-    world = build(repo, last_day=20)
+def test_fees_need_thirty_days_of_history(tmp_path: Path) -> None:
+    world = build(Repository.open(f"sqlite:///{tmp_path / 'short.db'}"), last_day=20)
+    repo = world.repo
     aave = figures_at(repo, world.blocks[(1, 20)])["aave"]
     assert str(aave["fees_30d_usd"].missing).startswith("history shorter than 30 days: no aave-v3 snapshot on chain 1")
     assert aave["yield_level"].value == Decimal("0.02")
