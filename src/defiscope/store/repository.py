@@ -200,9 +200,9 @@ class Repository:
                 ),
                 execution_options=_NO_SYNC,
             )
-            for rates in (YieldRow, YieldGapRow, GradeFactorRow):
+            for per_block in (YieldRow, YieldGapRow, GradeFactorRow):
                 session.execute(
-                    delete(rates).where(rates.chain_id == chain_id, rates.block_number >= block_number),
+                    delete(per_block).where(per_block.chain_id == chain_id, per_block.block_number >= block_number),
                     execution_options=_NO_SYNC,
                 )
             stored_discovery.roll_back(session, chain_id, block_number)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from defiscope.analytics.grades.catalog import GRADED
@@ -40,7 +40,7 @@ def poison_after(repo: Repository, clock: BlockRef, tokens: dict[str, TokenRef])
     return added
 
 
-def _after(table: type[TvlSnapshot] | type[YieldRow], clock: BlockRef) -> object:
+def _after(table: type[TvlSnapshot] | type[YieldRow], clock: BlockRef) -> ColumnElement[bool]:
     return or_(
         and_(table.chain_id == clock.chain_id, table.block_number > clock.number),
         and_(table.chain_id != clock.chain_id, table.block_timestamp > clock.timestamp),
@@ -49,16 +49,12 @@ def _after(table: type[TvlSnapshot] | type[YieldRow], clock: BlockRef) -> object
 
 def _spoil_stored(repo: Repository, clock: BlockRef) -> None:
     with Session(repo.engine) as session, session.begin():
-        later = select(TvlSnapshot.id).where(_after(TvlSnapshot, clock))  # type: ignore[arg-type]
+        later = select(TvlSnapshot.id).where(_after(TvlSnapshot, clock))
         session.execute(update(SnapshotToken).where(SnapshotToken.snapshot_id.in_(later)).values(value_usd=ABSURD))
         session.execute(
-            update(TvlSnapshot)
-            .where(_after(TvlSnapshot, clock))  # type: ignore[arg-type]
-            .values(tvl_usd=ABSURD, borrowed_usd=ABSURD)
+            update(TvlSnapshot).where(_after(TvlSnapshot, clock)).values(tvl_usd=ABSURD, borrowed_usd=ABSURD)
         )
-        session.execute(
-            update(YieldRow).where(_after(YieldRow, clock)).values(apr=ABSURD_RATE, apy=ABSURD_RATE)  # type: ignore[arg-type]
-        )
+        session.execute(update(YieldRow).where(_after(YieldRow, clock)).values(apr=ABSURD_RATE, apy=ABSURD_RATE))
         session.execute(
             update(Price)
             .where(

@@ -79,7 +79,6 @@ def load_market(
     return Market(
         clock,
         grid,
-        {c: b.number for c, b in horizon.items()},
         members,
         tokens,
         prices,

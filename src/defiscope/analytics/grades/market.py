@@ -59,8 +59,6 @@ class TokenRef:
 class Market:
     clock: BlockRef
     grid: tuple[int, ...]  # sample times, newest (the clock's time) first
-    #: newest stored block per chain that the clock allows reading (chain 1: the clock; others: by time)
-    horizon: Mapping[int, int]
     members: Mapping[MemberKey, tuple[MemberSample | None, ...]]  # one sample per grid time
     tokens: Mapping[str, TokenRef]  # by symbol; a graded token absent here is not deployed
     prices: Mapping[str, tuple[Observation | None, ...]]  # by symbol, one sample per grid time
