@@ -21,7 +21,7 @@ EXACT = Decimal("0.123456789012345678901234567890123456789")
 def values_at(number: int, tvl_share: Decimal = EXACT) -> list[FactorValue]:
     ref = block(number)
     return [
-        FactorValue("aave", "tvl_share", ref, tvl_share, None, InputBlock(56, 4_000)),
+        FactorValue("aave", "tvl_share", ref, tvl_share, None, InputBlock(56, 4_000), number - 1),
         FactorValue("curve", "momentum_7d", ref, None, f"no price for CRV at or before block {number}", None),
     ]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import sessionmaker
 
 from defiscope.chain.block import BlockRef
@@ -53,7 +53,9 @@ class InputBlock:
 class FactorValue:
     """One factor of one entity at `block` (the clock chain's): a value, or None and why (`missing`).
 
-    `inputs` is the newest block of the inputs it was computed from; None when no input was found at all."""
+    `inputs` is the newest block of the inputs it was computed from; None when no input was found at all.
+    `inputs_clock_block` is that input's counterpart on the clock's chain (the input's own number there; for
+    another chain, the newest stored clock-chain block at or before its time): what grades show as its block."""
 
     entity: str
     name: str
@@ -61,6 +63,7 @@ class FactorValue:
     value: Decimal | None
     missing: str | None
     inputs: InputBlock | None
+    inputs_clock_block: int | None = None
 
     def __post_init__(self) -> None:
         if (self.value is None) == (self.missing is None):
@@ -104,6 +107,15 @@ class FactorStore:
             row = session.scalar(select(Block).where(Block.chain_id == chain_id, Block.number == number))
             return None if row is None else BlockRef(row.chain_id, row.number, row.hash, row.timestamp)
 
+    def clock_block_at(self, clock: BlockRef, timestamp: int) -> int | None:
+        """The newest stored block of the clock's chain, not after the clock, whose time is at or before
+        `timestamp`; None when there is none."""
+        stmt = select(func.max(Block.number)).where(
+            Block.chain_id == clock.chain_id, Block.number <= clock.number, Block.timestamp <= timestamp
+        )
+        with self._reads() as session:
+            return session.scalar(stmt)
+
     def at_block(self, chain_id: int, number: int) -> list[FactorValue]:
         """The factors stored at a block, by entity then factor name; [] when none were computed there."""
         stmt = (
@@ -139,6 +151,7 @@ def _row_values(block: BlockRef, value: FactorValue) -> dict[str, Any]:
         "missing_reason": value.missing,
         "inputs_chain_id": None if value.inputs is None else value.inputs.chain_id,
         "inputs_block_number": None if value.inputs is None else value.inputs.number,
+        "inputs_clock_block": value.inputs_clock_block,
     }
 
 
@@ -147,4 +160,4 @@ def _to_value(row: GradeFactorRow, block: Block) -> FactorValue:
     inputs = None
     if row.inputs_chain_id is not None and row.inputs_block_number is not None:
         inputs = InputBlock(row.inputs_chain_id, row.inputs_block_number)
-    return FactorValue(row.entity, row.name, ref, row.value, row.missing_reason, inputs)
+    return FactorValue(row.entity, row.name, ref, row.value, row.missing_reason, inputs, row.inputs_clock_block)

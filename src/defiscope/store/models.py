@@ -418,7 +418,8 @@ class AlertRow(Base):
 
 class GradeFactorRow(Base):
     """One factor of one graded entity computed at one block of the clock chain (revision 0015): its value, or
-    NULL and why it could not be computed, and the newest block any of its inputs came from (on any chain).
+    NULL and why it could not be computed, and the newest block any of its inputs came from (on any chain, and
+    its counterpart on the clock chain).
 
     Keyed by (chain, block, entity, factor): computing a block again replaces its rows; a reorg rollback drops
     them with their block.
@@ -442,3 +443,5 @@ class GradeFactorRow(Base):
     missing_reason: Mapped[str | None] = mapped_column(Text)
     inputs_chain_id: Mapped[int | None] = mapped_column(BigInteger)
     inputs_block_number: Mapped[int | None] = mapped_column(BigInteger)
+    #: The same input on the clock's chain: the newest clock-chain block at or before its time (for grades).
+    inputs_clock_block: Mapped[int | None] = mapped_column(BigInteger)

@@ -45,6 +45,10 @@ async def test_factors_at_a_block_ignore_everything_stored_after_it(repo: Reposi
     with localcontext() as context:
         context.prec = 50
         assert computed[("pancakeswap", "momentum_30d")].value == Decimal("2.35") / Decimal("2.05") - 1
-    assert computed[("pancakeswap", "liquidity_usd")].inputs == InputBlock(56, bnb.blocks[(56, 35)].number)
+    cake = computed[("pancakeswap", "liquidity_usd")]
+    assert cake.inputs == InputBlock(56, bnb.blocks[(56, 35)].number)
+    # Chain 56's block of day 35 is 10 minutes before chain 1's: on the clock's chain it counts as day 34's block.
+    assert cake.inputs_clock_block == world.blocks[(1, 34)].number
+    assert computed[("aave", "tvl_share")].inputs_clock_block == clock.number
     assert poisoned[("uniswap", "voting_concentration")].value == 1
     assert later.timestamp - clock.timestamp < DAY

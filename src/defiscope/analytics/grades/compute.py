@@ -75,11 +75,9 @@ async def compute_factors(
     horizon = await asyncio.to_thread(horizon_at, repo, clock)
     supplies = await read_supplies(tokens, horizon, reader_for)
     market = await asyncio.to_thread(load_market, repo, clock, horizon, tokens, supplies, revenue_shares)
-    values = [
-        _value(slug, name, clock, figure)
-        for slug, factors in sorted(market_factors(market).items())
-        for name, figure in sorted(factors.items())
-    ]
+    figures = [(slug, name, f) for slug, fs in sorted(market_factors(market).items()) for name, f in sorted(fs.items())]
+    on_clock = await asyncio.to_thread(_clock_blocks, store, clock, [f.newest for _, _, f in figures])
+    values = [_value(slug, name, clock, figure, on_clock) for slug, name, figure in figures]
     await asyncio.to_thread(store.replace_block, clock, values)
     return values
 
@@ -117,6 +115,20 @@ async def _supply(token: TokenRef, horizon: Mapping[int, BlockRef], reader_for: 
         return Figure.of(Decimal(int(result.value[0])) / Decimal(10) ** token.decimals, stamp)
 
 
-def _value(slug: str, name: str, clock: BlockRef, figure: Figure) -> FactorValue:
-    inputs = None if figure.newest is None else InputBlock(figure.newest.chain_id, figure.newest.number)
-    return FactorValue(slug, name, clock, figure.value, figure.missing, inputs)
+def _clock_blocks(store: FactorStore, clock: BlockRef, stamps: Iterable[Stamp | None]) -> dict[Stamp, int | None]:
+    """Each input block's counterpart on the clock's chain: itself there; else the newest clock-chain block at or
+    before its time."""
+    found: dict[Stamp, int | None] = {}
+    for stamp in stamps:
+        if stamp is None or stamp in found:
+            continue
+        same_chain = stamp.chain_id == clock.chain_id
+        found[stamp] = stamp.number if same_chain else store.clock_block_at(clock, stamp.timestamp)
+    return found
+
+
+def _value(slug: str, name: str, clock: BlockRef, figure: Figure, on_clock: Mapping[Stamp, int | None]) -> FactorValue:
+    if figure.newest is None:
+        return FactorValue(slug, name, clock, figure.value, figure.missing, None)
+    inputs = InputBlock(figure.newest.chain_id, figure.newest.number)
+    return FactorValue(slug, name, clock, figure.value, figure.missing, inputs, on_clock[figure.newest])

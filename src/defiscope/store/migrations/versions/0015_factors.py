@@ -5,7 +5,8 @@ Revises: 0014_alert_retention
 Create Date: 2026-12-07
 
 One row per (chain, block, entity, factor): an exact decimal value, or NULL and the reason it is missing, with
-the newest input block (chain and number). The block must be stored: a reorg rollback removes its factors.
+the newest input block (chain and number, and the clock chain's block at or before its time). The block must be
+stored: a reorg rollback removes its factors.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def upgrade() -> None:
         sa.Column("missing_reason", sa.Text(), nullable=True),
         sa.Column("inputs_chain_id", sa.BigInteger(), nullable=True),
         sa.Column("inputs_block_number", sa.BigInteger(), nullable=True),
+        sa.Column("inputs_clock_block", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_grade_factors")),
         sa.UniqueConstraint(
             "chain_id",
