@@ -414,3 +414,34 @@ class AlertRow(Base):
     resolved_block_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))
     resolved_block_timestamp: Mapped[int | None] = mapped_column(BigInteger)
     resolved_value: Mapped[str | None] = mapped_column(Text)
+
+
+class GradeFactorRow(Base):
+    """One factor of one graded entity computed at one block of the clock chain (revision 0015): its value, or
+    NULL and why it could not be computed, and the newest block any of its inputs came from (on any chain, and
+    its counterpart on the clock chain).
+
+    Keyed by (chain, block, entity, factor): computing a block again replaces its rows; a reorg rollback drops
+    them with their block.
+    """
+
+    __tablename__ = "grade_factors"
+    __table_args__ = (
+        # Also serves rollback_from (chain, block >= n) and reading a block's factors back.
+        UniqueConstraint("chain_id", "block_number", "entity", "name"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        # A factor has a value or a reason, never both, never neither.
+        CheckConstraint("(value IS NULL) <> (missing_reason IS NULL)", name="value_or_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    entity: Mapped[str] = mapped_column(String(SLUG_LEN))
+    name: Mapped[str] = mapped_column(String(SLUG_LEN))
+    value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    missing_reason: Mapped[str | None] = mapped_column(Text)
+    inputs_chain_id: Mapped[int | None] = mapped_column(BigInteger)
+    inputs_block_number: Mapped[int | None] = mapped_column(BigInteger)
+    #: The same input on the clock's chain: the newest clock-chain block at or before its time (for grades).
+    inputs_clock_block: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,128 @@
+"""THE point-in-time test: a devnet market indexed by the real indexer, factors at block B, every row after B
+poisoned, factors at B again: identical.
+
+The market runs on a devnet of its own (the session's chains saved and resumed in new nodes), because the days
+warped between market ticks would leave the session chains a month ahead for the tests after this one. Each
+tick comes 47 hours after the one before (within `SAMPLE_MAX_AGE` of every daily sample), so 17 ticks up to B give
+the month the 30-day factors need; one block per tick of each chain (1 and 56) is indexed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from defiscope.analytics.grades.compute import ReaderFactory, compute_factors, factors_at, graded_tokens
+from defiscope.chain.block import BlockRef
+from defiscope.chain.client import Snapshot
+from defiscope.chain.reader import Batcher, Reader
+from defiscope.devnet import Devnet, DevnetChain
+from defiscope.devnet.anvil import rpc
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.manager import resume_devnet
+from defiscope.devnet.persist import save_devnet
+from defiscope.devnet.simulation import Simulation, SimulationConfig
+from defiscope.service.indexer import Indexer
+from defiscope.store import Repository
+from defiscope.store.factors import FactorStore
+from defiscope.tvl.engine import TvlEngine
+from tests.analytics.grades.kit import SHARES
+from tests.analytics.grades.poison import poison_after
+from tests.service.conftest import make_engine
+
+TICKS = 19
+TICK_GAP = 47 * 3600
+CLOCK_TICK = 17  # B: 16 gaps of 47 h (31 days) before it, two indexed ticks after it
+
+
+@pytest.fixture
+def own_devnet(eth_chain: DevnetChain, bnb_chain: DevnetChain, tmp_path: Path) -> Iterator[Devnet]:
+    running = resume_devnet(save_devnet((eth_chain, bnb_chain), "grades-world", tmp_path / "saved"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+async def engines(own_devnet: Devnet) -> AsyncIterator[dict[int, TvlEngine]]:
+    built = {c.chain_id: make_engine(devnet_deployment(c), c.rpc_url) for c in own_devnet.chains}
+    yield built
+    for engine in built.values():
+        await engine.client.aclose()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repository]:
+    """SQLite only: this test's subject is point in time, not the backend (the hand-built one runs on both)."""
+    opened = Repository.open(f"sqlite:///{tmp_path / 'grades.db'}")
+    yield opened
+    opened.close()
+
+
+def warp(chain: DevnetChain, seconds: int) -> None:
+    """The chain's next block comes `seconds` after its head."""
+    last = rpc(chain.rpc_url, "eth_getBlockByNumber", ["latest", False])
+    rpc(chain.rpc_url, "evm_setNextBlockTimestamp", [int(last["timestamp"], 16) + seconds])
+
+
+def readers(engines: dict[int, TvlEngine]) -> ReaderFactory:
+    """Readers pinned to a block through the engines' own chain clients."""
+
+    def pinned(block: BlockRef) -> Reader | None:
+        engine = engines.get(block.chain_id)
+        return None if engine is None else Batcher(Snapshot(engine.client, block)).reader("grades")
+
+    return pinned
+
+
+async def test_factors_at_b_read_nothing_after_b(
+    own_devnet: Devnet, engines: dict[int, TvlEngine], repo: Repository
+) -> None:
+    reader_for = readers(engines)
+    eth, bnb = own_devnet.chain(1), own_devnet.chain(56)
+    indexer = Indexer(engines, repo)
+    # Chain 1's full market; on chain 56 the feeds move (no agents): PancakeSwap is valued at fresh prices.
+    markets = {1: Simulation(eth, SimulationConfig(seed=11)), 56: Simulation(bnb, SimulationConfig(seed=12, agents=()))}
+    indexed: list[int] = []
+    for market in markets.values():
+        market.start()
+    try:
+        for _ in range(TICKS):
+            for chain_id, market in markets.items():
+                warp(own_devnet.chain(chain_id), TICK_GAP)
+                report = await asyncio.to_thread(market.tick)  # its liquidators run event loops of their own
+                assert await indexer.chains[chain_id].index_block(report.last_block) is not None
+                if chain_id == 1:
+                    indexed.append(report.last_block)
+    finally:
+        for market in markets.values():
+            market.stop()
+    tokens = graded_tokens([devnet_deployment(eth), devnet_deployment(bnb)])
+    clock = indexed[CLOCK_TICK - 1]
+
+    before = await compute_factors(repo, reader_for, clock, tokens=tokens, revenue_shares=SHARES)
+    by_key = {(v.entity, v.name): v for v in before}
+    for value in before:  # shown with -s: what a month of devnet market gives
+        print(f"{value.entity:12} {value.name:22} {value.value if value.missing is None else '-- ' + value.missing}")
+    # The month of history gives values, not only reasons: the test compares figures.
+    for key in [
+        ("uniswap", "momentum_7d"),
+        ("uniswap", "volatility_30d"),
+        ("aave", "fees_30d_usd"),
+        ("aave", "tvl_trend_30d"),
+        ("uniswap", "price_to_fees"),
+        ("pancakeswap", "liquidity_usd"),
+    ]:
+        assert by_key[key].value is not None, (key, by_key[key].missing)
+
+    stored = FactorStore(repo.engine).block(1, clock)
+    assert stored is not None
+    poison_after(repo, stored, tokens)
+    after = await compute_factors(repo, reader_for, clock, tokens=tokens, revenue_shares=SHARES)
+    assert after == before
+    assert factors_at(repo, clock) == before
+    # Negative control: a later block computed over the same store does see later (genuine) data.
+    later = {(v.entity, v.name): v for v in await compute_factors(repo, reader_for, indexed[-1], tokens=tokens)}
+    assert later[("uniswap", "momentum_7d")].value != by_key[("uniswap", "momentum_7d")].value
