@@ -1,8 +1,9 @@
 """A governed devnet: the simulation's governance agent run through every proposal state on chain 1.
 
-`governed` (module scope) drives `GovernanceAgents` directly (no market ticks: only governance moves), mining
-blocks and time between its steps so that votes open and close and timelocks pass; it reverts the chain when
-the module is done, so the rest of the suite sees the world as deployed.
+`governed` (module scope) drives `GovernanceAgents` directly (no market ticks: only governance moves), each step
+one block as a tick's (`Sender.block`), mining blocks and time between its steps so that votes open and close
+and timelocks pass; it reverts the chain when the module is done, so the rest of the suite sees the world as
+deployed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class Governed:
         states = {p.id: self.governor(p.protocol).functions.state(p.id).call() for p in self.proposals}
         self.seen.append((head, states))
 
+    def step(self, rng: random.Random, blocks: int, seconds: int = 0) -> None:
+        """One agent tick (its transactions in one block), recorded, then `blocks` mined (`seconds` later)."""
+        with self.sim.sender.block():
+            self.agents(self.sim, rng)
+        self.record()
+        mine(self.sim.chain.rpc_url, blocks, seconds=seconds)
+        self.record()
+
 
 def mine(url: str, blocks: int, seconds: int = 0) -> None:
     if seconds:
@@ -76,17 +85,14 @@ def governed(devnet: Devnet) -> Iterator[Governed]:
     snapshot = rpc(url, "evm_snapshot")
     try:
         sim = Simulation(chain, SimulationConfig(seed=11, agents=()))
-        # Each tick proposes (every second one) and votes at once; votes close between ticks.
-        agents = GovernanceAgents(propose_every=2)  # every 4th proposal of a protocol is voted down
+        agents = GovernanceAgents(propose_every=4)  # every 4th proposal of a protocol is voted down
         rng = random.Random(11)
         governed = Governed(sim, agents, [_proposal(sim, "# Compound: close factor 60 %", cancel=True)], [])
-        for _ in range(4):
-            agents(sim, rng)  # proposes the next change of each protocol and votes, queues, executes
-            governed.record()
-            mine(url, VOTING_PERIOD + 1, seconds=TIMELOCK_DELAY + 1)  # votes close, queued ones ripen
-            governed.record()  # Succeeded or Defeated, before anyone queues
-            agents(sim, rng)  # queues the succeeded, executes the ripe
-            governed.record()
+        for _ in range(4):  # one proposal of each protocol's cycle a round
+            governed.step(rng, 1)  # proposes the next change of each protocol; the vote opens a block on
+            governed.step(rng, VOTING_PERIOD + 1)  # votes; the vote closes (Succeeded or Defeated)
+            governed.step(rng, 1, seconds=TIMELOCK_DELAY + 1)  # queues the succeeded; the timelock passes
+            governed.step(rng, 1)  # executes
         governed.direct.append(_proposal(sim, "# Compound: close factor 55 %"))  # left Pending
         governed.record()
         yield governed

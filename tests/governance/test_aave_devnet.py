@@ -98,8 +98,9 @@ class AaveGoverned:
         self.seen.append((head, {p.id: state(p.id).call(block_identifier=head) for p in self.proposals}))
 
     def step(self, rng: random.Random, blocks: int, seconds: int = 0) -> None:
-        """One agent tick, recorded, then `blocks` mined (`seconds` later)."""
-        self.agents(self.sim, rng)
+        """One agent tick (its transactions in one block), recorded, then `blocks` mined (`seconds` later)."""
+        with self.sim.sender.block():
+            self.agents(self.sim, rng)
         self.record()
         mine(self.sim.chain.rpc_url, blocks, seconds=seconds)
         self.record()
@@ -108,7 +109,7 @@ class AaveGoverned:
 def _as_delegate(sim: Simulation, index: int, call: ContractFunction) -> None:
     holder = delegate_address(index)
     with sim.sender.impersonating(holder, gas_money=10**20):
-        sim.sender.send(call, sender=holder)
+        sim.sender.submit(call, sender=holder)
 
 
 def _direct(governed: AaveGoverned, factor: int) -> LiveAaveProposal:
@@ -137,8 +138,9 @@ def _expire(governed: AaveGoverned) -> None:
     governance = governed.governance.functions
     proposal = _direct(governed, 1300)
     mine(url, 2)
-    for index in range(3):
-        _as_delegate(governed.sim, index, governance.submitVote(proposal.id, True))
+    with governed.sim.sender.block():  # the votes of one block: the vote lasts a few blocks
+        for index in range(3):
+            _as_delegate(governed.sim, index, governance.submitVote(proposal.id, True))
     mine(url, VOTING_DURATION + 1)
     governed.sim.sender.send(governance.queue(proposal.id))
     governed.record()

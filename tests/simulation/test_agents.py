@@ -155,7 +155,7 @@ def test_compound_agents(eth_chain: DevnetChain) -> None:
 
 
 def test_aave_governance_agents_carry_proposals_through(eth_chain: DevnetChain) -> None:
-    """In the simulation's own ticks (tens of blocks each) a proposal is created, voted, queued and executed by
+    """In the simulation's own ticks (a block each) a proposal is created, voted, queued and executed by
     AaveGovernanceV2, and the executor's change lands on the Core market."""
     aave = AaveGovernanceAgents(propose_every=4)
     sim = Simulation(eth_chain, SimulationConfig(seed=9, trades_per_tick=0, lp_every=0, agents=(aave,)))

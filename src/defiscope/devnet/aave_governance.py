@@ -56,15 +56,15 @@ class ExecutorParams:
     registry_name: str
     delay: int
     proposition_threshold: int
-    voting_duration: int  # blocks (mainnet: 19,200 short, 64,000 long)
+    voting_duration: int  # blocks (mainnet: 19,200 short, 64,000 long; a simulation tick mines one)
     vote_differential: int
     minimum_quorum: int
 
 
 #: Mainnet's thresholds (Aave Governance V2's README: short 0.5 % / 0.5 % / 2 %, long 2 % / 15 % / 20 %).
 EXECUTORS: Final = (
-    ExecutorParams("AaveShortExecutor", SHORT_DELAY, 50, 60, 50, 200),
-    ExecutorParams("AaveLongExecutor", LONG_DELAY, 200, 120, 1500, 2000),
+    ExecutorParams("AaveShortExecutor", SHORT_DELAY, 50, 3, 50, 200),
+    ExecutorParams("AaveLongExecutor", LONG_DELAY, 200, 6, 1500, 2000),
 )
 
 

@@ -10,7 +10,8 @@ Example::
 As on mainnet, the level-1 executor administers the Core market (pool admin and ACL admin), so an executed
 payload changes real state; the level-2 executor owns nothing yet. Proposition power is the AAVE token's (the
 devnet's AaveTokenV2, spread over the V2 delegates), votes are the voting portal's owner's to deliver (the
-deployer, standing in for the voting machine's bridge). Durations are seconds, which pass a second a block here.
+deployer, standing in for the voting machine's bridge). Durations are seconds: a simulation tick passes a block's
+time (12 s on chain 1).
 """
 
 from __future__ import annotations

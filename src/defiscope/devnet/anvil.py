@@ -256,6 +256,9 @@ def spawn_anvil(chain_id: int, *, load_state: Path | None = None, detach: bool =
     states.mkdir(parents=True, exist_ok=True)
     args = [str(binary), "--host", HOST, "--port", str(port), "--chain-id", str(chain_id), "--silent"]
     args += ["--cache-path", str(states)]
+    # A shared block keeps its transactions in the order they were sent, as `tx.Sender.block` estimates them
+    # (anvil's default orders by fee, ties by arrival: the same today, by accident).
+    args += ["--order", "fifo"]
     if load_state is not None:
         args += ["--load-state", str(load_state)]
     preexec = _die_with_parent(os.getpid()) if sys.platform == "linux" and not detach else None

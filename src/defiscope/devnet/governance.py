@@ -32,11 +32,11 @@ from defiscope.devnet.tx import Sender
 
 #: Shares of the supply each delegate holds (the rest is the timelock's treasury), largest first.
 DELEGATE_SHARES: Final = tuple(Fraction(p, 100) for p in (20, 15, 12, 10, 8, 5, 4))
-#: Blocks, not seconds. A simulation tick mines 25-50 blocks: a proposal made in one tick is voted on in the
-#: next, and its vote closes a tick or two later.
+#: Blocks, not seconds. A simulation tick mines one block (12 s apart on chain 1): a proposal made in one tick is
+#: voted on two ticks later, and its vote closes three ticks after that (mainnet: about 2 and 3 days).
 VOTING_DELAY: Final = 1
-VOTING_PERIOD: Final = 60
-#: Seconds between queueing and execution (mainnet: 2 days); the simulation's clock moves 1 s a block.
+VOTING_PERIOD: Final = 3
+#: Seconds between queueing and execution (mainnet: 2 days): the next tick's block is past it.
 TIMELOCK_DELAY: Final = 10
 QUORUM_PERCENT: Final = 4  # Compound's 400,000 of 10M COMP; Uniswap's 40M of 1B UNI
 

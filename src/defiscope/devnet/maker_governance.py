@@ -32,7 +32,7 @@ MKR_SUPPLY: Final = 1_000_000  # whole MKR (mainnet: about 870,000 after burns)
 VOTER_SHARES: Final = tuple(Fraction(p, 100) for p in (20, 15, 12, 10, 8, 5, 4))
 MAX_YAYS: Final = 5  # mainnet's chief: 5 candidates per slate
 #: Seconds between a spell's schedule and its cast (mainnet's GSM delay: 16 h, later 30 h and 48 h); the
-#: simulation's clock moves 1 s a block.
+#: simulation's clock moves a block's time (12 s on chain 1) a tick.
 PAUSE_DELAY: Final = 20
 #: The pause proxy is a ward of these (mainnet: of every core contract): registry name -> artifact.
 GOVERNED: Final = {"MakerVat": "Vat", "MakerJug": "Jug"}

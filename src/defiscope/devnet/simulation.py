@@ -6,6 +6,11 @@ then a few traders swap and, now and then, an LP adds liquidity. The same seed o
 state gives the same chain: block timestamps advance by a fixed interval, and every random choice comes
 from one `random.Random(seed)`.
 
+A tick is one slot of mainnet: its transactions share one block (`Sender.block`; more only when they outgrow
+the block gas limit), `seconds_per_block` after the last one (the chain's typical block time: 12 s on
+Ethereum, 3 s on BNB Chain). So a follower such as `serve`'s indexer has a block per tick to read, not one per
+transaction, and the random walk steps by the chain time since the previous tick's prices.
+
     sim = Simulation(devnet.chain(1), SimulationConfig(seed=7))
     sim.start()
     for _ in range(10):
@@ -20,6 +25,7 @@ the liquidators), acting from fresh funded addresses.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +37,7 @@ from typing import Final
 import structlog
 from web3.contract import Contract
 
+from defiscope.chain.registry import get_chain
 from defiscope.devnet.agents import default_agents
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deployment import FEED_PREFIX, ROUTES
@@ -60,7 +67,10 @@ class Regime:
 @dataclass(frozen=True, slots=True)
 class SimulationConfig:
     seed: int = 7
-    seconds_per_block: int = 1
+    #: Seconds between blocks; None: the chain's typical block time, in whole seconds (anvil's clock steps).
+    seconds_per_block: int | None = None
+    #: False: every transaction mined in a block of its own, as before ticks shared blocks (a benchmark baseline).
+    shared_blocks: bool = True
     regimes: tuple[Regime, ...] = (Regime("calm", 0.45), Regime("volatile", 1.4))
     regime_switch_probability: float = 0.03  # per tick
     shock_probability: float = 0.01  # per tick and feed
@@ -106,6 +116,8 @@ class Simulation:
         self.tokens: dict[str, TokenSpec] = {chain.tokens[t.symbol]: t for t in self.spec.tokens}
         self.regime = self.config.regimes[0]
         self.ticks = 0
+        self.block_seconds = self.config.seconds_per_block or max(1, round(get_chain(chain.chain_id).block_time))
+        self.priced_at: int | None = None  # timestamp of the block of the latest price step
         self.v2_router = self.sender.contract(npm_artifact("UniswapV2Router02"), chain.contracts["UniswapV2Router02"])
         self.v3_router = self.sender.contract(npm_artifact("SwapRouter"), chain.contracts["SwapRouter"])
         self.pools = [p for p in chain.pools if p.dex in ("uniswap-v2", "uniswap-v3") and self._priced(p)]
@@ -115,7 +127,7 @@ class Simulation:
 
     def start(self) -> None:
         """Fix the block clock and give account 0 what arbitrage needs (wrapped native, router approvals)."""
-        self.sender.rpc("anvil_setBlockTimestampInterval", [self.config.seconds_per_block])
+        self.sender.rpc("anvil_setBlockTimestampInterval", [self.block_seconds])
         wrapped = next(t for t in self.spec.tokens if t.wrapped_native)
         weth = self.sender.contract(npm_artifact("WETH9"), self.chain.tokens[wrapped.symbol])
         self.sender.send(weth.functions.deposit(), value=wrapped.units(50_000))
@@ -133,18 +145,19 @@ class Simulation:
 
     def tick(self) -> TickReport:
         self.ticks += 1
-        self._move_prices()
-        for pair, feed in self.feeds.items():
-            self.sender.send(feed.functions.updateAnswer(int(self.prices[pair] * 10**FEED_DECIMALS)))
-        arbitrages = sum(self._arbitrage(pool) for pool in self.pools)
-        trades = self._poisson(self.config.trades_per_tick)
-        for _ in range(trades):
-            self._trade(self.rng.choice(self.pools))
-        lp_actions = 0
-        if self.config.lp_every and self.ticks % self.config.lp_every == 0:
-            lp_actions = self._provide_liquidity()
-        for agent in self.agents:
-            agent(self, self.rng)
+        with self.sender.block() if self.config.shared_blocks else contextlib.nullcontext():
+            self._move_prices()
+            for pair, feed in self.feeds.items():
+                self.sender.submit(feed.functions.updateAnswer(int(self.prices[pair] * 10**FEED_DECIMALS)))
+            arbitrages = sum(self._arbitrage(pool) for pool in self.pools)
+            trades = self._poisson(self.config.trades_per_tick)
+            for _ in range(trades):
+                self._trade(self.rng.choice(self.pools))
+            lp_actions = 0
+            if self.config.lp_every and self.ticks % self.config.lp_every == 0:
+                lp_actions = self._provide_liquidity()
+            for agent in self.agents:
+                agent(self, self.rng)
         report = TickReport(
             self.ticks,
             self.regime.name,
@@ -163,8 +176,7 @@ class Simulation:
         if self.rng.random() < self.config.regime_switch_probability:
             others = [r for r in self.config.regimes if r is not self.regime]
             self.regime = self.rng.choice(others) if others else self.regime
-        seconds = self.config.seconds_per_block * max(1, len(self.feeds) + len(self.pools))
-        step = self.regime.annual_volatility * math.sqrt(seconds / SECONDS_PER_YEAR)
+        step = self.regime.annual_volatility * math.sqrt(self._seconds_since_priced() / SECONDS_PER_YEAR)
         for pair in sorted(self.prices):
             if pair in STABLE_PAIRS:
                 deviation = self.rng.uniform(-self.config.stable_deviation, self.config.stable_deviation)
@@ -175,6 +187,14 @@ class Simulation:
                 move += self.rng.uniform(-self.config.shock_size, self.config.shock_size)
             new = self.prices[pair] * Fraction(math.exp(move)).limit_denominator(10**12)
             self.prices[pair] = Fraction(int(new * 10**FEED_DECIMALS), 10**FEED_DECIMALS)
+
+    def _seconds_since_priced(self) -> int:
+        """Chain seconds from the previous price step's block to this one's (the feeds' updates go first into the
+        next block); one block's time on the first tick. Volatility is per unit of time, whatever a tick spans."""
+        now = self.sender.pending_timestamp()
+        elapsed = self.block_seconds if self.priced_at is None else now - self.priced_at
+        self.priced_at = now
+        return max(1, elapsed)
 
     def token_usd(self, address: str) -> Fraction | None:
         token = self.tokens.get(address)
@@ -223,7 +243,7 @@ class Simulation:
             )
         if amount_in <= 0:
             return 0
-        self.sender.send(
+        self.sender.submit(
             self.v2_router.functions.swapExactTokensForTokens(amount_in, 0, path, self.sender.owner, DEADLINE)
         )
         return 1
@@ -243,7 +263,7 @@ class Simulation:
             erc20.functions.balanceOf(pool.address).call() * 4 + 1, erc20.functions.balanceOf(self.sender.owner).call()
         )
         params = (token_in, token_out, pool.fee, self.sender.owner, DEADLINE, amount_in, 0, target_sqrt)
-        self.sender.send(self.v3_router.functions.exactInputSingle(params))
+        self.sender.submit(self.v3_router.functions.exactInputSingle(params))
         return 1
 
     def _trade(self, pool: DevnetPool) -> None:
@@ -259,7 +279,7 @@ class Simulation:
             call = self.v3_router.functions.exactInputSingle(
                 (token_in, token_out, pool.fee, self.sender.owner, DEADLINE, amount_in, 0, 0)
             )
-        self.sender.send(call)
+        self.sender.submit(call)
 
     def _provide_liquidity(self) -> int:
         v2_pools = [p for p in self.pools if p.dex == "uniswap-v2"]
@@ -273,7 +293,7 @@ class Simulation:
         call = self.v2_router.functions.addLiquidity(
             pool.token0, pool.token1, *amounts, 0, 0, self.sender.owner, DEADLINE
         )
-        self.sender.send(call)
+        self.sender.submit(call)
         return 1
 
     def _poisson(self, mean: float) -> int:

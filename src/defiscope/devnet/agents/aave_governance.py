@@ -182,7 +182,7 @@ class AaveGovernanceAgents:
 
     def _wallet(self, sim: Simulation, index: int) -> Wallet:
         wallet = Wallet(sim, delegate_address(index))
-        sim.sender.rpc("anvil_setBalance", [wallet.address, hex(GAS_MONEY)])
+        sim.sender.ensure_balance(wallet.address, GAS_MONEY)
         return wallet
 
     def _advance(self, sim: Simulation, rng: random.Random, proposal: LiveAaveProposal) -> None:
@@ -191,11 +191,11 @@ class AaveGovernanceAgents:
         if proposal.state == ACTIVE:
             self._vote(sim, rng, proposal)
         elif proposal.state == SUCCEEDED:
-            sim.sender.send(governance.queue(proposal.id))
+            sim.sender.submit(governance.queue(proposal.id))
         elif proposal.state == QUEUED:
             execution_time = governance.getProposalById(proposal.id).call()[10]  # executionTime
-            if sim.sender.w3.eth.get_block("latest")["timestamp"] >= execution_time:
-                sim.sender.send(governance.execute(proposal.id))
+            if sim.sender.pending_timestamp() >= execution_time:
+                sim.sender.submit(governance.execute(proposal.id))
         proposal.state = governance.getProposalState(proposal.id).call()
 
     def _vote(self, sim: Simulation, rng: random.Random, proposal: LiveAaveProposal) -> None:

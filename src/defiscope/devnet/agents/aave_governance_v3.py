@@ -109,14 +109,14 @@ class AaveGovernanceV3Agents:
 
     def _advance(self, sim: Simulation, proposal: LiveV3Proposal) -> None:
         core = governance_core(sim).functions
-        now = int(sim.sender.w3.eth.get_block("latest")["timestamp"])
+        now = sim.sender.pending_timestamp()
         stored = core.getProposal(proposal.id).call()
         proposal.state = int(stored[0])
         anyone = _wallet(sim, len(DELEGATE_SHARES) - 1)
         if proposal.state == CREATED:
             anyone.send(core.activateVoting(proposal.id))  # reverts while the cool-down runs
         elif proposal.state == ACTIVE and now > int(stored[4]) + int(stored[3]):  # activation + duration
-            sim.sender.send(voting_portal(sim).functions.receiveCrossChainMessage(*self._result(sim, proposal)))
+            sim.sender.submit(voting_portal(sim).functions.receiveCrossChainMessage(*self._result(sim, proposal)))
         elif proposal.state == QUEUED and now >= int(stored[5]) + COOLDOWN:
             anyone.send(core.executeProposal(proposal.id))
         elif proposal.state == EXECUTED:
@@ -139,7 +139,7 @@ class AaveGovernanceV3Agents:
 
 def _wallet(sim: Simulation, index: int) -> Wallet:
     wallet = Wallet(sim, delegate_address(index))
-    sim.sender.rpc("anvil_setBalance", [wallet.address, hex(GAS_MONEY)])
+    sim.sender.ensure_balance(wallet.address, GAS_MONEY)
     return wallet
 
 

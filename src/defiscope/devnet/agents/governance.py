@@ -63,7 +63,7 @@ def _compound_oracle(sim: Simulation, rng: random.Random) -> list[Action]:
     for name, ctoken in sorted(sim.chain.contracts.items()):
         if name.startswith("CompoundV2cToken:"):
             feed = sim.chain.contracts[feed_name(FEEDS[name.split(":", 1)[1]])]
-            sim.sender.send(oracle.functions.setFeed(ctoken, feed))
+            sim.sender.submit(oracle.functions.setFeed(ctoken, feed))
     comptroller = _comptroller(sim)
     return [(comptroller.address, 0, calldata(comptroller, "_setPriceOracle", oracle.address))]
 
@@ -140,8 +140,8 @@ UNISWAP_CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
     (("fee tier", _uniswap_fee_tier),),
     (("grant", _grant("Uniswap")),),
 )
-#: Uniswap's one-transaction proposals first: by the time Compound's (which deploy contracts first) are made,
-#: Uniswap's vote is open, and its seven votes open Compound's.
+#: Uniswap's one-transaction proposals first: driven outside a tick (a block per transaction), by the time
+#: Compound's (which deploy contracts first) are made, Uniswap's vote is open, and its seven votes open Compound's.
 CHANGES: Final = {"Uniswap": UNISWAP_CHANGES, "Compound": COMPOUND_CHANGES}
 
 
@@ -154,8 +154,8 @@ class GovernanceAgents:
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         self.ticks += 1
-        # Propose first, then vote: a tick mines tens of blocks, so votes wait for no later tick (the vote
-        # opens two blocks after a proposal, and the proposals' own transactions make them).
+        # Propose first, then advance every live proposal (a new one is Pending: its vote opens two blocks, so two
+        # ticks, later).
         if (self.ticks - 1) % self.propose_every == 0:
             for protocol in CHANGES:
                 if f"{protocol}Governor" in sim.chain.contracts:
@@ -169,7 +169,7 @@ class GovernanceAgents:
 
     def _wallet(self, sim: Simulation, protocol: str, index: int) -> Wallet:
         wallet = Wallet(sim, delegate_address(protocol, index))
-        sim.sender.rpc("anvil_setBalance", [wallet.address, hex(GAS_MONEY)])
+        sim.sender.ensure_balance(wallet.address, GAS_MONEY)
         return wallet
 
     def _propose(self, sim: Simulation, rng: random.Random, protocol: str) -> None:
@@ -200,11 +200,11 @@ class GovernanceAgents:
         if proposal.state == ACTIVE:
             self._vote(sim, rng, proposal, governor)
         elif proposal.state == SUCCEEDED:
-            sim.sender.send(governor.functions.queue(*args))
+            sim.sender.submit(governor.functions.queue(*args))
         elif proposal.state == QUEUED:
             eta = governor.functions.proposalEta(proposal.id).call()
-            if sim.sender.w3.eth.get_block("latest")["timestamp"] >= eta:
-                sim.sender.send(governor.functions.execute(*args))
+            if sim.sender.pending_timestamp() >= eta:
+                sim.sender.submit(governor.functions.execute(*args))
         proposal.state = governor.functions.state(proposal.id).call()
 
     def _vote(self, sim: Simulation, rng: random.Random, proposal: LiveProposal, governor: Contract) -> None:

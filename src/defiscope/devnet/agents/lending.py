@@ -235,8 +235,7 @@ def _is_native(sim: Simulation, symbol: str) -> bool:
 
 def fund_native(sim: Simulation, wallet: Wallet, amount: int) -> None:
     """Give the wallet ``amount`` of native coin on top of what it has (gas money included)."""
-    balance = int(sim.sender.w3.eth.get_balance(wallet.address))
-    sim.sender.rpc("anvil_setBalance", [wallet.address, hex(balance + amount)])
+    sim.sender.credit(wallet.address, amount)
 
 
 class CometUsers(_LendingAgent):

@@ -103,7 +103,7 @@ class MakerVaults:
 
 def _owner_vault(sim: Simulation, wallet: Wallet) -> OwnerVault:
     proxy = sim.sender.deploy(contract_artifact("MakerDSProxy"))
-    sim.sender.send(proxy.functions.setOwner(wallet.address))
+    sim.sender.submit(proxy.functions.setOwner(wallet.address))
     return OwnerVault(wallet, proxy)
 
 

@@ -115,7 +115,7 @@ class MakerGovernanceAgents:
 
     def _voter(self, sim: Simulation, index: int) -> Wallet:
         wallet = Wallet(sim, voter_address(index))
-        sim.sender.rpc("anvil_setBalance", [wallet.address, hex(GAS_MONEY)])
+        sim.sender.ensure_balance(wallet.address, GAS_MONEY)
         return wallet
 
     def _write(self, sim: Simulation, rng: random.Random) -> None:
@@ -123,7 +123,7 @@ class MakerGovernanceAgents:
         kind, change = CHANGES[made % len(CHANGES)]
         actions = self._contract(sim, "GovActions", "MakerGovActions")
         title, sig = change(sim, rng, actions)
-        now = sim.sender.w3.eth.get_block("latest")["timestamp"]
+        now = sim.sender.pending_timestamp()
         description = f"Maker spell #{made + 1}: {title}"
         spell = sim.sender.deploy(
             contract_artifact("DssSpell"),
@@ -139,7 +139,7 @@ class MakerGovernanceAgents:
     def _advance(self, sim: Simulation, live: LiveSpell) -> None:
         spell = sim.sender.contract(contract_artifact("DssSpell"), live.address)
         chief = self._contract(sim, "DSChief", "MakerChief")
-        now = sim.sender.w3.eth.get_block("latest")["timestamp"]
+        now = sim.sender.pending_timestamp()
         eta, done = spell.functions.eta().call(), spell.functions.done().call()
         anyone = self._voter(sim, 0)
         if done:

@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Final
 
 from defiscope.devnet.agents.lending import portion
-from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet
+from defiscope.devnet.agents.wallet import Wallet
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.eigenlayer import (
     LST_STRATEGY_TOKENS,
@@ -56,8 +56,8 @@ def lido_of(sim: Simulation) -> LidoDevnet:
 
 
 def stake(sim: Simulation, wallet: Wallet, lido: LidoDevnet, amount: int) -> bool:
-    """Submit ``amount`` wei to Lido from ``wallet`` (its native balance set to cover it and gas)."""
-    sim.sender.rpc("anvil_setBalance", [wallet.address, hex(GAS_MONEY + amount)])
+    """Submit ``amount`` wei to Lido from ``wallet`` (credited with it first)."""
+    sim.sender.credit(wallet.address, amount)
     return wallet.send(lido.steth.functions.submit(wallet.address), value=amount)
 
 
@@ -152,7 +152,7 @@ class EigenRestakers:
             # stETH rounds a share down: deposit what the wallet holds now.
             amount = int(token.functions.balanceOf(wallet.address).call())
         else:
-            sim.sender.send(token.functions.mint(wallet.address, amount))
+            sim.sender.submit(token.functions.mint(wallet.address, amount))
         if (token.address, manager.address) not in wallet.approved:
             wallet.send(token.functions.approve(manager.address, MAX_UINT256))
             wallet.approved.add((token.address, manager.address))
@@ -171,5 +171,5 @@ class EigenRestakers:
         credited = rng.randint(*self.validators) * VALIDATOR_ETH
         restaked = int(pods.functions.podOwnerDepositShares(wallet.address).call())
         # Account 0 plays the pod (no beacon chain here): it reports the newly verified validators.
-        sim.sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(wallet.address, restaked, credited))
+        sim.sender.submit(pods.functions.recordBeaconChainETHBalanceUpdate(wallet.address, restaked, credited))
         self.restaked.append((wallet.address, credited))

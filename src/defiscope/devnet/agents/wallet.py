@@ -58,13 +58,14 @@ class Wallet:
     sim: Simulation
     address: ChecksumAddress
     approved: set[tuple[str, str]] = field(default_factory=set)
-    #: Every transaction that went through, for reports and tests.
+    #: Every transaction that passed its estimate and was sent (in a shared block: queued; one that reverts when
+    #: the block is mined is in `Sender.reverted`), for reports and tests.
     sent: list[Sent] = field(default_factory=list)
 
     @classmethod
     def of(cls, sim: Simulation, name: str) -> Wallet:
         address = seed_address("simulation", name)
-        sim.sender.rpc("anvil_setBalance", [address, hex(GAS_MONEY)])
+        sim.sender.ensure_balance(address, GAS_MONEY)
         return cls(sim, address)
 
     @contextmanager
@@ -89,11 +90,11 @@ class Wallet:
             return
         token = self.token(symbol)
         if symbol == self.wrapped_symbol:
-            self.sim.sender.rpc("anvil_setBalance", [self.address, hex(GAS_MONEY + missing)])
+            self.sim.sender.credit(self.address, missing)
             with self.impersonated():
-                self.sim.sender.send(token.functions.deposit(), value=missing, sender=self.address)
+                self.sim.sender.submit(token.functions.deposit(), value=missing, sender=self.address)
         else:
-            self.sim.sender.send(token.functions.mint(self.address, missing))
+            self.sim.sender.submit(token.functions.mint(self.address, missing))
 
     @property
     def wrapped_symbol(self) -> str:
@@ -103,14 +104,15 @@ class Wallet:
         if (symbol, spender) in self.approved:
             return
         with self.impersonated():
-            self.sim.sender.send(self.token(symbol).functions.approve(spender, MAX_UINT256), sender=self.address)
+            self.sim.sender.submit(self.token(symbol).functions.approve(spender, MAX_UINT256), sender=self.address)
         self.approved.add((symbol, spender))
 
     def send(self, call: ContractFunction, value: int = 0) -> bool:
-        """Send from the wallet; a revert is logged and skipped (gas estimation fails before any state change)."""
+        """Send from the wallet; a revert is logged and skipped (gas estimation fails before any state change, on
+        the pending state in a shared block)."""
         try:
             with self.impersonated():
-                self.sim.sender.send(call, value=value, sender=self.address)
+                self.sim.sender.submit(call, value=value, sender=self.address)
         except (ContractLogicError, Web3RPCError, DevnetError) as exc:
             log.debug("agent.action_reverted", action=call.fn_name, account=self.address, error=str(exc))
             return False
