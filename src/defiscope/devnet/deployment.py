@@ -33,6 +33,11 @@ ROUTES: Final = {
     "CAKE": ("CAKE/USD",),
     "EIGEN": ("EIGEN/USD",),
     "weETH": ("WEETH/USD",),
+    "COMP": ("COMP/USD",),
+    "AAVE": ("AAVE/USD",),
+    "MKR": ("MKR/USD",),
+    "CRV": ("CRV/USD",),
+    "LDO": ("LDO/USD",),
 }
 CORE: Final = {
     1: ("WETH", "USDC", "USDT", "DAI", "WBTC"),
