@@ -9,8 +9,9 @@ from defiscope.deployments.mainnet import MAINNET_CHAINS, mainnet
 from defiscope.devnet.standins import STANDIN_INTERFACES
 from defiscope.prices.aggregator import PriceAggregator
 from defiscope.protocols.registry import adapters_for
+from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.treasury import TreasuryAdapter
-from tests.mainnet.conformance import standin_problems, surface_problems
+from tests.mainnet.conformance import standin_problems, surface_problems, use_problems
 
 ADAPTERS = [
     pytest.param(adapter, id=f"{chain_id}-{adapter.info.slug}")
@@ -49,3 +50,39 @@ def test_price_sources_match_real_abis(chain_id: int) -> None:
 @pytest.mark.parametrize(("artifact", "interface_name"), sorted(STANDIN_INTERFACES.items()))
 def test_standin_has_nothing_the_real_contract_lacks(artifact: str, interface_name: str) -> None:
     assert standin_problems(artifact, interface_name) == []
+
+
+#: The graded protocols' tokens (and SKY, MKR's successor) -> the real ABI each answers.
+GRADED_TOKEN_ABIS = {
+    (1, "UNI"): "uniswap/Uni",
+    (1, "COMP"): "compound/COMP",
+    (1, "AAVE"): "aave/AaveTokenV2",
+    (1, "MKR"): "common/DSToken",
+    (1, "CRV"): "common/ERC20",
+    (1, "LDO"): "common/ERC20",
+    (1, "EIGEN"): "common/ERC20",
+    (1, "SKY"): "common/ERC20",
+    (56, "CAKE"): "common/ERC20",
+}
+
+
+@pytest.mark.parametrize(("chain_id", "symbol"), sorted(GRADED_TOKEN_ABIS))
+def test_graded_tokens_are_registered_and_answer_the_supply_reads(chain_id: int, symbol: str) -> None:
+    """Circulating supply is totalSupply() minus the non-circulating holders' balanceOf: both exist, read-only."""
+    token = mainnet(chain_id).tokens[symbol]
+    assert token.decimals == 18
+    assert token.coingecko_id
+    calls = ("totalSupply()(uint256)", "balanceOf(address)(uint256)")
+    use = ContractUse(symbol, GRADED_TOKEN_ABIS[chain_id, symbol], calls=calls, address=token.address)
+    assert use_problems(use) == []
+
+
+def test_governance_registry_names_point_at_the_registered_tokens() -> None:
+    deployment = mainnet(1)
+    for name, symbol in (
+        ("UniswapGovernanceToken", "UNI"),
+        ("CompoundGovernanceToken", "COMP"),
+        ("AaveGovernanceToken", "AAVE"),
+        ("MakerGovernanceToken", "MKR"),
+    ):
+        assert deployment.contracts[name] == deployment.tokens[symbol].address
