@@ -4,6 +4,7 @@ every stand-in of ours has only what the real contract has, plus its listed admi
 from __future__ import annotations
 
 import pytest
+from web3 import Web3
 
 from defiscope.deployments.mainnet import MAINNET_CHAINS, mainnet
 from defiscope.devnet.standins import STANDIN_INTERFACES
@@ -86,3 +87,16 @@ def test_governance_registry_names_point_at_the_registered_tokens() -> None:
         ("MakerGovernanceToken", "MKR"),
     ):
         assert deployment.contracts[name] == deployment.tokens[symbol].address
+
+
+def test_locked_supply_holders_are_checksummed_and_their_tokens_registered() -> None:
+    for chain_id in MAINNET_CHAINS:
+        deployment = mainnet(chain_id)
+        for symbol, holders in deployment.locked_supply.items():
+            assert symbol in deployment.tokens
+            assert holders
+            assert all(Web3.to_checksum_address(h) == h for h in holders)
+    # The governed treasuries are the registry's own contracts where the registry has them.
+    locked = mainnet(1).locked_supply
+    assert locked["UNI"] == (mainnet(1).contracts["UniswapTimelock"],)
+    assert locked["MKR"] == (mainnet(1).contracts["MakerPauseProxy"],)

@@ -348,6 +348,21 @@ _TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
 }
 
 
+#: Holders of non-circulating governance tokens, where the split is public and held by a few contracts: the
+#: treasuries (Uniswap's and Compound's timelocks, Aave's ecosystem reserve, Maker's pause proxy, Lido's Aragon
+#: agent). CRV (vote-escrow locks, vesting escrows), EIGEN (vesting) and CAKE have no such list here: their
+#: circulating supply is unknown to us rather than guessed.
+_LOCKED_SUPPLY: Final[Mapping[int, Mapping[str, tuple[str, ...]]]] = {
+    1: {
+        "UNI": (_GOVERNANCE_1["UniswapTimelock"],),
+        "COMP": (_GOVERNANCE_1["CompoundTimelock"],),
+        "AAVE": ("0x25F2226B597E8F9514B3F68F00f494cF4f286491",),  # the Aave Ecosystem Reserve
+        "MKR": (_MAKER_1["MakerPauseProxy"],),
+        "LDO": ("0x3e40D73EB977Dc6a537aF587D48316feE66E9C8c",),  # Lido's Aragon agent (the DAO treasury)
+    },
+}
+
+
 #: Chains with a mainnet registry.
 MAINNET_CHAINS: Final = tuple(sorted({*_TOKENS, *AAVE_V3_CHAINS}))
 
@@ -368,4 +383,5 @@ def mainnet(chain_id: int) -> Deployment:
         core_symbols=_CORE.get(chain_id, _L2_CORE.get(chain_id, ())),
         sequencer_feed=_SEQUENCER.get(chain_id),
         treasuries=_TREASURIES.get(chain_id, ()),
+        locked_supply=_LOCKED_SUPPLY.get(chain_id, {}),
     )

@@ -18,6 +18,7 @@ from typing import Final
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.spec import FEED_DECIMALS, USER_ACCOUNTS, ChainSpec, TokenContract, TokenSpec
 from defiscope.devnet.supplies import holder_address, supply_of
 from defiscope.devnet.tx import Sender
@@ -59,7 +60,7 @@ def _aave_token(sender: Sender, token: TokenSpec) -> Contract:
     contract = deploy_aave_token(sender)
     minted = contract.functions.totalSupply().call()
     if minted != token.units(token.supply):
-        raise ValueError(f"AaveTokenV1 mints {minted}, the spec says {token.supply} AAVE")
+        raise DevnetError(f"AaveTokenV1 mints {minted}, the spec says {token.supply} AAVE")
     return contract
 
 
