@@ -263,7 +263,6 @@ PANCAKE_V3_POOLS: Final = (
     PoolSpec("WBNB", "USDT", 15_000_000, fee=500),
     PoolSpec("ETH", "WBNB", 7_000_000, fee=2500),
     PoolSpec("USDT", "USDC", 5_000_000, fee=100),
-    PoolSpec("CAKE", "WBNB", 1_500_000, fee=2500),  # mainnet's deepest CAKE pool: V3 CAKE/WBNB 0.25 %
 )
 
 #: Tokens that protocol deployers add to the registry (not minted as DevTokens): symbol -> decimals.
