@@ -132,7 +132,8 @@ def _abi_of(registry_name: str | None) -> list[dict[str, object]]:
     assert registry_name is not None
     if registry_name == "UniswapV3Factory":
         return list(npm_artifact("UniswapV3Factory").abi)
-    if registry_name.endswith("GovernanceToken"):
+    # A grant's target is the governed token, which the registry lists as a token (by symbol) too.
+    if registry_name.endswith("GovernanceToken") or registry_name in ("COMP", "UNI"):
         return list(contract_artifact("GovernanceToken").abi)
     name = "CErc20" if registry_name.startswith("CompoundV2cToken:") else "Comptroller"
     return list(contract_artifact(name).abi)

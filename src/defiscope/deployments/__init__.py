@@ -74,11 +74,14 @@ class Deployment:
     core_symbols: tuple[str, ...]
     sequencer_feed: str | None = None  # L2 sequencer-uptime feed, where the chain has one
     treasuries: tuple[TreasurySpec, ...] = ()
+    #: token symbol -> the holders whose balances are not circulating (treasury, vesting, team): circulating =
+    #: totalSupply() minus their balanceOf. A token missing here has no known split (its circulating is unknown).
+    locked_supply: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     _by_address: Mapping[str, TokenInfo] = field(init=False, repr=False, compare=False)
     _core: tuple[TokenInfo, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("tokens", "feeds", "price_routes", "contracts"):
+        for name in ("tokens", "feeds", "price_routes", "contracts", "locked_supply"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "_by_address", _frozen({t.address.lower(): t for t in self.tokens.values()}))
         # Asked per token priced, every block: built once.

@@ -25,6 +25,15 @@ _TOKENS: Final[Mapping[int, tuple[TokenInfo, ...]]] = {
         TokenInfo("LINK", "0x514910771AF9Ca656af840dff83E8264EcF986CA", 18, "chainlink"),
         TokenInfo("UNI", "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984", 18, "uniswap"),
         TokenInfo("EIGEN", "0xec53bF9167f50cDEB3Ae105f56099aaaB9061F83", 18, "eigenlayer"),
+        # The graded protocols' governance tokens (Etherscan's verified tokens; the Aave address book lists AAVE,
+        # CRV, MKR and LDO as Core-market underlyings at these addresses). MKR's symbol() is a bytes32 (ds-token).
+        TokenInfo("AAVE", "0x7Fc66500c84A76Ad7e9c93437bFc5Ac33E2DDaE9", 18, "aave"),
+        TokenInfo("COMP", "0xc00e94Cb662C3520282E6f5717214004A7f26888", 18, "compound-governance-token"),
+        TokenInfo("MKR", "0x9f8F72aA9304c8B593d555F12eF6589cC3A579A2", 18, "maker"),
+        TokenInfo("CRV", "0xD533a949740bb3306d119CC777fa900bA034cd52", 18, "curve-dao-token"),
+        TokenInfo("LDO", "0x5A98FcBEA516Cf06857215779Fd812CA3beF1B32", 18, "lido-dao"),
+        # SKY: MKR's successor, 24,000 SKY per MKR through the chainlog's MKR_SKY converter (MakerMkrSky).
+        TokenInfo("SKY", "0x56072C95FAA701256059aa122697B133aDEd9279", 18, "sky"),
     ),
     56: (
         TokenInfo("WBNB", "0xbb4CdB9CBd36B01bD1cBaEBF2De08d9173bc095c", 18, "wbnb"),
@@ -53,6 +62,11 @@ _FEEDS: Final[Mapping[int, tuple[FeedInfo, ...]]] = {
         FeedInfo("STETH/USD", "0xCfE54B5cD566aB89272946F602D76Ea879CAb4a8", 3600),
         FeedInfo("LINK/USD", "0x2c1d072e956AFFC0D435Cb7AC38EF18d24d9127c", 3600),
         FeedInfo("UNI/USD", "0x553303d460EE0afB37EdFf9bE42922D8FF63220e", 3600),
+        FeedInfo("AAVE/USD", "0x547a514d5e3769680Ce22B2361c10Ea13619e8a9", 3600),
+        FeedInfo("COMP/USD", "0xdbd020CAeF83eFd542f4De03e3cF0C28A4428bd5", 3600),
+        FeedInfo("MKR/USD", "0xec1D1B3b0443256cc3860e24a46F108e699484Aa", 3600),
+        FeedInfo("CRV/USD", "0xCd627aA160A6fA45Eb793D19Ef54f5062F20f33f", 86400),
+        FeedInfo("LDO/ETH", "0x4e844125952D32AcdF339BE976c98E22F6F318dB", 86400),  # Chainlink has no LDO/USD
     ),
     56: (
         FeedInfo("BNB/USD", "0x0567F2323251f0Aab15c8dFb1967E4e8A7D42aeE", 60),
@@ -81,6 +95,11 @@ _ROUTES: Final[Mapping[int, Mapping[str, tuple[str, ...]]]] = {
         "stETH": ("STETH/USD",),
         "LINK": ("LINK/USD",),
         "UNI": ("UNI/USD",),
+        "AAVE": ("AAVE/USD",),
+        "COMP": ("COMP/USD",),
+        "MKR": ("MKR/USD",),
+        "CRV": ("CRV/USD",),
+        "LDO": ("LDO/ETH", "ETH/USD"),
     },
     56: {
         "WBNB": ("BNB/USD",),
@@ -193,6 +212,8 @@ _MAKER_1: Final[Mapping[str, str]] = {
     "MakerPause": "0xbE286431454714F511008713973d3B053A2d38f3",
     "MakerPauseProxy": "0xBE8E3e3618f7474F8cB1d074A26afFef007E98FB",
     "MakerGovernanceToken": "0x9f8F72aA9304c8B593d555F12eF6589cC3A579A2",
+    # The chainlog's MKR_SKY: mkrToSky / skyToMkr at 1:24,000.
+    "MakerMkrSky": "0xBDcFCA946b6CDd965f99a839e4435Bcdc1bc470B",
 }
 
 # Ethereum: curve.
@@ -327,6 +348,21 @@ _TREASURIES: Final[Mapping[int, tuple[TreasurySpec, ...]]] = {
 }
 
 
+#: Holders of non-circulating governance tokens, where the split is public and held by a few contracts: the
+#: treasuries (Uniswap's and Compound's timelocks, Aave's ecosystem reserve, Maker's pause proxy, Lido's Aragon
+#: agent). CRV (vote-escrow locks, vesting escrows), EIGEN (vesting) and CAKE have no such list here: their
+#: circulating supply is unknown to us rather than guessed.
+_LOCKED_SUPPLY: Final[Mapping[int, Mapping[str, tuple[str, ...]]]] = {
+    1: {
+        "UNI": (_GOVERNANCE_1["UniswapTimelock"],),
+        "COMP": (_GOVERNANCE_1["CompoundTimelock"],),
+        "AAVE": ("0x25F2226B597E8F9514B3F68F00f494cF4f286491",),  # the Aave Ecosystem Reserve
+        "MKR": (_MAKER_1["MakerPauseProxy"],),
+        "LDO": ("0x3e40D73EB977Dc6a537aF587D48316feE66E9C8c",),  # Lido's Aragon agent (the DAO treasury)
+    },
+}
+
+
 #: Chains with a mainnet registry.
 MAINNET_CHAINS: Final = tuple(sorted({*_TOKENS, *AAVE_V3_CHAINS}))
 
@@ -347,4 +383,5 @@ def mainnet(chain_id: int) -> Deployment:
         core_symbols=_CORE.get(chain_id, _L2_CORE.get(chain_id, ())),
         sequencer_feed=_SEQUENCER.get(chain_id),
         treasuries=_TREASURIES.get(chain_id, ()),
+        locked_supply=_LOCKED_SUPPLY.get(chain_id, {}),
     )

@@ -11,15 +11,18 @@ VotingMachine voting on storage proofs of another chain's block, PayloadsControl
 replayed on one anvil without the proof machinery. V2 is one contract with every step's event on one chain,
 and its package ships the real, deployable bytecode, so the devnet runs the contract itself, not a stand-in.
 
-What is deployed, in mainnet's order: the AAVE and stkAAVE tokens (AaveTokenV2 behind an
-InitializableAdminUpgradeabilityProxy whose admin is the long executor; first initialised as the package's
-AaveTokenV1Mock, which mints the 16M supply, then upgraded, as AAVE was), the GovernanceStrategy (AAVE +
+What is deployed: AAVE (AaveTokenV2 behind an InitializableAdminUpgradeabilityProxy; first initialised as the
+package's AaveTokenV1Mock, which mints the 16M supply, then upgraded, as AAVE was) comes with the chain's tokens
+(`deploy_aave_token`: the devnet's one AAVE, traded and priced like the others), its proxy administered by a
+seeded admin until the long executor exists; here, in mainnet's order: stkAAVE (the same proxy and token, its
+admin the long executor), the GovernanceStrategy (AAVE +
 stkAAVE power, AAVE's supply), AaveGovernanceV2 (the deployer is its guardian), the short and long executors
 with mainnet's quorum, differential and proposition thresholds (shorter delays and votes: blocks and seconds
 pass fast here), both authorised, the governance's ownership handed to the long executor. The short executor
 gets the Core market's pool-admin role and the ACL admin role, as on mainnet, so its proposals change real
-state (a rate strategy, a reserve factor, the oracle's fallback, risk admins); AAVE is spread over
-`DELEGATE_SHARES` seeded delegates, the rest is the short executor's treasury (mainnet's ecosystem reserve).
+state (a rate strategy, a reserve factor, the oracle's fallback, risk admins); `DELEGATE_SHARES` of the
+circulating AAVE go to seeded delegates, and the short executor takes the seeded treasury's AAVE (mainnet's
+ecosystem reserve; `devnet.supplies`).
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from web3.contract import Contract
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.artifacts import Artifact, load_npm_artifact
 from defiscope.devnet.governance import DELEGATE_SHARES
-from defiscope.devnet.seeding import seed_address, seed_user
+from defiscope.devnet.seeding import hand_treasury, seed_address, seed_user
 from defiscope.devnet.spec import ChainSpec
+from defiscope.devnet.supplies import circulating_units
 from defiscope.devnet.tx import Sender
 
 GOVERNANCE_V2_ROOT: Final = "@aave/governance-v2/artifacts/"
@@ -91,11 +95,25 @@ def delegate_address(index: int) -> ChecksumAddress:
     return seed_address(SEED, f"delegate {index}")
 
 
-def deploy_aave_governance(sender: Sender, spec: ChainSpec, contracts: Mapping[str, str]) -> dict[str, str]:
-    """Registry entries of Aave's governance (Ethereum only, with its Core market deployed)."""
-    if spec.chain_id != 1 or "AaveV3ACLManager" not in contracts:
+def token_proxy_admin() -> ChecksumAddress:
+    """Who administers AAVE's proxy from its deployment until the long executor takes over."""
+    return seed_address(SEED, "token proxy admin")
+
+
+def deploy_aave_token(sender: Sender) -> Contract:
+    """AAVE behind its proxy, the 16M supply minted to account 0 (a `TokenContract` "AaveToken")."""
+    proxy = _token_proxy(sender)
+    _initialise_token(sender, proxy, token_proxy_admin(), sender.owner)
+    return sender.contract(token_artifact(), proxy.address)
+
+
+def deploy_aave_governance(
+    sender: Sender, spec: ChainSpec, contracts: Mapping[str, str], tokens: Mapping[str, Contract]
+) -> dict[str, str]:
+    """Registry entries of Aave's governance (Ethereum only, with its Core market and AAVE deployed)."""
+    if spec.chain_id != 1 or "AaveV3ACLManager" not in contracts or "AAVE" not in tokens:
         return {}
-    aave, stk_aave = _token_proxy(sender), _token_proxy(sender)
+    aave, stk_aave = tokens["AAVE"], _token_proxy(sender)
     strategy = sender.deploy(
         governance_v2_artifact("contracts/governance/GovernanceStrategy"), aave.address, stk_aave.address
     )
@@ -104,10 +122,11 @@ def deploy_aave_governance(sender: Sender, spec: ChainSpec, contracts: Mapping[s
     sender.send(governance.functions.authorizeExecutors([e.address for e in executors.values()]))
     long_executor = executors["AaveLongExecutor"].address
     sender.send(governance.functions.transferOwnership(long_executor))
-    for proxy, holder in ((aave, sender.owner), (stk_aave, seed_address(SEED, "safety module"))):
-        _initialise_token(sender, proxy, long_executor, holder)
+    _initialise_token(sender, stk_aave, long_executor, seed_address(SEED, "safety module"))
+    _change_proxy_admin(sender, aave.address, long_executor)
     short_executor = executors["AaveShortExecutor"].address
-    _spread(sender, aave.address, short_executor)
+    _spread(sender, aave.address)
+    hand_treasury(sender, aave, "AAVE", short_executor)
     _hand_core_market_to(sender, contracts, short_executor)
     return {
         "AaveGovernor": governance.address,
@@ -137,6 +156,20 @@ def _initialise_token(sender: Sender, proxy: Contract, admin: ChecksumAddress, h
         sender.rpc("anvil_stopImpersonatingAccount", [admin])
 
 
+def _change_proxy_admin(sender: Sender, proxy_address: str, admin: ChecksumAddress) -> None:
+    proxy = sender.contract(
+        governance_v2_artifact("contracts/dependencies/open-zeppelin/InitializableAdminUpgradeabilityProxy"),
+        proxy_address,
+    )
+    current = token_proxy_admin()
+    sender.rpc("anvil_impersonateAccount", [current])
+    sender.rpc("anvil_setBalance", [current, hex(10**18)])
+    try:
+        sender.send(proxy.functions.changeAdmin(admin), sender=current)
+    finally:
+        sender.rpc("anvil_stopImpersonatingAccount", [current])
+
+
 def _executor(sender: Sender, governance: str, p: ExecutorParams) -> Contract:
     return sender.deploy(
         executor_artifact(),
@@ -152,16 +185,15 @@ def _executor(sender: Sender, governance: str, p: ExecutorParams) -> Contract:
     )
 
 
-def _spread(sender: Sender, token_address: str, treasury: str) -> None:
-    """AAVE to the delegates (their own power: AAVE counts an undelegated holder's balance), the rest to the
-    treasury."""
+def _spread(sender: Sender, token_address: str) -> None:
+    """Shares of the circulating AAVE to the delegates (their own power: AAVE counts an undelegated holder's
+    balance); the rest stays with account 0, the market's."""
     token = sender.contract(token_artifact(), token_address)
-    supply = token.functions.totalSupply().call()
+    circulating = circulating_units(1, "AAVE")
     for index, share in enumerate(DELEGATE_SHARES):
         holder = seed_user(sender, SEED, f"delegate {index}")
         sender.rpc("anvil_stopImpersonatingAccount", [holder])
-        sender.send(token.functions.transfer(holder, int(supply * share)))
-    sender.send(token.functions.transfer(treasury, token.functions.balanceOf(sender.owner).call()))
+        sender.send(token.functions.transfer(holder, int(circulating * share)))
 
 
 def _hand_core_market_to(sender: Sender, contracts: Mapping[str, str], executor: str) -> None:

@@ -109,10 +109,10 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     contracts.update(deploy_compound_maker(sender, spec, tokens, contracts))
     contracts.update(deploy_eigenlayer_step(sender, spec.chain_id, tokens))  # rETH, cbETH join `tokens`
     # Last: the timelocks take over the admin roles the deployer used above.
-    contracts.update(deploy_governance(sender, spec, contracts))
-    contracts.update(deploy_aave_governance(sender, spec, contracts))
+    contracts.update(deploy_governance(sender, spec, contracts, tokens))
+    contracts.update(deploy_aave_governance(sender, spec, contracts, tokens))
     contracts.update(deploy_aave_governance_v3(sender, spec, contracts))
-    contracts.update(deploy_maker_governance(sender, spec, contracts))
+    contracts.update(deploy_maker_governance(sender, spec, contracts, tokens))
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))
     return DevnetChain(

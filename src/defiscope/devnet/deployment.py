@@ -11,6 +11,7 @@ from typing import Final
 from defiscope.deployments import Deployment, FeedInfo, TokenInfo, TreasurySpec
 from defiscope.devnet.anvil import ACCOUNTS
 from defiscope.devnet.spec import CHAIN_SPECS, PROTOCOL_TOKENS
+from defiscope.devnet.supplies import SUPPLIES, non_circulating_holders
 from defiscope.devnet.world import DevnetChain
 
 #: Feeds on the devnet are refreshed by the simulation and by every cache load; one hour, as ETH/USD.
@@ -33,6 +34,11 @@ ROUTES: Final = {
     "CAKE": ("CAKE/USD",),
     "EIGEN": ("EIGEN/USD",),
     "weETH": ("WEETH/USD",),
+    "COMP": ("COMP/USD",),
+    "AAVE": ("AAVE/USD",),
+    "MKR": ("MKR/USD",),
+    "CRV": ("CRV/USD",),
+    "LDO": ("LDO/USD",),
 }
 CORE: Final = {
     1: ("WETH", "USDC", "USDT", "DAI", "WBTC"),
@@ -70,4 +76,9 @@ def devnet_deployment(chain: DevnetChain) -> Deployment:
         core_symbols=CORE[chain.chain_id],
         sequencer_feed=chain.contracts.get(SEQUENCER_FEED),
         treasuries=(TreasurySpec("devnet-treasury", "Devnet Treasury", (TREASURY_HOLDER,), held),),
+        locked_supply={
+            s.symbol: non_circulating_holders(s, chain.contracts)
+            for s in SUPPLIES
+            if s.chain_id == chain.chain_id and s.symbol in tokens
+        },
     )

@@ -6,15 +6,16 @@ Example::
 
     eigen = deploy_eigenlayer(sender, tokens)        # tokens: symbol -> Contract, with stETH already there
     eigen.registry()["EigenLayerStrategyManager"], eigen.strategies["stETH"].address
-    eigen.tokens()["rETH"]                           # the LSTs and EIGEN are deployed here (bEIGEN: registry)
+    eigen.tokens()["rETH"]                           # the LSTs are deployed here (bEIGEN: registry)
 
 Nothing is registered per strategy or per pod: as on mainnet, the adapter finds strategies from the
 StrategyManager's whitelist events and pods from `PodDeployed` logs.
 
 Seed (EigenLayer's mid-2025 TVL scaled down, `devnet.sizes`: about $400M): the LSTs (each at its own ETH
-rate), EIGEN and bEIGEN minted to account 0 and accounts 1..9; accounts 7 and 8 register as operators; account 0 and
-accounts 1..3 deposit into the strategies and delegate; accounts 4, 5 and 6 create pods, credited with 600, 400
-and 0 validators (32 ETH each) of natively restaked ETH, delegated to accounts 7, 8 and 7.
+rate) and bEIGEN minted to account 0 and accounts 1..9 (EIGEN itself is one of the chain's tokens,
+`devnet.spec`); accounts 7 and 8 register as operators; account 0 and accounts 1..3 deposit into the
+strategies and delegate; accounts 4, 5 and 6 create pods, credited with 600, 400 and 0 validators (32 ETH
+each) of natively restaked ETH, delegated to accounts 7, 8 and 7.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ TOKEN_ARTIFACTS: Final = {
 BACKING_EIGEN: Final = "EigenLayerBackingEigen"
 LST_SUPPLY: Final = 50_000 * ETHER
 LST_PER_ACCOUNT: Final = 100 * ETHER
-EIGEN_SUPPLY: Final = 10_000_000 * ETHER
-EIGEN_PER_ACCOUNT: Final = 10_000 * ETHER
+BACKING_EIGEN_SUPPLY: Final = 10_000_000 * ETHER
+BACKING_EIGEN_PER_ACCOUNT: Final = 10_000 * ETHER
 #: LST strategies, whitelisted in this order (mainnet whitelisted stETH, rETH, cbETH first, then more LSTs).
 LST_STRATEGY_TOKENS: Final = ("stETH", "rETH", "cbETH", "swETH", "wBETH", "sfrxETH", "OETH")
 #: Every strategy's token: the LSTs, then bEIGEN (mainnet's EIGEN strategy holds bEIGEN, EIGEN's backing token).
@@ -100,7 +101,7 @@ class EigenLayerDevnet:
     delegation: Contract
     pod_manager: Contract
     strategies: Mapping[str, Contract]  # by underlying symbol
-    deployed_tokens: Mapping[str, Contract]  # the LSTs and EIGEN deployed here
+    deployed_tokens: Mapping[str, Contract]  # the LSTs deployed here
     backing_eigen: Contract  # bEIGEN
 
     def registry(self) -> dict[str, str]:
@@ -146,7 +147,6 @@ def deploy_strategy(sender: Sender, manager: Contract, token: str) -> Contract:
 def deploy_eigenlayer(sender: Sender, tokens: Mapping[str, Contract]) -> EigenLayerDevnet:
     """Deploy and seed EigenLayer (see the module docstring); ``tokens`` must hold stETH."""
     deployed = {symbol: _deploy_lst(sender, symbol, rate) for symbol, rate in LST_RATES.items()}
-    deployed["EIGEN"] = _deploy_eigen(sender, "Eigen", "EIGEN")
     backing = _deploy_eigen(sender, "Backing Eigen", "bEIGEN")
     every = {**tokens, **deployed, "bEIGEN": backing}
     manager, pods, delegation = deploy_core(sender)
@@ -165,7 +165,7 @@ def _deploy_lst(sender: Sender, symbol: str, rate: Fraction | None) -> Contract:
 
 def _deploy_eigen(sender: Sender, name: str, symbol: str) -> Contract:
     token = sender.deploy(contract_artifact("DevToken"), name, symbol, 18)
-    _mint(sender, token, EIGEN_SUPPLY, EIGEN_PER_ACCOUNT)
+    _mint(sender, token, BACKING_EIGEN_SUPPLY, BACKING_EIGEN_PER_ACCOUNT)
     return token
 
 
@@ -217,8 +217,7 @@ def whitelisted_strategies(sender: Sender, manager: str) -> dict[str, str]:
 
 
 def deploy_eigenlayer_step(sender: Sender, chain_id: int, tokens: dict[str, Contract]) -> dict[str, str]:
-    """The `deploy_world` step: EigenLayer on chain 1 only; adds its LSTs and EIGEN to ``tokens``, returns the
-    registry."""
+    """The `deploy_world` step: EigenLayer on chain 1 only; adds its LSTs to ``tokens``, returns the registry."""
     if chain_id != 1:
         return {}
     eigen = deploy_eigenlayer(sender, tokens)

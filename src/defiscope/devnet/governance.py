@@ -3,15 +3,17 @@ TimelockController that is the admin of the protocol's contracts, as on mainnet.
 
 Example::
 
-    contracts.update(deploy_governance(sender, spec, contracts))
+    contracts.update(deploy_governance(sender, spec, contracts, tokens))
     contracts["CompoundGovernor"], contracts["CompoundTimelock"], contracts["CompoundGovernanceToken"]
 
 Mainnet's Compound Timelock is the admin of the Comptroller and every cToken; Uniswap's Timelock owns the V3
 factory. Here too: the Comptroller's and the cTokens' admin is handed to the timelock (two steps,
 `_setPendingAdmin` then `_acceptAdmin` from the timelock), the factory's owner is set to it, so an executed
 proposal changes real state (an oracle, a rate model, a fee tier, a pending admin or implementation).
-The token supply is spread over `DELEGATES` seeded holders who delegate to themselves (voting power for the
-simulation's votes and the concentration figures); the rest stays in the timelock as the treasury.
+The token is the chain's one COMP or UNI (deployed with the other tokens, traded and priced; `devnet.supplies`
+gives its real supply): `DELEGATE_SHARES` of its circulating supply go to seeded holders who delegate to
+themselves (voting power for the simulation's votes and the concentration figures), and the timelock takes the
+seeded treasury's tokens, as mainnet's timelocks hold the treasuries.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.seeding import seed_address, seed_user
+from defiscope.devnet.seeding import hand_treasury, seed_address, seed_user
 from defiscope.devnet.spec import ChainSpec
+from defiscope.devnet.supplies import circulating_units
 from defiscope.devnet.tx import Sender
 
-#: Shares of the supply each delegate holds (the rest is the timelock's treasury), largest first.
+#: Shares of the circulating supply each delegate holds, largest first.
 DELEGATE_SHARES: Final = tuple(Fraction(p, 100) for p in (20, 15, 12, 10, 8, 5, 4))
 #: Blocks, not seconds. A simulation tick mines one block (12 s apart on chain 1): a proposal made in one tick is
 #: voted on two ticks later, and its vote closes three ticks after that (mainnet: about 2 and 3 days).
@@ -44,15 +47,13 @@ QUORUM_PERCENT: Final = 4  # Compound's 400,000 of 10M COMP; Uniswap's 40M of 1B
 @dataclass(frozen=True, slots=True)
 class GovernanceSpec:
     protocol: str  # registry prefix: "Compound", "Uniswap"
-    token_name: str
-    symbol: str
-    supply: int  # whole tokens
+    symbol: str  # the governed token, one of the chain's tokens
     proposal_threshold: int  # whole tokens (Compound: 25,000 COMP; Uniswap: 1M UNI at 1/1000 of the supply)
 
 
 SPECS: Final = (
-    GovernanceSpec("Compound", "Compound", "COMP", 10_000_000, 25_000),
-    GovernanceSpec("Uniswap", "Uniswap", "UNI", 1_000_000_000, 1_000_000),
+    GovernanceSpec("Compound", "COMP", 25_000),
+    GovernanceSpec("Uniswap", "UNI", 1_000_000),
 )
 
 
@@ -61,13 +62,16 @@ def delegate_address(protocol: str, index: int) -> ChecksumAddress:
     return seed_address(f"{protocol.lower()}-governance", f"delegate {index}")
 
 
-def deploy_governance(sender: Sender, spec: ChainSpec, contracts: Mapping[str, str]) -> dict[str, str]:
+def deploy_governance(
+    sender: Sender, spec: ChainSpec, contracts: Mapping[str, str], tokens: Mapping[str, Contract]
+) -> dict[str, str]:
     """Registry entries of the governance of each protocol the chain has (Compound and Uniswap on Ethereum)."""
     if spec.chain_id != 1:
         return {}
     registry: dict[str, str] = {}
     for gov in SPECS:
-        token, governor, timelock = _deploy_one(sender, gov)
+        token = tokens[gov.symbol]
+        governor, timelock = _deploy_one(sender, gov, token)
         registry |= {
             f"{gov.protocol}Governor": governor.address,
             f"{gov.protocol}Timelock": timelock.address,
@@ -79,9 +83,8 @@ def deploy_governance(sender: Sender, spec: ChainSpec, contracts: Mapping[str, s
     return registry
 
 
-def _deploy_one(sender: Sender, gov: GovernanceSpec) -> tuple[Contract, Contract, Contract]:
+def _deploy_one(sender: Sender, gov: GovernanceSpec, token: Contract) -> tuple[Contract, Contract]:
     wad = 10**18
-    token = sender.deploy(contract_artifact("GovernanceToken"), gov.token_name, gov.symbol, gov.supply * wad)
     # No proposer yet: the governor is granted the role once it exists. Anyone may execute; no admin.
     zero = "0x" + "00" * 20
     timelock = sender.deploy(contract_artifact("GovernanceTimelock"), TIMELOCK_DELAY, [], [zero], sender.owner)
@@ -100,14 +103,14 @@ def _deploy_one(sender: Sender, gov: GovernanceSpec) -> tuple[Contract, Contract
         sender.send(t.grantRole(role, governor.address))
     # The deployer gives up its bootstrap admin role: the timelock administers itself from here.
     sender.send(t.renounceRole(t.DEFAULT_ADMIN_ROLE().call(), sender.owner))
+    circulating = circulating_units(1, gov.symbol)
     for index, share in enumerate(DELEGATE_SHARES):
         holder = seed_user(sender, f"{gov.protocol.lower()}-governance", f"delegate {index}")
-        sender.send(token.functions.transfer(holder, int(gov.supply * share) * wad))
+        sender.send(token.functions.transfer(holder, int(circulating * share)))
         sender.send(token.functions.delegate(holder), sender=holder)
         sender.rpc("anvil_stopImpersonatingAccount", [holder])
-    treasury = token.functions.balanceOf(sender.owner).call()
-    sender.send(token.functions.transfer(timelock.address, treasury))
-    return token, governor, timelock
+    hand_treasury(sender, token, gov.symbol, timelock.address)
+    return governor, timelock
 
 
 def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_address: str) -> None:

@@ -11,7 +11,8 @@ shipped pool creation code as the real one does. The swap router is `@pancakeswa
 finds pools from the deployer's address and that hash, so it reaches ours unchanged. Every chain gets
 ``V3PoolCaller``, which mints and swaps directly on V3 pools of either protocol (the seeding here, and
 tests' exact swaps). Pools are laid out as the Uniswap V3 ones (`devnet.uniswap.V3_LAYOUT`): a full-range
-position and narrow ones around the price.
+position and narrow ones around the price. Each pool's protocol fee is BNB Chain's for its tier
+(`PROTOCOL_FEES`), set through the factory as PancakeSwap's owner does.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from defiscope.protocols.uniswap.math.position import get_liquidity_for_amounts
 from defiscope.protocols.uniswap.math.tick_math import get_sqrt_ratio_at_tick
 
 PANCAKE_V3_CHAIN_ID: Final = 56
+#: The protocol's share of each fee tier's swap fee on BNB Chain, in 1/10,000 (PancakeSwap docs, "Trading fees":
+#: 33 % of 0.01 %, 34 % of 0.05 %, 32 % of 0.25 % and of 1 %); a pool starts at 3200 for both tokens.
+PROTOCOL_FEES: Final[Mapping[int, int]] = {100: 3300, 500: 3400, 2500: 3200, 10000: 3200}
 
 
 def deploy_pancake_v3(
@@ -87,4 +91,6 @@ def seed_pancake_v3_pool(
             price, get_sqrt_ratio_at_tick(lower), get_sqrt_ratio_at_tick(upper), amount0, amount1
         )
         sender.send(caller.functions.mint(address, sender.owner, lower, upper, liquidity))
+    protocol_fee = PROTOCOL_FEES[pool.fee]
+    sender.send(factory.functions.setFeeProtocol(address, protocol_fee, protocol_fee))
     return DevnetPool(dex="pancakeswap-v3", address=address, token0=token0, token1=token1, fee=pool.fee)

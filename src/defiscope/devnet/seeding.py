@@ -16,6 +16,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
 
+from defiscope.devnet.supplies import holder_address
 from defiscope.devnet.tx import MAX_UINT256, Sender
 
 
@@ -48,3 +49,12 @@ def fund(sender: Sender, tokens: Mapping[str, Contract], user: str, symbol: str,
 
 def approve(sender: Sender, token: Contract, user: ChecksumAddress, spender: str) -> None:
     sender.send(token.functions.approve(spender, MAX_UINT256), sender=user)
+
+
+def hand_treasury(sender: Sender, token: Contract, symbol: str, treasury: str) -> None:
+    """Move the seeded treasury's whole balance of ``symbol`` to the contract that holds it on mainnet (a
+    timelock, an executor, the pause proxy), once governance has deployed it."""
+    holder = holder_address(symbol, "treasury")
+    amount = token.functions.balanceOf(holder).call()
+    with sender.impersonating(holder, gas_money=10**18):
+        sender.send(token.functions.transfer(treasury, amount), sender=holder)

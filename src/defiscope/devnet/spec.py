@@ -18,16 +18,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal
+
+from defiscope.devnet.supplies import supply_of
 
 FEED_DECIMALS: Final = 8
 # Accounts 1..9 get balances too, so tests can act as users other than the deployer.
 USER_ACCOUNTS: Final = range(1, 10)
 
+#: Which contract a token is: our ERC-20 (DevToken), the ERC20Votes token the Compound and Uniswap governors
+#: count (GovernanceToken), AAVE (Aave's AaveTokenV2 behind its proxy), MKR (a ds-token, the chief's).
+TokenContract = Literal["DevToken", "GovernanceToken", "AaveToken", "DSToken"]
+
 
 @dataclass(frozen=True, slots=True)
 class TokenSpec:
-    """A token: ``supply`` whole tokens go to account 0, ``per_account`` to each of accounts 1..9.
+    """A token: ``supply`` whole tokens (its total supply) go to account 0, which passes ``per_account`` to
+    each of accounts 1..9 (and, for the graded tokens, the non-circulating holdings of `devnet.supplies`).
 
     ``wrapped_native`` marks WETH9 (registered as WETH or WBNB): its balances come from deposits.
     """
@@ -39,6 +46,7 @@ class TokenSpec:
     supply: int
     per_account: int
     wrapped_native: bool = False
+    contract: TokenContract = "DevToken"
 
     def units(self, whole: int | Fraction) -> int:
         """Whole tokens to the integer amount the contract holds (rounded down)."""
@@ -98,6 +106,16 @@ def _usd(value: str) -> Fraction:
     return Fraction(value)
 
 
+def _graded(
+    chain_id: int, symbol: str, name: str, usd: str, per_account: int, contract: TokenContract = "DevToken"
+) -> TokenSpec:
+    """A graded protocol's token at its mainnet total supply (`devnet.supplies`), 18 decimals as all eight."""
+    supply = supply_of(chain_id, symbol)
+    if supply is None:
+        raise KeyError(f"no supply figures for {symbol} on chain {chain_id}")
+    return TokenSpec(symbol, name, 18, _usd(usd), supply.total, per_account, contract=contract)
+
+
 ETHEREUM: Final = ChainSpec(
     chain_id=1,
     name="ethereum",
@@ -111,8 +129,16 @@ ETHEREUM: Final = ChainSpec(
         TokenSpec("DAI", "Dai Stablecoin", 18, _usd("1"), 5_000_000_000, 1_000_000),
         TokenSpec("WBTC", "Wrapped BTC", 8, _usd("100000"), 150_000, 10),
         TokenSpec("LINK", "ChainLink Token", 18, _usd("15"), 1_000_000_000, 10_000),
-        TokenSpec("UNI", "Uniswap", 18, _usd("8"), 1_000_000_000, 10_000),
         TokenSpec("weETH", "Wrapped eETH", 18, _usd("3200"), 100_000, 10),  # Aave's EtherFi market
+        # The graded protocols' tokens, one address each: the governors, the chief and Aave's governance count
+        # these very tokens. Prices: late-2025 (SKY ~$0.055 x 24,000 for MKR).
+        _graded(1, "UNI", "Uniswap", "8", 10_000, "GovernanceToken"),
+        _graded(1, "COMP", "Compound", "33", 100, "GovernanceToken"),
+        _graded(1, "AAVE", "Aave Token", "158", 100, "AaveToken"),
+        _graded(1, "MKR", "Maker", "1320", 1, "DSToken"),
+        _graded(1, "CRV", "Curve DAO Token", "0.43", 10_000),
+        _graded(1, "LDO", "Lido DAO Token", "0.75", 10_000),
+        _graded(1, "EIGEN", "Eigen", "1.2", 10_000),
     ),
     feeds=(
         FeedSpec("ETH/USD", _usd("3000")),
@@ -126,6 +152,11 @@ ETHEREUM: Final = ChainSpec(
         FeedSpec("WSTETH/USD", _usd("3600")),  # Aave V3 prices wstETH through it
         FeedSpec("EIGEN/USD", _usd("1.2")),  # EIGEN staked in EigenLayer
         FeedSpec("WEETH/USD", _usd("3200")),  # Aave V3 EtherFi prices weETH through it
+        FeedSpec("COMP/USD", _usd("33")),
+        FeedSpec("AAVE/USD", _usd("158")),
+        FeedSpec("MKR/USD", _usd("1320")),
+        FeedSpec("CRV/USD", _usd("0.43")),
+        FeedSpec("LDO/USD", _usd("0.75")),
     ),
     v2_pools=(
         PoolSpec("WETH", "USDC", 6_000_000),
@@ -133,6 +164,9 @@ ETHEREUM: Final = ChainSpec(
         PoolSpec("WETH", "DAI", 2_000_000),
         PoolSpec("WBTC", "WETH", 3_000_000),
         PoolSpec("USDC", "USDT", 2_000_000),
+        # Governance tokens against WETH, mainnet's deepest venue for each, at the devnet's 1/30 scale.
+        PoolSpec("MKR", "WETH", 300_000),
+        PoolSpec("COMP", "WETH", 200_000),
     ),
     v3_pools=(
         PoolSpec("WETH", "USDC", 29_000_000, fee=500),
@@ -140,6 +174,11 @@ ETHEREUM: Final = ChainSpec(
         PoolSpec("WBTC", "WETH", 12_000_000, fee=3000),
         PoolSpec("USDC", "USDT", 8_000_000, fee=100),
         PoolSpec("DAI", "USDC", 5_000_000, fee=100),
+        PoolSpec("UNI", "WETH", 1_000_000, fee=3000),
+        PoolSpec("AAVE", "WETH", 500_000, fee=3000),
+        PoolSpec("LDO", "WETH", 300_000, fee=3000),
+        PoolSpec("CRV", "WETH", 200_000, fee=3000),
+        PoolSpec("EIGEN", "WETH", 200_000, fee=3000),
     ),
 )
 
@@ -155,7 +194,7 @@ BNB: Final = ChainSpec(
         TokenSpec("USDC", "USD Coin", 18, _usd("1"), 1_000_000_000, 1_000_000),
         TokenSpec("BTCB", "BTCB Token", 18, _usd("100000"), 60_000, 10),
         TokenSpec("ETH", "Binance-Peg Ethereum", 18, _usd("3000"), 700_000, 100),
-        TokenSpec("CAKE", "PancakeSwap Token", 18, _usd("2.5"), 400_000_000, 10_000),
+        _graded(56, "CAKE", "PancakeSwap Token", "2.5", 10_000),
     ),
     feeds=(
         FeedSpec("BNB/USD", _usd("600")),
@@ -231,7 +270,7 @@ PROTOCOL_TOKENS: Final[Mapping[int, Mapping[str, int]]] = MappingProxyType(
     {
         1: MappingProxyType(
             {"stETH": 18, "wstETH": 18, "rETH": 18, "cbETH": 18}
-            | {"swETH": 18, "wBETH": 18, "sfrxETH": 18, "OETH": 18, "EIGEN": 18}  # EigenLayer's devnet tokens
+            | {"swETH": 18, "wBETH": 18, "sfrxETH": 18, "OETH": 18}  # EigenLayer's devnet LSTs
         )
     }
 )

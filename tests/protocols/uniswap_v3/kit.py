@@ -99,7 +99,9 @@ def pool_states(chain: DevnetChain, pools: Sequence[str]) -> list[V3PoolState]:
 
 
 def fund_owner_hugely(sender: Sender, chain: DevnetChain) -> None:
-    """Give account 0 HUGE of every token (minted, or wrapped from native) and approve the pool caller."""
+    """Give account 0 HUGE of every DevToken (minted, or wrapped from native) and approve the pool caller. The
+    governance tokens (ERC20Votes, AAVE, MKR) have no open mint: account 0 already holds the market's share of
+    their circulating supply."""
     for token in CHAIN_SPECS[chain.chain_id].tokens:
         address = chain.tokens[token.symbol]
         erc20 = sender.contract(contract_artifact("DevToken"), address)
@@ -108,7 +110,7 @@ def fund_owner_hugely(sender: Sender, chain: DevnetChain) -> None:
             # only move the token, never unwrap it.
             slot = keccak(encode(["address", "uint256"], [sender.owner, WETH9_BALANCE_SLOT]))
             sender.rpc("anvil_setStorageAt", [address, "0x" + slot.hex(), "0x" + HUGE.to_bytes(32, "big").hex()])
-        else:
+        elif token.contract == "DevToken":
             sender.send(erc20.functions.mint(sender.owner, HUGE))
         sender.send(erc20.functions.approve(chain.contracts["V3PoolCaller"], MAX_UINT256))
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 from web3 import Web3
 
@@ -38,17 +39,20 @@ def expected_tvl(chain: DevnetChain, dex: str, block: int) -> tuple[Decimal, int
     w3 = Web3(Web3.HTTPProvider(chain.rpc_url))
     spec = CHAIN_SPECS[chain.chain_id]
     by_address = {a: s for s, a in chain.tokens.items()}
-    total, positions = Decimal(0), 0
+    total, positions = Fraction(0), 0
     for pool in chain.pools_of(dex):  # type: ignore[arg-type]
         for token in (pool.token0, pool.token1):
             symbol = by_address[token]
             balance = w3.eth.contract(address=token, abi=BALANCE_OF).functions.balanceOf(pool.address)
             amount = balance.call(block_identifier=block)
             (pair,) = ROUTES[symbol]
-            price = Decimal(spec.feed(pair).answer()) / 10**8
-            total += Decimal(amount) / Decimal(10) ** spec.token(symbol).decimals * price
+            price = Fraction(spec.feed(pair).answer(), 10**8)
+            total += Fraction(amount, 10 ** spec.token(symbol).decimals) * price
             positions += 1
-    return total, positions
+    # Exact: every term is an integer amount x an 8-decimal answer; a 28-digit Decimal context would round.
+    with localcontext() as exact:
+        exact.prec = 80
+        return Decimal(total.numerator) / Decimal(total.denominator), positions
 
 
 async def tvl_of(chain: DevnetChain, spec: V3Spec) -> tuple[Decimal, int, int, V3Adapter]:
@@ -66,7 +70,7 @@ async def test_uniswap_v3_tvl_is_pool_balances_times_feed_prices(eth_chain: Devn
     total, _, block, adapter = await tvl_of(eth_chain, UNISWAP_V3)
     expected, positions = expected_tvl(eth_chain, "uniswap-v3", block)
     assert total == expected
-    assert (len(adapter.pools), positions) == (5, 10)
+    assert (len(adapter.pools), positions) == (10, 20)  # five with the graded tokens against WETH
     # Both sides of every seeded pool, less a little: out-of-range positions hold one side only.
     seeded = 2 * sum(pool.usd_per_side for pool in ETHEREUM.v3_pools)
     assert seeded * 85 // 100 < expected < seeded

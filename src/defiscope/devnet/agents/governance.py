@@ -107,7 +107,9 @@ def _grant(protocol: str) -> Callable[[Simulation, random.Random], list[Action]]
             contract_artifact("GovernanceToken"), sim.chain.contracts[f"{protocol}GovernanceToken"]
         )
         grantee = seed_address(f"{protocol.lower()}-governance", f"grantee {rng.randrange(1000)}")
-        amount = rng.randint(1_000, 50_000) * WAD
+        # 0.1-5 % of what the timelock holds: the treasuries differ (UNI's 370M, COMP's 250k) and never run dry.
+        treasury = token.functions.balanceOf(sim.chain.contracts[f"{protocol}Timelock"]).call()
+        amount = treasury * rng.randint(1, 50) // 1000
         return [(token.address, 0, calldata(token, "transfer", grantee, amount))]
 
     return grant
