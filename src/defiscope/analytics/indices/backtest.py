@@ -160,7 +160,7 @@ class _Run:
     options: BacktestOptions
     schedule: Schedule
     holdings: dict[str, int] = field(default_factory=dict)
-    equal_units: dict[str, Fraction] = field(default_factory=dict)  # the equal-weight benchmark's holdings
+    equal_units: dict[str, int] = field(default_factory=dict)  # the equal-weight benchmark's raw holdings
     weth_units: Fraction = Fraction(0)
     scale: Fraction = Fraction(0)  # index level per USD
     rebalances: list[Rebalance] = field(default_factory=list)
@@ -214,17 +214,20 @@ class _Run:
         self.rebalances.append(Rebalance(point.timestamp, result, screening.excluded))
 
     def reset_equal_weight(self, point: PricePoint, members: list[str]) -> None:
-        """The benchmark: the same members (priced ones) at equal weights, frictionless, from its own value."""
+        """The benchmark: the same members (priced ones) at equal weights, frictionless, from its own value; held
+        in raw units (rounded down), so its figures stay small fractions over a long daily-rebalanced run."""
+        market = self.market(point)
         priced = [m for m in members if m in point.prices]
         value = self.equal_value(point) if self.equal_units else Fraction(self.options.capital_usd)
         if value is None or not priced:
             return  # it keeps its holdings until it can be re-set
-        self.equal_units = {m: value / len(priced) / Fraction(point.prices[m]) for m in priced}
+        self.equal_units = {m: math.floor(value / len(priced) / market.unit_price(m)) for m in priced}
 
     def equal_value(self, point: PricePoint) -> Fraction | None:
         if any(m not in point.prices for m in self.equal_units):
             return None
-        return sum((u * Fraction(point.prices[m]) for m, u in self.equal_units.items()), Fraction(0))
+        market = self.market(point)
+        return sum((market.value(m, units) for m, units in self.equal_units.items()), Fraction(0))
 
     def value(self, point: PricePoint) -> SeriesPoint:
         reference = point.prices.get(self.options.reference)

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
+
+from sqlalchemy import insert
 
 from defiscope.analytics.grades.catalog import GRADED
 from defiscope.analytics.indices.backtest import PricePoint
@@ -34,6 +36,7 @@ from defiscope.prices.quote import PriceQuote
 from defiscope.protocols.base import BalanceKind
 from defiscope.protocols.uniswap.v2_math import UNISWAP_V2_FEE
 from defiscope.routing.pools import Pool, V2Pool
+from defiscope.store.models import Block
 from defiscope.store.repository import Repository
 from defiscope.tvl.model import ProtocolSnapshot, TokenValue
 
@@ -79,11 +82,18 @@ class SyntheticMarket:
     tokens: tuple[TokenModel, ...]
     points: tuple[PricePoint, ...]
     tvl: tuple[dict[str, Decimal], ...]  # family slug -> TVL, per point
+    addresses: Mapping[str, str]  # symbol -> the address its quotes are stored under
 
     @classmethod
     def generate(
-        cls, *, days: int = 365, seed: int = 7, tokens: Sequence[TokenModel] = GOVERNANCE_TOKENS
+        cls,
+        *,
+        days: int = 365,
+        seed: int = 7,
+        tokens: Sequence[TokenModel] = GOVERNANCE_TOKENS,
+        addresses: Mapping[str, str] | None = None,
     ) -> SyntheticMarket:
+        """`days` daily points; quotes stored under `addresses` (a real registry's, say), else made-up ones."""
         rng = random.Random(seed)
         models = (WETH, *tokens)
         prices = {m.symbol: m.usd for m in models}
@@ -105,17 +115,18 @@ class SyntheticMarket:
                     for slug in families[m.symbol].members
                 }
             )
-        return cls(tuple(tokens), tuple(points), tuple(tvls))
+        known = {m.symbol: address_of(m.symbol) for m in models} | dict(addresses or {})
+        return cls(tuple(tokens), tuple(points), tuple(tvls), known)
 
     def deployment(self) -> Deployment:
-        tokens = {m.symbol: TokenInfo(m.symbol, address_of(m.symbol), 18) for m in (WETH, *self.tokens)}
+        tokens = {m.symbol: TokenInfo(m.symbol, self.addresses[m.symbol], 18) for m in (WETH, *self.tokens)}
         return Deployment(CHAIN_ID, "synthetic", tokens, {}, {}, {}, (HUB,))
 
     def listings(self, definition: IndexDefinition) -> list[Listing]:
         return listings_for(self.deployment(), definition)
 
     def hub_listing(self) -> Listing:
-        return Listing(HUB, "Hub", (), address_of(HUB), 18)
+        return Listing(HUB, "Hub", (), self.addresses[HUB], 18)
 
     def supply(self, listing: Listing, point: PricePoint) -> int | None:
         model = next((m for m in self.tokens if m.symbol == listing.symbol), None)
@@ -125,19 +136,29 @@ class SyntheticMarket:
         """Each token's WETH pair at the block, holding its USD depth on each side at that day's prices."""
         point = self._point(block)
         weth = point.prices[HUB]
-        return [_pair(m, point.prices[m.symbol], weth) for m in self.tokens]
+        return [_pair(m, point.prices[m.symbol], weth, self.addresses) for m in self.tokens]
 
-    def write(self, repo: Repository) -> None:
-        """Store every point's block, prices and TVL snapshots."""
+    def write(self, repo: Repository, *, tvl_every_days: int = 7) -> None:
+        """Store every point's block and prices, and the families' TVL snapshots every `tvl_every_days` days
+        (between two, a block's TVL is the newer one before it, as for any indexed history)."""
+        with repo.engine.begin() as connection:
+            connection.execute(
+                insert(Block),
+                [
+                    {"chain_id": CHAIN_ID, "number": p.block, "hash": _hash(p.block), "timestamp": p.timestamp}
+                    for p in self.points
+                ],
+            )
         quotes = [
-            PriceQuote(CHAIN_ID, address_of(symbol), usd, SOURCE, p.timestamp, 1.0, p.block, self._depth(symbol))
+            PriceQuote(CHAIN_ID, self.addresses[symbol], usd, SOURCE, p.timestamp, 1.0, p.block, self._depth(symbol))
             for p in self.points
             for symbol, usd in p.prices.items()
         ]
         repo.save_prices(quotes)
         snapshots = [
             _snapshot(slug, BlockRef(CHAIN_ID, p.block, _hash(p.block), p.timestamp), usd)
-            for p, tvl in zip(self.points, self.tvl, strict=True)
+            for day, (p, tvl) in enumerate(zip(self.points, self.tvl, strict=True))
+            if day % tvl_every_days == 0
             for slug, usd in tvl.items()
         ]
         repo.save_snapshots(snapshots)
@@ -177,8 +198,8 @@ def _walk(rng: random.Random, price: Decimal, model: TokenModel) -> Decimal:
     return (price * Decimal(str(step))).quantize(PRICE_PLACES)
 
 
-def _pair(model: TokenModel, usd: Decimal, weth_usd: Decimal) -> V2Pool:
-    token, weth = address_of(model.symbol), address_of(HUB)
+def _pair(model: TokenModel, usd: Decimal, weth_usd: Decimal, addresses: Mapping[str, str]) -> V2Pool:
+    token, weth = addresses[model.symbol], addresses[HUB]
     reserve_token = math.floor(Fraction(model.depth_usd) / Fraction(usd) * 10**18)
     reserve_weth = math.floor(Fraction(model.depth_usd) / Fraction(weth_usd) * 10**18)
     pair = "0x" + (model.symbol + "pair").encode().hex().rjust(40, "0")

@@ -4,7 +4,7 @@ At a rebalance block, `ChainVenue` reads the routed pools' state at that block (
 through a `Reader` pinned there), the block's base fee from its header, and the listed tokens' totalSupply
 there (the market cap's supply). `FixedFeeVenue` is the fixed-fee cost model on the same interface.
 
-    with ChainVenue(deployment, rpc_urls, refs) as venue:
+    with ChainVenue(deployment, rpc_urls, load_refs) as venue:   # load_refs(client) -> the pools to route over
         result = run_backtest(definition, points, decimals, history, venue)
 
 The backtest loop is synchronous (pure); the venue runs its reads on its own event loop, one block at a time.
@@ -13,7 +13,7 @@ The backtest loop is synchronous (pure); the venue runs its reads on its own eve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
@@ -29,8 +29,11 @@ from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.errors import DefiscopeError
 from defiscope.routing.load import PoolRef, load_pools
+from defiscope.routing.pools import Pool
 
 T = TypeVar("T")
+#: The pools to route over, found with the venue's client (the devnet's seeded pools, a registry's discovered ones).
+RefsLoader = Callable[[ChainClient], Awaitable[Sequence[PoolRef]]]
 
 
 class NoBaseFee(DefiscopeError):
@@ -41,10 +44,11 @@ class ChainVenue:
     """Exact router quotes, base fees and supplies read from a node at each block asked."""
 
     def __init__(
-        self, deployment: Deployment, rpc_urls: Sequence[str], refs: Sequence[PoolRef], *, max_routes: int = 1
+        self, deployment: Deployment, rpc_urls: Sequence[str], refs: RefsLoader, *, max_routes: int = 1
     ) -> None:
         self._deployment = deployment
-        self._refs = tuple(refs)
+        self._load_refs = refs
+        self._refs: tuple[PoolRef, ...] | None = None
         self._max_routes = max_routes
         self._loop = asyncio.new_event_loop()
         self._client = ChainClient.connect(deployment.chain_id, list(rpc_urls))
@@ -80,7 +84,9 @@ class ChainVenue:
             self._supplies[point.block] = self._run(self._total_supplies(point.block))
         return self._supplies[point.block].get(listing.symbol)
 
-    async def _pools_at(self, block: int) -> list[Any]:
+    async def _pools_at(self, block: int) -> list[Pool]:
+        if self._refs is None:  # found once, on first use: a backtest refused earlier reads no pools
+            self._refs = tuple(await self._load_refs(self._client))
         snapshot = await self._client.snapshot(block)
         return await load_pools(Batcher(snapshot).reader("indices"), self._refs)
 

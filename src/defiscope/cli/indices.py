@@ -1,0 +1,196 @@
+"""`defiscope indices`: rule-based DeFi indices, their definitions and backtests over the stored history.
+
+defiscope indices list [--json]
+defiscope indices show defi-pulse [--json]
+defiscope indices backtest defi-pulse --from-block 100 --to-block 900 --json   # default: all stored history
+defiscope indices backtest my-index --definitions ./indices --fixed-fee-bp 30   # own definitions; fixed-fee costs
+
+A backtest reads blocks, prices and TVL from the store and, at each rebalance block, the chain: the routed
+pools' state there (exact router quotes), the block's base fee (gas) and, for market-cap indices, the tokens'
+totalSupply. The node must keep those blocks' state (an archive node on mainnet). `--fixed-fee-bp` prices
+trades at a fixed fee instead, without reading pools or gas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from defiscope.analytics.indices.backtest import Backtest, BacktestOptions, Venue, run_backtest
+from defiscope.analytics.indices.definition import IndexDefinition
+from defiscope.analytics.indices.history import Listing, StoreHistory, listings_for
+from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
+from defiscope.analytics.indices.metrics import metrics_of
+from defiscope.analytics.indices.report import backtest_json
+from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
+from defiscope.chain.client import ChainClient
+from defiscope.cli.common import one_line_errors, out
+from defiscope.config import load_settings
+from defiscope.errors import InputError
+from defiscope.routing.load import PoolRef
+from defiscope.service.context import ChainTarget, resolve_targets
+from defiscope.store import Repository
+
+indices_app = typer.Typer(help="Rule-based DeFi indices: definitions and backtests.", no_args_is_help=True)
+
+DefinitionsOption = Annotated[
+    Path, typer.Option("--definitions", help="A directory of index definitions (*.toml) instead of the shipped ones.")
+]
+
+
+class UnknownIndex(InputError):
+    pass
+
+
+def _definition(index_id: str, directory: Path) -> IndexDefinition:
+    definitions = load_definitions(directory)
+    if index_id not in definitions:
+        known = ", ".join(sorted(definitions))
+        raise UnknownIndex(f"unknown index {index_id!r}; known: {known}", field="index")
+    return definitions[index_id]
+
+
+@indices_app.command("list")
+@one_line_errors
+def list_indices(
+    definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The index definitions: id, weighting, cap and rebalance schedule."""
+    loaded = load_definitions(definitions)
+    if as_json:
+        out.print_json(json.dumps([_summary(d) for d in loaded.values()]))
+        return
+    for d in loaded.values():
+        summary = _summary(d)
+        out.print(f"{d.id:<14} {summary['weighting']:<10} cap {summary['cap']:<6} {summary['rebalance']:<22} {d.name}")
+
+
+@indices_app.command("show")
+@one_line_errors
+def show_index(
+    index_id: Annotated[str, typer.Argument(help="The index's id (defiscope indices list).")],
+    definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One index definition in full."""
+    definition = _definition(index_id, definitions)
+    data = definition.model_dump(mode="json")
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    out.print(f"{definition.name} ({definition.id}): {definition.description}")
+    for section in ("eligibility", "weighting", "rebalance"):
+        fields = ", ".join(f"{k} {v}" for k, v in data[section].items() if v is not None)
+        out.print(f"  {section}: {fields}")
+    out.print(f"  base: {definition.base_value} on {definition.base_date}")
+
+
+@indices_app.command("backtest")
+@one_line_errors
+def backtest_index(
+    index_id: Annotated[str, typer.Argument(help="The index's id (defiscope indices list).")],
+    from_block: Annotated[int | None, typer.Option("--from-block", help="First block (default: first stored).")] = None,
+    to_block: Annotated[int | None, typer.Option("--to-block", help="Last block (default: last stored).")] = None,
+    chain: Annotated[str, typer.Option("--chain", "-c", help="Chain id or name whose history is replayed.")] = "1",
+    capital: Annotated[str, typer.Option("--capital", help="USD the index starts with (slippage grows with it).")] = (
+        "1000000"
+    ),
+    fixed_fee_bp: Annotated[
+        int | None, typer.Option("--fixed-fee-bp", help="Price trades at this fee (basis points), no pools or gas.")
+    ] = None,
+    definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (amounts as exact strings).")] = False,
+) -> None:
+    """Replay the index over the stored history: rebalances with exact router quotes, value series, metrics."""
+    definition = _definition(index_id, definitions)
+    options = BacktestOptions(capital_usd=_capital(capital))
+    if fixed_fee_bp is not None and not 0 <= fixed_fee_bp < 10_000:
+        raise InputError(f"--fixed-fee-bp must be in 0..9999, got {fixed_fee_bp}", field="fixed_fee_bp")
+    (target,) = resolve_targets(load_settings(), [chain])
+    repo = Repository.open()
+    try:
+        result = _backtest(repo, target, definition, from_block, to_block, options, fixed_fee_bp)
+    finally:
+        repo.close()
+    report = backtest_json(result, metrics_of(result))
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    _print_summary(report)
+
+
+def _backtest(
+    repo: Repository,
+    target: ChainTarget,
+    definition: IndexDefinition,
+    from_block: int | None,
+    to_block: int | None,
+    options: BacktestOptions,
+    fixed_fee_bp: int | None,
+) -> Backtest:
+    deployment = target.deployment
+    hub = deployment.tokens.get(options.hub)
+    if hub is None:
+        raise InputError(f"chain {target.chain_id} lists no {options.hub} to trade through", field="chain")
+    listings = listings_for(deployment, definition)
+    extra = [Listing(options.hub, "Hub", (), hub.address, hub.decimals)]
+    with ChainVenue(deployment, target.rpc_urls, lambda client: _pool_refs(client, target)) as chain_venue:
+        supplies = chain_venue.supply if _needs_mcap(definition) else None
+        history = StoreHistory.load(repo, deployment, listings, from_block, to_block, supplies, extra=extra)
+        venue: Venue = chain_venue if fixed_fee_bp is None else FixedFeeVenue(Fraction(fixed_fee_bp, 10_000))
+        return run_backtest(definition, history.points(), decimals_of(deployment), history, venue, options)
+
+
+async def _pool_refs(client: ChainClient, target: ChainTarget) -> list[PoolRef]:
+    from defiscope.cli.quote import pool_refs  # the devnet's seeded pools, or the registry's discovered ones
+
+    return await pool_refs(client, target, [])
+
+
+def _needs_mcap(definition: IndexDefinition) -> bool:
+    return definition.weighting.method in ("mcap", "sqrt-mcap") or definition.eligibility.rank_by == "mcap"
+
+
+def _capital(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise InputError(f"--capital {text!r} is not a number", field="capital") from None
+    if not value.is_finite() or value <= 0:
+        raise InputError(f"--capital must be a positive number of USD, got {text}", field="capital")
+    return value
+
+
+def _summary(definition: IndexDefinition) -> dict[str, Any]:
+    rule = definition.rebalance
+    schedule = f"drift {rule.threshold_pct} pp" if rule.kind == "drift" else f"{rule.every} day {rule.day}"
+    return {
+        "id": definition.id,
+        "name": definition.name,
+        "weighting": definition.weighting.method,
+        "cap": str(definition.weighting.cap),
+        "rebalance": schedule,
+        "max_members": definition.eligibility.max_members,
+    }
+
+
+def _print_summary(report: Mapping[str, Any]) -> None:
+    metrics = report["metrics"]
+    last = report["series"][-1]
+    out.print(
+        f"{report['index']}: blocks {report['from_block']}..{report['to_block']}, "
+        f"{len(report['rebalances'])} rebalances ({len(report['skipped'])} skipped), level {last['value']}"
+    )
+    for name, value in metrics.items():
+        shown = value if value is not None else f"n/a ({report['undefined'].get(name, '')})"
+        out.print(f"  {name:<15} {shown}")
+
+
+__all__ = ["indices_app"]
