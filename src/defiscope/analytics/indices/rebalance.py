@@ -257,7 +257,13 @@ class _Run:
         gas = {s: self.gas_estimate(s, amount) for s, amount in nominal.items()}
         spendable = self.holdings.get(self.hub, 0) - math.ceil(goal.get(self.hub, Fraction(0)) / hub_price)
         spendable -= sum(gas.values())
-        scale = min(Fraction(1), Fraction(max(spendable, 0), sum(nominal.values())))
+        if spendable <= 0:
+            gas_usd = _usd(sum(gas.values()) * hub_price)
+            for symbol in nominal:
+                reason = f"the hub has nothing to spend once its target and the buys' gas ({gas_usd} USD) are kept"
+                self.shortfalls.append(Shortfall(symbol, reason))
+            return
+        scale = min(Fraction(1), Fraction(spendable, sum(nominal.values())))
         for symbol, amount in nominal.items():
             self.trade(self.hub, symbol, math.floor(amount * scale))
 
@@ -272,7 +278,7 @@ class _Run:
     def trade(self, sell: str, buy: str, amount: int) -> None:
         member = buy if sell == self.hub else sell
         if amount <= 0:
-            self.shortfalls.append(Shortfall(member, "nothing left to trade after the other trades' slippage"))
+            self.shortfalls.append(Shortfall(member, "its share of the hub rounds to nothing"))
             return
         try:
             fill = self.quoter.quote(sell, buy, amount)
