@@ -46,6 +46,8 @@ FIRST_BLOCK: Final = 21_525_000
 BLOCKS_PER_DAY: Final = 7_200
 HUB: Final = "WETH"
 SOURCE: Final = "synthetic"
+#: Below 1: a quote a test adds at full confidence wins against these at equal times.
+CONFIDENCE: Final = 0.9
 PRICE_PLACES: Final = Decimal("0.00000001")
 
 
@@ -150,7 +152,9 @@ class SyntheticMarket:
                 ],
             )
         quotes = [
-            PriceQuote(CHAIN_ID, self.addresses[symbol], usd, SOURCE, p.timestamp, 1.0, p.block, self._depth(symbol))
+            PriceQuote(
+                CHAIN_ID, self.addresses[symbol], usd, SOURCE, p.timestamp, CONFIDENCE, p.block, self._depth(symbol)
+            )
             for p in self.points
             for symbol, usd in p.prices.items()
         ]
