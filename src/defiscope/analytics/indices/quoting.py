@@ -27,7 +27,7 @@ BASE_GAS: Final = 21_000
 #: Gas per hop by DEX, rounded up from the devnet's receipts of router swaps (tests/analytics/indices/
 #: test_devnet_rebalance.py prints the measured figures): a cold pool's storage, the token transfers, the callback.
 GAS_PER_HOP: Final[Mapping[str, int]] = MappingProxyType(
-    {"uniswap-v2": 90_000, "pancakeswap-v2": 90_000, "uniswap-v3": 130_000, "pancakeswap-v3": 130_000, "curve": 150_000}
+    {"uniswap-v2": 90_000, "pancakeswap-v2": 90_000, "uniswap-v3": 160_000, "pancakeswap-v3": 160_000, "curve": 150_000}
 )
 
 
