@@ -455,6 +455,12 @@ class Repository:
                 for b in session.scalars(stmt)
             }
 
+    def save_blocks(self, blocks: Sequence[BlockRef]) -> None:
+        """Record blocks that carry no snapshot (prices alone, a replayed history); a stored block must match."""
+        with self._write() as session:
+            for block in blocks:
+                _ensure_block(session, block)
+
     def blocks_between(self, chain_id: int, from_block: int, to_block: int) -> list[BlockRef]:
         """The stored blocks of a chain numbered in [from_block, to_block], oldest first."""
         stmt = (

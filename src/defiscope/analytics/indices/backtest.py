@@ -185,7 +185,7 @@ class _Run:
         try:
             self.rebalance(first)
         except (EmptyBasket, UnfillableBasket, Unvalued) as exc:
-            raise BacktestRefused(f"index {self.definition.id} at the first block {first.block}: {exc}") from exc
+            raise BacktestRefused(f"{exc} (at the first block {first.block}, where the index is built)") from exc
 
     def step(self, point: PricePoint) -> None:
         last = self.rebalances[-1]

@@ -22,8 +22,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
-from sqlalchemy import insert
-
 from defiscope.analytics.grades.catalog import GRADED
 from defiscope.analytics.indices.backtest import PricePoint
 from defiscope.analytics.indices.definition import IndexDefinition
@@ -36,7 +34,6 @@ from defiscope.prices.quote import PriceQuote
 from defiscope.protocols.base import BalanceKind
 from defiscope.protocols.uniswap.v2_math import UNISWAP_V2_FEE
 from defiscope.routing.pools import Pool, V2Pool
-from defiscope.store.models import Block
 from defiscope.store.repository import Repository
 from defiscope.tvl.model import ProtocolSnapshot, TokenValue
 
@@ -143,14 +140,7 @@ class SyntheticMarket:
     def write(self, repo: Repository, *, tvl_every_days: int = 7) -> None:
         """Store every point's block and prices, and the families' TVL snapshots every `tvl_every_days` days
         (between two, a block's TVL is the newer one before it, as for any indexed history)."""
-        with repo.engine.begin() as connection:
-            connection.execute(
-                insert(Block),
-                [
-                    {"chain_id": CHAIN_ID, "number": p.block, "hash": _hash(p.block), "timestamp": p.timestamp}
-                    for p in self.points
-                ],
-            )
+        repo.save_blocks([BlockRef(CHAIN_ID, p.block, _hash(p.block), p.timestamp) for p in self.points])
         quotes = [
             PriceQuote(
                 CHAIN_ID, self.addresses[symbol], usd, SOURCE, p.timestamp, CONFIDENCE, p.block, self._depth(symbol)
