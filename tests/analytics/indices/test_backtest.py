@@ -189,3 +189,31 @@ def test_schedules() -> None:
     assert Daily().due(START, START + DAY, {}, {}) is True
     assert Drift(Fraction(1, 20)).due(0, 1, {"A": Fraction(1, 2)}, {"A": Fraction(11, 20)}) is False
     assert Drift(Fraction(1, 20)).due(0, 1, {"B": Fraction(6, 100)}, {}) is True  # a member that should not be held
+
+
+def test_blocks_of_one_second_are_one_observation_and_too_few_say_so() -> None:
+    points = daily_points(6)
+    twins = [p for point in points for p in (point, PricePoint(point.block + 500, point.timestamp, point.prices))]
+    twins.sort(key=lambda p: p.block)
+    result = run_backtest(definition(), twins, DECIMALS, Figures(), FixedFeeVenue(Fraction(0)))
+    figures = metrics_of(result)
+    assert figures.sharpe is not None  # 6 distinct times: strictly increasing for the annualisation
+    single = run_backtest(
+        definition(),
+        [points[0], PricePoint(1001, points[0].timestamp, points[0].prices)],
+        DECIMALS,
+        Figures(),
+        FixedFeeVenue(Fraction(0)),
+    )
+    undefined = metrics_of(single).undefined
+    assert set(undefined) == {
+        "cagr",
+        "volatility",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "turnover",
+        "tracking_error.equal_weight",
+        "tracking_error.weth",
+    }
+    assert undefined["sharpe"] == "1 valued blocks at distinct times: return statistics need 2"

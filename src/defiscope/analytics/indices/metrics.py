@@ -24,6 +24,7 @@ from defiscope.analytics.indices.backtest import Backtest, SeriesPoint
 from defiscope.analytics.quant.errors import InvalidSeries, Undefined
 from defiscope.analytics.quant.evaluation.sharpe import DeflatedSharpe, deflated_sharpe_of_returns
 from defiscope.analytics.quant.performance import (
+    Drawdown,
     cagr,
     calmar_ratio,
     max_drawdown,
@@ -65,53 +66,60 @@ class Metrics:
 
 def metrics_of(backtest: Backtest) -> Metrics:
     """Every metric of the backtest; the ones without a value say why in `undefined`."""
-    valued = [p for p in backtest.series if p.level is not None]
+    series = _one_per_time(backtest.series)
+    valued = [p for p in series if p.level is not None]
     levels = [float(p.level) for p in valued if p.level is not None]
     times = [p.timestamp for p in valued]
     undefined: dict[str, str] = {}
 
     def figure(name: str, compute: Callable[[], float]) -> Figure:
+        if per_year is None:
+            undefined[name] = f"{len(levels)} valued blocks at distinct times: return statistics need 2"
+            return None
         try:
             return compute()
         except (Undefined, InvalidSeries) as exc:
             undefined[name] = str(exc)
             return None
 
-    returns = simple_returns(levels) if len(levels) >= 2 else np.array([])
-    per_year = figure("periods_per_year", lambda: periods_per_year(times))
-    undefined.pop("periods_per_year", None)
-    if per_year is None:
-        reason = f"{len(levels)} valued blocks: return statistics need at least 2 at distinct times"
-        undefined.update(dict.fromkeys(("cagr", "volatility", "sharpe", "sortino", "calmar", "turnover"), reason))
-        yearly = 0.0
-    else:
-        yearly = per_year
+    per_year = periods_per_year(times) if len(levels) >= 2 else None
+    yearly = per_year or 0.0
+    returns = simple_returns(levels) if per_year else np.array([])
     drawdown = max_drawdown(levels) if levels else None
-    dates = None
-    if drawdown is not None:
-        recovery = drawdown.recovery_index
-        dates = DrawdownDates(
-            _at(valued[drawdown.peak_index]),
-            _at(valued[drawdown.trough_index]),
-            None if recovery is None else _at(valued[recovery]),
-        )
     rebalances = backtest.rebalances
     return Metrics(
-        cagr=figure("cagr", lambda: cagr(levels, times)) if per_year else None,
-        volatility=figure("volatility", lambda: volatility(returns, yearly)) if per_year else None,
-        sharpe=figure("sharpe", lambda: sharpe_ratio(returns, yearly)) if per_year else None,
-        sortino=figure("sortino", lambda: sortino_ratio(returns, yearly)) if per_year else None,
-        calmar=figure("calmar", lambda: calmar_ratio(levels, times)) if per_year else None,
+        cagr=figure("cagr", lambda: cagr(levels, times)),
+        volatility=figure("volatility", lambda: volatility(returns, yearly)),
+        sharpe=figure("sharpe", lambda: sharpe_ratio(returns, yearly)),
+        sortino=figure("sortino", lambda: sortino_ratio(returns, yearly)),
+        calmar=figure("calmar", lambda: calmar_ratio(levels, times)),
         max_drawdown=None if drawdown is None else drawdown.depth,
-        drawdown_dates=dates,
-        turnover=figure("turnover", lambda: _yearly_turnover(backtest, times)) if per_year else None,
+        drawdown_dates=None if drawdown is None else _dates(valued, drawdown),
+        turnover=figure("turnover", lambda: _yearly_turnover(backtest, times)),
         slippage_usd=sum((r.result.slippage_usd for r in rebalances), Fraction(0)),
         gas_usd=sum((r.result.gas_usd for r in rebalances), Fraction(0)),
         tracking_error_equal_weight=figure(
-            "tracking_error.equal_weight", lambda: _tracking(backtest.series, "equal_weight", yearly)
+            "tracking_error.equal_weight", lambda: _tracking(series, "equal_weight", yearly)
         ),
-        tracking_error_weth=figure("tracking_error.weth", lambda: _tracking(backtest.series, "weth", yearly)),
+        tracking_error_weth=figure("tracking_error.weth", lambda: _tracking(series, "weth", yearly)),
         undefined=undefined,
+    )
+
+
+def _one_per_time(series: Sequence[SeriesPoint]) -> list[SeriesPoint]:
+    """The last point of each timestamp: blocks mined in the same second are one observation for returns."""
+    last: dict[int, SeriesPoint] = {}
+    for point in series:
+        last[point.timestamp] = point
+    return list(last.values())
+
+
+def _dates(valued: Sequence[SeriesPoint], drawdown: Drawdown) -> DrawdownDates:
+    recovery = drawdown.recovery_index
+    return DrawdownDates(
+        _at(valued[drawdown.peak_index]),
+        _at(valued[drawdown.trough_index]),
+        None if recovery is None else _at(valued[recovery]),
     )
 
 
