@@ -147,6 +147,11 @@ def test_backtest_over_stored_devnet_history_with_quotes_at_its_blocks(
     assert built["block"] == first
     assert built["targets"] == {"DAI": "0.200000", "USDC": "0.100000", "WBTC": "0.300000", "WETH": "0.400000"}
     assert {t["buy"] for t in built["trades"]} == {"WBTC", "DAI", "USDC"}
+    # the graded tokens are candidates too: left out, each with its rules and why its figures are unknown
+    excluded = {e["symbol"]: e for e in built["excluded"]}
+    assert set(excluded) == {"AAVE", "CAKE", "COMP", "CRV", "EIGEN", "LDO", "MKR", "UNI"}
+    assert excluded["UNI"]["unknown"] == f"no stored price at or before block {first}"  # listed, never priced
+    assert excluded["CAKE"]["unknown"] == "not in chain 1's token registry"
     pools = {p.address for p in eth_chain.pools}
     for trade in built["trades"]:
         assert int(trade["amount_out"]) > 0

@@ -51,6 +51,9 @@ class Figures:
         uni, aave = (None, None) if figures is None else (Decimal(figures[0]), Decimal(figures[1]))
         return [Candidate("UNI", "Dexes", tvl_usd=uni), Candidate("AAVE", "Lending", tvl_usd=aave)]
 
+    def why_unknown(self, point: PricePoint) -> dict[str, str]:
+        return {}
+
 
 def daily_points(days: int, *, uni: float = 0.01, missing: dict[int, str] | None = None) -> list[PricePoint]:
     points = []
@@ -106,6 +109,9 @@ def test_daily_schedule_and_deflated_sharpe_over_variants() -> None:
     class Tvl:
         def candidates(self, point: PricePoint) -> Sequence[Candidate]:
             return [Candidate(m.symbol, "Dexes", tvl_usd=Decimal(m.tvl_usd)) for m in market.tokens]
+
+        def why_unknown(self, point: PricePoint) -> dict[str, str]:
+            return {}
 
     two = definition()
     spec = two.model_copy(

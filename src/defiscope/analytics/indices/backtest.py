@@ -61,6 +61,10 @@ class CandidateSource(Protocol):
 
     def candidates(self, point: PricePoint) -> Sequence[Candidate]: ...
 
+    def why_unknown(self, point: PricePoint) -> Mapping[str, str]:
+        """Why some candidates' figures are unknown at the block (not on the chain, no price yet), by symbol."""
+        ...
+
 
 class Venue(Protocol):
     """Where the trades are priced: the block's base fee, and a quoter on the block's state."""
@@ -86,6 +90,7 @@ class Rebalance:
     timestamp: int
     result: RebalanceResult
     excluded: tuple[Exclusion, ...]
+    unknown: Mapping[str, str] = field(default_factory=dict)  # why a candidate's figures were unknown
 
     @property
     def block(self) -> int:
@@ -211,7 +216,8 @@ class _Run:
         )
         self.reset_equal_weight(point, list(targets))
         self.holdings = dict(result.holdings)
-        self.rebalances.append(Rebalance(point.timestamp, result, screening.excluded))
+        unknown = self.source.why_unknown(point)
+        self.rebalances.append(Rebalance(point.timestamp, result, screening.excluded, unknown))
 
     def reset_equal_weight(self, point: PricePoint, members: list[str]) -> None:
         """The benchmark: the same members (priced ones) at equal weights, frictionless, from its own value; held

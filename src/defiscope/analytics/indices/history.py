@@ -115,7 +115,9 @@ class StoreHistory:
         quotes: Mapping[str, _Quotes],
         tvl: Mapping[str, _Tvl],
         supplies: SupplySource | None,
+        chain_id: int = 1,
     ) -> None:
+        self._chain_id = chain_id
         self._blocks = tuple(blocks)
         self._listings = tuple(listings)
         self._quotes = quotes
@@ -147,7 +149,7 @@ class StoreHistory:
         }
         slugs = {slug for item in listings for slug in item.tvl_slugs}
         tvl = {slug: _tvl(repo, slug, chain, end) for slug in sorted(slugs)}
-        return cls([(b.number, b.timestamp) for b in blocks], listings, quotes, tvl, supplies)
+        return cls([(b.number, b.timestamp) for b in blocks], listings, quotes, tvl, supplies, chain)
 
     def points(self) -> list[PricePoint]:
         """Every block with the price of each token known at it (a token without one is absent)."""
@@ -164,6 +166,19 @@ class StoreHistory:
     def candidates(self, point: PricePoint) -> list[Candidate]:
         """The listings' figures known at the point's block."""
         return [self._candidate(item, point) for item in self._listings]
+
+    def why_unknown(self, point: PricePoint) -> dict[str, str]:
+        """Why a listing has no price (hence no market cap, liquidity or age) or no supply at the block."""
+        notes = {}
+        for item in self._listings:
+            quotes = self._quotes.get(item.symbol)
+            if item.address is None:
+                notes[item.symbol] = f"not in chain {self._chain_id}'s token registry"
+            elif quotes is None or quotes.at(point.block, point.timestamp) is None:
+                notes[item.symbol] = f"no stored price at or before block {point.block}"
+            elif self._supplies is not None and self._supplies(item, point) is None:
+                notes[item.symbol] = f"no totalSupply at block {point.block}"
+        return notes
 
     def _candidate(self, item: Listing, point: PricePoint) -> Candidate:
         quotes = self._quotes.get(item.symbol)

@@ -7,13 +7,14 @@
      "series": [{"block", "timestamp", "value"}]}
 
 Beside those keys, for a reader who asks why: `undefined` (metric -> why it has no value), `max_drawdown_dates`,
-each rebalance's `targets`, `shortfalls` (members it could not bring to target) and `excluded` candidates,
-`skipped` rebalances, each trade's gas and slippage, and each series point's benchmarks (and `reason` when the
-holdings could not be valued there).
+each rebalance's `targets`, `shortfalls` (members it could not bring to target) and `excluded` candidates (with
+why their figures were `unknown`, when they were), `skipped` rebalances, each trade's gas and slippage, and each
+series point's benchmarks (and `reason` when the holdings could not be valued there).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Final
@@ -21,6 +22,7 @@ from typing import Any, Final
 from defiscope.analytics.indices.backtest import Backtest, Rebalance, SeriesPoint
 from defiscope.analytics.indices.metrics import Metrics, metrics_of
 from defiscope.analytics.indices.rebalance import Trade
+from defiscope.analytics.indices.weights import Exclusion
 
 #: Decimal places of USD figures and levels shown (exact fractions are kept until here).
 SHOWN_PLACES: Final = 6
@@ -82,8 +84,15 @@ def _rebalance(r: Rebalance) -> dict[str, Any]:
         "trades": [_trade(t) for t in r.result.trades],
         "holdings": {s: str(a) for s, a in sorted(r.result.holdings.items())},
         "shortfalls": [{"symbol": s.symbol, "reason": s.reason} for s in r.result.shortfalls],
-        "excluded": [{"symbol": e.symbol, "reasons": list(e.reasons)} for e in r.excluded],
+        "excluded": [_excluded(e, r.unknown) for e in r.excluded],
     }
+
+
+def _excluded(exclusion: Exclusion, unknown: Mapping[str, str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"symbol": exclusion.symbol, "reasons": list(exclusion.reasons)}
+    if exclusion.symbol in unknown:
+        entry["unknown"] = unknown[exclusion.symbol]
+    return entry
 
 
 def _trade(t: Trade) -> dict[str, Any]:
