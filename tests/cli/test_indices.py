@@ -83,6 +83,7 @@ def test_list_and_show(cli: CliRunner) -> None:  # noqa: F811
         (("backtest", "defi-tvl", "--from-block", "21525000", "--to-block", "5"), "is after --to-block 5"),
         (("backtest", "defi-tvl", "--capital", "-3"), "--capital must be a positive number of USD, got -3"),
         (("backtest", "defi-tvl", "--fixed-fee-bp", "10000"), "--fixed-fee-bp must be in 0..9999"),
+        (("backtest", "defi-tvl", "--compare-fee-bp", "-1"), "--compare-fee-bp must be in 0..9999, got -1"),
         # 90 days of age asked, the history's first block has the tokens' first quotes: nothing is left
         (
             ("backtest", "defi-tvl"),
@@ -165,12 +166,20 @@ def test_backtest_over_stored_devnet_history_with_quotes_at_its_blocks(
     assert Decimal(metrics["slippage_usd"]) > 0
     assert metrics["cagr"] is not None
     assert metrics["tracking_error"]["weth"] is not None
-    # A fixed-fee run of the same history: the same blocks, no gas
-    fixed = cli.invoke(
-        app, ["indices", "backtest", "four", "--definitions", str(definitions), "--fixed-fee-bp", "30", "--json"]
-    )
+    assert report["cost_model"] == "router quotes on each rebalance block's pools, gas at its base fee"
+    # A fixed-fee run of the same history, compared with two other fees: no gas, and the deflated Sharpe
+    args = ["--fixed-fee-bp", "30", "--compare-fee-bp", "0", "--compare-fee-bp", "100", "--json"]
+    fixed = cli.invoke(app, ["indices", "backtest", "four", "--definitions", str(definitions), *args])
     assert fixed.exit_code == 0, fixed.output
-    assert json.loads(fixed.stdout)["metrics"]["gas_usd"] == "0.000000"
+    compared = json.loads(fixed.stdout)
+    assert compared["metrics"]["gas_usd"] == "0.000000"
+    assert [v["cost_model"] for v in compared["variants"]] == [
+        f"fixed fee {bp} bp at the block's prices, no gas" for bp in (30, 0, 100)
+    ]
+    costs = [Decimal(v["slippage_usd"]) for v in compared["variants"]]
+    assert costs[1] < costs[0] < costs[2]
+    assert compared["deflated_sharpe"]["n_trials"] == 3
+    assert 0 <= compared["deflated_sharpe"]["probability"] <= 1
 
 
 def _head(chain: DevnetChain) -> BlockRef:

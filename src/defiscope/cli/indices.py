@@ -26,9 +26,10 @@ from defiscope.analytics.indices.backtest import Backtest, BacktestOptions, Venu
 from defiscope.analytics.indices.definition import IndexDefinition
 from defiscope.analytics.indices.history import Listing, StoreHistory, listings_for
 from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
-from defiscope.analytics.indices.metrics import metrics_of
-from defiscope.analytics.indices.report import backtest_json
+from defiscope.analytics.indices.metrics import deflated_sharpe, metrics_of
+from defiscope.analytics.indices.report import backtest_json, decimal_text
 from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
 from defiscope.chain.client import ChainClient
 from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
@@ -105,21 +106,32 @@ def backtest_index(
     fixed_fee_bp: Annotated[
         int | None, typer.Option("--fixed-fee-bp", help="Price trades at this fee (basis points), no pools or gas.")
     ] = None,
+    compare_fee_bp: Annotated[
+        list[int] | None,
+        typer.Option("--compare-fee-bp", help="Also run a fixed-fee variant (repeatable): adds the deflated Sharpe."),
+    ] = None,
     definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (amounts as exact strings).")] = False,
 ) -> None:
     """Replay the index over the stored history: rebalances with exact router quotes, value series, metrics."""
     definition = _definition(index_id, definitions)
     options = BacktestOptions(capital_usd=_capital(capital))
-    if fixed_fee_bp is not None and not 0 <= fixed_fee_bp < 10_000:
-        raise InputError(f"--fixed-fee-bp must be in 0..9999, got {fixed_fee_bp}", field="fixed_fee_bp")
+    fees = [("fixed_fee_bp", bp) for bp in ([] if fixed_fee_bp is None else [fixed_fee_bp])]
+    for field, bp in [*fees, *(("compare_fee_bp", bp) for bp in compare_fee_bp or [])]:
+        if not 0 <= bp < 10_000:
+            raise InputError(f"--{field.replace('_', '-')} must be in 0..9999, got {bp}", field=field)
     (target,) = resolve_targets(load_settings(), [chain])
     repo = Repository.open()
     try:
-        result = _backtest(repo, target, definition, from_block, to_block, options, fixed_fee_bp)
+        result, *variants = _backtest(
+            repo, target, definition, from_block, to_block, options, fixed_fee_bp, compare_fee_bp or []
+        )
     finally:
         repo.close()
     report = backtest_json(result, metrics_of(result))
+    if variants:
+        report["variants"] = [_variant(v) for v in (result, *variants)]
+        report["deflated_sharpe"] = _deflated(result, [result, *variants])
     if as_json:
         out.print_json(json.dumps(report))
         return
@@ -134,7 +146,9 @@ def _backtest(
     to_block: int | None,
     options: BacktestOptions,
     fixed_fee_bp: int | None,
-) -> Backtest:
+    compare_fee_bp: list[int],
+) -> list[Backtest]:
+    """The backtest asked, then one per fixed-fee variant to compare, all on the same history."""
     deployment = target.deployment
     hub = deployment.tokens.get(options.hub)
     if hub is None:
@@ -145,7 +159,37 @@ def _backtest(
         supplies = chain_venue.supply if _needs_mcap(definition) else None
         history = StoreHistory.load(repo, deployment, listings, from_block, to_block, supplies, extra=extra)
         venue: Venue = chain_venue if fixed_fee_bp is None else FixedFeeVenue(Fraction(fixed_fee_bp, 10_000))
-        return run_backtest(definition, history.points(), decimals_of(deployment), history, venue, options)
+        venues = [venue, *(FixedFeeVenue(Fraction(bp, 10_000)) for bp in compare_fee_bp)]
+        points, decimals = history.points(), decimals_of(deployment)
+        return [run_backtest(definition, points, decimals, history, v, options) for v in venues]
+
+
+def _variant(backtest: Backtest) -> dict[str, Any]:
+    figures = metrics_of(backtest)
+    last = backtest.series[-1].level
+    return {
+        "cost_model": backtest.cost_model,
+        "sharpe": figures.sharpe,
+        "cagr": figures.cagr,
+        "slippage_usd": decimal_text(figures.slippage_usd),
+        "gas_usd": decimal_text(figures.gas_usd),
+        "final_value": None if last is None else decimal_text(last),
+    }
+
+
+def _deflated(selected: Backtest, trials: list[Backtest]) -> dict[str, Any]:
+    """The deflated Sharpe ratio of the run reported, among every variant run (Bailey & Lopez de Prado 2014)."""
+    try:
+        dsr = deflated_sharpe(selected, trials)
+    except (Undefined, InvalidSeries) as exc:
+        return {"probability": None, "undefined": str(exc)}
+    return {
+        "probability": dsr.probability,
+        "benchmark_sharpe": dsr.benchmark,
+        "sharpe_per_period": dsr.sharpe,
+        "n_obs": dsr.n_obs,
+        "n_trials": dsr.n_trials,
+    }
 
 
 async def _pool_refs(client: ChainClient, target: ChainTarget) -> list[PoolRef]:

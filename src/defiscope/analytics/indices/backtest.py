@@ -69,6 +69,11 @@ class CandidateSource(Protocol):
 class Venue(Protocol):
     """Where the trades are priced: the block's base fee, and a quoter on the block's state."""
 
+    @property
+    def cost_model(self) -> str:
+        """How trades are priced, in a few words (a report names it)."""
+        ...
+
     def base_fee(self, point: PricePoint) -> int: ...
 
     def quoter(self, market: Market) -> Quoter: ...
@@ -120,6 +125,7 @@ class SeriesPoint:
 @dataclass(frozen=True, slots=True)
 class Backtest:
     index: str
+    cost_model: str
     options: BacktestOptions
     base_value: Decimal
     rebalances: tuple[Rebalance, ...]
@@ -152,7 +158,13 @@ def run_backtest(
     for point in points:
         run.step(point)
     return Backtest(
-        definition.id, options, definition.base_value, tuple(run.rebalances), tuple(run.skipped), tuple(run.series)
+        definition.id,
+        venue.cost_model,
+        options,
+        definition.base_value,
+        tuple(run.rebalances),
+        tuple(run.skipped),
+        tuple(run.series),
     )
 
 

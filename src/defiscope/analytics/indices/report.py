@@ -34,6 +34,7 @@ def backtest_json(backtest: Backtest, metrics: Metrics | None = None) -> dict[st
         "index": backtest.index,
         "from_block": backtest.from_block,
         "to_block": backtest.to_block,
+        "cost_model": backtest.cost_model,
         "capital_usd": str(backtest.options.capital_usd),
         "base_value": str(backtest.base_value),
         "metrics": _metrics(figures),

@@ -172,6 +172,10 @@ class SyntheticVenue:
     market: SyntheticMarket
     base_fee_wei: int = 10 * 10**9
 
+    @property
+    def cost_model(self) -> str:
+        return f"router quotes on the synthetic pairs, gas at {self.base_fee_wei / 10**9:g} gwei"
+
     def base_fee(self, point: PricePoint) -> int:
         return self.base_fee_wei
 

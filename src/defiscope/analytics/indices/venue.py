@@ -67,6 +67,10 @@ class ChainVenue:
         self._run(self._client.aclose())
         self._loop.close()
 
+    @property
+    def cost_model(self) -> str:
+        return "router quotes on each rebalance block's pools, gas at its base fee"
+
     def base_fee(self, point: PricePoint) -> int:
         header = self._run(self._client.rpc.request("eth_getBlockByNumber", [hex(point.block), False]))
         fee = header.get("baseFeePerGas") if isinstance(header, dict) else None
@@ -105,6 +109,10 @@ class FixedFeeVenue:
     """The cost model of backtests elsewhere: a fixed fee per trade at the block's prices, no gas."""
 
     fee: Fraction
+
+    @property
+    def cost_model(self) -> str:
+        return f"fixed fee {self.fee * 10_000} bp at the block's prices, no gas"
 
     def base_fee(self, point: PricePoint) -> int:
         return 0
