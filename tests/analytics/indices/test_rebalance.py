@@ -167,3 +167,12 @@ def test_bad_input_is_refused() -> None:
         plan_rebalance({"AAVE": E18}, {"UNI": Fraction(1)}, unpriced_aave, quoter)
     assert weights_of({}, market()) == {}
     assert UNISWAP_V2_FEE.numerator == 997  # the pools above are Uniswap V2's fee, as v2_out assumes
+
+
+def test_gas_is_priced_by_the_native_coin_whatever_the_hub() -> None:
+    usdc = Market(100, {**PRICES, "USDC": Decimal(1)}, {**DECIMALS, "USDC": 6}, 20 * GWEI, "USDC")
+    assert usdc.gas_usd(100_000) == Fraction(100_000 * 20 * GWEI, E18) * 2000  # 4 USD at 2,000 USD per ETH
+    assert usdc.gas_in_hub(100_000) == 4 * 10**6
+    unpriced = Market(100, {"USDC": Decimal(1)}, {"USDC": 6}, 20 * GWEI, "USDC")
+    with pytest.raises(Unvalued, match="no price at block 100 for WETH: the gas cannot be priced"):
+        unpriced.gas_usd(100_000)

@@ -83,6 +83,7 @@ class Venue(Protocol):
 class BacktestOptions:
     hub: str = "WETH"
     reference: str = "WETH"  # the single-token benchmark
+    native: str = "WETH"  # the wrapped native coin, whose price prices the gas
     capital_usd: Decimal = DEFAULT_CAPITAL_USD
     dust_usd: Decimal = DEFAULT_DUST_USD
     schedule: Schedule | None = None  # None: the definition's own
@@ -185,7 +186,7 @@ class _Run:
     series: list[SeriesPoint] = field(default_factory=list)
 
     def market(self, point: PricePoint, base_fee: int = 0) -> Market:
-        return Market(point.block, point.prices, self.decimals, base_fee, self.options.hub)
+        return Market(point.block, point.prices, self.decimals, base_fee, self.options.hub, self.options.native)
 
     def start(self, first: PricePoint) -> None:
         hub = self.options.hub

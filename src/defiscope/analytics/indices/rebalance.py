@@ -82,13 +82,15 @@ class Quoter(Protocol):
 @dataclass(frozen=True, slots=True)
 class Market:
     """What is known at the rebalance block: USD per whole token (a symbol absent: no price at that block),
-    token decimals, the base fee in wei per gas, and the hub (also the wrapped native coin gas is priced by)."""
+    token decimals, the base fee in wei per gas, the hub trades go through, and the wrapped native coin whose
+    price prices the gas."""
 
     block: int
     prices: Mapping[str, Decimal]
     decimals: Mapping[str, int]
     base_fee_wei: int
     hub: str
+    native: str = "WETH"
 
     def unit_price(self, symbol: str) -> Fraction:
         """USD per raw unit of `symbol`; `KeyError` when it has no price at the block."""
@@ -98,7 +100,9 @@ class Market:
         return Fraction(amount) * self.unit_price(symbol)
 
     def gas_usd(self, gas_units: int) -> Fraction:
-        return Fraction(gas_units * self.base_fee_wei, WEI) * Fraction(self.prices[self.hub])
+        if gas_units and self.base_fee_wei and self.native not in self.prices:
+            raise Unvalued(f"no price at block {self.block} for {self.native}: the gas cannot be priced")
+        return Fraction(gas_units * self.base_fee_wei, WEI) * Fraction(self.prices.get(self.native, 0))
 
     def gas_in_hub(self, gas_units: int) -> int:
         """The gas paid from the hub, in its raw units, rounded up (the fund never pays less than the chain)."""
