@@ -235,6 +235,10 @@ def _print_summary(report: Mapping[str, Any]) -> None:
     for name, value in metrics.items():
         shown = value if value is not None else f"n/a ({report['undefined'].get(name, '')})"
         out.print(f"  {name:<15} {shown}")
+    for variant in report.get("variants", []):
+        out.print(f"  variant: {variant['cost_model']}: sharpe {variant['sharpe']}, final {variant['final_value']}")
+    if "deflated_sharpe" in report:
+        out.print(f"  deflated sharpe probability {report['deflated_sharpe']['probability']}")
 
 
 __all__ = ["indices_app"]
