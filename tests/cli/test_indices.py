@@ -4,6 +4,7 @@ leaves nothing, a bad option)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -13,17 +14,26 @@ from typer.testing import CliRunner
 
 from defiscope.analytics.indices.synthetic import SyntheticMarket
 from defiscope.chain.block import BlockRef
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher
 from defiscope.cli import app
 from defiscope.deployments.mainnet import mainnet
 from defiscope.devnet.anvil import rpc
+from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.spec import ETHEREUM
+from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.prices.quote import PriceQuote
+from defiscope.routing.load import PoolRef, load_pools
+from defiscope.routing.pools import Pool
+from defiscope.routing.search import best_route
+from defiscope.routing.tx import build_route_tx
 from defiscope.store import Repository
 from tests.conftest import mine_later
 from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 
 DAY = 86_400
+SWAPPER = 6  # a funded account (1..9) that trades after the stored history
 FIXED = """
 id = "four"
 name = "Four"
@@ -132,6 +142,10 @@ def test_backtest_over_stored_devnet_history_with_quotes_at_its_blocks(
             quotes.append(PriceQuote(1, eth_chain.tokens[symbol], usd, "test", block.timestamp, 1.0, block.number))
     repo.save_prices(quotes)
     repo.close()
+    # after the stored history, a swap moves the pools the index's first trade (WETH -> DAI) goes through
+    before = asyncio.run(_quote_at(eth_chain, blocks[0].number, "WETH", "DAI", 10**18))
+    _swap_at_head(eth_chain, "WETH", "DAI", 50 * 10**18)
+    assert asyncio.run(_quote_at(eth_chain, None, "WETH", "DAI", 10**18)) < before
     definitions = tmp_path / "defs"
     definitions.mkdir()
     (definitions / "four.toml").write_text(FIXED)
@@ -153,6 +167,13 @@ def test_backtest_over_stored_devnet_history_with_quotes_at_its_blocks(
     assert set(excluded) == {"AAVE", "CAKE", "COMP", "CRV", "EIGEN", "LDO", "MKR", "UNI"}
     assert excluded["UNI"]["unknown"] == f"no stored price at or before block {first}"  # listed, never priced
     assert excluded["CAKE"]["unknown"] == "not in chain 1's token registry"
+    # the first trade is the router's quote on the pools as they were at the first block (not at the head)
+    opening = built["trades"][0]
+    assert (opening["sell"], opening["buy"]) == ("WETH", "DAI")
+    quoted = asyncio.run(_quote_at(eth_chain, first, opening["sell"], opening["buy"], int(opening["amount_in"])))
+    assert int(opening["amount_out"]) == quoted
+    at_head = asyncio.run(_quote_at(eth_chain, None, "WETH", "DAI", int(opening["amount_in"])))
+    assert at_head != quoted
     pools = {p.address for p in eth_chain.pools}
     for trade in built["trades"]:
         assert int(trade["amount_out"]) > 0
@@ -180,6 +201,32 @@ def test_backtest_over_stored_devnet_history_with_quotes_at_its_blocks(
     assert costs[1] < costs[0] < costs[2]
     assert compared["deflated_sharpe"]["n_trials"] == 3
     assert 0 <= compared["deflated_sharpe"]["probability"] <= 1
+
+
+async def _pools_at(chain: DevnetChain, block: int | None) -> list[Pool]:
+    refs = [PoolRef(p.dex, p.address, p.token0, p.token1) for p in chain.pools]
+    async with ChainClient.connect(1, [chain.rpc_url]) as client:
+        snapshot = await client.snapshot("latest" if block is None else block)
+        return await load_pools(Batcher(snapshot).reader("test"), refs)
+
+
+async def _quote_at(chain: DevnetChain, block: int | None, sell: str, buy: str, amount: int) -> int:
+    pools = await _pools_at(chain, block)
+    return best_route(pools, chain.tokens[sell], chain.tokens[buy], amount).amount_out
+
+
+def _swap_at_head(chain: DevnetChain, sell: str, buy: str, amount: int) -> None:
+    """One user's swap along the router's best route at the head, sent through the router."""
+    sender = Sender.connect(chain.rpc_url)
+    sender.rpc("evm_setAutomine", [True])
+    user = sender.accounts[SWAPPER]
+    token = sender.contract(contract_artifact("DevToken"), chain.tokens[sell])
+    pools = asyncio.run(_pools_at(chain, None))
+    route = best_route(pools, chain.tokens[sell], chain.tokens[buy], amount)
+    tx = build_route_tx(route.legs, {p.address: p for p in pools}, chain.contracts, user, route.amount_out, 2**40)
+    sender.send(token.functions.approve(tx.to, MAX_UINT256), sender=user)
+    sent = sender.rpc("eth_sendTransaction", [{**tx.to_json(), "gas": hex(3_000_000)}])
+    assert sender.w3.eth.wait_for_transaction_receipt(sent, timeout=10, poll_latency=0.002)["status"] == 1
 
 
 def _head(chain: DevnetChain) -> BlockRef:
