@@ -223,3 +223,28 @@ def test_blocks_of_one_second_are_one_observation_and_too_few_say_so() -> None:
         "tracking_error.weth",
     }
     assert undefined["sharpe"] == "1 valued blocks at distinct times: return statistics need 2"
+
+
+def test_a_member_without_a_route_does_not_trigger_drift_at_every_block() -> None:
+    """MKR has a price but no pool: its share stays in WETH; drift is measured from what the rebalance reached."""
+    market = SyntheticMarket.generate(days=20, seed=5)
+    points = [PricePoint(p.block, p.timestamp, {**p.prices, "MKR2": Decimal(1000)}) for p in market.points]
+    decimals = {**{s: 18 for s in market.addresses}, "MKR2": 18}
+
+    class WithUnroutable:
+        def candidates(self, point: PricePoint) -> Sequence[Candidate]:
+            listed = [Candidate(m.symbol, "Dexes", tvl_usd=Decimal(m.tvl_usd)) for m in market.tokens[:3]]
+            return [*listed, Candidate("MKR2", "Dexes", tvl_usd=Decimal(20 * 10**9))]
+
+        def why_unknown(self, point: PricePoint) -> dict[str, str]:
+            return {}
+
+    spec = definition(kind="drift", threshold_pct=30)
+    spec = spec.model_copy(
+        update={"eligibility": spec.eligibility.model_copy(update={"max_members": 4, "categories": ("Dexes",)})}
+    )
+    result = run_backtest(spec, points, decimals, WithUnroutable(), SyntheticVenue(market))
+    built = result.rebalances[0].result
+    assert [s.symbol for s in built.shortfalls] == ["MKR2"]
+    assert built.shortfalls[0].reason.startswith("no quote for WETH -> MKR2")
+    assert len(result.rebalances) < 5  # not one per block

@@ -212,7 +212,9 @@ class _Run:
                 weights = weights_of(self.holdings, self.market(point))
             except Unvalued:
                 weights = {}  # unvalued now: only a calendar day can make a rebalance due (and it will be skipped)
-            if self.schedule.due(last.timestamp, point.timestamp, weights, last.result.targets):
+            # Drift is measured from the weights the last rebalance reached: a member it could not buy (no route)
+            # would otherwise read as drift at every block, and retry at every block.
+            if self.schedule.due(last.timestamp, point.timestamp, weights, last.result.weights_after):
                 try:
                     self.rebalance(point)
                 except (EmptyBasket, UnfillableBasket, Unvalued) as exc:

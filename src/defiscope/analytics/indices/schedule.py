@@ -2,7 +2,8 @@
 
 A calendar rebalance happens at the first stored block on or after the scheduled UTC day that follows the
 previous rebalance; a drift rebalance at the first block where some member's weight has moved more than the
-threshold from its target (weights of the holdings at that block's prices, targets of the last rebalance).
+threshold from where the last rebalance set it (weights of the holdings at that block's prices, against the weights
+that rebalance reached: its targets, up to the trades' slippage and any member it could not buy).
 
     >>> import datetime
     >>> monthly = Calendar("monthly", 1)
