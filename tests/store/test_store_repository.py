@@ -278,3 +278,17 @@ def test_prices_keep_their_pool_depth_and_upserts_update_it(repo: Repository) ->
     deeper = replace(dex, liquidity_usd=Decimal("0.000000000000000000000000000000000000000001"))
     repo.save_prices([deeper])
     assert repo.prices(1, WETH) == [feed, deeper]
+
+
+def test_blocks_saved_alone_are_listed_in_range_and_span(repo: Repository) -> None:
+    """Blocks without snapshots (a price-only or replayed history): saved, listed oldest first, a fork refused."""
+    assert repo.block_span(1) is None
+    repo.save_blocks([block(102), block(100), block(101)])
+    repo.save_blocks([block(101)])  # the same block again: nothing changes
+    repo.save_snapshot(make_snapshot(ref=block(103)))
+    assert repo.block_span(1) == (100, 103)
+    assert repo.block_span(56) is None
+    assert [b.number for b in repo.blocks_between(1, 101, 200)] == [101, 102, 103]
+    assert repo.blocks_between(1, 100, 100) == [block(100)]
+    with pytest.raises(BlockConflictError):
+        repo.save_blocks([block(102, fork="b")])

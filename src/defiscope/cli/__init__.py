@@ -87,6 +87,13 @@ COMMANDS: Final = (
         "Governance: proposals, votes, flagged actions.",
         group=True,
     ),
+    LazyCommand(
+        "indices",
+        "defiscope.cli.indices",
+        "indices_app",
+        "Rule-based DeFi indices: definitions and backtests.",
+        group=True,
+    ),
     LazyCommand("keys", "defiscope.cli.keys", "keys_app", "API keys of the HTTP API (defiscope serve).", group=True),
     LazyCommand("risk", "defiscope.cli.risk", "risk_app", "Liquidation risk of lending protocols.", group=True),
     LazyCommand(

@@ -457,6 +457,32 @@ class Repository:
                 for b in session.scalars(stmt)
             }
 
+    def save_blocks(self, blocks: Sequence[BlockRef]) -> None:
+        """Record blocks that carry no snapshot (prices alone, a replayed history); a stored block must match."""
+        with self._write() as session:
+            for block in blocks:
+                _ensure_block(session, block)
+
+    def blocks_between(self, chain_id: int, from_block: int, to_block: int) -> list[BlockRef]:
+        """The stored blocks of a chain numbered in [from_block, to_block], oldest first."""
+        stmt = (
+            select(Block)
+            .where(Block.chain_id == chain_id, Block.number.between(from_block, to_block))
+            .order_by(Block.number)
+        )
+        with self._sessions() as session:
+            return [
+                BlockRef(chain_id=b.chain_id, number=b.number, hash=b.hash, timestamp=b.timestamp)
+                for b in session.scalars(stmt)
+            ]
+
+    def block_span(self, chain_id: int) -> tuple[int, int] | None:
+        """The first and last stored block numbers of a chain; None when none is stored."""
+        stmt = select(func.min(Block.number), func.max(Block.number)).where(Block.chain_id == chain_id)
+        with self._sessions() as session:
+            first, last = session.execute(stmt).one()
+        return None if first is None else (int(first), int(last))
+
     def chain_history(
         self, chain_id: int | None = None, *, start_ts: int | None = None, end_ts: int | None = None
     ) -> list[ChainPoint]:

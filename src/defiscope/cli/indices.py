@@ -1,0 +1,244 @@
+"""`defiscope indices`: rule-based DeFi indices, their definitions and backtests over the stored history.
+
+defiscope indices list [--json]
+defiscope indices show defi-pulse [--json]
+defiscope indices backtest defi-pulse --from-block 100 --to-block 900 --json   # default: all stored history
+defiscope indices backtest my-index --definitions ./indices --fixed-fee-bp 30   # own definitions; fixed-fee costs
+
+A backtest reads blocks, prices and TVL from the store and, at each rebalance block, the chain: the routed
+pools' state there (exact router quotes), the block's base fee (gas) and, for market-cap indices, the tokens'
+totalSupply. The node must keep those blocks' state (an archive node on mainnet). `--fixed-fee-bp` prices
+trades at a fixed fee instead, without reading pools or gas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from defiscope.analytics.indices.backtest import Backtest, BacktestOptions, Venue, run_backtest
+from defiscope.analytics.indices.definition import IndexDefinition
+from defiscope.analytics.indices.history import Listing, StoreHistory, listings_for
+from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
+from defiscope.analytics.indices.metrics import deflated_sharpe, metrics_of
+from defiscope.analytics.indices.report import backtest_json, decimal_text
+from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
+from defiscope.analytics.quant.errors import InvalidSeries, Undefined
+from defiscope.chain.client import ChainClient
+from defiscope.cli.common import one_line_errors, out
+from defiscope.config import load_settings
+from defiscope.errors import InputError
+from defiscope.routing.load import PoolRef
+from defiscope.service.context import ChainTarget, resolve_targets
+from defiscope.store import Repository
+
+indices_app = typer.Typer(help="Rule-based DeFi indices: definitions and backtests.", no_args_is_help=True)
+
+DefinitionsOption = Annotated[
+    Path, typer.Option("--definitions", help="A directory of index definitions (*.toml) instead of the shipped ones.")
+]
+
+
+class UnknownIndex(InputError):
+    pass
+
+
+def _definition(index_id: str, directory: Path) -> IndexDefinition:
+    definitions = load_definitions(directory)
+    if index_id not in definitions:
+        known = ", ".join(sorted(definitions))
+        raise UnknownIndex(f"unknown index {index_id!r}; known: {known}", field="index")
+    return definitions[index_id]
+
+
+@indices_app.command("list")
+@one_line_errors
+def list_indices(
+    definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The index definitions: id, weighting, cap and rebalance schedule."""
+    loaded = load_definitions(definitions)
+    if as_json:
+        out.print_json(json.dumps([_summary(d) for d in loaded.values()]))
+        return
+    for d in loaded.values():
+        summary = _summary(d)
+        out.print(f"{d.id:<14} {summary['weighting']:<10} cap {summary['cap']:<6} {summary['rebalance']:<22} {d.name}")
+
+
+@indices_app.command("show")
+@one_line_errors
+def show_index(
+    index_id: Annotated[str, typer.Argument(help="The index's id (defiscope indices list).")],
+    definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One index definition in full."""
+    definition = _definition(index_id, definitions)
+    data = definition.model_dump(mode="json")
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    out.print(f"{definition.name} ({definition.id}): {definition.description}")
+    for section in ("eligibility", "weighting", "rebalance"):
+        fields = ", ".join(f"{k} {v}" for k, v in data[section].items() if v is not None)
+        out.print(f"  {section}: {fields}")
+    out.print(f"  base: {definition.base_value} on {definition.base_date}")
+
+
+@indices_app.command("backtest")
+@one_line_errors
+def backtest_index(
+    index_id: Annotated[str, typer.Argument(help="The index's id (defiscope indices list).")],
+    from_block: Annotated[int | None, typer.Option("--from-block", help="First block (default: first stored).")] = None,
+    to_block: Annotated[int | None, typer.Option("--to-block", help="Last block (default: last stored).")] = None,
+    chain: Annotated[str, typer.Option("--chain", "-c", help="Chain id or name whose history is replayed.")] = "1",
+    capital: Annotated[str, typer.Option("--capital", help="USD the index starts with (slippage grows with it).")] = (
+        "1000000"
+    ),
+    fixed_fee_bp: Annotated[
+        int | None, typer.Option("--fixed-fee-bp", help="Price trades at this fee (basis points), no pools or gas.")
+    ] = None,
+    compare_fee_bp: Annotated[
+        list[int] | None,
+        typer.Option("--compare-fee-bp", help="Also run a fixed-fee variant (repeatable): adds the deflated Sharpe."),
+    ] = None,
+    definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (amounts as exact strings).")] = False,
+) -> None:
+    """Replay the index over the stored history: rebalances with exact router quotes, value series, metrics."""
+    definition = _definition(index_id, definitions)
+    options = BacktestOptions(capital_usd=_capital(capital))
+    fees = [("fixed_fee_bp", bp) for bp in ([] if fixed_fee_bp is None else [fixed_fee_bp])]
+    for field, bp in [*fees, *(("compare_fee_bp", bp) for bp in compare_fee_bp or [])]:
+        if not 0 <= bp < 10_000:
+            raise InputError(f"--{field.replace('_', '-')} must be in 0..9999, got {bp}", field=field)
+    (target,) = resolve_targets(load_settings(), [chain])
+    repo = Repository.open()
+    try:
+        result, *variants = _backtest(
+            repo, target, definition, from_block, to_block, options, fixed_fee_bp, compare_fee_bp or []
+        )
+    finally:
+        repo.close()
+    report = backtest_json(result, metrics_of(result))
+    if variants:
+        report["variants"] = [_variant(v) for v in (result, *variants)]
+        report["deflated_sharpe"] = _deflated(result, [result, *variants])
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    _print_summary(report)
+
+
+def _backtest(
+    repo: Repository,
+    target: ChainTarget,
+    definition: IndexDefinition,
+    from_block: int | None,
+    to_block: int | None,
+    options: BacktestOptions,
+    fixed_fee_bp: int | None,
+    compare_fee_bp: list[int],
+) -> list[Backtest]:
+    """The backtest asked, then one per fixed-fee variant to compare, all on the same history."""
+    deployment = target.deployment
+    hub = deployment.tokens.get(options.hub)
+    if hub is None:
+        raise InputError(f"chain {target.chain_id} lists no {options.hub} to trade through", field="chain")
+    listings = listings_for(deployment, definition)
+    extra = [Listing(options.hub, "Hub", (), hub.address, hub.decimals)]
+    with ChainVenue(deployment, target.rpc_urls, lambda client: _pool_refs(client, target)) as chain_venue:
+        supplies = chain_venue.supply if _needs_mcap(definition) else None
+        history = StoreHistory.load(repo, deployment, listings, from_block, to_block, supplies, extra=extra)
+        venue: Venue = chain_venue if fixed_fee_bp is None else FixedFeeVenue(Fraction(fixed_fee_bp, 10_000))
+        venues = [venue, *(FixedFeeVenue(Fraction(bp, 10_000)) for bp in compare_fee_bp)]
+        points, decimals = history.points(), decimals_of(deployment)
+        return [run_backtest(definition, points, decimals, history, v, options) for v in venues]
+
+
+def _variant(backtest: Backtest) -> dict[str, Any]:
+    figures = metrics_of(backtest)
+    last = backtest.series[-1].level
+    return {
+        "cost_model": backtest.cost_model,
+        "sharpe": figures.sharpe,
+        "cagr": figures.cagr,
+        "slippage_usd": decimal_text(figures.slippage_usd),
+        "gas_usd": decimal_text(figures.gas_usd),
+        "final_value": None if last is None else decimal_text(last),
+    }
+
+
+def _deflated(selected: Backtest, trials: list[Backtest]) -> dict[str, Any]:
+    """The deflated Sharpe ratio of the run reported, among every variant run (Bailey & Lopez de Prado 2014)."""
+    try:
+        dsr = deflated_sharpe(selected, trials)
+    except (Undefined, InvalidSeries) as exc:
+        return {"probability": None, "undefined": str(exc)}
+    return {
+        "probability": dsr.probability,
+        "benchmark_sharpe": dsr.benchmark,
+        "sharpe_per_period": dsr.sharpe,
+        "n_obs": dsr.n_obs,
+        "n_trials": dsr.n_trials,
+    }
+
+
+async def _pool_refs(client: ChainClient, target: ChainTarget) -> list[PoolRef]:
+    from defiscope.cli.quote import pool_refs  # the devnet's seeded pools, or the registry's discovered ones
+
+    return await pool_refs(client, target, [])
+
+
+def _needs_mcap(definition: IndexDefinition) -> bool:
+    return definition.weighting.method in ("mcap", "sqrt-mcap") or definition.eligibility.rank_by == "mcap"
+
+
+def _capital(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise InputError(f"--capital {text!r} is not a number", field="capital") from None
+    if not value.is_finite() or value <= 0:
+        raise InputError(f"--capital must be a positive number of USD, got {text}", field="capital")
+    return value
+
+
+def _summary(definition: IndexDefinition) -> dict[str, Any]:
+    rule = definition.rebalance
+    schedule = f"drift {rule.threshold_pct} pp" if rule.kind == "drift" else f"{rule.every} day {rule.day}"
+    return {
+        "id": definition.id,
+        "name": definition.name,
+        "weighting": definition.weighting.method,
+        "cap": str(definition.weighting.cap),
+        "rebalance": schedule,
+        "max_members": definition.eligibility.max_members,
+    }
+
+
+def _print_summary(report: Mapping[str, Any]) -> None:
+    metrics = report["metrics"]
+    last = report["series"][-1]
+    out.print(
+        f"{report['index']}: blocks {report['from_block']}..{report['to_block']}, "
+        f"{len(report['rebalances'])} rebalances ({len(report['skipped'])} skipped), level {last['value']}"
+    )
+    for name, value in metrics.items():
+        shown = value if value is not None else f"n/a ({report['undefined'].get(name, '')})"
+        out.print(f"  {name:<15} {shown}")
+    for variant in report.get("variants", []):
+        out.print(f"  variant: {variant['cost_model']}: sharpe {variant['sharpe']}, final {variant['final_value']}")
+    if "deflated_sharpe" in report:
+        out.print(f"  deflated sharpe probability {report['deflated_sharpe']['probability']}")
+
+
+__all__ = ["indices_app"]
