@@ -163,6 +163,7 @@ class RuleGroup:
         "_starts",
         "_subjects",
         "_unsettled",
+        "params",
         "rules",
         "sets",
     )
@@ -170,6 +171,7 @@ class RuleGroup:
     def __init__(self, sets: Sequence[Sequence[RuleView]]) -> None:
         self.sets = tuple(tuple(same) for same in sets)  # rules by equal params
         self.rules = tuple(rule for same in self.sets for rule in same)  # in order: a rule's index in the group
+        self.params: Params = self.sets[0][0].spec.params  # what the group is measured by (its inputs are equal)
         self._of_rule = tuple(j for j, same in enumerate(self.sets) for _ in same)  # a rule's params index
         self._starts = (0, *accumulate(len(same) for same in self.sets))  # params -> the index of its first rule
         by_cut: dict[tuple[str, bool], list[tuple[Decimal, int]]] = {}
@@ -187,11 +189,6 @@ class RuleGroup:
         )
         self._always = frozenset(always)
         self.forget()
-
-    @property
-    def params(self) -> Params:
-        """The params the group is measured by (its rules' inputs are equal)."""
-        return self.sets[0][0].spec.params
 
     def forget(self) -> None:
         """Drop what the last block left (the states were reloaded): the next block is judged in full."""
@@ -213,7 +210,8 @@ class RuleGroup:
             return []
         readings = measured.readings
         subjects = tuple(readings if measured.candidates is None else measured.candidates)
-        positions = {s: tuple(cut.at(readings[s]) for cut in self._cuts) for s in subjects}
+        cuts = self._cuts
+        positions = {s: tuple([cut.at(readings[s]) for cut in cuts]) for s in subjects}
         full = subjects != self._subjects
         touched = range(len(self.sets)) if full else self._touched(positions)
         self._subjects, self._positions = subjects, positions
