@@ -178,7 +178,7 @@ class Measurement:
     candidates: Mapping[str, None] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as `Reading`: a block that moves a thousand rules builds a thousand
 class Observation:
     """One subject of one rule at one block: the figure, what it is compared with, and whether the rule holds."""
 
@@ -212,7 +212,7 @@ class RuleView:
         object.__setattr__(self, "judge", _JUDGES[type(self.spec.params)])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as `Observation`
 class Transition:
     type: Literal["alert.firing", "alert.resolved"]
     rule_id: str
