@@ -1,4 +1,4 @@
-"""The examples in the delivery modules' docstrings run."""
+"""The examples in the delivery and evaluation modules' docstrings run."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from types import ModuleType
 
 import pytest
 
-from defiscope.alerts import retention, wakeup
+from defiscope.alerts import evaluate, grouped, retention, wakeup
 from defiscope.alerts.delivery import backoff, settings, ssrf
 
 
-@pytest.mark.parametrize("module", [wakeup, backoff, settings, ssrf, retention])
+@pytest.mark.parametrize("module", [wakeup, backoff, settings, ssrf, retention, evaluate, grouped])
 def test_module_docstring_examples_run(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0

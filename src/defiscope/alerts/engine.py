@@ -34,13 +34,11 @@ from defiscope.alerts.evaluate import (
     RuleView,
     SubjectState,
     Transition,
-    Verdicts,
-    holding,
-    judge_rule,
     measure,
 )
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_detail, snapshot_evidence
+from defiscope.alerts.grouped import RuleGroup, group_rules
 from defiscope.alerts.message import AlertMessage, AlertSink, Channel
 from defiscope.alerts.pools import (
     BlockTimes,
@@ -173,11 +171,12 @@ def _new_alert_id(_rule_id: str, _block: BlockRef, _subject: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Level:
     """The rules of one chain evaluated at one depth, grouped by what they measure (`RuleView.inputs`): each group
-    costs one measurement per block, then one comparison per rule. Built when the rule set changes."""
+    costs one measurement per block, then a look at the rules whose verdict can have moved (`alerts.grouped`).
+    Built when the rule set changes."""
 
     depth: int
-    #: By inputs (one measurement each), then by equal params (one verdict per subject each).
-    groups: tuple[tuple[tuple[LoadedRule, ...], ...], ...]
+    #: One measurement each; each with its rules in the order of `RuleGroup.rules`.
+    groups: tuple[tuple[RuleGroup, tuple[LoadedRule, ...]], ...]
     exposure: frozenset[ExposureKey]  # the liquidation exposures its rules read at each block
     governance: bool  # whether its rules need the governance events (read once per step's span)
     pools_within: int | None  # seconds: the widest window of its `scope: pool` rules (None: it has none)
@@ -185,15 +184,13 @@ class Level:
 
 def levels(rules: Sequence[LoadedRule]) -> tuple[Level, ...]:
     """A chain's rules by depth (shallowest first), each depth's rules grouped by their inputs."""
-    by_depth: dict[int, dict[tuple[Any, ...], dict[Any, list[LoadedRule]]]] = {}
+    by_depth: dict[int, list[LoadedRule]] = {}
     for rule in rules:
-        by_inputs = by_depth.setdefault(rule.depth, {}).setdefault(rule.view.inputs, {})
-        by_inputs.setdefault(rule.spec.params, []).append(rule)
+        by_depth.setdefault(rule.depth, []).append(rule)
     built = []
-    for depth, grouped in sorted(by_depth.items()):
-        members = [rule for group in grouped.values() for same in group.values() for rule in same]
+    for depth, members in sorted(by_depth.items()):
         governance = any(r.spec.kind == "governance" for r in members)
-        groups = tuple(tuple(tuple(same) for same in group.values()) for group in grouped.values())
+        groups = tuple(group_rules(members, lambda rule: rule.view))
         windows = [pool_window(r.spec.params) for r in members]
         widest = max((w for w in windows if w is not None), default=None)
         built.append(Level(depth, groups, frozenset(exposure_wanted(members)), governance, widest))
@@ -241,10 +238,7 @@ class AlertEngine:
         self._version: tuple[int, int] | None = None
         self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
         self._levels: dict[int, tuple[Level, ...]] = {}  # chain -> its rules by depth, grouped by their inputs
-        self._states: dict[tuple[str, int], dict[str, SubjectState]] = {}
-        #: (rule, chain) -> the subjects of its open alerts, counted when it was last judged (a rule still firing on
-        #: the subjects its params hold for is not judged again).
-        self._open: dict[tuple[str, int], frozenset[str]] = {}
+        self._states: dict[int, dict[str, dict[str, SubjectState]]] = {}  # chain -> rule -> subject -> state
         self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
         self._stale_states = True
         self._block_times: dict[int, BlockTimes] = {}  # chain -> creation blocks' times of young pools
@@ -338,35 +332,15 @@ class AlertEngine:
     def _judge_level(
         self, chain_id: int, level: Level, figures: BlockFigures, extras: Extras
     ) -> list[tuple[Transition, LoadedRule]]:
-        """What the level's rules do at the block: one measurement per group, one set of verdicts per equal params,
-        and a rule judged only when the subjects its params hold for differ from its open alerts' subjects."""
+        """What the level's rules do at the block: one measurement per group, then the group's rules whose verdict
+        can have moved (`RuleGroup.judge`)."""
         history = self._history(chain_id)
+        states = self._states.setdefault(chain_id, {})
         moves: list[tuple[Transition, LoadedRule]] = []
-        states, open_now = self._states, self._open
-        for group in level.groups:
-            measured = measure(group[0][0].spec.params, figures, history, extras)  # the same for all the group
-            if measured.missing is not None:
-                continue
-            for same in group:
-                verdicts: Verdicts = {}
-                holds = holding(same[0].view, measured, verdicts)
-                for rule in same:
-                    key = (rule.stored.id, chain_id)
-                    subjects = states.get(key)
-                    if not subjects:
-                        if not holds:
-                            continue  # nothing to fire, nothing open: most rules at a quiet block
-                        if subjects is None:
-                            subjects = states[key] = {}
-                    else:
-                        opened = open_now.get(key)
-                        if opened is None:
-                            opened = open_now[key] = frozenset(s for s, st in subjects.items() if st.open_alert)
-                        if opened == holds:
-                            continue  # still firing on the same subjects: nothing moves
-                    open_now.pop(key, None)  # judging may fire or resolve: its open subjects are counted again
-                    for move in judge_rule(rule.view, measured, figures.block, subjects, _new_alert_id, verdicts):
-                        moves.append((move, rule))
+        for group, rules in level.groups:
+            measured = measure(group.params, figures, history, extras)  # the same for all the group
+            for index, move in group.judge(measured, figures.block, states, _new_alert_id):
+                moves.append((move, rules[index]))
         return moves
 
     def _history(self, chain_id: int) -> Callable[[int], BlockFigures | None]:
@@ -436,9 +410,14 @@ class AlertEngine:
             with self._sessions() as session:
                 rows = open_states(session)
             self._states = {}
-            self._open = {}
             for rule_id, chain_id, subject, open_alert, last_fired in rows:
-                self._states.setdefault((rule_id, chain_id), {})[subject] = SubjectState(open_alert, last_fired)
+                self._states.setdefault(chain_id, {}).setdefault(rule_id, {})[subject] = SubjectState(
+                    open_alert, last_fired
+                )
+            for chain_levels in self._levels.values():  # what the groups learnt at the last block is stale too
+                for level in chain_levels:
+                    for group, _rules in level.groups:
+                        group.forget()
             self._stale_states = False
 
     def _reload_rules(self) -> None:

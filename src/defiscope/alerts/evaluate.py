@@ -4,19 +4,14 @@ turns that into transitions (fire, resolve). The live evaluator and the backtest
 rule fires at the same blocks in both.
 
 A measurement depends on the rule's inputs, not on its threshold or cool-down: the rules of one block share them
-(`Memo`; the live engine groups rules by `RuleView.inputs` once, when the rule set changes, and calls `measure` once
-per group and `judge_rule` per rule). Rules with equal params share one verdict per subject (`Verdicts`), and a rule
-whose open alerts are on exactly the subjects its params hold for (`holding`; none, for most rules) is not looked at.
-A reading's evidence (its JSON) is built only when a rule moves, so a quiet block costs a few measurements and about a
-dict lookup per rule.
+(`Memo`; the live engine groups rules by `RuleView.inputs` once, when the rule set changes, calls `measure` once per
+group, and judges only the group's rules whose verdict can have moved: `alerts.grouped`). Rules with equal params
+share one verdict per subject (`Verdicts`), and a rule whose open alerts are on exactly the subjects its params hold
+for (`holding`; none, for most rules) has nothing to do. A reading's evidence (its JSON) is built only when a rule
+moves, so a quiet block costs a few measurements and a few bisects per group of rules.
 
     >>> from defiscope.alerts.rules import parse_rule
     >>> from defiscope.chain.block import BlockRef
-from defiscope.tvl.model import exact_sum
-from defiscope.tvl.valuation import value_usd
-
-if TYPE_CHECKING:
-    from defiscope.alerts.pools import YoungPool
     >>> rule = parse_rule({"kind": "tvl_change", "params": {"chain": "1", "protocol": "demo", "window_blocks": 1,
     ...                    "threshold_pct": 10}})
     >>> def figures(n: int, tvl: str) -> BlockFigures:
@@ -148,9 +143,10 @@ class Extras:
     pools: Sequence[YoungPool] | str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
-    """One subject's figures at the block: shared by every rule with the same inputs."""
+    """One subject's figures at the block: shared by every rule with the same inputs (so never changed once built;
+    not frozen: a frozen dataclass costs several times as much to build, and a block builds hundreds)."""
 
     value: Decimal | None
     previous: Decimal | None = None
@@ -169,9 +165,10 @@ class Reading:
         return self.built[0]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Measurement:
-    """The readings of one rule input at one block, by subject; or why there are none."""
+    """The readings of one rule input at one block, by subject; or why there are none (never changed once built,
+    as `Reading`)."""
 
     readings: Mapping[str, Reading]
     missing: str | None = None
@@ -181,7 +178,7 @@ class Measurement:
     candidates: Mapping[str, None] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as `Reading`: a block that moves a thousand rules builds a thousand
 class Observation:
     """One subject of one rule at one block: the figure, what it is compared with, and whether the rule holds."""
 
@@ -215,7 +212,7 @@ class RuleView:
         object.__setattr__(self, "judge", _JUDGES[type(self.spec.params)])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, as `Observation`
 class Transition:
     type: Literal["alert.firing", "alert.resolved"]
     rule_id: str
@@ -358,19 +355,23 @@ def input_key(p: Params) -> tuple[Any, ...]:
 
 
 def measure(p: Params, figures: BlockFigures, history: History, extras: Extras) -> Measurement:
-    if isinstance(p, PriceMoveParams):
-        return _price_move(p, figures, history)
-    if isinstance(p, TvlChangeParams):
-        return _tvl_change(p, figures, history)
-    if isinstance(p, YieldParams):
-        return _yield(p, figures, history)
-    if isinstance(p, LiquidationExposureParams):
-        return _exposure(p, extras)
-    if isinstance(p, NewProtocolParams):
-        return _new_pools(p, figures, extras) if p.scope == "pool" else _new_protocols(p, figures)
-    if isinstance(p, GovernanceParams):
-        return _governance(p, extras)
-    return _health(extras)
+    """The readings of the rule input `p` at the block (by params type: one dict lookup, hundreds of times a block)."""
+    return _MEASURES[type(p)](p, figures, history, extras)
+
+
+def _new(p: NewProtocolParams, figures: BlockFigures, _history: History, extras: Extras) -> Measurement:
+    return _new_pools(p, figures, extras) if p.scope == "pool" else _new_protocols(p, figures)
+
+
+_MEASURES: Final[dict[type, Callable[[Any, BlockFigures, History, Extras], Measurement]]] = {
+    PriceMoveParams: lambda p, figures, history, _extras: _price_move(p, figures, history),
+    TvlChangeParams: lambda p, figures, history, _extras: _tvl_change(p, figures, history),
+    YieldParams: lambda p, figures, history, _extras: _yield(p, figures, history),
+    LiquidationExposureParams: lambda p, _figures, _history, extras: _exposure(p, extras),
+    NewProtocolParams: _new,
+    GovernanceParams: lambda p, _figures, _history, extras: _governance(p, extras),
+    IndexerHealthParams: lambda _p, _figures, _history, extras: _health(extras),
+}
 
 
 def _judge_price(p: PriceMoveParams, r: Reading) -> tuple[bool, Decimal | None]:

@@ -31,9 +31,10 @@ class Channel:
     secret: str | None = None  # a webhook's `whsec_...` signing secret (Standard Webhooks)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AlertMessage:
-    """One event of one alert's life (firing, resolved, retracted) or a channel test (ping)."""
+    """One event of one alert's life (firing, resolved, retracted) or a channel test (ping). Never changed once
+    built; not frozen: a block can raise a thousand, and a frozen dataclass costs several times as much to build."""
 
     type: MessageType
     timestamp: int  # unix seconds: the block's time (a ping: the time it was sent)
