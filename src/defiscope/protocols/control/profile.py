@@ -1,0 +1,220 @@
+"""The control surface of a protocol on one chain: every fixed contract its adapters read, as a proxy and as an
+admin chain, with the pause powers the contract has.
+
+    surface = await control_surface(reader, deployment, "aave-v3")
+    [c.to_json() for c in surface.contracts]   # {"contract", "address", "proxy", "implementation", "admin_chain", ...}
+
+Contracts found at run time (pools, cTokens of a factory) are listed by kind in ``discovered``, not inspected:
+their control is the factory's or the market's, read here through the fixed contracts. ERC-20s and feeds the
+protocol reads but does not run (declared with a ``common/`` interface) are marked as dependencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from eth_utils import to_checksum_address
+
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.errors import InputError
+from defiscope.protocols.control import surface
+from defiscope.protocols.control.admin import AdminLink, admin_chain
+from defiscope.protocols.control.proxy import ProxyInfo, read_proxy
+from defiscope.protocols.control.roles import WARDS_CAVEAT, role_holders, ward_holders
+from defiscope.protocols.registry import adapters_for
+from defiscope.protocols.surface import ContractUse, event_topic
+
+#: topic0 of EIP-1967's Upgraded(address): a proxy's implementation changed.
+UPGRADED_TOPIC: Final = "0x" + event_topic(surface.UPGRADED).hex()
+
+
+class UnknownProtocolHere(InputError):
+    """A slug no adapter of this chain's deployment has."""
+
+
+@dataclass(frozen=True, slots=True)
+class PausePower:
+    """Who can pause (or freeze) the contract: a guardian call or an AccessControl role; ``why`` when unread."""
+
+    power: str
+    holders: tuple[str, ...]
+    source: str
+    why: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"power": self.power, "holders": list(self.holders), "source": self.source, "why": self.why}
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    block: int
+    implementation: str
+    transaction: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContractControl:
+    name: str
+    interface: str
+    dependency: bool
+    proxy: ProxyInfo
+    admin_chain: tuple[AdminLink, ...]
+    pause: tuple[PausePower, ...]
+    upgrades: tuple[Upgrade, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.proxy
+        return {
+            "contract": self.name,
+            "address": p.address,
+            "interface": self.interface,
+            "dependency": self.dependency,
+            "proxy": p.kind,
+            "pattern": p.pattern,
+            "implementation": p.implementation,
+            "beacon": p.beacon,
+            "admin_chain": [link.to_json() for link in self.admin_chain],
+            "admin_why": p.admin_why if not self.admin_chain else None,
+            "pause": [power.to_json() for power in self.pause],
+            "upgrades": [
+                {"block": u.block, "implementation": u.implementation, "transaction": u.transaction}
+                for u in self.upgrades
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSurface:
+    slug: str
+    chain_id: int
+    block: int
+    contracts: tuple[ContractControl, ...]
+    discovered: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "chain_id": self.chain_id,
+            "block": self.block,
+            "control": [c.to_json() for c in self.contracts],
+            "discovered": list(self.discovered),
+        }
+
+
+async def _guardian(reader: Reader, address: str, signature: str) -> tuple[PausePower, ...]:
+    (answer,) = await reader.call_many([Call.of(address, signature)])
+    name = signature.split("(")[0]
+    if not answer.success:
+        return (PausePower("pause", (), name, why=f"{name}() failed: {answer.error}"),)
+    holder = to_checksum_address(answer.value[0])
+    return (PausePower("pause", (holder,) if int(holder, 16) else (), name),)
+
+
+async def _aave_emergency_admins(reader: Reader, pool: str) -> tuple[PausePower, ...]:
+    """Aave V3: EMERGENCY_ADMIN_ROLE holders of the market's ACLManager may pause the pool and its reserves."""
+    (provider,) = await reader.values([Call.of(pool, surface.ADDRESSES_PROVIDER)])
+    (acl,) = await reader.values([Call.of(provider, surface.GET_ACL_MANAGER)])
+    (role,) = await reader.values([Call.of(acl, surface.EMERGENCY_ADMIN_ROLE)])
+    holders = await role_holders(reader, acl, bytes(role))
+    return (PausePower("pause pool and reserves", tuple(holders), f"ACLManager {acl} EMERGENCY_ADMIN_ROLE"),)
+
+
+async def _dss_wards(reader: Reader, contract: str) -> tuple[PausePower, ...]:
+    """dss: every ward may cage (shut down), rely and file; wards(a) cannot be enumerated (`roles.ward_holders`)."""
+    holders = await ward_holders(reader, contract)
+    return (PausePower("auth: cage, rely, file", tuple(holders), f"wards from rely events; {WARDS_CAVEAT}"),)
+
+
+PauseReader = Callable[[Reader, str], Awaitable[tuple[PausePower, ...]]]
+#: Pause powers by the interface a contract answers (as its `ContractUse` declares it).
+PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
+    "aave/IPool": _aave_emergency_admins,
+    "compound/Comptroller": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
+    "compound/Comet": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
+    "maker/VatAbstract": _dss_wards,
+}
+
+
+async def _upgrades(reader: Reader, address: str) -> tuple[Upgrade, ...]:
+    logs = await reader.logs(address=address, topics=[UPGRADED_TOPIC], from_block=0)
+    return tuple(
+        Upgrade(int(str(log["blockNumber"]), 0), _log_address(log["topics"][1]), str(log["transactionHash"]))
+        for log in logs
+    )
+
+
+def _log_address(topic: Any) -> str:
+    raw = bytes.fromhex(topic[2:]) if isinstance(topic, str) else bytes(topic)
+    return to_checksum_address(raw[-20:])
+
+
+async def _first_admin(reader: Reader, proxy: ProxyInfo) -> str | None:
+    """Who controls the contract first: the proxy's admin, else its owner() or admin()."""
+    if proxy.admin is not None and proxy.pattern != "safe-proxy":
+        return proxy.admin
+    if not proxy.has_code or proxy.pattern == "safe-proxy":
+        return proxy.address if proxy.pattern == "safe-proxy" else None
+    owner, admin = await reader.call_many(
+        [Call.of(proxy.address, surface.OWNER), Call.of(proxy.address, surface.ADMIN)]
+    )
+    found = owner if owner.success else admin if admin.success else None
+    return to_checksum_address(found.value[0]) if found is not None else None
+
+
+async def inspect_contract(reader: Reader, use: ContractUse) -> ContractControl:
+    assert use.address is not None
+    proxy = await read_proxy(reader, use.address)
+    pause_reader = PAUSE_POWERS.get(use.interface)
+    first, pause, upgrades = await asyncio.gather(
+        _first_admin(reader, proxy),
+        pause_reader(reader, proxy.address) if pause_reader is not None and proxy.has_code else _none(),
+        _upgrades(reader, proxy.address) if proxy.kind != "none" else _no_upgrades(),
+    )
+    chain = tuple(await admin_chain(reader, first)) if first is not None and int(first, 16) else ()
+    if first is not None and not int(first, 16):
+        proxy = _with_why(proxy, "the admin is the zero address (renounced)")
+    elif first is None and proxy.admin_why is None:
+        proxy = _with_why(proxy, "answers neither owner() nor admin(), and is no proxy with an admin")
+    return ContractControl(use.name, use.interface, use.interface.startswith("common/"), proxy, chain, pause, upgrades)
+
+
+async def _none() -> tuple[PausePower, ...]:
+    return ()
+
+
+async def _no_upgrades() -> tuple[Upgrade, ...]:
+    return ()
+
+
+def _with_why(proxy: ProxyInfo, why: str) -> ProxyInfo:
+    return replace(proxy, admin_why=why)
+
+
+def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse], list[str]]:
+    """The protocol's contracts with a registry address (one use per address), and the kinds found at run time."""
+    adapters = [a for a in adapters_for(deployment) if a.info.slug == slug]
+    if not adapters:
+        known = sorted({a.info.slug for a in adapters_for(deployment)})
+        raise UnknownProtocolHere(
+            f"slug: no protocol {slug!r} on chain {deployment.chain_id}; known: {', '.join(known)}"
+        )
+    fixed: dict[str, ContractUse] = {}
+    discovered: list[str] = []
+    for adapter in adapters:
+        for use in adapter.surface():
+            if use.address is None:
+                discovered.append(use.name)
+            else:
+                fixed.setdefault(use.address.lower(), use)
+    return list(fixed.values()), list(dict.fromkeys(discovered))
+
+
+async def control_surface(reader: Reader, deployment: Deployment, slug: str) -> ControlSurface:
+    uses, discovered = fixed_contracts(deployment, slug)
+    contracts = await asyncio.gather(*(inspect_contract(reader, use) for use in uses))
+    return ControlSurface(slug, reader.chain_id, reader.block.number, tuple(contracts), tuple(discovered))
