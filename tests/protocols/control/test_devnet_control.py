@@ -16,7 +16,7 @@ from defiscope.devnet.safe import OWNERS, THRESHOLD, safe_owner
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain, classify
-from defiscope.protocols.control.profile import control_surface
+from defiscope.protocols.control.profile import control_surface, upgrades_of
 from defiscope.protocols.control.proxy import IMPLEMENTATION_SLOT, read_proxy
 
 OZ = "@openzeppelin/contracts/build/contracts/"
@@ -129,9 +129,7 @@ async def test_transparent_proxy_upgrade_is_read_from_upgraded_events(
     assert after.implementation == second.address
     chain = await admin_chain(reader, str(after.admin))
     assert [(link.kind, link.address) for link in chain] == [("contract", before.admin), ("eoa", sender.owner)]
-    from defiscope.protocols.control.profile import _upgrades
-
-    upgrades = await _upgrades(reader, proxy.address)
+    upgrades = (await upgrades_of(reader, [proxy.address]))[proxy.address]
     assert [u.implementation for u in upgrades] == [first.address, second.address]
     assert upgrades[0].block < upgrades[1].block
 

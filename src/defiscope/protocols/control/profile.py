@@ -12,7 +12,7 @@ protocol reads but does not run (declared with a ``common/`` interface) are mark
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -140,12 +140,16 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
 }
 
 
-async def _upgrades(reader: Reader, address: str) -> tuple[Upgrade, ...]:
-    logs = await reader.logs(address=address, topics=[UPGRADED_TOPIC], from_block=0)
-    return tuple(
-        Upgrade(int(str(log["blockNumber"]), 0), _log_address(log["topics"][1]), str(log["transactionHash"]))
-        for log in logs
-    )
+async def upgrades_of(reader: Reader, proxies: Sequence[str]) -> dict[str, tuple[Upgrade, ...]]:
+    """Each proxy's implementation changes, oldest first, from its Upgraded events: one log query for all."""
+    if not proxies:
+        return {}
+    logs = await reader.logs(address=list(proxies), topics=[UPGRADED_TOPIC], from_block=0)
+    found: dict[str, list[Upgrade]] = {to_checksum_address(p): [] for p in proxies}
+    for log in logs:
+        upgrade = Upgrade(int(str(log["blockNumber"]), 0), _log_address(log["topics"][1]), str(log["transactionHash"]))
+        found[to_checksum_address(str(log["address"]))].append(upgrade)
+    return {address: tuple(sorted(ups, key=lambda u: u.block)) for address, ups in found.items()}
 
 
 def _log_address(topic: Any) -> str:
@@ -170,24 +174,21 @@ async def inspect_contract(reader: Reader, use: ContractUse) -> ContractControl:
     assert use.address is not None
     proxy = await read_proxy(reader, use.address)
     pause_reader = PAUSE_POWERS.get(use.interface)
-    first, pause, upgrades = await asyncio.gather(
+    first, pause = await asyncio.gather(
         _first_admin(reader, proxy),
         pause_reader(reader, proxy.address) if pause_reader is not None and proxy.has_code else _none(),
-        _upgrades(reader, proxy.address) if proxy.kind != "none" else _no_upgrades(),
     )
     chain = tuple(await admin_chain(reader, first)) if first is not None and int(first, 16) else ()
     if first is not None and not int(first, 16):
         proxy = _with_why(proxy, "the admin is the zero address (renounced)")
-    elif first is None and proxy.admin_why is None:
-        proxy = _with_why(proxy, "answers neither owner() nor admin(), and is no proxy with an admin")
-    return ContractControl(use.name, use.interface, use.interface.startswith("common/"), proxy, chain, pause, upgrades)
+    elif first is None and proxy.has_code:
+        what = "a proxy without a readable admin" if proxy.kind != "none" else "not a proxy"
+        why = proxy.admin_why if proxy.kind != "none" else "answers neither owner() nor admin()"
+        proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
+    return ContractControl(use.name, use.interface, use.interface.startswith("common/"), proxy, chain, pause, ())
 
 
 async def _none() -> tuple[PausePower, ...]:
-    return ()
-
-
-async def _no_upgrades() -> tuple[Upgrade, ...]:
     return ()
 
 
@@ -216,5 +217,7 @@ def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse
 
 async def control_surface(reader: Reader, deployment: Deployment, slug: str) -> ControlSurface:
     uses, discovered = fixed_contracts(deployment, slug)
-    contracts = await asyncio.gather(*(inspect_contract(reader, use) for use in uses))
+    inspected = await asyncio.gather(*(inspect_contract(reader, use) for use in uses))
+    history = await upgrades_of(reader, [c.proxy.address for c in inspected if c.proxy.kind != "none"])
+    contracts = [replace(c, upgrades=history.get(c.proxy.address, ())) for c in inspected]
     return ControlSurface(slug, reader.chain_id, reader.block.number, tuple(contracts), tuple(discovered))
