@@ -18,6 +18,7 @@ from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain, classify
 from defiscope.protocols.control.profile import control_surface, upgrades_of
 from defiscope.protocols.control.proxy import IMPLEMENTATION_SLOT, read_proxy
+from defiscope.protocols.control.roles import ward_holders
 
 OZ = "@openzeppelin/contracts/build/contracts/"
 #: OpenZeppelin 5.7's proxies refuse to be built without an initializing call: Reverter's `ok()` (pure) serves.
@@ -154,3 +155,31 @@ async def test_an_account_without_code_is_an_eoa_and_no_proxy(client: ChainClien
     assert (await classify(reader, nobody)).kind == "eoa"
     info = await read_proxy(reader, nobody)
     assert (info.kind, info.has_code) == ("none", False)
+
+
+async def test_vat_wards_come_from_rely_notes_and_are_confirmed(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    vat_address = deployment.contracts["MakerVat"]
+    vat = sender.contract(contract_artifact("Vat"), vat_address)
+    before = await ward_holders(await _reader(client), vat_address)
+    assert before
+    assert all(vat.functions.wards(w).call() == 1 for w in before)
+    newcomer = safe_owner(4)
+    with sender.impersonating(before[0], gas_money=10**18):
+        sender.send(vat.functions.rely(newcomer), sender=to_checksum_address(before[0]))
+    assert newcomer in await ward_holders(await _reader(client), vat_address)
+    with sender.impersonating(before[0], gas_money=10**18):
+        sender.send(vat.functions.deny(newcomer), sender=to_checksum_address(before[0]))
+    after = await ward_holders(await _reader(client), vat_address)
+    assert newcomer not in after  # named by a rely note, but denied since: not a ward
+    assert sorted(after) == sorted(before)
+
+
+async def test_a_renounced_owner_ends_the_chain_saying_so(client: ChainClient, eth_chain: DevnetChain) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    beacon = _oz(sender, "UpgradeableBeacon", sender.deploy(contract_artifact("Reverter")).address, sender.owner)
+    sender.send(beacon.functions.renounceOwnership())
+    (link,) = await admin_chain(await _reader(client), beacon.address)
+    assert (link.kind, link.why) == ("contract", "controlled by the zero address: renounced")

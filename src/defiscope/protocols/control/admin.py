@@ -10,7 +10,8 @@ Each account is probed once, with every classifying call in one batch:
 - ``getMinDelay()``: ``timelock`` (OpenZeppelin TimelockController); the next hop is who holds PROPOSER_ROLE
   (from RoleGranted/RoleRevoked events, confirmed with hasRole);
 - ``delay()`` and ``admin()``: ``timelock`` (Compound's Timelock); the next hop is its admin;
-- ``token()`` and ``votingPeriod()``: ``governor``, the end — power is the token's holders';
+- ``token()`` (OpenZeppelin) or ``comp()`` (GovernorBravo) and ``votingPeriod()``: ``governor``, the end —
+  power is the token's holders';
 - ``owner()``: ``contract`` (Ownable); the next hop is its owner;
 - otherwise ``unknown``, with why. Never "safe": an account not understood is reported as not understood.
 
@@ -30,6 +31,7 @@ from defiscope.chain.reader import Reader
 from defiscope.protocols.control.roles import role_holders
 from defiscope.protocols.control.surface import (
     ADMIN,
+    COMP,
     DELAY,
     GET_MIN_DELAY,
     GET_OWNERS,
@@ -51,6 +53,7 @@ PROBES: Final = (
     DELAY,
     ADMIN,
     TOKEN,
+    COMP,
     VOTING_PERIOD,
     OWNER,
 )
@@ -90,8 +93,17 @@ class _Probe:
     def ok(self, *signatures: str) -> bool:
         return all(self.results[s].success for s in signatures)
 
-    def value(self, signature: str) -> object:
-        return self.results[signature].value[0]
+    def integer(self, signature: str) -> int:
+        return int(self.results[signature].value[0])
+
+    def address(self, signature: str) -> str:
+        return to_checksum_address(self.results[signature].value[0])
+
+    def addresses(self, signature: str) -> tuple[str, ...]:
+        return tuple(to_checksum_address(a) for a in self.results[signature].value[0])
+
+    def word(self, signature: str) -> bytes:
+        return bytes(self.results[signature].value[0])
 
 
 async def classify(reader: Reader, address: str) -> AdminLink:
@@ -102,29 +114,30 @@ async def classify(reader: Reader, address: str) -> AdminLink:
     answers = await reader.call_many([Call.of(address, s) for s in PROBES])
     probe = _Probe(dict(zip(PROBES, answers, strict=True)))
     if probe.ok(GET_THRESHOLD, GET_OWNERS):
-        owners = tuple(to_checksum_address(a) for a in probe.value(GET_OWNERS))  # type: ignore[attr-defined]
-        threshold = int(probe.value(GET_THRESHOLD))  # type: ignore[call-overload]
+        owners, threshold = probe.addresses(GET_OWNERS), probe.integer(GET_THRESHOLD)
         return AdminLink(
             address, "multisig", threshold=threshold, signers=owners, detail=f"{threshold}-of-{len(owners)} Safe"
         )
     if probe.ok(GET_MIN_DELAY, PROPOSER_ROLE):
-        proposers = await role_holders(reader, address, bytes(probe.value(PROPOSER_ROLE)))  # type: ignore[call-overload]
-        delay = int(probe.value(GET_MIN_DELAY))  # type: ignore[call-overload]
+        proposers = await role_holders(reader, address, probe.word(PROPOSER_ROLE))
+        delay = probe.integer(GET_MIN_DELAY)
         return AdminLink(
             address, "timelock", delay_seconds=delay, controllers=tuple(proposers), detail="TimelockController"
         )
     if probe.ok(DELAY, ADMIN):
-        delay = int(probe.value(DELAY))  # type: ignore[call-overload]
-        admin = to_checksum_address(str(probe.value(ADMIN)))
+        delay, admin = probe.integer(DELAY), probe.address(ADMIN)
         return AdminLink(address, "timelock", delay_seconds=delay, controllers=(admin,), detail="Compound Timelock")
-    if probe.ok(TOKEN, VOTING_PERIOD):
-        token = to_checksum_address(str(probe.value(TOKEN)))
-        period = int(probe.value(VOTING_PERIOD))  # type: ignore[call-overload]
-        return AdminLink(address, "governor", detail=f"Governor: votes of {token}, voting period {period}")
+    for token_call, kind in ((TOKEN, "Governor"), (COMP, "GovernorBravo")):
+        if probe.ok(token_call, VOTING_PERIOD):
+            token, period = probe.address(token_call), probe.integer(VOTING_PERIOD)
+            detail = f"{kind}: votes of {token}, voting period {period} (its clock's units)"
+            return AdminLink(address, "governor", detail=detail)
     if probe.ok(OWNER):
-        owner = to_checksum_address(str(probe.value(OWNER)))
-        return AdminLink(address, "contract", controllers=(owner,), detail="Ownable")
-    why = "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, token/votingPeriod, owner"
+        return AdminLink(address, "contract", controllers=(probe.address(OWNER),), detail="Ownable")
+    why = (
+        "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, "
+        "token or comp/votingPeriod, owner"
+    )
     return AdminLink(address, "unknown", why=why)
 
 
@@ -144,7 +157,9 @@ async def admin_chain(reader: Reader, first: str) -> list[AdminLink]:
         link = await classify(reader, current)
         chain.append(link)
         current = _next(link)
-        if current is None and link.kind in ("timelock", "contract") and len(link.controllers) != 1:
+        if current is None and link.controllers and not any(int(c, 16) for c in link.controllers):
+            chain[-1] = _ended(link, "controlled by the zero address: renounced")
+        elif current is None and link.kind in ("timelock", "contract") and len(link.controllers) != 1:
             what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
             chain[-1] = _ended(link, f"{what}: the chain is not followed further")
     return chain

@@ -23,6 +23,7 @@ PROPOSER_ROLE: Final = "PROPOSER_ROLE()(bytes32)"
 HAS_ROLE: Final = "hasRole(bytes32,address)(bool)"
 DELAY: Final = "delay()(uint256)"
 TOKEN: Final = "token()(address)"
+COMP: Final = "comp()(address)"
 VOTING_PERIOD: Final = "votingPeriod()(uint256)"
 PAUSE_GUARDIAN: Final = "pauseGuardian()(address)"
 WARDS: Final = "wards(address)(uint256)"
@@ -52,6 +53,7 @@ CONTROL_SURFACE: Final = (
     ),
     ContractUse("Compound Timelock", "openzeppelin/ICompoundTimelock", calls=(DELAY, ADMIN)),
     ContractUse("Governor", "openzeppelin/GovernorVotes", calls=(TOKEN, VOTING_PERIOD)),
+    ContractUse("GovernorBravo", "compound/GovernorBravo", calls=(COMP, VOTING_PERIOD)),
     ContractUse("Comet", "compound/Comet", calls=(PAUSE_GUARDIAN,)),
     ContractUse("Aave Pool", "aave/IPool", calls=(ADDRESSES_PROVIDER,)),
     ContractUse("Aave PoolAddressesProvider", "aave/IPoolAddressesProvider", calls=(GET_ACL_MANAGER,)),
