@@ -73,6 +73,9 @@ def _print_contract(c: dict[str, Any]) -> None:
     for power in c["pause"]:
         who = ", ".join(power["holders"]) or power["why"] or "nobody"
         out.print(escape(f"    {power['power']}: {who} ({power['source']})"), highlight=False)
+        for holder, chain in zip(power["holders"], power["holder_chains"], strict=True):
+            ends = " -> ".join(f"{link['type']} {link['detail']}".strip() for link in chain)
+            out.print(escape(f"      {holder}: {ends}"), highlight=False)
     for u in c["upgrades"]:
         out.print(escape(f"    upgraded at block {u['block']} to {u['implementation']}"), highlight=False)
 

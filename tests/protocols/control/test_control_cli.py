@@ -33,6 +33,8 @@ def test_control_json_lists_contracts_admin_chains_and_facts(
     assert (pool["proxy"], pool["pattern"]) == ("transparent", "immutable-admin")
     assert [link["type"] for link in pool["admin_chain"]] == ["contract", "eoa"]
     assert pool["pause"][0]["holders"] == [deployment.contracts["AaveGuardianSafe"]]
+    ((safe,),) = pool["pause"][0]["holder_chains"]
+    assert (safe["type"], safe["threshold"], safe["detail"]) == ("multisig", 3, "3-of-5 Safe")
     assert {c["proxy"] for c in data["control"]} <= {"eip1967", "transparent", "uups", "beacon", "custom", "none"}
     assert data["facts"]["bounty"]["max_payout_usd"] == 1_000_000
     assert all(a["source"].startswith("https://") for a in data["facts"]["audits"])
@@ -42,6 +44,8 @@ def test_control_json_lists_contracts_admin_chains_and_facts(
     assert "timelock" in text.stdout
     assert "governor" in text.stdout
     assert "Proposal 062" in text.stdout
+    aave = cli.invoke(app, ["risk", "control", "aave-v3"])
+    assert "multisig 3-of-5 Safe" in aave.stdout
 
 
 def test_unknown_slug_is_one_line_exit_2(cli: CliRunner, devnet_home: Path) -> None:  # noqa: F811

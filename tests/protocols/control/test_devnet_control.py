@@ -66,6 +66,8 @@ async def test_the_guardian_safe_is_a_3_of_5_multisig_holding_aave_pause(
     (pool,) = [c for c in surface.contracts if c.proxy.address == deployment.contracts["AaveV3Pool"]]
     (pause,) = pool.pause
     assert pause.holders == (safe,)  # the deployer gave the role up
+    ((holder,),) = pause.holder_chains
+    assert (holder.kind, holder.threshold, len(holder.signers)) == ("multisig", THRESHOLD, OWNERS)
 
 
 async def test_compound_admin_chain_runs_through_the_timelock_to_the_governor(

@@ -45,9 +45,17 @@ class PausePower:
     holders: tuple[str, ...]
     source: str
     why: str | None = None
+    #: Each holder's own admin chain (a Safe: its threshold and signers), in the order of ``holders``.
+    holder_chains: tuple[tuple[AdminLink, ...], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"power": self.power, "holders": list(self.holders), "source": self.source, "why": self.why}
+        return {
+            "power": self.power,
+            "holders": list(self.holders),
+            "holder_chains": [[link.to_json() for link in chain] for chain in self.holder_chains],
+            "source": self.source,
+            "why": self.why,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +187,7 @@ async def inspect_contract(reader: Reader, use: ContractUse) -> ContractControl:
         pause_reader(reader, proxy.address) if pause_reader is not None and proxy.has_code else _none(),
     )
     chain = tuple(await admin_chain(reader, first)) if first is not None and int(first, 16) else ()
+    pause = tuple(await asyncio.gather(*(_with_holder_chains(reader, power) for power in pause)))
     if first is not None and not int(first, 16):
         proxy = _with_why(proxy, "the admin is the zero address (renounced)")
     elif first is None and proxy.has_code:
@@ -186,6 +195,11 @@ async def inspect_contract(reader: Reader, use: ContractUse) -> ContractControl:
         why = proxy.admin_why if proxy.kind != "none" else "answers neither owner() nor admin()"
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     return ContractControl(use.name, use.interface, use.interface.startswith("common/"), proxy, chain, pause, ())
+
+
+async def _with_holder_chains(reader: Reader, power: PausePower) -> PausePower:
+    chains = await asyncio.gather(*(admin_chain(reader, holder) for holder in power.holders))
+    return replace(power, holder_chains=tuple(tuple(chain) for chain in chains))
 
 
 async def _none() -> tuple[PausePower, ...]:
