@@ -16,9 +16,10 @@ from defiscope.devnet.safe import OWNERS, THRESHOLD, safe_owner
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain, classify
-from defiscope.protocols.control.profile import control_surface, upgrades_of
+from defiscope.protocols.control.profile import control_surface, inspect_contract, upgrades_of
 from defiscope.protocols.control.proxy import IMPLEMENTATION_SLOT, read_proxy
 from defiscope.protocols.control.roles import ward_holders
+from defiscope.protocols.surface import ContractUse
 
 OZ = "@openzeppelin/contracts/build/contracts/"
 #: OpenZeppelin 5.7's proxies refuse to be built without an initializing call: Reverter's `ok()` (pure) serves.
@@ -185,3 +186,22 @@ async def test_a_renounced_owner_ends_the_chain_saying_so(client: ChainClient, e
     sender.send(beacon.functions.renounceOwnership())
     (link,) = await admin_chain(await _reader(client), beacon.address)
     assert (link.kind, link.why) == ("contract", "controlled by the zero address: renounced")
+
+
+async def test_uups_proxy_is_told_from_transparent_by_proxiable_uuid(
+    client: ChainClient, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    first, second = (sender.deploy(contract_artifact("DevUUPS")) for _ in range(2))
+    init = first.functions.initialize(sender.owner)._encode_transaction_data()
+    proxy = _oz(sender, "ERC1967Proxy", first.address, init)
+    reader = await _reader(client)
+    info = await read_proxy(reader, proxy.address)
+    assert (info.kind, info.implementation, info.admin) == ("uups", first.address, None)
+    # The upgrade goes through the implementation, as its owner; the admin chain starts at owner().
+    uups = sender.contract(contract_artifact("DevUUPS"), proxy.address)
+    sender.send(uups.functions.upgradeToAndCall(second.address, b""))
+    surface_use = ContractUse("DevUUPS", "openzeppelin/UUPSUpgradeable", address=proxy.address)
+    control = await inspect_contract(await _reader(client), surface_use)
+    assert (control.proxy.kind, control.proxy.implementation) == ("uups", second.address)
+    assert [(link.kind, link.address) for link in control.admin_chain] == [("eoa", sender.owner)]
