@@ -205,3 +205,23 @@ async def test_uups_proxy_is_told_from_transparent_by_proxiable_uuid(
     control = await inspect_contract(await _reader(client), surface_use)
     assert (control.proxy.kind, control.proxy.implementation) == ("uups", second.address)
     assert [(link.kind, link.address) for link in control.admin_chain] == [("eoa", sender.owner)]
+
+
+async def test_timelock_proposers_come_from_role_events_and_a_fork_ends_the_chain(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    timelock_address = to_checksum_address(deployment.contracts["CompoundTimelock"])
+    timelock = sender.contract(contract_artifact("GovernanceTimelock"), timelock_address)
+    safe, governor = deployment.contracts["AaveGuardianSafe"], deployment.contracts["CompoundGovernor"]
+    proposer = timelock.functions.PROPOSER_ROLE().call()
+    with sender.impersonating(timelock_address, gas_money=10**18):  # the timelock administers itself
+        sender.send(timelock.functions.grantRole(proposer, safe), sender=timelock_address)
+    chain = await admin_chain(await _reader(client), timelock_address)
+    assert [link.kind for link in chain] == ["timelock"]
+    assert set(chain[0].controllers) == {governor, safe}
+    assert chain[0].why == "2 controllers: the chain is not followed further"
+    with sender.impersonating(timelock_address, gas_money=10**18):
+        sender.send(timelock.functions.revokeRole(proposer, safe), sender=timelock_address)
+    chain = await admin_chain(await _reader(client), timelock_address)
+    assert [(link.kind, link.address) for link in chain] == [("timelock", timelock_address), ("governor", governor)]
