@@ -3,6 +3,7 @@ TimelockController and Governor, OpenZeppelin's transparent and beacon proxies),
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Final
 
 from eth_utils import keccak, to_checksum_address
@@ -225,3 +226,24 @@ async def test_timelock_proposers_come_from_role_events_and_a_fork_ends_the_chai
         sender.send(timelock.functions.revokeRole(proposer, safe), sender=timelock_address)
     chain = await admin_chain(await _reader(client), timelock_address)
     assert [(link.kind, link.address) for link in chain] == [("timelock", timelock_address), ("governor", governor)]
+
+
+async def test_storage_reads_are_pinned_batched_and_recorded(client: ChainClient, eth_chain: DevnetChain) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    first, second = (sender.deploy(contract_artifact("Reverter")) for _ in range(2))
+    proxy = _oz(sender, "TransparentUpgradeableProxy", first.address, sender.owner, INIT)
+    before = await client.block()
+    admin = sender.contract(
+        load_npm_artifact(f"{OZ}ProxyAdmin.json"), (await read_proxy(await _reader(client), proxy.address)).admin
+    )
+    sender.send(admin.functions.upgradeAndCall(proxy.address, second.address, b""))
+    reader = await _reader(client)
+    sent = client.rpc.total_requests()
+    now, then = await asyncio.gather(
+        reader.storage(proxy.address, IMPLEMENTATION_SLOT),
+        reader.at(await reader.header(before.number)).storage(proxy.address, IMPLEMENTATION_SLOT),
+    )
+    assert (now, then) == (int(second.address, 16), int(first.address, 16))  # each at its own block
+    assert client.rpc.total_requests() - sent == 2  # the header, then both storage words in one batch
+    reads = [r for r in reader.node_reads if r.method == "eth_getStorageAt"]
+    assert sorted(r.block for r in reads) == [before.number, reader.block.number]
