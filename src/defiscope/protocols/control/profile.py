@@ -138,6 +138,9 @@ async def _dss_wards(reader: Reader, contract: str) -> tuple[PausePower, ...]:
     return (PausePower("auth: cage, rely, file", tuple(holders), f"wards from rely events; {WARDS_CAVEAT}"),)
 
 
+#: Who administers a contract that is not a proxy with an admin, asked in this order.
+FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR)
+
 PauseReader = Callable[[Reader, str], Awaitable[tuple[PausePower, ...]]]
 #: Pause powers by the interface a contract answers (as its `ContractUse` declares it).
 PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
@@ -166,15 +169,13 @@ def _log_address(topic: Any) -> str:
 
 
 async def _first_admin(reader: Reader, proxy: ProxyInfo) -> str | None:
-    """Who controls the contract first: the proxy's admin, else its owner() or admin()."""
+    """Who controls the contract first: the proxy's admin, else its owner(), admin() or (Comet) governor()."""
     if proxy.admin is not None and proxy.pattern != "safe-proxy":
         return proxy.admin
     if not proxy.has_code or proxy.pattern == "safe-proxy":
         return proxy.address if proxy.pattern == "safe-proxy" else None
-    owner, admin = await reader.call_many(
-        [Call.of(proxy.address, surface.OWNER), Call.of(proxy.address, surface.ADMIN)]
-    )
-    found = owner if owner.success else admin if admin.success else None
+    answers = await reader.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS])
+    found = next((answer for answer in answers if answer.success), None)
     return to_checksum_address(found.value[0]) if found is not None else None
 
 
@@ -192,7 +193,7 @@ async def inspect_contract(reader: Reader, use: ContractUse) -> ContractControl:
         proxy = _with_why(proxy, "the admin is the zero address (renounced)")
     elif first is None and proxy.has_code:
         what = "a proxy without a readable admin" if proxy.kind != "none" else "not a proxy"
-        why = proxy.admin_why if proxy.kind != "none" else "answers neither owner() nor admin()"
+        why = proxy.admin_why if proxy.kind != "none" else "answers none of owner(), admin(), governor()"
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     return ContractControl(use.name, use.interface, use.interface.startswith("common/"), proxy, chain, pause, ())
 
