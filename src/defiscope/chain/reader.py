@@ -475,6 +475,17 @@ class Reader:
         self.node_reads.append(replace(read, answer="0x" + keccak(code).hex()))
         return code
 
+    async def storage(self, address: str, slot: int) -> int:
+        """The 32-byte word in the account's storage ``slot`` at the reader's block, as an unsigned integer (an
+        EIP-1967 proxy keeps its implementation and admin there, out of any function's reach)."""
+        read = NodeRead("eth_getStorageAt", f"{address}[{hex(slot)}]", self.block.number, "")
+        answer = await self.batcher.node_read("eth_getStorageAt", [address, hex(slot), block_param(self.block)])
+        if answer.error is not None:
+            raise self._failed(read, answer.error)
+        word = str(answer.result)[2:]  # shape checked by the RPC layer: even-length hex
+        self.node_reads.append(replace(read, answer="0x" + word))
+        return int(word or "0", 16)
+
     async def has_state(self) -> bool:
         """Whether the node serves state at the reader's block: a pruned node (or an anvil loaded from a state dump)
         keeps none for old blocks and answers with an error, which is its answer, not a failure to reach it."""

@@ -95,7 +95,13 @@ COMMANDS: Final = (
         group=True,
     ),
     LazyCommand("keys", "defiscope.cli.keys", "keys_app", "API keys of the HTTP API (defiscope serve).", group=True),
-    LazyCommand("risk", "defiscope.cli.risk", "risk_app", "Liquidation risk of lending protocols.", group=True),
+    LazyCommand(
+        "risk",
+        "defiscope.cli.risk",
+        "risk_app",
+        "Risk: liquidations of lending protocols, who controls a protocol's contracts.",
+        group=True,
+    ),
     LazyCommand(
         "staking",
         "defiscope.cli.staking",

@@ -23,6 +23,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
 from defiscope.cli.common import one_line_errors, out
 from defiscope.cli.format import usd
+from defiscope.cli.risk_control import control_command
 from defiscope.config import load_settings
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
@@ -32,7 +33,10 @@ from defiscope.protocols.lending.risk import Position, RiskReport, Scenario, ris
 from defiscope.protocols.maker.risk import maker_risk_positions
 from defiscope.service.context import resolve_targets
 
-risk_app = typer.Typer(help="Liquidation risk of lending protocols.", no_args_is_help=True)
+risk_app = typer.Typer(
+    help="Risk: liquidations of lending protocols, who controls a protocol's contracts.", no_args_is_help=True
+)
+risk_app.command("control")(control_command)
 
 #: A source returns the block, the positions, the assets it knows and, optionally, the positions it could
 #: not value (each with why), which the report lists instead of valuing them at 0.

@@ -32,6 +32,10 @@ PROJECT_ROOT_ENV: Final = "DEFISCOPE_PROJECT_ROOT"
 NPM_ARTIFACTS: Final[Mapping[str, str]] = {
     "WETH9": "@uniswap/v2-periphery/build/WETH9.json",
     "UniswapV2Factory": "@uniswap/v2-core/build/UniswapV2Factory.json",
+    "GnosisSafe": "@gnosis.pm/safe-contracts/build/artifacts/contracts/GnosisSafe.sol/GnosisSafe.json",
+    "GnosisSafeProxyFactory": (
+        "@gnosis.pm/safe-contracts/build/artifacts/contracts/proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json"
+    ),
     "UniswapV2Pair": "@uniswap/v2-core/build/UniswapV2Pair.json",
     "UniswapV2Router02": "@uniswap/v2-periphery/build/UniswapV2Router02.json",
     "UniswapV3Factory": "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",

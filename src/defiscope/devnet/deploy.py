@@ -31,6 +31,7 @@ from defiscope.devnet.lido import deploy_lido_step
 from defiscope.devnet.maker_governance import deploy_maker_governance
 from defiscope.devnet.pancake_v2 import deploy_pancake_v2
 from defiscope.devnet.pancake_v3 import deploy_pancake_v3
+from defiscope.devnet.safe import deploy_guardian_safe
 from defiscope.devnet.spec import ChainSpec
 from defiscope.devnet.tokens import deploy_feeds, deploy_tokens, fund_owner
 from defiscope.devnet.tx import Sender
@@ -113,6 +114,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     contracts.update(deploy_aave_governance(sender, spec, contracts, tokens))
     contracts.update(deploy_aave_governance_v3(sender, spec, contracts))
     contracts.update(deploy_maker_governance(sender, spec, contracts, tokens))
+    contracts.update(deploy_guardian_safe(sender, spec, contracts))  # Aave's emergency admin, as on mainnet
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))
     return DevnetChain(

@@ -1,0 +1,178 @@
+"""An admin chain followed to its end: each hop classified by what the account answers at the pinned block.
+
+    chain = await admin_chain(reader, "0xTimelock…")
+    [(link.kind, link.address) for link in chain]   # [("timelock", …), ("governor", …)]
+
+Each account is probed once, with every classifying call in one batch:
+
+- no code: ``eoa`` (the end);
+- ``getThreshold()`` and ``getOwners()``: ``multisig`` (a Safe), the end — its owners are listed;
+- ``getMinDelay()``: ``timelock`` (OpenZeppelin TimelockController); the next hop is who holds PROPOSER_ROLE
+  (from RoleGranted/RoleRevoked events, confirmed with hasRole);
+- ``delay()`` and ``admin()``: ``timelock`` (Compound's Timelock); the next hop is its admin;
+- ``token()`` (OpenZeppelin) or ``comp()`` (GovernorBravo) and ``votingPeriod()``: ``governor``, the end —
+  power is the token's holders';
+- ``owner()``: ``contract`` (Ownable); the next hop is its owner;
+- otherwise ``unknown``, with why. Never "safe": an account not understood is reported as not understood.
+
+A hop with several controllers (two proposers) lists them and ends the chain there: which one matters is not a
+question the chain answers. A cycle (a timelock that is its own admin) ends the chain too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from eth_utils import to_checksum_address
+
+from defiscope.chain.multicall import Call, CallResult
+from defiscope.chain.reader import Reader
+from defiscope.protocols.control.roles import role_holders
+from defiscope.protocols.control.surface import (
+    ADMIN,
+    COMP,
+    DELAY,
+    GET_MIN_DELAY,
+    GET_OWNERS,
+    GET_THRESHOLD,
+    OWNER,
+    PROPOSER_ROLE,
+    TOKEN,
+    VOTING_PERIOD,
+)
+
+AdminKind = Literal["eoa", "multisig", "timelock", "governor", "contract", "unknown"]
+#: Hops followed before giving up (mainnet chains are 2-4 long).
+MAX_HOPS: Final = 8
+PROBES: Final = (
+    GET_THRESHOLD,
+    GET_OWNERS,
+    GET_MIN_DELAY,
+    PROPOSER_ROLE,
+    DELAY,
+    ADMIN,
+    TOKEN,
+    COMP,
+    VOTING_PERIOD,
+    OWNER,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AdminLink:
+    """One account in an admin chain. ``controllers`` are who control it next (the next hop when only one);
+    ``why`` explains an ``unknown`` or an end that is not the natural one."""
+
+    address: str
+    kind: AdminKind
+    threshold: int | None = None
+    delay_seconds: int | None = None
+    signers: tuple[str, ...] = ()
+    controllers: tuple[str, ...] = ()
+    detail: str = ""
+    why: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "address": self.address,
+            "type": self.kind,
+            "threshold": self.threshold,
+            "delay_seconds": self.delay_seconds,
+            "signers": list(self.signers),
+            "controllers": list(self.controllers),
+            "detail": self.detail,
+            "why": self.why,
+        }
+
+
+@dataclass(slots=True)
+class _Probe:
+    results: dict[str, CallResult] = field(default_factory=dict)
+
+    def ok(self, *signatures: str) -> bool:
+        return all(self.results[s].success for s in signatures)
+
+    def integer(self, signature: str) -> int:
+        return int(self.results[signature].value[0])
+
+    def address(self, signature: str) -> str:
+        return to_checksum_address(self.results[signature].value[0])
+
+    def addresses(self, signature: str) -> tuple[str, ...]:
+        return tuple(to_checksum_address(a) for a in self.results[signature].value[0])
+
+    def word(self, signature: str) -> bytes:
+        return bytes(self.results[signature].value[0])
+
+
+async def classify(reader: Reader, address: str) -> AdminLink:
+    """What ``address`` is as an admin, and who controls it next."""
+    address = to_checksum_address(address)
+    if not await reader.code(address):
+        return AdminLink(address, "eoa")
+    answers = await reader.call_many([Call.of(address, s) for s in PROBES])
+    probe = _Probe(dict(zip(PROBES, answers, strict=True)))
+    if probe.ok(GET_THRESHOLD, GET_OWNERS):
+        owners, threshold = probe.addresses(GET_OWNERS), probe.integer(GET_THRESHOLD)
+        return AdminLink(
+            address, "multisig", threshold=threshold, signers=owners, detail=f"{threshold}-of-{len(owners)} Safe"
+        )
+    if probe.ok(GET_MIN_DELAY, PROPOSER_ROLE):
+        proposers = await role_holders(reader, address, probe.word(PROPOSER_ROLE))
+        delay = probe.integer(GET_MIN_DELAY)
+        return AdminLink(
+            address, "timelock", delay_seconds=delay, controllers=tuple(proposers), detail="TimelockController"
+        )
+    if probe.ok(DELAY, ADMIN):
+        delay, admin = probe.integer(DELAY), probe.address(ADMIN)
+        return AdminLink(address, "timelock", delay_seconds=delay, controllers=(admin,), detail="Compound Timelock")
+    for token_call, kind in ((TOKEN, "Governor"), (COMP, "GovernorBravo")):
+        if probe.ok(token_call, VOTING_PERIOD):
+            token, period = probe.address(token_call), probe.integer(VOTING_PERIOD)
+            detail = f"{kind}: votes of {token}, voting period {period} (its clock's units)"
+            return AdminLink(address, "governor", detail=detail)
+    if probe.ok(OWNER):
+        return AdminLink(address, "contract", controllers=(probe.address(OWNER),), detail="Ownable")
+    why = (
+        "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, "
+        "token or comp/votingPeriod, owner"
+    )
+    return AdminLink(address, "unknown", why=why)
+
+
+async def admin_chain(reader: Reader, first: str) -> list[AdminLink]:
+    """The chain of control from ``first`` to its end (EOA, multisig, governor, unknown, or a fork/cycle)."""
+    chain: list[AdminLink] = []
+    seen: set[str] = set()
+    current: str | None = to_checksum_address(first)
+    while current is not None:
+        if current in seen:
+            chain[-1] = _ended(chain[-1], f"controlled by {current}, already in the chain (a cycle)")
+            break
+        if len(chain) == MAX_HOPS:
+            chain.append(AdminLink(current, "unknown", why=f"not followed past {MAX_HOPS} hops"))
+            break
+        seen.add(current)
+        link = await classify(reader, current)
+        chain.append(link)
+        current = _next(link)
+        if current is None and link.controllers and not any(int(c, 16) for c in link.controllers):
+            chain[-1] = _ended(link, "controlled by the zero address: renounced")
+        elif current is None and link.kind in ("timelock", "contract") and len(link.controllers) != 1:
+            what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
+            chain[-1] = _ended(link, f"{what}: the chain is not followed further")
+    return chain
+
+
+def _next(link: AdminLink) -> str | None:
+    if link.kind in ("timelock", "contract") and len(link.controllers) == 1:
+        zero = "0x" + "00" * 20
+        return None if link.controllers[0].lower() == zero else link.controllers[0]
+    return None
+
+
+def _ended(link: AdminLink, why: str) -> AdminLink:
+    return AdminLink(
+        link.address, link.kind, link.threshold, link.delay_seconds, link.signers, link.controllers, link.detail, why
+    )

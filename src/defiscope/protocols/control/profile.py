@@ -1,0 +1,238 @@
+"""The control surface of a protocol on one chain: every fixed contract its adapters read, as a proxy and as an
+admin chain, with the pause powers the contract has.
+
+    surface = await control_surface(reader, deployment, "aave-v3")
+    [c.to_json() for c in surface.contracts]   # {"contract", "address", "proxy", "implementation", "admin_chain", ...}
+
+Contracts found at run time (pools, cTokens of a factory) are listed by kind in ``discovered``, not inspected:
+their control is the factory's or the market's, read here through the fixed contracts. ERC-20s and feeds the
+protocol reads but does not run (declared with a ``common/`` interface) are marked as dependencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
+
+from eth_utils import to_checksum_address
+
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.errors import InputError
+from defiscope.protocols.control import surface
+from defiscope.protocols.control.admin import AdminLink, admin_chain
+from defiscope.protocols.control.proxy import ProxyInfo, read_proxy
+from defiscope.protocols.control.roles import WARDS_CAVEAT, role_holders, ward_holders
+from defiscope.protocols.registry import adapters_for
+from defiscope.protocols.surface import ContractUse, event_topic
+
+#: topic0 of EIP-1967's Upgraded(address): a proxy's implementation changed.
+UPGRADED_TOPIC: Final = "0x" + event_topic(surface.UPGRADED).hex()
+
+
+class UnknownProtocolHere(InputError):
+    """A slug no adapter of this chain's deployment has."""
+
+
+@dataclass(frozen=True, slots=True)
+class PausePower:
+    """Who can pause (or freeze) the contract: a guardian call or an AccessControl role; ``why`` when unread."""
+
+    power: str
+    holders: tuple[str, ...]
+    source: str
+    why: str | None = None
+    #: Each holder's own admin chain (a Safe: its threshold and signers), in the order of ``holders``.
+    holder_chains: tuple[tuple[AdminLink, ...], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "power": self.power,
+            "holders": list(self.holders),
+            "holder_chains": [[link.to_json() for link in chain] for chain in self.holder_chains],
+            "source": self.source,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    block: int
+    implementation: str
+    transaction: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContractControl:
+    name: str
+    interface: str
+    dependency: bool
+    proxy: ProxyInfo
+    admin_chain: tuple[AdminLink, ...]
+    pause: tuple[PausePower, ...]
+    upgrades: tuple[Upgrade, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.proxy
+        return {
+            "contract": self.name,
+            "address": p.address,
+            "interface": self.interface,
+            "dependency": self.dependency,
+            "proxy": p.kind,
+            "pattern": p.pattern,
+            "implementation": p.implementation,
+            "beacon": p.beacon,
+            "admin_chain": [link.to_json() for link in self.admin_chain],
+            "admin_why": p.admin_why if not self.admin_chain else None,
+            "pause": [power.to_json() for power in self.pause],
+            "upgrades": [
+                {"block": u.block, "implementation": u.implementation, "transaction": u.transaction}
+                for u in self.upgrades
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSurface:
+    slug: str
+    chain_id: int
+    block: int
+    contracts: tuple[ContractControl, ...]
+    discovered: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "chain_id": self.chain_id,
+            "block": self.block,
+            "control": [c.to_json() for c in self.contracts],
+            "discovered": list(self.discovered),
+        }
+
+
+async def _guardian(reader: Reader, address: str, signature: str) -> tuple[PausePower, ...]:
+    (answer,) = await reader.call_many([Call.of(address, signature)])
+    name = signature.split("(")[0]
+    if not answer.success:
+        return (PausePower("pause", (), name, why=f"{name}() failed: {answer.error}"),)
+    holder = to_checksum_address(answer.value[0])
+    return (PausePower("pause", (holder,) if int(holder, 16) else (), name),)
+
+
+async def _aave_emergency_admins(reader: Reader, pool: str) -> tuple[PausePower, ...]:
+    """Aave V3: EMERGENCY_ADMIN_ROLE holders of the market's ACLManager may pause the pool and its reserves."""
+    (provider,) = await reader.values([Call.of(pool, surface.ADDRESSES_PROVIDER)])
+    (acl,) = await reader.values([Call.of(provider, surface.GET_ACL_MANAGER)])
+    (role,) = await reader.values([Call.of(acl, surface.EMERGENCY_ADMIN_ROLE)])
+    holders = await role_holders(reader, acl, bytes(role))
+    return (PausePower("pause pool and reserves", tuple(holders), f"ACLManager {acl} EMERGENCY_ADMIN_ROLE"),)
+
+
+async def _dss_wards(reader: Reader, contract: str) -> tuple[PausePower, ...]:
+    """dss: every ward may cage (shut down), rely and file; wards(a) cannot be enumerated (`roles.ward_holders`)."""
+    holders = await ward_holders(reader, contract)
+    return (PausePower("auth: cage, rely, file", tuple(holders), f"wards from rely events; {WARDS_CAVEAT}"),)
+
+
+#: Who administers a contract that is not a proxy with an admin, asked in this order.
+FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR)
+
+PauseReader = Callable[[Reader, str], Awaitable[tuple[PausePower, ...]]]
+#: Pause powers by the interface a contract answers (as its `ContractUse` declares it).
+PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
+    "aave/IPool": _aave_emergency_admins,
+    "compound/Comptroller": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
+    "compound/Comet": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
+    "maker/VatAbstract": _dss_wards,
+}
+
+
+async def upgrades_of(reader: Reader, proxies: Sequence[str]) -> dict[str, tuple[Upgrade, ...]]:
+    """Each proxy's implementation changes, oldest first, from its Upgraded events: one log query for all."""
+    if not proxies:
+        return {}
+    logs = await reader.logs(address=list(proxies), topics=[UPGRADED_TOPIC], from_block=0)
+    found: dict[str, list[Upgrade]] = {to_checksum_address(p): [] for p in proxies}
+    for log in logs:
+        upgrade = Upgrade(int(str(log["blockNumber"]), 0), _log_address(log["topics"][1]), str(log["transactionHash"]))
+        found[to_checksum_address(str(log["address"]))].append(upgrade)
+    return {address: tuple(sorted(ups, key=lambda u: u.block)) for address, ups in found.items()}
+
+
+def _log_address(topic: Any) -> str:
+    raw = bytes.fromhex(topic[2:]) if isinstance(topic, str) else bytes(topic)
+    return to_checksum_address(raw[-20:])
+
+
+async def _first_admin(reader: Reader, proxy: ProxyInfo) -> str | None:
+    """Who controls the contract first: the proxy's admin, else its owner(), admin() or (Comet) governor()."""
+    if proxy.admin is not None and proxy.pattern != "safe-proxy":
+        return proxy.admin
+    if not proxy.has_code or proxy.pattern == "safe-proxy":
+        return proxy.address if proxy.pattern == "safe-proxy" else None
+    answers = await reader.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS])
+    found = next((answer for answer in answers if answer.success), None)
+    return to_checksum_address(found.value[0]) if found is not None else None
+
+
+async def inspect_contract(reader: Reader, use: ContractUse) -> ContractControl:
+    assert use.address is not None
+    proxy = await read_proxy(reader, use.address)
+    pause_reader = PAUSE_POWERS.get(use.interface)
+    first, pause = await asyncio.gather(
+        _first_admin(reader, proxy),
+        pause_reader(reader, proxy.address) if pause_reader is not None and proxy.has_code else _none(),
+    )
+    chain = tuple(await admin_chain(reader, first)) if first is not None and int(first, 16) else ()
+    pause = tuple(await asyncio.gather(*(_with_holder_chains(reader, power) for power in pause)))
+    if first is not None and not int(first, 16):
+        proxy = _with_why(proxy, "the admin is the zero address (renounced)")
+    elif first is None and proxy.has_code:
+        what = "a proxy without a readable admin" if proxy.kind != "none" else "not a proxy"
+        why = proxy.admin_why if proxy.kind != "none" else "answers none of owner(), admin(), governor()"
+        proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
+    return ContractControl(use.name, use.interface, use.interface.startswith("common/"), proxy, chain, pause, ())
+
+
+async def _with_holder_chains(reader: Reader, power: PausePower) -> PausePower:
+    chains = await asyncio.gather(*(admin_chain(reader, holder) for holder in power.holders))
+    return replace(power, holder_chains=tuple(tuple(chain) for chain in chains))
+
+
+async def _none() -> tuple[PausePower, ...]:
+    return ()
+
+
+def _with_why(proxy: ProxyInfo, why: str) -> ProxyInfo:
+    return replace(proxy, admin_why=why)
+
+
+def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse], list[str]]:
+    """The protocol's contracts with a registry address (one use per address), and the kinds found at run time."""
+    adapters = [a for a in adapters_for(deployment) if a.info.slug == slug]
+    if not adapters:
+        known = sorted({a.info.slug for a in adapters_for(deployment)})
+        raise UnknownProtocolHere(
+            f"slug: no protocol {slug!r} on chain {deployment.chain_id}; known: {', '.join(known)}"
+        )
+    fixed: dict[str, ContractUse] = {}
+    discovered: list[str] = []
+    for adapter in adapters:
+        for use in adapter.surface():
+            if use.address is None:
+                discovered.append(use.name)
+            else:
+                fixed.setdefault(use.address.lower(), use)
+    return list(fixed.values()), list(dict.fromkeys(discovered))
+
+
+async def control_surface(reader: Reader, deployment: Deployment, slug: str) -> ControlSurface:
+    uses, discovered = fixed_contracts(deployment, slug)
+    inspected = await asyncio.gather(*(inspect_contract(reader, use) for use in uses))
+    history = await upgrades_of(reader, [c.proxy.address for c in inspected if c.proxy.kind != "none"])
+    contracts = [replace(c, upgrades=history.get(c.proxy.address, ())) for c in inspected]
+    return ControlSurface(slug, reader.chain_id, reader.block.number, tuple(contracts), tuple(discovered))

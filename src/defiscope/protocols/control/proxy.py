@@ -1,0 +1,155 @@
+"""Proxy detection at a pinned block: EIP-1967 slots, UUPS vs transparent vs beacon, and older patterns.
+
+    info = await read_proxy(reader, pool_address)
+    info.kind, info.implementation, info.admin   # "transparent", "0x…", "0x…" (Aave: the immutable admin)
+
+How each kind is told apart (the same order as below):
+
+- EIP-1967 implementation slot set: ``uups`` when the implementation answers ``proxiableUUID()`` with that
+  slot (ERC-1822), else ``transparent`` when an admin is known (the admin slot, or an address immutable in
+  the proxy's code as in Aave's InitializableImmutableAdminUpgradeabilityProxy), else ``eip1967``.
+- EIP-1967 beacon slot set: ``beacon``; the implementation is the beacon's ``implementation()``, the admin
+  the beacon's ``owner()``.
+- Compound's Unitroller: ``comptrollerImplementation()`` answers; admin is ``admin()``.
+- Safe's proxy: ``masterCopy()`` answers with the singleton kept in slot 0.
+Anything else is ``none``: not a proxy, or one of a pattern not known here (the bytecode's hash is kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from eth_utils import keccak, to_checksum_address
+
+from defiscope.chain.multicall import Call
+from defiscope.chain.reader import Reader
+from defiscope.protocols.control.surface import (
+    ADMIN,
+    BEACON_IMPLEMENTATION,
+    COMPTROLLER_IMPLEMENTATION,
+    MASTER_COPY,
+    OWNER,
+    PROXIABLE_UUID,
+)
+
+
+def _eip1967_slot(label: str) -> int:
+    """bytes32(uint256(keccak256(label)) - 1), as EIP-1967 defines its slots."""
+    return int.from_bytes(keccak(text=label), "big") - 1
+
+
+IMPLEMENTATION_SLOT: Final = _eip1967_slot("eip1967.proxy.implementation")
+ADMIN_SLOT: Final = _eip1967_slot("eip1967.proxy.admin")
+BEACON_SLOT: Final = _eip1967_slot("eip1967.proxy.beacon")
+ADDRESS_MASK: Final = (1 << 160) - 1
+#: PUSH32: how solc inlines an immutable into runtime code.
+PUSH32: Final = 0x7F
+
+ProxyKind = Literal["eip1967", "transparent", "uups", "beacon", "custom", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyInfo:
+    """What a contract is as a proxy. ``pattern`` names the precise pattern ("oz-transparent",
+    "immutable-admin", "compound-unitroller", "safe-proxy", ...); ``admin`` is the address that can upgrade it
+    (None: not a proxy, or not found — ``admin_why`` says why)."""
+
+    address: str
+    kind: ProxyKind
+    pattern: str
+    implementation: str | None = None
+    admin: str | None = None
+    beacon: str | None = None
+    admin_why: str | None = None
+    has_code: bool = True
+
+
+def _address(word: int) -> str | None:
+    return to_checksum_address(word.to_bytes(20, "big")) if word & ADDRESS_MASK else None
+
+
+def immutable_addresses(code: bytes) -> list[str]:
+    """Addresses pushed whole by PUSH32 in runtime code (immutables are inlined so), in order, without repeats.
+
+    >>> immutable_addresses(bytes([0x7F]) + bytes(12) + bytes.fromhex("11" * 20) + bytes([0x60, 0x00]))
+    ['0x1111111111111111111111111111111111111111']
+    """
+    found: list[str] = []
+    i = 0
+    while i < len(code):
+        op = code[i]
+        if op == PUSH32 and i + 33 <= len(code):
+            word = code[i + 1 : i + 33]
+            if word[:12] == bytes(12) and any(word[12:]) and int.from_bytes(word[12:], "big") > 0xFFFFFFFF:
+                address = to_checksum_address(word[12:])
+                if address not in found:
+                    found.append(address)
+        i += 1 + (op - 0x5F if 0x60 <= op <= 0x7F else 0)
+    return found
+
+
+async def read_proxy(reader: Reader, address: str) -> ProxyInfo:
+    """The proxy kind of ``address`` at the reader's block, with its implementation and admin where known."""
+    address = to_checksum_address(address)
+    code, impl_word, admin_word, beacon_word = await asyncio.gather(
+        reader.code(address),
+        reader.storage(address, IMPLEMENTATION_SLOT),
+        reader.storage(address, ADMIN_SLOT),
+        reader.storage(address, BEACON_SLOT),
+    )
+    if not code:
+        return ProxyInfo(address, "none", "no-code", admin_why="no contract at this address", has_code=False)
+    implementation, beacon = _address(impl_word), _address(beacon_word)
+    if implementation is not None:
+        return await _eip1967(reader, address, code, implementation, _address(admin_word))
+    if beacon is not None:
+        return await _beacon(reader, address, beacon)
+    return await _older(reader, address)
+
+
+async def _eip1967(reader: Reader, address: str, code: bytes, implementation: str, admin: str | None) -> ProxyInfo:
+    (uuid,) = await reader.call_many([Call.of(implementation, PROXIABLE_UUID)])
+    if uuid.success and int.from_bytes(uuid.value[0], "big") == IMPLEMENTATION_SLOT:
+        # ERC-1822: the implementation upgrades itself; who may call upgradeTo is the implementation's owner.
+        return ProxyInfo(address, "uups", "uups", implementation, admin, admin_why=None if admin else "see owner")
+    if admin is not None:
+        return ProxyInfo(address, "transparent", "eip1967-admin-slot", implementation, admin)
+    immutables = [a for a in immutable_addresses(code) if a != implementation]
+    if len(immutables) == 1:
+        return ProxyInfo(address, "transparent", "immutable-admin", implementation, immutables[0])
+    why = (
+        "the EIP-1967 admin slot is empty and the proxy's code holds no immutable address"
+        if not immutables
+        else f"the EIP-1967 admin slot is empty and the proxy's code holds {len(immutables)} immutable addresses"
+    )
+    return ProxyInfo(address, "eip1967", "eip1967", implementation, None, admin_why=why)
+
+
+async def _beacon(reader: Reader, address: str, beacon: str) -> ProxyInfo:
+    implementation, owner = await reader.call_many([Call.of(beacon, BEACON_IMPLEMENTATION), Call.of(beacon, OWNER)])
+    impl = to_checksum_address(implementation.value[0]) if implementation.success else None
+    admin = to_checksum_address(owner.value[0]) if owner.success else None
+    why = None if admin else f"the beacon {beacon} answers no owner(): {owner.error}"
+    return ProxyInfo(address, "beacon", "eip1967-beacon", impl, admin, beacon, admin_why=why)
+
+
+async def _older(reader: Reader, address: str) -> ProxyInfo:
+    unitroller, unitroller_admin, safe = await reader.call_many(
+        [
+            Call.of(address, COMPTROLLER_IMPLEMENTATION),
+            Call.of(address, ADMIN),
+            Call.of(address, MASTER_COPY),
+        ]
+    )
+    if unitroller.success:
+        admin = to_checksum_address(unitroller_admin.value[0]) if unitroller_admin.success else None
+        why = None if admin else f"admin() failed: {unitroller_admin.error}"
+        impl = to_checksum_address(unitroller.value[0])
+        return ProxyInfo(address, "custom", "compound-unitroller", impl, admin, admin_why=why)
+    if safe.success:
+        # A Safe proxy upgrades only through its own multisig (changeMasterCopy from itself).
+        singleton = to_checksum_address(safe.value[0])
+        return ProxyInfo(address, "custom", "safe-proxy", singleton, address)
+    return ProxyInfo(address, "none", "none", admin_why="not a proxy")

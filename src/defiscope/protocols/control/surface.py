@@ -1,0 +1,67 @@
+"""What the control reads call and scan, declared against the real interfaces (checked by ``tests/mainnet/``).
+
+Every signature `proxy`, `admin`, `roles` and `profile` send is listed here once; the modules take their
+signatures from these constants, so a call cannot drift from its declaration.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from defiscope.protocols.surface import ContractUse
+
+PROXIABLE_UUID: Final = "proxiableUUID()(bytes32)"
+BEACON_IMPLEMENTATION: Final = "implementation()(address)"
+OWNER: Final = "owner()(address)"
+ADMIN: Final = "admin()(address)"
+COMPTROLLER_IMPLEMENTATION: Final = "comptrollerImplementation()(address)"
+MASTER_COPY: Final = "masterCopy()(address)"
+GET_THRESHOLD: Final = "getThreshold()(uint256)"
+GET_OWNERS: Final = "getOwners()(address[])"
+GET_MIN_DELAY: Final = "getMinDelay()(uint256)"
+PROPOSER_ROLE: Final = "PROPOSER_ROLE()(bytes32)"
+HAS_ROLE: Final = "hasRole(bytes32,address)(bool)"
+DELAY: Final = "delay()(uint256)"
+TOKEN: Final = "token()(address)"
+COMP: Final = "comp()(address)"
+VOTING_PERIOD: Final = "votingPeriod()(uint256)"
+PAUSE_GUARDIAN: Final = "pauseGuardian()(address)"
+GOVERNOR: Final = "governor()(address)"
+WARDS: Final = "wards(address)(uint256)"
+ADDRESSES_PROVIDER: Final = "ADDRESSES_PROVIDER()(address)"
+GET_ACL_MANAGER: Final = "getACLManager()(address)"
+EMERGENCY_ADMIN_ROLE: Final = "EMERGENCY_ADMIN_ROLE()(bytes32)"
+UPGRADED: Final = "Upgraded(address)"
+ROLE_GRANTED: Final = "RoleGranted(bytes32,address,address)"
+ROLE_REVOKED: Final = "RoleRevoked(bytes32,address,address)"
+RELY: Final = "Rely(address)"
+
+CONTROL_SURFACE: Final = (
+    ContractUse("EIP-1967 proxy", "openzeppelin/IERC1967", events=(UPGRADED,)),
+    ContractUse("UUPS implementation", "openzeppelin/UUPSUpgradeable", calls=(PROXIABLE_UUID,)),
+    ContractUse("beacon", "openzeppelin/UpgradeableBeacon", calls=(BEACON_IMPLEMENTATION, OWNER)),
+    ContractUse("Ownable admin", "openzeppelin/Ownable", calls=(OWNER,)),
+    ContractUse(
+        "Compound Unitroller", "compound/Comptroller", calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PAUSE_GUARDIAN)
+    ),
+    ContractUse("Safe proxy", "safe/GnosisSafeProxy", calls=(MASTER_COPY,)),
+    ContractUse("Safe", "safe/GnosisSafe", calls=(GET_THRESHOLD, GET_OWNERS)),
+    ContractUse(
+        "TimelockController",
+        "openzeppelin/TimelockController",
+        calls=(GET_MIN_DELAY, PROPOSER_ROLE, HAS_ROLE),
+        events=(ROLE_GRANTED, ROLE_REVOKED),
+    ),
+    ContractUse("Compound Timelock", "openzeppelin/ICompoundTimelock", calls=(DELAY, ADMIN)),
+    ContractUse("Governor", "openzeppelin/GovernorVotes", calls=(TOKEN, VOTING_PERIOD)),
+    ContractUse("GovernorBravo", "compound/GovernorBravo", calls=(COMP, VOTING_PERIOD)),
+    ContractUse("Comet", "compound/Comet", calls=(PAUSE_GUARDIAN, GOVERNOR)),
+    ContractUse("Aave Pool", "aave/IPool", calls=(ADDRESSES_PROVIDER,)),
+    ContractUse("Aave PoolAddressesProvider", "aave/IPoolAddressesProvider", calls=(GET_ACL_MANAGER,)),
+    ContractUse("Aave ACLManager", "aave/IACLManager", calls=(EMERGENCY_ADMIN_ROLE,)),
+    ContractUse(
+        "Aave ACLManager roles", "openzeppelin/AccessControl", calls=(HAS_ROLE,), events=(ROLE_GRANTED, ROLE_REVOKED)
+    ),
+    ContractUse("dss Vat", "maker/VatAbstract", calls=(WARDS,), notes=("rely(address)",)),
+    ContractUse("dss auth with events", "maker/Dog", calls=(WARDS,), events=(RELY,)),
+)

@@ -1,0 +1,249 @@
+"""Proxy detection and admin chains read from the devnet's real contracts (Aave's proxies, a Safe, OpenZeppelin's
+TimelockController and Governor, OpenZeppelin's transparent and beacon proxies), and upgrades from their events."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from eth_utils import keccak, to_checksum_address
+
+from defiscope.chain.client import ChainClient
+from defiscope.chain.reader import Batcher, Reader
+from defiscope.deployments import Deployment
+from defiscope.devnet.artifacts import contract_artifact, load_npm_artifact
+from defiscope.devnet.governance import TIMELOCK_DELAY
+from defiscope.devnet.safe import OWNERS, THRESHOLD, safe_owner
+from defiscope.devnet.tx import Sender
+from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.control.admin import admin_chain, classify
+from defiscope.protocols.control.profile import control_surface, inspect_contract, upgrades_of
+from defiscope.protocols.control.proxy import IMPLEMENTATION_SLOT, read_proxy
+from defiscope.protocols.control.roles import ward_holders
+from defiscope.protocols.surface import ContractUse
+
+OZ = "@openzeppelin/contracts/build/contracts/"
+#: OpenZeppelin 5.7's proxies refuse to be built without an initializing call: Reverter's `ok()` (pure) serves.
+INIT: Final = keccak(text="ok()")[:4]
+
+
+async def _reader(client: ChainClient) -> Reader:
+    return Batcher(await client.snapshot()).reader("control")
+
+
+async def test_aave_pool_is_a_transparent_proxy_with_the_provider_as_immutable_admin(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    reader = await _reader(client)
+    pool, provider = deployment.contracts["AaveV3Pool"], deployment.contracts["AaveV3PoolAddressesProvider"]
+    info = await read_proxy(reader, pool)
+    assert (info.kind, info.pattern, info.admin) == ("transparent", "immutable-admin", provider)
+    assert info.implementation is not None
+    assert info.implementation != pool
+    # The storage read is kept as provenance, with the word it answered.
+    slot_reads = [
+        r for r in reader.node_reads if r.method == "eth_getStorageAt" and hex(IMPLEMENTATION_SLOT) in r.subject
+    ]
+    assert slot_reads
+    assert int(slot_reads[0].answer, 16) == int(info.implementation, 16)
+    chain = await admin_chain(reader, provider)
+    assert [link.kind for link in chain] == ["contract", "eoa"]  # Ownable provider, owned by the deployer
+
+
+async def test_the_guardian_safe_is_a_3_of_5_multisig_holding_aave_pause(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    reader = await _reader(client)
+    safe = deployment.contracts["AaveGuardianSafe"]
+    info = await read_proxy(reader, safe)
+    assert (info.kind, info.pattern, info.implementation) == (
+        "custom",
+        "safe-proxy",
+        deployment.contracts["SafeSingleton"],
+    )
+    link = await classify(reader, safe)
+    assert (link.kind, link.threshold) == ("multisig", THRESHOLD)
+    assert link.signers == tuple(safe_owner(i) for i in range(OWNERS))
+    surface = await control_surface(reader, deployment, "aave-v3")
+    (pool,) = [c for c in surface.contracts if c.proxy.address == deployment.contracts["AaveV3Pool"]]
+    (pause,) = pool.pause
+    assert pause.holders == (safe,)  # the deployer gave the role up
+    ((holder,),) = pause.holder_chains
+    assert (holder.kind, holder.threshold, len(holder.signers)) == ("multisig", THRESHOLD, OWNERS)
+
+
+async def test_compound_admin_chain_runs_through_the_timelock_to_the_governor(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    reader = await _reader(client)
+    comptroller = deployment.contracts["CompoundV2Comptroller"]
+    info = await read_proxy(reader, comptroller)
+    # The devnet's Comptroller is a stand-in without Unitroller's delegation: no proxy, said so.
+    assert (info.kind, info.admin_why) == ("none", "not a proxy")
+    surface = await control_surface(reader, deployment, "compound-v2")
+    (control,) = [c for c in surface.contracts if c.proxy.address == comptroller]
+    kinds = [(link.kind, link.address, link.delay_seconds) for link in control.admin_chain]
+    assert kinds == [
+        ("timelock", deployment.contracts["CompoundTimelock"], TIMELOCK_DELAY),
+        ("governor", deployment.contracts["CompoundGovernor"], None),
+    ]
+    (pause,) = control.pause
+    assert pause.holders == ()
+    assert pause.why is not None
+    assert "pauseGuardian() failed" in pause.why
+
+
+async def test_an_admin_that_answers_nothing_is_unknown_never_safe(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    factory = sender.contract(
+        load_npm_artifact("@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json"),
+        deployment.contracts["UniswapV3Factory"],
+    )
+    reverter = deployment.contracts["Reverter"]
+    timelock = to_checksum_address(deployment.contracts["UniswapTimelock"])
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(factory.functions.setOwner(reverter), sender=timelock)
+    reader = await _reader(client)
+    chain = await admin_chain(reader, deployment.contracts["UniswapV3Factory"])
+    assert [link.kind for link in chain] == ["contract", "unknown"]
+    assert chain[-1].address == reverter
+    assert chain[-1].why
+    assert "none of" in chain[-1].why
+
+
+def _oz(sender: Sender, name: str, *args: Any) -> Any:
+    return sender.deploy(load_npm_artifact(f"{OZ}{name}.json"), *args)
+
+
+async def test_transparent_proxy_upgrade_is_read_from_upgraded_events(
+    client: ChainClient, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    first, second = (sender.deploy(contract_artifact("Reverter")) for _ in range(2))
+    proxy = _oz(sender, "TransparentUpgradeableProxy", first.address, sender.owner, INIT)
+    reader = await _reader(client)
+    before = await read_proxy(reader, proxy.address)
+    assert (before.kind, before.implementation) == ("transparent", first.address)
+    admin = sender.contract(load_npm_artifact(f"{OZ}ProxyAdmin.json"), str(before.admin))
+    sender.send(admin.functions.upgradeAndCall(proxy.address, second.address, b""))
+
+    reader = await _reader(client)
+    after = await read_proxy(reader, proxy.address)
+    assert after.implementation == second.address
+    chain = await admin_chain(reader, str(after.admin))
+    assert [(link.kind, link.address) for link in chain] == [("contract", before.admin), ("eoa", sender.owner)]
+    upgrades = (await upgrades_of(reader, [proxy.address]))[proxy.address]
+    assert [u.implementation for u in upgrades] == [first.address, second.address]
+    assert upgrades[0].block < upgrades[1].block
+
+
+async def test_beacon_proxy_reads_the_beacon(client: ChainClient, eth_chain: DevnetChain) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    implementation = sender.deploy(contract_artifact("Reverter"))
+    beacon = _oz(sender, "UpgradeableBeacon", implementation.address, sender.owner)
+    proxy = _oz(sender, "BeaconProxy", beacon.address, INIT)
+    info = await read_proxy(await _reader(client), proxy.address)
+    assert (info.kind, info.beacon, info.implementation, info.admin) == (
+        "beacon",
+        beacon.address,
+        implementation.address,
+        sender.owner,
+    )
+
+
+async def test_an_account_without_code_is_an_eoa_and_no_proxy(client: ChainClient) -> None:
+    reader = await _reader(client)
+    nobody = safe_owner(0)
+    assert (await classify(reader, nobody)).kind == "eoa"
+    info = await read_proxy(reader, nobody)
+    assert (info.kind, info.has_code) == ("none", False)
+
+
+async def test_vat_wards_come_from_rely_notes_and_are_confirmed(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    vat_address = deployment.contracts["MakerVat"]
+    vat = sender.contract(contract_artifact("Vat"), vat_address)
+    before = await ward_holders(await _reader(client), vat_address)
+    assert before
+    assert all(vat.functions.wards(w).call() == 1 for w in before)
+    newcomer = safe_owner(4)
+    with sender.impersonating(before[0], gas_money=10**18):
+        sender.send(vat.functions.rely(newcomer), sender=to_checksum_address(before[0]))
+    assert newcomer in await ward_holders(await _reader(client), vat_address)
+    with sender.impersonating(before[0], gas_money=10**18):
+        sender.send(vat.functions.deny(newcomer), sender=to_checksum_address(before[0]))
+    after = await ward_holders(await _reader(client), vat_address)
+    assert newcomer not in after  # named by a rely note, but denied since: not a ward
+    assert sorted(after) == sorted(before)
+
+
+async def test_a_renounced_owner_ends_the_chain_saying_so(client: ChainClient, eth_chain: DevnetChain) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    beacon = _oz(sender, "UpgradeableBeacon", sender.deploy(contract_artifact("Reverter")).address, sender.owner)
+    sender.send(beacon.functions.renounceOwnership())
+    (link,) = await admin_chain(await _reader(client), beacon.address)
+    assert (link.kind, link.why) == ("contract", "controlled by the zero address: renounced")
+
+
+async def test_uups_proxy_is_told_from_transparent_by_proxiable_uuid(
+    client: ChainClient, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    first, second = (sender.deploy(contract_artifact("DevUUPS")) for _ in range(2))
+    init = first.functions.initialize(sender.owner)._encode_transaction_data()
+    proxy = _oz(sender, "ERC1967Proxy", first.address, init)
+    reader = await _reader(client)
+    info = await read_proxy(reader, proxy.address)
+    assert (info.kind, info.implementation, info.admin) == ("uups", first.address, None)
+    # The upgrade goes through the implementation, as its owner; the admin chain starts at owner().
+    uups = sender.contract(contract_artifact("DevUUPS"), proxy.address)
+    sender.send(uups.functions.upgradeToAndCall(second.address, b""))
+    surface_use = ContractUse("DevUUPS", "openzeppelin/UUPSUpgradeable", address=proxy.address)
+    control = await inspect_contract(await _reader(client), surface_use)
+    assert (control.proxy.kind, control.proxy.implementation) == ("uups", second.address)
+    assert [(link.kind, link.address) for link in control.admin_chain] == [("eoa", sender.owner)]
+
+
+async def test_timelock_proposers_come_from_role_events_and_a_fork_ends_the_chain(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    timelock_address = to_checksum_address(deployment.contracts["CompoundTimelock"])
+    timelock = sender.contract(contract_artifact("GovernanceTimelock"), timelock_address)
+    safe, governor = deployment.contracts["AaveGuardianSafe"], deployment.contracts["CompoundGovernor"]
+    proposer = timelock.functions.PROPOSER_ROLE().call()
+    with sender.impersonating(timelock_address, gas_money=10**18):  # the timelock administers itself
+        sender.send(timelock.functions.grantRole(proposer, safe), sender=timelock_address)
+    chain = await admin_chain(await _reader(client), timelock_address)
+    assert [link.kind for link in chain] == ["timelock"]
+    assert set(chain[0].controllers) == {governor, safe}
+    assert chain[0].why == "2 controllers: the chain is not followed further"
+    with sender.impersonating(timelock_address, gas_money=10**18):
+        sender.send(timelock.functions.revokeRole(proposer, safe), sender=timelock_address)
+    chain = await admin_chain(await _reader(client), timelock_address)
+    assert [(link.kind, link.address) for link in chain] == [("timelock", timelock_address), ("governor", governor)]
+
+
+async def test_storage_reads_are_pinned_batched_and_recorded(client: ChainClient, eth_chain: DevnetChain) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    first, second = (sender.deploy(contract_artifact("Reverter")) for _ in range(2))
+    proxy = _oz(sender, "TransparentUpgradeableProxy", first.address, sender.owner, INIT)
+    before = await client.block()
+    admin = sender.contract(
+        load_npm_artifact(f"{OZ}ProxyAdmin.json"), (await read_proxy(await _reader(client), proxy.address)).admin
+    )
+    sender.send(admin.functions.upgradeAndCall(proxy.address, second.address, b""))
+    reader = await _reader(client)
+    sent = client.rpc.total_requests()
+    now, then = await asyncio.gather(
+        reader.storage(proxy.address, IMPLEMENTATION_SLOT),
+        reader.at(await reader.header(before.number)).storage(proxy.address, IMPLEMENTATION_SLOT),
+    )
+    assert (now, then) == (int(second.address, 16), int(first.address, 16))  # each at its own block
+    assert client.rpc.total_requests() - sent == 2  # the header, then both storage words in one batch
+    reads = [r for r in reader.node_reads if r.method == "eth_getStorageAt"]
+    assert sorted(r.block for r in reads) == [before.number, reader.block.number]
