@@ -87,6 +87,13 @@ COMMANDS: Final = (
         "Governance: proposals, votes, flagged actions.",
         group=True,
     ),
+    LazyCommand(
+        "grades",
+        "defiscope.cli.grades",
+        "grades_app",
+        "Trader and investor grades 0-100 with their factors, signals, and their evaluation.",
+        group=True,
+    ),
     LazyCommand("keys", "defiscope.cli.keys", "keys_app", "API keys of the HTTP API (defiscope serve).", group=True),
     LazyCommand("risk", "defiscope.cli.risk", "risk_app", "Liquidation risk of lending protocols.", group=True),
     LazyCommand(
