@@ -153,6 +153,7 @@ def signals(
             f"{s['block']:>10} {s['entity']:12} {s['horizon']:8} {s['previous']:>8} -> {s['state']:8} "
             f"grade {s['grade']:5.1f}  {movers}",
             highlight=False,
+            soft_wrap=True,  # one signal a line, for grep and wc
         )
 
 
