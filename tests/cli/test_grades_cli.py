@@ -81,6 +81,8 @@ def test_signals(cli: CliRunner, on_store: PublishedStore) -> None:  # noqa: F81
         (["grades", "--at-block", "999999999"], "block 999999999 is not stored yet"),
         (["grades", "signals", "--slug", "nope"], "unknown graded protocol 'nope'"),
         (["grades", "signals", "--limit", "0"], "limit must be 1 to 1000"),
+        (["grades", "evaluate", "--json"], "the evaluation needs at least 270 publications (270 days at 1 a day); 20"),
+        (["grades", "compute", "--block", "5"], "block 5 of chain 1 is not stored"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(

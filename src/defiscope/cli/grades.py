@@ -8,7 +8,8 @@ defiscope grades signals --json           # published signals, newest first
 defiscope grades evaluate --json          # walk-forward evaluation over the published history
 
 The store is the configured one (`DEFISCOPE_DATA_DIR` / `DEFISCOPE_DATABASE_URL`); `compute` and `evaluate` also
-open the configured chains (the devnet by default) for the graded tokens' registry and totalSupply.
+open the configured chains (the devnet by default): `compute` reads totalSupply there, `evaluate` takes the graded
+tokens' addresses from their registries.
 """
 
 from __future__ import annotations
@@ -109,17 +110,14 @@ def compute(
     as_json: Annotated[bool, typer.Option("--json", help="The published document.")] = False,
 ) -> None:
     """Compute the factors at a stored block of chain 1 and publish its grades (replacing what was published there)."""
-    from defiscope.analytics.grades.compute import CLOCK_CHAIN, BlockNotStored, graded_tokens
+    from defiscope.analytics.grades.compute import graded_tokens
     from defiscope.analytics.grades.hook import engine_readers
-    from defiscope.analytics.grades.publish import Published, publish_grades
+    from defiscope.analytics.grades.publish import Published, publish_grades, stored_clock
+
+    with _repo() as repo:
+        number = stored_clock(repo, block).number  # bad input is refused before the chains are opened
 
     async def publish(repo: Any, engines: Any) -> Published:
-        number = block
-        if number is None:
-            newest = repo.latest_blocks().get(CLOCK_CHAIN)
-            if newest is None:
-                raise BlockNotStored("no block of chain 1 is stored: index first", field="block")
-            number = newest.number
         tokens = graded_tokens(engine.deployment for engine in engines.values())
         return await publish_grades(repo, engine_readers(engines), number, tokens=tokens)
 
@@ -162,13 +160,14 @@ def signals(
 def evaluate(as_json: Annotated[bool, typer.Option("--json", help="JSON.")] = False) -> None:
     """Walk-forward evaluation of the published grades against the graded tokens' stored prices."""
     from defiscope.analytics.grades.compute import graded_tokens
-    from defiscope.analytics.grades.published import evaluation_document
+    from defiscope.analytics.grades.published import evaluable_history, evaluation_document
+    from defiscope.config import load_settings
+    from defiscope.service.context import resolve_targets
 
-    async def run(repo: Any, engines: Any) -> dict[str, Any]:
-        tokens = graded_tokens(engine.deployment for engine in engines.values())
-        return await asyncio.to_thread(evaluation_document, repo, tokens)
-
-    report = _with_engines(run)
+    with _repo() as repo:
+        evaluable_history(repo)  # a short history is refused before looking for the chains' registries
+        tokens = graded_tokens(target.deployment for target in resolve_targets(load_settings()))
+        report = evaluation_document(repo, tokens)
     if as_json:
         typer.echo(json.dumps(report))
         return

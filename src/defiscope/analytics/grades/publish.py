@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any, cast
 
 from defiscope.analytics.grades.catalog import GRADED, Horizon
-from defiscope.analytics.grades.compute import CLOCK_CHAIN, NO_SHARES, ReaderFactory, compute_factors
+from defiscope.analytics.grades.compute import CLOCK_CHAIN, NO_SHARES, BlockNotStored, ReaderFactory, compute_factors
 from defiscope.analytics.grades.formula import (
     FORMULA,
     HORIZONS,
@@ -39,7 +39,7 @@ from defiscope.analytics.grades.market import TokenRef
 from defiscope.analytics.grades.signals import GradePoint, SignalState, grade_points, transition
 from defiscope.chain.block import BlockRef
 from defiscope.store import Repository
-from defiscope.store.factors import FactorValue
+from defiscope.store.factors import FactorStore, FactorValue
 from defiscope.store.grades import GradeStore, Publication, StoredSignal
 
 
@@ -66,6 +66,19 @@ async def publish_grades(
     if not values:
         raise ValueError(f"no factor was computed at block {block_number}")
     return await asyncio.to_thread(publish_factors, repo, values[0].block, values)
+
+
+def stored_clock(repo: Repository, block_number: int | None = None) -> BlockRef:
+    """The stored block of chain 1 to publish at (the newest when None); `BlockNotStored` naming it otherwise."""
+    if block_number is None:
+        newest = repo.latest_blocks().get(CLOCK_CHAIN)
+        if newest is None:
+            raise BlockNotStored(f"no block of chain {CLOCK_CHAIN} is stored: index first", field="block")
+        return newest
+    found = FactorStore(repo.engine).block(CLOCK_CHAIN, block_number)
+    if found is None:
+        raise BlockNotStored(f"block {block_number} of chain {CLOCK_CHAIN} is not stored", field="block")
+    return found
 
 
 def publish_factors(repo: Repository, clock: BlockRef, values: Sequence[FactorValue]) -> Published:
@@ -135,4 +148,4 @@ def _json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, allow_nan=False, separators=(",", ":"))
 
 
-__all__ = ["CLOCK_CHAIN", "Published", "graded_of", "publish_factors", "publish_grades", "readings_of"]
+__all__ = ["Published", "graded_of", "publish_factors", "publish_grades", "readings_of", "stored_clock"]

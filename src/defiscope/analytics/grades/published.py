@@ -99,9 +99,9 @@ def signals_published(repo: Repository, slug: str | None = None, limit: int = 10
     return [json.loads(signal.document) for signal in stored]
 
 
-def evaluation_document(repo: Repository, tokens: Mapping[str, TokenRef], n_splits: int = 6) -> dict[str, Any]:
-    """The walk-forward evaluation of the published trader and investor grades against the graded tokens' stored
-    prices at each publication (forward returns over each grade's horizon)."""
+def evaluable_history(repo: Repository, n_splits: int = 6) -> list[Publication]:
+    """The published history, if it is long enough for the walk-forward evaluation; else `HistoryTooShort` saying
+    how many publications are needed."""
     publications = GradeStore(repo.engine).publications(CLOCK_CHAIN)
     periods_per_day = _periods_per_day(publications)
     needed = _periods_needed(periods_per_day, n_splits)
@@ -111,6 +111,14 @@ def evaluation_document(repo: Repository, tokens: Mapping[str, TokenRef], n_spli
             f"{periods_per_day} a day); {len(publications)} are stored",
             field="history",
         )
+    return publications
+
+
+def evaluation_document(repo: Repository, tokens: Mapping[str, TokenRef], n_splits: int = 6) -> dict[str, Any]:
+    """The walk-forward evaluation of the published trader and investor grades against the graded tokens' stored
+    prices at each publication (forward returns over each grade's horizon)."""
+    publications = evaluable_history(repo, n_splits)
+    periods_per_day = _periods_per_day(publications)
     history = [(p.block.number, graded_of(p)) for p in publications]
     panel = grade_panel(history)
     prices = price_table(repo, [p.block for p in publications], [tokens.get(GRADED[s].token) for s in panel.entities])
@@ -172,6 +180,7 @@ __all__ = [
     "HistoryTooShort",
     "NoPublication",
     "UnknownGraded",
+    "evaluable_history",
     "evaluation_document",
     "history_of",
     "publication_at",
