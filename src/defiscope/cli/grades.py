@@ -91,6 +91,8 @@ def _print_grades(document: dict[str, Any]) -> None:
             _top_factors(entry["factors"]),
         )
     out.print(table)
+    if any(e["trader_grade"] is None or e["investor_grade"] is None for e in document["grades"]):
+        out.print("-: no grade at this block; `--json` says why (trader_grade_missing, investor_grade_missing)")
 
 
 def _grade(value: float | None) -> str:
@@ -145,6 +147,8 @@ def signals(
     if as_json:
         typer.echo(json.dumps({"signals": found}))
         return
+    if not found:
+        out.print("no signals published yet" if slug is None else f"no signals published for {slug} yet")
     for s in found:
         movers = ", ".join(f"{m['name']} {m['change']:+.1f}" for m in s["movers"])
         out.print(
