@@ -87,22 +87,34 @@ def publish_factors(repo: Repository, clock: BlockRef, values: Sequence[FactorVa
     document = published_document(clock.number, clock.hash, clock.timestamp, graded, FORMULA)
     store = GradeStore(repo.engine)
     previous = store.at_or_before(clock.chain_id, clock.number - 1)
-    before = {} if previous is None else {g.slug: g for g in graded_of(previous)}
     states = store.states_before(clock.chain_id, clock.number)
-    signals: list[dict[str, Any]] = []
+    signals = _signals(clock.number, graded, previous, states)
+    stored = [StoredSignal(clock.number, s["entity"], s["horizon"], s["state"], _json(s)) for s in signals]
+    store.publish(clock, FORMULA.version, _json(document), stored)
+    return Published(clock, document, tuple(signals))
+
+
+def _signals(
+    block: int, graded: Sequence[EntityGrades], previous: Publication | None, states: Mapping[tuple[str, str], str]
+) -> list[dict[str, Any]]:
+    """The transitions at `block` of each entity and horizon from its state after its latest signal, movers against
+    the previous publication's grade (a neutral start when there was none, or the entity had no grade then)."""
+    before = {} if previous is None else {g.slug: g for g in graded_of(previous)}
+    found: list[dict[str, Any]] = []
     for entity in graded:
         for horizon in HORIZONS:
             state = cast(SignalState, states.get((entity.slug, horizon), "neutral"))
             earlier = before.get(entity.slug)
             last = None if earlier is None or previous is None else _point(previous.block.number, earlier, horizon)
-            # Movers against the previous grade; with none (first publication, or ungraded then) a neutral start.
-            last = last if last is not None and last.grade is not None else None
-            signal = transition(entity.slug, state, last, _point(clock.number, entity, horizon))
+            signal = transition(
+                entity.slug,
+                state,
+                last if last is not None and last.grade is not None else None,
+                _point(block, entity, horizon),
+            )
             if signal is not None:
-                signals.append({**signal.as_dict(), "horizon": horizon})
-    stored = [StoredSignal(clock.number, s["entity"], s["horizon"], s["state"], _json(s)) for s in signals]
-    store.publish(clock, FORMULA.version, _json(document), stored)
-    return Published(clock, document, tuple(signals))
+                found.append({**signal.as_dict(), "horizon": horizon})
+    return found
 
 
 def readings_of(values: Sequence[FactorValue]) -> list[FactorReading]:
