@@ -29,6 +29,9 @@ are passed down (`chain/` gets an `RpcSettings` and reads no file or environment
     [prices]
     coingecko = true        # also ask CoinGecko (DEFISCOPE_COINGECKO_API_KEY, DEFISCOPE_COINGECKO_PRO=1)
 
+    [grades]
+    every_hours = 6         # publish grades every 6 h of block time while indexing (DEFISCOPE_GRADES_EVERY_HOURS)
+
     [tvl]
     long_tail = "defillama" # DefiLlama's DEX rule (see `defiscope.tvl.policy`); default "all": count everything
     [tvl.blacklist.1]       # tokens never counted, listed with why
@@ -71,6 +74,8 @@ __all__ = [
 ENV_RPC_PREFIX: Final = "DEFISCOPE_RPC_"
 DATA_DIR_ENV: Final = "DEFISCOPE_DATA_DIR"
 DATABASE_URL_ENV: Final = "DEFISCOPE_DATABASE_URL"
+GRADES_EVERY_ENV: Final = "DEFISCOPE_GRADES_EVERY_HOURS"
+DEFAULT_GRADES_EVERY_HOURS: Final = 6.0
 CONFIG_ENV: Final = "DEFISCOPE_CONFIG"
 DB_FILENAME: Final = "defiscope.db"
 
@@ -115,6 +120,12 @@ class Settings:
     tvl_policy: LongTailPolicy = field(default_factory=LongTailPolicy)
     #: Snapshot's off-chain proposals in the governance view (`[snapshot]`, `DEFISCOPE_SNAPSHOT_*`): off by default.
     snapshot: SnapshotSettings = field(default_factory=SnapshotSettings)
+    #: Hours of block time between grade publications while indexing (`[grades] every_hours`).
+    grades_every_hours: float = DEFAULT_GRADES_EVERY_HOURS
+
+    @property
+    def grades_every_seconds(self) -> int:
+        return round(self.grades_every_hours * 3600)
 
     @property
     def database_url(self) -> str:
@@ -245,7 +256,22 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         store_url=env.get(DATABASE_URL_ENV) or _store_url(doc, file),
         tvl_policy=parse_policy(tvl_doc, f"config file {file}: [tvl]"),
         snapshot=snapshot_settings(doc.get("snapshot", {}), env, f"config file {file}: [snapshot]"),
+        grades_every_hours=_grades_every_hours(doc.get("grades", {}), env, f"config file {file}: [grades]"),
     )
+
+
+def _grades_every_hours(table: object, env: Mapping[str, str], where: str) -> float:
+    """`DEFISCOPE_GRADES_EVERY_HOURS`, else `[grades] every_hours`, else 6; a positive number of hours."""
+    if not isinstance(table, dict):
+        raise InvalidInput(f"{where} must be a table")
+    raw = env.get(GRADES_EVERY_ENV)
+    value = env_value(GRADES_EVERY_ENV, "float", raw) if raw is not None else table.get("every_hours")
+    if value is None:
+        return DEFAULT_GRADES_EVERY_HOURS
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        source = GRADES_EVERY_ENV if raw is not None else f"{where} every_hours"
+        raise InvalidInput(f"{source}: expected a positive number of hours, got {value!r}")
+    return float(value)
 
 
 def snapshot_settings(table: object, env: Mapping[str, str], where: str = "[snapshot]") -> SnapshotSettings:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.api import governance as governance_view
+from defiscope.api import grades as grades_view
 from defiscope.api import health as health_view
 from defiscope.api import models as m
 from defiscope.api import params, quotes, views
@@ -274,6 +275,32 @@ def router(settings: ApiSettings) -> APIRouter:
         if governance_view.fresh(ctx, query):  # off-chain data changes without the blocks: no per-block cache
             return entry_response(fresh_entry(await _bytes(build()), request), request.headers.get("if-none-match"))
         return await cached_async(request, lambda: _bytes(build()))
+
+    @api.get("/grades", response_model=grades_view.Grades, summary="Trader and investor grades as published")
+    async def grades(
+        request: Request,
+        block: Annotated[
+            int | None,
+            Query(ge=0, le=params.MAX_STORED_INT, description="chain-1 block: as published at or before it"),
+        ] = None,
+    ) -> Response:
+        return await grades_view.grades(request, block)
+
+    @api.get(
+        "/grades/{slug}/history",
+        response_model=grades_view.GradeHistory,
+        summary="A graded protocol's trader and investor grades at every publication",
+    )
+    async def grade_history(request: Request, slug: Slug) -> Response:
+        return await grades_view.history(request, slug)
+
+    @api.get("/signals", response_model=grades_view.Signals, summary="Signals on grade transitions, newest first")
+    async def signals(
+        request: Request,
+        slug: Annotated[str | None, Query(max_length=100, description="one graded protocol; default all")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> Response:
+        return await grades_view.signals(request, slug, limit)
 
     @api.get(
         "/health",

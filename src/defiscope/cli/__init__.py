@@ -88,6 +88,13 @@ COMMANDS: Final = (
         group=True,
     ),
     LazyCommand(
+        "grades",
+        "defiscope.cli.grades",
+        "grades_app",
+        "Trader and investor grades 0-100 with their factors, signals, and their evaluation.",
+        group=True,
+    ),
+    LazyCommand(
         "indices",
         "defiscope.cli.indices",
         "indices_app",

@@ -42,6 +42,7 @@ from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.stream import StreamHub
 from defiscope.alerts.wakeup import Bell
 from defiscope.alerts.wiring import alert_engine
+from defiscope.analytics.grades.hook import grades_hook
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.alerts import indexer_pools
@@ -406,7 +407,8 @@ async def _serve_runtime(
     # Rule evaluation hands alerts to this sink inside its transaction; the commit rings the delivery worker and
     # the live streams, which look at once instead of at their next poll.
     alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))
-    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(alert_engine(repo, alert_sink),))
+    publisher = grades_hook(repo, runtime.engines, load_settings().grades_every_seconds)
+    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(alert_engine(repo, alert_sink), publisher))
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)

@@ -22,6 +22,7 @@ import typer
 
 from defiscope import logs
 from defiscope.alerts.wiring import alert_hooks
+from defiscope.analytics.grades.hook import grades_hook
 from defiscope.cli.common import block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.backfill import (
@@ -129,8 +130,10 @@ async def _index(
 ) -> list[IndexedBlock]:
     repo = await asyncio.to_thread(Repository.open)
     try:
-        async with open_runtime(load_settings(), chains, network=network) as runtime:
-            indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo))
+        settings = load_settings()
+        async with open_runtime(settings, chains, network=network) as runtime:
+            publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
+            indexer = Indexer(runtime.engines, repo, options, hooks=(*alert_hooks(repo), publisher))
             if once:
                 return await indexer.run_once()
             # Follow on from the last stored block of each chain, so a restart leaves no hole in the history.

@@ -445,3 +445,40 @@ class GradeFactorRow(Base):
     inputs_block_number: Mapped[int | None] = mapped_column(BigInteger)
     #: The same input on the clock's chain: the newest clock-chain block at or before its time (for grades).
     inputs_clock_block: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class GradePublicationRow(Base):
+    """The grades document published at one block of the clock chain (revision 0016), kept verbatim as JSON text:
+    what `grades --at-block` returns, however much is indexed later. One per block; publishing again replaces it."""
+
+    __tablename__ = "grade_publications"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "block_number"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    formula_version: Mapped[str] = mapped_column(String(SLUG_LEN))
+    document: Mapped[str] = mapped_column(Text)
+
+
+class GradeSignalRow(Base):
+    """A signal published at a block (revision 0016): an entity's trader or investor state changed there.
+    `document` is the published signal (JSON text, verbatim); `state` is kept apart to find the latest state."""
+
+    __tablename__ = "grade_signals"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "block_number", "entity", "horizon"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        Index(None, "entity", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    entity: Mapped[str] = mapped_column(String(SLUG_LEN))
+    horizon: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    document: Mapped[str] = mapped_column(Text)

@@ -111,3 +111,20 @@ def build(repo: Repository, last_day: int = CLOCK_DAY) -> World:
             },
         )
     return world
+
+
+def trending_world(repo: Repository, days: int, turn: int) -> World:
+    """Aave, Uniswap and Curve with prices and TVL whose trends keep their ranks until day `turn`, then reverse:
+    three ranked protocols give grades near 0, 50 and 100, so the states change when the ranks do."""
+    world = World(repo)
+    slopes = {"AAVE": 2, "UNI": 0, "CRV": -2}  # percent a day
+    members = {"AAVE": "aave-v3", "UNI": "uniswap-v2", "CRV": "curve"}
+    for day in range(days + 1):
+        sign = 1 if day <= turn else -1
+        moved = {s: 100 + slope * min(day, turn) + sign * slope * max(0, day - turn) for s, slope in slopes.items()}
+        world.day(
+            day,
+            snapshots={members[s]: Holdings(tvl=str(10 * level)) for s, level in moved.items()},
+            prices={s: str(level) for s, level in moved.items()},
+        )
+    return world

@@ -158,17 +158,38 @@ def signals(
     entity: str, points: Sequence[GradePoint], hysteresis: Hysteresis = HYSTERESIS, movers: int = 3
 ) -> list[Signal]:
     """Every change of state along the points, with the `movers` factors whose contributions changed most."""
+    _check_blocks(points)
     found = []
     state: SignalState = "neutral"
     before: GradePoint | None = None
-    for point, new_state in zip(points, states(points, hysteresis), strict=True):
+    for point in points:
         if point.grade is None:
             continue
-        if new_state != state:
-            moved = _movers(_baseline(point) if before is None else before.contributions, point.contributions)
-            found.append(Signal(entity, point.block, new_state, state, point.grade, moved[:movers]))
-        state, before = new_state, point
+        signal = transition(entity, state, before, point, hysteresis, movers)
+        if signal is not None:
+            found.append(signal)
+            state = signal.state
+        before = point
     return found
+
+
+def transition(
+    entity: str,
+    state: SignalState,
+    before: GradePoint | None,
+    point: GradePoint,
+    hysteresis: Hysteresis = HYSTERESIS,
+    movers: int = 3,
+) -> Signal | None:
+    """The signal `point` raises for an entity in `state` whose previous grade was `before` (None: a neutral start),
+    or None when the state holds: one step of `signals`, for a publisher that keeps the state between blocks."""
+    if point.grade is None:
+        return None
+    new_state = hysteresis.next_state(state, point.grade)
+    if new_state == state:
+        return None
+    moved = _movers(_baseline(point) if before is None else before.contributions, point.contributions)
+    return Signal(entity, point.block, new_state, state, point.grade, moved[:movers])
 
 
 def _baseline(point: GradePoint) -> dict[str, float]:

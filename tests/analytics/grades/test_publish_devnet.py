@@ -1,0 +1,77 @@
+"""Grades published by the indexer's hook on a devnet market: the simulation ticks, the real indexer stores each
+tick's block, and `GradesHook` publishes at most every `EVERY` of block time — with the totalSupply reads through
+the engines' own clients. What was published at a block stays what `--at-block` answers after more indexing.
+
+Same devnet set-up as test_point_in_time_devnet.py (a devnet of its own: the warped days would leave the session
+chains weeks ahead for the tests after this one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from itertools import pairwise
+
+from defiscope.analytics.grades.compute import graded_tokens
+from defiscope.analytics.grades.hook import GradesHook, engine_readers, grades_hook
+from defiscope.analytics.grades.published import history_of, publication_at
+from defiscope.devnet import Devnet
+from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.simulation import Simulation, SimulationConfig
+from defiscope.service.indexer import Indexer
+from defiscope.store import Repository
+from defiscope.store.grades import GradeStore
+from defiscope.tvl.engine import TvlEngine
+from tests.analytics.grades.kit import SHARES
+from tests.analytics.grades.test_point_in_time_devnet import engines, own_devnet, repo, warp  # noqa: F401
+
+TICK_GAP = 47 * 3600
+EVERY = 4 * 24 * 3600  # 96 h: every third tick of 47 h
+TICKS = 21
+
+
+async def test_the_hook_publishes_at_its_interval_and_publications_stay(
+    own_devnet: Devnet,  # noqa: F811
+    engines: dict[int, TvlEngine],  # noqa: F811
+    repo: Repository,  # noqa: F811
+) -> None:
+    eth, bnb = own_devnet.chain(1), own_devnet.chain(56)
+    tokens = graded_tokens([devnet_deployment(eth), devnet_deployment(bnb)])
+    hook = GradesHook(repo, engine_readers(engines), tokens, every_seconds=EVERY, revenue_shares=SHARES)
+    assert grades_hook(repo, engines).tokens == tokens  # serve's wiring finds the same tokens in the registries
+    indexer = Indexer(engines, repo, hooks=(hook,))
+    markets = {1: Simulation(eth, SimulationConfig(seed=21)), 56: Simulation(bnb, SimulationConfig(seed=22, agents=()))}
+    indexed: list[int] = []
+    seen: dict[int, str] = {}  # what `--at-block` answered right after each block of chain 1 was indexed
+    for market in markets.values():
+        market.start()
+    try:
+        for _ in range(TICKS):
+            for chain_id, market in markets.items():
+                warp(own_devnet.chain(chain_id), TICK_GAP)
+                report = await asyncio.to_thread(market.tick)
+                assert await indexer.chains[chain_id].index_block(report.last_block) is not None
+                if chain_id == 1:
+                    indexed.append(report.last_block)
+                    seen[report.last_block] = publication_at(repo, report.last_block).document
+    finally:
+        for market in markets.values():
+            market.stop()
+
+    store = GradeStore(repo.engine)
+    published = store.publications(1)
+    # The first indexed block publishes; then every third tick (two ticks are 94 h, short of the 96 h interval).
+    assert [p.block.number for p in published] == indexed[::3]
+    times = [p.block.timestamp for p in published]
+    assert all(later - earlier >= EVERY for earlier, later in pairwise(times))
+    # `--at-block N` after all the later indexing is exactly what it was right after N was indexed.
+    for number, document in seen.items():
+        assert publication_at(repo, number).document == document
+    # A month of market gives grades, with supplies read on the chains: price_to_fees has values.
+    newest = json.loads(published[-1].document)
+    graded = [g for g in newest["grades"] if g["trader_grade"] is not None]
+    assert len(graded) >= 3, [(g["slug"], g["trader_grade_missing"]) for g in newest["grades"]]
+    uniswap = next(g for g in newest["grades"] if g["slug"] == "uniswap")
+    to_fees = next(f for f in uniswap["factors"] if f["name"] == "price_to_fees")
+    assert to_fees["value"] is not None, to_fees["missing_reason"]
+    assert len(history_of(repo, "uniswap")) == len(published)

@@ -1,0 +1,36 @@
+"""The published-grades store (revision 0016): its docstring example runs, a publication needs its block stored
+with the same hash, and a signal must belong to the block it is published with."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import defiscope.store.grades
+from defiscope.chain.block import BlockRef
+from defiscope.store import BlockConflictError, Repository
+from defiscope.store.grades import GradeStore, StoredSignal
+
+BLOCK = BlockRef(chain_id=1, number=7, hash="0x" + "ab" * 32, timestamp=1_700_000_000)
+
+
+def test_docstring_example_holds() -> None:
+    result = doctest.testmod(defiscope.store.grades)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_a_publication_needs_its_block_with_the_same_hash(repo: Repository) -> None:
+    store = GradeStore(repo.engine)
+    with pytest.raises(BlockConflictError):
+        store.publish(BLOCK, "1.0.0", "{}", [])
+    repo.save_yields(BLOCK, [], protocols=["aave-v3"])
+    with pytest.raises(BlockConflictError):
+        store.publish(BlockRef(1, 7, "0x" + "cd" * 32, BLOCK.timestamp), "1.0.0", "{}", [])
+    with pytest.raises(ValueError, match="a signal of block 8 published with block 7"):
+        store.publish(BLOCK, "1.0.0", "{}", [StoredSignal(8, "aave", "trader", "bullish", "{}")])
+    assert store.at_or_before(1) is None  # nothing half-written
+    store.publish(BLOCK, "1.0.0", '{"a": 1}', [])
+    assert store.latest_time(1) == BLOCK.timestamp
+    assert store.first_block(1) == 7
