@@ -61,6 +61,9 @@ class Regime:
 class SimulationConfig:
     seed: int = 7
     seconds_per_block: int = 1
+    #: Simulated seconds a tick stands for (the random walk's step); None: the seconds its blocks take.
+    #: `fast_forward` sets it when it warps the clock to a fixed step per tick.
+    seconds_per_tick: int | None = None
     regimes: tuple[Regime, ...] = (Regime("calm", 0.45), Regime("volatile", 1.4))
     regime_switch_probability: float = 0.03  # per tick
     shock_probability: float = 0.01  # per tick and feed
@@ -163,7 +166,9 @@ class Simulation:
         if self.rng.random() < self.config.regime_switch_probability:
             others = [r for r in self.config.regimes if r is not self.regime]
             self.regime = self.rng.choice(others) if others else self.regime
-        seconds = self.config.seconds_per_block * max(1, len(self.feeds) + len(self.pools))
+        seconds = self.config.seconds_per_tick or self.config.seconds_per_block * max(
+            1, len(self.feeds) + len(self.pools)
+        )
         step = self.regime.annual_volatility * math.sqrt(seconds / SECONDS_PER_YEAR)
         for pair in sorted(self.prices):
             if pair in STABLE_PAIRS:
