@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import logging
 import os
 import shutil
 import statistics
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from defiscope import logs
 from defiscope.devnet import runfile
 from defiscope.devnet.cache import world_key
 from defiscope.devnet.fast_forward import DAY, DEFAULT_SAMPLE, DEFAULT_TICK, FastForwardPlan, parse_duration
@@ -103,6 +105,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--world-from", type=Path, default=None)
     args = parser.parse_args()
+    logs.configure(logging.WARNING)  # the run's per-block lines would drown the figures
     if args.days < 2:
         parser.error("--days must be at least 2 (day 1 is the fixed cost)")
     source = args.world_from or data_dir()

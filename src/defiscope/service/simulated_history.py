@@ -145,23 +145,29 @@ async def _run_chain(
 ) -> None:
     await _sample(chain, history, await asyncio.to_thread(market.simulation.sender.w3.eth.get_block_number))
     await asyncio.to_thread(market.start)
-    head: int | None = None
+    sampling: asyncio.Task[None] | None = None
+    unsampled: int | None = None  # the head, when ticks ran since the last sample
     try:
         for tick in range(1, plan.ticks + 1):
             if stop.is_set():
                 break
             when = plan.tick_time(history.start, tick)
             report = await asyncio.to_thread(market.tick_at, when)
-            history.ticks, head = tick, report.last_block
+            history.ticks, unsampled = tick, report.last_block
             if plan.samples_after(tick):
-                await _sample(chain, history, head)
-                head = None
+                # Indexed while the next tick runs (the node keeps the block's state), one sample at a time.
+                if sampling is not None:
+                    await sampling
+                sampling = asyncio.create_task(_sample(chain, history, unsampled))
+                unsampled = None
             if on_tick is not None:
                 on_tick(market.chain_id, tick, when)
     finally:
         await asyncio.to_thread(market.stop)
-    if head is not None:  # stopped between samples: the store ends at the head that will be saved
-        await _sample(chain, history, head)
+        if sampling is not None:
+            await sampling
+    if unsampled is not None:  # stopped between samples: the store ends at the head that will be saved
+        await _sample(chain, history, unsampled)
 
 
 async def _sample(chain: ChainIndexer, history: ChainHistory, number: int) -> None:
