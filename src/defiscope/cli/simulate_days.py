@@ -117,6 +117,11 @@ def _print(history: History) -> None:
             else "no block"
         )
         out.print(f"chain {chain_id}: {chain.ticks} ticks, {chain.samples} blocks indexed, {span}", highlight=False)
+        if chain.failed_ticks:
+            err.print(
+                f"[yellow]warning:[/yellow] chain {chain_id}: {chain.failed_ticks} ticks failed (see the log)",
+                highlight=False,
+            )
         for slug, reason in sorted(chain.failures.items()):
             err.print(f"[yellow]warning:[/yellow] chain {chain_id}: {slug} not stored: {reason}", highlight=False)
     days = history.simulated_days

@@ -57,6 +57,7 @@ class ChainHistory:
     first_block: BlockRef | None = None  # the first block indexed by this run
     last_block: BlockRef | None = None
     samples: int = 0
+    failed_ticks: int = 0  # ticks that raised (logged): their transactions before the error stay mined
     failures: dict[str, str] = field(default_factory=dict)  # slug -> the latest reason it was not stored
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +66,7 @@ class ChainHistory:
             "start_timestamp": self.start,
             "ticks": self.ticks,
             "samples": self.samples,
+            "failed_ticks": self.failed_ticks,
             "first_block": _block_json(self.first_block),
             "last_block": _block_json(self.last_block),
             "failures": dict(sorted(self.failures.items())),
@@ -152,8 +154,7 @@ async def _run_chain(
             if stop.is_set():
                 break
             when = plan.tick_time(history.start, tick)
-            report = await asyncio.to_thread(market.tick_at, when)
-            history.ticks, unsampled = tick, report.last_block
+            history.ticks, unsampled = tick, await _tick(market, history, when)
             if plan.samples_after(tick):
                 # Indexed while the next tick runs (the node keeps the block's state), one sample at a time.
                 if sampling is not None:
@@ -168,6 +169,17 @@ async def _run_chain(
             await sampling
     if unsampled is not None:  # stopped between samples: the store ends at the head that will be saved
         await _sample(chain, history, unsampled)
+
+
+async def _tick(market: WarpedMarket, history: ChainHistory, when: int) -> int:
+    """One tick at `when`; the head after it. A failed tick is logged and counted and the run goes on, as `serve`'s
+    market does (what it mined stays: the next tick starts from there)."""
+    try:
+        return (await asyncio.to_thread(market.tick_at, when)).last_block
+    except Exception as exc:
+        history.failed_ticks += 1
+        log.warning("simulate.tick_failed", chain_id=market.chain_id, timestamp=when, error=str(exc))
+        return int(await asyncio.to_thread(market.simulation.sender.w3.eth.get_block_number))
 
 
 async def _sample(chain: ChainIndexer, history: ChainHistory, number: int) -> None:
