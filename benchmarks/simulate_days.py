@@ -10,7 +10,7 @@ A day's seconds are taken from the wall clock at the tick that ends each simulat
 days 2.. only: the first day also pays the first snapshot's discovery and the agents' set-up, counted apart
 as the fixed cost. Projection for N days: fixed + N x per day. The targets: 30 days <= 5 min, 365 <= 1 h.
 
-    .venv/bin/python benchmarks/simulate_days.py [--days 4] [--tick 6h] [--sample-every 6h] [--world-from DIR]
+    .venv/bin/python benchmarks/simulate_days.py [--days 6] [--tick 1d] [--sample-every 1d] [--world-from DIR]
 
 `--world-from`: a data dir whose devnet world cache is copied (default: $DEFISCOPE_DATA_DIR, else the default
 data dir); without a cached world the first run deploys it (minutes, not counted).
@@ -99,7 +99,7 @@ def run(plan: FastForwardPlan, seed: int, world: Path | None) -> Pace:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=4, help="simulated days per run (at least 2)")
+    parser.add_argument("--days", type=int, default=6, help="simulated days per run (at least 2)")
     parser.add_argument("--tick", default=DEFAULT_TICK)
     parser.add_argument("--sample-every", default=DEFAULT_SAMPLE)
     parser.add_argument("--seed", type=int, default=7)

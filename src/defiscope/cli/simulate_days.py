@@ -1,7 +1,7 @@
 """`defiscope devnet simulate --days N`: the data dir's devnet fast-forwarded through N simulated days, indexed.
 
-    defiscope devnet simulate --days 30 --seed 7                  # hourly ticks, indexed every 6 simulated hours
-    defiscope devnet simulate --days 365 --tick 2h --sample-every 1d --json
+    defiscope devnet simulate --days 30 --seed 7                  # a tick and a sample per simulated day
+    defiscope devnet simulate --days 7 --tick 1h --sample-every 6h --json
 
 The devnet comes up as `serve` brings it (`service.resume.open_devnet`: the saved devnet continued, or a fresh
 world; refused with exit 2 when the store's history would not continue on it), the market runs

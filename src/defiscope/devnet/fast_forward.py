@@ -1,7 +1,7 @@
 """The devnet's market run through simulated days: a clock warped one fixed step per tick, seeded per chain.
 
     plan = FastForwardPlan.of(days=30, tick=parse_duration("1h", "--tick"), sample=parse_duration("6h", "x"))
-    plan.ticks, plan.ticks_per_sample          # 720 ticks, a sample every 6 of them (the defaults: 12 h and 12 h)
+    plan.ticks, plan.ticks_per_sample          # 720 ticks, a sample every 6 of them (the defaults: a day and a day)
     market = WarpedMarket.open(devnet.chain(1), seed=7, tick_seconds=plan.tick_seconds)
     start = first_tick_time(market.head_timestamp())   # the next UTC midnight after the head
     market.start()
@@ -41,10 +41,11 @@ MIN_TICK_SECONDS: Final = 60
 MAX_TICK_SECONDS: Final = DAY
 #: At most ten simulated years in one run.
 MAX_DAYS: Final = 3_650
-#: The defaults hold the pace the command promises (30 days <= 5 min, a year <= 1 h) on a 2-core machine shared
-#: with other work: `benchmarks/simulate_days.py` measured 8 s per simulated day (both chains, indexed).
-DEFAULT_TICK: Final = "12h"
-DEFAULT_SAMPLE: Final = "12h"
+#: The defaults hold the pace the command promises (30 days <= 5 min, a year <= 1 h) on this 2-core machine shared
+#: with other work (load average 10-12): `devnet simulate --days 30` took 131 s with daily ticks, 413 s with 12-hour
+#: ticks (chain 1's tick costs 2-6 s, whatever time it stands for). `--tick 12h` or finer on a quiet machine.
+DEFAULT_TICK: Final = "1d"
+DEFAULT_SAMPLE: Final = "1d"
 
 
 class BadFastForward(InputError):

@@ -130,9 +130,17 @@ async def simulate_history(
         heads = [await asyncio.to_thread(m.head_timestamp) for m in markets]
         start = first_tick_time(max(heads))
         histories = {m.chain_id: ChainHistory(m.chain_id, start) for m in markets}
-        await asyncio.gather(
-            *(_run_chain(m, indexer.chains[m.chain_id], plan, histories[m.chain_id], stop, on_tick) for m in markets)
-        )
+        runs = [
+            asyncio.create_task(_run_chain(m, indexer.chains[m.chain_id], plan, histories[m.chain_id], stop, on_tick))
+            for m in markets
+        ]
+        try:
+            await asyncio.gather(*runs)
+        except BaseException:  # a chain that failed stops the others, and its own error is the one raised
+            for run in runs:
+                run.cancel()
+            await asyncio.gather(*runs, return_exceptions=True)
+            raise
     stopped = any(h.ticks < plan.ticks for h in histories.values())
     return History(plan, seed, histories, time.perf_counter() - started, stopped)
 
