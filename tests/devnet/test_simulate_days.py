@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from defiscope.devnet import Devnet
+from defiscope.devnet.anvil import rpc
 from tests.devnet.helpers import cli, run_in_process, seeded_data_dir
+from tests.service.chainkit import write_run_file
 from tests.service.conftest import clean_env
 
 CHAINS = (1, 56)
@@ -162,3 +164,17 @@ def test_days_refuse_configured_rpc_endpoints(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert "unset DEFISCOPE_RPC_<CHAINID>" in result.stderr
+
+
+def test_ticks_step_the_running_devnet_and_days_refuse_it(devnet: Devnet, tmp_path: Path) -> None:
+    write_run_file(devnet, tmp_path)
+    result = run_in_process(tmp_path, "devnet", "simulate", "--ticks", "2", "--chain", "56", "--seed", "4")
+    assert result.exit_code == 0, result.stderr
+    head = rpc(devnet.chain(56).rpc_url, "eth_blockNumber")
+    assert f"2 ticks to block {int(str(head), 16)}" in result.stdout
+
+    # --days brings up the data dir's own devnet: not while one runs on it.
+    refused = run_in_process(tmp_path, "devnet", "simulate", "--days", "1")
+    assert refused.exit_code == 2
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert "a devnet already runs" in refused.stderr
