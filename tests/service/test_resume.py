@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from defiscope.cli.serve import simulation_seed
 from defiscope.devnet import Devnet, DevnetChain
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.cache import dump_state
 from defiscope.devnet.deployment import FEED_PREFIX, devnet_deployment
 from defiscope.devnet.errors import DevnetError
+from defiscope.devnet.fast_forward import simulation_seed
 from defiscope.devnet.manager import resume_devnet
 from defiscope.devnet.persist import SavedDevnet, SavedStateDamaged, load_saved, save_devnet
 from defiscope.devnet.simulation import Simulation, SimulationConfig, TickReport

@@ -8,6 +8,8 @@ provider, the database) exits with code 1 and says what to do about it.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -32,6 +34,8 @@ from defiscope.errors import DefiscopeError, InputError
 
 out = Console()
 err = Console(stderr=True)
+#: The signals a long-running command stops on (SIGTERM as Ctrl-C's SIGINT).
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -126,3 +130,16 @@ def block_progress(label: str, *, disable: bool) -> Iterator[Callable[[int, int]
     finally:
         if task is not None:
             bar.stop()
+
+
+@contextmanager
+def on_signals(action: Callable[[], None]) -> Iterator[None]:
+    """Within a running event loop: call `action` on SIGINT or SIGTERM instead of being interrupted."""
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, action)
+    try:
+        yield
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)

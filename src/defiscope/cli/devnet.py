@@ -4,6 +4,8 @@ defiscope devnet up --detach      # anvils for chains 1 and 56 keep running
 defiscope devnet up --world scale --scale-changes 200   # chain 1 with 51,040 V2 pairs and 5,000 V3 pools, trading
 defiscope devnet up --provider-limits free --fault-rate 0.02   # each anvil behind a provider simulator
 defiscope devnet info --json      # registry and RPC URLs
+defiscope devnet simulate --ticks 20              # the market on the running devnet
+defiscope devnet simulate --days 30 --seed 7      # the data dir's devnet fast-forwarded 30 days, indexed, saved
 defiscope devnet down
 """
 
@@ -22,6 +24,13 @@ from defiscope.cli.common import err, one_line_errors, out
 from defiscope.devnet import DEFAULT_CHAIN_IDS, runfile
 from defiscope.devnet.display import render_chains
 from defiscope.devnet.errors import DevnetError
+from defiscope.devnet.fast_forward import (
+    DEFAULT_SAMPLE,
+    DEFAULT_TICK,
+    BadFastForward,
+    FastForwardPlan,
+    parse_duration,
+)
 from defiscope.devnet.provider_proxy import PROFILES, Faults, profile, serve_through_simulator
 from defiscope.devnet.scale import ScaleSize
 from defiscope.devnet.scale_sim import ScaleSimulation
@@ -31,6 +40,8 @@ from defiscope.devnet.world import chains_to_json
 devnet_app = typer.Typer(help="Local anvil chains with the protocols deployed.", no_args_is_help=True)
 
 
+#: Market steps of `devnet simulate` on the running devnet when neither --ticks nor --days is given.
+DEFAULT_TICKS: Final = 10
 #: Pace of the scale world's market when `devnet up --scale-changes` runs it.
 SCALE_BLOCK_SECONDS: Final = 2.0
 
@@ -145,12 +156,55 @@ def devnet_info(
 @one_line_errors
 def devnet_simulate(
     ticks: Annotated[
-        int, typer.Option("--ticks", "-n", min=1, help="Market steps to run (each mines ~20 blocks).")
-    ] = 10,
+        int | None,
+        typer.Option("--ticks", "-n", min=1, help="On the running devnet: market steps to run (default 10)."),
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            help="Bring up (or continue) the data dir's devnet, fast-forward N simulated days, index them, save it.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same chain.")] = 7,
     chain: ChainOption = None,
+    tick: Annotated[
+        str | None, typer.Option("--tick", help=f"--days: simulated time per tick (default {DEFAULT_TICK}).")
+    ] = None,
+    sample_every: Annotated[
+        str | None,
+        typer.Option("--sample-every", help=f"--days: index the chains every DURATION (default {DEFAULT_SAMPLE})."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="--days: print the run's summary as JSON.")] = False,
 ) -> None:
-    """Run the seeded market simulation on the running devnet: feeds move, arbitrage, trades, LPs."""
+    """Run the seeded market simulation: --ticks on the running devnet, or --days fast-forwarded and indexed."""
+    if days is None:
+        _refuse_days_options(ticks, tick=tick, sample_every=sample_every, as_json=as_json)
+        _simulate_ticks(ticks or DEFAULT_TICKS, seed, chain)
+        return
+    if ticks is not None:
+        raise BadFastForward("--ticks and --days exclude each other: --ticks steps a running devnet", field="--ticks")
+    if chain:
+        raise BadFastForward("--days fast-forwards every chain of the data dir's devnet: drop --chain", field="--chain")
+    plan = FastForwardPlan.of(
+        days=days,
+        tick=parse_duration(tick or DEFAULT_TICK, "--tick"),
+        sample=parse_duration(sample_every or DEFAULT_SAMPLE, "--sample-every"),
+    )
+    from defiscope.cli.simulate_days import simulate_days  # the store and the indexer: --days only
+
+    simulate_days(plan, seed, as_json=as_json)
+
+
+def _refuse_days_options(ticks: int | None, *, tick: str | None, sample_every: str | None, as_json: bool) -> None:
+    given = [name for name, value in (("--tick", tick), ("--sample-every", sample_every)) if value is not None]
+    given += ["--json"] if as_json else []
+    if given:
+        raise BadFastForward(f"{given[0]} goes with --days (a fast-forward), not --ticks", field=given[0])
+
+
+def _simulate_ticks(ticks: int, seed: int, chain: list[int] | None) -> None:
     info = runfile.read_run()
     chains = [c for c in info.chains if not chain or c.chain_id in chain]
     reports = run_simulations(chains, SimulationConfig(seed=seed), ticks)

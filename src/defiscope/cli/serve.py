@@ -22,10 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hashlib
-import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Annotated, Final
 
@@ -49,15 +47,14 @@ from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
-from defiscope.cli.common import err, one_line_errors, out
+from defiscope.cli.common import err, on_signals, one_line_errors, out
 from defiscope.cli.tvl import print_table
 from defiscope.config import load_settings
 from defiscope.devnet import runfile
+from defiscope.devnet.fast_forward import WarpedMarket
 from defiscope.devnet.manager import Devnet
 from defiscope.devnet.provider_proxy import PROFILES, Faults, profile, serve_through_simulator
-from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS, Simulation, SimulationConfig
-from defiscope.devnet.tx import Sender
-from defiscope.devnet.world import DevnetChain
+from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS
 from defiscope.errors import DefiscopeError
 from defiscope.memory import release_free_heap
 from defiscope.protocols.base import ProtocolInfo
@@ -73,7 +70,6 @@ from defiscope.tvl.totals import aggregate
 #: The top-level commands of this module; the root group imports it only to run one of them.
 commands = typer.Typer()
 
-_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 #: Blocks behind at the start worth a progress bar while the indexer catches up.
 LARGE_BACKLOG: Final = 50
 #: Seconds the first snapshot may take before the terminal shows a discovery bar per chain.
@@ -124,21 +120,9 @@ async def _run_api(server: uvicorn.Server, sock: socket.socket, stop: asyncio.Ev
     await task
 
 
-def simulation_seed(seed: int, chain_id: int, start_block: int) -> int:
-    """The seed of one chain's simulation: a resumed run (a later start block) is as reproducible as the first,
-    and does not replay the first run's random draws."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{chain_id}:{start_block}".encode()).digest()[:8], "big")
-
-
-def _simulation(chain: DevnetChain, seed: int) -> Simulation:
-    start_block = Sender.connect(chain.rpc_url).w3.eth.block_number
-    log.info("simulation.seeded", chain_id=chain.chain_id, seed=seed, start_block=start_block)
-    return Simulation(chain, SimulationConfig(seed=simulation_seed(seed, chain.chain_id, start_block)))
-
-
 async def _simulate(devnet: Devnet, stop: asyncio.Event, seed: int, every: float) -> None:
     """The devnet's market, one tick per chain every `every` seconds until stopped; a failed tick is logged."""
-    sims = [await asyncio.to_thread(_simulation, chain, seed) for chain in devnet.chains]
+    sims = [(await asyncio.to_thread(WarpedMarket.open, chain, seed=seed)).simulation for chain in devnet.chains]
     for sim in sims:
         await asyncio.to_thread(sim.start)
     try:
@@ -156,18 +140,6 @@ async def _simulate(devnet: Devnet, stop: asyncio.Event, seed: int, every: float
                 await asyncio.to_thread(sim.stop)
             except Exception as exc:
                 log.info("simulation.stop_skipped", chain_id=sim.chain.chain_id, error=str(exc))
-
-
-@contextlib.contextmanager
-def _on_signals(action: Callable[[], None]) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    for sig in _SIGNALS:
-        loop.add_signal_handler(sig, action)
-    try:
-        yield
-    finally:
-        for sig in _SIGNALS:
-            loop.remove_signal_handler(sig)
 
 
 async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
@@ -203,7 +175,7 @@ async def _drain(indexer: Indexer) -> None:
     a second Ctrl-C skips it, and what is left becomes a gap the next start reports."""
     out.print("indexing up to the head before saving the devnet (Ctrl-C again skips)", highlight=False)
     skip = asyncio.Event()
-    with _on_signals(skip.set):
+    with on_signals(skip.set):
         draining = asyncio.create_task(indexer.drain(DRAIN_SECONDS))
         skipping = asyncio.create_task(skip.wait())
         await asyncio.wait({draining, skipping}, return_when=asyncio.FIRST_COMPLETED)
@@ -217,7 +189,7 @@ async def _drain(indexer: Indexer) -> None:
 
 async def _save(devnet: Devnet) -> None:
     """Save the idle devnet for the next start; signals are ignored meanwhile (a half save keeps the old one)."""
-    with _on_signals(lambda: log.warning("serve.saving_devnet_ignores_signal")):
+    with on_signals(lambda: log.warning("serve.saving_devnet_ignores_signal")):
         try:
             saved = await asyncio.to_thread(save_for_next_start, devnet)
         except Exception as exc:
@@ -428,7 +400,7 @@ async def _serve_runtime(
     )
     stop = asyncio.Event()
     try:
-        with _on_signals(stop.set):
+        with on_signals(stop.set):
             async with open_worker(repo.engine, DeliverySettings.from_env(), bell=delivery_bell) as deliveries:
                 indexing = _index(runtime, repo, indexer, watcher, infos, stop)
                 tasks = [indexing, _run_api(server, sock, stop, streams), watcher.run(stop), deliveries.run(stop)]

@@ -71,6 +71,9 @@ class SimulationConfig:
     seconds_per_block: int | None = None
     #: False: every transaction mined in a block of its own, as before ticks shared blocks (a benchmark baseline).
     shared_blocks: bool = True
+    #: Simulated seconds a tick stands for (the random walk's step); None: the chain seconds since the last tick.
+    #: `fast_forward` sets it when it warps the clock to a fixed step per tick.
+    seconds_per_tick: int | None = None
     regimes: tuple[Regime, ...] = (Regime("calm", 0.45), Regime("volatile", 1.4))
     regime_switch_probability: float = 0.03  # per tick
     shock_probability: float = 0.01  # per tick and feed
@@ -176,7 +179,8 @@ class Simulation:
         if self.rng.random() < self.config.regime_switch_probability:
             others = [r for r in self.config.regimes if r is not self.regime]
             self.regime = self.rng.choice(others) if others else self.regime
-        step = self.regime.annual_volatility * math.sqrt(self._seconds_since_priced() / SECONDS_PER_YEAR)
+        seconds = self.config.seconds_per_tick or self._seconds_since_priced()
+        step = self.regime.annual_volatility * math.sqrt(seconds / SECONDS_PER_YEAR)
         for pair in sorted(self.prices):
             if pair in STABLE_PAIRS:
                 deviation = self.rng.uniform(-self.config.stable_deviation, self.config.stable_deviation)

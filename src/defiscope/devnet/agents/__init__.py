@@ -19,7 +19,7 @@ from defiscope.devnet.agents.governance import GovernanceAgents
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
 from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
 from defiscope.devnet.agents.maker import MakerVaults
-from defiscope.devnet.agents.maker_governance import MakerGovernanceAgents
+from defiscope.devnet.agents.maker_governance import WARPED_SPELL_LIFETIME, MakerGovernanceAgents
 from defiscope.devnet.agents.staking import EigenRestakers, LidoStakers
 from defiscope.devnet.world import DevnetChain
 
@@ -46,8 +46,12 @@ __all__ = [
 ]
 
 
-def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
-    """Fresh agents (they keep per-run state) for the protocols ``chain`` has: governance, users, then liquidators."""
+def default_agents(chain: DevnetChain, *, warped: bool = False) -> tuple[Agent, ...]:
+    """Fresh agents (they keep per-run state) for the protocols ``chain`` has: governance, users, then liquidators.
+
+    ``warped``: for a clock that jumps hours per tick (`devnet.fast_forward`), deadlines set in seconds are set
+    as on mainnet (a Maker spell lives 30 days), not to a few of `serve`'s ticks (every spell would expire
+    before the tick that schedules it)."""
     has = chain.contracts.__contains__
     agents: list[Agent] = []
     # First: `serve` promises a governance proposal within its first blocks.
@@ -58,7 +62,7 @@ def default_agents(chain: DevnetChain) -> tuple[Agent, ...]:
     if has("AaveGovernor"):
         agents.append(AaveGovernanceAgents())
     if has("MakerChief"):
-        agents.append(MakerGovernanceAgents())
+        agents.append(MakerGovernanceAgents(lifetime=WARPED_SPELL_LIFETIME) if warped else MakerGovernanceAgents())
     if has("AaveV3Pool"):
         agents.append(AaveUsers())
     if has("CompoundV2Comptroller"):

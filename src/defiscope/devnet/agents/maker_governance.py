@@ -82,6 +82,12 @@ CHANGES: Final[tuple[tuple[str, Change], ...]] = (
 )
 
 
+#: Seconds a spell lives at `serve`'s pace (ticks seconds apart): doomed spells expire within minutes.
+SPELL_LIFETIME: Final = 600
+#: A spell's life on a warped clock (`devnet.fast_forward`, hours or days per tick): mainnet's usual 30 days.
+WARPED_SPELL_LIFETIME: Final = 30 * 24 * 3600
+
+
 @dataclass(slots=True)
 class LiveSpell:
     address: ChecksumAddress
@@ -95,7 +101,7 @@ class LiveSpell:
 class MakerGovernanceAgents:
     spell_every: int = 12  # ticks between spells
     doom_every: int = 4  # every doom_every-th spell is backed by the small voters only; 0: none
-    lifetime: int = 600  # seconds from a spell's deployment to its expiration
+    lifetime: int = SPELL_LIFETIME  # seconds from a spell's deployment to its expiration
     spells: list[LiveSpell] = field(default_factory=list)
     locked: dict[int, int] = field(default_factory=lambda: {0: 1})  # voter -> tick of its latest lock
     ticks: int = 0
