@@ -39,7 +39,7 @@ from defiscope.alerts.evaluate import (
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_detail, snapshot_evidence
 from defiscope.alerts.grouped import RuleGroup, group_rules
-from defiscope.alerts.message import AlertMessage, AlertSink, Channel
+from defiscope.alerts.message import AlertMessage, AlertSink, Channel, SharedJson
 from defiscope.alerts.pools import (
     BlockTimes,
     YoungPool,
@@ -124,8 +124,14 @@ def load_rule(stored: StoredRule) -> LoadedRule:
     return LoadedRule(stored, RuleView(stored.id, spec, stored.cooldown_blocks), depth, channels)
 
 
-def to_message(move: Transition, rule: LoadedRule, evidence: Mapping[str, Any] | None = None) -> AlertMessage:
-    """The message of a firing or a resolution: the same shape live and in a backtest."""
+def to_message(
+    move: Transition,
+    rule: LoadedRule,
+    evidence: Mapping[str, Any] | None = None,
+    shared: Mapping[str, SharedJson] | None = None,
+) -> AlertMessage:
+    """The message of a firing or a resolution: the same shape live and in a backtest. `shared`: entries of
+    `evidence` other messages carry alike, with their JSON text (`message.SharedJson`)."""
     seen = move.observation
     details = dict(seen.evidence if evidence is None else evidence)
     if seen.subject:
@@ -143,6 +149,7 @@ def to_message(move: Transition, rule: LoadedRule, evidence: Mapping[str, Any] |
         previous=_text(seen.previous),
         threshold=_text(seen.threshold),
         evidence=details,
+        shared=shared or {},
     )
 
 
@@ -364,19 +371,22 @@ class AlertEngine:
     def _store(self, session: Session, moves: Sequence[tuple[Transition, LoadedRule]]) -> list[AlertMessage]:
         """Store a block's transitions (new alerts in one multi-row insert) and hand each message to the sink. A
         protocol's snapshot detail is built once for the block and stored once, shared by its alerts."""
-        details: dict[str, SharedEvidence] = {}  # protocol -> one snapshot's evidence, shared by its rules
+        # protocol -> one snapshot's evidence, shared by the rules watching it: stored once, encoded once
+        details: dict[str, tuple[SharedEvidence, SharedJson]] = {}
         shared: dict[str, SharedEvidence] = {}  # firing alert id -> its shared evidence
         messages, fired, resolved = [], [], []
         for move, rule in moves:
             evidence = dict(move.observation.evidence)
+            encoded: dict[str, SharedJson] = {}
             p = rule.spec.params
             if isinstance(p, TvlChangeParams):  # the priced tokens and calls behind the figure
                 if p.protocol not in details:
                     details[p.protocol] = self._shared_detail(session, p.protocol, move.block)
-                evidence[SNAPSHOT_DETAIL] = details[p.protocol].body
+                stored, encoded[SNAPSHOT_DETAIL] = details[p.protocol]
+                evidence[SNAPSHOT_DETAIL] = stored.body
                 if move.type == "alert.firing":
-                    shared[move.alert_id] = details[p.protocol]
-            message = to_message(move, rule, evidence)
+                    shared[move.alert_id] = stored
+            message = to_message(move, rule, evidence, encoded)
             messages.append(message)
             if move.type == "alert.firing":
                 fired.append(_firing(move, rule, message))
@@ -390,9 +400,10 @@ class AlertEngine:
         log.debug("alerts.stored", block=moves[0][0].block.number, fired=len(fired), resolved=len(resolved))
         return messages
 
-    def _shared_detail(self, session: Session, slug: str, block: BlockRef) -> SharedEvidence:
+    def _shared_detail(self, session: Session, slug: str, block: BlockRef) -> tuple[SharedEvidence, SharedJson]:
         body = self._snapshot_detail(session, slug, block)
-        return SharedEvidence(_new_evidence_id(), block.chain_id, block.number, SNAPSHOT_DETAIL, body)
+        stored = SharedEvidence(_new_evidence_id(), block.chain_id, block.number, SNAPSHOT_DETAIL, body)
+        return stored, SharedJson(body)
 
     def _snapshot_detail(self, session: Session, slug: str, block: BlockRef) -> dict[str, Any]:
         """The evidence behind a protocol's TVL at `block`: from the indexer's hands when it is the block it just
