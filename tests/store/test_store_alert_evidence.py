@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from defiscope.store import create_engine, migrate
@@ -27,7 +27,7 @@ from defiscope.store.alerts import (
 )
 from defiscope.store.keys import KeyStore, StoredKey
 from defiscope.store.models import AlertEvidenceRow, AlertRow
-from tests.store.storekit import block
+from tests.store.storekit import block, count_rows
 
 BEFORE = "0015_factors"  # the revision 0017 follows in this branch (0016_grades once merged)
 #: A snapshot detail's shape: exact big integers must survive the move too.
@@ -96,11 +96,6 @@ def _old_evidence(engine: Engine) -> dict[str, Any]:
         return {i: e if isinstance(e, dict) else json.loads(e) for i, e in rows}
 
 
-def _count(engine: Engine, model: type[AlertEvidenceRow] | type[AlertRow]) -> int:
-    with Session(engine) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
 def test_0017_keeps_existing_alerts_evidence_and_shares_identical_details(bare: Engine) -> None:
     _to(bare, BEFORE)
     _rule(bare)
@@ -110,7 +105,7 @@ def test_0017_keeps_existing_alerts_evidence_and_shares_identical_details(bare: 
     assert stored == {alert_id: evidence for alert_id, _n, evidence in OLD_ALERTS}
     for alert_id, _n, evidence in OLD_ALERTS:  # each key in its place, as served before
         assert list(stored[alert_id]) == list(evidence)
-    assert _count(bare, AlertEvidenceRow) == 2  # (7, detail) once for two alerts, (9, other detail)
+    assert count_rows(bare, AlertEvidenceRow) == 2  # (7, detail) once for two alerts, (9, other detail)
     with Session(bare) as session:  # the alert rows keep only their own evidence
         own = session.scalars(select(AlertRow.evidence).where(AlertRow.id == "alr_a")).one()
     assert own["snapshot_detail"] is None
@@ -135,7 +130,7 @@ def test_shared_detail_is_stored_once_and_served_in_every_alert(engine: Engine) 
     alerts = [_firing(f"alr_{i}", 7, DETAIL) for i in range(3)]
     with Session(engine) as session, session.begin():
         insert_alerts(session, alerts, {a.id: entry for a in alerts})
-    assert _count(engine, AlertEvidenceRow) == 1
+    assert count_rows(engine, AlertEvidenceRow) == 1
     store = RuleStore(engine)
     assert [a.evidence for a in store.alerts()] == [a.evidence for a in alerts]
 
@@ -150,7 +145,7 @@ def test_shared_detail_is_stored_once_and_served_in_every_alert(engine: Engine) 
     assert {a.state for a in store.alerts()} == {"retracted"}
 
     assert store.remove("r1", None)  # its alerts go, and the evidence only they referred to
-    assert (_count(engine, AlertRow), _count(engine, AlertEvidenceRow)) == (0, 0)
+    assert (count_rows(engine, AlertRow), count_rows(engine, AlertEvidenceRow)) == (0, 0)
 
 
 def test_removing_a_rule_keeps_evidence_another_rules_alert_shares(engine: Engine) -> None:
@@ -163,4 +158,4 @@ def test_removing_a_rule_keeps_evidence_another_rules_alert_shares(engine: Engin
         insert_alerts(session, alerts, {a.id: entry for a in alerts})
     assert store.remove("r1", None)
     assert [(a.id, a.evidence) for a in store.alerts()] == [("alr_2", alerts[1].evidence)]
-    assert _count(engine, AlertEvidenceRow) == 1
+    assert count_rows(engine, AlertEvidenceRow) == 1

@@ -22,9 +22,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final, Unpack
+from typing import Any, Final
 
-from sqlalchemy import Engine, Select, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.chain.block import BlockRef
@@ -149,7 +149,7 @@ class RuleStore:
             return [_alert(alert, name, body) for alert, name, body in rows]
 
 
-def _with_evidence(stmt: Select[Unpack[tuple[Any, ...]]]) -> Select[Unpack[tuple[Any, ...]]]:
+def _with_evidence(stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """`stmt` (over `AlertRow`) with each alert's shared evidence entry: its name and body (None, None: none)."""
     return stmt.add_columns(AlertEvidenceRow.name, AlertEvidenceRow.body).outerjoin(
         AlertEvidenceRow, AlertEvidenceRow.id == AlertRow.evidence_id
@@ -175,7 +175,7 @@ def insert_alerts(
     entries = {entry.id: entry for entry in shared.values()}
     if entries:
         session.execute(
-            insert(_EVIDENCE),
+            _INSERT_EVIDENCE,
             [
                 {"id": e.id, "chain_id": e.chain_id, "block_number": e.block_number, "name": e.name, "body": e.body}
                 for e in entries.values()
@@ -195,16 +195,17 @@ def insert_alerts(
             "previous": a.previous,
             "threshold": a.threshold,
             "evidence": a.evidence if a.id not in shared else {**a.evidence, shared[a.id].name: None},
-            "resolved_block_number": None,
-            "resolved_block_hash": None,
-            "resolved_block_timestamp": None,
-            "resolved_value": None,
             "evidence_id": shared[a.id].id if a.id in shared else None,
-        }
+        }  # resolved_*: NULL, the columns' default
         for a in alerts
     ]
     # The table, not the ORM entity: one executemany, without the ORM's bulk bookkeeping per row.
-    session.execute(insert(_ALERTS), rows)
+    session.execute(_INSERT_ALERT, rows)
+
+
+#: Built once, like `_RESOLVE`.
+_INSERT_ALERT: Final = insert(_ALERTS)
+_INSERT_EVIDENCE: Final = insert(_EVIDENCE)
 
 
 def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str | None]]) -> None:
@@ -216,16 +217,29 @@ def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str
     for (block, value), ids in together.items():
         for start in range(0, len(ids), _IDS_PER_UPDATE):
             session.execute(
-                update(_ALERTS)
-                .where(_ALERTS.c.id.in_(ids[start : start + _IDS_PER_UPDATE]))
-                .values(
-                    state="resolved",
-                    resolved_block_number=block.number,
-                    resolved_block_hash=block.hash,
-                    resolved_block_timestamp=block.timestamp,
-                    resolved_value=value,
-                )
+                _RESOLVE,
+                {
+                    "ids": ids[start : start + _IDS_PER_UPDATE],
+                    "at_number": block.number,
+                    "at_hash": block.hash,
+                    "at_timestamp": block.timestamp,
+                    "at_value": value,
+                },
             )
+
+
+#: Built once: a statement built per call costs more than the UPDATE itself (its cache key is computed anew).
+_RESOLVE: Final = (
+    update(_ALERTS)
+    .where(_ALERTS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state="resolved",
+        resolved_block_number=bindparam("at_number"),
+        resolved_block_hash=bindparam("at_hash"),
+        resolved_block_timestamp=bindparam("at_timestamp"),
+        resolved_value=bindparam("at_value"),
+    )
+)
 
 
 def open_states(session: Session, chain_id: int | None = None) -> list[tuple[str, int, str, str | None, int]]:
