@@ -20,7 +20,7 @@ from defiscope.alerts import manage
 from defiscope.alerts.backtest import backtest
 from defiscope.alerts.engine import AlertEngine
 from defiscope.alerts.figures import StoredFigures
-from defiscope.alerts.outbox import OutboxSink
+from defiscope.alerts.outbox import OutboxSink, body_text
 from defiscope.alerts.rules import parse_rule
 from defiscope.api import ApiSettings, create_app
 from defiscope.cli import app
@@ -32,10 +32,12 @@ from defiscope.protocols.lending.risk import scenario
 from defiscope.service.indexer import ChainIndexer, Indexer
 from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
+from defiscope.store.models import AlertEvidenceRow
 from defiscope.tvl.engine import TvlEngine
 from tests.alerts.conftest import Keyed, RecordingSink, add_key
 from tests.alerts.kit import rows
 from tests.service.chainkit import feed_treasury, mine
+from tests.store.storekit import count_rows
 
 TREASURY = "devnet-treasury"
 
@@ -177,6 +179,33 @@ async def test_an_alert_whose_block_is_reorged_away_is_retracted_and_the_sink_is
     (alert,) = RuleStore(any_repo.engine).alerts(rule.id)
     assert alert.state == "retracted"
     assert any_repo.block_hash(1, fed) != fired.block_hash  # the block is the new chain's now
+    # The snapshot detail, stored apart from the alert (revision 0017), is served and retracted whole.
+    assert "snapshot_detail" in alert.evidence
+    assert alert.evidence == fired.evidence
+    assert retraction.evidence == {**fired.evidence, "retracted_because": f"block {fed} was reorged away"}
+
+
+async def test_rules_on_one_protocol_share_one_stored_detail_and_serve_it_as_delivered(
+    tvl_engine: TvlEngine, eth_chain: DevnetChain, repo: Repository, sink: RecordingSink, owner: Keyed
+) -> None:
+    rules = [treasury_rule(repo, owner), treasury_rule(repo, owner, cooldown_blocks=2)]
+    chain, _ = follower(tvl_engine, repo, sink)
+    await chain.step(None)
+    fed = feed_treasury(eth_chain, 10**18)
+    await chain.step(None)
+    quiet = mine(eth_chain, 1)
+    await chain.step(None)
+
+    assert sorted(sink.events()) == [("alert.firing", fed)] * 2 + [("alert.resolved", quiet)] * 2
+    fired = {m.rule_id: m for m, _, _ in sink.given if m.type == "alert.firing"}
+    assert count_rows(repo.engine, AlertEvidenceRow) == 1  # one detail for both alerts
+    store = RuleStore(repo.engine)
+    for rule in rules:
+        (alert,) = store.alerts(rule.id)
+        assert (alert.state, alert.evidence) == ("resolved", fired[rule.id].evidence)
+    for message, _, _ in sink.given:  # the delivered body, its shared detail encoded once
+        assert set(message.shared) == {"snapshot_detail"}
+        assert body_text(message) == json.dumps(message.body(), separators=(",", ":"), ensure_ascii=False)
 
 
 async def test_liquidation_exposure_is_read_at_the_block_through_the_risk_engine(

@@ -39,7 +39,7 @@ from defiscope.alerts.evaluate import (
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures, snapshot_detail, snapshot_evidence
 from defiscope.alerts.grouped import RuleGroup, group_rules
-from defiscope.alerts.message import AlertMessage, AlertSink, Channel
+from defiscope.alerts.message import AlertMessage, AlertSink, Channel, SharedJson
 from defiscope.alerts.pools import (
     BlockTimes,
     YoungPool,
@@ -63,6 +63,7 @@ from defiscope.service.reorg import finality_depth
 from defiscope.store import Repository
 from defiscope.store.alerts import (
     RuleStore,
+    SharedEvidence,
     StoredAlert,
     StoredRule,
     insert_alerts,
@@ -75,6 +76,8 @@ from defiscope.tvl.engine import ChainTvl
 
 log = structlog.get_logger(__name__)
 
+#: The evidence entry of a TVL rule's alerts that every rule watching the protocol shares at a block.
+SNAPSHOT_DETAIL: Final = "snapshot_detail"
 #: Stored blocks evaluated per confirmation level per indexed block: a long catch-up is worked off in steps.
 MAX_BLOCKS_PER_STEP: Final = 64
 #: Seconds between checks whether a rule was added, changed or deleted (one query): a change applies within this.
@@ -121,8 +124,14 @@ def load_rule(stored: StoredRule) -> LoadedRule:
     return LoadedRule(stored, RuleView(stored.id, spec, stored.cooldown_blocks), depth, channels)
 
 
-def to_message(move: Transition, rule: LoadedRule, evidence: Mapping[str, Any] | None = None) -> AlertMessage:
-    """The message of a firing or a resolution: the same shape live and in a backtest."""
+def to_message(
+    move: Transition,
+    rule: LoadedRule,
+    evidence: Mapping[str, Any] | None = None,
+    shared: Mapping[str, SharedJson] | None = None,
+) -> AlertMessage:
+    """The message of a firing or a resolution: the same shape live and in a backtest. `shared`: entries of
+    `evidence` other messages carry alike, with their JSON text (`message.SharedJson`)."""
     seen = move.observation
     details = dict(seen.evidence if evidence is None else evidence)
     if seen.subject:
@@ -140,6 +149,7 @@ def to_message(move: Transition, rule: LoadedRule, evidence: Mapping[str, Any] |
         previous=_text(seen.previous),
         threshold=_text(seen.threshold),
         evidence=details,
+        shared=shared or {},
     )
 
 
@@ -166,6 +176,10 @@ def _text(value: Decimal | None) -> str | None:
 
 def _new_alert_id(_rule_id: str, _block: BlockRef, _subject: str) -> str:
     return "alr_" + secrets.token_hex(12)
+
+
+def _new_evidence_id() -> str:
+    return "evd_" + secrets.token_hex(12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,29 +369,41 @@ class AlertEngine:
         return back
 
     def _store(self, session: Session, moves: Sequence[tuple[Transition, LoadedRule]]) -> list[AlertMessage]:
-        """Store a block's transitions (new alerts in one multi-row insert) and hand each message to the sink."""
-        details: dict[str, dict[str, Any]] = {}  # one snapshot's evidence, shared by the rules watching it
+        """Store a block's transitions (new alerts in one multi-row insert) and hand each message to the sink. A
+        protocol's snapshot detail is built once for the block and stored once, shared by its alerts."""
+        # protocol -> one snapshot's evidence, shared by the rules watching it: stored once, encoded once
+        details: dict[str, tuple[SharedEvidence, SharedJson]] = {}
+        shared: dict[str, SharedEvidence] = {}  # firing alert id -> its shared evidence
         messages, fired, resolved = [], [], []
         for move, rule in moves:
             evidence = dict(move.observation.evidence)
+            encoded: dict[str, SharedJson] = {}
             p = rule.spec.params
             if isinstance(p, TvlChangeParams):  # the priced tokens and calls behind the figure
                 if p.protocol not in details:
-                    details[p.protocol] = self._snapshot_detail(session, p.protocol, move.block)
-                evidence["snapshot_detail"] = details[p.protocol]
-            message = to_message(move, rule, evidence)
+                    details[p.protocol] = self._shared_detail(session, p.protocol, move.block)
+                stored, encoded[SNAPSHOT_DETAIL] = details[p.protocol]
+                evidence[SNAPSHOT_DETAIL] = stored.body
+                if move.type == "alert.firing":
+                    shared[move.alert_id] = stored
+            message = to_message(move, rule, evidence, encoded)
             messages.append(message)
             if move.type == "alert.firing":
                 fired.append(_firing(move, rule, message))
             else:
                 resolved.append((move.alert_id, move.block, message.value))
-        insert_alerts(session, fired)
+        insert_alerts(session, fired, shared)
         resolve_alerts(session, resolved)
         for message, (_move, rule) in zip(messages, moves, strict=True):
             self.sink.put(session, message, rule.channels, rule.stored.owner_key_id)
         # One line per block, not per alert: a block can move a thousand rules at once.
         log.debug("alerts.stored", block=moves[0][0].block.number, fired=len(fired), resolved=len(resolved))
         return messages
+
+    def _shared_detail(self, session: Session, slug: str, block: BlockRef) -> tuple[SharedEvidence, SharedJson]:
+        body = self._snapshot_detail(session, slug, block)
+        stored = SharedEvidence(_new_evidence_id(), block.chain_id, block.number, SNAPSHOT_DETAIL, body)
+        return stored, SharedJson(body)
 
     def _snapshot_detail(self, session: Session, slug: str, block: BlockRef) -> dict[str, Any]:
         """The evidence behind a protocol's TVL at `block`: from the indexer's hands when it is the block it just

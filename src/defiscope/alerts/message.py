@@ -8,10 +8,15 @@ The body is the webhook payload (also the Server-Sent Event's data and the e-mai
               "threshold": "0.5", "evidence": {...}}}
 
 Values are decimal strings (exact; JSON numbers would round them); `previous` and `threshold` may be null.
+
+An evidence entry that many messages of one block carry alike (a protocol's snapshot detail, ~4 KB) comes with its
+JSON text encoded once for all of them (`SharedJson`, in `AlertMessage.shared`), so the outbox encodes the body
+around it instead of the whole detail again for each message (`outbox.body_text`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -31,6 +36,27 @@ class Channel:
     secret: str | None = None  # a webhook's `whsec_...` signing secret (Standard Webhooks)
 
 
+def compact_json(value: Any) -> str:
+    """The JSON text of a message body or a part of it: compact, in the keys' order, not ASCII-escaped."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class SharedJson:
+    """A JSON value several messages carry alike, encoded (`compact_json`) once, when first asked."""
+
+    __slots__ = ("_text", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = compact_json(self.value)
+        return self._text
+
+
 @dataclass(slots=True)
 class AlertMessage:
     """One event of one alert's life (firing, resolved, retracted) or a channel test (ping). Never changed once
@@ -48,6 +74,8 @@ class AlertMessage:
     previous: str | None
     threshold: str | None
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    #: Evidence entries shared with other messages: key -> the entry's value (the same object) with its JSON text.
+    shared: Mapping[str, SharedJson] = field(default_factory=dict)
 
     @property
     def message_id(self) -> str:

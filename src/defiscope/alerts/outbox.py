@@ -15,16 +15,15 @@ never skips a row committed later with a smaller id (SQLite writers are serialis
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from defiscope.alerts.message import AlertMessage, Channel
+from defiscope.alerts.message import AlertMessage, Channel, SharedJson, compact_json
 from defiscope.alerts.wakeup import Bell
 from defiscope.store.outbox import DISABLED, PENDING, DisabledEndpoint, OutboxRow, StreamRow
 
@@ -32,8 +31,26 @@ _STREAM_LOCK_KEY: Final = 0x616C7274  # "alrt": serialises stream inserts until 
 
 
 def body_text(message: AlertMessage) -> str:
-    """The exact JSON text that is signed, sent, streamed and mailed (compact; keys in the contract's order)."""
-    return json.dumps(message.body(), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """The exact JSON text that is signed, sent, streamed and mailed (compact; keys in the contract's order).
+
+    The evidence is the body's last entry (`AlertMessage.body`): with shared entries, the body is encoded without
+    it and the evidence joined on, each shared entry's text encoded once for all the messages carrying it."""
+    if not message.shared:
+        return compact_json(message.body())
+    body = message.body()
+    evidence = body["data"].pop("evidence")
+    head = compact_json(body)  # ...,"threshold":...}} : the evidence goes before the two closing braces
+    return f'{head[:-2]},"evidence":{_evidence_text(evidence, message.shared)}}}}}'
+
+
+def _evidence_text(evidence: dict[str, Any], shared: Mapping[str, SharedJson]) -> str:
+    """`compact_json(evidence)`, with the shared entries' texts as they were encoded."""
+    entries = []
+    for key, value in evidence.items():
+        known = shared.get(key)
+        text = known.text if known is not None and known.value is value else compact_json(value)
+        entries.append(f"{compact_json(key)}:{text}")
+    return "{" + ",".join(entries) + "}"
 
 
 class OutboxSink:

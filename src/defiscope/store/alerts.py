@@ -13,24 +13,26 @@ another key's rule (a miss and a foreign rule look the same: None / False).
     (['r1'], None)
 
 Alerts are written by the evaluator inside its own transaction (with the sink's outbox rows), so the functions
-taking a `Session` here never commit.
+taking a `Session` here never commit. An evidence entry shared by the alerts of a block (a protocol's snapshot
+detail) is stored once (`SharedEvidence`, revision 0017) and put back into each alert's evidence when read.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from sqlalchemy import Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.chain.block import BlockRef
 from defiscope.store.database import WRITE_OPTION
-from defiscope.store.models import AlertRow, AlertRuleRow
+from defiscope.store.models import AlertEvidenceRow, AlertRow, AlertRuleRow
 
 _ALERTS: Final[Table] = AlertRow.metadata.tables[AlertRow.__tablename__]  # Core statements for the hot writes
+_EVIDENCE: Final[Table] = AlertEvidenceRow.metadata.tables[AlertEvidenceRow.__tablename__]
 #: Alert ids bound in one UPDATE (SQLite allows 32,766 variables a statement; this stays far below).
 _IDS_PER_UPDATE: Final = 1_000
 
@@ -64,6 +66,17 @@ class StoredAlert:
     evidence: dict[str, Any]
     resolved_block: BlockRef | None
     resolved_value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SharedEvidence:
+    """One entry of evidence (`name`: its key) that several alerts of one block carry alike, stored once."""
+
+    id: str
+    chain_id: int
+    block_number: int
+    name: str
+    body: Any
 
 
 class RuleStore:
@@ -109,7 +122,11 @@ class RuleStore:
             stmt = delete(AlertRuleRow).where(AlertRuleRow.id == rule_id)
             if owner is not None:
                 stmt = stmt.where(AlertRuleRow.owner_key_id == owner)
-            return bool(getattr(session.execute(stmt), "rowcount", 0))
+            removed = bool(getattr(session.execute(stmt), "rowcount", 0))
+            if removed:  # its alerts went with it (ON DELETE CASCADE): so goes the evidence only they shared
+                referenced = select(AlertRow.evidence_id).where(AlertRow.evidence_id.is_not(None))
+                session.execute(delete(AlertEvidenceRow).where(AlertEvidenceRow.id.not_in(referenced)))
+            return removed
 
     def all(self) -> list[StoredRule]:
         with self._sessions() as session:
@@ -122,13 +139,21 @@ class RuleStore:
             return int(count), int(top or 0)
 
     def alerts(self, rule_id: str | None = None, chain_id: int | None = None) -> list[StoredAlert]:
-        stmt = select(AlertRow)
+        stmt = _with_evidence(select(AlertRow))
         if rule_id is not None:
             stmt = stmt.where(AlertRow.rule_id == rule_id)
         if chain_id is not None:
             stmt = stmt.where(AlertRow.chain_id == chain_id)
         with self._sessions() as session:
-            return [_alert(r) for r in session.scalars(stmt.order_by(AlertRow.block_number, AlertRow.id))]
+            rows = session.execute(stmt.order_by(AlertRow.block_number, AlertRow.id))
+            return [_alert(alert, name, body) for alert, name, body in rows]
+
+
+def _with_evidence(stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """`stmt` (over `AlertRow`) with each alert's shared evidence entry: its name and body (None, None: none)."""
+    return stmt.add_columns(AlertEvidenceRow.name, AlertEvidenceRow.body).outerjoin(
+        AlertEvidenceRow, AlertEvidenceRow.id == AlertRow.evidence_id
+    )
 
 
 def _next_revision(session: Session) -> int:
@@ -138,10 +163,24 @@ def _next_revision(session: Session) -> int:
     return max(int(top or 0) + 1, time.time_ns() // 1_000)
 
 
-def insert_alerts(session: Session, alerts: Sequence[StoredAlert]) -> None:
-    """New firing alerts, in one multi-row INSERT."""
+def insert_alerts(
+    session: Session, alerts: Sequence[StoredAlert], shared: Mapping[str, SharedEvidence] | None = None
+) -> None:
+    """New firing alerts, in one multi-row INSERT. `shared`: alert id -> the entry of its evidence that other alerts
+    of its block carry alike; each such entry is stored once (encoded once), its key kept in the alert's own
+    evidence with null (so the keys keep their order when it is put back)."""
     if not alerts:
         return
+    shared = shared or {}
+    entries = {entry.id: entry for entry in shared.values()}
+    if entries:
+        session.execute(
+            _INSERT_EVIDENCE,
+            [
+                {"id": e.id, "chain_id": e.chain_id, "block_number": e.block_number, "name": e.name, "body": e.body}
+                for e in entries.values()
+            ],
+        )
     rows = [
         {
             "id": a.id,
@@ -155,16 +194,18 @@ def insert_alerts(session: Session, alerts: Sequence[StoredAlert]) -> None:
             "value": a.value,
             "previous": a.previous,
             "threshold": a.threshold,
-            "evidence": a.evidence,
-            "resolved_block_number": None,
-            "resolved_block_hash": None,
-            "resolved_block_timestamp": None,
-            "resolved_value": None,
-        }
+            "evidence": a.evidence if a.id not in shared else {**a.evidence, shared[a.id].name: None},
+            "evidence_id": shared[a.id].id if a.id in shared else None,
+        }  # resolved_*: NULL, the columns' default
         for a in alerts
     ]
     # The table, not the ORM entity: one executemany, without the ORM's bulk bookkeeping per row.
-    session.execute(insert(_ALERTS), rows)
+    session.execute(_INSERT_ALERT, rows)
+
+
+#: Built once, like `_RESOLVE`.
+_INSERT_ALERT: Final = insert(_ALERTS)
+_INSERT_EVIDENCE: Final = insert(_EVIDENCE)
 
 
 def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str | None]]) -> None:
@@ -176,29 +217,45 @@ def resolve_alerts(session: Session, resolved: Sequence[tuple[str, BlockRef, str
     for (block, value), ids in together.items():
         for start in range(0, len(ids), _IDS_PER_UPDATE):
             session.execute(
-                update(_ALERTS)
-                .where(_ALERTS.c.id.in_(ids[start : start + _IDS_PER_UPDATE]))
-                .values(
-                    state="resolved",
-                    resolved_block_number=block.number,
-                    resolved_block_hash=block.hash,
-                    resolved_block_timestamp=block.timestamp,
-                    resolved_value=value,
-                )
+                _RESOLVE,
+                {
+                    "ids": ids[start : start + _IDS_PER_UPDATE],
+                    "at_number": block.number,
+                    "at_hash": block.hash,
+                    "at_timestamp": block.timestamp,
+                    "at_value": value,
+                },
             )
+
+
+#: Built once: a statement built per call costs more than the UPDATE itself (its cache key is computed anew).
+_RESOLVE: Final = (
+    update(_ALERTS)
+    .where(_ALERTS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state="resolved",
+        resolved_block_number=bindparam("at_number"),
+        resolved_block_hash=bindparam("at_hash"),
+        resolved_block_timestamp=bindparam("at_timestamp"),
+        resolved_value=bindparam("at_value"),
+    )
+)
 
 
 def open_states(session: Session, chain_id: int | None = None) -> list[tuple[str, int, str, str | None, int]]:
     """Per (rule, chain, subject) with an alert not retracted: (rule, chain, subject, open alert id, last fired)."""
-    stmt = select(AlertRow).where(AlertRow.state != "retracted")
+    row = AlertRow
+    # The columns it needs only, not the evidence.
+    stmt = select(row.rule_id, row.chain_id, row.subject, row.id, row.state, row.block_number)
+    stmt = stmt.where(row.state != "retracted")
     if chain_id is not None:
         stmt = stmt.where(AlertRow.chain_id == chain_id)
-    latest: dict[tuple[str, int, str], AlertRow] = {}
-    for row in session.scalars(stmt.order_by(AlertRow.block_number)):
-        latest[(row.rule_id, row.chain_id, row.subject)] = row
+    latest: dict[tuple[str, int, str], tuple[str, str, int]] = {}
+    for rule, chain, subject, alert_id, state, number in session.execute(stmt.order_by(AlertRow.block_number)):
+        latest[(rule, chain, subject)] = (alert_id, state, number)
     return [
-        (rule, chain, subject, row.id if row.state == "firing" else None, row.block_number)
-        for (rule, chain, subject), row in latest.items()
+        (rule, chain, subject, alert_id if state == "firing" else None, number)
+        for (rule, chain, subject), (alert_id, state, number) in latest.items()
     ]
 
 
@@ -206,15 +263,14 @@ def retract_from(session: Session, chain_id: int, block_number: int) -> list[tup
     """A reorg from `block_number`: alerts fired there become `retracted` (returned with their rules, for the
     sink); alerts fired before but resolved there are open again (the resolution was on the lost fork)."""
     stmt = (
-        select(AlertRow, AlertRuleRow)
-        .join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
+        _with_evidence(select(AlertRow, AlertRuleRow).join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id))
         .where(AlertRow.chain_id == chain_id, AlertRow.block_number >= block_number, AlertRow.state != "retracted")
         .order_by(AlertRow.block_number, AlertRow.id)
     )
     retracted = []
-    for alert, rule in session.execute(stmt):
+    for alert, rule, name, body in session.execute(stmt):
         alert.state = "retracted"
-        retracted.append((_alert(alert), _rule(rule)))
+        retracted.append((_alert(alert, name, body), _rule(rule)))
     session.execute(
         update(AlertRow)
         .where(
@@ -266,7 +322,11 @@ def _rule(row: AlertRuleRow) -> StoredRule:
     )
 
 
-def _alert(row: AlertRow) -> StoredAlert:
+def _alert(row: AlertRow, shared_name: str | None, shared_body: Any) -> StoredAlert:
+    """The stored alert, its shared evidence entry (if any) put back in its place."""
+    evidence = dict(row.evidence)
+    if shared_name is not None:
+        evidence[shared_name] = shared_body
     resolved = (
         None
         if row.resolved_block_number is None
@@ -287,7 +347,7 @@ def _alert(row: AlertRow) -> StoredAlert:
         row.value,
         row.previous,
         row.threshold,
-        dict(row.evidence),
+        evidence,
         resolved,
         row.resolved_value,
     )
@@ -297,4 +357,12 @@ def now() -> int:
     return int(time.time())
 
 
-__all__: Sequence[str] = ("RuleStore", "StoredAlert", "StoredRule", "insert_alerts", "resolve_alerts", "retract_from")
+__all__: Sequence[str] = (
+    "RuleStore",
+    "SharedEvidence",
+    "StoredAlert",
+    "StoredRule",
+    "insert_alerts",
+    "resolve_alerts",
+    "retract_from",
+)

@@ -396,6 +396,7 @@ class AlertRow(Base):
         # Rollback: alerts fired or resolved at orphaned blocks.
         Index(None, "chain_id", "block_number"),
         Index(None, "chain_id", "resolved_block_number"),
+        Index(None, "evidence_id"),  # a shared evidence row's alerts (deleting the unreferenced ones)
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -409,11 +410,29 @@ class AlertRow(Base):
     value: Mapped[str | None] = mapped_column(Text)
     previous: Mapped[str | None] = mapped_column(Text)
     threshold: Mapped[str | None] = mapped_column(Text)
+    #: The alert's own evidence; the entry named by its shared evidence (revision 0017) holds null here.
     evidence: Mapped[Any] = mapped_column(ExactJson)
     resolved_block_number: Mapped[int | None] = mapped_column(BigInteger)
     resolved_block_hash: Mapped[str | None] = mapped_column(String(HASH_LEN))
     resolved_block_timestamp: Mapped[int | None] = mapped_column(BigInteger)
     resolved_value: Mapped[str | None] = mapped_column(Text)
+    evidence_id: Mapped[str | None] = mapped_column(ForeignKey("alert_evidence.id"))
+
+
+class AlertEvidenceRow(Base):
+    """One evidence entry shared by the alerts of one block (revision 0017): a protocol's snapshot detail (its
+    priced tokens and calls, ~4 KB) is the same for every rule watching that protocol, so it is stored once and
+    each alert refers to it. The alert row keeps only its own small evidence and its state, so resolving or
+    retracting an alert rewrites a small row. Kept as long as its alerts (a retracted alert keeps its evidence).
+    """
+
+    __tablename__ = "alert_evidence"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(64))  # the evidence entry it fills ("snapshot_detail")
+    body: Mapped[Any] = mapped_column(ExactJson)
 
 
 class GradeFactorRow(Base):
