@@ -98,6 +98,15 @@ def pool_states(chain: DevnetChain, pools: Sequence[str]) -> list[V3PoolState]:
     return asyncio.run(read())
 
 
+def hugely_fundable(chain: DevnetChain) -> set[str]:
+    """Addresses of the tokens `fund_owner_hugely` gives account 0 HUGE of: DevTokens and the wrapped native."""
+    return {
+        chain.tokens[t.symbol]
+        for t in CHAIN_SPECS[chain.chain_id].tokens
+        if t.wrapped_native or t.contract == "DevToken"
+    }
+
+
 def fund_owner_hugely(sender: Sender, chain: DevnetChain) -> None:
     """Give account 0 HUGE of every DevToken (minted, or wrapped from native) and approve the pool caller. The
     governance tokens (ERC20Votes, AAVE, MKR) have no open mint: account 0 already holds the market's share of
