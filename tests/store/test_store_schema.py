@@ -31,6 +31,7 @@ TABLES |= {"alert_rules", "alerts"}  # 0011: alert rules and the alerts they rai
 TABLES |= {"alert_outbox", "alert_stream", "alert_endpoints_disabled"}  # 0012: alert delivery (issue 15)
 TABLES |= {"alert_stream_pruned"}  # 0014: alert retention (issue 15)
 TABLES |= {"grade_factors"}  # 0015: grade factors per block (issue 16)
+TABLES |= {"index_values"}  # 0018: index values per block (issue 17)
 
 
 def _script_head() -> str:

@@ -16,26 +16,22 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from defiscope.analytics.indices.backtest import Backtest, BacktestOptions, Venue, run_backtest
+from defiscope.analytics.indices.backtest import Backtest, BacktestOptions
 from defiscope.analytics.indices.definition import IndexDefinition
-from defiscope.analytics.indices.history import Listing, StoreHistory, listings_for
 from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
 from defiscope.analytics.indices.metrics import deflated_sharpe, metrics_of
 from defiscope.analytics.indices.report import backtest_json, decimal_text
-from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
 from defiscope.analytics.quant.errors import InvalidSeries, Undefined
-from defiscope.chain.client import ChainClient
 from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.errors import InputError
-from defiscope.routing.load import PoolRef
-from defiscope.service.context import ChainTarget, resolve_targets
+from defiscope.service.context import resolve_targets
+from defiscope.service.indices import run_backtests
 from defiscope.store import Repository
 
 indices_app = typer.Typer(help="Rule-based DeFi indices: definitions and backtests.", no_args_is_help=True)
@@ -123,7 +119,7 @@ def backtest_index(
     (target,) = resolve_targets(load_settings(), [chain])
     repo = Repository.open()
     try:
-        result, *variants = _backtest(
+        result, *variants = run_backtests(
             repo, target, definition, from_block, to_block, options, fixed_fee_bp, compare_fee_bp or []
         )
     finally:
@@ -136,32 +132,6 @@ def backtest_index(
         out.print_json(json.dumps(report))
         return
     _print_summary(report)
-
-
-def _backtest(
-    repo: Repository,
-    target: ChainTarget,
-    definition: IndexDefinition,
-    from_block: int | None,
-    to_block: int | None,
-    options: BacktestOptions,
-    fixed_fee_bp: int | None,
-    compare_fee_bp: list[int],
-) -> list[Backtest]:
-    """The backtest asked, then one per fixed-fee variant to compare, all on the same history."""
-    deployment = target.deployment
-    hub = deployment.tokens.get(options.hub)
-    if hub is None:
-        raise InputError(f"chain {target.chain_id} lists no {options.hub} to trade through", field="chain")
-    listings = listings_for(deployment, definition)
-    extra = [Listing(options.hub, "Hub", (), hub.address, hub.decimals)]
-    with ChainVenue(deployment, target.rpc_urls, lambda client: _pool_refs(client, target)) as chain_venue:
-        supplies = chain_venue.supply if _needs_mcap(definition) else None
-        history = StoreHistory.load(repo, deployment, listings, from_block, to_block, supplies, extra=extra)
-        venue: Venue = chain_venue if fixed_fee_bp is None else FixedFeeVenue(Fraction(fixed_fee_bp, 10_000))
-        venues = [venue, *(FixedFeeVenue(Fraction(bp, 10_000)) for bp in compare_fee_bp)]
-        points, decimals = history.points(), decimals_of(deployment)
-        return [run_backtest(definition, points, decimals, history, v, options) for v in venues]
 
 
 def _variant(backtest: Backtest) -> dict[str, Any]:
@@ -190,16 +160,6 @@ def _deflated(selected: Backtest, trials: list[Backtest]) -> dict[str, Any]:
         "n_obs": dsr.n_obs,
         "n_trials": dsr.n_trials,
     }
-
-
-async def _pool_refs(client: ChainClient, target: ChainTarget) -> list[PoolRef]:
-    from defiscope.cli.quote import pool_refs  # the devnet's seeded pools, or the registry's discovered ones
-
-    return await pool_refs(client, target, [])
-
-
-def _needs_mcap(definition: IndexDefinition) -> bool:
-    return definition.weighting.method in ("mcap", "sqrt-mcap") or definition.eligibility.rank_by == "mcap"
 
 
 def _capital(text: str) -> Decimal:

@@ -60,8 +60,9 @@ from defiscope.devnet.world import DevnetChain
 from defiscope.errors import DefiscopeError
 from defiscope.memory import release_free_heap
 from defiscope.protocols.base import ProtocolInfo
-from defiscope.service.context import Runtime, open_runtime
+from defiscope.service.context import Runtime, open_runtime, resolve_targets
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
+from defiscope.service.indices import index_hook
 from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher
 from defiscope.service.resume import open_devnet, save_for_next_start
 from defiscope.service.snapshots import snapshot_and_store
@@ -406,7 +407,9 @@ async def _serve_runtime(
     # Rule evaluation hands alerts to this sink inside its transaction; the commit rings the delivery worker and
     # the live streams, which look at once instead of at their next poll.
     alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))
-    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(alert_engine(repo, alert_sink),))
+    # The indices follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
+    indices = index_hook(repo, resolve_targets(load_settings(), list(runtime.engines)))
+    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(alert_engine(repo, alert_sink), indices))
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
@@ -439,6 +442,8 @@ async def _serve_runtime(
     # mined meanwhile becomes a gap the next start reports.
     if devnet is not None and followed:
         await _drain(indexer)
+    await indices.idle()
+    indices.close()
 
 
 @commands.command("serve")

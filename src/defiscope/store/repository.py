@@ -39,6 +39,7 @@ from defiscope.store.models import (
     Base,
     Block,
     GradeFactorRow,
+    IndexValueRow,
     Price,
     ProtocolEventRow,
     ProvenanceCall,
@@ -174,9 +175,9 @@ class Repository:
         """Forget all read at or above `block_number` on `chain_id` (a reorg); returns snapshots removed.
 
         Deletes snapshots (their tokens and calls go by ON DELETE CASCADE), prices quoted at those
-        blocks (they were read from the orphaned fork), yields and grade factors of those blocks, discovered logs
-        of those blocks (their cursors end at the block before), and the blocks themselves; the `on_rollback`
-        hooks run in the same transaction.
+        blocks (they were read from the orphaned fork), yields, grade factors and index values of those blocks,
+        discovered logs of those blocks (their cursors end at the block before), and the blocks themselves; the
+        `on_rollback` hooks run in the same transaction.
         """
         with self._write() as session:
             for hook in self._rollback_hooks:
@@ -200,7 +201,7 @@ class Repository:
                 ),
                 execution_options=_NO_SYNC,
             )
-            for per_block in (YieldRow, YieldGapRow, GradeFactorRow):
+            for per_block in (YieldRow, YieldGapRow, GradeFactorRow, IndexValueRow):
                 session.execute(
                     delete(per_block).where(per_block.chain_id == chain_id, per_block.block_number >= block_number),
                     execution_options=_NO_SYNC,
