@@ -9,7 +9,7 @@ GET /v1/indices/defi-pulse/history?chain=ethereum&from_block=100
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Final, Literal
@@ -291,7 +291,7 @@ def router(settings: ApiSettings) -> APIRouter:
     )
     async def indices(request: Request, chain: IndexChain = "ethereum") -> Response:
         chain_id = params.chain(chain, "chain").chain_id
-        return await cached(request, lambda: indices_view.index_list(context(request), chain_id))
+        return await _tracked(request, lambda: indices_view.index_list(context(request), chain_id))
 
     @api.get(
         "/indices/{index_id}",
@@ -301,7 +301,7 @@ def router(settings: ApiSettings) -> APIRouter:
     )
     async def index(request: Request, index_id: IndexId, chain: IndexChain = "ethereum") -> Response:
         chain_id = params.chain(chain, "chain").chain_id
-        return await cached(request, lambda: indices_view.index_detail(context(request), index_id, chain_id))
+        return await _tracked(request, lambda: indices_view.index_detail(context(request), index_id, chain_id))
 
     @api.get(
         "/indices/{index_id}/history",
@@ -320,7 +320,7 @@ def router(settings: ApiSettings) -> APIRouter:
         ),
     ) -> Response:
         chain_id = params.chain(chain, "chain").chain_id
-        return await cached(
+        return await _tracked(
             request,
             lambda: indices_view.index_history(context(request), index_id, chain_id, from_block, to_block, limit),
         )
@@ -335,7 +335,7 @@ def router(settings: ApiSettings) -> APIRouter:
         request: Request, index_id: IndexId, chain: IndexChain = "ethereum", block: BlockParam = None
     ) -> Response:
         chain_id = params.chain(chain, "chain").chain_id
-        return await cached(request, lambda: indices_view.index_holdings(context(request), index_id, chain_id, block))
+        return await _tracked(request, lambda: indices_view.index_holdings(context(request), index_id, chain_id, block))
 
     @api.get(
         "/indices/{index_id}/backtest",
@@ -373,6 +373,13 @@ def router(settings: ApiSettings) -> APIRouter:
         return Response(to_bytes(answer.body), status_code=answer.status_code, media_type=JSON, headers=headers)
 
     return api
+
+
+async def _tracked(request: Request, build: Callable[[], Any]) -> Response:
+    """Index values land after their block is indexed (serve's tracker runs behind the indexer): answered from
+    the store each time, not from the per-block cache, which would keep a block's answer from before them."""
+    body = await asyncio.to_thread(lambda: to_bytes(build()))
+    return entry_response(fresh_entry(body, request), request.headers.get("if-none-match"))
 
 
 async def _bytes(body: Awaitable[Any]) -> bytes:
