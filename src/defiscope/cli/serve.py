@@ -442,6 +442,7 @@ async def _serve_runtime(
     # mined meanwhile becomes a gap the next start reports.
     if devnet is not None and followed:
         await _drain(indexer)
+    indices.stop()
     await indices.idle()
     indices.close()
 

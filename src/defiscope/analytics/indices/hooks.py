@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from defiscope.tvl.engine import ChainTvl
 
 log = structlog.get_logger(__name__)
+
+#: Blocks one tracker steps through per run: a long catch-up stores as it goes and stops promptly.
+CATCH_UP_BLOCKS: Final = 500
 
 
 class IndexHook:
@@ -38,11 +41,12 @@ class IndexHook:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="indices")
         self._wanted: dict[int, int] = {}
         self._runs: dict[int, asyncio.Task[None]] = {}
+        self._closing = False  # set by close(): a catch-up in progress ends after the run it is in
 
     async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
         del chain
         block = result.block
-        if block.chain_id not in self._trackers:
+        if self._closing or block.chain_id not in self._trackers:
             return
         self._wanted[block.chain_id] = max(block.number, self._wanted.get(block.chain_id, block.number))
         running = self._runs.get(block.chain_id)
@@ -58,34 +62,48 @@ class IndexHook:
     def statuses(self) -> list[TrackStatus]:
         return [tracker.status for found in self._trackers.values() for tracker in found]
 
+    def stop(self) -> None:
+        """No new catch-up starts (the one running ends with its run); then `idle` and `close`."""
+        self._closing = True
+
     async def idle(self) -> None:
-        """Wait until every chain's tracking has caught up with the newest block told."""
+        """Wait until every chain's tracking has caught up with the newest block told (or stopped)."""
         while running := [task for task in self._runs.values() if not task.done()]:
             await asyncio.gather(*running)
 
     def close(self) -> None:
+        self._closing = True
         self._executor.submit(self._close_venues).result()
         self._executor.shutdown()
 
     async def _follow(self, chain_id: int) -> None:
         loop = asyncio.get_running_loop()
         done = None
-        while (head := self._wanted[chain_id]) != done:
+        while not self._closing and (head := self._wanted[chain_id]) != done:
             await loop.run_in_executor(self._executor, self._advance, chain_id, head)
             done = head
 
     def _advance(self, chain_id: int, head: int) -> None:
         for tracker in self._trackers[chain_id]:
-            before = tracker.status.state
-            try:
-                tracker.advance(head)
-            except Exception as exc:  # the next block tries again; said once per change of state
-                if before != "failing":
-                    log.warning("indices.track_failed", index=tracker.definition.id, chain_id=chain_id, error=str(exc))
-                continue
-            if tracker.status.state != before:
-                status = tracker.status
-                log.info("indices.status", index=status.index, chain_id=chain_id, state=status.state, why=status.reason)
+            while not self._closing and self._step(tracker, head):
+                pass
+
+    def _step(self, tracker: IndexTracker, head: int) -> bool:
+        """One bounded run of `tracker` towards `head`; whether it moved and has more to do."""
+        before, last = tracker.status.state, tracker.last_block
+        try:
+            tracker.advance(head, CATCH_UP_BLOCKS)
+        except Exception as exc:  # the next block tries again; said once per change of state
+            if before != "failing":
+                index, chain_id = tracker.definition.id, tracker.chain_id
+                log.warning("indices.track_failed", index=index, chain_id=chain_id, error=str(exc))
+            return False
+        status = tracker.status
+        if status.state != before:
+            where = {"index": status.index, "chain_id": status.chain_id}
+            log.info("indices.status", **where, state=status.state, why=status.reason)
+        now = tracker.last_block
+        return now is not None and now != last and now < head
 
     def _close_venues(self) -> None:
         for close in self._closers:

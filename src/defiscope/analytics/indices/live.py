@@ -87,8 +87,14 @@ class IndexTracker:
         Only recorded here (a rollback runs on the indexer's side, an advance on the tracker's thread)."""
         self._forget = block if self._forget is None else min(self._forget, block)
 
-    def advance(self, head: int) -> TrackStatus:
-        """Track every stored block after the last tracked one, up to `head`; store their values."""
+    @property
+    def last_block(self) -> int | None:
+        """The last block tracked (None: none yet, or forgotten by a rollback)."""
+        return self._last
+
+    def advance(self, head: int, max_blocks: int | None = None) -> TrackStatus:
+        """Track the stored blocks after the last tracked one, up to `head` (at most `max_blocks` of them, so a
+        long catch-up stores as it goes and can be stopped between calls); store their values."""
         forget, self._forget = self._forget, None
         if forget is not None and self._last is not None and self._last >= forget:
             self._run, self._last = None, None
@@ -102,7 +108,7 @@ class IndexTracker:
             return self.status
         done: list[IndexValue] = []
         try:
-            for point in history.points():
+            for point in history.points()[:max_blocks]:
                 done.append(self._step(point, history))
                 self._last = point.block
         except Exception as exc:
@@ -136,8 +142,11 @@ class IndexTracker:
         run.series.clear()
         rebalanced = len(run.rebalances) > rebalances or run.rebalances[-1].block == point.block
         del run.rebalances[:-1]  # only the last one is needed (the schedule and drift look at it)
+        # A rebalance due here but not done (the rule left nothing, a member unpriced) is said in the status.
+        skipped = [f"rebalance skipped at block {s.block}: {s.reason}" for s in run.skipped]
         run.skipped.clear()
-        self.status = TrackStatus(self.definition.id, self.chain_id, "tracking", point.block, shown.reason)
+        reason = "; ".join(r for r in (shown.reason, *skipped) if r) or None
+        self.status = TrackStatus(self.definition.id, self.chain_id, "tracking", point.block, reason)
         return _value(shown, dict(run.holdings), _weights(run, point), rebalanced)
 
 
