@@ -186,7 +186,8 @@ def test_backtest_over_stored_devnet_history_with_quotes_at_its_blocks(
     assert Decimal(gas_units * 20 * 10**9) / 10**18 * weth_usd <= Decimal(metrics["gas_usd"])
     assert Decimal(metrics["slippage_usd"]) > 0
     assert metrics["cagr"] is not None
-    assert metrics["tracking_error"]["weth"] is not None
+    assert metrics["tracking_error_by_benchmark"]["weth"] is not None
+    assert metrics["tracking_error"] == metrics["tracking_error_by_benchmark"]["equal_weight"] is not None
     assert report["cost_model"] == "router quotes on each rebalance block's pools, gas at its base fee"
     # A fixed-fee run of the same history, compared with two other fees: no gas, and the deflated Sharpe
     args = ["--fixed-fee-bp", "30", "--compare-fee-bp", "0", "--compare-fee-bp", "100", "--json"]

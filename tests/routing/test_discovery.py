@@ -21,6 +21,7 @@ from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.world import DevnetChain
 from defiscope.routing.discovery import discover_pools
 from defiscope.routing.load import PoolRef
+from defiscope.service import pools as service_pools
 from defiscope.service.context import ChainTarget
 from tests.protocols.uniswap_v3.kit import Fn
 from tests.routing.trades import Trader
@@ -67,7 +68,7 @@ def test_quote_cli_uses_discovery_off_the_devnet(
     """A chain configured by RPC (network "mainnet") gets its pools from discovery, not from the run file."""
     target = ChainTarget(1, (eth_chain.rpc_url,), replace(devnet_deployment(eth_chain), network="mainnet"))
     monkeypatch.setattr(quote_cli, "resolve_targets", lambda settings, chains: [target])
-    monkeypatch.setattr(quote_cli, "read_run", lambda: pytest.fail("the run file must not be read"))
+    monkeypatch.setattr(service_pools, "read_run", lambda: pytest.fail("the run file must not be read"))
     result = cli.invoke(
         app, ["quote", "--sell", "USDC", "--buy", "WETH", "--amount", "1000", "--routes", "2", "--json"]
     )

@@ -33,6 +33,7 @@ TABLES |= {"alert_stream_pruned"}  # 0014: alert retention (issue 15)
 TABLES |= {"grade_factors"}  # 0015: grade factors per block (issue 16)
 TABLES |= {"grade_publications", "grade_signals"}  # 0016: published grades and signals (issue 16)
 TABLES |= {"alert_evidence"}  # 0017: alert evidence shared per block (issue 15)
+TABLES |= {"index_values"}  # 0018: index values per block (issue 17)
 
 
 def _script_head() -> str:

@@ -3,12 +3,13 @@
 GET /v1/protocols?chain=ethereum&sort=tvl&order=desc&limit=20
 GET /v1/prices?tokens=ethereum:0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2
 GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000
+GET /v1/indices/defi-pulse/history?chain=ethereum&from_block=100
 """
 
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any, Final, Literal
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from defiscope.api import governance as governance_view
 from defiscope.api import grades as grades_view
 from defiscope.api import health as health_view
+from defiscope.api import indices as indices_view
 from defiscope.api import models as m
 from defiscope.api import params, quotes, views
 from defiscope.api import yields as yields_view
@@ -48,6 +50,12 @@ HISTORY_TOO_LONG: dict[int | str, dict[str, Any]] = {
     400: {"model": m.Error, "description": "interval=block over too many blocks: narrow start/end or use hour/day"}
 }
 
+
+IndexId = Annotated[str, Path(max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$", description="index id (defi-pulse)")]
+IndexChain = Annotated[str, Query(max_length=40, description="chain slug, alias or id the index is tracked on")]
+BlockParam = Annotated[int | None, Query(ge=0, le=params.MAX_STORED_INT, description="block number")]
+#: Operations reached from an index listing with an item's id.
+INDEX_OPERATIONS: Final = ("v1_index", "v1_index_history", "v1_index_holdings", "v1_index_backtest")
 
 #: Operations reached from a protocol listing with an item's slug (OpenAPI links: clients and stateful
 #: testers follow them).
@@ -303,6 +311,78 @@ def router(settings: ApiSettings) -> APIRouter:
         return await grades_view.signals(request, slug, limit)
 
     @api.get(
+        "/indices",
+        response_model=indices_view.IndexList,
+        summary="The indices, each with its status and latest stored value on the chain",
+        responses={200: {"links": _links("items/0/id", "index_id", INDEX_OPERATIONS)}},
+    )
+    async def indices(request: Request, chain: IndexChain = "ethereum") -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await _tracked(request, lambda: indices_view.index_list(context(request), chain_id))
+
+    @api.get(
+        "/indices/{index_id}",
+        response_model=indices_view.IndexDetail,
+        summary="One index: its definition, status and latest stored value",
+        operation_id="v1_index",
+    )
+    async def index(request: Request, index_id: IndexId, chain: IndexChain = "ethereum") -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await _tracked(request, lambda: indices_view.index_detail(context(request), index_id, chain_id))
+
+    @api.get(
+        "/indices/{index_id}/history",
+        response_model=indices_view.IndexHistory,
+        summary="An index's stored value per block, with the equal-weight and WETH benchmarks",
+        operation_id="v1_index_history",
+    )
+    async def index_history(
+        request: Request,
+        index_id: IndexId,
+        chain: IndexChain = "ethereum",
+        from_block: BlockParam = None,
+        to_block: BlockParam = None,
+        limit: Annotated[int, Query(ge=1, le=settings.max_history_points, description="the newest N")] = (
+            settings.max_history_points
+        ),
+    ) -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await _tracked(
+            request,
+            lambda: indices_view.index_history(context(request), index_id, chain_id, from_block, to_block, limit),
+        )
+
+    @api.get(
+        "/indices/{index_id}/holdings",
+        response_model=indices_view.IndexHoldings,
+        summary="An index's holdings (raw amounts and weights) at a block: the newest stored at or before it",
+        operation_id="v1_index_holdings",
+    )
+    async def index_holdings(
+        request: Request, index_id: IndexId, chain: IndexChain = "ethereum", block: BlockParam = None
+    ) -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await _tracked(request, lambda: indices_view.index_holdings(context(request), index_id, chain_id, block))
+
+    @api.get(
+        "/indices/{index_id}/backtest",
+        summary="A backtest over the stored history (default all of it), trades quoted exactly at their blocks",
+        operation_id="v1_index_backtest",
+        responses={200: {"description": "the JSON of `defiscope indices backtest --json`"}},
+    )
+    async def index_backtest(
+        request: Request,
+        index_id: IndexId,
+        chain: IndexChain = "ethereum",
+        from_block: BlockParam = None,
+        to_block: BlockParam = None,
+    ) -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await cached(
+            request, lambda: indices_view.index_backtest(context(request), index_id, chain_id, from_block, to_block)
+        )
+
+    @api.get(
         "/health",
         response_model=m.Health,
         summary="Per chain: last indexed block, lag, and whether the index is stale",
@@ -320,6 +400,13 @@ def router(settings: ApiSettings) -> APIRouter:
         return Response(to_bytes(answer.body), status_code=answer.status_code, media_type=JSON, headers=headers)
 
     return api
+
+
+async def _tracked(request: Request, build: Callable[[], Any]) -> Response:
+    """Index values land after their block is indexed (serve's tracker runs behind the indexer): answered from
+    the store each time, not from the per-block cache, which would keep a block's answer from before them."""
+    body = await asyncio.to_thread(lambda: to_bytes(build()))
+    return entry_response(fresh_entry(body, request), request.headers.get("if-none-match"))
 
 
 async def _bytes(body: Awaitable[Any]) -> bytes:

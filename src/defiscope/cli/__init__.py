@@ -98,7 +98,7 @@ COMMANDS: Final = (
         "indices",
         "defiscope.cli.indices",
         "indices_app",
-        "Rule-based DeFi indices: definitions and backtests.",
+        "Rule-based DeFi indices: definitions, live values and backtests.",
         group=True,
     ),
     LazyCommand("keys", "defiscope.cli.keys", "keys_app", "API keys of the HTTP API (defiscope serve).", group=True),

@@ -4,6 +4,8 @@ defiscope indices list [--json]
 defiscope indices show defi-pulse [--json]
 defiscope indices backtest defi-pulse --from-block 100 --to-block 900 --json   # default: all stored history
 defiscope indices backtest my-index --definitions ./indices --fixed-fee-bp 30   # own definitions; fixed-fee costs
+defiscope indices backtest defi-pulse --plot pulse.svg      # value vs benchmarks, weights, drawdown (.png or .svg)
+defiscope indices history defi-pulse --json --plot live.png  # the live values `serve` stored per block
 
 A backtest reads blocks, prices and TVL from the store and, at each rebalance block, the chain: the routed
 pools' state there (exact router quotes), the block's base fee (gas) and, for market-cap indices, the tokens'
@@ -14,7 +16,7 @@ trades at a fixed fee instead, without reading pools or gas.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -22,24 +24,30 @@ from typing import Annotated, Any
 
 import typer
 
-from defiscope.analytics.indices.backtest import Backtest, BacktestOptions, Venue, run_backtest
+from defiscope.analytics.indices.backtest import Backtest, BacktestOptions
 from defiscope.analytics.indices.definition import IndexDefinition
-from defiscope.analytics.indices.history import Listing, StoreHistory, listings_for
 from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
 from defiscope.analytics.indices.metrics import deflated_sharpe, metrics_of
 from defiscope.analytics.indices.report import backtest_json, decimal_text
-from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
 from defiscope.analytics.quant.errors import InvalidSeries, Undefined
-from defiscope.chain.client import ChainClient
+from defiscope.chain.registry import get_chain
 from defiscope.cli.common import one_line_errors, out
+from defiscope.cli.index_plot import Chart, Frame, draw, plot_format
 from defiscope.config import load_settings
 from defiscope.errors import InputError
-from defiscope.routing.load import PoolRef
-from defiscope.service.context import ChainTarget, resolve_targets
+from defiscope.service.context import resolve_targets
+from defiscope.service.indices import run_backtests
 from defiscope.store import Repository
+from defiscope.store.indices import IndexValueStore, StoredIndexValue
 
-indices_app = typer.Typer(help="Rule-based DeFi indices: definitions and backtests.", no_args_is_help=True)
+indices_app = typer.Typer(help="Rule-based DeFi indices: definitions, live values and backtests.", no_args_is_help=True)
 
+PlotOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot", help="Also draw value vs benchmarks, weights and drawdown to this .png or .svg file.", dir_okay=False
+    ),
+]
 DefinitionsOption = Annotated[
     Path, typer.Option("--definitions", help="A directory of index definitions (*.toml) instead of the shipped ones.")
 ]
@@ -112,8 +120,11 @@ def backtest_index(
     ] = None,
     definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (amounts as exact strings).")] = False,
+    plot: PlotOption = None,
 ) -> None:
     """Replay the index over the stored history: rebalances with exact router quotes, value series, metrics."""
+    if plot is not None:
+        plot_format(plot)  # refused before any work
     definition = _definition(index_id, definitions)
     options = BacktestOptions(capital_usd=_capital(capital))
     fees = [("fixed_fee_bp", bp) for bp in ([] if fixed_fee_bp is None else [fixed_fee_bp])]
@@ -123,12 +134,14 @@ def backtest_index(
     (target,) = resolve_targets(load_settings(), [chain])
     repo = Repository.open()
     try:
-        result, *variants = _backtest(
+        result, *variants = run_backtests(
             repo, target, definition, from_block, to_block, options, fixed_fee_bp, compare_fee_bp or []
         )
     finally:
         repo.close()
     report = backtest_json(result, metrics_of(result))
+    if plot is not None:
+        draw(backtest_chart(result), plot)
     if variants:
         report["variants"] = [_variant(v) for v in (result, *variants)]
         report["deflated_sharpe"] = _deflated(result, [result, *variants])
@@ -138,30 +151,95 @@ def backtest_index(
     _print_summary(report)
 
 
-def _backtest(
-    repo: Repository,
-    target: ChainTarget,
-    definition: IndexDefinition,
-    from_block: int | None,
-    to_block: int | None,
-    options: BacktestOptions,
-    fixed_fee_bp: int | None,
-    compare_fee_bp: list[int],
-) -> list[Backtest]:
-    """The backtest asked, then one per fixed-fee variant to compare, all on the same history."""
-    deployment = target.deployment
-    hub = deployment.tokens.get(options.hub)
-    if hub is None:
-        raise InputError(f"chain {target.chain_id} lists no {options.hub} to trade through", field="chain")
-    listings = listings_for(deployment, definition)
-    extra = [Listing(options.hub, "Hub", (), hub.address, hub.decimals)]
-    with ChainVenue(deployment, target.rpc_urls, lambda client: _pool_refs(client, target)) as chain_venue:
-        supplies = chain_venue.supply if _needs_mcap(definition) else None
-        history = StoreHistory.load(repo, deployment, listings, from_block, to_block, supplies, extra=extra)
-        venue: Venue = chain_venue if fixed_fee_bp is None else FixedFeeVenue(Fraction(fixed_fee_bp, 10_000))
-        venues = [venue, *(FixedFeeVenue(Fraction(bp, 10_000)) for bp in compare_fee_bp)]
-        points, decimals = history.points(), decimals_of(deployment)
-        return [run_backtest(definition, points, decimals, history, v, options) for v in venues]
+@indices_app.command("history")
+@one_line_errors
+def index_history(
+    index_id: Annotated[str, typer.Argument(help="The index's id (defiscope indices list).")],
+    chain: Annotated[str, typer.Option("--chain", "-c", help="Chain id or name the index is tracked on.")] = "1",
+    from_block: Annotated[int | None, typer.Option("--from-block", help="First block (default: first stored).")] = None,
+    to_block: Annotated[int | None, typer.Option("--to-block", help="Last block (default: last stored).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the newest N blocks.")] = None,
+    definitions: DefinitionsOption = SHIPPED_DEFINITIONS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (levels as exact strings).")] = False,
+    plot: PlotOption = None,
+) -> None:
+    """The index's live values as `serve` stored them per block: level, benchmarks, holdings, or why not."""
+    if plot is not None:
+        plot_format(plot)
+    _definition(index_id, definitions)
+    if from_block is not None and to_block is not None and from_block > to_block:
+        raise InputError(f"--from-block {from_block} is after --to-block {to_block}", field="from_block")
+    chain_id = get_chain(int(chain) if chain.isdigit() else chain).chain_id
+    repo = Repository.open()
+    try:
+        values = IndexValueStore(repo.engine).history(
+            index_id, chain_id, from_block=from_block, to_block=to_block, limit=limit
+        )
+    finally:
+        repo.close()
+    if not values:
+        raise InputError(
+            f"index {index_id} has no stored values on chain {chain_id} in that range (`serve` stores them)",
+            field="index",
+        )
+    if plot is not None:
+        draw(history_chart(index_id, values), plot)
+    if as_json:
+        out.print_json(json.dumps({"index": index_id, "chain_id": chain_id, "points": [_stored(v) for v in values]}))
+        return
+    for v in values:
+        shown = v.value if v.value is not None else f"n/a ({v.missing})"
+        mark = " rebalanced" if v.rebalanced else ""
+        out.print(f"{v.block.number:>10} {v.block.timestamp:>12} {shown}{mark}", highlight=False)
+
+
+def backtest_chart(backtest: Backtest) -> Chart:
+    """The backtest's levels, and at each block the weights its last rebalance reached."""
+    frames, rebalances, last = [], list(backtest.rebalances), None
+    for point in backtest.series:
+        while rebalances and rebalances[0].block <= point.block:
+            last = rebalances.pop(0)
+        weights = {} if last is None else {s: float(w) for s, w in last.result.weights_after.items()}
+        frames.append(
+            Frame(point.timestamp, _float(point.level), _float(point.equal_weight), _float(point.weth), weights)
+        )
+    return Chart(f"{backtest.index}: backtest ({backtest.cost_model})", frames)
+
+
+def history_chart(index_id: str, values: Sequence[StoredIndexValue]) -> Chart:
+    frames = [
+        Frame(
+            v.block.timestamp,
+            _float(v.value),
+            _float(v.equal_weight),
+            _float(v.weth),
+            {s: float(w) for s, w in v.weights.items()},
+        )
+        for v in values
+    ]
+    return Chart(f"{index_id}: live values", frames)
+
+
+def _float(value: Fraction | Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _stored(value: StoredIndexValue) -> dict[str, Any]:
+    def text(figure: Decimal | None) -> str | None:
+        return None if figure is None else format(figure, "f")
+
+    return {
+        "block": value.block.number,
+        "hash": value.block.hash,
+        "timestamp": value.block.timestamp,
+        "value": text(value.value),
+        "equal_weight": text(value.equal_weight),
+        "weth": text(value.weth),
+        "rebalanced": value.rebalanced,
+        "reason": value.missing,
+        "holdings": {s: str(a) for s, a in value.holdings.items()},
+        "weights": {s: text(w) for s, w in value.weights.items()},
+    }
 
 
 def _variant(backtest: Backtest) -> dict[str, Any]:
@@ -190,16 +268,6 @@ def _deflated(selected: Backtest, trials: list[Backtest]) -> dict[str, Any]:
         "n_obs": dsr.n_obs,
         "n_trials": dsr.n_trials,
     }
-
-
-async def _pool_refs(client: ChainClient, target: ChainTarget) -> list[PoolRef]:
-    from defiscope.cli.quote import pool_refs  # the devnet's seeded pools, or the registry's discovered ones
-
-    return await pool_refs(client, target, [])
-
-
-def _needs_mcap(definition: IndexDefinition) -> bool:
-    return definition.weighting.method in ("mcap", "sqrt-mcap") or definition.eligibility.rank_by == "mcap"
 
 
 def _capital(text: str) -> Decimal:

@@ -58,8 +58,9 @@ from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS
 from defiscope.errors import DefiscopeError
 from defiscope.memory import release_free_heap
 from defiscope.protocols.base import ProtocolInfo
-from defiscope.service.context import Runtime, open_runtime
+from defiscope.service.context import Runtime, open_runtime, resolve_targets
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
+from defiscope.service.indices import index_hook
 from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher
 from defiscope.service.resume import open_devnet, save_for_next_start
 from defiscope.service.snapshots import snapshot_and_store
@@ -380,7 +381,10 @@ async def _serve_runtime(
     # the live streams, which look at once instead of at their next poll.
     alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))
     publisher = grades_hook(repo, runtime.engines, load_settings().grades_every_seconds)
-    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(alert_engine(repo, alert_sink), publisher))
+    # The indices follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
+    indices = index_hook(repo, resolve_targets(load_settings(), list(runtime.engines)))
+    hooks = (alert_engine(repo, alert_sink), publisher, indices)
+    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks)
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
@@ -413,6 +417,9 @@ async def _serve_runtime(
     # mined meanwhile becomes a gap the next start reports.
     if devnet is not None and followed:
         await _drain(indexer)
+    indices.stop()
+    await indices.idle()
+    indices.close()
 
 
 @commands.command("serve")

@@ -21,7 +21,6 @@ from rich.table import Table
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.cli.common import one_line_errors, out
-from defiscope.cli.quote import pool_refs
 from defiscope.config import load_settings
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
@@ -30,6 +29,7 @@ from defiscope.routing.load import load_pools
 from defiscope.routing.plan import units
 from defiscope.routing.pools import CurvePool, Pool, V2Pool, V3Pool
 from defiscope.service.context import resolve_targets
+from defiscope.service.pools import pool_refs
 
 #: The top-level commands of this module; the root group imports it only to run one of them.
 commands = typer.Typer()

@@ -501,3 +501,33 @@ class GradeSignalRow(Base):
     horizon: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20))
     document: Mapped[str] = mapped_column(Text)
+
+
+class IndexValueRow(Base):
+    """One index's live figures at one stored block (revision 0018): its level and the two benchmarks' (from the
+    index's base value), its raw holdings by symbol, whether it rebalanced there; or NULL and why there is no level
+    (not built yet, a held token unpriced).
+
+    Keyed by (index, chain, block): tracking a block again replaces its row; a reorg rollback drops it with its
+    block.
+    """
+
+    __tablename__ = "index_values"
+    __table_args__ = (
+        UniqueConstraint("index_id", "chain_id", "block_number"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        Index(None, "chain_id", "block_number"),  # rollback_from: (chain, block >= n) over every index
+        CheckConstraint("(value IS NULL) <> (missing_reason IS NULL)", name="value_or_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    index_id: Mapped[str] = mapped_column(String(SLUG_LEN))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    equal_weight: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    weth: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    holdings: Mapped[Any] = mapped_column(ExactJson)  # symbol -> raw amount (a decimal string)
+    weights: Mapped[Any] = mapped_column(ExactJson)  # symbol -> share of the value at the block (a decimal string)
+    rebalanced: Mapped[bool] = mapped_column(Boolean)
+    missing_reason: Mapped[str | None] = mapped_column(Text)

@@ -41,6 +41,7 @@ from defiscope.store.models import (
     GradeFactorRow,
     GradePublicationRow,
     GradeSignalRow,
+    IndexValueRow,
     Price,
     ProtocolEventRow,
     ProvenanceCall,
@@ -66,6 +67,10 @@ RollbackHook = Callable[[Session, int, int], None]
 
 #: A select statement (of rows or of snapshot entities) being narrowed.
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
+
+
+#: Tables keyed by (chain_id, block_number) that a rollback deletes from the orphaned block on.
+_PER_BLOCK_TABLES: Final = (YieldRow, YieldGapRow, GradeFactorRow, GradeSignalRow, GradePublicationRow, IndexValueRow)
 
 
 class Repository:
@@ -176,9 +181,9 @@ class Repository:
         """Forget all read at or above `block_number` on `chain_id` (a reorg); returns snapshots removed.
 
         Deletes snapshots (their tokens and calls go by ON DELETE CASCADE), prices quoted at those
-        blocks (they were read from the orphaned fork), yields, grade factors, published grades and signals of those
-        blocks, discovered logs of those blocks (their cursors end at the block before), and the blocks themselves;
-        the `on_rollback` hooks run in the same transaction.
+        blocks (they were read from the orphaned fork), yields, grade factors, published grades and signals, and
+        index values of those blocks, discovered logs of those blocks (their cursors end at the block before), and
+        the blocks themselves; the `on_rollback` hooks run in the same transaction.
         """
         with self._write() as session:
             for hook in self._rollback_hooks:
@@ -202,7 +207,7 @@ class Repository:
                 ),
                 execution_options=_NO_SYNC,
             )
-            for per_block in (YieldRow, YieldGapRow, GradeFactorRow, GradeSignalRow, GradePublicationRow):
+            for per_block in _PER_BLOCK_TABLES:
                 session.execute(
                     delete(per_block).where(per_block.chain_id == chain_id, per_block.block_number >= block_number),
                     execution_options=_NO_SYNC,

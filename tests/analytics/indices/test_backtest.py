@@ -177,7 +177,11 @@ def test_json_has_the_interface_keys_and_says_why_a_metric_is_missing() -> None:
         "slippage_usd",
         "gas_usd",
         "tracking_error",
+        "tracking_error_by_benchmark",
     }
+    assert set(report["metrics"]["tracking_error_by_benchmark"]) == {"equal_weight", "weth"}
+    # the interface's one number is the tracking error against the equal-weight benchmark
+    assert report["metrics"]["tracking_error"] == report["metrics"]["tracking_error_by_benchmark"]["equal_weight"]
     assert set(report["rebalances"][0]["trades"][0]) >= {"sell", "buy", "amount_in", "amount_out", "route"}
     assert set(report["series"][0]) >= {"block", "timestamp", "value"}
     # a flat series: no volatility to divide by, no fall for Calmar; said, not 0

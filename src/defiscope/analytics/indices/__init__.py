@@ -8,7 +8,9 @@
 - `quoting`: the router's exact quotes on one block's pool states as a quoter (`routing.search`)
 - `schedule`, `backtest`, `metrics`, `report`: when to rebalance, the backtest loop, its metrics, its JSON
 - I/O edges: `history` (the store, answered as of each block), `venue` (a node: pools, base fee, supply at a
-  block), `synthetic` (a made-up year of stored history for benchmarks and tests)
+  block), `synthetic` (a made-up year of stored history for benchmarks and tests), `live` (an index stepped at
+  each new stored block by the backtest's engine, its values stored) and `hooks` (the `BlockHook` running the
+  trackers off the event loop; `service.indices` wires it into `serve`)
 
 Weights are exact `Fraction`s that sum to exactly 1; USD figures come in as `Decimal`s; token amounts are raw
 integers. Only the I/O edges read a chain or the store; they feed the pure modules point-in-time figures.

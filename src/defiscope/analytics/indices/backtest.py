@@ -154,7 +154,7 @@ def run_backtest(
     if len(points) < 2:
         raise BacktestRefused(f"a backtest needs at least 2 stored blocks in the range, got {len(points)}")
     schedule = options.schedule or schedule_of(definition.rebalance)
-    run = _Run(definition, decimals, source, venue, options, schedule)
+    run = IndexRun(definition, decimals, source, venue, options, schedule)
     run.start(points[0])
     for point in points:
         run.step(point)
@@ -170,7 +170,9 @@ def run_backtest(
 
 
 @dataclass(slots=True)
-class _Run:
+class IndexRun:
+    """The index between blocks: its holdings, the benchmarks', and what it did so far (`live` steps it too)."""
+
     definition: IndexDefinition
     decimals: Mapping[str, int]
     source: CandidateSource

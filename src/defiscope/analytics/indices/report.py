@@ -2,10 +2,13 @@
 
     {"index", "from_block", "to_block",
      "metrics": {"cagr", "volatility", "sharpe", "sortino", "calmar", "max_drawdown", "turnover",
-                 "slippage_usd", "gas_usd", "tracking_error": {"equal_weight", "weth"}},
+                 "slippage_usd", "gas_usd", "tracking_error",
+                 "tracking_error_by_benchmark": {"equal_weight", "weth"}},
      "rebalances": [{"block", "trades": [{"sell", "buy", "amount_in", "amount_out", "route"}]}],
      "series": [{"block", "timestamp", "value"}]}
 
+`tracking_error` is the one number the issue's interface names: the tracking error against the equal-weight
+benchmark (the same members, so it measures the weighting); `tracking_error_by_benchmark` has it against each.
 Beside those keys, for a reader who asks why: `undefined` (metric -> why it has no value), `max_drawdown_dates`,
 each rebalance's `targets`, `shortfalls` (members it could not bring to target) and `excluded` candidates (with
 why their figures were `unknown`, when they were), `skipped` rebalances, each trade's gas and slippage, and each
@@ -62,7 +65,8 @@ def _metrics(m: Metrics) -> dict[str, Any]:
         "turnover": m.turnover,
         "slippage_usd": decimal_text(m.slippage_usd),
         "gas_usd": decimal_text(m.gas_usd),
-        "tracking_error": {"equal_weight": m.tracking_error_equal_weight, "weth": m.tracking_error_weth},
+        "tracking_error": m.tracking_error_equal_weight,
+        "tracking_error_by_benchmark": {"equal_weight": m.tracking_error_equal_weight, "weth": m.tracking_error_weth},
     }
 
 

@@ -1,0 +1,99 @@
+"""What `serve`, the API and the CLI hand the indices: the live tracking hook and backtests over a chain target.
+
+    hook = index_hook(repo, targets)                      # serve: every index on every chain listing WETH
+    Indexer(engines, repo, hooks=(alerts, hook))
+    main, *variants = run_backtests(repo, target, definition, None, None, BacktestOptions(), None, [30])
+
+A chain's venue reads its pools (`service.pools`), base fees and supplies at each rebalance block; the store gives
+the blocks, prices and TVL (`analytics.indices.history`), and keeps the live values (`store.indices`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from functools import partial
+from pathlib import Path
+
+from defiscope.analytics.indices.backtest import Backtest, BacktestOptions, Venue, run_backtest
+from defiscope.analytics.indices.definition import IndexDefinition
+from defiscope.analytics.indices.history import Listing, StoreHistory, SupplySource, listings_for
+from defiscope.analytics.indices.hooks import IndexHook
+from defiscope.analytics.indices.live import HistoryOpener, IndexTracker
+from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
+from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
+from defiscope.chain.client import ChainClient
+from defiscope.errors import InputError
+from defiscope.routing.load import PoolRef
+from defiscope.service.context import ChainTarget
+from defiscope.service.pools import pool_refs
+from defiscope.store import Repository
+from defiscope.store.indices import IndexValueStore
+
+
+def index_hook(repo: Repository, targets: Sequence[ChainTarget], directory: Path = SHIPPED_DEFINITIONS) -> IndexHook:
+    """Every definition tracked on every chain whose registry lists the hub, one venue per chain; the hook is
+    registered for the store's rollbacks."""
+    options = BacktestOptions()
+    definitions = load_definitions(directory)
+    values = IndexValueStore(repo.engine)
+    trackers: dict[int, list[IndexTracker]] = {}
+    venues: list[ChainVenue] = []
+    for target in targets:
+        if target.deployment.tokens.get(options.hub) is None:
+            continue
+        venue = ChainVenue(target.deployment, target.rpc_urls, partial(_refs, target=target))
+        venues.append(venue)
+        decimals = decimals_of(target.deployment)
+        trackers[target.chain_id] = [
+            IndexTracker(d, target.chain_id, _opener(repo, target, d, venue, options), venue, decimals, values, options)
+            for d in definitions.values()
+        ]
+    hook = IndexHook(trackers, closers=[v.close for v in venues])
+    repo.on_rollback(hook.on_rollback)
+    return hook
+
+
+def run_backtests(
+    repo: Repository,
+    target: ChainTarget,
+    definition: IndexDefinition,
+    from_block: int | None,
+    to_block: int | None,
+    options: BacktestOptions,
+    fixed_fee_bp: int | None = None,
+    compare_fee_bp: Sequence[int] = (),
+) -> list[Backtest]:
+    """The backtest asked (exact quotes, or `fixed_fee_bp`), then one per fixed-fee variant, on the same history."""
+    with ChainVenue(target.deployment, target.rpc_urls, partial(_refs, target=target)) as chain_venue:
+        history = _opener(repo, target, definition, chain_venue, options)(from_block, to_block)
+        venue: Venue = chain_venue if fixed_fee_bp is None else FixedFeeVenue(Fraction(fixed_fee_bp, 10_000))
+        venues = [venue, *(FixedFeeVenue(Fraction(bp, 10_000)) for bp in compare_fee_bp)]
+        points, decimals = history.points(), decimals_of(target.deployment)
+        return [run_backtest(definition, points, decimals, history, v, options) for v in venues]
+
+
+def needs_mcap(definition: IndexDefinition) -> bool:
+    return definition.weighting.method in ("mcap", "sqrt-mcap") or definition.eligibility.rank_by == "mcap"
+
+
+def _opener(
+    repo: Repository, target: ChainTarget, definition: IndexDefinition, venue: ChainVenue, options: BacktestOptions
+) -> HistoryOpener:
+    """The stored history of the index's candidates on the chain, from `first` to `last`, as of each block."""
+    deployment = target.deployment
+    hub = deployment.tokens.get(options.hub)
+    if hub is None:
+        raise InputError(f"chain {target.chain_id} lists no {options.hub} to trade through", field="chain")
+    listings = listings_for(deployment, definition)
+    extra = [Listing(options.hub, "Hub", (), hub.address, hub.decimals)]
+    supplies: SupplySource | None = venue.supply if needs_mcap(definition) else None
+
+    def opened(first: int | None, last: int | None) -> StoreHistory:
+        return StoreHistory.load(repo, deployment, listings, first, last, supplies, extra=extra)
+
+    return opened
+
+
+async def _refs(client: ChainClient, *, target: ChainTarget) -> list[PoolRef]:
+    return await pool_refs(client, target, [])
