@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 from fractions import Fraction
 from typing import Any
 
@@ -14,6 +15,7 @@ from defiscope.devnet.compound import V2_MARKETS
 from defiscope.devnet.pancake_v3 import PROTOCOL_FEES
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
+from defiscope.protocols import revenue
 from defiscope.protocols.revenue import (
     SHARES,
     ConstantShare,
@@ -108,3 +110,9 @@ def test_devnet_knobs_are_mainnet_settings(eth_chain: DevnetChain, bnb_chain: De
         assert protocol_share("pancakeswap-v3", fee_protocol) == Fraction(PROTOCOL_FEES[pool.fee], 10_000)
         assert fee_protocol >> 16 == fee_protocol & 0xFFFF  # the same share of either token's fees
     assert isinstance(SHARES["pancakeswap-v3"].knob, OnChainKnob)
+
+
+def test_the_module_examples_hold() -> None:
+    result = doctest.testmod(revenue)
+    assert result.attempted >= 5
+    assert result.failed == 0

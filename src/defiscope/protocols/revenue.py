@@ -188,6 +188,15 @@ def protocol_share(slug: str, raw: int | None = None) -> Fraction:
     return decode(entry.knob.scale, raw)
 
 
+def documented_shares() -> dict[str, Fraction]:
+    """The shares no contract exposes (the documented constants), by slug: what is known without a chain read.
+
+    >>> sorted(documented_shares().items())
+    [('eigenlayer', Fraction(0, 1)), ('makerdao', Fraction(1, 1)), ('pancakeswap-v2', Fraction(8, 25))]
+    """
+    return {slug: e.knob.share for slug, e in SHARES.items() if isinstance(e.knob, ConstantShare)}
+
+
 def split_fees(fees: int, share: Fraction) -> tuple[int, int]:
     """(protocol's revenue, the rest) of ``fees`` integer units; the protocol's part rounds down, as contracts do."""
     if not 0 <= share <= 1:

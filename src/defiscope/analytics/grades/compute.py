@@ -33,6 +33,7 @@ from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
+from defiscope.protocols.revenue import documented_shares
 from defiscope.store import Repository
 from defiscope.store.factors import FactorStore, FactorValue, InputBlock
 
@@ -41,6 +42,9 @@ ReaderFactory = Callable[[BlockRef], Reader | None]
 TOTAL_SUPPLY: Final = "totalSupply()(uint256)"
 CLOCK_CHAIN: Final = 1
 NO_SHARES: Final[Mapping[str, Fraction]] = MappingProxyType({})
+#: The shares known without reading a knob from chain (`protocols.revenue` constants); the on-chain knobs (reserve
+#: factors, admin fees, Lido's fee) are not read yet, so those slugs' revenue says no share is known.
+DOCUMENTED_SHARES: Final[Mapping[str, Fraction]] = MappingProxyType(documented_shares())
 
 
 class BlockNotStored(InputError):

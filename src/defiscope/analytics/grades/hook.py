@@ -6,7 +6,7 @@ block time have passed since the newest publication (factor computation takes a 
 
 The interval is measured against the store (the newest published block's time), so it holds across restarts and
 after a reorg removed a publication. Totals supplies are read through the engines' own clients, pinned to the
-block (`engine_readers`). `revenue_shares` is passed to every publication (none known by default: see
+block (`engine_readers`). `revenue_shares` is passed to every publication (the documented constants by default: see
 `grades.publish`).
 """
 
@@ -19,7 +19,7 @@ from typing import Final
 
 import structlog
 
-from defiscope.analytics.grades.compute import CLOCK_CHAIN, NO_SHARES, ReaderFactory, graded_tokens
+from defiscope.analytics.grades.compute import CLOCK_CHAIN, DOCUMENTED_SHARES, ReaderFactory, graded_tokens
 from defiscope.analytics.grades.market import TokenRef
 from defiscope.analytics.grades.publish import publish_grades
 from defiscope.chain.block import BlockRef
@@ -56,7 +56,7 @@ class GradesHook:
         reader_for: ReaderFactory,
         tokens: Mapping[str, TokenRef],
         every_seconds: int = DEFAULT_EVERY_SECONDS,
-        revenue_shares: Mapping[str, Fraction] = NO_SHARES,
+        revenue_shares: Mapping[str, Fraction] = DOCUMENTED_SHARES,
     ) -> None:
         self.repo = repo
         self.reader_for = reader_for
@@ -84,7 +84,7 @@ def grades_hook(
     repo: Repository,
     engines: Mapping[int, TvlEngine],
     every_seconds: int = DEFAULT_EVERY_SECONDS,
-    revenue_shares: Mapping[str, Fraction] = NO_SHARES,
+    revenue_shares: Mapping[str, Fraction] = DOCUMENTED_SHARES,
 ) -> GradesHook:
     """The hook `serve` and `index` run: graded tokens from the engines' registries, supplies read through them."""
     tokens = graded_tokens(engine.deployment for engine in engines.values())

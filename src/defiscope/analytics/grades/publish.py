@@ -9,9 +9,10 @@ many blocks were indexed since. Signals are the hysteresis transitions (`signals
 state after its latest published signal before this block, movers measured against its previous published grade.
 Publishing a block again replaces its document and signals (idempotent); a reorg rollback removes both.
 
-`revenue_shares` (adapter slug -> the protocol's share of its fees) is passed through to the factors: until the
-protocols' revenue shares are wired, the default (none known) leaves every revenue factor missing with the reason
-"no revenue share is known for <slug>", and the investor grade renormalises over the factors present.
+`revenue_shares` (adapter slug -> the protocol's share of its fees) is passed through to the factors. The default
+is the documented constants of `protocols.revenue` (Maker, EigenLayer, PancakeSwap V2); the shares set by on-chain
+knobs are not read yet, so those slugs' revenue factors are missing with the reason "no revenue share is known for
+<slug>", and the investor grade renormalises over the factors present.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from fractions import Fraction
 from typing import Any, cast
 
 from defiscope.analytics.grades.catalog import GRADED, Horizon
-from defiscope.analytics.grades.compute import CLOCK_CHAIN, NO_SHARES, BlockNotStored, ReaderFactory, compute_factors
+from defiscope.analytics.grades.compute import (
+    CLOCK_CHAIN,
+    DOCUMENTED_SHARES,
+    BlockNotStored,
+    ReaderFactory,
+    compute_factors,
+)
 from defiscope.analytics.grades.formula import (
     FORMULA,
     HORIZONS,
@@ -58,7 +65,7 @@ async def publish_grades(
     block_number: int,
     *,
     tokens: Mapping[str, TokenRef],
-    revenue_shares: Mapping[str, Fraction] = NO_SHARES,
+    revenue_shares: Mapping[str, Fraction] = DOCUMENTED_SHARES,
 ) -> Published:
     """Compute and store the factors at stored block `block_number` of chain 1, grade them and publish the grades
     and their signals; raises `BlockNotStored` (an `InputError` on `block`) for a block that is not stored."""
