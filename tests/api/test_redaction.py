@@ -110,6 +110,7 @@ def _samples(now: int) -> dict[str, Any]:
         "rule_id": "7",
         "from_block": 1,
         "to_block": 2,
+        "index_id": "defi-pulse",
     }
 
 
