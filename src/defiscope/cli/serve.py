@@ -48,6 +48,7 @@ from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
 from defiscope.cli.common import err, on_signals, one_line_errors, out
+from defiscope.cli.devnet_save import save_devnet
 from defiscope.cli.tvl import print_table
 from defiscope.config import load_settings
 from defiscope.devnet import runfile
@@ -62,7 +63,7 @@ from defiscope.service.context import Runtime, open_runtime, resolve_targets
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
 from defiscope.service.indices import index_hook
 from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher
-from defiscope.service.resume import open_devnet, save_for_next_start
+from defiscope.service.resume import open_devnet
 from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
 from defiscope.tvl.engine import ChainTvl, TvlEngine
@@ -189,19 +190,9 @@ async def _drain(indexer: Indexer) -> None:
 
 
 async def _save(devnet: Devnet) -> None:
-    """Save the idle devnet for the next start; signals are ignored meanwhile (a half save keeps the old one)."""
-    with on_signals(lambda: log.warning("serve.saving_devnet_ignores_signal")):
-        try:
-            saved = await asyncio.to_thread(save_for_next_start, devnet)
-        except Exception as exc:
-            err.print(
-                f"[red]warning:[/red] the devnet could not be saved ({escape(str(exc))}): the next serve on this "
-                "data dir will refuse to continue its history (see --reset)",
-                highlight=False,
-            )
-            return
-    heads = ", ".join(f"chain {c} at block {h.number}" for c, h in sorted(saved.heads.items()))
-    out.print(f"devnet saved in {saved.directory} ({heads}): the next serve continues it", highlight=False)
+    await save_devnet(
+        devnet, run="serve", report=out, on_signal=lambda: log.warning("serve.saving_devnet_ignores_signal")
+    )
 
 
 async def _serve(

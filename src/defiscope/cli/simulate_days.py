@@ -19,16 +19,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from defiscope.cli.common import err, on_signals, out
+from defiscope.cli.devnet_save import save_devnet
 from defiscope.config import load_settings
 from defiscope.devnet import runfile
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.fast_forward import FastForwardPlan
 from defiscope.devnet.manager import Devnet
-from defiscope.service.resume import open_devnet, save_for_next_start
+from defiscope.service.resume import open_devnet
 from defiscope.service.simulated_history import History, OnTick, simulate_history
 from defiscope.store import Repository
 
@@ -67,20 +67,7 @@ async def _run(devnet: Devnet, repo: Repository, plan: FastForwardPlan, seed: in
 
 
 async def _save(devnet: Devnet) -> None:
-    """Save the devnet, also after a failure (the blocks stored so far are on this chain: the next run must find
-    it); signals are ignored meanwhile (a half save keeps the old one)."""
-    with on_signals(lambda: None):
-        try:
-            saved = await asyncio.to_thread(save_for_next_start, devnet)
-        except Exception as exc:
-            err.print(
-                f"[red]warning:[/red] the devnet could not be saved ({escape(str(exc))}): the next run on this data "
-                "dir will refuse to continue its history",
-                highlight=False,
-            )
-            return
-    heads = ", ".join(f"chain {c} at block {h.number}" for c, h in sorted(saved.heads.items()))
-    err.print(f"devnet saved in {saved.directory} ({heads}): the next run continues it", highlight=False)
+    await save_devnet(devnet, run="run", report=err, on_signal=lambda: None)
 
 
 @contextmanager
