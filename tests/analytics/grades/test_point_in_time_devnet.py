@@ -10,15 +10,13 @@ the month the 30-day factors need; one block per tick of each chain (1 and 56) i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from defiscope.analytics.grades.compute import ReaderFactory, compute_factors, factors_at, graded_tokens
-from defiscope.chain.block import BlockRef
-from defiscope.chain.client import Snapshot
-from defiscope.chain.reader import Batcher, Reader
+from defiscope.analytics.grades.compute import compute_factors, factors_at, graded_tokens
+from defiscope.analytics.grades.hook import engine_readers
 from defiscope.devnet import Devnet, DevnetChain
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.deployment import devnet_deployment
@@ -33,6 +31,7 @@ from tests.analytics.grades.kit import SHARES
 from tests.analytics.grades.poison import poison_after
 from tests.service.conftest import make_engine
 
+ClockBlock = Callable[[int], None] | None
 TICKS = 19
 TICK_GAP = 47 * 3600
 CLOCK_TICK = 17  # B: 16 gaps of 47 h (31 days) before it, two indexed ticks after it
@@ -67,38 +66,40 @@ def warp(chain: DevnetChain, seconds: int) -> None:
     rpc(chain.rpc_url, "evm_setNextBlockTimestamp", [int(last["timestamp"], 16) + seconds])
 
 
-def readers(engines: dict[int, TvlEngine]) -> ReaderFactory:
-    """Readers pinned to a block through the engines' own chain clients."""
-
-    def pinned(block: BlockRef) -> Reader | None:
-        engine = engines.get(block.chain_id)
-        return None if engine is None else Batcher(Snapshot(engine.client, block)).reader("grades")
-
-    return pinned
+async def run_market(
+    devnet: Devnet, indexer: Indexer, seeds: tuple[int, int], ticks: int, gap: int, on_clock: ClockBlock = None
+) -> list[int]:
+    """`ticks` market ticks `gap` seconds apart on chains 1 (every agent) and 56 (feeds only: PancakeSwap valued
+    at fresh prices), each tick's block indexed; `on_clock` sees each block of chain 1 once indexed. Returns them."""
+    markets = {
+        1: Simulation(devnet.chain(1), SimulationConfig(seed=seeds[0])),
+        56: Simulation(devnet.chain(56), SimulationConfig(seed=seeds[1], agents=())),
+    }
+    indexed: list[int] = []
+    for market in markets.values():
+        market.start()
+    try:
+        for _ in range(ticks):
+            for chain_id, market in markets.items():
+                warp(devnet.chain(chain_id), gap)
+                report = await asyncio.to_thread(market.tick)  # its liquidators run event loops of their own
+                assert await indexer.chains[chain_id].index_block(report.last_block) is not None
+                if chain_id == 1:
+                    indexed.append(report.last_block)
+                    if on_clock is not None:
+                        on_clock(report.last_block)
+    finally:
+        for market in markets.values():
+            market.stop()
+    return indexed
 
 
 async def test_factors_at_b_read_nothing_after_b(
     own_devnet: Devnet, engines: dict[int, TvlEngine], repo: Repository
 ) -> None:
-    reader_for = readers(engines)
+    reader_for = engine_readers(engines)
     eth, bnb = own_devnet.chain(1), own_devnet.chain(56)
-    indexer = Indexer(engines, repo)
-    # Chain 1's full market; on chain 56 the feeds move (no agents): PancakeSwap is valued at fresh prices.
-    markets = {1: Simulation(eth, SimulationConfig(seed=11)), 56: Simulation(bnb, SimulationConfig(seed=12, agents=()))}
-    indexed: list[int] = []
-    for market in markets.values():
-        market.start()
-    try:
-        for _ in range(TICKS):
-            for chain_id, market in markets.items():
-                warp(own_devnet.chain(chain_id), TICK_GAP)
-                report = await asyncio.to_thread(market.tick)  # its liquidators run event loops of their own
-                assert await indexer.chains[chain_id].index_block(report.last_block) is not None
-                if chain_id == 1:
-                    indexed.append(report.last_block)
-    finally:
-        for market in markets.values():
-            market.stop()
+    indexed = await run_market(own_devnet, Indexer(engines, repo), (11, 12), TICKS, TICK_GAP)
     tokens = graded_tokens([devnet_deployment(eth), devnet_deployment(bnb)])
     clock = indexed[CLOCK_TICK - 1]
 

@@ -8,7 +8,6 @@ chains weeks ahead for the tests after this one).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from itertools import pairwise
 
@@ -17,13 +16,12 @@ from defiscope.analytics.grades.hook import GradesHook, engine_readers, grades_h
 from defiscope.analytics.grades.published import history_of, publication_at
 from defiscope.devnet import Devnet
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
 from defiscope.store.grades import GradeStore
 from defiscope.tvl.engine import TvlEngine
 from tests.analytics.grades.kit import SHARES
-from tests.analytics.grades.test_point_in_time_devnet import engines, own_devnet, repo, warp  # noqa: F401
+from tests.analytics.grades.test_point_in_time_devnet import engines, own_devnet, repo, run_market  # noqa: F401
 
 TICK_GAP = 47 * 3600
 EVERY = 4 * 24 * 3600  # 96 h: every third tick of 47 h
@@ -40,23 +38,12 @@ async def test_the_hook_publishes_at_its_interval_and_publications_stay(
     hook = GradesHook(repo, engine_readers(engines), tokens, every_seconds=EVERY, revenue_shares=SHARES)
     assert grades_hook(repo, engines).tokens == tokens  # serve's wiring finds the same tokens in the registries
     indexer = Indexer(engines, repo, hooks=(hook,))
-    markets = {1: Simulation(eth, SimulationConfig(seed=21)), 56: Simulation(bnb, SimulationConfig(seed=22, agents=()))}
-    indexed: list[int] = []
     seen: dict[int, str] = {}  # what `--at-block` answered right after each block of chain 1 was indexed
-    for market in markets.values():
-        market.start()
-    try:
-        for _ in range(TICKS):
-            for chain_id, market in markets.items():
-                warp(own_devnet.chain(chain_id), TICK_GAP)
-                report = await asyncio.to_thread(market.tick)
-                assert await indexer.chains[chain_id].index_block(report.last_block) is not None
-                if chain_id == 1:
-                    indexed.append(report.last_block)
-                    seen[report.last_block] = publication_at(repo, report.last_block).document
-    finally:
-        for market in markets.values():
-            market.stop()
+
+    def remember(number: int) -> None:
+        seen[number] = publication_at(repo, number).document
+
+    indexed = await run_market(own_devnet, indexer, (21, 22), TICKS, TICK_GAP, remember)
 
     store = GradeStore(repo.engine)
     published = store.publications(1)
