@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -27,6 +25,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.protocols.yields import Yield, YieldKind
 from defiscope.store import Repository
 from defiscope.tvl.model import BalanceKind, PriceQuote, ProtocolSnapshot, TokenValue
+from timing import median_ms  # benchmarks/ is the script's folder
 
 START = 1_750_000_000
 KINDS = (YieldKind.SUPPLY, YieldKind.BORROW, YieldKind.LP_FEE, YieldKind.STAKING)
@@ -72,15 +71,6 @@ def fill(repo: Repository, days: int, per_day: int, tokens: int, markets: int) -
             for t in TOKENS.values()
         )
     return number
-
-
-def median_ms(run: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

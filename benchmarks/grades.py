@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
+from benchmarks.timing import median_ms
 from tests.analytics.grades.synthetic import synthetic_market, synthetic_readings
 
 from defiscope.analytics.grades.calibration import Model
@@ -38,15 +38,6 @@ from defiscope.analytics.quant.evaluation import DeflatedSharpe, ICSummary
 GRADE_TARGET_MS: Final = 50.0
 EVALUATION_TARGET_S: Final = 60.0
 HORIZONS: Final[tuple[Horizon, ...]] = ("trader", "investor")
-
-
-def median_ms(run: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def bare_ranking(readings: Sequence[FactorReading]) -> list[list[float]]:
