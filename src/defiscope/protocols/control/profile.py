@@ -18,13 +18,20 @@ from typing import Any, Final
 from eth_utils import to_checksum_address
 
 from defiscope.chain.logs import log_hex, log_int
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import AdminLink, admin_chain
-from defiscope.protocols.control.proxy import ProxyInfo, read_proxy
+from defiscope.protocols.control.proxy import (
+    ADMIN_SLOT,
+    IMPLEMENTATION_SLOT,
+    ProxyInfo,
+    eip1967_proxy,
+    read_proxy,
+    word_address,
+)
 from defiscope.protocols.control.roles import WARDS_CAVEAT, role_holders, ward_holders
 from defiscope.protocols.control.rounds import ControlLogs, Rounds, in_rounds
 from defiscope.protocols.registry import adapters_for
@@ -194,6 +201,7 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
     pause_reader = PAUSE_POWERS.get(use.interface)
     if pause_reader is not None:
         rounds.spawn(pause_reader(rounds, address))  # ahead: kept only if there is code (answers are shared)
+    rounds.spawn(_admin_chains_ahead(rounds, address))
     proxy = await read_proxy(rounds, address)
     first = await _first_admin(rounds, proxy)
     chain, pause = await rounds.both(
@@ -209,6 +217,24 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
     return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
+
+
+async def _admin_chains_ahead(rounds: Rounds, address: str) -> None:
+    """Follow ahead the admins the first round names (the admin slot or an immutable, as if the proxy were not
+    UUPS; the first of owner(), admin(), governor()), while the implementation is asked whether it is UUPS."""
+    code = await rounds.code(address)
+    implementation = word_address(await rounds.storage(address, IMPLEMENTATION_SLOT))
+    admin_word = await rounds.storage(address, ADMIN_SLOT)
+    candidates: list[str | None] = []
+    if code and implementation is not None:
+        not_uups = CallResult(Call.of(address, surface.PROXIABLE_UUID), False, error="not asked yet")
+        as_transparent = eip1967_proxy(address, code, implementation, word_address(admin_word), not_uups)
+        candidates.append(as_transparent.admin)
+    answers = await rounds.call_many([Call.of(address, s) for s in FIRST_ADMIN_CALLS])
+    candidates.append(next((to_checksum_address(a.value[0]) for a in answers if a.success), None))
+    for candidate in candidates:
+        if candidate is not None and int(candidate, 16):
+            rounds.spawn(admin_chain(rounds, candidate))
 
 
 async def _with_holder_chains(rounds: Rounds, power: PausePower) -> PausePower:

@@ -66,7 +66,8 @@ class ProxyInfo:
     has_code: bool = True
 
 
-def _address(word: int) -> str | None:
+def word_address(word: int) -> str | None:
+    """The address in a storage word's low 20 bytes (None: zero)."""
     return to_checksum_address(word.to_bytes(20, "big")) if word & ADDRESS_MASK else None
 
 
@@ -104,10 +105,10 @@ async def read_proxy(rounds: Rounds, address: str) -> ProxyInfo:
     impl_word, admin_word, beacon_word = [await rounds.storage(address, slot) for slot in PROXY_SLOTS]
     if not code:
         return ProxyInfo(address, "none", "no-code", admin_why="no contract at this address", has_code=False)
-    implementation, beacon = _address(impl_word), _address(beacon_word)
+    implementation, beacon = word_address(impl_word), word_address(beacon_word)
     if implementation is not None:
         (uuid,) = await rounds.call_many([Call.of(implementation, PROXIABLE_UUID)])
-        return eip1967_proxy(address, code, implementation, _address(admin_word), uuid)
+        return eip1967_proxy(address, code, implementation, word_address(admin_word), uuid)
     if beacon is not None:
         implementation_answer, owner = await rounds.call_many(
             [Call.of(beacon, BEACON_IMPLEMENTATION), Call.of(beacon, OWNER)]
