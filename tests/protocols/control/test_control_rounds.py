@@ -21,7 +21,7 @@ from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.tx import Sender
 from defiscope.protocols.control.profile import ControlSurface, control_surface, control_surfaces
-from defiscope.protocols.control.rounds import ControlLogs, Rounds
+from defiscope.protocols.control.rounds import REREAD_BLOCKS, ControlLogs, Rounds
 from defiscope.protocols.registry import adapters_for
 
 #: Issue 18's bound: a full control profile of a chain's protocols in at most this many HTTP requests.
@@ -94,7 +94,8 @@ async def test_a_later_profile_asks_only_the_events_since_its_cursor_and_sees_a_
     later, requests, reader = await profile(client, deployment, logs)
     assert requests <= MAX_REQUESTS
     assert reader.log_queries
-    assert {query.from_block for query in reader.log_queries} == {first_reader.block.number + 1}
+    # Only the blocks since the first profile, and the re-read window before them, in place of what was kept.
+    assert {query.from_block for query in reader.log_queries} == {first_reader.block.number + 1 - REREAD_BLOCKS}
     (link,) = _control_of(later["compound-v2"], comptroller)["admin_chain"]
     assert (link["type"], set(link["controllers"])) == ("timelock", {safe, deployment.contracts["CompoundGovernor"]})
     fresh, _, _ = await profile(client, deployment)  # no cursor: every event from block 0
@@ -146,3 +147,21 @@ async def test_a_task_awaiting_outside_the_rounds_still_gets_its_answers(
     late_code, early_code = await asyncio.wait_for(rounds.run(rounds.gather(late(), early())), timeout=30)
     assert late_code
     assert early_code
+
+
+def test_kept_events_in_the_reread_window_are_replaced_so_a_reorged_one_goes() -> None:
+    logs = ControlLogs()
+    emitter = "0x00000000000000000000000000000000000000aa"
+
+    def event(block: int) -> dict[str, Any]:
+        return {"address": emitter, "blockNumber": hex(block), "topics": ["0x01"]}
+
+    logs.add(emitter, [event(10), event(1_000)], 0, 1_000)
+    assert logs.start(emitter) == 1_001 - REREAD_BLOCKS
+    assert logs.covers(emitter, 900)
+    assert not logs.covers(emitter, 1_000)  # in the window: read again
+    # The event at block 1,000 was reorged away: the re-read of the window does not have it.
+    logs.add(emitter, [event(1_010)], logs.start(emitter), 1_020)
+    assert [int(e["blockNumber"], 16) for e in logs.up_to(emitter, 1_020)] == [10, 1_010]
+    assert [int(e["blockNumber"], 16) for e in logs.up_to(emitter, 500)] == [10]
+    assert logs.start("0x00000000000000000000000000000000000000bb") == 0

@@ -53,13 +53,17 @@ CONTROL_TOPICS: Final = tuple(
         note_topic("rely(address)"),
     )
 )
+#: Blocks before a cursor that a later profile reads again (replacing what was kept): reorgs are shallower.
+REREAD_BLOCKS: Final = 64
 #: Event-loop turns a round waits for a task that awaits something untracked before it goes out anyway.
 WATCHDOG_TURNS: Final = 50
 
 
 class ControlLogs:
     """The control events of each address read so far, with the block they were read to (its cursor): a later
-    profile asks each address only for the blocks since. A profile at an older block filters what is kept."""
+    profile asks each address only for the blocks since, and again for the last `REREAD_BLOCKS` before them,
+    replacing what was kept there (a reorg that shallow is healed). A profile at an older block, below that
+    window, is served from what is kept."""
 
     __slots__ = ("_logs", "_to")
 
@@ -68,12 +72,19 @@ class ControlLogs:
         self._to: dict[str, int] = {}
 
     def start(self, address: str) -> int:
-        """The first block not read yet for ``address`` (0: never read)."""
-        return self._to.get(address.lower(), -1) + 1
+        """The first block to read for ``address``: the start of the re-read window (0: never read)."""
+        to = self._to.get(address.lower())
+        return 0 if to is None else max(0, to - REREAD_BLOCKS + 1)
 
-    def add(self, address: str, logs: Sequence[Log], to_block: int) -> None:
+    def covers(self, address: str, block: int) -> bool:
+        """Whether the events of ``address`` up to ``block`` are kept, and below the window that is read again."""
+        return address.lower() in self._to and block < self.start(address)
+
+    def add(self, address: str, logs: Sequence[Log], from_block: int, to_block: int) -> None:
+        """The events of [from_block, to_block], in place of any kept from ``from_block`` on."""
         key = address.lower()
-        self._logs.setdefault(key, []).extend(entry for entry in logs if not entry.get("removed"))
+        kept = [entry for entry in self._logs.get(key, []) if log_int(entry["blockNumber"]) < from_block]
+        self._logs[key] = kept + [entry for entry in logs if not entry.get("removed")]
         self._to[key] = to_block
 
     def up_to(self, address: str, block: int) -> list[Log]:
@@ -189,7 +200,7 @@ class Rounds:
     async def control_logs(self, address: str) -> list[Log]:
         """Every control event `address` emitted up to the pinned block, in chain order."""
         address = to_checksum_address(address)
-        if self.logs.start(address) > self.block_number:
+        if self.logs.covers(address, self.block_number):
             return self.logs.up_to(address, self.block_number)
         (found,) = await self._wait([self._ask(self._events, "logs", address.lower(), address)])
         return found
@@ -210,7 +221,7 @@ class Rounds:
         for call in calls:
             self._ask(self._calls, "call", (call.target.lower(), call.calldata), call)
         for address in emitters:
-            if self.logs.start(address) <= self.block_number:
+            if not self.logs.covers(address, self.block_number):
                 self._ask(self._events, "logs", address.lower(), to_checksum_address(address))
 
     def _ask(self, memo: dict[Any, asyncio.Future[T]], kind: str, key: Any, what: Any) -> asyncio.Future[T]:
@@ -287,7 +298,7 @@ class Rounds:
         for entry in found:
             by_emitter.setdefault(str(entry["address"]).lower(), []).append(entry)
         for address in addresses:
-            self.logs.add(address, by_emitter[address.lower()], self.block_number)
+            self.logs.add(address, by_emitter[address.lower()], start, self.block_number)
         return [self.logs.up_to(address, self.block_number) for address in addresses]
 
 
