@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import pytest
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
@@ -17,13 +17,17 @@ from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet
 from defiscope.devnet.anvil import rpc
-from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.artifacts import contract_artifact, load_npm_artifact
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.tx import Sender
-from defiscope.protocols.control.profile import ControlSurface, control_surface, control_surfaces
+from defiscope.protocols.control.profile import ControlSurface, control_surface, control_surfaces, inspect_contract
 from defiscope.protocols.control.rounds import REREAD_BLOCKS, ControlLogs, Rounds
 from defiscope.protocols.registry import adapters_for
+from defiscope.protocols.surface import ContractUse
 
+ZERO: Final = "0x" + "00" * 20
+#: OpenZeppelin 5's proxies refuse to be built without an initializing call: Reverter's `ok()` (pure) serves.
+INIT: Final = keccak(text="ok()")[:4]
 #: Issue 18's bound: a full control profile of a chain's protocols in at most this many HTTP requests.
 MAX_REQUESTS: Final = 5
 
@@ -165,3 +169,42 @@ def test_kept_events_in_the_reread_window_are_replaced_so_a_reorged_one_goes() -
     assert [int(e["blockNumber"], 16) for e in logs.up_to(emitter, 1_020)] == [10, 1_010]
     assert [int(e["blockNumber"], 16) for e in logs.up_to(emitter, 500)] == [10]
     assert logs.start("0x00000000000000000000000000000000000000bb") == 0
+
+
+async def test_every_proxy_kind_under_a_timelock_is_read_in_a_few_rounds_as_alone(
+    client: ChainClient, devnet: Devnet
+) -> None:
+    """Transparent, beacon and UUPS proxies whose admin is an OpenZeppelin TimelockController (proposer: an EOA),
+    inspected together: one request per round, as many rounds as the deepest chain, the same as each alone."""
+    sender = Sender.connect(devnet.chain(1).rpc_url)
+    timelock = _oz(sender, "TimelockController", 3_600, [sender.owner], [sender.owner], ZERO)
+    implementation = sender.deploy(contract_artifact("Reverter"))
+    transparent = _oz(sender, "TransparentUpgradeableProxy", implementation.address, timelock.address, INIT)
+    beacon = _oz(sender, "UpgradeableBeacon", implementation.address, timelock.address)
+    beacon_proxy = _oz(sender, "BeaconProxy", beacon.address, INIT)
+    uups_implementation = sender.deploy(contract_artifact("DevUUPS"))
+    init = uups_implementation.functions.initialize(timelock.address)._encode_transaction_data()
+    uups = _oz(sender, "ERC1967Proxy", uups_implementation.address, init)
+    uses = [
+        ContractUse(name, "openzeppelin/IERC1967", address=proxy.address)
+        for name, proxy in (("transparent", transparent), ("beacon", beacon_proxy), ("uups", uups))
+    ]
+
+    snapshot = await client.snapshot()
+    rounds = Rounds(Batcher(snapshot).reader("control"))
+    before = client.rpc.total_requests()
+    together = await rounds.run(rounds.gather(*(inspect_contract(rounds, use) for use in uses)))
+    assert client.rpc.total_requests() - before == rounds.rounds <= 4
+    assert [c.proxy.kind for c in together] == ["transparent", "beacon", "uups"]
+    for control in together:
+        assert timelock.address in [link.address for link in control.admin_chain]
+        assert control.admin_chain[-1].kind == "eoa"
+        alone = await inspect_contract(
+            Batcher(snapshot).reader("alone"),
+            ContractUse(control.name, control.interface, address=control.proxy.address),
+        )
+        assert alone.to_json() == control.to_json()
+
+
+def _oz(sender: Sender, name: str, *args: Any) -> Any:
+    return sender.deploy(load_npm_artifact(f"@openzeppelin/contracts/build/contracts/{name}.json"), *args)
