@@ -105,7 +105,7 @@ class Rounds:
         self._spawned: set[asyncio.Task[None]] = set()
         self._codes: dict[str, asyncio.Future[bytes]] = {}
         self._slots: dict[tuple[str, int], asyncio.Future[int]] = {}
-        self._calls: dict[tuple[str, bytes], asyncio.Future[CallResult]] = {}
+        self._calls: dict[tuple[str, bytes, tuple[str, ...]], asyncio.Future[CallResult]] = {}
         self._events: dict[str, asyncio.Future[list[Log]]] = {}
         self._unsent: list[tuple[str, Any, Any]] = []  # (kind, key, what to ask) in the order asked
 
@@ -191,7 +191,7 @@ class Rounds:
         return word
 
     async def call_many(self, calls: Sequence[Call]) -> list[CallResult]:
-        return await self._wait([self._ask(self._calls, "call", (c.target.lower(), c.calldata), c) for c in calls])
+        return await self._wait([self._ask(self._calls, "call", _call_key(c), c) for c in calls])
 
     async def values(self, calls: Sequence[Call]) -> list[Any]:
         """Single outputs of calls that must all succeed; the first failure raises naming its call."""
@@ -219,7 +219,7 @@ class Rounds:
         for address, slot in slots:
             self._ask(self._slots, "slot", (address.lower(), slot), (address, slot))
         for call in calls:
-            self._ask(self._calls, "call", (call.target.lower(), call.calldata), call)
+            self._ask(self._calls, "call", _call_key(call), call)
         for address in emitters:
             if not self.logs.covers(address, self.block_number):
                 self._ask(self._events, "logs", address.lower(), to_checksum_address(address))
@@ -282,7 +282,7 @@ class Rounds:
         _resolve(self._codes, [a.lower() for a in codes], found_codes)
         _resolve(self._slots, [(a.lower(), s) for a, s in slots], found_slots)
         call_answers: Sequence[object] = found_calls if isinstance(found_calls, list) else [found_calls] * len(calls)
-        _resolve(self._calls, [(c.target.lower(), c.calldata) for c in calls], call_answers)
+        _resolve(self._calls, [_call_key(c) for c in calls], call_answers)
         for (_, group), events in zip(queries, found_events, strict=True):
             _resolve(self._events, [a.lower() for a in group], events)
 
@@ -300,6 +300,11 @@ class Rounds:
         for address in addresses:
             self.logs.add(address, by_emitter[address.lower()], start, self.block_number)
         return [self.logs.up_to(address, self.block_number) for address in addresses]
+
+
+def _call_key(call: Call) -> tuple[str, bytes, tuple[str, ...]]:
+    """The same call asked twice (its outputs too: one decoding does not serve another)."""
+    return call.target.lower(), call.calldata, call.function.outputs
 
 
 async def _settled(work: Awaitable[T]) -> T | BaseException:
