@@ -208,3 +208,15 @@ async def test_every_proxy_kind_under_a_timelock_is_read_in_a_few_rounds_as_alon
 
 def _oz(sender: Sender, name: str, *args: Any) -> Any:
     return sender.deploy(load_npm_artifact(f"@openzeppelin/contracts/build/contracts/{name}.json"), *args)
+
+
+async def test_a_pause_read_that_reverts_is_reported_unread_with_why(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    reverter = deployment.contracts["Reverter"]
+    reader = Batcher(await client.snapshot()).reader("control")
+    control = await inspect_contract(reader, ContractUse("not a pool", "aave/IPool", address=reverter))
+    (power,) = control.pause
+    assert power.holders == ()
+    assert power.why is not None
+    assert power.why.startswith("not read: execution reverted")

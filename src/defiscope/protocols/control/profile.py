@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from eth_utils import to_checksum_address
 
+from defiscope.chain.errors import CallReverted
 from defiscope.chain.logs import log_hex, log_int
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
@@ -186,9 +187,25 @@ async def _first_admin(rounds: Rounds, proxy: ProxyInfo) -> str | None:
         return proxy.admin
     if not proxy.has_code or proxy.pattern == "safe-proxy":
         return proxy.address if proxy.pattern == "safe-proxy" else None
-    answers = await rounds.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS])
+    return _first_answer(await rounds.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS]))
+
+
+def _first_answer(answers: Sequence[CallResult]) -> str | None:
+    """The address the first successful call answered (owner(), else admin(), else governor())."""
     found = next((answer for answer in answers if answer.success), None)
     return to_checksum_address(found.value[0]) if found is not None else None
+
+
+async def _pause_powers(rounds: Rounds, use: ContractUse, address: str) -> tuple[PausePower, ...]:
+    """The contract's pause powers by its interface; a call of theirs that reverted is reported as unread, with why
+    (one protocol's revert does not hide the others read with it)."""
+    pause_reader = PAUSE_POWERS.get(use.interface)
+    if pause_reader is None:
+        return ()
+    try:
+        return await pause_reader(rounds, address)
+    except CallReverted as exc:
+        return (PausePower("pause", (), use.interface, why=f"not read: {exc}"),)
 
 
 @in_rounds
@@ -198,15 +215,13 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
     assert use.address is not None
     address = to_checksum_address(use.address)
     rounds.prefetch(calls=[Call.of(address, s) for s in FIRST_ADMIN_CALLS], emitters=[address])
-    pause_reader = PAUSE_POWERS.get(use.interface)
-    if pause_reader is not None:
-        rounds.spawn(pause_reader(rounds, address))  # ahead: kept only if there is code (answers are shared)
+    rounds.spawn(_pause_powers(rounds, use, address))  # ahead: kept only if there is code (answers are shared)
     rounds.spawn(_admin_chains_ahead(rounds, address))
     proxy = await read_proxy(rounds, address)
     first = await _first_admin(rounds, proxy)
     chain, pause = await rounds.both(
         admin_chain(rounds, first) if first is not None and int(first, 16) else _nothing(),
-        pause_reader(rounds, address) if pause_reader is not None and proxy.has_code else _nothing(),
+        _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
     if first is not None and not int(first, 16):
@@ -230,8 +245,7 @@ async def _admin_chains_ahead(rounds: Rounds, address: str) -> None:
         not_uups = CallResult(Call.of(address, surface.PROXIABLE_UUID), False, error="not asked yet")
         as_transparent = eip1967_proxy(address, code, implementation, word_address(admin_word), not_uups)
         candidates.append(as_transparent.admin)
-    answers = await rounds.call_many([Call.of(address, s) for s in FIRST_ADMIN_CALLS])
-    candidates.append(next((to_checksum_address(a.value[0]) for a in answers if a.success), None))
+    candidates.append(_first_answer(await rounds.call_many([Call.of(address, s) for s in FIRST_ADMIN_CALLS])))
     for candidate in candidates:
         if candidate is not None and int(candidate, 16):
             rounds.spawn(admin_chain(rounds, candidate))
