@@ -12,6 +12,7 @@ import pytest
 from eth_utils import keccak, to_checksum_address
 
 from defiscope.chain.client import ChainClient
+from defiscope.chain.errors import InvalidInput
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
@@ -169,6 +170,9 @@ def test_kept_events_in_the_reread_window_are_replaced_so_a_reorged_one_goes() -
     assert [int(e["blockNumber"], 16) for e in logs.up_to(emitter, 1_020)] == [10, 1_010]
     assert [int(e["blockNumber"], 16) for e in logs.up_to(emitter, 500)] == [10]
     assert logs.start("0x00000000000000000000000000000000000000bb") == 0
+    logs.bind(1)
+    with pytest.raises(InvalidInput, match="chain 56 needs its own"):
+        logs.bind(56)
 
 
 async def test_every_proxy_kind_under_a_timelock_is_read_in_a_few_rounds_as_alone(

@@ -27,6 +27,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 import structlog
 from eth_utils import to_checksum_address
 
+from defiscope.chain.errors import InvalidInput
 from defiscope.chain.log_plan import MAX_MERGED_ADDRESSES
 from defiscope.chain.logs import log_int
 from defiscope.chain.multicall import Call, CallResult
@@ -63,13 +64,23 @@ class ControlLogs:
     """The control events of each address read so far, with the block they were read to (its cursor): a later
     profile asks each address only for the blocks since, and again for the last `REREAD_BLOCKS` before them,
     replacing what was kept there (a reorg that shallow is healed). A profile at an older block, below that
-    window, is served from what is kept."""
+    window, is served from what is kept. One per chain: it takes the chain of its first profile."""
 
-    __slots__ = ("_logs", "_to")
+    __slots__ = ("_logs", "_to", "chain_id")
 
     def __init__(self) -> None:
         self._logs: dict[str, list[Log]] = {}
         self._to: dict[str, int] = {}
+        self.chain_id: int | None = None
+
+    def bind(self, chain_id: int) -> None:
+        """Keep events of ``chain_id`` only: addresses are the keys, and the same address on two chains is two."""
+        if self.chain_id is not None and self.chain_id != chain_id:
+            raise InvalidInput(
+                f"these control events are chain {self.chain_id}'s: a profile of chain {chain_id} needs its own",
+                chain_id=chain_id,
+            )
+        self.chain_id = chain_id
 
     def start(self, address: str) -> int:
         """The first block to read for ``address``: the start of the re-read window (0: never read)."""
@@ -97,6 +108,7 @@ class Rounds:
     def __init__(self, reader: Reader, *, logs: ControlLogs | None = None) -> None:
         self.reader = reader
         self.logs = logs if logs is not None else ControlLogs()
+        self.logs.bind(reader.chain_id)
         self.rounds = 0  # rounds sent (each one JSON-RPC batch)
         self._live = 0  # tasks running or waiting for a read (not those waiting for their children)
         self._blocked = 0  # tasks waiting for a read
