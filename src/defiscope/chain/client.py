@@ -133,16 +133,16 @@ class ChainClient:
         if not multicall or self.multicall is None:
             return await self._plain_batch(calls, block)
         chunks = chunk_calls(calls, max_calls=self.max_calls_per_multicall, max_calldata_bytes=self.max_calldata_bytes)
-        answers = await self.rpc.batch([self._aggregate_request(chunk, block) for chunk in chunks])
+        answers = await self.rpc.batch([self.aggregate_request(chunk, block) for chunk in chunks])
         parts = await asyncio.gather(
-            *(self._settle(chunk, answer, block) for chunk, answer in zip(chunks, answers, strict=True))
+            *(self.settle_aggregate(chunk, answer, block) for chunk, answer in zip(chunks, answers, strict=True))
         )
         return [result for part in parts for result in part]
 
-    def _aggregate_request(self, chunk: Sequence[Call], block: Any) -> tuple[str, list[Any]]:
+    def aggregate_request(self, chunk: Sequence[Call], block: Any) -> tuple[str, list[Any]]:
         return ("eth_call", [{"to": self.multicall, "data": "0x" + encode_aggregate3(chunk).hex()}, block])
 
-    async def _settle(self, chunk: Sequence[Call], answer: RpcResponse, block: Any) -> list[CallResult]:
+    async def settle_aggregate(self, chunk: Sequence[Call], answer: RpcResponse, block: Any) -> list[CallResult]:
         """Decode one aggregate answer; split the chunk when the aggregate failed as a whole."""
         if answer.error is None:
             try:
@@ -155,8 +155,10 @@ class ChainClient:
             return [CallResult(chunk[0], False, error=_reason(answer.error))]
         half = len(chunk) // 2
         halves = [chunk[:half], chunk[half:]]
-        answers = await self.rpc.batch([self._aggregate_request(h, block) for h in halves])
-        parts = await asyncio.gather(*(self._settle(h, a, block) for h, a in zip(halves, answers, strict=True)))
+        answers = await self.rpc.batch([self.aggregate_request(h, block) for h in halves])
+        parts = await asyncio.gather(
+            *(self.settle_aggregate(h, a, block) for h, a in zip(halves, answers, strict=True))
+        )
         return [r for part in parts for r in part]
 
     async def _plain_batch(self, calls: Sequence[Call], block: Any) -> list[CallResult]:

@@ -49,7 +49,7 @@ from defiscope.chain.errors import (
 )
 from defiscope.chain.feed import Claim, LogFeed
 from defiscope.chain.log_plan import LogQuery, Merged, covers, merge, select
-from defiscope.chain.multicall import Call, CallResult
+from defiscope.chain.multicall import Call, CallResult, chunk_calls
 from defiscope.chain.rpc import RpcResponse
 
 #: Event-loop turns the batcher waits before flushing, so tasks started together all get to enqueue.
@@ -222,6 +222,39 @@ class Batcher:
         if self._flush is None:
             self._flush = asyncio.create_task(self._flush_soon())
         return await future
+
+    async def call_many_with_node_reads(self, calls: Sequence[Call]) -> list[CallResult]:
+        """The calls as Multicall3 aggregates inside the turn's node-read batch, so that they share one HTTP request
+        with the code, storage and log reads asked beside them (a read that needs all of them at once, round after
+        round: `protocols.control.rounds`). Without a Multicall3 they go the usual way."""
+        client = self.snapshot.client
+        if not calls or client.multicall is None:
+            return await self.call_many(calls)
+        block = block_param(self.block)
+        chunks = chunk_calls(
+            calls, max_calls=client.max_calls_per_multicall, max_calldata_bytes=client.max_calldata_bytes
+        )
+        answers = await asyncio.gather(*(self.node_read(*client.aggregate_request(chunk, block)) for chunk in chunks))
+        # An aggregate that failed as a whole is split and asked again (its own requests), as `call_many` does.
+        parts = await asyncio.gather(
+            *(client.settle_aggregate(chunk, answer, block) for chunk, answer in zip(chunks, answers, strict=True))
+        )
+        return [result for part in parts for result in part]
+
+    async def logs_with_node_reads(self, query: LogQuery) -> list[Mapping[str, Any]]:
+        """The logs of ``query`` asked inside the turn's node-read batch; a query the node refuses there (a range or
+        result cap) is asked again alone, where the client splits its range."""
+        if query.from_block > query.to_block:
+            return []
+        answer = await self.node_read("eth_getLogs", [query.params()])
+        if answer.error is None and isinstance(answer.result, list):
+            return list(answer.result)
+        return await self.snapshot.client.get_logs(
+            address=query.address if isinstance(query.address, str | None) else list(query.address),
+            topics=query.topics,
+            from_block=query.from_block,
+            to_block=query.to_block,
+        )
 
     def preload(self, query: LogQuery, logs: Sequence[Mapping[str, Any]]) -> None:
         """The node's answer to ``query`` (a topic0 filter ending at the pinned block), read with the block's header
@@ -400,8 +433,11 @@ class Reader:
             None if at_origin else origin,
         )
 
-    async def call_many(self, calls: Sequence[Call]) -> list[CallResult]:
-        results = await self.batcher.call_many(calls)
+    async def call_many(self, calls: Sequence[Call], *, with_node_reads: bool = False) -> list[CallResult]:
+        """Results in the order of ``calls``, coalesced with every reader's calls of the turn into one multicall
+        request; ``with_node_reads``: into the turn's node-read batch instead (`Batcher.call_many_with_node_reads`)."""
+        batcher = self.batcher
+        results = await (batcher.call_many_with_node_reads(calls) if with_node_reads else batcher.call_many(calls))
         if self.origin is not None:  # read at another block than the provenance's own: say which
             results = [replace(result, block=self.block) for result in results]
         self.records.extend(results)
@@ -418,13 +454,17 @@ class Reader:
         topics: Sequence[Any] | None,
         from_block: int,
         to_block: int | None = None,
+        with_node_reads: bool = False,
     ) -> list[Mapping[str, Any]]:
-        """Logs of [from_block, to_block] (default: up to the pinned block), coalesced with other readers'."""
+        """Logs of [from_block, to_block] (default: up to the pinned block), coalesced with other readers';
+        ``with_node_reads``: asked in the turn's node-read batch (see `Batcher.logs_with_node_reads`)."""
         pinned = self.block.number
         end = pinned if to_block is None else min(to_block, pinned)
         where = address if isinstance(address, str | None) else tuple(address)
         query = LogQuery(where, None if topics is None else tuple(topics), from_block, end)
         self.log_queries.append(query)
+        if with_node_reads:
+            return await self.batcher.logs_with_node_reads(query)
         return await self.batcher.logs(query)
 
     async def values(self, calls: Sequence[Call]) -> list[Any]:

@@ -3,7 +3,7 @@
     chain = await admin_chain(reader, "0xTimelock…")
     [(link.kind, link.address) for link in chain]   # [("timelock", …), ("governor", …)]
 
-Each account is probed once, with every classifying call in one batch:
+Each account is probed once, its code, every classifying call and its control events in one round:
 
 - no code: ``eoa`` (the end);
 - ``getThreshold()`` and ``getOwners()``: ``multisig`` (a Safe), the end — its owners are listed;
@@ -21,14 +21,15 @@ question the chain answers. A cycle (a timelock that is its own admin) ends the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from eth_utils import to_checksum_address
 
 from defiscope.chain.multicall import Call, CallResult
-from defiscope.chain.reader import Reader
 from defiscope.protocols.control.roles import role_holders
+from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
     ADMIN,
     COMP,
@@ -106,20 +107,32 @@ class _Probe:
         return bytes(self.results[signature].value[0])
 
 
-async def classify(reader: Reader, address: str) -> AdminLink:
-    """What ``address`` is as an admin, and who controls it next."""
+@in_rounds
+async def classify(rounds: Rounds, address: str) -> AdminLink:
+    """What ``address`` is as an admin, and who controls it next. Its code, every probe and its control events are
+    asked in one round; a timelock's proposer candidates are classified ahead while they are confirmed."""
     address = to_checksum_address(address)
-    if not await reader.code(address):
+    probes = [Call.of(address, s) for s in PROBES]
+    rounds.prefetch(calls=probes, emitters=[address])
+    if not await rounds.code(address):
         return AdminLink(address, "eoa")
-    answers = await reader.call_many([Call.of(address, s) for s in PROBES])
-    probe = _Probe(dict(zip(PROBES, answers, strict=True)))
+    probe = _Probe(dict(zip(PROBES, await rounds.call_many(probes), strict=True)))
+    proposers: list[str] = []
+    if probe.ok(GET_MIN_DELAY, PROPOSER_ROLE) and not probe.ok(GET_THRESHOLD, GET_OWNERS):
+        proposers = await role_holders(
+            rounds, address, probe.word(PROPOSER_ROLE), ask_ahead=lambda c: classify(rounds, c)
+        )
+    return link_from(address, probe, proposers)
+
+
+def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLink:
+    """The link a contract's probe answers make (``proposers``: a TimelockController's, confirmed)."""
     if probe.ok(GET_THRESHOLD, GET_OWNERS):
         owners, threshold = probe.addresses(GET_OWNERS), probe.integer(GET_THRESHOLD)
         return AdminLink(
             address, "multisig", threshold=threshold, signers=owners, detail=f"{threshold}-of-{len(owners)} Safe"
         )
     if probe.ok(GET_MIN_DELAY, PROPOSER_ROLE):
-        proposers = await role_holders(reader, address, probe.word(PROPOSER_ROLE))
         delay = probe.integer(GET_MIN_DELAY)
         return AdminLink(
             address, "timelock", delay_seconds=delay, controllers=tuple(proposers), detail="TimelockController"
@@ -141,7 +154,8 @@ async def classify(reader: Reader, address: str) -> AdminLink:
     return AdminLink(address, "unknown", why=why)
 
 
-async def admin_chain(reader: Reader, first: str) -> list[AdminLink]:
+@in_rounds
+async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
     """The chain of control from ``first`` to its end (EOA, multisig, governor, unknown, or a fork/cycle)."""
     chain: list[AdminLink] = []
     seen: set[str] = set()
@@ -154,7 +168,7 @@ async def admin_chain(reader: Reader, first: str) -> list[AdminLink]:
             chain.append(AdminLink(current, "unknown", why=f"not followed past {MAX_HOPS} hops"))
             break
         seen.add(current)
-        link = await classify(reader, current)
+        link = await classify(rounds, current)
         chain.append(link)
         current = _next(link)
         if current is None and link.controllers and not any(int(c, 16) for c in link.controllers):

@@ -11,21 +11,30 @@ protocol reads but does not run (declared with a ``common/`` interface) are mark
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from eth_utils import to_checksum_address
 
-from defiscope.chain.multicall import Call
+from defiscope.chain.errors import CallReverted
+from defiscope.chain.logs import log_hex, log_int
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import AdminLink, admin_chain
-from defiscope.protocols.control.proxy import ProxyInfo, read_proxy
+from defiscope.protocols.control.proxy import (
+    ADMIN_SLOT,
+    IMPLEMENTATION_SLOT,
+    ProxyInfo,
+    eip1967_proxy,
+    read_proxy,
+    word_address,
+)
 from defiscope.protocols.control.roles import WARDS_CAVEAT, role_holders, ward_holders
+from defiscope.protocols.control.rounds import ControlLogs, Rounds, in_rounds
 from defiscope.protocols.registry import adapters_for
 from defiscope.protocols.surface import ContractUse, event_topic
 
@@ -114,8 +123,8 @@ class ControlSurface:
         }
 
 
-async def _guardian(reader: Reader, address: str, signature: str) -> tuple[PausePower, ...]:
-    (answer,) = await reader.call_many([Call.of(address, signature)])
+async def _guardian(rounds: Rounds, address: str, signature: str) -> tuple[PausePower, ...]:
+    (answer,) = await rounds.call_many([Call.of(address, signature)])
     name = signature.split("(")[0]
     if not answer.success:
         return (PausePower("pause", (), name, why=f"{name}() failed: {answer.error}"),)
@@ -123,25 +132,26 @@ async def _guardian(reader: Reader, address: str, signature: str) -> tuple[Pause
     return (PausePower("pause", (holder,) if int(holder, 16) else (), name),)
 
 
-async def _aave_emergency_admins(reader: Reader, pool: str) -> tuple[PausePower, ...]:
+async def _aave_emergency_admins(rounds: Rounds, pool: str) -> tuple[PausePower, ...]:
     """Aave V3: EMERGENCY_ADMIN_ROLE holders of the market's ACLManager may pause the pool and its reserves."""
-    (provider,) = await reader.values([Call.of(pool, surface.ADDRESSES_PROVIDER)])
-    (acl,) = await reader.values([Call.of(provider, surface.GET_ACL_MANAGER)])
-    (role,) = await reader.values([Call.of(acl, surface.EMERGENCY_ADMIN_ROLE)])
-    holders = await role_holders(reader, acl, bytes(role))
+    (provider,) = await rounds.values([Call.of(pool, surface.ADDRESSES_PROVIDER)])
+    (acl,) = await rounds.values([Call.of(provider, surface.GET_ACL_MANAGER)])
+    rounds.prefetch(emitters=[acl])  # its role events, with the role's id
+    (role,) = await rounds.values([Call.of(acl, surface.EMERGENCY_ADMIN_ROLE)])
+    holders = await role_holders(rounds, acl, bytes(role), ask_ahead=lambda c: admin_chain(rounds, c))
     return (PausePower("pause pool and reserves", tuple(holders), f"ACLManager {acl} EMERGENCY_ADMIN_ROLE"),)
 
 
-async def _dss_wards(reader: Reader, contract: str) -> tuple[PausePower, ...]:
+async def _dss_wards(rounds: Rounds, contract: str) -> tuple[PausePower, ...]:
     """dss: every ward may cage (shut down), rely and file; wards(a) cannot be enumerated (`roles.ward_holders`)."""
-    holders = await ward_holders(reader, contract)
+    holders = await ward_holders(rounds, contract, ask_ahead=lambda c: admin_chain(rounds, c))
     return (PausePower("auth: cage, rely, file", tuple(holders), f"wards from rely events; {WARDS_CAVEAT}"),)
 
 
 #: Who administers a contract that is not a proxy with an admin, asked in this order.
 FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR)
 
-PauseReader = Callable[[Reader, str], Awaitable[tuple[PausePower, ...]]]
+PauseReader = Callable[[Rounds, str], Coroutine[Any, Any, tuple[PausePower, ...]]]
 #: Pause powers by the interface a contract answers (as its `ContractUse` declares it).
 PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
     "aave/IPool": _aave_emergency_admins,
@@ -151,16 +161,19 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
 }
 
 
-async def upgrades_of(reader: Reader, proxies: Sequence[str]) -> dict[str, tuple[Upgrade, ...]]:
-    """Each proxy's implementation changes, oldest first, from its Upgraded events: one log query for all."""
-    if not proxies:
-        return {}
-    logs = await reader.logs(address=list(proxies), topics=[UPGRADED_TOPIC], from_block=0)
-    found: dict[str, list[Upgrade]] = {to_checksum_address(p): [] for p in proxies}
-    for log in logs:
-        upgrade = Upgrade(int(str(log["blockNumber"]), 0), _log_address(log["topics"][1]), str(log["transactionHash"]))
-        found[to_checksum_address(str(log["address"]))].append(upgrade)
-    return {address: tuple(sorted(ups, key=lambda u: u.block)) for address, ups in found.items()}
+@in_rounds
+async def upgrades_of(rounds: Rounds, proxies: Sequence[str]) -> dict[str, tuple[Upgrade, ...]]:
+    """Each proxy's implementation changes, oldest first, from its Upgraded events (among its control events)."""
+    events = await rounds.gather(*(rounds.control_logs(proxy) for proxy in proxies))
+    found: dict[str, tuple[Upgrade, ...]] = {}
+    for proxy, logs in zip(proxies, events, strict=True):
+        upgrades = [
+            Upgrade(log_int(log["blockNumber"]), _log_address(log["topics"][1]), str(log["transactionHash"]))
+            for log in logs
+            if log_hex(log["topics"][0]) == UPGRADED_TOPIC
+        ]
+        found[to_checksum_address(proxy)] = tuple(sorted(upgrades, key=lambda u: u.block))
+    return found
 
 
 def _log_address(topic: Any) -> str:
@@ -168,42 +181,82 @@ def _log_address(topic: Any) -> str:
     return to_checksum_address(raw[-20:])
 
 
-async def _first_admin(reader: Reader, proxy: ProxyInfo) -> str | None:
+async def _first_admin(rounds: Rounds, proxy: ProxyInfo) -> str | None:
     """Who controls the contract first: the proxy's admin, else its owner(), admin() or (Comet) governor()."""
     if proxy.admin is not None and proxy.pattern != "safe-proxy":
         return proxy.admin
     if not proxy.has_code or proxy.pattern == "safe-proxy":
         return proxy.address if proxy.pattern == "safe-proxy" else None
-    answers = await reader.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS])
+    return _first_answer(await rounds.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS]))
+
+
+def _first_answer(answers: Sequence[CallResult]) -> str | None:
+    """The address the first successful call answered (owner(), else admin(), else governor())."""
     found = next((answer for answer in answers if answer.success), None)
     return to_checksum_address(found.value[0]) if found is not None else None
 
 
-async def inspect_contract(reader: Reader, use: ContractUse) -> ContractControl:
-    assert use.address is not None
-    proxy = await read_proxy(reader, use.address)
+async def _pause_powers(rounds: Rounds, use: ContractUse, address: str) -> tuple[PausePower, ...]:
+    """The contract's pause powers by its interface; a call of theirs that reverted is reported as unread, with why
+    (one protocol's revert does not hide the others read with it)."""
     pause_reader = PAUSE_POWERS.get(use.interface)
-    first, pause = await asyncio.gather(
-        _first_admin(reader, proxy),
-        pause_reader(reader, proxy.address) if pause_reader is not None and proxy.has_code else _none(),
+    if pause_reader is None:
+        return ()
+    try:
+        return await pause_reader(rounds, address)
+    except CallReverted as exc:
+        return (PausePower("pause", (), use.interface, why=f"not read: {exc}"),)
+
+
+@in_rounds
+async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
+    """One contract's control. Everything that needs only its address (slots, code, owner() and the like, pause
+    reads, control events) is asked in its first round; what they name is read in the next ones."""
+    assert use.address is not None
+    address = to_checksum_address(use.address)
+    rounds.prefetch(calls=[Call.of(address, s) for s in FIRST_ADMIN_CALLS], emitters=[address])
+    rounds.spawn(_pause_powers(rounds, use, address))  # ahead: kept only if there is code (answers are shared)
+    rounds.spawn(_admin_chains_ahead(rounds, address))
+    proxy = await read_proxy(rounds, address)
+    first = await _first_admin(rounds, proxy)
+    chain, pause = await rounds.both(
+        admin_chain(rounds, first) if first is not None and int(first, 16) else _nothing(),
+        _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
     )
-    chain = tuple(await admin_chain(reader, first)) if first is not None and int(first, 16) else ()
-    pause = tuple(await asyncio.gather(*(_with_holder_chains(reader, power) for power in pause)))
+    holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
     if first is not None and not int(first, 16):
         proxy = _with_why(proxy, "the admin is the zero address (renounced)")
     elif first is None and proxy.has_code:
         what = "a proxy without a readable admin" if proxy.kind != "none" else "not a proxy"
         why = proxy.admin_why if proxy.kind != "none" else "answers none of owner(), admin(), governor()"
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
-    return ContractControl(use.name, use.interface, use.interface.startswith("common/"), proxy, chain, pause, ())
+    dependency = use.interface.startswith("common/")
+    return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
 
 
-async def _with_holder_chains(reader: Reader, power: PausePower) -> PausePower:
-    chains = await asyncio.gather(*(admin_chain(reader, holder) for holder in power.holders))
+async def _admin_chains_ahead(rounds: Rounds, address: str) -> None:
+    """Follow ahead the admins the first round names (the admin slot or an immutable, as if the proxy were not
+    UUPS; the first of owner(), admin(), governor()), while the implementation is asked whether it is UUPS."""
+    code = await rounds.code(address)
+    implementation = word_address(await rounds.storage(address, IMPLEMENTATION_SLOT))
+    admin_word = await rounds.storage(address, ADMIN_SLOT)
+    candidates: list[str | None] = []
+    if code and implementation is not None:
+        not_uups = CallResult(Call.of(address, surface.PROXIABLE_UUID), False, error="not asked yet")
+        as_transparent = eip1967_proxy(address, code, implementation, word_address(admin_word), not_uups)
+        candidates.append(as_transparent.admin)
+    candidates.append(_first_answer(await rounds.call_many([Call.of(address, s) for s in FIRST_ADMIN_CALLS])))
+    for candidate in candidates:
+        if candidate is not None and int(candidate, 16):
+            rounds.spawn(admin_chain(rounds, candidate))
+
+
+async def _with_holder_chains(rounds: Rounds, power: PausePower) -> PausePower:
+    chains = await rounds.gather(*(admin_chain(rounds, holder) for holder in power.holders))
     return replace(power, holder_chains=tuple(tuple(chain) for chain in chains))
 
 
-async def _none() -> tuple[PausePower, ...]:
+async def _nothing() -> tuple[()]:
     return ()
 
 
@@ -230,9 +283,24 @@ def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse
     return list(fixed.values()), list(dict.fromkeys(discovered))
 
 
+async def control_surfaces(
+    reader: Reader, deployment: Deployment, slugs: Sequence[str], *, logs: ControlLogs | None = None
+) -> dict[str, ControlSurface]:
+    """The control surface of each protocol in ``slugs``, read together round by round: the rounds are as many as
+    the deepest admin chain is long, however many protocols and contracts there are. ``logs`` keeps the control
+    events read, so that the next profile asks only the blocks since (see `rounds.ControlLogs`)."""
+    plans = {slug: fixed_contracts(deployment, slug) for slug in dict.fromkeys(slugs)}
+    rounds = Rounds(reader, logs=logs)
+    surfaces = await rounds.run(rounds.gather(*(_surface(rounds, slug, *plan) for slug, plan in plans.items())))
+    return dict(zip(plans, surfaces, strict=True))
+
+
 async def control_surface(reader: Reader, deployment: Deployment, slug: str) -> ControlSurface:
-    uses, discovered = fixed_contracts(deployment, slug)
-    inspected = await asyncio.gather(*(inspect_contract(reader, use) for use in uses))
-    history = await upgrades_of(reader, [c.proxy.address for c in inspected if c.proxy.kind != "none"])
+    return (await control_surfaces(reader, deployment, [slug]))[slug]
+
+
+async def _surface(rounds: Rounds, slug: str, uses: Sequence[ContractUse], discovered: Sequence[str]) -> ControlSurface:
+    inspected = await rounds.gather(*(inspect_contract(rounds, use) for use in uses))
+    history = await upgrades_of(rounds, [c.proxy.address for c in inspected if c.proxy.kind != "none"])
     contracts = [replace(c, upgrades=history.get(c.proxy.address, ())) for c in inspected]
-    return ControlSurface(slug, reader.chain_id, reader.block.number, tuple(contracts), tuple(discovered))
+    return ControlSurface(slug, rounds.chain_id, rounds.block_number, tuple(contracts), tuple(discovered))

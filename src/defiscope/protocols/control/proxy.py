@@ -17,14 +17,13 @@ Anything else is ``none``: not a proxy, or one of a pattern not known here (the 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from eth_utils import keccak, to_checksum_address
 
-from defiscope.chain.multicall import Call
-from defiscope.chain.reader import Reader
+from defiscope.chain.multicall import Call, CallResult
+from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
     ADMIN,
     BEACON_IMPLEMENTATION,
@@ -43,6 +42,7 @@ def _eip1967_slot(label: str) -> int:
 IMPLEMENTATION_SLOT: Final = _eip1967_slot("eip1967.proxy.implementation")
 ADMIN_SLOT: Final = _eip1967_slot("eip1967.proxy.admin")
 BEACON_SLOT: Final = _eip1967_slot("eip1967.proxy.beacon")
+PROXY_SLOTS: Final = (IMPLEMENTATION_SLOT, ADMIN_SLOT, BEACON_SLOT)
 ADDRESS_MASK: Final = (1 << 160) - 1
 #: PUSH32: how solc inlines an immutable into runtime code.
 PUSH32: Final = 0x7F
@@ -66,7 +66,8 @@ class ProxyInfo:
     has_code: bool = True
 
 
-def _address(word: int) -> str | None:
+def word_address(word: int) -> str | None:
+    """The address in a storage word's low 20 bytes (None: zero)."""
     return to_checksum_address(word.to_bytes(20, "big")) if word & ADDRESS_MASK else None
 
 
@@ -90,27 +91,35 @@ def immutable_addresses(code: bytes) -> list[str]:
     return found
 
 
-async def read_proxy(reader: Reader, address: str) -> ProxyInfo:
+#: What a contract answers if it is a proxy of an older pattern (asked with its slots, in the same round).
+OLDER_PATTERN_CALLS: Final = (COMPTROLLER_IMPLEMENTATION, ADMIN, MASTER_COPY)
+
+
+@in_rounds
+async def read_proxy(rounds: Rounds, address: str) -> ProxyInfo:
     """The proxy kind of ``address`` at the reader's block, with its implementation and admin where known."""
     address = to_checksum_address(address)
-    code, impl_word, admin_word, beacon_word = await asyncio.gather(
-        reader.code(address),
-        reader.storage(address, IMPLEMENTATION_SLOT),
-        reader.storage(address, ADMIN_SLOT),
-        reader.storage(address, BEACON_SLOT),
-    )
+    older_calls = [Call.of(address, s) for s in OLDER_PATTERN_CALLS]  # asked ahead: no slot may be set
+    rounds.prefetch(slots=[(address, slot) for slot in PROXY_SLOTS], calls=older_calls)
+    code = await rounds.code(address)
+    impl_word, admin_word, beacon_word = [await rounds.storage(address, slot) for slot in PROXY_SLOTS]
     if not code:
         return ProxyInfo(address, "none", "no-code", admin_why="no contract at this address", has_code=False)
-    implementation, beacon = _address(impl_word), _address(beacon_word)
+    implementation, beacon = word_address(impl_word), word_address(beacon_word)
     if implementation is not None:
-        return await _eip1967(reader, address, code, implementation, _address(admin_word))
+        (uuid,) = await rounds.call_many([Call.of(implementation, PROXIABLE_UUID)])
+        return eip1967_proxy(address, code, implementation, word_address(admin_word), uuid)
     if beacon is not None:
-        return await _beacon(reader, address, beacon)
-    return await _older(reader, address)
+        implementation_answer, owner = await rounds.call_many(
+            [Call.of(beacon, BEACON_IMPLEMENTATION), Call.of(beacon, OWNER)]
+        )
+        return beacon_proxy(address, beacon, implementation_answer, owner)
+    unitroller, unitroller_admin, safe = await rounds.call_many(older_calls)
+    return older_proxy(address, unitroller, unitroller_admin, safe)
 
 
-async def _eip1967(reader: Reader, address: str, code: bytes, implementation: str, admin: str | None) -> ProxyInfo:
-    (uuid,) = await reader.call_many([Call.of(implementation, PROXIABLE_UUID)])
+def eip1967_proxy(address: str, code: bytes, implementation: str, admin: str | None, uuid: CallResult) -> ProxyInfo:
+    """An EIP-1967 proxy told apart by its implementation's ``proxiableUUID()`` answer and where its admin is."""
     if uuid.success and int.from_bytes(uuid.value[0], "big") == IMPLEMENTATION_SLOT:
         # ERC-1822: the implementation upgrades itself; who may call upgradeTo is the implementation's owner.
         return ProxyInfo(address, "uups", "uups", implementation, admin, admin_why=None if admin else "see owner")
@@ -127,22 +136,14 @@ async def _eip1967(reader: Reader, address: str, code: bytes, implementation: st
     return ProxyInfo(address, "eip1967", "eip1967", implementation, None, admin_why=why)
 
 
-async def _beacon(reader: Reader, address: str, beacon: str) -> ProxyInfo:
-    implementation, owner = await reader.call_many([Call.of(beacon, BEACON_IMPLEMENTATION), Call.of(beacon, OWNER)])
+def beacon_proxy(address: str, beacon: str, implementation: CallResult, owner: CallResult) -> ProxyInfo:
     impl = to_checksum_address(implementation.value[0]) if implementation.success else None
     admin = to_checksum_address(owner.value[0]) if owner.success else None
     why = None if admin else f"the beacon {beacon} answers no owner(): {owner.error}"
     return ProxyInfo(address, "beacon", "eip1967-beacon", impl, admin, beacon, admin_why=why)
 
 
-async def _older(reader: Reader, address: str) -> ProxyInfo:
-    unitroller, unitroller_admin, safe = await reader.call_many(
-        [
-            Call.of(address, COMPTROLLER_IMPLEMENTATION),
-            Call.of(address, ADMIN),
-            Call.of(address, MASTER_COPY),
-        ]
-    )
+def older_proxy(address: str, unitroller: CallResult, unitroller_admin: CallResult, safe: CallResult) -> ProxyInfo:
     if unitroller.success:
         admin = to_checksum_address(unitroller_admin.value[0]) if unitroller_admin.success else None
         why = None if admin else f"admin() failed: {unitroller_admin.error}"

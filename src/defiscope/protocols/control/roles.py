@@ -1,7 +1,9 @@
 """Who holds a right that the chain cannot enumerate: AccessControl roles and dss wards, from their events.
 
-    holders = await role_holders(reader, acl, role)   # replayed RoleGranted/RoleRevoked, checked with hasRole
+    holders = await role_holders(reader, acl, role)   # named by RoleGranted/RoleRevoked, checked with hasRole
     wards = await ward_holders(reader, vat)           # addresses named by rely notes / Rely events, wards(a) == 1
+
+The events come from `Rounds.control_logs` (every control event of the contract, read once per round for all).
 
 `hasRole(role, a)` and `wards(a)` answer for one address only. The candidates come from events; each is then
 confirmed at the pinned block, so a revoked or denied one is not listed. A ward set in a constructor logs
@@ -11,14 +13,15 @@ itself does not appear.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Final
 
 from eth_utils import to_checksum_address
 
+from defiscope.chain.logs import log_hex
 from defiscope.chain.multicall import Call
-from defiscope.chain.reader import Reader
 from defiscope.protocols.control import surface
+from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.surface import event_topic, note_topic
 
 ROLE_GRANTED: Final = event_topic(surface.ROLE_GRANTED)
@@ -38,28 +41,53 @@ def _hex(topic: bytes) -> str:
     return "0x" + topic.hex()
 
 
-async def role_holders(reader: Reader, contract: str, role: bytes, *, from_block: int = 0) -> list[str]:
-    """Accounts holding ``role`` on an OpenZeppelin AccessControl ``contract`` at the reader's block."""
-    logs = await reader.logs(
-        address=contract, topics=[[_hex(ROLE_GRANTED), _hex(ROLE_REVOKED)], _hex(role)], from_block=from_block
-    )
-    candidates = list(dict.fromkeys(_topic_address(log["topics"][2]) for log in logs))
-    return await _confirmed(reader, contract, surface.HAS_ROLE, candidates, role)
+AskAhead = Callable[[str], Coroutine[Any, Any, object]]
 
 
-async def ward_holders(reader: Reader, contract: str, *, from_block: int = 0) -> list[str]:
+def role_candidates(logs: Sequence[Mapping[str, Any]], role: bytes) -> list[str]:
+    """Accounts a RoleGranted or RoleRevoked event of ``role`` names, in the events' order, without repeats."""
+    kinds, wanted = {_hex(ROLE_GRANTED), _hex(ROLE_REVOKED)}, _hex(role)
+    found = [
+        _topic_address(entry["topics"][2])
+        for entry in logs
+        if log_hex(entry["topics"][0]) in kinds and log_hex(entry["topics"][1]) == wanted
+    ]
+    return list(dict.fromkeys(found))
+
+
+def ward_candidates(logs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Accounts a Rely event or rely note names: Rely(usr) as topic 1; a LogNote the Vat's way (first argument as
+    topic 1) or LibNote's (topic 2, after the caller): both are candidates, each to be checked."""
+    kinds = {_hex(RELY_EVENT), _hex(RELY_NOTE)}
+    found = [_topic_address(t) for entry in logs if log_hex(entry["topics"][0]) in kinds for t in entry["topics"][1:3]]
+    return list(dict.fromkeys(found))
+
+
+@in_rounds
+async def role_holders(rounds: Rounds, contract: str, role: bytes, *, ask_ahead: AskAhead | None = None) -> list[str]:
+    """Accounts holding ``role`` on an OpenZeppelin AccessControl ``contract`` at the reader's block;
+    ``ask_ahead(candidate)`` is started for each candidate while they are checked."""
+    candidates = role_candidates(await rounds.control_logs(contract), role)
+    return await _confirmed(rounds, contract, surface.HAS_ROLE, candidates, (role,), ask_ahead)
+
+
+@in_rounds
+async def ward_holders(rounds: Rounds, contract: str, *, ask_ahead: AskAhead | None = None) -> list[str]:
     """Accounts with ``wards(a) == 1`` on a dss ``contract`` among those its rely events name (`WARDS_CAVEAT`)."""
-    logs = await reader.logs(address=contract, topics=[[_hex(RELY_EVENT), _hex(RELY_NOTE)]], from_block=from_block)
-    candidates: list[str] = []
-    for log in logs:
-        # Rely(usr): topic 1. LogNote: the Vat logs the first argument as topic 1, LibNote as topic 2 (after the
-        # caller): both are candidates, each checked below.
-        candidates += [_topic_address(t) for t in log["topics"][1:3]]
-    return await _confirmed(reader, contract, surface.WARDS, list(dict.fromkeys(candidates)))
+    candidates = ward_candidates(await rounds.control_logs(contract))
+    return await _confirmed(rounds, contract, surface.WARDS, candidates, (), ask_ahead)
 
 
 async def _confirmed(
-    reader: Reader, contract: str, signature: str, candidates: Sequence[str], *prefix: bytes
+    rounds: Rounds,
+    contract: str,
+    signature: str,
+    candidates: Sequence[str],
+    prefix: tuple[bytes, ...],
+    ask_ahead: AskAhead | None,
 ) -> list[str]:
-    results = await reader.call_many([Call.of(contract, signature, *prefix, c) for c in candidates])
+    if ask_ahead is not None:
+        for candidate in candidates:
+            rounds.spawn(ask_ahead(candidate))
+    results = await rounds.call_many([Call.of(contract, signature, *prefix, c) for c in candidates])
     return [c for c, r in zip(candidates, results, strict=True) if r.success and r.value[0]]
