@@ -43,7 +43,7 @@ def test_profiles_store_their_changes_and_read_back(repo: Repository) -> None:
     assert [(b, c.subject) for b, c in log] == [(100, "composite"), (102, "control"), (102, "composite")]
     control = log[1][1]
     assert (control.rule, control.before, control.after) == ("control.eoa-no-delay", 50, 10)
-    assert "control/Pool.admin_chain" in control.input
+    assert f"control/Pool ({POOL}).admin_chain" in control.input
     assert log[2][1].rule == "override.eoa-upgrade-no-delay"
     stored = RiskStore(repo.engine).latest("aave-v3", 1)
     assert stored is not None

@@ -40,12 +40,13 @@ log = structlog.get_logger(__name__)
 #: Score every 6 hours of block time at least (`[risk] every_hours` is not a setting yet: the constructor's).
 DEFAULT_EVERY_SECONDS: Final = 6 * 3600
 #: Events after which a protocol's control may read differently (OpenZeppelin proxies, Ownable, AccessControl and
-#: TimelockController; Compound's Timelock; Safe; dss auth).
+#: TimelockController; Uniswap's factories; Compound's Timelock; Safe; dss auth).
 CONTROL_EVENTS: Final = (
     "Upgraded(address)",
     "AdminChanged(address,address)",
     "BeaconUpgraded(address)",
     "OwnershipTransferred(address,address)",
+    "OwnerChanged(address,address)",
     "RoleGranted(bytes32,address,address)",
     "RoleRevoked(bytes32,address,address)",
     "MinDelayChange(uint256,uint256)",

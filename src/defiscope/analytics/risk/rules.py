@@ -98,7 +98,7 @@ def control_pillar(contracts: Iterable[ContractControl]) -> PillarScore:
         return PillarScore("control", None, "control.no-contracts", "no fixed contract of its own was read")
     scored = [(contract_score(c), c) for c in own]
     (score, rule, why), weakest = min(scored, key=lambda item: item[0][0])
-    inputs = {f"{c.name}.admin_chain": describe_chain(c) for c in own}
+    inputs = {f"{c.name} ({c.proxy.address}).admin_chain": describe_chain(c) for c in own}
     evidence = f"weakest of {len(own)} contracts: {weakest.name} ({weakest.proxy.address}): {why}"
     return PillarScore("control", score, rule, evidence, inputs)
 
