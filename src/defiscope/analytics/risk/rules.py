@@ -164,7 +164,7 @@ def incidents_pillar(facts: ProtocolFacts, now: int) -> PillarScore:
     points = 100 - penalty + (INSURANCE_POINTS if covered else 0)
     rule = "incidents.none-recorded" if not facts.incidents else "incidents.losses"
     cover = "cover available" if covered else "no cover with a known capacity"
-    evidence = f"{len(facts.incidents)} incidents recorded, penalty {penalty}; {cover}"
+    evidence = f"incidents recorded: {len(facts.incidents)}, penalty {penalty}; {cover}"
     losses = ", ".join(f"{i.date}:{i.loss_usd if i.loss_usd is not None else 'unknown'}" for i in facts.incidents)
     return PillarScore("incidents", _clamp(points), rule, evidence, {"incidents": losses, "insured": str(covered)})
 
@@ -196,7 +196,8 @@ def oracle_pillar(oracles: OracleDependence | None) -> PillarScore:
     single_text = _pct(single) if single is not None else "n/a"
     evidence = (
         f"{len(oracles.feeds)} feeds ({', '.join(oracles.kinds) or 'none'}): {feeds}; largest single feed "
-        f"{single_text}; its contracts read {len(oracles.adapter_oracles)} oracles; {oracles.unpriced} unpriced"
+        f"{single_text}; the adapter itself read {len(oracles.adapter_oracles)} price oracles; "
+        f"{oracles.unpriced} unpriced"
     )
     inputs = {
         "feeds": ", ".join(source for source, _ in oracles.feeds),
