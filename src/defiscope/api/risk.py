@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from defiscope.analytics.risk.facts import known_slugs
-from defiscope.analytics.risk.history import change_log
+from defiscope.analytics.risk.history import PROFILE_CHANGES, change_log
 from defiscope.analytics.risk.profile import change_json
 from defiscope.api import models as m
 from defiscope.api.context import ApiContext
@@ -39,13 +39,14 @@ class RiskHistory(m._Model):
 
 
 def profile(ctx: ApiContext, slug: str, chain_id: int) -> dict[str, Any]:
-    """The newest stored profile, with its change log (issue 18's shape)."""
+    """The newest stored profile, with the newest `PROFILE_CHANGES` of its change log (issue 18's shape)."""
     _known(slug)
     stored = RiskStore(ctx.repo.engine).latest(slug, chain_id)
     if stored is None:
         problem = f"no risk score of {slug!r} stored on {chain_slug(chain_id)} yet: serve scores it as it indexes"
         raise ApiError(404, "slug", problem)
-    changes = [change_json(block, change) for block, change in change_log(ctx.repo, slug, chain_id)]
+    logged = change_log(ctx.repo, slug, chain_id, PROFILE_CHANGES)
+    changes = [change_json(block, change) for block, change in logged]
     return {**stored.profile, "changes": changes}
 
 

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from defiscope.analytics.risk.facts import load_facts
-from defiscope.analytics.risk.history import change_log
+from defiscope.analytics.risk.history import PROFILE_CHANGES, change_log
 from defiscope.analytics.risk.profile import RiskProfile, governed_by, risk_profile
 from defiscope.chain.reader import Batcher
 from defiscope.cli.common import one_line_errors, out
@@ -55,7 +55,7 @@ def profile_command(
     repo = Repository.open()
     try:
         profile = asyncio.run(read_profile(slug, chain, block, repo))
-        document = profile.to_json(change_log(repo, slug, profile.block.chain_id))
+        document = profile.to_json(change_log(repo, slug, profile.block.chain_id, PROFILE_CHANGES))
     finally:
         repo.close()
     if as_json:

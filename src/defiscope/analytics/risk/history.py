@@ -9,12 +9,15 @@ latest profile) and no change.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from defiscope.analytics.risk.profile import RiskProfile
 from defiscope.analytics.risk.score import Change, changes_between, score_from_json, score_json
 from defiscope.store import Repository
 from defiscope.store.risk import RiskChange, RiskStore, ScoredBlock
+
+#: Changes a profile document carries (the newest); `/v1/risk/{slug}/history?limit=N` gives up to the API's cap.
+PROFILE_CHANGES: Final = 100
 
 
 def record_profile(repo: Repository, chain_id: int, profile: RiskProfile) -> list[Change]:
@@ -39,6 +42,7 @@ def record_profile(repo: Repository, chain_id: int, profile: RiskProfile) -> lis
 
 
 def change_log(repo: Repository, slug: str, chain_id: int, limit: int | None = None) -> list[tuple[int, Change]]:
+    """The stored changes, oldest first (the newest ``limit``)."""
     return [
         (s.block, Change(s.change.subject, s.change.input, s.change.rule, s.change.before, s.change.after))
         for s in RiskStore(repo.engine).changes(slug, chain_id, limit=limit)

@@ -10,7 +10,8 @@ block looked at (an upgrade, a role granted or revoked, an owner or admin or del
 threshold changed: the chain's shared log feed answers, usually from memory), or (c) `every_seconds` of block time
 passed since the chain's newest score. A run goes on in the background (one per chain; blocks told meanwhile are
 looked at when it ends), so indexing never waits for it. Each protocol's profile is read at the block, scored, and
-stored with what changed (`history.record_profile`); one protocol's failure is logged and leaves the others.
+stored with what changed (`history.record_profile`); one protocol's failure is logged and leaves the others (it
+is scored again at the next trigger); a run that fails as a whole looks at the same control events again.
 """
 
 from __future__ import annotations
@@ -90,10 +91,15 @@ class RiskHook:
     async def _drain(self, chain_id: int) -> None:
         while (pending := self._pending.pop(chain_id, None)) is not None:
             engine, result = pending
+            looked = self._looked.get(chain_id)
             try:
                 if await self.due(engine, result.block):
                     await self.score(engine, result)
-            except Exception as exc:  # logged; the next block tries again
+            except Exception as exc:  # logged; the next block looks at the same control events again
+                if looked is None:
+                    self._looked.pop(chain_id, None)
+                else:
+                    self._looked[chain_id] = looked
                 log.warning("risk.score_failed", chain_id=chain_id, block=result.block.number, error=str(exc))
 
     async def due(self, engine: TvlEngine, block: BlockRef) -> bool:
