@@ -10,7 +10,7 @@
     >>> store = RiskStore(repo.engine)
     >>> first = RiskChange("composite", "first score", "composite.weighted-mean", None, 64)
     >>> store.save(ScoredBlock("aave-v3", 1, 7, "risk-1", 64, {"composite": 64}, {"slug": "aave-v3"}), [first])
-    >>> store.latest("aave-v3", 1).composite, [(c.block, c.after) for c in store.changes("aave-v3", 1)]
+    >>> store.latest("aave-v3", 1).composite, [(c.block, c.change.after) for c in store.changes("aave-v3", 1)]
     (64, [(7, 64)])
 
 Scoring a block again replaces its score and its changes; `Repository.rollback_from` drops both with the blocks.
