@@ -17,7 +17,7 @@ from defiscope.analytics.risk.hook import RiskHook, scored_slugs
 from defiscope.chain.feed import LogFeed
 from defiscope.deployments import Deployment
 from defiscope.devnet.anvil import rpc
-from defiscope.devnet.artifacts import load_npm_artifact
+from defiscope.devnet.artifacts import contract_artifact, load_npm_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.service.indexer import Indexer
@@ -100,3 +100,39 @@ async def test_an_admin_handed_to_an_eoa_moves_the_score_and_is_logged(
     latest = store.latest("uniswap-v3", 1)
     assert latest is not None
     assert latest.block.number == changed_at < quiet  # no control event, interval not reached: not scored
+
+
+async def test_a_longer_timelock_delay_raises_control_and_governance(
+    engine: TvlEngine, repo: Repository, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    hook = RiskHook(repo, every_seconds=10**9)
+    indexer = Indexer({1: engine}, repo, hooks=(hook,))
+    await _index(indexer, hook)
+    before = RiskStore(repo.engine).latest("compound-v2", 1)
+    assert before is not None
+    scores = {p["name"]: p["score"] for p in before.profile["pillars"]}
+
+    # OpenZeppelin's TimelockController changes its delay only through itself (a scheduled operation); the
+    # timelock is impersonated to make that call, which emits MinDelayChange.
+    sender = Sender.connect(eth_chain.rpc_url)
+    timelock = to_checksum_address(deployment.contracts["CompoundTimelock"])
+    contract = sender.contract(contract_artifact("GovernanceTimelock"), timelock)
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(contract.functions.updateDelay(3 * 86400), sender=timelock)
+    changed_at = await _index(indexer, hook)
+
+    after = RiskStore(repo.engine).latest("compound-v2", 1)
+    assert after is not None
+    assert after.block.number == changed_at
+    now = {p["name"]: p["score"] for p in after.profile["pillars"]}
+    assert now["control"] == scores["control"] + 30  # a governor behind 10 s, then behind 3 days: +0 -> +30
+    assert now["governance"] == scores["governance"] + 20  # timelock delay >= 2 days
+    moved = {c.subject: c for block, c in change_log(repo, "compound-v2", 1) if block == changed_at}
+    assert set(moved) == {"control", "governance", "composite"}
+    assert moved["control"].rule == "control.governor-delay"
+    assert "delay 10 s -> " in moved["control"].input
+    assert "delay 259200 s" in moved["control"].input
+    assert moved["governance"].input == "governance/timelock_delay: 10 -> 259200"
+    assert moved["composite"].after is not None
+    assert moved["composite"].before is not None
+    assert moved["composite"].after > moved["composite"].before

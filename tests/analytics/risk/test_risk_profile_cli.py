@@ -64,3 +64,10 @@ def test_unknown_slug_is_one_line_exit_2(cli: CliRunner, devnet_home: Path) -> N
     assert result.exit_code == 2
     assert result.output.count("\n") == 1
     assert "slug: no facts file for 'nope'" in result.output
+
+
+def test_a_protocol_not_on_the_chain_is_one_line_exit_2(cli: CliRunner, devnet_home: Path) -> None:  # noqa: F811
+    result = cli.invoke(app, ["risk", "profile", "pancakeswap-v3", "--chain", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1
+    assert "slug: no protocol 'pancakeswap-v3' on chain 1" in result.output
