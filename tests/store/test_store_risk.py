@@ -48,6 +48,9 @@ def test_profiles_store_their_changes_and_read_back(repo: Repository) -> None:
     stored = RiskStore(repo.engine).latest("aave-v3", 1)
     assert stored is not None
     assert (stored.block.number, stored.composite) == (102, 30)
+    store = RiskStore(repo.engine)
+    assert (store.latest_time(1, 101), store.latest_time(1, 99)) == (block(101).timestamp, None)
+    assert store.scored_slugs(1) == ["aave-v3"]
     assert stored.profile["pillars"][0] == {
         "name": "control",
         "score": 10,

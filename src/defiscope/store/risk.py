@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import sessionmaker
 
 from defiscope.chain.block import BlockRef
@@ -145,6 +145,16 @@ class RiskStore:
             StoredChange(r.block_number, RiskChange(r.subject, r.input, r.rule, r.before, r.after))
             for r in reversed(rows)
         ]
+
+    def latest_time(self, chain_id: int, at_or_before: int) -> int | None:
+        """Block time of the chain's newest score (any protocol) at or before a block; None when there is none."""
+        stmt = (
+            select(func.max(Block.timestamp))
+            .join(RiskScoreRow, (Block.chain_id == RiskScoreRow.chain_id) & (Block.number == RiskScoreRow.block_number))
+            .where(RiskScoreRow.chain_id == chain_id, RiskScoreRow.block_number <= at_or_before)
+        )
+        with self._reads() as session:
+            return session.scalar(stmt)
 
     def scored_slugs(self, chain_id: int) -> list[str]:
         with self._reads() as session:

@@ -106,7 +106,7 @@ class RiskHook:
         """Whether ``block`` is to be scored (the module docstring's rules (a)-(c))."""
         looked = self._looked.get(block.chain_id)
         self._looked[block.chain_id] = block.number
-        latest = await asyncio.to_thread(self._latest_time, block.chain_id, block.number)
+        latest = await asyncio.to_thread(RiskStore(self.repo.engine).latest_time, block.chain_id, block.number)
         if latest is None or block.timestamp - latest >= self.every_seconds:
             return True
         if engine.feed is None or looked is None or looked >= block.number:
@@ -134,15 +134,6 @@ class RiskHook:
             changes = await asyncio.to_thread(record_profile, self.repo, block.chain_id, profile)
             if changes:
                 log.info("risk.score_changed", slug=slug, block=block.number, composite=profile.score.composite)
-
-    def _latest_time(self, chain_id: int, before: int) -> int | None:
-        store = RiskStore(self.repo.engine)
-        times = [
-            stored.block.timestamp
-            for slug in store.scored_slugs(chain_id)
-            if (stored := store.latest(slug, chain_id, at_or_before=before)) is not None
-        ]
-        return max(times, default=None)
 
 
 def scored_slugs(engine: TvlEngine) -> Sequence[str]:
