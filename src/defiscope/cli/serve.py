@@ -375,8 +375,8 @@ async def _serve_runtime(
     publisher = grades_hook(repo, runtime.engines, load_settings().grades_every_seconds)
     # The indices follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
     indices = index_hook(repo, resolve_targets(load_settings(), list(runtime.engines)))
-    # Risk scores: when a control event is logged, else every 6 h of block time, in the background (analytics/risk).
-    risk = RiskHook(repo)
+    # Risk scores: when a control event is logged, else every `[risk] every_hours`, in the background (analytics/risk).
+    risk = RiskHook(repo, load_settings().risk_every_seconds)
     hooks = (alert_engine(repo, alert_sink), publisher, indices, risk)
     indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks)
     # Before the first table stores the head: the resume point is the last block stored before this start.

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-#: Score every 6 hours of block time at least (`[risk] every_hours` is not a setting yet: the constructor's).
+#: Score every 6 hours of block time at least (`[risk] every_hours`, `DEFISCOPE_RISK_EVERY_HOURS`).
 DEFAULT_EVERY_SECONDS: Final = 6 * 3600
 #: Events after which a protocol's control may read differently (OpenZeppelin proxies, Ownable, AccessControl and
 #: TimelockController; Uniswap's factories; Compound's Timelock; Safe; dss auth).
