@@ -32,6 +32,9 @@ are passed down (`chain/` gets an `RpcSettings` and reads no file or environment
     [grades]
     every_hours = 6         # publish grades every 6 h of block time while indexing (DEFISCOPE_GRADES_EVERY_HOURS)
 
+    [risk]
+    every_hours = 6         # re-score risk every 6 h of block time, and on control events (DEFISCOPE_RISK_EVERY_HOURS)
+
     [tvl]
     long_tail = "defillama" # DefiLlama's DEX rule (see `defiscope.tvl.policy`); default "all": count everything
     [tvl.blacklist.1]       # tokens never counted, listed with why
@@ -75,7 +78,9 @@ ENV_RPC_PREFIX: Final = "DEFISCOPE_RPC_"
 DATA_DIR_ENV: Final = "DEFISCOPE_DATA_DIR"
 DATABASE_URL_ENV: Final = "DEFISCOPE_DATABASE_URL"
 GRADES_EVERY_ENV: Final = "DEFISCOPE_GRADES_EVERY_HOURS"
+RISK_EVERY_ENV: Final = "DEFISCOPE_RISK_EVERY_HOURS"
 DEFAULT_GRADES_EVERY_HOURS: Final = 6.0
+DEFAULT_RISK_EVERY_HOURS: Final = 6.0
 CONFIG_ENV: Final = "DEFISCOPE_CONFIG"
 DB_FILENAME: Final = "defiscope.db"
 
@@ -122,10 +127,16 @@ class Settings:
     snapshot: SnapshotSettings = field(default_factory=SnapshotSettings)
     #: Hours of block time between grade publications while indexing (`[grades] every_hours`).
     grades_every_hours: float = DEFAULT_GRADES_EVERY_HOURS
+    #: Hours of block time between risk scores while indexing, besides control events (`[risk] every_hours`).
+    risk_every_hours: float = DEFAULT_RISK_EVERY_HOURS
 
     @property
     def grades_every_seconds(self) -> int:
         return round(self.grades_every_hours * 3600)
+
+    @property
+    def risk_every_seconds(self) -> int:
+        return round(self.risk_every_hours * 3600)
 
     @property
     def database_url(self) -> str:
@@ -256,20 +267,26 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         store_url=env.get(DATABASE_URL_ENV) or _store_url(doc, file),
         tvl_policy=parse_policy(tvl_doc, f"config file {file}: [tvl]"),
         snapshot=snapshot_settings(doc.get("snapshot", {}), env, f"config file {file}: [snapshot]"),
-        grades_every_hours=_grades_every_hours(doc.get("grades", {}), env, f"config file {file}: [grades]"),
+        grades_every_hours=_every_hours(
+            doc.get("grades", {}), env, GRADES_EVERY_ENV, DEFAULT_GRADES_EVERY_HOURS, f"config file {file}: [grades]"
+        ),
+        risk_every_hours=_every_hours(
+            doc.get("risk", {}), env, RISK_EVERY_ENV, DEFAULT_RISK_EVERY_HOURS, f"config file {file}: [risk]"
+        ),
     )
 
 
-def _grades_every_hours(table: object, env: Mapping[str, str], where: str) -> float:
-    """`DEFISCOPE_GRADES_EVERY_HOURS`, else `[grades] every_hours`, else 6; a positive number of hours."""
+def _every_hours(table: object, env: Mapping[str, str], variable: str, default: float, where: str) -> float:
+    """``variable`` (e.g. `DEFISCOPE_GRADES_EVERY_HOURS`), else the table's `every_hours`, else ``default``; a
+    positive number of hours."""
     if not isinstance(table, dict):
         raise InvalidInput(f"{where} must be a table")
-    raw = env.get(GRADES_EVERY_ENV)
-    value = env_value(GRADES_EVERY_ENV, "float", raw) if raw is not None else table.get("every_hours")
+    raw = env.get(variable)
+    value = env_value(variable, "float", raw) if raw is not None else table.get("every_hours")
     if value is None:
-        return DEFAULT_GRADES_EVERY_HOURS
+        return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        source = GRADES_EVERY_ENV if raw is not None else f"{where} every_hours"
+        source = variable if raw is not None else f"{where} every_hours"
         raise InvalidInput(f"{source}: expected a positive number of hours, got {value!r}")
     return float(value)
 

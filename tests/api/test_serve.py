@@ -84,6 +84,13 @@ def test_serve_indexes_serves_and_stops_cleanly(devnet: Devnet, tmp_path: Path) 
         wait_until(lambda: _index_states(base) == {"not built"}, 60, "serve to track the indices")
         for item in httpx.get(f"{base}/v1/indices").json()["items"]:
             assert "the eligibility rules leave none" in item["reason"], item
+        # Risk scores: the hook scores every protocol with facts at the first block of each chain.
+        wait_until(lambda: _risk_status(base, "aave-v3", "ethereum") == 200, 60, "serve to score aave-v3")
+        wait_until(lambda: _risk_status(base, "pancakeswap-v3", "bsc") == 200, 60, "serve to score pancakeswap-v3")
+        profile = httpx.get(f"{base}/v1/risk/aave-v3").json()
+        assert profile["changes"][0]["input"] == "first score"
+        assert 0 <= profile["composite"] <= 100
+        assert profile["block"] >= profile["changes"][0]["block"]
         child.send_signal(signal.SIGTERM)
         assert child.wait(30) == 0
         assert child.stdout is not None
@@ -94,6 +101,10 @@ def test_serve_indexes_serves_and_stops_cleanly(devnet: Devnet, tmp_path: Path) 
         if child.poll() is None:
             child.kill()
             child.wait(10)
+
+
+def _risk_status(base: str, slug: str, chain: str) -> int:
+    return httpx.get(f"{base}/v1/risk/{slug}", params={"chain": chain}).status_code
 
 
 def _index_states(base: str) -> set[str]:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, text
 
 import defiscope.store
 import defiscope.tvl.model
-from defiscope.store import Repository, create_engine, database, factors, migrate, repository, types
+from defiscope.store import Repository, create_engine, database, factors, migrate, repository, risk, types
 from defiscope.store.models import Base
 from defiscope.tvl.model import PriceQuote
 from tests.store.storekit import WETH, make_snapshot, quote
@@ -34,6 +34,7 @@ TABLES |= {"grade_factors"}  # 0015: grade factors per block (issue 16)
 TABLES |= {"grade_publications", "grade_signals"}  # 0016: published grades and signals (issue 16)
 TABLES |= {"alert_evidence"}  # 0017: alert evidence shared per block (issue 15)
 TABLES |= {"index_values"}  # 0018: index values per block (issue 17)
+TABLES |= {"risk_scores", "risk_score_changes"}  # 0019: risk scores and their changes (issue 18)
 
 
 def _script_head() -> str:
@@ -140,7 +141,7 @@ def test_exact_columns_hold_text_on_sqlite_and_numeric_on_postgresql(repo: Repos
             assert conn.execute(text("SELECT usd FROM prices")).scalar_one() == Decimal("0.1")
 
 
-@pytest.mark.parametrize("module", [defiscope.store, database, types, repository, factors, defiscope.tvl.model])
+@pytest.mark.parametrize("module", [defiscope.store, database, types, repository, factors, risk, defiscope.tvl.model])
 def test_module_docstring_examples_run(module: object, tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DEFISCOPE_DATABASE_URL", raising=False)
     monkeypatch.setenv("DEFISCOPE_DATA_DIR", str(tmp_path))

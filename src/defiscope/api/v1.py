@@ -4,6 +4,7 @@ GET /v1/protocols?chain=ethereum&sort=tvl&order=desc&limit=20
 GET /v1/prices?tokens=ethereum:0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2
 GET /v1/quote?chain=1&sell=USDC&buy=WETH&amount=1000
 GET /v1/indices/defi-pulse/history?chain=ethereum&from_block=100
+GET /v1/risk/aave-v3?chain=ethereum
 """
 
 # No `from __future__ import annotations`: FastAPI must evaluate the per-settings Query bounds in router().
@@ -24,6 +25,7 @@ from defiscope.api import health as health_view
 from defiscope.api import indices as indices_view
 from defiscope.api import models as m
 from defiscope.api import params, quotes, views
+from defiscope.api import risk as risk_view
 from defiscope.api import yields as yields_view
 from defiscope.api.errors import ApiError
 from defiscope.api.respond import (
@@ -381,6 +383,31 @@ def router(settings: ApiSettings) -> APIRouter:
         return await cached(
             request, lambda: indices_view.index_backtest(context(request), index_id, chain_id, from_block, to_block)
         )
+
+    @api.get(
+        "/risk/{slug}",
+        summary="A protocol's risk profile as last scored: pillars, composite, admin chains, facts, change log",
+        responses={200: {"description": "the JSON of `defiscope risk profile --json`"}},
+    )
+    async def risk(request: Request, slug: Slug, chain: IndexChain = "ethereum") -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await _tracked(request, lambda: risk_view.profile(context(request), slug, chain_id))
+
+    @api.get(
+        "/risk/{slug}/history",
+        response_model=risk_view.RiskHistory,
+        summary="Every stored change of a protocol's risk score: block, input that changed, rule, before, after",
+    )
+    async def risk_history(
+        request: Request,
+        slug: Slug,
+        chain: IndexChain = "ethereum",
+        limit: Annotated[int, Query(ge=1, le=settings.max_history_points, description="the newest N")] = (
+            settings.max_history_points
+        ),
+    ) -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await _tracked(request, lambda: risk_view.history(context(request), slug, chain_id, limit))
 
     @api.get(
         "/health",

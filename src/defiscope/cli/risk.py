@@ -24,6 +24,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.cli.common import one_line_errors, out
 from defiscope.cli.format import usd
 from defiscope.cli.risk_control import control_command
+from defiscope.cli.risk_profile import profile_command
 from defiscope.config import load_settings
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
@@ -34,9 +35,11 @@ from defiscope.protocols.maker.risk import maker_risk_positions
 from defiscope.service.context import resolve_targets
 
 risk_app = typer.Typer(
-    help="Risk: liquidations of lending protocols, who controls a protocol's contracts.", no_args_is_help=True
+    help="Risk: liquidations of lending protocols, who controls a protocol's contracts, the risk score.",
+    no_args_is_help=True,
 )
 risk_app.command("control")(control_command)
+risk_app.command("profile")(profile_command)
 
 #: A source returns the block, the positions, the assets it knows and, optionally, the positions it could
 #: not value (each with why), which the report lists instead of valuing them at 0.

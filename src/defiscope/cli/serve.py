@@ -42,6 +42,7 @@ from defiscope.alerts.wakeup import Bell
 from defiscope.alerts.wiring import alert_engine
 from defiscope.analytics.grades.hook import grades_hook
 from defiscope.analytics.rankings import rank
+from defiscope.analytics.risk.hook import RiskHook
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import ChainProgress
@@ -374,7 +375,9 @@ async def _serve_runtime(
     publisher = grades_hook(repo, runtime.engines, load_settings().grades_every_seconds)
     # The indices follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
     indices = index_hook(repo, resolve_targets(load_settings(), list(runtime.engines)))
-    hooks = (alert_engine(repo, alert_sink), publisher, indices)
+    # Risk scores: when a control event is logged, else every `[risk] every_hours`, in the background (analytics/risk).
+    risk = RiskHook(repo, load_settings().risk_every_seconds)
+    hooks = (alert_engine(repo, alert_sink), publisher, indices, risk)
     indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks)
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
@@ -411,6 +414,7 @@ async def _serve_runtime(
     indices.stop()
     await indices.idle()
     indices.close()
+    await risk.idle()
 
 
 @commands.command("serve")

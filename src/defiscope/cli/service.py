@@ -23,6 +23,7 @@ import typer
 from defiscope import logs
 from defiscope.alerts.wiring import alert_hooks
 from defiscope.analytics.grades.hook import grades_hook
+from defiscope.analytics.risk.hook import RiskHook
 from defiscope.cli.common import block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.backfill import (
@@ -133,9 +134,12 @@ async def _index(
         settings = load_settings()
         async with open_runtime(settings, chains, network=network) as runtime:
             publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
-            indexer = Indexer(runtime.engines, repo, options, hooks=(*alert_hooks(repo), publisher))
+            risk = RiskHook(repo, settings.risk_every_seconds)
+            indexer = Indexer(runtime.engines, repo, options, hooks=(*alert_hooks(repo), publisher, risk))
             if once:
-                return await indexer.run_once()
+                indexed = await indexer.run_once()
+                await risk.idle()
+                return indexed
             # Follow on from the last stored block of each chain, so a restart leaves no hole in the history.
             for chain_id, block in sorted((await indexer.resume()).items()):
                 log.info("indexer.resumed", chain_id=chain_id, after_block=block.number)
@@ -148,6 +152,7 @@ async def _index(
             finally:
                 for sig in _SIGNALS:
                     loop.remove_signal_handler(sig)
+            await risk.idle()
             return []
     finally:
         repo.close()

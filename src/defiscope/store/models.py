@@ -531,3 +531,47 @@ class IndexValueRow(Base):
     weights: Mapped[Any] = mapped_column(ExactJson)  # symbol -> share of the value at the block (a decimal string)
     rebalanced: Mapped[bool] = mapped_column(Boolean)
     missing_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RiskScoreRow(Base):
+    """A protocol's risk score on one chain at one stored block (revision 0019): the composite, the score with every
+    pillar's rule and inputs (what the next score is compared with), and the profile document as served. One per
+    (protocol, chain, block); scoring a block again replaces it; a reorg rollback drops it with its block."""
+
+    __tablename__ = "risk_scores"
+    __table_args__ = (
+        UniqueConstraint("slug", "chain_id", "block_number"),
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        Index(None, "chain_id", "block_number"),  # rollback_from: (chain, block >= n) over every protocol
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    formula_version: Mapped[str] = mapped_column(String(SLUG_LEN))
+    composite: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[Any] = mapped_column(ExactJson)  # `analytics.risk.score.score_json`
+    profile: Mapped[Any] = mapped_column(ExactJson)  # the profile document without its changes
+
+
+class RiskChangeRow(Base):
+    """One score that moved at a stored block (revision 0019): a pillar's or the composite, with the input that
+    changed, the rule that set the new score, and the scores before and after (NULL: not scored)."""
+
+    __tablename__ = "risk_score_changes"
+    __table_args__ = (
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+        Index(None, "slug", "chain_id", "block_number"),
+        Index(None, "chain_id", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateId, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str] = mapped_column(String(SLUG_LEN))  # a pillar's name or "composite"
+    input: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(String(SOURCE_LEN))
+    before: Mapped[int | None] = mapped_column(Integer)
+    after: Mapped[int | None] = mapped_column(Integer)

@@ -45,6 +45,8 @@ from defiscope.store.models import (
     Price,
     ProtocolEventRow,
     ProvenanceCall,
+    RiskChangeRow,
+    RiskScoreRow,
     SnapshotToken,
     SnapshotUncounted,
     TvlSnapshot,
@@ -70,7 +72,16 @@ _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
 
 #: Tables keyed by (chain_id, block_number) that a rollback deletes from the orphaned block on.
-_PER_BLOCK_TABLES: Final = (YieldRow, YieldGapRow, GradeFactorRow, GradeSignalRow, GradePublicationRow, IndexValueRow)
+_PER_BLOCK_TABLES: Final = (
+    YieldRow,
+    YieldGapRow,
+    GradeFactorRow,
+    GradeSignalRow,
+    GradePublicationRow,
+    IndexValueRow,
+    RiskScoreRow,
+    RiskChangeRow,
+)
 
 
 class Repository:

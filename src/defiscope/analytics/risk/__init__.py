@@ -1,1 +1,2 @@
-"""Protocol risk: curated facts (audits, incidents, insurance, bounties) now; the transparent score next."""
+"""Protocol risk: curated facts (audits, incidents, insurance, bounties), governance health, oracle and economic
+exposure, and the transparent score over six pillars with its change log (docs/risk.md)."""

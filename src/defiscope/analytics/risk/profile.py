@@ -1,0 +1,147 @@
+"""A protocol's risk profile at one block: its control surface read live, its curated facts, its governance health,
+what its figures depend on, and the score over all of them.
+
+    profile = await risk_profile(reader, deployment, "aave-v3", snapshot, repo)
+    profile.score.composite, profile.to_json(changes)["pillars"][0]["name"]     # 30, "control"
+
+The reads: `protocols.control.control_surface` (the control reads, as `risk control` makes them), the governance
+view of the protocol's governor from the events the store keeps (`governance.load`), and ``snapshot``: the
+protocol's `ProtocolSnapshot` at the same block (the indexer's, or one the caller computed), whose prices and
+provenance calls tell the oracle dependence and economic shape. Scoring is `rules` and `score` (pure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from defiscope.analytics.risk.exposure import economic_exposure, oracle_dependence
+from defiscope.analytics.risk.facts import ProtocolFacts, load_facts
+from defiscope.analytics.risk.health import GovernanceHealth, governance_health, no_governance
+from defiscope.analytics.risk.rules import (
+    chain_delay,
+    code_pillar,
+    control_pillar,
+    economic_pillar,
+    governance_pillar,
+    incidents_pillar,
+    oracle_pillar,
+)
+from defiscope.analytics.risk.score import WEIGHTS, Change, RiskScore, compose
+from defiscope.chain.block import BlockRef
+from defiscope.chain.reader import Reader
+from defiscope.deployments import Deployment
+from defiscope.governance.load import governance_view, rules_for, stored_events
+from defiscope.protocols.control.profile import ContractControl, ControlSurface, control_surface
+from defiscope.protocols.governors import GOVERNORS, GovernedProtocol
+from defiscope.store import Repository
+from defiscope.tvl.model import ProtocolSnapshot
+
+#: The governance that governs each protocol (a `GOVERNORS` key): one governor may govern several deployments.
+GOVERNED_BY: Final[Mapping[str, str]] = {
+    "aave-v3": "aave",
+    "compound-v2": "compound",
+    "compound-v3": "compound",
+    "uniswap-v2": "uniswap",
+    "uniswap-v3": "uniswap",
+    "makerdao": "maker",
+}
+#: The proxy kinds the profile names (issue 18's contract); older patterns (Compound's Unitroller, a Safe's proxy)
+#: are not EIP-1967 proxies and read "none" there, with their admin chain still listed (`risk control` names them).
+PROFILE_PROXY_KINDS: Final = frozenset({"eip1967", "transparent", "uups", "beacon"})
+
+
+@dataclass(frozen=True, slots=True)
+class RiskProfile:
+    slug: str
+    block: BlockRef
+    surface: ControlSurface
+    facts: ProtocolFacts
+    governance: GovernanceHealth
+    score: RiskScore
+
+    def to_json(self, changes: Sequence[tuple[int, Change]] = ()) -> dict[str, Any]:
+        """Issue 18's shape; ``changes`` are (block, change) pairs, oldest first."""
+        facts = self.facts.to_json()
+        return {
+            "slug": self.slug,
+            "block": self.block.number,
+            "formula_version": self.score.formula_version,
+            "composite": self.score.composite,
+            "pillars": [
+                {"name": p.name, "score": p.score, "weight": WEIGHTS[p.name], "evidence": p.evidence}
+                for p in self.score.pillars
+            ],
+            "control": [control_json(c) for c in self.surface.contracts],
+            "facts": {key: facts[key] for key in ("audits", "incidents", "insurance", "bounty")},
+            "changes": [change_json(block, change) for block, change in changes],
+        }
+
+
+def control_json(contract: ContractControl) -> dict[str, Any]:
+    kind = contract.proxy.kind
+    return {
+        "contract": contract.name,
+        "address": contract.proxy.address,
+        "proxy": kind if kind in PROFILE_PROXY_KINDS else "none",
+        "implementation": contract.proxy.implementation,
+        "admin_chain": [
+            {
+                "address": link.address,
+                "type": link.kind,
+                "threshold": link.threshold,
+                "delay_seconds": link.delay_seconds,
+            }
+            for link in contract.admin_chain
+        ],
+    }
+
+
+def change_json(block: int, change: Change) -> dict[str, Any]:
+    return {"block": block, "input": change.input, "rule": change.rule, "before": change.before, "after": change.after}
+
+
+def governed_by(deployment: Deployment, slug: str) -> GovernedProtocol | None:
+    spec = GOVERNORS.get(GOVERNED_BY.get(slug, ""))
+    return spec if spec is not None and spec.present(deployment) else None
+
+
+async def _governance(
+    reader: Reader, deployment: Deployment, slug: str, repo: Repository, delay: int | None
+) -> GovernanceHealth:
+    spec = governed_by(deployment, slug)
+    if spec is None:
+        return no_governance(f"no on-chain governor of {slug} is followed on chain {deployment.chain_id}", delay)
+    events = await asyncio.to_thread(stored_events, repo, deployment.chain_id, spec)
+    view = await governance_view(events, reader.block, deployment, spec, reader)
+    return governance_health(view, rules_for(deployment, spec), delay)
+
+
+def score_profile(
+    surface: ControlSurface, facts: ProtocolFacts, health: GovernanceHealth, snapshot: ProtocolSnapshot | None, now: int
+) -> RiskScore:
+    """The score from what was read (pure)."""
+    pillars = [
+        control_pillar(surface.contracts),
+        code_pillar(facts, now),
+        incidents_pillar(facts, now),
+        oracle_pillar(None if snapshot is None else oracle_dependence(snapshot)),
+        governance_pillar(health),
+        economic_pillar(None if snapshot is None else economic_exposure(snapshot)),
+    ]
+    return compose(pillars, surface.contracts)
+
+
+async def risk_profile(
+    reader: Reader, deployment: Deployment, slug: str, snapshot: ProtocolSnapshot | None, repo: Repository
+) -> RiskProfile:
+    """The profile at the reader's block; ``snapshot`` is the protocol's at that block (None: not available)."""
+    facts = load_facts(slug)
+    surface = await control_surface(reader, deployment, slug)
+    own = [c.admin_chain for c in surface.contracts if not c.dependency]
+    delay = max((chain_delay(chain) for chain in own), default=0) or None
+    health = await _governance(reader, deployment, slug, repo, delay)
+    score = score_profile(surface, facts, health, snapshot, reader.block.timestamp)
+    return RiskProfile(slug, reader.block, surface, facts, health, score)

@@ -1,0 +1,290 @@
+"""The six pillars' rules: each turns its inputs into a score 0-100 (100 the safest), the rule that set it, and
+the inputs it read. Pure: no I/O. docs/risk.md states every rule and number below.
+
+    pillar = control_pillar(surface.contracts)
+    pillar.score, pillar.rule, pillar.evidence    # 10, "control.eoa-no-delay", "weakest: AaveV3Pool (0x…) ..."
+
+A pillar without its inputs (no snapshot stored yet, no governance followed) scores None with the reason, and is
+left out of the composite. An admin that could not be classified is scored as the worst case (0), never as safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from fractions import Fraction
+from typing import TYPE_CHECKING, Final
+
+from defiscope.analytics.risk.exposure import BAD_DEBT_UNKNOWN, EconomicExposure, OracleDependence
+from defiscope.analytics.risk.health import GovernanceHealth
+
+if TYPE_CHECKING:  # data types only: this module reads nothing
+    from defiscope.analytics.risk.facts import ProtocolFacts
+    from defiscope.protocols.control.admin import AdminLink
+    from defiscope.protocols.control.profile import ContractControl
+
+DAY: Final = 86_400
+#: Control: points for who is at the end of an admin chain, then for the longest timelock delay on it.
+END_POINTS: Final[Mapping[str, int]] = {"eoa": 10, "contract": 20, "timelock": 20, "multisig": 30, "governor": 60}
+DELAY_POINTS: Final = ((7 * DAY, 40), (2 * DAY, 30), (DAY, 20), (3600, 10))
+#: A Safe with at least this many signers required earns `STRONG_MULTISIG_POINTS` more.
+STRONG_THRESHOLD: Final = 3
+STRONG_MULTISIG_POINTS: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PillarScore:
+    """One pillar: its score (None: not scored, see evidence), the rule that set it, the evidence for people and
+    the inputs the rule read by name (a change row names those that moved)."""
+
+    name: str
+    score: int | None
+    rule: str
+    evidence: str
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+
+def _clamp(points: int) -> int:
+    return max(0, min(100, points))
+
+
+def _pct(share: Fraction) -> str:
+    return f"{float(share) * 100:.1f}%"
+
+
+# --- control -------------------------------------------------------------------------------------------------
+
+
+def chain_delay(chain: Sequence[AdminLink]) -> int:
+    """The longest timelock delay on an admin chain (0 without a timelock): what any change must wait."""
+    return max((link.delay_seconds or 0 for link in chain if link.kind == "timelock"), default=0)
+
+
+def describe_chain(contract: ContractControl) -> str:
+    hops = " -> ".join(f"{link.kind} {link.address}" for link in contract.admin_chain) or "no admin"
+    return f"{contract.proxy.kind} proxy; {hops}; delay {chain_delay(contract.admin_chain)} s"
+
+
+def _renounced(link: AdminLink) -> bool:
+    return bool(link.controllers) and not any(int(c, 16) for c in link.controllers)
+
+
+def contract_score(contract: ContractControl) -> tuple[int, str, str]:
+    """(score, rule, why) for one contract's control."""
+    chain, proxy = contract.admin_chain, contract.proxy
+    if not chain:
+        if proxy.kind != "none":
+            return 0, "control.unknown-admin", f"{proxy.kind} proxy whose admin was not found: {proxy.admin_why}"
+        return 100, "control.no-admin", "not a proxy, and answers no owner/admin/governor"
+    unknown = next((link for link in chain if link.kind == "unknown"), None)
+    if unknown is not None:
+        return 0, "control.unknown-admin", f"admin {unknown.address} not understood: {unknown.why}"
+    end, delay = chain[-1], chain_delay(chain)
+    if _renounced(end):
+        return 100, "control.renounced", f"control renounced at {end.address}"
+    points = END_POINTS[end.kind]
+    if end.kind == "multisig" and (end.threshold or 0) >= STRONG_THRESHOLD:
+        points += STRONG_MULTISIG_POINTS
+    points += next((p for least, p in DELAY_POINTS if delay >= least), 0)
+    timing = "no-delay" if delay == 0 else "delay"
+    return _clamp(points), f"control.{end.kind}-{timing}", f"ends at {end.kind} {end.address}, delay {delay} s"
+
+
+def control_pillar(contracts: Iterable[ContractControl]) -> PillarScore:
+    """The weakest of the protocol's own contracts (dependencies, such as tokens it holds, are not its control)."""
+    own = [c for c in contracts if not c.dependency]
+    if not own:
+        return PillarScore("control", None, "control.no-contracts", "no fixed contract of its own was read")
+    scored = [(contract_score(c), c) for c in own]
+    (score, rule, why), weakest = min(scored, key=lambda item: item[0][0])
+    inputs = {f"{c.name} ({c.proxy.address}).admin_chain": describe_chain(c) for c in own}
+    evidence = f"weakest of {len(own)} contracts: {weakest.name} ({weakest.proxy.address}): {why}"
+    return PillarScore("control", score, rule, evidence, inputs)
+
+
+# --- code & audits, incidents --------------------------------------------------------------------------------
+
+AUDITOR_POINTS: Final = 15
+AUDITOR_POINTS_MAX: Final = 60
+RECENT_AUDIT_DAYS: Final = 730
+RECENT_AUDIT_POINTS, OLD_AUDIT_POINTS = 20, 5
+BOUNTY_POINTS: Final = ((1_000_000, 20), (100_000, 10))
+
+
+def fact_date(text: str) -> date:
+    """A facts file's date; "YYYY-MM" is read as the month's first day."""
+    year, month, *day = (int(part) for part in text.split("-"))
+    return date(year, month, day[0] if day else 1)
+
+
+def _day(timestamp: int) -> date:
+    return datetime.fromtimestamp(timestamp, UTC).date()
+
+
+def code_pillar(facts: ProtocolFacts, now: int) -> PillarScore:
+    """Distinct auditors, how recent the newest audit is (at block time ``now``), and the bug bounty."""
+    auditors = sorted({a.auditor for a in facts.audits})
+    points = min(AUDITOR_POINTS_MAX, AUDITOR_POINTS * len(auditors))
+    newest = max((fact_date(a.date) for a in facts.audits), default=None)
+    if newest is not None:
+        recent = (_day(now) - newest).days <= RECENT_AUDIT_DAYS
+        points += RECENT_AUDIT_POINTS if recent else OLD_AUDIT_POINTS
+    payout = facts.bounty.max_payout_usd if facts.bounty else 0
+    points += next((p for least, p in BOUNTY_POINTS if payout >= least), 0)
+    rule = "code.no-audits" if not auditors else "code.audits-and-bounty"
+    bounty = f"bounty up to ${payout:,}" if payout else "no bounty recorded"
+    newest_text = newest.isoformat() if newest else "none"
+    evidence = f"{len(auditors)} auditors ({', '.join(auditors) or 'none recorded'}), newest {newest_text}; {bounty}"
+    inputs = {"auditors": ", ".join(auditors), "newest_audit": newest_text, "bounty_usd": str(payout)}
+    return PillarScore("code & audits", _clamp(points), rule, evidence, inputs)
+
+
+#: Incident penalty by loss in USD (the first bracket it reaches); a loss not established is the worst bracket.
+LOSS_PENALTIES: Final = ((10_000_000, 40), (1_000_000, 25), (1, 10), (0, 5))
+UNKNOWN_LOSS_PENALTY: Final = 40
+OLD_INCIDENT_DAYS: Final = 3 * 365
+INSURANCE_POINTS: Final = 10
+
+
+def incident_penalty(loss_usd: int | None) -> int:
+    if loss_usd is None:
+        return UNKNOWN_LOSS_PENALTY
+    return next(p for least, p in LOSS_PENALTIES if loss_usd >= least)
+
+
+def incidents_pillar(facts: ProtocolFacts, now: int) -> PillarScore:
+    """100 less each incident's penalty (halved when older than 3 years), plus cover available from an insurer."""
+    penalty = 0
+    for incident in facts.incidents:
+        cost = incident_penalty(incident.loss_usd)
+        old = (_day(now) - fact_date(incident.date)).days > OLD_INCIDENT_DAYS
+        penalty += cost // 2 if old else cost
+    covered = any(c.capacity_usd for c in facts.insurance)
+    points = 100 - penalty + (INSURANCE_POINTS if covered else 0)
+    rule = "incidents.none-recorded" if not facts.incidents else "incidents.losses"
+    cover = "cover available" if covered else "no cover with a known capacity"
+    evidence = f"incidents recorded: {len(facts.incidents)}, penalty {penalty}; {cover}"
+    losses = ", ".join(f"{i.date}:{i.loss_usd if i.loss_usd is not None else 'unknown'}" for i in facts.incidents)
+    return PillarScore("incidents", _clamp(points), rule, evidence, {"incidents": losses, "insured": str(covered)})
+
+
+# --- oracle dependence ---------------------------------------------------------------------------------------
+
+DEX_PENALTY: Final = 40  # times the share of value priced from DEX pools (spot or TWAP, manipulable)
+SINGLE_SOURCE_SHARE: Final = Fraction(1, 2)
+SINGLE_SOURCE_PENALTY: Final = 20
+ADAPTER_ORACLE_PENALTY: Final = 20
+UNPRICED_PENALTY: Final = 10
+
+
+def oracle_pillar(oracles: OracleDependence | None) -> PillarScore:
+    """From the feeds that valued the protocol and the oracles its own contracts read (docs/risk.md)."""
+    if oracles is None:
+        return PillarScore("oracle dependence", None, "oracle.no-snapshot", "no snapshot of it is stored yet")
+    dex = oracles.share_of("dex") or Fraction(0)
+    single = oracles.single_source_share
+    terms = {
+        "oracle.dex-priced": round(DEX_PENALTY * dex),
+        "oracle.single-source": SINGLE_SOURCE_PENALTY if single is not None and single > SINGLE_SOURCE_SHARE else 0,
+        "oracle.protocol-reads-oracle": ADAPTER_ORACLE_PENALTY if oracles.adapter_oracles else 0,
+        "oracle.unpriced": UNPRICED_PENALTY if oracles.unpriced else 0,
+    }
+    worst = max(terms, key=lambda rule: terms[rule])
+    rule = worst if terms[worst] else "oracle.diverse"
+    feeds = ", ".join(f"{source} ${usd:,.0f}" for source, usd in oracles.feeds) or "none"
+    single_text = _pct(single) if single is not None else "n/a"
+    evidence = (
+        f"{len(oracles.feeds)} feeds ({', '.join(oracles.kinds) or 'none'}): {feeds}; largest single feed "
+        f"{single_text}; the adapter itself read {len(oracles.adapter_oracles)} price oracles; "
+        f"{oracles.unpriced} unpriced"
+    )
+    inputs = {
+        "feeds": ", ".join(source for source, _ in oracles.feeds),
+        "dex_share": _pct(dex),
+        "single_source_share": single_text,
+        "adapter_oracles": ", ".join(oracles.adapter_oracles),
+        "unpriced": str(oracles.unpriced),
+    }
+    return PillarScore("oracle dependence", _clamp(100 - sum(terms.values())), rule, evidence, inputs)
+
+
+# --- governance ----------------------------------------------------------------------------------------------
+
+NAKAMOTO_POINTS: Final = ((10, 40), (5, 30), (3, 20), (2, 10))
+TOP5_POINTS: Final = ((Fraction(1, 2), 20), (Fraction(4, 5), 10))
+QUORUM_POINTS: Final = 20
+TIMELOCK_POINTS: Final = ((2 * DAY, 20), (DAY, 10))
+CONTROL_SHARE: Final = Fraction(1, 2)
+CONTROL_SHARE_PENALTY: Final = 10
+
+
+def governance_pillar(health: GovernanceHealth) -> PillarScore:
+    """Concentration, quorum reach, timelock delay; unknown concentration or reach earns nothing (worst case)."""
+    delay = health.timelock_delay or 0
+    if health.governance is None:
+        evidence = f"{health.why_none}; longest timelock delay {delay} s"
+        return PillarScore("governance", None, "governance.none-followed", evidence, {"timelock_delay": str(delay)})
+    nakamoto = next((p for least, p in NAKAMOTO_POINTS if (health.nakamoto or 0) >= least), 0)
+    top5 = health.top5_share
+    top = 0 if top5 is None else next((p for most, p in TOP5_POINTS if top5 <= most), 0)
+    quorum = QUORUM_POINTS * health.reached // health.decided if health.decided else 0
+    timelock = next((p for least, p in TIMELOCK_POINTS if delay >= least), 0)
+    share = health.control_share
+    churn = CONTROL_SHARE_PENALTY if share is not None and share > CONTROL_SHARE else 0
+    parts = {
+        "governance.concentration": nakamoto + top,
+        "governance.quorum-reach": quorum,
+        "governance.timelock": timelock,
+    }
+    weakest = min(parts, key=lambda rule: parts[rule] / _max_points(rule))
+    concentration = (
+        f"Nakamoto {health.nakamoto}, top-5 {_pct(top5)}"
+        if top5 is not None and health.nakamoto is not None
+        else f"voting power unknown ({health.concentration_why})"
+    )
+    control = f"{health.control_changes} of {health.proposals} recent proposals upgrade or change an admin"
+    evidence = (
+        f"{health.governance}: {concentration}; quorum reached by {health.reached} of {health.decided} decided "
+        f"proposals; timelock delay {delay} s; {control}"
+    )
+    inputs = {
+        "nakamoto": str(health.nakamoto),
+        "top5_share": _pct(top5) if top5 is not None else "unknown",
+        "quorum_reach": f"{health.reached}/{health.decided}",
+        "timelock_delay": str(delay),
+        "control_changes": f"{health.control_changes}/{health.proposals}",
+    }
+    rule = "governance.control-churn" if churn else weakest
+    return PillarScore("governance", _clamp(sum(parts.values()) - churn), rule, evidence, inputs)
+
+
+def _max_points(rule: str) -> int:
+    return {"governance.concentration": 60, "governance.quorum-reach": 20, "governance.timelock": 20}[rule]
+
+
+# --- economic ------------------------------------------------------------------------------------------------
+
+LARGEST_ASSET_POINTS: Final = ((Fraction(1, 3), 50), (Fraction(1, 2), 35), (Fraction(4, 5), 20), (Fraction(1), 5))
+UTILISATION_POINTS: Final = ((Fraction(4, 5), 50), (Fraction(9, 10), 30), (Fraction(95, 100), 15), (Fraction(1), 0))
+
+
+def economic_pillar(economy: EconomicExposure | None) -> PillarScore:
+    """Concentration of TVL in one asset, and (lending) utilisation; bad debt is not read yet (not scored)."""
+    if economy is None or economy.largest is None:
+        why = "no snapshot of it is stored yet" if economy is None else "nothing of its TVL is valued"
+        return PillarScore("economic", None, "economic.no-figures", why)
+    symbol, share = economy.largest
+    largest = next(p for most, p in LARGEST_ASSET_POINTS if share <= most)
+    utilisation = economy.utilisation
+    used = 50 if utilisation is None else next(p for most, p in UTILISATION_POINTS if utilisation <= most)
+    rule = "economic.asset-concentration" if 50 - largest >= 50 - used else "economic.utilisation"
+    lending = "nothing borrowed" if utilisation is None else f"utilisation {_pct(utilisation)}"
+    evidence = f"largest asset {symbol} {_pct(share)} of TVL; {lending}; {BAD_DEBT_UNKNOWN}"
+    if economy.unpriced:
+        evidence += f"; {economy.unpriced} TVL tokens unpriced (not in the shares)"
+    inputs = {
+        "largest_asset": f"{symbol} {_pct(share)}",
+        "utilisation": "n/a" if utilisation is None else _pct(utilisation),
+    }
+    return PillarScore("economic", largest + used, rule, evidence, inputs)

@@ -1,0 +1,94 @@
+"""/v1/risk/{slug} and /v1/risk/{slug}/history over a store holding three scored blocks: the newest profile in
+issue 18's shape with its change log, the history of changes, and 404s naming `slug` (unknown, or never scored)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from defiscope.analytics.risk.history import record_profile
+from defiscope.api import ApiSettings, create_app
+from defiscope.protocols.control.admin import AdminLink
+from defiscope.store import Repository
+from tests.store.storekit import block, make_snapshot
+from tests.store.test_store_risk import EOA, LOCK, _profile
+
+PROFILE_KEYS = {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    url = f"sqlite:///{tmp_path / 'risk.db'}"
+    repo = Repository.open(url)
+    for number in (100, 101, 102):
+        repo.save_snapshot(make_snapshot(ref=block(number)))
+    timelocked = (AdminLink(LOCK, "timelock", delay_seconds=7 * 86400, controllers=(EOA,)), AdminLink(EOA, "eoa"))
+    record_profile(repo, 1, _profile(100, *timelocked))
+    record_profile(repo, 1, _profile(101, *timelocked))
+    record_profile(repo, 1, _profile(102, AdminLink(EOA, "eoa")))
+    repo.close()
+    with TestClient(create_app(ApiSettings(database_url=url))) as test_client:
+        yield test_client
+
+
+def test_profile_is_the_newest_score_in_the_issue_shape(client: TestClient) -> None:
+    answer = client.get("/v1/risk/aave-v3")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert set(body) == PROFILE_KEYS
+    assert (body["slug"], body["block"], body["composite"]) == ("aave-v3", 102, 30)
+    assert [p["name"] for p in body["pillars"]] == [
+        "control",
+        "code & audits",
+        "incidents",
+        "oracle dependence",
+        "governance",
+        "economic",
+    ]
+    assert all(set(p) == {"name", "score", "weight", "evidence"} for p in body["pillars"])
+    (pool,) = body["control"]
+    assert set(pool) == {"contract", "address", "proxy", "implementation", "admin_chain"}
+    assert pool["proxy"] == "transparent"
+    assert pool["admin_chain"] == [{"address": EOA, "type": "eoa", "threshold": None, "delay_seconds": None}]
+    assert set(body["facts"]) == {"audits", "incidents", "insurance", "bounty"}
+    assert body["facts"]["bounty"]["max_payout_usd"] == 1_000_000
+    assert [(c["block"], c["before"], c["after"]) for c in body["changes"]] == [
+        (100, None, 75),
+        (102, 50, 10),
+        (102, 75, 30),
+    ]
+    assert all(set(c) == {"block", "input", "rule", "before", "after"} for c in body["changes"])
+    assert body["changes"][1]["rule"] == "control.eoa-no-delay"
+
+
+def test_history_lists_the_changes_newest_limited(client: TestClient) -> None:
+    answer = client.get("/v1/risk/aave-v3/history", params={"limit": 2})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["slug"], body["chain"]) == ("aave-v3", "ethereum")
+    assert [(c["block"], c["rule"]) for c in body["changes"]] == [
+        (102, "control.eoa-no-delay"),
+        (102, "override.eoa-upgrade-no-delay"),
+    ]
+    assert "control/Pool" in body["changes"][0]["input"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "field", "words"),
+    [
+        ("/v1/risk/nope", 404, "slug", "unknown protocol 'nope' for risk; known: aave-v3"),
+        ("/v1/risk/nope/history", 404, "slug", "unknown protocol 'nope'"),
+        ("/v1/risk/compound-v2", 404, "slug", "no risk score of 'compound-v2' stored on ethereum yet"),
+        ("/v1/risk/aave-v3?chain=nochain", 404, "chain", "unknown chain 'nochain'"),
+        ("/v1/risk/aave-v3/history?limit=0", 422, "limit", ""),
+    ],
+)
+def test_bad_input_is_4xx_naming_the_field(client: TestClient, path: str, status: int, field: str, words: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["field"] == field
+    assert words in error["problem"]
