@@ -519,6 +519,14 @@ class Repository:
             row = session.scalars(stmt).one_or_none()
             return None if row is None else convert.to_price(row)
 
+    def first_price(self, chain_id: int, token: str) -> PriceQuote | None:
+        """The oldest stored quote of a token (the time it was first priced)."""
+        stmt = select(Price).where(Price.chain_id == chain_id, Price.token == token)
+        stmt = stmt.order_by(Price.timestamp, Price.confidence.desc(), Price.source).limit(1)
+        with self._sessions() as session:
+            row = session.scalars(stmt).one_or_none()
+            return None if row is None else convert.to_price(row)
+
     def priced_tokens(self) -> list[tuple[int, str]]:
         """Every (chain_id, token) with at least one stored quote, sorted."""
         stmt = select(Price.chain_id, Price.token).distinct().order_by(Price.chain_id, Price.token)
