@@ -22,7 +22,7 @@ from defiscope.analytics.indices.history import Listing, StoreHistory, SupplySou
 from defiscope.analytics.indices.hooks import IndexHook
 from defiscope.analytics.indices.hubs import hub_symbols, on_chain
 from defiscope.analytics.indices.live import HistoryOpener, IndexTracker
-from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
+from defiscope.analytics.indices.loader import configured_definitions, load_definitions
 from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
 from defiscope.chain.client import ChainClient
 from defiscope.errors import InputError
@@ -33,10 +33,10 @@ from defiscope.store import Repository
 from defiscope.store.indices import IndexValueStore
 
 
-def index_hook(repo: Repository, targets: Sequence[ChainTarget], directory: Path = SHIPPED_DEFINITIONS) -> IndexHook:
-    """Every definition tracked on every chain whose registry lists its hub, one venue per chain; the hook is
-    registered for the store's rollbacks."""
-    definitions = load_definitions(directory)
+def index_hook(repo: Repository, targets: Sequence[ChainTarget], directory: Path | None = None) -> IndexHook:
+    """Every definition (of `directory`; default: `loader.configured_definitions`) tracked on every chain whose
+    registry lists its hub, one venue per chain; the hook is registered for the store's rollbacks."""
+    definitions = configured_definitions() if directory is None else load_definitions(directory)
     values = IndexValueStore(repo.engine)
     trackers: dict[int, list[IndexTracker]] = {}
     venues: list[ChainVenue] = []
