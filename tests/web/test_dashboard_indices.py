@@ -109,6 +109,15 @@ def test_the_index_page_equals_the_api(tracked: Served, page: Page, tmp_path: Pa
         return True
 
     wait_until(charts_equal_history, 60, "the index charts to equal the API's history")
+    sizes = page.evaluate(
+        "() => ['index-value-chart', 'index-weights-chart', 'index-drawdown-chart'].map((id) => {"
+        " const c = document.getElementById(id);"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " let ink = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) ink++; return [c.clientWidth, ink]; })"
+    )
+    for width, ink in sizes:
+        assert width > 600, sizes  # drawn across the card, not collapsed
+        assert ink > 1000, sizes  # axes, labels and the lines
     assert page.locator("#index-name").inner_text() == "Four"
 
     def holdings_equal() -> bool:
