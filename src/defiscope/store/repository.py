@@ -381,6 +381,15 @@ class Repository:
             [TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc()],
         )
 
+    def snapshot_time_before(self, slug: str, chain_id: int, timestamp: int) -> int | None:
+        """The block time of the latest snapshot at or before `timestamp` (one index lookup; no rows loaded)."""
+        stmt = select(func.max(TvlSnapshot.block_timestamp)).where(
+            TvlSnapshot.slug == slug, TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_timestamp <= timestamp
+        )
+        with self._sessions() as session:
+            found = session.scalar(stmt)
+        return None if found is None else int(found)
+
     def history(
         self,
         slug: str,

@@ -251,7 +251,7 @@ def _visible_quotes(repo: Repository, chain_id: int, token: str, start_ts: int, 
 
 def _tvl(repo: Repository, slug: str, chain_id: int, start_ts: int, end_ts: int) -> _Tvl:
     """The adapter's snapshots a block in [start_ts, end_ts] can see: from the newest before `start_ts` on."""
-    before = repo.snapshot_before(slug, chain_id, start_ts - 1)
-    since = start_ts if before is None else before.block.timestamp
+    before = repo.snapshot_time_before(slug, chain_id, start_ts - 1)
+    since = start_ts if before is None else before
     points = sorted(repo.history(slug, chain_id, start_ts=since, end_ts=end_ts), key=lambda p: p.block.number)
     return _Tvl(tuple(p.block.number for p in points), tuple(p.tvl_usd for p in points))
