@@ -38,7 +38,9 @@ class IndexPoint(m._Model):
     block: m.Block
     value: m.Usd | None = Field(description="index level (base value at its build), exact decimal; null: see reason")
     equal_weight: m.Usd | None = Field(description="the same members at equal weights, from the same base")
-    weth: m.Usd | None = Field(description="WETH held from the build, from the same base")
+    weth: m.Usd | None = Field(
+        description="ETH held from the build (WETH; Binance-Peg ETH on BNB Chain), from the same base"
+    )
     rebalanced: bool = Field(description="the index rebalanced at this block")
     weights: dict[str, m.Usd] = Field(
         default_factory=dict, description="each holding's share of the value at the block, exact decimal"

@@ -77,8 +77,8 @@ function drawIndexCharts(points) {
     { label: "WETH", data: points.map((p) => number(p.weth)) },
   ], {});
   const symbols = [...new Set(points.flatMap((p) => Object.keys(p.weights)))].sort();
-  drawChart("index-weights-chart", "line", labels, symbols.map((s) => ({
-    label: s, data: points.map((p) => (s in p.weights ? Number(p.weights[s]) * 100 : 0)), fill: true,
+  drawChart("index-weights-chart", "line", labels, symbols.map((s, i) => ({
+    label: s, data: points.map((p) => (s in p.weights ? Number(p.weights[s]) * 100 : 0)), fill: i ? "-1" : "origin",
   })), { y: { stacked: true, min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } });
   drawChart("index-drawdown-chart", "line", labels, [{ label: "drawdown", data: drawdowns(values), fill: true }],
     { y: { max: 0, ticks: { callback: (v) => `${Number(v).toFixed(1)}%` } } });
