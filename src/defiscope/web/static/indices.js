@@ -98,10 +98,12 @@ async function renderBacktest(id, points) {
   const kept = backtests.get(id);
   if (newest === null) { showBacktest(null, "no stored history: nothing to backtest"); return; }
   if (!kept || (kept.toBlock !== newest && Date.now() - kept.at > BACKTEST_EVERY_MS)) {
-    const answer = await api(`/v1/indices/${id}/backtest?to_block=${newest}`, [400, 404, 422, 503]);
-    backtests.set(id, { at: Date.now(), toBlock: newest, answer });
+    // Kept while it runs, so the polls meanwhile wait for this one instead of starting more; dropped if it fails.
+    const pending = api(`/v1/indices/${id}/backtest?to_block=${newest}`, [400, 404, 422, 503]);
+    pending.catch(() => backtests.delete(id));
+    backtests.set(id, { at: Date.now(), toBlock: newest, answer: pending });
   }
-  const { answer } = backtests.get(id);
+  const answer = await backtests.get(id).answer;
   showBacktest(answer.error ? null : answer, answer.error ? `no backtest: ${answer.error.problem}` : "");
 }
 
