@@ -64,6 +64,7 @@ def test_the_list_shows_each_index_level_or_why_it_has_none(tracked: Served, pag
     for i, item in enumerate(items):
         row = rows.nth(i)
         assert row.get_attribute("data-status") == item["status"]
+        assert row.locator(".badge").inner_text() == item["status"]
         if item["status"] == "not built":
             assert row.locator("td.level").inner_text() == "—"  # no level, never 0
             assert row.locator("td.reason").inner_text() == item["reason"]

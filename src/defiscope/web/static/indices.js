@@ -10,6 +10,8 @@ const backtests = new Map();  // index id -> {at, toBlock, answer}
 const level = (text) => (text === null || text === undefined ? "—" : Number(text).toFixed(2));
 const share = (text) => (text === null || text === undefined ? "—" : `${(Number(text) * 100).toFixed(2)}%`);
 const ratio = (value) => (value === null || value === undefined ? "—" : Number(value).toFixed(4));
+// "not built" is shown as said; its class is index-status-not-built.
+const statusBadge = (status) => Object.assign(badge(status.replace(" ", "-"), "index-status"), { textContent: status });
 
 async function renderIndices() {
   const listed = await api("/v1/indices");
@@ -22,7 +24,7 @@ async function renderIndices() {
     const name = document.createElement("td");
     name.append(link);
     const status = document.createElement("td");
-    status.append(badge(item.status.replace(" ", "-"), "index-status"));
+    status.append(statusBadge(item.status));
     tr.append(name, status, cell(level(item.latest?.value), "num level"),
       cell(item.latest ? `block ${item.latest.block.number}` : "—"), cell(`${item.weighting}, cap ${share(item.cap)}, ${item.rebalance}`),
       cell(item.reason ?? item.latest?.reason ?? "", "reason"));
@@ -39,7 +41,7 @@ async function renderIndex(id) {
   el("index-meta").textContent = `${summary.description} (${summary.weighting}, cap ${share(summary.cap)}, ${summary.rebalance})`;
   el("index-level").textContent = level(summary.latest?.value);
   el("index-level").dataset.value = summary.latest?.value ?? "";
-  el("index-status").replaceChildren(badge(summary.status.replace(" ", "-"), "index-status"));
+  el("index-status").replaceChildren(statusBadge(summary.status));
   el("index-reason").textContent = summary.reason ?? summary.latest?.reason ?? "";
   renderHoldings(holdings);
   drawIndexCharts(history.points);
