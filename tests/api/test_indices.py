@@ -85,6 +85,7 @@ def test_list_detail_history_and_holdings(stored: tuple[TestClient, Repository, 
     assert [p["block"]["number"] for p in points] == blocks[1:4]
     assert [p["value"] for p in points] == ["101", "102", "103"]
     assert {"equal_weight", "weth", "rebalanced", "reason"} <= set(points[0])
+    assert [p["weights"] for p in points] == [{"UNI": "1"}] * 3
     newest = client.get("/v1/indices/defi-tvl/history", params={"limit": 2}).json()["points"]
     assert [p["block"]["number"] for p in newest] == blocks[3:5]
     pulse = client.get("/v1/indices/defi-pulse/history").json()["points"]

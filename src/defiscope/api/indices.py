@@ -20,7 +20,7 @@ from pydantic import Field
 
 from defiscope.analytics.indices.backtest import BacktestOptions
 from defiscope.analytics.indices.definition import IndexDefinition
-from defiscope.analytics.indices.loader import load_definitions
+from defiscope.analytics.indices.loader import configured_definitions
 from defiscope.analytics.indices.metrics import metrics_of
 from defiscope.analytics.indices.report import backtest_json
 from defiscope.api import models as m
@@ -38,8 +38,13 @@ class IndexPoint(m._Model):
     block: m.Block
     value: m.Usd | None = Field(description="index level (base value at its build), exact decimal; null: see reason")
     equal_weight: m.Usd | None = Field(description="the same members at equal weights, from the same base")
-    weth: m.Usd | None = Field(description="WETH held from the build, from the same base")
+    weth: m.Usd | None = Field(
+        description="ETH held from the build (WETH; Binance-Peg ETH on BNB Chain), from the same base"
+    )
     rebalanced: bool = Field(description="the index rebalanced at this block")
+    weights: dict[str, m.Usd] = Field(
+        default_factory=dict, description="each holding's share of the value at the block, exact decimal"
+    )
     reason: str | None = Field(default=None, description="why there is no level at this block")
 
 
@@ -86,7 +91,7 @@ class IndexHoldings(m._Model):
 
 def index_list(ctx: ApiContext, chain_id: int) -> IndexList:
     store = IndexValueStore(ctx.repo.engine)
-    return IndexList(items=[_summary(d, store.at_or_before(d.id, chain_id)) for d in load_definitions().values()])
+    return IndexList(items=[_summary(d, store.at_or_before(d.id, chain_id)) for d in configured_definitions().values()])
 
 
 def index_detail(ctx: ApiContext, index_id: str, chain_id: int) -> IndexDetail:
@@ -144,7 +149,7 @@ def index_backtest(
 
 
 def _definition(index_id: str) -> IndexDefinition:
-    definitions = load_definitions()
+    definitions = configured_definitions()
     if index_id not in definitions:
         raise ApiError(404, "id", f"unknown index {index_id!r}; known: {', '.join(sorted(definitions))}")
     return definitions[index_id]
@@ -185,5 +190,6 @@ def _point(value: StoredIndexValue) -> IndexPoint:
         equal_weight=opt_dec(value.equal_weight),
         weth=opt_dec(value.weth),
         rebalanced=value.rebalanced,
+        weights={symbol: dec(share) for symbol, share in value.weights.items()},
         reason=value.missing,
     )

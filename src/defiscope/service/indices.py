@@ -1,10 +1,11 @@
 """What `serve`, the API and the CLI hand the indices: the live tracking hook and backtests over a chain target.
 
-    hook = index_hook(repo, targets)                      # serve: every index on every chain listing WETH
+    hook = index_hook(repo, targets)                      # serve: every index on every chain listing its hub
     Indexer(engines, repo, hooks=(alerts, hook))
     main, *variants = run_backtests(repo, target, definition, None, None, BacktestOptions(), None, [30])
 
-A chain's venue reads its pools (`service.pools`), base fees and supplies at each rebalance block; the store gives
+Trades route through the chain's hub (`hubs`: WETH on Ethereum, WBNB on BNB Chain). A chain's venue reads its
+pools (`service.pools`), base fees and supplies at each rebalance block; the store gives
 the blocks, prices and TVL (`analytics.indices.history`), and keeps the live values (`store.indices`).
 """
 
@@ -19,8 +20,9 @@ from defiscope.analytics.indices.backtest import Backtest, BacktestOptions, Venu
 from defiscope.analytics.indices.definition import IndexDefinition
 from defiscope.analytics.indices.history import Listing, StoreHistory, SupplySource, listings_for
 from defiscope.analytics.indices.hooks import IndexHook
+from defiscope.analytics.indices.hubs import hub_symbols, on_chain
 from defiscope.analytics.indices.live import HistoryOpener, IndexTracker
-from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions
+from defiscope.analytics.indices.loader import configured_definitions, load_definitions
 from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
 from defiscope.chain.client import ChainClient
 from defiscope.errors import InputError
@@ -31,15 +33,15 @@ from defiscope.store import Repository
 from defiscope.store.indices import IndexValueStore
 
 
-def index_hook(repo: Repository, targets: Sequence[ChainTarget], directory: Path = SHIPPED_DEFINITIONS) -> IndexHook:
-    """Every definition tracked on every chain whose registry lists the hub, one venue per chain; the hook is
-    registered for the store's rollbacks."""
-    options = BacktestOptions()
-    definitions = load_definitions(directory)
+def index_hook(repo: Repository, targets: Sequence[ChainTarget], directory: Path | None = None) -> IndexHook:
+    """Every definition (of `directory`; default: `loader.configured_definitions`) tracked on every chain whose
+    registry lists its hub, one venue per chain; the hook is registered for the store's rollbacks."""
+    definitions = configured_definitions() if directory is None else load_definitions(directory)
     values = IndexValueStore(repo.engine)
     trackers: dict[int, list[IndexTracker]] = {}
     venues: list[ChainVenue] = []
     for target in targets:
+        options = on_chain(BacktestOptions(), target.chain_id)
         if target.deployment.tokens.get(options.hub) is None:
             continue
         venue = ChainVenue(target.deployment, target.rpc_urls, partial(_refs, target=target))
@@ -64,7 +66,9 @@ def run_backtests(
     fixed_fee_bp: int | None = None,
     compare_fee_bp: Sequence[int] = (),
 ) -> list[Backtest]:
-    """The backtest asked (exact quotes, or `fixed_fee_bp`), then one per fixed-fee variant, on the same history."""
+    """The backtest asked (exact quotes, or `fixed_fee_bp`), then one per fixed-fee variant, on the same history;
+    trades route through the chain's hub."""
+    options = on_chain(options, target.chain_id)
     with ChainVenue(target.deployment, target.rpc_urls, partial(_refs, target=target)) as chain_venue:
         history = _opener(repo, target, definition, chain_venue, options)(from_block, to_block)
         venue: Venue = chain_venue if fixed_fee_bp is None else FixedFeeVenue(Fraction(fixed_fee_bp, 10_000))
@@ -86,7 +90,12 @@ def _opener(
     if hub is None:
         raise InputError(f"chain {target.chain_id} lists no {options.hub} to trade through", field="chain")
     listings = listings_for(deployment, definition)
-    extra = [Listing(options.hub, "Hub", (), hub.address, hub.decimals)]
+    named = {item.symbol for item in listings}
+    extra = [
+        Listing(symbol, "Hub", (), info.address, info.decimals)
+        for symbol in hub_symbols(options)
+        if symbol not in named and (info := deployment.tokens.get(symbol)) is not None
+    ]
     supplies: SupplySource | None = venue.supply if needs_mcap(definition) else None
 
     def opened(first: int | None, last: int | None) -> StoreHistory:

@@ -1,4 +1,5 @@
-"""Index values in the store (revision 0018): each index's level, benchmarks and holdings per stored block.
+"""Index values in the store (revision 0018): each index's level, benchmarks and holdings per stored block; at a
+rebalance, the run state a restarted tracker resumes from (revision 0022).
 
     >>> import tempfile
     >>> from decimal import Decimal
@@ -51,6 +52,7 @@ class IndexValue:
     weights: Mapping[str, Decimal] = field(default_factory=dict)
     rebalanced: bool = False
     missing: str | None = None
+    run_state: Mapping[str, Any] | None = None  # what a tracker resumes from (JSON), kept at rebalances
 
     def __post_init__(self) -> None:
         if (self.value is None) == (self.missing is None):
@@ -69,6 +71,7 @@ class StoredIndexValue:
     weights: dict[str, Decimal]
     rebalanced: bool
     missing: str | None
+    run_state: dict[str, Any] | None = None
 
 
 class UnstoredBlock(StoreError):
@@ -134,6 +137,26 @@ class IndexValueStore:
         found = self.history(index_id, chain_id, to_block=block, limit=1)
         return found[0] if found else None
 
+    def last_rebalance_state(
+        self, index_id: str, chain_id: int, block: int
+    ) -> tuple[int, dict[str, Any] | None] | None:
+        """The newest rebalance at or before `block`: its block and the run state kept there (None when it was
+        stored before revision 0022 kept states); None when there is no rebalance (the index was not built)."""
+        stmt = (
+            select(IndexValueRow.block_number, IndexValueRow.run_state)
+            .where(
+                IndexValueRow.index_id == index_id,
+                IndexValueRow.chain_id == chain_id,
+                IndexValueRow.block_number <= block,
+                IndexValueRow.rebalanced.is_(True),
+            )
+            .order_by(IndexValueRow.block_number.desc())
+            .limit(1)
+        )
+        with self._reads() as session:
+            found = session.execute(stmt).one_or_none()
+        return None if found is None else (int(found[0]), found[1])
+
     def last_block(self, index_id: str, chain_id: int) -> int | None:
         stmt = select(func.max(IndexValueRow.block_number)).where(
             IndexValueRow.index_id == index_id, IndexValueRow.chain_id == chain_id
@@ -165,6 +188,7 @@ def _row(index_id: str, chain_id: int, value: IndexValue) -> dict[str, Any]:
         "weights": {symbol: str(check_decimal(share)) for symbol, share in sorted(value.weights.items())},
         "rebalanced": value.rebalanced,
         "missing_reason": value.missing,
+        "run_state": None if value.run_state is None else dict(value.run_state),
     }
 
 
@@ -173,5 +197,5 @@ def _value(row: IndexValueRow, block: Block) -> StoredIndexValue:
     holdings = {symbol: int(amount) for symbol, amount in (row.holdings or {}).items()}
     weights = {symbol: Decimal(share) for symbol, share in (row.weights or {}).items()}
     return StoredIndexValue(
-        ref, row.value, row.equal_weight, row.weth, holdings, weights, row.rebalanced, row.missing_reason
+        ref, row.value, row.equal_weight, row.weth, holdings, weights, row.rebalanced, row.missing_reason, row.run_state
     )

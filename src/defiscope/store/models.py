@@ -531,6 +531,9 @@ class IndexValueRow(Base):
     weights: Mapped[Any] = mapped_column(ExactJson)  # symbol -> share of the value at the block (a decimal string)
     rebalanced: Mapped[bool] = mapped_column(Boolean)
     missing_reason: Mapped[str | None] = mapped_column(Text)
+    # revision 0022: at a rebalance, what the run carries on (holdings, benchmarks' units, the last rebalance), so
+    # a restarted tracker resumes from here; null on other rows (and on rebalances stored before 0022)
+    run_state: Mapped[Any | None] = mapped_column(ExactJson, nullable=True)
 
 
 class RiskScoreRow(Base):

@@ -392,6 +392,15 @@ class Repository:
             [TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc()],
         )
 
+    def snapshot_time_before(self, slug: str, chain_id: int, timestamp: int) -> int | None:
+        """The block time of the latest snapshot at or before `timestamp` (one index lookup; no rows loaded)."""
+        stmt = select(func.max(TvlSnapshot.block_timestamp)).where(
+            TvlSnapshot.slug == slug, TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_timestamp <= timestamp
+        )
+        with self._sessions() as session:
+            found = session.scalar(stmt)
+        return None if found is None else int(found)
+
     def history(
         self,
         slug: str,
@@ -496,7 +505,13 @@ class Repository:
 
     def block_span(self, chain_id: int) -> tuple[int, int] | None:
         """The first and last stored block numbers of a chain; None when none is stored."""
-        stmt = select(func.min(Block.number), func.max(Block.number)).where(Block.chain_id == chain_id)
+
+        # Two scalar subqueries, not min() and max() in one SELECT: SQLite answers a lone min or max with one index
+        # seek, but both together by scanning every block of the chain (224 ms at a million blocks vs 0.03 ms).
+        def bound(edge: Any) -> Any:
+            return select(edge(Block.number)).where(Block.chain_id == chain_id).scalar_subquery()
+
+        stmt = select(bound(func.min), bound(func.max))
         with self._sessions() as session:
             first, last = session.execute(stmt).one()
         return None if first is None else (int(first), int(last))
@@ -526,6 +541,14 @@ class Repository:
         if at is not None:
             stmt = stmt.where(Price.timestamp <= at)
         stmt = stmt.order_by(Price.timestamp.desc(), Price.confidence.desc(), Price.source).limit(1)
+        with self._sessions() as session:
+            row = session.scalars(stmt).one_or_none()
+            return None if row is None else convert.to_price(row)
+
+    def first_price(self, chain_id: int, token: str) -> PriceQuote | None:
+        """The oldest stored quote of a token (the time it was first priced)."""
+        stmt = select(Price).where(Price.chain_id == chain_id, Price.token == token)
+        stmt = stmt.order_by(Price.timestamp, Price.confidence.desc(), Price.source).limit(1)
         with self._sessions() as session:
             row = session.scalars(stmt).one_or_none()
             return None if row is None else convert.to_price(row)

@@ -9,7 +9,13 @@ import pytest
 
 from defiscope.analytics.indices.definition import CalendarRebalance, DriftRebalance
 from defiscope.analytics.indices.errors import InvalidDefinition
-from defiscope.analytics.indices.loader import SHIPPED_DEFINITIONS, load_definitions, parse_definition
+from defiscope.analytics.indices.loader import (
+    EXTRA_DEFINITIONS_ENV,
+    SHIPPED_DEFINITIONS,
+    configured_definitions,
+    load_definitions,
+    parse_definition,
+)
 from defiscope.errors import InputError
 
 VALID = """
@@ -181,3 +187,21 @@ def test_a_bad_file_among_good_ones_is_named(tmp_path: Path) -> None:
     (tmp_path / "zz-broken.toml").write_text(edited("cap = 0.25", "cap = 2"))
     with pytest.raises(InvalidDefinition, match=r"zz-broken\.toml: weighting\.cap: "):
         load_definitions(tmp_path)
+
+
+def test_a_configured_folder_adds_its_definitions_validated_like_the_shipped(tmp_path: Path) -> None:
+    (tmp_path / "demo.toml").write_text(VALID)
+    found = configured_definitions({EXTRA_DEFINITIONS_ENV: str(tmp_path)})
+    assert sorted(found) == ["defi-grade", "defi-pulse", "defi-tvl", "demo"]
+    assert found["demo"].eligibility.max_members == 5
+    assert sorted(configured_definitions({})) == ["defi-grade", "defi-pulse", "defi-tvl"]
+
+    (tmp_path / "demo.toml").write_text(edited("cap = 0.25", "cap = 2"))
+    with pytest.raises(InvalidDefinition, match=r"demo\.toml: weighting\.cap: "):
+        configured_definitions({EXTRA_DEFINITIONS_ENV: str(tmp_path)})
+    (tmp_path / "demo.toml").write_text(edited('id = "demo"', 'id = "defi-tvl"'))
+    with pytest.raises(InvalidDefinition, match="id 'defi-tvl' is a shipped definition's") as raised:
+        configured_definitions({EXTRA_DEFINITIONS_ENV: str(tmp_path)})
+    assert raised.value.field == "id"
+    with pytest.raises(InvalidDefinition, match=f"{EXTRA_DEFINITIONS_ENV}=.*nowhere: no such folder"):
+        configured_definitions({EXTRA_DEFINITIONS_ENV: str(tmp_path / "nowhere")})

@@ -1,6 +1,6 @@
 """Indices tracked live on the devnet: the simulation moves the market, the indexer stores blocks, the hook stores
 each index's value per block (exactly the holdings at the stored prices), says why an index is not built yet,
-forgets rolled-back blocks and stores the same values again (idempotent)."""
+forgets rolled-back blocks and, resuming from the state left in the store, stores the same values again."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ async def test_values_are_stored_per_block_and_replayed_after_a_rollback(
         assert (statuses["four"].state, statuses["four"].last_block) == ("tracking", indexed[-1].number)
         assert statuses["defi-tvl"].state == "not built"
 
-        # A reorg: the last two blocks go, with their values; the tracker replays from the start, the same figures.
+        # A reorg: the last two blocks go, with their values; the tracker resumes from what is left, the same figures.
         before = values.history("four", 1)
         repo.rollback_from(1, indexed[-2].number)
         assert [v.block for v in values.history("four", 1)] == indexed[:-2]

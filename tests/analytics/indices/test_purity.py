@@ -11,7 +11,19 @@ import pytest
 import defiscope.analytics.indices
 from tests.purity import imported_modules
 
-PURE = ["definition", "weights", "errors", "rebalance", "schedule", "backtest", "metrics", "report", "quoting"]
+PURE = [
+    "definition",
+    "weights",
+    "errors",
+    "rebalance",
+    "schedule",
+    "backtest",
+    "metrics",
+    "report",
+    "quoting",
+    "state",
+    "hubs",
+]
 ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "decimal", "fractions", "math", "typing", "types"}
 ALLOWED |= {"pydantic", "numpy", "defiscope"}
 #: What the pure modules may use of defiscope: each other, the quant math and the router's pure search.
@@ -35,7 +47,7 @@ def test_math_modules_import_no_io(name: str) -> None:
             assert module in PURE_DEFISCOPE, f"{name}.py imports {module}"
 
 
-@pytest.mark.parametrize("name", ["definition", "weights", "loader", "rebalance", "schedule"])
+@pytest.mark.parametrize("name", ["definition", "weights", "loader", "rebalance", "schedule", "state", "hubs"])
 def test_docstring_examples_hold(name: str) -> None:
     result = doctest.testmod(importlib.import_module(f"defiscope.analytics.indices.{name}"))
     assert result.attempted > 0

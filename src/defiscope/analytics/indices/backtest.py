@@ -36,6 +36,7 @@ from defiscope.analytics.indices.rebalance import (
     weights_of,
 )
 from defiscope.analytics.indices.schedule import Schedule, schedule_of
+from defiscope.analytics.indices.state import RebalanceMark, RunState
 from defiscope.analytics.indices.weights import Candidate, Exclusion, capped, screen, weighting_figure
 from defiscope.errors import InputError
 
@@ -186,6 +187,18 @@ class IndexRun:
     rebalances: list[Rebalance] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     series: list[SeriesPoint] = field(default_factory=list)
+    last: RebalanceMark | None = None  # the last rebalance done (None: not started)
+
+    def state(self) -> RunState:
+        """What the run carries to the next block (after `start`)."""
+        if self.last is None:
+            raise RuntimeError("the index run has not started: no state to keep")
+        return RunState(dict(self.holdings), dict(self.equal_units), self.weth_units, self.scale, self.last)
+
+    def resume(self, state: RunState) -> None:
+        """Go on from a kept state instead of `start`: the next `step` is the block after it."""
+        self.holdings, self.equal_units = dict(state.holdings), dict(state.equal_units)
+        self.weth_units, self.scale, self.last = state.weth_units, state.scale, state.last
 
     def market(self, point: PricePoint, base_fee: int = 0) -> Market:
         return Market(point.block, point.prices, self.decimals, base_fee, self.options.hub, self.options.native)
@@ -208,7 +221,9 @@ class IndexRun:
             raise BacktestRefused(f"{exc} (at the first block {first.block}, where the index is built)") from exc
 
     def step(self, point: PricePoint) -> None:
-        last = self.rebalances[-1]
+        last = self.last
+        if last is None:
+            raise RuntimeError("the index run has not started: start or resume it first")
         if point.block > last.block:
             try:
                 weights = weights_of(self.holdings, self.market(point))
@@ -216,7 +231,7 @@ class IndexRun:
                 weights = {}  # unvalued now: only a calendar day can make a rebalance due (and it will be skipped)
             # Drift is measured from the weights the last rebalance reached: a member it could not buy (no route)
             # would otherwise read as drift at every block, and retry at every block.
-            if self.schedule.due(last.timestamp, point.timestamp, weights, last.result.weights_after):
+            if self.schedule.due(last.timestamp, point.timestamp, weights, last.weights_after):
                 try:
                     self.rebalance(point)
                 except (EmptyBasket, UnfillableBasket, Unvalued) as exc:
@@ -235,6 +250,7 @@ class IndexRun:
         self.holdings = dict(result.holdings)
         unknown = self.source.why_unknown(point)
         self.rebalances.append(Rebalance(point.timestamp, result, screening.excluded, unknown))
+        self.last = RebalanceMark(point.block, point.timestamp, result.weights_after)
 
     def reset_equal_weight(self, point: PricePoint, members: list[str]) -> None:
         """The benchmark: the same members (priced ones) at equal weights, frictionless, from its own value; held

@@ -1,9 +1,13 @@
 """Stored history for a backtest, answered as of each block: the I/O edge between the store and `backtest`.
 
-`StoreHistory` reads a chain's stored blocks in the range, and every stored price quote and TVL snapshot of
-the index's possible members up to the range's last block, once. It then answers per block only from rows at
-or before that block (a quote by its time and, when it has one, its block; a snapshot by its block), so a
-rebalance sees nothing later, as the point-in-time test checks by poisoning every later row.
+`StoreHistory` reads a chain's stored blocks in the range, and the price quotes and TVL snapshots of the
+index's possible members that a block of the range can see, once: those in the range's time span, the newest
+before it (what its first block sees) and each token's first quote (its age). So the reads grow with the range,
+not with the history before it (a live tracker steps a few blocks at a time). It then answers per block only
+from rows at or before that block (a quote by its time and, when it has one, its block; a snapshot by its
+block), so a rebalance sees nothing later, as the point-in-time test checks by poisoning every later row.
+Stored quotes and snapshots are taken to be in block order by time (a quote older than a block is not from a
+later one), as indexing stores them.
 
     history = StoreHistory.load(repo, deployment, listings_for(deployment, definition), 100, 900, supplies)
     points = history.points()                 # blocks with the prices known at each
@@ -80,13 +84,16 @@ class _Quotes:
     times: tuple[int, ...]
 
     def at(self, block: int, timestamp: int) -> PriceQuote | None:
-        """The newest quote known at the block: at or before its time, and not from a later block."""
-        end = bisect.bisect_right(self.times, timestamp)
-        known = [q for q in self.quotes[:end] if q.block_number is None or q.block_number <= block]
-        if not known:
-            return None
-        newest = known[-1].timestamp
-        return max((q for q in known if q.timestamp == newest), key=lambda q: q.confidence)
+        """The newest quote known at the block: at or before its time, and not from a later block; the most
+        confident at equal times. Scans back from the block's time (a few quotes), not from the first."""
+        newest: list[PriceQuote] = []
+        for index in range(bisect.bisect_right(self.times, timestamp) - 1, -1, -1):
+            quote = self.quotes[index]
+            if newest and quote.timestamp != newest[0].timestamp:
+                break
+            if quote.block_number is None or quote.block_number <= block:
+                newest.append(quote)
+        return max(reversed(newest), key=lambda q: q.confidence) if newest else None
 
     def first_seen(self, block: int) -> int:
         """The time of the first quote known at the block (call it only when `at` found one)."""
@@ -140,15 +147,15 @@ class StoreHistory:
         chain = deployment.chain_id
         first, last = stored_range(repo, chain, from_block, to_block)
         blocks = repo.blocks_between(chain, first, last)
-        end = blocks[-1].timestamp
+        start, end = blocks[0].timestamp, blocks[-1].timestamp
         everything = [*listings, *extra]
         quotes = {
-            item.symbol: _quotes(repo.prices(chain, item.address, end_ts=end))
+            item.symbol: _quotes(_visible_quotes(repo, chain, item.address, start, end))
             for item in everything
             if item.address is not None
         }
         slugs = {slug for item in listings for slug in item.tvl_slugs}
-        tvl = {slug: _tvl(repo, slug, chain, end) for slug in sorted(slugs)}
+        tvl = {slug: _tvl(repo, slug, chain, start, end) for slug in sorted(slugs)}
         return cls([(b.number, b.timestamp) for b in blocks], listings, quotes, tvl, supplies, chain)
 
     def points(self) -> list[PricePoint]:
@@ -231,6 +238,20 @@ def _quotes(stored: Sequence[PriceQuote]) -> _Quotes:
     return _Quotes(ordered, tuple(q.timestamp for q in ordered))
 
 
-def _tvl(repo: Repository, slug: str, chain_id: int, end_ts: int) -> _Tvl:
-    points = sorted(repo.history(slug, chain_id, end_ts=end_ts), key=lambda p: p.block.number)
+def _visible_quotes(repo: Repository, chain_id: int, token: str, start_ts: int, end_ts: int) -> list[PriceQuote]:
+    """The token's quotes a block in [start_ts, end_ts] can see: its first (its age), and every quote from the
+    newest time before `start_ts` on."""
+    before = repo.latest_price(chain_id, token, at=start_ts - 1)
+    seen = repo.prices(chain_id, token, start_ts=start_ts if before is None else before.timestamp, end_ts=end_ts)
+    first = repo.first_price(chain_id, token)
+    if first is None or (seen and seen[0].timestamp == first.timestamp):
+        return seen
+    return [first, *seen]
+
+
+def _tvl(repo: Repository, slug: str, chain_id: int, start_ts: int, end_ts: int) -> _Tvl:
+    """The adapter's snapshots a block in [start_ts, end_ts] can see: from the newest before `start_ts` on."""
+    before = repo.snapshot_time_before(slug, chain_id, start_ts - 1)
+    since = start_ts if before is None else before
+    points = sorted(repo.history(slug, chain_id, start_ts=since, end_ts=end_ts), key=lambda p: p.block.number)
     return _Tvl(tuple(p.block.number for p in points), tuple(p.tvl_usd for p in points))

@@ -11,7 +11,11 @@ price yet), each block is stored with that reason and the next block tries again
     tracker.advance(head)       # blocking (reads the store and the chain): run it off the event loop
     tracker.status.state        # "tracking", "not built" or "failing", with `reason`
 
-A reorg: `forget_from(block)` drops what was built; the next `advance` replays the stored history from its start.
+A restart resumes from the store: the first `advance` reads the last stored value's block and the run state kept
+with the newest rebalance at or before it (`state.RunState`), and steps on from the next block, so a restart costs
+one read, not a replay, and each step reads only the blocks it steps (`history.StoreHistory` loads a range's
+window). A reorg: `forget_from(block)` drops what was built; the store has dropped the rolled-back rows with their
+blocks, so the next `advance` resumes from what is left in the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from defiscope.analytics.indices.backtest import (
     BacktestOptions,
@@ -34,6 +38,7 @@ from defiscope.analytics.indices.definition import IndexDefinition
 from defiscope.analytics.indices.history import StoreHistory
 from defiscope.analytics.indices.rebalance import Unvalued, weights_of
 from defiscope.analytics.indices.schedule import schedule_of
+from defiscope.analytics.indices.state import RunState
 from defiscope.store.indices import IndexValue, IndexValueStore
 
 #: Decimal places of a stored level (exact fractions are kept in memory; the store keeps this many).
@@ -78,6 +83,8 @@ class IndexTracker:
         self._options = options or BacktestOptions()
         self._run: IndexRun | None = None
         self._last: int | None = None
+        self._restored = False  # the stored state was read (once, and again after a rollback)
+        self._kept: RunState | None = None  # the stored state the next step resumes from
         self._forget: int | None = None  # set by a rollback (another thread), applied by the next advance
         self.status = TrackStatus(definition.id, chain_id, "waiting", None, "no block indexed since the start")
 
@@ -97,7 +104,9 @@ class IndexTracker:
         long catch-up stores as it goes and can be stopped between calls); store their values."""
         forget, self._forget = self._forget, None
         if forget is not None and self._last is not None and self._last >= forget:
-            self._run, self._last = None, None
+            self._run, self._last, self._kept, self._restored = None, None, None, False
+        if not self._restored:
+            self._restore()
         first = None if self._last is None else self._last + 1
         if first is not None and first > head:
             return self.status
@@ -118,16 +127,34 @@ class IndexTracker:
             self._values.save(self.definition.id, self.chain_id, done)
         return self.status
 
+    def _restore(self) -> None:
+        """Go on from the last stored value: the run as kept at the newest rebalance at or before it, if any."""
+        index, chain = self.definition.id, self.chain_id
+        last = self._values.at_or_before(index, chain)
+        self._restored = True
+        if last is None:
+            return
+        rebalance = self._values.last_rebalance_state(index, chain, last.block.number)
+        if rebalance is None:  # stored while not built: the next block tries to build it
+            self._last = last.block.number
+            self.status = TrackStatus(index, chain, "not built", self._last, last.missing)
+            return
+        if rebalance[1] is None:  # stored before states were kept: replay the history from its start
+            return
+        self._last, self._kept = last.block.number, RunState.from_json(rebalance[1])
+        self.status = TrackStatus(index, chain, "tracking", self._last, last.missing)
+
+    def _new_run(self, history: StoreHistory) -> IndexRun:
+        schedule = self._options.schedule or schedule_of(self.definition.rebalance)
+        return IndexRun(self.definition, self._decimals, history, self._venue, self._options, schedule)
+
     def _step(self, point: PricePoint, history: StoreHistory) -> IndexValue:
+        if self._run is None and self._kept is not None:
+            resumed = self._new_run(history)
+            resumed.resume(self._kept)
+            self._run, self._kept = resumed, None
         if self._run is None:
-            run = IndexRun(
-                self.definition,
-                self._decimals,
-                history,
-                self._venue,
-                self._options,
-                self._options.schedule or schedule_of(self.definition.rebalance),
-            )
+            run = self._new_run(history)
             try:
                 run.start(point)
             except BacktestRefused as exc:
@@ -136,18 +163,18 @@ class IndexTracker:
             self._run = run
         run = self._run
         run.source = history  # the candidates as known at this block (point in time)
-        rebalances = len(run.rebalances)
         run.step(point)
         shown = run.series.pop()  # kept in the store, not in memory
         run.series.clear()
-        rebalanced = len(run.rebalances) > rebalances or run.rebalances[-1].block == point.block
-        del run.rebalances[:-1]  # only the last one is needed (the schedule and drift look at it)
+        run.rebalances.clear()  # the schedule reads `run.last`; the trades are the backtest's to show
+        rebalanced = run.state().last.block == point.block
         # A rebalance due here but not done (the rule left nothing, a member unpriced) is said in the status.
         skipped = [f"rebalance skipped at block {s.block}: {s.reason}" for s in run.skipped]
         run.skipped.clear()
         reason = "; ".join(r for r in (shown.reason, *skipped) if r) or None
         self.status = TrackStatus(self.definition.id, self.chain_id, "tracking", point.block, reason)
-        return _value(shown, dict(run.holdings), _weights(run, point), rebalanced)
+        kept = run.state().to_json() if rebalanced else None
+        return _value(shown, dict(run.holdings), _weights(run, point), rebalanced, kept)
 
 
 def _weights(run: IndexRun, point: PricePoint) -> dict[str, Decimal]:
@@ -159,7 +186,13 @@ def _weights(run: IndexRun, point: PricePoint) -> dict[str, Decimal]:
     return {symbol: _exact(share) for symbol, share in shares.items()}
 
 
-def _value(point: SeriesPoint, holdings: dict[str, int], weights: dict[str, Decimal], rebalanced: bool) -> IndexValue:
+def _value(
+    point: SeriesPoint,
+    holdings: dict[str, int],
+    weights: dict[str, Decimal],
+    rebalanced: bool,
+    run_state: dict[str, Any] | None,
+) -> IndexValue:
     return IndexValue(
         point.block,
         _decimal(point.level),
@@ -169,6 +202,7 @@ def _value(point: SeriesPoint, holdings: dict[str, int], weights: dict[str, Deci
         weights,
         rebalanced,
         point.reason if point.level is None else None,
+        run_state,
     )
 
 

@@ -1,7 +1,9 @@
 """Reading index definitions from TOML: one file per index, validated, ids unique across the directory.
 
 TOML floats are parsed as `Decimal`, so `cap = 0.1` is exactly one tenth and explicit weights sum exactly.
-Any fault is one `InvalidDefinition` naming the file, the field and the problem.
+Any fault is one `InvalidDefinition` naming the file, the field and the problem. `configured_definitions` adds
+the definitions of the folder `$DEFISCOPE_INDEX_DEFINITIONS` names to the shipped ones (serve and the API track
+and show both), validated alike: a test index with short age rules, or a house index.
 
     >>> sorted(load_definitions())
     ['defi-grade', 'defi-pulse', 'defi-tvl']
@@ -9,7 +11,9 @@ Any fault is one `InvalidDefinition` naming the file, the field and the problem.
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Final
@@ -22,6 +26,25 @@ from defiscope.analytics.indices.errors import InvalidDefinition
 
 #: The definitions shipped with defiscope.
 SHIPPED_DEFINITIONS: Final = Path(__file__).parent / "definitions"
+#: A folder of more definitions, tracked and served beside the shipped ones.
+EXTRA_DEFINITIONS_ENV: Final = "DEFISCOPE_INDEX_DEFINITIONS"
+
+
+def configured_definitions(env: Mapping[str, str] | None = None) -> dict[str, IndexDefinition]:
+    """The shipped definitions, and those of the folder `$DEFISCOPE_INDEX_DEFINITIONS` (ids unique across both)."""
+    env = os.environ if env is None else env
+    definitions = load_definitions(SHIPPED_DEFINITIONS)
+    folder = env.get(EXTRA_DEFINITIONS_ENV)
+    if not folder:
+        return definitions
+    directory = Path(folder).expanduser()
+    if not directory.is_dir():
+        raise InvalidDefinition(f"{EXTRA_DEFINITIONS_ENV}={folder}: no such folder", field="definitions")
+    for index_id, definition in load_definitions(directory).items():
+        if index_id in definitions:
+            raise InvalidDefinition(f"{directory}: id {index_id!r} is a shipped definition's", field="id")
+        definitions[index_id] = definition
+    return definitions
 
 
 def load_definitions(directory: Path = SHIPPED_DEFINITIONS) -> dict[str, IndexDefinition]:

@@ -1,6 +1,7 @@
 """One rebalance: from the holdings there are to the target weights, each trade quoted exactly (pure; no I/O).
 
-Overweight members are sold into the hub token (WETH on Ethereum), then the hub buys the underweight ones.
+Overweight members are sold into the hub token (WETH on Ethereum, WBNB on BNB Chain: `hubs`), then the hub
+buys the underweight ones.
 Every trade is priced by an injected `Quoter`: the router's exact quote on the block's pool state as the
 earlier trades of this rebalance left it (`venue.BlockVenue`), or a fixed-fee model (`FixedFeeQuoter`) to
 compare with. Gas is the route's gas units times the block's base fee, paid from the hub. Amounts are raw
