@@ -295,6 +295,18 @@ def router(settings: ApiSettings) -> APIRouter:
         return await grades_view.grades(request, block)
 
     @api.get(
+        "/grades/evaluation",
+        response_model=grades_view.Evaluation,
+        summary="Walk-forward evaluation of the published grades (IC, hit rate, top-minus-bottom, deflated Sharpe)",
+        responses={409: {"model": m.Error, "description": "the published history is too short to evaluate"}},
+    )
+    async def grade_evaluation(
+        request: Request,
+        splits: Annotated[int, Query(ge=2, le=12, description="walk-forward test blocks after the first window")] = 6,
+    ) -> Response:
+        return await grades_view.evaluation(request, splits)
+
+    @api.get(
         "/grades/{slug}/history",
         response_model=grades_view.GradeHistory,
         summary="A graded protocol's trader and investor grades at every publication",
