@@ -238,11 +238,12 @@ function renderSync(syncing) {
   }));
 }
 
-// Each view: the hash that opens it, its section, and how to draw it (governance.js and alerts.js add theirs).
+// Each view: the hash that opens it, its section, and how to draw it (in governance.js, alerts.js, grades.js).
 const VIEWS = [
   { hash: /^#\/protocol\/([\w.-]+)/, section: "protocol", render: (match) => renderProtocol(match[1]) },
   { hash: /^#\/governance$/, section: "governance", render: () => renderGovernance() },
   { hash: /^#\/alerts$/, section: "alerts", render: () => renderAlerts() },
+  { hash: /^#\/grades(?:\/([\w.-]+))?$/, section: "grades", render: (match) => renderGrades(match[1]) },
   { hash: /^/, section: "overview", render: () => renderOverview() },
 ];
 
