@@ -192,7 +192,10 @@ function drawChart(id, type, labels, datasets, scales) {
   const data = labels === undefined ? { datasets } : { labels, datasets };
   if (charts[id]) { charts[id].data = data; charts[id].update("none"); return; }
   charts[id] = new Chart(el(id), {
-    type, data, options: { animation: false, responsive: true, interaction: { mode: "nearest", intersect: false }, scales },
+    type,
+    data,
+    // The box around the canvas sets the size (CSS): the chart fills it whatever the data.
+    options: { animation: false, responsive: true, maintainAspectRatio: false, interaction: { mode: "nearest", intersect: false }, scales },
   });
 }
 
