@@ -8,6 +8,7 @@ and the evaluation's "too short" message (a day is far from the months the walk-
 On a long published history with planted skill (`evaluated_store`: 272 daily publications through the real
 publisher, served by the API in a thread): grades with values, bars, the history of a protocol picked in the
 selector, the signals, and the evaluation report — every figure of the table and the points of both plots.
+On a store with nothing published: the API's messages, and no table or chart.
 """
 
 from __future__ import annotations
@@ -226,3 +227,19 @@ def _figure_is(shown: Any, figure: Any, text_of: Any) -> None:
         return
     assert float(shown.get_attribute("data-value")) == figure
     assert shown.inner_text() == text_of(figure)
+
+
+def test_nothing_published_yet_says_so(page: Page, tmp_path: Path) -> None:
+    """A store without publications: the API's 404 and 409 messages on the page, no table, no chart, no 0."""
+    app = create_app(ApiSettings(database_url=f"sqlite:///{tmp_path / 'empty.db'}"))
+    with serving_app(app) as server:
+        none = httpx.get(f"{server}/v1/grades")
+        assert none.status_code == 404
+        page.goto(f"{server}/#/grades")
+        page.wait_for_selector("#grades-none:not([hidden])")
+        assert page.locator("#grades-none").inner_text() == none.json()["error"]["problem"]
+        assert page.locator("#grades-table").is_hidden()
+        assert page.evaluate("() => Chart.getChart('grades-history-chart') === undefined")
+        assert page.locator("#grades-signals tbody tr").inner_text() == "no signal published yet"
+        problem = httpx.get(f"{server}/v1/grades/evaluation").json()["error"]["problem"]
+        assert page.locator("#grades-eval-message").inner_text() == f"No evaluation yet: {problem}."
