@@ -18,6 +18,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from defiscope.analytics.grades.published import MAX_SPLITS, MIN_SPLITS
 from defiscope.api import governance as governance_view
 from defiscope.api import grades as grades_view
 from defiscope.api import health as health_view
@@ -302,7 +303,10 @@ def router(settings: ApiSettings) -> APIRouter:
     )
     async def grade_evaluation(
         request: Request,
-        splits: Annotated[int, Query(ge=2, le=12, description="walk-forward test blocks after the first window")] = 6,
+        splits: Annotated[
+            int,
+            Query(ge=MIN_SPLITS, le=MAX_SPLITS, description="walk-forward test blocks after the first window"),
+        ] = 6,
     ) -> Response:
         return await grades_view.evaluation(request, splits)
 
