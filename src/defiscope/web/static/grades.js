@@ -25,16 +25,20 @@ const percent = (value, digits = 1) => `${(value * 100).toFixed(digits)}%`;
 const gradeText = (grade) => (grade === null ? "—" : grade.toFixed(1));
 
 async function renderGrades(chosen) {
+  const asked = location.hash;
   const [published, signals, evaluation] = await Promise.all([
     api("/v1/grades", [404]), api(`/v1/signals?limit=${SIGNALS_SHOWN}`), api("/v1/grades/evaluation", [409]),
   ]);
+  if (location.hash !== asked) return;  // another protocol was picked meanwhile: the newer refresh draws
   renderGradeTable(published);
   renderSignals(signals.signals);
   renderEvaluation(evaluation);
   const slugs = published.error ? [] : published.grades.map((g) => g.slug);
   const slug = slugs.includes(chosen) ? chosen : slugs[0];
   fillGradedSelect(slugs, slug);
-  if (slug !== undefined) renderGradeHistory(await api(`/v1/grades/${slug}/history`));
+  if (slug === undefined) return;
+  const history = await api(`/v1/grades/${slug}/history`);
+  if (location.hash === asked) renderGradeHistory(history);
 }
 
 function renderGradeTable(published) {
