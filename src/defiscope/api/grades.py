@@ -12,8 +12,9 @@ stored, so a per-block cache could keep the previous one for a block. Reading on
 The evaluation is computed from the stored publications and prices, not stored itself: it is a pure function of
 them, so a stored copy would only need invalidating (a reorg, a publication replaced). It is computed in a worker
 thread at most once per version of the published history (`GradeStore.version`: the count, newest row and newest
-block of the publications), so it changes only when a publication does, not with every indexed block. A history
-too short for the walk-forward is a 409 naming `history` and how many publications are needed.
+block of the publications), so it changes only when a publication does, not with every indexed block (a price of
+another chain stored late, stamped before the newest publication, shows from the next one). A history too short
+for the walk-forward is a 409 naming `history` and how many publications are needed.
 """
 
 from __future__ import annotations
