@@ -82,6 +82,8 @@ def test_signals(cli: CliRunner, on_store: PublishedStore) -> None:  # noqa: F81
         (["grades", "signals", "--slug", "nope"], "unknown graded protocol 'nope'"),
         (["grades", "signals", "--limit", "0"], "limit must be 1 to 1000"),
         (["grades", "evaluate", "--json"], "the evaluation needs at least 270 publications (270 days at 1 a day); 20"),
+        (["grades", "evaluate", "--splits", "2"], "the evaluation needs at least 150 publications (150 days at 1 a"),
+        (["grades", "evaluate", "--splits", "1"], "splits must be 2 to 12, got 1"),
         (["grades", "compute", "--block", "5"], "block 5 of chain 1 is not stored"),
     ],
 )

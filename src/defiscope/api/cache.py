@@ -22,8 +22,9 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from defiscope.chain.block import BlockRef
 
 Key = tuple[str, str]
+S = TypeVar("S", bound=Hashable)
 Version = tuple[tuple[int, int, str], ...]
 
 
@@ -151,20 +153,62 @@ class BlockCache:
         if entry is not None:
             self._lru.move_to_end(slot)
             return entry
-        pending = self._inflight.get(slot)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
-        self._inflight[slot] = future
-        try:
+
+        async def build_and_keep() -> Entry:
             body = await build()
             entry = Entry(body, etag_of(body), route)
             self._keep(slot, entry)
-            future.set_result(entry)
             return entry
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it, nobody else must log it
-            raise
-        finally:
-            del self._inflight[slot]
+
+        return await shared_build(self._inflight, slot, build_and_keep)
+
+
+class LatestBuilds:
+    """Per key, the one body built for the newest version asked: for reports recomputed only when what they are
+    built from changes (not with every indexed block). Concurrent requests for a key and version share one build,
+    run in a thread; a failed build is not kept.
+
+        builds = LatestBuilds()
+        entry = await builds.get("splits=6", stored_version, build)   # build() -> bytes, once per version
+    """
+
+    __slots__ = ("_kept", "_pending")
+
+    def __init__(self) -> None:
+        self._kept: dict[Hashable, tuple[Hashable, Entry]] = {}
+        self._pending: dict[tuple[Hashable, Hashable], asyncio.Future[Entry]] = {}
+
+    async def get(self, key: Hashable, version: Hashable, build: Callable[[], bytes], route: str = "") -> Entry:
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+
+        async def build_and_keep() -> Entry:
+            body = await run_in_threadpool(build)
+            entry = Entry(body, etag_of(body), route)
+            self._kept[key] = (version, entry)
+            return entry
+
+        return await shared_build(self._pending, (key, version), build_and_keep)
+
+
+async def shared_build(
+    inflight: dict[S, asyncio.Future[Entry]], slot: S, build: Callable[[], Awaitable[Entry]]
+) -> Entry:
+    """`build()` once for concurrent callers of the same slot: the first builds, the others await its result
+    (or its error)."""
+    pending = inflight.get(slot)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+    inflight[slot] = future
+    try:
+        entry = await build()
+        future.set_result(entry)
+        return entry
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # mark retrieved: waiters re-raise it, nobody else must log it
+        raise
+    finally:
+        del inflight[slot]

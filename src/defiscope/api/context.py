@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from defiscope.alerts.pools import PoolChain
-from defiscope.api.cache import BlockCache
+from defiscope.api.cache import BlockCache, LatestBuilds
 from defiscope.api.settings import ApiSettings
 from defiscope.chain.accounting import EndpointStats
 from defiscope.chain.block import BlockRef
@@ -167,6 +167,8 @@ class ApiContext:
     #: Chains whose pool discovery is in memory (`serve`: the indexer's cursors, read on a quote client): a
     #: pool-scope backtest reads these instead of loading the stored discovery per request.
     pools: Mapping[int, PoolChain] = field(default_factory=dict)
+    #: The grades' evaluation reports, rebuilt only when the published history changes (a year takes seconds).
+    evaluations: LatestBuilds = field(default_factory=LatestBuilds)
 
     @classmethod
     def build(

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from defiscope.analytics.grades.published import MAX_SPLITS, MIN_SPLITS
 from defiscope.api import governance as governance_view
 from defiscope.api import grades as grades_view
 from defiscope.api import health as health_view
@@ -295,6 +296,21 @@ def router(settings: ApiSettings) -> APIRouter:
         ] = None,
     ) -> Response:
         return await grades_view.grades(request, block)
+
+    @api.get(
+        "/grades/evaluation",
+        response_model=grades_view.Evaluation,
+        summary="Walk-forward evaluation of the published grades (IC, hit rate, top-minus-bottom, deflated Sharpe)",
+        responses={409: {"model": m.Error, "description": "the published history is too short to evaluate"}},
+    )
+    async def grade_evaluation(
+        request: Request,
+        splits: Annotated[
+            int,
+            Query(ge=MIN_SPLITS, le=MAX_SPLITS, description="walk-forward test blocks after the first window"),
+        ] = 6,
+    ) -> Response:
+        return await grades_view.evaluation(request, splits)
 
     @api.get(
         "/grades/{slug}/history",

@@ -5,7 +5,7 @@ defiscope grades --json                   # the newest published document, verba
 defiscope grades --at-block 1234          # what was published at or before block 1234, as a table
 defiscope grades compute --block 1234     # compute the factors at stored block 1234 and publish its grades
 defiscope grades signals --json           # published signals, newest first
-defiscope grades evaluate --json          # walk-forward evaluation over the published history
+defiscope grades evaluate --json          # walk-forward evaluation over the published history (--splits 2..12)
 
 The store is the configured one (`DEFISCOPE_DATA_DIR` / `DEFISCOPE_DATABASE_URL`); `compute` and `evaluate` also
 open the configured chains (the devnet by default): `compute` reads totalSupply there, `evaluate` takes the graded
@@ -161,7 +161,10 @@ def signals(
 
 @grades_app.command("evaluate")
 @one_line_errors
-def evaluate(as_json: Annotated[bool, typer.Option("--json", help="JSON.")] = False) -> None:
+def evaluate(
+    splits: Annotated[int, typer.Option("--splits", help="Walk-forward test blocks after the first window.")] = 6,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON (what /v1/grades/evaluation answers).")] = False,
+) -> None:
     """Walk-forward evaluation of the published grades against the graded tokens' stored prices."""
     from defiscope.analytics.grades.compute import graded_tokens
     from defiscope.analytics.grades.published import evaluable_history, evaluation_document
@@ -169,9 +172,9 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="JSON.")] = Fa
     from defiscope.service.context import resolve_targets
 
     with _repo() as repo:
-        evaluable_history(repo)  # a short history is refused before looking for the chains' registries
+        evaluable_history(repo, splits)  # a short history is refused before looking for the chains' registries
         tokens = graded_tokens(target.deployment for target in resolve_targets(load_settings()))
-        report = evaluation_document(repo, tokens)
+        report = evaluation_document(repo, tokens, splits)
     if as_json:
         typer.echo(json.dumps(report))
         return

@@ -9,10 +9,10 @@
 
 Every chain's market (`devnet.fast_forward.WarpedMarket`) ticks on the simulated clock, the chains side by side;
 after every `plan.ticks_per_sample` ticks (and after the last) the chain's head is indexed by the indexer `serve`
-runs (`service.indexer`, with the alert hooks), so TVL, prices, yields and the adapters' events of those blocks
-are in the store as `serve` would have put them. The head of the run's start is indexed first. A set `stop`
-ends each chain after its current tick; its head is indexed then too, so the store always ends at the head
-that will be saved.
+runs (`service.indexer`, with the alert hooks and the grades publisher), so TVL, prices, yields, the adapters'
+events and the published grades of those blocks are in the store as `serve` would have put them. The head of the
+run's start is indexed first. A set `stop` ends each chain after its current tick; its head is indexed then too,
+so the store always ends at the head that will be saved.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from defiscope.alerts.wiring import alert_hooks
+from defiscope.analytics.grades.hook import grades_hook
 from defiscope.chain.block import BlockRef
 from defiscope.chain.feed import LogFeed
 from defiscope.config import load_settings
@@ -118,10 +119,14 @@ async def simulate_history(
 ) -> History:
     """Run `plan` on every chain of `devnet` (attached, resumed or fresh, by `open_devnet`), indexing into `repo`."""
     started = time.perf_counter()
-    async with open_runtime(load_settings(), network="devnet") as runtime:
+    settings = load_settings()
+    async with open_runtime(settings, network="devnet") as runtime:
         for engine in runtime.engines.values():  # a sample's snapshot and its events read the blocks' logs once
             engine.feed = engine.feed or LogFeed(engine.client.chain_id)
-        indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=alert_hooks(repo))
+        # The hooks `serve` runs: alerts, and grades published every `grades_every_seconds` of block time, so
+        # `defiscope grades` answers right after the run.
+        publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
+        indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(*alert_hooks(repo), publisher))
         await indexer.resume()
         markets = [
             await asyncio.to_thread(WarpedMarket.open, c, seed=seed, tick_seconds=plan.tick_seconds)

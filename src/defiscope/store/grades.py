@@ -117,6 +117,28 @@ class GradeStore:
         with self._reads() as session:
             return session.scalar(stmt)
 
+    def version(self, chain_id: int) -> tuple[int, int, int, str] | None:
+        """What identifies the set of publications of a chain (None before the first): (count, the newest row id,
+        the newest published block's number and hash). Publishing (again) adds a row with a new id, a reorg drops
+        rows and changes the newest block's hash, so any change of the published history changes this."""
+        rows = select(func.count(), func.max(GradePublicationRow.id)).where(GradePublicationRow.chain_id == chain_id)
+        newest = (
+            select(Block.number, Block.hash)
+            .join(
+                GradePublicationRow,
+                (Block.chain_id == GradePublicationRow.chain_id) & (Block.number == GradePublicationRow.block_number),
+            )
+            .where(Block.chain_id == chain_id)
+            .order_by(Block.number.desc())
+            .limit(1)
+        )
+        with self._reads() as session:
+            count, newest_id = session.execute(rows).one()
+            block = session.execute(newest).first()
+        if not count or block is None:
+            return None
+        return count, newest_id, block.number, block.hash
+
     def states_before(self, chain_id: int, number: int) -> dict[tuple[str, str], str]:
         """Each (entity, horizon)'s state after its latest signal before block `number` (absent: never signalled)."""
         newest = (

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["catalog", "figures", "fees"]
+MODULES = ["catalog", "figures", "fees", "walkforward"]
 
 
 @pytest.mark.parametrize("name", MODULES)

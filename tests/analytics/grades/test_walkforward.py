@@ -71,6 +71,11 @@ def test_the_report_document_is_json_with_every_figure_or_its_reason(planted_tra
     blocks = [point["block"] for point in formula["ic_by_period"]]
     assert blocks == sorted(blocks)
     assert len(blocks) == published["evaluated_periods"]
+    path = formula["top_minus_bottom_by_period"]
+    assert [point["block"] for point in path] == blocks
+    returns = [point["return"] for point in path if point["return"] is not None]
+    assert np.mean(returns) == pytest.approx(formula["top_minus_bottom"], rel=1e-12)
+    assert path[-1]["cumulative"] == pytest.approx(np.prod(1 + np.array(returns)) - 1, rel=1e-12)
 
 
 def test_a_grade_published_before_its_inputs_existed_is_refused(planted: tuple[Market, GradePanel]) -> None:

@@ -103,6 +103,7 @@ class VariantReport:
     name: str
     ics: FloatArray  # per evaluated period, NaN where the cross-section was too thin
     delayed_ics: FloatArray  # per evaluated period that has a return one horizon later
+    spreads: FloatArray  # the long-short return per evaluated period, NaN where no book could be formed
     ic: ICSummary | Unavailable
     delayed_ic: ICSummary | Unavailable
     hit_rate: float | Unavailable
@@ -174,6 +175,7 @@ def _report(
         name,
         ics,
         delayed,
+        spreads,
         _measured(ic_summary, ics),
         _measured(ic_summary, delayed),
         _measured(_bucket_hit_rate, table[periods], realised[periods], setup.quantiles),

@@ -35,6 +35,9 @@ from defiscope.store.grades import GradeStore, Publication
 
 #: The most signals one request lists.
 MAX_SIGNALS: Final = 1000
+#: Walk-forward test blocks an evaluation may ask (each needs a horizon of history after the first window).
+MIN_SPLITS: Final = 2
+MAX_SPLITS: Final = 12
 
 
 class NoPublication(InputError):
@@ -102,6 +105,8 @@ def signals_published(repo: Repository, slug: str | None = None, limit: int = 10
 def evaluable_history(repo: Repository, n_splits: int = 6) -> list[Publication]:
     """The published history, if it is long enough for the walk-forward evaluation; else `HistoryTooShort` saying
     how many publications are needed."""
+    if not MIN_SPLITS <= n_splits <= MAX_SPLITS:
+        raise InputError(f"splits must be {MIN_SPLITS} to {MAX_SPLITS}, got {n_splits}", field="splits")
     publications = GradeStore(repo.engine).publications(CLOCK_CHAIN)
     periods_per_day = _periods_per_day(publications)
     needed = _periods_needed(periods_per_day, n_splits)
@@ -177,6 +182,8 @@ def _block(block: BlockRef) -> dict[str, Any]:
 
 
 __all__ = [
+    "MAX_SPLITS",
+    "MIN_SPLITS",
     "HistoryTooShort",
     "NoPublication",
     "UnknownGraded",

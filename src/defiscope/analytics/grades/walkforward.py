@@ -129,7 +129,24 @@ def _variant(report: VariantReport, blocks: npt.NDArray[np.int64]) -> dict[str, 
             {"block": int(block), "ic": None if math.isnan(ic) else float(ic)}
             for block, ic in zip(blocks, report.ics, strict=True)
         ],
+        "top_minus_bottom_by_period": _spread_path(blocks, report.spreads),
     }
+
+
+def _spread_path(blocks: npt.NDArray[np.int64], spreads: FloatArray) -> list[dict[str, object]]:
+    """Per evaluated period: the long-short return (None: no book) and the return compounded since the first
+    evaluated period (a period without a book holds nothing, so the compounded return carries over unchanged).
+
+    >>> [p["cumulative"] for p in _spread_path(np.array([10, 17, 24]), np.array([0.5, np.nan, -0.5]))]
+    [0.5, 0.5, -0.25]
+    """
+    path: list[dict[str, object]] = []
+    growth = 1.0
+    for block, spread in zip(blocks, spreads, strict=True):
+        known = math.isfinite(spread)
+        growth *= 1.0 + float(spread) if known else 1.0
+        path.append({"block": int(block), "return": float(spread) if known else None, "cumulative": growth - 1.0})
+    return path
 
 
 def _figure(figure: float | ICSummary | DeflatedSharpe | Unavailable) -> object:

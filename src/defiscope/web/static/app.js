@@ -238,13 +238,15 @@ function renderSync(syncing) {
   }));
 }
 
-// Each view: the hash that opens it, its section, and how to draw it (governance.js, alerts.js, indices.js draw theirs).
+// Each view: the hash that opens it, its section, and how to draw it (governance.js, alerts.js, grades.js, indices.js
+// draw theirs).
 const VIEWS = [
   { hash: /^#\/protocol\/([\w.-]+)/, section: "protocol", render: (match) => renderProtocol(match[1]) },
   { hash: /^#\/governance$/, section: "governance", render: () => renderGovernance() },
   { hash: /^#\/alerts$/, section: "alerts", render: () => renderAlerts() },
   { hash: /^#\/indices\/([\w-]+)$/, section: "index", render: (match) => renderIndex(match[1]) },
   { hash: /^#\/indices$/, section: "indices", render: () => renderIndices() },
+  { hash: /^#\/grades(?:\/([\w.-]+))?$/, section: "grades", render: (match) => renderGrades(match[1]) },
   { hash: /^/, section: "overview", render: () => renderOverview() },
 ];
 
