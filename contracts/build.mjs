@@ -43,28 +43,19 @@ const errors = (output.errors ?? []).filter((e) => e.severity === "error");
 for (const e of output.errors ?? []) console.error(e.formattedMessage);
 if (errors.length > 0) process.exit(1);
 
-// Imported contracts written out as they are (no wrapper of ours): real OpenZeppelin proxies and timelock.
-const IMPORTED = {
-  "@openzeppelin/contracts/proxy/transparent/TransparentUpgradeableProxy.sol": ["TransparentUpgradeableProxy"],
-  "@openzeppelin/contracts/proxy/transparent/ProxyAdmin.sol": ["ProxyAdmin"],
-  "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol": ["ERC1967Proxy"],
-};
-
 mkdirSync(outDir, { recursive: true });
-const emitted = [
-  ...Object.keys(sources).flatMap((file) => Object.entries(output.contracts[file])),
-  ...Object.entries(IMPORTED).flatMap(([file, names]) => names.map((name) => [name, output.contracts[file][name]])),
-];
-for (const [name, contract] of emitted) {
-  const bytecode = contract.evm.bytecode.object;
-  if (!bytecode) continue; // interfaces and abstract contracts
-  const artifact = {
-    contractName: name,
-    compiler: `solc ${solc.version()}`,
-    abi: contract.abi,
-    bytecode: `0x${bytecode}`,
-    deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
-  };
-  writeFileSync(join(outDir, `${name}.json`), JSON.stringify(artifact, null, 2) + "\n");
-  console.log(`${name}: ${bytecode.length / 2} bytes init code`);
+for (const file of Object.keys(sources)) {
+  for (const [name, contract] of Object.entries(output.contracts[file])) {
+    const bytecode = contract.evm.bytecode.object;
+    if (!bytecode) continue; // interfaces and abstract contracts
+    const artifact = {
+      contractName: name,
+      compiler: `solc ${solc.version()}`,
+      abi: contract.abi,
+      bytecode: `0x${bytecode}`,
+      deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
+    };
+    writeFileSync(join(outDir, `${name}.json`), JSON.stringify(artifact, null, 2) + "\n");
+    console.log(`${name}: ${bytecode.length / 2} bytes init code`);
+  }
 }

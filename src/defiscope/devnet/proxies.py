@@ -1,5 +1,5 @@
 """Upgradeable stand-ins behind real proxies, as on mainnet: OpenZeppelin's TransparentUpgradeableProxy (with the
-ProxyAdmin it creates) and Compound's Unitroller.
+ProxyAdmin it creates; the package's own build, `artifacts.NPM_ARTIFACTS`) and Compound's Unitroller.
 
 Example::
 
@@ -19,7 +19,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
-from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.tx import Sender
 
 #: EIP-1967's admin slot: bytes32(uint256(keccak256("eip1967.proxy.admin")) - 1).
@@ -46,12 +46,12 @@ def implementation_of(sender: Sender, proxy: str) -> ChecksumAddress:
 def deploy_transparent(sender: Sender, implementation: str, owner: str, init: bytes = b"") -> ChecksumAddress:
     """A TransparentUpgradeableProxy over ``implementation``, set up with ``init`` (calldata, delegated once); its
     ProxyAdmin is owned by ``owner``."""
-    proxy = sender.deploy(contract_artifact("TransparentUpgradeableProxy"), implementation, owner, init)
+    proxy = sender.deploy(npm_artifact("TransparentUpgradeableProxy"), implementation, owner, init)
     return proxy.address
 
 
 def proxy_admin_contract(sender: Sender, proxy: str) -> Contract:
-    return sender.contract(contract_artifact("ProxyAdmin"), proxy_admin(sender, proxy))
+    return sender.contract(npm_artifact("ProxyAdmin"), proxy_admin(sender, proxy))
 
 
 def upgrade_to(sender: Sender, proxy: str, implementation: str, init: bytes = b"") -> None:

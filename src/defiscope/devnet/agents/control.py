@@ -72,7 +72,8 @@ class RareClock:
 
 @dataclass(frozen=True, slots=True)
 class ControlChange:
-    """A change done (executed on chain): what, on which registry contract, the new value, and the block."""
+    """A change done (executed on chain): what, on which registry contract (or address, for a timelock the
+    simulation deployed), the new value, and the block."""
 
     protocol: str
     kind: str
@@ -125,7 +126,9 @@ class ControlAgents:
         elif kind == "delay":
             current = timelock.functions.getMinDelay().call()
             delay = rng.choice([d for d in DELAYS if d != current])
-            target, call_to, value = "EigenLayerTimelock", timelock.address, str(delay)
+            registered = timelock.address == sim.chain.contracts["EigenLayerTimelock"]
+            target = "EigenLayerTimelock" if registered else timelock.address  # a successor: not in the registry
+            call_to, value = timelock.address, str(delay)
             data = calldata(timelock, "updateDelay", delay)
         else:
             delay = timelock.functions.getMinDelay().call()
