@@ -92,3 +92,21 @@ async def test_eigenlayer_managers_are_upgraded_by_a_timelock_that_a_safe_propos
         assert len(upgrades) == 2
         assert upgrades[-1].implementation == control.proxy.implementation
         assert upgrades[0].block <= upgrades[1].block
+
+
+async def test_lido_withdrawal_queue_is_an_ossifiable_proxy_administered_by_the_dao_agent(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    queue = deployment.contracts["LidoWithdrawalQueue"]
+    sender = Sender.connect(eth_chain.rpc_url)
+    proxy = sender.contract(contract_artifact("OssifiableProxy"), queue)
+    agent = proxy.functions.proxy__getAdmin().call()
+    surface = await control_surface(await _reader(client), deployment, "lido")
+    (control,) = [c for c in surface.contracts if c.proxy.address == queue]
+    # Read as mainnet's would be: an EIP-1967 proxy with its admin in the admin slot, and the Aragon Agent
+    # answering none of the classifying calls, so unknown (with why), never safe.
+    assert (control.proxy.kind, control.proxy.admin) == ("transparent", agent)
+    assert control.proxy.implementation == proxy.functions.proxy__getImplementation().call()
+    ((kind, address, _, _),) = _chain(control)
+    assert (kind, address) == ("unknown", agent)
+    assert control.admin_chain[0].why
