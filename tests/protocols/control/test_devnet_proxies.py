@@ -4,8 +4,14 @@ owned by the Compound timelock (then its governor) or by EigenLayer's timelock (
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
+from defiscope.cli import app
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.eigenlayer_admin import MANAGERS, OWNERS, THRESHOLD, operations_owners
@@ -15,6 +21,7 @@ from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.profile import ContractControl, control_surface, inspect_contract, upgrades_of
 from defiscope.protocols.surface import ContractUse
+from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
 
 
 async def _reader(client: ChainClient) -> Reader:
@@ -39,6 +46,32 @@ async def test_compound_v2_comptroller_is_a_unitroller_governed_through_the_time
         ("timelock", deployment.contracts["CompoundTimelock"], None, TIMELOCK_DELAY),
         ("governor", deployment.contracts["CompoundGovernor"], None, None),
     ]
+    # Its history: the implementation accepted at deployment (the Unitroller's NewImplementation).
+    assert [u.implementation for u in control.upgrades] == [control.proxy.implementation]
+
+
+async def test_a_comptroller_upgrade_by_its_admin_shows_in_the_unitroller_history(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    address, timelock = deployment.contracts["CompoundV2Comptroller"], deployment.contracts["CompoundTimelock"]
+    unitroller = sender.contract(contract_artifact("Unitroller"), address)
+    first = unitroller.functions.comptrollerImplementation().call()
+    second = sender.deploy(contract_artifact("Comptroller"))
+    # Only the admin may set it pending, and only the pending implementation (through _become) accepts it.
+    stranger = sender.accounts[3]
+    sender.send(unitroller.functions._setPendingImplementation(second.address), sender=stranger)  # Failure, code 1
+    assert unitroller.functions.pendingComptrollerImplementation().call() == "0x" + "00" * 20
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(unitroller.functions._setPendingImplementation(second.address), sender=timelock)
+        sender.send(second.functions._become(address), sender=timelock)
+    surface = await control_surface(await _reader(client), deployment, "compound-v2")
+    (control,) = [c for c in surface.contracts if c.proxy.address == address]
+    assert control.proxy.implementation == second.address
+    assert [u.implementation for u in control.upgrades] == [first, second.address]
+    # The market state lives in the Unitroller: the new implementation reads the same markets.
+    comptroller = sender.contract(contract_artifact("Comptroller"), address)
+    assert comptroller.functions.getAllMarkets().call()
 
 
 async def test_each_comet_is_a_transparent_proxy_whose_proxy_admin_the_timelock_owns(
@@ -110,3 +143,26 @@ async def test_lido_withdrawal_queue_is_an_ossifiable_proxy_administered_by_the_
     ((kind, address, _, _),) = _chain(control)
     assert (kind, address) == ("unknown", agent)
     assert control.admin_chain[0].why
+
+
+def test_risk_control_json_shows_the_proxies_and_admin_chains(
+    cli: CliRunner,  # noqa: F811
+    devnet_home: Path,  # noqa: F811
+    deployment: Deployment,
+) -> None:
+    """`defiscope risk control SLUG --json`, as a script reads it: proxy kind, implementation, admin types."""
+    expected = {
+        "compound-v2": ("CompoundV2Comptroller", "custom", ["timelock", "governor"]),
+        "compound-v3": ("CompoundV3Comet:USDC", "transparent", ["contract", "timelock", "governor"]),
+        "eigenlayer": ("EigenLayerStrategyManager", "transparent", ["contract", "timelock", "multisig"]),
+        "lido": ("LidoWithdrawalQueue", "transparent", ["unknown"]),
+    }
+    for slug, (name, kind, admins) in expected.items():
+        result = cli.invoke(app, ["risk", "control", slug, "--json"])
+        assert result.exit_code == 0, result.output
+        by_address = {c["address"]: c for c in json.loads(result.stdout)["control"]}
+        contract = by_address[deployment.contracts[name]]
+        assert contract["proxy"] == kind, slug
+        assert contract["implementation"] not in (None, contract["address"]), slug
+        assert [link["type"] for link in contract["admin_chain"]] == admins, slug
+        assert contract["upgrades"][-1]["implementation"] == contract["implementation"], slug

@@ -31,6 +31,9 @@ from defiscope.protocols.surface import ContractUse, event_topic
 
 #: topic0 of EIP-1967's Upgraded(address): a proxy's implementation changed.
 UPGRADED_TOPIC: Final = "0x" + event_topic(surface.UPGRADED).hex()
+#: topic0 of the Unitroller's NewImplementation(address,address): the Comptroller's implementation changed (not
+#: indexed: the new one is the second word of the data).
+NEW_IMPLEMENTATION_TOPIC: Final = "0x" + event_topic(surface.NEW_IMPLEMENTATION).hex()
 
 
 class UnknownProtocolHere(InputError):
@@ -152,15 +155,30 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
 
 
 async def upgrades_of(reader: Reader, proxies: Sequence[str]) -> dict[str, tuple[Upgrade, ...]]:
-    """Each proxy's implementation changes, oldest first, from its Upgraded events: one log query for all."""
+    """Each proxy's implementation changes, oldest first, from its Upgraded events (a Unitroller's
+    NewImplementation): one log query for all."""
     if not proxies:
         return {}
-    logs = await reader.logs(address=list(proxies), topics=[UPGRADED_TOPIC], from_block=0)
+    topics = [[UPGRADED_TOPIC, NEW_IMPLEMENTATION_TOPIC]]
+    logs = await reader.logs(address=list(proxies), topics=topics, from_block=0)
     found: dict[str, list[Upgrade]] = {to_checksum_address(p): [] for p in proxies}
     for log in logs:
-        upgrade = Upgrade(int(str(log["blockNumber"]), 0), _log_address(log["topics"][1]), str(log["transactionHash"]))
+        implementation = _new_implementation(log)
+        upgrade = Upgrade(int(str(log["blockNumber"]), 0), implementation, str(log["transactionHash"]))
         found[to_checksum_address(str(log["address"]))].append(upgrade)
     return {address: tuple(sorted(ups, key=lambda u: u.block)) for address, ups in found.items()}
+
+
+def _new_implementation(log: Mapping[str, Any]) -> str:
+    """Upgraded's indexed implementation, or NewImplementation's second data word."""
+    if _hex_of(log["topics"][0]) == UPGRADED_TOPIC:
+        return _log_address(log["topics"][1])
+    data = bytes.fromhex(_hex_of(log["data"])[2:])
+    return to_checksum_address(data[44:64])
+
+
+def _hex_of(value: Any) -> str:
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 def _log_address(topic: Any) -> str:
