@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING, Final
 import structlog
 from eth_utils import keccak
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from defiscope.devnet.agents.wallet import calldata
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.eigenlayer import MIN_WITHDRAWAL_DELAY_BLOCKS
 from defiscope.devnet.eigenlayer_admin import MANAGERS, deploy_timelock, operations_owners
+from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.proxies import proxy_admin_contract
 from defiscope.devnet.safe import safe_transaction
 
@@ -108,7 +110,11 @@ class ControlAgents:
         if self.clock is None:
             self.clock = RareClock("control", self.every_seconds)
         if self.clock.due(sim):
-            self._schedule(sim)
+            try:
+                self._schedule(sim)
+            except (ContractLogicError, Web3RPCError, DevnetError) as exc:
+                # A change that cannot be made is skipped, as any agent's reverted action: the market goes on.
+                log.warning("devnet.control_failed", protocol="EigenLayer", error=str(exc))
 
     def _schedule(self, sim: Simulation) -> None:
         assert self.clock is not None
@@ -135,7 +141,8 @@ class ControlAgents:
             successor = deploy_timelock(sim.sender, sim.chain.contracts["EigenLayerOperationsSafe"], delay)
             call_to, value = admin.address, successor
             data = calldata(admin, "transferOwnership", successor)
-        salt = keccak(text=f"defiscope control {self.made}")
+        # Unique across runs on the same chain (a restarted `serve` starts counting again).
+        salt = keccak(text=f"defiscope control {sim.sender.w3.eth.get_block('pending')['number']} {self.made}")
         scheduled = _Scheduled(kind, target, value, timelock.address, call_to, data, salt)
         delay_now = timelock.functions.getMinDelay().call()
         schedule = calldata(timelock, "schedule", call_to, 0, data, ZERO_WORD, salt, delay_now)
