@@ -89,8 +89,99 @@ contract CompoundV2Oracle {
     }
 }
 
+/// @notice Compound's UnitrollerAdminStorage: the Unitroller's slots, which the Comptroller's storage begins with.
+contract UnitrollerAdminStorage {
+    address public admin;
+    address public pendingAdmin;
+    address public comptrollerImplementation;
+    address public pendingComptrollerImplementation;
+}
+
+/// @notice Compound's Unitroller (ComptrollerCore): the Comptroller's address and storage, delegating to
+///         `comptrollerImplementation`. Upgrades take two steps: the admin sets a pending implementation, which
+///         accepts itself (`Comptroller._become`). Failures return ComptrollerErrorReporter's codes with a
+///         Failure event rather than reverting, as Compound's do.
+contract Unitroller is UnitrollerAdminStorage {
+    uint256 internal constant NO_ERROR = 0;
+    uint256 internal constant UNAUTHORIZED = 1;
+    // ComptrollerErrorReporter.FailureInfo values.
+    uint256 internal constant ACCEPT_ADMIN_PENDING_ADMIN_CHECK = 0;
+    uint256 internal constant ACCEPT_PENDING_IMPLEMENTATION_ADDRESS_CHECK = 1;
+    uint256 internal constant SET_PENDING_ADMIN_OWNER_CHECK = 14;
+    uint256 internal constant SET_PENDING_IMPLEMENTATION_OWNER_CHECK = 15;
+
+    event Failure(uint256 error, uint256 info, uint256 detail);
+    event NewPendingImplementation(address oldPendingImplementation, address newPendingImplementation);
+    event NewImplementation(address oldImplementation, address newImplementation);
+    event NewPendingAdmin(address oldPendingAdmin, address newPendingAdmin);
+    event NewAdmin(address oldAdmin, address newAdmin);
+
+    constructor() {
+        admin = msg.sender;
+    }
+
+    function _setPendingImplementation(address newPendingImplementation) public returns (uint256) {
+        if (msg.sender != admin) return _fail(UNAUTHORIZED, SET_PENDING_IMPLEMENTATION_OWNER_CHECK);
+        address oldPendingImplementation = pendingComptrollerImplementation;
+        pendingComptrollerImplementation = newPendingImplementation;
+        emit NewPendingImplementation(oldPendingImplementation, pendingComptrollerImplementation);
+        return NO_ERROR;
+    }
+
+    function _acceptImplementation() public returns (uint256) {
+        if (msg.sender != pendingComptrollerImplementation || pendingComptrollerImplementation == address(0)) {
+            return _fail(UNAUTHORIZED, ACCEPT_PENDING_IMPLEMENTATION_ADDRESS_CHECK);
+        }
+        address oldImplementation = comptrollerImplementation;
+        address oldPendingImplementation = pendingComptrollerImplementation;
+        comptrollerImplementation = pendingComptrollerImplementation;
+        pendingComptrollerImplementation = address(0);
+        emit NewImplementation(oldImplementation, comptrollerImplementation);
+        emit NewPendingImplementation(oldPendingImplementation, pendingComptrollerImplementation);
+        return NO_ERROR;
+    }
+
+    function _setPendingAdmin(address newPendingAdmin) public returns (uint256) {
+        if (msg.sender != admin) return _fail(UNAUTHORIZED, SET_PENDING_ADMIN_OWNER_CHECK);
+        address oldPendingAdmin = pendingAdmin;
+        pendingAdmin = newPendingAdmin;
+        emit NewPendingAdmin(oldPendingAdmin, newPendingAdmin);
+        return NO_ERROR;
+    }
+
+    function _acceptAdmin() public returns (uint256) {
+        if (msg.sender != pendingAdmin || msg.sender == address(0)) {
+            return _fail(UNAUTHORIZED, ACCEPT_ADMIN_PENDING_ADMIN_CHECK);
+        }
+        address oldAdmin = admin;
+        address oldPendingAdmin = pendingAdmin;
+        admin = pendingAdmin;
+        pendingAdmin = address(0);
+        emit NewAdmin(oldAdmin, admin);
+        emit NewPendingAdmin(oldPendingAdmin, pendingAdmin);
+        return NO_ERROR;
+    }
+
+    function _fail(uint256 err, uint256 info) internal returns (uint256) {
+        emit Failure(err, info, 0);
+        return err;
+    }
+
+    /// @dev Delegates every other call to the implementation, returning or reverting with what it returned.
+    fallback() external payable {
+        (bool success,) = comptrollerImplementation.delegatecall(msg.data);
+        assembly {
+            let free_mem_ptr := mload(0x40)
+            returndatacopy(free_mem_ptr, 0, returndatasize())
+            switch success
+            case 0 { revert(free_mem_ptr, returndatasize()) }
+            default { return(free_mem_ptr, returndatasize()) }
+        }
+    }
+}
+
 /// @notice Comptroller (G7 shape): markets, membership, collateral factors and account liquidity.
-contract Comptroller {
+contract Comptroller is UnitrollerAdminStorage {
     struct Market {
         bool isListed;
         uint256 collateralFactorMantissa;
@@ -103,9 +194,6 @@ contract Comptroller {
     bool public constant isComptroller = true;
     uint256 internal constant collateralFactorMaxMantissa = 0.9e18;
 
-    address public admin;
-    address public pendingAdmin;
-    address public pendingComptrollerImplementation;
     CompoundV2Oracle public oracle;
     uint256 public closeFactorMantissa;
     uint256 public liquidationIncentiveMantissa;
@@ -117,9 +205,6 @@ contract Comptroller {
     event MarketEntered(address cToken, address account);
     event NewCollateralFactor(address cToken, uint256 oldCollateralFactorMantissa, uint256 newCollateralFactorMantissa);
     event NewPriceOracle(address oldPriceOracle, address newPriceOracle);
-    event NewPendingAdmin(address oldPendingAdmin, address newPendingAdmin);
-    event NewAdmin(address oldAdmin, address newAdmin);
-    event NewPendingImplementation(address oldPendingImplementation, address newPendingImplementation);
 
     constructor() {
         admin = msg.sender;
@@ -136,27 +221,11 @@ contract Comptroller {
         return 0;
     }
 
-    /// @notice Unitroller's two-step admin transfer (the Timelock is the admin on mainnet).
-    function _setPendingAdmin(address newPendingAdmin) external onlyAdmin returns (uint256) {
-        emit NewPendingAdmin(pendingAdmin, newPendingAdmin);
-        pendingAdmin = newPendingAdmin;
-        return 0;
-    }
-
-    function _acceptAdmin() external returns (uint256) {
-        require(msg.sender == pendingAdmin && msg.sender != address(0), "not the pending admin");
-        emit NewAdmin(admin, pendingAdmin);
-        emit NewPendingAdmin(pendingAdmin, address(0));
-        admin = pendingAdmin;
-        pendingAdmin = address(0);
-        return 0;
-    }
-
-    /// @notice Unitroller's first upgrade step: records the implementation that `_become` would then accept.
-    function _setPendingImplementation(address newPendingImplementation) external onlyAdmin returns (uint256) {
-        emit NewPendingImplementation(pendingComptrollerImplementation, newPendingImplementation);
-        pendingComptrollerImplementation = newPendingImplementation;
-        return 0;
+    /// @notice The last step of an upgrade (ComptrollerG7._become): the Unitroller's admin makes it accept this
+    ///         implementation, which its admin set pending first.
+    function _become(Unitroller unitroller) external {
+        require(msg.sender == unitroller.admin(), "only unitroller admin can change brains");
+        require(unitroller._acceptImplementation() == 0, "change not authorized");
     }
 
     function _setCloseFactor(uint256 newCloseFactorMantissa) external onlyAdmin returns (uint256) {

@@ -10,7 +10,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// are internal storage read through CometExt's totalsBasic(), and the curve, scale and storefront getters
 /// return uint256 (Comet declares them `uint public immutable`). Left out: rewards tracking, liquidator
 /// points, pause flags, the assetsIn bitmap (a zero balance is skipped instead: same figures) and the
-/// configurator/proxy (parameters are constructor arguments).
+/// configurator (parameters are constructor arguments). As on mainnet, a Comet is an implementation behind a
+/// TransparentUpgradeableProxy whose storage `initializeStorage` sets up.
 
 interface CometPriceFeed {
     function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80);
@@ -89,6 +90,7 @@ contract Comet {
     error InsufficientReserves();
     error NotLiquidatable();
     error NotForSale();
+    error AlreadyInitialized();
     error TooMuchSlippage();
 
     event Supply(address indexed from, address indexed dst, uint256 amount);
@@ -123,6 +125,8 @@ contract Comet {
     uint256 public immutable borrowPerSecondInterestRateSlopeLow;
     uint256 public immutable borrowPerSecondInterestRateSlopeHigh;
     uint256 public immutable borrowPerSecondInterestRateBase;
+    /// @dev The implementation itself, whose storage holds the asset list the proxy copies.
+    Comet internal immutable configuration;
 
     // CometStorage: internal, read through totalsBasic() (the tracking indices stay 0: no rewards here).
     uint64 internal baseSupplyIndex;
@@ -164,6 +168,8 @@ contract Comet {
         borrowPerSecondInterestRateSlopeLow = rates.borrowPerYearInterestRateSlopeLow / SECONDS_PER_YEAR;
         borrowPerSecondInterestRateSlopeHigh = rates.borrowPerYearInterestRateSlopeHigh / SECONDS_PER_YEAR;
         borrowPerSecondInterestRateBase = rates.borrowPerYearInterestRateBase / SECONDS_PER_YEAR;
+        // The implementation keeps its asset list (mainnet: packed immutables) in its own storage; the proxy copies
+        // it in initializeStorage.
         for (uint8 i = 0; i < configs.length; i++) {
             AssetConfig memory c = configs[i];
             assets.push(
@@ -171,9 +177,21 @@ contract Comet {
                     c.liquidateCollateralFactor, c.liquidationFactor, c.supplyCap)
             );
         }
+        configuration = this;
+    }
+
+    /// @notice Comet.initializeStorage: called once through the proxy after its first implementation is set.
+    function initializeStorage() external {
+        if (lastAccrualTime != 0) revert AlreadyInitialized();
+        lastAccrualTime = uint40(block.timestamp);
         baseSupplyIndex = BASE_INDEX_SCALE;
         baseBorrowIndex = BASE_INDEX_SCALE;
-        lastAccrualTime = uint40(block.timestamp);
+        if (assets.length == 0) {
+            uint8 count = configuration.numAssets();
+            for (uint8 i = 0; i < count; i++) {
+                assets.push(configuration.getAssetInfo(i));
+            }
+        }
     }
 
     // ---------------------------------------------------------------- CometExt

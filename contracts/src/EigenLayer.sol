@@ -3,9 +3,12 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
 
 // EigenLayer core as deployed on Ethereum after the slashing upgrade (2025), with the real function names,
-// argument shapes, views and events (tests/fixtures/abi/eigenlayer). Left out: proxies, pausing, signatures,
+// argument shapes, views and events (tests/fixtures/abi/eigenlayer). As on mainnet the three managers are
+// implementations (cross references immutable) behind TransparentUpgradeableProxies, set up by `initialize`.
+// Left out: pausing, signatures,
 // the AllocationManager (no operator is ever slashed here, so every slashing factor stays 1 and scaled shares
 // equal deposit shares) and native withdrawals. The deployer is the owner, the strategy whitelister and, for
 // lack of beacon-chain proofs, every EigenPod. `setMinWithdrawalDelayBlocks` is the only devnet-only hook.
@@ -121,7 +124,7 @@ contract StrategyBase is IStrategy {
 /// @title StrategyManager
 /// @notice Deposits into whitelisted strategies and each staker's deposit shares. The whitelist changes only
 ///         through the whitelister, each change an event: that is how strategies are found.
-contract StrategyManager {
+contract StrategyManager is Initializable {
     using SafeERC20 for IERC20;
 
     event Deposit(address staker, IStrategy strategy, uint256 shares);
@@ -139,9 +142,13 @@ contract StrategyManager {
 
     /// @param _delegation the DelegationManager (deployed right after; its address is known in advance).
     constructor(DelegationManager _delegation) {
-        owner = msg.sender;
-        strategyWhitelister = msg.sender;
         delegation = _delegation;
+        _disableInitializers();
+    }
+
+    function initialize(address initialOwner, address initialStrategyWhitelister, uint256) external initializer {
+        owner = initialOwner;
+        strategyWhitelister = initialStrategyWhitelister;
     }
 
     modifier onlyDelegationManager() {
@@ -268,7 +275,7 @@ contract StrategyManager {
 ///         pods: they are found from PodDeployed logs. With no beacon chain, the owner plays every pod and
 ///         credits validators with recordBeaconChainETHBalanceUpdate; balance decreases (beacon-chain slashing)
 ///         are not replicated and revert.
-contract EigenPodManager {
+contract EigenPodManager is Initializable {
     IStrategy public constant beaconChainETHStrategy = IStrategy(0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0);
     int256 internal constant GWEI_TO_WEI = 1e9;
 
@@ -284,8 +291,12 @@ contract EigenPodManager {
 
     /// @param _delegationManager the DelegationManager (deployed right after; its address is known in advance).
     constructor(DelegationManager _delegationManager) {
-        owner = msg.sender;
         delegationManager = _delegationManager;
+        _disableInitializers();
+    }
+
+    function initialize(address initialOwner, uint256) external initializer {
+        owner = initialOwner;
     }
 
     function createPod() external returns (address pod) {
@@ -333,7 +344,7 @@ contract EigenPodManager {
 /// @notice Operators, delegation, operator shares, and the withdrawal queue: shares leave the staker and the
 ///         operator when queued; the tokens leave the strategy only on completion, strictly more than
 ///         minWithdrawalDelayBlocks later (as mainnet's slashing release).
-contract DelegationManager {
+contract DelegationManager is Initializable {
     struct SignatureWithExpiry {
         bytes signature;
         uint256 expiry;
@@ -375,11 +386,20 @@ contract DelegationManager {
     mapping(bytes32 => bool) public pendingWithdrawals;
     mapping(address => uint256) public cumulativeWithdrawalsQueued;
 
+    /// @dev Mainnet's MIN_WITHDRAWAL_DELAY_BLOCKS is immutable; here `initialize` copies it to storage, where the
+    ///      devnet hook below may shorten it.
+    uint32 internal immutable initialMinWithdrawalDelayBlocks;
+
     constructor(StrategyManager _strategyManager, EigenPodManager _eigenPodManager, uint32 _minWithdrawalDelayBlocks) {
-        owner = msg.sender;
         strategyManager = _strategyManager;
         eigenPodManager = _eigenPodManager;
-        minWithdrawalDelayBlocks = _minWithdrawalDelayBlocks;
+        initialMinWithdrawalDelayBlocks = _minWithdrawalDelayBlocks;
+        _disableInitializers();
+    }
+
+    function initialize(address initialOwner, uint256) external initializer {
+        owner = initialOwner;
+        minWithdrawalDelayBlocks = initialMinWithdrawalDelayBlocks;
     }
 
     /// @notice Devnet-only hook (mainnet's delay is immutable): lets a test wait fewer than 100,800 blocks.

@@ -53,9 +53,22 @@ contract WithdrawalQueue {
     uint256 internal _lastFinalizedRequestId;
     uint256 internal _lockedEther;
 
+    event InitializedV1(address _admin);
+
+    error AlreadyInitialized();
+
+    /// @dev As on mainnet, an implementation behind Lido's OssifiableProxy: immutables here, storage set up by
+    ///      `initialize` through the proxy.
     constructor(IStETHShares stETH_) {
         STETH = stETH_;
+    }
+
+    /// @notice WithdrawalQueue.initialize: the zero sentinel request (mainnet also grants `_admin` its roles, which
+    ///         this stand-in, without AccessControl or pausing, does not keep).
+    function initialize(address _admin) external {
+        if (_requests.length != 0) revert AlreadyInitialized();
         _requests.push(Request(0, 0, address(0), uint40(block.timestamp), true));
+        emit InitializedV1(_admin);
     }
 
     function requestWithdrawals(uint256[] calldata _amounts, address _owner)

@@ -135,8 +135,18 @@ def _abi_of(registry_name: str | None) -> list[dict[str, object]]:
     # A grant's target is the governed token, which the registry lists as a token (by symbol) too.
     if registry_name.endswith("GovernanceToken") or registry_name in ("COMP", "UNI"):
         return list(contract_artifact("GovernanceToken").abi)
-    name = "CErc20" if registry_name.startswith("CompoundV2cToken:") else "Comptroller"
-    return list(contract_artifact(name).abi)
+    if registry_name.startswith("CompoundV2cToken:"):
+        return list(contract_artifact("CErc20").abi)
+    # The Comptroller's address is its Unitroller: the proxy's own functions, then the implementation's.
+    entries = [*contract_artifact("Unitroller").abi, *contract_artifact("Comptroller").abi]
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        key = f"{entry.get('type')} {entry.get('name')} {[i['type'] for i in entry.get('inputs', [])]}"
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique
 
 
 def _as_json(value: object) -> object:

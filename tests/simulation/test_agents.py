@@ -62,6 +62,7 @@ def test_default_agents_follow_the_registry(eth_chain: DevnetChain, bnb_chain: D
         "GovernanceAgents",  # first: `serve` promises a proposal within its first 100 blocks
         "AaveGovernanceV3Agents",
         "AaveGovernanceAgents",
+        "ControlAgents",
         "MakerGovernanceAgents",
         "AaveUsers",
         "CompoundV2Users",

@@ -302,8 +302,9 @@ def _propose(chain: DevnetChain) -> int:
     sender = Sender.connect(chain.rpc_url)
     governor = sender.contract(contract_artifact("DevGovernor"), chain.contracts["CompoundGovernor"])
     comptroller = sender.contract(contract_artifact("Comptroller"), chain.contracts["CompoundV2Comptroller"])
+    unitroller = sender.contract(contract_artifact("Unitroller"), chain.contracts["CompoundV2Comptroller"])
     calls = [
-        comptroller.encode_abi("_setPendingAdmin", args=["0x000000000000000000000000000000000000dEaD"]),
+        unitroller.encode_abi("_setPendingAdmin", args=["0x000000000000000000000000000000000000dEaD"]),
         comptroller.encode_abi("_setCloseFactor", args=[6 * 10**17]),
     ]
     targets = [comptroller.address] * len(calls)

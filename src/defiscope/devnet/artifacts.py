@@ -37,6 +37,9 @@ NPM_ARTIFACTS: Final[Mapping[str, str]] = {
         "@gnosis.pm/safe-contracts/build/artifacts/contracts/proxies/GnosisSafeProxyFactory.sol/GnosisSafeProxyFactory.json"
     ),
     "UniswapV2Pair": "@uniswap/v2-core/build/UniswapV2Pair.json",
+    # OpenZeppelin's own build of its proxies (5.7): what the devnet's upgradeable stand-ins sit behind.
+    "TransparentUpgradeableProxy": "@openzeppelin/contracts/build/contracts/TransparentUpgradeableProxy.json",
+    "ProxyAdmin": "@openzeppelin/contracts/build/contracts/ProxyAdmin.json",
     "UniswapV2Router02": "@uniswap/v2-periphery/build/UniswapV2Router02.json",
     "UniswapV3Factory": "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
     "UniswapV3Pool": "@uniswap/v3-core/artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json",

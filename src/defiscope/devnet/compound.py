@@ -5,11 +5,12 @@ Example::
     registry = deploy_compound(sender, ETHEREUM, tokens, contracts)
     registry["CompoundV2Comptroller"], registry["CompoundV2cToken:USDC"], registry["CompoundV3Comet:USDC"]
 
-Compound V2: a Comptroller, a price oracle over the devnet feeds, one JumpRateModelV2 and one cToken per
-market (a CErc20; cETH a CEther holding native ETH, with no underlying(), as on mainnet), with Compound's
-mainnet-like parameters: collateral factors, reserve factors, rate curves and initial exchange rates of
-0.02 * 10**(18 - 8 + underlying decimals).
-Compound III: four Comets shaped like mainnet's (`COMETS`): cUSDCv3 (WETH, WBTC, wstETH collateral, its
+Compound V2: a Comptroller behind a Unitroller (the registry's address), a price oracle over the devnet feeds,
+one JumpRateModelV2 and one cToken per market (a CErc20; cETH a CEther holding native ETH, with no underlying(),
+as on mainnet), with Compound's mainnet-like parameters: collateral factors, reserve factors, rate curves and
+initial exchange rates of 0.02 * 10**(18 - 8 + underlying decimals).
+Compound III: four Comets, each an implementation behind a TransparentUpgradeableProxy, shaped like mainnet's
+(`COMETS`): cUSDCv3 (WETH, WBTC, wstETH collateral, its
 storefront price factor 0.6 and 5M USDC target reserves), cUSDTv3 (five collateral assets), and cWETHv3 and
 cWstETHv3, which price everything in their base token as on mainnet (a constant 1 base feed and collateral
 feeds in the base; these cross feeds stay fixed when the simulation moves USD prices).
@@ -31,6 +32,7 @@ from typing import Final
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.proxies import deploy_transparent, deploy_unitroller
 from defiscope.devnet.seeding import approve, fund, seed_user, units
 from defiscope.devnet.spec import FEED_DECIMALS, ChainSpec, FeedSpec
 from defiscope.devnet.tokens import feed_name
@@ -234,7 +236,8 @@ def deploy_compound(
 
 
 def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Mapping[str, str]) -> dict[str, str]:
-    comptroller = sender.deploy(contract_artifact("Comptroller"))
+    implementation = sender.deploy(contract_artifact("Comptroller"))
+    comptroller = sender.contract(contract_artifact("Comptroller"), deploy_unitroller(sender, implementation))
     oracle = sender.deploy(contract_artifact("CompoundV2Oracle"))
     c = comptroller.functions
     sender.send(c._setPriceOracle(oracle.address))
@@ -336,7 +339,7 @@ def deploy_comet(
         for a in comet.assets
     ]
     decimals = base.functions.decimals().call()
-    contract = sender.deploy(
+    implementation = sender.deploy(
         contract_artifact("Comet"),
         base.address,
         prices[comet.base],
@@ -347,6 +350,9 @@ def deploy_comet(
         tuple(wad_of(v) for v in comet.rates),
         assets,
     )
+    init = bytes.fromhex(implementation.encode_abi("initializeStorage", args=[])[2:])
+    proxy = deploy_transparent(sender, implementation.address, sender.owner, init)
+    contract = sender.contract(contract_artifact("Comet"), proxy)
     for user in comet.users:
         address = seed_user(sender, "compound-v3", comet.user_name(user))
         for symbol, whole in user.supply:
@@ -365,3 +371,45 @@ def deploy_comets(
     sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract], feeds: Mapping[str, str]
 ) -> dict[str, str]:
     return {f"CompoundV3Comet:{c.base}": deploy_comet(sender, spec, c, tokens, feeds) for c in COMETS}
+
+
+#: Comet's rate getters, in the order of its constructor's RateConfig (per-second slopes, kinks as they are).
+COMET_RATE_GETTERS: Final = (
+    ("supplyKink", False),
+    ("supplyPerSecondInterestRateSlopeLow", True),
+    ("supplyPerSecondInterestRateSlopeHigh", True),
+    ("supplyPerSecondInterestRateBase", True),
+    ("borrowKink", False),
+    ("borrowPerSecondInterestRateSlopeLow", True),
+    ("borrowPerSecondInterestRateSlopeHigh", True),
+    ("borrowPerSecondInterestRateBase", True),
+)
+SECONDS_PER_YEAR: Final = 31_536_000
+
+
+def deploy_comet_implementation(sender: Sender, proxy: str) -> str:
+    """A new Comet implementation with the configuration the proxy runs now (as mainnet's Configurator deploys
+    one before the ProxyAdmin upgrades to it): per-year rates are the per-second ones times the year, which the
+    constructor divides back exactly."""
+    comet = sender.contract(contract_artifact("Comet"), proxy).functions
+    rates = tuple(
+        getattr(comet, name)().call() * (SECONDS_PER_YEAR if per_second else 1)
+        for name, per_second in COMET_RATE_GETTERS
+    )
+    assets = []
+    for index in range(comet.numAssets().call()):
+        _, asset, feed, scale, borrow_cf, liquidate_cf, liquidation_factor, cap = comet.getAssetInfo(index).call()
+        decimals = len(str(scale)) - 1
+        assets.append((asset, feed, decimals, borrow_cf, liquidate_cf, liquidation_factor, cap))
+    implementation = sender.deploy(
+        contract_artifact("Comet"),
+        comet.baseToken().call(),
+        comet.baseTokenPriceFeed().call(),
+        comet.decimals().call(),
+        comet.baseBorrowMin().call(),
+        comet.storeFrontPriceFactor().call(),
+        comet.targetReserves().call(),
+        rates,
+        assets,
+    )
+    return str(implementation.address)

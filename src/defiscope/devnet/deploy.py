@@ -26,6 +26,7 @@ from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.compound_maker import deploy_compound_maker
 from defiscope.devnet.curve import deploy_curve
 from defiscope.devnet.eigenlayer import deploy_eigenlayer_step
+from defiscope.devnet.eigenlayer_admin import deploy_eigenlayer_admin
 from defiscope.devnet.governance import deploy_governance
 from defiscope.devnet.lido import deploy_lido_step
 from defiscope.devnet.maker_governance import deploy_maker_governance
@@ -115,6 +116,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     contracts.update(deploy_aave_governance_v3(sender, spec, contracts))
     contracts.update(deploy_maker_governance(sender, spec, contracts, tokens))
     contracts.update(deploy_guardian_safe(sender, spec, contracts))  # Aave's emergency admin, as on mainnet
+    contracts.update(deploy_eigenlayer_admin(sender, spec, contracts))  # its ProxyAdmins' owner: Safe + timelock
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))
     return DevnetChain(

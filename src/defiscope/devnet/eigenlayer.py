@@ -25,12 +25,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
-import rlp  # type: ignore[import-untyped]
-from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.errors import DevnetError
+from defiscope.devnet.proxies import deploy_transparent, upgrade_to
 from defiscope.devnet.spec import USER_ACCOUNTS
 from defiscope.devnet.tx import MAX_UINT256, Sender
 
@@ -116,24 +114,28 @@ class EigenLayerDevnet:
         return dict(self.deployed_tokens)
 
 
-def create_address(deployer: str, nonce: int) -> str:
-    """Where a CREATE from ``deployer`` at ``nonce`` lands: keccak(rlp([deployer, nonce]))[12:]."""
-    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(deployer[2:]), nonce]))[12:])
-
-
 def deploy_core(sender: Sender) -> tuple[Contract, Contract, Contract]:
-    """StrategyManager, EigenPodManager and DelegationManager. Each of the first two takes the DelegationManager's
-    address in its constructor (mainnet wires them through proxies): it is the deployer's CREATE address two
-    transactions ahead."""
-    nonce = sender.w3.eth.get_transaction_count(sender.owner)
-    delegation_at = create_address(sender.owner, nonce + 2)
-    manager = sender.deploy(contract_artifact("StrategyManager"), delegation_at)
-    pods = sender.deploy(contract_artifact("EigenPodManager"), delegation_at)
-    delegation = sender.deploy(
-        contract_artifact("DelegationManager"), manager.address, pods.address, MIN_WITHDRAWAL_DELAY_BLOCKS
+    """StrategyManager, EigenPodManager and DelegationManager, each behind a TransparentUpgradeableProxy, deployed
+    as EigenLayer's mainnet script did: the proxies first over an EmptyContract, then the implementations (whose
+    immutables are the other proxies), then each proxy upgraded to its implementation and initialized. Account 0
+    owns the managers and, until `eigenlayer_admin` hands them to a timelock, their ProxyAdmins."""
+    empty = sender.deploy(contract_artifact("EmptyContract"))
+    # OpenZeppelin 5.7's proxy refuses to be left uninitialized: the EmptyContract's one function stands for a setup.
+    touch = bytes.fromhex(empty.encode_abi("foo", args=[])[2:])
+    manager_at, pods_at, delegation_at = (deploy_transparent(sender, empty.address, sender.owner, touch) for _ in "abc")
+    owner = sender.owner
+    setups: tuple[tuple[str, str, tuple[object, ...], tuple[object, ...]], ...] = (
+        ("StrategyManager", manager_at, (delegation_at,), (owner, owner, 0)),
+        ("EigenPodManager", pods_at, (delegation_at,), (owner, 0)),
+        ("DelegationManager", delegation_at, (manager_at, pods_at, MIN_WITHDRAWAL_DELAY_BLOCKS), (owner, 0)),
     )
-    if delegation.address != delegation_at:
-        raise DevnetError("another transaction came between the EigenLayer core deployments")
+    proxies: list[Contract] = []
+    for name, proxy, constructor_args, init_args in setups:
+        implementation = sender.deploy(contract_artifact(name), *constructor_args)
+        init = bytes.fromhex(implementation.encode_abi("initialize", args=list(init_args))[2:])
+        upgrade_to(sender, proxy, implementation.address, init)
+        proxies.append(sender.contract(contract_artifact(name), proxy))
+    manager, pods, delegation = proxies
     return manager, pods, delegation
 
 

@@ -6,9 +6,10 @@ Example::
     contracts.update(deploy_governance(sender, spec, contracts, tokens))
     contracts["CompoundGovernor"], contracts["CompoundTimelock"], contracts["CompoundGovernanceToken"]
 
-Mainnet's Compound Timelock is the admin of the Comptroller and every cToken; Uniswap's Timelock owns the V3
-factory. Here too: the Comptroller's and the cTokens' admin is handed to the timelock (two steps,
-`_setPendingAdmin` then `_acceptAdmin` from the timelock), the factory's owner is set to it, so an executed
+Mainnet's Compound Timelock is the admin of the Comptroller and every cToken and owns the Comets' ProxyAdmin;
+Uniswap's Timelock owns the V3 factory. Here too: the Comptroller's (its Unitroller's) and the cTokens' admin is
+handed to the timelock (two steps, `_setPendingAdmin` then `_acceptAdmin` from the timelock), so are the Comets'
+ProxyAdmins, and the factory's owner is set to it, so an executed
 proposal changes real state (an oracle, a rate model, a fee tier, a pending admin or implementation).
 The token is the chain's one COMP or UNI (deployed with the other tokens, traded and priced; `devnet.supplies`
 gives its real supply): `DELEGATE_SHARES` of its circulating supply go to seeded holders who delegate to
@@ -28,6 +29,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.proxies import transfer_proxy_admin
 from defiscope.devnet.seeding import hand_treasury, seed_address, seed_user
 from defiscope.devnet.spec import ChainSpec
 from defiscope.devnet.supplies import circulating_units
@@ -114,9 +116,13 @@ def _deploy_one(sender: Sender, gov: GovernanceSpec, token: Contract) -> tuple[C
 
 
 def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_address: str) -> None:
-    """Make the timelock the admin of the Comptroller and of every cToken (pending, then accepted)."""
+    """Make the timelock the admin of the Comptroller's Unitroller and of every cToken (pending, then accepted), and
+    the owner of every Comet's ProxyAdmin (mainnet: the CometProxyAdmin, owned by the Timelock)."""
     timelock = Web3.to_checksum_address(timelock_address)
-    admins = [sender.contract(contract_artifact("Comptroller"), contracts["CompoundV2Comptroller"])]
+    for name, address in sorted(contracts.items()):
+        if name.startswith("CompoundV3Comet:"):
+            transfer_proxy_admin(sender, address, timelock)
+    admins = [sender.contract(contract_artifact("Unitroller"), contracts["CompoundV2Comptroller"])]
     admins += [
         sender.contract(contract_artifact("CErc20"), address)
         for name, address in sorted(contracts.items())

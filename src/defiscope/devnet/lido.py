@@ -1,4 +1,5 @@
-"""Lido on the devnet: stETH (the Lido contract), wstETH, the withdrawal queue and the accounting oracle.
+"""Lido on the devnet: stETH (the Lido contract), wstETH, the withdrawal queue (as on mainnet, behind Lido's
+OssifiableProxy administered by a stand-in of the DAO Agent) and the accounting oracle.
 
 Example::
 
@@ -127,7 +128,7 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     if receipt["status"] != 1 or receipt["contractAddress"] is None:
         raise DevnetError("deploy Lido reverted")
     lido = sender.contract(artifact, receipt["contractAddress"])
-    queue = sender.deploy(contract_artifact("WithdrawalQueue"), lido.address)
+    queue = _deploy_queue(sender, lido.address)
     now = int(sender.w3.eth.get_block("latest")["timestamp"])
     # Genesis a year back; the oracle's last processed slot is 8 days back, so the seed's reports fit before now.
     genesis = now - 365 * 86_400
@@ -138,6 +139,16 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     wsteth = sender.deploy(contract_artifact("WstETH"), lido.address)
     sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS))
     return LidoDevnet(lido, wsteth, queue, oracle)
+
+
+def _deploy_queue(sender: Sender, steth: str) -> Contract:
+    """The WithdrawalQueue as on mainnet: an implementation behind Lido's OssifiableProxy, whose admin is the DAO
+    Agent (here driven by account 0), set up through the proxy with ``initialize``."""
+    agent = sender.deploy(contract_artifact("LidoAgent"), sender.owner)
+    implementation = sender.deploy(contract_artifact("WithdrawalQueue"), steth)
+    init = bytes.fromhex(implementation.encode_abi("initialize", args=[agent.address])[2:])
+    proxy = sender.deploy(contract_artifact("OssifiableProxy"), implementation.address, agent.address, init)
+    return sender.contract(contract_artifact("WithdrawalQueue"), proxy.address)
 
 
 def _stake(sender: Sender, steth: Contract) -> None:

@@ -74,6 +74,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "StrategyBase": "eigenlayer/IStrategy",
         "StrategyManager": "eigenlayer/StrategyManager",
         "SwETH": "swell/SwETH",
+        "Unitroller": "compound/Comptroller",  # the real ABI file merges the Unitroller's functions in
         "Vat": "maker/VatAbstract",
         "WithdrawalQueue": "lido/WithdrawalQueue",
         "WrappedBeaconETH": "binance/WBETH",

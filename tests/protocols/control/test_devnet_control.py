@@ -78,8 +78,12 @@ async def test_compound_admin_chain_runs_through_the_timelock_to_the_governor(
     reader = await _reader(client)
     comptroller = deployment.contracts["CompoundV2Comptroller"]
     info = await read_proxy(reader, comptroller)
-    # The devnet's Comptroller is a stand-in without Unitroller's delegation: no proxy, said so.
-    assert (info.kind, info.admin_why) == ("none", "not a proxy")
+    # As on mainnet: the Comptroller's address is a Unitroller, administered by the timelock.
+    assert (info.kind, info.pattern, info.admin) == (
+        "custom",
+        "compound-unitroller",
+        deployment.contracts["CompoundTimelock"],
+    )
     surface = await control_surface(reader, deployment, "compound-v2")
     (control,) = [c for c in surface.contracts if c.proxy.address == comptroller]
     kinds = [(link.kind, link.address, link.delay_seconds) for link in control.admin_chain]

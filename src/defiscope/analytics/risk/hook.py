@@ -52,6 +52,8 @@ CONTROL_EVENTS: Final = (
     "RoleRevoked(bytes32,address,address)",
     "MinDelayChange(uint256,uint256)",
     "NewAdmin(address)",
+    "NewAdmin(address,address)",  # Compound's Unitroller and cTokens
+    "NewImplementation(address,address)",  # a Unitroller's new Comptroller
     "NewDelay(uint256)",
     "AddedOwner(address)",
     "RemovedOwner(address)",

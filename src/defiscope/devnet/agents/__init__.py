@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from defiscope.devnet.agents.aave_governance import AaveGovernanceAgents
 from defiscope.devnet.agents.aave_governance_v3 import AaveGovernanceV3Agents
+from defiscope.devnet.agents.control import ControlAgents
 from defiscope.devnet.agents.governance import GovernanceAgents
 from defiscope.devnet.agents.lending import AaveUsers, CometUsers, CompoundV2Users, LendingProfile
 from defiscope.devnet.agents.liquidator import AaveLiquidator, CometLiquidator, CompoundV2Liquidator, MakerKeeper
@@ -35,6 +36,7 @@ __all__ = [
     "CometUsers",
     "CompoundV2Liquidator",
     "CompoundV2Users",
+    "ControlAgents",
     "EigenRestakers",
     "GovernanceAgents",
     "LendingProfile",
@@ -61,6 +63,8 @@ def default_agents(chain: DevnetChain, *, warped: bool = False) -> tuple[Agent, 
         agents.append(AaveGovernanceV3Agents())
     if has("AaveGovernor"):
         agents.append(AaveGovernanceAgents())
+    if has("EigenLayerTimelock"):
+        agents.append(ControlAgents())
     if has("MakerChief"):
         agents.append(MakerGovernanceAgents(lifetime=WARPED_SPELL_LIFETIME) if warped else MakerGovernanceAgents())
     if has("AaveV3Pool"):

@@ -13,6 +13,10 @@ price oracle and a new rate model for a market, a pending admin and a pending Co
 collateral factor and a treasury grant; a new fee tier, or a grant, for Uniswap. Each tick, every live
 proposal moves on from its state on chain: the delegates vote while it is Active (every fourth proposal of a protocol
 meets a majority against and is Defeated), anyone queues it once Succeeded and executes it once its eta has passed.
+
+Rarely (`RareClock`: about once per simulated week, ``control_every``), a change of control is proposed the same way
+(`CONTROL_CHANGES`): a Comet's new implementation through its ProxyAdmin, a whole Comptroller upgrade through the
+Unitroller, or a new minimum delay of the protocol's timelock; never voted down, logged when proposed and executed.
 """
 
 from __future__ import annotations
@@ -22,18 +26,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
+import structlog
 from eth_utils import keccak
 from web3.contract import Contract
 
+from defiscope.devnet.agents.control import DELAYS, WEEK, RareClock
 from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet, calldata
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.compound import FEEDS
+from defiscope.devnet.compound import FEEDS, deploy_comet_implementation
 from defiscope.devnet.governance import DELEGATE_SHARES, delegate_address
+from defiscope.devnet.proxies import proxy_admin_contract
 from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.tokens import feed_name
 
 if TYPE_CHECKING:
     from defiscope.devnet.simulation import Simulation
+
+log = structlog.get_logger(__name__)
 
 #: IGovernor.ProposalState values.
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
@@ -53,6 +62,7 @@ class LiveProposal:
     calldatas: list[bytes]
     description: str
     doomed: bool  # the delegates vote it down
+    control: bool = False  # one of the rare `CONTROL_CHANGES`
     voted: set[str] = field(default_factory=set)
     state: int = PENDING
 
@@ -78,17 +88,50 @@ def _compound_rate_model(sim: Simulation, rng: random.Random) -> list[Action]:
 
 
 def _compound_admin(sim: Simulation, rng: random.Random) -> list[Action]:
-    """A pending admin for the Comptroller (a multisig that would then accept)."""
-    comptroller = _comptroller(sim)
+    """A pending admin for the Comptroller's Unitroller (a multisig that would then accept)."""
+    unitroller = _unitroller(sim)
     multisig = seed_address("compound-governance", f"multisig {rng.randrange(1000)}")
-    return [(comptroller.address, 0, calldata(comptroller, "_setPendingAdmin", multisig))]
+    return [(unitroller.address, 0, calldata(unitroller, "_setPendingAdmin", multisig))]
 
 
 def _compound_upgrade(sim: Simulation, rng: random.Random) -> list[Action]:
     """Unitroller's first upgrade step: a new Comptroller implementation, pending."""
     implementation = sim.sender.deploy(contract_artifact("Comptroller"))
-    comptroller = _comptroller(sim)
-    return [(comptroller.address, 0, calldata(comptroller, "_setPendingImplementation", implementation.address))]
+    unitroller = _unitroller(sim)
+    return [(unitroller.address, 0, calldata(unitroller, "_setPendingImplementation", implementation.address))]
+
+
+def _comptroller_upgrade(sim: Simulation, rng: random.Random) -> list[Action]:
+    """A whole Comptroller upgrade, as Compound's proposals make it: pending on the Unitroller, then ``_become``."""
+    implementation = sim.sender.deploy(contract_artifact("Comptroller"))
+    unitroller = _unitroller(sim)
+    return [
+        (unitroller.address, 0, calldata(unitroller, "_setPendingImplementation", implementation.address)),
+        (implementation.address, 0, calldata(implementation, "_become", unitroller.address)),
+    ]
+
+
+def _comet_upgrade(sim: Simulation, rng: random.Random) -> list[Action]:
+    """A Comet's new implementation (same configuration), through its ProxyAdmin, which the timelock owns."""
+    name = rng.choice(sorted(n for n in sim.chain.contracts if n.startswith("CompoundV3Comet:")))
+    proxy = sim.chain.contracts[name]
+    implementation = deploy_comet_implementation(sim.sender, proxy)
+    admin = proxy_admin_contract(sim.sender, proxy)
+    return [(admin.address, 0, calldata(admin, "upgradeAndCall", proxy, implementation, b""))]
+
+
+def _timelock_delay(protocol: str) -> Callable[[Simulation, random.Random], list[Action]]:
+    """A new minimum delay, set by the timelock on itself (TimelockController.updateDelay)."""
+
+    def delay(sim: Simulation, rng: random.Random) -> list[Action]:
+        timelock = sim.sender.contract(
+            contract_artifact("GovernanceTimelock"), sim.chain.contracts[f"{protocol}Timelock"]
+        )
+        current = timelock.functions.getMinDelay().call()
+        new = rng.choice([d for d in DELAYS if d != current])
+        return [(timelock.address, 0, calldata(timelock, "updateDelay", new))]
+
+    return delay
 
 
 def _compound_collateral(sim: Simulation, rng: random.Random) -> list[Action]:
@@ -127,6 +170,11 @@ def _comptroller(sim: Simulation) -> Contract:
     return sim.sender.contract(contract_artifact("Comptroller"), sim.chain.contracts["CompoundV2Comptroller"])
 
 
+def _unitroller(sim: Simulation) -> Contract:
+    """The Comptroller's address as the Unitroller it is (its own admin and upgrade functions)."""
+    return sim.sender.contract(contract_artifact("Unitroller"), sim.chain.contracts["CompoundV2Comptroller"])
+
+
 def _ctoken_names(sim: Simulation) -> list[str]:
     return sorted(n for n in sim.chain.contracts if n.startswith("CompoundV2cToken:"))
 
@@ -145,6 +193,15 @@ UNISWAP_CHANGES: Final[tuple[tuple[Change, ...], ...]] = (
 #: Uniswap's one-transaction proposals first: driven outside a tick (a block per transaction), by the time
 #: Compound's (which deploy contracts first) are made, Uniswap's vote is open, and its seven votes open Compound's.
 CHANGES: Final = {"Uniswap": UNISWAP_CHANGES, "Compound": COMPOUND_CHANGES}
+#: The rare changes of control (`ControlAgents`' clock: about once per simulated week), in this order per protocol.
+CONTROL_CHANGES: Final[dict[str, tuple[tuple[Change, ...], ...]]] = {
+    "Uniswap": ((("delay", _timelock_delay("Uniswap")),),),
+    "Compound": (
+        (("upgrade", _comet_upgrade),),
+        (("delay", _timelock_delay("Compound")),),
+        (("upgrade", _comptroller_upgrade),),
+    ),
+}
 
 
 @dataclass(slots=True)
@@ -153,6 +210,8 @@ class GovernanceAgents:
     doom_every: int = 4  # every doom_every-th proposal of a protocol is voted down; 0: none
     proposals: list[LiveProposal] = field(default_factory=list)  # every proposal made, in order
     ticks: int = 0
+    control_every: int = WEEK  # simulated seconds between rare changes of control (on average)
+    control_clock: RareClock | None = None
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
         self.ticks += 1
@@ -162,6 +221,12 @@ class GovernanceAgents:
             for protocol in CHANGES:
                 if f"{protocol}Governor" in sim.chain.contracts:
                     self._propose(sim, rng, protocol)
+        if self.control_clock is None:
+            self.control_clock = RareClock("governance-control", self.control_every)
+        if self.control_clock.due(sim) and self.control_clock.rng is not None:
+            for protocol in CONTROL_CHANGES:
+                if f"{protocol}Governor" in sim.chain.contracts:
+                    self._propose(sim, self.control_clock.rng, protocol, control=True)
         for proposal in self.proposals:
             if proposal.state not in (CANCELED, DEFEATED, EXPIRED, EXECUTED):
                 self._advance(sim, rng, proposal)
@@ -174,9 +239,10 @@ class GovernanceAgents:
         sim.sender.ensure_balance(wallet.address, GAS_MONEY)
         return wallet
 
-    def _propose(self, sim: Simulation, rng: random.Random, protocol: str) -> None:
-        made = sum(1 for p in self.proposals if p.protocol == protocol)
-        changes = CHANGES[protocol][made % len(CHANGES[protocol])]
+    def _propose(self, sim: Simulation, rng: random.Random, protocol: str, *, control: bool = False) -> None:
+        made = sum(1 for p in self.proposals if p.protocol == protocol and p.control == control)
+        cycle = (CONTROL_CHANGES if control else CHANGES)[protocol]
+        changes = cycle[made % len(cycle)]
         kinds: tuple[str, ...] = ()
         actions: list[Action] = []
         for kind, make in changes:
@@ -185,15 +251,18 @@ class GovernanceAgents:
             kinds += (kind,) * len(made_actions)
         targets, values, calldatas = [a[0] for a in actions], [a[1] for a in actions], [a[2] for a in actions]
         title = " and ".join(kind for kind, _ in changes)
+        title += " (control)" if control else ""
         description = f"# {protocol}: {title} #{made + 1}\n\nProposed by the devnet simulation."
         governor = self._governor(sim, protocol)
         if not self._wallet(sim, protocol, 0).send(governor.functions.propose(targets, values, calldatas, description)):
             return
         proposal_id = governor.functions.hashProposal(targets, values, calldatas, keccak(text=description)).call()
-        doomed = self.doom_every > 0 and (made + 1) % self.doom_every == 0
+        doomed = not control and self.doom_every > 0 and (made + 1) % self.doom_every == 0
         self.proposals.append(
-            LiveProposal(protocol, kinds, proposal_id, targets, values, calldatas, description, doomed)
+            LiveProposal(protocol, kinds, proposal_id, targets, values, calldatas, description, doomed, control=control)
         )
+        if control:
+            log.info("devnet.control_proposed", protocol=protocol, kinds=kinds, proposal=proposal_id)
 
     def _advance(self, sim: Simulation, rng: random.Random, proposal: LiveProposal) -> None:
         governor = self._governor(sim, proposal.protocol)
@@ -208,6 +277,8 @@ class GovernanceAgents:
             if sim.sender.pending_timestamp() >= eta:
                 sim.sender.submit(governor.functions.execute(*args))
         proposal.state = governor.functions.state(proposal.id).call()
+        if proposal.control and proposal.state == EXECUTED:
+            log.info("devnet.control_changed", protocol=proposal.protocol, kinds=proposal.kinds, proposal=proposal.id)
 
     def _vote(self, sim: Simulation, rng: random.Random, proposal: LiveProposal, governor: Contract) -> None:
         for index in range(len(DELEGATE_SHARES)):

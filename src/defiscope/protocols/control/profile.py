@@ -40,6 +40,9 @@ from defiscope.protocols.surface import ContractUse, event_topic
 
 #: topic0 of EIP-1967's Upgraded(address): a proxy's implementation changed.
 UPGRADED_TOPIC: Final = "0x" + event_topic(surface.UPGRADED).hex()
+#: topic0 of the Unitroller's NewImplementation(address,address): the Comptroller's implementation changed (not
+#: indexed: the new one is the second word of the data).
+NEW_IMPLEMENTATION_TOPIC: Final = "0x" + event_topic(surface.NEW_IMPLEMENTATION).hex()
 
 
 class UnknownProtocolHere(InputError):
@@ -163,17 +166,26 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
 
 @in_rounds
 async def upgrades_of(rounds: Rounds, proxies: Sequence[str]) -> dict[str, tuple[Upgrade, ...]]:
-    """Each proxy's implementation changes, oldest first, from its Upgraded events (among its control events)."""
+    """Each proxy's implementation changes, oldest first, from its Upgraded events (a Unitroller's
+    NewImplementation), among its control events."""
     events = await rounds.gather(*(rounds.control_logs(proxy) for proxy in proxies))
     found: dict[str, tuple[Upgrade, ...]] = {}
     for proxy, logs in zip(proxies, events, strict=True):
         upgrades = [
-            Upgrade(log_int(log["blockNumber"]), _log_address(log["topics"][1]), str(log["transactionHash"]))
+            Upgrade(log_int(log["blockNumber"]), _new_implementation(log), str(log["transactionHash"]))
             for log in logs
-            if log_hex(log["topics"][0]) == UPGRADED_TOPIC
+            if log_hex(log["topics"][0]) in (UPGRADED_TOPIC, NEW_IMPLEMENTATION_TOPIC)
         ]
         found[to_checksum_address(proxy)] = tuple(sorted(upgrades, key=lambda u: u.block))
     return found
+
+
+def _new_implementation(log: Mapping[str, Any]) -> str:
+    """Upgraded's indexed implementation, or NewImplementation's second data word."""
+    if log_hex(log["topics"][0]) == UPGRADED_TOPIC:
+        return _log_address(log["topics"][1])
+    data = bytes.fromhex(log_hex(log["data"])[2:])
+    return to_checksum_address(data[44:64])
 
 
 def _log_address(topic: Any) -> str:

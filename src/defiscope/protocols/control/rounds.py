@@ -48,6 +48,7 @@ CONTROL_TOPICS: Final = tuple(
     "0x" + topic.hex()
     for topic in (
         event_topic(surface.UPGRADED),
+        event_topic(surface.NEW_IMPLEMENTATION),
         event_topic(surface.ROLE_GRANTED),
         event_topic(surface.ROLE_REVOKED),
         event_topic(surface.RELY),

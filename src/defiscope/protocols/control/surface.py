@@ -32,6 +32,7 @@ ADDRESSES_PROVIDER: Final = "ADDRESSES_PROVIDER()(address)"
 GET_ACL_MANAGER: Final = "getACLManager()(address)"
 EMERGENCY_ADMIN_ROLE: Final = "EMERGENCY_ADMIN_ROLE()(bytes32)"
 UPGRADED: Final = "Upgraded(address)"
+NEW_IMPLEMENTATION: Final = "NewImplementation(address,address)"
 ROLE_GRANTED: Final = "RoleGranted(bytes32,address,address)"
 ROLE_REVOKED: Final = "RoleRevoked(bytes32,address,address)"
 RELY: Final = "Rely(address)"
@@ -42,7 +43,10 @@ CONTROL_SURFACE: Final = (
     ContractUse("beacon", "openzeppelin/UpgradeableBeacon", calls=(BEACON_IMPLEMENTATION, OWNER)),
     ContractUse("Ownable admin", "openzeppelin/Ownable", calls=(OWNER,)),
     ContractUse(
-        "Compound Unitroller", "compound/Comptroller", calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PAUSE_GUARDIAN)
+        "Compound Unitroller",
+        "compound/Comptroller",
+        calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PAUSE_GUARDIAN),
+        events=(NEW_IMPLEMENTATION,),
     ),
     ContractUse("Safe proxy", "safe/GnosisSafeProxy", calls=(MASTER_COPY,)),
     ContractUse("Safe", "safe/GnosisSafe", calls=(GET_THRESHOLD, GET_OWNERS)),

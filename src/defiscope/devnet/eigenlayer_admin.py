@@ -1,0 +1,55 @@
+"""Who may upgrade EigenLayer on the devnet: a TimelockController owns the managers' ProxyAdmins, and a 3-of-6 Safe
+(mainnet's Operations multisig) is its proposer, as on mainnet, where upgrades are queued by the Operations
+multisig on a timelock before the ProxyAdmin carries them out.
+
+Example::
+
+    contracts.update(deploy_eigenlayer_admin(sender, spec, contracts))
+    contracts["EigenLayerTimelock"], contracts["EigenLayerOperationsSafe"]
+
+The timelock's delay is the devnet's governance delay (`governance.TIMELOCK_DELAY`; mainnet: 10 days), so the
+simulation's scheduled operations become ready within a few ticks. Anyone may execute a ready operation; the
+timelock administers itself (no admin role), so its delay changes only through an operation of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from eth_typing import ChecksumAddress
+
+from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.governance import TIMELOCK_DELAY
+from defiscope.devnet.proxies import transfer_proxy_admin
+from defiscope.devnet.safe import ZERO, deploy_safe
+from defiscope.devnet.seeding import seed_address
+from defiscope.devnet.spec import ChainSpec
+from defiscope.devnet.tx import Sender
+
+#: Registry names of the upgradeable managers (each behind its own TransparentUpgradeableProxy).
+MANAGERS: Final = ("EigenLayerStrategyManager", "EigenLayerDelegationManager", "EigenLayerEigenPodManager")
+SEED: Final = "eigenlayer-operations-safe"
+OWNERS: Final = 6
+THRESHOLD: Final = 3
+
+
+def operations_owners() -> list[ChecksumAddress]:
+    """The seeded owners of the Operations Safe."""
+    return [seed_address(SEED, f"owner {index}") for index in range(OWNERS)]
+
+
+def deploy_timelock(sender: Sender, proposer: str, delay: int) -> str:
+    """A TimelockController: ``proposer`` schedules (and cancels), anyone executes, no admin."""
+    return str(sender.deploy(contract_artifact("GovernanceTimelock"), delay, [proposer], [ZERO], ZERO).address)
+
+
+def deploy_eigenlayer_admin(sender: Sender, spec: ChainSpec, contracts: Mapping[str, str]) -> dict[str, str]:
+    """Registry entries of EigenLayer's timelock and Operations Safe (Ethereum, once EigenLayer is deployed)."""
+    if spec.chain_id != 1 or MANAGERS[0] not in contracts:
+        return {}
+    safe = deploy_safe(sender, operations_owners(), THRESHOLD, salt=1)["Safe"]
+    timelock = deploy_timelock(sender, safe, TIMELOCK_DELAY)
+    for name in MANAGERS:
+        transfer_proxy_admin(sender, contracts[name], timelock)
+    return {"EigenLayerTimelock": timelock, "EigenLayerOperationsSafe": safe}
