@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +32,7 @@ from defiscope.alerts.evaluate import (
     GovernanceEvent,
     IndexerHealth,
     RuleView,
+    SignalEvent,
     SubjectState,
     Transition,
     measure,
@@ -83,10 +84,14 @@ MAX_BLOCKS_PER_STEP: Final = 64
 #: Seconds between checks whether a rule was added, changed or deleted (one query): a change applies within this.
 RULES_CHECK_INTERVAL: Final = 1.0
 
-#: Where `governance` rules' events come from: (chain id, first block, last block) -> the proposals' events of each
-#: block of that span that has any (read once for the span), None when no governance store is present. The
-#: governance module wires its tables here (`alerts.wiring.governance_source`).
-GovernanceSource = Callable[[int, int, int], Mapping[int, Sequence[GovernanceEvent]] | None]
+E = TypeVar("E")
+#: Where rules that fire on stored events get them: (chain id, first block, last block) -> the events of each block
+#: of that span that has any (read once for a step's or a backtest's span), None when the store has none.
+EventSource = Callable[[int, int, int], Mapping[int, Sequence[E]] | None]
+#: `governance` rules' events: the proposals' stages, from the governor events (`alerts.wiring.governance_source`).
+GovernanceSource = EventSource[GovernanceEvent]
+#: `grade_signal` rules' events: the published grade signals (`alerts.wiring.signal_source`).
+SignalSource = EventSource[SignalEvent]
 #: How liquidation exposure is read at a block: the wanted (protocol, asset, drop %) -> figure or why not.
 ExposureSource = Callable[[int, Collection[ExposureKey]], Awaitable[Mapping[ExposureKey, Any]]]
 #: How young pools are read at a block: (block, window in seconds) -> the pools (`alerts.pools`) or why not.
@@ -193,6 +198,7 @@ class Level:
     groups: tuple[tuple[RuleGroup, tuple[LoadedRule, ...]], ...]
     exposure: frozenset[ExposureKey]  # the liquidation exposures its rules read at each block
     governance: bool  # whether its rules need the governance events (read once per step's span)
+    signals: bool  # whether its rules need the published grade signals (likewise)
     pools_within: int | None  # seconds: the widest window of its `scope: pool` rules (None: it has none)
 
 
@@ -203,11 +209,11 @@ def levels(rules: Sequence[LoadedRule]) -> tuple[Level, ...]:
         by_depth.setdefault(rule.depth, []).append(rule)
     built = []
     for depth, members in sorted(by_depth.items()):
-        governance = any(r.spec.kind == "governance" for r in members)
         groups = tuple(group_rules(members, lambda rule: rule.view))
         windows = [pool_window(r.spec.params) for r in members]
         widest = max((w for w in windows if w is not None), default=None)
-        built.append(Level(depth, groups, frozenset(exposure_wanted(members)), governance, widest))
+        wanted = frozenset(exposure_wanted(members))
+        built.append(Level(depth, groups, wanted, uses(members, "governance"), uses(members, "grade_signal"), widest))
     return tuple(built)
 
 
@@ -240,11 +246,19 @@ class AlertEngine:
     """The live evaluator: keeps the rules and their per-subject states in memory, reloading them when a rule
     changes (one cheap query per block) or the store rolled back."""
 
-    def __init__(self, repo: Repository, sink: AlertSink, *, governance: GovernanceSource | None = None) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        sink: AlertSink,
+        *,
+        governance: GovernanceSource | None = None,
+        signals: SignalSource | None = None,
+    ) -> None:
         self.rules = RuleStore(repo.engine)
         self.figures = StoredFigures(repo.engine)
         self.sink = sink
         self.governance = governance
+        self.signals = signals
         self._sessions = sessionmaker(repo.engine, expire_on_commit=False)
         # A block's alerts are written after reads in the same transaction: BEGIN IMMEDIATE on SQLite, so a commit
         # by another writer in between makes this one wait for the lock instead of failing ("database is locked").
@@ -310,8 +324,9 @@ class AlertEngine:
             else:
                 limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
                 due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, upto, limit)
-            # Governance events are read only for a level with governance rules, once for the step's blocks.
-            staged = await governance_span(self.governance if level.governance else None, chain_id, due)
+            # Stored events are read only for a level with rules on them, once for the step's blocks.
+            proposals = await events_span(self.governance if level.governance else None, chain_id, due)
+            signals = await events_span(self.signals if level.signals else None, chain_id, due)
             for number in due:
                 found = await exposure(number, level.exposure) if level.exposure and exposure is not None else {}
                 young = None
@@ -319,7 +334,8 @@ class AlertEngine:
                     young = "no pool source was given" if pools is None else await pools(number, level.pools_within)
                 extras = Extras(
                     exposure=found,
-                    governance=governance_at(staged, number),
+                    governance=events_at(proposals, number),
+                    signals=events_at(signals, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
                     pools=young,
                 )
@@ -494,21 +510,20 @@ class AlertEngine:
         self._stale_states = True
 
 
-def governed(rules: Sequence[LoadedRule]) -> bool:
-    return any(r.spec.kind == "governance" for r in rules)
+def uses(rules: Sequence[LoadedRule], kind: str) -> bool:
+    return any(r.spec.kind == kind for r in rules)
 
 
-async def governance_span(
-    source: GovernanceSource | None, chain_id: int, numbers: Sequence[int]
-) -> Mapping[int, Sequence[GovernanceEvent]] | None:
-    """The governance events of the blocks `numbers` (ascending), read once for their whole span."""
+async def events_span(
+    source: EventSource[E] | None, chain_id: int, numbers: Sequence[int]
+) -> Mapping[int, Sequence[E]] | None:
+    """The stored events (governance stages, grade signals) of the blocks `numbers` (ascending), read once for their
+    whole span; None when there is no source or nothing to read."""
     if source is None or not numbers:
         return None
     return await asyncio.to_thread(source, chain_id, numbers[0], numbers[-1])
 
 
-def governance_at(
-    staged: Mapping[int, Sequence[GovernanceEvent]] | None, number: int
-) -> Sequence[GovernanceEvent] | None:
-    """One block's governance events; None (the evaluator says why) when no source was read."""
+def events_at(staged: Mapping[int, Sequence[E]] | None, number: int) -> Sequence[E] | None:
+    """One block's events; None (the evaluator says why) when no source was read."""
     return None if staged is None else staged.get(number, ())
