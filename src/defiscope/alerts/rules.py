@@ -181,7 +181,11 @@ class GradeSignalParams(_Params):
     are published on chain 1 only."""
 
     chain: str = Field(default="ethereum", min_length=1, max_length=40, description="grades are published on chain 1")
-    protocol: str = Field(default=ANY, description=f"a graded protocol ({', '.join(GRADED)}) or any")
+    protocol: str = Field(
+        default=ANY,
+        description="a graded protocol, or any",
+        json_schema_extra={"enum": [ANY, *GRADED]},  # the choices, for clients and the dashboard's form
+    )
     horizon: SignalHorizon = ANY
     direction: SignalDirection = ANY
 
