@@ -1,7 +1,8 @@
 """`grade_signal` rules end to end over a hand-built market (`kit.trending_world`, SQLite and PostgreSQL): the real
-grades publisher and the alert engine run as the indexer's hooks, in the order `serve` and `index` give them
-(`wiring.ordered_hooks`); every signal published at block B raises its alert at B, delivered signed to a real webhook
-receiver by the delivery worker; the backtest (function, API and CLI) replays the stored signals at the same blocks.
+grades publisher and the alert engine run as the indexer's hooks, as `serve` and `index` give them (`wiring.around`:
+the engine's second pass after the publisher); every signal published at block B raises its alert at B, delivered
+signed to a real webhook receiver by the delivery worker; the backtest (function, API and CLI) replays the stored
+signals at the same blocks.
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ from defiscope.alerts.backtest import backtest
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.rules import parse_rule
-from defiscope.alerts.wiring import alert_engine, ordered_hooks, signal_source
+from defiscope.alerts.wiring import alert_engine, around, signal_source
 from defiscope.analytics.grades.hook import GradesHook
 from defiscope.api import ApiSettings, create_app
 from defiscope.cli import app
-from defiscope.indexing_hooks import BlockHook
+from defiscope.indexing_hooks import BlockHook, IndexedChain
+from defiscope.protocols.governors import GOVERNORS
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
 from defiscope.store.grades import GradeStore, StoredSignal
 from defiscope.tvl.engine import ChainTvl, TvlEngine
 from tests.alerts.conftest import Keyed, add_key
-from tests.alerts.kit import SECRET, Receiver
+from tests.alerts.kit import SECRET, Receiver, rows
 from tests.alerts.test_delivery_worker import running, settled
+from tests.alerts.test_governance_backtest import created
 from tests.analytics.grades.kit import FIRST_BLOCK, SHARES, TOKENS, block_of, trending_world
 
 DAYS, TURN = 50, 35
@@ -102,7 +105,7 @@ async def test_signals_published_at_a_block_alert_at_that_block_and_reach_the_we
     rule = signal_rule(world, owner, receiver.url)  # any protocol, horizon and direction
     async with running(world.engine) as worker:
         alerts = alert_engine(world, OutboxSink(bells=(worker.bell,)))
-        await index_world(world, tvl_engine, ordered_hooks((publisher(world),), (alerts,)))
+        await index_world(world, tvl_engine, around(alerts, (publisher(world),)))
         await settled(world.engine)
 
     published = sorted(GradeStore(world.engine).signals(1), key=lambda s: (s.block_number, s.entity, s.horizon))
@@ -152,7 +155,7 @@ async def test_a_bullish_rule_on_one_protocol_alerts_on_its_signals_only(
     signal_rule(world, owner, receiver.url, protocol="aave", direction="bullish")
     async with running(world.engine) as worker:
         alerts = alert_engine(world, OutboxSink(bells=(worker.bell,)))
-        await index_world(world, tvl_engine, ordered_hooks((publisher(world),), (alerts,)))
+        await index_world(world, tvl_engine, around(alerts, (publisher(world),)))
         await settled(world.engine)
     wanted = [s for s in GradeStore(world.engine).signals(1) if s.entity == "aave" and s.state == "bullish"]
     assert wanted, "the world's Aave trends up until the turn: bullish"
@@ -164,14 +167,52 @@ async def test_a_bullish_rule_on_one_protocol_alerts_on_its_signals_only(
 async def test_in_the_old_order_the_engine_never_sees_a_signal(
     world: Repository, tvl_engine: TvlEngine, receiver: Receiver
 ) -> None:
-    """The negative control of the ordering: the same hooks, the alert engine told before the publisher (the order
-    `serve` had). No signal is ever judged: at each block the engine has read the signals before they are published,
-    and at the next it reads that block's only."""
+    """The negative control of the ordering: the same hooks, the engine's second pass told before the publisher (as
+    the whole engine was in `serve` before). No signal is ever judged: at each block the engine has read the signals
+    before they are published, and at the next it reads that block's only."""
     owner = add_key(world, "alice")
     signal_rule(world, owner, receiver.url)
     async with running(world.engine) as worker:
         alerts = alert_engine(world, OutboxSink(bells=(worker.bell,)))
-        await index_world(world, tvl_engine, (alerts, publisher(world)))
+        await index_world(world, tvl_engine, (alerts, alerts.after_publishers, publisher(world)))
         await settled(world.engine)
     assert GradeStore(world.engine).signals(1), "signals were published"
     assert receiver.processed == {}
+
+
+class Watched:
+    """The real publisher, noting the outbox's messages each time it is told a block (before it publishes)."""
+
+    def __init__(self, hook: GradesHook) -> None:
+        self.hook = hook
+        self.outbox_before: dict[int, list[str]] = {}
+
+    async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
+        self.outbox_before[result.block.number] = [row.message_id for row in rows(self.hook.repo.engine)]
+        await self.hook.block_indexed(chain, result)
+
+
+async def test_other_rules_alert_before_the_publisher_runs(world: Repository, tvl_engine: TvlEngine) -> None:
+    """The first pass judges every other kind at once: a governance proposal's alert at a block is in the outbox
+    before the publisher starts on that block (a publication costs seconds; those alerts do not wait for it), and
+    the signals' alerts come after it."""
+    number = block_of(40).number
+    action = ("_setPendingAdmin(address)", ["address"], ["0x" + "22" * 20])
+    world.save_events(1, GOVERNORS["compound"].keeper, [created(number, 7, *action)])
+    owner = add_key(world, "alice")
+    governance = manage.create(parse_rule({"kind": "governance", "params": {"chain": "1"}}), owner.stored.key_id)[0]
+    RuleStore(world.engine).add(
+        replace(governance, channels=[{"type": "webhook", "target": "https://h.example.org/g"}])
+    )
+    signals = signal_rule(world, owner, "https://h.example.org/s")
+    watched = Watched(publisher(world))
+    await index_world(world, tvl_engine, around(alert_engine(world, OutboxSink()), (watched,)))
+
+    (proposal,) = RuleStore(world.engine).alerts(governance.id)
+    assert proposal.block.number == number
+    assert any(m.startswith(proposal.id) for m in watched.outbox_before[number])
+    signalled = RuleStore(world.engine).alerts(signals.id)
+    assert signalled
+    for alert in signalled:
+        assert not any(m.startswith(alert.id) for m in watched.outbox_before[alert.block.number])
+        assert any(row.message_id.startswith(alert.id) for row in rows(world.engine))

@@ -1,8 +1,8 @@
 """What `serve` and `index` hand the indexer for alerts: the alert engine with delivery's sink and the sources of
-the events rules fire on, when the build has them, in the order the hooks must run.
+the events rules fire on, when the build has them, around the hooks that publish what rules judge.
 
-    publisher = grades_hook(repo, runtime.engines)       # publishes grade signals: before the alert engine
-    indexer = Indexer(runtime.engines, repo, options, hooks=ordered_hooks((publisher,), alert_hooks(repo)))
+    publisher = grades_hook(repo, runtime.engines)       # publishes grade signals, judged in the engine's 2nd pass
+    indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo, (publisher,)))
 
 Delivery's outbox (`alerts/outbox.py`) is the sink; `governance_source` reads the governor events the indexer stores,
 `signal_source` the grade signals the grades publisher stores. Without a sink no rule is evaluated, and the log says
@@ -144,19 +144,18 @@ def alert_engine(repo: Repository, sink: AlertSink) -> AlertEngine:
     return AlertEngine(repo, sink, governance=governance_source(repo), signals=signal_source(repo))
 
 
-def ordered_hooks(
-    publishers: Sequence[BlockHook], alerts: Sequence[BlockHook], followers: Sequence[BlockHook] = ()
-) -> tuple[BlockHook, ...]:
-    """The indexer's hooks in the order rules need (the indexer tells them one after the other): the hooks that
-    publish what rules read at a block (the grades publisher's signals) before the alert engine, so a signal
-    published at block B is judged at B (after the engine, it would never be: the engine has moved past B); the
-    others (indices) after."""
-    return (*publishers, *alerts, *followers)
+def around(alerts: AlertEngine, publishers: Sequence[BlockHook]) -> tuple[BlockHook, ...]:
+    """The alert engine's two passes around the hooks that publish what rules judge (the grades publisher's signals),
+    in the order the indexer tells its hooks: every other rule first (their alerts never wait for a publication),
+    then the publishers, then the rules on what they published (`engine.PUBLISHED_KINDS`), so a signal published at
+    block B is judged at B."""
+    return (alerts, *publishers, alerts.after_publishers)
 
 
-def alert_hooks(repo: Repository) -> tuple[BlockHook, ...]:
+def alert_hooks(repo: Repository, publishers: Sequence[BlockHook] = ()) -> tuple[BlockHook, ...]:
+    """The alert engine's passes around `publishers` (`around`), or the publishers alone without delivery."""
     sink = delivery_sink(repo)
     if sink is None:
         log.warning("alerts.not_evaluated", reason="this build has no alert delivery (outbox); rules stay stored")
-        return ()
-    return (alert_engine(repo, sink),)
+        return tuple(publishers)
+    return around(alert_engine(repo, sink), publishers)

@@ -39,7 +39,7 @@ from defiscope.alerts.delivery.worker import open_worker
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.stream import StreamHub
 from defiscope.alerts.wakeup import Bell
-from defiscope.alerts.wiring import alert_engine, ordered_hooks
+from defiscope.alerts.wiring import alert_engine, around
 from defiscope.analytics.grades.hook import grades_hook
 from defiscope.analytics.rankings import rank
 from defiscope.api import ApiSettings, Live, create_app
@@ -374,7 +374,7 @@ async def _serve_runtime(
     publisher = grades_hook(repo, runtime.engines, load_settings().grades_every_seconds)
     # The indices follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
     indices = index_hook(repo, resolve_targets(load_settings(), list(runtime.engines)))
-    hooks = ordered_hooks((publisher,), (alert_engine(repo, alert_sink),), (indices,))
+    hooks = (*around(alert_engine(repo, alert_sink), (publisher,)), indices)
     indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks)
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):

@@ -21,7 +21,7 @@ import structlog
 import typer
 
 from defiscope import logs
-from defiscope.alerts.wiring import alert_hooks, ordered_hooks
+from defiscope.alerts.wiring import alert_hooks
 from defiscope.analytics.grades.hook import grades_hook
 from defiscope.cli.common import block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
@@ -133,8 +133,7 @@ async def _index(
         settings = load_settings()
         async with open_runtime(settings, chains, network=network) as runtime:
             publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
-            hooks = ordered_hooks((publisher,), alert_hooks(repo))
-            indexer = Indexer(runtime.engines, repo, options, hooks=hooks)
+            indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo, (publisher,)))
             if once:
                 return await indexer.run_once()
             # Follow on from the last stored block of each chain, so a restart leaves no hole in the history.

@@ -2,7 +2,7 @@
 block time have passed since the newest publication (factor computation takes a second or two: not every block).
 
     hook = grades_hook(repo, runtime.engines, every_seconds=settings.grades_every_seconds)
-    Indexer(runtime.engines, repo, options, hooks=ordered_hooks((hook,), alert_hooks(repo)))  # before the alerts
+    Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo, (hook,)))  # its signals judged at the block
 
 The interval is measured against the store (the newest published block's time), so it holds across restarts and
 after a reorg removed a publication. Totals supplies are read through the engines' own clients, pinned to the
