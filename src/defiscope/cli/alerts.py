@@ -28,7 +28,7 @@ from defiscope.alerts.engine import ExposureSource, exposure_wanted, pool_window
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import load_discovery
-from defiscope.alerts.rules import parse_rule
+from defiscope.alerts.rules import KINDS, parse_rule
 from defiscope.alerts.wiring import governance_source, signal_source
 from defiscope.chain.client import ChainClient
 from defiscope.cli.common import block_progress, one_line_errors, out
@@ -73,7 +73,7 @@ def _params(text: str) -> dict[str, Any]:
 @rules_app.command("add")
 @one_line_errors
 def add(
-    kind: Annotated[str, typer.Argument(help="price_move, tvl_change, yield, liquidation_exposure, new_protocol, ...")],
+    kind: Annotated[str, typer.Argument(help=f"One of {', '.join(KINDS)}.")],
     key: KeyOption,
     params: Annotated[
         str,
