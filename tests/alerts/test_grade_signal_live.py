@@ -33,7 +33,7 @@ from defiscope.store import Repository
 from defiscope.store.alerts import RuleStore, StoredRule
 from defiscope.store.grades import GradeStore, StoredSignal
 from defiscope.tvl.engine import ChainTvl, TvlEngine
-from tests.alerts.conftest import Keyed, add_key
+from tests.alerts.conftest import Keyed, RecordingSink, add_key
 from tests.alerts.kit import SECRET, Receiver, rows
 from tests.alerts.test_delivery_worker import running, settled
 from tests.alerts.test_governance_backtest import created
@@ -216,3 +216,25 @@ async def test_other_rules_alert_before_the_publisher_runs(world: Repository, tv
     for alert in signalled:
         assert not any(m.startswith(alert.id) for m in watched.outbox_before[alert.block.number])
         assert any(row.message_id.startswith(alert.id) for row in rows(world.engine))
+
+
+async def test_a_reorg_retracts_the_alerts_of_the_signals_it_removes(
+    world: Repository, tvl_engine: TvlEngine, sink: RecordingSink
+) -> None:
+    """A rollback from the turn's block drops its signals and retracts the alerts they raised (and reopens the ones
+    they resolved), as for every kind."""
+    owner = add_key(world, "alice")
+    rule = signal_rule(world, owner, "https://h.example.org/s")
+    await index_world(world, tvl_engine, around(alert_engine(world, sink), (publisher(world),)))
+    turn = max(m.block_number for m, _, _ in sink.given)
+    fired = [m for m, _, _ in sink.given if m.type == "alert.firing"]
+    raised = {(m.alert_id, m.evidence["subject"]) for m in fired}
+    at_turn = {(a, s) for a, s in raised if any(m.alert_id == a and m.block_number == turn for m in fired)}
+    assert set() < at_turn < raised  # some before the turn, some at it
+
+    world.rollback_from(1, turn)
+    retracted = {(m.alert_id, m.evidence["subject"]) for m, _, _ in sink.given if m.type == "alert.retracted"}
+    assert retracted == at_turn
+    assert GradeStore(world.engine).signals_between(1, turn, LAST) == []
+    states = {a.evidence["subject"]: a.state for a in RuleStore(world.engine).alerts(rule.id)}
+    assert {s for s, state in states.items() if state == "firing"} == {s for _a, s in raised - at_turn}  # reopened
