@@ -3,8 +3,10 @@ published at each block (fire on the state a signal entered, resolve when a late
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from typer.testing import CliRunner
 
 from defiscope.alerts.evaluate import BlockFigures, Extras, RuleView, SignalEvent, SubjectState, evaluate_block
 from defiscope.alerts.rules import GradeSignalParams, InvalidRule, parse_rule
+from defiscope.analytics.grades.catalog import GRADED
 from defiscope.api import ApiSettings, create_app
 from defiscope.chain.block import BlockRef
 from defiscope.cli import app
@@ -192,3 +195,10 @@ def test_the_alert_carries_the_grade_the_movers_and_the_block_and_a_missing_sour
     later = BlockFigures(BlockRef(1, 11, "0x" + "0b" * 32, 1_700_000_132))
     assert evaluate_block(rule, later, lambda _n: None, Extras(), states, lambda *_: "alr_2") == []
     assert states["aave:trader:bullish"].open_alert == "alr_1"
+
+
+def test_the_docs_list_the_params_and_the_graded_slugs_the_schema_takes() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "grades.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` \| (.+?) \| `?[\w]+`? \|$", text, re.MULTILINE))
+    assert set(rows) == set(GradeSignalParams.model_fields)
+    assert re.findall(r"`([a-z]+)`", rows["protocol"]) == [*GRADED, "any"]
