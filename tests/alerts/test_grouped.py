@@ -20,6 +20,7 @@ from defiscope.alerts.evaluate import (
     RatePoint,
     Reading,
     RuleView,
+    SignalEvent,
     SubjectState,
     Transition,
     evaluate_block,
@@ -71,6 +72,14 @@ PARAMS = {
         {"protocol": st.just("aave-v3"), "asset": st.just("WETH"), "drop_pct": st.just("20"), "threshold_usd": usd}
     ),
     "governance": st.fixed_dictionaries({}, optional={"flags": st.just(["upgrade"]), "events": st.just(["queued"])}),
+    "grade_signal": st.fixed_dictionaries(
+        {},
+        optional={
+            "protocol": st.sampled_from(["aave", "curve", "any"]),
+            "horizon": st.sampled_from(["trader", "investor", "any"]),
+            "direction": st.sampled_from(["bullish", "bearish", "neutral", "any"]),
+        },
+    ),
     "indexer_health": st.fixed_dictionaries(
         {}, optional={"max_lag_blocks": st.integers(0, 3), "on_failure": st.booleans()}
     ),
@@ -95,7 +104,7 @@ def _maybe(values: st.SearchStrategy[str]) -> st.SearchStrategy[Decimal | None]:
 @st.composite
 def histories(draw: st.DrawFn) -> tuple[dict[int, BlockFigures], dict[int, Extras]]:
     """Blocks 1..N: TVL, prices and rates from a few levels (some missing), protocols turning old, exposure,
-    governance and indexer health that come and go."""
+    governance, grade signals and indexer health that come and go."""
     blocks, extras = {}, {}
     first_seen = {"p": T0 - draw(st.integers(0, 2)) * 86_400, "q": T0}
     for n in range(1, draw(st.integers(2, 12)) + 1):
@@ -126,9 +135,18 @@ def histories(draw: st.DrawFn) -> tuple[dict[int, BlockFigures], dict[int, Extra
             for event in draw(st.lists(st.sampled_from(["created", "queued"]), max_size=2, unique=True))
             for flags in [draw(st.sampled_from([(), ("upgrade",)]))]
         ]
+        signals = [
+            SignalEvent(protocol, horizon, state, Decimal(grade), {"entity": protocol, "state": state})
+            for protocol, horizon in draw(
+                st.lists(st.tuples(st.sampled_from(["aave", "curve"]), st.sampled_from(["trader", "investor"])),
+                         max_size=3, unique=True)
+            )
+            for state, grade in [draw(st.sampled_from([("bullish", "72"), ("neutral", "55"), ("bearish", "20")]))]
+        ]  # fmt: skip
         extras[n] = Extras(
             exposure={} if debt is None else {EXPOSURE_KEY: Exposure(debt, Decimal(1), 1, 1)},
             governance=governance if n % 4 else None,
+            signals=signals if n % 6 else None,
             health=IndexerHealth(100 + draw(st.integers(0, 4)), 100, failing, None) if n % 5 else None,
         )
     return blocks, extras

@@ -188,12 +188,13 @@ OTHER_KINDS: dict[str, dict[str, str]] = {
     },
     "new_protocol": {"chain": "bsc", "min_tvl_usd": "1000000000000000", "within_days": "3"},
     "governance": {"chain": "ethereum", "protocol": "compound"},
+    "grade_signal": {"protocol": "aave", "horizon": "trader", "direction": "bullish"},
     "indexer_health": {"chain": "ethereum", "max_lag_blocks": "100000"},
 }  # fmt: skip
 
 
 def _every_kind_is_created_from_the_form(served: Served, page: Page, key: str) -> None:
-    """The form offers the schema's seven kinds and creates each; the API stores what was typed, exactly."""
+    """The form offers the schema's eight kinds and creates each; the API stores what was typed, exactly."""
     kinds = page.locator("#rule-kind option").evaluate_all("(options) => options.map((o) => o.value)")
     assert sorted(kinds) == sorted(["tvl_change", *OTHER_KINDS])
     for kind, params in OTHER_KINDS.items():
@@ -221,6 +222,12 @@ def _every_kind_is_created_from_the_form(served: Served, page: Page, key: str) -
     assert by_kind["governance"]["events"] == ["created", "queued", "executed"]  # the schema's default, ticked
     assert by_kind["liquidation_exposure"]["protocol"] == "aave-v3"
     assert by_kind["indexer_health"]["max_lag_blocks"] == 100000
+    assert by_kind["grade_signal"] == {
+        "chain": "ethereum",
+        "protocol": "aave",
+        "horizon": "trader",
+        "direction": "bullish",
+    }
 
 
 def _bad_input_shows_the_apis_message_next_to_its_field(served: Served, page: Page, key: str) -> None:

@@ -14,13 +14,14 @@ from defiscope.alerts.engine import (
     ExposureSource,
     GovernanceSource,
     LoadedRule,
+    SignalSource,
+    events_at,
+    events_span,
     exposure_wanted,
-    governance_at,
-    governance_span,
-    governed,
     load_rule,
     pool_window,
     to_message,
+    uses,
 )
 from defiscope.alerts.evaluate import Extras, SubjectState, evaluate_block
 from defiscope.alerts.figures import StoredFigures
@@ -59,6 +60,7 @@ async def backtest(
     *,
     exposure: ExposureSource | None = None,
     governance: GovernanceSource | None = None,
+    signals: SignalSource | None = None,
     pools: PoolChain | None = None,
     progress: BacktestProgress | None = None,
 ) -> list[dict[str, Any]]:
@@ -83,7 +85,8 @@ async def backtest(
     chain_id = stored.chain_id
     numbers = await asyncio.to_thread(figures.stored_blocks, chain_id, from_block - 1, to_block, MAX_BACKTEST_BLOCKS)
     young = None if within is None or pools is None else _YoungAt(pools, within, numbers)
-    staged = await governance_span(governance if governed([rule]) else None, chain_id, numbers)
+    proposals = await events_span(governance if uses([rule], "governance") else None, chain_id, numbers)
+    published = await events_span(signals if uses([rule], "grade_signal") else None, chain_id, numbers)
     states: dict[str, SubjectState] = {}
     bodies: list[dict[str, Any]] = []
     for done, number in enumerate(numbers, 1):
@@ -94,7 +97,8 @@ async def backtest(
         if at is not None:
             extras = Extras(
                 exposure=found,
-                governance=governance_at(staged, number),
+                governance=events_at(proposals, number),
+                signals=events_at(published, number),
                 pools=None if young is None else await young.at(at.block),
             )
             moves = evaluate_block(

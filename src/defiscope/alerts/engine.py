@@ -2,7 +2,11 @@
 the backtest (`alerts.backtest`) runs the same `evaluate_block` over stored history.
 
     alerts = AlertEngine(repo, sink)                     # registers its rollback hook on `repo`
-    indexer = Indexer(engines, repo, hooks=(alerts,))    # block_indexed() with each block's figures, once stored
+    indexer = Indexer(engines, repo, hooks=(alerts, publisher, alerts.after_publishers))  # `alerts.wiring.around`
+
+`block_indexed` evaluates every rule but those on what other hooks publish at the block (`PUBLISHED_KINDS`: the
+grades publisher's signals); `after_publishers`, told after those hooks, evaluates these, so a signal published at
+block B is judged at B while the other rules' alerts never wait for a publication.
 
 A rule with `confirmations` N is evaluated at block B - N once B is indexed ("finalized": the chain's finality
 depth); every stored block is evaluated once per confirmation level, oldest first, so a block indexed late (a
@@ -20,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +36,7 @@ from defiscope.alerts.evaluate import (
     GovernanceEvent,
     IndexerHealth,
     RuleView,
+    SignalEvent,
     SubjectState,
     Transition,
     measure,
@@ -83,10 +88,18 @@ MAX_BLOCKS_PER_STEP: Final = 64
 #: Seconds between checks whether a rule was added, changed or deleted (one query): a change applies within this.
 RULES_CHECK_INTERVAL: Final = 1.0
 
-#: Where `governance` rules' events come from: (chain id, first block, last block) -> the proposals' events of each
-#: block of that span that has any (read once for the span), None when no governance store is present. The
-#: governance module wires its tables here (`alerts.wiring.governance_source`).
-GovernanceSource = Callable[[int, int, int], Mapping[int, Sequence[GovernanceEvent]] | None]
+E = TypeVar("E")
+#: Where rules that fire on stored events get them: (chain id, first block, last block) -> the events of each block
+#: of that span that has any (read once for a step's or a backtest's span), None when the store has none.
+EventSource = Callable[[int, int, int], Mapping[int, Sequence[E]] | None]
+#: `governance` rules' events: the proposals' stages, from the governor events (`alerts.wiring.governance_source`).
+GovernanceSource = EventSource[GovernanceEvent]
+#: `grade_signal` rules' events: the published grade signals (`alerts.wiring.signal_source`).
+SignalSource = EventSource[SignalEvent]
+#: Kinds judged on what other hooks of the indexer publish at the block (the grades publisher's signals): their rules
+#: are evaluated in a second pass, once those hooks have run (`AlertEngine.after_publishers`); every other rule at
+#: once, so that its alerts never wait for a publication.
+PUBLISHED_KINDS: Final = frozenset({"grade_signal"})
 #: How liquidation exposure is read at a block: the wanted (protocol, asset, drop %) -> figure or why not.
 ExposureSource = Callable[[int, Collection[ExposureKey]], Awaitable[Mapping[ExposureKey, Any]]]
 #: How young pools are read at a block: (block, window in seconds) -> the pools (`alerts.pools`) or why not.
@@ -189,25 +202,28 @@ class Level:
     Built when the rule set changes."""
 
     depth: int
+    published: bool  # its rules judge what other hooks publish at the block (`PUBLISHED_KINDS`): the second pass
     #: One measurement each; each with its rules in the order of `RuleGroup.rules`.
     groups: tuple[tuple[RuleGroup, tuple[LoadedRule, ...]], ...]
     exposure: frozenset[ExposureKey]  # the liquidation exposures its rules read at each block
     governance: bool  # whether its rules need the governance events (read once per step's span)
+    signals: bool  # whether its rules need the published grade signals (likewise)
     pools_within: int | None  # seconds: the widest window of its `scope: pool` rules (None: it has none)
 
 
 def levels(rules: Sequence[LoadedRule]) -> tuple[Level, ...]:
-    """A chain's rules by depth (shallowest first), each depth's rules grouped by their inputs."""
-    by_depth: dict[int, list[LoadedRule]] = {}
+    """A chain's rules by depth (shallowest first) and pass, each level's rules grouped by their inputs."""
+    by_level: dict[tuple[int, bool], list[LoadedRule]] = {}
     for rule in rules:
-        by_depth.setdefault(rule.depth, []).append(rule)
+        by_level.setdefault((rule.depth, rule.spec.kind in PUBLISHED_KINDS), []).append(rule)
     built = []
-    for depth, members in sorted(by_depth.items()):
-        governance = any(r.spec.kind == "governance" for r in members)
+    for (depth, published), members in sorted(by_level.items()):
         groups = tuple(group_rules(members, lambda rule: rule.view))
         windows = [pool_window(r.spec.params) for r in members]
         widest = max((w for w in windows if w is not None), default=None)
-        built.append(Level(depth, groups, frozenset(exposure_wanted(members)), governance, widest))
+        wanted = frozenset(exposure_wanted(members))
+        governance, signals = uses(members, "governance"), uses(members, "grade_signal")
+        built.append(Level(depth, published, groups, wanted, governance, signals, widest))
     return tuple(built)
 
 
@@ -240,11 +256,19 @@ class AlertEngine:
     """The live evaluator: keeps the rules and their per-subject states in memory, reloading them when a rule
     changes (one cheap query per block) or the store rolled back."""
 
-    def __init__(self, repo: Repository, sink: AlertSink, *, governance: GovernanceSource | None = None) -> None:
+    def __init__(
+        self,
+        repo: Repository,
+        sink: AlertSink,
+        *,
+        governance: GovernanceSource | None = None,
+        signals: SignalSource | None = None,
+    ) -> None:
         self.rules = RuleStore(repo.engine)
         self.figures = StoredFigures(repo.engine)
         self.sink = sink
         self.governance = governance
+        self.signals = signals
         self._sessions = sessionmaker(repo.engine, expire_on_commit=False)
         # A block's alerts are written after reads in the same transaction: BEGIN IMMEDIATE on SQLite, so a commit
         # by another writer in between makes this one wait for the lock instead of failing ("database is locked").
@@ -253,7 +277,7 @@ class AlertEngine:
         self._checked = -RULES_CHECK_INTERVAL  # monotonic time of the last rule-set check
         self._levels: dict[int, tuple[Level, ...]] = {}  # chain -> its rules by depth, grouped by their inputs
         self._states: dict[int, dict[str, dict[str, SubjectState]]] = {}  # chain -> rule -> subject -> state
-        self._cursors: dict[tuple[int, int], int] = {}  # (chain, depth) -> the last block evaluated
+        self._cursors: dict[tuple[int, int, bool], int] = {}  # (chain, depth, pass) -> the last block evaluated
         self._stale_states = True
         self._block_times: dict[int, BlockTimes] = {}  # chain -> creation blocks' times of young pools
         self._handed: dict[int, ChainTvl] = {}  # chain -> the block the indexer handed over last, for its evidence
@@ -263,7 +287,17 @@ class AlertEngine:
     # --------------------------------------------------------------- the indexer's hook
 
     async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
-        """`indexing_hooks.BlockHook`: evaluate the rules due now that `result`'s block is stored."""
+        """`indexing_hooks.BlockHook`: evaluate the rules due now that `result`'s block is stored (all but those on
+        what other hooks publish at the block: `after_publishers`)."""
+        await self._block_indexed(chain, result, published=False)
+
+    @property
+    def after_publishers(self) -> AfterPublishers:
+        """The hook of the second pass: the rules on what other hooks publish at a block (`PUBLISHED_KINDS`), told
+        after those hooks (`alerts.wiring.around`)."""
+        return AfterPublishers(self)
+
+    async def _block_indexed(self, chain: IndexedChain, result: ChainTvl, *, published: bool) -> None:
         block, engine = result.block, chain.engine
         times = self._block_times.setdefault(block.chain_id, BlockTimes(engine.client))
 
@@ -274,7 +308,13 @@ class AlertEngine:
             return await young_pools(engine, number, within_seconds, times)
 
         await self.evaluate_chain(
-            block.chain_id, block.number, health=chain.health(), exposure=exposure, pools=pools, stored=result
+            block.chain_id,
+            block.number,
+            health=chain.health(),
+            exposure=exposure,
+            pools=pools,
+            stored=None if published else result,  # handed over once, to the first pass
+            published=published,
         )
 
     async def evaluate_chain(
@@ -286,13 +326,15 @@ class AlertEngine:
         exposure: ExposureSource | None = None,
         pools: PoolSource | None = None,
         stored: ChainTvl | None = None,
+        published: bool | None = None,
     ) -> list[AlertMessage]:
         """Evaluate the rules of `chain_id` at every stored block due once block `indexed` is stored; returns the
-        messages handed to the sink. `stored`: what the indexer stored at `indexed`, if it hands it over."""
+        messages handed to the sink. `stored`: what the indexer stored at `indexed`, if it hands it over;
+        `published`: only the rules of the first pass (False) or of the second (True: `PUBLISHED_KINDS`), or all."""
         async with self._one_chain_at_a_time:  # chains share the rule set, the states and the figures' cache
             if stored is not None or self._refresh_due():
                 await asyncio.to_thread(self._prepare, stored)  # one thread hop for both
-            return await self._evaluate_chain(chain_id, indexed, health, exposure, pools)
+            return await self._evaluate_chain(chain_id, indexed, health, exposure, pools, published)
 
     async def _evaluate_chain(
         self,
@@ -301,17 +343,22 @@ class AlertEngine:
         health: IndexerHealth | None,
         exposure: ExposureSource | None,
         pools: PoolSource | None,
+        published: bool | None,
     ) -> list[AlertMessage]:
         sent: list[AlertMessage] = []
         for level in self._levels.get(chain_id, ()):
-            cursor, upto = self._cursors.get((chain_id, level.depth)), indexed - level.depth
+            if published is not None and level.published != published:
+                continue
+            at = (chain_id, level.depth, level.published)
+            cursor, upto = self._cursors.get(at), indexed - level.depth
             if cursor == upto - 1:  # following the head: one block is due (skipped below if it is not stored)
                 due = [upto]
             else:
                 limit = 1 if cursor is None else MAX_BLOCKS_PER_STEP
                 due = await asyncio.to_thread(self.figures.stored_blocks, chain_id, cursor, upto, limit)
-            # Governance events are read only for a level with governance rules, once for the step's blocks.
-            staged = await governance_span(self.governance if level.governance else None, chain_id, due)
+            # Stored events are read only for a level with rules on them, once for the step's blocks.
+            proposals = await events_span(self.governance if level.governance else None, chain_id, due)
+            signals = await events_span(self.signals if level.signals else None, chain_id, due)
             for number in due:
                 found = await exposure(number, level.exposure) if level.exposure and exposure is not None else {}
                 young = None
@@ -319,12 +366,13 @@ class AlertEngine:
                     young = "no pool source was given" if pools is None else await pools(number, level.pools_within)
                 extras = Extras(
                     exposure=found,
-                    governance=governance_at(staged, number),
+                    governance=events_at(proposals, number),
+                    signals=events_at(signals, number),
                     health=health,  # the indexer's state now, whatever block a rule's confirmations point at
                     pools=young,
                 )
                 sent += await asyncio.to_thread(self._evaluate_stored_block, chain_id, number, level, extras)
-                self._cursors[(chain_id, level.depth)] = number
+                self._cursors[at] = number
         return sent
 
     # --------------------------------------------------------------- one block
@@ -494,21 +542,33 @@ class AlertEngine:
         self._stale_states = True
 
 
-def governed(rules: Sequence[LoadedRule]) -> bool:
-    return any(r.spec.kind == "governance" for r in rules)
+class AfterPublishers:
+    """`indexing_hooks.BlockHook`: the engine's second pass, told after the hooks that publish what its rules judge
+    (`AlertEngine.after_publishers`)."""
+
+    __slots__ = ("engine",)
+
+    def __init__(self, engine: AlertEngine) -> None:
+        self.engine = engine
+
+    async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
+        await self.engine._block_indexed(chain, result, published=True)
 
 
-async def governance_span(
-    source: GovernanceSource | None, chain_id: int, numbers: Sequence[int]
-) -> Mapping[int, Sequence[GovernanceEvent]] | None:
-    """The governance events of the blocks `numbers` (ascending), read once for their whole span."""
+def uses(rules: Sequence[LoadedRule], kind: str) -> bool:
+    return any(r.spec.kind == kind for r in rules)
+
+
+async def events_span(
+    source: EventSource[E] | None, chain_id: int, numbers: Sequence[int]
+) -> Mapping[int, Sequence[E]] | None:
+    """The stored events (governance stages, grade signals) of the blocks `numbers` (ascending), read once for their
+    whole span; None when there is no source or nothing to read."""
     if source is None or not numbers:
         return None
     return await asyncio.to_thread(source, chain_id, numbers[0], numbers[-1])
 
 
-def governance_at(
-    staged: Mapping[int, Sequence[GovernanceEvent]] | None, number: int
-) -> Sequence[GovernanceEvent] | None:
-    """One block's governance events; None (the evaluator says why) when no source was read."""
+def events_at(staged: Mapping[int, Sequence[E]] | None, number: int) -> Sequence[E] | None:
+    """One block's events; None (the evaluator says why) when no source was read."""
     return None if staged is None else staged.get(number, ())

@@ -38,7 +38,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from defiscope.alerts.rules import (
+    ANY,
     GovernanceParams,
+    GradeSignalParams,
     IndexerHealthParams,
     LiquidationExposureParams,
     NewProtocolParams,
@@ -131,12 +133,30 @@ class GovernanceEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class SignalEvent:
+    """A grade signal published at the block (what `grade_signals` holds): `protocol`'s `horizon` grade turned
+    `state`; `document` is the published signal (the grade, the previous state, the factors that moved it)."""
+
+    protocol: str
+    horizon: str
+    state: str
+    grade: Decimal
+    document: Mapping[str, Any]
+
+
+#: The states a grade signal can be in: the subjects of a `grade_signal` rule are (protocol, horizon, state).
+SIGNAL_STATES: Final = ("bullish", "neutral", "bearish")
+
+
+@dataclass(frozen=True, slots=True)
 class Extras:
     """Figures that are not in the snapshot tables: read live at the block, or absent (None: with why)."""
 
     exposure: Mapping[tuple[str, str, Decimal], Exposure | str] = field(default_factory=dict)
     governance: Sequence[GovernanceEvent] | None = None
     governance_missing: str = "no governance source was given to the evaluator"
+    signals: Sequence[SignalEvent] | None = None
+    signals_missing: str = "no grade signal source was given to the evaluator"
     health: IndexerHealth | None = None
     #: Pools created within the widest pool rule's window, with their holdings at the block (`alerts.pools`: read
     #: from the chain at the block, live and in a backtest), or why they could not be read; None: nobody read them.
@@ -351,6 +371,8 @@ def input_key(p: Params) -> tuple[Any, ...]:
         return ("new_protocol", p.scope, p.within_days)
     if isinstance(p, GovernanceParams):
         return ("governance", p.protocol, p.events, p.flags)
+    if isinstance(p, GradeSignalParams):
+        return ("grade_signal", p.protocol, p.horizon, p.direction)
     return ("indexer_health",)
 
 
@@ -370,6 +392,7 @@ _MEASURES: Final[dict[type, Callable[[Any, BlockFigures, History, Extras], Measu
     LiquidationExposureParams: lambda p, _figures, _history, extras: _exposure(p, extras),
     NewProtocolParams: _new,
     GovernanceParams: lambda p, _figures, _history, extras: _governance(p, extras),
+    GradeSignalParams: lambda p, _figures, _history, extras: _grade_signal(p, extras),
     IndexerHealthParams: lambda _p, _figures, _history, extras: _health(extras),
 }
 
@@ -405,6 +428,10 @@ def _judge_governance(_p: GovernanceParams, _r: Reading) -> tuple[bool, Decimal 
     return True, None
 
 
+def _judge_flag(_p: Params, r: Reading) -> tuple[bool, Decimal | None]:
+    return r.flag, None
+
+
 def _judge_health(p: IndexerHealthParams, r: Reading) -> tuple[bool, Decimal | None]:
     assert r.value is not None
     return r.value > p.max_lag_blocks or (p.on_failure and r.flag), Decimal(p.max_lag_blocks)
@@ -418,6 +445,7 @@ _JUDGES: Final[dict[type, Callable[[Any, Reading], tuple[bool, Decimal | None]]]
     LiquidationExposureParams: _judge_exposure,
     NewProtocolParams: _judge_new,
     GovernanceParams: _judge_governance,
+    GradeSignalParams: _judge_flag,
     IndexerHealthParams: _judge_health,
 }
 
@@ -626,6 +654,24 @@ def _governance(p: GovernanceParams, extras: Extras) -> Measurement:
         if event.flag_reasons:
             evidence["flag_reasons"] = list(event.flag_reasons)
         readings[f"{event.protocol}:{event.proposal_id}:{event.event}"] = Reading(None, explain=partial(dict, evidence))
+    return Measurement(readings)
+
+
+def _grade_signal(p: GradeSignalParams, extras: Extras) -> Measurement:
+    """The signals published at the block: each matching one is a reading on every state the rule watches of its
+    protocol and horizon, flagged on the state it entered (fires) and not on the others (an alert open on the state
+    it left resolves)."""
+    if extras.signals is None:
+        return _missing(extras.signals_missing)
+    watched = SIGNAL_STATES if p.direction == ANY else (p.direction,)
+    readings = {}
+    for signal in extras.signals:
+        if (p.protocol != ANY and signal.protocol != p.protocol) or (p.horizon != ANY and signal.horizon != p.horizon):
+            continue
+        explain: Callable[[], Mapping[str, Any]] = partial(dict, signal.document)
+        for state in watched:
+            reading = Reading(signal.grade, explain=explain, flag=signal.state == state)
+            readings[f"{signal.protocol}:{signal.horizon}:{state}"] = reading
     return Measurement(readings)
 
 

@@ -51,6 +51,7 @@ from defiscope.alerts.evaluate import (
     judge_rule,
 )
 from defiscope.alerts.rules import (
+    GradeSignalParams,
     IndexerHealthParams,
     LiquidationExposureParams,
     NewProtocolParams,
@@ -116,6 +117,8 @@ def conditions(p: Params) -> tuple[Condition, ...] | None:
         return (("value", p.threshold_usd, True),)
     if isinstance(p, NewProtocolParams):
         return (("new", p.min_tvl_usd, False),)
+    if isinstance(p, GradeSignalParams):  # holds on the state a signal entered
+        return (("flag", ONE, False),)
     if isinstance(p, IndexerHealthParams):
         failing = (("flag", ONE, False),) if p.on_failure else ()
         return (("value", Decimal(p.max_lag_blocks), True), *failing)

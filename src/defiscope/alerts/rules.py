@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from defiscope.alerts.message import Channel
+from defiscope.analytics.grades.catalog import CLOCK_CHAIN, GRADED
 from defiscope.chain.errors import InvalidInput
 from defiscope.chain.registry import get_chain
 from defiscope.errors import InputError
@@ -43,6 +44,7 @@ KINDS: Final = (
     "liquidation_exposure",
     "new_protocol",
     "governance",
+    "grade_signal",
     "indexer_health",
 )
 FINALIZED: Final = "finalized"
@@ -71,17 +73,20 @@ class _Params(BaseModel):
     @field_validator("chain")
     @classmethod
     def _known_chain(cls, value: str) -> str:
-        key: int | str = int(value) if value.isascii() and value.isdigit() else value
         try:
-            get_chain(key)
+            _chain_id(value)
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
         return value
 
     @property
     def chain_id(self) -> int:
-        key: int | str = int(self.chain) if self.chain.isdigit() else self.chain
-        return get_chain(key).chain_id
+        return _chain_id(self.chain)
+
+
+def _chain_id(chain: str) -> int:
+    """The id of a chain given by slug, alias or id (`InvalidInput` when unknown)."""
+    return get_chain(int(chain) if chain.isascii() and chain.isdigit() else chain).chain_id
 
 
 class PriceMoveParams(_Params):
@@ -163,6 +168,42 @@ class GovernanceParams(_Params):
     protocol: Name | None = None
     events: tuple[GovernanceEvent, ...] = Field(default=("created", "queued", "executed"), min_length=1)
     flags: tuple[GovernanceFlag, ...] = ()
+
+
+SignalHorizon = Literal["trader", "investor", "any"]
+SignalDirection = Literal["bullish", "bearish", "neutral", "any"]
+ANY: Final = "any"
+
+
+class GradeSignalParams(_Params):
+    """A grade signal of `protocol` (a graded protocol, or any) on the `horizon` grade turned `direction` (any: every
+    transition); the alert on a protocol, horizon and state resolves when a later signal leaves that state. Grades
+    are published on chain 1 only."""
+
+    chain: str = Field(default="ethereum", min_length=1, max_length=40, description="grades are published on chain 1")
+    protocol: str = Field(
+        default=ANY,
+        description="a graded protocol, or any",
+        json_schema_extra={"enum": [ANY, *GRADED]},  # the choices, for clients and the dashboard's form
+    )
+    horizon: SignalHorizon = ANY
+    direction: SignalDirection = ANY
+
+    @field_validator("protocol")
+    @classmethod
+    def _graded(cls, value: str) -> str:
+        if value == ANY or value in GRADED:
+            return value
+        family = next((g.slug for g in GRADED.values() if value in g.members), None)
+        hint = f" ({value} is graded as {family})" if family is not None else ""
+        raise ValueError(f"{value!r} is not a graded protocol{hint}: give any or one of {', '.join(GRADED)}")
+
+    @field_validator("chain")
+    @classmethod
+    def _clock_chain(cls, value: str) -> str:
+        if _chain_id(value) != CLOCK_CHAIN:
+            raise ValueError(f"grade signals are published on chain {CLOCK_CHAIN} only, not on {value}")
+        return value
 
 
 class IndexerHealthParams(_Params):
@@ -249,6 +290,11 @@ class GovernanceRule(_Rule):
     params: GovernanceParams
 
 
+class GradeSignalRule(_Rule):
+    kind: Literal["grade_signal"]
+    params: GradeSignalParams
+
+
 class IndexerHealthRule(_Rule):
     kind: Literal["indexer_health"]
     params: IndexerHealthParams
@@ -261,6 +307,7 @@ RuleSpec = Annotated[
     | LiquidationExposureRule
     | NewProtocolRule
     | GovernanceRule
+    | GradeSignalRule
     | IndexerHealthRule,
     Field(discriminator="kind"),
 ]
@@ -271,6 +318,7 @@ Params = (
     | LiquidationExposureParams
     | NewProtocolParams
     | GovernanceParams
+    | GradeSignalParams
     | IndexerHealthParams
 )
 RULE: Final[TypeAdapter[RuleSpec]] = TypeAdapter(RuleSpec)

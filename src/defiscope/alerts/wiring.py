@@ -1,20 +1,25 @@
-"""What `serve` and `index` hand the indexer for alerts: the alert engine with delivery's sink and the governance
-source, when the build has them.
+"""What `serve` and `index` hand the indexer for alerts: the alert engine with delivery's sink and the sources of
+the events rules fire on, when the build has them, around the hooks that publish what rules judge.
 
-    indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo))
+    publisher = grades_hook(repo, runtime.engines)       # publishes grade signals, judged in the engine's 2nd pass
+    indexer = Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo, (publisher,)))
 
-Delivery's outbox (`alerts/outbox.py`) is the sink; `governance_source` reads the governor events the indexer stores.
-Without a sink no rule is evaluated, and the log says so once.
+Delivery's outbox (`alerts/outbox.py`) is the sink; `governance_source` reads the governor events the indexer stores,
+`signal_source` the grade signals the grades publisher stores. Without a sink no rule is evaluated, and the log says
+so once.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Final
 
 import structlog
 
-from defiscope.alerts.engine import AlertEngine, GovernanceSource
-from defiscope.alerts.evaluate import GovernanceEvent
+from defiscope.alerts.engine import AlertEngine, GovernanceSource, SignalSource
+from defiscope.alerts.evaluate import GovernanceEvent, SignalEvent
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.governance.aave_v3_flags import Flagged, v3_stage_flags
@@ -25,6 +30,7 @@ from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import PROPOSAL_CREATED_KIND, PROPOSAL_EXECUTED_KIND, PROPOSAL_QUEUED_KIND
 from defiscope.protocols.governors import AAVE_GOVERNANCE_V3, CHIEF, GOVERNORS, GovernedProtocol
 from defiscope.store import Repository
+from defiscope.store.grades import GradeStore, StoredSignal
 
 log = structlog.get_logger(__name__)
 
@@ -112,15 +118,44 @@ def _proposal_id(event: StoredEvent) -> str:
     return str(event.payload.get("id", ""))
 
 
+def signal_source(repo: Repository) -> SignalSource:
+    """The grade signals published in a span of blocks, by block (one bounded read of `grade_signals` per span)."""
+    store = GradeStore(repo.engine)
+
+    def over(chain_id: int, first: int, last: int) -> dict[int, list[SignalEvent]]:
+        found: dict[int, list[SignalEvent]] = {}
+        for stored in store.signals_between(chain_id, first, last):
+            found.setdefault(stored.block_number, []).append(signal_event(stored))
+        return found
+
+    return over
+
+
+def signal_event(stored: StoredSignal) -> SignalEvent:
+    """A stored signal as the evaluator sees it: its published document is the alert's evidence, as published."""
+    document = json.loads(stored.document)
+    grade = Decimal(str(document["grade"]))  # the published (rounded) grade's own digits, not the binary float's
+    return SignalEvent(stored.entity, stored.horizon, stored.state, grade, document)
+
+
 def alert_engine(repo: Repository, sink: AlertSink) -> AlertEngine:
     """The alert engine every process runs (`serve` with its ringing sink, `index` with the outbox's): every rule
-    kind wired, governance included."""
-    return AlertEngine(repo, sink, governance=governance_source(repo))
+    kind wired, governance and grade signals included."""
+    return AlertEngine(repo, sink, governance=governance_source(repo), signals=signal_source(repo))
 
 
-def alert_hooks(repo: Repository) -> tuple[BlockHook, ...]:
+def around(alerts: AlertEngine, publishers: Sequence[BlockHook]) -> tuple[BlockHook, ...]:
+    """The alert engine's two passes around the hooks that publish what rules judge (the grades publisher's signals),
+    in the order the indexer tells its hooks: every other rule first (their alerts never wait for a publication),
+    then the publishers, then the rules on what they published (`engine.PUBLISHED_KINDS`), so a signal published at
+    block B is judged at B."""
+    return (alerts, *publishers, alerts.after_publishers)
+
+
+def alert_hooks(repo: Repository, publishers: Sequence[BlockHook] = ()) -> tuple[BlockHook, ...]:
+    """The alert engine's passes around `publishers` (`around`), or the publishers alone without delivery."""
     sink = delivery_sink(repo)
     if sink is None:
         log.warning("alerts.not_evaluated", reason="this build has no alert delivery (outbox); rules stay stored")
-        return ()
-    return (alert_engine(repo, sink),)
+        return tuple(publishers)
+    return around(alert_engine(repo, sink), publishers)

@@ -29,7 +29,7 @@ from defiscope.alerts.engine import pool_window
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import PoolChain, StoredPools, load_discovery
 from defiscope.alerts.rules import RuleSpec
-from defiscope.alerts.wiring import governance_source
+from defiscope.alerts.wiring import governance_source, signal_source
 from defiscope.api import models as m
 from defiscope.api.context import QuoteChain
 from defiscope.api.errors import ApiError
@@ -182,10 +182,12 @@ def router() -> APIRouter:
     async def backtest_rule(request: Request, rule_id: RuleId, from_block: Block, to_block: Block) -> Backtest:
         repo = context(request).repo
         rule = _found(RuleStore(repo.engine).get(rule_id, _owner(request)), rule_id)
-        governance = governance_source(repo)
+        governance, signals = governance_source(repo), signal_source(repo)
         pools = await _pool_chain(request, rule, from_block, to_block)
         figures = StoredFigures(repo.engine)
-        bodies = await backtest(figures, rule, from_block, to_block, governance=governance, pools=pools)
+        bodies = await backtest(
+            figures, rule, from_block, to_block, governance=governance, signals=signals, pools=pools
+        )
         return Backtest(rule_id=rule_id, from_block=from_block, to_block=to_block, alerts=bodies)
 
     return api

@@ -28,8 +28,8 @@ from defiscope.alerts.engine import ExposureSource, exposure_wanted, pool_window
 from defiscope.alerts.exposure import ExposureKey, read_exposure
 from defiscope.alerts.figures import StoredFigures
 from defiscope.alerts.pools import load_discovery
-from defiscope.alerts.rules import parse_rule
-from defiscope.alerts.wiring import governance_source
+from defiscope.alerts.rules import KINDS, parse_rule
+from defiscope.alerts.wiring import governance_source, signal_source
 from defiscope.chain.client import ChainClient
 from defiscope.cli.common import block_progress, one_line_errors, out
 from defiscope.config import load_settings
@@ -73,7 +73,7 @@ def _params(text: str) -> dict[str, Any]:
 @rules_app.command("add")
 @one_line_errors
 def add(
-    kind: Annotated[str, typer.Argument(help="price_move, tvl_change, yield, liquidation_exposure, new_protocol, ...")],
+    kind: Annotated[str, typer.Argument(help=f"One of {', '.join(KINDS)}.")],
     key: KeyOption,
     params: Annotated[
         str,
@@ -172,11 +172,11 @@ def backtest_rule(
 
 async def _backtest(repo: Repository, rule: StoredRule, from_block: int, to_block: int) -> list[dict[str, Any]]:
     figures = StoredFigures(repo.engine)
-    governance = governance_source(repo)
+    governance, signals = governance_source(repo), signal_source(repo)
     loaded = backtestable(rule, from_block, to_block)  # refused before any chain is opened
     wants_exposure, pools_within = bool(exposure_wanted([loaded])), pool_window(loaded.spec.params)
     if not wants_exposure and pools_within is None:
-        return await backtest(figures, rule, from_block, to_block, governance=governance)
+        return await backtest(figures, rule, from_block, to_block, governance=governance, signals=signals)
     (target,) = resolve_targets(load_settings(), [str(rule.chain_id)])
     if pools_within is not None:
         return await _pool_backtest(repo, figures, rule, target, from_block, to_block)

@@ -39,7 +39,7 @@ from defiscope.alerts.delivery.worker import open_worker
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.stream import StreamHub
 from defiscope.alerts.wakeup import Bell
-from defiscope.alerts.wiring import alert_engine
+from defiscope.alerts.wiring import alert_engine, around
 from defiscope.analytics.grades.hook import grades_hook
 from defiscope.analytics.rankings import rank
 from defiscope.analytics.risk.hook import RiskHook
@@ -377,7 +377,7 @@ async def _serve_runtime(
     indices = index_hook(repo, resolve_targets(load_settings(), list(runtime.engines)))
     # Risk scores: when a control event is logged, else every `[risk] every_hours`, in the background (analytics/risk).
     risk = RiskHook(repo, load_settings().risk_every_seconds)
-    hooks = (alert_engine(repo, alert_sink), publisher, indices, risk)
+    hooks = (*around(alert_engine(repo, alert_sink), (publisher,)), indices, risk)
     indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks)
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):

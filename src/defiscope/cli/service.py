@@ -135,7 +135,7 @@ async def _index(
         async with open_runtime(settings, chains, network=network) as runtime:
             publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
             risk = RiskHook(repo, settings.risk_every_seconds)
-            indexer = Indexer(runtime.engines, repo, options, hooks=(*alert_hooks(repo), publisher, risk))
+            indexer = Indexer(runtime.engines, repo, options, hooks=(*alert_hooks(repo, (publisher,)), risk))
             if once:
                 indexed = await indexer.run_once()
                 await risk.idle()

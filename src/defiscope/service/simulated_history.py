@@ -126,7 +126,7 @@ async def simulate_history(
         # The hooks `serve` runs: alerts, and grades published every `grades_every_seconds` of block time, so
         # `defiscope grades` answers right after the run.
         publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
-        indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=(*alert_hooks(repo), publisher))
+        indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=alert_hooks(repo, (publisher,)))
         await indexer.resume()
         markets = [
             await asyncio.to_thread(WarpedMarket.open, c, seed=seed, tick_seconds=plan.tick_seconds)

@@ -169,6 +169,23 @@ class GradeStore:
                 StoredSignal(r.block_number, r.entity, r.horizon, r.state, r.document) for r in session.scalars(stmt)
             ]
 
+    def signals_between(self, chain_id: int, first: int, last: int) -> list[StoredSignal]:
+        """The signals published at blocks `first` to `last` (inclusive), oldest first (then entity and horizon):
+        one bounded read for a span of blocks (the alert rules' `grade_signal` source)."""
+        stmt = (
+            select(GradeSignalRow)
+            .where(
+                GradeSignalRow.chain_id == chain_id,
+                GradeSignalRow.block_number >= first,
+                GradeSignalRow.block_number <= last,
+            )
+            .order_by(GradeSignalRow.block_number, GradeSignalRow.entity, GradeSignalRow.horizon)
+        )
+        with self._reads() as session:
+            return [
+                StoredSignal(r.block_number, r.entity, r.horizon, r.state, r.document) for r in session.scalars(stmt)
+            ]
+
 
 def _publications(chain_id: int) -> Select[GradePublicationRow, Block]:
     return (

@@ -22,6 +22,8 @@ from typing import Final, Literal
 
 Horizon = Literal["trader", "investor"]
 Better = Literal["higher", "lower"]
+#: Grades are published at blocks of this chain (its block times are the grades' clock).
+CLOCK_CHAIN: Final = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Final
 
-from defiscope.analytics.grades.catalog import GRADED
+from defiscope.analytics.grades.catalog import CLOCK_CHAIN, GRADED
 from defiscope.analytics.grades.factors import market_factors
 from defiscope.analytics.grades.figures import PRECISION, Figure, Stamp
 from defiscope.analytics.grades.inputs import horizon_at, load_market
@@ -40,7 +40,6 @@ from defiscope.store.factors import FactorStore, FactorValue, InputBlock
 #: A reader pinned to the block given, on that block's chain; None when the chain is not connected.
 ReaderFactory = Callable[[BlockRef], Reader | None]
 TOTAL_SUPPLY: Final = "totalSupply()(uint256)"
-CLOCK_CHAIN: Final = 1
 NO_SHARES: Final[Mapping[str, Fraction]] = MappingProxyType({})
 #: The shares known without reading a knob from chain (`protocols.revenue` constants); the on-chain knobs (reserve
 #: factors, admin fees, Lido's fee) are not read yet, so those slugs' revenue says no share is known.

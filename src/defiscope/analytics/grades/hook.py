@@ -2,7 +2,7 @@
 block time have passed since the newest publication (factor computation takes a second or two: not every block).
 
     hook = grades_hook(repo, runtime.engines, every_seconds=settings.grades_every_seconds)
-    Indexer(runtime.engines, repo, options, hooks=(*alert_hooks(repo), hook))
+    Indexer(runtime.engines, repo, options, hooks=alert_hooks(repo, (hook,)))  # its signals judged at the block
 
 The interval is measured against the store (the newest published block's time), so it holds across restarts and
 after a reorg removed a publication. Totals supplies are read through the engines' own clients, pinned to the
@@ -19,7 +19,8 @@ from typing import Final
 
 import structlog
 
-from defiscope.analytics.grades.compute import CLOCK_CHAIN, DOCUMENTED_SHARES, ReaderFactory, graded_tokens
+from defiscope.analytics.grades.catalog import CLOCK_CHAIN
+from defiscope.analytics.grades.compute import DOCUMENTED_SHARES, ReaderFactory, graded_tokens
 from defiscope.analytics.grades.market import TokenRef
 from defiscope.analytics.grades.publish import publish_grades
 from defiscope.chain.block import BlockRef

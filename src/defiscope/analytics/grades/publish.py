@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, cast
 
-from defiscope.analytics.grades.catalog import GRADED, Horizon
+from defiscope.analytics.grades.catalog import CLOCK_CHAIN, GRADED, Horizon
 from defiscope.analytics.grades.compute import (
-    CLOCK_CHAIN,
     DOCUMENTED_SHARES,
     BlockNotStored,
     ReaderFactory,

@@ -19,8 +19,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from defiscope.analytics.grades.catalog import GRADED
-from defiscope.analytics.grades.compute import CLOCK_CHAIN
+from defiscope.analytics.grades.catalog import CLOCK_CHAIN, GRADED
 from defiscope.analytics.grades.figures import SAMPLE_MAX_AGE, Observation, sample
 from defiscope.analytics.grades.formula import HORIZONS
 from defiscope.analytics.grades.market import TokenRef
