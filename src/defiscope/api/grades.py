@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from defiscope.analytics.grades import published
-from defiscope.analytics.grades.compute import CLOCK_CHAIN, graded_tokens
+from defiscope.analytics.grades.catalog import CLOCK_CHAIN
+from defiscope.analytics.grades.compute import graded_tokens
 from defiscope.api import models as m
 from defiscope.api.errors import ApiError
 from defiscope.api.respond import context, entry_response, fresh_entry, to_bytes
