@@ -49,6 +49,7 @@ from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, LpFeeError, LpFeeModel, Window, annualize
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.tracked import BLOCKHASH_WINDOW, block_hash_call
 from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
 
@@ -199,6 +200,7 @@ class LpFeeTracker(Generic[S]):
     _readable: BlockRef | None = None  # the last S the node served state at
     _reported: dict[str, str] = field(default_factory=dict)  # unavailable pools already logged
     _gaps: dict[BlockRef, tuple[YieldGap, ...]] = field(default_factory=dict)  # B -> its missing rates, newest last
+    _shares: dict[int, FeeShare] = field(default_factory=dict)  # a pool knob's raw value -> the share it stands for
 
     def state(self, results: Sequence[CallResult]) -> S | _Missing:
         """The model's state of one pool's results, or why there is none."""
@@ -260,7 +262,7 @@ class LpFeeTracker(Generic[S]):
             except LpFeeError as exc:
                 unavailable[pool.address] = f"{exc} ({window.describe()})"
                 continue
-            rows.append(self._row(pool, apr, window))
+            rows.append(self._row(pool, apr, window, end_state))
         self._log(unavailable)
         gaps = tuple(
             YieldGap(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, unavailable[pool.address])
@@ -349,7 +351,7 @@ class LpFeeTracker(Generic[S]):
         while len(self._gaps) > MAX_GAP_BLOCKS:
             del self._gaps[next(iter(self._gaps))]  # the least recently read block
 
-    def _row(self, pool: LpPool, apr: Fraction, window: Window) -> Yield:
+    def _row(self, pool: LpPool, apr: Fraction, window: Window, end: S) -> Yield:
         # Most pools earned nothing in the window and every pool of a block shares its window: their figures and
         # method text are made once, not once per pool (at mainnet's size, the rows are the block's CPU cost).
         figures = self._figures(apr)
@@ -359,7 +361,15 @@ class LpFeeTracker(Generic[S]):
             if len(self._methods) >= MAX_GAP_BLOCKS:
                 self._methods.clear()
             method = self._methods[key] = self.model.method(window)
-        return Yield(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, *figures, method)
+        share = None if self.model.knob is None else self._fee_share(self.model.knob(end))
+        return Yield(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, *figures, method, share)
+
+    def _fee_share(self, raw: int) -> FeeShare:
+        """The share a pool's knob value stands for, made once per value (most pools share one)."""
+        share = self._shares.get(raw)
+        if share is None:
+            share = self._shares[raw] = FeeShare.read(self.slug, raw, self.model.knob_call)
+        return share
 
     def _apr(self, pool: str, start: S, end: S, window: Window) -> Fraction:
         """The pool's APR over the window. A pool whose state at S and B is one it earned nothing at before

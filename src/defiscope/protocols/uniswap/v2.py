@@ -17,9 +17,10 @@ every block (hourly above 1,000 pools: `TrackedAdapter.yields_due`): only the pa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -32,12 +33,15 @@ from defiscope.protocols.base import AdapterError, ProtocolInfo
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, PoolLogs, pool_symbol
+from defiscope.protocols.revenue import knob_share
 from defiscope.protocols.surface import ContractUse, event_topic
 from defiscope.protocols.tracked import Key, Reading, TrackedAdapter, block_hash_check, created_between
 from defiscope.protocols.yields import Yield, YieldGap
 
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 ALL_PAIRS_LENGTH: Final = "allPairsLength()(uint256)"
+#: The fee switch: the pair mints the protocol's share of the growth in sqrt(k) to this address, none when zero.
+FEE_TO: Final = "feeTo()(address)"
 PAIR_CREATED_EVENT: Final = "PairCreated(address,address,address,uint256)"
 PAIR_CREATED: Final = "0x" + event_topic(PAIR_CREATED_EVENT).hex()
 SYNC_EVENT: Final = "Sync(uint112,uint112)"
@@ -159,7 +163,7 @@ class V2Adapter(TrackedAdapter):
             ContractUse(
                 f"{self.info.name} factory",
                 "uniswap/UniswapV2Factory",
-                calls=(ALL_PAIRS_LENGTH,),
+                calls=(ALL_PAIRS_LENGTH, FEE_TO),
                 events=(PAIR_CREATED_EVENT,),
                 address=self.factory,
             ),
@@ -221,7 +225,13 @@ class V2Adapter(TrackedAdapter):
         return readings
 
     async def yields(self, reader: Reader) -> list[Yield]:
-        """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`."""
+        """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`. Each
+        carries the protocol's share of the pair's fees, from the factory's `feeTo` read in the same batch."""
+        fee_to, rows = await asyncio.gather(reader.call(Call.of(self.factory, FEE_TO)), self._lp_fee_rates(reader))
+        share = knob_share(self.info.slug, fee_to)
+        return [replace(row, fee_share=share) for row in rows]
+
+    async def _lp_fee_rates(self, reader: Reader) -> list[Yield]:
         pairs = await self.discover(reader)
         rates = await self.lp_fees.rates(
             reader, [LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))) for p in pairs]
