@@ -16,7 +16,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.aave import AAVE_RESERVES, aave_artifact
-from defiscope.devnet.artifacts import npm_artifact
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.compound import V2_MARKETS
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.pancake_v3 import PROTOCOL_FEES
@@ -131,6 +131,21 @@ async def test_compound_reserve_factor_and_comet_spread_equal_the_contract_views
             assert borrowed > 0
             assert known(share) == 1 - Fraction(supply_rate * supplied, borrow_rate * borrowed)
             assert known(share) < 1  # below 0 where supply interest exceeds borrow interest: a loss, as read
+
+
+async def test_a_new_compound_reserve_factor_changes_the_share_and_the_revenue(eth_chain: DevnetChain) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    adapter = CompoundV2Adapter(devnet_deployment(eth_chain))
+    market = V2_MARKETS[0]
+    address = eth_chain.contracts[f"CompoundV2cToken:{market.symbol}"]
+    ctoken = sender.contract(contract_artifact("CErc20"), address)
+    sender.send(ctoken.functions._setReserveFactor(3 * 10**17), sender=_as(sender, ctoken.functions.admin().call()))
+    rows, _ = await read_rates(eth_chain, [adapter])
+    [row] = [r for r in rows if (r.market, r.kind) == (address, YieldKind.BORROW)]
+    assert row.fee_share == FeeShare(Fraction(3, 10), f"{address}.reserveFactorMantissa() = {3 * 10**17} (of 1e18)")
+    usd = Decimal(250_000)
+    assert revenue_of(row, usd) == row.apr * 3 / 10 * usd
+    assert Fraction(market.reserve_factor) != Fraction(3, 10)  # a change from the seeded factor
 
 
 async def test_dex_fee_switches_are_read_with_the_lp_rates_and_follow_the_chain(eth_chain: DevnetChain) -> None:
