@@ -74,6 +74,9 @@ class LpPool:
     asset: str  # the LP token (a V2 pair, a Curve LP token) or, for V3, the pool itself
     symbol: str  # "WETH-USDC", "WETH-USDC 0.05%", "DAI-USDC-USDT"
     created: int | None = None
+    #: The protocol's share of the pool's fees, read by the adapter beside the rates (V2's factory feeTo, Curve's
+    #: admin fee); None when the model reads it from the pool's state (`LpFeeModel.knob`) or nothing splits them.
+    fee_share: FeeShare | None = None
 
 
 def pool_symbol(deployment: Deployment, tokens: Iterable[str], suffix: str = "") -> str:
@@ -213,12 +216,18 @@ class LpFeeTracker(Generic[S]):
         return _Missing(NO_LIQUIDITY) if state is None else state
 
     async def rates(
-        self, reader: Reader, pools: Sequence[LpPool], read: Sequence[Sequence[CallResult]] | None = None
+        self,
+        reader: Reader,
+        pools: Sequence[LpPool],
+        read: Sequence[Sequence[CallResult]] | None = None,
+        *,
+        shared: Awaitable[FeeShare] | None = None,
     ) -> LpFeeRates:
         """Rates of `pools` at the reader's block B, one block at a time (the followed state moves with B).
 
         `read`: each pool's `model.reads` results at B when the adapter read them already (with its discovery, in
-        one batch); used when the tracker does not follow the pools' logs."""
+        one batch); used when the tracker does not follow the pools' logs. `shared`: the protocol's share of every
+        pool's fees (V2's factory feeTo), awaited only once the pools are read, so its call rides in their batch."""
         if self._lock is None:  # created here: a tracker may be built outside a running event loop
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -227,7 +236,7 @@ class LpFeeTracker(Generic[S]):
                 states = {pool.address: self.state(results) for pool, results in zip(pools, read, strict=True)}
             else:
                 states = await self._ends_and_start(reader, pools)
-            return await self._rates(reader, pools, states)
+            return await self._rates(reader, pools, states, None if shared is None else await shared)
 
     async def _ends_and_start(self, reader: Reader, pools: Sequence[LpPool]) -> Mapping[str, S | _Missing]:
         """`_ends`, with S looked for meanwhile: its headers' round overlaps B's multicall instead of following it.
@@ -239,7 +248,9 @@ class LpFeeTracker(Generic[S]):
             raise ends
         return ends
 
-    async def _rates(self, reader: Reader, pools: Sequence[LpPool], states: Mapping[str, S | _Missing]) -> LpFeeRates:
+    async def _rates(
+        self, reader: Reader, pools: Sequence[LpPool], states: Mapping[str, S | _Missing], shared: FeeShare | None
+    ) -> LpFeeRates:
         end = reader.block
         unavailable: dict[str, str] = {}
         ends: dict[LpPool, S] = {}
@@ -262,7 +273,7 @@ class LpFeeTracker(Generic[S]):
             except LpFeeError as exc:
                 unavailable[pool.address] = f"{exc} ({window.describe()})"
                 continue
-            rows.append(self._row(pool, apr, window, end_state))
+            rows.append(self._row(pool, apr, window, self._share_of(pool, end_state, shared)))
         self._log(unavailable)
         gaps = tuple(
             YieldGap(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, unavailable[pool.address])
@@ -351,7 +362,7 @@ class LpFeeTracker(Generic[S]):
         while len(self._gaps) > MAX_GAP_BLOCKS:
             del self._gaps[next(iter(self._gaps))]  # the least recently read block
 
-    def _row(self, pool: LpPool, apr: Fraction, window: Window, end: S) -> Yield:
+    def _row(self, pool: LpPool, apr: Fraction, window: Window, share: FeeShare | None) -> Yield:
         # Most pools earned nothing in the window and every pool of a block shares its window: their figures and
         # method text are made once, not once per pool (at mainnet's size, the rows are the block's CPU cost).
         figures = self._figures(apr)
@@ -361,8 +372,14 @@ class LpFeeTracker(Generic[S]):
             if len(self._methods) >= MAX_GAP_BLOCKS:
                 self._methods.clear()
             method = self._methods[key] = self.model.method(window)
-        share = None if self.model.knob is None else self._fee_share(self.model.knob(end))
         return Yield(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, *figures, method, share)
+
+    def _share_of(self, pool: LpPool, end: S, shared: FeeShare | None) -> FeeShare | None:
+        """The pool's share of its fees: from its state at B (the model's knob), else the one every pool shares,
+        else its own (read beside it by the adapter)."""
+        if self.model.knob is not None:
+            return self._fee_share(self.model.knob(end))
+        return shared if shared is not None else pool.fee_share
 
     def _fee_share(self, raw: int) -> FeeShare:
         """The share a pool's knob value stands for, made once per value (most pools share one)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from defiscope.chain.block import BlockRef
@@ -160,13 +160,14 @@ class CurveAdapter(Adapter):
         """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`. Each
         carries the pool's admin fee (the protocol's share of its swap fees), read in the same batch."""
         read = await self._per_pool(reader, lambda pool, _: [*CURVE_LP_FEES.reads(pool.address), _admin_fee(pool)])
-        pools, results = [pool for pool, _ in read], [r[:-1] for _, r in read]
-        shares = {pool.address: knob_share(CURVE.slug, r[-1]) for pool, r in read}
         # The virtual price also moves without a log (an amplification ramp): every pool is read at every block.
-        lp_pools = [LpPool(p.address, p.lp_token, pool_symbol(self.deployment, p.coins)) for p in pools]
-        rates = await self.lp_fees.rates(reader, lp_pools, results)
+        lp_pools = [
+            LpPool(p.address, p.lp_token, pool_symbol(self.deployment, p.coins), None, knob_share(CURVE.slug, r[-1]))
+            for p, r in read
+        ]
+        rates = await self.lp_fees.rates(reader, lp_pools, [r[:-1] for _, r in read])
         self.lp_fee_unavailable = rates.unavailable
-        return [replace(row, fee_share=shares[row.market]) for row in rates.yields]
+        return rates.yields
 
     def _valued_as(self, coin: str) -> str:
         wrapped = self.deployment.tokens.get(WRAPPED_NATIVE)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -33,7 +33,7 @@ from defiscope.protocols.base import AdapterError, ProtocolInfo
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, PoolLogs, pool_symbol
-from defiscope.protocols.revenue import knob_share
+from defiscope.protocols.revenue import FeeShare, knob_share
 from defiscope.protocols.surface import ContractUse, event_topic
 from defiscope.protocols.tracked import Key, Reading, TrackedAdapter, block_hash_check, created_between
 from defiscope.protocols.yields import Yield, YieldGap
@@ -108,6 +108,10 @@ class Pair:
     address: str
     token0: str
     token1: str
+
+    @property
+    def tokens(self) -> tuple[str, str]:
+        return self.token0, self.token1
 
 
 def parse_pair_created(log: Mapping[str, Any]) -> Pair:
@@ -227,17 +231,18 @@ class V2Adapter(TrackedAdapter):
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`. Each
         carries the protocol's share of the pair's fees, from the factory's `feeTo` read in the same batch."""
-        fee_to, rows = await asyncio.gather(reader.call(Call.of(self.factory, FEE_TO)), self._lp_fee_rates(reader))
-        share = knob_share(self.info.slug, fee_to)
-        return [replace(row, fee_share=share) for row in rows]
-
-    async def _lp_fee_rates(self, reader: Reader) -> list[Yield]:
-        pairs = await self.discover(reader)
-        rates = await self.lp_fees.rates(
-            reader, [LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))) for p in pairs]
-        )
+        fee_to = asyncio.ensure_future(self._fee_to(reader))  # sent now: it rides in the pairs' batch
+        try:
+            pairs = await self.discover(reader)
+            pools = [LpPool(p.address, p.address, pool_symbol(self.deployment, p.tokens)) for p in pairs]
+            rates = await self.lp_fees.rates(reader, pools, shared=fee_to)
+        finally:
+            fee_to.cancel()  # nothing once read; a failed discovery leaves no read behind
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
+
+    async def _fee_to(self, reader: Reader) -> FeeShare:
+        return knob_share(self.info.slug, await reader.call(Call.of(self.factory, FEE_TO)))
 
     def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
         return self.lp_fees.gaps_at(block)
