@@ -204,6 +204,9 @@ class LpFeeTracker(Generic[S]):
     _reported: dict[str, str] = field(default_factory=dict)  # unavailable pools already logged
     _gaps: dict[BlockRef, tuple[YieldGap, ...]] = field(default_factory=dict)  # B -> its missing rates, newest last
     _shares: dict[int, FeeShare] = field(default_factory=dict)  # a pool knob's raw value -> the share it stands for
+    #: The protocol's share of every pool's fees, read beside the pools' own reads at B (V2's factory feeTo).
+    shared_read: Callable[[Reader], Awaitable[FeeShare]] | None = None
+    _shared: tuple[BlockRef, FeeShare] | None = None  # the last B's shared share
 
     def state(self, results: Sequence[CallResult]) -> S | _Missing:
         """The model's state of one pool's results, or why there is none."""
@@ -216,18 +219,12 @@ class LpFeeTracker(Generic[S]):
         return _Missing(NO_LIQUIDITY) if state is None else state
 
     async def rates(
-        self,
-        reader: Reader,
-        pools: Sequence[LpPool],
-        read: Sequence[Sequence[CallResult]] | None = None,
-        *,
-        shared: Awaitable[FeeShare] | None = None,
+        self, reader: Reader, pools: Sequence[LpPool], read: Sequence[Sequence[CallResult]] | None = None
     ) -> LpFeeRates:
         """Rates of `pools` at the reader's block B, one block at a time (the followed state moves with B).
 
         `read`: each pool's `model.reads` results at B when the adapter read them already (with its discovery, in
-        one batch); used when the tracker does not follow the pools' logs. `shared`: the protocol's share of every
-        pool's fees (V2's factory feeTo), awaited only once the pools are read, so its call rides in their batch."""
+        one batch); used when the tracker does not follow the pools' logs."""
         if self._lock is None:  # created here: a tracker may be built outside a running event loop
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -236,7 +233,7 @@ class LpFeeTracker(Generic[S]):
                 states = {pool.address: self.state(results) for pool, results in zip(pools, read, strict=True)}
             else:
                 states = await self._ends_and_start(reader, pools)
-            return await self._rates(reader, pools, states, None if shared is None else await shared)
+            return await self._rates(reader, pools, states, await self._shared_at(reader))
 
     async def _ends_and_start(self, reader: Reader, pools: Sequence[LpPool]) -> Mapping[str, S | _Missing]:
         """`_ends`, with S looked for meanwhile: its headers' round overlaps B's multicall instead of following it.
@@ -299,9 +296,8 @@ class LpFeeTracker(Generic[S]):
             and await self._follow(reader, self.follow, followed, pools)
         ):
             return followed.states
-        states = dict(
-            zip((p.address for p in pools), await self._read(reader, [p.address for p in pools]), strict=True)
-        )
+        (read,) = await self._with_shared(reader, self._read(reader, [p.address for p in pools]))
+        states = dict(zip((p.address for p in pools), read, strict=True))
         if self.follow is not None and (followed is None or end.number >= followed.end.number):
             if followed is not None:
                 log.info("lp_fee.reloaded", slug=self.slug, block=end.number, was=followed.end.number)
@@ -314,14 +310,31 @@ class LpFeeTracker(Generic[S]):
         reread = {pool for touched in touches.values() for pool in touched} | followed.failed
         reread.update(pool.address for pool in pools if pool.address not in followed.states)  # new pools
         order = sorted(reread)
-        ancestor, states = await asyncio.gather(
-            reader.call(block_hash_call(reader.chain_id, followed.end.number)), self._read(reader, order)
+        ancestor, states = await self._with_shared(
+            reader, reader.call(block_hash_call(reader.chain_id, followed.end.number)), self._read(reader, order)
         )
         if not ancestor.success or log_hex(ancestor.one()) != followed.end.hash.lower():
             log.warning("lp_fee.reorg", slug=self.slug, block=followed.end.number, hash=followed.end.hash)
             return False
         followed.advance(reader.block, touches, dict(zip(order, states, strict=True)))
         return True
+
+    async def _with_shared(self, reader: Reader, *reads: Awaitable[Any]) -> list[Any]:
+        """`reads` at B, with the share every pool shares (`shared_read`) sent in the same round (so in the same
+        multicall: it costs no request of its own); the share is kept for B's rows."""
+        if self.shared_read is None:
+            return list(await asyncio.gather(*reads))
+        *found, share = await asyncio.gather(*reads, self.shared_read(reader))
+        self._shared = (reader.block, share)
+        return found
+
+    async def _shared_at(self, reader: Reader) -> FeeShare | None:
+        """The share every pool shares at B: read with B's pool reads, or now when none were made (B read twice)."""
+        if self.shared_read is None:
+            return None
+        if self._shared is None or self._shared[0] != reader.block:
+            await self._with_shared(reader)
+        return None if self._shared is None else self._shared[1]
 
     async def _move_start(self, reader: Reader, start: BlockRef) -> None:
         """S moved: keep the states at the old S of the pools nothing touched since (the same at the new S), and

@@ -17,7 +17,6 @@ every block (hourly above 1,000 pools: `TrackedAdapter.yields_due`): only the pa
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -142,8 +141,13 @@ class V2Adapter(TrackedAdapter):
         self._receipts_seen = 0  # cursor entries already in `_receipts`
         # A pair's reserves and LP supply change only with a Sync (mint and burn sync too): its LP state follows the
         # holdings' own logs, so the rates cost the pairs a block touched, not every pair.
+        # The factory's feeTo (the protocol's share of every pair's fees) is read with the pairs' reads at B.
         self.lp_fees = LpFeeTracker(
-            spec.info.slug, V2_LP_FEES, lp_fee_window, PoolLogs(frozenset({SYNC}), self._logs_since)
+            spec.info.slug,
+            V2_LP_FEES,
+            lp_fee_window,
+            PoolLogs(frozenset({SYNC}), self._logs_since),
+            shared_read=self._fee_to,
         )
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pair -> why it has no rate
 
@@ -231,13 +235,9 @@ class V2Adapter(TrackedAdapter):
     async def yields(self, reader: Reader) -> list[Yield]:
         """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`. Each
         carries the protocol's share of the pair's fees, from the factory's `feeTo` read in the same batch."""
-        fee_to = asyncio.ensure_future(self._fee_to(reader))  # sent now: it rides in the pairs' batch
-        try:
-            pairs = await self.discover(reader)
-            pools = [LpPool(p.address, p.address, pool_symbol(self.deployment, p.tokens)) for p in pairs]
-            rates = await self.lp_fees.rates(reader, pools, shared=fee_to)
-        finally:
-            fee_to.cancel()  # nothing once read; a failed discovery leaves no read behind
+        pairs = await self.discover(reader)
+        pools = [LpPool(p.address, p.address, pool_symbol(self.deployment, p.tokens)) for p in pairs]
+        rates = await self.lp_fees.rates(reader, pools)
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
 
