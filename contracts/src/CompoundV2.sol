@@ -478,6 +478,7 @@ abstract contract CToken {
     event NewPendingAdmin(address oldPendingAdmin, address newPendingAdmin);
     event NewAdmin(address oldAdmin, address newAdmin);
     event NewMarketInterestRateModel(address oldInterestRateModel, address newInterestRateModel);
+    event NewReserveFactor(uint256 oldReserveFactorMantissa, uint256 newReserveFactorMantissa);
 
     error Rejected(string action, uint256 code);
     // Compound's ErrorReporter (TokenErrorReporter) errors for liquidation.
@@ -527,6 +528,16 @@ abstract contract CToken {
         emit NewPendingAdmin(pendingAdmin, address(0));
         admin = pendingAdmin;
         pendingAdmin = payable(address(0));
+        return 0;
+    }
+
+    /// @notice Accrues interest at the old factor first, as CToken._setReserveFactor does (then _setReserveFactorFresh).
+    function _setReserveFactor(uint256 newReserveFactorMantissa) external returns (uint256) {
+        accrueInterest();
+        require(msg.sender == admin, "only the admin");
+        require(newReserveFactorMantissa <= reserveFactorMaxMantissa, "reserve factor too high");
+        emit NewReserveFactor(reserveFactorMantissa, newReserveFactorMantissa);
+        reserveFactorMantissa = newReserveFactorMantissa;
         return 0;
     }
 

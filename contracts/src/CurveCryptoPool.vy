@@ -2,7 +2,7 @@
 """
 @title CurveCryptoPool
 @notice defiscope's stand-in for a twocrypto-ng / tricrypto-ng pool, for TVL only: the real pool's read
-        functions (coins, balances, A, gamma, fee, get_virtual_price, price_scale where the ABI has it
+        functions (coins, balances, A, gamma, fee, ADMIN_FEE, get_virtual_price, price_scale where the ABI has it
         without arguments) and its LP token (ERC20, 18 decimals). Its CryptoSwap invariant is not
         implemented, so it cannot be traded; routing leaves crypto pools out. The deployer seeds it once
         (seed, a devnet-only hook): the coins move in, the LP supply is minted, the virtual price is 1e18.
@@ -31,6 +31,8 @@ balances: public(uint256[N_COINS])
 A: public(uint256)
 gamma: public(uint256)
 fee: public(uint256)
+# As in twocrypto-ng and tricrypto-ng: the admin's share of the fees is a public constant, half (of 1e10).
+ADMIN_FEE: public(constant(uint256)) = 5 * 10**9
 get_virtual_price: public(uint256)
 seeder: address
 

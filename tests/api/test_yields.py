@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,6 +34,15 @@ def test_yields_are_the_stored_rates_of_the_latest_block(client: TestClient, rep
         for s in stored
     ]
     assert all("E" not in i["apr"] and "E" not in i["apy"] for i in body["items"])  # plain decimal strings
+    # Each rate's revenue share, as read from its knob with it: borrow rates carry their reserve factor.
+    shares = [(i["protocol_share"], i["protocol_share_source"]) for i in body["items"]]
+    read = [s.rate.fee_share for s in stored]
+    assert shares == [
+        (None, None) if f is None else (None if f.share is None else str(f.share), f.source) for f in read
+    ]
+    borrow = [i for i in body["items"] if i["protocol"] == "aave-v3" and i["kind"] == "borrow"]
+    assert borrow
+    assert all(Fraction(i["protocol_share"]) > 0 and "reserve factor" in i["protocol_share_source"] for i in borrow)
     blocks = repo.latest_blocks()
     for item in body["items"]:
         latest = blocks[item["block"]["chain_id"]]

@@ -55,6 +55,8 @@ def test_every_graded_member_has_a_revenue_entry() -> None:
         (Scale.PANCAKE_V3_HALF, 3400 | 3300 << 16, Fraction(34, 100)),
         (Scale.FEE_TO, ZERO_ADDRESS_AS_INT, Fraction(0)),
         (Scale.FEE_TO, 0xDEAD, Fraction(1, 6)),
+        (Scale.PANCAKE_FEE_TO, ZERO_ADDRESS_AS_INT, Fraction(0)),
+        (Scale.PANCAKE_FEE_TO, 0xDEAD, Fraction(8, 25)),
     ],
 )
 def test_decode(scale: Scale, raw: int, share: Fraction) -> None:
@@ -64,10 +66,12 @@ def test_decode(scale: Scale, raw: int, share: Fraction) -> None:
 def test_constants_need_no_read_and_knobs_need_one() -> None:
     assert protocol_share("makerdao") == 1
     assert protocol_share("eigenlayer") == 0
-    assert protocol_share("pancakeswap-v2") == Fraction(8, 25)
+    assert protocol_share("pancakeswap-v2", 0xDEAD) == Fraction(8, 25)
+    with pytest.raises(UnknownRevenue, match="feeTo"):
+        protocol_share("pancakeswap-v2")
     with pytest.raises(UnknownRevenue, match="getFee"):
         protocol_share("lido")
-    with pytest.raises(UnknownRevenue, match="getReserves"):
+    with pytest.raises(UnknownRevenue, match="supply interest"):
         protocol_share("compound-v3", 123)
     with pytest.raises(UnknownRevenue, match="no entry"):
         protocol_share("sushiswap", 0)

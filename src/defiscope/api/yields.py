@@ -26,6 +26,7 @@ from defiscope.api import staking
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
 from defiscope.api.views import block_model, chain_slug, dec
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import YieldKind
 from defiscope.store.yields import StoredYieldGap
 
@@ -49,6 +50,15 @@ class YieldItem(m._Model):
     apr: m.Usd = Field(description="simple annual rate, exact decimal string (1 = 100 %)")
     apy: m.Usd = Field(description="the APR compounded as the protocol compounds it, exact decimal string")
     method: str = Field(description="how the rate was computed from the contracts")
+    protocol_share: str | None = Field(
+        default=None,
+        description="the protocol's share of the fees this rate pays (a reserve factor, a pool's protocol fee), an "
+        "exact fraction such as '1/10', read from its knob at the rate's block; null where no knob splits the rate "
+        "(supply rates) or the read failed (then protocol_share_source says why)",
+    )
+    protocol_share_source: str | None = Field(
+        default=None, description="the knob's call and raw value, or why it could not be read"
+    )
     block: m.Block
     report: staking.ReportRef | None = Field(default=None, description="staking: the newest oracle report used")
 
@@ -107,6 +117,8 @@ def yields(
             apr=dec(s.rate.apr),
             apy=dec(s.rate.apy),
             method=s.rate.method,
+            protocol_share=_share(s.rate.fee_share),
+            protocol_share_source=None if s.rate.fee_share is None else s.rate.fee_share.source,
             block=block_model(s.block),
         )
         for s in rows
@@ -119,6 +131,10 @@ def yields(
         offset=offset,
         limit=limit,
     )
+
+
+def _share(fee_share: FeeShare | None) -> str | None:
+    return None if fee_share is None or fee_share.share is None else str(fee_share.share)
 
 
 def _gap(stored: StoredYieldGap) -> UnavailableYield:

@@ -6,7 +6,8 @@ Example::
     registry["PancakeV2Factory"], registry["PancakeV2Router"], [p.address for p in pools if p.dex == "pancakeswap-v2"]
 
 The pair, factory and router are Uniswap V2's own sources (core and periphery's Router02) with PancakeSwap's
-constants (0.25 % swap fee; the router's pair init-code hash), built by ``contracts/build_pancake_v2.mjs``.
+constants (0.25 % swap fee, 8/25 of it to ``feeTo``; the router's pair init-code hash), built by
+``contracts/build_pancake_v2.mjs``. The fee switch is on, as on mainnet.
 Liquidity is seeded as the router adds it: both tokens transferred to the pair, then ``mint``.
 """
 
@@ -19,6 +20,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.spec import PANCAKE_V2_POOLS, ChainSpec, PoolSpec
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.uniswap import sort_tokens
@@ -26,6 +28,8 @@ from defiscope.devnet.world import DevnetPool
 
 PANCAKE_V2_FEE: Final = 2500  # hundredths of a basis point: 0.25 %
 PANCAKE_CHAIN_ID: Final = 56
+#: Where the pairs mint the protocol's fee (mainnet's feeTo is PancakeSwap's fee collector; here a seeded address).
+PANCAKE_V2_FEE_TO: Final = seed_address("pancakeswap-v2", "fee-to")
 
 
 def deploy_pancake_v2(
@@ -35,6 +39,8 @@ def deploy_pancake_v2(
     if spec.chain_id != PANCAKE_CHAIN_ID:
         return {}, []
     factory = sender.deploy(contract_artifact("PancakeV2Factory"), sender.owner)
+    # Mainnet's fee switch is on: the pairs mint 8/25 of their fees' growth in sqrt(k) to PancakeSwap's treasury.
+    sender.send(factory.functions.setFeeTo(PANCAKE_V2_FEE_TO))
     wrapped = next(t.symbol for t in spec.tokens if t.wrapped_native)
     router = sender.deploy(contract_artifact("PancakeV2Router"), factory.address, tokens[wrapped].address)
     pools = [seed_pancake_pair(sender, factory, spec, tokens, pool) for pool in PANCAKE_V2_POOLS]

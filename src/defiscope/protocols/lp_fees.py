@@ -137,6 +137,10 @@ class LpFeeModel(Generic[S]):
     window_return: Callable[[S, S], Fraction]
     measure: str  # what is compared, for the method text
     compounds: bool  # fees reinvested in the pool (APY compounded daily) or left beside it (APY = APR)
+    #: The pool's own revenue knob in a state (V3: slot0's feeProtocol) and the call it comes from; None: the
+    #: knob is not the pool's (V2's factory feeTo, Curve's admin_fee: the adapter reads them beside the rates).
+    knob: Callable[[S], int] | None = None
+    knob_call: str = ""
 
     def method(self, window: Window) -> str:
         apy = (
@@ -186,13 +190,23 @@ def _v3_reads(slot0: str) -> Callable[[str], list[Call]]:
     return reads
 
 
-def _v3_state(results: Sequence[CallResult]) -> tuple[int, int, int]:
+#: A V3 pool's state: feeGrowthGlobal0X128, feeGrowthGlobal1X128, sqrtPriceX96 and feeProtocol (slot0's).
+V3State = tuple[int, int, int, int]
+SLOT0_FEE_PROTOCOL: Final = 5  # slot0's field index, in Uniswap's and PancakeSwap's alike
+
+
+def _v3_state(results: Sequence[CallResult]) -> V3State:
     fg0, fg1, slot0 = results
-    return fg0.one(), fg1.one(), slot0.unwrap()[0]
+    fields = slot0.unwrap()
+    return fg0.one(), fg1.one(), fields[0], fields[SLOT0_FEE_PROTOCOL]
 
 
-def _v3_return(start: tuple[int, int, int], end: tuple[int, int, int]) -> Fraction:
+def _v3_return(start: V3State, end: V3State) -> Fraction:
     return v3_full_range_return(fee_growth_delta(start[0], end[0]), fee_growth_delta(start[1], end[1]), end[2])
+
+
+def _v3_fee_protocol(state: V3State) -> int:
+    return state[3]
 
 
 V2_LP_FEES: Final[LpFeeModel[Fraction]] = LpFeeModel(
@@ -212,8 +226,9 @@ CURVE_LP_FEES: Final[LpFeeModel[Fraction]] = LpFeeModel(
 
 
 @cache
-def v3_lp_fees(slot0: str = SLOT0) -> LpFeeModel[tuple[int, int, int]]:
-    """The V3 model for one fork (its slot0 signature, `v3_spec.SLOT0_BY_DEX`)."""
+def v3_lp_fees(slot0: str = SLOT0) -> LpFeeModel[V3State]:
+    """The V3 model for one fork (its slot0 signature, `v3_spec.SLOT0_BY_DEX`); the rows carry each pool's
+    feeProtocol at B, read with its price."""
     return LpFeeModel(
         _v3_reads(slot0),
         _v3_state,
@@ -221,6 +236,8 @@ def v3_lp_fees(slot0: str = SLOT0) -> LpFeeModel[tuple[int, int, int]]:
         "full-range position: feeGrowthGlobal0/1X128 deltas per unit of liquidity, valued in token0 at B's "
         "sqrtPriceX96, over the 1/sqrt(p) token0 + sqrt(p) token1 it holds",
         compounds=False,
+        knob=_v3_fee_protocol,
+        knob_call="slot0().feeProtocol",
     )
 
 

@@ -49,6 +49,7 @@ from defiscope.chain.multicall import CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, LpFeeError, LpFeeModel, Window, annualize
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.tracked import BLOCKHASH_WINDOW, block_hash_call
 from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
 
@@ -73,6 +74,9 @@ class LpPool:
     asset: str  # the LP token (a V2 pair, a Curve LP token) or, for V3, the pool itself
     symbol: str  # "WETH-USDC", "WETH-USDC 0.05%", "DAI-USDC-USDT"
     created: int | None = None
+    #: The protocol's share of the pool's fees, read by the adapter beside the rates (V2's factory feeTo, Curve's
+    #: admin fee); None when the model reads it from the pool's state (`LpFeeModel.knob`) or nothing splits them.
+    fee_share: FeeShare | None = None
 
 
 def pool_symbol(deployment: Deployment, tokens: Iterable[str], suffix: str = "") -> str:
@@ -199,6 +203,10 @@ class LpFeeTracker(Generic[S]):
     _readable: BlockRef | None = None  # the last S the node served state at
     _reported: dict[str, str] = field(default_factory=dict)  # unavailable pools already logged
     _gaps: dict[BlockRef, tuple[YieldGap, ...]] = field(default_factory=dict)  # B -> its missing rates, newest last
+    _shares: dict[int, FeeShare] = field(default_factory=dict)  # a pool knob's raw value -> the share it stands for
+    #: The protocol's share of every pool's fees, read beside the pools' own reads at B (V2's factory feeTo).
+    shared_read: Callable[[Reader], Awaitable[FeeShare]] | None = None
+    _shared: tuple[BlockRef, FeeShare] | None = None  # the last B's shared share
 
     def state(self, results: Sequence[CallResult]) -> S | _Missing:
         """The model's state of one pool's results, or why there is none."""
@@ -225,7 +233,7 @@ class LpFeeTracker(Generic[S]):
                 states = {pool.address: self.state(results) for pool, results in zip(pools, read, strict=True)}
             else:
                 states = await self._ends_and_start(reader, pools)
-            return await self._rates(reader, pools, states)
+            return await self._rates(reader, pools, states, await self._shared_at(reader))
 
     async def _ends_and_start(self, reader: Reader, pools: Sequence[LpPool]) -> Mapping[str, S | _Missing]:
         """`_ends`, with S looked for meanwhile: its headers' round overlaps B's multicall instead of following it.
@@ -237,7 +245,9 @@ class LpFeeTracker(Generic[S]):
             raise ends
         return ends
 
-    async def _rates(self, reader: Reader, pools: Sequence[LpPool], states: Mapping[str, S | _Missing]) -> LpFeeRates:
+    async def _rates(
+        self, reader: Reader, pools: Sequence[LpPool], states: Mapping[str, S | _Missing], shared: FeeShare | None
+    ) -> LpFeeRates:
         end = reader.block
         unavailable: dict[str, str] = {}
         ends: dict[LpPool, S] = {}
@@ -260,7 +270,7 @@ class LpFeeTracker(Generic[S]):
             except LpFeeError as exc:
                 unavailable[pool.address] = f"{exc} ({window.describe()})"
                 continue
-            rows.append(self._row(pool, apr, window))
+            rows.append(self._row(pool, apr, window, self._share_of(pool, end_state, shared)))
         self._log(unavailable)
         gaps = tuple(
             YieldGap(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, unavailable[pool.address])
@@ -286,9 +296,8 @@ class LpFeeTracker(Generic[S]):
             and await self._follow(reader, self.follow, followed, pools)
         ):
             return followed.states
-        states = dict(
-            zip((p.address for p in pools), await self._read(reader, [p.address for p in pools]), strict=True)
-        )
+        (read,) = await self._with_shared(reader, self._read(reader, [p.address for p in pools]))
+        states = dict(zip((p.address for p in pools), read, strict=True))
         if self.follow is not None and (followed is None or end.number >= followed.end.number):
             if followed is not None:
                 log.info("lp_fee.reloaded", slug=self.slug, block=end.number, was=followed.end.number)
@@ -301,14 +310,31 @@ class LpFeeTracker(Generic[S]):
         reread = {pool for touched in touches.values() for pool in touched} | followed.failed
         reread.update(pool.address for pool in pools if pool.address not in followed.states)  # new pools
         order = sorted(reread)
-        ancestor, states = await asyncio.gather(
-            reader.call(block_hash_call(reader.chain_id, followed.end.number)), self._read(reader, order)
+        ancestor, states = await self._with_shared(
+            reader, reader.call(block_hash_call(reader.chain_id, followed.end.number)), self._read(reader, order)
         )
         if not ancestor.success or log_hex(ancestor.one()) != followed.end.hash.lower():
             log.warning("lp_fee.reorg", slug=self.slug, block=followed.end.number, hash=followed.end.hash)
             return False
         followed.advance(reader.block, touches, dict(zip(order, states, strict=True)))
         return True
+
+    async def _with_shared(self, reader: Reader, *reads: Awaitable[Any]) -> list[Any]:
+        """`reads` at B, with the share every pool shares (`shared_read`) sent in the same round (so in the same
+        multicall: it costs no request of its own); the share is kept for B's rows."""
+        if self.shared_read is None:
+            return list(await asyncio.gather(*reads))
+        *found, share = await asyncio.gather(*reads, self.shared_read(reader))
+        self._shared = (reader.block, share)
+        return found
+
+    async def _shared_at(self, reader: Reader) -> FeeShare | None:
+        """The share every pool shares at B: read with B's pool reads, or now when none were made (B read twice)."""
+        if self.shared_read is None:
+            return None
+        if self._shared is None or self._shared[0] != reader.block:
+            await self._with_shared(reader)
+        return None if self._shared is None else self._shared[1]
 
     async def _move_start(self, reader: Reader, start: BlockRef) -> None:
         """S moved: keep the states at the old S of the pools nothing touched since (the same at the new S), and
@@ -349,7 +375,7 @@ class LpFeeTracker(Generic[S]):
         while len(self._gaps) > MAX_GAP_BLOCKS:
             del self._gaps[next(iter(self._gaps))]  # the least recently read block
 
-    def _row(self, pool: LpPool, apr: Fraction, window: Window) -> Yield:
+    def _row(self, pool: LpPool, apr: Fraction, window: Window, share: FeeShare | None) -> Yield:
         # Most pools earned nothing in the window and every pool of a block shares its window: their figures and
         # method text are made once, not once per pool (at mainnet's size, the rows are the block's CPU cost).
         figures = self._figures(apr)
@@ -359,7 +385,21 @@ class LpFeeTracker(Generic[S]):
             if len(self._methods) >= MAX_GAP_BLOCKS:
                 self._methods.clear()
             method = self._methods[key] = self.model.method(window)
-        return Yield(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, *figures, method)
+        return Yield(self.slug, pool.address, pool.asset, pool.symbol, YieldKind.LP_FEE, *figures, method, share)
+
+    def _share_of(self, pool: LpPool, end: S, shared: FeeShare | None) -> FeeShare | None:
+        """The pool's share of its fees: from its state at B (the model's knob), else the one every pool shares,
+        else its own (read beside it by the adapter)."""
+        if self.model.knob is not None:
+            return self._fee_share(self.model.knob(end))
+        return shared if shared is not None else pool.fee_share
+
+    def _fee_share(self, raw: int) -> FeeShare:
+        """The share a pool's knob value stands for, made once per value (most pools share one)."""
+        share = self._shares.get(raw)
+        if share is None:
+            share = self._shares[raw] = FeeShare.read(self.slug, raw, self.model.knob_call)
+        return share
 
     def _apr(self, pool: str, start: S, end: S, window: Window) -> Fraction:
         """The pool's APR over the window. A pool whose state at S and B is one it earned nothing at before

@@ -9,6 +9,8 @@ Fraction(0, 1)
 Fraction(8, 25)
 >>> split_fees(1_000_000, Fraction(1, 10))     # (protocol's revenue, what the suppliers/LPs keep)
 (100000, 900000)
+>>> FeeShare.read("aave-v3", 1000, "getReserveData(asset).configuration bits 64-79")  # read with the rate
+FeeShare(share=Fraction(1, 10), source='getReserveData(asset).configuration bits 64-79 = 1000 (of 10,000)')
 
 Mainnet's settings (late 2025), which the devnet sets where the contract has the knob:
 
@@ -16,10 +18,10 @@ Mainnet's settings (late 2025), which the devnet sets where the contract has the
 |---|---|---|---|
 | aave-v3 | reserve factor per reserve (configuration bits 64-79, bps) | 10-20 % | Aave governance |
 | compound-v2 | `reserveFactorMantissa()` per cToken (1e18) | 7.5-25 % | Compound docs |
-| compound-v3 | none: revenue is `getReserves()` growth | spread | Compound III docs |
+| compound-v3 | none: the spread, borrow minus supply interest, from the rates and totals | spread | Compound III docs |
 | uniswap-v2 | factory `feeTo()` (zero: off; else 1/6 of 0.30 %) | off | Uniswap V2 docs |
 | uniswap-v3 | pool `slot0().feeProtocol` (4 bits a token: 1/n; 0 off) | off | Uniswap governance |
-| pancakeswap-v2 | constant 0.08 of 0.25 % (treasury + burn) | 32 % | PancakeSwap docs, Trading fees |
+| pancakeswap-v2 | factory `feeTo()` (zero: off; else 8/25 of the 0.25 %) | 32 % | PancakeSwap docs, Trading fees |
 | pancakeswap-v3 | pool `slot0().feeProtocol` (16 bits a token, of 10,000) | 32-34 % | PancakeSwap docs |
 | curve | pool `admin_fee()` (of 1e10) | 50 % | Curve docs (classic pools) |
 | lido | `Lido.getFee()` (of 10,000; half node operators, half DAO) | 10 % | Lido docs |
@@ -39,6 +41,8 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Final
 
+from defiscope.chain.multicall import CallResult
+
 
 class Scale(Enum):
     """How a raw on-chain knob encodes the protocol's share of the fees."""
@@ -49,6 +53,7 @@ class Scale(Enum):
     UNISWAP_V3_NIBBLE = "1/n of the fee, n in the low 4 bits (token0's), 0 off"
     PANCAKE_V3_HALF = "of 10,000 in the low 16 bits (token0's)"
     FEE_TO = "zero address (0): off; any other (1): 1/6 of the fee"
+    PANCAKE_FEE_TO = "zero address (0): off; any other (1): 8/25 of the fee (PancakeSwap docs)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,8 @@ SHARES: Final[Mapping[str, RevenueShare]] = MappingProxyType(
                 "compound-v3",
                 None,
                 None,
-                "no reserve factor: revenue is the growth of Comet.getReserves() (borrow minus supply interest)",
+                "no reserve factor: the protocol keeps borrow interest minus supply interest; the share is derived "
+                "from getBorrowRate/getSupplyRate at getUtilization and totalBorrow/totalSupply (`FeeShare.spread`)",
             ),
             RevenueShare(
                 "uniswap-v2",
@@ -116,9 +122,10 @@ SHARES: Final[Mapping[str, RevenueShare]] = MappingProxyType(
             ),
             RevenueShare(
                 "pancakeswap-v2",
-                ConstantShare(Fraction(8, 25), "PancakeSwap docs, Trading fees: 0.08 % of the 0.25 % V2 fee"),
+                OnChainKnob("PancakeV2Factory", "feeTo()(address)", Scale.PANCAKE_FEE_TO),
                 Fraction(8, 25),
-                "0.17 % to LPs, 0.0225 % treasury, 0.0575 % CAKE buy-back and burn",
+                "0.17 % to LPs, 0.0225 % treasury, 0.0575 % CAKE buy-back and burn: the pair mints 8/25 of the growth "
+                "in sqrt(k) to feeTo (PancakePair._mintFee)",
             ),
             RevenueShare(
                 "pancakeswap-v3",
@@ -172,6 +179,8 @@ def decode(scale: Scale, raw: int) -> Fraction:
         return Fraction(1, denominator) if denominator else Fraction(0)
     if scale is Scale.PANCAKE_V3_HALF:
         return Fraction(raw & 0xFFFF, 10_000)
+    if scale is Scale.PANCAKE_FEE_TO:
+        return Fraction(8, 25) if raw else Fraction(0)
     return Fraction(1, 6) if raw else Fraction(0)  # FEE_TO: the address as an int
 
 
@@ -192,7 +201,7 @@ def documented_shares() -> dict[str, Fraction]:
     """The shares no contract exposes (the documented constants), by slug: what is known without a chain read.
 
     >>> sorted(documented_shares().items())
-    [('eigenlayer', Fraction(0, 1)), ('makerdao', Fraction(1, 1)), ('pancakeswap-v2', Fraction(8, 25))]
+    [('eigenlayer', Fraction(0, 1)), ('makerdao', Fraction(1, 1))]
     """
     return {slug: e.knob.share for slug, e in SHARES.items() if isinstance(e.knob, ConstantShare)}
 
@@ -203,3 +212,47 @@ def split_fees(fees: int, share: Fraction) -> tuple[int, int]:
         raise ValueError(f"a share of fees is between 0 and 1, not {share}")
     revenue = fees * share.numerator // share.denominator
     return revenue, fees - revenue
+
+
+@dataclass(frozen=True, slots=True)
+class FeeShare:
+    """The protocol's share of the fees one market's rate pays, read at the rate's block: `share`, and
+    `source` naming the knob and its raw value; or `share` None and `source` saying why it could not be read.
+
+    Carried by the rate it splits (`protocols.yields.Yield.fee_share`), so it has the rate's block and
+    provenance. A share is at most 1; below 0 only for a spread (`spread`: supply interest above borrow
+    interest, a loss).
+    """
+
+    share: Fraction | None
+    source: str
+
+    @staticmethod
+    def read(slug: str, raw: int, call: str) -> FeeShare:
+        """The share ``raw`` (read by ``call``) stands for under `slug`'s knob."""
+        knob = SHARES[slug].knob
+        if not isinstance(knob, OnChainKnob):
+            raise UnknownRevenue(f"{slug}: no on-chain knob to decode {call} = {raw} with")
+        return FeeShare(decode(knob.scale, raw), f"{call} = {raw} ({knob.scale.value})")
+
+    @staticmethod
+    def missing(reason: str) -> FeeShare:
+        return FeeShare(None, reason)
+
+    @staticmethod
+    def spread(borrow_interest: int, supply_interest: int, how: str) -> FeeShare:
+        """Compound III: the protocol keeps borrow interest minus supply interest (same units, e.g. rate x
+        total); its share of the borrow interest is 1 - supply / borrow. No borrow interest: no share."""
+        if borrow_interest <= 0:
+            return FeeShare.missing(f"{how}: no borrow interest, so no share of it")
+        share = 1 - Fraction(supply_interest, borrow_interest)
+        return FeeShare(share, f"{how} = 1 - {supply_interest} / {borrow_interest}")
+
+
+def knob_share(slug: str, result: CallResult) -> FeeShare:
+    """The share a knob's call result stands for (an address knob, `feeTo`, as its integer); a failed read is a
+    missing share with the call and why, never a 0."""
+    if not result.success:
+        return FeeShare.missing(f"{result.call.describe()} failed: {result.error}")
+    raw = result.one()
+    return FeeShare.read(slug, int(raw, 16) if isinstance(raw, str) else int(raw), result.call.describe())

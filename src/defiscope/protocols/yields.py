@@ -27,6 +27,8 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Final
 
+from defiscope.protocols.revenue import FeeShare
+
 #: Significant digits kept when a rate is not a terminating decimal (a moving average, say).
 ROUND_DIGITS: Final = 50
 
@@ -52,6 +54,9 @@ class Yield:
     apr: Decimal  # simple annual rate, 1 = 100 %
     apy: Decimal  # compounded as the protocol compounds
     method: str  # how it was computed, for people
+    #: The protocol's share of the fees this rate pays (a borrow rate's reserve factor, a pool's protocol fee),
+    #: read in the same batch at the same block; None where no knob splits this rate (supply rates).
+    fee_share: FeeShare | None = None
 
 
 #: `YieldGap.market` when no rate of the protocol could be read at the block.

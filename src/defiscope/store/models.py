@@ -264,7 +264,7 @@ class ProtocolEventRow(Base):
 
 
 class YieldRow(Base):
-    """One rate of one market at one block (revisions 0005, 0006): `protocols.yields.Yield` with its block.
+    """One rate of one market at one block (revisions 0005, 0006, 0024): `protocols.yields.Yield` with its block.
 
     Keyed by (chain, block, protocol, market, asset, kind); re-saving a block's yields replaces them.
     """
@@ -291,6 +291,10 @@ class YieldRow(Base):
     apr: Mapped[Decimal] = mapped_column(ExactDecimal)
     apy: Mapped[Decimal] = mapped_column(ExactDecimal)
     method: Mapped[str] = mapped_column(Text)
+    #: Revision 0024: the protocol's share of the fees this rate pays, "numerator/denominator" (exact), and its
+    #: knob and raw value; share NULL with a source: the knob's read failed, and why. Both NULL: no knob.
+    fee_share: Mapped[str | None] = mapped_column(Text)
+    fee_share_source: Mapped[str | None] = mapped_column(Text)
 
 
 class YieldGapRow(Base):

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, insert, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from defiscope.chain.block import BlockRef
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import Yield, YieldGap, YieldKind
 from defiscope.store.models import YieldGapRow, YieldRow
 from defiscope.store.types import check_decimal
@@ -69,7 +71,21 @@ def yield_values(block: BlockRef, rate: Yield) -> dict[str, Any]:
         "apr": check_decimal(rate.apr),
         "apy": check_decimal(rate.apy),
         "method": rate.method,
+        **_fee_share_values(rate.fee_share),
     }
+
+
+def _fee_share_values(fee_share: FeeShare | None) -> dict[str, str | None]:
+    if fee_share is None:
+        return {"fee_share": None, "fee_share_source": None}
+    share = fee_share.share
+    return {"fee_share": None if share is None else str(share), "fee_share_source": fee_share.source}
+
+
+def _fee_share(row: YieldRow) -> FeeShare | None:
+    if row.fee_share_source is None:
+        return None
+    return FeeShare(None if row.fee_share is None else Fraction(row.fee_share), row.fee_share_source)
 
 
 def replace_block(
@@ -166,5 +182,7 @@ def to_stored_gap(row: YieldGapRow) -> StoredYieldGap:
 
 def to_stored(row: YieldRow) -> StoredYield:
     block = BlockRef(chain_id=row.chain_id, number=row.block_number, hash=row.block_hash, timestamp=row.block_timestamp)
-    rate = Yield(row.slug, row.market, row.asset, row.symbol, YieldKind(row.kind), row.apr, row.apy, row.method)
+    rate = Yield(
+        row.slug, row.market, row.asset, row.symbol, YieldKind(row.kind), row.apr, row.apy, row.method, _fee_share(row)
+    )
     return StoredYield(block, rate)

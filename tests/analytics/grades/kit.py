@@ -7,6 +7,7 @@ day = world.day(0, snapshots={"aave-v3": Holdings(tvl="1000", borrowed="400")}, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -14,6 +15,7 @@ from fractions import Fraction
 from defiscope.analytics.grades.figures import DAY
 from defiscope.analytics.grades.market import TokenRef
 from defiscope.chain.block import BlockRef
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import Yield, YieldKind
 from defiscope.store import Repository
 from defiscope.tvl.model import BalanceKind, PriceQuote, ProtocolSnapshot, TokenValue
@@ -30,7 +32,13 @@ TOKENS = {
     "CRV": TokenRef("CRV", 1, "0xD533a949740bb3306d119CC777fa900bA034cd52", 18),
     "CAKE": TokenRef("CAKE", 56, "0x0E09FaBB73Bd3Ade0a17ECC321fD13a19e81cE82", 18),
 }
-SHARES = {"aave-v3": Fraction(1, 10)}
+#: Documented shares for rates no knob splits: none here, every fee-paying rate carries its knob (`KNOBS`).
+SHARES: dict[str, Fraction] = {}
+#: The knobs read with the rates: Aave's reserve factor (1000 bps), Uniswap V2's feeTo (off).
+KNOBS = {
+    "aave-v3": FeeShare.read("aave-v3", 1000, "getReserveData(DAI).configuration bits 64-79 (reserve factor)"),
+    "uniswap-v2": FeeShare.read("uniswap-v2", 0, "UniswapV2Factory.feeTo()"),
+}
 CLOCK_DAY = 35
 
 
@@ -67,6 +75,7 @@ class World:
         snapshots: dict[str, Holdings] | None = None,
         prices: dict[str, str] | None = None,
         rates: dict[str, list[tuple[YieldKind, str]]] | None = None,
+        knobs: Mapping[str, FeeShare] = KNOBS,
         chain_id: int = 1,
     ) -> BlockRef:
         block = block_of(day, chain_id)
@@ -85,9 +94,17 @@ class World:
         ]
         self.repo.save_prices(quotes)
         for slug, kinds in (rates or {}).items():
-            rows = [Yield(slug, MARKET, DAI, "DAI", kind, Decimal(apr), Decimal(apr), "test") for kind, apr in kinds]
+            rows = [
+                Yield(slug, MARKET, DAI, "DAI", kind, Decimal(apr), Decimal(apr), "test", _knob(knobs, slug, kind))
+                for kind, apr in kinds
+            ]
             self.repo.save_yields(block, rows)
         return block
+
+
+def _knob(knobs: Mapping[str, FeeShare], slug: str, kind: YieldKind) -> FeeShare | None:
+    """The slug's knob on the rates that pay fees (a supply rate is what suppliers earn: no knob splits it)."""
+    return None if kind is YieldKind.SUPPLY else knobs.get(slug)
 
 
 def uni_price(day: int) -> Decimal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
@@ -13,14 +14,18 @@ from sqlalchemy import text
 from defiscope.analytics.grades.catalog import FACTORS, GRADED
 from defiscope.analytics.grades.compute import BlockNotStored, compute_factors, factors_at
 from defiscope.analytics.grades.factors import market_factors
+from defiscope.analytics.grades.fees import fee_rate, revenue_rate
 from defiscope.analytics.grades.figures import Figure, Stamp
 from defiscope.analytics.grades.inputs import horizon_at, load_market
+from defiscope.analytics.grades.market import MemberSample, Rate
 from defiscope.analytics.quant.factors import drawdown, volatility
 from defiscope.analytics.quant.returns import annualise_std
 from defiscope.chain.block import BlockRef
+from defiscope.protocols.revenue import FeeShare
+from defiscope.protocols.yields import YieldKind
 from defiscope.store import Repository, create_engine
 from defiscope.store.factors import FactorValue, InputBlock
-from tests.analytics.grades.kit import CLOCK_DAY, SHARES, TOKENS, World, build, uni_price
+from tests.analytics.grades.kit import CLOCK_DAY, MARKET, SHARES, TOKENS, Holdings, World, build, uni_price
 
 SUPPLY = Decimal(16_000_000)
 
@@ -121,13 +126,14 @@ def test_fees_revenue_and_price_ratios(repo: Repository, world: World) -> None:
         assert aave["fees_30d_usd"].value == fees
         assert aave["revenue_30d_usd"].value == sum((per_day * Decimal("0.1") for _ in range(30)), Decimal(0))
         assert aave["price_to_fees"].value == SUPPLY * 100 / (fees * Decimal("365.25") / 30)
-    # Uniswap V2: LP-fee APR x TVL (500 of DAI, 80 of UNI); no revenue share given for it.
+    # Uniswap V2: LP-fee APR x TVL (500 of DAI, 80 of UNI); its feeTo was read as off: the protocol keeps none.
     with localcontext() as context:
         context.prec = 50
         assert found["uniswap"]["fees_30d_usd"].value == sum(
             (Decimal("0.1") * 580 / Decimal("365.25") for _ in range(30)), Decimal(0)
         )
-    assert found["uniswap"]["revenue_30d_usd"].missing == "no revenue share is known for uniswap-v2"
+    assert found["uniswap"]["revenue_30d_usd"].value == 0
+    assert found["uniswap"]["price_to_revenue"].missing == "no revenue in 30 days: the ratio has no value"
     assert found["compound"]["fees_30d_usd"].missing == "no borrow rates of compound-v3 stored at block 1035 of chain 1"
     assert found["eigenlayer"]["fees_30d_usd"].missing == "no snapshot of EigenLayer at or before block 1035"
     assert found["uniswap"]["price_to_fees"].missing == "no totalSupply of UNI was read"
@@ -181,4 +187,50 @@ def test_a_factor_value_has_a_value_or_a_reason() -> None:
         FactorValue("aave", "tvl_share", clock, Decimal(1), "both", None)
     with pytest.raises(ValueError, match="give a value or the reason"):
         FactorValue("aave", "tvl_share", clock, None, None, None)
-    assert Fraction(1, 10) == SHARES["aave-v3"]
+
+
+def test_revenue_uses_the_knob_read_with_each_rate_and_a_failed_read_is_a_gap(tmp_path: Path) -> None:
+    """The stored reserve factor, not a constant, sets Aave's revenue; a knob that could not be read on one day of
+    the 30 leaves the revenue missing with that read's reason, never 0 or a guess."""
+    world = build(Repository.open(f"sqlite:///{tmp_path / 'knobs.db'}"))
+    clock = world.blocks[(1, CLOCK_DAY)]
+    assert SHARES == {}  # no documented constant stands in for the knobs
+    half = FeeShare.read("aave-v3", 5000, "getReserveData(DAI).configuration bits 64-79 (reserve factor)")
+    failed = FeeShare.missing("0xPool.getReserveData(DAI) failed: execution reverted")
+    for day, knob in ((CLOCK_DAY, half), (CLOCK_DAY - 3, failed)):
+        world.day(
+            day,
+            snapshots={"aave-v3": Holdings(tvl=str(1000 + 10 * day), borrowed="400")},
+            rates={"aave-v3": [(YieldKind.BORROW, "0.05")]},
+            knobs={"aave-v3": knob},
+        )
+    aave = figures_at(world.repo, clock)["aave"]
+    assert aave["fees_30d_usd"].value is not None
+    assert aave["revenue_30d_usd"].missing == (
+        f"aave-v3: the revenue share of market {MARKET} could not be read: 0xPool.getReserveData(DAI) failed: "
+        f"execution reverted (block {world.blocks[(1, CLOCK_DAY - 3)].number} of chain 1)"
+    )
+    world.day(
+        CLOCK_DAY - 3,
+        snapshots={"aave-v3": Holdings(tvl=str(1000 + 10 * (CLOCK_DAY - 3)), borrowed="400")},
+        rates={"aave-v3": [(YieldKind.BORROW, "0.05")]},
+    )
+    aave = figures_at(world.repo, clock)["aave"]
+    with localcontext() as context:
+        context.prec = 50
+        per_day = Decimal("0.05") * 400 / Decimal("365.25")
+        expected = sum((per_day * Decimal("0.1") for _ in range(29)), per_day * Decimal("0.5"))
+        assert aave["revenue_30d_usd"].value == expected
+
+
+def test_lp_rates_are_net_of_the_protocol_share() -> None:
+    """A pool's LP rate is what LPs kept: with feeProtocol 1/4 the protocol took 1/3 of that beside it."""
+    stamp = Stamp(0, 1, 5)
+    share = FeeShare.read("uniswap-v3", 4, "slot0().feeProtocol")
+    rate = Rate("p", "lp", Decimal("0.03"), Decimal("0.03"), share)
+    sample = MemberSample(stamp, Decimal(600), Decimal(0), rates={YieldKind.LP_FEE: (rate,)})
+    assert fee_rate("uniswap-v3", sample).value == Decimal(18)
+    assert revenue_rate("uniswap-v3", sample, None).value == Decimal(6)
+    everything = FeeShare(Fraction(1), "admin_fee() = 10000000000 (of 1e10)")
+    sample = replace(sample, rates={YieldKind.LP_FEE: (Rate("p", "lp", Decimal(0), Decimal(0), everything),)})
+    assert "keeps no fee for its LPs" in str(revenue_rate("curve", sample, None).missing)

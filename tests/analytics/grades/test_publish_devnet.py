@@ -62,4 +62,9 @@ async def test_the_hook_publishes_at_its_interval_and_publications_stay(
     aave = next(g for g in newest["grades"] if g["slug"] == "aave")
     to_fees = next(f for f in aave["factors"] if f["name"] == "price_to_fees")
     assert to_fees["value"] is not None, to_fees["missing_reason"]
+    # Its revenue: each reserve's borrow interest x the reserve factor read with the rate (no constant given:
+    # `SHARES` is empty), so a part of the fees, strictly.
+    fees, revenue = (next(f for f in aave["factors"] if f["name"] == n) for n in ("fees_30d_usd", "revenue_30d_usd"))
+    assert revenue["value"] is not None, revenue["missing_reason"]
+    assert 0 < float(revenue["value"]) < float(fees["value"])
     assert len(history_of(repo, "uniswap")) == len(published)

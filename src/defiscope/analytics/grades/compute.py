@@ -9,8 +9,9 @@ that chain): the governance tokens' totalSupply is read through it at the token 
 fully diluted value is the chain's answer at that block, with the call in the reader's provenance. Nothing in the
 store holds supplies, and reading them pinned keeps them point-in-time without a new table.
 
-`revenue_shares` maps an adapter slug to the protocol's share of its fees (a Fraction); a slug without a share
-makes its family's revenue factors missing, with the reason.
+Revenue is each stored rate x the share its market's knob had at that block (`Yield.fee_share`, read with the
+rate); `revenue_shares` maps an adapter slug to a documented share (a Fraction) for the rates no knob splits. A
+rate with neither, or whose knob could not be read, makes its family's revenue factors missing, with the reason.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from defiscope.store.factors import FactorStore, FactorValue, InputBlock
 ReaderFactory = Callable[[BlockRef], Reader | None]
 TOTAL_SUPPLY: Final = "totalSupply()(uint256)"
 NO_SHARES: Final[Mapping[str, Fraction]] = MappingProxyType({})
-#: The shares known without reading a knob from chain (`protocols.revenue` constants); the on-chain knobs (reserve
-#: factors, admin fees, Lido's fee) are not read yet, so those slugs' revenue says no share is known.
+#: The shares no contract exposes (`protocols.revenue` constants: Maker, EigenLayer); every other share is read
+#: from chain with the rates it splits.
 DOCUMENTED_SHARES: Final[Mapping[str, Fraction]] = MappingProxyType(documented_shares())
 
 

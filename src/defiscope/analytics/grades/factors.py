@@ -13,7 +13,9 @@ at the clock).
 - tvl_trend_30d: TVL_0 / TVL_30 - 1 over the family's adapters (the same adapters at both ends).
 - tvl_share: family TVL / TVL of the graded families of its category (the graded universe is the category).
 - fees_30d_usd: sum over the 30 days of each adapter's fee rate (`grades.fees`) x 1 day / 365.25 days.
-- revenue_30d_usd: each adapter's fees x the protocol's share of them (`Market.revenue_shares`).
+- revenue_30d_usd: each adapter's fees the protocol keeps: each market's rate x its share read from chain with it
+  (reserve factor, admin fee, feeProtocol, feeTo, Comet's spread), a documented constant where no knob exists
+  (`Market.revenue_shares`; `grades.fees.revenue_rate`).
 - price_to_fees / price_to_revenue: fully diluted value (totalSupply x P_0) / (30-day figure x 365.25 / 30).
 - yield_level: TVL-weighted mean APY over the adapters (inside one, the median of its markets: no TVL per
   market is stored to weight them by); yield_stability: sample std of the 30 daily yield levels.
@@ -28,7 +30,7 @@ from decimal import Decimal, localcontext
 from typing import Final
 
 from defiscope.analytics.grades.catalog import FACTORS, GRADED, GradedProtocol
-from defiscope.analytics.grades.fees import EARNED_KIND, fee_rate, median
+from defiscope.analytics.grades.fees import EARNED_KIND, fee_rate, median, revenue_rate
 from defiscope.analytics.grades.figures import PRECISION, SAMPLE_MAX_AGE, Figure, Observation, combine, newest_of
 from defiscope.analytics.grades.market import Market, MemberKey, MemberSample
 from defiscope.analytics.quant import factors as quant
@@ -199,24 +201,17 @@ def tvl_share(entity: GradedProtocol, tvl_now: Mapping[str, Figure]) -> Figure:
 
 
 def fees_30d(entity: GradedProtocol, market: Market) -> Figure:
-    return _fees(entity, market, lambda slug: Figure.of(Decimal(1), None))
+    return _fees(entity, market, fee_rate)
 
 
 def revenue_30d(entity: GradedProtocol, market: Market, fees: Figure) -> Figure:
     if fees.value is None:
         return fees
-
-    def share(slug: str) -> Figure:
-        kept = market.revenue_shares.get(slug)
-        if kept is None:
-            return Figure.lacking(f"no revenue share is known for {slug}")
-        return Figure.of(Decimal(kept.numerator) / Decimal(kept.denominator), None)
-
-    return _fees(entity, market, share)
+    return _fees(entity, market, lambda slug, sample: revenue_rate(slug, sample, market.revenue_shares.get(slug)))
 
 
-def _fees(entity: GradedProtocol, market: Market, kept: Callable[[str], Figure]) -> Figure:
-    """sum over days k < 30 and adapters of fee_rate x kept share x 1 day / 365.25 days."""
+def _fees(entity: GradedProtocol, market: Market, rate: Callable[[str, MemberSample], Figure]) -> Figure:
+    """sum over days k < 30 and adapters of the day's rate (fees, or the protocol's part) x 1 day / 365.25 days."""
     keys = market.member_keys(entity.members)
     if not keys:
         return Figure.lacking(f"no snapshot of {entity.name} at or before block {market.clock.number}")
@@ -226,7 +221,7 @@ def _fees(entity: GradedProtocol, market: Market, kept: Callable[[str], Figure])
         if isinstance(samples, Figure):
             return samples
         for (slug, _chain), sample in samples.items():
-            day = combine(lambda rate, share: rate * share / DAYS_PER_YEAR, fee_rate(slug, sample), kept(slug))
+            day = combine(lambda a_year: a_year / DAYS_PER_YEAR, rate(slug, sample))
             if day.value is None:
                 return day
             total += day.value

@@ -31,6 +31,7 @@ from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governor_events import DELEGATE_VOTES_KIND
 from defiscope.protocols.governors import GOVERNORS, GovernedProtocol
 from defiscope.protocols.maker_governance_events import MAKER_KINDS
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import YieldKind
 from defiscope.store import Repository
 from defiscope.store.models import Block, Price, SnapshotToken, TvlSnapshot, YieldRow
@@ -182,13 +183,24 @@ def _rates(
                 YieldRow.asset,
                 YieldRow.apr,
                 YieldRow.apy,
+                YieldRow.fee_share,
+                YieldRow.fee_share_source,
             )
             .where(tuple_(YieldRow.chain_id, YieldRow.block_number, YieldRow.slug).in_(blocks))
             .order_by(YieldRow.chain_id, YieldRow.block_number, YieldRow.slug, YieldRow.market, YieldRow.asset)
         )
-        for chain_id, number, slug, kind, market, asset, apr, apy in session.connection().execute(stmt):
-            found[(chain_id, number, slug)][YieldKind(kind)].append(Rate(market, asset, apr, apy))
+        shares: dict[tuple[str | None, str], FeeShare] = {}  # most rows of a DEX share one knob value
+        for chain_id, number, slug, kind, market, asset, apr, apy, share, source in session.connection().execute(stmt):
+            fee_share = None if source is None else _fee_share(shares, share, source)
+            found[(chain_id, number, slug)][YieldKind(kind)].append(Rate(market, asset, apr, apy, fee_share))
     return {key: {kind: tuple(r) for kind, r in kinds.items()} for key, kinds in found.items()}
+
+
+def _fee_share(known: dict[tuple[str | None, str], FeeShare], share: str | None, source: str) -> FeeShare:
+    found = known.get((share, source))
+    if found is None:
+        found = known[(share, source)] = FeeShare(None if share is None else Fraction(share), source)
+    return found
 
 
 def _prices(

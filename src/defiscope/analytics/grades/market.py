@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from defiscope.analytics.grades.figures import Figure, Observation, Stamp
 from defiscope.chain.block import BlockRef
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import YieldKind
 
 #: (adapter slug, chain id): one member adapter of a graded family on one chain.
@@ -28,6 +29,8 @@ class Rate:
     asset: str
     apr: Decimal
     apy: Decimal
+    #: The protocol's share of the fees this rate pays, read with it (`Yield.fee_share`); None: no knob splits it.
+    fee_share: FeeShare | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,8 @@ class Market:
     prices: Mapping[str, tuple[Observation | None, ...]]  # by symbol, one sample per grid time
     supplies: Mapping[str, Figure]  # by symbol: totalSupply in whole tokens, read at the token chain's horizon
     voting_top_share: Mapping[str, Figure]  # by graded slug
-    revenue_shares: Mapping[str, Fraction]  # adapter slug -> the protocol's share of its fees
+    #: adapter slug -> the protocol's documented share of its fees, for the rates no on-chain knob splits
+    revenue_shares: Mapping[str, Fraction]
 
     def member_keys(self, slugs: tuple[str, ...]) -> list[MemberKey]:
         """The (slug, chain) pairs of these adapters with a snapshot at the clock's sample, sorted."""

@@ -9,10 +9,11 @@ many blocks were indexed since. Signals are the hysteresis transitions (`signals
 state after its latest published signal before this block, movers measured against its previous published grade.
 Publishing a block again replaces its document and signals (idempotent); a reorg rollback removes both.
 
-`revenue_shares` (adapter slug -> the protocol's share of its fees) is passed through to the factors. The default
-is the documented constants of `protocols.revenue` (Maker, EigenLayer, PancakeSwap V2); the shares set by on-chain
-knobs are not read yet, so those slugs' revenue factors are missing with the reason "no revenue share is known for
-<slug>", and the investor grade renormalises over the factors present.
+Revenue factors use each rate's share as read from the protocol's knob at the rate's block and stored with it
+(`Yield.fee_share`: reserve factors, Comet's spread, admin fees, feeProtocol, feeTo). `revenue_shares` (adapter slug
+-> a documented share) covers the rates no knob splits; the default is `protocols.revenue`'s constants (Maker,
+EigenLayer). A knob that could not be read leaves the revenue factors missing with its reason, and the investor
+grade renormalises over the factors present.
 """
 
 from __future__ import annotations

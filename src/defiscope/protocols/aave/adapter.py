@@ -35,6 +35,7 @@ from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Positio
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.governors import governance_surface, streams_of
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldGap, YieldKind, exact_decimal
 
@@ -116,9 +117,14 @@ class AaveV3Adapter(Adapter):
             if isinstance(reserves, BaseException):
                 raise reserves
             for reserve in reserves:
-                for kind, apr, field in (
-                    (YieldKind.SUPPLY, reserve.supply_apr, "currentLiquidityRate"),
-                    (YieldKind.BORROW, reserve.variable_borrow_apr, "currentVariableBorrowRate"),
+                for kind, apr, field, fee_share in (
+                    (YieldKind.SUPPLY, reserve.supply_apr, "currentLiquidityRate", None),
+                    (
+                        YieldKind.BORROW,
+                        reserve.variable_borrow_apr,
+                        "currentVariableBorrowRate",
+                        _reserve_factor(reserve),
+                    ),
                 ):
                     method = f"{market.name} market: getReserveData.{field} / 1e27; APY compounded per second"
                     apy = apr_to_apy(apr, SECONDS_PER_YEAR)
@@ -132,6 +138,7 @@ class AaveV3Adapter(Adapter):
                             exact_decimal(apr),
                             apy,
                             method,
+                            fee_share,
                         )
                     )
         if not rows and gaps:  # nothing read at all: the whole protocol is the gap
@@ -140,3 +147,10 @@ class AaveV3Adapter(Adapter):
         while len(self._gaps) > MAX_PENDING_GAPS:  # yields read without `read` collecting their gaps
             del self._gaps[next(iter(self._gaps))]
         return rows
+
+
+def _reserve_factor(reserve: Reserve) -> FeeShare:
+    """The treasury's share of the reserve's borrow interest: its reserve factor, from the configuration the
+    rates were read with (`getReserveData`), so no call of its own."""
+    call = f"getReserveData({reserve.symbol}).configuration bits 64-79 (reserve factor)"
+    return FeeShare.read(AAVE_V3.slug, reserve.config.reserve_factor, call)

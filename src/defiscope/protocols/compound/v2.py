@@ -23,6 +23,7 @@ from defiscope.protocols.compound.rates import ETHEREUM_BLOCKS_PER_YEAR
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.governors import governance_surface, streams_of
 from defiscope.protocols.lending.rates import apr_to_apy, per_block_to_apr
+from defiscope.protocols.revenue import knob_share
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
@@ -31,6 +32,8 @@ GET_ALL_MARKETS: Final = "getAllMarkets()(address[])"
 UNDERLYING: Final = "underlying()(address)"
 MARKET_READS: Final = ("getCash()(uint256)", "totalBorrows()(uint256)")
 RATE_READS: Final = ("supplyRatePerBlock()(uint256)", "borrowRatePerBlock()(uint256)")
+#: The reserves' share of the borrow interest (`accrueInterest`), read with the rates it splits.
+RESERVE_FACTOR: Final = "reserveFactorMantissa()(uint256)"
 # The risk path (`compound.positions`): the Comptroller's oracle, memberships and collateral factors, each
 # cToken's account snapshot, the oracle's prices; accounts come from MarketEntered events.
 ORACLE: Final = "oracle()(address)"
@@ -87,7 +90,9 @@ def v2_surface(comptroller: str) -> tuple[ContractUse, ...]:
         ),
         # cETH (a CEther, on mainnet and on the devnet) answers the same reads but has no underlying(): that
         # call fails and means native ETH.
-        ContractUse("cToken", "compound/CErc20", (UNDERLYING, *MARKET_READS, *RATE_READS, ACCOUNT_SNAPSHOT)),
+        ContractUse(
+            "cToken", "compound/CErc20", (UNDERLYING, *MARKET_READS, *RATE_READS, RESERVE_FACTOR, ACCOUNT_SNAPSHOT)
+        ),
         ContractUse("Comptroller oracle", "compound/PriceOracle", (UNDERLYING_PRICE,)),
     )
 
@@ -176,15 +181,19 @@ class CompoundV2Adapter(Adapter):
         12 seconds, so a year has 2,628,000 of them (the models' own 2,102,400 only sets their parameters).
         """
         rows: list[Yield] = []
-        for m, results in await self._per_market(reader, RATE_READS):
-            rates = self.require(results)
+        for m, results in await self._per_market(reader, (*RATE_READS, RESERVE_FACTOR)):
+            *rate_results, factor = results
+            rates = self.require(rate_results)
             token = self.deployment.token_at(m.underlying)
             symbol = token.symbol if token is not None else m.underlying
-            for kind, per_block, sig in zip((YieldKind.SUPPLY, YieldKind.BORROW), rates, RATE_READS, strict=True):
+            shares = (None, knob_share(self.info.slug, factor))
+            for kind, per_block, sig, share in zip(
+                (YieldKind.SUPPLY, YieldKind.BORROW), rates, RATE_READS, shares, strict=True
+            ):
                 apr = per_block_to_apr(per_block, ETHEREUM_BLOCKS_PER_YEAR)
                 apy = apr_to_apy(apr, ETHEREUM_BLOCKS_PER_YEAR)
                 method = f"{sig.split('(')[0]} x {ETHEREUM_BLOCKS_PER_YEAR} blocks / 1e18; APY compounded per block"
                 rows.append(
-                    Yield(self.info.slug, m.ctoken, m.underlying, symbol, kind, exact_decimal(apr), apy, method)
+                    Yield(self.info.slug, m.ctoken, m.underlying, symbol, kind, exact_decimal(apr), apy, method, share)
                 )
         return rows

@@ -15,17 +15,18 @@ the real Comet (CometMainInterface or CometExt); the market totals and indices c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from defiscope.chain.multicall import Call
+from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo, Uncounted
 from defiscope.protocols.compound.rates import CometRates
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy, per_second_to_apr
+from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 
@@ -54,6 +55,9 @@ CURVE_READS: Final = tuple(
 )
 #: The curve, then the utilisation it is evaluated at.
 RATE_READS: Final = (*CURVE_READS, "getUtilization()(uint256)")
+TOTAL_SUPPLY: Final = "totalSupply()(uint256)"
+#: The totals the spread (the protocol's revenue: borrow minus supply interest) weighs the two rates by.
+SPREAD_READS: Final = (TOTAL_SUPPLY, TOTAL_BORROW)
 #: Withdraw's ``src``: the accounts that took base out (borrowers among them), scanned by the risk path.
 WITHDRAW_EVENT: Final = "Withdraw(address,address,uint256)"
 COMET_CALLS: Final = (
@@ -68,6 +72,7 @@ COMET_CALLS: Final = (
     USER_BASIC,
     COLLATERAL_BALANCE,
     *RATE_READS,
+    TOTAL_SUPPLY,
 )
 
 #: Comets whose 8-decimal prices (`getPrice`) are in units of their base token, not USD: their base price
@@ -213,16 +218,19 @@ class CompoundV3Adapter(Adapter):
         (`CometRates`), which equals ``getSupplyRate(getUtilization())`` without a second round trip.
         """
         markets = await self.discover(reader)
-        values = self.require(await reader.call_many([Call.of(c, sig) for c in markets for sig in RATE_READS]))
+        reads = (*RATE_READS, *SPREAD_READS)
+        results = await reader.call_many([Call.of(c, sig) for c in markets for sig in reads])
         rows: list[Yield] = []
         for k, (comet, a) in enumerate(markets.items()):
-            *params, utilization = values[k * len(RATE_READS) : (k + 1) * len(RATE_READS)]
+            own = results[k * len(reads) : (k + 1) * len(reads)]
+            *params, utilization = self.require(own[: len(RATE_READS)])
             curve = CometRates(*params)
             token = self.deployment.token_at(a.base)
             symbol = token.symbol if token is not None else a.base
-            for kind, rate in (
-                (YieldKind.SUPPLY, curve.supply_rate(utilization)),
-                (YieldKind.BORROW, curve.borrow_rate(utilization)),
+            supply_rate, borrow_rate = curve.supply_rate(utilization), curve.borrow_rate(utilization)
+            for kind, rate, share in (
+                (YieldKind.SUPPLY, supply_rate, None),
+                (YieldKind.BORROW, borrow_rate, _spread(supply_rate, borrow_rate, own[len(RATE_READS) :])),
             ):
                 apr = per_second_to_apr(rate)
                 method = f"get{kind.value.title()}Rate(getUtilization()) x {SECONDS_PER_YEAR} s / 1e18; APY per second"
@@ -236,6 +244,19 @@ class CompoundV3Adapter(Adapter):
                         exact_decimal(apr),
                         apr_to_apy(apr, SECONDS_PER_YEAR),
                         method,
+                        share,
                     )
                 )
         return rows
+
+
+def _spread(supply_rate: int, borrow_rate: int, totals: Sequence[CallResult]) -> FeeShare:
+    """Comet has no reserve factor: it keeps borrow interest minus supply interest, per second
+    borrowRate x totalBorrow - supplyRate x totalSupply (both accrued to the block); its share of the borrow
+    interest is 1 - supply interest / borrow interest."""
+    failed = next((r for r in totals if not r.success), None)
+    if failed is not None:
+        return FeeShare.missing(f"{failed.call.describe()} failed: {failed.error}")
+    supplied, borrowed = (r.one() for r in totals)
+    how = "1 - getSupplyRate x totalSupply / (getBorrowRate x totalBorrow), at getUtilization()"
+    return FeeShare.spread(borrow_rate * borrowed, supply_rate * supplied, how)

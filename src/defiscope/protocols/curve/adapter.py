@@ -36,6 +36,7 @@ from defiscope.protocols.base import Adapter, BalanceKind, Position, Uncounted
 from defiscope.protocols.curve.info import CURVE
 from defiscope.protocols.curve.sources import (
     ADDRESS_PROVIDER,
+    ADMIN_FEE,
     GET_ADDRESS,
     MAIN_REGISTRY_ID,
     POOL_COUNT,
@@ -46,6 +47,7 @@ from defiscope.protocols.curve.sources import (
 from defiscope.protocols.curve.surface import NAMED_POOL_CALLS, curve_surface
 from defiscope.protocols.lp_fees import CURVE_LP_FEES, LP_FEE_WINDOW
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
+from defiscope.protocols.revenue import knob_share
 from defiscope.protocols.surface import ContractUse
 from defiscope.protocols.yields import Yield, YieldGap
 
@@ -155,12 +157,15 @@ class CurveAdapter(Adapter):
         return self.lp_fees.gaps_at(block)
 
     async def yields(self, reader: Reader) -> list[Yield]:
-        """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`."""
-        read = await self._per_pool(reader, lambda pool, _: CURVE_LP_FEES.reads(pool.address))
-        pools, results = [pool for pool, _ in read], [r for _, r in read]
+        """LP fee APR of every pool (`protocols.lp_fees`); a pool without one is in `lp_fee_unavailable`. Each
+        carries the pool's admin fee (the protocol's share of its swap fees), read in the same batch."""
+        read = await self._per_pool(reader, lambda pool, _: [*CURVE_LP_FEES.reads(pool.address), _admin_fee(pool)])
         # The virtual price also moves without a log (an amplification ramp): every pool is read at every block.
-        lp_pools = [LpPool(p.address, p.lp_token, pool_symbol(self.deployment, p.coins)) for p in pools]
-        rates = await self.lp_fees.rates(reader, lp_pools, results)
+        lp_pools = [
+            LpPool(p.address, p.lp_token, pool_symbol(self.deployment, p.coins), None, knob_share(CURVE.slug, r[-1]))
+            for p, r in read
+        ]
+        rates = await self.lp_fees.rates(reader, lp_pools, [r[:-1] for _, r in read])
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
 
@@ -301,3 +306,9 @@ class CurveAdapter(Adapter):
     def _amounts(self, pool: CurvePool, results: Sequence[CallResult]) -> tuple[int, ...]:
         values = self.require(results)
         return tuple(values) if pool.source == NAMED else tuple(values[0][: len(pool.coins)])
+
+
+def _admin_fee(pool: CurvePool) -> Call:
+    """The pool's admin fee call: its source's (`PoolSource.admin_fee`), classic pools' for a pool by name."""
+    listed_by = next((s for s in SOURCES if s.name == pool.source), None)
+    return Call.of(pool.address, ADMIN_FEE if listed_by is None else listed_by.admin_fee)

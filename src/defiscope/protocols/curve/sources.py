@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+ADMIN_FEE: Final = "admin_fee()(uint256)"
+NG_CRYPTO_ADMIN_FEE: Final = "ADMIN_FEE()(uint256)"
+
 
 class PoolMath(StrEnum):
     STABLESWAP = "stableswap"  # modelled exactly by curve.math: routable
@@ -39,6 +42,9 @@ class PoolSource:
     math: PoolMath
     pool_interface: str
     unrouted: str | None = None  # why routing leaves this source's pools out; None: our math models them
+    #: The pools' admin fee (of 1e10: the protocol's share of swap fees): a setting of classic pools, a public
+    #: constant of the NG crypto pools (5e9, half).
+    admin_fee: str = ADMIN_FEE
 
     @property
     def calls(self) -> tuple[str, ...]:
@@ -113,6 +119,7 @@ SOURCES: Final = (
         PoolMath.CRYPTOSWAP,
         "curve/TwocryptoNGPool",
         CRYPTOSWAP_UNROUTED,
+        NG_CRYPTO_ADMIN_FEE,
     ),
     PoolSource(
         "CurveTricryptoNgFactory",
@@ -123,6 +130,7 @@ SOURCES: Final = (
         PoolMath.CRYPTOSWAP,
         "curve/TricryptoNGPool",
         CRYPTOSWAP_UNROUTED,
+        NG_CRYPTO_ADMIN_FEE,
     ),
 )
 

@@ -1,6 +1,6 @@
 """What Curve code reads of the chain, per deployment: the AddressProvider, each pool source, the pools.
 
-The adapter reads the sources (`curve.sources`) and, for yields, each pool's ``get_virtual_price()``;
+The adapter reads the sources (`curve.sources`) and, for yields, each pool's ``get_virtual_price()`` and admin fee;
 routing (``routing.load``, ``routing.tracker``) reads StableSwap pools' parameters and follows their events
 (`curve.events`), whose signatures depend on the coin count and the pool's generation (the 3pool's
 ``RemoveLiquidityOne`` lacks the supply; only old pools emit ``NewFee``).
@@ -17,7 +17,14 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from defiscope.protocols.curve.events import LAYOUTS
-from defiscope.protocols.curve.sources import ADDRESS_PROVIDER, GET_ADDRESS, PoolMath, PoolSource, source
+from defiscope.protocols.curve.sources import (
+    ADDRESS_PROVIDER,
+    ADMIN_FEE,
+    GET_ADDRESS,
+    PoolMath,
+    PoolSource,
+    source,
+)
 from defiscope.protocols.surface import ContractUse
 
 __all__ = ["NAMED_POOL_CALLS", "curve_surface", "source"]
@@ -72,9 +79,10 @@ def curve_surface(
         )
     for s in sources:
         uses.append(ContractUse(s.name, s.interface, s.calls, address=contracts.get(s.name)))
-        uses.append(ContractUse(f"pools of {s.name}", s.pool_interface, (VIRTUAL_PRICE,)))
+        uses.append(ContractUse(f"pools of {s.name}", s.pool_interface, (VIRTUAL_PRICE, s.admin_fee)))
     if has_named:
-        uses.append(ContractUse("pools by name", "curve/FactoryPlain2Basic", (*NAMED_POOL_CALLS, VIRTUAL_PRICE)))
+        named = (*NAMED_POOL_CALLS, VIRTUAL_PRICE, ADMIN_FEE)
+        uses.append(ContractUse("pools by name", "curve/FactoryPlain2Basic", named))
     if any(s.math is PoolMath.STABLESWAP for s in sources) or has_named:
         uses += _routing_uses()
     return tuple(uses)

@@ -32,12 +32,15 @@ from defiscope.protocols.base import AdapterError, ProtocolInfo
 from defiscope.protocols.log_cursor import LogCursor
 from defiscope.protocols.lp_fees import LP_FEE_WINDOW, V2_LP_FEES, V2_LP_READS
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, PoolLogs, pool_symbol
+from defiscope.protocols.revenue import FeeShare, knob_share
 from defiscope.protocols.surface import ContractUse, event_topic
 from defiscope.protocols.tracked import Key, Reading, TrackedAdapter, block_hash_check, created_between
 from defiscope.protocols.yields import Yield, YieldGap
 
 GET_RESERVES: Final = "getReserves()(uint112,uint112,uint32)"
 ALL_PAIRS_LENGTH: Final = "allPairsLength()(uint256)"
+#: The fee switch: the pair mints the protocol's share of the growth in sqrt(k) to this address, none when zero.
+FEE_TO: Final = "feeTo()(address)"
 PAIR_CREATED_EVENT: Final = "PairCreated(address,address,address,uint256)"
 PAIR_CREATED: Final = "0x" + event_topic(PAIR_CREATED_EVENT).hex()
 SYNC_EVENT: Final = "Sync(uint112,uint112)"
@@ -105,6 +108,10 @@ class Pair:
     token0: str
     token1: str
 
+    @property
+    def tokens(self) -> tuple[str, str]:
+        return self.token0, self.token1
+
 
 def parse_pair_created(log: Mapping[str, Any]) -> Pair:
     """`PairCreated(address indexed token0, address indexed token1, address pair, uint256)` from a raw log."""
@@ -134,8 +141,13 @@ class V2Adapter(TrackedAdapter):
         self._receipts_seen = 0  # cursor entries already in `_receipts`
         # A pair's reserves and LP supply change only with a Sync (mint and burn sync too): its LP state follows the
         # holdings' own logs, so the rates cost the pairs a block touched, not every pair.
+        # The factory's feeTo (the protocol's share of every pair's fees) is read with the pairs' reads at B.
         self.lp_fees = LpFeeTracker(
-            spec.info.slug, V2_LP_FEES, lp_fee_window, PoolLogs(frozenset({SYNC}), self._logs_since)
+            spec.info.slug,
+            V2_LP_FEES,
+            lp_fee_window,
+            PoolLogs(frozenset({SYNC}), self._logs_since),
+            shared_read=self._fee_to,
         )
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pair -> why it has no rate
 
@@ -159,7 +171,7 @@ class V2Adapter(TrackedAdapter):
             ContractUse(
                 f"{self.info.name} factory",
                 "uniswap/UniswapV2Factory",
-                calls=(ALL_PAIRS_LENGTH,),
+                calls=(ALL_PAIRS_LENGTH, FEE_TO),
                 events=(PAIR_CREATED_EVENT,),
                 address=self.factory,
             ),
@@ -221,13 +233,16 @@ class V2Adapter(TrackedAdapter):
         return readings
 
     async def yields(self, reader: Reader) -> list[Yield]:
-        """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`."""
+        """LP fee APR of every pair (`protocols.lp_fees`); a pair without one is in `lp_fee_unavailable`. Each
+        carries the protocol's share of the pair's fees, from the factory's `feeTo` read in the same batch."""
         pairs = await self.discover(reader)
-        rates = await self.lp_fees.rates(
-            reader, [LpPool(p.address, p.address, pool_symbol(self.deployment, (p.token0, p.token1))) for p in pairs]
-        )
+        pools = [LpPool(p.address, p.address, pool_symbol(self.deployment, p.tokens)) for p in pairs]
+        rates = await self.lp_fees.rates(reader, pools)
         self.lp_fee_unavailable = rates.unavailable
         return rates.yields
+
+    async def _fee_to(self, reader: Reader) -> FeeShare:
+        return knob_share(self.info.slug, await reader.call(Call.of(self.factory, FEE_TO)))
 
     def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
         return self.lp_fees.gaps_at(block)

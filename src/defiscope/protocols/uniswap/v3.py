@@ -78,6 +78,13 @@ POOL_EVENTS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 )
 #: The pool events that change what the LP fee rates read (fee growth, price), besides the Initialize.
 LP_EVENTS: Final = ("Swap(", "Flash(")
+#: The owner's fee switch (setFeeProtocol): it changes the feeProtocol the rates carry, and moves no token.
+SET_FEE_PROTOCOL_EVENTS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "uniswap/UniswapV3Pool": "SetFeeProtocol(uint8,uint8,uint8,uint8)",
+        "pancakeswap/PancakeV3Pool": "SetFeeProtocol(uint32,uint32,uint32,uint32)",
+    }
+)
 INITIALIZE_EVENT: Final = "Initialize(uint160,int24)"
 INITIALIZE: Final = "0x" + event_topic(INITIALIZE_EVENT).hex()
 TRANSFER_EVENT: Final = "Transfer(address,address,uint256)"
@@ -131,10 +138,11 @@ class V3Adapter(TrackedAdapter):
         self._pool_topics = frozenset("0x" + event_topic(e).hex() for e in self.pool_events)
         # Fee growth moves with a Swap or a Flash, the price with a Swap or the Initialize: the LP state follows
         # the holdings' own logs, so the rates cost the pools a block touched, not every pool.
+        self.set_fee_protocol_event = SET_FEE_PROTOCOL_EVENTS[spec.pool_interface]
+        self._set_fee_protocol = "0x" + event_topic(self.set_fee_protocol_event).hex()
         lp_events = frozenset({"0x" + event_topic(e).hex() for e in self.pool_events if e.startswith(LP_EVENTS)})
-        self.lp_fees = LpFeeTracker(
-            spec.info.slug, self.lp_model, lp_fee_window, PoolLogs(lp_events | {INITIALIZE}, self._logs_since)
-        )
+        followed = lp_events | {INITIALIZE, self._set_fee_protocol}
+        self.lp_fees = LpFeeTracker(spec.info.slug, self.lp_model, lp_fee_window, PoolLogs(followed, self._logs_since))
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
         self._tracked: dict[str, V3Pool] = {}  # lowercase address -> pool, the pools the tracked state covers
         self.balances = PoolBalances(deployment)  # the tracked balances' reads: plain, or raw x index
@@ -156,7 +164,7 @@ class V3Adapter(TrackedAdapter):
                 "pool (each, from PoolCreated)",
                 self.spec.pool_interface,
                 calls=(*V3_FEE_GROWTH_READS, self.spec.slot0),
-                events=(*self.pool_events, INITIALIZE_EVENT),
+                events=(*self.pool_events, INITIALIZE_EVENT, self.set_fee_protocol_event),
             ),
             ContractUse(
                 "pool token (each pool's token0 and token1)",
@@ -179,8 +187,10 @@ class V3Adapter(TrackedAdapter):
         return self.created.upto(reader.block.number)
 
     def event_topics(self) -> Sequence[str]:
-        # Initialize moves no token; it sets the price the LP fee rates read (`lp_fees`).
-        return tuple(dict.fromkeys((*sorted(self._pool_topics), INITIALIZE, TRANSFER, *self.balances.topics())))
+        # Initialize and SetFeeProtocol move no token; they set the price and the protocol's share the LP fee rates
+        # read (`lp_fees`).
+        topics = (*sorted(self._pool_topics), INITIALIZE, self._set_fee_protocol, TRANSFER, *self.balances.topics())
+        return tuple(dict.fromkeys(topics))
 
     async def read_all(self, reader: Reader) -> dict[Key, Reading]:
         pools = await self.discover(reader)
