@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024_revenue_knobs"
-down_revision: str | None = "0018_index_values"
+down_revision: str | None = "0022_index_state"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
