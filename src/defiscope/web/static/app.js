@@ -151,6 +151,7 @@ async function renderProtocol(slug) {
   el("provenance-block").textContent = `chain ${doc.chain_id}, block ${doc.block.number} (${doc.block.hash}) at ${new Date(doc.block.timestamp * 1000).toISOString()}`;
   el("provenance-sum").textContent = Object.entries(doc.totals).map(([kind, t]) => `${kind}: ${t.sum}`).join("\n");
   el("provenance-calls").textContent = `${doc.calls.length} contract calls read at that block; ${doc.unpriced.length} token(s) unpriced`;
+  await renderRisk(slug, Object.keys(detail.by_chain));  // risk.js
 }
 
 // Positions a protocol's figure leaves out (a pool that cannot be read, a blacklisted token, the long tail):
