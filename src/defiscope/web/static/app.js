@@ -123,7 +123,9 @@ async function tvlHistory(slug, detail) {
 async function renderProtocol(slug) {
   const detailAndHistory = api(`/v1/protocols/${slug}`).then(async (d) => [d, await tvlHistory(slug, d)]);
   const [[detail, history], explanation, yields] = await Promise.all([
-    detailAndHistory, api(`/v1/protocols/${slug}/explain`), api(`/v1/yields?protocol=${slug}`),
+    // A protocol on several chains is explained on one of them (the API answers 422 without `chain`).
+    detailAndHistory, detailAndHistory.then(([d]) => api(`/v1/protocols/${slug}/explain?chain=${Object.keys(d.by_chain)[0]}`)),
+    api(`/v1/yields?protocol=${slug}`),
   ]);
   renderYields(yields.items);
   el("protocol-name").textContent = detail.name;
@@ -151,7 +153,6 @@ async function renderProtocol(slug) {
   el("provenance-block").textContent = `chain ${doc.chain_id}, block ${doc.block.number} (${doc.block.hash}) at ${new Date(doc.block.timestamp * 1000).toISOString()}`;
   el("provenance-sum").textContent = Object.entries(doc.totals).map(([kind, t]) => `${kind}: ${t.sum}`).join("\n");
   el("provenance-calls").textContent = `${doc.calls.length} contract calls read at that block; ${doc.unpriced.length} token(s) unpriced`;
-  await renderRisk(slug, Object.keys(detail.by_chain));  // risk.js
 }
 
 // Positions a protocol's figure leaves out (a pool that cannot be read, a blacklisted token, the long tail):
@@ -241,7 +242,8 @@ function renderSync(syncing) {
 
 // Each view: the hash that opens it, its section, and how to draw it (governance.js and alerts.js add theirs).
 const VIEWS = [
-  { hash: /^#\/protocol\/([\w.-]+)/, section: "protocol", render: (match) => renderProtocol(match[1]) },
+  // The risk panel (risk.js) draws on its own: a figure that fails above does not hide it.
+  { hash: /^#\/protocol\/([\w.-]+)/, section: "protocol", render: (match) => Promise.all([renderProtocol(match[1]), renderRisk(match[1])]) },
   { hash: /^#\/governance$/, section: "governance", render: () => renderGovernance() },
   { hash: /^#\/alerts$/, section: "alerts", render: () => renderAlerts() },
   { hash: /^/, section: "overview", render: () => renderOverview() },

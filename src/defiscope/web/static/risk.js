@@ -9,7 +9,7 @@
 
 const RISK_CHANGES = 50;
 const SVG_NS = "http://www.w3.org/2000/svg";
-const NODE = { width: 170, height: 50, gap: 34 };
+const NODE = { width: 170, height: 50, gap: 34, chars: 24 };
 const ADMIN_TYPES = ["eoa", "multisig", "timelock", "governor", "contract", "unknown"];
 const riskDrawn = new Map();  // `${slug}@${chain}` -> {profile text, section}: redrawn only when the profile moved
 
@@ -30,7 +30,8 @@ function duration(seconds) {
   return `delay ${seconds} s`;
 }
 
-async function renderRisk(slug, chains) {
+async function renderRisk(slug) {
+  const chains = Object.keys((await api(`/v1/protocols/${encodeURIComponent(slug)}`)).by_chain);
   const sections = await Promise.all(chains.map((chain) => riskSection(slug, chain)));
   const body = el("risk-body");
   if (sections.some((s, i) => body.children[i] !== s) || body.children.length !== sections.length) body.replaceChildren(...sections);
@@ -188,7 +189,7 @@ function svgNode(n, x) {
     text.setAttribute("x", x + 8);
     text.setAttribute("y", 16 + i * 14);
     if (i === 0) text.setAttribute("class", "node-kind");
-    text.textContent = line;
+    text.textContent = line.length > NODE.chars ? `${line.slice(0, NODE.chars - 1)}…` : line;  // the title has it all
     g.append(text);
   });
   return g;
@@ -223,20 +224,25 @@ function factsList(facts) {
   return list;
 }
 
+// Which score a change moved, from its rule's family (docs/risk.md): a pillar, or the composite (overrides cap it).
+const RULE_SCORES = { control: "control", code: "code & audits", incidents: "incidents", oracle: "oracle dependence",
+  governance: "governance", economic: "economic", composite: "composite", override: "composite" };
+
 function changeTable(changes) {
   const table = riskEl("table", "risk-changes");
   const head = riskEl("tr");
-  for (const [name, cls] of [["Block"], ["Input"], ["Rule"], ["Before → after", "num"]]) head.append(riskEl("th", cls, name));
+  for (const [name, cls] of [["Block"], ["Score"], ["Input"], ["Rule"], ["Before → after", "num"]]) head.append(riskEl("th", cls, name));
   table.createTHead().append(head);
   table.createTBody();
   const score = (s) => (s === null ? "—" : String(s));
   const rows = [...changes].reverse().map((c) => {  // newest first
     const tr = riskEl("tr");
-    Object.assign(tr.dataset, { block: c.block, rule: c.rule, before: c.before ?? "", after: c.after ?? "" });
-    tr.append(riskEl("td", "", String(c.block)), riskEl("td", "risk-input", c.input), riskEl("td", "risk-rule", c.rule),
+    const subject = RULE_SCORES[c.rule.split(".")[0]] ?? "";
+    Object.assign(tr.dataset, { block: c.block, subject, rule: c.rule, before: c.before ?? "", after: c.after ?? "" });
+    tr.append(riskEl("td", "", String(c.block)), riskEl("td", "", subject), riskEl("td", "risk-input", c.input), riskEl("td", "risk-rule", c.rule),
       riskEl("td", "num", `${score(c.before)} → ${score(c.after)}`));
     return tr;
   });
-  table.tBodies[0].append(...(rows.length ? rows : [emptyRow(4, "no change stored yet")]));
+  table.tBodies[0].append(...(rows.length ? rows : [emptyRow(5, "no change stored yet")]));
   return table;
 }
