@@ -33,6 +33,7 @@ function duration(seconds) {
 async function renderRisk(slug) {
   const chains = Object.keys((await api(`/v1/protocols/${encodeURIComponent(slug)}`)).by_chain);
   const sections = await Promise.all(chains.map((chain) => riskSection(slug, chain)));
+  if (location.hash.match(/^#\/protocol\/([\w.-]+)/)?.[1] !== slug) return;  // the reader moved on meanwhile
   const body = el("risk-body");
   if (sections.some((s, i) => body.children[i] !== s) || body.children.length !== sections.length) body.replaceChildren(...sections);
 }
