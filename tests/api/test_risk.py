@@ -1,4 +1,4 @@
-"""/v1/risk/{slug} and /v1/risk/{slug}/history over a store holding three scored blocks: the newest profile in
+"""/v1/risk/{slug}, /score and /history over a store holding three scored blocks: the newest profile in
 issue 18's shape with its change log, the history of changes, and 404s naming `slug` (unknown, or never scored)."""
 
 from __future__ import annotations
@@ -76,12 +76,32 @@ def test_history_lists_the_changes_newest_limited(client: TestClient) -> None:
     assert "control/Pool" in body["changes"][0]["input"]
 
 
+def test_score_names_rules_overrides_and_full_admin_links(client: TestClient) -> None:
+    """The score behind the profile at the same block: the binding override, each pillar's rule, the links in full."""
+    profile = client.get("/v1/risk/aave-v3").json()
+    answer = client.get("/v1/risk/aave-v3/score")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["slug"], body["chain"], body["block"]) == ("aave-v3", "ethereum", profile["block"])
+    assert (body["formula_version"], body["composite"]) == (profile["formula_version"], profile["composite"])
+    assert body["composite_rule"] == "override.eoa-upgrade-no-delay"
+    assert [(o["rule"], o["cap"]) for o in body["overrides"]] == [("override.eoa-upgrade-no-delay", 30)]
+    assert EOA in body["overrides"][0]["why"]
+    assert [(p["name"], p["score"]) for p in body["pillars"]] == [(p["name"], p["score"]) for p in profile["pillars"]]
+    assert body["pillars"][0]["rule"] == "control.eoa-no-delay"
+    (pool,) = body["control"]
+    assert (pool["address"], pool["dependency"]) == (profile["control"][0]["address"], False)
+    assert pool["admin_chain"][0] | {"signers": [], "why": None} == pool["admin_chain"][0]
+    assert (pool["admin_chain"][0]["address"], pool["admin_chain"][0]["type"]) == (EOA, "eoa")
+
+
 @pytest.mark.parametrize(
     ("path", "status", "field", "words"),
     [
         ("/v1/risk/nope", 404, "slug", "unknown protocol 'nope' for risk; known: aave-v3"),
         ("/v1/risk/nope/history", 404, "slug", "unknown protocol 'nope'"),
         ("/v1/risk/compound-v2", 404, "slug", "no risk score of 'compound-v2' stored on ethereum yet"),
+        ("/v1/risk/compound-v2/score", 404, "slug", "no risk score of 'compound-v2' stored on ethereum yet"),
         ("/v1/risk/aave-v3?chain=nochain", 404, "chain", "unknown chain 'nochain'"),
         ("/v1/risk/aave-v3/history?limit=0", 422, "limit", ""),
     ],

@@ -410,6 +410,15 @@ def router(settings: ApiSettings) -> APIRouter:
         return await _tracked(request, lambda: risk_view.profile(context(request), slug, chain_id))
 
     @api.get(
+        "/risk/{slug}/score",
+        summary="A protocol's stored risk score as the rules saw it: pillar rules and inputs, overrides, admin links",
+        responses={200: {"description": "the score document behind `/v1/risk/{slug}` at the same block"}},
+    )
+    async def risk_score(request: Request, slug: Slug, chain: IndexChain = "ethereum") -> Response:
+        chain_id = params.chain(chain, "chain").chain_id
+        return await _tracked(request, lambda: risk_view.score(context(request), slug, chain_id))
+
+    @api.get(
         "/risk/{slug}/history",
         response_model=risk_view.RiskHistory,
         summary="Every stored change of a protocol's risk score: block, input that changed, rule, before, after",

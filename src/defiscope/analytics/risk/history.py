@@ -4,7 +4,8 @@
     log = change_log(repo, "aave-v3", 1)                 # [(block, Change), ...], oldest first
 
 The previous score is the newest stored before the profile's block; a score equal to it stores its row (the
-latest profile) and no change.
+latest profile) and no change. The stored score document also keeps each contract's control in full (signers, why an
+admin is unknown, dependency or own): what the dashboard's risk panel draws beyond the profile's fixed shape.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def record_profile(repo: Repository, chain_id: int, profile: RiskProfile) -> lis
         block,
         profile.score.formula_version,
         profile.score.composite,
-        score_json(profile.score),
+        {**score_json(profile.score), "control": [c.to_json() for c in profile.surface.contracts]},
         document,
     )
     store.save(scored, [RiskChange(c.subject, c.input, c.rule, c.before, c.after) for c in changes])

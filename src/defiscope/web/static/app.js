@@ -123,7 +123,9 @@ async function tvlHistory(slug, detail) {
 async function renderProtocol(slug) {
   const detailAndHistory = api(`/v1/protocols/${slug}`).then(async (d) => [d, await tvlHistory(slug, d)]);
   const [[detail, history], explanation, yields] = await Promise.all([
-    detailAndHistory, api(`/v1/protocols/${slug}/explain`), api(`/v1/yields?protocol=${slug}`),
+    // A protocol on several chains is explained on one of them (the API answers 422 without `chain`).
+    detailAndHistory, detailAndHistory.then(([d]) => api(`/v1/protocols/${slug}/explain?chain=${Object.keys(d.by_chain)[0]}`)),
+    api(`/v1/yields?protocol=${slug}`),
   ]);
   renderYields(yields.items);
   el("protocol-name").textContent = detail.name;
@@ -241,7 +243,8 @@ function renderSync(syncing) {
 // Each view: the hash that opens it, its section, and how to draw it (governance.js, alerts.js, grades.js, indices.js
 // draw theirs).
 const VIEWS = [
-  { hash: /^#\/protocol\/([\w.-]+)/, section: "protocol", render: (match) => renderProtocol(match[1]) },
+  // The risk panel (risk.js) draws on its own: a figure that fails above does not hide it.
+  { hash: /^#\/protocol\/([\w.-]+)/, section: "protocol", render: (match) => Promise.all([renderProtocol(match[1]), renderRisk(match[1])]) },
   { hash: /^#\/governance$/, section: "governance", render: () => renderGovernance() },
   { hash: /^#\/alerts$/, section: "alerts", render: () => renderAlerts() },
   { hash: /^#\/indices\/([\w-]+)$/, section: "index", render: (match) => renderIndex(match[1]) },

@@ -1,0 +1,215 @@
+"""The protocol page's risk panel in a real browser against `defiscope serve` on its devnet (the risk hook scores
+every protocol at start).
+
+Uniswap V3's panel shows the API's composite, formula version and block, its six pillars (score, weight; a pillar
+without a score shows its reason and no bar), the overrides of /score, one graph per controlled contract whose nodes
+are the profile's admin chain (type, address, threshold, delay), the facts, and the change log of /history row for
+row. Then the factory is handed from its timelock to an EOA (the real factory's setOwner) on serve's chain: the
+change appears in the change log and the factory's graph ends at the EOA; the EOA hands it to a contract that answers
+no admin probe: its node is flagged unknown and the composite is shown capped at 40 by the override. A protocol not
+scored on a chain shows the API's 404 message as "Not scored yet", not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_utils import to_checksum_address
+
+from defiscope.devnet.artifacts import load_npm_artifact
+from defiscope.devnet.runfile import RunInfo
+from defiscope.devnet.tx import Sender
+from tests.devnet.helpers import wait_until
+from tests.web.conftest import Served, require_chromium, shoot
+
+require_chromium()
+
+from playwright.sync_api import Page  # noqa: E402  (after the chromium check)
+
+FACTORY_ARTIFACT = "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json"
+NEW_OWNER = to_checksum_address("0x" + "5e" * 20)
+SLUG = "uniswap-v3"
+
+# What the page shows, read in one go: the section of chain `ethereum`, its pillars, graphs, facts and changes.
+READ_PANEL = """(chain) => {
+  const s = document.querySelector(`#risk-body .risk-chain[data-chain="${chain}"]`);
+  if (!s || !s.dataset.block) return null;
+  const rows = (sel) => [...s.querySelectorAll(sel)];
+  return {
+    block: Number(s.dataset.block), formula: s.dataset.formula,
+    composite: s.querySelector('.risk-composite').dataset.composite,
+    meta: s.querySelector('.risk-meta').innerText,
+    overrides: rows('.risk-override').map((o) => [o.dataset.rule, Number(o.dataset.cap), o.innerText]),
+    pillars: rows('table.risk-pillars tbody tr').map((tr) => ({name: tr.dataset.pillar, score: tr.dataset.score,
+      weight: Number(tr.dataset.weight), bars: tr.querySelectorAll('.risk-bar').length, text: tr.innerText,
+      fill: tr.querySelector('.risk-fill')?.style.width ?? null})),
+    graphs: rows('.risk-contract').map((c) => ({address: c.dataset.address, proxy: c.dataset.proxy,
+      caption: c.querySelector('p').innerText,
+      nodes: [...c.querySelectorAll('svg g.node')].map((g) => ({role: g.dataset.role, type: g.dataset.type,
+        address: g.dataset.address, threshold: g.dataset.threshold, delay: g.dataset.delay,
+        text: [...g.querySelectorAll('text')].map((t) => t.textContent).join(' ')})),
+      edges: c.querySelectorAll('svg path.edge').length})),
+    facts: rows('ul.risk-facts li[data-kind]').map((li) => [li.dataset.kind,
+      [...li.querySelectorAll('a')].map((a) => a.href)]),
+    changes: rows('table.risk-changes tbody tr[data-block]').map((tr) => ({block: Number(tr.dataset.block),
+      subject: tr.dataset.subject, rule: tr.dataset.rule, before: tr.dataset.before, after: tr.dataset.after,
+      text: tr.innerText})),
+  };
+}"""
+
+
+def _api(served: Served, path: str, **params: Any) -> httpx.Response:
+    time.sleep(0.2)  # gently: the API rate-limits, and the page polls every 3 s anyway
+    return httpx.get(f"{served.url}{path}", params=params, timeout=10)
+
+
+def _scored(served: Served, slug: str) -> dict[str, Any] | None:
+    answer = _api(served, f"/v1/risk/{slug}")
+    return answer.json() if answer.status_code == 200 else None
+
+
+def _rescored(served: Served, after_block: int) -> bool:
+    now = _scored(served, SLUG)
+    return now is not None and now["block"] > after_block
+
+
+def _opt(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _panel_equals_api(served: Served, page: Page) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Wait until the panel shows the API's newest profile, score and history; return (profile, score, panel)."""
+    seen: dict[str, Any] = {}
+
+    def same() -> bool:
+        profile = _api(served, f"/v1/risk/{SLUG}").json()
+        score = _api(served, f"/v1/risk/{SLUG}/score").json()
+        history = _api(served, f"/v1/risk/{SLUG}/history", limit=50).json()["changes"]
+        panel = page.evaluate(READ_PANEL, "ethereum")
+        seen.update(profile=profile, score=score, history=history, panel=panel)
+        return panel is not None and panel["block"] == profile["block"] == score["block"]
+
+    wait_until(same, 60, "the risk panel to show the API's newest profile")
+    profile, score, history, panel = seen["profile"], seen["score"], seen["history"], seen["panel"]
+    assert panel["formula"] == profile["formula_version"] == "risk-1"
+    assert panel["composite"] == _opt(profile["composite"])
+    assert f"formula risk-1 · scored at block {profile['block']}" in panel["meta"]
+    assert score["composite_rule"] in panel["meta"]
+    assert [o[:2] for o in panel["overrides"]] == [[o["rule"], o["cap"]] for o in score["overrides"]]
+    assert all(o["why"] in shown[2] for o, shown in zip(score["overrides"], panel["overrides"], strict=True))
+
+    assert [p["name"] for p in panel["pillars"]] == [p["name"] for p in profile["pillars"]]
+    for shown, pillar, rules in zip(panel["pillars"], profile["pillars"], score["pillars"], strict=True):
+        assert (shown["score"], shown["weight"]) == (_opt(pillar["score"]), pillar["weight"])
+        assert pillar["evidence"] in shown["text"]
+        assert rules["rule"] in shown["text"]
+        if pillar["score"] is None:  # its reason, never a 0 bar
+            assert (shown["bars"], shown["fill"]) == (0, None)
+            assert "not scored" in shown["text"]
+        else:
+            assert (shown["bars"], shown["fill"]) == (1, f"{pillar['score']}%")
+
+    assert [g["address"] for g in panel["graphs"]] == [c["address"] for c in profile["control"]]
+    for graph, contract in zip(panel["graphs"], profile["control"], strict=True):
+        assert graph["proxy"] == contract["proxy"]
+        if contract["implementation"]:
+            assert contract["implementation"] in graph["caption"]
+        head, *admins = graph["nodes"]
+        assert (head["role"], head["address"]) == ("contract", contract["address"])
+        chain = contract["admin_chain"]
+        if chain:
+            shown_links = [(n["type"], n["address"], n["threshold"], n["delay"]) for n in admins]
+            expected = [(h["type"], h["address"], _opt(h["threshold"]), _opt(h["delay_seconds"])) for h in chain]
+            assert shown_links == expected
+        else:  # the end of the graph says why there is no admin: not found (flagged) or none at all
+            assert [n["role"] for n in admins] == ["end"]
+            assert admins[0]["type"] == ("unknown" if contract["proxy"] != "none" else "none")
+        assert graph["edges"] == len(graph["nodes"]) - 1
+        for node in admins:
+            if node["type"] == "unknown":
+                assert "⚠" in node["text"]
+            if node["type"] == "multisig":
+                assert f"{node['threshold']}-of-" in node["text"]
+
+    facts = profile["facts"]
+    kinds = ["audit"] * len(facts["audits"]) + ["incident"] * len(facts["incidents"])
+    kinds += ["insurance"] * len(facts["insurance"]) + ["bounty"] * (facts["bounty"] is not None)
+    assert [kind for kind, _ in panel["facts"]] == kinds
+    sources = [f["source"] for key in ("audits", "incidents", "insurance") for f in facts[key]]
+    sources += [facts["bounty"]["source"]] if facts["bounty"] else []
+    assert [links[-1] for _, links in panel["facts"]] == sources  # each fact ends with its source link
+
+    expected_changes = [
+        {"block": c["block"], "rule": c["rule"], "before": _opt(c["before"]), "after": _opt(c["after"])}
+        for c in reversed(history)  # newest first
+    ]
+    assert [{k: c[k] for k in ("block", "rule", "before", "after")} for c in panel["changes"]] == expected_changes
+    assert all(c["input"] in shown["text"] for c, shown in zip(reversed(history), panel["changes"], strict=True))
+    return profile, score, panel
+
+
+def test_risk_panel_shows_the_api_and_a_change_on_chain(served: Served, page: Page, tmp_path: Path) -> None:
+    wait_until(lambda: _scored(served, SLUG) is not None, 60, "serve's risk hook to score uniswap-v3")
+    page.goto(f"{served.url}/#/protocol/{SLUG}")
+    page.wait_for_selector("#risk-body .risk-chain[data-chain='ethereum'][data-block]")
+    before, _, panel = _panel_equals_api(served, page)
+    shoot(page, tmp_path, "dashboard-risk")
+
+    run = RunInfo.from_json(json.loads((served.home / "devnet" / "run.json").read_text()))
+    chain = next(c for c in run.chains if c.chain_id == 1)
+    factory_address = chain.contracts["UniswapV3Factory"]
+    sender = Sender.connect(chain.rpc_url)
+    factory = sender.contract(load_npm_artifact(FACTORY_ARTIFACT), factory_address)
+    timelock = to_checksum_address(chain.contracts["UniswapTimelock"])
+    factory_before = next(g for g in panel["graphs"] if g["address"] == factory_address)
+    assert [n["type"] for n in factory_before["nodes"][1:]][:1] == ["timelock"]
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(factory.functions.setOwner(NEW_OWNER), sender=timelock)
+
+    wait_until(lambda: _rescored(served, before["block"]), 60, "serve to rescore uniswap-v3 after OwnerChanged")
+    after, _, panel = _panel_equals_api(served, page)
+    factory_after = next(g for g in panel["graphs"] if g["address"] == factory_address)
+    assert [(n["type"], n["address"]) for n in factory_after["nodes"][1:]] == [("eoa", NEW_OWNER)]
+    control = next(c for c in panel["changes"] if c["block"] == after["block"] and c["rule"] == "control.eoa-no-delay")
+    assert f"eoa {NEW_OWNER}" in control["text"]
+    assert int(control["after"]) < int(control["before"])
+    assert control["subject"] == "control"
+    shoot(page, tmp_path, "dashboard-risk-changed")
+
+    # The EOA hands the factory to a contract that answers no admin probe: unknown, flagged, and capped at 40.
+    unclassified = chain.contracts["Multicall3"]
+    with sender.impersonating(NEW_OWNER, gas_money=10**18):
+        sender.send(factory.functions.setOwner(unclassified), sender=NEW_OWNER)
+    wait_until(lambda: _rescored(served, after["block"]), 60, "serve to rescore uniswap-v3 after the second handover")
+    unknown, score, panel = _panel_equals_api(served, page)
+    factory_unknown = next(g for g in panel["graphs"] if g["address"] == factory_address)
+    assert [(n["type"], n["address"]) for n in factory_unknown["nodes"][1:]] == [("unknown", unclassified)]
+    assert "⚠ unknown" in factory_unknown["nodes"][1]["text"]
+    assert unknown["composite"] == 40
+    assert score["composite_rule"] == "override.unknown-admin"
+    (binding,) = [o for o in panel["overrides"] if o[0] == "override.unknown-admin"]
+    assert binding[2].startswith("Capped at 40 by override.unknown-admin")
+    shoot(page, tmp_path, "dashboard-risk-unknown")
+    _not_scored_shows_the_api_message(served, page)
+
+
+def _not_scored_shows_the_api_message(served: Served, page: Page) -> None:
+    """A protocol with no score on one of its chains shows the API's 404 message there, and no error."""
+    protocols = _api(served, "/v1/protocols", limit=100).json()["items"]
+    unscored = [
+        (p["slug"], chain, answer.json()["error"]["problem"])
+        for p in protocols
+        for chain in p["chains"]
+        if (answer := _api(served, f"/v1/risk/{p['slug']}", chain=chain)).status_code == 404
+    ]
+    assert unscored  # a protocol without a facts file is never scored
+    slug, chain, problem = unscored[0]
+    page.goto(f"{served.url}/#/protocol/{slug}")
+    shown = page.locator(f"#risk-body .risk-chain[data-chain='{chain}'] .risk-not-scored")
+    shown.wait_for()
+    assert shown.inner_text() == f"Not scored yet: {problem}"
+    assert problem not in page.locator("#lag").inner_text()  # shown in the panel, not as a failed update
