@@ -13,9 +13,9 @@ provenance calls tell the oracle dependence and economic shape. Scoring is `rule
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from defiscope.analytics.risk.exposure import economic_exposure, oracle_dependence
 from defiscope.analytics.risk.facts import ProtocolFacts, load_facts
@@ -33,8 +33,9 @@ from defiscope.analytics.risk.score import WEIGHTS, Change, RiskScore, compose
 from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.governance.load import governance_view, rules_for, stored_events
-from defiscope.protocols.control.profile import ContractControl, ControlSurface, control_surface
+from defiscope.governance.load import GovernanceView, governance_view, rules_for, stored_events
+from defiscope.protocols.control.profile import ContractControl, ControlSurface, surfaces_in
+from defiscope.protocols.control.rounds import ControlLogs, Rounds
 from defiscope.protocols.governors import GOVERNORS, GovernedProtocol
 from defiscope.store import Repository
 from defiscope.tvl.model import ProtocolSnapshot
@@ -51,6 +52,8 @@ GOVERNED_BY: Final[Mapping[str, str]] = {
 #: The proxy kinds the profile names (issue 18's contract); older patterns (Compound's Unitroller, a Safe's proxy)
 #: are not EIP-1967 proxies and read "none" there, with their admin chain still listed (`risk control` names them).
 PROFILE_PROXY_KINDS: Final = frozenset({"eip1967", "transparent", "uups", "beacon"})
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +111,6 @@ def governed_by(deployment: Deployment, slug: str) -> GovernedProtocol | None:
     return spec if spec is not None and spec.present(deployment) else None
 
 
-async def _governance(
-    reader: Reader, deployment: Deployment, slug: str, repo: Repository, delay: int | None
-) -> GovernanceHealth:
-    spec = governed_by(deployment, slug)
-    if spec is None:
-        return no_governance(f"no on-chain governor of {slug} is followed on chain {deployment.chain_id}", delay)
-    events = await asyncio.to_thread(stored_events, repo, deployment.chain_id, spec)
-    view = await governance_view(events, reader.block, deployment, spec, reader)
-    return governance_health(view, rules_for(deployment, spec), delay)
-
-
 def score_profile(
     surface: ControlSurface, facts: ProtocolFacts, health: GovernanceHealth, snapshot: ProtocolSnapshot | None, now: int
 ) -> RiskScore:
@@ -134,14 +126,75 @@ def score_profile(
     return compose(pillars, surface.contracts)
 
 
+async def risk_profiles(
+    reader: Reader,
+    deployment: Deployment,
+    slugs: Sequence[str],
+    snapshots: Mapping[str, ProtocolSnapshot],
+    repo: Repository,
+    *,
+    logs: ControlLogs | None = None,
+) -> dict[str, RiskProfile | Exception]:
+    """The profiles of ``slugs`` at the reader's block, read together: every protocol's control surface and every
+    governor's quorums go out in the same rounds (one JSON-RPC batch each, `protocols.control.rounds`). ``logs``
+    keeps the control events between calls (the hook's, one per chain). ``snapshots``: each protocol's at that
+    block (a missing one: not available). A protocol whose reads failed has its error in its place."""
+    slugs = list(dict.fromkeys(slugs))
+    facts = {slug: load_facts(slug) for slug in slugs}
+    governors = {slug: GOVERNED_BY[slug] for slug in slugs if governed_by(deployment, slug) is not None}
+    specs = {key: GOVERNORS[key] for key in dict.fromkeys(governors.values())}
+    events = {key: await asyncio.to_thread(stored_events, repo, deployment.chain_id, s) for key, s in specs.items()}
+    rounds = Rounds(reader, logs=logs if logs is not None else ControlLogs(deployment.first_block))
+    surfaces, views = await rounds.run(
+        rounds.both(
+            rounds.gather(*(_settled(surfaces_in(rounds, deployment, [slug])) for slug in slugs)),
+            rounds.gather(
+                *(_settled(governance_view(events[k], rounds.block, deployment, s, rounds)) for k, s in specs.items())
+            ),
+        )
+    )
+    view_of = dict(zip(specs, views, strict=True))
+    profiles: dict[str, RiskProfile | Exception] = {}
+    for slug, surface in zip(slugs, surfaces, strict=True):
+        key = governors.get(slug)
+        view = None if key is None else view_of[key]
+        if isinstance(surface, Exception):
+            profiles[slug] = surface
+            continue
+        if isinstance(view, Exception):
+            profiles[slug] = view
+            continue
+        health = _health(deployment, slug, surface[slug], view)
+        score = score_profile(surface[slug], facts[slug], health, snapshots.get(slug), reader.block.timestamp)
+        profiles[slug] = RiskProfile(slug, reader.block, surface[slug], facts[slug], health, score)
+    return profiles
+
+
+def _health(
+    deployment: Deployment, slug: str, surface: ControlSurface, view: GovernanceView | None
+) -> GovernanceHealth:
+    own = [c.admin_chain for c in surface.contracts if not c.dependency]
+    delay = max((chain_delay(chain) for chain in own), default=0) or None
+    spec = governed_by(deployment, slug)
+    if view is None or spec is None:
+        return no_governance(f"no on-chain governor of {slug} is followed on chain {deployment.chain_id}", delay)
+    return governance_health(view, rules_for(deployment, spec), delay)
+
+
 async def risk_profile(
     reader: Reader, deployment: Deployment, slug: str, snapshot: ProtocolSnapshot | None, repo: Repository
 ) -> RiskProfile:
-    """The profile at the reader's block; ``snapshot`` is the protocol's at that block (None: not available)."""
-    facts = load_facts(slug)
-    surface = await control_surface(reader, deployment, slug)
-    own = [c.admin_chain for c in surface.contracts if not c.dependency]
-    delay = max((chain_delay(chain) for chain in own), default=0) or None
-    health = await _governance(reader, deployment, slug, repo, delay)
-    score = score_profile(surface, facts, health, snapshot, reader.block.timestamp)
-    return RiskProfile(slug, reader.block, surface, facts, health, score)
+    """One protocol's profile at the reader's block (`risk_profiles` of it alone); its failure raises."""
+    snapshots = {} if snapshot is None else {slug: snapshot}
+    profile = (await risk_profiles(reader, deployment, [slug], snapshots, repo))[slug]
+    if isinstance(profile, Exception):
+        raise profile
+    return profile
+
+
+async def _settled(work: Awaitable[T]) -> T | Exception:
+    """One protocol's reads fail alone: the others read in the same rounds keep their answers."""
+    try:
+        return await work
+    except Exception as exc:
+        return exc
