@@ -8,6 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from defiscope.analytics.risk.score import FORMULA_VERSION
 from defiscope.cli import app
 from defiscope.deployments import Deployment
 from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
@@ -25,7 +26,7 @@ def test_profile_json_has_the_issue_shape(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
-    assert (data["slug"], data["formula_version"]) == ("compound-v2", "risk-1")
+    assert (data["slug"], data["formula_version"]) == ("compound-v2", FORMULA_VERSION)
     assert isinstance(data["block"], int)
     assert 0 <= data["composite"] <= 100
     pillars = {p["name"]: p for p in data["pillars"]}
