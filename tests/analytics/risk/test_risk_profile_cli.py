@@ -25,7 +25,9 @@ def test_profile_json_has_the_issue_shape(
     result = cli.invoke(app, ["risk", "profile", "compound-v2", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
+    issue = {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
+    assert set(data) == issue | {"bad_debt"}  # added: bad debt where a contract exposes it (none: null)
+    assert data["bad_debt"] is None  # Compound V2 exposes none: not read, never 0
     assert (data["slug"], data["formula_version"]) == ("compound-v2", FORMULA_VERSION)
     assert isinstance(data["block"], int)
     assert 0 <= data["composite"] <= 100

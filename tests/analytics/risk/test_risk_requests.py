@@ -83,6 +83,17 @@ async def test_every_protocol_profiled_together_in_at_most_five_requests_as_each
     assert requests <= MAX_REQUESTS
     assert any(p.governance.governance is not None for p in together.values())  # governors read in the rounds
 
+    # bad debt, read in the same rounds: the Comets' reserves; the devnet's Aave (1.19.3) has no getReserveDeficit
+    comet_debts = together["compound-v3"].bad_debt
+    assert comet_debts
+    assert all(d.amount is not None and d.token is not None for d in comet_debts)
+    aave_debts = together["aave-v3"].bad_debt
+    assert aave_debts
+    assert all(d.amount is None and "getReserveDeficit failed" in str(d.why) for d in aave_debts)
+    assert together["uniswap-v2"].bad_debt is None
+    economic = {p.name: p for p in together["uniswap-v2"].score.pillars}["economic"]
+    assert "bad debt: not read" in economic.evidence
+
     snapshots = {s.slug: s for s in tvl.snapshots}
     for slug, profile in together.items():
         reader = Batcher(Snapshot(engine.client, tvl.block)).reader(slug)

@@ -34,6 +34,7 @@ from defiscope.analytics.risk.score import (
 )
 from defiscope.chain.block import BlockRef
 from defiscope.prices.quote import PriceQuote
+from defiscope.protocols.bad_debt import BadDebt
 from defiscope.protocols.base import BalanceKind, CallRecord
 from defiscope.protocols.control.admin import AdminLink
 from defiscope.protocols.control.profile import ContractControl, PausePower
@@ -366,3 +367,45 @@ def test_a_pause_power_does_not_lift_an_unknown_admin_and_dss_auth_is_not_a_paus
     wards = PausePower("auth: cage, rely, file", (ADMIN,), "wards", holder_chains=((AdminLink(ADMIN, "unknown"),),))
     vat = paused(contract("transparent", safe(3)), wards)
     assert control_pillar([vat]).score == 40
+
+
+# --- bad debt --------------------------------------------------------------------------------------------------
+
+WETH_ADDRESS = f"0x{4:040x}"  # `_token`'s address for "WETH" (priced $1 a unit of 10**18)
+
+
+@pytest.mark.parametrize(
+    ("debts", "points", "rule", "said"),
+    [
+        ((BadDebt("Comet", WETH_ADDRESS, 200 * 10**18),), 50 - 40, "economic.bad-debt", "bad debt $200.00 (2.0%"),
+        ((BadDebt("Comet", WETH_ADDRESS, 5 * 10**18),), 50 - 10, "economic.asset-concentration", "$5.00 (0.1%"),
+        ((BadDebt("Comet", WETH_ADDRESS, 0),), 50, "economic.asset-concentration", "bad debt $0.00 (0.0%"),
+        ((BadDebt("Comet", f"0x{99:040x}", 1),), 50 - 40, "economic.bad-debt", "bad debt not priced: Comet 1 of"),
+        (
+            (BadDebt("Pool", WETH_ADDRESS, None, "getReserveDeficit failed: reverted"),),
+            50,
+            "economic.asset-concentration",
+            "bad debt: not read, not scored; not read: Pool: getReserveDeficit failed",
+        ),
+    ],
+)
+def test_bad_debt_takes_economic_points_by_its_share_of_what_is_supplied(
+    debts: tuple[BadDebt, ...], points: int, rule: str, said: str
+) -> None:
+    lending = _snapshot(
+        _token("WETH", 600, "chainlink:ETH/USD"),
+        _token("DAI", 400, "chainlink:DAI/USD"),
+        _token("WETH", 9000, "chainlink:ETH/USD", BalanceKind.BORROWED),
+    )  # 20 + 30 without bad debt; 10,000 USD supplied
+    pillar = economic_pillar(economic_exposure(lending, debts))
+    assert (pillar.score, pillar.rule) == (points, rule)
+    assert said in pillar.evidence
+    assert said in pillar.inputs["bad_debt"]
+
+
+def test_bad_debt_not_exposed_is_not_read_never_zero() -> None:
+    economy = economic_exposure(_snapshot(_token("WETH", 600, "chainlink:ETH/USD")), None)
+    assert (economy.bad_debt, economy.bad_debt_share) == (None, None)
+    pillar = economic_pillar(economy)
+    assert "bad debt: not read (no contract of it exposes it)" in pillar.evidence
+    assert "bad_debt" not in pillar.inputs

@@ -34,7 +34,8 @@ from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.governance.load import GovernanceView, governance_view, rules_for, stored_events
-from defiscope.protocols.control.profile import ContractControl, ControlSurface, surfaces_in
+from defiscope.protocols.bad_debt import BadDebt, bad_debts, exposes_bad_debt
+from defiscope.protocols.control.profile import ContractControl, ControlSurface, fixed_contracts, surfaces_in
 from defiscope.protocols.control.rounds import ControlLogs, Rounds
 from defiscope.protocols.governors import GOVERNORS, GovernedProtocol
 from defiscope.store import Repository
@@ -64,6 +65,7 @@ class RiskProfile:
     facts: ProtocolFacts
     governance: GovernanceHealth
     score: RiskScore
+    bad_debt: tuple[BadDebt, ...] | None = None  # None: no contract of the protocol exposes it
 
     def to_json(self, changes: Sequence[tuple[int, Change]] = ()) -> dict[str, Any]:
         """Issue 18's shape; ``changes`` are (block, change) pairs, oldest first."""
@@ -80,6 +82,7 @@ class RiskProfile:
             "control": [control_json(c) for c in self.surface.contracts],
             "facts": {key: facts[key] for key in ("audits", "incidents", "insurance", "bounty")},
             "changes": [change_json(block, change) for block, change in changes],
+            "bad_debt": None if self.bad_debt is None else [bad_debt_json(debt) for debt in self.bad_debt],
         }
 
 
@@ -102,6 +105,12 @@ def control_json(contract: ContractControl) -> dict[str, Any]:
     }
 
 
+def bad_debt_json(debt: BadDebt) -> dict[str, Any]:
+    """Raw token units as a string (JSON numbers lose precision past 2**53)."""
+    amount = None if debt.amount is None else str(debt.amount)
+    return {"market": debt.market, "token": debt.token, "amount": amount, "why": debt.why}
+
+
 def change_json(block: int, change: Change) -> dict[str, Any]:
     return {"block": block, "input": change.input, "rule": change.rule, "before": change.before, "after": change.after}
 
@@ -111,8 +120,19 @@ def governed_by(deployment: Deployment, slug: str) -> GovernedProtocol | None:
     return spec if spec is not None and spec.present(deployment) else None
 
 
+async def _bad_debts(rounds: Rounds, deployment: Deployment, slug: str) -> tuple[BadDebt, ...] | None:
+    """The protocol's bad debt at the block where one of its contracts exposes it (None: none does)."""
+    uses, _ = fixed_contracts(deployment, slug)
+    return await bad_debts(rounds, uses) if exposes_bad_debt(uses) else None
+
+
 def score_profile(
-    surface: ControlSurface, facts: ProtocolFacts, health: GovernanceHealth, snapshot: ProtocolSnapshot | None, now: int
+    surface: ControlSurface,
+    facts: ProtocolFacts,
+    health: GovernanceHealth,
+    snapshot: ProtocolSnapshot | None,
+    now: int,
+    debts: Sequence[BadDebt] | None = None,
 ) -> RiskScore:
     """The score from what was read (pure)."""
     pillars = [
@@ -121,7 +141,7 @@ def score_profile(
         incidents_pillar(facts, now),
         oracle_pillar(None if snapshot is None else oracle_dependence(snapshot)),
         governance_pillar(health),
-        economic_pillar(None if snapshot is None else economic_exposure(snapshot)),
+        economic_pillar(None if snapshot is None else economic_exposure(snapshot, debts)),
     ]
     return compose(pillars, surface.contracts)
 
@@ -145,17 +165,24 @@ async def risk_profiles(
     specs = {key: GOVERNORS[key] for key in dict.fromkeys(governors.values())}
     events = {key: await asyncio.to_thread(stored_events, repo, deployment.chain_id, s) for key, s in specs.items()}
     rounds = Rounds(reader, logs=logs if logs is not None else ControlLogs(deployment.first_block))
-    surfaces, views = await rounds.run(
+    surfaces_and_views, debts = await rounds.run(
         rounds.both(
-            rounds.gather(*(_settled(surfaces_in(rounds, deployment, [slug])) for slug in slugs)),
-            rounds.gather(
-                *(_settled(governance_view(events[k], rounds.block, deployment, s, rounds)) for k, s in specs.items())
+            rounds.both(
+                rounds.gather(*(_settled(surfaces_in(rounds, deployment, [slug])) for slug in slugs)),
+                rounds.gather(
+                    *(
+                        _settled(governance_view(events[k], rounds.block, deployment, s, rounds))
+                        for k, s in specs.items()
+                    )
+                ),
             ),
+            rounds.gather(*(_settled(_bad_debts(rounds, deployment, slug)) for slug in slugs)),
         )
     )
+    surfaces, views = surfaces_and_views
     view_of = dict(zip(specs, views, strict=True))
     profiles: dict[str, RiskProfile | Exception] = {}
-    for slug, surface in zip(slugs, surfaces, strict=True):
+    for slug, surface, debt in zip(slugs, surfaces, debts, strict=True):
         key = governors.get(slug)
         view = None if key is None else view_of[key]
         if isinstance(surface, Exception):
@@ -164,9 +191,13 @@ async def risk_profiles(
         if isinstance(view, Exception):
             profiles[slug] = view
             continue
+        if isinstance(debt, Exception):
+            profiles[slug] = debt
+            continue
         health = _health(deployment, slug, surface[slug], view)
-        score = score_profile(surface[slug], facts[slug], health, snapshots.get(slug), reader.block.timestamp)
-        profiles[slug] = RiskProfile(slug, reader.block, surface[slug], facts[slug], health, score)
+        now = reader.block.timestamp
+        score = score_profile(surface[slug], facts[slug], health, snapshots.get(slug), now, debt)
+        profiles[slug] = RiskProfile(slug, reader.block, surface[slug], facts[slug], health, score, debt)
     return profiles
 
 

@@ -317,8 +317,29 @@ LARGEST_ASSET_POINTS: Final = ((Fraction(1, 3), 50), (Fraction(1, 2), 35), (Frac
 UTILISATION_POINTS: Final = ((Fraction(4, 5), 50), (Fraction(9, 10), 30), (Fraction(95, 100), 15), (Fraction(1), 0))
 
 
+#: Economic: points the bad debt takes, by its share of what is supplied (TVL + borrowed); bad debt that is not
+#: priced takes the most (its size is not known).
+BAD_DEBT_PENALTIES: Final = ((Fraction(1, 100), 40), (Fraction(1, 1000), 20), (Fraction(0), 10))
+UNPRICED_BAD_DEBT_PENALTY: Final = 40
+
+
+def bad_debt_penalty(economy: EconomicExposure) -> tuple[int, str]:
+    """(points taken, evidence) for the bad debt: none when it was not read (said so, never taken as 0)."""
+    figure = economy.bad_debt
+    if figure is None:
+        return 0, BAD_DEBT_UNKNOWN
+    unread = f"; not read: {'; '.join(figure.unread)}" if figure.unread else ""
+    if not figure.read:
+        return 0, f"bad debt: not read, not scored{unread}"
+    if figure.unpriced:
+        return UNPRICED_BAD_DEBT_PENALTY, f"bad debt not priced: {', '.join(figure.unpriced)}{unread}"
+    share = economy.bad_debt_share or Fraction(0)
+    penalty = next((p for least, p in BAD_DEBT_PENALTIES if share > least), 0)
+    return penalty, f"bad debt ${figure.usd:,.2f} ({_pct(share)} of supplied){unread}"
+
+
 def economic_pillar(economy: EconomicExposure | None) -> PillarScore:
-    """Concentration of TVL in one asset, and (lending) utilisation; bad debt is not read yet (not scored)."""
+    """Concentration of TVL in one asset, (lending) utilisation, and bad debt where the protocol exposes it."""
     if economy is None or economy.largest is None:
         why = "no snapshot of it is stored yet" if economy is None else "nothing of its TVL is valued"
         return PillarScore("economic", None, "economic.no-figures", why)
@@ -326,13 +347,18 @@ def economic_pillar(economy: EconomicExposure | None) -> PillarScore:
     largest = next(p for most, p in LARGEST_ASSET_POINTS if share <= most)
     utilisation = economy.utilisation
     used = 50 if utilisation is None else next(p for most, p in UTILISATION_POINTS if utilisation <= most)
+    debt, debt_text = bad_debt_penalty(economy)
     rule = "economic.asset-concentration" if 50 - largest >= 50 - used else "economic.utilisation"
+    if debt > max(50 - largest, 50 - used):
+        rule = "economic.bad-debt"
     lending = "nothing borrowed" if utilisation is None else f"utilisation {_pct(utilisation)}"
-    evidence = f"largest asset {symbol} {_pct(share)} of TVL; {lending}; {BAD_DEBT_UNKNOWN}"
+    evidence = f"largest asset {symbol} {_pct(share)} of TVL; {lending}; {debt_text}"
     if economy.unpriced:
         evidence += f"; {economy.unpriced} TVL tokens unpriced (not in the shares)"
     inputs = {
         "largest_asset": f"{symbol} {_pct(share)}",
         "utilisation": "n/a" if utilisation is None else _pct(utilisation),
     }
-    return PillarScore("economic", largest + used, rule, evidence, inputs)
+    if economy.bad_debt is not None:
+        inputs["bad_debt"] = debt_text
+    return PillarScore("economic", _clamp(largest + used - debt), rule, evidence, inputs)
