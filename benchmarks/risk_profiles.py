@@ -1,10 +1,11 @@
 """Risk profiles of every scored protocol of a devnet chain at one block: the risk hook's way now (`risk_profiles`:
-every protocol's control surface and every governor's quorums in the same rounds, one JSON-RPC batch each, control
-events kept in a `ControlLogs` between profiles) against the way before (`LEGACY_COMMIT`'s `risk_profile` per
-protocol, gathered on one shared batcher: each protocol its own control rounds, its own governance batch). All read
-the same block (the governors' events indexed first) and must read the same control and governance, and score
-the same pillars (the economic one aside: the code before read no bad debt). Printed: HTTP requests and wall time
-of each, a first profile and one a block later, and their ratios.
+every protocol's control surface, every governor's quorums and the bad-debt reads in the same rounds, one JSON-RPC
+batch each, control events kept in a `ControlLogs` between profiles) against the way before (`LEGACY_COMMIT`'s
+`risk_profile` per protocol: one at a time, and gathered on one shared batcher, each protocol with its own control
+rounds and its own governance batch). A Compound proposal is made and the governors' events indexed first, so that
+quorums are read. Every way reads the same block, and must read the same control and governance and score the same
+pillars (the economic one aside: the code before read no bad debt). Printed: HTTP requests and wall time of each,
+a first profile and one a block later, and their ratios.
 
     .venv/bin/python benchmarks/risk_profiles.py [--repeat 3]
 """
@@ -30,6 +31,7 @@ from defiscope.chain.reader import Batcher
 from defiscope.config import RpcSettings
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.governance import propose_close_factor
 from defiscope.devnet.manager import start_devnet
 from defiscope.indexing_hooks import IndexedChain
 from defiscope.protocols.control.rounds import ControlLogs
@@ -156,6 +158,8 @@ async def runs(engine: TvlEngine, repo: Repository, repeat: int, url: str) -> tu
     """Each way's figures per repeat (in `ROWS` order), the block, and the governors' proposals the profiles read."""
     legacy = legacy_profile()
     alone, shared = per_protocol(legacy, shared=False), per_protocol(legacy, shared=True)
+    propose_close_factor(url, engine.deployment.contracts, "# close factor 60 % (benchmark)")
+    rpc(url, "anvil_mine", [hex(4)])  # its vote has started: its quorum is read
     tvl = await indexed(engine, repo)
     slugs = list(scored_slugs(engine))
     figures: list[list[Figure]] = [[] for _ in ROWS]

@@ -14,9 +14,10 @@ import pytest
 from defiscope.analytics.risk.hook import scored_slugs
 from defiscope.analytics.risk.profile import RiskProfile, risk_profile, risk_profiles
 from defiscope.chain.client import Snapshot
-from defiscope.chain.reader import Batcher
+from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.anvil import rpc
+from defiscope.devnet.governance import propose_close_factor
 from defiscope.devnet.world import DevnetChain
 from defiscope.indexing_hooks import IndexedChain
 from defiscope.protocols.control.rounds import ControlLogs
@@ -61,10 +62,10 @@ async def _indexed(engine: TvlEngine, repo: Repository) -> ChainTvl:
 
 
 async def _together(
-    engine: TvlEngine, tvl: ChainTvl, repo: Repository, logs: ControlLogs
+    engine: TvlEngine, tvl: ChainTvl, repo: Repository, logs: ControlLogs, reader: Reader | None = None
 ) -> tuple[dict[str, RiskProfile], int]:
     snapshots = {s.slug: s for s in tvl.snapshots}
-    reader = Batcher(Snapshot(engine.client, tvl.block)).reader("risk")
+    reader = reader or Batcher(Snapshot(engine.client, tvl.block)).reader("risk")
     before = engine.client.rpc.total_requests()
     found = await risk_profiles(reader, engine.deployment, scored_slugs(engine), snapshots, repo, logs=logs)
     requests = engine.client.rpc.total_requests() - before
@@ -108,3 +109,24 @@ async def test_every_protocol_profiled_together_in_at_most_five_requests_as_each
     assert later_requests <= MAX_REQUESTS
     assert {s: p.to_json() for s, p in later.items()} == {s: p.to_json() for s, p in fresh.items()}
     assert {s: p.surface.to_json() for s, p in later.items()} == {s: p.surface.to_json() for s, p in fresh.items()}
+
+
+async def test_governor_quorums_are_read_in_the_same_rounds(
+    engine: TvlEngine, repo: Repository, eth_chain: DevnetChain
+) -> None:
+    url = eth_chain.rpc_url
+    snapshot = rpc(url, "evm_snapshot")
+    try:
+        propose_close_factor(url, eth_chain.contracts, "# close factor 60 %")
+        rpc(url, "anvil_mine", [hex(4)])  # the vote has started: its quorum at that timepoint can be read
+        tvl = await _indexed(engine, repo)
+        reader = Batcher(Snapshot(engine.client, tvl.block)).reader("risk")
+        together, requests = await _together(engine, tvl, repo, ControlLogs(), reader)
+    finally:
+        assert rpc(url, "evm_revert", [snapshot]) is True
+    assert requests <= MAX_REQUESTS
+    assert together["compound-v2"].governance.proposals >= 1
+    governor = eth_chain.contracts["CompoundGovernor"].lower()
+    quorums = [r for r in reader.records if r.call.target.lower() == governor and r.call.function.name == "quorum"]
+    assert quorums
+    assert all(r.success for r in quorums)
