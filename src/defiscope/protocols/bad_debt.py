@@ -7,6 +7,8 @@
   `baseToken()`.
 - Aave V3 (v3.3 on): `getReserveDeficit(asset)` (uint256, asset units) for each of `getReservesList()`; older
   pools (and the devnet's 1.19.3) have no such function: the call fails and the deficit is not read, with why.
+- Maker: the debt engine's (the Vow, `jug.vow()`) unbacked debt `vat.sin(vow)` beyond its surplus `vat.dai(vow)`,
+  in rad (10**45 per DAI), as DAI's wei rounded up (a risk figure is not rounded in the protocol's favour).
 
 Other protocols expose none here: no entry, and the risk score says bad debt was not read (never 0).
 """
@@ -21,6 +23,8 @@ from eth_utils import to_checksum_address
 
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import CallReader
+from defiscope.deployments import Deployment
+from defiscope.protocols.maker.surface import MAKER_DAI, VAT_DAI, VAT_SIN, VOW
 from defiscope.protocols.surface import ContractUse
 
 #: Comet: the protocol's reserves of its base token; negative when borrowers' shortfall exceeds them.
@@ -41,30 +45,52 @@ class BadDebt:
     why: str | None = None
 
 
+#: A rad is a wad (18 decimals, DAI's) times a ray (10**27).
+RAY: Final = 10**27
+
 COMET: Final = "compound/Comet"
 AAVE_POOL: Final = "aave/IPool"
+VAT: Final = "maker/VatAbstract"
+JUG: Final = "maker/Jug"
 
 
 def _fixed(uses: Sequence[ContractUse], interface: str) -> list[tuple[str, str]]:
     return [(use.name, use.address) for use in uses if use.address is not None and use.interface == interface]
 
 
+def _maker(uses: Sequence[ContractUse]) -> tuple[str, str] | None:
+    """The Vat and the Jug (whose `vow()` names the debt engine), when the protocol has both."""
+    vats, jugs = _fixed(uses, VAT), _fixed(uses, JUG)
+    return (vats[0][1], jugs[0][1]) if vats and jugs else None
+
+
 def exposes_bad_debt(uses: Sequence[ContractUse]) -> bool:
-    return bool(_fixed(uses, COMET) or _fixed(uses, AAVE_POOL))
+    return bool(_fixed(uses, COMET) or _fixed(uses, AAVE_POOL) or _maker(uses))
 
 
-async def bad_debts(reader: CallReader, uses: Sequence[ContractUse]) -> tuple[BadDebt, ...]:
-    """The bad debt of each fixed contract that exposes it, in two batches (one call's answer: one read)."""
-    comets, pools = _fixed(uses, COMET), _fixed(uses, AAVE_POOL)
+async def bad_debts(reader: CallReader, deployment: Deployment, uses: Sequence[ContractUse]) -> tuple[BadDebt, ...]:
+    """The bad debt of each fixed contract of ``uses`` that exposes it, in two batches (one call's answer: one
+    read); Maker's is in the registry's DAI."""
+    dai = deployment.contracts.get(MAKER_DAI)
+    comets, pools, maker = _fixed(uses, COMET), _fixed(uses, AAVE_POOL), _maker(uses)
     first = await reader.call_many(
         [Call.of(address, s) for _, address in comets for s in (GET_RESERVES, COMET_BASE_TOKEN)]
         + [Call.of(address, AAVE_RESERVES_LIST) for _, address in pools]
+        + ([Call.of(maker[1], VOW)] if maker else [])
     )
     found = [_comet(name, *first[2 * i : 2 * i + 2]) for i, (name, _) in enumerate(comets)]
-    lists = first[2 * len(comets) :]
+    lists = first[2 * len(comets) : 2 * len(comets) + len(pools)]
     assets = {address: _assets(answer) for (_, address), answer in zip(pools, lists, strict=True)}
     asked = [(name, address, asset) for name, address in pools for asset in assets[address] or ()]
-    deficits = await reader.call_many([Call.of(address, GET_RESERVE_DEFICIT, asset) for _, address, asset in asked])
+    vow = first[-1] if maker else None
+    filed = maker is not None and vow is not None and vow.success and int(vow.value[0], 16)
+    engine = [Call.of(maker[0], f, vow.value[0]) for f in (VAT_SIN, VAT_DAI)] if maker and vow and filed else []
+    second = await reader.call_many(
+        [Call.of(address, GET_RESERVE_DEFICIT, asset) for _, address, asset in asked] + engine
+    )
+    deficits = second[: len(asked)]
+    if vow is not None:
+        found.append(_vow_debt(vow, second[len(asked) :], dai))
     found += [
         BadDebt(name, None, None, f"getReservesList() failed: {answer.error}")
         for (name, address), answer in zip(pools, lists, strict=True)
@@ -89,3 +115,18 @@ def _deficit(name: str, asset: str, answer: CallResult) -> BadDebt:
     if answer.success:
         return BadDebt(name, asset, int(answer.value[0]))
     return BadDebt(name, asset, None, f"getReserveDeficit failed (pools before v3.3 have none): {answer.error}")
+
+
+def _vow_debt(vow: CallResult, answers: Sequence[CallResult], dai: str | None) -> BadDebt:
+    """Maker's unbacked debt: the Vow's sin beyond its dai (rad), as DAI wei rounded up."""
+    if not vow.success:
+        return BadDebt("Vow", dai, None, f"jug.vow() failed: {vow.error}")
+    if not int(vow.value[0], 16):
+        return BadDebt("Vow", dai, None, "jug.vow() is the zero address: no debt engine filed")
+    sin, surplus = answers
+    for answer in (sin, surplus):
+        if not answer.success:
+            return BadDebt("Vow", dai, None, f"vat.{answer.call.function.signature} failed: {answer.error}")
+    unbacked = max(0, int(sin.value[0]) - int(surplus.value[0]))
+    why = None if dai is not None else "no DAI in the registry to value it"
+    return BadDebt(f"Vow {to_checksum_address(vow.value[0])}", dai, -(-unbacked // RAY), why)

@@ -91,6 +91,8 @@ async def test_every_protocol_profiled_together_in_at_most_five_requests_as_each
     aave_debts = together["aave-v3"].bad_debt
     assert aave_debts
     assert all(d.amount is None and "getReserveDeficit failed" in str(d.why) for d in aave_debts)
+    (vow,) = together["makerdao"].bad_debt or ()
+    assert (vow.token, vow.amount, vow.why) == (engine.deployment.contracts["MakerDai"], 0, None)  # sin <= dai
     assert together["uniswap-v2"].bad_debt is None
     economic = {p.name: p for p in together["uniswap-v2"].score.pillars}["economic"]
     assert "bad debt: not read" in economic.evidence

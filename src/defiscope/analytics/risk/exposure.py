@@ -126,7 +126,7 @@ class EconomicExposure:
         return Fraction(self.bad_debt.usd) / Fraction(supplied)
 
 
-#: Why bad debt is not scored for a protocol none of whose contracts exposes it (Comet and Aave v3.3+ pools do).
+#: Why bad debt is not scored for a protocol none of whose contracts exposes it (`protocols.bad_debt` lists those).
 BAD_DEBT_UNKNOWN: Final = "bad debt: not read (no contract of it exposes it), not scored"
 
 

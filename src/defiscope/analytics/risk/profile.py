@@ -123,7 +123,7 @@ def governed_by(deployment: Deployment, slug: str) -> GovernedProtocol | None:
 async def _bad_debts(rounds: Rounds, deployment: Deployment, slug: str) -> tuple[BadDebt, ...] | None:
     """The protocol's bad debt at the block where one of its contracts exposes it (None: none does)."""
     uses, _ = fixed_contracts(deployment, slug)
-    return await bad_debts(rounds, uses) if exposes_bad_debt(uses) else None
+    return await bad_debts(rounds, deployment, uses) if exposes_bad_debt(uses) else None
 
 
 def score_profile(
