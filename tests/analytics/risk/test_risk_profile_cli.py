@@ -60,6 +60,11 @@ def test_profile_json_has_the_issue_shape(
     assert text.exit_code == 0, text.output
     assert "risk score" in text.stdout
     assert "oracle dependence" in text.stdout
+    comet = cli.invoke(app, ["risk", "profile", "compound-v3"])
+    assert comet.exit_code == 0, comet.output
+    lines = [line.strip() for line in comet.stdout.splitlines() if line.strip().startswith("bad debt Comet")]
+    assert len(lines) == 4  # one per Comet, read at the block: an amount of its base token, not "not read"
+    assert all(" of 0x" in line and "not read" not in line for line in lines)
 
 
 def test_unknown_slug_is_one_line_exit_2(cli: CliRunner, devnet_home: Path) -> None:  # noqa: F811
