@@ -1,7 +1,11 @@
-"""Risk profiles of every scored protocol of a devnet chain at one block: the risk hook's way (one shared batcher,
-so every protocol's control, governance and quorum reads go out together) against a baseline of one profile at a
-time, each on its own batcher, as running `defiscope risk profile` per protocol would. Both read the same block
-and must score the same. Printed: HTTP requests and wall time of each, and their ratio.
+"""Risk profiles of every scored protocol of a devnet chain at one block: the risk hook's way now (`risk_profiles`:
+every protocol's control surface, every governor's quorums and the bad-debt reads in the same rounds, one JSON-RPC
+batch each, control events kept in a `ControlLogs` between profiles) against the way before (`LEGACY_COMMIT`'s
+`risk_profile` per protocol: one at a time, and gathered on one shared batcher, each protocol with its own control
+rounds and its own governance batch). A Compound proposal is made and the governors' events indexed first, so that
+quorums are read. Every way reads the same block, and must read the same control and governance and score the same
+pillars (the economic one aside: the code before read no bad debt). Printed: HTTP requests and wall time of each,
+a first profile and one a block later, and their ratios.
 
     .venv/bin/python benchmarks/risk_profiles.py [--repeat 3]
 """
@@ -10,51 +14,167 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Final
 
 from defiscope.analytics.risk.hook import scored_slugs
-from defiscope.analytics.risk.profile import RiskProfile, risk_profile
+from defiscope.analytics.risk.profile import RiskProfile, risk_profiles
 from defiscope.chain.client import Snapshot
 from defiscope.chain.reader import Batcher
 from defiscope.config import RpcSettings
+from defiscope.devnet.anvil import rpc
 from defiscope.devnet.deployment import devnet_deployment
+from defiscope.devnet.governance import propose_close_factor
 from defiscope.devnet.manager import start_devnet
+from defiscope.indexing_hooks import IndexedChain
+from defiscope.protocols.control.rounds import ControlLogs
 from defiscope.service.context import ChainTarget, build_engine
+from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
 from defiscope.tvl.engine import ChainTvl, TvlEngine
 
-
-async def shared(engine: TvlEngine, tvl: ChainTvl, slugs: Sequence[str], repo: Repository) -> list[RiskProfile]:
-    batcher = Batcher(Snapshot(engine.client, tvl.block))
-    snapshots = {s.slug: s for s in tvl.snapshots}
-    return list(
-        await asyncio.gather(
-            *(risk_profile(batcher.reader(slug), engine.deployment, slug, snapshots.get(slug), repo) for slug in slugs)
-        )
-    )
+#: The merge whose risk hook profiled one protocol at a time (per-protocol control rounds and governance batches).
+LEGACY_COMMIT = "a71206b"
 
 
-async def one_at_a_time(engine: TvlEngine, tvl: ChainTvl, slugs: Sequence[str], repo: Repository) -> list[RiskProfile]:
-    snapshots = {s.slug: s for s in tvl.snapshots}
-    profiles = []
-    for slug in slugs:
-        reader = Batcher(Snapshot(engine.client, tvl.block)).reader(slug)
-        profiles.append(await risk_profile(reader, engine.deployment, slug, snapshots.get(slug), repo))
-    return profiles
+def legacy_profile() -> ModuleType:
+    """`analytics.risk.profile` as of `LEGACY_COMMIT` (its own module; today's rules, control reads and governance)."""
+    source = subprocess.run(
+        ["git", "show", f"{LEGACY_COMMIT}:src/defiscope/analytics/risk/profile.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp(prefix="legacy-risk-")) / "legacy_risk_profile.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("legacy_risk_profile", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
-Way = Callable[[TvlEngine, ChainTvl, Sequence[str], Repository], Awaitable[list[RiskProfile]]]
+class Kept:
+    """A hook that keeps the indexed block's TVL."""
+
+    def __init__(self) -> None:
+        self.result: ChainTvl | None = None
+
+    async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
+        self.result = result
+
+
+async def indexed(engine: TvlEngine, repo: Repository) -> ChainTvl:
+    kept = Kept()
+    await Indexer({1: engine}, repo, hooks=(kept,)).run_once()
+    assert kept.result is not None
+    return kept.result
+
+
+Profiles = Mapping[str, RiskProfile]
+Way = Callable[[TvlEngine, ChainTvl, Sequence[str], Repository], Awaitable[Profiles]]
+
+
+def per_protocol(legacy: ModuleType, *, shared: bool) -> Way:
+    """The way before: each protocol's `risk_profile` alone, on one shared batcher (``shared``: the old hook) or
+    one at a time, each on its own (running the CLI per protocol)."""
+
+    async def way(engine: TvlEngine, tvl: ChainTvl, slugs: Sequence[str], repo: Repository) -> Profiles:
+        batcher = Batcher(Snapshot(engine.client, tvl.block))
+        snapshots = {s.slug: s for s in tvl.snapshots}
+
+        async def one(slug: str) -> RiskProfile:
+            own = batcher if shared else Batcher(Snapshot(engine.client, tvl.block))
+            profile: RiskProfile = await legacy.risk_profile(
+                own.reader(slug), engine.deployment, slug, snapshots.get(slug), repo
+            )
+            return profile
+
+        if shared:
+            return dict(zip(slugs, await asyncio.gather(*(one(slug) for slug in slugs)), strict=True))
+        return {slug: await one(slug) for slug in slugs}
+
+    return way
+
+
+def together(logs: ControlLogs) -> Way:
+    async def way(engine: TvlEngine, tvl: ChainTvl, slugs: Sequence[str], repo: Repository) -> Profiles:
+        reader = Batcher(Snapshot(engine.client, tvl.block)).reader("risk")
+        snapshots = {s.slug: s for s in tvl.snapshots}
+        found = await risk_profiles(reader, engine.deployment, slugs, snapshots, repo, logs=logs)
+        failed = {slug: p for slug, p in found.items() if isinstance(p, Exception)}
+        if failed:
+            raise SystemExit(f"profiles failed: {failed}")
+        return {slug: p for slug, p in found.items() if isinstance(p, RiskProfile)}
+
+    return way
 
 
 async def measure(
     way: Way, engine: TvlEngine, tvl: ChainTvl, slugs: Sequence[str], repo: Repository
-) -> tuple[list[RiskProfile], int, float]:
+) -> tuple[Profiles, int, float]:
     before = engine.client.rpc.total_requests()
     started = time.perf_counter()
     profiles = await way(engine, tvl, slugs, repo)
     return profiles, engine.client.rpc.total_requests() - before, time.perf_counter() - started
+
+
+def _same(old: Profiles, new: Profiles) -> bool:
+    """The same control surfaces, governance and pillars; the economic pillar aside, whose bad debt the code before
+    did not read."""
+
+    def seen(profiles: Profiles) -> dict[str, object]:
+        return {
+            slug: (
+                p.surface.to_json(),
+                p.governance,
+                [(x.name, x.score, x.rule, x.evidence) for x in p.score.pillars if x.name != "economic"],
+            )
+            for slug, p in profiles.items()
+        }
+
+    return seen(old) == seen(new)
+
+
+Figure = tuple[int, float]  # HTTP requests, seconds
+ROWS: Final = (
+    "before: one protocol at a time",
+    "before: per protocol, one shared batcher",
+    "now: together, first (control events scanned)",
+    "now: together, a block later (events since)",
+)
+
+
+async def runs(engine: TvlEngine, repo: Repository, repeat: int, url: str) -> tuple[list[list[Figure]], int, int]:
+    """Each way's figures per repeat (in `ROWS` order), the block, and the governors' proposals the profiles read."""
+    legacy = legacy_profile()
+    alone, shared = per_protocol(legacy, shared=False), per_protocol(legacy, shared=True)
+    propose_close_factor(url, engine.deployment.contracts, "# close factor 60 % (benchmark)")
+    rpc(url, "anvil_mine", [hex(4)])  # its vote has started: its quorum is read
+    tvl = await indexed(engine, repo)
+    slugs = list(scored_slugs(engine))
+    figures: list[list[Figure]] = [[] for _ in ROWS]
+    proposals = 0
+    for _ in range(repeat):
+        logs = ControlLogs(engine.deployment.first_block)
+        read = [await measure(way, engine, tvl, slugs, repo) for way in (alone, shared, together(logs))]
+        if not _same(read[0][0], read[2][0]) or not _same(read[1][0], read[2][0]):
+            raise SystemExit("the ways profiled differently")
+        proposals = sum(p.governance.proposals for p in read[2][0].values())
+        rpc(url, "evm_mine")
+        _, *later = await measure(together(logs), engine, await indexed(engine, repo), slugs, repo)
+        for kept, (_, requests, seconds) in zip(figures, [*read, (None, *later)], strict=True):
+            kept.append((requests, seconds))
+    return figures, tvl.block.number, proposals
 
 
 def main() -> None:
@@ -63,34 +183,24 @@ def main() -> None:
     args = parser.parse_args()
     with start_devnet((1,), show_progress=False) as devnet, tempfile.TemporaryDirectory() as folder:
         chain = devnet.chain(1)
-        deployment = devnet_deployment(chain)
         repo = Repository.open(f"sqlite:///{folder}/risk.db")
 
-        async def runs() -> tuple[list[tuple[int, float]], list[tuple[int, float]], int, list[str]]:
-            engine = build_engine(ChainTarget(1, (chain.rpc_url,), deployment), RpcSettings(timeout=30.0))
+        async def go() -> tuple[list[list[Figure]], int, int]:
+            engine = build_engine(ChainTarget(1, (chain.rpc_url,), devnet_deployment(chain)), RpcSettings(timeout=30.0))
             try:
-                tvl = await engine.snapshot()
-                slugs = list(scored_slugs(engine))
-                base, ours = [], []
-                for _ in range(args.repeat):
-                    alone, requests_alone, seconds_alone = await measure(one_at_a_time, engine, tvl, slugs, repo)
-                    together, requests_shared, seconds_shared = await measure(shared, engine, tvl, slugs, repo)
-                    if [p.score for p in alone] != [p.score for p in together]:
-                        raise SystemExit("the two ways scored differently")
-                    base.append((requests_alone, seconds_alone))
-                    ours.append((requests_shared, seconds_shared))
-                return base, ours, tvl.block.number, slugs
+                return await runs(engine, repo, args.repeat, chain.rpc_url)
             finally:
                 await engine.client.aclose()
 
-        base, ours, block, slugs = asyncio.run(runs())
+        figures, block, proposals = asyncio.run(go())
         repo.close()
-    best_base, best_ours = min(base, key=lambda r: r[1]), min(ours, key=lambda r: r[1])
-    print(f"risk profiles of {len(slugs)} protocols on devnet chain 1 at block {block}: {', '.join(slugs)}")
-    print(f"  baseline, one protocol at a time: {best_base[0]:4d} HTTP req  {best_base[1] * 1000:8.1f} ms")
-    print(f"  risk hook, one shared batcher:    {best_ours[0]:4d} HTTP req  {best_ours[1] * 1000:8.1f} ms")
-    requests_ratio, time_ratio = best_base[0] / best_ours[0], best_base[1] / best_ours[1]
-    print(f"  ratio (baseline / hook): requests {requests_ratio:.1f}x, time {time_ratio:.1f}x")
+    best = [min(rows, key=lambda r: r[1]) for rows in figures]
+    print(f"risk profiles of every scored protocol on devnet chain 1 at block {block} ({proposals} proposals read)")
+    for name, (requests, seconds) in zip(ROWS, best, strict=True):
+        print(f"  {name:48} {requests:4d} HTTP req  {seconds * 1000:8.1f} ms")
+    for base_name, base in zip(ROWS[:2], best[:2], strict=True):
+        for name, (requests, seconds) in zip(ROWS[2:], best[2:], strict=True):
+            print(f"  {base_name} / {name}: requests {base[0] / requests:.1f}x, time {base[1] / seconds:.1f}x")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from defiscope.store import Repository
 from tests.store.storekit import block, make_snapshot
 from tests.store.test_store_risk import EOA, LOCK, _profile
 
-PROFILE_KEYS = {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
+#: Issue 18's keys, and those added since (fields are only ever added): bad debt where a contract exposes it.
+PROFILE_KEYS = {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes", "bad_debt"}
 
 
 @pytest.fixture

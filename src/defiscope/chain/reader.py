@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from eth_utils import keccak
 
@@ -386,6 +386,18 @@ async def _settle(group: _LogGroup, fetch: Awaitable[Sequence[Mapping[str, Any]]
             raise
         return
     group.resolve(found)
+
+
+class CallReader(Protocol):
+    """View calls at one block: a `Reader`, or reads that go out with others in rounds (`protocols.control.rounds`,
+    where a risk profile reads its governance beside its control surface)."""
+
+    @property
+    def block(self) -> BlockRef: ...
+
+    async def call_many(self, calls: Sequence[Call]) -> list[CallResult]: ...
+
+    async def values(self, calls: Sequence[Call]) -> list[Any]: ...
 
 
 @dataclass(slots=True)

@@ -79,6 +79,9 @@ def _print(doc: dict[str, Any]) -> None:
     for c in doc["control"]:
         hops = " -> ".join(f"{h['type']} {h['address']}" for h in c["admin_chain"]) or "no admin found"
         out.print(escape(f"  {c['contract']} {c['address']} ({c['proxy']}): {hops}"), highlight=False)
+    for debt in doc["bad_debt"] or ():
+        amount = "not read: " + str(debt["why"]) if debt["amount"] is None else f"{debt['amount']} of {debt['token']}"
+        out.print(escape(f"  bad debt {debt['market']}: {amount}"), highlight=False)
     facts = doc["facts"]
     out.print(
         f"facts: {len(facts['audits'])} audits, {len(facts['incidents'])} incidents, "

@@ -77,6 +77,9 @@ class Deployment:
     #: token symbol -> the holders whose balances are not circulating (treasury, vesting, team): circulating =
     #: totalSupply() minus their balanceOf. A token missing here has no known split (its circulating is unknown).
     locked_supply: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: No protocol contract listed here emitted an event before this block: scans of their whole history (the
+    #: control events of `protocols.control`) start here, not at genesis, which mainnet providers refuse. 0: not known.
+    first_block: int = 0
     _by_address: Mapping[str, TokenInfo] = field(init=False, repr=False, compare=False)
     _core: tuple[TokenInfo, ...] = field(init=False, repr=False, compare=False)
 

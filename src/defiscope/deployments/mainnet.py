@@ -231,6 +231,13 @@ _CURVE_1: Final[Mapping[str, str]] = {
     "CurveTricryptoNgFactory": "0x0c0e5f2fF0ff18a3be9b835635039256dC4B4963",
 }
 
+#: Each chain's `Deployment.first_block`: at or before the oldest protocol contract of its registry, rounded down so
+#: that nothing it emitted is missed. Ethereum: Compound V2's Unitroller (block 7,710,671, May 2019; Maker, Uniswap,
+#: Curve, Lido, Aave V3, Compound III and EigenLayer came later). BNB Chain: PancakeSwap's V2 factory (6,809,737,
+#: the discovery start of `PANCAKESWAP_V2`). Tokens and feeds the protocols only read may be older: their earlier
+#: events are not read (their control is not the protocol's, and is not scored). Other chains: not known (0).
+FIRST_BLOCKS: Final[Mapping[int, int]] = {1: 7_700_000, 56: 6_800_000}
+
 _CONTRACTS: Final[Mapping[int, Mapping[str, str]]] = {
     1: {**_DEX_1, **_CURVE_1, **_AAVE_1, **_LIDO_1, **_EIGENLAYER_1, **_COMPOUND_1, **_MAKER_1, **_GOVERNANCE_1},
     56: {
@@ -384,4 +391,5 @@ def mainnet(chain_id: int) -> Deployment:
         sequencer_feed=_SEQUENCER.get(chain_id),
         treasuries=_TREASURIES.get(chain_id, ()),
         locked_supply=_LOCKED_SUPPLY.get(chain_id, {}),
+        first_block=FIRST_BLOCKS.get(chain_id, 0),
     )

@@ -134,3 +134,16 @@ def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_add
         sender.send(contract.functions._setPendingAdmin(timelock))
         sender.send(contract.functions._acceptAdmin(), sender=timelock)
     sender.rpc("anvil_stopImpersonatingAccount", [timelock])
+
+
+def propose_close_factor(url: str, contracts: Mapping[str, str], description: str) -> None:
+    """Compound's largest delegate proposes a close factor of 60 % on the devnet's governor (impersonated): a
+    proposal whose quorum a reader asks once its vote has started (tests and benchmarks of the governance reads)."""
+    sender = Sender.connect(url)
+    governor = sender.contract(contract_artifact("DevGovernor"), contracts["CompoundGovernor"])
+    proposer = delegate_address("Compound", 0)
+    target = contracts["CompoundV2Comptroller"]
+    comptroller = sender.contract(contract_artifact("Comptroller"), target)
+    calldata = bytes.fromhex(comptroller.encode_abi("_setCloseFactor", args=[6 * 10**17])[2:])
+    with sender.impersonating(proposer, gas_money=10**18):
+        sender.send(governor.functions.propose([target], [0], [calldata], description), sender=proposer)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call, CallResult
-from defiscope.chain.reader import Reader
+from defiscope.chain.reader import CallReader
 from defiscope.governance.aave_v3 import (
     ProposalFacts,
     V3Context,
@@ -43,7 +43,7 @@ def _facts(result: CallResult) -> ProposalFacts | None:
 
 
 async def read_v3_facts(
-    reader: Reader, core: str, ids: Sequence[str]
+    reader: CallReader, core: str, ids: Sequence[str]
 ) -> tuple[dict[str, ProposalFacts], dict[int, int], int | None]:
     """Each proposal's getProposal facts, each access level's yes threshold (whole AAVE), COOLDOWN_PERIOD."""
     calls = [Call.of(core, GET_PROPOSAL, int(pid)) for pid in ids]
@@ -59,7 +59,7 @@ async def read_v3_facts(
 async def v3_proposals_at(
     events: Sequence[StoredEvent],
     block: BlockRef,
-    reader: Reader | None,
+    reader: CallReader | None,
     decode: Decoder,
     *,
     core: str,

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call
-from defiscope.chain.reader import Reader
+from defiscope.chain.reader import CallReader
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import project_root
 from defiscope.governance.aave_v3_load import v3_proposals_at
@@ -139,7 +139,7 @@ def stored_events(repo: Repository, chain_id: int, spec: GovernedProtocol) -> li
 
 
 async def read_quorums(
-    reader: Reader, governor: str, events: Sequence[StoredEvent], rules: GovernorRules
+    reader: CallReader, governor: str, events: Sequence[StoredEvent], rules: GovernorRules
 ) -> dict[str, int]:
     """Each proposal's quorum at the reader's block; proposals whose snapshot is not past yet have none."""
     created = [e for e in events if e.kind == PROPOSAL_CREATED_KIND and e.block_number <= reader.block.number]
@@ -155,7 +155,7 @@ async def read_quorums(
 
 
 async def read_aave_thresholds(
-    reader: Reader, events: Sequence[StoredEvent]
+    reader: CallReader, events: Sequence[StoredEvent]
 ) -> tuple[dict[str, int], dict[str, VoteDifferential]]:
     """Each proposal's quorum (ProposalValidator.getMinimumVotingPowerNeeded of the strategy's voting supply at
     its start block) and vote-differential facts, at the reader's block; none before the vote has started."""
@@ -187,7 +187,7 @@ async def governance_view(
     block: BlockRef,
     deployment: Deployment,
     spec: GovernedProtocol,
-    reader: Reader | None,
+    reader: CallReader | None,
 ) -> GovernanceView:
     """The view at `block`; without a `reader` (no chain connection) quorums are not read, and the state of an
     ended proposal that was not queued says it is unknown rather than guess it."""

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from defiscope.chain.abi import checksum
 from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call
-from defiscope.chain.reader import Reader
+from defiscope.chain.reader import CallReader
 from defiscope.governance.maker import SpellFacts, Spells, build_spells, replay
 from defiscope.governance.proposals import Decoder
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.governors import SPELL_CALLS
 
 
-async def read_spell_facts(reader: Reader, spells: Sequence[str]) -> dict[str, SpellFacts]:
+async def read_spell_facts(reader: CallReader, spells: Sequence[str]) -> dict[str, SpellFacts]:
     calls = [Call.of(spell, signature) for spell in spells for signature in SPELL_CALLS]
     results = await reader.call_many(calls)
     facts = {}
@@ -35,7 +35,9 @@ async def read_spell_facts(reader: Reader, spells: Sequence[str]) -> dict[str, S
     return facts
 
 
-async def spells_at(events: Sequence[StoredEvent], block: BlockRef, reader: Reader | None, decode: Decoder) -> Spells:
+async def spells_at(
+    events: Sequence[StoredEvent], block: BlockRef, reader: CallReader | None, decode: Decoder
+) -> Spells:
     candidates = sorted(replay(events, block.number).created)
     facts = {} if reader is None or not candidates else await read_spell_facts(reader, candidates)
     return build_spells(events, block=block, facts=facts, decode=decode)

@@ -4,10 +4,12 @@ one block), the text view, and bad input as one line with exit 2."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from defiscope.analytics.risk.score import FORMULA_VERSION
 from defiscope.cli import app
 from defiscope.deployments import Deployment
 from tests.service.conftest import cli, devnet_home  # noqa: F401  (fixtures reused)
@@ -24,8 +26,10 @@ def test_profile_json_has_the_issue_shape(
     result = cli.invoke(app, ["risk", "profile", "compound-v2", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
-    assert (data["slug"], data["formula_version"]) == ("compound-v2", "risk-1")
+    issue = {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
+    assert set(data) == issue | {"bad_debt"}  # added: bad debt where a contract exposes it (none: null)
+    assert data["bad_debt"] is None  # Compound V2 exposes none: not read, never 0
+    assert (data["slug"], data["formula_version"]) == ("compound-v2", FORMULA_VERSION)
     assert isinstance(data["block"], int)
     assert 0 <= data["composite"] <= 100
     pillars = {p["name"]: p for p in data["pillars"]}
@@ -57,6 +61,11 @@ def test_profile_json_has_the_issue_shape(
     assert text.exit_code == 0, text.output
     assert "risk score" in text.stdout
     assert "oracle dependence" in text.stdout
+    comet = cli.invoke(app, ["risk", "profile", "compound-v3"])
+    assert comet.exit_code == 0, comet.output
+    words = " ".join(comet.stdout.split())  # as printed, whatever the console wrapped
+    read = re.findall(r"bad debt Comet (\w+): (\d+) of (0x[0-9a-fA-F]{40})", words)
+    assert len(read) == 4  # one per Comet, read at the block: an amount of its base token, not "not read"
 
 
 def test_unknown_slug_is_one_line_exit_2(cli: CliRunner, devnet_home: Path) -> None:  # noqa: F811

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -33,9 +34,10 @@ from defiscope.analytics.risk.score import (
 )
 from defiscope.chain.block import BlockRef
 from defiscope.prices.quote import PriceQuote
+from defiscope.protocols.bad_debt import BadDebt
 from defiscope.protocols.base import BalanceKind, CallRecord
 from defiscope.protocols.control.admin import AdminLink
-from defiscope.protocols.control.profile import ContractControl
+from defiscope.protocols.control.profile import ContractControl, PausePower
 from defiscope.protocols.control.proxy import ProxyInfo
 from defiscope.tvl.model import ProtocolSnapshot, TokenValue
 from tests.purity import imported_modules
@@ -115,7 +117,7 @@ def test_immutable_and_renounced_contracts_score_100_and_dependencies_do_not_cou
     weak_token = contract("transparent", eoa(), name="USDC", dependency=True)
     pillar = control_pillar([contract("none"), weak_token])
     assert (pillar.score, pillar.rule) == (100, "control.no-admin")
-    assert list(pillar.inputs) == [f"Pool ({PROXY}).admin_chain"]
+    assert list(pillar.inputs) == [f"Pool ({PROXY}).admin_chain", "pause"]
     assert compose(_pillars(control=pillar), [weak_token]).overrides == ()  # not its own control
 
 
@@ -125,7 +127,7 @@ def test_the_control_pillar_is_the_weakest_contract() -> None:
     pillar = control_pillar([strong, weak])
     assert (pillar.score, pillar.rule) == (30, "control.multisig-no-delay")
     assert pillar.evidence.startswith("weakest of 2 contracts: Weak")
-    assert set(pillar.inputs) == {f"Strong ({PROXY}).admin_chain", f"Weak ({PROXY}).admin_chain"}
+    assert set(pillar.inputs) == {f"Strong ({PROXY}).admin_chain", f"Weak ({PROXY}).admin_chain", "pause"}
 
 
 # --- code & audits, incidents ----------------------------------------------------------------------------------
@@ -320,3 +322,90 @@ def test_score_modules_do_no_io() -> None:
     for module in (rules, score, exposure, health):
         imported = imported_modules(Path(str(module.__file__)))
         assert not {m for m in imported if any(m == p or m.startswith(p + ".") for p in io)}, module.__name__
+
+
+# --- pause powers ------------------------------------------------------------------------------------------------
+
+
+def paused(pool: ContractControl, *powers: PausePower) -> ContractControl:
+    return replace(pool, pause=powers)
+
+
+def guardian(*chain: AdminLink, why: str | None = None) -> PausePower:
+    holders = () if why is not None else (chain[0].address,)
+    return PausePower("pause", holders, "pauseGuardian", why=why, holder_chains=() if why else (chain,))
+
+
+@pytest.mark.parametrize(
+    ("holder", "points", "rule"),
+    [
+        ((safe(3),), 50, "control.multisig-no-delay"),  # 40 + 10: a Safe acts fast with several keys
+        ((timelock(DAY), AdminLink(GOV, "governor")), 45, "control.multisig-no-delay"),
+        ((eoa(),), 40, "control.multisig-no-delay"),  # protective, but one key: no points
+        ((AdminLink(ADMIN, "unknown", why="no probe answered"),), 20, "control.pause-unknown"),
+        ((eoa(), AdminLink(ADMIN, "unknown", why="?")), 20, "control.pause-unknown"),
+    ],
+)
+def test_who_can_pause_moves_the_control_pillar(holder: tuple[AdminLink, ...], points: int, rule: str) -> None:
+    pool = paused(contract("transparent", safe(3)), guardian(*holder))
+    pillar = control_pillar([pool])
+    assert (pillar.score, pillar.rule) == (points, rule)
+    assert pillar.inputs["pause"].startswith("weakest pause holder: Pool pause:")
+
+
+def test_a_pause_power_not_read_is_unknown_and_the_weakest_holder_counts() -> None:
+    unread = paused(contract("transparent", safe(3)), guardian(why="pauseGuardian() failed: reverted"))
+    assert (control_pillar([unread]).score, control_pillar([unread]).rule) == (20, "control.pause-unknown")
+    both = paused(contract("transparent", safe(3)), guardian(safe(4)), guardian(eoa()))
+    assert control_pillar([both]).score == 40  # the EOA's 0, not the Safe's 10
+    assert control_pillar([contract("transparent", safe(3))]).inputs["pause"] == "no pause power held (+0)"
+
+
+def test_a_pause_power_does_not_lift_an_unknown_admin_and_dss_auth_is_not_a_pause() -> None:
+    unknown = paused(contract("eip1967"), guardian(safe(5)))
+    assert (control_pillar([unknown]).score, control_pillar([unknown]).rule) == (0, "control.unknown-admin")
+    wards = PausePower("auth: cage, rely, file", (ADMIN,), "wards", holder_chains=((AdminLink(ADMIN, "unknown"),),))
+    vat = paused(contract("transparent", safe(3)), wards)
+    assert control_pillar([vat]).score == 40
+
+
+# --- bad debt --------------------------------------------------------------------------------------------------
+
+WETH_ADDRESS = f"0x{4:040x}"  # `_token`'s address for "WETH" (priced $1 a unit of 10**18)
+
+
+@pytest.mark.parametrize(
+    ("debts", "points", "rule", "said"),
+    [
+        ((BadDebt("Comet", WETH_ADDRESS, 200 * 10**18),), 50 - 40, "economic.bad-debt", "bad debt $200.00 (2.0%"),
+        ((BadDebt("Comet", WETH_ADDRESS, 5 * 10**18),), 50 - 10, "economic.asset-concentration", "$5.00 (0.1%"),
+        ((BadDebt("Comet", WETH_ADDRESS, 0),), 50, "economic.asset-concentration", "bad debt $0.00 (0.0%"),
+        ((BadDebt("Comet", f"0x{99:040x}", 1),), 50 - 40, "economic.bad-debt", "bad debt not priced: Comet 1 of"),
+        (
+            (BadDebt("Pool", WETH_ADDRESS, None, "getReserveDeficit failed: reverted"),),
+            50,
+            "economic.asset-concentration",
+            "bad debt: not read, not scored; not read: Pool: getReserveDeficit failed",
+        ),
+    ],
+)
+def test_bad_debt_takes_economic_points_by_its_share_of_what_is_supplied(
+    debts: tuple[BadDebt, ...], points: int, rule: str, said: str
+) -> None:
+    lending = _snapshot(
+        _token("WETH", 600, "chainlink:ETH/USD"),
+        _token("DAI", 400, "chainlink:DAI/USD"),
+        _token("WETH", 9000, "chainlink:ETH/USD", BalanceKind.BORROWED),
+    )  # 20 + 30 without bad debt; 10,000 USD supplied
+    pillar = economic_pillar(economic_exposure(lending, debts))
+    assert (pillar.score, pillar.rule) == (points, rule)
+    assert said in pillar.evidence
+    assert said in pillar.inputs["bad_debt"]
+
+
+def test_bad_debt_not_exposed_is_not_read_never_zero() -> None:
+    economy = economic_exposure(_snapshot(_token("WETH", 600, "chainlink:ETH/USD")), None)
+    assert (economy.bad_debt, economy.bad_debt_share) == (None, None)
+    pillar = economic_pillar(economy)
+    assert "bad debt: not read (no contract of it exposes it)" in pillar.evidence
+    assert "bad_debt" not in pillar.inputs

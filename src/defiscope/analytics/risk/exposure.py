@@ -17,9 +17,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from defiscope.tvl.model import BalanceKind, ProtocolSnapshot
+
+if TYPE_CHECKING:  # a data type only: this module reads nothing
+    from collections.abc import Sequence
+
+    from defiscope.protocols.bad_debt import BadDebt
 
 #: Functions that answer a price: an adapter calling one depends on that oracle (Chainlink aggregators, Aave's
 #: oracle, Compound's price oracle and Comet's getPrice).
@@ -83,14 +88,27 @@ def oracle_dependence(snapshot: ProtocolSnapshot) -> OracleDependence:
 
 
 @dataclass(frozen=True, slots=True)
+class BadDebtFigure:
+    """The bad debt read at the block, valued: USD of what was read and priced; the markets whose amount is not
+    known (``unread``, with why) or not priced (``unpriced``: its token has no price in the snapshot)."""
+
+    usd: Decimal
+    read: int  # markets and tokens whose amount was read
+    unpriced: tuple[str, ...]
+    unread: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EconomicExposure:
-    """TVL (kind `tvl`, valued) and its largest asset; borrowed USD; bad debt is not reported by any adapter."""
+    """TVL (kind `tvl`, valued) and its largest asset; borrowed USD; bad debt where a protocol exposes it (None:
+    none of its contracts does, it is not read)."""
 
     block: int
     tvl_usd: Decimal
     borrowed_usd: Decimal
     largest: tuple[str, Fraction] | None  # symbol and its share of tvl_usd; None when nothing is valued
     unpriced: int
+    bad_debt: BadDebtFigure | None = None
 
     @property
     def utilisation(self) -> Fraction | None:
@@ -99,12 +117,40 @@ class EconomicExposure:
             return None
         return Fraction(self.borrowed_usd) / Fraction(self.tvl_usd + self.borrowed_usd)
 
+    @property
+    def bad_debt_share(self) -> Fraction | None:
+        """Valued bad debt over what is supplied (TVL + borrowed); None when not read or nothing is supplied."""
+        supplied = self.tvl_usd + self.borrowed_usd
+        if self.bad_debt is None or not self.bad_debt.read or not supplied:
+            return None
+        return Fraction(self.bad_debt.usd) / Fraction(supplied)
 
-#: Why bad debt is not scored: none of the adapters reads it (Aave's deficit, Comet's reserves below zero).
-BAD_DEBT_UNKNOWN: Final = "bad debt: not read by the adapters yet, not scored"
+
+#: Why bad debt is not scored for a protocol none of whose contracts exposes it (`protocols.bad_debt` lists those).
+BAD_DEBT_UNKNOWN: Final = "bad debt: not read (no contract of it exposes it), not scored"
 
 
-def economic_exposure(snapshot: ProtocolSnapshot) -> EconomicExposure:
+def bad_debt_figure(debts: Sequence[BadDebt], snapshot: ProtocolSnapshot) -> BadDebtFigure:
+    """Each market's bad debt valued at the snapshot's price of its token (raw units / 10**decimals x USD)."""
+    prices = {t.token.lower(): t for t in snapshot.tokens if t.price is not None}
+    usd, unpriced, unread, read = Decimal(0), [], [], 0
+    for debt in debts:
+        if debt.amount is None or debt.token is None:
+            unread.append(f"{debt.market}: {debt.why}")
+            continue
+        read += 1
+        if not debt.amount:
+            continue
+        valued = prices.get(debt.token.lower())
+        if valued is None or valued.price is None:
+            unpriced.append(f"{debt.market} {debt.amount} of {debt.token}")
+            continue
+        usd += Decimal(debt.amount) * valued.price.usd / Decimal(10) ** valued.decimals
+    return BadDebtFigure(usd, read, tuple(unpriced), tuple(unread))
+
+
+def economic_exposure(snapshot: ProtocolSnapshot, debts: Sequence[BadDebt] | None = None) -> EconomicExposure:
+    """``debts``: the bad debt read at the snapshot's block (None: the protocol exposes none)."""
     by_symbol: dict[str, Decimal] = defaultdict(Decimal)
     for token in snapshot.tokens:
         if token.kind is BalanceKind.TVL and token.value_usd is not None:
@@ -115,4 +161,6 @@ def economic_exposure(snapshot: ProtocolSnapshot) -> EconomicExposure:
         symbol, usd = max(by_symbol.items(), key=lambda item: (item[1], item[0]))
         largest = (symbol, Fraction(usd) / Fraction(tvl))
     unpriced = sum(1 for t in snapshot.unpriced if t.kind is BalanceKind.TVL)
-    return EconomicExposure(snapshot.block.number, tvl, snapshot.total(BalanceKind.BORROWED), largest, unpriced)
+    figure = None if debts is None else bad_debt_figure(debts, snapshot)
+    borrowed = snapshot.total(BalanceKind.BORROWED)
+    return EconomicExposure(snapshot.block.number, tvl, borrowed, largest, unpriced, figure)

@@ -4,7 +4,8 @@ changed, and otherwise every `every_seconds` of block time.
     hook = RiskHook(repo, every_seconds=6 * 3600)
     Indexer(runtime.engines, repo, options, hooks=(alerts, grades, hook))
 
-Control reads are not free (a few batches per protocol, and role and upgrade log scans), so a stored block is
+Control reads are not free (a few rounds of one JSON-RPC batch for all protocols of the chain, control events since
+the chain's last profile, kept in a `ControlLogs` per chain), so a stored block is
 scored only when (a) no score of the chain is stored yet, (b) one of `CONTROL_EVENTS` was logged since the last
 block looked at (an upgrade, a role granted or revoked, an owner or admin or delay changed, a Safe's owners or
 threshold changed: the chain's shared log feed answers, usually from memory), or (c) `every_seconds` of block time
@@ -24,10 +25,11 @@ import structlog
 
 from defiscope.analytics.risk.facts import known_slugs
 from defiscope.analytics.risk.history import record_profile
-from defiscope.analytics.risk.profile import risk_profile
+from defiscope.analytics.risk.profile import risk_profiles
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import Snapshot
 from defiscope.chain.reader import Batcher
+from defiscope.protocols.control.rounds import ControlLogs
 from defiscope.protocols.surface import event_topic
 from defiscope.store import Repository
 from defiscope.store.risk import RiskStore
@@ -74,6 +76,8 @@ class RiskHook:
         self._runs: dict[int, asyncio.Task[None]] = {}
         self._pending: dict[int, tuple[TvlEngine, ChainTvl]] = {}
         self._subscribed: set[int] = set()
+        #: chain -> its control events read so far: a profile asks only the blocks since the last one.
+        self._logs: dict[int, ControlLogs] = {}
 
     async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
         engine, chain_id = chain.engine, result.block.chain_id
@@ -117,20 +121,16 @@ class RiskHook:
         return bool(logs)
 
     async def score(self, engine: TvlEngine, result: ChainTvl) -> None:
-        """Every scored protocol of the chain at ``result``'s block, read in shared batches, stored with changes."""
+        """Every scored protocol of the chain at ``result``'s block, read together in rounds (control surfaces and
+        governance quorums in the same batches, control events since the chain's last profile), stored with
+        changes."""
         block = result.block
-        batcher = Batcher(Snapshot(engine.client, block))
+        logs = self._logs.setdefault(block.chain_id, ControlLogs(engine.deployment.first_block))
+        reader = Batcher(Snapshot(engine.client, block)).reader("risk")
         snapshots = {s.slug: s for s in result.snapshots}
-        slugs = scored_slugs(engine)
-        profiles = await asyncio.gather(
-            *(
-                risk_profile(batcher.reader(f"risk:{slug}"), engine.deployment, slug, snapshots.get(slug), self.repo)
-                for slug in slugs
-            ),
-            return_exceptions=True,
-        )
-        for slug, profile in zip(slugs, profiles, strict=True):
-            if isinstance(profile, BaseException):
+        profiles = await risk_profiles(reader, engine.deployment, scored_slugs(engine), snapshots, self.repo, logs=logs)
+        for slug, profile in profiles.items():
+            if isinstance(profile, Exception):
                 log.warning("risk.profile_failed", slug=slug, block=block.number, error=str(profile))
                 continue
             changes = await asyncio.to_thread(record_profile, self.repo, block.chain_id, profile)

@@ -13,9 +13,9 @@ provenance calls tell the oracle dependence and economic shape. Scoring is `rule
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from defiscope.analytics.risk.exposure import economic_exposure, oracle_dependence
 from defiscope.analytics.risk.facts import ProtocolFacts, load_facts
@@ -33,8 +33,10 @@ from defiscope.analytics.risk.score import WEIGHTS, Change, RiskScore, compose
 from defiscope.chain.block import BlockRef
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
-from defiscope.governance.load import governance_view, rules_for, stored_events
-from defiscope.protocols.control.profile import ContractControl, ControlSurface, control_surface
+from defiscope.governance.load import GovernanceView, governance_view, rules_for, stored_events
+from defiscope.protocols.bad_debt import BadDebt, bad_debts, exposes_bad_debt
+from defiscope.protocols.control.profile import ContractControl, ControlSurface, fixed_contracts, surfaces_in
+from defiscope.protocols.control.rounds import ControlLogs, Rounds
 from defiscope.protocols.governors import GOVERNORS, GovernedProtocol
 from defiscope.store import Repository
 from defiscope.tvl.model import ProtocolSnapshot
@@ -52,6 +54,8 @@ GOVERNED_BY: Final[Mapping[str, str]] = {
 #: are not EIP-1967 proxies and read "none" there, with their admin chain still listed (`risk control` names them).
 PROFILE_PROXY_KINDS: Final = frozenset({"eip1967", "transparent", "uups", "beacon"})
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class RiskProfile:
@@ -61,6 +65,7 @@ class RiskProfile:
     facts: ProtocolFacts
     governance: GovernanceHealth
     score: RiskScore
+    bad_debt: tuple[BadDebt, ...] | None = None  # None: no contract of the protocol exposes it
 
     def to_json(self, changes: Sequence[tuple[int, Change]] = ()) -> dict[str, Any]:
         """Issue 18's shape; ``changes`` are (block, change) pairs, oldest first."""
@@ -77,6 +82,7 @@ class RiskProfile:
             "control": [control_json(c) for c in self.surface.contracts],
             "facts": {key: facts[key] for key in ("audits", "incidents", "insurance", "bounty")},
             "changes": [change_json(block, change) for block, change in changes],
+            "bad_debt": None if self.bad_debt is None else [bad_debt_json(debt) for debt in self.bad_debt],
         }
 
 
@@ -99,6 +105,12 @@ def control_json(contract: ContractControl) -> dict[str, Any]:
     }
 
 
+def bad_debt_json(debt: BadDebt) -> dict[str, Any]:
+    """Raw token units as a string (JSON numbers lose precision past 2**53)."""
+    amount = None if debt.amount is None else str(debt.amount)
+    return {"market": debt.market, "token": debt.token, "amount": amount, "why": debt.why}
+
+
 def change_json(block: int, change: Change) -> dict[str, Any]:
     return {"block": block, "input": change.input, "rule": change.rule, "before": change.before, "after": change.after}
 
@@ -108,19 +120,19 @@ def governed_by(deployment: Deployment, slug: str) -> GovernedProtocol | None:
     return spec if spec is not None and spec.present(deployment) else None
 
 
-async def _governance(
-    reader: Reader, deployment: Deployment, slug: str, repo: Repository, delay: int | None
-) -> GovernanceHealth:
-    spec = governed_by(deployment, slug)
-    if spec is None:
-        return no_governance(f"no on-chain governor of {slug} is followed on chain {deployment.chain_id}", delay)
-    events = await asyncio.to_thread(stored_events, repo, deployment.chain_id, spec)
-    view = await governance_view(events, reader.block, deployment, spec, reader)
-    return governance_health(view, rules_for(deployment, spec), delay)
+async def _bad_debts(rounds: Rounds, deployment: Deployment, slug: str) -> tuple[BadDebt, ...] | None:
+    """The protocol's bad debt at the block where one of its contracts exposes it (None: none does)."""
+    uses, _ = fixed_contracts(deployment, slug)
+    return await bad_debts(rounds, deployment, uses) if exposes_bad_debt(uses) else None
 
 
 def score_profile(
-    surface: ControlSurface, facts: ProtocolFacts, health: GovernanceHealth, snapshot: ProtocolSnapshot | None, now: int
+    surface: ControlSurface,
+    facts: ProtocolFacts,
+    health: GovernanceHealth,
+    snapshot: ProtocolSnapshot | None,
+    now: int,
+    debts: Sequence[BadDebt] | None = None,
 ) -> RiskScore:
     """The score from what was read (pure)."""
     pillars = [
@@ -129,19 +141,91 @@ def score_profile(
         incidents_pillar(facts, now),
         oracle_pillar(None if snapshot is None else oracle_dependence(snapshot)),
         governance_pillar(health),
-        economic_pillar(None if snapshot is None else economic_exposure(snapshot)),
+        economic_pillar(None if snapshot is None else economic_exposure(snapshot, debts)),
     ]
     return compose(pillars, surface.contracts)
+
+
+async def risk_profiles(
+    reader: Reader,
+    deployment: Deployment,
+    slugs: Sequence[str],
+    snapshots: Mapping[str, ProtocolSnapshot],
+    repo: Repository,
+    *,
+    logs: ControlLogs | None = None,
+) -> dict[str, RiskProfile | Exception]:
+    """The profiles of ``slugs`` at the reader's block, read together: every protocol's control surface and every
+    governor's quorums go out in the same rounds (one JSON-RPC batch each, `protocols.control.rounds`). ``logs``
+    keeps the control events between calls (the hook's, one per chain). ``snapshots``: each protocol's at that
+    block (a missing one: not available). A protocol whose reads failed has its error in its place."""
+    slugs = list(dict.fromkeys(slugs))
+    facts = {slug: load_facts(slug) for slug in slugs}
+    governors = {slug: GOVERNED_BY[slug] for slug in slugs if governed_by(deployment, slug) is not None}
+    specs = {key: GOVERNORS[key] for key in dict.fromkeys(governors.values())}
+    events = {key: await asyncio.to_thread(stored_events, repo, deployment.chain_id, s) for key, s in specs.items()}
+    rounds = Rounds(reader, logs=logs if logs is not None else ControlLogs(deployment.first_block))
+    surfaces_and_views, debts = await rounds.run(
+        rounds.both(
+            rounds.both(
+                rounds.gather(*(_settled(surfaces_in(rounds, deployment, [slug])) for slug in slugs)),
+                rounds.gather(
+                    *(
+                        _settled(governance_view(events[k], rounds.block, deployment, s, rounds))
+                        for k, s in specs.items()
+                    )
+                ),
+            ),
+            rounds.gather(*(_settled(_bad_debts(rounds, deployment, slug)) for slug in slugs)),
+        )
+    )
+    surfaces, views = surfaces_and_views
+    view_of = dict(zip(specs, views, strict=True))
+    profiles: dict[str, RiskProfile | Exception] = {}
+    for slug, surface, debt in zip(slugs, surfaces, debts, strict=True):
+        key = governors.get(slug)
+        view = None if key is None else view_of[key]
+        if isinstance(surface, Exception):
+            profiles[slug] = surface
+            continue
+        if isinstance(view, Exception):
+            profiles[slug] = view
+            continue
+        if isinstance(debt, Exception):
+            profiles[slug] = debt
+            continue
+        health = _health(deployment, slug, surface[slug], view)
+        now = reader.block.timestamp
+        score = score_profile(surface[slug], facts[slug], health, snapshots.get(slug), now, debt)
+        profiles[slug] = RiskProfile(slug, reader.block, surface[slug], facts[slug], health, score, debt)
+    return profiles
+
+
+def _health(
+    deployment: Deployment, slug: str, surface: ControlSurface, view: GovernanceView | None
+) -> GovernanceHealth:
+    own = [c.admin_chain for c in surface.contracts if not c.dependency]
+    delay = max((chain_delay(chain) for chain in own), default=0) or None
+    spec = governed_by(deployment, slug)
+    if view is None or spec is None:
+        return no_governance(f"no on-chain governor of {slug} is followed on chain {deployment.chain_id}", delay)
+    return governance_health(view, rules_for(deployment, spec), delay)
 
 
 async def risk_profile(
     reader: Reader, deployment: Deployment, slug: str, snapshot: ProtocolSnapshot | None, repo: Repository
 ) -> RiskProfile:
-    """The profile at the reader's block; ``snapshot`` is the protocol's at that block (None: not available)."""
-    facts = load_facts(slug)
-    surface = await control_surface(reader, deployment, slug)
-    own = [c.admin_chain for c in surface.contracts if not c.dependency]
-    delay = max((chain_delay(chain) for chain in own), default=0) or None
-    health = await _governance(reader, deployment, slug, repo, delay)
-    score = score_profile(surface, facts, health, snapshot, reader.block.timestamp)
-    return RiskProfile(slug, reader.block, surface, facts, health, score)
+    """One protocol's profile at the reader's block (`risk_profiles` of it alone); its failure raises."""
+    snapshots = {} if snapshot is None else {slug: snapshot}
+    profile = (await risk_profiles(reader, deployment, [slug], snapshots, repo))[slug]
+    if isinstance(profile, Exception):
+        raise profile
+    return profile
+
+
+async def _settled(work: Awaitable[T]) -> T | Exception:
+    """One protocol's reads fail alone: the others read in the same rounds keep their answers."""
+    try:
+        return await work
+    except Exception as exc:
+        return exc

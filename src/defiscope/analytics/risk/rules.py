@@ -22,7 +22,7 @@ from defiscope.analytics.risk.health import GovernanceHealth
 if TYPE_CHECKING:  # data types only: this module reads nothing
     from defiscope.analytics.risk.facts import ProtocolFacts
     from defiscope.protocols.control.admin import AdminLink
-    from defiscope.protocols.control.profile import ContractControl
+    from defiscope.protocols.control.profile import ContractControl, PausePower
 
 DAY: Final = 86_400
 #: Control: points for who is at the end of an admin chain, then for the longest timelock delay on it.
@@ -31,6 +31,18 @@ DELAY_POINTS: Final = ((7 * DAY, 40), (2 * DAY, 30), (DAY, 20), (3600, 10))
 #: A Safe with at least this many signers required earns `STRONG_MULTISIG_POINTS` more.
 STRONG_THRESHOLD: Final = 3
 STRONG_MULTISIG_POINTS: Final = 10
+#: Control: points a pause power adds by who holds it (the weakest holder of the protocol's pause powers counts). A
+#: pause is protective: a Safe acts fast with several keys; a timelock or governor acts too slowly to stop an
+#: exploit; one key (an EOA, an Ownable contract) can stop it but also freeze funds alone; a holder not understood,
+#: or a pause power not read, is the worst case.
+PAUSE_POINTS: Final[Mapping[str, int]] = {
+    "multisig": 10,
+    "timelock": 5,
+    "governor": 5,
+    "eoa": 0,
+    "contract": 0,
+    "unknown": -20,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +103,52 @@ def contract_score(contract: ContractControl) -> tuple[int, str, str]:
     return _clamp(points), f"control.{end.kind}-{timing}", f"ends at {end.kind} {end.address}, delay {delay} s"
 
 
+def pause_holder_kind(power: PausePower, index: int) -> str:
+    """Who holds a pause power: the kind of its ``index``-th holder (its own admin chain's first link), "unknown"
+    when any link of that chain is not understood or the chain was not read."""
+    chain = power.holder_chains[index] if index < len(power.holder_chains) else ()
+    if not chain or any(link.kind == "unknown" for link in chain):
+        return "unknown"
+    return chain[0].kind
+
+
+def pause_points(contracts: Iterable[ContractControl]) -> tuple[int, str]:
+    """(points, what) for the pause powers of the protocol's own contracts: the weakest holder's `PAUSE_POINTS`; a
+    power that was not read counts as unknown; no pause power: 0. A dss ward's `auth` (cage, rely, file) is the
+    whole admin power, not a pause: it is not counted here."""
+    held: list[tuple[int, str]] = []
+    for contract in contracts:
+        for power in contract.pause:
+            if not power.power.startswith("pause"):
+                continue
+            if power.why is not None:
+                held.append((PAUSE_POINTS["unknown"], f"{contract.name} {power.power}: not read ({power.why})"))
+            for i, holder in enumerate(power.holders):
+                kind = pause_holder_kind(power, i)
+                held.append((PAUSE_POINTS[kind], f"{contract.name} {power.power}: {kind} {holder}"))
+    if not held:
+        return 0, "no pause power held"
+    points, what = min(held, key=lambda item: item[0])
+    return points, f"weakest pause holder: {what}"
+
+
 def control_pillar(contracts: Iterable[ContractControl]) -> PillarScore:
-    """The weakest of the protocol's own contracts (dependencies, such as tokens it holds, are not its control)."""
+    """The weakest of the protocol's own contracts (dependencies, such as tokens it holds, are not its control),
+    plus the points of who can pause them (`pause_points`)."""
     own = [c for c in contracts if not c.dependency]
     if not own:
         return PillarScore("control", None, "control.no-contracts", "no fixed contract of its own was read")
     scored = [(contract_score(c), c) for c in own]
     (score, rule, why), weakest = min(scored, key=lambda item: item[0][0])
+    pause, pause_why = pause_points(own)
+    if rule == "control.unknown-admin":  # an admin not understood scores 0: a pause power does not lift it
+        pause = min(pause, 0)
     inputs = {f"{c.name} ({c.proxy.address}).admin_chain": describe_chain(c) for c in own}
-    evidence = f"weakest of {len(own)} contracts: {weakest.name} ({weakest.proxy.address}): {why}"
-    return PillarScore("control", score, rule, evidence, inputs)
+    inputs["pause"] = f"{pause_why} ({pause:+d})"
+    evidence = f"weakest of {len(own)} contracts: {weakest.name} ({weakest.proxy.address}): {why}; {inputs['pause']}"
+    if pause < 0:
+        rule = "control.pause-unknown"
+    return PillarScore("control", _clamp(score + pause), rule, evidence, inputs)
 
 
 # --- code & audits, incidents --------------------------------------------------------------------------------
@@ -269,8 +317,29 @@ LARGEST_ASSET_POINTS: Final = ((Fraction(1, 3), 50), (Fraction(1, 2), 35), (Frac
 UTILISATION_POINTS: Final = ((Fraction(4, 5), 50), (Fraction(9, 10), 30), (Fraction(95, 100), 15), (Fraction(1), 0))
 
 
+#: Economic: points the bad debt takes, by its share of what is supplied (TVL + borrowed); bad debt that is not
+#: priced takes the most (its size is not known).
+BAD_DEBT_PENALTIES: Final = ((Fraction(1, 100), 40), (Fraction(1, 1000), 20), (Fraction(0), 10))
+UNPRICED_BAD_DEBT_PENALTY: Final = 40
+
+
+def bad_debt_penalty(economy: EconomicExposure) -> tuple[int, str]:
+    """(points taken, evidence) for the bad debt: none when it was not read (said so, never taken as 0)."""
+    figure = economy.bad_debt
+    if figure is None:
+        return 0, BAD_DEBT_UNKNOWN
+    unread = f"; not read: {'; '.join(figure.unread)}" if figure.unread else ""
+    if not figure.read:
+        return 0, f"bad debt: not read, not scored{unread}"
+    if figure.unpriced:
+        return UNPRICED_BAD_DEBT_PENALTY, f"bad debt not priced: {', '.join(figure.unpriced)}{unread}"
+    share = economy.bad_debt_share or Fraction(0)
+    penalty = next((p for least, p in BAD_DEBT_PENALTIES if share > least), 0)
+    return penalty, f"bad debt ${figure.usd:,.2f} ({_pct(share)} of supplied){unread}"
+
+
 def economic_pillar(economy: EconomicExposure | None) -> PillarScore:
-    """Concentration of TVL in one asset, and (lending) utilisation; bad debt is not read yet (not scored)."""
+    """Concentration of TVL in one asset, (lending) utilisation, and bad debt where the protocol exposes it."""
     if economy is None or economy.largest is None:
         why = "no snapshot of it is stored yet" if economy is None else "nothing of its TVL is valued"
         return PillarScore("economic", None, "economic.no-figures", why)
@@ -278,13 +347,18 @@ def economic_pillar(economy: EconomicExposure | None) -> PillarScore:
     largest = next(p for most, p in LARGEST_ASSET_POINTS if share <= most)
     utilisation = economy.utilisation
     used = 50 if utilisation is None else next(p for most, p in UTILISATION_POINTS if utilisation <= most)
+    debt, debt_text = bad_debt_penalty(economy)
     rule = "economic.asset-concentration" if 50 - largest >= 50 - used else "economic.utilisation"
+    if debt > max(50 - largest, 50 - used):
+        rule = "economic.bad-debt"
     lending = "nothing borrowed" if utilisation is None else f"utilisation {_pct(utilisation)}"
-    evidence = f"largest asset {symbol} {_pct(share)} of TVL; {lending}; {BAD_DEBT_UNKNOWN}"
+    evidence = f"largest asset {symbol} {_pct(share)} of TVL; {lending}; {debt_text}"
     if economy.unpriced:
         evidence += f"; {economy.unpriced} TVL tokens unpriced (not in the shares)"
     inputs = {
         "largest_asset": f"{symbol} {_pct(share)}",
         "utilisation": "n/a" if utilisation is None else _pct(utilisation),
     }
-    return PillarScore("economic", largest + used, rule, evidence, inputs)
+    if economy.bad_debt is not None:
+        inputs["bad_debt"] = debt_text
+    return PillarScore("economic", _clamp(largest + used - debt), rule, evidence, inputs)

@@ -38,6 +38,7 @@ from defiscope.protocols.aave.positions import (
     USER_CONFIGURATION,
     USER_EMODE,
 )
+from defiscope.protocols.bad_debt import GET_RESERVE_DEFICIT
 from defiscope.protocols.surface import ContractUse
 
 #: Contracts found at run time (from getReserveData / getSourceOfAsset), the same for every market.
@@ -62,6 +63,7 @@ POOL_CALLS: Final = (
     EMODE_COLLATERAL_CONFIG,  # v3.2+ e-modes (with the bitmap, whose revert marks an older Pool)
     EMODE_COLLATERAL_BITMAP,
     ACCOUNT_DATA,
+    GET_RESERVE_DEFICIT,  # v3.3+: the risk score's bad debt (`protocols.bad_debt`); older Pools revert
 )
 
 

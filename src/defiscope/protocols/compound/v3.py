@@ -23,6 +23,7 @@ from typing import Final
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
+from defiscope.protocols.bad_debt import GET_RESERVES
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo, Uncounted
 from defiscope.protocols.compound.rates import CometRates
 from defiscope.protocols.lending.rates import SECONDS_PER_YEAR, apr_to_apy, per_second_to_apr
@@ -73,6 +74,7 @@ COMET_CALLS: Final = (
     COLLATERAL_BALANCE,
     *RATE_READS,
     TOTAL_SUPPLY,
+    GET_RESERVES,  # the risk score's bad debt (`protocols.bad_debt`): negative reserves
 )
 
 #: Comets whose 8-decimal prices (`getPrice`) are in units of their base token, not USD: their base price

@@ -300,10 +300,16 @@ async def control_surfaces(
 ) -> dict[str, ControlSurface]:
     """The control surface of each protocol in ``slugs``, read together round by round: the rounds are as many as
     the deepest admin chain is long, however many protocols and contracts there are. ``logs`` keeps the control
-    events read, so that the next profile asks only the blocks since (see `rounds.ControlLogs`)."""
+    events read, so that the next profile asks only the blocks since (see `rounds.ControlLogs`); a first scan
+    starts at the deployment's `first_block`."""
+    rounds = Rounds(reader, logs=logs if logs is not None else ControlLogs(deployment.first_block))
+    return await rounds.run(surfaces_in(rounds, deployment, slugs))
+
+
+async def surfaces_in(rounds: Rounds, deployment: Deployment, slugs: Sequence[str]) -> dict[str, ControlSurface]:
+    """`control_surfaces` as a task of ``rounds``: other reads of the same rounds go out in the same batches."""
     plans = {slug: fixed_contracts(deployment, slug) for slug in dict.fromkeys(slugs)}
-    rounds = Rounds(reader, logs=logs)
-    surfaces = await rounds.run(rounds.gather(*(_surface(rounds, slug, *plan) for slug, plan in plans.items())))
+    surfaces = await rounds.gather(*(_surface(rounds, slug, *plan) for slug, plan in plans.items()))
     return dict(zip(plans, surfaces, strict=True))
 
 

@@ -27,6 +27,7 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 import structlog
 from eth_utils import to_checksum_address
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.errors import InvalidInput
 from defiscope.chain.log_plan import MAX_MERGED_ADDRESSES
 from defiscope.chain.logs import log_int
@@ -65,14 +66,18 @@ class ControlLogs:
     """The control events of each address read so far, with the block they were read to (its cursor): a later
     profile asks each address only for the blocks since, and again for the last `REREAD_BLOCKS` before them,
     replacing what was kept there (a reorg that shallow is healed). A profile at an older block, below that
-    window, is served from what is kept. One per chain: it takes the chain of its first profile."""
+    window, is served from what is kept. One per chain: it takes the chain of its first profile.
 
-    __slots__ = ("_logs", "_to", "chain_id")
+    ``first_block`` is where an address never read starts: the deployment's `Deployment.first_block` (no contract
+    it lists emitted anything before; mainnet providers refuse a scan from genesis), 0 on a devnet."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_logs", "_to", "chain_id", "first_block")
+
+    def __init__(self, first_block: int = 0) -> None:
         self._logs: dict[str, list[Log]] = {}
         self._to: dict[str, int] = {}
         self.chain_id: int | None = None
+        self.first_block = first_block
 
     def bind(self, chain_id: int) -> None:
         """Keep events of ``chain_id`` only: addresses are the keys, and the same address on two chains is two."""
@@ -84,9 +89,9 @@ class ControlLogs:
         self.chain_id = chain_id
 
     def start(self, address: str) -> int:
-        """The first block to read for ``address``: the start of the re-read window (0: never read)."""
+        """The first block to read for ``address``: the start of the re-read window (`first_block`: never read)."""
         to = self._to.get(address.lower())
-        return 0 if to is None else max(0, to - REREAD_BLOCKS + 1)
+        return self.first_block if to is None else max(self.first_block, to - REREAD_BLOCKS + 1)
 
     def covers(self, address: str, block: int) -> bool:
         """Whether the events of ``address`` up to ``block`` are kept, and below the window that is read again."""
@@ -125,6 +130,10 @@ class Rounds:
     @property
     def chain_id(self) -> int:
         return self.reader.chain_id
+
+    @property
+    def block(self) -> BlockRef:
+        return self.reader.block
 
     @property
     def block_number(self) -> int:

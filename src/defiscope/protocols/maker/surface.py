@@ -19,6 +19,7 @@ SPOTTER: Final = "MakerSpotter"
 CDP_MANAGER: Final = "MakerCdpManager"
 DOG: Final = "MakerDog"
 JUG: Final = "MakerJug"
+MAKER_DAI: Final = "MakerDai"
 #: MCD went live at block 8,928,152 on Ethereum (the Vat's and the CdpManager's deployment).
 DEPLOY_BLOCK: Final = {1: 8_928_152}
 
@@ -36,15 +37,25 @@ CDP_OWNS: Final = "owns(uint256)(address)"
 NEW_CDP: Final = "NewCdp(address,address,uint256)"
 JUG_BASE: Final = "base()(uint256)"
 JUG_ILKS: Final = "ilks(bytes32)(uint256,uint256)"
+#: The risk score's bad debt (`protocols.bad_debt`): the debt engine the Jug names, its sin and dai in the Vat.
+VOW: Final = "vow()(address)"
+VAT_SIN: Final = "sin(address)(uint256)"
+VAT_DAI: Final = "dai(address)(uint256)"
 
 
 def maker_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
     contracts = deployment.contracts
     uses = [
         ContractUse("IlkRegistry", "maker/IlkRegistry", (LIST, *DETAIL_CALLS, SYMBOL), address=contracts[REGISTRY]),
-        ContractUse("Vat", "maker/VatAbstract", (VAT_ILKS, VAT_URNS), address=contracts[VAT], notes=(RELY, DENY, FROB)),
+        ContractUse(
+            "Vat",
+            "maker/VatAbstract",
+            (VAT_ILKS, VAT_URNS, VAT_SIN, VAT_DAI),
+            address=contracts[VAT],
+            notes=(RELY, DENY, FROB),
+        ),
         ContractUse("Spotter", "maker/SpotAbstract", (SPOT_ILKS, PAR), address=contracts[SPOTTER]),
-        ContractUse("Jug", "maker/Jug", (JUG_BASE, JUG_ILKS), address=contracts[JUG]),
+        ContractUse("Jug", "maker/Jug", (JUG_BASE, JUG_ILKS, VOW), address=contracts[JUG]),
         ContractUse("ilk gem (from the IlkRegistry)", "common/ERC20", (BALANCE_OF,)),
         ContractUse("Vat ward probed as a join", "maker/GemJoinAbstract", JOIN_PROBES),
     ]
