@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from eth_utils import to_checksum_address
 
+from defiscope.analytics.risk.score import FORMULA_VERSION
 from defiscope.devnet.artifacts import load_npm_artifact
 from defiscope.devnet.runfile import RunInfo
 from defiscope.devnet.tx import Sender
@@ -95,9 +96,9 @@ def _panel_equals_api(served: Served, page: Page) -> tuple[dict[str, Any], dict[
 
     wait_until(same, 60, "the risk panel to show the API's newest profile")
     profile, score, history, panel = seen["profile"], seen["score"], seen["history"], seen["panel"]
-    assert panel["formula"] == profile["formula_version"] == "risk-1"
+    assert panel["formula"] == profile["formula_version"] == FORMULA_VERSION
     assert panel["composite"] == _opt(profile["composite"])
-    assert f"formula risk-1 · scored at block {profile['block']}" in panel["meta"]
+    assert f"formula {FORMULA_VERSION} · scored at block {profile['block']}" in panel["meta"]
     assert score["composite_rule"] in panel["meta"]
     assert [o[:2] for o in panel["overrides"]] == [[o["rule"], o["cap"]] for o in score["overrides"]]
     assert all(o["why"] in shown[2] for o, shown in zip(score["overrides"], panel["overrides"], strict=True))
