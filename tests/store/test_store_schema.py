@@ -34,6 +34,7 @@ TABLES |= {"grade_factors"}  # 0015: grade factors per block (issue 16)
 TABLES |= {"grade_publications", "grade_signals"}  # 0016: published grades and signals (issue 16)
 TABLES |= {"alert_evidence"}  # 0017: alert evidence shared per block (issue 15)
 TABLES |= {"index_values"}  # 0018: index values per block (issue 17)
+TABLES |= {"job_runs", "job_leases"}  # 0020: scale-out job ledger and leases (issue 19)
 
 
 def _script_head() -> str:
