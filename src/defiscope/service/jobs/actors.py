@@ -19,7 +19,7 @@ from typing import Any, Final, ParamSpec
 import dramatiq
 import structlog
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.errors import ConnectionError as BrokerConnectionError
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Middleware
 from pika.exceptions import AMQPError
 

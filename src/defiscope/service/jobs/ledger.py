@@ -81,7 +81,7 @@ class JobLedger:
             for start in range(0, len(ordered), _KEYS_PER_QUERY):
                 part = ordered[start : start + _KEYS_PER_QUERY]
                 stmt = select(JobRunRow.key, JobRunRow.state, JobRunRow.attempts).where(JobRunRow.key.in_(part))
-                found.update((k, (s, a)) for k, s, a in session.execute(stmt).tuples())
+                found.update((k, (s, a)) for k, s, a in session.execute(stmt))
         return found
 
     def errors(self, keys: Collection[str]) -> dict[str, str]:
@@ -90,4 +90,4 @@ class JobLedger:
             stmt = select(JobRunRow.key, JobRunRow.error).where(
                 JobRunRow.key.in_(sorted(keys)), JobRunRow.state == FAILED
             )
-            return {k: e or "" for k, e in session.execute(stmt).tuples()}
+            return {k: e or "" for k, e in session.execute(stmt)}

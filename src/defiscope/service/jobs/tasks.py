@@ -30,6 +30,8 @@ log = structlog.get_logger(__name__)
 JobBody = Callable[[WorkerThread], Coroutine[Any, Any, Mapping[str, object]]]
 #: How often a follower looks whether its process is stopping, between lease renewals.
 STOP_CHECK_SECONDS = 0.5
+#: Seconds past a lease's expiry a waiting follower asks again (clock reads of two processes).
+EXPIRY_MARGIN_SECONDS = 0.05
 
 
 def run_keyed(process: WorkerProcess, key: str, kind: str, body: JobBody) -> Mapping[str, object] | None:
@@ -87,7 +89,7 @@ async def follow_slice(
     """Follow the chain's head for one slice while holding its lease; the lease still held at the end (for the
     continuation to take over), or None if it was held by another worker or lost on the way."""
     leases = process.leases
-    lease = await asyncio.to_thread(leases.acquire, head_lease(chain_id), holder, time.time(), handover=handover)
+    lease = await take_lease(leases, head_lease(chain_id), holder, handover)
     if lease is None:
         log.info("follow.held_elsewhere", chain_id=chain_id)
         return None
@@ -105,6 +107,24 @@ async def follow_slice(
     finally:
         stop.set()
     return await keeper
+
+
+async def take_lease(leases: LeaseStore, name: str, holder: str, handover: Lease | None) -> Lease | None:
+    """The lease, at once or as soon as it runs out; None if its holder renews it meanwhile (it is alive).
+
+    Waiting for the expiry makes the message the broker redelivers from a killed holder the one that takes over,
+    within the lease time of the kill, rather than a later one from the scheduler."""
+    while True:
+        lease = await asyncio.to_thread(leases.acquire, name, holder, time.time(), handover=handover)
+        if lease is not None:
+            return lease
+        held = await asyncio.to_thread(leases.current, name)
+        if held is None:
+            continue
+        await asyncio.sleep(max(0.0, held.expires_at - time.time()) + EXPIRY_MARGIN_SECONDS)
+        now_held = await asyncio.to_thread(leases.current, name)
+        if now_held is not None and (now_held.expires_at > time.time() or now_held.token != held.token):
+            return None  # renewed or taken: a live holder has it
 
 
 async def keep_lease(

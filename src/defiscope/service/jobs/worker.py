@@ -51,6 +51,8 @@ def run_worker(
             for name in wanted:  # declared now: a broker that cannot be reached fails here, in one line
                 broker.declare_queue(settings.queue(name), ensure=True)
             worker = Worker(broker, queues={settings.queue(q) for q in wanted}, worker_threads=concurrency)
+            # One message in hand per thread: a slow worker hoards nothing, a killed one gives back only its jobs.
+            worker.queue_prefetch = concurrency
             worker.start()
         log.info("worker.started", queues=wanted, concurrency=concurrency)
         stop.wait()
