@@ -67,13 +67,13 @@ COMMANDS: Final = (
         "worker",
         "defiscope.cli.jobs",
         "commands",
-        "Run jobs from the message broker: backfill chunks, head-following, discovery scans.",
+        "Run jobs from the broker (backfill chunks, head-following, discovery) until Ctrl-C / SIGTERM.",
     ),
     LazyCommand(
         "scheduler",
         "defiscope.cli.jobs",
         "commands",
-        "Keep one head-follower job alive per chain (a lease in the store) for the workers.",
+        "Keep one head-follower job alive per chain (a lease in the store), until Ctrl-C / SIGTERM.",
     ),
     LazyCommand(
         "volume",

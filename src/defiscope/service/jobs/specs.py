@@ -2,8 +2,8 @@
 
     >>> [c.key for c in backfill_chunks(1, "uniswap-v2", 100, 349, step=1, chunk=100)]
     ['backfill:1:uniswap-v2:100-199/1', 'backfill:1:uniswap-v2:200-299/1', 'backfill:1:uniswap-v2:300-349/1']
-    >>> BackfillChunk.from_message(backfill_chunks(1, "aave", 0, 9, step=2, chunk=4)[1].to_message())
-    BackfillChunk(chain_id=1, slug='aave', from_block=4, to_block=7, step=2)
+    >>> [list(c.blocks) for c in backfill_chunks(1, "aave", 0, 9, step=2, chunk=4)]
+    [[0, 2, 4, 6], [8]]
 
 A chunk covers `chunk` blocks of the range (whatever the step): every chunk's first block is on the step's grid
 (from_block + k * step), so the chunks together ask exactly the blocks one backfill of the range would.
