@@ -1,13 +1,15 @@
 """Backfill throughput of 1, 2 and 4 worker processes behind the provider simulator (100 ms per request).
 
 One devnet chain (chain 1) is served through `devnet.provider_proxy` with only latency added (no rate limit, so
-the figure is what the workers make of a slow provider). `--blocks` blocks are mined after the world's load
+the figure is what the workers make of a slow provider); each worker has a simulator process of its own, as a
+hosted provider is not one Python thread shared by every client (one shared simulator thread, itself waiting for
+a CPU on a loaded machine, capped four workers at about 2.5x). `--blocks` blocks are mined after the world's load
 block; for each worker count, in the same run: a fresh PostgreSQL database, that many `defiscope worker`
 processes (one job at a time each) on a RabbitMQ queue of the run's own; first four warm-up blocks, one job each
 (each worker's one-time start: workers are long-lived; its time is reported as `warm_up_seconds`), then the range
 sent as chunks of `--chunk` blocks, timed from the first send until the job ledger has every chunk done. The
 digest is a SHA-256 of what was stored (every snapshot's block, totals and tokens, in order): it must be the same
-for every worker count. Also reported: the workers' CPU seconds and the provider's requests per block.
+for every worker count. Also reported: the workers' CPU seconds.
 
     .venv/bin/python benchmarks/scale_out.py [--json] [--blocks 48] [--chunk 4] [--slug uniswap-v2] [--repeat 1]
 
@@ -20,14 +22,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
@@ -35,10 +40,11 @@ from typing import Final
 import pika
 from sqlalchemy import text
 
-from defiscope.devnet import runfile
+from defiscope.devnet import Devnet, DevnetChain, runfile
 from defiscope.devnet.anvil import rpc
 from defiscope.devnet.manager import start_devnet
 from defiscope.devnet.provider_proxy import ProviderProfile, ProviderProxy
+from defiscope.logs import configure
 from defiscope.service.jobs.actors import Jobs, open_broker
 from defiscope.service.jobs.backfill import enqueue_backfill, wait_for_chunks
 from defiscope.service.jobs.ledger import JobLedger
@@ -76,7 +82,6 @@ class Run:
     result_digest: str
     warm_up_seconds: float  # the untimed first blocks, one per worker: each worker's engine built and warmed
     worker_cpu_seconds: float  # CPU the workers used in all (start, warm-up and timed range)
-    requests_per_block: float  # HTTP requests the provider saw per timed block (each waits LATENCY_MS)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -86,21 +91,65 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, default=4, help="blocks per job")
     parser.add_argument("--slug", default="uniswap-v2")
     parser.add_argument("--repeat", type=int, default=1, help="runs per worker count; the fastest is kept")
+    parser.add_argument("--serve-proxy", metavar="UPSTREAM", help=argparse.SUPPRESS)  # one simulator process
     args = parser.parse_args(argv)
-    home = Path(tempfile.mkdtemp(prefix="defiscope-scale-out-"))
-    os.environ["DEFISCOPE_DATA_DIR"] = str(home)  # the run file the workers read names the proxied chain
-    with start_devnet((1,), show_progress=False) as devnet:
+    configure(logging.WARNING)  # logs on stderr: stdout carries the figures (JSON with --json)
+    if args.serve_proxy:
+        serve_proxy(args.serve_proxy)
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="defiscope-scale-out-") as temporary,
+        start_devnet((1,), show_progress=False) as devnet,  # the world cached in the caller's data dir
+        ExitStack() as proxies,
+    ):
         chain = devnet.chain(1)
         rpc(chain.rpc_url, "anvil_mine", [hex(args.blocks + WARM_UP_BLOCKS), hex(BLOCK_SECONDS)])
         top = int(rpc(chain.rpc_url, "eth_blockNumber"), 16)
         first = top - args.blocks + 1
-        with ProviderProxy(chain.rpc_url, ProviderProfile("latency", latency=LATENCY_MS / 1000)) as proxy:
-            runfile.publish(devnet, [chain.with_rpc_url(proxy.url)])
-            runs = [
-                best_of(args.repeat, lambda n=n: measure(n, args.slug, first, top, args.chunk, home, proxy))
-                for n in WORKER_COUNTS
-            ]
+        homes = []
+        for i in range(max(WORKER_COUNTS)):
+            url = proxies.enter_context(proxy_process(chain.rpc_url))
+            homes.append(publish_run_file(Path(temporary) / f"worker{i}", devnet, chain.with_rpc_url(url)))
+        runs = [
+            best_of(args.repeat, lambda n=n: measure(n, args.slug, first, top, args.chunk, homes[:n]))
+            for n in WORKER_COUNTS
+        ]
     report(runs, as_json=args.json)
+
+
+@contextmanager
+def proxy_process(upstream: str) -> Iterator[str]:
+    """A provider simulator in a process of its own (this script with --serve-proxy); its URL."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve-proxy", upstream], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert child.stdout is not None
+        url = child.stdout.readline().decode().strip()
+        if not url.startswith("http"):
+            raise SystemExit(f"the provider simulator for {upstream} did not start")
+        yield url
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+def serve_proxy(upstream: str) -> None:
+    """Serve `upstream` through the simulator with LATENCY_MS per request until SIGTERM; print the URL first."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with ProviderProxy(upstream, ProviderProfile("latency", latency=LATENCY_MS / 1000)) as proxy:
+        print(proxy.url, flush=True)
+        stop.wait()
+
+
+def publish_run_file(home: Path, devnet: Devnet, chain: DevnetChain) -> Path:
+    """A data dir whose running devnet is `chain` as served by one simulator (`$DATA_DIR/devnet/run.json`)."""
+    info = runfile.RunInfo(owner_pid=os.getpid(), detached=True, nodes=devnet.nodes, chains=(chain,))
+    path = home / "devnet" / "run.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(info.to_json()))
+    return home
 
 
 def best_of(times: int, run: Callable[[], Run]) -> Run:
@@ -108,7 +157,7 @@ def best_of(times: int, run: Callable[[], Run]) -> Run:
     return min((run() for _ in range(times)), key=lambda r: r.seconds)
 
 
-def measure(workers: int, slug: str, first: int, top: int, chunk: int, home: Path, proxy: ProviderProxy) -> Run:
+def measure(workers: int, slug: str, first: int, top: int, chunk: int, homes: Sequence[Path]) -> Run:
     settings = JobSettings(
         broker_url=os.environ.get("DEFISCOPE_BROKER_URL", DEFAULT_BROKER_URL),
         queue_prefix=f"bench{secrets.token_hex(4)}",
@@ -118,23 +167,23 @@ def measure(workers: int, slug: str, first: int, top: int, chunk: int, home: Pat
         broker = open_broker(settings)
         env = {
             **os.environ,
-            "DEFISCOPE_DATA_DIR": str(home),
             "DEFISCOPE_DATABASE_URL": url,
             "DEFISCOPE_NETWORK": "devnet",
             "DEFISCOPE_BROKER_URL": settings.broker_url,
             "DEFISCOPE_JOBS_QUEUE_PREFIX": settings.queue_prefix,
         }
         command = [sys.executable, "-m", "defiscope.cli", "worker", "--queues", "backfill", "--concurrency", "1"]
-        children = [subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL) for _ in range(workers)]
+        children = [
+            subprocess.Popen(command, env={**env, "DEFISCOPE_DATA_DIR": str(home)}, stderr=subprocess.DEVNULL)
+            for home in homes
+        ]
         try:
             wait_for_consumers(settings, workers)
             ledger = JobLedger(repo.engine)
             send = Jobs(broker, settings).backfill_chunk.send
             warm = backfill_chunks(1, slug, first - WARM_UP_BLOCKS, first - 1, step=1, chunk=1)
             warm_seconds = run_chunks(send, ledger, warm, settings)
-            requests_before = proxy.counters.requests
             seconds = run_chunks(send, ledger, backfill_chunks(1, slug, first, top, step=1, chunk=chunk), settings)
-            requests = proxy.counters.requests - requests_before
             with repo.engine.connect() as conn:
                 digest = hashlib.sha256(repr(conn.execute(DIGEST_QUERY).all()).encode()).hexdigest()
             cpu = sum(cpu_seconds(child.pid) for child in children)
@@ -154,7 +203,6 @@ def measure(workers: int, slug: str, first: int, top: int, chunk: int, home: Pat
         digest,
         round(warm_seconds, 3),
         round(cpu, 2),
-        round(requests / blocks, 2),
     )
 
 
