@@ -11,7 +11,7 @@ sent as chunks of `--chunk` blocks, timed from the first send until the job ledg
 digest is a SHA-256 of what was stored (every snapshot's block, totals and tokens, in order): it must be the same
 for every worker count. Also reported: the workers' CPU seconds.
 
-    .venv/bin/python benchmarks/scale_out.py [--json] [--blocks 48] [--chunk 4] [--slug uniswap-v2] [--repeat 1]
+    .venv/bin/python benchmarks/scale_out.py [--json] [--blocks 96] [--chunk 4] [--slug uniswap-v2] [--repeat 1]
 
 Target (noted, not asserted): 4 workers >= 3x one worker. The work is I/O-bound (each block waits on several
 100 ms round trips), so worker processes scale past the machine's two cores.
@@ -87,7 +87,7 @@ class Run:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--blocks", type=int, default=48)
+    parser.add_argument("--blocks", type=int, default=96)
     parser.add_argument("--chunk", type=int, default=4, help="blocks per job")
     parser.add_argument("--slug", default="uniswap-v2")
     parser.add_argument("--repeat", type=int, default=1, help="runs per worker count; the fastest is kept")
