@@ -12,7 +12,11 @@ from typer.testing import CliRunner
 from defiscope.cli import app
 from defiscope.devnet import DevnetChain
 from defiscope.service.jobs.settings import JobSettings
+from defiscope.store import Repository
 from tests.service.chainkit import head
+from tests.service.conftest import clean_env
+from tests.service.jobs.workers import Processes
+from tests.service.test_backfill import TREASURY, grow
 
 
 @pytest.fixture
@@ -78,3 +82,40 @@ def test_worker_refuses_an_unknown_queue(cli: CliRunner) -> None:
     result = cli.invoke(app, ["worker", "--queues", "backfill,nope"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: unknown queue nope: choose among backfill, follow, discovery"
+
+
+def test_backfill_chunk_wait_returns_once_a_worker_did_every_chunk(
+    cli: CliRunner, eth_chain: DevnetChain, devnet_home: Path, pg_url: str, job_env: JobSettings, tmp_path: Path
+) -> None:
+    first, last = grow(eth_chain, 12)
+    env = clean_env(
+        devnet_home,
+        DEFISCOPE_DATABASE_URL=pg_url,
+        DEFISCOPE_NETWORK="devnet",
+        DEFISCOPE_BROKER_URL=job_env.broker_url,
+        DEFISCOPE_JOBS_QUEUE_PREFIX=job_env.queue_prefix,
+    )
+    processes = Processes(env, tmp_path)
+    try:
+        processes.worker("worker", "backfill")
+        args = ["backfill", TREASURY, "-c", "1", "--from-block", str(first), "--to-block", str(last), "--step", "2"]
+        result = cli.invoke(app, [*args, "--chunk", "2", "--wait", "--json"])
+        assert result.exit_code == 0, result.output + processes.tails()
+        summary = json.loads(result.stdout)
+        assert (summary["chunks"], summary["sent"], summary["done"], summary["failed"]) == (3, 3, 3, {})
+        again = cli.invoke(app, [*args, "--chunk", "2", "--wait", "--json"])
+        assert json.loads(again.stdout) | {"seconds": 0} == {
+            "chunks": 3,
+            "sent": 0,
+            "already_done": 3,
+            "done": 3,
+            "failed": {},
+            "seconds": 0,
+        }
+    finally:
+        processes.stop_all()
+    repo = Repository.open(pg_url)
+    try:
+        assert repo.stored_blocks(TREASURY, 1, first, last) == set(range(first, last + 1, 2))
+    finally:
+        repo.close()
