@@ -84,7 +84,7 @@ def enqueue_chunks(chunks: list[BackfillChunk], *, wait: bool, quiet: bool) -> N
             sent = enqueue_backfill(Jobs(broker, settings).backfill_chunk.send, ledger, chunks)
         outcome = None
         if wait:
-            with block_progress("chunks", disable=quiet) as report:
+            with block_progress("backfill jobs", disable=quiet) as report:
                 outcome = wait_for_chunks(
                     ledger, chunks, retries=settings.chunk_retries, timeout=DEFAULT_WAIT_SECONDS, on_progress=report
                 )

@@ -1,8 +1,9 @@
 """Tables of the scale-out jobs (revision 0020): the job ledger and the leases.
 
 A ledger row is one job by its idempotency key (`backfill:1:uniswap-v2:100-199/1`): a worker marks it running,
-then done with its result or failed with the reason. A delivery of a job whose key is done returns at once; the
-job's own writes are idempotent too (unique constraints, upserts), so a job run twice after a crash stores once.
+then done with its result, failed with the reason (a retry may follow) or dead (bad input: no retry). A delivery
+of a job whose key is done returns at once; the job's own writes are idempotent too (unique constraints, upserts),
+so a job run twice after a crash stores once.
 
 A lease row gives one named role (`head:1`, the head-follower of chain 1) to one holder until `expires_at`;
 the holder renews it while it works, and anyone may take it once it has expired. `token` grows at every change
@@ -23,8 +24,9 @@ HOLDER_LEN: Final = 200
 
 RUNNING: Final = "running"
 DONE: Final = "done"
-FAILED: Final = "failed"
-JOB_STATES: Final = (RUNNING, DONE, FAILED)
+FAILED: Final = "failed"  # the last try failed; the broker may try again
+DEAD: Final = "dead"  # failed for good: bad input, which no retry mends
+JOB_STATES: Final = (RUNNING, DONE, FAILED, DEAD)
 
 
 class JobRunRow(Base):
@@ -32,7 +34,7 @@ class JobRunRow(Base):
 
     __tablename__ = "job_runs"
     __table_args__ = (
-        CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),
+        CheckConstraint("state IN ('running', 'done', 'failed', 'dead')", name="state"),
         Index(None, "kind", "state"),  # progress of a batch of jobs: counts by state
     )
 

@@ -25,6 +25,14 @@ def test_a_done_key_is_not_started_again(store_engine: Engine) -> None:
     assert ledger.states([KEY, "never-started"]) == {KEY: ("done", 2)}
 
 
+def test_bad_input_makes_a_job_dead(store_engine: Engine) -> None:
+    ledger = JobLedger(store_engine)
+    assert ledger.start(KEY, "backfill", "w1", now=1.0)
+    ledger.fail(KEY, "BackfillInputError: before its deployment", now=2.0, final=True)
+    assert ledger.states([KEY]) == {KEY: ("dead", 1)}
+    assert ledger.errors([KEY]) == {KEY: "BackfillInputError: before its deployment"}
+
+
 def test_concurrent_first_starts_make_one_row(store_engine: Engine) -> None:
     ledger = JobLedger(store_engine)
     with ThreadPoolExecutor(4) as pool:

@@ -9,11 +9,12 @@ import pytest
 
 from defiscope.devnet import DevnetChain
 from defiscope.service.jobs import tasks
+from defiscope.service.jobs.backfill import wait_for_chunks
 from defiscope.service.jobs.context import WorkerProcess
 from defiscope.service.jobs.lease import LeaseStore
 from defiscope.service.jobs.scheduler import HeadWatch
 from defiscope.service.jobs.settings import JobSettings
-from defiscope.service.jobs.specs import BackfillChunk, discovery_key, head_lease
+from defiscope.service.jobs.specs import BackfillChunk, JobInputError, discovery_key, head_lease
 from defiscope.store import Repository
 from tests.service.chainkit import head
 from tests.service.test_backfill import TREASURY, grow
@@ -62,6 +63,19 @@ def test_a_failing_job_is_recorded_and_raised(process: WorkerProcess) -> None:
     assert process.ledger.errors(["backfill:1:x:1-2/1"]) == {
         "backfill:1:x:1-2/1": "RuntimeError: provider answered 502"
     }
+
+
+def test_bad_input_is_dead_at_once_and_ends_the_wait(process: WorkerProcess) -> None:
+    chunk = BackfillChunk(1, "no-such-protocol", 1, 2, 1)
+
+    async def refused(_: object) -> dict[str, object]:
+        raise JobInputError("unknown protocol 'no-such-protocol'")
+
+    with pytest.raises(JobInputError):
+        tasks.run_keyed(process, chunk.key, "backfill", refused)
+    outcome = wait_for_chunks(process.ledger, [chunk], retries=5, timeout=5)
+    assert outcome.failed == {chunk.key: "JobInputError: unknown protocol 'no-such-protocol'"}
+    assert outcome.done == 0
 
 
 def test_the_scheduler_sends_a_follow_job_only_while_the_lease_is_free(sqlite_url: str) -> None:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from defiscope.service.jobs.errors import ChunksTimedOut
 from defiscope.service.jobs.ledger import JobLedger
 from defiscope.service.jobs.specs import BackfillChunk
-from defiscope.store.jobs import DONE, FAILED
+from defiscope.store.jobs import DEAD, DONE, FAILED
 
 #: Seconds between looks at the ledger while waiting.
 POLL_SECONDS = 0.25
 
+#: Told (blocks of the chunks done, blocks of all chunks) at each look at the ledger.
 ChunkProgress = Callable[[int, int], None]
 
 
@@ -36,7 +37,7 @@ class Enqueued:
 @dataclass(frozen=True, slots=True)
 class ChunkOutcome:
     done: int
-    failed: dict[str, str] = field(default_factory=dict)  # key -> last error, for chunks out of tries
+    failed: dict[str, str] = field(default_factory=dict)  # key -> last error, for chunks dead or out of tries
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, object]:
@@ -62,16 +63,18 @@ def wait_for_chunks(
     timeout: float,
     on_progress: ChunkProgress | None = None,
 ) -> ChunkOutcome:
-    """Wait until every chunk is done or has failed its last try (1 + `retries`); `ChunksTimedOut` after
+    """Wait until every chunk is done, dead, or has failed its last try (1 + `retries`); `ChunksTimedOut` after
     `timeout` seconds."""
     keys = [c.key for c in chunks]
+    blocks = {c.key: len(c.blocks) for c in chunks}
     started = time.monotonic()
     while True:
         states = ledger.states(keys)
         done = sum(1 for state, _ in states.values() if state == DONE)
-        given_up = [k for k, (state, tries) in states.items() if state == FAILED and tries > retries]
+        given_up = [k for k, (state, tries) in states.items() if state == DEAD or (state == FAILED and tries > retries)]
         if on_progress is not None:
-            on_progress(done, len(keys))
+            done_blocks = sum(blocks[k] for k, (state, _) in states.items() if state == DONE)
+            on_progress(done_blocks, sum(blocks.values()))
         if done + len(given_up) == len(keys):
             return ChunkOutcome(done, ledger.errors(given_up) if given_up else {}, time.monotonic() - started)
         if time.monotonic() - started > timeout:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.store.database import WRITE_OPTION
-from defiscope.store.jobs import DONE, FAILED, RUNNING, JobRunRow
+from defiscope.store.jobs import DEAD, DONE, FAILED, RUNNING, JobRunRow
 
 _ERROR_CHARS: Final = 2000
 _KEYS_PER_QUERY: Final = 500  # an IN list small enough for either backend
@@ -66,12 +66,13 @@ class JobLedger:
             if row is not None:
                 row.state, row.finished_at, row.result, row.error = DONE, now, json.dumps(result), None
 
-    def fail(self, key: str, error: str, now: float) -> None:
-        """Record why the last try failed; a later try (the broker's retry) may still finish it."""
+    def fail(self, key: str, error: str, now: float, *, final: bool = False) -> None:
+        """Record why the last try failed: a later try (the broker's retry) may still finish it, unless `final`
+        (bad input, which the broker does not retry: the job is dead)."""
         with self._write() as session:
             row = session.get(JobRunRow, key, with_for_update=True)
             if row is not None and row.state != DONE:
-                row.state, row.finished_at, row.error = FAILED, now, error[:_ERROR_CHARS]
+                row.state, row.finished_at, row.error = DEAD if final else FAILED, now, error[:_ERROR_CHARS]
 
     def states(self, keys: Collection[str]) -> dict[str, tuple[str, int]]:
         """(state, tries) of each of `keys` that was ever started."""
@@ -85,9 +86,9 @@ class JobLedger:
         return found
 
     def errors(self, keys: Collection[str]) -> dict[str, str]:
-        """The last error of each of `keys` that failed."""
+        """The last error of each of `keys` that failed or is dead."""
         with self._reads() as session:
             stmt = select(JobRunRow.key, JobRunRow.error).where(
-                JobRunRow.key.in_(sorted(keys)), JobRunRow.state == FAILED
+                JobRunRow.key.in_(sorted(keys)), JobRunRow.state.in_((FAILED, DEAD))
             )
             return {k: e or "" for k, e in session.execute(stmt)}

@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from defiscope.chain.reader import Batcher
+from defiscope.errors import InputError
 from defiscope.service.backfill import backfill
 from defiscope.service.discovery import attach_discovery, engine_cursors
 from defiscope.service.indexer import ChainIndexer, IndexerOptions
@@ -43,7 +44,8 @@ def run_keyed(process: WorkerProcess, key: str, kind: str, body: JobBody) -> Map
     try:
         result = thread.run(body(thread))
     except Exception as exc:
-        process.ledger.fail(key, f"{type(exc).__name__}: {exc}", time.time())
+        # Bad input stays bad: the actors do not retry an InputError, so the ledger marks the job dead.
+        process.ledger.fail(key, f"{type(exc).__name__}: {exc}", time.time(), final=isinstance(exc, InputError))
         log.warning("job.failed", key=key, error=str(exc))
         raise
     process.ledger.finish(key, result, time.time())

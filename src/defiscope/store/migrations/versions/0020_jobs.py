@@ -4,7 +4,7 @@ Revision ID: 0020_jobs
 Revises: 0018_index_values
 Create Date: 2026-12-07
 
-`job_runs`: one row per job key (state running/done/failed, tries, holder, result or error): a job delivered
+`job_runs`: one row per job key (state running/done/failed/dead, tries, holder, result or error): a job delivered
 again after it is done returns at once. `job_leases`: a named role (a chain's head-follower) held by one worker
 until it expires unless renewed; `token` grows at every change of holder.
 """
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("result", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_job_runs")),
-        sa.CheckConstraint("state IN ('running', 'done', 'failed')", name=op.f("ck_job_runs_state")),
+        sa.CheckConstraint("state IN ('running', 'done', 'failed', 'dead')", name=op.f("ck_job_runs_state")),
     )
     op.create_index(op.f("ix_job_runs_kind_state"), "job_runs", ["kind", "state"])
     op.create_table(
