@@ -34,6 +34,24 @@ if [ "$(cat node_modules/.defiscope-installed 2>/dev/null)" != "$node_stamp" ]; 
   echo "$node_stamp" > node_modules/.defiscope-installed
 fi
 
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The services the tests talk to (PostgreSQL, Redis, RabbitMQ) run on this machine kind; one that has stopped (the
+# disk filled up, a restart) is started again with the machine's own command. Nothing to do when they are up.
+start_services() {
+  if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  fi
+  if command -v redis-cli >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+  fi
+  if command -v rabbitmq-server >/dev/null 2>&1 && ! listening 5672; then
+    rabbitmq-server -detached || true
+    for _ in $(seq 60); do listening 5672 && break; sleep 0.5; done  # the broker boots in a few seconds
+  fi
+}
+
 command=${1:-}
 shift || true
 case "$command" in
@@ -41,6 +59,7 @@ case "$command" in
     exec .venv/bin/defiscope serve "$@"
     ;;
   test)
+    start_services
     # The dashboard's browser test drives Debian's chromium (Playwright never downloads a browser here).
     if ! command -v chromium >/dev/null 2>&1; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -64,6 +64,18 @@ COMMANDS: Final = (
         "Store a protocol's snapshots over a block range; a rerun completes an interrupted one.",
     ),
     LazyCommand(
+        "worker",
+        "defiscope.cli.jobs",
+        "commands",
+        "Run jobs from the broker (backfill chunks, head-following, discovery) until Ctrl-C / SIGTERM.",
+    ),
+    LazyCommand(
+        "scheduler",
+        "defiscope.cli.jobs",
+        "commands",
+        "Keep one head-follower job alive per chain (a lease in the store), until Ctrl-C / SIGTERM.",
+    ),
+    LazyCommand(
         "volume",
         "defiscope.cli.volume",
         "commands",

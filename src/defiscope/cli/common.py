@@ -74,6 +74,10 @@ def failure_advice(exc: DefiscopeError) -> str | None:
 
     if isinstance(exc, StoreError):
         return "check DEFISCOPE_DATABASE_URL and that the database is up, or try later"
+    from defiscope.service.jobs.errors import JobsUnavailable
+
+    if isinstance(exc, JobsUnavailable):
+        return "check DEFISCOPE_BROKER_URL, that RabbitMQ is up and that `defiscope worker` runs, or try later"
     return None
 
 

@@ -3,6 +3,7 @@
 defiscope index                          # follow every configured chain until Ctrl-C / SIGTERM
 defiscope index --chain 1 --every 10 --once
 defiscope backfill uniswap-v2 --from-block 19000000 --to-block 19010000 --step 100 --json
+defiscope backfill uniswap-v2 --from-block 19000000 --to-block 19010000 --chunk 500 --wait  # on `defiscope worker`s
 
 `--network devnet` (env DEFISCOPE_NETWORK) reads the running devnet even when RPC endpoints are configured.
 """
@@ -31,9 +32,12 @@ from defiscope.service.backfill import (
     BackfillInputError,
     BackfillResult,
     backfill,
+    check_arguments,
+    check_head,
 )
 from defiscope.service.context import NETWORK_ENV, NETWORKS, Network, NoChainsConfigured, open_runtime
 from defiscope.service.indexer import IndexedBlock, Indexer, IndexerOptions
+from defiscope.service.jobs.specs import BackfillChunk, backfill_chunks
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 
@@ -97,8 +101,21 @@ def backfill_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
     network: NetworkOption = "auto",
+    chunk: Annotated[
+        int | None,
+        typer.Option("--chunk", help="Send the range to `defiscope worker`s as jobs of N blocks each (no local work)."),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="With --chunk: wait until the workers are done.")] = False,
 ) -> None:
     """Store a protocol's snapshots over a block range; a rerun completes an interrupted one."""
+    if chunk is not None:
+        from defiscope.cli.jobs import enqueue_chunks  # the broker's client only when jobs are asked for
+
+        chunks = asyncio.run(_chunks(slug, from_block, to_block, step, chunk, chain, _network(network)))
+        enqueue_chunks(chunks, wait=wait, quiet=as_json)
+        return
+    if wait:
+        raise BackfillInputError("--wait needs --chunk (without it the backfill runs here and is waited for)")
     result = asyncio.run(
         _backfill(slug, from_block, to_block, step, chain, concurrency, _network(network), quiet=as_json)
     )
@@ -181,6 +198,17 @@ async def _backfill(
                 )
     finally:
         repo.close()
+
+
+async def _chunks(
+    slug: str, from_block: int, to_block: int, step: int, chunk: int, chain: str | None, network: Network
+) -> list[BackfillChunk]:
+    """The range's chunks, once the input is known to be good (the protocol, the range, the head)."""
+    async with open_runtime(load_settings(), None if chain is None else [chain], network=network) as runtime:
+        engine = _engine_for(runtime.engines, slug)
+        check_arguments(engine, slug, from_block, to_block, step, 1)
+        await check_head(engine, to_block)
+        return backfill_chunks(engine.client.chain_id, slug, from_block, to_block, step=step, chunk=chunk)
 
 
 def _engine_for(engines: Mapping[int, TvlEngine], slug: str) -> TvlEngine:

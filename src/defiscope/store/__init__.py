@@ -13,6 +13,7 @@
 Token amounts and USD values round-trip exactly on both backends (see `defiscope.store.types`).
 """
 
+from defiscope.store import jobs as _jobs  # noqa: F401  (its tables join the metadata)
 from defiscope.store import outbox as _outbox  # noqa: F401  (its tables join the metadata)
 from defiscope.store.convert import ChainPoint, HistoryPoint
 from defiscope.store.database import connect, create_engine, database_url, mask_url, migrate

@@ -1,0 +1,99 @@
+"""Leases in the store: one holder per named role (a chain's head-follower), fail-over when it stops renewing.
+
+    leases = LeaseStore(engine, seconds=30)
+    lease = leases.acquire("head:1", holder="host:123:a1", now=time.time())   # None: someone else holds it
+    lease = leases.renew(lease, now=time.time())                                # None: lost (someone took it)
+    leases.acquire("head:1", "host:456:b2", now, handover=lease)               # the holder's continuation
+
+A free or expired lease goes to whoever asks first (the row is locked for the check: `FOR UPDATE` on PostgreSQL,
+SQLite's write transactions are serialised). `token` grows at every change of holder, so a renewal by a holder
+whose lease expired and was taken fails even if the clocks disagree. Times are the callers' unix clocks: the lease
+is much longer than the skew of hosts kept in time by NTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Engine, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from defiscope.store.database import WRITE_OPTION
+from defiscope.store.jobs import LeaseRow
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    name: str
+    holder: str
+    token: int
+    expires_at: float
+
+
+class LeaseStore:
+    __slots__ = ("_reads", "_writes", "seconds")
+
+    def __init__(self, engine: Engine, seconds: float) -> None:
+        self.seconds = seconds
+        self._writes = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self._reads = sessionmaker(engine)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._writes.begin() as session:
+            yield session
+
+    def acquire(self, name: str, holder: str, now: float, *, handover: Lease | None = None) -> Lease | None:
+        """The lease for `holder` if it is free, expired, already its own, or handed over by its current holder."""
+        try:
+            with self._write() as session:
+                row = session.get(LeaseRow, name, with_for_update=True)
+                if row is None:
+                    row = LeaseRow(name=name, holder=holder, token=1, acquired_at=now, expires_at=now + self.seconds)
+                    session.add(row)
+                    return _lease(row)
+                handed = handover is not None and (row.holder, row.token) == (handover.holder, handover.token)
+                if row.holder != holder and row.expires_at > now and not handed:
+                    return None
+                if row.holder != holder:
+                    row.holder, row.token, row.acquired_at = holder, row.token + 1, now
+                row.expires_at = now + self.seconds
+                return _lease(row)
+        except IntegrityError:  # another holder inserted the first row of this name at the same moment
+            return None
+
+    def renew(self, lease: Lease, now: float) -> Lease | None:
+        """The lease extended by its length, or None if it is no longer this holder's."""
+        expires_at = now + self.seconds
+        with self._write() as session:
+            changed = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(LeaseRow)
+                    .where(LeaseRow.name == lease.name, LeaseRow.holder == lease.holder, LeaseRow.token == lease.token)
+                    .values(expires_at=expires_at)
+                ),
+            ).rowcount
+        return Lease(lease.name, lease.holder, lease.token, expires_at) if changed else None
+
+    def release(self, lease: Lease) -> None:
+        """Give the role up at once (a clean shutdown), unless someone else holds it already."""
+        with self._write() as session:
+            session.execute(
+                update(LeaseRow)
+                .where(LeaseRow.name == lease.name, LeaseRow.holder == lease.holder, LeaseRow.token == lease.token)
+                .values(expires_at=0.0)
+            )
+
+    def current(self, name: str) -> Lease | None:
+        with self._reads() as session:
+            row = session.get(LeaseRow, name)
+            return None if row is None else _lease(row)
+
+
+def _lease(row: LeaseRow) -> Lease:
+    return Lease(row.name, row.holder, row.token, row.expires_at)

@@ -1,0 +1,94 @@
+"""The job ledger: each job by its idempotency key, so a job delivered twice after it is done does nothing.
+
+    ledger = JobLedger(engine)
+    if ledger.start("backfill:1:uniswap-v2:100-199/1", "backfill", holder="host:123", now=time.time()):
+        ...  # the job's own writes are idempotent too: a crash before `finish` re-runs it harmlessly
+        ledger.finish(key, {"stored": 100}, now=time.time())
+    ledger.states([key])        # {key: ("done", 1)}: state and tries; a key never started is absent
+
+Every method is one transaction. `start` of a key that is running elsewhere starts it again (its worker may have
+died: the broker redelivered the message); the job's writes decide what is stored, not the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Final
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from defiscope.store.database import WRITE_OPTION
+from defiscope.store.jobs import DEAD, DONE, FAILED, RUNNING, JobRunRow
+
+_ERROR_CHARS: Final = 2000
+_KEYS_PER_QUERY: Final = 500  # an IN list small enough for either backend
+
+
+class JobLedger:
+    __slots__ = ("_reads", "_writes")
+
+    def __init__(self, engine: Engine) -> None:
+        self._writes = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
+        self._reads = sessionmaker(engine)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._writes.begin() as session:
+            yield session
+
+    def start(self, key: str, kind: str, holder: str, now: float) -> bool:
+        """Mark `key` running for `holder` (one more try); False, touching nothing, if it is done already."""
+        for _ in range(2):  # a concurrent first start of the same key: the second try sees its row
+            try:
+                with self._write() as session:
+                    row = session.get(JobRunRow, key, with_for_update=True)
+                    if row is not None and row.state == DONE:
+                        return False
+                    if row is None:
+                        session.add(
+                            JobRunRow(key=key, kind=kind, state=RUNNING, attempts=1, holder=holder, started_at=now)
+                        )
+                    else:
+                        row.state, row.holder, row.started_at, row.error = RUNNING, holder, now, None
+                        row.attempts += 1
+                return True
+            except IntegrityError:
+                continue
+        return True
+
+    def finish(self, key: str, result: Mapping[str, object], now: float) -> None:
+        with self._write() as session:
+            row = session.get(JobRunRow, key, with_for_update=True)
+            if row is not None:
+                row.state, row.finished_at, row.result, row.error = DONE, now, json.dumps(result), None
+
+    def fail(self, key: str, error: str, now: float, *, final: bool = False) -> None:
+        """Record why the last try failed: a later try (the broker's retry) may still finish it, unless `final`
+        (bad input, which the broker does not retry: the job is dead)."""
+        with self._write() as session:
+            row = session.get(JobRunRow, key, with_for_update=True)
+            if row is not None and row.state != DONE:
+                row.state, row.finished_at, row.error = DEAD if final else FAILED, now, error[:_ERROR_CHARS]
+
+    def states(self, keys: Collection[str]) -> dict[str, tuple[str, int]]:
+        """(state, tries) of each of `keys` that was ever started."""
+        ordered = sorted(keys)
+        found: dict[str, tuple[str, int]] = {}
+        with self._reads() as session:
+            for start in range(0, len(ordered), _KEYS_PER_QUERY):
+                part = ordered[start : start + _KEYS_PER_QUERY]
+                stmt = select(JobRunRow.key, JobRunRow.state, JobRunRow.attempts).where(JobRunRow.key.in_(part))
+                found.update((k, (s, a)) for k, s, a in session.execute(stmt))
+        return found
+
+    def errors(self, keys: Collection[str]) -> dict[str, str]:
+        """The last error of each of `keys` that failed or is dead."""
+        with self._reads() as session:
+            stmt = select(JobRunRow.key, JobRunRow.error).where(
+                JobRunRow.key.in_(sorted(keys)), JobRunRow.state.in_((FAILED, DEAD))
+            )
+            return {k: e or "" for k, e in session.execute(stmt)}

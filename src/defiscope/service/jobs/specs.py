@@ -1,0 +1,77 @@
+"""What each job is, as data, with its idempotency key; a block range split into backfill chunks.
+
+    >>> [c.key for c in backfill_chunks(1, "uniswap-v2", 100, 349, step=1, chunk=100)]
+    ['backfill:1:uniswap-v2:100-199/1', 'backfill:1:uniswap-v2:200-299/1', 'backfill:1:uniswap-v2:300-349/1']
+    >>> [list(c.blocks) for c in backfill_chunks(1, "aave", 0, 9, step=2, chunk=4)]
+    [[0, 2, 4, 6], [8]]
+
+A chunk covers `chunk` blocks of the range (whatever the step): every chunk's first block is on the step's grid
+(from_block + k * step), so the chunks together ask exactly the blocks one backfill of the range would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from defiscope.errors import InputError
+
+
+class JobInputError(InputError):
+    """A job that cannot be described: a bad range, step or chunk size."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillChunk:
+    chain_id: int
+    slug: str
+    from_block: int
+    to_block: int
+    step: int
+
+    @property
+    def key(self) -> str:
+        return f"backfill:{self.chain_id}:{self.slug}:{self.from_block}-{self.to_block}/{self.step}"
+
+    @property
+    def blocks(self) -> range:
+        return range(self.from_block, self.to_block + 1, self.step)
+
+    def to_message(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> BackfillChunk:
+        return cls(
+            int(message["chain_id"]),
+            str(message["slug"]),
+            int(message["from_block"]),
+            int(message["to_block"]),
+            int(message["step"]),
+        )
+
+
+def backfill_chunks(
+    chain_id: int, slug: str, from_block: int, to_block: int, *, step: int, chunk: int
+) -> list[BackfillChunk]:
+    """[from_block, to_block] every `step`-th block, in chunks of `chunk` blocks (the last may be shorter)."""
+    if step < 1:
+        raise JobInputError(f"step must be 1 or more, got {step}")
+    if chunk < 1:
+        raise JobInputError(f"chunk must be 1 or more, got {chunk}")
+    if from_block < 0 or from_block > to_block:
+        raise JobInputError(f"block range {from_block}..{to_block} is empty or negative")
+    span = chunk * step
+    return [
+        BackfillChunk(chain_id, slug, start, min(to_block, start + span - 1), step)
+        for start in range(from_block, to_block + 1, span)
+    ]
+
+
+def head_lease(chain_id: int) -> str:
+    """The lease name of a chain's head-follower."""
+    return f"head:{chain_id}"
+
+
+def discovery_key(chain_id: int, block: int) -> str:
+    return f"discovery:{chain_id}:{block}"
