@@ -48,6 +48,7 @@ from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
+from defiscope.cli.api_only import ApiProcessesRefused, serve_api_only
 from defiscope.cli.common import err, on_signals, one_line_errors, out
 from defiscope.cli.devnet_save import save_devnet
 from defiscope.cli.tvl import print_table
@@ -443,8 +444,31 @@ def serve(
             help=f"On the devnet, read through a provider simulator with this profile ({', '.join(PROFILES)}).",
         ),
     ] = None,
+    api_only: Annotated[
+        bool,
+        typer.Option(
+            "--api-only",
+            help="Serve the API only (no devnet, no indexer) over the configured store; see --workers.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="With --api-only: API processes behind the port (more than 1 needs PostgreSQL and Redis).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the main job: index the chains (the embedded devnet by default), show the TVL ranking, serve the API."""
+    if api_only:
+        if reset or provider_limits is not None:
+            raise ApiProcessesRefused("--reset and --provider-limits are for the indexer; --api-only runs none")
+        _bind(host, port).close()  # a busy port is one line here, not N workers failing
+        serve_api_only(host, port, workers)
+        return
+    if workers != 1:
+        raise ApiProcessesRefused("--workers is for --api-only: the embedded serve is one process")
     on_devnet = not load_settings().chain_rpcs
     if reset and not on_devnet:
         raise ResetNeedsDevnet("--reset is for the embedded devnet; with DEFISCOPE_RPC_<CHAINID> set there is none")

@@ -1,0 +1,26 @@
+"""The app of one API process of `defiscope serve --api-only`, built from the environment.
+
+uvicorn starts each worker process on its own and calls `app_from_env` there (`factory=True`), so everything a
+worker needs comes from the environment the command left: the store (`DEFISCOPE_DATABASE_URL` or the data
+dir), Redis (`DEFISCOPE_REDIS_URL`: shared limits and cache) and tracing (`DEFISCOPE_TRACE_*`).
+
+    uvicorn.run("defiscope.api.process:app_from_env", factory=True, workers=4, port=8000)
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import FastAPI
+
+from defiscope import tracing
+from defiscope.api.app import create_app
+from defiscope.api.settings import ApiSettings
+
+FACTORY: Final = "defiscope.api.process:app_from_env"
+
+
+def app_from_env() -> FastAPI:
+    """Tracing as `DEFISCOPE_TRACE_*` says (each process exports its own spans), then the app over the store."""
+    tracing.configure(tracing.TraceSettings.from_env(service="defiscope-api"))
+    return create_app(ApiSettings.from_env())
