@@ -8,6 +8,8 @@ one line and exit 2 before anything starts (`check_processes`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 import uvicorn
 from sqlalchemy.engine import make_url
@@ -63,7 +65,7 @@ def check_redis(url: str) -> None:
         client.close()
 
 
-def serve_api_only(host: str, port: int, workers: int) -> None:
+def serve_api_only(host: str, port: int, workers: int, *, check_port: Callable[[], None]) -> None:
     """Check, migrate the store once (not N processes racing), then run the worker processes until stopped."""
     settings = ApiSettings.from_env()
     TraceSettings.from_env()  # a bad DEFISCOPE_TRACE_EXPORTER is one line here, not a crash in every worker
@@ -71,6 +73,7 @@ def serve_api_only(host: str, port: int, workers: int) -> None:
     check_processes(settings, store_url, workers)
     if settings.redis_url is not None:
         check_redis(settings.redis_url)
+    check_port()
     Repository.open(store_url).close()
     shared = "limits and cache shared through Redis" if settings.redis_url else "limits and cache per process"
     out.print(

@@ -464,8 +464,8 @@ def serve(
     if api_only:
         if reset or provider_limits is not None:
             raise ApiProcessesRefused("--reset and --provider-limits are for the indexer; --api-only runs none")
-        _bind(host, port).close()  # a busy port is one line here, not N workers failing
-        serve_api_only(host, port, workers)
+        # A busy port is one line, not N workers failing (checked after the configuration, before any worker).
+        serve_api_only(host, port, workers, check_port=lambda: _bind(host, port).close())
         return
     if workers != 1:
         raise ApiProcessesRefused("--workers is for --api-only: the embedded serve is one process")
