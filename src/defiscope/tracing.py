@@ -3,6 +3,8 @@
 Off by default, and then free: `span()` returns a shared no-op context manager after one flag check, and
 no OpenTelemetry object is created. `DEFISCOPE_TRACE_EXPORTER=console` prints finished spans as JSON on
 stderr; `otlp` sends them over OTLP/HTTP to `DEFISCOPE_TRACE_ENDPOINT` (needs the `otlp` extra).
+`DEFISCOPE_TRACE_SAMPLE` (0..1, default 1) records that share of new traces: a recorded span costs tens of
+microseconds plus its export (`benchmarks/tracing_cost.py`), an unsampled one a few.
 
     configure(TraceSettings.from_env())                  # once per process (each API worker does it)
     with span("rpc eth_call", {"rpc.chain_id": 1}):      # a child of whatever span is current
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -51,6 +55,7 @@ class TraceSettings:
     exporter: Exporter = "off"
     endpoint: str = DEFAULT_ENDPOINT
     service: str = "defiscope"
+    sample: float = 1.0  # share of new traces recorded (DEFISCOPE_TRACE_SAMPLE); joined ones follow the caller
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, service: str = "defiscope") -> TraceSettings:
@@ -59,7 +64,15 @@ class TraceSettings:
         exporter = env.get("DEFISCOPE_TRACE_EXPORTER", "off").strip().lower() or "off"
         if exporter not in EXPORTERS:
             raise InvalidInput(f"DEFISCOPE_TRACE_EXPORTER: expected one of {', '.join(EXPORTERS)}, got {exporter!r}")
+        raw_sample = env.get("DEFISCOPE_TRACE_SAMPLE", "1")
+        try:
+            sample = float(raw_sample)
+        except ValueError:
+            sample = -1.0
+        if not 0.0 <= sample <= 1.0:
+            raise InvalidInput(f"DEFISCOPE_TRACE_SAMPLE: expected a share between 0 and 1, got {raw_sample!r}")
         return cls(
+            sample=sample,
             exporter=exporter,  # type: ignore[arg-type]  # checked against EXPORTERS above
             endpoint=env.get("DEFISCOPE_TRACE_ENDPOINT", DEFAULT_ENDPOINT),
             service=env.get("DEFISCOPE_TRACE_SERVICE", service),
@@ -79,7 +92,7 @@ def enabled() -> bool:
 
 def _exporter(settings: TraceSettings) -> SpanExporter:
     if settings.exporter == "console":
-        return ConsoleSpanExporter()
+        return ConsoleSpanExporter(out=sys.stderr)  # stdout stays for command output, as with logs
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
             OTLPSpanExporter,
@@ -99,7 +112,10 @@ def configure(settings: TraceSettings, processor: SpanProcessor | None = None) -
     shutdown()
     if processor is None and settings.exporter == "off":
         return None
-    provider = TracerProvider(resource=Resource.create({"service.name": settings.service}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": settings.service}),
+        sampler=ParentBased(TraceIdRatioBased(settings.sample)),
+    )
     provider.add_span_processor(processor or BatchSpanProcessor(_exporter(settings)))
     _State.provider = provider
     _State.tracer = provider.get_tracer(TRACER_NAME)
