@@ -90,6 +90,13 @@ def enabled() -> bool:
     return _State.tracer is not None
 
 
+def check(settings: TraceSettings) -> None:
+    """Raise the one-line `InvalidInput` that `configure` would, without starting anything (a command checks
+    before it spawns processes that would each fail)."""
+    if settings.exporter == "otlp":
+        _exporter(settings).shutdown()
+
+
 def _exporter(settings: TraceSettings) -> SpanExporter:
     if settings.exporter == "console":
         return ConsoleSpanExporter(out=sys.stderr)  # stdout stays for command output, as with logs

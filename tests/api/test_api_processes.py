@@ -199,3 +199,30 @@ def test_two_workers_behind_one_port_share_the_limit(store: Store) -> None:
         assert len(children) == 2  # uvicorn's supervisor runs the two worker processes
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "named"),
+    [
+        (["--api-only", "--workers", "2"], {}, "DEFISCOPE_REDIS_URL"),
+        (["--api-only", "--workers", "2"], {"DEFISCOPE_REDIS_URL": REDIS_URL}, "PostgreSQL"),
+        (["--api-only"], {"DEFISCOPE_REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis at redis://127.0.0.1:1/0"),
+        (["--api-only"], {"DEFISCOPE_DATABASE_URL": "sqlite://"}, "in-memory"),
+        (["--api-only"], {"DEFISCOPE_TRACE_EXPORTER": "jaeger"}, "DEFISCOPE_TRACE_EXPORTER"),
+        (["--api-only", "--reset"], {}, "--api-only runs none"),
+        (["--workers", "2"], {}, "--workers is for --api-only"),
+    ],
+)
+def test_a_configuration_that_cannot_work_is_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], extra: dict[str, str], named: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_")}
+    env |= {"DEFISCOPE_DATA_DIR": str(tmp_path), "COLUMNS": "400"} | extra
+    command = [str(Path(sys.executable).with_name("defiscope")), "serve", "--port", str(_free_port()), *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert named in lines[0]
+    assert not list(tmp_path.glob("*.db"))  # refused before the store was touched

@@ -14,13 +14,13 @@ import redis
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from defiscope import tracing
 from defiscope.api.process import FACTORY
 from defiscope.api.settings import REDIS_ENV, ApiSettings
 from defiscope.cli.common import out
 from defiscope.errors import InputError
 from defiscope.store import Repository
 from defiscope.store.database import database_url, mask_url
-from defiscope.tracing import TraceSettings
 
 
 class ApiProcessesRefused(InputError):
@@ -68,7 +68,7 @@ def check_redis(url: str) -> None:
 def serve_api_only(host: str, port: int, workers: int, *, check_port: Callable[[], None]) -> None:
     """Check, migrate the store once (not N processes racing), then run the worker processes until stopped."""
     settings = ApiSettings.from_env()
-    TraceSettings.from_env()  # a bad DEFISCOPE_TRACE_EXPORTER is one line here, not a crash in every worker
+    tracing.check(tracing.TraceSettings.from_env())  # bad tracing settings: one line here, not N crashed workers
     store_url = settings.database_url or database_url()
     check_processes(settings, store_url, workers)
     if settings.redis_url is not None:
