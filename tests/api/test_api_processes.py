@@ -7,6 +7,7 @@ is stored. Each test has its own database and its own Redis prefix.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -199,6 +200,26 @@ def test_two_workers_behind_one_port_share_the_limit(store: Store) -> None:
         assert len(children) == 2  # uvicorn's supervisor runs the two worker processes
     finally:
         _stop(process)
+
+
+def test_each_api_process_exports_its_request_spans(store: Store) -> None:
+    port = _free_port()
+    traced = Store(store.url, store.key, store.env | {"DEFISCOPE_TRACE_EXPORTER": "console"})
+    process = _start(traced, port)
+    try:
+        headers = {"X-API-Key": store.key, "traceparent": f"00-{'ab' * 16}-{'cd' * 8}-01"}
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/protocols", headers=headers, timeout=10).status_code == 200
+    finally:
+        _stop(process)  # a clean stop flushes the batch of spans
+    assert process.stdout is not None
+    printed = process.stdout.read()
+    spans = [json.loads(block) for block in re.findall(r"^\{\n.*?^\}$", printed, re.MULTILINE | re.DOTALL)]
+    request = next(s for s in spans if s["name"] == "GET /v1/protocols")
+    assert request["kind"] == "SpanKind.SERVER"
+    assert request["context"]["trace_id"] == "0x" + "ab" * 16  # joined to the caller's trace
+    assert request["parent_id"] == "0x" + "cd" * 8
+    assert request["attributes"]["http.response.status_code"] == 200
+    assert request["resource"]["attributes"]["service.name"] == "defiscope-api"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ dir), Redis (`DEFISCOPE_REDIS_URL`: shared limits and cache) and tracing (`DEFIS
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Final
 
 from fastapi import FastAPI
 
@@ -18,9 +20,27 @@ from defiscope.api.app import create_app
 from defiscope.api.settings import ApiSettings
 
 FACTORY: Final = "defiscope.api.process:app_from_env"
+Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 
 
 def app_from_env() -> FastAPI:
     """Tracing as `DEFISCOPE_TRACE_*` says (each process exports its own spans), then the app over the store."""
     tracing.configure(tracing.TraceSettings.from_env(service="defiscope-api"))
-    return create_app(ApiSettings.from_env())
+    app = create_app(ApiSettings.from_env())
+    app.router.lifespan_context = _flushing(app.router.lifespan_context)
+    return app
+
+
+def _flushing(lifespan: Lifespan) -> Lifespan:
+    """`lifespan`, then the spans still batched are exported: uvicorn ends a worker by re-raising SIGTERM
+    after its shutdown, so the exporter's own exit hook never runs."""
+
+    @asynccontextmanager
+    async def flushed(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with lifespan(app):
+                yield
+        finally:
+            tracing.shutdown()
+
+    return flushed
