@@ -34,6 +34,7 @@ from fastapi import FastAPI
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from defiscope import tracing
 from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.worker import open_worker
 from defiscope.alerts.outbox import OutboxSink
@@ -470,6 +471,8 @@ def serve(
     if workers != 1:
         raise ApiProcessesRefused("--workers is for --api-only: the embedded serve is one process")
     on_devnet = not load_settings().chain_rpcs
+    traces = tracing.TraceSettings.from_env()
+    tracing.check(traces)
     if reset and not on_devnet:
         raise ResetNeedsDevnet("--reset is for the embedded devnet; with DEFISCOPE_RPC_<CHAINID> set there is none")
     plan = profile(provider_limits) if provider_limits is not None else None
@@ -481,7 +484,11 @@ def serve(
                 if devnet is not None and plan is not None:
                     # The indexer and API read through the simulator; the market simulation writes directly.
                     runfile.publish(devnet, serve_through_simulator(devnet.chains, plan, Faults(), proxies))
-                asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
+                tracing.configure(traces)  # API requests and RPC calls (the indexer's are roots of their own)
+                try:
+                    asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
+                finally:
+                    tracing.shutdown()
         finally:
             if devnet is not None:
                 runfile.release(devnet)
