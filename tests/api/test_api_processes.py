@@ -197,7 +197,9 @@ def test_two_workers_behind_one_port_share_the_limit(store: Store) -> None:
         assert statuses == [200] * PER_KEY
         assert httpx.get(f"{base}/v1/protocols", headers=headers, timeout=10).status_code == 429
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-        assert len(children) == 2  # uvicorn's supervisor runs the two worker processes
+        commands = [Path(f"/proc/{child}/cmdline").read_bytes() for child in children]
+        # uvicorn's supervisor runs the two workers (multiprocessing's spawn), beside its resource tracker.
+        assert sum(b"spawn_main" in command for command in commands) == 2
     finally:
         _stop(process)
 
