@@ -85,6 +85,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await offchain.aclose()
+        if ctx.cache.shared is not None:
+            await ctx.cache.shared.aclose()
         for chain in ctx.quoting.values():
             if chain.owned:  # clients made for quotes alone live on this app's loop: closed here
                 await chain.client.aclose()

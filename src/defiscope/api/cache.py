@@ -9,6 +9,8 @@ validation too, which is sound because validation depends only on the path and t
 both in the key. Parameters the route does not declare are left out of the key (FastAPI ignores them too,
 so they cannot force a rebuild), and a repeated one counts with its last value (the one FastAPI reads).
 The cache is bounded in entries and in bytes; a body over a quarter of the byte budget is served, not kept.
+With a `SharedCache` (Redis) behind it, a local miss looks there before building, and a build is stored there
+too, so several API processes build each answer once per version (`defiscope.api.shared_cache`).
 
     cache = BlockCache(read_version=repo.latest_blocks, ttl=0.5, entries=2048, max_bytes=64 << 20)
     entry = await cache.get(("/v1/protocols", "limit=10"), build)   # build() -> bytes, run in a thread
@@ -29,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 
+from defiscope.api.shared_cache import SharedCache
 from defiscope.chain.block import BlockRef
 
 Key = tuple[str, str]
@@ -41,6 +44,15 @@ class Entry:
     body: bytes
     etag: str
     route: str  # the route's path template, for metrics labels when served from the cache
+
+
+@dataclass(slots=True)
+class CacheCounts:
+    """Answers served from this process's LRU, from the shared level, and built here."""
+
+    local_hits: int = 0
+    shared_hits: int = 0
+    builds: int = 0
 
 
 def declared_query(route: object) -> frozenset[str]:
@@ -81,9 +93,17 @@ class BlockCache:
     """An LRU of serialized responses, invalidated when the latest stored blocks change."""
 
     def __init__(
-        self, read_version: Callable[[], Mapping[int, BlockRef]], *, ttl: float, entries: int, max_bytes: int
+        self,
+        read_version: Callable[[], Mapping[int, BlockRef]],
+        *,
+        ttl: float,
+        entries: int,
+        max_bytes: int,
+        shared: SharedCache | None = None,
     ) -> None:
         self._read = read_version
+        self.shared = shared
+        self.counts = CacheCounts()
         self._ttl = ttl
         self._entries = entries
         self._max_bytes = max_bytes
@@ -140,6 +160,21 @@ class BlockCache:
         entry = self._lru.get(slot)
         if entry is not None:
             self._lru.move_to_end(slot)
+            self.counts.local_hits += 1
+            return entry
+        return await self._shared_entry(slot)
+
+    async def _shared_entry(self, slot: tuple[Key, Version]) -> Entry | None:
+        """The entry another process stored for `slot`, kept locally too; None without a shared level."""
+        if self.shared is None:
+            return None
+        found = await self.shared.get(*slot)
+        if found is None:
+            return None
+        body, route = found
+        entry = Entry(body, etag_of(body), route)
+        self._keep(slot, entry)
+        self.counts.shared_hits += 1
         return entry
 
     async def get(self, key: Key, build: Callable[[], bytes], route: str = "") -> Entry:
@@ -152,15 +187,22 @@ class BlockCache:
         entry = self._lru.get(slot)
         if entry is not None:
             self._lru.move_to_end(slot)
+            self.counts.local_hits += 1
             return entry
 
-        async def build_and_keep() -> Entry:
-            body = await build()
-            entry = Entry(body, etag_of(body), route)
-            self._keep(slot, entry)
-            return entry
+        async def shared_or_built() -> Entry:
+            return await self._shared_entry(slot) or await self._build(slot, build, route)
 
-        return await shared_build(self._inflight, slot, build_and_keep)
+        return await shared_build(self._inflight, slot, shared_or_built)
+
+    async def _build(self, slot: tuple[Key, Version], build: Callable[[], Awaitable[bytes]], route: str) -> Entry:
+        body = await build()
+        entry = Entry(body, etag_of(body), route)
+        self._keep(slot, entry)
+        self.counts.builds += 1
+        if self.shared is not None:
+            await self.shared.put(*slot, body, route)
+        return entry
 
 
 class LatestBuilds:

@@ -8,6 +8,7 @@ ctx.quoting[1].client                      # in `serve`: the indexer's chain cli
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,6 +16,7 @@ from functools import partial
 from defiscope.alerts.pools import PoolChain
 from defiscope.api.cache import BlockCache, LatestBuilds
 from defiscope.api.settings import ApiSettings
+from defiscope.api.shared_cache import SharedCache
 from defiscope.chain.accounting import EndpointStats
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import ChainClient
@@ -194,6 +196,7 @@ class ApiContext:
                 ttl=settings.version_ttl,
                 entries=settings.cache_entries,
                 max_bytes=settings.cache_bytes,
+                shared=shared_cache(settings, repo),
             ),
             infos={**known_protocols(), **(infos or {})},
             tokens=TokenDirectory.of(served),
@@ -208,3 +211,14 @@ class ApiContext:
 
     def info(self, slug: str) -> ProtocolInfo:
         return self.infos.get(slug) or ProtocolInfo(slug=slug, name=slug, category="", methodology="")
+
+
+def shared_cache(settings: ApiSettings, repo: Repository) -> SharedCache | None:
+    """The Redis level of the response cache when Redis is configured (and its TTL is not 0). Its names carry
+    the store's identity: two stores with the same latest blocks (tests, two deployments on one Redis) never
+    read each other's answers."""
+    if settings.redis_url is None or settings.shared_cache_ttl == 0:
+        return None
+    store = repo.engine.url.render_as_string(hide_password=True)
+    namespace = f"{settings.rate_prefix}:{hashlib.blake2b(store.encode(), digest_size=8).hexdigest()}"
+    return SharedCache.connect(settings.redis_url, prefix=namespace, ttl=settings.shared_cache_ttl)

@@ -13,6 +13,8 @@ A pure ASGI middleware (no BaseHTTPMiddleware: that one costs a task and a strea
   asked. 429 with `Retry-After`; every limited answer carries `RateLimit-Limit/-Remaining/-Reset`.
 - Public paths (`public_paths`: health, metrics, docs by default) need no key but are rate-limited; remove
   them from `public_paths` to require a key for them. CORS preflights (OPTIONS) need no key.
+- Traces (when `defiscope.tracing` is on): one server span per request, named by its route, joined to the
+  caller's `traceparent`; the spans of what the request does (RPC calls of a quote) are its children.
 - Security headers on every answer (401, 429 and 500 too): nosniff, no framing, no referrer, and a
   Content-Security-Policy (a relaxed one for /docs, whose Swagger UI loads from a CDN). An unhandled error
   becomes the JSON 500 with an error id here, so it carries them as well.
@@ -34,6 +36,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from defiscope import tracing
 from defiscope.api import keys
 from defiscope.api.cache import Entry, cache_key, declared_query
 from defiscope.api.clients import Clients
@@ -46,6 +49,7 @@ from defiscope.store.keys import StoredKey
 log = structlog.get_logger(__name__)
 
 QUOTE_PATH: Final = "/v1/quote"
+_TRACE_HEADERS: Final = (b"traceparent", b"tracestate")
 _KEY_HEADERS: Final = (b"x-api-key", b"x-cg-pro-api-key", b"x-cg-demo-api-key")
 #: On every answer: no content sniffing, no framing of the dashboard by other sites, no referrer leaks.
 _SECURITY_HEADERS: Final = (
@@ -93,7 +97,36 @@ class Gate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
+        elif tracing.enabled():
+            await self._traced(scope, receive, send)
+        else:
+            await self._handle(scope, receive, send)
+
+    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`_handle` inside a server span, named by the route once routing has found it."""
+        carried = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _TRACE_HEADERS}
+        method: str = scope["method"]
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        attributes = {"http.request.method": method, "url.path": scope["path"]}
+        with tracing.joined(carried), tracing.span(f"{method} {scope['path']}", attributes, server=True) as current:
+            await self._handle(scope, receive, sending)
+            if current is not None:
+                current.set_attribute("http.response.status_code", status)
+                route = getattr(scope.get("route"), "path", None)
+                if route is not None:
+                    current.set_attribute("http.route", route)
+                    current.update_name(f"{method} {route}")
+                if status >= 500:
+                    tracing.fail(current, f"HTTP {status}")
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
         responded = False

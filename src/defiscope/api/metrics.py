@@ -49,6 +49,7 @@ class ChainCollector(Collector):
             last.add_metric([str(chain_id)], block.number)
         yield lag
         yield last
+        yield from _cache_families(self.ctx)
         if self.ctx.live is None:
             return
         heads = GaugeMetricFamily("defiscope_chain_head_block", "Chain head seen by the indexer", labels=["chain"])
@@ -66,6 +67,19 @@ class ChainCollector(Collector):
                 for family, field in families:
                     family.add_metric([str(chain_id), endpoint], getattr(stats, field))
         yield from (family for family, _ in families)
+
+
+def _cache_families(ctx: ApiContext) -> Iterator[Metric]:
+    """Where answers came from: this process's LRU, the shared (Redis) level, or a build here."""
+    counts = ctx.cache.counts
+    hits = CounterMetricFamily("defiscope_cache_hits", "Answers served from the response cache", labels=["level"])
+    hits.add_metric(["local"], counts.local_hits)
+    hits.add_metric(["shared"], counts.shared_hits)
+    yield hits
+    yield CounterMetricFamily("defiscope_cache_builds", "Answers built (cache misses)", value=counts.builds)
+    if ctx.cache.shared is not None:
+        errors = ctx.cache.shared.errors
+        yield CounterMetricFamily("defiscope_cache_shared_errors", "Shared cache round trips failed", value=errors)
 
 
 def _sync_families(live: Live, now: float) -> Iterator[Metric]:

@@ -5,7 +5,7 @@
     (False, '10/second', 'async+memory://')
 
 Every field has an environment variable (`DEFISCOPE_API_<FIELD>`); `DEFISCOPE_REDIS_URL` moves the rate
-limit counters to Redis so several server processes share them.
+limit counters and a second level of the response cache to Redis, so several server processes share them.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ class ApiSettings:
     rate_failed_keys: str = "30/minute"  # wrong API keys per client address before 429 (no store lookup then)
     trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs of reverse proxies whose X-Forwarded-For counts
     rate_storage: str = "async+memory://"  # or async+redis://host:6379 (from DEFISCOPE_REDIS_URL)
-    rate_prefix: str = "defiscope"  # key prefix of the counters in Redis
+    rate_prefix: str = "defiscope"  # key prefix of the counters and shared cache entries in Redis
+    redis_url: str | None = None  # redis://host:6379/0 (from DEFISCOPE_REDIS_URL): the shared cache level
+    shared_cache_ttl: float = 60.0  # seconds an answer stays in the shared cache (0: no shared level)
     cors_origins: tuple[str, ...] = ()  # allowed browser origins; "*" for any
     max_body_bytes: int = (
         16_384  # the only bodies are alert rules (a few hundred bytes): a big body is never legitimate
@@ -70,8 +72,10 @@ class ApiSettings:
                 ip_network(proxy.strip(), strict=False)
             except ValueError as exc:
                 raise InvalidInput(f"API setting trusted_proxies: {exc} (e.g. 10.0.0.0/8,127.0.0.1)") from exc
-        if self.max_body_bytes < 0 or self.quote_deadline <= 0:
-            raise InvalidInput("API settings: max_body_bytes must be >= 0 and quote_deadline positive")
+        if self.max_body_bytes < 0 or self.quote_deadline <= 0 or self.shared_cache_ttl < 0:
+            raise InvalidInput(
+                "API settings: max_body_bytes and shared_cache_ttl must be >= 0 and quote_deadline positive"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ApiSettings:
@@ -84,6 +88,7 @@ class ApiSettings:
                 values[f.name] = env_value(_PREFIX + f.name.upper(), str(f.type), raw)
         if env.get(REDIS_ENV):
             values["rate_storage"] = "async+" + env[REDIS_ENV]
+            values["redis_url"] = env[REDIS_ENV]
         if env.get("DEFISCOPE_DATABASE_URL") and "database_url" not in values:
             values["database_url"] = env["DEFISCOPE_DATABASE_URL"]
         values.update(overrides)

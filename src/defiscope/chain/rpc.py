@@ -31,6 +31,7 @@ from typing import Any, Final
 import httpx
 import structlog
 
+from defiscope import tracing
 from defiscope.chain.abi import decode_revert
 from defiscope.chain.accounting import EndpointStats
 from defiscope.chain.errors import (
@@ -329,6 +330,15 @@ class RpcClient:
         return delay
 
     async def _send(self, calls: Sequence[tuple[str, Sequence[Any]]], *, idempotent: bool) -> list[RpcResponse]:
+        """One JSON-RPC request (a call or a batch) with its retries, as one client span when tracing is on."""
+        if not tracing.enabled():
+            return await self._deliver(calls, idempotent=idempotent)
+        method = calls[0][0]
+        attributes: dict[str, str | int] = {"rpc.system": "jsonrpc", "rpc.chain_id": self.chain_id}
+        with tracing.client_span(f"rpc {method}", {**attributes, "rpc.method": method, "rpc.batch_size": len(calls)}):
+            return await self._deliver(calls, idempotent=idempotent)
+
+    async def _deliver(self, calls: Sequence[tuple[str, Sequence[Any]]], *, idempotent: bool) -> list[RpcResponse]:
         what = calls[0][0] if len(calls) == 1 else f"batch of {len(calls)} ({calls[0][0]}, ...)"
         attempts_left = self.max_attempts if idempotent else 1
         throttled = 0

@@ -34,6 +34,7 @@ from fastapi import FastAPI
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from defiscope import tracing
 from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.worker import open_worker
 from defiscope.alerts.outbox import OutboxSink
@@ -48,6 +49,7 @@ from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import ChainProgress
 from defiscope.api.quotes import quote_chains, share_dex_states
 from defiscope.chain.feed import LogFeed
+from defiscope.cli.api_only import ApiProcessesRefused, serve_api_only
 from defiscope.cli.common import err, on_signals, one_line_errors, out
 from defiscope.cli.devnet_save import save_devnet
 from defiscope.cli.tvl import print_table
@@ -443,9 +445,34 @@ def serve(
             help=f"On the devnet, read through a provider simulator with this profile ({', '.join(PROFILES)}).",
         ),
     ] = None,
+    api_only: Annotated[
+        bool,
+        typer.Option(
+            "--api-only",
+            help="Serve the API only (no devnet, no indexer) over the configured store; see --workers.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="With --api-only: API processes behind the port (more than 1 needs PostgreSQL and Redis).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the main job: index the chains (the embedded devnet by default), show the TVL ranking, serve the API."""
+    if api_only:
+        if reset or provider_limits is not None:
+            raise ApiProcessesRefused("--reset and --provider-limits are for the indexer; --api-only runs none")
+        # A busy port is one line, not N workers failing (checked after the configuration, before any worker).
+        serve_api_only(host, port, workers, check_port=lambda: _bind(host, port).close())
+        return
+    if workers != 1:
+        raise ApiProcessesRefused("--workers is for --api-only: the embedded serve is one process")
     on_devnet = not load_settings().chain_rpcs
+    traces = tracing.TraceSettings.from_env()
+    tracing.check(traces)
     if reset and not on_devnet:
         raise ResetNeedsDevnet("--reset is for the embedded devnet; with DEFISCOPE_RPC_<CHAINID> set there is none")
     plan = profile(provider_limits) if provider_limits is not None else None
@@ -457,7 +484,11 @@ def serve(
                 if devnet is not None and plan is not None:
                     # The indexer and API read through the simulator; the market simulation writes directly.
                     runfile.publish(devnet, serve_through_simulator(devnet.chains, plan, Faults(), proxies))
-                asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
+                tracing.configure(traces)  # API requests and RPC calls (the indexer's are roots of their own)
+                try:
+                    asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
+                finally:
+                    tracing.shutdown()
         finally:
             if devnet is not None:
                 runfile.release(devnet)
