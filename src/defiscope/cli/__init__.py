@@ -118,7 +118,7 @@ COMMANDS: Final = (
         "risk",
         "defiscope.cli.risk",
         "risk_app",
-        "Risk: liquidations of lending protocols, who controls a protocol's contracts.",
+        "Risk: liquidations of lending protocols, who controls a protocol's contracts, the risk score.",
         group=True,
     ),
     LazyCommand(
