@@ -29,7 +29,7 @@ node = start_anvil(ETHEREUM.chain_id)
 try:
     start = time.perf_counter()
     world = deploy_world(node.rpc_url, ETHEREUM)
-    print(time.perf_counter() - start, len(world.contracts))
+    print("deployed", time.perf_counter() - start, len(world.contracts))
 finally:
     node.stop()
 """
@@ -51,7 +51,9 @@ def merge_base() -> str:
 def deploy_seconds(tree: Path) -> tuple[float, int]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src"), "DEFISCOPE_PROJECT_ROOT": str(tree)}
     done = subprocess.run([sys.executable, "-c", DEPLOY], env=env, capture_output=True, text=True, check=True)
-    seconds, contracts = done.stdout.split()[-2:]
+    # The deployment logs to stdout too: the figures are on the line the script printed.
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("deployed ")]
+    _, seconds, contracts = line.split()
     return float(seconds), int(contracts)
 
 
