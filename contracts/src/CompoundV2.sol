@@ -430,20 +430,13 @@ contract Comptroller is UnitrollerAdminStorage {
     }
 }
 
-/// @notice CToken: Compound's accrual and exchange-rate math, supply, borrow, repay and liquidation, over
-///         an underlying that CErc20 (an ERC-20) and CEther (native ETH) move in and out.
-abstract contract CToken {
+/// @notice CTokenStorage: a market's state, apart from its code so that a CErc20Delegator (which keeps the state
+///         and delegates the code) has the layout of the CErc20Delegate it runs, as Compound's CTokenInterfaces do.
+abstract contract CTokenStorage {
     struct BorrowSnapshot {
         uint256 principal;
         uint256 interestIndex;
     }
-
-    bool public constant isCToken = true;
-    /// @notice Share of seized collateral added to reserves (CTokenInterfaces: 2.8 %). Internal here: the
-    ///         interface we replicate (compound-js's cErc20 ABI) predates its public getter.
-    uint256 internal constant protocolSeizeShareMantissa = 2.8e16;
-    uint256 internal constant borrowRateMaxMantissa = 0.0005e16;
-    uint256 internal constant reserveFactorMaxMantissa = 1e18;
 
     string public name;
     string public symbol;
@@ -462,6 +455,29 @@ abstract contract CToken {
     mapping(address => uint256) internal accountTokens;
     mapping(address => mapping(address => uint256)) internal transferAllowances;
     mapping(address => BorrowSnapshot) internal accountBorrows;
+}
+
+/// @notice CErc20Storage: the underlying, after the market's state.
+abstract contract CErc20Storage is CTokenStorage {
+    address public underlying;
+}
+
+/// @notice CDelegationStorage: the delegator's implementation, after the CErc20's state.
+abstract contract CDelegationStorage {
+    address public implementation;
+}
+
+/// @notice CToken: Compound's accrual and exchange-rate math, supply, borrow, repay and liquidation, over
+///         an underlying that CErc20 (an ERC-20) and CEther (native ETH) move in and out.
+abstract contract CToken is CTokenStorage {
+
+    bool public constant isCToken = true;
+    /// @notice Share of seized collateral added to reserves (CTokenInterfaces: 2.8 %). Internal here: the
+    ///         interface we replicate (compound-js's cErc20 ABI) predates its public getter.
+    uint256 internal constant protocolSeizeShareMantissa = 2.8e16;
+    uint256 internal constant borrowRateMaxMantissa = 0.0005e16;
+    uint256 internal constant reserveFactorMaxMantissa = 1e18;
+
 
     event AccrueInterest(uint256 cashPrior, uint256 interestAccumulated, uint256 borrowIndex, uint256 totalBorrows);
     event Mint(address minter, uint256 mintAmount, uint256 mintTokens);
@@ -491,24 +507,24 @@ abstract contract CToken {
     error LiquidateSeizeComptrollerRejection(uint256 errorCode);
     error LiquidateSeizeLiquidatorIsBorrower();
 
-    constructor(
+    /// @notice CToken.initialize: the market's first state, once, by its admin (through a delegator: the
+    ///         delegator's admin, its deployer at that point). The reserve factor is set afterwards.
+    function initializeMarket(
         Comptroller comptroller_,
         JumpRateModelV2 interestRateModel_,
         uint256 initialExchangeRateMantissa_,
         string memory name_,
         string memory symbol_,
-        uint8 decimals_,
-        uint256 reserveFactorMantissa_
-    ) {
-        admin = msg.sender;
+        uint8 decimals_
+    ) internal {
+        require(msg.sender == admin, "only admin may initialize the market");
+        require(accrualBlockNumber == 0 && borrowIndex == 0, "market may only be initialized once");
         comptroller = comptroller_;
         interestRateModel = interestRateModel_;
         initialExchangeRateMantissa = initialExchangeRateMantissa_;
         name = name_;
         symbol = symbol_;
         decimals = decimals_;
-        require(reserveFactorMantissa_ <= reserveFactorMaxMantissa, "reserve factor too high");
-        reserveFactorMantissa = reserveFactorMantissa_;
         accrualBlockNumber = block.number;
         borrowIndex = 1e18;
     }
@@ -819,26 +835,21 @@ abstract contract CToken {
     function doTransferOut(address to, uint256 amount) internal virtual;
 }
 
-/// @notice CErc20 (CErc20 + CErc20Immutable): a market of an ERC-20 underlying.
-contract CErc20 is CToken {
-    address public underlying;
-
-    constructor(
+/// @notice CErc20: a market of an ERC-20 underlying. As on mainnet it runs behind a CErc20Delegator, as its
+///         CErc20Delegate, and is set up by `initialize` through the delegator.
+contract CErc20 is CErc20Storage, CToken {
+    function initialize(
         address underlying_,
         Comptroller comptroller_,
         JumpRateModelV2 interestRateModel_,
         uint256 initialExchangeRateMantissa_,
         string memory name_,
         string memory symbol_,
-        uint8 decimals_,
-        uint256 reserveFactorMantissa_
-    )
-        CToken(
-            comptroller_, interestRateModel_, initialExchangeRateMantissa_, name_, symbol_, decimals_,
-            reserveFactorMantissa_
-        )
-    {
+        uint8 decimals_
+    ) public {
+        initializeMarket(comptroller_, interestRateModel_, initialExchangeRateMantissa_, name_, symbol_, decimals_);
         underlying = underlying_;
+        IERC20(underlying_).totalSupply(); // CErc20.initialize: a sanity check that it is a token
     }
 
     function mint(uint256 mintAmount) external returns (uint256) {
@@ -882,12 +893,12 @@ contract CEther is CToken {
         string memory symbol_,
         uint8 decimals_,
         uint256 reserveFactorMantissa_
-    )
-        CToken(
-            comptroller_, interestRateModel_, initialExchangeRateMantissa_, name_, symbol_, decimals_,
-            reserveFactorMantissa_
-        )
-    {}
+    ) {
+        admin = msg.sender;
+        initializeMarket(comptroller_, interestRateModel_, initialExchangeRateMantissa_, name_, symbol_, decimals_);
+        require(reserveFactorMantissa_ <= reserveFactorMaxMantissa, "reserve factor too high");
+        reserveFactorMantissa = reserveFactorMantissa_;
+    }
 
     function mint() external payable {
         mintInternal(msg.value);
@@ -921,5 +932,88 @@ contract CEther is CToken {
     function doTransferOut(address to, uint256 amount) internal override {
         (bool ok,) = payable(to).call{value: amount}("");
         require(ok, "ETH transfer failed");
+    }
+}
+
+/// @notice CErc20Delegate: the implementation a CErc20Delegator delegates to (CErc20 code, the delegator's state).
+contract CErc20Delegate is CErc20, CDelegationStorage {
+    /// @notice Called by the delegator (delegated) when it takes this implementation; the admin only.
+    function _becomeImplementation(bytes memory data) public virtual {
+        data; // unused, as in CErc20Delegate
+        require(msg.sender == admin, "only the admin may call _becomeImplementation");
+    }
+
+    /// @notice Called by the delegator (delegated) when it leaves this implementation; the admin only.
+    function _resignImplementation() public virtual {
+        require(msg.sender == admin, "only the admin may call _resignImplementation");
+    }
+}
+
+/// @notice CErc20Delegator (compound-protocol's CErc20Delegator.sol): mainnet's cDAI, cUSDC, cUSDT ... are these.
+///         It keeps the market's state and delegates every call to its `implementation`, which only its `admin`
+///         changes (`_setImplementation`, emitting NewImplementation). Mainnet's delegator forwards each function
+///         by name; here the fallback forwards them all, with the same effect.
+contract CErc20Delegator is CErc20Storage, CDelegationStorage {
+    event NewImplementation(address oldImplementation, address newImplementation);
+
+    constructor(
+        address underlying_,
+        Comptroller comptroller_,
+        JumpRateModelV2 interestRateModel_,
+        uint256 initialExchangeRateMantissa_,
+        string memory name_,
+        string memory symbol_,
+        uint8 decimals_,
+        address payable admin_,
+        address implementation_,
+        bytes memory becomeImplementationData
+    ) {
+        admin = payable(msg.sender); // the creator initializes, then hands over
+        _delegateTo(
+            implementation_,
+            abi.encodeCall(
+                CErc20.initialize,
+                (underlying_, comptroller_, interestRateModel_, initialExchangeRateMantissa_, name_, symbol_, decimals_)
+            )
+        );
+        _setImplementation(implementation_, false, becomeImplementationData);
+        admin = admin_;
+    }
+
+    function _setImplementation(address implementation_, bool allowResign, bytes memory becomeImplementationData)
+        public
+    {
+        require(msg.sender == admin, "CErc20Delegator::_setImplementation: Caller must be admin");
+        if (allowResign) {
+            _delegateTo(implementation, abi.encodeCall(CErc20Delegate._resignImplementation, ()));
+        }
+        address oldImplementation = implementation;
+        implementation = implementation_;
+        _delegateTo(implementation, abi.encodeCall(CErc20Delegate._becomeImplementation, (becomeImplementationData)));
+        emit NewImplementation(oldImplementation, implementation);
+    }
+
+    function _delegateTo(address callee, bytes memory data) internal returns (bytes memory) {
+        (bool success, bytes memory returnData) = callee.delegatecall(data);
+        if (!success) {
+            assembly {
+                revert(add(returnData, 0x20), mload(returnData))
+            }
+        }
+        return returnData;
+    }
+
+    /// @dev Delegates every other call to the implementation, returning or reverting with what it returned.
+    fallback() external payable {
+        require(msg.value == 0, "CErc20Delegator:fallback: cannot send value to fallback");
+        address target = implementation;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let success := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            switch success
+            case 0 { revert(0, returndatasize()) }
+            default { return(0, returndatasize()) }
+        }
     }
 }

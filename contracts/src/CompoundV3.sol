@@ -110,6 +110,11 @@ contract Comet {
     uint64 internal constant PRICE_SCALE = 1e8;
     uint256 internal constant SECONDS_PER_YEAR = 31_536_000;
 
+    /// @notice Comet's governor (mainnet: the Compound Timelock) and pause guardian (mainnet: the Compound pause
+    ///         guardian multisig), immutables of the implementation as in Comet's Configuration; a new governor or
+    ///         guardian takes a new implementation.
+    address public immutable governor;
+    address public immutable pauseGuardian;
     address public immutable baseToken;
     address public immutable baseTokenPriceFeed;
     uint8 public immutable decimals;
@@ -144,6 +149,8 @@ contract Comet {
     mapping(address => mapping(address => UserCollateral)) public userCollateral;
 
     constructor(
+        address governor_,
+        address pauseGuardian_,
         address baseToken_,
         address baseTokenPriceFeed_,
         uint8 decimals_,
@@ -153,6 +160,8 @@ contract Comet {
         RateConfig memory rates,
         AssetConfig[] memory configs
     ) {
+        governor = governor_;
+        pauseGuardian = pauseGuardian_;
         baseToken = baseToken_;
         baseTokenPriceFeed = baseTokenPriceFeed_;
         decimals = decimals_;

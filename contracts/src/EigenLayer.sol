@@ -20,8 +20,10 @@ interface IStrategy {
 }
 
 /// @title StrategyBase
-/// @notice One underlying token; shares priced with EigenLayer's virtual offsets (1e3 shares, 1e3 wei).
-contract StrategyBase is IStrategy {
+/// @notice One underlying token; shares priced with EigenLayer's virtual offsets (1e3 shares, 1e3 wei). As on
+///         mainnet, one implementation serves every strategy from behind a BeaconProxy: the StrategyManager is
+///         its immutable, the underlying token storage that `initialize` sets through the proxy.
+contract StrategyBase is IStrategy, Initializable {
     using SafeERC20 for IERC20;
 
     uint256 internal constant SHARES_OFFSET = 1e3;
@@ -33,11 +35,15 @@ contract StrategyBase is IStrategy {
 
     // Public on mainnet's StrategyBase, but not part of IStrategy (the interface we replicate).
     StrategyManager internal immutable strategyManager;
-    IERC20 public immutable underlyingToken;
+    IERC20 public underlyingToken;
     uint256 public totalShares;
 
-    constructor(StrategyManager _strategyManager, IERC20 _underlyingToken) {
+    constructor(StrategyManager _strategyManager) {
         strategyManager = _strategyManager;
+        _disableInitializers();
+    }
+
+    function initialize(IERC20 _underlyingToken) public initializer {
         underlyingToken = _underlyingToken;
         emit StrategyTokenSet(_underlyingToken, 18);
     }

@@ -20,9 +20,11 @@ from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.eigenlayer import (
     LST_STRATEGY_TOKENS,
     MIN_WITHDRAWAL_DELAY_BLOCKS,
+    STRATEGY_BEACON,
     STRATEGY_TOKENS,
     VALIDATOR_ETH,
     ZERO,
+    deploy_strategy,
 )
 from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.devnet.tx import MAX_UINT256, Sender
@@ -122,8 +124,7 @@ async def test_a_strategy_whitelisted_later_is_found_and_a_removed_one_dropped(
     first = {p.holder: p.amount for p in await adapter.positions(before)}
     # Governance whitelists a WETH strategy and a staker deposits; the OETH strategy is removed.
     weth = sender.contract(npm_artifact("WETH9"), eth_chain.tokens["WETH"])
-    strategy = sender.deploy(contract_artifact("StrategyBase"), manager.address, weth.address)
-    sender.send(manager.functions.addStrategiesToDepositWhitelist([strategy.address]))
+    strategy = deploy_strategy(sender, manager.address, eth_chain.contracts[STRATEGY_BEACON], weth.address)
     staker, amount = sender.accounts[9], 7 * ETHER + 1
     sender.send(weth.functions.approve(manager.address, MAX_UINT256), sender=staker)
     sender.send(manager.functions.depositIntoStrategy(strategy.address, weth.address, amount), sender=staker)
@@ -275,8 +276,7 @@ async def test_a_strategy_with_no_shares_holds_nothing(
     sender: Sender, eth_chain: DevnetChain, deployment: Deployment, client: ChainClient
 ) -> None:
     manager = _manager(sender, eth_chain)
-    empty = sender.deploy(contract_artifact("StrategyBase"), manager.address, eth_chain.tokens["WETH"])
-    sender.send(manager.functions.addStrategiesToDepositWhitelist([empty.address]))
+    empty = deploy_strategy(sender, manager.address, eth_chain.contracts[STRATEGY_BEACON], eth_chain.tokens["WETH"])
     adapter = EigenLayerAdapter(deployment)
     states = {s.address: s for s in await adapter.strategy_states(await pinned_reader(client))}
     assert (states[empty.address].total_shares, states[empty.address].total_underlying) == (0, 0)

@@ -40,6 +40,8 @@ NPM_ARTIFACTS: Final[Mapping[str, str]] = {
     # OpenZeppelin's own build of its proxies (5.7): what the devnet's upgradeable stand-ins sit behind.
     "TransparentUpgradeableProxy": "@openzeppelin/contracts/build/contracts/TransparentUpgradeableProxy.json",
     "ProxyAdmin": "@openzeppelin/contracts/build/contracts/ProxyAdmin.json",
+    "UpgradeableBeacon": "@openzeppelin/contracts/build/contracts/UpgradeableBeacon.json",
+    "BeaconProxy": "@openzeppelin/contracts/build/contracts/BeaconProxy.json",
     "UniswapV2Router02": "@uniswap/v2-periphery/build/UniswapV2Router02.json",
     "UniswapV3Factory": "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
     "UniswapV3Pool": "@uniswap/v3-core/artifacts/contracts/UniswapV3Pool.sol/UniswapV3Pool.json",

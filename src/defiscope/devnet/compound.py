@@ -6,10 +6,12 @@ Example::
     registry["CompoundV2Comptroller"], registry["CompoundV2cToken:USDC"], registry["CompoundV3Comet:USDC"]
 
 Compound V2: a Comptroller behind a Unitroller (the registry's address), a price oracle over the devnet feeds,
-one JumpRateModelV2 and one cToken per market (a CErc20; cETH a CEther holding native ETH, with no underlying(),
-as on mainnet), with Compound's mainnet-like parameters: collateral factors, reserve factors, rate curves and
-initial exchange rates of 0.02 * 10**(18 - 8 + underlying decimals).
-Compound III: four Comets, each an implementation behind a TransparentUpgradeableProxy, shaped like mainnet's
+one JumpRateModelV2 and one cToken per market (a CErc20Delegator over one shared CErc20Delegate, as mainnet's
+cDAI and cUSDC; cETH a CEther holding native ETH, not upgradeable, with no underlying(), as on mainnet), with
+Compound's mainnet-like parameters: collateral factors, reserve factors, rate curves and initial exchange rates
+of 0.02 * 10**(18 - 8 + underlying decimals).
+Compound III: four Comets, each an implementation behind a TransparentUpgradeableProxy (its governor and pause
+guardian implementation immutables, account 0 until `governance` hands them over), shaped like mainnet's
 (`COMETS`): cUSDCv3 (WETH, WBTC, wstETH collateral, its
 storefront price factor 0.6 and 5M USDC target reserves), cUSDTv3 (five collateral assets), and cWETHv3 and
 cWstETHv3, which price everything in their base token as on mainnet (a constant 1 base feed and collateral
@@ -246,6 +248,7 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
     registry: dict[str, str] = {"CompoundV2Comptroller": comptroller.address, "CompoundV2Oracle": oracle.address}
     ctokens: dict[str, Contract] = {}
     native = {m.symbol for m in V2_MARKETS if m.native}
+    delegate = sender.deploy(contract_artifact("CErc20Delegate"))  # one shared by the markets, as on mainnet
     for m in V2_MARKETS:
         model = sender.deploy(
             contract_artifact("JumpRateModelV2"),
@@ -267,7 +270,7 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
         if m.native:
             ctoken = sender.deploy(contract_artifact("CEther"), *market_args)
         else:
-            ctoken = sender.deploy(contract_artifact("CErc20"), tokens[m.symbol].address, *market_args)
+            ctoken = deploy_delegator(sender, delegate.address, tokens[m.symbol].address, market_args)
         sender.send(c._supportMarket(ctoken.address))
         sender.send(c._setCollateralFactor(ctoken.address, wad_of(m.collateral_factor)))
         sender.send(oracle.functions.setFeed(ctoken.address, feeds[m.symbol]))
@@ -294,6 +297,17 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
                 sender.send(tokens[symbol].functions.transfer(sender.owner, amount), sender=address)
         sender.rpc("anvil_stopImpersonatingAccount", [address])
     return registry
+
+
+def deploy_delegator(sender: Sender, delegate: str, underlying: str, market_args: tuple[object, ...]) -> Contract:
+    """A CErc20 market as mainnet's cDAI or cUSDC: a CErc20Delegator over ``delegate``, set up through it by
+    account 0 (its admin until governance takes over); ``market_args`` as CEther's constructor takes them (the
+    reserve factor last, set after as Compound does). The market, with CErc20's ABI."""
+    *setup, reserve_factor = market_args
+    delegator = sender.deploy(contract_artifact("CErc20Delegator"), underlying, *setup, sender.owner, delegate, b"")
+    market = sender.contract(contract_artifact("CErc20"), delegator.address)
+    sender.send(market.functions._setReserveFactor(reserve_factor))
+    return market
 
 
 def comet_feeds(spec: ChainSpec, comet: CometSpec, feeds: Mapping[str, str], sender: Sender) -> dict[str, str]:
@@ -339,8 +353,11 @@ def deploy_comet(
         for a in comet.assets
     ]
     decimals = base.functions.decimals().call()
+    # Account 0 governs and guards until governance takes over (`governance.hand_comets_to`: a new implementation).
     implementation = sender.deploy(
         contract_artifact("Comet"),
+        sender.owner,
+        sender.owner,
         base.address,
         prices[comet.base],
         decimals,
@@ -387,10 +404,12 @@ COMET_RATE_GETTERS: Final = (
 SECONDS_PER_YEAR: Final = 31_536_000
 
 
-def deploy_comet_implementation(sender: Sender, proxy: str) -> str:
+def deploy_comet_implementation(
+    sender: Sender, proxy: str, *, governor: str | None = None, pause_guardian: str | None = None
+) -> str:
     """A new Comet implementation with the configuration the proxy runs now (as mainnet's Configurator deploys
-    one before the ProxyAdmin upgrades to it): per-year rates are the per-second ones times the year, which the
-    constructor divides back exactly."""
+    one before the ProxyAdmin upgrades to it), with a new ``governor`` or ``pause_guardian`` if given: per-year
+    rates are the per-second ones times the year, which the constructor divides back exactly."""
     comet = sender.contract(contract_artifact("Comet"), proxy).functions
     rates = tuple(
         getattr(comet, name)().call() * (SECONDS_PER_YEAR if per_second else 1)
@@ -403,6 +422,8 @@ def deploy_comet_implementation(sender: Sender, proxy: str) -> str:
         assets.append((asset, feed, decimals, borrow_cf, liquidate_cf, liquidation_factor, cap))
     implementation = sender.deploy(
         contract_artifact("Comet"),
+        governor or comet.governor().call(),
+        pause_guardian or comet.pauseGuardian().call(),
         comet.baseToken().call(),
         comet.baseTokenPriceFeed().call(),
         comet.decimals().call(),

@@ -27,7 +27,7 @@ from typing import Final
 
 from web3.contract import Contract
 
-from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.proxies import deploy_transparent, upgrade_to
 from defiscope.devnet.spec import USER_ACCOUNTS
 from defiscope.devnet.tx import MAX_UINT256, Sender
@@ -57,6 +57,8 @@ TOKEN_ARTIFACTS: Final = {
 }
 #: bEIGEN's registry name (mainnet's too): not a priced token of its own, reported as EIGEN.
 BACKING_EIGEN: Final = "EigenLayerBackingEigen"
+#: The strategies' UpgradeableBeacon (mainnet's strategyBeacon), registered: it is no adapter's, the control reads'.
+STRATEGY_BEACON: Final = "EigenLayerStrategyBeacon"
 LST_SUPPLY: Final = 50_000 * ETHER
 LST_PER_ACCOUNT: Final = 100 * ETHER
 BACKING_EIGEN_SUPPLY: Final = 10_000_000 * ETHER
@@ -98,6 +100,7 @@ class EigenLayerDevnet:
     strategy_manager: Contract
     delegation: Contract
     pod_manager: Contract
+    strategy_beacon: Contract  # the UpgradeableBeacon every strategy's BeaconProxy follows
     strategies: Mapping[str, Contract]  # by underlying symbol
     deployed_tokens: Mapping[str, Contract]  # the LSTs deployed here
     backing_eigen: Contract  # bEIGEN
@@ -107,6 +110,7 @@ class EigenLayerDevnet:
             "EigenLayerStrategyManager": self.strategy_manager.address,
             "EigenLayerDelegationManager": self.delegation.address,
             "EigenLayerEigenPodManager": self.pod_manager.address,
+            STRATEGY_BEACON: self.strategy_beacon.address,
             BACKING_EIGEN: self.backing_eigen.address,
         }
 
@@ -139,10 +143,22 @@ def deploy_core(sender: Sender) -> tuple[Contract, Contract, Contract]:
     return manager, pods, delegation
 
 
-def deploy_strategy(sender: Sender, manager: Contract, token: str) -> Contract:
-    """A StrategyBase over ``token``, whitelisted (its StrategyAddedToDepositWhitelist is how it is found)."""
-    strategy = sender.deploy(contract_artifact("StrategyBase"), manager.address, token)
-    sender.send(manager.functions.addStrategiesToDepositWhitelist([strategy.address]))
+def deploy_strategy_beacon(sender: Sender, manager: Contract) -> Contract:
+    """The StrategyBase implementation behind an UpgradeableBeacon owned by account 0 (until `eigenlayer_admin`
+    hands it to the timelock), as mainnet's strategyBeacon."""
+    implementation = sender.deploy(contract_artifact("StrategyBase"), manager.address)
+    return sender.deploy(npm_artifact("UpgradeableBeacon"), implementation.address, sender.owner)
+
+
+def deploy_strategy(sender: Sender, manager: str, beacon: str, token: str) -> Contract:
+    """A StrategyBase over ``token``: a BeaconProxy of ``beacon`` initialized with the token (as mainnet's
+    StrategyFactory deploys them), whitelisted (its StrategyAddedToDepositWhitelist is how it is found)."""
+    artifact = contract_artifact("StrategyBase")
+    init = sender.contract(artifact, beacon).encode_abi("initialize", args=[token])
+    proxy = sender.deploy(npm_artifact("BeaconProxy"), beacon, bytes.fromhex(init[2:]))
+    strategy = sender.contract(artifact, proxy.address)
+    whitelist = sender.contract(contract_artifact("StrategyManager"), manager).functions
+    sender.send(whitelist.addStrategiesToDepositWhitelist([strategy.address]))
     return strategy
 
 
@@ -152,8 +168,12 @@ def deploy_eigenlayer(sender: Sender, tokens: Mapping[str, Contract]) -> EigenLa
     backing = _deploy_eigen(sender, "Backing Eigen", "bEIGEN")
     every = {**tokens, **deployed, "bEIGEN": backing}
     manager, pods, delegation = deploy_core(sender)
-    strategies = {symbol: deploy_strategy(sender, manager, every[symbol].address) for symbol in STRATEGY_TOKENS}
-    eigen = EigenLayerDevnet(manager, delegation, pods, strategies, deployed, backing)
+    beacon = deploy_strategy_beacon(sender, manager)
+    strategies = {
+        symbol: deploy_strategy(sender, manager.address, beacon.address, every[symbol].address)
+        for symbol in STRATEGY_TOKENS
+    }
+    eigen = EigenLayerDevnet(manager, delegation, pods, beacon, strategies, deployed, backing)
     _seed(sender, eigen, every)
     return eigen
 

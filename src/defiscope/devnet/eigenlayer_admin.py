@@ -1,4 +1,5 @@
-"""Who may upgrade EigenLayer on the devnet: a TimelockController owns the managers' ProxyAdmins, and a 3-of-6 Safe
+"""Who may upgrade EigenLayer on the devnet: a TimelockController owns the managers' ProxyAdmins and the strategies'
+UpgradeableBeacon, and a 3-of-6 Safe
 (mainnet's Operations multisig) is its proposer, as on mainnet, where upgrades are queued by the Operations
 multisig on a timelock before the ProxyAdmin carries them out.
 
@@ -19,7 +20,8 @@ from typing import Final
 
 from eth_typing import ChecksumAddress
 
-from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.eigenlayer import STRATEGY_BEACON
 from defiscope.devnet.governance import TIMELOCK_DELAY
 from defiscope.devnet.proxies import transfer_proxy_admin
 from defiscope.devnet.safe import ZERO, deploy_safe
@@ -52,4 +54,6 @@ def deploy_eigenlayer_admin(sender: Sender, spec: ChainSpec, contracts: Mapping[
     timelock = deploy_timelock(sender, safe, TIMELOCK_DELAY)
     for name in MANAGERS:
         transfer_proxy_admin(sender, contracts[name], timelock)
+    beacon = sender.contract(npm_artifact("UpgradeableBeacon"), contracts[STRATEGY_BEACON])
+    sender.send(beacon.functions.transferOwnership(timelock))
     return {"EigenLayerTimelock": timelock, "EigenLayerOperationsSafe": safe}

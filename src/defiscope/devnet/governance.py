@@ -29,7 +29,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.proxies import transfer_proxy_admin
+from defiscope.devnet.compound import deploy_comet_implementation
+from defiscope.devnet.proxies import transfer_proxy_admin, upgrade_to
+from defiscope.devnet.safe import deploy_safe
 from defiscope.devnet.seeding import hand_treasury, seed_address, seed_user
 from defiscope.devnet.spec import ChainSpec
 from defiscope.devnet.supplies import circulating_units
@@ -44,6 +46,11 @@ VOTING_PERIOD: Final = 3
 #: Seconds between queueing and execution (mainnet: 2 days): the next tick's block is past it.
 TIMELOCK_DELAY: Final = 10
 QUORUM_PERCENT: Final = 4  # Compound's 400,000 of 10M COMP; Uniswap's 40M of 1B UNI
+#: The Comets' pause guardian: a Safe, as mainnet's (0xbbf3f1421D886E9b2c5D716B5192aC998af2012c, Compound's
+#: community multisig); its owners here are seeded, its threshold a stand-in.
+PAUSE_GUARDIAN_SEED: Final = "compound-pause-guardian"
+PAUSE_GUARDIAN_OWNERS: Final = 8
+PAUSE_GUARDIAN_THRESHOLD: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +86,7 @@ def deploy_governance(
             f"{gov.protocol}Timelock": timelock.address,
             f"{gov.protocol}GovernanceToken": token.address,
         }
-    _hand_compound_to(sender, contracts, registry["CompoundTimelock"])
+    registry["CompoundPauseGuardian"] = _hand_compound_to(sender, contracts, registry["CompoundTimelock"])
     factory = sender.contract(npm_artifact("UniswapV3Factory"), contracts["UniswapV3Factory"])
     sender.send(factory.functions.setOwner(registry["UniswapTimelock"]))
     return registry
@@ -115,12 +122,17 @@ def _deploy_one(sender: Sender, gov: GovernanceSpec, token: Contract) -> tuple[C
     return governor, timelock
 
 
-def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_address: str) -> None:
+def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_address: str) -> str:
     """Make the timelock the admin of the Comptroller's Unitroller and of every cToken (pending, then accepted), and
-    the owner of every Comet's ProxyAdmin (mainnet: the CometProxyAdmin, owned by the Timelock)."""
+    the owner of every Comet's ProxyAdmin (mainnet: the CometProxyAdmin, owned by the Timelock); each Comet is
+    upgraded first to an implementation whose governor is the timelock and whose pause guardian is a Safe (both
+    Comet immutables). The guardian Safe's address."""
     timelock = Web3.to_checksum_address(timelock_address)
+    guardian = deploy_safe(sender, pause_guardian_owners(), PAUSE_GUARDIAN_THRESHOLD, salt=2)["Safe"]
     for name, address in sorted(contracts.items()):
         if name.startswith("CompoundV3Comet:"):
+            implementation = deploy_comet_implementation(sender, address, governor=timelock, pause_guardian=guardian)
+            upgrade_to(sender, address, implementation)
             transfer_proxy_admin(sender, address, timelock)
     admins = [sender.contract(contract_artifact("Unitroller"), contracts["CompoundV2Comptroller"])]
     admins += [
@@ -134,6 +146,12 @@ def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_add
         sender.send(contract.functions._setPendingAdmin(timelock))
         sender.send(contract.functions._acceptAdmin(), sender=timelock)
     sender.rpc("anvil_stopImpersonatingAccount", [timelock])
+    return guardian
+
+
+def pause_guardian_owners() -> list[ChecksumAddress]:
+    """The seeded owners of Compound's pause guardian Safe."""
+    return [seed_address(PAUSE_GUARDIAN_SEED, f"owner {index}") for index in range(PAUSE_GUARDIAN_OWNERS)]
 
 
 def propose_close_factor(url: str, contracts: Mapping[str, str], description: str) -> None:

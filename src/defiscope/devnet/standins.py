@@ -23,6 +23,8 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "AaveVotingPortal": "aave/IVotingPortal",
         "AccountingOracle": "lido/AccountingOracle",
         "CErc20": "compound/CErc20",
+        "CErc20Delegate": "compound/CErc20",
+        "CErc20Delegator": "compound/CErc20Delegator",
         "CEther": "compound/CEther",
         "Comet": "compound/Comet",
         "CompoundV2Oracle": "compound/PriceOracle",
@@ -93,6 +95,10 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
         "AccountingOracle": frozenset({"member", "submitReportData"}),
         "CompoundV2Oracle": frozenset({"setFeed"}),
+        # Mainnet's CErc20.initialize and CErc20Delegate's delegation hooks, which compound-js's market ABI omits
+        # (set up through the delegator; only the admin passes them).
+        "CErc20": frozenset({"initialize"}),
+        "CErc20Delegate": frozenset({"initialize", "implementation", "_becomeImplementation", "_resignImplementation"}),
         "CurveCryptoPool2": frozenset({"seed"}),
         "CurveCryptoPool3": frozenset({"seed"}),
         "CurveStableFactory": frozenset({"register_pool"}),
@@ -110,6 +116,8 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "RocketTokenRETH": frozenset({"mint", "owner", "renounceOwnership", "setExchangeRate", "transferOwnership"}),
         "SfrxETH": frozenset({"mint", "owner", "renounceOwnership", "transferOwnership"}),
         "StakedTokenV1": frozenset({"renounceOwnership"}),
+        # Mainnet's StrategyBase.initialize (through its BeaconProxy), beyond the IStrategy interface.
+        "StrategyBase": frozenset({"initialize"}),
         # The LST stand-ins share one Ownable, mintable base: supply and rate are set by the deployer.
         "SwETH": frozenset({"mint", "owner", "renounceOwnership", "transferOwnership"}),
         "WrappedBeaconETH": frozenset({"mint", "owner", "renounceOwnership", "transferOwnership"}),

@@ -8,6 +8,7 @@ from web3 import Web3
 from defiscope.chain.client import ChainClient
 from defiscope.chain.errors import CallReverted
 from defiscope.chain.reader import Batcher
+from defiscope.devnet.compound import deploy_delegator
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.seeding import seed_address
 from defiscope.devnet.world import DevnetChain
@@ -52,16 +53,12 @@ async def test_full_utilisation_and_empty_market(eth_chain: DevnetChain) -> None
         assert model.getBorrowRate(cash, borrows, reserves).call() == python.borrow_rate(cash, borrows, reserves)
     assert python.utilization_rate(0, 10**12, 10**9) > WAD  # reserves make utilisation exceed 100 %
     # An empty market: the exchange rate is the initial 0.02 until the first mint.
-    fresh = lab.deploy(
-        "CErc20",
+    comptroller = eth_chain.contracts["CompoundV2Comptroller"]
+    fresh = deploy_delegator(
+        lab.sender,
+        lab.deploy("CErc20Delegate").address,
         eth_chain.tokens["USDC"],
-        eth_chain.contracts["CompoundV2Comptroller"],
-        model_address,
-        2 * 10**14,
-        "Compound USDC",
-        "cUSDC",
-        8,
-        75 * 10**15,
+        (comptroller, model_address, 2 * 10**14, "Compound USDC", "cUSDC", 8, 75 * 10**15),
     )
     state = CTokenState(0, 0, 0, 0, WAD, 75 * 10**15, fresh.functions.accrualBlockNumber().call(), 2 * 10**14)
     assert fresh.functions.exchangeRateStored().call() == state.exchange_rate_stored() == 2 * 10**14

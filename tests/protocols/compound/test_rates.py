@@ -88,7 +88,9 @@ async def test_comet_rates_equal_contract(
 ) -> None:
     lab = Lab.connect(eth_chain)
     usdc = eth_chain.tokens["USDC"]
-    comet = lab.deploy("Comet", usdc, eth_chain.contracts["feed:USDC/USD"], 6, 1, 6 * 10**17, 0, config, [])
+    owner = lab.sender.owner  # governor and pause guardian
+    feed = eth_chain.contracts["feed:USDC/USD"]
+    comet = lab.deploy("Comet", owner, owner, usdc, feed, 6, 1, 6 * 10**17, 0, config, [])
     rates = CometRates.from_per_year(*config)
     calls = [
         Call.of(comet.address, f"get{side}Rate(uint256)(uint64)", u)

@@ -1,5 +1,6 @@
 """The devnet's upgradeable contracts sit behind the proxies mainnet has, and the control reads find them end to end:
-Compound V2's Unitroller, the Comets' and EigenLayer's managers' TransparentUpgradeableProxies with their ProxyAdmins,
+Compound V2's Unitroller and CErc20Delegators, EigenLayer's strategy BeaconProxies, the Comets' and EigenLayer's
+managers' TransparentUpgradeableProxies with their ProxyAdmins,
 owned by the Compound timelock (then its governor) or by EigenLayer's timelock (then a 3-of-6 Safe)."""
 
 from __future__ import annotations
@@ -7,15 +8,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
+from web3.exceptions import ContractLogicError
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.cli import app
 from defiscope.deployments import Deployment
-from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.compound import V2_MARKETS
+from defiscope.devnet.eigenlayer import STRATEGY_BEACON, STRATEGY_TOKENS, whitelisted_strategies
 from defiscope.devnet.eigenlayer_admin import MANAGERS, OWNERS, THRESHOLD, operations_owners
-from defiscope.devnet.governance import TIMELOCK_DELAY
+from defiscope.devnet.governance import PAUSE_GUARDIAN_THRESHOLD, TIMELOCK_DELAY, pause_guardian_owners
 from defiscope.devnet.proxies import proxy_admin
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -93,8 +98,9 @@ async def test_each_comet_is_a_transparent_proxy_whose_proxy_admin_the_timelock_
             ("timelock", deployment.contracts["CompoundTimelock"], None, TIMELOCK_DELAY),
             ("governor", deployment.contracts["CompoundGovernor"], None, None),
         ]
-        # Its one implementation so far, from the proxy's construction.
-        assert [u.implementation for u in history[comet]] == [control.proxy.implementation]
+        # Two implementations so far: the proxy's first, then the one naming the timelock its governor.
+        first, governed = [u.implementation for u in history[comet]]
+        assert first != governed == control.proxy.implementation
 
 
 async def test_eigenlayer_managers_are_upgraded_by_a_timelock_that_a_safe_proposes_to(
@@ -166,3 +172,96 @@ def test_risk_control_json_shows_the_proxies_and_admin_chains(
         assert contract["implementation"] not in (None, contract["address"]), slug
         assert [link["type"] for link in contract["admin_chain"]] == admins, slug
         assert contract["upgrades"][-1]["implementation"] == contract["implementation"], slug
+
+
+async def test_each_erc20_ctoken_is_a_delegator_governed_through_the_timelock_and_ceth_is_no_proxy(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    markets = {n: a for n, a in deployment.contracts.items() if n.startswith("CompoundV2cToken:")}
+    native = {f"CompoundV2cToken:{m.symbol}" for m in V2_MARKETS if m.native}
+    assert len(native) == 1
+    reader = await _reader(client)
+    history = await upgrades_of(reader, sorted(markets.values()))
+    governed = [
+        ("timelock", deployment.contracts["CompoundTimelock"], None, TIMELOCK_DELAY),
+        ("governor", deployment.contracts["CompoundGovernor"], None, None),
+    ]
+    delegates = set()
+    for name, address in markets.items():
+        # The markets are found from the Comptroller at run time (no registry entry of the adapter's): read each.
+        control = await inspect_contract(reader, ContractUse(name, "compound/CErc20Delegator", address=address))
+        assert _chain(control) == governed, name  # the admin() of the market either way
+        if name in native:  # cETH: a CEther, not upgradeable (as on mainnet)
+            assert (control.proxy.kind, control.proxy.implementation) == ("none", None)
+            continue
+        delegator = sender.contract(contract_artifact("CErc20Delegator"), address)
+        assert (control.proxy.kind, control.proxy.pattern) == ("custom", "compound-delegator"), name
+        assert control.proxy.implementation == delegator.functions.implementation().call()
+        assert control.proxy.admin == deployment.contracts["CompoundTimelock"]
+        # Its history: the delegate taken at construction (the delegator's NewImplementation).
+        assert [u.implementation for u in history[address]] == [control.proxy.implementation]
+        delegates.add(control.proxy.implementation)
+    assert len(markets) > 2
+    assert len(delegates) == 1  # one CErc20Delegate shared, as mainnet's markets share one
+
+
+async def test_a_ctoken_implementation_change_by_its_admin_shows_in_its_history(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    address, timelock = deployment.contracts["CompoundV2cToken:USDC"], deployment.contracts["CompoundTimelock"]
+    delegator = sender.contract(contract_artifact("CErc20Delegator"), address).functions
+    market = sender.contract(contract_artifact("CErc20"), address).functions
+    first, supply = delegator.implementation().call(), market.totalSupply().call()
+    second = sender.deploy(contract_artifact("CErc20Delegate"))
+    stranger = sender.accounts[3]
+    with pytest.raises(ContractLogicError, match="Caller must be admin"):
+        sender.send(delegator._setImplementation(second.address, False, b""), sender=stranger)
+    assert delegator.implementation().call() == first
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(delegator._setImplementation(second.address, True, b""), sender=timelock)
+    reader = await _reader(client)
+    control = await inspect_contract(reader, ContractUse("cUSDC", "compound/CErc20Delegator", address=address))
+    assert control.proxy.implementation == second.address
+    history = await upgrades_of(reader, [address])
+    assert [u.implementation for u in history[address]] == [first, second.address]
+    # The market's state stays in the delegator: the new delegate reads the same supply.
+    assert market.totalSupply().call() == supply > 0
+
+
+async def test_eigenlayer_strategies_are_beacon_proxies_whose_beacon_the_timelock_owns(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    beacon_address = deployment.contracts[STRATEGY_BEACON]
+    beacon = sender.contract(npm_artifact("UpgradeableBeacon"), beacon_address).functions
+    timelock, safe = deployment.contracts["EigenLayerTimelock"], deployment.contracts["EigenLayerOperationsSafe"]
+    strategies = whitelisted_strategies(sender, deployment.contracts["EigenLayerStrategyManager"])
+    assert len(strategies) == len(STRATEGY_TOKENS)
+    reader = await _reader(client)
+    for token, strategy in strategies.items():
+        control = await inspect_contract(reader, ContractUse("strategy", "eigenlayer/IStrategy", address=strategy))
+        assert (control.proxy.kind, control.proxy.beacon) == ("beacon", beacon_address), token
+        assert control.proxy.implementation == beacon.implementation().call()
+        assert control.proxy.admin == beacon.owner().call() == timelock
+        assert _chain(control) == [("timelock", timelock, None, TIMELOCK_DELAY), ("multisig", safe, THRESHOLD, None)]
+        # The proxy's own storage holds its token (set through the beacon's implementation by initialize).
+        assert sender.contract(contract_artifact("StrategyBase"), strategy).functions.underlyingToken().call() == token
+
+
+async def test_each_comet_names_its_governor_and_a_pause_guardian_safe(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    guardian = deployment.contracts["CompoundPauseGuardian"]
+    surface = await control_surface(await _reader(client), deployment, "compound-v3")
+    comets = {a for n, a in deployment.contracts.items() if n.startswith("CompoundV3Comet:")}
+    for control in (c for c in surface.contracts if c.proxy.address in comets):
+        comet = sender.contract(contract_artifact("Comet"), control.proxy.address).functions
+        assert comet.governor().call() == deployment.contracts["CompoundTimelock"]
+        (pause,) = control.pause
+        assert (pause.holders, pause.why) == ((guardian,), None)
+        ((link,),) = pause.holder_chains
+        assert (link.kind, link.address, link.threshold) == ("multisig", guardian, PAUSE_GUARDIAN_THRESHOLD)
+        assert link.signers == tuple(pause_guardian_owners())

@@ -167,7 +167,7 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
 @in_rounds
 async def upgrades_of(rounds: Rounds, proxies: Sequence[str]) -> dict[str, tuple[Upgrade, ...]]:
     """Each proxy's implementation changes, oldest first, from its Upgraded events (a Unitroller's
-    NewImplementation), among its control events."""
+    or CErc20Delegator's NewImplementation), among its control events."""
     events = await rounds.gather(*(rounds.control_logs(proxy) for proxy in proxies))
     found: dict[str, tuple[Upgrade, ...]] = {}
     for proxy, logs in zip(proxies, events, strict=True):

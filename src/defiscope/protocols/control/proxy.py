@@ -11,6 +11,7 @@ How each kind is told apart (the same order as below):
 - EIP-1967 beacon slot set: ``beacon``; the implementation is the beacon's ``implementation()``, the admin
   the beacon's ``owner()``.
 - Compound's Unitroller: ``comptrollerImplementation()`` answers; admin is ``admin()``.
+- Compound's CErc20Delegator (mainnet's cDAI, cUSDC ...): ``implementation()`` and ``admin()`` answer (no slot).
 - Safe's proxy: ``masterCopy()`` answers with the singleton kept in slot 0.
 Anything else is ``none``: not a proxy, or one of a pattern not known here (the bytecode's hash is kept).
 """
@@ -26,8 +27,8 @@ from defiscope.chain.multicall import Call, CallResult
 from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
     ADMIN,
-    BEACON_IMPLEMENTATION,
     COMPTROLLER_IMPLEMENTATION,
+    IMPLEMENTATION,
     MASTER_COPY,
     OWNER,
     PROXIABLE_UUID,
@@ -92,7 +93,7 @@ def immutable_addresses(code: bytes) -> list[str]:
 
 
 #: What a contract answers if it is a proxy of an older pattern (asked with its slots, in the same round).
-OLDER_PATTERN_CALLS: Final = (COMPTROLLER_IMPLEMENTATION, ADMIN, MASTER_COPY)
+OLDER_PATTERN_CALLS: Final = (COMPTROLLER_IMPLEMENTATION, IMPLEMENTATION, ADMIN, MASTER_COPY)
 
 
 @in_rounds
@@ -110,12 +111,10 @@ async def read_proxy(rounds: Rounds, address: str) -> ProxyInfo:
         (uuid,) = await rounds.call_many([Call.of(implementation, PROXIABLE_UUID)])
         return eip1967_proxy(address, code, implementation, word_address(admin_word), uuid)
     if beacon is not None:
-        implementation_answer, owner = await rounds.call_many(
-            [Call.of(beacon, BEACON_IMPLEMENTATION), Call.of(beacon, OWNER)]
-        )
+        implementation_answer, owner = await rounds.call_many([Call.of(beacon, IMPLEMENTATION), Call.of(beacon, OWNER)])
         return beacon_proxy(address, beacon, implementation_answer, owner)
-    unitroller, unitroller_admin, safe = await rounds.call_many(older_calls)
-    return older_proxy(address, unitroller, unitroller_admin, safe)
+    unitroller, delegator, admin, safe = await rounds.call_many(older_calls)
+    return older_proxy(address, OlderAnswers(unitroller, delegator, admin, safe))
 
 
 def eip1967_proxy(address: str, code: bytes, implementation: str, admin: str | None, uuid: CallResult) -> ProxyInfo:
@@ -143,14 +142,33 @@ def beacon_proxy(address: str, beacon: str, implementation: CallResult, owner: C
     return ProxyInfo(address, "beacon", "eip1967-beacon", impl, admin, beacon, admin_why=why)
 
 
-def older_proxy(address: str, unitroller: CallResult, unitroller_admin: CallResult, safe: CallResult) -> ProxyInfo:
-    if unitroller.success:
-        admin = to_checksum_address(unitroller_admin.value[0]) if unitroller_admin.success else None
-        why = None if admin else f"admin() failed: {unitroller_admin.error}"
-        impl = to_checksum_address(unitroller.value[0])
-        return ProxyInfo(address, "custom", "compound-unitroller", impl, admin, admin_why=why)
+@dataclass(frozen=True, slots=True)
+class OlderAnswers:
+    """A contract's answers to `OLDER_PATTERN_CALLS`, in that order."""
+
+    comptroller_implementation: CallResult
+    implementation: CallResult
+    admin: CallResult
+    master_copy: CallResult
+
+
+def older_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
+    """A proxy of a pattern older than EIP-1967, told by what it answers: comptrollerImplementation() (Compound's
+    Unitroller), implementation() with admin() (Compound's CErc20Delegator: cDAI, cUSDC ...), masterCopy() (Safe)."""
+    if answers.comptroller_implementation.success:
+        return _admin_proxy(address, "compound-unitroller", answers.comptroller_implementation, answers.admin)
+    if answers.implementation.success and answers.admin.success:
+        # implementation() alone marks no proxy (a beacon answers it); with admin() it is Compound's delegator.
+        return _admin_proxy(address, "compound-delegator", answers.implementation, answers.admin)
+    safe = answers.master_copy
     if safe.success:
         # A Safe proxy upgrades only through its own multisig (changeMasterCopy from itself).
         singleton = to_checksum_address(safe.value[0])
         return ProxyInfo(address, "custom", "safe-proxy", singleton, address)
     return ProxyInfo(address, "none", "none", admin_why="not a proxy")
+
+
+def _admin_proxy(address: str, pattern: str, implementation: CallResult, admin_call: CallResult) -> ProxyInfo:
+    admin = to_checksum_address(admin_call.value[0]) if admin_call.success else None
+    why = None if admin else f"admin() failed: {admin_call.error}"
+    return ProxyInfo(address, "custom", pattern, to_checksum_address(implementation.value[0]), admin, admin_why=why)

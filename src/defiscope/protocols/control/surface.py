@@ -11,7 +11,8 @@ from typing import Final
 from defiscope.protocols.surface import ContractUse
 
 PROXIABLE_UUID: Final = "proxiableUUID()(bytes32)"
-BEACON_IMPLEMENTATION: Final = "implementation()(address)"
+#: A beacon's implementation, and a Compound CErc20Delegator's.
+IMPLEMENTATION: Final = "implementation()(address)"
 OWNER: Final = "owner()(address)"
 ADMIN: Final = "admin()(address)"
 COMPTROLLER_IMPLEMENTATION: Final = "comptrollerImplementation()(address)"
@@ -40,12 +41,18 @@ RELY: Final = "Rely(address)"
 CONTROL_SURFACE: Final = (
     ContractUse("EIP-1967 proxy", "openzeppelin/IERC1967", events=(UPGRADED,)),
     ContractUse("UUPS implementation", "openzeppelin/UUPSUpgradeable", calls=(PROXIABLE_UUID,)),
-    ContractUse("beacon", "openzeppelin/UpgradeableBeacon", calls=(BEACON_IMPLEMENTATION, OWNER)),
+    ContractUse("beacon", "openzeppelin/UpgradeableBeacon", calls=(IMPLEMENTATION, OWNER)),
     ContractUse("Ownable admin", "openzeppelin/Ownable", calls=(OWNER,)),
     ContractUse(
         "Compound Unitroller",
         "compound/Comptroller",
         calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PAUSE_GUARDIAN),
+        events=(NEW_IMPLEMENTATION,),
+    ),
+    ContractUse(
+        "Compound CErc20Delegator",
+        "compound/CErc20Delegator",
+        calls=(IMPLEMENTATION, ADMIN),
         events=(NEW_IMPLEMENTATION,),
     ),
     ContractUse("Safe proxy", "safe/GnosisSafeProxy", calls=(MASTER_COPY,)),
