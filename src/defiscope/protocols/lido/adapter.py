@@ -13,12 +13,12 @@ figure stays, marked, since pooled ether is still right as of the last report.
     [position] = await adapter.positions(reader)
     adapter.status.unfinalized_steth, adapter.status.stale
 
-Its rate (`yields`) is stakers' APR from the newest oracle report (`TokenRebased`, followed by a `LogCursor` in the
-block's shared log query) as Lido's API computes it (`apr.user_apr`), carrying the protocol's share of the
-rewards read in the same batch: `getFee()` (of 10,000) with `getFeeDistribution()`'s split of it. Protocol
-revenue is the whole fee, treasury and node operators (DefiLlama's Lido revenue, "10 % of staking rewards");
-holders' revenue, the treasury's part, is named beside it in the share's source. No report up to a block: no
-rate, a gap saying so.
+Its rate (`yields`) is stakers' APR from the oracle reports up to the block (`TokenRebased`, followed by a
+`LogCursor` in the block's shared log query) as Lido's API publishes it (`apr.sma_apr`: the last 7 reports),
+carrying the protocol's share of the rewards read in the same batch: `getFee()` (of 10,000) with
+`getFeeDistribution()`'s split of it. Protocol revenue is the whole fee, treasury and node operators
+(DefiLlama's Lido revenue: "10 % of staking rewards"); holders' revenue, the treasury's part, is named beside it
+in the share's source. No report up to a block: no rate, a gap saying so.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from defiscope.deployments import Deployment
 from defiscope.protocols.base import Adapter, BalanceKind, Position, ProtocolInfo
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.lending.rates import apr_to_apy
-from defiscope.protocols.lido.apr import RebaseReport, user_apr
+from defiscope.protocols.lido.apr import REBASES_PER_YEAR, SMA_METHOD, RebaseReport, sma_apr
 from defiscope.protocols.lido.reports import (
     ETH_DISTRIBUTED_EVENT,
     TOKEN_REBASED,
@@ -74,8 +74,6 @@ STETH_READS: Final = ("getTotalPooledEther()(uint256)", "getTotalShares()(uint25
 FEE_READS: Final = ("getFee()(uint16)", "getFeeDistribution()(uint16,uint16,uint16)")
 #: A block before Lido V2's upgrade (May 2023), which brought `TokenRebased`: the report cursor's start on mainnet.
 MAINNET_REPORTS_START: Final = 17_000_000
-#: stETH rebases once a day (each oracle report): its APY compounds the APR daily.
-REBASES_PER_YEAR: Final = 365
 QUEUE_READS: Final = ("unfinalizedStETH()(uint256)",)
 ORACLE_READS: Final = ("getLastProcessingRefSlot()(uint256)", "GENESIS_TIME()(uint256)", "SECONDS_PER_SLOT()(uint256)")
 
@@ -184,7 +182,7 @@ class LidoAdapter(Adapter):
         return LidoStatus(pooled, shares, unfinalized, last, age, stale, reason)
 
     async def yields(self, reader: Reader) -> list[Yield]:
-        """Stakers' APR from the newest report up to the block, with the fee share read in the same batch."""
+        """Stakers' APR (Lido's SMA of the last 7 reports up to the block), with the fee share read in its batch."""
         # Asked together: the calls join the block's multicall and the scan its shared log query.
         (fee, distribution), _ = await asyncio.gather(
             reader.call_many([Call.of(self.steth, signature) for signature in FEE_READS]), self.reports.scan(reader)
@@ -195,27 +193,25 @@ class LidoAdapter(Adapter):
             self._gaps[block] = YieldGap(
                 LIDO.slug,
                 self.steth,
-                self.weth,
-                "ETH",
+                self.steth,
+                "stETH",
                 YieldKind.STAKING,
                 f"no oracle report (TokenRebased) up to block {block}: no staking rate",
             )
             return []
         self._gaps.pop(block, None)
-        return [self._staking_yield(reports[-1], _fee_share(fee, distribution))]
+        return [self._staking_yield(reports, _fee_share(fee, distribution))]
 
     def yield_gaps(self, block: BlockRef) -> tuple[YieldGap, ...]:
         gap = self._gaps.pop(block.number, None)
         return () if gap is None else (gap,)
 
-    def _staking_yield(self, report: RebaseReport, share: FeeShare) -> Yield:
-        apr = user_apr(report)
-        method = (
-            f"Lido userAPR of the oracle report at {report.report_timestamp}: 31536000 x (postShareRate - "
-            f"preShareRate) / preShareRate / timeElapsed ({report.time_elapsed} s), share rates from TokenRebased"
-        )
+    def _staking_yield(self, reports: list[RebaseReport], share: FeeShare) -> Yield:
+        apr = sma_apr(reports)
         apy = apr_to_apy(apr, REBASES_PER_YEAR)
-        return Yield(LIDO.slug, self.steth, self.weth, "ETH", YieldKind.STAKING, exact_decimal(apr), apy, method, share)
+        return Yield(
+            LIDO.slug, self.steth, self.steth, "stETH", YieldKind.STAKING, exact_decimal(apr), apy, SMA_METHOD, share
+        )
 
 
 def _fee_share(fee: CallResult, distribution: CallResult) -> FeeShare:
