@@ -17,8 +17,8 @@ Its rate (`yields`) is stakers' APR from the oracle reports up to the block (`To
 `LogCursor` in the block's shared log query) as Lido's API publishes it (`apr.sma_apr`: the last 7 reports),
 carrying the protocol's share of the rewards read in the same batch: `getFee()` (of 10,000) with
 `getFeeDistribution()`'s split of it. Protocol revenue is the whole fee, treasury and node operators
-(DefiLlama's Lido revenue: "10 % of staking rewards"); holders' revenue, the treasury's part, is named beside it
-in the share's source. No report up to a block: no rate, a gap saying so.
+(DefiLlama's `fees/lido.ts`: revenue = 10 % of rewards; holders' revenue 0, nothing reaches LDO holders); the
+treasury's part of it is named in the share's source. No report up to a block: no rate, a gap saying so.
 """
 
 from __future__ import annotations
@@ -215,8 +215,8 @@ class LidoAdapter(Adapter):
 
 
 def _fee_share(fee: CallResult, distribution: CallResult) -> FeeShare:
-    """The fee (protocol revenue) as a share of rewards; the distribution names the treasury's part of it (holders'
-    revenue) or why it could not be read, without changing the share."""
+    """The fee (protocol revenue) as a share of rewards; the distribution names the DAO treasury's part of it, or why
+    it could not be read, without changing the share."""
     share = knob_share(LIDO.slug, fee)
     if share.share is None:
         return share
@@ -224,9 +224,9 @@ def _fee_share(fee: CallResult, distribution: CallResult) -> FeeShare:
         split = f"{distribution.call.describe()} failed: {distribution.error}"
     else:
         treasury, insurance, operators = distribution.value
-        holders = share.share * Fraction(treasury, 10_000)
+        treasury_share = share.share * Fraction(treasury, 10_000)
         split = (
             f"{distribution.call.describe()} = treasury {treasury}, insurance {insurance}, operators {operators} "
-            f"(of 10,000 of the fee): the treasury's part, holders' revenue, is {holders} of rewards"
+            f"(of 10,000 of the fee): the DAO treasury's part is {treasury_share} of rewards"
         )
     return FeeShare(share.share, f"{share.source}; {split}")
