@@ -62,7 +62,8 @@ LIDO: Final = ProtocolInfo(
     "withdrawal queue (unfinalizedStETH) is pooled ether until finalized, so it is inside the figure and "
     "reported beside it. wstETH and stETH held elsewhere are Lido's receipts (counted once in totals).",
     discovery="Fixed contracts from the registry: stETH (Lido), WithdrawalQueueERC721, AccountingOracle; "
-    "oracle reports (TokenRebased, ETHDistributed) kept as a time series for the staking APR.",
+    "oracle reports (TokenRebased, ETHDistributed) kept as a time series for the staking APR, and TokenRebased "
+    "followed by the adapter for its stored staking rate (with getFee/getFeeDistribution read beside it).",
     defillama_difference="DefiLlama's Lido adapter also counts getTotalPooledEther on Ethereum (and the "
     "Solana/Polygon products, which are wound down). defiscope additionally flags a stale oracle report and "
     "shows the unfinalized withdrawal amount; it does not count other chains.",
