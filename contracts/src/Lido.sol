@@ -26,8 +26,7 @@ contract Lido {
     uint256 internal constant DEPOSIT_SIZE = 32 ether;
     // StakingRouter's fee precision: 100 * 10**18 is 100 %.
     uint256 internal constant FEE_PRECISION_POINTS = 100 * 10 ** 18;
-    uint256 internal constant TOTAL_FEE = 10 * 10 ** 18;
-    uint256 internal constant NODE_OPERATORS_FEE = 5 * 10 ** 18;
+    uint256 internal constant TOTAL_BASIS_POINTS = 10000;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
@@ -70,6 +69,10 @@ contract Lido {
     uint256 private _depositedValidators;
     uint256 private _beaconValidators;
     uint256 private _beaconBalance;
+    // The StakingRouter's fee split, kept here as storage (mainnet reads it from the router): 10 % of rewards,
+    // 5 % to node operators and the rest to the treasury.
+    uint256 private _totalFee = 10 * 10 ** 18;
+    uint256 private _nodeOperatorsFee = 5 * 10 ** 18;
 
     modifier onlyOwner() {
         require(msg.sender == owner, "APP_AUTH_FAILED");
@@ -184,8 +187,21 @@ contract Lido {
         return (_depositedValidators, _beaconValidators, _beaconBalance);
     }
 
-    function getFee() external pure returns (uint16 totalFee) {
-        return uint16(TOTAL_FEE * 10000 / FEE_PRECISION_POINTS);
+    /// @notice Lido V2's getFee: the total fee on rewards in basis points (StakingRouter's, truncated to 1e4).
+    function getFee() external view returns (uint16 totalFee) {
+        return uint16(_totalFee * TOTAL_BASIS_POINTS / FEE_PRECISION_POINTS);
+    }
+
+    /// @notice Lido V2's (deprecated) getFeeDistribution: the treasury's and the operators' parts of the fee,
+    ///         relative to the fee (10,000 is all of it); insurance is always 0 since V2.
+    function getFeeDistribution()
+        external
+        view
+        returns (uint16 treasuryFeeBasisPoints, uint16 insuranceFeeBasisPoints, uint16 operatorsFeeBasisPoints)
+    {
+        insuranceFeeBasisPoints = 0;
+        treasuryFeeBasisPoints = uint16((_totalFee - _nodeOperatorsFee) * TOTAL_BASIS_POINTS / _totalFee);
+        operatorsFeeBasisPoints = uint16(_nodeOperatorsFee * TOTAL_BASIS_POINTS / _totalFee);
     }
 
     // ------------------------------------------------------------------ deposits and reports
@@ -291,10 +307,11 @@ contract Lido {
         internal
         returns (uint256 sharesMintedAsFees)
     {
+        uint256 totalFee = _totalFee;
         uint256 totalPooledEtherWithRewards = _preTotalPooledEther + _totalRewards;
-        sharesMintedAsFees = (_totalRewards * TOTAL_FEE * _preTotalShares)
-            / (totalPooledEtherWithRewards * FEE_PRECISION_POINTS - _totalRewards * TOTAL_FEE);
-        uint256 moduleRewards = (sharesMintedAsFees * NODE_OPERATORS_FEE) / TOTAL_FEE;
+        sharesMintedAsFees = (_totalRewards * totalFee * _preTotalShares)
+            / (totalPooledEtherWithRewards * FEE_PRECISION_POINTS - _totalRewards * totalFee);
+        uint256 moduleRewards = (sharesMintedAsFees * _nodeOperatorsFee) / totalFee;
         _mintShares(nodeOperatorsRegistry, moduleRewards);
         emit TransferShares(address(0), nodeOperatorsRegistry, moduleRewards);
         _mintShares(treasury, sharesMintedAsFees - moduleRewards);

@@ -64,6 +64,12 @@ def test_served_apr_is_lidos_sma_of_the_reports_on_chain(indexed: Indexed, devne
     }
     assert item["block"]["number"] == indexed.repo.latest_blocks()[1].number
     assert "moving average over the last 7 reports" in item["method"]
+    # The adapter stored the same rate from the same reports, with the fee read beside it: served once, with it.
+    (stored,) = indexed.repo.latest_yields(1, "lido")
+    assert stored.rate.apr == Decimal(item["apr"])
+    assert stored.rate.fee_share is not None
+    assert item["protocol_share"] == "1/10" == str(stored.rate.fee_share.share)
+    assert item["protocol_share_source"] == stored.rate.fee_share.source
 
 
 async def _follow(devnet: Devnet, repo: Repository, between: Any) -> None:

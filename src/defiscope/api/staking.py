@@ -24,18 +24,12 @@ from defiscope.api.views import chain_slug
 from defiscope.chain.block import BlockRef
 from defiscope.protocols.lending.rates import apr_to_apy
 from defiscope.protocols.lido.adapter import LIDO as LIDO_INFO
-from defiscope.protocols.lido.apr import SMA_WINDOW, AprError, sma_apr
+from defiscope.protocols.lido.apr import REBASES_PER_YEAR, SMA_METHOD, SMA_WINDOW, AprError, sma_apr
 from defiscope.protocols.lido.reports import STETH, TOKEN_REBASED_KIND, report_of
 from defiscope.protocols.yields import exact_decimal
 
 LIDO: Final = LIDO_INFO.slug
-#: stETH rebases once a day, with each oracle report.
-REBASES_PER_YEAR: Final = 365
-METHOD: Final = (
-    "Lido userAPR per oracle report (TokenRebased): 365 days * (postShareRate - preShareRate) / preShareRate "
-    "/ timeElapsed, share rates = totalEther * 1e27 // totalShares; the APR is the simple moving average "
-    f"over the last {SMA_WINDOW} reports (Lido's published SMA); APY compounds it at each daily rebase"
-)
+METHOD: Final = SMA_METHOD
 
 
 class ReportRef(m._Model):

@@ -5,7 +5,8 @@
                 "apy": "0.0124...", "block": {"chain": "ethereum", "number": 123, ...}, ...}]}
 
 APR and APY are exact decimal strings (1 = 100 %); each row names the block it was read at.
-Lido's staking APR is computed from the stored oracle reports (`api.staking`); a rate that cannot be given
+Lido's staking APR is computed from the stored oracle reports (`api.staking`), with the fee share the adapter's
+stored rate carries (`protocol_share`: `getFee()` of 10,000); a rate that cannot be given
 is listed under `unavailable` with the reason, never as 0 — and never as an older block's rate: a market
 the newest block could not read is listed there with that block, market and symbol ("*" when the
 protocol's rates could not be read at all):
@@ -16,6 +17,7 @@ protocol's rates could not be read at all):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Final
 
@@ -27,8 +29,8 @@ from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
 from defiscope.api.views import block_model, chain_slug, dec
 from defiscope.protocols.revenue import FeeShare
-from defiscope.protocols.yields import YieldKind
-from defiscope.store.yields import StoredYieldGap
+from defiscope.protocols.yields import Yield, YieldKind
+from defiscope.store.yields import StoredYield, StoredYieldGap
 
 
 class KindParam(StrEnum):
@@ -102,9 +104,11 @@ def yields(
     if protocol is not None and protocol not in ctx.infos:
         raise ApiError(404, "protocol", f"unknown protocol {protocol!r}")
     latest = ctx.repo.latest_yields_and_gaps(chain_id=chain_id, protocol=protocol)
-    rows = latest.rates
-    lido, lido_unavailable = _lido(ctx, chain_id, protocol, kind)
-    unavailable = [_gap(s) for s in latest.gaps if kind is None or s.gap.kind in (None, kind.value)]
+    lido, lido_unavailable = _lido(ctx, chain_id, protocol, kind, latest.rates)
+    rows = [s for s in latest.rates if not _is_lido_staking(s.rate)]
+    # Lido's staking rate and its gap are said once, by `_lido` (from the stored reports).
+    gaps = [s for s in latest.gaps if (s.gap.protocol, s.gap.kind) != (staking.LIDO, YieldKind.STAKING)]
+    unavailable = [_gap(s) for s in gaps if kind is None or s.gap.kind in (None, kind.value)]
     unavailable += [UnavailableYield.model_validate(u.model_dump()) for u in lido_unavailable]
     items = [
         YieldItem(
@@ -118,7 +122,7 @@ def yields(
             apy=dec(s.rate.apy),
             method=s.rate.method,
             protocol_share=_share(s.rate.fee_share),
-            protocol_share_source=None if s.rate.fee_share is None else s.rate.fee_share.source,
+            protocol_share_source=_source(s.rate.fee_share),
             block=block_model(s.block),
         )
         for s in rows
@@ -137,6 +141,10 @@ def _share(fee_share: FeeShare | None) -> str | None:
     return None if fee_share is None or fee_share.share is None else str(fee_share.share)
 
 
+def _source(fee_share: FeeShare | None) -> str | None:
+    return None if fee_share is None else fee_share.source
+
+
 def _gap(stored: StoredYieldGap) -> UnavailableYield:
     gap, block = stored.gap, stored.block
     return UnavailableYield(
@@ -152,13 +160,19 @@ def _gap(stored: StoredYieldGap) -> UnavailableYield:
     )
 
 
+def _is_lido_staking(rate: Yield) -> bool:
+    return (rate.protocol, rate.kind) == (staking.LIDO, YieldKind.STAKING)
+
+
 def _lido(
-    ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None
+    ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None, stored: Sequence[StoredYield]
 ) -> tuple[list[YieldItem], list[staking.Unavailable]]:
-    """Lido's staking APR, computed from the stored oracle reports (see `api.staking`)."""
+    """Lido's staking APR, computed from the stored oracle reports (see `api.staking`) with the report it rests on;
+    the adapter's stored rate of the same reports gives it the fee share read with it (served once, here)."""
     if kind not in (None, KindParam.STAKING) or protocol not in (None, staking.LIDO):
         return [], []
     rates, unavailable = staking.lido_aprs(ctx, ctx.deployments if chain_id is None else [chain_id])
+    shares = {s.block.chain_id: s.rate.fee_share for s in stored if _is_lido_staking(s.rate)}
     items = [
         YieldItem(
             protocol=staking.LIDO,
@@ -170,6 +184,8 @@ def _lido(
             apr=dec(r.apr),
             apy=dec(r.apy),
             method=staking.METHOD,
+            protocol_share=_share(shares.get(r.chain_id)),
+            protocol_share_source=_source(shares.get(r.chain_id)),
             block=block_model(r.block),
             report=r.report,
         )

@@ -143,7 +143,8 @@ SHARES: Final[Mapping[str, RevenueShare]] = MappingProxyType(
                 "lido",
                 OnChainKnob("Lido", "getFee()(uint16)", Scale.BPS),
                 _pct("10"),
-                "10 % of staking rewards, half to node operators and half to the DAO treasury",
+                "10 % of staking rewards, half to node operators and half to the DAO treasury "
+                "(getFeeDistribution): revenue is the whole fee, as DefiLlama's fees/lido.ts counts it",
             ),
             RevenueShare(
                 "makerdao",

@@ -9,6 +9,7 @@ chains weeks ahead for the tests after this one).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from itertools import pairwise
 
 from defiscope.analytics.grades.compute import graded_tokens
@@ -67,4 +68,11 @@ async def test_the_hook_publishes_at_its_interval_and_publications_stay(
     fees, revenue = (next(f for f in aave["factors"] if f["name"] == n) for n in ("fees_30d_usd", "revenue_30d_usd"))
     assert revenue["value"] is not None, revenue["missing_reason"]
     assert 0 < float(revenue["value"]) < float(fees["value"])
+    # Lido's: stakers' rate (net of the fee) x TVL staked, and the fee read with the rate (getFee 1,000 of 10,000),
+    # so the revenue is fees x 0.1 / 0.9.
+    lido = next(g for g in newest["grades"] if g["slug"] == "lido")
+    fees, revenue = (next(f for f in lido["factors"] if f["name"] == n) for n in ("fees_30d_usd", "revenue_30d_usd"))
+    assert fees["value"] is not None, fees["missing_reason"]
+    assert revenue["value"] is not None, revenue["missing_reason"]
+    assert abs(Decimal(revenue["value"]) * 9 / Decimal(fees["value"]) - 1) < Decimal("1e-12")
     assert len(history_of(repo, "uniswap")) == len(published)

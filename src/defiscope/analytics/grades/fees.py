@@ -10,7 +10,7 @@ Each adapter's fee rate (USD a year, at one snapshot) comes from its stored yiel
   store keeps no TVL per pool, so the pools' rates cannot be weighted; the median keeps a tiny pool with a
   huge APR (seen on the devnet: 14,000 %) from standing for the whole DEX, as a mean would.
 - `STAKING_REWARDS` (Lido): the median staking APR x the TVL staked: the rewards stakers are paid (Lido's
-  userAPR is net of its fee). No staking rate is stored per block yet, so Lido's fees are missing with that reason.
+  userAPR is net of its fee). The rate is Lido's 7-report SMA of TokenRebased reports, carrying `getFee()`.
 
 EigenLayer has no basis: restaking rewards are paid by AVSs and are not among the stored figures.
 

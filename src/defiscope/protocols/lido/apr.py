@@ -28,6 +28,14 @@ from defiscope.protocols.lido.shares import share_rate
 
 SECONDS_IN_YEAR: Final = 365 * 24 * 60 * 60
 SMA_WINDOW: Final = 7
+#: stETH rebases once a day (each oracle report): its APY compounds the APR daily.
+REBASES_PER_YEAR: Final = 365
+#: How the staking rate is computed, wherever it is given (the adapter's stored rate, the API).
+SMA_METHOD: Final = (
+    "Lido userAPR per oracle report (TokenRebased): 365 days * (postShareRate - preShareRate) / preShareRate "
+    "/ timeElapsed, share rates = totalEther * 1e27 // totalShares; the APR is the simple moving average "
+    f"over the last {SMA_WINDOW} reports (Lido's published SMA); APY compounds it at each daily rebase"
+)
 
 
 class AprError(DefiscopeError):
