@@ -107,7 +107,7 @@ def store(pg_url: str) -> Iterator[Repository]:
 class Backfilled:
     blocks: list[int]
     chunks: int
-    pending_after_fault: int  # chunks not done when the service was back: the fault hit mid-backfill
+    pending_at_fault: int  # chunks not done when the fault began: it hit mid-backfill
     tries: int  # runs of all chunks, in the ledger: more than `chunks` when some were retried
 
 
@@ -144,8 +144,8 @@ async def backfill_through_fault(
             return any(state == DONE for state, _ in ledger.states(keys).values())
 
         await wait_until("a chunk is done", one_done, 60, processes)
-        await asyncio.to_thread(fault)
         pending = sum(1 for state, _ in ledger.states(keys).values() if state != DONE)
+        await asyncio.to_thread(fault)
         outcome = await asyncio.to_thread(wait_for_chunks, ledger, chunks, retries=settings.chunk_retries, timeout=50)
         assert outcome.failed == {}, processes.tails()
         assert outcome.done == len(chunks)
@@ -201,7 +201,7 @@ async def test_a_backfill_survives_its_rpc_endpoint_killed_and_brought_back(
         proxy.stop()
         for again in revived:
             again.stop()
-    assert done.pending_after_fault > 0, "the endpoint was killed mid-backfill"
+    assert done.pending_at_fault > 0, "the endpoint was killed mid-backfill"
     assert done.tries > done.chunks, "chunks that met the dead endpoint failed and were retried"
     await assert_each_block_once(engine, store, done.blocks)
 
@@ -223,7 +223,7 @@ async def test_a_backfill_survives_the_broker_restarted(
 
     env = job_env(devnet_home, pg_url, job_settings)
     done = await backfill_through_fault(eth_chain, env, store, job_settings, tmp_path, restart_broker)
-    assert done.pending_after_fault > 0, "the broker was restarted mid-backfill"
+    assert done.pending_at_fault > 0, "the broker was restarted mid-backfill"
     await assert_each_block_once(engine, store, done.blocks)
 
 
@@ -244,6 +244,6 @@ async def test_a_backfill_survives_postgresql_restarted_during_writes(
 
     env = job_env(devnet_home, pg_url, job_settings)
     done = await backfill_through_fault(eth_chain, env, store, job_settings, tmp_path, restart_postgres)
-    assert done.pending_after_fault > 0, "PostgreSQL was restarted mid-backfill"
+    assert done.pending_at_fault > 0, "PostgreSQL was restarted mid-backfill"
     assert done.tries > done.chunks, "chunks cut off by the restart failed and were retried"
     await assert_each_block_once(engine, store, done.blocks)
