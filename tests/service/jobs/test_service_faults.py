@@ -42,6 +42,8 @@ from tests.service.test_backfill import TREASURY, assert_stored_like_fresh, grow
 RESTART_ENV = "DEFISCOPE_TEST_RESTART_SERVICES"
 #: How long a service stays away: longer than a chunk's first retry backoff, well inside its retries.
 DOWN_SECONDS = 3.0
+#: PostgreSQL stays down shorter: its stop and start take seconds themselves, and every user of the server waits.
+PG_DOWN_SECONDS = 1.0
 CHUNK = 10
 
 
@@ -240,7 +242,7 @@ async def test_a_backfill_survives_postgresql_restarted_during_writes(
 
     def restart_postgres() -> None:
         with postgres_down(pg_ctlcluster):
-            time.sleep(DOWN_SECONDS)
+            time.sleep(PG_DOWN_SECONDS)
 
     env = job_env(devnet_home, pg_url, job_settings)
     done = await backfill_through_fault(eth_chain, env, store, job_settings, tmp_path, restart_postgres)
