@@ -74,7 +74,12 @@ case "$command" in
     # Two workers (pytest-xdist), a test file each at a time: the suite waits on anvil and subprocesses as much
     # as it computes. DEFISCOPE_TEST_WORKERS=0 runs it in this process.
     # --durations: the slowest tests in every CI log, to keep the suite inside its budget.
-    exec .venv/bin/pytest -n "${DEFISCOPE_TEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"
+    .venv/bin/pytest -n "${DEFISCOPE_TEST_WORKERS:-2}" --dist loadfile --durations=25 -m "not restarts_services" "$@"
+    # Then, alone, the tests that restart the shared RabbitMQ or PostgreSQL (a restart would fail a test running
+    # beside it). Exit 5 is "none selected" (a run narrowed by arguments to other tests).
+    status=0
+    .venv/bin/pytest -p no:randomly -m restarts_services "$@" || status=$?
+    [ "$status" = 0 ] || [ "$status" = 5 ]
     ;;
   setup)
     echo "set up: .venv and node_modules are ready"

@@ -208,6 +208,7 @@ async def test_a_backfill_survives_its_rpc_endpoint_killed_and_brought_back(
     await assert_each_block_once(engine, store, done.blocks)
 
 
+@pytest.mark.restarts_services
 async def test_a_backfill_survives_the_broker_restarted(
     engine: TvlEngine,
     eth_chain: DevnetChain,
@@ -229,6 +230,7 @@ async def test_a_backfill_survives_the_broker_restarted(
     await assert_each_block_once(engine, store, done.blocks)
 
 
+@pytest.mark.restarts_services
 async def test_a_backfill_survives_postgresql_restarted_during_writes(
     engine: TvlEngine,
     eth_chain: DevnetChain,
