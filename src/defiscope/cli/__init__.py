@@ -76,6 +76,13 @@ COMMANDS: Final = (
         "Keep one head-follower job alive per chain (a lease in the store), until Ctrl-C / SIGTERM.",
     ),
     LazyCommand(
+        "cluster",
+        "defiscope.cli.cluster",
+        "cluster_app",
+        "A local cluster: workers, a scheduler and API processes.",
+        group=True,
+    ),
+    LazyCommand(
         "volume",
         "defiscope.cli.volume",
         "commands",
