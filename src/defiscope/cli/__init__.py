@@ -76,17 +76,17 @@ COMMANDS: Final = (
         "Keep one head-follower job alive per chain (a lease in the store), until Ctrl-C / SIGTERM.",
     ),
     LazyCommand(
+        "volume",
+        "defiscope.cli.volume",
+        "commands",
+        "Swap volume and LP fees per pool per UTC day, from V2/V3 Swap and Curve TokenExchange events.",
+    ),
+    LazyCommand(
         "cluster",
         "defiscope.cli.cluster",
         "cluster_app",
         "A local cluster: workers, a scheduler and API processes.",
         group=True,
-    ),
-    LazyCommand(
-        "volume",
-        "defiscope.cli.volume",
-        "commands",
-        "Swap volume and LP fees per pool per UTC day, from V2/V3 Swap and Curve TokenExchange events.",
     ),
     LazyCommand(
         "delivery",
