@@ -10,6 +10,7 @@ chains /v1/quote reads (`QuoteChain`: the indexer's clients, shared).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from defiscope.alerts.stream import StreamHub
 from defiscope.api import alerts, alerts_stream, coins, errors, gecko, llama, v1
 from defiscope.api.context import ApiContext, Live, QuoteChain
 from defiscope.api.gate import Gate
-from defiscope.api.metrics import ApiMetrics
+from defiscope.api.metrics import ApiMetrics, jobs_from_env
 from defiscope.api.settings import ApiSettings
 from defiscope.config import snapshot_settings
 from defiscope.deployments import Deployment
@@ -111,12 +112,14 @@ def create_app(
     app.include_router(coins.router(settings))
     app.include_router(gecko.router(settings))
     mount_dashboard(app)
-    metrics = ApiMetrics(ctx)
+    metrics = ApiMetrics(ctx, jobs_from_env())
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus(request: Request) -> Response:
         await ctx.cache.version()  # fresh lag figures
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        # In a thread: the jobs' figures are a store query and a broker round trip.
+        body = await asyncio.to_thread(generate_latest, metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     # Gate: refused requests cost no routing, and metrics see every answer it lets through or refuses.
     app.add_middleware(Gate, ctx=ctx, metrics=metrics, routes=app.router.routes)

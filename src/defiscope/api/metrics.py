@@ -1,19 +1,25 @@
-"""Prometheus metrics: requests, latency, index lag and (when the server indexes) RPC calls.
+"""Prometheus metrics: requests, latency, index lag, (when the server indexes) RPC calls, and the scale-out jobs:
+counts by state and run times from the job ledger, and (with `DEFISCOPE_BROKER_URL` set) each queue's depth.
 
 Each app has its own registry, so several apps (tests) never collide on metric names.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from defiscope.api.context import ApiContext, Live
+from defiscope.errors import DefiscopeError
+from defiscope.service.jobs.ledger import LATENCY_BUCKETS as JOB_BUCKETS
+from defiscope.service.jobs.ledger import JobLedger
+from defiscope.service.jobs.settings import BROKER_URL_ENV, JobSettings
 
 #: Methods counted under their own name; any other token a client sends is "other" (bounded label values).
 KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
@@ -100,8 +106,57 @@ def _sync_families(live: Live, now: float) -> Iterator[Metric]:
     yield from (percent, eta, stalled)
 
 
+class JobsCollector(Collector):
+    """The job ledger's counts and run times; each queue's depth when a broker is configured. A broker that does
+    not answer shows as `defiscope_broker_up 0` with no depth figures (not zeros)."""
+
+    def __init__(self, ledger: JobLedger, jobs: JobSettings | None) -> None:
+        self.ledger = ledger
+        self.jobs = jobs
+
+    def collect(self) -> Iterator[Metric]:
+        jobs = GaugeMetricFamily("defiscope_jobs", "Jobs in the ledger by kind and state", labels=["kind", "state"])
+        for (kind, state), count in sorted(self.ledger.counts().items()):
+            jobs.add_metric([kind, state], count)
+        yield jobs
+        latency = HistogramMetricFamily("defiscope_job_seconds", "Run time of finished jobs", labels=["kind"])
+        for kind, took in sorted(self.ledger.latencies().items()):
+            cumulative = [(str(bound), n) for bound, n in zip(JOB_BUCKETS, took.buckets, strict=True)]
+            latency.add_metric([kind], [*cumulative, ("+Inf", took.count)], took.seconds)
+        yield latency
+        if self.jobs is not None:
+            yield from _queue_families(self.jobs)
+
+
+def _queue_families(jobs: JobSettings) -> Iterator[Metric]:
+    from defiscope.service.jobs.queues import queue_depths  # pika only where a broker is configured
+
+    up = GaugeMetricFamily("defiscope_broker_up", "Whether the message broker answered this scrape")
+    try:
+        depths = queue_depths(jobs)
+    except DefiscopeError:
+        up.add_metric([], 0)
+        yield up
+        return
+    up.add_metric([], 1)
+    yield up
+    ready = GaugeMetricFamily("defiscope_queue_messages", "Messages waiting in a job queue", labels=["queue"])
+    consumers = GaugeMetricFamily("defiscope_queue_consumers", "Workers consuming a job queue", labels=["queue"])
+    dead = GaugeMetricFamily("defiscope_queue_dead_messages", "Messages in a queue's dead letters", labels=["queue"])
+    for name, depth in depths.items():
+        ready.add_metric([name], depth.ready)
+        consumers.add_metric([name], depth.consumers)
+        dead.add_metric([name], depth.dead)
+    yield from (ready, consumers, dead)
+
+
+def jobs_from_env() -> JobSettings | None:
+    """The broker whose queues /metrics reports: only one configured (`DEFISCOPE_BROKER_URL`) is asked."""
+    return JobSettings.from_env() if BROKER_URL_ENV in os.environ else None
+
+
 class ApiMetrics:
-    def __init__(self, ctx: ApiContext) -> None:
+    def __init__(self, ctx: ApiContext, jobs: JobSettings | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "defiscope_http_requests", "HTTP requests", ["route", "method", "status"], registry=self.registry
@@ -114,6 +169,7 @@ class ApiMetrics:
             registry=self.registry,
         )
         self.registry.register(ChainCollector(ctx))
+        self.registry.register(JobsCollector(JobLedger(ctx.repo.engine), jobs))
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method if method in KNOWN_METHODS else "other", str(status)).inc()

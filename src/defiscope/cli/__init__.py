@@ -82,6 +82,13 @@ COMMANDS: Final = (
         "Swap volume and LP fees per pool per UTC day, from V2/V3 Swap and Curve TokenExchange events.",
     ),
     LazyCommand(
+        "cluster",
+        "defiscope.cli.cluster",
+        "cluster_app",
+        "A local cluster: workers, a scheduler and API processes.",
+        group=True,
+    ),
+    LazyCommand(
         "delivery",
         "defiscope.cli.alert_delivery",
         "delivery_app",

@@ -18,6 +18,7 @@ from typing import Annotated, Final
 
 import typer
 
+from defiscope import tracing
 from defiscope.cli.common import block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.context import resolve_targets
@@ -29,7 +30,7 @@ from defiscope.service.jobs.ledger import JobLedger
 from defiscope.service.jobs.scheduler import run_scheduler
 from defiscope.service.jobs.settings import QUEUES, JobSettings
 from defiscope.service.jobs.specs import BackfillChunk
-from defiscope.service.jobs.worker import run_worker, stop_on_signals
+from defiscope.service.jobs.worker import run_worker, stop_on_signals, traced
 from defiscope.store import Repository
 
 #: The top-level commands of this module; the root group imports it only to run one of them.
@@ -63,7 +64,7 @@ def scheduler(
     broker = open_broker(settings)
     stop = stop_on_signals(threading.Event())
     try:
-        with broker_errors(settings):
+        with traced("defiscope-scheduler"), broker_errors(settings):
             jobs = Jobs(broker, settings)
             run_scheduler(
                 settings, LeaseStore(repo.engine, settings.lease_seconds), chain_ids, jobs.follow_head.send, stop
@@ -80,7 +81,8 @@ def enqueue_chunks(chunks: list[BackfillChunk], *, wait: bool, quiet: bool) -> N
     broker = open_broker(settings)
     try:
         ledger = JobLedger(repo.engine)
-        with broker_errors(settings):
+        # The chunks' job spans are children of this command's (with DEFISCOPE_TRACE_EXPORTER set).
+        with traced("defiscope-cli"), tracing.span("cli backfill --chunk"), broker_errors(settings):
             sent = enqueue_backfill(Jobs(broker, settings).backfill_chunk.send, ledger, chunks)
         outcome = None
         if wait:

@@ -22,9 +22,6 @@ import structlog
 import typer
 
 from defiscope import logs
-from defiscope.alerts.wiring import alert_hooks
-from defiscope.analytics.grades.hook import grades_hook
-from defiscope.analytics.risk.hook import RiskHook
 from defiscope.cli.common import block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.backfill import (
@@ -35,6 +32,7 @@ from defiscope.service.backfill import (
     check_arguments,
     check_head,
 )
+from defiscope.service.block_hooks import index_hooks
 from defiscope.service.context import NETWORK_ENV, NETWORKS, Network, NoChainsConfigured, open_runtime
 from defiscope.service.indexer import IndexedBlock, Indexer, IndexerOptions
 from defiscope.service.jobs.specs import BackfillChunk, backfill_chunks
@@ -150,12 +148,11 @@ async def _index(
     try:
         settings = load_settings()
         async with open_runtime(settings, chains, network=network) as runtime:
-            publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
-            risk = RiskHook(repo, settings.risk_every_seconds)
-            indexer = Indexer(runtime.engines, repo, options, hooks=(*alert_hooks(repo, (publisher,)), risk))
+            hooks = index_hooks(repo, runtime.engines, settings)
+            indexer = Indexer(runtime.engines, repo, options, hooks=hooks.hooks)
             if once:
                 indexed = await indexer.run_once()
-                await risk.idle()
+                await hooks.idle()
                 return indexed
             # Follow on from the last stored block of each chain, so a restart leaves no hole in the history.
             for chain_id, block in sorted((await indexer.resume()).items()):
@@ -169,7 +166,7 @@ async def _index(
             finally:
                 for sig in _SIGNALS:
                     loop.remove_signal_handler(sig)
-            await risk.idle()
+            await hooks.idle()
             return []
     finally:
         repo.close()

@@ -11,18 +11,21 @@ then left in the dead-letter queue (`<queue>.XQ`) with the reason in the job led
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from typing import Any, Final, ParamSpec
 
 import dramatiq
 import structlog
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import Middleware
 from pika.exceptions import AMQPError
 
+from defiscope import tracing
 from defiscope.errors import DefiscopeError, InputError
 from defiscope.service.jobs import tasks
 from defiscope.service.jobs.context import WorkerProcess, holder_id
@@ -35,6 +38,8 @@ log = structlog.get_logger(__name__)
 
 P = ParamSpec("P")
 _MS: Final = 1000
+#: The message option that carries the sender's trace context (`tracing.carrier()`) to the job.
+TRACE_OPTION: Final = "trace_context"
 #: A chunk runs for at most this long (Dramatiq interrupts it, then retries): a stuck RPC must not hold a chunk.
 CHUNK_TIME_LIMIT_S: Final = 3600
 
@@ -94,6 +99,8 @@ class Jobs:
         self.discovery_scan = self._actor(
             self._discovery_scan, "discovery", **retried, time_limit=CHUNK_TIME_LIMIT_S * _MS
         )
+        if not any(isinstance(m, TraceContext) for m in broker.middleware):
+            broker.add_middleware(TraceContext())
         if process is not None:
             broker.add_middleware(_ThreadContexts(process))
 
@@ -144,3 +151,43 @@ class _ThreadContexts(Middleware):
 
     def before_worker_thread_shutdown(self, broker: dramatiq.Broker, thread: Any) -> None:
         self.process.close_thread()
+
+
+class TraceContext(Middleware):
+    """A job's span joins the trace of whoever sent it (an API request, a CLI command, the job that handed over):
+    the sender's context rides in the message's options. A no-op while tracing is off."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def before_enqueue(self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int) -> None:
+        headers = tracing.carrier()
+        if headers:
+            message.options[TRACE_OPTION] = headers
+
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        stack = ExitStack()
+        stack.enter_context(tracing.joined(message.options.get(TRACE_OPTION, {})))
+        attributes = {"job.actor": message.actor_name, "job.queue": message.queue_name, "job.id": message.message_id}
+        stack.enter_context(tracing.span(f"job {message.actor_name}", attributes))
+        self._local.stack = stack
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        stack: ExitStack | None = getattr(self._local, "stack", None)
+        if stack is None:
+            return
+        self._local.stack = None
+        if exception is None:
+            stack.close()
+        else:  # the span records the failure and is marked an error
+            stack.__exit__(type(exception), exception, exception.__traceback__)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.after_process_message(broker, message)

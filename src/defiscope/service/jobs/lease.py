@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, update
+from sqlalchemy import CursorResult, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -93,6 +93,11 @@ class LeaseStore:
         with self._reads() as session:
             row = session.get(LeaseRow, name)
             return None if row is None else _lease(row)
+
+    def all(self) -> list[Lease]:
+        """Every lease by name, held or run out (`cluster status` shows them)."""
+        with self._reads() as session:
+            return [_lease(row) for row in session.scalars(select(LeaseRow).order_by(LeaseRow.name))]
 
 
 def _lease(row: LeaseRow) -> Lease:

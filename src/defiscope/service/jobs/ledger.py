@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +27,17 @@ from defiscope.store.jobs import DEAD, DONE, FAILED, RUNNING, JobRunRow
 
 _ERROR_CHARS: Final = 2000
 _KEYS_PER_QUERY: Final = 500  # an IN list small enough for either backend
+#: Upper bounds (seconds) of the job latency histogram's buckets, from a discovery scan to a long chunk.
+LATENCY_BUCKETS: Final = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+
+
+@dataclass(frozen=True, slots=True)
+class KindLatency:
+    """The run times of one kind's finished jobs: counts at or under each of `LATENCY_BUCKETS`, total and sum."""
+
+    buckets: tuple[int, ...]
+    count: int
+    seconds: float
 
 
 class JobLedger:
@@ -92,3 +104,24 @@ class JobLedger:
                 JobRunRow.key.in_(sorted(keys)), JobRunRow.state.in_((FAILED, DEAD))
             )
             return {k: e or "" for k, e in session.execute(stmt)}
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """How many jobs of each (kind, state) the ledger holds."""
+        stmt = select(JobRunRow.kind, JobRunRow.state, func.count()).group_by(JobRunRow.kind, JobRunRow.state)
+        with self._reads() as session:
+            return {(kind, state): int(n) for kind, state, n in session.execute(stmt)}
+
+    def latencies(self) -> dict[str, KindLatency]:
+        """Each kind's run times (start of its last try to done), bucketed in one query."""
+        took = JobRunRow.finished_at - JobRunRow.started_at
+        columns = [func.sum(case((took <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
+        stmt = (
+            select(JobRunRow.kind, func.count(), func.sum(took), *columns)
+            .where(JobRunRow.state == DONE)
+            .group_by(JobRunRow.kind)
+        )
+        with self._reads() as session:
+            return {
+                kind: KindLatency(tuple(int(b or 0) for b in buckets), int(count), float(total or 0.0))
+                for kind, count, total, *buckets in session.execute(stmt)
+            }

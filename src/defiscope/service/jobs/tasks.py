@@ -18,8 +18,10 @@ from typing import Any
 import structlog
 
 from defiscope.chain.reader import Batcher
+from defiscope.config import load_settings
 from defiscope.errors import InputError
 from defiscope.service.backfill import backfill
+from defiscope.service.block_hooks import index_hooks
 from defiscope.service.discovery import attach_discovery, engine_cursors
 from defiscope.service.indexer import ChainIndexer, IndexerOptions
 from defiscope.service.jobs.context import WorkerProcess, WorkerThread, holder_id
@@ -96,7 +98,9 @@ async def follow_slice(
         log.info("follow.held_elsewhere", chain_id=chain_id)
         return None
     engine = await thread.engine(chain_id)
-    follower = ChainIndexer(engine, process.repo, IndexerOptions(every=process.settings.every))
+    # The hooks `defiscope index` runs (alerts, grades, risk), so a follow job stores what `index` would.
+    hooks = index_hooks(process.repo, {chain_id: engine}, load_settings())
+    follower = ChainIndexer(engine, process.repo, IndexerOptions(every=process.settings.every), hooks.hooks)
     latest = (await asyncio.to_thread(process.repo.latest_blocks)).get(chain_id)
     if latest is not None:
         follower.resume_after(latest.number)  # no hole: continue after the last stored block, whoever stored it
@@ -108,7 +112,9 @@ async def follow_slice(
         await follower.follow(stop)
     finally:
         stop.set()
-    return await keeper
+    held = await keeper
+    await hooks.idle()
+    return held
 
 
 async def take_lease(leases: LeaseStore, name: str, holder: str, handover: Lease | None) -> Lease | None:

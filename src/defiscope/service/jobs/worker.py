@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Final
 
 import structlog
 from dramatiq import Worker
 
+from defiscope import tracing
 from defiscope.service.jobs.actors import Jobs, broker_errors, open_broker
 from defiscope.service.jobs.context import WorkerProcess
 from defiscope.service.jobs.settings import QUEUES, InvalidJobSettings, JobSettings
@@ -43,6 +45,11 @@ def run_worker(
     if concurrency < 1:
         raise InvalidJobSettings(f"concurrency must be 1 or more, got {concurrency}")
     stop = stop or stop_on_signals(threading.Event())
+    with traced("defiscope-worker"):
+        _consume(settings, wanted, concurrency, stop)
+
+
+def _consume(settings: JobSettings, wanted: Sequence[str], concurrency: int, stop: threading.Event) -> None:
     process = WorkerProcess.open(settings)
     broker = open_broker(settings)
     try:
@@ -69,3 +76,14 @@ def stop_on_signals(stop: threading.Event) -> threading.Event:
     for sig in _SIGNALS:
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+@contextmanager
+def traced(service: str) -> Iterator[None]:
+    """Tracing on as `DEFISCOPE_TRACE_*` say (off by default) for this process, flushed at the end."""
+    configured = tracing.configure(tracing.TraceSettings.from_env(service=service))
+    try:
+        yield
+    finally:
+        if configured is not None:
+            tracing.shutdown()
