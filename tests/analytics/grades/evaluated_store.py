@@ -31,7 +31,14 @@ TOKENS = {s: token for s, token in graded_tokens(default_deployments()).items() 
 #: Factors given per grade (over half of each grade's weight), and whether a higher value is better.
 PLANTED = {
     7: {"momentum_7d": 1, "momentum_30d": 1, "volatility_30d": -1},
-    30: {"momentum_90d": 1, "max_drawdown_90d": -1, "tvl_share": 1, "fees_30d_usd": 1, "revenue_30d_usd": 1},
+    30: {
+        "momentum_90d": 1,
+        "max_drawdown_90d": -1,
+        "tvl_share": 1,
+        "fees_30d_usd": 1,
+        "revenue_30d_usd": 1,
+        "risk_composite": 1,
+    },
 }
 
 

@@ -18,6 +18,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import Yield, YieldKind
 from defiscope.store import Repository
+from defiscope.store.risk import RiskStore, ScoredBlock
 from defiscope.tvl.model import BalanceKind, PriceQuote, ProtocolSnapshot, TokenValue
 
 START = 1_750_000_000
@@ -102,6 +103,12 @@ class World:
         return block
 
 
+def score_risk(repo: Repository, block: BlockRef, slug: str, composite: int | None) -> None:
+    """A stored risk score of an adapter at a stored block (only the composite matters to grades)."""
+    scored = ScoredBlock(slug, block.chain_id, block.number, "risk-2", composite, {"composite": composite}, {})
+    RiskStore(repo.engine).save(scored, [])
+
+
 def _knob(knobs: Mapping[str, FeeShare], slug: str, kind: YieldKind) -> FeeShare | None:
     """The slug's knob on the rates that pay fees (a supply rate is what suppliers earn: no knob splits it)."""
     return None if kind is YieldKind.SUPPLY else knobs.get(slug)
@@ -132,7 +139,8 @@ def build(repo: Repository, last_day: int = CLOCK_DAY) -> World:
 
 def trending_world(repo: Repository, days: int, turn: int) -> World:
     """Aave, Uniswap and Curve with prices and TVL whose trends keep their ranks until day `turn`, then reverse:
-    three ranked protocols give grades near 0, 50 and 100, so the states change when the ranks do."""
+    three ranked protocols give grades near 0, 50 and 100, so the states change when the ranks do. Their risk
+    scores rank as their trends do."""
     world = World(repo)
     slopes = {"AAVE": 2, "UNI": 0, "CRV": -2}  # percent a day
     members = {"AAVE": "aave-v3", "UNI": "uniswap-v2", "CRV": "curve"}
@@ -144,4 +152,6 @@ def trending_world(repo: Repository, days: int, turn: int) -> World:
             snapshots={members[s]: Holdings(tvl=str(10 * level)) for s, level in moved.items()},
             prices={s: str(level) for s, level in moved.items()},
         )
+        for s, level in moved.items():
+            score_risk(repo, world.blocks[(1, day)], members[s], min(100, max(0, level // 2)))
     return world

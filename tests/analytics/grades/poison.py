@@ -3,8 +3,8 @@
 Two ways, both: rows already stored after the clock get absurd values (prices, TVL and token values 1e30, rates
 999), and new rows are added after it with absurd values: a block on the clock's chain one number later
 with the same timestamp (only the block number tells it apart), and a block on every other chain one second
-after the clock's time, each with snapshots of every graded adapter, yields, quotes of every token and a
-delegation of all voting power to one delegate.
+after the clock's time, each with snapshots of every graded adapter, yields, quotes of every token, a
+delegation of all voting power to one delegate and a risk score of 0 for every graded adapter.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from defiscope.analytics.grades.catalog import GRADED
@@ -23,7 +23,8 @@ from defiscope.protocols.governor_events import DELEGATE_VOTES_KIND
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.protocols.yields import Yield, YieldKind
 from defiscope.store import Repository
-from defiscope.store.models import Block, Price, ProtocolEventRow, SnapshotToken, TvlSnapshot, YieldRow
+from defiscope.store.models import Block, Price, ProtocolEventRow, RiskScoreRow, SnapshotToken, TvlSnapshot, YieldRow
+from defiscope.store.risk import RiskStore, ScoredBlock
 from defiscope.tvl.model import BalanceKind, PriceQuote, ProtocolSnapshot, TokenValue
 
 ABSURD: Final = Decimal("1e30")
@@ -49,6 +50,14 @@ def _after(table: type[TvlSnapshot] | type[YieldRow], clock: BlockRef) -> Column
 
 def _spoil_stored(repo: Repository, clock: BlockRef) -> None:
     with Session(repo.engine) as session, session.begin():
+        later_blocks = select(Block.chain_id, Block.number).where(
+            or_(
+                and_(Block.chain_id == clock.chain_id, Block.number > clock.number),
+                and_(Block.chain_id != clock.chain_id, Block.timestamp > clock.timestamp),
+            )
+        )
+        later_scores = tuple_(RiskScoreRow.chain_id, RiskScoreRow.block_number).in_(later_blocks)
+        session.execute(update(RiskScoreRow).where(later_scores).values(composite=0))
         later = select(TvlSnapshot.id).where(_after(TvlSnapshot, clock))
         session.execute(update(SnapshotToken).where(SnapshotToken.snapshot_id.in_(later)).values(value_usd=ABSURD))
         session.execute(
@@ -123,6 +132,9 @@ def _add_rows(repo: Repository, block: BlockRef, tokens: dict[str, TokenRef]) ->
             f"poison-{block.number}",
         )
         repo.save_events(block.chain_id, spec.keeper, [whale])
+    risk = RiskStore(repo.engine)
+    for slug in slugs:
+        risk.save(ScoredBlock(slug, block.chain_id, block.number, "poison", 0, {}, {}), [])
 
 
 def event_rows_after(repo: Repository, clock: BlockRef) -> int:

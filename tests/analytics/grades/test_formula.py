@@ -91,7 +91,7 @@ def test_the_best_entity_in_every_factor_grades_100_and_the_worst_0() -> None:
     assert best.trader.coverage == best.investor.coverage == 100
 
 
-@given(st.lists(st.lists(st.floats(-1e6, 1e6), min_size=8, max_size=8), min_size=16, max_size=16))
+@given(st.lists(st.lists(st.floats(-1e6, 1e6), min_size=8, max_size=8), min_size=len(FACTORS), max_size=len(FACTORS)))
 def test_a_grade_is_the_sum_of_its_factor_contributions_and_lies_in_0_100(rows: list[list[float]]) -> None:
     grades = grade_block(full_block(dict(zip(FACTORS, rows, strict=True))))
     for graded in grades:

@@ -12,7 +12,7 @@ from defiscope.analytics.grades.figures import DAY
 from defiscope.protocols.governors import GOVERNORS
 from defiscope.store import Repository
 from defiscope.store.factors import InputBlock
-from tests.analytics.grades.kit import SHARES, TOKENS, Holdings, World, build
+from tests.analytics.grades.kit import SHARES, TOKENS, Holdings, World, build, score_risk
 from tests.analytics.grades.poison import event_rows_after, poison_after
 
 
@@ -22,6 +22,9 @@ async def test_factors_at_a_block_ignore_everything_stored_after_it(repo: Reposi
     for day in range(41):
         pancake = Holdings(tvl="300", extra=((TOKENS["CAKE"].address, "tvl", "50"),))
         bnb.day(day, snapshots={"pancakeswap-v3": pancake}, prices={"CAKE": str(2 + Decimal(day) / 100)}, chain_id=56)
+    for day in range(30, 41):  # risk scores before and after the clock, on both chains
+        score_risk(repo, world.blocks[(1, day)], "aave-v3", 50 + day)
+        score_risk(repo, bnb.blocks[(56, day)], "pancakeswap-v3", 40 + day)
     clock = world.blocks[(1, 35)]
     assert bnb.blocks[(56, 36)].timestamp > clock.timestamp > bnb.blocks[(56, 35)].timestamp
 
@@ -51,4 +54,14 @@ async def test_factors_at_a_block_ignore_everything_stored_after_it(repo: Reposi
     assert cake.inputs_clock_block == world.blocks[(1, 34)].number
     assert computed[("aave", "tvl_share")].inputs_clock_block == clock.number
     assert poisoned[("uniswap", "voting_concentration")].value == 1
+    assert poisoned[("aave", "risk_composite")].value == 0
+    assert computed[("aave", "risk_composite")].value == 85
+    assert computed[("aave", "risk_composite")].inputs == InputBlock(1, clock.number)
+    # Chain 56's day-35 score is before the clock's time, its day-36 score after it.
+    assert computed[("pancakeswap", "risk_composite")].value == 75
+    assert computed[("pancakeswap", "risk_composite")].inputs == InputBlock(56, bnb.blocks[(56, 35)].number)
+    assert (
+        computed[("curve", "risk_composite")].missing
+        == f"no risk score is stored for curve at or before block {clock.number}"
+    )
     assert later.timestamp - clock.timestamp < DAY

@@ -82,6 +82,7 @@ FACTORS: Final[Mapping[str, FactorSpec]] = MappingProxyType(
             FactorSpec("yield_level", "trader", "higher", 0, "TVL-weighted APY of the protocol's pools"),
             FactorSpec("yield_stability", "investor", "lower", 30, "standard deviation of that APY over 30 days"),
             FactorSpec("voting_concentration", "investor", "lower", 0, "top-5 share of the governance votes cast"),
+            FactorSpec("risk_composite", "investor", "higher", 0, "risk score 0-100 (100 safest), worst adapter's"),
         )
     }
 )

@@ -20,6 +20,9 @@ at the clock).
 - yield_level: TVL-weighted mean APY over the adapters (inside one, the median of its markets: no TVL per
   market is stored to weight them by); yield_stability: sample std of the 30 daily yield levels.
 - voting_concentration: top-5 share of delegated voting power (`governance.concentration`).
+- risk_composite: the worst (lowest) composite of the family's adapters' newest stored risk scores, over every
+  chain (`Market.risk`): the token carries the risk of its weakest deployment, and an average would let a safe
+  large deployment hide an unsafe one. Its input block is the newest of those scores; missing when none is stored.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def _entity_factors(entity: GradedProtocol, market: Market, tvl_now: Mapping[str
         "price_to_revenue": price_to(value, revenue, "revenue"),
         "yield_level": levels[0],
         "yield_stability": _stdev(levels),
+        "risk_composite": risk_composite(entity, market),
         "voting_concentration": market.voting_top_share.get(
             entity.slug, Figure.lacking(f"no governance voting power of {entity.name} is followed")
         ),
@@ -227,6 +231,18 @@ def _fees(entity: GradedProtocol, market: Market, rate: Callable[[str, MemberSam
             total += day.value
             stamps.append(sample.stamp)
     return Figure.of(total, newest_of(stamps))
+
+
+def risk_composite(entity: GradedProtocol, market: Market) -> Figure:
+    """The lowest stored risk composite among the family's adapters on any chain, or why there is none."""
+    scored = [sample for (slug, _), sample in sorted(market.risk.items()) if slug in entity.members]
+    composites = [s.composite for s in scored if s.composite is not None]
+    newest = newest_of(s.stamp for s in scored)
+    if not composites:
+        adapters = ", ".join(entity.members)
+        what = "no pillar could be scored" if scored else "no risk score is stored"
+        return Figure.lacking(f"{what} for {adapters} at or before block {market.clock.number}", newest)
+    return Figure.of(Decimal(min(composites)), newest)
 
 
 def price_to(value: Figure, thirty_days: Figure, what: str) -> Figure:

@@ -58,10 +58,11 @@ class Formula:
         return self.weights[spec.horizon].get(factor, 0)
 
 
-FORMULA_VERSION: Final = "1.0.0"
+FORMULA_VERSION: Final = "1.1.0"
 
 # Trader: what moves a token over weeks (momentum over 1-4 weeks per Liu, Tsyvinski & Wu 2022, liquidity, flows).
-# Investor: what a protocol is worth over months (fees and revenue against its value, share, resilience).
+# Investor: what a protocol is worth over months (fees and revenue against its value, share, resilience); the
+# risk composite (1.1.0) is resilience read from the contracts, so it takes half the price-history weight.
 FORMULA: Final = Formula(
     FORMULA_VERSION,
     MappingProxyType(
@@ -79,8 +80,8 @@ FORMULA: Final = Formula(
             ),
             "investor": MappingProxyType(
                 {
-                    "momentum_90d": 10,
-                    "max_drawdown_90d": 10,
+                    "momentum_90d": 5,
+                    "max_drawdown_90d": 5,
                     "tvl_share": 10,
                     "fees_30d_usd": 10,
                     "revenue_30d_usd": 15,
@@ -88,6 +89,7 @@ FORMULA: Final = Formula(
                     "price_to_revenue": 15,
                     "yield_stability": 5,
                     "voting_concentration": 10,
+                    "risk_composite": 10,
                 }
             ),
         }

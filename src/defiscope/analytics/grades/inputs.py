@@ -3,7 +3,7 @@
 The clock is a block B of chain 1. The horizon of chain 1 is B; of any other chain, its newest stored block
 whose time is at or before B's (PancakeSwap on 56 is taken as it was when B was mined). Every row read is at or
 before its chain's horizon block and at or before B's time: snapshots (and their tokens), yields, prices
-(off-chain quotes, which have no block, by time alone) and governance events.
+(off-chain quotes, which have no block, by time alone), governance events and risk scores.
 
     horizon = horizon_at(repo, clock)                       # {1: clock, 56: BlockRef(...)}
     market = load_market(repo, clock, horizon, tokens, supplies, revenue_shares)
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from defiscope.analytics.grades.catalog import FACTORS, GRADED
 from defiscope.analytics.grades.figures import PRECISION, SAMPLE_MAX_AGE, Figure, Observation, Stamp, daily_grid, sample
-from defiscope.analytics.grades.market import Market, MemberKey, MemberSample, Rate, TokenRef
+from defiscope.analytics.grades.market import Market, MemberKey, MemberSample, Rate, RiskSample, TokenRef
 from defiscope.chain.block import BlockRef
 from defiscope.governance.concentration import concentration
 from defiscope.governance.maker import replay
@@ -34,7 +34,7 @@ from defiscope.protocols.maker_governance_events import MAKER_KINDS
 from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import YieldKind
 from defiscope.store import Repository
-from defiscope.store.models import Block, Price, SnapshotToken, TvlSnapshot, YieldRow
+from defiscope.store.models import Block, Price, RiskScoreRow, SnapshotToken, TvlSnapshot, YieldRow
 
 #: The longest factor window: samples reach this many days back.
 WINDOW_DAYS: Final = max(f.window_days for f in FACTORS.values())
@@ -77,16 +77,8 @@ def load_market(
             if (samples := _prices(session, clock, horizon, grid, token)) is not None
         }
         voting = _voting(session, repo, clock, horizon)
-    return Market(
-        clock,
-        grid,
-        members,
-        tokens,
-        prices,
-        supplies,
-        voting,
-        revenue_shares,
-    )
+        risk = _risk(session, clock, horizon)
+    return Market(clock, grid, members, tokens, prices, supplies, voting, revenue_shares, risk)
 
 
 def _within(table: Any, horizon: Mapping[int, BlockRef], number: Any, timestamp: Any, clock: BlockRef) -> Any:
@@ -152,6 +144,41 @@ def _members(
             )
         found[key] = tuple(built)
     return found
+
+
+def _risk(session: Session, clock: BlockRef, horizon: Mapping[int, BlockRef]) -> dict[MemberKey, RiskSample]:
+    """Each graded adapter's newest risk score per chain at or before the chain's horizon block."""
+    slugs = sorted({slug for entity in GRADED.values() for slug in entity.members})
+    on_chain = (Block.chain_id == RiskScoreRow.chain_id) & (Block.number == RiskScoreRow.block_number)
+    known = and_(
+        RiskScoreRow.slug.in_(slugs),
+        _within(RiskScoreRow, horizon, RiskScoreRow.block_number, Block.timestamp, clock),
+    )
+    newest = (
+        select(RiskScoreRow.slug, RiskScoreRow.chain_id, func.max(RiskScoreRow.block_number).label("number"))
+        .join(Block, on_chain)
+        .where(known)
+        .group_by(RiskScoreRow.slug, RiskScoreRow.chain_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            RiskScoreRow.slug, RiskScoreRow.chain_id, RiskScoreRow.block_number, Block.timestamp, RiskScoreRow.composite
+        )
+        .join(Block, on_chain)
+        .join(
+            newest,
+            and_(
+                RiskScoreRow.slug == newest.c.slug,
+                RiskScoreRow.chain_id == newest.c.chain_id,
+                RiskScoreRow.block_number == newest.c.number,
+            ),
+        )
+    )
+    return {
+        (slug, chain_id): RiskSample(Stamp(timestamp, chain_id, number), composite)
+        for slug, chain_id, number, timestamp, composite in session.execute(stmt)
+    }
 
 
 def _tokens(session: Session, snapshot_ids: list[int]) -> dict[int, tuple[tuple[str, str, Decimal | None], ...]]:

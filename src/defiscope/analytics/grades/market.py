@@ -49,6 +49,15 @@ class MemberSample:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskSample:
+    """An adapter's newest stored risk score on one chain known at the clock (`store.risk`): its composite 0-100
+    (100 safest; None when no pillar could be scored) and the block it was scored at."""
+
+    stamp: Stamp
+    composite: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRef:
     """A governance token: where it lives and how many decimals its amounts have."""
 
@@ -69,6 +78,8 @@ class Market:
     voting_top_share: Mapping[str, Figure]  # by graded slug
     #: adapter slug -> the protocol's documented share of its fees, for the rates no on-chain knob splits
     revenue_shares: Mapping[str, Fraction]
+    #: (adapter slug, chain) -> its newest risk score at or before the chain's horizon block
+    risk: Mapping[MemberKey, RiskSample] = field(default_factory=dict)
 
     def member_keys(self, slugs: tuple[str, ...]) -> list[MemberKey]:
         """The (slug, chain) pairs of these adapters with a snapshot at the clock's sample, sorted."""
