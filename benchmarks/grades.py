@@ -1,10 +1,10 @@
 """Grades: the eight entities graded at one block, and a one-year walk-forward evaluation, each beside a baseline.
 
 Data: a synthetic market of the eight graded entities (`tests/analytics/grades/synthetic.py`: a persistent factor
-planted in five of the sixteen factors with daily correlation `--beta` to the next day's return, prices from
+planted in five of the seventeen factors with daily correlation `--beta` to the next day's return, prices from
 it, every catalog factor read per day with a few gaps), `--days` daily blocks.
 
-1. Grading one block (the formula over 8 x 16 readings, breakdown included), median of `--repeat` runs; the
+1. Grading one block (the formula over 8 x 17 readings, breakdown included), median of `--repeat` runs; the
    baseline is the bare sorting of the same values per factor. Target: <= 50 ms.
 2. The year's walk-forward evaluation of both grades: the baseline is the formula alone (no calibration); then
    with the linear and the gradient-boosting calibrations fitted per test block. Target: <= 60 s in all.
