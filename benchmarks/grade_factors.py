@@ -1,7 +1,8 @@
 """Factor computation for the eight graded families at one block, against a plain store read in the same run.
 
 A SQLite store is filled with `--days` days of history at `--per-day` blocks a day on chain 1 (every graded adapter
-with `--tokens` token rows and `--markets` yield rows a block, quotes of every graded token each block), and the
+with `--tokens` token rows and `--markets` yield rows a block, quotes of every graded token each block, a risk score
+of every graded adapter at every block, as an hourly risk hook would store at most), and the
 factors are computed at the last block (`compute_factors`, no chain connection: supplies are reported missing).
 Baseline: `Repository.latest_snapshots()` on the same store (what a protocol list reads). Printed: median ms of
 each over `--repeat` runs and their ratio.
@@ -24,6 +25,7 @@ from defiscope.analytics.grades.market import TokenRef
 from defiscope.chain.block import BlockRef
 from defiscope.protocols.yields import Yield, YieldKind
 from defiscope.store import Repository
+from defiscope.store.risk import RiskStore, ScoredBlock
 from defiscope.tvl.model import BalanceKind, PriceQuote, ProtocolSnapshot, TokenValue
 from timing import median_ms  # benchmarks/ is the script's folder
 
@@ -42,6 +44,7 @@ def fill(repo: Repository, days: int, per_day: int, tokens: int, markets: int) -
     slugs = sorted({slug for e in GRADED.values() for slug in e.members})
     step = 86_400 // per_day
     number = 0
+    risk = RiskStore(repo.engine)
     for number in range(1, days * per_day + 1):
         block = BlockRef(1, number, "0x" + f"{number:064x}", START + number * step)
         wobble = Decimal(1) + Decimal(number % 17) / 100
@@ -70,6 +73,8 @@ def fill(repo: Repository, days: int, per_day: int, tokens: int, markets: int) -
             PriceQuote(1, t.address, Decimal(5) * wobble, "bench", block.timestamp, 0.9, number)
             for t in TOKENS.values()
         )
+        for slug in slugs:
+            risk.save(ScoredBlock(slug, 1, number, "bench", 40 + number % 50, {}, {}), [])
     return number
 
 
