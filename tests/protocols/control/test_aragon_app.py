@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
+from defiscope.deployments import Deployment
 from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app, set_app_base
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import ARAGON_ACL_WHY
-from defiscope.protocols.control.profile import ContractControl, inspect_contract
+from defiscope.protocols.control.profile import ContractControl, control_surface, inspect_contract
 from defiscope.protocols.control.proxy import read_proxy
 from defiscope.protocols.surface import ContractUse
 
@@ -55,3 +56,16 @@ async def test_a_plain_contract_is_still_not_a_proxy(client: ChainClient, eth_ch
     base = sender.deploy(contract_artifact("EmptyContract"))
     reader = Batcher(await client.snapshot()).reader("control")
     assert (await read_proxy(reader, base.address)).kind == "none"
+
+
+async def test_the_devnet_steth_reads_as_mainnet_an_aragon_app_never_no_admin(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    steth = deployment.contracts["LidoStETH"]
+    surface = await control_surface(Batcher(await client.snapshot()).reader("control"), deployment, "lido")
+    (control,) = [c for c in surface.contracts if c.proxy.address == steth]
+    assert (control.proxy.kind, control.proxy.pattern) == ("custom", "aragon-app")
+    assert control.proxy.implementation not in (None, steth)
+    assert [link.kind for link in control.admin_chain] == ["contract", "unknown"]
+    assert control.admin_chain[0].address == control.proxy.admin
+    assert control.admin_chain[-1].why == ARAGON_ACL_WHY
