@@ -71,27 +71,28 @@ contract Lido {
     uint256 private _beaconBalance;
     // The StakingRouter's fee split, kept here as storage (mainnet reads it from the router): 10 % of rewards,
     // 5 % to node operators and the rest to the treasury.
-    uint256 private _totalFee = 10 * 10 ** 18;
-    uint256 private _nodeOperatorsFee = 5 * 10 ** 18;
+    uint256 private _totalFee;
+    uint256 private _nodeOperatorsFee;
 
     modifier onlyOwner() {
         require(msg.sender == owner, "APP_AUTH_FAILED");
         _;
     }
 
-    /// @dev Lido V2's bootstrap: the first ETH mints shares to 0xdead so the share rate is always defined.
-    constructor() payable {
+    /// @dev Runs in the app proxy's storage (stETH is an Aragon AppProxyUpgradeable, as on mainnet), so there is no
+    ///      constructor: as Lido V2's payable initialize, the first ETH mints shares to 0xdead so the share rate is
+    ///      always defined. The caller becomes the owner.
+    function initialize(address oracle, address queue, address treasury_, address operators) external payable {
+        require(accountingOracle == address(0), "ALREADY_INITIALIZED");
         require(msg.value != 0, "ZERO_DEPOSIT");
         owner = msg.sender;
+        _totalFee = 10 * 10 ** 18;
+        _nodeOperatorsFee = 5 * 10 ** 18;
         _bufferedEther = msg.value;
         _mintShares(INITIAL_TOKEN_HOLDER, msg.value);
         emit Submitted(INITIAL_TOKEN_HOLDER, msg.value, address(0));
         emit Transfer(address(0), INITIAL_TOKEN_HOLDER, msg.value);
         emit TransferShares(address(0), INITIAL_TOKEN_HOLDER, msg.value);
-    }
-
-    function initialize(address oracle, address queue, address treasury_, address operators) external onlyOwner {
-        require(accountingOracle == address(0), "ALREADY_INITIALIZED");
         accountingOracle = oracle;
         withdrawalQueue = queue;
         treasury = treasury_;

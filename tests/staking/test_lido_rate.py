@@ -11,15 +11,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from hexbytes import HexBytes
-from web3.types import Wei
-
 from defiscope.analytics.grades.fees import fee_rate, revenue_rate
 from defiscope.analytics.grades.figures import Stamp
 from defiscope.analytics.grades.market import MemberSample, Rate
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
+from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import Sender
@@ -134,9 +132,9 @@ async def test_no_report_up_to_a_block_is_a_gap_not_a_zero(
 ) -> None:
     # A Lido just bootstrapped (Lido V2's 1 ETH to 0xdead), before its first oracle report.
     artifact = contract_artifact("Lido")
-    factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=HexBytes(artifact.bytecode))
-    tx = factory.constructor().transact({"from": sender.owner, "value": Wei(10**18)})
-    fresh = sender.w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+    fresh = deploy_aragon_app(sender, sender.deploy(artifact).address, app_id=LIDO_APP_ID).proxy.address
+    unwired = ["0x" + "00" * 20] * 4  # no oracle, queue or fee recipients: as the constructor-bootstrapped one was
+    sender.send(sender.contract(artifact, fresh).functions.initialize(*unwired), value=10**18)
     unreported = replace(deployment, contracts={**deployment.contracts, "LidoStETH": fresh})
     result = await read_lido(client, unreported)
     assert result.yields == ()

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Final, cast
+from typing import Final
 
-from eth_typing import ABI
-from hexbytes import HexBytes
 from web3.contract import Contract
-from web3.types import TxReceipt, Wei
+from web3.types import TxReceipt
 
+from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.spec import USER_ACCOUNTS
@@ -120,14 +119,10 @@ def deploy_lido(sender: Sender) -> LidoDevnet:
 
 
 def _deploy_contracts(sender: Sender) -> LidoDevnet:
-    # Lido V2 bootstraps with 1 ETH held by 0xdead, so the share rate is always defined.
+    # stETH as on mainnet: the Lido app behind an Aragon AppProxyUpgradeable (the registry lists the proxy).
     artifact = contract_artifact("Lido")
-    factory = sender.w3.eth.contract(abi=cast(ABI, artifact.abi), bytecode=HexBytes(artifact.bytecode))
-    tx = factory.constructor().transact({"from": sender.owner, "value": Wei(ETHER)})
-    receipt = sender.w3.eth.wait_for_transaction_receipt(tx, timeout=30, poll_latency=0.002)
-    if receipt["status"] != 1 or receipt["contractAddress"] is None:
-        raise DevnetError("deploy Lido reverted")
-    lido = sender.contract(artifact, receipt["contractAddress"])
+    app = deploy_aragon_app(sender, sender.deploy(artifact).address, app_id=LIDO_APP_ID)
+    lido = sender.contract(artifact, app.proxy.address)
     queue = _deploy_queue(sender, lido.address)
     now = int(sender.w3.eth.get_block("latest")["timestamp"])
     # Genesis a year back; the oracle's last processed slot is 8 days back, so the seed's reports fit before now.
@@ -137,7 +132,8 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
         contract_artifact("AccountingOracle"), lido.address, SECONDS_PER_SLOT, genesis, initial_ref_slot
     )
     wsteth = sender.deploy(contract_artifact("WstETH"), lido.address)
-    sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS))
+    # Lido V2 bootstraps with 1 ETH held by 0xdead, so the share rate is always defined.
+    sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS), value=ETHER)
     return LidoDevnet(lido, wsteth, queue, oracle)
 
 

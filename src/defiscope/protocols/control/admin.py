@@ -31,6 +31,7 @@ from defiscope.chain.multicall import Call, CallResult
 from defiscope.protocols.control.roles import role_holders
 from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
+    ACL,
     ADMIN,
     COMP,
     DELAY,
@@ -177,6 +178,27 @@ async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
             what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
             chain[-1] = _ended(link, f"{what}: the chain is not followed further")
     return chain
+
+
+#: Why an Aragon app's chain ends at its kernel's ACL: who holds APP_MANAGER_ROLE (and through which forwarders:
+#: Lido's Voting via its Agent) is in the ACL's permission storage, which these reads do not follow.
+ARAGON_ACL_WHY: Final = "upgrades through the Aragon kernel's ACL (APP_MANAGER_ROLE); not resolved"
+
+
+@in_rounds
+async def aragon_chain(rounds: Rounds, kernel: str) -> list[AdminLink]:
+    """An Aragon app's admin chain: its kernel (a ``contract`` whose ``setApp`` changes the app's code), then the
+    kernel's ACL as ``unknown`` — scored as not understood, never as safe."""
+    kernel = to_checksum_address(kernel)
+    (acl,) = await rounds.call_many([Call.of(kernel, ACL)])
+    if not acl.success:
+        why = f"{ARAGON_ACL_WHY}; the kernel answers no acl(): {acl.error}"
+        return [AdminLink(kernel, "unknown", detail="Aragon Kernel", why=why)]
+    acl_address = to_checksum_address(acl.value[0])
+    return [
+        AdminLink(kernel, "contract", controllers=(acl_address,), detail="Aragon Kernel"),
+        AdminLink(acl_address, "unknown", detail="Aragon ACL", why=ARAGON_ACL_WHY),
+    ]
 
 
 def _next(link: AdminLink) -> str | None:

@@ -24,7 +24,7 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
 from defiscope.protocols.control import surface
-from defiscope.protocols.control.admin import AdminLink, admin_chain
+from defiscope.protocols.control.admin import AdminLink, admin_chain, aragon_chain
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
     IMPLEMENTATION_SLOT,
@@ -232,7 +232,7 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
     proxy = await read_proxy(rounds, address)
     first = await _first_admin(rounds, proxy)
     chain, pause = await rounds.both(
-        admin_chain(rounds, first) if first is not None and int(first, 16) else _nothing(),
+        _chain_of(rounds, proxy, first) if first is not None and int(first, 16) else _nothing(),
         _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
@@ -244,6 +244,11 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
     return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
+
+
+def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, Any, list[AdminLink]]:
+    """The admin chain from ``first``: an Aragon app's goes through its kernel's ACL, not an owner."""
+    return aragon_chain(rounds, first) if proxy.pattern == "aragon-app" else admin_chain(rounds, first)
 
 
 async def _admin_chains_ahead(rounds: Rounds, address: str) -> None:

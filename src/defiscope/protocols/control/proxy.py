@@ -13,6 +13,8 @@ How each kind is told apart (the same order as below):
 - Compound's Unitroller: ``comptrollerImplementation()`` answers; admin is ``admin()``.
 - Compound's CErc20Delegator (mainnet's cDAI, cUSDC ...): ``implementation()`` and ``admin()`` answer (no slot).
 - Safe's proxy: ``masterCopy()`` answers with the singleton kept in slot 0.
+- ERC-897: ``proxyType()`` and ``implementation()`` answer. With ``kernel()`` too it is an Aragon app proxy
+  (Lido's stETH): pattern ``aragon-app``, its admin the kernel, whose ACL says who may ``setApp`` (not resolved).
 Anything else is ``none``: not a proxy, or one of a pattern not known here (the bytecode's hash is kept).
 """
 
@@ -29,9 +31,11 @@ from defiscope.protocols.control.surface import (
     ADMIN,
     COMPTROLLER_IMPLEMENTATION,
     IMPLEMENTATION,
+    KERNEL,
     MASTER_COPY,
     OWNER,
     PROXIABLE_UUID,
+    PROXY_TYPE,
 )
 
 
@@ -93,7 +97,9 @@ def immutable_addresses(code: bytes) -> list[str]:
 
 
 #: What a contract answers if it is a proxy of an older pattern (asked with its slots, in the same round).
-OLDER_PATTERN_CALLS: Final = (COMPTROLLER_IMPLEMENTATION, IMPLEMENTATION, ADMIN, MASTER_COPY)
+OLDER_PATTERN_CALLS: Final = (COMPTROLLER_IMPLEMENTATION, IMPLEMENTATION, ADMIN, MASTER_COPY, PROXY_TYPE, KERNEL)
+#: ERC-897's proxyType() of a proxy whose implementation can change (1: forwarding to a fixed one).
+ERC897_UPGRADEABLE: Final = 2
 
 
 @in_rounds
@@ -113,8 +119,7 @@ async def read_proxy(rounds: Rounds, address: str) -> ProxyInfo:
     if beacon is not None:
         implementation_answer, owner = await rounds.call_many([Call.of(beacon, IMPLEMENTATION), Call.of(beacon, OWNER)])
         return beacon_proxy(address, beacon, implementation_answer, owner)
-    unitroller, delegator, admin, safe = await rounds.call_many(older_calls)
-    return older_proxy(address, OlderAnswers(unitroller, delegator, admin, safe))
+    return older_proxy(address, OlderAnswers(*await rounds.call_many(older_calls)))
 
 
 def eip1967_proxy(address: str, code: bytes, implementation: str, admin: str | None, uuid: CallResult) -> ProxyInfo:
@@ -150,6 +155,8 @@ class OlderAnswers:
     implementation: CallResult
     admin: CallResult
     master_copy: CallResult
+    proxy_type: CallResult
+    kernel: CallResult
 
 
 def older_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
@@ -157,6 +164,8 @@ def older_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
     Unitroller), implementation() with admin() (Compound's CErc20Delegator: cDAI, cUSDC ...), masterCopy() (Safe)."""
     if answers.comptroller_implementation.success:
         return _admin_proxy(address, "compound-unitroller", answers.comptroller_implementation, answers.admin)
+    if answers.proxy_type.success and answers.implementation.success:
+        return erc897_proxy(address, answers)
     if answers.implementation.success and answers.admin.success:
         # implementation() alone marks no proxy (a beacon answers it); with admin() it is Compound's delegator.
         return _admin_proxy(address, "compound-delegator", answers.implementation, answers.admin)
@@ -166,6 +175,21 @@ def older_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
         singleton = to_checksum_address(safe.value[0])
         return ProxyInfo(address, "custom", "safe-proxy", singleton, address)
     return ProxyInfo(address, "none", "none", admin_why="not a proxy")
+
+
+def erc897_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
+    """An ERC-897 proxy. An Aragon app's (``kernel()`` answers) is upgraded by the kernel's ``setApp``, so the kernel
+    is its admin; who may call that is the ACL's business (followed in `admin.aragon_chain`)."""
+    implementation = to_checksum_address(answers.implementation.value[0])
+    proxy_type = int(answers.proxy_type.value[0])
+    if answers.kernel.success:
+        kernel = to_checksum_address(answers.kernel.value[0])
+        if proxy_type == ERC897_UPGRADEABLE:
+            return ProxyInfo(address, "custom", "aragon-app", implementation, kernel)
+        why = f"an Aragon pinned app (ERC-897 proxyType {proxy_type}): its kernel {kernel} cannot change its code"
+        return ProxyInfo(address, "custom", "aragon-app-pinned", implementation, admin_why=why)
+    why = f"an ERC-897 proxy (proxyType {proxy_type}) does not say who may change its implementation"
+    return ProxyInfo(address, "custom", "erc897", implementation, admin_why=why)
 
 
 def _admin_proxy(address: str, pattern: str, implementation: CallResult, admin_call: CallResult) -> ProxyInfo:

@@ -17,6 +17,11 @@ OWNER: Final = "owner()(address)"
 ADMIN: Final = "admin()(address)"
 COMPTROLLER_IMPLEMENTATION: Final = "comptrollerImplementation()(address)"
 MASTER_COPY: Final = "masterCopy()(address)"
+#: ERC-897's proxy type (1 forwarding, 2 upgradeable); with `IMPLEMENTATION` it marks an ERC-897 proxy.
+PROXY_TYPE: Final = "proxyType()(uint256)"
+#: An Aragon app proxy's kernel (Lido's stETH), and the kernel's ACL that guards its setApp.
+KERNEL: Final = "kernel()(address)"
+ACL: Final = "acl()(address)"
 GET_THRESHOLD: Final = "getThreshold()(uint256)"
 GET_OWNERS: Final = "getOwners()(address[])"
 GET_MIN_DELAY: Final = "getMinDelay()(uint256)"
@@ -56,6 +61,10 @@ CONTROL_SURFACE: Final = (
         events=(NEW_IMPLEMENTATION,),
     ),
     ContractUse("Safe proxy", "safe/GnosisSafeProxy", calls=(MASTER_COPY,)),
+    ContractUse(
+        "Aragon AppProxyUpgradeable (ERC-897)", "aragon/AppProxyUpgradeable", calls=(PROXY_TYPE, IMPLEMENTATION, KERNEL)
+    ),
+    ContractUse("Aragon Kernel", "aragon/Kernel", calls=(ACL,)),
     ContractUse("Safe", "safe/GnosisSafe", calls=(GET_THRESHOLD, GET_OWNERS)),
     ContractUse(
         "TimelockController",
