@@ -51,7 +51,7 @@ def test_profile_is_the_newest_score_in_the_issue_shape(client: TestClient) -> N
     ]
     assert all(set(p) == {"name", "score", "weight", "evidence"} for p in body["pillars"])
     (pool,) = body["control"]
-    assert set(pool) == {"contract", "address", "proxy", "implementation", "admin_chain"}
+    assert set(pool) == {"contract", "address", "proxy", "proxy_pattern", "implementation", "admin_chain"}
     assert pool["proxy"] == "transparent"
     assert pool["admin_chain"] == [{"address": EOA, "type": "eoa", "threshold": None, "delay_seconds": None}]
     assert set(body["facts"]) == {"audits", "incidents", "insurance", "bounty"}

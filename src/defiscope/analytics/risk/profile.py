@@ -51,7 +51,7 @@ GOVERNED_BY: Final[Mapping[str, str]] = {
     "makerdao": "maker",
 }
 #: The proxy kinds the profile names (issue 18's contract); older patterns (Compound's Unitroller, a Safe's proxy)
-#: are not EIP-1967 proxies and read "none" there, with their admin chain still listed (`risk control` names them).
+#: are not EIP-1967 proxies and read "none" there, with their admin chain still listed and `proxy_pattern` naming them.
 PROFILE_PROXY_KINDS: Final = frozenset({"eip1967", "transparent", "uups", "beacon"})
 
 T = TypeVar("T")
@@ -92,6 +92,9 @@ def control_json(contract: ContractControl) -> dict[str, Any]:
         "contract": contract.name,
         "address": contract.proxy.address,
         "proxy": kind if kind in PROFILE_PROXY_KINDS else "none",
+        # The precise pattern, so an older delegating proxy that `proxy` must call "none" (a Unitroller, a
+        # CErc20Delegator, an Aragon app) still reads as upgradeable, with its implementation.
+        "proxy_pattern": contract.proxy.pattern,
         "implementation": contract.proxy.implementation,
         "admin_chain": [
             {
