@@ -44,8 +44,9 @@ async def test_engine_reads_yields_without_extra_requests_and_stores_them(
     assert with_yields == without
     assert plain.yields == ()
     lending, dexes = {"aave-v3", "compound-v2", "compound-v3"}, {"uniswap-v2", "uniswap-v3", "curve"}
-    # DEXes: LP fee rates; Maker: stability fees (borrow rates of its vault ilks).
-    assert {y.protocol for y in result.yields} == lending | dexes | {"makerdao"}
+    # DEXes: LP fee rates; Maker: stability fees (borrow rates of its vault ilks); Lido: the staking rate from its
+    # oracle reports (a gap until the first report).
+    assert {y.protocol for y in result.yields} == lending | dexes | {"makerdao", "lido"}
     assert [s.slug for s in result.snapshots] == [s.slug for s in plain.snapshots]
 
     repo = Repository.open(f"sqlite:///{tmp_path / 'y.db'}")
