@@ -13,16 +13,13 @@ is much longer than the skew of hosts kept in time by NTP.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from defiscope.store.database import WRITE_OPTION
+from defiscope.service.jobs.sessions import JobSessions
 from defiscope.store.jobs import LeaseRow
 
 
@@ -34,18 +31,12 @@ class Lease:
     expires_at: float
 
 
-class LeaseStore:
-    __slots__ = ("_reads", "_writes", "seconds")
+class LeaseStore(JobSessions):
+    __slots__ = ("seconds",)
 
     def __init__(self, engine: Engine, seconds: float) -> None:
+        super().__init__(engine)
         self.seconds = seconds
-        self._writes = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
-        self._reads = sessionmaker(engine)
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._writes.begin() as session:
-            yield session
 
     def acquire(self, name: str, holder: str, now: float, *, handover: Lease | None = None) -> Lease | None:
         """The lease for `holder` if it is free, expired, already its own, or handed over by its current holder."""

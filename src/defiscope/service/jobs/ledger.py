@@ -13,16 +13,14 @@ died: the broker redelivered the message); the job's writes decide what is store
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from defiscope.store.database import WRITE_OPTION
+from defiscope.service.jobs.sessions import JobSessions
 from defiscope.store.jobs import DEAD, DONE, FAILED, RUNNING, JobRunRow
 
 _ERROR_CHARS: Final = 2000
@@ -40,17 +38,8 @@ class KindLatency:
     seconds: float
 
 
-class JobLedger:
-    __slots__ = ("_reads", "_writes")
-
-    def __init__(self, engine: Engine) -> None:
-        self._writes = sessionmaker(engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
-        self._reads = sessionmaker(engine)
-
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._writes.begin() as session:
-            yield session
+class JobLedger(JobSessions):
+    __slots__ = ()
 
     def start(self, key: str, kind: str, holder: str, now: float) -> bool:
         """Mark `key` running for `holder` (one more try); False, touching nothing, if it is done already."""
