@@ -8,12 +8,14 @@ devnet untouched. The SQLite file is shared read-only by the tests; tests that w
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -34,6 +36,19 @@ from tests.service.conftest import cli, make_engine  # noqa: F401  (cli: a CliRu
 
 ROUNDS = 3
 STEP_SECONDS = 1900  # 3 rounds span > 1 h, so the 1h change exists; feeds are refreshed each round
+
+#: The machine's Redis (shared limits, the shared response cache).
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def require_redis() -> None:
+    """Skip when Redis does not answer, saying so; under CI (where it runs) fail instead."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI requires Redis at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}); CI runs this")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,34 +21,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from sqlalchemy import text
 
 from defiscope.api.keys import new_key
 from defiscope.chain.block import BlockRef
+from defiscope.devnet.anvil import free_port
 from defiscope.store import Repository, create_engine
 from defiscope.store.keys import KeyStore
+from tests.api.conftest import REDIS_URL, require_redis
 from tests.store.conftest import pg_database  # noqa: F401  (the session's PostgreSQL database)
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 PER_KEY = 6
 VERSION_TTL = 0.2
-
-
-def _redis_or_skip() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires Redis at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}); CI runs this")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _block(number: int) -> BlockRef:
@@ -65,7 +48,7 @@ class Store:
 
 @pytest.fixture
 def store(pg_database: str, tmp_path: Path) -> Store:  # noqa: F811
-    _redis_or_skip()
+    require_redis()
     engine = create_engine(pg_database)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -132,7 +115,7 @@ def _counter(base: str, name: str, labels: str = "") -> float:
 @pytest.fixture
 def two_ports(store: Store) -> Iterator[tuple[str, str]]:
     """Two `serve --api-only` processes on two ports over the one store; their base URLs."""
-    ports = (_free_port(), _free_port())
+    ports = (free_port(), free_port())
     first = _start(store, ports[0])
     try:
         second = _start(store, ports[1])
@@ -188,7 +171,7 @@ def test_an_answer_built_by_one_process_is_served_by_the_other_until_a_new_block
 
 
 def test_two_workers_behind_one_port_share_the_limit(store: Store) -> None:
-    port = _free_port()
+    port = free_port()
     process = _start(store, port, workers=2)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -205,7 +188,7 @@ def test_two_workers_behind_one_port_share_the_limit(store: Store) -> None:
 
 
 def test_each_api_process_exports_its_request_spans(store: Store) -> None:
-    port = _free_port()
+    port = free_port()
     traced = Store(store.url, store.key, store.env | {"DEFISCOPE_TRACE_EXPORTER": "console"})
     process = _start(traced, port)
     try:
@@ -241,7 +224,7 @@ def test_a_configuration_that_cannot_work_is_one_line_and_exit_2(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_")}
     env |= {"DEFISCOPE_DATA_DIR": str(tmp_path), "COLUMNS": "400"} | extra
-    command = [str(Path(sys.executable).with_name("defiscope")), "serve", "--port", str(_free_port()), *args]
+    command = [str(Path(sys.executable).with_name("defiscope")), "serve", "--port", str(free_port()), *args]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()

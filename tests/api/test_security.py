@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from pathlib import Path
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -16,18 +14,7 @@ from defiscope.api import keys
 from defiscope.cli import app as cli_app
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
-from tests.api.conftest import FilledStore, make_app
-
-REDIS_URL = "redis://127.0.0.1:6379"
-
-
-def _redis_or_skip() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires Redis at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}); CI runs this")
+from tests.api.conftest import REDIS_URL, FilledStore, make_app, require_redis
 
 
 def _create_key(store: FilledStore) -> str:
@@ -118,7 +105,7 @@ def test_rate_limits_per_ip_and_per_key_in_memory(api_store: FilledStore) -> Non
 
 
 def test_rate_limits_shared_through_redis(api_store: FilledStore) -> None:
-    _redis_or_skip()
+    require_redis()
     settings = {"rate_per_ip": "3/minute", "rate_storage": f"async+{REDIS_URL}", "rate_prefix": secrets.token_hex(6)}
     with TestClient(make_app(api_store, **settings)) as first, TestClient(make_app(api_store, **settings)) as second:
         for _ in range(2):

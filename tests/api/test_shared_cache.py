@@ -11,8 +11,7 @@ import redis
 from defiscope.api.cache import BlockCache
 from defiscope.api.shared_cache import SharedCache, entry_name
 from defiscope.chain.block import BlockRef
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.api.conftest import REDIS_URL, require_redis
 
 
 def _blocks(number: int) -> dict[int, BlockRef]:
@@ -35,10 +34,7 @@ def _cache(store: Store, shared: SharedCache) -> BlockCache:
 
 @pytest.fixture
 def prefix() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} unreachable ({type(exc).__name__})")
+    require_redis()
     return f"test-{secrets.token_hex(6)}"
 
 

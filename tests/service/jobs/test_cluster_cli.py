@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from defiscope.devnet.anvil import free_port
 from defiscope.service.jobs.settings import JobSettings
-from tests.api.test_api_processes import REDIS_URL, _free_port, _redis_or_skip
+from tests.api.conftest import REDIS_URL, require_redis
 from tests.service.conftest import clean_env
 
 
@@ -60,8 +61,8 @@ def _in_groups(pids: list[int]) -> list[int]:
 def test_a_cluster_comes_up_healthy_and_down_leaves_no_process(
     devnet_home: Path, pg_url: str, job_settings: JobSettings
 ) -> None:
-    _redis_or_skip()
-    port = _free_port()
+    require_redis()
+    port = free_port()
     env = _env(devnet_home, pg_url, job_settings)
     started = _cli(env, "up", "--workers", "2", "--api", "1", "--port", str(port), "--concurrency", "1")
     assert started.returncode == 0, started.stderr
