@@ -90,15 +90,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(target: str, env: dict[str, str], app_dir: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    target: str, env: dict[str, str], app_dir: str | None = None, *, quiet: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
+    """uvicorn serving the app factory `target` on a free port, once it answers; `quiet` drops its stderr."""
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--factory", target, "--host", "127.0.0.1", "--port", str(port),
            "--no-access-log", "--log-level", "warning"]  # fmt: skip
     if app_dir:
         cmd += ["--app-dir", app_dir]
-    proc = subprocess.Popen(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL if quiet else None)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             httpx.get(base + "/openapi.json", timeout=1)

@@ -16,16 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
-from api_load import Load, fill_store, median, wrk
+from api_load import Load, fill_store, median, start_server, wrk
 
 FACTORY = "defiscope.api.process:app_from_env"
 #: The baseline first: tracing off (the default), then on with every trace recorded, then one in ten.
@@ -37,22 +32,7 @@ VARIANTS = {
 
 
 def start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", FACTORY, "--host", "127.0.0.1", "--port", str(port),
-           "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)  # the console exporter writes there
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(base + "/openapi.json", timeout=1)
-            return proc, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the API did not start")
+    return start_server(FACTORY, env, quiet=True)  # the console exporter writes to stderr
 
 
 def main() -> None:
