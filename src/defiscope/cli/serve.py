@@ -40,10 +40,7 @@ from defiscope.alerts.delivery.worker import open_worker
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.stream import StreamHub
 from defiscope.alerts.wakeup import Bell
-from defiscope.alerts.wiring import alert_engine, around
-from defiscope.analytics.grades.hook import grades_hook
 from defiscope.analytics.rankings import rank
-from defiscope.analytics.risk.hook import RiskHook
 from defiscope.api import ApiSettings, Live, create_app
 from defiscope.api.alerts import indexer_pools
 from defiscope.api.context import ChainProgress
@@ -62,6 +59,7 @@ from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS
 from defiscope.errors import DefiscopeError
 from defiscope.memory import release_free_heap
 from defiscope.protocols.base import ProtocolInfo
+from defiscope.service.block_hooks import index_hooks
 from defiscope.service.context import Runtime, open_runtime, resolve_targets
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
 from defiscope.service.indices import index_hook
@@ -374,13 +372,12 @@ async def _serve_runtime(
     # Rule evaluation hands alerts to this sink inside its transaction; the commit rings the delivery worker and
     # the live streams, which look at once instead of at their next poll.
     alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))
-    publisher = grades_hook(repo, runtime.engines, load_settings().grades_every_seconds)
+    settings = load_settings()
     # The indices follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
-    indices = index_hook(repo, resolve_targets(load_settings(), list(runtime.engines)))
-    # Risk scores: when a control event is logged, else every `[risk] every_hours`, in the background (analytics/risk).
-    risk = RiskHook(repo, load_settings().risk_every_seconds)
-    hooks = (*around(alert_engine(repo, alert_sink), (publisher,)), indices, risk)
-    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks)
+    indices = index_hook(repo, resolve_targets(settings, list(runtime.engines)))
+    # `index`'s hooks (alerts around the grades publisher, risk scoring in the background), plus the indices.
+    hooks = index_hooks(repo, runtime.engines, settings, alert_sink=alert_sink, beside=(indices,))
+    indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks.hooks)
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
         out.print(f"chain {chain_id}: indexing resumes after stored block {block.number}", highlight=False)
@@ -416,7 +413,7 @@ async def _serve_runtime(
     indices.stop()
     await indices.idle()
     indices.close()
-    await risk.idle()
+    await hooks.idle()  # the risk scoring still running
 
 
 @commands.command("serve")

@@ -11,10 +11,11 @@ scaled-out setup stores the grades, alerts and risk rows a single `index` proces
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from defiscope.alerts.wiring import alert_hooks
+from defiscope.alerts.message import AlertSink
+from defiscope.alerts.wiring import alert_engine, alert_hooks, around
 from defiscope.analytics.grades.hook import grades_hook
 from defiscope.analytics.risk.hook import RiskHook
 from defiscope.config import Settings
@@ -33,7 +34,19 @@ class IndexHooks:
         await self.risk.idle()
 
 
-def index_hooks(repo: Repository, engines: Mapping[int, TvlEngine], settings: Settings) -> IndexHooks:
+def index_hooks(
+    repo: Repository,
+    engines: Mapping[int, TvlEngine],
+    settings: Settings,
+    *,
+    alert_sink: AlertSink | None = None,
+    beside: Sequence[BlockHook] = (),
+) -> IndexHooks:
+    """The alert passes around the grades publisher (into `alert_sink` when given: `serve` rings its delivery worker
+    and live streams; else the outbox), then the hooks `beside` (serve's index trackers), then risk scoring."""
     publisher = grades_hook(repo, engines, settings.grades_every_seconds)
     risk = RiskHook(repo, settings.risk_every_seconds)
-    return IndexHooks((*alert_hooks(repo, (publisher,)), risk), risk)
+    alerts = (
+        alert_hooks(repo, (publisher,)) if alert_sink is None else around(alert_engine(repo, alert_sink), (publisher,))
+    )
+    return IndexHooks((*alerts, *beside, risk), risk)
