@@ -25,7 +25,7 @@ from defiscope.devnet.aragon import (
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
-from defiscope.protocols.control.aragon import ARAGON_ACL_WHY, set_app_history
+from defiscope.protocols.control.aragon import ANY_ENTITY, ARAGON_ACL_WHY, set_app_history
 from defiscope.protocols.control.profile import ContractControl, control_surface, inspect_contract
 from defiscope.protocols.control.proxy import read_proxy
 from defiscope.protocols.surface import ContractUse
@@ -168,3 +168,21 @@ async def test_an_unreadable_acl_stays_unknown_with_why(client: ChainClient, eth
     assert why is not None
     assert why.startswith(ARAGON_ACL_WHY)
     assert "getPermissionManager failed" in why
+
+
+async def test_app_manager_role_for_any_entity_reads_as_anyone_and_anyone_can_upgrade(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    dao = aragon_dao(sender, deployment.contracts["LidoStETH"])
+    grant = dao.app.acl.encode_abi("grantPermission", args=[ANY_ENTITY, dao.app.kernel.address, APP_MANAGER_ROLE])
+    run_vote(sender, dao, calls_script((dao.app.acl.address, bytes.fromhex(grant[2:]))))
+    control = await _steth_control(client, deployment)
+    end = control.admin_chain[-1]
+    assert (end.kind, end.address, end.detail) == ("eoa", ANY_ENTITY, "ANY_ENTITY: any account may upgrade")
+    # What it means on chain: an account never granted anything upgrades stETH.
+    implementation = str(sender.deploy(contract_artifact("Lido")).address)
+    anyone = sender.accounts[8]
+    kernel = dao.app.kernel.functions
+    sender.send(kernel.setApp(APP_BASES_NAMESPACE, dao.app.app_id, implementation), sender=anyone)
+    assert (await _steth_control(client, deployment)).proxy.implementation == implementation

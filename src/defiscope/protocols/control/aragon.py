@@ -131,12 +131,17 @@ def acl_detail(holders: Sequence[str], manager: str) -> str:
     return f"Aragon ACL: APP_MANAGER_ROLE on the kernel held by {named}; {managed}"
 
 
-def weakness(chain: Sequence[AdminLink]) -> tuple[int, int]:
-    """A sort key, weakest first: a link not understood, else the end's kind, then the longest timelock delay."""
+def weakness(chain: Sequence[AdminLink]) -> tuple[int, int, bool]:
+    """A sort key, weakest first: a link not understood, else the end's kind, then the longest timelock delay;
+    among equals, anyone (`ANY_ENTITY`) before one account.
+
+    >>> weakness([AdminLink(ANY_ENTITY, "eoa")]) < weakness([AdminLink(ZERO, "eoa")])
+    True
+    """
     kinds = [link.kind for link in chain]
     end = "unknown" if "unknown" in kinds or not chain else chain[-1].kind
     delay = max((link.delay_seconds or 0 for link in chain if link.kind == "timelock"), default=0)
-    return WEAKEST_FIRST.index(end), delay
+    return WEAKEST_FIRST.index(end), delay, not chain or chain[0].address != ANY_ENTITY
 
 
 def permission_candidates(logs: Sequence[Mapping[str, Any]], app: str, role: bytes) -> list[str]:
