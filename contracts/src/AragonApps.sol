@@ -1,72 +1,22 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @notice A minimal replica of aragonOS 4's app upgradeability (Lido's stETH on mainnet is an Aragon
-///         AppProxyUpgradeable): the proxy delegates to `kernel.getApp(APP_BASES_NAMESPACE, appId)`, and the kernel's
-///         `setApp` changes that base when its ACL grants the caller APP_MANAGER_ROLE. Same selectors, namespace
-///         and storage positions as aragonOS 4.4.0, the npm package; the ACL here is one holder per role.
-contract AragonACL {
-    mapping(bytes32 => address) public roleHolder;
-    address internal immutable manager;
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
-    constructor(address manager_) {
-        manager = manager_;
-    }
+/// @notice A minimal replica of aragonOS 4 as Lido's DAO runs it on mainnet: the Lido app (stETH) behind an
+///         AppProxyUpgradeable that delegates to `kernel.getApp(APP_BASES_NAMESPACE, appId)`; the kernel's `setApp`
+///         changes that base when its ACL grants the caller APP_MANAGER_ROLE (with the namespace and app id as the
+///         permission's arguments, as aragonOS's `auth` passes them); the Voting holds that role and acts through
+///         its votes' EVM scripts; the LDO token is a MiniMe (balances at past blocks). Same selectors, events,
+///         constants, error strings and storage positions as `@aragon/os@4.4.0` and `@aragon/apps-voting@2.1.0`
+///         (npm). Left out: permission parameters (`grantPermissionP`: every permission here is unconditional),
+///         the EVM script registry (the Voting runs CallsScript's spec 1 itself), forwarding and recovery vaults.
 
-    function grant(bytes32 role, address holder) external {
-        require(msg.sender == manager, "ACL_AUTH_NO_MANAGER");
-        roleHolder[role] = holder;
-    }
-
-    function hasPermission(address who, address, bytes32 what, bytes memory) external view returns (bool) {
-        return who != address(0) && roleHolder[what] == who;
-    }
-}
-
-contract AragonKernel {
-    bytes32 public constant APP_MANAGER_ROLE = keccak256("APP_MANAGER_ROLE");
-    bytes32 public constant APP_BASES_NAMESPACE = keccak256("base");
-
-    event SetApp(bytes32 indexed namespace, bytes32 indexed appId, address app);
-
-    AragonACL public acl;
-    mapping(bytes32 => mapping(bytes32 => address)) public apps;
-
-    constructor(AragonACL acl_) {
-        acl = acl_;
-    }
-
-    function setApp(bytes32 namespace, bytes32 appId, address app) external {
-        require(acl.hasPermission(msg.sender, address(this), APP_MANAGER_ROLE, ""), "KERNEL_AUTH_FAILED");
-        apps[namespace][appId] = app;
-        emit SetApp(namespace, appId, app);
-    }
-
-    function getApp(bytes32 namespace, bytes32 appId) external view returns (address) {
-        return apps[namespace][appId];
-    }
-}
-
-contract AppProxyUpgradeable {
-    // aragonOS's unstructured storage positions: the app's own storage starts at slot 0 untouched.
+/// @dev aragonOS's AppStorage: an app's kernel and id at unstructured positions, so its own storage starts at 0.
+abstract contract AppStorage {
     bytes32 internal constant KERNEL_POSITION = keccak256("aragonOS.appStorage.kernel");
     bytes32 internal constant APP_ID_POSITION = keccak256("aragonOS.appStorage.appId");
-    bytes32 internal constant APP_BASES_NAMESPACE = keccak256("base");
-    // ERC-897: the implementation can change.
-    uint256 internal constant UPGRADEABLE = 2;
-
-    constructor(AragonKernel kernel_, bytes32 appId_, bytes memory initializePayload) payable {
-        bytes32 kernelPosition = KERNEL_POSITION;
-        bytes32 appIdPosition = APP_ID_POSITION;
-        assembly {
-            sstore(kernelPosition, kernel_)
-            sstore(appIdPosition, appId_)
-        }
-        if (initializePayload.length > 0) {
-            (bool ok,) = implementation().delegatecall(initializePayload);
-            require(ok, "APP_PROXY_INIT_FAILED");
-        }
-    }
 
     function kernel() public view returns (AragonKernel found) {
         bytes32 position = KERNEL_POSITION;
@@ -79,6 +29,186 @@ contract AppProxyUpgradeable {
         bytes32 position = APP_ID_POSITION;
         assembly {
             found := sload(position)
+        }
+    }
+
+    function _setKernelAndAppId(AragonKernel kernel_, bytes32 appId_) internal {
+        bytes32 kernelPosition = KERNEL_POSITION;
+        bytes32 appIdPosition = APP_ID_POSITION;
+        assembly {
+            sstore(kernelPosition, kernel_)
+            sstore(appIdPosition, appId_)
+        }
+    }
+}
+
+contract AragonACL {
+    // keccak256("CREATE_PERMISSIONS_ROLE"), keccak256(uint256(0)): aragonOS hard-codes both.
+    bytes32 public constant CREATE_PERMISSIONS_ROLE = 0x0b719b33c83b8e5d300c521cb8b54ae9bd933996a14bef8c2f4e0285d2d2400a;
+    bytes32 public constant EMPTY_PARAM_HASH = 0x290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e563;
+    bytes32 public constant NO_PERMISSION = bytes32(0);
+    address public constant ANY_ENTITY = address(type(uint160).max);
+    address public constant BURN_ENTITY = address(1);
+
+    mapping(bytes32 => bytes32) internal permissions; // permission hash => params hash
+    mapping(bytes32 => address) internal permissionManager;
+
+    event SetPermission(address indexed entity, address indexed app, bytes32 indexed role, bool allowed);
+    event ChangePermissionManager(address indexed app, bytes32 indexed role, address indexed manager);
+
+    modifier auth(bytes32 role) {
+        // The ACL is an app of its kernel: its auth asks the ACL itself, as the kernel would.
+        require(hasPermission(msg.sender, address(this), role), "APP_AUTH_FAILED");
+        _;
+    }
+
+    modifier onlyPermissionManager(address app, bytes32 role) {
+        require(msg.sender == getPermissionManager(app, role), "ACL_AUTH_NO_MANAGER");
+        _;
+    }
+
+    modifier noPermissionManager(address app, bytes32 role) {
+        require(getPermissionManager(app, role) == address(0), "ACL_EXISTENT_MANAGER");
+        _;
+    }
+
+    /// @dev aragonOS: `initialize(_permissionsCreator)`, called by the kernel that creates the ACL.
+    constructor(address permissionsCreator) {
+        _createPermission(permissionsCreator, address(this), CREATE_PERMISSIONS_ROLE, permissionsCreator);
+    }
+
+    function createPermission(address entity, address app, bytes32 role, address manager)
+        external
+        auth(CREATE_PERMISSIONS_ROLE)
+        noPermissionManager(app, role)
+    {
+        _createPermission(entity, app, role, manager);
+    }
+
+    function grantPermission(address entity, address app, bytes32 role) external onlyPermissionManager(app, role) {
+        _setPermission(entity, app, role, EMPTY_PARAM_HASH);
+    }
+
+    function revokePermission(address entity, address app, bytes32 role) external onlyPermissionManager(app, role) {
+        _setPermission(entity, app, role, NO_PERMISSION);
+    }
+
+    function setPermissionManager(address newManager, address app, bytes32 role)
+        external
+        onlyPermissionManager(app, role)
+    {
+        _setPermissionManager(newManager, app, role);
+    }
+
+    function removePermissionManager(address app, bytes32 role) external onlyPermissionManager(app, role) {
+        _setPermissionManager(address(0), app, role);
+    }
+
+    function getPermissionManager(address app, bytes32 role) public view returns (address) {
+        return permissionManager[roleHash(app, role)];
+    }
+
+    function hasPermission(address who, address where, bytes32 what) public view returns (bool) {
+        return permissions[permissionHash(who, where, what)] != NO_PERMISSION
+            || permissions[permissionHash(ANY_ENTITY, where, what)] != NO_PERMISSION;
+    }
+
+    /// @dev The arguments (`how`) matter only to permissions with parameters, which this replica never stores.
+    function hasPermission(address who, address where, bytes32 what, bytes memory) public view returns (bool) {
+        return hasPermission(who, where, what);
+    }
+
+    function _createPermission(address entity, address app, bytes32 role, address manager) internal {
+        _setPermission(entity, app, role, EMPTY_PARAM_HASH);
+        _setPermissionManager(manager, app, role);
+    }
+
+    function _setPermission(address entity, address app, bytes32 role, bytes32 paramsHash) internal {
+        permissions[permissionHash(entity, app, role)] = paramsHash;
+        emit SetPermission(entity, app, role, paramsHash != NO_PERMISSION);
+    }
+
+    function _setPermissionManager(address newManager, address app, bytes32 role) internal {
+        permissionManager[roleHash(app, role)] = newManager;
+        emit ChangePermissionManager(app, role, newManager);
+    }
+
+    function roleHash(address where, bytes32 what) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("ROLE", where, what));
+    }
+
+    function permissionHash(address who, address where, bytes32 what) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("PERMISSION", who, where, what));
+    }
+}
+
+contract AragonKernel {
+    bytes32 public constant APP_MANAGER_ROLE = keccak256("APP_MANAGER_ROLE");
+    bytes32 internal constant KERNEL_APP_BASES_NAMESPACE = keccak256("base");
+    bytes32 internal constant KERNEL_APP_ADDR_NAMESPACE = keccak256("app");
+    // apmNamehash("acl"), hard-coded by aragonOS.
+    bytes32 internal constant KERNEL_DEFAULT_ACL_APP_ID = 0xe3262375f45a6e2026b7e7b18c2b807434f2508fe1a2a3dfb493c7df8f4aad6a;
+
+    event SetApp(bytes32 indexed namespace, bytes32 indexed appId, address app);
+
+    mapping(bytes32 => mapping(bytes32 => address)) public apps;
+
+    /// @dev aragonOS: `initialize(_baseAcl, _permissionsCreator)` creates the ACL as an app of the kernel.
+    constructor(AragonACL acl_) {
+        _setApp(KERNEL_APP_ADDR_NAMESPACE, KERNEL_DEFAULT_ACL_APP_ID, address(acl_));
+    }
+
+    /// @dev aragonOS's `auth(APP_MANAGER_ROLE, arr(_namespace, _appId))`: the role may be limited to some apps.
+    function setApp(bytes32 namespace, bytes32 appId, address app) public {
+        require(
+            hasPermission(msg.sender, address(this), APP_MANAGER_ROLE, abi.encodePacked(namespace, appId)),
+            "KERNEL_AUTH_FAILED"
+        );
+        _setApp(namespace, appId, app);
+    }
+
+    function APP_BASES_NAMESPACE() external pure returns (bytes32) {
+        return KERNEL_APP_BASES_NAMESPACE;
+    }
+
+    function APP_ADDR_NAMESPACE() external pure returns (bytes32) {
+        return KERNEL_APP_ADDR_NAMESPACE;
+    }
+
+    function DEFAULT_ACL_APP_ID() external pure returns (bytes32) {
+        return KERNEL_DEFAULT_ACL_APP_ID;
+    }
+
+    function getApp(bytes32 namespace, bytes32 appId) public view returns (address) {
+        return apps[namespace][appId];
+    }
+
+    function acl() public view returns (AragonACL) {
+        return AragonACL(getApp(KERNEL_APP_ADDR_NAMESPACE, KERNEL_DEFAULT_ACL_APP_ID));
+    }
+
+    function hasPermission(address who, address where, bytes32 what, bytes memory how) public view returns (bool) {
+        AragonACL defaultAcl = acl();
+        return address(defaultAcl) != address(0) && defaultAcl.hasPermission(who, where, what, how);
+    }
+
+    function _setApp(bytes32 namespace, bytes32 appId, address app) internal {
+        require(app.code.length > 0, "KERNEL_APP_NOT_CONTRACT");
+        apps[namespace][appId] = app;
+        emit SetApp(namespace, appId, app);
+    }
+}
+
+contract AppProxyUpgradeable is AppStorage {
+    bytes32 internal constant APP_BASES_NAMESPACE = keccak256("base");
+    // ERC-897: the implementation can change.
+    uint256 internal constant UPGRADEABLE = 2;
+
+    constructor(AragonKernel kernel_, bytes32 appId_, bytes memory initializePayload) payable {
+        _setKernelAndAppId(kernel_, appId_);
+        if (initializePayload.length > 0) {
+            (bool ok,) = implementation().delegatecall(initializePayload);
+            require(ok, "APP_PROXY_INIT_FAILED");
         }
     }
 
@@ -100,6 +230,263 @@ contract AppProxyUpgradeable {
             switch ok
             case 0 { revert(0, returndatasize()) }
             default { return(0, returndatasize()) }
+        }
+    }
+}
+
+/// @notice A MiniMe token (LDO on mainnet): an ERC-20 whose balances and supply are kept at every block they changed,
+///         so a vote counts the balances of its snapshot block. Its controller (mainnet: the Token Manager) mints.
+contract MiniMeToken is ERC20 {
+    using Checkpoints for Checkpoints.Trace208;
+
+    address public controller;
+    mapping(address => Checkpoints.Trace208) private balanceHistory;
+    Checkpoints.Trace208 private supplyHistory;
+
+    constructor(string memory name_, string memory symbol_, address controller_) ERC20(name_, symbol_) {
+        controller = controller_;
+    }
+
+    function generateTokens(address owner, uint256 amount) external returns (bool) {
+        require(msg.sender == controller);
+        _mint(owner, amount);
+        return true;
+    }
+
+    function balanceOfAt(address owner, uint256 blockNumber) external view returns (uint256) {
+        return balanceHistory[owner].upperLookupRecent(uint48(blockNumber));
+    }
+
+    function totalSupplyAt(uint256 blockNumber) external view returns (uint256) {
+        return supplyHistory.upperLookupRecent(uint48(blockNumber));
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        super._update(from, to, value);
+        uint48 at = uint48(block.number);
+        if (from != address(0)) balanceHistory[from].push(at, uint208(balanceOf(from)));
+        if (to != address(0)) balanceHistory[to].push(at, uint208(balanceOf(to)));
+        if (from == address(0) || to == address(0)) supplyHistory.push(at, uint208(totalSupply()));
+    }
+}
+
+/// @notice Aragon's Voting app (Lido's DAO Voting on mainnet, which holds the kernel's APP_MANAGER_ROLE): a vote
+///         on an EVM script passes with more than `supportRequiredPct` of the votes cast and more than
+///         `minAcceptQuorumPct` of the token's supply at the vote's snapshot block voting yes, after `voteTime`
+///         seconds (or at once when yes already exceeds the support required of the whole supply); its script's
+///         calls are then made by the Voting itself.
+contract AragonVoting is AppStorage {
+    bytes32 public constant CREATE_VOTES_ROLE = keccak256("CREATE_VOTES_ROLE");
+    uint64 public constant PCT_BASE = 10 ** 18;
+    // aragonOS's CallsScript: the only script kind the Voting runs here.
+    uint32 internal constant CALLS_SCRIPT_SPEC_ID = 1;
+
+    enum VoterState {
+        Absent,
+        Yea,
+        Nay
+    }
+
+    struct Vote {
+        bool executed;
+        uint64 startDate;
+        uint64 snapshotBlock;
+        uint64 supportRequiredPct;
+        uint64 minAcceptQuorumPct;
+        uint256 yea;
+        uint256 nay;
+        uint256 votingPower;
+        bytes executionScript;
+        mapping(address => VoterState) voters;
+    }
+
+    MiniMeToken public token;
+    uint64 public supportRequiredPct;
+    uint64 public minAcceptQuorumPct;
+    uint64 public voteTime;
+    mapping(uint256 => Vote) internal votes;
+    uint256 public votesLength;
+
+    event StartVote(uint256 indexed voteId, address indexed creator, string metadata);
+    event CastVote(uint256 indexed voteId, address indexed voter, bool supports_, uint256 stake);
+    event ExecuteVote(uint256 indexed voteId);
+
+    modifier auth(bytes32 role) {
+        require(kernel().hasPermission(msg.sender, address(this), role, new bytes(0)), "APP_AUTH_FAILED");
+        _;
+    }
+
+    modifier voteExists(uint256 voteId) {
+        require(voteId < votesLength, "VOTING_NO_VOTE");
+        _;
+    }
+
+    function initialize(MiniMeToken token_, uint64 supportRequiredPct_, uint64 minAcceptQuorumPct_, uint64 voteTime_)
+        external
+    {
+        require(address(token) == address(0), "INIT_ALREADY_INITIALIZED");
+        require(minAcceptQuorumPct_ <= supportRequiredPct_, "VOTING_INIT_PCTS");
+        require(supportRequiredPct_ < PCT_BASE, "VOTING_INIT_SUPPORT_TOO_BIG");
+        token = token_;
+        supportRequiredPct = supportRequiredPct_;
+        minAcceptQuorumPct = minAcceptQuorumPct_;
+        voteTime = voteTime_;
+    }
+
+    function newVote(bytes calldata executionScript, string calldata metadata)
+        external
+        auth(CREATE_VOTES_ROLE)
+        returns (uint256 voteId)
+    {
+        return _newVote(executionScript, metadata, true, true);
+    }
+
+    function newVote(bytes calldata executionScript, string calldata metadata, bool castVote, bool executesIfDecided)
+        external
+        auth(CREATE_VOTES_ROLE)
+        returns (uint256 voteId)
+    {
+        return _newVote(executionScript, metadata, castVote, executesIfDecided);
+    }
+
+    function vote(uint256 voteId, bool inSupport, bool executesIfDecided) external voteExists(voteId) {
+        require(_canVote(voteId, msg.sender), "VOTING_CAN_NOT_VOTE");
+        _vote(voteId, inSupport, msg.sender, executesIfDecided);
+    }
+
+    function executeVote(uint256 voteId) external voteExists(voteId) {
+        require(_canExecute(voteId), "VOTING_CAN_NOT_EXECUTE");
+        _unsafeExecuteVote(voteId);
+    }
+
+    function canExecute(uint256 voteId) public view voteExists(voteId) returns (bool) {
+        return _canExecute(voteId);
+    }
+
+    function canVote(uint256 voteId, address voter) public view voteExists(voteId) returns (bool) {
+        return _canVote(voteId, voter);
+    }
+
+    function getVote(uint256 voteId)
+        public
+        view
+        voteExists(voteId)
+        returns (
+            bool open,
+            bool executed,
+            uint64 startDate,
+            uint64 snapshotBlock,
+            uint64 supportRequired,
+            uint64 minAcceptQuorum,
+            uint256 yea,
+            uint256 nay,
+            uint256 votingPower,
+            bytes memory script
+        )
+    {
+        Vote storage vote_ = votes[voteId];
+        return (
+            _isVoteOpen(vote_),
+            vote_.executed,
+            vote_.startDate,
+            vote_.snapshotBlock,
+            vote_.supportRequiredPct,
+            vote_.minAcceptQuorumPct,
+            vote_.yea,
+            vote_.nay,
+            vote_.votingPower,
+            vote_.executionScript
+        );
+    }
+
+    function _newVote(bytes memory executionScript, string memory metadata, bool castVote, bool executesIfDecided)
+        internal
+        returns (uint256 voteId)
+    {
+        uint64 snapshotBlock = uint64(block.number) - 1; // avoid double voting in this very block
+        uint256 votingPower = token.totalSupplyAt(snapshotBlock);
+        require(votingPower > 0, "VOTING_NO_VOTING_POWER");
+        voteId = votesLength++;
+        Vote storage vote_ = votes[voteId];
+        vote_.startDate = uint64(block.timestamp);
+        vote_.snapshotBlock = snapshotBlock;
+        vote_.supportRequiredPct = supportRequiredPct;
+        vote_.minAcceptQuorumPct = minAcceptQuorumPct;
+        vote_.votingPower = votingPower;
+        vote_.executionScript = executionScript;
+        emit StartVote(voteId, msg.sender, metadata);
+        if (castVote && _canVote(voteId, msg.sender)) {
+            _vote(voteId, true, msg.sender, executesIfDecided);
+        }
+    }
+
+    function _vote(uint256 voteId, bool inSupport, address voter, bool executesIfDecided) internal {
+        Vote storage vote_ = votes[voteId];
+        uint256 stake = token.balanceOfAt(voter, vote_.snapshotBlock);
+        VoterState state = vote_.voters[voter];
+        if (state == VoterState.Yea) vote_.yea -= stake;
+        else if (state == VoterState.Nay) vote_.nay -= stake;
+        if (inSupport) vote_.yea += stake;
+        else vote_.nay += stake;
+        vote_.voters[voter] = inSupport ? VoterState.Yea : VoterState.Nay;
+        emit CastVote(voteId, voter, inSupport, stake);
+        if (executesIfDecided && _canExecute(voteId)) {
+            _unsafeExecuteVote(voteId);
+        }
+    }
+
+    function _unsafeExecuteVote(uint256 voteId) internal {
+        Vote storage vote_ = votes[voteId];
+        vote_.executed = true;
+        _runCallsScript(vote_.executionScript);
+        emit ExecuteVote(voteId);
+    }
+
+    function _canExecute(uint256 voteId) internal view returns (bool) {
+        Vote storage vote_ = votes[voteId];
+        if (vote_.executed) return false;
+        if (_isValuePct(vote_.yea, vote_.votingPower, vote_.supportRequiredPct)) return true; // decided already
+        if (_isVoteOpen(vote_)) return false;
+        if (!_isValuePct(vote_.yea, vote_.yea + vote_.nay, vote_.supportRequiredPct)) return false;
+        return _isValuePct(vote_.yea, vote_.votingPower, vote_.minAcceptQuorumPct);
+    }
+
+    function _canVote(uint256 voteId, address voter) internal view returns (bool) {
+        Vote storage vote_ = votes[voteId];
+        return _isVoteOpen(vote_) && token.balanceOfAt(voter, vote_.snapshotBlock) > 0;
+    }
+
+    function _isVoteOpen(Vote storage vote_) internal view returns (bool) {
+        return block.timestamp < vote_.startDate + voteTime && !vote_.executed;
+    }
+
+    function _isValuePct(uint256 value, uint256 total, uint256 pct) internal pure returns (bool) {
+        if (total == 0) return false;
+        return value * PCT_BASE / total > pct;
+    }
+
+    /// @dev aragonOS's CallsScript: spec id (4 bytes) then, per call, target (20 bytes), calldata length (4 bytes)
+    ///      and calldata; each call made by this app, the first revert reverting all.
+    function _runCallsScript(bytes memory script) internal {
+        require(script.length >= 4 && uint32(bytes4(script)) == CALLS_SCRIPT_SPEC_ID, "EVMRUN_EXECUTOR_UNAVAILABLE");
+        uint256 location = 4;
+        while (location < script.length) {
+            require(script.length - location >= 0x18, "EVMCALLS_INVALID_LENGTH");
+            address target;
+            uint256 length;
+            assembly {
+                let at := add(add(script, 0x20), location)
+                target := shr(96, mload(at))
+                length := shr(224, mload(add(at, 0x14)))
+            }
+            uint256 start = location + 0x18;
+            location = start + length;
+            require(location <= script.length, "EVMCALLS_INVALID_LENGTH");
+            bool ok;
+            assembly {
+                ok := call(gas(), target, 0, add(add(script, 0x20), start), length, 0, 0)
+            }
+            require(ok, "EVMCALLS_CALL_REVERTED");
         }
     }
 }

@@ -10,6 +10,7 @@ from structlog.testing import capture_logs
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
+from defiscope.deployments import Deployment
 from defiscope.devnet.agents import ControlAgents, GovernanceAgents
 from defiscope.devnet.agents.governance import EXECUTED
 from defiscope.devnet.artifacts import contract_artifact
@@ -17,7 +18,7 @@ from defiscope.devnet.governance import TIMELOCK_DELAY
 from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain, classify
-from defiscope.protocols.control.profile import upgrades_of
+from defiscope.protocols.control.profile import control_surface, upgrades_of
 from defiscope.protocols.control.proxy import read_proxy
 
 #: Simulated seconds between changes that make one due every tick (the default is a week).
@@ -121,3 +122,21 @@ async def test_governance_upgrades_a_comet_and_changes_a_timelock_delay_through_
         ("timelock", delay),
         ("governor", None),
     ]
+
+
+async def test_lidos_dao_upgrades_steth_through_a_vote_and_the_set_app_history_shows_it(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    control = ControlAgents(every_seconds=NEVER, lido_every_seconds=EVERY_TICK)
+    sim = Simulation(eth_chain, SimulationConfig(seed=5, trades_per_tick=0, lp_every=0, agents=(control,)))
+    _run_until(sim, lambda: len(control.changes) == 1, 5)
+    (upgrade,) = control.changes
+    assert (upgrade.protocol, upgrade.kind, upgrade.target) == ("Lido", "upgrade", "LidoStETH")
+    surface = await control_surface(await _reader(client), deployment, "lido")
+    (steth,) = [c for c in surface.contracts if c.proxy.address == eth_chain.contracts["LidoStETH"]]
+    assert steth.proxy.implementation == upgrade.value
+    assert (steth.upgrades[-1].block, steth.upgrades[-1].implementation) == (upgrade.block, upgrade.value)
+    assert steth.admin_chain[-1].kind == "governor"  # still the Voting's
+    # stETH still answers as Lido with the new code: its storage stayed in the proxy.
+    lido = sim.sender.contract(contract_artifact("Lido"), eth_chain.contracts["LidoStETH"]).functions
+    assert lido.getTotalPooledEther().call() > 0

@@ -1,11 +1,13 @@
 """Aragon apps on the devnet: an app behind a replica of aragonOS 4's AppProxyUpgradeable (as Lido's stETH is on
-mainnet), its code held by a kernel whose ACL grants APP_MANAGER_ROLE (contracts/src/AragonApps.sol).
+mainnet), its code held by a kernel whose ACL says who holds APP_MANAGER_ROLE, and Lido's DAO Voting holding it
+(contracts/src/AragonApps.sol).
 
 Example::
 
-    app = deploy_aragon_app(sender, implementation.address, app_id=LIDO_APP_ID)
-    app.proxy.address          # the app's address (what a registry lists)
-    set_app_base(sender, app, new_implementation)   # an upgrade: the kernel's setApp by the role holder
+    app = deploy_aragon_app(sender, implementation.address, app_id=LIDO_APP_ID)   # account 0 holds the role
+    set_app_base(sender, app, new_implementation)      # an upgrade: the kernel's setApp by the role's holder
+    dao = hand_to_voting(sender, app)                  # as Lido's DAO template ends: the Voting holds and manages it
+    vote_set_app(sender, dao, newer_implementation)    # an upgrade now takes a passed vote of LDO holders
 """
 
 from __future__ import annotations
@@ -15,15 +17,31 @@ from typing import Final
 
 from eth_utils import keccak
 from web3.contract import Contract
+from web3.types import TxReceipt
 
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.errors import DevnetError
+from defiscope.devnet.spec import USER_ACCOUNTS
 from defiscope.devnet.tx import Sender
 
 #: aragonOS's namespace of app bases (implementations): keccak256("base").
 APP_BASES_NAMESPACE: Final = keccak(text="base")
 APP_MANAGER_ROLE: Final = keccak(text="APP_MANAGER_ROLE")
-#: Lido's app id on mainnet: namehash("lido.lidopm.eth").
+CREATE_VOTES_ROLE: Final = keccak(text="CREATE_VOTES_ROLE")
+#: Lido's app ids on mainnet: namehash("lido.lidopm.eth"), namehash("aragon-voting.lidopm.eth").
 LIDO_APP_ID: Final = bytes.fromhex("3ca7c3e38968823ccb4c78ea688df41356f182ae1d159e4ee608d30d68cef320")
+VOTING_APP_ID: Final = bytes.fromhex("0abcd104777321a82b010357f20887d61247493d89d2e987ff57bcecbde00e1e")
+#: aragonOS's CallsScript spec id: an EVM script of plain calls.
+CALLS_SCRIPT: Final = (1).to_bytes(4, "big")
+PCT: Final = 10**16  # 1 % in the Voting's PCT_BASE (10**18)
+#: Lido's DAO Voting settings on mainnet: support > 50 % of votes, yes > 5 % of LDO. Its vote time (72 h there)
+#: is a minute here, as the devnet's timelock delays are short, so that `serve`'s ticks see votes through.
+SUPPORT_REQUIRED: Final = 50 * PCT
+MIN_ACCEPT_QUORUM: Final = 5 * PCT
+VOTE_TIME: Final = 60
+#: LDO: 1 billion; account 0 holds 40 % (no single holder decides a vote), accounts 1..9 share the rest.
+LDO_SUPPLY: Final = 1_000_000_000 * 10**18
+LDO_OWNER_SHARE: Final = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +52,95 @@ class AragonApp:
     app_id: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class AragonDao:
+    """An app whose APP_MANAGER_ROLE is the Voting's, and the Voting's token."""
+
+    app: AragonApp
+    voting: Contract
+    token: Contract
+
+
 def deploy_aragon_app(sender: Sender, implementation: str, *, app_id: bytes) -> AragonApp:
-    """An app at ``implementation`` behind a new AppProxyUpgradeable; APP_MANAGER_ROLE is account 0's."""
+    """An app at ``implementation`` behind a new AppProxyUpgradeable; account 0 holds and manages APP_MANAGER_ROLE
+    (a DAO template's state before it hands the role over), created through the ACL as aragonOS does."""
     acl = sender.deploy(contract_artifact("AragonACL"), sender.owner)
     kernel = sender.deploy(contract_artifact("AragonKernel"), acl.address)
-    sender.send(acl.functions.grant(APP_MANAGER_ROLE, sender.owner))
+    sender.send(acl.functions.createPermission(sender.owner, kernel.address, APP_MANAGER_ROLE, sender.owner))
     proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), kernel.address, app_id, b"")
     app = AragonApp(proxy, kernel, acl, app_id)
     set_app_base(sender, app, implementation)
     return app
 
 
-def set_app_base(sender: Sender, app: AragonApp, implementation: str) -> None:
-    """Upgrade the app: the kernel's setApp in the bases namespace, sent by the APP_MANAGER_ROLE holder."""
-    sender.send(app.kernel.functions.setApp(APP_BASES_NAMESPACE, app.app_id, implementation))
+def set_app_base(sender: Sender, app: AragonApp, implementation: str) -> TxReceipt:
+    """Upgrade the app: the kernel's setApp in the bases namespace, sent by account 0 (it must hold the role)."""
+    return sender.send(app.kernel.functions.setApp(APP_BASES_NAMESPACE, app.app_id, implementation))
+
+
+def hand_to_voting(sender: Sender, app: AragonApp) -> AragonDao:
+    """Lido's DAO as its template leaves it: LDO (a MiniMe), the Voting (itself an app of the kernel), the Voting
+    holding and managing APP_MANAGER_ROLE, account 0's grant revoked; account 0 may create votes (mainnet: LDO
+    holders through the Token Manager)."""
+    token = _deploy_ldo(sender)
+    voting_base = sender.deploy(contract_artifact("AragonVoting"))
+    sender.send(app.kernel.functions.setApp(APP_BASES_NAMESPACE, VOTING_APP_ID, voting_base.address))
+    init = voting_base.encode_abi("initialize", args=[token.address, SUPPORT_REQUIRED, MIN_ACCEPT_QUORUM, VOTE_TIME])
+    proxy = sender.deploy(
+        contract_artifact("AppProxyUpgradeable"), app.kernel.address, VOTING_APP_ID, bytes.fromhex(init[2:])
+    )
+    voting = sender.contract(contract_artifact("AragonVoting"), proxy.address)
+    acl = app.acl.functions
+    sender.send(acl.createPermission(sender.owner, voting.address, CREATE_VOTES_ROLE, voting.address))
+    sender.send(acl.grantPermission(voting.address, app.kernel.address, APP_MANAGER_ROLE))
+    sender.send(acl.revokePermission(sender.owner, app.kernel.address, APP_MANAGER_ROLE))
+    sender.send(acl.setPermissionManager(voting.address, app.kernel.address, APP_MANAGER_ROLE))
+    return AragonDao(app, voting, token)
+
+
+def aragon_dao(sender: Sender, app_address: str) -> AragonDao:
+    """The DAO of a deployed app, read from the chain: its kernel and ACL, the Voting that manages APP_MANAGER_ROLE
+    (`hand_to_voting`), the Voting's token."""
+    proxy = sender.contract(contract_artifact("AppProxyUpgradeable"), app_address)
+    kernel = sender.contract(contract_artifact("AragonKernel"), proxy.functions.kernel().call())
+    acl = sender.contract(contract_artifact("AragonACL"), kernel.functions.acl().call())
+    manager = acl.functions.getPermissionManager(kernel.address, APP_MANAGER_ROLE).call()
+    voting = sender.contract(contract_artifact("AragonVoting"), manager)
+    token = sender.contract(contract_artifact("MiniMeToken"), voting.functions.token().call())
+    return AragonDao(AragonApp(proxy, kernel, acl, proxy.functions.appId().call()), voting, token)
+
+
+def _deploy_ldo(sender: Sender) -> Contract:
+    token = sender.deploy(contract_artifact("MiniMeToken"), "Lido DAO Token", "LDO", sender.owner)
+    owner_amount = LDO_SUPPLY * LDO_OWNER_SHARE // 100
+    each = (LDO_SUPPLY - owner_amount) // len(USER_ACCOUNTS)
+    sender.send(token.functions.generateTokens(sender.owner, owner_amount))
+    for index in USER_ACCOUNTS:
+        sender.send(token.functions.generateTokens(sender.accounts[index], each))
+    return token
+
+
+def calls_script(*calls: tuple[str, bytes]) -> bytes:
+    """An EVM script of plain calls (aragonOS's CallsScript): spec id, then target, calldata length, calldata."""
+    body = b"".join(bytes.fromhex(to[2:]) + len(data).to_bytes(4, "big") + data for to, data in calls)
+    return CALLS_SCRIPT + body
+
+
+def run_vote(sender: Sender, dao: AragonDao, script: bytes, metadata: str = "") -> TxReceipt:
+    """A passed vote on ``script``: account 0 starts it (voting yes), accounts 1 and 2 vote yes; their yes then
+    passes more than half of all LDO, so the last vote executes it (its receipt: the script's block)."""
+    vote_id = dao.voting.functions.votesLength().call()
+    sender.send(dao.voting.functions.newVote(script, metadata, True, False))
+    sender.send(dao.voting.functions.vote(vote_id, True, False), sender=sender.accounts[1])
+    receipt = sender.send(dao.voting.functions.vote(vote_id, True, True), sender=sender.accounts[2])
+    if not dao.voting.functions.getVote(vote_id).call()[1]:
+        raise DevnetError(f"vote {vote_id} passed but did not execute")
+    return receipt
+
+
+def vote_set_app(sender: Sender, dao: AragonDao, implementation: str) -> TxReceipt:
+    """Upgrade the app through the Voting: a passed vote on the kernel's ``setApp`` (`run_vote`)."""
+    kernel = dao.app.kernel
+    data = kernel.encode_abi("setApp", args=[APP_BASES_NAMESPACE, dao.app.app_id, implementation])
+    script = calls_script((kernel.address, bytes.fromhex(data[2:])))
+    return run_vote(sender, dao, script, f"upgrade to {implementation}")

@@ -1,4 +1,5 @@
-"""Lido on the devnet: stETH (the Lido contract), wstETH, the withdrawal queue (as on mainnet, behind Lido's
+"""Lido on the devnet: stETH (the Lido contract behind an Aragon AppProxyUpgradeable whose kernel's APP_MANAGER_ROLE
+is the DAO Voting's, voted by LDO holders, as on mainnet), wstETH, the withdrawal queue (as on mainnet, behind Lido's
 OssifiableProxy administered by a stand-in of the DAO Agent) and the accounting oracle.
 
 Example::
@@ -24,7 +25,7 @@ from typing import Final
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app
+from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app, hand_to_voting
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.spec import USER_ACCOUNTS
@@ -134,6 +135,7 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     wsteth = sender.deploy(contract_artifact("WstETH"), lido.address)
     # Lido V2 bootstraps with 1 ETH held by 0xdead, so the share rate is always defined.
     sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS), value=ETHER)
+    hand_to_voting(sender, app)  # upgrades now take a vote (`devnet.aragon.vote_set_app`)
     return LidoDevnet(lido, wsteth, queue, oracle)
 
 

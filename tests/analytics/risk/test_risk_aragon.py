@@ -1,5 +1,6 @@
-"""Issue 18 item 6 for Lido's stETH pattern: an Aragon app, whose upgrades go through its kernel's ACL, is scored
-as an admin not understood (0, and the composite capped), never as "not a proxy, no admin" (100)."""
+"""Issue 18 for Lido's stETH pattern: an Aragon app is scored by who can upgrade it through its kernel's ACL — the
+DAO Voting (a governor) on the devnet as on mainnet; an EOA granted APP_MANAGER_ROLE beside it caps the composite;
+an ACL that cannot be read scores as an admin not understood (0, capped at 40), never as safe."""
 
 from __future__ import annotations
 
@@ -7,25 +8,61 @@ from defiscope.analytics.risk.rules import contract_score, control_pillar
 from defiscope.analytics.risk.score import overrides_of
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
-from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app
+from defiscope.deployments import Deployment
+from defiscope.devnet.aragon import APP_MANAGER_ROLE, LIDO_APP_ID, aragon_dao, calls_script, run_vote
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
-from defiscope.protocols.control.admin import ARAGON_ACL_WHY
-from defiscope.protocols.control.profile import inspect_contract
+from defiscope.protocols.control.aragon import ARAGON_ACL_WHY
+from defiscope.protocols.control.profile import ContractControl, inspect_contract
 from defiscope.protocols.surface import ContractUse
 
 
-async def test_an_aragon_app_scores_as_an_unknown_admin_and_caps_the_composite(
+async def _steth(client: ChainClient, address: str) -> ContractControl:
+    reader = Batcher(await client.snapshot()).reader("control")
+    return await inspect_contract(reader, ContractUse("stETH", "lido/StETH", address=address))
+
+
+async def test_steth_upgraded_by_the_dao_voting_scores_as_a_governor_without_a_cap(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    steth = await _steth(client, deployment.contracts["LidoStETH"])
+    score, rule, why = contract_score(steth)
+    assert (score, rule) == (60, "control.governor-no-delay")
+    assert steth.admin_chain[-1].address in why
+    assert overrides_of([steth]) == ()
+
+
+async def test_an_eoa_granted_app_manager_role_by_a_vote_caps_the_composite(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    dao = aragon_dao(sender, deployment.contracts["LidoStETH"])
+    eoa = sender.accounts[7]
+    grant = dao.app.acl.encode_abi("grantPermission", args=[eoa, dao.app.kernel.address, APP_MANAGER_ROLE])
+    run_vote(sender, dao, calls_script((dao.app.acl.address, bytes.fromhex(grant[2:]))))
+    steth = await _steth(client, deployment.contracts["LidoStETH"])
+    score, rule, why = contract_score(steth)
+    assert (score, rule) == (10, "control.eoa-no-delay")
+    assert eoa in why
+    assert [(o.rule, o.cap) for o in overrides_of([steth])] == [("override.eoa-upgrade-no-delay", 30)]
+    # Revoked again through the Voting: the Voting alone once more (the same reads, the other answer).
+    revoke = dao.app.acl.encode_abi("revokePermission", args=[eoa, dao.app.kernel.address, APP_MANAGER_ROLE])
+    run_vote(sender, dao, calls_script((dao.app.acl.address, bytes.fromhex(revoke[2:]))))
+    assert contract_score(await _steth(client, deployment.contracts["LidoStETH"]))[1] == "control.governor-no-delay"
+
+
+async def test_an_aragon_app_whose_acl_is_unreadable_scores_as_an_unknown_admin_and_caps_the_composite(
     client: ChainClient, eth_chain: DevnetChain
 ) -> None:
     sender = Sender.connect(eth_chain.rpc_url)
-    app = deploy_aragon_app(sender, sender.deploy(contract_artifact("EmptyContract")).address, app_id=LIDO_APP_ID)
-    reader = Batcher(await client.snapshot()).reader("control")
-    steth = await inspect_contract(reader, ContractUse("stETH", "lido/StETH", address=app.proxy.address))
+    not_an_acl = sender.deploy(contract_artifact("EmptyContract")).address
+    kernel = sender.deploy(contract_artifact("AragonKernel"), not_an_acl)
+    proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), kernel.address, LIDO_APP_ID, b"")
+    steth = await _steth(client, proxy.address)
     score, rule, why = contract_score(steth)
     assert (score, rule) == (0, "control.unknown-admin")
-    assert app.acl.address in why
+    assert not_an_acl in why
     assert ARAGON_ACL_WHY in why
     pillar = control_pillar([steth])
     assert (pillar.score, pillar.rule) == (0, "control.unknown-admin")

@@ -43,7 +43,7 @@ log = structlog.get_logger(__name__)
 #: Score every 6 hours of block time at least (`[risk] every_hours`, `DEFISCOPE_RISK_EVERY_HOURS`).
 DEFAULT_EVERY_SECONDS: Final = 6 * 3600
 #: Events after which a protocol's control may read differently (OpenZeppelin proxies, Ownable, AccessControl and
-#: TimelockController; Uniswap's factories; Compound's Timelock; Safe; dss auth).
+#: TimelockController; Uniswap's factories; Compound's Timelock; Safe; dss auth; Aragon's kernel and ACL).
 CONTROL_EVENTS: Final = (
     "Upgraded(address)",
     "AdminChanged(address,address)",
@@ -62,6 +62,9 @@ CONTROL_EVENTS: Final = (
     "ChangedThreshold(uint256)",
     "Rely(address)",
     "Deny(address)",
+    "SetApp(bytes32,bytes32,address)",  # an Aragon app's new code (Lido's stETH)
+    "SetPermission(address,address,bytes32,bool)",  # an Aragon ACL grant or revoke
+    "ChangePermissionManager(address,bytes32,address)",
 )
 CONTROL_TOPICS: Final = tuple("0x" + event_topic(signature).hex() for signature in CONTROL_EVENTS)
 

@@ -1,5 +1,6 @@
 """Rare changes of who controls what, as a simulation agent: EigenLayer's Operations Safe schedules an upgrade, a
-new timelock delay or a new ProxyAdmin owner on its timelock, and anyone executes it once ready.
+new timelock delay or a new ProxyAdmin owner on its timelock, and anyone executes it once ready; Lido's DAO
+Voting upgrades stETH (a vote on the kernel's setApp, passed by LDO holders).
 
 Example::
 
@@ -17,7 +18,8 @@ own (a Comet or Comptroller upgrade, a timelock delay) go through their governan
 Each change takes the real path: the Safe's owners approve and execute a ``schedule`` on the timelock (approved-
 hash signatures), and after the delay anyone calls ``execute``: ``upgradeAndCall`` on the manager's ProxyAdmin
 (a new implementation with the same immutables), ``updateDelay`` on the timelock itself, or ``transferOwnership``
-of one ProxyAdmin to a new timelock (same proposer). Every scheduled and executed change is logged.
+of one ProxyAdmin to a new timelock (same proposer). Lido's upgrade, on a clock of its own, is a new Lido
+implementation set through `devnet.aragon.vote_set_app`. Every scheduled and executed change is logged.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
 from defiscope.devnet.agents.wallet import calldata
+from defiscope.devnet.aragon import aragon_dao, vote_set_app
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.eigenlayer import MIN_WITHDRAWAL_DELAY_BLOCKS
 from defiscope.devnet.eigenlayer_admin import MANAGERS, deploy_timelock, operations_owners
@@ -98,12 +101,16 @@ class _Scheduled:
 @dataclass(slots=True)
 class ControlAgents:
     every_seconds: int = WEEK
+    #: Lido's upgrades keep a clock of their own (about weekly too).
+    lido_every_seconds: int = WEEK
     changes: list[ControlChange] = field(default_factory=list)
     scheduled: list[_Scheduled] = field(default_factory=list)
     made: int = 0
     clock: RareClock | None = None
+    lido_clock: RareClock | None = None
 
     def __call__(self, sim: Simulation, rng: random.Random) -> None:
+        self._upgrade_lido(sim)
         if "EigenLayerTimelock" not in sim.chain.contracts:
             return
         self._execute_ready(sim)
@@ -150,6 +157,24 @@ class ControlAgents:
         safe_transaction(sim.sender, safe, operations_owners(), timelock.address, schedule)
         self.scheduled.append(scheduled)
         log.info("devnet.control_scheduled", protocol="EigenLayer", kind=kind, target=target, value=value)
+
+    def _upgrade_lido(self, sim: Simulation) -> None:
+        """Now and then, stETH's code set anew through a vote of Lido's DAO (the same Lido code, a new address)."""
+        steth = sim.chain.contracts.get("LidoStETH")
+        if steth is None:
+            return
+        if self.lido_clock is None:
+            self.lido_clock = RareClock("control-lido", self.lido_every_seconds)
+        if not self.lido_clock.due(sim):
+            return
+        try:
+            implementation = str(sim.sender.deploy(contract_artifact("Lido")).address)
+            receipt = vote_set_app(sim.sender, aragon_dao(sim.sender, steth), implementation)
+        except (ContractLogicError, Web3RPCError, DevnetError) as exc:
+            log.warning("devnet.control_failed", protocol="Lido", error=str(exc))
+            return
+        self.changes.append(ControlChange("Lido", "upgrade", "LidoStETH", implementation, receipt["blockNumber"]))
+        log.info("devnet.control_changed", protocol="Lido", kind="upgrade", target="LidoStETH", value=implementation)
 
     def _execute_ready(self, sim: Simulation) -> None:
         for op in list(self.scheduled):

@@ -11,7 +11,7 @@ Each account is probed once, its code, every classifying call and its control ev
   (from RoleGranted/RoleRevoked events, confirmed with hasRole);
 - ``delay()`` and ``admin()``: ``timelock`` (Compound's Timelock); the next hop is its admin;
 - ``token()`` (OpenZeppelin) or ``comp()`` (GovernorBravo) and ``votingPeriod()``: ``governor``, the end —
-  power is the token's holders';
+  power is the token's holders'; so is an Aragon Voting (Lido's DAO Voting): ``token()`` and ``voteTime()``;
 - ``owner()``: ``contract`` (Ownable); the next hop is its owner;
 - otherwise ``unknown``, with why. Never "safe": an account not understood is reported as not understood.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Final, Literal
 
 from eth_utils import to_checksum_address
@@ -31,16 +32,18 @@ from defiscope.chain.multicall import Call, CallResult
 from defiscope.protocols.control.roles import role_holders
 from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
-    ACL,
     ADMIN,
     COMP,
     DELAY,
     GET_MIN_DELAY,
     GET_OWNERS,
     GET_THRESHOLD,
+    MIN_ACCEPT_QUORUM_PCT,
     OWNER,
     PROPOSER_ROLE,
+    SUPPORT_REQUIRED_PCT,
     TOKEN,
+    VOTE_TIME,
     VOTING_PERIOD,
 )
 
@@ -57,8 +60,14 @@ PROBES: Final = (
     TOKEN,
     COMP,
     VOTING_PERIOD,
+    VOTE_TIME,
+    SUPPORT_REQUIRED_PCT,
+    MIN_ACCEPT_QUORUM_PCT,
     OWNER,
 )
+
+#: An Aragon Voting's support and quorum thresholds, fractions of 10**18.
+PERCENTAGES: Final = (SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +155,24 @@ def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLin
             token, period = probe.address(token_call), probe.integer(VOTING_PERIOD)
             detail = f"{kind}: votes of {token}, voting period {period} (its clock's units)"
             return AdminLink(address, "governor", detail=detail)
+    if probe.ok(TOKEN, VOTE_TIME, SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT):
+        return AdminLink(address, "governor", detail=aragon_voting_detail(probe))
     if probe.ok(OWNER):
         return AdminLink(address, "contract", controllers=(probe.address(OWNER),), detail="Ownable")
     why = (
         "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, "
-        "token or comp/votingPeriod, owner"
+        "token or comp/votingPeriod, token/voteTime, owner"
     )
     return AdminLink(address, "unknown", why=why)
+
+
+def aragon_voting_detail(probe: _Probe) -> str:
+    """An Aragon Voting's settings: thresholds are fractions of 10**18 (aragonOS's PCT_BASE)."""
+    support, quorum = (Decimal(probe.integer(s)).scaleb(-16).normalize() for s in PERCENTAGES)
+    return (
+        f"Aragon Voting: votes of {probe.address(TOKEN)}, vote time {probe.integer(VOTE_TIME)} s, "
+        f"support > {support:f}% of votes, yes > {quorum:f}% of supply"
+    )
 
 
 @in_rounds
@@ -178,27 +198,6 @@ async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
             what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
             chain[-1] = _ended(link, f"{what}: the chain is not followed further")
     return chain
-
-
-#: Why an Aragon app's chain ends at its kernel's ACL: who holds APP_MANAGER_ROLE (and through which forwarders:
-#: Lido's Voting via its Agent) is in the ACL's permission storage, which these reads do not follow.
-ARAGON_ACL_WHY: Final = "upgrades through the Aragon kernel's ACL (APP_MANAGER_ROLE); not resolved"
-
-
-@in_rounds
-async def aragon_chain(rounds: Rounds, kernel: str) -> list[AdminLink]:
-    """An Aragon app's admin chain: its kernel (a ``contract`` whose ``setApp`` changes the app's code), then the
-    kernel's ACL as ``unknown`` — scored as not understood, never as safe."""
-    kernel = to_checksum_address(kernel)
-    (acl,) = await rounds.call_many([Call.of(kernel, ACL)])
-    if not acl.success:
-        why = f"{ARAGON_ACL_WHY}; the kernel answers no acl(): {acl.error}"
-        return [AdminLink(kernel, "unknown", detail="Aragon Kernel", why=why)]
-    acl_address = to_checksum_address(acl.value[0])
-    return [
-        AdminLink(kernel, "contract", controllers=(acl_address,), detail="Aragon Kernel"),
-        AdminLink(acl_address, "unknown", detail="Aragon ACL", why=ARAGON_ACL_WHY),
-    ]
 
 
 def _next(link: AdminLink) -> str | None:

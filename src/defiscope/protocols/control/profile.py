@@ -24,7 +24,8 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
 from defiscope.protocols.control import surface
-from defiscope.protocols.control.admin import AdminLink, admin_chain, aragon_chain
+from defiscope.protocols.control.admin import AdminLink, admin_chain
+from defiscope.protocols.control.aragon import aragon_chain, set_app_history
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
     IMPLEMENTATION_SLOT,
@@ -248,7 +249,7 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
 
 def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, Any, list[AdminLink]]:
     """The admin chain from ``first``: an Aragon app's goes through its kernel's ACL, not an owner."""
-    return aragon_chain(rounds, first) if proxy.pattern == "aragon-app" else admin_chain(rounds, first)
+    return aragon_chain(rounds, proxy) if proxy.pattern == "aragon-app" else admin_chain(rounds, first)
 
 
 async def _admin_chains_ahead(rounds: Rounds, address: str) -> None:
@@ -325,5 +326,8 @@ async def control_surface(reader: Reader, deployment: Deployment, slug: str) -> 
 async def _surface(rounds: Rounds, slug: str, uses: Sequence[ContractUse], discovered: Sequence[str]) -> ControlSurface:
     inspected = await rounds.gather(*(inspect_contract(rounds, use) for use in uses))
     history = await upgrades_of(rounds, [c.proxy.address for c in inspected if c.proxy.kind != "none"])
+    for control in inspected:  # an Aragon app's upgrades are its kernel's SetApp events (read with its chain)
+        if control.proxy.pattern == "aragon-app":
+            history[control.proxy.address] = tuple(Upgrade(*e) for e in await set_app_history(rounds, control.proxy))
     contracts = [replace(c, upgrades=history.get(c.proxy.address, ())) for c in inspected]
     return ControlSurface(slug, rounds.chain_id, rounds.block_number, tuple(contracts), tuple(discovered))

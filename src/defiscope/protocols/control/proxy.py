@@ -14,7 +14,7 @@ How each kind is told apart (the same order as below):
 - Compound's CErc20Delegator (mainnet's cDAI, cUSDC ...): ``implementation()`` and ``admin()`` answer (no slot).
 - Safe's proxy: ``masterCopy()`` answers with the singleton kept in slot 0.
 - ERC-897: ``proxyType()`` and ``implementation()`` answer. With ``kernel()`` too it is an Aragon app proxy
-  (Lido's stETH): pattern ``aragon-app``, its admin the kernel, whose ACL says who may ``setApp`` (not resolved).
+  (Lido's stETH): pattern ``aragon-app``, its admin the kernel, whose ACL says who may ``setApp`` (`aragon`).
 Anything else is ``none``: not a proxy, or one of a pattern not known here (the bytecode's hash is kept).
 """
 
@@ -179,7 +179,7 @@ def older_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
 
 def erc897_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
     """An ERC-897 proxy. An Aragon app's (``kernel()`` answers) is upgraded by the kernel's ``setApp``, so the kernel
-    is its admin; who may call that is the ACL's business (followed in `admin.aragon_chain`)."""
+    is its admin; who may call that is the ACL's business (followed in `aragon.aragon_chain`)."""
     implementation = to_checksum_address(answers.implementation.value[0])
     proxy_type = int(answers.proxy_type.value[0])
     if answers.kernel.success:

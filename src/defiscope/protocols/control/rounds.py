@@ -12,9 +12,9 @@ run and its answer shared, so a task may ask ahead (speculatively) what a later 
 batch, not a request. A task must not await anything else (a plain `asyncio.gather`): it would hold its round
 back; a watchdog sends such a round anyway after `WATCHDOG_TURNS` turns of the event loop.
 
-The control events (Upgraded, RoleGranted, RoleRevoked, Rely and the rely note) of every address asked in a round
-are read with one `eth_getLogs` from the address's cursor in `ControlLogs` (block 0 the first time) to the pinned
-block; callers select the event and role they need from them.
+The control events (Upgraded, RoleGranted, RoleRevoked, Rely and the rely note, Aragon's SetApp and SetPermission)
+of every address asked in a round are read with one `eth_getLogs` from the address's cursor in `ControlLogs` (block 0
+the first time) to the pinned block; callers select the event and role they need from them.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ CONTROL_TOPICS: Final = tuple(
         event_topic(surface.ROLE_REVOKED),
         event_topic(surface.RELY),
         note_topic("rely(address)"),
+        event_topic(surface.SET_APP),
+        event_topic(surface.SET_PERMISSION),
     )
 )
 #: Blocks before a cursor that a later profile reads again (replacing what was kept): reorgs are shallower.
@@ -307,6 +309,10 @@ class Rounds:
         _resolve(self._calls, [_call_key(c) for c in calls], call_answers)
         for (_, group), events in zip(queries, found_events, strict=True):
             _resolve(self._events, [a.lower() for a in group], events)
+        if self._unsent and self._watchdog is None:
+            # Asked while this round was out (a task back from an untracked await): its wait was counted before
+            # the count was reset above, so no count sends it; the watchdog does.
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch())
 
     async def _events_since(self, start: int, addresses: Sequence[str]) -> list[list[Log] | Exception]:
         """The control events of each address to the pinned block (kept in `ControlLogs`), or why not."""

@@ -22,6 +22,17 @@ PROXY_TYPE: Final = "proxyType()(uint256)"
 #: An Aragon app proxy's kernel (Lido's stETH), and the kernel's ACL that guards its setApp.
 KERNEL: Final = "kernel()(address)"
 ACL: Final = "acl()(address)"
+#: An Aragon app's id: with APP_BASES_NAMESPACE, the kernel's key of its code (SetApp's indexed appId).
+APP_ID: Final = "appId()(bytes32)"
+#: The kernel's own permission check, with the arguments its ``setApp`` passes (namespace, app id): exactly the
+#: check an upgrade of one app meets, conditional permissions included.
+KERNEL_HAS_PERMISSION: Final = "hasPermission(address,address,bytes32,bytes)(bool)"
+#: Who may grant and revoke a role on an app in an Aragon ACL (0: nobody; 1: burned).
+GET_PERMISSION_MANAGER: Final = "getPermissionManager(address,bytes32)(address)"
+#: An Aragon Voting (Lido's DAO Voting): seconds a vote is open, and its thresholds (of 10**18).
+VOTE_TIME: Final = "voteTime()(uint64)"
+SUPPORT_REQUIRED_PCT: Final = "supportRequiredPct()(uint64)"
+MIN_ACCEPT_QUORUM_PCT: Final = "minAcceptQuorumPct()(uint64)"
 GET_THRESHOLD: Final = "getThreshold()(uint256)"
 GET_OWNERS: Final = "getOwners()(address[])"
 GET_MIN_DELAY: Final = "getMinDelay()(uint256)"
@@ -42,6 +53,10 @@ NEW_IMPLEMENTATION: Final = "NewImplementation(address,address)"
 ROLE_GRANTED: Final = "RoleGranted(bytes32,address,address)"
 ROLE_REVOKED: Final = "RoleRevoked(bytes32,address,address)"
 RELY: Final = "Rely(address)"
+#: An Aragon kernel's app changes (namespace "base": an app's code, i.e. its upgrades).
+SET_APP: Final = "SetApp(bytes32,bytes32,address)"
+SET_PERMISSION: Final = "SetPermission(address,address,bytes32,bool)"
+CHANGE_PERMISSION_MANAGER: Final = "ChangePermissionManager(address,bytes32,address)"
 
 CONTROL_SURFACE: Final = (
     ContractUse("EIP-1967 proxy", "openzeppelin/IERC1967", events=(UPGRADED,)),
@@ -62,9 +77,20 @@ CONTROL_SURFACE: Final = (
     ),
     ContractUse("Safe proxy", "safe/GnosisSafeProxy", calls=(MASTER_COPY,)),
     ContractUse(
-        "Aragon AppProxyUpgradeable (ERC-897)", "aragon/AppProxyUpgradeable", calls=(PROXY_TYPE, IMPLEMENTATION, KERNEL)
+        "Aragon AppProxyUpgradeable (ERC-897)",
+        "aragon/AppProxyUpgradeable",
+        calls=(PROXY_TYPE, IMPLEMENTATION, KERNEL, APP_ID),
     ),
-    ContractUse("Aragon Kernel", "aragon/Kernel", calls=(ACL,)),
+    ContractUse("Aragon Kernel", "aragon/Kernel", calls=(ACL, KERNEL_HAS_PERMISSION), events=(SET_APP,)),
+    ContractUse(
+        "Aragon ACL",
+        "aragon/ACL",
+        calls=(GET_PERMISSION_MANAGER,),
+        events=(SET_PERMISSION, CHANGE_PERMISSION_MANAGER),
+    ),
+    ContractUse(
+        "Aragon Voting", "aragon/Voting", calls=(TOKEN, VOTE_TIME, SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT)
+    ),
     ContractUse("Safe", "safe/GnosisSafe", calls=(GET_THRESHOLD, GET_OWNERS)),
     ContractUse(
         "TimelockController",

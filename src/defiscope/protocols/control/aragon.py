@@ -1,0 +1,193 @@
+"""An Aragon app's upgrade path read to its end: who may change its code through the kernel, and when it changed.
+
+    chain = await aragon_chain(rounds, steth_proxy_info)   # kernel -> ACL -> Voting (governor)
+    events = await set_app_history(rounds, steth_proxy_info)  # [SetAppEvent(block, implementation, tx), ...]
+
+aragonOS 4 (``@aragon/os@4.4.0``): an AppProxyUpgradeable delegates to ``kernel.getApp(APP_BASES_NAMESPACE,
+appId)``; ``Kernel.setApp(namespace, appId, app)`` changes it under ``auth(APP_MANAGER_ROLE, arr(namespace,
+appId))`` and emits ``SetApp(namespace indexed, appId indexed, app)``. The ACL keeps who holds a role on an app
+(``SetPermission(entity indexed, app indexed, role indexed, allowed)``) and who manages it
+(``getPermissionManager(app, role)``: it may grant the role to anyone, itself included).
+
+The chain is the kernel (a ``contract`` controlled by its ACL), the ACL (a ``contract`` whose controllers are
+everyone who can upgrade: each holder of APP_MANAGER_ROLE on the kernel for this app and the role's manager),
+then the chain of the weakest of them: each may act alone, so the weakest decides (an EOA beside the Voting caps
+the score as an EOA alone would). Holders are the entities SetPermission events name, each confirmed with the
+kernel's own ``hasPermission(who, kernel, APP_MANAGER_ROLE, namespace ‖ appId)`` at the pinned block, the very
+check ``setApp`` makes. An ACL that cannot be read leaves the link ``unknown`` with why, never safe.
+
+Rounds (see `rounds`): the kernel's ``acl()``, the app's ``appId()`` and the kernel's events; then the ACL's events
+and the role's manager; then the confirmations, while each candidate is classified ahead (an Aragon Voting answers
+``token()`` and ``voteTime()``: a ``governor``, the end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Final, NamedTuple
+
+from eth_utils import keccak, to_checksum_address
+
+from defiscope.chain.logs import log_hex, log_int, topic_address
+from defiscope.chain.multicall import Call
+from defiscope.protocols.control import surface
+from defiscope.protocols.control.admin import AdminLink, admin_chain
+from defiscope.protocols.control.proxy import ProxyInfo
+from defiscope.protocols.control.rounds import Rounds, in_rounds
+from defiscope.protocols.surface import event_topic
+
+#: aragonOS's namespace of app code (bases): keccak256("base").
+APP_BASES_NAMESPACE: Final = keccak(text="base")
+APP_MANAGER_ROLE: Final = keccak(text="APP_MANAGER_ROLE")
+#: The ACL's stand-ins for "anyone" (a permission any caller meets) and "nobody, ever" (a burned manager).
+ANY_ENTITY: Final[str] = to_checksum_address("0x" + "ff" * 20)
+BURN_ENTITY: Final[str] = to_checksum_address("0x" + "00" * 19 + "01")
+ZERO: Final[str] = to_checksum_address("0x" + "00" * 20)
+SET_APP_TOPIC: Final = "0x" + event_topic(surface.SET_APP).hex()
+SET_PERMISSION_TOPIC: Final = "0x" + event_topic(surface.SET_PERMISSION).hex()
+#: Why an Aragon app's chain ends at its kernel's ACL when the ACL cannot be read.
+ARAGON_ACL_WHY: Final = "upgrades through the Aragon kernel's ACL (APP_MANAGER_ROLE); not resolved"
+#: End kinds from the weakest to the strongest, as the control score ranks them.
+WEAKEST_FIRST: Final = ("unknown", "eoa", "contract", "timelock", "multisig", "governor")
+
+
+class SetAppEvent(NamedTuple):
+    """A change of the app's code: the block, the new implementation, the transaction."""
+
+    block: int
+    implementation: str
+    transaction: str
+
+
+@in_rounds
+async def aragon_chain(rounds: Rounds, app: ProxyInfo) -> list[AdminLink]:
+    """``app``'s admin chain (an ``aragon-app`` proxy, its ``admin`` the kernel): kernel, ACL, weakest upgrader's."""
+    assert app.admin is not None, "an aragon-app proxy names its kernel"
+    kernel = to_checksum_address(app.admin)
+    rounds.prefetch(emitters=[kernel])  # SetApp events, for the history (`set_app_history`)
+    acl, app_id = await rounds.call_many([Call.of(kernel, surface.ACL), Call.of(app.address, surface.APP_ID)])
+    if not acl.success:
+        why = f"{ARAGON_ACL_WHY}; the kernel answers no acl(): {acl.error}"
+        return [AdminLink(kernel, "unknown", detail="Aragon Kernel", why=why)]
+    acl_address = to_checksum_address(acl.value[0])
+    kernel_link = AdminLink(kernel, "contract", controllers=(acl_address,), detail="Aragon Kernel")
+    if not app_id.success:
+        why = f"{ARAGON_ACL_WHY}; the app answers no appId(): {app_id.error}"
+        return [kernel_link, AdminLink(acl_address, "unknown", detail="Aragon ACL", why=why)]
+    return [kernel_link, *await _acl_onwards(rounds, kernel, acl_address, bytes(app_id.value[0]))]
+
+
+async def _acl_onwards(rounds: Rounds, kernel: str, acl: str, app_id: bytes) -> list[AdminLink]:
+    """The ACL's link and the weakest upgrader's chain after it."""
+    rounds.prefetch(emitters=[acl])
+    manager_call = Call.of(acl, surface.GET_PERMISSION_MANAGER, kernel, APP_MANAGER_ROLE)
+    (manager,) = await rounds.call_many([manager_call])
+    try:
+        events = await rounds.control_logs(acl)
+    except Exception as exc:  # the provider's refusal, with its words: the ACL stays not understood
+        return [_unread_acl(acl, f"its SetPermission events could not be read: {exc}")]
+    if not manager.success:
+        return [_unread_acl(acl, f"getPermissionManager failed: {manager.error}")]
+    candidates = permission_candidates(events, kernel, APP_MANAGER_ROLE)
+    manager_address = to_checksum_address(manager.value[0])
+    for candidate in [*candidates, manager_address]:
+        if candidate not in (ANY_ENTITY, ZERO, BURN_ENTITY):
+            rounds.spawn(admin_chain(rounds, candidate))  # ahead, while the candidates are confirmed
+    how = APP_BASES_NAMESPACE + app_id  # aragonOS's arr(namespace, appId) cast to bytes: the words end to end
+    checks = [Call.of(kernel, surface.KERNEL_HAS_PERMISSION, c, kernel, APP_MANAGER_ROLE, how) for c in candidates]
+    confirmed = await rounds.call_many(checks)
+    failed = next((check for check in confirmed if not check.success), None)
+    if failed is not None:
+        return [_unread_acl(acl, f"hasPermission failed: {failed.error}")]
+    holders = [c for c, check in zip(candidates, confirmed, strict=True) if check.value[0]]
+    return await _upgraders(rounds, acl, holders, manager_address)
+
+
+async def _upgraders(rounds: Rounds, acl: str, holders: Sequence[str], manager: str) -> list[AdminLink]:
+    managing = manager not in (ZERO, BURN_ENTITY)
+    upgraders = list(dict.fromkeys([*holders, *([manager] if managing else [])]))
+    detail = acl_detail(holders, manager)
+    if not upgraders:
+        why = "no one holds APP_MANAGER_ROLE for this app and the role has no manager: its code cannot change"
+        return [AdminLink(acl, "contract", controllers=(ZERO,), detail=detail, why=why)]
+    chains = await rounds.gather(*(_upgrader_chain(rounds, u) for u in upgraders))
+    weakest = min(chains, key=weakness)
+    acl_link = AdminLink(acl, "contract", controllers=tuple(upgraders), detail=detail)
+    if len(upgraders) > 1:
+        acl_link = replace(acl_link, why=f"{len(upgraders)} can upgrade, each alone: followed the weakest")
+    return [acl_link, *weakest]
+
+
+async def _upgrader_chain(rounds: Rounds, upgrader: str) -> list[AdminLink]:
+    if upgrader == ANY_ENTITY:  # no code there: it would read as an EOA, and it is worse: anyone at all
+        return [AdminLink(ANY_ENTITY, "eoa", detail="ANY_ENTITY: any account may upgrade")]
+    return await admin_chain(rounds, upgrader)
+
+
+def acl_detail(holders: Sequence[str], manager: str) -> str:
+    named = ", ".join(holders) or "nobody"
+    managed = {ZERO: "no manager", BURN_ENTITY: "manager burned"}.get(manager, f"manager {manager}")
+    return f"Aragon ACL: APP_MANAGER_ROLE on the kernel held by {named}; {managed}"
+
+
+def weakness(chain: Sequence[AdminLink]) -> tuple[int, int, bool]:
+    """A sort key, weakest first: a link not understood, else the end's kind, then the longest timelock delay;
+    among equals, anyone (`ANY_ENTITY`) before one account.
+
+    >>> weakness([AdminLink(ANY_ENTITY, "eoa")]) < weakness([AdminLink(ZERO, "eoa")])
+    True
+    """
+    kinds = [link.kind for link in chain]
+    end = "unknown" if "unknown" in kinds or not chain else chain[-1].kind
+    delay = max((link.delay_seconds or 0 for link in chain if link.kind == "timelock"), default=0)
+    return WEAKEST_FIRST.index(end), delay, not chain or chain[0].address != ANY_ENTITY
+
+
+def permission_candidates(logs: Sequence[Mapping[str, Any]], app: str, role: bytes) -> list[str]:
+    """Entities a SetPermission event of ``role`` on ``app`` names (granted or revoked), in order, without repeats."""
+    wanted_app, wanted_role = "0x" + "00" * 12 + app[2:].lower(), "0x" + role.hex()
+    found = [
+        topic_address(entry["topics"][1])
+        for entry in logs
+        if log_hex(entry["topics"][0]) == SET_PERMISSION_TOPIC
+        and log_hex(entry["topics"][2]) == wanted_app
+        and log_hex(entry["topics"][3]) == wanted_role
+    ]
+    return list(dict.fromkeys(found))
+
+
+@in_rounds
+async def set_app_history(rounds: Rounds, app: ProxyInfo) -> list[SetAppEvent]:
+    """The app's code changes, oldest first: its kernel's SetApp events in the bases namespace for its app id
+    (the first one is its first code). Empty when the kernel's events or the app id cannot be read (the chain
+    says why)."""
+    if app.admin is None:
+        return []
+    (app_id,) = await rounds.call_many([Call.of(app.address, surface.APP_ID)])
+    try:
+        events = await rounds.control_logs(app.admin)
+    except Exception:  # already reported by the chain's reads
+        return []
+    return set_app_events(events, bytes(app_id.value[0])) if app_id.success else []
+
+
+def set_app_events(logs: Sequence[Mapping[str, Any]], app_id: bytes) -> list[SetAppEvent]:
+    """SetApp events of ``app_id`` in the bases namespace, oldest first."""
+    namespace, wanted = "0x" + APP_BASES_NAMESPACE.hex(), "0x" + app_id.hex()
+    found = [
+        SetAppEvent(log_int(e["blockNumber"]), _data_address(e["data"]), log_hex(e["transactionHash"]))
+        for e in logs
+        if log_hex(e["topics"][0]) == SET_APP_TOPIC
+        and log_hex(e["topics"][1]) == namespace
+        and log_hex(e["topics"][2]) == wanted
+    ]
+    return sorted(found, key=lambda e: e.block)
+
+
+def _data_address(data: Any) -> str:
+    return to_checksum_address(bytes.fromhex(log_hex(data)[2:])[12:32])
+
+
+def _unread_acl(acl: str, why: str) -> AdminLink:
+    return AdminLink(acl, "unknown", detail="Aragon ACL", why=f"{ARAGON_ACL_WHY}; {why}")
