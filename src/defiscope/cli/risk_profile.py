@@ -24,6 +24,7 @@ from defiscope.analytics.risk.profile import RiskProfile, governed_by, risk_prof
 from defiscope.chain.reader import Batcher
 from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
+from defiscope.protocols.control.profile import found_contracts
 from defiscope.service.context import open_runtime
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
@@ -40,7 +41,8 @@ async def read_profile(slug: str, chain: str, block: int | None, repo: Repositor
                 await collector.collect(tvl.block.number, strict=True)
         snapshot = next((s for s in tvl.snapshots if s.slug == slug), None)
         reader = Batcher(await engine.client.snapshot(tvl.block.number)).reader(f"risk:{slug}")
-        return await risk_profile(reader, engine.deployment, slug, snapshot, repo)
+        found = found_contracts(engine.adapters, tvl.block.number).get(slug, {})  # the snapshot's discovery
+        return await risk_profile(reader, engine.deployment, slug, snapshot, repo, found=found)
 
 
 @one_line_errors
