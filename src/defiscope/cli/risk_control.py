@@ -34,7 +34,7 @@ async def read_control(slug: str, chain: str, block: int | None) -> ControlSurfa
         (engine,) = runtime.engines.values()
         fixed_contracts(engine.deployment, slug)  # an unknown slug is bad input before any read
         tvl = await engine.snapshot("latest" if block is None else block, slugs=[slug])
-        found = found_contracts(engine.adapters, tvl.block.number).get(slug, {})
+        found = found_contracts(engine.adapters, tvl.block.number).get(slug)
         reader = Batcher(await engine.client.snapshot(tvl.block.number)).reader(f"control:{slug}")
         return await control_surface(reader, engine.deployment, slug, found=found)
 

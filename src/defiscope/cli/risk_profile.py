@@ -41,7 +41,7 @@ async def read_profile(slug: str, chain: str, block: int | None, repo: Repositor
                 await collector.collect(tvl.block.number, strict=True)
         snapshot = next((s for s in tvl.snapshots if s.slug == slug), None)
         reader = Batcher(await engine.client.snapshot(tvl.block.number)).reader(f"risk:{slug}")
-        found = found_contracts(engine.adapters, tvl.block.number).get(slug, {})  # the snapshot's discovery
+        found = found_contracts(engine.adapters, tvl.block.number).get(slug)  # the snapshot's discovery
         return await risk_profile(reader, engine.deployment, slug, snapshot, repo, found=found)
 
 
