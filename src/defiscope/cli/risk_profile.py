@@ -80,7 +80,13 @@ def _print(doc: dict[str, Any]) -> None:
     out.print(table)
     for c in doc["control"]:
         hops = " -> ".join(f"{h['type']} {h['address']}" for h in c["admin_chain"]) or "no admin found"
-        out.print(escape(f"  {c['contract']} {c['address']} ({c['proxy']}): {hops}"), highlight=False)
+        found = c.get("discovered")  # a group of contracts found at run time sharing this control
+        shared = "" if found is None else f" [{found['count']} of {found['of']} {found['kind']}, {found['rule']}]"
+        odd = " EXCEPTION" if found is not None and found["exception"] else ""
+        out.print(escape(f"  {c['contract']} {c['address']} ({c['proxy']}){shared}{odd}: {hops}"), highlight=False)
+    for kind in doc["discovered"]:
+        if kind["rule"] in ("by-factory", "not-listed"):  # not drawn above as a group: said with why
+            out.print(escape(f"  {kind['kind']}: {kind['rule']}; {kind['why']}"), highlight=False)
     for debt in doc["bad_debt"] or ():
         amount = "not read: " + str(debt["why"]) if debt["amount"] is None else f"{debt['amount']} of {debt['token']}"
         out.print(escape(f"  bad debt {debt['market']}: {amount}"), highlight=False)

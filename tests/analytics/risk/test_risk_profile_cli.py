@@ -68,6 +68,7 @@ def test_profile_json_has_the_issue_shape(
     text = cli.invoke(app, ["risk", "profile", "uniswap-v3"])
     assert text.exit_code == 0, text.output
     assert "risk score" in text.stdout
+    assert "pool (each, from PoolCreated): by-factory; immutable by construction" in " ".join(text.stdout.split())
     assert "oracle dependence" in text.stdout
     comet = cli.invoke(app, ["risk", "profile", "compound-v3"])
     assert comet.exit_code == 0, comet.output
