@@ -4,8 +4,10 @@ batch each, control events kept in a `ControlLogs` between profiles) against the
 `risk_profile` per protocol: one at a time, and gathered on one shared batcher, each protocol with its own control
 rounds and its own governance batch). A Compound proposal is made and the governors' events indexed first, so that
 quorums are read. Every way reads the same block, and must read the same control and governance and score the same
-pillars (the economic one aside: the code before read no bad debt). Printed: HTTP requests and wall time of each,
-a first profile and one a block later, and their ratios.
+pillars (the economic one aside: the code before read no bad debt). The way now runs twice: with the fixed contracts
+only (as before the contracts found at run time were inspected) and with them (the cTokens, strategies and pools the
+indexer's discovery listed, `found_contracts`), which must read the fixed contracts the same. Printed: HTTP requests
+and wall time of each, a first profile and one a block later, and their ratios.
 
     .venv/bin/python benchmarks/risk_profiles.py [--repeat 3]
 """
@@ -34,6 +36,7 @@ from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.governance import propose_close_factor
 from defiscope.devnet.manager import start_devnet
 from defiscope.indexing_hooks import IndexedChain
+from defiscope.protocols.control.profile import found_contracts
 from defiscope.protocols.control.rounds import ControlLogs
 from defiscope.service.context import ChainTarget, build_engine
 from defiscope.service.indexer import Indexer
@@ -106,11 +109,14 @@ def per_protocol(legacy: ModuleType, *, shared: bool) -> Way:
     return way
 
 
-def together(logs: ControlLogs) -> Way:
+def together(logs: ControlLogs, *, discovered: bool) -> Way:
+    """The way now; ``discovered``: with the contracts the engine's discovery listed at the block (the hook's)."""
+
     async def way(engine: TvlEngine, tvl: ChainTvl, slugs: Sequence[str], repo: Repository) -> Profiles:
         reader = Batcher(Snapshot(engine.client, tvl.block)).reader("risk")
         snapshots = {s.slug: s for s in tvl.snapshots}
-        found = await risk_profiles(reader, engine.deployment, slugs, snapshots, repo, logs=logs)
+        listed = found_contracts(engine.adapters, tvl.block.number) if discovered else None
+        found = await risk_profiles(reader, engine.deployment, slugs, snapshots, repo, logs=logs, found=listed)
         failed = {slug: p for slug, p in found.items() if isinstance(p, Exception)}
         if failed:
             raise SystemExit(f"profiles failed: {failed}")
@@ -145,12 +151,22 @@ def _same(old: Profiles, new: Profiles) -> bool:
     return seen(old) == seen(new)
 
 
+def _fixed(profiles: Profiles) -> dict[str, object]:
+    return {slug: [c.to_json() for c in p.surface.contracts] for slug, p in profiles.items()}
+
+
+def _inspected(profiles: Profiles) -> int:
+    """How many contracts found at run time were inspected (sampled ones included)."""
+    return sum(len(g.addresses) for p in profiles.values() for k in p.surface.discovered for g in k.groups)
+
+
 Figure = tuple[int, float]  # HTTP requests, seconds
 ROWS: Final = (
     "before: one protocol at a time",
     "before: per protocol, one shared batcher",
-    "now: together, first (control events scanned)",
-    "now: together, a block later (events since)",
+    "now, fixed contracts only: first",
+    "now, with those found at run time: first",
+    "now, with those found at run time: a block later",
 )
 
 
@@ -166,12 +182,16 @@ async def runs(engine: TvlEngine, repo: Repository, repeat: int, url: str) -> tu
     proposals = 0
     for _ in range(repeat):
         logs = ControlLogs(engine.deployment.first_block)
-        read = [await measure(way, engine, tvl, slugs, repo) for way in (alone, shared, together(logs))]
+        fixed_only = together(ControlLogs(engine.deployment.first_block), discovered=False)
+        ways = (alone, shared, fixed_only, together(logs, discovered=True))
+        read = [await measure(way, engine, tvl, slugs, repo) for way in ways]
         if not _same(read[0][0], read[2][0]) or not _same(read[1][0], read[2][0]):
             raise SystemExit("the ways profiled differently")
+        if _fixed(read[2][0]) != _fixed(read[3][0]) or not _inspected(read[3][0]):
+            raise SystemExit("with the contracts found at run time, the fixed ones read differently (or none found)")
         proposals = sum(p.governance.proposals for p in read[2][0].values())
         rpc(url, "evm_mine")
-        _, *later = await measure(together(logs), engine, await indexed(engine, repo), slugs, repo)
+        _, *later = await measure(together(logs, discovered=True), engine, await indexed(engine, repo), slugs, repo)
         for kept, (_, requests, seconds) in zip(figures, [*read, (None, *later)], strict=True):
             kept.append((requests, seconds))
     return figures, tvl.block.number, proposals

@@ -48,7 +48,9 @@ READ_PANEL = """(chain) => {
     pillars: rows('table.risk-pillars tbody tr').map((tr) => ({name: tr.dataset.pillar, score: tr.dataset.score,
       weight: Number(tr.dataset.weight), bars: tr.querySelectorAll('.risk-bar').length, text: tr.innerText,
       fill: tr.querySelector('.risk-fill')?.style.width ?? null})),
+    discovered: rows('ul.risk-discovered li').map((li) => [li.dataset.kind, li.dataset.rule, li.innerText]),
     graphs: rows('.risk-contract').map((c) => ({address: c.dataset.address, proxy: c.dataset.proxy,
+      count: c.dataset.count ?? null, exception: c.dataset.exception ?? null,
       caption: c.querySelector('p').innerText,
       nodes: [...c.querySelectorAll('svg g.node')].map((g) => ({role: g.dataset.role, type: g.dataset.type,
         address: g.dataset.address, threshold: g.dataset.threshold, delay: g.dataset.delay,
@@ -130,11 +132,20 @@ def _panel_equals_api(served: Served, page: Page) -> tuple[dict[str, Any], dict[
             assert [n["role"] for n in admins] == ["end"]
             assert admins[0]["type"] == ("unknown" if contract["proxy"] != "none" else "none")
         assert graph["edges"] == len(graph["nodes"]) - 1
+        found = contract.get("discovered")  # a group of contracts found at run time: its count and kind shown
+        assert (graph["count"], graph["exception"]) == (
+            (None, None) if found is None else (str(found["count"]), str(found["exception"]).lower())
+        )
+        if found is not None:
+            assert f"{found['count']} of {found['of']} {found['kind']}" in graph["caption"]
         for node in admins:
             if node["type"] == "unknown":
                 assert "⚠" in node["text"]
             if node["type"] == "multisig":
                 assert f"{node['threshold']}-of-" in node["text"]
+    kinds = [k for k in profile["discovered"] if k["rule"] != "dependency"]
+    assert [shown[:2] for shown in panel["discovered"]] == [[k["kind"], k["rule"]] for k in kinds]
+    assert all(k["why"] in shown[2] for k, shown in zip(kinds, panel["discovered"], strict=True))
 
     facts = profile["facts"]
     kinds = ["audit"] * len(facts["audits"]) + ["incident"] * len(facts["incidents"])
@@ -158,6 +169,8 @@ def test_risk_panel_shows_the_api_and_a_change_on_chain(served: Served, page: Pa
     page.goto(f"{served.url}/#/protocol/{SLUG}")
     page.wait_for_selector("#risk-body .risk-chain[data-chain='ethereum'][data-block]")
     before, _, panel = _panel_equals_api(served, page)
+    assert any(g["count"] is not None for g in panel["graphs"])  # the pools found at run time: a checked sample
+    assert any(rule == "by-factory" for _, rule, _ in panel["discovered"])
     shoot(page, tmp_path, "dashboard-risk")
 
     run = RunInfo.from_json(json.loads((served.home / "devnet" / "run.json").read_text()))

@@ -5,8 +5,10 @@ defiscope risk control compound-v2 --json --block 1200
 
 For every fixed contract the protocol's adapters read: its proxy kind and implementation, the admin chain to
 its end (EOA, Safe multisig with threshold and signers, timelock with its delay, governor), pause powers and
-implementation changes (Upgraded events); unknowns are shown as unknown with why. Then the protocol's audits,
-incidents, insurance and bug bounty, each with its source.
+implementation changes (Upgraded events); unknowns are shown as unknown with why. Then the contracts found at run
+time (the protocol's snapshot at the block lists them), by kind: inspected and grouped by the control they share,
+or immutable by construction, or dependencies. Then the protocol's audits, incidents, insurance and bug bounty,
+each with its source.
 """
 
 from __future__ import annotations
@@ -19,19 +21,22 @@ import typer
 from rich.markup import escape
 
 from defiscope.analytics.risk.facts import load_facts
-from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
-from defiscope.protocols.control.profile import ControlSurface, control_surface
-from defiscope.service.context import resolve_targets
+from defiscope.protocols.control.profile import ControlSurface, control_surface, fixed_contracts, found_contracts
+from defiscope.service.context import open_runtime
 
 
 async def read_control(slug: str, chain: str, block: int | None) -> ControlSurface:
-    (target,) = resolve_targets(load_settings(), [chain])
-    async with ChainClient.connect(target.chain_id, target.rpc_urls) as client:
-        snapshot = await client.snapshot("latest" if block is None else block)
-        return await control_surface(Batcher(snapshot).reader(f"control:{slug}"), target.deployment, slug)
+    """The protocol's snapshot first (its discovery lists the contracts found at run time), then its control."""
+    async with open_runtime(load_settings(), [chain]) as runtime:
+        (engine,) = runtime.engines.values()
+        fixed_contracts(engine.deployment, slug)  # an unknown slug is bad input before any read
+        tvl = await engine.snapshot("latest" if block is None else block, slugs=[slug])
+        found = found_contracts(engine.adapters, tvl.block.number).get(slug)
+        reader = Batcher(await engine.client.snapshot(tvl.block.number)).reader(f"control:{slug}")
+        return await control_surface(reader, engine.deployment, slug, found=found)
 
 
 @one_line_errors
@@ -50,8 +55,8 @@ def control_command(
     out.print(f"{slug} on chain {surface.chain_id} at block {surface.block}", highlight=False)
     for contract in surface.to_json()["control"]:
         _print_contract(contract)
-    if surface.discovered:
-        out.print(f"found at run time, not inspected: {', '.join(surface.discovered)}", highlight=False)
+    for kind in surface.to_json()["discovered"]:
+        _print_kind(kind)
     _print_facts(facts.to_json())
 
 
@@ -78,6 +83,18 @@ def _print_contract(c: dict[str, Any]) -> None:
             out.print(escape(f"      {holder}: {ends}"), highlight=False)
     for u in c["upgrades"]:
         out.print(escape(f"    upgraded at block {u['block']} to {u['implementation']}"), highlight=False)
+
+
+def _print_kind(kind: dict[str, Any]) -> None:
+    """A kind found at run time: its rule and count, then each group of the same control (exceptions marked)."""
+    count = "not listed" if kind["count"] is None else f"{kind['count']} found"
+    out.print(escape(f"{kind['kind']} ({count}, {kind['rule']}): {kind['why']}"), highlight=False)
+    for group in kind["groups"]:
+        odd = " EXCEPTION" if group["exception"] else ""
+        out.print(
+            escape(f"  {group['count']} sharing this control{odd}: {', '.join(group['addresses'])}"), highlight=False
+        )
+        _print_contract(group)
 
 
 def _print_facts(facts: dict[str, Any]) -> None:

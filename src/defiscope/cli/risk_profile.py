@@ -24,6 +24,7 @@ from defiscope.analytics.risk.profile import RiskProfile, governed_by, risk_prof
 from defiscope.chain.reader import Batcher
 from defiscope.cli.common import one_line_errors, out
 from defiscope.config import load_settings
+from defiscope.protocols.control.profile import found_contracts
 from defiscope.service.context import open_runtime
 from defiscope.service.events import EventCollector
 from defiscope.store import Repository
@@ -40,7 +41,8 @@ async def read_profile(slug: str, chain: str, block: int | None, repo: Repositor
                 await collector.collect(tvl.block.number, strict=True)
         snapshot = next((s for s in tvl.snapshots if s.slug == slug), None)
         reader = Batcher(await engine.client.snapshot(tvl.block.number)).reader(f"risk:{slug}")
-        return await risk_profile(reader, engine.deployment, slug, snapshot, repo)
+        found = found_contracts(engine.adapters, tvl.block.number).get(slug)  # the snapshot's discovery
+        return await risk_profile(reader, engine.deployment, slug, snapshot, repo, found=found)
 
 
 @one_line_errors
@@ -78,7 +80,13 @@ def _print(doc: dict[str, Any]) -> None:
     out.print(table)
     for c in doc["control"]:
         hops = " -> ".join(f"{h['type']} {h['address']}" for h in c["admin_chain"]) or "no admin found"
-        out.print(escape(f"  {c['contract']} {c['address']} ({c['proxy']}): {hops}"), highlight=False)
+        found = c.get("discovered")  # a group of contracts found at run time sharing this control
+        shared = "" if found is None else f" [{found['count']} of {found['of']} {found['kind']}, {found['rule']}]"
+        odd = " EXCEPTION" if found is not None and found["exception"] else ""
+        out.print(escape(f"  {c['contract']} {c['address']} ({c['proxy']}){shared}{odd}: {hops}"), highlight=False)
+    for kind in doc["discovered"]:
+        if kind["rule"] in ("by-factory", "not-listed"):  # not drawn above as a group: said with why
+            out.print(escape(f"  {kind['kind']}: {kind['rule']}; {kind['why']}"), highlight=False)
     for debt in doc["bad_debt"] or ():
         amount = "not read: " + str(debt["why"]) if debt["amount"] is None else f"{debt['amount']} of {debt['token']}"
         out.print(escape(f"  bad debt {debt['market']}: {amount}"), highlight=False)

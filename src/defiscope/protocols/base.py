@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -157,6 +157,13 @@ class Adapter(ABC):
         """Every contract this protocol's adapter, risk and yield code reads on this deployment, with the calls
         and events (see `defiscope.protocols.surface`); checked against the real ABIs in ``tests/mainnet/``."""
         return ()
+
+    def found_contracts(self, block: int) -> Mapping[str, tuple[str, ...]] | None:
+        """The contracts this adapter found at run time that existed by ``block``, by the name of their kind in
+        `surface` (the uses without an address): what its reads discovered so far, from memory (no read). None: no
+        read of it reached ``block`` yet. A kind left out is one it keeps no list of (the control surface says
+        so, never "none found"); by default it keeps none."""
+        return {}
 
     def log_cursors(self) -> Sequence[LogCursor[Any]]:
         """The event cursors this adapter discovers with, so the service can persist and roll them back.

@@ -1,7 +1,7 @@
 """The risk hook on the devnet with the real indexer: the first indexed block scores every protocol; handing the
 Uniswap V3 factory from its timelock to an EOA (the real factory's setOwner) is seen from its OwnerChanged event at
-the next block, moves the control score and stores a change naming the input and the rule; a block without a
-control event, before the interval, is not scored."""
+the next block, moves the control score and stores a change naming the input and the rule (so does a cToken, found at
+run time, handed to an EOA); a block without a control event, before the interval, is not scored."""
 
 from __future__ import annotations
 
@@ -46,9 +46,9 @@ def repo(tmp_path: Path) -> AsyncIterator[Repository]:
 
 
 async def _index(indexer: Indexer, hook: RiskHook) -> int:
-    (indexed,) = await indexer.run_once()
+    *_, newest = await indexer.run_once()  # every block since the last run (a handover takes two)
     await hook.idle()
-    return indexed.block.number
+    return newest.block.number
 
 
 async def test_an_admin_handed_to_an_eoa_moves_the_score_and_is_logged(
@@ -140,3 +140,38 @@ async def test_a_longer_timelock_delay_raises_control_and_governance(
     assert moved["composite"].after is not None
     assert moved["composite"].before is not None
     assert moved["composite"].after > moved["composite"].before
+
+
+async def test_a_ctoken_handed_to_an_eoa_is_seen_by_the_hook_from_its_new_admin_event(
+    engine: TvlEngine, repo: Repository, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    """A market found at run time (no registry entry of the adapter's) moves the stored score like a fixed contract."""
+    hook = RiskHook(repo, every_seconds=10**9)  # only control events trigger after the first score
+    indexer = Indexer({1: engine}, repo, hooks=(hook,))
+    store = RiskStore(repo.engine)
+    await _index(indexer, hook)
+    before = store.latest("compound-v2", 1)
+    assert before is not None
+    victim, timelock = deployment.contracts["CompoundV2cToken:WBTC"], deployment.contracts["CompoundTimelock"]
+    assert any(victim in c.get("addresses", ()) for c in before.score["control"])  # inspected from the first score
+
+    sender = Sender.connect(eth_chain.rpc_url)
+    market = sender.contract(contract_artifact("CErc20"), victim).functions
+    eoa = sender.accounts[5]
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(market._setPendingAdmin(eoa), sender=timelock)
+    with sender.impersonating(eoa, gas_money=10**18):
+        sender.send(market._acceptAdmin(), sender=eoa)  # NewAdmin(address,address): a control event
+    changed_at = await _index(indexer, hook)
+
+    after = store.latest("compound-v2", 1)
+    assert after is not None
+    assert after.block.number == changed_at
+    (group,) = [c for c in after.score["control"] if victim in c.get("addresses", ())]
+    assert (group["addresses"], group["exception"], group["kind"]) == ([victim], True, "cToken")
+    assert [(link["type"], link["address"]) for link in group["admin_chain"]] == [("eoa", eoa)]
+    log = [change for block, change in change_log(repo, "compound-v2", 1) if block == changed_at]
+    composite = next(change for change in log if change.subject == "composite")
+    assert composite.rule == "override.eoa-upgrade-no-delay"
+    assert composite.after is not None
+    assert composite.after <= 30

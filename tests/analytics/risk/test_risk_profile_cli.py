@@ -27,7 +27,8 @@ def test_profile_json_has_the_issue_shape(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     issue = {"slug", "block", "formula_version", "composite", "pillars", "control", "facts", "changes"}
-    assert set(data) == issue | {"bad_debt"}  # added: bad debt where a contract exposes it (none: null)
+    # added: bad debt where a contract exposes it (none: null); the kinds found at run time with their rule
+    assert set(data) == issue | {"bad_debt", "discovered"}
     assert data["bad_debt"] is None  # Compound V2 exposes none: not read, never 0
     assert (data["slug"], data["formula_version"]) == ("compound-v2", FORMULA_VERSION)
     assert isinstance(data["block"], int)
@@ -44,6 +45,13 @@ def test_profile_json_has_the_issue_shape(
     assert all(
         set(h) == {"address", "type", "threshold", "delay_seconds"} for c in data["control"] for h in c["admin_chain"]
     )
+    # Every cToken of the Comptroller, found by the snapshot's discovery, inspected: one entry per shared control.
+    (ctokens,) = [k for k in data["discovered"] if k["kind"] == "cToken"]
+    markets = {a for n, a in deployment.contracts.items() if n.startswith("CompoundV2cToken:")}
+    assert (ctokens["rule"], ctokens["count"]) == ("inspected", len(markets))
+    groups = [c["discovered"] for c in data["control"] if c.get("discovered", {}).get("kind") == "cToken"]
+    assert {a for g in groups for a in g["addresses"]} == markets
+    assert len(groups) == ctokens["groups"]
     assert pillars["oracle dependence"]["score"] is not None
     assert "feeds" in pillars["oracle dependence"]["evidence"]
     assert (
@@ -60,6 +68,7 @@ def test_profile_json_has_the_issue_shape(
     text = cli.invoke(app, ["risk", "profile", "uniswap-v3"])
     assert text.exit_code == 0, text.output
     assert "risk score" in text.stdout
+    assert "pool (each, from PoolCreated): by-factory; immutable by construction" in " ".join(text.stdout.split())
     assert "oracle dependence" in text.stdout
     comet = cli.invoke(app, ["risk", "profile", "compound-v3"])
     assert comet.exit_code == 0, comet.output

@@ -20,6 +20,7 @@ from defiscope.devnet.anvil import rpc
 from defiscope.devnet.governance import propose_close_factor
 from defiscope.devnet.world import DevnetChain
 from defiscope.indexing_hooks import IndexedChain
+from defiscope.protocols.control.profile import found_contracts
 from defiscope.protocols.control.rounds import ControlLogs
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
@@ -66,8 +67,11 @@ async def _together(
 ) -> tuple[dict[str, RiskProfile], int]:
     snapshots = {s.slug: s for s in tvl.snapshots}
     reader = reader or Batcher(Snapshot(engine.client, tvl.block)).reader("risk")
+    listed = found_contracts(engine.adapters, tvl.block.number)  # the indexer's discovery, as the hook takes it
     before = engine.client.rpc.total_requests()
-    found = await risk_profiles(reader, engine.deployment, scored_slugs(engine), snapshots, repo, logs=logs)
+    found = await risk_profiles(
+        reader, engine.deployment, scored_slugs(engine), snapshots, repo, logs=logs, found=listed
+    )
     requests = engine.client.rpc.total_requests() - before
     profiles = {slug: p for slug, p in found.items() if isinstance(p, RiskProfile)}
     assert profiles.keys() == found.keys(), {slug: p for slug, p in found.items() if isinstance(p, Exception)}
@@ -83,6 +87,10 @@ async def test_every_protocol_profiled_together_in_at_most_five_requests_as_each
     assert len(together) >= 8
     assert requests <= MAX_REQUESTS
     assert any(p.governance.governance is not None for p in together.values())  # governors read in the rounds
+    # the contracts found at run time are inspected in the same rounds: every cToken and strategy
+    inspected = {k.name: k for p in together.values() for k in p.surface.discovered if k.rule == "inspected"}
+    assert inspected["cToken"].count == sum(1 for n in engine.deployment.contracts if n.startswith("CompoundV2cToken:"))
+    assert (inspected["strategy (whitelisted)"].count or 0) > 2
 
     # bad debt, read in the same rounds: the Comets' reserves; the devnet's Aave (1.19.3) has no getReserveDeficit
     comet_debts = together["compound-v3"].bad_debt
@@ -100,7 +108,8 @@ async def test_every_protocol_profiled_together_in_at_most_five_requests_as_each
     snapshots = {s.slug: s for s in tvl.snapshots}
     for slug, profile in together.items():
         reader = Batcher(Snapshot(engine.client, tvl.block)).reader(slug)
-        alone = await risk_profile(reader, engine.deployment, slug, snapshots.get(slug), repo)
+        listed = found_contracts(engine.adapters, tvl.block.number).get(slug)
+        alone = await risk_profile(reader, engine.deployment, slug, snapshots.get(slug), repo, found=listed)
         assert alone.to_json() == profile.to_json()
         assert alone.surface.to_json() == profile.surface.to_json()  # pause powers and upgrades too
 

@@ -172,6 +172,15 @@ def test_risk_control_json_shows_the_proxies_and_admin_chains(
         assert contract["implementation"] not in (None, contract["address"]), slug
         assert [link["type"] for link in contract["admin_chain"]] == admins, slug
         assert contract["upgrades"][-1]["implementation"] == contract["implementation"], slug
+    # The contracts found at run time (the CLI reads the protocol's snapshot first): every strategy, one beacon.
+    result = cli.invoke(app, ["risk", "control", "eigenlayer", "--json"])
+    (strategies,) = [k for k in json.loads(result.stdout)["discovered"] if k["kind"] == "strategy (whitelisted)"]
+    (group,) = strategies["groups"]
+    assert (strategies["rule"], group["count"], group["proxy"]) == ("inspected", strategies["count"], "beacon")
+    assert group["beacon"] == deployment.contracts["EigenLayerStrategyBeacon"]
+    text = cli.invoke(app, ["risk", "control", "eigenlayer"])
+    assert text.exit_code == 0, text.output
+    assert f"strategy (whitelisted) ({strategies['count']} found, inspected)" in " ".join(text.stdout.split())
 
 
 async def test_each_erc20_ctoken_is_a_delegator_governed_through_the_timelock_and_ceth_is_no_proxy(

@@ -35,11 +35,23 @@ def record_profile(repo: Repository, chain_id: int, profile: RiskProfile) -> lis
         block,
         profile.score.formula_version,
         profile.score.composite,
-        {**score_json(profile.score), "control": [c.to_json() for c in profile.surface.contracts]},
+        {**score_json(profile.score), "control": stored_control(profile)},
         document,
     )
     store.save(scored, [RiskChange(c.subject, c.input, c.rule, c.before, c.after) for c in changes])
     return changes
+
+
+def stored_control(profile: RiskProfile) -> list[dict[str, Any]]:
+    """Each fixed contract's control in full, then each group of contracts found at run time (with its kind, rule,
+    members and whether it is an exception)."""
+    surface = profile.surface
+    groups = [
+        {**group.to_json(), "kind": kind.name, "rule": kind.rule, "of": kind.count}
+        for kind in surface.discovered
+        for group in kind.groups
+    ]
+    return [*(c.to_json() for c in surface.contracts), *groups]
 
 
 def change_log(repo: Repository, slug: str, chain_id: int, limit: int | None = None) -> list[tuple[int, Change]]:

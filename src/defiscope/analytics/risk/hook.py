@@ -29,6 +29,7 @@ from defiscope.analytics.risk.profile import risk_profiles
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import Snapshot
 from defiscope.chain.reader import Batcher
+from defiscope.protocols.control.profile import found_contracts
 from defiscope.protocols.control.rounds import ControlLogs
 from defiscope.protocols.surface import event_topic
 from defiscope.store import Repository
@@ -131,7 +132,10 @@ class RiskHook:
         logs = self._logs.setdefault(block.chain_id, ControlLogs(engine.deployment.first_block))
         reader = Batcher(Snapshot(engine.client, block)).reader("risk")
         snapshots = {s.slug: s for s in result.snapshots}
-        profiles = await risk_profiles(reader, engine.deployment, scored_slugs(engine), snapshots, self.repo, logs=logs)
+        # What the engine's discovery listed by this block (from memory; the indexer read it): inspected too.
+        found = found_contracts(engine.adapters, block.number)
+        slugs = scored_slugs(engine)
+        profiles = await risk_profiles(reader, engine.deployment, slugs, snapshots, self.repo, logs=logs, found=found)
         for slug, profile in profiles.items():
             if isinstance(profile, Exception):
                 log.warning("risk.profile_failed", slug=slug, block=block.number, error=str(profile))

@@ -35,7 +35,8 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.governance.load import GovernanceView, governance_view, rules_for, stored_events
 from defiscope.protocols.bad_debt import BadDebt, bad_debts, exposes_bad_debt
-from defiscope.protocols.control.profile import ContractControl, ControlSurface, fixed_contracts, surfaces_in
+from defiscope.protocols.control.discovered import ControlGroup, DiscoveredKind
+from defiscope.protocols.control.profile import ContractControl, ControlSurface, Found, fixed_contracts, surfaces_in
 from defiscope.protocols.control.rounds import ControlLogs, Rounds
 from defiscope.protocols.governors import GOVERNORS, GovernedProtocol
 from defiscope.store import Repository
@@ -79,7 +80,11 @@ class RiskProfile:
                 {"name": p.name, "score": p.score, "weight": WEIGHTS[p.name], "evidence": p.evidence}
                 for p in self.score.pillars
             ],
-            "control": [control_json(c) for c in self.surface.contracts],
+            "control": [
+                *(control_json(c) for c in self.surface.contracts),
+                *(group_json(kind, group) for kind in self.surface.discovered for group in kind.groups),
+            ],
+            "discovered": [discovered_json(kind) for kind in self.surface.discovered],
             "facts": {key: facts[key] for key in ("audits", "incidents", "insurance", "bounty")},
             "changes": [change_json(block, change) for block, change in changes],
             "bad_debt": None if self.bad_debt is None else [bad_debt_json(debt) for debt in self.bad_debt],
@@ -106,6 +111,25 @@ def control_json(contract: ContractControl) -> dict[str, Any]:
             for link in contract.admin_chain
         ],
     }
+
+
+def group_json(kind: DiscoveredKind, group: ControlGroup) -> dict[str, Any]:
+    """A group of contracts found at run time as one control entry (its first member's address), with the kind,
+    its rule, how many share this control and which, and whether they are an exception among their kind."""
+    found = {
+        "kind": kind.name,
+        "rule": kind.rule,
+        "count": len(group.addresses),
+        "of": kind.count,
+        "addresses": list(group.addresses),
+        "exception": group.exception,
+    }
+    return {**control_json(group.control), "discovered": found}
+
+
+def discovered_json(kind: DiscoveredKind) -> dict[str, Any]:
+    """A kind found at run time: its rule and why (inspected, immutable by construction, a dependency, not listed)."""
+    return {"kind": kind.name, "rule": kind.rule, "why": kind.why, "count": kind.count, "groups": len(kind.groups)}
 
 
 def bad_debt_json(debt: BadDebt) -> dict[str, Any]:
@@ -139,14 +163,14 @@ def score_profile(
 ) -> RiskScore:
     """The score from what was read (pure)."""
     pillars = [
-        control_pillar(surface.contracts),
+        control_pillar(surface.scored),
         code_pillar(facts, now),
         incidents_pillar(facts, now),
         oracle_pillar(None if snapshot is None else oracle_dependence(snapshot)),
         governance_pillar(health),
         economic_pillar(None if snapshot is None else economic_exposure(snapshot, debts)),
     ]
-    return compose(pillars, surface.contracts)
+    return compose(pillars, surface.scored)
 
 
 async def risk_profiles(
@@ -157,11 +181,14 @@ async def risk_profiles(
     repo: Repository,
     *,
     logs: ControlLogs | None = None,
+    found: Mapping[str, Found] | None = None,
 ) -> dict[str, RiskProfile | Exception]:
     """The profiles of ``slugs`` at the reader's block, read together: every protocol's control surface and every
     governor's quorums go out in the same rounds (one JSON-RPC batch each, `protocols.control.rounds`). ``logs``
     keeps the control events between calls (the hook's, one per chain). ``snapshots``: each protocol's at that
-    block (a missing one: not available). A protocol whose reads failed has its error in its place."""
+    block (a missing one: not available). ``found``: what discovery listed at the block, by slug
+    (`protocols.control.profile.found_contracts` of the engine's adapters); its contracts are inspected in the same
+    rounds. A protocol whose reads failed has its error in its place."""
     slugs = list(dict.fromkeys(slugs))
     facts = {slug: load_facts(slug) for slug in slugs}
     governors = {slug: GOVERNED_BY[slug] for slug in slugs if governed_by(deployment, slug) is not None}
@@ -171,7 +198,7 @@ async def risk_profiles(
     surfaces_and_views, debts = await rounds.run(
         rounds.both(
             rounds.both(
-                rounds.gather(*(_settled(surfaces_in(rounds, deployment, [slug])) for slug in slugs)),
+                rounds.gather(*(_settled(surfaces_in(rounds, deployment, [slug], found=found)) for slug in slugs)),
                 rounds.gather(
                     *(
                         _settled(governance_view(events[k], rounds.block, deployment, s, rounds))
@@ -207,7 +234,7 @@ async def risk_profiles(
 def _health(
     deployment: Deployment, slug: str, surface: ControlSurface, view: GovernanceView | None
 ) -> GovernanceHealth:
-    own = [c.admin_chain for c in surface.contracts if not c.dependency]
+    own = [c.admin_chain for c in surface.scored if not c.dependency]
     delay = max((chain_delay(chain) for chain in own), default=0) or None
     spec = governed_by(deployment, slug)
     if view is None or spec is None:
@@ -216,11 +243,18 @@ def _health(
 
 
 async def risk_profile(
-    reader: Reader, deployment: Deployment, slug: str, snapshot: ProtocolSnapshot | None, repo: Repository
+    reader: Reader,
+    deployment: Deployment,
+    slug: str,
+    snapshot: ProtocolSnapshot | None,
+    repo: Repository,
+    *,
+    found: Found | None = None,
 ) -> RiskProfile:
     """One protocol's profile at the reader's block (`risk_profiles` of it alone); its failure raises."""
     snapshots = {} if snapshot is None else {slug: snapshot}
-    profile = (await risk_profiles(reader, deployment, [slug], snapshots, repo))[slug]
+    listed = None if found is None else {slug: found}
+    profile = (await risk_profiles(reader, deployment, [slug], snapshots, repo, found=listed))[slug]
     if isinstance(profile, Exception):
         raise profile
     return profile

@@ -26,7 +26,8 @@ from defiscope.analytics.risk.rules import PillarScore, chain_delay
 if TYPE_CHECKING:
     from defiscope.protocols.control.profile import ContractControl
 
-FORMULA_VERSION: Final = "risk-2"  # risk-2: pause powers scored (control), bad debt (economic)
+#: risk-2: pause powers scored (control), bad debt (economic); risk-3: the contracts found at run time (control).
+FORMULA_VERSION: Final = "risk-3"
 WEIGHTS: Final[Mapping[str, int]] = MappingProxyType(
     {"control": 30, "code & audits": 15, "incidents": 15, "oracle dependence": 10, "governance": 15, "economic": 15}
 )

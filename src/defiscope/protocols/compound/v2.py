@@ -78,6 +78,10 @@ INFO: Final = ProtocolInfo(
 )
 
 
+#: The kind of the markets found at run time (the Comptroller's getAllMarkets()).
+CTOKEN_KIND: Final = "cToken"
+
+
 def v2_surface(comptroller: str) -> tuple[ContractUse, ...]:
     """What our Compound V2 code reads: the Comptroller (fixed), its cTokens and oracle (found at run time)."""
     return (
@@ -91,7 +95,7 @@ def v2_surface(comptroller: str) -> tuple[ContractUse, ...]:
         # cETH (a CEther, on mainnet and on the devnet) answers the same reads but has no underlying(): that
         # call fails and means native ETH.
         ContractUse(
-            "cToken", "compound/CErc20", (UNDERLYING, *MARKET_READS, *RATE_READS, RESERVE_FACTOR, ACCOUNT_SNAPSHOT)
+            CTOKEN_KIND, "compound/CErc20", (UNDERLYING, *MARKET_READS, *RATE_READS, RESERVE_FACTOR, ACCOUNT_SNAPSHOT)
         ),
         ContractUse("Comptroller oracle", "compound/PriceOracle", (UNDERLYING_PRICE,)),
     )
@@ -110,6 +114,7 @@ class CompoundV2Adapter(Adapter):
         super().__init__(deployment)
         self.comptroller = deployment.contract(COMPTROLLER)
         self.markets: dict[str, Market] = {}
+        self.listed_to: int | None = None  # the newest block whose getAllMarkets() was read
 
     def surface(self) -> tuple[ContractUse, ...]:
         return (*v2_surface(self.comptroller), *governance_surface(self.deployment, self.info.slug))
@@ -121,12 +126,20 @@ class CompoundV2Adapter(Adapter):
     def receipt_tokens(self) -> list[str]:
         return list(self.markets)
 
+    def found_contracts(self, block: int) -> dict[str, tuple[str, ...]] | None:
+        """Every market learnt so far once a read reached ``block``: getAllMarkets() only grows, so a market listed
+        after ``block`` may be among them (the control surface leaves out an address without code there)."""
+        if self.listed_to is None or self.listed_to < block:
+            return None
+        return {CTOKEN_KIND: tuple(self.markets)}
+
     async def discover(self, reader: Reader) -> list[Market]:
         """The Comptroller's markets at the reader's block, with underlyings (cached once known)."""
         (ctokens,) = self.require(await reader.call_many([Call.of(self.comptroller, GET_ALL_MARKETS)]))
         return await self._learn(reader, ctokens)
 
     async def _learn(self, reader: Reader, ctokens: list[str]) -> list[Market]:
+        self.listed_to = max(self.listed_to or 0, reader.block.number)
         new = [c for c in ctokens if c not in self.markets]
         results = await reader.call_many([Call.of(c, UNDERLYING) for c in new])
         for ctoken, result in zip(new, results, strict=True):

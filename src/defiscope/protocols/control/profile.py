@@ -1,12 +1,16 @@
-"""The control surface of a protocol on one chain: every fixed contract its adapters read, as a proxy and as an
+"""The control surface of a protocol on one chain: every contract its adapters read, as a proxy and as an
 admin chain, with the pause powers the contract has.
 
-    surface = await control_surface(reader, deployment, "aave-v3")
+    found = found_contracts(engine.adapters, block)      # what discovery listed: slug -> kind -> addresses
+    surface = await control_surface(reader, deployment, "compound-v2", found=found["compound-v2"])
     [c.to_json() for c in surface.contracts]   # {"contract", "address", "proxy", "implementation", "admin_chain", ...}
+    [k.to_json() for k in surface.discovered]  # each cToken inspected, grouped by the admin chain they share
 
-Contracts found at run time (pools, cTokens of a factory) are listed by kind in ``discovered``, not inspected:
-their control is the factory's or the market's, read here through the fixed contracts. ERC-20s and feeds the
-protocol reads but does not run (declared with a ``common/`` interface) are marked as dependencies.
+The fixed contracts (registry addresses) are inspected one by one. Contracts found at run time are taken from what
+the adapters' discovery listed at the block (`Adapter.found_contracts`) and handled by the rule of their kind
+(`discovered`): inspected in the same rounds and grouped, or immutable by construction (factory pools, a bounded
+sample checked), or dependencies. ERC-20s and feeds the protocol reads but does not run (declared with a
+``common/`` interface) are marked as dependencies.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.errors import InputError
+from defiscope.protocols.base import Adapter
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import AdminLink, admin_chain
 from defiscope.protocols.control.aragon import aragon_chain, set_app_history
+from defiscope.protocols.control.discovered import DiscoveredKind, grouped, history_source, namespace, plan_kind
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
     IMPLEMENTATION_SLOT,
@@ -115,7 +121,13 @@ class ControlSurface:
     chain_id: int
     block: int
     contracts: tuple[ContractControl, ...]
-    discovered: tuple[str, ...]
+    discovered: tuple[DiscoveredKind, ...]
+
+    @property
+    def scored(self) -> tuple[ContractControl, ...]:
+        """What the score reads: the fixed contracts, and one contract for each group of those found at run time
+        (its members share its control, so scoring one scores them all; an exception is a group of its own)."""
+        return (*self.contracts, *(group.control for kind in self.discovered for group in kind.groups))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,8 +135,12 @@ class ControlSurface:
             "chain_id": self.chain_id,
             "block": self.block,
             "control": [c.to_json() for c in self.contracts],
-            "discovered": list(self.discovered),
+            "discovered": [kind.to_json() for kind in self.discovered],
         }
+
+
+#: What discovery listed for one protocol at a block: kind (a `ContractUse` name) -> addresses.
+Found = Mapping[str, Sequence[str]]
 
 
 async def _guardian(rounds: Rounds, address: str, signature: str) -> tuple[PausePower, ...]:
@@ -282,8 +298,9 @@ def _with_why(proxy: ProxyInfo, why: str) -> ProxyInfo:
     return replace(proxy, admin_why=why)
 
 
-def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse], list[str]]:
-    """The protocol's contracts with a registry address (one use per address), and the kinds found at run time."""
+def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse], list[ContractUse]]:
+    """The protocol's contracts with a registry address (one use per address), and the kinds found at run time
+    (one use per kind name)."""
     adapters = [a for a in adapters_for(deployment) if a.info.slug == slug]
     if not adapters:
         known = sorted({a.info.slug for a in adapters_for(deployment)})
@@ -291,43 +308,87 @@ def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse
             f"slug: no protocol {slug!r} on chain {deployment.chain_id}; known: {', '.join(known)}"
         )
     fixed: dict[str, ContractUse] = {}
-    discovered: list[str] = []
+    discovered: dict[str, ContractUse] = {}
     for adapter in adapters:
         for use in adapter.surface():
             if use.address is None:
-                discovered.append(use.name)
+                discovered.setdefault(use.name, use)
             else:
                 fixed.setdefault(use.address.lower(), use)
-    return list(fixed.values()), list(dict.fromkeys(discovered))
+    return list(fixed.values()), list(discovered.values())
+
+
+def found_contracts(adapters: Sequence[Adapter], block: int) -> dict[str, Found]:
+    """What the adapters' discovery listed by ``block`` (`Adapter.found_contracts`), by slug and kind: from
+    memory, so an engine that read the block (the indexer's, a snapshot's) gives it without a request."""
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    unread: set[str] = set()  # a slug with an adapter no read of which reached the block: not listed
+    for adapter in adapters:
+        listed = adapter.found_contracts(block)
+        if listed is None:
+            unread.add(adapter.info.slug)
+            continue
+        kinds = found.setdefault(adapter.info.slug, {})
+        for kind, addresses in listed.items():
+            kinds[kind] = tuple(dict.fromkeys((*kinds.get(kind, ()), *addresses)))
+    return {slug: kinds for slug, kinds in found.items() if slug not in unread}
 
 
 async def control_surfaces(
-    reader: Reader, deployment: Deployment, slugs: Sequence[str], *, logs: ControlLogs | None = None
+    reader: Reader,
+    deployment: Deployment,
+    slugs: Sequence[str],
+    *,
+    logs: ControlLogs | None = None,
+    found: Mapping[str, Found] | None = None,
 ) -> dict[str, ControlSurface]:
     """The control surface of each protocol in ``slugs``, read together round by round: the rounds are as many as
     the deepest admin chain is long, however many protocols and contracts there are. ``logs`` keeps the control
     events read, so that the next profile asks only the blocks since (see `rounds.ControlLogs`); a first scan
-    starts at the deployment's `first_block`."""
+    starts at the deployment's `first_block`. ``found``: what discovery listed at the block, by slug
+    (`found_contracts`); a kind it lacks is reported as not listed."""
     rounds = Rounds(reader, logs=logs if logs is not None else ControlLogs(deployment.first_block))
-    return await rounds.run(surfaces_in(rounds, deployment, slugs))
+    return await rounds.run(surfaces_in(rounds, deployment, slugs, found=found))
 
 
-async def surfaces_in(rounds: Rounds, deployment: Deployment, slugs: Sequence[str]) -> dict[str, ControlSurface]:
+async def surfaces_in(
+    rounds: Rounds, deployment: Deployment, slugs: Sequence[str], *, found: Mapping[str, Found] | None = None
+) -> dict[str, ControlSurface]:
     """`control_surfaces` as a task of ``rounds``: other reads of the same rounds go out in the same batches."""
     plans = {slug: fixed_contracts(deployment, slug) for slug in dict.fromkeys(slugs)}
-    surfaces = await rounds.gather(*(_surface(rounds, slug, *plan) for slug, plan in plans.items()))
+    found = found or {}
+    surfaces = await rounds.gather(*(_surface(rounds, slug, *plan, found.get(slug)) for slug, plan in plans.items()))
     return dict(zip(plans, surfaces, strict=True))
 
 
-async def control_surface(reader: Reader, deployment: Deployment, slug: str) -> ControlSurface:
-    return (await control_surfaces(reader, deployment, [slug]))[slug]
+async def control_surface(
+    reader: Reader, deployment: Deployment, slug: str, *, found: Found | None = None
+) -> ControlSurface:
+    listed = None if found is None else {slug: found}
+    return (await control_surfaces(reader, deployment, [slug], found=listed))[slug]
 
 
-async def _surface(rounds: Rounds, slug: str, uses: Sequence[ContractUse], discovered: Sequence[str]) -> ControlSurface:
-    inspected = await rounds.gather(*(inspect_contract(rounds, use) for use in uses))
-    history = await upgrades_of(rounds, [c.proxy.address for c in inspected if c.proxy.kind != "none"])
+async def _surface(
+    rounds: Rounds, slug: str, uses: Sequence[ContractUse], kinds: Sequence[ContractUse], found: Found | None
+) -> ControlSurface:
+    """The fixed contracts and those found at run time, inspected in the same rounds; then every proxy's upgrades."""
+    fixed = {use.address.lower() for use in uses if use.address is not None}
+    own = {namespace(use.interface) for use in uses}
+    plans = [plan_kind(kind, found, own) for kind in kinds]
+    listed = [[a for a in plan.inspect if a.lower() not in fixed] for plan in plans]
+    found_uses = [
+        replace(plan.use, address=a) for plan, addresses in zip(plans, listed, strict=True) for a in addresses
+    ]
+    inspected = await rounds.gather(*(inspect_contract(rounds, use) for use in (*uses, *found_uses)))
+    sources = dict.fromkeys(history_source(c) for c in inspected if c.proxy.kind != "none")
+    history = await upgrades_of(rounds, list(sources))
     for control in inspected:  # an Aragon app's upgrades are its kernel's SetApp events (read with its chain)
         if control.proxy.pattern == "aragon-app":
-            history[control.proxy.address] = tuple(Upgrade(*e) for e in await set_app_history(rounds, control.proxy))
-    contracts = [replace(c, upgrades=history.get(c.proxy.address, ())) for c in inspected]
+            events = await set_app_history(rounds, control.proxy)
+            history[history_source(control)] = tuple(Upgrade(*e) for e in events)
+    contracts = [replace(c, upgrades=history.get(history_source(c), ())) for c in inspected[: len(uses)]]
+    rest = iter(inspected[len(uses) :])
+    discovered = [
+        grouped(plan, [next(rest) for _ in addresses], history) for plan, addresses in zip(plans, listed, strict=True)
+    ]
     return ControlSurface(slug, rounds.chain_id, rounds.block_number, tuple(contracts), tuple(discovered))

@@ -117,6 +117,7 @@ async def read_proxy(rounds: Rounds, address: str) -> ProxyInfo:
         (uuid,) = await rounds.call_many([Call.of(implementation, PROXIABLE_UUID)])
         return eip1967_proxy(address, code, implementation, word_address(admin_word), uuid)
     if beacon is not None:
+        rounds.prefetch(emitters=[beacon])  # the beacon's Upgraded events: the proxy's implementation history
         implementation_answer, owner = await rounds.call_many([Call.of(beacon, IMPLEMENTATION), Call.of(beacon, OWNER)])
         return beacon_proxy(address, beacon, implementation_answer, owner)
     return older_proxy(address, OlderAnswers(*await rounds.call_many(older_calls)))

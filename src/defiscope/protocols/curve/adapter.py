@@ -44,7 +44,7 @@ from defiscope.protocols.curve.sources import (
     SOURCES,
     PoolMath,
 )
-from defiscope.protocols.curve.surface import NAMED_POOL_CALLS, curve_surface
+from defiscope.protocols.curve.surface import NAMED, NAMED_POOL_CALLS, curve_surface, pools_kind
 from defiscope.protocols.lp_fees import CURVE_LP_FEES, LP_FEE_WINDOW
 from defiscope.protocols.lp_window import LpFeeTracker, LpPool, pool_symbol, split_results
 from defiscope.protocols.revenue import knob_share
@@ -60,7 +60,6 @@ ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 #: Curve's placeholder for native ETH in ``coins(i)``; valued as the chain's wrapped ether.
 NATIVE_ETH: Final = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
 WRAPPED_NATIVE: Final = "WETH"
-NAMED: Final = "named"  # the source of a pool found only by its deployment name
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +116,20 @@ class CurveAdapter(Adapter):
         self.undescribed: dict[str, str] = {}
         self.lp_fees = LpFeeTracker(CURVE.slug, CURVE_LP_FEES, lp_fee_window)
         self.lp_fee_unavailable: dict[str, str] = {}  # of the latest `yields`: pool -> why it has no rate
+        self.listed_to: int | None = None  # the newest block whose listing was read
 
     def receipt_tokens(self) -> list[str]:
         return [pool.lp_token for pool in self.pools.values()]
+
+    def found_contracts(self, block: int) -> dict[str, tuple[str, ...]] | None:
+        """The pools of the newest listing read, by the source listing each, once a read reached ``block``
+        (listings only grow: a pool listed after ``block`` may be among them)."""
+        if self.listed_to is None or self.listed_to < block:
+            return None
+        found: dict[str, list[str]] = {}
+        for address in self._order:
+            found.setdefault(pools_kind(self.pools[address].source), []).append(address)
+        return {kind: tuple(addresses) for kind, addresses in found.items()}
 
     def surface(self) -> tuple[ContractUse, ...]:
         return curve_surface(self.deployment.contracts, self.sources, has_named=bool(self.named))
@@ -190,8 +200,10 @@ class CurveAdapter(Adapter):
         # A pool that could not be described is retried, so the listing is read again while one is missing.
         listing = (addresses, self._counts)
         if control and not self.undescribed and self._listing(results[: len(control)], addresses) == listing:
+            self.listed_to = max(self.listed_to or 0, reader.block.number)
             return list(zip(known, split_results(results[len(control) :], map(len, groups)), strict=True))
         pools, addresses = await self._read_pools(reader)
+        self.listed_to = max(self.listed_to or 0, reader.block.number)
         groups = [reads(pool, addresses) for pool in pools]
         fresh = await reader.call_many([c for group in groups for c in group])
         return list(zip(pools, split_results(fresh, map(len, groups)), strict=True))

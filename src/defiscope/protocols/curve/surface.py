@@ -27,7 +27,7 @@ from defiscope.protocols.curve.sources import (
 )
 from defiscope.protocols.surface import ContractUse
 
-__all__ = ["NAMED_POOL_CALLS", "curve_surface", "source"]
+__all__ = ["NAMED", "NAMED_POOLS_KIND", "NAMED_POOL_CALLS", "curve_surface", "pools_kind", "source"]
 
 #: What the adapter reads of a pool no registry lists: ``coins(i)`` until one fails, then ``balances(i)``.
 NAMED_POOL_CALLS: Final = ("coins(uint256)(address)", "balances(uint256)(uint256)")
@@ -47,6 +47,16 @@ ROUTING_CALLS: Final = (
 )
 #: Events every factory plain pool emits (all but the 3pool's supply-less RemoveLiquidityOne and NewFee).
 OLD_POOL_ONLY: Final = frozenset({"RemoveLiquidityOne(address,uint256,uint256)", "NewFee(uint256,uint256)"})
+
+
+NAMED: Final = "named"  # the source of a pool found only by its deployment name
+#: The kind of the pools found by their deployment name alone (no registry or factory lists them).
+NAMED_POOLS_KIND: Final = "pools by name"
+
+
+def pools_kind(source: str) -> str:
+    """The kind of the pools a registry or factory lists ("pools of CurveRegistry"); `NAMED` pools by name."""
+    return NAMED_POOLS_KIND if source == NAMED else f"pools of {source}"
 
 
 def _events(n: int) -> tuple[str, ...]:
@@ -79,10 +89,10 @@ def curve_surface(
         )
     for s in sources:
         uses.append(ContractUse(s.name, s.interface, s.calls, address=contracts.get(s.name)))
-        uses.append(ContractUse(f"pools of {s.name}", s.pool_interface, (VIRTUAL_PRICE, s.admin_fee)))
+        uses.append(ContractUse(pools_kind(s.name), s.pool_interface, (VIRTUAL_PRICE, s.admin_fee)))
     if has_named:
         named = (*NAMED_POOL_CALLS, VIRTUAL_PRICE, ADMIN_FEE)
-        uses.append(ContractUse("pools by name", "curve/FactoryPlain2Basic", named))
+        uses.append(ContractUse(NAMED_POOLS_KIND, "curve/FactoryPlain2Basic", named))
     if any(s.math is PoolMath.STABLESWAP for s in sources) or has_named:
         uses += _routing_uses()
     return tuple(uses)

@@ -107,6 +107,8 @@ BEACON_CHAIN_ETH_STRATEGY: Final = "0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0"
 #: Tokens issued by other protocols in our registry: slug of the issuer.
 RECEIPTS: Final = {"stETH": "lido", "wstETH": "lido"}
 #: What is read of a strategy.
+#: The kind of the strategies found at run time (the StrategyManager's whitelist events).
+STRATEGY_KIND: Final = "strategy (whitelisted)"
 STRATEGY_CALLS: Final = ("underlyingToken()(address)", "totalShares()(uint256)")
 #: Operators' shares, many operators and strategies per call (by `operators.operator_stakes`).
 OPERATORS_SHARES: Final = "getOperatorsShares(address[],address[])(uint256[][])"
@@ -174,7 +176,7 @@ class EigenLayerAdapter(Adapter):
                 address=self.manager,
             ),
             ContractUse(
-                "strategy (whitelisted)",
+                STRATEGY_KIND,
                 "eigenlayer/IStrategy",
                 calls=STRATEGY_CALLS,
             ),
@@ -229,6 +231,12 @@ class EigenLayerAdapter(Adapter):
             weth = self.deployment.token("WETH").address
             positions.append(Position(weth, native, BalanceKind.TVL, self.pods, "natively restaked ETH (EigenPods)"))
         return positions
+
+    def found_contracts(self, block: int) -> dict[str, tuple[str, ...]] | None:
+        """The deposit whitelist at ``block``, once the whitelist events were scanned that far."""
+        if self.whitelist.scanned_to < block:
+            return None
+        return {STRATEGY_KIND: tuple(active_strategies(self.whitelist.upto(block)))}
 
     async def strategies(self, reader: Reader) -> list[str]:
         """The deposit whitelist at the reader's block, from the whitelist events."""

@@ -113,6 +113,10 @@ class Pair:
         return self.token0, self.token1
 
 
+#: The kind of the pairs found at run time (the factory's creation events).
+PAIR_KIND: Final = "pair (each, from PairCreated)"
+
+
 def parse_pair_created(log: Mapping[str, Any]) -> Pair:
     """`PairCreated(address indexed token0, address indexed token1, address pair, uint256)` from a raw log."""
     topics = log["topics"]
@@ -165,6 +169,12 @@ class V2Adapter(TrackedAdapter):
         self._receipts_seen = len(entries)
         return self._receipts
 
+    def found_contracts(self, block: int) -> dict[str, tuple[str, ...]] | None:
+        """The pairs created by ``block``, once the factory's creation events were scanned that far."""
+        if self.created.scanned_to < block:
+            return None
+        return {PAIR_KIND: tuple(p.address for p in self.created.upto(block))}
+
     def surface(self) -> tuple[ContractUse, ...]:
         # PancakeSwap V2's factory and pair are Uniswap V2's contracts renamed (see the fixtures' SOURCES.md).
         return (
@@ -176,7 +186,7 @@ class V2Adapter(TrackedAdapter):
                 address=self.factory,
             ),
             ContractUse(
-                "pair (each, from PairCreated)",
+                PAIR_KIND,
                 "uniswap/UniswapV2Pair",
                 calls=(GET_RESERVES, *V2_LP_READS),
                 events=(SYNC_EVENT,),

@@ -101,6 +101,10 @@ class V3Pool:
     block: int  # where the pool was created
 
 
+#: The kind of the pools found at run time (the factory's creation events).
+POOL_KIND: Final = "pool (each, from PoolCreated)"
+
+
 def parse_pool_created(log: Mapping[str, Any]) -> V3Pool:
     """`PoolCreated(address indexed token0, address indexed token1, uint24 indexed fee, int24 tickSpacing,
     address pool)` from a raw log."""
@@ -152,6 +156,12 @@ class V3Adapter(TrackedAdapter):
         """Every pool found so far, in creation order."""
         return self.created.logs
 
+    def found_contracts(self, block: int) -> dict[str, tuple[str, ...]] | None:
+        """The pools created by ``block``, once the factory's creation events were scanned that far."""
+        if self.created.scanned_to < block:
+            return None
+        return {POOL_KIND: tuple(p.address for p in self.created.upto(block))}
+
     def surface(self) -> tuple[ContractUse, ...]:
         return (
             ContractUse(
@@ -161,7 +171,7 @@ class V3Adapter(TrackedAdapter):
                 address=self.factory,
             ),
             ContractUse(
-                "pool (each, from PoolCreated)",
+                POOL_KIND,
                 self.spec.pool_interface,
                 calls=(*V3_FEE_GROWTH_READS, self.spec.slot0),
                 events=(*self.pool_events, INITIALIZE_EVENT, self.set_fee_protocol_event),

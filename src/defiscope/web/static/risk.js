@@ -69,7 +69,8 @@ function scoredSection(chain, profile, score, changes) {
   const section = riskEl("div", "risk-chain");
   Object.assign(section.dataset, { chain, block: profile.block, formula: profile.formula_version });
   section.append(riskEl("h3", "", chain), compositeHeader(profile, score), pillarTable(profile.pillars, score),
-    riskEl("h4", "", "Admin chains"), adminGraphs(profile.control, score), riskEl("h4", "", "Facts"), factsList(profile.facts),
+    riskEl("h4", "", "Admin chains"), adminGraphs(profile.control, score),
+    riskEl("h4", "", "Found at run time"), discoveredList(profile.discovered), riskEl("h4", "", "Facts"), factsList(profile.facts),
     riskEl("h4", "", "Change log"), changeTable(changes));
   return section;
 }
@@ -134,10 +135,31 @@ function adminGraphs(control, score) {
     if (c.implementation) caption.append(" · implementation ", riskEl("span", "addr risk-impl", c.implementation));
     if (detail?.pattern && c.proxy === "none" && detail.pattern !== "none") caption.append(` · pattern ${detail.pattern}`);
     if (detail?.dependency) caption.append(" ", badge("dependency", "risk"));
+    if (c.discovered) caption.append(...groupCaption(c.discovered, item));
     item.append(caption, adminSvg(c, detail));
     return item;
   }));
   if (!control.length) list.append(riskEl("p", "sub", "no contract read for this protocol"));
+  return list;
+}
+
+// Contracts found at run time share one graph per control: how many of their kind, and whether they are the odd ones.
+function groupCaption(found, item) {
+  Object.assign(item.dataset, { kind: found.kind, count: found.count, exception: found.exception });
+  const shared = ` · ${found.count} of ${found.of ?? "?"} ${found.kind} (${found.rule}) share this control`;
+  return found.exception ? [shared, " ", badge("exception", "risk")] : [shared];
+}
+
+// The kinds found at run time that are not drawn above, each with its rule and why (immutable pools, not listed).
+function discoveredList(kinds) {
+  const list = riskEl("ul", "risk-discovered");
+  for (const kind of kinds ?? []) {
+    if (kind.rule === "dependency") continue;
+    const li = riskEl("li");
+    Object.assign(li.dataset, { kind: kind.kind, rule: kind.rule });
+    li.append(badge(kind.rule, "risk"), ` ${kind.kind}: ${kind.count ?? "not listed"} · ${kind.why}`);
+    list.append(li);
+  }
   return list;
 }
 

@@ -1,0 +1,176 @@
+"""Contracts found at run time in the control surface and the risk score, on the devnet through the real paths: every
+cToken of the Comptroller and every EigenLayer strategy inspected and grouped by the control they share, a cToken
+handed to an EOA (`_setPendingAdmin`, then `_acceptAdmin`) or to a contract nobody can classify shows as its own
+group and caps the score, a beacon upgrade reaches every strategy, and factory pools are a checked sample."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from defiscope.analytics.risk.profile import RiskProfile, risk_profile
+from defiscope.chain.reader import Batcher
+from defiscope.devnet.artifacts import contract_artifact, npm_artifact
+from defiscope.devnet.eigenlayer import STRATEGY_BEACON
+from defiscope.devnet.tx import Sender
+from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.control.discovered import DiscoveredKind
+from defiscope.protocols.control.profile import ControlSurface, control_surface, found_contracts
+from defiscope.store import Repository
+from defiscope.tvl.engine import TvlEngine
+from tests.service.conftest import engine  # noqa: F401  (fixture reused)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repository]:
+    opened = Repository.open(f"sqlite:///{tmp_path / 'risk.db'}")
+    yield opened
+    opened.close()
+
+
+async def _profile(engine: TvlEngine, repo: Repository, slug: str) -> RiskProfile:  # noqa: F811
+    """The protocol's profile at the head, with what its snapshot's discovery listed (as the risk hook reads it)."""
+    tvl = await engine.snapshot("latest", slugs=[slug])
+    found = found_contracts(engine.adapters, tvl.block.number)[slug]
+    snapshot = next(s for s in tvl.snapshots if s.slug == slug)
+    reader = Batcher(await engine.client.snapshot(tvl.block.number)).reader(f"risk:{slug}")
+    return await risk_profile(reader, engine.deployment, slug, snapshot, repo, found=found)
+
+
+def _kind(surface: ControlSurface, name: str) -> DiscoveredKind:
+    (kind,) = [k for k in surface.discovered if k.name == name]
+    return kind
+
+
+def _hand_over(sender: Sender, ctoken: str, timelock: str, to: str) -> None:
+    """The cToken's admin moves as on mainnet: its admin names a pending one, who accepts."""
+    market = sender.contract(contract_artifact("CErc20"), ctoken).functions
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(market._setPendingAdmin(to), sender=timelock)
+    with sender.impersonating(to, gas_money=10**18):
+        sender.send(market._acceptAdmin(), sender=to)
+    assert market.admin().call() == to
+
+
+async def test_every_ctoken_is_inspected_and_one_handed_to_an_eoa_is_its_own_group_and_caps_the_score(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+    eth_chain: DevnetChain,
+) -> None:
+    contracts = engine.deployment.contracts
+    timelock = contracts["CompoundTimelock"]
+    markets = {a for n, a in contracts.items() if n.startswith("CompoundV2cToken:")}
+    before = await _profile(engine, repo, "compound-v2")
+    ctokens = _kind(before.surface, "cToken")
+    assert ctokens.rule == "inspected"
+    assert {a for g in ctokens.groups for a in g.addresses} == markets  # every market of the Comptroller
+    majority = ctokens.groups[0]
+    assert not majority.exception
+    assert [link.kind for link in majority.control.admin_chain] == ["timelock", "governor"]
+    assert all(u.implementation == majority.control.proxy.implementation for _, u in majority.upgrades)
+    assert {a for a, _ in majority.upgrades} == set(majority.addresses)  # each delegator's NewImplementation
+    assert "override.eoa-upgrade-no-delay" not in {o.rule for o in before.score.overrides}  # the negative control
+
+    sender = Sender.connect(eth_chain.rpc_url)
+    victim = contracts["CompoundV2cToken:USDC"]
+    eoa = sender.accounts[4]
+    _hand_over(sender, victim, timelock, eoa)
+    after = await _profile(engine, repo, "compound-v2")
+    ctokens = _kind(after.surface, "cToken")
+    (odd,) = [g for g in ctokens.groups if victim in g.addresses]
+    assert (odd.addresses, odd.exception) == ((victim,), True)
+    assert [(link.kind, link.address) for link in odd.control.admin_chain] == [("eoa", eoa)]
+    peers = ctokens.groups[0]  # the majority still shares the timelock; the victim left it
+    assert victim not in peers.addresses
+    assert len(peers.addresses) == len(majority.addresses) - 1
+    cap = {o.rule: o for o in after.score.overrides}["override.eoa-upgrade-no-delay"]
+    assert victim in cap.why
+    assert after.score.composite is not None
+    assert after.score.composite <= cap.cap < (before.score.composite or 0)
+    control, was = after.score.pillar("control"), before.score.pillar("control")
+    assert control.score is not None
+    assert was.score is not None
+    assert control.score < was.score
+    assert f"cToken ({victim}): ends at eoa {eoa}, delay 0 s" in control.evidence  # the weakest contract now
+    assert control.inputs[f"cToken ({victim}).admin_chain"] == f"custom proxy; eoa {eoa}; delay 0 s"
+    # The profile's JSON shows the exception among the control entries, with its kind and peers' count.
+    (entry,) = [c for c in after.to_json()["control"] if c.get("discovered", {}).get("addresses") == [victim]]
+    assert entry["discovered"]["exception"] is True
+    assert [link["type"] for link in entry["admin_chain"]] == ["eoa"]
+
+
+async def test_a_ctoken_whose_admin_is_not_understood_is_unknown_and_scored_so(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+    eth_chain: DevnetChain,
+) -> None:
+    contracts = engine.deployment.contracts
+    sender = Sender.connect(eth_chain.rpc_url)
+    victim = contracts["CompoundV2cToken:DAI"]
+    weth = engine.deployment.token("WETH").address  # a contract answering none of the classifying calls
+    _hand_over(sender, victim, contracts["CompoundTimelock"], weth)
+    profile = await _profile(engine, repo, "compound-v2")
+    (odd,) = [g for g in _kind(profile.surface, "cToken").groups if victim in g.addresses]
+    ((link,),) = [odd.control.admin_chain]
+    assert (link.kind, link.address) == ("unknown", weth)
+    assert link.why
+    control = profile.score.pillar("control")
+    assert control.score == 0  # unknown is the worst case, never safe
+    assert f"cToken ({victim}): admin {weth} not understood" in control.evidence
+    cap = {o.rule: o for o in profile.score.overrides}["override.unknown-admin"]
+    assert victim in cap.why
+    assert profile.score.composite is not None
+    assert profile.score.composite <= cap.cap
+
+
+async def test_a_strategy_beacon_upgrade_reaches_every_strategy_and_shows_in_their_history(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+    eth_chain: DevnetChain,
+) -> None:
+    contracts = engine.deployment.contracts
+    sender = Sender.connect(eth_chain.rpc_url)
+    beacon_address, timelock = contracts[STRATEGY_BEACON], contracts["EigenLayerTimelock"]
+    beacon = sender.contract(npm_artifact("UpgradeableBeacon"), beacon_address).functions
+    first = beacon.implementation().call()
+    before = _kind((await _profile(engine, repo, "eigenlayer")).surface, "strategy (whitelisted)")
+    (group,) = before.groups
+    assert (group.control.proxy.kind, group.control.proxy.beacon) == ("beacon", beacon_address)
+    assert group.control.proxy.implementation == first
+    assert [link.kind for link in group.control.admin_chain] == ["timelock", "multisig"]
+
+    second = sender.deploy(contract_artifact("StrategyBase"), contracts["EigenLayerStrategyManager"])
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(beacon.upgradeTo(second.address), sender=timelock)
+    after = _kind((await _profile(engine, repo, "eigenlayer")).surface, "strategy (whitelisted)")
+    (group,) = after.groups  # one beacon: every strategy follows it, none is left behind
+    assert group.addresses == before.groups[0].addresses
+    assert group.control.proxy.implementation == second.address
+    for strategy in group.addresses:  # the beacon's Upgraded events are each strategy's history
+        assert [u.implementation for a, u in group.upgrades if a == strategy][-2:] == [first, second.address]
+
+
+async def test_factory_pools_are_immutable_by_construction_and_a_sample_is_checked(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+) -> None:
+    profile = await _profile(engine, repo, "uniswap-v2")
+    pairs = _kind(profile.surface, "pair (each, from PairCreated)")
+    listed = found_contracts(engine.adapters, profile.block.number)["uniswap-v2"]["pair (each, from PairCreated)"]
+    assert pairs.rule == "by-factory"
+    assert pairs.count == len(listed) > 3
+    assert "immutable by construction" in pairs.why
+    assert "feeTo" in pairs.why
+    (checked,) = pairs.groups
+    assert checked.addresses == (listed[0], *listed[-2:])  # the first and the newest, not every pair
+    assert (checked.control.proxy.kind, checked.control.admin_chain) == ("none", ())
+
+
+async def test_without_a_discovery_listing_the_kinds_are_reported_not_inspected(engine: TvlEngine) -> None:  # noqa: F811
+    reader = Batcher(await engine.client.snapshot()).reader("control")
+    surface = await control_surface(reader, engine.deployment, "compound-v2")
+    ctokens = _kind(surface, "cToken")
+    assert (ctokens.rule, ctokens.count, ctokens.groups) == ("not-listed", None, ())
+    assert "not inspected" in ctokens.why
