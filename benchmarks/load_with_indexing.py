@@ -68,6 +68,7 @@ from defiscope.devnet.anvil import rpc
 from defiscope.devnet.deployment import devnet_deployment
 from defiscope.devnet.scale import ScaleSize
 from defiscope.devnet.scale_sim import ScaleSimulation
+from defiscope.logs import configure
 from defiscope.store import Repository
 
 CHAIN: Final = 1
@@ -265,10 +266,10 @@ def wrk_mix(base: str, paths: Sequence[str], seconds: int, connections: int, wor
 def capacity(base: str, paths: Sequence[str], args: argparse.Namespace, work: Path) -> tuple[Load, str]:
     """The API's requests/s over the mix, closed loop: (figures, which generator)."""
     if shutil.which("wrk") is not None:
-        wrk_mix(base, paths, 2, args.connections, work)  # warm-up: caches, connections, worker threads
+        wrk_mix(base, paths, args.capacity_seconds, args.connections, work)  # warm-up: caches, connections, threads
         return wrk_mix(base, paths, args.capacity_seconds, args.connections, work), "wrk"
     with generator_process() as pool:
-        pool.submit(closed_loop, base, paths, 2, args.connections).result()
+        pool.submit(closed_loop, base, paths, args.capacity_seconds, args.connections).result()  # warm-up
         found = pool.submit(closed_loop, base, paths, args.capacity_seconds, args.connections).result()
     return found, "python closed loop (no wrk: a lower bound)"
 
@@ -475,18 +476,17 @@ def indexed_phase(watch: LagWatch, market: Market, args: argparse.Namespace) -> 
 
 
 def warm_up(watch: LagWatch, market: Market, args: argparse.Namespace, log: Console) -> None:
-    """The indexer's first snapshot (discovery of every pool) and a few blocks after it, all stored."""
-    log.print("warm-up: the indexer's first snapshot and a few blocks ...")
-    market.run()
-    deadline = time.monotonic() + args.catch_up_timeout
-    while watch.stored == 0 or len(market.mined) < args.warmup_blocks:
-        if time.monotonic() > deadline:
-            market.stop()
-            raise SystemExit(f"the indexer stored no block within {args.catch_up_timeout:.0f} s")
-        time.sleep(0.5)
-    market.stop()
-    if not watch.wait_stored(market.mined[-1], args.catch_up_timeout):
-        raise SystemExit(f"the indexer did not reach block {market.mined[-1]} within {args.catch_up_timeout:.0f} s")
+    """One block, stored by the indexer's first snapshot (discovery of every pool: minutes at full size; no blocks
+    pile up meanwhile), then ``--warmup-blocks`` at the market's pace, all stored."""
+    log.print("warm-up: the indexer's first snapshot, then a few blocks ...")
+    for blocks in (1, args.warmup_blocks):
+        target = len(market.mined) + blocks
+        market.run()
+        while len(market.mined) < target and market.failure is None:
+            time.sleep(0.05)
+        market.stop()
+        if not watch.wait_stored(market.mined[-1], args.catch_up_timeout):
+            raise SystemExit(f"the indexer did not store block {market.mined[-1]} within {args.catch_up_timeout:.0f} s")
 
 
 def child_env(url: str) -> dict[str, str]:
@@ -556,7 +556,8 @@ def report(
         f"{indexer_loaded.lag_blocks_median:g} / {indexer_loaded.lag_blocks_max} blocks behind; first third "
         f"{indexer_loaded.lag_seconds_first_third:g} s, last third {indexer_loaded.lag_seconds_last_third:g} s; "
         f"{indexer_loaded.unstored} of {indexer_loaded.blocks} blocks unstored after {args.drain:g} s "
-        f"(alone: median {indexer_alone.lag_seconds_median:g} s, max {indexer_alone.lag_seconds_max:g} s)"
+        f"(alone: median {indexer_alone.lag_seconds_median:g} s, max {indexer_alone.lag_seconds_max:g} s); the market "
+        f"mined a block every {indexer_loaded.block_interval_s:g} s (asked {args.block_interval:g} s)"
     )
     return {
         "world": {"pairs": size.pairs, "pools": size.pools, "chain": CHAIN},
@@ -645,6 +646,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--database", default=None, help="an empty store of yours (else a temporary one on --pg)")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args(argv)
+    configure()  # log lines to stderr: stdout carries only the figures
     console = Console(stderr=args.json)
     work = Path(tempfile.mkdtemp(prefix="load-indexing-"))
     try:
