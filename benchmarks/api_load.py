@@ -130,9 +130,11 @@ def median(loads: list[Load]) -> Load:
     return sorted(loads, key=lambda load: load.rps)[len(loads) // 2]
 
 
-def wrk(url: str, seconds: int, connections: int) -> Load:
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> Load:
+    """wrk's figures for `url`; `script`, a Lua file, may choose each request (e.g. a mix of paths)."""
+    lua = ["-s", str(script)] if script is not None else []
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *lua, url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]

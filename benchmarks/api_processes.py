@@ -14,6 +14,7 @@ configurations run one after the other, alternating over a few rounds, each unde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -21,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,6 +34,22 @@ from defiscope.store import create_engine
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PATHS = {"v1_protocols": "/v1/protocols?limit=100", "llama_protocols": "/protocols"}
+
+
+@contextlib.contextmanager
+def temporary_database(server_url: str) -> Iterator[str]:
+    """A fresh database on the PostgreSQL server of `server_url` for the run (its URL), dropped after."""
+    server = make_url(server_url)
+    admin = create_engine(server)
+    name = f"defiscope_bench_{secrets.token_hex(4)}"
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def start(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -61,14 +79,9 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: install it with `apt-get install -y wrk` (Debian), then run again")
-    server = make_url(args.pg)
-    admin = create_engine(server)
-    name = f"defiscope_bench_{secrets.token_hex(4)}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with temporary_database(args.pg) as url:
         fill_store(url)
+        name = make_url(url).database
         base_env = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_")}
         base_env |= {"DEFISCOPE_DATABASE_URL": url, "DEFISCOPE_API_RATE_PER_IP": "100000000/minute"}
         shared = base_env | {"DEFISCOPE_REDIS_URL": REDIS_URL, "DEFISCOPE_API_RATE_PREFIX": f"bench-{name}"}
@@ -89,10 +102,6 @@ def main() -> None:
             for proc, _ in servers:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(20)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(f"{args.connections} connections, {args.rounds} x {args.seconds} s each (median), wrk on loopback, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"{'endpoint':<26}{'processes':<22}{'req/s':>8}{'p99 ms':>8}{'errors':>8}{'x base':>8}")
