@@ -19,7 +19,8 @@ from typing import Final
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "AaveGovernanceCore": "aave/IGovernanceCore",
-        "AavePayloadsController": "aave/IPayloadsControllerCore",
+        "AaveExecutor": "aave/ExecutorV3",
+        "AavePayloadsController": "aave/PayloadsController",
         "AaveVotingPortal": "aave/IVotingPortal",
         "AccountingOracle": "lido/AccountingOracle",
         "CErc20": "compound/CErc20",
@@ -87,11 +88,6 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
 ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
-        # The real PayloadsController's bridge entry and immutables (IPayloadsController, beyond the address
-        # book's IPayloadsControllerCore): the devnet's governance delivers its same-chain payloads through it.
-        "AavePayloadsController": frozenset(
-            {"receiveCrossChainMessage", "CROSS_CHAIN_CONTROLLER", "MESSAGE_ORIGINATOR", "ORIGIN_CHAIN_ID"}
-        ),
         # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
         "AccountingOracle": frozenset({"member", "submitReportData"}),
         "CompoundV2Oracle": frozenset({"setFeed"}),

@@ -307,6 +307,10 @@ class Rounds:
         _resolve(self._calls, [_call_key(c) for c in calls], call_answers)
         for (_, group), events in zip(queries, found_events, strict=True):
             _resolve(self._events, [a.lower() for a in group], events)
+        if self._unsent and self._watchdog is None:
+            # Asked while this round was out by a task that woke from an untracked wait: the count above forgot
+            # it, so the watchdog sends its read if no counted task does.
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch())
 
     async def _events_since(self, start: int, addresses: Sequence[str]) -> list[list[Log] | Exception]:
         """The control events of each address to the pinned block (kept in `ControlLogs`), or why not."""
