@@ -51,6 +51,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "DssSpell": "maker/DssSpell",
         "DevToken": "common/ERC20",
         "Dog": "maker/Dog",
+        "EigenPod": "eigenlayer/EigenPod",
         "EigenPodManager": "eigenlayer/EigenPodManager",
         "GemJoin": "maker/GemJoinAbstract",
         "GovActions": "maker/GovActions",
@@ -102,6 +103,8 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "CurveTricryptoNgFactory": frozenset({"register_pool"}),
         "CurveTwocryptoNgFactory": frozenset({"register_pool"}),
         "DelegationManager": frozenset({"setMinWithdrawalDelayBlocks"}),
+        # No beacon chain: the pod owner reports validators its pod would prove (mainnet: verifyWithdrawalCredentials).
+        "EigenPod": frozenset({"recordVerifiedValidators"}),
         "DevToken": frozenset({"burn", "mint", "owner", "renounceOwnership", "transferOwnership"}),
         # Wires the oracle, queue and fee recipients in one call (mainnet: the LidoLocator).
         "Lido": frozenset({"initialize"}),
