@@ -470,6 +470,10 @@ contract AavePayloadsController {
   mapping(PayloadsControllerUtils.AccessControl => ExecutorConfig) internal _accessLevelToExecutorConfig;
   mapping(uint40 => Payload) internal _payloads;
 
+  // OwnableWithGuardian (bgd-labs solidity-utils): the owner updates executors, the guardian cancels payloads.
+  event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+  event GuardianUpdated(address oldGuardian, address newGuardian);
+
   constructor(address crossChainController, address messageOriginator, uint256 originChainId) {
     require(crossChainController != address(0), "INVALID_CROSS_CHAIN_CONTROLLER_ADDRESS");
     require(messageOriginator != address(0), "INVALID_MESSAGE_ORIGINATOR_ADDRESS");
@@ -479,6 +483,35 @@ contract AavePayloadsController {
     ORIGIN_CHAIN_ID = originChainId;
     _owner = msg.sender;
     _guardian = msg.sender;
+    emit OwnershipTransferred(address(0), msg.sender);
+    emit GuardianUpdated(address(0), msg.sender);
+  }
+
+  function owner() public view returns (address) {
+    return _owner;
+  }
+
+  function guardian() public view returns (address) {
+    return _guardian;
+  }
+
+  function transferOwnership(address newOwner) public {
+    require(msg.sender == _owner, "Ownable: caller is not the owner");
+    require(newOwner != address(0), "Ownable: new owner is the zero address");
+    emit OwnershipTransferred(_owner, newOwner);
+    _owner = newOwner;
+  }
+
+  function renounceOwnership() public {
+    require(msg.sender == _owner, "Ownable: caller is not the owner");
+    emit OwnershipTransferred(_owner, address(0));
+    _owner = address(0);
+  }
+
+  function updateGuardian(address newGuardian) external {
+    require(msg.sender == _owner || msg.sender == _guardian, "ONLY_BY_OWNER_OR_GUARDIAN");
+    emit GuardianUpdated(_guardian, newGuardian);
+    _guardian = newGuardian;
   }
 
   function EXPIRATION_DELAY() public pure returns (uint40) {
@@ -630,7 +663,8 @@ contract AavePayloadsController {
   receive() external payable {}
 }
 
-// payloads/Executor.sol: Ownable by the PayloadsController, which alone makes it call (or delegatecall) a target.
+// payloads/Executor.sol: Ownable (OpenZeppelin) by the PayloadsController, which alone makes it call (or delegatecall)
+// a target.
 contract AaveExecutor {
   event ExecutedAction(
     address indexed target,
@@ -642,10 +676,30 @@ contract AaveExecutor {
     bytes resultData
   );
 
+  event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
   address internal _owner;
 
-  constructor(address owner) {
-    _owner = owner;
+  constructor(address initialOwner) {
+    _owner = initialOwner;
+    emit OwnershipTransferred(address(0), initialOwner);
+  }
+
+  function owner() public view returns (address) {
+    return _owner;
+  }
+
+  function transferOwnership(address newOwner) public {
+    require(msg.sender == _owner, "Ownable: caller is not the owner");
+    require(newOwner != address(0), "Ownable: new owner is the zero address");
+    emit OwnershipTransferred(_owner, newOwner);
+    _owner = newOwner;
+  }
+
+  function renounceOwnership() public {
+    require(msg.sender == _owner, "Ownable: caller is not the owner");
+    emit OwnershipTransferred(_owner, address(0));
+    _owner = address(0);
   }
 
   function executeTransaction(

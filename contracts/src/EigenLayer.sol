@@ -127,10 +127,34 @@ contract StrategyBase is IStrategy, Initializable {
     }
 }
 
+/// @notice OwnableUpgradeable's owner and transfers, as mainnet's managers inherit them (OpenZeppelin); the owner is
+///         the first storage slot of each manager (Initializable keeps its state in a namespaced slot).
+abstract contract OwnableManager {
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
+    address public owner;
+
+    function transferOwnership(address newOwner) public {
+        require(msg.sender == owner, "Ownable: caller is not the owner");
+        require(newOwner != address(0), "Ownable: new owner is the zero address");
+        _transferOwnership(newOwner);
+    }
+
+    function renounceOwnership() public {
+        require(msg.sender == owner, "Ownable: caller is not the owner");
+        _transferOwnership(address(0));
+    }
+
+    function _transferOwnership(address newOwner) internal {
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
+    }
+}
+
 /// @title StrategyManager
 /// @notice Deposits into whitelisted strategies and each staker's deposit shares. The whitelist changes only
 ///         through the whitelister, each change an event: that is how strategies are found.
-contract StrategyManager is Initializable {
+contract StrategyManager is Initializable, OwnableManager {
     using SafeERC20 for IERC20;
 
     event Deposit(address staker, IStrategy strategy, uint256 shares);
@@ -138,7 +162,6 @@ contract StrategyManager is Initializable {
     event StrategyAddedToDepositWhitelist(IStrategy strategy);
     event StrategyRemovedFromDepositWhitelist(IStrategy strategy);
 
-    address public owner;
     address public strategyWhitelister;
     DelegationManager public immutable delegation;
     mapping(address => mapping(IStrategy => uint256)) public stakerDepositShares;
@@ -153,7 +176,7 @@ contract StrategyManager is Initializable {
     }
 
     function initialize(address initialOwner, address initialStrategyWhitelister, uint256) external initializer {
-        owner = initialOwner;
+        _transferOwnership(initialOwner);
         strategyWhitelister = initialStrategyWhitelister;
     }
 
@@ -278,10 +301,10 @@ contract StrategyManager is Initializable {
 
 /// @title EigenPodManager
 /// @notice Natively restaked ETH as pod owners' deposit shares (1 share = 1 wei). There is no enumeration of
-///         pods: they are found from PodDeployed logs. With no beacon chain, the owner plays every pod and
-///         credits validators with recordBeaconChainETHBalanceUpdate; balance decreases (beacon-chain slashing)
-///         are not replicated and revert.
-contract EigenPodManager is Initializable {
+///         pods: they are found from PodDeployed logs. As on mainnet, createPod deploys the owner's EigenPod at a
+///         CREATE2 address and only that pod may call recordBeaconChainETHBalanceUpdate (onlyEigenPod); balance
+///         decreases (beacon-chain slashing) are not replicated and revert.
+contract EigenPodManager is Initializable, OwnableManager {
     IStrategy public constant beaconChainETHStrategy = IStrategy(0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0);
     int256 internal constant GWEI_TO_WEI = 1e9;
 
@@ -289,7 +312,6 @@ contract EigenPodManager is Initializable {
     event PodSharesUpdated(address indexed podOwner, int256 sharesDelta);
     event NewTotalShares(address indexed podOwner, int256 newTotalShares);
 
-    address public owner;
     DelegationManager public immutable delegationManager;
     mapping(address => address) public ownerToPod;
     uint256 public numPods;
@@ -302,21 +324,24 @@ contract EigenPodManager is Initializable {
     }
 
     function initialize(address initialOwner, uint256) external initializer {
-        owner = initialOwner;
+        _transferOwnership(initialOwner);
     }
 
     function createPod() external returns (address pod) {
         require(ownerToPod[msg.sender] == address(0), "EigenPodAlreadyExists");
         ++numPods;
-        pod = getPod(msg.sender);
+        pod = address(new EigenPod{salt: bytes32(uint256(uint160(msg.sender)))}(this, msg.sender));
         ownerToPod[msg.sender] = pod;
         emit PodDeployed(pod, msg.sender);
     }
 
-    /// @notice The pod's address, deployed or not (mainnet: its CREATE2 address; here a stand-in address).
+    /// @notice The pod's address, deployed or not: its CREATE2 address (mainnet's is a BeaconProxy's).
     function getPod(address podOwner) public view returns (address) {
         address pod = ownerToPod[podOwner];
-        return pod != address(0) ? pod : address(uint160(uint256(keccak256(abi.encode(address(this), podOwner)))));
+        if (pod != address(0)) return pod;
+        bytes32 initCode = keccak256(abi.encodePacked(type(EigenPod).creationCode, abi.encode(this, podOwner)));
+        bytes32 salt = bytes32(uint256(uint160(podOwner)));
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), salt, initCode)))));
     }
 
     function hasPod(address podOwner) external view returns (bool) {
@@ -330,7 +355,7 @@ contract EigenPodManager is Initializable {
     }
 
     function recordBeaconChainETHBalanceUpdate(address podOwner, uint256, int256 balanceDeltaWei) external {
-        require(msg.sender == owner && ownerToPod[podOwner] != address(0), "OnlyEigenPod");
+        require(msg.sender == ownerToPod[podOwner], "OnlyEigenPod");
         require(balanceDeltaWei % GWEI_TO_WEI == 0, "SharesNotMultipleOfGwei");
         int256 current = podOwnerDepositShares[podOwner];
         require(current >= 0, "LegacyWithdrawalsNotCompleted");
@@ -346,11 +371,36 @@ contract EigenPodManager is Initializable {
     }
 }
 
+/// @title EigenPod
+/// @notice A pod owner's pod: the only caller the EigenPodManager takes a restaked balance update from. Mainnet's
+///         pod proves validators' withdrawal credentials and checkpoints against beacon-chain state roots; with
+///         no beacon chain here, its owner reports newly verified validators through the devnet hook
+///         `recordVerifiedValidators`, which the pod forwards as mainnet's proofs would.
+contract EigenPod {
+    EigenPodManager public immutable eigenPodManager;
+    address public immutable podOwner;
+    /// @dev What the pod has reported so far (mainnet: the sum of its validators' restaked balances).
+    uint256 internal restakedBalanceWei;
+
+    constructor(EigenPodManager _eigenPodManager, address _podOwner) {
+        eigenPodManager = _eigenPodManager;
+        podOwner = _podOwner;
+    }
+
+    /// @notice Devnet-only hook: validators worth `balanceWei` proven restaked (mainnet: verifyWithdrawalCredentials).
+    function recordVerifiedValidators(uint256 balanceWei) external {
+        require(msg.sender == podOwner, "OnlyEigenPodOwner");
+        uint256 previous = restakedBalanceWei;
+        restakedBalanceWei = previous + balanceWei;
+        eigenPodManager.recordBeaconChainETHBalanceUpdate(podOwner, previous, int256(balanceWei));
+    }
+}
+
 /// @title DelegationManager
 /// @notice Operators, delegation, operator shares, and the withdrawal queue: shares leave the staker and the
 ///         operator when queued; the tokens leave the strategy only on completion, strictly more than
 ///         minWithdrawalDelayBlocks later (as mainnet's slashing release).
-contract DelegationManager is Initializable {
+contract DelegationManager is Initializable, OwnableManager {
     struct SignatureWithExpiry {
         bytes signature;
         uint256 expiry;
@@ -382,7 +432,6 @@ contract DelegationManager is Initializable {
 
     IStrategy public constant beaconChainETHStrategy = IStrategy(0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0);
 
-    address public owner;
     StrategyManager public immutable strategyManager;
     EigenPodManager public immutable eigenPodManager;
     uint32 public minWithdrawalDelayBlocks;
@@ -404,7 +453,7 @@ contract DelegationManager is Initializable {
     }
 
     function initialize(address initialOwner, uint256) external initializer {
-        owner = initialOwner;
+        _transferOwnership(initialOwner);
         minWithdrawalDelayBlocks = initialMinWithdrawalDelayBlocks;
     }
 

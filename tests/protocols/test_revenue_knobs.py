@@ -16,6 +16,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.aave import AAVE_RESERVES, aave_artifact
+from defiscope.devnet.aave_governance_v3 import pool_admin
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.compound import V2_MARKETS
 from defiscope.devnet.deployment import devnet_deployment
@@ -83,7 +84,8 @@ async def test_aave_reserve_factor_is_read_with_each_borrow_rate_and_moves_the_r
     configurator = sender.contract(
         aave_artifact("protocol/pool/PoolConfigurator"), eth_chain.contracts["AaveV3PoolConfigurator"]
     )
-    sender.send(configurator.functions.setReserveFactor(weth, 2_500))
+    admin = _as(sender, pool_admin(eth_chain.contracts))  # the level-1 executor, as on mainnet
+    sender.send(configurator.functions.setReserveFactor(weth, 2_500), sender=admin)
     rows, _ = await read_rates(eth_chain, [adapter])
     after = next(r for r in rows if (r.market, r.asset, r.kind) == (pool, weth, YieldKind.BORROW))
     assert after.fee_share == FeeShare(Fraction(1, 4), after.fee_share.source if after.fee_share else "")

@@ -18,7 +18,7 @@ from defiscope.devnet import DevnetChain
 from defiscope.devnet.anvil import ACCOUNTS, rpc
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.deployment import devnet_deployment
-from defiscope.devnet.eigenlayer import VALIDATOR_ETH
+from defiscope.devnet.eigenlayer import VALIDATOR_ETH, credit_validators
 from defiscope.devnet.tx import Sender
 from defiscope.protocols.base import BalanceKind
 from defiscope.protocols.uniswap.v3 import V3Adapter
@@ -217,7 +217,7 @@ async def test_pod_shares_derived_from_abandoned_logs_are_read_again(
     sender = Sender.connect(eth_chain.rpc_url)
     pods = sender.contract(contract_artifact("EigenPodManager"), eth_chain.contracts["EigenLayerEigenPodManager"])
     owner = sender.accounts[5]
-    sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(owner, 0, 7 * VALIDATOR_ETH))
+    credit_validators(sender, pods, owner, 7 * VALIDATOR_ETH)
     await chain.step(None)
     old = repo.latest_snapshot(EIGENLAYER, 1)
     assert old is not None

@@ -346,6 +346,21 @@ def test_eigenlayer_restakers_deposit(eth_chain: DevnetChain) -> None:
         assert deposited - 1 <= underlying <= deposited  # StrategyBase rounds shares down
 
 
+def test_eigenlayer_native_restakers_report_through_their_own_pods(eth_chain: DevnetChain) -> None:
+    sim = Simulation(eth_chain, QUIET)
+    restakers = EigenRestakers(restakers=1, activity=1.0, native_share=1.0)  # native restaking only
+    pods = token(sim, "EigenPodManager", "EigenLayerEigenPodManager")
+    rng = random.Random(8)
+    for _ in range(3):
+        restakers(sim, rng)
+    assert len(restakers.restaked) == 3
+    account = restakers.wallets[0].address
+    pod = pods.functions.ownerToPod(account).call()
+    assert sim.sender.w3.eth.get_code(pod)  # a pod contract, the only caller the manager takes the update from
+    credited = sum(wei for _, wei in restakers.restaked)
+    assert pods.functions.podOwnerDepositShares(account).call() == credited
+
+
 def test_all_agents_reproducible(devnet: Devnet, eth_chain: DevnetChain) -> None:
     anvil = next(node for node in devnet.nodes if node.chain_id == eth_chain.chain_id)
     sender = Simulation(eth_chain, QUIET).sender

@@ -24,7 +24,9 @@ from defiscope.devnet.eigenlayer import (
     STRATEGY_TOKENS,
     VALIDATOR_ETH,
     ZERO,
+    credit_validators,
     deploy_strategy,
+    pod_of,
 )
 from defiscope.devnet.simulation import Simulation, SimulationConfig
 from defiscope.devnet.tx import MAX_UINT256, Sender
@@ -160,7 +162,7 @@ async def test_native_eth_is_the_pods_found_from_events(
     for owner in (newcomer, empty):
         sender.send(pods.functions.createPod(), sender=owner)
     for owner, validators in ((newcomer, 10), (seeded, 3)):
-        sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(owner, 0, validators * VALIDATOR_ETH))
+        credit_validators(sender, pods, owner, validators * VALIDATOR_ETH)
     later = await pinned_reader(client)
     updated = await adapter.pod_deposit_shares(later)
     assert later.records == []  # updated from the NewTotalShares logs, no pod re-read
@@ -199,7 +201,9 @@ async def test_queued_withdrawal_waits_for_the_delay(
     # Mainnet's delay is 100,800 blocks (seeded so); mining that many takes anvil long, so the owner shortens it
     # through the devnet-only hook.
     assert delegation.functions.minWithdrawalDelayBlocks().call() == MIN_WITHDRAWAL_DELAY_BLOCKS
-    sender.send(delegation.functions.setMinWithdrawalDelayBlocks(DELAY))
+    owner = delegation.functions.owner().call()  # the Operations Safe, as mainnet's owner is a multisig
+    with sender.impersonating(owner, gas_money=10**18):
+        sender.send(delegation.functions.setMinWithdrawalDelayBlocks(DELAY), sender=owner)
     shares = manager.functions.stakerDepositShares(staker, strategy).call()
     operator_before = delegation.functions.operatorShares(operator, strategy).call()
     receipt = sender.send(delegation.functions.queueWithdrawals([([strategy], [shares], staker)]), sender=staker)
@@ -310,6 +314,15 @@ def test_standins_keep_mainnets_access_control(sender: Sender, eth_chain: Devnet
         sender.send(manager.functions.addStrategiesToDepositWhitelist([someone]), sender=someone)
     with pytest.raises(Exception, match="OnlyEigenPod"):
         sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(pod_owner, 0, VALIDATOR_ETH), sender=someone)
+    with pytest.raises(Exception, match="OnlyEigenPod"):  # the managers' owner is no pod either
+        sender.send(pods.functions.recordBeaconChainETHBalanceUpdate(pod_owner, 0, VALIDATOR_ETH), sender=sender.owner)
+    pod = pod_of(sender, pods, pod_owner)
+    assert (pod.functions.podOwner().call(), pod.functions.eigenPodManager().call()) == (pod_owner, pods.address)
+    assert pods.functions.getPod(pod_owner).call() == pod.address
+    with pytest.raises(Exception, match="OnlyEigenPodOwner"):
+        sender.send(pod.functions.recordVerifiedValidators(VALIDATOR_ETH), sender=someone)
+    safe = eth_chain.contracts["EigenLayerOperationsSafe"]
+    assert {c.functions.owner().call() for c in (manager, pods, delegation)} == {safe}
     with pytest.raises(Exception, match="EigenPodAlreadyExists"):
         sender.send(pods.functions.createPod(), sender=pod_owner)
     with pytest.raises(Exception, match="OnlyDelegationManager"):

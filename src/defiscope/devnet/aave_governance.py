@@ -197,8 +197,8 @@ def _spread(sender: Sender, token_address: str) -> None:
 
 
 def _hand_core_market_to(sender: Sender, contracts: Mapping[str, str], executor: str) -> None:
-    """The short executor becomes pool admin and ACL admin of the Core market (the deployer keeps its roles
-    too, as the simulation's other agents use none of them)."""
+    """The short executor becomes pool admin and ACL admin of the Core market (it keeps them after Governance V3
+    takes the markets over: its agent's proposals configure that market; mainnet moved them in the migration)."""
     acl = sender.contract(aave_artifact("protocol/configuration/ACLManager"), contracts["AaveV3ACLManager"])
     sender.send(acl.functions.addPoolAdmin(executor))
     sender.send(acl.functions.grantRole(acl.functions.DEFAULT_ADMIN_ROLE().call(), executor))

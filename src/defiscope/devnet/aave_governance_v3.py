@@ -7,8 +7,10 @@ Example::
     contracts.update(deploy_aave_governance_v3(sender, spec, contracts))
     contracts["AaveGovernanceCore"], contracts["AavePayloadsController"], contracts["AaveExecutorLvl1"]
 
-As on mainnet, the level-1 executor administers the Core market (pool admin and ACL admin), so an executed
-payload changes real state; the level-2 executor owns nothing yet. Proposition power is the AAVE token's (the
+As on mainnet, the level-1 executor administers every Ethereum market (`hand_markets_to_executor`: it owns each
+PoolAddressesProvider, is its ACL admin and holds DEFAULT_ADMIN and POOL_ADMIN; the deployer keeps none of them)
+and owns the PayloadsController, so an executed payload changes real state; the level-2 executor owns nothing
+yet. Proposition power is the AAVE token's (the
 devnet's AaveTokenV2, spread over the V2 delegates), votes are the voting portal's owner's to deliver (the
 deployer, standing in for the voting machine's bridge). Durations are seconds: a simulation tick passes a block's
 time (12 s on chain 1).
@@ -87,9 +89,7 @@ def deploy_aave_governance_v3(sender: Sender, spec: ChainSpec, contracts: Mappin
             [(level, (executors[level].address, EXECUTION_DELAYS[level])) for level in (1, 2)]
         )
     )
-    acl = sender.contract(aave_artifact("protocol/configuration/ACLManager"), contracts["AaveV3ACLManager"])
-    sender.send(acl.functions.addPoolAdmin(executors[1].address))
-    sender.send(acl.functions.grantRole(acl.functions.DEFAULT_ADMIN_ROLE().call(), executors[1].address))
+    sender.send(controller.functions.transferOwnership(executors[1].address))
     return {
         "AaveGovernanceCore": core.address,
         "AavePayloadsController": controller.address,
@@ -97,3 +97,43 @@ def deploy_aave_governance_v3(sender: Sender, spec: ChainSpec, contracts: Mappin
         "AaveExecutorLvl1": executors[1].address,
         "AaveExecutorLvl2": executors[2].address,
     }
+
+
+def market_suffixes(contracts: Mapping[str, str]) -> list[str]:
+    """The registry suffix of each Aave V3 market deployed ("" for Core, ":Prime", ":EtherFi")."""
+    prefix = "AaveV3ACLManager"
+    return [name[len(prefix) :] for name in contracts if name.startswith(prefix)]
+
+
+def hand_markets_to_executor(sender: Sender, spec: ChainSpec, contracts: Mapping[str, str]) -> dict[str, str]:
+    """Every market to the level-1 executor, as on mainnet (aave-permissions-book `out/ETHEREUM-V3.md`:
+    Executor_lvl1 owns the PoolAddressesProvider and holds DEFAULT_ADMIN and POOL_ADMIN; RISK_ADMIN is held by
+    stewards, EMERGENCY_ADMIN by the guardian Safe). The deployer gives up its roles and the provider's
+    ownership. Run last: the guardian Safe's grant needs the deployer's DEFAULT_ADMIN. Devnet difference: Governance
+    V2's short executor keeps its Core roles (mainnet moved them in the V3 migration), as its agent's proposals
+    configure that market. Nothing to register."""
+    if spec.chain_id != 1 or "AaveExecutorLvl1" not in contracts:
+        return {}
+    executor, owner = contracts["AaveExecutorLvl1"], sender.owner
+    for suffix in market_suffixes(contracts):
+        acl_address = contracts[f"AaveV3ACLManager{suffix}"]
+        acl = sender.contract(aave_artifact("protocol/configuration/ACLManager"), acl_address)
+        provider = sender.contract(
+            aave_artifact("protocol/configuration/PoolAddressesProvider"),
+            contracts[f"AaveV3PoolAddressesProvider{suffix}"],
+        )
+        a, default_admin = acl.functions, acl.functions.DEFAULT_ADMIN_ROLE().call()
+        sender.send(a.grantRole(default_admin, executor))
+        sender.send(a.addPoolAdmin(executor))
+        sender.send(provider.functions.setACLAdmin(executor))
+        sender.send(provider.functions.transferOwnership(executor))
+        for held, remove in ((a.isPoolAdmin, a.removePoolAdmin), (a.isRiskAdmin, a.removeRiskAdmin)):
+            if held(owner).call():
+                sender.send(remove(owner))
+        sender.send(a.renounceRole(default_admin, owner))
+    return {}
+
+
+def pool_admin(contracts: Mapping[str, str]) -> str:
+    """Who configures the Ethereum markets (tests act as it, impersonated): the level-1 executor."""
+    return contracts["AaveExecutorLvl1"]

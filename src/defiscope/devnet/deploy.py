@@ -21,7 +21,7 @@ from web3 import Web3
 
 from defiscope.devnet.aave import deploy_aave_v3
 from defiscope.devnet.aave_governance import deploy_aave_governance
-from defiscope.devnet.aave_governance_v3 import deploy_aave_governance_v3
+from defiscope.devnet.aave_governance_v3 import deploy_aave_governance_v3, hand_markets_to_executor
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.compound_maker import deploy_compound_maker
 from defiscope.devnet.curve import deploy_curve
@@ -116,6 +116,7 @@ def deploy_world(rpc_url: str, spec: ChainSpec, progress: Progress = _no_progres
     contracts.update(deploy_aave_governance_v3(sender, spec, contracts))
     contracts.update(deploy_maker_governance(sender, spec, contracts, tokens))
     contracts.update(deploy_guardian_safe(sender, spec, contracts))  # Aave's emergency admin, as on mainnet
+    contracts.update(hand_markets_to_executor(sender, spec, contracts))  # Aave's markets: Executor_lvl1 alone
     contracts.update(deploy_eigenlayer_admin(sender, spec, contracts))  # its ProxyAdmins' owner: Safe + timelock
 
     log.info("devnet.deployed", chain_id=spec.chain_id, contracts=len(contracts), pools=len(pools))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
+from eth_typing import ChecksumAddress
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
@@ -216,8 +217,18 @@ def _seed(sender: Sender, eigen: EigenLayerDevnet, tokens: Mapping[str, Contract
         owner = sender.accounts[index]
         sender.send(eigen.pod_manager.functions.createPod(), sender=owner)
         sender.send(delegation.delegateTo(sender.accounts[operator], NO_SIGNATURE, b"\0" * 32), sender=owner)
-        credit = eigen.pod_manager.functions.recordBeaconChainETHBalanceUpdate(owner, 0, validators * VALIDATOR_ETH)
-        sender.send(credit)
+        credit_validators(sender, eigen.pod_manager, owner, validators * VALIDATOR_ETH)
+
+
+def pod_of(sender: Sender, pod_manager: Contract, owner: str) -> Contract:
+    """``owner``'s EigenPod (its CREATE2 address: known before `createPod` is mined in a shared block)."""
+    return sender.contract(contract_artifact("EigenPod"), pod_manager.functions.getPod(owner).call())
+
+
+def credit_validators(sender: Sender, pod_manager: Contract, owner: ChecksumAddress, wei: int) -> None:
+    """Validators worth ``wei`` proven restaked in ``owner``'s pod: the owner reports them to its pod, which alone
+    may update the EigenPodManager (mainnet: the owner submits beacon-chain proofs to its pod)."""
+    sender.send(pod_of(sender, pod_manager, owner).functions.recordVerifiedValidators(wei), sender=owner)
 
 
 def whitelisted_strategies(sender: Sender, manager: str) -> dict[str, str]:

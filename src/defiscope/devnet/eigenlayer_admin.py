@@ -8,6 +8,9 @@ Example::
     contracts.update(deploy_eigenlayer_admin(sender, spec, contracts))
     contracts["EigenLayerTimelock"], contracts["EigenLayerOperationsSafe"]
 
+The managers' own ``owner()`` (the whitelister, pauser and the devnet's delay hook answer to it) is the same Safe:
+mainnet's is the Executor Multisig, itself run by the timelock and the community multisig (one Safe here).
+
 The timelock's delay is the devnet's governance delay (`governance.TIMELOCK_DELAY`; mainnet: 10 days), so the
 simulation's scheduled operations become ready within a few ticks. Anyone may execute a ready operation; the
 timelock administers itself (no admin role), so its delay changes only through an operation of its own.
@@ -31,6 +34,11 @@ from defiscope.devnet.tx import Sender
 
 #: Registry names of the upgradeable managers (each behind its own TransparentUpgradeableProxy).
 MANAGERS: Final = ("EigenLayerStrategyManager", "EigenLayerDelegationManager", "EigenLayerEigenPodManager")
+MANAGER_ARTIFACTS: Final = {
+    "EigenLayerStrategyManager": "StrategyManager",
+    "EigenLayerDelegationManager": "DelegationManager",
+    "EigenLayerEigenPodManager": "EigenPodManager",
+}
 SEED: Final = "eigenlayer-operations-safe"
 OWNERS: Final = 6
 THRESHOLD: Final = 3
@@ -54,6 +62,10 @@ def deploy_eigenlayer_admin(sender: Sender, spec: ChainSpec, contracts: Mapping[
     timelock = deploy_timelock(sender, safe, TIMELOCK_DELAY)
     for name in MANAGERS:
         transfer_proxy_admin(sender, contracts[name], timelock)
+        # The managers' own owner() (pausing, the whitelister, ...): a multisig as on mainnet, where it is the
+        # Executor Multisig 0x369e6F597e22EaB55fFb173C6d9cD234BD699111 (l2beat: EigenLayerOwningMultisig).
+        manager = sender.contract(contract_artifact(MANAGER_ARTIFACTS[name]), contracts[name])
+        sender.send(manager.functions.transferOwnership(safe))
     beacon = sender.contract(npm_artifact("UpgradeableBeacon"), contracts[STRATEGY_BEACON])
     sender.send(beacon.functions.transferOwnership(timelock))
     return {"EigenLayerTimelock": timelock, "EigenLayerOperationsSafe": safe}

@@ -1,4 +1,4 @@
-"""A real Safe multisig (``@gnosis.pm/safe-contracts@1.3.0``) as the Aave Core market's emergency admin.
+"""A real Safe multisig (``@gnosis.pm/safe-contracts@1.3.0``) as the Aave markets' emergency admin.
 
 Example::
 
@@ -7,8 +7,8 @@ Example::
 
 On mainnet a Safe (the Aave Guardian) holds the emergency admin role that may pause the pool; here the same:
 the singleton and the proxy factory are deployed from the package's bytecode, a proxy is created with
-``createProxyWithNonce`` and ``setup`` (5 seeded owners, threshold 3), it is granted the role and the deployer
-gives the role up (it keeps the pool-admin role, which the tests that pause reserves use).
+``createProxyWithNonce`` and ``setup`` (5 seeded owners, threshold 3), it is granted the role in every market and
+the deployer gives the role up (then its other roles: `aave_governance_v3.hand_markets_to_executor`).
 """
 
 from __future__ import annotations
@@ -52,9 +52,11 @@ def deploy_guardian_safe(sender: Sender, spec: ChainSpec, contracts: Mapping[str
     if spec.chain_id != 1 or "AaveV3ACLManager" not in contracts:
         return {}
     deployed = deploy_safe(sender, [safe_owner(i) for i in range(OWNERS)], THRESHOLD)
-    acl = sender.contract(aave_artifact("protocol/configuration/ACLManager"), contracts["AaveV3ACLManager"])
-    sender.send(acl.functions.addEmergencyAdmin(deployed["Safe"]))
-    sender.send(acl.functions.removeEmergencyAdmin(sender.owner))
+    acl_artifact = aave_artifact("protocol/configuration/ACLManager")
+    for name in [name for name in contracts if name.startswith("AaveV3ACLManager")]:  # every market's
+        acl = sender.contract(acl_artifact, contracts[name])
+        sender.send(acl.functions.addEmergencyAdmin(deployed["Safe"]))
+        sender.send(acl.functions.removeEmergencyAdmin(sender.owner))
     return {
         "AaveGuardianSafe": deployed["Safe"],
         "SafeSingleton": deployed["SafeSingleton"],

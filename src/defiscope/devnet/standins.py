@@ -19,7 +19,8 @@ from typing import Final
 STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "AaveGovernanceCore": "aave/IGovernanceCore",
-        "AavePayloadsController": "aave/IPayloadsControllerCore",
+        "AaveExecutor": "aave/ExecutorV3",
+        "AavePayloadsController": "aave/PayloadsController",
         "AaveVotingPortal": "aave/IVotingPortal",
         "AccountingOracle": "lido/AccountingOracle",
         "AppProxyUpgradeable": "aragon/AppProxyUpgradeable",
@@ -54,6 +55,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "DssSpell": "maker/DssSpell",
         "DevToken": "common/ERC20",
         "Dog": "maker/Dog",
+        "EigenPod": "eigenlayer/EigenPod",
         "EigenPodManager": "eigenlayer/EigenPodManager",
         "GemJoin": "maker/GemJoinAbstract",
         "GovActions": "maker/GovActions",
@@ -92,11 +94,6 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
 ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
-        # The real PayloadsController's bridge entry and immutables (IPayloadsController, beyond the address
-        # book's IPayloadsControllerCore): the devnet's governance delivers its same-chain payloads through it.
-        "AavePayloadsController": frozenset(
-            {"receiveCrossChainMessage", "CROSS_CHAIN_CONTROLLER", "MESSAGE_ORIGINATOR", "ORIGIN_CHAIN_ID"}
-        ),
         # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
         "AccountingOracle": frozenset({"member", "submitReportData"}),
         "CompoundV2Oracle": frozenset({"setFeed"}),
@@ -111,6 +108,8 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "CurveTricryptoNgFactory": frozenset({"register_pool"}),
         "CurveTwocryptoNgFactory": frozenset({"register_pool"}),
         "DelegationManager": frozenset({"setMinWithdrawalDelayBlocks"}),
+        # No beacon chain: the pod owner reports validators its pod would prove (mainnet: verifyWithdrawalCredentials).
+        "EigenPod": frozenset({"recordVerifiedValidators"}),
         "DevToken": frozenset({"burn", "mint", "owner", "renounceOwnership", "transferOwnership"}),
         # Wires the oracle, queue and fee recipients in one call (mainnet: the LidoLocator).
         "Lido": frozenset({"initialize"}),

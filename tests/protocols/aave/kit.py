@@ -12,6 +12,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.aave import aave_artifact
+from defiscope.devnet.aave_governance_v3 import pool_admin
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
@@ -43,6 +44,14 @@ class AaveKit:
     def configurator(self) -> Contract:
         artifact = aave_artifact("protocol/pool/PoolConfigurator")
         return self.sender.contract(artifact, self.deployment.contract("AaveV3PoolConfigurator"))
+
+    @property
+    def pool_admin(self) -> ChecksumAddress:
+        """Who configures the market, as on mainnet Governance V3's level-1 executor: impersonated, with gas."""
+        admin = Web3.to_checksum_address(pool_admin(self.deployment.contracts))
+        self.sender.rpc("anvil_impersonateAccount", [admin])
+        self.sender.rpc("anvil_setBalance", [admin, hex(10**18)])
+        return admin
 
     def token(self, symbol: str) -> Contract:
         return self.sender.contract(contract_artifact("DevToken"), self.deployment.token(symbol).address)

@@ -25,9 +25,9 @@ async def _reserve(kit: AaveKit, client: ChainClient, symbol: str) -> Reserve:
 
 
 async def test_frozen_and_paused_reserves_are_reported(kit: AaveKit, client: ChainClient) -> None:
-    configurator = kit.configurator.functions
-    kit.sender.send(configurator.setReserveFreeze(kit.token("WBTC").address, True))
-    kit.sender.send(configurator.setReservePause(kit.token("DAI").address, True))
+    configurator, admin = kit.configurator.functions, kit.pool_admin
+    kit.sender.send(configurator.setReserveFreeze(kit.token("WBTC").address, True), sender=admin)
+    kit.sender.send(configurator.setReservePause(kit.token("DAI").address, True), sender=admin)
     assert (await _reserve(kit, client, "WBTC")).config.status == "frozen"
     dai = await _reserve(kit, client, "DAI")
     assert (dai.config.status, dai.config.paused, dai.config.frozen) == ("paused", True, False)

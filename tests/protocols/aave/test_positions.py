@@ -61,11 +61,11 @@ async def test_positions_equal_the_pool_as_prices_move(kit: AaveKit, client: Cha
 
 
 async def test_emode_positions(kit: AaveKit, client: ChainClient) -> None:
-    configurator = kit.configurator.functions
+    configurator, admin = kit.configurator.functions, kit.pool_admin
     zero = "0x0000000000000000000000000000000000000000"
-    kit.sender.send(configurator.setEModeCategory(1, 9_000, 9_300, 10_100, zero, "ETH correlated"))
+    kit.sender.send(configurator.setEModeCategory(1, 9_000, 9_300, 10_100, zero, "ETH correlated"), sender=admin)
     for symbol in ("WETH", "wstETH"):
-        kit.sender.send(configurator.setAssetEModeCategory(kit.token(symbol).address, 1))
+        kit.sender.send(configurator.setAssetEModeCategory(kit.token(symbol).address, 1), sender=admin)
     user = kit.user("emode looper")
     kit.supply(user, "wstETH", 100 * 10**18)
     kit.sender.send(kit.pool.functions.setUserEMode(1), sender=user)

@@ -31,7 +31,8 @@ def test_control_json_lists_contracts_admin_chains_and_facts(
     by_address = {c["address"]: c for c in data["control"]}
     pool = by_address[deployment.contracts["AaveV3Pool"]]
     assert (pool["proxy"], pool["pattern"]) == ("transparent", "immutable-admin")
-    assert [link["type"] for link in pool["admin_chain"]] == ["contract", "eoa"]
+    # provider -> Executor_lvl1 -> PayloadsController -> GovernanceCore, as on mainnet
+    assert [link["type"] for link in pool["admin_chain"]] == ["contract", "contract", "timelock", "governor"]
     assert pool["pause"][0]["holders"] == [deployment.contracts["AaveGuardianSafe"]]
     ((safe,),) = pool["pause"][0]["holder_chains"]
     assert (safe["type"], safe["threshold"], safe["detail"]) == ("multisig", 3, "3-of-5 Safe")

@@ -47,7 +47,8 @@ async def test_aave_pool_is_a_transparent_proxy_with_the_provider_as_immutable_a
     assert slot_reads
     assert int(slot_reads[0].answer, 16) == int(info.implementation, 16)
     chain = await admin_chain(reader, provider)
-    assert [link.kind for link in chain] == ["contract", "eoa"]  # Ownable provider, owned by the deployer
+    # Ownable provider, owned by Governance V3's level-1 executor (as on mainnet), to the governance's vote.
+    assert [link.kind for link in chain] == ["contract", "contract", "timelock", "governor"]
 
 
 async def test_the_guardian_safe_is_a_3_of_5_multisig_holding_aave_pause(

@@ -78,6 +78,18 @@ def describe_chain(contract: ContractControl) -> str:
     return f"{contract.proxy.kind} proxy; {hops}; delay {chain_delay(contract.admin_chain)} s"
 
 
+def end_kinds(chain: Sequence[AdminLink]) -> tuple[str, ...]:
+    """Who can act at the end of a chain: its last link's kind, or at a fork (several controllers listed, the
+    chain ends) each controller's kind."""
+    end = chain[-1]
+    return tuple(end.controller_kinds) if end.controller_kinds else (end.kind,)
+
+
+def _weakest_end(chain: Sequence[AdminLink]) -> str:
+    """The end kind that earns the fewest `END_POINTS` (an EOA pool admin beside a governance executor)."""
+    return min(end_kinds(chain), key=lambda kind: END_POINTS[kind])
+
+
 def _renounced(link: AdminLink) -> bool:
     return bool(link.controllers) and not any(int(c, 16) for c in link.controllers)
 
@@ -93,14 +105,18 @@ def contract_score(contract: ContractControl) -> tuple[int, str, str]:
     if unknown is not None:
         return 0, "control.unknown-admin", f"admin {unknown.address} not understood: {unknown.why}"
     end, delay = chain[-1], chain_delay(chain)
+    if "unknown" in end.controller_kinds:
+        return 0, "control.unknown-admin", f"a controller of {end.address} is not understood: {end.why}"
     if _renounced(end):
         return 100, "control.renounced", f"control renounced at {end.address}"
-    points = END_POINTS[end.kind]
-    if end.kind == "multisig" and (end.threshold or 0) >= STRONG_THRESHOLD:
+    kind = _weakest_end(chain)
+    points = END_POINTS[kind]
+    if kind == "multisig" and (end.threshold or 0) >= STRONG_THRESHOLD:
         points += STRONG_MULTISIG_POINTS
     points += next((p for least, p in DELAY_POINTS if delay >= least), 0)
     timing = "no-delay" if delay == 0 else "delay"
-    return _clamp(points), f"control.{end.kind}-{timing}", f"ends at {end.kind} {end.address}, delay {delay} s"
+    at = f"{kind} {end.address}" if not end.controller_kinds else f"{end.address}, whose weakest controller is {kind}"
+    return _clamp(points), f"control.{kind}-{timing}", f"ends at {at}, delay {delay} s"
 
 
 def pause_holder_kind(power: PausePower, index: int) -> str:

@@ -33,6 +33,7 @@ from defiscope.devnet.eigenlayer import (
     OPERATORS,
     TOKEN_ARTIFACTS,
     VALIDATOR_ETH,
+    pod_of,
     whitelisted_strategies,
 )
 from defiscope.devnet.lido import ETHER, GWEI, SECONDS_PER_SLOT, LidoDevnet
@@ -169,7 +170,7 @@ class EigenRestakers:
         if not pods.functions.hasPod(wallet.address).call() and not wallet.send(pods.functions.createPod()):
             return
         credited = rng.randint(*self.validators) * VALIDATOR_ETH
-        restaked = int(pods.functions.podOwnerDepositShares(wallet.address).call())
-        # Account 0 plays the pod (no beacon chain here): it reports the newly verified validators.
-        sim.sender.submit(pods.functions.recordBeaconChainETHBalanceUpdate(wallet.address, restaked, credited))
-        self.restaked.append((wallet.address, credited))
+        # The owner reports newly verified validators to its pod, which alone updates the manager (no beacon chain
+        # here: mainnet's owner submits proofs).
+        if wallet.send(pod_of(sim.sender, pods, wallet.address).functions.recordVerifiedValidators(credited)):
+            self.restaked.append((wallet.address, credited))

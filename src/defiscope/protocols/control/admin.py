@@ -12,17 +12,20 @@ Each account is probed once, its code, every classifying call and its control ev
 - ``delay()`` and ``admin()``: ``timelock`` (Compound's Timelock); the next hop is its admin;
 - ``token()`` (OpenZeppelin) or ``comp()`` (GovernorBravo) and ``votingPeriod()``: ``governor``, the end —
   power is the token's holders'; so is an Aragon Voting (Lido's DAO Voting): ``token()`` and ``voteTime()``;
+- Aave's PoolConfigurator (``contract`` acting for the ACLManager's POOL_ADMIN_ROLE holders), Governance V3's
+  PayloadsController (``timelock``) and GovernanceCore (``governor``): see `control.aave`, asked before owner();
 - ``owner()``: ``contract`` (Ownable); the next hop is its owner;
 - otherwise ``unknown``, with why. Never "safe": an account not understood is reported as not understood.
 
-A hop with several controllers (two proposers) lists them and ends the chain there: which one matters is not a
-question the chain answers. A cycle (a timelock that is its own admin) ends the chain too.
+A hop with several controllers (two proposers, several Aave pool admins) lists them, each with its kind, and ends
+the chain there: the chain does not pick one (the score takes the weakest). A cycle (a timelock that is its own
+admin) ends the chain too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Final, Literal
 
@@ -83,6 +86,9 @@ class AdminLink:
     controllers: tuple[str, ...] = ()
     detail: str = ""
     why: str | None = None
+    #: At a fork (several controllers, where the chain ends), what each controller is, in their order: the
+    #: weakest of them is who can act (an EOA pool admin beside a governance executor).
+    controller_kinds: tuple[AdminKind, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -92,6 +98,7 @@ class AdminLink:
             "delay_seconds": self.delay_seconds,
             "signers": list(self.signers),
             "controllers": list(self.controllers),
+            "controller_types": list(self.controller_kinds),
             "detail": self.detail,
             "why": self.why,
         }
@@ -121,12 +128,17 @@ class _Probe:
 async def classify(rounds: Rounds, address: str) -> AdminLink:
     """What ``address`` is as an admin, and who controls it next. Its code, every probe and its control events are
     asked in one round; a timelock's proposer candidates are classified ahead while they are confirmed."""
+    from defiscope.protocols.control.aave import aave_calls, aave_link  # it builds AdminLinks: no import cycle
+
     address = to_checksum_address(address)
     probes = [Call.of(address, s) for s in PROBES]
-    rounds.prefetch(calls=probes, emitters=[address])
+    rounds.prefetch(calls=[*probes, *aave_calls(address)], emitters=[address])
     if not await rounds.code(address):
         return AdminLink(address, "eoa")
     probe = _Probe(dict(zip(PROBES, await rounds.call_many(probes), strict=True)))
+    aave = await aave_link(rounds, address, ask_ahead=lambda c: classify(rounds, c))
+    if aave is not None:
+        return aave
     proposers: list[str] = []
     if probe.ok(GET_MIN_DELAY, PROPOSER_ROLE) and not probe.ok(GET_THRESHOLD, GET_OWNERS):
         proposers = await role_holders(
@@ -194,10 +206,18 @@ async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
         current = _next(link)
         if current is None and link.controllers and not any(int(c, 16) for c in link.controllers):
             chain[-1] = _ended(link, "controlled by the zero address: renounced")
-        elif current is None and link.kind in ("timelock", "contract") and len(link.controllers) != 1:
+        elif current is None and link.kind in ("timelock", "contract") and len(link.controllers) != 1 and not link.why:
             what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
             chain[-1] = _ended(link, f"{what}: the chain is not followed further")
+    if len(chain[-1].controllers) > 1:
+        chain[-1] = await _with_controller_kinds(rounds, chain[-1])
     return chain
+
+
+async def _with_controller_kinds(rounds: Rounds, fork: AdminLink) -> AdminLink:
+    """A fork's controllers classified (each asked ahead when its role was read: answers already in)."""
+    links = await rounds.gather(*(classify(rounds, c) for c in fork.controllers))
+    return replace(fork, controller_kinds=tuple(link.kind for link in links))
 
 
 def _next(link: AdminLink) -> str | None:
@@ -208,6 +228,4 @@ def _next(link: AdminLink) -> str | None:
 
 
 def _ended(link: AdminLink, why: str) -> AdminLink:
-    return AdminLink(
-        link.address, link.kind, link.threshold, link.delay_seconds, link.signers, link.controllers, link.detail, why
-    )
+    return replace(link, why=why)

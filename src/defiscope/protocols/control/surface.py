@@ -48,6 +48,24 @@ WARDS: Final = "wards(address)(uint256)"
 ADDRESSES_PROVIDER: Final = "ADDRESSES_PROVIDER()(address)"
 GET_ACL_MANAGER: Final = "getACLManager()(address)"
 EMERGENCY_ADMIN_ROLE: Final = "EMERGENCY_ADMIN_ROLE()(bytes32)"
+POOL_ADMIN_ROLE: Final = "POOL_ADMIN_ROLE()(bytes32)"
+#: Aave's PoolConfigurator answers its revision (a public constant) and nothing naming its provider, whose
+#: `getPoolConfigurator()` confirms it (`control.aave`).
+CONFIGURATOR_REVISION: Final = "CONFIGURATOR_REVISION()(uint256)"
+GET_POOL_CONFIGURATOR: Final = "getPoolConfigurator()(address)"
+#: Aave Governance V3: a PayloadsController runs what its governance (the message originator, on the origin
+#: chain) queued, through each access level's executor after that executor's delay.
+MESSAGE_ORIGINATOR: Final = "MESSAGE_ORIGINATOR()(address)"
+ORIGIN_CHAIN_ID: Final = "ORIGIN_CHAIN_ID()(uint256)"
+GET_EXECUTOR_SETTINGS: Final = "getExecutorSettingsByAccessControl(uint8)((address,uint40))"
+#: Aave Governance V2's ExecutorWithTimelock (its admin: AaveGovernanceV2) and the governance itself.
+GET_DELAY: Final = "getDelay()(uint256)"
+GET_ADMIN: Final = "getAdmin()(address)"
+GET_GOVERNANCE_STRATEGY: Final = "getGovernanceStrategy()(address)"
+GET_VOTING_DELAY: Final = "getVotingDelay()(uint256)"
+#: Aave Governance V3's GovernanceCore: votes weighed by its power strategy.
+GET_POWER_STRATEGY: Final = "getPowerStrategy()(address)"
+COOLDOWN_PERIOD: Final = "COOLDOWN_PERIOD()(uint256)"
 UPGRADED: Final = "Upgraded(address)"
 NEW_IMPLEMENTATION: Final = "NewImplementation(address,address)"
 ROLE_GRANTED: Final = "RoleGranted(bytes32,address,address)"
@@ -103,8 +121,19 @@ CONTROL_SURFACE: Final = (
     ContractUse("GovernorBravo", "compound/GovernorBravo", calls=(COMP, VOTING_PERIOD)),
     ContractUse("Comet", "compound/Comet", calls=(PAUSE_GUARDIAN, GOVERNOR)),
     ContractUse("Aave Pool", "aave/IPool", calls=(ADDRESSES_PROVIDER,)),
-    ContractUse("Aave PoolAddressesProvider", "aave/IPoolAddressesProvider", calls=(GET_ACL_MANAGER,)),
-    ContractUse("Aave ACLManager", "aave/IACLManager", calls=(EMERGENCY_ADMIN_ROLE,)),
+    ContractUse(
+        "Aave PoolAddressesProvider", "aave/IPoolAddressesProvider", calls=(GET_ACL_MANAGER, GET_POOL_CONFIGURATOR)
+    ),
+    ContractUse("Aave PoolConfigurator", "aave/PoolConfigurator", calls=(CONFIGURATOR_REVISION,)),
+    ContractUse("Aave ACLManager", "aave/IACLManager", calls=(EMERGENCY_ADMIN_ROLE, POOL_ADMIN_ROLE)),
+    ContractUse(
+        "Aave PayloadsController",
+        "aave/PayloadsController",
+        calls=(MESSAGE_ORIGINATOR, ORIGIN_CHAIN_ID, GET_EXECUTOR_SETTINGS),
+    ),
+    ContractUse("Aave GovernanceCore", "aave/IGovernanceCore", calls=(GET_POWER_STRATEGY, COOLDOWN_PERIOD)),
+    ContractUse("Aave ExecutorWithTimelock (V2)", "aave/Executor", calls=(GET_DELAY, GET_ADMIN)),
+    ContractUse("AaveGovernanceV2", "aave/AaveGovernanceV2", calls=(GET_GOVERNANCE_STRATEGY, GET_VOTING_DELAY)),
     ContractUse(
         "Aave ACLManager roles", "openzeppelin/AccessControl", calls=(HAS_ROLE,), events=(ROLE_GRANTED, ROLE_REVOKED)
     ),
