@@ -104,6 +104,14 @@ class GradeStore:
         with self._reads() as session:
             return session.scalar(stmt)
 
+    def published_at(self, chain_id: int, block_number: int) -> bool:
+        """Whether grades are published at the block."""
+        stmt = select(GradePublicationRow.id).where(
+            GradePublicationRow.chain_id == chain_id, GradePublicationRow.block_number == block_number
+        )
+        with self._reads() as session:
+            return session.scalar(stmt) is not None
+
     def latest_time(self, chain_id: int) -> int | None:
         """The timestamp of the newest published block (None before the first publication)."""
         stmt = (
