@@ -45,6 +45,7 @@ from defiscope.service.jobs.specs import (
     grades_key,
     index_key,
     signals_key,
+    signals_lease,
 )
 
 log = structlog.get_logger(__name__)
@@ -195,7 +196,8 @@ class Jobs:
         process = self.process
 
         async def publish_then_judge(thread: WorkerThread) -> Mapping[str, object]:
-            result = await compute.publish_grades_at(process, thread, chain_id, block)
+            publisher = await compute.worker_publisher(process, thread)
+            result = await compute.publish_grades_at(process.repo, publisher, chain_id, block)
             if result["published"]:  # the signal rules judge the publication, each depth once it is confirmed
                 for depth in sorted(await (await self._signal_engine(thread)).published_depths(chain_id)):
                     self.judge_signals.send(chain_id, block, depth)
@@ -205,15 +207,22 @@ class Jobs:
 
     def _judge_signals(self, chain_id: int, block: int, depth: int) -> None:
         process = self.process
-        latest = process.repo.latest_blocks().get(chain_id)
-        if latest is None or latest.number < block + depth:  # the rules' confirmations are not there yet
+        # Its rules' confirmations are not stored yet, or another worker is judging the chain at this depth.
+        lease = None
+        if compute.confirmed(process.repo, chain_id, block, depth):
+            lease = process.leases.acquire(signals_lease(chain_id, depth), holder_id(), time.time())
+        if lease is None:
             self.judge_signals.send_with_options(args=(chain_id, block, depth), delay=CONFIRMATION_POLL_MS)
             return
 
         async def judge(thread: WorkerThread) -> Mapping[str, object]:
-            return await compute.judge_signals_at(await self._signal_engine(thread), chain_id, block, depth)
+            engine = await self._signal_engine(thread)
+            return await compute.judge_signals_through(process.repo, engine, chain_id, block, depth)
 
-        tasks.run_keyed(process, signals_key(chain_id, block, depth), "signals", judge)
+        try:
+            tasks.run_keyed(process, signals_key(chain_id, block, depth), "signals", judge)
+        finally:
+            process.leases.release(lease)
 
     def _track_index(self, chain_id: int, index_id: str, block: int) -> None:
         process = self.process

@@ -91,5 +91,10 @@ def signals_key(chain_id: int, block: int, depth: int) -> str:
     return f"signals:{chain_id}:{block}:{depth}"
 
 
+def signals_lease(chain_id: int, depth: int) -> str:
+    """The lease of the signal rules' pass of one chain and depth: one worker judges them at a time, in order."""
+    return f"signals:{chain_id}:{depth}"
+
+
 def index_key(chain_id: int, index_id: str, block: int) -> str:
     return f"index:{chain_id}:{index_id}:{block}"
