@@ -73,6 +73,7 @@ def worker_hooks(repo: Repository, settings: Settings, dispatch: Dispatch) -> In
     signal rules' pass runs after each publication, in the jobs the grades job sends (`service.jobs.compute`)."""
     alerts = alert_engine(repo, OutboxSink(dispatch=dispatch.deliveries))
     grades = GradesDispatch(GradeStore(repo.engine), settings.grades_every_seconds, dispatch.grades)
+    repo.on_rollback(grades.on_rollback)
     risk = RiskHook(repo, settings.risk_every_seconds)
     return IndexHooks((alerts, grades, IndexDispatch(dispatch), risk), risk)
 
@@ -99,6 +100,12 @@ class GradesDispatch:
         if latest is None or block.timestamp - latest >= self.every_seconds:
             self.send(block.chain_id, block.number)
             self.sent_time = block.timestamp
+
+    def on_rollback(self, session: object, chain_id: int, block_number: int) -> None:
+        """`Repository.on_rollback`: a job sent for a lost block may publish nothing; the store decides again."""
+        del session, block_number
+        if chain_id == CLOCK_CHAIN:
+            self.sent_time = None
 
 
 class IndexDispatch:
