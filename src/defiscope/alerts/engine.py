@@ -336,6 +336,23 @@ class AlertEngine:
                 await asyncio.to_thread(self._prepare, stored)  # one thread hop for both
             return await self._evaluate_chain(chain_id, indexed, health, exposure, pools, published)
 
+    async def published_depths(self, chain_id: int) -> set[int]:
+        """The confirmation depths of the chain's rules on what hooks publish (`PUBLISHED_KINDS`)."""
+        async with self._one_chain_at_a_time:
+            await asyncio.to_thread(self._prepare, None)
+            return {level.depth for level in self._levels.get(chain_id, ()) if level.published}
+
+    async def judge_published(self, chain_id: int, number: int, depth: int) -> list[AlertMessage]:
+        """The second pass at stored block `number` for the rules of confirmation `depth`, as `after_publishers`
+        judges it once block `number + depth` is indexed: what a grades job runs after it published at `number`.
+
+        The states are read from the store first: other workers may have moved them since this engine last did."""
+        async with self._one_chain_at_a_time:
+            self._stale_states = True
+            await asyncio.to_thread(self._prepare, None)
+            self._cursors[(chain_id, depth, True)] = number - 1
+            return await self._evaluate_chain(chain_id, number + depth, None, None, None, True, depth)
+
     async def _evaluate_chain(
         self,
         chain_id: int,
@@ -344,10 +361,11 @@ class AlertEngine:
         exposure: ExposureSource | None,
         pools: PoolSource | None,
         published: bool | None,
+        depth: int | None = None,
     ) -> list[AlertMessage]:
         sent: list[AlertMessage] = []
         for level in self._levels.get(chain_id, ()):
-            if published is not None and level.published != published:
+            if (published is not None and level.published != published) or depth not in (None, level.depth):
                 continue
             at = (chain_id, level.depth, level.published)
             cursor, upto = self._cursors.get(at), indexed - level.depth

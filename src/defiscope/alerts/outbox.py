@@ -6,6 +6,9 @@
         sink.put(session, message, channels, owner="a1b2c3")
     # committed: one outbox row per channel and one stream row; both bells ring (after the commit, not before)
 
+Under job workers a `dispatch` is told, after the commit, the ids of the pending rows the transaction added, so
+each is sent as a delivery job (`service.jobs`); `serve` rings its in-process worker instead.
+
 A message is written at most once per channel (and once per owner in the stream log): putting it again, as a
 re-run evaluation might, changes nothing. A channel whose endpoint was disabled by 410 Gone gets its row already
 `disabled`, so the record shows why it was not sent. On PostgreSQL the stream rows are written under a
@@ -16,7 +19,7 @@ never skips a row committed later with a smaller id (SQLite writers are serialis
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import event, select, text
@@ -28,6 +31,10 @@ from defiscope.alerts.wakeup import Bell
 from defiscope.store.outbox import DISABLED, PENDING, DisabledEndpoint, OutboxRow, StreamRow
 
 _STREAM_LOCK_KEY: Final = 0x616C7274  # "alrt": serialises stream inserts until commit (PostgreSQL)
+_ADDED: Final = "outbox_added"  # the session's `info` entry: pending row ids added, for `dispatch` after commit
+
+#: Told the ids of the pending outbox rows a transaction added, once it committed.
+Dispatch = Callable[[Sequence[int]], None]
 
 
 def body_text(message: AlertMessage) -> str:
@@ -56,10 +63,11 @@ def _evidence_text(evidence: dict[str, Any], shared: Mapping[str, SharedJson]) -
 class OutboxSink:
     """An `AlertSink` (see `defiscope.alerts.message`) over the outbox tables."""
 
-    __slots__ = ("bells",)
+    __slots__ = ("bells", "dispatch")
 
-    def __init__(self, bells: Sequence[Bell] = ()) -> None:
+    def __init__(self, bells: Sequence[Bell] = (), dispatch: Dispatch | None = None) -> None:
         self.bells = tuple(bells)
+        self.dispatch = dispatch
 
     def put(self, session: Session, message: AlertMessage, channels: tuple[Channel, ...], owner: str) -> None:
         now = time.time()
@@ -79,13 +87,29 @@ class OutboxSink:
                 "next_attempt_at": now,
                 "last_error": "endpoint disabled (410 Gone)" if (channel.type, channel.target) in disabled else None,
             }
-            session.execute(_insert_once(session, OutboxRow, values))
+            insert = _insert_once(session, OutboxRow, values)
+            if self.dispatch is None or values["state"] != PENDING:
+                session.execute(insert)
+            else:  # RETURNING gives the id only when the row is new: a message put again is not sent again
+                self._added(session).extend(session.scalars(insert.returning(OutboxRow.id)))
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STREAM_LOCK_KEY})
         stream = {"owner": owner, "message_id": message.message_id, "type": message.type, "body": body}
         session.execute(_insert_once(session, StreamRow, {**stream, "created_at": now}))
         if self.bells:
             event.listen(session, "after_commit", self._ring, once=True)
+
+    def _added(self, session: Session) -> list[int]:
+        added: list[int] | None = session.info.get(_ADDED)
+        if added is None:
+            added = session.info[_ADDED] = []
+            event.listen(session, "after_commit", self._dispatch, once=True)
+        return added
+
+    def _dispatch(self, session: Session) -> None:
+        added = session.info.pop(_ADDED, [])
+        if added and self.dispatch is not None:
+            self.dispatch(added)
 
     def _ring(self, _session: Session) -> None:
         for bell in self.bells:

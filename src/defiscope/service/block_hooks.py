@@ -6,22 +6,27 @@
     await hooks.idle()          # the risk scoring of the last block told has finished
 
 `defiscope index` and the head-follower job (`service.jobs.tasks.follow_slice`) run the same ones, so a
-scaled-out setup stores the grades, alerts and risk rows a single `index` process would.
+scaled-out setup stores the grades, alerts and risk rows a single `index` process would. Under workers the follow
+job runs `worker_hooks` instead: the same work, with delivery, grades and indices sent as jobs (`Dispatch`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from defiscope.alerts.message import AlertSink
+from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.wiring import alert_engine, alert_hooks, around
+from defiscope.analytics.grades.catalog import CLOCK_CHAIN
 from defiscope.analytics.grades.hook import grades_hook
 from defiscope.analytics.risk.hook import RiskHook
 from defiscope.config import Settings
-from defiscope.indexing_hooks import BlockHook
+from defiscope.indexing_hooks import BlockHook, IndexedChain
 from defiscope.store import Repository
-from defiscope.tvl.engine import TvlEngine
+from defiscope.store.grades import GradeStore
+from defiscope.tvl.engine import ChainTvl, TvlEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +55,69 @@ def index_hooks(
         alert_hooks(repo, (publisher,)) if alert_sink is None else around(alert_engine(repo, alert_sink), (publisher,))
     )
     return IndexHooks((*alerts, *beside, risk), risk)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """Where the follow job sends, under workers, the work `index_hooks` does inline (`service.jobs.actors`)."""
+
+    deliveries: Callable[[Sequence[int]], None]  # outbox row ids: one delivery job each
+    grades: Callable[[int, int], object]  # (chain, block): publish there, then the signal rules' pass
+    index: Callable[[int, str, int], object]  # (chain, index id, block): track the index up to the block
+    indices: Mapping[int, tuple[str, ...]]  # chain -> the ids of the indices tracked there
+
+
+def worker_hooks(repo: Repository, settings: Settings, dispatch: Dispatch) -> IndexHooks:
+    """The follow job's hooks under workers: the alert rules' first pass (their messages sent as delivery jobs),
+    a grades job when a publication is due, an index job per tracked index and block, then risk scoring. The
+    signal rules' pass runs after each publication, in the jobs the grades job sends (`service.jobs.compute`)."""
+    alerts = alert_engine(repo, OutboxSink(dispatch=dispatch.deliveries))
+    grades = GradesDispatch(GradeStore(repo.engine), settings.grades_every_seconds, dispatch.grades)
+    repo.on_rollback(grades.on_rollback)
+    risk = RiskHook(repo, settings.risk_every_seconds)
+    return IndexHooks((alerts, grades, IndexDispatch(dispatch), risk), risk)
+
+
+class GradesDispatch:
+    """Sends a grades job at each block of chain 1 where a publication is due (`GradesHook.due`), counting the
+    ones sent and not yet published, so a burst of blocks before the job publishes sends one."""
+
+    __slots__ = ("every_seconds", "grades", "send", "sent_time")
+
+    def __init__(self, grades: GradeStore, every_seconds: int, send: Callable[[int, int], object]) -> None:
+        self.grades = grades
+        self.every_seconds = every_seconds
+        self.send = send
+        self.sent_time: int | None = None
+
+    async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
+        del chain
+        block = result.block
+        if block.chain_id != CLOCK_CHAIN:
+            return
+        stored = await asyncio.to_thread(self.grades.latest_time, CLOCK_CHAIN)
+        latest = max((t for t in (stored, self.sent_time) if t is not None), default=None)
+        if latest is None or block.timestamp - latest >= self.every_seconds:
+            self.send(block.chain_id, block.number)
+            self.sent_time = block.timestamp
+
+    def on_rollback(self, session: object, chain_id: int, block_number: int) -> None:
+        """`Repository.on_rollback`: a job sent for a lost block may publish nothing; the store decides again."""
+        del session, block_number
+        if chain_id == CLOCK_CHAIN:
+            self.sent_time = None
+
+
+class IndexDispatch:
+    """Sends one index job per tracked index at each stored block of its chain."""
+
+    __slots__ = ("dispatch",)
+
+    def __init__(self, dispatch: Dispatch) -> None:
+        self.dispatch = dispatch
+
+    async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
+        del chain
+        block = result.block
+        for index_id in self.dispatch.indices.get(block.chain_id, ()):
+            self.dispatch.index(block.chain_id, index_id, block.number)

@@ -25,6 +25,7 @@ from defiscope.analytics.indices.live import HistoryOpener, IndexTracker
 from defiscope.analytics.indices.loader import configured_definitions, load_definitions
 from defiscope.analytics.indices.venue import ChainVenue, FixedFeeVenue, decimals_of
 from defiscope.chain.client import ChainClient
+from defiscope.deployments import Deployment
 from defiscope.errors import InputError
 from defiscope.routing.load import PoolRef
 from defiscope.service.context import ChainTarget
@@ -41,19 +42,38 @@ def index_hook(repo: Repository, targets: Sequence[ChainTarget], directory: Path
     trackers: dict[int, list[IndexTracker]] = {}
     venues: list[ChainVenue] = []
     for target in targets:
-        options = on_chain(BacktestOptions(), target.chain_id)
-        if target.deployment.tokens.get(options.hub) is None:
+        venue = tracking_venue(target)
+        if venue is None:
             continue
-        venue = ChainVenue(target.deployment, target.rpc_urls, partial(_refs, target=target))
         venues.append(venue)
-        decimals = decimals_of(target.deployment)
-        trackers[target.chain_id] = [
-            IndexTracker(d, target.chain_id, _opener(repo, target, d, venue, options), venue, decimals, values, options)
-            for d in definitions.values()
-        ]
+        trackers[target.chain_id] = [index_tracker(repo, target, d, venue, values) for d in definitions.values()]
     hook = IndexHook(trackers, closers=[v.close for v in venues])
     repo.on_rollback(hook.on_rollback)
     return hook
+
+
+def tracked_indices(chain_id: int, deployment: Deployment, directory: Path | None = None) -> tuple[str, ...]:
+    """The ids of the indices tracked on the chain: every definition, if its registry lists the hub."""
+    if deployment.tokens.get(on_chain(BacktestOptions(), chain_id).hub) is None:
+        return ()
+    return tuple(configured_definitions() if directory is None else load_definitions(directory))
+
+
+def tracking_venue(target: ChainTarget) -> ChainVenue | None:
+    """The venue indices trade on along the chain, or None if its registry lists no hub (no index tracked there)."""
+    options = on_chain(BacktestOptions(), target.chain_id)
+    if target.deployment.tokens.get(options.hub) is None:
+        return None
+    return ChainVenue(target.deployment, target.rpc_urls, partial(_refs, target=target))
+
+
+def index_tracker(
+    repo: Repository, target: ChainTarget, definition: IndexDefinition, venue: ChainVenue, values: IndexValueStore
+) -> IndexTracker:
+    """A live tracker of `definition` on the chain (it resumes from what the store holds at its first step)."""
+    options = on_chain(BacktestOptions(), target.chain_id)
+    opener = _opener(repo, target, definition, venue, options)
+    return IndexTracker(definition, target.chain_id, opener, venue, decimals_of(target.deployment), values, options)
 
 
 def run_backtests(

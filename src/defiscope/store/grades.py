@@ -28,7 +28,7 @@ from sqlalchemy.orm import sessionmaker
 from defiscope.chain.block import BlockRef
 from defiscope.store.database import WRITE_OPTION
 from defiscope.store.errors import BlockConflictError
-from defiscope.store.models import Block, GradePublicationRow, GradeSignalRow
+from defiscope.store.models import Block, GradePublicationRow, GradeSignalRow, SignalPassRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,38 @@ class GradeStore:
         stmt = select(func.min(GradePublicationRow.block_number)).where(GradePublicationRow.chain_id == chain_id)
         with self._reads() as session:
             return session.scalar(stmt)
+
+    def published_blocks(self, chain_id: int, after: int | None, upto: int) -> list[int]:
+        """The blocks in (after, upto] with grades published, oldest first."""
+        stmt = select(GradePublicationRow.block_number).where(
+            GradePublicationRow.chain_id == chain_id, GradePublicationRow.block_number <= upto
+        )
+        if after is not None:
+            stmt = stmt.where(GradePublicationRow.block_number > after)
+        with self._reads() as session:
+            return sorted(int(n) for n in session.scalars(stmt))
+
+    def judged_through(self, chain_id: int, depth: int) -> int | None:
+        """The newest publication block the signal rules of `depth` judged (`signal_passes`), None before any."""
+        stmt = select(func.max(SignalPassRow.block_number)).where(
+            SignalPassRow.chain_id == chain_id, SignalPassRow.depth == depth
+        )
+        with self._reads() as session:
+            return session.scalar(stmt)
+
+    def mark_judged(self, chain_id: int, block_number: int, depth: int) -> None:
+        """Record the pass at the block as done (once: marking it again changes nothing)."""
+        with self._writes.begin() as session:
+            if session.get(SignalPassRow, (chain_id, depth, block_number)) is None:
+                session.add(SignalPassRow(chain_id=chain_id, depth=depth, block_number=block_number))
+
+    def published_at(self, chain_id: int, block_number: int) -> bool:
+        """Whether grades are published at the block."""
+        stmt = select(GradePublicationRow.id).where(
+            GradePublicationRow.chain_id == chain_id, GradePublicationRow.block_number == block_number
+        )
+        with self._reads() as session:
+            return session.scalar(stmt) is not None
 
     def latest_time(self, chain_id: int) -> int | None:
         """The timestamp of the newest published block (None before the first publication)."""

@@ -507,6 +507,20 @@ class GradeSignalRow(Base):
     document: Mapped[str] = mapped_column(Text)
 
 
+class SignalPassRow(Base):
+    """The signal rules of one confirmation depth judged the publication at a block (revision 0021): under workers
+    that pass is a job (`service.jobs.compute`), and the newest row is where the next one continues."""
+
+    __tablename__ = "signal_passes"
+    __table_args__ = (
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    depth: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class IndexValueRow(Base):
     """One index's live figures at one stored block (revision 0018): its level and the two benchmarks' (from the
     index's base value), its raw holdings by symbol, whether it rebalanced there; or NULL and why there is no level

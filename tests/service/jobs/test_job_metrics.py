@@ -78,3 +78,33 @@ def test_a_broker_that_does_not_answer_is_down_without_depths(sqlite_url: str, m
         text = client.get("/metrics").text
     assert _value(text, "defiscope_broker_up") == 0
     assert "defiscope_queue_messages{" not in text
+
+
+def test_metrics_show_the_delivery_and_analytics_jobs(
+    metrics_client: TestClient, job_settings: JobSettings, sqlite_url: str
+) -> None:
+    broker = open_broker(job_settings)
+    try:
+        jobs = Jobs(broker, job_settings)
+        jobs.deliver_alert.send(7)  # no worker: they wait in their queues
+        jobs.publish_grades.send(1, 100)
+        jobs.track_index.send(1, "defi-blue-chips", 100)
+    finally:
+        broker.close()
+    repo = Repository.open(sqlite_url)
+    try:
+        ledger = JobLedger(repo.engine)
+        for key, kind in (("delivery:7:1", "delivery"), ("grades:1:99:1.1.0", "grades"), ("index:1:x:99", "index")):
+            ledger.start(key, kind, "h", now=100.0)
+            ledger.finish(key, {}, now=100.2)
+        ledger.start("signals:1:99:0", "signals", "h", now=100.0)
+    finally:
+        repo.close()
+
+    text = metrics_client.get("/metrics").text
+    assert _value(text, "defiscope_queue_messages", '{queue="delivery"}') == 1
+    assert _value(text, "defiscope_queue_messages", '{queue="analytics"}') == 2
+    for kind in ("delivery", "grades", "index"):
+        assert _value(text, "defiscope_jobs", f'{{kind="{kind}",state="done"}}') == 1
+        assert _value(text, "defiscope_job_seconds_count", f'{{kind="{kind}"}}') == 1
+    assert _value(text, "defiscope_jobs", '{kind="signals",state="running"}') == 1

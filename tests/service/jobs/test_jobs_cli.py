@@ -81,7 +81,8 @@ def test_an_unreachable_broker_exits_1_naming_it(
 def test_worker_refuses_an_unknown_queue(cli: CliRunner) -> None:
     result = cli.invoke(app, ["worker", "--queues", "backfill,nope"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: unknown queue nope: choose among backfill, follow, discovery"
+    queues = "backfill, follow, discovery, delivery, analytics"
+    assert result.stderr.strip() == f"error: unknown queue nope: choose among {queues}"
 
 
 def test_backfill_chunk_wait_returns_once_a_worker_did_every_chunk(

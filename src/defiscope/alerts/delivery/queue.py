@@ -8,6 +8,9 @@ Claiming counts the attempt (a message that crashes the worker still runs out of
 the worker dies before recording, the lease runs out and any worker claims it again: at least once. On
 PostgreSQL several workers claim with `FOR UPDATE SKIP LOCKED`; SQLite's write transactions are serialised
 (BEGIN IMMEDIATE). Every method is one transaction.
+
+A delivery job (`service.jobs`) claims its one row the same way (`claim_row`); when the row is not claimable it
+asks `next_look` when to come back (a retry falling due, or a lease running out: its holder may have died).
 """
 
 from __future__ import annotations
@@ -79,6 +82,39 @@ class OutboxQueue:
             )
         dues = [float(t) for t in (free_due, lease_due) if t is not None]
         return claimed, min(dues) if dues else None
+
+    def claim_row(self, row_id: int, now: float) -> Envelope | None:
+        """Row `row_id`, leased to the caller as one more attempt, if it is pending, due and free; else None."""
+        with self._write() as session:
+            row = session.scalars(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.id == row_id,
+                    OutboxRow.state == PENDING,
+                    OutboxRow.next_attempt_at <= now,
+                    or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= now),
+                )
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if row is None:
+                return None
+            row.attempts += 1
+            row.lease_until = now + self.settings.lease
+            return Envelope(row.id, row.message_id, row.channel, row.target, row.secret, row.body, row.attempts)
+
+    def next_look(self, row_id: int) -> float | None:
+        """When row `row_id` may be claimable: its retry time or its lease's end, whichever is later; None once it
+        is settled (delivered, dead, disabled) or gone."""
+        with self._reads() as session:
+            found = session.execute(
+                select(OutboxRow.next_attempt_at, OutboxRow.lease_until).where(
+                    OutboxRow.id == row_id, OutboxRow.state == PENDING
+                )
+            ).one_or_none()
+        if found is None:
+            return None
+        due, lease = found
+        return max(float(due), float(lease or 0.0))
 
     def record(self, envelope: Envelope, outcome: Outcome, now: float) -> str:
         """Store what the attempt came to; returns the row's new state."""

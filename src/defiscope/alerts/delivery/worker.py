@@ -62,6 +62,22 @@ class ChannelSenders:
         return Outcome("refused", f"unknown channel {envelope.channel!r}")
 
 
+async def attempt(channels: Channels, envelope: Envelope) -> Outcome:
+    """One attempt at `envelope`; a sender bug must not lose the message: it counts as a failed try."""
+    try:
+        return await channels.send(envelope)
+    except Exception as exc:
+        log.error("alerts.send_crashed", row=envelope.row_id, exc_info=exc)
+        return Outcome("failed", f"internal error: {type(exc).__name__}: {exc}")
+
+
+@contextlib.asynccontextmanager
+async def open_channels(settings: DeliverySettings, resolver: Resolver | None = None) -> AsyncIterator[ChannelSenders]:
+    """The real channels (signed webhooks through the guarded client, e-mail); the client is closed on exit."""
+    async with webhook_client(settings, resolver) as client:
+        yield ChannelSenders(WebhookSender(client, settings), EmailSender(settings))
+
+
 def webhook_client(settings: DeliverySettings, resolver: Resolver | None = None) -> httpx.AsyncClient:
     """The guarded client webhooks are sent with (see `ssrf`), sized to the worker's concurrency."""
     policy = AddressPolicy.of(settings.webhook_allow_hosts)
@@ -147,11 +163,7 @@ class DeliveryWorker:
 
     async def _deliver(self, envelope: Envelope) -> None:
         started = time.perf_counter()
-        try:
-            outcome = await self.channels.send(envelope)
-        except Exception as exc:  # a sender bug must not lose the message: it counts as a failed try
-            log.error("alerts.send_crashed", row=envelope.row_id, exc_info=exc)
-            outcome = Outcome("failed", f"internal error: {type(exc).__name__}: {exc}")
+        outcome = await attempt(self.channels, envelope)
         try:
             state = await asyncio.to_thread(self.queue.record, envelope, outcome, self.clock())
         except Exception as exc:  # not recorded: the lease runs out and the message is sent again (at least once)
@@ -192,8 +204,7 @@ async def open_worker(
     """A worker over `engine`'s outbox with the real channels, pruning by `retention` (default: from the
     environment); its webhook client is closed on exit."""
     pruner = Pruner(engine, retention or RetentionSettings.from_env())
-    async with webhook_client(settings, resolver) as client:
-        channels = ChannelSenders(WebhookSender(client, settings), EmailSender(settings))
+    async with open_channels(settings, resolver) as channels:
         yield DeliveryWorker(OutboxQueue(engine, settings), channels, settings, bell=bell, pruner=pruner)
 
 

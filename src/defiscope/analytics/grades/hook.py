@@ -22,7 +22,7 @@ import structlog
 from defiscope.analytics.grades.catalog import CLOCK_CHAIN
 from defiscope.analytics.grades.compute import DOCUMENTED_SHARES, ReaderFactory, graded_tokens
 from defiscope.analytics.grades.market import TokenRef
-from defiscope.analytics.grades.publish import publish_grades
+from defiscope.analytics.grades.publish import Published, publish_grades
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import Snapshot
 from defiscope.chain.reader import Batcher, Reader
@@ -67,13 +67,18 @@ class GradesHook:
 
     async def block_indexed(self, chain: IndexedChain, result: ChainTvl) -> None:
         del chain
-        block = result.block
-        if block.chain_id != CLOCK_CHAIN or not await asyncio.to_thread(self.due, block):
-            return
+        if result.block.chain_id == CLOCK_CHAIN:
+            await self.publish_if_due(result.block)
+
+    async def publish_if_due(self, block: BlockRef) -> Published | None:
+        """Publish at `block` (of chain 1) if it is due (`due`); what was published, or None."""
+        if not await asyncio.to_thread(self.due, block):
+            return None
         published = await publish_grades(
             self.repo, self.reader_for, block.number, tokens=self.tokens, revenue_shares=self.revenue_shares
         )
         log.info("grades.published", block=block.number, signals=len(published.signals))
+        return published
 
     def due(self, block: BlockRef) -> bool:
         """Whether `block` comes `every_seconds` or more after the newest publication (or there is none)."""

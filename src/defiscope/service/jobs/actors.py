@@ -11,9 +11,11 @@ then left in the dead-letter queue (`<queue>.XQ`) with the reason in the job led
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import asdict
 from typing import Any, Final, ParamSpec
 
@@ -26,13 +28,25 @@ from dramatiq.middleware import Middleware
 from pika.exceptions import AMQPError
 
 from defiscope import tracing
+from defiscope.alerts.engine import AlertEngine
+from defiscope.alerts.outbox import OutboxSink
+from defiscope.alerts.wiring import alert_engine
+from defiscope.analytics.grades.formula import FORMULA_VERSION
 from defiscope.errors import DefiscopeError, InputError
-from defiscope.service.jobs import tasks
-from defiscope.service.jobs.context import WorkerProcess, holder_id
+from defiscope.service.block_hooks import Dispatch
+from defiscope.service.jobs import compute, delivery, tasks
+from defiscope.service.jobs.context import WorkerProcess, WorkerThread, holder_id
 from defiscope.service.jobs.errors import BrokerUnavailable
 from defiscope.service.jobs.lease import Lease
 from defiscope.service.jobs.settings import JobSettings
-from defiscope.service.jobs.specs import BackfillChunk, discovery_key
+from defiscope.service.jobs.specs import (
+    BackfillChunk,
+    discovery_key,
+    grades_key,
+    index_key,
+    signals_key,
+    signals_lease,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +56,12 @@ _MS: Final = 1000
 TRACE_OPTION: Final = "trace_context"
 #: A chunk runs for at most this long (Dramatiq interrupts it, then retries): a stuck RPC must not hold a chunk.
 CHUNK_TIME_LIMIT_S: Final = 3600
+#: A delivery job sends one message (bounded by the webhook timeout); this only stops one that hangs.
+DELIVERY_TIME_LIMIT_MS: Final = 600_000
+#: How often a signal rules' pass waiting for its confirmations looks at the stored head again.
+CONFIRMATION_POLL_MS: Final = 2000
+#: Past a retry time or a lease's end, so the look finds it due despite two processes' clock reads.
+LOOK_MARGIN_MS: Final = 50
 
 
 class NotAWorker(DefiscopeError):
@@ -99,6 +119,11 @@ class Jobs:
         self.discovery_scan = self._actor(
             self._discovery_scan, "discovery", **retried, time_limit=CHUNK_TIME_LIMIT_S * _MS
         )
+        self.deliver_alert = self._actor(self._deliver_alert, "delivery", **retried, time_limit=DELIVERY_TIME_LIMIT_MS)
+        computed = {**retried, "time_limit": CHUNK_TIME_LIMIT_S * _MS, "throws": (InputError,)}
+        self.publish_grades = self._actor(self._publish_grades, "analytics", **computed)
+        self.judge_signals = self._actor(self._judge_signals, "analytics", **computed)
+        self.track_index = self._actor(self._track_index, "analytics", **computed)
         if not any(isinstance(m, TraceContext) for m in broker.middleware):
             broker.add_middleware(TraceContext())
         if process is not None:
@@ -135,12 +160,85 @@ class Jobs:
         process = self.process
         thread = process.thread()
         given = None if handover is None else Lease(**handover)
-        lease = thread.run(tasks.follow_slice(process, thread, chain_id, holder_id(), given))
+        lease = thread.run(tasks.follow_slice(process, thread, chain_id, holder_id(), given, self.dispatch()))
         if lease is not None:
             # The slice is over (or the process stops): the continuation takes the lease over from this holder,
             # on whichever worker gets it; a watchdog's follow job finds the lease held and returns.
             self.follow_head.send(chain_id, asdict(lease))
             log.info("follow.handed_over", chain_id=chain_id, token=lease.token)
+
+    def dispatch(self) -> Dispatch:
+        """What the follow job sends instead of running it inline (`block_hooks.worker_hooks`)."""
+        return Dispatch(
+            deliveries=self.send_deliveries,
+            grades=self.publish_grades.send,
+            index=self.track_index.send,
+            indices={},
+        )
+
+    def send_deliveries(self, row_ids: Sequence[int]) -> None:
+        """One delivery job per new outbox row (`OutboxSink`'s dispatch, after the alert's commit). A broker that
+        fails here leaves the rows pending: a `defiscope delivery worker` (same claims) or a later send takes them."""
+        try:
+            for row_id in row_ids:
+                self.deliver_alert.send(row_id)
+        except (AMQPError, BrokerConnectionError) as exc:
+            log.warning("delivery.not_sent", rows=list(row_ids), error=repr(exc))
+
+    def _deliver_alert(self, row_id: int) -> None:
+        process = self.process
+        thread = process.thread()
+        look = thread.run(delivery.deliver_row(process, thread, row_id))
+        if look is not None:  # not settled: come back when its retry falls due or its lease runs out
+            self.deliver_alert.send_with_options(args=(row_id,), delay=_delay_ms(look))
+
+    def _publish_grades(self, chain_id: int, block: int) -> None:
+        process = self.process
+
+        async def publish_then_judge(thread: WorkerThread) -> Mapping[str, object]:
+            publisher = await compute.worker_publisher(process, thread)
+            result = await compute.publish_grades_at(process.repo, publisher, chain_id, block)
+            if result["published"]:  # the signal rules judge the publication, each depth once it is confirmed
+                for depth in sorted(await (await self._signal_engine(thread)).published_depths(chain_id)):
+                    self.judge_signals.send(chain_id, block, depth)
+            return result
+
+        tasks.run_keyed(process, grades_key(chain_id, block, FORMULA_VERSION), "grades", publish_then_judge)
+
+    def _judge_signals(self, chain_id: int, block: int, depth: int) -> None:
+        process = self.process
+        # Its rules' confirmations are not stored yet, or another worker is judging the chain at this depth.
+        lease = None
+        if compute.confirmed(process.repo, chain_id, block, depth):
+            lease = process.leases.acquire(signals_lease(chain_id, depth), holder_id(), time.time())
+        if lease is None:
+            self.judge_signals.send_with_options(args=(chain_id, block, depth), delay=CONFIRMATION_POLL_MS)
+            return
+
+        async def judge(thread: WorkerThread) -> Mapping[str, object]:
+            engine = await self._signal_engine(thread)
+            return await compute.judge_signals_through(process.repo, engine, chain_id, block, depth)
+
+        try:
+            tasks.run_keyed(process, signals_key(chain_id, block, depth), "signals", judge)
+        finally:
+            process.leases.release(lease)
+
+    def _track_index(self, chain_id: int, index_id: str, block: int) -> None:
+        process = self.process
+        key = index_key(chain_id, index_id, block)
+        tasks.run_keyed(process, key, "index", lambda _t: compute.track_index_to(process, chain_id, index_id, block))
+
+    async def _signal_engine(self, thread: WorkerThread) -> AlertEngine:
+        """This thread's alert engine for the signal rules' pass (its messages sent as delivery jobs)."""
+        repo = self.process.repo
+        return await thread.kept(
+            "signal-engine", lambda: nullcontext(alert_engine(repo, OutboxSink(dispatch=self.send_deliveries)))
+        )
+
+
+def _delay_ms(at: float) -> int:
+    return max(0, math.ceil((at - time.time()) * _MS)) + LOOK_MARGIN_MS
 
 
 class _ThreadContexts(Middleware):

@@ -17,10 +17,10 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Coroutine
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from defiscope.config import load_settings
 from defiscope.service.context import NETWORK_ENV, NETWORKS, Network, NoChainsConfigured, Runtime, open_runtime
@@ -54,15 +54,30 @@ class WorkerThread:
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _runtime: Runtime | None = None
 
+    _kept: dict[str, Any] = field(default_factory=dict)
+
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
 
     async def engine(self, chain_id: int) -> TvlEngine:
+        return (await self._opened()).engine(chain_id)
+
+    async def engines(self) -> Mapping[int, TvlEngine]:
+        """Every chain's engine (the grades read token supplies on each)."""
+        return (await self._opened()).engines
+
+    async def kept(self, name: str, opener: Callable[[], AbstractAsyncContextManager[T]]) -> T:
+        """What `opener` gives, entered on first use and kept for this thread's later jobs (exited at its end)."""
+        if name not in self._kept:
+            self._kept[name] = await self._stack.enter_async_context(opener())
+        return cast(T, self._kept[name])
+
+    async def _opened(self) -> Runtime:
         if self._runtime is None:
             self._runtime = await self._stack.enter_async_context(
                 open_runtime(load_settings(), network=network_from_env())
             )
-        return self._runtime.engine(chain_id)
+        return self._runtime
 
     def close(self) -> None:
         try:

@@ -23,7 +23,7 @@ BROKER_URL_ENV: Final = "DEFISCOPE_BROKER_URL"
 DEFAULT_BROKER_URL: Final = "amqp://guest:guest@127.0.0.1:5672/%2F"
 _PREFIX: Final = "DEFISCOPE_JOBS_"
 #: The queues a worker consumes by default; `defiscope worker --queues` picks among them.
-QUEUES: Final = ("backfill", "follow", "discovery")
+QUEUES: Final = ("backfill", "follow", "discovery", "delivery", "analytics")
 
 
 class InvalidJobSettings(InputError):

@@ -75,3 +75,26 @@ def head_lease(chain_id: int) -> str:
 
 def discovery_key(chain_id: int, block: int) -> str:
     return f"discovery:{chain_id}:{block}"
+
+
+def delivery_key(row_id: int, attempt: int) -> str:
+    """One attempt at one outbox row (an alert message to one endpoint)."""
+    return f"delivery:{row_id}:{attempt}"
+
+
+def grades_key(chain_id: int, block: int, formula_version: str) -> str:
+    return f"grades:{chain_id}:{block}:{formula_version}"
+
+
+def signals_key(chain_id: int, block: int, depth: int) -> str:
+    """The signal rules' pass at a publication block, for the rules of one confirmation depth."""
+    return f"signals:{chain_id}:{block}:{depth}"
+
+
+def signals_lease(chain_id: int, depth: int) -> str:
+    """The lease of the signal rules' pass of one chain and depth: one worker judges them at a time, in order."""
+    return f"signals:{chain_id}:{depth}"
+
+
+def index_key(chain_id: int, index_id: str, block: int) -> str:
+    return f"index:{chain_id}:{index_id}:{block}"

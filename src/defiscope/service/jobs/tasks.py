@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -21,9 +22,10 @@ from defiscope.chain.reader import Batcher
 from defiscope.config import load_settings
 from defiscope.errors import InputError
 from defiscope.service.backfill import backfill
-from defiscope.service.block_hooks import index_hooks
+from defiscope.service.block_hooks import Dispatch, index_hooks, worker_hooks
 from defiscope.service.discovery import attach_discovery, engine_cursors
 from defiscope.service.indexer import ChainIndexer, IndexerOptions
+from defiscope.service.indices import tracked_indices
 from defiscope.service.jobs.context import WorkerProcess, WorkerThread, holder_id
 from defiscope.service.jobs.lease import Lease, LeaseStore
 from defiscope.service.jobs.specs import BackfillChunk, discovery_key, head_lease
@@ -88,10 +90,18 @@ async def discovery_block(thread: WorkerThread, chain_id: int) -> tuple[str, int
 
 
 async def follow_slice(
-    process: WorkerProcess, thread: WorkerThread, chain_id: int, holder: str, handover: Lease | None
+    process: WorkerProcess,
+    thread: WorkerThread,
+    chain_id: int,
+    holder: str,
+    handover: Lease | None,
+    dispatch: Dispatch | None = None,
 ) -> Lease | None:
     """Follow the chain's head for one slice while holding its lease; the lease still held at the end (for the
-    continuation to take over), or None if it was held by another worker or lost on the way."""
+    continuation to take over), or None if it was held by another worker or lost on the way.
+
+    With `dispatch` (under workers), alert delivery, grades and indices are sent as jobs (`worker_hooks`);
+    without, the slice runs them inline as `defiscope index` does."""
     leases = process.leases
     lease = await take_lease(leases, head_lease(chain_id), holder, handover)
     if lease is None:
@@ -99,7 +109,12 @@ async def follow_slice(
         return None
     engine = await thread.engine(chain_id)
     # The hooks `defiscope index` runs (alerts, grades, risk), so a follow job stores what `index` would.
-    hooks = index_hooks(process.repo, {chain_id: engine}, load_settings())
+    settings = load_settings()
+    if dispatch is None:
+        hooks = index_hooks(process.repo, {chain_id: engine}, settings)
+    else:
+        tracked = {chain_id: tracked_indices(chain_id, engine.deployment)}
+        hooks = worker_hooks(process.repo, settings, replace(dispatch, indices=tracked))
     follower = ChainIndexer(engine, process.repo, IndexerOptions(every=process.settings.every), hooks.hooks)
     latest = (await asyncio.to_thread(process.repo.latest_blocks)).get(chain_id)
     if latest is not None:
