@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from defiscope.api import ApiSettings, create_app
 from defiscope.api.keys import new_key
-from defiscope.api.rate_limits import Budget, RedisLimits, Verdict
+from defiscope.api.rate_limits import Budget, LibraryLimits, RedisLimits, Verdict, rate_limits
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
 from tests.api.conftest import REDIS_URL, require_redis
@@ -193,3 +193,16 @@ def test_limits_and_the_script_share_one_counter() -> None:
             await client.aclose()
 
     assert asyncio.run(run()) == (True, False, 0)
+
+
+@pytest.mark.parametrize(
+    ("storage", "kind"),
+    [
+        ("async+memory://", LibraryLimits),
+        ("async+redis://127.0.0.1:6379/0", RedisLimits),
+        ("async+rediss://127.0.0.1:6380/1", RedisLimits),
+        ("async+redis+unix:///run/redis.sock", RedisLimits),
+    ],
+)
+def test_redis_storages_take_the_script_and_others_limits(storage: str, kind: type) -> None:
+    assert isinstance(rate_limits(storage, prefix="p"), kind)

@@ -120,9 +120,11 @@ class RateLimits(Protocol):
 
 
 def rate_limits(storage: str, *, prefix: str) -> RateLimits:
-    """Redis (`async+redis://...`): one script per request; any other `limits` storage URI: `limits` itself."""
-    if storage.startswith("async+redis://") or storage.startswith("async+rediss://"):
-        return RedisLimits(Redis.from_url(storage.removeprefix("async+")), prefix)
+    """Redis (`async+redis://`, `rediss://`, `redis+unix://`): one script per request; any other `limits` storage URI
+    (`async+memory://`): `limits` itself."""
+    url = storage.removeprefix("async+")
+    if url.startswith(("redis://", "rediss://", "redis+unix://")):
+        return RedisLimits(Redis.from_url(url.replace("redis+unix://", "unix://", 1)), prefix)
     return LibraryLimits(storage)
 
 
