@@ -4,7 +4,8 @@ A PostgreSQL database filled as `api_load.py` fills its store (100 protocols, pr
 configurations run one after the other, alternating over a few rounds, each under wrk at 64 connections:
 
 - baseline: one process, limits and cache in the process (no Redis: today's single-process API);
-- one process with Redis (shared limits: two Redis round trips per request; the shared cache level);
+- one process with Redis (shared limits: one Redis round trip per request, `api.rate_limits`; the shared cache
+  level);
 - `--workers 2` with Redis (both cores; the machine has 2).
 
     apt-get install -y wrk            # the load generator (Debian); this script installs nothing
@@ -58,7 +59,7 @@ def start(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], s
            "--workers", str(workers)]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180  # a loaded 2-core machine takes a while to import and migrate
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/openapi.json", timeout=2).status_code == 200:
@@ -90,9 +91,11 @@ def main() -> None:
             "1 process, Redis": (shared, 1),
             "2 workers, Redis": (shared, 2),
         }
-        servers = [start(env, workers) for env, workers in variants.values()]
+        servers: list[tuple[subprocess.Popen[bytes], str]] = []
         results: dict[str, list[Load]] = {}
         try:
+            for env, workers in variants.values():  # inside the try: the ones started are stopped if one fails
+                servers.append(start(env, workers))
             for label, path in PATHS.items():
                 for _, base in servers:
                     wrk(base + path, 2, args.connections)  # warm-up

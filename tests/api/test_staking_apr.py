@@ -1,5 +1,6 @@
-"""Lido's staking APR in /v1/yields: collected by the indexer from the oracle reports as it indexes, equal to
-Lido's 7-report moving average computed here from the chain's own events; without reports, a reason."""
+"""Lido's staking APR in /v1/yields: the row the indexer stored (the adapter's 7-report moving average from
+TokenRebased), served as stored, equal to Lido's moving average computed here from the chain's own events, with
+the newest stored report it rests on; before the first report, the stored gap with its reason."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from defiscope.protocols.lido.apr import user_apr
 from defiscope.protocols.lido.reports import STETH, TOKEN_REBASED, TOKEN_REBASED_KIND, parse_report_log, report_of
 from defiscope.protocols.yields import exact_decimal
 from defiscope.service.indexer import Indexer
+from defiscope.service.snapshots import snapshot_and_store
 from defiscope.store import Repository
-from tests.api.conftest import Indexed, make_engine
-from tests.staking.conftest import lido, sender  # noqa: F401  (fixtures)
+from tests.api.conftest import FilledStore, Indexed, make_engine
+from tests.staking.conftest import lido, sender, unreported_lido  # noqa: F401  (fixtures)
 
 
 async def _chain_reports(devnet: Devnet) -> list[StoredEvent]:
@@ -64,9 +66,9 @@ def test_served_apr_is_lidos_sma_of_the_reports_on_chain(indexed: Indexed, devne
     }
     assert item["block"]["number"] == indexed.repo.latest_blocks()[1].number
     assert "moving average over the last 7 reports" in item["method"]
-    # The adapter stored the same rate from the same reports, with the fee read beside it: served once, with it.
+    # The row the adapter stored from the same reports, with the fee read beside it, is what is served.
     (stored,) = indexed.repo.latest_yields(1, "lido")
-    assert stored.rate.apr == Decimal(item["apr"])
+    assert _as_stored(item) == (stored.rate.apr, stored.rate.apy, stored.rate.method, stored.block.number)
     assert stored.rate.fee_share is not None
     assert item["protocol_share"] == "1/10" == str(stored.rate.fee_share.share)
     assert item["protocol_share_source"] == stored.rate.fee_share.source
@@ -110,11 +112,46 @@ def test_a_new_report_reaches_the_apr_while_the_indexer_follows(
     assert Decimal(item["apr"]) < _expected_apr(logs[:-1])
 
 
-def test_without_stored_reports_the_answer_says_why(client: TestClient) -> None:
-    # api_store was filled by snapshot_and_store alone: TVL and yields, no oracle reports.
-    items, unavailable = _lido_items(client)
+def _as_stored(item: dict[str, Any]) -> tuple[Decimal, Decimal, str, int]:
+    return Decimal(item["apr"]), Decimal(item["apy"]), item["method"], item["block"]["number"]
+
+
+def test_without_the_report_stream_the_stored_rate_is_served_without_a_report(
+    client: TestClient, api_store: FilledStore
+) -> None:
+    # api_store was filled by snapshot_and_store alone: the adapter's stored rate, but no stored report stream.
+    (item,), unavailable = _lido_items(client)
+    assert unavailable == []
+    repo = Repository.open(api_store.url)
+    try:
+        (stored,) = repo.latest_yields(1, "lido")
+    finally:
+        repo.close()
+    assert _as_stored(item) == (stored.rate.apr, stored.rate.apy, stored.rate.method, stored.block.number)
+    assert item["report"] is None
+
+
+async def test_before_the_first_report_the_stored_gap_says_why(
+    devnet: Devnet,
+    sender: Sender,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    unreported = unreported_lido(sender, devnet_deployment(devnet.chain(1)))
+    url = f"sqlite:///{tmp_path / 'unreported.db'}"
+    repo = Repository.open(url)
+    engine = make_engine(unreported, devnet.chain(1).rpc_url)
+    try:
+        block = (await snapshot_and_store(engine, repo, slugs={"lido"})).block.number
+        app = create_app(ApiSettings(database_url=url), repo=repo, deployments=[unreported])
+        with TestClient(app) as client:
+            items, unavailable = _lido_items(client)
+            other = client.get("/v1/yields", params={"kind": "supply"}).json()
+    finally:
+        await engine.client.aclose()
+        repo.close()
     assert items == []
-    assert [(u["protocol"], u["chain_id"], u["kind"]) for u in unavailable] == [("lido", 1, "staking")]
-    assert "no oracle reports" in unavailable[0]["reason"]
-    other = client.get("/v1/yields", params={"kind": "supply"}).json()
+    assert [(u["protocol"], u["chain_id"], u["kind"], u["market"], u["block"]["number"]) for u in unavailable] == [
+        ("lido", 1, "staking", unreported.contracts[STETH], block)
+    ]
+    assert unavailable[0]["reason"] == f"no oracle report (TokenRebased) up to block {block}: no staking rate"
     assert other["unavailable"] == []  # only asked-for kinds are explained

@@ -23,17 +23,13 @@ def repo(api_store: FilledStore) -> Iterator[Repository]:
 
 def test_yields_are_the_stored_rates_of_the_latest_block(client: TestClient, repo: Repository) -> None:
     body = client.get("/v1/yields").json()
-    # Lido's staking rate is served from the stored oracle reports (tests/api/test_staking_apr.py), none here.
-    stored = [y for y in repo.latest_yields() if y.rate.protocol != "lido"]
-    assert {y.rate.protocol for y in stored} >= {"aave-v3", "compound-v2", "compound-v3"}
-    rows = [
-        (i["protocol"], i["market"], i["asset"], i["symbol"], i["kind"], Decimal(i["apr"]), Decimal(i["apy"]))
-        for i in body["items"]
-    ]
-    assert rows == [
-        (s.rate.protocol, s.rate.market, s.rate.asset, s.rate.symbol, s.rate.kind.value, s.rate.apr, s.rate.apy)
-        for s in stored
-    ]
+    # Every stored row, Lido's staking rate too (the adapter stores it per block from TokenRebased).
+    stored = repo.latest_yields()
+    assert {y.rate.protocol for y in stored} >= {"aave-v3", "compound-v2", "compound-v3", "lido"}
+    fields = ("protocol", "market", "asset", "symbol", "kind", "apr", "apy", "method")
+    rows = [tuple(Decimal(i[f]) if f in ("apr", "apy") else i[f] for f in fields) for i in body["items"]]
+    rates = [s.rate for s in stored]
+    assert rows == [(r.protocol, r.market, r.asset, r.symbol, r.kind.value, r.apr, r.apy, r.method) for r in rates]
     assert all("E" not in i["apr"] and "E" not in i["apy"] for i in body["items"])  # plain decimal strings
     # Each rate's revenue share, as read from its knob with it: borrow rates carry their reserve factor.
     shares = [(i["protocol_share"], i["protocol_share_source"]) for i in body["items"]]

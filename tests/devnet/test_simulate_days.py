@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from defiscope.analytics.risk.facts import known_slugs
 from defiscope.devnet import Devnet
 from defiscope.devnet.anvil import rpc
 from tests.devnet.helpers import cli, run_in_process, seeded_data_dir
@@ -71,6 +72,23 @@ def history_digest(home: Path, since: int) -> tuple[str, int]:
     return hashlib.sha256(repr(rows).encode()).hexdigest(), len(rows)
 
 
+def assert_serve_hooks_ran(home: Path, last_blocks: dict[int, int]) -> None:
+    """What `serve`'s hooks store beside the snapshots: a risk score of every protocol on each chain, and the indices
+    tracked up to each chain's last block (a value, or the reason there is none)."""
+    with sqlite3.connect(home / "defiscope.db") as db:
+        scored = db.execute("SELECT DISTINCT chain_id, slug FROM risk_scores").fetchall()
+        snapshotted = db.execute("SELECT DISTINCT chain_id, slug FROM tvl_snapshots").fetchall()
+        tracked = db.execute(
+            "SELECT chain_id, MAX(block_number), COUNT(DISTINCT index_id) FROM index_values GROUP BY chain_id"
+        ).fetchall()
+        indices = {i for (i,) in db.execute("SELECT DISTINCT index_id FROM index_values")}
+    facts = set(known_slugs())  # the protocols the risk score knows (`analytics.risk.hook.scored_slugs`)
+    assert set(scored) == {(c, slug) for c, slug in snapshotted if slug in facts}
+    assert {c for c, _ in scored} == set(CHAINS)
+    assert {c: (last, count) for c, last, count in tracked} == {c: (last_blocks[c], len(indices)) for c in CHAINS}
+    assert indices
+
+
 def test_a_day_is_indexed_and_a_second_run_continues_it(devnet: Devnet, tmp_path: Path) -> None:
     home = seeded_data_dir(devnet, tmp_path / "home")
     first = simulate(home, "--days", "1", "--tick", "12h", "--sample-every", "12h", "--seed", "3")
@@ -93,6 +111,7 @@ def test_a_day_is_indexed_and_a_second_run_continues_it(devnet: Devnet, tmp_path
         ).fetchall()
     assert {(c, n) for c, n, _, _ in per_block} == {(c, n) for c in CHAINS for n in blocks[c]}
     assert all(count >= 5 and float(least) >= 0 for _, _, count, least in per_block)
+    assert_serve_hooks_ran(home, {c: by_chain(first)[c]["last_block"]["number"] for c in CHAINS})
     saved = json.loads((home / "devnet" / "saved" / "saved.json").read_text())
     assert {h["chain_id"]: h["number"] for h in saved["heads"]} == {
         c: by_chain(first)[c]["last_block"]["number"] for c in CHAINS

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from web3.contract import Contract
 
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
+from defiscope.deployments import Deployment
+from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.eigenlayer import BACKING_EIGEN, DEPOSITS, PODS, VALIDATOR_ETH, whitelisted_strategies
 from defiscope.devnet.lido import LidoDevnet
@@ -26,6 +30,16 @@ def lido(eth_chain: DevnetChain, sender: Sender) -> LidoDevnet:  # noqa: F811
         queue=sender.contract(contract_artifact("WithdrawalQueue"), c["LidoWithdrawalQueue"]),
         oracle=sender.contract(contract_artifact("AccountingOracle"), c["LidoAccountingOracle"]),
     )
+
+
+def unreported_lido(sender: Sender, deployment: Deployment) -> Deployment:  # noqa: F811
+    """`deployment` with a Lido just bootstrapped (Lido V2's 1 ETH to 0xdead) in place of its own: before its first
+    oracle report."""
+    artifact = contract_artifact("Lido")
+    fresh = deploy_aragon_app(sender, sender.deploy(artifact).address, app_id=LIDO_APP_ID).proxy.address
+    unwired = ["0x" + "00" * 20] * 4  # no oracle, queue or fee recipients: as the constructor-bootstrapped one was
+    sender.send(sender.contract(artifact, fresh).functions.initialize(*unwired), value=10**18)
+    return replace(deployment, contracts={**deployment.contracts, "LidoStETH": fresh})
 
 
 def eigen_contract(send: Sender, chain: DevnetChain, name: str, artifact: str) -> Contract:

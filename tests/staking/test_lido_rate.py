@@ -5,7 +5,6 @@ is missing with its reason, never 0."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +16,6 @@ from defiscope.analytics.grades.market import MemberSample, Rate
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
-from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.lido import LidoDevnet
 from defiscope.devnet.tx import Sender
@@ -28,6 +26,7 @@ from defiscope.protocols.lido.apr import user_apr
 from defiscope.protocols.lido.reports import rebase_reports
 from defiscope.protocols.yields import Yield, YieldKind, exact_decimal
 from defiscope.store import Repository
+from tests.staking.conftest import unreported_lido
 
 REAL_STETH_ABI = Path(__file__).parents[1] / "fixtures" / "abi" / "lido" / "StETH.json"
 FEE_ENTRIES = ("getFee", "getFeeDistribution", "TokenRebased")
@@ -130,12 +129,8 @@ async def test_a_failed_fee_read_is_missing_with_its_reason(
 async def test_no_report_up_to_a_block_is_a_gap_not_a_zero(
     client: ChainClient, deployment: Deployment, sender: Sender
 ) -> None:
-    # A Lido just bootstrapped (Lido V2's 1 ETH to 0xdead), before its first oracle report.
-    artifact = contract_artifact("Lido")
-    fresh = deploy_aragon_app(sender, sender.deploy(artifact).address, app_id=LIDO_APP_ID).proxy.address
-    unwired = ["0x" + "00" * 20] * 4  # no oracle, queue or fee recipients: as the constructor-bootstrapped one was
-    sender.send(sender.contract(artifact, fresh).functions.initialize(*unwired), value=10**18)
-    unreported = replace(deployment, contracts={**deployment.contracts, "LidoStETH": fresh})
+    unreported = unreported_lido(sender, deployment)
+    fresh = unreported.contracts["LidoStETH"]
     result = await read_lido(client, unreported)
     assert result.yields == ()
     (gap,) = result.yields_unavailable

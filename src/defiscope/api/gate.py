@@ -7,10 +7,11 @@ A pure ASGI middleware (no BaseHTTPMiddleware: that one costs a task and a strea
   to count. Checked keys are remembered `key_cache_ttl` seconds, so a revocation takes effect within that.
 - Cache hits: a GET answered before at the current indexed blocks is served from `BlockCache` here,
   after the key and rate checks but before routing (see `defiscope.api.cache`).
-- Rate limits (`limits`, sliding-window counter) on every path: per key when a valid key is given, else per
-  client address (IPv6 by its /64; through `trusted_proxies` by X-Forwarded-For); /v1/quote has a budget of
+- Rate limits (sliding-window counter, `api.rate_limits`) on every path: per key when a valid key is given, else
+  per client address (IPv6 by its /64; through `trusted_proxies` by X-Forwarded-For); /v1/quote has a budget of
   its own too. Wrong keys count against a per-address budget of failed attempts, checked before the store is
-  asked. 429 with `Retry-After`; every limited answer carries `RateLimit-Limit/-Remaining/-Reset`.
+  asked. 429 with `Retry-After`; every limited answer carries `RateLimit-Limit/-Remaining/-Reset`. A request's
+  budgets are counted in one step: with Redis, one round trip (a key checked within `key_cache_ttl` included).
 - Public paths (`public_paths`: health, metrics, docs by default) need no key but are rate-limited; remove
   them from `public_paths` to require a key for them. CORS preflights (OPTIONS) need no key.
 - Traces (when `defiscope.tracing` is on): one server span per request, named by its route, joined to the
@@ -22,15 +23,12 @@ A pure ASGI middleware (no BaseHTTPMiddleware: that one costs a task and a strea
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Final
 
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.storage import storage_from_string
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
@@ -43,6 +41,7 @@ from defiscope.api.clients import Clients
 from defiscope.api.context import ApiContext
 from defiscope.api.errors import error_response, new_error_id
 from defiscope.api.metrics import ApiMetrics
+from defiscope.api.rate_limits import Budget, Verdict, rate_limits
 from defiscope.api.respond import entry_response
 from defiscope.store.keys import StoredKey
 
@@ -77,22 +76,16 @@ class Gate:
         self.ctx = ctx
         self.metrics = metrics
         settings = ctx.settings
-        # redis-py (a dependency already) rather than limits' default coredis; the prefix separates deployments.
-        options = (
-            {"implementation": "redispy", "key_prefix": settings.rate_prefix}
-            if "redis" in settings.rate_storage
-            else {}
-        )
-        storage = storage_from_string(settings.rate_storage, **options)
-        # Sliding-window counter: O(1) per hit (the moving window keeps every hit of the window: O(n)).
-        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        # Sliding-window counter: O(1) per hit (the moving window keeps every hit of the window: O(n)); the prefix
+        # separates deployments sharing a Redis.
+        self.limits = rate_limits(settings.rate_storage, prefix=settings.rate_prefix)
         self.per_ip: RateLimitItem = parse(settings.rate_per_ip)
         self.per_key: RateLimitItem = parse(settings.rate_per_key)
         self.per_quote: RateLimitItem = parse(settings.rate_per_quote)
         self.per_failed_key: RateLimitItem = parse(settings.rate_failed_keys)
         self.clients = Clients(settings.trusted_proxies)
         self.public = settings.public_paths
-        self._known: dict[str, tuple[float, StoredKey | None]] = {}
+        self._known: dict[str, tuple[float, StoredKey | None]] = {}  # key digest: (when checked, the stored key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -187,43 +180,49 @@ class Gate:
         forwarded = headers.get(b"x-forwarded-for")
         address = self.clients.of(peer[0] if peer else None, forwarded.decode("latin-1") if forwarded else None)
         presented = _presented_key(headers)
-        if self._public(path) or scope["method"] == "OPTIONS" or presented is None:
-            refused = await self._limit(self.per_ip, f"ip:{address}", limits)
-            if refused is None and not (
-                self._public(path) or scope["method"] == "OPTIONS" or self.ctx.settings.anonymous
-            ):
-                return error_response(401, "X-API-Key", "an API key is required (create one: defiscope keys create)")
+        quote = path == QUOTE_PATH  # quotes read the chains: their own, tighter budget on top
+        open_path = self._public(path) or scope["method"] == "OPTIONS"
+        if open_path or presented is None:
             who = f"ip:{address}"
-        else:
-            failed = f"failed-key:{address}"
-            if not await self.limiter.test(self.per_failed_key, failed):  # no store lookups for a key guesser
-                return await self._limit(self.per_failed_key, failed, limits)
+            served = open_path or self.ctx.settings.anonymous  # else a 401, which counts no quote
+            refused = await self._count([Budget(self.per_ip, who), *self._quote(who, quote and served)], limits)
+            if refused is None and not served:
+                return error_response(401, "X-API-Key", "an API key is required (create one: defiscope keys create)")
+            return refused
+        failed = f"failed-key:{address}"
+        checked: list[Budget] = []  # the failed-key budget, when not checked before the lookup
+        remembered = self._remembered(presented)
+        if remembered is None:  # the store is asked: a key guesser is refused before that
+            refused = await self._count([Budget(self.per_failed_key, failed, counted=False)], limits)
+            if refused is not None:
+                return refused
             stored = await self._lookup(presented)
-            if stored is None:
-                await self._limit(self.per_failed_key, failed, limits)
-                return error_response(401, "X-API-Key", "unknown, malformed or revoked API key")
-            who = f"key:{stored.key_id}"
-            scope.setdefault("state", {})["api_key"] = stored  # `request.state.api_key`: whose rules (alerts)
-            refused = await self._limit(self.per_key, who, limits)
-        if refused is None and path == QUOTE_PATH:  # quotes read the chains: their own, tighter budget
-            refused = await self._limit(self.per_quote, f"{who}:quote", limits)
-        return refused
+        else:
+            stored = remembered[1]
+            checked.append(Budget(self.per_failed_key, failed, counted=False))
+        if stored is None:
+            refused = await self._count([Budget(self.per_failed_key, failed)], limits)
+            return refused or error_response(401, "X-API-Key", "unknown, malformed or revoked API key")
+        who = f"key:{stored.key_id}"
+        scope.setdefault("state", {})["api_key"] = stored  # `request.state.api_key`: whose rules (alerts)
+        return await self._count([*checked, Budget(self.per_key, who), *self._quote(who, quote)], limits)
+
+    def _quote(self, who: str, quote: bool) -> list[Budget]:
+        return [Budget(self.per_quote, f"{who}:quote")] if quote else []
 
     def _public(self, path: str) -> bool:
         return path in self.public or ("/docs" in self.public and path.startswith("/docs"))
 
-    async def _limit(self, limit: RateLimitItem, who: str, headers: list[tuple[bytes, bytes]]) -> Response | None:
-        """Count one hit of `who` against `limit`; its RateLimit-* headers into `headers`; a 429 if over."""
-        allowed = await self.limiter.hit(limit, who)
-        stats = await self.limiter.get_window_stats(limit, who)
-        reset = max(1, math.ceil(stats.reset_time - time.time()))
-        headers[:] = [
-            (b"ratelimit-limit", str(limit.amount).encode()),
-            (b"ratelimit-remaining", str(max(0, stats.remaining)).encode()),
-            (b"ratelimit-reset", str(reset).encode()),
-        ]
-        if allowed:
+    async def _count(self, budgets: list[Budget], headers: list[tuple[bytes, bytes]]) -> Response | None:
+        """Count `budgets` (`RateLimits.count`); the deciding budget's RateLimit-* headers into `headers`; a 429 if
+        one is over."""
+        verdict = await self.limits.count(budgets)
+        if verdict is None:  # only checked, and within
             return None
+        headers[:] = _limit_headers(verdict)
+        if verdict.allowed:
+            return None
+        limit, reset = verdict.budget.limit, verdict.reset_seconds
         return error_response(
             429, None, f"rate limit {limit} exceeded; retry in {reset} s", headers={"Retry-After": str(reset)}
         )
@@ -237,13 +236,17 @@ class Gate:
             return None
         return await self.ctx.cache.peek(cache_key(scope["path"], scope["query_string"], declared_query(route)))
 
+    def _remembered(self, presented: str) -> tuple[float, StoredKey | None] | None:
+        """What the store said of `presented` within the last key_cache_ttl seconds (its key, or None: not valid)."""
+        remembered = self._known.get(keys.digest(presented))  # never keep the key itself longer than the request
+        if remembered is not None and time.monotonic() - remembered[0] < self.ctx.settings.key_cache_ttl:
+            return remembered
+        return None
+
     async def _lookup(self, presented: str) -> StoredKey | None:
         """The active stored key matching `presented`, None otherwise (remembered for key_cache_ttl)."""
         now = time.monotonic()
-        fingerprint = keys.digest(presented)  # never keep the key itself in memory longer than the request
-        remembered = self._known.get(fingerprint)
-        if remembered is not None and now - remembered[0] < self.ctx.settings.key_cache_ttl:
-            return remembered[1]
+        fingerprint = keys.digest(presented)
         key_id = keys.key_id_of(presented)
         stored = None if key_id is None else await run_in_threadpool(self.ctx.keys.get, key_id)
         valid = stored if keys.check(presented, stored) else None
@@ -267,6 +270,14 @@ def route_of(routes: Sequence[BaseRoute], scope: Scope) -> BaseRoute | None:
         if found is not None:
             return found
     return None
+
+
+def _limit_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-limit", str(verdict.budget.limit.amount).encode()),
+        (b"ratelimit-remaining", str(verdict.remaining).encode()),
+        (b"ratelimit-reset", str(verdict.reset_seconds).encode()),
+    ]
 
 
 def _presented_key(headers: dict[bytes, bytes]) -> str | None:

@@ -4,12 +4,12 @@
     {"items": [{"protocol": "aave-v3", "symbol": "WETH", "kind": "supply", "apr": "0.0123...",
                 "apy": "0.0124...", "block": {"chain": "ethereum", "number": 123, ...}, ...}]}
 
-APR and APY are exact decimal strings (1 = 100 %); each row names the block it was read at.
-Lido's staking APR is computed from the stored oracle reports (`api.staking`), with the fee share the adapter's
-stored rate carries (`protocol_share`: `getFee()` of 10,000); a rate that cannot be given
-is listed under `unavailable` with the reason, never as 0 — and never as an older block's rate: a market
-the newest block could not read is listed there with that block, market and symbol ("*" when the
-protocol's rates could not be read at all):
+APR and APY are exact decimal strings (1 = 100 %); each row names the block it was read at. Every row is the
+stored row, Lido's staking rate included (the indexer stores it per block from TokenRebased, with its fee share);
+a Lido row also names the newest stored oracle report its moving average rests on (`report`, `api.staking`).
+A rate that cannot be given is listed under `unavailable` with the reason, never as 0 — and never as an older
+block's rate: a market the newest block could not read is listed there with that block, market and symbol ("*"
+when the protocol's rates could not be read at all):
 
     {"items": [...], "unavailable": [{"protocol": "uniswap-v2", "market": "0x…", "symbol": "WETH-USDC",
       "kind": "lp_fee", "reason": "at block 123: no liquidity", "block": {"number": 123, ...}, ...}]}
@@ -17,7 +17,6 @@ protocol's rates could not be read at all):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import StrEnum
 from typing import Final
 
@@ -29,7 +28,7 @@ from defiscope.api.context import ApiContext
 from defiscope.api.errors import ApiError
 from defiscope.api.views import block_model, chain_slug, dec
 from defiscope.protocols.revenue import FeeShare
-from defiscope.protocols.yields import Yield, YieldKind
+from defiscope.protocols.yields import YieldKind
 from defiscope.store.yields import StoredYield, StoredYieldGap
 
 
@@ -62,12 +61,16 @@ class YieldItem(m._Model):
         default=None, description="the knob's call and raw value, or why it could not be read"
     )
     block: m.Block
-    report: staking.ReportRef | None = Field(default=None, description="staking: the newest oracle report used")
+    report: staking.ReportRef | None = Field(
+        default=None,
+        description="Lido's staking rate: the newest stored oracle report it rests on (null when the reports are not "
+        "stored: an indexer without Lido's event stream)",
+    )
 
 
 class UnavailableYield(m._Model):
-    """A rate that cannot be given, and why (never a 0 in its place): Lido's `staking.Unavailable` fields,
-    plus the market, symbol and block when the newest indexed block could not read a stored rate."""
+    """A rate that cannot be given, and why (never a 0 in its place): the stored gap of the newest indexed block,
+    with its market, symbol and block."""
 
     protocol: str
     chain: str
@@ -104,36 +107,33 @@ def yields(
     if protocol is not None and protocol not in ctx.infos:
         raise ApiError(404, "protocol", f"unknown protocol {protocol!r}")
     latest = ctx.repo.latest_yields_and_gaps(chain_id=chain_id, protocol=protocol)
-    lido, lido_unavailable = _lido(ctx, chain_id, protocol, kind, latest.rates)
-    rows = [s for s in latest.rates if not _is_lido_staking(s.rate)]
-    # Lido's staking rate and its gap are said once, by `_lido` (from the stored reports).
-    gaps = [s for s in latest.gaps if (s.gap.protocol, s.gap.kind) != (staking.LIDO, YieldKind.STAKING)]
-    unavailable = [_gap(s) for s in gaps if kind is None or s.gap.kind in (None, kind.value)]
-    unavailable += [UnavailableYield.model_validate(u.model_dump()) for u in lido_unavailable]
-    items = [
-        YieldItem(
-            protocol=s.rate.protocol,
-            name=ctx.info(s.rate.protocol).name,
-            market=s.rate.market,
-            asset=s.rate.asset,
-            symbol=s.rate.symbol,
-            kind=KindParam(s.rate.kind.value),
-            apr=dec(s.rate.apr),
-            apy=dec(s.rate.apy),
-            method=s.rate.method,
-            protocol_share=_share(s.rate.fee_share),
-            protocol_share_source=_source(s.rate.fee_share),
-            block=block_model(s.block),
-        )
-        for s in rows
-        if kind is None or s.rate.kind.value == kind.value
-    ] + lido
+    unavailable = [_gap(s) for s in latest.gaps if kind is None or s.gap.kind in (None, kind.value)]
+    items = [_item(ctx, s) for s in latest.rates if kind is None or s.rate.kind.value == kind.value]
     return Yields(
         items=items[offset : offset + limit],
         unavailable=unavailable,
         total=len(items),
         offset=offset,
         limit=limit,
+    )
+
+
+def _item(ctx: ApiContext, stored: StoredYield) -> YieldItem:
+    rate = stored.rate
+    return YieldItem(
+        protocol=rate.protocol,
+        name=ctx.info(rate.protocol).name,
+        market=rate.market,
+        asset=rate.asset,
+        symbol=rate.symbol,
+        kind=KindParam(rate.kind.value),
+        apr=dec(rate.apr),
+        apy=dec(rate.apy),
+        method=rate.method,
+        protocol_share=_share(rate.fee_share),
+        protocol_share_source=_source(rate.fee_share),
+        block=block_model(stored.block),
+        report=staking.report_ref(ctx, stored),
     )
 
 
@@ -158,37 +158,3 @@ def _gap(stored: StoredYieldGap) -> UnavailableYield:
         symbol=gap.symbol or None,
         block=block_model(block),
     )
-
-
-def _is_lido_staking(rate: Yield) -> bool:
-    return (rate.protocol, rate.kind) == (staking.LIDO, YieldKind.STAKING)
-
-
-def _lido(
-    ctx: ApiContext, chain_id: int | None, protocol: str | None, kind: KindParam | None, stored: Sequence[StoredYield]
-) -> tuple[list[YieldItem], list[staking.Unavailable]]:
-    """Lido's staking APR, computed from the stored oracle reports (see `api.staking`) with the report it rests on;
-    the adapter's stored rate of the same reports gives it the fee share read with it (served once, here)."""
-    if kind not in (None, KindParam.STAKING) or protocol not in (None, staking.LIDO):
-        return [], []
-    rates, unavailable = staking.lido_aprs(ctx, ctx.deployments if chain_id is None else [chain_id])
-    shares = {s.block.chain_id: s.rate.fee_share for s in stored if _is_lido_staking(s.rate)}
-    items = [
-        YieldItem(
-            protocol=staking.LIDO,
-            name=ctx.info(staking.LIDO).name,
-            market=r.steth,
-            asset=r.steth,
-            symbol="stETH",
-            kind=KindParam.STAKING,
-            apr=dec(r.apr),
-            apy=dec(r.apy),
-            method=staking.METHOD,
-            protocol_share=_share(shares.get(r.chain_id)),
-            protocol_share_source=_source(shares.get(r.chain_id)),
-            block=block_model(r.block),
-            report=r.report,
-        )
-        for r in rates
-    ]
-    return items, unavailable

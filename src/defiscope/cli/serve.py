@@ -62,7 +62,6 @@ from defiscope.protocols.base import ProtocolInfo
 from defiscope.service.block_hooks import index_hooks
 from defiscope.service.context import Runtime, open_runtime, resolve_targets
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
-from defiscope.service.indices import index_hook
 from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher
 from defiscope.service.resume import open_devnet
 from defiscope.service.snapshots import snapshot_and_store
@@ -373,10 +372,10 @@ async def _serve_runtime(
     # the live streams, which look at once instead of at their next poll.
     alert_sink = OutboxSink(bells=(delivery_bell, streams.bell))
     settings = load_settings()
-    # The indices follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
-    indices = index_hook(repo, resolve_targets(settings, list(runtime.engines)))
-    # `index`'s hooks (alerts around the grades publisher, risk scoring in the background), plus the indices.
-    hooks = index_hooks(repo, runtime.engines, settings, alert_sink=alert_sink, beside=(indices,))
+    # `index`'s hooks (alerts around the grades publisher, risk scoring in the background), plus the indices, which
+    # follow the stored blocks on their own thread (service/indices.py: a tracker per index and chain).
+    targets = resolve_targets(settings, list(runtime.engines))
+    hooks = index_hooks(repo, runtime.engines, settings, alert_sink=alert_sink, index_targets=targets)
     indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks.hooks)
     # Before the first table stores the head: the resume point is the last block stored before this start.
     for chain_id, block in sorted((await indexer.resume()).items()):
@@ -410,10 +409,7 @@ async def _serve_runtime(
     # mined meanwhile becomes a gap the next start reports.
     if devnet is not None and followed:
         await _drain(indexer)
-    indices.stop()
-    await indices.idle()
-    indices.close()
-    await hooks.idle()  # the risk scoring still running
+    await hooks.finish(catch_up=False)  # the index run in progress, and the risk scoring still running
 
 
 @commands.command("serve")

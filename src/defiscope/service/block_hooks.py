@@ -1,4 +1,4 @@
-"""The hooks an indexer runs after each stored block: alerts around the grades publisher, and risk scoring.
+"""The hooks an indexer runs after each stored block: alerts around the grades publisher, the indices, risk scoring.
 
     hooks = index_hooks(repo, runtime.engines, load_settings())
     indexer = Indexer(runtime.engines, repo, options, hooks=hooks.hooks)
@@ -8,6 +8,12 @@
 `defiscope index` and the head-follower job (`service.jobs.tasks.follow_slice`) run the same ones, so a
 scaled-out setup stores the grades, alerts and risk rows a single `index` process would. Under workers the follow
 job runs `worker_hooks` instead: the same work, with delivery, grades and indices sent as jobs (`Dispatch`).
+`serve` and `devnet simulate --days` also track the indices (`index_targets`), so after either the index values are
+stored too:
+
+    hooks = index_hooks(repo, runtime.engines, settings, index_targets=targets)
+    ...
+    await hooks.finish(catch_up=True)   # the indices have caught up with the last block, risk scoring is done
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.wiring import alert_engine, alert_hooks, around
 from defiscope.analytics.grades.catalog import CLOCK_CHAIN
 from defiscope.analytics.grades.hook import grades_hook
+from defiscope.analytics.indices.hooks import IndexHook
 from defiscope.analytics.risk.hook import RiskHook
 from defiscope.config import Settings
 from defiscope.indexing_hooks import BlockHook, IndexedChain
+from defiscope.service.context import ChainTarget
+from defiscope.service.indices import index_hook
 from defiscope.store import Repository
 from defiscope.store.grades import GradeStore
 from defiscope.tvl.engine import ChainTvl, TvlEngine
@@ -33,10 +42,21 @@ from defiscope.tvl.engine import ChainTvl, TvlEngine
 class IndexHooks:
     hooks: tuple[BlockHook, ...]
     risk: RiskHook
+    indices: IndexHook | None = None  # when `index_targets` were given
 
     async def idle(self) -> None:
         """Wait for the risk scoring still running (it runs beside the indexer, not in its loop)."""
         await self.risk.idle()
+
+    async def finish(self, *, catch_up: bool) -> None:
+        """The end of a run: the index trackers caught up with the last block told (`catch_up`) or stopped after the
+        run in progress (a shutdown), then closed; then the risk scoring still running."""
+        if self.indices is not None:
+            if not catch_up:
+                self.indices.stop()
+            await self.indices.idle()
+            self.indices.close()
+        await self.idle()
 
 
 def index_hooks(
@@ -45,16 +65,19 @@ def index_hooks(
     settings: Settings,
     *,
     alert_sink: AlertSink | None = None,
-    beside: Sequence[BlockHook] = (),
+    index_targets: Sequence[ChainTarget] = (),
 ) -> IndexHooks:
     """The alert passes around the grades publisher (into `alert_sink` when given: `serve` rings its delivery worker
-    and live streams; else the outbox), then the hooks `beside` (serve's index trackers), then risk scoring."""
+    and live streams; else the outbox), then the index trackers of `index_targets` (on their own thread), then risk
+    scoring."""
     publisher = grades_hook(repo, engines, settings.grades_every_seconds)
     risk = RiskHook(repo, settings.risk_every_seconds)
     alerts = (
         alert_hooks(repo, (publisher,)) if alert_sink is None else around(alert_engine(repo, alert_sink), (publisher,))
     )
-    return IndexHooks((*alerts, *beside, risk), risk)
+    indices = index_hook(repo, index_targets) if index_targets else None
+    tracking = () if indices is None else (indices,)
+    return IndexHooks((*alerts, *tracking, risk), risk, indices)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@
 
 Every chain's market (`devnet.fast_forward.WarpedMarket`) ticks on the simulated clock, the chains side by side;
 after every `plan.ticks_per_sample` ticks (and after the last) the chain's head is indexed by the indexer `serve`
-runs (`service.indexer`, with the alert hooks and the grades publisher), so TVL, prices, yields, the adapters'
-events and the published grades of those blocks are in the store as `serve` would have put them. The head of the
-run's start is indexed first. A set `stop` ends each chain after its current tick; its head is indexed then too,
-so the store always ends at the head that will be saved.
+runs (`service.indexer`, with `serve`'s hooks: `service.block_hooks.index_hooks` with the indices), so TVL,
+prices, yields, the adapters' events, the published grades, the risk history and the index values of those blocks
+are in the store as `serve` would have put them (the indices and risk scoring have caught up when it returns).
+The head of the run's start is indexed first. A set `stop` ends each chain after its current tick; its head is
+indexed then too, so the store always ends at the head that will be saved.
 """
 
 from __future__ import annotations
@@ -25,15 +26,14 @@ from typing import Any
 
 import structlog
 
-from defiscope.alerts.wiring import alert_hooks
-from defiscope.analytics.grades.hook import grades_hook
 from defiscope.chain.block import BlockRef
 from defiscope.chain.feed import LogFeed
 from defiscope.config import load_settings
 from defiscope.devnet.fast_forward import FastForwardPlan, WarpedMarket, first_tick_time
 from defiscope.devnet.manager import Devnet
 from defiscope.errors import DefiscopeError
-from defiscope.service.context import open_runtime
+from defiscope.service.block_hooks import index_hooks
+from defiscope.service.context import open_runtime, resolve_targets
 from defiscope.service.indexer import ChainIndexer, Indexer, IndexerOptions
 from defiscope.store import Repository
 
@@ -123,10 +123,11 @@ async def simulate_history(
     async with open_runtime(settings, network="devnet") as runtime:
         for engine in runtime.engines.values():  # a sample's snapshot and its events read the blocks' logs once
             engine.feed = engine.feed or LogFeed(engine.client.chain_id)
-        # The hooks `serve` runs: alerts, and grades published every `grades_every_seconds` of block time, so
-        # `defiscope grades` answers right after the run.
-        publisher = grades_hook(repo, runtime.engines, settings.grades_every_seconds)
-        indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=alert_hooks(repo, (publisher,)))
+        # The hooks `serve` runs (alerts around the grades publisher, the indices, risk scoring), so `defiscope
+        # grades`, `risk` and `indices` answer right after the run.
+        targets = resolve_targets(settings, list(runtime.engines), network="devnet")
+        hooks = index_hooks(repo, runtime.engines, settings, index_targets=targets)
+        indexer = Indexer(runtime.engines, repo, IndexerOptions(), hooks=hooks.hooks)
         await indexer.resume()
         markets = [
             await asyncio.to_thread(WarpedMarket.open, c, seed=seed, tick_seconds=plan.tick_seconds)
@@ -145,7 +146,9 @@ async def simulate_history(
             for run in runs:
                 run.cancel()
             await asyncio.gather(*runs, return_exceptions=True)
+            await hooks.finish(catch_up=False)
             raise
+        await hooks.finish(catch_up=True)  # stopped early too: the blocks indexed have their index values
     stopped = any(h.ticks < plan.ticks for h in histories.values())
     return History(plan, seed, histories, time.perf_counter() - started, stopped)
 
