@@ -7,9 +7,10 @@ Example::
     contracts["CompoundGovernor"], contracts["CompoundTimelock"], contracts["CompoundGovernanceToken"]
 
 Mainnet's Compound Timelock is the admin of the Comptroller and every cToken and owns the Comets' ProxyAdmin;
-Uniswap's Timelock owns the V3 factory. Here too: the Comptroller's (its Unitroller's) and the cTokens' admin is
-handed to the timelock (two steps, `_setPendingAdmin` then `_acceptAdmin` from the timelock), so are the Comets'
-ProxyAdmins, and the factory's owner is set to it, so an executed
+Uniswap's Timelock owns the V3 factory and is the V2 factory's feeToSetter. Here too: the Comptroller's (its
+Unitroller's) and the cTokens' admin is handed to the timelock (two steps, `_setPendingAdmin` then `_acceptAdmin`
+from the timelock), so are the Comets' ProxyAdmins, the V3 factory's owner and the V2 factory's feeToSetter are
+set to it, so an executed
 proposal changes real state (an oracle, a rate model, a fee tier, a pending admin or implementation).
 The token is the chain's one COMP or UNI (deployed with the other tokens, traded and priced; `devnet.supplies`
 gives its real supply): `DELEGATE_SHARES` of its circulating supply go to seeded holders who delegate to
@@ -89,6 +90,8 @@ def deploy_governance(
     registry["CompoundPauseGuardian"] = _hand_compound_to(sender, contracts, registry["CompoundTimelock"])
     factory = sender.contract(npm_artifact("UniswapV3Factory"), contracts["UniswapV3Factory"])
     sender.send(factory.functions.setOwner(registry["UniswapTimelock"]))
+    v2_factory = sender.contract(npm_artifact("UniswapV2Factory"), contracts["UniswapV2Factory"])
+    sender.send(v2_factory.functions.setFeeToSetter(registry["UniswapTimelock"]))  # mainnet: the same Timelock
     return registry
 
 

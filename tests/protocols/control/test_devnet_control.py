@@ -98,6 +98,28 @@ async def test_compound_admin_chain_runs_through_the_timelock_to_the_governor(
     assert "pauseGuardian() failed" in pause.why
 
 
+async def test_the_v2_factory_is_controlled_by_its_fee_setter(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    """A V2 factory has no owner: whoever is its feeToSetter controls it (as on mainnet, Uniswap's Timelock). Handed
+    to an EOA through the real `setFeeToSetter`, the chain ends at the EOA."""
+    factory_address = deployment.contracts["UniswapV2Factory"]
+    surface = await control_surface(await _reader(client), deployment, "uniswap-v2")
+    (control,) = [c for c in surface.contracts if c.proxy.address == factory_address]
+    assert [(link.kind, link.address) for link in control.admin_chain] == [
+        ("timelock", deployment.contracts["UniswapTimelock"]),
+        ("governor", deployment.contracts["UniswapGovernor"]),
+    ]
+    sender = Sender.connect(eth_chain.rpc_url)
+    factory = sender.contract(load_npm_artifact("@uniswap/v2-core/build/UniswapV2Factory.json"), factory_address)
+    timelock = to_checksum_address(deployment.contracts["UniswapTimelock"])
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(factory.functions.setFeeToSetter(sender.owner), sender=timelock)
+    surface = await control_surface(await _reader(client), deployment, "uniswap-v2")
+    (control,) = [c for c in surface.contracts if c.proxy.address == factory_address]
+    assert [(link.kind, link.address) for link in control.admin_chain] == [("eoa", sender.owner)]
+
+
 async def test_an_admin_that_answers_nothing_is_unknown_never_safe(
     client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
 ) -> None:

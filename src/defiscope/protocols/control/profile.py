@@ -169,7 +169,8 @@ async def _dss_wards(rounds: Rounds, contract: str) -> tuple[PausePower, ...]:
 
 
 #: Who administers a contract that is not a proxy with an admin, asked in this order.
-FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR)
+#: A V2 factory has no owner: its `feeToSetter()` is who controls it (the protocol fee switch).
+FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR, surface.FEE_TO_SETTER)
 
 PauseReader = Callable[[Rounds, str], Coroutine[Any, Any, tuple[PausePower, ...]]]
 #: Pause powers by the interface a contract answers (as its `ContractUse` declares it).
@@ -257,7 +258,7 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         proxy = _with_why(proxy, "the admin is the zero address (renounced)")
     elif first is None and proxy.has_code:
         what = "a proxy without a readable admin" if proxy.kind != "none" else "not a proxy"
-        why = proxy.admin_why if proxy.kind != "none" else "answers none of owner(), admin(), governor()"
+        why = proxy.admin_why if proxy.kind != "none" else "answers none of owner(), admin(), governor(), feeToSetter()"
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
     return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
@@ -270,7 +271,7 @@ def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, An
 
 async def _admin_chains_ahead(rounds: Rounds, address: str) -> None:
     """Follow ahead the admins the first round names (the admin slot or an immutable, as if the proxy were not
-    UUPS; the first of owner(), admin(), governor()), while the implementation is asked whether it is UUPS."""
+    UUPS; the first of `FIRST_ADMIN_CALLS`), while the implementation is asked whether it is UUPS."""
     code = await rounds.code(address)
     implementation = word_address(await rounds.storage(address, IMPLEMENTATION_SLOT))
     admin_word = await rounds.storage(address, ADMIN_SLOT)

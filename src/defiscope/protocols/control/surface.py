@@ -44,6 +44,8 @@ COMP: Final = "comp()(address)"
 VOTING_PERIOD: Final = "votingPeriod()(uint256)"
 PAUSE_GUARDIAN: Final = "pauseGuardian()(address)"
 GOVERNOR: Final = "governor()(address)"
+#: A Uniswap V2 (and PancakeSwap V2) factory's one power: who may turn the protocol fee on (`setFeeTo`).
+FEE_TO_SETTER: Final = "feeToSetter()(address)"
 WARDS: Final = "wards(address)(uint256)"
 ADDRESSES_PROVIDER: Final = "ADDRESSES_PROVIDER()(address)"
 GET_ACL_MANAGER: Final = "getACLManager()(address)"
@@ -120,6 +122,7 @@ CONTROL_SURFACE: Final = (
     ContractUse("Governor", "openzeppelin/GovernorVotes", calls=(TOKEN, VOTING_PERIOD)),
     ContractUse("GovernorBravo", "compound/GovernorBravo", calls=(COMP, VOTING_PERIOD)),
     ContractUse("Comet", "compound/Comet", calls=(PAUSE_GUARDIAN, GOVERNOR)),
+    ContractUse("V2 factory fee switch", "uniswap/UniswapV2Factory", calls=(FEE_TO_SETTER,)),
     ContractUse("Aave Pool", "aave/IPool", calls=(ADDRESSES_PROVIDER,)),
     ContractUse(
         "Aave PoolAddressesProvider", "aave/IPoolAddressesProvider", calls=(GET_ACL_MANAGER, GET_POOL_CONFIGURATOR)
