@@ -25,8 +25,10 @@ import pytest
 from sqlalchemy import text
 
 from defiscope.api.cache import BlockCache, PerVersion
+from defiscope.api.settings import ApiSettings
 from defiscope.api.shed import Admission, Refusal
 from defiscope.chain.block import BlockRef
+from defiscope.chain.errors import InvalidInput
 from defiscope.devnet.anvil import free_port
 from defiscope.store import Repository, create_engine
 from defiscope.store.models import TvlSnapshot
@@ -55,6 +57,14 @@ async def test_admission_queues_in_order_then_refuses_when_full_or_too_old() -> 
     gate.leave()
     assert gate.running == 0
     assert await gate.enter() is None  # free again
+
+
+@pytest.mark.parametrize("bad", [{"max_in_flight": 0}, {"max_queued": -1}, {"max_queue_wait": 0.0},
+                                 {"max_queue_wait": float("nan")}])  # fmt: skip
+def test_bad_shedding_settings_are_refused_naming_them(bad: dict[str, float]) -> None:
+    with pytest.raises(InvalidInput, match="max_in_flight must be positive"):
+        ApiSettings(**bad)  # type: ignore[arg-type]
+    assert ApiSettings().max_in_flight >= 1  # the defaults pass
 
 
 async def test_a_cancelled_waiter_gives_its_turn_on() -> None:

@@ -12,7 +12,7 @@ cheapest there is, served by `Gate`) is never refused; only requests that go on 
 building are counted. Exempt paths (health, metrics) are always let through: an operator must see an
 overloaded server as overloaded, not as down.
 
-    admission = Admission(limit=16, queue=64, max_wait=2.0)
+    admission = Admission(limit=64, queue=256, max_wait=5.0)
     refused = await admission.enter()     # None: admitted (call leave() when done); else the Refusal
     app.add_middleware(Shed, admission=admission, counts=metrics.shed, exempt=("/v1/health", "/metrics"))
 """
