@@ -17,6 +17,12 @@ in the same run:
 3. the indexer alone: the market mines blocks for ``--seconds`` -> lag (baseline);
 4. both together for ``--seconds`` -> the same figures, and their ratios to 2 and 3.
 
+Answers are counted apart: 200 (achieved rate; their own p50/p99 as ``answered_*``), 503 (``shed``: the server's
+load shedding refused at once; ``shed_share``), and errors (any other status, failed connections, 10 s timeouts).
+Each phase also says where the time went (``usage``): CPU cores used by the API, the indexer and anvil (from
+/proc), the machine's busy cores, and from the API's /metrics its cache builds, their wall time, hits and shed
+requests. ``--api-setting max_in_flight=1000000`` (any `ApiSettings` field) runs the server with other settings.
+
 Lag is watched from outside both processes every 0.1 s: the node's head (eth_blockNumber) and the highest stored
 block. Lag in blocks is head minus stored at each look; lag in seconds is, per block, the time from the first
 look that saw it at the head to the first that saw it stored (so both ends have the same 0.1 s resolution).
@@ -27,6 +33,7 @@ third's (not growing). Targets (noted, not asserted): the indexer keeps up with 
 
     .venv/bin/python benchmarks/load_with_indexing.py [--json] [--seconds 30] [--block-interval 2 --changes 200]
         [--pairs 51040 --pools 5000] [--database postgresql+psycopg://...] [--pg postgresql+psycopg://...]
+        [--api-setting NAME=VALUE ...]
 
 Needs PostgreSQL (``--pg``: a temporary database is made and dropped; ``--database``: an empty one of yours),
 anvil, and wrk for the capacity (`apt-get install -y wrk`; this script installs nothing). The machine's load
@@ -41,6 +48,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -87,11 +95,14 @@ class Latency:
     target_rps: float
     achieved_rps: float  # answers with status 200 per second, from the first scheduled time to the last answer
     requests: int
-    errors: int  # non-200 answers, failed connections, timeouts, and requests unanswered at the end
-    p50_ms: float
+    errors: int  # answers other than 200 and 503, failed connections, timeouts, requests unanswered at the end
+    shed: int  # 503 answers: refused at once by the server's load shedding (or a quote's own bound)
+    p50_ms: float  # of every request answered or failed (a timeout counts its 10 s)
     p90_ms: float
     p99_ms: float
     max_ms: float
+    answered_p50_ms: float  # of the 200 answers only
+    answered_p99_ms: float
     generator_delay_p99_ms: float  # how late the generator queued requests (high: the client, not the server)
 
 
@@ -167,18 +178,21 @@ async def _open_loop(base: str, paths: Sequence[str], rate: float, seconds: floa
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     latencies: list[float] = []
+    answered: list[float] = []  # latencies of the 200 answers
     late: list[float] = []  # how long after its time the scheduler queued a request (the generator's own delay)
-    errors = 0
+    shed = 0
     last_answer = 0.0
 
     async def sender(connection: Http11) -> None:
-        nonlocal errors, last_answer
+        nonlocal shed, last_answer
         while (item := await queue.get()) is not None:
             i, due = item
             status = await connection.get(paths[i % len(paths)])
             now = loop.time()
             latencies.append(now - due)
-            errors += status != 200
+            if status == 200:
+                answered.append(now - due)
+            shed += status == 503
             last_answer = max(last_answer, now)
         connection.close()
 
@@ -199,17 +213,21 @@ async def _open_loop(base: str, paths: Sequence[str], rate: float, seconds: floa
     _, unfinished = await asyncio.wait(senders, timeout=REQUEST_TIMEOUT + seconds)
     for task in unfinished:
         task.cancel()
-    ok = len(latencies) - errors
+    ok = len(answered)
     ms = [x * 1000 for x in latencies] or [math.inf]
+    ok_ms = [x * 1000 for x in answered] or [math.inf]
     return Latency(
         target_rps=round(rate, 1),
         achieved_rps=round(ok / max(last_answer - started, seconds), 1),
         requests=count,
-        errors=count - ok,
+        errors=count - ok - shed,
+        shed=shed,
         p50_ms=round(percentile(ms, 50), 2),
         p90_ms=round(percentile(ms, 90), 2),
         p99_ms=round(percentile(ms, 99), 2),
         max_ms=round(max(ms), 2),
+        answered_p50_ms=round(percentile(ok_ms, 50), 2),
+        answered_p99_ms=round(percentile(ok_ms, 99), 2),
         generator_delay_p99_ms=round(percentile([x * 1000 for x in late], 99), 2),
     )
 
@@ -397,6 +415,86 @@ def lag_of(watch: LagWatch, mined: Sequence[int], window: tuple[float, float], c
     )
 
 
+# --- where the time went -----------------------------------------------------------------------------------------
+
+CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
+_METRIC: Final = r"^{name}(?:\{{[^}}]*\}})? (\S+)$"
+
+
+def cpu_seconds(pid: int, *, group: bool = False) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (with ``group``: every live process of its group)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat") if group else [Path(f"/proc/{pid}/stat")]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rpartition(")")[2].split()  # after the name: state, ppid, pgrp, ...
+            if not group or int(fields[2]) == pid:
+                total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core spent busy since boot (/proc/stat: all but idle and iowait)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
+
+
+def metric_sum(body: str, name: str) -> float:
+    """The sum of a metric's samples (every label set) in a Prometheus text body; 0 when absent."""
+    return sum(float(v) for v in re.findall(_METRIC.format(name=re.escape(name)), body, re.MULTILINE))
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One phase: cores used by each part (CPU seconds per wall second) and what the API's cache did."""
+
+    seconds: float
+    api_cores: float
+    indexer_cores: float
+    anvil_cores: float
+    machine_busy_cores: float  # everything on the machine, other work included
+    cache_builds: int
+    cache_build_seconds: float  # wall time of the builds (threads, store waits included)
+    cache_hits: int
+    shed: int
+
+
+class Meter:
+    """Snapshots of the processes' CPU and the API's /metrics; `since(start)` is a phase's `Usage`."""
+
+    def __init__(self, base: str, api: int, indexer: int, anvil: int) -> None:
+        self.base, self.api, self.indexer, self.anvil = base, api, indexer, anvil
+
+    def snapshot(self) -> dict[str, float]:
+        body = httpx.get(self.base + "/metrics", timeout=30).text
+        return {
+            "at": time.monotonic(),
+            "api": cpu_seconds(self.api, group=True),
+            "indexer": cpu_seconds(self.indexer, group=True),
+            "anvil": cpu_seconds(self.anvil),
+            "machine": machine_busy_seconds(),
+            "builds": metric_sum(body, "defiscope_cache_builds_total"),
+            "build_seconds": metric_sum(body, "defiscope_cache_build_seconds_total"),
+            "hits": metric_sum(body, "defiscope_cache_hits_total"),
+            "shed": metric_sum(body, "defiscope_http_shed_total"),
+        }
+
+    def since(self, start: dict[str, float]) -> Usage:
+        end = self.snapshot()
+        d = {k: end[k] - start[k] for k in end}
+        wall = max(d["at"], 1e-9)
+        return Usage(
+            seconds=round(wall, 1),
+            api_cores=round(d["api"] / wall, 2),
+            indexer_cores=round(d["indexer"] / wall, 2),
+            anvil_cores=round(d["anvil"] / wall, 2),
+            machine_busy_cores=round(d["machine"] / wall, 2),
+            cache_builds=int(d["builds"]),
+            cache_build_seconds=round(d["build_seconds"], 2),
+            cache_hits=int(d["hits"]),
+            shed=int(d["shed"]),
+        )
+
+
 @contextlib.contextmanager
 def scale_devnet(size: ScaleSize, args: argparse.Namespace, log: Console) -> Iterator[Devnet]:
     """The scale world on chain 1, published in this data dir's run file so that `defiscope index` finds it."""
@@ -489,8 +587,12 @@ def warm_up(watch: LagWatch, market: Market, args: argparse.Namespace, log: Cons
             raise SystemExit(f"the indexer did not store block {market.mined[-1]} within {args.catch_up_timeout:.0f} s")
 
 
-def child_env(url: str) -> dict[str, str]:
+def child_env(url: str, api_settings: Sequence[str] = ()) -> dict[str, str]:
+    """The children's environment; ``api_settings`` ("max_in_flight=1000") become ``DEFISCOPE_API_*`` variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_")}
+    env |= {
+        "DEFISCOPE_API_" + name.strip().upper(): value for name, _, value in (s.partition("=") for s in api_settings)
+    }
     return env | {
         "DEFISCOPE_DATA_DIR": str(config.data_dir()),
         "DEFISCOPE_DATABASE_URL": url,
@@ -503,12 +605,12 @@ def measure(url: str, args: argparse.Namespace, log: Console, work: Path) -> dic
     size = ScaleSize(pairs=args.pairs, pools=args.pools)
     repo = Repository.open(url)  # migrated here once: neither child races the other to it
     defiscope = str(Path(sys.executable).with_name("defiscope"))
-    env = child_env(url)
+    env = child_env(url, args.api_setting)
     load = {"start": os.getloadavg()}
     try:
         with (
             scale_devnet(size, args, log) as devnet,
-            process([defiscope, "index", "--chain", str(CHAIN)], env, work / "index.log"),
+            process([defiscope, "index", "--chain", str(CHAIN)], env, work / "index.log") as indexer,
             LagWatch(devnet.chain(CHAIN).rpc_url, repo) as watch,
         ):
             market = Market(devnet.chain(CHAIN), size, args.changes, args.block_interval, args.seed)
@@ -519,22 +621,30 @@ def measure(url: str, args: argparse.Namespace, log: Console, work: Path) -> dic
                 log.print(f"capacity over {len(paths)} routes ...")
                 found, generator = capacity(base, paths, args, work)
                 rate = found.rps * args.load
+                meter = Meter(base, api.pid, indexer.pid, devnet.nodes[0].pid)
                 with generator_process() as pool:
                     log.print(f"API alone at {rate:.0f} req/s ...")
+                    start_of = meter.snapshot()
                     alone = pool.submit(open_loop, base, paths, rate, args.seconds, args.connections).result()
+                    usage = {"api_alone": meter.since(start_of)}
                     log.print("indexer alone ...")
+                    start_of = meter.snapshot()
                     indexer_alone = indexed_phase(watch, market, args)
+                    usage["indexer_alone"] = meter.since(start_of)
                     log.print("API and indexer together ...")
+                    start_of = meter.snapshot()
                     loaded = pool.submit(open_loop, base, paths, rate, args.seconds, args.connections)
                     indexer_loaded = indexed_phase(watch, market, args)
                     together = loaded.result()
+                    usage["together"] = meter.since(start_of)
             finally:
                 api.send_signal(signal.SIGTERM)
                 api.wait(20)
     finally:
         repo.close()
     load["end"] = os.getloadavg()
-    return report(size, paths, found, generator, alone, together, indexer_alone, indexer_loaded, load, args)
+    figures = report(size, paths, found, generator, alone, together, indexer_alone, indexer_loaded, load, args)
+    return figures | {"usage": {phase: asdict(u) for phase, u in usage.items()}}
 
 
 def report(
@@ -580,9 +690,17 @@ def report(
                 indexer_loaded.lag_seconds_median, indexer_alone.lag_seconds_median
             ),
         },
+        "shed_share": {
+            "api_alone": _share(alone.shed, alone.requests),
+            "api_with_indexing": _share(together.shed, together.requests),
+        },
         "keeps_up": keeps_up,
         "verdict": verdict,
     }
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -612,7 +730,9 @@ def render(figures: dict[str, Any], console: Console) -> None:
     console.print(
         f"{'API at ' + format(alone['target_rps'], '.0f') + ' req/s':<28}{'alone':>12}{'indexing':>12}{'x':>7}"
     )
-    for key in ("achieved_rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "generator_delay_p99_ms"):
+    keys = ("achieved_rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "answered_p50_ms", "answered_p99_ms", "errors",
+            "shed", "generator_delay_p99_ms")  # fmt: skip
+    for key in keys:
         console.print(f"{key:<28}{alone[key]:>12g}{loaded[key]:>12g}{_shown(_ratio(loaded[key], alone[key])):>7}")
     console.print(f"{'indexer':<28}{'alone':>12}{'API loaded':>12}{'x':>7}")
     for key in ("blocks", "block_interval_s", "lag_blocks_median", "lag_blocks_max", "lag_seconds_median",
@@ -620,6 +740,10 @@ def render(figures: dict[str, Any], console: Console) -> None:
         a, b = lag_alone[key], lag_loaded[key]
         console.print(f"{key:<28}{a:>12g}{b:>12g}{_shown(_ratio(b, a)):>7}")
     console.print(figures["verdict"], highlight=False)
+    usage = figures["usage"]
+    console.print(f"{'where the time went':<28}" + "".join(f"{phase:>16}" for phase in usage))
+    for key in next(iter(usage.values())):
+        console.print(f"{key:<28}" + "".join(f"{u[key]:>16g}" for u in usage.values()))
 
 
 def _shown(ratio: float | None) -> str:
@@ -638,6 +762,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=ScaleSize().pairs)
     parser.add_argument("--pools", type=int, default=ScaleSize().pools)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--api-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a server setting (DEFISCOPE_API_NAME), e.g. max_in_flight=100000")  # fmt: skip
     parser.add_argument("--warmup-blocks", type=int, default=4)
     parser.add_argument("--catch-up-timeout", type=float, default=900.0, help="first snapshot, catching up (s)")
     parser.add_argument("--drain", type=float, default=30.0, help="seconds the store gets to reach the last block")

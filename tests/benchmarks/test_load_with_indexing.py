@@ -154,6 +154,17 @@ def test_the_script_on_a_tiny_world_reports_consistent_figures(
         assert 0 <= lag["lag_seconds_median"] <= lag["lag_seconds_max"] < 20
         assert 0 <= lag["lag_blocks_median"] <= lag["lag_blocks_max"]
         assert lag["block_interval_s"] >= 1.4
+    for run in (alone, loaded):  # 200s, 503s (shed) and errors account for every request sent
+        assert run["shed"] >= 0
+        assert run["errors"] + run["shed"] <= run["requests"]
+        assert run["answered_p50_ms"] <= run["answered_p99_ms"]
+    usage = figures["usage"]
+    assert set(usage) == {"api_alone", "indexer_alone", "together"}
+    assert usage["api_alone"]["cache_hits"] > 0
+    assert usage["indexer_alone"]["cache_hits"] == 0  # nobody asked the API meanwhile
+    assert usage["together"]["cache_builds"] > 0  # each new block makes the routes build again
+    for phase in usage.values():
+        assert 0 <= phase["api_cores"] <= phase["machine_busy_cores"] + 0.1 <= figures["cores"] + 0.2
     assert figures["keeps_up"] is figures["indexer_with_api"]["keeps_up"]
     assert ("does NOT keep up" in figures["verdict"]) is not figures["keeps_up"]
     ratios = figures["ratios"]

@@ -29,6 +29,7 @@ from defiscope.api.context import ApiContext, Live, QuoteChain
 from defiscope.api.gate import Gate
 from defiscope.api.metrics import ApiMetrics, jobs_from_env
 from defiscope.api.settings import ApiSettings
+from defiscope.api.shed import Admission, Shed
 from defiscope.config import snapshot_settings
 from defiscope.deployments import Deployment
 from defiscope.governance.snapshot_settings import SnapshotSettings
@@ -52,6 +53,8 @@ DeFi TVL and prices read straight from EVM chains, every figure with the block i
 """
 #: The documented ceiling of any answer (the largest are ten-year daily series and 5,000-point charts).
 MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+#: Never shed: an overloaded server must show as overloaded, not down; a stream holds its connection for hours.
+SHED_EXEMPT: Final = ("/v1/health", "/metrics", "/v1/alerts/stream")
 
 
 def create_app(
@@ -121,6 +124,9 @@ def create_app(
         body = await asyncio.to_thread(generate_latest, metrics.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
+    # Shed inside Gate: a cached answer is never shed, and a shed one carries Gate's headers and metrics.
+    admission = Admission(limit=settings.max_in_flight, queue=settings.max_queued, max_wait=settings.max_queue_wait)
+    app.add_middleware(Shed, admission=admission, counts=metrics.shed, exempt=SHED_EXEMPT)
     # Gate: refused requests cost no routing, and metrics see every answer it lets through or refuses.
     app.add_middleware(Gate, ctx=ctx, metrics=metrics, routes=app.router.routes)
     if settings.cors_origins:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +37,7 @@ from defiscope.chain.block import BlockRef
 
 Key = tuple[str, str]
 S = TypeVar("S", bound=Hashable)
+T = TypeVar("T")
 Version = tuple[tuple[int, int, str], ...]
 
 
@@ -53,6 +55,7 @@ class CacheCounts:
     local_hits: int = 0
     shared_hits: int = 0
     builds: int = 0
+    build_seconds: float = 0.0  # wall time of the builds, waits for threads and the store included
 
 
 def declared_query(route: object) -> frozenset[str]:
@@ -141,6 +144,11 @@ class BlockCache:
         return self._version
 
     @property
+    def current(self) -> Version:
+        """The version as of the last check (no store query: safe from a build's thread)."""
+        return self._version
+
+    @property
     def size(self) -> tuple[int, int]:
         """(entries, bytes) kept."""
         return len(self._lru), self._bytes
@@ -196,10 +204,12 @@ class BlockCache:
         return await shared_build(self._inflight, slot, shared_or_built)
 
     async def _build(self, slot: tuple[Key, Version], build: Callable[[], Awaitable[bytes]], route: str) -> Entry:
+        started = time.perf_counter()
         body = await build()
         entry = Entry(body, etag_of(body), route)
         self._keep(slot, entry)
         self.counts.builds += 1
+        self.counts.build_seconds += time.perf_counter() - started
         if self.shared is not None:
             await self.shared.put(*slot, body, route)
         return entry
@@ -232,6 +242,32 @@ class LatestBuilds:
             return entry
 
         return await shared_build(self._pending, (key, version), build_and_keep)
+
+
+class PerVersion(Generic[T]):
+    """One value per version, computed once and shared by every build that needs it at that version: for a
+    computation several routes build on (the protocol ranking behind /v1/protocols, /v1/chains, /protocols and
+    /v2/chains: a store query per protocol, chain and change window). Builds run in threads, so threads asking at
+    once wait for the one computing (a lock held while it computes): a new block costs one computation, not one per
+    route. A failed computation is not kept. The value is shared: callers must not mutate it.
+
+        ranking = PerVersion[list[Row]]()
+        rows = ranking.get(cache.current, lambda: rank(repo))   # rank() once per version
+    """
+
+    __slots__ = ("_kept", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: tuple[Hashable, T] | None = None
+
+    def get(self, version: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if self._kept is not None and self._kept[0] == version:
+                return self._kept[1]
+            value = compute()
+            self._kept = (version, value)
+            return value
 
 
 async def shared_build(

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from defiscope.alerts.pools import PoolChain
-from defiscope.api.cache import BlockCache, LatestBuilds
+from defiscope.analytics.rankings import ProtocolRow
+from defiscope.api.cache import BlockCache, LatestBuilds, PerVersion
 from defiscope.api.settings import ApiSettings
 from defiscope.api.shared_cache import SharedCache
 from defiscope.chain.accounting import EndpointStats
@@ -33,6 +34,7 @@ from defiscope.routing.load import PoolRef
 from defiscope.service.progress import SyncProgress
 from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
+from defiscope.tvl.model import ProtocolSnapshot
 
 #: Heads of the chains this process follows (chain id -> head block), when it runs an indexer.
 HeadsSource = Callable[[], Mapping[int, int | None]]
@@ -171,6 +173,8 @@ class ApiContext:
     pools: Mapping[int, PoolChain] = field(default_factory=dict)
     #: The grades' evaluation reports, rebuilt only when the published history changes (a year takes seconds).
     evaluations: LatestBuilds = field(default_factory=LatestBuilds)
+    #: The protocol ranking (rows, latest snapshots) at the cache's version, shared by the routes built on it.
+    ranking: PerVersion[tuple[list[ProtocolRow], list[ProtocolSnapshot]]] = field(default_factory=PerVersion)
 
     @classmethod
     def build(

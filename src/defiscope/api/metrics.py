@@ -83,6 +83,7 @@ def _cache_families(ctx: ApiContext) -> Iterator[Metric]:
     hits.add_metric(["shared"], counts.shared_hits)
     yield hits
     yield CounterMetricFamily("defiscope_cache_builds", "Answers built (cache misses)", value=counts.builds)
+    yield CounterMetricFamily("defiscope_cache_build_seconds", "Wall time of the builds", value=counts.build_seconds)
     if ctx.cache.shared is not None:
         errors = ctx.cache.shared.errors
         yield CounterMetricFamily("defiscope_cache_shared_errors", "Shared cache round trips failed", value=errors)
@@ -167,6 +168,9 @@ class ApiMetrics:
             ["route"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
+        )
+        self.shed = Counter(
+            "defiscope_http_shed", "Requests answered 503 by load shedding", ["reason"], registry=self.registry
         )
         self.registry.register(ChainCollector(ctx))
         self.registry.register(JobsCollector(JobLedger(ctx.repo.engine), jobs))

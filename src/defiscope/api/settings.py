@@ -54,6 +54,13 @@ class ApiSettings:
     cache_bytes: int = 64 * 1024 * 1024  # and at most this many bytes of them
     health_max_lag: float = 300.0  # seconds the last indexed block may trail the head (or indexing fail) before 503
     key_cache_ttl: float = 5.0  # seconds a checked key is trusted before the store is asked again
+    # Load shedding (api/shed.py): requests past the cache worked on at once, queued behind them, and the longest
+    # wait in that queue; past either bound, 503 with Retry-After at once (health, metrics, streams exempt). Wide
+    # enough that waiters on a block's rebuilds pass (measured: 16 and 1 s shed them for nothing), tight enough
+    # that nothing queues past a client's usual 10 s timeout.
+    max_in_flight: int = 64
+    max_queued: int = 256
+    max_queue_wait: float = 5.0
     # No key needed (still rate-limited); leave /docs and /metrics out to require a key for them.
     public_paths: tuple[str, ...] = field(default=("/v1/health", "/metrics", "/openapi.json", "/docs"))
 
@@ -75,6 +82,10 @@ class ApiSettings:
         if self.max_body_bytes < 0 or self.quote_deadline <= 0 or self.shared_cache_ttl < 0:
             raise InvalidInput(
                 "API settings: max_body_bytes and shared_cache_ttl must be >= 0 and quote_deadline positive"
+            )
+        if self.max_in_flight < 1 or self.max_queued < 0 or not self.max_queue_wait > 0:
+            raise InvalidInput(
+                "API settings: max_in_flight must be positive, max_queued >= 0 and max_queue_wait positive (seconds)"
             )
 
     @classmethod

@@ -81,6 +81,12 @@ class ProtocolQuery:
 
 
 def ranked(ctx: ApiContext) -> tuple[list[ProtocolRow], list[ProtocolSnapshot]]:
+    """The ranking and the latest snapshots it is made of, computed once per indexed version for every route
+    (shared: do not mutate)."""
+    return ctx.ranking.get(ctx.cache.current, lambda: _ranked(ctx))
+
+
+def _ranked(ctx: ApiContext) -> tuple[list[ProtocolRow], list[ProtocolSnapshot]]:
     snapshots = ctx.repo.latest_snapshots()
     slugs = {s.slug for s in snapshots}
     return rank(snapshots, {s: ctx.info(s) for s in slugs}, ctx.repo.snapshot_before), snapshots
