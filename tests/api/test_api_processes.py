@@ -21,15 +21,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from defiscope.api.keys import new_key
 from defiscope.chain.block import BlockRef
 from defiscope.devnet.anvil import free_port
-from defiscope.store import Repository, create_engine
+from defiscope.store import Repository
 from defiscope.store.keys import KeyStore
 from tests.api.conftest import REDIS_URL, require_redis
-from tests.store.conftest import pg_database  # noqa: F401  (the session's PostgreSQL database)
+from tests.store.conftest import emptied, pg_database  # noqa: F401  (the session's PostgreSQL database)
 
 PER_KEY = 6
 VERSION_TTL = 0.2
@@ -51,12 +50,7 @@ class Store:
 @pytest.fixture
 def store(pg_database: str, tmp_path: Path) -> Store:  # noqa: F811
     require_redis()
-    engine = create_engine(pg_database)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    repo = Repository.open(pg_database)
+    repo = Repository.open(emptied(pg_database))
     try:
         repo.save_blocks([_block(100)])
         key, stored = new_key("processes")

@@ -11,7 +11,7 @@ from typing import Final
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 from defiscope.api import ApiSettings, create_app
 from defiscope.api.app import MAX_RESPONSE_BYTES
@@ -19,7 +19,7 @@ from defiscope.api.reads import chain_points, price_series, protocol_points
 from defiscope.deployments.mainnet import mainnet
 from defiscope.store import Repository
 from defiscope.store.models import Block, Price, TvlSnapshot
-from tests.store.conftest import pg_database  # noqa: F401  (fixture reused)
+from tests.store.conftest import emptied, pg_database  # noqa: F401  (fixture reused)
 
 BLOCKS: Final = 100_000
 START: Final = 1_700_000_000
@@ -43,12 +43,7 @@ def big_store(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureR
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('big') / 'big.db'}"
     else:
-        url = request.getfixturevalue("pg_database")
-        engine = create_engine(url)
-        with engine.begin() as conn:  # the session's database: start from an empty schema
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        url = emptied(request.getfixturevalue("pg_database"))  # the session's database, from an empty schema
     repo = Repository.open(url)
     blocks = [{"chain_id": 1, "number": n, "hash": f"0x{n:064x}", "timestamp": _time(n)} for n in range(BLOCKS)]
     snapshots = [

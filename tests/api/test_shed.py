@@ -32,7 +32,7 @@ from defiscope.chain.errors import InvalidInput
 from defiscope.devnet.anvil import free_port
 from defiscope.store import Repository, create_engine
 from defiscope.store.models import TvlSnapshot
-from tests.store.conftest import pg_database  # noqa: F401  (the session's PostgreSQL database)
+from tests.store.conftest import emptied, pg_database  # noqa: F401  (the session's PostgreSQL database)
 
 # --- Admission -------------------------------------------------------------------------------------------------
 
@@ -142,12 +142,7 @@ SENT = 12
 
 @pytest.fixture
 def shed_server(pg_database: str, tmp_path: Path) -> Iterator[str]:  # noqa: F811
-    engine = create_engine(pg_database)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    repo = Repository.open(pg_database)
+    repo = Repository.open(emptied(pg_database))
     repo.save_blocks([BlockRef(1, 100, f"0x{100:064x}", 1_700_000_000)])
     repo.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_")} | {

@@ -49,12 +49,9 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty, unmigrated database on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'defiscope.db'}"
-    url: str = request.getfixturevalue("pg_database")
+def emptied(url: str) -> str:
+    """``url`` (the session's PostgreSQL database) with its public schema dropped and created again: empty,
+    unmigrated."""
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
@@ -63,6 +60,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     finally:
         engine.dispose()
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, unmigrated database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'defiscope.db'}"
+    return emptied(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture

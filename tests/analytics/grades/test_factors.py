@@ -9,7 +9,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from defiscope.analytics.grades.catalog import FACTORS, GRADED
 from defiscope.analytics.grades.compute import BlockNotStored, compute_factors, factors_at
@@ -23,9 +22,10 @@ from defiscope.analytics.quant.returns import annualise_std
 from defiscope.chain.block import BlockRef
 from defiscope.protocols.revenue import FeeShare
 from defiscope.protocols.yields import YieldKind
-from defiscope.store import Repository, create_engine
+from defiscope.store import Repository
 from defiscope.store.factors import FactorValue, InputBlock
 from tests.analytics.grades.kit import CLOCK_DAY, MARKET, SHARES, TOKENS, Holdings, World, build, uni_price
+from tests.store.conftest import emptied
 
 SUPPLY = Decimal(16_000_000)
 
@@ -43,12 +43,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('grades') / 'world.db'}"
     else:
-        url = request.getfixturevalue("pg_database")
-        admin = create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        admin.dispose()
+        url = emptied(request.getfixturevalue("pg_database"))
     opened = Repository.open(url)
     yield build(opened)
     opened.close()

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pika
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from defiscope.service.jobs.settings import DEFAULT_BROKER_URL, QUEUES, JobSettings
 from defiscope.store import create_engine, migrate
-from tests.store.conftest import db_url, pg_database  # noqa: F401  (fixtures reused, not redefined)
+from tests.store.conftest import db_url, emptied, pg_database  # noqa: F401  (fixtures reused, not redefined)
 
 BROKER_ENV = "DEFISCOPE_TEST_BROKER_URL"
 
@@ -59,11 +59,8 @@ def store_engine(db_url: str) -> Iterator[Engine]:  # noqa: F811  (db_url is the
 @pytest.fixture
 def pg_url(pg_database: str) -> str:  # noqa: F811  (pg_database is the imported fixture)
     """An empty, migrated PostgreSQL database (the store that several worker processes share)."""
-    fresh: Engine = create_engine(pg_database)
+    fresh: Engine = create_engine(emptied(pg_database))
     try:
-        with fresh.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
         migrate(fresh)
     finally:
         fresh.dispose()
