@@ -67,7 +67,7 @@ COMMANDS: Final = (
         "worker",
         "defiscope.cli.jobs",
         "commands",
-        "Run jobs from the broker (backfill chunks, head-following, discovery) until Ctrl-C / SIGTERM.",
+        "Run broker jobs (backfill, head-following, discovery, alert delivery, grades, indices) until Ctrl-C/SIGTERM.",
     ),
     LazyCommand(
         "scheduler",

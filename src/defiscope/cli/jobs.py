@@ -47,8 +47,7 @@ def worker(
     ] = ",".join(QUEUES),
     concurrency: Annotated[int, typer.Option("--concurrency", help="Jobs run at once (worker threads).")] = 4,
 ) -> None:
-    """Run jobs from the broker (backfill chunks, head-following, discovery, alert delivery, grades and indices)
-    until Ctrl-C / SIGTERM."""
+    """Run broker jobs (backfill, head-following, discovery, alert delivery, grades, indices) until Ctrl-C/SIGTERM."""
     names = [q.strip() for q in queues.split(",") if q.strip()]
     run_worker(JobSettings.from_env(), names, concurrency)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from defiscope.chain.block import BlockRef
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.deployments.mainnet import mainnet
 from defiscope.protocols.base import AdapterError, Position, Uncounted
@@ -80,6 +81,8 @@ class MainnetLike:
 
     answers: Mapping[tuple[str, str, tuple[Any, ...]], Any]
     records: list[CallResult] = field(default_factory=list)
+    #: The pinned block (the adapter notes how far its pool listing reached).
+    block: BlockRef = field(default_factory=lambda: BlockRef(1, 19_000_000, "0x" + "ab" * 32, 1_700_000_000))
 
     async def call_many(self, calls: Sequence[Call]) -> list[CallResult]:
         results = []
