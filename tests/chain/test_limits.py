@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,6 +20,7 @@ from defiscope.chain.limits import (
     EndpointLimits,
     LogRange,
     Throttle,
+    background_reads,
     parse_retry_after,
     suggested_span,
 )
@@ -205,3 +209,36 @@ def test_bad_limits_are_named(tmp_path: Path, text: str, problem: str) -> None:
     (tmp_path / "config.toml").write_text(text)
     with pytest.raises(InvalidInput, match=problem):
         load_settings(env={"DEFISCOPE_DATA_DIR": str(tmp_path)})
+
+
+async def test_a_background_request_yields_to_one_that_comes_later() -> None:
+    """Risk scoring reads under `background_reads()`: it books only once no other request waits and the budget has
+    no debt, so a later indexer request goes first (without the lane it would wait behind it)."""
+    throttle = Throttle(EndpointLimits(requests_per_second=100, burst_seconds=0.0))
+    sent: dict[str, float] = {}
+    started = time.monotonic()
+
+    async def send(name: str, items: int, *, background: bool = False, after: float = 0.0) -> None:
+        await asyncio.sleep(after)
+        with background_reads() if background else contextlib.nullcontext():
+            await throttle.acquire(["eth_call"] * items)
+        sent[name] = time.monotonic() - started
+
+    await send("first", 50)  # half a second of debt
+    await asyncio.gather(send("background", 10, background=True), send("later", 10, after=0.1))
+    assert sent["later"] < sent["background"]
+    assert sent["later"] == pytest.approx(0.5, abs=0.1)
+    assert sent["background"] >= 0.6 - 0.01  # once the later request's share was paid too
+
+
+def test_a_background_request_books_at_most_a_second_of_budget() -> None:
+    clock = FakeClock()
+    assert Throttle(FREE_PLAN, clock=clock).booking_cap == 25
+    assert Throttle(UNLIMITED, clock=clock).booking_cap is None  # nothing known to share yet
+    learnt = Throttle(UNLIMITED, clock=clock)
+    learnt.delay(["eth_call"] * 40)
+    learnt.rate_limited(retry_after=1.0, fallback=1.0)  # learns half of the last second's 40 items
+    assert learnt.booking_cap == 20
+    assert not learnt.budget_free()  # paused
+    clock.now += 2.0
+    assert learnt.budget_free()

@@ -1,11 +1,14 @@
 """A provider's limits, per endpoint: a request-rate and compute-unit budget that backs off when the provider
 says so, batch caps, and the eth_getLogs block range learnt from the provider's refusals.
 
-Two control loops, kept apart on purpose:
+Two control loops, kept apart on purpose, and a lane for background work:
 
 * `Throttle` paces requests (GCRA: a token bucket that lets a big batch run into debt instead of never
   fitting). A 429 halves the rate and pauses until Retry-After; each second of successes adds back a
   twentieth of the ceiling (additive increase, multiplicative decrease under the configured ceiling).
+* Requests made under `background_reads()` (risk scoring beside the indexer) yield: they wait until no other
+  request waits and the budget has no debt, and book at most `BACKGROUND_BOOKING_SECONDS` of it at once
+  (`RpcClient.batch_items` splits their batches), so indexing never queues behind them.
 * `LogRange` sizes eth_getLogs ranges: a refusal shrinks the range to the one the provider suggests (or half),
   and a run of successes grows it back by a quarter.
 
@@ -20,7 +23,9 @@ import asyncio
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -51,6 +56,25 @@ DEFAULT_COMPUTE_UNITS: Final = 26
 STALL_SECONDS: Final = 1.0
 #: Refusals within this many seconds of a rate decrease do not decrease it again.
 DECREASE_WINDOW: Final = 1.0
+#: The most of an endpoint's budget one background request books, in seconds at its current rate.
+BACKGROUND_BOOKING_SECONDS: Final = 1.0
+#: How often a waiting background request looks again whether the budget is free.
+BACKGROUND_POLL_SECONDS: Final = 0.05
+_BACKGROUND: ContextVar[bool] = ContextVar("defiscope_background_reads", default=False)
+
+
+@contextmanager
+def background_reads() -> Iterator[None]:
+    """Mark the requests made inside (and in tasks started inside) as background work that yields to the rest."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+def in_background() -> bool:
+    return _BACKGROUND.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +149,7 @@ class Throttle:
     _last_decrease: float = float("-inf")
     _last_stall_log: float = float("-inf")
     _recent: deque[tuple[float, int]] = field(default_factory=deque)
+    _foreground_waiting: int = 0
 
     def __post_init__(self) -> None:
         burst = self.limits.burst_seconds
@@ -152,18 +177,42 @@ class Throttle:
             self._recent.popleft()
         return start - now
 
+    @property
+    def booking_cap(self) -> int | None:
+        """Items a background request may carry (`BACKGROUND_BOOKING_SECONDS` at the current rate); None while
+        unlimited."""
+        rate = self.current_rate
+        return None if rate is None else max(1, int(rate * BACKGROUND_BOOKING_SECONDS))
+
+    def budget_free(self) -> bool:
+        """No request waits, no pause, and no bucket in debt: a background request may book now."""
+        now = self.clock()
+        if self._foreground_waiting or now < self._paused_until:
+            return False
+        return all(bucket is None or bucket.tat <= now for bucket in (self._requests, self._compute))
+
     async def acquire(self, methods: list[str]) -> float:
         """Wait until the request may go; returns the seconds waited (a long wait is logged as a stall)."""
-        wait = self.delay(methods)
+        yielded = 0.0
+        if in_background():
+            started = self.clock()
+            while not self.budget_free():  # noqa: ASYNC110 - the budget frees with the clock, no event to wait on
+                await asyncio.sleep(BACKGROUND_POLL_SECONDS)
+            yielded = self.clock() - started
+        wait = self.delay(methods)  # booked in the same step as the check above: no other request in between
         if wait <= 0:
-            return 0.0
+            return yielded
         now = self.clock()
         if wait >= STALL_SECONDS and now - self._last_stall_log >= STALL_SECONDS:
             # One line a second at most: enough to see the stall, not a line per queued request.
             self._last_stall_log = now
             log.info("rpc.throttled", endpoint=self.name, wait_s=round(wait, 2), rate=self.current_rate)
-        await asyncio.sleep(wait)
-        return wait
+        self._foreground_waiting += not in_background()
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            self._foreground_waiting -= not in_background()
+        return yielded + wait
 
     def rate_limited(self, retry_after: float | None, fallback: float) -> float:
         """The provider refused for rate: halve the rate, pause for Retry-After (or `fallback`); returns the pause."""

@@ -51,7 +51,15 @@ from defiscope.chain.errors import (
     WrongChain,
     redact_url,
 )
-from defiscope.chain.limits import STALL_SECONDS, UNLIMITED, EndpointLimits, LogRange, Throttle, parse_retry_after
+from defiscope.chain.limits import (
+    STALL_SECONDS,
+    UNLIMITED,
+    EndpointLimits,
+    LogRange,
+    Throttle,
+    in_background,
+    parse_retry_after,
+)
 from defiscope.chain.results import result_problem
 
 log = structlog.get_logger(__name__)
@@ -244,6 +252,8 @@ class RpcClient:
         caps = [self.max_batch_items, *(ep.limits.max_batch_items for ep in self.endpoints)]
         if self.learnt_batch_items is not None:
             caps.append(self.learnt_batch_items)
+        if in_background():  # a background request books at most a second of budget: indexing never waits long
+            caps.extend(cap for ep in self.endpoints if (cap := ep.throttle.booking_cap) is not None)
         return max(1, min(caps))
 
     async def _send_chunk(self, chunk: Sequence[tuple[str, Sequence[Any]]], *, idempotent: bool) -> list[RpcResponse]:

@@ -59,7 +59,7 @@ from defiscope.devnet.simulation import DEFAULT_TICK_SECONDS
 from defiscope.errors import DefiscopeError
 from defiscope.memory import release_free_heap
 from defiscope.protocols.base import ProtocolInfo
-from defiscope.service.block_hooks import index_hooks
+from defiscope.service.block_hooks import IndexHooks, index_hooks
 from defiscope.service.context import Runtime, open_runtime, resolve_targets
 from defiscope.service.indexer import ChainStatus, Indexer, IndexerOptions
 from defiscope.service.progress import SyncBoard, SyncProgress, SyncWatcher
@@ -187,6 +187,13 @@ async def _drain(indexer: Indexer) -> None:
             log.warning("serve.drain_skipped")
         with contextlib.suppress(asyncio.CancelledError):
             await draining
+
+
+async def _cancel_background(hooks: IndexHooks, stop: asyncio.Event) -> None:
+    """On stop, the risk scoring still running is cancelled at once: under a slow provider it holds the request
+    budget the last step and the drain wait for (a minute on the `free` profile); the next start scores again."""
+    await stop.wait()
+    await hooks.risk.cancel()
 
 
 async def _save(devnet: Devnet) -> None:
@@ -399,7 +406,13 @@ async def _serve_runtime(
         with on_signals(stop.set):
             async with open_worker(repo.engine, DeliverySettings.from_env(), bell=delivery_bell) as deliveries:
                 indexing = _index(runtime, repo, indexer, watcher, infos, stop)
-                tasks = [indexing, _run_api(server, sock, stop, streams), watcher.run(stop), deliveries.run(stop)]
+                tasks = [
+                    indexing,
+                    _run_api(server, sock, stop, streams),
+                    watcher.run(stop),
+                    deliveries.run(stop),
+                    _cancel_background(hooks, stop),
+                ]
                 if devnet is not None and simulation is not None:
                     tasks.append(_simulate(devnet, stop, *simulation))
                 followed = (await asyncio.gather(*tasks))[0]
@@ -409,7 +422,7 @@ async def _serve_runtime(
     # mined meanwhile becomes a gap the next start reports.
     if devnet is not None and followed:
         await _drain(indexer)
-    await hooks.finish(catch_up=False)  # the index run in progress, and the risk scoring still running
+    await hooks.finish(catch_up=False)  # the index run in progress; the risk scoring still running is cancelled
 
 
 @commands.command("serve")

@@ -50,13 +50,17 @@ class IndexHooks:
 
     async def finish(self, *, catch_up: bool) -> None:
         """The end of a run: the index trackers caught up with the last block told (`catch_up`) or stopped after the
-        run in progress (a shutdown), then closed; then the risk scoring still running."""
+        run in progress (a shutdown), then closed; then the risk scoring still running finishes (`catch_up`) or
+        is cancelled (a shutdown: under a slow provider it can take a minute, and the next start scores again)."""
         if self.indices is not None:
             if not catch_up:
                 self.indices.stop()
             await self.indices.idle()
             self.indices.close()
-        await self.idle()
+        if catch_up:
+            await self.idle()
+        else:
+            await self.risk.cancel()
 
 
 def index_hooks(

@@ -28,6 +28,7 @@ from defiscope.analytics.risk.history import record_profile
 from defiscope.analytics.risk.profile import risk_profiles
 from defiscope.chain.block import BlockRef
 from defiscope.chain.client import Snapshot
+from defiscope.chain.limits import background_reads
 from defiscope.chain.reader import Batcher
 from defiscope.protocols.control.profile import found_contracts
 from defiscope.protocols.control.rounds import ControlLogs
@@ -98,7 +99,20 @@ class RiskHook:
         while running := [task for task in self._runs.values() if not task.done()]:
             await asyncio.gather(*running)
 
+    async def cancel(self) -> None:
+        """Stop the scoring still running (a shutdown): nothing half-read is stored; a restart scores its first
+        block again, as no newer score is stored (rule (a) or (c))."""
+        self._pending.clear()
+        running = [task for task in self._runs.values() if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
     async def _drain(self, chain_id: int) -> None:
+        with background_reads():  # on a rate-limited provider, the indexer's own reads go first
+            await self._score_pending(chain_id)
+
+    async def _score_pending(self, chain_id: int) -> None:
         while (pending := self._pending.pop(chain_id, None)) is not None:
             engine, result = pending
             looked = self._looked.get(chain_id)
