@@ -1,5 +1,6 @@
 """Prometheus metrics: requests, latency, index lag, (when the server indexes) RPC calls, and the scale-out jobs:
-counts by state and run times from the job ledger, and (with `DEFISCOPE_BROKER_URL` set) each queue's depth.
+counts by state and run times from the job ledger (with the outbox rows the scheduler's sweep sent a job for), and
+(with `DEFISCOPE_BROKER_URL` set) each queue's depth.
 
 Each app has its own registry, so several apps (tests) never collide on metric names.
 """
@@ -20,6 +21,7 @@ from defiscope.errors import DefiscopeError
 from defiscope.service.jobs.ledger import LATENCY_BUCKETS as JOB_BUCKETS
 from defiscope.service.jobs.ledger import JobLedger
 from defiscope.service.jobs.settings import BROKER_URL_ENV, JobSettings
+from defiscope.service.jobs.sweep import SWEEP_KIND
 
 #: Methods counted under their own name; any other token a client sends is "other" (bounded label values).
 KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
@@ -117,9 +119,16 @@ class JobsCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         jobs = GaugeMetricFamily("defiscope_jobs", "Jobs in the ledger by kind and state", labels=["kind", "state"])
-        for (kind, state), count in sorted(self.ledger.counts().items()):
+        counts = self.ledger.counts()
+        for (kind, state), count in sorted(counts.items()):
             jobs.add_metric([kind, state], count)
         yield jobs
+        swept = sum(count for (kind, _), count in counts.items() if kind == SWEEP_KIND)
+        yield CounterMetricFamily(
+            "defiscope_outbox_swept_rows",
+            "Outbox rows no job handled that the scheduler's sweep sent a delivery job for (each row and attempt once)",
+            value=swept,
+        )
         latency = HistogramMetricFamily("defiscope_job_seconds", "Run time of finished jobs", labels=["kind"])
         for kind, took in sorted(self.ledger.latencies().items()):
             cumulative = [(str(bound), n) for bound, n in zip(JOB_BUCKETS, took.buckets, strict=True)]

@@ -1,7 +1,7 @@
 """`defiscope worker`, `defiscope scheduler`, and `defiscope backfill --chunk`: the jobs of a scaled-out setup.
 
 defiscope worker --queues backfill,follow,discovery --concurrency 4   # until Ctrl-C / SIGTERM
-defiscope scheduler --chain 1                                           # keeps a head-follower per chain alive
+defiscope scheduler --chain 1          # keeps a head-follower per chain alive, sweeps the outbox, sends retention
 defiscope backfill uniswap-v2 --from-block A --to-block B --chunk 100 --wait
 
 Workers and producers meet on the broker (`DEFISCOPE_BROKER_URL`, RabbitMQ on 127.0.0.1:5672 by default) and the
@@ -14,22 +14,25 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from contextlib import suppress
 from typing import Annotated, Final
 
 import typer
 
 from defiscope import tracing
+from defiscope.alerts.retention import RetentionSettings
 from defiscope.cli.common import block_progress, err, one_line_errors, out
 from defiscope.config import load_settings
 from defiscope.service.context import resolve_targets
 from defiscope.service.jobs.actors import Jobs, broker_errors, open_broker
 from defiscope.service.jobs.backfill import enqueue_backfill, wait_for_chunks
-from defiscope.service.jobs.context import network_from_env
+from defiscope.service.jobs.context import holder_id, network_from_env
 from defiscope.service.jobs.lease import LeaseStore
 from defiscope.service.jobs.ledger import JobLedger
-from defiscope.service.jobs.scheduler import run_scheduler
+from defiscope.service.jobs.scheduler import HeadWatch, follow_duty, retention_duty, run_scheduler, sweep_duty
 from defiscope.service.jobs.settings import QUEUES, JobSettings
 from defiscope.service.jobs.specs import BackfillChunk
+from defiscope.service.jobs.sweep import OutboxSweep
 from defiscope.service.jobs.worker import run_worker, stop_on_signals, traced
 from defiscope.store import Repository
 
@@ -57,19 +60,28 @@ def worker(
 def scheduler(
     chain: Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")] = None,
 ) -> None:
-    """Keep one head-follower job alive per chain (a lease in the store), until Ctrl-C / SIGTERM."""
+    """Keep one head-follower job alive per chain (a lease in the store), send delivery jobs for outbox rows no job
+    handles, and the outbox's retention job, until Ctrl-C / SIGTERM."""
     settings = JobSettings.from_env()
+    retention = RetentionSettings.from_env()
     chain_ids = [t.chain_id for t in resolve_targets(load_settings(), chain, network=network_from_env())]
     repo = Repository.open()
     broker = open_broker(settings)
     stop = stop_on_signals(threading.Event())
+    sweep = OutboxSweep(repo.engine, settings, holder_id())
     try:
         with traced("defiscope-scheduler"), broker_errors(settings):
             jobs = Jobs(broker, settings)
-            run_scheduler(
-                settings, LeaseStore(repo.engine, settings.lease_seconds), chain_ids, jobs.follow_head.send, stop
-            )
+            watch = HeadWatch(LeaseStore(repo.engine, settings.lease_seconds), chain_ids, settings.lease_seconds)
+            duties = [
+                follow_duty(watch, jobs.follow_head.send),
+                sweep_duty(sweep, jobs.deliver_alert.send),
+                retention_duty(jobs.prune_outbox.send, retention.interval_seconds),
+            ]
+            run_scheduler(duties, stop)
     finally:
+        with suppress(Exception):  # the store may be gone: the lease then runs out on its own
+            sweep.release()
         broker.close()
         repo.close()
 

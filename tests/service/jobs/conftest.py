@@ -12,6 +12,7 @@ import pika
 import pytest
 from sqlalchemy import Engine
 
+from defiscope.service.jobs.actors import Jobs, open_broker
 from defiscope.service.jobs.settings import DEFAULT_BROKER_URL, QUEUES, JobSettings
 from defiscope.store import create_engine, migrate
 from tests.store.conftest import db_url, emptied, pg_database  # noqa: F401  (fixtures reused, not redefined)
@@ -65,3 +66,19 @@ def pg_url(pg_database: str) -> str:  # noqa: F811  (pg_database is the imported
     finally:
         fresh.dispose()
     return pg_database
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """The engine of `pg_url`, the store the test's worker processes share."""
+    store = create_engine(pg_url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def jobs(job_settings: JobSettings) -> Iterator[Jobs]:
+    """The producer's side: what the follow job and the signal pass send through."""
+    producer = Jobs(open_broker(job_settings), job_settings)
+    yield producer
+    producer.broker.close()

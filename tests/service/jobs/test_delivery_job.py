@@ -7,33 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from defiscope.alerts.message import Channel
 from defiscope.alerts.outbox import OutboxSink
-from defiscope.service.jobs.actors import Jobs, open_broker
+from defiscope.service.jobs.actors import Jobs
 from defiscope.service.jobs.settings import JobSettings
 from defiscope.service.jobs.specs import delivery_key
-from defiscope.store import create_engine
-from defiscope.store.jobs import DONE, RUNNING, JobRunRow
+from defiscope.store.jobs import DONE, RUNNING
 from tests.alerts.kit import SECRET, Receiver, message, put, rows
 from tests.service.conftest import clean_env
-from tests.service.jobs.workers import Processes, consumers, wait_until
+from tests.service.jobs.workers import Processes, consumers, ledger_states, until
 
 MESSAGES = 8
 HELD = 3  # the message whose first attempt is in flight when its worker is killed
 LEASE_SECONDS = 6  # the killed attempt's claim runs out this long after it was taken
-
-
-@pytest.fixture
-def engine(pg_url: str) -> Iterator[Engine]:
-    store = create_engine(pg_url)
-    yield store
-    store.dispose()
 
 
 @pytest.fixture
@@ -52,28 +44,8 @@ def processes(tmp_path: Path, pg_url: str, job_settings: JobSettings) -> Iterato
     started.stop_all()
 
 
-@pytest.fixture
-def jobs(job_settings: JobSettings) -> Iterator[Jobs]:
-    """The producer's side: what the follow job and the signal pass send through."""
-    producer = Jobs(open_broker(job_settings), job_settings)
-    yield producer
-    producer.broker.close()
-
-
-def ledger_states(engine: Engine) -> dict[str, str]:
-    with engine.connect() as conn:
-        return dict(conn.execute(select(JobRunRow.key, JobRunRow.state).where(JobRunRow.kind == "delivery")).all())
-
-
-async def until(what: str, check: Callable[[], bool], processes: Processes, within: float = 90) -> None:
-    async def poll() -> bool:
-        return check()
-
-    await wait_until(what, poll, within, processes)
-
-
 async def test_delivery_worker_killed_mid_delivery_each_webhook_once(
-    engine: Engine, processes: Processes, jobs: Jobs, job_settings: JobSettings
+    pg_engine: Engine, processes: Processes, jobs: Jobs, job_settings: JobSettings
 ) -> None:
     held = message(HELD)
     first_try_of_held = {(held.message_id, 1)}
@@ -85,19 +57,21 @@ async def test_delivery_worker_killed_mid_delivery_each_webhook_once(
         await until("the first worker consumes", lambda: consumers(job_settings, "delivery") == 1, processes)
         messages = [message(n) for n in range(MESSAGES)]
         for msg in messages:
-            put(engine, sink, msg, (hook,))
+            put(pg_engine, sink, msg, (hook,))
         await until("the held message in flight", lambda: rx.attempts(held.message_id) == 1, processes)
         doomed.send_signal(signal.SIGKILL)
         doomed.wait(timeout=30)
         assert len(rx.processed) == HELD + 1  # one at a time: those before it, and the held one (answered too late)
-        by_id = {r.message_id: r for r in rows(engine)}
+        by_id = {r.message_id: r for r in rows(pg_engine)}
         assert by_id[held.message_id].state == "pending"  # its outcome was never recorded
         held_row = by_id[held.message_id].id
-        assert ledger_states(engine)[delivery_key(held_row, 1)] == RUNNING
+        assert ledger_states(pg_engine, "delivery")[delivery_key(held_row, 1)] == RUNNING
 
         processes.worker("survivor", "delivery")
-        await until("every row settled", lambda: all(r.state != "pending" for r in rows(engine)), processes, within=120)
-        assert {r.state for r in rows(engine)} == {"delivered"}
+        await until(
+            "every row settled", lambda: all(r.state != "pending" for r in rows(pg_engine)), processes, within=120
+        )
+        assert {r.state for r in rows(pg_engine)} == {"delivered"}
         assert sorted(rx.processed) == sorted(m.message_id for m in messages)  # every message, processed once
         assert rx.attempts(held.message_id) == 2  # sent again after the lease ran out, with the same webhook-id
         others = [m.message_id for m in messages if m.message_id != held.message_id]
@@ -105,17 +79,17 @@ async def test_delivery_worker_killed_mid_delivery_each_webhook_once(
 
         # Every job delivered again (as the broker may): nothing is sent twice. A last new message, behind them on
         # the one-thread worker, tells when they have all run.
-        for row in rows(engine):
+        for row in rows(pg_engine):
             jobs.deliver_alert.send(row.id)
         last = message(MESSAGES)
-        put(engine, sink, last, (hook,))
+        put(pg_engine, sink, last, (hook,))
         await until("the last message delivered", lambda: last.message_id in rx.processed, processes)
         await asyncio.sleep(0.5)
     assert rx.attempts(held.message_id) == 2
     assert all(rx.attempts(mid) == 1 for mid in others)
     assert rx.unverified == 0
-    states = ledger_states(engine)
-    by_id = {r.message_id: r for r in rows(engine)}
+    states = ledger_states(pg_engine, "delivery")
+    by_id = {r.message_id: r for r in rows(pg_engine)}
     assert states[delivery_key(held_row, 2)] == DONE  # the attempt after the kill, one ledger key per attempt
     assert all(states[delivery_key(by_id[mid].id, 1)] == DONE for mid in others)
     assert len(states) == MESSAGES + 2  # one key per attempt made: none for the jobs that found their row settled

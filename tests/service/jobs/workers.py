@@ -10,8 +10,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pika
+from sqlalchemy import Engine, select
 
 from defiscope.service.jobs.settings import JobSettings
+from defiscope.store.jobs import JobRunRow
 
 
 class Processes:
@@ -72,3 +74,18 @@ async def wait_until(
             every()
         await asyncio.sleep(0.1)
     return time.time()
+
+
+async def until(what: str, check: Callable[[], bool], processes: Processes, within: float = 90) -> None:
+    """`wait_until` with a check that does not need awaiting."""
+
+    async def poll() -> bool:
+        return check()
+
+    await wait_until(what, poll, within, processes)
+
+
+def ledger_states(engine: Engine, kind: str) -> dict[str, str]:
+    """The job ledger's keys of one kind, with their states."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(JobRunRow.key, JobRunRow.state).where(JobRunRow.kind == kind)).all())

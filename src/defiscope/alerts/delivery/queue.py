@@ -10,7 +10,8 @@ PostgreSQL several workers claim with `FOR UPDATE SKIP LOCKED`; SQLite's write t
 (BEGIN IMMEDIATE). Every method is one transaction.
 
 A delivery job (`service.jobs`) claims its one row the same way (`claim_row`); when the row is not claimable it
-asks `next_look` when to come back (a retry falling due, or a lease running out: its holder may have died).
+asks `next_look` when to come back (a retry falling due, or a lease running out: its holder may have died). The
+scheduler's sweep asks for the rows no job is handling (`stranded`: due and free for longer than a grace period).
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ class DeadLetter:
     state: str
     attempts: int
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StrandedRow:
+    """A pending row no delivery job is handling, as of its attempts so far (a new attempt makes it a new one)."""
+
+    row_id: int
+    attempts: int
 
 
 class OutboxQueue:
@@ -101,6 +110,21 @@ class OutboxQueue:
             row.attempts += 1
             row.lease_until = now + self.settings.lease
             return Envelope(row.id, row.message_id, row.channel, row.target, row.secret, row.body, row.attempts)
+
+    def stranded(self, now: float, grace: float, limit: int) -> list[StrandedRow]:
+        """Up to `limit` pending rows due, and free (never claimed, or their claim ended), for more than `grace`
+        seconds before `now`, oldest due first: rows no delivery job is handling (its send failed after the commit,
+        or the job was lost), as a job claims a due row within moments of its retry time or lease end."""
+        since = now - grace
+        free = or_(OutboxRow.lease_until.is_(None), OutboxRow.lease_until <= since)
+        stmt = (
+            select(OutboxRow.id, OutboxRow.attempts)
+            .where(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= since, free)
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+        )
+        with self._reads() as session:
+            return [StrandedRow(int(row_id), int(attempts)) for row_id, attempts in session.execute(stmt)]
 
     def next_look(self, row_id: int) -> float | None:
         """When row `row_id` may be claimable: its retry time or its lease's end, whichever is later; None once it

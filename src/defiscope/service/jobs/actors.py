@@ -44,6 +44,7 @@ from defiscope.service.jobs.specs import (
     discovery_key,
     grades_key,
     index_key,
+    retention_key,
     signals_key,
     signals_lease,
 )
@@ -120,6 +121,7 @@ class Jobs:
             self._discovery_scan, "discovery", **retried, time_limit=CHUNK_TIME_LIMIT_S * _MS
         )
         self.deliver_alert = self._actor(self._deliver_alert, "delivery", **retried, time_limit=DELIVERY_TIME_LIMIT_MS)
+        self.prune_outbox = self._actor(self._prune_outbox, "delivery", **retried, time_limit=CHUNK_TIME_LIMIT_S * _MS)
         computed = {**retried, "time_limit": CHUNK_TIME_LIMIT_S * _MS, "throws": (InputError,)}
         self.publish_grades = self._actor(self._publish_grades, "analytics", **computed)
         self.judge_signals = self._actor(self._judge_signals, "analytics", **computed)
@@ -178,7 +180,8 @@ class Jobs:
 
     def send_deliveries(self, row_ids: Sequence[int]) -> None:
         """One delivery job per new outbox row (`OutboxSink`'s dispatch, after the alert's commit). A broker that
-        fails here leaves the rows pending: a `defiscope delivery worker` (same claims) or a later send takes them."""
+        fails here leaves the rows pending: the scheduler's outbox sweep (`sweep.OutboxSweep`) sends their jobs once
+        the grace period has passed (or a `defiscope delivery worker`, same claims, takes them)."""
         try:
             for row_id in row_ids:
                 self.deliver_alert.send(row_id)
@@ -191,6 +194,10 @@ class Jobs:
         look = thread.run(delivery.deliver_row(process, thread, row_id))
         if look is not None:  # not settled: come back when its retry falls due or its lease runs out
             self.deliver_alert.send_with_options(args=(row_id,), delay=_delay_ms(look))
+
+    def _prune_outbox(self, period_start: int) -> None:
+        process = self.process
+        tasks.run_keyed(process, retention_key(period_start), "retention", lambda _t: delivery.prune_records(process))
 
     def _publish_grades(self, chain_id: int, block: int) -> None:
         process = self.process

@@ -7,6 +7,12 @@ transaction that counts the attempt and leases the row), sends, and records the 
 finds the row delivered (or leased) and sends nothing. A worker killed mid-send leaves the row leased: the broker
 redelivers the job, which looks again when the lease runs out and sends once more with the same `webhook-id` (a
 receiver deduplicates by it). Each attempt is in the job ledger as `delivery:<row id>:<attempt>`.
+
+    pruned = thread.run(prune_records(process))   # {"outbox": 12, "stream": 40}: the retention job's body
+
+The retention job prunes what `defiscope delivery worker` prunes on its own (`alerts.retention.prune`: delivered
+outbox rows and stream events older than `DEFISCOPE_ALERT_RETENTION_DAYS`); the scheduler sends it once per
+`DEFISCOPE_ALERT_RETENTION_INTERVAL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import structlog
 from defiscope.alerts.delivery.queue import OutboxQueue
 from defiscope.alerts.delivery.settings import DeliverySettings
 from defiscope.alerts.delivery.worker import attempt, open_channels
+from defiscope.alerts.retention import RetentionSettings, prune
 from defiscope.service.jobs.context import WorkerProcess, WorkerThread, holder_id
 from defiscope.service.jobs.specs import delivery_key
 
@@ -41,3 +48,9 @@ async def deliver_row(process: WorkerProcess, thread: WorkerThread, row_id: int)
     await asyncio.to_thread(process.ledger.finish, key, result, time.time())
     log.info("job.delivery", row=row_id, attempt=envelope.attempts, **result)
     return await asyncio.to_thread(queue.next_look, row_id)
+
+
+async def prune_records(process: WorkerProcess) -> dict[str, object]:
+    """Delete the delivered outbox rows and stream events older than the retention (this worker's settings)."""
+    pruned = await asyncio.to_thread(prune, process.repo.engine, RetentionSettings.from_env(), time.time())
+    return {"outbox": pruned.outbox, "stream": pruned.stream}

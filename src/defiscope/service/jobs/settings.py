@@ -39,14 +39,24 @@ class JobSettings:
     chunk_retries: int = 5  # redeliveries of a failing chunk before it is left failed in the ledger
     chunk_concurrency: int = 1  # blocks of one chunk computed at once (workers and their threads add more)
     every: int = 1  # the head-follower stores blocks whose number is a multiple of this
+    outbox_sweep_seconds: float = 30.0  # the scheduler looks for outbox rows no delivery job handles this often
+    outbox_sweep_grace_seconds: float = 60.0  # ... rows due (and free) for longer than this
+    outbox_sweep_resend_seconds: float = 600.0  # a row still stranded after its sweep's job is sent again after this
 
     def __post_init__(self) -> None:
-        if self.lease_seconds <= 0 or self.follow_slice_seconds <= 0:
-            raise InvalidJobSettings("job settings: lease_seconds and follow_slice_seconds must be positive")
+        times = ("lease_seconds", "follow_slice_seconds", "outbox_sweep_seconds", "outbox_sweep_resend_seconds")
+        if any(getattr(self, name) <= 0 for name in times) or self.outbox_sweep_grace_seconds < 0:
+            raise InvalidJobSettings(f"job settings: {', '.join(times)} must be positive, the sweep's grace >= 0")
         if self.chunk_retries < 0 or self.chunk_concurrency < 1 or self.every < 1:
             raise InvalidJobSettings("job settings: chunk_retries >= 0, chunk_concurrency and every >= 1")
         if not self.queue_prefix or any(c in self.queue_prefix for c in " /"):
             raise InvalidJobSettings(f"job settings: queue_prefix {self.queue_prefix!r} must be a plain name")
+
+    @property
+    def outbox_sweep_lease_seconds(self) -> float:
+        """How long the sweep's lease outlives its holder's last sweep: three sweeps may fail before another
+        scheduler takes the sweep over."""
+        return 3 * self.outbox_sweep_seconds
 
     @property
     def renew_every(self) -> float:

@@ -12,7 +12,7 @@ A chunk covers `chunk` blocks of the range (whatever the step): every chunk's fi
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
 from defiscope.errors import InputError
 
@@ -80,6 +80,30 @@ def discovery_key(chain_id: int, block: int) -> str:
 def delivery_key(row_id: int, attempt: int) -> str:
     """One attempt at one outbox row (an alert message to one endpoint)."""
     return f"delivery:{row_id}:{attempt}"
+
+
+def sweep_key(row_id: int, attempts: int) -> str:
+    """The scheduler's sweep sent a delivery job for an outbox row no job was handling, after `attempts` tries."""
+    return f"sweep:{row_id}:{attempts}"
+
+
+#: The lease of the outbox sweep: one scheduler sweeps at a time.
+SWEEP_LEASE: Final = "outbox-sweep"
+
+
+def retention_key(period_start: int) -> str:
+    """The outbox and stream retention of one period (`DEFISCOPE_ALERT_RETENTION_INTERVAL_SECONDS`): schedulers
+    that each send it in the same period prune once."""
+    return f"retention:{period_start}"
+
+
+def retention_period(now: float, every: float) -> int:
+    """The start (unix seconds) of the retention period `now` falls in.
+
+    >>> retention_key(retention_period(7250.5, 3600))
+    'retention:7200'
+    """
+    return int(now // every * every)
 
 
 def grades_key(chain_id: int, block: int, formula_version: str) -> str:
