@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from contextlib import suppress
 from typing import Annotated, Final
 
 import typer
@@ -80,8 +79,7 @@ def scheduler(
             ]
             run_scheduler(duties, stop)
     finally:
-        with suppress(Exception):  # the store may be gone: the lease then runs out on its own
-            sweep.release()
+        sweep.release()
         broker.close()
         repo.close()
 

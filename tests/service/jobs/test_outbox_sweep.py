@@ -35,7 +35,7 @@ from defiscope.api import ApiSettings, create_app
 from defiscope.service.jobs.actors import Jobs, open_broker
 from defiscope.service.jobs.ledger import JobLedger
 from defiscope.service.jobs.settings import JobSettings
-from defiscope.service.jobs.specs import delivery_key, sweep_key
+from defiscope.service.jobs.specs import SWEEP_LEASE, delivery_key, sweep_key
 from defiscope.service.jobs.sweep import OutboxSweep
 from defiscope.store.database import WRITE_OPTION
 from defiscope.store.jobs import DONE
@@ -82,6 +82,11 @@ def test_the_sweep_sends_stranded_rows_once_per_attempt_while_it_holds_the_lease
     assert sweeper.run(t0 + 163, sent.append) == 2
     assert sent == [leased, stranded]  # the claim ended long ago (a new attempt count); the resend time passed
     assert other.run(t0 + 194, sent.append) == 2  # scheduler-a stopped sweeping at 163: its lease ran out at 193
+    other.release()  # a clean stop gives the sweep up at once
+    assert sweeper.run(t0 + 195, sent.append) == 0  # its rows were sent within its resend time...
+    lease = other.leases.current(SWEEP_LEASE)
+    assert lease is not None
+    assert lease.holder == "scheduler-a"  # ...but the sweep is scheduler-a's again
 
     ledger = JobLedger(store_engine)
     swept = [sweep_key(leased, 0), sweep_key(delivered, 0), sweep_key(stranded, 0), sweep_key(leased, 1)]

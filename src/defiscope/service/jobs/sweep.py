@@ -85,7 +85,12 @@ class OutboxSweep:
         return len(rows)
 
     def release(self) -> None:
-        """Give the sweep up at once (a clean stop): another scheduler takes it at its next sweep."""
-        if self._lease is not None:
+        """Give the sweep up at once (a clean stop): another scheduler takes it at its next sweep. A store that does
+        not answer is logged: the lease then runs out on its own."""
+        if self._lease is None:
+            return
+        try:
             self.leases.release(self._lease)
-            self._lease = None
+        except Exception as exc:
+            log.warning("scheduler.sweep_release_failed", error=f"{type(exc).__name__}: {exc}")
+        self._lease = None
