@@ -12,10 +12,13 @@ import pytest
 
 from defiscope.analytics.risk.profile import RiskProfile, risk_profile
 from defiscope.chain.reader import Batcher
+from defiscope.deployments.aave_v3_registry import market_suffix
+from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.eigenlayer import STRATEGY_BEACON
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.aave.market import markets_of
 from defiscope.protocols.control.discovered import DiscoveredKind
 from defiscope.protocols.control.profile import ControlSurface, control_surface, found_contracts
 from defiscope.store import Repository
@@ -150,6 +153,67 @@ async def test_a_strategy_beacon_upgrade_reaches_every_strategy_and_shows_in_the
     assert group.control.proxy.implementation == second.address
     for strategy in group.addresses:  # the beacon's Upgraded events are each strategy's history
         assert [u.implementation for a, u in group.upgrades if a == strategy][-2:] == [first, second.address]
+
+
+def _registered(contracts: dict[str, str], kind: str, market: str) -> set[str]:
+    """The devnet registry's tokens of one kind ("AToken", "VariableDebtToken") of one Aave market."""
+    prefix = f"AaveV3{kind}{market_suffix(market)}:"
+    return {a for n, a in contracts.items() if n.startswith(prefix) and ":" not in n[len(prefix) :]}
+
+
+async def test_aave_reserve_tokens_are_one_group_per_market_and_an_updated_a_token_is_an_exception(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+    eth_chain: DevnetChain,
+) -> None:
+    """Each market's aTokens and variable debt tokens (InitializableImmutableAdminUpgradeabilityProxy) share its
+    PoolConfigurator as admin and its implementation; `updateAToken` by a pool admin moves one aside."""
+    contracts = engine.deployment.contracts
+    before = await _profile(engine, repo, "aave-v3")
+    markets = markets_of(engine.deployment)
+    assert len(markets) == 3
+    for market in markets:
+        configurator = contracts[f"AaveV3PoolConfigurator{market_suffix(market.name)}"]
+        for kind, name in (("AToken", "aToken"), ("VariableDebtToken", "variable debt token")):
+            found = _kind(before.surface, f"{name} ({market.name})")
+            (group,) = found.groups  # one shape: no exception
+            assert (found.rule, group.exception) == ("inspected", False)
+            assert set(group.addresses) == _registered(contracts, kind, market.name)
+            assert (group.control.proxy.kind, group.control.proxy.admin) == ("transparent", configurator)
+            assert group.control.admin_chain[0].address == configurator
+            assert "Aave PoolConfigurator" in (group.control.admin_chain[0].detail or "")
+    a_tokens = _kind(before.surface, "aToken (Core)").groups[0]
+    # Registered aTokens are inspected in their group, not again as fixed contracts.
+    assert not {c.proxy.address for c in before.surface.contracts} & set(a_tokens.addresses)
+
+    sender = Sender.connect(eth_chain.rpc_url)
+    victim = contracts["AaveV3AToken:USDC"]
+    token = sender.contract(aave_artifact("protocol/tokenization/AToken"), victim).functions
+    pool = contracts["AaveV3Pool"]
+    # Aave's own next revision of the AToken (its upgrade test's): a revision above the proxy's initialized one.
+    second = sender.deploy(aave_artifact("mocks/upgradeability/MockAToken"), pool).address
+    configurator = sender.contract(aave_artifact("protocol/pool/PoolConfigurator"), contracts["AaveV3PoolConfigurator"])
+    update = (
+        token.UNDERLYING_ASSET_ADDRESS().call(),
+        token.RESERVE_TREASURY_ADDRESS().call(),
+        token.getIncentivesController().call(),
+        token.name().call(),
+        token.symbol().call(),
+        second,
+        b"",
+    )
+    admin = contracts["AaveExecutorLvl1"]  # a POOL_ADMIN of the Core market, as on mainnet
+    with sender.impersonating(admin, gas_money=10**18):
+        sender.send(configurator.functions.updateAToken(update), sender=admin)
+
+    after = _kind((await _profile(engine, repo, "aave-v3")).surface, "aToken (Core)")
+    peers, odd = after.groups
+    assert (odd.addresses, odd.exception, peers.exception) == ((victim,), True, False)
+    assert set(peers.addresses) == set(a_tokens.addresses) - {victim}
+    assert odd.control.proxy.implementation == second != peers.control.proxy.implementation
+    assert odd.control.admin_chain == peers.control.admin_chain  # the configurator still administers it
+    assert [u.implementation for a, u in odd.upgrades][-1] == second  # its Upgraded event
+    assert [u.implementation for a, u in peers.upgrades if a == victim] == []
 
 
 async def test_factory_pools_are_immutable_by_construction_and_a_sample_is_checked(

@@ -31,7 +31,14 @@ from defiscope.protocols.base import Adapter
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import AdminLink, admin_chain
 from defiscope.protocols.control.aragon import aragon_chain, set_app_history
-from defiscope.protocols.control.discovered import DiscoveredKind, grouped, history_source, namespace, plan_kind
+from defiscope.protocols.control.discovered import (
+    DiscoveredKind,
+    KindPlan,
+    grouped,
+    history_source,
+    namespace,
+    plan_kind,
+)
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
     IMPLEMENTATION_SLOT,
@@ -319,6 +326,18 @@ def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse
     return list(fixed.values()), list(discovered.values())
 
 
+def _joining_kinds(uses: Sequence[ContractUse], plans: Sequence[KindPlan]) -> set[str]:
+    """The registry contracts (lowercase addresses) that an inspected kind of the same interface lists."""
+    by_interface = {(use.interface, use.address.lower()) for use in uses if use.address is not None}
+    return {
+        address.lower()
+        for plan in plans
+        if plan.rule == "inspected"
+        for address in plan.inspect
+        if (plan.use.interface, address.lower()) in by_interface
+    }
+
+
 def found_contracts(adapters: Sequence[Adapter], block: int) -> dict[str, Found]:
     """What the adapters' discovery listed by ``block`` (`Adapter.found_contracts`), by slug and kind: from
     memory, so an engine that read the block (the indexer's, a snapshot's) gives it without a request."""
@@ -372,10 +391,14 @@ async def control_surface(
 async def _surface(
     rounds: Rounds, slug: str, uses: Sequence[ContractUse], kinds: Sequence[ContractUse], found: Found | None
 ) -> ControlSurface:
-    """The fixed contracts and those found at run time, inspected in the same rounds; then every proxy's upgrades."""
-    fixed = {use.address.lower() for use in uses if use.address is not None}
+    """The fixed contracts and those found at run time, inspected in the same rounds; then every proxy's upgrades.
+    A registry contract that discovery lists under an inspected kind of its interface (Aave's registered aTokens)
+    is inspected with its kind, in its group, not among the fixed ones."""
     own = {namespace(use.interface) for use in uses}
     plans = [plan_kind(kind, found, own) for kind in kinds]
+    joining = _joining_kinds(uses, plans)
+    uses = [use for use in uses if use.address is None or use.address.lower() not in joining]
+    fixed = {use.address.lower() for use in uses if use.address is not None}
     listed = [[a for a in plan.inspect if a.lower() not in fixed] for plan in plans]
     found_uses = [
         replace(plan.use, address=a) for plan, addresses in zip(plans, listed, strict=True) for a in addresses
