@@ -11,16 +11,19 @@ from pathlib import Path
 import pytest
 
 from defiscope.analytics.risk.profile import RiskProfile, risk_profile
+from defiscope.analytics.risk.rules import contract_score
 from defiscope.chain.reader import Batcher
 from defiscope.deployments.aave_v3_registry import market_suffix
 from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.eigenlayer import STRATEGY_BEACON
+from defiscope.devnet.maker_governance import PAUSE_DELAY
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.aave.market import markets_of
 from defiscope.protocols.control.discovered import DiscoveredKind
 from defiscope.protocols.control.profile import ControlSurface, control_surface, found_contracts
+from defiscope.protocols.maker.surface import JOIN_KIND
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.service.conftest import engine  # noqa: F401  (fixture reused)
@@ -214,6 +217,53 @@ async def test_aave_reserve_tokens_are_one_group_per_market_and_an_updated_a_tok
     assert odd.control.admin_chain == peers.control.admin_chain  # the configurator still administers it
     assert [u.implementation for a, u in odd.upgrades][-1] == second  # its Upgraded event
     assert [u.implementation for a, u in peers.upgrades if a == victim] == []
+
+
+async def test_maker_joins_share_the_pause_proxys_ward_and_an_eoa_relied_on_one_is_an_exception(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+    eth_chain: DevnetChain,
+) -> None:
+    """Every ilk's GemJoin is administered by its wards (Rely events, confirmed with wards()): the pause proxy,
+    owned by the DSPause (a timelock), whose authority is the Chief; an EOA a ward relies on one join is a fork."""
+    contracts = engine.deployment.contracts
+    proxy, pause, chief = contracts["MakerPauseProxy"], contracts["MakerPause"], contracts["MakerChief"]
+    joins = {a for n, a in contracts.items() if n.startswith("MakerGemJoin:")}
+    before = await _profile(engine, repo, "makerdao")
+    found = _kind(before.surface, JOIN_KIND)
+    (group,) = found.groups
+    assert (found.rule, set(group.addresses)) == ("inspected", joins)
+    (wards,) = group.control.pause
+    assert wards.holders == (proxy,)
+    chain = group.control.admin_chain
+    assert [(link.kind, link.address) for link in chain] == [
+        ("contract", proxy),
+        ("timelock", pause),
+        ("governor", chief),
+    ]
+    assert chain[1].delay_seconds == PAUSE_DELAY
+    assert chain[1].controllers == (chief,)
+    assert "override.eoa-upgrade-no-delay" not in {o.rule for o in before.score.overrides}
+
+    sender = Sender.connect(eth_chain.rpc_url)
+    victim, eoa = contracts["MakerGemJoin:ETH-A"], sender.accounts[5]
+    join = sender.contract(contract_artifact("GemJoin"), victim).functions
+    with sender.impersonating(proxy, gas_money=10**18):  # a ward's rely: the join's own auth check
+        sender.send(join.rely(eoa), sender=proxy)
+    assert join.wards(eoa).call() == 1
+
+    after = await _profile(engine, repo, "makerdao")
+    peers, odd = _kind(after.surface, JOIN_KIND).groups
+    assert (odd.addresses, odd.exception, set(peers.addresses)) == ((victim,), True, joins - {victim})
+    (fork,) = odd.control.admin_chain
+    assert dict(zip(fork.controllers, fork.controller_kinds, strict=True)) == {proxy: "contract", eoa: "eoa"}
+    assert contract_score(odd.control)[:2] == (10, "control.eoa-no-delay")
+    control, was = after.score.pillar("control"), before.score.pillar("control")
+    assert control.rule == "control.eoa-no-delay"
+    assert f"{JOIN_KIND} ({victim})" in control.evidence
+    assert control.score is not None
+    assert was.score is not None
+    assert control.score < was.score
 
 
 async def test_factory_pools_are_immutable_by_construction_and_a_sample_is_checked(

@@ -186,7 +186,12 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
     "compound/Comptroller": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
     "compound/Comet": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
     "maker/VatAbstract": _dss_wards,
+    "maker/GemJoinAbstract": _dss_wards,
 }
+#: Interfaces administered by their dss wards alone (no proxy, no owner): every ward controls the contract (a
+#: GemJoin's: MCD_PAUSE_PROXY on mainnet). The Vat's wards are the system's own contracts (joins, Dog, Jug), kept
+#: as its auth power only.
+WARDS_ADMINISTER: Final = frozenset({"maker/GemJoinAbstract"})
 
 
 @in_rounds
@@ -261,6 +266,8 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
+    if first is None and proxy.has_code and use.interface in WARDS_ADMINISTER and holder_chains:
+        chain = await _ward_chain(rounds, address, holder_chains[0])
     if first is not None and not int(first, 16):
         proxy = _with_why(proxy, "the admin is the zero address (renounced)")
     elif first is None and proxy.has_code:
@@ -269,6 +276,20 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
     return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
+
+
+async def _ward_chain(rounds: Rounds, address: str, wards: PausePower) -> list[AdminLink]:
+    """The admin chain of a contract its wards administer: one ward's own chain; several, a fork at the contract
+    (each ward classified, the score takes the weakest); none found, unknown (never "no admin")."""
+    if wards.why is not None or not wards.holders:
+        why = wards.why or f"no ward found from its rely events ({WARDS_CAVEAT})"
+        return [AdminLink(address, "unknown", detail="dss wards", why=why)]
+    if len(wards.holders) == 1:
+        return list(wards.holder_chains[0])
+    kinds = tuple(chain[0].kind for chain in wards.holder_chains)
+    detail = f"dss wards: {len(wards.holders)} (from rely events; {WARDS_CAVEAT})"
+    why = f"{len(wards.holders)} wards: the chain is not followed further"
+    return [AdminLink(address, "contract", controllers=wards.holders, controller_kinds=kinds, detail=detail, why=why)]
 
 
 def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, Any, list[AdminLink]]:
