@@ -145,7 +145,7 @@ async def profile_chain(chain: DevnetChain, url: str, legacy: ReadOne) -> ChainF
             (name, slug)
             for name, surfaces in (("together", together), ("with found", with_found))
             for slug in slugs
-            if _json(surfaces)[slug] != _json(alone)[slug]
+            if _json(surfaces)[slug] != _json(alone, leaving=surfaces)[slug]
         ]
         if differ:
             raise SystemExit(f"chain {chain.chain_id}: surfaces that differ from those read alone: {differ}")
@@ -180,9 +180,15 @@ async def profile_chain(chain: DevnetChain, url: str, legacy: ReadOne) -> ChainF
     )
 
 
-def _json(surfaces: Surfaces) -> dict[str, object]:
-    """The fixed contracts' control (the code before listed the kinds found at run time by name only)."""
-    return {slug: surface.to_json()["control"] for slug, surface in surfaces.items()}
+def _json(surfaces: Surfaces, *, leaving: Surfaces | None = None) -> dict[str, object]:
+    """The fixed contracts' control (the code before listed the kinds found at run time by name only), without those
+    ``leaving`` inspected with a kind found at run time instead (a registry aToken, in its market's group)."""
+    groups = [g for surface in (leaving or {}).values() for k in surface.discovered for g in k.groups]
+    moved = {address for g in groups for address in g.addresses}
+    return {
+        slug: [entry for entry in surface.to_json()["control"] if entry["address"] not in moved]
+        for slug, surface in surfaces.items()
+    }
 
 
 def ratio(baseline: Figure, new: Figure) -> str:

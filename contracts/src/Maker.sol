@@ -230,12 +230,36 @@ contract MakerDaiToken is ERC20, MakerAuth {
 
 /// @notice GemJoin with GemJoin5's decimal handling (WBTC's 8 decimals become an 18-decimal vat gem);
 ///         for an 18-decimal token it is exactly GemJoin.
-contract GemJoin is MakerAuth {
+/// @notice dss join.sol's access control: rely and deny log `Rely(usr)` / `Deny(usr)` (no LibNote), `cage` stops
+///         joins (`Cage()`), as mainnet's GemJoins and DaiJoin since dss 1.2 do.
+abstract contract MakerJoinAuth is MakerAuth {
+    uint256 public live = 1;
+
+    event Rely(address indexed usr);
+    event Deny(address indexed usr);
+    event Cage();
+
+    function rely(address usr) external override auth {
+        wards[usr] = 1;
+        emit Rely(usr);
+    }
+
+    function deny(address usr) external override auth {
+        wards[usr] = 0;
+        emit Deny(usr);
+    }
+
+    function cage() external auth {
+        live = 0;
+        emit Cage();
+    }
+}
+
+contract GemJoin is MakerJoinAuth {
     Vat public immutable vat;
     bytes32 public immutable ilk;
     IERC20Metadata public immutable gem;
     uint256 public immutable dec;
-    uint256 public live = 1;
 
     constructor(Vat vat_, bytes32 ilk_, IERC20Metadata gem_) {
         vat = vat_;
@@ -261,11 +285,10 @@ contract GemJoin is MakerAuth {
     }
 }
 
-contract DaiJoin is MakerAuth {
+contract DaiJoin is MakerJoinAuth {
     uint256 internal constant ONE = 10 ** 27;
     Vat public immutable vat;
     MakerDaiToken public immutable dai;
-    uint256 public live = 1;
 
     constructor(Vat vat_, MakerDaiToken dai_) {
         vat = vat_;

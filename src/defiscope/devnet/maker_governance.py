@@ -1,5 +1,5 @@
 """Maker's governance on the devnet: MKR (a ds-token), the chief (approval voting), the pause and its proxy,
-which holds the wards of the Vat and the Jug, as MCD_PAUSE_PROXY does on mainnet.
+which holds the wards of the Vat, the Jug and the joins, as MCD_PAUSE_PROXY does on mainnet.
 
 Example::
 
@@ -37,8 +37,16 @@ MAX_YAYS: Final = 5  # mainnet's chief: 5 candidates per slate
 #: Seconds between a spell's schedule and its cast (mainnet's GSM delay: 16 h, later 30 h and 48 h); the
 #: simulation's clock moves a block's time (12 s on chain 1) a tick.
 PAUSE_DELAY: Final = 20
-#: The pause proxy is a ward of these (mainnet: of every core contract): registry name -> artifact.
-GOVERNED: Final = {"MakerVat": "Vat", "MakerJug": "Jug"}
+#: The pause proxy is a ward of these (mainnet: of every core contract): registry name -> artifact; and of every
+#: GemJoin (`governed`), as MCD_PAUSE_PROXY is of mainnet's joins.
+GOVERNED: Final = {"MakerVat": "Vat", "MakerJug": "Jug", "MakerDaiJoin": "DaiJoin"}
+GEM_JOIN_PREFIX: Final = "MakerGemJoin:"
+
+
+def governed(contracts: Mapping[str, str]) -> dict[str, str]:
+    """Registry name -> artifact of every contract the pause proxy is made a ward of."""
+    joins = {name: "GemJoin" for name in contracts if name.startswith(GEM_JOIN_PREFIX)}
+    return {**{n: a for n, a in GOVERNED.items() if n in contracts}, **joins}
 
 
 def voter_address(index: int) -> ChecksumAddress:
@@ -60,7 +68,7 @@ def deploy_maker_governance(
     pause = sender.deploy(contract_artifact("DSPause"), PAUSE_DELAY, zero, chief.address)
     proxy = pause.functions.proxy().call()
     actions = sender.deploy(contract_artifact("GovActions"))
-    for name, artifact in GOVERNED.items():
+    for name, artifact in governed(contracts).items():
         sender.send(sender.contract(contract_artifact(artifact), contracts[name]).functions.rely(proxy))
     hand_treasury(sender, mkr, "MKR", proxy)
     circulating = circulating_units(spec.chain_id, "MKR")

@@ -11,13 +11,19 @@ from pathlib import Path
 import pytest
 
 from defiscope.analytics.risk.profile import RiskProfile, risk_profile
+from defiscope.analytics.risk.rules import contract_score
 from defiscope.chain.reader import Batcher
+from defiscope.deployments.aave_v3_registry import market_suffix
+from defiscope.devnet.aave import aave_artifact
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.eigenlayer import STRATEGY_BEACON
+from defiscope.devnet.maker_governance import PAUSE_DELAY
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.aave.market import markets_of
 from defiscope.protocols.control.discovered import DiscoveredKind
 from defiscope.protocols.control.profile import ControlSurface, control_surface, found_contracts
+from defiscope.protocols.maker.surface import JOIN_KIND
 from defiscope.store import Repository
 from defiscope.tvl.engine import TvlEngine
 from tests.service.conftest import engine  # noqa: F401  (fixture reused)
@@ -150,6 +156,114 @@ async def test_a_strategy_beacon_upgrade_reaches_every_strategy_and_shows_in_the
     assert group.control.proxy.implementation == second.address
     for strategy in group.addresses:  # the beacon's Upgraded events are each strategy's history
         assert [u.implementation for a, u in group.upgrades if a == strategy][-2:] == [first, second.address]
+
+
+def _registered(contracts: dict[str, str], kind: str, market: str) -> set[str]:
+    """The devnet registry's tokens of one kind ("AToken", "VariableDebtToken") of one Aave market."""
+    prefix = f"AaveV3{kind}{market_suffix(market)}:"
+    return {a for n, a in contracts.items() if n.startswith(prefix) and ":" not in n[len(prefix) :]}
+
+
+async def test_aave_reserve_tokens_are_one_group_per_market_and_an_updated_a_token_is_an_exception(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+    eth_chain: DevnetChain,
+) -> None:
+    """Each market's aTokens and variable debt tokens (InitializableImmutableAdminUpgradeabilityProxy) share its
+    PoolConfigurator as admin and its implementation; `updateAToken` by a pool admin moves one aside."""
+    contracts = engine.deployment.contracts
+    before = await _profile(engine, repo, "aave-v3")
+    markets = markets_of(engine.deployment)
+    assert len(markets) == 3
+    for market in markets:
+        configurator = contracts[f"AaveV3PoolConfigurator{market_suffix(market.name)}"]
+        for kind, name in (("AToken", "aToken"), ("VariableDebtToken", "variable debt token")):
+            found = _kind(before.surface, f"{name} ({market.name})")
+            (group,) = found.groups  # one shape: no exception
+            assert (found.rule, group.exception) == ("inspected", False)
+            assert set(group.addresses) == _registered(contracts, kind, market.name)
+            assert (group.control.proxy.kind, group.control.proxy.admin) == ("transparent", configurator)
+            assert group.control.admin_chain[0].address == configurator
+            assert "Aave PoolConfigurator" in (group.control.admin_chain[0].detail or "")
+    a_tokens = _kind(before.surface, "aToken (Core)").groups[0]
+    # Registered aTokens are inspected in their group, not again as fixed contracts.
+    assert not {c.proxy.address for c in before.surface.contracts} & set(a_tokens.addresses)
+
+    sender = Sender.connect(eth_chain.rpc_url)
+    victim = contracts["AaveV3AToken:USDC"]
+    token = sender.contract(aave_artifact("protocol/tokenization/AToken"), victim).functions
+    pool = contracts["AaveV3Pool"]
+    # Aave's own next revision of the AToken (its upgrade test's): a revision above the proxy's initialized one.
+    second = sender.deploy(aave_artifact("mocks/upgradeability/MockAToken"), pool).address
+    configurator = sender.contract(aave_artifact("protocol/pool/PoolConfigurator"), contracts["AaveV3PoolConfigurator"])
+    update = (
+        token.UNDERLYING_ASSET_ADDRESS().call(),
+        token.RESERVE_TREASURY_ADDRESS().call(),
+        token.getIncentivesController().call(),
+        token.name().call(),
+        token.symbol().call(),
+        second,
+        b"",
+    )
+    admin = contracts["AaveExecutorLvl1"]  # a POOL_ADMIN of the Core market, as on mainnet
+    with sender.impersonating(admin, gas_money=10**18):
+        sender.send(configurator.functions.updateAToken(update), sender=admin)
+
+    after = _kind((await _profile(engine, repo, "aave-v3")).surface, "aToken (Core)")
+    peers, odd = after.groups
+    assert (odd.addresses, odd.exception, peers.exception) == ((victim,), True, False)
+    assert set(peers.addresses) == set(a_tokens.addresses) - {victim}
+    assert odd.control.proxy.implementation == second != peers.control.proxy.implementation
+    assert odd.control.admin_chain == peers.control.admin_chain  # the configurator still administers it
+    assert [u.implementation for a, u in odd.upgrades][-1] == second  # its Upgraded event
+    assert [u.implementation for a, u in peers.upgrades if a == victim] == []
+
+
+async def test_maker_joins_share_the_pause_proxys_ward_and_an_eoa_relied_on_one_is_an_exception(
+    engine: TvlEngine,  # noqa: F811
+    repo: Repository,
+    eth_chain: DevnetChain,
+) -> None:
+    """Every ilk's GemJoin is administered by its wards (Rely events, confirmed with wards()): the pause proxy,
+    owned by the DSPause (a timelock), whose authority is the Chief; an EOA a ward relies on one join is a fork."""
+    contracts = engine.deployment.contracts
+    proxy, pause, chief = contracts["MakerPauseProxy"], contracts["MakerPause"], contracts["MakerChief"]
+    joins = {a for n, a in contracts.items() if n.startswith("MakerGemJoin:")}
+    before = await _profile(engine, repo, "makerdao")
+    found = _kind(before.surface, JOIN_KIND)
+    (group,) = found.groups
+    assert (found.rule, set(group.addresses)) == ("inspected", joins)
+    (wards,) = group.control.pause
+    assert wards.holders == (proxy,)
+    chain = group.control.admin_chain
+    assert [(link.kind, link.address) for link in chain] == [
+        ("contract", proxy),
+        ("timelock", pause),
+        ("governor", chief),
+    ]
+    assert chain[1].delay_seconds == PAUSE_DELAY
+    assert chain[1].controllers == (chief,)
+    assert "override.eoa-upgrade-no-delay" not in {o.rule for o in before.score.overrides}
+
+    sender = Sender.connect(eth_chain.rpc_url)
+    victim, eoa = contracts["MakerGemJoin:ETH-A"], sender.accounts[5]
+    join = sender.contract(contract_artifact("GemJoin"), victim).functions
+    with sender.impersonating(proxy, gas_money=10**18):  # a ward's rely: the join's own auth check
+        sender.send(join.rely(eoa), sender=proxy)
+    assert join.wards(eoa).call() == 1
+
+    after = await _profile(engine, repo, "makerdao")
+    peers, odd = _kind(after.surface, JOIN_KIND).groups
+    assert (odd.addresses, odd.exception, set(peers.addresses)) == ((victim,), True, joins - {victim})
+    (fork,) = odd.control.admin_chain
+    assert dict(zip(fork.controllers, fork.controller_kinds, strict=True)) == {proxy: "contract", eoa: "eoa"}
+    assert contract_score(odd.control)[:2] == (10, "control.eoa-no-delay")
+    control, was = after.score.pillar("control"), before.score.pillar("control")
+    assert control.rule == "control.eoa-no-delay"
+    assert f"{JOIN_KIND} ({victim})" in control.evidence
+    assert control.score is not None
+    assert was.score is not None
+    assert control.score < was.score
 
 
 async def test_factory_pools_are_immutable_by_construction_and_a_sample_is_checked(

@@ -30,7 +30,15 @@ from defiscope.protocols.aave.market import (
     registered_a_tokens,
 )
 from defiscope.protocols.aave.methodology import AAVE_V3
-from defiscope.protocols.aave.surface import aave_surface
+from defiscope.protocols.aave.surface import (
+    A_TOKEN_KIND,
+    PRICE_SOURCE_KIND,
+    STABLE_DEBT_KIND,
+    UNDERLYING_KIND,
+    VARIABLE_DEBT_KIND,
+    aave_surface,
+    reserve_kind,
+)
 from defiscope.protocols.base import Adapter, AdapterError, BalanceKind, Position, Uncounted
 from defiscope.protocols.events import EventStream
 from defiscope.protocols.governors import governance_surface, streams_of
@@ -66,6 +74,24 @@ class AaveV3Adapter(Adapter):
 
     def surface(self) -> tuple[ContractUse, ...]:
         return (*aave_surface(self.deployment), *governance_surface(self.deployment, self.info.slug))
+
+    def found_contracts(self, block: int) -> dict[str, tuple[str, ...]] | None:
+        """Every reserve's tokens learnt so far, by market, once every market's reserve list was read at ``block`` or
+        later (reserves are only added: a later one has no code at ``block``, and the control surface leaves it
+        out); the underlyings and price feeds too (dependencies)."""
+        if any(m.listed_to is None or m.listed_to < block for m in self.markets):
+            return None
+        found: dict[str, tuple[str, ...]] = {}
+        for market in self.markets:
+            tokens = list(market.tokens.values())
+            found[reserve_kind(A_TOKEN_KIND, market.name)] = tuple(t.a_token for t in tokens)
+            found[reserve_kind(VARIABLE_DEBT_KIND, market.name)] = tuple(t.variable_debt_token for t in tokens)
+            stable = tuple(t.stable_debt_token for t in tokens if t.has_stable_debt_token)
+            found[reserve_kind(STABLE_DEBT_KIND, market.name)] = stable
+        every = [t for market in self.markets for t in market.tokens.values()]
+        found[UNDERLYING_KIND] = tuple(dict.fromkeys(t.asset for t in every))
+        found[PRICE_SOURCE_KIND] = tuple(dict.fromkeys(t.price_source for t in every if int(t.price_source, 16)))
+        return found
 
     def event_streams(self) -> Sequence[EventStream]:
         # Aave's governance (its short executor administers the Core market) is kept here.

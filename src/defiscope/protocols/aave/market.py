@@ -372,6 +372,7 @@ class AaveMarket:
         self.name = name
         self.tokens: dict[str, ReserveTokens] = {}  # asset (lowercase) -> addresses
         self.version: PoolVersion | None = None  # found by the first discovery
+        self.listed_to: int | None = None  # the newest block whose getReservesList() was read
 
     @classmethod
     def of(cls, deployment: Deployment, market: str = CORE_MARKET) -> AaveMarket:
@@ -438,6 +439,7 @@ class AaveMarket:
         missing = [a for a in assets if a.lower() not in by_asset]
         if missing:
             by_asset.update(await self._discover(reader, missing))
+        self.listed_to = max(self.listed_to or 0, reader.block.number)
         found, unread = [], []
         for asset in assets:
             tokens = self.tokens[asset.lower()]

@@ -41,17 +41,32 @@ from defiscope.protocols.aave.positions import (
 from defiscope.protocols.bad_debt import GET_RESERVE_DEFICIT
 from defiscope.protocols.surface import ContractUse
 
-#: Contracts found at run time (from getReserveData / getSourceOfAsset), the same for every market.
-RESERVE_CONTRACTS: Final = (
-    ContractUse("aToken", "aave/IAToken", calls=(TOTAL_SUPPLY, SCALED_BALANCE)),
+#: Each reserve's own tokens, found at run time (getReserveData): one kind per market (`reserve_kind`), as each
+#: market's are administered by its own PoolConfigurator from its own implementations.
+A_TOKEN_KIND: Final = "aToken"
+VARIABLE_DEBT_KIND: Final = "variable debt token"
+STABLE_DEBT_KIND: Final = "stable debt token"
+RESERVE_TOKENS: Final = (
+    ContractUse(A_TOKEN_KIND, "aave/IAToken", calls=(TOTAL_SUPPLY, SCALED_BALANCE)),
     ContractUse(
-        "variable debt token", "aave/VariableDebtToken", calls=(SCALED_TOTAL_SUPPLY, TOTAL_SUPPLY, SCALED_BALANCE)
+        VARIABLE_DEBT_KIND, "aave/VariableDebtToken", calls=(SCALED_TOTAL_SUPPLY, TOTAL_SUPPLY, SCALED_BALANCE)
     ),
     # Pools before v3.2 only (v3.0: total and average rate; v3.1: totalSupply); v3.2 removed stable debt.
-    ContractUse("stable debt token", "aave/StableDebtToken", calls=(STABLE_SUPPLY_AND_RATE, TOTAL_SUPPLY, BALANCE_OF)),
-    ContractUse("reserve underlying", "common/ERC20", calls=(SYMBOL, BALANCE_OF)),
-    ContractUse("oracle price source", "aave/AggregatorInterface", calls=(LATEST_ROUND_DATA,)),
+    ContractUse(STABLE_DEBT_KIND, "aave/StableDebtToken", calls=(STABLE_SUPPLY_AND_RATE, TOTAL_SUPPLY, BALANCE_OF)),
 )
+UNDERLYING_KIND: Final = "reserve underlying"
+PRICE_SOURCE_KIND: Final = "oracle price source"
+#: What every market reads but Aave does not run (found at run time from getReservesList / getSourceOfAsset).
+RESERVE_DEPENDENCIES: Final = (
+    ContractUse(UNDERLYING_KIND, "common/ERC20", calls=(SYMBOL, BALANCE_OF)),
+    ContractUse(PRICE_SOURCE_KIND, "aave/AggregatorInterface", calls=(LATEST_ROUND_DATA,)),
+)
+
+
+def reserve_kind(kind: str, market: str) -> str:
+    """The name of a market's kind of reserve token: "aToken (Prime)"."""
+    return f"{kind} ({market})"
+
 
 POOL_CALLS: Final = (
     GET_RESERVES_LIST,
@@ -75,7 +90,8 @@ def registered_reserves(deployment: Deployment) -> dict[str, str]:
 
 def aave_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
     """Each market's Pool and oracle; the registry's aTokens and their underlyings at their addresses (other
-    readers of the same contracts declare other calls there); any other reserve's contracts by kind."""
+    readers of the same contracts declare other calls there); every reserve's tokens by kind, per market (the
+    registry's aTokens among them, `found_contracts`), and the underlyings and feeds as dependencies."""
     uses: list[ContractUse] = []
     for market in markets_of(deployment):
         uses.append(
@@ -96,8 +112,13 @@ def aave_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
             )
         )
     reserves = registered_reserves(deployment)
-    a_token_use, underlying_use = RESERVE_CONTRACTS[0], RESERVE_CONTRACTS[3]
+    a_token_use, underlying_use = RESERVE_TOKENS[0], RESERVE_DEPENDENCIES[0]
     uses += [replace(a_token_use, name=f"aToken of {u}", address=a) for a, u in reserves.items()]
     underlyings = dict.fromkeys(reserves.values())
     uses += [replace(underlying_use, name=f"reserve underlying {u}", address=u) for u in underlyings]
-    return (*uses, *RESERVE_CONTRACTS)
+    kinds = [
+        replace(use, name=reserve_kind(use.name, market.name))
+        for market in markets_of(deployment)
+        for use in RESERVE_TOKENS
+    ]
+    return (*uses, *kinds, *RESERVE_DEPENDENCIES)

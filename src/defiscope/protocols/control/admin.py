@@ -10,6 +10,9 @@ Each account is probed once, its code, every classifying call and its control ev
 - ``getMinDelay()``: ``timelock`` (OpenZeppelin TimelockController); the next hop is who holds PROPOSER_ROLE
   (from RoleGranted/RoleRevoked events, confirmed with hasRole);
 - ``delay()`` and ``admin()``: ``timelock`` (Compound's Timelock); the next hop is its admin;
+- ``delay()`` and ``authority()``: ``timelock`` (Maker's DSPause: a plan waits ``delay`` before exec); the next hop
+  is its authority (the Chief), and its owner too when it has one;
+- ``GOV()`` and ``hat()``: ``governor`` (Maker's DSChief: approval voting with locked MKR), the end;
 - ``token()`` (OpenZeppelin) or ``comp()`` (GovernorBravo) and ``votingPeriod()``: ``governor``, the end —
   power is the token's holders'; so is an Aragon Voting (Lido's DAO Voting): ``token()`` and ``voteTime()``;
 - Aave's PoolConfigurator (``contract`` acting for the ACLManager's POOL_ADMIN_ROLE holders), Governance V3's
@@ -36,6 +39,9 @@ from defiscope.protocols.control.roles import role_holders
 from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
     ADMIN,
+    AUTHORITY,
+    CHIEF_GOV,
+    CHIEF_HAT,
     COMP,
     DELAY,
     GET_MIN_DELAY,
@@ -67,6 +73,9 @@ PROBES: Final = (
     SUPPORT_REQUIRED_PCT,
     MIN_ACCEPT_QUORUM_PCT,
     OWNER,
+    AUTHORITY,
+    CHIEF_GOV,
+    CHIEF_HAT,
 )
 
 #: An Aragon Voting's support and quorum thresholds, fractions of 10**18.
@@ -162,6 +171,11 @@ def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLin
     if probe.ok(DELAY, ADMIN):
         delay, admin = probe.integer(DELAY), probe.address(ADMIN)
         return AdminLink(address, "timelock", delay_seconds=delay, controllers=(admin,), detail="Compound Timelock")
+    if probe.ok(DELAY, AUTHORITY):
+        return _ds_pause(address, probe)
+    if probe.ok(CHIEF_GOV, CHIEF_HAT):
+        detail = f"DSChief: approval voting with locked {probe.address(CHIEF_GOV)}; hat {probe.address(CHIEF_HAT)}"
+        return AdminLink(address, "governor", detail=detail)
     for token_call, kind in ((TOKEN, "Governor"), (COMP, "GovernorBravo")):
         if probe.ok(token_call, VOTING_PERIOD):
             token, period = probe.address(token_call), probe.integer(VOTING_PERIOD)
@@ -172,10 +186,20 @@ def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLin
     if probe.ok(OWNER):
         return AdminLink(address, "contract", controllers=(probe.address(OWNER),), detail="Ownable")
     why = (
-        "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, "
-        "token or comp/votingPeriod, token/voteTime, owner"
+        "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, delay/authority, "
+        "GOV/hat, token or comp/votingPeriod, token/voteTime, owner"
     )
     return AdminLink(address, "unknown", why=why)
+
+
+def _ds_pause(address: str, probe: _Probe) -> AdminLink:
+    """Maker's DSPause: its authority (the Chief's hat) and its owner, if any, may plot a plan that runs ``delay``
+    seconds later through the pause proxy."""
+    delay, authority = probe.integer(DELAY), probe.address(AUTHORITY)
+    owner = probe.address(OWNER) if probe.ok(OWNER) else None
+    controllers = tuple(a for a in (authority, owner) if a is not None and int(a, 16))
+    detail = f"DSPause: plans run {delay} s after they are plotted by its authority {authority} or owner"
+    return AdminLink(address, "timelock", delay_seconds=delay, controllers=controllers, detail=detail)
 
 
 def aragon_voting_detail(probe: _Probe) -> str:

@@ -31,7 +31,14 @@ from defiscope.protocols.base import Adapter
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import AdminLink, admin_chain
 from defiscope.protocols.control.aragon import aragon_chain, set_app_history
-from defiscope.protocols.control.discovered import DiscoveredKind, grouped, history_source, namespace, plan_kind
+from defiscope.protocols.control.discovered import (
+    DiscoveredKind,
+    KindPlan,
+    grouped,
+    history_source,
+    namespace,
+    plan_kind,
+)
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
     IMPLEMENTATION_SLOT,
@@ -179,7 +186,12 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
     "compound/Comptroller": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
     "compound/Comet": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
     "maker/VatAbstract": _dss_wards,
+    "maker/GemJoinAbstract": _dss_wards,
 }
+#: Interfaces administered by their dss wards alone (no proxy, no owner): every ward controls the contract (a
+#: GemJoin's: MCD_PAUSE_PROXY on mainnet). The Vat's wards are the system's own contracts (joins, Dog, Jug), kept
+#: as its auth power only.
+WARDS_ADMINISTER: Final = frozenset({"maker/GemJoinAbstract"})
 
 
 @in_rounds
@@ -254,6 +266,8 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
+    if first is None and proxy.has_code and use.interface in WARDS_ADMINISTER and holder_chains:
+        chain = await _ward_chain(rounds, address, holder_chains[0])
     if first is not None and not int(first, 16):
         proxy = _with_why(proxy, "the admin is the zero address (renounced)")
     elif first is None and proxy.has_code:
@@ -262,6 +276,20 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
     return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
+
+
+async def _ward_chain(rounds: Rounds, address: str, wards: PausePower) -> list[AdminLink]:
+    """The admin chain of a contract its wards administer: one ward's own chain; several, a fork at the contract
+    (each ward classified, the score takes the weakest); none found, unknown (never "no admin")."""
+    if wards.why is not None or not wards.holders:
+        why = wards.why or f"no ward found from its rely events ({WARDS_CAVEAT})"
+        return [AdminLink(address, "unknown", detail="dss wards", why=why)]
+    if len(wards.holders) == 1:
+        return list(wards.holder_chains[0])
+    kinds = tuple(chain[0].kind for chain in wards.holder_chains)
+    detail = f"dss wards: {len(wards.holders)} (from rely events; {WARDS_CAVEAT})"
+    why = f"{len(wards.holders)} wards: the chain is not followed further"
+    return [AdminLink(address, "contract", controllers=wards.holders, controller_kinds=kinds, detail=detail, why=why)]
 
 
 def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, Any, list[AdminLink]]:
@@ -319,6 +347,18 @@ def fixed_contracts(deployment: Deployment, slug: str) -> tuple[list[ContractUse
     return list(fixed.values()), list(discovered.values())
 
 
+def _joining_kinds(uses: Sequence[ContractUse], plans: Sequence[KindPlan]) -> set[str]:
+    """The registry contracts (lowercase addresses) that an inspected kind of the same interface lists."""
+    by_interface = {(use.interface, use.address.lower()) for use in uses if use.address is not None}
+    return {
+        address.lower()
+        for plan in plans
+        if plan.rule == "inspected"
+        for address in plan.inspect
+        if (plan.use.interface, address.lower()) in by_interface
+    }
+
+
 def found_contracts(adapters: Sequence[Adapter], block: int) -> dict[str, Found]:
     """What the adapters' discovery listed by ``block`` (`Adapter.found_contracts`), by slug and kind: from
     memory, so an engine that read the block (the indexer's, a snapshot's) gives it without a request."""
@@ -372,10 +412,14 @@ async def control_surface(
 async def _surface(
     rounds: Rounds, slug: str, uses: Sequence[ContractUse], kinds: Sequence[ContractUse], found: Found | None
 ) -> ControlSurface:
-    """The fixed contracts and those found at run time, inspected in the same rounds; then every proxy's upgrades."""
-    fixed = {use.address.lower() for use in uses if use.address is not None}
+    """The fixed contracts and those found at run time, inspected in the same rounds; then every proxy's upgrades.
+    A registry contract that discovery lists under an inspected kind of its interface (Aave's registered aTokens)
+    is inspected with its kind, in its group, not among the fixed ones."""
     own = {namespace(use.interface) for use in uses}
     plans = [plan_kind(kind, found, own) for kind in kinds]
+    joining = _joining_kinds(uses, plans)
+    uses = [use for use in uses if use.address is None or use.address.lower() not in joining]
+    fixed = {use.address.lower() for use in uses if use.address is not None}
     listed = [[a for a in plan.inspect if a.lower() not in fixed] for plan in plans]
     found_uses = [
         replace(plan.use, address=a) for plan, addresses in zip(plans, listed, strict=True) for a in addresses

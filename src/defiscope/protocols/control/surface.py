@@ -47,6 +47,11 @@ GOVERNOR: Final = "governor()(address)"
 #: A Uniswap V2 (and PancakeSwap V2) factory's one power: who may turn the protocol fee on (`setFeeTo`).
 FEE_TO_SETTER: Final = "feeToSetter()(address)"
 WARDS: Final = "wards(address)(uint256)"
+#: ds-auth's authority (DSPause: who may plot besides its owner; mainnet's is the Chief).
+AUTHORITY: Final = "authority()(address)"
+#: DSChief: the MKR it locks (ds-chief's `GOV`) and the candidate with the most approval (`hat`).
+CHIEF_GOV: Final = "GOV()(address)"
+CHIEF_HAT: Final = "hat()(address)"
 ADDRESSES_PROVIDER: Final = "ADDRESSES_PROVIDER()(address)"
 GET_ACL_MANAGER: Final = "getACLManager()(address)"
 EMERGENCY_ADMIN_ROLE: Final = "EMERGENCY_ADMIN_ROLE()(bytes32)"
@@ -142,4 +147,7 @@ CONTROL_SURFACE: Final = (
     ),
     ContractUse("dss Vat", "maker/VatAbstract", calls=(WARDS,), notes=("rely(address)",)),
     ContractUse("dss auth with events", "maker/Dog", calls=(WARDS,), events=(RELY,)),
+    ContractUse("dss join", "maker/GemJoinAbstract", calls=(WARDS,)),
+    ContractUse("DSPause", "maker/DSPause", calls=(DELAY, AUTHORITY, OWNER)),
+    ContractUse("DSChief", "maker/DSChief", calls=(CHIEF_GOV, CHIEF_HAT)),
 )

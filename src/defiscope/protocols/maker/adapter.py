@@ -33,6 +33,7 @@ from defiscope.protocols.maker.relies import unregistered_joins, vat_wards, ward
 from defiscope.protocols.maker.surface import (
     BALANCE_OF,
     DEPLOY_BLOCK,
+    JOIN_KIND,
     JUG,
     JUG_BASE,
     JUG_ILKS,
@@ -82,9 +83,17 @@ class MakerAdapter(Adapter):
         self.probed: dict[str, str | None] = {}  # Vat ward -> the ilk it answers as a join, or None
         self.ilks: list[RegistryIlk] = []  # as the registry listed them at the latest read
         self.wards_checked_at: int | None = None  # block of the latest check of the Vat's wards
+        self.listed_to: int | None = None  # the newest block whose registry list was read
 
     def surface(self) -> tuple[ContractUse, ...]:
         return (*maker_surface(self.deployment), *governance_surface(self.deployment, self.info.slug))
+
+    def found_contracts(self, block: int) -> dict[str, tuple[str, ...]] | None:
+        """The ilks' GemJoins as the registry listed them at the latest read, once a read reached ``block`` (a join
+        registered later has code at ``block`` only if it was deployed by then); joinless ilks have none."""
+        if self.listed_to is None or self.listed_to < block:
+            return None
+        return {JOIN_KIND: tuple(dict.fromkeys(i.join for i in self.ilks if int(i.join, 16)))}
 
     def event_streams(self) -> Sequence[EventStream]:
         """The chief's and pause's notes (Maker's governance), when the registry has them."""
@@ -131,6 +140,7 @@ class MakerAdapter(Adapter):
         same = set(known)
         state.update(await self._read_state(reader, [i for i in counted if i not in same]))
         self.ilks, self.unregistered = ilks, unregistered
+        self.listed_to = max(self.listed_to or 0, reader.block.number)
         if set(ilks) != same and known:  # the registry changed: check the wards against it at once
             self.wards_checked_at = None
         if self.skipped or self.unregistered:

@@ -20,6 +20,8 @@ CDP_MANAGER: Final = "MakerCdpManager"
 DOG: Final = "MakerDog"
 JUG: Final = "MakerJug"
 MAKER_DAI: Final = "MakerDai"
+#: The kind of the ilks' joins found at run time (the IlkRegistry's ``join(ilk)``): each holds its ilk's gem.
+JOIN_KIND: Final = "GemJoin (from the IlkRegistry)"
 #: MCD went live at block 8,928,152 on Ethereum (the Vat's and the CdpManager's deployment).
 DEPLOY_BLOCK: Final = {1: 8_928_152}
 
@@ -58,6 +60,8 @@ def maker_surface(deployment: Deployment) -> tuple[ContractUse, ...]:
         ContractUse("Jug", "maker/Jug", (JUG_BASE, JUG_ILKS, VOW), address=contracts[JUG]),
         ContractUse("ilk gem (from the IlkRegistry)", "common/ERC20", (BALANCE_OF,)),
         ContractUse("Vat ward probed as a join", "maker/GemJoinAbstract", JOIN_PROBES),
+        # Holds the ilk's gem (read as the gem's balanceOf(join)); its control is its wards (Rely/Deny events).
+        ContractUse(JOIN_KIND, "maker/GemJoinAbstract", ()),
     ]
     if CDP_MANAGER in contracts:
         uses.append(
