@@ -5,7 +5,8 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 /// @notice A minimal replica of aragonOS 4 as Lido's DAO runs it on mainnet: the Lido app (stETH) behind an
-///         AppProxyUpgradeable that delegates to `kernel.getApp(APP_BASES_NAMESPACE, appId)`; the kernel's `setApp`
+///         AppProxyUpgradeable that delegates to `kernel.getApp(APP_BASES_NAMESPACE, appId)`; the kernel (a
+///         KernelProxy: its own code is its core app) and its `setApp`
 ///         changes that base when its ACL grants the caller APP_MANAGER_ROLE (with the namespace and app id as the
 ///         permission's arguments, as aragonOS's `auth` passes them); the Voting holds that role and acts through
 ///         its votes' EVM scripts; the LDO token is a MiniMe (balances at past blocks). Same selectors, events,
@@ -174,7 +175,56 @@ contract AragonACL {
     }
 }
 
-contract AragonKernel {
+/// @dev aragonOS's KernelConstants: namespaces and the ids of the kernel's own apps (hard-coded there too).
+abstract contract KernelConstants {
+    bytes32 internal constant KERNEL_CORE_NAMESPACE = keccak256("core");
+    // apmNamehash("kernel"), hard-coded by aragonOS.
+    bytes32 internal constant KERNEL_CORE_APP_ID = 0x3b4bf6bf3ad5000ecf0f989d5befde585c6860fea3e574a4fab4c49d1c177d9c;
+}
+
+/// @notice aragonOS's KernelProxy (Lido's DAO kernel on mainnet is one): its code is the kernel app of the core
+///         namespace in its own registry, so the kernel's `setApp(CORE_NAMESPACE, KERNEL_APP_ID, base)`, under
+///         APP_MANAGER_ROLE as any app's, upgrades the kernel itself. Storage as aragonOS's KernelStorage.
+contract KernelProxy is KernelConstants {
+    // ERC-897: the implementation can change.
+    uint256 internal constant UPGRADEABLE = 2;
+
+    mapping(bytes32 => mapping(bytes32 => address)) public apps;
+    bytes32 public recoveryVaultAppId;
+
+    event SetApp(bytes32 indexed namespace, bytes32 indexed appId, address app);
+
+    constructor(address kernelImpl) {
+        require(kernelImpl.code.length > 0);
+        apps[KERNEL_CORE_NAMESPACE][KERNEL_CORE_APP_ID] = kernelImpl;
+        emit SetApp(KERNEL_CORE_NAMESPACE, KERNEL_CORE_APP_ID, kernelImpl);
+    }
+
+    function proxyType() public pure returns (uint256) {
+        return UPGRADEABLE;
+    }
+
+    function implementation() public view returns (address) {
+        return apps[KERNEL_CORE_NAMESPACE][KERNEL_CORE_APP_ID];
+    }
+
+    fallback() external payable {
+        address target = implementation();
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            switch ok
+            case 0 { revert(0, returndatasize()) }
+            default { return(0, returndatasize()) }
+        }
+    }
+
+    receive() external payable {}
+}
+
+/// @notice The kernel's code, run behind a `KernelProxy` (its storage, `apps` first, is the proxy's).
+contract AragonKernel is KernelConstants {
     bytes32 public constant APP_MANAGER_ROLE = keccak256("APP_MANAGER_ROLE");
     bytes32 internal constant KERNEL_APP_BASES_NAMESPACE = keccak256("base");
     bytes32 internal constant KERNEL_APP_ADDR_NAMESPACE = keccak256("app");
@@ -184,10 +234,14 @@ contract AragonKernel {
     event SetApp(bytes32 indexed namespace, bytes32 indexed appId, address app);
 
     mapping(bytes32 => mapping(bytes32 => address)) public apps;
+    bytes32 public recoveryVaultAppId;
 
-    /// @dev aragonOS: `initialize(_baseAcl, _permissionsCreator)` creates the ACL as an app of the kernel.
-    constructor(AragonACL acl_) {
-        _setApp(KERNEL_APP_ADDR_NAMESPACE, KERNEL_DEFAULT_ACL_APP_ID, address(acl_));
+    /// @dev aragonOS's `initialize(_baseAcl, _permissionsCreator)` creates the ACL as an app proxy of `_baseAcl`
+    ///      initialized for `_permissionsCreator`; here `_baseAcl` is the ACL itself, deployed already created for
+    ///      its permissions creator (its constructor), and becomes the kernel's ACL app.
+    function initialize(AragonACL _baseAcl, address) external {
+        require(address(acl()) == address(0), "INIT_ALREADY_INITIALIZED");
+        _setApp(KERNEL_APP_ADDR_NAMESPACE, KERNEL_DEFAULT_ACL_APP_ID, address(_baseAcl));
     }
 
     /// @dev aragonOS's `auth(APP_MANAGER_ROLE, arr(_namespace, _appId))`: the role may be limited to some apps.
@@ -197,6 +251,14 @@ contract AragonKernel {
             "KERNEL_AUTH_FAILED"
         );
         _setApp(namespace, appId, app);
+    }
+
+    function CORE_NAMESPACE() external pure returns (bytes32) {
+        return KERNEL_CORE_NAMESPACE;
+    }
+
+    function KERNEL_APP_ID() external pure returns (bytes32) {
+        return KERNEL_CORE_APP_ID;
     }
 
     function APP_BASES_NAMESPACE() external pure returns (bytes32) {

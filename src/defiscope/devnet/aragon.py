@@ -73,12 +73,22 @@ def deploy_aragon_app(sender: Sender, implementation: str, *, app_id: bytes) -> 
     """An app at ``implementation`` behind a new AppProxyUpgradeable; account 0 holds and manages APP_MANAGER_ROLE
     (a DAO template's state before it hands the role over), created through the ACL as aragonOS does."""
     acl = sender.deploy(contract_artifact("AragonACL"), sender.owner)
-    kernel = sender.deploy(contract_artifact("AragonKernel"), acl.address)
+    kernel = deploy_kernel(sender, acl.address)
     sender.send(acl.functions.createPermission(sender.owner, kernel.address, APP_MANAGER_ROLE, sender.owner))
     proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), kernel.address, app_id, b"")
     app = AragonApp(proxy, kernel, acl, app_id)
     set_app_base(sender, app, implementation)
     return app
+
+
+def deploy_kernel(sender: Sender, acl: str) -> Contract:
+    """A kernel as aragonOS deploys one: its code behind a KernelProxy (the core app of its own registry), then
+    initialized with ``acl`` as its ACL (created for account 0, the permissions creator)."""
+    base = sender.deploy(contract_artifact("AragonKernel"))
+    proxy = sender.deploy(contract_artifact("KernelProxy"), base.address)
+    kernel = sender.contract(contract_artifact("AragonKernel"), proxy.address)
+    sender.send(kernel.functions.initialize(acl, sender.owner))
+    return kernel
 
 
 def set_app_base(sender: Sender, app: AragonApp, implementation: str) -> TxReceipt:

@@ -57,6 +57,8 @@ class LidoDevnet:
     wsteth: Contract
     queue: Contract
     oracle: Contract
+    #: Lido's DAO kernel (a KernelProxy): stETH's, the Voting's and the Agent's.
+    kernel: Contract
 
     def registry(self) -> dict[str, str]:
         return {
@@ -64,6 +66,7 @@ class LidoDevnet:
             "LidoWstETH": self.wsteth.address,
             "LidoWithdrawalQueue": self.queue.address,
             "LidoAccountingOracle": self.oracle.address,
+            "LidoKernel": self.kernel.address,
         }
 
     def tokens(self) -> dict[str, Contract]:
@@ -139,7 +142,7 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS), value=ETHER)
     dao = hand_to_voting(sender, app)  # upgrades now take a vote (`devnet.aragon.vote_set_app`)
     agent_to_voting(sender, dao, agent.address)  # so does anything the Agent does, the queue's upgrades included
-    return LidoDevnet(lido, wsteth, queue, oracle)
+    return LidoDevnet(lido, wsteth, queue, oracle, app.kernel)
 
 
 def _deploy_queue(sender: Sender, steth: str, agent: str) -> Contract:

@@ -10,7 +10,15 @@ from defiscope.analytics.risk.score import overrides_of
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
-from defiscope.devnet.aragon import APP_MANAGER_ROLE, EXECUTE_ROLE, LIDO_APP_ID, aragon_dao, calls_script, run_vote
+from defiscope.devnet.aragon import (
+    APP_MANAGER_ROLE,
+    EXECUTE_ROLE,
+    LIDO_APP_ID,
+    aragon_dao,
+    calls_script,
+    deploy_kernel,
+    run_vote,
+)
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -58,7 +66,7 @@ async def test_an_aragon_app_whose_acl_is_unreadable_scores_as_an_unknown_admin_
 ) -> None:
     sender = Sender.connect(eth_chain.rpc_url)
     not_an_acl = sender.deploy(contract_artifact("EmptyContract")).address
-    kernel = sender.deploy(contract_artifact("AragonKernel"), not_an_acl)
+    kernel = deploy_kernel(sender, not_an_acl)
     proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), kernel.address, LIDO_APP_ID, b"")
     steth = await _steth(client, proxy.address)
     score, rule, why = contract_score(steth)

@@ -45,6 +45,12 @@ from defiscope.protocols.surface import event_topic
 #: aragonOS's namespace of app code (bases): keccak256("base").
 APP_BASES_NAMESPACE: Final = keccak(text="base")
 APP_MANAGER_ROLE: Final = keccak(text="APP_MANAGER_ROLE")
+#: aragonOS's KernelConstants: a KernelProxy's code is the app KERNEL_CORE_APP_ID (apmNamehash("kernel")) of the
+#: core namespace in its own registry.
+CORE_NAMESPACE: Final = keccak(text="core")
+KERNEL_CORE_APP_ID: Final = bytes.fromhex("3b4bf6bf3ad5000ecf0f989d5befde585c6860fea3e574a4fab4c49d1c177d9c")
+#: Proxy patterns (`proxy.ProxyInfo.pattern`) upgraded through an Aragon kernel's setApp.
+ARAGON_PATTERNS: Final = ("aragon-app", "aragon-kernel")
 #: The ACL's stand-ins for "anyone" (a permission any caller meets) and "nobody, ever" (a burned manager).
 ANY_ENTITY: Final[str] = to_checksum_address("0x" + "ff" * 20)
 BURN_ENTITY: Final[str] = to_checksum_address("0x" + "00" * 19 + "01")
@@ -103,25 +109,32 @@ class SetAppEvent(NamedTuple):
 
 @in_rounds
 async def aragon_chain(rounds: Rounds, app: ProxyInfo) -> list[AdminLink]:
-    """``app``'s admin chain (an ``aragon-app`` proxy, its ``admin`` the kernel): kernel, ACL, weakest upgrader's."""
+    """``app``'s admin chain (an ``aragon-app`` proxy, its ``admin`` the kernel; or an ``aragon-kernel``, its own
+    admin): the kernel, its ACL, the weakest upgrader's chain."""
     assert app.admin is not None, "an aragon-app proxy names its kernel"
     kernel = to_checksum_address(app.admin)
     rounds.prefetch(emitters=[kernel])  # SetApp events, for the history (`set_app_history`)
-    acl, app_id = await rounds.call_many([Call.of(kernel, surface.ACL), Call.of(app.address, surface.APP_ID)])
+    own_code = app.pattern == "aragon-kernel"  # a KernelProxy: its code is its own core app
+    app_calls = [] if own_code else [Call.of(app.address, surface.APP_ID)]
+    acl, *app_id = await rounds.call_many([Call.of(kernel, surface.ACL), *app_calls])
     if not acl.success:
         why = f"{ARAGON_ACL_WHY}; the kernel answers no acl(): {acl.error}"
         return [AdminLink(kernel, "unknown", detail="Aragon Kernel", why=why)]
     acl_address = to_checksum_address(acl.value[0])
     kernel_link = AdminLink(kernel, "contract", controllers=(acl_address,), detail="Aragon Kernel")
-    if not app_id.success:
-        why = f"{ARAGON_ACL_WHY}; the app answers no appId(): {app_id.error}"
+    if app_id and not app_id[0].success:
+        why = f"{ARAGON_ACL_WHY}; the app answers no appId(): {app_id[0].error}"
         return [kernel_link, AdminLink(acl_address, "unknown", detail="Aragon ACL", why=why)]
-    return [kernel_link, *await _acl_onwards(rounds, kernel, acl_address, bytes(app_id.value[0]))]
+    upgrade = (
+        app_manager_role(kernel, CORE_NAMESPACE, KERNEL_CORE_APP_ID)
+        if own_code
+        else app_manager_role(kernel, APP_BASES_NAMESPACE, bytes(app_id[0].value[0]))
+    )
+    return [kernel_link, *await _acl_onwards(rounds, kernel, acl_address, upgrade)]
 
 
-async def _acl_onwards(rounds: Rounds, kernel: str, acl: str, app_id: bytes) -> list[AdminLink]:
+async def _acl_onwards(rounds: Rounds, kernel: str, acl: str, upgrade: AclRole) -> list[AdminLink]:
     """The ACL's link and the weakest upgrader's chain after it."""
-    upgrade = app_manager_role(kernel, app_id)
     try:
         held = await acl_role_holders(rounds, kernel, acl, upgrade, ahead=lambda c: _chain_ahead(rounds, c))
     except AclUnread as exc:
@@ -134,10 +147,10 @@ def _chain_ahead(rounds: Rounds, candidate: str) -> None:
         rounds.spawn(admin_chain(rounds, candidate))  # ahead, while the candidates are confirmed
 
 
-def app_manager_role(kernel: str, app_id: bytes) -> AclRole:
+def app_manager_role(kernel: str, namespace: bytes, app_id: bytes) -> AclRole:
     """Who may change an app's code: APP_MANAGER_ROLE on the kernel, with the arguments its ``setApp`` passes
     (aragonOS's arr(namespace, appId) cast to bytes: the words end to end)."""
-    return AclRole("APP_MANAGER_ROLE", APP_MANAGER_ROLE, kernel, APP_BASES_NAMESPACE + app_id)
+    return AclRole("APP_MANAGER_ROLE", APP_MANAGER_ROLE, kernel, namespace + app_id)
 
 
 async def acl_role_holders(
@@ -224,27 +237,31 @@ def permission_candidates(logs: Sequence[Mapping[str, Any]], app: str, role: byt
 
 @in_rounds
 async def set_app_history(rounds: Rounds, app: ProxyInfo) -> list[SetAppEvent]:
-    """The app's code changes, oldest first: its kernel's SetApp events in the bases namespace for its app id
-    (the first one is its first code). Empty when the kernel's events or the app id cannot be read (the chain
-    says why)."""
+    """The app's code changes, oldest first: its kernel's SetApp events in the bases namespace for its app id (a
+    KernelProxy's: its own, in the core namespace for the kernel app); the first one is its first code. Empty when
+    the kernel's events or the app id cannot be read (the chain says why)."""
     if app.admin is None:
         return []
-    (app_id,) = await rounds.call_many([Call.of(app.address, surface.APP_ID)])
+    if app.pattern == "aragon-kernel":
+        key: tuple[bytes, bytes] | None = (CORE_NAMESPACE, KERNEL_CORE_APP_ID)
+    else:
+        (app_id,) = await rounds.call_many([Call.of(app.address, surface.APP_ID)])
+        key = (APP_BASES_NAMESPACE, bytes(app_id.value[0])) if app_id.success else None
     try:
         events = await rounds.control_logs(app.admin)
     except Exception:  # already reported by the chain's reads
         return []
-    return set_app_events(events, bytes(app_id.value[0])) if app_id.success else []
+    return set_app_events(events, *key) if key is not None else []
 
 
-def set_app_events(logs: Sequence[Mapping[str, Any]], app_id: bytes) -> list[SetAppEvent]:
-    """SetApp events of ``app_id`` in the bases namespace, oldest first."""
-    namespace, wanted = "0x" + APP_BASES_NAMESPACE.hex(), "0x" + app_id.hex()
+def set_app_events(logs: Sequence[Mapping[str, Any]], namespace: bytes, app_id: bytes) -> list[SetAppEvent]:
+    """SetApp events of ``app_id`` in ``namespace``, oldest first."""
+    wanted_namespace, wanted = "0x" + namespace.hex(), "0x" + app_id.hex()
     found = [
         SetAppEvent(log_int(e["blockNumber"]), _data_address(e["data"]), log_hex(e["transactionHash"]))
         for e in logs
         if log_hex(e["topics"][0]) == SET_APP_TOPIC
-        and log_hex(e["topics"][1]) == namespace
+        and log_hex(e["topics"][1]) == wanted_namespace
         and log_hex(e["topics"][2]) == wanted
     ]
     return sorted(found, key=lambda e: e.block)
@@ -295,7 +312,7 @@ async def agent_link(rounds: Rounds, address: str, *, ahead: Callable[[str], Non
         for s in (surface.EXECUTE_ROLE, surface.RUN_SCRIPT_ROLE, *AGENT_OPTIONAL_ROLES)
         if answers[s].success
     ]
-    roles.append(app_manager_role(kernel, bytes(answers[surface.APP_ID].value[0])))
+    roles.append(app_manager_role(kernel, APP_BASES_NAMESPACE, bytes(answers[surface.APP_ID].value[0])))
     (acl,) = await rounds.call_many([Call.of(kernel, surface.ACL)])
     if not acl.success:
         return _unread_agent(address, f"its kernel {kernel} answers no acl(): {acl.error}")

@@ -109,6 +109,9 @@ CONTROL_SURFACE: Final = (
     ),
     ContractUse("Aragon Kernel", "aragon/Kernel", calls=(ACL, KERNEL_HAS_PERMISSION), events=(SET_APP,)),
     ContractUse(
+        "Aragon KernelProxy (ERC-897)", "aragon/KernelProxy", calls=(PROXY_TYPE, IMPLEMENTATION), events=(SET_APP,)
+    ),
+    ContractUse(
         "Aragon ACL",
         "aragon/ACL",
         calls=(GET_PERMISSION_MANAGER,),
