@@ -5,13 +5,16 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 /// @notice A minimal replica of aragonOS 4 as Lido's DAO runs it on mainnet: the Lido app (stETH) behind an
-///         AppProxyUpgradeable that delegates to `kernel.getApp(APP_BASES_NAMESPACE, appId)`; the kernel's `setApp`
+///         AppProxyUpgradeable that delegates to `kernel.getApp(APP_BASES_NAMESPACE, appId)`; the kernel (a
+///         KernelProxy: its own code is its core app) and its `setApp`
 ///         changes that base when its ACL grants the caller APP_MANAGER_ROLE (with the namespace and app id as the
 ///         permission's arguments, as aragonOS's `auth` passes them); the Voting holds that role and acts through
 ///         its votes' EVM scripts; the LDO token is a MiniMe (balances at past blocks). Same selectors, events,
 ///         constants, error strings and storage positions as `@aragon/os@4.4.0` and `@aragon/apps-voting@2.1.0`
-///         (npm). Left out: permission parameters (`grantPermissionP`: every permission here is unconditional),
-///         the EVM script registry (the Voting runs CallsScript's spec 1 itself), forwarding and recovery vaults.
+///         (npm); Lido's DAO Agent (the admin of Lido's OssifiableProxies) is `@aragon/apps-agent@2.1.0`'s Agent.
+///         Left out: permission parameters (`grantPermissionP`: every permission here is unconditional), the EVM
+///         script registry (apps run CallsScript's spec 1 themselves), recovery vaults, the Agent's Vault
+///         transfers, protected tokens and signatures.
 
 /// @dev aragonOS's AppStorage: an app's kernel and id at unstructured positions, so its own storage starts at 0.
 abstract contract AppStorage {
@@ -38,6 +41,36 @@ abstract contract AppStorage {
         assembly {
             sstore(kernelPosition, kernel_)
             sstore(appIdPosition, appId_)
+        }
+    }
+}
+
+/// @dev aragonOS's EVMScriptRunner reduced to CallsScript (spec 1), the only script kind apps run here.
+abstract contract CallsScriptRunner {
+    uint32 internal constant CALLS_SCRIPT_SPEC_ID = 1;
+
+    /// @dev aragonOS's CallsScript: spec id (4 bytes) then, per call, target (20 bytes), calldata length (4 bytes)
+    ///      and calldata; each call made by this app, the first revert reverting all.
+    function _runCallsScript(bytes memory script) internal {
+        require(script.length >= 4 && uint32(bytes4(script)) == CALLS_SCRIPT_SPEC_ID, "EVMRUN_EXECUTOR_UNAVAILABLE");
+        uint256 location = 4;
+        while (location < script.length) {
+            require(script.length - location >= 0x18, "EVMCALLS_INVALID_LENGTH");
+            address target;
+            uint256 length;
+            assembly {
+                let at := add(add(script, 0x20), location)
+                target := shr(96, mload(at))
+                length := shr(224, mload(add(at, 0x14)))
+            }
+            uint256 start = location + 0x18;
+            location = start + length;
+            require(location <= script.length, "EVMCALLS_INVALID_LENGTH");
+            bool ok;
+            assembly {
+                ok := call(gas(), target, 0, add(add(script, 0x20), start), length, 0, 0)
+            }
+            require(ok, "EVMCALLS_CALL_REVERTED");
         }
     }
 }
@@ -142,7 +175,56 @@ contract AragonACL {
     }
 }
 
-contract AragonKernel {
+/// @dev aragonOS's KernelConstants: namespaces and the ids of the kernel's own apps (hard-coded there too).
+abstract contract KernelConstants {
+    bytes32 internal constant KERNEL_CORE_NAMESPACE = keccak256("core");
+    // apmNamehash("kernel"), hard-coded by aragonOS.
+    bytes32 internal constant KERNEL_CORE_APP_ID = 0x3b4bf6bf3ad5000ecf0f989d5befde585c6860fea3e574a4fab4c49d1c177d9c;
+}
+
+/// @notice aragonOS's KernelProxy (Lido's DAO kernel on mainnet is one): its code is the kernel app of the core
+///         namespace in its own registry, so the kernel's `setApp(CORE_NAMESPACE, KERNEL_APP_ID, base)`, under
+///         APP_MANAGER_ROLE as any app's, upgrades the kernel itself. Storage as aragonOS's KernelStorage.
+contract KernelProxy is KernelConstants {
+    // ERC-897: the implementation can change.
+    uint256 internal constant UPGRADEABLE = 2;
+
+    mapping(bytes32 => mapping(bytes32 => address)) public apps;
+    bytes32 public recoveryVaultAppId;
+
+    event SetApp(bytes32 indexed namespace, bytes32 indexed appId, address app);
+
+    constructor(address kernelImpl) {
+        require(kernelImpl.code.length > 0);
+        apps[KERNEL_CORE_NAMESPACE][KERNEL_CORE_APP_ID] = kernelImpl;
+        emit SetApp(KERNEL_CORE_NAMESPACE, KERNEL_CORE_APP_ID, kernelImpl);
+    }
+
+    function proxyType() public pure returns (uint256) {
+        return UPGRADEABLE;
+    }
+
+    function implementation() public view returns (address) {
+        return apps[KERNEL_CORE_NAMESPACE][KERNEL_CORE_APP_ID];
+    }
+
+    fallback() external payable {
+        address target = implementation();
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            switch ok
+            case 0 { revert(0, returndatasize()) }
+            default { return(0, returndatasize()) }
+        }
+    }
+
+    receive() external payable {}
+}
+
+/// @notice The kernel's code, run behind a `KernelProxy` (its storage, `apps` first, is the proxy's).
+contract AragonKernel is KernelConstants {
     bytes32 public constant APP_MANAGER_ROLE = keccak256("APP_MANAGER_ROLE");
     bytes32 internal constant KERNEL_APP_BASES_NAMESPACE = keccak256("base");
     bytes32 internal constant KERNEL_APP_ADDR_NAMESPACE = keccak256("app");
@@ -152,10 +234,14 @@ contract AragonKernel {
     event SetApp(bytes32 indexed namespace, bytes32 indexed appId, address app);
 
     mapping(bytes32 => mapping(bytes32 => address)) public apps;
+    bytes32 public recoveryVaultAppId;
 
-    /// @dev aragonOS: `initialize(_baseAcl, _permissionsCreator)` creates the ACL as an app of the kernel.
-    constructor(AragonACL acl_) {
-        _setApp(KERNEL_APP_ADDR_NAMESPACE, KERNEL_DEFAULT_ACL_APP_ID, address(acl_));
+    /// @dev aragonOS's `initialize(_baseAcl, _permissionsCreator)` creates the ACL as an app proxy of `_baseAcl`
+    ///      initialized for `_permissionsCreator`; here `_baseAcl` is the ACL itself, deployed already created for
+    ///      its permissions creator (its constructor), and becomes the kernel's ACL app.
+    function initialize(AragonACL _baseAcl, address) external {
+        require(address(acl()) == address(0), "INIT_ALREADY_INITIALIZED");
+        _setApp(KERNEL_APP_ADDR_NAMESPACE, KERNEL_DEFAULT_ACL_APP_ID, address(_baseAcl));
     }
 
     /// @dev aragonOS's `auth(APP_MANAGER_ROLE, arr(_namespace, _appId))`: the role may be limited to some apps.
@@ -165,6 +251,14 @@ contract AragonKernel {
             "KERNEL_AUTH_FAILED"
         );
         _setApp(namespace, appId, app);
+    }
+
+    function CORE_NAMESPACE() external pure returns (bytes32) {
+        return KERNEL_CORE_NAMESPACE;
+    }
+
+    function KERNEL_APP_ID() external pure returns (bytes32) {
+        return KERNEL_CORE_APP_ID;
     }
 
     function APP_BASES_NAMESPACE() external pure returns (bytes32) {
@@ -275,11 +369,9 @@ contract MiniMeToken is ERC20 {
 ///         `minAcceptQuorumPct` of the token's supply at the vote's snapshot block voting yes, after `voteTime`
 ///         seconds (or at once when yes already exceeds the support required of the whole supply); its script's
 ///         calls are then made by the Voting itself.
-contract AragonVoting is AppStorage {
+contract AragonVoting is AppStorage, CallsScriptRunner {
     bytes32 public constant CREATE_VOTES_ROLE = keccak256("CREATE_VOTES_ROLE");
     uint64 public constant PCT_BASE = 10 ** 18;
-    // aragonOS's CallsScript: the only script kind the Voting runs here.
-    uint32 internal constant CALLS_SCRIPT_SPEC_ID = 1;
 
     enum VoterState {
         Absent,
@@ -465,28 +557,96 @@ contract AragonVoting is AppStorage {
         return value * PCT_BASE / total > pct;
     }
 
-    /// @dev aragonOS's CallsScript: spec id (4 bytes) then, per call, target (20 bytes), calldata length (4 bytes)
-    ///      and calldata; each call made by this app, the first revert reverting all.
-    function _runCallsScript(bytes memory script) internal {
-        require(script.length >= 4 && uint32(bytes4(script)) == CALLS_SCRIPT_SPEC_ID, "EVMRUN_EXECUTOR_UNAVAILABLE");
-        uint256 location = 4;
-        while (location < script.length) {
-            require(script.length - location >= 0x18, "EVMCALLS_INVALID_LENGTH");
-            address target;
-            uint256 length;
-            assembly {
-                let at := add(add(script, 0x20), location)
-                target := shr(96, mload(at))
-                length := shr(224, mload(add(at, 0x14)))
-            }
-            uint256 start = location + 0x18;
-            location = start + length;
-            require(location <= script.length, "EVMCALLS_INVALID_LENGTH");
-            bool ok;
-            assembly {
-                ok := call(gas(), target, 0, add(add(script, 0x20), start), length, 0, 0)
-            }
-            require(ok, "EVMCALLS_CALL_REVERTED");
+}
+
+/// @notice Aragon's Agent app (Lido's DAO Agent on mainnet, the admin of Lido's OssifiableProxies and its treasury):
+///         it makes any call for the holders of EXECUTE_ROLE (`execute`) and runs the EVM scripts of the holders of
+///         RUN_SCRIPT_ROLE (`forward`: it is a forwarder); each permission is asked of the kernel with the arguments
+///         the Agent passes (aragonOS's `authP`), its code changes as any app's does (APP_MANAGER_ROLE). Same
+///         selectors, constants, events and error strings as the Agent of Aragon's apps-agent 2.1.0 (npm).
+contract AragonAgent is AppStorage, CallsScriptRunner {
+    // Hard-coded by the Agent: keccak256 of each role's name.
+    bytes32 public constant EXECUTE_ROLE = 0xcebf517aa4440d1d125e0355aae64401211d0848a23c02cc5d29a14822580ba4;
+    bytes32 public constant SAFE_EXECUTE_ROLE = 0x0a1ad7b87f5846153c6d5a1f761d71c7d0cfd122384f56066cd33239b7933694;
+    bytes32 public constant RUN_SCRIPT_ROLE = 0xb421f7ad7646747f3051c50c0b8e2377839296cd4973e27f63821d73e390338f;
+    // aragonOS's Initializable: the block of initialize() at an unstructured position.
+    bytes32 internal constant INITIALIZATION_BLOCK_POSITION = keccak256("aragonOS.initializable.initializationBlock");
+
+    event Execute(address indexed sender, address indexed target, uint256 ethValue, bytes data);
+    event ScriptResult(address indexed executor, bytes script, bytes input, bytes returnData);
+
+    modifier authP(bytes32 role, uint256[] memory params) {
+        require(canPerform(msg.sender, role, params), "APP_AUTH_FAILED");
+        _;
+    }
+
+    function initialize() external {
+        require(getInitializationBlock() == 0, "INIT_ALREADY_INITIALIZED");
+        bytes32 position = INITIALIZATION_BLOCK_POSITION;
+        uint256 at = block.number;
+        assembly {
+            sstore(position, at)
         }
+    }
+
+    function getInitializationBlock() public view returns (uint256 found) {
+        bytes32 position = INITIALIZATION_BLOCK_POSITION;
+        assembly {
+            found := sload(position)
+        }
+    }
+
+    function hasInitialized() public view returns (bool) {
+        uint256 at = getInitializationBlock();
+        return at != 0 && block.number >= at;
+    }
+
+    /// @dev `authP(EXECUTE_ROLE, arr(_target, _ethValue, uint256(_getSig(_data))))`, then the call; its return data
+    ///      (or revert data) is passed back as is.
+    function execute(address _target, uint256 _ethValue, bytes calldata _data)
+        external
+        authP(EXECUTE_ROLE, _arr(uint256(uint160(_target)), _ethValue, uint256(uint32(_getSig(_data)))))
+    {
+        (bool ok, bytes memory result) = _target.call{value: _ethValue}(_data);
+        if (ok) emit Execute(msg.sender, _target, _ethValue, _data);
+        assembly {
+            switch ok
+            case 0 { revert(add(result, 32), mload(result)) }
+            default { return(add(result, 32), mload(result)) }
+        }
+    }
+
+    function isForwarder() external pure returns (bool) {
+        return true;
+    }
+
+    function forward(bytes memory _evmScript) public {
+        require(canForward(msg.sender, _evmScript), "AGENT_CAN_NOT_FORWARD");
+        _runCallsScript(_evmScript);
+        emit ScriptResult(address(0), _evmScript, "", "");
+    }
+
+    function canForward(address _sender, bytes memory _evmScript) public view returns (bool) {
+        uint256[] memory params = new uint256[](1);
+        params[0] = uint256(keccak256(_evmScript)); // aragonOS's _getScriptACLParam
+        return canPerform(_sender, RUN_SCRIPT_ROLE, params);
+    }
+
+    /// @dev aragonOS's AragonApp.canPerform: the kernel's check, the parameters cast to bytes (their words end to end).
+    function canPerform(address _sender, bytes32 _role, uint256[] memory _params) public view returns (bool) {
+        if (!hasInitialized() || address(kernel()) == address(0)) return false;
+        return kernel().hasPermission(_sender, address(this), _role, abi.encodePacked(_params));
+    }
+
+    receive() external payable {}
+
+    function _arr(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory found) {
+        found = new uint256[](3);
+        (found[0], found[1], found[2]) = (a, b, c);
+    }
+
+    function _getSig(bytes calldata _data) internal pure returns (bytes4 sig) {
+        if (_data.length < 4) return bytes4(0);
+        sig = bytes4(_data[:4]);
     }
 }

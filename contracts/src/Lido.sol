@@ -381,30 +381,3 @@ contract Lido {
         _shares[account] = accountShares - sharesAmount;
     }
 }
-
-/// @notice The Lido DAO Agent (Aragon's Agent app) reduced to `execute`: on mainnet it is the admin of Lido's
-///         OssifiableProxies and acts as the DAO's votes (and Dual Governance) let it; here the one address allowed
-///         is the deployer, playing the Voting app. Like mainnet's Agent (an Aragon AppProxyUpgradeable), it answers
-///         none of the calls the control reads classify an admin by: it reads as unknown there too.
-contract LidoAgent {
-    event Execute(address indexed sender, address indexed target, uint256 ethValue, bytes data);
-
-    address internal immutable executor;
-
-    constructor(address executor_) {
-        executor = executor_;
-    }
-
-    function execute(address _target, uint256 _ethValue, bytes calldata _data) external {
-        require(msg.sender == executor, "APP_AUTH_FAILED");
-        (bool ok, bytes memory result) = _target.call{value: _ethValue}(_data);
-        if (!ok) {
-            assembly {
-                revert(add(result, 32), mload(result))
-            }
-        }
-        emit Execute(msg.sender, _target, _ethValue, _data);
-    }
-
-    receive() external payable {}
-}

@@ -29,6 +29,7 @@ def lido(eth_chain: DevnetChain, sender: Sender) -> LidoDevnet:  # noqa: F811
         wsteth=sender.contract(contract_artifact("WstETH"), c["LidoWstETH"]),
         queue=sender.contract(contract_artifact("WithdrawalQueue"), c["LidoWithdrawalQueue"]),
         oracle=sender.contract(contract_artifact("AccountingOracle"), c["LidoAccountingOracle"]),
+        kernel=sender.contract(contract_artifact("AragonKernel"), c["LidoKernel"]),
     )
 
 

@@ -135,6 +135,8 @@ _LIDO_1: Final[Mapping[str, str]] = {
     "LidoWstETH": "0x7f39C581F595B53c5cb19bD0b3f8dA6c935E2Ca0",
     "LidoWithdrawalQueue": "0x889edC2eDab5f40e902b864aD4d7AdE8E412F9B1",
     "LidoAccountingOracle": "0x852deD011285fe67063a08005c71a85690503Cee",
+    # Lido's DAO kernel (aragonOS KernelProxy): stETH's, the Voting's and the Agent's.
+    "LidoKernel": "0xb8FFC3Cd6e7Cf5a098A1c92F48009765B24088Dc",
 }
 
 # Ethereum: eigenlayer.

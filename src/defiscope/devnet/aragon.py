@@ -6,7 +6,9 @@ Example::
 
     app = deploy_aragon_app(sender, implementation.address, app_id=LIDO_APP_ID)   # account 0 holds the role
     set_app_base(sender, app, new_implementation)      # an upgrade: the kernel's setApp by the role's holder
+    agent = deploy_agent(sender, app)                  # an Agent app of the same kernel (while account 0 may setApp)
     dao = hand_to_voting(sender, app)                  # as Lido's DAO template ends: the Voting holds and manages it
+    agent_to_voting(sender, dao, agent.address)        # the Voting alone may make the Agent act
     vote_set_app(sender, dao, newer_implementation)    # an upgrade now takes a passed vote of LDO holders
 """
 
@@ -28,9 +30,15 @@ from defiscope.devnet.tx import Sender
 APP_BASES_NAMESPACE: Final = keccak(text="base")
 APP_MANAGER_ROLE: Final = keccak(text="APP_MANAGER_ROLE")
 CREATE_VOTES_ROLE: Final = keccak(text="CREATE_VOTES_ROLE")
+#: The Agent's roles that make it act: any call (`execute`), and an EVM script (`forward`).
+EXECUTE_ROLE: Final = keccak(text="EXECUTE_ROLE")
+RUN_SCRIPT_ROLE: Final = keccak(text="RUN_SCRIPT_ROLE")
+AGENT_ROLES: Final = (EXECUTE_ROLE, RUN_SCRIPT_ROLE)
 #: Lido's app ids on mainnet: namehash("lido.lidopm.eth"), namehash("aragon-voting.lidopm.eth").
 LIDO_APP_ID: Final = bytes.fromhex("3ca7c3e38968823ccb4c78ea688df41356f182ae1d159e4ee608d30d68cef320")
 VOTING_APP_ID: Final = bytes.fromhex("0abcd104777321a82b010357f20887d61247493d89d2e987ff57bcecbde00e1e")
+#: namehash("aragon-agent.lidopm.eth"): Lido's DAO Agent.
+AGENT_APP_ID: Final = bytes.fromhex("701a4fd1f5174d12a0f1d9ad2c88d0ad11ab6aad0ac72b7d9ce621815f8016a9")
 #: aragonOS's CallsScript spec id: an EVM script of plain calls.
 CALLS_SCRIPT: Final = (1).to_bytes(4, "big")
 PCT: Final = 10**16  # 1 % in the Voting's PCT_BASE (10**18)
@@ -65,12 +73,22 @@ def deploy_aragon_app(sender: Sender, implementation: str, *, app_id: bytes) -> 
     """An app at ``implementation`` behind a new AppProxyUpgradeable; account 0 holds and manages APP_MANAGER_ROLE
     (a DAO template's state before it hands the role over), created through the ACL as aragonOS does."""
     acl = sender.deploy(contract_artifact("AragonACL"), sender.owner)
-    kernel = sender.deploy(contract_artifact("AragonKernel"), acl.address)
+    kernel = deploy_kernel(sender, acl.address)
     sender.send(acl.functions.createPermission(sender.owner, kernel.address, APP_MANAGER_ROLE, sender.owner))
     proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), kernel.address, app_id, b"")
     app = AragonApp(proxy, kernel, acl, app_id)
     set_app_base(sender, app, implementation)
     return app
+
+
+def deploy_kernel(sender: Sender, acl: str) -> Contract:
+    """A kernel as aragonOS deploys one: its code behind a KernelProxy (the core app of its own registry), then
+    initialized with ``acl`` as its ACL (created for account 0, the permissions creator)."""
+    base = sender.deploy(contract_artifact("AragonKernel"))
+    proxy = sender.deploy(contract_artifact("KernelProxy"), base.address)
+    kernel = sender.contract(contract_artifact("AragonKernel"), proxy.address)
+    sender.send(kernel.functions.initialize(acl, sender.owner))
+    return kernel
 
 
 def set_app_base(sender: Sender, app: AragonApp, implementation: str) -> TxReceipt:
@@ -96,6 +114,25 @@ def hand_to_voting(sender: Sender, app: AragonApp) -> AragonDao:
     sender.send(acl.revokePermission(sender.owner, app.kernel.address, APP_MANAGER_ROLE))
     sender.send(acl.setPermissionManager(voting.address, app.kernel.address, APP_MANAGER_ROLE))
     return AragonDao(app, voting, token)
+
+
+def deploy_agent(sender: Sender, app: AragonApp) -> Contract:
+    """Lido's DAO Agent: an Agent app of ``app``'s kernel behind its own AppProxyUpgradeable, initialized; account 0
+    must still hold APP_MANAGER_ROLE (its base is set with the kernel's setApp). No one may use it yet
+    (`agent_to_voting`)."""
+    base = sender.deploy(contract_artifact("AragonAgent"))
+    sender.send(app.kernel.functions.setApp(APP_BASES_NAMESPACE, AGENT_APP_ID, base.address))
+    init = bytes.fromhex(base.encode_abi("initialize", args=[])[2:])
+    proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), app.kernel.address, AGENT_APP_ID, init)
+    return sender.contract(contract_artifact("AragonAgent"), proxy.address)
+
+
+def agent_to_voting(sender: Sender, dao: AragonDao, agent: str) -> None:
+    """As on mainnet: the Voting holds and manages the Agent's EXECUTE_ROLE and RUN_SCRIPT_ROLE (created by account
+    0, the permissions creator, as a DAO template does)."""
+    voting = dao.voting.address
+    for role in AGENT_ROLES:
+        sender.send(dao.app.acl.functions.createPermission(voting, agent, role, voting))
 
 
 def aragon_dao(sender: Sender, app_address: str) -> AragonDao:

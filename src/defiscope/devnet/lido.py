@@ -1,6 +1,7 @@
 """Lido on the devnet: stETH (the Lido contract behind an Aragon AppProxyUpgradeable whose kernel's APP_MANAGER_ROLE
 is the DAO Voting's, voted by LDO holders, as on mainnet), wstETH, the withdrawal queue (as on mainnet, behind Lido's
-OssifiableProxy administered by a stand-in of the DAO Agent) and the accounting oracle.
+OssifiableProxy administered by the DAO Agent, an Aragon Agent app only the Voting makes act) and the accounting
+oracle.
 
 Example::
 
@@ -25,7 +26,7 @@ from typing import Final
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from defiscope.devnet.aragon import LIDO_APP_ID, deploy_aragon_app, hand_to_voting
+from defiscope.devnet.aragon import LIDO_APP_ID, agent_to_voting, deploy_agent, deploy_aragon_app, hand_to_voting
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.spec import USER_ACCOUNTS
@@ -56,6 +57,8 @@ class LidoDevnet:
     wsteth: Contract
     queue: Contract
     oracle: Contract
+    #: Lido's DAO kernel (a KernelProxy): stETH's, the Voting's and the Agent's.
+    kernel: Contract
 
     def registry(self) -> dict[str, str]:
         return {
@@ -63,6 +66,7 @@ class LidoDevnet:
             "LidoWstETH": self.wsteth.address,
             "LidoWithdrawalQueue": self.queue.address,
             "LidoAccountingOracle": self.oracle.address,
+            "LidoKernel": self.kernel.address,
         }
 
     def tokens(self) -> dict[str, Contract]:
@@ -124,7 +128,8 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     artifact = contract_artifact("Lido")
     app = deploy_aragon_app(sender, sender.deploy(artifact).address, app_id=LIDO_APP_ID)
     lido = sender.contract(artifact, app.proxy.address)
-    queue = _deploy_queue(sender, lido.address)
+    agent = deploy_agent(sender, app)  # Lido's DAO Agent, an app of the same kernel (before the role is handed over)
+    queue = _deploy_queue(sender, lido.address, agent.address)
     now = int(sender.w3.eth.get_block("latest")["timestamp"])
     # Genesis a year back; the oracle's last processed slot is 8 days back, so the seed's reports fit before now.
     genesis = now - 365 * 86_400
@@ -135,17 +140,17 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     wsteth = sender.deploy(contract_artifact("WstETH"), lido.address)
     # Lido V2 bootstraps with 1 ETH held by 0xdead, so the share rate is always defined.
     sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS), value=ETHER)
-    hand_to_voting(sender, app)  # upgrades now take a vote (`devnet.aragon.vote_set_app`)
-    return LidoDevnet(lido, wsteth, queue, oracle)
+    dao = hand_to_voting(sender, app)  # upgrades now take a vote (`devnet.aragon.vote_set_app`)
+    agent_to_voting(sender, dao, agent.address)  # so does anything the Agent does, the queue's upgrades included
+    return LidoDevnet(lido, wsteth, queue, oracle, app.kernel)
 
 
-def _deploy_queue(sender: Sender, steth: str) -> Contract:
+def _deploy_queue(sender: Sender, steth: str, agent: str) -> Contract:
     """The WithdrawalQueue as on mainnet: an implementation behind Lido's OssifiableProxy, whose admin is the DAO
-    Agent (here driven by account 0), set up through the proxy with ``initialize``."""
-    agent = sender.deploy(contract_artifact("LidoAgent"), sender.owner)
+    Agent, set up through the proxy with ``initialize``."""
     implementation = sender.deploy(contract_artifact("WithdrawalQueue"), steth)
-    init = bytes.fromhex(implementation.encode_abi("initialize", args=[agent.address])[2:])
-    proxy = sender.deploy(contract_artifact("OssifiableProxy"), implementation.address, agent.address, init)
+    init = bytes.fromhex(implementation.encode_abi("initialize", args=[agent])[2:])
+    proxy = sender.deploy(contract_artifact("OssifiableProxy"), implementation.address, agent, init)
     return sender.contract(contract_artifact("WithdrawalQueue"), proxy.address)
 
 

@@ -1,6 +1,7 @@
 """Issue 18 for Lido's stETH pattern: an Aragon app is scored by who can upgrade it through its kernel's ACL — the
 DAO Voting (a governor) on the devnet as on mainnet; an EOA granted APP_MANAGER_ROLE beside it caps the composite;
-an ACL that cannot be read scores as an admin not understood (0, capped at 40), never as safe."""
+an ACL that cannot be read scores as an admin not understood (0, capped at 40), never as safe. Lido's
+WithdrawalQueue, administered by the DAO Agent, scores by the weakest of those who can make the Agent act."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from defiscope.analytics.risk.score import overrides_of
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
-from defiscope.devnet.aragon import APP_MANAGER_ROLE, LIDO_APP_ID, aragon_dao, calls_script, run_vote
+from defiscope.devnet.aragon import (
+    APP_MANAGER_ROLE,
+    EXECUTE_ROLE,
+    LIDO_APP_ID,
+    aragon_dao,
+    calls_script,
+    deploy_kernel,
+    run_vote,
+)
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -57,7 +66,7 @@ async def test_an_aragon_app_whose_acl_is_unreadable_scores_as_an_unknown_admin_
 ) -> None:
     sender = Sender.connect(eth_chain.rpc_url)
     not_an_acl = sender.deploy(contract_artifact("EmptyContract")).address
-    kernel = sender.deploy(contract_artifact("AragonKernel"), not_an_acl)
+    kernel = deploy_kernel(sender, not_an_acl)
     proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), kernel.address, LIDO_APP_ID, b"")
     steth = await _steth(client, proxy.address)
     score, rule, why = contract_score(steth)
@@ -67,3 +76,42 @@ async def test_an_aragon_app_whose_acl_is_unreadable_scores_as_an_unknown_admin_
     pillar = control_pillar([steth])
     assert (pillar.score, pillar.rule) == (0, "control.unknown-admin")
     assert [(o.rule, o.cap) for o in overrides_of([steth])] == [("override.unknown-admin", 40)]
+
+
+async def _queue(client: ChainClient, deployment: Deployment) -> ContractControl:
+    """Lido's WithdrawalQueue, whose OssifiableProxy's admin is the DAO Agent (as on mainnet)."""
+    reader = Batcher(await client.snapshot()).reader("control")
+    use = ContractUse("WithdrawalQueue", "lido/WithdrawalQueue", address=deployment.contracts["LidoWithdrawalQueue"])
+    return await inspect_contract(reader, use)
+
+
+async def test_the_queue_administered_by_the_agent_scores_as_the_voting_without_a_cap(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    queue = await _queue(client, deployment)
+    score, rule, why = contract_score(queue)
+    assert (score, rule) == (60, "control.governor-no-delay")
+    assert queue.admin_chain[-1].address in why
+    assert overrides_of([queue]) == ()
+
+
+async def test_an_eoa_granted_the_agents_execute_role_is_the_weakest_controller_and_caps_the_composite(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    dao = aragon_dao(sender, deployment.contracts["LidoStETH"])
+    proxy = sender.contract(contract_artifact("OssifiableProxy"), deployment.contracts["LidoWithdrawalQueue"])
+    agent = proxy.functions.proxy__getAdmin().call()
+    eoa = sender.accounts[7]
+    grant = dao.app.acl.encode_abi("grantPermission", args=[eoa, agent, EXECUTE_ROLE])
+    run_vote(sender, dao, calls_script((dao.app.acl.address, bytes.fromhex(grant[2:]))))
+    queue = await _queue(client, deployment)
+    score, rule, why = contract_score(queue)
+    assert (score, rule) == (10, "control.eoa-no-delay")
+    assert why == f"ends at {agent}, whose weakest controller is eoa, delay 0 s"
+    assert [(o.rule, o.cap) for o in overrides_of([queue])] == [("override.eoa-upgrade-no-delay", 30)]
+    # What the EOA can then do alone: upgrade the queue through the Agent.
+    upgrade = proxy.encode_abi("proxy__upgradeTo", args=[deployment.contracts["LidoStETH"]])
+    agent_contract = sender.contract(contract_artifact("AragonAgent"), agent)
+    sender.send(agent_contract.functions.execute(proxy.address, 0, upgrade), sender=eoa)
+    assert proxy.functions.proxy__getImplementation().call() == deployment.contracts["LidoStETH"]

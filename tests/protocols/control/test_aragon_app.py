@@ -18,6 +18,7 @@ from defiscope.devnet.aragon import (
     aragon_dao,
     calls_script,
     deploy_aragon_app,
+    deploy_kernel,
     run_vote,
     set_app_base,
     vote_set_app,
@@ -157,7 +158,7 @@ async def test_an_unreadable_acl_stays_unknown_with_why(client: ChainClient, eth
     """A kernel whose acl() is no aragonOS ACL: getPermissionManager fails, the link is unknown, never safe."""
     sender = Sender.connect(eth_chain.rpc_url)
     not_an_acl = _empty(sender)
-    kernel = sender.deploy(contract_artifact("AragonKernel"), not_an_acl)
+    kernel = deploy_kernel(sender, not_an_acl)
     proxy = sender.deploy(contract_artifact("AppProxyUpgradeable"), kernel.address, LIDO_APP_ID, b"")
     control = await _inspect(client, proxy.address)
     assert [(link.kind, link.address) for link in control.admin_chain] == [

@@ -142,13 +142,12 @@ async def test_lido_withdrawal_queue_is_an_ossifiable_proxy_administered_by_the_
     agent = proxy.functions.proxy__getAdmin().call()
     surface = await control_surface(await _reader(client), deployment, "lido")
     (control,) = [c for c in surface.contracts if c.proxy.address == queue]
-    # Read as mainnet's would be: an EIP-1967 proxy with its admin in the admin slot, and the Aragon Agent
-    # answering none of the classifying calls, so unknown (with why), never safe.
+    # Read as mainnet's would be: an EIP-1967 proxy with its admin in the admin slot, the Aragon Agent, which acts
+    # for the DAO Voting alone (`test_aragon_agent`).
     assert (control.proxy.kind, control.proxy.admin) == ("transparent", agent)
     assert control.proxy.implementation == proxy.functions.proxy__getImplementation().call()
-    ((kind, address, _, _),) = _chain(control)
-    assert (kind, address) == ("unknown", agent)
-    assert control.admin_chain[0].why
+    assert _chain(control)[0][:2] == ("contract", agent)
+    assert control.admin_chain[-1].kind == "governor"
 
 
 def test_risk_control_json_shows_the_proxies_and_admin_chains(
@@ -161,7 +160,7 @@ def test_risk_control_json_shows_the_proxies_and_admin_chains(
         "compound-v2": ("CompoundV2Comptroller", "custom", ["timelock", "governor"]),
         "compound-v3": ("CompoundV3Comet:USDC", "transparent", ["contract", "timelock", "governor"]),
         "eigenlayer": ("EigenLayerStrategyManager", "transparent", ["contract", "timelock", "multisig"]),
-        "lido": ("LidoWithdrawalQueue", "transparent", ["unknown"]),
+        "lido": ("LidoWithdrawalQueue", "transparent", ["contract", "governor"]),
     }
     for slug, (name, kind, admins) in expected.items():
         result = cli.invoke(app, ["risk", "control", slug, "--json"])

@@ -53,6 +53,7 @@ def lido_of(sim: Simulation) -> LidoDevnet:
         sim.sender.contract(contract_artifact("WstETH"), sim.chain.contracts["LidoWstETH"]),
         sim.sender.contract(contract_artifact("WithdrawalQueue"), sim.chain.contracts["LidoWithdrawalQueue"]),
         sim.sender.contract(contract_artifact("AccountingOracle"), sim.chain.contracts["LidoAccountingOracle"]),
+        sim.sender.contract(contract_artifact("AragonKernel"), sim.chain.contracts["LidoKernel"]),
     )
 
 

@@ -137,23 +137,39 @@ class _Probe:
 async def classify(rounds: Rounds, address: str) -> AdminLink:
     """What ``address`` is as an admin, and who controls it next. Its code, every probe and its control events are
     asked in one round; a timelock's proposer candidates are classified ahead while they are confirmed."""
-    from defiscope.protocols.control.aave import aave_calls, aave_link  # it builds AdminLinks: no import cycle
+    from defiscope.protocols.control.aave import aave_link  # it builds AdminLinks: no import cycle
+    from defiscope.protocols.control.aragon import agent_link
 
     address = to_checksum_address(address)
     probes = [Call.of(address, s) for s in PROBES]
-    rounds.prefetch(calls=[*probes, *aave_calls(address)], emitters=[address])
+    probe_ahead(rounds, address)
+    rounds.prefetch(emitters=[address])
     if not await rounds.code(address):
         return AdminLink(address, "eoa")
     probe = _Probe(dict(zip(PROBES, await rounds.call_many(probes), strict=True)))
     aave = await aave_link(rounds, address, ask_ahead=lambda c: classify(rounds, c))
     if aave is not None:
         return aave
+    agent = await agent_link(rounds, address, ahead=lambda c: probe_ahead(rounds, c))
+    if agent is not None:
+        return agent
     proposers: list[str] = []
     if probe.ok(GET_MIN_DELAY, PROPOSER_ROLE) and not probe.ok(GET_THRESHOLD, GET_OWNERS):
         proposers = await role_holders(
             rounds, address, probe.word(PROPOSER_ROLE), ask_ahead=lambda c: classify(rounds, c)
         )
     return link_from(address, probe, proposers)
+
+
+def probe_ahead(rounds: Rounds, address: str) -> None:
+    """Ask ahead what `classify` asks of ``address`` first (its code, the probes, Aave's and the Aragon Agent's),
+    without following it: a fork's controllers are classified with the answers in, and a cycle of forwarders cannot
+    recurse."""
+    from defiscope.protocols.control.aave import aave_calls
+    from defiscope.protocols.control.aragon import agent_calls
+
+    probes = [Call.of(address, s) for s in PROBES]
+    rounds.prefetch(codes=[address], calls=[*probes, *aave_calls(address), *agent_calls(address)])
 
 
 def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLink:

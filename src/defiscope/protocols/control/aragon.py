@@ -2,6 +2,7 @@
 
     chain = await aragon_chain(rounds, steth_proxy_info)   # kernel -> ACL -> Voting (governor)
     events = await set_app_history(rounds, steth_proxy_info)  # [SetAppEvent(block, implementation, tx), ...]
+    link = await agent_link(rounds, lido_agent, ahead=...)     # "contract", controllers (Voting,): it acts for them
 
 aragonOS 4 (``@aragon/os@4.4.0``): an AppProxyUpgradeable delegates to ``kernel.getApp(APP_BASES_NAMESPACE,
 appId)``; ``Kernel.setApp(namespace, appId, app)`` changes it under ``auth(APP_MANAGER_ROLE, arr(namespace,
@@ -16,6 +17,10 @@ the score as an EOA alone would). Holders are the entities SetPermission events 
 kernel's own ``hasPermission(who, kernel, APP_MANAGER_ROLE, namespace ‖ appId)`` at the pinned block, the very
 check ``setApp`` makes. An ACL that cannot be read leaves the link ``unknown`` with why, never safe.
 
+An Aragon Agent (Lido's DAO Agent, the admin of its OssifiableProxies) is an admin of its own kind (`agent_link`,
+asked by `admin.classify`): it acts for whoever can use EXECUTE_ROLE, RUN_SCRIPT_ROLE or SAFE_EXECUTE_ROLE on it,
+or APP_MANAGER_ROLE for its code, each role read as above (`AclRole`, `acl_role_holders`): its controllers.
+
 Rounds (see `rounds`): the kernel's ``acl()``, the app's ``appId()`` and the kernel's events; then the ACL's events
 and the role's manager; then the confirmations, while each candidate is classified ahead (an Aragon Voting answers
 ``token()`` and ``voteTime()``: a ``governor``, the end).
@@ -23,8 +28,8 @@ and the role's manager; then the confirmations, while each candidate is classifi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Final, NamedTuple
 
 from eth_utils import keccak, to_checksum_address
@@ -40,6 +45,12 @@ from defiscope.protocols.surface import event_topic
 #: aragonOS's namespace of app code (bases): keccak256("base").
 APP_BASES_NAMESPACE: Final = keccak(text="base")
 APP_MANAGER_ROLE: Final = keccak(text="APP_MANAGER_ROLE")
+#: aragonOS's KernelConstants: a KernelProxy's code is the app KERNEL_CORE_APP_ID (apmNamehash("kernel")) of the
+#: core namespace in its own registry.
+CORE_NAMESPACE: Final = keccak(text="core")
+KERNEL_CORE_APP_ID: Final = bytes.fromhex("3b4bf6bf3ad5000ecf0f989d5befde585c6860fea3e574a4fab4c49d1c177d9c")
+#: Proxy patterns (`proxy.ProxyInfo.pattern`) upgraded through an Aragon kernel's setApp.
+ARAGON_PATTERNS: Final = ("aragon-app", "aragon-kernel")
 #: The ACL's stand-ins for "anyone" (a permission any caller meets) and "nobody, ever" (a burned manager).
 ANY_ENTITY: Final[str] = to_checksum_address("0x" + "ff" * 20)
 BURN_ENTITY: Final[str] = to_checksum_address("0x" + "00" * 19 + "01")
@@ -52,6 +63,42 @@ ARAGON_ACL_WHY: Final = "upgrades through the Aragon kernel's ACL (APP_MANAGER_R
 WEAKEST_FIRST: Final = ("unknown", "eoa", "contract", "timelock", "multisig", "governor")
 
 
+@dataclass(frozen=True, slots=True)
+class AclRole:
+    """A permission an Aragon ACL keeps: ``role`` on the app ``where``, checked with the arguments ``how`` that the
+    guarded function passes (empty: what an unconditional grant needs; a grant with parameters is judged on none)."""
+
+    name: str
+    role: bytes
+    where: str
+    how: bytes = b""
+
+
+class RoleHolders(NamedTuple):
+    """Who holds an `AclRole` at the pinned block (confirmed) and who manages it (0: no one; 1: burned)."""
+
+    role: AclRole
+    holders: tuple[str, ...]
+    manager: str
+
+    @property
+    def managing(self) -> bool:
+        return self.manager not in (ZERO, BURN_ENTITY)
+
+    @property
+    def controllers(self) -> tuple[str, ...]:
+        """Everyone who can use the role: its holders, and its manager, who may grant it to itself."""
+        return tuple(dict.fromkeys([*self.holders, *([self.manager] if self.managing else [])]))
+
+
+class AclUnread(Exception):
+    """An Aragon ACL whose permissions could not be read; ``why`` says which read failed."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
 class SetAppEvent(NamedTuple):
     """A change of the app's code: the block, the new implementation, the transaction."""
 
@@ -62,52 +109,80 @@ class SetAppEvent(NamedTuple):
 
 @in_rounds
 async def aragon_chain(rounds: Rounds, app: ProxyInfo) -> list[AdminLink]:
-    """``app``'s admin chain (an ``aragon-app`` proxy, its ``admin`` the kernel): kernel, ACL, weakest upgrader's."""
+    """``app``'s admin chain (an ``aragon-app`` proxy, its ``admin`` the kernel; or an ``aragon-kernel``, its own
+    admin): the kernel, its ACL, the weakest upgrader's chain."""
     assert app.admin is not None, "an aragon-app proxy names its kernel"
     kernel = to_checksum_address(app.admin)
     rounds.prefetch(emitters=[kernel])  # SetApp events, for the history (`set_app_history`)
-    acl, app_id = await rounds.call_many([Call.of(kernel, surface.ACL), Call.of(app.address, surface.APP_ID)])
+    own_code = app.pattern == "aragon-kernel"  # a KernelProxy: its code is its own core app
+    app_calls = [] if own_code else [Call.of(app.address, surface.APP_ID)]
+    acl, *app_id = await rounds.call_many([Call.of(kernel, surface.ACL), *app_calls])
     if not acl.success:
         why = f"{ARAGON_ACL_WHY}; the kernel answers no acl(): {acl.error}"
         return [AdminLink(kernel, "unknown", detail="Aragon Kernel", why=why)]
     acl_address = to_checksum_address(acl.value[0])
     kernel_link = AdminLink(kernel, "contract", controllers=(acl_address,), detail="Aragon Kernel")
-    if not app_id.success:
-        why = f"{ARAGON_ACL_WHY}; the app answers no appId(): {app_id.error}"
+    if app_id and not app_id[0].success:
+        why = f"{ARAGON_ACL_WHY}; the app answers no appId(): {app_id[0].error}"
         return [kernel_link, AdminLink(acl_address, "unknown", detail="Aragon ACL", why=why)]
-    return [kernel_link, *await _acl_onwards(rounds, kernel, acl_address, bytes(app_id.value[0]))]
+    upgrade = (
+        app_manager_role(kernel, CORE_NAMESPACE, KERNEL_CORE_APP_ID)
+        if own_code
+        else app_manager_role(kernel, APP_BASES_NAMESPACE, bytes(app_id[0].value[0]))
+    )
+    return [kernel_link, *await _acl_onwards(rounds, kernel, acl_address, upgrade)]
 
 
-async def _acl_onwards(rounds: Rounds, kernel: str, acl: str, app_id: bytes) -> list[AdminLink]:
+async def _acl_onwards(rounds: Rounds, kernel: str, acl: str, upgrade: AclRole) -> list[AdminLink]:
     """The ACL's link and the weakest upgrader's chain after it."""
+    try:
+        held = await acl_role_holders(rounds, kernel, acl, upgrade, ahead=lambda c: _chain_ahead(rounds, c))
+    except AclUnread as exc:
+        return [_unread_acl(acl, exc.why)]
+    return await _upgraders(rounds, acl, held)
+
+
+def _chain_ahead(rounds: Rounds, candidate: str) -> None:
+    if candidate not in (ANY_ENTITY, ZERO, BURN_ENTITY):
+        rounds.spawn(admin_chain(rounds, candidate))  # ahead, while the candidates are confirmed
+
+
+def app_manager_role(kernel: str, namespace: bytes, app_id: bytes) -> AclRole:
+    """Who may change an app's code: APP_MANAGER_ROLE on the kernel, with the arguments its ``setApp`` passes
+    (aragonOS's arr(namespace, appId) cast to bytes: the words end to end)."""
+    return AclRole("APP_MANAGER_ROLE", APP_MANAGER_ROLE, kernel, namespace + app_id)
+
+
+async def acl_role_holders(
+    rounds: Rounds, kernel: str, acl: str, role: AclRole, *, ahead: Callable[[str], None]
+) -> RoleHolders:
+    """Who holds ``role`` at the pinned block (the entities its SetPermission events name, each confirmed with the
+    kernel's ``hasPermission``) and who manages it; ``ahead(candidate)`` is called for each candidate and the
+    manager while they are confirmed. Raises `AclUnread` (with why) when the ACL cannot be read."""
     rounds.prefetch(emitters=[acl])
-    manager_call = Call.of(acl, surface.GET_PERMISSION_MANAGER, kernel, APP_MANAGER_ROLE)
-    (manager,) = await rounds.call_many([manager_call])
+    (manager,) = await rounds.call_many([Call.of(acl, surface.GET_PERMISSION_MANAGER, role.where, role.role)])
     try:
         events = await rounds.control_logs(acl)
     except Exception as exc:  # the provider's refusal, with its words: the ACL stays not understood
-        return [_unread_acl(acl, f"its SetPermission events could not be read: {exc}")]
+        raise AclUnread(f"its SetPermission events could not be read: {exc}") from exc
     if not manager.success:
-        return [_unread_acl(acl, f"getPermissionManager failed: {manager.error}")]
-    candidates = permission_candidates(events, kernel, APP_MANAGER_ROLE)
+        raise AclUnread(f"getPermissionManager failed: {manager.error}")
+    candidates = permission_candidates(events, role.where, role.role)
     manager_address = to_checksum_address(manager.value[0])
-    for candidate in [*candidates, manager_address]:
-        if candidate not in (ANY_ENTITY, ZERO, BURN_ENTITY):
-            rounds.spawn(admin_chain(rounds, candidate))  # ahead, while the candidates are confirmed
-    how = APP_BASES_NAMESPACE + app_id  # aragonOS's arr(namespace, appId) cast to bytes: the words end to end
-    checks = [Call.of(kernel, surface.KERNEL_HAS_PERMISSION, c, kernel, APP_MANAGER_ROLE, how) for c in candidates]
+    for candidate in dict.fromkeys([*candidates, manager_address]):
+        ahead(candidate)
+    checks = [Call.of(kernel, surface.KERNEL_HAS_PERMISSION, c, role.where, role.role, role.how) for c in candidates]
     confirmed = await rounds.call_many(checks)
     failed = next((check for check in confirmed if not check.success), None)
     if failed is not None:
-        return [_unread_acl(acl, f"hasPermission failed: {failed.error}")]
-    holders = [c for c, check in zip(candidates, confirmed, strict=True) if check.value[0]]
-    return await _upgraders(rounds, acl, holders, manager_address)
+        raise AclUnread(f"hasPermission failed: {failed.error}")
+    holders = tuple(c for c, check in zip(candidates, confirmed, strict=True) if check.value[0])
+    return RoleHolders(role, holders, manager_address)
 
 
-async def _upgraders(rounds: Rounds, acl: str, holders: Sequence[str], manager: str) -> list[AdminLink]:
-    managing = manager not in (ZERO, BURN_ENTITY)
-    upgraders = list(dict.fromkeys([*holders, *([manager] if managing else [])]))
-    detail = acl_detail(holders, manager)
+async def _upgraders(rounds: Rounds, acl: str, held: RoleHolders) -> list[AdminLink]:
+    upgraders = held.controllers
+    detail = acl_detail(held.holders, held.manager)
     if not upgraders:
         why = "no one holds APP_MANAGER_ROLE for this app and the role has no manager: its code cannot change"
         return [AdminLink(acl, "contract", controllers=(ZERO,), detail=detail, why=why)]
@@ -127,8 +202,11 @@ async def _upgrader_chain(rounds: Rounds, upgrader: str) -> list[AdminLink]:
 
 def acl_detail(holders: Sequence[str], manager: str) -> str:
     named = ", ".join(holders) or "nobody"
-    managed = {ZERO: "no manager", BURN_ENTITY: "manager burned"}.get(manager, f"manager {manager}")
-    return f"Aragon ACL: APP_MANAGER_ROLE on the kernel held by {named}; {managed}"
+    return f"Aragon ACL: APP_MANAGER_ROLE on the kernel held by {named}; {_managed(manager)}"
+
+
+def _managed(manager: str) -> str:
+    return {ZERO: "no manager", BURN_ENTITY: "manager burned"}.get(manager, f"manager {manager}")
 
 
 def weakness(chain: Sequence[AdminLink]) -> tuple[int, int, bool]:
@@ -159,27 +237,31 @@ def permission_candidates(logs: Sequence[Mapping[str, Any]], app: str, role: byt
 
 @in_rounds
 async def set_app_history(rounds: Rounds, app: ProxyInfo) -> list[SetAppEvent]:
-    """The app's code changes, oldest first: its kernel's SetApp events in the bases namespace for its app id
-    (the first one is its first code). Empty when the kernel's events or the app id cannot be read (the chain
-    says why)."""
+    """The app's code changes, oldest first: its kernel's SetApp events in the bases namespace for its app id (a
+    KernelProxy's: its own, in the core namespace for the kernel app); the first one is its first code. Empty when
+    the kernel's events or the app id cannot be read (the chain says why)."""
     if app.admin is None:
         return []
-    (app_id,) = await rounds.call_many([Call.of(app.address, surface.APP_ID)])
+    if app.pattern == "aragon-kernel":
+        key: tuple[bytes, bytes] | None = (CORE_NAMESPACE, KERNEL_CORE_APP_ID)
+    else:
+        (app_id,) = await rounds.call_many([Call.of(app.address, surface.APP_ID)])
+        key = (APP_BASES_NAMESPACE, bytes(app_id.value[0])) if app_id.success else None
     try:
         events = await rounds.control_logs(app.admin)
     except Exception:  # already reported by the chain's reads
         return []
-    return set_app_events(events, bytes(app_id.value[0])) if app_id.success else []
+    return set_app_events(events, *key) if key is not None else []
 
 
-def set_app_events(logs: Sequence[Mapping[str, Any]], app_id: bytes) -> list[SetAppEvent]:
-    """SetApp events of ``app_id`` in the bases namespace, oldest first."""
-    namespace, wanted = "0x" + APP_BASES_NAMESPACE.hex(), "0x" + app_id.hex()
+def set_app_events(logs: Sequence[Mapping[str, Any]], namespace: bytes, app_id: bytes) -> list[SetAppEvent]:
+    """SetApp events of ``app_id`` in ``namespace``, oldest first."""
+    wanted_namespace, wanted = "0x" + namespace.hex(), "0x" + app_id.hex()
     found = [
         SetAppEvent(log_int(e["blockNumber"]), _data_address(e["data"]), log_hex(e["transactionHash"]))
         for e in logs
         if log_hex(e["topics"][0]) == SET_APP_TOPIC
-        and log_hex(e["topics"][1]) == namespace
+        and log_hex(e["topics"][1]) == wanted_namespace
         and log_hex(e["topics"][2]) == wanted
     ]
     return sorted(found, key=lambda e: e.block)
@@ -191,3 +273,65 @@ def _data_address(data: Any) -> str:
 
 def _unread_acl(acl: str, why: str) -> AdminLink:
     return AdminLink(acl, "unknown", detail="Aragon ACL", why=f"{ARAGON_ACL_WHY}; {why}")
+
+
+#: The Agent's calls that recognise it: a forwarder (``isForwarder()``) of an Aragon kernel answering its roles' ids.
+AGENT_PROBES: Final = (
+    surface.IS_FORWARDER,
+    surface.EXECUTE_ROLE,
+    surface.RUN_SCRIPT_ROLE,
+    surface.KERNEL,
+    surface.APP_ID,
+)
+#: Roles that make an Agent act, besides those every Agent answers: SAFE_EXECUTE_ROLE (any call but to its protected
+#: tokens) is counted when the Agent answers it (Agents before apps-agent 2.1.0 do not).
+AGENT_OPTIONAL_ROLES: Final = (surface.SAFE_EXECUTE_ROLE,)
+#: Why an Agent's link is unknown when its ACL cannot be read.
+AGENT_ACL_WHY: Final = "an Aragon Agent acting for its ACL's EXECUTE_ROLE and RUN_SCRIPT_ROLE holders; not resolved"
+
+
+def agent_calls(address: str) -> list[Call]:
+    """What `agent_link` asks of ``address``: asked with `admin.classify`'s other probes, in the same round."""
+    return [Call.of(address, s) for s in (*AGENT_PROBES, *AGENT_OPTIONAL_ROLES)]
+
+
+async def agent_link(rounds: Rounds, address: str, *, ahead: Callable[[str], None]) -> AdminLink | None:
+    """``address`` as an Aragon Agent (Lido's DAO Agent, its OssifiableProxies' admin), or None when it is not one.
+
+    It acts for everyone who can use a role that makes it act, each alone: the holders and the manager of
+    EXECUTE_ROLE, RUN_SCRIPT_ROLE and SAFE_EXECUTE_ROLE on it, and those of APP_MANAGER_ROLE for its app id on the
+    kernel (who can change its code). These are the link's controllers: one goes on as the next hop, several make a
+    fork whose weakest scores. An ACL that cannot be read leaves it ``unknown`` with why."""
+    signatures = (*AGENT_PROBES, *AGENT_OPTIONAL_ROLES)
+    answers = dict(zip(signatures, await rounds.call_many(agent_calls(address)), strict=True))
+    if not all(answers[s].success for s in AGENT_PROBES) or not answers[surface.IS_FORWARDER].value[0]:
+        return None
+    kernel = to_checksum_address(answers[surface.KERNEL].value[0])
+    roles = [
+        AclRole(s.split("(")[0], bytes(answers[s].value[0]), address)
+        for s in (surface.EXECUTE_ROLE, surface.RUN_SCRIPT_ROLE, *AGENT_OPTIONAL_ROLES)
+        if answers[s].success
+    ]
+    roles.append(app_manager_role(kernel, APP_BASES_NAMESPACE, bytes(answers[surface.APP_ID].value[0])))
+    (acl,) = await rounds.call_many([Call.of(kernel, surface.ACL)])
+    if not acl.success:
+        return _unread_agent(address, f"its kernel {kernel} answers no acl(): {acl.error}")
+    acl_address = to_checksum_address(acl.value[0])
+    try:
+        held = await rounds.gather(*(acl_role_holders(rounds, kernel, acl_address, r, ahead=ahead) for r in roles))
+    except AclUnread as exc:
+        return _unread_agent(address, f"its ACL {acl_address}: {exc.why}")
+    controllers = tuple(dict.fromkeys(c for h in held for c in h.controllers))
+    detail = "Aragon Agent: " + "; ".join(_role_detail(h) for h in held)
+    if not controllers:
+        return AdminLink(address, "contract", controllers=(ZERO,), detail=detail, why="no one can make it act")
+    return AdminLink(address, "contract", controllers=controllers, detail=detail)
+
+
+def _role_detail(held: RoleHolders) -> str:
+    named = ", ".join(held.holders) or "nobody"
+    return f"{held.role.name} held by {named} ({_managed(held.manager)})"
+
+
+def _unread_agent(agent: str, why: str) -> AdminLink:
+    return AdminLink(agent, "unknown", detail="Aragon Agent", why=f"{AGENT_ACL_WHY}; {why}")

@@ -30,7 +30,7 @@ from defiscope.errors import InputError
 from defiscope.protocols.base import Adapter
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import AdminLink, admin_chain
-from defiscope.protocols.control.aragon import aragon_chain, set_app_history
+from defiscope.protocols.control.aragon import ARAGON_PATTERNS, aragon_chain, set_app_history
 from defiscope.protocols.control.discovered import (
     DiscoveredKind,
     KindPlan,
@@ -293,8 +293,8 @@ async def _ward_chain(rounds: Rounds, address: str, wards: PausePower) -> list[A
 
 
 def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, Any, list[AdminLink]]:
-    """The admin chain from ``first``: an Aragon app's goes through its kernel's ACL, not an owner."""
-    return aragon_chain(rounds, proxy) if proxy.pattern == "aragon-app" else admin_chain(rounds, first)
+    """The admin chain from ``first``: an Aragon app's (and kernel's) goes through the kernel's ACL, not an owner."""
+    return aragon_chain(rounds, proxy) if proxy.pattern in ARAGON_PATTERNS else admin_chain(rounds, first)
 
 
 async def _admin_chains_ahead(rounds: Rounds, address: str) -> None:
@@ -428,7 +428,7 @@ async def _surface(
     sources = dict.fromkeys(history_source(c) for c in inspected if c.proxy.kind != "none")
     history = await upgrades_of(rounds, list(sources))
     for control in inspected:  # an Aragon app's upgrades are its kernel's SetApp events (read with its chain)
-        if control.proxy.pattern == "aragon-app":
+        if control.proxy.pattern in ARAGON_PATTERNS:
             events = await set_app_history(rounds, control.proxy)
             history[history_source(control)] = tuple(Upgrade(*e) for e in events)
     contracts = [replace(c, upgrades=history.get(history_source(c), ())) for c in inspected[: len(uses)]]

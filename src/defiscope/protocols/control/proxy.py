@@ -15,6 +15,8 @@ How each kind is told apart (the same order as below):
 - Safe's proxy: ``masterCopy()`` answers with the singleton kept in slot 0.
 - ERC-897: ``proxyType()`` and ``implementation()`` answer. With ``kernel()`` too it is an Aragon app proxy
   (Lido's stETH): pattern ``aragon-app``, its admin the kernel, whose ACL says who may ``setApp`` (`aragon`).
+  With ``acl()`` instead it is an Aragon KernelProxy (Lido's DAO kernel): pattern ``aragon-kernel``, its admin
+  itself (its ``setApp`` in the core namespace upgrades it, under the same ACL role).
 Anything else is ``none``: not a proxy, or one of a pattern not known here (the bytecode's hash is kept).
 """
 
@@ -28,6 +30,7 @@ from eth_utils import keccak, to_checksum_address
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
+    ACL,
     ADMIN,
     COMPTROLLER_IMPLEMENTATION,
     IMPLEMENTATION,
@@ -97,7 +100,7 @@ def immutable_addresses(code: bytes) -> list[str]:
 
 
 #: What a contract answers if it is a proxy of an older pattern (asked with its slots, in the same round).
-OLDER_PATTERN_CALLS: Final = (COMPTROLLER_IMPLEMENTATION, IMPLEMENTATION, ADMIN, MASTER_COPY, PROXY_TYPE, KERNEL)
+OLDER_PATTERN_CALLS: Final = (COMPTROLLER_IMPLEMENTATION, IMPLEMENTATION, ADMIN, MASTER_COPY, PROXY_TYPE, KERNEL, ACL)
 #: ERC-897's proxyType() of a proxy whose implementation can change (1: forwarding to a fixed one).
 ERC897_UPGRADEABLE: Final = 2
 
@@ -158,6 +161,7 @@ class OlderAnswers:
     master_copy: CallResult
     proxy_type: CallResult
     kernel: CallResult
+    acl: CallResult
 
 
 def older_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
@@ -189,6 +193,9 @@ def erc897_proxy(address: str, answers: OlderAnswers) -> ProxyInfo:
             return ProxyInfo(address, "custom", "aragon-app", implementation, kernel)
         why = f"an Aragon pinned app (ERC-897 proxyType {proxy_type}): its kernel {kernel} cannot change its code"
         return ProxyInfo(address, "custom", "aragon-app-pinned", implementation, admin_why=why)
+    if answers.acl.success and proxy_type == ERC897_UPGRADEABLE:
+        # aragonOS's KernelProxy: its code is the core app of its own registry, changed by its own setApp.
+        return ProxyInfo(address, "custom", "aragon-kernel", implementation, address)
     why = f"an ERC-897 proxy (proxyType {proxy_type}) does not say who may change its implementation"
     return ProxyInfo(address, "custom", "erc897", implementation, admin_why=why)
 

@@ -29,6 +29,12 @@ APP_ID: Final = "appId()(bytes32)"
 KERNEL_HAS_PERMISSION: Final = "hasPermission(address,address,bytes32,bytes)(bool)"
 #: Who may grant and revoke a role on an app in an Aragon ACL (0: nobody; 1: burned).
 GET_PERMISSION_MANAGER: Final = "getPermissionManager(address,bytes32)(address)"
+#: An Aragon Agent (Lido's DAO Agent, the admin of its OssifiableProxies): a forwarder that makes any call for the
+#: holders of EXECUTE_ROLE (SAFE_EXECUTE_ROLE: any but to its protected tokens) and runs the scripts of RUN_SCRIPT_ROLE.
+IS_FORWARDER: Final = "isForwarder()(bool)"
+EXECUTE_ROLE: Final = "EXECUTE_ROLE()(bytes32)"
+SAFE_EXECUTE_ROLE: Final = "SAFE_EXECUTE_ROLE()(bytes32)"
+RUN_SCRIPT_ROLE: Final = "RUN_SCRIPT_ROLE()(bytes32)"
 #: An Aragon Voting (Lido's DAO Voting): seconds a vote is open, and its thresholds (of 10**18).
 VOTE_TIME: Final = "voteTime()(uint64)"
 SUPPORT_REQUIRED_PCT: Final = "supportRequiredPct()(uint64)"
@@ -108,10 +114,18 @@ CONTROL_SURFACE: Final = (
     ),
     ContractUse("Aragon Kernel", "aragon/Kernel", calls=(ACL, KERNEL_HAS_PERMISSION), events=(SET_APP,)),
     ContractUse(
+        "Aragon KernelProxy (ERC-897)", "aragon/KernelProxy", calls=(PROXY_TYPE, IMPLEMENTATION), events=(SET_APP,)
+    ),
+    ContractUse(
         "Aragon ACL",
         "aragon/ACL",
         calls=(GET_PERMISSION_MANAGER,),
         events=(SET_PERMISSION, CHANGE_PERMISSION_MANAGER),
+    ),
+    ContractUse(
+        "Aragon Agent",
+        "aragon/Agent",
+        calls=(IS_FORWARDER, EXECUTE_ROLE, SAFE_EXECUTE_ROLE, RUN_SCRIPT_ROLE, KERNEL, APP_ID),
     ),
     ContractUse(
         "Aragon Voting", "aragon/Voting", calls=(TOKEN, VOTE_TIME, SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT)

@@ -71,6 +71,8 @@ LIDO: Final = ProtocolInfo(
 #: Lido's accounting oracle reports once a day; two days without one is a missed report.
 MAX_REPORT_AGE: Final = 2 * 86_400
 STETH, WSTETH, QUEUE, ORACLE = "LidoStETH", "LidoWstETH", "LidoWithdrawalQueue", "LidoAccountingOracle"
+#: Lido's DAO kernel (an aragonOS KernelProxy): read for its control only (it upgrades stETH, and itself).
+KERNEL: Final = "LidoKernel"
 STETH_READS: Final = ("getTotalPooledEther()(uint256)", "getTotalShares()(uint256)")
 FEE_READS: Final = ("getFee()(uint16)", "getFeeDistribution()(uint16,uint16,uint16)")
 #: A block before Lido V2's upgrade (May 2023), which brought `TokenRebased`: the report cursor's start on mainnet.
@@ -105,6 +107,7 @@ class LidoAdapter(Adapter):
         self.steth = deployment.contract(STETH)
         self.queue = deployment.contracts.get(QUEUE)
         self.oracle = deployment.contracts.get(ORACLE)
+        self.kernel = deployment.contracts.get(KERNEL)
         self.weth = deployment.token("WETH").address
         self.max_report_age = max_report_age
         self.status: LidoStatus | None = None  # of the latest read
@@ -129,6 +132,8 @@ class LidoAdapter(Adapter):
             uses.append(ContractUse("WithdrawalQueueERC721", "lido/WithdrawalQueue", QUEUE_READS, address=self.queue))
         if self.oracle:
             uses.append(ContractUse("AccountingOracle", "lido/AccountingOracle", ORACLE_READS, address=self.oracle))
+        if self.kernel:
+            uses.append(ContractUse("Lido DAO Kernel", "aragon/KernelProxy", address=self.kernel))
         return tuple(uses)
 
     def event_streams(self) -> list[EventStream]:
