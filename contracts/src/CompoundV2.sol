@@ -10,6 +10,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 /// other than the ones read by analytics) does not change a figure.
 
 interface CompV2PriceFeed {
+    function decimals() external view returns (uint8);
     function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80);
 }
 
@@ -57,35 +58,168 @@ contract JumpRateModelV2 {
     }
 }
 
-/// @notice The price oracle: USD per whole underlying scaled by 1e36 / 10**underlying decimals, from an
-///         8-decimal Chainlink-style feed per cToken (as Compound's UniswapAnchoredView reports it).
-contract CompoundV2Oracle {
-    bool public constant isPriceOracle = true;
-    // Internal: the real oracle's configuration is not part of the PriceOracle interface the Comptroller uses.
-    address internal immutable owner;
-    mapping(address => address) internal feeds;
-    mapping(address => uint256) internal underlyingDecimals;
+/// @notice OpenZeppelin 4.9's Ownable2Step, as the mainnet oracle inherits it (pragma 0.8.7: OZ 4.x, revert strings,
+///         not OZ 5's custom errors): the owner nominates, the nominee accepts.
+abstract contract Ownable2StepV4 {
+    address private _owner;
+    address private _pendingOwner;
+
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
 
     constructor() {
-        owner = msg.sender;
+        _transferOwnership(msg.sender);
     }
 
-    /// @dev Devnet-only admin hook (ADMIN_HOOKS): the deployer wires each cToken to its feed.
-    function setFeed(address cToken, address feed) external {
-        require(msg.sender == owner, "only owner");
-        feeds[cToken] = feed;
-        // cETH has no underlying(): it holds native ETH, 18 decimals.
-        (bool ok, bytes memory data) = cToken.staticcall(abi.encodeWithSignature("underlying()"));
-        underlyingDecimals[cToken] = ok ? IERC20Metadata(abi.decode(data, (address))).decimals() : 18;
+    modifier onlyOwner() {
+        require(owner() == msg.sender, "Ownable: caller is not the owner");
+        _;
     }
 
+    function owner() public view virtual returns (address) {
+        return _owner;
+    }
+
+    function pendingOwner() public view virtual returns (address) {
+        return _pendingOwner;
+    }
+
+    function renounceOwnership() public virtual onlyOwner {
+        _transferOwnership(address(0));
+    }
+
+    function transferOwnership(address newOwner) public virtual onlyOwner {
+        _pendingOwner = newOwner;
+        emit OwnershipTransferStarted(owner(), newOwner);
+    }
+
+    function acceptOwnership() public virtual {
+        require(_pendingOwner == msg.sender, "Ownable2Step: caller is not the new owner");
+        _transferOwnership(msg.sender);
+    }
+
+    function _transferOwnership(address newOwner) internal virtual {
+        delete _pendingOwner;
+        address oldOwner = _owner;
+        _owner = newOwner;
+        emit OwnershipTransferred(oldOwner, newOwner);
+    }
+}
+
+/// @notice Compound V2's price oracle as mainnet runs it (0x8CF42B08AD13761345531b839487aA4d113955d9,
+///         compound-finance/open-oracle contracts/PriceOracle/PriceOracle.sol): one config per cToken, a Chainlink
+///         feed or a fixed price, scaled to USD x 1e36 / 10**underlying decimals; Ownable2Step, every config change
+///         owner only (mainnet's owner: the community multisig). Same functions, events, errors and access control.
+contract CompoundV2Oracle is Ownable2StepV4 {
+    struct TokenConfig {
+        uint8 underlyingAssetDecimals;
+        address priceFeed;
+        uint256 fixedPrice;
+    }
+
+    struct LoadConfig {
+        uint8 underlyingAssetDecimals;
+        address cToken;
+        address priceFeed;
+        uint256 fixedPrice;
+    }
+
+    mapping(address => TokenConfig) internal tokenConfigs;
+
+    event PriceOracleAssetAdded(address indexed cToken, uint8 underlyingAssetDecimals, address priceFeed, uint256 fixedPrice);
+    event PriceOracleAssetPriceFeedUpdated(
+        address indexed cToken, address oldPriceFeed, address newPriceFeed, uint256 oldFixedPrice
+    );
+    event PriceOracleAssetFixedPriceUpdated(
+        address indexed cToken, uint256 oldFixedPrice, uint256 newFixedPrice, address oldPriceFeed
+    );
+    event PriceOracleAssetRemoved(address indexed cToken, uint8 underlyingAssetDecimals, address priceFeed, uint256 fixedPrice);
+
+    uint8 internal constant MAX_DECIMALS = 72;
+    uint8 internal constant PRICE_SCALE = 36;
+
+    error MissingCTokenAddress();
+    error InvalidUnderlyingAssetDecimals();
+    error FormattingDecimalsTooHigh(uint16 decimals);
+    error MissingPriceFeed();
+    error MissingFixedPrice();
+    error MissingPriceConfigs();
+    error InvalidPriceConfigs(address priceFeed, uint256 fixedPrice);
+    error DuplicateConfig(address cToken);
+    error ConfigNotFound(address cToken);
+    error UnchangedPriceFeed(address cToken, address existingPriceFeed, address newPriceFeed);
+    error UnchangedFixedPrice(address cToken, uint256 existingFixedPrice, uint256 newFixedPrice);
+
+    constructor(LoadConfig[] memory configs) {
+        for (uint256 i = 0; i < configs.length; i++) {
+            addConfig(configs[i]);
+        }
+    }
+
+    /// @notice USD x 10**(36 - underlying decimals): the fixed price if set, else the feed's answer rescaled; a
+    ///         non-positive answer is 0 (the Comptroller's "no price").
     function getUnderlyingPrice(address cToken) external view returns (uint256) {
-        address feed = feeds[cToken];
-        if (feed == address(0)) return 0;
-        (, int256 answer,,,) = CompV2PriceFeed(feed).latestRoundData();
+        TokenConfig memory config = _existing(cToken);
+        if (config.fixedPrice != 0) return config.fixedPrice;
+        CompV2PriceFeed feed = CompV2PriceFeed(config.priceFeed);
+        uint8 feedDecimals = feed.decimals();
+        (, int256 answer,,,) = feed.latestRoundData();
         if (answer <= 0) return 0;
-        // answer has 8 decimals: 1e36 / 10**dec scale = answer * 10**(28 - dec)
-        return uint256(answer) * 10 ** (28 - underlyingDecimals[cToken]);
+        uint256 decimals = uint256(feedDecimals) + config.underlyingAssetDecimals;
+        if (decimals <= PRICE_SCALE) return uint256(answer) * 10 ** (PRICE_SCALE - decimals);
+        return uint256(answer) / 10 ** (decimals - PRICE_SCALE);
+    }
+
+    function getConfig(address cToken) external view returns (TokenConfig memory) {
+        return _existing(cToken);
+    }
+
+    function addConfig(LoadConfig memory config) public onlyOwner {
+        if (config.cToken == address(0)) revert MissingCTokenAddress();
+        if (config.priceFeed == address(0) && config.fixedPrice == 0) revert MissingPriceConfigs();
+        if (config.priceFeed != address(0) && config.fixedPrice != 0) {
+            revert InvalidPriceConfigs(config.priceFeed, config.fixedPrice);
+        }
+        if (tokenConfigs[config.cToken].underlyingAssetDecimals != 0) revert DuplicateConfig(config.cToken);
+        if (config.priceFeed != address(0)) _checkDecimals(config.priceFeed, config.underlyingAssetDecimals);
+        tokenConfigs[config.cToken] = TokenConfig(config.underlyingAssetDecimals, config.priceFeed, config.fixedPrice);
+        emit PriceOracleAssetAdded(config.cToken, config.underlyingAssetDecimals, config.priceFeed, config.fixedPrice);
+    }
+
+    function updateConfigPriceFeed(address cToken, address priceFeed) external onlyOwner {
+        TokenConfig memory config = _existing(cToken);
+        if (priceFeed == address(0)) revert MissingPriceFeed();
+        if (config.priceFeed == priceFeed) revert UnchangedPriceFeed(cToken, config.priceFeed, priceFeed);
+        _checkDecimals(priceFeed, config.underlyingAssetDecimals);
+        tokenConfigs[cToken].priceFeed = priceFeed;
+        if (config.fixedPrice != 0) tokenConfigs[cToken].fixedPrice = 0;
+        emit PriceOracleAssetPriceFeedUpdated(cToken, config.priceFeed, priceFeed, config.fixedPrice);
+    }
+
+    function updateConfigFixedPrice(address cToken, uint256 fixedPrice) external onlyOwner {
+        TokenConfig memory config = _existing(cToken);
+        if (fixedPrice == 0) revert MissingFixedPrice();
+        if (config.fixedPrice == fixedPrice) revert UnchangedFixedPrice(cToken, config.fixedPrice, fixedPrice);
+        tokenConfigs[cToken].fixedPrice = fixedPrice;
+        if (config.priceFeed != address(0)) tokenConfigs[cToken].priceFeed = address(0);
+        emit PriceOracleAssetFixedPriceUpdated(cToken, config.fixedPrice, fixedPrice, config.priceFeed);
+    }
+
+    function removeConfig(address cToken) external onlyOwner {
+        TokenConfig memory config = _existing(cToken);
+        delete tokenConfigs[cToken];
+        emit PriceOracleAssetRemoved(cToken, config.underlyingAssetDecimals, config.priceFeed, config.fixedPrice);
+    }
+
+    function _existing(address cToken) internal view returns (TokenConfig memory config) {
+        config = tokenConfigs[cToken];
+        if (config.underlyingAssetDecimals == 0) revert ConfigNotFound(cToken);
+    }
+
+    function _checkDecimals(address priceFeed, uint8 underlyingAssetDecimals) internal view {
+        if (underlyingAssetDecimals == 0) revert InvalidUnderlyingAssetDecimals();
+        uint16 sum = uint16(CompV2PriceFeed(priceFeed).decimals()) + underlyingAssetDecimals;
+        if (sum > MAX_DECIMALS) revert FormattingDecimalsTooHigh(sum);
     }
 }
 

@@ -169,6 +169,11 @@ async def test_executed_proposals_changed_the_protocols(
                     executed.setdefault(action.function, action)
     oracle = executed["_setPriceOracle(address)"]
     assert comptroller.oracle().call() == oracle.arguments[0].value
+    # The new oracle was handed to the community multisig as the first one was, and prices every market alike.
+    new_oracle = governed.sim.sender.contract(contract_artifact("CompoundV2Oracle"), oracle.arguments[0].value)
+    assert new_oracle.functions.owner().call() == governed.sim.chain.contracts["CompoundPauseGuardian"]
+    ctokens = [a for n, a in governed.sim.chain.contracts.items() if n.startswith("CompoundV2cToken:")]
+    assert all(new_oracle.functions.getUnderlyingPrice(c).call() > 0 for c in ctokens)
     implementation = executed["_setPendingImplementation(address)"]
     assert comptroller.pendingComptrollerImplementation().call() == implementation.arguments[0].value
     admin = executed["_setPendingAdmin(address)"]

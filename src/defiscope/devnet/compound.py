@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
+from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact
@@ -237,10 +238,21 @@ def deploy_compound(
     return {**deploy_compound_v2(sender, tokens, feeds), **deploy_comets(sender, spec, tokens, feeds)}
 
 
+def hand_oracle_to(sender: Sender, oracle: str, owner: str) -> None:
+    """Hand the price oracle (Ownable2Step) to ``owner`` as mainnet's community multisig took it: the current owner
+    nominates it (`transferOwnership`), the nominee accepts (`acceptOwnership`; impersonated: the devnet's Safe signs
+    nothing). Submitted: in an open block (the simulation) both are queued in it."""
+    contract = sender.contract(contract_artifact("CompoundV2Oracle"), oracle).functions
+    nominee = Web3.to_checksum_address(owner)
+    sender.submit(contract.transferOwnership(nominee))
+    with sender.impersonating(nominee, gas_money=10**18):
+        sender.submit(contract.acceptOwnership(), sender=nominee)
+
+
 def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Mapping[str, str]) -> dict[str, str]:
     implementation = sender.deploy(contract_artifact("Comptroller"))
     comptroller = sender.contract(contract_artifact("Comptroller"), deploy_unitroller(sender, implementation))
-    oracle = sender.deploy(contract_artifact("CompoundV2Oracle"))
+    oracle = sender.deploy(contract_artifact("CompoundV2Oracle"), [])  # configs added per market below
     c = comptroller.functions
     sender.send(c._setPriceOracle(oracle.address))
     sender.send(c._setCloseFactor(wad_of(V2_CLOSE_FACTOR)))
@@ -273,7 +285,7 @@ def deploy_compound_v2(sender: Sender, tokens: Mapping[str, Contract], feeds: Ma
             ctoken = deploy_delegator(sender, delegate.address, tokens[m.symbol].address, market_args)
         sender.send(c._supportMarket(ctoken.address))
         sender.send(c._setCollateralFactor(ctoken.address, wad_of(m.collateral_factor)))
-        sender.send(oracle.functions.setFeed(ctoken.address, feeds[m.symbol]))
+        sender.send(oracle.functions.addConfig((decimals, ctoken.address, feeds[m.symbol], 0)))
         ctokens[m.symbol] = ctoken
         registry[f"CompoundV2cToken:{m.symbol}"] = ctoken.address
         registry[f"CompoundV2RateModel:{m.symbol}"] = model.address

@@ -30,7 +30,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.compound import deploy_comet_implementation
+from defiscope.devnet.compound import deploy_comet_implementation, hand_oracle_to
 from defiscope.devnet.proxies import transfer_proxy_admin, upgrade_to
 from defiscope.devnet.safe import deploy_safe
 from defiscope.devnet.seeding import hand_treasury, seed_address, seed_user
@@ -129,7 +129,8 @@ def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_add
     """Make the timelock the admin of the Comptroller's Unitroller and of every cToken (pending, then accepted), and
     the owner of every Comet's ProxyAdmin (mainnet: the CometProxyAdmin, owned by the Timelock); each Comet is
     upgraded first to an implementation whose governor is the timelock and whose pause guardian is a Safe (both
-    Comet immutables). The guardian Safe's address."""
+    Comet immutables). The same Safe owns the V2 price oracle, as mainnet's community multisig (the Pause
+    Guardian) does. The guardian Safe's address."""
     timelock = Web3.to_checksum_address(timelock_address)
     guardian = deploy_safe(sender, pause_guardian_owners(), PAUSE_GUARDIAN_THRESHOLD, salt=2)["Safe"]
     for name, address in sorted(contracts.items()):
@@ -149,6 +150,7 @@ def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_add
         sender.send(contract.functions._setPendingAdmin(timelock))
         sender.send(contract.functions._acceptAdmin(), sender=timelock)
     sender.rpc("anvil_stopImpersonatingAccount", [timelock])
+    hand_oracle_to(sender, contracts["CompoundV2Oracle"], guardian)  # mainnet: the community multisig owns it
     return guardian
 
 

@@ -33,7 +33,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "CErc20Delegator": "compound/CErc20Delegator",
         "CEther": "compound/CEther",
         "Comet": "compound/Comet",
-        "CompoundV2Oracle": "compound/PriceOracle",
+        "CompoundV2Oracle": "compound/OpenOraclePriceOracle",
         "Comptroller": "compound/Comptroller",
         "CurveAddressProvider": "curve/AddressProvider",
         "CurveCryptoPool2": "curve/TwocryptoNGPool",
@@ -98,7 +98,6 @@ ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
         # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
         "AccountingOracle": frozenset({"member", "submitReportData"}),
-        "CompoundV2Oracle": frozenset({"setFeed"}),
         # Mainnet's CErc20.initialize and CErc20Delegate's delegation hooks, which compound-js's market ABI omits
         # (set up through the delegator; only the admin passes them).
         "CErc20": frozenset({"initialize"}),

@@ -1,7 +1,8 @@
 """The risk hook on the devnet with the real indexer: the first indexed block scores every protocol; handing the
 Uniswap V3 factory from its timelock to an EOA (the real factory's setOwner) is seen from its OwnerChanged event at
 the next block, moves the control score and stores a change naming the input and the rule (so does a cToken, found at
-run time, handed to an EOA); a block without a control event, before the interval, is not scored."""
+run time, handed to an EOA; so does Compound V2's price oracle replaced by `_setPriceOracle`, seen from the
+Comptroller's NewPriceOracle); a block without a control event, before the interval, is not scored."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ async def test_an_admin_handed_to_an_eoa_moves_the_score_and_is_logged(
     assert latest.block.number == changed_at < quiet  # no control event, interval not reached: not scored
 
 
-async def test_a_longer_timelock_delay_raises_control_and_governance(
+async def test_a_longer_timelock_delay_raises_governance_but_not_control_held_by_the_oracles_safe(
     engine: TvlEngine, repo: Repository, deployment: Deployment, eth_chain: DevnetChain
 ) -> None:
     hook = RiskHook(repo, every_seconds=10**9)
@@ -125,17 +126,18 @@ async def test_a_longer_timelock_delay_raises_control_and_governance(
     assert after is not None
     assert after.block.number == changed_at
     now = {p["name"]: p["score"] for p in after.profile["pillars"]}
-    assert now["control"] == scores["control"] + 30  # a governor behind 10 s, then behind 3 days: +0 -> +30
+    # The Comptroller's chain is a governor behind 3 days now (+30), but the protocol's weakest contract is its
+    # price oracle, owned by the community multisig Safe with no timelock (as on mainnet): control does not move.
+    comptroller = deployment.contracts["CompoundV2Comptroller"]
+    entry = next(c for c in after.profile["control"] if c["address"] == comptroller)
+    assert [link["delay_seconds"] for link in entry["admin_chain"]] == [259200, None]
+    control = next(p for p in after.profile["pillars"] if p["name"] == "control")
+    assert now["control"] == scores["control"]
+    assert "Comptroller oracle" in control["evidence"]
+    assert f"ends at multisig {deployment.contracts['CompoundPauseGuardian']}" in control["evidence"]
     assert now["governance"] == scores["governance"] + 20  # timelock delay >= 2 days
     moved = {c.subject: c for block, c in change_log(repo, "compound-v2", 1) if block == changed_at}
-    assert set(moved) == {"control", "governance", "composite"}
-    # The devnet's Comptroller answers no pauseGuardian() (the real one does): its pause power is not read, which
-    # costs the pause points and names the pause rule (docs/risk.md); with it read, the governor's delay rule.
-    control = next(p for p in after.profile["pillars"] if p["name"] == "control")
-    unread = "not read" in control["evidence"]
-    assert moved["control"].rule == ("control.pause-unknown" if unread else "control.governor-delay")
-    assert "delay 10 s -> " in moved["control"].input
-    assert "delay 259200 s" in moved["control"].input
+    assert set(moved) == {"governance", "composite"}
     assert moved["governance"].input == "governance/timelock_delay: 10 -> 259200"
     assert moved["composite"].after is not None
     assert moved["composite"].before is not None
@@ -175,3 +177,41 @@ async def test_a_ctoken_handed_to_an_eoa_is_seen_by_the_hook_from_its_new_admin_
     assert composite.rule == "override.eoa-upgrade-no-delay"
     assert composite.after is not None
     assert composite.after <= 30
+
+
+async def test_a_new_price_oracle_is_scored_at_the_block_it_is_set(
+    engine: TvlEngine, repo: Repository, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    hook = RiskHook(repo, every_seconds=10**9)  # only control events trigger after the first score
+    indexer = Indexer({1: engine}, repo, hooks=(hook,))
+    store = RiskStore(repo.engine)
+    await _index(indexer, hook)
+    sender = Sender.connect(eth_chain.rpc_url)
+    oracle = sender.deploy(contract_artifact("CompoundV2Oracle"), [])  # its deployer, an EOA, owns it
+    deployed_at = await _index(indexer, hook)  # its OwnershipTransferred is a control event: scored, not yet set
+    before = store.latest("compound-v2", 1)
+    assert before is not None
+    assert before.block.number == deployed_at
+    assert oracle.address not in {c["address"] for c in before.profile["control"]}
+    rpc(eth_chain.rpc_url, "evm_mine")
+    quiet = await _index(indexer, hook)
+    assert store.latest("compound-v2", 1) == before  # the negative control: no control event, not scored
+    comptroller = sender.contract(contract_artifact("Comptroller"), deployment.contracts["CompoundV2Comptroller"])
+    timelock = to_checksum_address(deployment.contracts["CompoundTimelock"])  # the Comptroller's admin
+    with sender.impersonating(timelock, gas_money=10**18):
+        sender.send(comptroller.functions._setPriceOracle(oracle.address), sender=timelock)
+    changed_at = await _index(indexer, hook)
+
+    after = store.latest("compound-v2", 1)
+    assert after is not None
+    assert changed_at > quiet
+    assert after.block.number == changed_at
+    entry = next(c for c in after.profile["control"] if c["address"] == oracle.address)
+    assert [(link["type"], link["address"]) for link in entry["admin_chain"]] == [("eoa", sender.owner)]
+    control = next(c for b, c in change_log(repo, "compound-v2", 1) if b == changed_at and c.subject == "control")
+    assert f"control/Comptroller oracle ({oracle.address}).admin_chain: - -> none proxy; eoa {sender.owner}" in (
+        control.input
+    )
+    assert control.after is not None
+    assert control.before is not None
+    assert control.after < control.before

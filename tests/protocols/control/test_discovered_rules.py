@@ -3,7 +3,10 @@ dependencies, and not listed with the reason that fits (no read reached the bloc
 
 from __future__ import annotations
 
-from defiscope.protocols.control.discovered import plan_kind, sample
+from eth_utils import to_checksum_address
+
+from defiscope.chain.multicall import Call, CallResult
+from defiscope.protocols.control.discovered import NAMED_BY, plan_kind, plan_named, sample
 from defiscope.protocols.surface import ContractUse
 
 CTOKEN = ContractUse("cToken", "compound/CErc20")
@@ -44,3 +47,36 @@ def test_a_kind_not_listed_says_why_and_is_not_inspected() -> None:
     assert "keep no list" in unkept.why
     # a by-factory kind not listed is still immutable by construction, with nothing sampled
     assert (plan_kind(PAIR, None, OWN).rule, plan_kind(PAIR, None, OWN).inspect) == ("by-factory", ())
+
+
+ORACLE = ContractUse("Comptroller oracle", "compound/PriceOracle")
+COMPTROLLERS = ("0x" + "c1" * 20, "0x" + "c2" * 20)
+
+
+def _oracle_answers(*answers: str | None) -> list[CallResult]:
+    named = NAMED_BY[ORACLE.interface]
+    return [
+        CallResult(Call.of(comptroller, named.call), answer is not None, (answer,) if answer else (), "reverted")
+        for comptroller, answer in zip(COMPTROLLERS, answers, strict=False)
+    ]
+
+
+def test_the_comptrollers_oracle_is_named_not_a_dependency() -> None:
+    named = NAMED_BY[ORACLE.interface]
+    assert named.interface == "compound/Comptroller"
+    assert plan_kind(ORACLE, {}, OWN).rule != "dependency"  # a contract of the protocol, not a feed
+    oracle = "0x" + "0a" * 20
+    plan = plan_named(ORACLE, named, _oracle_answers(oracle, oracle))  # two namers, one oracle: inspected once
+    assert (plan.rule, plan.count, plan.inspect) == ("named", 1, (to_checksum_address(oracle),))
+    assert "oracle()" in plan.why
+
+
+def test_a_failed_or_zero_oracle_is_not_inspected_and_says_why() -> None:
+    named = NAMED_BY[ORACLE.interface]
+    failed = plan_named(ORACLE, named, _oracle_answers(None))
+    assert (failed.rule, failed.count, failed.inspect) == ("not-listed", None, ())
+    assert failed.why == "not inspected: oracle() failed: reverted"
+    unset = plan_named(ORACLE, named, _oracle_answers("0x" + "00" * 20))
+    assert (unset.rule, unset.count, unset.inspect) == ("named", 0, ())
+    nobody = plan_named(ORACLE, named, [])
+    assert (nobody.rule, nobody.why) == ("not-listed", "not inspected: no compound/Comptroller")

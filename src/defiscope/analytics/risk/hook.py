@@ -45,7 +45,8 @@ log = structlog.get_logger(__name__)
 #: Score every 6 hours of block time at least (`[risk] every_hours`, `DEFISCOPE_RISK_EVERY_HOURS`).
 DEFAULT_EVERY_SECONDS: Final = 6 * 3600
 #: Events after which a protocol's control may read differently (OpenZeppelin proxies, Ownable, AccessControl and
-#: TimelockController; Uniswap's factories; Compound's Timelock; Safe; dss auth; Aragon's kernel and ACL).
+#: TimelockController; Uniswap's factories; Compound's Timelock and Comptroller; Safe; dss auth; Aragon's kernel and
+#: ACL).
 CONTROL_EVENTS: Final = (
     "Upgraded(address)",
     "AdminChanged(address,address)",
@@ -58,6 +59,7 @@ CONTROL_EVENTS: Final = (
     "NewAdmin(address)",
     "NewAdmin(address,address)",  # Compound's Unitroller and cTokens
     "NewImplementation(address,address)",  # a Unitroller's new Comptroller
+    "NewPriceOracle(address,address)",  # a Comptroller's new price oracle (a contract of the protocol)
     "NewDelay(uint256)",
     "AddedOwner(address)",
     "RemovedOwner(address)",

@@ -33,11 +33,10 @@ from web3.contract import Contract
 from defiscope.devnet.agents.control import DELAYS, WEEK, RareClock
 from defiscope.devnet.agents.wallet import GAS_MONEY, Wallet, calldata
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
-from defiscope.devnet.compound import FEEDS, deploy_comet_implementation
+from defiscope.devnet.compound import deploy_comet_implementation, hand_oracle_to
 from defiscope.devnet.governance import DELEGATE_SHARES, delegate_address
 from defiscope.devnet.proxies import proxy_admin_contract
 from defiscope.devnet.seeding import seed_address
-from defiscope.devnet.tokens import feed_name
 
 if TYPE_CHECKING:
     from defiscope.devnet.simulation import Simulation
@@ -68,13 +67,16 @@ class LiveProposal:
 
 
 def _compound_oracle(sim: Simulation, rng: random.Random) -> list[Action]:
-    """A new CompoundV2Oracle over the same feeds (its feeds wired by the deployer, as the old one's)."""
-    oracle = sim.sender.deploy(contract_artifact("CompoundV2Oracle"))
+    """A new CompoundV2Oracle with the current one's configs (`getConfig` of each market), handed to the community
+    multisig (the pause guardian Safe) as the current one was, then proposed to the Comptroller."""
+    comptroller = _comptroller(sim)
+    current = sim.sender.contract(contract_artifact("CompoundV2Oracle"), comptroller.functions.oracle().call())
+    oracle = sim.sender.deploy(contract_artifact("CompoundV2Oracle"), [])
     for name, ctoken in sorted(sim.chain.contracts.items()):
         if name.startswith("CompoundV2cToken:"):
-            feed = sim.chain.contracts[feed_name(FEEDS[name.split(":", 1)[1]])]
-            sim.sender.submit(oracle.functions.setFeed(ctoken, feed))
-    comptroller = _comptroller(sim)
+            decimals, feed, fixed_price = current.functions.getConfig(ctoken).call()
+            sim.sender.submit(oracle.functions.addConfig((decimals, ctoken, feed, fixed_price)))
+    hand_oracle_to(sim.sender, oracle.address, sim.chain.contracts["CompoundPauseGuardian"])
     return [(comptroller.address, 0, calldata(comptroller, "_setPriceOracle", oracle.address))]
 
 

@@ -83,7 +83,8 @@ CTOKEN_KIND: Final = "cToken"
 
 
 def v2_surface(comptroller: str) -> tuple[ContractUse, ...]:
-    """What our Compound V2 code reads: the Comptroller (fixed), its cTokens and oracle (found at run time)."""
+    """What our Compound V2 code reads: the Comptroller (fixed), its cTokens (found at run time) and its price
+    oracle (named by the Comptroller's oracle(): a contract of the protocol, `control.discovered.NAMED_BY`)."""
     return (
         ContractUse(
             "Comptroller",

@@ -14,6 +14,9 @@ The rule of a kind (docs/risk.md, "Contracts found at run time"), by the real in
   check the construction; a sampled pool that is a proxy or answers an admin is its own group, scored.
 - ``dependency``: tokens, feeds and other projects' contracts the protocol reads but does not run (``common/``
   interfaces, price feeds, a held stETH): not its control (the feeds are the oracle pillar's).
+- ``named``: a contract of the protocol that one of its fixed contracts names by a call (`NAMED_BY`: the
+  Comptroller's ``oracle()``), read at the pinned block in the rounds, so a new one is inspected from the block
+  it is set; inspected as a fixed contract is, and one answering no admin call is ``unknown`` (never "no admin").
 - ``inspected``: every other kind (contracts with an admin of their own: cTokens, strategies, registry pools):
   each one listed is read as a fixed contract is (`inspect_contract`), in the same rounds.
 - ``not-listed``: a kind of its own that its adapters did not list at the block (no read reached it, or they keep
@@ -28,12 +31,16 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from eth_utils import to_checksum_address
+
+from defiscope.chain.multicall import CallResult
+from defiscope.protocols.control import surface
 from defiscope.protocols.surface import ContractUse
 
 if TYPE_CHECKING:  # data types only
     from defiscope.protocols.control.profile import ContractControl, Upgrade
 
-DiscoveryRule = Literal["inspected", "by-factory", "dependency", "not-listed"]
+DiscoveryRule = Literal["inspected", "by-factory", "dependency", "named", "not-listed"]
 
 _V2_PAIR: Final = (
     "created by the factory's createPair with CREATE2 from the pair creation code the factory fixes; no proxy, "
@@ -58,8 +65,29 @@ BY_FACTORY: Final[Mapping[str, str]] = {
     "curve/TwocryptoNGPool": _CURVE_FACTORY_POOL,
     "curve/TricryptoNGPool": _CURVE_FACTORY_POOL,
 }
-#: Price feeds and oracles read by a protocol: their control is the oracle pillar's, not the protocol's admin.
-FEED_INTERFACES: Final = frozenset({"aave/AggregatorInterface", "compound/PriceOracle"})
+#: Price feeds read by a protocol: their control is the oracle pillar's, not the protocol's admin.
+FEED_INTERFACES: Final = frozenset({"aave/AggregatorInterface"})
+
+
+@dataclass(frozen=True, slots=True)
+class NamedBy:
+    """Where a kind's one address is read: ``call`` on the fixed contracts declared with ``interface``."""
+
+    interface: str
+    call: str
+    what: str  # why it is the protocol's own contract
+
+
+#: Kinds (by interface) whose address a fixed contract of the protocol names. Compound V2's price oracle
+#: (mainnet: 0x8CF4…55d9, owned by the community multisig) prices every collateral and borrow the Comptroller
+#: checks: whoever configures it can make accounts liquidatable.
+NAMED_BY: Final[Mapping[str, NamedBy]] = {
+    "compound/PriceOracle": NamedBy(
+        "compound/Comptroller",
+        surface.PRICE_ORACLE,
+        "the Comptroller's oracle(), which prices every collateral and borrow it liquidates against",
+    ),
+}
 #: A by-factory kind's sample: its first pools and its newest.
 SAMPLE_FIRST: Final = 1
 SAMPLE_NEWEST: Final = 2
@@ -159,6 +187,19 @@ def plan_kind(use: ContractUse, found: Mapping[str, Sequence[str]] | None, own: 
         else "not inspected: its adapters keep no list of these (read through other contracts or as candidates)"
     )
     return KindPlan(use, "not-listed", why, None)
+
+
+def plan_named(use: ContractUse, named: NamedBy, answers: Sequence[CallResult]) -> KindPlan:
+    """The plan of a kind its protocol's fixed contracts name (``answers``: ``named.call`` on each of them, at the
+    block): every address named, once; a call that failed leaves the kind not inspected, with why."""
+    name = named.call.split("(")[0]
+    failed = [answer.error for answer in answers if not answer.success]
+    if failed or not answers:
+        why = f"not inspected: {name}() failed: {failed[0]}" if failed else f"not inspected: no {named.interface}"
+        return KindPlan(use, "not-listed", why, None)
+    addresses = tuple(dict.fromkeys(to_checksum_address(answer.value[0]) for answer in answers))
+    inspect = tuple(a for a in addresses if int(a, 16))
+    return KindPlan(use, "named", f"named by {named.what}; inspected as the fixed contracts are", len(inspect), inspect)
 
 
 def _shape(control: ContractControl) -> tuple[object, ...]:

@@ -32,12 +32,14 @@ from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import AdminLink, admin_chain
 from defiscope.protocols.control.aragon import ARAGON_PATTERNS, aragon_chain, set_app_history
 from defiscope.protocols.control.discovered import (
+    NAMED_BY,
     DiscoveredKind,
     KindPlan,
     grouped,
     history_source,
     namespace,
     plan_kind,
+    plan_named,
 )
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
@@ -175,6 +177,9 @@ async def _dss_wards(rounds: Rounds, contract: str) -> tuple[PausePower, ...]:
     return (PausePower("auth: cage, rely, file", tuple(holders), f"wards from rely events; {WARDS_CAVEAT}"),)
 
 
+#: Why a contract has no admin chain when its admin call answered the zero address.
+RENOUNCED: Final = "the admin is the zero address (renounced)"
+
 #: Who administers a contract that is not a proxy with an admin, asked in this order.
 #: A V2 factory has no owner: its `feeToSetter()` is who controls it (the protocol fee switch).
 FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR, surface.FEE_TO_SETTER)
@@ -269,7 +274,7 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
     if first is None and proxy.has_code and use.interface in WARDS_ADMINISTER and holder_chains:
         chain = await _ward_chain(rounds, address, holder_chains[0])
     if first is not None and not int(first, 16):
-        proxy = _with_why(proxy, "the admin is the zero address (renounced)")
+        proxy = _with_why(proxy, RENOUNCED)
     elif first is None and proxy.has_code:
         what = "a proxy without a readable admin" if proxy.kind != "none" else "not a proxy"
         why = proxy.admin_why if proxy.kind != "none" else "answers none of owner(), admin(), governor(), feeToSetter()"
@@ -416,7 +421,8 @@ async def _surface(
     A registry contract that discovery lists under an inspected kind of its interface (Aave's registered aTokens)
     is inspected with its kind, in its group, not among the fixed ones."""
     own = {namespace(use.interface) for use in uses}
-    plans = [plan_kind(kind, found, own) for kind in kinds]
+    named_kinds = [kind for kind in kinds if kind.interface in NAMED_BY]
+    plans = [plan_kind(kind, found, own) for kind in kinds if kind.interface not in NAMED_BY]
     joining = _joining_kinds(uses, plans)
     uses = [use for use in uses if use.address is None or use.address.lower() not in joining]
     fixed = {use.address.lower() for use in uses if use.address is not None}
@@ -424,8 +430,12 @@ async def _surface(
     found_uses = [
         replace(plan.use, address=a) for plan, addresses in zip(plans, listed, strict=True) for a in addresses
     ]
-    inspected = await rounds.gather(*(inspect_contract(rounds, use) for use in (*uses, *found_uses)))
-    sources = dict.fromkeys(history_source(c) for c in inspected if c.proxy.kind != "none")
+    inspected, named = await rounds.both(
+        rounds.gather(*(inspect_contract(rounds, use) for use in (*uses, *found_uses))),
+        rounds.gather(*(_inspect_named(rounds, kind, uses) for kind in named_kinds)),
+    )
+    named_controls = [control for _, controls in named for control in controls]
+    sources = dict.fromkeys(history_source(c) for c in (*inspected, *named_controls) if c.proxy.kind != "none")
     history = await upgrades_of(rounds, list(sources))
     for control in inspected:  # an Aragon app's upgrades are its kernel's SetApp events (read with its chain)
         if control.proxy.pattern in ARAGON_PATTERNS:
@@ -433,7 +443,38 @@ async def _surface(
             history[history_source(control)] = tuple(Upgrade(*e) for e in events)
     contracts = [replace(c, upgrades=history.get(history_source(c), ())) for c in inspected[: len(uses)]]
     rest = iter(inspected[len(uses) :])
-    discovered = [
-        grouped(plan, [next(rest) for _ in addresses], history) for plan, addresses in zip(plans, listed, strict=True)
-    ]
+    by_name = {
+        plan.use.name: grouped(plan, [next(rest) for _ in addresses], history)
+        for plan, addresses in zip(plans, listed, strict=True)
+    }
+    by_name |= {plan.use.name: grouped(plan, controls, history) for plan, controls in named}
+    discovered = [by_name[kind.name] for kind in kinds if kind.name in by_name]
     return ControlSurface(slug, rounds.chain_id, rounds.block_number, tuple(contracts), tuple(discovered))
+
+
+async def _inspect_named(
+    rounds: Rounds, kind: ContractUse, fixed: Sequence[ContractUse]
+) -> tuple[KindPlan, list[ContractControl]]:
+    """A kind that fixed contracts of the protocol name (`NAMED_BY`: the Comptroller's oracle()): the naming call is
+    asked in the first round with the fixed contracts' own reads, so what it names is inspected from the second on
+    (no round of its own), at the pinned block: a new oracle is inspected from the block it was set."""
+    named = NAMED_BY[kind.interface]
+    namers = dict.fromkeys(u.address for u in fixed if u.interface == named.interface and u.address is not None)
+    answers = await rounds.call_many([Call.of(address, named.call) for address in namers])
+    plan = plan_named(kind, named, answers)
+    controls = await rounds.gather(*(inspect_contract(rounds, replace(kind, address=a)) for a in plan.inspect))
+    return plan, [_admin_required(control) for control in controls]
+
+
+def _admin_required(control: ContractControl) -> ContractControl:
+    """A named contract (a price oracle) is configured by someone: when no admin call answers, its admin is
+    ``unknown`` (scored 0), never "no admin"; an admin renounced to the zero address stays renounced."""
+    proxy = control.proxy
+    if control.admin_chain or not proxy.has_code:
+        return control
+    if proxy.admin_why == RENOUNCED:
+        zero = to_checksum_address("0x" + "00" * 20)
+        renounced = AdminLink(proxy.address, "contract", controllers=(zero,), detail="Ownable", why=RENOUNCED)
+        return replace(control, admin_chain=(renounced,))
+    why = f"its admin is not known ({proxy.admin_why}): who configures its prices is not known"
+    return replace(control, admin_chain=(AdminLink(proxy.address, "unknown", detail="price oracle", why=why),))

@@ -49,6 +49,8 @@ TOKEN: Final = "token()(address)"
 COMP: Final = "comp()(address)"
 VOTING_PERIOD: Final = "votingPeriod()(uint256)"
 PAUSE_GUARDIAN: Final = "pauseGuardian()(address)"
+#: The Comptroller's price oracle: a contract of the protocol (it sets every price liquidations run against).
+PRICE_ORACLE: Final = "oracle()(address)"
 GOVERNOR: Final = "governor()(address)"
 #: A Uniswap V2 (and PancakeSwap V2) factory's one power: who may turn the protocol fee on (`setFeeTo`).
 FEE_TO_SETTER: Final = "feeToSetter()(address)"
@@ -97,7 +99,7 @@ CONTROL_SURFACE: Final = (
     ContractUse(
         "Compound Unitroller",
         "compound/Comptroller",
-        calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PAUSE_GUARDIAN),
+        calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PAUSE_GUARDIAN, PRICE_ORACLE),
         events=(NEW_IMPLEMENTATION,),
     ),
     ContractUse(
