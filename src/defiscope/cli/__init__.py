@@ -73,7 +73,7 @@ COMMANDS: Final = (
         "scheduler",
         "defiscope.cli.jobs",
         "commands",
-        "Keep one head-follower job alive per chain (a lease in the store), until Ctrl-C / SIGTERM.",
+        "Send the periodic jobs: a head-follower per chain (a lease), outbox sweeps and retention, until Ctrl-C.",
     ),
     LazyCommand(
         "volume",

@@ -59,8 +59,10 @@ def worker(
 def scheduler(
     chain: Annotated[list[str] | None, typer.Option("--chain", "-c", help="Chain id or name (repeatable).")] = None,
 ) -> None:
-    """Keep one head-follower job alive per chain (a lease in the store), send delivery jobs for outbox rows no job
-    handles, and the outbox's retention job, until Ctrl-C / SIGTERM."""
+    """Send the periodic jobs: a head-follower per chain (a lease), outbox sweeps and retention, until Ctrl-C.
+
+    One head-follower job stays alive per chain (a lease in the store); delivery jobs go out for outbox rows no job
+    handles, and the outbox's retention job once a period; Ctrl-C or SIGTERM stops it."""
     settings = JobSettings.from_env()
     retention = RetentionSettings.from_env()
     chain_ids = [t.chain_id for t in resolve_targets(load_settings(), chain, network=network_from_env())]
