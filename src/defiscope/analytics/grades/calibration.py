@@ -31,8 +31,6 @@ from typing import Final, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
 from defiscope.analytics.quant.arrays import FloatArray
@@ -93,6 +91,10 @@ def calibrate_walk_forward(
 
 def regressor(model: Model) -> Regressor:
     """A fresh, deterministic scikit-learn model of the given kind."""
+    # Imported here: scikit-learn costs 1.4 s of every start of a process that imports the API (`serve`, workers).
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import Ridge
+
     fresh: Regressor
     if model == "linear":
         fresh = Ridge(alpha=1.0)

@@ -42,7 +42,6 @@ from typing import Final, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from defiscope.analytics.quant.arrays import FloatArray, IndexArray, matrix, same_shape
 from defiscope.analytics.quant.errors import InvalidSeries, Undefined
@@ -273,6 +272,8 @@ def _sharpe(spreads: FloatArray) -> float:
 def _deflated(
     returns: FloatArray, sharpe: float | Unavailable, trials: Sequence[float], n_trials: int
 ) -> DeflatedSharpe:
+    from scipy import stats  # imported when used: scipy costs a second of every CLI start
+
     if isinstance(sharpe, Unavailable):
         raise Undefined(sharpe.reason)
     if n_trials > 1 and len(trials) < 2:

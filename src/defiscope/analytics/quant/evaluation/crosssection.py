@@ -20,7 +20,6 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from defiscope.analytics.quant.arrays import FloatArray, matrix, require_variation, same_shape
 from defiscope.analytics.quant.errors import InvalidSeries, Undefined
@@ -56,6 +55,8 @@ class ICSummary:
 
 def ic_summary(ics: npt.ArrayLike) -> ICSummary:
     """Summarise a series of per-period ICs (NaN periods are skipped and counted)."""
+    from scipy import stats  # imported when used: scipy costs a second of every CLI start
+
     series = np.asarray(ics, dtype=np.float64)
     if series.ndim != 1:
         raise InvalidSeries("ICs must be one value per period", field="ics")
@@ -100,6 +101,8 @@ def _aligned(scores: npt.ArrayLike, forward_returns: npt.ArrayLike) -> tuple[Flo
 
 
 def _rank_correlation(scores: FloatArray, returns: FloatArray, min_assets: int) -> float:
+    from scipy import stats  # imported when used: scipy costs a second of every CLI start
+
     known = np.isfinite(scores) & np.isfinite(returns)
     if known.sum() < max(min_assets, 2):
         return math.nan

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from defiscope.analytics.quant.arrays import at_least, require_variation, vector
 from defiscope.analytics.quant.errors import InvalidSeries, Undefined
@@ -43,6 +42,8 @@ def probabilistic_sharpe_ratio(
     sharpe: float, benchmark: float, n_obs: int, skewness: float = 0.0, kurtosis: float = 3.0
 ) -> float:
     """PSR(SR*) = Z[(SR - SR*) / sigma(SR)], the probability that the true Sharpe ratio exceeds SR*."""
+    from scipy import stats  # imported when used: scipy costs a second of every CLI start
+
     return float(stats.norm.cdf((sharpe - benchmark) / sharpe_ratio_std(sharpe, n_obs, skewness, kurtosis)))
 
 
@@ -50,6 +51,8 @@ def expected_max_sharpe(n_trials: int, trials_sharpe_variance: float, trials_mea
     """E[max SR_n] ~ E[SR_n] + sqrt(V[SR_n]) ((1 - gamma) Z^-1(1 - 1/N) + gamma Z^-1(1 - 1/(N e))), gamma the
     Euler-Mascheroni constant: the best of N independent unskilled trials (Bailey & Lopez de Prado 2014, eq. 2;
     the extreme-value approximation of Bailey, Borwein, Lopez de Prado & Zhu 2014). One trial: no selection."""
+    from scipy import stats  # imported when used: scipy costs a second of every CLI start
+
     if n_trials < 1:
         raise InvalidSeries("n_trials must be at least 1", field="n_trials")
     if trials_sharpe_variance < 0:
@@ -92,6 +95,8 @@ def deflated_sharpe_of_returns(returns: npt.ArrayLike, trial_sharpes: npt.ArrayL
     """The DSR of the selected strategy's per-period returns, given the per-period Sharpe ratios of every trial
     (the selected one included): SR, skewness and kurtosis are the returns' sample moments, N and V[SR_n] the
     trials' count and sample variance."""
+    from scipy import stats  # imported when used: scipy costs a second of every CLI start
+
     series = vector(returns, "returns")
     trials = vector(trial_sharpes, "trial_sharpes")
     if len(trials) == 0:
