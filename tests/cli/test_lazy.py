@@ -128,3 +128,12 @@ def test_a_command_help_imports_its_own_module_only() -> None:
     assert "defiscope.cli.tvl" in modules
     assert not modules & ({entry.module for entry in COMMANDS} - {"defiscope.cli.tvl"})
     assert not modules & {"web3", "fastapi", "sqlalchemy"}
+
+
+def test_serve_starts_without_the_model_and_statistics_libraries() -> None:
+    """`serve`, the workers and the API processes import the API; scikit-learn and scipy (2.5 s of a start) are
+    imported only where a model is fitted or a statistic computed."""
+    code, modules = modules_after(["serve", "--help"])
+    assert code == 0
+    assert {"defiscope.cli.serve", "defiscope.api.app", "fastapi"} <= modules
+    assert not {m.split(".")[0] for m in modules} & {"sklearn", "scipy"}
