@@ -17,40 +17,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from api_load import Load, fill_store, free_port, median, wrk
-from defiscope.store import create_engine
+from defiscope.store.scratch import scratch_database
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PATHS = {"v1_protocols": "/v1/protocols?limit=100", "llama_protocols": "/protocols"}
 
 
 @contextlib.contextmanager
-def temporary_database(server_url: str) -> Iterator[str]:
+def temporary_database(server_url: str) -> contextlib.AbstractContextManager[str]:
     """A fresh database on the PostgreSQL server of `server_url` for the run (its URL), dropped after."""
-    server = make_url(server_url)
-    admin = create_engine(server)
-    name = f"defiscope_bench_{secrets.token_hex(4)}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return scratch_database(server_url, "defiscope_bench")
 
 
 def start(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:

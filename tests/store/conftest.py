@@ -9,16 +9,17 @@ under CI (env `CI` set), where that is a failure: CI must prove both backends.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from defiscope.store import Repository, create_engine, migrate
+from defiscope.store.database import mask_url
+from defiscope.store.scratch import scratch_database
 
 PG_ENV = "DEFISCOPE_TEST_PG_URL"
 DEFAULT_PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -27,26 +28,16 @@ DEFAULT_PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL database that lives for the test session."""
-    server = make_url(os.environ.get(PG_ENV, DEFAULT_PG_SERVER))
-    if server.drivername == "postgresql":
-        server = server.set(drivername="postgresql+psycopg")
-    admin = create_engine(server.update_query_dict({"connect_timeout": "3"}))
-    name = f"defiscope_test_{secrets.token_hex(4)}"
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except SQLAlchemyError as exc:
-        admin.dispose()
-        reason = f"PostgreSQL at {server.render_as_string()} unreachable ({type(exc).__name__}); set {PG_ENV}"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI requires PostgreSQL: {reason}")
-        pytest.skip(reason)
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    server = os.environ.get(PG_ENV, DEFAULT_PG_SERVER)
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_database(server, "defiscope_test"))
+        except SQLAlchemyError as exc:
+            reason = f"PostgreSQL at {mask_url(server)} unreachable ({type(exc).__name__}); set {PG_ENV}"
+            if os.environ.get("CI"):
+                pytest.fail(f"CI requires PostgreSQL: {reason}")
+            pytest.skip(reason)
+        yield url
 
 
 def emptied(url: str) -> str:
