@@ -274,3 +274,18 @@ async def test_storage_reads_are_pinned_batched_and_recorded(client: ChainClient
     assert client.rpc.total_requests() - sent == 2  # the header, then both storage words in one batch
     reads = [r for r in reader.node_reads if r.method == "eth_getStorageAt"]
     assert sorted(r.block for r in reads) == [before.number, reader.block.number]
+
+
+async def test_a_ds_auth_contract_with_no_owner_is_run_by_its_authority(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    """Maker's DSPause has owner zero, as on mainnet, but its authority (the Chief) may plot plans: it is not
+    renounced, its chain ends at the Chief. The Chief is its own authority (ds-chief's constructor): the hat, the
+    spell voted in, runs it."""
+    pause, chief = deployment.contracts["MakerPause"], deployment.contracts["MakerChief"]
+    reader = await _reader(client)
+    use = ContractUse("maker pause", "maker/DSPause", address=pause)
+    control = await inspect_contract(reader, use)
+    assert [(link.kind, link.address) for link in control.admin_chain] == [("governor", to_checksum_address(chief))]
+    chief_control = await inspect_contract(reader, ContractUse("maker chief", "maker/DSChief", address=chief))
+    assert [(link.kind, link.address) for link in chief_control.admin_chain] == [("governor", chief_control.proxy.address)]

@@ -180,9 +180,10 @@ async def _dss_wards(rounds: Rounds, contract: str) -> tuple[PausePower, ...]:
 #: Why a contract has no admin chain when its admin call answered the zero address.
 RENOUNCED: Final = "the admin is the zero address (renounced)"
 
-#: Who administers a contract that is not a proxy with an admin, asked in this order.
-#: A V2 factory has no owner: its `feeToSetter()` is who controls it (the protocol fee switch).
-FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR, surface.FEE_TO_SETTER)
+#: Who administers a contract that is not a proxy with an admin, asked in this order (the first non-zero answer).
+#: A V2 factory has no owner: its `feeToSetter()` is who controls it (the protocol fee switch). A ds-auth contract
+#: whose owner is zero is still run by its `authority()` (Maker's DSPause: the Chief): not renounced.
+FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR, surface.FEE_TO_SETTER, surface.AUTHORITY)
 
 PauseReader = Callable[[Rounds, str], Coroutine[Any, Any, tuple[PausePower, ...]]]
 #: Pause powers by the interface a contract answers (as its `ContractUse` declares it).
@@ -238,9 +239,10 @@ async def _first_admin(rounds: Rounds, proxy: ProxyInfo) -> str | None:
 
 
 def _first_answer(answers: Sequence[CallResult]) -> str | None:
-    """The address the first successful call answered (owner(), else admin(), else governor())."""
-    found = next((answer for answer in answers if answer.success), None)
-    return to_checksum_address(found.value[0]) if found is not None else None
+    """The first non-zero address the calls answered (owner(), else admin(), ...); the zero address if every
+    successful one answered zero (renounced); None if none succeeded."""
+    answered = [to_checksum_address(answer.value[0]) for answer in answers if answer.success]
+    return next((a for a in answered if int(a, 16)), answered[0] if answered else None)
 
 
 async def _pause_powers(rounds: Rounds, use: ContractUse, address: str) -> tuple[PausePower, ...]:
