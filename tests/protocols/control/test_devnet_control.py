@@ -357,3 +357,25 @@ async def test_a_dss_contract_whose_ward_was_set_in_its_constructor_is_unknown_n
     manager = ContractUse("manager", "maker/DssCdpManager", address=deployment.contracts["MakerCdpManager"])
     unadministered = await inspect_contract(reader, manager)
     assert (unadministered.admin_chain, contract_score(unadministered)[1]) == ((), "control.no-admin")
+
+
+async def test_dss_modules_relying_each_other_are_followed_once_to_the_pause_proxy(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    """The Jug and the Spotter made wards of each other (by their ward, the pause proxy): a cycle of modules. Each
+    is followed through the other once; both, and the Vat whose wards they are, still end at the Chief."""
+    contracts = deployment.contracts
+    proxy, pause, chief = contracts["MakerPauseProxy"], contracts["MakerPause"], contracts["MakerChief"]
+    jug_address, spotter_address = contracts["MakerJug"], contracts["MakerSpotter"]
+    sender = Sender.connect(eth_chain.rpc_url)
+    jug = sender.contract(contract_artifact("Jug"), jug_address).functions
+    spotter = sender.contract(contract_artifact("Spotter"), spotter_address).functions
+    with sender.impersonating(proxy, gas_money=10**18):
+        sender.send(jug.rely(spotter_address), sender=proxy)
+        sender.send(spotter.rely(jug_address), sender=proxy)
+    assert jug.wards(spotter_address).call() == spotter.wards(jug_address).call() == 1
+    reader = await _reader(client)
+    governed = [("contract", proxy), ("timelock", pause), ("governor", chief)]
+    for name, address in (("Jug", jug_address), ("Spotter", spotter_address), ("Vat", contracts["MakerVat"])):
+        control = await inspect_contract(reader, ContractUse(name, "maker/Jug", address=address))
+        assert _hops(control) == governed, name
