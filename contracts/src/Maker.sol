@@ -52,6 +52,37 @@ abstract contract MakerLibNote {
     }
 }
 
+/// @notice dss lib.sol's LibNote (jug.sol, spot.sol): after the call, an anonymous log4 with the selector
+///         (left-aligned), the caller and the first two argument words as topics, and 224 bytes of calldata as data.
+abstract contract DssLibNote {
+    event LogNote(
+        bytes4 indexed sig, address indexed usr, bytes32 indexed arg1, bytes32 indexed arg2, bytes data
+    ) anonymous;
+
+    modifier note() {
+        _;
+        assembly {
+            let mark := mload(0x40)
+            mstore(0x40, add(mark, 288))
+            mstore(mark, 0x20)
+            mstore(add(mark, 0x20), 224)
+            calldatacopy(add(mark, 0x40), 0, 224)
+            log4(mark, 288, shl(224, shr(224, calldataload(0))), caller(), calldataload(4), calldataload(36))
+        }
+    }
+}
+
+/// @notice jug.sol's and spot.sol's access control: rely and deny log a LibNote (the constructor's ward, nothing).
+abstract contract MakerNotedAuth is MakerAuth, DssLibNote {
+    function rely(address usr) external override note auth {
+        wards[usr] = 1;
+    }
+
+    function deny(address usr) external override note auth {
+        wards[usr] = 0;
+    }
+}
+
 contract Vat is MakerAuth, MakerLibNote {
     struct Ilk {
         uint256 Art; // Total Normalised Debt     [wad]
@@ -359,7 +390,7 @@ contract MakerOsm is MakerAuth {
     }
 }
 
-contract Spotter is MakerAuth {
+contract Spotter is MakerNotedAuth {
     struct Ilk {
         MakerOsm pip;
         uint256 mat; // Liquidation ratio [ray]
@@ -449,7 +480,7 @@ contract JugRpowProbe {
     }
 }
 
-contract Jug is MakerAuth {
+contract Jug is MakerNotedAuth {
     struct Ilk {
         uint256 duty; // Collateral-specific, per-second stability fee contribution [ray]
         uint256 rho; // Time of last drip [unix epoch time]
@@ -550,10 +581,23 @@ contract Dog is MakerAuth {
     uint256 public Hole; // [rad]
     uint256 public Dirt; // [rad]
 
+    event Rely(address indexed usr);
+    event Deny(address indexed usr);
     event Bark(bytes32 indexed ilk, address indexed urn, uint256 ink, uint256 art, uint256 due, address clip, uint256 indexed id);
 
     constructor(Vat vat_) {
         vat = vat_;
+        emit Rely(msg.sender); // dog.sol: its deployer's ward is logged
+    }
+
+    function rely(address usr) external override auth {
+        wards[usr] = 1;
+        emit Rely(usr);
+    }
+
+    function deny(address usr) external override auth {
+        wards[usr] = 0;
+        emit Deny(usr);
     }
 
     function file(bytes32 what, address data) external auth {

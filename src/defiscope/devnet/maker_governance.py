@@ -39,7 +39,21 @@ MAX_YAYS: Final = 5  # mainnet's chief: 5 candidates per slate
 PAUSE_DELAY: Final = 20
 #: The pause proxy is a ward of these (mainnet: of every core contract): registry name -> artifact; and of every
 #: GemJoin (`governed`), as MCD_PAUSE_PROXY is of mainnet's joins.
-GOVERNED: Final = {"MakerVat": "Vat", "MakerJug": "Jug", "MakerDaiJoin": "DaiJoin"}
+GOVERNED: Final = {
+    "MakerVat": "Vat",
+    "MakerJug": "Jug",
+    "MakerSpotter": "Spotter",
+    "MakerDog": "Dog",
+    "MakerDaiJoin": "DaiJoin",
+    "MakerIlkRegistry": "MakerIlkRegistry",
+    "MakerLitePsm:LITE-PSM-USDC-A": "MakerLitePsm",
+}
+#: Those whose logs name the deployer as a ward (the constructor's `Rely(msg.sender)`: dog.sol, ilk-registry,
+#: dss-lite-psm; the caller of its rely LibNote: jug.sol, spot.sol): the deployer denies itself there once the pause
+#: proxy is relied, as mainnet's deploys end. (Its other wards, set in a constructor, log nothing.)
+DEPLOYER_DENIED: Final = frozenset(
+    {"MakerJug", "MakerSpotter", "MakerDog", "MakerIlkRegistry", "MakerLitePsm:LITE-PSM-USDC-A"}
+)
 GEM_JOIN_PREFIX: Final = "MakerGemJoin:"
 
 
@@ -69,7 +83,10 @@ def deploy_maker_governance(
     proxy = pause.functions.proxy().call()
     actions = sender.deploy(contract_artifact("GovActions"))
     for name, artifact in governed(contracts).items():
-        sender.send(sender.contract(contract_artifact(artifact), contracts[name]).functions.rely(proxy))
+        ward = sender.contract(contract_artifact(artifact), contracts[name]).functions
+        sender.send(ward.rely(proxy))
+        if name in DEPLOYER_DENIED:
+            sender.send(ward.deny(sender.owner))
     hand_treasury(sender, mkr, "MKR", proxy)
     circulating = circulating_units(spec.chain_id, "MKR")
     for index, share in enumerate(VOTER_SHARES):

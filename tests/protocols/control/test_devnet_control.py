@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from eth_utils import keccak, to_checksum_address
 
+from defiscope.analytics.risk.rules import contract_score
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
@@ -17,7 +18,7 @@ from defiscope.devnet.safe import OWNERS, THRESHOLD, safe_owner
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain, classify
-from defiscope.protocols.control.profile import control_surface, inspect_contract, upgrades_of
+from defiscope.protocols.control.profile import ContractControl, control_surface, inspect_contract, upgrades_of
 from defiscope.protocols.control.proxy import IMPLEMENTATION_SLOT, read_proxy
 from defiscope.protocols.control.roles import ward_holders
 from defiscope.protocols.surface import ContractUse
@@ -288,4 +289,93 @@ async def test_a_ds_auth_contract_with_no_owner_is_run_by_its_authority(
     control = await inspect_contract(reader, use)
     assert [(link.kind, link.address) for link in control.admin_chain] == [("governor", to_checksum_address(chief))]
     chief_control = await inspect_contract(reader, ContractUse("maker chief", "maker/DSChief", address=chief))
-    assert [(link.kind, link.address) for link in chief_control.admin_chain] == [("governor", chief_control.proxy.address)]
+    assert [(link.kind, link.address) for link in chief_control.admin_chain] == [
+        ("governor", chief_control.proxy.address)
+    ]
+
+
+def _hops(control: ContractControl) -> list[tuple[str, str]]:
+    return [(link.kind, link.address) for link in control.admin_chain]
+
+
+async def test_the_jug_and_the_vat_are_run_by_their_wards_to_the_chief_and_an_eoa_relied_on_the_jug_is_the_weakest(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    """dss contracts answer no owner(): their wards administer them. The Jug's ward (relied with a LibNote) is the
+    pause proxy, owned by the DSPause (a timelock) whose authority is the Chief. The Vat's wards are the pause proxy
+    and its modules (Jug, Spotter, Dog, joins), each followed through its own wards: they all lead to the pause
+    proxy. An EOA relied on the Jug through its auth (the pause proxy's rely) is the Jug's weakest ward, and the
+    Vat's through the Jug."""
+    contracts = deployment.contracts
+    proxy, pause, chief = contracts["MakerPauseProxy"], contracts["MakerPause"], contracts["MakerChief"]
+    jug_use = ContractUse("Jug", "maker/Jug", address=contracts["MakerJug"])
+    vat_use = ContractUse("Vat", "maker/VatAbstract", address=contracts["MakerVat"])
+    reader = await _reader(client)
+    jug, vat = await inspect_contract(reader, jug_use), await inspect_contract(reader, vat_use)
+    governed = [("contract", proxy), ("timelock", pause), ("governor", chief)]
+    assert _hops(jug) == _hops(vat) == governed
+    assert contract_score(vat) == contract_score(jug)
+    assert contract_score(jug)[1] == "control.governor-delay"
+    (auth,) = vat.pause  # the Vat's ward list: every module ward is understood as administered by its wards
+    modules = {contracts[name] for name in ("MakerJug", "MakerSpotter", "MakerDog")}
+    assert modules <= set(auth.holders)
+    assert {chain[0].kind for chain in auth.holder_chains} == {"contract"}
+    assert {chain[-1].address for chain in auth.holder_chains} == {chief}
+
+    sender = Sender.connect(eth_chain.rpc_url)
+    eoa = sender.accounts[5]
+    jug_functions = sender.contract(contract_artifact("Jug"), jug_use.address).functions
+    with sender.impersonating(proxy, gas_money=10**18):  # a ward's rely: the Jug's own auth check
+        sender.send(jug_functions.rely(eoa), sender=proxy)
+    assert jug_functions.wards(eoa).call() == 1
+    reader = await _reader(client)
+    jug, vat = await inspect_contract(reader, jug_use), await inspect_contract(reader, vat_use)
+    (jug_fork,) = jug.admin_chain
+    (vat_fork,) = vat.admin_chain
+    for fork in (jug_fork, vat_fork):
+        assert dict(zip(fork.controllers, fork.controller_kinds, strict=True)) == {proxy: "contract", eoa: "eoa"}
+    assert jug_use.address in vat_fork.detail  # the module its EOA was reached through
+    assert contract_score(jug)[:2] == contract_score(vat)[:2] == (10, "control.eoa-no-delay")
+
+
+async def test_a_dss_contract_whose_ward_was_set_in_its_constructor_is_unknown_not_unadministered(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    """A new Jug's only ward is its deployer, set in the constructor, which logs nothing: it answers wards() but
+    no ward is found, so its admin is unknown (scored 0), never "no admin"; a contract without wards (the CDP
+    manager) stays without an admin."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    fresh = sender.deploy(contract_artifact("Jug"), deployment.contracts["MakerVat"])
+    assert fresh.functions.wards(sender.owner).call() == 1
+    reader = await _reader(client)
+    control = await inspect_contract(reader, ContractUse("new Jug", "maker/Jug", address=fresh.address))
+    (link,) = control.admin_chain
+    assert (link.kind, link.detail) == ("unknown", "dss wards")
+    assert link.why is not None
+    assert "constructor" in link.why
+    assert contract_score(control)[:2] == (0, "control.unknown-admin")
+    manager = ContractUse("manager", "maker/DssCdpManager", address=deployment.contracts["MakerCdpManager"])
+    unadministered = await inspect_contract(reader, manager)
+    assert (unadministered.admin_chain, contract_score(unadministered)[1]) == ((), "control.no-admin")
+
+
+async def test_dss_modules_relying_each_other_are_followed_once_to_the_pause_proxy(
+    client: ChainClient, deployment: Deployment, eth_chain: DevnetChain
+) -> None:
+    """The Jug and the Spotter made wards of each other (by their ward, the pause proxy): a cycle of modules. Each
+    is followed through the other once; both, and the Vat whose wards they are, still end at the Chief."""
+    contracts = deployment.contracts
+    proxy, pause, chief = contracts["MakerPauseProxy"], contracts["MakerPause"], contracts["MakerChief"]
+    jug_address, spotter_address = contracts["MakerJug"], contracts["MakerSpotter"]
+    sender = Sender.connect(eth_chain.rpc_url)
+    jug = sender.contract(contract_artifact("Jug"), jug_address).functions
+    spotter = sender.contract(contract_artifact("Spotter"), spotter_address).functions
+    with sender.impersonating(proxy, gas_money=10**18):
+        sender.send(jug.rely(spotter_address), sender=proxy)
+        sender.send(spotter.rely(jug_address), sender=proxy)
+    assert jug.wards(spotter_address).call() == spotter.wards(jug_address).call() == 1
+    reader = await _reader(client)
+    governed = [("contract", proxy), ("timelock", pause), ("governor", chief)]
+    for name, address in (("Jug", jug_address), ("Spotter", spotter_address), ("Vat", contracts["MakerVat"])):
+        control = await inspect_contract(reader, ContractUse(name, "maker/Jug", address=address))
+        assert _hops(control) == governed, name

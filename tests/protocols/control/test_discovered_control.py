@@ -225,7 +225,8 @@ async def test_maker_joins_share_the_pause_proxys_ward_and_an_eoa_relied_on_one_
     eth_chain: DevnetChain,
 ) -> None:
     """Every ilk's GemJoin is administered by its wards (Rely events, confirmed with wards()): the pause proxy,
-    owned by the DSPause (a timelock), whose authority is the Chief; an EOA a ward relies on one join is a fork."""
+    owned by the DSPause (a timelock), whose authority is the Chief; an EOA a ward relies on one join is a fork, and
+    the Vat's too (the join is one of its wards)."""
     contracts = engine.deployment.contracts
     proxy, pause, chief = contracts["MakerPauseProxy"], contracts["MakerPause"], contracts["MakerChief"]
     joins = {a for n, a in contracts.items() if n.startswith("MakerGemJoin:")}
@@ -260,7 +261,12 @@ async def test_maker_joins_share_the_pause_proxys_ward_and_an_eoa_relied_on_one_
     assert contract_score(odd.control)[:2] == (10, "control.eoa-no-delay")
     control, was = after.score.pillar("control"), before.score.pillar("control")
     assert control.rule == "control.eoa-no-delay"
-    assert f"{JOIN_KIND} ({victim})" in control.evidence
+    # The join is a ward of the Vat: the Vat follows it through its wards, and is as weak.
+    (vat,) = [c for c in after.surface.contracts if c.interface == "maker/VatAbstract"]
+    (vat_fork,) = vat.admin_chain
+    assert dict(zip(vat_fork.controllers, vat_fork.controller_kinds, strict=True)) == {proxy: "contract", eoa: "eoa"}
+    assert victim in vat_fork.detail
+    assert f"{JOIN_KIND} ({victim})" in control.evidence or f"Vat ({vat.proxy.address})" in control.evidence
     assert control.score is not None
     assert was.score is not None
     assert control.score < was.score

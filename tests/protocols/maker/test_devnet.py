@@ -229,10 +229,18 @@ async def test_an_ilk_added_to_the_registry_is_counted_and_named_by_it(eth_chain
         vat.functions.rely(join.address),
         vat.functions.init(i),
         pip.functions.kiss(spotter.address),
-        spotter.functions.file(i, b"pip".ljust(32, b"\0"), pip.address),
-        spotter.functions.file(i, b"mat".ljust(32, b"\0"), 2 * 10**27),
+    ):
+        lab.sender.send(call)
+    pause_proxy = eth_chain.contracts["MakerPauseProxy"]  # the Spotter's and Dog's ward (their deployer denied)
+    with lab.sender.impersonating(pause_proxy, gas_money=10**18):
+        for call in (
+            spotter.functions.file(i, b"pip".ljust(32, b"\0"), pip.address),
+            spotter.functions.file(i, b"mat".ljust(32, b"\0"), 2 * 10**27),
+            dog.functions.file(i, b"clip".ljust(32, b"\0"), clip.address),
+        ):
+            lab.sender.send(call, sender=pause_proxy)
+    for call in (
         spotter.functions.poke(i),
-        dog.functions.file(i, b"clip".ljust(32, b"\0"), clip.address),
         lab.at("MakerIlkRegistry", "MakerIlkRegistry").functions.add(join.address),
         token.functions.approve(join.address, 2**256 - 1),
         join.functions.join(lab.sender.owner, 1_000 * WAD),

@@ -100,7 +100,7 @@ def contract_score(contract: ContractControl) -> tuple[int, str, str]:
     if not chain:
         if proxy.kind != "none":
             return 0, "control.unknown-admin", f"{proxy.kind} proxy whose admin was not found: {proxy.admin_why}"
-        return 100, "control.no-admin", "not a proxy, and answers no owner/admin/governor/feeToSetter"
+        return 100, "control.no-admin", "not a proxy, and answers no owner/admin/governor/feeToSetter/authority/wards"
     unknown = next((link for link in chain if link.kind == "unknown"), None)
     if unknown is not None:
         return 0, "control.unknown-admin", f"admin {unknown.address} not understood: {unknown.why}"

@@ -18,6 +18,11 @@ Each account is probed once, its code, every classifying call and its control ev
 - Aave's PoolConfigurator (``contract`` acting for the ACLManager's POOL_ADMIN_ROLE holders), Governance V3's
   PayloadsController (``timelock``) and GovernanceCore (``governor``): see `control.aave`, asked before owner();
 - ``owner()``: ``contract`` (Ownable); the next hop is its owner;
+- ``wards(0)`` answered (and none of the above): ``contract`` administered by its dss wards (Maker's Vat, Jug, a
+  join, End: `rely`/`deny`/`file` under `auth`), confirmed from its rely events (`roles.ward_holders`). A ward that
+  is itself a dss module is followed through its own wards (cycles and past `MAX_WARD_DEPTH` cut): the link's
+  controllers are the accounts its wards lead to (one: the chain goes on, the pause proxy's; several: a fork). No
+  ward found: ``unknown`` (a ward set in a constructor logs nothing), never "no admin";
 - otherwise ``unknown``, with why. Never "safe": an account not understood is reported as not understood.
 
 A hop with several controllers (two proposers, several Aave pool admins) lists them, each with its kind, and ends
@@ -35,7 +40,7 @@ from typing import Final, Literal
 from eth_utils import to_checksum_address
 
 from defiscope.chain.multicall import Call, CallResult
-from defiscope.protocols.control.roles import role_holders
+from defiscope.protocols.control.roles import WARDS_CAVEAT, role_holders, ward_holders
 from defiscope.protocols.control.rounds import Rounds, in_rounds
 from defiscope.protocols.control.surface import (
     ADMIN,
@@ -54,6 +59,7 @@ from defiscope.protocols.control.surface import (
     TOKEN,
     VOTE_TIME,
     VOTING_PERIOD,
+    WARDS,
 )
 
 AdminKind = Literal["eoa", "multisig", "timelock", "governor", "contract", "unknown"]
@@ -77,6 +83,14 @@ PROBES: Final = (
     CHIEF_GOV,
     CHIEF_HAT,
 )
+
+#: A dss contract answers `wards(a)` for any account (0 for the zero address); anything else reverts.
+ZERO_ADDRESS: Final = "0x" + "00" * 20
+#: The detail of a link administered by dss wards.
+DSS_WARDS: Final = "dss wards"
+#: dss modules followed through their own wards, below the contract a chain reached (mainnet: Vat <- Jug <- pause
+#: proxy is one level).
+MAX_WARD_DEPTH: Final = 3
 
 #: An Aragon Voting's support and quorum thresholds, fractions of 10**18.
 PERCENTAGES: Final = (SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT)
@@ -158,18 +172,92 @@ async def classify(rounds: Rounds, address: str) -> AdminLink:
         proposers = await role_holders(
             rounds, address, probe.word(PROPOSER_ROLE), ask_ahead=lambda c: classify(rounds, c)
         )
-    return link_from(address, probe, proposers)
+    link = link_from(address, probe, proposers)
+    if link.kind == "unknown" and (await rounds.call_many([wards_probe(address)]))[0].success:
+        return await dss_ward_link(rounds, address)
+    return link
+
+
+def wards_probe(address: str) -> Call:
+    """`wards(0)`: answered by a dss contract (with 0), reverted by anything else."""
+    return Call.of(address, WARDS, ZERO_ADDRESS)
 
 
 def probe_ahead(rounds: Rounds, address: str) -> None:
-    """Ask ahead what `classify` asks of ``address`` first (its code, the probes, Aave's and the Aragon Agent's),
-    without following it: a fork's controllers are classified with the answers in, and a cycle of forwarders cannot
-    recurse."""
+    """Ask ahead what `classify` asks of ``address`` first (its code, the probes, Aave's and the Aragon Agent's, dss
+    wards), without following it: a fork's controllers are classified with the answers in, and a cycle of
+    forwarders or of dss modules relying each other cannot recurse."""
     from defiscope.protocols.control.aave import aave_calls
     from defiscope.protocols.control.aragon import agent_calls
 
     probes = [Call.of(address, s) for s in PROBES]
-    rounds.prefetch(codes=[address], calls=[*probes, *aave_calls(address), *agent_calls(address)])
+    calls = [*probes, *aave_calls(address), *agent_calls(address), wards_probe(address)]
+    rounds.prefetch(codes=[address], calls=calls)
+
+
+async def dss_ward_link(rounds: Rounds, address: str) -> AdminLink:
+    """A contract its dss wards administer (``wards(0)`` answered): a ``contract`` link whose controllers are its
+    wards confirmed from its rely events (each probed ahead, with its own events: a module's wards are read next);
+    none found, ``unknown`` (`WARDS_CAVEAT`)."""
+
+    async def ahead(candidate: str) -> None:
+        probe_ahead(rounds, candidate)
+        rounds.prefetch(emitters=[candidate])
+
+    wards = await ward_holders(rounds, address, ask_ahead=ahead)
+    if not wards:
+        why = f"answers wards() but no ward was found from its rely events ({WARDS_CAVEAT})"
+        return AdminLink(address, "unknown", detail=DSS_WARDS, why=why)
+    detail = f"{DSS_WARDS}: {', '.join(wards)} (from rely events; {WARDS_CAVEAT})"
+    return AdminLink(address, "contract", controllers=tuple(wards), detail=detail)
+
+
+def _is_ward_link(link: AdminLink) -> bool:
+    return link.kind == "contract" and link.detail.startswith(DSS_WARDS)
+
+
+async def _ward_ends(rounds: Rounds, link: AdminLink, seen: frozenset[str], depth: int) -> list[tuple[str, str]]:
+    """(account, why-unknown or "") for what ``link``'s wards lead to: a ward that is a dss module replaced by what
+    its own wards lead to; a ward already on the way (modules relying each other) skipped, its power counted where
+    it was met; past `MAX_WARD_DEPTH`, the module itself, not understood."""
+    wards = [ward for ward in link.controllers if ward not in seen]
+    links = await rounds.gather(*(classify(rounds, ward) for ward in wards))
+    ends: list[list[tuple[str, str]]] = await rounds.gather(
+        *(_ward_end(rounds, ward_link, seen | {ward_link.address}, depth) for ward_link in links)
+    )
+    return [end for found in ends for end in found]
+
+
+async def _ward_end(rounds: Rounds, link: AdminLink, seen: frozenset[str], depth: int) -> list[tuple[str, str]]:
+    if not _is_ward_link(link):
+        return [(link.address, "")]
+    if depth >= MAX_WARD_DEPTH:
+        return [(link.address, f"a dss module not followed past {MAX_WARD_DEPTH} levels of wards")]
+    return await _ward_ends(rounds, link, seen, depth + 1)
+
+
+async def _through_wards(rounds: Rounds, link: AdminLink, seen: frozenset[str]) -> AdminLink:
+    """``link`` (administered by dss wards) with its controllers the accounts its wards lead to: one, the chain goes
+    on through it; several, a fork whose weakest end is scored; only modules relying each other, ``unknown``."""
+    found = await _ward_ends(rounds, link, seen | {link.address}, 0)
+    ends = list(dict.fromkeys(address for address, _ in found))
+    unread = [why for _, why in found if why]
+    modules = [ward for ward in link.controllers if ward not in ends]
+    detail = link.detail + (f"; modules followed through their own wards: {', '.join(modules)}" if modules else "")
+    if not ends:
+        why = "its wards are only dss modules relying each other: who controls them is not known"
+        return replace(link, kind="unknown", controllers=(), detail=detail, why=why)
+    if len(ends) == 1:
+        if unread:
+            return replace(link, kind="unknown", controllers=(), detail=detail, why=unread[0])
+        return replace(link, controllers=tuple(ends), detail=detail)
+    kinds = await rounds.gather(*(classify(rounds, end) for end in ends))
+    by_end = {address: why for address, why in found if why}
+    controller_kinds: tuple[AdminKind, ...] = tuple(
+        "unknown" if end in by_end else kind.kind for end, kind in zip(ends, kinds, strict=True)
+    )
+    why = "; ".join(dict.fromkeys(unread)) or f"{len(ends)} controllers: the chain is not followed further"
+    return replace(link, controllers=tuple(ends), controller_kinds=controller_kinds, detail=detail, why=why)
 
 
 def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLink:
@@ -230,9 +318,26 @@ def aragon_voting_detail(probe: _Probe) -> str:
 @in_rounds
 async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
     """The chain of control from ``first`` to its end (EOA, multisig, governor, unknown, or a fork/cycle)."""
+    return await _follow(rounds, to_checksum_address(first))
+
+
+@in_rounds
+async def ward_chain(rounds: Rounds, contract: str) -> list[AdminLink]:
+    """The chain of control of a contract its dss wards administer (it answers ``wards(0)``): as an owner's, from
+    what its wards lead to when that is one account (the pause proxy's chain); else the contract's own link, a fork
+    (each end classified: the score takes the weakest) or ``unknown`` (no ward found)."""
+    contract = to_checksum_address(contract)
+    link = await dss_ward_link(rounds, contract)
+    if _is_ward_link(link):
+        link = await _through_wards(rounds, link, frozenset())
+    if link.kind == "contract" and len(link.controllers) == 1:
+        return await _follow(rounds, link.controllers[0])
+    return [link]
+
+
+async def _follow(rounds: Rounds, current: str | None) -> list[AdminLink]:
     chain: list[AdminLink] = []
     seen: set[str] = set()
-    current: str | None = to_checksum_address(first)
     while current is not None:
         if current in seen:
             chain[-1] = _ended(chain[-1], f"controlled by {current}, already in the chain (a cycle)")
@@ -242,6 +347,8 @@ async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
             break
         seen.add(current)
         link = await classify(rounds, current)
+        if _is_ward_link(link):
+            link = await _through_wards(rounds, link, frozenset(seen))
         chain.append(link)
         current = _next(link)
         if current is None and link.controllers and not any(int(c, 16) for c in link.controllers):
@@ -249,7 +356,7 @@ async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
         elif current is None and link.kind in ("timelock", "contract") and len(link.controllers) != 1 and not link.why:
             what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
             chain[-1] = _ended(link, f"{what}: the chain is not followed further")
-    if len(chain[-1].controllers) > 1:
+    if len(chain[-1].controllers) > 1 and not chain[-1].controller_kinds:
         chain[-1] = await _with_controller_kinds(rounds, chain[-1])
     return chain
 

@@ -29,7 +29,7 @@ from defiscope.deployments import Deployment
 from defiscope.errors import InputError
 from defiscope.protocols.base import Adapter
 from defiscope.protocols.control import surface
-from defiscope.protocols.control.admin import AdminLink, admin_chain
+from defiscope.protocols.control.admin import AdminLink, admin_chain, ward_chain, wards_probe
 from defiscope.protocols.control.aragon import ARAGON_PATTERNS, aragon_chain, set_app_history
 from defiscope.protocols.control.discovered import (
     NAMED_BY,
@@ -194,10 +194,6 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
     "maker/VatAbstract": _dss_wards,
     "maker/GemJoinAbstract": _dss_wards,
 }
-#: Interfaces administered by their dss wards alone (no proxy, no owner): every ward controls the contract (a
-#: GemJoin's: MCD_PAUSE_PROXY on mainnet). The Vat's wards are the system's own contracts (joins, Dog, Jug), kept
-#: as its auth power only.
-WARDS_ADMINISTER: Final = frozenset({"maker/GemJoinAbstract"})
 
 
 @in_rounds
@@ -263,40 +259,38 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
     reads, control events) is asked in its first round; what they name is read in the next ones."""
     assert use.address is not None
     address = to_checksum_address(use.address)
-    rounds.prefetch(calls=[Call.of(address, s) for s in FIRST_ADMIN_CALLS], emitters=[address])
+    rounds.prefetch(calls=[*(Call.of(address, s) for s in FIRST_ADMIN_CALLS), wards_probe(address)], emitters=[address])
     rounds.spawn(_pause_powers(rounds, use, address))  # ahead: kept only if there is code (answers are shared)
     rounds.spawn(_admin_chains_ahead(rounds, address))
     proxy = await read_proxy(rounds, address)
     first = await _first_admin(rounds, proxy)
     chain, pause = await rounds.both(
-        _chain_of(rounds, proxy, first) if first is not None and int(first, 16) else _nothing(),
+        _admin_of(rounds, proxy, first),
         _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
-    if first is None and proxy.has_code and use.interface in WARDS_ADMINISTER and holder_chains:
-        chain = await _ward_chain(rounds, address, holder_chains[0])
     if first is not None and not int(first, 16):
         proxy = _with_why(proxy, RENOUNCED)
     elif first is None and proxy.has_code:
         what = "a proxy without a readable admin" if proxy.kind != "none" else "not a proxy"
-        why = proxy.admin_why if proxy.kind != "none" else "answers none of owner(), admin(), governor(), feeToSetter()"
+        why = (
+            proxy.admin_why
+            if proxy.kind != "none"
+            else "answers none of owner(), admin(), governor(), feeToSetter(), authority(), wards()"
+        )
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
     return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
 
 
-async def _ward_chain(rounds: Rounds, address: str, wards: PausePower) -> list[AdminLink]:
-    """The admin chain of a contract its wards administer: one ward's own chain; several, a fork at the contract
-    (each ward classified, the score takes the weakest); none found, unknown (never "no admin")."""
-    if wards.why is not None or not wards.holders:
-        why = wards.why or f"no ward found from its rely events ({WARDS_CAVEAT})"
-        return [AdminLink(address, "unknown", detail="dss wards", why=why)]
-    if len(wards.holders) == 1:
-        return list(wards.holder_chains[0])
-    kinds = tuple(chain[0].kind for chain in wards.holder_chains)
-    detail = f"dss wards: {len(wards.holders)} (from rely events; {WARDS_CAVEAT})"
-    why = f"{len(wards.holders)} wards: the chain is not followed further"
-    return [AdminLink(address, "contract", controllers=wards.holders, controller_kinds=kinds, detail=detail, why=why)]
+async def _admin_of(rounds: Rounds, proxy: ProxyInfo, first: str | None) -> list[AdminLink]:
+    """The admin chain from ``first``; without one, a contract that answers `wards(0)` is a dss contract its wards
+    administer (`admin.ward_chain`: modules among them followed through their own wards; none found, unknown)."""
+    if first is not None:
+        return await _chain_of(rounds, proxy, first) if int(first, 16) else []
+    if not proxy.has_code or not (await rounds.call_many([wards_probe(proxy.address)]))[0].success:
+        return []
+    return await ward_chain(rounds, proxy.address)
 
 
 def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, Any, list[AdminLink]]:
