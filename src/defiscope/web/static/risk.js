@@ -169,7 +169,7 @@ function adminSvg(contract, detail) {
     ...links.map((l) => ({ role: "admin", ...l, title: l.why ?? l.detail ?? "", lines: adminLines(l) }))];
   if (!links.length) {
     const missing = contract.proxy !== "none";
-    const why = detail?.admin_why ?? (missing ? "the proxy's admin was not found" : "not a proxy; answers no owner/admin/governor/feeToSetter");
+    const why = detail?.admin_why ?? (missing ? "the proxy's admin was not found" : "not a proxy; answers no owner/admin/governor/feeToSetter/authority/wards");
     nodes.push({ role: "end", type: missing ? "unknown" : "none", address: "", title: why, lines: missing ? ["⚠ admin unknown", "not found"] : ["no admin"] });
   }
   const width = nodes.length * (NODE.width + NODE.gap) - NODE.gap + 4;
