@@ -1,7 +1,7 @@
 """Lido on the devnet: stETH (the Lido contract behind an Aragon AppProxyUpgradeable whose kernel's APP_MANAGER_ROLE
 is the DAO Voting's, voted by LDO holders, as on mainnet), wstETH, the withdrawal queue (as on mainnet, behind Lido's
 OssifiableProxy administered by the DAO Agent, an Aragon Agent app only the Voting makes act) and the accounting
-oracle.
+oracle (as on mainnet, behind the same kind of proxy, the Agent its proxy admin and its DEFAULT_ADMIN_ROLE holder).
 
 Example::
 
@@ -49,6 +49,8 @@ HISTORY_RATE: Final = Fraction(12, 10)  # stETH per share after the first report
 DAILY_APR: Final = Fraction(3, 100)
 DAILY_REPORTS: Final = 7
 REQUEST: Final = 10 * ETHER
+#: The report format version the oracle's consensus agrees on (mainnet's first, V1).
+CONSENSUS_VERSION: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +136,7 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     # Genesis a year back; the oracle's last processed slot is 8 days back, so the seed's reports fit before now.
     genesis = now - 365 * 86_400
     initial_ref_slot = (now - genesis) // SECONDS_PER_SLOT - (DAILY_REPORTS + 1) * SLOTS_PER_DAY
-    oracle = sender.deploy(
-        contract_artifact("AccountingOracle"), lido.address, SECONDS_PER_SLOT, genesis, initial_ref_slot
-    )
+    oracle = _deploy_oracle(sender, lido.address, agent.address, genesis, initial_ref_slot)
     wsteth = sender.deploy(contract_artifact("WstETH"), lido.address)
     # Lido V2 bootstraps with 1 ETH held by 0xdead, so the share rate is always defined.
     sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS), value=ETHER)
@@ -152,6 +152,17 @@ def _deploy_queue(sender: Sender, steth: str, agent: str) -> Contract:
     init = bytes.fromhex(implementation.encode_abi("initialize", args=[agent])[2:])
     proxy = sender.deploy(contract_artifact("OssifiableProxy"), implementation.address, agent, init)
     return sender.contract(contract_artifact("WithdrawalQueue"), proxy.address)
+
+
+def _deploy_oracle(sender: Sender, steth: str, agent: str, genesis: int, initial_ref_slot: int) -> Contract:
+    """The AccountingOracle as on mainnet: an implementation behind Lido's OssifiableProxy administered by the DAO
+    Agent, which also holds its DEFAULT_ADMIN_ROLE; the deployer stands for the consensus contract."""
+    artifact = contract_artifact("AccountingOracle")
+    implementation = sender.deploy(artifact, steth, SECONDS_PER_SLOT, genesis)
+    args = [agent, sender.owner, CONSENSUS_VERSION, initial_ref_slot]
+    init = bytes.fromhex(implementation.encode_abi("initializeWithoutMigration", args=args)[2:])
+    proxy = sender.deploy(contract_artifact("OssifiableProxy"), implementation.address, agent, init)
+    return sender.contract(artifact, proxy.address)
 
 
 def _stake(sender: Sender, steth: Contract) -> None:

@@ -96,8 +96,9 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
 #: Artifact name -> functions it has that mainnet's contract lacks (devnet-only admin hooks).
 ADMIN_HOOKS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
-        # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct).
-        "AccountingOracle": frozenset({"member", "submitReportData"}),
+        # One trusted member submits a reduced report (mainnet: a HashConsensus committee and a ReportData struct);
+        # set up through its proxy by mainnet V1's initializer for a deployment without a LegacyOracle.
+        "AccountingOracle": frozenset({"initializeWithoutMigration", "submitReportData"}),
         # Mainnet's CErc20.initialize and CErc20Delegate's delegation hooks, which compound-js's market ABI omits
         # (set up through the delegator; only the admin passes them).
         "CErc20": frozenset({"initialize"}),

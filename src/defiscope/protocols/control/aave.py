@@ -36,6 +36,7 @@ from defiscope.protocols.control.proxy import immutable_addresses
 from defiscope.protocols.control.roles import AskAhead, role_holders
 from defiscope.protocols.control.rounds import Rounds
 from defiscope.protocols.control.surface import (
+    ADDRESSES_PROVIDER,
     CONFIGURATOR_REVISION,
     COOLDOWN_PERIOD,
     GET_ACL_MANAGER,
@@ -125,7 +126,7 @@ async def _pool_configurator(rounds: Rounds, address: str, ask_ahead: AskAhead) 
     providers = immutable_addresses(await rounds.code(address))
     named, admins = await rounds.both(
         rounds.call_many([Call.of(p, GET_POOL_CONFIGURATOR) for p in providers]),
-        rounds.gather(*(_pool_admins(rounds, p, ask_ahead) for p in providers)),
+        rounds.gather(*(acl_role_holders(rounds, p, (POOL_ADMIN_ROLE,), ask_ahead) for p in providers)),
     )
     found = [
         (provider, admin)
@@ -142,14 +143,36 @@ async def _pool_configurator(rounds: Rounds, address: str, ask_ahead: AskAhead) 
     return AdminLink(address, "contract", controllers=tuple(holders), detail=detail)
 
 
-async def _pool_admins(rounds: Rounds, provider: str, ask_ahead: AskAhead) -> tuple[str, list[str], str | None]:
-    """(ACLManager, POOL_ADMIN_ROLE holders, why not read) of the market whose provider is ``provider``."""
+async def acl_role_holders(
+    rounds: Rounds, provider: str, roles: Sequence[str], ask_ahead: AskAhead
+) -> tuple[str, list[str], str | None]:
+    """(ACLManager, holders of any of ``roles`` (their id getters, such as ``POOL_ADMIN_ROLE()``), why not read) of
+    the market whose provider is ``provider``."""
     (acl_answer,) = await rounds.call_many([Call.of(provider, GET_ACL_MANAGER)])
     if not acl_answer.success:
         return "", [], f"the provider's getACLManager() failed: {acl_answer.error}"
     acl = to_checksum_address(acl_answer.value[0])
-    rounds.prefetch(emitters=[acl])  # its role events, with the role's id
-    (role,) = await rounds.call_many([Call.of(acl, POOL_ADMIN_ROLE)])
-    if not role.success:
-        return acl, [], f"the ACLManager's POOL_ADMIN_ROLE() failed: {role.error}"
-    return acl, await role_holders(rounds, acl, bytes(role.value[0]), ask_ahead=ask_ahead), None
+    rounds.prefetch(emitters=[acl])  # its role events, with the roles' ids
+    ids = await rounds.call_many([Call.of(acl, role) for role in roles])
+    failed = [f"the ACLManager's {role} failed: {r.error}" for role, r in zip(roles, ids, strict=True) if not r.success]
+    if failed:
+        return acl, [], "; ".join(failed)
+    held = await rounds.gather(*(role_holders(rounds, acl, bytes(r.value[0]), ask_ahead=ask_ahead) for r in ids))
+    return acl, list(dict.fromkeys(h for holders in held for h in holders)), None
+
+
+async def acl_run_link(rounds: Rounds, address: str, roles: Sequence[str], ask_ahead: AskAhead) -> AdminLink:
+    """The link of a contract of an Aave market run by its ACLManager's ``roles`` (the AaveOracle: its
+    ``setAssetSources``/``setFallbackOracle`` are ``onlyAssetListingOrPoolAdmins``): a ``contract`` link whose
+    controllers are the holders of any of them, found through its ``ADDRESSES_PROVIDER()``."""
+    names = " or ".join(role.split("(")[0] for role in roles)
+    (provider_answer,) = await rounds.call_many([Call.of(address, ADDRESSES_PROVIDER)])
+    if not provider_answer.success:
+        why = f"run by the market's {names} holders, but ADDRESSES_PROVIDER() failed: {provider_answer.error}"
+        return AdminLink(address, "unknown", detail="Aave ACL roles", why=why)
+    provider = to_checksum_address(provider_answer.value[0])
+    acl, holders, failure = await acl_role_holders(rounds, provider, roles, ask_ahead)
+    detail = f"Aave ACL roles: run by the {names} holders of ACLManager {acl} (provider {provider})"
+    if failure is not None:
+        return AdminLink(address, "unknown", detail=detail, why=failure)
+    return AdminLink(address, "contract", controllers=tuple(holders), detail=detail)

@@ -318,7 +318,14 @@ def aragon_voting_detail(probe: _Probe) -> str:
 @in_rounds
 async def admin_chain(rounds: Rounds, first: str) -> list[AdminLink]:
     """The chain of control from ``first`` to its end (EOA, multisig, governor, unknown, or a fork/cycle)."""
-    return await _follow(rounds, to_checksum_address(first))
+    return await _followed(rounds, [], to_checksum_address(first))
+
+
+@in_rounds
+async def chain_after(rounds: Rounds, link: AdminLink) -> list[AdminLink]:
+    """The chain of a contract whose own link is known without probing it (one run by an ACL's roles): that link,
+    then its controller's chain, or the fork of its controllers."""
+    return await _followed(rounds, [_closed(link)], _next(link))
 
 
 @in_rounds
@@ -331,13 +338,12 @@ async def ward_chain(rounds: Rounds, contract: str) -> list[AdminLink]:
     if _is_ward_link(link):
         link = await _through_wards(rounds, link, frozenset())
     if link.kind == "contract" and len(link.controllers) == 1:
-        return await _follow(rounds, link.controllers[0])
+        return await _followed(rounds, [], link.controllers[0])
     return [link]
 
 
-async def _follow(rounds: Rounds, current: str | None) -> list[AdminLink]:
-    chain: list[AdminLink] = []
-    seen: set[str] = set()
+async def _followed(rounds: Rounds, chain: list[AdminLink], current: str | None) -> list[AdminLink]:
+    seen = {link.address for link in chain}
     while current is not None:
         if current in seen:
             chain[-1] = _ended(chain[-1], f"controlled by {current}, already in the chain (a cycle)")
@@ -349,16 +355,23 @@ async def _follow(rounds: Rounds, current: str | None) -> list[AdminLink]:
         link = await classify(rounds, current)
         if _is_ward_link(link):
             link = await _through_wards(rounds, link, frozenset(seen))
-        chain.append(link)
+        chain.append(_closed(link))
         current = _next(link)
-        if current is None and link.controllers and not any(int(c, 16) for c in link.controllers):
-            chain[-1] = _ended(link, "controlled by the zero address: renounced")
-        elif current is None and link.kind in ("timelock", "contract") and len(link.controllers) != 1 and not link.why:
-            what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
-            chain[-1] = _ended(link, f"{what}: the chain is not followed further")
     if len(chain[-1].controllers) > 1 and not chain[-1].controller_kinds:
         chain[-1] = await _with_controller_kinds(rounds, chain[-1])
     return chain
+
+
+def _closed(link: AdminLink) -> AdminLink:
+    """``link`` with why the chain stops there, when it stops short of a natural end (renounced, a fork)."""
+    if _next(link) is not None:
+        return link
+    if link.controllers and not any(int(c, 16) for c in link.controllers):
+        return _ended(link, "controlled by the zero address: renounced")
+    if link.kind in ("timelock", "contract") and len(link.controllers) != 1 and not link.why:
+        what = "no controller found" if not link.controllers else f"{len(link.controllers)} controllers"
+        return _ended(link, f"{what}: the chain is not followed further")
+    return link
 
 
 async def _with_controller_kinds(rounds: Rounds, fork: AdminLink) -> AdminLink:

@@ -29,7 +29,14 @@ from defiscope.deployments import Deployment
 from defiscope.errors import InputError
 from defiscope.protocols.base import Adapter
 from defiscope.protocols.control import surface
-from defiscope.protocols.control.admin import AdminLink, admin_chain, ward_chain, wards_probe
+from defiscope.protocols.control.admin import (
+    AdminLink,
+    admin_chain,
+    chain_after,
+    classify,
+    ward_chain,
+    wards_probe,
+)
 from defiscope.protocols.control.aragon import ARAGON_PATTERNS, aragon_chain, set_app_history
 from defiscope.protocols.control.discovered import (
     NAMED_BY,
@@ -49,6 +56,7 @@ from defiscope.protocols.control.proxy import (
     read_proxy,
     word_address,
 )
+from defiscope.protocols.control.role_run import ROLE_RUN, RoleRun, roles_link
 from defiscope.protocols.control.roles import WARDS_CAVEAT, role_holders, ward_holders
 from defiscope.protocols.control.rounds import ControlLogs, Rounds, in_rounds
 from defiscope.protocols.registry import adapters_for
@@ -185,6 +193,22 @@ RENOUNCED: Final = "the admin is the zero address (renounced)"
 #: whose owner is zero is still run by its `authority()` (Maker's DSPause: the Chief): not renounced.
 FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR, surface.FEE_TO_SETTER, surface.AUTHORITY)
 
+
+@dataclass(frozen=True, slots=True)
+class AdminOf:
+    """A contract whose admin-only functions check another contract's admin: ``named_by`` (asked of it) names that
+    contract, ``admin`` (asked of that one) answers the admin."""
+
+    named_by: str
+    admin: str
+
+
+#: Interfaces whose admin is another contract's, asked as their own code asks it. Curve's registries:
+#: ``assert msg.sender == self.address_provider.admin()`` (mainnet: Curve's Ownership Agent).
+ADMIN_ELSEWHERE: Final[Mapping[str, AdminOf]] = {
+    "curve/MainRegistry": AdminOf(surface.ADDRESS_PROVIDER_OF, surface.ADMIN),
+}
+
 PauseReader = Callable[[Rounds, str], Coroutine[Any, Any, tuple[PausePower, ...]]]
 #: Pause powers by the interface a contract answers (as its `ContractUse` declares it).
 PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
@@ -225,13 +249,21 @@ def _log_address(topic: Any) -> str:
     return to_checksum_address(raw[-20:])
 
 
-async def _first_admin(rounds: Rounds, proxy: ProxyInfo) -> str | None:
-    """Who controls the contract first: the proxy's admin, else its owner(), admin() or (Comet) governor()."""
+async def _first_admin(rounds: Rounds, proxy: ProxyInfo, elsewhere: AdminOf | None) -> str | None:
+    """Who controls the contract first: the proxy's admin, else its owner(), admin() or (Comet) governor(), else the
+    admin of the contract it names (`ADMIN_ELSEWHERE`)."""
     if proxy.admin is not None and proxy.pattern != "safe-proxy":
         return proxy.admin
     if not proxy.has_code or proxy.pattern == "safe-proxy":
         return proxy.address if proxy.pattern == "safe-proxy" else None
-    return _first_answer(await rounds.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS]))
+    first = _first_answer(await rounds.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS]))
+    if first is not None or elsewhere is None:
+        return first
+    (named,) = await rounds.call_many([Call.of(proxy.address, elsewhere.named_by)])
+    if not named.success:
+        return None
+    (admin,) = await rounds.call_many([Call.of(to_checksum_address(named.value[0]), elsewhere.admin)])
+    return to_checksum_address(admin.value[0]) if admin.success else None
 
 
 def _first_answer(answers: Sequence[CallResult]) -> str | None:
@@ -259,13 +291,16 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
     reads, control events) is asked in its first round; what they name is read in the next ones."""
     assert use.address is not None
     address = to_checksum_address(use.address)
-    rounds.prefetch(calls=[*(Call.of(address, s) for s in FIRST_ADMIN_CALLS), wards_probe(address)], emitters=[address])
+    run, elsewhere = ROLE_RUN.get(use.interface), ADMIN_ELSEWHERE.get(use.interface)
+    first_round_calls = [wards_probe(address), *(run.first_calls(address) if run is not None else [])]
+    first_round_calls += [Call.of(address, elsewhere.named_by)] if elsewhere is not None else []
+    rounds.prefetch(calls=[*(Call.of(address, s) for s in FIRST_ADMIN_CALLS), *first_round_calls], emitters=[address])
     rounds.spawn(_pause_powers(rounds, use, address))  # ahead: kept only if there is code (answers are shared)
     rounds.spawn(_admin_chains_ahead(rounds, address))
     proxy = await read_proxy(rounds, address)
-    first = await _first_admin(rounds, proxy)
+    first = await _first_admin(rounds, proxy, elsewhere)
     chain, pause = await rounds.both(
-        _admin_of(rounds, proxy, first),
+        _admin_chain_of(rounds, proxy, first, run),
         _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
@@ -291,6 +326,25 @@ async def _admin_of(rounds: Rounds, proxy: ProxyInfo, first: str | None) -> list
     if not proxy.has_code or not (await rounds.call_many([wards_probe(proxy.address)]))[0].success:
         return []
     return await ward_chain(rounds, proxy.address)
+
+
+async def _admin_chain_of(
+    rounds: Rounds, proxy: ProxyInfo, first: str | None, run: RoleRun | None
+) -> Sequence[AdminLink]:
+    """The chain from its first admin. A contract run by roles (`role_run.ROLE_RUN`): its first admin, if any, and
+    the roles' holders are its controllers; one (the proxy admin holding the roles, as Lido's Agent does), the chain
+    from it; several, a fork at the contract; none readable, unknown."""
+    admin = first if first is not None and int(first, 16) else None
+    if run is None or not proxy.has_code:
+        return await _admin_of(rounds, proxy, first)
+    link = await roles_link(rounds, proxy.address, run, ask_ahead=lambda c: classify(rounds, c))
+    if link.kind == "unknown":
+        return [link]
+    controllers = tuple(dict.fromkeys((*(() if admin is None else (admin,)), *link.controllers)))
+    if admin is not None and controllers == (admin,):
+        return await _chain_of(rounds, proxy, admin)
+    detail = link.detail if admin is None else f"proxy admin {admin}; {link.detail}"
+    return await chain_after(rounds, replace(link, controllers=controllers, detail=detail))
 
 
 def _chain_of(rounds: Rounds, proxy: ProxyInfo, first: str) -> Coroutine[Any, Any, list[AdminLink]]:

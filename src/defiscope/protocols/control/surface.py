@@ -15,6 +15,8 @@ PROXIABLE_UUID: Final = "proxiableUUID()(bytes32)"
 IMPLEMENTATION: Final = "implementation()(address)"
 OWNER: Final = "owner()(address)"
 ADMIN: Final = "admin()(address)"
+#: Curve's registries name their AddressProvider, whose `admin()` their admin-only functions check.
+ADDRESS_PROVIDER_OF: Final = "address_provider()(address)"
 COMPTROLLER_IMPLEMENTATION: Final = "comptrollerImplementation()(address)"
 MASTER_COPY: Final = "masterCopy()(address)"
 #: ERC-897's proxy type (1 forwarding, 2 upgradeable); with `IMPLEMENTATION` it marks an ERC-897 proxy.
@@ -44,6 +46,8 @@ GET_OWNERS: Final = "getOwners()(address[])"
 GET_MIN_DELAY: Final = "getMinDelay()(uint256)"
 PROPOSER_ROLE: Final = "PROPOSER_ROLE()(bytes32)"
 HAS_ROLE: Final = "hasRole(bytes32,address)(bool)"
+#: OpenZeppelin AccessControl's admin of every role (bytes32 zero): Lido's AccountingOracle's is the Agent.
+DEFAULT_ADMIN_ROLE: Final = "DEFAULT_ADMIN_ROLE()(bytes32)"
 DELAY: Final = "delay()(uint256)"
 TOKEN: Final = "token()(address)"
 COMP: Final = "comp()(address)"
@@ -64,6 +68,8 @@ ADDRESSES_PROVIDER: Final = "ADDRESSES_PROVIDER()(address)"
 GET_ACL_MANAGER: Final = "getACLManager()(address)"
 EMERGENCY_ADMIN_ROLE: Final = "EMERGENCY_ADMIN_ROLE()(bytes32)"
 POOL_ADMIN_ROLE: Final = "POOL_ADMIN_ROLE()(bytes32)"
+#: Aave's AaveOracle is run by this role's holders and POOL_ADMIN_ROLE's (`onlyAssetListingOrPoolAdmins`).
+ASSET_LISTING_ADMIN_ROLE: Final = "ASSET_LISTING_ADMIN_ROLE()(bytes32)"
 #: Aave's PoolConfigurator answers its revision (a public constant) and nothing naming its provider, whose
 #: `getPoolConfigurator()` confirms it (`control.aave`).
 CONFIGURATOR_REVISION: Final = "CONFIGURATOR_REVISION()(uint256)"
@@ -149,7 +155,18 @@ CONTROL_SURFACE: Final = (
         "Aave PoolAddressesProvider", "aave/IPoolAddressesProvider", calls=(GET_ACL_MANAGER, GET_POOL_CONFIGURATOR)
     ),
     ContractUse("Aave PoolConfigurator", "aave/PoolConfigurator", calls=(CONFIGURATOR_REVISION,)),
-    ContractUse("Aave ACLManager", "aave/IACLManager", calls=(EMERGENCY_ADMIN_ROLE, POOL_ADMIN_ROLE)),
+    ContractUse(
+        "Aave ACLManager", "aave/IACLManager", calls=(EMERGENCY_ADMIN_ROLE, POOL_ADMIN_ROLE, ASSET_LISTING_ADMIN_ROLE)
+    ),
+    ContractUse("AaveOracle's market", "aave/IAaveOracle", calls=(ADDRESSES_PROVIDER,)),
+    ContractUse("Curve registry's AddressProvider", "curve/MainRegistry", calls=(ADDRESS_PROVIDER_OF,)),
+    ContractUse("Curve AddressProvider admin", "curve/AddressProvider", calls=(ADMIN,)),
+    ContractUse(
+        "Lido AccountingOracle roles",
+        "lido/AccountingOracle",
+        calls=(DEFAULT_ADMIN_ROLE, HAS_ROLE),
+        events=(ROLE_GRANTED, ROLE_REVOKED),
+    ),
     ContractUse(
         "Aave PayloadsController",
         "aave/PayloadsController",
