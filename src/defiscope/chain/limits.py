@@ -8,7 +8,8 @@ Two control loops, kept apart on purpose, and a lane for background work:
   twentieth of the ceiling (additive increase, multiplicative decrease under the configured ceiling).
 * Requests made under `background_reads()` (risk scoring beside the indexer) yield: they wait until no other
   request waits and the budget has no debt, and book at most `BACKGROUND_BOOKING_SECONDS` of it at once
-  (`RpcClient.batch_items` splits their batches), so indexing never queues behind them.
+  (`RpcClient.batch_items` splits their batches), so indexing never queues behind them; their refusals pause
+  the endpoint but do not halve its rate.
 * `LogRange` sizes eth_getLogs ranges: a refusal shrinks the range to the one the provider suggests (or half),
   and a run of successes grows it back by a quarter.
 
@@ -224,8 +225,10 @@ class Throttle:
             sent = sum(items for at, items in self._recent if at >= now - 1.0)
             self._requests = _Bucket(float(max(2, sent)), self.limits.burst_seconds)
             self._requests.ceiling = float("inf")
-        # Refusals of requests that were in flight together are one signal: halve once per window.
-        decrease = now - self._last_decrease >= DECREASE_WINDOW
+        # Refusals of requests that were in flight together are one signal: halve once per window. A background
+        # request's refusal pauses but does not halve: its chunks follow each other into the provider's debt, and
+        # each halving would slow the indexer's own reads for a minute after the scoring is done.
+        decrease = now - self._last_decrease >= DECREASE_WINDOW and not in_background()
         if decrease:
             self._last_decrease = now
         for bucket in (self._requests, self._compute):

@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import gc
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import Annotated, Final
 
 import structlog
@@ -50,7 +51,7 @@ from defiscope.cli.api_only import ApiProcessesRefused, serve_api_only
 from defiscope.cli.common import err, on_signals, one_line_errors, out
 from defiscope.cli.devnet_save import save_devnet
 from defiscope.cli.tvl import print_table
-from defiscope.config import load_settings
+from defiscope.config import Settings, load_settings
 from defiscope.devnet import runfile
 from defiscope.devnet.fast_forward import WarpedMarket
 from defiscope.devnet.manager import Devnet
@@ -203,14 +204,28 @@ async def _save(devnet: Devnet) -> None:
 
 
 async def _serve(
-    repo: Repository, host: str, port: int, devnet: Devnet | None, simulation: tuple[int, float] | None
+    repo: Repository,
+    host: str,
+    port: int,
+    devnet: Devnet | None,
+    simulation: tuple[int, float] | None,
+    hosted: Sequence[str] = (),
 ) -> None:
     try:
-        async with open_runtime(load_settings()) as runtime:
+        async with open_runtime(_as_hosted(load_settings(), hosted)) as runtime:
             await _serve_runtime(runtime, repo, host, port, devnet, simulation)
     finally:
         if devnet is not None:
             await _save(devnet)
+
+
+def _as_hosted(settings: Settings, urls: Sequence[str]) -> Settings:
+    """``urls`` (the provider simulator's, on loopback) read with a hosted provider's default limits
+    (`[rpc.limits]`), as the URL of the provider it stands for would be, not as a local node's (none)."""
+    if not urls:
+        return settings
+    endpoints = {**{url: settings.rpc.limits for url in urls}, **settings.rpc.endpoints}
+    return replace(settings, rpc=replace(settings.rpc, endpoints=endpoints))
 
 
 async def _first_snapshot(engine: TvlEngine, repo: Repository, watcher: SyncWatcher) -> ChainTvl | None:
@@ -487,12 +502,15 @@ def serve(
         devnet = open_devnet(repo, reset=reset) if on_devnet else None
         try:
             with ExitStack() as proxies:
+                hosted: tuple[str, ...] = ()
                 if devnet is not None and plan is not None:
                     # The indexer and API read through the simulator; the market simulation writes directly.
-                    runfile.publish(devnet, serve_through_simulator(devnet.chains, plan, Faults(), proxies))
+                    served = serve_through_simulator(devnet.chains, plan, Faults(), proxies)
+                    runfile.publish(devnet, served)
+                    hosted = tuple(chain.rpc_url for chain in served)
                 tracing.configure(traces)  # API requests and RPC calls (the indexer's are roots of their own)
                 try:
-                    asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None))
+                    asyncio.run(_serve(repo, host, port, devnet, (seed, tick) if simulate else None, hosted))
                 finally:
                     tracing.shutdown()
         finally:
