@@ -7,6 +7,8 @@ chain, so tests may send transactions without seeing each other's.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -92,3 +94,14 @@ def mine_later(url: str, seconds: int = 12) -> None:
     spans 0 s. Tests that need a window of some length start with this."""
     rpc(url, "evm_increaseTime", [seconds])
     rpc(url, "evm_mine")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With DEFISCOPE_TEST_TIMELINE=FILE, each phase's start and stop per worker, to see what ran beside a slow test."""
+    path = os.environ.get("DEFISCOPE_TEST_TIMELINE")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not path or worker is None:
+        return
+    line = {"worker": worker, "test": report.nodeid, "when": report.when, "start": report.start, "stop": report.stop}
+    with open(path, "a", encoding="utf-8") as timeline:
+        timeline.write(json.dumps(line) + "\n")
