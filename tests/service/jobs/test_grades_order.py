@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from dramatiq import Worker
@@ -34,6 +35,7 @@ from defiscope.service.block_hooks import GradesDispatch
 from defiscope.service.jobs import compute
 from defiscope.service.jobs.actors import Jobs, open_broker
 from defiscope.service.jobs.context import WorkerProcess, WorkerThread
+from defiscope.service.jobs.lease import Lease, LeaseStore
 from defiscope.service.jobs.settings import JobSettings
 from defiscope.service.jobs.specs import grades_key
 from defiscope.store import Repository
@@ -250,7 +252,8 @@ async def test_two_workers_running_each_job_twice_publish_as_the_embedded_publis
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Real actors on RabbitMQ, two workers of one thread each over the same store: every grades job sent twice,
-    shuffled. The chain's lease lets one judge at a time (the other sends its job again later)."""
+    shuffled. The chain's lease lets one judge at a time (the other sends its job again later): the lease asked for
+    is recorded, to see that the two overlapped."""
     await tell(publisher(embedded), INDEXED)
     sent = await follow(scaled)
 
@@ -259,6 +262,15 @@ async def test_two_workers_running_each_job_twice_publish_as_the_embedded_publis
         return publisher(process.repo)
 
     monkeypatch.setattr(compute, "worker_publisher", the_publisher)
+    asked: list[tuple[int, bool]] = []  # (thread, granted) of each lease asked for: the runners' overlap, seen
+    acquire = LeaseStore.acquire
+
+    def spied(leases: LeaseStore, name: str, holder: str, now: float, **kwargs: Any) -> Lease | None:
+        granted = acquire(leases, name, holder, now, **kwargs)
+        asked.append((threading.get_ident(), granted is not None))
+        return granted
+
+    monkeypatch.setattr(LeaseStore, "acquire", spied)
     brokers = [open_broker(job_settings) for _ in worker_processes]
     jobs = [Jobs(b, job_settings, p) for b, p in zip(brokers, worker_processes, strict=True)]
     workers = [Worker(b, queues={job_settings.queue("analytics")}, worker_threads=1) for b in brokers]
@@ -278,6 +290,8 @@ async def test_two_workers_running_each_job_twice_publish_as_the_embedded_publis
             worker.stop(timeout=10_000)
         for broker in brokers:
             broker.close()
+    assert len({thread for thread, _granted in asked}) == 2, "both workers ran grades jobs"
+    assert not all(granted for _thread, granted in asked), "one worker found the chain's lease held by the other"
     assert publications(scaled) == publications(embedded)
     assert signals(scaled) == signals(embedded)
     assert unjudged(scaled) == 0
