@@ -71,27 +71,31 @@ def publications(repo: Repository) -> list[tuple[int, str]]:
 async def follow_under_workers(repo: Repository, tvl_engine: TvlEngine) -> list[tuple[int, int]]:
     """The follow job's alert pass and grades dispatch over every block; the grades jobs it sent, in order."""
     sent: list[tuple[int, int]] = []
-    dispatch = GradesDispatch(GradeStore(repo.engine), 0, lambda chain, block: sent.append((chain, block)))
+    dispatch = GradesDispatch(repo.engine, 0, lambda chain, block: sent.append((chain, block)))
     await index_world(repo, tvl_engine, (alert_engine(repo, OutboxSink()), dispatch))
     return sent
 
 
-async def run_grades_jobs(repo: Repository, sent: list[tuple[int, int]], *, judge_first: bool = False) -> None:
-    """Each grades job as a worker runs it (`actors.Jobs._publish_grades`, `_judge_signals`): publish, then each
-    depth's signal pass once confirmed (`judge_first`: the wrong order, for the negative control)."""
+async def run_grades_jobs(repo: Repository, sent: list[tuple[int, int]], *, judge_first: bool = False) -> list[int]:
+    """Each grades job as a worker runs it (`actors.Jobs._publish_grades`, `_judge_signals`): judge the told blocks
+    up to its own, then each publication's signal passes, each depth once confirmed (`judge_first`: the passes run
+    before the job, the wrong order, for the negative control); the blocks published, in order."""
     grades = publisher(repo)
     engine = alert_engine(repo, OutboxSink())
+    published: list[int] = []
     for chain, block in sent:
         depths = sorted(await engine.published_depths(chain))
         if judge_first:
             for depth in depths:
                 await compute.judge_signals_through(repo, engine, chain, block, depth)
-        result = await compute.publish_grades_at(repo, grades, chain, block)
-        assert result["published"]
-        if not judge_first:
+        handed: list[int] = []
+        await compute.publish_grades_through(repo, grades, chain, block, published=handed.append)
+        published += handed
+        for number in [] if judge_first else handed:
             for depth in depths:
-                if compute.confirmed(repo, chain, block, depth):
-                    await compute.judge_signals_through(repo, engine, chain, block, depth)
+                if compute.confirmed(repo, chain, number, depth):
+                    await compute.judge_signals_through(repo, engine, chain, number, depth)
+    return published
 
 
 async def test_grades_jobs_then_the_signal_pass_alert_as_the_embedded_order(
@@ -103,13 +107,13 @@ async def test_grades_jobs_then_the_signal_pass_alert_as_the_embedded_order(
 
     sent = await follow_under_workers(scaled, tvl_engine)
     assert outbox(scaled) == [], "no signal is judged by the follow job itself"
-    await run_grades_jobs(scaled, sent)
+    assert await run_grades_jobs(scaled, sent) == [block for _chain, block in sent]
     assert publications(scaled) == publications(embedded)
     assert outbox(scaled) == wanted
     depth_two = [m for m in wanted if m[1] + 2 <= max(block for _chain, block in sent)]
     assert len(wanted) > len(depth_two) > 0, "the deeper rule judged every publication but the last two's"
 
-    await run_grades_jobs(scaled, sent)  # every grades and signal job run again: nothing more
+    assert await run_grades_jobs(scaled, sent) == []  # every grades job run again: its block is judged already
     assert publications(scaled) == publications(embedded)
     assert outbox(scaled) == wanted
 
@@ -129,3 +133,17 @@ async def test_judged_before_the_publication_a_signal_waits_for_the_next_pass(
     missing = [m for m in wanted if m not in outbox(scaled)]
     assert {block for _kind, block, _subject in missing} == {first, last}
     assert len(outbox(scaled)) == len(wanted) - len(missing)  # the others judged once, at their blocks
+
+
+async def test_grades_jobs_in_reverse_order_alert_as_the_embedded_order(
+    embedded: Repository, scaled: Repository, tvl_engine: TvlEngine
+) -> None:
+    """The last grades job runs first: it judges every told block on its way (`grade_passes`), publishing each in
+    block order, and hands each publication to its signal passes in that order; the other jobs find their blocks
+    judged. Publications and alerts are the embedded order's."""
+    await index_world(embedded, tvl_engine, around(alert_engine(embedded, OutboxSink()), (publisher(embedded),)))
+    wanted = outbox(embedded)
+    sent = await follow_under_workers(scaled, tvl_engine)
+    assert await run_grades_jobs(scaled, sent[::-1]) == [block for _chain, block in sent]
+    assert publications(scaled) == publications(embedded)
+    assert outbox(scaled) == wanted

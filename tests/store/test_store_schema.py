@@ -37,6 +37,7 @@ TABLES |= {"index_values"}  # 0018: index values per block (issue 17)
 TABLES |= {"risk_scores", "risk_score_changes"}  # 0019: risk scores and their changes (issue 18)
 TABLES |= {"job_runs", "job_leases"}  # 0020: scale-out job ledger and leases (issue 19)
 TABLES |= {"signal_passes"}  # 0021: the signal rules' passes run as jobs (issue 19)
+TABLES |= {"grade_passes"}  # 0025: the blocks the grades jobs judge in block order (issue 19)
 
 
 def _script_head() -> str:

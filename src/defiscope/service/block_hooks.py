@@ -22,11 +22,14 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
+
 from defiscope.alerts.message import AlertSink
 from defiscope.alerts.outbox import OutboxSink
 from defiscope.alerts.wiring import alert_engine, alert_hooks, around
 from defiscope.analytics.grades.catalog import CLOCK_CHAIN
-from defiscope.analytics.grades.hook import grades_hook
+from defiscope.analytics.grades.formula import FORMULA_VERSION
+from defiscope.analytics.grades.hook import due_after, grades_hook
 from defiscope.analytics.indices.hooks import IndexHook
 from defiscope.analytics.risk.hook import RiskHook
 from defiscope.config import Settings
@@ -34,6 +37,7 @@ from defiscope.indexing_hooks import BlockHook, IndexedChain
 from defiscope.service.context import ChainTarget
 from defiscope.service.indices import index_hook
 from defiscope.store import Repository
+from defiscope.store.grade_passes import GradePasses
 from defiscope.store.grades import GradeStore
 from defiscope.tvl.engine import ChainTvl, TvlEngine
 
@@ -99,20 +103,23 @@ def worker_hooks(repo: Repository, settings: Settings, dispatch: Dispatch) -> In
     a grades job when a publication is due, an index job per tracked index and block, then risk scoring. The
     signal rules' pass runs after each publication, in the jobs the grades job sends (`service.jobs.compute`)."""
     alerts = alert_engine(repo, OutboxSink(dispatch=dispatch.deliveries))
-    grades = GradesDispatch(GradeStore(repo.engine), settings.grades_every_seconds, dispatch.grades)
+    grades = GradesDispatch(repo.engine, settings.grades_every_seconds, dispatch.grades)
     repo.on_rollback(grades.on_rollback)
     risk = RiskHook(repo, settings.risk_every_seconds)
     return IndexHooks((alerts, grades, IndexDispatch(dispatch), risk), risk)
 
 
 class GradesDispatch:
-    """Sends a grades job at each block of chain 1 where a publication is due (`GradesHook.due`), counting the
-    ones sent and not yet published, so a burst of blocks before the job publishes sends one."""
+    """Records each block of chain 1 as told to the publisher (`grade_passes`: the grades jobs judge them all, in
+    block order) and sends a grades job where a publication looks due (`GradesHook.due`), counting the jobs sent and
+    not yet published, so a burst of blocks before the job publishes sends one. A job judges every recorded block up
+    to its own, so a due block no job was sent for is published by the next job."""
 
-    __slots__ = ("every_seconds", "grades", "send", "sent_time")
+    __slots__ = ("every_seconds", "grades", "passes", "send", "sent_time")
 
-    def __init__(self, grades: GradeStore, every_seconds: int, send: Callable[[int, int], object]) -> None:
-        self.grades = grades
+    def __init__(self, engine: Engine, every_seconds: int, send: Callable[[int, int], object]) -> None:
+        self.grades = GradeStore(engine)
+        self.passes = GradePasses(engine)
         self.every_seconds = every_seconds
         self.send = send
         self.sent_time: int | None = None
@@ -122,9 +129,10 @@ class GradesDispatch:
         block = result.block
         if block.chain_id != CLOCK_CHAIN:
             return
-        stored = await asyncio.to_thread(self.grades.latest_time, CLOCK_CHAIN)
+        await asyncio.to_thread(self.passes.told, block, FORMULA_VERSION)  # before the job that judges it is sent
+        stored = await asyncio.to_thread(self.grades.time_before, CLOCK_CHAIN, block.number)
         latest = max((t for t in (stored, self.sent_time) if t is not None), default=None)
-        if latest is None or block.timestamp - latest >= self.every_seconds:
+        if due_after(latest, block.timestamp, self.every_seconds):
             self.send(block.chain_id, block.number)
             self.sent_time = block.timestamp
 

@@ -149,6 +149,21 @@ class GradeStore:
         with self._reads() as session:
             return session.scalar(stmt)
 
+    def time_before(self, chain_id: int, number: int) -> int | None:
+        """The timestamp of the newest publication before block `number` (None when there is none)."""
+        stmt = (
+            select(Block.timestamp)
+            .join(
+                GradePublicationRow,
+                (Block.chain_id == GradePublicationRow.chain_id) & (Block.number == GradePublicationRow.block_number),
+            )
+            .where(Block.chain_id == chain_id, Block.number < number)
+            .order_by(Block.number.desc())
+            .limit(1)
+        )
+        with self._reads() as session:
+            return session.scalar(stmt)
+
     def version(self, chain_id: int) -> tuple[int, int, int, str] | None:
         """What identifies the set of publications of a chain (None before the first): (count, the newest row id,
         the newest published block's number and hash). Publishing (again) adds a row with a new id, a reorg drops

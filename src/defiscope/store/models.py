@@ -521,6 +521,25 @@ class SignalPassRow(Base):
     block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class GradePassRow(Base):
+    """A block of the clock chain the follow job told the grades publisher of under workers (revision 0025), and
+    whether a grades job has judged it yet (published there, found it not due, or gave up after failed tries).
+    Jobs judge the told blocks in block order, after the newest judged one (`service.jobs.compute`), whatever
+    order they run in."""
+
+    __tablename__ = "grade_passes"
+    __table_args__ = (
+        ForeignKeyConstraint(["chain_id", "block_number"], ["blocks.chain_id", "blocks.number"], ondelete="CASCADE"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    formula_version: Mapped[str] = mapped_column(String(SLUG_LEN), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    judged: Mapped[bool] = mapped_column(Boolean)
+    failures: Mapped[int] = mapped_column(Integer)  # tries at publishing that failed (the last one's reason below)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class IndexValueRow(Base):
     """One index's live figures at one stored block (revision 0018): its level and the two benchmarks' (from the
     index's base value), its raw holdings by symbol, whether it rebalanced there; or NULL and why there is no level

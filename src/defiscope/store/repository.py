@@ -39,6 +39,7 @@ from defiscope.store.models import (
     Base,
     Block,
     GradeFactorRow,
+    GradePassRow,
     GradePublicationRow,
     GradeSignalRow,
     IndexValueRow,
@@ -78,6 +79,7 @@ _PER_BLOCK_TABLES: Final = (
     GradeFactorRow,
     GradeSignalRow,
     GradePublicationRow,
+    GradePassRow,
     IndexValueRow,
     RiskScoreRow,
     RiskChangeRow,
@@ -192,9 +194,9 @@ class Repository:
         """Forget all read at or above `block_number` on `chain_id` (a reorg); returns snapshots removed.
 
         Deletes snapshots (their tokens and calls go by ON DELETE CASCADE), prices quoted at those
-        blocks (they were read from the orphaned fork), yields, grade factors, published grades and signals, and
-        index values of those blocks, discovered logs of those blocks (their cursors end at the block before), and
-        the blocks themselves; the `on_rollback` hooks run in the same transaction.
+        blocks (they were read from the orphaned fork), yields, grade factors, published grades and signals, grade
+        passes and index values of those blocks, discovered logs of those blocks (their cursors end at the block
+        before), and the blocks themselves; the `on_rollback` hooks run in the same transaction.
         """
         with self._write() as session:
             for hook in self._rollback_hooks:

@@ -78,8 +78,9 @@ class World:
         rates: dict[str, list[tuple[YieldKind, str]]] | None = None,
         knobs: Mapping[str, FeeShare] = KNOBS,
         chain_id: int = 1,
+        fork: str = "a",
     ) -> BlockRef:
-        block = block_of(day, chain_id)
+        block = block_of(day, chain_id, fork=fork)
         self.blocks[(chain_id, day)] = block
         saved = []
         for slug, holdings in (snapshots or {}).items():
@@ -137,20 +138,22 @@ def build(repo: Repository, last_day: int = CLOCK_DAY) -> World:
     return world
 
 
-def trending_world(repo: Repository, days: int, turn: int) -> World:
+def trending_world(repo: Repository, days: int, turn: int, *, first: int = 0, fork: str = "a") -> World:
     """Aave, Uniswap and Curve with prices and TVL whose trends keep their ranks until day `turn`, then reverse:
     three ranked protocols give grades near 0, 50 and 100, so the states change when the ranks do. Their risk
-    scores rank as their trends do."""
+    scores rank as their trends do. Days `first` to `days`, on `fork` (another fork's blocks of the same days:
+    a reorg, once the store rolled the first fork's back)."""
     world = World(repo)
     slopes = {"AAVE": 2, "UNI": 0, "CRV": -2}  # percent a day
     members = {"AAVE": "aave-v3", "UNI": "uniswap-v2", "CRV": "curve"}
-    for day in range(days + 1):
+    for day in range(first, days + 1):
         sign = 1 if day <= turn else -1
         moved = {s: 100 + slope * min(day, turn) + sign * slope * max(0, day - turn) for s, slope in slopes.items()}
         world.day(
             day,
             snapshots={members[s]: Holdings(tvl=str(10 * level)) for s, level in moved.items()},
             prices={s: str(level) for s, level in moved.items()},
+            fork=fork,
         )
         for s, level in moved.items():
             score_risk(repo, world.blocks[(1, day)], members[s], min(100, max(0, level // 2)))

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["catalog", "figures", "fees", "walkforward"]
+MODULES = ["catalog", "figures", "fees", "hook", "walkforward"]
 
 
 @pytest.mark.parametrize("name", MODULES)

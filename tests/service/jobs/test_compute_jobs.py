@@ -71,7 +71,7 @@ def run_again(process: WorkerProcess, jobs: Jobs, published: list[int], values: 
         engine = alert_engine(process.repo, OutboxSink(dispatch=jobs.send_deliveries))
         for block in published:
             publisher = thread.run(compute.worker_publisher(process, thread))
-            thread.run(compute.publish_grades_at(process.repo, publisher, 1, block))
+            thread.run(compute.publish_grades_through(process.repo, publisher, 1, block))
             thread.run(compute.judge_signals_through(process.repo, engine, 1, block, 0))
         for index_id, _chain, block, *_rest in values:
             thread.run(compute.track_index_to(process, 1, index_id, block))

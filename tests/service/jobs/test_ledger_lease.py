@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 
-from defiscope.service.jobs.lease import LeaseStore
+from defiscope.service.jobs.lease import HeldLease, LeaseStore
 from defiscope.service.jobs.ledger import JobLedger
 
 KEY = "backfill:1:uniswap-v2:100-199/1"
@@ -72,3 +73,20 @@ def test_handover_and_release(store_engine: Engine) -> None:
     again = leases.acquire("head:56", "c", now=2.0)
     assert again is not None
     assert again.token == 3
+
+
+def test_a_held_lease_is_renewed_at_each_step_until_another_holder_takes_it(store_engine: Engine) -> None:
+    """`HeldLease` (the grades job's walk): each `keep` renews; once another holder took the lease (it expired),
+    `keep` says so and `release` leaves the new holder's lease alone."""
+    leases = LeaseStore(store_engine, seconds=30)
+    first = leases.acquire("grades:1:1.1.0", "w1", now=time.time())
+    assert first is not None
+    held = HeldLease(leases, first)
+    assert held.keep()
+    assert held.lease is not None
+    assert held.lease.expires_at >= first.expires_at
+    taken = leases.acquire("grades:1:1.1.0", "w2", now=time.time() + 60)  # w1 stopped renewing: expired
+    assert taken is not None
+    assert not held.keep()
+    held.release()
+    assert leases.current("grades:1:1.1.0") == taken

@@ -81,9 +81,20 @@ class GradesHook:
         return published
 
     def due(self, block: BlockRef) -> bool:
-        """Whether `block` comes `every_seconds` or more after the newest publication (or there is none)."""
-        latest = GradeStore(self.repo.engine).latest_time(CLOCK_CHAIN)
-        return latest is None or block.timestamp - latest >= self.every_seconds
+        """Whether `block` comes `every_seconds` or more after the publication before it (or there is none): the
+        newest one while the indexer tells blocks in order; the one before it when a job judges an earlier block."""
+        previous = GradeStore(self.repo.engine).time_before(block.chain_id, block.number)
+        return due_after(previous, block.timestamp, self.every_seconds)
+
+
+def due_after(previous: int | None, timestamp: int, every_seconds: int) -> bool:
+    """The publication rule: a block is due `every_seconds` of block time after the previous publication's block
+    time, or when nothing is published before it.
+
+    >>> due_after(None, 100, 3600), due_after(100, 3699, 3600), due_after(100, 3700, 3600)
+    (True, False, True)
+    """
+    return previous is None or timestamp - previous >= every_seconds
 
 
 def grades_hook(

@@ -37,12 +37,13 @@ from defiscope.service.block_hooks import Dispatch
 from defiscope.service.jobs import compute, delivery, tasks
 from defiscope.service.jobs.context import WorkerProcess, WorkerThread, holder_id
 from defiscope.service.jobs.errors import BrokerUnavailable
-from defiscope.service.jobs.lease import Lease
+from defiscope.service.jobs.lease import HeldLease, Lease
 from defiscope.service.jobs.settings import JobSettings
 from defiscope.service.jobs.specs import (
     BackfillChunk,
     discovery_key,
     grades_key,
+    grades_lease,
     index_key,
     retention_key,
     signals_key,
@@ -61,6 +62,8 @@ CHUNK_TIME_LIMIT_S: Final = 3600
 DELIVERY_TIME_LIMIT_MS: Final = 600_000
 #: How often a signal rules' pass waiting for its confirmations looks at the stored head again.
 CONFIRMATION_POLL_MS: Final = 2000
+#: How often a grades job waiting for its chain's lease (another worker judging the chain) asks again.
+LEASE_POLL_MS: Final = 1000
 #: Past a retry time or a lease's end, so the look finds it due despite two processes' clock reads.
 LOOK_MARGIN_MS: Final = 50
 
@@ -201,16 +204,28 @@ class Jobs:
 
     def _publish_grades(self, chain_id: int, block: int) -> None:
         process = self.process
+        lease = process.leases.acquire(grades_lease(chain_id, FORMULA_VERSION), holder_id(), time.time())
+        if lease is None:  # another worker is judging the chain's blocks: this one may find its block judged
+            self.publish_grades.send_with_options(args=(chain_id, block), delay=LEASE_POLL_MS)
+            return
+        held = HeldLease(process.leases, lease)
 
-        async def publish_then_judge(thread: WorkerThread) -> Mapping[str, object]:
+        async def judge_in_order(thread: WorkerThread) -> Mapping[str, object]:
             publisher = await compute.worker_publisher(process, thread)
-            result = await compute.publish_grades_at(process.repo, publisher, chain_id, block)
-            if result["published"]:  # the signal rules judge the publication, each depth once it is confirmed
-                for depth in sorted(await (await self._signal_engine(thread)).published_depths(chain_id)):
-                    self.judge_signals.send(chain_id, block, depth)
-            return result
+            depths = sorted(await (await self._signal_engine(thread)).published_depths(chain_id))
 
-        tasks.run_keyed(process, grades_key(chain_id, block, FORMULA_VERSION), "grades", publish_then_judge)
+            def judge(number: int) -> None:  # the signal rules judge each publication, each depth once confirmed
+                for depth in depths:
+                    self.judge_signals.send(chain_id, number, depth)
+
+            return await compute.publish_grades_through(
+                process.repo, publisher, chain_id, block, keep=held.keep, published=judge
+            )
+
+        try:
+            tasks.run_keyed(process, grades_key(chain_id, block, FORMULA_VERSION), "grades", judge_in_order)
+        finally:
+            held.release()
 
     def _judge_signals(self, chain_id: int, block: int, depth: int) -> None:
         process = self.process

@@ -4,6 +4,7 @@
     lease = leases.acquire("head:1", holder="host:123:a1", now=time.time())   # None: someone else holds it
     lease = leases.renew(lease, now=time.time())                                # None: lost (someone took it)
     leases.acquire("head:1", "host:456:b2", now, handover=lease)               # the holder's continuation
+    held = HeldLease(leases, lease); held.keep(); held.release()                # renewed through a job's steps
 
 A free or expired lease goes to whoever asks first (the row is locked for the check: `FOR UPDATE` on PostgreSQL,
 SQLite's write transactions are serialised). `token` grows at every change of holder, so a renewal by a holder
@@ -13,6 +14,7 @@ is much longer than the skew of hosts kept in time by NTP.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -89,6 +91,26 @@ class LeaseStore(JobSessions):
         """Every lease by name, held or run out (`cluster status` shows them)."""
         with self._reads() as session:
             return [_lease(row) for row in session.scalars(select(LeaseRow).order_by(LeaseRow.name))]
+
+
+class HeldLease:
+    """A lease held through one job: `keep()` renews it before each step (False once another holder took it),
+    `release()` gives it up at the end (unless lost)."""
+
+    __slots__ = ("lease", "leases")
+
+    def __init__(self, leases: LeaseStore, lease: Lease) -> None:
+        self.leases = leases
+        self.lease: Lease | None = lease
+
+    def keep(self) -> bool:
+        if self.lease is not None:
+            self.lease = self.leases.renew(self.lease, time.time())
+        return self.lease is not None
+
+    def release(self) -> None:
+        if self.lease is not None:
+            self.leases.release(self.lease)
 
 
 def _lease(row: LeaseRow) -> Lease:

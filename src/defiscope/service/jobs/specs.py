@@ -110,6 +110,11 @@ def grades_key(chain_id: int, block: int, formula_version: str) -> str:
     return f"grades:{chain_id}:{block}:{formula_version}"
 
 
+def grades_lease(chain_id: int, formula_version: str) -> str:
+    """The lease of the grades jobs of one chain and formula: one worker judges the chain's blocks at a time."""
+    return f"grades:{chain_id}:{formula_version}"
+
+
 def signals_key(chain_id: int, block: int, depth: int) -> str:
     """The signal rules' pass at a publication block, for the rules of one confirmation depth."""
     return f"signals:{chain_id}:{block}:{depth}"
