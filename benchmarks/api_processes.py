@@ -34,7 +34,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 PATHS = {"v1_protocols": "/v1/protocols?limit=100", "llama_protocols": "/protocols"}
 
 
-@contextlib.contextmanager
 def temporary_database(server_url: str) -> contextlib.AbstractContextManager[str]:
     """A fresh database on the PostgreSQL server of `server_url` for the run (its URL), dropped after."""
     return scratch_database(server_url, "defiscope_bench")

@@ -21,7 +21,9 @@ Answers are counted apart: 200 (achieved rate; their own p50/p99 as ``answered_*
 load shedding refused at once; ``shed_share``), and errors (any other status, failed connections, 10 s timeouts).
 Each phase also says where the time went (``usage``): CPU cores used by the API, the indexer and anvil (from
 /proc), the machine's busy cores, and from the API's /metrics its cache builds, their wall time, hits and shed
-requests. ``--api-setting max_in_flight=1000000`` (any `ApiSettings` field) runs the server with other settings.
+requests. ``--api-setting max_in_flight=1000000`` (any `ApiSettings` field) runs the server with other settings;
+``--variant stale_seconds=0`` (repeatable) then runs the together phase once more, right after the first, on an
+API restarted with those settings added (``variant`` in the figures): two configurations in one run.
 
 Lag is watched from outside both processes every 0.1 s: the node's head (eth_blockNumber) and the highest stored
 block. Lag in blocks is head minus stored at each look; lag in seconds is, per block, the time from the first
@@ -454,7 +456,9 @@ class Usage:
     machine_busy_cores: float  # everything on the machine, other work included
     cache_builds: int
     cache_build_seconds: float  # wall time of the builds (threads, store waits included)
-    cache_hits: int
+    cache_hits: int  # answered from the cache at the current version
+    stale_answers: int  # the previous block's answer, served while the current one built in the background
+    background_builds: int
     shed: int
 
 
@@ -475,6 +479,8 @@ class Meter:
             "builds": metric_sum(body, "defiscope_cache_builds_total"),
             "build_seconds": metric_sum(body, "defiscope_cache_build_seconds_total"),
             "hits": metric_sum(body, "defiscope_cache_hits_total"),
+            "stale": metric_sum(body, "defiscope_cache_stale_answers_total"),
+            "background": metric_sum(body, "defiscope_cache_background_builds_total"),
             "shed": metric_sum(body, "defiscope_http_shed_total"),
         }
 
@@ -491,6 +497,8 @@ class Meter:
             cache_builds=int(d["builds"]),
             cache_build_seconds=round(d["build_seconds"], 2),
             cache_hits=int(d["hits"]),
+            stale_answers=int(d["stale"]),
+            background_builds=int(d["background"]),
             shed=int(d["shed"]),
         )
 
@@ -632,11 +640,15 @@ def measure(url: str, args: argparse.Namespace, log: Console, work: Path) -> dic
                     indexer_alone = indexed_phase(watch, market, args)
                     usage["indexer_alone"] = meter.since(start_of)
                     log.print("API and indexer together ...")
-                    start_of = meter.snapshot()
-                    loaded = pool.submit(open_loop, base, paths, rate, args.seconds, args.connections)
-                    indexer_loaded = indexed_phase(watch, market, args)
-                    together = loaded.result()
-                    usage["together"] = meter.since(start_of)
+                    run = Together(pool, watch, market, paths, rate, args)
+                    together, indexer_loaded, usage["together"] = run.measure(meter)
+                    if args.variant:
+                        api.send_signal(signal.SIGTERM)
+                        api.wait(20)
+                        api, base = start(child_env(url, [*args.api_setting, *args.variant]), workers=1)
+                        log.print(f"API ({', '.join(args.variant)}) and indexer together ...")
+                        routes(base, devnet.chain(CHAIN))  # each answers 200; the cache is warm as before
+                        variant = run.measure(Meter(base, api.pid, indexer.pid, devnet.nodes[0].pid))
             finally:
                 api.send_signal(signal.SIGTERM)
                 api.wait(20)
@@ -644,7 +656,37 @@ def measure(url: str, args: argparse.Namespace, log: Console, work: Path) -> dic
         repo.close()
     load["end"] = os.getloadavg()
     figures = report(size, paths, found, generator, alone, together, indexer_alone, indexer_loaded, load, args)
-    return figures | {"usage": {phase: asdict(u) for phase, u in usage.items()}}
+    figures["usage"] = {phase: asdict(u) for phase, u in usage.items()}
+    if args.variant:
+        latency, lag, used = variant
+        figures["variant"] = {
+            "api_settings": list(args.variant),
+            "api_with_indexing": asdict(latency),
+            "indexer_with_api": asdict(lag),
+            "usage": asdict(used),
+        }
+    return figures
+
+
+@dataclass(frozen=True, slots=True)
+class Together:
+    """The together phase: the open-loop load on an API while the indexer follows the market."""
+
+    pool: ProcessPoolExecutor
+    watch: LagWatch
+    market: Market
+    paths: Sequence[str]
+    rate: float
+    args: argparse.Namespace
+
+    def measure(self, meter: Meter) -> tuple[Latency, Lag, Usage]:
+        start_of = meter.snapshot()
+        loaded = self.pool.submit(
+            open_loop, meter.base, self.paths, self.rate, self.args.seconds, self.args.connections
+        )
+        lag = indexed_phase(self.watch, self.market, self.args)
+        latency = loaded.result()
+        return latency, lag, meter.since(start_of)
 
 
 def report(
@@ -741,6 +783,14 @@ def render(figures: dict[str, Any], console: Console) -> None:
         console.print(f"{key:<28}{a:>12g}{b:>12g}{_shown(_ratio(b, a)):>7}")
     console.print(figures["verdict"], highlight=False)
     usage = figures["usage"]
+    variant = figures.get("variant")
+    if variant:
+        other = variant["api_with_indexing"]
+        console.print(f"{'together, API as run / with':<28}{'as run':>12}{'variant':>12}{'x':>7}  "
+                      f"variant: {', '.join(variant['api_settings'])}")  # fmt: skip
+        for key in keys:
+            console.print(f"{key:<28}{loaded[key]:>12g}{other[key]:>12g}{_shown(_ratio(other[key], loaded[key])):>7}")
+        usage = {**usage, "together_variant": variant["usage"]}
     console.print(f"{'where the time went':<28}" + "".join(f"{phase:>16}" for phase in usage))
     for key in next(iter(usage.values())):
         console.print(f"{key:<28}" + "".join(f"{u[key]:>16g}" for u in usage.values()))
@@ -764,6 +814,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--api-setting", action="append", default=[], metavar="NAME=VALUE",
                         help="a server setting (DEFISCOPE_API_NAME), e.g. max_in_flight=100000")  # fmt: skip
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE",
+                        help="then the together phase again with an API also given this setting, e.g. "
+                        "stale_seconds=0 (stale answers off: the baseline)")  # fmt: skip
     parser.add_argument("--warmup-blocks", type=int, default=4)
     parser.add_argument("--catch-up-timeout", type=float, default=900.0, help="first snapshot, catching up (s)")
     parser.add_argument("--drain", type=float, default=30.0, help="seconds the store gets to reach the last block")

@@ -2,7 +2,8 @@
 
 Two API processes (two ports, or two uvicorn workers behind one port) share a per-key rate limit, and an
 answer built by one is served by the other from the shared cache (counted in /metrics), until a new block
-is stored. Each test has its own database and its own Redis prefix.
+is stored (then the previous answer, marked stale, until one process's background build lands). Each test has
+its own database and its own Redis prefix.
 """
 
 from __future__ import annotations
@@ -156,14 +157,32 @@ def test_an_answer_built_by_one_process_is_served_by_the_other_until_a_new_block
     finally:
         repo.close()
     time.sleep(VERSION_TTL * 3)
-    rebuilt = httpx.get(second + path, timeout=10)
-    assert rebuilt.status_code == 200
+    stale = httpx.get(second + path, timeout=10)  # block 100's answer at once; block 101's builds behind it
+    assert (stale.status_code, stale.headers["ETag"], stale.headers["X-Defiscope-Blocks"]) == (
+        200,
+        built.headers["ETag"],
+        "1=100",
+    )
+    assert float(stale.headers["X-Defiscope-Stale"]) >= 0
+    rebuilt = _fresh(second + path)
+    assert rebuilt.headers["X-Defiscope-Blocks"] == "1=101"
     assert _counter(second, "defiscope_cache_builds") == 1
+    assert _counter(second, "defiscope_cache_background_builds") == 1
     assert _counter(second, "defiscope_cache_hits", '{level="shared"}') == 1
-    again = httpx.get(first + path, timeout=10)  # the first process now reads the second's build
-    assert again.status_code == 200
+    again = httpx.get(first + path, timeout=10)  # the first process now reads the second's build: not stale
+    assert (again.status_code, again.content, again.headers.get("X-Defiscope-Stale")) == (200, rebuilt.content, None)
     assert _counter(first, "defiscope_cache_hits", '{level="shared"}') == 1
     assert _counter(first, "defiscope_cache_builds") == 1
+
+
+def _fresh(url: str) -> httpx.Response:
+    """The answer at `url` once it is not the previous block's (stale) any more: within 10 s."""
+    deadline = time.monotonic() + 10
+    while (answer := httpx.get(url, timeout=10)).headers.get("X-Defiscope-Stale") is not None:
+        assert time.monotonic() < deadline, "the new block's answer did not replace the stale one within 10 s"
+        time.sleep(0.05)
+    assert answer.status_code == 200
+    return answer
 
 
 def test_two_workers_behind_one_port_share_the_limit(store: Store) -> None:

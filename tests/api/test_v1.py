@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -179,7 +180,7 @@ def test_metrics_count_requests(client: TestClient) -> None:
     assert 'defiscope_last_indexed_block{chain="1"}' in text
 
 
-def test_a_new_stored_block_changes_the_answer_and_its_etag(tmp_path: Path) -> None:
+def test_a_new_stored_block_changes_the_answer_and_its_etag_once_built(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'moving.db'}"
     repo = Repository.open(url)
     try:
@@ -187,9 +188,21 @@ def test_a_new_stored_block_changes_the_answer_and_its_etag(tmp_path: Path) -> N
         with TestClient(create_app(ApiSettings(database_url=url, version_ttl=0.0))) as client:
             first = client.get("/v1/protocols/uniswap-v2")
             assert first.json()["blocks"][0]["number"] == 100
+            assert first.headers["x-defiscope-blocks"] == "1=100"
             repo.save_snapshot(make_snapshot("uniswap-v2", block(101), scale=2))
-            second = client.get("/v1/protocols/uniswap-v2", headers={"If-None-Match": first.headers["etag"]})
+            # At once: the previous answer, which the client holds (304), marked stale while block 101's builds.
+            held = client.get("/v1/protocols/uniswap-v2", headers={"If-None-Match": first.headers["etag"]})
+            assert (held.status_code, held.headers["etag"]) == (304, first.headers["etag"])
+            assert float(held.headers["x-defiscope-stale"]) >= 0
+            deadline = time.monotonic() + 10
+            while (
+                second := client.get("/v1/protocols/uniswap-v2", headers={"If-None-Match": first.headers["etag"]})
+            ).status_code == 304:
+                assert time.monotonic() < deadline, "block 101's answer did not land within 10 s"
+                time.sleep(0.02)
             assert second.status_code == 200
+            assert "x-defiscope-stale" not in second.headers
+            assert second.headers["x-defiscope-blocks"] == "1=101"
             assert second.headers["etag"] != first.headers["etag"]
             assert second.json()["blocks"][0]["number"] == 101
             latest = repo.latest_snapshot("uniswap-v2", 1)

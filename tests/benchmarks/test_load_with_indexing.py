@@ -113,7 +113,8 @@ def test_the_script_on_a_tiny_world_reports_consistent_figures(
 ) -> None:
     options = {"--pairs": 300, "--pools": 40, "--seconds": 3, "--capacity-seconds": 1, "--block-interval": 1.5,
                "--changes": 20, "--connections": 8, "--warmup-blocks": 2, "--drain": 20, "--catch-up-timeout": 90,
-               "--worlds": devnet.world_dir.parent, "--base": devnet.world_dir, "--database": pg_database}  # fmt: skip
+               "--worlds": devnet.world_dir.parent, "--base": devnet.world_dir, "--database": pg_database,
+               "--variant": "stale_seconds=0"}  # fmt: skip
     cmd = [sys.executable, str(SCRIPT), "--json", *(str(x) for pair in options.items() for x in pair)]
     # Its own data dir: the run file that `defiscope index` finds the devnet by is this run's alone.
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_")} | {
@@ -121,7 +122,7 @@ def test_the_script_on_a_tiny_world_reports_consistent_figures(
     }
     script = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        stdout, stderr = script.communicate(timeout=240)
+        stdout, stderr = script.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         script.send_signal(signal.SIGINT)  # it stops its indexer, API and devnet on the way out; SIGKILL would not
         script.communicate(timeout=60)
@@ -165,6 +166,15 @@ def test_the_script_on_a_tiny_world_reports_consistent_figures(
     assert usage["api_alone"]["cache_hits"] > 0
     assert usage["indexer_alone"]["cache_hits"] == 0  # nobody asked the API meanwhile
     assert usage["together"]["cache_builds"] > 0  # each new block makes the routes build again
+    # The together phase again on an API with stale answers off (the baseline): none served, builds again.
+    variant = figures["variant"]
+    assert variant["api_settings"] == ["stale_seconds=0"]
+    assert variant["usage"]["stale_answers"] == 0
+    assert variant["usage"]["background_builds"] == 0
+    assert variant["usage"]["cache_builds"] > 0
+    assert variant["indexer_with_api"]["blocks"] >= 2
+    assert abs(variant["api_with_indexing"]["requests"] - loaded["requests"]) <= 1  # the same load, sent again
+    assert usage["together"]["stale_answers"] >= usage["together"]["background_builds"]  # each build behind one
     for phase in usage.values():
         assert 0 <= phase["api_cores"] <= phase["machine_busy_cores"] + 0.1 <= figures["cores"] + 0.2
     assert figures["keeps_up"] is figures["indexer_with_api"]["keeps_up"]

@@ -45,6 +45,8 @@ DeFi TVL and prices read straight from EVM chains, every figure with the block i
 * **DefiLlama-compatible** (`/protocols`, `/protocol/{slug}`, `/prices/current/{coins}`, ...) and
   **CoinGecko-compatible** (`/api/v3/...`) routes answer in those APIs' shapes, with JSON numbers.
 * Responses carry an `ETag` that changes with the indexed blocks: send `If-None-Match` to get 304.
+  `X-Defiscope-Blocks` names the indexed blocks an answer was built at (`1=19000000`); right after a new block an
+  answer may be the previous block's while the new one builds: it then carries `X-Defiscope-Stale` (seconds).
 * Errors: `{"error": {"field": "<parameter>", "problem": "<what is wrong>"}}` with a 4xx status.
 * Keys: `X-API-Key: ds_live_...` (or `Authorization: Bearer`); rate limits answer 429 with `Retry-After`.
 * Bounded: lists are paginated (`limit` at most 500), histories return at most 2,000 points (interval=block
@@ -88,6 +90,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await ctx.cache.aclose()
         await offchain.aclose()
         if ctx.cache.shared is not None:
             await ctx.cache.shared.aclose()
@@ -137,6 +140,14 @@ def create_app(
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET"],
             allow_headers=["X-API-Key", "Authorization", "If-None-Match"],
-            expose_headers=["ETag", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
+            expose_headers=[
+                "ETag",
+                "X-Defiscope-Blocks",
+                "X-Defiscope-Stale",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
         )
     return app

@@ -12,6 +12,14 @@ The cache is bounded in entries and in bytes; a body over a quarter of the byte 
 With a `SharedCache` (Redis) behind it, a local miss looks there before building, and a build is stored there
 too, so several API processes build each answer once per version (`defiscope.api.shared_cache`).
 
+Stale while revalidate (`stale_seconds` > 0): when the version has moved and the key's answer at an earlier
+version is kept, that answer is served at once (marked `Entry.stale`: seconds since its version was superseded)
+while one build of the current version runs in the background (once per key in this process, and with a shared
+level once across processes: a Redis claim); requests during it are served the stale answer by `peek` too. Only
+within `stale_seconds` of the supersession and only when the versions since only advanced (`api.staleness`: no
+answer naming a block that a reorg rolled back); otherwise, and past the bound, requests wait on the build as
+without it. A failed background build keeps nothing; the next request starts another while the bound lasts.
+
     cache = BlockCache(read_version=repo.latest_blocks, ttl=0.5, entries=2048, max_bytes=64 << 20)
     entry = await cache.get(("/v1/protocols", "limit=10"), build)   # build() -> bytes, run in a thread
     entry = await cache.get_async(("/v1/quote", "amount=1&..."), abuild)  # abuild() -> awaitable bytes
@@ -26,19 +34,25 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
+import structlog
 from starlette.concurrency import run_in_threadpool
 
 from defiscope.api.shared_cache import SharedCache
+from defiscope.api.staleness import Staleness, StoredHash, advances
 from defiscope.chain.block import BlockRef
+
+log = structlog.get_logger(__name__)
 
 Key = tuple[str, str]
 S = TypeVar("S", bound=Hashable)
 T = TypeVar("T")
 Version = tuple[tuple[int, int, str], ...]
+Slot = tuple[Key, Version]
+Builder = Callable[[], Awaitable[bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +60,22 @@ class Entry:
     body: bytes
     etag: str
     route: str  # the route's path template, for metrics labels when served from the cache
+    version: Version = ()  # the latest stored blocks it was built at (none: an answer not kept per version)
+    stale: float | None = None  # served after a newer version was seen: seconds since (see the module)
 
 
 @dataclass(slots=True)
 class CacheCounts:
-    """Answers served from this process's LRU, from the shared level, and built here."""
+    """Answers served from this process's LRU, from the shared level, stale, and built here."""
 
     local_hits: int = 0
     shared_hits: int = 0
     builds: int = 0
     build_seconds: float = 0.0  # wall time of the builds, waits for threads and the store included
+    stale_answers: int = 0  # an earlier version's answer served while the current one built
+    background_builds: int = 0  # builds started in the background behind a stale answer
+    background_failures: int = 0  # of those, the ones that failed (nothing kept; logged)
+    background_elsewhere: int = 0  # not started here: another process had claimed the build
 
 
 def declared_query(route: object) -> frozenset[str]:
@@ -103,6 +123,8 @@ class BlockCache:
         entries: int,
         max_bytes: int,
         shared: SharedCache | None = None,
+        stale_seconds: float = 0.0,
+        stored_hash: StoredHash | None = None,
     ) -> None:
         self._read = read_version
         self.shared = shared
@@ -111,8 +133,12 @@ class BlockCache:
         self._entries = entries
         self._max_bytes = max_bytes
         self._bytes = 0  # bodies kept, in bytes
-        self._lru: OrderedDict[tuple[Key, Version], Entry] = OrderedDict()
-        self._inflight: dict[tuple[Key, Version], asyncio.Future[Entry]] = {}
+        self._lru: OrderedDict[Slot, Entry] = OrderedDict()
+        self._inflight: dict[Slot, asyncio.Future[Entry]] = {}
+        self._staleness = Staleness(stale_seconds)
+        self._stored_hash = stored_hash  # to tell an advance from a reorg (`api.staleness.advances`)
+        self._newest: dict[Key, Version] = {}  # per key, the version of its newest kept entry
+        self._revalidating: dict[Slot, asyncio.Task[None]] = {}  # background builds behind stale answers
         self._blocks: Mapping[int, BlockRef] = {}
         self._version: Version = ()
         self._checked = float("-inf")
@@ -137,11 +163,21 @@ class BlockCache:
             self._refresh = asyncio.Lock()
         async with self._refresh:
             if time.monotonic() - self._checked >= self._ttl:
-                blocks = await run_in_threadpool(self._read)
+                blocks, version, advanced = await run_in_threadpool(self._read_version)
+                if version != self._version:
+                    self._staleness.moved(self._version, version, advanced=advanced)
                 self._blocks = blocks
-                self._version = tuple(sorted((b.chain_id, b.number, b.hash) for b in blocks.values()))
+                self._version = version
                 self._checked = time.monotonic()
         return self._version
+
+    def _read_version(self) -> tuple[Mapping[int, BlockRef], Version, bool]:
+        """(blocks, version, whether it only advanced from the current one), in a thread: store queries."""
+        blocks = self._read()
+        version = tuple(sorted((b.chain_id, b.number, b.hash) for b in blocks.values()))
+        if version == self._version or self._staleness.bound <= 0:
+            return blocks, version, False
+        return blocks, version, advances(self._version, version, self._stored_hash)
 
     @property
     def current(self) -> Version:
@@ -153,26 +189,47 @@ class BlockCache:
         """(entries, bytes) kept."""
         return len(self._lru), self._bytes
 
-    def _keep(self, slot: tuple[Key, Version], entry: Entry) -> None:
+    def _keep(self, slot: Slot, entry: Entry) -> None:
         if len(entry.body) > self._max_bytes // 4:
             return  # one huge body must not flush everything else
         self._lru[slot] = entry
         self._bytes += len(entry.body)
+        key, version = slot
+        if self._newest.get(key) != self._version:  # a slow build of an older version never hides the current one
+            self._newest[key] = version
         while len(self._lru) > self._entries or self._bytes > self._max_bytes:
-            _, dropped = self._lru.popitem(last=False)
+            (key, version), dropped = self._lru.popitem(last=False)
             self._bytes -= len(dropped.body)
+            if self._newest.get(key) == version:
+                del self._newest[key]
 
     async def peek(self, key: Key) -> Entry | None:
-        """The entry for `key` at the current version if one was built, without building it."""
+        """The entry for `key` at the current version if one was built, without building it; while a background
+        build of it runs, the earlier version's answer (stale) within the bound."""
         slot = (key, await self.version())
         entry = self._lru.get(slot)
         if entry is not None:
             self._lru.move_to_end(slot)
             self.counts.local_hits += 1
             return entry
-        return await self._shared_entry(slot)
+        found = await self._shared_entry(slot)
+        if found is None and slot in self._revalidating:
+            return self._stale(key)
+        return found
 
-    async def _shared_entry(self, slot: tuple[Key, Version]) -> Entry | None:
+    def _stale(self, key: Key) -> Entry | None:
+        """The newest kept answer for `key` from an earlier version that may still be served, marked stale."""
+        version = self._newest.get(key)
+        if version is None or version == self._version or self._staleness.bound <= 0:
+            return None
+        age = self._staleness.age(version)
+        entry = None if age is None else self._lru.get((key, version))
+        if entry is None or age is None:
+            return None
+        self.counts.stale_answers += 1
+        return replace(entry, stale=age)
+
+    async def _shared_entry(self, slot: Slot) -> Entry | None:
         """The entry another process stored for `slot`, kept locally too; None without a shared level."""
         if self.shared is None:
             return None
@@ -180,7 +237,7 @@ class BlockCache:
         if found is None:
             return None
         body, route = found
-        entry = Entry(body, etag_of(body), route)
+        entry = Entry(body, etag_of(body), route, slot[1])
         self._keep(slot, entry)
         self.counts.shared_hits += 1
         return entry
@@ -189,24 +246,60 @@ class BlockCache:
         """The entry for `key` at the current version; concurrent misses share one build (run in a thread)."""
         return await self.get_async(key, lambda: run_in_threadpool(build), route)
 
-    async def get_async(self, key: Key, build: Callable[[], Awaitable[bytes]], route: str = "") -> Entry:
-        """`get` with a coroutine builder, for bodies that read the chains on the event loop (quotes)."""
+    async def get_async(self, key: Key, build: Builder, route: str = "", *, stale: bool = True) -> Entry:
+        """`get` with a coroutine builder, for bodies that read the chains on the event loop (quotes). With
+        `stale` (and the cache's bound), an earlier version's answer now and the build in the background."""
         slot = (key, await self.version())
         entry = self._lru.get(slot)
         if entry is not None:
             self._lru.move_to_end(slot)
             self.counts.local_hits += 1
             return entry
+        served = self._stale(key) if stale else None
+        if served is not None:
+            await self._revalidate(slot, build, route)
+            return served
+        return await shared_build(self._inflight, slot, lambda: self._shared_or_built(slot, build, route))
 
-        async def shared_or_built() -> Entry:
-            return await self._shared_entry(slot) or await self._build(slot, build, route)
+    async def _shared_or_built(self, slot: Slot, build: Builder, route: str) -> Entry:
+        return await self._shared_entry(slot) or await self._build(slot, build, route)
 
-        return await shared_build(self._inflight, slot, shared_or_built)
+    async def _revalidate(self, slot: Slot, build: Builder, route: str) -> None:
+        """Start the background build of `slot` unless one runs here, or another process claimed it."""
+        if slot in self._inflight or slot in self._revalidating:
+            return
+        if self.shared is not None:
+            if not await self.shared.claim(*slot, self._staleness.bound):
+                self.counts.background_elsewhere += 1
+                return
+            if slot in self._inflight or slot in self._revalidating:  # started here during the round trip
+                await self.shared.release(*slot)
+                return
+        self.counts.background_builds += 1
+        self._revalidating[slot] = asyncio.create_task(self._background(slot, build, route))
 
-    async def _build(self, slot: tuple[Key, Version], build: Callable[[], Awaitable[bytes]], route: str) -> Entry:
+    async def _background(self, slot: Slot, build: Builder, route: str) -> None:
+        try:
+            await shared_build(self._inflight, slot, lambda: self._shared_or_built(slot, build, route))
+        except Exception as exc:  # nobody awaits this task: the failure is counted and logged, nothing is kept
+            self.counts.background_failures += 1
+            log.warning("api.cache_background_build_failed", path=slot[0][0], error=repr(exc), exc_info=exc)
+        finally:
+            del self._revalidating[slot]
+            if self.shared is not None:
+                await self.shared.release(*slot)
+
+    async def aclose(self) -> None:
+        """Cancel the background builds still running (at shutdown)."""
+        tasks = list(self._revalidating.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _build(self, slot: Slot, build: Builder, route: str) -> Entry:
         started = time.perf_counter()
         body = await build()
-        entry = Entry(body, etag_of(body), route)
+        entry = Entry(body, etag_of(body), route, slot[1])
         self._keep(slot, entry)
         self.counts.builds += 1
         self.counts.build_seconds += time.perf_counter() - started

@@ -201,6 +201,8 @@ class ApiContext:
                 entries=settings.cache_entries,
                 max_bytes=settings.cache_bytes,
                 shared=shared_cache(settings, repo),
+                stale_seconds=settings.stale_seconds,
+                stored_hash=repo.block_hash,
             ),
             infos={**known_protocols(), **(infos or {})},
             tokens=TokenDirectory.of(served),

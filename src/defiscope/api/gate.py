@@ -6,7 +6,8 @@ A pure ASGI middleware (no BaseHTTPMiddleware: that one costs a task and a strea
   too). A wrong or revoked key is 401 even when anonymous access is on: a client that sends a key expects it
   to count. Checked keys are remembered `key_cache_ttl` seconds, so a revocation takes effect within that.
 - Cache hits: a GET answered before at the current indexed blocks is served from `BlockCache` here,
-  after the key and rate checks but before routing (see `defiscope.api.cache`).
+  after the key and rate checks but before routing (see `defiscope.api.cache`); so is the previous block's
+  answer, marked stale, while the current one builds in the background.
 - Rate limits (sliding-window counter, `api.rate_limits`) on every path: per key when a valid key is given, else
   per client address (IPv6 by its /64; through `trusted_proxies` by X-Forwarded-For); /v1/quote has a budget of
   its own too. Wrong keys count against a per-address budget of failed attempts, checked before the store is

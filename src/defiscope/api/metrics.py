@@ -78,7 +78,8 @@ class ChainCollector(Collector):
 
 
 def _cache_families(ctx: ApiContext) -> Iterator[Metric]:
-    """Where answers came from: this process's LRU, the shared (Redis) level, or a build here."""
+    """Where answers came from: this process's LRU, the shared (Redis) level, a build here, or an earlier block's
+    answer (stale) while a background build ran."""
     counts = ctx.cache.counts
     hits = CounterMetricFamily("defiscope_cache_hits", "Answers served from the response cache", labels=["level"])
     hits.add_metric(["local"], counts.local_hits)
@@ -86,6 +87,17 @@ def _cache_families(ctx: ApiContext) -> Iterator[Metric]:
     yield hits
     yield CounterMetricFamily("defiscope_cache_builds", "Answers built (cache misses)", value=counts.builds)
     yield CounterMetricFamily("defiscope_cache_build_seconds", "Wall time of the builds", value=counts.build_seconds)
+    yield CounterMetricFamily(
+        "defiscope_cache_stale_answers",
+        "Answers of an earlier block served while the current one built",
+        value=counts.stale_answers,
+    )
+    for name, help_text, value in (
+        ("background_builds", "Builds started in the background behind a stale answer", counts.background_builds),
+        ("background_failures", "Background builds that failed (nothing kept)", counts.background_failures),
+        ("background_elsewhere", "Background builds left to another process's claim", counts.background_elsewhere),
+    ):
+        yield CounterMetricFamily(f"defiscope_cache_{name}", help_text, value=value)
     if ctx.cache.shared is not None:
         errors = ctx.cache.shared.errors
         yield CounterMetricFamily("defiscope_cache_shared_errors", "Shared cache round trips failed", value=errors)

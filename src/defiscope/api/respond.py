@@ -1,4 +1,9 @@
-"""Serve a cached, serialized-once body with its ETag; answer 304 when the client has it already."""
+"""Serve a cached, serialized-once body with its ETag; answer 304 when the client has it already.
+
+An answer kept per version names the indexed blocks it was built at (`X-Defiscope-Blocks: 1=19000000,56=...`);
+one served stale while the current version's builds (`api.cache`) also says for how long a newer block has been
+seen (`X-Defiscope-Stale: 1.3`, seconds). Its ETag stays its own: a client holding it gets 304 for it.
+"""
 
 from __future__ import annotations
 
@@ -46,10 +51,11 @@ async def cached(request: Request, build: Callable[[], Any]) -> Response:
     return entry_response(entry, request.headers.get("if-none-match"))
 
 
-async def cached_async(request: Request, build: Callable[[], Awaitable[bytes]]) -> Response:
-    """`cached` for a body built on the event loop (it reads the chains): `build()` returns the JSON bytes."""
+async def cached_async(request: Request, build: Callable[[], Awaitable[bytes]], *, stale: bool = True) -> Response:
+    """`cached` for a body built on the event loop (it reads the chains): `build()` returns the JSON bytes.
+    `stale=False`: never the previous block's answer (a quote is acted on)."""
     key, route = _key(request)
-    entry = await context(request).cache.get_async(key, build, route)
+    entry = await context(request).cache.get_async(key, build, route, stale=stale)
     return entry_response(entry, request.headers.get("if-none-match"))
 
 
@@ -68,6 +74,10 @@ def _key(request: Request) -> tuple[Key, str]:
 
 def entry_response(entry: Entry, if_none_match: str | None) -> Response:
     headers = {"ETag": entry.etag, "Cache-Control": "no-cache"}
+    if entry.version:
+        headers["X-Defiscope-Blocks"] = ",".join(f"{chain}={number}" for chain, number, _ in entry.version)
+    if entry.stale is not None:
+        headers["X-Defiscope-Stale"] = f"{entry.stale:.1f}"
     if matches(if_none_match, entry.etag):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type=JSON, headers=headers)

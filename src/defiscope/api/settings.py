@@ -52,6 +52,11 @@ class ApiSettings:
     version_ttl: float = 0.5  # seconds between checks of the latest stored blocks (the cache key)
     cache_entries: int = 2048  # serialized responses kept (LRU)
     cache_bytes: int = 64 * 1024 * 1024  # and at most this many bytes of them
+    # Seconds after a newer block is seen during which the previous block's answer is served (marked stale) while
+    # the new one builds in the background; 0: every request waits on the build. 5 s: within half of Ethereum's
+    # 12 s slot (a stale answer is at most one chain-1 block behind the store), longer than the rebuilds measured
+    # beside the indexer's writes on the 300-pair world, and no longer than a request may queue (max_queue_wait).
+    stale_seconds: float = 5.0
     health_max_lag: float = 300.0  # seconds the last indexed block may trail the head (or indexing fail) before 503
     key_cache_ttl: float = 5.0  # seconds a checked key is trusted before the store is asked again
     # Load shedding (api/shed.py): requests past the cache worked on at once, queued behind them, and the longest
@@ -83,6 +88,8 @@ class ApiSettings:
             raise InvalidInput(
                 "API settings: max_body_bytes and shared_cache_ttl must be >= 0 and quote_deadline positive"
             )
+        if not 0 <= self.stale_seconds < float("inf"):
+            raise InvalidInput("API setting stale_seconds: must be a number of seconds >= 0 (0: never stale)")
         if self.max_in_flight < 1 or self.max_queued < 0 or not self.max_queue_wait > 0:
             raise InvalidInput(
                 "API settings: max_in_flight must be positive, max_queued >= 0 and max_queue_wait positive (seconds)"

@@ -8,6 +8,12 @@ is built locally as without a shared level, and the failure is counted and logge
     shared = SharedCache.connect("redis://127.0.0.1:6379/0", prefix="defiscope", ttl=60)
     found = await shared.get(("/v1/protocols", "limit=10"), version)   # (body, route) or None
     await shared.put(("/v1/protocols", "limit=10"), version, body, "/v1/protocols")
+
+A background build behind a stale answer (`BlockCache`) is claimed first, so that one process builds it:
+`claim` is a SET NX with a TTL (a claimant that dies frees it by expiry), `release` deletes it when the build
+ends, built or failed. A Redis that fails grants the claim: at worst each process builds, as without Redis.
+
+    if await shared.claim(key, version, 5.0): ...build...; await shared.release(key, version)
 """
 
 from __future__ import annotations
@@ -30,14 +36,15 @@ TIMEOUT_SECONDS: Final = 0.25
 _SEP: Final = b"\0"
 
 
-def entry_name(prefix: str, key: Key, version: Version) -> str:
-    """The Redis key of one answer at one version: a digest, so that long query strings stay short keys.
+def entry_name(prefix: str, key: Key, version: Version, kind: str = "cache") -> str:
+    """The Redis key of one answer at one version (`kind` "claim": of its build's claim): a digest, so that long
+    query strings stay short keys.
 
     >>> entry_name("ds", ("/v1/protocols", ""), ((1, 100, "0xab"),))[:9]
     'ds:cache:'
     """
     digest = hashlib.blake2b(repr((key, version)).encode(), digest_size=20).hexdigest()
-    return f"{prefix}:cache:{digest}"
+    return f"{prefix}:{kind}:{digest}"
 
 
 class SharedCache:
@@ -71,6 +78,21 @@ class SharedCache:
             await self._client.set(name, route.encode() + _SEP + body, px=self._ttl_ms)
         except (RedisError, OSError) as exc:
             self._failed("put", exc)
+
+    async def claim(self, key: Key, version: Version, seconds: float) -> bool:
+        """Whether this process may build `key` at `version`: no other claim lives (this one lasts `seconds`)."""
+        name = entry_name(self._prefix, key, version, "claim")
+        try:
+            return bool(await self._client.set(name, b"1", nx=True, px=max(1, int(seconds * 1000))))
+        except (RedisError, OSError) as exc:
+            self._failed("claim", exc)
+            return True
+
+    async def release(self, key: Key, version: Version) -> None:
+        try:
+            await self._client.delete(entry_name(self._prefix, key, version, "claim"))
+        except (RedisError, OSError) as exc:
+            self._failed("release", exc)
 
     async def aclose(self) -> None:
         await self._client.aclose()

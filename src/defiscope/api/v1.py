@@ -251,7 +251,8 @@ def router(settings: ApiSettings) -> APIRouter:
         )
         async with ctx.quote_slots:
             try:
-                return await asyncio.wait_for(cached_async(request, lambda: quotes.quote(ctx, query)), deadline)
+                quoted = cached_async(request, lambda: quotes.quote(ctx, query), stale=False)  # a quote is acted on
+                return await asyncio.wait_for(quoted, deadline)
             except TimeoutError:
                 raise ApiError(
                     503,
