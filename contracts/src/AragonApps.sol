@@ -12,8 +12,8 @@ import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol
 ///         its votes' EVM scripts; the LDO token is a MiniMe (balances at past blocks). Same selectors, events,
 ///         constants, error strings and storage positions as `@aragon/os@4.4.0` and `@aragon/apps-voting@2.1.0`
 ///         (npm); Lido's DAO Agent (the admin of Lido's OssifiableProxies) is `@aragon/apps-agent@2.1.0`'s Agent.
-///         Left out: permission parameters (`grantPermissionP`: every permission here is unconditional), the EVM
-///         script registry (apps run CallsScript's spec 1 themselves), recovery vaults, the Agent's Vault
+///         Permission parameters (`grantPermissionP`) are kept and evaluated as aragonOS 4.4.0's ACL does. Left
+///         out: the EVM script registry (apps run CallsScript's spec 1 themselves), recovery vaults, the Agent's Vault
 ///         transfers, protected tokens and signatures.
 
 /// @dev aragonOS's AppStorage: an app's kernel and id at unstructured positions, so its own storage starts at 0.
@@ -83,10 +83,28 @@ contract AragonACL {
     address public constant ANY_ENTITY = address(type(uint160).max);
     address public constant BURN_ENTITY = address(1);
 
+    // aragonOS's ACLParams: a condition is a list of params, the first evaluated (logic ops point at others).
+    enum Op { NONE, EQ, NEQ, GT, LT, GTE, LTE, RET, NOT, AND, OR, XOR, IF_ELSE }
+
+    struct Param {
+        uint8 id;
+        uint8 op;
+        uint240 value;
+    }
+
+    uint8 internal constant BLOCK_NUMBER_PARAM_ID = 200;
+    uint8 internal constant TIMESTAMP_PARAM_ID = 201;
+    uint8 internal constant ORACLE_PARAM_ID = 203;
+    uint8 internal constant LOGIC_OP_PARAM_ID = 204;
+    uint8 internal constant PARAM_VALUE_PARAM_ID = 205;
+    uint256 internal constant ORACLE_CHECK_GAS = 30000;
+
     mapping(bytes32 => bytes32) internal permissions; // permission hash => params hash
+    mapping(bytes32 => Param[]) internal permissionParams; // params hash => params
     mapping(bytes32 => address) internal permissionManager;
 
     event SetPermission(address indexed entity, address indexed app, bytes32 indexed role, bool allowed);
+    event SetPermissionParams(address indexed entity, address indexed app, bytes32 indexed role, bytes32 paramsHash);
     event ChangePermissionManager(address indexed app, bytes32 indexed role, address indexed manager);
 
     modifier auth(bytes32 role) {
@@ -118,8 +136,17 @@ contract AragonACL {
         _createPermission(entity, app, role, manager);
     }
 
-    function grantPermission(address entity, address app, bytes32 role) external onlyPermissionManager(app, role) {
-        _setPermission(entity, app, role, EMPTY_PARAM_HASH);
+    function grantPermission(address entity, address app, bytes32 role) external {
+        grantPermissionP(entity, app, role, new uint256[](0));
+    }
+
+    /// @dev aragonOS: each param is id (8 bits) | op (8 bits) | value (240 bits); stored once per params hash.
+    function grantPermissionP(address entity, address app, bytes32 role, uint256[] memory params)
+        public
+        onlyPermissionManager(app, role)
+    {
+        bytes32 paramsHash = params.length > 0 ? _saveParams(params) : EMPTY_PARAM_HASH;
+        _setPermission(entity, app, role, paramsHash);
     }
 
     function revokePermission(address entity, address app, bytes32 role) external onlyPermissionManager(app, role) {
@@ -141,14 +168,54 @@ contract AragonACL {
         return permissionManager[roleHash(app, role)];
     }
 
-    function hasPermission(address who, address where, bytes32 what) public view returns (bool) {
-        return permissions[permissionHash(who, where, what)] != NO_PERMISSION
-            || permissions[permissionHash(ANY_ENTITY, where, what)] != NO_PERMISSION;
+    function getPermissionParamsLength(address entity, address app, bytes32 role) external view returns (uint256) {
+        return permissionParams[permissions[permissionHash(entity, app, role)]].length;
     }
 
-    /// @dev The arguments (`how`) matter only to permissions with parameters, which this replica never stores.
-    function hasPermission(address who, address where, bytes32 what, bytes memory) public view returns (bool) {
-        return hasPermission(who, where, what);
+    function getPermissionParam(address entity, address app, bytes32 role, uint256 index)
+        external
+        view
+        returns (uint8, uint8, uint240)
+    {
+        Param storage param = permissionParams[permissions[permissionHash(entity, app, role)]][index];
+        return (param.id, param.op, param.value);
+    }
+
+    /// @dev aragonOS casts the bytes to uint256[] in place (whole words only); copied here.
+    function hasPermission(address who, address where, bytes32 what, bytes memory how) public view returns (bool) {
+        uint256[] memory words = new uint256[](how.length / 32);
+        for (uint256 i = 0; i < words.length; i++) {
+            words[i] = uint256(bytes32(_slice32(how, i * 32)));
+        }
+        return hasPermission(who, where, what, words);
+    }
+
+    function hasPermission(address who, address where, bytes32 what, uint256[] memory how)
+        public
+        view
+        returns (bool)
+    {
+        bytes32 whoParams = permissions[permissionHash(who, where, what)];
+        if (whoParams != NO_PERMISSION && evalParams(whoParams, who, where, what, how)) {
+            return true;
+        }
+        bytes32 anyParams = permissions[permissionHash(ANY_ENTITY, where, what)];
+        return anyParams != NO_PERMISSION && evalParams(anyParams, ANY_ENTITY, where, what, how);
+    }
+
+    function hasPermission(address who, address where, bytes32 what) public view returns (bool) {
+        return hasPermission(who, where, what, new uint256[](0));
+    }
+
+    function evalParams(bytes32 paramsHash, address who, address where, bytes32 what, uint256[] memory how)
+        public
+        view
+        returns (bool)
+    {
+        if (paramsHash == EMPTY_PARAM_HASH) {
+            return true;
+        }
+        return _evalParam(paramsHash, 0, who, where, what, how);
     }
 
     function _createPermission(address entity, address app, bytes32 role, address manager) internal {
@@ -158,7 +225,122 @@ contract AragonACL {
 
     function _setPermission(address entity, address app, bytes32 role, bytes32 paramsHash) internal {
         permissions[permissionHash(entity, app, role)] = paramsHash;
-        emit SetPermission(entity, app, role, paramsHash != NO_PERMISSION);
+        bool entityHasPermission = paramsHash != NO_PERMISSION;
+        emit SetPermission(entity, app, role, entityHasPermission);
+        if (entityHasPermission && paramsHash != EMPTY_PARAM_HASH) {
+            emit SetPermissionParams(entity, app, role, paramsHash);
+        }
+    }
+
+    function _saveParams(uint256[] memory encodedParams) internal returns (bytes32) {
+        bytes32 paramHash = keccak256(abi.encodePacked(encodedParams));
+        Param[] storage params = permissionParams[paramHash];
+        if (params.length == 0) {
+            for (uint256 i = 0; i < encodedParams.length; i++) {
+                uint256 encoded = encodedParams[i];
+                params.push(Param(uint8(encoded >> (8 * 31)), uint8(encoded >> (8 * 30)), uint240(encoded)));
+            }
+        }
+        return paramHash;
+    }
+
+    function _evalParam(bytes32 paramsHash, uint32 paramId, address who, address where, bytes32 what, uint256[] memory how)
+        internal
+        view
+        returns (bool)
+    {
+        if (paramId >= permissionParams[paramsHash].length) {
+            return false; // out of bounds
+        }
+        Param memory param = permissionParams[paramsHash][paramId];
+        if (param.id == LOGIC_OP_PARAM_ID) {
+            return _evalLogic(param, paramsHash, who, where, what, how);
+        }
+        uint256 value;
+        uint256 comparedTo = uint256(param.value);
+        if (param.id == ORACLE_PARAM_ID) {
+            value = _checkOracle(address(uint160(param.value)), who, where, what, how) ? 1 : 0;
+            comparedTo = 1;
+        } else if (param.id == BLOCK_NUMBER_PARAM_ID) {
+            value = block.number;
+        } else if (param.id == TIMESTAMP_PARAM_ID) {
+            value = uint64(block.timestamp);
+        } else if (param.id == PARAM_VALUE_PARAM_ID) {
+            value = uint256(param.value);
+        } else {
+            if (param.id >= how.length) {
+                return false;
+            }
+            value = uint256(uint240(how[param.id])); // aragonOS keeps 240 bits
+        }
+        if (Op(param.op) == Op.RET) {
+            return value > 0;
+        }
+        return _compare(value, Op(param.op), comparedTo);
+    }
+
+    function _evalLogic(Param memory param, bytes32 paramsHash, address who, address where, bytes32 what, uint256[] memory how)
+        internal
+        view
+        returns (bool)
+    {
+        (uint32 first, uint32 second, uint32 third) = _decodeParamsList(uint256(param.value));
+        if (Op(param.op) == Op.IF_ELSE) {
+            bool condition = _evalParam(paramsHash, first, who, where, what, how);
+            return _evalParam(paramsHash, condition ? second : third, who, where, what, how);
+        }
+        bool r1 = _evalParam(paramsHash, first, who, where, what, how);
+        if (Op(param.op) == Op.NOT) {
+            return !r1;
+        }
+        if (r1 && Op(param.op) == Op.OR) {
+            return true;
+        }
+        if (!r1 && Op(param.op) == Op.AND) {
+            return false;
+        }
+        bool r2 = _evalParam(paramsHash, second, who, where, what, how);
+        if (Op(param.op) == Op.XOR) {
+            return r1 != r2;
+        }
+        return r2; // AND and OR both rest on r2 after the checks above
+    }
+
+    function _compare(uint256 a, Op op, uint256 b) internal pure returns (bool) {
+        if (op == Op.EQ) return a == b;
+        if (op == Op.NEQ) return a != b;
+        if (op == Op.GT) return a > b;
+        if (op == Op.LT) return a < b;
+        if (op == Op.GTE) return a >= b;
+        if (op == Op.LTE) return a <= b;
+        return false;
+    }
+
+    /// @dev aragonOS: IACLOracle.canPerform(who, where, what, how) by staticcall with 30,000 gas; a revert or an
+    ///      answer that is not one word is false.
+    function _checkOracle(address oracle, address who, address where, bytes32 what, uint256[] memory how)
+        internal
+        view
+        returns (bool)
+    {
+        bytes memory data = abi.encodeWithSelector(
+            bytes4(keccak256("canPerform(address,address,bytes32,uint256[])")), who, where, what, how
+        );
+        (bool ok, bytes memory answer) = oracle.staticcall{gas: ORACLE_CHECK_GAS}(data);
+        if (!ok || answer.length != 32) {
+            return false;
+        }
+        return abi.decode(answer, (uint256)) != 0; // aragonOS reads the word: any non-zero is true
+    }
+
+    function _decodeParamsList(uint256 x) internal pure returns (uint32, uint32, uint32) {
+        return (uint32(x), uint32(x >> (8 * 4)), uint32(x >> (8 * 8)));
+    }
+
+    function _slice32(bytes memory data, uint256 at) internal pure returns (bytes32 word) {
+        assembly {
+            word := mload(add(add(data, 0x20), at))
+        }
     }
 
     function _setPermissionManager(address newManager, address app, bytes32 role) internal {

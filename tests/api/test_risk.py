@@ -54,9 +54,19 @@ def test_profile_is_the_newest_score_in_the_issue_shape(client: TestClient) -> N
     ]
     assert all(set(p) == {"name", "score", "weight", "evidence"} for p in body["pillars"])
     (pool,) = body["control"]
-    assert set(pool) == {"contract", "address", "proxy", "proxy_pattern", "implementation", "admin_chain"}
-    assert pool["proxy"] == "transparent"
-    assert pool["admin_chain"] == [{"address": EOA, "type": "eoa", "threshold": None, "delay_seconds": None}]
+    issue = {"contract", "address", "proxy", "implementation", "admin_chain"}
+    assert set(pool) == issue | {"proxy_pattern", "pending_owner"}  # added: the pattern, a nominee not accepted
+    assert (pool["proxy"], pool["pending_owner"]) == ("transparent", None)
+    assert pool["admin_chain"] == [
+        {
+            "address": EOA,
+            "type": "eoa",
+            "threshold": None,
+            "delay_seconds": None,
+            "pending_owner": None,
+            "conditional": [],
+        }
+    ]
     assert set(body["facts"]) == {"audits", "incidents", "insurance", "bounty"}
     assert body["facts"]["bounty"]["max_payout_usd"] == 1_000_000
     assert [(c["block"], c["before"], c["after"]) for c in body["changes"]] == [

@@ -72,9 +72,12 @@ def _print_contract(c: dict[str, Any]) -> None:
             extra.append(f"delay {link['delay_seconds']} s")
         if link["why"]:
             extra.append(link["why"])
+        extra += [_nominee(link["pending_owner"])] if link["pending_owner"] else []
         out.print(escape(f"    {link['type']:9} {link['address']}  {'; '.join(extra)}"), highlight=False)
     if c["admin_why"]:
         out.print(escape(f"    admin: {c['admin_why']}"), highlight=False)
+    if c["pending_owner"]:
+        out.print(escape(f"    {_nominee(c['pending_owner'])}"), highlight=False)
     for power in c["pause"]:
         who = ", ".join(power["holders"]) or power["why"] or "nobody"
         out.print(escape(f"    {power['power']}: {who} ({power['source']})"), highlight=False)
@@ -83,6 +86,10 @@ def _print_contract(c: dict[str, Any]) -> None:
             out.print(escape(f"      {holder}: {ends}"), highlight=False)
     for u in c["upgrades"]:
         out.print(escape(f"    upgraded at block {u['block']} to {u['implementation']}"), highlight=False)
+
+
+def _nominee(pending: dict[str, Any]) -> str:
+    return f"pending owner {pending['type']} {pending['address']} ({pending['via']}, not yet accepted)"
 
 
 def _print_kind(kind: dict[str, Any]) -> None:

@@ -80,6 +80,8 @@ def _print(doc: dict[str, Any]) -> None:
     out.print(table)
     for c in doc["control"]:
         hops = " -> ".join(f"{h['type']} {h['address']}" for h in c["admin_chain"]) or "no admin found"
+        nominees = [p for p in (c["pending_owner"], *(h["pending_owner"] for h in c["admin_chain"])) if p]
+        hops += "".join(f" (pending owner {p['type']} {p['address']})" for p in nominees)
         found = c.get("discovered")  # a group of contracts found at run time sharing this control
         shared = "" if found is None else f" [{found['count']} of {found['of']} {found['kind']}, {found['rule']}]"
         odd = " EXCEPTION" if found is not None and found["exception"] else ""

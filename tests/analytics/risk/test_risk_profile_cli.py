@@ -42,9 +42,10 @@ def test_profile_json_has_the_issue_shape(
     assert comptroller["admin_chain"][0]["delay_seconds"] > 0
     assert {c["proxy"] for c in data["control"]} <= PROXY_KINDS
     assert {h["type"] for c in data["control"] for h in c["admin_chain"]} <= ADMIN_TYPES
-    assert all(
-        set(h) == {"address", "type", "threshold", "delay_seconds"} for c in data["control"] for h in c["admin_chain"]
-    )
+    # The issue's link fields, plus a nominee not yet accepted and Aragon's conditional holders (docs/risk.md).
+    link_fields = {"address", "type", "threshold", "delay_seconds", "pending_owner", "conditional"}
+    assert all(set(h) == link_fields for c in data["control"] for h in c["admin_chain"])
+    assert all(c["pending_owner"] is None for c in data["control"])  # nobody nominated on the devnet's world
     # Every cToken of the Comptroller, found by the snapshot's discovery, inspected: one entry per shared control.
     (ctokens,) = [k for k in data["discovered"] if k["kind"] == "cToken"]
     markets = {a for n, a in deployment.contracts.items() if n.startswith("CompoundV2cToken:")}

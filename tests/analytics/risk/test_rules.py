@@ -36,7 +36,7 @@ from defiscope.chain.block import BlockRef
 from defiscope.prices.quote import PriceQuote
 from defiscope.protocols.bad_debt import BadDebt
 from defiscope.protocols.base import BalanceKind, CallRecord
-from defiscope.protocols.control.admin import AdminLink
+from defiscope.protocols.control.admin import AdminLink, PendingOwner
 from defiscope.protocols.control.profile import ContractControl, PausePower
 from defiscope.protocols.control.proxy import ProxyInfo
 from defiscope.tvl.model import ProtocolSnapshot, TokenValue
@@ -75,6 +75,37 @@ def test_an_eoa_that_upgrades_without_delay_scores_10_and_caps_the_composite() -
     assert [o.rule for o in result.overrides] == ["override.eoa-upgrade-no-delay"]
     assert result.composite == 30  # the weighted mean is higher; the cap binds
     assert result.composite_rule == "override.eoa-upgrade-no-delay"
+
+
+def test_a_nominee_not_yet_accepted_scores_the_weaker_of_the_two_chains() -> None:
+    """Its own accept is all it needs: an EOA nominated by a Safe scores as the EOA; a Safe nominated by an EOA
+    changes nothing but the evidence; behind a timelock the nominee still waits for it."""
+    nominee = PendingOwner("pendingOwner()(address)", EOA, eoa())
+    pool = replace(contract("transparent", safe(4)), pending=nominee)
+    score_, rule, why = contract_score(pool)
+    assert (score_, rule) == (10, "control.pending-owner")
+    assert why.startswith(f"pendingOwner() {EOA}, not yet accepted, may take over at any block: then ends at eoa")
+    assert [o.rule for o in score.overrides_of([pool])] == ["override.eoa-upgrade-no-delay"]
+    stronger = replace(contract("transparent", eoa()), pending=PendingOwner("pendingOwner()(address)", SAFE, safe(4)))
+    assert contract_score(stronger)[:2] == (10, "control.eoa-no-delay")
+    assert f"pending owner multisig {SAFE} (pendingOwner(), not yet accepted)" in contract_score(stronger)[2]
+    lock = replace(timelock(2 * DAY), pending=PendingOwner("pendingAdmin()(address)", EOA, eoa()))
+    behind = contract("transparent", lock, AdminLink(GOV, "governor"))
+    assert contract_score(behind)[:2] == (10 + 30, "control.pending-owner")  # the 2-day delay still counts
+    assert score.overrides_of([behind]) == ()
+    unclassified = replace(contract("none", safe(4)), pending=PendingOwner("pendingOwner()(address)", ADMIN, None))
+    assert contract_score(unclassified)[:2] == (0, "control.unknown-admin")  # never taken as safe
+    understood_not = PendingOwner("pendingOwner()(address)", ADMIN, AdminLink(ADMIN, "unknown", why="odd"))
+    assert contract_score(replace(unclassified, pending=understood_not))[:2] == (0, "control.unknown-admin")
+
+
+def test_a_conditional_aragon_holder_is_named_in_the_evidence() -> None:
+    acl = AdminLink(ADMIN, "contract", controllers=(GOV, EOA), conditional=((EOA, 2),))
+    app = contract("custom", acl, eoa())
+    assert contract_score(app)[:2] == (10, "control.eoa-no-delay")
+    note = f"conditional holder {EOA} at {ADMIN} (2 parameters; counted: a condition can be met)"
+    assert note in contract_score(app)[2]
+    assert note in rules.describe_chain(app)
 
 
 def test_a_timelock_in_front_of_the_eoa_earns_its_delay_and_lifts_the_cap() -> None:

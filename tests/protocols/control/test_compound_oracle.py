@@ -102,10 +102,15 @@ async def test_ownership_handed_to_an_eoa_shows_once_accepted_and_scores_10(
     assert oracle.pendingOwner().call() == eoa
     pending = _oracle_group(await _surface(client, deployment))
     assert [link.kind for link in pending.control.admin_chain] == ["multisig"]  # Ownable2Step: not yet accepted
+    nominee = pending.control.pending  # shown meanwhile, and scored: it may accept at any block
+    assert nominee is not None
+    assert (nominee.address, nominee.kind, nominee.via) == (eoa, "eoa", "pendingOwner()(address)")
+    assert contract_score(pending.control)[:2] == (10, "control.pending-owner")
 
     sender.send(oracle.acceptOwnership(), sender=eoa)
     surface = await _surface(client, deployment)
     group = _oracle_group(surface)
+    assert group.control.pending is None
     assert [(link.kind, link.address) for link in group.control.admin_chain] == [("eoa", eoa)]
     assert contract_score(group.control)[:2] == (10, "control.eoa-no-delay")
     pillar = control_pillar(surface.scored)

@@ -71,11 +71,16 @@ def test_the_comptrollers_oracle_is_named_not_a_dependency() -> None:
     assert "oracle()" in plan.why
 
 
-def test_a_failed_or_zero_oracle_is_not_inspected_and_says_why() -> None:
+def test_a_failed_oracle_read_is_unread_and_a_zero_oracle_not_inspected() -> None:
     named = NAMED_BY[ORACLE.interface]
     failed = plan_named(ORACLE, named, _oracle_answers(None))
-    assert (failed.rule, failed.count, failed.inspect) == ("not-listed", None, ())
-    assert failed.why == "not inspected: oracle() failed: reverted"
+    first, second = (to_checksum_address(c) for c in COMPTROLLERS)
+    # What the failed call names is a contract of the protocol all the same: unknown, counted, never left out.
+    assert (failed.rule, failed.count, failed.inspect, failed.unread) == ("named", 1, (), ((first, "reverted"),))
+    assert failed.why.endswith(f"oracle() failed at {first}: what it names is unknown, scored as such")
+    oracle = "0x" + "0a" * 20
+    mixed = plan_named(ORACLE, named, _oracle_answers(oracle, None))  # one namer answers, the other fails
+    assert (mixed.count, mixed.inspect, mixed.unread) == (2, (to_checksum_address(oracle),), ((second, "reverted"),))
     unset = plan_named(ORACLE, named, _oracle_answers("0x" + "00" * 20))
     assert (unset.rule, unset.count, unset.inspect) == ("named", 0, ())
     nobody = plan_named(ORACLE, named, [])

@@ -52,12 +52,15 @@ CONTROL_EVENTS: Final = (
     "AdminChanged(address,address)",
     "BeaconUpgraded(address)",
     "OwnershipTransferred(address,address)",
+    "OwnershipTransferStarted(address,address)",  # Ownable2Step: a nominee shows before it accepts
     "OwnerChanged(address,address)",
     "RoleGranted(bytes32,address,address)",
     "RoleRevoked(bytes32,address,address)",
     "MinDelayChange(uint256,uint256)",
     "NewAdmin(address)",
     "NewAdmin(address,address)",  # Compound's Unitroller and cTokens
+    "NewPendingAdmin(address)",  # Compound's Timelock: a nominee
+    "NewPendingAdmin(address,address)",  # Compound's Unitroller and cTokens: a nominee
     "NewImplementation(address,address)",  # a Unitroller's new Comptroller
     "NewPriceOracle(address,address)",  # a Comptroller's new price oracle (a contract of the protocol)
     "NewDelay(uint256)",

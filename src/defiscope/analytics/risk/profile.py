@@ -35,7 +35,7 @@ from defiscope.chain.reader import Reader
 from defiscope.deployments import Deployment
 from defiscope.governance.load import GovernanceView, governance_view, rules_for, stored_events
 from defiscope.protocols.bad_debt import BadDebt, bad_debts, exposes_bad_debt
-from defiscope.protocols.control.discovered import ControlGroup, DiscoveredKind
+from defiscope.protocols.control.discovered import UNREAD, ControlGroup, DiscoveredKind
 from defiscope.protocols.control.profile import ContractControl, ControlSurface, Found, fixed_contracts, surfaces_in
 from defiscope.protocols.control.rounds import ControlLogs, Rounds
 from defiscope.protocols.governors import GOVERNORS, GovernedProtocol
@@ -92,10 +92,13 @@ class RiskProfile:
 
 
 def control_json(contract: ContractControl) -> dict[str, Any]:
+    """Issue 18's entry, plus: ``proxy_pattern``; ``pending_owner`` (a nominee not yet accepted, of the contract's
+    first admin, or per link of its admin's); ``conditional`` per link (Aragon grants with parameters). ``address``
+    is null for a named contract whose address could not be read (its one link says why)."""
     kind = contract.proxy.kind
     return {
         "contract": contract.name,
-        "address": contract.proxy.address,
+        "address": None if contract.proxy.pattern == UNREAD else contract.proxy.address,
         "proxy": kind if kind in PROFILE_PROXY_KINDS else "none",
         # The precise pattern, so an older delegating proxy that `proxy` must call "none" (a Unitroller, a
         # CErc20Delegator, an Aragon app) still reads as upgradeable, with its implementation.
@@ -107,9 +110,12 @@ def control_json(contract: ContractControl) -> dict[str, Any]:
                 "type": link.kind,
                 "threshold": link.threshold,
                 "delay_seconds": link.delay_seconds,
+                "pending_owner": None if link.pending is None else link.pending.to_json(),
+                "conditional": [{"address": a, "params": n} for a, n in link.conditional],
             }
             for link in contract.admin_chain
         ],
+        "pending_owner": None if contract.pending is None else contract.pending.to_json(),
     }
 
 

@@ -21,10 +21,13 @@ from defiscope.analytics.risk.health import GovernanceHealth
 
 if TYPE_CHECKING:  # data types only: this module reads nothing
     from defiscope.analytics.risk.facts import ProtocolFacts
-    from defiscope.protocols.control.admin import AdminLink
+    from defiscope.protocols.control.admin import AdminLink, PendingOwner
     from defiscope.protocols.control.profile import ContractControl, PausePower
+    from defiscope.protocols.control.proxy import ProxyInfo
 
 DAY: Final = 86_400
+#: The rule of an admin not understood (scored 0; a pause power does not lift it).
+UNKNOWN_ADMIN: Final = "control.unknown-admin"
 #: Control: points for who is at the end of an admin chain, then for the longest timelock delay on it.
 END_POINTS: Final[Mapping[str, int]] = {"eoa": 10, "contract": 20, "timelock": 20, "multisig": 30, "governor": 60}
 DELAY_POINTS: Final = ((7 * DAY, 40), (2 * DAY, 30), (DAY, 20), (3600, 10))
@@ -75,7 +78,39 @@ def chain_delay(chain: Sequence[AdminLink]) -> int:
 
 def describe_chain(contract: ContractControl) -> str:
     hops = " -> ".join(f"{link.kind} {link.address}" for link in contract.admin_chain) or "no admin"
-    return f"{contract.proxy.kind} proxy; {hops}; delay {chain_delay(contract.admin_chain)} s"
+    notes = "".join(f"; {note}" for note in chain_notes(contract))
+    return f"{contract.proxy.kind} proxy; {hops}; delay {chain_delay(contract.admin_chain)} s{notes}"
+
+
+def chain_notes(contract: ContractControl) -> list[str]:
+    """What the evidence must say beside the hops: nominees not yet accepted, holders whose grant is conditional."""
+    notes = [
+        f"pending owner {pending.kind} {pending.address} ({pending.via.split('(')[0]}(), not yet accepted)"
+        for _, pending in _nominations(contract)
+    ]
+    notes += [
+        f"conditional holder {holder} at {link.address} ({count} parameters; counted: a condition can be met)"
+        for link in contract.admin_chain
+        for holder, count in link.conditional
+    ]
+    return notes
+
+
+def _nominations(contract: ContractControl) -> list[tuple[int, PendingOwner]]:
+    """(how many links of the chain stay, the nominee) for each two-step handover started and not accepted: the
+    contract's own (its first admin's successor: no link stays) and each link's (the links up to it stay)."""
+    found = [(0, contract.pending)] if contract.pending is not None else []
+    found += [(i + 1, link.pending) for i, link in enumerate(contract.admin_chain) if link.pending is not None]
+    return found
+
+
+def scored_chains(contract: ContractControl) -> list[tuple[PendingOwner | None, tuple[AdminLink, ...]]]:
+    """The chains a contract is scored on, the weakest counting: its admin chain, and for each nominee not yet
+    accepted the chain as it would be once accepted (the links it succeeds cut, the nominee's own link the end)."""
+    chains: list[tuple[PendingOwner | None, tuple[AdminLink, ...]]] = [(None, contract.admin_chain)]
+    for kept, pending in _nominations(contract):
+        chains.append((pending, (*contract.admin_chain[:kept], pending.as_link())))
+    return chains
 
 
 def end_kinds(chain: Sequence[AdminLink]) -> tuple[str, ...]:
@@ -95,8 +130,22 @@ def _renounced(link: AdminLink) -> bool:
 
 
 def contract_score(contract: ContractControl) -> tuple[int, str, str]:
-    """(score, rule, why) for one contract's control."""
-    chain, proxy = contract.admin_chain, contract.proxy
+    """(score, rule, why) for one contract's control: the weakest of its `scored_chains` (a nominee not yet accepted
+    may take over at any block, alone: ``control.pending-owner`` when that is weaker than the chain in force)."""
+    weakest = chain_score(contract.admin_chain, contract.proxy)
+    for pending, chain in scored_chains(contract)[1:]:
+        assert pending is not None
+        score, rule, why = chain_score(chain, contract.proxy)
+        if score < weakest[0]:
+            how = f"{pending.via.split('(')[0]}() {pending.address}, not yet accepted, may take over at any block"
+            # Not understood stays the rule (a pause power never lifts it); else the nomination is what set it.
+            weakest = score, rule if rule == UNKNOWN_ADMIN else "control.pending-owner", f"{how}: then {why}"
+    notes = [note for note in chain_notes(contract) if note not in weakest[2]]
+    return weakest[0], weakest[1], "; ".join([weakest[2], *notes])
+
+
+def chain_score(chain: Sequence[AdminLink], proxy: ProxyInfo) -> tuple[int, str, str]:
+    """(score, rule, why) for one admin chain of a contract that is ``proxy``."""
     if not chain:
         if proxy.kind != "none":
             return 0, "control.unknown-admin", f"{proxy.kind} proxy whose admin was not found: {proxy.admin_why}"
@@ -157,7 +206,7 @@ def control_pillar(contracts: Iterable[ContractControl]) -> PillarScore:
     scored = [(contract_score(c), c) for c in own]
     (score, rule, why), weakest = min(scored, key=lambda item: item[0][0])
     pause, pause_why = pause_points(own)
-    if rule == "control.unknown-admin":  # an admin not understood scores 0: a pause power does not lift it
+    if rule == UNKNOWN_ADMIN:  # an admin not understood scores 0: a pause power does not lift it
         pause = min(pause, 0)
     inputs = {f"{c.name} ({c.proxy.address}).admin_chain": describe_chain(c) for c in own}
     inputs["pause"] = f"{pause_why} ({pause:+d})"

@@ -21,15 +21,17 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
-from defiscope.analytics.risk.rules import PillarScore, chain_delay, end_kinds
+from defiscope.analytics.risk.rules import PillarScore, chain_delay, end_kinds, scored_chains
 
 if TYPE_CHECKING:
     from defiscope.protocols.control.admin import AdminLink
     from defiscope.protocols.control.profile import ContractControl
 
 #: risk-2: pause powers scored (control), bad debt (economic); risk-3: the contracts found at run time (control),
-#: and a fork's weakest controller ends its chain.
-FORMULA_VERSION: Final = "risk-3"
+#: and a fork's weakest controller ends its chain; risk-4: a nominee not yet accepted scored as if it had accepted
+#: when weaker, an Aragon grant with parameters counted as a holder, a named contract whose address could not be
+#: read scored unknown.
+FORMULA_VERSION: Final = "risk-4"
 WEIGHTS: Final[Mapping[str, int]] = MappingProxyType(
     {"control": 30, "code & audits": 15, "incidents": 15, "oracle dependence": 10, "governance": 15, "economic": 15}
 )
@@ -68,16 +70,17 @@ def overrides_of(contracts: Iterable[ContractControl]) -> tuple[Override, ...]:
     for c in contracts:
         if c.dependency:
             continue
-        chain = c.admin_chain
-        unknown_end = bool(chain) and "unknown" in end_kinds(chain)
-        if any(link.kind == "unknown" for link in chain) or unknown_end or (not chain and c.proxy.kind != "none"):
-            why = f"{c.name} ({c.proxy.address}): its admin could not be classified"
-            found.setdefault("override.unknown-admin", Override("override.unknown-admin", 0, why))
-        upgradeable = c.proxy.kind != "none"
-        if upgradeable and chain and "eoa" in end_kinds(chain) and chain_delay(chain) == 0:
-            eoa = chain[-1].address if chain[-1].kind == "eoa" else _eoa_controller(chain[-1])
-            why = f"{c.name} ({c.proxy.address}) can be upgraded by the EOA {eoa} without a timelock"
-            found.setdefault("override.eoa-upgrade-no-delay", Override("override.eoa-upgrade-no-delay", 0, why))
+        for pending, chain in scored_chains(c):  # a nominee not yet accepted may take over at any block
+            nominee = "" if pending is None else f" once its nominee {pending.address} accepts"
+            unknown_end = bool(chain) and "unknown" in end_kinds(chain)
+            if any(link.kind == "unknown" for link in chain) or unknown_end or (not chain and c.proxy.kind != "none"):
+                why = f"{c.name} ({c.proxy.address}): its admin could not be classified{nominee}"
+                found.setdefault("override.unknown-admin", Override("override.unknown-admin", 0, why))
+            upgradeable = c.proxy.kind != "none"
+            if upgradeable and chain and "eoa" in end_kinds(chain) and chain_delay(chain) == 0:
+                eoa = chain[-1].address if chain[-1].kind == "eoa" else _eoa_controller(chain[-1])
+                why = f"{c.name} ({c.proxy.address}) can be upgraded by the EOA {eoa} without a timelock{nominee}"
+                found.setdefault("override.eoa-upgrade-no-delay", Override("override.eoa-upgrade-no-delay", 0, why))
     return tuple(Override(o.rule, CAPS[o.rule], o.why) for o in found.values())
 
 

@@ -18,6 +18,9 @@ Each account is probed once, its code, every classifying call and its control ev
 - Aave's PoolConfigurator (``contract`` acting for the ACLManager's POOL_ADMIN_ROLE holders), Governance V3's
   PayloadsController (``timelock``) and GovernanceCore (``governor``): see `control.aave`, asked before owner();
 - ``owner()``: ``contract`` (Ownable); the next hop is its owner;
+- a nominee not yet accepted (``pendingOwner()`` of an Ownable2Step, ``pendingAdmin()`` of Compound's Timelock) is
+  asked with the probes and shown on the link (`PendingOwner`), classified while the next hop is (no round of its
+  own): it may accept at any block, alone;
 - ``wards(0)`` answered (and none of the above): ``contract`` administered by its dss wards (Maker's Vat, Jug, a
   join, End: `rely`/`deny`/`file` under `auth`), confirmed from its rely events (`roles.ward_holders`). A ward that
   is itself a dss module is followed through its own wards (cycles and past `MAX_WARD_DEPTH` cut): the link's
@@ -54,6 +57,8 @@ from defiscope.protocols.control.surface import (
     GET_THRESHOLD,
     MIN_ACCEPT_QUORUM_PCT,
     OWNER,
+    PENDING_ADMIN,
+    PENDING_OWNER,
     PROPOSER_ROLE,
     SUPPORT_REQUIRED_PCT,
     TOKEN,
@@ -79,6 +84,8 @@ PROBES: Final = (
     SUPPORT_REQUIRED_PCT,
     MIN_ACCEPT_QUORUM_PCT,
     OWNER,
+    PENDING_OWNER,
+    PENDING_ADMIN,
     AUTHORITY,
     CHIEF_GOV,
     CHIEF_HAT,
@@ -97,6 +104,35 @@ PERCENTAGES: Final = (SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT)
 
 
 @dataclass(frozen=True, slots=True)
+class PendingOwner:
+    """An account nominated to take over and not yet accepted: Ownable2Step's ``pendingOwner()``, Compound's
+    ``pendingAdmin()``. Nothing but its own ``acceptOwnership()``/``_acceptAdmin()`` stands between it and control,
+    at any block. ``link`` is what it is (classified; None until then)."""
+
+    via: str  # the call that named it
+    address: str
+    link: AdminLink | None = None
+
+    @property
+    def kind(self) -> AdminKind:
+        return "unknown" if self.link is None else self.link.kind
+
+    def as_link(self) -> AdminLink:
+        """Its link; not classified, ``unknown`` (never taken as safe)."""
+        return self.link or AdminLink(self.address, "unknown", why="a nominee not classified")
+
+    def to_json(self) -> dict[str, object]:
+        link = self.link
+        return {
+            "address": self.address,
+            "type": self.kind,
+            "threshold": None if link is None else link.threshold,
+            "delay_seconds": None if link is None else link.delay_seconds,
+            "via": self.via.split(")")[0] + ")",
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class AdminLink:
     """One account in an admin chain. ``controllers`` are who control it next (the next hop when only one);
     ``why`` explains an ``unknown`` or an end that is not the natural one."""
@@ -112,6 +148,11 @@ class AdminLink:
     #: At a fork (several controllers, where the chain ends), what each controller is, in their order: the
     #: weakest of them is who can act (an EOA pool admin beside a governance executor).
     controller_kinds: tuple[AdminKind, ...] = ()
+    #: Who was nominated to succeed its controller and has not accepted yet (`PendingOwner`).
+    pending: PendingOwner | None = None
+    #: Holders of the link's power whose grant carries conditions (an Aragon ACL's `grantPermissionP`), each with
+    #: how many parameters: counted as controllers all the same (a condition can be met).
+    conditional: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -124,6 +165,8 @@ class AdminLink:
             "controller_types": list(self.controller_kinds),
             "detail": self.detail,
             "why": self.why,
+            "pending_owner": None if self.pending is None else self.pending.to_json(),
+            "conditional": [{"address": a, "params": n} for a, n in self.conditional],
         }
 
 
@@ -145,6 +188,12 @@ class _Probe:
 
     def word(self, signature: str) -> bytes:
         return bytes(self.results[signature].value[0])
+
+    def pending(self, signature: str) -> PendingOwner | None:
+        """The nominee ``signature`` answers (pendingOwner(), pendingAdmin()); None: none, or not two-step."""
+        if not self.ok(signature) or not int(self.address(signature), 16):
+            return None
+        return PendingOwner(signature, self.address(signature))
 
 
 @in_rounds
@@ -274,7 +323,14 @@ def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLin
         )
     if probe.ok(DELAY, ADMIN):
         delay, admin = probe.integer(DELAY), probe.address(ADMIN)
-        return AdminLink(address, "timelock", delay_seconds=delay, controllers=(admin,), detail="Compound Timelock")
+        return AdminLink(
+            address,
+            "timelock",
+            delay_seconds=delay,
+            controllers=(admin,),
+            detail="Compound Timelock",
+            pending=probe.pending(PENDING_ADMIN),
+        )
     if probe.ok(DELAY, AUTHORITY):
         return _ds_pause(address, probe)
     if probe.ok(CHIEF_GOV, CHIEF_HAT):
@@ -288,7 +344,8 @@ def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLin
     if probe.ok(TOKEN, VOTE_TIME, SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT):
         return AdminLink(address, "governor", detail=aragon_voting_detail(probe))
     if probe.ok(OWNER):
-        return AdminLink(address, "contract", controllers=(probe.address(OWNER),), detail="Ownable")
+        owner, pending = probe.address(OWNER), probe.pending(PENDING_OWNER)
+        return AdminLink(address, "contract", controllers=(owner,), detail="Ownable", pending=pending)
     why = (
         "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, delay/authority, "
         "GOV/hat, token or comp/votingPeriod, token/voteTime, owner"
@@ -355,11 +412,23 @@ async def _followed(rounds: Rounds, chain: list[AdminLink], current: str | None)
         link = await classify(rounds, current)
         if _is_ward_link(link):
             link = await _through_wards(rounds, link, frozenset(seen))
+        if link.pending is not None:  # classified beside the next hop: no round of its own
+            rounds.spawn(classify(rounds, link.pending.address))
         chain.append(_closed(link))
         current = _next(link)
     if len(chain[-1].controllers) > 1 and not chain[-1].controller_kinds:
         chain[-1] = await _with_controller_kinds(rounds, chain[-1])
+    if any(link.pending is not None for link in chain):
+        chain = await rounds.gather(*(with_pending_classified(rounds, link) for link in chain))
     return chain
+
+
+async def with_pending_classified(rounds: Rounds, link: AdminLink) -> AdminLink:
+    """``link`` with its nominee (if any) classified: what it would be once it accepts."""
+    pending = link.pending
+    if pending is None or pending.link is not None:
+        return link
+    return replace(link, pending=replace(pending, link=await classify(rounds, pending.address)))
 
 
 def _closed(link: AdminLink) -> AdminLink:

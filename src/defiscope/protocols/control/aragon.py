@@ -15,7 +15,10 @@ everyone who can upgrade: each holder of APP_MANAGER_ROLE on the kernel for this
 then the chain of the weakest of them: each may act alone, so the weakest decides (an EOA beside the Voting caps
 the score as an EOA alone would). Holders are the entities SetPermission events name, each confirmed with the
 kernel's own ``hasPermission(who, kernel, APP_MANAGER_ROLE, namespace ‖ appId)`` at the pinned block, the very
-check ``setApp`` makes. An ACL that cannot be read leaves the link ``unknown`` with why, never safe.
+check ``setApp`` makes, and ``getPermissionParamsLength(who, kernel, role)`` in the same round: a grant with
+parameters (``grantPermissionP``: a condition on the arguments, the block, the time or an oracle) is a holder
+whatever the condition answers now, shown as conditional with its parameter count (a condition can be met: not
+safer). An ACL that cannot be read leaves the link ``unknown`` with why, never safe.
 
 An Aragon Agent (Lido's DAO Agent, the admin of its OssifiableProxies) is an admin of its own kind (`agent_link`,
 asked by `admin.classify`): it acts for whoever can use EXECUTE_ROLE, RUN_SCRIPT_ROLE or SAFE_EXECUTE_ROLE on it,
@@ -80,6 +83,8 @@ class RoleHolders(NamedTuple):
     role: AclRole
     holders: tuple[str, ...]
     manager: str
+    #: Holders whose grant carries parameters, with how many (they are among ``holders``).
+    conditional: tuple[tuple[str, int], ...] = ()
 
     @property
     def managing(self) -> bool:
@@ -172,23 +177,26 @@ async def acl_role_holders(
     for candidate in dict.fromkeys([*candidates, manager_address]):
         ahead(candidate)
     checks = [Call.of(kernel, surface.KERNEL_HAS_PERMISSION, c, role.where, role.role, role.how) for c in candidates]
-    confirmed = await rounds.call_many(checks)
-    failed = next((check for check in confirmed if not check.success), None)
+    params = [Call.of(acl, surface.GET_PERMISSION_PARAMS_LENGTH, c, role.where, role.role) for c in candidates]
+    answers = await rounds.call_many([*checks, *params])
+    failed = next((answer for answer in answers if not answer.success), None)
     if failed is not None:
-        raise AclUnread(f"hasPermission failed: {failed.error}")
-    holders = tuple(c for c, check in zip(candidates, confirmed, strict=True) if check.value[0])
-    return RoleHolders(role, holders, manager_address)
+        raise AclUnread(f"{failed.call.function.name} failed: {failed.error}")
+    confirmed, counts = answers[: len(checks)], [int(a.value[0]) for a in answers[len(checks) :]]
+    holders = tuple(c for c, ok, n in zip(candidates, confirmed, counts, strict=True) if ok.value[0] or n)
+    conditional = tuple((c, n) for c, n in zip(candidates, counts, strict=True) if n)
+    return RoleHolders(role, holders, manager_address, conditional)
 
 
 async def _upgraders(rounds: Rounds, acl: str, held: RoleHolders) -> list[AdminLink]:
     upgraders = held.controllers
-    detail = acl_detail(held.holders, held.manager)
+    detail = acl_detail(held)
     if not upgraders:
         why = "no one holds APP_MANAGER_ROLE for this app and the role has no manager: its code cannot change"
         return [AdminLink(acl, "contract", controllers=(ZERO,), detail=detail, why=why)]
     chains = await rounds.gather(*(_upgrader_chain(rounds, u) for u in upgraders))
     weakest = min(chains, key=weakness)
-    acl_link = AdminLink(acl, "contract", controllers=tuple(upgraders), detail=detail)
+    acl_link = AdminLink(acl, "contract", controllers=tuple(upgraders), detail=detail, conditional=held.conditional)
     if len(upgraders) > 1:
         acl_link = replace(acl_link, why=f"{len(upgraders)} can upgrade, each alone: followed the weakest")
     return [acl_link, *weakest]
@@ -200,9 +208,15 @@ async def _upgrader_chain(rounds: Rounds, upgrader: str) -> list[AdminLink]:
     return await admin_chain(rounds, upgrader)
 
 
-def acl_detail(holders: Sequence[str], manager: str) -> str:
-    named = ", ".join(holders) or "nobody"
-    return f"Aragon ACL: APP_MANAGER_ROLE on the kernel held by {named}; {_managed(manager)}"
+def acl_detail(held: RoleHolders) -> str:
+    return f"Aragon ACL: APP_MANAGER_ROLE on the kernel held by {_held_by(held)}; {_managed(held.manager)}"
+
+
+def _held_by(held: RoleHolders) -> str:
+    """The holders, a conditional grant marked with its parameter count."""
+    counts = dict(held.conditional)
+    named = [f"{h} (conditional: {counts[h]} parameters)" if h in counts else h for h in held.holders]
+    return ", ".join(named) or "nobody"
 
 
 def _managed(manager: str) -> str:
@@ -325,12 +339,12 @@ async def agent_link(rounds: Rounds, address: str, *, ahead: Callable[[str], Non
     detail = "Aragon Agent: " + "; ".join(_role_detail(h) for h in held)
     if not controllers:
         return AdminLink(address, "contract", controllers=(ZERO,), detail=detail, why="no one can make it act")
-    return AdminLink(address, "contract", controllers=controllers, detail=detail)
+    conditional = tuple(dict.fromkeys(c for h in held for c in h.conditional))
+    return AdminLink(address, "contract", controllers=controllers, detail=detail, conditional=conditional)
 
 
 def _role_detail(held: RoleHolders) -> str:
-    named = ", ".join(held.holders) or "nobody"
-    return f"{held.role.name} held by {named} ({_managed(held.manager)})"
+    return f"{held.role.name} held by {_held_by(held)} ({_managed(held.manager)})"
 
 
 def _unread_agent(agent: str, why: str) -> AdminLink:

@@ -17,6 +17,8 @@ The rule of a kind (docs/risk.md, "Contracts found at run time"), by the real in
 - ``named``: a contract of the protocol that one of its fixed contracts names by a call (`NAMED_BY`: the
   Comptroller's ``oracle()``), read at the pinned block in the rounds, so a new one is inspected from the block
   it is set; inspected as a fixed contract is, and one answering no admin call is ``unknown`` (never "no admin").
+  A naming call that fails leaves what it names ``unknown`` (`KindPlan.unread`: scored 0, with the call's error),
+  never absent: the protocol still runs on some contract there, whose control is not known.
 - ``inspected``: every other kind (contracts with an admin of their own: cTokens, strategies, registry pools):
   each one listed is read as a fixed contract is (`inspect_contract`), in the same rounds.
 - ``not-listed``: a kind of its own that its adapters did not list at the block (no read reached it, or they keep
@@ -88,6 +90,8 @@ NAMED_BY: Final[Mapping[str, NamedBy]] = {
         "the Comptroller's oracle(), which prices every collateral and borrow it liquidates against",
     ),
 }
+#: The proxy pattern of a named contract whose address could not be read (its entry's address is unknown).
+UNREAD: Final = "unread"
 #: A by-factory kind's sample: its first pools and its newest.
 SAMPLE_FIRST: Final = 1
 SAMPLE_NEWEST: Final = 2
@@ -103,6 +107,8 @@ class KindPlan:
     why: str
     count: int | None
     inspect: tuple[str, ...] = ()
+    #: A ``named`` kind's naming calls that failed: (the fixed contract asked, the error).
+    unread: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,22 +197,34 @@ def plan_kind(use: ContractUse, found: Mapping[str, Sequence[str]] | None, own: 
 
 def plan_named(use: ContractUse, named: NamedBy, answers: Sequence[CallResult]) -> KindPlan:
     """The plan of a kind its protocol's fixed contracts name (``answers``: ``named.call`` on each of them, at the
-    block): every address named, once; a call that failed leaves the kind not inspected, with why."""
-    name = named.call.split("(")[0]
-    failed = [answer.error for answer in answers if not answer.success]
-    if failed or not answers:
-        why = f"not inspected: {name}() failed: {failed[0]}" if failed else f"not inspected: no {named.interface}"
-        return KindPlan(use, "not-listed", why, None)
-    addresses = tuple(dict.fromkeys(to_checksum_address(answer.value[0]) for answer in answers))
+    block): every address named, once, to inspect; each call that failed, unread (its contract is unknown)."""
+    if not answers:
+        return KindPlan(use, "not-listed", f"not inspected: no {named.interface}", None)
+    read = [answer for answer in answers if answer.success]
+    unread = tuple((to_checksum_address(a.call.target), str(a.error)) for a in answers if not a.success)
+    addresses = tuple(dict.fromkeys(to_checksum_address(answer.value[0]) for answer in read))
     inspect = tuple(a for a in addresses if int(a, 16))
-    return KindPlan(use, "named", f"named by {named.what}; inspected as the fixed contracts are", len(inspect), inspect)
+    why = f"named by {named.what}; inspected as the fixed contracts are"
+    if unread:
+        call, failed = named.call.split("(")[0], ", ".join(target for target, _ in unread)
+        why += f"; {call}() failed at {failed}: what it names is unknown, scored as such"
+    return KindPlan(use, "named", why, len(inspect) + len(unread), inspect, unread)
 
 
 def _shape(control: ContractControl) -> tuple[object, ...]:
     """What a group's members share: the proxy (kind, pattern, implementation, beacon, why no admin), the admin
-    chain and the pause powers."""
+    chain, the pause powers and a nominee not yet accepted."""
     p = control.proxy
-    return (p.kind, p.pattern, p.implementation, p.beacon, p.admin_why, control.admin_chain, control.pause)
+    return (
+        p.kind,
+        p.pattern,
+        p.implementation,
+        p.beacon,
+        p.admin_why,
+        control.admin_chain,
+        control.pause,
+        control.pending,
+    )
 
 
 def grouped(
@@ -223,7 +241,7 @@ def grouped(
     groups = tuple(
         ControlGroup(
             replace(group[0], name=plan.use.name),
-            tuple(c.proxy.address for c in group),
+            tuple(c.proxy.address for c in group if c.proxy.pattern != UNREAD),
             tuple((c.proxy.address, u) for c in group for u in history.get(history_source(c), ())),
             exception=i > 0,
         )

@@ -31,6 +31,7 @@ from defiscope.protocols.base import Adapter
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.admin import (
     AdminLink,
+    PendingOwner,
     admin_chain,
     chain_after,
     classify,
@@ -40,8 +41,10 @@ from defiscope.protocols.control.admin import (
 from defiscope.protocols.control.aragon import ARAGON_PATTERNS, aragon_chain, set_app_history
 from defiscope.protocols.control.discovered import (
     NAMED_BY,
+    UNREAD,
     DiscoveredKind,
     KindPlan,
+    NamedBy,
     grouped,
     history_source,
     namespace,
@@ -110,12 +113,14 @@ class ContractControl:
     admin_chain: tuple[AdminLink, ...]
     pause: tuple[PausePower, ...]
     upgrades: tuple[Upgrade, ...]
+    #: Who was nominated to succeed its first admin and has not accepted (``pendingOwner()``, ``pendingAdmin()``).
+    pending: PendingOwner | None = None
 
     def to_json(self) -> dict[str, Any]:
         p = self.proxy
         return {
             "contract": self.name,
-            "address": p.address,
+            "address": None if p.pattern == UNREAD else p.address,
             "interface": self.interface,
             "dependency": self.dependency,
             "proxy": p.kind,
@@ -124,6 +129,7 @@ class ContractControl:
             "beacon": p.beacon,
             "admin_chain": [link.to_json() for link in self.admin_chain],
             "admin_why": p.admin_why if not self.admin_chain else None,
+            "pending_owner": None if self.pending is None else self.pending.to_json(),
             "pause": [power.to_json() for power in self.pause],
             "upgrades": [
                 {"block": u.block, "implementation": u.implementation, "transaction": u.transaction}
@@ -192,6 +198,12 @@ RENOUNCED: Final = "the admin is the zero address (renounced)"
 #: A V2 factory has no owner: its `feeToSetter()` is who controls it (the protocol fee switch). A ds-auth contract
 #: whose owner is zero is still run by its `authority()` (Maker's DSPause: the Chief): not renounced.
 FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR, surface.FEE_TO_SETTER, surface.AUTHORITY)
+#: A two-step handover's nominee, by the call that named the admin it would succeed (Ownable2Step; Compound's
+#: Unitroller and cTokens). Asked in the first round with the admin calls.
+NOMINEE_OF: Final[Mapping[str, str]] = {surface.OWNER: surface.PENDING_OWNER, surface.ADMIN: surface.PENDING_ADMIN}
+NOMINEE_CALLS: Final = tuple(dict.fromkeys(NOMINEE_OF.values()))
+#: Proxy patterns whose admin is their own ``admin()`` (Compound's Unitroller and CErc20Delegator).
+ADMIN_CALL_PATTERNS: Final = frozenset({"compound-unitroller", "compound-delegator"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +278,21 @@ async def _first_admin(rounds: Rounds, proxy: ProxyInfo, elsewhere: AdminOf | No
     return to_checksum_address(admin.value[0]) if admin.success else None
 
 
+async def _elsewhere_unread(rounds: Rounds, address: str, elsewhere: AdminOf | None) -> list[AdminLink]:
+    """The chain of a contract whose admin is another contract's (`ADMIN_ELSEWHERE`) when a read on the way failed:
+    ``unknown``, with the failed read (answered already: no round of its own), never "no admin"."""
+    assert elsewhere is not None
+    (named,) = await rounds.call_many([Call.of(address, elsewhere.named_by)])
+    if named.success:
+        target = to_checksum_address(named.value[0])
+        (admin,) = await rounds.call_many([Call.of(target, elsewhere.admin)])
+        failed = f"{elsewhere.admin.split('(')[0]}() of {target} failed: {admin.error}"
+    else:
+        failed = f"{elsewhere.named_by.split('(')[0]}() failed: {named.error}"
+    why = f"its admin-only functions check the admin of the contract it names; {failed}"
+    return [AdminLink(address, "unknown", detail="admin of the contract it names", why=why)]
+
+
 def _first_answer(answers: Sequence[CallResult]) -> str | None:
     """The first non-zero address the calls answered (owner(), else admin(), ...); the zero address if every
     successful one answered zero (renounced); None if none succeeded."""
@@ -293,15 +320,22 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
     address = to_checksum_address(use.address)
     run, elsewhere = ROLE_RUN.get(use.interface), ADMIN_ELSEWHERE.get(use.interface)
     first_round_calls = [wards_probe(address), *(run.first_calls(address) if run is not None else [])]
+    first_round_calls += [Call.of(address, s) for s in NOMINEE_CALLS]
     first_round_calls += [Call.of(address, elsewhere.named_by)] if elsewhere is not None else []
     rounds.prefetch(calls=[*(Call.of(address, s) for s in FIRST_ADMIN_CALLS), *first_round_calls], emitters=[address])
     rounds.spawn(_pause_powers(rounds, use, address))  # ahead: kept only if there is code (answers are shared)
     rounds.spawn(_admin_chains_ahead(rounds, address))
     proxy = await read_proxy(rounds, address)
     first = await _first_admin(rounds, proxy, elsewhere)
-    chain, pause = await rounds.both(
-        _admin_chain_of(rounds, proxy, first, run),
-        _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
+    unread_elsewhere = first is None and elsewhere is not None and proxy.has_code
+    (chain, pause), pending = await rounds.both(
+        rounds.both(
+            _elsewhere_unread(rounds, address, elsewhere)
+            if unread_elsewhere
+            else _admin_chain_of(rounds, proxy, first, run),
+            _pause_powers(rounds, use, address) if proxy.has_code else _nothing(),
+        ),
+        _nominee(rounds, proxy, first),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
     if first is not None and not int(first, 16):
@@ -315,7 +349,35 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         )
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
-    return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, ())
+    return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, (), pending)
+
+
+async def _nominee(rounds: Rounds, proxy: ProxyInfo, first: str | None) -> PendingOwner | None:
+    """Who was nominated to succeed ``first`` and has not accepted (`NOMINEE_OF` the call that named it, answered in
+    the first round), classified while the admin chain is followed; None when there is none."""
+    if first is None or not int(first, 16) or not proxy.has_code:
+        return None
+    if proxy.pattern in ADMIN_CALL_PATTERNS:
+        named_by: str | None = surface.ADMIN
+    elif proxy.admin is None:
+        answers = await rounds.call_many([Call.of(proxy.address, s) for s in FIRST_ADMIN_CALLS])
+        named_by = next(
+            (s for s, a in zip(FIRST_ADMIN_CALLS, answers, strict=True) if a.success and _is(a, first)), None
+        )
+    else:
+        return None
+    via = NOMINEE_OF.get(named_by or "")
+    if via is None:
+        return None
+    (answer,) = await rounds.call_many([Call.of(proxy.address, via)])
+    if not answer.success or not int(to_checksum_address(answer.value[0]), 16):
+        return None
+    nominee = to_checksum_address(answer.value[0])
+    return PendingOwner(via, nominee, await classify(rounds, nominee))
+
+
+def _is(answer: CallResult, address: str) -> bool:
+    return to_checksum_address(answer.value[0]) == address
 
 
 async def _admin_of(rounds: Rounds, proxy: ProxyInfo, first: str | None) -> list[AdminLink]:
@@ -513,7 +575,19 @@ async def _inspect_named(
     answers = await rounds.call_many([Call.of(address, named.call) for address in namers])
     plan = plan_named(kind, named, answers)
     controls = await rounds.gather(*(inspect_contract(rounds, replace(kind, address=a)) for a in plan.inspect))
-    return plan, [_admin_required(control) for control in controls]
+    unread = [_unread_named(kind, named, namer, error) for namer, error in plan.unread]
+    return plan, [*(_admin_required(control) for control in controls), *unread]
+
+
+def _unread_named(kind: ContractUse, named: NamedBy, namer: str, error: str) -> ContractControl:
+    """What ``namer``'s naming call would have named, had it answered: a contract of the protocol whose control is
+    ``unknown`` (scored 0), with why. Its address is not known: the entry is kept under the namer's (the link is the
+    read that failed there) and reads null where an address is shown (pattern `UNREAD`)."""
+    call = named.call.split("(")[0]
+    why = f"{call}() of {namer} failed ({error}): the contract it names, and who controls it, are not known"
+    proxy = ProxyInfo(namer, "none", UNREAD, admin_why=why)
+    link = AdminLink(namer, "unknown", detail=f"{kind.name}: {call}() unread", why=why)
+    return ContractControl(kind.name, kind.interface, False, proxy, (link,), (), ())
 
 
 def _admin_required(control: ContractControl) -> ContractControl:

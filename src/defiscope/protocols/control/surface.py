@@ -15,6 +15,10 @@ PROXIABLE_UUID: Final = "proxiableUUID()(bytes32)"
 IMPLEMENTATION: Final = "implementation()(address)"
 OWNER: Final = "owner()(address)"
 ADMIN: Final = "admin()(address)"
+#: Two-step handovers: the account nominated and not yet accepted (OpenZeppelin Ownable2Step's, as Compound V2's
+#: price oracle; Compound's Unitroller, cTokens and Timelock's `pendingAdmin()`).
+PENDING_OWNER: Final = "pendingOwner()(address)"
+PENDING_ADMIN: Final = "pendingAdmin()(address)"
 #: Curve's registries name their AddressProvider, whose `admin()` their admin-only functions check.
 ADDRESS_PROVIDER_OF: Final = "address_provider()(address)"
 COMPTROLLER_IMPLEMENTATION: Final = "comptrollerImplementation()(address)"
@@ -31,6 +35,9 @@ APP_ID: Final = "appId()(bytes32)"
 KERNEL_HAS_PERMISSION: Final = "hasPermission(address,address,bytes32,bytes)(bool)"
 #: Who may grant and revoke a role on an app in an Aragon ACL (0: nobody; 1: burned).
 GET_PERMISSION_MANAGER: Final = "getPermissionManager(address,bytes32)(address)"
+#: How many parameters an entity's grant of a role carries (0: unconditional, or no grant): aragonOS's
+#: `grantPermissionP` conditions.
+GET_PERMISSION_PARAMS_LENGTH: Final = "getPermissionParamsLength(address,address,bytes32)(uint256)"
 #: An Aragon Agent (Lido's DAO Agent, the admin of its OssifiableProxies): a forwarder that makes any call for the
 #: holders of EXECUTE_ROLE (SAFE_EXECUTE_ROLE: any but to its protected tokens) and runs the scripts of RUN_SCRIPT_ROLE.
 IS_FORWARDER: Final = "isForwarder()(bool)"
@@ -102,16 +109,17 @@ CONTROL_SURFACE: Final = (
     ContractUse("UUPS implementation", "openzeppelin/UUPSUpgradeable", calls=(PROXIABLE_UUID,)),
     ContractUse("beacon", "openzeppelin/UpgradeableBeacon", calls=(IMPLEMENTATION, OWNER)),
     ContractUse("Ownable admin", "openzeppelin/Ownable", calls=(OWNER,)),
+    ContractUse("Ownable2Step nominee", "openzeppelin/Ownable2Step", calls=(OWNER, PENDING_OWNER)),
     ContractUse(
         "Compound Unitroller",
         "compound/Comptroller",
-        calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PAUSE_GUARDIAN, PRICE_ORACLE),
+        calls=(COMPTROLLER_IMPLEMENTATION, ADMIN, PENDING_ADMIN, PAUSE_GUARDIAN, PRICE_ORACLE),
         events=(NEW_IMPLEMENTATION,),
     ),
     ContractUse(
         "Compound CErc20Delegator",
         "compound/CErc20Delegator",
-        calls=(IMPLEMENTATION, ADMIN),
+        calls=(IMPLEMENTATION, ADMIN, PENDING_ADMIN),
         events=(NEW_IMPLEMENTATION,),
     ),
     ContractUse("Safe proxy", "safe/GnosisSafeProxy", calls=(MASTER_COPY,)),
@@ -127,7 +135,7 @@ CONTROL_SURFACE: Final = (
     ContractUse(
         "Aragon ACL",
         "aragon/ACL",
-        calls=(GET_PERMISSION_MANAGER,),
+        calls=(GET_PERMISSION_MANAGER, GET_PERMISSION_PARAMS_LENGTH),
         events=(SET_PERMISSION, CHANGE_PERMISSION_MANAGER),
     ),
     ContractUse(
@@ -145,7 +153,7 @@ CONTROL_SURFACE: Final = (
         calls=(GET_MIN_DELAY, PROPOSER_ROLE, HAS_ROLE),
         events=(ROLE_GRANTED, ROLE_REVOKED),
     ),
-    ContractUse("Compound Timelock", "openzeppelin/ICompoundTimelock", calls=(DELAY, ADMIN)),
+    ContractUse("Compound Timelock", "openzeppelin/ICompoundTimelock", calls=(DELAY, ADMIN, PENDING_ADMIN)),
     ContractUse("Governor", "openzeppelin/GovernorVotes", calls=(TOKEN, VOTING_PERIOD)),
     ContractUse("GovernorBravo", "compound/GovernorBravo", calls=(COMP, VOTING_PERIOD)),
     ContractUse("Comet", "compound/Comet", calls=(PAUSE_GUARDIAN, GOVERNOR)),
