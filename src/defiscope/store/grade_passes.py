@@ -19,8 +19,8 @@ workers, judged by the grades jobs in block order.
 
 Only the grades jobs judge, one at a time per chain and formula (a lease), in block order: the judged rows are the
 oldest ones, and the newest judged row is where the next job continues. A failed try at publishing is counted on
-its block's row with the reason (`failed`, `errors`): a block that keeps failing is judged unpublished in the end. `Repository.rollback_from` drops the rows
-of the blocks it removes (the follow job then tells the new fork's blocks).
+its block's row with the reason (`failed`, `errors`): a block that keeps failing is judged unpublished in the end.
+`Repository.rollback_from` drops the rows of the blocks it removes (the follow job then tells the new fork's blocks).
 """
 
 from __future__ import annotations
