@@ -187,10 +187,11 @@ def agent_execute(sender: Sender, agent: Contract, target: str, data: str | byte
     return sender.send(agent.functions.execute(target, 0, payload))
 
 
-def agent_to_voting(sender: Sender, dao: AragonDao, agent: str) -> None:
-    """As on mainnet: the Voting alone holds and manages the Agent's EXECUTE_ROLE and RUN_SCRIPT_ROLE (created by
-    account 0, the permissions creator, as a DAO template does; or handed over from account 0 when it held one)."""
-    for role in AGENT_ROLES:
+def agent_to_voting(sender: Sender, dao: AragonDao, agent: str, roles: tuple[bytes, ...] = AGENT_ROLES) -> None:
+    """As on mainnet: the Voting alone holds and manages the Agent's ``roles`` (Lido's: EXECUTE_ROLE and
+    RUN_SCRIPT_ROLE), created by account 0, the permissions creator, as a DAO template does; or handed over from
+    account 0 when it held one."""
+    for role in roles:
         _hand_role(sender, dao.app.acl, dao.voting.address, agent, role)
 
 

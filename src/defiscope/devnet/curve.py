@@ -16,7 +16,8 @@ mainnet deploy their own pools, list ours through their devnet-only ``register_p
 The AddressProvider's admin is Curve's Ownership Agent, as on mainnet (`curve_dao`): named in its constructor (the
 real one takes ``_admin``; handing it over with ``commit_transfer_ownership`` would take three days of chain time,
 which the devnet's clock, kept at the wall clock, does not have), the Agent then sets the registry and lists its
-pools for the deployer (who holds its EXECUTE_ROLE until the DAO is handed to the Ownership Voting, last).
+pools for the deployer (who holds its EXECUTE_ROLE until the DAO is handed to the Ownership Voting, last); the
+stable-ng factory is the Agent's too (`RUN_BY_AGENT`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ MAIN_REGISTRY: Final = "CurveRegistry"
 CURVE_AGENT: Final = "CurveOwnershipAgent"
 CURVE_VOTING: Final = "CurveOwnershipVoting"
 FACTORIES: Final = ("CurveStableFactory", "CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory")
+#: Sources whose admin is the Ownership Agent, as on mainnet: the main registry (through the AddressProvider) and the
+#: stable-ng factory (its admin() read live as the Agent, as a public test of live reads records; the other
+#: factories' admins were not checked: the deployer's here).
+RUN_BY_AGENT: Final = frozenset({MAIN_REGISTRY, "CurveStableNgFactory"})
 CRYPTO_FACTORIES: Final = frozenset({"CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"})
 #: Sources whose pools routing leaves out on mainnet (crypto invariants; stable-ng's off-peg fee): as there.
 UNROUTED: Final = CRYPTO_FACTORIES | {"CurveStableNgFactory"}
@@ -96,7 +101,8 @@ def deploy_curve(
     registry = sender.deploy(contract_artifact("CurveMainRegistry"), provider.address)
     agent_execute(sender, agent, provider.address, provider.encode_abi("set_address", args=[0, registry.address]))
     sources = {MAIN_REGISTRY: registry}
-    sources |= {name: sender.deploy(contract_artifact(name), sender.owner) for name in FACTORIES}
+    admins = {name: agent.address if name in RUN_BY_AGENT else sender.owner for name in FACTORIES}
+    sources |= {name: sender.deploy(contract_artifact(name), admins[name]) for name in FACTORIES}
     names: dict[str, str] = {"CurveAddressProvider": provider.address}
     names |= {name: c.address for name, c in sources.items()}
 
@@ -125,18 +131,22 @@ def _list(
     pool_spec: CurvePoolSpec,
     coins: Mapping[str, Contract],
 ) -> None:
-    """List ``pool`` with its source (``lister``: the source, and the Agent that is the main registry's admin)."""
+    """List ``pool`` with its source (``lister``: the source, and the Agent), sent by the source's admin: the Agent
+    for those it runs (`RUN_BY_AGENT`), else the deployer."""
     n = len(pool_spec.coins)
     source, agent = lister
     if pool_spec.listed_by == MAIN_REGISTRY:
         # add_pool's decimals are packed one byte per coin, coin 0 in the lowest byte.
         packed = sum(coin_decimals(spec, s) << (8 * i) for i, s in enumerate(pool_spec.coins))
         name = f"Curve.fi {'/'.join(pool_spec.coins)}"
-        args = [pool.address, n, pool.address, b"\0" * 32, packed, packed, False, False, name]
-        agent_execute(sender, agent, source.address, source.encode_abi("add_pool", args=args))
-        return
-    base = coins[BASE_LP].address if BASE_LP in pool_spec.coins else ZERO_ADDRESS  # a metapool names its base
-    sender.send(source.functions.register_pool(pool.address, n, base))
+        function, args = "add_pool", [pool.address, n, pool.address, b"\0" * 32, packed, packed, False, False, name]
+    else:
+        base = coins[BASE_LP].address if BASE_LP in pool_spec.coins else ZERO_ADDRESS  # a metapool names its base
+        function, args = "register_pool", [pool.address, n, base]
+    if pool_spec.listed_by in RUN_BY_AGENT:
+        agent_execute(sender, agent, source.address, source.encode_abi(function, args=args))
+    else:
+        sender.send(source.functions[function](*args))
 
 
 def deploy_curve_pool(sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract], pool: CurvePoolSpec) -> Contract:

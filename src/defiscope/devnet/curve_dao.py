@@ -1,6 +1,6 @@
 """Curve's DAO on the devnet, as on mainnet: an Aragon kernel and ACL, Curve's Ownership Agent (an Agent app, the
-admin of Curve's AddressProvider and so of its main registry) and its Ownership Voting (a Voting app, the only
-holder and manager of the Agent's EXECUTE_ROLE and RUN_SCRIPT_ROLE, and of the kernel's APP_MANAGER_ROLE).
+admin of Curve's AddressProvider and so of its main registry, and of the stable-ng factory) and its Ownership Voting
+(a Voting app, the only holder and manager of the Agent's EXECUTE_ROLE and of the kernel's APP_MANAGER_ROLE).
 
 Example::
 
@@ -11,7 +11,9 @@ Example::
 Mainnet (docs.curve.finance/governance/overview, "Aragon"): Ownership Agent
 0x40907540d8a6C65c637785e8f8B742ae6b0b9968, Ownership Voting 0xE478de485ad2fe566d49342Cbd03E49ed7DB3356 (Curve's
 modified Aragon Voting, curvefi/curve-aragon-voting: votes weighed by veCRV), 30 % quorum and 51 % support, votes
-open 7 days (docs.curve.finance/developer/curve-dao/governance/voting-library). Here the Voting's token is a MiniMe
+open 7 days (docs.curve.finance/developer/curve-dao/governance/voting-library). Its kernel 0xad06…D72d and ACL
+0xBd06…0369; the Voting manages and holds the Agent's EXECUTE_ROLE, and its RUN_SCRIPT_ROLE has no manager (a public
+test recording live reads of 2026-09-20, not read here). Here the Voting's token is a MiniMe
 named veCRV: the Voting reads ``balanceOfAt``/``totalSupplyAt`` of it as Curve's reads them of the VotingEscrow
 (locking is not replicated). The app ids are Aragon's own repos' (``agent.aragonpm.eth``, ``voting.aragonpm.eth``);
 Curve's were not checked.
@@ -22,6 +24,7 @@ from __future__ import annotations
 from typing import Final
 
 from defiscope.devnet.aragon import (
+    EXECUTE_ROLE,
     PCT,
     AragonApp,
     AragonDao,
@@ -52,7 +55,8 @@ def deploy_curve_dao(sender: Sender) -> AragonApp:
 
 
 def hand_curve_dao_to_voting(sender: Sender, app: AragonApp) -> AragonDao:
-    """The Ownership Voting alone holds and manages the kernel's APP_MANAGER_ROLE and the Agent's roles."""
+    """The Ownership Voting alone holds and manages the kernel's APP_MANAGER_ROLE and the Agent's EXECUTE_ROLE
+    (its RUN_SCRIPT_ROLE is never created, as on mainnet: no one holds or manages it)."""
     dao = hand_to_voting(sender, app, CURVE_OWNERSHIP_VOTING)
-    agent_to_voting(sender, dao, app.proxy.address)
+    agent_to_voting(sender, dao, app.proxy.address, (EXECUTE_ROLE,))
     return dao

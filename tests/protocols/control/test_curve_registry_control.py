@@ -52,9 +52,17 @@ async def test_the_registry_is_run_by_the_ownership_agent_for_the_ownership_voti
         ("governor", voting),
     ]
     assert registry.admin_chain[0].controllers == (voting,)  # holder and manager of every role that makes it act
+    assert registry.admin_chain[0].detail == (
+        f"Aragon Agent: EXECUTE_ROLE held by {voting} (manager {voting}); "
+        "RUN_SCRIPT_ROLE held by nobody (no manager); "  # never created on Curve's Agent, as on mainnet
+        "SAFE_EXECUTE_ROLE held by nobody (no manager); "
+        f"APP_MANAGER_ROLE held by {voting} (manager {voting})"
+    )
     assert registry.admin_chain[1].detail.startswith("Aragon Voting: votes of ")
     assert registry.admin_chain == provider.admin_chain
     assert contract_score(registry)[:2] == (60, "control.governor-no-delay")  # the deployer's EOA scored 10
+    stable_ng = controls[c["CurveStableNgFactory"]]  # its admin() is the Agent, as on mainnet
+    assert stable_ng.admin_chain == registry.admin_chain
 
 
 async def test_an_eoa_the_voting_grants_execute_role_on_the_agent_scores_the_registry_as_an_eoa(
