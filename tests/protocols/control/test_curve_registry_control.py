@@ -18,7 +18,9 @@ from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.curve import CURVE_AGENT, CURVE_VOTING
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.control.admin import admin_chain
 from defiscope.protocols.control.profile import ContractControl, control_surface
+from defiscope.protocols.control.rounds import Rounds
 
 
 async def _controls(client: ChainClient, deployment: Deployment) -> dict[str, ContractControl]:
@@ -87,6 +89,28 @@ async def test_an_eoa_the_voting_grants_execute_role_on_the_agent_scores_the_reg
     }
     assert f"EXECUTE_ROLE held by {dao.voting.address}, {eoa}" in fork.detail
     assert contract_score(registry)[:2] == (10, "control.eoa-no-delay")
+
+
+async def test_the_agent_is_read_to_the_voting_in_three_rounds_and_foreign_grants_are_dropped(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """The Agent's probes; its kernel's acl() with the SetPermission events naming it (by topic, from any emitter);
+    the managers and the confirmations with the Voting's probes. A SetPermission naming the Agent emitted by another
+    ACL (anyone can deploy one) is no candidate: only its kernel's ACL is asked."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    agent, voting, eoa = deployment.contracts[CURVE_AGENT], deployment.contracts[CURVE_VOTING], sender.accounts[7]
+    foreign = sender.deploy(contract_artifact("AragonACL"), sender.owner)
+    sender.send(foreign.functions.createPermission(eoa, agent, EXECUTE_ROLE, eoa))  # SetPermission(eoa, agent, ...)
+    reader = Batcher(await client.snapshot()).reader("control")
+    rounds = Rounds(reader)
+    chain = await rounds.run(admin_chain(rounds, agent))
+    assert [(link.kind, link.address) for link in chain] == [("contract", agent), ("governor", voting)]
+    assert rounds.rounds == 3
+    assert any(query.address is None for query in reader.log_queries)  # the grants, asked by the Agent's topic
+    asked_about = {r.call.args[0] for r in reader.records if r.call.function.name == "hasPermission"}
+    # The Voting, and the deployer (granted, then revoked, while it set Curve up); the foreign ACL's grantee is not
+    # even confirmed.
+    assert asked_about == {voting, sender.owner}
 
 
 def test_the_address_provider_hands_its_admin_over_only_after_three_days(

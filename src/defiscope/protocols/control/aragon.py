@@ -57,6 +57,8 @@ ARAGON_PATTERNS: Final = ("aragon-app", "aragon-kernel")
 ANY_ENTITY: Final[str] = to_checksum_address("0x" + "ff" * 20)
 BURN_ENTITY: Final[str] = to_checksum_address("0x" + "00" * 19 + "01")
 ZERO: Final[str] = to_checksum_address("0x" + "00" * 20)
+#: A role's manager that is no one (never created) or no one ever again (burned): not an account to classify.
+NO_MANAGER: Final = (ZERO, BURN_ENTITY)
 SET_APP_TOPIC: Final = "0x" + event_topic(surface.SET_APP).hex()
 SET_PERMISSION_TOPIC: Final = "0x" + event_topic(surface.SET_PERMISSION).hex()
 #: Why an Aragon app's chain ends at its kernel's ACL when the ACL cannot be read.
@@ -85,7 +87,7 @@ class RoleHolders(NamedTuple):
 
     @property
     def managing(self) -> bool:
-        return self.manager not in (ZERO, BURN_ENTITY)
+        return self.manager not in NO_MANAGER
 
     @property
     def controllers(self) -> tuple[str, ...]:
@@ -173,7 +175,7 @@ async def acl_role_holders(
     candidates = permission_candidates([e for e in events if _emitted_by(e, acl)], role.where, role.role)
     early = rounds.answered(manager_call)  # read with the ACL's own events: its manager is probed with them
     named = [to_checksum_address(early.value[0])] if early is not None and early.success else []
-    for candidate in dict.fromkeys([*candidates, *named]):
+    for candidate in dict.fromkeys([*candidates, *(m for m in named if m not in NO_MANAGER)]):
         ahead(candidate)
     checks = [Call.of(kernel, surface.KERNEL_HAS_PERMISSION, c, role.where, role.role, role.how) for c in candidates]
     manager, *confirmed = await rounds.call_many([manager_call, *checks])
@@ -183,7 +185,7 @@ async def acl_role_holders(
     if failed is not None:
         raise AclUnread(f"hasPermission failed: {failed.error}")
     manager_address = to_checksum_address(manager.value[0])
-    if manager_address not in (*candidates, *named):
+    if manager_address not in (*candidates, *named, *NO_MANAGER):
         ahead(manager_address)
     holders = tuple(c for c, check in zip(candidates, confirmed, strict=True) if check.value[0])
     return RoleHolders(role, holders, manager_address)
