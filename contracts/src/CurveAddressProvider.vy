@@ -3,7 +3,9 @@
 @title CurveAddressProvider
 @notice defiscope's stand-in for Curve's AddressProvider (mainnet 0x0000000022D53366457F9d5E68Ec105046FC4383):
         numbered ids that name Curve's contracts, id 0 the main registry ("Main Registry", created empty and
-        set by the admin). Only the admin adds or changes an id; every address set must be a contract.
+        set by the admin). Only the admin adds or changes an id; every address set must be a contract. The admin
+        hands over as mainnet's does: commit_transfer_ownership, then apply_transfer_ownership by the admin three
+        days later (revert_transfer_ownership cancels). Mainnet's admin is Curve's Ownership Agent.
 """
 
 struct AddressInfo:
@@ -26,7 +28,20 @@ event AddressModified:
     version: uint256
 
 
+event CommitNewAdmin:
+    deadline: indexed(uint256)
+    admin: indexed(address)
+
+
+event NewAdmin:
+    admin: indexed(address)
+
+
+ADMIN_ACTIONS_DELAY: constant(uint256) = 3 * 86400
+
 admin: public(address)
+transfer_ownership_deadline: public(uint256)
+future_admin: public(address)
 next_id: uint256
 infos: HashMap[uint256, AddressInfo]
 
@@ -91,4 +106,34 @@ def unset_address(_id: uint256) -> bool:
     self.infos[_id].addr = empty(address)
     self.infos[_id].last_modified = block.timestamp
     log AddressModified(id=_id, new_address=empty(address), version=self.infos[_id].version)
+    return True
+
+
+@external
+def commit_transfer_ownership(_new_admin: address) -> bool:
+    assert msg.sender == self.admin, "admin only"
+    assert self.transfer_ownership_deadline == 0, "transfer already active"
+    deadline: uint256 = block.timestamp + ADMIN_ACTIONS_DELAY
+    self.transfer_ownership_deadline = deadline
+    self.future_admin = _new_admin
+    log CommitNewAdmin(deadline=deadline, admin=_new_admin)
+    return True
+
+
+@external
+def apply_transfer_ownership() -> bool:
+    assert msg.sender == self.admin, "admin only"
+    assert self.transfer_ownership_deadline != 0, "transfer not active"
+    assert block.timestamp >= self.transfer_ownership_deadline, "now < deadline"
+    new_admin: address = self.future_admin
+    self.admin = new_admin
+    self.transfer_ownership_deadline = 0
+    log NewAdmin(admin=new_admin)
+    return True
+
+
+@external
+def revert_transfer_ownership() -> bool:
+    assert msg.sender == self.admin, "admin only"
+    self.transfer_ownership_deadline = 0
     return True

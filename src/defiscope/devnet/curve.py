@@ -12,6 +12,12 @@ StableSwap pools are ``contracts/src/CurveStableSwap.vy`` compiled per coin coun
 coin 0: ``CurveStableSwap2ETH``); crypto pools are the TVL-only ``CurveCryptoPool.vy``. The main registry
 lists its pools through ``add_pool`` (the AddressProvider's admin, as on mainnet); the factories, which on
 mainnet deploy their own pools, list ours through their devnet-only ``register_pool`` hook.
+
+The AddressProvider's admin is Curve's Ownership Agent, as on mainnet (`curve_dao`): named in its constructor (the
+real one takes ``_admin``; handing it over with ``commit_transfer_ownership`` would take three days of chain time,
+which the devnet's clock, kept at the wall clock, does not have), the Agent then sets the registry and lists its
+pools for the deployer (who holds its EXECUTE_ROLE until the DAO is handed to the Ownership Voting, last); the
+stable-ng factory is the Agent's too (`RUN_BY_AGENT`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from typing import Final
 
 from web3.contract import Contract
 
+from defiscope.devnet.aragon import agent_execute
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.curve_dao import deploy_curve_dao, hand_curve_dao_to_voting
 from defiscope.devnet.spec import CURVE_POOLS, PROTOCOL_TOKENS, ChainSpec, CurvePoolSpec
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetPool
@@ -35,7 +43,14 @@ NATIVE_ETH: Final = "0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE"
 BASE_LP: Final = "3Crv"  # a metapool's coin: the LP token of the base pool below
 BASE_POOL: Final = "Curve3Pool"
 MAIN_REGISTRY: Final = "CurveRegistry"
+#: Curve's DAO in the registry (mainnet: Ownership Agent 0x4090…9968, Ownership Voting 0xE478…3356).
+CURVE_AGENT: Final = "CurveOwnershipAgent"
+CURVE_VOTING: Final = "CurveOwnershipVoting"
 FACTORIES: Final = ("CurveStableFactory", "CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory")
+#: Sources whose admin is the Ownership Agent, as on mainnet: the main registry (through the AddressProvider) and the
+#: stable-ng factory (its admin() read live as the Agent, as a public test of live reads records; the other
+#: factories' admins were not checked: the deployer's here).
+RUN_BY_AGENT: Final = frozenset({MAIN_REGISTRY, "CurveStableNgFactory"})
 CRYPTO_FACTORIES: Final = frozenset({"CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"})
 #: Sources whose pools routing leaves out on mainnet (crypto invariants; stable-ng's off-peg fee): as there.
 UNROUTED: Final = CRYPTO_FACTORIES | {"CurveStableNgFactory"}
@@ -80,11 +95,14 @@ def deploy_curve(
     """Deploy the listing contracts and every pool of :data:`CURVE_POOLS` on Ethereum; other chains get nothing."""
     if spec.chain_id != CURVE_CHAIN_ID:
         return {}, []
-    provider = sender.deploy(contract_artifact("CurveAddressProvider"), sender.owner)
+    dao_app = deploy_curve_dao(sender)
+    agent = dao_app.proxy
+    provider = sender.deploy(contract_artifact("CurveAddressProvider"), agent.address)
     registry = sender.deploy(contract_artifact("CurveMainRegistry"), provider.address)
-    sender.send(provider.functions.set_address(0, registry.address))
+    agent_execute(sender, agent, provider.address, provider.encode_abi("set_address", args=[0, registry.address]))
     sources = {MAIN_REGISTRY: registry}
-    sources |= {name: sender.deploy(contract_artifact(name), sender.owner) for name in FACTORIES}
+    admins = {name: agent.address if name in RUN_BY_AGENT else sender.owner for name in FACTORIES}
+    sources |= {name: sender.deploy(contract_artifact(name), admins[name]) for name in FACTORIES}
     names: dict[str, str] = {"CurveAddressProvider": provider.address}
     names |= {name: c.address for name, c in sources.items()}
 
@@ -94,34 +112,41 @@ def deploy_curve(
         pool = deploy_curve_pool(sender, spec, coins, pool_spec)
         if pool_spec.registry_name == BASE_POOL:
             coins[BASE_LP] = pool
-        _list(sender, spec, sources[pool_spec.listed_by], pool, pool_spec, coins)
+        _list(sender, spec, (sources[pool_spec.listed_by], agent), pool, pool_spec, coins)
         names[pool_spec.registry_name] = pool.address
         if is_routable(pool_spec):
             # A DevnetPool names two tokens: the first two coins; the adapter reads all of them from the pool.
             first, second = (coins[s].address for s in pool_spec.coins[:2])
             pools.append(DevnetPool("curve", pool.address, first, second, pool_spec.fee // FEE_UNITS_PER_PIP))
+    dao = hand_curve_dao_to_voting(sender, dao_app)
+    names |= {CURVE_AGENT: agent.address, CURVE_VOTING: dao.voting.address, "CurveDaoKernel": dao_app.kernel.address}
     return names, pools
 
 
 def _list(
     sender: Sender,
     spec: ChainSpec,
-    source: Contract,
+    lister: tuple[Contract, Contract],
     pool: Contract,
     pool_spec: CurvePoolSpec,
     coins: Mapping[str, Contract],
 ) -> None:
+    """List ``pool`` with its source (``lister``: the source, and the Agent), sent by the source's admin: the Agent
+    for those it runs (`RUN_BY_AGENT`), else the deployer."""
     n = len(pool_spec.coins)
+    source, agent = lister
     if pool_spec.listed_by == MAIN_REGISTRY:
         # add_pool's decimals are packed one byte per coin, coin 0 in the lowest byte.
         packed = sum(coin_decimals(spec, s) << (8 * i) for i, s in enumerate(pool_spec.coins))
         name = f"Curve.fi {'/'.join(pool_spec.coins)}"
-        sender.send(
-            source.functions.add_pool(pool.address, n, pool.address, b"\0" * 32, packed, packed, False, False, name)
-        )
-        return
-    base = coins[BASE_LP].address if BASE_LP in pool_spec.coins else ZERO_ADDRESS  # a metapool names its base
-    sender.send(source.functions.register_pool(pool.address, n, base))
+        function, args = "add_pool", [pool.address, n, pool.address, b"\0" * 32, packed, packed, False, False, name]
+    else:
+        base = coins[BASE_LP].address if BASE_LP in pool_spec.coins else ZERO_ADDRESS  # a metapool names its base
+        function, args = "register_pool", [pool.address, n, base]
+    if pool_spec.listed_by in RUN_BY_AGENT:
+        agent_execute(sender, agent, source.address, source.encode_abi(function, args=args))
+    else:
+        sender.send(source.functions[function](*args))
 
 
 def deploy_curve_pool(sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract], pool: CurvePoolSpec) -> Contract:

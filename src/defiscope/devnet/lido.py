@@ -130,7 +130,9 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     artifact = contract_artifact("Lido")
     app = deploy_aragon_app(sender, sender.deploy(artifact).address, app_id=LIDO_APP_ID)
     lido = sender.contract(artifact, app.proxy.address)
-    agent = deploy_agent(sender, app)  # Lido's DAO Agent, an app of the same kernel (before the role is handed over)
+    agent = deploy_agent(
+        sender, app.kernel
+    )  # Lido's DAO Agent, an app of the same kernel (before the role is handed over)
     queue = _deploy_queue(sender, lido.address, agent.address)
     now = int(sender.w3.eth.get_block("latest")["timestamp"])
     # Genesis a year back; the oracle's last processed slot is 8 days back, so the seed's reports fit before now.

@@ -1,17 +1,26 @@
 """Curve's main registry on the devnet, read as its code checks its admin: its admin-only functions assert
-``msg.sender == self.address_provider.admin()``, so its admin chain is the AddressProvider's admin's, not "no admin"
-(on this devnet the deployer, an EOA: scored 10; mainnet's is Curve's Ownership Agent, an Aragon Agent)."""
+``msg.sender == self.address_provider.admin()``, so its admin chain is the AddressProvider's admin's, not "no admin".
+As on mainnet, that admin is Curve's Ownership Agent (an Aragon Agent) that only the Ownership Voting makes act: the
+chain ends at the Voting, a governor (60); an EOA the Voting grants EXECUTE_ROLE on the Agent (the ACL's own
+grantPermission, by the role's manager) makes a fork scored as the EOA (10)."""
 
 from __future__ import annotations
+
+import pytest
+from web3.exceptions import ContractLogicError
 
 from defiscope.analytics.risk.rules import contract_score
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
+from defiscope.devnet.aragon import EXECUTE_ROLE, AragonDao, aragon_dao, calls_script, run_vote
 from defiscope.devnet.artifacts import contract_artifact
+from defiscope.devnet.curve import CURVE_AGENT, CURVE_VOTING
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.control.admin import admin_chain
 from defiscope.protocols.control.profile import ContractControl, control_surface
+from defiscope.protocols.control.rounds import Rounds
 
 
 async def _controls(client: ChainClient, deployment: Deployment) -> dict[str, ContractControl]:
@@ -20,18 +29,108 @@ async def _controls(client: ChainClient, deployment: Deployment) -> dict[str, Co
     return {c.proxy.address: c for c in surface.contracts}
 
 
-async def test_the_registry_is_run_by_its_address_providers_admin(
+def _curve_dao(sender: Sender, deployment: Deployment) -> AragonDao:
+    """Curve's DAO as the chain has it: the Agent's kernel and ACL, the Voting managing APP_MANAGER_ROLE."""
+    dao = aragon_dao(sender, deployment.contracts[CURVE_AGENT])
+    assert dao.voting.address == deployment.contracts[CURVE_VOTING]
+    return dao
+
+
+async def test_the_registry_is_run_by_the_ownership_agent_for_the_ownership_voting(
     client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
 ) -> None:
     sender = Sender.connect(eth_chain.rpc_url)
     c = deployment.contracts
+    agent, voting = c[CURVE_AGENT], c[CURVE_VOTING]
     registry_contract = sender.contract(contract_artifact("CurveMainRegistry"), c["CurveRegistry"])
     assert registry_contract.functions.address_provider().call() == c["CurveAddressProvider"]
     provider_contract = sender.contract(contract_artifact("CurveAddressProvider"), c["CurveAddressProvider"])
-    admin = provider_contract.functions.admin().call()
+    assert provider_contract.functions.admin().call() == agent
     controls = await _controls(client, deployment)
     registry, provider = controls[c["CurveRegistry"]], controls[c["CurveAddressProvider"]]
     assert registry.proxy.kind == "none"
-    assert [(link.kind, link.address) for link in registry.admin_chain] == [("eoa", admin)]
+    assert [(link.kind, link.address) for link in registry.admin_chain] == [
+        ("contract", agent),
+        ("governor", voting),
+    ]
+    assert registry.admin_chain[0].controllers == (voting,)  # holder and manager of every role that makes it act
+    assert registry.admin_chain[0].detail == (
+        f"Aragon Agent: EXECUTE_ROLE held by {voting} (manager {voting}); "
+        "RUN_SCRIPT_ROLE held by nobody (no manager); "  # never created on Curve's Agent, as on mainnet
+        "SAFE_EXECUTE_ROLE held by nobody (no manager); "
+        f"APP_MANAGER_ROLE held by {voting} (manager {voting})"
+    )
+    assert registry.admin_chain[1].detail.startswith("Aragon Voting: votes of ")
     assert registry.admin_chain == provider.admin_chain
-    assert contract_score(registry)[:2] == (10, "control.eoa-no-delay")  # was 100 "control.no-admin"
+    assert contract_score(registry)[:2] == (60, "control.governor-no-delay")  # the deployer's EOA scored 10
+    stable_ng = controls[c["CurveStableNgFactory"]]  # its admin() is the Agent, as on mainnet
+    assert stable_ng.admin_chain == registry.admin_chain
+
+
+async def test_an_eoa_the_voting_grants_execute_role_on_the_agent_scores_the_registry_as_an_eoa(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    sender = Sender.connect(eth_chain.rpc_url)
+    dao = _curve_dao(sender, deployment)
+    agent, eoa = deployment.contracts[CURVE_AGENT], sender.accounts[6]
+    grant = dao.app.acl.functions.grantPermission(eoa, agent, EXECUTE_ROLE)
+    with pytest.raises(ContractLogicError):  # only the role's manager, the Voting, may grant it
+        sender.send(grant)
+    run_vote(sender, dao, calls_script((dao.app.acl.address, bytes.fromhex(grant._encode_transaction_data()[2:]))))
+    assert dao.app.acl.functions.hasPermission(eoa, agent, EXECUTE_ROLE).call()
+
+    controls = await _controls(client, deployment)
+    registry = controls[deployment.contracts["CurveRegistry"]]
+    (fork,) = registry.admin_chain  # a fork ends the chain: each controller is classified
+    assert (fork.kind, fork.address) == ("contract", agent)
+    assert dict(zip(fork.controllers, fork.controller_kinds, strict=True)) == {
+        dao.voting.address: "governor",
+        eoa: "eoa",
+    }
+    assert f"EXECUTE_ROLE held by {dao.voting.address}, {eoa}" in fork.detail
+    assert contract_score(registry)[:2] == (10, "control.eoa-no-delay")
+
+
+async def test_the_agent_is_read_to_the_voting_in_three_rounds_and_foreign_grants_are_dropped(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """The Agent's probes; its kernel's acl() with the SetPermission events naming it (by topic, from any emitter);
+    the managers and the confirmations with the Voting's probes. A SetPermission naming the Agent emitted by another
+    ACL (anyone can deploy one) is no candidate: only its kernel's ACL is asked."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    agent, voting, eoa = deployment.contracts[CURVE_AGENT], deployment.contracts[CURVE_VOTING], sender.accounts[7]
+    foreign = sender.deploy(contract_artifact("AragonACL"), sender.owner)
+    sender.send(foreign.functions.createPermission(eoa, agent, EXECUTE_ROLE, eoa))  # SetPermission(eoa, agent, ...)
+    reader = Batcher(await client.snapshot()).reader("control")
+    rounds = Rounds(reader)
+    chain = await rounds.run(admin_chain(rounds, agent))
+    assert [(link.kind, link.address) for link in chain] == [("contract", agent), ("governor", voting)]
+    assert rounds.rounds == 3
+    assert any(query.address is None for query in reader.log_queries)  # the grants, asked by the Agent's topic
+    asked_about = {r.call.args[0] for r in reader.records if r.call.function.name == "hasPermission"}
+    # The Voting, and the deployer (granted, then revoked, while it set Curve up); the foreign ACL's grantee is not
+    # even confirmed.
+    assert asked_about == {voting, sender.owner}
+
+
+def test_the_address_provider_hands_its_admin_over_only_after_three_days(
+    eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """Mainnet's commit_transfer_ownership / apply_transfer_ownership, sent by the Agent: the new admin takes over
+    no sooner than three days after the commit."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    agent = deployment.contracts[CURVE_AGENT]
+    provider = sender.contract(contract_artifact("CurveAddressProvider"), deployment.contracts["CurveAddressProvider"])
+    newcomer = sender.accounts[5]
+    with pytest.raises(ContractLogicError, match="admin only"):
+        sender.send(provider.functions.commit_transfer_ownership(newcomer))
+    with sender.impersonating(agent, gas_money=10**18):
+        sender.send(provider.functions.commit_transfer_ownership(newcomer), sender=agent)
+        deadline = provider.functions.transfer_ownership_deadline().call()
+        assert provider.functions.future_admin().call() == newcomer
+        with pytest.raises(ContractLogicError, match="now < deadline"):
+            sender.send(provider.functions.apply_transfer_ownership(), sender=agent)
+        sender.rpc("evm_mine", [deadline])  # three days on (the test's snapshot, reverted after, brings time back)
+        sender.send(provider.functions.apply_transfer_ownership(), sender=agent)
+    assert provider.functions.admin().call() == newcomer
+    assert provider.functions.transfer_ownership_deadline().call() == 0

@@ -1,6 +1,6 @@
 """Our Curve stand-ins behave as mainnet's contracts do where our code depends on it: the AddressProvider and
-the registry change only for the admin; the factories list exactly what they were given; the native-ETH pool
-takes and pays ether (and refuses ether it was not owed), as Curve's ETH pools do."""
+the registry change only for the admin (Curve's Ownership Agent); the factories list exactly what they were given;
+the native-ETH pool takes and pays ether (and refuses ether it was not owed), as Curve's ETH pools do."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from web3.exceptions import ContractLogicError
 
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.curve import NATIVE_ETH, ZERO_ADDRESS
+from defiscope.devnet.curve import CURVE_AGENT, NATIVE_ETH, ZERO_ADDRESS
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.spec import CURVE_POOLS
 from defiscope.devnet.tx import Sender
@@ -33,12 +33,15 @@ def test_address_provider_names_the_registry_and_only_its_admin_changes_it(eth_c
     provider = sender.contract(contract_artifact("CurveAddressProvider"), eth_chain.contracts["CurveAddressProvider"])
     registry = eth_chain.contracts["CurveRegistry"]
     assert provider.functions.get_address(0).call() == registry == provider.functions.get_registry().call()
-    assert provider.functions.admin().call() == sender.owner
-    stranger = sender.accounts[1]
-    assert "admin only" in _reverts(
-        lambda: sender.send(provider.functions.set_address(0, eth_chain.contracts["Curve3Pool"]), sender=stranger)
-    )
-    assert "not a contract" in _reverts(lambda: sender.send(provider.functions.set_address(0, stranger)))
+    admin = provider.functions.admin().call()
+    assert admin == eth_chain.contracts[CURVE_AGENT]  # Curve's Ownership Agent, as on mainnet
+    set_pool = provider.functions.set_address(0, eth_chain.contracts["Curve3Pool"])
+    assert "admin only" in _reverts(lambda: sender.send(set_pool))  # the deployer no longer
+    assert "admin only" in _reverts(lambda: sender.send(set_pool, sender=sender.accounts[1]))
+    with sender.impersonating(admin, gas_money=ETHER):
+        assert "not a contract" in _reverts(
+            lambda: sender.send(provider.functions.set_address(0, sender.accounts[1]), sender=admin)
+        )
     assert provider.functions.get_address(0).call() == registry
 
 
@@ -59,8 +62,10 @@ def test_registry_and_factories_list_the_seeded_pools(eth_chain: DevnetChain) ->
     assert registry.functions.get_coins(steth).call()[:3] == [NATIVE_ETH, eth_chain.tokens["stETH"], ZERO_ADDRESS]
     assert registry.functions.get_decimals(steth).call()[:3] == [18, 18, 0]
     add = registry.functions.add_pool(steth, 2, steth, b"\0" * 32, 0, 0, False, False, "x")
-    assert "admin only" in _reverts(lambda: sender.send(add, sender=sender.accounts[1]))
-    assert "pool exists" in _reverts(lambda: sender.send(add))
+    assert "admin only" in _reverts(lambda: sender.send(add))
+    agent = eth_chain.contracts[CURVE_AGENT]  # the AddressProvider's admin
+    with sender.impersonating(agent, gas_money=ETHER):
+        assert "pool exists" in _reverts(lambda: sender.send(add, sender=agent))
     factory = sender.contract(contract_artifact("CurveStableFactory"), eth_chain.contracts["CurveStableFactory"])
     meta = eth_chain.contracts["CurveUsdt3CrvPool"]
     assert factory.functions.is_meta(meta).call()

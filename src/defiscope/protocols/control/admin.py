@@ -206,7 +206,6 @@ async def classify(rounds: Rounds, address: str) -> AdminLink:
     address = to_checksum_address(address)
     probes = [Call.of(address, s) for s in PROBES]
     probe_ahead(rounds, address)
-    rounds.prefetch(emitters=[address])
     if not await rounds.code(address):
         return AdminLink(address, "eoa")
     probe = _Probe(dict(zip(PROBES, await rounds.call_many(probes), strict=True)))
@@ -234,14 +233,15 @@ def wards_probe(address: str) -> Call:
 
 def probe_ahead(rounds: Rounds, address: str) -> None:
     """Ask ahead what `classify` asks of ``address`` first (its code, the probes, Aave's and the Aragon Agent's, dss
-    wards), without following it: a fork's controllers are classified with the answers in, and a cycle of
-    forwarders or of dss modules relying each other cannot recurse."""
+    wards, its control events), without following it: a fork's controllers are classified with the answers in, and
+    a cycle of forwarders or of dss modules relying each other cannot recurse. The events too: a chain's last hop
+    (a Voting) is then classified with nothing left to ask, not in a round of its own for them."""
     from defiscope.protocols.control.aave import aave_calls
     from defiscope.protocols.control.aragon import agent_calls
 
     probes = [Call.of(address, s) for s in PROBES]
     calls = [*probes, *aave_calls(address), *agent_calls(address), wards_probe(address)]
-    rounds.prefetch(codes=[address], calls=calls)
+    rounds.prefetch(codes=[address], calls=calls, emitters=[address])
 
 
 async def dss_ward_link(rounds: Rounds, address: str) -> AdminLink:
@@ -251,7 +251,6 @@ async def dss_ward_link(rounds: Rounds, address: str) -> AdminLink:
 
     async def ahead(candidate: str) -> None:
         probe_ahead(rounds, candidate)
-        rounds.prefetch(emitters=[candidate])
 
     wards = await ward_holders(rounds, address, ask_ahead=ahead)
     if not wards:

@@ -26,7 +26,9 @@ or APP_MANAGER_ROLE for its code, each role read as above (`AclRole`, `acl_role_
 
 Rounds (see `rounds`): the kernel's ``acl()``, the app's ``appId()`` and the kernel's events; then the ACL's events
 and the role's manager; then the confirmations, while each candidate is classified ahead (an Aragon Voting answers
-``token()`` and ``voteTime()``: a ``governor``, the end).
+``token()`` and ``voteTime()``: a ``governor``, the end). An Agent met as an admin is one round shorter: the events
+naming it and its kernel as the app (`Rounds.grants`) are asked with its kernel's ``acl()``, so the managers and
+the confirmations go out together in the next round.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ ARAGON_PATTERNS: Final = ("aragon-app", "aragon-kernel")
 ANY_ENTITY: Final[str] = to_checksum_address("0x" + "ff" * 20)
 BURN_ENTITY: Final[str] = to_checksum_address("0x" + "00" * 19 + "01")
 ZERO: Final[str] = to_checksum_address("0x" + "00" * 20)
+#: A role's manager that is no one (never created) or no one ever again (burned): not an account to classify.
+NO_MANAGER: Final = (ZERO, BURN_ENTITY)
 SET_APP_TOPIC: Final = "0x" + event_topic(surface.SET_APP).hex()
 SET_PERMISSION_TOPIC: Final = "0x" + event_topic(surface.SET_PERMISSION).hex()
 #: Why an Aragon app's chain ends at its kernel's ACL when the ACL cannot be read.
@@ -88,7 +92,7 @@ class RoleHolders(NamedTuple):
 
     @property
     def managing(self) -> bool:
-        return self.manager not in (ZERO, BURN_ENTITY)
+        return self.manager not in NO_MANAGER
 
     @property
     def controllers(self) -> tuple[str, ...]:
@@ -159,33 +163,44 @@ def app_manager_role(kernel: str, namespace: bytes, app_id: bytes) -> AclRole:
 
 
 async def acl_role_holders(
-    rounds: Rounds, kernel: str, acl: str, role: AclRole, *, ahead: Callable[[str], None]
+    rounds: Rounds, kernel: str, acl: str, role: AclRole, *, ahead: Callable[[str], None], by_app: bool = False
 ) -> RoleHolders:
     """Who holds ``role`` at the pinned block (the entities its SetPermission events name, each confirmed with the
-    kernel's ``hasPermission``) and who manages it; ``ahead(candidate)`` is called for each candidate and the
-    manager while they are confirmed. Raises `AclUnread` (with why) when the ACL cannot be read."""
-    rounds.prefetch(emitters=[acl])
-    (manager,) = await rounds.call_many([Call.of(acl, surface.GET_PERMISSION_MANAGER, role.where, role.role)])
+    kernel's ``hasPermission``) and who manages it; ``ahead(candidate)`` is called for each candidate while they are
+    confirmed, with the manager. The events are the ACL's own, or (``by_app``) those naming the role's app, asked
+    by the app's topic (`Rounds.grants`, asked ahead of the ACL's address) and kept if the ACL emitted them. Raises
+    `AclUnread` (with why) when the ACL cannot be read."""
+    manager_call = Call.of(acl, surface.GET_PERMISSION_MANAGER, role.where, role.role)
+    own, granted = ([], [role.where]) if by_app else ([acl], [])
+    rounds.prefetch(calls=[manager_call], emitters=own, granted_on=granted)
     try:
-        events = await rounds.control_logs(acl)
+        events = await (rounds.grants(role.where) if by_app else rounds.control_logs(acl))
     except Exception as exc:  # the provider's refusal, with its words: the ACL stays not understood
         raise AclUnread(f"its SetPermission events could not be read: {exc}") from exc
-    if not manager.success:
-        raise AclUnread(f"getPermissionManager failed: {manager.error}")
-    candidates = permission_candidates(events, role.where, role.role)
-    manager_address = to_checksum_address(manager.value[0])
-    for candidate in dict.fromkeys([*candidates, manager_address]):
+    candidates = permission_candidates([e for e in events if _emitted_by(e, acl)], role.where, role.role)
+    early = rounds.answered(manager_call)  # read with the ACL's own events: its manager is probed with them
+    named = [to_checksum_address(early.value[0])] if early is not None and early.success else []
+    for candidate in dict.fromkeys([*candidates, *(m for m in named if m not in NO_MANAGER)]):
         ahead(candidate)
     checks = [Call.of(kernel, surface.KERNEL_HAS_PERMISSION, c, role.where, role.role, role.how) for c in candidates]
     params = [Call.of(acl, surface.GET_PERMISSION_PARAMS_LENGTH, c, role.where, role.role) for c in candidates]
-    answers = await rounds.call_many([*checks, *params])
+    manager, *answers = await rounds.call_many([manager_call, *checks, *params])
+    if not manager.success:
+        raise AclUnread(f"getPermissionManager failed: {manager.error}")
     failed = next((answer for answer in answers if not answer.success), None)
     if failed is not None:
         raise AclUnread(f"{failed.call.function.name} failed: {failed.error}")
+    manager_address = to_checksum_address(manager.value[0])
+    if manager_address not in (*candidates, *named, *NO_MANAGER):
+        ahead(manager_address)
     confirmed, counts = answers[: len(checks)], [int(a.value[0]) for a in answers[len(checks) :]]
     holders = tuple(c for c, ok, n in zip(candidates, confirmed, counts, strict=True) if ok.value[0] or n)
     conditional = tuple((c, n) for c, n in zip(candidates, counts, strict=True) if n)
     return RoleHolders(role, holders, manager_address, conditional)
+
+
+def _emitted_by(entry: Mapping[str, Any], acl: str) -> bool:
+    return str(entry["address"]).lower() == acl.lower()
 
 
 async def _upgraders(rounds: Rounds, acl: str, held: RoleHolders) -> list[AdminLink]:
@@ -327,12 +342,17 @@ async def agent_link(rounds: Rounds, address: str, *, ahead: Callable[[str], Non
         if answers[s].success
     ]
     roles.append(app_manager_role(kernel, APP_BASES_NAMESPACE, bytes(answers[surface.APP_ID].value[0])))
+    # The grants naming it and its kernel are asked with the kernel's acl(), by app, not after it by the ACL's
+    # address: the ACL's answers then come in the next round, with the candidates' probes (one round fewer).
+    rounds.prefetch(granted_on=[address, kernel])
     (acl,) = await rounds.call_many([Call.of(kernel, surface.ACL)])
     if not acl.success:
         return _unread_agent(address, f"its kernel {kernel} answers no acl(): {acl.error}")
     acl_address = to_checksum_address(acl.value[0])
     try:
-        held = await rounds.gather(*(acl_role_holders(rounds, kernel, acl_address, r, ahead=ahead) for r in roles))
+        held = await rounds.gather(
+            *(acl_role_holders(rounds, kernel, acl_address, r, ahead=ahead, by_app=True) for r in roles)
+        )
     except AclUnread as exc:
         return _unread_agent(address, f"its ACL {acl_address}: {exc.why}")
     controllers = tuple(dict.fromkeys(c for h in held for c in h.controllers))

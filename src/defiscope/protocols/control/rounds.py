@@ -14,13 +14,16 @@ back; a watchdog sends such a round anyway after `WATCHDOG_TURNS` turns of the e
 
 The control events (Upgraded, RoleGranted, RoleRevoked, Rely and the rely note, Aragon's SetApp and SetPermission)
 of every address asked in a round are read with one `eth_getLogs` from the address's cursor in `ControlLogs` (block 0
-the first time) to the pinned block; callers select the event and role they need from them.
+the first time) to the pinned block; callers select the event and role they need from them. An Aragon app's grants
+(`grants`: the SetPermission events naming it as the app, whichever ACL emitted them) are read the same way, by the
+app's topic rather than by the emitter, so that they can be asked before its kernel's ACL is known.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
@@ -30,7 +33,7 @@ from eth_utils import to_checksum_address
 from defiscope.chain.block import BlockRef
 from defiscope.chain.errors import InvalidInput
 from defiscope.chain.log_plan import MAX_MERGED_ADDRESSES
-from defiscope.chain.logs import log_int
+from defiscope.chain.logs import log_int, topic_address
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.chain.reader import Reader
 from defiscope.protocols.control import surface
@@ -58,6 +61,8 @@ CONTROL_TOPICS: Final = tuple(
         event_topic(surface.SET_PERMISSION),
     )
 )
+#: topic0 of aragonOS's SetPermission(entity indexed, app indexed, role indexed, allowed): `Rounds.grants` asks by app.
+SET_PERMISSION_TOPIC: Final = "0x" + event_topic(surface.SET_PERMISSION).hex()
 #: Blocks before a cursor that a later profile reads again (replacing what was kept): reorgs are shallower.
 REREAD_BLOCKS: Final = 64
 #: Event-loop turns a round waits for a task that awaits something untracked before it goes out anyway.
@@ -127,6 +132,7 @@ class Rounds:
         self._slots: dict[tuple[str, int], asyncio.Future[int]] = {}
         self._calls: dict[tuple[str, bytes, tuple[str, ...]], asyncio.Future[CallResult]] = {}
         self._events: dict[str, asyncio.Future[list[Log]]] = {}
+        self._grants: dict[str, asyncio.Future[list[Log]]] = {}
         self._unsent: list[tuple[str, Any, Any]] = []  # (kind, key, what to ask) in the order asked
 
     @property
@@ -217,6 +223,11 @@ class Rounds:
     async def call_many(self, calls: Sequence[Call]) -> list[CallResult]:
         return await self._wait([self._ask(self._calls, "call", _call_key(c), c) for c in calls])
 
+    def answered(self, call: Call) -> CallResult | None:
+        """``call``'s answer if it is already in (asked in a round sent), else None: nothing is asked."""
+        future = self._calls.get(_call_key(call))
+        return future.result() if future is not None and future.done() else None
+
     async def values(self, calls: Sequence[Call]) -> list[Any]:
         """Single outputs of calls that must all succeed; the first failure raises naming its call."""
         return [result.one() for result in await self.call_many(calls)]
@@ -229,6 +240,15 @@ class Rounds:
         (found,) = await self._wait([self._ask(self._events, "logs", address.lower(), address)])
         return found
 
+    async def grants(self, app: str) -> list[Log]:
+        """Every SetPermission event naming ``app`` as the app, from any emitter, up to the pinned block, in chain
+        order (the caller keeps those of the ACL it trusts: anyone may emit the event)."""
+        key = grants_key(app)
+        if self.logs.covers(key, self.block_number):
+            return self.logs.up_to(key, self.block_number)
+        (found,) = await self._wait([self._ask(self._grants, "grants", key, to_checksum_address(app))])
+        return found
+
     def prefetch(
         self,
         *,
@@ -236,8 +256,10 @@ class Rounds:
         slots: Sequence[tuple[str, int]] = (),
         calls: Sequence[Call] = (),
         emitters: Sequence[str] = (),
+        granted_on: Sequence[str] = (),
     ) -> None:
-        """Ask ahead, without waiting: the reads go out with the next round (whose answers a later step takes)."""
+        """Ask ahead, without waiting: the reads go out with the next round (whose answers a later step takes);
+        ``granted_on``: apps whose grants (`grants`) to ask."""
         for address in codes:
             self._ask(self._codes, "code", address.lower(), address)
         for address, slot in slots:
@@ -247,6 +269,9 @@ class Rounds:
         for address in emitters:
             if not self.logs.covers(address, self.block_number):
                 self._ask(self._events, "logs", address.lower(), to_checksum_address(address))
+        for app in granted_on:
+            if not self.logs.covers(grants_key(app), self.block_number):
+                self._ask(self._grants, "grants", grants_key(app), to_checksum_address(app))
 
     def _ask(self, memo: dict[Any, asyncio.Future[T]], kind: str, key: Any, what: Any) -> asyncio.Future[T]:
         future = memo.get(key)
@@ -285,19 +310,13 @@ class Rounds:
         slots = [what for kind, _, what in asked if kind == "slot"]
         calls = [what for kind, _, what in asked if kind == "call"]
         emitters = [what for kind, _, what in asked if kind == "logs"]
-        by_start: dict[int, list[str]] = {}
-        for address in emitters:
-            by_start.setdefault(self.logs.start(address), []).append(address)
-        queries = [
-            (start, group[i : i + MAX_MERGED_ADDRESSES])
-            for start, group in by_start.items()
-            for i in range(0, len(group), MAX_MERGED_ADDRESSES)
-        ]
+        apps = [what for kind, _, what in asked if kind == "grants"]
+        queries = [*self._queries(emitters, by_app=False), *self._queries(apps, by_app=True)]
         found_codes, found_slots, found_calls, found_events = await asyncio.gather(
             asyncio.gather(*(reader.code(a) for a in codes), return_exceptions=True),
             asyncio.gather(*(reader.storage(a, s) for a, s in slots), return_exceptions=True),
             _settled(reader.call_many(calls, with_node_reads=True)),
-            asyncio.gather(*(self._events_since(start, group) for start, group in queries)),
+            asyncio.gather(*(self._events_since(query) for query in queries)),
         )
         # Every answer is in before any waiting task wakes: a task that woke early would ask into a round that is
         # being answered, and be forgotten.
@@ -307,27 +326,64 @@ class Rounds:
         _resolve(self._slots, [(a.lower(), s) for a, s in slots], found_slots)
         call_answers: Sequence[object] = found_calls if isinstance(found_calls, list) else [found_calls] * len(calls)
         _resolve(self._calls, [_call_key(c) for c in calls], call_answers)
-        for (_, group), events in zip(queries, found_events, strict=True):
-            _resolve(self._events, [a.lower() for a in group], events)
+        for query, events in zip(queries, found_events, strict=True):
+            _resolve(self._grants if query.by_app else self._events, [query.key(a) for a in query.addresses], events)
         if self._unsent and self._watchdog is None:
             # Asked while this round was out (a task back from an untracked await): its wait was counted before
             # the count was reset above, so no count sends it; the watchdog does.
             self._watchdog = asyncio.get_running_loop().create_task(self._watch())
 
-    async def _events_since(self, start: int, addresses: Sequence[str]) -> list[list[Log] | Exception]:
-        """The control events of each address to the pinned block (kept in `ControlLogs`), or why not."""
-        try:
-            found = await self.reader.logs(
-                address=list(addresses), topics=[list(CONTROL_TOPICS)], from_block=start, with_node_reads=True
-            )
-        except Exception as exc:
-            return [exc] * len(addresses)
-        by_emitter: dict[str, list[Log]] = {a.lower(): [] for a in addresses}
-        for entry in found:
-            by_emitter.setdefault(str(entry["address"]).lower(), []).append(entry)
+    def _queries(self, addresses: Sequence[str], *, by_app: bool) -> list[_EventQuery]:
+        """One query per cursor start and at most `MAX_MERGED_ADDRESSES` addresses: by emitter, or by app."""
+        by_start: dict[int, list[str]] = {}
         for address in addresses:
-            self.logs.add(address, by_emitter[address.lower()], start, self.block_number)
-        return [self.logs.up_to(address, self.block_number) for address in addresses]
+            by_start.setdefault(self.logs.start(_log_key(address, by_app)), []).append(address)
+        return [
+            _EventQuery(start, tuple(group[i : i + MAX_MERGED_ADDRESSES]), by_app)
+            for start, group in by_start.items()
+            for i in range(0, len(group), MAX_MERGED_ADDRESSES)
+        ]
+
+    async def _events_since(self, query: _EventQuery) -> list[list[Log] | Exception]:
+        """The events of each address of ``query`` to the pinned block (kept in `ControlLogs`), or why not."""
+        try:
+            found = await self.reader.logs(**query.filter(), from_block=query.start, with_node_reads=True)
+        except Exception as exc:
+            return [exc] * len(query.addresses)
+        by_address: dict[str, list[Log]] = {a.lower(): [] for a in query.addresses}
+        for entry in found:
+            owner = topic_address(entry["topics"][2]) if query.by_app else str(entry["address"])
+            by_address.setdefault(owner.lower(), []).append(entry)
+        for address in query.addresses:
+            self.logs.add(query.key(address), by_address[address.lower()], query.start, self.block_number)
+        return [self.logs.up_to(query.key(address), self.block_number) for address in query.addresses]
+
+
+def grants_key(app: str) -> str:
+    """Where `ControlLogs` keeps an app's grants (`Rounds.grants`), apart from the events it emitted itself."""
+    return "grants:" + app.lower()
+
+
+def _log_key(address: str, by_app: bool) -> str:
+    return grants_key(address) if by_app else address.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class _EventQuery:
+    """One eth_getLogs of a round: the control events of emitters, or the grants (SetPermission) naming apps."""
+
+    start: int
+    addresses: tuple[str, ...]
+    by_app: bool
+
+    def key(self, address: str) -> str:
+        return _log_key(address, self.by_app)
+
+    def filter(self) -> dict[str, Any]:
+        if self.by_app:
+            apps = ["0x" + "00" * 12 + a[2:].lower() for a in self.addresses]
+            return {"address": None, "topics": [[SET_PERMISSION_TOPIC], None, apps]}
+        return {"address": list(self.addresses), "topics": [list(CONTROL_TOPICS)]}
 
 
 def _call_key(call: Call) -> tuple[str, bytes, tuple[str, ...]]:
