@@ -18,13 +18,18 @@ from hypothesis import settings
 from defiscope.chain.client import ChainClient
 from defiscope.deployments import Deployment
 from defiscope.devnet import Devnet, DevnetChain, start_devnet
-from defiscope.devnet.anvil import rpc
+from defiscope.devnet.anvil import HISTORY_STATES_ENV, rpc
 from defiscope.devnet.deployment import devnet_deployment
 
 # Hypothesis's 200 ms deadline is wall time: on a loaded 2-core CI machine it fails correct examples (a first
 # scipy call alone can take longer). Correctness is what the properties check; speed has its own benchmarks.
 settings.register_profile("defiscope", deadline=None)
 settings.load_profile("defiscope")
+
+# Every test's evm_snapshot/evm_revert leaves one more entry for the base block in anvil's state-eviction queue
+# (`defiscope.devnet.anvil.HISTORY_STATES_ENV`): with the default bound, a worker's devnet would drop the base
+# block's state after ~500 reverted tests. The states kept stay few (a revert drops its blocks' states).
+os.environ.setdefault(HISTORY_STATES_ENV, "100000")
 
 
 @pytest.fixture(scope="session")

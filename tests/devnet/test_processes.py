@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 
 from defiscope.devnet import Devnet
-from defiscope.devnet.anvil import HOST, find_anvil, free_port, pid_is_anvil, rpc, start_anvil, stop_pid
+from defiscope.devnet.anvil import (
+    HISTORY_STATES_ENV,
+    HOST,
+    find_anvil,
+    free_port,
+    pid_is_anvil,
+    rpc,
+    start_anvil,
+    stop_pid,
+)
 from defiscope.devnet.errors import DevnetError
 
 from .helpers import all_dead, wait_until
@@ -81,3 +90,41 @@ def test_free_port_is_bindable() -> None:
 
 def test_the_npm_binary_is_preferred() -> None:
     assert find_anvil().parts[-4:] == ("@foundry-rs", "anvil-linux-amd64", "bin", "anvil")
+
+
+def _base_after_reverted_cycles(cycles: int) -> str | None:
+    """`cycles` tests' worth of snapshot, one mined block, revert; then two blocks on top: the base block's
+    balance read (None when the node says the block's state is gone, any other error's text)."""
+    node = start_anvil(31337)
+    try:
+        account = "0x" + "11" * 20
+        base = rpc(node.rpc_url, "eth_blockNumber")
+        for cycle in range(cycles):
+            snapshot = rpc(node.rpc_url, "evm_snapshot")
+            rpc(node.rpc_url, "anvil_setBalance", [account, hex(cycle + 1)])
+            rpc(node.rpc_url, "evm_mine")
+            assert rpc(node.rpc_url, "evm_revert", [snapshot]) is True
+        rpc(node.rpc_url, "evm_mine")
+        rpc(node.rpc_url, "evm_mine")
+        try:
+            return str(rpc(node.rpc_url, "eth_getBalance", [account, base]))
+        except DevnetError as exc:
+            return None if "BlockOutOfRange" in str(exc) else str(exc)
+    finally:
+        node.stop()
+
+
+def test_the_history_bound_outlasts_reverted_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why the suite raises `HISTORY_STATES_ENV`: with a bound of 20, 30 reverted cycles drop the base block's state
+    (anvil counts the base once more per revert); with the suite's bound the base stays readable."""
+    monkeypatch.setenv(HISTORY_STATES_ENV, "20")
+    assert _base_after_reverted_cycles(30) is None
+    monkeypatch.setenv(HISTORY_STATES_ENV, "1000")
+    assert _base_after_reverted_cycles(30) == "0x0"
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])
+def test_a_bad_history_bound_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(HISTORY_STATES_ENV, value)
+    with pytest.raises(DevnetError, match=f"{HISTORY_STATES_ENV} must be a positive number of block states"):
+        start_anvil(31337)

@@ -58,6 +58,10 @@ ACCOUNTS: Final = (
 READY_TIMEOUT: Final = 15.0
 #: Block states a devnet node keeps for reads at past blocks (~1 MB each on the world): older ones are dropped.
 HISTORY_STATES: Final = 500
+#: Overrides `HISTORY_STATES`. The test suite sets it high: anvil counts the block an `evm_revert` returns to once
+#: more at every snapshot-mine-revert cycle (its eviction queue keeps the duplicates, its state map one copy), so a
+#: bound of N drops the base block's state after N reverted tests, while the states kept stay few.
+HISTORY_STATES_ENV: Final = "DEFISCOPE_DEVNET_HISTORY_STATES"
 STOP_GRACE: Final = 3.0
 _PR_SET_PDEATHSIG: Final = 1
 
@@ -222,6 +226,16 @@ def wait_ready(node: AnvilNode, timeout: float = READY_TIMEOUT) -> None:
         time.sleep(0.01)
 
 
+def history_states() -> int:
+    """`HISTORY_STATES`, or the positive count in ``$DEFISCOPE_DEVNET_HISTORY_STATES``."""
+    raw = os.environ.get(HISTORY_STATES_ENV, "").strip()
+    if not raw:
+        return HISTORY_STATES
+    if not raw.isdigit() or int(raw) < 1:
+        raise DevnetError(f"{HISTORY_STATES_ENV} must be a positive number of block states, got {raw!r}")
+    return int(raw)
+
+
 def state_cache(port: int) -> Path:
     """Where the node on `port` would persist old states (none with `--prune-history`, but anvil still makes it).
     anvil's default (~/.foundry/anvil/tmp) is never cleaned up: hundreds of MB per run, tens of GB over a
@@ -262,12 +276,10 @@ def spawn_anvil(chain_id: int, *, load_state: Path | None = None, detach: bool =
     # A shared block keeps its transactions in the order they were sent, as `tx.Sender.block` estimates them
     # (anvil's default orders by fee, ties by arrival: the same today, by accident).
     args += ["--order", "fifo"]
-    # Block states in memory only, the newest HISTORY_STATES of them. By default anvil keeps 500 in memory, then
-    # lowers that bound by one at every block mined past it, down to 10, serializing each evicted state (the whole
-    # world) to disk; a read at an older block then deserializes one. A devnet that had mined ~1,000 blocks
-    # (tests, a simulated day) answered a read 60 blocks back in 4-5 s instead of 1 ms (measured: the governance
-    # test reading each of 110 blocks took 95 s in a long test session, 1.1 s with this flag).
-    args += ["--prune-history", str(HISTORY_STATES)]
+    # Block states in memory only, a bounded number of them (`history_states`). By default anvil keeps 500 in
+    # memory, then lowers that bound by one at every block mined past it, down to 10, serializing each evicted
+    # state (the whole world) to disk; a read at an older block then deserializes one (4-5 s here instead of 1 ms).
+    args += ["--prune-history", str(history_states())]
     if load_state is not None:
         args += ["--load-state", str(load_state)]
     preexec = _die_with_parent(os.getpid()) if sys.platform == "linux" and not detach else None
