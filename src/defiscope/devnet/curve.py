@@ -17,7 +17,8 @@ The AddressProvider's admin is Curve's Ownership Agent, as on mainnet (`curve_da
 real one takes ``_admin``; handing it over with ``commit_transfer_ownership`` would take three days of chain time,
 which the devnet's clock, kept at the wall clock, does not have), the Agent then sets the registry and lists its
 pools for the deployer (who holds its EXECUTE_ROLE until the DAO is handed to the Ownership Voting, last); the
-stable-ng factory is the Agent's too (`RUN_BY_AGENT`).
+stable-ng, twocrypto-ng and tricrypto-ng factories are the Agent's too, named in their constructors (`RUN_BY_AGENT`).
+The old stable factory is still the deployer's: mainnet's is Curve's StableSwap Owner Proxy, not replicated.
 """
 
 from __future__ import annotations
@@ -47,10 +48,21 @@ MAIN_REGISTRY: Final = "CurveRegistry"
 CURVE_AGENT: Final = "CurveOwnershipAgent"
 CURVE_VOTING: Final = "CurveOwnershipVoting"
 FACTORIES: Final = ("CurveStableFactory", "CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory")
-#: Sources whose admin is the Ownership Agent, as on mainnet: the main registry (through the AddressProvider) and the
-#: stable-ng factory (its admin() read live as the Agent, as a public test of live reads records; the other
-#: factories' admins were not checked: the deployer's here).
-RUN_BY_AGENT: Final = frozenset({MAIN_REGISTRY, "CurveStableNgFactory"})
+#: Sources whose admin is the Ownership Agent, as on mainnet:
+#: - the main registry, through the AddressProvider (docs/risk.md);
+#: - stable-ng (0x6A8c…21bf): its admin() read live as the Agent (a public test recording live reads, 2026-09-20);
+#: - twocrypto-ng (0x98EE…AF7F): Curve's deployment settings name the Agent as its ethereum:mainnet owner
+#:   (curvefi/twocrypto-ng scripts/deployment_utils.py, ``dao_ownership_contract``); "the Factory is controlled by
+#:   the CurveDAO" (docs.curve.finance/developer/amm/factory/twocrypto-ng/overview);
+#: - tricrypto-ng (0x0c0e…4963): deployed by an EOA that commit_transfer_ownership's it to the Agent, accepted by a
+#:   DAO vote (curvefi/tricrypto-ng scripts/deploy.py; scripts/ape/deploy.py acts as the Agent on a mainnet fork).
+#: The old stable factory (0xB9fC…90d4) is not here: its mainnet admin is Curve's StableSwap Owner Proxy (0x742C…9571,
+#: named the factory's admin by a public Curve DAO vote script that acts on it through the Agent; its code is
+#: curvefi/curve-factory contracts/OwnerProxy.vy: the factory's powers are its ownership_admin's, the pools' A ramps
+#: its parameter_admin's; which accounts those are was not sourced). Not replicated: it stays the deployer's (an EOA).
+RUN_BY_AGENT: Final = frozenset(
+    {MAIN_REGISTRY, "CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"}
+)
 CRYPTO_FACTORIES: Final = frozenset({"CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"})
 #: Sources whose pools routing leaves out on mainnet (crypto invariants; stable-ng's off-peg fee): as there.
 UNROUTED: Final = CRYPTO_FACTORIES | {"CurveStableNgFactory"}

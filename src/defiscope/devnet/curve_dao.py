@@ -1,6 +1,7 @@
 """Curve's DAO on the devnet, as on mainnet: an Aragon kernel and ACL, Curve's Ownership Agent (an Agent app, the
-admin of Curve's AddressProvider and so of its main registry, and of the stable-ng factory) and its Ownership Voting
-(a Voting app, the only holder and manager of the Agent's EXECUTE_ROLE and of the kernel's APP_MANAGER_ROLE).
+admin of Curve's AddressProvider and so of its main registry, and of the stable-ng, twocrypto-ng and tricrypto-ng
+factories) and its Ownership Voting (a Voting app, the only holder and manager of the Agent's EXECUTE_ROLE and of the
+kernel's APP_MANAGER_ROLE).
 
 Example::
 

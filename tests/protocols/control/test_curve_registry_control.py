@@ -15,7 +15,7 @@ from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.devnet.aragon import EXECUTE_ROLE, AragonDao, aragon_dao, calls_script, run_vote
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.curve import CURVE_AGENT, CURVE_VOTING
+from defiscope.devnet.curve import CURVE_AGENT, CURVE_VOTING, ZERO_ADDRESS
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain
@@ -63,8 +63,28 @@ async def test_the_registry_is_run_by_the_ownership_agent_for_the_ownership_voti
     assert registry.admin_chain[1].detail.startswith("Aragon Voting: votes of ")
     assert registry.admin_chain == provider.admin_chain
     assert contract_score(registry)[:2] == (60, "control.governor-no-delay")  # the deployer's EOA scored 10
-    stable_ng = controls[c["CurveStableNgFactory"]]  # its admin() is the Agent, as on mainnet
-    assert stable_ng.admin_chain == registry.admin_chain
+
+
+async def test_the_ng_factories_are_run_by_the_ownership_agent_as_on_mainnet(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """stable-ng, twocrypto-ng and tricrypto-ng: admin() is the Agent, so their chains end at the Voting as the
+    registry's does; the deployer, who listed their pools through the Agent, can no longer list one itself. The old
+    stable factory is still the deployer's (mainnet's StableSwap Owner Proxy is not replicated)."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    c = deployment.contracts
+    controls = await _controls(client, deployment)
+    registry = controls[c["CurveRegistry"]]
+    for name in ("CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"):
+        factory = sender.contract(contract_artifact(name), c[name])
+        assert factory.functions.admin().call() == c[CURVE_AGENT]
+        assert factory.functions.pool_count().call() > 0  # its pools were listed, by the Agent
+        with pytest.raises(ContractLogicError, match="admin only"):
+            sender.send(factory.functions.register_pool(c["Curve3Pool"], 3, ZERO_ADDRESS))
+        assert controls[c[name]].admin_chain == registry.admin_chain, name
+        assert contract_score(controls[c[name]])[:2] == (60, "control.governor-no-delay")
+    stable = controls[c["CurveStableFactory"]]
+    assert [(link.kind, link.address) for link in stable.admin_chain] == [("eoa", sender.owner)]
 
 
 async def test_an_eoa_the_voting_grants_execute_role_on_the_agent_scores_the_registry_as_an_eoa(
