@@ -10,6 +10,7 @@ Example::
     dao = hand_to_voting(sender, app)                  # as Lido's DAO template ends: the Voting holds and manages it
     agent_to_voting(sender, dao, agent.address)        # the Voting alone may make the Agent act
     vote_set_app(sender, dao, newer_implementation)    # an upgrade now takes a passed vote of LDO holders
+    vote_grant_after(sender, dao, eoa, when)           # APP_MANAGER_ROLE to an EOA once `when` passed
 
 A DAO of other apps (Curve's: an Agent and its Ownership Voting) starts from `deploy_dao` (a kernel and its ACL) and
 an Agent the deployer may use while it sets things up (`deployer_runs_agent`), then hands both to its Voting.
@@ -58,6 +59,9 @@ VOTING_APP_ID: Final = bytes.fromhex("0abcd104777321a82b010357f20887d61247493d89
 AGENT_APP_ID: Final = bytes.fromhex("701a4fd1f5174d12a0f1d9ad2c88d0ad11ab6aad0ac72b7d9ce621815f8016a9")
 #: aragonOS's CallsScript spec id: an EVM script of plain calls.
 CALLS_SCRIPT: Final = (1).to_bytes(4, "big")
+#: aragonOS ACL parameters (ACLParams): the block's timestamp as the parameter id, compared greater-than.
+TIMESTAMP_PARAM_ID: Final = 201
+OP_GT: Final = 3
 PCT: Final = 10**16  # 1 % in the Voting's PCT_BASE (10**18)
 
 
@@ -241,3 +245,16 @@ def vote_set_app(sender: Sender, dao: AragonDao, implementation: str) -> TxRecei
     data = kernel.encode_abi("setApp", args=[APP_BASES_NAMESPACE, dao.app.app_id, implementation])
     script = calls_script((kernel.address, bytes.fromhex(data[2:])))
     return run_vote(sender, dao, script, f"upgrade to {implementation}")
+
+
+def timestamp_after(when: int) -> int:
+    """One encoded ACL parameter: id (8 bits) | op (8 bits) | value (240 bits) — "block.timestamp > when"."""
+    return (TIMESTAMP_PARAM_ID << 248) | (OP_GT << 240) | when
+
+
+def vote_grant_after(sender: Sender, dao: AragonDao, entity: str, when: int) -> TxReceipt:
+    """APP_MANAGER_ROLE on the kernel granted to ``entity`` once ``when`` has passed: a passed vote on the ACL's
+    ``grantPermissionP`` with one parameter (a conditional grant: `hasPermission` says no until then)."""
+    acl, kernel = dao.app.acl, dao.app.kernel
+    data = acl.encode_abi("grantPermissionP", args=[entity, kernel.address, APP_MANAGER_ROLE, [timestamp_after(when)]])
+    return run_vote(sender, dao, calls_script((acl.address, bytes.fromhex(data[2:]))), f"grant {entity} after {when}")

@@ -16,21 +16,13 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.devnet.anvil import rpc
-from defiscope.devnet.aragon import APP_BASES_NAMESPACE, APP_MANAGER_ROLE, aragon_dao, calls_script, run_vote
+from defiscope.devnet.aragon import APP_BASES_NAMESPACE, APP_MANAGER_ROLE, aragon_dao, vote_grant_after
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.profile import ContractControl, control_surface
 
-#: aragonOS ACL parameter ids and ops (ACLParams): the block's timestamp, compared greater-than.
-TIMESTAMP_PARAM_ID: Final = 201
-OP_GT: Final = 3
 DAY: Final = 86_400
-
-
-def timestamp_after(when: int) -> int:
-    """One encoded parameter: id (8 bits) | op (8 bits) | value (240 bits) — "block.timestamp > when"."""
-    return (TIMESTAMP_PARAM_ID << 248) | (OP_GT << 240) | when
 
 
 async def _steth(client: ChainClient, deployment: Deployment) -> ContractControl:
@@ -50,8 +42,7 @@ async def test_a_conditional_grant_counts_as_an_upgrader_though_has_permission_s
     assert before.admin_chain[1].conditional == ()  # the negative control: every grant unconditional
 
     when = sender.w3.eth.get_block("latest")["timestamp"] + 30 * DAY
-    grant = acl.encode_abi("grantPermissionP", args=[eoa, kernel.address, APP_MANAGER_ROLE, [timestamp_after(when)]])
-    run_vote(sender, dao, calls_script((acl.address, bytes.fromhex(grant[2:]))))
+    vote_grant_after(sender, dao, eoa, when)
     how = APP_BASES_NAMESPACE + dao.app.app_id  # what setApp passes for stETH
     assert kernel.functions.hasPermission(eoa, kernel.address, APP_MANAGER_ROLE, how).call() is False
     assert acl.functions.getPermissionParamsLength(eoa, kernel.address, APP_MANAGER_ROLE).call() == 1

@@ -5,11 +5,13 @@
 //   /v1/risk/{slug}/history  the change log: block, input, rule, before -> after
 // A chain where the protocol was not scored yet shows the API's 404 message, not an error. A pillar without a score
 // shows its reason, never a 0 bar. The profile is asked each poll; score and history only when the profile moved.
+// A nominee not yet accepted (`pending_owner`) is drawn dashed under the admin it would succeed, and holders granted
+// with parameters (`conditional`) are marked; both are also said in words under the graph, for screen readers.
 "use strict";
 
 const RISK_CHANGES = 50;
 const SVG_NS = "http://www.w3.org/2000/svg";
-const NODE = { width: 170, height: 50, gap: 34, chars: 24 };
+const NODE = { width: 170, gap: 34, rowGap: 14, chars: 24, line: 14, lines: 3 };  // a node is 8 + 14 per line high
 const ADMIN_TYPES = ["eoa", "multisig", "timelock", "governor", "contract", "unknown"];
 const riskDrawn = new Map();  // `${slug}@${chain}` -> {profile text, section}: redrawn only when the profile moved
 
@@ -136,7 +138,7 @@ function adminGraphs(control, score) {
     if (detail?.pattern && c.proxy === "none" && detail.pattern !== "none") caption.append(` · pattern ${detail.pattern}`);
     if (detail?.dependency) caption.append(" ", badge("dependency", "risk"));
     if (c.discovered) caption.append(...groupCaption(c.discovered, item));
-    item.append(caption, adminSvg(c, detail));
+    item.append(caption, adminSvg(c, detail), controlNotes(c));
     return item;
   }));
   if (!control.length) list.append(riskEl("p", "sub", "no contract read for this protocol"));
@@ -163,27 +165,59 @@ function discoveredList(kinds) {
   return list;
 }
 
+// Row 0: the contract, then its admin chain in force, left to right. Row 1: each nominee not yet accepted, under the
+// admin it would succeed (the contract's first admin, or the owner of the link that names it), on a dashed edge.
 function adminSvg(contract, detail) {
   const links = contract.admin_chain.map((l, i) => ({ ...l, ...(detail?.admin_chain[i] ?? {}) }));
+  const marks = conditionalMarks(links);
   const nodes = [{ role: "contract", type: "contract", address: contract.address, title: contract.contract, lines: [contract.contract, shortAddress(contract.address), `proxy ${contract.proxy}`] },
-    ...links.map((l) => ({ role: "admin", ...l, title: l.why ?? l.detail ?? "", lines: adminLines(l) }))];
+    ...links.map((l) => ({ role: "admin", ...l, title: l.why ?? l.detail ?? "", lines: [...adminLines(l), ...aclLines(l), marks.get(l.address)] }))];
   if (!links.length) {
     const missing = contract.proxy !== "none";
     const why = detail?.admin_why ?? (missing ? "the proxy's admin was not found" : "not a proxy; answers no owner/admin/governor/feeToSetter/authority/wards");
     nodes.push({ role: "end", type: missing ? "unknown" : "none", address: "", title: why, lines: missing ? ["⚠ admin unknown", "not found"] : ["no admin"] });
   }
-  const width = nodes.length * (NODE.width + NODE.gap) - NODE.gap + 4;
+  const nominees = nominations(contract).map(({ nominee: p, namer, column }) => ({ ...p, column, role: "nominee", lines: nomineeLines(p),
+    title: `pending owner named by ${p.via} of ${namer}, not yet accepted` }));
+  const lines = Math.max(NODE.lines, ...[...nodes, ...nominees].map((n) => n.lines.filter(Boolean).length));
+  const height = 8 + lines * NODE.line;
+  const columns = Math.max(nodes.length, ...nominees.map((n) => n.column + 1));
+  const width = columns * (NODE.width + NODE.gap) - NODE.gap + 4;
+  const total = 4 + height + (nominees.length ? height + NODE.rowGap : 0);
+  const x = (column) => 2 + column * (NODE.width + NODE.gap);
+  const y = (row) => 2 + row * (height + NODE.rowGap);
   const svg = document.createElementNS(SVG_NS, "svg");
-  svg.setAttribute("class", "risk-graph");
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", NODE.height + 4);
-  svg.setAttribute("viewBox", `0 0 ${width} ${NODE.height + 4}`);
+  Object.entries({ class: "risk-graph", width, height: total, viewBox: `0 0 ${width} ${total}`, role: "group", "aria-label": `admin chain of ${contract.contract}` })
+    .forEach(([k, v]) => svg.setAttribute(k, v));
   nodes.forEach((n, i) => {
-    const x = 2 + i * (NODE.width + NODE.gap);
-    if (i) svg.append(arrow(x - NODE.gap, x));
-    svg.append(svgNode(n, x));
+    if (i) svg.append(arrow(x(i) - NODE.gap, x(i), y(0) + height / 2, y(0) + height / 2));
+    svg.append(svgNode(n, x(i), y(0), height));
   });
+  for (const n of nominees) {
+    svg.append(arrow(x(n.column) - NODE.gap, x(n.column), y(0) + height - 8, y(1) + height / 2));
+    svg.append(svgNode(n, x(n.column), y(1), height));
+  }
   return svg;
+}
+
+// Each nominee the API lists, who names it, and the column of the admin it would succeed: the contract's own succeeds
+// its first admin (column 1), link i's succeeds that link's owner (column i + 2).
+function nominations(contract) {
+  return [[contract.pending_owner, contract.address], ...contract.admin_chain.map((l) => [l.pending_owner, l.address])]
+    .map(([nominee, namer], i) => ({ nominee, namer, column: i + 1 })).filter((n) => n.nominee);
+}
+
+// A holder granted with parameters, wherever the chain draws it: the API's parameter count on its node.
+function conditionalMarks(links) {
+  return new Map(links.flatMap((l) => (l.conditional ?? []).map((h) => [h.address, `conditional (${count(h.params, "param")})`])));
+}
+
+const aclLines = (l) => (l.conditional?.length ? [`${count(l.conditional.length, "conditional grant")}`] : []);
+const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function nomineeLines(p) {
+  const [kind, address, extra] = adminLines(p);
+  return [`pending owner: ${kind}`, address, extra, "not yet accepted"];
 }
 
 function adminLines(l) {
@@ -196,21 +230,21 @@ function adminLines(l) {
   return [type === "unknown" ? "⚠ unknown" : type, shortAddress(l.address), extra];
 }
 
-function svgNode(n, x) {
+function svgNode(n, x, y, height) {
   const g = document.createElementNS(SVG_NS, "g");
-  g.setAttribute("class", `node node-${n.type}`);
-  for (const [name, value] of Object.entries({ role: n.role, type: n.type, address: n.address ?? "", threshold: n.threshold ?? "", delay: n.delay_seconds ?? "", signers: n.signers ? n.signers.length : "" })) {
+  g.setAttribute("class", `node node-${n.type}${n.role === "nominee" ? " nominee" : ""}`);
+  for (const [name, value] of Object.entries({ role: n.role, type: n.type, address: n.address ?? "", threshold: n.threshold ?? "", delay: n.delay_seconds ?? "", signers: n.signers ? n.signers.length : "", via: n.via ?? "" })) {
     g.setAttribute(`data-${name}`, value);
   }
   const title = document.createElementNS(SVG_NS, "title");
   title.textContent = [n.address, n.title].filter(Boolean).join("\n");
   const rect = document.createElementNS(SVG_NS, "rect");
-  Object.entries({ x, y: 2, rx: 6, width: NODE.width, height: NODE.height }).forEach(([k, v]) => rect.setAttribute(k, v));
+  Object.entries({ x, y, rx: 6, width: NODE.width, height }).forEach(([k, v]) => rect.setAttribute(k, v));
   g.append(title, rect);
   n.lines.filter(Boolean).forEach((line, i) => {
     const text = document.createElementNS(SVG_NS, "text");
     text.setAttribute("x", x + 8);
-    text.setAttribute("y", 16 + i * 14);
+    text.setAttribute("y", y + 14 + i * NODE.line);
     if (i === 0) text.setAttribute("class", "node-kind");
     text.textContent = line.length > NODE.chars ? `${line.slice(0, NODE.chars - 1)}…` : line;  // the title has it all
     g.append(text);
@@ -218,12 +252,34 @@ function svgNode(n, x) {
   return g;
 }
 
-function arrow(from, to) {
-  const y = 2 + NODE.height / 2;
+// An arrow ending at `to`: straight along a row (fromY = toY), or, for a nominee, down the gap to the row below (dashed).
+function arrow(from, to, fromY, toY) {
   const path = document.createElementNS(SVG_NS, "path");
-  path.setAttribute("class", "edge");
-  path.setAttribute("d", `M ${from + 2} ${y} L ${to - 4} ${y} M ${to - 10} ${y - 5} L ${to - 4} ${y} L ${to - 10} ${y + 5}`);
+  const mid = from + (to - from) / 2;
+  const head = `M ${to - 10} ${toY - 5} L ${to - 4} ${toY} L ${to - 10} ${toY + 5}`;
+  path.setAttribute("class", fromY === toY ? "edge" : "edge pending");
+  path.setAttribute("d", fromY === toY ? `M ${from + 2} ${toY} L ${to - 4} ${toY} ${head}`
+    : `M ${from + 2} ${fromY} L ${mid} ${fromY} L ${mid} ${toY} L ${to - 4} ${toY} ${head}`);
   return path;
+}
+
+// The nominees and conditional grants in words under the graph (screen readers read these), each from the API's entry.
+function controlNotes(contract) {
+  const list = riskEl("ul", "risk-control-notes");
+  for (const { nominee: p, namer } of nominations(contract)) {
+    const limits = [p.threshold === null ? "" : ` threshold ${p.threshold}`, p.delay_seconds === null ? "" : ` delay ${p.delay_seconds} s`].join("");
+    const li = riskEl("li", "", `pending owner, not yet accepted: ${p.type} ${p.address}${limits} (${p.via} of ${namer})`);
+    Object.assign(li.dataset, { kind: "nominee", address: p.address, type: p.type, via: p.via, namer });
+    list.append(li);
+  }
+  for (const l of contract.admin_chain) {
+    for (const h of l.conditional ?? []) {
+      const li = riskEl("li", "", `conditional holder ${h.address} at ${l.address}: granted with ${count(h.params, "parameter")}, counted as a holder (a condition can be met)`);
+      Object.assign(li.dataset, { kind: "conditional", address: h.address, params: h.params, at: l.address });
+      list.append(li);
+    }
+  }
+  return list;
 }
 
 // Each fact with the page it was taken from; a loss or capacity that is not known says why, never $0.
