@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from defiscope.devnet.anvil import HISTORY_STATES, HOST, find_anvil, free_port, rpc
+from defiscope.devnet.anvil import HISTORY_STATES, HOST, AnvilNode, find_anvil, free_port, rpc, wait_ready
 from defiscope.devnet.cache import saved_state
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.manager import start_devnet
@@ -48,10 +48,11 @@ def measure(name: str, flags: list[str], state: Path, reverted: int, blocks: int
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="defiscope-history-") as cache:
         args = [str(find_anvil()), "--host", HOST, "--port", str(port), "--chain-id", "1", "--silent"]
-        node = subprocess.Popen([*args, "--cache-path", cache, "--load-state", str(state), *flags])
-        url = f"http://{HOST}:{port}"
+        process = subprocess.Popen([*args, "--cache-path", cache, "--load-state", str(state), *flags])
+        node = AnvilNode(1, port, process.pid, process)
+        url = node.rpc_url
         try:
-            _wait(url)
+            wait_ready(node, timeout=60)
             base = int(str(rpc(url, "eth_blockNumber")), 16)
             started = time.perf_counter()
             for cycle in range(reverted):
@@ -69,28 +70,15 @@ def measure(name: str, flags: list[str], state: Path, reverted: int, blocks: int
                 except DevnetError:
                     refused += 1
                 timings.append(time.perf_counter() - started)
-            rss = int(Path(f"/proc/{node.pid}/status").read_text().split("VmRSS:")[1].split()[0]) // 1024
+            rss = int(Path(f"/proc/{process.pid}/status").read_text().split("VmRSS:")[1].split()[0]) // 1024
         finally:
-            node.terminate()
-            node.wait(10)
+            node.stop()
     return Result(name, len(timings), refused, sum(timings), max(timings), cycles_seconds, rss)
 
 
 def _mine_a_change(url: str, value: int) -> None:
     rpc(url, "anvil_setBalance", [ACCOUNT, hex(10**18 + value)])
     rpc(url, "evm_mine")
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            rpc(url, "eth_chainId")
-            return
-        except (DevnetError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def main() -> None:

@@ -114,14 +114,11 @@ async def test_infura_backoff_hint_is_a_retry_after(eth_chain: DevnetChain) -> N
     assert stats.throttled_seconds >= 1.4
 
 
-async def test_too_many_rate_refusals_end_in_a_typed_error(
-    eth_chain: DevnetChain, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The bound's size is not the point: at 30 refusals, each halving the rate, the wait alone took 29 s.
-    monkeypatch.setattr("defiscope.chain.rpc.MAX_THROTTLED_RETRIES", 4)
+async def test_too_many_rate_refusals_end_in_a_typed_error(eth_chain: DevnetChain) -> None:
     always = raw(429, b"slow down", {"Retry-After": "0"})
     with ProxyServer(eth_chain.rpc_url, always) as proxy:
-        async with RpcClient(1, [proxy.url]) as rpc:
+        # The bound's size is not the point: at the default 30, each refusal halving the rate, the wait took 29 s.
+        async with RpcClient(1, [proxy.url], max_throttled_retries=4) as rpc:
             with pytest.raises(ChainError) as raised:
                 await rpc.request("eth_blockNumber", [])
     errors = getattr(raised.value, "errors", ())

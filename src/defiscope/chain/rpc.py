@@ -184,8 +184,10 @@ class RpcClient:
         verify_chain_id: bool = True,
         limits: EndpointLimits | Mapping[str, EndpointLimits] | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        max_throttled_retries: int = MAX_THROTTLED_RETRIES,
     ) -> None:
-        """`limits`: one set for every endpoint, or per URL (URLs not in the mapping get none)."""
+        """`limits`: one set for every endpoint, or per URL (URLs not in the mapping get none).
+        `max_throttled_retries`: rate refusals a request may meet before it fails (they spend no attempt)."""
         if not urls:
             raise InvalidInput(f"no RPC URL configured for chain {chain_id}: set DEFISCOPE_RPC_{chain_id}")
         self.chain_id = chain_id
@@ -197,6 +199,7 @@ class RpcClient:
         self.max_response_bytes = max_response_bytes
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
+        self.max_throttled_retries = max_throttled_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.max_batch_items = max_batch_items
@@ -376,7 +379,7 @@ class RpcClient:
                 # to send again once the pause is over, without spending an attempt (up to a bound).
                 errors.append(exc)
                 throttled += 1
-                if throttled > MAX_THROTTLED_RETRIES:
+                if throttled > self.max_throttled_retries:
                     break
             except ChainError as exc:
                 if not exc.transient:
