@@ -32,6 +32,7 @@ from defiscope.analytics.grades.formula import FORMULA_VERSION
 from defiscope.analytics.grades.hook import due_after, grades_hook
 from defiscope.analytics.indices.hooks import IndexHook
 from defiscope.analytics.risk.hook import RiskHook
+from defiscope.chain.block import BlockRef
 from defiscope.config import Settings
 from defiscope.indexing_hooks import BlockHook, IndexedChain
 from defiscope.service.context import ChainTarget
@@ -129,12 +130,16 @@ class GradesDispatch:
         block = result.block
         if block.chain_id != CLOCK_CHAIN:
             return
-        await asyncio.to_thread(self.passes.told, block, FORMULA_VERSION)  # before the job that judges it is sent
-        stored = await asyncio.to_thread(self.grades.time_before, CLOCK_CHAIN, block.number)
+        stored = await asyncio.to_thread(self._tell, block)  # recorded before the job that judges it is sent
         latest = max((t for t in (stored, self.sent_time) if t is not None), default=None)
         if due_after(latest, block.timestamp, self.every_seconds):
             self.send(block.chain_id, block.number)
             self.sent_time = block.timestamp
+
+    def _tell(self, block: BlockRef) -> int | None:
+        """Record the block as told, then the time of the publication before it: one trip to a worker thread."""
+        self.passes.told(block, FORMULA_VERSION)
+        return self.grades.time_before(CLOCK_CHAIN, block.number)
 
     def on_rollback(self, session: object, chain_id: int, block_number: int) -> None:
         """`Repository.on_rollback`: a job sent for a lost block may publish nothing; the store decides again."""
