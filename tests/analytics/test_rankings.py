@@ -35,10 +35,10 @@ def test_rank_sorts_sums_chains_and_computes_changes() -> None:
         snap("aave", 56, NOW, value(WETH, "100")),
         snap("lido", 1, NOW, value(WETH, "1000")),
     ]
-    history = {
-        ("lido", 1, NOW - 86_400): snap("lido", 1, NOW - 86_400, value(WETH, "800")),
-        ("aave", 1, NOW - 86_400): snap("aave", 1, NOW - 86_400, value(WETH, "200")),
-        ("aave", 56, NOW - 86_400): snap("aave", 56, NOW - 86_400, value(WETH, "200")),
+    history = {  # the stored TVL of each (protocol, chain) a day before
+        ("lido", 1, NOW - 86_400): Decimal(800),
+        ("aave", 1, NOW - 86_400): Decimal(200),
+        ("aave", 56, NOW - 86_400): Decimal(200),
     }
     rows = rank(now, INFOS, lambda slug, chain, ts: history.get((slug, chain, ts)))
     assert [r.slug for r in rows] == ["lido", "aave"]
@@ -53,7 +53,7 @@ def test_rank_sorts_sums_chains_and_computes_changes() -> None:
 
 def test_change_needs_every_chain_in_the_past() -> None:
     now = [snap("aave", 1, NOW, value(WETH, "300")), snap("aave", 56, NOW, value(WETH, "100"))]
-    only_one = {("aave", 1, NOW - 3600): snap("aave", 1, NOW - 3600, value(WETH, "300"))}
+    only_one = {("aave", 1, NOW - 3600): Decimal(300)}
     (row,) = rank(now, INFOS, lambda slug, chain, ts: only_one.get((slug, chain, ts)))
     assert row.change["1h"] is None  # a chain without history would fake a jump
 

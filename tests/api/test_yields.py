@@ -71,6 +71,21 @@ def test_pages_cover_every_rate_once(client: TestClient) -> None:
     assert client.get("/v1/yields", params={"limit": 501}).status_code in (400, 422)  # past the page maximum
 
 
+def test_pages_of_one_kind_are_that_kind_s_rates_in_order(client: TestClient) -> None:
+    # The store filters, counts and slices (a scale world's tens of thousands of rates are not loaded for a page):
+    # the pages of one kind are exactly that kind's rates of the whole list, in its order.
+    whole = client.get("/v1/yields").json()
+    borrow = [i for i in whole["items"] if i["kind"] == "borrow"]
+    assert 3 < len(borrow) < whole["total"]
+    pages = [
+        client.get("/v1/yields", params={"kind": "borrow", "limit": 3, "offset": o}).json()
+        for o in range(0, len(borrow) + 3, 3)
+    ]
+    assert [i for page in pages for i in page["items"]] == borrow
+    assert {page["total"] for page in pages} == {len(borrow)}
+    assert pages[-1]["items"] == []  # past the last rate: an empty page, the total still said
+
+
 @pytest.mark.parametrize(
     ("query", "status", "field"),
     [

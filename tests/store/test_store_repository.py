@@ -135,6 +135,10 @@ def test_snapshot_before_picks_the_last_at_or_before(repo: Repository) -> None:
     assert repo.snapshot_before("uniswap-v2", 1, ts[300] + 3600) == snaps[300]
     assert repo.snapshot_before("uniswap-v2", 1, ts[100] - 1) is None
     assert repo.snapshot_before("uniswap-v2", 10, ts[300]) is None
+    # The ranking's lookup: the same snapshot's stored TVL, equal to its tokens' exact sum.
+    assert repo.tvl_before("uniswap-v2", 1, ts[200] - 1) == snaps[100].total(BalanceKind.TVL)
+    assert repo.tvl_before("uniswap-v2", 1, ts[300] + 3600) == snaps[300].total(BalanceKind.TVL)
+    assert repo.tvl_before("uniswap-v2", 1, ts[100] - 1) is None
 
 
 def test_history_is_ordered_bounded_and_exact(repo: Repository) -> None:

@@ -19,8 +19,8 @@ from defiscope.tvl.model import ProtocolSnapshot, TokenValue, exact_sum
 #: The changes a ranking shows, as (label, seconds back).
 CHANGE_WINDOWS: Final = (("1h", 3600), ("1d", 86_400), ("7d", 7 * 86_400))
 
-#: Looks up the stored snapshot of (slug, chain_id) at or before a unix time; None when there is none.
-PastLookup = Callable[[str, int, int], ProtocolSnapshot | None]
+#: Looks up the TVL of the stored snapshot of (slug, chain_id) at or before a unix time; None when there is none.
+PastLookup = Callable[[str, int, int], Decimal | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def _row(slug: str, snaps: list[ProtocolSnapshot], info: ProtocolInfo | None, pa
     for label, seconds in CHANGE_WINDOWS:
         before = [past(slug, s.chain_id, s.block.timestamp - seconds) for s in snaps] if past else [None]
         change[label] = (
-            percent_change(tvl, exact_sum(b.total(BalanceKind.TVL) for b in before if b is not None))
+            percent_change(tvl, exact_sum(b for b in before if b is not None))
             if all(b is not None for b in before)
             else None
         )

@@ -89,7 +89,7 @@ def ranked(ctx: ApiContext) -> tuple[list[ProtocolRow], list[ProtocolSnapshot]]:
 def _ranked(ctx: ApiContext) -> tuple[list[ProtocolRow], list[ProtocolSnapshot]]:
     snapshots = ctx.repo.latest_snapshots()
     slugs = {s.slug for s in snapshots}
-    return rank(snapshots, {s: ctx.info(s) for s in slugs}, ctx.repo.snapshot_before), snapshots
+    return rank(snapshots, {s: ctx.info(s) for s in slugs}, ctx.repo.tvl_before), snapshots
 
 
 def summary(row: ProtocolRow, snapshots: Sequence[ProtocolSnapshot] = ()) -> m.ProtocolSummary:

@@ -106,13 +106,13 @@ def yields(
 ) -> Yields:
     if protocol is not None and protocol not in ctx.infos:
         raise ApiError(404, "protocol", f"unknown protocol {protocol!r}")
-    latest = ctx.repo.latest_yields_and_gaps(chain_id=chain_id, protocol=protocol)
-    unavailable = [_gap(s) for s in latest.gaps if kind is None or s.gap.kind in (None, kind.value)]
-    items = [_item(ctx, s) for s in latest.rates if kind is None or s.rate.kind.value == kind.value]
+    page = ctx.repo.latest_yields_page(
+        chain_id, protocol, None if kind is None else YieldKind(kind.value), offset=offset, limit=limit
+    )
     return Yields(
-        items=items[offset : offset + limit],
-        unavailable=unavailable,
-        total=len(items),
+        items=[_item(ctx, s) for s in page.rates],
+        unavailable=[_gap(s) for s in page.gaps if kind is None or s.gap.kind in (None, kind.value)],
+        total=page.total,
         offset=offset,
         limit=limit,
     )

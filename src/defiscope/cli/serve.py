@@ -266,7 +266,7 @@ async def _first_table(
         return
     snapshots = [s for r in stored for s in r.snapshots]
     print_table(
-        rank(snapshots, infos, repo.snapshot_before),
+        rank(snapshots, infos, repo.tvl_before),
         [f for r in stored for f in r.failures],
         aggregate(snapshots),
     )

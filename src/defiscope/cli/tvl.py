@@ -95,7 +95,7 @@ def tvl(
     """Rank protocols by TVL, read from the chain at one block (and stored for history)."""
     wanted = set(protocol) if protocol else None
     snapshots, failures, infos, repo = asyncio.run(_collect(chain, block, wanted, defillama_rules=defillama_rules))
-    rows = rank(snapshots, infos, repo.snapshot_before)
+    rows = rank(snapshots, infos, repo.tvl_before)
     total = aggregate(snapshots)
     if as_json:
         doc = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, Final, TypeVar, cast
 
 import structlog
@@ -28,7 +29,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from defiscope.chain.block import BlockRef
 from defiscope.protocols.events import StoredEvent
 from defiscope.protocols.log_cursor import StoredCursor
-from defiscope.protocols.yields import Yield, YieldGap
+from defiscope.protocols.yields import Yield, YieldGap, YieldKind
 from defiscope.store import convert
 from defiscope.store import discovery as stored_discovery
 from defiscope.store import yields as stored_yields
@@ -55,7 +56,7 @@ from defiscope.store.models import (
     YieldRow,
 )
 from defiscope.store.types import to_json
-from defiscope.store.yields import LatestYields, StoredYield
+from defiscope.store.yields import LatestYields, StoredYield, YieldPage
 from defiscope.tvl.model import PriceQuote, ProtocolSnapshot
 
 log = structlog.get_logger(__name__)
@@ -298,6 +299,19 @@ class Repository:
         with self._sessions() as session:
             return stored_yields.latest(session, chain_id, protocol)
 
+    def latest_yields_page(
+        self,
+        chain_id: int | None = None,
+        protocol: str | None = None,
+        kind: YieldKind | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> YieldPage:
+        """One page of `latest_yields_and_gaps`' rates (of `kind`, or all), how many all pages hold, every gap."""
+        with self._sessions() as session:
+            return stored_yields.latest_page(session, chain_id, protocol, kind, offset=offset, limit=limit)
+
     def save_events(self, chain_id: int, slug: str, events: Iterable[StoredEvent]) -> int:
         """Keep events a protocol asked to store (see `protocols.events`); an event whose (kind, key) is stored
         already is left as it is, so scanning the same blocks again stores nothing twice. Returns the events
@@ -393,6 +407,18 @@ class Repository:
             ],
             [TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc()],
         )
+
+    def tvl_before(self, slug: str, chain_id: int, timestamp: int) -> Decimal | None:
+        """`snapshot_before`'s TVL alone, from its stored total (one row, no tokens or calls loaded): what a
+        ranking's 1h / 1d / 7d change needs."""
+        stmt = (
+            select(TvlSnapshot.tvl_usd)
+            .where(TvlSnapshot.slug == slug, TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_timestamp <= timestamp)
+            .order_by(TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc())
+            .limit(1)
+        )
+        with self._sessions() as session:
+            return session.scalar(stmt)
 
     def snapshot_time_before(self, slug: str, chain_id: int, timestamp: int) -> int | None:
         """The block time of the latest snapshot at or before `timestamp` (one index lookup; no rows loaded)."""

@@ -56,6 +56,15 @@ class LatestYields:
     gaps: list[StoredYieldGap]
 
 
+@dataclass(frozen=True, slots=True)
+class YieldPage:
+    """A page of the newest rates (`latest_page`), every gap, and how many rates all pages hold."""
+
+    rates: list[StoredYield]
+    gaps: list[StoredYieldGap]
+    total: int
+
+
 def yield_values(block: BlockRef, rate: Yield) -> dict[str, Any]:
     """Columns of one `yields` row; refuses inexact or non-finite rates before anything is written."""
     return {
@@ -127,18 +136,37 @@ def latest(session: Session, chain_id: int | None, protocol: str | None) -> Late
     belong to the same block even if a newer one is written between the reads (PostgreSQL reads committed
     rows per statement).
     """
+    page = latest_page(session, chain_id, protocol)
+    return LatestYields(page.rates, page.gaps)
+
+
+def latest_page(
+    session: Session,
+    chain_id: int | None,
+    protocol: str | None,
+    kind: YieldKind | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> YieldPage:
+    """`latest`'s rates of one kind (or all), only ``offset .. offset + limit`` of them loaded, and how many there
+    are; every gap. The store filters, orders, counts and slices: a scale world's tens of thousands of rates are
+    never loaded to serve a page of them."""
     newest = [(c, slug, n) for c, slug, n in session.execute(_newest_statement(chain_id, protocol))]
     if not newest:
-        return LatestYields([], [])
-    rates = select(YieldRow).where(_at_blocks(YieldRow, newest))
+        return YieldPage([], [], 0)
+    where = [_at_blocks(YieldRow, newest)] + ([] if kind is None else [YieldRow.kind == kind.value])
+    rates = (
+        select(YieldRow)
+        .where(*where)
+        .order_by(YieldRow.slug, YieldRow.chain_id, YieldRow.symbol, YieldRow.market, YieldRow.kind)
+        .offset(offset)
+        .limit(limit)
+    )
+    total = session.scalar(select(func.count()).select_from(YieldRow).where(*where)) or 0
     gaps = select(YieldGapRow).where(_at_blocks(YieldGapRow, newest))
-    return LatestYields(
-        [
-            to_stored(row)
-            for row in session.scalars(
-                rates.order_by(YieldRow.slug, YieldRow.chain_id, YieldRow.symbol, YieldRow.market, YieldRow.kind)
-            )
-        ],
+    return YieldPage(
+        [to_stored(row) for row in session.scalars(rates)],
         [
             to_stored_gap(row)
             for row in session.scalars(
@@ -147,6 +175,7 @@ def latest(session: Session, chain_id: int | None, protocol: str | None) -> Late
                 )
             )
         ],
+        total,
     )
 
 
