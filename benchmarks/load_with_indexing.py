@@ -24,6 +24,10 @@ Each phase also says where the time went (``usage``): CPU cores used by the API,
 requests. ``--api-setting max_in_flight=1000000`` (any `ApiSettings` field) runs the server with other settings;
 ``--variant stale_seconds=0`` (repeatable) then runs the together phase once more, right after the first, on an
 API restarted with those settings added (``variant`` in the figures): two configurations in one run.
+``--beside`` then measures the capacity again while the indexer follows the market (the API's capacity as it runs
+in production, sharing the machine with its indexer and here also with the chain and the market), and runs the
+together phase at 80 % of that (``beside`` in the figures): on a small machine the API's quiet capacity is more than
+what is left of the cores once the chain, the market and the indexer run, which the first together phase shows.
 
 Lag is watched from outside both processes every 0.1 s: the node's head (eth_blockNumber) and the highest stored
 block. Lag in blocks is head minus stored at each look; lag in seconds is, per block, the time from the first
@@ -61,7 +65,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Final
@@ -642,6 +646,13 @@ def measure(url: str, args: argparse.Namespace, log: Console, work: Path) -> dic
                     log.print("API and indexer together ...")
                     run = Together(pool, watch, market, paths, rate, args)
                     together, indexer_loaded, usage["together"] = run.measure(meter)
+                    if args.beside:
+                        log.print("capacity beside the indexer ...")
+                        found_beside = capacity_beside(base, paths, watch, market, args, work)
+                        log.print(f"API at {found_beside.rps * args.load:.0f} req/s and indexer together ...")
+                        beside = replace(run, rate=found_beside.rps * args.load).measure(
+                            Meter(base, api.pid, indexer.pid, devnet.nodes[0].pid)
+                        )
                     if args.variant:
                         api.send_signal(signal.SIGTERM)
                         api.wait(20)
@@ -665,7 +676,30 @@ def measure(url: str, args: argparse.Namespace, log: Console, work: Path) -> dic
             "indexer_with_api": asdict(lag),
             "usage": asdict(used),
         }
+    if args.beside:
+        latency, lag, used = beside
+        figures["beside"] = {
+            "capacity": asdict(found_beside),
+            "api_with_indexing": asdict(latency),
+            "indexer_with_api": asdict(lag),
+            "usage": asdict(used),
+        }
     return figures
+
+
+def capacity_beside(
+    base: str, paths: Sequence[str], watch: LagWatch, market: Market, args: argparse.Namespace, work: Path
+) -> Load:
+    """The API's closed-loop capacity (as `capacity`) while the market mines and the indexer follows; then the store
+    catches up, so the next phase starts level."""
+    market.run()
+    try:
+        found, _ = capacity(base, paths, args, work)
+    finally:
+        market.stop()
+    if market.mined and not watch.wait_stored(market.mined[-1], args.catch_up_timeout):
+        raise SystemExit(f"the indexer did not reach block {market.mined[-1]} within {args.catch_up_timeout:.0f} s")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -791,6 +825,20 @@ def render(figures: dict[str, Any], console: Console) -> None:
         for key in keys:
             console.print(f"{key:<28}{loaded[key]:>12g}{other[key]:>12g}{_shown(_ratio(other[key], loaded[key])):>7}")
         usage = {**usage, "together_variant": variant["usage"]}
+    beside = figures.get("beside")
+    if beside:
+        found, other = beside["capacity"], beside["api_with_indexing"]
+        console.print(f"capacity beside the indexer {found['rps']:.0f} req/s (p99 {found['p99_ms']:.1f} ms, "
+                      f"{found['errors']} errors); the together phase at {other['target_rps']:.0f} req/s:")  # fmt: skip
+        console.print(f"{'together at 80 % of':<28}{'quiet cap.':>12}{'beside':>12}{'x':>7}")
+        for key in keys:
+            console.print(f"{key:<28}{loaded[key]:>12g}{other[key]:>12g}{_shown(_ratio(other[key], loaded[key])):>7}")
+        lag = beside["indexer_with_api"]
+        console.print(
+            f"indexer beside it: lag median {lag['lag_seconds_median']:g} s / max {lag['lag_seconds_max']:g} s, "
+            f"{lag['unstored']} of {lag['blocks']} blocks unstored, keeps up: {lag['keeps_up']}"
+        )
+        usage = {**usage, "together_beside": beside["usage"]}
     console.print(f"{'where the time went':<28}" + "".join(f"{phase:>16}" for phase in usage))
     for key in next(iter(usage.values())):
         console.print(f"{key:<28}" + "".join(f"{u[key]:>16g}" for u in usage.values()))
@@ -814,6 +862,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--api-setting", action="append", default=[], metavar="NAME=VALUE",
                         help="a server setting (DEFISCOPE_API_NAME), e.g. max_in_flight=100000")  # fmt: skip
+    parser.add_argument(
+        "--beside",
+        action="store_true",
+        help="then the capacity again beside the indexer, and the together phase at 80 %% of it",
+    )
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE",
                         help="then the together phase again with an API also given this setting, e.g. "
                         "stale_seconds=0 (stale answers off: the baseline)")  # fmt: skip

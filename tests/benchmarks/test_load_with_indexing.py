@@ -115,7 +115,7 @@ def test_the_script_on_a_tiny_world_reports_consistent_figures(
                "--changes": 20, "--connections": 8, "--warmup-blocks": 2, "--drain": 20, "--catch-up-timeout": 90,
                "--worlds": devnet.world_dir.parent, "--base": devnet.world_dir, "--database": pg_database,
                "--variant": "stale_seconds=0"}  # fmt: skip
-    cmd = [sys.executable, str(SCRIPT), "--json", *(str(x) for pair in options.items() for x in pair)]
+    cmd = [sys.executable, str(SCRIPT), "--json", "--beside", *(str(x) for pair in options.items() for x in pair)]
     # Its own data dir: the run file that `defiscope index` finds the devnet by is this run's alone.
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEFISCOPE_")} | {
         "DEFISCOPE_DATA_DIR": str(tmp_path)
@@ -178,6 +178,15 @@ def test_the_script_on_a_tiny_world_reports_consistent_figures(
     for phase in usage.values():
         assert 0 <= phase["api_cores"] <= phase["machine_busy_cores"] + 0.1 <= figures["cores"] + 0.2
     assert figures["keeps_up"] is figures["indexer_with_api"]["keeps_up"]
+    # --beside: the capacity again while the indexer follows the market, and the together phase at 80 % of that.
+    beside = figures["beside"]
+    assert beside["capacity"]["rps"] > 0
+    assert beside["capacity"]["errors"] == 0
+    assert beside["api_with_indexing"]["target_rps"] == pytest.approx(0.8 * beside["capacity"]["rps"], rel=0.01)
+    assert abs(beside["api_with_indexing"]["requests"] - beside["api_with_indexing"]["target_rps"] * 3) <= 1
+    assert beside["indexer_with_api"]["blocks"] >= 2
+    assert beside["indexer_with_api"]["unstored"] == 0
+    assert beside["usage"]["cache_hits"] > 0
     assert ("does NOT keep up" in figures["verdict"]) is not figures["keeps_up"]
     ratios = figures["ratios"]
     assert ratios["p99_loaded_over_alone"] == pytest.approx(
