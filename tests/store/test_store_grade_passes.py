@@ -6,12 +6,14 @@ from __future__ import annotations
 import doctest
 
 import pytest
+from sqlalchemy import select
 
 import defiscope.store.grade_passes
 from defiscope.chain.block import BlockRef
 from defiscope.store import BlockConflictError, Repository
-from defiscope.store.grade_passes import GradePasses
+from defiscope.store.grade_passes import KEPT_BEHIND, GradePasses
 from defiscope.store.grades import GradeStore
+from defiscope.store.models import GradePassRow
 
 FORMULA = "1.1.0"
 
@@ -82,3 +84,23 @@ def test_the_time_of_the_publication_before_a_block(repo: Repository) -> None:
     assert grades.time_before(1, 31) is None
     assert grades.time_before(1, 32) == block(31).timestamp
     assert grades.time_before(1, 99) == block(31).timestamp
+
+
+def test_judged_rows_far_behind_are_dropped_and_failed_ones_kept(repo: Repository) -> None:
+    passes = GradePasses(repo.engine)
+    blocks = [block(n) for n in range(1, KEPT_BEHIND + 12)]
+    stored(repo, *blocks)
+    for b in blocks:
+        passes.told(b, FORMULA)
+    passes.failed(blocks[2], FORMULA, "store down")  # a failed publication keeps its row (`errors` reports it)
+    for b in blocks:
+        passes.mark_judged(b, FORMULA)
+    with repo.engine.connect() as conn:
+        numbers = sorted(n for (n,) in conn.execute(select(GradePassRow.block_number)))
+    newest = blocks[-1].number
+    assert numbers == [3, *range(newest - KEPT_BEHIND, newest + 1)]  # bounded: the last KEPT_BEHIND + 1 judged
+    assert passes.errors(1, FORMULA) == [(3, 1, "store down")]
+    assert passes.judged_through(1, FORMULA) == newest
+    # A rollback within the kept rows still leaves a judged block to continue after.
+    repo.rollback_from(1, newest - 100)
+    assert passes.judged_through(1, FORMULA) == newest - 101

@@ -21,11 +21,15 @@ Only the grades jobs judge, one at a time per chain and formula (a lease), in bl
 oldest ones, and the newest judged row is where the next job continues. A failed try at publishing is counted on
 its block's row with the reason (`failed`, `errors`): a block that keeps failing is judged unpublished in the end.
 `Repository.rollback_from` drops the rows of the blocks it removes (the follow job then tells the new fork's blocks).
+Judging a block deletes the rows judged without a failure more than `KEPT_BEHIND` blocks below it: the table stays
+bounded, while a rollback (at most a chain's finality depth) still leaves a judged row to continue after.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Engine, and_, func, select, update
+from typing import Final
+
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +37,10 @@ from defiscope.chain.block import BlockRef
 from defiscope.store.database import WRITE_OPTION
 from defiscope.store.errors import BlockConflictError
 from defiscope.store.models import Block, GradePassRow
+
+#: Judged rows kept below the newest judged one: beyond every chain's finality depth (the deepest, Polygon's, 128),
+#: so a rollback never removes every judged row.
+KEPT_BEHIND: Final = 256
 
 
 class GradePasses:
@@ -92,6 +100,15 @@ class GradePasses:
             if stored != block.hash:
                 raise BlockConflictError(block.chain_id, block.number, stored, block.hash)
             session.execute(update(GradePassRow).where(_row(block, formula_version)).values(judged=True))
+            session.execute(
+                delete(GradePassRow).where(
+                    GradePassRow.chain_id == block.chain_id,
+                    GradePassRow.formula_version == formula_version,
+                    GradePassRow.block_number < block.number - KEPT_BEHIND,
+                    GradePassRow.judged,
+                    GradePassRow.failures == 0,
+                )
+            )
 
     def failed(self, block: BlockRef, formula_version: str, error: str) -> int:
         """Count a failed try at publishing at the block, keeping its reason; the tries failed so far (0: the row
