@@ -5,7 +5,7 @@
         the admin of the old stable factory 0xB9fC157394Af804a3578134A6585C0dc9cc990d4). Facts from
         curvefi/curve-factory contracts/OwnerProxy.vy, the version with the FACTORY and OLD_MANAGER_PROXY
         immutables that the deployed one is (its deploy_plain_pool takes an eighth argument, ma_exp_time, as
-        callers of 0x742C pass it): three admins, each a public getter; commit_set_admins then apply_set_admins,
+        callers of 0x742C pass it; also curvefi/curve-stablecoin curve_stablecoin/factory/OwnerProxy.vy): three admins, each a public getter; commit_set_admins then apply_set_admins,
         both by the ownership admin (no delay between them: the ownership admin replaces all three at once);
         the factory's admin calls and its ownership transfer are the ownership admin's, accepting a transfer is
         anyone's; the pools' A ramp is the parameter admin's, stopping one the parameter or emergency admin's.

@@ -102,8 +102,17 @@ async def test_the_stable_factory_is_run_by_its_owner_proxy_for_the_ownership_vo
     assert proxy.functions.FACTORY().call() == factory.address
     with pytest.raises(ContractLogicError, match="admin only"):
         sender.send(factory.functions.register_pool(c["Curve3Pool"], 3, ZERO_ADDRESS))
-    with pytest.raises(ContractLogicError, match="Access denied"):
-        sender.send(proxy.functions.commit_set_admins(sender.owner, sender.owner, sender.owner))
+    for only_admins in (
+        proxy.functions.commit_set_admins(sender.owner, sender.owner, sender.owner),  # the ownership admin's
+        proxy.functions.apply_set_admins(),
+        proxy.functions.commit_transfer_ownership(factory.address, sender.owner),
+        proxy.functions.ramp_A(c["Curve3Pool"], 200, 2**40),  # the parameter admin's
+        proxy.functions.stop_ramp_A(c["Curve3Pool"]),  # the parameter or emergency admin's
+    ):
+        with pytest.raises(ContractLogicError, match="Access denied"):
+            sender.send(only_admins)
+    with pytest.raises(ContractLogicError, match="future admin only"):  # anyone may ask; nothing was committed
+        sender.send(proxy.functions.accept_transfer_ownership(factory.address))
 
     controls = await _controls(client, deployment)
     stable, registry = controls[factory.address], controls[c["CurveRegistry"]]
