@@ -66,6 +66,7 @@ VARIANTS = (
     _plain_pool(2, eth=True),
     Variant("CurveAddressProvider", "CurveAddressProvider"),
     Variant("CurveMainRegistry", "CurveMainRegistry"),
+    Variant("CurveStableSwapOwnerProxy", "CurveStableSwapOwnerProxy"),
     _factory("CurveStableFactory", 4, 4, stable=True),
     _factory("CurveStableNgFactory", None, 8, stable=True),
     _factory("CurveTwocryptoNgFactory", 2, 2, stable=False),

@@ -5,7 +5,9 @@
         and tricrypto-ng factories): pool_count, pool_list(i), get_coins and get_balances with each real
         factory's output type, and for the stable ones get_n_coins, is_meta and get_base_pool. The real
         factories deploy pools from blueprints; on the devnet pools are deployed on their own and listed here by
-        the admin (register_pool, a devnet-only hook).
+        the admin (register_pool, a devnet-only hook). The admin is handed over in two steps, as every real one
+        is: commit_transfer_ownership by the admin, accept_transfer_ownership by the successor (curvefi/curve-factory
+        contracts/Factory.vy: no delay between them).
 @dev build_vyper.py writes in the array types per factory (fixed address[4] / address[2] / address[3], or
      stable-ng's dynamic address[]) and drops the stable-only views from the crypto factories.
 """
@@ -17,6 +19,7 @@ interface Pool:
 MAX_COINS: constant(uint256) = __MAX_COINS__
 
 admin: public(address)
+future_admin: public(address)
 pool_count: public(uint256)
 pool_list: public(HashMap[uint256, address])
 n_coins_of: HashMap[address, uint256]
@@ -27,6 +30,21 @@ base_pool_of: HashMap[address, address]
 @deploy
 def __init__(_admin: address):
     self.admin = _admin
+
+
+@external
+def commit_transfer_ownership(_addr: address):
+    """Name the admin's successor; it takes over when it accepts (no delay, as the real factories have)."""
+    assert msg.sender == self.admin, "admin only"
+    self.future_admin = _addr
+
+
+@external
+def accept_transfer_ownership():
+    """The successor named by commit_transfer_ownership becomes the admin."""
+    assert msg.sender == self.future_admin, "future admin only"
+    self.admin = msg.sender
+    self.future_admin = empty(address)
 
 
 @external

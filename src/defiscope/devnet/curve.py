@@ -18,7 +18,9 @@ real one takes ``_admin``; handing it over with ``commit_transfer_ownership`` wo
 which the devnet's clock, kept at the wall clock, does not have), the Agent then sets the registry and lists its
 pools for the deployer (who holds its EXECUTE_ROLE until the DAO is handed to the Ownership Voting, last); the
 stable-ng, twocrypto-ng and tricrypto-ng factories are the Agent's too, named in their constructors (`RUN_BY_AGENT`).
-The old stable factory is still the deployer's: mainnet's is Curve's StableSwap Owner Proxy, not replicated.
+The old stable factory is the StableSwap Owner Proxy's, as on mainnet (`hand_stable_factory_to_owner_proxy`): its
+ownership admin is the Ownership Agent, its parameter admin a Parameter Agent (`curve_dao.deploy_parameter_agent`),
+its emergency admin the Ownership Agent.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from web3.contract import Contract
 
 from defiscope.devnet.aragon import agent_execute
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.curve_dao import deploy_curve_dao, hand_curve_dao_to_voting
+from defiscope.devnet.curve_dao import deploy_curve_dao, deploy_parameter_agent, hand_curve_dao_to_voting
 from defiscope.devnet.spec import CURVE_POOLS, PROTOCOL_TOKENS, ChainSpec, CurvePoolSpec
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetPool
@@ -56,14 +58,20 @@ FACTORIES: Final = ("CurveStableFactory", "CurveStableNgFactory", "CurveTwocrypt
 #:   the CurveDAO" (docs.curve.finance/developer/amm/factory/twocrypto-ng/overview);
 #: - tricrypto-ng (0x0c0e…4963): deployed by an EOA that commit_transfer_ownership's it to the Agent, accepted by a
 #:   DAO vote (curvefi/tricrypto-ng scripts/deploy.py; scripts/ape/deploy.py acts as the Agent on a mainnet fork).
-#: The old stable factory (0xB9fC…90d4) is not here: its mainnet admin is Curve's StableSwap Owner Proxy (0x742C…9571,
-#: named the factory's admin by a public Curve DAO vote script that acts on it through the Agent; its code is
-#: curvefi/curve-factory contracts/OwnerProxy.vy: the factory's powers are its ownership_admin's, the pools' A ramps
-#: its parameter_admin's; which accounts those are was not sourced). Not replicated: it stays the deployer's (an EOA).
+#: The old stable factory (0xB9fC…90d4) is not here: its admin is Curve's StableSwap Owner Proxy (`OWNER_PROXY`).
 RUN_BY_AGENT: Final = frozenset(
     {MAIN_REGISTRY, "CurveStableNgFactory", "CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"}
 )
 CRYPTO_FACTORIES: Final = frozenset({"CurveTwocryptoNgFactory", "CurveTricryptoNgFactory"})
+#: Curve's StableSwap Owner Proxy (contracts/src/CurveStableSwapOwnerProxy.vy), the old stable factory's admin as
+#: mainnet's 0x742C…9571 is 0xB9fC…90d4's ("gauge_factory_admin_ng" in Lido's Curve DAO vote script, which calls its
+#: add_reward through the Ownership Agent; docs.curve.finance "StableSwapOwnerProxy": it owns the MetapoolFactory and
+#: its pools). Its ownership admin is the Ownership Agent (that vote script's add_reward needs it, or the gauge's
+#: manager). Its parameter and emergency admins at 0x742C were not sourced: Curve's docs give, for its PoolProxy,
+#: the Parameter Agent 0x4EEb…c5f as parameter_admin and the Ownership Agent as emergency_admin (the Emergency DAO
+#: 0x4679…1E0c as the committed future one); here the Parameter Agent and the Ownership Agent.
+OWNER_PROXY: Final = "CurveStableSwapOwnerProxy"
+CURVE_PARAMETER_AGENT: Final = "CurveParameterAgent"
 #: Sources whose pools routing leaves out on mainnet (crypto invariants; stable-ng's off-peg fee): as there.
 UNROUTED: Final = CRYPTO_FACTORIES | {"CurveStableNgFactory"}
 #: Tokens the deployer holds that no DevToken spec prices (Lido's): the feed giving their seeding price.
@@ -130,9 +138,25 @@ def deploy_curve(
             # A DevnetPool names two tokens: the first two coins; the adapter reads all of them from the pool.
             first, second = (coins[s].address for s in pool_spec.coins[:2])
             pools.append(DevnetPool("curve", pool.address, first, second, pool_spec.fee // FEE_UNITS_PER_PIP))
-    dao = hand_curve_dao_to_voting(sender, dao_app)
+    parameter_agent = deploy_parameter_agent(sender, dao_app)
+    proxy = hand_stable_factory_to_owner_proxy(sender, sources["CurveStableFactory"], agent.address, parameter_agent)
+    dao = hand_curve_dao_to_voting(sender, dao_app, parameter_agent.address)
     names |= {CURVE_AGENT: agent.address, CURVE_VOTING: dao.voting.address, "CurveDaoKernel": dao_app.kernel.address}
+    names |= {OWNER_PROXY: proxy.address, CURVE_PARAMETER_AGENT: parameter_agent.address}
     return names, pools
+
+
+def hand_stable_factory_to_owner_proxy(
+    sender: Sender, factory: Contract, ownership_agent: str, parameter_agent: Contract
+) -> Contract:
+    """Deploy the StableSwap Owner Proxy and make it the factory's admin, as Curve hands a factory to one
+    (curvefi/curve-factory's deploy script): the deployer, the factory's admin, commits the proxy; the proxy's
+    accept_transfer_ownership (anyone's) accepts. Last, after the deployer listed the factory's pools."""
+    args = (ownership_agent, parameter_agent.address, ownership_agent, factory.address, ZERO_ADDRESS)
+    proxy = sender.deploy(contract_artifact(OWNER_PROXY), *args)
+    sender.send(factory.functions.commit_transfer_ownership(proxy.address))
+    sender.send(proxy.functions.accept_transfer_ownership(factory.address))
+    return proxy
 
 
 def _list(

@@ -45,6 +45,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "CurveStableSwap2ETH": "curve/FactoryPlain2ETH",
         "CurveStableSwap3": "curve/FactoryPlain3Basic",
         "CurveStableSwap4": "curve/FactoryPlain4Basic",
+        "CurveStableSwapOwnerProxy": "curve/StableSwapOwnerProxy",
         "CurveTricryptoNgFactory": "curve/TricryptoNGFactory",
         "CurveTwocryptoNgFactory": "curve/TwocryptoNGFactory",
         "DaiJoin": "maker/DaiJoinAbstract",

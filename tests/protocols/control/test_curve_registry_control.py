@@ -15,11 +15,11 @@ from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.devnet.aragon import EXECUTE_ROLE, AragonDao, aragon_dao, calls_script, run_vote
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.curve import CURVE_AGENT, CURVE_VOTING, ZERO_ADDRESS
+from defiscope.devnet.curve import CURVE_AGENT, CURVE_PARAMETER_AGENT, CURVE_VOTING, OWNER_PROXY, ZERO_ADDRESS
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain
-from defiscope.protocols.control.profile import ContractControl, control_surface
+from defiscope.protocols.control.profile import DEPUTY_NOT_FOLLOWED, ContractControl, control_surface
 from defiscope.protocols.control.rounds import Rounds
 
 
@@ -69,8 +69,7 @@ async def test_the_ng_factories_are_run_by_the_ownership_agent_as_on_mainnet(
     client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
 ) -> None:
     """stable-ng, twocrypto-ng and tricrypto-ng: admin() is the Agent, so their chains end at the Voting as the
-    registry's does; the deployer, who listed their pools through the Agent, can no longer list one itself. The old
-    stable factory is still the deployer's (mainnet's StableSwap Owner Proxy is not replicated)."""
+    registry's does; the deployer, who listed their pools through the Agent, can no longer list one itself."""
     sender = Sender.connect(eth_chain.rpc_url)
     c = deployment.contracts
     controls = await _controls(client, deployment)
@@ -83,8 +82,81 @@ async def test_the_ng_factories_are_run_by_the_ownership_agent_as_on_mainnet(
             sender.send(factory.functions.register_pool(c["Curve3Pool"], 3, ZERO_ADDRESS))
         assert controls[c[name]].admin_chain == registry.admin_chain, name
         assert contract_score(controls[c[name]])[:2] == (60, "control.governor-no-delay")
+
+
+async def test_the_stable_factory_is_run_by_its_owner_proxy_for_the_ownership_voting(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """The old stable factory's admin() is the StableSwap Owner Proxy, whose ownership_admin() is the Ownership
+    Agent: factory -> proxy -> Agent -> Voting, a governor (60), as the registry's chain ends. Its parameter admin
+    (the Parameter Agent, run by the same Voting here) and emergency admin are named as powers, not followed."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    c = deployment.contracts
+    agent, parameter_agent = c[CURVE_AGENT], c[CURVE_PARAMETER_AGENT]
+    factory = sender.contract(contract_artifact("CurveStableFactory"), c["CurveStableFactory"])
+    proxy = sender.contract(contract_artifact(OWNER_PROXY), c[OWNER_PROXY])
+    assert (factory.functions.admin().call(), factory.functions.future_admin().call()) == (proxy.address, ZERO_ADDRESS)
+    assert factory.functions.pool_count().call() > 0  # listed by the deployer before it handed the factory over
+    admins = [proxy.functions.ownership_admin(), proxy.functions.parameter_admin(), proxy.functions.emergency_admin()]
+    assert [call.call() for call in admins] == [agent, parameter_agent, agent]
+    assert proxy.functions.FACTORY().call() == factory.address
+    with pytest.raises(ContractLogicError, match="admin only"):
+        sender.send(factory.functions.register_pool(c["Curve3Pool"], 3, ZERO_ADDRESS))
+    for only_admins in (
+        proxy.functions.commit_set_admins(sender.owner, sender.owner, sender.owner),  # the ownership admin's
+        proxy.functions.apply_set_admins(),
+        proxy.functions.commit_transfer_ownership(factory.address, sender.owner),
+        proxy.functions.ramp_A(c["Curve3Pool"], 200, 2**40),  # the parameter admin's
+        proxy.functions.stop_ramp_A(c["Curve3Pool"]),  # the parameter or emergency admin's
+    ):
+        with pytest.raises(ContractLogicError, match="Access denied"):
+            sender.send(only_admins)
+    with pytest.raises(ContractLogicError, match="future admin only"):  # anyone may ask; nothing was committed
+        sender.send(proxy.functions.accept_transfer_ownership(factory.address))
+
+    controls = await _controls(client, deployment)
+    stable, registry = controls[factory.address], controls[c["CurveRegistry"]]
+    first, *rest = stable.admin_chain
+    assert (first.kind, first.address, first.controllers) == ("contract", proxy.address, (agent,))
+    assert first.detail.startswith(f"Curve owner proxy: ownership_admin {agent} (")
+    assert f"parameter_admin {parameter_agent} (pool parameters" in first.detail
+    assert tuple(rest) == registry.admin_chain  # Agent -> Voting
+    assert contract_score(stable)[:2] == (60, "control.governor-no-delay")
+    powers = {power.power.split(":")[0]: power for power in stable.pause}
+    assert powers.keys() == {"pool parameters", "emergency"}
+    parameters, emergency = powers["pool parameters"], powers["emergency"]
+    assert (parameters.holders, parameters.source) == ((parameter_agent,), f"parameter_admin() of {proxy.address}")
+    assert (emergency.holders, emergency.source) == ((agent,), f"emergency_admin() of {proxy.address}")
+    # named, not followed (not scored: the ownership admin may replace them at any block)
+    assert parameters.holder_chains == emergency.holder_chains == ()
+    assert parameters.why == emergency.why == DEPUTY_NOT_FOLLOWED
+
+
+async def test_the_ownership_voting_replaces_the_proxys_admins_and_the_chain_follows(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """commit_set_admins then apply_set_admins, each the ownership admin's (the Agent's, in one passed vote: no
+    delay between them): an EOA made ownership admin is then the factory's controller (10). The devnet can
+    contradict what the control reads say, so the chain is read again, not assumed."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    c = deployment.contracts
+    dao = _curve_dao(sender, deployment)
+    proxy = sender.contract(contract_artifact(OWNER_PROXY), c[OWNER_PROXY])
+    agent = sender.contract(contract_artifact("AragonAgent"), c[CURVE_AGENT])
+    eoa, deputy = sender.accounts[6], sender.accounts[8]
+    calls = [proxy.functions.commit_set_admins(eoa, deputy, deputy), proxy.functions.apply_set_admins()]
+    executed = [
+        agent.functions.execute(proxy.address, 0, bytes.fromhex(f._encode_transaction_data()[2:])) for f in calls
+    ]
+    script = calls_script(*((agent.address, bytes.fromhex(e._encode_transaction_data()[2:])) for e in executed))
+    run_vote(sender, dao, script)
+    assert proxy.functions.ownership_admin().call() == eoa
+
+    controls = await _controls(client, deployment)
     stable = controls[c["CurveStableFactory"]]
-    assert [(link.kind, link.address) for link in stable.admin_chain] == [("eoa", sender.owner)]
+    assert [(link.kind, link.address) for link in stable.admin_chain] == [("contract", proxy.address), ("eoa", eoa)]
+    assert contract_score(stable)[:2] == (10, "control.eoa-no-delay")
+    assert {power.holders for power in stable.pause} == {(deputy,)}
 
 
 async def test_an_eoa_the_voting_grants_execute_role_on_the_agent_scores_the_registry_as_an_eoa(

@@ -46,7 +46,7 @@ log = structlog.get_logger(__name__)
 DEFAULT_EVERY_SECONDS: Final = 6 * 3600
 #: Events after which a protocol's control may read differently (OpenZeppelin proxies, Ownable, AccessControl and
 #: TimelockController; Uniswap's factories; Compound's Timelock and Comptroller; Safe; dss auth; Aragon's kernel and
-#: ACL).
+#: ACL; Curve's owner proxies).
 CONTROL_EVENTS: Final = (
     "Upgraded(address)",
     "AdminChanged(address,address)",
@@ -72,6 +72,7 @@ CONTROL_EVENTS: Final = (
     "SetApp(bytes32,bytes32,address)",  # an Aragon app's new code (Lido's stETH)
     "SetPermission(address,address,bytes32,bool)",  # an Aragon ACL grant or revoke
     "ChangePermissionManager(address,bytes32,address)",
+    "ApplyAdmins(address,address,address)",  # a Curve owner proxy's new ownership, parameter and emergency admins
 )
 CONTROL_TOPICS: Final = tuple("0x" + event_topic(signature).hex() for signature in CONTROL_EVENTS)
 

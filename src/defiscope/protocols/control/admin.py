@@ -17,6 +17,11 @@ Each account is probed once, its code, every classifying call and its control ev
   power is the token's holders'; so is an Aragon Voting (Lido's DAO Voting): ``token()`` and ``voteTime()``;
 - Aave's PoolConfigurator (``contract`` acting for the ACLManager's POOL_ADMIN_ROLE holders), Governance V3's
   PayloadsController (``timelock``) and GovernanceCore (``governor``): see `control.aave`, asked before owner();
+- ``ownership_admin()``: ``contract`` (a Curve owner proxy, as the StableSwap Owner Proxy that is the old stable
+  factory's admin); the next hop is its ownership admin, who makes every admin call of what the proxy owns and
+  replaces all three admins at once (commit_set_admins, apply_set_admins: no delay). Its parameter and emergency
+  admins, if it answers them, are the link's `Deputy`s: powers over the pools' parameters and emergencies, named
+  beside the contract's own powers (`profile.deputy_powers`), not a fork, and not followed;
 - ``owner()``: ``contract`` (Ownable); the next hop is its owner;
 - a nominee not yet accepted (``pendingOwner()`` of an Ownable2Step, ``pendingAdmin()`` of Compound's Timelock) is
   asked with the probes and shown on the link (`PendingOwner`), classified while the next hop is (no round of its
@@ -52,11 +57,14 @@ from defiscope.protocols.control.surface import (
     CHIEF_HAT,
     COMP,
     DELAY,
+    EMERGENCY_ADMIN,
     GET_MIN_DELAY,
     GET_OWNERS,
     GET_THRESHOLD,
     MIN_ACCEPT_QUORUM_PCT,
     OWNER,
+    OWNERSHIP_ADMIN,
+    PARAMETER_ADMIN,
     PENDING_ADMIN,
     PENDING_OWNER,
     PROPOSER_ROLE,
@@ -89,6 +97,9 @@ PROBES: Final = (
     AUTHORITY,
     CHIEF_GOV,
     CHIEF_HAT,
+    OWNERSHIP_ADMIN,
+    PARAMETER_ADMIN,
+    EMERGENCY_ADMIN,
 )
 
 #: A dss contract answers `wards(a)` for any account (0 for the zero address); anything else reverts.
@@ -101,6 +112,26 @@ MAX_WARD_DEPTH: Final = 3
 
 #: An Aragon Voting's support and quorum thresholds, fractions of 10**18.
 PERCENTAGES: Final = (SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT)
+
+#: A Curve owner proxy's admins besides its ownership admin, and what each may do to what the proxy owns
+#: (curvefi/curve-factory `contracts/OwnerProxy.vy`, the StableSwap Owner Proxy's version; the ownership admin may
+#: replace either at any block).
+DEPUTY_POWERS: Final = (
+    (PARAMETER_ADMIN, "pool parameters: ramp A, commit new fees of the pools it owns"),
+    (EMERGENCY_ADMIN, "emergency: stop an A ramp, kill gauges, set the factory's manager"),
+)
+#: The detail of a Curve owner proxy's link.
+OWNER_PROXY: Final = "Curve owner proxy"
+
+
+@dataclass(frozen=True, slots=True)
+class Deputy:
+    """An admin of a Curve owner proxy besides its ownership admin: ``power`` over what the proxy owns, named by
+    ``via`` (its getter on the proxy)."""
+
+    power: str
+    via: str
+    address: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +184,9 @@ class AdminLink:
     #: Holders of the link's power whose grant carries conditions (an Aragon ACL's `grantPermissionP`), each with
     #: how many parameters: counted as controllers all the same (a condition can be met).
     conditional: tuple[tuple[str, int], ...] = ()
+    #: A Curve owner proxy's parameter and emergency admins (its `controllers` is its ownership admin alone): shown
+    #: in ``detail`` here, and as powers of the contract whose chain this is (`profile.inspect_contract`).
+    deputies: tuple[Deputy, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -342,14 +376,28 @@ def link_from(address: str, probe: _Probe, proposers: Sequence[str]) -> AdminLin
             return AdminLink(address, "governor", detail=detail)
     if probe.ok(TOKEN, VOTE_TIME, SUPPORT_REQUIRED_PCT, MIN_ACCEPT_QUORUM_PCT):
         return AdminLink(address, "governor", detail=aragon_voting_detail(probe))
+    if probe.ok(OWNERSHIP_ADMIN):
+        return owner_proxy_link(address, probe)
     if probe.ok(OWNER):
         owner, pending = probe.address(OWNER), probe.pending(PENDING_OWNER)
         return AdminLink(address, "contract", controllers=(owner,), detail="Ownable", pending=pending)
     why = (
         "a contract answering none of getThreshold/getOwners, getMinDelay, delay/admin, delay/authority, "
-        "GOV/hat, token or comp/votingPeriod, token/voteTime, owner"
+        "GOV/hat, token or comp/votingPeriod, token/voteTime, ownership_admin, owner"
     )
     return AdminLink(address, "unknown", why=why)
+
+
+def owner_proxy_link(address: str, probe: _Probe) -> AdminLink:
+    """A Curve owner proxy: run by its ownership admin (the next hop), with its other admins as `Deputy`s."""
+    ownership = probe.address(OWNERSHIP_ADMIN)
+    deputies = tuple(Deputy(power, via, probe.address(via)) for via, power in DEPUTY_POWERS if probe.ok(via))
+    named = "; ".join(f"{d.via.split('(')[0]} {d.address} ({d.power})" for d in deputies)
+    detail = (
+        f"{OWNER_PROXY}: ownership_admin {ownership} (every admin call of what it owns; replaces all its admins "
+        "at once)" + (f"; {named}" if named else "")
+    )
+    return AdminLink(address, "contract", controllers=(ownership,), detail=detail, deputies=deputies)
 
 
 def _ds_pause(address: str, probe: _Probe) -> AdminLink:

@@ -196,8 +196,16 @@ RENOUNCED: Final = "the admin is the zero address (renounced)"
 
 #: Who administers a contract that is not a proxy with an admin, asked in this order (the first non-zero answer).
 #: A V2 factory has no owner: its `feeToSetter()` is who controls it (the protocol fee switch). A ds-auth contract
-#: whose owner is zero is still run by its `authority()` (Maker's DSPause: the Chief): not renounced.
-FIRST_ADMIN_CALLS: Final = (surface.OWNER, surface.ADMIN, surface.GOVERNOR, surface.FEE_TO_SETTER, surface.AUTHORITY)
+#: whose owner is zero is still run by its `authority()` (Maker's DSPause: the Chief): not renounced. A Curve owner
+#: proxy is run by its `ownership_admin()`.
+FIRST_ADMIN_CALLS: Final = (
+    surface.OWNER,
+    surface.ADMIN,
+    surface.GOVERNOR,
+    surface.FEE_TO_SETTER,
+    surface.AUTHORITY,
+    surface.OWNERSHIP_ADMIN,
+)
 #: A two-step handover's nominee, by the call that named the admin it would succeed (Ownable2Step; Compound's
 #: Unitroller and cTokens). Asked in the first round with the admin calls.
 NOMINEE_OF: Final[Mapping[str, str]] = {surface.OWNER: surface.PENDING_OWNER, surface.ADMIN: surface.PENDING_ADMIN}
@@ -338,6 +346,7 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         _nominee(rounds, proxy, first),
     )
     holder_chains = tuple(await rounds.gather(*(_with_holder_chains(rounds, power) for power in pause)))
+    holder_chains += deputy_powers(chain)
     if first is not None and not int(first, 16):
         proxy = _with_why(proxy, RENOUNCED)
     elif first is None and proxy.has_code:
@@ -345,11 +354,34 @@ async def inspect_contract(rounds: Rounds, use: ContractUse) -> ContractControl:
         why = (
             proxy.admin_why
             if proxy.kind != "none"
-            else "answers none of owner(), admin(), governor(), feeToSetter(), authority(), wards()"
+            else "answers none of owner(), admin(), governor(), feeToSetter(), authority(), ownership_admin(), wards()"
         )
         proxy = _with_why(proxy, f"{what}; {why}: control, if any, is by another scheme (wards, roles: see pause)")
     dependency = use.interface.startswith("common/")
     return ContractControl(use.name, use.interface, dependency, proxy, tuple(chain), holder_chains, (), pending)
+
+
+#: Why a Curve owner proxy's parameter and emergency admins are named without their own chains.
+DEPUTY_NOT_FOLLOWED: Final = (
+    "its holder's own chain is not followed (named only, not scored): the ownership admin, whose chain this "
+    "contract's is, may replace it at any block, and its powers change no code and move no funds; following it "
+    "(an Aragon Agent's ACL is three rounds deep) would cost the profile rounds of its own"
+)
+
+
+def deputy_powers(chain: Sequence[AdminLink]) -> tuple[PausePower, ...]:
+    """The powers of the parameter and emergency admins of a Curve owner proxy on the chain (`admin.Deputy`): over
+    what the proxy owns, beside its ownership admin, who is the chain's next hop (`DEPUTY_NOT_FOLLOWED`)."""
+    return tuple(
+        PausePower(
+            deputy.power,
+            (deputy.address,) if int(deputy.address, 16) else (),
+            f"{deputy.via.split('(')[0]}() of {link.address}",
+            why=DEPUTY_NOT_FOLLOWED,
+        )
+        for link in chain
+        for deputy in link.deputies
+    )
 
 
 async def _nominee(rounds: Rounds, proxy: ProxyInfo, first: str | None) -> PendingOwner | None:

@@ -21,6 +21,12 @@ PENDING_OWNER: Final = "pendingOwner()(address)"
 PENDING_ADMIN: Final = "pendingAdmin()(address)"
 #: Curve's registries name their AddressProvider, whose `admin()` their admin-only functions check.
 ADDRESS_PROVIDER_OF: Final = "address_provider()(address)"
+#: Curve's owner proxies (the StableSwap Owner Proxy, the old stable factory's `admin()` on mainnet): the ownership
+#: admin makes every admin call of what the proxy owns and replaces all three admins; the parameter admin ramps
+#: the pools' A; the emergency admin stops a ramp and kills gauges (curvefi/curve-factory `contracts/OwnerProxy.vy`).
+OWNERSHIP_ADMIN: Final = "ownership_admin()(address)"
+PARAMETER_ADMIN: Final = "parameter_admin()(address)"
+EMERGENCY_ADMIN: Final = "emergency_admin()(address)"
 COMPTROLLER_IMPLEMENTATION: Final = "comptrollerImplementation()(address)"
 MASTER_COPY: Final = "masterCopy()(address)"
 #: ERC-897's proxy type (1 forwarding, 2 upgradeable); with `IMPLEMENTATION` it marks an ERC-897 proxy.
@@ -169,6 +175,11 @@ CONTROL_SURFACE: Final = (
     ContractUse("AaveOracle's market", "aave/IAaveOracle", calls=(ADDRESSES_PROVIDER,)),
     ContractUse("Curve registry's AddressProvider", "curve/MainRegistry", calls=(ADDRESS_PROVIDER_OF,)),
     ContractUse("Curve AddressProvider admin", "curve/AddressProvider", calls=(ADMIN,)),
+    ContractUse(
+        "Curve StableSwap Owner Proxy",
+        "curve/StableSwapOwnerProxy",
+        calls=(OWNERSHIP_ADMIN, PARAMETER_ADMIN, EMERGENCY_ADMIN),
+    ),
     ContractUse(
         "Lido AccountingOracle roles",
         "lido/AccountingOracle",
