@@ -3,10 +3,11 @@ every protocol's control surface, every governor's quorums and the bad-debt read
 batch each, control events kept in a `ControlLogs` between profiles) against the way before (`LEGACY_COMMIT`'s
 `risk_profile` per protocol: one at a time, and gathered on one shared batcher, each protocol with its own control
 rounds and its own governance batch). A Compound proposal is made and the governors' events indexed first, so that
-quorums are read. Every way reads the same block, and must read the same control and governance and score the same
-pillars (the economic one aside: the code before read no bad debt). The way now runs twice: with the fixed contracts
-only (as before the contracts found at run time were inspected) and with them (the cTokens, strategies and pools the
-indexer's discovery listed, `found_contracts`), which must read the fixed contracts the same. Printed: HTTP requests
+quorums are read. Every way reads the same block, and must read the same control and governance, which today's rules
+score the same (the code before scored with older ones; the economic pillar aside: it read no bad debt). The way now
+runs twice: with the fixed contracts only (as before the contracts found at run time were inspected) and with them
+(the cTokens, strategies and pools the indexer's discovery listed, `found_contracts`), which must read the fixed
+contracts the same (or inspect them with the found ones' groups, as Aave's aTokens). Printed: HTTP requests
 and wall time of each, a first profile and one a block later, and their ratios.
 
     .venv/bin/python benchmarks/risk_profiles.py [--repeat 3]
@@ -27,7 +28,8 @@ from types import ModuleType
 from typing import Final
 
 from defiscope.analytics.risk.hook import scored_slugs
-from defiscope.analytics.risk.profile import RiskProfile, risk_profiles
+from defiscope.analytics.risk.profile import RiskProfile, risk_profiles, score_profile
+from defiscope.analytics.risk.score import RiskScore
 from defiscope.chain.client import Snapshot
 from defiscope.chain.reader import Batcher
 from defiscope.config import RpcSettings
@@ -134,25 +136,45 @@ async def measure(
     return profiles, engine.client.rpc.total_requests() - before, time.perf_counter() - started
 
 
-def _same(old: Profiles, new: Profiles) -> bool:
-    """The same control surfaces, governance and pillars; the economic pillar aside, whose bad debt the code before
-    did not read."""
+def _differences(old: Profiles, new: Profiles, tvl: ChainTvl) -> list[str]:
+    """Where the ways read differently: (protocol, part) of the control surfaces, governance and pillars. The code
+    before scored with its own rules (older formula versions), so its reads are scored again with today's
+    (`score_profile`) to compare the pillars: the same reads must score the same. The economic pillar aside, whose
+    bad debt the code before did not read."""
+    snapshots = {s.slug: s for s in tvl.snapshots}
 
-    def seen(profiles: Profiles) -> dict[str, object]:
-        return {
-            slug: (
-                p.surface.to_json(),
-                p.governance,
-                [(x.name, x.score, x.rule, x.evidence) for x in p.score.pillars if x.name != "economic"],
-            )
-            for slug, p in profiles.items()
-        }
+    def pillars(score: RiskScore) -> list[object]:
+        return [(x.name, x.score, x.rule, x.evidence) for x in score.pillars if x.name != "economic"]
 
-    return seen(old) == seen(new)
+    def seen(p: RiskProfile, score: RiskScore) -> dict[str, object]:
+        return {"surface": p.surface.to_json(), "governance": p.governance, "pillars": pillars(score)}
+
+    def rescored(p: RiskProfile) -> RiskScore:
+        return score_profile(p.surface, p.facts, p.governance, snapshots.get(p.slug), tvl.block.timestamp)
+
+    if set(old) != set(new):
+        return [f"protocols: {sorted(old)} != {sorted(new)}"]
+    return [
+        f"{slug}: {part}"
+        for slug in old
+        for part, value in seen(old[slug], rescored(old[slug])).items()
+        if seen(new[slug], new[slug].score)[part] != value
+    ]
 
 
-def _fixed(profiles: Profiles) -> dict[str, object]:
-    return {slug: [c.to_json() for c in p.surface.contracts] for slug, p in profiles.items()}
+def _fixed_same(alone: Profiles, with_found: Profiles) -> bool:
+    """Every contract the fixed-only way read is read the same with the found ones, or is among those found (a
+    contract both fixed and listed by discovery, such as Aave's aTokens, is then inspected with its group)."""
+    for slug, profile in alone.items():
+        other = with_found[slug].surface
+        theirs = {c.proxy.address: c.to_json() for c in other.contracts}
+        found = {a for kind in other.discovered for group in kind.groups for a in group.addresses}
+        for contract in profile.surface.contracts:
+            address = contract.proxy.address
+            same = theirs.get(address) == contract.to_json()
+            if not same and (address in theirs or address not in found):
+                return False
+    return True
 
 
 def _inspected(profiles: Profiles) -> int:
@@ -185,9 +207,10 @@ async def runs(engine: TvlEngine, repo: Repository, repeat: int, url: str) -> tu
         fixed_only = together(ControlLogs(engine.deployment.first_block), discovered=False)
         ways = (alone, shared, fixed_only, together(logs, discovered=True))
         read = [await measure(way, engine, tvl, slugs, repo) for way in ways]
-        if not _same(read[0][0], read[2][0]) or not _same(read[1][0], read[2][0]):
-            raise SystemExit("the ways profiled differently")
-        if _fixed(read[2][0]) != _fixed(read[3][0]) or not _inspected(read[3][0]):
+        differ = _differences(read[0][0], read[2][0], tvl) + _differences(read[1][0], read[2][0], tvl)
+        if differ:
+            raise SystemExit(f"the ways profiled differently: {differ}")
+        if not _fixed_same(read[2][0], read[3][0]) or not _inspected(read[3][0]):
             raise SystemExit("with the contracts found at run time, the fixed ones read differently (or none found)")
         proposals = sum(p.governance.proposals for p in read[2][0].values())
         rpc(url, "evm_mine")
