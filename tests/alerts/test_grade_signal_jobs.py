@@ -76,10 +76,14 @@ async def follow_under_workers(repo: Repository, tvl_engine: TvlEngine) -> list[
     return sent
 
 
-async def run_grades_jobs(repo: Repository, sent: list[tuple[int, int]], *, judge_first: bool = False) -> list[int]:
+async def run_grades_jobs(
+    repo: Repository, sent: list[tuple[int, int]], *, judge_first: bool = False, passes_reversed: bool = False
+) -> list[int]:
     """Each grades job as a worker runs it (`actors.Jobs._publish_grades`, `_judge_signals`): judge the told blocks
-    up to its own, then each publication's signal passes, each depth once confirmed (`judge_first`: the passes run
-    before the job, the wrong order, for the negative control); the blocks published, in order."""
+    up to its own, where the signal passes start recorded before the first is handed on, then each publication's
+    signal passes, each depth once confirmed (`judge_first`: the passes run before the job, the wrong order, for the
+    negative control; `passes_reversed`: a job's passes run newest first, as they may on several workers); the
+    blocks published, in order."""
     grades = publisher(repo)
     engine = alert_engine(repo, OutboxSink())
     published: list[int] = []
@@ -89,9 +93,17 @@ async def run_grades_jobs(repo: Repository, sent: list[tuple[int, int]], *, judg
             for depth in depths:
                 await compute.judge_signals_through(repo, engine, chain, block, depth)
         handed: list[int] = []
-        await compute.publish_grades_through(repo, grades, chain, block, published=handed.append)
+
+        def hand_on(number: int, chain: int = chain, depths: list[int] = depths, handed: list[int] = handed) -> None:
+            handed.append(number)
+            for depth in depths:
+                compute.start_signal_passes(repo, chain, number, depth)
+
+        await compute.publish_grades_through(
+            repo, grades, chain, block, published=handed.append if judge_first else hand_on
+        )
         published += handed
-        for number in [] if judge_first else handed:
+        for number in [] if judge_first else handed[::-1] if passes_reversed else handed:
             for depth in depths:
                 if compute.confirmed(repo, chain, number, depth):
                     await compute.judge_signals_through(repo, engine, chain, number, depth)
@@ -146,4 +158,17 @@ async def test_grades_jobs_in_reverse_order_alert_as_the_embedded_order(
     sent = await follow_under_workers(scaled, tvl_engine)
     assert await run_grades_jobs(scaled, sent[::-1]) == [block for _chain, block in sent]
     assert publications(scaled) == publications(embedded)
+    assert outbox(scaled) == wanted
+
+
+async def test_a_job_s_passes_newest_first_alert_as_the_embedded_order(
+    embedded: Repository, scaled: Repository, tvl_engine: TvlEngine
+) -> None:
+    """The last grades job runs first and publishes every block; its signal passes then run newest first (two
+    workers taking them out of order). Where the passes start is recorded before the first is handed on, so the
+    newest judges every publication on its way, the first ones included, and the others find theirs judged."""
+    await index_world(embedded, tvl_engine, around(alert_engine(embedded, OutboxSink()), (publisher(embedded),)))
+    wanted = outbox(embedded)
+    sent = await follow_under_workers(scaled, tvl_engine)
+    assert await run_grades_jobs(scaled, sent[::-1], passes_reversed=True) == [block for _chain, block in sent]
     assert outbox(scaled) == wanted

@@ -122,6 +122,24 @@ class GradeStore:
         with self._reads() as session:
             return session.scalar(stmt)
 
+    def start_signal_passes(self, chain_id: int, depth: int, block_number: int) -> None:
+        """Record where the signal passes of `depth` start, before the first publication at `block_number` is handed
+        to them: the newest stored block below it counts as judged. So nothing before it is judged (the embedded
+        engine starts at the block it is told), and passes that run in any order judge every publication from
+        `block_number` on. Nothing when a pass is recorded already, or when no block below is stored (then no
+        publication is before it either)."""
+        with self._writes.begin() as session:
+            passed = select(SignalPassRow.block_number).where(
+                SignalPassRow.chain_id == chain_id, SignalPassRow.depth == depth
+            )
+            if session.scalar(passed.limit(1)) is not None:
+                return
+            origin = session.scalar(
+                select(func.max(Block.number)).where(Block.chain_id == chain_id, Block.number < block_number)
+            )
+            if origin is not None:
+                session.add(SignalPassRow(chain_id=chain_id, depth=depth, block_number=origin))
+
     def mark_judged(self, chain_id: int, block_number: int, depth: int) -> None:
         """Record the pass at the block as done (once: marking it again changes nothing)."""
         with self._writes.begin() as session:

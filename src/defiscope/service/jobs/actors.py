@@ -216,6 +216,7 @@ class Jobs:
 
             def judge(number: int) -> None:  # the signal rules judge each publication, each depth once confirmed
                 for depth in depths:
+                    compute.start_signal_passes(process.repo, chain_id, number, depth)
                     self.judge_signals.send(chain_id, number, depth)
 
             return await compute.publish_grades_through(

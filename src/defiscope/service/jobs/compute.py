@@ -125,13 +125,21 @@ def confirmed(repo: Repository, chain_id: int, block: int, depth: int) -> bool:
     return latest is not None and latest.number >= block + depth
 
 
+def start_signal_passes(repo: Repository, chain_id: int, block: int, depth: int) -> None:
+    """Before a publication at `block` is handed to the signal passes of `depth`: where they start, if they have
+    not (`GradeStore.start_signal_passes`). The grades job does it under its lease, before sending any pass, so the
+    passes of the first publications, racing on several workers, judge them all whichever runs first."""
+    GradeStore(repo.engine).start_signal_passes(chain_id, depth, block)
+
+
 async def judge_signals_through(
     repo: Repository, engine: AlertEngine, chain_id: int, block: int, depth: int
 ) -> dict[str, object]:
     """The signal rules of confirmation `depth` judge, in block order, every publication up to `block` they have not
     judged yet (`signal_passes`) and whose block + `depth` is stored, as the embedded second pass would have at
-    each; the first pass ever judges `block` alone (the embedded engine starts at the block it is told). A job for
-    a later publication that runs first judges the earlier ones on its way; run again, it finds them judged.
+    each, after where they start (`start_signal_passes`; without it, the first pass ever judges `block` alone: the
+    embedded engine starts at the block it is told). A job for a later publication that runs first judges the
+    earlier ones on its way; run again, it finds them judged.
     The caller holds the chain's signal lease (one pass per chain and depth at a time)."""
     grades = GradeStore(repo.engine)
     after = await asyncio.to_thread(grades.judged_through, chain_id, depth)
