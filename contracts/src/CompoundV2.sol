@@ -6,8 +6,10 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 
 /// ABI- and math-compatible stand-ins for Compound V2 (compound-finance/compound-protocol): the names,
 /// the mantissa arithmetic (Exponential.sol's mul_/div_/truncate) and the order of operations are
-/// Compound's; what is left out (COMP rewards, admin/pause guardians, reentrancy guards, error-code paths
-/// other than the ones read by analytics) does not change a figure.
+/// Compound's; what is left out (COMP rewards, borrow/supply caps and their guardians, reentrancy guards, error-code
+/// paths other than the ones read by analytics) does not change a figure. The Comptroller's pause guardian is kept
+/// with Compound's semantics (ComptrollerStorage's pauseGuardian and *GuardianPaused, Comptroller's _setPauseGuardian
+/// and _set*Paused, and the policy hooks that refuse while paused), as its control is read live.
 
 interface CompV2PriceFeed {
     function decimals() external view returns (uint8);
@@ -334,11 +336,28 @@ contract Comptroller is UnitrollerAdminStorage {
     mapping(address => Market) public markets;
     mapping(address => CToken[]) public accountAssets;
     CToken[] public allMarkets;
+    /// @notice ComptrollerStorage's pause guardian (compound-finance/compound-protocol contracts/ComptrollerStorage.sol):
+    ///         it may pause minting and borrowing per market, transfers and seizes globally; only the admin unpauses.
+    ///         Redeem and repay can never be paused. Kept after the variables above (this stand-in's layout).
+    address public pauseGuardian;
+    bool public _mintGuardianPaused;
+    bool public _borrowGuardianPaused;
+    bool public transferGuardianPaused;
+    bool public seizeGuardianPaused;
+    mapping(address => bool) public mintGuardianPaused;
+    mapping(address => bool) public borrowGuardianPaused;
 
     event MarketListed(address cToken);
     event MarketEntered(address cToken, address account);
     event NewCollateralFactor(address cToken, uint256 oldCollateralFactorMantissa, uint256 newCollateralFactorMantissa);
     event NewPriceOracle(address oldPriceOracle, address newPriceOracle);
+    event NewPauseGuardian(address oldPauseGuardian, address newPauseGuardian);
+    event ActionPaused(string action, bool pauseState);
+    event ActionPaused(address cToken, string action, bool pauseState);
+    event Failure(uint256 error, uint256 info, uint256 detail);
+
+    uint256 internal constant UNAUTHORIZED = 1; // ComptrollerErrorReporter.Error
+    uint256 internal constant SET_PAUSE_GUARDIAN_OWNER_CHECK = 19; // ComptrollerErrorReporter.FailureInfo
 
     constructor() {
         admin = msg.sender;
@@ -390,6 +409,57 @@ contract Comptroller is UnitrollerAdminStorage {
         return 0;
     }
 
+    // ---------------------------------------------------------------- pause guardian (Comptroller.sol)
+
+    /// @notice Only the admin names the pause guardian; anyone else gets UNAUTHORIZED back with a Failure event
+    ///         (Compound's error-code path), not a revert.
+    function _setPauseGuardian(address newPauseGuardian) public returns (uint256) {
+        if (msg.sender != admin) {
+            emit Failure(UNAUTHORIZED, SET_PAUSE_GUARDIAN_OWNER_CHECK, 0);
+            return UNAUTHORIZED;
+        }
+        address oldPauseGuardian = pauseGuardian;
+        pauseGuardian = newPauseGuardian;
+        emit NewPauseGuardian(oldPauseGuardian, newPauseGuardian);
+        return 0;
+    }
+
+    function _setMintPaused(CToken cToken, bool state) public returns (bool) {
+        require(markets[address(cToken)].isListed, "cannot pause a market that is not listed");
+        _checkPauser(state);
+        mintGuardianPaused[address(cToken)] = state;
+        emit ActionPaused(address(cToken), "Mint", state);
+        return state;
+    }
+
+    function _setBorrowPaused(CToken cToken, bool state) public returns (bool) {
+        require(markets[address(cToken)].isListed, "cannot pause a market that is not listed");
+        _checkPauser(state);
+        borrowGuardianPaused[address(cToken)] = state;
+        emit ActionPaused(address(cToken), "Borrow", state);
+        return state;
+    }
+
+    function _setTransferPaused(bool state) public returns (bool) {
+        _checkPauser(state);
+        transferGuardianPaused = state;
+        emit ActionPaused("Transfer", state);
+        return state;
+    }
+
+    function _setSeizePaused(bool state) public returns (bool) {
+        _checkPauser(state);
+        seizeGuardianPaused = state;
+        emit ActionPaused("Seize", state);
+        return state;
+    }
+
+    /// @dev The pause guardian or the admin may pause; only the admin may unpause (Compound's two requires).
+    function _checkPauser(bool state) internal view {
+        require(msg.sender == pauseGuardian || msg.sender == admin, "only pause guardian and admin can pause");
+        require(msg.sender == admin || state, "only admin can unpause");
+    }
+
     function getAllMarkets() external view returns (CToken[] memory) {
         return allMarkets;
     }
@@ -422,11 +492,21 @@ contract Comptroller is UnitrollerAdminStorage {
 
     // ---------------------------------------------------------------- policy hooks
 
+    /// @notice Pausing reverts, to sound the alarm, as Compound's hooks do; redeem and repay have no pause.
     function mintAllowed(address cToken, address, uint256) external view returns (uint256) {
+        require(!mintGuardianPaused[cToken], "mint is paused");
         return markets[cToken].isListed ? 0 : 9;
     }
 
     function redeemAllowed(address cToken, address redeemer, uint256 redeemTokens) external view returns (uint256) {
+        return redeemAllowedInternal(cToken, redeemer, redeemTokens);
+    }
+
+    function redeemAllowedInternal(address cToken, address redeemer, uint256 redeemTokens)
+        internal
+        view
+        returns (uint256)
+    {
         if (!markets[cToken].isListed) return 9;
         if (!markets[cToken].accountMembership[redeemer]) return 0;
         (uint256 err,, uint256 shortfall) =
@@ -436,6 +516,7 @@ contract Comptroller is UnitrollerAdminStorage {
     }
 
     function borrowAllowed(address cToken, address borrower, uint256 borrowAmount) external returns (uint256) {
+        require(!borrowGuardianPaused[cToken], "borrow is paused");
         if (!markets[cToken].isListed) return 9;
         if (!markets[cToken].accountMembership[borrower]) {
             require(msg.sender == cToken, "sender must be cToken");
@@ -477,9 +558,20 @@ contract Comptroller is UnitrollerAdminStorage {
         view
         returns (uint256)
     {
+        require(!seizeGuardianPaused, "seize is paused");
         if (!markets[cTokenCollateral].isListed || !markets[cTokenBorrowed].isListed) return 9;
         if (CToken(cTokenCollateral).comptroller() != CToken(cTokenBorrowed).comptroller()) return 2; // COMPTROLLER_MISMATCH
         return 0;
+    }
+
+    /// @notice Comptroller.transferAllowed: a transfer is a redeem of the sender's cTokens, unless transfers are paused.
+    function transferAllowed(address cToken, address src, address, uint256 transferTokens)
+        external
+        view
+        returns (uint256)
+    {
+        require(!transferGuardianPaused, "transfer is paused");
+        return redeemAllowedInternal(cToken, src, transferTokens);
     }
 
     /// @notice cTokens seized for repaying `actualRepayAmount` of the borrowed underlying
@@ -725,7 +817,7 @@ abstract contract CToken is CTokenStorage {
     }
 
     function transferTokens(address spender, address src, address dst, uint256 tokens) internal returns (bool) {
-        uint256 allowed = comptroller.redeemAllowed(address(this), src, tokens);
+        uint256 allowed = comptroller.transferAllowed(address(this), src, dst, tokens);
         if (allowed != 0) revert Rejected("transfer", allowed);
         if (spender != src) {
             uint256 startingAllowance = transferAllowances[src][spender];

@@ -31,6 +31,7 @@ from web3.contract import Contract
 
 from defiscope.devnet.artifacts import contract_artifact, npm_artifact
 from defiscope.devnet.compound import deploy_comet_implementation, hand_oracle_to
+from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.proxies import transfer_proxy_admin, upgrade_to
 from defiscope.devnet.safe import deploy_safe
 from defiscope.devnet.seeding import hand_treasury, seed_address, seed_user
@@ -47,8 +48,11 @@ VOTING_PERIOD: Final = 3
 #: Seconds between queueing and execution (mainnet: 2 days): the next tick's block is past it.
 TIMELOCK_DELAY: Final = 10
 QUORUM_PERCENT: Final = 4  # Compound's 400,000 of 10M COMP; Uniswap's 40M of 1B UNI
-#: The Comets' pause guardian: a Safe, as mainnet's (0xbbf3f1421D886E9b2c5D716B5192aC998af2012c, Compound's
-#: community multisig); its owners here are seeded, its threshold a stand-in.
+#: Compound's pause guardian: a Safe, as mainnet's (0xbbf3f1421D886E9b2c5D716B5192aC998af2012c, Compound's
+#: community multisig), the Comets' `pauseGuardian` and the Comptroller's alike (comp.xyz "Compound Governance
+#: Proposal Guardian", t/5544: the 4/8 community multisig "has been functioning as the Pause Guardian"; "[RFC]
+#: Formalizing the Community Multisig", t/6395: created to pause the protocol and set V2 borrow caps); its owners
+#: here are seeded, its threshold a stand-in.
 PAUSE_GUARDIAN_SEED: Final = "compound-pause-guardian"
 PAUSE_GUARDIAN_OWNERS: Final = 8
 PAUSE_GUARDIAN_THRESHOLD: Final = 4
@@ -129,8 +133,10 @@ def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_add
     """Make the timelock the admin of the Comptroller's Unitroller and of every cToken (pending, then accepted), and
     the owner of every Comet's ProxyAdmin (mainnet: the CometProxyAdmin, owned by the Timelock); each Comet is
     upgraded first to an implementation whose governor is the timelock and whose pause guardian is a Safe (both
-    Comet immutables). The same Safe owns the V2 price oracle, as mainnet's community multisig (the Pause
-    Guardian) does. The guardian Safe's address."""
+    Comet immutables). The same Safe is the Comptroller's pause guardian, named by the admin with
+    `_setPauseGuardian` before the admin is handed over (Compound v2.2 brought the Pause Guardian in with the
+    Timelock, medium.com/compound-finance "Upgrading Compound Governance"), and owns the V2 price oracle, as
+    mainnet's community multisig does. The guardian Safe's address."""
     timelock = Web3.to_checksum_address(timelock_address)
     guardian = deploy_safe(sender, pause_guardian_owners(), PAUSE_GUARDIAN_THRESHOLD, salt=2)["Safe"]
     for name, address in sorted(contracts.items()):
@@ -138,6 +144,10 @@ def _hand_compound_to(sender: Sender, contracts: Mapping[str, str], timelock_add
             implementation = deploy_comet_implementation(sender, address, governor=timelock, pause_guardian=guardian)
             upgrade_to(sender, address, implementation)
             transfer_proxy_admin(sender, address, timelock)
+    comptroller = sender.contract(contract_artifact("Comptroller"), contracts["CompoundV2Comptroller"])
+    sender.send(comptroller.functions._setPauseGuardian(guardian))  # the deployer, still its admin
+    if comptroller.functions.pauseGuardian().call() != guardian:  # an error code, not a revert, if refused
+        raise DevnetError(f"the Comptroller refused {guardian} as its pause guardian")
     admins = [sender.contract(contract_artifact("Unitroller"), contracts["CompoundV2Comptroller"])]
     admins += [
         sender.contract(contract_artifact("CErc20"), address)

@@ -13,7 +13,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher, Reader
 from defiscope.deployments import Deployment
 from defiscope.devnet.artifacts import contract_artifact, load_npm_artifact
-from defiscope.devnet.governance import TIMELOCK_DELAY
+from defiscope.devnet.governance import PAUSE_GUARDIAN_THRESHOLD, TIMELOCK_DELAY, pause_guardian_owners
 from defiscope.devnet.safe import OWNERS, THRESHOLD, safe_owner
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -93,10 +93,13 @@ async def test_compound_admin_chain_runs_through_the_timelock_to_the_governor(
         ("timelock", deployment.contracts["CompoundTimelock"], TIMELOCK_DELAY),
         ("governor", deployment.contracts["CompoundGovernor"], None),
     ]
+    # The pause guardian, named by the admin with `_setPauseGuardian`: the community multisig Safe, as on mainnet.
+    guardian = deployment.contracts["CompoundPauseGuardian"]
     (pause,) = control.pause
-    assert pause.holders == ()
-    assert pause.why is not None
-    assert "pauseGuardian() failed" in pause.why
+    assert (pause.holders, pause.source, pause.why) == ((guardian,), "pauseGuardian", None)
+    ((holder,),) = pause.holder_chains
+    assert (holder.kind, holder.address, holder.threshold) == ("multisig", guardian, PAUSE_GUARDIAN_THRESHOLD)
+    assert holder.signers == tuple(pause_guardian_owners())
 
 
 async def test_the_v2_factory_is_controlled_by_its_fee_setter(
