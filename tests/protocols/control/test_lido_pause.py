@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from web3.exceptions import ContractLogicError
 
+from defiscope.analytics.risk.rules import PAUSE_POINTS, pause_points
 from defiscope.chain.client import ChainClient
 from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
@@ -116,6 +117,7 @@ async def test_the_devnet_steth_pause_holders_are_the_voting_a_governor(
         assert [[link.kind for link in chain] for chain in power.holder_chains] == [["governor"]]
         assert f"held by {dao.voting.address}; manager {dao.voting.address}" in power.source
         assert power.source.endswith("(now running, staking open)")
+    assert pause_points([control])[0] == PAUSE_POINTS["governor"]
 
 
 async def test_an_eoa_granted_pause_role_by_a_vote_is_a_pause_holder_scored_as_an_eoa(
@@ -135,6 +137,11 @@ async def test_an_eoa_granted_pause_role_by_a_vote_is_a_pause_holder_scored_as_a
     kinds = {h: [link.kind for link in chain] for h, chain in zip(stop.holders, stop.holder_chains, strict=True)}
     assert kinds == {dao.voting.address: ["governor"], eoa: ["eoa"]}
     assert staking.holders == (dao.voting.address,)  # another role: not granted
+    # Scored as an EOA: the weakest pause holder, worth no points (the Voting alone: a governor's).
+    assert pause_points([control]) == (
+        PAUSE_POINTS["eoa"],
+        f"weakest pause holder: {control.name} {stop.power}: eoa {eoa}",
+    )
     sender.send(steth.functions.stop(), sender=eoa)
     assert steth.functions.isStopped().call()
     assert (await _steth_control(client, deployment)).pause[0].source.endswith("(now stopped, staking paused)")
