@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AppStorage} from "./AragonApps.sol";
+
 /// @notice What Lido needs from its withdrawal queue (WithdrawalQueueERC721's finalization entry points).
 interface ILidoWithdrawalQueue {
     function prefinalize(uint256[] calldata batches, uint256 maxShareRate)
@@ -15,9 +17,18 @@ interface ILidoWithdrawalQueue {
 ///         totalPooledEther / totalShares; `submit` mints shares; the accounting oracle's
 ///         `handleOracleReport` rebases by the consensus-layer balance change and mints the protocol fee
 ///         (10 %: 5 % node operators, 5 % treasury) as new shares, emitting Lido V2's `TokenRebased`.
+///         Its pause powers are mainnet's (lidofinance/core `contracts/0.4.24/Lido.sol`, `StETH.sol`,
+///         `utils/Pausable.sol`, `lib/StakeLimitUtils.sol`): `stop()` (PAUSE_ROLE) stops the protocol and pauses
+///         staking, `resume()` (RESUME_ROLE) undoes both; `pauseStaking()` (STAKING_PAUSE_ROLE) pauses submits
+///         alone, `resumeStaking()` and `setStakingLimit` / `removeStakingLimit` need STAKING_CONTROL_ROLE. Each is
+///         checked through the kernel's ACL as aragonOS's `canPerform` does (an unconditional grant: no arguments).
+///         A stopped stETH refuses share moves (transfers, `_whenNotStopped` in `_transferShares`) and oracle reports;
+///         paused staking refuses submits with "STAKING_PAUSED"; a staking limit caps them ("STAKE_LIMIT").
 /// @dev There is no beacon chain on the devnet: deposited ETH stays in this contract and stands for the
-///      validators' balances; the oracle reports whatever balance a test wants.
-contract Lido {
+///      validators' balances; the oracle reports whatever balance a test wants. Unlike mainnet's initialize (which
+///      leaves the pool stopped and staking paused until the DAO resumes it), `initialize` here leaves both running
+///      and unlimited, as the mainnet pool has been since its launch vote.
+contract Lido is AppStorage {
     string public constant name = "Liquid staked Ether 2.0";
     string public constant symbol = "stETH";
     uint8 public constant decimals = 18;
@@ -27,6 +38,12 @@ contract Lido {
     // StakingRouter's fee precision: 100 * 10**18 is 100 %.
     uint256 internal constant FEE_PRECISION_POINTS = 100 * 10 ** 18;
     uint256 internal constant TOTAL_BASIS_POINTS = 10000;
+
+    // ACL roles: keccak256 of their names, as mainnet's constants.
+    bytes32 public constant PAUSE_ROLE = keccak256("PAUSE_ROLE");
+    bytes32 public constant RESUME_ROLE = keccak256("RESUME_ROLE");
+    bytes32 public constant STAKING_PAUSE_ROLE = keccak256("STAKING_PAUSE_ROLE");
+    bytes32 public constant STAKING_CONTROL_ROLE = keccak256("STAKING_CONTROL_ROLE");
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
@@ -55,6 +72,12 @@ contract Lido {
         uint256 postTotalEther,
         uint256 sharesMintedAsFees
     );
+    event Stopped();
+    event Resumed();
+    event StakingPaused();
+    event StakingResumed();
+    event StakingLimitSet(uint256 maxStakeLimit, uint256 stakeLimitIncreasePerBlock);
+    event StakingLimitRemoved();
 
     address internal owner;
     address internal accountingOracle;
@@ -73,6 +96,13 @@ contract Lido {
     // 5 % to node operators and the rest to the treasury.
     uint256 private _totalFee;
     uint256 private _nodeOperatorsFee;
+    // Pausable's active flag (false: stopped) and StakeLimitUtils' state; staking is paused when
+    // `_stakeBlock` (prevStakeBlockNumber) is 0, unlimited when `_stakeMaxLimit` is 0.
+    bool private _active;
+    uint32 private _stakeBlock;
+    uint96 private _stakePrevLimit;
+    uint32 private _stakeGrowthBlocks;
+    uint96 private _stakeMaxLimit;
 
     modifier onlyOwner() {
         require(msg.sender == owner, "APP_AUTH_FAILED");
@@ -97,6 +127,82 @@ contract Lido {
         withdrawalQueue = queue;
         treasury = treasury_;
         nodeOperatorsRegistry = operators;
+        _active = true;
+        _stakeBlock = uint32(block.number);
+    }
+
+    // ------------------------------------------------------------------ pause powers (mainnet's, ACL-checked)
+
+    /// @notice Stop the protocol (transfers, submits, reports) and pause staking.
+    function stop() external {
+        _auth(PAUSE_ROLE);
+        _stop();
+        _pauseStaking();
+    }
+
+    /// @notice Resume the protocol and staking (with the staking limit set before, if any).
+    function resume() external {
+        _auth(RESUME_ROLE);
+        _resume();
+        _resumeStaking();
+    }
+
+    function isStopped() public view returns (bool) {
+        return !_active;
+    }
+
+    /// @notice Refuse new ether (`submit` and plain transfers to the pool) until staking is resumed.
+    function pauseStaking() external {
+        _auth(STAKING_PAUSE_ROLE);
+        _pauseStaking();
+    }
+
+    function resumeStaking() external {
+        _auth(STAKING_CONTROL_ROLE);
+        _resumeStaking();
+    }
+
+    function isStakingPaused() external view returns (bool) {
+        return _stakeBlock == 0;
+    }
+
+    /// @notice Cap submits at `_maxStakeLimit`, restored by `_stakeLimitIncreasePerBlock` a block (StakeLimitUtils).
+    function setStakingLimit(uint256 _maxStakeLimit, uint256 _stakeLimitIncreasePerBlock) external {
+        _auth(STAKING_CONTROL_ROLE);
+        require(_maxStakeLimit != 0, "ZERO_MAX_STAKE_LIMIT");
+        require(_maxStakeLimit <= type(uint96).max, "TOO_LARGE_MAX_STAKE_LIMIT");
+        require(_maxStakeLimit >= _stakeLimitIncreasePerBlock, "TOO_LARGE_LIMIT_INCREASE");
+        require(
+            _stakeLimitIncreasePerBlock == 0 || _maxStakeLimit / _stakeLimitIncreasePerBlock <= type(uint32).max,
+            "TOO_SMALL_LIMIT_INCREASE"
+        );
+        if (_stakeBlock == 0 || _stakeMaxLimit == 0 || _maxStakeLimit < _stakePrevLimit) {
+            _stakePrevLimit = uint96(_maxStakeLimit);
+        }
+        _stakeGrowthBlocks =
+            _stakeLimitIncreasePerBlock != 0 ? uint32(_maxStakeLimit / _stakeLimitIncreasePerBlock) : 0;
+        _stakeMaxLimit = uint96(_maxStakeLimit);
+        if (_stakeBlock != 0) _stakeBlock = uint32(block.number);
+        emit StakingLimitSet(_maxStakeLimit, _stakeLimitIncreasePerBlock);
+    }
+
+    function removeStakingLimit() external {
+        _auth(STAKING_CONTROL_ROLE);
+        _stakeMaxLimit = 0;
+        emit StakingLimitRemoved();
+    }
+
+    /// @notice What can be submitted in this block: 0 when paused, 2**256 - 1 when unlimited.
+    function getCurrentStakeLimit() external view returns (uint256) {
+        if (_stakeBlock == 0) return 0;
+        if (_stakeMaxLimit == 0) return type(uint256).max;
+        return _currentStakeLimit();
+    }
+
+    /// @notice aragonOS's AragonApp.canPerform: the kernel's check, the parameters cast to bytes.
+    function canPerform(address _sender, bytes32 _role, uint256[] memory _params) public view returns (bool) {
+        if (address(kernel()) == address(0)) return false;
+        return kernel().hasPermission(_sender, address(this), _role, abi.encodePacked(_params));
     }
 
     receive() external payable {
@@ -209,6 +315,7 @@ contract Lido {
 
     /// @notice Moves whole 32 ETH deposits from the buffer to validators (the DepositSecurityModule's role).
     function deposit(uint256 _maxDepositsCount, uint256, bytes calldata) external onlyOwner {
+        require(!isStopped(), "CAN_NOT_DEPOSIT");
         uint256 count = _bufferedEther / DEPOSIT_SIZE;
         if (count > _maxDepositsCount) count = _maxDepositsCount;
         if (count == 0) return;
@@ -231,6 +338,7 @@ contract Lido {
         uint256[] calldata _withdrawalFinalizationBatches,
         uint256 _simulatedShareRate
     ) external returns (uint256[4] memory postRebaseAmounts) {
+        _whenNotStopped();
         require(msg.sender == accountingOracle, "APP_AUTH_FAILED");
         require(_reportTimestamp <= block.timestamp, "INVALID_REPORT_TIMESTAMP");
         require(_sharesRequestedToBurn == 0, "BURN_NOT_SUPPORTED");
@@ -293,6 +401,14 @@ contract Lido {
 
     function _submit(address _referral) internal returns (uint256) {
         require(msg.value != 0, "ZERO_DEPOSIT");
+        // Mainnet's invariant: a stopped protocol has staking paused too, so this check covers both.
+        require(_stakeBlock != 0, "STAKING_PAUSED");
+        if (_stakeMaxLimit != 0) {
+            uint256 currentStakeLimit = _currentStakeLimit();
+            require(msg.value <= currentStakeLimit, "STAKE_LIMIT");
+            _stakePrevLimit = uint96(currentStakeLimit - msg.value);
+            _stakeBlock = uint32(block.number);
+        }
         uint256 sharesAmount = getSharesByPooledEth(msg.value);
         _mintShares(msg.sender, sharesAmount);
         _bufferedEther += msg.value;
@@ -347,6 +463,7 @@ contract Lido {
         require(sender != address(0), "TRANSFER_FROM_ZERO_ADDR");
         require(recipient != address(0), "TRANSFER_TO_ZERO_ADDR");
         require(recipient != address(this), "TRANSFER_TO_STETH_CONTRACT");
+        _whenNotStopped();
         uint256 currentSenderShares = _shares[sender];
         require(sharesAmount <= currentSenderShares, "BALANCE_EXCEEDED");
         _shares[sender] = currentSenderShares - sharesAmount;
@@ -379,5 +496,45 @@ contract Lido {
         require(sharesAmount <= accountShares, "BALANCE_EXCEEDED");
         _totalShares -= sharesAmount;
         _shares[account] = accountShares - sharesAmount;
+    }
+
+    function _auth(bytes32 role) internal view {
+        require(canPerform(msg.sender, role, new uint256[](0)), "APP_AUTH_FAILED");
+    }
+
+    function _whenNotStopped() internal view {
+        require(_active, "CONTRACT_IS_STOPPED");
+    }
+
+    function _stop() internal {
+        _whenNotStopped();
+        _active = false;
+        emit Stopped();
+    }
+
+    function _resume() internal {
+        require(!_active, "CONTRACT_IS_ACTIVE");
+        _active = true;
+        emit Resumed();
+    }
+
+    function _pauseStaking() internal {
+        _stakeBlock = 0;
+        emit StakingPaused();
+    }
+
+    function _resumeStaking() internal {
+        _stakeBlock = uint32(block.number);
+        emit StakingResumed();
+    }
+
+    /// @dev StakeLimitUtils.calculateCurrentStakeLimit: the last limit moved toward the maximum by the blocks since.
+    function _currentStakeLimit() internal view returns (uint256) {
+        uint256 perBlock = _stakeGrowthBlocks != 0 ? _stakeMaxLimit / _stakeGrowthBlocks : 0;
+        uint256 change = (block.number - _stakeBlock) * perBlock;
+        uint256 prev = _stakePrevLimit;
+        uint256 max = _stakeMaxLimit;
+        if (prev < max) return prev + change < max ? prev + change : max;
+        return prev > change && prev - change > max ? prev - change : max;
     }
 }

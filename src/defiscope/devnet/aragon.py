@@ -195,8 +195,14 @@ def agent_to_voting(sender: Sender, dao: AragonDao, agent: str, roles: tuple[byt
     """As on mainnet: the Voting alone holds and manages the Agent's ``roles`` (Lido's: EXECUTE_ROLE and
     RUN_SCRIPT_ROLE), created by account 0, the permissions creator, as a DAO template does; or handed over from
     account 0 when it held one."""
+    roles_to_voting(sender, dao, agent, roles)
+
+
+def roles_to_voting(sender: Sender, dao: AragonDao, app: str, roles: tuple[bytes, ...]) -> None:
+    """The Voting alone holds and manages each of ``roles`` on the app ``app`` (created by account 0, the
+    permissions creator, or handed over from it), as Lido's DAO template leaves its apps' roles."""
     for role in roles:
-        _hand_role(sender, dao.app.acl, dao.voting.address, agent, role)
+        _hand_role(sender, dao.app.acl, dao.voting.address, app, role)
 
 
 def aragon_dao(sender: Sender, app_address: str) -> AragonDao:

@@ -1,7 +1,8 @@
 """Lido on the devnet: stETH (the Lido contract behind an Aragon AppProxyUpgradeable whose kernel's APP_MANAGER_ROLE
-is the DAO Voting's, voted by LDO holders, as on mainnet), wstETH, the withdrawal queue (as on mainnet, behind Lido's
-OssifiableProxy administered by the DAO Agent, an Aragon Agent app only the Voting makes act) and the accounting
-oracle (as on mainnet, behind the same kind of proxy, the Agent its proxy admin and its DEFAULT_ADMIN_ROLE holder).
+is the DAO Voting's, voted by LDO holders, as on mainnet; so are its pause roles, `STETH_ROLES`), wstETH, the
+withdrawal queue (as on mainnet, behind Lido's OssifiableProxy administered by the DAO Agent, an Aragon Agent app
+only the Voting makes act) and the accounting oracle (as on mainnet, behind the same kind of proxy, the Agent its
+proxy admin and its DEFAULT_ADMIN_ROLE holder).
 
 Example::
 
@@ -23,10 +24,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
 
+from eth_utils import keccak
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from defiscope.devnet.aragon import LIDO_APP_ID, agent_to_voting, deploy_agent, deploy_aragon_app, hand_to_voting
+from defiscope.devnet.aragon import (
+    LIDO_APP_ID,
+    agent_to_voting,
+    deploy_agent,
+    deploy_aragon_app,
+    hand_to_voting,
+    roles_to_voting,
+)
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.errors import DevnetError
 from defiscope.devnet.spec import USER_ACCOUNTS
@@ -49,6 +58,15 @@ HISTORY_RATE: Final = Fraction(12, 10)  # stETH per share after the first report
 DAILY_APR: Final = Fraction(3, 100)
 DAILY_REPORTS: Final = 7
 REQUEST: Final = 10 * ETHER
+#: stETH's pause powers (Lido.sol's ACL roles, keccak256 of their names): stop/resume the protocol, pause staking,
+#: resume or limit it. On mainnet PAUSE_ROLE is the DAO Voting's alone (docs.lido.fi, "stETH superuser functions");
+#: the Lido docs' "Protocol levers" say every permission belongs to the Voting or the Agent, which manage them. Here
+#: the Voting holds and manages all four.
+PAUSE_ROLE: Final = keccak(text="PAUSE_ROLE")
+RESUME_ROLE: Final = keccak(text="RESUME_ROLE")
+STAKING_PAUSE_ROLE: Final = keccak(text="STAKING_PAUSE_ROLE")
+STAKING_CONTROL_ROLE: Final = keccak(text="STAKING_CONTROL_ROLE")
+STETH_ROLES: Final = (PAUSE_ROLE, RESUME_ROLE, STAKING_PAUSE_ROLE, STAKING_CONTROL_ROLE)
 #: The report format version the oracle's consensus agrees on (mainnet's first, V1).
 CONSENSUS_VERSION: Final = 1
 
@@ -144,6 +162,7 @@ def _deploy_contracts(sender: Sender) -> LidoDevnet:
     sender.send(lido.functions.initialize(oracle.address, queue.address, TREASURY, NODE_OPERATORS), value=ETHER)
     dao = hand_to_voting(sender, app)  # upgrades now take a vote (`devnet.aragon.vote_set_app`)
     agent_to_voting(sender, dao, agent.address)  # so does anything the Agent does, the queue's upgrades included
+    roles_to_voting(sender, dao, lido.address, STETH_ROLES)  # and stopping stETH or pausing staking
     return LidoDevnet(lido, wsteth, queue, oracle, app.kernel)
 
 

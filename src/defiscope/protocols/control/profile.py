@@ -51,6 +51,7 @@ from defiscope.protocols.control.discovered import (
     plan_kind,
     plan_named,
 )
+from defiscope.protocols.control.lido_pause import steth_pause_powers
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
     IMPLEMENTATION_SLOT,
@@ -237,6 +238,7 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
     "compound/Comet": lambda r, a: _guardian(r, a, surface.PAUSE_GUARDIAN),
     "maker/VatAbstract": _dss_wards,
     "maker/GemJoinAbstract": _dss_wards,
+    "lido/StETH": steth_pause_powers,
 }
 
 

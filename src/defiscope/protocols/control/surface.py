@@ -34,6 +34,9 @@ PROXY_TYPE: Final = "proxyType()(uint256)"
 #: An Aragon app proxy's kernel (Lido's stETH), and the kernel's ACL that guards its setApp.
 KERNEL: Final = "kernel()(address)"
 ACL: Final = "acl()(address)"
+#: Lido stETH's pause state (mainnet's Lido.sol): the protocol stopped (`stop()`), staking paused (`pauseStaking()`).
+IS_STOPPED: Final = "isStopped()(bool)"
+IS_STAKING_PAUSED: Final = "isStakingPaused()(bool)"
 #: An Aragon app's id: with APP_BASES_NAMESPACE, the kernel's key of its code (SetApp's indexed appId).
 APP_ID: Final = "appId()(bytes32)"
 #: The kernel's own permission check, with the arguments its ``setApp`` passes (namespace, app id): exactly the
@@ -134,6 +137,7 @@ CONTROL_SURFACE: Final = (
         "aragon/AppProxyUpgradeable",
         calls=(PROXY_TYPE, IMPLEMENTATION, KERNEL, APP_ID),
     ),
+    ContractUse("Lido stETH pause powers", "lido/StETH", calls=(KERNEL, IS_STOPPED, IS_STAKING_PAUSED)),
     ContractUse("Aragon Kernel", "aragon/Kernel", calls=(ACL, KERNEL_HAS_PERMISSION), events=(SET_APP,)),
     ContractUse(
         "Aragon KernelProxy (ERC-897)", "aragon/KernelProxy", calls=(PROXY_TYPE, IMPLEMENTATION), events=(SET_APP,)
