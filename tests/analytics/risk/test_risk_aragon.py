@@ -73,11 +73,12 @@ async def test_an_aragon_app_whose_acl_is_unreadable_scores_as_an_unknown_admin_
     assert (score, rule) == (0, "control.unknown-admin")
     assert not_an_acl in why
     assert ARAGON_ACL_WHY in why
-    # Its pause powers are read from the same ACL: unread too, so the pillar's rule is the unread pause (the
-    # control pillar labels a negative pause so); it stays at 0 and the override is still the unknown admin's.
+    # Its pause powers are read from the same ACL: unread too. The pillar stays at 0 and names the unknown admin as
+    # its rule (what scored 0), the unread pause in its evidence; the override is the unknown admin's.
     assert all(p.why is not None and not p.holders for p in steth.pause)
     pillar = control_pillar([steth])
-    assert (pillar.score, pillar.rule) == (0, "control.pause-unknown")
+    assert (pillar.score, pillar.rule) == (0, "control.unknown-admin")
+    assert "not read" in pillar.evidence
     assert ARAGON_ACL_WHY in pillar.evidence
     assert [(o.rule, o.cap) for o in overrides_of([steth])] == [("override.unknown-admin", 40)]
 

@@ -211,7 +211,7 @@ def control_pillar(contracts: Iterable[ContractControl]) -> PillarScore:
     inputs = {f"{c.name} ({c.proxy.address}).admin_chain": describe_chain(c) for c in own}
     inputs["pause"] = f"{pause_why} ({pause:+d})"
     evidence = f"weakest of {len(own)} contracts: {weakest.name} ({weakest.proxy.address}): {why}; {inputs['pause']}"
-    if pause < 0:
+    if pause < 0 and rule != UNKNOWN_ADMIN:  # an unknown admin is what scored 0: its rule names the cause
         rule = "control.pause-unknown"
     return PillarScore("control", _clamp(score + pause), rule, evidence, inputs)
 
