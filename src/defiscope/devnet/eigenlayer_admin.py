@@ -13,9 +13,11 @@ mainnet's is the Executor Multisig, itself run by the timelock and the community
 
 Pausing goes through the managers' PauserRegistry, as on mainnet, where Layr-Labs/eigenlayer-contracts
 ``script/deploy/mainnet/M1_Deploy.s.sol`` made the Executor, Operations and Pauser multisigs pausers and the Executor
-multisig the unpauser (and checks exactly that): here the Operations Safe (standing for the Executor multisig too)
-and a Pauser Safe (`PAUSER_OWNERS`, `PAUSER_THRESHOLD`) are the pausers, the Operations Safe the unpauser. Account
-0, the registry's first pauser and unpauser, names them and drops itself (each change an event, as on mainnet).
+multisig the unpauser (its `_checkPauserInitializations` asserts it; the script is commented out in later
+releases, and the live registry was not read for this text): here the Operations Safe (standing for the Executor
+multisig too) and a Pauser Safe (`PAUSER_OWNERS`, `PAUSER_THRESHOLD`) are the pausers, the Operations Safe the
+unpauser. Account 0, the registry's first pauser and unpauser, names them and drops itself (each change an event,
+as on mainnet).
 
 The timelock's delay is the devnet's governance delay (`governance.TIMELOCK_DELAY`; mainnet: 10 days), so the
 simulation's scheduled operations become ready within a few ticks. Anyone may execute a ready operation; the

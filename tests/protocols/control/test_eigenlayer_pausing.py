@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ContractLogicError
 
 from defiscope.analytics.risk.rules import pause_points
@@ -27,8 +27,13 @@ from defiscope.devnet.eigenlayer_admin import (
 from defiscope.devnet.safe import safe_transaction
 from defiscope.devnet.tx import MAX_UINT256, Sender
 from defiscope.devnet.world import DevnetChain
-from defiscope.protocols.control.eigenlayer import PAUSABLE_INTERFACES
-from defiscope.protocols.control.profile import ContractControl, control_surface
+from defiscope.protocols.control.eigenlayer import (
+    PAUSABLE_INTERFACES,
+    PAUSER_STATUS_CHANGED_TOPIC,
+    pauser_candidates,
+)
+from defiscope.protocols.control.profile import ContractControl, control_surface, inspect_contract
+from defiscope.protocols.surface import ContractUse
 
 DEPOSITS = 0  # mainnet StrategyManager's PAUSED_DEPOSITS
 
@@ -161,3 +166,27 @@ async def test_a_pauser_added_by_set_is_pauser_shows_up_and_a_removed_one_goes(
     points, what = pause_points([manager])
     assert points == 0
     assert added in what
+
+
+async def test_a_manager_whose_registry_cannot_be_read_is_unread_not_unpausable(
+    client: ChainClient, deployment: Deployment
+) -> None:
+    # The timelock answers no pauserRegistry(): its pause power is reported unread, with why (scored as unknown).
+    use = ContractUse("not a manager", PAUSABLE_INTERFACES[0], address=deployment.contracts["EigenLayerTimelock"])
+    control = await inspect_contract(await _reader(client), use)
+    (power,) = control.pause
+    assert power.holders == ()
+    assert power.why is not None
+    assert "pauserRegistry" in power.why
+    assert pause_points([control])[0] == -20
+
+
+def test_pauser_candidates_come_from_the_registry_events_data() -> None:
+    topic = PAUSER_STATUS_CHANGED_TOPIC
+    first, second = "0x" + "11" * 20, "0x" + "22" * 20
+
+    def entry(address: str, can: bool) -> dict[str, object]:
+        return {"topics": [topic], "data": "0x" + "00" * 12 + address[2:] + f"{int(can):064x}"}
+
+    logs = [entry(first, True), entry(second, True), entry(first, False), {"topics": ["0x" + "00" * 32], "data": "0x"}]
+    assert pauser_candidates(logs) == [to_checksum_address(first), to_checksum_address(second)]
