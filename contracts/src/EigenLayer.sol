@@ -8,7 +8,8 @@ import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.s
 // EigenLayer core as deployed on Ethereum after the slashing upgrade (2025), with the real function names,
 // argument shapes, views and events (tests/fixtures/abi/eigenlayer). As on mainnet the three managers are
 // implementations (cross references immutable) behind TransparentUpgradeableProxies, set up by `initialize`.
-// Left out: pausing, signatures,
+// Pausing is mainnet's (`Pausable` bits behind one `PauserRegistry`: pausers pause, only the unpauser unpauses);
+// the strategies' own pause flags are left out. Left out too: signatures,
 // the AllocationManager (no operator is ever slashed here, so every slashing factor stays 1 and scaled shares
 // equal deposit shares) and native withdrawals. The deployer is the owner, the strategy whitelister and, for
 // lack of beacon-chain proofs, every EigenPod. `setMinWithdrawalDelayBlocks` is the only devnet-only hook.
@@ -151,10 +152,150 @@ abstract contract OwnableManager {
     }
 }
 
+/// @notice Mainnet's IPauserRegistry (Layr-Labs/eigenlayer-contracts src/contracts/interfaces/IPauserRegistry.sol).
+interface IPauserRegistry {
+    error OnlyUnpauser();
+    error InputAddressZero();
+
+    event PauserStatusChanged(address pauser, bool canPause);
+    event UnpauserChanged(address previousUnpauser, address newUnpauser);
+
+    function isPauser(address pauser) external view returns (bool);
+    function unpauser() external view returns (address);
+}
+
+/// @title PauserRegistry
+/// @notice Who may pause EigenLayer's core contracts (any pauser) and unpause them (the one unpauser, who also
+///         names pausers and its successor), as mainnet's src/contracts/permissions/PauserRegistry.sol: the
+///         constructor's pausers and unpauser are set through the same internal setters, so each one logs
+///         PauserStatusChanged / UnpauserChanged (how the control reads find them: isPauser cannot be enumerated).
+contract PauserRegistry is IPauserRegistry {
+    mapping(address => bool) public isPauser;
+    address public unpauser;
+
+    constructor(address[] memory _pausers, address _unpauser) {
+        for (uint256 i = 0; i < _pausers.length; ++i) {
+            _setIsPauser(_pausers[i], true);
+        }
+        _setUnpauser(_unpauser);
+    }
+
+    modifier onlyUnpauser() {
+        if (msg.sender != unpauser) revert OnlyUnpauser();
+        _;
+    }
+
+    function setIsPauser(address newPauser, bool canPause) external onlyUnpauser {
+        _setIsPauser(newPauser, canPause);
+    }
+
+    function setUnpauser(address newUnpauser) external onlyUnpauser {
+        _setUnpauser(newUnpauser);
+    }
+
+    function _setIsPauser(address pauser, bool canPause) internal {
+        if (pauser == address(0)) revert InputAddressZero();
+        isPauser[pauser] = canPause;
+        emit PauserStatusChanged(pauser, canPause);
+    }
+
+    function _setUnpauser(address newUnpauser) internal {
+        if (newUnpauser == address(0)) revert InputAddressZero();
+        emit UnpauserChanged(unpauser, newUnpauser);
+        unpauser = newUnpauser;
+    }
+}
+
+/// @title Pausable
+/// @notice Mainnet's src/contracts/permissions/Pausable.sol semantics: a 256-bit map of pause flags, each bit one
+///         function group (the managers' PAUSED_* indices); `pause` may only set bits and `unpause` only clear
+///         them; pausers come from the immutable `pauserRegistry`; errors and events as IPausable's.
+/// @dev Mainnet keeps `_paused` in ordinary storage after OwnableUpgradeable's; here it is in a namespaced slot, so
+///      the managers' storage stays as it was (nothing shifts under their proxies).
+abstract contract Pausable {
+    error OnlyPauser();
+    error OnlyUnpauser();
+    error CurrentlyPaused();
+    error InvalidNewPausedStatus();
+
+    event Paused(address indexed account, uint256 newPausedStatus);
+    event Unpaused(address indexed account, uint256 newPausedStatus);
+
+    IPauserRegistry public immutable pauserRegistry;
+
+    /// @dev keccak256("defiscope.eigenlayer.Pausable.paused") - 1
+    bytes32 private constant PAUSED_SLOT = bytes32(uint256(keccak256("defiscope.eigenlayer.Pausable.paused")) - 1);
+
+    constructor(IPauserRegistry _pauserRegistry) {
+        pauserRegistry = _pauserRegistry;
+    }
+
+    modifier onlyPauser() {
+        if (!pauserRegistry.isPauser(msg.sender)) revert OnlyPauser();
+        _;
+    }
+
+    modifier onlyUnpauser() {
+        if (msg.sender != pauserRegistry.unpauser()) revert OnlyUnpauser();
+        _;
+    }
+
+    modifier onlyWhenNotPaused(uint8 index) {
+        if (paused(index)) revert CurrentlyPaused();
+        _;
+    }
+
+    function _initializePauser(uint256 initPausedStatus) internal {
+        _setPaused(initPausedStatus);
+        emit Paused(msg.sender, initPausedStatus);
+    }
+
+    function pause(uint256 newPausedStatus) external onlyPauser {
+        uint256 current = paused();
+        if (current & newPausedStatus != current) revert InvalidNewPausedStatus();
+        _setPaused(newPausedStatus);
+        emit Paused(msg.sender, newPausedStatus);
+    }
+
+    function pauseAll() external onlyPauser {
+        _setPaused(type(uint256).max);
+        emit Paused(msg.sender, type(uint256).max);
+    }
+
+    function unpause(uint256 newPausedStatus) external onlyUnpauser {
+        uint256 current = paused();
+        if (~current & ~newPausedStatus != ~current) revert InvalidNewPausedStatus();
+        _setPaused(newPausedStatus);
+        emit Unpaused(msg.sender, newPausedStatus);
+    }
+
+    function paused() public view returns (uint256 status) {
+        bytes32 slot = PAUSED_SLOT;
+        assembly {
+            status := sload(slot)
+        }
+    }
+
+    function paused(uint8 index) public view returns (bool) {
+        uint256 mask = 1 << index;
+        return paused() & mask == mask;
+    }
+
+    function _setPaused(uint256 status) private {
+        bytes32 slot = PAUSED_SLOT;
+        assembly {
+            sstore(slot, status)
+        }
+    }
+}
+
 /// @title StrategyManager
 /// @notice Deposits into whitelisted strategies and each staker's deposit shares. The whitelist changes only
 ///         through the whitelister, each change an event: that is how strategies are found.
-contract StrategyManager is Initializable, OwnableManager {
+contract StrategyManager is Initializable, OwnableManager, Pausable {
+    /// @dev Mainnet's index: deposits (depositIntoStrategy).
+    uint8 internal constant PAUSED_DEPOSITS = 0;
+
     using SafeERC20 for IERC20;
 
     event Deposit(address staker, IStrategy strategy, uint256 shares);
@@ -170,14 +311,18 @@ contract StrategyManager is Initializable, OwnableManager {
     mapping(address => uint256) public nonces;
 
     /// @param _delegation the DelegationManager (deployed right after; its address is known in advance).
-    constructor(DelegationManager _delegation) {
+    constructor(DelegationManager _delegation, IPauserRegistry _pauserRegistry) Pausable(_pauserRegistry) {
         delegation = _delegation;
         _disableInitializers();
     }
 
-    function initialize(address initialOwner, address initialStrategyWhitelister, uint256) external initializer {
+    function initialize(address initialOwner, address initialStrategyWhitelister, uint256 initialPausedStatus)
+        external
+        initializer
+    {
         _transferOwnership(initialOwner);
         strategyWhitelister = initialStrategyWhitelister;
+        _initializePauser(initialPausedStatus);
     }
 
     modifier onlyDelegationManager() {
@@ -222,6 +367,7 @@ contract StrategyManager is Initializable, OwnableManager {
 
     function depositIntoStrategy(IStrategy strategy, IERC20 token, uint256 amount)
         external
+        onlyWhenNotPaused(PAUSED_DEPOSITS)
         returns (uint256 depositShares)
     {
         require(strategyIsWhitelistedForDeposit[strategy], "StrategyNotWhitelistedForDeposit");
@@ -304,7 +450,11 @@ contract StrategyManager is Initializable, OwnableManager {
 ///         pods: they are found from PodDeployed logs. As on mainnet, createPod deploys the owner's EigenPod at a
 ///         CREATE2 address and only that pod may call recordBeaconChainETHBalanceUpdate (onlyEigenPod); balance
 ///         decreases (beacon-chain slashing) are not replicated and revert.
-contract EigenPodManager is Initializable, OwnableManager {
+contract EigenPodManager is Initializable, OwnableManager, Pausable {
+    /// @dev Mainnet's indices: new pods (createPod); pods' withdrawal-credential proofs (the devnet hook's stand-in).
+    uint8 internal constant PAUSED_NEW_EIGENPODS = 0;
+    uint8 internal constant PAUSED_EIGENPODS_VERIFY_CREDENTIALS = 2;
+
     IStrategy public constant beaconChainETHStrategy = IStrategy(0xbeaC0eeEeeeeEEeEeEEEEeeEEeEeeeEeeEEBEaC0);
     int256 internal constant GWEI_TO_WEI = 1e9;
 
@@ -318,16 +468,17 @@ contract EigenPodManager is Initializable, OwnableManager {
     mapping(address => int256) public podOwnerDepositShares;
 
     /// @param _delegationManager the DelegationManager (deployed right after; its address is known in advance).
-    constructor(DelegationManager _delegationManager) {
+    constructor(DelegationManager _delegationManager, IPauserRegistry _pauserRegistry) Pausable(_pauserRegistry) {
         delegationManager = _delegationManager;
         _disableInitializers();
     }
 
-    function initialize(address initialOwner, uint256) external initializer {
+    function initialize(address initialOwner, uint256 initialPausedStatus) external initializer {
         _transferOwnership(initialOwner);
+        _initializePauser(initialPausedStatus);
     }
 
-    function createPod() external returns (address pod) {
+    function createPod() external onlyWhenNotPaused(PAUSED_NEW_EIGENPODS) returns (address pod) {
         require(ownerToPod[msg.sender] == address(0), "EigenPodAlreadyExists");
         ++numPods;
         pod = address(new EigenPod{salt: bytes32(uint256(uint160(msg.sender)))}(this, msg.sender));
@@ -390,6 +541,10 @@ contract EigenPod {
     /// @notice Devnet-only hook: validators worth `balanceWei` proven restaked (mainnet: verifyWithdrawalCredentials).
     function recordVerifiedValidators(uint256 balanceWei) external {
         require(msg.sender == podOwner, "OnlyEigenPodOwner");
+        // Mainnet's verifyWithdrawalCredentials checks its EigenPodManager's PAUSED_EIGENPODS_VERIFY_CREDENTIALS (2).
+        if (eigenPodManager.paused(2)) {
+            revert Pausable.CurrentlyPaused();
+        }
         uint256 previous = restakedBalanceWei;
         restakedBalanceWei = previous + balanceWei;
         eigenPodManager.recordBeaconChainETHBalanceUpdate(podOwner, previous, int256(balanceWei));
@@ -400,7 +555,12 @@ contract EigenPod {
 /// @notice Operators, delegation, operator shares, and the withdrawal queue: shares leave the staker and the
 ///         operator when queued; the tokens leave the strategy only on completion, strictly more than
 ///         minWithdrawalDelayBlocks later (as mainnet's slashing release).
-contract DelegationManager is Initializable, OwnableManager {
+contract DelegationManager is Initializable, OwnableManager, Pausable {
+    /// @dev Mainnet's indices: new delegations (registerAsOperator, delegateTo), queueing and completing withdrawals.
+    uint8 internal constant PAUSED_NEW_DELEGATION = 0;
+    uint8 internal constant PAUSED_ENTER_WITHDRAWAL_QUEUE = 1;
+    uint8 internal constant PAUSED_EXIT_WITHDRAWAL_QUEUE = 2;
+
     struct SignatureWithExpiry {
         bytes signature;
         uint256 expiry;
@@ -445,15 +605,21 @@ contract DelegationManager is Initializable, OwnableManager {
     ///      devnet hook below may shorten it.
     uint32 internal immutable initialMinWithdrawalDelayBlocks;
 
-    constructor(StrategyManager _strategyManager, EigenPodManager _eigenPodManager, uint32 _minWithdrawalDelayBlocks) {
+    constructor(
+        StrategyManager _strategyManager,
+        EigenPodManager _eigenPodManager,
+        IPauserRegistry _pauserRegistry,
+        uint32 _minWithdrawalDelayBlocks
+    ) Pausable(_pauserRegistry) {
         strategyManager = _strategyManager;
         eigenPodManager = _eigenPodManager;
         initialMinWithdrawalDelayBlocks = _minWithdrawalDelayBlocks;
         _disableInitializers();
     }
 
-    function initialize(address initialOwner, uint256) external initializer {
+    function initialize(address initialOwner, uint256 initialPausedStatus) external initializer {
         _transferOwnership(initialOwner);
+        _initializePauser(initialPausedStatus);
         minWithdrawalDelayBlocks = initialMinWithdrawalDelayBlocks;
     }
 
@@ -472,7 +638,10 @@ contract DelegationManager is Initializable, OwnableManager {
     }
 
     /// @notice `allocationDelay` goes to the AllocationManager on mainnet; there is none here.
-    function registerAsOperator(address initDelegationApprover, uint32, string calldata metadataURI) external {
+    function registerAsOperator(address initDelegationApprover, uint32, string calldata metadataURI)
+        external
+        onlyWhenNotPaused(PAUSED_NEW_DELEGATION)
+    {
         require(!isDelegated(msg.sender), "ActivelyDelegated");
         delegationApprover[msg.sender] = initDelegationApprover;
         emit OperatorRegistered(msg.sender, initDelegationApprover);
@@ -482,7 +651,10 @@ contract DelegationManager is Initializable, OwnableManager {
 
     /// @notice Operators with a delegation approver need its signature on mainnet; none is checked here, so such
     ///         operators refuse delegation.
-    function delegateTo(address operator, SignatureWithExpiry memory, bytes32) external {
+    function delegateTo(address operator, SignatureWithExpiry memory, bytes32)
+        external
+        onlyWhenNotPaused(PAUSED_NEW_DELEGATION)
+    {
         require(!isDelegated(msg.sender), "ActivelyDelegated");
         require(isOperator(operator), "OperatorNotRegistered");
         require(delegationApprover[operator] == address(0), "InvalidSignature");
@@ -530,7 +702,11 @@ contract DelegationManager is Initializable, OwnableManager {
         return keccak256(abi.encode(withdrawal));
     }
 
-    function queueWithdrawals(QueuedWithdrawalParams[] calldata params) external returns (bytes32[] memory roots) {
+    function queueWithdrawals(QueuedWithdrawalParams[] calldata params)
+        external
+        onlyWhenNotPaused(PAUSED_ENTER_WITHDRAWAL_QUEUE)
+        returns (bytes32[] memory roots)
+    {
         roots = new bytes32[](params.length);
         address operator = delegatedTo[msg.sender];
         for (uint256 i = 0; i < params.length; ++i) {
@@ -563,6 +739,7 @@ contract DelegationManager is Initializable, OwnableManager {
 
     function completeQueuedWithdrawal(Withdrawal calldata withdrawal, IERC20[] calldata tokens, bool receiveAsTokens)
         external
+        onlyWhenNotPaused(PAUSED_EXIT_WITHDRAWAL_QUEUE)
     {
         bytes32 root = calculateWithdrawalRoot(withdrawal);
         require(pendingWithdrawals[root], "WithdrawalNotQueued");

@@ -121,18 +121,20 @@ class EigenLayerDevnet:
 
 def deploy_core(sender: Sender) -> tuple[Contract, Contract, Contract]:
     """StrategyManager, EigenPodManager and DelegationManager, each behind a TransparentUpgradeableProxy, deployed
-    as EigenLayer's mainnet script did: the proxies first over an EmptyContract, then the implementations (whose
-    immutables are the other proxies), then each proxy upgraded to its implementation and initialized. Account 0
-    owns the managers and, until `eigenlayer_admin` hands them to a timelock, their ProxyAdmins."""
+    as EigenLayer's mainnet script did: the PauserRegistry first, the proxies over an EmptyContract, then the
+    implementations (whose immutables are the other proxies and the registry), then each proxy upgraded to its
+    implementation and initialized, nothing paused. Account 0 owns the managers and, until `eigenlayer_admin` hands
+    them to a timelock and the Safes, their ProxyAdmins, and is the registry's only pauser and its unpauser."""
+    registry = deploy_pauser_registry(sender)
     empty = sender.deploy(contract_artifact("EmptyContract"))
     # OpenZeppelin 5.7's proxy refuses to be left uninitialized: the EmptyContract's one function stands for a setup.
     touch = bytes.fromhex(empty.encode_abi("foo", args=[])[2:])
     manager_at, pods_at, delegation_at = (deploy_transparent(sender, empty.address, sender.owner, touch) for _ in "abc")
     owner = sender.owner
     setups: tuple[tuple[str, str, tuple[object, ...], tuple[object, ...]], ...] = (
-        ("StrategyManager", manager_at, (delegation_at,), (owner, owner, 0)),
-        ("EigenPodManager", pods_at, (delegation_at,), (owner, 0)),
-        ("DelegationManager", delegation_at, (manager_at, pods_at, MIN_WITHDRAWAL_DELAY_BLOCKS), (owner, 0)),
+        ("StrategyManager", manager_at, (delegation_at, registry), (owner, owner, 0)),
+        ("EigenPodManager", pods_at, (delegation_at, registry), (owner, 0)),
+        ("DelegationManager", delegation_at, (manager_at, pods_at, registry, MIN_WITHDRAWAL_DELAY_BLOCKS), (owner, 0)),
     )
     proxies: list[Contract] = []
     for name, proxy, constructor_args, init_args in setups:
@@ -142,6 +144,19 @@ def deploy_core(sender: Sender) -> tuple[Contract, Contract, Contract]:
         proxies.append(sender.contract(contract_artifact(name), proxy))
     manager, pods, delegation = proxies
     return manager, pods, delegation
+
+
+def deploy_pauser_registry(sender: Sender) -> str:
+    """The managers' PauserRegistry, account 0 its only pauser and its unpauser until `eigenlayer_admin` names
+    mainnet's (each change a PauserStatusChanged or UnpauserChanged event, as mainnet's constructor logs its own)."""
+    return str(sender.deploy(contract_artifact("PauserRegistry"), [sender.owner], sender.owner).address)
+
+
+def pauser_registry(sender: Sender, manager: Contract | str) -> Contract:
+    """The PauserRegistry a manager defers to (its immutable ``pauserRegistry()``, as on mainnet)."""
+    address = manager if isinstance(manager, str) else manager.address
+    found = sender.contract(contract_artifact("StrategyManager"), address).functions.pauserRegistry().call()
+    return sender.contract(contract_artifact("PauserRegistry"), found)
 
 
 def deploy_strategy_beacon(sender: Sender, manager: Contract) -> Contract:

@@ -78,6 +78,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "OETH": "origin/OETH",
         "PancakeV2Factory": "uniswap/UniswapV2Factory",
         "PancakeV2Pair": "uniswap/UniswapV2Pair",
+        "PauserRegistry": "eigenlayer/PauserRegistry",
         "PriceFeed": "chainlink/AggregatorV2V3Interface",
         "RocketTokenRETH": "rocketpool/RocketTokenRETH",
         "SfrxETH": "frax/SfrxETH",

@@ -64,7 +64,7 @@ def test_control_surface_matches_real_abis() -> None:
 
 async def test_every_control_call_and_topic_is_declared(client: ChainClient, deployment: Deployment) -> None:
     reader = Batcher(await client.snapshot()).reader("control")
-    for slug in ("aave-v3", "compound-v2", "compound-v3", "makerdao", "lido", "uniswap-v3"):
+    for slug in ("aave-v3", "compound-v2", "compound-v3", "makerdao", "lido", "uniswap-v3", "eigenlayer"):
         await control_surface(reader, deployment, slug)
     uses = [*CONTROL_SURFACE]
     assert reader.records

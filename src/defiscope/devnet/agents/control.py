@@ -54,9 +54,9 @@ DELAYS: Final = (10, 20, 30, 60)
 ZERO_WORD: Final = bytes(32)
 #: Each manager's constructor arguments, read from the proxy (its immutables).
 IMMUTABLES: Final = {
-    "EigenLayerStrategyManager": ("StrategyManager", ("delegation",)),
-    "EigenLayerEigenPodManager": ("EigenPodManager", ("delegationManager",)),
-    "EigenLayerDelegationManager": ("DelegationManager", ("strategyManager", "eigenPodManager")),
+    "EigenLayerStrategyManager": ("StrategyManager", ("delegation", "pauserRegistry")),
+    "EigenLayerEigenPodManager": ("EigenPodManager", ("delegationManager", "pauserRegistry")),
+    "EigenLayerDelegationManager": ("DelegationManager", ("strategyManager", "eigenPodManager", "pauserRegistry")),
 }
 
 

@@ -51,6 +51,7 @@ from defiscope.protocols.control.discovered import (
     plan_kind,
     plan_named,
 )
+from defiscope.protocols.control.eigenlayer import PAUSABLE_INTERFACES, pauser_roles
 from defiscope.protocols.control.lido_pause import steth_pause_powers
 from defiscope.protocols.control.proxy import (
     ADMIN_SLOT,
@@ -192,6 +193,22 @@ async def _dss_wards(rounds: Rounds, contract: str) -> tuple[PausePower, ...]:
     return (PausePower("auth: cage, rely, file", tuple(holders), f"wards from rely events; {WARDS_CAVEAT}"),)
 
 
+async def _eigenlayer_pausers(rounds: Rounds, contract: str) -> tuple[PausePower, ...]:
+    """EigenLayer: the PauserRegistry's pausers may set any pause flag of the contract (deposits, delegation,
+    withdrawals, pods); its unpauser alone clears them and names the pausers (`control.eigenlayer`). The unpauser's
+    power is listed, not scored as a pause (it is not one: `rules.pause_points` counts powers named "pause...")."""
+    roles = await pauser_roles(rounds, contract, ask_ahead=lambda c: admin_chain(rounds, c))
+    source = f"PauserRegistry {roles.registry}"
+    return (
+        PausePower("pause (any flag)", roles.pausers, f"{source} isPauser, from PauserStatusChanged events"),
+        PausePower(
+            "unpause; names the pausers and the unpauser",
+            () if roles.unpauser is None else (roles.unpauser,),
+            f"{source} unpauser()",
+        ),
+    )
+
+
 #: Why a contract has no admin chain when its admin call answered the zero address.
 RENOUNCED: Final = "the admin is the zero address (renounced)"
 
@@ -239,6 +256,7 @@ PAUSE_POWERS: Final[Mapping[str, PauseReader]] = {
     "maker/VatAbstract": _dss_wards,
     "maker/GemJoinAbstract": _dss_wards,
     "lido/StETH": steth_pause_powers,
+    **dict.fromkeys(PAUSABLE_INTERFACES, _eigenlayer_pausers),
 }
 
 

@@ -12,7 +12,8 @@ run and its answer shared, so a task may ask ahead (speculatively) what a later 
 batch, not a request. A task must not await anything else (a plain `asyncio.gather`): it would hold its round
 back; a watchdog sends such a round anyway after `WATCHDOG_TURNS` turns of the event loop.
 
-The control events (Upgraded, RoleGranted, RoleRevoked, Rely and the rely note, Aragon's SetApp and SetPermission)
+The control events (Upgraded, RoleGranted, RoleRevoked, Rely and the rely note, Aragon's SetApp and SetPermission,
+EigenLayer's PauserStatusChanged)
 of every address asked in a round are read with one `eth_getLogs` from the address's cursor in `ControlLogs` (block 0
 the first time) to the pinned block; callers select the event and role they need from them. An Aragon app's grants
 (`grants`: the SetPermission events naming it as the app, whichever ACL emitted them) are read the same way, by the
@@ -59,6 +60,7 @@ CONTROL_TOPICS: Final = tuple(
         note_topic("rely(address)"),
         event_topic(surface.SET_APP),
         event_topic(surface.SET_PERMISSION),
+        event_topic(surface.PAUSER_STATUS_CHANGED),
     )
 )
 #: topic0 of aragonOS's SetPermission(entity indexed, app indexed, role indexed, allowed): `Rounds.grants` asks by app.

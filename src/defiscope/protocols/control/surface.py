@@ -103,6 +103,12 @@ GET_VOTING_DELAY: Final = "getVotingDelay()(uint256)"
 #: Aave Governance V3's GovernanceCore: votes weighed by its power strategy.
 GET_POWER_STRATEGY: Final = "getPowerStrategy()(address)"
 COOLDOWN_PERIOD: Final = "COOLDOWN_PERIOD()(uint256)"
+#: EigenLayer's Pausable managers name their PauserRegistry (an immutable); the registry's pausers (a mapping, found
+#: from PauserStatusChanged, which indexes nothing) and its one unpauser (`control.eigenlayer`).
+PAUSER_REGISTRY: Final = "pauserRegistry()(address)"
+IS_PAUSER: Final = "isPauser(address)(bool)"
+UNPAUSER: Final = "unpauser()(address)"
+PAUSER_STATUS_CHANGED: Final = "PauserStatusChanged(address,bool)"
 UPGRADED: Final = "Upgraded(address)"
 NEW_IMPLEMENTATION: Final = "NewImplementation(address,address)"
 ROLE_GRANTED: Final = "RoleGranted(bytes32,address,address)"
@@ -206,4 +212,13 @@ CONTROL_SURFACE: Final = (
     ContractUse("dss join", "maker/GemJoinAbstract", calls=(WARDS,)),
     ContractUse("DSPause", "maker/DSPause", calls=(DELAY, AUTHORITY, OWNER)),
     ContractUse("DSChief", "maker/DSChief", calls=(CHIEF_GOV, CHIEF_HAT)),
+    ContractUse("EigenLayer StrategyManager's pausing", "eigenlayer/StrategyManager", calls=(PAUSER_REGISTRY,)),
+    ContractUse("EigenLayer DelegationManager's pausing", "eigenlayer/DelegationManager", calls=(PAUSER_REGISTRY,)),
+    ContractUse("EigenLayer EigenPodManager's pausing", "eigenlayer/EigenPodManager", calls=(PAUSER_REGISTRY,)),
+    ContractUse(
+        "EigenLayer PauserRegistry",
+        "eigenlayer/PauserRegistry",
+        calls=(IS_PAUSER, UNPAUSER),
+        events=(PAUSER_STATUS_CHANGED,),
+    ),
 )
