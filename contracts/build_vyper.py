@@ -67,6 +67,7 @@ VARIANTS = (
     Variant("CurveAddressProvider", "CurveAddressProvider"),
     Variant("CurveMainRegistry", "CurveMainRegistry"),
     Variant("CurveStableSwapOwnerProxy", "CurveStableSwapOwnerProxy"),
+    Variant("CurvePoolProxy", "CurvePoolProxy"),
     _factory("CurveStableFactory", 4, 4, stable=True),
     _factory("CurveStableNgFactory", None, 8, stable=True),
     _factory("CurveTwocryptoNgFactory", 2, 2, stable=False),

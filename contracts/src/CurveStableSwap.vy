@@ -9,6 +9,13 @@
         The pool is its own LP token (ERC20, 18 decimals).
         It replicates the stable factory's plain pools (Plain{2,3,4}Basic; Plain2ETH when coin 0 is native ETH,
         0xEeee...EEeE, sent as msg.value and paid out as ether).
+        Its admin is either mainnet's: a registry pool's (curvefi/curve-contract contracts/pools/3pool/
+        StableSwap3Pool.vy) is its own public ``owner``, handed over in two steps, commit_transfer_ownership then
+        apply_transfer_ownership by the owner no sooner than ADMIN_ACTIONS_DELAY (3 days) later, or
+        revert_transfer_ownership, the events CommitNewAdmin / NewAdmin; a factory pool's (curvefi/curve-factory
+        contracts/implementations/plain-*/Plain*Basic.vy) is its factory's ``admin()``, read at each ramp_A /
+        stop_ramp_A: such a pool has no owner of its own (owner() reverts here, as the real ones lack it).
+        Fees, kill_me and admin-fee withdrawal are not replicated.
 @dev The coin count and the native-ETH switch are written in by contracts/build_vyper.py, which compiles
      one artifact per pool size (2, 3, 4) and the native-ETH variant (payable exchange and add_liquidity).
      The invariant, for xp_i = balance_i * rate_i / 1e18:
@@ -75,12 +82,27 @@ event StopRampA:
     A: uint256
     t: uint256
 
+event CommitNewAdmin:
+    deadline: indexed(uint256)
+    admin: indexed(address)
+
+event NewAdmin:
+    admin: indexed(address)
+
+interface Factory:
+    def admin() -> address: view
+
+ADMIN_ACTIONS_DELAY: constant(uint256) = 3 * 86400
+
 coins: public(address[N_COINS])
 balances: public(uint256[N_COINS])  # what LPs own; the coins' balanceOf(self) also holds the admin fees
 RATES: immutable(uint256[N_COINS])
 fee: public(uint256)
 admin_fee: public(uint256)
-owner: address  # may ramp A (the factory's admin on mainnet)
+pool_owner: address  # a registry pool's: may ramp A and hand itself over; empty for a factory pool
+future_owner: public(address)
+transfer_ownership_deadline: public(uint256)
+pool_factory: address  # a factory pool's: its admin() may ramp A; empty for a registry pool
 
 initial_A: public(uint256)
 future_A: public(uint256)
@@ -104,12 +126,17 @@ def __init__(
     _admin_fee: uint256,
     _name: String[64],
     _symbol: String[32],
+    _owner: address,
+    _factory: address,
 ):
     """
     @param _rates 10**(36 - decimals) per coin: scales every balance to 18 decimals, times 1e18
     @param _A the amplification coefficient (not multiplied by A_PRECISION)
     @param _fee swap fee in 1e10 units (4000000 = 0.04 %); _admin_fee the admin share in 1e10 units
+    @param _owner a registry pool's owner (its constructor's ``_owner``, as 3pool's), else empty
+    @param _factory a factory pool's factory (on mainnet the deployer, ``self.factory = msg.sender``), else empty
     """
+    assert (_owner == empty(address)) != (_factory == empty(address)), "an owner or a factory, not both"
     for i: uint256 in range(N_COINS):
         assert _coins[i] != empty(address), "coin is the zero address"
         assert _rates[i] > 0, "rate is zero"
@@ -122,7 +149,8 @@ def __init__(
     self.future_A = _A * A_PRECISION
     self.fee = _fee
     self.admin_fee = _admin_fee
-    self.owner = msg.sender
+    self.pool_owner = _owner
+    self.pool_factory = _factory
     self.name = _name
     self.symbol = _symbol
 
@@ -210,9 +238,52 @@ def A_precise() -> uint256:
     return self._A()
 
 
+@view
+@internal
+def _admin() -> address:
+    if self.pool_factory != empty(address):
+        return staticcall Factory(self.pool_factory).admin()
+    return self.pool_owner
+
+
+@view
+@external
+def owner() -> address:
+    assert self.pool_factory == empty(address), "factory pool: no owner"
+    return self.pool_owner
+
+
+@external
+def commit_transfer_ownership(_owner: address):
+    """Name the next owner; apply_transfer_ownership makes it so ADMIN_ACTIONS_DELAY later."""
+    assert msg.sender == self.pool_owner, "only owner"
+    assert self.transfer_ownership_deadline == 0, "active transfer"
+    deadline: uint256 = block.timestamp + ADMIN_ACTIONS_DELAY
+    self.transfer_ownership_deadline = deadline
+    self.future_owner = _owner
+    log CommitNewAdmin(deadline=deadline, admin=_owner)
+
+
+@external
+def apply_transfer_ownership():
+    assert msg.sender == self.pool_owner, "only owner"
+    assert self.transfer_ownership_deadline != 0, "no active transfer"
+    assert block.timestamp >= self.transfer_ownership_deadline, "insufficient time"
+    new_owner: address = self.future_owner
+    self.pool_owner = new_owner
+    self.transfer_ownership_deadline = 0
+    log NewAdmin(admin=new_owner)
+
+
+@external
+def revert_transfer_ownership():
+    assert msg.sender == self.pool_owner, "only owner"
+    self.transfer_ownership_deadline = 0
+
+
 @external
 def ramp_A(_future_A: uint256, _future_time: uint256):
-    assert msg.sender == self.owner, "only owner"
+    assert msg.sender == self._admin(), "only owner"
     assert block.timestamp >= self.initial_A_time + MIN_RAMP_TIME, "ramp too soon"
     assert _future_time >= block.timestamp + MIN_RAMP_TIME, "ramp too short"
     A0: uint256 = self._A()
@@ -231,7 +302,7 @@ def ramp_A(_future_A: uint256, _future_time: uint256):
 
 @external
 def stop_ramp_A():
-    assert msg.sender == self.owner, "only owner"
+    assert msg.sender == self._admin(), "only owner"
     A_now: uint256 = self._A()
     self.initial_A = A_now
     self.future_A = A_now

@@ -15,7 +15,7 @@ from typing import Any
 from defiscope.chain.abi import Function
 from defiscope.chain.multicall import Call, CallResult
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.standins import ADMIN_HOOKS, admin_hook_names
+from defiscope.devnet.standins import ADMIN_HOOKS, ALSO_REPLICATES, admin_hook_names
 from defiscope.protocols.surface import ContractUse, declared_topics, event_topic
 
 ABI_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "abi"
@@ -111,6 +111,8 @@ def undeclared_topics(topics: Iterable[bytes], uses: Sequence[ContractUse]) -> l
 def standin_problems(artifact: str, interface_name: str) -> list[str]:
     """Functions of our stand-in that the real contract lacks and that are not listed as admin hooks."""
     real = _functions(interface(interface_name)).keys()
+    if artifact in ALSO_REPLICATES:
+        real |= _functions(interface(ALSO_REPLICATES[artifact])).keys()
     ours = _functions(contract_artifact(artifact).abi)
     hooks = ADMIN_HOOKS.get(artifact, frozenset())
     extra = [sig for sig in ours if sig not in real and sig.split("(")[0] not in hooks]

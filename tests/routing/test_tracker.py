@@ -11,6 +11,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.anvil import rpc
+from defiscope.devnet.curve import CURVE_AGENT, CURVE_PARAMETER_AGENT, POOL_PROXY, vote_pool_proxy_admins
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.uniswap.math.pool_state import V3PoolState
 from defiscope.protocols.uniswap.math.swap import swap
@@ -99,6 +100,9 @@ async def test_tracker_follows_every_pool_kind_on_chain_1(eth_chain: DevnetChain
     # Curve: exchange, imbalanced deposit, withdrawals, then an A ramp with trades while A moves.
     pool = pool_of(tracker, "curve")
     assert isinstance(pool, CurvePool)
+    # The 3pool's owner is the PoolProxy: a passed Ownership vote makes account 0 its parameter admin, then back.
+    proxy, agent = contracts[POOL_PROXY], contracts[CURVE_AGENT]
+    vote_pool_proxy_admins(trader.sender, contracts, agent, trader.me, agent)
     n, book = len(pool.coins), tracker.books[pool.address]
     assert book is not None
     assert book.supply is not None
@@ -108,7 +112,7 @@ async def test_tracker_follows_every_pool_kind_on_chain_1(eth_chain: DevnetChain
     trader.curve(pool.address, n, "remove_one", book.supply // 100, 1, 0)
     trader.curve(pool.address, n, "exchange", n - 1, 0, 250_000 * 10**6, 0)
     start = trader.next_block_at(12)
-    trader.curve(pool.address, n, "ramp", 2 * book.ramp.future_A // 100, start + 2 * 86_400)
+    trader.curve_admin(proxy, pool.address, "ramp", 2 * book.ramp.future_A // 100, start + 2 * 86_400)
     trader.next_block_at(120)
     trader.curve(pool.address, n, "exchange", 1, 2, 300_000 * 10**6, 0)
 
@@ -121,11 +125,12 @@ async def test_tracker_follows_every_pool_kind_on_chain_1(eth_chain: DevnetChain
 
     trader.next_block_at(60)
     trader.curve(pool.address, n, "exchange", 2, 0, 100_000 * 10**6, 0)
-    trader.curve(pool.address, n, "stop_ramp")
+    trader.curve_admin(proxy, pool.address, "stop_ramp")
     trader.curve(pool.address, n, "remove_one", book.supply // 50, 0, 0)
     last = await tracker.advance(client)
     assert (last.reloaded, last.reorg, last.logs > 0) == ((), False, True)
     await assert_tracked_equals_chain(client, tracker)
+    vote_pool_proxy_admins(trader.sender, contracts, agent, contracts[CURVE_PARAMETER_AGENT], agent)
 
 
 async def test_pancakeswap_v3_swap_event_with_protocol_fees(bnb_chain: DevnetChain) -> None:

@@ -1,6 +1,7 @@
 """Real pool activity on the devnet for the tracker tests: V2 swaps, mints and burns; V3 swaps, mints and
 burns (through `V3PoolCaller`, burns straight on the pool, whose position owner is account 0); Curve
-exchanges, deposits, withdrawals and A ramps. Each action is one mined transaction from account 0."""
+exchanges, deposits, withdrawals and A ramps (through the PoolProxy). Each action is one mined transaction from
+account 0."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ V3_BURN = Fn("burn", ("int24", "int24", "uint128"), ("uint256", "uint256"))
 MIN_SQRT_RATIO, MAX_SQRT_RATIO = 4295128739, 1461446703485210103287273052203988016731763904518
 
 
+#: The PoolProxy's passthroughs to a pool's A ramp (the pool's address first).
+CURVE_PROXY_FNS = {
+    "ramp": Fn("ramp_A", ("address", "uint256", "uint256"), ()),
+    "stop_ramp": Fn("stop_ramp_A", ("address",), ()),
+}
+
+
 def curve_fns(n: int) -> dict[str, Fn]:
     array = f"uint256[{n}]"
     return {
@@ -30,8 +38,6 @@ def curve_fns(n: int) -> dict[str, Fn]:
         "add": Fn("add_liquidity", (array, "uint256"), ("uint256",)),
         "remove": Fn("remove_liquidity", ("uint256", array), (array,)),
         "remove_one": Fn("remove_liquidity_one_coin", ("uint256", "int128", "uint256"), ("uint256",)),
-        "ramp": Fn("ramp_A", ("uint256", "uint256"), ()),
-        "stop_ramp": Fn("stop_ramp_A", (), ()),
     }
 
 
@@ -101,3 +107,8 @@ class Trader:
 
     def curve(self, pool: str, n: int, action: str, *args: Any) -> None:
         self.send(pool, curve_fns(n)[action], *args)
+
+    def curve_admin(self, proxy: str, pool: str, action: str, *args: Any) -> None:
+        """An A ramp of a registry pool, through its owner, the PoolProxy, as its parameter admin (account 0 must
+        have been made it: `defiscope.devnet.curve.vote_pool_proxy_admins`)."""
+        self.send(proxy, CURVE_PROXY_FNS[action], pool, *args)

@@ -31,7 +31,7 @@ from typing import Final
 
 from web3.contract import Contract
 
-from defiscope.devnet.aragon import agent_execute
+from defiscope.devnet.aragon import agent_execute, aragon_dao, calls_script, run_vote
 from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.curve_dao import deploy_curve_dao, deploy_parameter_agent, hand_curve_dao_to_voting
 from defiscope.devnet.spec import CURVE_POOLS, PROTOCOL_TOKENS, ChainSpec, CurvePoolSpec
@@ -71,6 +71,11 @@ CRYPTO_FACTORIES: Final = frozenset({"CurveTwocryptoNgFactory", "CurveTricryptoN
 #: the Parameter Agent 0x4EEb…c5f as parameter_admin and the Ownership Agent as emergency_admin (the Emergency DAO
 #: 0x4679…1E0c as the committed future one); here the Parameter Agent and the Ownership Agent.
 OWNER_PROXY: Final = "CurveStableSwapOwnerProxy"
+#: Curve's PoolProxy (contracts/src/CurvePoolProxy.vy; mainnet 0xeCb456EA5365865EbAb8a2661B0c503410e9B347), the owner
+#: of the main registry's pools (3pool's owner() on mainnet). The devnet deploys those pools with it as their owner
+#: (3pool's constructor takes ``_owner``): handing them over by commit/apply_transfer_ownership would need three days
+#: of chain time, which the devnet's clock, kept at the wall clock, does not have.
+POOL_PROXY: Final = "CurvePoolProxy"
 CURVE_PARAMETER_AGENT: Final = "CurveParameterAgent"
 #: Sources whose pools routing leaves out on mainnet (crypto invariants; stable-ng's off-peg fee): as there.
 UNROUTED: Final = CRYPTO_FACTORIES | {"CurveStableNgFactory"}
@@ -126,10 +131,14 @@ def deploy_curve(
     names: dict[str, str] = {"CurveAddressProvider": provider.address}
     names |= {name: c.address for name, c in sources.items()}
 
+    parameter_agent = deploy_parameter_agent(sender, dao_app)
+    # PoolProxy's admins as Curve's docs name them: ownership and emergency the Ownership Agent, parameter the
+    # Parameter Agent (see OWNER_PROXY's note).
+    pool_proxy = sender.deploy(contract_artifact(POOL_PROXY), agent.address, parameter_agent.address, agent.address)
     coins = dict(tokens)
     pools: list[DevnetPool] = []
     for pool_spec in CURVE_POOLS:
-        pool = deploy_curve_pool(sender, spec, coins, pool_spec)
+        pool = deploy_curve_pool(sender, spec, coins, pool_spec, _pool_admin(pool_spec, pool_proxy, sources))
         if pool_spec.registry_name == BASE_POOL:
             coins[BASE_LP] = pool
         _list(sender, spec, (sources[pool_spec.listed_by], agent), pool, pool_spec, coins)
@@ -138,12 +147,20 @@ def deploy_curve(
             # A DevnetPool names two tokens: the first two coins; the adapter reads all of them from the pool.
             first, second = (coins[s].address for s in pool_spec.coins[:2])
             pools.append(DevnetPool("curve", pool.address, first, second, pool_spec.fee // FEE_UNITS_PER_PIP))
-    parameter_agent = deploy_parameter_agent(sender, dao_app)
     proxy = hand_stable_factory_to_owner_proxy(sender, sources["CurveStableFactory"], agent.address, parameter_agent)
     dao = hand_curve_dao_to_voting(sender, dao_app, parameter_agent.address)
     names |= {CURVE_AGENT: agent.address, CURVE_VOTING: dao.voting.address, "CurveDaoKernel": dao_app.kernel.address}
     names |= {OWNER_PROXY: proxy.address, CURVE_PARAMETER_AGENT: parameter_agent.address}
+    names[POOL_PROXY] = pool_proxy.address
     return names, pools
+
+
+def _pool_admin(pool: CurvePoolSpec, pool_proxy: Contract, sources: Mapping[str, Contract]) -> tuple[str, str]:
+    """(owner, factory) for a StableSwap pool's constructor: a registry pool is owned by the PoolProxy from its
+    deployment; a factory pool names its factory, whose admin() may ramp its A (crypto pools take neither)."""
+    if pool.listed_by == MAIN_REGISTRY:
+        return pool_proxy.address, ZERO_ADDRESS
+    return ZERO_ADDRESS, sources[pool.listed_by].address
 
 
 def hand_stable_factory_to_owner_proxy(
@@ -185,8 +202,16 @@ def _list(
         sender.send(source.functions[function](*args))
 
 
-def deploy_curve_pool(sender: Sender, spec: ChainSpec, tokens: Mapping[str, Contract], pool: CurvePoolSpec) -> Contract:
-    """Deploy one pool and seed it from account 0 (``tokens`` holds every ERC-20 coin, 3Crv as the 3pool)."""
+def deploy_curve_pool(
+    sender: Sender,
+    spec: ChainSpec,
+    tokens: Mapping[str, Contract],
+    pool: CurvePoolSpec,
+    admin: tuple[str, str] | None = None,
+) -> Contract:
+    """Deploy one pool and seed it from account 0 (``tokens`` holds every ERC-20 coin, 3Crv as the 3pool);
+    ``admin`` is a StableSwap pool's (owner, factory), one of them the zero address (`_pool_admin`); by default
+    the deployer owns it."""
     addresses = [NATIVE_ETH if s == "ETH" else tokens[s].address for s in pool.coins]
     amounts = [coin_amount(spec, s, usd) for s, usd in zip(pool.coins, pool.usd_per_coin, strict=True)]
     name = f"Curve.fi {'/'.join(pool.coins)}"
@@ -196,7 +221,8 @@ def deploy_curve_pool(sender: Sender, spec: ChainSpec, tokens: Mapping[str, Cont
     else:
         variant = "ETH" if "ETH" in pool.coins else ""
         rates = [curve_rate(coin_decimals(spec, s)) for s in pool.coins]
-        args = (addresses, rates, pool.amplification, pool.fee, pool.admin_fee, name, pool.lp_symbol)
+        owner, factory = admin or (sender.owner, ZERO_ADDRESS)
+        args = (addresses, rates, pool.amplification, pool.fee, pool.admin_fee, name, pool.lp_symbol, owner, factory)
         contract = sender.deploy(contract_artifact(f"CurveStableSwap{len(pool.coins)}{variant}"), *args)
     for symbol in pool.coins:
         if symbol != "ETH":
@@ -208,3 +234,19 @@ def deploy_curve_pool(sender: Sender, spec: ChainSpec, tokens: Mapping[str, Cont
     else:
         sender.send(contract.functions.add_liquidity(amounts, 0), value=value)
     return contract
+
+
+def vote_pool_proxy_admins(
+    sender: Sender, contracts: Mapping[str, str], ownership: str, parameter: str, emergency: str
+) -> None:
+    """A passed Ownership vote making the Ownership Agent commit then apply the PoolProxy's three admins (both its
+    ownership admin's calls, no delay between them, as on mainnet), while the Agent is that ownership admin."""
+    proxy = sender.contract(contract_artifact(POOL_PROXY), contracts[POOL_PROXY])
+    agent = sender.contract(contract_artifact("AragonAgent"), contracts[CURVE_AGENT])
+    calls = (
+        proxy.encode_abi("commit_set_admins", args=[ownership, parameter, emergency]),
+        proxy.encode_abi("apply_set_admins"),
+    )
+    executes = (agent.encode_abi("execute", args=[proxy.address, 0, bytes.fromhex(data[2:])]) for data in calls)
+    script = calls_script(*((agent.address, bytes.fromhex(data[2:])) for data in executes))
+    run_vote(sender, aragon_dao(sender, agent.address), script, "set the PoolProxy's admins")

@@ -46,6 +46,7 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "CurveStableSwap3": "curve/FactoryPlain3Basic",
         "CurveStableSwap4": "curve/FactoryPlain4Basic",
         "CurveStableSwapOwnerProxy": "curve/StableSwapOwnerProxy",
+        "CurvePoolProxy": "curve/PoolProxy",
         "CurveTricryptoNgFactory": "curve/TricryptoNGFactory",
         "CurveTwocryptoNgFactory": "curve/TwocryptoNGFactory",
         "DaiJoin": "maker/DaiJoinAbstract",
@@ -92,6 +93,18 @@ STANDIN_INTERFACES: Final[Mapping[str, str]] = MappingProxyType(
         "WithdrawalQueue": "lido/WithdrawalQueue",
         "WrappedBeaconETH": "binance/WBETH",
         "WstETH": "lido/WstETH",
+    }
+)
+
+#: Artifact name -> a second real interface it replicates: our StableSwap pool stands for the factory's plain pools
+#: and, deployed with an owner, for the main registry's pools, whose admin functions (owner, its two-step delayed
+#: transfer) are 3pool's.
+ALSO_REPLICATES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "CurveStableSwap2": "curve/StableSwap3Pool",
+        "CurveStableSwap2ETH": "curve/StableSwap3Pool",
+        "CurveStableSwap3": "curve/StableSwap3Pool",
+        "CurveStableSwap4": "curve/StableSwap3Pool",
     }
 )
 

@@ -15,7 +15,15 @@ from defiscope.chain.reader import Batcher
 from defiscope.deployments import Deployment
 from defiscope.devnet.aragon import EXECUTE_ROLE, AragonDao, aragon_dao, calls_script, run_vote
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.curve import CURVE_AGENT, CURVE_PARAMETER_AGENT, CURVE_VOTING, OWNER_PROXY, ZERO_ADDRESS
+from defiscope.devnet.curve import (
+    CURVE_AGENT,
+    CURVE_PARAMETER_AGENT,
+    CURVE_VOTING,
+    OWNER_PROXY,
+    POOL_PROXY,
+    ZERO_ADDRESS,
+    vote_pool_proxy_admins,
+)
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.control.admin import admin_chain
@@ -226,3 +234,88 @@ def test_the_address_provider_hands_its_admin_over_only_after_three_days(
         sender.send(provider.functions.apply_transfer_ownership(), sender=agent)
     assert provider.functions.admin().call() == newcomer
     assert provider.functions.transfer_ownership_deadline().call() == 0
+
+
+REGISTRY_POOLS = ("Curve3Pool", "CurveUsdcUsdtPool", "CurveEthStethPool")
+FACTORY_POOLS = ("CurveDaiUsdcPool", "CurveUsdt3CrvPool", "CurveDaiUsdtNgPool")
+
+
+async def _pool_controls(client: ChainClient, deployment: Deployment) -> dict[str, ContractControl]:
+    """The registry pools' controls, read as the profile reads them: inspected as "pools of CurveRegistry"."""
+    c = deployment.contracts
+    reader = Batcher(await client.snapshot()).reader("control")
+    found = {"pools of CurveRegistry": [c[name] for name in REGISTRY_POOLS]}
+    surface = await control_surface(reader, deployment, "curve", found=found)
+    (kind,) = [k for k in surface.discovered if k.name == "pools of CurveRegistry"]
+    assert kind.rule == "inspected"
+    return {a: group.control for group in kind.groups for a in group.addresses}
+
+
+async def test_registry_pools_are_owned_by_the_pool_proxy_run_by_the_ownership_voting(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """As 3pool's owner() is Curve's PoolProxy on mainnet: pool -> PoolProxy (ownership_admin the Ownership Agent)
+    -> Agent -> Voting, a governor (60), never "no admin". The deployer may not ramp A; a factory pool has no owner
+    of its own (owner() reverts) and its A is its factory's admin's."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    c = deployment.contracts
+    proxy = sender.contract(contract_artifact(POOL_PROXY), c[POOL_PROXY])
+    admins = [proxy.functions.ownership_admin(), proxy.functions.parameter_admin(), proxy.functions.emergency_admin()]
+    assert [call.call() for call in admins] == [c[CURVE_AGENT], c[CURVE_PARAMETER_AGENT], c[CURVE_AGENT]]
+    registry = (await _controls(client, deployment))[c["CurveRegistry"]]
+    controls = await _pool_controls(client, deployment)
+    for name in REGISTRY_POOLS:
+        pool = sender.contract(contract_artifact("CurveStableSwap2"), c[name])
+        owner = (pool.functions.owner(), pool.functions.future_owner(), pool.functions.transfer_ownership_deadline())
+        assert [call.call() for call in owner] == [proxy.address, ZERO_ADDRESS, 0], name
+        for only_owner in (pool.functions.ramp_A(200, 2**40), pool.functions.stop_ramp_A()):
+            with pytest.raises(ContractLogicError, match="only owner"):
+                sender.send(only_owner)
+        first, *rest = controls[c[name]].admin_chain
+        assert (first.kind, first.address, first.controllers) == ("contract", proxy.address, (c[CURVE_AGENT],)), name
+        assert tuple(rest) == registry.admin_chain, name  # Agent -> Voting
+        assert contract_score(controls[c[name]])[:2] == (60, "control.governor-no-delay"), name
+    for name in FACTORY_POOLS:
+        pool = sender.contract(contract_artifact("CurveStableSwap2"), c[name])
+        with pytest.raises(ContractLogicError, match="factory pool: no owner"):
+            pool.functions.owner().call()
+        with pytest.raises(ContractLogicError, match="only owner"):  # its factory's admin is not the deployer
+            sender.send(pool.functions.ramp_A(200, 2**40))
+
+
+async def test_the_ownership_voting_hands_the_pool_proxy_to_an_eoa_and_the_pools_read_follows(
+    client: ChainClient, eth_chain: DevnetChain, deployment: Deployment
+) -> None:
+    """A passed Ownership vote sets the PoolProxy's admins (commit_set_admins, apply_set_admins): the 3pool's chain is
+    then pool -> proxy -> EOA (10). The EOA, as ownership admin, may commit the pool's own transfer, which waits
+    three days (apply reverts before); it reverts it and the vote's successor hands the proxy back."""
+    sender = Sender.connect(eth_chain.rpc_url)
+    c = deployment.contracts
+    proxy = sender.contract(contract_artifact(POOL_PROXY), c[POOL_PROXY])
+    pool = sender.contract(contract_artifact("CurveStableSwap3"), c["Curve3Pool"])
+    eoa = sender.accounts[6]
+    vote_pool_proxy_admins(sender, c, eoa, eoa, eoa)
+    try:
+        controls = await _pool_controls(client, deployment)
+        chain = controls[pool.address].admin_chain
+        assert [(link.kind, link.address) for link in chain] == [("contract", proxy.address), ("eoa", eoa)]
+        assert contract_score(controls[pool.address])[:2] == (10, "control.eoa-no-delay")
+
+        with pytest.raises(ContractLogicError, match="Access denied"):
+            sender.send(proxy.functions.commit_transfer_ownership(pool.address, sender.owner))
+        receipt = sender.send(proxy.functions.commit_transfer_ownership(pool.address, eoa), sender=eoa)
+        now = sender.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+        assert (pool.functions.future_owner().call(), pool.functions.transfer_ownership_deadline().call()) == (
+            eoa,
+            now + 3 * 86400,
+        )
+        with pytest.raises(ContractLogicError, match="insufficient time"):
+            sender.send(proxy.functions.apply_transfer_ownership(pool.address))
+        sender.send(proxy.functions.revert_transfer_ownership(pool.address), sender=eoa)
+        assert pool.functions.transfer_ownership_deadline().call() == 0
+    finally:
+        agent, parameter_agent = c[CURVE_AGENT], c[CURVE_PARAMETER_AGENT]
+        sender.send(proxy.functions.commit_set_admins(agent, parameter_agent, agent), sender=eoa)
+        sender.send(proxy.functions.apply_set_admins(), sender=eoa)
+    assert pool.functions.owner().call() == proxy.address
+    assert proxy.functions.ownership_admin().call() == c[CURVE_AGENT]

@@ -18,7 +18,17 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from defiscope.devnet.artifacts import contract_artifact
-from defiscope.devnet.curve import CRYPTO_FACTORIES, coin_amount, coin_decimals, is_routable
+from defiscope.devnet.curve import (
+    CRYPTO_FACTORIES,
+    CURVE_AGENT,
+    CURVE_PARAMETER_AGENT,
+    POOL_PROXY,
+    ZERO_ADDRESS,
+    coin_amount,
+    coin_decimals,
+    is_routable,
+    vote_pool_proxy_admins,
+)
 from defiscope.devnet.spec import CURVE_POOLS, ETHEREUM, CurvePoolSpec
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
@@ -177,6 +187,8 @@ def four_coin_pool(eth_chain: DevnetChain) -> Live:
         5_000_000_000,
         "Curve.fi 4pool",
         "4Crv",
+        sender.owner,  # owned by the deployer (no factory)
+        ZERO_ADDRESS,
     )
     for coin in coins:
         sender.send(sender.contract(contract_artifact("DevToken"), coin).functions.approve(pool.address, 2**255))
@@ -247,9 +259,13 @@ def test_a_ramp_matches_at_every_timestamp(eth_chain: DevnetChain) -> None:
     sender = Sender.connect(eth_chain.rpc_url)
     spec = CURVE_POOLS[1]
     address = eth_chain.contracts[spec.registry_name]
-    contract = sender.contract(contract_artifact("CurveStableSwap2"), address)
+    # A registry pool: its owner, the PoolProxy, ramps A for its parameter admin, made account 0 by a passed vote.
+    contracts, agent = eth_chain.contracts, eth_chain.contracts[CURVE_AGENT]
+    proxy = sender.contract(contract_artifact(POOL_PROXY), contracts[POOL_PROXY])
+    vote_pool_proxy_admins(sender, contracts, agent, sender.owner, agent)
     start = int(sender.w3.eth.get_block("latest")["timestamp"])
-    sender.send(contract.functions.ramp_A(1700, start + 7 * 86400 + 13))
+    sender.send(proxy.functions.ramp_A(address, 1700, start + 7 * 86400 + 13))
+    vote_pool_proxy_admins(sender, contracts, agent, contracts[CURVE_PARAMETER_AGENT], agent)
     ramp = AmpRamp(
         *(
             batch_uint(eth_chain.rpc_url, address, f)
