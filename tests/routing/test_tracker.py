@@ -11,7 +11,7 @@ from defiscope.chain.client import ChainClient
 from defiscope.chain.multicall import Call
 from defiscope.chain.reader import Batcher
 from defiscope.devnet.anvil import rpc
-from defiscope.devnet.curve import CURVE_AGENT, CURVE_PARAMETER_AGENT, POOL_PROXY, vote_pool_proxy_admins
+from defiscope.devnet.curve import CURVE_AGENT, POOL_PROXY, vote_pool_proxy_admins
 from defiscope.devnet.world import DevnetChain
 from defiscope.protocols.uniswap.math.pool_state import V3PoolState
 from defiscope.protocols.uniswap.math.swap import swap
@@ -100,7 +100,7 @@ async def test_tracker_follows_every_pool_kind_on_chain_1(eth_chain: DevnetChain
     # Curve: exchange, imbalanced deposit, withdrawals, then an A ramp with trades while A moves.
     pool = pool_of(tracker, "curve")
     assert isinstance(pool, CurvePool)
-    # The 3pool's owner is the PoolProxy: a passed Ownership vote makes account 0 its parameter admin, then back.
+    # The 3pool's owner is the PoolProxy: a passed Ownership vote makes account 0 its parameter admin.
     proxy, agent = contracts[POOL_PROXY], contracts[CURVE_AGENT]
     vote_pool_proxy_admins(trader.sender, contracts, agent, trader.me, agent)
     n, book = len(pool.coins), tracker.books[pool.address]
@@ -130,7 +130,6 @@ async def test_tracker_follows_every_pool_kind_on_chain_1(eth_chain: DevnetChain
     last = await tracker.advance(client)
     assert (last.reloaded, last.reorg, last.logs > 0) == ((), False, True)
     await assert_tracked_equals_chain(client, tracker)
-    vote_pool_proxy_admins(trader.sender, contracts, agent, contracts[CURVE_PARAMETER_AGENT], agent)
 
 
 async def test_pancakeswap_v3_swap_event_with_protocol_fees(bnb_chain: DevnetChain) -> None:

@@ -275,12 +275,20 @@ async def test_registry_pools_are_owned_by_the_pool_proxy_run_by_the_ownership_v
         assert (first.kind, first.address, first.controllers) == ("contract", proxy.address, (c[CURVE_AGENT],)), name
         assert tuple(rest) == registry.admin_chain, name  # Agent -> Voting
         assert contract_score(controls[c[name]])[:2] == (60, "control.governor-no-delay"), name
+        # The PoolProxy's parameter admin may ramp it (simulated with eth_call: no state changes).
+        proxy.functions.ramp_A(pool.address, 200, 2**40).call({"from": c[CURVE_PARAMETER_AGENT]})
+    owner_proxy = sender.contract(contract_artifact(OWNER_PROXY), c[OWNER_PROXY])
     for name in FACTORY_POOLS:
         pool = sender.contract(contract_artifact("CurveStableSwap2"), c[name])
         with pytest.raises(ContractLogicError, match="factory pool: no owner"):
             pool.functions.owner().call()
         with pytest.raises(ContractLogicError, match="only owner"):  # its factory's admin is not the deployer
             sender.send(pool.functions.ramp_A(200, 2**40))
+        # Its factory's admin() may: the Owner Proxy (for its parameter admin) or stable-ng's, the Agent.
+        if name == "CurveDaiUsdtNgPool":
+            pool.functions.stop_ramp_A().call({"from": c[CURVE_AGENT]})
+        else:
+            owner_proxy.functions.stop_ramp_A(pool.address).call({"from": c[CURVE_PARAMETER_AGENT]})
 
 
 async def test_the_ownership_voting_hands_the_pool_proxy_to_an_eoa_and_the_pools_read_follows(
@@ -288,34 +296,39 @@ async def test_the_ownership_voting_hands_the_pool_proxy_to_an_eoa_and_the_pools
 ) -> None:
     """A passed Ownership vote sets the PoolProxy's admins (commit_set_admins, apply_set_admins): the 3pool's chain is
     then pool -> proxy -> EOA (10). The EOA, as ownership admin, may commit the pool's own transfer, which waits
-    three days (apply reverts before); it reverts it and the vote's successor hands the proxy back."""
+    three days (apply reverts before), revert, or apply three days later: the pool's chain is then the EOA alone."""
     sender = Sender.connect(eth_chain.rpc_url)
     c = deployment.contracts
     proxy = sender.contract(contract_artifact(POOL_PROXY), c[POOL_PROXY])
     pool = sender.contract(contract_artifact("CurveStableSwap3"), c["Curve3Pool"])
     eoa = sender.accounts[6]
     vote_pool_proxy_admins(sender, c, eoa, eoa, eoa)
-    try:
-        controls = await _pool_controls(client, deployment)
-        chain = controls[pool.address].admin_chain
-        assert [(link.kind, link.address) for link in chain] == [("contract", proxy.address), ("eoa", eoa)]
-        assert contract_score(controls[pool.address])[:2] == (10, "control.eoa-no-delay")
+    controls = await _pool_controls(client, deployment)
+    chain = controls[pool.address].admin_chain
+    assert [(link.kind, link.address) for link in chain] == [("contract", proxy.address), ("eoa", eoa)]
+    assert contract_score(controls[pool.address])[:2] == (10, "control.eoa-no-delay")
 
-        with pytest.raises(ContractLogicError, match="Access denied"):
-            sender.send(proxy.functions.commit_transfer_ownership(pool.address, sender.owner))
-        receipt = sender.send(proxy.functions.commit_transfer_ownership(pool.address, eoa), sender=eoa)
-        now = sender.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
-        assert (pool.functions.future_owner().call(), pool.functions.transfer_ownership_deadline().call()) == (
-            eoa,
-            now + 3 * 86400,
-        )
-        with pytest.raises(ContractLogicError, match="insufficient time"):
-            sender.send(proxy.functions.apply_transfer_ownership(pool.address))
-        sender.send(proxy.functions.revert_transfer_ownership(pool.address), sender=eoa)
-        assert pool.functions.transfer_ownership_deadline().call() == 0
-    finally:
-        agent, parameter_agent = c[CURVE_AGENT], c[CURVE_PARAMETER_AGENT]
-        sender.send(proxy.functions.commit_set_admins(agent, parameter_agent, agent), sender=eoa)
-        sender.send(proxy.functions.apply_set_admins(), sender=eoa)
-    assert pool.functions.owner().call() == proxy.address
-    assert proxy.functions.ownership_admin().call() == c[CURVE_AGENT]
+    with pytest.raises(ContractLogicError, match="Access denied"):
+        sender.send(proxy.functions.commit_transfer_ownership(pool.address, sender.owner))
+    receipt = sender.send(proxy.functions.commit_transfer_ownership(pool.address, eoa), sender=eoa)
+    now = sender.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+    assert (pool.functions.future_owner().call(), pool.functions.transfer_ownership_deadline().call()) == (
+        eoa,
+        now + 3 * 86400,
+    )
+    with pytest.raises(ContractLogicError, match="insufficient time"):
+        sender.send(proxy.functions.apply_transfer_ownership(pool.address))
+    sender.send(proxy.functions.revert_transfer_ownership(pool.address), sender=eoa)
+    assert pool.functions.transfer_ownership_deadline().call() == 0
+    assert pool.functions.owner().call() == proxy.address  # the pool's own transfer never went through
+
+    # Committed again and applied three days later (anyone may apply through the proxy): the EOA owns the pool.
+    receipt = sender.send(proxy.functions.commit_transfer_ownership(pool.address, eoa), sender=eoa)
+    deadline = sender.w3.eth.get_block(receipt["blockNumber"])["timestamp"] + 3 * 86400
+    sender.rpc("evm_mine", [deadline])
+    with pytest.raises(ContractLogicError, match="only owner"):  # the pool's apply is its owner's: the proxy's
+        sender.send(pool.functions.apply_transfer_ownership())
+    sender.send(proxy.functions.apply_transfer_ownership(pool.address))
+    assert (pool.functions.owner().call(), pool.functions.transfer_ownership_deadline().call()) == (eoa, 0)
+    controls = await _pool_controls(client, deployment)
+    assert [(link.kind, link.address) for link in controls[pool.address].admin_chain] == [("eoa", eoa)]

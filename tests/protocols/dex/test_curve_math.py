@@ -21,7 +21,6 @@ from defiscope.devnet.artifacts import contract_artifact
 from defiscope.devnet.curve import (
     CRYPTO_FACTORIES,
     CURVE_AGENT,
-    CURVE_PARAMETER_AGENT,
     POOL_PROXY,
     ZERO_ADDRESS,
     coin_amount,
@@ -265,7 +264,6 @@ def test_a_ramp_matches_at_every_timestamp(eth_chain: DevnetChain) -> None:
     vote_pool_proxy_admins(sender, contracts, agent, sender.owner, agent)
     start = int(sender.w3.eth.get_block("latest")["timestamp"])
     sender.send(proxy.functions.ramp_A(address, 1700, start + 7 * 86400 + 13))
-    vote_pool_proxy_admins(sender, contracts, agent, contracts[CURVE_PARAMETER_AGENT], agent)
     ramp = AmpRamp(
         *(
             batch_uint(eth_chain.rpc_url, address, f)
