@@ -20,7 +20,9 @@ pools for the deployer (who holds its EXECUTE_ROLE until the DAO is handed to th
 stable-ng, twocrypto-ng and tricrypto-ng factories are the Agent's too, named in their constructors (`RUN_BY_AGENT`).
 The old stable factory is the StableSwap Owner Proxy's, as on mainnet (`hand_stable_factory_to_owner_proxy`): its
 ownership admin is the Ownership Agent, its parameter admin a Parameter Agent (`curve_dao.deploy_parameter_agent`),
-its emergency admin the Ownership Agent.
+its emergency admin the Ownership Agent. The main registry's StableSwap pools are owned by a PoolProxy replica
+(`POOL_PROXY`, admins as the Owner Proxy's), as 3pool is on mainnet; a factory's StableSwap pools name their factory,
+whose ``admin()`` alone may ramp their A (`_pool_admin`).
 """
 
 from __future__ import annotations
