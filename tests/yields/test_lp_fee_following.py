@@ -67,7 +67,10 @@ async def test_followed_rates_equal_rates_read_in_full_at_every_block(eth_chain:
     for pair in pairs:
         for token in (pair.token0, pair.token1):
             trader.send(token, APPROVE, router, MAX_UINT256)
-    mine_later(eth_chain.rpc_url)
+    # A window's worth of chain time before the first step: every window of the test starts at or after this block,
+    # so the pools it reads at S are the test's own swaps', not those of whatever ran just before it (a fixture's
+    # or an earlier test's trades within 60 s would count as touches between the old and the new S).
+    mine_later(eth_chain.rpc_url, WINDOW + STEP)
     followed = adapters(deployment)
     full = adapters(deployment)
     for adapter in full:
