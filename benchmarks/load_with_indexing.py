@@ -580,9 +580,15 @@ def indexed_phase(watch: LagWatch, market: Market, args: argparse.Namespace) -> 
     if mined:
         watch.wait_stored(mined[-1], args.drain)
     lag = lag_of(watch, mined, (started, stopped), args.changes, args.block_interval)
-    if mined and not watch.wait_stored(mined[-1], args.catch_up_timeout):
-        raise SystemExit(f"the indexer did not reach block {mined[-1]} within {args.catch_up_timeout:.0f} s")
+    if mined:
+        caught_up(watch, mined[-1], args)
     return lag
+
+
+def caught_up(watch: LagWatch, block: int, args: argparse.Namespace) -> None:
+    """Wait for the store to reach ``block`` (``--catch-up-timeout``); the run stops if it does not."""
+    if not watch.wait_stored(block, args.catch_up_timeout):
+        raise SystemExit(f"the indexer did not store block {block} within {args.catch_up_timeout:.0f} s")
 
 
 def warm_up(watch: LagWatch, market: Market, args: argparse.Namespace, log: Console) -> None:
@@ -595,8 +601,7 @@ def warm_up(watch: LagWatch, market: Market, args: argparse.Namespace, log: Cons
         while len(market.mined) < target and market.failure is None:
             time.sleep(0.05)
         market.stop()
-        if not watch.wait_stored(market.mined[-1], args.catch_up_timeout):
-            raise SystemExit(f"the indexer did not store block {market.mined[-1]} within {args.catch_up_timeout:.0f} s")
+        caught_up(watch, market.mined[-1], args)
 
 
 def child_env(url: str, api_settings: Sequence[str] = ()) -> dict[str, str]:
@@ -697,8 +702,8 @@ def capacity_beside(
         found, _ = capacity(base, paths, args, work)
     finally:
         market.stop()
-    if market.mined and not watch.wait_stored(market.mined[-1], args.catch_up_timeout):
-        raise SystemExit(f"the indexer did not reach block {market.mined[-1]} within {args.catch_up_timeout:.0f} s")
+    if market.mined:
+        caught_up(watch, market.mined[-1], args)
     return found
 
 

@@ -115,7 +115,7 @@ async def test_the_devnet_steth_pause_holders_are_the_voting_a_governor(
         assert power.why is None
         assert power.holders == (dao.voting.address,)  # holder and manager
         assert [[link.kind for link in chain] for chain in power.holder_chains] == [["governor"]]
-        assert f"held by {dao.voting.address}; manager {dao.voting.address}" in power.source
+        assert f"held by {dao.voting.address} (manager {dao.voting.address})" in power.source
         assert power.source.endswith("(now running, staking open)")
     assert pause_points([control])[0] == PAUSE_POINTS["governor"]
 

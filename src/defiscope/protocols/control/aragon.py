@@ -145,13 +145,14 @@ async def aragon_chain(rounds: Rounds, app: ProxyInfo) -> list[AdminLink]:
 async def _acl_onwards(rounds: Rounds, kernel: str, acl: str, upgrade: AclRole) -> list[AdminLink]:
     """The ACL's link and the weakest upgrader's chain after it."""
     try:
-        held = await acl_role_holders(rounds, kernel, acl, upgrade, ahead=lambda c: _chain_ahead(rounds, c))
+        held = await acl_role_holders(rounds, kernel, acl, upgrade, ahead=lambda c: chain_ahead(rounds, c))
     except AclUnread as exc:
         return [_unread_acl(acl, exc.why)]
     return await _upgraders(rounds, acl, held)
 
 
-def _chain_ahead(rounds: Rounds, candidate: str) -> None:
+def chain_ahead(rounds: Rounds, candidate: str) -> None:
+    """Classify ``candidate``'s chain ahead while candidates are confirmed (not the ACL's special entities)."""
     if candidate not in (ANY_ENTITY, ZERO, BURN_ENTITY):
         rounds.spawn(admin_chain(rounds, candidate))  # ahead, while the candidates are confirmed
 
@@ -356,14 +357,15 @@ async def agent_link(rounds: Rounds, address: str, *, ahead: Callable[[str], Non
     except AclUnread as exc:
         return _unread_agent(address, f"its ACL {acl_address}: {exc.why}")
     controllers = tuple(dict.fromkeys(c for h in held for c in h.controllers))
-    detail = "Aragon Agent: " + "; ".join(_role_detail(h) for h in held)
+    detail = "Aragon Agent: " + "; ".join(role_detail(h) for h in held)
     if not controllers:
         return AdminLink(address, "contract", controllers=(ZERO,), detail=detail, why="no one can make it act")
     conditional = tuple(dict.fromkeys(c for h in held for c in h.conditional))
     return AdminLink(address, "contract", controllers=controllers, detail=detail, conditional=conditional)
 
 
-def _role_detail(held: RoleHolders) -> str:
+def role_detail(held: RoleHolders) -> str:
+    """A role's holders (conditional grants marked) and its manager."""
     return f"{held.role.name} held by {_held_by(held)} ({_managed(held.manager)})"
 
 

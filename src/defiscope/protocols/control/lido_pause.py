@@ -26,16 +26,7 @@ from eth_utils import keccak, to_checksum_address
 
 from defiscope.chain.multicall import Call
 from defiscope.protocols.control import surface
-from defiscope.protocols.control.admin import admin_chain
-from defiscope.protocols.control.aragon import (
-    ANY_ENTITY,
-    BURN_ENTITY,
-    ZERO,
-    AclRole,
-    AclUnread,
-    RoleHolders,
-    acl_role_holders,
-)
+from defiscope.protocols.control.aragon import AclRole, AclUnread, acl_role_holders, chain_ahead, role_detail
 from defiscope.protocols.control.rounds import Rounds
 
 if TYPE_CHECKING:
@@ -65,7 +56,7 @@ async def steth_pause_powers(rounds: Rounds, steth: str) -> tuple[PausePower, ..
     try:
         held = await rounds.gather(
             *(
-                acl_role_holders(rounds, kernel, acl, role, ahead=lambda c: _ahead(rounds, c), by_app=True)
+                acl_role_holders(rounds, kernel, acl, role, ahead=lambda c: chain_ahead(rounds, c), by_app=True)
                 for role in roles
             )
         )
@@ -73,18 +64,6 @@ async def steth_pause_powers(rounds: Rounds, steth: str) -> tuple[PausePower, ..
         why = f"not read: the Aragon ACL {acl}: {exc.why}"
         return tuple(PausePower(power, (), f"Aragon ACL {acl} {name}", why=why) for name, power in STETH_PAUSE_ROLES)
     return tuple(
-        PausePower(power, h.controllers, f"{_source(acl, h)} ({', '.join(now)})")
+        PausePower(power, h.controllers, f"Aragon ACL {acl} {role_detail(h)} ({', '.join(now)})")
         for (_, power), h in zip(STETH_PAUSE_ROLES, held, strict=True)
     )
-
-
-def _ahead(rounds: Rounds, candidate: str) -> None:
-    if candidate not in (ANY_ENTITY, ZERO, BURN_ENTITY):
-        rounds.spawn(admin_chain(rounds, candidate))  # classified while the candidates are confirmed
-
-
-def _source(acl: str, held: RoleHolders) -> str:
-    counts = dict(held.conditional)
-    holders = [f"{h} (conditional: {counts[h]} parameters)" if h in counts else h for h in held.holders]
-    manager = {ZERO: "no manager", BURN_ENTITY: "manager burned"}.get(held.manager, f"manager {held.manager}")
-    return f"Aragon ACL {acl} {held.role.name}: held by {', '.join(holders) or 'nobody'}; {manager}"
