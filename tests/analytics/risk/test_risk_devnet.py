@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from eth_utils import to_checksum_address
 
+from defiscope.analytics.risk import hook
 from defiscope.analytics.risk.facts import known_slugs
 from defiscope.analytics.risk.history import change_log
 from defiscope.analytics.risk.hook import RiskHook, scored_slugs
@@ -21,6 +22,8 @@ from defiscope.devnet.anvil import rpc
 from defiscope.devnet.artifacts import contract_artifact, load_npm_artifact
 from defiscope.devnet.tx import Sender
 from defiscope.devnet.world import DevnetChain
+from defiscope.protocols.control import rounds
+from defiscope.protocols.surface import event_topic
 from defiscope.service.indexer import Indexer
 from defiscope.store import Repository
 from defiscope.store.risk import RiskStore
@@ -232,3 +235,10 @@ async def test_a_new_price_oracle_is_scored_at_the_block_it_is_set(
     assert control.after is not None
     assert control.before is not None
     assert control.after < control.before
+
+
+def test_every_event_the_control_reads_scan_makes_the_hook_score_again() -> None:
+    # A change a profile would read (an EigenLayer pauser, a Comptroller's pause guardian, ...) is a control event.
+    assert set(rounds.CONTROL_TOPICS) <= set(hook.CONTROL_TOPICS)
+    for signature in ("PauserStatusChanged(address,bool)", "NewPauseGuardian(address,address)"):
+        assert "0x" + event_topic(signature).hex() in hook.CONTROL_TOPICS

@@ -31,6 +31,7 @@ from defiscope.chain.client import Snapshot
 from defiscope.chain.limits import background_reads
 from defiscope.chain.reader import Batcher
 from defiscope.protocols.control.profile import found_contracts
+from defiscope.protocols.control.rounds import CONTROL_TOPICS as ROUNDS_TOPICS
 from defiscope.protocols.control.rounds import ControlLogs
 from defiscope.protocols.surface import event_topic
 from defiscope.store import Repository
@@ -73,8 +74,14 @@ CONTROL_EVENTS: Final = (
     "SetPermission(address,address,bytes32,bool)",  # an Aragon ACL grant or revoke
     "ChangePermissionManager(address,bytes32,address)",
     "ApplyAdmins(address,address,address)",  # a Curve owner proxy's new ownership, parameter and emergency admins
+    "NewPauseGuardian(address,address)",  # a Comptroller's new pause guardian
+    "UnpauserChanged(address,address)",  # an EigenLayer PauserRegistry's new unpauser
 )
-CONTROL_TOPICS: Final = tuple("0x" + event_topic(signature).hex() for signature in CONTROL_EVENTS)
+#: These, and every event the control reads themselves scan (`rounds.CONTROL_TOPICS`: EigenLayer's
+#: PauserStatusChanged among them), so a change a profile would read also makes the hook score again.
+CONTROL_TOPICS: Final = tuple(
+    dict.fromkeys((*("0x" + event_topic(signature).hex() for signature in CONTROL_EVENTS), *ROUNDS_TOPICS))
+)
 
 
 class RiskHook:

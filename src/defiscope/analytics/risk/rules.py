@@ -148,14 +148,15 @@ def chain_score(chain: Sequence[AdminLink], proxy: ProxyInfo) -> tuple[int, str,
     """(score, rule, why) for one admin chain of a contract that is ``proxy``."""
     if not chain:
         if proxy.kind != "none":
-            return 0, "control.unknown-admin", f"{proxy.kind} proxy whose admin was not found: {proxy.admin_why}"
-        return 100, "control.no-admin", "not a proxy, and answers no owner/admin/governor/feeToSetter/authority/wards"
+            return 0, UNKNOWN_ADMIN, f"{proxy.kind} proxy whose admin was not found: {proxy.admin_why}"
+        why = "not a proxy, and answers no owner/admin/governor/feeToSetter/authority/ownership_admin/wards"
+        return 100, "control.no-admin", why
     unknown = next((link for link in chain if link.kind == "unknown"), None)
     if unknown is not None:
-        return 0, "control.unknown-admin", f"admin {unknown.address} not understood: {unknown.why}"
+        return 0, UNKNOWN_ADMIN, f"admin {unknown.address} not understood: {unknown.why}"
     end, delay = chain[-1], chain_delay(chain)
     if "unknown" in end.controller_kinds:
-        return 0, "control.unknown-admin", f"a controller of {end.address} is not understood: {end.why}"
+        return 0, UNKNOWN_ADMIN, f"a controller of {end.address} is not understood: {end.why}"
     if _renounced(end):
         return 100, "control.renounced", f"control renounced at {end.address}"
     kind = _weakest_end(chain)

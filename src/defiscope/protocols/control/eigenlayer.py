@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from eth_utils import to_checksum_address
 
-from defiscope.chain.logs import log_hex
+from defiscope.chain.logs import log_hex, word_address
 from defiscope.chain.multicall import Call
 from defiscope.protocols.control import surface
 from defiscope.protocols.control.roles import AskAhead
@@ -32,12 +32,8 @@ from defiscope.protocols.control.rounds import Rounds
 from defiscope.protocols.surface import event_topic
 
 PAUSER_STATUS_CHANGED_TOPIC: Final = "0x" + event_topic(surface.PAUSER_STATUS_CHANGED).hex()
-#: Interfaces of the contracts that defer to a PauserRegistry (as their `ContractUse` declares them).
-PAUSABLE_INTERFACES: Final = (
-    "eigenlayer/StrategyManager",
-    "eigenlayer/DelegationManager",
-    "eigenlayer/EigenPodManager",
-)
+#: Interfaces of the contracts that defer to a PauserRegistry: those the control surface asks `pauserRegistry()`.
+PAUSABLE_INTERFACES: Final = tuple(u.interface for u in surface.CONTROL_SURFACE if surface.PAUSER_REGISTRY in u.calls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +51,7 @@ def pauser_candidates(logs: Sequence[Mapping[str, Any]]) -> list[str]:
     for entry in logs:
         if log_hex(entry["topics"][0]) != PAUSER_STATUS_CHANGED_TOPIC:
             continue
-        data = bytes.fromhex(log_hex(entry["data"])[2:])
-        found.append(to_checksum_address(data[12:32]))
+        found.append(word_address(entry["data"], 0))
     return list(dict.fromkeys(found))
 
 
@@ -69,7 +64,7 @@ async def pauser_roles(rounds: Rounds, contract: str, *, ask_ahead: AskAhead | N
     rounds.prefetch(calls=[unpauser_call], emitters=[registry])
     logs = await rounds.control_logs(registry)
     (answered,) = await rounds.values([unpauser_call])
-    unpauser = to_checksum_address(answered) if int(to_checksum_address(answered), 16) else None
+    unpauser = to_checksum_address(answered) if int(answered, 16) else None
     candidates = pauser_candidates(logs)
     if ask_ahead is not None:
         for holder in (*candidates, *(() if unpauser is None else (unpauser,))):

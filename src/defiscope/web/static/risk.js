@@ -174,7 +174,7 @@ function adminSvg(contract, detail) {
     ...links.map((l) => ({ role: "admin", ...l, title: l.why ?? l.detail ?? "", lines: [...adminLines(l), ...aclLines(l), marks.get(l.address)] }))];
   if (!links.length) {
     const missing = contract.proxy !== "none";
-    const why = detail?.admin_why ?? (missing ? "the proxy's admin was not found" : "not a proxy; answers no owner/admin/governor/feeToSetter/authority/wards");
+    const why = detail?.admin_why ?? (missing ? "the proxy's admin was not found" : "not a proxy; answers no owner/admin/governor/feeToSetter/authority/ownership_admin/wards");
     nodes.push({ role: "end", type: missing ? "unknown" : "none", address: "", title: why, lines: missing ? ["⚠ admin unknown", "not found"] : ["no admin"] });
   }
   const nominees = nominations(contract).map(({ nominee: p, namer, column }) => ({ ...p, column, role: "nominee", lines: nomineeLines(p),
