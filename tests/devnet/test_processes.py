@@ -123,7 +123,7 @@ def test_the_history_bound_outlasts_reverted_tests(monkeypatch: pytest.MonkeyPat
     assert _base_after_reverted_cycles(30) == "0x0"
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-3", "many", "1.5", "²"])
 def test_a_bad_history_bound_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(HISTORY_STATES_ENV, value)
     with pytest.raises(DevnetError, match=f"{HISTORY_STATES_ENV} must be a positive number of block states"):

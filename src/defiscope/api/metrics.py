@@ -87,12 +87,8 @@ def _cache_families(ctx: ApiContext) -> Iterator[Metric]:
     yield hits
     yield CounterMetricFamily("defiscope_cache_builds", "Answers built (cache misses)", value=counts.builds)
     yield CounterMetricFamily("defiscope_cache_build_seconds", "Wall time of the builds", value=counts.build_seconds)
-    yield CounterMetricFamily(
-        "defiscope_cache_stale_answers",
-        "Answers of an earlier block served while the current one built",
-        value=counts.stale_answers,
-    )
     for name, help_text, value in (
+        ("stale_answers", "Answers of an earlier block served while the current one built", counts.stale_answers),
         ("background_builds", "Builds started in the background behind a stale answer", counts.background_builds),
         ("background_failures", "Background builds that failed (nothing kept)", counts.background_failures),
         ("background_elsewhere", "Background builds left to another process's claim", counts.background_elsewhere),

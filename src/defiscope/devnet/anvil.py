@@ -231,7 +231,7 @@ def history_states() -> int:
     raw = os.environ.get(HISTORY_STATES_ENV, "").strip()
     if not raw:
         return HISTORY_STATES
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # isdigit alone takes '²', which int() refuses
         raise DevnetError(f"{HISTORY_STATES_ENV} must be a positive number of block states, got {raw!r}")
     return int(raw)
 

@@ -163,10 +163,12 @@ def latest_page(
         .offset(offset)
         .limit(limit)
     )
-    total = session.scalar(select(func.count()).select_from(YieldRow).where(*where)) or 0
+    page = [to_stored(row) for row in session.scalars(rates)]
+    whole = offset == 0 and limit is None  # every rate loaded: no count to ask
+    total = len(page) if whole else session.scalar(select(func.count()).select_from(YieldRow).where(*where)) or 0
     gaps = select(YieldGapRow).where(_at_blocks(YieldGapRow, newest))
     return YieldPage(
-        [to_stored(row) for row in session.scalars(rates)],
+        page,
         [
             to_stored_gap(row)
             for row in session.scalars(

@@ -214,9 +214,13 @@ class Jobs:
             publisher = await compute.worker_publisher(process, thread)
             depths = sorted(await (await self._signal_engine(thread)).published_depths(chain_id))
 
+            started: set[int] = set()  # depths whose passes' start this job made sure of (once each)
+
             def judge(number: int) -> None:  # the signal rules judge each publication, each depth once confirmed
                 for depth in depths:
-                    compute.start_signal_passes(process.repo, chain_id, number, depth)
+                    if depth not in started:
+                        compute.start_signal_passes(process.repo, chain_id, number, depth)
+                        started.add(depth)
                     self.judge_signals.send(chain_id, number, depth)
 
             return await compute.publish_grades_through(

@@ -79,26 +79,26 @@ async def publish_grades_through(
     clock = await asyncio.to_thread(stored_clock, repo, block)
     if clock.chain_id != chain_id:
         raise InputError(f"grades are published on chain {clock.chain_id}, not {chain_id}", field="chain_id")
-    passes = GradePasses(repo.engine)
+    passes, grades = GradePasses(repo.engine), GradeStore(repo.engine)
     judged: list[int] = []
     there: list[int] = []
     for told in await asyncio.to_thread(passes.unjudged_through, clock, FORMULA_VERSION):
         if not await asyncio.to_thread(keep):
             raise LeaseLost(f"the grades lease of chain {chain_id} was taken while judging block {told.number}")
-        if await _judge(repo, publisher, passes, told):
-            published(told.number)
+        if await _judge(grades, publisher, passes, told):
+            await asyncio.to_thread(published, told.number)  # the store and the broker: off the event loop
             there.append(told.number)
         await asyncio.to_thread(passes.mark_judged, told, FORMULA_VERSION)
         judged.append(told.number)
     return {"judged": judged, "published": there}
 
 
-async def _judge(repo: Repository, publisher: GradesHook, passes: GradePasses, told: BlockRef) -> bool:
+async def _judge(grades: GradeStore, publisher: GradesHook, passes: GradePasses, told: BlockRef) -> bool:
     """Whether grades stand published at `told` once judged: published before (by a run that died before marking
     it), or due and published now. A failed publication fails the job (the broker tries it again) until the block
     has failed `PUBLISH_TRIES` times; then it is judged unpublished, its reason kept, as the embedded indexer logs
     a failed hook and goes on. A block no longer the one told (a reorg) fails the job: the rollback drops its row."""
-    if await asyncio.to_thread(GradeStore(repo.engine).published_at, told.chain_id, told.number):
+    if await asyncio.to_thread(grades.published_at, told.chain_id, told.number):
         return True
     try:
         return await publisher.publish_if_due(told) is not None
