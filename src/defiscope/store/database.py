@@ -25,7 +25,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import URL, Engine, event, make_url, text
 from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session
 
 from defiscope import config
 from defiscope.store.errors import DatabaseUnavailableError, DatabaseUrlError
@@ -193,3 +195,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     def _sqlite_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def dialect_insert(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT into ``table``, which is what offers ON CONFLICT (same API on SQLite and PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

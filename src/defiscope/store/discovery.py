@@ -12,14 +12,15 @@ Logs are kept as `eth_getLogs` returned them (hex strings); each cursor parses t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, Final
 
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from defiscope.chain.logs import log_hex, log_int
 from defiscope.protocols.log_cursor import StoredCursor, jsonable_log
+from defiscope.store.database import dialect_insert
 from defiscope.store.models import DiscoveryCursor, DiscoveryLog
 
 _NO_SYNC: Final = {"synchronize_session": False}
@@ -66,7 +67,7 @@ def save(
 
     The cursor never moves back here (a second cursor of the same source behind the first only adds what
     is already stored); only a rollback lowers it."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = partial(dialect_insert, session)
     rows = [_log_row(chain_id, source, log) for log in logs]
     for start in range(0, len(rows), _LOG_BATCH):
         session.execute(insert(DiscoveryLog).values(rows[start : start + _LOG_BATCH]).on_conflict_do_nothing())

@@ -30,11 +30,10 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from defiscope.chain.block import BlockRef
-from defiscope.store.database import WRITE_OPTION
+from defiscope.store.database import WRITE_OPTION, dialect_insert
 from defiscope.store.errors import BlockConflictError
 from defiscope.store.models import Block, GradePassRow
 
@@ -137,9 +136,9 @@ class GradePasses:
 
 
 def _tell(session: Session, block: BlockRef, formula_version: str) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     row = {"chain_id": block.chain_id, "formula_version": formula_version, "block_number": block.number}
-    session.execute(insert(GradePassRow).values(**row, judged=False, failures=0).on_conflict_do_nothing())
+    new = dialect_insert(session, GradePassRow).values(**row, judged=False, failures=0)
+    session.execute(new.on_conflict_do_nothing())
 
 
 def _row(block: BlockRef, formula_version: str) -> ColumnElement[bool]:

@@ -22,7 +22,6 @@ from typing import Any, Final, TypeVar, cast
 
 import structlog
 from sqlalchemy import URL, ColumnElement, CursorResult, Engine, Select, and_, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -34,10 +33,9 @@ from defiscope.store import convert
 from defiscope.store import discovery as stored_discovery
 from defiscope.store import yields as stored_yields
 from defiscope.store.convert import ChainPoint, HistoryPoint
-from defiscope.store.database import WRITE_OPTION, connect, migrate
+from defiscope.store.database import WRITE_OPTION, connect, dialect_insert, migrate
 from defiscope.store.errors import BlockConflictError
 from defiscope.store.models import (
-    Base,
     Block,
     GradeFactorRow,
     GradePassRow,
@@ -139,7 +137,7 @@ class Repository:
         with self._write() as session:
             for snapshot, head, tokens, calls, uncounted in rows:
                 _ensure_block(session, snapshot.block)
-                upsert = _insert(session, TvlSnapshot).values(head)
+                upsert = dialect_insert(session, TvlSnapshot).values(head)
                 upsert = upsert.on_conflict_do_update(
                     index_elements=["slug", "chain_id", "block_number"],
                     set_={k: upsert.excluded[k] for k in head if k not in ("slug", "chain_id", "block_number")},
@@ -177,7 +175,7 @@ class Repository:
         with self._write() as session:
             rows = list(unique.values())
             for start in range(0, len(rows), _PRICE_BATCH):
-                stmt = _insert(session, Price).values(rows[start : start + _PRICE_BATCH])
+                stmt = dialect_insert(session, Price).values(rows[start : start + _PRICE_BATCH])
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["chain_id", "token", "source", "timestamp"],
                     set_={k: stmt.excluded[k] for k in ("usd", "confidence", "block_number", "liquidity_usd")},
@@ -333,7 +331,7 @@ class Repository:
         if not rows:
             return 0
         with self._write() as session:
-            stmt = _insert(session, ProtocolEventRow).values(rows)
+            stmt = dialect_insert(session, ProtocolEventRow).values(rows)
             session.execute(stmt.on_conflict_do_nothing(index_elements=["chain_id", "slug", "kind", "key"]))
         return len(rows)
 
@@ -620,16 +618,10 @@ class Repository:
             return None if row is None else convert.to_snapshot(row)
 
 
-def _insert(session: Session, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT, which is what offers ON CONFLICT (same API on SQLite and PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 def _ensure_block(session: Session, block: BlockRef) -> None:
     """Insert the block if new; if stored with another hash, refuse (the chain reorganised)."""
     session.execute(
-        _insert(session, Block)
+        dialect_insert(session, Block)
         .values(chain_id=block.chain_id, number=block.number, hash=block.hash, timestamp=block.timestamp)
         .on_conflict_do_nothing(index_elements=["chain_id", "number"])
     )
