@@ -21,7 +21,14 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
-from defiscope.analytics.risk.rules import PillarScore, chain_delay, end_kinds, scored_chains
+from defiscope.analytics.risk.rules import (
+    UNKNOWN_ADMIN,
+    PillarScore,
+    chain_delay,
+    chain_score,
+    end_kinds,
+    scored_chains,
+)
 
 if TYPE_CHECKING:
     from defiscope.protocols.control.admin import AdminLink
@@ -70,13 +77,12 @@ def overrides_of(contracts: Iterable[ContractControl]) -> tuple[Override, ...]:
     for c in contracts:
         if c.dependency:
             continue
+        upgradeable = c.proxy.kind != "none"
         for pending, chain in scored_chains(c):  # a nominee not yet accepted may take over at any block
             nominee = "" if pending is None else f" once its nominee {pending.address} accepts"
-            unknown_end = bool(chain) and "unknown" in end_kinds(chain)
-            if any(link.kind == "unknown" for link in chain) or unknown_end or (not chain and c.proxy.kind != "none"):
+            if chain_score(chain, c.proxy)[1] == UNKNOWN_ADMIN:  # the pillar's own test of "not understood"
                 why = f"{c.name} ({c.proxy.address}): its admin could not be classified{nominee}"
                 found.setdefault("override.unknown-admin", Override("override.unknown-admin", 0, why))
-            upgradeable = c.proxy.kind != "none"
             if upgradeable and chain and "eoa" in end_kinds(chain) and chain_delay(chain) == 0:
                 eoa = chain[-1].address if chain[-1].kind == "eoa" else _eoa_controller(chain[-1])
                 why = f"{c.name} ({c.proxy.address}) can be upgraded by the EOA {eoa} without a timelock{nominee}"
