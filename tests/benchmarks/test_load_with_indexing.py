@@ -142,19 +142,18 @@ def test_the_script_on_a_tiny_world_reports_consistent_figures(
         assert abs(run["requests"] - run["target_rps"] * 3) <= 1
         assert 0 < run["achieved_rps"] <= 1.05 * run["target_rps"]
         assert 0 < run["p50_ms"] <= run["p90_ms"] <= run["p99_ms"] <= run["max_ms"]
-    # Alone, the API answers the rate it was sent. Beside the indexer on a small shared machine it may fall short:
-    # then the shortfall must show as queueing in the latency, which an open loop counts from the scheduled time.
+    # Alone on an idle machine the API answers the rate it was sent; in the suite, other tests share the two cores
+    # with both phases, so either may fall short. Comparing one phase's p99 with the other's would not do (the
+    # alone phase may queue too). What must hold of any shortfall: requests not answered (shed, failed) or answers
+    # late. Achieved counts 200s over the span from the first scheduled time to the last answer, and the last
+    # request was due by 3 s, so the last answer waited at least span - 3 s from its scheduled time.
     assert alone["errors"] == 0
-    assert 0.7 * alone["target_rps"] <= alone["achieved_rps"]
-    # Comparing with the alone phase's p99 would not do: on a machine the suite's other tests load, the alone phase
-    # may queue too. What must hold: requests not answered (shed, failed) or answers that came late. Achieved counts
-    # 200s over the span from the first scheduled time to the last answer, and the last request was due by 3 s,
-    # so the last answer waited at least span - 3 s from its scheduled time.
-    if loaded["achieved_rps"] < 0.9 * loaded["target_rps"]:
-        ok = loaded["requests"] - loaded["errors"] - loaded["shed"]
-        span_seconds = ok / loaded["achieved_rps"]
-        late_ms = (span_seconds - 3) * 1000
-        assert ok < 0.9 * loaded["requests"] or loaded["max_ms"] >= 0.95 * late_ms - 50, (loaded, span_seconds)
+    for run in (alone, loaded):
+        if run["achieved_rps"] < 0.9 * run["target_rps"]:
+            ok = run["requests"] - run["errors"] - run["shed"]
+            span_seconds = ok / run["achieved_rps"]
+            late_ms = (span_seconds - 3) * 1000
+            assert ok < 0.9 * run["requests"] or run["max_ms"] >= 0.95 * late_ms - 50, (run, span_seconds)
     for lag in (figures["indexer_alone"], figures["indexer_with_api"]):
         assert lag["blocks"] >= 2
         assert lag["unstored"] == 0
