@@ -71,6 +71,10 @@ RollbackHook = Callable[[Session, int, int], None]
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
 
+#: The newest snapshot first: by block time, then (two blocks in one second) by number.
+_NEWEST_FIRST: Final = (TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc())
+
+
 #: Tables keyed by (chain_id, block_number) that a rollback deletes from the orphaned block on.
 _PER_BLOCK_TABLES: Final = (
     YieldRow,
@@ -397,22 +401,15 @@ class Repository:
 
     def snapshot_before(self, slug: str, chain_id: int, timestamp: int) -> ProtocolSnapshot | None:
         """The latest snapshot whose block time is at or before `timestamp` (for 1h/1d/7d change)."""
-        return self._one_snapshot(
-            [
-                TvlSnapshot.slug == slug,
-                TvlSnapshot.chain_id == chain_id,
-                TvlSnapshot.block_timestamp <= timestamp,
-            ],
-            [TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc()],
-        )
+        return self._one_snapshot(_at_or_before(slug, chain_id, timestamp), list(_NEWEST_FIRST))
 
     def tvl_before(self, slug: str, chain_id: int, timestamp: int) -> Decimal | None:
         """`snapshot_before`'s TVL alone, from its stored total (one row, no tokens or calls loaded): what a
         ranking's 1h / 1d / 7d change needs."""
         stmt = (
             select(TvlSnapshot.tvl_usd)
-            .where(TvlSnapshot.slug == slug, TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_timestamp <= timestamp)
-            .order_by(TvlSnapshot.block_timestamp.desc(), TvlSnapshot.block_number.desc())
+            .where(*_at_or_before(slug, chain_id, timestamp))
+            .order_by(*_NEWEST_FIRST)
             .limit(1)
         )
         with self._sessions() as session:
@@ -420,9 +417,7 @@ class Repository:
 
     def snapshot_time_before(self, slug: str, chain_id: int, timestamp: int) -> int | None:
         """The block time of the latest snapshot at or before `timestamp` (one index lookup; no rows loaded)."""
-        stmt = select(func.max(TvlSnapshot.block_timestamp)).where(
-            TvlSnapshot.slug == slug, TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_timestamp <= timestamp
-        )
+        stmt = select(func.max(TvlSnapshot.block_timestamp)).where(*_at_or_before(slug, chain_id, timestamp))
         with self._sessions() as session:
             found = session.scalar(stmt)
         return None if found is None else int(found)
@@ -639,3 +634,8 @@ def _in_time_range(stmt: _S, chain_id: int | None, start_ts: int | None, end_ts:
     if end_ts is not None:
         stmt = stmt.where(TvlSnapshot.block_timestamp <= end_ts)
     return stmt.order_by(TvlSnapshot.block_timestamp, TvlSnapshot.chain_id, TvlSnapshot.block_number)
+
+
+def _at_or_before(slug: str, chain_id: int, timestamp: int) -> tuple[ColumnElement[bool], ...]:
+    """One protocol's snapshots on one chain with block time at or before `timestamp`."""
+    return (TvlSnapshot.slug == slug, TvlSnapshot.chain_id == chain_id, TvlSnapshot.block_timestamp <= timestamp)
