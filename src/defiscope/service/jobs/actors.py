@@ -37,7 +37,7 @@ from defiscope.service.block_hooks import Dispatch
 from defiscope.service.jobs import compute, delivery, tasks
 from defiscope.service.jobs.context import WorkerProcess, WorkerThread, holder_id
 from defiscope.service.jobs.errors import BrokerUnavailable
-from defiscope.service.jobs.lease import HeldLease, Lease
+from defiscope.service.jobs.lease import Lease, holding
 from defiscope.service.jobs.settings import JobSettings
 from defiscope.service.jobs.specs import (
     BackfillChunk,
@@ -204,52 +204,44 @@ class Jobs:
 
     def _publish_grades(self, chain_id: int, block: int) -> None:
         process = self.process
-        lease = process.leases.acquire(grades_lease(chain_id, FORMULA_VERSION), holder_id(), time.time())
-        if lease is None:  # another worker is judging the chain's blocks: this one may find its block judged
-            self.publish_grades.send_with_options(args=(chain_id, block), delay=LEASE_POLL_MS)
-            return
-        held = HeldLease(process.leases, lease)
+        with holding(process.leases, grades_lease(chain_id, FORMULA_VERSION), holder_id()) as held:
+            if held is None:  # another worker is judging the chain's blocks: this one may find its block judged
+                self.publish_grades.send_with_options(args=(chain_id, block), delay=LEASE_POLL_MS)
+                return
 
-        async def judge_in_order(thread: WorkerThread) -> Mapping[str, object]:
-            publisher = await compute.worker_publisher(process, thread)
-            depths = sorted(await (await self._signal_engine(thread)).published_depths(chain_id))
+            async def judge_in_order(thread: WorkerThread) -> Mapping[str, object]:
+                publisher = await compute.worker_publisher(process, thread)
+                depths = sorted(await (await self._signal_engine(thread)).published_depths(chain_id))
 
-            started: set[int] = set()  # depths whose passes' start this job made sure of (once each)
+                started: set[int] = set()  # depths whose passes' start this job made sure of (once each)
 
-            def judge(number: int) -> None:  # the signal rules judge each publication, each depth once confirmed
-                for depth in depths:
-                    if depth not in started:
-                        compute.start_signal_passes(process.repo, chain_id, number, depth)
-                        started.add(depth)
-                    self.judge_signals.send(chain_id, number, depth)
+                def judge(number: int) -> None:  # the signal rules judge each publication, each depth once confirmed
+                    for depth in depths:
+                        if depth not in started:
+                            compute.start_signal_passes(process.repo, chain_id, number, depth)
+                            started.add(depth)
+                        self.judge_signals.send(chain_id, number, depth)
 
-            return await compute.publish_grades_through(
-                process.repo, publisher, chain_id, block, keep=held.keep, published=judge
-            )
+                return await compute.publish_grades_through(
+                    process.repo, publisher, chain_id, block, keep=held.keep, published=judge
+                )
 
-        try:
             tasks.run_keyed(process, grades_key(chain_id, block, FORMULA_VERSION), "grades", judge_in_order)
-        finally:
-            held.release()
 
     def _judge_signals(self, chain_id: int, block: int, depth: int) -> None:
         process = self.process
-        # Its rules' confirmations are not stored yet, or another worker is judging the chain at this depth.
-        lease = None
-        if compute.confirmed(process.repo, chain_id, block, depth):
-            lease = process.leases.acquire(signals_lease(chain_id, depth), holder_id(), time.time())
-        if lease is None:
-            self.judge_signals.send_with_options(args=(chain_id, block, depth), delay=CONFIRMATION_POLL_MS)
-            return
 
         async def judge(thread: WorkerThread) -> Mapping[str, object]:
             engine = await self._signal_engine(thread)
             return await compute.judge_signals_through(process.repo, engine, chain_id, block, depth)
 
-        try:
-            tasks.run_keyed(process, signals_key(chain_id, block, depth), "signals", judge)
-        finally:
-            process.leases.release(lease)
+        # Its rules' confirmations are not stored yet, or another worker is judging the chain at this depth.
+        if compute.confirmed(process.repo, chain_id, block, depth):
+            with holding(process.leases, signals_lease(chain_id, depth), holder_id()) as held:
+                if held is not None:
+                    tasks.run_keyed(process, signals_key(chain_id, block, depth), "signals", judge)
+                    return
+        self.judge_signals.send_with_options(args=(chain_id, block, depth), delay=CONFIRMATION_POLL_MS)
 
     def _track_index(self, chain_id: int, index_id: str, block: int) -> None:
         process = self.process

@@ -5,6 +5,7 @@
     lease = leases.renew(lease, now=time.time())                                # None: lost (someone took it)
     leases.acquire("head:1", "host:456:b2", now, handover=lease)               # the holder's continuation
     held = HeldLease(leases, lease); held.keep(); held.release()                # renewed through a job's steps
+    with holding(leases, "grades:1", holder) as held: ...                      # None: someone else holds it
 
 A free or expired lease goes to whoever asks first (the row is locked for the check: `FOR UPDATE` on PostgreSQL,
 SQLite's write transactions are serialised). `token` grows at every change of holder, so a renewal by a holder
@@ -15,6 +16,8 @@ is much longer than the skew of hosts kept in time by NTP.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -111,6 +114,21 @@ class HeldLease:
     def release(self) -> None:
         if self.lease is not None:
             self.leases.release(self.lease)
+
+
+@contextmanager
+def holding(leases: LeaseStore, name: str, holder: str) -> Iterator[HeldLease | None]:
+    """The lease held through a `with` block and given up at its end; None (nothing held) if another holder has
+    it now."""
+    lease = leases.acquire(name, holder, time.time())
+    if lease is None:
+        yield None
+        return
+    held = HeldLease(leases, lease)
+    try:
+        yield held
+    finally:
+        held.release()
 
 
 def _lease(row: LeaseRow) -> Lease:
