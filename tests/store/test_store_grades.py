@@ -10,7 +10,7 @@ import pytest
 import defiscope.store.grades
 from defiscope.chain.block import BlockRef
 from defiscope.store import BlockConflictError, Repository
-from defiscope.store.grades import GradeStore, StoredSignal
+from defiscope.store.grades import GradeStore, Publication, StoredSignal
 
 BLOCK = BlockRef(chain_id=1, number=7, hash="0x" + "ab" * 32, timestamp=1_700_000_000)
 
@@ -32,7 +32,7 @@ def test_a_publication_needs_its_block_with_the_same_hash(repo: Repository) -> N
         store.publish(BLOCK, "1.0.0", "{}", [StoredSignal(8, "aave", "trader", "bullish", "{}")])
     assert store.at_or_before(1) is None  # nothing half-written
     store.publish(BLOCK, "1.0.0", '{"a": 1}', [])
-    assert store.latest_time(1) == BLOCK.timestamp
+    assert store.at_or_before(1) == Publication(BLOCK, "1.0.0", '{"a": 1}')
     assert store.first_block(1) == 7
 
 

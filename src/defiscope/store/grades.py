@@ -154,19 +154,6 @@ class GradeStore:
         with self._reads() as session:
             return session.scalar(stmt) is not None
 
-    def latest_time(self, chain_id: int) -> int | None:
-        """The timestamp of the newest published block (None before the first publication)."""
-        stmt = (
-            select(func.max(Block.timestamp))
-            .join(
-                GradePublicationRow,
-                (Block.chain_id == GradePublicationRow.chain_id) & (Block.number == GradePublicationRow.block_number),
-            )
-            .where(Block.chain_id == chain_id)
-        )
-        with self._reads() as session:
-            return session.scalar(stmt)
-
     def time_before(self, chain_id: int, number: int) -> int | None:
         """The timestamp of the newest publication before block `number` (None when there is none)."""
         stmt = (
