@@ -50,10 +50,11 @@ MANAGER_ARTIFACTS: Final = {
 SEED: Final = "eigenlayer-operations-safe"
 OWNERS: Final = 6
 THRESHOLD: Final = 3
-#: The Pauser multisig (mainnet 0x5050389572f2d220ad927CcbeA0D406831012390; its owners and threshold were not
-#: read here): low-threshold, as mainnet's Pausable expects of a pauser, so one key can stop an exploit.
+#: The Pauser multisig (mainnet 0x5050389572f2d220ad927CcbeA0D406831012390): 1 of 8, Eigen Labs' and the Eigen
+#: Foundation's keys (docs.eigenfoundation.org, protocol-governance/technical-architecture), so one key can stop
+#: an exploit.
 PAUSER_SEED: Final = "eigenlayer-pauser-safe"
-PAUSER_OWNERS: Final = 4
+PAUSER_OWNERS: Final = 8
 PAUSER_THRESHOLD: Final = 1
 
 
