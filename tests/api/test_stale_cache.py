@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from defiscope.api import ApiSettings, create_app
+from defiscope.api import cache as cache_module
 from defiscope.api.cache import BlockCache, Entry
 from defiscope.api.shared_cache import SharedCache
 from defiscope.chain.errors import InvalidInput
@@ -237,6 +238,42 @@ async def test_with_redis_one_process_builds_and_the_other_serves_stale_until_it
     landed = await _settled(second)  # from the shared level, built by the first
     assert landed.body == b"[101]"
     assert (elsewhere.runs, second.counts.builds, second.counts.shared_hits) == (0, 0, 2)
+    for cache in (first, second):
+        assert cache.shared is not None
+        await cache.shared.aclose()
+
+
+async def test_a_claim_refused_elsewhere_stands_for_the_recheck_time_without_asking_redis(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_redis()
+    monkeypatch.setattr(cache_module, "CLAIM_RECHECK_SECONDS", 1.0)  # far longer than the requests below take
+    prefix = f"test-{secrets.token_hex(6)}"
+    first = _cache(repo, shared=SharedCache.connect(REDIS_URL, prefix=prefix, ttl=30))
+    second = _cache(repo, shared=SharedCache.connect(REDIS_URL, prefix=prefix, ttl=30))
+    await first.get_async(KEY, _answer(b"[100]"), ROUTE)
+    await second.get_async(KEY, _answer(b"never"), ROUTE)  # from Redis: second keeps block 100's answer
+    repo.save_blocks([block(101)])
+    held = Held(b"[101]")
+    assert (await first.get_async(KEY, held, ROUTE)).stale is not None  # claims the build
+    assert second.shared is not None
+    asked: list[object] = []
+    claim = second.shared.claim
+
+    async def counted(*args: object) -> bool:
+        asked.append(args)
+        return await claim(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(second.shared, "claim", counted)
+    elsewhere = Held(b"not built here")
+    for _ in range(10):
+        assert (await second.get_async(KEY, elsewhere, ROUTE)).stale is not None
+    assert (len(asked), second.counts.background_elsewhere) == (1, 10)  # one round trip, ten stale answers
+    await asyncio.sleep(1.05)  # the refusal no longer stands: Redis is asked again (first still holds the claim)
+    assert (await second.get_async(KEY, elsewhere, ROUTE)).stale is not None
+    assert (len(asked), second.counts.background_elsewhere, elsewhere.runs) == (2, 11, 0)
+    held.release()
+    assert (await _settled(second)).body == b"[101]"  # built once, by the first
     for cache in (first, second):
         assert cache.shared is not None
         await cache.shared.aclose()

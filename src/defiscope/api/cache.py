@@ -15,7 +15,8 @@ too, so several API processes build each answer once per version (`defiscope.api
 Stale while revalidate (`stale_seconds` > 0): when the version has moved and the key's answer at an earlier
 version is kept, that answer is served at once (marked `Entry.stale`: seconds since its version was superseded)
 while one build of the current version runs in the background (once per key in this process, and with a shared
-level once across processes: a Redis claim); requests during it are served the stale answer by `peek` too. Only
+level once across processes: a Redis claim, whose refusal a process takes as standing for 50 ms rather than ask
+again on every stale request); requests during it are served the stale answer by `peek` too. Only
 within `stale_seconds` of the supersession and only when the versions since only advanced (`api.staleness`: no
 answer naming a block that a reorg rolled back); otherwise, and past the bound, requests wait on the build as
 without it. A failed background build keeps nothing; the next request starts another while the bound lasts.
@@ -35,7 +36,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import structlog
@@ -112,6 +113,12 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
 
 
+#: How long another process's claim of a background build is taken as standing before Redis is asked again.
+CLAIM_RECHECK_SECONDS: Final = 0.05
+#: Refused claims remembered before the expired ones are dropped.
+_ELSEWHERE_KEPT: Final = 1024
+
+
 class BlockCache:
     """An LRU of serialized responses, invalidated when the latest stored blocks change."""
 
@@ -139,6 +146,7 @@ class BlockCache:
         self._stored_hash = stored_hash  # to tell an advance from a reorg (`api.staleness.advances`)
         self._newest: dict[Key, Version] = {}  # per key, the version of its newest kept entry
         self._revalidating: dict[Slot, asyncio.Task[None]] = {}  # background builds behind stale answers
+        self._elsewhere: dict[Slot, float] = {}  # background builds claimed elsewhere: till when that stands
         self._blocks: Mapping[int, BlockRef] = {}
         self._version: Version = ()
         self._checked = float("-inf")
@@ -269,7 +277,7 @@ class BlockCache:
         if slot in self._inflight or slot in self._revalidating:
             return
         if self.shared is not None:
-            if not await self.shared.claim(*slot, self._staleness.bound):
+            if not await self._claim(self.shared, slot):
                 self.counts.background_elsewhere += 1
                 return
             if slot in self._inflight or slot in self._revalidating:  # started here during the round trip
@@ -277,6 +285,21 @@ class BlockCache:
                 return
         self.counts.background_builds += 1
         self._revalidating[slot] = asyncio.create_task(self._background(slot, build, route))
+
+    async def _claim(self, shared: SharedCache, slot: Slot) -> bool:
+        """Whether this process may build `slot` in the background: a Redis claim. A refusal is taken as standing
+        for `CLAIM_RECHECK_SECONDS`: the stale requests meanwhile ask Redis nothing, and a build landing elsewhere
+        is picked up at most that much later."""
+        now = time.monotonic()
+        if self._elsewhere.get(slot, now) > now:
+            return False
+        if await shared.claim(*slot, self._staleness.bound):
+            self._elsewhere.pop(slot, None)
+            return True
+        if len(self._elsewhere) >= _ELSEWHERE_KEPT:  # superseded versions' slots are never asked again
+            self._elsewhere = {kept: until for kept, until in self._elsewhere.items() if until > now}
+        self._elsewhere[slot] = now + CLAIM_RECHECK_SECONDS
+        return False
 
     async def _background(self, slot: Slot, build: Builder, route: str) -> None:
         try:
