@@ -66,3 +66,20 @@ def test_gaps_are_replaced_with_their_block_and_rolled_back_with_it(repo: Reposi
     repo.rollback_from(1, 11)
     assert count_rows(engine, YieldGapRow) == 0
     assert repo.latest_yields_and_gaps().rates == [StoredYield(block(10), lp_rate(POOL, "0.01"))]
+
+
+def test_a_page_of_one_kind_lists_that_kind_s_gaps_and_those_of_no_kind(repo: Repository) -> None:
+    lp = lp_gap(WETH, "no liquidity")
+    borrow = YieldGap("aave-v3", USDC, USDC, "USDC", YieldKind.BORROW, "getReserveData reverted")
+    whole = YieldGap("curve", EVERY_MARKET, reason="rpc: timeout")
+    repo.save_yields(block(11), [lp_rate(POOL, "0.01")], unavailable=[lp])
+    repo.save_yields(block(11), [], protocols=["aave-v3"], unavailable=[borrow])
+    repo.save_yields(block(11), [], protocols=["curve"], unavailable=[whole])
+
+    def gaps(kind: YieldKind | None) -> set[YieldGap]:
+        return {s.gap for s in repo.latest_yields_page(kind=kind, limit=10).gaps}
+
+    assert gaps(None) == {lp, borrow, whole}
+    assert gaps(YieldKind.LP_FEE) == {lp, whole}  # a protocol unread as a whole misses every kind of rate
+    assert gaps(YieldKind.BORROW) == {borrow, whole}
+    assert gaps(YieldKind.SUPPLY) == {whole}

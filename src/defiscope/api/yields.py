@@ -111,7 +111,7 @@ def yields(
     )
     return Yields(
         items=[_item(ctx, s) for s in page.rates],
-        unavailable=[_gap(s) for s in page.gaps if kind is None or s.gap.kind in (None, kind.value)],
+        unavailable=[_gap(s) for s in page.gaps],
         total=page.total,
         offset=offset,
         limit=limit,

@@ -310,7 +310,8 @@ class Repository:
         offset: int = 0,
         limit: int | None = None,
     ) -> YieldPage:
-        """One page of `latest_yields_and_gaps`' rates (of `kind`, or all), how many all pages hold, every gap."""
+        """One page of `latest_yields_and_gaps`' rates (of `kind`, or all), how many all pages hold, and the gaps
+        of `kind`."""
         with self._sessions() as session:
             return stored_yields.latest_page(session, chain_id, protocol, kind, offset=offset, limit=limit)
 

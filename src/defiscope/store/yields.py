@@ -58,7 +58,7 @@ class LatestYields:
 
 @dataclass(frozen=True, slots=True)
 class YieldPage:
-    """A page of the newest rates (`latest_page`), every gap, and how many rates all pages hold."""
+    """A page of the newest rates (`latest_page`), the gaps of its kind, and how many rates all pages hold."""
 
     rates: list[StoredYield]
     gaps: list[StoredYieldGap]
@@ -150,8 +150,8 @@ def latest_page(
     limit: int | None = None,
 ) -> YieldPage:
     """`latest`'s rates of one kind (or all), only ``offset .. offset + limit`` of them loaded, and how many there
-    are; every gap. The store filters, orders, counts and slices: a scale world's tens of thousands of rates are
-    never loaded to serve a page of them."""
+    are; the gaps of that kind. The store filters, orders, counts and slices: a scale world's tens of thousands of
+    rates are never loaded to serve a page of them."""
     newest = [(c, slug, n) for c, slug, n in session.execute(_newest_statement(chain_id, protocol))]
     if not newest:
         return YieldPage([], [], 0)
@@ -167,6 +167,8 @@ def latest_page(
     whole = offset == 0 and limit is None  # every rate loaded: no count to ask
     total = len(page) if whole else session.scalar(select(func.count()).select_from(YieldRow).where(*where)) or 0
     gaps = select(YieldGapRow).where(_at_blocks(YieldGapRow, newest))
+    if kind is not None:  # a gap of no kind (a whole market unread) is one of every kind's
+        gaps = gaps.where(or_(YieldGapRow.kind.is_(None), YieldGapRow.kind == kind.value))
     return YieldPage(
         page,
         [
