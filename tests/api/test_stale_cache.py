@@ -247,10 +247,11 @@ async def test_a_claim_refused_elsewhere_stands_for_the_recheck_time_without_ask
     repo: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     require_redis()
-    monkeypatch.setattr(cache_module, "CLAIM_RECHECK_SECONDS", 1.0)  # far longer than the requests below take
+    monkeypatch.setattr(cache_module, "CLAIM_RECHECK_SECONDS", 3.0)  # far longer than the requests below take
     prefix = f"test-{secrets.token_hex(6)}"
-    first = _cache(repo, shared=SharedCache.connect(REDIS_URL, prefix=prefix, ttl=30))
-    second = _cache(repo, shared=SharedCache.connect(REDIS_URL, prefix=prefix, ttl=30))
+    # A 30 s bound: the stale answer and the first's claim (whose TTL is the bound) outlast the waits below.
+    first = _cache(repo, stale=30.0, shared=SharedCache.connect(REDIS_URL, prefix=prefix, ttl=30))
+    second = _cache(repo, stale=30.0, shared=SharedCache.connect(REDIS_URL, prefix=prefix, ttl=30))
     await first.get_async(KEY, _answer(b"[100]"), ROUTE)
     await second.get_async(KEY, _answer(b"never"), ROUTE)  # from Redis: second keeps block 100's answer
     repo.save_blocks([block(101)])
@@ -269,7 +270,7 @@ async def test_a_claim_refused_elsewhere_stands_for_the_recheck_time_without_ask
     for _ in range(10):
         assert (await second.get_async(KEY, elsewhere, ROUTE)).stale is not None
     assert (len(asked), second.counts.background_elsewhere) == (1, 10)  # one round trip, ten stale answers
-    await asyncio.sleep(1.05)  # the refusal no longer stands: Redis is asked again (first still holds the claim)
+    await asyncio.sleep(3.05)  # the refusal no longer stands: Redis is asked again (first still holds the claim)
     assert (await second.get_async(KEY, elsewhere, ROUTE)).stale is not None
     assert (len(asked), second.counts.background_elsewhere, elsewhere.runs) == (2, 11, 0)
     held.release()
