@@ -402,7 +402,7 @@ class Repository:
 
     def snapshot_before(self, slug: str, chain_id: int, timestamp: int) -> ProtocolSnapshot | None:
         """The latest snapshot whose block time is at or before `timestamp` (for 1h/1d/7d change)."""
-        return self._one_snapshot(_at_or_before(slug, chain_id, timestamp), list(_NEWEST_FIRST))
+        return self._one_snapshot(_at_or_before(slug, chain_id, timestamp), _NEWEST_FIRST)
 
     def tvl_before(self, slug: str, chain_id: int, timestamp: int) -> Decimal | None:
         """`snapshot_before`'s TVL alone, from its stored total (one row, no tokens or calls loaded): what a
