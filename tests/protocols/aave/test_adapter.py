@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from web3 import Web3
 
@@ -22,14 +24,25 @@ from tests.protocols.aave.kit import AaveKit
 TREASURY = Web3.to_checksum_address("0x" + "a7" * 20)
 ERC20 = [
     {"name": n, "type": "function", "stateMutability": "view", "inputs": [], "outputs": [{"type": "uint256"}]}
-    for n in ("totalSupply",)
+    for n in ("totalSupply", "scaledTotalSupply")
 ]
+RAY = 10**27
 
 
-def _supply(kit: AaveKit, token: str) -> int:
-    return int(
-        kit.sender.w3.eth.contract(address=Web3.to_checksum_address(token), abi=ERC20).functions.totalSupply().call()
-    )
+def _supply(kit: AaveKit, token: str, function: str = "totalSupply") -> int:
+    contract = kit.sender.w3.eth.contract(address=Web3.to_checksum_address(token), abi=ERC20)
+    return int(contract.functions[function]().call())
+
+
+def _owed_to_treasury(kit: AaveKit, asset: str, data: Sequence[Any]) -> int:
+    """What the treasury is owed and has not minted, in the asset: the stored `accruedToTreasury` (scaled), plus
+    the reserve factor's share of the variable debt's interest since the reserve's last update (what the next
+    update adds to it; ReserveLogic._accrueToTreasury). The devnet's stable debt is asserted 0 by the caller."""
+    income = kit.pool.functions.getReserveNormalizedIncome(asset).call()
+    reserve_factor = (data[0][0] >> 64) & 0xFFFF  # ReserveConfiguration bits 64-79, in basis points
+    variable = data[10]
+    since_update = _supply(kit, variable) - _supply(kit, variable, "scaledTotalSupply") * data[3] // RAY
+    return data[12] * income // RAY + since_update * reserve_factor // 10_000
 
 
 async def test_positions_are_supplied_minus_borrowed_and_borrowed(kit: AaveKit, client: ChainClient) -> None:
@@ -43,10 +56,16 @@ async def test_positions_are_supplied_minus_borrowed_and_borrowed(kit: AaveKit, 
         a_token, stable, variable = data[8], data[9], data[10]
         debt = _supply(kit, variable) + _supply(kit, stable)
         mine = {p.kind: p for p in positions if p.holder == a_token}
-        # The liquidity left is what suppliers lent minus what borrowers took (up to interest the treasury
-        # is owed but has not minted), and exactly what the aToken holds (a v3.0 Pool: its balanceOf).
+        # The liquidity left is exactly what the aToken holds (a v3.0 Pool: its balanceOf): what suppliers and the
+        # treasury (owed, not yet minted) lent minus what borrowers took. The owed part grows with the time since
+        # the reserve's last update, which other tests on the shared devnet move: it is counted, not tolerated.
         assert mine[BalanceKind.TVL].amount == kit.token(params.symbol).functions.balanceOf(a_token).call()
-        assert abs(mine[BalanceKind.TVL].amount - (_supply(kit, a_token) - debt)) <= _supply(kit, a_token) // 10**6
+        assert _supply(kit, stable) == 0
+        lent = _supply(kit, a_token) + _owed_to_treasury(kit, asset, data)
+        # Left over: the gap between the debt's compounded and the suppliers' linear interest (4e-11 of DAI's debt
+        # on a fresh devnet, 3 days on still far below; it grows with the square of the time since the last
+        # update): within 1 ppm.
+        assert abs(mine[BalanceKind.TVL].amount - (lent - debt)) <= debt // 10**6
         assert mine[BalanceKind.BORROWED].amount == debt
     every_a_token = {a for name, a in kit.deployment.contracts.items() if name.startswith("AaveV3AToken:")}
     assert len(every_a_token) == sum(len(m.reserves) for m in AAVE_MARKETS)
